@@ -1,0 +1,38 @@
+using ErrorHub.Internal;
+using Microsoft.AspNetCore.Http;
+
+namespace ErrorHub.AspNetCore;
+
+/// <summary>
+/// Reports exceptions that escape the rest of the pipeline. The report is made from an exception
+/// filter that returns false, so the exception is never caught: it keeps unwinding with its stack
+/// intact and the app's own error handling (UseExceptionHandler, the developer page) runs as before.
+/// </summary>
+internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception exception) when (Report(context, exception))
+        {
+            throw; // unreachable: Report always returns false
+        }
+    }
+
+    private bool Report(HttpContext context, Exception exception)
+    {
+        if (!IsClientAbort(context, exception))
+        {
+            client.CaptureException(exception, e => RequestCapture.Enrich(e, context, client.Options));
+        }
+
+        return false;
+    }
+
+    /// <summary>A client that went away is not an error of the app.</summary>
+    internal static bool IsClientAbort(HttpContext context, Exception exception) =>
+        context.RequestAborted.IsCancellationRequested && exception is OperationCanceledException or IOException;
+}

@@ -1,0 +1,41 @@
+using ErrorHub;
+using ErrorHub.Internal;
+using ErrorHub.Transport;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the ErrorHub SDK.</summary>
+public static class ErrorHubServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the ErrorHub SDK: options from the <c>ErrorHub</c> configuration section, then
+    /// <paramref name="configure"/>; an <see cref="IErrorHubClient"/>; a background sender that is
+    /// flushed when the host stops. Safe to call more than once.
+    /// </summary>
+    public static IServiceCollection AddErrorHub(this IServiceCollection services, Action<ErrorHubOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var optionsBuilder = services.AddOptions<ErrorHubOptions>();
+        if (!services.Any(d => d.ServiceType == typeof(ErrorHubClient)))
+        {
+            optionsBuilder.BindConfiguration(ErrorHubOptions.SectionName).ValidateOnStart();
+        }
+
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubOptions>, ErrorHubOptionsValidator>());
+        services.AddHttpClient(BackgroundSender.HttpClientName);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ErrorHubClient>();
+        services.TryAddSingleton<IErrorHubClient>(sp => sp.GetRequiredService<ErrorHubClient>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ErrorHubFlushOnStop>());
+        return services;
+    }
+}

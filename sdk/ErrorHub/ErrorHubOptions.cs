@@ -1,0 +1,69 @@
+namespace ErrorHub;
+
+/// <summary>
+/// Settings of the ErrorHub SDK. Bound from the <c>ErrorHub</c> configuration section (appsettings,
+/// <c>ErrorHub__Dsn</c> environment variables, command line) and from the delegate given to
+/// <c>AddErrorHub</c>. See docs/configuration.md.
+/// </summary>
+public sealed class ErrorHubOptions
+{
+    /// <summary>The configuration section the options are read from.</summary>
+    public const string SectionName = "ErrorHub";
+
+    /// <summary>
+    /// Where to send events: <c>http(s)://&lt;publicKey&gt;@&lt;host&gt;[:port]/&lt;projectId&gt;</c>.
+    /// Without a DSN the SDK is disabled and costs nothing.
+    /// </summary>
+    public string? Dsn { get; set; }
+
+    /// <summary>Set to false to disable the SDK even with a DSN.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Deployment environment, e.g. "production". Defaults to the host environment name.</summary>
+    public string? Environment { get; set; }
+
+    /// <summary>Release of the app. Defaults to the entry assembly's informational version.</summary>
+    public string? Release { get; set; }
+
+    /// <summary>Defaults to the machine name.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>Attach the signed-in user's id, name and email claims to events.</summary>
+    public bool CaptureUser { get; set; } = true;
+
+    /// <summary>Attach the client's IP address to events (personal data: off by default).</summary>
+    public bool CaptureClientIp { get; set; }
+
+    /// <summary>
+    /// Headers whose values are never sent (replaced by "[Filtered]"). Matching ignores case.
+    /// Authorization, Cookie and Set-Cookie are always filtered, whatever this list says.
+    /// </summary>
+    public ISet<string> ScrubbedHeaders { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token", "X-ErrorHub-Key",
+    };
+
+    /// <summary>
+    /// Namespace prefixes whose frames are not the app's own code, for the in-app flag used by grouping
+    /// and the dashboard. "System", "Microsoft" and "ErrorHub" are always excluded.
+    /// </summary>
+    public IList<string> InAppExclude { get; } = new List<string>();
+
+    /// <summary>
+    /// Called for every event before it is queued: change it, or return null to drop it. Exceptions
+    /// thrown by the callback are swallowed (the event is sent unchanged).
+    /// </summary>
+    public Func<ErrorHubEvent, ErrorHubEvent?>? BeforeSend { get; set; }
+
+    /// <summary>Most events waiting to be sent; when full, new events are dropped (and counted).</summary>
+    public int MaxQueueSize { get; set; } = 1000;
+
+    /// <summary>Most events sent in one request.</summary>
+    public int MaxBatchSize { get; set; } = 100;
+
+    /// <summary>Timeout of one send request.</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the app's shutdown waits for queued events to be sent.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

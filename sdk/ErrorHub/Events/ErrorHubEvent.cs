@@ -1,0 +1,144 @@
+namespace ErrorHub;
+
+/// <summary>
+/// One error or message as the SDK sends it. <see cref="ErrorHubOptions.BeforeSend"/> sees (and may
+/// change) every event before it is queued; after that the SDK treats it as read-only.
+/// </summary>
+public sealed class ErrorHubEvent
+{
+    /// <summary>Unique id, also returned by the capture methods so an app can show it to its user.</summary>
+    public Guid EventId { get; set; } = Guid.NewGuid();
+
+    /// <summary>When the event happened (UTC).</summary>
+    public DateTimeOffset Timestamp { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>How severe the event is.</summary>
+    public ErrorHubLevel Level { get; set; } = ErrorHubLevel.Error;
+
+    /// <summary>A message for events that carry no exception, or extra context for those that do.</summary>
+    public string? Message { get; set; }
+
+    /// <summary>Where the event came from, e.g. a logger category.</summary>
+    public string? Logger { get; set; }
+
+    /// <summary>Version of the app, e.g. "Shop@1.4.2".</summary>
+    public string? Release { get; set; }
+
+    /// <summary>Deployment environment, e.g. "production".</summary>
+    public string? Environment { get; set; }
+
+    /// <summary>The machine that reported the event.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>The exception chain, outermost first; inner exceptions follow their parent.</summary>
+    public IList<ExceptionEntry> Exceptions { get; } = new List<ExceptionEntry>();
+
+    /// <summary>The HTTP request being served, if any.</summary>
+    public RequestInfo? Request { get; set; }
+
+    /// <summary>The affected user, if known.</summary>
+    public UserInfo? User { get; set; }
+
+    /// <summary>Short key/value pairs to search and filter by.</summary>
+    public IDictionary<string, string> Tags { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Overrides server-side grouping: events with the same fingerprint become one issue.</summary>
+    public IList<string>? Fingerprint { get; set; }
+
+    /// <summary>Runtime name and version, e.g. ".NET" and "10.0.12".</summary>
+    public NameAndVersion? Runtime { get; set; }
+
+    /// <summary>Operating system name and version.</summary>
+    public NameAndVersion? OperatingSystem { get; set; }
+}
+
+/// <summary>How severe an event is.</summary>
+public enum ErrorHubLevel
+{
+    /// <summary>Diagnostic detail.</summary>
+    Debug,
+    /// <summary>Something worth knowing.</summary>
+    Info,
+    /// <summary>Something that may become a problem.</summary>
+    Warning,
+    /// <summary>A failure (the default for exceptions).</summary>
+    Error,
+    /// <summary>A failure that ends the process.</summary>
+    Fatal,
+}
+
+/// <summary>One exception of an event's chain.</summary>
+public sealed class ExceptionEntry
+{
+    /// <summary>Full type name, e.g. "System.InvalidOperationException".</summary>
+    public required string Type { get; set; }
+
+    /// <summary>The exception's message.</summary>
+    public string Value { get; set; } = "";
+
+    /// <summary>The assembly that defines the exception type.</summary>
+    public string? Module { get; set; }
+
+    /// <summary>Stack frames in .NET order: the frame that threw comes first.</summary>
+    public IList<StackFrameEntry> Frames { get; } = new List<StackFrameEntry>();
+}
+
+/// <summary>One stack frame.</summary>
+public sealed class StackFrameEntry
+{
+    /// <summary>Method name, without compiler-generated decoration (async state machines, lambdas).</summary>
+    public required string Function { get; set; }
+
+    /// <summary>Full name of the declaring type.</summary>
+    public string? Type { get; set; }
+
+    /// <summary>Assembly name.</summary>
+    public string? Module { get; set; }
+
+    /// <summary>Source file, when the app ships symbols (PDBs).</summary>
+    public string? File { get; set; }
+
+    /// <summary>Line in <see cref="File"/>.</summary>
+    public int? Line { get; set; }
+
+    /// <summary>Column in <see cref="File"/>.</summary>
+    public int? Column { get; set; }
+
+    /// <summary>True for the app's own code, false for framework and library code.</summary>
+    public bool InApp { get; set; }
+}
+
+/// <summary>The HTTP request that was being served when the event happened.</summary>
+public sealed class RequestInfo
+{
+    /// <summary>HTTP method.</summary>
+    public string? Method { get; set; }
+
+    /// <summary>Scheme, host, path base and path, without the query string.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>The query string without the leading '?', with sensitive values filtered.</summary>
+    public string? QueryString { get; set; }
+
+    /// <summary>Request headers after scrubbing (see <see cref="ErrorHubOptions.ScrubbedHeaders"/>).</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>The user affected by the event.</summary>
+public sealed class UserInfo
+{
+    /// <summary>The user's id (the NameIdentifier or sub claim).</summary>
+    public string? Id { get; set; }
+
+    /// <summary>The user's name.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>The user's email address.</summary>
+    public string? Email { get; set; }
+
+    /// <summary>The client's IP address (only with <see cref="ErrorHubOptions.CaptureClientIp"/>).</summary>
+    public string? IpAddress { get; set; }
+}
+
+/// <summary>A name with a version, such as a runtime or an operating system.</summary>
+public sealed record NameAndVersion(string? Name, string? Version);

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Internal;
+
+/// <summary>Fails start-up on settings that are present but wrong; a missing DSN only disables the SDK.</summary>
+internal sealed class ErrorHubOptionsValidator : IValidateOptions<ErrorHubOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ErrorHubOptions options)
+    {
+        var failures = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.Dsn) && !Dsn.TryParse(options.Dsn, out _, out var error))
+        {
+            failures.Add($"ErrorHub:Dsn is not valid: {error}.");
+        }
+
+        if (options.MaxQueueSize is < 1 or > 1_000_000)
+        {
+            failures.Add("ErrorHub:MaxQueueSize must be between 1 and 1000000.");
+        }
+
+        if (options.MaxBatchSize is < 1 or > 1000)
+        {
+            failures.Add("ErrorHub:MaxBatchSize must be between 1 and 1000.");
+        }
+
+        if (options.SendTimeout <= TimeSpan.Zero || options.ShutdownTimeout < TimeSpan.Zero)
+        {
+            failures.Add("ErrorHub:SendTimeout must be positive and ErrorHub:ShutdownTimeout not negative.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Reflection;
+using ErrorHub.Protocol;
+
+namespace ErrorHub.Internal;
+
+/// <summary>Turns an exception and its inner exceptions into the event's exception chain with stack frames.</summary>
+internal sealed class ExceptionConverter(ErrorHubOptions options)
+{
+    /// <summary>Chains longer than this are cut: a cycle or a pathological AggregateException must not blow up an event.</summary>
+    internal const int MaxExceptions = 32;
+
+    internal const int MaxFramesPerException = 200;
+
+    private static readonly string[] AlwaysExcluded = ["System", "Microsoft", "ErrorHub", "Internal", "Interop"];
+
+    public void AddExceptions(ErrorHubEvent target, Exception exception)
+    {
+        var seen = new HashSet<Exception>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<Exception>();
+        pending.Push(exception);
+        while (pending.Count > 0 && target.Exceptions.Count < MaxExceptions)
+        {
+            var current = pending.Pop();
+            if (!seen.Add(current))
+            {
+                continue;
+            }
+
+            target.Exceptions.Add(Convert(current));
+            if (current is AggregateException aggregate)
+            {
+                for (var i = aggregate.InnerExceptions.Count - 1; i >= 0; i--)
+                {
+                    pending.Push(aggregate.InnerExceptions[i]);
+                }
+            }
+            else if (current.InnerException is { } inner)
+            {
+                pending.Push(inner);
+            }
+        }
+    }
+
+    private ExceptionEntry Convert(Exception exception)
+    {
+        var type = exception.GetType();
+        var result = new ExceptionEntry
+        {
+            Type = type.FullName ?? type.Name,
+            Value = SafeMessage(exception),
+            Module = type.Assembly.GetName().Name,
+        };
+
+        var frames = new StackTrace(exception, fNeedFileInfo: true).GetFrames();
+        foreach (var frame in frames.Take(MaxFramesPerException))
+        {
+            if (ToEventFrame(frame) is { } eventFrame)
+            {
+                result.Frames.Add(eventFrame);
+            }
+        }
+
+        return result;
+    }
+
+    private StackFrameEntry? ToEventFrame(StackFrame frame)
+    {
+        var method = frame.GetMethod();
+        if (method is null)
+        {
+            return null;
+        }
+
+        // Frames the runtime marks as hidden (async plumbing, ExceptionDispatchInfo rethrows) are noise.
+        if (method.IsDefined(typeof(StackTraceHiddenAttribute), inherit: false)
+            || (method.DeclaringType?.IsDefined(typeof(StackTraceHiddenAttribute), inherit: false) ?? false))
+        {
+            return null;
+        }
+
+        var (type, function) = DotNetNames.Normalize(method.DeclaringType?.FullName, method.Name);
+        var line = frame.GetFileLineNumber();
+        var column = frame.GetFileColumnNumber();
+        return new StackFrameEntry
+        {
+            Function = function,
+            Type = type,
+            Module = method.Module.Assembly.GetName().Name,
+            File = frame.GetFileName(),
+            Line = line > 0 ? line : null,
+            Column = column > 0 ? column : null,
+            InApp = IsInApp(type),
+        };
+    }
+
+    internal bool IsInApp(string? typeName)
+    {
+        if (string.IsNullOrEmpty(typeName))
+        {
+            return false;
+        }
+
+        foreach (var prefix in AlwaysExcluded.Concat(options.InAppExclude))
+        {
+            if (typeName.StartsWith(prefix, StringComparison.Ordinal)
+                && (typeName.Length == prefix.Length || typeName[prefix.Length] == '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string SafeMessage(Exception exception)
+    {
+        try
+        {
+            return exception.Message;
+        }
+        catch (Exception)
+        {
+            // A custom Message override may throw; reporting must not.
+            return "";
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System.Buffers;
+using ErrorHub.Internal;
+using ErrorHub.Protocol;
+using ErrorHub.Protocol.MessagePack;
+
+namespace ErrorHub.Transport;
+
+/// <summary>Writes a batch of events in the wire schema of docs/protocol.md. Null and empty fields are left out.</summary>
+internal static class EventWireWriter
+{
+    public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<ErrorHubEvent> events)
+    {
+        var writer = new MessagePackWriter(output);
+        writer.WriteMapHeader(3);
+        writer.Write(WireFields.Version);
+        writer.Write(WireFields.ProtocolVersion);
+        writer.Write(WireFields.Sdk);
+        WriteNameVersion(ref writer, new NameAndVersion(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion));
+        writer.Write(WireFields.Events);
+        writer.WriteArrayHeader(events.Count);
+        foreach (var errorEvent in events)
+        {
+            WriteEvent(ref writer, errorEvent);
+        }
+
+        writer.Flush();
+    }
+
+    private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
+    {
+        var count = 4 // event_id, timestamp, level, platform
+            + Present(e.Message) + Present(e.Logger) + Present(e.Release) + Present(e.Environment) + Present(e.ServerName)
+            + (e.Fingerprint is { Count: > 0 } ? 1 : 0)
+            + (e.Exceptions.Count > 0 ? 1 : 0)
+            + (e.Request is null ? 0 : 1)
+            + (e.User is null ? 0 : 1)
+            + (e.Tags.Count > 0 ? 1 : 0)
+            + (e.Runtime is null ? 0 : 1)
+            + (e.OperatingSystem is null ? 0 : 1);
+        writer.WriteMapHeader(count);
+
+        writer.Write(WireFields.EventId);
+        writer.Write(e.EventId.ToString("N"));
+        writer.Write(WireFields.Timestamp);
+        writer.WriteTimestamp(e.Timestamp);
+        writer.Write(WireFields.Level);
+        writer.Write(LevelName(e.Level));
+        writer.Write(WireFields.Platform);
+        writer.Write("csharp");
+        WriteOptional(ref writer, WireFields.Message, e.Message);
+        WriteOptional(ref writer, WireFields.Logger, e.Logger);
+        WriteOptional(ref writer, WireFields.Release, e.Release);
+        WriteOptional(ref writer, WireFields.Environment, e.Environment);
+        WriteOptional(ref writer, WireFields.ServerName, e.ServerName);
+
+        if (e.Fingerprint is { Count: > 0 } fingerprint)
+        {
+            writer.Write(WireFields.Fingerprint);
+            writer.WriteArrayHeader(fingerprint.Count);
+            foreach (var part in fingerprint)
+            {
+                writer.Write(part ?? "");
+            }
+        }
+
+        if (e.Exceptions.Count > 0)
+        {
+            writer.Write(WireFields.Exceptions);
+            writer.WriteArrayHeader(e.Exceptions.Count);
+            foreach (var exception in e.Exceptions)
+            {
+                WriteException(ref writer, exception);
+            }
+        }
+
+        if (e.Request is { } request)
+        {
+            writer.Write(WireFields.Request);
+            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1);
+            WriteOptional(ref writer, WireFields.Method, request.Method);
+            WriteOptional(ref writer, WireFields.Url, request.Url);
+            WriteOptional(ref writer, WireFields.QueryString, request.QueryString);
+            writer.Write(WireFields.Headers);
+            WriteStringMap(ref writer, request.Headers);
+        }
+
+        if (e.User is { } user)
+        {
+            writer.Write(WireFields.User);
+            writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
+            WriteOptional(ref writer, WireFields.Id, user.Id);
+            WriteOptional(ref writer, WireFields.Username, user.Username);
+            WriteOptional(ref writer, WireFields.Email, user.Email);
+            WriteOptional(ref writer, WireFields.IpAddress, user.IpAddress);
+        }
+
+        if (e.Tags.Count > 0)
+        {
+            writer.Write(WireFields.Tags);
+            WriteStringMap(ref writer, e.Tags);
+        }
+
+        if (e.Runtime is { } runtime)
+        {
+            writer.Write(WireFields.Runtime);
+            WriteNameVersion(ref writer, runtime);
+        }
+
+        if (e.OperatingSystem is { } os)
+        {
+            writer.Write(WireFields.Os);
+            WriteNameVersion(ref writer, os);
+        }
+    }
+
+    private static void WriteException(ref MessagePackWriter writer, ExceptionEntry exception)
+    {
+        writer.WriteMapHeader(3 + Present(exception.Module));
+        writer.Write(WireFields.Type);
+        writer.Write(exception.Type);
+        writer.Write(WireFields.Value);
+        writer.Write(exception.Value);
+        WriteOptional(ref writer, WireFields.Module, exception.Module);
+        writer.Write(WireFields.Frames);
+        writer.WriteArrayHeader(exception.Frames.Count);
+        foreach (var frame in exception.Frames)
+        {
+            writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
+                + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1));
+            writer.Write(WireFields.Function);
+            writer.Write(frame.Function);
+            WriteOptional(ref writer, WireFields.Type, frame.Type);
+            WriteOptional(ref writer, WireFields.Module, frame.Module);
+            WriteOptional(ref writer, WireFields.File, frame.File);
+            if (frame.Line is { } line)
+            {
+                writer.Write(WireFields.Line);
+                writer.Write(line);
+            }
+
+            if (frame.Column is { } column)
+            {
+                writer.Write(WireFields.Column);
+                writer.Write(column);
+            }
+
+            writer.Write(WireFields.InApp);
+            writer.Write(frame.InApp);
+        }
+    }
+
+    private static void WriteStringMap(ref MessagePackWriter writer, IDictionary<string, string> map)
+    {
+        writer.WriteMapHeader(map.Count);
+        foreach (var (key, value) in map)
+        {
+            writer.Write(key);
+            writer.Write(value ?? "");
+        }
+    }
+
+    private static void WriteNameVersion(ref MessagePackWriter writer, NameAndVersion value)
+    {
+        writer.WriteMapHeader(Present(value.Name) + Present(value.Version));
+        WriteOptional(ref writer, WireFields.Name, value.Name);
+        WriteOptional(ref writer, WireFields.NameVersion, value.Version);
+    }
+
+    private static void WriteOptional(ref MessagePackWriter writer, string key, string? value)
+    {
+        if (value is not null)
+        {
+            writer.Write(key);
+            writer.Write(value);
+        }
+    }
+
+    private static int Present(string? value) => value is null ? 0 : 1;
+
+    internal static string LevelName(ErrorHubLevel level) => level switch
+    {
+        ErrorHubLevel.Debug => "debug",
+        ErrorHubLevel.Info => "info",
+        ErrorHubLevel.Warning => "warning",
+        ErrorHubLevel.Fatal => "fatal",
+        _ => "error",
+    };
+}
