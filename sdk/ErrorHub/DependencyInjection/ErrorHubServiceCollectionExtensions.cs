@@ -19,12 +19,9 @@ public static class ErrorHubServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
 
-        var optionsBuilder = services.AddOptions<ErrorHubOptions>();
-        if (!services.Any(d => d.ServiceType == typeof(ErrorHubClient)))
-        {
-            optionsBuilder.BindConfiguration(ErrorHubOptions.SectionName).ValidateOnStart();
-        }
-
+        // Configuration first, so that the delegate given here has the last word.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ErrorHubOptions>, ErrorHubOptionsFromConfiguration>());
+        services.AddOptions<ErrorHubOptions>().ValidateOnStart();
         if (configure is not null)
         {
             services.Configure(configure);

@@ -8,14 +8,16 @@ namespace ErrorHub.Transport;
 /// <summary>Writes a batch of events in the wire schema of docs/protocol.md. Null and empty fields are left out.</summary>
 internal static class EventWireWriter
 {
-    public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<ErrorHubEvent> events)
+    private static readonly NameAndVersion ThisSdk = new(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion);
+
+    public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<ErrorHubEvent> events, NameAndVersion? sdk = null)
     {
         var writer = new MessagePackWriter(output);
         writer.WriteMapHeader(3);
         writer.Write(WireFields.Version);
         writer.Write(WireFields.ProtocolVersion);
         writer.Write(WireFields.Sdk);
-        WriteNameVersion(ref writer, new NameAndVersion(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion));
+        WriteNameVersion(ref writer, sdk ?? ThisSdk);
         writer.Write(WireFields.Events);
         writer.WriteArrayHeader(events.Count);
         foreach (var errorEvent in events)

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Internal;
+
+/// <summary>
+/// Binds the <c>ErrorHub</c> configuration section when the app has configuration (every host does);
+/// a bare service collection without <see cref="IConfiguration"/> simply gets the defaults.
+/// </summary>
+internal sealed class ErrorHubOptionsFromConfiguration(IServiceProvider services) : IConfigureOptions<ErrorHubOptions>
+{
+    public void Configure(ErrorHubOptions options) =>
+        services.GetService<IConfiguration>()?.GetSection(ErrorHubOptions.SectionName).Bind(options);
+}

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Tests.Infrastructure;
+
+/// <summary>A request the SDK made, as the server saw it (body already un-gzipped).</summary>
+internal sealed record RecordedRequest(string Path, string? Key, string? ContentType, string? ContentEncoding, byte[] Body);
+
+/// <summary>
+/// A real HTTP server on 127.0.0.1 that records what the SDK sends and answers with whatever status the
+/// test scripts (e.g. 503 with Retry-After, then 202). Used to test the transport over real sockets.
+/// </summary>
+internal sealed class RecordingIngest : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<Func<HttpResponse, Task>> _scriptedAnswers = new();
+    private readonly SemaphoreSlim _received = new(0);
+
+    private RecordingIngest(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public string Dsn(string key = "0123456789abcdef0123456789abcdef", int projectId = 7) =>
+        $"http://{key}@{BaseAddress.Authority}/{projectId}";
+
+    public static async Task<RecordingIngest> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var ingest = new RecordingIngest(app);
+        app.MapPost("/api/{projectId}/events", ingest.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        ingest.BaseAddress = new Uri(address);
+        return ingest;
+    }
+
+    /// <summary>The next requests get these answers, in order; after that, 202.</summary>
+    public void Answer(params Func<HttpResponse, Task>[] answers)
+    {
+        foreach (var answer in answers)
+        {
+            _scriptedAnswers.Enqueue(answer);
+        }
+    }
+
+    public static Func<HttpResponse, Task> Status(int status, string? retryAfter = null) => response =>
+    {
+        response.StatusCode = status;
+        if (retryAfter is not null)
+        {
+            response.Headers.RetryAfter = retryAfter;
+        }
+
+        return Task.CompletedTask;
+    };
+
+    /// <summary>Waits until at least <paramref name="count"/> requests arrived (bounded by <paramref name="timeout"/>).</summary>
+    public async Task<bool> WaitForRequestsAsync(int count, TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            while (Requests.Count < count)
+            {
+                await _received.WaitAsync(cancellation.Token);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _received.Dispose();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var raw = new MemoryStream();
+        await context.Request.Body.CopyToAsync(raw);
+        var body = raw.ToArray();
+        var encoding = context.Request.Headers.ContentEncoding.ToString();
+        if (encoding == "gzip")
+        {
+            using var gzip = new GZipStream(new MemoryStream(body), CompressionMode.Decompress);
+            using var plain = new MemoryStream();
+            await gzip.CopyToAsync(plain);
+            body = plain.ToArray();
+        }
+
+        Requests.Enqueue(new RecordedRequest(
+            context.Request.Path, context.Request.Headers["X-ErrorHub-Key"].ToString(), context.Request.ContentType, encoding, body));
+        _received.Release();
+
+        if (_scriptedAnswers.TryDequeue(out var answer))
+        {
+            await answer(context.Response);
+        }
+        else
+        {
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+        }
+    }
+}
