@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Server.Hosting;
 
 /// <summary>
-/// At start-up: creates the store's schema, makes sure the configured project exists (with the
+/// At start-up (after the store's schema initializer, so register the store first): makes sure the configured project exists (with the
 /// configured key, or a random one the first time), and once the server listens, prints each
 /// project's DSN so the first event is one copy-paste away.
 /// </summary>
@@ -23,7 +23,6 @@ internal sealed partial class ProjectBootstrap(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.EnsureSchemaAsync(cancellationToken);
         var settings = options.Value;
         if (settings.Create)
         {

@@ -12,7 +12,10 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
 
     internal const int MaxFramesPerException = 200;
 
-    private static readonly string[] AlwaysExcluded = ["System", "Microsoft", "ErrorHub", "Internal", "Interop"];
+    private static readonly string[] AlwaysExcluded = ["System", "Microsoft", "Internal", "Interop"];
+
+    /// <summary>The SDK's own assemblies: never the app's code, whatever namespace the app uses.</summary>
+    private static readonly HashSet<string> SdkAssemblies = new(StringComparer.Ordinal) { "ErrorHub", "ErrorHub.AspNetCore" };
 
     public void AddExceptions(ErrorHubEvent target, Exception exception)
     {
@@ -80,17 +83,18 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         }
 
         var (type, function) = DotNetNames.Normalize(method.DeclaringType?.FullName, method.Name);
+        var module = method.Module.Assembly.GetName().Name;
         var line = frame.GetFileLineNumber();
         var column = frame.GetFileColumnNumber();
         return new StackFrameEntry
         {
             Function = function,
             Type = type,
-            Module = method.Module.Assembly.GetName().Name,
+            Module = module,
             File = frame.GetFileName(),
             Line = line > 0 ? line : null,
             Column = column > 0 ? column : null,
-            InApp = IsInApp(type),
+            InApp = !SdkAssemblies.Contains(module ?? "") && IsInApp(type),
         };
     }
 
