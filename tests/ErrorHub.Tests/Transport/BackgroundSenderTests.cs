@@ -95,6 +95,7 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         {
             o.Dsn = $"http://0123456789abcdef0123456789abcdef@127.0.0.1:{closedPort}/1";
             o.MaxQueueSize = 3;
+            o.MaxBatchSize = 1;
             o.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
         }, out var client);
 

@@ -1,0 +1,109 @@
+using System.Buffers;
+using System.Text;
+using ErrorHub.Tests.Infrastructure;
+using ErrorHub.Transport;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Tests.Wire;
+
+/// <summary>
+/// Freezes the exact bytes the SDK writes for a batch (docs/protocol.md): servers and foreign clients rely
+/// on them, so any change must be a deliberate protocol decision.
+/// </summary>
+public sealed class WireSnapshotTests
+{
+    [Fact]
+    public void A_full_event_is_written_exactly_as_the_snapshot_says()
+    {
+        var bytes = Encode(FullEvent());
+
+        Snapshot.Verify(HexDump(bytes), "full-event.msgpack");
+    }
+
+    [Fact]
+    public void A_minimal_message_event_leaves_out_every_absent_field()
+    {
+        var minimal = new ErrorHubEvent
+        {
+            EventId = Guid.Parse("00000000-0000-0000-0000-000000000001"),
+            Timestamp = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+            Level = ErrorHubLevel.Warning,
+            Message = "disk almost full",
+        };
+
+        var batch = MessagePackTree.ReadMap(Encode(minimal));
+        var e = batch["events"].List().Should().ContainSingle().Subject.Map();
+
+        e.Keys.Should().BeEquivalentTo("event_id", "timestamp", "level", "platform", "message");
+        e["event_id"].Should().Be("00000000000000000000000000000001");
+        e["timestamp"].Should().Be(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000));
+        e["level"].Should().Be("warning");
+        e["platform"].Should().Be("csharp");
+    }
+
+    [Fact]
+    public void The_full_event_reads_back_with_the_field_names_of_the_protocol()
+    {
+        var e = MessagePackTree.ReadMap(Encode(FullEvent()))["events"].List()[0].Map();
+
+        e.Keys.Should().BeEquivalentTo(
+            "event_id", "timestamp", "level", "platform", "message", "logger", "release", "environment", "server_name",
+            "fingerprint", "exceptions", "request", "user", "tags", "runtime", "os");
+        var frame = e["exceptions"].List()[0].Map()["frames"].List()[1].Map();
+        frame.Keys.Should().BeEquivalentTo("function", "type", "module", "file", "line", "column", "in_app");
+        e["request"].Map().Keys.Should().BeEquivalentTo("method", "url", "query_string", "headers");
+        e["user"].Map().Keys.Should().BeEquivalentTo("id", "username", "email", "ip_address");
+    }
+
+    private static byte[] Encode(ErrorHubEvent errorEvent)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        EventWireWriter.WriteBatch(buffer, [errorEvent], new NameAndVersion("errorhub.dotnet", "1.0.0"));
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static ErrorHubEvent FullEvent()
+    {
+        var e = new ErrorHubEvent
+        {
+            EventId = Guid.Parse("6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b"),
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1_763_600_000_123),
+            Level = ErrorHubLevel.Error,
+            Message = "checkout failed",
+            Logger = "Shop.Checkout",
+            Release = "Shop@1.4.2",
+            Environment = "production",
+            ServerName = "web-1",
+            Fingerprint = ["checkout", "{{ default }}"],
+            Request = new RequestInfo { Method = "POST", Url = "https://shop.example/checkout", QueryString = "bundle=holiday" },
+            User = new UserInfo { Id = "42", Username = "alice", Email = "alice@shop.example", IpAddress = "203.0.113.7" },
+            Runtime = new NameAndVersion(".NET", "10.0.12"),
+            OperatingSystem = new NameAndVersion("Linux", "6.1.0"),
+        };
+        e.Request.Headers["Accept"] = "text/html";
+        e.Request.Headers["Authorization"] = "[Filtered]";
+        e.Tags["region"] = "eu";
+        var outer = new ExceptionEntry { Type = "System.InvalidOperationException", Value = "Sequence contains more than one matching element", Module = "System.Linq" };
+        outer.Frames.Add(new StackFrameEntry { Function = "Single", Type = "System.Linq.Enumerable", Module = "System.Linq", InApp = false });
+        outer.Frames.Add(new StackFrameEntry
+        {
+            Function = "PriceBundle", Type = "Shop.Catalog", Module = "Shop", File = "/src/Shop/Catalog.cs", Line = 31, Column = 9, InApp = true,
+        });
+        e.Exceptions.Add(outer);
+        e.Exceptions.Add(new ExceptionEntry { Type = "System.TimeoutException", Value = "élan ✓ 🚀" });
+        return e;
+    }
+
+    private static string HexDump(byte[] bytes)
+    {
+        var text = new StringBuilder();
+        for (var offset = 0; offset < bytes.Length; offset += 32)
+        {
+            var line = bytes.AsSpan(offset, Math.Min(32, bytes.Length - offset));
+            text.Append(offset.ToString("x4")).Append(": ").Append(Convert.ToHexStringLower(line)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+}
