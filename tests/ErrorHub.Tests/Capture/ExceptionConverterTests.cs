@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+using ErrorHub.Internal;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Tests.Capture;
+
+public sealed class ExceptionConverterTests
+{
+    private readonly ExceptionConverter _converter = new(new ErrorHubOptions());
+
+    [Fact]
+    public async Task Async_frames_carry_the_method_names_the_developer_wrote_with_file_and_line()
+    {
+        var exception = await CatchAsync(() => Orders.PlaceAsync(3));
+
+        var e = Convert(exception);
+
+        var frames = e.Exceptions.Single().Frames;
+        frames[0].Should().BeEquivalentTo(new
+        {
+            Function = "ChargeAsync",
+            Type = "ErrorHub.Tests.Capture.Orders",
+            Module = "ErrorHub.Tests",
+            InApp = true,
+        });
+        frames[0].File.Should().EndWith("ExceptionConverterTests.cs");
+        frames[0].Line.Should().BeGreaterThan(0);
+        frames.Select(f => f.Function).Should().ContainInOrder("ChargeAsync", "PlaceAsync");
+        frames.Should().NotContain(f => f.Function == "MoveNext" || f.Type!.Contains('<'), "state machines are folded into their methods");
+    }
+
+    [Fact]
+    public void Lambdas_and_local_functions_are_named_after_their_method()
+    {
+        var exception = Catch(Orders.ValidateAll);
+
+        var functions = Convert(exception).Exceptions.Single().Frames.Where(f => f.InApp).Select(f => f.Function).ToList();
+
+        functions.Should().Contain("ValidateAll.<lambda>");
+        functions.Should().Contain("ValidateAll.Check");
+    }
+
+    [Fact]
+    public void Inner_exceptions_follow_their_parent_and_aggregate_children_keep_their_order()
+    {
+        var aggregate = new AggregateException(
+            new InvalidOperationException("first", new FormatException("first's cause")),
+            new TimeoutException("second"));
+
+        var types = Convert(aggregate).Exceptions.Select(x => x.Type).ToList();
+
+        types.Should().Equal(
+            "System.AggregateException",
+            "System.InvalidOperationException",
+            "System.FormatException",
+            "System.TimeoutException");
+    }
+
+    [Fact]
+    public void A_pathologically_deep_chain_is_cut_instead_of_blowing_up_the_event()
+    {
+        Exception exception = new InvalidOperationException("root");
+        for (var i = 0; i < 500; i++)
+        {
+            exception = new InvalidOperationException($"wrap {i}", exception);
+        }
+
+        Convert(exception).Exceptions.Should().HaveCount(ExceptionConverter.MaxExceptions);
+    }
+
+    [Fact]
+    public void Framework_frames_are_not_in_app_and_InAppExclude_adds_prefixes()
+    {
+        var converter = new ExceptionConverter(new ErrorHubOptions { InAppExclude = { "Vendor.Payments" } });
+
+        converter.IsInApp("System.Linq.Enumerable").Should().BeFalse();
+        converter.IsInApp("Microsoft.AspNetCore.Routing.EndpointMiddleware").Should().BeFalse();
+        converter.IsInApp("Vendor.Payments.Client").Should().BeFalse();
+        converter.IsInApp("Vendor.PaymentsExtra.Client").Should().BeTrue("a prefix matches whole namespace segments");
+        converter.IsInApp("Shop.Checkout").Should().BeTrue();
+        converter.IsInApp("SystemMonitor.Probe").Should().BeTrue();
+    }
+
+    [Fact]
+    public void An_exception_whose_Message_throws_is_still_reported()
+    {
+        var e = Convert(Catch(() => throw new HostileException()));
+
+        e.Exceptions.Single().Should().BeEquivalentTo(new { Type = typeof(HostileException).FullName, Value = "" });
+    }
+
+    private ErrorHubEvent Convert(Exception exception)
+    {
+        var e = new ErrorHubEvent();
+        _converter.AddExceptions(e, exception);
+        return e;
+    }
+
+    private static Exception Catch(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception exception)
+        {
+            return exception;
+        }
+
+        throw new InvalidOperationException("expected an exception");
+    }
+
+    private static async Task<Exception> CatchAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception exception)
+        {
+            return exception;
+        }
+
+        throw new InvalidOperationException("expected an exception");
+    }
+
+    private sealed class HostileException : Exception
+    {
+        public override string Message => throw new NotSupportedException("no message for you");
+    }
+}
+
+internal static class Orders
+{
+    public static async Task PlaceAsync(int quantity)
+    {
+        await Task.Yield();
+        await ChargeAsync(quantity);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ValidateAll()
+    {
+        int[] quantities = [1, 2, -1];
+        foreach (var quantity in quantities.Select(q => Check(q)))
+        {
+            _ = quantity;
+        }
+
+        static int Check(int quantity) => quantity >= 0 ? quantity : throw new ArgumentOutOfRangeException(nameof(quantity));
+    }
+
+    private static async Task ChargeAsync(int quantity)
+    {
+        await Task.Yield();
+        throw new InvalidOperationException($"card declined for {quantity} items");
+    }
+}

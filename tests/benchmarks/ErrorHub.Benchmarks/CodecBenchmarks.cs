@@ -1,0 +1,65 @@
+extern alias server;
+
+using System.Buffers;
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using ErrorHub;
+using ErrorHub.Transport;
+using server::ErrorHub.Server.Ingestion;
+using server::ErrorHub.Server.Storage;
+using ServerEvent = server::ErrorHub.Server.Events.ErrorEvent;
+
+namespace ErrorHub.Benchmarks;
+
+/// <summary>
+/// One realistic event (20 frames in two exceptions, 12 headers, a user, tags): the SDK's MessagePack
+/// encoding and ingest's decoding, each against System.Text.Json doing the same job in the same run.
+/// </summary>
+[MemoryDiagnoser]
+public class CodecBenchmarks
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly EventBatchDecoder _decoder = new(new IngestLimits());
+    private ErrorHubEvent[] _batch = null!;
+    private byte[] _messagePack = null!;
+    private string _json = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _batch = [RealisticEvent.Create()];
+        _buffer.ResetWrittenCount();
+        EventWireWriter.WriteBatch(_buffer, _batch);
+        _messagePack = _buffer.WrittenSpan.ToArray();
+        var decoded = _decoder.Decode(_messagePack, 1, DateTimeOffset.UtcNow).Events[0].Event;
+        _json = EventPayloadJson.Serialize(decoded);
+        Console.WriteLine($"// event size: MessagePack {_messagePack.Length} bytes, JSON {System.Text.Encoding.UTF8.GetByteCount(_json)} bytes");
+    }
+
+    [Benchmark(Baseline = true, Description = "encode, System.Text.Json")]
+    [BenchmarkCategory("encode")]
+    public int EncodeJson()
+    {
+        _buffer.ResetWrittenCount();
+        using var writer = new Utf8JsonWriter(_buffer);
+        JsonSerializer.Serialize(writer, _batch[0], RealisticEvent.JsonContext.Default.ErrorHubEvent);
+        return _buffer.WrittenCount;
+    }
+
+    [Benchmark(Description = "encode, ErrorHub MessagePack")]
+    [BenchmarkCategory("encode")]
+    public int EncodeMessagePack()
+    {
+        _buffer.ResetWrittenCount();
+        EventWireWriter.WriteBatch(_buffer, _batch);
+        return _buffer.WrittenCount;
+    }
+
+    [Benchmark(Description = "decode, System.Text.Json")]
+    [BenchmarkCategory("decode")]
+    public ServerEvent DecodeJson() => EventPayloadJson.Deserialize(_json);
+
+    [Benchmark(Description = "decode + validate, ErrorHub MessagePack")]
+    [BenchmarkCategory("decode")]
+    public ServerEvent DecodeMessagePack() => _decoder.Decode(_messagePack, 1, DateTimeOffset.UtcNow).Events[0].Event;
+}

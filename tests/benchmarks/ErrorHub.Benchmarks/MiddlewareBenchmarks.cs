@@ -1,0 +1,60 @@
+using BenchmarkDotNet.Attributes;
+using ErrorHub;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ErrorHub.Benchmarks;
+
+/// <summary>
+/// The happy path: a request that does not throw, through the same pipeline with and without
+/// UseErrorHub() (SDK enabled with a DSN). The difference is what every request of an app pays.
+/// </summary>
+[MemoryDiagnoser]
+public class MiddlewareBenchmarks
+{
+    private ServiceProvider _services = null!;
+    private RequestDelegate _without = null!;
+    private RequestDelegate _with = null!;
+    private DefaultHttpContext _context = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _services = new ServiceCollection()
+            .AddLogging()
+            .AddErrorHub(o => o.Dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1")
+            .BuildServiceProvider();
+        _without = Build(useErrorHub: false);
+        _with = Build(useErrorHub: true);
+        _context = new DefaultHttpContext { RequestServices = _services };
+        _context.Request.Method = "GET";
+        _context.Request.Path = "/products/42";
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _services.Dispose();
+
+    [Benchmark(Baseline = true, Description = "request, pipeline without ErrorHub")]
+    public Task Without() => _without(_context);
+
+    [Benchmark(Description = "request, pipeline with UseErrorHub()")]
+    public Task With() => _with(_context);
+
+    private RequestDelegate Build(bool useErrorHub)
+    {
+        var app = new ApplicationBuilder(_services);
+        if (useErrorHub)
+        {
+            app.UseErrorHub();
+        }
+
+        // An endpoint that completes asynchronously like real ones do, so the middleware's await is exercised.
+        app.Run(async context =>
+        {
+            await Task.Yield();
+            context.Response.StatusCode = 200;
+        });
+        return app.Build();
+    }
+}
