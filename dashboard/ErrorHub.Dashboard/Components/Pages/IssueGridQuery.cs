@@ -7,6 +7,7 @@ namespace ErrorHub.Dashboard.Components.Pages;
 internal static class IssueGridQuery
 {
     public const int DefaultPageSize = 25;
+    public const int MaxPageSize = 100;
 
     public static IssueQuery From(int projectId, LoadDataArgs args)
     {
@@ -26,7 +27,7 @@ internal static class IssueGridQuery
             Sort = sort,
             Descending = descending,
             Offset = Math.Max(0, args.Skip ?? 0),
-            Limit = args.Top is > 0 ? args.Top.Value : DefaultPageSize,
+            Limit = Math.Clamp(args.Top ?? DefaultPageSize, 1, MaxPageSize),
         };
     }
 
