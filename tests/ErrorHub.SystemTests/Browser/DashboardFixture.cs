@@ -46,7 +46,16 @@ public sealed class DashboardFixture : IAsyncLifetime
                 ["ASPNETCORE_HTTPS_PORTS"] = null,
             });
 
-        await _process.WaitForHttpAsync(BaseUrl, StartTimeout);
+        try
+        {
+            await _process.WaitForHttpAsync(BaseUrl, StartTimeout);
+        }
+        catch
+        {
+            // A fixture that fails to start is not always disposed by the runner: stop the process here.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
