@@ -1,5 +1,30 @@
+using ErrorHub.Dashboard;
+using ErrorHub.Dashboard.Components;
+using ErrorHub.Server.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Radzen;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// No login yet: unless told otherwise, listen on the loopback interface only.
+builder.WebHost.UseLoopbackUnlessConfigured(builder.Configuration);
+
+// Serve Radzen's files from the build output in every environment, not only Development, so that
+// `dotnet ErrorHub.Dashboard.dll` from bin/ (tests, quick trials) works; a published app ignores it.
+builder.WebHost.UseStaticWebAssets();
+
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+builder.Services.AddRadzenComponents();
+builder.Services.TryAddSingleton(TimeProvider.System);
+builder.Services.AddErrorHubStore(builder.Configuration);
+
 var app = builder.Build();
-app.Run();
+
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAntiforgery();
+app.MapStaticAssets();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+await app.RunAsync();
 
 public partial class Program;

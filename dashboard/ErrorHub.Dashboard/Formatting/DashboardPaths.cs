@@ -1,0 +1,13 @@
+namespace ErrorHub.Dashboard.Formatting;
+
+/// <summary>The dashboard's links in one place; relative to the document base, so a path base keeps working.</summary>
+internal static class DashboardPaths
+{
+    public static string Issues(int projectId) => FormattableString.Invariant($"projects/{projectId}/issues");
+
+    public static string Issue(int projectId, string fingerprint) =>
+        FormattableString.Invariant($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}");
+
+    public static string Event(int projectId, string fingerprint, Guid eventId) =>
+        FormattableString.Invariant($"{Issue(projectId, fingerprint)}?event={eventId:N}");
+}

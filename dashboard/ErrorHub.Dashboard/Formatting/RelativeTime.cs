@@ -1,0 +1,74 @@
+using System.Globalization;
+
+namespace ErrorHub.Dashboard.Formatting;
+
+/// <summary>"3 minutes ago" for people scanning a list, the exact UTC time for people comparing logs.</summary>
+internal static class RelativeTime
+{
+    public static string Describe(DateTimeOffset value, DateTimeOffset now)
+    {
+        var elapsed = now - value;
+
+        // Clocks of the reporting machines drift; a timestamp slightly in the future is "now".
+        if (elapsed < TimeSpan.FromSeconds(45))
+        {
+            return "just now";
+        }
+
+        if (elapsed < TimeSpan.FromSeconds(90))
+        {
+            return "a minute ago";
+        }
+
+        if (elapsed < TimeSpan.FromMinutes(45))
+        {
+            return Plural((int)Math.Round(elapsed.TotalMinutes), "minute");
+        }
+
+        if (elapsed < TimeSpan.FromMinutes(90))
+        {
+            return "an hour ago";
+        }
+
+        if (elapsed < TimeSpan.FromHours(22))
+        {
+            return Plural((int)Math.Round(elapsed.TotalHours), "hour");
+        }
+
+        if (elapsed < TimeSpan.FromHours(36))
+        {
+            return "a day ago";
+        }
+
+        if (elapsed < TimeSpan.FromDays(26))
+        {
+            return Plural((int)Math.Round(elapsed.TotalDays), "day");
+        }
+
+        if (elapsed < TimeSpan.FromDays(45))
+        {
+            return "a month ago";
+        }
+
+        if (elapsed < TimeSpan.FromDays(320))
+        {
+            return Plural((int)Math.Round(elapsed.TotalDays / 30.44), "month");
+        }
+
+        if (elapsed < TimeSpan.FromDays(548))
+        {
+            return "a year ago";
+        }
+
+        return Plural((int)Math.Round(elapsed.TotalDays / 365.25), "year");
+    }
+
+    public static string ExactUtc(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    public static string MachineReadable(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Plural(int count, string unit) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {unit}s ago");
+}

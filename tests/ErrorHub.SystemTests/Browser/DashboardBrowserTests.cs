@@ -1,0 +1,90 @@
+using FluentAssertions;
+using Microsoft.Playwright;
+using Xunit;
+using static Microsoft.Playwright.Assertions;
+
+namespace ErrorHub.SystemTests.Browser;
+
+/// <summary>A maintainer's day with the dashboard, in a real browser against the real dashboard process.</summary>
+[Collection(DashboardTestGroup.Name)]
+public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFixture browser)
+{
+    [Fact]
+    public async Task Issue_list_sorts_and_pages_through_the_live_circuit()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await page.GotoAsync(dashboard.Url("projects/1/issues").ToString());
+            await WaitUntilInteractiveAsync(page);
+
+            var titles = page.Locator(".issue-grid .issue-link");
+            await Expect(page.Locator(".issue-count")).ToHaveTextAsync($"{DashboardSeed.ShopIssueCount} issues");
+            await Expect(titles).ToHaveCountAsync(DashboardSeed.PageSize);
+            await Expect(titles.First).ToHaveTextAsync(DashboardSeed.CheckoutTitle, new() { UseInnerText = true });
+            await Expect(page.Locator(".issue-grid .timestamp").First).ToHaveAttributeAsync("title", new System.Text.RegularExpressions.Regex(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"));
+            await Screenshots.SaveAsync(page, "issue-list.png");
+
+            // Sorting and paging are answered by the server over the circuit: they prove interactivity.
+            await page.Locator(".issue-grid th", new() { HasText = "Events" }).ClickAsync();
+            await Expect(titles.First).ToHaveTextAsync(DashboardSeed.ProfileTitle, new() { UseInnerText = true });
+
+            await page.GetByRole(AriaRole.Button, new() { Name = "Go to page 2." }).ClickAsync();
+            await Expect(page.Locator(".rz-pager-summary")).ToContainTextAsync($"Page 2 of 2 ({DashboardSeed.ShopIssueCount} items)");
+            await Expect(titles).ToHaveCountAsync(DashboardSeed.ShopIssueCount - DashboardSeed.PageSize);
+            await Expect(titles.Filter(new() { HasText = DashboardSeed.ProfileTitle })).ToHaveCountAsync(0);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty("the dashboard should work without console errors or server errors");
+    }
+
+    [Fact]
+    public async Task Issue_page_shows_the_latest_event_and_steps_to_an_older_one()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await page.GotoAsync(dashboard.Url("projects/1/issues").ToString());
+            await WaitUntilInteractiveAsync(page);
+            await page.Locator(".issue-grid .issue-link", new() { HasText = "Bundle 'summer-kit'" }).ClickAsync();
+
+            await Expect(page).ToHaveURLAsync(dashboard.Url($"projects/1/issues/{DashboardSeed.CheckoutFingerprint}").ToString());
+            await Expect(page.Locator("h1")).ToHaveTextAsync(DashboardSeed.CheckoutTitle);
+            await Expect(page.Locator(".exception-type").First).ToHaveTextAsync(DashboardSeed.CheckoutExceptionType);
+
+            var inAppFrame = page.Locator(".frame.in-app").First;
+            await Expect(inAppFrame).ToContainTextAsync(DashboardSeed.CheckoutInAppFrame);
+            await Expect(inAppFrame).ToContainTextAsync(DashboardSeed.CheckoutInAppFrameLocation);
+            await Expect(page.Locator(".request-url")).ToHaveTextAsync(DashboardSeed.CheckoutRequestUrl);
+            await Expect(page.Locator(".user")).ToContainTextAsync(DashboardSeed.LatestUserEmail);
+            await Screenshots.SaveAsync(page, "issue.png");
+
+            // Framework frames are folded away until asked for.
+            var frameworkFrame = page.Locator(".frame", new() { HasText = DashboardSeed.CheckoutFrameworkFrame });
+            await Expect(frameworkFrame).ToBeHiddenAsync();
+            await page.Locator(".exception").First.Locator("summary", new() { HasText = "2 framework frames" }).ClickAsync();
+            await Expect(frameworkFrame).ToBeVisibleAsync();
+
+            await WaitUntilInteractiveAsync(page);
+            await page.GetByRole(AriaRole.Link, new() { Name = "Older ›" }).ClickAsync();
+            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"event={dashboard.Seed.OlderCheckoutEventId:N}$"));
+            await Expect(page.Locator(".user")).ToContainTextAsync(DashboardSeed.OlderUserEmail);
+            await Expect(page.Locator(".event-list li.selected")).ToHaveCountAsync(1);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty("the dashboard should work without console errors or server errors");
+    }
+
+    private static async Task WaitUntilInteractiveAsync(IPage page) =>
+        await Expect(page.Locator("main.dashboard-main")).ToHaveAttributeAsync("data-interactive", "true");
+}

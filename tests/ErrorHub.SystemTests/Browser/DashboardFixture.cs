@@ -1,0 +1,89 @@
+using ErrorHub.Server.Storage;
+using ErrorHub.Testing.Processes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace ErrorHub.SystemTests.Browser;
+
+/// <summary>
+/// The real dashboard as a child process on a free loopback port, reading a SQLite file that was
+/// seeded through the real store before start. One per test collection; stopped at the end.
+/// </summary>
+public sealed class DashboardFixture : IAsyncLifetime
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-dashboard-" + Guid.NewGuid().ToString("N"));
+    private TestProcess? _process;
+
+    public Uri BaseUrl { get; } = FreePort.NextHttpUrl();
+
+    internal DashboardSeed Seed { get; } = new();
+
+    public TestProcess Process => _process ?? throw new InvalidOperationException("The dashboard has not started.");
+
+    public Uri Url(string relative) => new(BaseUrl, relative);
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        var databasePath = Path.Combine(_directory, "errorhub.db");
+        await SeedAsync(databasePath);
+
+        _process = TestProcess.StartDotnet(
+            "dashboard",
+            RepositoryPaths.BuiltAssembly("dashboard/ErrorHub.Dashboard"),
+            ["--urls", BaseUrl.ToString().TrimEnd('/')],
+            new Dictionary<string, string?>
+            {
+                ["ErrorHub__Store__Sqlite__Path"] = databasePath,
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                // Our --urls must win over anything the developer's shell says.
+                ["ASPNETCORE_URLS"] = null,
+                ["DOTNET_URLS"] = null,
+                ["ASPNETCORE_HTTP_PORTS"] = null,
+                ["ASPNETCORE_HTTPS_PORTS"] = null,
+            });
+
+        try
+        {
+            await _process.WaitForHttpAsync(BaseUrl, StartTimeout);
+        }
+        catch
+        {
+            // A fixture that fails to start is not always disposed by the runner: stop the process here.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by a process that is being reaped: the temp folder is cleaned eventually.
+        }
+    }
+
+    private async Task SeedAsync(string databasePath)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ErrorHub:Store:Sqlite:Path"] = databasePath })
+            .Build();
+        await using var services = new ServiceCollection()
+            .AddLogging()
+            .AddErrorHubStore(configuration)
+            .BuildServiceProvider();
+        await Seed.WriteAsync(services.GetRequiredService<IErrorHubStore>());
+    }
+}

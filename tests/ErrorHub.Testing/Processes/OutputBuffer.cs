@@ -1,0 +1,60 @@
+using System.Text;
+
+namespace ErrorHub.Testing.Processes;
+
+/// <summary>The last lines a child process wrote, for failure messages; bounded so a chatty process cannot fill memory.</summary>
+public sealed class OutputBuffer
+{
+    private readonly Queue<string> _lines = new();
+    private readonly int _maxCharacters;
+    private readonly Lock _lock = new();
+    private int _characters;
+    private long _dropped;
+
+    public OutputBuffer(int maxCharacters = 64 * 1024)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCharacters);
+        _maxCharacters = maxCharacters;
+    }
+
+    public void Add(string line)
+    {
+        lock (_lock)
+        {
+            _lines.Enqueue(line);
+            _characters += line.Length + 1;
+            while (_characters > _maxCharacters && _lines.Count > 1)
+            {
+                _characters -= _lines.Dequeue().Length + 1;
+                _dropped++;
+            }
+        }
+    }
+
+    public bool Contains(string text)
+    {
+        lock (_lock)
+        {
+            return _lines.Any(line => line.Contains(text, StringComparison.Ordinal));
+        }
+    }
+
+    public override string ToString()
+    {
+        lock (_lock)
+        {
+            var text = new StringBuilder();
+            if (_dropped > 0)
+            {
+                text.Append("[... ").Append(_dropped).AppendLine(" earlier lines dropped ...]");
+            }
+
+            foreach (var line in _lines)
+            {
+                text.AppendLine(line);
+            }
+
+            return text.ToString();
+        }
+    }
+}
