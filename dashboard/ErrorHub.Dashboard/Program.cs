@@ -1,5 +1,6 @@
 using ErrorHub.Dashboard;
 using ErrorHub.Dashboard.Components;
+using ErrorHub.Server;
 using ErrorHub.Server.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Radzen;
@@ -18,11 +19,24 @@ builder.Services.AddRadzenComponents();
 builder.Services.TryAddSingleton(TimeProvider.System);
 builder.Services.AddErrorHubStore(builder.Configuration);
 
+// All-in-one (the default): this process also receives events and creates the configured project, so
+// one command runs the whole system. Set ErrorHub:AllInOne=false when separate ingest services do that.
+var allInOne = builder.Configuration.GetValue("ErrorHub:AllInOne", defaultValue: true);
+if (allInOne)
+{
+    builder.Services.AddErrorHubIngest(builder.Configuration);
+}
+
 var app = builder.Build();
 
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseAntiforgery();
 app.MapStaticAssets();
+if (allInOne)
+{
+    app.MapErrorHubIngest();
+}
+
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();
