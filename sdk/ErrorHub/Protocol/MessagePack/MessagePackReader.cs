@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -126,7 +127,7 @@ internal ref struct MessagePackReader
                 var unsigned = BinaryPrimitives.ReadUInt64BigEndian(Payload(1, 8));
                 if (unsigned > long.MaxValue)
                 {
-                    throw Error($"integer {unsigned} is too large for a signed 64-bit value", start);
+                    throw Error($"expected a signed 64-bit integer but found integer {unsigned}", start);
                 }
 
                 value = (long)unsigned;
@@ -157,7 +158,7 @@ internal ref struct MessagePackReader
         if (signed < 0)
         {
             _position = start;
-            throw Error($"integer {signed} is negative where an unsigned value is expected", start);
+            throw Error($"expected an unsigned integer but found negative integer {signed}", start);
         }
 
         return (ulong)signed;
@@ -170,7 +171,7 @@ internal ref struct MessagePackReader
         if (value is < int.MinValue or > int.MaxValue)
         {
             _position = start;
-            throw Error($"integer {value} does not fit in 32 bits", start);
+            throw Error($"expected a 32-bit integer but found integer {value}", start);
         }
 
         return (int)value;
@@ -189,6 +190,11 @@ internal ref struct MessagePackReader
                 var value = BinaryPrimitives.ReadDoubleBigEndian(Payload(1, 8));
                 _position += 9;
                 return value;
+            case MessagePackCode.UInt64:
+                // Above long.MaxValue ReadInt64 would refuse it; as a double it is fine.
+                var unsigned = BinaryPrimitives.ReadUInt64BigEndian(Payload(1, 8));
+                _position += 9;
+                return unsigned;
             default:
                 if (PeekType() != MessagePackType.Integer)
                 {
@@ -221,7 +227,7 @@ internal ref struct MessagePackReader
 
         if (length > _limits.MaxStringBytes)
         {
-            throw Error($"string of {length} bytes exceeds the limit of {_limits.MaxStringBytes} bytes", _position);
+            throw Error($"string of {length} bytes exceeds MaxStringBytes ({_limits.MaxStringBytes})", _position);
         }
 
         var bytes = Payload(headerLength, (int)length);
@@ -243,7 +249,7 @@ internal ref struct MessagePackReader
 
         if (length > _limits.MaxBinaryBytes)
         {
-            throw Error($"binary value of {length} bytes exceeds the limit of {_limits.MaxBinaryBytes} bytes", _position);
+            throw Error($"binary value of {length} bytes exceeds MaxBinaryBytes ({_limits.MaxBinaryBytes})", _position);
         }
 
         var bytes = Payload(headerLength, (int)length);
@@ -303,7 +309,7 @@ internal ref struct MessagePackReader
 
         if (length > _limits.MaxBinaryBytes)
         {
-            throw Error($"extension of {length} bytes exceeds the limit of {_limits.MaxBinaryBytes} bytes", _position);
+            throw Error($"extension of {length} bytes exceeds MaxBinaryBytes ({_limits.MaxBinaryBytes})", _position);
         }
 
         type = unchecked((sbyte)Payload(headerLength, 1)[0]);
@@ -315,6 +321,11 @@ internal ref struct MessagePackReader
     /// <summary>Reads the specification's timestamp extension (type -1) in any of its three sizes.</summary>
     public DateTimeOffset ReadTimestamp()
     {
+        if (PeekType() != MessagePackType.Extension)
+        {
+            throw Unexpected("a timestamp");
+        }
+
         var start = _position;
         var data = ReadExtension(out var type);
         long seconds;
@@ -336,15 +347,21 @@ internal ref struct MessagePackReader
                 break;
             default:
                 _position = start;
-                throw Error($"extension type {type} of {data.Length} bytes is not a timestamp", start);
+                throw Error($"expected a timestamp (extension type -1 of 4, 8 or 12 bytes) but found extension type {type} of {data.Length} bytes", start);
         }
 
         const long MinSeconds = -62135596800; // 0001-01-01
         const long MaxSeconds = 253402300799; // 9999-12-31 23:59:59
-        if (nanoseconds > 999_999_999 || seconds is < MinSeconds or > MaxSeconds)
+        if (nanoseconds > 999_999_999)
         {
             _position = start;
-            throw Error("timestamp is out of the representable range", start);
+            throw Error($"timestamp has {nanoseconds} nanoseconds, out of the range 0 to 999999999", start);
+        }
+
+        if (seconds is < MinSeconds or > MaxSeconds)
+        {
+            _position = start;
+            throw Error($"timestamp of {seconds} seconds is out of the range DateTimeOffset can represent (years 1 to 9999)", start);
         }
 
         return DateTimeOffset.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100));
@@ -356,7 +373,7 @@ internal ref struct MessagePackReader
         var start = _position;
         try
         {
-            SkipValue(depth: 0);
+            SkipValue();
         }
         catch (MessagePackDecodeException)
         {
@@ -365,16 +382,86 @@ internal ref struct MessagePackReader
         }
     }
 
-    private void SkipValue(int depth)
+    /// <summary>
+    /// Skips without recursion: for each open container the number of values still to skip in it is kept in a
+    /// small stack (on the call stack for the first levels, pooled beyond), so the nesting an input can reach
+    /// costs no call-stack depth, whatever <see cref="MessagePackReaderLimits.MaxDepth"/> allows.
+    /// </summary>
+    private void SkipValue()
     {
-        switch (PeekType())
+        Span<long> pending = stackalloc long[32];
+        long[]? rented = null;
+        try
+        {
+            var depth = 0; // containers entered and not yet finished
+            long remaining = 1; // values still to skip at the current level
+            while (true)
+            {
+                if (remaining == 0)
+                {
+                    if (depth == 0)
+                    {
+                        return;
+                    }
+
+                    remaining = pending[--depth];
+                    continue;
+                }
+
+                remaining--;
+                var type = PeekType();
+                if (type is not (MessagePackType.Array or MessagePackType.Map))
+                {
+                    SkipScalar(type);
+                    continue;
+                }
+
+                EnterContainer(depth);
+                var count = type == MessagePackType.Array ? ReadArrayHeader() : ReadMapHeader() * 2L;
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                if (depth == pending.Length)
+                {
+                    var larger = ArrayPool<long>.Shared.Rent(pending.Length * 2);
+                    pending.CopyTo(larger);
+                    if (rented is not null)
+                    {
+                        ArrayPool<long>.Shared.Return(rented);
+                    }
+
+                    rented = larger;
+                    pending = larger;
+                }
+
+                pending[depth++] = remaining;
+                remaining = count;
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<long>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private void SkipScalar(MessagePackType type)
+    {
+        switch (type)
         {
             case MessagePackType.Nil:
             case MessagePackType.Boolean:
                 _position++;
                 break;
+            case MessagePackType.Integer when PeekCode() == MessagePackCode.UInt64:
+                ReadUInt64();
+                break;
             case MessagePackType.Integer:
-                ReadInt64OrUInt64();
+                ReadInt64();
                 break;
             case MessagePackType.Float:
                 ReadDouble();
@@ -385,37 +472,9 @@ internal ref struct MessagePackReader
             case MessagePackType.Binary:
                 ReadBinary();
                 break;
-            case MessagePackType.Extension:
+            default:
                 ReadExtension(out _);
                 break;
-            case MessagePackType.Array:
-                EnterContainer(depth);
-                for (var count = ReadArrayHeader(); count > 0; count--)
-                {
-                    SkipValue(depth + 1);
-                }
-
-                break;
-            case MessagePackType.Map:
-                EnterContainer(depth);
-                for (var count = ReadMapHeader() * 2L; count > 0; count--)
-                {
-                    SkipValue(depth + 1);
-                }
-
-                break;
-        }
-    }
-
-    private void ReadInt64OrUInt64()
-    {
-        if (PeekCode() == MessagePackCode.UInt64)
-        {
-            ReadUInt64();
-        }
-        else
-        {
-            ReadInt64();
         }
     }
 
@@ -423,7 +482,7 @@ internal ref struct MessagePackReader
     {
         if (depth >= _limits.MaxDepth)
         {
-            throw Error($"nesting deeper than {_limits.MaxDepth} levels", _position);
+            throw Error($"nesting exceeds MaxDepth ({_limits.MaxDepth})", _position);
         }
     }
 
@@ -431,7 +490,7 @@ internal ref struct MessagePackReader
     {
         if (count > _limits.MaxCollectionCount)
         {
-            throw Error($"{kind} of {count} entries exceeds the limit of {_limits.MaxCollectionCount}", _position);
+            throw Error($"{kind} of {count} entries exceeds MaxCollectionCount ({_limits.MaxCollectionCount})", _position);
         }
 
         // Every entry takes at least one byte: a count the remaining input cannot hold is truncated input,
@@ -447,7 +506,7 @@ internal ref struct MessagePackReader
     {
         if (_position >= _data.Length)
         {
-            throw Error("unexpected end of data", _position);
+            throw Error("unexpected end of data (truncated input): a value was expected", _position);
         }
 
         return _data[_position];
@@ -457,7 +516,7 @@ internal ref struct MessagePackReader
     {
         if ((long)_position + offset + length > _data.Length)
         {
-            throw Error($"unexpected end of data: a value needs {offset + length} bytes but {_data.Length - _position} remain", _position);
+            throw Error($"unexpected end of data (truncated input): the value needs {(long)offset + length} bytes but only {_data.Length - _position} remain", _position);
         }
 
         return _data.Slice(_position + offset, length);

@@ -8,6 +8,8 @@ namespace ErrorHub.Protocol.MessagePack;
 /// Writes MessagePack into an <see cref="IBufferWriter{T}"/>, always choosing the smallest encoding
 /// the specification allows. Call <see cref="Flush"/> when done: bytes are committed to the output in
 /// chunks, not per value, so that writing a value costs a bounds check rather than an interface call.
+/// Pass the writer to helpers by <c>ref</c>: a copy would write into the same buffer without the original
+/// knowing, and the original would then overwrite those bytes.
 /// </summary>
 internal ref struct MessagePackWriter
 {
