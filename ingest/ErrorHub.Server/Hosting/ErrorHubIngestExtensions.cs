@@ -26,7 +26,7 @@ public static partial class ErrorHubIngestExtensions
         services.AddOptions<ProjectBootstrapOptions>()
             .Bind(configuration.GetSection(ProjectBootstrapOptions.SectionName))
             .Validate(o => o.Id > 0, "ErrorHub:Project:Id must be a positive integer.")
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Name), "ErrorHub:Project:Name must not be empty.")
+            .Validate(o => o.Name is null || o.Name.Trim().Length > 0, "ErrorHub:Project:Name must not be empty.")
             .Validate(o => o.PublicKey is null || KeyPattern().IsMatch(o.PublicKey), "ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.")
             .ValidateOnStart();
         services.TryAddSingleton<ProjectKeys>();

@@ -28,11 +28,12 @@ internal sealed partial class ProjectBootstrap(
         {
             var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
             var key = settings.PublicKey ?? existing?.PublicKey ?? NewKey();
-            if (existing is null || existing.PublicKey != key || existing.Name != settings.Name)
+            var name = settings.Name ?? existing?.Name ?? "Default";
+            if (existing is null || existing.PublicKey != key || existing.Name != name)
             {
                 await store.UpsertProjectAsync(
-                    new Project(settings.Id, settings.Name, key, existing?.CreatedAt ?? timeProvider.GetUtcNow()), cancellationToken);
-                LogProjectSaved(logger, settings.Id, settings.Name);
+                    new Project(settings.Id, name, key, existing?.CreatedAt ?? timeProvider.GetUtcNow()), cancellationToken);
+                LogProjectSaved(logger, settings.Id, name);
             }
         }
 

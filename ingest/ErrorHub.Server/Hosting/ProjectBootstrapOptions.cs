@@ -14,7 +14,8 @@ public sealed class ProjectBootstrapOptions
 
     public int Id { get; set; } = 1;
 
-    public string Name { get; set; } = "Default";
+    /// <summary>The project's name: "Default" for a new project; an existing project keeps its name unless one is set.</summary>
+    public string? Name { get; set; }
 
     /// <summary>The project's public key (the user part of the DSN): 16 to 64 letters, digits, '-' or '_'.</summary>
     public string? PublicKey { get; set; }
