@@ -30,11 +30,34 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         return Task.FromResult(_services.GetRequiredService<IErrorHubStore>());
     }
 
+    private readonly List<string> _extraDatabases = [];
+    private readonly List<HttpClient> _extraClients = [];
+
+    private protected override Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
+    {
+        var database = ClickHouseServerFixture.NewDatabaseName("fresh");
+        _extraDatabases.Add(database);
+        var stores = new List<IErrorHubStore>();
+        for (var i = 0; i < count; i++)
+        {
+            var http = new HttpClient(ClickHouseClient.CreateHandler());
+            _extraClients.Add(http);
+            stores.Add(new ClickHouseStore(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), database));
+        }
+
+        return Task.FromResult<IReadOnlyList<IErrorHubStore>>(stores);
+    }
+
     private protected override async Task DestroyStoreAsync(IErrorHubStore store)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
-        await new ClickHouseClient(http, new ClickHouseConnection(server.Url))
-            .ExecuteAsync($"DROP DATABASE IF EXISTS {ClickHouseSql.QuoteIdentifier(_database)}", CancellationToken.None);
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        foreach (var database in _extraDatabases.Append(_database))
+        {
+            await client.ExecuteAsync($"DROP DATABASE IF EXISTS {ClickHouseSql.QuoteIdentifier(database)}", CancellationToken.None);
+        }
+
+        _extraClients.ForEach(c => c.Dispose());
         if (_services is not null)
         {
             await _services.DisposeAsync();

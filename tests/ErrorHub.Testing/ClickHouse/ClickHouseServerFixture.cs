@@ -24,10 +24,27 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly string? _externalUrl;
+    private readonly string _binary;
     private readonly StringBuilder _consoleOutput = new();
     private Process? _process;
     private string? _directory;
     private Uri? _url;
+
+    /// <summary>Configured by the environment: what xunit calls.</summary>
+    public ClickHouseServerFixture()
+        : this(Environment.GetEnvironmentVariable(UrlVariable), Environment.GetEnvironmentVariable(BinaryVariable) ?? DefaultBinary)
+    {
+    }
+
+    private ClickHouseServerFixture(string? externalUrl, string binary)
+    {
+        _externalUrl = externalUrl;
+        _binary = binary;
+    }
+
+    /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
+    public static ClickHouseServerFixture Create(string? externalUrl, string binary) => new(externalUrl, binary);
 
     /// <summary>The HTTP interface, e.g. <c>http://127.0.0.1:PORT/</c>.</summary>
     public Uri Url => _url ?? throw new InvalidOperationException("The ClickHouse fixture has not started.");
@@ -47,17 +64,17 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var external = Environment.GetEnvironmentVariable(UrlVariable);
+        var external = _externalUrl;
         if (!string.IsNullOrWhiteSpace(external))
         {
             IsExternal = true;
             _url = new Uri(external.EndsWith('/') ? external : external + "/");
-            ServerVersion = await QueryVersionAsync(_url, CancellationToken.None)
+            ServerVersion = await QueryVersionAsync(_url, expectedDisplayName: null, CancellationToken.None)
                 ?? throw new InvalidOperationException($"{UrlVariable}={external} does not answer SELECT version().");
             return;
         }
 
-        var binary = Environment.GetEnvironmentVariable(BinaryVariable) ?? DefaultBinary;
+        var binary = _binary;
         if (!File.Exists(binary))
         {
             throw new InvalidOperationException(
@@ -95,7 +112,10 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     {
         _directory = Directory.CreateTempSubdirectory("errorhub-clickhouse-").FullName;
         var (httpPort, tcpPort, interserverPort) = FreePorts();
-        var configPath = WriteConfig(_directory, httpPort, tcpPort, interserverPort);
+        // The display name comes back in every answer's headers: proof that the server answering on
+        // the port is the one we started, not another one that won the port.
+        var displayName = "errorhub-test-" + Guid.NewGuid().ToString("N");
+        var configPath = WriteConfig(_directory, displayName, httpPort, tcpPort, interserverPort);
         var url = new Uri($"http://127.0.0.1:{httpPort}/");
 
         var startInfo = new ProcessStartInfo(binary)
@@ -121,7 +141,7 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
                 return (false, $"the server exited with code {_process.ExitCode}.{Environment.NewLine}{DescribeLogs()}");
             }
 
-            if (await QueryVersionAsync(url, CancellationToken.None) is { } version)
+            if (await QueryVersionAsync(url, displayName, CancellationToken.None) is { } version)
             {
                 _url = url;
                 ServerVersion = version;
@@ -134,13 +154,24 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
         return (false, $"no answer to SELECT version() on {url} within {StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{DescribeLogs()}");
     }
 
-    private async Task<string?> QueryVersionAsync(Uri url, CancellationToken cancellationToken)
+    private async Task<string?> QueryVersionAsync(Uri url, string? expectedDisplayName, CancellationToken cancellationToken)
     {
         try
         {
             using var content = new StringContent("SELECT version()");
             using var response = await _http.PostAsync(url, content, cancellationToken);
-            return response.IsSuccessStatusCode ? (await response.Content.ReadAsStringAsync(cancellationToken)).Trim() : null;
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            if (expectedDisplayName is not null
+                && !(response.Headers.TryGetValues("X-ClickHouse-Server-Display-Name", out var names) && names.Contains(expectedDisplayName)))
+            {
+                return null;
+            }
+
+            return (await response.Content.ReadAsStringAsync(cancellationToken)).Trim();
         }
         catch (HttpRequestException)
         {
@@ -255,7 +286,7 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
         }
     }
 
-    private static string WriteConfig(string directory, int httpPort, int tcpPort, int interserverPort)
+    private static string WriteConfig(string directory, string displayName, int httpPort, int tcpPort, int interserverPort)
     {
         string Escape(string path) => SecurityElement.Escape(path);
         var log = Path.Combine(directory, "log");
@@ -289,6 +320,7 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
                 <errorlog>{Escape(Path.Combine(log, "clickhouse-server.err.log"))}</errorlog>
                 <console>0</console>
               </logger>
+              <display_name>{displayName}</display_name>
               <listen_host>127.0.0.1</listen_host>
               <http_port>{httpPort}</http_port>
               <tcp_port>{tcpPort}</tcp_port>
