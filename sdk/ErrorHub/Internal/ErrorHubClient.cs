@@ -11,7 +11,7 @@ namespace ErrorHub.Internal;
 /// something went wrong), runs <see cref="ErrorHubOptions.BeforeSend"/>, and hands them to the sender.
 /// Never throws into the app.
 /// </summary>
-internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
+internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable, IDisposable
 {
     private readonly ErrorHubOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -138,6 +138,9 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     internal bool WasCaptured(Exception exception) => _captured.TryGetValue(exception, out _);
 
     public ValueTask DisposeAsync() => _sender?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    /// <summary>For containers disposed synchronously: the same bounded flush, waited for on this thread.</summary>
+    public void Dispose() => _sender?.Dispose();
 
     private ErrorHubEvent NewEvent(ErrorHubLevel level) => new()
     {

@@ -14,7 +14,7 @@ namespace ErrorHub.Transport;
 /// drops and counts), batches of up to <see cref="ErrorHubOptions.MaxBatchSize"/> events as gzip'd
 /// MessagePack, retries with exponential back-off that honours Retry-After, and a flush with a timeout.
 /// </summary>
-internal sealed partial class BackgroundSender : IAsyncDisposable
+internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 {
     internal const string HttpClientName = "ErrorHub";
     private const int MaxAttempts = 6;
@@ -119,6 +119,30 @@ internal sealed partial class BackgroundSender : IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Synchronous disposal (a container disposed with Dispose): the deliberate, time-limited wait at
+    /// shutdown. The loop never needs the disposing thread, so waiting here cannot deadlock.
+    /// </summary>
+    public void Dispose()
+    {
+        var disposal = DisposeAsync().AsTask();
+        try
+        {
+            if (!disposal.Wait(_options.ShutdownTimeout + TimeSpan.FromSeconds(1)))
+            {
+                _stopping.Cancel();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // DisposeAsync finished in the meantime.
+        }
+        catch (AggregateException)
+        {
+            // Disposal must not throw into the app's shutdown.
+        }
     }
 
     private async Task RunAsync()

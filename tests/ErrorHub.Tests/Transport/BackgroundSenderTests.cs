@@ -161,6 +161,18 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_container_disposed_synchronously_flushes_queued_events_and_does_not_throw()
+    {
+        var provider = Client(o => o.Dsn = _ingest.Dsn(), out var client);
+        client.CaptureMessage("sent while shutting down");
+
+        var dispose = () => provider.Dispose();
+
+        dispose.Should().NotThrow();
+        (await _ingest.WaitForRequestsAsync(1, TimeSpan.FromSeconds(10))).Should().BeTrue("disposal flushes what was queued");
+    }
+
+    [Fact]
     public void A_malformed_DSN_fails_options_validation_with_a_clear_message()
     {
         var services = new ServiceCollection().AddLogging().AddErrorHub(o => o.Dsn = "http://127.0.0.1:5080/1");
