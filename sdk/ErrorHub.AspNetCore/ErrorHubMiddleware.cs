@@ -10,11 +10,27 @@ namespace ErrorHub.AspNetCore;
 /// </summary>
 internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
+    {
+        Task pending;
+        try
+        {
+            pending = next(context);
+        }
+        catch (Exception exception) when (Report(context, exception))
+        {
+            throw; // unreachable: Report always returns false
+        }
+
+        // The happy path of a pipeline that finished synchronously costs no state machine at all.
+        return pending.IsCompletedSuccessfully ? Task.CompletedTask : AwaitAsync(pending, context);
+    }
+
+    private async Task AwaitAsync(Task pending, HttpContext context)
     {
         try
         {
-            await next(context);
+            await pending;
         }
         catch (Exception exception) when (Report(context, exception))
         {

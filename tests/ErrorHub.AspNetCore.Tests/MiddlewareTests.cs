@@ -46,6 +46,9 @@ public sealed class MiddlewareTests : IAsyncLifetime
         }));
         _app.UseErrorHub();
         _app.UseAuthentication();
+        _app.Use((context, next) => context.Request.Path == "/sync-throw"
+            ? throw new NotSupportedException("thrown before any await")
+            : next(context));
         _app.MapGet("/ok", () => "fine");
         _app.MapGet("/cart/{id}/checkout", (string id) => CheckoutService.Checkout(id));
         _app.MapGet("/async-crash", async () =>
@@ -125,6 +128,17 @@ public sealed class MiddlewareTests : IAsyncLifetime
         exception.Frames[0].Function.Should().Be("LoadProfileAsync", "not <LoadProfileAsync>d__1.MoveNext");
         exception.Frames[0].Type.Should().Be("ErrorHub.AspNetCore.Tests.CheckoutService");
         e.User.Should().BeNull("the request had no signed-in user");
+    }
+
+    [Fact]
+    public async Task A_middleware_that_throws_synchronously_is_reported_too()
+    {
+        using var response = await _http.GetAsync("/sync-throw");
+
+        response.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var e = (await FlushAndReadEventsAsync(expected: 1)).Should().ContainSingle().Subject;
+        e.Exceptions[0].Type.Should().Be("System.NotSupportedException");
+        e.Request!.Url.Should().EndWith("/sync-throw");
     }
 
     [Fact]
