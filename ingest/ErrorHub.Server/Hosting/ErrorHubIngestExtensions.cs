@@ -25,6 +25,7 @@ public static partial class ErrorHubIngestExtensions
         services.AddOptions<IngestLimits>();
         services.AddOptions<ProjectBootstrapOptions>()
             .Bind(configuration.GetSection(ProjectBootstrapOptions.SectionName))
+            .PostConfigure(o => o.PublicKey = string.IsNullOrWhiteSpace(o.PublicKey) ? null : o.PublicKey.Trim()) // an empty setting is no key
             .Validate(o => o.Id > 0, "ErrorHub:Project:Id must be a positive integer.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Name), "ErrorHub:Project:Name must not be empty.")
             .Validate(o => o.PublicKey is null || KeyPattern().IsMatch(o.PublicKey), "ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.")

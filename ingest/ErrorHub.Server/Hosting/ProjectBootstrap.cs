@@ -23,10 +23,11 @@ internal sealed partial class ProjectBootstrap(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.EnsureSchemaAsync(cancellationToken);
         var settings = options.Value;
         if (settings.Create)
         {
+            // Usually done already by the store's own start-up step; needed here for a store registered without it.
+            await store.EnsureSchemaAsync(cancellationToken);
             var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
             var key = settings.PublicKey ?? existing?.PublicKey ?? NewKey();
             if (existing is null || existing.PublicKey != key || existing.Name != settings.Name)

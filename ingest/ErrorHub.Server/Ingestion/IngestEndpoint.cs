@@ -1,3 +1,4 @@
+using System.Globalization;
 using ErrorHub.Server.Events;
 using ErrorHub.Server.Grouping;
 using Microsoft.AspNetCore.Http;
@@ -20,6 +21,7 @@ internal sealed partial class IngestEndpoint(
     ILogger<IngestEndpoint> logger)
 {
     internal const string KeyHeader = "X-ErrorHub-Key";
+    private const string RetryAfterSeconds = "5";
     private static readonly string[] MessagePackMediaTypes = ["application/vnd.msgpack", "application/msgpack", "application/x-msgpack"];
 
     private readonly IngestLimits _limits = limitsOptions.Value;
@@ -30,7 +32,9 @@ internal sealed partial class IngestEndpoint(
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
 
-        if (!int.TryParse(projectId, out var id) || id <= 0)
+        // Digits only: no sign, no spaces, no other culture's digits; "007" is project 7.
+        if (projectId.Length is 0 or > 10 || !projectId.All(char.IsAsciiDigit)
+            || !int.TryParse(projectId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
         {
             return Problem(StatusCodes.Status404NotFound, "the project id in the URL must be a positive integer");
         }
@@ -40,7 +44,23 @@ internal sealed partial class IngestEndpoint(
             return Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)");
         }
 
-        if (!await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken))
+        bool validKey;
+        try
+        {
+            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            return Results.Empty; // the client is gone
+        }
+        catch (Exception exception)
+        {
+            // The key cannot be checked while the store is down: that is the server's problem, and a retry can succeed.
+            LogKeyCheckFailed(logger, id, exception);
+            return Unavailable(context, "the project's key cannot be checked right now; retry later");
+        }
+
+        if (!validKey)
         {
             return Problem(StatusCodes.Status401Unauthorized, $"unknown project {id} or wrong {KeyHeader}");
         }
@@ -73,7 +93,17 @@ internal sealed partial class IngestEndpoint(
             using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
             using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
             var receivedAt = timeProvider.GetUtcNow();
-            var decoded = _decoder.Decode((body ?? raw).Span, id, receivedAt);
+            DecodedBatch decoded;
+            try
+            {
+                decoded = _decoder.Decode((body ?? raw).Span, id, receivedAt);
+            }
+            catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
+            {
+                // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
+                throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
+            }
+
             events = decoded.Events.Select(e => Grouper.Group(e.Event, e.ClientFingerprint)).ToList();
         }
         catch (BodyTooLargeException tooLarge)
@@ -84,14 +114,23 @@ internal sealed partial class IngestEndpoint(
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
         }
+        catch (BadHttpRequestException badRequest)
+        {
+            // Malformed chunked encoding, a body shorter than its Content-Length, a client sending too slowly.
+            return Problem(badRequest.StatusCode, badRequest.Message);
+        }
         catch (InvalidDataException)
         {
-            return Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip");
+            return Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: "");
         }
         catch (BatchFormatException invalid)
         {
             LogRejected(logger, id, invalid.Message);
             return Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
+        {
+            return Results.Empty; // the client went away while sending: nobody is left to answer
         }
 
         if (events.Count == 0)
@@ -105,8 +144,11 @@ internal sealed partial class IngestEndpoint(
         }
         catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
         {
-            context.Response.Headers.RetryAfter = "5";
-            return Problem(StatusCodes.Status503ServiceUnavailable, "events cannot be stored right now; retry later");
+            return Unavailable(context, "events cannot be stored right now; retry later");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Results.Empty; // the events are still stored; the client that asked is gone
         }
 
         return Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
@@ -124,9 +166,19 @@ internal sealed partial class IngestEndpoint(
         return MessagePackMediaTypes.Any(m => m.Equals(mediaType, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>An error answer; <paramref name="field"/> is set for 400s about the body ("" for the body as a whole).</summary>
     private static IResult Problem(int status, string error, string? field = null) =>
-        Results.Json(new IngestError(error, string.IsNullOrEmpty(field) ? null : field), IngestJsonContext.Default.IngestError, statusCode: status);
+        Results.Json(new IngestError(error, field), IngestJsonContext.Default.IngestError, statusCode: status);
+
+    private static IResult Unavailable(HttpContext context, string error)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        return Problem(StatusCodes.Status503ServiceUnavailable, error);
+    }
 
     [LoggerMessage(1, LogLevel.Information, "Rejected a batch for project {ProjectId}: {Reason}")]
     private static partial void LogRejected(ILogger logger, int projectId, string reason);
+
+    [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
+    private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);
 }
