@@ -22,6 +22,9 @@ internal sealed partial class IngestEndpoint(
 {
     internal const string KeyHeader = "X-ErrorHub-Key";
     private const string RetryAfterSeconds = "5";
+
+    /// <summary>A body up to this many times the limit is drained after its 413, so the client can read the answer.</summary>
+    private const int DrainFactor = 4;
     private static readonly string[] MessagePackMediaTypes = ["application/vnd.msgpack", "application/msgpack", "application/x-msgpack"];
 
     private readonly IngestLimits _limits = limitsOptions.Value;
@@ -77,14 +80,18 @@ internal sealed partial class IngestEndpoint(
             return Problem(StatusCodes.Status415UnsupportedMediaType, $"Content-Encoding '{encoding}' is not supported; use gzip or none");
         }
 
+        // Our own reader enforces the limit exactly. The server's limit is set higher so that, after a 413,
+        // the server can read and drop what the client is still sending (Kestrel drains for up to a few
+        // seconds) and the client gets to read the 413 instead of a reset connection. Far larger bodies
+        // still get the connection closed.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = (long)_limits.MaxBodyBytes * DrainFactor;
+        }
+
         if (request.ContentLength > _limits.MaxBodyBytes)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-        {
-            sizeFeature.MaxRequestBodySize = _limits.MaxBodyBytes;
         }
 
         List<ErrorEvent> events;

@@ -13,12 +13,19 @@ internal sealed class BodyTooLargeException(string message) : Exception(message)
 /// </summary>
 internal sealed class RequestBody : IDisposable
 {
+    /// <summary>
+    /// Bodies have their own pool: the shared pool keeps an array per thread and per core for every size,
+    /// which for 16 MiB buffers adds up to hundreds of megabytes held after a burst of large bodies. This
+    /// one keeps at most a few arrays per size; more concurrent bodies than that get arrays the GC takes back.
+    /// </summary>
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(maxArrayLength: 16 * 1024 * 1024, maxArraysPerBucket: 8);
+
     private byte[] _buffer;
     private int _length;
 
     private RequestBody(int initialSize)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
+        _buffer = Pool.Rent(initialSize);
     }
 
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
@@ -74,12 +81,24 @@ internal sealed class RequestBody : IDisposable
         }
     }
 
-    /// <summary>Decompresses gzip; throws <see cref="InvalidDataException"/> for data that is not gzip.</summary>
+    /// <summary>
+    /// Decompresses gzip into a buffer of at most <paramref name="maxBytes"/>; throws
+    /// <see cref="InvalidDataException"/> for data that is not gzip and <see cref="BodyTooLargeException"/>
+    /// past the limit. The size the stream states in its trailer sizes the buffer, and a stated size past
+    /// the limit is refused before anything is inflated. The statement is not trusted otherwise: reading
+    /// stops at the limit whatever it says.
+    /// </summary>
     public async Task<RequestBody> GunzipAsync(int maxBytes, CancellationToken cancellationToken)
     {
+        var statedSize = StatedGzipSize();
+        if (statedSize > (uint)maxBytes)
+        {
+            throw new BodyTooLargeException($"the decompressed body exceeds the limit of {maxBytes} bytes (the gzip stream says it holds {statedSize} bytes)");
+        }
+
         using var compressed = new MemoryStream(_buffer, 0, _length, writable: false);
         await using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
-        return await ReadAsync(gzip, Math.Min(_length * 4L, maxBytes), maxBytes, "the decompressed body", cancellationToken);
+        return await ReadAsync(gzip, statedSize ?? _length * 4L, maxBytes, "the decompressed body", cancellationToken);
     }
 
     /// <summary>
@@ -88,8 +107,11 @@ internal sealed class RequestBody : IDisposable
     /// stream decompresses to a prefix without an error; this tells it apart (for a single-member stream,
     /// which is what clients send).
     /// </summary>
-    public bool EndsWithGzipTrailerFor(int decompressedLength) =>
-        _length >= 18 && BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(_length - 4, 4)) == (uint)decompressedLength;
+    public bool EndsWithGzipTrailerFor(int decompressedLength) => StatedGzipSize() == (uint)decompressedLength;
+
+    /// <summary>ISIZE from the gzip trailer: the (last member's) uncompressed size modulo 2^32, as the sender states it.</summary>
+    private uint? StatedGzipSize() =>
+        _length >= 18 ? BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(_length - 4, 4)) : null;
 
     public int Length => _length;
 
@@ -98,15 +120,15 @@ internal sealed class RequestBody : IDisposable
         var buffer = Interlocked.Exchange(ref _buffer, []);
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Pool.Return(buffer);
         }
     }
 
     private void Grow(int maxBytes)
     {
-        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)_buffer.Length * 2, maxBytes));
+        var larger = Pool.Rent((int)Math.Min((long)_buffer.Length * 2, maxBytes));
         _buffer.AsSpan(0, _length).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        Pool.Return(_buffer);
         _buffer = larger;
     }
 }
