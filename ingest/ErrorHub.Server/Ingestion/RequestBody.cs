@@ -84,21 +84,17 @@ internal sealed class RequestBody : IDisposable
     /// <summary>
     /// Decompresses gzip into a buffer of at most <paramref name="maxBytes"/>; throws
     /// <see cref="InvalidDataException"/> for data that is not gzip and <see cref="BodyTooLargeException"/>
-    /// past the limit. The size the stream states in its trailer sizes the buffer, and a stated size past
-    /// the limit is refused before anything is inflated. The statement is not trusted otherwise: reading
-    /// stops at the limit whatever it says.
+    /// past the limit. The size the stream states in its trailer only sizes the first buffer (within what
+    /// deflate can expand the body to), so an honest stream is inflated without growing and copying;
+    /// whatever it states, reading stops at the limit.
     /// </summary>
     public async Task<RequestBody> GunzipAsync(int maxBytes, CancellationToken cancellationToken)
     {
-        var statedSize = StatedGzipSize();
-        if (statedSize > (uint)maxBytes)
-        {
-            throw new BodyTooLargeException($"the decompressed body exceeds the limit of {maxBytes} bytes (the gzip stream says it holds {statedSize} bytes)");
-        }
-
+        const long MaxDeflateRatio = 1032;
+        var sizeHint = Math.Min(StatedGzipSize() ?? _length * 4L, _length * MaxDeflateRatio);
         using var compressed = new MemoryStream(_buffer, 0, _length, writable: false);
         await using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
-        return await ReadAsync(gzip, statedSize ?? _length * 4L, maxBytes, "the decompressed body", cancellationToken);
+        return await ReadAsync(gzip, sizeHint, maxBytes, "the decompressed body", cancellationToken);
     }
 
     /// <summary>
