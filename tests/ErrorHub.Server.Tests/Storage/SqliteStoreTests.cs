@@ -16,9 +16,20 @@ public sealed class SqliteStoreTests : StoreContractTests
     private protected override Task<IErrorHubStore> CreateStoreAsync() =>
         Task.FromResult<IErrorHubStore>(new SqliteStore(DatabasePath));
 
+    private readonly List<SqliteStore> _extraStores = [];
+
+    private protected override Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
+    {
+        var path = Path.Combine(_directory, "shared", "fresh.db");
+        var stores = Enumerable.Range(0, count).Select(_ => new SqliteStore(path)).ToList();
+        _extraStores.AddRange(stores);
+        return Task.FromResult<IReadOnlyList<IErrorHubStore>>(stores);
+    }
+
     private protected override Task DestroyStoreAsync(IErrorHubStore store)
     {
         ((IDisposable)store).Dispose();
+        _extraStores.ForEach(s => s.Dispose());
         Directory.Delete(_directory, recursive: true);
         return Task.CompletedTask;
     }

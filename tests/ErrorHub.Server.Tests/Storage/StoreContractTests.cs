@@ -23,6 +23,12 @@ public abstract class StoreContractTests : IAsyncLifetime
 
     private protected abstract Task DestroyStoreAsync(IErrorHubStore store);
 
+    /// <summary>
+    /// Separate store instances (as separate processes would have) on one new, empty database;
+    /// the derived class cleans them up with the test.
+    /// </summary>
+    private protected abstract Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count);
+
     public async Task InitializeAsync()
     {
         _store = await CreateStoreAsync();
@@ -313,7 +319,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_batch_of_thousands_of_events_is_stored_in_one_call()
+    public async Task A_batch_of_thousands_of_events_is_stored_in_one_call_and_its_retry_counts_once()
     {
         const int count = 5000;
         var events = Enumerable.Range(0, count)
@@ -321,7 +327,9 @@ public abstract class StoreContractTests : IAsyncLifetime
             .ToList();
 
         await Store.InsertEventsAsync(events);
+        await Store.InsertEventsAsync(events);
 
+        // The second call is a retry of the whole batch: nothing may count twice.
         var page = await Store.GetIssuesAsync(new IssueQuery(Project) { Limit = 100 });
         page.TotalCount.Should().Be(25);
         page.Items.Sum(i => i.EventCount).Should().Be(count);
@@ -366,6 +374,19 @@ public abstract class StoreContractTests : IAsyncLifetime
         (await Store.GetEventAsync(Project, e.EventId)).Should().NotBeNull();
         (await Store.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
         (await Store.GetProjectAsync(Project))!.Name.Should().Be("Shop");
+    }
+
+    [Fact]
+    public async Task Several_stores_creating_one_fresh_schema_at_once_all_succeed()
+    {
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(4);
+
+        await Task.WhenAll(stores.Select(store => Task.Run(() => store.EnsureSchemaAsync())));
+
+        var e = TestEvents.Create(Project, "fp", T0);
+        await stores[0].InsertEventsAsync([e]);
+        (await stores[3].GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await stores[2].GetEventAsync(Project, e.EventId)).Should().NotBeNull();
     }
 
     [Fact]

@@ -17,7 +17,10 @@ internal sealed class ClickHouseSchema(string database)
 
     public string Projects => Table("projects");
 
-    /// <summary>Tables first, then the views that feed them, so no insert ever meets a half-made schema.</summary>
+    /// <summary>
+    /// The database first, then tables, then the views that feed them, so no insert ever meets a
+    /// half-made schema.
+    /// </summary>
     public IReadOnlyList<string> Statements =>
     [
         $"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.QuoteIdentifier(Database)}",

@@ -53,7 +53,13 @@ internal sealed class ClickHouseStore : IErrorHubStore
     {
         var version = await _client.GetServerVersionAsync(cancellationToken);
         StoreLog.UsingClickHouse(_logger, version, _client.Url, _schema.Database);
-        foreach (var statement in _schema.Statements)
+        // A database made by an administrator may be used by an account that may not create databases.
+        var databases = await _client.QueryAsync(
+            $"SELECT name FROM system.databases WHERE name = {ClickHouseSql.Quote(_schema.Database)}",
+            row => row.GetProperty("name").GetString(),
+            cancellationToken);
+        var statements = databases.Count == 0 ? _schema.Statements : _schema.Statements.Skip(1);
+        foreach (var statement in statements)
         {
             try
             {

@@ -278,7 +278,12 @@ internal sealed class SqliteStore : IErrorHubStore, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)};", cancellationToken);
+            // FULL: a committed batch survives a power cut; ingest checkpoints its own log only after that.
+            await ExecuteAsync(
+                connection,
+                null,
+                $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = FULL;",
+                cancellationToken);
             return connection;
         }
         catch
