@@ -31,6 +31,7 @@ public static partial class ErrorHubIngestExtensions
             .Validate(o => o.PublicKey is null || KeyPattern().IsMatch(o.PublicKey), "ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.")
             .ValidateOnStart();
         services.TryAddSingleton<ProjectKeys>();
+        services.TryAddSingleton<IngestAdmission>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectBootstrap>());

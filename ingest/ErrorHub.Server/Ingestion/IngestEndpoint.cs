@@ -16,6 +16,7 @@ namespace ErrorHub.Server.Ingestion;
 internal sealed partial class IngestEndpoint(
     ProjectKeys projectKeys,
     StoreWriter writer,
+    IngestAdmission admission,
     IOptions<IngestLimits> limitsOptions,
     TimeProvider timeProvider,
     ILogger<IngestEndpoint> logger)
@@ -94,71 +95,92 @@ internal sealed partial class IngestEndpoint(
             return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
         }
 
-        List<ErrorEvent> events;
+        long admitted = 0;
         try
         {
-            using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
-            using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
-            var receivedAt = timeProvider.GetUtcNow();
-            DecodedBatch decoded;
+            List<ErrorEvent> events;
             try
             {
-                decoded = _decoder.Decode((body ?? raw).Span, id, receivedAt);
+                using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
+                using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
+                // Decoded batches take several times their size in memory until they are stored: past a budget of
+                // bytes in flight, new batches wait for their turn on the client's side (503, Retry-After).
+                var weight = Math.Max(1, (body ?? raw).Length);
+                if (!admission.TryEnter(weight))
+                {
+                    LogTooBusy(logger, id, weight, admission.InFlight);
+                    return Unavailable(context, "the server is busy with other batches; retry later");
+                }
+
+                admitted = weight;
+                var receivedAt = timeProvider.GetUtcNow();
+                DecodedBatch decoded;
+                try
+                {
+                    decoded = _decoder.Decode((body ?? raw).Span, id, receivedAt);
+                }
+                catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
+                {
+                    // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
+                    throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
+                }
+
+                events = decoded.Events.Select(e => Grouper.Group(e.Event, e.ClientFingerprint)).ToList();
             }
-            catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
+            catch (BodyTooLargeException tooLarge)
             {
-                // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
-                throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
+                return Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message);
+            }
+            catch (BadHttpRequestException badRequest) when (badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
+            }
+            catch (BadHttpRequestException badRequest)
+            {
+                // Malformed chunked encoding, a body shorter than its Content-Length, a client sending too slowly.
+                return Problem(badRequest.StatusCode, badRequest.Message);
+            }
+            catch (InvalidDataException)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: "");
+            }
+            catch (BatchFormatException invalid)
+            {
+                LogRejected(logger, id, invalid.Message);
+                return Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
+            {
+                return Results.Empty; // the client went away while sending: nobody is left to answer
             }
 
-            events = decoded.Events.Select(e => Grouper.Group(e.Event, e.ClientFingerprint)).ToList();
-        }
-        catch (BodyTooLargeException tooLarge)
-        {
-            return Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message);
-        }
-        catch (BadHttpRequestException badRequest) when (badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
-        }
-        catch (BadHttpRequestException badRequest)
-        {
-            // Malformed chunked encoding, a body shorter than its Content-Length, a client sending too slowly.
-            return Problem(badRequest.StatusCode, badRequest.Message);
-        }
-        catch (InvalidDataException)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: "");
-        }
-        catch (BatchFormatException invalid)
-        {
-            LogRejected(logger, id, invalid.Message);
-            return Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field);
-        }
-        catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
-        {
-            return Results.Empty; // the client went away while sending: nobody is left to answer
-        }
+            if (events.Count == 0)
+            {
+                return Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
+            }
 
-        if (events.Count == 0)
-        {
-            return Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
-        }
+            try
+            {
+                await writer.WriteAsync(events, cancellationToken);
+            }
+            catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
+            {
+                return Unavailable(context, "events cannot be stored right now; retry later");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return Results.Empty; // the events are still stored; the client that asked is gone
+            }
 
-        try
-        {
-            await writer.WriteAsync(events, cancellationToken);
+            return Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
         }
-        catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
+        finally
         {
-            return Unavailable(context, "events cannot be stored right now; retry later");
+            if (admitted > 0)
+            {
+                admission.Exit(admitted);
+            }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return Results.Empty; // the events are still stored; the client that asked is gone
-        }
-
-        return Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static bool IsMessagePack(string? contentType)
@@ -185,6 +207,9 @@ internal sealed partial class IngestEndpoint(
 
     [LoggerMessage(1, LogLevel.Information, "Rejected a batch for project {ProjectId}: {Reason}")]
     private static partial void LogRejected(ILogger logger, int projectId, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "Answered 503 to a batch of {Bytes} bytes for project {ProjectId}: {InFlight} bytes of other batches are in flight")]
+    private static partial void LogTooBusy(ILogger logger, int projectId, long bytes, long inFlight);
 
     [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
     private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);

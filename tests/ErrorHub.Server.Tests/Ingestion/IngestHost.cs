@@ -60,7 +60,10 @@ internal sealed class IngestHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a host; a given <paramref name="directory"/> is kept (a restart on the same store), otherwise a new one is made and deleted.</summary>
-    public static async Task<IngestHost> StartAsync(Dictionary<string, string?>? settings = null, string? directory = null)
+    public static async Task<IngestHost> StartAsync(
+        Dictionary<string, string?>? settings = null,
+        string? directory = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var ownsDirectory = directory is null;
         directory ??= Path.Combine(Path.GetTempPath(), "errorhub-ingest-" + Guid.NewGuid().ToString("N"));
@@ -88,6 +91,7 @@ internal sealed class IngestHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
+        configureServices?.Invoke(builder.Services);
         builder.Services.AddErrorHubStore(builder.Configuration).AddErrorHubIngest(builder.Configuration);
 
         var app = builder.Build();
