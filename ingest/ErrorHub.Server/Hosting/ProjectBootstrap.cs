@@ -9,9 +9,11 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Server.Hosting;
 
 /// <summary>
-/// At start-up: creates the store's schema, makes sure the configured project exists (with the
-/// configured key, or a random one the first time), and once the server listens, prints each
-/// project's DSN so the first event is one copy-paste away.
+/// At start-up: makes sure the configured project exists (with the configured key, or a random one the
+/// first time, kept from then on), creating the store's schema first if needed; and once the server
+/// listens, prints each project's DSN so the first event is one copy-paste away. With
+/// <c>ErrorHub:Project:Create</c> off it does not touch the store at start-up, so ingest can start while
+/// its store is still unreachable (requests then get 503 until it is back).
 /// </summary>
 internal sealed partial class ProjectBootstrap(
     IErrorHubStore store,
