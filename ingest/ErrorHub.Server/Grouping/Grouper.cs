@@ -180,8 +180,9 @@ internal static partial class Grouper
     /// <summary>"System.Collections.Generic.KeyNotFoundException" → "KeyNotFoundException"; nested and generic types too.</summary>
     internal static string ShortTypeName(string typeName)
     {
-        var normalized = DotNetNames.NormalizeTypeName(typeName);
-        return normalized[(normalized.LastIndexOf('.') + 1)..];
+        var normalized = DotNetNames.NormalizeTypeName(typeName).TrimEnd('.');
+        var shortName = normalized[(normalized.LastIndexOf('.') + 1)..];
+        return shortName.Length > 0 ? shortName : typeName.Trim();
     }
 
     /// <summary>

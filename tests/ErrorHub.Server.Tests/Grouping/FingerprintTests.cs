@@ -143,6 +143,34 @@ public sealed class FingerprintTests
     }
 
     [Fact]
+    public void Pathological_names_made_of_the_characters_the_normalizer_parses_never_throw()
+    {
+        const string Alphabet = "<>+`[]|._dbg0Ab,= ";
+        var random = new Random(1337);
+        string Name() => new(Enumerable.Range(0, random.Next(0, 257)).Select(_ => Alphabet[random.Next(Alphabet.Length)]).ToArray());
+
+        for (var i = 0; i < 3000; i++)
+        {
+            var (type, function, exceptionType) = (Name(), Name(), Name());
+            var errorEvent = Event(Exception(exceptionType.Trim().Length == 0 ? "E" : exceptionType, Name(),
+                InApp(type, function), new FrameRecord(function, null, type, null, null, null, true)));
+
+            var grouped = Grouper.Group(errorEvent, null);
+
+            grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$", "type {0}, function {1}", type, function);
+            grouped.Title.Length.Should().BeLessThanOrEqualTo(200);
+        }
+    }
+
+    [Fact]
+    public void Deeply_nested_generated_names_are_normalized()
+    {
+        var function = string.Concat(Enumerable.Repeat("<", 100)) + "Run" + string.Concat(Enumerable.Repeat(">b__0", 100));
+
+        Grouper.FrameKey(InApp("Shop.Worker", function)).Should().StartWith("Shop.Worker.Run.<lambda>");
+    }
+
+    [Fact]
     public void Frames_without_a_type_are_told_apart_by_module()
     {
         var a = Event(Exception("Error", "x", new FrameRecord("render", null, "app/views/cart.js", null, 3, null, true)));

@@ -29,6 +29,16 @@ public sealed class TitleAndCulpritTests
         Grouper.Group(Event(Exception(type, message)), null).Title.Should().Be(title);
     }
 
+    [Theory]
+    [InlineData("System.", "System: boom")]
+    [InlineData("Outer+", "Outer: boom")]
+    [InlineData(".", ".: boom")]
+    [InlineData("<>", "<>: boom")]
+    public void A_type_name_without_a_last_segment_still_gives_a_title(string type, string title)
+    {
+        Grouper.Group(Event(Exception(type, "boom")), null).Title.Should().Be(title);
+    }
+
     [Fact]
     public void A_message_event_is_titled_by_its_first_line()
     {
