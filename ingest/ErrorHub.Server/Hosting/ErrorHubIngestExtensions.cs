@@ -25,11 +25,13 @@ public static partial class ErrorHubIngestExtensions
         services.AddOptions<IngestLimits>();
         services.AddOptions<ProjectBootstrapOptions>()
             .Bind(configuration.GetSection(ProjectBootstrapOptions.SectionName))
+            .PostConfigure(o => o.PublicKey = string.IsNullOrWhiteSpace(o.PublicKey) ? null : o.PublicKey.Trim()) // an empty setting is no key
             .Validate(o => o.Id > 0, "ErrorHub:Project:Id must be a positive integer.")
             .Validate(o => o.Name is null || o.Name.Trim().Length > 0, "ErrorHub:Project:Name must not be empty.")
             .Validate(o => o.PublicKey is null || KeyPattern().IsMatch(o.PublicKey), "ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.")
             .ValidateOnStart();
         services.TryAddSingleton<ProjectKeys>();
+        services.TryAddSingleton<IngestAdmission>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectBootstrap>());

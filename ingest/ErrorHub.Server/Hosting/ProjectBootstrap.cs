@@ -9,9 +9,11 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Server.Hosting;
 
 /// <summary>
-/// At start-up (after the store's schema initializer, so register the store first): makes sure the configured project exists (with the
-/// configured key, or a random one the first time), and once the server listens, prints each
-/// project's DSN so the first event is one copy-paste away.
+/// At start-up: makes sure the configured project exists (with the configured key, or a random one the
+/// first time, kept from then on), creating the store's schema first if needed; and once the server
+/// listens, prints each project's DSN so the first event is one copy-paste away. With
+/// <c>ErrorHub:Project:Create</c> off it does not touch the store at start-up, so ingest can start while
+/// its store is still unreachable (requests then get 503 until it is back).
 /// </summary>
 internal sealed partial class ProjectBootstrap(
     IErrorHubStore store,
@@ -26,6 +28,8 @@ internal sealed partial class ProjectBootstrap(
         var settings = options.Value;
         if (settings.Create)
         {
+            // Usually done already by the store's own start-up step; needed here for a store registered without it.
+            await store.EnsureSchemaAsync(cancellationToken);
             var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
             var key = settings.PublicKey ?? existing?.PublicKey ?? NewKey();
             var name = settings.Name ?? existing?.Name ?? "Default";

@@ -18,7 +18,20 @@ internal sealed record DecodedBatch(int Version, NameVersion? Sdk, IReadOnlyList
 /// </summary>
 internal sealed class EventBatchDecoder(IngestLimits limits)
 {
-    private static readonly HashSet<string> Levels = ["fatal", "error", "warning", "info", "debug"];
+    /// <summary>The five levels, and the names other logging libraries use for them (.NET, Serilog, log4net, syslog).</summary>
+    private static readonly Dictionary<string, string> Levels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["fatal"] = "fatal",
+        ["critical"] = "fatal",
+        ["error"] = "error",
+        ["warning"] = "warning",
+        ["warn"] = "warning",
+        ["info"] = "info",
+        ["information"] = "info",
+        ["debug"] = "debug",
+        ["trace"] = "debug",
+        ["verbose"] = "debug",
+    };
 
     private readonly MessagePackReaderLimits _readerLimits = new()
     {
@@ -67,6 +80,12 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         {
             var key = reader.ReadString();
             path.Push(key);
+            if (reader.TryReadNil())
+            {
+                path.Pop();
+                continue; // nil means absent here too
+            }
+
             switch (key)
             {
                 case WireFields.Version:
@@ -150,11 +169,17 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             switch (key)
             {
-                case WireFields.EventId: eventId = ReadEventId(ref reader, path); break;
+                case WireFields.EventId:
+                    eventId = ReadEventId(ref reader, path);
+                    if (eventId == Guid.Empty)
+                    {
+                        eventId = null; // the nil UUID is no id: every such event would count as one
+                    }
+
+                    break;
                 case WireFields.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
                 case WireFields.Level:
-                    var rawLevel = reader.ReadString().ToLowerInvariant();
-                    level = rawLevel == "warn" ? "warning" : Levels.Contains(rawLevel) ? rawLevel : "error";
+                    level = Levels.GetValueOrDefault(reader.ReadString().Trim(), "error");
                     break;
                 case WireFields.Message: message = Text(ref reader, limits.MaxMessageChars); break;
                 case WireFields.Logger: logger = Text(ref reader, limits.MaxShortChars); break;
@@ -221,13 +246,14 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         var result = new List<ExceptionRecord>(Math.Min(count, limits.MaxExceptions));
         for (var i = 0; i < count; i++)
         {
+            path.PushIndex(i);
             if (result.Count >= limits.MaxExceptions)
             {
                 reader.Skip();
+                path.Pop();
                 continue;
             }
 
-            path.PushIndex(i);
             ExpectMap(ref reader, path);
             string? type = null, value = null, module = null;
             List<FrameRecord> frames = [];
@@ -269,13 +295,14 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         var result = new List<FrameRecord>(Math.Min(count, limits.MaxFramesPerException));
         for (var i = 0; i < count; i++)
         {
+            path.PushIndex(i);
             if (result.Count >= limits.MaxFramesPerException)
             {
                 reader.Skip();
+                path.Pop();
                 continue;
             }
 
-            path.PushIndex(i);
             ExpectMap(ref reader, path);
             string? function = null, type = null, module = null, file = null;
             int? line = null, column = null;
@@ -364,7 +391,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return id is null && username is null && email is null && ip is null ? null : new UserRecord(id, username, email, ip);
     }
 
-    private NameVersion ReadNameVersion(ref MessagePackReader reader, FieldPath path)
+    private NameVersion? ReadNameVersion(ref MessagePackReader reader, FieldPath path)
     {
         ExpectMap(ref reader, path);
         string? name = null, version = null;
@@ -385,7 +412,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             path.Pop();
         }
 
-        return new NameVersion(name, version);
+        return name is null && version is null ? null : new NameVersion(name, version);
     }
 
     private static Dictionary<string, string> ReadStringMap(ref MessagePackReader reader, FieldPath path, int maxEntries, int maxKeyChars, int maxValueChars)

@@ -14,6 +14,13 @@ public sealed record IngestLimits
 
     public int MaxEventsPerBatch { get; init; } = 1000;
 
+    /// <summary>
+    /// Decompressed bytes of all batches being decoded, grouped and stored at once. A batch that would go
+    /// past it is answered 503 with Retry-After (a batch alone is always admitted). Decoded events take
+    /// several times their wire size, so this bounds ingest's memory under load.
+    /// </summary>
+    public long MaxBytesInFlight { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>Longest single string the decoder accepts at all: longer is 400.</summary>
     public int MaxRawStringBytes { get; init; } = 256 * 1024;
 

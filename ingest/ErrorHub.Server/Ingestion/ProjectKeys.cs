@@ -11,6 +11,7 @@ namespace ErrorHub.Server.Ingestion;
 /// </summary>
 internal sealed class ProjectKeys(IErrorHubStore store, TimeProvider timeProvider)
 {
+    private const int MaxCachedProjects = 10_000;
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<int, (Project? Project, DateTimeOffset Expires)> _cache = new();
 
@@ -21,10 +22,13 @@ internal sealed class ProjectKeys(IErrorHubStore store, TimeProvider timeProvide
         {
             var project = await store.GetProjectAsync(projectId, cancellationToken);
             entry = (project, now + CacheFor);
-            if (_cache.Count < 100_000)
+            if (_cache.Count >= MaxCachedProjects)
             {
-                _cache[projectId] = entry;
+                // Requests for ever new project ids (a scan, an attack) must not freeze the cache: start over.
+                _cache.Clear();
             }
+
+            _cache[projectId] = entry;
         }
 
         return entry.Project is { } found

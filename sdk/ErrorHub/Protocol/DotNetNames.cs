@@ -27,7 +27,9 @@ internal static class DotNetNames
             var generated = segments[kept - 1];
             if (function == "MoveNext" && TryGetAngleName(generated, out var stateMachineOwner))
             {
-                function = stateMachineOwner; // <Checkout>d__4.MoveNext → Checkout
+                // <Checkout>d__4.MoveNext → Checkout; the owner may itself be generated: an async lambda
+                // (<<Checkout>b__0>d) or an async local function (<<Checkout>g__Validate|4_0>d).
+                function = NormalizeMethod(stateMachineOwner);
             }
 
             kept--;
@@ -37,6 +39,9 @@ internal static class DotNetNames
         return (type, function);
     }
 
+    /// <summary>A type's name as written: nested types joined with '.', generic arity and arguments removed.</summary>
+    public static string NormalizeTypeName(string typeName) => string.Join('.', SplitNested(typeName).Select(StripArity));
+
     private static string NormalizeMethod(string methodName)
     {
         if (!methodName.StartsWith('<') || !TryGetAngleName(methodName, out var owner))
@@ -45,6 +50,9 @@ internal static class DotNetNames
         }
 
         var rest = methodName.AsSpan(owner.Length + 2);
+
+        // The owner is generated too when a lambda or local function sits inside another one.
+        owner = NormalizeMethod(owner);
         if (rest.StartsWith("g__"))
         {
             // Local function: <Owner>g__Name|4_0
@@ -81,7 +89,8 @@ internal static class DotNetNames
 
     private static List<string> SplitNested(string typeName)
     {
-        // '+' separates nested types in reflection names; never split inside angle brackets.
+        // '+' separates nested types in reflection names; never split inside angle brackets or inside
+        // generic arguments ("Repo`1+<Get>d__3[[Shop.Outer+Inner, Shop, ...]]").
         var segments = new List<string>();
         var depth = 0;
         var start = 0;
@@ -89,8 +98,8 @@ internal static class DotNetNames
         {
             switch (typeName[i])
             {
-                case '<': depth++; break;
-                case '>': depth--; break;
+                case '<' or '[': depth++; break;
+                case '>' or ']': depth--; break;
                 case '+' when depth == 0:
                     segments.Add(typeName[start..i]);
                     start = i + 1;
