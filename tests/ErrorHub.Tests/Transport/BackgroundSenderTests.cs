@@ -163,7 +163,11 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
     [Fact]
     public async Task A_container_disposed_synchronously_flushes_queued_events_and_does_not_throw()
     {
-        var provider = Client(o => o.Dsn = _ingest.Dsn(), out var client);
+        var provider = Client(o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.ShutdownTimeout = TimeSpan.FromSeconds(30); // generous: a loaded machine must not make this flaky
+        }, out var client);
         client.CaptureMessage("sent while shutting down");
 
         var dispose = () => provider.Dispose();
