@@ -121,7 +121,7 @@ public sealed class DecoderLimitTests
 
         var refused = batch.ShouldBeRefused("events[1].exceptions[0].frames[3].file");
 
-        refused.Problem.Should().Contain("262145").And.Contain("exceeds the limit");
+        refused.Problem.Should().Contain("262145").And.Contain("exceeds Max");
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class DecoderLimitTests
 
         var refused = batch.ShouldBeRefused(kind == "string key" ? "events[1]" : "events[1].attachment");
 
-        refused.Problem.Should().Contain("exceeds the limit");
+        refused.Problem.Should().Contain("exceeds Max");
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class DecoderLimitTests
     {
         var refused = Batch(MessageEvent(), MessageEvent().With("deep", EventBatchDecoderTests.Nested(33))).ShouldBeRefused("events[1].deep");
 
-        refused.Problem.Should().Contain("nesting deeper than 32");
+        refused.Problem.Should().Contain("nesting exceeds MaxDepth (32)");
     }
 
     [Fact]
@@ -165,7 +165,7 @@ public sealed class DecoderLimitTests
         var hugeArray = Raw(0xdd, 0x00, 0x01, 0x86, 0xa1); // array32 of 100,001
         var frames = Batch(MessageEvent(), CheckoutEvent().With("exceptions", Array(Map(("type", "E"), ("frames", hugeArray)))));
 
-        frames.ShouldBeRefused("events[1].exceptions[0].frames").Problem.Should().Contain("100001").And.Contain("exceeds the limit");
+        frames.ShouldBeRefused("events[1].exceptions[0].frames").Problem.Should().Contain("100001").And.Contain("exceeds Max");
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class DecoderLimitTests
         var lyingMap = Raw(0xdf, 0xff, 0xff, 0xff, 0xff); // map32 of 4 billion entries, nothing after it
         var lyingArray = Raw(0xdc, 0x10, 0x00, 0x01); // array16 of 4096 entries, one byte after it
 
-        Batch(MessageEvent(), MessageEvent().With("tags", lyingMap)).ShouldBeRefused("events[1].tags").Problem.Should().Contain("exceeds the limit");
+        Batch(MessageEvent(), MessageEvent().With("tags", lyingMap)).ShouldBeRefused("events[1].tags").Problem.Should().Contain("exceeds Max");
         var truncated = Encode(Map(("events", Array(MessageEvent(), MessageEvent().With("fingerprint", lyingArray)))));
         truncated.ShouldBeRefused("events[1].fingerprint").Problem.Should().Contain("truncated");
     }
