@@ -17,7 +17,7 @@ if [ ${#packages[@]} -gt 0 ]; then
   log "installing ${packages[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null \
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null \
     || { echo "could not install ${packages[*]}" >&2; echo "0 passed, 1 failed"; exit 1; }
 fi
 
