@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ErrorHub.Server.Ingestion;
 using ErrorHub.Server.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -48,10 +49,6 @@ internal sealed partial class ProjectBootstrap(
 
     internal static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>The DSN of a project for a server reachable at <paramref name="baseAddress"/>.</summary>
-    public static string Dsn(Project project, Uri baseAddress) =>
-        $"{baseAddress.Scheme}://{project.PublicKey}@{baseAddress.Authority}{baseAddress.AbsolutePath.TrimEnd('/')}/{project.Id}";
-
     private async Task PrintDsnsAsync()
     {
         try
@@ -64,7 +61,7 @@ internal sealed partial class ProjectBootstrap(
 
             foreach (var project in await store.GetProjectsAsync(lifetime.ApplicationStopping))
             {
-                LogDsn(logger, project.Id, project.Name, Dsn(project, baseAddress));
+                LogDsn(logger, project.Id, project.Name, ProjectDsn.For(project, baseAddress));
             }
         }
         catch (Exception exception)
