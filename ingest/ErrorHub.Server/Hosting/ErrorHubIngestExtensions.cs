@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ErrorHub.Server.Hosting;
 using ErrorHub.Server.Ingestion;
+using ErrorHub.Server.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -17,10 +18,12 @@ public static partial class ErrorHubIngestExtensions
 {
     /// <summary>
     /// Adds the ingest pipeline (key checks, decoding, grouping, group-committing writer) and the
-    /// start-up project bootstrap. Needs an <c>IErrorHubStore</c> (see <c>AddErrorHubStore</c>).
+    /// start-up project bootstrap, on the store configured in <c>ErrorHub:Store</c> (<c>AddErrorHubStore</c>,
+    /// added here so that the store's schema step always runs before the bootstrap, whatever the call order).
     /// </summary>
     public static IServiceCollection AddErrorHubIngest(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddErrorHubStore(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<IngestLimits>();
         services.AddOptions<ProjectBootstrapOptions>()

@@ -11,7 +11,7 @@ namespace ErrorHub.Server.Hosting;
 
 /// <summary>
 /// At start-up: makes sure the configured project exists (with the configured key, or a random one the
-/// first time, kept from then on), creating the store's schema first if needed; and once the server
+/// first time, kept from then on), and once the server
 /// listens, prints each project's DSN so the first event is one copy-paste away. With
 /// <c>ErrorHub:Project:Create</c> off it does not touch the store at start-up, so ingest can start while
 /// its store is still unreachable (requests then get 503 until it is back).
@@ -29,8 +29,6 @@ internal sealed partial class ProjectBootstrap(
         var settings = options.Value;
         if (settings.Create)
         {
-            // Usually done already by the store's own start-up step; needed here for a store registered without it.
-            await store.EnsureSchemaAsync(cancellationToken);
             var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
             var key = settings.PublicKey ?? existing?.PublicKey ?? NewKey();
             var name = settings.Name ?? existing?.Name ?? "Default";
