@@ -28,7 +28,10 @@ public static class ErrorHubServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubOptions>, ErrorHubOptionsValidator>());
-        services.AddHttpClient(BackgroundSender.HttpClientName);
+        // The sender keeps one client for its lifetime; pooled connections are renewed so DNS changes are seen.
+        services.AddHttpClient(BackgroundSender.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ErrorHubClient>();
         services.TryAddSingleton<IErrorHubClient>(sp => sp.GetRequiredService<ErrorHubClient>());

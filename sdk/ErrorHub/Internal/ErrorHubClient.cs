@@ -51,7 +51,10 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             return;
         }
 
-        _sender = new BackgroundSender(dsn, _options, httpClientFactory, timeProvider, loggerFactory.CreateLogger("ErrorHub.Transport"));
+        // One client for the sender's lifetime, created now: resolving a handler later could meet a container
+        // that is already being disposed, which is exactly when the last events must still leave.
+        var http = httpClientFactory.CreateClient(BackgroundSender.HttpClientName);
+        _sender = new BackgroundSender(dsn, _options, http, timeProvider, loggerFactory.CreateLogger("ErrorHub.Transport"));
     }
 
     public bool IsEnabled => _sender is not null;

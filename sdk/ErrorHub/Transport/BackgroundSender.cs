@@ -22,7 +22,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
     private readonly Channel<ErrorHubEvent> _queue;
-    private readonly IHttpClientFactory _httpClientFactory;
+    private readonly HttpClient _http;
     private readonly ErrorHubOptions _options;
     private readonly Dsn _dsn;
     private readonly TimeProvider _timeProvider;
@@ -35,11 +35,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private long _dropped;
     private int _disposed;
 
-    public BackgroundSender(Dsn dsn, ErrorHubOptions options, IHttpClientFactory httpClientFactory, TimeProvider timeProvider, ILogger logger)
+    public BackgroundSender(Dsn dsn, ErrorHubOptions options, HttpClient http, TimeProvider timeProvider, ILogger logger)
     {
         _dsn = dsn;
         _options = options;
-        _httpClientFactory = httpClientFactory;
+        _http = http;
         _timeProvider = timeProvider;
         _logger = logger;
         _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(Math.Max(1, options.MaxQueueSize))
@@ -194,7 +194,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 request.Content = new ByteArrayContent(body);
                 request.Content.Headers.ContentType = MessagePackMediaType;
                 request.Content.Headers.ContentEncoding.Add("gzip");
-                using var response = await _httpClientFactory.CreateClient(HttpClientName)
+                using var response = await _http
                     .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode)
                 {

@@ -166,7 +166,7 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         var provider = Client(o =>
         {
             o.Dsn = _ingest.Dsn();
-            o.ShutdownTimeout = TimeSpan.FromSeconds(30); // generous: a loaded machine must not make this flaky
+            o.ShutdownTimeout = TimeSpan.FromSeconds(30); // an upper bound: the flush ends as soon as the event is sent
         }, out var client);
         client.CaptureMessage("sent while shutting down");
 
