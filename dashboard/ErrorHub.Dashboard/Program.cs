@@ -1,7 +1,7 @@
 using ErrorHub.Dashboard;
 using ErrorHub.Dashboard.Components;
 using ErrorHub.Server;
-using ErrorHub.Server.Storage;
+using ErrorHub.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Radzen;
 

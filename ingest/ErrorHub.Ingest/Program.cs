@@ -2,7 +2,7 @@
 // pointing at the same store (ClickHouse in production). The all-in-one dashboard mounts the same
 // endpoints, so a small installation does not need this process at all.
 using ErrorHub.Server;
-using ErrorHub.Server.Storage;
+using ErrorHub.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddErrorHubStore(builder.Configuration);

@@ -1,5 +1,5 @@
 using ErrorHub.Server;
-using ErrorHub.Server.Storage;
+using ErrorHub.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -51,10 +51,10 @@ internal sealed class ErrorHubServerHost : IAsyncDisposable
     }
 
     /// <summary>Every stored event of project 1, newest first.</summary>
-    public async Task<List<Server.Events.ErrorEvent>> AllEventsAsync()
+    public async Task<List<Storage.Events.ErrorEvent>> AllEventsAsync()
     {
         var issues = await Store.GetIssuesAsync(new IssueQuery(1) { Limit = 500 });
-        var events = new List<Server.Events.ErrorEvent>();
+        var events = new List<Storage.Events.ErrorEvent>();
         foreach (var issue in issues.Items)
         {
             events.AddRange(await Store.GetEventsAsync(1, issue.Fingerprint, 500));

@@ -168,7 +168,7 @@ public sealed class MiddlewareTests : IAsyncLifetime
         act.Should().Throw<InvalidOperationException>().WithMessage("*AddErrorHub()*");
     }
 
-    private async Task<List<Server.Events.ErrorEvent>> FlushAndReadEventsAsync(int expected)
+    private async Task<List<Storage.Events.ErrorEvent>> FlushAndReadEventsAsync(int expected)
     {
         var client = _app.Services.GetRequiredService<IErrorHubClient>();
         (await client.FlushAsync(TimeSpan.FromSeconds(15))).Should().BeTrue();

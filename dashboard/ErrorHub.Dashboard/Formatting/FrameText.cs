@@ -1,5 +1,5 @@
 using System.Globalization;
-using ErrorHub.Server.Events;
+using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Dashboard.Formatting;
 

@@ -1,4 +1,4 @@
-using ErrorHub.Server.Storage;
+using ErrorHub.Storage;
 using ErrorHub.Testing.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

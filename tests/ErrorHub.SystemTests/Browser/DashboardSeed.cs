@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using ErrorHub.Server.Events;
-using ErrorHub.Server.Storage;
+using ErrorHub.Storage.Events;
+using ErrorHub.Storage;
 
 namespace ErrorHub.SystemTests.Browser;
 

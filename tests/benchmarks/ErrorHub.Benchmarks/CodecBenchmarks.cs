@@ -5,8 +5,9 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using ErrorHub;
 using ErrorHub.Transport;
-using server::ErrorHub.Server.Ingestion;
-using server::ErrorHub.Server.Storage;
+using server::ErrorHub.Ingestion;
+using server::ErrorHub.Ingestion.Decoding;
+using ErrorHub.Storage;
 
 namespace ErrorHub.Benchmarks;
 

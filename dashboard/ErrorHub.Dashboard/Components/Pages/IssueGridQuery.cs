@@ -1,4 +1,4 @@
-using ErrorHub.Server.Storage;
+using ErrorHub.Storage;
 using Radzen;
 
 namespace ErrorHub.Dashboard.Components.Pages;

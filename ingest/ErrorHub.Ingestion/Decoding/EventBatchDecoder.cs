@@ -1,0 +1,594 @@
+using System.Globalization;
+using System.Text;
+using ErrorHub.Protocol;
+using ErrorHub.Protocol.MessagePack;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Ingestion.Decoding;
+
+/// <summary>An event as decoded from the wire, before grouping gives it a fingerprint and title.</summary>
+internal sealed record DecodedEvent(ErrorEvent Event, IReadOnlyList<string>? ClientFingerprint);
+
+internal sealed record DecodedBatch(int Version, NameVersion? Sdk, IReadOnlyList<DecodedEvent> Events);
+
+/// <summary>
+/// Decodes a batch (docs/protocol.md) from untrusted bytes: every type is checked, unknown fields are
+/// skipped, values are truncated to <see cref="IngestLimits"/>, and the first problem is reported as a
+/// <see cref="BatchFormatException"/> naming the field, e.g. <c>events[2].timestamp</c>.
+/// </summary>
+internal sealed class EventBatchDecoder(IngestLimits limits)
+{
+    /// <summary>The five levels, and the names other logging libraries use for them (.NET, Serilog, log4net, syslog).</summary>
+    private static readonly Dictionary<string, string> Levels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["fatal"] = "fatal",
+        ["critical"] = "fatal",
+        ["error"] = "error",
+        ["warning"] = "warning",
+        ["warn"] = "warning",
+        ["info"] = "info",
+        ["information"] = "info",
+        ["debug"] = "debug",
+        ["trace"] = "debug",
+        ["verbose"] = "debug",
+    };
+
+    private readonly MessagePackReaderLimits _readerLimits = new()
+    {
+        MaxDepth = limits.MaxDepth,
+        MaxStringBytes = limits.MaxRawStringBytes,
+        MaxBinaryBytes = limits.MaxRawStringBytes,
+        MaxCollectionCount = 100_000,
+    };
+
+    public DecodedBatch Decode(ReadOnlySpan<byte> body, int projectId, DateTimeOffset receivedAt)
+    {
+        if (body.IsEmpty)
+        {
+            throw new BatchFormatException("", "the body is empty; expected a MessagePack map with an 'events' array");
+        }
+
+        var reader = new MessagePackReader(body, _readerLimits);
+        var path = new FieldPath();
+        try
+        {
+            var batch = ReadBatch(ref reader, path, projectId, receivedAt);
+            if (!reader.End)
+            {
+                throw new BatchFormatException("", $"unexpected data after the batch at byte {reader.Position}");
+            }
+
+            return batch;
+        }
+        catch (MessagePackDecodeException exception)
+        {
+            throw new BatchFormatException(path.ToString(), exception.Message);
+        }
+    }
+
+    private DecodedBatch ReadBatch(ref MessagePackReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt)
+    {
+        if (reader.PeekType() != MessagePackType.Map)
+        {
+            throw new BatchFormatException("", "the body must be a MessagePack map with an 'events' array");
+        }
+
+        var version = WireFields.ProtocolVersion;
+        NameVersion? sdk = null;
+        List<DecodedEvent>? events = null;
+        for (var count = reader.ReadMapHeader(); count > 0; count--)
+        {
+            var key = reader.ReadString();
+            path.Push(key);
+            if (reader.TryReadNil())
+            {
+                path.Pop();
+                continue; // nil means absent here too
+            }
+
+            switch (key)
+            {
+                case WireFields.Version:
+                    version = reader.ReadInt32();
+                    if (version is < 1 or > WireFields.ProtocolVersion)
+                    {
+                        throw new BatchFormatException(WireFields.Version, $"protocol version {version} is not supported (this server reads 1 to {WireFields.ProtocolVersion})");
+                    }
+
+                    break;
+                case WireFields.Sdk:
+                    sdk = ReadNameVersion(ref reader, path);
+                    break;
+                case WireFields.Events:
+                    var eventCount = reader.ReadArrayHeader();
+                    if (eventCount > limits.MaxEventsPerBatch)
+                    {
+                        throw new BatchFormatException(WireFields.Events, $"{eventCount} events in one batch; the limit is {limits.MaxEventsPerBatch}");
+                    }
+
+                    events = new List<DecodedEvent>(eventCount);
+                    for (var i = 0; i < eventCount; i++)
+                    {
+                        path.PushIndex(i);
+                        events.Add(ReadEvent(ref reader, path, projectId, receivedAt, sdk));
+                        path.Pop();
+                    }
+
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+
+            path.Pop();
+        }
+
+        if (events is null)
+        {
+            throw new BatchFormatException(WireFields.Events, "missing; a batch needs an 'events' array");
+        }
+
+        // The envelope's sdk may come after the events; give it to events that did not say.
+        if (sdk is not null)
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (events[i].Event.Sdk is null)
+                {
+                    events[i] = events[i] with { Event = events[i].Event with { Sdk = sdk } };
+                }
+            }
+        }
+
+        return new DecodedBatch(version, sdk, events);
+    }
+
+    private DecodedEvent ReadEvent(ref MessagePackReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt, NameVersion? sdk)
+    {
+        ExpectMap(ref reader, path);
+        Guid? eventId = null;
+        DateTimeOffset? timestamp = null;
+        string level = "error";
+        string? message = null, logger = null, platform = null, release = null, environment = null, serverName = null;
+        List<string>? fingerprint = null;
+        List<ExceptionRecord> exceptions = [];
+        RequestRecord? request = null;
+        UserRecord? user = null;
+        Dictionary<string, string>? tags = null;
+        NameVersion? runtime = null, os = null, eventSdk = null;
+
+        for (var count = reader.ReadMapHeader(); count > 0; count--)
+        {
+            var key = reader.ReadString();
+            path.Push(key);
+            if (reader.TryReadNil())
+            {
+                path.Pop();
+                continue; // nil means absent for every field
+            }
+
+            switch (key)
+            {
+                case WireFields.EventId:
+                    eventId = ReadEventId(ref reader, path);
+                    if (eventId == Guid.Empty)
+                    {
+                        eventId = null; // the nil UUID is no id: every such event would count as one
+                    }
+
+                    break;
+                case WireFields.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
+                case WireFields.Level:
+                    level = Levels.GetValueOrDefault(reader.ReadString().Trim(), "error");
+                    break;
+                case WireFields.Message: message = Text(ref reader, limits.MaxMessageChars); break;
+                case WireFields.Logger: logger = Text(ref reader, limits.MaxShortChars); break;
+                case WireFields.Platform: platform = Text(ref reader, limits.MaxShortChars); break;
+                case WireFields.Release: release = Text(ref reader, limits.MaxShortChars); break;
+                case WireFields.Environment: environment = Text(ref reader, limits.MaxShortChars); break;
+                case WireFields.ServerName: serverName = Text(ref reader, limits.MaxShortChars); break;
+                case WireFields.Fingerprint: fingerprint = ReadStringList(ref reader, path, limits.MaxFingerprintParts, limits.MaxShortChars); break;
+                case WireFields.Exceptions: exceptions = ReadExceptions(ref reader, path); break;
+                case WireFields.Request: request = ReadRequest(ref reader, path); break;
+                case WireFields.User: user = ReadUser(ref reader, path); break;
+                case WireFields.Tags: tags = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxShortChars); break;
+                case WireFields.Runtime: runtime = ReadNameVersion(ref reader, path); break;
+                case WireFields.Os: os = ReadNameVersion(ref reader, path); break;
+                case WireFields.Sdk: eventSdk = ReadNameVersion(ref reader, path); break;
+                default: reader.Skip(); break;
+            }
+
+            path.Pop();
+        }
+
+        if (exceptions.Count == 0 && string.IsNullOrWhiteSpace(message))
+        {
+            throw new BatchFormatException(path.ToString(), "an event needs 'exceptions' or a 'message'");
+        }
+
+        // A clock running ahead must not put events in the future; a late event keeps its own time.
+        var when = timestamp ?? receivedAt;
+        if (when > receivedAt.AddMinutes(1))
+        {
+            when = receivedAt;
+        }
+
+        var errorEvent = new ErrorEvent
+        {
+            EventId = eventId ?? Guid.NewGuid(),
+            ProjectId = projectId,
+            Timestamp = when,
+            ReceivedAt = receivedAt,
+            Fingerprint = "",
+            GroupingVersion = 0,
+            Title = "",
+            Level = level,
+            Message = message,
+            Logger = logger,
+            Platform = platform,
+            Release = release,
+            Environment = environment,
+            ServerName = serverName,
+            Exceptions = exceptions,
+            Request = request,
+            User = user,
+            Tags = tags ?? new Dictionary<string, string>(),
+            Runtime = runtime,
+            Os = os,
+            Sdk = eventSdk ?? sdk,
+        };
+        return new DecodedEvent(errorEvent, fingerprint);
+    }
+
+    private List<ExceptionRecord> ReadExceptions(ref MessagePackReader reader, FieldPath path)
+    {
+        var count = reader.ReadArrayHeader();
+        var result = new List<ExceptionRecord>(Math.Min(count, limits.MaxExceptions));
+        for (var i = 0; i < count; i++)
+        {
+            path.PushIndex(i);
+            if (result.Count >= limits.MaxExceptions)
+            {
+                reader.Skip();
+                path.Pop();
+                continue;
+            }
+
+            ExpectMap(ref reader, path);
+            string? type = null, value = null, module = null;
+            List<FrameRecord> frames = [];
+            for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
+            {
+                var key = reader.ReadString();
+                path.Push(key);
+                if (!reader.TryReadNil())
+                {
+                    switch (key)
+                    {
+                        case WireFields.Type: type = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.Value: value = Text(ref reader, limits.MaxMessageChars); break;
+                        case WireFields.Module: module = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.Frames: frames = ReadFrames(ref reader, path); break;
+                        default: reader.Skip(); break;
+                    }
+                }
+
+                path.Pop();
+            }
+
+            if (string.IsNullOrWhiteSpace(type))
+            {
+                path.Push(WireFields.Type);
+                throw new BatchFormatException(path.ToString(), "missing; every exception needs a type");
+            }
+
+            result.Add(new ExceptionRecord(type, value ?? "", module, frames));
+            path.Pop();
+        }
+
+        return result;
+    }
+
+    private List<FrameRecord> ReadFrames(ref MessagePackReader reader, FieldPath path)
+    {
+        var count = reader.ReadArrayHeader();
+        var result = new List<FrameRecord>(Math.Min(count, limits.MaxFramesPerException));
+        for (var i = 0; i < count; i++)
+        {
+            path.PushIndex(i);
+            if (result.Count >= limits.MaxFramesPerException)
+            {
+                reader.Skip();
+                path.Pop();
+                continue;
+            }
+
+            ExpectMap(ref reader, path);
+            string? function = null, type = null, module = null, file = null;
+            int? line = null, column = null;
+            var inApp = false;
+            for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
+            {
+                var key = reader.ReadString();
+                path.Push(key);
+                if (!reader.TryReadNil())
+                {
+                    switch (key)
+                    {
+                        case WireFields.Function: function = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.Type: type = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.Module: module = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.File: file = Text(ref reader, limits.MaxFileChars); break;
+                        case WireFields.Line: line = NonNegative(reader.ReadInt64()); break;
+                        case WireFields.Column: column = NonNegative(reader.ReadInt64()); break;
+                        case WireFields.InApp: inApp = reader.ReadBoolean(); break;
+                        default: reader.Skip(); break;
+                    }
+                }
+
+                path.Pop();
+            }
+
+            result.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp));
+            path.Pop();
+        }
+
+        return result;
+    }
+
+    private RequestRecord ReadRequest(ref MessagePackReader reader, FieldPath path)
+    {
+        ExpectMap(ref reader, path);
+        string? method = null, url = null, query = null;
+        Dictionary<string, string>? headers = null;
+        for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
+        {
+            var key = reader.ReadString();
+            path.Push(key);
+            if (!reader.TryReadNil())
+            {
+                switch (key)
+                {
+                    case WireFields.Method: method = Text(ref reader, limits.MaxShortChars); break;
+                    case WireFields.Url: url = Text(ref reader, limits.MaxUrlChars); break;
+                    case WireFields.QueryString: query = Text(ref reader, limits.MaxUrlChars); break;
+                    case WireFields.Headers:
+                        headers = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
+                        break;
+                    default: reader.Skip(); break;
+                }
+            }
+
+            path.Pop();
+        }
+
+        return new RequestRecord(method, url, query, headers ?? new Dictionary<string, string>());
+    }
+
+    private UserRecord? ReadUser(ref MessagePackReader reader, FieldPath path)
+    {
+        ExpectMap(ref reader, path);
+        string? id = null, username = null, email = null, ip = null;
+        for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
+        {
+            var key = reader.ReadString();
+            path.Push(key);
+            if (!reader.TryReadNil())
+            {
+                switch (key)
+                {
+                    case WireFields.Id: id = ScalarText(ref reader, limits.MaxShortChars); break;
+                    case WireFields.Username: username = Text(ref reader, limits.MaxShortChars); break;
+                    case WireFields.Email: email = Text(ref reader, limits.MaxShortChars); break;
+                    case WireFields.IpAddress: ip = Text(ref reader, limits.MaxShortChars); break;
+                    default: reader.Skip(); break;
+                }
+            }
+
+            path.Pop();
+        }
+
+        return id is null && username is null && email is null && ip is null ? null : new UserRecord(id, username, email, ip);
+    }
+
+    private NameVersion? ReadNameVersion(ref MessagePackReader reader, FieldPath path)
+    {
+        ExpectMap(ref reader, path);
+        string? name = null, version = null;
+        for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
+        {
+            var key = reader.ReadString();
+            path.Push(key);
+            if (!reader.TryReadNil())
+            {
+                switch (key)
+                {
+                    case WireFields.Name: name = Text(ref reader, limits.MaxShortChars); break;
+                    case WireFields.NameVersion: version = Text(ref reader, limits.MaxShortChars); break;
+                    default: reader.Skip(); break;
+                }
+            }
+
+            path.Pop();
+        }
+
+        return name is null && version is null ? null : new NameVersion(name, version);
+    }
+
+    private static Dictionary<string, string> ReadStringMap(ref MessagePackReader reader, FieldPath path, int maxEntries, int maxKeyChars, int maxValueChars)
+    {
+        ExpectMap(ref reader, path);
+        var count = reader.ReadMapHeader();
+        var result = new Dictionary<string, string>(Math.Min(count, maxEntries), StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            var key = Text(ref reader, maxKeyChars);
+            path.Push(key);
+            if (reader.TryReadNil())
+            {
+                // a nil value means the entry is absent
+            }
+            else if (result.Count >= maxEntries)
+            {
+                reader.Skip();
+            }
+            else
+            {
+                result[key] = ScalarText(ref reader, maxValueChars);
+            }
+
+            path.Pop();
+        }
+
+        return result;
+    }
+
+    private static List<string> ReadStringList(ref MessagePackReader reader, FieldPath path, int maxEntries, int maxChars)
+    {
+        var count = reader.ReadArrayHeader();
+        var result = new List<string>(Math.Min(count, maxEntries));
+        for (var i = 0; i < count; i++)
+        {
+            path.PushIndex(i);
+            if (result.Count >= maxEntries)
+            {
+                reader.Skip();
+            }
+            else
+            {
+                result.Add(ScalarText(ref reader, maxChars));
+            }
+
+            path.Pop();
+        }
+
+        return result;
+    }
+
+    private static Guid ReadEventId(ref MessagePackReader reader, FieldPath path)
+    {
+        if (reader.PeekType() == MessagePackType.Binary)
+        {
+            var bytes = reader.ReadBinary();
+            if (bytes.Length == 16)
+            {
+                return new Guid(bytes, bigEndian: true);
+            }
+        }
+        else
+        {
+            var text = reader.ReadString();
+            if (Guid.TryParseExact(text, "N", out var id) || Guid.TryParseExact(text, "D", out id))
+            {
+                return id;
+            }
+        }
+
+        throw new BatchFormatException(path.ToString(), "not a UUID (32 hex digits, with or without dashes, or 16 bytes)");
+    }
+
+    private static DateTimeOffset ReadTimestamp(ref MessagePackReader reader, FieldPath path)
+    {
+        switch (reader.PeekType())
+        {
+            case MessagePackType.Extension:
+                return reader.ReadTimestamp();
+            case MessagePackType.Integer:
+                var milliseconds = reader.ReadInt64();
+                if (milliseconds is >= 0 and <= 253402300799999)
+                {
+                    return DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+                }
+
+                break;
+            case MessagePackType.Float:
+                var seconds = reader.ReadDouble();
+                if (seconds is >= 0 and <= 253402300799)
+                {
+                    return DateTimeOffset.UnixEpoch.AddTicks((long)(seconds * TimeSpan.TicksPerSecond));
+                }
+
+                break;
+            case MessagePackType.String:
+                if (DateTimeOffset.TryParse(reader.ReadString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+                {
+                    return parsed.ToUniversalTime();
+                }
+
+                break;
+            default:
+                reader.Skip();
+                break;
+        }
+
+        throw new BatchFormatException(path.ToString(), "not a timestamp (MessagePack timestamp, milliseconds since 1970, seconds as a float, or ISO 8601 text)");
+    }
+
+    private static string Text(ref MessagePackReader reader, int maxChars) => Truncate(reader.ReadString(), maxChars);
+
+    /// <summary>Text, or a number or boolean turned into text: foreign clients send ids and tag values as numbers.</summary>
+    private static string ScalarText(ref MessagePackReader reader, int maxChars) => reader.PeekType() switch
+    {
+        MessagePackType.Integer => reader.ReadInt64().ToString(CultureInfo.InvariantCulture),
+        MessagePackType.Float => reader.ReadDouble().ToString(CultureInfo.InvariantCulture),
+        MessagePackType.Boolean => reader.ReadBoolean() ? "true" : "false",
+        _ => Text(ref reader, maxChars),
+    };
+
+    private static void ExpectMap(ref MessagePackReader reader, FieldPath path)
+    {
+        if (reader.PeekType() != MessagePackType.Map)
+        {
+            reader.ReadMapHeader(); // throws the reader's "expected a map but found ..." message
+        }
+    }
+
+    private static int? NonNegative(long value) => value is > 0 and <= int.MaxValue ? (int)value : null;
+
+    internal static string Truncate(string value, int maxChars)
+    {
+        if (value.Length <= maxChars)
+        {
+            return value;
+        }
+
+        // Never cut a surrogate pair in half.
+        var cut = char.IsHighSurrogate(value[maxChars - 1]) ? maxChars - 1 : maxChars;
+        return value[..cut];
+    }
+
+    /// <summary>The path of the field being read, kept as cheap segments and turned into text only for an error.</summary>
+    private sealed class FieldPath
+    {
+        private readonly List<(string? Name, int Index)> _segments = [];
+
+        public void Push(string name) => _segments.Add((name, -1));
+
+        public void PushIndex(int index) => _segments.Add((null, index));
+
+        public void Pop() => _segments.RemoveAt(_segments.Count - 1);
+
+        public override string ToString()
+        {
+            var text = new StringBuilder();
+            foreach (var (name, index) in _segments)
+            {
+                if (name is null)
+                {
+                    text.Append('[').Append(index).Append(']');
+                }
+                else
+                {
+                    if (text.Length > 0)
+                    {
+                        text.Append('.');
+                    }
+
+                    text.Append(name.Length > 64 ? name[..64] + "…" : name);
+                }
+            }
+
+            return text.ToString();
+        }
+    }
+}

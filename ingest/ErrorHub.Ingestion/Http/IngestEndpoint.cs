@@ -1,0 +1,218 @@
+using System.Globalization;
+using ErrorHub.Storage.Events;
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion.Writing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Ingestion.Http;
+
+/// <summary>
+/// <c>POST /api/{projectId}/events</c>: key check → size limits → bounded decompression → decode with
+/// limits → group → durable store → 202. Bad input gets a 4xx that says what is wrong; a store that
+/// cannot keep up gets 503 with Retry-After; nothing here answers 500 for anything a client sent.
+/// </summary>
+internal sealed partial class IngestEndpoint(
+    ProjectKeys projectKeys,
+    StoreWriter writer,
+    IngestAdmission admission,
+    IOptions<IngestLimits> limitsOptions,
+    TimeProvider timeProvider,
+    ILogger<IngestEndpoint> logger)
+{
+    internal const string KeyHeader = "X-ErrorHub-Key";
+    private const string RetryAfterSeconds = "5";
+
+    /// <summary>A body up to this many times the limit is drained after its 413, so the client can read the answer.</summary>
+    private const int DrainFactor = 4;
+    private static readonly string[] MessagePackMediaTypes = ["application/vnd.msgpack", "application/msgpack", "application/x-msgpack"];
+
+    private readonly IngestLimits _limits = limitsOptions.Value;
+    private readonly EventBatchDecoder _decoder = new(limitsOptions.Value);
+
+    public async Task<IResult> HandleAsync(HttpContext context, string projectId)
+    {
+        var request = context.Request;
+        var cancellationToken = context.RequestAborted;
+
+        // Digits only: no sign, no spaces, no other culture's digits; "007" is project 7.
+        if (projectId.Length is 0 or > 10 || !projectId.All(char.IsAsciiDigit)
+            || !int.TryParse(projectId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
+        {
+            return Problem(StatusCodes.Status404NotFound, "the project id in the URL must be a positive integer");
+        }
+
+        if (!request.Headers.TryGetValue(KeyHeader, out var keyValues) || string.IsNullOrWhiteSpace(keyValues.ToString()))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)");
+        }
+
+        bool validKey;
+        try
+        {
+            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            return Results.Empty; // the client is gone
+        }
+        catch (Exception exception)
+        {
+            // The key cannot be checked while the store is down: that is the server's problem, and a retry can succeed.
+            LogKeyCheckFailed(logger, id, exception);
+            return Unavailable(context, "the project's key cannot be checked right now; retry later");
+        }
+
+        if (!validKey)
+        {
+            return Problem(StatusCodes.Status401Unauthorized, $"unknown project {id} or wrong {KeyHeader}");
+        }
+
+        if (!IsMessagePack(request.ContentType))
+        {
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "the body must be MessagePack: Content-Type: application/vnd.msgpack");
+        }
+
+        var encoding = request.Headers.ContentEncoding.ToString().Trim();
+        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
+        if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problem(StatusCodes.Status415UnsupportedMediaType, $"Content-Encoding '{encoding}' is not supported; use gzip or none");
+        }
+
+        // Our own reader enforces the limit exactly. The server's limit is set higher so that, after a 413,
+        // the server can read and drop what the client is still sending (Kestrel drains for up to a few
+        // seconds) and the client gets to read the 413 instead of a reset connection. Far larger bodies
+        // still get the connection closed.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = (long)_limits.MaxBodyBytes * DrainFactor;
+        }
+
+        if (request.ContentLength > _limits.MaxBodyBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
+        }
+
+        long admitted = 0;
+        try
+        {
+            List<ErrorEvent> events;
+            try
+            {
+                using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
+                using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
+                // Decoded batches take several times their size in memory until they are stored: past a budget of
+                // bytes in flight, new batches wait for their turn on the client's side (503, Retry-After).
+                var weight = Math.Max(1, (body ?? raw).Length);
+                if (!admission.TryEnter(weight))
+                {
+                    LogTooBusy(logger, id, weight, admission.InFlight);
+                    return Unavailable(context, "the server is busy with other batches; retry later");
+                }
+
+                admitted = weight;
+                var receivedAt = timeProvider.GetUtcNow();
+                DecodedBatch decoded;
+                try
+                {
+                    decoded = _decoder.Decode((body ?? raw).Span, id, receivedAt);
+                }
+                catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
+                {
+                    // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
+                    throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
+                }
+
+                events = decoded.Events.Select(e => Grouper.Group(e.Event, e.ClientFingerprint)).ToList();
+            }
+            catch (BodyTooLargeException tooLarge)
+            {
+                return Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message);
+            }
+            catch (BadHttpRequestException badRequest) when (badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
+            }
+            catch (BadHttpRequestException badRequest)
+            {
+                // Malformed chunked encoding, a body shorter than its Content-Length, a client sending too slowly.
+                return Problem(badRequest.StatusCode, badRequest.Message);
+            }
+            catch (InvalidDataException)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: "");
+            }
+            catch (BatchFormatException invalid)
+            {
+                LogRejected(logger, id, invalid.Message);
+                return Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
+            {
+                return Results.Empty; // the client went away while sending: nobody is left to answer
+            }
+
+            if (events.Count == 0)
+            {
+                return Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
+            }
+
+            try
+            {
+                await writer.WriteAsync(events, cancellationToken);
+            }
+            catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
+            {
+                return Unavailable(context, "events cannot be stored right now; retry later");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return Results.Empty; // the events are still stored; the client that asked is gone
+            }
+
+            return Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
+        }
+        finally
+        {
+            if (admitted > 0)
+            {
+                admission.Exit(admitted);
+            }
+        }
+    }
+
+    private static bool IsMessagePack(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType))
+        {
+            return false;
+        }
+
+        var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        var mediaType = (semicolon >= 0 ? contentType[..semicolon] : contentType).Trim();
+        return MessagePackMediaTypes.Any(m => m.Equals(mediaType, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>An error answer; <paramref name="field"/> is set for 400s about the body ("" for the body as a whole).</summary>
+    private static IResult Problem(int status, string error, string? field = null) =>
+        Results.Json(new IngestError(error, field), IngestJsonContext.Default.IngestError, statusCode: status);
+
+    private static IResult Unavailable(HttpContext context, string error)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        return Problem(StatusCodes.Status503ServiceUnavailable, error);
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Rejected a batch for project {ProjectId}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, int projectId, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "Answered 503 to a batch of {Bytes} bytes for project {ProjectId}: {InFlight} bytes of other batches are in flight")]
+    private static partial void LogTooBusy(ILogger logger, int projectId, long bytes, long inFlight);
+
+    [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
+    private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);
+}

@@ -1,0 +1,29 @@
+using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Http;
+using ErrorHub.Ingestion.Writing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the ingest pipeline in any ASP.NET Core host.</summary>
+public static class IngestionServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the ingest pipeline: key checks, admission, decoding, grouping and the group-committing
+    /// writer (a hosted service). It needs the store's services and <c>IOptions&lt;IngestLimits&gt;</c>,
+    /// which the server's composition (<c>AddErrorHubServer</c>) provides. Calling it again changes nothing.
+    /// </summary>
+    public static IServiceCollection AddErrorHubIngestPipeline(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<IngestLimits>();
+        services.TryAddSingleton<ProjectKeys>();
+        services.TryAddSingleton<IngestAdmission>();
+        services.TryAddSingleton<StoreWriter>();
+        services.TryAddSingleton<IngestEndpoint>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StoreWriter>(sp => sp.GetRequiredService<StoreWriter>()));
+        return services;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// A request ClickHouse refused or could not answer. The message carries the server's own text
+/// (<c>Code: N, e.displayText() = ...</c>) or says why the server could not be reached.
+/// </summary>
+public sealed partial class ClickHouseException : Exception
+{
+    public ClickHouseException()
+    {
+    }
+
+    public ClickHouseException(string message)
+        : base(message)
+    {
+    }
+
+    public ClickHouseException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    internal ClickHouseException(string message, int? errorCode, HttpStatusCode? statusCode, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        ErrorCode = errorCode;
+        StatusCode = statusCode;
+    }
+
+    /// <summary>ClickHouse's error code (e.g. 62 for a syntax error), when the server answered with one.</summary>
+    public int? ErrorCode { get; }
+
+    /// <summary>The HTTP status of the answer; null when no answer came.</summary>
+    public HttpStatusCode? StatusCode { get; }
+
+    internal static int? ParseErrorCode(string serverText)
+    {
+        var match = CodePrefix().Match(serverText);
+        return match.Success && int.TryParse(match.Groups[1].ValueSpan, out var code) ? code : null;
+    }
+
+    [GeneratedRegex(@"^\s*Code:\s*(\d+)", RegexOptions.CultureInvariant)]
+    private static partial Regex CodePrefix();
+}

@@ -1,0 +1,157 @@
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// ErrorHub's tables on ClickHouse. Only features that 18.16 and current servers share: no
+/// DateTime64, TTL, CODEC, skip indexes, SimpleAggregateFunction or LowCardinality. Times are
+/// DateTime('UTC') so that hour and day buckets do not depend on the server's time zone.
+/// </summary>
+internal sealed class ClickHouseSchema(string database)
+{
+    public string Database { get; } = database;
+
+    public string Events => Table("events");
+
+    public string EventsById => Table("events_by_id");
+
+    public string IssueHourly => Table("issue_hourly");
+
+    public string Projects => Table("projects");
+
+    /// <summary>
+    /// The database first, then tables, then the views that feed them, so no insert ever meets a
+    /// half-made schema.
+    /// </summary>
+    public IReadOnlyList<string> Statements =>
+    [
+        $"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.QuoteIdentifier(Database)}",
+
+        // One row per event. ReplacingMergeTree: rows with an equal sorting key (the same event
+        // stored twice) collapse when parts merge; reads also take one row per event id.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Events}
+        (
+            project_id UInt32,
+            timestamp DateTime('UTC'),
+            received_at DateTime('UTC'),
+            event_id UUID,
+            fingerprint String,
+            grouping_version UInt16,
+            level String,
+            title String,
+            culprit String,
+            message String,
+            logger String,
+            platform String,
+            release String,
+            environment String,
+            server_name String,
+            exceptions Nested
+            (
+                type String,
+                value String,
+                module String
+            ),
+            frames Nested
+            (
+                exception_index UInt16,
+                function String,
+                type String,
+                module String,
+                file String,
+                line_number UInt32,
+                column_number UInt32,
+                in_app UInt8
+            ),
+            user_id String,
+            user_email String,
+            user_username String,
+            user_ip String,
+            user_hash UInt64,
+            http_method String,
+            url String,
+            tags Nested
+            (
+                key String,
+                value String
+            ),
+            payload String
+        )
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toMonday(timestamp)
+        ORDER BY (project_id, toStartOfDay(timestamp), fingerprint, event_id)
+        """,
+
+        // Finds an event by id without scanning the project: the events table's key starts with the day.
+        $"""
+        CREATE TABLE IF NOT EXISTS {EventsById}
+        (
+            project_id UInt32,
+            event_id UUID,
+            timestamp DateTime('UTC'),
+            fingerprint String
+        )
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toMonday(timestamp)
+        ORDER BY (project_id, event_id)
+        """,
+
+        // Per issue and hour. Times inside the states are UInt32 seconds, which keeps the state
+        // types free of time zones. user_count skips events without a user (hash 0).
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueHourly}
+        (
+            project_id UInt32,
+            fingerprint String,
+            hour DateTime('UTC'),
+            event_count AggregateFunction(count),
+            user_count AggregateFunction(uniq, UInt64),
+            first_seen AggregateFunction(min, UInt32),
+            last_seen AggregateFunction(max, UInt32),
+            latest_title AggregateFunction(argMax, String, UInt32),
+            latest_culprit AggregateFunction(argMax, String, UInt32),
+            latest_level AggregateFunction(argMax, String, UInt32)
+        )
+        ENGINE = AggregatingMergeTree
+        PARTITION BY toMonday(hour)
+        ORDER BY (project_id, fingerprint, hour)
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {Projects}
+        (
+            id UInt32,
+            name String,
+            public_key String,
+            created_at DateTime('UTC'),
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY id
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("events_by_id_mv")} TO {EventsById}
+        AS SELECT project_id, event_id, timestamp, fingerprint
+        FROM {Events}
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_hourly_mv")} TO {IssueHourly}
+        AS SELECT
+            project_id,
+            fingerprint,
+            toStartOfHour(timestamp) AS hour,
+            countState() AS event_count,
+            uniqStateIf(user_hash, user_hash != 0) AS user_count,
+            minState(toUnixTimestamp(timestamp)) AS first_seen,
+            maxState(toUnixTimestamp(timestamp)) AS last_seen,
+            argMaxState(title, toUnixTimestamp(timestamp)) AS latest_title,
+            argMaxState(culprit, toUnixTimestamp(timestamp)) AS latest_culprit,
+            argMaxState(level, toUnixTimestamp(timestamp)) AS latest_level
+        FROM {Events}
+        GROUP BY project_id, fingerprint, hour
+        """,
+    ];
+
+    private string Table(string name) => ClickHouseSql.QuoteIdentifier(Database) + "." + name;
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// The payload column of both stores: the whole normalized event as JSON, so an event reads back
+/// complete even when the indexed columns only hold what queries filter and sort on.
+/// </summary>
+internal static class EventPayloadJson
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // UserRecord.Key is derived from the other fields; storing it would only invite disagreement.
+        TypeInfoResolver = EventPayloadJsonContext.Default.WithAddedModifier(RemoveDerivedUserKey),
+    };
+
+    private static readonly JsonTypeInfo<ErrorEvent> EventTypeInfo =
+        (JsonTypeInfo<ErrorEvent>)Options.GetTypeInfo(typeof(ErrorEvent));
+
+    public static string Serialize(ErrorEvent errorEvent) => JsonSerializer.Serialize(errorEvent, EventTypeInfo);
+
+    public static byte[] SerializeToUtf8Bytes(ErrorEvent errorEvent) => JsonSerializer.SerializeToUtf8Bytes(errorEvent, EventTypeInfo);
+
+    public static ErrorEvent Deserialize(string json) =>
+        JsonSerializer.Deserialize(json, EventTypeInfo) ?? throw new JsonException("The stored event payload is null.");
+
+    private static void RemoveDerivedUserKey(JsonTypeInfo typeInfo)
+    {
+        if (typeInfo.Type != typeof(UserRecord))
+        {
+            return;
+        }
+
+        for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+        {
+            if (typeInfo.Properties[i].Name == "key")
+            {
+                typeInfo.Properties.RemoveAt(i);
+            }
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ErrorEvent))]
+internal sealed partial class EventPayloadJsonContext : JsonSerializerContext;

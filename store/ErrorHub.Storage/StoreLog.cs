@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Storage;
+
+internal static partial class StoreLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Using ClickHouse {Version} at {Url}, database {Database}")]
+    public static partial void UsingClickHouse(ILogger logger, string version, Uri url, string database);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "ErrorHub store ready ({Kind})")]
+    public static partial void StoreReady(ILogger logger, string kind);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "ClickHouse is not reachable yet, trying again in {Delay}: {Reason}")]
+    public static partial void ClickHouseNotReachableYet(ILogger logger, TimeSpan delay, string reason);
+}

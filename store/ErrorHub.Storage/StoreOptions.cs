@@ -1,0 +1,49 @@
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// Where ErrorHub keeps its data. Bound from the configuration section <c>ErrorHub:Store</c>
+/// (environment variables: <c>ErrorHub__Store__Kind</c>, <c>ErrorHub__Store__ClickHouse__Url</c>, ...).
+/// See docs/storage.md.
+/// </summary>
+public sealed class StoreOptions
+{
+    public const string SectionName = "ErrorHub:Store";
+    public const string SqliteKind = "sqlite";
+    public const string ClickHouseKind = "clickhouse";
+
+    /// <summary><c>sqlite</c> (default: one file, zero setup) or <c>clickhouse</c>.</summary>
+    public string Kind { get; set; } = SqliteKind;
+
+    /// <summary>Create missing tables when the host starts (default true).</summary>
+    public bool EnsureSchemaOnStartup { get; set; } = true;
+
+    public SqliteStoreOptions Sqlite { get; set; } = new();
+
+    public ClickHouseStoreOptions ClickHouse { get; set; } = new();
+}
+
+public sealed class SqliteStoreOptions
+{
+    /// <summary>
+    /// The database file. Default <c>errorhub.db</c>; a relative path is taken relative to the data
+    /// directory (<c>ErrorHub:DataDirectory</c>, default <c>.errorhub</c> under the content root).
+    /// </summary>
+    public string? Path { get; set; }
+}
+
+public sealed class ClickHouseStoreOptions
+{
+    /// <summary>The server's HTTP interface, e.g. <c>http://127.0.0.1:8123/</c>.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>Database that holds ErrorHub's tables; created if missing. Default <c>errorhub</c>.</summary>
+    public string Database { get; set; } = "errorhub";
+
+    /// <summary>User name; when unset, the server's <c>default</c> user.</summary>
+    public string? User { get; set; }
+
+    public string? Password { get; set; }
+
+    /// <summary>Time limit for one request (a large insert included). Default 2 minutes.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(2);
+}

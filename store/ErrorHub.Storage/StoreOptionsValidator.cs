@@ -1,0 +1,61 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Storage;
+
+internal sealed partial class StoreOptionsValidator : IValidateOptions<StoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StoreOptions options)
+    {
+        var failures = new List<string>();
+        if (IsKind(options.Kind, StoreOptions.SqliteKind))
+        {
+            if (options.Sqlite.Path is { } path && (string.IsNullOrWhiteSpace(path) || path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+            {
+                failures.Add($"ErrorHub:Store:Sqlite:Path '{path}' is not a usable file path.");
+            }
+        }
+        else if (IsKind(options.Kind, StoreOptions.ClickHouseKind))
+        {
+            ValidateClickHouse(options.ClickHouse, failures);
+        }
+        else
+        {
+            failures.Add($"ErrorHub:Store:Kind '{options.Kind}' is unknown: use '{StoreOptions.SqliteKind}' (embedded, the default) or '{StoreOptions.ClickHouseKind}'.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    internal static bool IsKind(string? kind, string expected) =>
+        string.Equals(kind?.Trim(), expected, StringComparison.OrdinalIgnoreCase);
+
+    private static void ValidateClickHouse(ClickHouseStoreOptions options, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(options.Url))
+        {
+            failures.Add("ErrorHub:Store:ClickHouse:Url is required when ErrorHub:Store:Kind is 'clickhouse' (the server's HTTP interface, e.g. http://127.0.0.1:8123/).");
+        }
+        else if (!Uri.TryCreate(options.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            failures.Add($"ErrorHub:Store:ClickHouse:Url '{options.Url}' is not an absolute http:// or https:// URL (e.g. http://127.0.0.1:8123/).");
+        }
+        else if (!string.IsNullOrEmpty(url.UserInfo))
+        {
+            failures.Add("ErrorHub:Store:ClickHouse:Url must not carry credentials: set ErrorHub:Store:ClickHouse:User and ErrorHub:Store:ClickHouse:Password instead.");
+        }
+
+        if (string.IsNullOrEmpty(options.Database) || !DatabaseName().IsMatch(options.Database))
+        {
+            failures.Add($"ErrorHub:Store:ClickHouse:Database '{options.Database}' is not a plain identifier (letters, digits and '_', not starting with a digit).");
+        }
+
+        if (options.RequestTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"ErrorHub:Store:ClickHouse:RequestTimeout must be positive (e.g. 00:02:00), not {options.RequestTimeout}.");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DatabaseName();
+}

@@ -1,0 +1,13 @@
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// Issue and project times have whole-second precision in every store (ClickHouse's DateTime is
+/// seconds), so the dashboard sees the same values whichever store is configured.
+/// </summary>
+internal static class StoreTime
+{
+    public static DateTimeOffset ToWholeSeconds(long unixMilliseconds) =>
+        DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(unixMilliseconds, 1000, out var remainder) - (remainder < 0 ? 1 : 0));
+
+    public static DateTimeOffset FromUnixSeconds(long unixSeconds) => DateTimeOffset.FromUnixTimeSeconds(unixSeconds);
+}

@@ -1,0 +1,115 @@
+using ErrorHub.Ingestion.Grouping;
+using FluentAssertions;
+using Xunit;
+using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
+
+namespace ErrorHub.Ingestion.Tests.Grouping;
+
+public sealed class TitleAndCulpritTests
+{
+    [Fact]
+    public void The_title_is_the_short_type_and_the_first_line_of_the_outermost_exceptions_message()
+    {
+        var errorEvent = Event(
+            Exception("System.InvalidOperationException", "Checkout failed\nwhile reserving stock"),
+            Exception("Shop.Inventory.OutOfStockException", "Item 4711"));
+
+        Grouper.Group(errorEvent, null).Title.Should().Be("InvalidOperationException: Checkout failed");
+    }
+
+    [Theory]
+    [InlineData("System.NullReferenceException", "", "NullReferenceException")]
+    [InlineData("System.NullReferenceException", "  \n  ", "NullReferenceException")]
+    [InlineData("TopLevelException", "boom", "TopLevelException: boom")]
+    [InlineData("Shop.Cart+CheckoutException", "boom", "CheckoutException: boom")]
+    [InlineData("Shop.ValidationException`1[[System.String, System.Private.CoreLib, Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e]]", "bad", "ValidationException: bad")]
+    [InlineData("System.Exception", "\r\n\r\n  second line is the first with text  \r\nthird", "Exception: second line is the first with text")]
+    public void The_short_type_has_no_namespace_nesting_or_generic_arguments_and_blank_lines_are_skipped(string type, string message, string title)
+    {
+        Grouper.Group(Event(Exception(type, message)), null).Title.Should().Be(title);
+    }
+
+    [Theory]
+    [InlineData("System.", "System: boom")]
+    [InlineData("Outer+", "Outer: boom")]
+    [InlineData(".", ".: boom")]
+    [InlineData("<>", "<>: boom")]
+    public void A_type_name_without_a_last_segment_still_gives_a_title(string type, string title)
+    {
+        Grouper.Group(Event(Exception(type, "boom")), null).Title.Should().Be(title);
+    }
+
+    [Fact]
+    public void A_message_event_is_titled_by_its_first_line()
+    {
+        Grouper.Group(Message("\nPayment provider answered 502\nbody: <html>"), null).Title.Should().Be("Payment provider answered 502");
+    }
+
+    [Fact]
+    public void A_long_title_is_cut_to_200_characters_with_an_ellipsis()
+    {
+        var title = Grouper.Group(Event(Exception("System.Exception", new string('m', 500))), null).Title;
+
+        title.Should().HaveLength(200).And.StartWith("Exception: mmm").And.EndWith("m…");
+    }
+
+    [Fact]
+    public void A_long_type_name_still_gives_a_title_of_at_most_200_characters()
+    {
+        var title = Grouper.Group(Event(Exception("Shop." + new string('T', 256), "message")), null).Title;
+
+        title.Length.Should().BeLessThanOrEqualTo(200);
+        title.Should().EndWith("…");
+    }
+
+    [Fact]
+    public void A_long_message_title_is_cut_to_200_characters()
+    {
+        Grouper.Group(Message(new string('x', 1000)), null).Title.Should().HaveLength(200);
+    }
+
+    [Theory]
+    [InlineData(187)]
+    [InlineData(188)]
+    [InlineData(189)]
+    public void Cutting_the_title_never_splits_a_surrogate_pair(int padding)
+    {
+        var message = new string('a', padding) + string.Concat(Enumerable.Repeat("😀", 20));
+
+        var title = Grouper.Group(Event(Exception("System.Exception", message)), null).Title;
+
+        title.Length.Should().BeLessThanOrEqualTo(200);
+        var withoutEllipsis = title[..^1];
+        char.IsHighSurrogate(withoutEllipsis[^1]).Should().BeFalse("the last kept character must not be half a pair: {0}", title);
+    }
+
+    [Fact]
+    public void The_culprit_is_the_first_in_app_frame_normalized()
+    {
+        var errorEvent = Event(Exception("System.InvalidOperationException", "x",
+            Framework("System.Linq.Enumerable", "First"),
+            InApp("Shop.Cart.CartService+<CheckoutAsync>d__4", "MoveNext"),
+            InApp("Shop.Api.CheckoutEndpoints", "Post")));
+
+        Grouper.Group(errorEvent, null).Culprit.Should().Be("Shop.Cart.CartService.CheckoutAsync");
+    }
+
+    [Fact]
+    public void The_culprit_comes_from_an_inner_exception_when_the_outer_one_has_no_in_app_frame()
+    {
+        var errorEvent = Event(
+            Exception("System.AggregateException", "One or more errors occurred.", Framework("System.Threading.Tasks.Task", "Wait")),
+            Exception("System.InvalidOperationException", "x", InApp("Shop.Worker", "Run")));
+
+        Grouper.Group(errorEvent, null).Culprit.Should().Be("Shop.Worker.Run");
+    }
+
+    [Fact]
+    public void Without_in_app_frames_the_culprit_is_the_first_frame_and_without_frames_the_logger()
+    {
+        Grouper.Group(Event(Exception("E", "x", Framework("System.Net.Http.HttpClient", "SendAsync"))), null).Culprit
+            .Should().Be("System.Net.Http.HttpClient.SendAsync");
+        Grouper.Group(Message("hello", logger: "Shop.Payments"), null).Culprit.Should().Be("Shop.Payments");
+        Grouper.Group(Message("hello", logger: null), null).Culprit.Should().BeEmpty();
+    }
+}

@@ -1,0 +1,176 @@
+using ErrorHub.Storage.Events;
+using ErrorHub.Ingestion;
+using static ErrorHub.Ingestion.Tests.Wire;
+
+namespace ErrorHub.Ingestion.Tests;
+
+/// <summary>
+/// A realistic batch as the .NET SDK sends it (a checkout crash with an inner exception and request,
+/// a timeout without in-app frames, a log message with a custom fingerprint) and the events it must
+/// decode to. Tests change one field of it and compare against the rest.
+/// </summary>
+internal static class SampleBatch
+{
+    public const int ProjectId = 7;
+
+    public static readonly DateTimeOffset ReceivedAt = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
+
+    public static readonly Guid CheckoutEventId = Guid.Parse("6f1c9a0e-3b7d-4c2a-9e51-0d8f2b6a4c13");
+    public static readonly Guid TimeoutEventId = Guid.Parse("00112233-4455-6677-8899-aabbccddeeff");
+    public static readonly Guid MessageEventId = Guid.Parse("a3b4c5d6-e7f8-4901-8234-56789abcdef0");
+
+    public static readonly DateTimeOffset CheckoutTime = new DateTimeOffset(2026, 11, 21, 9, 58, 30, TimeSpan.Zero).AddTicks(1_234_567);
+
+    public static WireMap CheckoutFrame(int index) => index switch
+    {
+        0 => Map(("function", "ValidateStock"), ("type", "Shop.Inventory.StockService"), ("module", "Shop"),
+            ("file", "/src/Shop/Inventory/StockService.cs"), ("line", 88), ("column", 17), ("in_app", true)),
+        1 => Map(("function", "Checkout"), ("type", "Shop.Cart.CartService"), ("module", "Shop"),
+            ("file", "/src/Shop/Cart/CartService.cs"), ("line", 142), ("column", 9), ("in_app", true)),
+        2 => Map(("function", "Invoke"), ("type", "Microsoft.AspNetCore.Routing.EndpointMiddleware"),
+            ("module", "Microsoft.AspNetCore.Routing"), ("in_app", false)),
+        _ => Map(("function", "PostCheckout"), ("type", "Shop.Api.CheckoutEndpoints"), ("module", "Shop"),
+            ("file", "/src/Shop/Api/CheckoutEndpoints.cs"), ("line", 31), ("column", 5), ("in_app", true)),
+    };
+
+    public static WireMap CheckoutEvent() => Map(
+        ("event_id", "6f1c9a0e3b7d4c2a9e510d8f2b6a4c13"),
+        ("timestamp", CheckoutTime),
+        ("level", "fatal"),
+        ("platform", "csharp"),
+        ("logger", "Shop.Cart.CartService"),
+        ("release", "Shop@1.4.2+abc123"),
+        ("environment", "production"),
+        ("server_name", "web-01"),
+        ("exceptions", Array(
+            Map(("type", "System.InvalidOperationException"), ("value", "Checkout failed for bundle 'summer-kit'"),
+                ("module", "System.Private.CoreLib"),
+                ("frames", Array(CheckoutFrame(1), CheckoutFrame(2), CheckoutFrame(3)))),
+            Map(("type", "Shop.Inventory.OutOfStockException"), ("value", "Item 4711 is out of stock\nwarehouse: north"),
+                ("module", "Shop"),
+                ("frames", Array(CheckoutFrame(0), CheckoutFrame(1), CheckoutFrame(2), CheckoutFrame(3)))))),
+        ("request", Map(
+            ("method", "POST"),
+            ("url", "https://shop.example.com/api/checkout"),
+            ("query_string", "bundle=summer-kit&token=[Filtered]"),
+            ("headers", Map(("User-Agent", "Mozilla/5.0"), ("Authorization", "[Filtered]"), ("Accept", "application/json"))))),
+        ("user", Map(("id", "u-1001"), ("username", "ada"), ("email", "ada@example.com"), ("ip_address", "203.0.113.9"))),
+        ("tags", Map(("region", "eu-west"), ("bundle", "summer-kit"))),
+        ("runtime", Map(("name", ".NET"), ("version", "10.0.12"))),
+        ("os", Map(("name", "Linux"), ("version", "6.1.0"))));
+
+    public static WireMap TimeoutEvent() => Map(
+        ("event_id", (new byte[] { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff })),
+        ("timestamp", 1_795_255_000_250L), // int: ms since 1970
+        ("level", "error"),
+        ("platform", "csharp"),
+        ("exceptions", Array(
+            Map(("type", "System.Threading.Tasks.TaskCanceledException"),
+                ("value", "The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing."),
+                ("frames", Array(
+                    Map(("function", "SendAsync"), ("type", "System.Net.Http.HttpClient"), ("module", "System.Net.Http"), ("in_app", false))))))),
+        ("user", Map(("id", 42))),
+        ("tags", Map(("attempt", 3), ("cached", false), ("ratio", 0.5))),
+        ("sdk", Map(("name", "errorhub.worker"), ("version", "0.0.9"))));
+
+    public static WireMap MessageEvent() => Map(
+        ("event_id", "A3B4C5D6-E7F8-4901-8234-56789ABCDEF0"),
+        ("timestamp", "2026-11-21T09:59:00.5+01:00"),
+        ("level", "warning"),
+        ("logger", "Shop.Payments"),
+        ("message", "Payment provider answered 502 for order 99812"),
+        ("fingerprint", Array("payments", "{{ default }}")));
+
+    public static WireMap Batch(params WireMap[] events) => Map(
+        ("v", 1),
+        ("sdk", Map(("name", "errorhub.dotnet"), ("version", "0.1.0"))),
+        ("events", events.Length == 0 ? Array(CheckoutEvent(), TimeoutEvent(), MessageEvent()) : events));
+
+    public static byte[] Bytes() => Encode(Batch());
+
+    public static DecodedBatch Decode(byte[] body, IngestLimits? limits = null) =>
+        new EventBatchDecoder(limits ?? new IngestLimits()).Decode(body, ProjectId, ReceivedAt);
+
+    public static DecodedBatch Decode(WireMap batch, IngestLimits? limits = null) => Decode(Encode(batch), limits);
+
+    /// <summary>A batch of one event: the checkout event changed by <paramref name="change"/>.</summary>
+    public static WireMap OneEvent(Func<WireMap, WireMap> change) => Batch(change(CheckoutEvent()));
+
+    public static readonly NameVersion BatchSdk = new("errorhub.dotnet", "0.1.0");
+
+    public static FrameRecord ExpectedCheckoutFrame(int index) => index switch
+    {
+        0 => new FrameRecord("ValidateStock", "Shop.Inventory.StockService", "Shop", "/src/Shop/Inventory/StockService.cs", 88, 17, true),
+        1 => new FrameRecord("Checkout", "Shop.Cart.CartService", "Shop", "/src/Shop/Cart/CartService.cs", 142, 9, true),
+        2 => new FrameRecord("Invoke", "Microsoft.AspNetCore.Routing.EndpointMiddleware", "Microsoft.AspNetCore.Routing", null, null, null, false),
+        _ => new FrameRecord("PostCheckout", "Shop.Api.CheckoutEndpoints", "Shop", "/src/Shop/Api/CheckoutEndpoints.cs", 31, 5, true),
+    };
+
+    public static ErrorEvent ExpectedCheckout() => new()
+    {
+        EventId = CheckoutEventId,
+        ProjectId = ProjectId,
+        Timestamp = CheckoutTime,
+        ReceivedAt = ReceivedAt,
+        Fingerprint = "",
+        GroupingVersion = 0,
+        Title = "",
+        Level = "fatal",
+        Platform = "csharp",
+        Logger = "Shop.Cart.CartService",
+        Release = "Shop@1.4.2+abc123",
+        Environment = "production",
+        ServerName = "web-01",
+        Exceptions =
+        [
+            new ExceptionRecord("System.InvalidOperationException", "Checkout failed for bundle 'summer-kit'", "System.Private.CoreLib",
+                [ExpectedCheckoutFrame(1), ExpectedCheckoutFrame(2), ExpectedCheckoutFrame(3)]),
+            new ExceptionRecord("Shop.Inventory.OutOfStockException", "Item 4711 is out of stock\nwarehouse: north", "Shop",
+                [ExpectedCheckoutFrame(0), ExpectedCheckoutFrame(1), ExpectedCheckoutFrame(2), ExpectedCheckoutFrame(3)]),
+        ],
+        Request = new RequestRecord("POST", "https://shop.example.com/api/checkout", "bundle=summer-kit&token=[Filtered]",
+            new Dictionary<string, string> { ["User-Agent"] = "Mozilla/5.0", ["Authorization"] = "[Filtered]", ["Accept"] = "application/json" }),
+        User = new UserRecord("u-1001", "ada", "ada@example.com", "203.0.113.9"),
+        Tags = new Dictionary<string, string> { ["region"] = "eu-west", ["bundle"] = "summer-kit" },
+        Runtime = new NameVersion(".NET", "10.0.12"),
+        Os = new NameVersion("Linux", "6.1.0"),
+        Sdk = BatchSdk,
+    };
+
+    public static ErrorEvent ExpectedTimeout() => new()
+    {
+        EventId = TimeoutEventId,
+        ProjectId = ProjectId,
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1_795_255_000_250L),
+        ReceivedAt = ReceivedAt,
+        Fingerprint = "",
+        GroupingVersion = 0,
+        Title = "",
+        Level = "error",
+        Platform = "csharp",
+        Exceptions =
+        [
+            new ExceptionRecord("System.Threading.Tasks.TaskCanceledException",
+                "The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.", null,
+                [new FrameRecord("SendAsync", "System.Net.Http.HttpClient", "System.Net.Http", null, null, null, false)]),
+        ],
+        User = new UserRecord("42", null, null, null),
+        Tags = new Dictionary<string, string> { ["attempt"] = "3", ["cached"] = "false", ["ratio"] = "0.5" },
+        Sdk = new NameVersion("errorhub.worker", "0.0.9"),
+    };
+
+    public static ErrorEvent ExpectedMessage() => new()
+    {
+        EventId = MessageEventId,
+        ProjectId = ProjectId,
+        Timestamp = new DateTimeOffset(2026, 11, 21, 8, 59, 0, 500, TimeSpan.Zero),
+        ReceivedAt = ReceivedAt,
+        Fingerprint = "",
+        GroupingVersion = 0,
+        Title = "",
+        Level = "warning",
+        Logger = "Shop.Payments",
+        Message = "Payment provider answered 502 for order 99812",
+        Sdk = BatchSdk,
+    };
+}

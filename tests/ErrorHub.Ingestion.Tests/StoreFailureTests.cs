@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Sockets;
+using ErrorHub.Storage;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace ErrorHub.Ingestion.Tests;
+
+/// <summary>A store that fails is the server's problem, not the client's: 503 with Retry-After, and no 500.</summary>
+public sealed class StoreFailureTests
+{
+    [Fact]
+    public async Task When_the_database_file_cannot_be_opened_a_batch_is_503_with_retry_after_and_is_accepted_once_it_can()
+    {
+        await using var host = await IngestHost.StartAsync();
+        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
+        }
+
+        BreakDatabase(host);
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        using (var failed = await host.PostAsync(Wire.Encode(batch)))
+        {
+            failed.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            failed.Headers.RetryAfter!.Delta.Should().BePositive();
+            (await IngestHost.JsonAsync(failed)).GetProperty("error").GetString().Should().Contain("retry");
+        }
+
+        RepairDatabase(host);
+        await host.Store.EnsureSchemaAsync();
+        await host.Store.UpsertProjectAsync(new Project(IngestHost.ProjectId, "Shop", IngestHost.Key, DateTimeOffset.UtcNow));
+        using (var retried = await host.PostAsync(Wire.Encode(batch)))
+        {
+            retried.StatusCode.Should().Be(HttpStatusCode.Accepted, "the writer recovers when the store does");
+        }
+
+        (await host.Store.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task When_the_store_fails_before_the_key_is_known_the_answer_is_503_with_retry_after()
+    {
+        await using var host = await IngestHost.StartAsync();
+        BreakDatabase(host);
+
+        using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Headers.RetryAfter!.Delta.Should().BePositive();
+        (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain("key");
+        RepairDatabase(host);
+    }
+
+    [Fact]
+    public async Task A_clickhouse_store_on_a_closed_port_answers_503_with_retry_after()
+    {
+        var closedPort = ClosedPort();
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Store:Kind"] = "clickhouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = $"http://127.0.0.1:{closedPort}/",
+            ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:10",
+            ["ErrorHub:Store:EnsureSchemaOnStartup"] = "false", // ingest starts while its store is down
+            ["ErrorHub:Project:Create"] = "false",
+        });
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            response.Headers.RetryAfter!.Delta.Should().BePositive();
+        }
+
+        host.Logs.Errors.Should().BeEmpty("an unreachable store is reported as a warning per request, not as a crash");
+    }
+
+    /// <summary>
+    /// Replaces the database file by a directory of the same name: SQLite can no longer open it, for
+    /// any user (the tests may run as root, for whom file permissions change nothing).
+    /// </summary>
+    private static void BreakDatabase(IngestHost host)
+    {
+        SqliteConnection.ClearAllPools(); // pooled connections would keep the old file open
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(host.DatabasePath + suffix);
+        }
+
+        Directory.CreateDirectory(host.DatabasePath);
+    }
+
+    private static void RepairDatabase(IngestHost host) => Directory.Delete(host.DatabasePath);
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}

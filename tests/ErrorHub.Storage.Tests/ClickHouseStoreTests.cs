@@ -1,0 +1,94 @@
+using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.ClickHouse;
+using FluentAssertions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests;
+
+/// <summary>
+/// The contract against a real ClickHouse server, each test in a database of its own. The store is
+/// built through <see cref="ErrorHubStoreServiceCollectionExtensions.AddErrorHubStore"/>, as a host would.
+/// </summary>
+[Collection(ClickHouseServerCollectionDefinition.Name)]
+public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : StoreContractTests
+{
+    private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseStoreTests));
+    private ServiceProvider? _services;
+
+    private protected override Task<IErrorHubStore> CreateStoreAsync()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ErrorHub:Store:Kind"] = "clickhouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = server.Url.ToString(),
+            ["ErrorHub:Store:ClickHouse:Database"] = _database,
+        }).Build();
+        _services = new ServiceCollection().AddLogging().AddErrorHubStore(configuration).BuildServiceProvider();
+        return Task.FromResult(_services.GetRequiredService<IErrorHubStore>());
+    }
+
+    private readonly List<string> _extraDatabases = [];
+    private readonly List<HttpClient> _extraClients = [];
+
+    private protected override Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
+    {
+        var database = ClickHouseServerFixture.NewDatabaseName("fresh");
+        _extraDatabases.Add(database);
+        var stores = new List<IErrorHubStore>();
+        for (var i = 0; i < count; i++)
+        {
+            var http = new HttpClient(ClickHouseClient.CreateHandler());
+            _extraClients.Add(http);
+            stores.Add(new ClickHouseStore(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), database));
+        }
+
+        return Task.FromResult<IReadOnlyList<IErrorHubStore>>(stores);
+    }
+
+    private protected override async Task DestroyStoreAsync(IErrorHubStore store)
+    {
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        foreach (var database in _extraDatabases.Append(_database))
+        {
+            await client.ExecuteAsync($"DROP DATABASE IF EXISTS {ClickHouseSql.QuoteIdentifier(database)}", CancellationToken.None);
+        }
+
+        _extraClients.ForEach(c => c.Dispose());
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Issue_counts_come_from_the_hourly_aggregate_table()
+    {
+        await Store.InsertEventsAsync(
+        [
+            TestEvents.Create(5, "fp", TestEvents.BaseTime, TestEvents.User("alice")),
+            TestEvents.Create(5, "fp", TestEvents.BaseTime.AddMinutes(5), TestEvents.User("bob")),
+            TestEvents.Create(5, "fp", TestEvents.BaseTime.AddHours(2)),
+        ]);
+
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var hours = await client.QueryAsync(
+            $"""
+            SELECT toUnixTimestamp(hour) AS hour_start, countMerge(event_count) AS events
+            FROM {ClickHouseSql.QuoteIdentifier(_database)}.issue_hourly
+            WHERE project_id = 5 AND fingerprint = 'fp'
+            GROUP BY hour
+            ORDER BY hour
+            """,
+            row => (ClickHouseStore.ReadInt64(row.GetProperty("hour_start")), ClickHouseStore.ReadInt64(row.GetProperty("events"))),
+            CancellationToken.None);
+
+        hours.Should().Equal(
+            (TestEvents.BaseTime.ToUnixTimeSeconds(), 2L),
+            (TestEvents.BaseTime.AddHours(2).ToUnixTimeSeconds(), 1L));
+    }
+}

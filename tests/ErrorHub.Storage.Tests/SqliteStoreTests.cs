@@ -1,0 +1,61 @@
+using ErrorHub.Storage;
+using ErrorHub.Storage.Sqlite;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests;
+
+/// <summary>The contract against a real SQLite file in a temporary directory.</summary>
+public sealed class SqliteStoreTests : StoreContractTests
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-sqlite-" + Guid.NewGuid().ToString("N"));
+
+    private string DatabasePath => Path.Combine(_directory, "nested", "errorhub.db");
+
+    private protected override Task<IErrorHubStore> CreateStoreAsync() =>
+        Task.FromResult<IErrorHubStore>(new SqliteStore(DatabasePath));
+
+    private readonly List<SqliteStore> _extraStores = [];
+
+    private protected override Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
+    {
+        var path = Path.Combine(_directory, "shared", "fresh.db");
+        var stores = Enumerable.Range(0, count).Select(_ => new SqliteStore(path)).ToList();
+        _extraStores.AddRange(stores);
+        return Task.FromResult<IReadOnlyList<IErrorHubStore>>(stores);
+    }
+
+    private protected override Task DestroyStoreAsync(IErrorHubStore store)
+    {
+        ((IDisposable)store).Dispose();
+        _extraStores.ForEach(s => s.Dispose());
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task The_database_is_one_file_in_write_ahead_log_mode()
+    {
+        File.Exists(DatabasePath).Should().BeTrue("the schema creates the file and its directory");
+
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        (await command.ExecuteScalarAsync()).Should().Be("wal");
+    }
+
+    [Fact]
+    public async Task A_second_store_on_the_same_file_sees_the_data()
+    {
+        var e = TestEvents.Create(3, "fp", TestEvents.BaseTime);
+        await Store.InsertEventsAsync([e]);
+
+        using var other = new SqliteStore(DatabasePath);
+        await other.EnsureSchemaAsync();
+
+        (await other.GetEventAsync(3, e.EventId)).Should().NotBeNull();
+        (await other.GetIssueAsync(3, "fp"))!.EventCount.Should().Be(1);
+    }
+}

@@ -1,0 +1,429 @@
+using ErrorHub.Storage.Events;
+using ErrorHub.Storage;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests;
+
+/// <summary>
+/// What every <see cref="IErrorHubStore"/> promises, run against each real store. Each test gets
+/// an empty store of its own.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    private const int Project = 7;
+    private static readonly DateTimeOffset T0 = TestEvents.BaseTime;
+
+    private IErrorHubStore? _store;
+
+    protected IErrorHubStore Store => _store ?? throw new InvalidOperationException("The store is created in InitializeAsync.");
+
+    /// <summary>A new store with an empty database whose schema is not created yet.</summary>
+    private protected abstract Task<IErrorHubStore> CreateStoreAsync();
+
+    private protected abstract Task DestroyStoreAsync(IErrorHubStore store);
+
+    /// <summary>
+    /// Separate store instances (as separate processes would have) on one new, empty database;
+    /// the derived class cleans them up with the test.
+    /// </summary>
+    private protected abstract Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count);
+
+    public async Task InitializeAsync()
+    {
+        _store = await CreateStoreAsync();
+        await _store.EnsureSchemaAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await DestroyStoreAsync(_store);
+        }
+    }
+
+    [Fact]
+    public async Task An_event_reads_back_with_every_field()
+    {
+        var complete = TestEvents.CreateComplete(Project, "fp-complete", T0);
+        await Store.InsertEventsAsync([complete]);
+
+        var byId = await Store.GetEventAsync(Project, complete.EventId);
+        var byIssue = await Store.GetEventsAsync(Project, "fp-complete", 10);
+
+        byId.Should().BeEquivalentTo(complete, o => o.RespectingRuntimeTypes());
+        byIssue.Should().ContainSingle().Which.Should().BeEquivalentTo(complete);
+        byId!.Timestamp.Should().Be(complete.Timestamp, "the payload keeps sub-second precision");
+        byId.User!.Key.Should().Be("user-42");
+    }
+
+    [Fact]
+    public async Task Hostile_and_unicode_strings_survive_in_every_place_a_string_goes()
+    {
+        foreach (var (hostile, i) in TestEvents.HostileStrings.Select((s, i) => (s, i)))
+        {
+            var fingerprint = "fp-" + hostile;
+            var e = TestEvents.Create(Project, fingerprint, T0.AddMinutes(i), TestEvents.User(hostile.Length == 0 ? "empty" : hostile), title: hostile, culprit: hostile, level: hostile)
+                with
+            {
+                Message = hostile,
+                Release = hostile,
+                Tags = new Dictionary<string, string> { [hostile] = hostile },
+            };
+            await Store.InsertEventsAsync([e]);
+
+            (await Store.GetEventAsync(Project, e.EventId)).Should().BeEquivalentTo(e, $"string #{i} must round-trip");
+            var issue = await Store.GetIssueAsync(Project, fingerprint);
+            issue.Should().NotBeNull($"the issue of string #{i} is found by its fingerprint");
+            issue!.Title.Should().Be(hostile);
+            issue.Culprit.Should().Be(hostile);
+            issue.Level.Should().Be(hostile);
+            (await Store.GetEventsAsync(Project, fingerprint, 5)).Should().ContainSingle().Which.EventId.Should().Be(e.EventId);
+        }
+    }
+
+    [Fact]
+    public async Task A_missing_event_is_null_and_an_event_is_invisible_to_other_projects()
+    {
+        var e = TestEvents.Create(Project, "fp", T0);
+        await Store.InsertEventsAsync([e]);
+
+        (await Store.GetEventAsync(Project, Guid.NewGuid())).Should().BeNull();
+        (await Store.GetEventAsync(Project + 1, e.EventId)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Issues_group_events_by_fingerprint_with_counts_users_and_first_and_last_seen()
+    {
+        await Store.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp-a", T0.AddMinutes(10), TestEvents.User("alice")),
+            TestEvents.Create(Project, "fp-a", T0.AddMinutes(5), TestEvents.User("bob")),
+            TestEvents.Create(Project, "fp-a", T0.AddHours(3), TestEvents.User("alice")),
+            TestEvents.Create(Project, "fp-a", T0.AddDays(2), user: null),
+            TestEvents.Create(Project, "fp-b", T0.AddMinutes(1), user: null),
+        ]);
+
+        var page = await Store.GetIssuesAsync(new IssueQuery(Project));
+
+        page.TotalCount.Should().Be(2);
+        var a = page.Items.Single(i => i.Fingerprint == "fp-a");
+        a.Should().BeEquivalentTo(new
+        {
+            ProjectId = Project,
+            EventCount = 4L,
+            UserCount = 2L,
+            FirstSeen = T0.AddMinutes(5),
+            LastSeen = T0.AddDays(2),
+        });
+        var b = page.Items.Single(i => i.Fingerprint == "fp-b");
+        b.EventCount.Should().Be(1);
+        b.UserCount.Should().Be(0, "an event without a user affects no user");
+        b.FirstSeen.Should().Be(T0.AddMinutes(1));
+        b.LastSeen.Should().Be(T0.AddMinutes(1));
+    }
+
+    [Fact]
+    public async Task Users_are_told_apart_by_id_then_email_then_username_then_ip()
+    {
+        await Store.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp", T0, new UserRecord("42", "jdoe", "jdoe@example.com", "10.0.0.1")),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(1), new UserRecord("42", "other-name", null, null)),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(2), new UserRecord(null, "jdoe", "jdoe@example.com", null)),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(3), new UserRecord(null, null, "jdoe@example.com", "10.0.0.2")),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(4), new UserRecord(null, null, null, "10.0.0.1")),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(5), new UserRecord(null, null, null, null)),
+        ]);
+
+        var issue = await Store.GetIssueAsync(Project, "fp");
+
+        // "42", "jdoe@example.com" (twice) and "10.0.0.1"; the last event has no user at all.
+        issue!.UserCount.Should().Be(3);
+        issue.EventCount.Should().Be(6);
+    }
+
+    [Fact]
+    public async Task The_latest_event_by_timestamp_names_the_issue_whatever_the_arrival_order()
+    {
+        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(5), title: "newest title", culprit: "Newest.Culprit", level: "fatal")]);
+        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(1), title: "older title", culprit: "Older.Culprit", level: "warning")]);
+        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0, title: "oldest title")]);
+
+        var issue = await Store.GetIssueAsync(Project, "fp");
+
+        issue!.Title.Should().Be("newest title");
+        issue.Culprit.Should().Be("Newest.Culprit");
+        issue.Level.Should().Be("fatal");
+        issue.FirstSeen.Should().Be(T0);
+        issue.LastSeen.Should().Be(T0.AddHours(5));
+    }
+
+    [Fact]
+    public async Task A_missing_issue_is_null()
+    {
+        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0)]);
+
+        (await Store.GetIssueAsync(Project, "no-such-fingerprint")).Should().BeNull();
+        (await Store.GetIssueAsync(Project + 1, "fp")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task GetIssue_agrees_with_the_issue_list()
+    {
+        await Store.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp", T0, TestEvents.User("u1")),
+            TestEvents.Create(Project, "fp", T0.AddMinutes(90), TestEvents.User("u2"), title: "latest"),
+        ]);
+
+        var fromList = (await Store.GetIssuesAsync(new IssueQuery(Project))).Items.Single();
+        var single = await Store.GetIssueAsync(Project, "fp");
+
+        single.Should().Be(fromList);
+        single!.Title.Should().Be("latest");
+    }
+
+    public static TheoryData<IssueSort, bool, string[]> SortCases => new()
+    {
+        // x: 4 events, 0 users, first 10:00, last 10:30
+        // y: 2 events, 1 user,  first 09:00, last 12:00
+        // z: 3 events, 2 users, first 11:00, last 11:30
+        { IssueSort.LastSeen, true, ["y", "z", "x"] },
+        { IssueSort.LastSeen, false, ["x", "z", "y"] },
+        { IssueSort.FirstSeen, true, ["z", "x", "y"] },
+        { IssueSort.FirstSeen, false, ["y", "x", "z"] },
+        { IssueSort.Events, true, ["x", "z", "y"] },
+        { IssueSort.Events, false, ["y", "z", "x"] },
+        { IssueSort.Users, true, ["z", "y", "x"] },
+        { IssueSort.Users, false, ["x", "y", "z"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(SortCases))]
+    public async Task Issues_sort_by_each_key_in_both_directions(IssueSort sort, bool descending, string[] expected)
+    {
+        await Store.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "x", At(10, 0)),
+            TestEvents.Create(Project, "x", At(10, 10)),
+            TestEvents.Create(Project, "x", At(10, 20)),
+            TestEvents.Create(Project, "x", At(10, 30)),
+            TestEvents.Create(Project, "y", At(12, 0), TestEvents.User("u1")),
+            TestEvents.Create(Project, "y", At(9, 0), TestEvents.User("u1")),
+            TestEvents.Create(Project, "z", At(11, 0), TestEvents.User("u1")),
+            TestEvents.Create(Project, "z", At(11, 15), TestEvents.User("u2")),
+            TestEvents.Create(Project, "z", At(11, 30), TestEvents.User("u2")),
+        ]);
+
+        var page = await Store.GetIssuesAsync(new IssueQuery(Project) { Sort = sort, Descending = descending });
+
+        page.Items.Select(i => i.Fingerprint).Should().Equal(expected);
+
+        static DateTimeOffset At(int hour, int minute) => new(T0.Year, T0.Month, T0.Day, hour, minute, 0, TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Pages_of_issues_carry_the_total_count()
+    {
+        var events = Enumerable.Range(0, 5)
+            .Select(i => TestEvents.Create(Project, $"fp-{i}", T0.AddMinutes(i)))
+            .ToList();
+        await Store.InsertEventsAsync(events);
+
+        var first = await Store.GetIssuesAsync(new IssueQuery(Project) { Limit = 2 });
+        var second = await Store.GetIssuesAsync(new IssueQuery(Project) { Offset = 2, Limit = 2 });
+        var last = await Store.GetIssuesAsync(new IssueQuery(Project) { Offset = 4, Limit = 2 });
+        var beyond = await Store.GetIssuesAsync(new IssueQuery(Project) { Offset = 10, Limit = 2 });
+
+        first.Items.Select(i => i.Fingerprint).Should().Equal("fp-4", "fp-3");
+        second.Items.Select(i => i.Fingerprint).Should().Equal("fp-2", "fp-1");
+        last.Items.Select(i => i.Fingerprint).Should().Equal("fp-0");
+        beyond.Items.Should().BeEmpty();
+        new[] { first, second, last, beyond }.Should().OnlyContain(p => p.TotalCount == 5);
+    }
+
+    [Fact]
+    public async Task Events_of_an_issue_come_newest_first_up_to_the_limit()
+    {
+        var times = new[] { 3, 0, 4, 1, 2 }.Select(h => T0.AddHours(h)).ToArray();
+        await Store.InsertEventsAsync(times.Select(t => TestEvents.Create(Project, "fp", t)).ToList());
+        await Store.InsertEventsAsync([TestEvents.Create(Project, "other", T0.AddHours(9))]);
+
+        var newest = await Store.GetEventsAsync(Project, "fp", 3);
+
+        newest.Select(e => e.Timestamp).Should().Equal(T0.AddHours(4), T0.AddHours(3), T0.AddHours(2));
+        (await Store.GetEventsAsync(Project, "fp", 100)).Should().HaveCount(5);
+        (await Store.GetEventsAsync(Project, "no-such-fingerprint", 10)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task An_event_id_stored_twice_counts_once()
+    {
+        var first = TestEvents.Create(Project, "fp", T0, TestEvents.User("alice"));
+        var second = TestEvents.Create(Project, "fp", T0.AddMinutes(1), TestEvents.User("bob"));
+
+        // A retried batch (the second write of a write-ahead log replay), and a duplicate inside one batch.
+        await Store.InsertEventsAsync([first, second]);
+        await Store.InsertEventsAsync([first, second]);
+        await Store.InsertEventsAsync([second, second]);
+
+        var issue = await Store.GetIssueAsync(Project, "fp");
+        issue!.EventCount.Should().Be(2);
+        issue.UserCount.Should().Be(2);
+        (await Store.GetEventsAsync(Project, "fp", 10)).Select(e => e.EventId).Should().BeEquivalentTo([first.EventId, second.EventId]);
+        (await Store.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_duplicate_inside_one_batch_counts_once()
+    {
+        var e = TestEvents.Create(Project, "fp", T0);
+
+        await Store.InsertEventsAsync([e, e, e]);
+
+        (await Store.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await Store.GetEventsAsync(Project, "fp", 10)).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task The_same_event_id_in_two_projects_is_two_events()
+    {
+        var id = Guid.NewGuid();
+        await Store.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp", T0, eventId: id),
+            TestEvents.Create(Project + 1, "fp", T0, eventId: id),
+        ]);
+
+        (await Store.GetEventAsync(Project, id))!.ProjectId.Should().Be(Project);
+        (await Store.GetEventAsync(Project + 1, id))!.ProjectId.Should().Be(Project + 1);
+    }
+
+    [Fact]
+    public async Task Projects_never_see_each_others_issues_or_events()
+    {
+        var mine = TestEvents.Create(1, "shared-fingerprint", T0, TestEvents.User("alice"));
+        await Store.InsertEventsAsync([mine, TestEvents.Create(1, "only-in-1", T0)]);
+        await Store.InsertEventsAsync([TestEvents.Create(2, "shared-fingerprint", T0.AddHours(1))]);
+
+        var projectTwo = await Store.GetIssuesAsync(new IssueQuery(2));
+
+        projectTwo.TotalCount.Should().Be(1);
+        projectTwo.Items.Should().ContainSingle().Which.Should().BeEquivalentTo(new { ProjectId = 2, EventCount = 1L, UserCount = 0L, FirstSeen = T0.AddHours(1) });
+        (await Store.GetIssueAsync(2, "only-in-1")).Should().BeNull();
+        (await Store.GetEventsAsync(2, "shared-fingerprint", 10)).Should().OnlyContain(e => e.ProjectId == 2);
+        (await Store.GetEventAsync(2, mine.EventId)).Should().BeNull();
+        (await Store.GetIssuesAsync(new IssueQuery(3))).Should().BeEquivalentTo(new { Items = Array.Empty<IssueSummary>(), TotalCount = 0L });
+    }
+
+    [Fact]
+    public async Task A_batch_of_thousands_of_events_is_stored_in_one_call_and_its_retry_counts_once()
+    {
+        const int count = 5000;
+        var events = Enumerable.Range(0, count)
+            .Select(i => TestEvents.CreateComplete(Project, $"fp-{i % 25}", T0.AddSeconds(i)) with { User = TestEvents.User($"user-{i % 100}") })
+            .ToList();
+
+        await Store.InsertEventsAsync(events);
+        await Store.InsertEventsAsync(events);
+
+        // The second call is a retry of the whole batch: nothing may count twice.
+        var page = await Store.GetIssuesAsync(new IssueQuery(Project) { Limit = 100 });
+        page.TotalCount.Should().Be(25);
+        page.Items.Sum(i => i.EventCount).Should().Be(count);
+        page.Items.Should().OnlyContain(i => i.EventCount == 200 && i.UserCount == 4);
+        (await Store.GetEventAsync(Project, events[count - 1].EventId)).Should().BeEquivalentTo(events[count - 1]);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_and_readers_lose_nothing()
+    {
+        var batches = Enumerable.Range(0, 6)
+            .Select(b => Enumerable.Range(0, 200).Select(i => TestEvents.Create(Project, $"fp-{i % 4}", T0.AddSeconds((b * 200) + i))).ToList())
+            .ToList();
+
+        var writes = batches.Select(batch => Task.Run(() => Store.InsertEventsAsync(batch)));
+        var reads = Enumerable.Range(0, 6).Select(_ => Task.Run(() => Store.GetIssuesAsync(new IssueQuery(Project))));
+        await Task.WhenAll(writes.Concat<Task>(reads));
+
+        var page = await Store.GetIssuesAsync(new IssueQuery(Project));
+        page.Items.Sum(i => i.EventCount).Should().Be(1200);
+        page.TotalCount.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task An_empty_batch_changes_nothing()
+    {
+        await Store.InsertEventsAsync([]);
+
+        (await Store.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Creating_the_schema_again_keeps_the_data()
+    {
+        var e = TestEvents.Create(Project, "fp", T0);
+        await Store.InsertEventsAsync([e]);
+        await Store.UpsertProjectAsync(new Project(Project, "Shop", "key", T0));
+
+        await Store.EnsureSchemaAsync();
+        await Task.WhenAll(Store.EnsureSchemaAsync(), Store.EnsureSchemaAsync());
+
+        (await Store.GetEventAsync(Project, e.EventId)).Should().NotBeNull();
+        (await Store.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await Store.GetProjectAsync(Project))!.Name.Should().Be("Shop");
+    }
+
+    [Fact]
+    public async Task Several_stores_creating_one_fresh_schema_at_once_all_succeed()
+    {
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(4);
+
+        await Task.WhenAll(stores.Select(store => Task.Run(() => store.EnsureSchemaAsync())));
+
+        var e = TestEvents.Create(Project, "fp", T0);
+        await stores[0].InsertEventsAsync([e]);
+        (await stores[3].GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await stores[2].GetEventAsync(Project, e.EventId)).Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task Projects_are_created_replaced_and_listed()
+    {
+        await Store.UpsertProjectAsync(new Project(2, "Worker", "key-2", T0.AddDays(1)));
+        await Store.UpsertProjectAsync(new Project(1, "Shop", "key-1", T0));
+        await Store.UpsertProjectAsync(new Project(1, "Shop (renamed) 'quoted' 🎉", "key-1-rotated", T0.AddDays(30)));
+
+        var projects = await Store.GetProjectsAsync();
+
+        projects.Should().Equal(
+            new Project(1, "Shop (renamed) 'quoted' 🎉", "key-1-rotated", T0),
+            new Project(2, "Worker", "key-2", T0.AddDays(1)));
+        (await Store.GetProjectAsync(2)).Should().Be(new Project(2, "Worker", "key-2", T0.AddDays(1)));
+        (await Store.GetProjectAsync(3)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_project_replaced_many_times_is_listed_once_with_its_last_name()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await Store.UpsertProjectAsync(new Project(1, $"name-{i}", $"key-{i}", T0));
+        }
+
+        (await Store.GetProjectsAsync()).Should().ContainSingle().Which.Should().Be(new Project(1, "name-4", "key-4", T0));
+    }
+
+    [Theory]
+    [InlineData(-1, 10)]
+    [InlineData(0, 0)]
+    [InlineData(0, 100_000)]
+    public async Task Nonsense_paging_is_refused(int offset, int limit)
+    {
+        var query = () => Store.GetIssuesAsync(new IssueQuery(Project) { Offset = offset, Limit = limit });
+
+        await query.Should().ThrowAsync<ArgumentOutOfRangeException>();
+    }
+}
