@@ -9,7 +9,7 @@ namespace ErrorHub.Ingestion;
 /// Checks a project's public key. Looks projects up in the store at most every few seconds per
 /// project, so ingest does not query the store on every request, and a changed key takes effect quickly.
 /// </summary>
-internal sealed class ProjectKeys(IErrorHubStore store, TimeProvider timeProvider)
+internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider)
 {
     private const int MaxCachedProjects = 10_000;
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);

@@ -17,7 +17,7 @@ namespace ErrorHub.Server;
 /// its store is still unreachable (requests then get 503 until it is back).
 /// </summary>
 internal sealed partial class ProjectBootstrap(
-    IErrorHubStore store,
+    IProjectStore store,
     IOptions<ProjectBootstrapOptions> options,
     IHostApplicationLifetime lifetime,
     IServer server,

@@ -16,7 +16,8 @@ public static class ErrorHubStoreServiceCollectionExtensions
     public const string ClickHouseHttpClientName = "ErrorHub.ClickHouse";
 
     /// <summary>
-    /// Registers <see cref="IErrorHubStore"/> (a singleton) as configured in <c>ErrorHub:Store</c>
+    /// Registers the store configured in <c>ErrorHub:Store</c> (one instance, seen as <see cref="IStoreSchema"/>,
+    /// <see cref="IEventWriter"/>, <see cref="IIssueReader"/> and <see cref="IProjectStore"/>)
     /// (see <see cref="StoreOptions"/>), validates that configuration when the host starts, and
     /// creates missing tables at start-up unless <c>ErrorHub:Store:EnsureSchemaOnStartup</c> is false.
     /// Calling it again changes nothing.
@@ -43,12 +44,16 @@ public static class ErrorHubStoreServiceCollectionExtensions
             // The store is a singleton that keeps its client; the handler renews its own connections.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
-        services.TryAddSingleton<IErrorHubStore>(CreateStore);
+        services.TryAddSingleton(CreateStore);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Schema);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Events);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Issues);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Projects);
         services.AddHostedService<StoreSchemaInitializer>();
         return services;
     }
 
-    private static IErrorHubStore CreateStore(IServiceProvider provider)
+    private static ErrorHubStore CreateStore(IServiceProvider provider)
     {
         var options = provider.GetRequiredService<IOptions<StoreOptions>>().Value;
         if (StoreOptionsValidator.IsKind(options.Kind, StoreOptions.ClickHouseKind))
@@ -59,11 +64,11 @@ public static class ErrorHubStoreServiceCollectionExtensions
             return new ClickHouseStore(
                 new ClickHouseClient(http, connection),
                 clickHouse.Database,
-                provider.GetService<ILogger<ClickHouseStore>>());
+                provider.GetService<ILogger<ClickHouseStore>>()).AsStore();
         }
 
         var configuration = provider.GetRequiredService<StoreRegistration>().Configuration;
-        return new SqliteStore(ResolveSqlitePath(options.Sqlite.Path, configuration["ErrorHub:DataDirectory"], provider.GetService<IHostEnvironment>()?.ContentRootPath));
+        return SqliteDatabase.Open(ResolveSqlitePath(options.Sqlite.Path, configuration["ErrorHub:DataDirectory"], provider.GetService<IHostEnvironment>()?.ContentRootPath));
     }
 
     /// <summary>A relative database path lives in the data directory; a relative data directory in the content root.</summary>

@@ -10,7 +10,7 @@ namespace ErrorHub.Storage;
 /// starting (containers started together) gets a few tries; a refused schema fails the start-up.
 /// </summary>
 internal sealed class StoreSchemaInitializer(
-    IErrorHubStore store,
+    IStoreSchema store,
     IOptions<StoreOptions> options,
     ILogger<StoreSchemaInitializer> logger) : IHostedService
 {

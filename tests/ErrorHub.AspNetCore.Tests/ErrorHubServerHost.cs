@@ -24,7 +24,7 @@ internal sealed class ErrorHubServerHost : IAsyncDisposable
         _directory = directory;
     }
 
-    public IErrorHubStore Store => _app.Services.GetRequiredService<IErrorHubStore>();
+    public IIssueReader Issues => _app.Services.GetRequiredService<IIssueReader>();
 
     public string Dsn { get; private set; } = "";
 
@@ -53,11 +53,11 @@ internal sealed class ErrorHubServerHost : IAsyncDisposable
     /// <summary>Every stored event of project 1, newest first.</summary>
     public async Task<List<Storage.Events.ErrorEvent>> AllEventsAsync()
     {
-        var issues = await Store.GetIssuesAsync(new IssueQuery(1) { Limit = 500 });
+        var issues = await Issues.GetIssuesAsync(new IssueQuery(1) { Limit = 500 });
         var events = new List<Storage.Events.ErrorEvent>();
         foreach (var issue in issues.Items)
         {
-            events.AddRange(await Store.GetEventsAsync(1, issue.Fingerprint, 500));
+            events.AddRange(await Issues.GetEventsAsync(1, issue.Fingerprint, 500));
         }
 
         return events.OrderByDescending(e => e.Timestamp).ToList();

@@ -34,7 +34,7 @@ public sealed class ConcurrentIngestTests
         var missing = new List<Guid>();
         foreach (var id in batches.SelectMany(b => b.Ids))
         {
-            if (await host.Store.GetEventAsync(IngestHost.ProjectId, id) is null)
+            if (await host.Issues.GetEventAsync(IngestHost.ProjectId, id) is null)
             {
                 missing.Add(id);
             }

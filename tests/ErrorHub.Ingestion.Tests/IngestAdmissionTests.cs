@@ -43,7 +43,7 @@ public sealed class IngestAdmissionTests
             stored.StatusCode.Should().Be(HttpStatusCode.Accepted);
         }
 
-        (await host.Store.GetEventAsync(IngestHost.ProjectId, waitingIds[0])).Should().NotBeNull();
+        (await host.Issues.GetEventAsync(IngestHost.ProjectId, waitingIds[0])).Should().NotBeNull();
         admission.InFlight.Should().Be(0, "every admitted batch gives its bytes back when it is answered");
     }
 

@@ -30,7 +30,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         var stored = new List<ErrorEvent>();
         foreach (var id in ids)
         {
-            stored.Add((await Host.Store.GetEventAsync(IngestHost.ProjectId, id))!);
+            stored.Add((await Host.Issues.GetEventAsync(IngestHost.ProjectId, id))!);
         }
 
         // Exactly what decoding and grouping make of the body, with the time the server received it.
@@ -55,8 +55,8 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         using var response = await Host.PostAsync(Encode(batch));
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        var stored = await Host.Store.GetEventAsync(IngestHost.ProjectId, ids[0]);
-        var issue = await Host.Store.GetIssueAsync(IngestHost.ProjectId, stored!.Fingerprint);
+        var stored = await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0]);
+        var issue = await Host.Issues.GetIssueAsync(IngestHost.ProjectId, stored!.Fingerprint);
         issue!.Title.Should().Be(stored.Title);
         issue.Culprit.Should().Be("Shop.Cart.CartService.Checkout");
     }
@@ -111,8 +111,8 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
             second.StatusCode.Should().Be(HttpStatusCode.Accepted, "a retry of a stored batch is not an error");
         }
 
-        var stored = await Host.Store.GetEventAsync(IngestHost.ProjectId, ids[1]);
-        (await Host.Store.GetIssueAsync(IngestHost.ProjectId, stored!.Fingerprint))!.EventCount.Should().Be(3, "the batch's three events, each once");
+        var stored = await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[1]);
+        (await Host.Issues.GetIssueAsync(IngestHost.ProjectId, stored!.Fingerprint))!.EventCount.Should().Be(3, "the batch's three events, each once");
     }
 
     [Theory]
@@ -130,7 +130,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain(problem == "missing" ? "missing" : "wrong");
-        (await Host.Store.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().BeNull();
+        (await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().BeNull();
     }
 
     [Fact]
@@ -268,8 +268,8 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await IngestHost.JsonAsync(response)).GetProperty("field").GetString().Should().Be("events[2].timestamp");
-        (await Host.Store.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().BeNull();
-        (await Host.Store.GetEventAsync(IngestHost.ProjectId, ids[1])).Should().BeNull();
+        (await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().BeNull();
+        (await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[1])).Should().BeNull();
     }
 
     [Fact]

@@ -39,6 +39,6 @@ public sealed class IngestRegistrationTests
         using var response = await host.PostAsync(Wire.Encode(batch));
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        (await host.Store.GetEventAsync(IngestHost.ProjectId, ids[2])).Should().NotBeNull();
+        (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[2])).Should().NotBeNull();
     }
 }

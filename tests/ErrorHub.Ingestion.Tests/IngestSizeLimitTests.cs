@@ -128,6 +128,6 @@ public sealed class IngestSizeLimitTests(IngestHostFixture fixture) : IClassFixt
         var (batch, ids) = IngestEndpointTests.Fresh();
         using var response = await Host.PostAsync(Wire.Encode(batch));
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        (await Host.Store.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull();
+        (await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull();
     }
 }

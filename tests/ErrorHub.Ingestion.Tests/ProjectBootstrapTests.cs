@@ -23,7 +23,7 @@ public sealed partial class ProjectBootstrapTests : IDisposable
 
         right.StatusCode.Should().Be(HttpStatusCode.Accepted);
         wrong.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        (await host.Store.GetProjectAsync(IngestHost.ProjectId))!.Name.Should().Be("Shop");
+        (await host.Projects.GetProjectAsync(IngestHost.ProjectId))!.Name.Should().Be("Shop");
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed partial class ProjectBootstrapTests : IDisposable
         string key;
         await using (var first = await IngestHost.StartAsync(new() { ["ErrorHub:Project:PublicKey"] = configured }, _directory))
         {
-            key = (await first.Store.GetProjectAsync(IngestHost.ProjectId))!.PublicKey;
+            key = (await first.Projects.GetProjectAsync(IngestHost.ProjectId))!.PublicKey;
             key.Should().MatchRegex("^[0-9a-f]{32}$");
             using var response = await PostWithDsnAsync(await LoggedDsnAsync(first));
             response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -55,7 +55,7 @@ public sealed partial class ProjectBootstrapTests : IDisposable
 
         await using var second = await IngestHost.StartAsync(new() { ["ErrorHub:Project:PublicKey"] = configured }, _directory);
 
-        (await second.Store.GetProjectAsync(IngestHost.ProjectId))!.PublicKey.Should().Be(key, "a restart on the same store keeps the key every client has");
+        (await second.Projects.GetProjectAsync(IngestHost.ProjectId))!.PublicKey.Should().Be(key, "a restart on the same store keeps the key every client has");
         (await LoggedDsnAsync(second)).Should().Contain(key + "@");
         using var again = await second.PostAsync(IngestHost.MessagePack(Batch()), key);
         again.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -67,12 +67,12 @@ public sealed partial class ProjectBootstrapTests : IDisposable
         DateTimeOffset created;
         await using (var first = await IngestHost.StartAsync(new() { ["ErrorHub:Project:PublicKey"] = null }, _directory))
         {
-            created = (await first.Store.GetProjectAsync(IngestHost.ProjectId))!.CreatedAt;
+            created = (await first.Projects.GetProjectAsync(IngestHost.ProjectId))!.CreatedAt;
         }
 
         await using var second = await IngestHost.StartAsync(new() { ["ErrorHub:Project:PublicKey"] = "rotated-key-000111222333" }, _directory);
 
-        var project = await second.Store.GetProjectAsync(IngestHost.ProjectId);
+        var project = await second.Projects.GetProjectAsync(IngestHost.ProjectId);
         project!.PublicKey.Should().Be("rotated-key-000111222333");
         project.CreatedAt.Should().Be(created);
     }
@@ -93,7 +93,7 @@ public sealed partial class ProjectBootstrapTests : IDisposable
     {
         await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:Project:Create"] = "false" }, _directory);
 
-        (await host.Store.GetProjectsAsync()).Should().BeEmpty();
+        (await host.Projects.GetProjectsAsync()).Should().BeEmpty();
         using var response = await host.PostAsync(IngestHost.MessagePack(Batch()));
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }

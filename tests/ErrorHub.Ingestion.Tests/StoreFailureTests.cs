@@ -29,14 +29,14 @@ public sealed class StoreFailureTests
         }
 
         RepairDatabase(host);
-        await host.Store.EnsureSchemaAsync();
-        await host.Store.UpsertProjectAsync(new Project(IngestHost.ProjectId, "Shop", IngestHost.Key, DateTimeOffset.UtcNow));
+        await host.Schema.EnsureSchemaAsync();
+        await host.Projects.UpsertProjectAsync(new Project(IngestHost.ProjectId, "Shop", IngestHost.Key, DateTimeOffset.UtcNow));
         using (var retried = await host.PostAsync(Wire.Encode(batch)))
         {
             retried.StatusCode.Should().Be(HttpStatusCode.Accepted, "the writer recovers when the store does");
         }
 
-        (await host.Store.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull();
+        (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull();
     }
 
     [Fact]

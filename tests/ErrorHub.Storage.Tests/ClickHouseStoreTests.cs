@@ -10,7 +10,7 @@ namespace ErrorHub.Storage.Tests;
 
 /// <summary>
 /// The contract against a real ClickHouse server, each test in a database of its own. The store is
-/// built through <see cref="ErrorHubStoreServiceCollectionExtensions.AddErrorHubStore"/>, as a host would.
+/// built through <c>AddErrorHubStore</c>, as a host would.
 /// </summary>
 [Collection(ClickHouseServerCollectionDefinition.Name)]
 public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : StoreContractTests
@@ -18,7 +18,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseStoreTests));
     private ServiceProvider? _services;
 
-    private protected override Task<IErrorHubStore> CreateStoreAsync()
+    private protected override Task<ErrorHubStore> CreateStoreAsync()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -27,28 +27,28 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
             ["ErrorHub:Store:ClickHouse:Database"] = _database,
         }).Build();
         _services = new ServiceCollection().AddLogging().AddErrorHubStore(configuration).BuildServiceProvider();
-        return Task.FromResult(_services.GetRequiredService<IErrorHubStore>());
+        return Task.FromResult(_services.GetRequiredService<ErrorHubStore>());
     }
 
     private readonly List<string> _extraDatabases = [];
     private readonly List<HttpClient> _extraClients = [];
 
-    private protected override Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
+    private protected override Task<IReadOnlyList<ErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
     {
         var database = ClickHouseServerFixture.NewDatabaseName("fresh");
         _extraDatabases.Add(database);
-        var stores = new List<IErrorHubStore>();
+        var stores = new List<ErrorHubStore>();
         for (var i = 0; i < count; i++)
         {
             var http = new HttpClient(ClickHouseClient.CreateHandler());
             _extraClients.Add(http);
-            stores.Add(new ClickHouseStore(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), database));
+            stores.Add(new ClickHouseStore(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), database).AsStore());
         }
 
-        return Task.FromResult<IReadOnlyList<IErrorHubStore>>(stores);
+        return Task.FromResult<IReadOnlyList<ErrorHubStore>>(stores);
     }
 
-    private protected override async Task DestroyStoreAsync(IErrorHubStore store)
+    private protected override async Task DestroyStoreAsync(ErrorHubStore store)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
         var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
@@ -67,7 +67,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     [Fact]
     public async Task Issue_counts_come_from_the_hourly_aggregate_table()
     {
-        await Store.InsertEventsAsync(
+        await Store.Events.InsertEventsAsync(
         [
             TestEvents.Create(5, "fp", TestEvents.BaseTime, TestEvents.User("alice")),
             TestEvents.Create(5, "fp", TestEvents.BaseTime.AddMinutes(5), TestEvents.User("bob")),

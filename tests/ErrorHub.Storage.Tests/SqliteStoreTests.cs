@@ -13,22 +13,22 @@ public sealed class SqliteStoreTests : StoreContractTests
 
     private string DatabasePath => Path.Combine(_directory, "nested", "errorhub.db");
 
-    private protected override Task<IErrorHubStore> CreateStoreAsync() =>
-        Task.FromResult<IErrorHubStore>(new SqliteStore(DatabasePath));
+    private protected override Task<ErrorHubStore> CreateStoreAsync() =>
+        Task.FromResult(SqliteDatabase.Open(DatabasePath));
 
-    private readonly List<SqliteStore> _extraStores = [];
+    private readonly List<ErrorHubStore> _extraStores = [];
 
-    private protected override Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
+    private protected override Task<IReadOnlyList<ErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count)
     {
         var path = Path.Combine(_directory, "shared", "fresh.db");
-        var stores = Enumerable.Range(0, count).Select(_ => new SqliteStore(path)).ToList();
+        var stores = Enumerable.Range(0, count).Select(_ => SqliteDatabase.Open(path)).ToList();
         _extraStores.AddRange(stores);
-        return Task.FromResult<IReadOnlyList<IErrorHubStore>>(stores);
+        return Task.FromResult<IReadOnlyList<ErrorHubStore>>(stores);
     }
 
-    private protected override Task DestroyStoreAsync(IErrorHubStore store)
+    private protected override Task DestroyStoreAsync(ErrorHubStore store)
     {
-        ((IDisposable)store).Dispose();
+        store.Dispose();
         _extraStores.ForEach(s => s.Dispose());
         Directory.Delete(_directory, recursive: true);
         return Task.CompletedTask;
@@ -50,12 +50,12 @@ public sealed class SqliteStoreTests : StoreContractTests
     public async Task A_second_store_on_the_same_file_sees_the_data()
     {
         var e = TestEvents.Create(3, "fp", TestEvents.BaseTime);
-        await Store.InsertEventsAsync([e]);
+        await Store.Events.InsertEventsAsync([e]);
 
-        using var other = new SqliteStore(DatabasePath);
-        await other.EnsureSchemaAsync();
+        using var other = SqliteDatabase.Open(DatabasePath);
+        await other.Schema.EnsureSchemaAsync();
 
-        (await other.GetEventAsync(3, e.EventId)).Should().NotBeNull();
-        (await other.GetIssueAsync(3, "fp"))!.EventCount.Should().Be(1);
+        (await other.Issues.GetEventAsync(3, e.EventId)).Should().NotBeNull();
+        (await other.Issues.GetIssueAsync(3, "fp"))!.EventCount.Should().Be(1);
     }
 }

@@ -6,7 +6,7 @@ using Xunit;
 namespace ErrorHub.Storage.Tests;
 
 /// <summary>
-/// What every <see cref="IErrorHubStore"/> promises, run against each real store. Each test gets
+/// What every store (<see cref="ErrorHubStore"/>: schema, writer, issue reader, projects) promises, run against each real store. Each test gets
 /// an empty store of its own.
 /// </summary>
 public abstract class StoreContractTests : IAsyncLifetime
@@ -14,25 +14,25 @@ public abstract class StoreContractTests : IAsyncLifetime
     private const int Project = 7;
     private static readonly DateTimeOffset T0 = TestEvents.BaseTime;
 
-    private IErrorHubStore? _store;
+    private ErrorHubStore? _store;
 
-    protected IErrorHubStore Store => _store ?? throw new InvalidOperationException("The store is created in InitializeAsync.");
+    private protected ErrorHubStore Store => _store ?? throw new InvalidOperationException("The store is created in InitializeAsync.");
 
     /// <summary>A new store with an empty database whose schema is not created yet.</summary>
-    private protected abstract Task<IErrorHubStore> CreateStoreAsync();
+    private protected abstract Task<ErrorHubStore> CreateStoreAsync();
 
-    private protected abstract Task DestroyStoreAsync(IErrorHubStore store);
+    private protected abstract Task DestroyStoreAsync(ErrorHubStore store);
 
     /// <summary>
     /// Separate store instances (as separate processes would have) on one new, empty database;
     /// the derived class cleans them up with the test.
     /// </summary>
-    private protected abstract Task<IReadOnlyList<IErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count);
+    private protected abstract Task<IReadOnlyList<ErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count);
 
     public async Task InitializeAsync()
     {
         _store = await CreateStoreAsync();
-        await _store.EnsureSchemaAsync();
+        await _store.Schema.EnsureSchemaAsync();
     }
 
     public async Task DisposeAsync()
@@ -47,10 +47,10 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task An_event_reads_back_with_every_field()
     {
         var complete = TestEvents.CreateComplete(Project, "fp-complete", T0);
-        await Store.InsertEventsAsync([complete]);
+        await Store.Events.InsertEventsAsync([complete]);
 
-        var byId = await Store.GetEventAsync(Project, complete.EventId);
-        var byIssue = await Store.GetEventsAsync(Project, "fp-complete", 10);
+        var byId = await Store.Issues.GetEventAsync(Project, complete.EventId);
+        var byIssue = await Store.Issues.GetEventsAsync(Project, "fp-complete", 10);
 
         byId.Should().BeEquivalentTo(complete, o => o.RespectingRuntimeTypes());
         byIssue.Should().ContainSingle().Which.Should().BeEquivalentTo(complete);
@@ -71,15 +71,15 @@ public abstract class StoreContractTests : IAsyncLifetime
                 Release = hostile,
                 Tags = new Dictionary<string, string> { [hostile] = hostile },
             };
-            await Store.InsertEventsAsync([e]);
+            await Store.Events.InsertEventsAsync([e]);
 
-            (await Store.GetEventAsync(Project, e.EventId)).Should().BeEquivalentTo(e, $"string #{i} must round-trip");
-            var issue = await Store.GetIssueAsync(Project, fingerprint);
+            (await Store.Issues.GetEventAsync(Project, e.EventId)).Should().BeEquivalentTo(e, $"string #{i} must round-trip");
+            var issue = await Store.Issues.GetIssueAsync(Project, fingerprint);
             issue.Should().NotBeNull($"the issue of string #{i} is found by its fingerprint");
             issue!.Title.Should().Be(hostile);
             issue.Culprit.Should().Be(hostile);
             issue.Level.Should().Be(hostile);
-            (await Store.GetEventsAsync(Project, fingerprint, 5)).Should().ContainSingle().Which.EventId.Should().Be(e.EventId);
+            (await Store.Issues.GetEventsAsync(Project, fingerprint, 5)).Should().ContainSingle().Which.EventId.Should().Be(e.EventId);
         }
     }
 
@@ -87,16 +87,16 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task A_missing_event_is_null_and_an_event_is_invisible_to_other_projects()
     {
         var e = TestEvents.Create(Project, "fp", T0);
-        await Store.InsertEventsAsync([e]);
+        await Store.Events.InsertEventsAsync([e]);
 
-        (await Store.GetEventAsync(Project, Guid.NewGuid())).Should().BeNull();
-        (await Store.GetEventAsync(Project + 1, e.EventId)).Should().BeNull();
+        (await Store.Issues.GetEventAsync(Project, Guid.NewGuid())).Should().BeNull();
+        (await Store.Issues.GetEventAsync(Project + 1, e.EventId)).Should().BeNull();
     }
 
     [Fact]
     public async Task Issues_group_events_by_fingerprint_with_counts_users_and_first_and_last_seen()
     {
-        await Store.InsertEventsAsync(
+        await Store.Events.InsertEventsAsync(
         [
             TestEvents.Create(Project, "fp-a", T0.AddMinutes(10), TestEvents.User("alice")),
             TestEvents.Create(Project, "fp-a", T0.AddMinutes(5), TestEvents.User("bob")),
@@ -105,7 +105,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             TestEvents.Create(Project, "fp-b", T0.AddMinutes(1), user: null),
         ]);
 
-        var page = await Store.GetIssuesAsync(new IssueQuery(Project));
+        var page = await Store.Issues.GetIssuesAsync(new IssueQuery(Project));
 
         page.TotalCount.Should().Be(2);
         var a = page.Items.Single(i => i.Fingerprint == "fp-a");
@@ -127,7 +127,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task Users_are_told_apart_by_id_then_email_then_username_then_ip()
     {
-        await Store.InsertEventsAsync(
+        await Store.Events.InsertEventsAsync(
         [
             TestEvents.Create(Project, "fp", T0, new UserRecord("42", "jdoe", "jdoe@example.com", "10.0.0.1")),
             TestEvents.Create(Project, "fp", T0.AddSeconds(1), new UserRecord("42", "other-name", null, null)),
@@ -137,7 +137,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             TestEvents.Create(Project, "fp", T0.AddSeconds(5), new UserRecord(null, null, null, null)),
         ]);
 
-        var issue = await Store.GetIssueAsync(Project, "fp");
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp");
 
         // "42", "jdoe@example.com" (twice) and "10.0.0.1"; the last event has no user at all.
         issue!.UserCount.Should().Be(3);
@@ -147,11 +147,11 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task The_latest_event_by_timestamp_names_the_issue_whatever_the_arrival_order()
     {
-        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(5), title: "newest title", culprit: "Newest.Culprit", level: "fatal")]);
-        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(1), title: "older title", culprit: "Older.Culprit", level: "warning")]);
-        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0, title: "oldest title")]);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(5), title: "newest title", culprit: "Newest.Culprit", level: "fatal")]);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(1), title: "older title", culprit: "Older.Culprit", level: "warning")]);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0, title: "oldest title")]);
 
-        var issue = await Store.GetIssueAsync(Project, "fp");
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp");
 
         issue!.Title.Should().Be("newest title");
         issue.Culprit.Should().Be("Newest.Culprit");
@@ -163,23 +163,23 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task A_missing_issue_is_null()
     {
-        await Store.InsertEventsAsync([TestEvents.Create(Project, "fp", T0)]);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0)]);
 
-        (await Store.GetIssueAsync(Project, "no-such-fingerprint")).Should().BeNull();
-        (await Store.GetIssueAsync(Project + 1, "fp")).Should().BeNull();
+        (await Store.Issues.GetIssueAsync(Project, "no-such-fingerprint")).Should().BeNull();
+        (await Store.Issues.GetIssueAsync(Project + 1, "fp")).Should().BeNull();
     }
 
     [Fact]
     public async Task GetIssue_agrees_with_the_issue_list()
     {
-        await Store.InsertEventsAsync(
+        await Store.Events.InsertEventsAsync(
         [
             TestEvents.Create(Project, "fp", T0, TestEvents.User("u1")),
             TestEvents.Create(Project, "fp", T0.AddMinutes(90), TestEvents.User("u2"), title: "latest"),
         ]);
 
-        var fromList = (await Store.GetIssuesAsync(new IssueQuery(Project))).Items.Single();
-        var single = await Store.GetIssueAsync(Project, "fp");
+        var fromList = (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).Items.Single();
+        var single = await Store.Issues.GetIssueAsync(Project, "fp");
 
         single.Should().Be(fromList);
         single!.Title.Should().Be("latest");
@@ -204,7 +204,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     [MemberData(nameof(SortCases))]
     public async Task Issues_sort_by_each_key_in_both_directions(IssueSort sort, bool descending, string[] expected)
     {
-        await Store.InsertEventsAsync(
+        await Store.Events.InsertEventsAsync(
         [
             TestEvents.Create(Project, "x", At(10, 0)),
             TestEvents.Create(Project, "x", At(10, 10)),
@@ -217,7 +217,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             TestEvents.Create(Project, "z", At(11, 30), TestEvents.User("u2")),
         ]);
 
-        var page = await Store.GetIssuesAsync(new IssueQuery(Project) { Sort = sort, Descending = descending });
+        var page = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Sort = sort, Descending = descending });
 
         page.Items.Select(i => i.Fingerprint).Should().Equal(expected);
 
@@ -230,12 +230,12 @@ public abstract class StoreContractTests : IAsyncLifetime
         var events = Enumerable.Range(0, 5)
             .Select(i => TestEvents.Create(Project, $"fp-{i}", T0.AddMinutes(i)))
             .ToList();
-        await Store.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(events);
 
-        var first = await Store.GetIssuesAsync(new IssueQuery(Project) { Limit = 2 });
-        var second = await Store.GetIssuesAsync(new IssueQuery(Project) { Offset = 2, Limit = 2 });
-        var last = await Store.GetIssuesAsync(new IssueQuery(Project) { Offset = 4, Limit = 2 });
-        var beyond = await Store.GetIssuesAsync(new IssueQuery(Project) { Offset = 10, Limit = 2 });
+        var first = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Limit = 2 });
+        var second = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Offset = 2, Limit = 2 });
+        var last = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Offset = 4, Limit = 2 });
+        var beyond = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Offset = 10, Limit = 2 });
 
         first.Items.Select(i => i.Fingerprint).Should().Equal("fp-4", "fp-3");
         second.Items.Select(i => i.Fingerprint).Should().Equal("fp-2", "fp-1");
@@ -248,14 +248,14 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task Events_of_an_issue_come_newest_first_up_to_the_limit()
     {
         var times = new[] { 3, 0, 4, 1, 2 }.Select(h => T0.AddHours(h)).ToArray();
-        await Store.InsertEventsAsync(times.Select(t => TestEvents.Create(Project, "fp", t)).ToList());
-        await Store.InsertEventsAsync([TestEvents.Create(Project, "other", T0.AddHours(9))]);
+        await Store.Events.InsertEventsAsync(times.Select(t => TestEvents.Create(Project, "fp", t)).ToList());
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "other", T0.AddHours(9))]);
 
-        var newest = await Store.GetEventsAsync(Project, "fp", 3);
+        var newest = await Store.Issues.GetEventsAsync(Project, "fp", 3);
 
         newest.Select(e => e.Timestamp).Should().Equal(T0.AddHours(4), T0.AddHours(3), T0.AddHours(2));
-        (await Store.GetEventsAsync(Project, "fp", 100)).Should().HaveCount(5);
-        (await Store.GetEventsAsync(Project, "no-such-fingerprint", 10)).Should().BeEmpty();
+        (await Store.Issues.GetEventsAsync(Project, "fp", 100)).Should().HaveCount(5);
+        (await Store.Issues.GetEventsAsync(Project, "no-such-fingerprint", 10)).Should().BeEmpty();
     }
 
     [Fact]
@@ -265,15 +265,15 @@ public abstract class StoreContractTests : IAsyncLifetime
         var second = TestEvents.Create(Project, "fp", T0.AddMinutes(1), TestEvents.User("bob"));
 
         // A retried batch (the second write of a write-ahead log replay), and a duplicate inside one batch.
-        await Store.InsertEventsAsync([first, second]);
-        await Store.InsertEventsAsync([first, second]);
-        await Store.InsertEventsAsync([second, second]);
+        await Store.Events.InsertEventsAsync([first, second]);
+        await Store.Events.InsertEventsAsync([first, second]);
+        await Store.Events.InsertEventsAsync([second, second]);
 
-        var issue = await Store.GetIssueAsync(Project, "fp");
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp");
         issue!.EventCount.Should().Be(2);
         issue.UserCount.Should().Be(2);
-        (await Store.GetEventsAsync(Project, "fp", 10)).Select(e => e.EventId).Should().BeEquivalentTo([first.EventId, second.EventId]);
-        (await Store.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(1);
+        (await Store.Issues.GetEventsAsync(Project, "fp", 10)).Select(e => e.EventId).Should().BeEquivalentTo([first.EventId, second.EventId]);
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(1);
     }
 
     [Fact]
@@ -281,41 +281,41 @@ public abstract class StoreContractTests : IAsyncLifetime
     {
         var e = TestEvents.Create(Project, "fp", T0);
 
-        await Store.InsertEventsAsync([e, e, e]);
+        await Store.Events.InsertEventsAsync([e, e, e]);
 
-        (await Store.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
-        (await Store.GetEventsAsync(Project, "fp", 10)).Should().ContainSingle();
+        (await Store.Issues.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await Store.Issues.GetEventsAsync(Project, "fp", 10)).Should().ContainSingle();
     }
 
     [Fact]
     public async Task The_same_event_id_in_two_projects_is_two_events()
     {
         var id = Guid.NewGuid();
-        await Store.InsertEventsAsync(
+        await Store.Events.InsertEventsAsync(
         [
             TestEvents.Create(Project, "fp", T0, eventId: id),
             TestEvents.Create(Project + 1, "fp", T0, eventId: id),
         ]);
 
-        (await Store.GetEventAsync(Project, id))!.ProjectId.Should().Be(Project);
-        (await Store.GetEventAsync(Project + 1, id))!.ProjectId.Should().Be(Project + 1);
+        (await Store.Issues.GetEventAsync(Project, id))!.ProjectId.Should().Be(Project);
+        (await Store.Issues.GetEventAsync(Project + 1, id))!.ProjectId.Should().Be(Project + 1);
     }
 
     [Fact]
     public async Task Projects_never_see_each_others_issues_or_events()
     {
         var mine = TestEvents.Create(1, "shared-fingerprint", T0, TestEvents.User("alice"));
-        await Store.InsertEventsAsync([mine, TestEvents.Create(1, "only-in-1", T0)]);
-        await Store.InsertEventsAsync([TestEvents.Create(2, "shared-fingerprint", T0.AddHours(1))]);
+        await Store.Events.InsertEventsAsync([mine, TestEvents.Create(1, "only-in-1", T0)]);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(2, "shared-fingerprint", T0.AddHours(1))]);
 
-        var projectTwo = await Store.GetIssuesAsync(new IssueQuery(2));
+        var projectTwo = await Store.Issues.GetIssuesAsync(new IssueQuery(2));
 
         projectTwo.TotalCount.Should().Be(1);
         projectTwo.Items.Should().ContainSingle().Which.Should().BeEquivalentTo(new { ProjectId = 2, EventCount = 1L, UserCount = 0L, FirstSeen = T0.AddHours(1) });
-        (await Store.GetIssueAsync(2, "only-in-1")).Should().BeNull();
-        (await Store.GetEventsAsync(2, "shared-fingerprint", 10)).Should().OnlyContain(e => e.ProjectId == 2);
-        (await Store.GetEventAsync(2, mine.EventId)).Should().BeNull();
-        (await Store.GetIssuesAsync(new IssueQuery(3))).Should().BeEquivalentTo(new { Items = Array.Empty<IssueSummary>(), TotalCount = 0L });
+        (await Store.Issues.GetIssueAsync(2, "only-in-1")).Should().BeNull();
+        (await Store.Issues.GetEventsAsync(2, "shared-fingerprint", 10)).Should().OnlyContain(e => e.ProjectId == 2);
+        (await Store.Issues.GetEventAsync(2, mine.EventId)).Should().BeNull();
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(3))).Should().BeEquivalentTo(new { Items = Array.Empty<IssueSummary>(), TotalCount = 0L });
     }
 
     [Fact]
@@ -326,15 +326,15 @@ public abstract class StoreContractTests : IAsyncLifetime
             .Select(i => TestEvents.CreateComplete(Project, $"fp-{i % 25}", T0.AddSeconds(i)) with { User = TestEvents.User($"user-{i % 100}") })
             .ToList();
 
-        await Store.InsertEventsAsync(events);
-        await Store.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(events);
 
         // The second call is a retry of the whole batch: nothing may count twice.
-        var page = await Store.GetIssuesAsync(new IssueQuery(Project) { Limit = 100 });
+        var page = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Limit = 100 });
         page.TotalCount.Should().Be(25);
         page.Items.Sum(i => i.EventCount).Should().Be(count);
         page.Items.Should().OnlyContain(i => i.EventCount == 200 && i.UserCount == 4);
-        (await Store.GetEventAsync(Project, events[count - 1].EventId)).Should().BeEquivalentTo(events[count - 1]);
+        (await Store.Issues.GetEventAsync(Project, events[count - 1].EventId)).Should().BeEquivalentTo(events[count - 1]);
     }
 
     [Fact]
@@ -344,11 +344,11 @@ public abstract class StoreContractTests : IAsyncLifetime
             .Select(b => Enumerable.Range(0, 200).Select(i => TestEvents.Create(Project, $"fp-{i % 4}", T0.AddSeconds((b * 200) + i))).ToList())
             .ToList();
 
-        var writes = batches.Select(batch => Task.Run(() => Store.InsertEventsAsync(batch)));
-        var reads = Enumerable.Range(0, 6).Select(_ => Task.Run(() => Store.GetIssuesAsync(new IssueQuery(Project))));
+        var writes = batches.Select(batch => Task.Run(() => Store.Events.InsertEventsAsync(batch)));
+        var reads = Enumerable.Range(0, 6).Select(_ => Task.Run(() => Store.Issues.GetIssuesAsync(new IssueQuery(Project))));
         await Task.WhenAll(writes.Concat<Task>(reads));
 
-        var page = await Store.GetIssuesAsync(new IssueQuery(Project));
+        var page = await Store.Issues.GetIssuesAsync(new IssueQuery(Project));
         page.Items.Sum(i => i.EventCount).Should().Be(1200);
         page.TotalCount.Should().Be(4);
     }
@@ -356,24 +356,24 @@ public abstract class StoreContractTests : IAsyncLifetime
     [Fact]
     public async Task An_empty_batch_changes_nothing()
     {
-        await Store.InsertEventsAsync([]);
+        await Store.Events.InsertEventsAsync([]);
 
-        (await Store.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(0);
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(0);
     }
 
     [Fact]
     public async Task Creating_the_schema_again_keeps_the_data()
     {
         var e = TestEvents.Create(Project, "fp", T0);
-        await Store.InsertEventsAsync([e]);
-        await Store.UpsertProjectAsync(new Project(Project, "Shop", "key", T0));
+        await Store.Events.InsertEventsAsync([e]);
+        await Store.Projects.UpsertProjectAsync(new Project(Project, "Shop", "key", T0));
 
-        await Store.EnsureSchemaAsync();
-        await Task.WhenAll(Store.EnsureSchemaAsync(), Store.EnsureSchemaAsync());
+        await Store.Schema.EnsureSchemaAsync();
+        await Task.WhenAll(Store.Schema.EnsureSchemaAsync(), Store.Schema.EnsureSchemaAsync());
 
-        (await Store.GetEventAsync(Project, e.EventId)).Should().NotBeNull();
-        (await Store.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
-        (await Store.GetProjectAsync(Project))!.Name.Should().Be("Shop");
+        (await Store.Issues.GetEventAsync(Project, e.EventId)).Should().NotBeNull();
+        (await Store.Issues.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await Store.Projects.GetProjectAsync(Project))!.Name.Should().Be("Shop");
     }
 
     [Fact]
@@ -381,28 +381,28 @@ public abstract class StoreContractTests : IAsyncLifetime
     {
         var stores = await CreateStoresSharingAFreshDatabaseAsync(4);
 
-        await Task.WhenAll(stores.Select(store => Task.Run(() => store.EnsureSchemaAsync())));
+        await Task.WhenAll(stores.Select(store => Task.Run(() => store.Schema.EnsureSchemaAsync())));
 
         var e = TestEvents.Create(Project, "fp", T0);
-        await stores[0].InsertEventsAsync([e]);
-        (await stores[3].GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
-        (await stores[2].GetEventAsync(Project, e.EventId)).Should().NotBeNull();
+        await stores[0].Events.InsertEventsAsync([e]);
+        (await stores[3].Issues.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(1);
+        (await stores[2].Issues.GetEventAsync(Project, e.EventId)).Should().NotBeNull();
     }
 
     [Fact]
     public async Task Projects_are_created_replaced_and_listed()
     {
-        await Store.UpsertProjectAsync(new Project(2, "Worker", "key-2", T0.AddDays(1)));
-        await Store.UpsertProjectAsync(new Project(1, "Shop", "key-1", T0));
-        await Store.UpsertProjectAsync(new Project(1, "Shop (renamed) 'quoted' 🎉", "key-1-rotated", T0.AddDays(30)));
+        await Store.Projects.UpsertProjectAsync(new Project(2, "Worker", "key-2", T0.AddDays(1)));
+        await Store.Projects.UpsertProjectAsync(new Project(1, "Shop", "key-1", T0));
+        await Store.Projects.UpsertProjectAsync(new Project(1, "Shop (renamed) 'quoted' 🎉", "key-1-rotated", T0.AddDays(30)));
 
-        var projects = await Store.GetProjectsAsync();
+        var projects = await Store.Projects.GetProjectsAsync();
 
         projects.Should().Equal(
             new Project(1, "Shop (renamed) 'quoted' 🎉", "key-1-rotated", T0),
             new Project(2, "Worker", "key-2", T0.AddDays(1)));
-        (await Store.GetProjectAsync(2)).Should().Be(new Project(2, "Worker", "key-2", T0.AddDays(1)));
-        (await Store.GetProjectAsync(3)).Should().BeNull();
+        (await Store.Projects.GetProjectAsync(2)).Should().Be(new Project(2, "Worker", "key-2", T0.AddDays(1)));
+        (await Store.Projects.GetProjectAsync(3)).Should().BeNull();
     }
 
     [Fact]
@@ -410,10 +410,10 @@ public abstract class StoreContractTests : IAsyncLifetime
     {
         for (var i = 0; i < 5; i++)
         {
-            await Store.UpsertProjectAsync(new Project(1, $"name-{i}", $"key-{i}", T0));
+            await Store.Projects.UpsertProjectAsync(new Project(1, $"name-{i}", $"key-{i}", T0));
         }
 
-        (await Store.GetProjectsAsync()).Should().ContainSingle().Which.Should().Be(new Project(1, "name-4", "key-4", T0));
+        (await Store.Projects.GetProjectsAsync()).Should().ContainSingle().Which.Should().Be(new Project(1, "name-4", "key-4", T0));
     }
 
     [Theory]
@@ -422,7 +422,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     [InlineData(0, 100_000)]
     public async Task Nonsense_paging_is_refused(int offset, int limit)
     {
-        var query = () => Store.GetIssuesAsync(new IssueQuery(Project) { Offset = offset, Limit = limit });
+        var query = () => Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Offset = offset, Limit = limit });
 
         await query.Should().ThrowAsync<ArgumentOutOfRangeException>();
     }

@@ -27,10 +27,10 @@ public sealed class StoreRegistrationTests : IDisposable
     {
         using var provider = Build(new() { ["ErrorHub:DataDirectory"] = _dataDirectory });
 
-        var store = provider.GetRequiredService<IErrorHubStore>();
+        var store = provider.GetRequiredService<ErrorHubStore>();
 
         store.Kind.Should().Be("sqlite");
-        ((SqliteStore)store).DatabasePath.Should().Be(Path.Combine(_dataDirectory, "errorhub.db"));
+        ((SqliteDatabase)store.Schema).DatabasePath.Should().Be(Path.Combine(_dataDirectory, "errorhub.db"));
     }
 
     [Fact]
@@ -54,10 +54,10 @@ public sealed class StoreRegistrationTests : IDisposable
             ["ErrorHub:Store:ClickHouse:Database"] = "errors_prod",
         });
 
-        var store = provider.GetRequiredService<IErrorHubStore>();
+        var store = provider.GetRequiredService<ErrorHubStore>();
 
         store.Kind.Should().Be("clickhouse");
-        ((ClickHouseStore)store).Database.Should().Be("errors_prod");
+        ((ClickHouseStore)store.Schema).Database.Should().Be("errors_prod");
     }
 
     [Fact]
@@ -68,10 +68,12 @@ public sealed class StoreRegistrationTests : IDisposable
 
         services.AddErrorHubStore(configuration).AddErrorHubStore(configuration);
 
-        services.Count(d => d.ServiceType == typeof(IErrorHubStore)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(ErrorHubStore)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IEventWriter)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IIssueReader)).Should().Be(1);
         services.Count(d => d.ImplementationType == typeof(StoreSchemaInitializer)).Should().Be(1);
         using var provider = services.BuildServiceProvider();
-        provider.GetRequiredService<IErrorHubStore>().Should().BeSameAs(provider.GetRequiredService<IErrorHubStore>());
+        provider.GetRequiredService<ErrorHubStore>().Should().BeSameAs(provider.GetRequiredService<ErrorHubStore>());
     }
 
     [Theory]
@@ -91,7 +93,7 @@ public sealed class StoreRegistrationTests : IDisposable
         settings[key] = value;
         using var provider = Build(settings);
 
-        var resolve = () => provider.GetRequiredService<IErrorHubStore>();
+        var resolve = () => provider.GetRequiredService<ErrorHubStore>();
 
         resolve.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain(expectedMessage);
     }
@@ -105,8 +107,8 @@ public sealed class StoreRegistrationTests : IDisposable
         using (var host = builder.Build())
         {
             await host.StartAsync();
-            var store = host.Services.GetRequiredService<IErrorHubStore>();
-            (await store.GetIssuesAsync(new IssueQuery(1))).TotalCount.Should().Be(0, "the tables exist without an explicit EnsureSchemaAsync");
+            var store = host.Services.GetRequiredService<ErrorHubStore>();
+            (await store.Issues.GetIssuesAsync(new IssueQuery(1))).TotalCount.Should().Be(0, "the tables exist without an explicit EnsureSchemaAsync");
             await host.StopAsync();
             ((IDisposable)store).Dispose();
         }

@@ -18,11 +18,11 @@ internal sealed partial class StoreWriter : BackgroundService
     internal const int MaxEventsPerInsert = 10_000;
 
     private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
-    private readonly IErrorHubStore _store;
+    private readonly IEventWriter _store;
     private readonly ILogger<StoreWriter> _logger;
     private long _pendingEvents;
 
-    public StoreWriter(IErrorHubStore store, ILogger<StoreWriter> logger)
+    public StoreWriter(IEventWriter store, ILogger<StoreWriter> logger)
     {
         _store = store;
         _logger = logger;

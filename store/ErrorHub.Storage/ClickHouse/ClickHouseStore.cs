@@ -12,7 +12,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// <c>issue_hourly</c>, which a materialized view keeps, so any number of ingest processes write
 /// without coordinating. How duplicates are kept out of the counts: docs/storage.md.
 /// </summary>
-internal sealed class ClickHouseStore : IErrorHubStore
+internal sealed class ClickHouseStore : IStoreSchema, IEventWriter, IIssueReader, IProjectStore
 {
     /// <summary>Event ids per look-up query: well inside 18.x's default max_query_size (256 KiB).</summary>
     internal const int IdLookupChunkSize = 2000;
@@ -46,6 +46,9 @@ internal sealed class ClickHouseStore : IErrorHubStore
     }
 
     public string Kind => StoreOptions.ClickHouseKind;
+
+    /// <summary>This store seen through each of its users' contracts.</summary>
+    public ErrorHubStore AsStore() => new(this, this, this, this);
 
     public string Database => _schema.Database;
 
@@ -97,16 +100,7 @@ internal sealed class ClickHouseStore : IErrorHubStore
 
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
     {
-        IssueQueryValidation.Validate(query);
-        var orderBy = query.Sort switch
-        {
-            IssueSort.LastSeen => "last_seen_at",
-            IssueSort.FirstSeen => "first_seen_at",
-            IssueSort.Events => "events",
-            IssueSort.Users => "users",
-            _ => throw new ArgumentOutOfRangeException(nameof(query), query.Sort, "Unknown sort."),
-        };
-        var direction = query.Descending ? "DESC" : "ASC";
+        var orderAndPage = IssueOrdering.OrderAndPage(query);
         var project = ClickHouseSql.Literal(query.ProjectId);
 
         var items = await _client.QueryAsync(
@@ -114,8 +108,7 @@ internal sealed class ClickHouseStore : IErrorHubStore
             {IssueSelect}
             WHERE project_id = {project}
             GROUP BY fingerprint
-            ORDER BY {orderBy} {direction}, fingerprint ASC
-            LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}
+            {orderAndPage}
             """,
             row => ReadIssue(query.ProjectId, row),
             cancellationToken);
@@ -234,10 +227,10 @@ internal sealed class ClickHouseStore : IErrorHubStore
     private string IssueSelect => $"""
         SELECT
             fingerprint,
-            countMerge(event_count) AS events,
-            uniqMerge(user_count) AS users,
-            minMerge(first_seen) AS first_seen_at,
-            maxMerge(last_seen) AS last_seen_at,
+            countMerge(event_count) AS {IssueOrdering.EventsAlias},
+            uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
+            minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
+            maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias},
             argMaxMerge(latest_title) AS issue_title,
             argMaxMerge(latest_culprit) AS issue_culprit,
             argMaxMerge(latest_level) AS issue_level
@@ -392,10 +385,10 @@ internal sealed class ClickHouseStore : IErrorHubStore
         Title: row.GetProperty("issue_title").GetString() ?? "",
         Culprit: row.GetProperty("issue_culprit").GetString() ?? "",
         Level: row.GetProperty("issue_level").GetString() ?? "",
-        EventCount: ReadInt64(row.GetProperty("events")),
-        UserCount: ReadInt64(row.GetProperty("users")),
-        FirstSeen: StoreTime.FromUnixSeconds(ReadInt64(row.GetProperty("first_seen_at"))),
-        LastSeen: StoreTime.FromUnixSeconds(ReadInt64(row.GetProperty("last_seen_at"))));
+        EventCount: ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
+        UserCount: ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
+        FirstSeen: StoreTime.FromUnixSeconds(ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias))),
+        LastSeen: StoreTime.FromUnixSeconds(ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))));
 
     private static ErrorEvent ReadPayload(JsonElement row) =>
         EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? "");

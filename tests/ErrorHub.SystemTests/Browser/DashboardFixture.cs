@@ -84,6 +84,6 @@ public sealed class DashboardFixture : IAsyncLifetime
             .AddLogging()
             .AddErrorHubStore(configuration)
             .BuildServiceProvider();
-        await Seed.WriteAsync(services.GetRequiredService<IErrorHubStore>());
+        await Seed.WriteAsync(services);
     }
 }

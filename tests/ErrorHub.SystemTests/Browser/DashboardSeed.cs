@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ErrorHub.SystemTests.Browser;
 
@@ -38,12 +39,14 @@ internal sealed class DashboardSeed
     public Guid LatestCheckoutEventId { get; } = Guid.NewGuid();
     public Guid OlderCheckoutEventId { get; } = Guid.NewGuid();
 
-    public async Task WriteAsync(IErrorHubStore store, CancellationToken cancellationToken = default)
+    /// <summary>Writes the seed through the store a host registered (<c>AddErrorHubStore</c>).</summary>
+    public async Task WriteAsync(IServiceProvider store, CancellationToken cancellationToken = default)
     {
-        await store.EnsureSchemaAsync(cancellationToken);
-        await store.UpsertProjectAsync(Shop, cancellationToken);
-        await store.UpsertProjectAsync(Worker, cancellationToken);
-        await store.InsertEventsAsync(Events(DateTimeOffset.UtcNow), cancellationToken);
+        await store.GetRequiredService<IStoreSchema>().EnsureSchemaAsync(cancellationToken);
+        var projects = store.GetRequiredService<IProjectStore>();
+        await projects.UpsertProjectAsync(Shop, cancellationToken);
+        await projects.UpsertProjectAsync(Worker, cancellationToken);
+        await store.GetRequiredService<IEventWriter>().InsertEventsAsync(Events(DateTimeOffset.UtcNow), cancellationToken);
     }
 
     private List<ErrorEvent> Events(DateTimeOffset now)

@@ -55,7 +55,14 @@ public sealed class IngestHost : IAsyncDisposable
 
     public CapturingLoggerProvider Logs { get; }
 
-    public IErrorHubStore Store => _app.Services.GetRequiredService<IErrorHubStore>();
+    /// <summary>What the dashboard reads: the stored events and issues.</summary>
+    public IIssueReader Issues => _app.Services.GetRequiredService<IIssueReader>();
+
+    public IProjectStore Projects => _app.Services.GetRequiredService<IProjectStore>();
+
+    public IEventWriter Events => _app.Services.GetRequiredService<IEventWriter>();
+
+    public IStoreSchema Schema => _app.Services.GetRequiredService<IStoreSchema>();
 
     public IServiceProvider Services => _app.Services;
 

@@ -3,21 +3,11 @@ using ErrorHub.Storage.Events;
 namespace ErrorHub.Storage;
 
 /// <summary>
-/// Where events, derived issues and the small relational data (projects and their keys) live.
-/// Two implementations honour one contract (tests/ErrorHub.Storage.Tests): the embedded
-/// SQLite store (default, zero setup) and ClickHouse (production).
+/// What the dashboard (and the read API and notifications) read: issues, derived from the events, and
+/// the events themselves. Never written by ingest, so any number of ingest processes need no coordination.
 /// </summary>
-public interface IErrorHubStore
+public interface IIssueReader
 {
-    /// <summary>"sqlite" or "clickhouse".</summary>
-    string Kind { get; }
-
-    /// <summary>Creates tables and views if missing. Safe to call any number of times, concurrently from several processes.</summary>
-    Task EnsureSchemaAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Stores a batch in one write. An event id stored twice counts once in queries.</summary>
-    Task InsertEventsAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default);
-
     /// <summary>One page of a project's issues (events grouped by fingerprint), sorted as asked.</summary>
     Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default);
 
@@ -27,16 +17,7 @@ public interface IErrorHubStore
     Task<IReadOnlyList<ErrorEvent>> GetEventsAsync(int projectId, string fingerprint, int limit, CancellationToken cancellationToken = default);
 
     Task<ErrorEvent?> GetEventAsync(int projectId, Guid eventId, CancellationToken cancellationToken = default);
-
-    /// <summary>Creates the project or replaces its name and key.</summary>
-    Task UpsertProjectAsync(Project project, CancellationToken cancellationToken = default);
-
-    Task<Project?> GetProjectAsync(int projectId, CancellationToken cancellationToken = default);
-
-    Task<IReadOnlyList<Project>> GetProjectsAsync(CancellationToken cancellationToken = default);
 }
-
-public sealed record Project(int Id, string Name, string PublicKey, DateTimeOffset CreatedAt);
 
 public enum IssueSort
 {
@@ -46,6 +27,7 @@ public enum IssueSort
     Users,
 }
 
+/// <summary>Which issues to list, in which order, which page (<see cref="IssueOrdering"/> checks it and orders the same way in every store).</summary>
 public sealed record IssueQuery(int ProjectId)
 {
     public IssueSort Sort { get; init; } = IssueSort.LastSeen;
