@@ -1,8 +1,6 @@
 using ErrorHub.Dashboard;
 using ErrorHub.Dashboard.Components;
 using ErrorHub.Server;
-using ErrorHub.Storage;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Radzen;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -16,12 +14,11 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddRadzenComponents();
-builder.Services.TryAddSingleton(TimeProvider.System);
-builder.Services.AddErrorHubStore(builder.Configuration);
+builder.Services.AddErrorHubServer(builder.Configuration);
 
 // All-in-one (the default): this process also receives events and creates the configured project, so
 // one command runs the whole system. Set ErrorHub:AllInOne=false when separate ingest services do that.
-var allInOne = builder.Configuration.GetValue("ErrorHub:AllInOne", defaultValue: true);
+var allInOne = ErrorHubServerOptions.From(builder.Configuration).AllInOne;
 if (allInOne)
 {
     builder.Services.AddErrorHubIngest(builder.Configuration);

@@ -1,11 +1,7 @@
 // The stand-alone ingest service: stateless, so run as many as you like behind a load balancer, all
 // pointing at the same store (ClickHouse in production). The all-in-one dashboard mounts the same
 // endpoints, so a small installation does not need this process at all.
-using ErrorHub.Server;
-using ErrorHub.Storage;
-
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddErrorHubStore(builder.Configuration);
 builder.Services.AddErrorHubIngest(builder.Configuration);
 
 var app = builder.Build();

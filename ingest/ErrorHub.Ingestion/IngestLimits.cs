@@ -2,41 +2,76 @@ namespace ErrorHub.Ingestion;
 
 /// <summary>
 /// What ingest accepts from a client. Anything above a hard limit is refused with a clear status;
-/// anything above a soft limit is truncated and kept. Documented in docs/protocol.md.
+/// anything above a soft limit is truncated and kept. Set under <c>ErrorHub:Ingest</c>; documented in
+/// docs/protocol.md (what each limit means) and docs/configuration.md (how to set it).
 /// </summary>
-public sealed record IngestLimits
+public sealed class IngestLimits
 {
     /// <summary>Largest request body as sent (after any gzip): larger is 413.</summary>
-    public int MaxBodyBytes { get; init; } = 2 * 1024 * 1024;
+    public int MaxBodyBytes { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>Largest body after decompression: larger is 413 (a decompression bomb stops here).</summary>
-    public int MaxDecompressedBytes { get; init; } = 16 * 1024 * 1024;
+    public int MaxDecompressedBytes { get; set; } = 16 * 1024 * 1024;
 
-    public int MaxEventsPerBatch { get; init; } = 1000;
+    public int MaxEventsPerBatch { get; set; } = 1000;
 
     /// <summary>
     /// Decompressed bytes of all batches being decoded, grouped and stored at once. A batch that would go
     /// past it is answered 503 with Retry-After (a batch alone is always admitted). Decoded events take
     /// several times their wire size, so this bounds ingest's memory under load.
     /// </summary>
-    public long MaxBytesInFlight { get; init; } = 64L * 1024 * 1024;
+    public long MaxBytesInFlight { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>Longest single string the decoder accepts at all: longer is 400.</summary>
-    public int MaxRawStringBytes { get; init; } = 256 * 1024;
+    public int MaxRawStringBytes { get; set; } = 256 * 1024;
 
-    public int MaxDepth { get; init; } = 32;
+    public int MaxDepth { get; set; } = 32;
 
     // Soft limits: longer values are cut to these many characters.
-    public int MaxMessageChars { get; init; } = 8192;
-    public int MaxShortChars { get; init; } = 256;
-    public int MaxUrlChars { get; init; } = 2048;
-    public int MaxFileChars { get; init; } = 1024;
-    public int MaxHeaderValueChars { get; init; } = 2048;
+    public int MaxMessageChars { get; set; } = 8192;
+    public int MaxShortChars { get; set; } = 256;
+    public int MaxUrlChars { get; set; } = 2048;
+    public int MaxFileChars { get; set; } = 1024;
+    public int MaxHeaderValueChars { get; set; } = 2048;
 
     // Soft limits on counts: entries past these are dropped.
-    public int MaxExceptions { get; init; } = 32;
-    public int MaxFramesPerException { get; init; } = 250;
-    public int MaxHeaders { get; init; } = 100;
-    public int MaxTags { get; init; } = 50;
-    public int MaxFingerprintParts { get; init; } = 16;
+    public int MaxExceptions { get; set; } = 32;
+    public int MaxFramesPerException { get; set; } = 250;
+    public int MaxHeaders { get; set; } = 100;
+    public int MaxTags { get; set; } = 50;
+    public int MaxFingerprintParts { get; set; } = 16;
+
+    /// <summary>What is wrong with these limits, one message per setting, each naming its key under <paramref name="section"/>.</summary>
+    public IReadOnlyList<string> Validate(string section = "ErrorHub:Ingest")
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string key, string rule, object value)
+        {
+            if (!ok)
+            {
+                problems.Add(FormattableString.Invariant($"{section}:{key} must be {rule}, not {value}."));
+            }
+        }
+
+        const int MiB = 1024 * 1024;
+        Check(MaxBodyBytes is >= 1024 and <= 256 * MiB, nameof(MaxBodyBytes), "between 1024 and 268435456 bytes", MaxBodyBytes);
+        Check(MaxDecompressedBytes is >= 1024 and <= 1024 * MiB, nameof(MaxDecompressedBytes), "between 1024 and 1073741824 bytes", MaxDecompressedBytes);
+        Check(MaxEventsPerBatch is >= 1 and <= 100_000, nameof(MaxEventsPerBatch), "between 1 and 100000", MaxEventsPerBatch);
+        Check(MaxBytesInFlight >= 1, nameof(MaxBytesInFlight), "positive", MaxBytesInFlight);
+        Check(MaxRawStringBytes >= 64 && MaxRawStringBytes <= MaxDecompressedBytes, nameof(MaxRawStringBytes), "at least 64 and at most MaxDecompressedBytes", MaxRawStringBytes);
+
+        // A batch's fields sit seven levels deep (batch, events, event, exceptions, exception, frames, frame).
+        Check(MaxDepth is >= 8 and <= 256, nameof(MaxDepth), "between 8 and 256", MaxDepth);
+        Check(MaxMessageChars >= 16, nameof(MaxMessageChars), "at least 16", MaxMessageChars);
+        Check(MaxShortChars >= 16, nameof(MaxShortChars), "at least 16", MaxShortChars);
+        Check(MaxUrlChars >= 16, nameof(MaxUrlChars), "at least 16", MaxUrlChars);
+        Check(MaxFileChars >= 16, nameof(MaxFileChars), "at least 16", MaxFileChars);
+        Check(MaxHeaderValueChars >= 16, nameof(MaxHeaderValueChars), "at least 16", MaxHeaderValueChars);
+        Check(MaxExceptions >= 1, nameof(MaxExceptions), "at least 1", MaxExceptions);
+        Check(MaxFramesPerException >= 1, nameof(MaxFramesPerException), "at least 1", MaxFramesPerException);
+        Check(MaxHeaders >= 0, nameof(MaxHeaders), "0 or more", MaxHeaders);
+        Check(MaxTags >= 0, nameof(MaxTags), "0 or more", MaxTags);
+        Check(MaxFingerprintParts >= 1, nameof(MaxFingerprintParts), "at least 1", MaxFingerprintParts);
+        return problems;
+    }
 }

@@ -1,35 +1,85 @@
-using System.Text.RegularExpressions;
 using ErrorHub.Ingestion;
 using ErrorHub.Server;
+using ErrorHub.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>How the ingest host and the dashboard compose ErrorHub's server parts.</summary>
-public static partial class ErrorHubServerServiceCollectionExtensions
+/// <summary>How the ingest host and the dashboard compose ErrorHub's server parts, the same way.</summary>
+public static class ErrorHubServerServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the ingest pipeline (key checks, decoding, grouping, group-committing writer) and the
-    /// start-up project bootstrap, on the store configured in <c>ErrorHub:Store</c> (<c>AddErrorHubStore</c>,
-    /// added here so that the store's schema step always runs before the bootstrap, whatever the call order).
+    /// Adds what every server process needs: <see cref="ErrorHubServerOptions"/> bound from the
+    /// <c>ErrorHub</c> section and validated at start-up, the store it describes (its schema step runs
+    /// first among the hosted services), and <see cref="ServerUrls"/>. Calling it again changes nothing.
+    /// </summary>
+    public static IServiceCollection AddErrorHubServer(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(ServerRegistration)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<ServerRegistration>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<ErrorHubServerOptions>()
+            .Bind(configuration.GetSection(ErrorHubServerOptions.SectionName))
+            .PostConfigure<IServiceProvider>(Complete)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubServerOptions>, ErrorHubServerOptionsValidator>());
+
+        // The parts read their own option types; they get the server's, so there is one binding and one validation.
+        services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Store));
+        services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Ingest));
+        services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Project));
+
+        services.AddErrorHubStore();
+        services.TryAddSingleton<ServerUrls>();
+        return services;
+    }
+
+    /// <summary>
+    /// Adds ingest: the pipeline behind <c>MapErrorHubIngest()</c> and the start-up project bootstrap,
+    /// after <see cref="AddErrorHubServer"/> (added here too, so the store's schema step always runs
+    /// before the bootstrap whatever the call order). Calling it again changes nothing.
     /// </summary>
     public static IServiceCollection AddErrorHubIngest(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddErrorHubStore(configuration);
+        services.AddErrorHubServer(configuration);
         services.AddErrorHubIngestPipeline();
-        services.AddOptions<ProjectBootstrapOptions>()
-            .Bind(configuration.GetSection(ProjectBootstrapOptions.SectionName))
-            .PostConfigure(o => o.PublicKey = string.IsNullOrWhiteSpace(o.PublicKey) ? null : o.PublicKey.Trim()) // an empty setting is no key
-            .Validate(o => o.Id > 0, "ErrorHub:Project:Id must be a positive integer.")
-            .Validate(o => o.Name is null || o.Name.Trim().Length > 0, "ErrorHub:Project:Name must not be empty.")
-            .Validate(o => o.PublicKey is null || KeyPattern().IsMatch(o.PublicKey), "ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.")
-            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectBootstrap>());
         return services;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{16,64}$")]
-    private static partial Regex KeyPattern();
+    private static ErrorHubServerOptions ServerOptions(IServiceProvider provider) =>
+        provider.GetRequiredService<IOptions<ErrorHubServerOptions>>().Value;
+
+    /// <summary>Settings that depend on others: the SQLite file lives in the data directory, which lives in the content root.</summary>
+    private static void Complete(ErrorHubServerOptions options, IServiceProvider provider)
+    {
+        var project = options.Project;
+        project.PublicKey = string.IsNullOrWhiteSpace(project.PublicKey) ? null : project.PublicKey.Trim(); // an empty setting is no key
+        if (string.IsNullOrWhiteSpace(options.DataDirectory) || options.DataDirectory.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            return; // the validator names the problem
+        }
+
+        var sqlite = options.Store.Sqlite;
+        if (sqlite.Path is not null && (string.IsNullOrWhiteSpace(sqlite.Path) || sqlite.Path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+        {
+            return;
+        }
+
+        var contentRoot = provider.GetService<IHostEnvironment>()?.ContentRootPath;
+        var dataDirectory = Path.GetFullPath(options.DataDirectory, string.IsNullOrEmpty(contentRoot) ? Directory.GetCurrentDirectory() : contentRoot);
+        sqlite.Path = Path.GetFullPath(sqlite.Path ?? SqliteStoreOptions.DefaultFileName, dataDirectory);
+    }
+
+    /// <summary>Marks the composition as done.</summary>
+    private sealed class ServerRegistration;
 }

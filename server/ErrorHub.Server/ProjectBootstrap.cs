@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using ErrorHub.Ingestion;
 using ErrorHub.Storage;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,7 +18,7 @@ internal sealed partial class ProjectBootstrap(
     IProjectStore store,
     IOptions<ProjectBootstrapOptions> options,
     IHostApplicationLifetime lifetime,
-    IServer server,
+    ServerUrls urls,
     TimeProvider timeProvider,
     ILogger<ProjectBootstrap> logger) : IHostedService
 {
@@ -51,15 +49,9 @@ internal sealed partial class ProjectBootstrap(
     {
         try
         {
-            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-            if (address is null || !Uri.TryCreate(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var baseAddress))
-            {
-                return;
-            }
-
             foreach (var project in await store.GetProjectsAsync(lifetime.ApplicationStopping))
             {
-                LogDsn(logger, project.Id, project.Name, ProjectDsn.For(project, baseAddress));
+                LogDsn(logger, project.Id, project.Name, urls.Dsn(project));
             }
         }
         catch (Exception exception)

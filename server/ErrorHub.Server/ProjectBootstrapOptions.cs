@@ -1,14 +1,12 @@
 namespace ErrorHub.Server;
 
 /// <summary>
-/// The project created at start-up, bound from <c>ErrorHub:Project</c>, so a fresh server can be set up
+/// The project created at start-up (<c>ErrorHub:Project</c>, part of <see cref="ErrorHubServerOptions"/>), so a fresh server can be set up
 /// without any clicking (docs/configuration.md). Without a public key, an existing project keeps its
 /// key and a new one gets a random key.
 /// </summary>
 public sealed class ProjectBootstrapOptions
 {
-    public const string SectionName = "ErrorHub:Project";
-
     /// <summary>Create the project when it does not exist (default true).</summary>
     public bool Create { get; set; } = true;
 

@@ -1,7 +1,6 @@
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Storage.Sqlite;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -16,27 +15,22 @@ public static class ErrorHubStoreServiceCollectionExtensions
     public const string ClickHouseHttpClientName = "ErrorHub.ClickHouse";
 
     /// <summary>
-    /// Registers the store configured in <c>ErrorHub:Store</c> (one instance, seen as <see cref="IStoreSchema"/>,
-    /// <see cref="IEventWriter"/>, <see cref="IIssueReader"/> and <see cref="IProjectStore"/>)
-    /// (see <see cref="StoreOptions"/>), validates that configuration when the host starts, and
-    /// creates missing tables at start-up unless <c>ErrorHub:Store:EnsureSchemaOnStartup</c> is false.
-    /// Calling it again changes nothing.
+    /// Registers the store that <see cref="StoreOptions"/> describe: one instance, seen as
+    /// <see cref="IStoreSchema"/>, <see cref="IEventWriter"/>, <see cref="IIssueReader"/> and
+    /// <see cref="IProjectStore"/>, whose missing tables are created at start-up unless
+    /// <see cref="StoreOptions.EnsureSchemaOnStartup"/> is false. The options come from whoever composes
+    /// the server (<c>AddErrorHubServer</c> binds them from <c>ErrorHub:Store</c>); invalid ones fail the
+    /// first resolution with a message naming the setting. Calling it again changes nothing.
     /// </summary>
-    public static IServiceCollection AddErrorHubStore(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddErrorHubStore(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        if (services.Any(descriptor => descriptor.ServiceType == typeof(StoreRegistration)))
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(ErrorHubStore)))
         {
             return services;
         }
 
-        services.AddSingleton(new StoreRegistration(configuration));
-        services.AddOptions<StoreOptions>()
-            .Bind(configuration.GetSection(StoreOptions.SectionName))
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StoreOptions>, StoreOptionsValidator>());
-
+        services.AddOptions<StoreOptions>();
         services.AddHttpClient(ClickHouseHttpClientName)
             .ConfigureHttpClient((provider, client) =>
                 client.Timeout = provider.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.RequestTimeout)
@@ -44,7 +38,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
             // The store is a singleton that keeps its client; the handler renews its own connections.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
-        services.TryAddSingleton(CreateStore);
+        services.AddSingleton(CreateStore);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Schema);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Events);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Issues);
@@ -56,6 +50,11 @@ public static class ErrorHubStoreServiceCollectionExtensions
     private static ErrorHubStore CreateStore(IServiceProvider provider)
     {
         var options = provider.GetRequiredService<IOptions<StoreOptions>>().Value;
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new OptionsValidationException(string.Empty, typeof(StoreOptions), problems);
+        }
+
         if (StoreOptionsValidator.IsKind(options.Kind, StoreOptions.ClickHouseKind))
         {
             var clickHouse = options.ClickHouse;
@@ -67,18 +66,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
                 provider.GetService<ILogger<ClickHouseStore>>()).AsStore();
         }
 
-        var configuration = provider.GetRequiredService<StoreRegistration>().Configuration;
-        return SqliteDatabase.Open(ResolveSqlitePath(options.Sqlite.Path, configuration["ErrorHub:DataDirectory"], provider.GetService<IHostEnvironment>()?.ContentRootPath));
+        var contentRoot = provider.GetService<IHostEnvironment>()?.ContentRootPath;
+        return SqliteDatabase.Open(Path.GetFullPath(options.Sqlite.Path ?? SqliteStoreOptions.DefaultFileName, string.IsNullOrEmpty(contentRoot) ? Directory.GetCurrentDirectory() : contentRoot));
     }
-
-    /// <summary>A relative database path lives in the data directory; a relative data directory in the content root.</summary>
-    internal static string ResolveSqlitePath(string? configuredPath, string? dataDirectory, string? contentRoot)
-    {
-        var root = string.IsNullOrEmpty(contentRoot) ? Directory.GetCurrentDirectory() : contentRoot;
-        var directory = Path.GetFullPath(string.IsNullOrWhiteSpace(dataDirectory) ? ".errorhub" : dataDirectory, root);
-        return Path.GetFullPath(string.IsNullOrWhiteSpace(configuredPath) ? "errorhub.db" : configuredPath, directory);
-    }
-
-    /// <summary>Marks the registration as done and keeps the configuration the store was registered with.</summary>
-    private sealed record StoreRegistration(IConfiguration Configuration);
 }

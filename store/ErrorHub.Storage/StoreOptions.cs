@@ -1,9 +1,9 @@
 namespace ErrorHub.Storage;
 
 /// <summary>
-/// Where ErrorHub keeps its data. Bound from the configuration section <c>ErrorHub:Store</c>
+/// Where ErrorHub keeps its data. A server binds it from the configuration section <c>ErrorHub:Store</c>
 /// (environment variables: <c>ErrorHub__Store__Kind</c>, <c>ErrorHub__Store__ClickHouse__Url</c>, ...).
-/// See docs/storage.md.
+/// See docs/storage.md and docs/configuration.md.
 /// </summary>
 public sealed class StoreOptions
 {
@@ -20,12 +20,17 @@ public sealed class StoreOptions
     public SqliteStoreOptions Sqlite { get; set; } = new();
 
     public ClickHouseStoreOptions ClickHouse { get; set; } = new();
+
+    /// <summary>What is wrong with these settings, one message per setting, each naming its <c>ErrorHub:Store</c> key.</summary>
+    public IReadOnlyList<string> Validate() => StoreOptionsValidator.Problems(this);
 }
 
 public sealed class SqliteStoreOptions
 {
+    public const string DefaultFileName = "errorhub.db";
+
     /// <summary>
-    /// The database file. Default <c>errorhub.db</c>; a relative path is taken relative to the data
+    /// The database file. Default <c>errorhub.db</c>; a server takes a relative path relative to its data
     /// directory (<c>ErrorHub:DataDirectory</c>, default <c>.errorhub</c> under the content root).
     /// </summary>
     public string? Path { get; set; }

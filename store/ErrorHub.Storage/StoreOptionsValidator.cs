@@ -1,11 +1,10 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Storage;
 
-internal sealed partial class StoreOptionsValidator : IValidateOptions<StoreOptions>
+internal static partial class StoreOptionsValidator
 {
-    public ValidateOptionsResult Validate(string? name, StoreOptions options)
+    public static IReadOnlyList<string> Problems(StoreOptions options)
     {
         var failures = new List<string>();
         if (IsKind(options.Kind, StoreOptions.SqliteKind))
@@ -24,7 +23,7 @@ internal sealed partial class StoreOptionsValidator : IValidateOptions<StoreOpti
             failures.Add($"ErrorHub:Store:Kind '{options.Kind}' is unknown: use '{StoreOptions.SqliteKind}' (embedded, the default) or '{StoreOptions.ClickHouseKind}'.");
         }
 
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return failures;
     }
 
     internal static bool IsKind(string? kind, string expected) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -20,13 +21,13 @@ namespace ErrorHub.AspNetCore.Tests;
 /// </summary>
 public sealed class MiddlewareTests : IAsyncLifetime
 {
-    private ErrorHubServerHost _server = null!;
+    private IngestHost _server = null!;
     private WebApplication _app = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await ErrorHubServerHost.StartAsync();
+        _server = await IngestHost.StartAsync();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Staging" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();

@@ -36,6 +36,24 @@ public sealed class IngestSizeLimitTests(IngestHostFixture fixture) : IClassFixt
         await ShouldServeAGoodRequest();
     }
 
+    [Fact]
+    public async Task Configured_limits_replace_the_defaults_for_the_body_and_the_events_of_a_batch()
+    {
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Ingest:MaxBodyBytes"] = "4096",
+            ["ErrorHub:Ingest:MaxEventsPerBatch"] = "2",
+        });
+
+        using var tooLarge = await host.PostAsync(Wire.Encode(Wire.Map(("events", Wire.Array(Wire.Map(("message", new string('a', 6000))))))));
+        using var tooMany = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+
+        tooLarge.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        (await IngestHost.JsonAsync(tooLarge)).GetProperty("error").GetString().Should().Contain("4096");
+        tooMany.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the sample batch has three events");
+        (await IngestHost.JsonAsync(tooMany)).GetProperty("field").GetString().Should().Be("events");
+    }
+
     [Theory]
     [InlineData(MaxBody + 1)]
     [InlineData(3 * MaxBody)]

@@ -89,6 +89,14 @@ public sealed partial class ProjectBootstrapTests : IDisposable
     }
 
     [Fact]
+    public async Task With_a_public_url_the_printed_dsn_is_built_from_it_not_from_the_listening_address()
+    {
+        await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:IngestUrl"] = "https://ingest.example.com/errorhub" }, _directory);
+
+        (await LoggedDsnAsync(host)).Should().Be($"https://{IngestHost.Key}@ingest.example.com/errorhub/1");
+    }
+
+    [Fact]
     public async Task With_project_creation_off_no_project_is_created_and_every_key_is_refused()
     {
         await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:Project:Create"] = "false" }, _directory);
@@ -131,6 +139,6 @@ public sealed partial class ProjectBootstrapTests : IDisposable
         return await client.SendAsync(request);
     }
 
-    [GeneratedRegex(@"http://\S+")]
+    [GeneratedRegex(@"https?://\S+")]
     private static partial Regex DsnPattern();
 }

@@ -2,7 +2,6 @@ using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
 using FluentAssertions;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -20,13 +19,16 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
 
     private protected override Task<ErrorHubStore> CreateStoreAsync()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ErrorHub:Store:Kind"] = "clickhouse",
-            ["ErrorHub:Store:ClickHouse:Url"] = server.Url.ToString(),
-            ["ErrorHub:Store:ClickHouse:Database"] = _database,
-        }).Build();
-        _services = new ServiceCollection().AddLogging().AddErrorHubStore(configuration).BuildServiceProvider();
+        _services = new ServiceCollection()
+            .AddLogging()
+            .Configure<StoreOptions>(o =>
+            {
+                o.Kind = "clickhouse";
+                o.ClickHouse.Url = server.Url.ToString();
+                o.ClickHouse.Database = _database;
+            })
+            .AddErrorHubStore()
+            .BuildServiceProvider();
         return Task.FromResult(_services.GetRequiredService<ErrorHubStore>());
     }
 

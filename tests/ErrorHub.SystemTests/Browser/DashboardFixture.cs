@@ -82,7 +82,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             .Build();
         await using var services = new ServiceCollection()
             .AddLogging()
-            .AddErrorHubStore(configuration)
+            .AddErrorHubServer(configuration)
             .BuildServiceProvider();
         await Seed.WriteAsync(services);
     }

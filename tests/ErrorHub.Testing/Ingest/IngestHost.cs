@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -50,6 +51,9 @@ public sealed class IngestHost : IAsyncDisposable
     public string DatabasePath => Path.Combine(Directory, "errorhub.db");
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The DSN an SDK uses to send to this host's project.</summary>
+    public string Dsn => $"http://{Key}@{BaseAddress.Authority}/{ProjectId}";
 
     public HttpClient Client { get; }
 
@@ -99,7 +103,7 @@ public sealed class IngestHost : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
         configureServices?.Invoke(builder.Services);
-        builder.Services.AddErrorHubStore(builder.Configuration).AddErrorHubIngest(builder.Configuration);
+        builder.Services.AddErrorHubIngest(builder.Configuration);
 
         var app = builder.Build();
         app.MapErrorHubIngest();
@@ -119,6 +123,19 @@ public sealed class IngestHost : IAsyncDisposable
         }
 
         return new IngestHost(app, directory, ownsDirectory, logs);
+    }
+
+    /// <summary>Every stored event of the project, newest first.</summary>
+    public async Task<List<ErrorEvent>> AllEventsAsync(int projectId = ProjectId)
+    {
+        var issues = await Issues.GetIssuesAsync(new IssueQuery(projectId) { Limit = 1000 });
+        var events = new List<ErrorEvent>();
+        foreach (var issue in issues.Items)
+        {
+            events.AddRange(await Issues.GetEventsAsync(projectId, issue.Fingerprint, 1000));
+        }
+
+        return events.OrderByDescending(e => e.Timestamp).ToList();
     }
 
     public static ByteArrayContent MessagePack(byte[] body, bool gzip = false)

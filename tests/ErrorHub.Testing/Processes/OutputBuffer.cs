@@ -10,6 +10,7 @@ public sealed class OutputBuffer
     private readonly Lock _lock = new();
     private int _characters;
     private long _dropped;
+    private long _totalCharacters;
 
     public OutputBuffer(int maxCharacters = 64 * 1024)
     {
@@ -23,10 +24,23 @@ public sealed class OutputBuffer
         {
             _lines.Enqueue(line);
             _characters += line.Length + 1;
+            _totalCharacters += line.Length + 1;
             while (_characters > _maxCharacters && _lines.Count > 1)
             {
                 _characters -= _lines.Dequeue().Length + 1;
                 _dropped++;
+            }
+        }
+    }
+
+    /// <summary>Everything the process wrote so far, in characters (line ends included), kept or not.</summary>
+    public long TotalCharacters
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _totalCharacters;
             }
         }
     }

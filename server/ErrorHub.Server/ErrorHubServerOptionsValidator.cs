@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Server;
+
+/// <summary>Checks every server setting at start-up; each message names the setting's configuration key.</summary>
+internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<ErrorHubServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ErrorHubServerOptions options)
+    {
+        var failures = new List<string>();
+        CheckUrl(options.PublicUrl, "ErrorHub:PublicUrl", failures);
+        CheckUrl(options.IngestUrl, "ErrorHub:IngestUrl", failures);
+        if (string.IsNullOrWhiteSpace(options.DataDirectory) || options.DataDirectory.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            failures.Add($"ErrorHub:DataDirectory '{options.DataDirectory}' is not a usable directory path.");
+        }
+
+        failures.AddRange(options.Store.Validate());
+        failures.AddRange(options.Ingest.Validate());
+
+        var project = options.Project;
+        if (project.Id <= 0)
+        {
+            failures.Add("ErrorHub:Project:Id must be a positive integer.");
+        }
+
+        if (project.Name is not null && project.Name.Trim().Length == 0)
+        {
+            failures.Add("ErrorHub:Project:Name must not be empty.");
+        }
+
+        if (project.PublicKey is not null && !KeyPattern().IsMatch(project.PublicKey))
+        {
+            failures.Add("ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckUrl(string? value, string key, List<string> failures)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            failures.Add($"{key} '{value}' is not an absolute http:// or https:// URL (e.g. https://errors.example.com/).");
+        }
+        else if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
+        {
+            failures.Add($"{key} '{value}' must be a plain address: no user name, query string or fragment.");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{16,64}$")]
+    private static partial Regex KeyPattern();
+}

@@ -1,0 +1,156 @@
+using ErrorHub.Ingestion;
+using ErrorHub.Storage;
+using FluentAssertions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Xunit;
+
+namespace ErrorHub.Server.Tests;
+
+/// <summary>
+/// <c>AddErrorHubServer</c> as a host uses it: one <c>ErrorHub</c> section gives the store, the ingest
+/// limits and the project, and a wrong setting stops the start with a message that names it.
+/// </summary>
+public sealed class ServerCompositionTests : IDisposable
+{
+    private readonly string _contentRoot = Directory.CreateTempSubdirectory("errorhub-composition-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_contentRoot, recursive: true);
+    }
+
+    [Fact]
+    public async Task Without_settings_the_store_is_one_sqlite_file_in_the_data_directory_under_the_content_root()
+    {
+        using var host = Build([]);
+
+        await host.StartAsync();
+
+        host.Services.GetRequiredService<IStoreSchema>().Kind.Should().Be("sqlite");
+        var path = host.Services.GetRequiredService<IOptions<StoreOptions>>().Value.Sqlite.Path;
+        path.Should().Be(Path.Combine(_contentRoot, ".errorhub", "errorhub.db"));
+        File.Exists(path).Should().BeTrue("the schema step created the file at start-up");
+        (await host.Services.GetRequiredService<IIssueReader>().GetIssuesAsync(new IssueQuery(1))).TotalCount.Should().Be(0);
+        await host.StopAsync();
+    }
+
+    [Theory]
+    [InlineData("data", "db/x.db", "data/db/x.db")]
+    [InlineData("/var/lib/errorhub", null, "/var/lib/errorhub/errorhub.db")]
+    [InlineData("data", "/srv/errors/e.db", "/srv/errors/e.db")]
+    public void A_relative_sqlite_path_lives_in_the_data_directory_and_a_relative_data_directory_in_the_content_root(
+        string dataDirectory, string? sqlitePath, string expected)
+    {
+        using var host = Build(new() { ["ErrorHub:DataDirectory"] = dataDirectory, ["ErrorHub:Store:Sqlite:Path"] = sqlitePath });
+
+        host.Services.GetRequiredService<IOptions<StoreOptions>>().Value.Sqlite.Path
+            .Should().Be(Path.GetFullPath(expected, _contentRoot));
+    }
+
+    [Fact]
+    public void Kind_clickhouse_gives_the_clickhouse_store_on_the_configured_database()
+    {
+        using var host = Build(new()
+        {
+            ["ErrorHub:Store:Kind"] = "ClickHouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = "http://127.0.0.1:8123/",
+            ["ErrorHub:Store:ClickHouse:Database"] = "errors_prod",
+        });
+
+        host.Services.GetRequiredService<IStoreSchema>().Kind.Should().Be("clickhouse");
+        host.Services.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.Database.Should().Be("errors_prod");
+    }
+
+    [Fact]
+    public void Ingest_limits_and_the_project_come_from_the_same_section()
+    {
+        using var host = Build(new()
+        {
+            ["ErrorHub:Ingest:MaxBodyBytes"] = "4096",
+            ["ErrorHub:Ingest:MaxEventsPerBatch"] = "7",
+            ["ErrorHub:Project:Id"] = "3",
+            ["ErrorHub:Project:PublicKey"] = "  shop-7d2f1c9a0b3e4d5f  ",
+        });
+
+        var limits = host.Services.GetRequiredService<IOptions<IngestLimits>>().Value;
+        limits.MaxBodyBytes.Should().Be(4096);
+        limits.MaxEventsPerBatch.Should().Be(7);
+        limits.MaxDecompressedBytes.Should().Be(new IngestLimits().MaxDecompressedBytes, "what is not set keeps its default");
+        var project = host.Services.GetRequiredService<IOptions<ErrorHubServerOptions>>().Value.Project;
+        project.Id.Should().Be(3);
+        project.PublicKey.Should().Be("shop-7d2f1c9a0b3e4d5f", "surrounding spaces of a pasted key are dropped");
+    }
+
+    [Fact]
+    public void Composing_twice_registers_every_part_once()
+    {
+        var configuration = Configuration([]);
+        var services = new ServiceCollection().AddLogging();
+
+        services.AddErrorHubServer(configuration).AddErrorHubServer(configuration).AddErrorHubIngest(configuration).AddErrorHubIngest(configuration);
+
+        services.Count(d => d.ServiceType == typeof(IEventWriter)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IIssueReader)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IOptions<StoreOptions>)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(ServerUrls)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IHostedService)).Should().Be(3, "the schema step, the store writer and the project bootstrap, once each");
+    }
+
+    [Theory]
+    [InlineData("ErrorHub:Store:Kind", "postgres", "ErrorHub:Store:Kind 'postgres' is unknown")]
+    [InlineData("ErrorHub:Store:ClickHouse:Url", "", "ErrorHub:Store:ClickHouse:Url is required")]
+    [InlineData("ErrorHub:Store:ClickHouse:Url", "127.0.0.1:8123", "is not an absolute http:// or https:// URL")]
+    [InlineData("ErrorHub:Store:ClickHouse:Url", "http://admin:secret@127.0.0.1:8123/", "must not carry credentials")]
+    [InlineData("ErrorHub:Store:ClickHouse:Database", "errors; DROP", "is not a plain identifier")]
+    [InlineData("ErrorHub:Store:ClickHouse:RequestTimeout", "00:00:00", "RequestTimeout must be positive")]
+    [InlineData("ErrorHub:PublicUrl", "errors.example.com", "ErrorHub:PublicUrl 'errors.example.com' is not an absolute http:// or https:// URL")]
+    [InlineData("ErrorHub:PublicUrl", "https://errors.example.com/?x=1", "ErrorHub:PublicUrl 'https://errors.example.com/?x=1' must be a plain address")]
+    [InlineData("ErrorHub:IngestUrl", "ftp://ingest.example.com/", "ErrorHub:IngestUrl 'ftp://ingest.example.com/' is not an absolute http")]
+    [InlineData("ErrorHub:Ingest:MaxBodyBytes", "0", "ErrorHub:Ingest:MaxBodyBytes must be between 1024 and 268435456 bytes, not 0.")]
+    [InlineData("ErrorHub:Ingest:MaxDepth", "3", "ErrorHub:Ingest:MaxDepth must be between 8 and 256, not 3.")]
+    [InlineData("ErrorHub:Ingest:MaxRawStringBytes", "999999999", "ErrorHub:Ingest:MaxRawStringBytes must be at least 64 and at most MaxDecompressedBytes")]
+    [InlineData("ErrorHub:Ingest:MaxShortChars", "0", "ErrorHub:Ingest:MaxShortChars must be at least 16, not 0.")]
+    [InlineData("ErrorHub:Project:Id", "0", "ErrorHub:Project:Id must be a positive integer")]
+    [InlineData("ErrorHub:Project:PublicKey", "short", "ErrorHub:Project:PublicKey must be 16 to 64 letters")]
+    [InlineData("ErrorHub:Project:Name", " ", "ErrorHub:Project:Name must not be empty")]
+    public void A_wrong_setting_is_refused_with_a_message_naming_it(string key, string value, string expectedMessage)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ErrorHub:Store:Kind"] = key == "ErrorHub:Store:Kind" ? value : "clickhouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = "http://127.0.0.1:8123/",
+        };
+        settings[key] = value;
+        using var host = Build(settings);
+
+        var resolve = () => host.Services.GetRequiredService<IStoreSchema>();
+
+        resolve.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain(expectedMessage);
+    }
+
+    [Fact]
+    public async Task A_wrong_setting_stops_the_start_before_anything_is_served()
+    {
+        using var host = Build(new() { ["ErrorHub:Store:Kind"] = "clickhouse", ["ErrorHub:Ingest:MaxEventsPerBatch"] = "-1" });
+
+        var start = () => host.StartAsync();
+
+        var failure = (await start.Should().ThrowAsync<OptionsValidationException>()).Which;
+        failure.Message.Should().Contain("ErrorHub:Store:ClickHouse:Url is required").And.Contain("ErrorHub:Ingest:MaxEventsPerBatch must be between 1 and 100000");
+    }
+
+    private IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = _contentRoot });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddErrorHubIngest(builder.Configuration);
+        return builder.Build();
+    }
+
+    private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+}
