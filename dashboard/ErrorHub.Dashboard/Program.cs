@@ -8,8 +8,10 @@ var builder = WebApplication.CreateBuilder(args);
 // No login yet: unless told otherwise, listen on the loopback interface only.
 builder.WebHost.UseLoopbackUnlessConfigured(builder.Configuration);
 
-// Serve Radzen's files from the build output in every environment, not only Development, so that
-// `dotnet ErrorHub.Dashboard.dll` from bin/ (tests, quick trials) works; a published app ignores it.
+// A built, unpublished app finds blazor.web.js and Radzen's files only through the build's static web
+// assets manifest, which ASP.NET Core reads in Development alone: elsewhere (`dotnet run` in
+// Production, say) it looks for them in the project's wwwroot/ and answers 500. A published app
+// carries them in its own wwwroot/ and ignores this.
 builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();

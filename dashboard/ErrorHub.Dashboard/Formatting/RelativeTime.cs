@@ -52,7 +52,8 @@ internal static class RelativeTime
 
         if (elapsed < TimeSpan.FromDays(320))
         {
-            return Plural((int)Math.Round(elapsed.TotalDays / 30.44), "month");
+            // 45 days is under one and a half average months: rounding alone would say "1 months ago".
+            return Plural(Math.Max(2, (int)Math.Round(elapsed.TotalDays / 30.44)), "month");
         }
 
         if (elapsed < TimeSpan.FromDays(548))

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.DependencyInjection;
+using Radzen;
+
+namespace ErrorHub.Dashboard.Tests.Infrastructure;
+
+/// <summary>
+/// A bUnit context set up as the dashboard's Program.cs sets up its services: Radzen's services, and a
+/// clock fixed at <see cref="Now"/> so that relative times ("3 minutes ago") are known in advance.
+/// </summary>
+public abstract class DashboardTestContext : BunitContext
+{
+    public static readonly DateTimeOffset Now = new(2025, 6, 2, 12, 0, 0, TimeSpan.Zero);
+
+    protected DashboardTestContext()
+    {
+        // Radzen's components call into their script (focus, popups, resize observers); bUnit runs none,
+        // and none of what these tests check depends on an answer.
+        JSInterop.Mode = JSRuntimeMode.Loose;
+
+        // Pages load from a real SQLite file; on a busy machine that can take longer than bUnit's one
+        // second default. Waiting ends as soon as the assertion holds, so passing tests are not slower.
+        DefaultWaitTimeout = TimeSpan.FromSeconds(15);
+        Services.AddRadzenComponents();
+        Services.AddSingleton<TimeProvider>(new FixedClock(Now));
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}

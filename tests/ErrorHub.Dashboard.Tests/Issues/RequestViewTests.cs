@@ -1,0 +1,56 @@
+using ErrorHub.Dashboard.Components.Issues;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Dashboard.Tests.Issues;
+
+public sealed class RequestViewTests : DashboardTestContext
+{
+    private static readonly Dictionary<string, string> NoHeaders = [];
+
+    [Fact]
+    public void Shows_method_url_query_and_headers_sorted_by_name()
+    {
+        var request = new RequestRecord("POST", "https://shop.example/checkout", "coupon=SUMMER&currency=EUR", new Dictionary<string, string>
+        {
+            ["User-Agent"] = "Mozilla/5.0",
+            ["accept"] = "text/html",
+            ["Referer"] = "https://shop.example/cart",
+        });
+
+        var cut = Render<RequestView>(parameters => parameters.Add(component => component.Request, request));
+
+        cut.Find(".request-method").TextContent.Should().Be("POST");
+        cut.Find(".request-url").TextContent.Should().Be("https://shop.example/checkout");
+        cut.Find(".request-query").TextContent.Should().Be("coupon=SUMMER&currency=EUR");
+        cut.FindAll(".headers-table tr").Select(row => (row.QuerySelector("th")!.TextContent, row.QuerySelector("td")!.TextContent)).Should().Equal(
+            ("accept", "text/html"),
+            ("Referer", "https://shop.example/cart"),
+            ("User-Agent", "Mozilla/5.0"));
+    }
+
+    [Fact]
+    public void What_was_not_reported_gets_no_heading()
+    {
+        var cut = Render<RequestView>(parameters => parameters.Add(component => component.Request, new RequestRecord(null, "https://shop.example/", null, NoHeaders)));
+
+        cut.FindAll(".request-method").Should().BeEmpty();
+        cut.Find(".request-url").TextContent.Should().Be("https://shop.example/");
+        cut.FindAll("h4").Should().BeEmpty("there is neither a query nor a header to show");
+    }
+
+    [Fact]
+    public void Markup_in_the_url_query_and_headers_is_shown_as_text()
+    {
+        const string hostile = "<img src=x onerror=alert(1)>";
+        var request = new RequestRecord("GET", "https://shop.example/" + hostile, "q=" + hostile, new Dictionary<string, string> { [hostile] = hostile });
+
+        var cut = Render<RequestView>(parameters => parameters.Add(component => component.Request, request));
+
+        cut.Find(".request-url").TextContent.Should().Be("https://shop.example/" + hostile);
+        cut.Find(".request-query").TextContent.Should().Be("q=" + hostile);
+        cut.Find(".headers-table th").TextContent.Should().Be(hostile);
+        cut.Find(".headers-table td").TextContent.Should().Be(hostile);
+        cut.FindAll("img").Should().BeEmpty();
+    }
+}

@@ -1,0 +1,173 @@
+using ErrorHub.Dashboard.Components.Pages;
+using ErrorHub.Dashboard.Formatting;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage.Events;
+using ErrorHub.Storage;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using static ErrorHub.Dashboard.Tests.Infrastructure.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Pages;
+
+/// <summary>One issue's page over the real SQLite store: the issue, its latest event, and stepping through its events.</summary>
+public sealed class IssueDetailsTests : DashboardTestContext
+{
+    private static readonly string CheckoutFingerprint = Fingerprint("checkout");
+    private const string CheckoutTitle = "InvalidOperationException: Bundle 'summer-kit' cannot be checked out";
+
+    private static readonly Guid LatestId = Guid.Parse("11111111-1111-4111-8111-111111111111");
+    private static readonly Guid MiddleId = Guid.Parse("22222222-2222-4222-8222-222222222222");
+    private static readonly Guid OldestId = Guid.Parse("33333333-3333-4333-8333-333333333333");
+
+    private readonly TemporaryStore _store = new();
+    private bool _notFound;
+
+    public IssueDetailsTests()
+    {
+        _store.AddTo(Services);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _store.Dispose();
+        }
+    }
+
+    private async Task<IRenderedComponent<IssueDetails>> RenderIssueAsync(string fingerprint, string? eventId = null, IReadOnlyList<ErrorEvent>? events = null)
+    {
+        await _store.SeedAsync([Shop], events ??
+        [
+            CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com"),
+            CheckoutEvent(MiddleId, Now.AddMinutes(-50), "bob@example.com"),
+            CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com"),
+            Event(Fingerprint("other"), "Another issue", Now.AddMinutes(-1)),
+        ]);
+        var navigation = Services.GetRequiredService<NavigationManager>();
+        navigation.OnNotFound += (_, _) => _notFound = true;
+
+        // The event comes from the query string, as it does when a user follows a link.
+        var path = DashboardPaths.Issue(1, fingerprint);
+        navigation.NavigateTo(eventId is null ? path : $"{path}?event={Uri.EscapeDataString(eventId)}");
+        var cut = Render<IssueDetails>(parameters => parameters
+            .Add(page => page.ProjectId, 1)
+            .Add(page => page.Fingerprint, fingerprint));
+        cut.WaitForState(() => _notFound || cut.FindAll(".event-heading, pre.message").Count > 0);
+        return cut;
+    }
+
+    private static ErrorEvent CheckoutEvent(Guid eventId, DateTimeOffset timestamp, string email) =>
+        Event(CheckoutFingerprint, CheckoutTitle, timestamp, userId: email[..email.IndexOf('@', StringComparison.Ordinal)], eventId: eventId) with
+        {
+            Release = "shop@2.4.1",
+            Environment = "production",
+            Runtime = new NameVersion(".NET", "10.0.12"),
+            User = new UserRecord("u-" + email[0], email[..email.IndexOf('@', StringComparison.Ordinal)], email, "203.0.113.24"),
+            Request = new RequestRecord("POST", "https://shop.example/checkout/bundles/summer-kit", null, new Dictionary<string, string>()),
+            Tags = new Dictionary<string, string> { ["region"] = "eu-west", ["feature"] = "bundles" },
+            Exceptions =
+            [
+                new ExceptionRecord("System.InvalidOperationException", "Bundle 'summer-kit' cannot be checked out", "Shop",
+                [
+                    new FrameRecord("PlaceOrderAsync", "Shop.Checkout.CheckoutService", "Shop", "src/Shop/Checkout/CheckoutService.cs", 42, 17, InApp: true),
+                    new FrameRecord("Invoke", "Microsoft.AspNetCore.Routing.EndpointMiddleware", "Microsoft.AspNetCore.Routing", null, null, null, InApp: false),
+                ]),
+                new ExceptionRecord("System.Collections.Generic.KeyNotFoundException", "The given key 'summer-kit' was not present in the dictionary.", "System.Private.CoreLib", []),
+            ],
+        };
+
+    private static string Facts(IRenderedComponent<IssueDetails> cut, string section) =>
+        string.Join("; ", cut.FindAll($".{section} dt").Zip(cut.FindAll($".{section} dd"), (label, value) => $"{label.TextContent}={value.TextContent}"));
+
+    [Fact]
+    public async Task Shows_the_issue_and_its_latest_event()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+
+        cut.Find("h1").TextContent.Should().Be(CheckoutTitle);
+        cut.Find(".breadcrumbs a").GetAttribute("href").Should().Be("projects/1/issues");
+        cut.Find(".breadcrumbs a").TextContent.Should().Be("Web shop");
+        cut.FindAll(".issue-stats dt").Select(term => term.TextContent).Should().Equal("Events", "Users", "First seen", "Last seen");
+        cut.FindAll(".issue-stats dd").Select(value => value.TextContent).Should().Equal("3", "3", "5 hours ago", "2 minutes ago");
+
+        cut.Find(".event-heading code").TextContent.Should().Be(LatestId.ToString("N")[..12]);
+        cut.FindAll(".exception-type").Select(type => type.TextContent).Should().Equal("System.InvalidOperationException", "System.Collections.Generic.KeyNotFoundException");
+        cut.Find(".request-url").TextContent.Should().Be("https://shop.example/checkout/bundles/summer-kit");
+        Facts(cut, "user").Should().Be("ID=u-a; Username=alice; Email=alice@example.com; IP address=203.0.113.24");
+        Facts(cut, "context").Should().StartWith("Release=shop@2.4.1; Environment=production; Runtime=.NET 10.0.12;");
+        Facts(cut, "tags").Should().Be("feature=bundles; region=eu-west");
+    }
+
+    [Fact]
+    public async Task The_recent_events_list_marks_the_shown_one_and_only_an_older_event_is_offered()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+
+        var recent = cut.FindAll(".event-list li");
+        recent.Select(item => item.QuerySelector("a")!.TextContent).Should().Equal("2 minutes ago", "an hour ago", "5 hours ago");
+        recent[0].ClassList.Should().Contain("selected");
+        recent[0].QuerySelector("a")!.GetAttribute("aria-current").Should().Be("true");
+        recent[1].QuerySelector("a")!.GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}?event={MiddleId:N}");
+
+        cut.FindAll("a[rel='prev']").Should().BeEmpty("there is nothing newer than the latest event");
+        var older = cut.Find("a[rel='next']");
+        older.TextContent.Should().Be("Older ›");
+        older.GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}?event={MiddleId:N}");
+    }
+
+    [Fact]
+    public async Task An_event_named_in_the_link_is_shown_with_its_newer_and_older_neighbours()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint, MiddleId.ToString("N"));
+
+        cut.Find(".event-heading code").TextContent.Should().Be(MiddleId.ToString("N")[..12]);
+        Facts(cut, "user").Should().Contain("Email=bob@example.com");
+        cut.Find("a[rel='prev']").GetAttribute("href").Should().EndWith($"?event={LatestId:N}");
+        cut.Find("a[rel='next']").GetAttribute("href").Should().EndWith($"?event={OldestId:N}");
+        cut.Find(".event-list li.selected a").TextContent.Should().Be("an hour ago");
+        _notFound.Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("00000000000000000000000000000001")]
+    [InlineData("not-a-guid")]
+    public async Task An_unknown_event_is_not_found(string eventId)
+    {
+        await RenderIssueAsync(CheckoutFingerprint, eventId);
+
+        _notFound.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task An_event_of_another_issue_is_not_found_under_this_one()
+    {
+        var other = Event(Fingerprint("other"), "Another issue", Now.AddMinutes(-1));
+
+        await RenderIssueAsync(CheckoutFingerprint, other.EventId.ToString("N"), [CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com"), other]);
+
+        _notFound.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task An_unknown_issue_is_not_found()
+    {
+        var cut = await RenderIssueAsync(Fingerprint("never-seen"));
+
+        _notFound.Should().BeTrue();
+        cut.FindAll("h1").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_message_without_an_exception_is_shown_as_text()
+    {
+        const string message = "Payment provider said: <b>declined</b>\n<script>alert(1)</script>";
+        var logged = Event(Fingerprint("logged"), "Payment declined", Now.AddMinutes(-5)) with { Message = message, Exceptions = [] };
+
+        var cut = await RenderIssueAsync(Fingerprint("logged"), events: [logged]);
+
+        cut.Find("pre.message").TextContent.Should().Be(message);
+        cut.FindAll(".exception, pre.message b, pre.message script").Should().BeEmpty();
+    }
+}
