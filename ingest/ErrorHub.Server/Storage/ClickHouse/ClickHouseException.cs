@@ -42,6 +42,9 @@ public sealed partial class ClickHouseException : Exception
         return match.Success && int.TryParse(match.Groups[1].ValueSpan, out var code) ? code : null;
     }
 
+    /// <summary>The start of a long statement or answer, for messages that stay readable.</summary>
+    internal static string Abbreviate(string text) => text.Length <= 500 ? text : string.Concat(text.AsSpan(0, 500), "...");
+
     [GeneratedRegex(@"^\s*Code:\s*(\d+)", RegexOptions.CultureInvariant)]
     private static partial Regex CodePrefix();
 }
