@@ -9,7 +9,7 @@ namespace ErrorHub.Server.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseAnswerHandler : DelegatingHandler
 {
-    private const int MaxErrorTextLength = 16 * 1024;
+    internal const int MaxErrorTextLength = 16 * 1024;
 
     /// <summary>
     /// The statement being sent, set by <see cref="ClickHouseClient"/> around each call into the

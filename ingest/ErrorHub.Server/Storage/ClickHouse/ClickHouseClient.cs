@@ -96,9 +96,24 @@ internal sealed class ClickHouseClient
             var rows = new List<T>();
             while (await reader.ReadLineAsync(cancellationToken) is { } line)
             {
-                if (line.Length > 0)
+                if (line.Length == 0)
                 {
-                    rows.Add(ReadRow(line, readRow, sql));
+                    continue;
+                }
+
+                JsonDocument document;
+                try
+                {
+                    document = JsonDocument.Parse(line);
+                }
+                catch (JsonException ex)
+                {
+                    throw await FailedWhileAnsweringAsync(line, reader, sql, ex, cancellationToken);
+                }
+
+                using (document)
+                {
+                    rows.Add(readRow(document.RootElement));
                 }
             }
 
@@ -152,21 +167,20 @@ internal sealed class ClickHouseClient
         }
     }
 
-    private static T ReadRow<T>(string line, Func<JsonElement, T> readRow, string sql)
+    /// <summary>
+    /// An error that happens after the answer started streaming arrives as text in the body: the
+    /// <c>Code: N</c> line itself on 18.x, framed by <c>__exception__</c> lines on current servers.
+    /// </summary>
+    private static async Task<ClickHouseException> FailedWhileAnsweringAsync(
+        string firstLine, StreamReader rest, string sql, JsonException cause, CancellationToken cancellationToken)
     {
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            return readRow(document.RootElement);
-        }
-        catch (JsonException ex)
-        {
-            // An error that happens after the answer started streaming arrives as text in the body.
-            var code = ClickHouseException.ParseErrorCode(line);
-            var message = code is null
-                ? $"ClickHouse answered a row that is not JSON: {ClickHouseException.Abbreviate(line)} Query: {ClickHouseException.Abbreviate(sql)}"
-                : $"ClickHouse failed while answering: {ClickHouseException.Abbreviate(line)} Query: {ClickHouseException.Abbreviate(sql)}";
-            throw new ClickHouseException(message, code, HttpStatusCode.OK, ex);
-        }
+        var buffer = new char[ClickHouseAnswerHandler.MaxErrorTextLength];
+        var read = await rest.ReadBlockAsync(buffer, cancellationToken);
+        var text = (firstLine + "\n" + new string(buffer, 0, read)).Trim();
+        var code = ClickHouseException.ParseErrorCode(text);
+        var message = code is null
+            ? $"ClickHouse answered a row that is not JSON: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}"
+            : $"ClickHouse failed while answering: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}";
+        return new ClickHouseException(message, code, HttpStatusCode.OK, cause);
     }
 }

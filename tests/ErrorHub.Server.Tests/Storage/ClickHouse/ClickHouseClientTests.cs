@@ -303,6 +303,31 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_error_framed_after_the_rows_as_current_servers_send_it_throws_the_servers_code()
+    {
+        // Current servers frame an error in the middle of an answer in __exception__ lines.
+        await using var app = await StartFakeServerAsync("/", _ => Results.Text(
+            """
+            {"number":"0"}
+            {"number":"1"}
+            __exception__
+            kqdvibmzwmlwlvbb
+            Code: 395. DB::Exception: Value passed to 'throwIf' function is non-zero. (FUNCTION_THROW_IF_VALUE_IS_NON_ZERO) (version 25.3.2.39 (official build))
+            139 kqdvibmzwmlwlvbb
+            __exception__
+
+            """));
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(app.Url));
+
+        var query = () => client.QueryAsync("SELECT number FROM numbers(5)", row => row.GetProperty("number").GetString(), CancellationToken.None);
+
+        var error = (await query.Should().ThrowAsync<ClickHouseException>()).Which;
+        error.ErrorCode.Should().Be(395);
+        error.Message.Should().StartWith("ClickHouse failed while answering").And.Contain("FUNCTION_THROW_IF_VALUE_IS_NON_ZERO").And.Contain("Query: SELECT number FROM numbers(5)");
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_by_the_server()
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
@@ -331,16 +356,12 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
     public async Task The_urls_path_the_user_and_the_password_are_sent_as_configured()
     {
         var seen = new List<(string Path, string Query, string? Authorization)>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var app = builder.Build();
-        app.MapPost("/clickhouse/", (HttpRequest request) =>
+        await using var app = await StartFakeServerAsync("/clickhouse/", request =>
         {
             seen.Add((request.Path, request.QueryString.Value ?? "", request.Headers.Authorization.ToString()));
             return Results.Text("{\"version\":\"24.8.1\"}\n");
         });
-        await app.StartAsync();
-        var url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/clickhouse/");
+        var url = new Uri(app.Url, "clickhouse/");
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
         var client = new ClickHouseClient(http, new ClickHouseConnection(url, "alice", "pa:ss wörd"));
 
@@ -429,14 +450,18 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         error.Message.Should().Contain("is this ClickHouse's HTTP interface?");
     }
 
-    private static async Task<NotClickHouse> StartNotClickHouseAsync()
+    private static Task<FakeServer> StartNotClickHouseAsync() =>
+        StartFakeServerAsync("/", _ => Results.NotFound("<html>Not here</html>"));
+
+    /// <summary>A web server on a free loopback port that answers POST <paramref name="path"/>.</summary>
+    private static async Task<FakeServer> StartFakeServerAsync(string path, Func<HttpRequest, IResult> answer)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
-        app.MapPost("/", () => Results.NotFound("<html>Not here</html>"));
+        app.MapPost(path, answer);
         await app.StartAsync();
-        return new NotClickHouse(app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/"));
+        return new FakeServer(app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/"));
     }
 
     private static int UnusedPort()
@@ -446,7 +471,7 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private sealed record NotClickHouse(WebApplication App, Uri Url) : IAsyncDisposable
+    private sealed record FakeServer(WebApplication App, Uri Url) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => App.DisposeAsync();
     }
