@@ -375,6 +375,37 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_https_url_is_spoken_to_with_tls()
+    {
+        await using var app = await StartFakeServerAsync("/", _ => Results.Text("{\"version\":\"24.8.1\"}\n"));
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(new UriBuilder(app.Url) { Scheme = "https" }.Uri));
+
+        var query = () => client.GetServerVersionAsync(CancellationToken.None);
+
+        // The fake server speaks plain HTTP, so a TLS handshake is what fails.
+        var error = (await query.Should().ThrowAsync<ClickHouseException>()).Which;
+        error.Message.Should().StartWith("Cannot reach ClickHouse at https://");
+        error.InnerException.Should().BeOfType<HttpRequestException>().Which.InnerException.Should().BeAssignableTo<System.Security.Authentication.AuthenticationException>();
+    }
+
+    [Fact]
+    public async Task An_ipv6_url_reaches_the_server()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://[::1]:0");
+        await using var app = builder.Build();
+        app.MapPost("/", () => Results.Text("{\"version\":\"24.8.1\"}\n"));
+        await app.StartAsync();
+        var url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(url));
+
+        (await client.GetServerVersionAsync(CancellationToken.None)).Should().Be("24.8.1");
+        url.Host.Should().Be("[::1]");
+    }
+
+    [Fact]
     public async Task A_url_where_nothing_listens_gives_a_clear_error()
     {
         var port = UnusedPort();
