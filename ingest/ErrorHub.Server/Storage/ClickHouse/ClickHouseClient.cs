@@ -122,8 +122,9 @@ internal sealed class ClickHouseClient
 
     /// <summary>
     /// Inserts rows in one gzip-compressed RowBinary request. Columns and their types come from the
-    /// <see cref="ClickHouseColumnAttribute"/>s of <typeparamref name="TRow"/>'s public properties,
-    /// read when a row is encoded: the driver's own look-up of the types needs a format 18.x lacks.
+    /// <see cref="ClickHouseColumnAttribute"/>s on <typeparamref name="TRow"/>'s public properties
+    /// (the driver's own look-up of the types needs a format 18.x lacks); a row's properties are
+    /// read when the driver encodes that row.
     /// </summary>
     public Task InsertAsync<TRow>(string table, IReadOnlyCollection<TRow> rows, CancellationToken cancellationToken)
         where TRow : class
