@@ -1,6 +1,8 @@
+using System.Reflection;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
+using ClickHouseColumnAttribute = ClickHouse.Driver.ClickHouseColumnAttribute;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -92,5 +94,24 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         hours.Should().Equal(
             (TestEvents.BaseTime.ToUnixTimeSeconds(), 2L),
             (TestEvents.BaseTime.AddHours(2).ToUnixTimeSeconds(), 1L));
+    }
+
+    [Theory]
+    [InlineData(typeof(ClickHouseEventRow), "events")]
+    [InlineData(typeof(ClickHouseProjectRow), "projects")]
+    public async Task The_row_classes_declare_every_column_of_their_table_with_the_servers_type(Type rowType, string table)
+    {
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var serverColumns = await client.QueryAsync(
+            $"SELECT name, type FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = {ClickHouseSql.Quote(table)}",
+            row => (row.GetProperty("name").GetString(), row.GetProperty("type").GetString()),
+            CancellationToken.None);
+
+        var declared = rowType.GetProperties()
+            .Select(p => p.GetCustomAttribute<ClickHouseColumnAttribute>())
+            .Select(a => (a?.Name, a?.Type));
+
+        declared.Should().BeEquivalentTo(serverColumns, "the driver encodes each row by these types, and a mismatch of equal width would store garbage silently");
     }
 }

@@ -1,8 +1,11 @@
-using System.IO.Compression;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using ClickHouse.Driver;
+using ClickHouse.Driver.Compression;
+using ClickHouseClientSettings = ClickHouse.Driver.ADO.ClickHouseClientSettings;
+using DriverClient = ClickHouse.Driver.ClickHouseClient;
 
 namespace ErrorHub.Storage.ClickHouse;
 
@@ -10,42 +13,59 @@ namespace ErrorHub.Storage.ClickHouse;
 internal sealed record ClickHouseConnection(Uri Url, string? User = null, string? Password = null);
 
 /// <summary>
-/// A focused client for ClickHouse's HTTP interface: commands, RowBinary inserts (gzip bodies) and
-/// JSONEachRow selects. It speaks the subset that 18.16 and current servers share: every setting
-/// goes in the URL (18.x has no SETTINGS clause after FORMAT and no query parameters).
+/// ErrorHub's door to ClickHouse: commands, selects answered as JSONEachRow, and RowBinary inserts.
+/// The official driver carries the requests and encodes the inserts; what stays here is what it
+/// cannot do on 18.16 (typed reads and query parameters need formats and settings 18.x lacks, so
+/// selects are raw JSONEachRow read here, values are literals from <see cref="ClickHouseSql"/>)
+/// and errors that say which URL and setting to check. docs/storage.md has the details.
 /// </summary>
+[SuppressMessage("Design", "CA1001", Justification = "Given an HttpClient, the driver owns nothing that needs disposing; the HttpClient belongs to the caller.")]
 internal sealed class ClickHouseClient
 {
-    private const int MaxErrorTextLength = 16 * 1024;
-    private const int FlushThreshold = 256 * 1024;
-
-    private readonly HttpClient _http;
+    private readonly DriverClient _driver;
     private readonly ClickHouseConnection _connection;
-    private readonly AuthenticationHeaderValue? _authorization;
+    private readonly TimeSpan _timeout;
     private string? _serverVersion;
 
+    /// <param name="http">Built on <see cref="CreateHandler"/>: its <see cref="ClickHouseAnswerHandler"/> turns refusals into <see cref="ClickHouseException"/>.</param>
     public ClickHouseClient(HttpClient http, ClickHouseConnection connection)
     {
-        _http = http;
         _connection = connection;
-        if (connection.User is not null || connection.Password is not null)
+        _timeout = http.Timeout;
+        var url = connection.Url;
+        _driver = new DriverClient(new ClickHouseClientSettings
         {
-            var credentials = Encoding.UTF8.GetBytes($"{connection.User ?? "default"}:{connection.Password}");
-            _authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(credentials));
-        }
+            Protocol = url.Scheme,
+            Host = url.Host,
+            Port = (ushort)url.Port,
+            Path = url.AbsolutePath,
+            Username = connection.User ?? "default",
+            Password = connection.Password ?? "",
+            // 18.x knows neither JSON setting and refuses every request that names one.
+            JsonReadMode = JsonReadMode.None,
+            JsonWriteMode = JsonWriteMode.None,
+            // gzip, not the driver's first choice zstd: 18.x knows no other, and the handler's
+            // decompression below ClickHouseAnswerHandler must be able to read error answers.
+            AcceptEncoding = "gzip",
+            HttpClient = http,
+        });
     }
 
     public Uri Url => _connection.Url;
 
     /// <summary>
-    /// The handler every ClickHouse <see cref="HttpClient"/> should use: answers may be gzipped
-    /// (<c>enable_http_compression</c>), and pooled connections are renewed so DNS changes are seen.
+    /// The handler every ClickHouse <see cref="HttpClient"/> must use: refusals become
+    /// <see cref="ClickHouseException"/> with the HTTP status (the driver's own exception drops it),
+    /// answers may be gzipped, and pooled connections are renewed so DNS changes are seen.
     /// </summary>
-    public static SocketsHttpHandler CreateHandler() => new()
+    public static HttpMessageHandler CreateHandler() => new ClickHouseAnswerHandler
     {
-        AutomaticDecompression = DecompressionMethods.GZip,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        ConnectTimeout = TimeSpan.FromSeconds(10),
+        InnerHandler = new SocketsHttpHandler
+        {
+            AutomaticDecompression = DecompressionMethods.GZip,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        },
     };
 
     /// <summary>The server's version string (<c>SELECT version()</c>), asked once and remembered.</summary>
@@ -61,193 +81,107 @@ internal sealed class ClickHouseClient
         return _serverVersion;
     }
 
-    /// <summary>Runs a statement that returns nothing (DDL, ALTER, OPTIMIZE, ...).</summary>
-    public async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
-    {
-        using var request = CreateRequest(sql, settings: null);
-        using var response = await SendAsync(request, sql, cancellationToken);
-    }
+    /// <summary>Runs a statement that returns no rows (DDL, ALTER, OPTIMIZE, ...).</summary>
+    public Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
+        SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
 
     /// <summary>Runs a SELECT and maps each row of its JSONEachRow answer (UInt64 and Int64 arrive as strings).</summary>
-    public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken)
-    {
-        var query = sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSONEachRow";
-        using var request = CreateRequest(query, settings: "enable_http_compression=1");
-        using var response = await SendAsync(request, sql, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var rows = new List<T>();
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+    public Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
+        SendAsync<IReadOnlyList<T>>(sql, async () =>
         {
-            if (line.Length == 0)
+            var query = sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSONEachRow";
+            using var result = await _driver.ExecuteRawResultAsync(query, cancellationToken: cancellationToken);
+            await using var stream = await result.ReadDecompressedStreamAsync();
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var rows = new List<T>();
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
             {
-                continue;
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                JsonDocument document;
+                try
+                {
+                    document = JsonDocument.Parse(line);
+                }
+                catch (JsonException ex)
+                {
+                    throw await FailedWhileAnsweringAsync(line, reader, sql, ex, cancellationToken);
+                }
+
+                using (document)
+                {
+                    rows.Add(readRow(document.RootElement));
+                }
             }
 
-            rows.Add(ReadRow(line, readRow, sql));
-        }
-
-        return rows;
-    }
+            return rows;
+        }, cancellationToken);
 
     /// <summary>
-    /// Inserts rows in one request as gzip-compressed RowBinary. <paramref name="writeRow"/> writes
-    /// one row's values in the order of <paramref name="columns"/>.
+    /// Inserts rows in one gzip-compressed RowBinary request. Columns and their types come from the
+    /// <see cref="ClickHouseColumnAttribute"/>s on <typeparamref name="TRow"/>'s public properties
+    /// (the driver's own look-up of the types needs a format 18.x lacks); a row's properties are
+    /// read when the driver encodes that row.
     /// </summary>
-    public async Task InsertAsync<TRow>(
-        string table,
-        IReadOnlyList<string> columns,
-        IReadOnlyList<TRow> rows,
-        Action<RowBinaryWriter, TRow> writeRow,
-        CancellationToken cancellationToken)
+    public Task InsertAsync<TRow>(string table, IReadOnlyCollection<TRow> rows, CancellationToken cancellationToken)
+        where TRow : class
     {
-        var statement = $"INSERT INTO {table} ({string.Join(", ", columns)}) FORMAT RowBinary";
-        using var request = new HttpRequestMessage(HttpMethod.Post, BuildUri(settings: null, query: statement))
+        _driver.RegisterBinaryInsertType<TRow>();
+        var options = new InsertOptions
         {
-            Content = new RowBinaryContent<TRow>(rows, writeRow),
+            // zstd, the driver's default, is unknown to 18.x.
+            Compressor = GZipCompressor.Default,
+            // One batch, one INSERT: the driver would split a larger one into several.
+            BatchSize = Math.Max(rows.Count, 1),
         };
-        request.Headers.Authorization = _authorization;
-        using var response = await SendAsync(request, statement, cancellationToken);
+        return SendAsync($"INSERT INTO {table}", () => _driver.InsertBinaryAsync(table, rows, options, cancellationToken), cancellationToken);
     }
 
-    private HttpRequestMessage CreateRequest(string sql, string? settings)
+    /// <summary>Gives failures of the transport a message that names the URL and the setting to check.</summary>
+    private async Task<T> SendAsync<T>(string sql, Func<Task<T>> send, CancellationToken cancellationToken)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, BuildUri(settings, query: null))
-        {
-            Content = new StringContent(sql, Encoding.UTF8, "text/plain"),
-        };
-        request.Headers.Authorization = _authorization;
-        return request;
-    }
-
-    private Uri BuildUri(string? settings, string? query)
-    {
-        var builder = new StringBuilder(_connection.Url.GetLeftPart(UriPartial.Path));
-        var separator = '?';
-        if (settings is not null)
-        {
-            builder.Append(separator).Append(settings);
-            separator = '&';
-        }
-
-        if (query is not null)
-        {
-            builder.Append(separator).Append("query=").Append(Uri.EscapeDataString(query));
-        }
-
-        return new Uri(builder.ToString());
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, string sql, CancellationToken cancellationToken)
-    {
-        HttpResponseMessage response;
+        // Flows into the handler's call and ends with this method.
+        ClickHouseAnswerHandler.Statement.Value = sql;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            return await send();
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
+            // IOException: a connection that broke while the driver was writing an insert's rows.
             throw new ClickHouseException(
                 $"Cannot reach ClickHouse at {Url}: {ex.Message} (check ErrorHub:Store:ClickHouse:Url and that the server's HTTP interface listens there).",
                 errorCode: null,
                 statusCode: null,
                 ex);
         }
-        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ClickHouseException(
-                $"ClickHouse at {Url} did not answer within {_http.Timeout} (ErrorHub:Store:ClickHouse:RequestTimeout). Query: {Abbreviate(sql)}",
+                $"ClickHouse at {Url} did not answer within {_timeout} (ErrorHub:Store:ClickHouse:RequestTimeout). Query: {ClickHouseException.Abbreviate(sql)}",
                 errorCode: null,
                 statusCode: null,
                 ex);
         }
-
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            var text = await ReadErrorTextAsync(response, cancellationToken);
-            var code = ClickHouseException.ParseErrorCode(text);
-            var message = code is null
-                ? $"ClickHouse at {Url} answered {(int)response.StatusCode} {response.ReasonPhrase}: {text} (is this ClickHouse's HTTP interface?)"
-                : $"ClickHouse refused the query: {text} Query: {Abbreviate(sql)}";
-            throw new ClickHouseException(message, code, response.StatusCode);
-        }
     }
-
-    private static T ReadRow<T>(string line, Func<JsonElement, T> readRow, string sql)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            return readRow(document.RootElement);
-        }
-        catch (JsonException ex)
-        {
-            // An error that happens after the answer started streaming arrives as text in the body.
-            var code = ClickHouseException.ParseErrorCode(line);
-            var message = code is null
-                ? $"ClickHouse answered a row that is not JSON: {Abbreviate(line)} Query: {Abbreviate(sql)}"
-                : $"ClickHouse failed while answering: {Abbreviate(line)} Query: {Abbreviate(sql)}";
-            throw new ClickHouseException(message, code, HttpStatusCode.OK, ex);
-        }
-    }
-
-    private static async Task<string> ReadErrorTextAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var buffer = new char[MaxErrorTextLength];
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var read = await reader.ReadBlockAsync(buffer, cancellationToken);
-        return new string(buffer, 0, read).Trim();
-    }
-
-    private static string Abbreviate(string text) => text.Length <= 500 ? text : string.Concat(text.AsSpan(0, 500), "...");
 
     /// <summary>
-    /// Streams rows as RowBinary through gzip into the request, flushing every few hundred KB, so a
-    /// large batch never sits in memory twice.
+    /// An error that happens after the answer started streaming arrives as text in the body: the
+    /// <c>Code: N</c> line itself on 18.x, framed by <c>__exception__</c> lines on current servers.
     /// </summary>
-    private sealed class RowBinaryContent<TRow> : HttpContent
+    private static async Task<ClickHouseException> FailedWhileAnsweringAsync(
+        string firstLine, StreamReader rest, string sql, JsonException cause, CancellationToken cancellationToken)
     {
-        private readonly IReadOnlyList<TRow> _rows;
-        private readonly Action<RowBinaryWriter, TRow> _writeRow;
-
-        public RowBinaryContent(IReadOnlyList<TRow> rows, Action<RowBinaryWriter, TRow> writeRow)
-        {
-            _rows = rows;
-            _writeRow = writeRow;
-            Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            Headers.ContentEncoding.Add("gzip");
-        }
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            await using var gzip = new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true);
-            using var writer = new RowBinaryWriter(FlushThreshold + (FlushThreshold / 4));
-            foreach (var row in _rows)
-            {
-                _writeRow(writer, row);
-                if (writer.WrittenCount >= FlushThreshold)
-                {
-                    await gzip.WriteAsync(writer.WrittenMemory, cancellationToken);
-                    writer.Clear();
-                }
-            }
-
-            await gzip.WriteAsync(writer.WrittenMemory, cancellationToken);
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
+        var buffer = new char[ClickHouseAnswerHandler.MaxErrorTextLength];
+        var read = await rest.ReadBlockAsync(buffer, cancellationToken);
+        var text = (firstLine + "\n" + new string(buffer, 0, read)).Trim();
+        var code = ClickHouseException.ParseErrorCode(text);
+        var message = code is null
+            ? $"ClickHouse answered a row that is not JSON: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}"
+            : $"ClickHouse failed while answering: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}";
+        return new ClickHouseException(message, code, HttpStatusCode.OK, cause);
     }
 }

@@ -42,6 +42,10 @@ public sealed partial class ClickHouseException : Exception
         return match.Success && int.TryParse(match.Groups[1].ValueSpan, out var code) ? code : null;
     }
 
-    [GeneratedRegex(@"^\s*Code:\s*(\d+)", RegexOptions.CultureInvariant)]
+    /// <summary>The start of a long statement or answer, for messages that stay readable.</summary>
+    internal static string Abbreviate(string text) => text.Length <= 500 ? text : string.Concat(text.AsSpan(0, 500), "...");
+
+    // Multiline: an error in the middle of an answer follows other lines (docs/storage.md).
+    [GeneratedRegex(@"^\s*Code:\s*(\d+)", RegexOptions.CultureInvariant | RegexOptions.Multiline)]
     private static partial Regex CodePrefix();
 }

@@ -20,19 +20,6 @@ internal sealed class ClickHouseStore : IStoreSchema, IEventWriter, IIssueReader
     private const int TableAlreadyExists = 57;
     private const int DatabaseAlreadyExists = 82;
 
-    private static readonly string[] EventColumns =
-    [
-        "project_id", "timestamp", "received_at", "event_id", "fingerprint", "grouping_version",
-        "level", "title", "culprit", "message", "logger", "platform", "release", "environment", "server_name",
-        "exceptions.type", "exceptions.value", "exceptions.module",
-        "frames.exception_index", "frames.function", "frames.type", "frames.module", "frames.file",
-        "frames.line_number", "frames.column_number", "frames.in_app",
-        "user_id", "user_email", "user_username", "user_ip", "user_hash",
-        "http_method", "url", "tags.key", "tags.value", "payload",
-    ];
-
-    private static readonly string[] ProjectColumns = ["id", "name", "public_key", "created_at", "version"];
-
     private readonly ClickHouseClient _client;
     private readonly ClickHouseSchema _schema;
     private readonly ILogger _logger;
@@ -95,7 +82,7 @@ internal sealed class ClickHouseStore : IStoreSchema, IEventWriter, IIssueReader
             return;
         }
 
-        await _client.InsertAsync(_schema.Events, EventColumns, fresh, WriteEventRow, cancellationToken);
+        await _client.InsertAsync(_schema.Events, fresh.ConvertAll(e => new ClickHouseEventRow(e)), cancellationToken);
     }
 
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
@@ -199,20 +186,7 @@ internal sealed class ClickHouseStore : IStoreSchema, IEventWriter, IIssueReader
         // Replacing a project renames or re-keys it; its creation time stays the first one recorded.
         var existing = await GetProjectAsync(project.Id, cancellationToken);
         var row = project with { CreatedAt = existing?.CreatedAt ?? project.CreatedAt };
-        var version = NextProjectVersion();
-        await _client.InsertAsync(
-            _schema.Projects,
-            ProjectColumns,
-            [row],
-            (writer, p) =>
-            {
-                writer.WriteUInt32((uint)p.Id);
-                writer.WriteString(p.Name);
-                writer.WriteString(p.PublicKey);
-                writer.WriteDateTime(p.CreatedAt);
-                writer.WriteUInt64(version);
-            },
-            cancellationToken);
+        await _client.InsertAsync(_schema.Projects, [new ClickHouseProjectRow(row, NextProjectVersion())], cancellationToken);
     }
 
     public async Task<Project?> GetProjectAsync(int projectId, CancellationToken cancellationToken = default)
@@ -312,71 +286,6 @@ internal sealed class ClickHouseStore : IStoreSchema, IEventWriter, IIssueReader
         }
 
         return stored;
-    }
-
-    private static void WriteEventRow(RowBinaryWriter w, ErrorEvent e)
-    {
-        w.WriteUInt32(checked((uint)e.ProjectId));
-        w.WriteDateTime(e.Timestamp);
-        w.WriteDateTime(e.ReceivedAt);
-        w.WriteUuid(e.EventId);
-        w.WriteString(e.Fingerprint);
-        w.WriteUInt16((ushort)Math.Clamp(e.GroupingVersion, 0, ushort.MaxValue));
-        w.WriteString(e.Level);
-        w.WriteString(e.Title);
-        w.WriteString(e.Culprit);
-        w.WriteString(e.Message);
-        w.WriteString(e.Logger);
-        w.WriteString(e.Platform);
-        w.WriteString(e.Release);
-        w.WriteString(e.Environment);
-        w.WriteString(e.ServerName);
-
-        w.WriteArray(e.Exceptions, static (w, x) => w.WriteString(x.Type));
-        w.WriteArray(e.Exceptions, static (w, x) => w.WriteString(x.Value));
-        w.WriteArray(e.Exceptions, static (w, x) => w.WriteString(x.Module));
-
-        var frameCount = 0;
-        foreach (var exception in e.Exceptions)
-        {
-            frameCount += exception.Frames.Count;
-        }
-
-        WriteFrameColumn(w, e, frameCount, static (w, index, _) => w.WriteUInt16((ushort)Math.Min(index, ushort.MaxValue)));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.Function));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.Type));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.Module));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.File));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteUInt32((uint)Math.Max(f.Line ?? 0, 0)));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteUInt32((uint)Math.Max(f.Column ?? 0, 0)));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteBool(f.InApp));
-
-        var user = e.User;
-        w.WriteString(user?.Id);
-        w.WriteString(user?.Email);
-        w.WriteString(user?.Username);
-        w.WriteString(user?.IpAddress);
-        w.WriteUInt64(UserHash.Of(user?.Key));
-
-        w.WriteString(e.Request?.Method);
-        w.WriteString(e.Request?.Url);
-        var tags = e.Tags.ToArray();
-        w.WriteArray(tags, static (w, t) => w.WriteString(t.Key));
-        w.WriteArray(tags, static (w, t) => w.WriteString(t.Value));
-
-        w.WriteBytes(EventPayloadJson.SerializeToUtf8Bytes(e));
-    }
-
-    private static void WriteFrameColumn(RowBinaryWriter w, ErrorEvent e, int frameCount, Action<RowBinaryWriter, int, FrameRecord> writeValue)
-    {
-        w.WriteVarUInt((ulong)frameCount);
-        for (var i = 0; i < e.Exceptions.Count; i++)
-        {
-            foreach (var frame in e.Exceptions[i].Frames)
-            {
-                writeValue(w, i, frame);
-            }
-        }
     }
 
     private static IssueSummary ReadIssue(int projectId, JsonElement row) => new(

@@ -2,9 +2,11 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace ErrorHub.Storage.ClickHouse;
+namespace ErrorHub.Benchmarks.ClickHouse;
 
 /// <summary>
+/// The store's RowBinary encoder before it used ClickHouse.Driver, unchanged (commit 874db13), kept
+/// as the baseline of <see cref="ClickHouseInsertComparison"/>.
 /// Encodes values in ClickHouse's RowBinary format: fixed-width integers little-endian, strings and
 /// arrays prefixed by an unsigned LEB128 length, DateTime as UInt32 seconds, UUID as its two 64-bit
 /// halves (high first), each little-endian. Values go in column order, row after row.

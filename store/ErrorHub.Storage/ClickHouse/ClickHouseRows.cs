@@ -1,0 +1,91 @@
+using ClickHouse.Driver;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// One row of the events table (see <see cref="ClickHouseSchema"/>). Each property is a column, named
+/// and typed for the driver, and computed only when the driver encodes the row, so a batch holds no
+/// second copy of its events (the payload alone is a few KB per event). Missing strings are empty
+/// strings in the columns; the payload keeps them null.
+/// </summary>
+internal sealed class ClickHouseEventRow(ErrorEvent e)
+{
+    private static readonly DateTimeOffset LastDateTime = DateTimeOffset.FromUnixTimeSeconds(uint.MaxValue);
+
+    [ClickHouseColumn(Name = "project_id", Type = "UInt32")] public uint ProjectId => checked((uint)e.ProjectId);
+    [ClickHouseColumn(Name = "timestamp", Type = "DateTime('UTC')")] public DateTimeOffset Timestamp => ClampToDateTime(e.Timestamp);
+    [ClickHouseColumn(Name = "received_at", Type = "DateTime('UTC')")] public DateTimeOffset ReceivedAt => ClampToDateTime(e.ReceivedAt);
+    [ClickHouseColumn(Name = "event_id", Type = "UUID")] public Guid EventId => e.EventId;
+    [ClickHouseColumn(Name = "fingerprint", Type = "String")] public string Fingerprint => e.Fingerprint;
+    [ClickHouseColumn(Name = "grouping_version", Type = "UInt16")] public ushort GroupingVersion => (ushort)Math.Clamp(e.GroupingVersion, 0, ushort.MaxValue);
+    [ClickHouseColumn(Name = "level", Type = "String")] public string Level => e.Level;
+    [ClickHouseColumn(Name = "title", Type = "String")] public string Title => e.Title;
+    [ClickHouseColumn(Name = "culprit", Type = "String")] public string Culprit => e.Culprit;
+    [ClickHouseColumn(Name = "message", Type = "String")] public string Message => e.Message ?? "";
+    [ClickHouseColumn(Name = "logger", Type = "String")] public string Logger => e.Logger ?? "";
+    [ClickHouseColumn(Name = "platform", Type = "String")] public string Platform => e.Platform ?? "";
+    [ClickHouseColumn(Name = "release", Type = "String")] public string Release => e.Release ?? "";
+    [ClickHouseColumn(Name = "environment", Type = "String")] public string Environment => e.Environment ?? "";
+    [ClickHouseColumn(Name = "server_name", Type = "String")] public string ServerName => e.ServerName ?? "";
+    // Nested columns are written as parallel arrays of equal length.
+    [ClickHouseColumn(Name = "exceptions.type", Type = "Array(String)")] public string[] ExceptionTypes => Exceptions(x => x.Type);
+    [ClickHouseColumn(Name = "exceptions.value", Type = "Array(String)")] public string[] ExceptionValues => Exceptions(x => x.Value);
+    [ClickHouseColumn(Name = "exceptions.module", Type = "Array(String)")] public string[] ExceptionModules => Exceptions(x => x.Module ?? "");
+    // Frames of all exceptions in one list; exception_index says whose.
+    [ClickHouseColumn(Name = "frames.exception_index", Type = "Array(UInt16)")] public ushort[] FrameExceptionIndexes => Frames((index, _) => (ushort)Math.Min(index, ushort.MaxValue));
+    [ClickHouseColumn(Name = "frames.function", Type = "Array(String)")] public string[] FrameFunctions => Frames((_, f) => f.Function);
+    [ClickHouseColumn(Name = "frames.type", Type = "Array(String)")] public string[] FrameTypes => Frames((_, f) => f.Type ?? "");
+    [ClickHouseColumn(Name = "frames.module", Type = "Array(String)")] public string[] FrameModules => Frames((_, f) => f.Module ?? "");
+    [ClickHouseColumn(Name = "frames.file", Type = "Array(String)")] public string[] FrameFiles => Frames((_, f) => f.File ?? "");
+    [ClickHouseColumn(Name = "frames.line_number", Type = "Array(UInt32)")] public uint[] FrameLines => Frames((_, f) => (uint)Math.Max(f.Line ?? 0, 0));
+    [ClickHouseColumn(Name = "frames.column_number", Type = "Array(UInt32)")] public uint[] FrameColumns => Frames((_, f) => (uint)Math.Max(f.Column ?? 0, 0));
+    [ClickHouseColumn(Name = "frames.in_app", Type = "Array(UInt8)")] public byte[] FrameInApp => Frames((_, f) => f.InApp ? (byte)1 : (byte)0);
+    [ClickHouseColumn(Name = "user_id", Type = "String")] public string UserId => e.User?.Id ?? "";
+    [ClickHouseColumn(Name = "user_email", Type = "String")] public string UserEmail => e.User?.Email ?? "";
+    [ClickHouseColumn(Name = "user_username", Type = "String")] public string UserUsername => e.User?.Username ?? "";
+    [ClickHouseColumn(Name = "user_ip", Type = "String")] public string UserIp => e.User?.IpAddress ?? "";
+    [ClickHouseColumn(Name = "user_hash", Type = "UInt64")] public ulong UserHashValue => UserHash.Of(e.User?.Key);
+    [ClickHouseColumn(Name = "http_method", Type = "String")] public string HttpMethod => e.Request?.Method ?? "";
+    [ClickHouseColumn(Name = "url", Type = "String")] public string Url => e.Request?.Url ?? "";
+    [ClickHouseColumn(Name = "tags.key", Type = "Array(String)")] public string[] TagKeys => e.Tags.Keys.ToArray();
+    [ClickHouseColumn(Name = "tags.value", Type = "Array(String)")] public string[] TagValues => e.Tags.Values.ToArray();
+    [ClickHouseColumn(Name = "payload", Type = "String")] public byte[] Payload => EventPayloadJson.SerializeToUtf8Bytes(e);
+
+    /// <summary>DateTime holds 1970 to 2106: earlier times are stored as the epoch, later ones as its last second (the driver would refuse the row).</summary>
+    internal static DateTimeOffset ClampToDateTime(DateTimeOffset value) =>
+        value < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : value > LastDateTime ? LastDateTime : value;
+
+    private T[] Exceptions<T>(Func<ExceptionRecord, T> select) => e.Exceptions.Select(select).ToArray();
+
+    private T[] Frames<T>(Func<int, FrameRecord, T> select)
+    {
+        var count = 0;
+        foreach (var exception in e.Exceptions)
+        {
+            count += exception.Frames.Count;
+        }
+
+        var values = new T[count];
+        var next = 0;
+        for (var i = 0; i < e.Exceptions.Count; i++)
+        {
+            foreach (var frame in e.Exceptions[i].Frames)
+            {
+                values[next++] = select(i, frame);
+            }
+        }
+
+        return values;
+    }
+}
+
+/// <summary>One row of the projects table; <c>version</c> orders the rows of one id (the latest wins).</summary>
+internal sealed class ClickHouseProjectRow(Project project, ulong version)
+{
+    [ClickHouseColumn(Name = "id", Type = "UInt32")] public uint Id => checked((uint)project.Id);
+    [ClickHouseColumn(Name = "name", Type = "String")] public string Name => project.Name;
+    [ClickHouseColumn(Name = "public_key", Type = "String")] public string PublicKey => project.PublicKey;
+    [ClickHouseColumn(Name = "created_at", Type = "DateTime('UTC')")] public DateTimeOffset CreatedAt => ClickHouseEventRow.ClampToDateTime(project.CreatedAt);
+    [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
+}
