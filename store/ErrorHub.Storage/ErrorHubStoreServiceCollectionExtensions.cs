@@ -60,10 +60,10 @@ public static class ErrorHubStoreServiceCollectionExtensions
             var clickHouse = options.ClickHouse;
             var http = provider.GetRequiredService<IHttpClientFactory>().CreateClient(ClickHouseHttpClientName);
             var connection = new ClickHouseConnection(new Uri(clickHouse.Url!, UriKind.Absolute), clickHouse.User, clickHouse.Password);
-            return new ClickHouseStore(
+            return ClickHouseDatabase.Open(
                 new ClickHouseClient(http, connection),
                 clickHouse.Database,
-                provider.GetService<ILogger<ClickHouseStore>>()).AsStore();
+                provider.GetService<ILogger<ClickHouseDatabase>>());
         }
 
         var contentRoot = provider.GetService<IHostEnvironment>()?.ContentRootPath;

@@ -46,7 +46,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         {
             var http = new HttpClient(ClickHouseClient.CreateHandler());
             _extraClients.Add(http);
-            stores.Add(new ClickHouseStore(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), database).AsStore());
+            stores.Add(ClickHouseDatabase.Open(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), database));
         }
 
         return Task.FromResult<IReadOnlyList<ErrorHubStore>>(stores);
@@ -88,7 +88,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
             GROUP BY hour
             ORDER BY hour
             """,
-            row => (ClickHouseStore.ReadInt64(row.GetProperty("hour_start")), ClickHouseStore.ReadInt64(row.GetProperty("events"))),
+            row => (ClickHouseClient.ReadInt64(row.GetProperty("hour_start")), ClickHouseClient.ReadInt64(row.GetProperty("events"))),
             CancellationToken.None);
 
         hours.Should().Equal(

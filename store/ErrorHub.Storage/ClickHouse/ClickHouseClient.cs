@@ -184,4 +184,9 @@ internal sealed class ClickHouseClient
             : $"ClickHouse failed while answering: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}";
         return new ClickHouseException(message, code, HttpStatusCode.OK, cause);
     }
+
+    /// <summary>ClickHouse quotes 64-bit integers in JSON (they exceed JavaScript's precision); smaller ones come as numbers.</summary>
+    internal static long ReadInt64(JsonElement value) => value.ValueKind == JsonValueKind.String
+        ? long.Parse(value.GetString() ?? "", System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture)
+        : value.GetInt64();
 }

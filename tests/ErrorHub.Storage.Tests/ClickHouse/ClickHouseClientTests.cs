@@ -118,7 +118,7 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         stored.Should().Equal(ids.Select(id => id.ToString("D")));
         var found = await _client.QueryAsync(
             $"SELECT n FROM {_database}.ids WHERE id = {ClickHouseSql.Literal(ids[0])}",
-            row => ClickHouseStore.ReadInt64(row.GetProperty("n")),
+            row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
             CancellationToken.None);
         found.Should().Equal(0L);
     }
@@ -170,7 +170,7 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         stored.GetProperty("numbers").GetString().Should().Be("255 65535 4294967295 18446744073709551615");
         stored.GetProperty("s_hex").GetString().Should().Be(Convert.ToHexString(Encoding.UTF8.GetBytes(row.S)));
         stored.GetProperty("payload").GetString().Should().Be("{\"json\":\"ü\"}");
-        ClickHouseStore.ReadInt64(stored.GetProperty("seconds")).Should().Be(row.Dt.ToUnixTimeSeconds());
+        ClickHouseClient.ReadInt64(stored.GetProperty("seconds")).Should().Be(row.Dt.ToUnixTimeSeconds());
         stored.GetProperty("utc_text").GetString().Should().Be("2025-06-30 21:59:58", "DateTime('UTC') shows UTC whatever the offset written");
         stored.GetProperty("names").EnumerateArray().Select(e => e.GetString()).Should().Equal("a", "", "ü");
         stored.GetProperty("flags").EnumerateArray().Select(e => e.GetInt32()).Should().Equal(1, 0, 1);
@@ -223,8 +223,8 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         Strings(stored.GetProperty("tag_keys")).Should().Equal(complete.Tags.Keys);
         Strings(stored.GetProperty("tag_values")).Should().Equal(complete.Tags.Values);
         stored.GetProperty("user_hash").GetString().Should().Be(UserHash.Of(complete.User?.Key).ToString(CultureInfo.InvariantCulture));
-        ClickHouseStore.ReadInt64(stored.GetProperty("seconds")).Should().Be(complete.Timestamp.ToUnixTimeSeconds());
-        ClickHouseStore.ReadInt64(stored.GetProperty("grouping_version")).Should().Be(3);
+        ClickHouseClient.ReadInt64(stored.GetProperty("seconds")).Should().Be(complete.Timestamp.ToUnixTimeSeconds());
+        ClickHouseClient.ReadInt64(stored.GetProperty("grouping_version")).Should().Be(3);
         rows[1].GetProperty("functions").GetArrayLength().Should().Be(0);
         rows[1].GetProperty("tag_keys").GetArrayLength().Should().Be(0);
         rows[1].GetProperty("user_hash").GetString().Should().Be("0");
@@ -242,7 +242,7 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
 
         var seconds = await _client.QueryAsync(
             $"SELECT toUnixTimestamp(dt) AS seconds FROM {_database}.times ORDER BY n",
-            row => ClickHouseStore.ReadInt64(row.GetProperty("seconds")),
+            row => ClickHouseClient.ReadInt64(row.GetProperty("seconds")),
             CancellationToken.None);
         seconds.Should().Equal(0L, uint.MaxValue);
     }
@@ -257,13 +257,13 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
 
         var summary = await _client.QueryAsync(
             $"SELECT count() AS c, sum(n) AS total, uniqExact(s) AS distinct_s FROM {_database}.big",
-            row => (ClickHouseStore.ReadInt64(row.GetProperty("c")), ClickHouseStore.ReadInt64(row.GetProperty("total")), ClickHouseStore.ReadInt64(row.GetProperty("distinct_s"))),
+            row => (ClickHouseClient.ReadInt64(row.GetProperty("c")), ClickHouseClient.ReadInt64(row.GetProperty("total")), ClickHouseClient.ReadInt64(row.GetProperty("distinct_s"))),
             CancellationToken.None);
         summary.Should().Equal((200_000L, 199_999L * 200_000L / 2, 200_000L));
         // Every INSERT writes parts of level 0; merged-away parts stay listed (inactive) for minutes.
         var insertedParts = await _client.QueryAsync(
             $"SELECT count() AS parts FROM system.parts WHERE database = {ClickHouseSql.Quote(_database.Trim('`'))} AND table = 'big' AND level = 0",
-            row => ClickHouseStore.ReadInt64(row.GetProperty("parts")),
+            row => ClickHouseClient.ReadInt64(row.GetProperty("parts")),
             CancellationToken.None);
         insertedParts.Should().Equal(1L);
     }

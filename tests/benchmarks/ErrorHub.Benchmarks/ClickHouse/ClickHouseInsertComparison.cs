@@ -43,7 +43,7 @@ internal static class ClickHouseInsertComparison
         var database = ClickHouseServerFixture.NewDatabaseName("insertbench");
         using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
         var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
-        await new ClickHouseStore(client, database).EnsureSchemaAsync();
+        await new ClickHouseDatabase(client, database).EnsureSchemaAsync();
         var schema = new ClickHouseSchema(database);
         var nullTable = $"{ClickHouseSql.QuoteIdentifier(database)}.events_null";
         await client.ExecuteAsync($"CREATE TABLE {nullTable} AS {schema.Events} ENGINE = Null", CancellationToken.None);
@@ -100,7 +100,7 @@ internal static class ClickHouseInsertComparison
             }
         }
 
-        var stored = await client.QueryAsync($"SELECT count() AS n FROM {schema.Events}", row => ClickHouseStore.ReadInt64(row.GetProperty("n")), CancellationToken.None);
+        var stored = await client.QueryAsync($"SELECT count() AS n FROM {schema.Events}", row => ClickHouseClient.ReadInt64(row.GetProperty("n")), CancellationToken.None);
         Console.WriteLine();
         Console.WriteLine($"events stored: {stored[0]} (expected {(rounds + 1) * variants.Length * batchSize})");
         await client.ExecuteAsync($"DROP DATABASE {ClickHouseSql.QuoteIdentifier(database)}", CancellationToken.None);

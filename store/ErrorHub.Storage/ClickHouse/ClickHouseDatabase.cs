@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// The production store's database: its tables and views (<see cref="ClickHouseSchema"/>), and the
+/// parts that share its client. Ingest only appends to <c>events</c>; issue lists come from
+/// <c>issue_hourly</c>, which a materialized view keeps, so any number of ingest processes write
+/// without coordinating. How duplicates are kept out of the counts: docs/storage.md.
+/// </summary>
+internal sealed class ClickHouseDatabase(ClickHouseClient client, string database, ILogger? logger = null) : IStoreSchema
+{
+    private const int TableAlreadyExists = 57;
+    private const int DatabaseAlreadyExists = 82;
+
+    private readonly ClickHouseSchema _schema = new(database);
+    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+
+    public string Kind => StoreOptions.ClickHouseKind;
+
+    public string Database => _schema.Database;
+
+    /// <summary>The whole store on one database: its parts share the client.</summary>
+    public static ErrorHubStore Open(ClickHouseClient client, string database, ILogger? logger = null)
+    {
+        var store = new ClickHouseDatabase(client, database, logger);
+        return new ErrorHubStore(
+            store,
+            new ClickHouseEventWriter(client, store._schema),
+            new ClickHouseIssueReader(client, store._schema),
+            new ClickHouseProjectStore(client, store._schema));
+    }
+
+    public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        var version = await client.GetServerVersionAsync(cancellationToken);
+        StoreLog.UsingClickHouse(_logger, version, client.Url, _schema.Database);
+        // A database made by an administrator may be used by an account that may not create databases.
+        var databases = await client.QueryAsync(
+            $"SELECT name FROM system.databases WHERE name = {ClickHouseSql.Quote(_schema.Database)}",
+            row => row.GetProperty("name").GetString(),
+            cancellationToken);
+        var statements = databases.Count == 0 ? _schema.Statements : _schema.Statements.Skip(1);
+        foreach (var statement in statements)
+        {
+            try
+            {
+                await client.ExecuteAsync(statement, cancellationToken);
+            }
+            catch (ClickHouseException ex) when (ex.ErrorCode is TableAlreadyExists or DatabaseAlreadyExists)
+            {
+                // Another process created it between our IF NOT EXISTS check and the create: the goal is met.
+            }
+        }
+    }
+}
