@@ -24,7 +24,11 @@ public sealed record IngestLimits
     /// <summary>Longest single string the decoder accepts at all: longer is 400.</summary>
     public int MaxRawStringBytes { get; init; } = 256 * 1024;
 
+    /// <summary>Deepest nesting of an unknown value the decoder skips: deeper is 400.</summary>
     public int MaxDepth { get; init; } = 32;
+
+    /// <summary>Most entries one array or map may declare: more is 400 (and never more than the bytes left in the body).</summary>
+    public int MaxCollectionEntries { get; init; } = 100_000;
 
     // Soft limits: longer values are cut to these many characters.
     public int MaxMessageChars { get; init; } = 8192;

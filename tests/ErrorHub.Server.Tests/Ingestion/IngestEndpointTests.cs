@@ -3,10 +3,11 @@ using System.Net.Http.Headers;
 using ErrorHub.Server.Events;
 using ErrorHub.Server.Grouping;
 using ErrorHub.Server.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Xunit;
-using static ErrorHub.Server.Tests.Ingestion.SampleBatch;
-using static ErrorHub.Server.Tests.Ingestion.Wire;
+using static ErrorHub.Testing.Batches.SampleBatch;
+using static ErrorHub.Testing.Batches.Wire;
 
 namespace ErrorHub.Server.Tests.Ingestion;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using ErrorHub.Server.Hosting;
 using ErrorHub.Server.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,7 +1,8 @@
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
-using static ErrorHub.Server.Tests.Ingestion.Wire;
+using ErrorHub.Testing.Batches;
+using static ErrorHub.Testing.Batches.Wire;
 
 namespace ErrorHub.Server.Tests.Ingestion;
 

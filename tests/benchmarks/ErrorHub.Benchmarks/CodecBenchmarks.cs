@@ -1,19 +1,16 @@
-extern alias server;
-
 using System.Buffers;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using ErrorHub;
+using ErrorHub.Server.Ingestion;
+using ErrorHub.Server.Storage;
 using ErrorHub.Transport;
-using server::ErrorHub.Server.Ingestion;
-using server::ErrorHub.Server.Storage;
 
 namespace ErrorHub.Benchmarks;
 
 /// <summary>
 /// One realistic event (20 frames in two exceptions, 12 headers, a user, tags): the SDK's MessagePack
 /// encoding and ingest's decoding, each against System.Text.Json doing the same job in the same run.
-/// Methods return object or int: the generated benchmark code cannot name types behind the extern alias.
 /// </summary>
 [MemoryDiagnoser]
 public class CodecBenchmarks
