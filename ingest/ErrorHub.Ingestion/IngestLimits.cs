@@ -25,7 +25,11 @@ public sealed class IngestLimits
     /// <summary>Longest single string the decoder accepts at all: longer is 400.</summary>
     public int MaxRawStringBytes { get; set; } = 256 * 1024;
 
+    /// <summary>Deepest nesting of an unknown value the decoder skips: deeper is 400.</summary>
     public int MaxDepth { get; set; } = 32;
+
+    /// <summary>Most entries one array or map may declare: more is 400 (and never more than the bytes left in the body).</summary>
+    public int MaxCollectionEntries { get; set; } = 100_000;
 
     // Soft limits: longer values are cut to these many characters.
     public int MaxMessageChars { get; set; } = 8192;
@@ -62,6 +66,7 @@ public sealed class IngestLimits
 
         // A batch's fields sit seven levels deep (batch, events, event, exceptions, exception, frames, frame).
         Check(MaxDepth is >= 8 and <= 256, nameof(MaxDepth), "between 8 and 256", MaxDepth);
+        Check(MaxCollectionEntries >= MaxEventsPerBatch, nameof(MaxCollectionEntries), "at least MaxEventsPerBatch", MaxCollectionEntries);
         Check(MaxMessageChars >= 16, nameof(MaxMessageChars), "at least 16", MaxMessageChars);
         Check(MaxShortChars >= 16, nameof(MaxShortChars), "at least 16", MaxShortChars);
         Check(MaxUrlChars >= 16, nameof(MaxUrlChars), "at least 16", MaxUrlChars);

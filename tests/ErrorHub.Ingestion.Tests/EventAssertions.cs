@@ -22,17 +22,4 @@ internal static class EventAssertions
         .ComparingByMembers<UserRecord>()
         .ComparingByMembers<NameVersion>()
         .WithStrictOrdering();
-
-    /// <summary>Decoding must fail with a <see cref="BatchFormatException"/> (and nothing else) naming <paramref name="field"/>.</summary>
-    public static BatchFormatException ShouldBeRefused(this byte[] body, string field, IngestLimits? limits = null)
-    {
-        var decode = () => SampleBatch.Decode(body, limits);
-        var exception = decode.Should().ThrowExactly<BatchFormatException>().Which;
-        exception.Field.Should().Be(field, "the error must name the offending field (message: {0})", exception.Message);
-        exception.Problem.Should().NotBeNullOrWhiteSpace();
-        return exception;
-    }
-
-    public static BatchFormatException ShouldBeRefused(this WireMap batch, string field, IngestLimits? limits = null) =>
-        Wire.Encode(batch).ShouldBeRefused(field, limits);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using ErrorHub.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,10 +3,11 @@ using System.Net.Http.Headers;
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Xunit;
-using static ErrorHub.Ingestion.Tests.SampleBatch;
-using static ErrorHub.Ingestion.Tests.Wire;
+using static ErrorHub.Testing.Batches.SampleBatch;
+using static ErrorHub.Testing.Batches.Wire;
 
 namespace ErrorHub.Ingestion.Tests;
 

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Xunit;
-using static ErrorHub.Ingestion.Tests.SampleBatch;
-using static ErrorHub.Ingestion.Tests.Wire;
+using static ErrorHub.Testing.Batches.SampleBatch;
+using static ErrorHub.Testing.Batches.Wire;
 
 namespace ErrorHub.Ingestion.Tests;
 
@@ -130,12 +131,12 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
 
         for (var i = 0; i < 150; i++)
         {
-            yield return ($"mutation {i}", DecoderRobustnessTests.Mutate(valid, random), false);
+            yield return ($"mutation {i}", BodyMutations.Mutate(valid, random), false);
         }
 
         for (var i = 0; i < 30; i++)
         {
-            yield return ($"gzipped mutation {i}", IngestHost.Gzip(DecoderRobustnessTests.Mutate(valid, random)), true);
+            yield return ($"gzipped mutation {i}", IngestHost.Gzip(BodyMutations.Mutate(valid, random)), true);
         }
 
         for (var cut = 0; cut < valid.Length; cut += 37)
@@ -165,7 +166,7 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
         yield return ("gzip of gzip", IngestHost.Gzip(gzipped), true);
         yield return ("two gzip members", [.. gzipped, .. gzipped], true);
         yield return ("gzip of nothing", IngestHost.Gzip([]), true);
-        yield return ("unknown value nested 10000 deep", Encode(Batch(MessageEvent().With("deep", EventBatchDecoderTests.Nested(10_000)))), false);
+        yield return ("unknown value nested 10000 deep", Encode(Batch(MessageEvent().With("deep", NestedArrays(10_000)))), false);
         yield return ("array32 of 4 billion events", [0x81, 0xa6, .. "events"u8, 0xdd, 0xff, 0xff, 0xff, 0xff], false);
         yield return ("str32 of 4 GiB as a key", [0x81, 0xdb, 0xff, 0xff, 0xff, 0xff, 0x61], false);
         yield return ("1000 events with 250 frames each", Encode(Map(("events", Enumerable.Range(0, 1000).Select(_ =>

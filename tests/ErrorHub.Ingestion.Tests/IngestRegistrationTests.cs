@@ -1,6 +1,7 @@
 using System.Net;
 using ErrorHub.Server;
 using ErrorHub.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

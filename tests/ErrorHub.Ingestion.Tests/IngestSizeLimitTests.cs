@@ -1,4 +1,5 @@
 using System.Net;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Xunit;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.Extensions.Options;
 using Xunit;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using ErrorHub.Storage;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Xunit;

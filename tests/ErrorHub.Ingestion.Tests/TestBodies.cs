@@ -1,7 +1,8 @@
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
-using static ErrorHub.Ingestion.Tests.Wire;
+using ErrorHub.Testing.Batches;
+using static ErrorHub.Testing.Batches.Wire;
 
 namespace ErrorHub.Ingestion.Tests;
 

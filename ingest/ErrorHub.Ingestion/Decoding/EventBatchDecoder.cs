@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using ErrorHub.Protocol;
-using ErrorHub.Protocol.MessagePack;
 using ErrorHub.Storage.Events;
+using MessagePack;
 
 namespace ErrorHub.Ingestion.Decoding;
 
@@ -33,22 +33,14 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         ["verbose"] = "debug",
     };
 
-    private readonly MessagePackReaderLimits _readerLimits = new()
-    {
-        MaxDepth = limits.MaxDepth,
-        MaxStringBytes = limits.MaxRawStringBytes,
-        MaxBinaryBytes = limits.MaxRawStringBytes,
-        MaxCollectionCount = 100_000,
-    };
-
-    public DecodedBatch Decode(ReadOnlySpan<byte> body, int projectId, DateTimeOffset receivedAt)
+    public DecodedBatch Decode(ReadOnlyMemory<byte> body, int projectId, DateTimeOffset receivedAt)
     {
         if (body.IsEmpty)
         {
             throw new BatchFormatException("", "the body is empty; expected a MessagePack map with an 'events' array");
         }
 
-        var reader = new MessagePackReader(body, _readerLimits);
+        var reader = new WireReader(body, limits);
         var path = new FieldPath();
         try
         {
@@ -60,13 +52,18 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             return batch;
         }
-        catch (MessagePackDecodeException exception)
+        catch (WireFormatException exception)
         {
             throw new BatchFormatException(path.ToString(), exception.Message);
         }
+        catch (Exception exception) when (exception is EndOfStreamException or MessagePackSerializationException)
+        {
+            // WireReader's guards run before the library can fail; should one be missed, it is still a 400, never a 500.
+            throw new BatchFormatException(path.ToString(), reader.Describe(exception));
+        }
     }
 
-    private DecodedBatch ReadBatch(ref MessagePackReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt)
+    private DecodedBatch ReadBatch(ref WireReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt)
     {
         if (reader.PeekType() != MessagePackType.Map)
         {
@@ -143,7 +140,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return new DecodedBatch(version, sdk, events);
     }
 
-    private DecodedEvent ReadEvent(ref MessagePackReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt, NameVersion? sdk)
+    private DecodedEvent ReadEvent(ref WireReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt, NameVersion? sdk)
     {
         ExpectMap(ref reader, path);
         Guid? eventId = null;
@@ -240,7 +237,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return new DecodedEvent(errorEvent, fingerprint);
     }
 
-    private List<ExceptionRecord> ReadExceptions(ref MessagePackReader reader, FieldPath path)
+    private List<ExceptionRecord> ReadExceptions(ref WireReader reader, FieldPath path)
     {
         var count = reader.ReadArrayHeader();
         var result = new List<ExceptionRecord>(Math.Min(count, limits.MaxExceptions));
@@ -289,7 +286,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return result;
     }
 
-    private List<FrameRecord> ReadFrames(ref MessagePackReader reader, FieldPath path)
+    private List<FrameRecord> ReadFrames(ref WireReader reader, FieldPath path)
     {
         var count = reader.ReadArrayHeader();
         var result = new List<FrameRecord>(Math.Min(count, limits.MaxFramesPerException));
@@ -336,7 +333,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return result;
     }
 
-    private RequestRecord ReadRequest(ref MessagePackReader reader, FieldPath path)
+    private RequestRecord ReadRequest(ref WireReader reader, FieldPath path)
     {
         ExpectMap(ref reader, path);
         string? method = null, url = null, query = null;
@@ -365,7 +362,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return new RequestRecord(method, url, query, headers ?? new Dictionary<string, string>());
     }
 
-    private UserRecord? ReadUser(ref MessagePackReader reader, FieldPath path)
+    private UserRecord? ReadUser(ref WireReader reader, FieldPath path)
     {
         ExpectMap(ref reader, path);
         string? id = null, username = null, email = null, ip = null;
@@ -391,7 +388,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return id is null && username is null && email is null && ip is null ? null : new UserRecord(id, username, email, ip);
     }
 
-    private NameVersion? ReadNameVersion(ref MessagePackReader reader, FieldPath path)
+    private NameVersion? ReadNameVersion(ref WireReader reader, FieldPath path)
     {
         ExpectMap(ref reader, path);
         string? name = null, version = null;
@@ -415,7 +412,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return name is null && version is null ? null : new NameVersion(name, version);
     }
 
-    private static Dictionary<string, string> ReadStringMap(ref MessagePackReader reader, FieldPath path, int maxEntries, int maxKeyChars, int maxValueChars)
+    private static Dictionary<string, string> ReadStringMap(ref WireReader reader, FieldPath path, int maxEntries, int maxKeyChars, int maxValueChars)
     {
         ExpectMap(ref reader, path);
         var count = reader.ReadMapHeader();
@@ -443,7 +440,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return result;
     }
 
-    private static List<string> ReadStringList(ref MessagePackReader reader, FieldPath path, int maxEntries, int maxChars)
+    private static List<string> ReadStringList(ref WireReader reader, FieldPath path, int maxEntries, int maxChars)
     {
         var count = reader.ReadArrayHeader();
         var result = new List<string>(Math.Min(count, maxEntries));
@@ -465,7 +462,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return result;
     }
 
-    private static Guid ReadEventId(ref MessagePackReader reader, FieldPath path)
+    private static Guid ReadEventId(ref WireReader reader, FieldPath path)
     {
         if (reader.PeekType() == MessagePackType.Binary)
         {
@@ -487,7 +484,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         throw new BatchFormatException(path.ToString(), "not a UUID (32 hex digits, with or without dashes, or 16 bytes)");
     }
 
-    private static DateTimeOffset ReadTimestamp(ref MessagePackReader reader, FieldPath path)
+    private static DateTimeOffset ReadTimestamp(ref WireReader reader, FieldPath path)
     {
         switch (reader.PeekType())
         {
@@ -524,10 +521,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         throw new BatchFormatException(path.ToString(), "not a timestamp (MessagePack timestamp, milliseconds since 1970, seconds as a float, or ISO 8601 text)");
     }
 
-    private static string Text(ref MessagePackReader reader, int maxChars) => Truncate(reader.ReadString(), maxChars);
+    private static string Text(ref WireReader reader, int maxChars) => Truncate(reader.ReadString(), maxChars);
 
     /// <summary>Text, or a number or boolean turned into text: foreign clients send ids and tag values as numbers.</summary>
-    private static string ScalarText(ref MessagePackReader reader, int maxChars) => reader.PeekType() switch
+    private static string ScalarText(ref WireReader reader, int maxChars) => reader.PeekType() switch
     {
         MessagePackType.Integer => reader.ReadInt64().ToString(CultureInfo.InvariantCulture),
         MessagePackType.Float => reader.ReadDouble().ToString(CultureInfo.InvariantCulture),
@@ -535,7 +532,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         _ => Text(ref reader, maxChars),
     };
 
-    private static void ExpectMap(ref MessagePackReader reader, FieldPath path)
+    private static void ExpectMap(ref WireReader reader, FieldPath path)
     {
         if (reader.PeekType() != MessagePackType.Map)
         {

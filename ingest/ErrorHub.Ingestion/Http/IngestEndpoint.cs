@@ -119,7 +119,7 @@ internal sealed partial class IngestEndpoint(
                 DecodedBatch decoded;
                 try
                 {
-                    decoded = _decoder.Decode((body ?? raw).Span, id, receivedAt);
+                    decoded = _decoder.Decode((body ?? raw).Memory, id, receivedAt);
                 }
                 catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
                 {

@@ -28,7 +28,7 @@ internal sealed class RequestBody : IDisposable
         _buffer = Pool.Rent(initialSize);
     }
 
-    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
 
     /// <summary>
     /// Reads <paramref name="source"/> to its end into a pooled buffer of at most <paramref name="maxBytes"/>

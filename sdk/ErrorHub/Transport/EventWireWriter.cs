@@ -1,11 +1,16 @@
 using System.Buffers;
 using ErrorHub.Internal;
 using ErrorHub.Protocol;
-using ErrorHub.Protocol.MessagePack;
+using MessagePack;
 
 namespace ErrorHub.Transport;
 
-/// <summary>Writes a batch of events in the wire schema of docs/protocol.md. Null and empty fields are left out.</summary>
+/// <summary>
+/// Writes a batch of events in the wire schema of docs/protocol.md with MessagePack-CSharp's writer. Null and
+/// empty fields are left out. The writer picks the smallest encoding of every value (str8 included: OldSpec
+/// stays off), which is what the wire snapshot test freezes. Helpers take the writer by <c>ref</c>: a copy
+/// would buffer its own bytes, and the original would overwrite them.
+/// </summary>
 internal static class EventWireWriter
 {
     private static readonly NameAndVersion ThisSdk = new(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion);
@@ -44,7 +49,7 @@ internal static class EventWireWriter
         writer.Write(WireFields.EventId);
         writer.Write(e.EventId.ToString("N"));
         writer.Write(WireFields.Timestamp);
-        writer.WriteTimestamp(e.Timestamp);
+        writer.Write(e.Timestamp.UtcDateTime);
         writer.Write(WireFields.Level);
         writer.Write(LevelName(e.Level));
         writer.Write(WireFields.Platform);

@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Text;
-using ErrorHub.Tests.Infrastructure;
+using ErrorHub.Testing;
 using Xunit;
 
 namespace ErrorHub.Tests.PublicApi;

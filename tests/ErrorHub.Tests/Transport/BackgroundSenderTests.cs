@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using ErrorHub.Testing.Batches;
 using ErrorHub.Tests.Infrastructure;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,11 +30,11 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         request.Key.Should().Be("abcdefabcdefabcdef0123456789abcd");
         request.ContentType.Should().Be("application/vnd.msgpack");
         request.ContentEncoding.Should().Be("gzip");
-        var batch = MessagePackTree.ReadMap(request.Body);
+        var batch = Wire.Read(request.Body).AsMap();
         batch["v"].Should().Be(1L);
-        var errorEvent = batch["events"].List().Should().ContainSingle().Subject.Map();
+        var errorEvent = batch["events"].AsList().Should().ContainSingle().Subject.AsMap();
         errorEvent["event_id"].Should().Be(id!.Value.ToString("N"));
-        var exception = errorEvent["exceptions"].List()[0].Map();
+        var exception = errorEvent["exceptions"].AsList()[0].AsMap();
         exception["type"].Should().Be("System.InvalidOperationException");
         exception["value"].Should().Be("boom");
     }
@@ -53,9 +54,9 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         }
 
         (await client.FlushAsync(TimeSpan.FromSeconds(20))).Should().BeTrue();
-        var batches = _ingest.Requests.Select(r => MessagePackTree.ReadMap(r.Body)["events"].List()).ToList();
+        var batches = _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList()).ToList();
         batches.Should().OnlyContain(events => events.Count <= 40);
-        batches.SelectMany(events => events).Select(e => e.Map()["message"]).Should()
+        batches.SelectMany(events => events).Select(e => e.AsMap()["message"]).Should()
             .BeEquivalentTo(Enumerable.Range(0, 150).Select(i => (object)$"message {i}"));
     }
 
@@ -69,7 +70,7 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
 
         (await client.FlushAsync(TimeSpan.FromSeconds(20))).Should().BeTrue();
         _ingest.Requests.Should().HaveCount(2, "the first attempt got 503, the second 202");
-        _ingest.Requests.Select(r => MessagePackTree.ReadMap(r.Body)["events"].List()[0].Map()["event_id"]).Distinct().Should().ContainSingle();
+        _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList()[0].AsMap()["event_id"]).Distinct().Should().ContainSingle();
     }
 
     [Fact]
@@ -83,7 +84,7 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         client.CaptureMessage("accepted");
         (await client.FlushAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
 
-        _ingest.Requests.Select(r => MessagePackTree.ReadMap(r.Body)["events"].List()[0].Map()["message"])
+        _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList()[0].AsMap()["message"])
             .Should().Equal("rejected", "accepted");
     }
 
@@ -136,9 +137,9 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         client.CaptureMessage("throw").Should().NotBeNull();
         (await client.FlushAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
 
-        var events = _ingest.Requests.SelectMany(r => MessagePackTree.ReadMap(r.Body)["events"].List()).Select(e => e.Map()).ToList();
+        var events = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => e.AsMap()).ToList();
         events.Select(e => e["message"]).Should().BeEquivalentTo(["keep me", "throw"]);
-        events.Single(e => (string)e["message"]! == "keep me")["tags"].Map()["checked"].Should().Be("yes");
+        events.Single(e => (string)e["message"]! == "keep me")["tags"].AsMap()["checked"].Should().Be("yes");
 
         static ErrorHubEvent Tagged(ErrorHubEvent e)
         {
@@ -157,7 +158,7 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         client.CaptureException(exception).Should().BeNull();
 
         (await client.FlushAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
-        _ingest.Requests.SelectMany(r => MessagePackTree.ReadMap(r.Body)["events"].List()).Should().ContainSingle();
+        _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Should().ContainSingle();
     }
 
     [Fact]

@@ -1,20 +1,17 @@
-extern alias server;
-
 using System.Buffers;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using ErrorHub;
-using ErrorHub.Transport;
-using server::ErrorHub.Ingestion;
-using server::ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Storage;
+using ErrorHub.Transport;
 
 namespace ErrorHub.Benchmarks;
 
 /// <summary>
 /// One realistic event (20 frames in two exceptions, 12 headers, a user, tags): the SDK's MessagePack
 /// encoding and ingest's decoding, each against System.Text.Json doing the same job in the same run.
-/// Methods return object or int: the generated benchmark code cannot name types behind the extern alias.
 /// </summary>
 [MemoryDiagnoser]
 public class CodecBenchmarks

@@ -1,8 +1,8 @@
 'use strict';
 
-// Cross-check helper for ErrorHub's MessagePack codec tests.
+// Cross-check helper for ErrorHub's wire protocol tests (tests/ErrorHub.Protocol.Tests/CrossCheck).
 //
-// Runs @msgpack/msgpack, an implementation independent of ours, on a batch of cases. Reads ONE JSON
+// Runs @msgpack/msgpack, an implementation independent of MessagePack-CSharp, on a batch of cases. Reads ONE JSON
 // request from stdin and writes ONE JSON response to stdout:
 //
 //   request:  { "encode": [ { "options": { ... }, "value": <desc> }, ... ],

@@ -1,4 +1,3 @@
-extern alias server;
 
 using System.Buffers;
 using System.Diagnostics;
@@ -6,9 +5,9 @@ using System.Globalization;
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Transport;
 using ErrorHub.Storage.Events;
-using server::ErrorHub.Ingestion.Grouping;
-using server::ErrorHub.Ingestion;
-using server::ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 
@@ -111,7 +110,7 @@ internal static class ClickHouseInsertComparison
     {
         var buffer = new ArrayBufferWriter<byte>();
         EventWireWriter.WriteBatch(buffer, [RealisticEvent.Create()]);
-        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(buffer.WrittenSpan, 1, DateTimeOffset.UtcNow).Events[0];
+        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(buffer.WrittenMemory, 1, DateTimeOffset.UtcNow).Events[0];
         return Grouper.Group(decoded.Event, decoded.ClientFingerprint);
     }
 

@@ -1,4 +1,3 @@
-extern alias server;
 
 using System.IO.Compression;
 using System.Net;

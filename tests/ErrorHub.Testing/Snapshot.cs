@@ -1,13 +1,13 @@
 using System.Runtime.CompilerServices;
 using Xunit.Sdk;
 
-namespace ErrorHub.Tests.Infrastructure;
+namespace ErrorHub.Testing;
 
 /// <summary>
 /// Compares text with a committed <c>*.verified.txt</c> file beside the test. On a difference it writes
 /// <c>*.received.txt</c> and fails: review the change, and if it is deliberate, copy received over verified.
 /// </summary>
-internal static class Snapshot
+public static class Snapshot
 {
     public static void Verify(string actual, string name, [CallerFilePath] string testFile = "")
     {

@@ -1,11 +1,13 @@
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Xunit;
-using static ErrorHub.Ingestion.Tests.SampleBatch;
-using static ErrorHub.Ingestion.Tests.Wire;
+using static ErrorHub.Protocol.Tests.Decoding.ExpectedEvents;
+using static ErrorHub.Testing.Batches.SampleBatch;
+using static ErrorHub.Testing.Batches.Wire;
 
-namespace ErrorHub.Ingestion.Tests;
+namespace ErrorHub.Protocol.Tests.Decoding;
 
 /// <summary>The limits table of docs/protocol.md: soft limits cut or drop, hard limits refuse and name the field.</summary>
 public sealed class DecoderLimitTests
@@ -154,7 +156,7 @@ public sealed class DecoderLimitTests
     [Fact]
     public void Unknown_values_nested_deeper_than_32_levels_are_refused()
     {
-        var refused = Batch(MessageEvent(), MessageEvent().With("deep", EventBatchDecoderTests.Nested(33))).ShouldBeRefused("events[1].deep");
+        var refused = Batch(MessageEvent(), MessageEvent().With("deep", NestedArrays(33))).ShouldBeRefused("events[1].deep");
 
         refused.Problem.Should().Contain("nesting exceeds MaxDepth (32)");
     }

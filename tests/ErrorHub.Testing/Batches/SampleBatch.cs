@@ -1,20 +1,14 @@
-using ErrorHub.Storage.Events;
-using ErrorHub.Ingestion;
-using static ErrorHub.Ingestion.Tests.Wire;
+using static ErrorHub.Testing.Batches.Wire;
 
-namespace ErrorHub.Ingestion.Tests;
+namespace ErrorHub.Testing.Batches;
 
 /// <summary>
-/// A realistic batch as the .NET SDK sends it (a checkout crash with an inner exception and request,
-/// a timeout without in-app frames, a log message with a custom fingerprint) and the events it must
-/// decode to. Tests change one field of it and compare against the rest.
+/// A realistic batch as the .NET SDK sends it (a checkout crash with an inner exception and request, a timeout
+/// without in-app frames, a log message with a custom fingerprint), as wire values. Tests change one field of it
+/// and compare against the rest; the events it must decode to live with the decoder's tests.
 /// </summary>
-internal static class SampleBatch
+public static class SampleBatch
 {
-    public const int ProjectId = 7;
-
-    public static readonly DateTimeOffset ReceivedAt = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
-
     public static readonly Guid CheckoutEventId = Guid.Parse("6f1c9a0e-3b7d-4c2a-9e51-0d8f2b6a4c13");
     public static readonly Guid TimeoutEventId = Guid.Parse("00112233-4455-6677-8899-aabbccddeeff");
     public static readonly Guid MessageEventId = Guid.Parse("a3b4c5d6-e7f8-4901-8234-56789abcdef0");
@@ -88,89 +82,6 @@ internal static class SampleBatch
 
     public static byte[] Bytes() => Encode(Batch());
 
-    public static DecodedBatch Decode(byte[] body, IngestLimits? limits = null) =>
-        new EventBatchDecoder(limits ?? new IngestLimits()).Decode(body, ProjectId, ReceivedAt);
-
-    public static DecodedBatch Decode(WireMap batch, IngestLimits? limits = null) => Decode(Encode(batch), limits);
-
     /// <summary>A batch of one event: the checkout event changed by <paramref name="change"/>.</summary>
     public static WireMap OneEvent(Func<WireMap, WireMap> change) => Batch(change(CheckoutEvent()));
-
-    public static readonly NameVersion BatchSdk = new("errorhub.dotnet", "0.1.0");
-
-    public static FrameRecord ExpectedCheckoutFrame(int index) => index switch
-    {
-        0 => new FrameRecord("ValidateStock", "Shop.Inventory.StockService", "Shop", "/src/Shop/Inventory/StockService.cs", 88, 17, true),
-        1 => new FrameRecord("Checkout", "Shop.Cart.CartService", "Shop", "/src/Shop/Cart/CartService.cs", 142, 9, true),
-        2 => new FrameRecord("Invoke", "Microsoft.AspNetCore.Routing.EndpointMiddleware", "Microsoft.AspNetCore.Routing", null, null, null, false),
-        _ => new FrameRecord("PostCheckout", "Shop.Api.CheckoutEndpoints", "Shop", "/src/Shop/Api/CheckoutEndpoints.cs", 31, 5, true),
-    };
-
-    public static ErrorEvent ExpectedCheckout() => new()
-    {
-        EventId = CheckoutEventId,
-        ProjectId = ProjectId,
-        Timestamp = CheckoutTime,
-        ReceivedAt = ReceivedAt,
-        Fingerprint = "",
-        GroupingVersion = 0,
-        Title = "",
-        Level = "fatal",
-        Platform = "csharp",
-        Logger = "Shop.Cart.CartService",
-        Release = "Shop@1.4.2+abc123",
-        Environment = "production",
-        ServerName = "web-01",
-        Exceptions =
-        [
-            new ExceptionRecord("System.InvalidOperationException", "Checkout failed for bundle 'summer-kit'", "System.Private.CoreLib",
-                [ExpectedCheckoutFrame(1), ExpectedCheckoutFrame(2), ExpectedCheckoutFrame(3)]),
-            new ExceptionRecord("Shop.Inventory.OutOfStockException", "Item 4711 is out of stock\nwarehouse: north", "Shop",
-                [ExpectedCheckoutFrame(0), ExpectedCheckoutFrame(1), ExpectedCheckoutFrame(2), ExpectedCheckoutFrame(3)]),
-        ],
-        Request = new RequestRecord("POST", "https://shop.example.com/api/checkout", "bundle=summer-kit&token=[Filtered]",
-            new Dictionary<string, string> { ["User-Agent"] = "Mozilla/5.0", ["Authorization"] = "[Filtered]", ["Accept"] = "application/json" }),
-        User = new UserRecord("u-1001", "ada", "ada@example.com", "203.0.113.9"),
-        Tags = new Dictionary<string, string> { ["region"] = "eu-west", ["bundle"] = "summer-kit" },
-        Runtime = new NameVersion(".NET", "10.0.12"),
-        Os = new NameVersion("Linux", "6.1.0"),
-        Sdk = BatchSdk,
-    };
-
-    public static ErrorEvent ExpectedTimeout() => new()
-    {
-        EventId = TimeoutEventId,
-        ProjectId = ProjectId,
-        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(1_795_255_000_250L),
-        ReceivedAt = ReceivedAt,
-        Fingerprint = "",
-        GroupingVersion = 0,
-        Title = "",
-        Level = "error",
-        Platform = "csharp",
-        Exceptions =
-        [
-            new ExceptionRecord("System.Threading.Tasks.TaskCanceledException",
-                "The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.", null,
-                [new FrameRecord("SendAsync", "System.Net.Http.HttpClient", "System.Net.Http", null, null, null, false)]),
-        ],
-        User = new UserRecord("42", null, null, null),
-        Tags = new Dictionary<string, string> { ["attempt"] = "3", ["cached"] = "false", ["ratio"] = "0.5" },
-        Sdk = new NameVersion("errorhub.worker", "0.0.9"),
-    };
-
-    public static ErrorEvent ExpectedMessage() => new()
-    {
-        EventId = MessageEventId,
-        ProjectId = ProjectId,
-        Timestamp = new DateTimeOffset(2026, 11, 21, 8, 59, 0, 500, TimeSpan.Zero),
-        ReceivedAt = ReceivedAt,
-        Fingerprint = "",
-        GroupingVersion = 0,
-        Title = "",
-        Level = "warning",
-        Logger = "Shop.Payments",
-        Message = "Payment provider answered 502 for order 99812",
-        Sdk = BatchSdk,
-    };
 }

@@ -1,15 +1,17 @@
 using System.Buffers;
 using System.Text;
-using ErrorHub.Tests.Infrastructure;
+using ErrorHub.Testing;
+using ErrorHub.Testing.Batches;
 using ErrorHub.Transport;
 using FluentAssertions;
 using Xunit;
 
-namespace ErrorHub.Tests.Wire;
+namespace ErrorHub.Protocol.Tests.Writing;
 
 /// <summary>
 /// Freezes the exact bytes the SDK writes for a batch (docs/protocol.md): servers and foreign clients rely
-/// on them, so any change must be a deliberate protocol decision.
+/// on them, so any change must be a deliberate protocol decision. The snapshot predates the move to
+/// MessagePack-CSharp's writer and still holds: str8 for 32 to 255 bytes, the smallest integer and timestamp forms.
 /// </summary>
 public sealed class WireSnapshotTests
 {
@@ -32,8 +34,8 @@ public sealed class WireSnapshotTests
             Message = "disk almost full",
         };
 
-        var batch = MessagePackTree.ReadMap(Encode(minimal));
-        var e = batch["events"].List().Should().ContainSingle().Subject.Map();
+        var batch = Wire.Read(Encode(minimal)).AsMap();
+        var e = batch["events"].AsList().Should().ContainSingle().Subject.AsMap();
 
         e.Keys.Should().BeEquivalentTo("event_id", "timestamp", "level", "platform", "message");
         e["event_id"].Should().Be("00000000000000000000000000000001");
@@ -45,25 +47,25 @@ public sealed class WireSnapshotTests
     [Fact]
     public void The_full_event_reads_back_with_the_field_names_of_the_protocol()
     {
-        var e = MessagePackTree.ReadMap(Encode(FullEvent()))["events"].List()[0].Map();
+        var e = Wire.Read(Encode(FullEvent())).AsMap()["events"].AsList()[0].AsMap();
 
         e.Keys.Should().BeEquivalentTo(
             "event_id", "timestamp", "level", "platform", "message", "logger", "release", "environment", "server_name",
             "fingerprint", "exceptions", "request", "user", "tags", "runtime", "os");
-        var frame = e["exceptions"].List()[0].Map()["frames"].List()[1].Map();
+        var frame = e["exceptions"].AsList()[0].AsMap()["frames"].AsList()[1].AsMap();
         frame.Keys.Should().BeEquivalentTo("function", "type", "module", "file", "line", "column", "in_app");
-        e["request"].Map().Keys.Should().BeEquivalentTo("method", "url", "query_string", "headers");
-        e["user"].Map().Keys.Should().BeEquivalentTo("id", "username", "email", "ip_address");
+        e["request"].AsMap().Keys.Should().BeEquivalentTo("method", "url", "query_string", "headers");
+        e["user"].AsMap().Keys.Should().BeEquivalentTo("id", "username", "email", "ip_address");
     }
 
-    private static byte[] Encode(ErrorHubEvent errorEvent)
+    internal static byte[] Encode(ErrorHubEvent errorEvent)
     {
         var buffer = new ArrayBufferWriter<byte>();
         EventWireWriter.WriteBatch(buffer, [errorEvent], new NameAndVersion("errorhub.dotnet", "1.0.0"));
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static ErrorHubEvent FullEvent()
+    internal static ErrorHubEvent FullEvent()
     {
         var e = new ErrorHubEvent
         {

@@ -1,12 +1,14 @@
 using System.Text;
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Xunit;
-using static ErrorHub.Ingestion.Tests.SampleBatch;
-using static ErrorHub.Ingestion.Tests.Wire;
+using static ErrorHub.Protocol.Tests.Decoding.ExpectedEvents;
+using static ErrorHub.Testing.Batches.SampleBatch;
+using static ErrorHub.Testing.Batches.Wire;
 
-namespace ErrorHub.Ingestion.Tests;
+namespace ErrorHub.Protocol.Tests.Decoding;
 
 public sealed class EventBatchDecoderTests
 {
@@ -85,7 +87,7 @@ public sealed class EventBatchDecoderTests
     [Fact]
     public void Unknown_values_nested_32_levels_deep_are_skipped()
     {
-        Decode(OneEvent(e => e.With("deep", Nested(32)))).Events.Should().ContainSingle();
+        Decode(OneEvent(e => e.With("deep", NestedArrays(32)))).Events.Should().ContainSingle();
     }
 
     [Fact]
@@ -390,18 +392,7 @@ public sealed class EventBatchDecoderTests
         Decode(Batch(Map(("message", text)))).Events[0].Event.Message.Should().Be(text);
     }
 
-    internal static object Nested(int depth)
-    {
-        object value = 1;
-        for (var i = 0; i < depth; i++)
-        {
-            value = Array(value);
-        }
-
-        return value;
-    }
-
-    private static byte[] Packed64(uint nanoseconds, long seconds)
+    internal static byte[] Packed64(uint nanoseconds, long seconds)
     {
         var packed = ((ulong)nanoseconds << 34) | (ulong)seconds;
         var bytes = BitConverter.GetBytes(packed);
@@ -409,15 +400,11 @@ public sealed class EventBatchDecoderTests
         return bytes;
     }
 
-    private static byte[] Packed96(uint nanoseconds, long seconds)
+    internal static byte[] Packed96(uint nanoseconds, long seconds)
     {
         var bytes = new byte[12];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, nanoseconds);
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(4), seconds);
         return bytes;
     }
-
-    internal static string Text(int length, char fill = 'x') => new(fill, length);
-
-    internal static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 }

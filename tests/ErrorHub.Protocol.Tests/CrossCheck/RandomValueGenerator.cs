@@ -1,13 +1,15 @@
 using System.Text;
+using ErrorHub.Testing.Batches;
 
-namespace ErrorHub.Tests.Protocol.MessagePack;
+namespace ErrorHub.Protocol.Tests.CrossCheck;
 
 /// <summary>
-/// Deterministic random <see cref="MpValue"/> trees (bounded depth, width and string sizes) for round trips and
-/// cross-checks. Values lean towards the edges: encoding boundaries of integers, strings, binaries, containers,
-/// special floats and timestamps before 1970 or with sub-second parts.
+/// Deterministic random <see cref="Wire"/> value trees (bounded depth, width and string sizes) that JavaScript can
+/// express, for unknown fields the decoder must skip whatever @msgpack/msgpack made of them. Values lean towards the
+/// edges: encoding boundaries of integers, strings, binaries, containers, special floats and timestamps before 1970
+/// or with sub-second parts.
 /// </summary>
-internal sealed class RandomValueGenerator(int seed, bool javaScriptCompatible = false)
+internal sealed class RandomValueGenerator(int seed)
 {
     private static readonly Int128[] IntegerEdges =
     [
@@ -30,20 +32,20 @@ internal sealed class RandomValueGenerator(int seed, bool javaScriptCompatible =
     private readonly Random _random = new(seed);
 
     /// <summary>A value at most <paramref name="maxDepth"/> containers deep.</summary>
-    public MpValue Next(int maxDepth = 4)
+    public object? Next(int maxDepth = 4)
     {
         var kind = _random.Next(maxDepth > 0 ? 12 : 9);
         return kind switch
         {
-            0 => MpValue.Nil,
-            1 => MpValue.Bool(_random.Next(2) == 0),
-            2 or 3 => MpValue.Int(NextInteger()),
+            0 => null,
+            1 => _random.Next(2) == 0,
+            2 or 3 => AsClrInteger(NextInteger()),
             4 => NextFloat(),
-            5 => MpValue.Str(NextString()),
-            6 => MpValue.Bin(NextBytes(NextLength())),
+            5 => NextString(),
+            6 => NextBytes(NextLength()),
             7 => NextExtension(),
-            8 => MpValue.Timestamp(NextTimestamp()),
-            9 or 10 => MpValue.Array(Enumerable.Range(0, NextCount()).Select(_ => Next(maxDepth - 1)).ToArray()),
+            8 => NextTimestamp(),
+            9 or 10 => Enumerable.Range(0, NextCount()).Select(_ => Next(maxDepth - 1)).ToArray(),
             _ => NextMap(maxDepth - 1),
         };
     }
@@ -83,22 +85,13 @@ internal sealed class RandomValueGenerator(int seed, bool javaScriptCompatible =
         return builder.ToString();
     }
 
-    private MpValue NextFloat()
-    {
-        if (!javaScriptCompatible && _random.Next(3) == 0)
-        {
-            var single = _random.Next(2) == 0
-                ? (float)SpecialDoubles[_random.Next(SpecialDoubles.Length)]
-                : BitConverter.Int32BitsToSingle(_random.Next(int.MinValue, int.MaxValue));
-            return MpValue.Float32(float.IsNaN(single) ? float.NaN : single);
-        }
+    private static object AsClrInteger(Int128 value) => value <= long.MaxValue ? (long)value : (ulong)value;
 
-        return MpValue.Float64(_random.Next(2) == 0
-            ? SpecialDoubles[_random.Next(SpecialDoubles.Length)]
-            : BitConverter.Int64BitsToDouble(_random.NextInt64(long.MinValue, long.MaxValue)));
-    }
+    private double NextFloat() => _random.Next(2) == 0
+        ? SpecialDoubles[_random.Next(SpecialDoubles.Length)]
+        : BitConverter.Int64BitsToDouble(_random.NextInt64(long.MinValue, long.MaxValue));
 
-    private MpValue NextExtension()
+    private Extension NextExtension()
     {
         // -1 is the timestamp type, which has its own generator.
         var type = (sbyte)_random.Next(-128, 127);
@@ -108,7 +101,7 @@ internal sealed class RandomValueGenerator(int seed, bool javaScriptCompatible =
         }
 
         var length = _random.Next(4) == 0 ? new[] { 1, 2, 4, 8, 16 }[_random.Next(5)] : NextLength();
-        return MpValue.Ext(type, NextBytes(length));
+        return new Extension(type, NextBytes(length));
     }
 
     private DateTimeOffset NextTimestamp()
@@ -123,20 +116,17 @@ internal sealed class RandomValueGenerator(int seed, bool javaScriptCompatible =
         return new DateTimeOffset(ticks, TimeSpan.Zero);
     }
 
-    private MpValue NextMap(int maxDepth)
+    private WireMap NextMap(int maxDepth)
     {
         var count = NextCount();
-        var entries = new (MpValue, MpValue)[count];
+        var entries = new (object, object?)[count];
         for (var index = 0; index < count; index++)
         {
             // JavaScript objects hold maps there: keys are unique strings that do not look like array indexes.
-            var key = javaScriptCompatible || _random.Next(2) == 0
-                ? MpValue.Str("k" + index + "_" + NextString())
-                : Next(0);
-            entries[index] = (key, Next(maxDepth));
+            entries[index] = ("k" + index + "_" + NextString(), Next(maxDepth));
         }
 
-        return MpValue.Map(entries);
+        return Wire.Map(entries);
     }
 
     private int NextLength() => _random.Next(10) switch
