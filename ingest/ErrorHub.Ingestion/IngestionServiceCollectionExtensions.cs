@@ -22,6 +22,7 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddSingleton<ProjectKeys>();
         services.TryAddSingleton<IngestAdmission>();
         services.TryAddSingleton<StoreWriter>();
+        services.TryAddSingleton<IngestPipeline>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StoreWriter>(sp => sp.GetRequiredService<StoreWriter>()));
         return services;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion.Normalizing;
 using ErrorHub.Ingestion;
 using ErrorHub.Testing.Batches;
 using FluentAssertions;
@@ -35,10 +36,9 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         }
 
         // Exactly what decoding and grouping make of the body, with the time the server received it.
-        var expected = new EventBatchDecoder(new IngestLimits())
-            .Decode(body, IngestHost.ProjectId, stored[0].ReceivedAt)
-            .Events.Select(e => Grouper.Group(e.Event, e.ClientFingerprint))
-            .ToArray();
+        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(body);
+        var context = new BatchContext(IngestHost.ProjectId, stored[0].ReceivedAt, decoded.Sdk);
+        var expected = decoded.Events.Select(e => EventNormalizer.Normalize(e, Grouper.Group(e), context)).ToArray();
         stored.ShouldMatch(expected);
         stored.Select(e => e.Title).Should().Equal(
             "InvalidOperationException: Checkout failed for bundle 'summer-kit'",

@@ -6,34 +6,16 @@ using MessagePack;
 
 namespace ErrorHub.Ingestion.Decoding;
 
-/// <summary>An event as decoded from the wire, before grouping gives it a fingerprint and title.</summary>
-internal sealed record DecodedEvent(ErrorEvent Event, IReadOnlyList<string>? ClientFingerprint);
-
-internal sealed record DecodedBatch(int Version, NameVersion? Sdk, IReadOnlyList<DecodedEvent> Events);
-
 /// <summary>
-/// Decodes a batch (docs/protocol.md) from untrusted bytes: every type is checked, unknown fields are
-/// skipped, values are truncated to <see cref="IngestLimits"/>, and the first problem is reported as a
-/// <see cref="BatchFormatException"/> naming the field, e.g. <c>events[2].timestamp</c>.
+/// The pipeline's first step. Decodes a batch (docs/protocol.md) from untrusted bytes: every type is
+/// checked, unknown fields are skipped, values are truncated to <see cref="IngestLimits"/>, and the first
+/// problem is reported as a <see cref="BatchFormatException"/> naming the field, e.g.
+/// <c>events[2].timestamp</c>. What the values mean to the server (defaults, levels, times) is decided
+/// by the next step, <see cref="Normalizing.EventNormalizer"/>.
 /// </summary>
 internal sealed class EventBatchDecoder(IngestLimits limits)
 {
-    /// <summary>The five levels, and the names other logging libraries use for them (.NET, Serilog, log4net, syslog).</summary>
-    private static readonly Dictionary<string, string> Levels = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["fatal"] = "fatal",
-        ["critical"] = "fatal",
-        ["error"] = "error",
-        ["warning"] = "warning",
-        ["warn"] = "warning",
-        ["info"] = "info",
-        ["information"] = "info",
-        ["debug"] = "debug",
-        ["trace"] = "debug",
-        ["verbose"] = "debug",
-    };
-
-    public DecodedBatch Decode(ReadOnlyMemory<byte> body, int projectId, DateTimeOffset receivedAt)
+    public IncomingBatch Decode(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty)
         {
@@ -44,7 +26,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         var path = new FieldPath();
         try
         {
-            var batch = ReadBatch(ref reader, path, projectId, receivedAt);
+            var batch = ReadBatch(ref reader, path);
             if (!reader.End)
             {
                 throw new BatchFormatException("", $"unexpected data after the batch at byte {reader.Position}");
@@ -63,7 +45,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         }
     }
 
-    private DecodedBatch ReadBatch(ref WireReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt)
+    private IncomingBatch ReadBatch(ref WireReader reader, FieldPath path)
     {
         if (reader.PeekType() != MessagePackType.Map)
         {
@@ -72,7 +54,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
         var version = WireFields.ProtocolVersion;
         NameVersion? sdk = null;
-        List<DecodedEvent>? events = null;
+        List<IncomingEvent>? events = null;
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
             var key = reader.ReadString();
@@ -103,11 +85,11 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                         throw new BatchFormatException(WireFields.Events, $"{eventCount} events in one batch; the limit is {limits.MaxEventsPerBatch}");
                     }
 
-                    events = new List<DecodedEvent>(eventCount);
+                    events = new List<IncomingEvent>(eventCount);
                     for (var i = 0; i < eventCount; i++)
                     {
                         path.PushIndex(i);
-                        events.Add(ReadEvent(ref reader, path, projectId, receivedAt, sdk));
+                        events.Add(ReadEvent(ref reader, path));
                         path.Pop();
                     }
 
@@ -125,28 +107,15 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             throw new BatchFormatException(WireFields.Events, "missing; a batch needs an 'events' array");
         }
 
-        // The envelope's sdk may come after the events; give it to events that did not say.
-        if (sdk is not null)
-        {
-            for (var i = 0; i < events.Count; i++)
-            {
-                if (events[i].Event.Sdk is null)
-                {
-                    events[i] = events[i] with { Event = events[i].Event with { Sdk = sdk } };
-                }
-            }
-        }
-
-        return new DecodedBatch(version, sdk, events);
+        return new IncomingBatch(version, sdk, events);
     }
 
-    private DecodedEvent ReadEvent(ref WireReader reader, FieldPath path, int projectId, DateTimeOffset receivedAt, NameVersion? sdk)
+    private IncomingEvent ReadEvent(ref WireReader reader, FieldPath path)
     {
         ExpectMap(ref reader, path);
         Guid? eventId = null;
         DateTimeOffset? timestamp = null;
-        string level = "error";
-        string? message = null, logger = null, platform = null, release = null, environment = null, serverName = null;
+        string? level = null, message = null, logger = null, platform = null, release = null, environment = null, serverName = null;
         List<string>? fingerprint = null;
         List<ExceptionRecord> exceptions = [];
         RequestRecord? request = null;
@@ -166,18 +135,9 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             switch (key)
             {
-                case WireFields.EventId:
-                    eventId = ReadEventId(ref reader, path);
-                    if (eventId == Guid.Empty)
-                    {
-                        eventId = null; // the nil UUID is no id: every such event would count as one
-                    }
-
-                    break;
+                case WireFields.EventId: eventId = ReadEventId(ref reader, path); break;
                 case WireFields.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
-                case WireFields.Level:
-                    level = Levels.GetValueOrDefault(reader.ReadString().Trim(), "error");
-                    break;
+                case WireFields.Level: level = Text(ref reader, limits.MaxShortChars); break;
                 case WireFields.Message: message = Text(ref reader, limits.MaxMessageChars); break;
                 case WireFields.Logger: logger = Text(ref reader, limits.MaxShortChars); break;
                 case WireFields.Platform: platform = Text(ref reader, limits.MaxShortChars); break;
@@ -203,22 +163,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             throw new BatchFormatException(path.ToString(), "an event needs 'exceptions' or a 'message'");
         }
 
-        // A clock running ahead must not put events in the future; a late event keeps its own time.
-        var when = timestamp ?? receivedAt;
-        if (when > receivedAt.AddMinutes(1))
+        return new IncomingEvent
         {
-            when = receivedAt;
-        }
-
-        var errorEvent = new ErrorEvent
-        {
-            EventId = eventId ?? Guid.NewGuid(),
-            ProjectId = projectId,
-            Timestamp = when,
-            ReceivedAt = receivedAt,
-            Fingerprint = "",
-            GroupingVersion = 0,
-            Title = "",
+            EventId = eventId,
+            Timestamp = timestamp,
             Level = level,
             Message = message,
             Logger = logger,
@@ -232,9 +180,9 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             Tags = tags ?? new Dictionary<string, string>(),
             Runtime = runtime,
             Os = os,
-            Sdk = eventSdk ?? sdk,
+            Sdk = eventSdk,
+            Fingerprint = fingerprint,
         };
-        return new DecodedEvent(errorEvent, fingerprint);
     }
 
     private List<ExceptionRecord> ReadExceptions(ref WireReader reader, FieldPath path)

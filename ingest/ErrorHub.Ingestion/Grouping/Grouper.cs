@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using ErrorHub.Protocol;
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
@@ -23,17 +24,14 @@ internal static partial class Grouper
     /// <summary>Only the start of a long message is parameterized and hashed.</summary>
     internal const int MaxParameterizedChars = 1024;
 
-    public static ErrorEvent Group(ErrorEvent errorEvent, IReadOnlyList<string>? clientFingerprint) => errorEvent with
-    {
-        Fingerprint = Hash(Components(errorEvent, clientFingerprint)),
-        GroupingVersion = Version,
-        Title = Title(errorEvent),
-        Culprit = Culprit(errorEvent),
-    };
+    /// <summary>The pipeline's grouping step: reads only what the client sent about the failure.</summary>
+    public static EventGrouping Group(IncomingEvent incoming) =>
+        new(Hash(Components(incoming)), Version, Title(incoming), Culprit(incoming));
 
     /// <summary>What the fingerprint is a hash of: the client's parts (with the default expanded), or the default.</summary>
-    internal static List<string> Components(ErrorEvent errorEvent, IReadOnlyList<string>? clientFingerprint)
+    internal static List<string> Components(IncomingEvent errorEvent)
     {
+        var clientFingerprint = errorEvent.Fingerprint;
         if (clientFingerprint is not { Count: > 0 } || clientFingerprint.All(IsDefaultPlaceholder))
         {
             return DefaultComponents(errorEvent);
@@ -61,7 +59,7 @@ internal static partial class Grouper
     /// in-app frame: the outermost exception's type and its message with variable parts replaced.
     /// Without an exception: the logger and the parameterized message.
     /// </summary>
-    internal static List<string> DefaultComponents(ErrorEvent errorEvent)
+    internal static List<string> DefaultComponents(IncomingEvent errorEvent)
     {
         var components = new List<string>();
         if (errorEvent.Exceptions.Count == 0)
@@ -137,7 +135,7 @@ internal static partial class Grouper
     }
 
     /// <summary>"ShortType: first line of the message" of the outermost exception, or the message's first line; at most 200 characters.</summary>
-    internal static string Title(ErrorEvent errorEvent)
+    internal static string Title(IncomingEvent errorEvent)
     {
         string title;
         if (errorEvent.Exceptions.Count == 0)
@@ -160,7 +158,7 @@ internal static partial class Grouper
     }
 
     /// <summary>The first in-app frame (nearest the throw, outermost exception first); else the first frame; else the logger.</summary>
-    internal static string Culprit(ErrorEvent errorEvent)
+    internal static string Culprit(IncomingEvent errorEvent)
     {
         foreach (var exception in errorEvent.Exceptions)
         {
@@ -260,3 +258,8 @@ internal static partial class Grouper
     [GeneratedRegex(@"(?<!\w)""[^""\r\n]{0,200}""(?!\w)", RegexOptions.CultureInvariant)]
     private static partial Regex DoubleQuotedPattern();
 }
+
+/// <summary>Which issue an event belongs to, and how that issue is titled: the grouping step's result.</summary>
+/// <param name="Fingerprint">32 hex digits; equal fingerprints are one issue.</param>
+/// <param name="Version">The version of the rules that made it (<see cref="Grouper.Version"/>).</param>
+internal sealed record EventGrouping(string Fingerprint, int Version, string Title, string Culprit);

@@ -1,8 +1,7 @@
 using System.Globalization;
-using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Decoding;
-using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Ingestion.Writing;
+using ErrorHub.Storage.Events;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -11,16 +10,16 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Ingestion.Http;
 
 /// <summary>
-/// <c>POST /api/{projectId}/events</c>: key check → size limits → bounded decompression → decode with
-/// limits → group → durable store → 202. Bad input gets a 4xx that says what is wrong; a store that
-/// cannot keep up gets 503 with Retry-After; nothing here answers 500 for anything a client sent.
+/// <c>POST /api/{projectId}/events</c>, the HTTP face of the <see cref="IngestPipeline"/>: project id
+/// and key check, media type, size limits, bounded decompression and admission, then the pipeline, whose
+/// outcomes it maps to statuses: 202 once the store committed, 400 naming the field, 413, 415, 401, and
+/// 503 with Retry-After when the store cannot keep up. Nothing a client sends gets a 500.
 /// </summary>
 internal sealed partial class IngestEndpoint(
     ProjectKeys projectKeys,
-    StoreWriter writer,
+    IngestPipeline pipeline,
     IngestAdmission admission,
     IOptions<IngestLimits> limitsOptions,
-    TimeProvider timeProvider,
     ILogger<IngestEndpoint> logger)
 {
     internal const string KeyHeader = "X-ErrorHub-Key";
@@ -31,7 +30,6 @@ internal sealed partial class IngestEndpoint(
     private static readonly string[] MessagePackMediaTypes = ["application/vnd.msgpack", "application/msgpack", "application/x-msgpack"];
 
     private readonly IngestLimits _limits = limitsOptions.Value;
-    private readonly EventBatchDecoder _decoder = new(limitsOptions.Value);
 
     public async Task<IResult> HandleAsync(HttpContext context, string projectId)
     {
@@ -100,7 +98,7 @@ internal sealed partial class IngestEndpoint(
         long admitted = 0;
         try
         {
-            List<ErrorEvent> events;
+            IReadOnlyList<ErrorEvent> events;
             try
             {
                 using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
@@ -115,19 +113,15 @@ internal sealed partial class IngestEndpoint(
                 }
 
                 admitted = weight;
-                var receivedAt = timeProvider.GetUtcNow();
-                DecodedBatch decoded;
                 try
                 {
-                    decoded = _decoder.Decode((body ?? raw).Memory, id, receivedAt);
+                    events = pipeline.Prepare(id, (body ?? raw).Memory);
                 }
                 catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
                 {
                     // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
                     throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
                 }
-
-                events = decoded.Events.Select(e => Grouper.Group(e.Event, e.ClientFingerprint)).ToList();
             }
             catch (BodyTooLargeException tooLarge)
             {
@@ -163,7 +157,7 @@ internal sealed partial class IngestEndpoint(
 
             try
             {
-                await writer.WriteAsync(events, cancellationToken);
+                await pipeline.StoreAsync(events, cancellationToken);
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {

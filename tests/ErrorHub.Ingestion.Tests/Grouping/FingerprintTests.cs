@@ -1,3 +1,4 @@
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Grouping;
 using FluentAssertions;
@@ -11,10 +12,10 @@ public sealed class FingerprintTests
     [Fact]
     public void A_fingerprint_is_32_lowercase_hex_digits_and_records_grouping_version_1()
     {
-        var grouped = Grouper.Group(Checkout(), null);
+        var grouped = Grouper.Group(Checkout());
 
         grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
-        grouped.GroupingVersion.Should().Be(1);
+        grouped.Version.Should().Be(1);
     }
 
     [Fact]
@@ -94,7 +95,7 @@ public sealed class FingerprintTests
         var plain = Event(Exception("System.InvalidOperationException", "x", InApp("Shop.Cart.CartService", plainFunction)));
 
         Fingerprint(raw).Should().Be(Fingerprint(plain), what);
-        Grouper.Culprit(Grouper.Group(raw, null)).Should().Be("Shop.Cart.CartService." + plainFunction, what);
+        Grouper.Group(raw).Culprit.Should().Be("Shop.Cart.CartService." + plainFunction, what);
     }
 
     public static TheoryData<string, string, string> TypeNames => new()
@@ -155,7 +156,7 @@ public sealed class FingerprintTests
             var errorEvent = Event(Exception(exceptionType.Trim().Length == 0 ? "E" : exceptionType, Name(),
                 InApp(type, function), new FrameRecord(function, null, type, null, null, null, true)));
 
-            var grouped = Grouper.Group(errorEvent, null);
+            var grouped = Grouper.Group(errorEvent);
 
             grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$", "type {0}, function {1}", type, function);
             grouped.Title.Length.Should().BeLessThanOrEqualTo(200);
@@ -182,7 +183,7 @@ public sealed class FingerprintTests
     [Fact]
     public void Without_in_app_frames_the_type_and_the_parameterized_message_group()
     {
-        static ErrorEvent Timeout(string type, string message, string frameFunction = "SendAsync") =>
+        static IncomingEvent Timeout(string type, string message, string frameFunction = "SendAsync") =>
             Event(Exception(type, message, Framework("System.Net.Http.HttpClient", frameFunction)));
         const string Type = "System.Threading.Tasks.TaskCanceledException";
         var original = Fingerprint(Timeout(Type, "Request to https://api.example.com/orders/42 timed out after 100 seconds"));
@@ -274,7 +275,7 @@ public sealed class FingerprintTests
         fingerprints.Should().ContainSingle();
     }
 
-    private static ErrorEvent WithFrames(ErrorEvent errorEvent, Func<IEnumerable<FrameRecord>, IEnumerable<FrameRecord>> change) => errorEvent with
+    private static IncomingEvent WithFrames(IncomingEvent errorEvent, Func<IEnumerable<FrameRecord>, IEnumerable<FrameRecord>> change) => errorEvent with
     {
         Exceptions = errorEvent.Exceptions.Select(e => e with { Frames = change(e.Frames).ToList() }).ToList(),
     };

@@ -1,9 +1,10 @@
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Grouping;
 
 namespace ErrorHub.Ingestion.Tests.Grouping;
 
-/// <summary>Small events for grouping tests: only what grouping reads is set.</summary>
+/// <summary>Small events as decoded, for grouping tests: only what grouping reads is set.</summary>
 internal static class GroupingEvents
 {
     public static readonly DateTimeOffset Time = new(2026, 11, 21, 9, 0, 0, TimeSpan.Zero);
@@ -16,33 +17,23 @@ internal static class GroupingEvents
 
     public static ExceptionRecord Exception(string type, string value, params FrameRecord[] frames) => new(type, value, null, frames);
 
-    public static ErrorEvent Event(params ExceptionRecord[] exceptions) => new()
+    public static IncomingEvent Event(params ExceptionRecord[] exceptions) => new()
     {
         EventId = Guid.NewGuid(),
-        ProjectId = 1,
         Timestamp = Time,
-        ReceivedAt = Time,
-        Fingerprint = "",
-        GroupingVersion = 0,
-        Title = "",
         Exceptions = exceptions,
     };
 
-    public static ErrorEvent Message(string message, string? logger = "Shop.Payments") => new()
+    public static IncomingEvent Message(string message, string? logger = "Shop.Payments") => new()
     {
         EventId = Guid.NewGuid(),
-        ProjectId = 1,
         Timestamp = Time,
-        ReceivedAt = Time,
-        Fingerprint = "",
-        GroupingVersion = 0,
-        Title = "",
         Message = message,
         Logger = logger,
     };
 
     /// <summary>A checkout crash: an exception thrown in StockService, called from CartService, under ASP.NET Core.</summary>
-    public static ErrorEvent Checkout(
+    public static IncomingEvent Checkout(
         string type = "System.InvalidOperationException",
         string message = "Sequence contains no elements",
         int line = 88,
@@ -54,6 +45,6 @@ internal static class GroupingEvents
             InApp("Shop.Cart.CartService", "Checkout", line + 54, "/src/Shop/Cart/CartService.cs", 9),
             Framework("Microsoft.AspNetCore.Routing.EndpointMiddleware", "Invoke")));
 
-    public static string Fingerprint(ErrorEvent errorEvent, IReadOnlyList<string>? clientFingerprint = null) =>
-        Grouper.Group(errorEvent, clientFingerprint).Fingerprint;
+    public static string Fingerprint(IncomingEvent errorEvent, IReadOnlyList<string>? clientFingerprint = null) =>
+        Grouper.Group(clientFingerprint is null ? errorEvent : errorEvent with { Fingerprint = clientFingerprint }).Fingerprint;
 }

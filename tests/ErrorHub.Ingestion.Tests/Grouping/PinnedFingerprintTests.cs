@@ -1,3 +1,4 @@
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Grouping;
 using FluentAssertions;
@@ -72,7 +73,7 @@ public sealed class PinnedFingerprintTests
             System.Security.Cryptography.SHA256.HashData("1:a\n1:b\n"u8)).Substring(0, 32));
     }
 
-    private static ErrorEvent AsyncChain() => Event(
+    private static IncomingEvent AsyncChain() => Event(
         Exception("System.InvalidOperationException", "Checkout failed",
             InApp("Shop.Cart.CartService+<CheckoutAsync>d__4", "MoveNext"),
             InApp("Shop.Cart.CartService+<>c__DisplayClass5_0", "<CheckoutAsync>b__0")),

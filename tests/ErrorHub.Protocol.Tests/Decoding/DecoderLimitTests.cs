@@ -349,7 +349,7 @@ public sealed class DecoderLimitTests
 
         var (eventMap, read) = field switch
         {
-            "message" => (Event(e => e.With("message", value)), (Func<DecodedEvent, string?>)(d => d.Event.Message)),
+            "message" => (Event(e => e.With("message", value)), (Func<NormalizedForTests, string?>)(d => d.Event.Message)),
             "exception value" => (Exception(Map(("type", "E"), ("value", value))), d => d.Event.Exceptions[0].Value),
             "exception type" => (Exception(Map(("type", value))), d => d.Event.Exceptions[0].Type),
             "exception module" => (Exception(Map(("type", "E"), ("module", value))), d => d.Event.Exceptions[0].Module),

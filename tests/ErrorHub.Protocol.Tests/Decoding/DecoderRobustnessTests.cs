@@ -44,7 +44,7 @@ public sealed class DecoderRobustnessTests
         {
             try
             {
-                decoder.Decode(body.AsMemory(0, length), ProjectId, ReceivedAt);
+                decoder.Decode(body.AsMemory(0, length));
                 Assert.Fail($"a body cut to {length} of {body.Length} bytes was accepted");
             }
             catch (BatchFormatException refused)
@@ -156,7 +156,7 @@ public sealed class DecoderRobustnessTests
                 {
                     try
                     {
-                        decoder.Decode(body, ProjectId, ReceivedAt);
+                        decoder.Decode(body);
                     }
                     catch (BatchFormatException)
                     {
@@ -178,10 +178,10 @@ public sealed class DecoderRobustnessTests
         string outcome;
         try
         {
-            var batch = decoder.Decode(body, ProjectId, ReceivedAt);
+            var batch = decoder.Decode(body);
             foreach (var decoded in batch.Events)
             {
-                Grouper.Group(decoded.Event, decoded.ClientFingerprint).Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
+                Grouper.Group(decoded).Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
             }
 
             outcome = "decoded";

@@ -1,5 +1,7 @@
 using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion.Normalizing;
 using ErrorHub.Testing.Batches;
 using static ErrorHub.Testing.Batches.SampleBatch;
 
@@ -12,10 +14,21 @@ internal static class ExpectedEvents
 
     public static readonly DateTimeOffset ReceivedAt = new(2026, 11, 21, 10, 0, 0, TimeSpan.Zero);
 
-    public static DecodedBatch Decode(ReadOnlyMemory<byte> body, IngestLimits? limits = null) =>
-        new EventBatchDecoder(limits ?? new IngestLimits()).Decode(body, ProjectId, ReceivedAt);
+    /// <summary>
+    /// What ingest makes of a body before grouping matters: decoded, then normalized (defaults, levels, times,
+    /// the batch's SDK) into the events it stores. The grouping fields are ignored by <see cref="DecoderAssertions"/>.
+    /// </summary>
+    public static DecodedForTests Decode(ReadOnlyMemory<byte> body, IngestLimits? limits = null)
+    {
+        var batch = new EventBatchDecoder(limits ?? new IngestLimits()).Decode(body);
+        var context = new BatchContext(ProjectId, ReceivedAt, batch.Sdk);
+        return new DecodedForTests(
+            batch.Version,
+            batch.Sdk,
+            [.. batch.Events.Select(e => new NormalizedForTests(EventNormalizer.Normalize(e, Grouper.Group(e), context), e.Fingerprint))]);
+    }
 
-    public static DecodedBatch Decode(WireMap batch, IngestLimits? limits = null) => Decode(Wire.Encode(batch), limits);
+    public static DecodedForTests Decode(WireMap batch, IngestLimits? limits = null) => Decode(Wire.Encode(batch), limits);
 
     public static readonly NameVersion BatchSdk = new("errorhub.dotnet", "0.1.0");
 
@@ -95,3 +108,9 @@ internal static class ExpectedEvents
         Sdk = BatchSdk,
     };
 }
+
+/// <summary>A batch as <see cref="ExpectedEvents.Decode(ReadOnlyMemory{byte}, IngestLimits?)"/> gives it.</summary>
+internal sealed record DecodedForTests(int Version, NameVersion? Sdk, IReadOnlyList<NormalizedForTests> Events);
+
+/// <summary>One stored event and the fingerprint its client sent.</summary>
+internal sealed record NormalizedForTests(ErrorEvent Event, IReadOnlyList<string>? ClientFingerprint);

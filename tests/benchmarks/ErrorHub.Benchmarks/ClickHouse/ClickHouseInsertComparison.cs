@@ -8,6 +8,7 @@ using ErrorHub.Storage.Events;
 using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Ingestion;
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Normalizing;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 
@@ -110,8 +111,9 @@ internal static class ClickHouseInsertComparison
     {
         var buffer = new ArrayBufferWriter<byte>();
         EventWireWriter.WriteBatch(buffer, [RealisticEvent.Create()]);
-        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(buffer.WrittenMemory, 1, DateTimeOffset.UtcNow).Events[0];
-        return Grouper.Group(decoded.Event, decoded.ClientFingerprint);
+        var batch = new EventBatchDecoder(new IngestLimits()).Decode(buffer.WrittenMemory);
+        var decoded = batch.Events[0];
+        return EventNormalizer.Normalize(decoded, Grouper.Group(decoded), new BatchContext(1, DateTimeOffset.UtcNow, batch.Sdk));
     }
 
     /// <summary>Distinct ids, three projects, 50 issues, about 1,000 users, one event per second.</summary>

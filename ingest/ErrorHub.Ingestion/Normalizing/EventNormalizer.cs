@@ -1,0 +1,70 @@
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Ingestion.Normalizing;
+
+/// <summary>Where and when a batch arrived: what the server knows about its events beyond their bytes.</summary>
+internal sealed record BatchContext(int ProjectId, DateTimeOffset ReceivedAt, NameVersion? BatchSdk);
+
+/// <summary>
+/// The pipeline's step after decoding and grouping: the server's decisions about what a client sent
+/// (an id for events without one, a time that is not in the future, one of five levels, the batch's SDK
+/// for events that did not name their own), assembled with the grouping into the complete event that
+/// is stored. Everything here is documented in docs/protocol.md.
+/// </summary>
+internal static class EventNormalizer
+{
+    /// <summary>How far ahead of the server's clock an event may claim to be before its time is not believed.</summary>
+    internal static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(1);
+
+    /// <summary>The five levels, and the names other logging libraries use for them (.NET, Serilog, log4net, syslog).</summary>
+    private static readonly Dictionary<string, string> Levels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["fatal"] = "fatal",
+        ["critical"] = "fatal",
+        ["error"] = "error",
+        ["warning"] = "warning",
+        ["warn"] = "warning",
+        ["info"] = "info",
+        ["information"] = "info",
+        ["debug"] = "debug",
+        ["trace"] = "debug",
+        ["verbose"] = "debug",
+    };
+
+    public static ErrorEvent Normalize(IncomingEvent incoming, EventGrouping grouping, BatchContext batch) => new()
+    {
+        // The nil UUID is no id: every event that sent it would count as one.
+        EventId = incoming.EventId is { } id && id != Guid.Empty ? id : Guid.NewGuid(),
+        ProjectId = batch.ProjectId,
+        Timestamp = Time(incoming.Timestamp, batch.ReceivedAt),
+        ReceivedAt = batch.ReceivedAt,
+        Fingerprint = grouping.Fingerprint,
+        GroupingVersion = grouping.Version,
+        Title = grouping.Title,
+        Culprit = grouping.Culprit,
+        Level = Level(incoming.Level),
+        Message = incoming.Message,
+        Logger = incoming.Logger,
+        Platform = incoming.Platform,
+        Release = incoming.Release,
+        Environment = incoming.Environment,
+        ServerName = incoming.ServerName,
+        Exceptions = incoming.Exceptions,
+        Request = incoming.Request,
+        User = incoming.User,
+        Tags = incoming.Tags,
+        Runtime = incoming.Runtime,
+        Os = incoming.Os,
+        Sdk = incoming.Sdk ?? batch.BatchSdk,
+    };
+
+    /// <summary>Unknown or missing levels are "error": an event nobody classified is still a failure.</summary>
+    internal static string Level(string? sent) =>
+        sent is not null && Levels.TryGetValue(sent.Trim(), out var level) ? level : "error";
+
+    /// <summary>A clock running ahead must not put events in the future; a late event keeps its own time.</summary>
+    internal static DateTimeOffset Time(DateTimeOffset? sent, DateTimeOffset receivedAt) =>
+        sent is { } time && time - receivedAt <= ClockSkewAllowance ? time : receivedAt; // a difference: no overflow at the ends of time
+}
