@@ -5,7 +5,8 @@ using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using static ErrorHub.Dashboard.Tests.Infrastructure.TestEvents;
+using static ErrorHub.Dashboard.Tests.Infrastructure.TestProjects;
+using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Pages;
 

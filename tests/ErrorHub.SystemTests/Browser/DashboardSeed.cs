@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
 using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
+using ErrorHub.Testing.Events;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ErrorHub.SystemTests.Browser;
@@ -148,28 +147,8 @@ internal sealed class DashboardSeed
     };
 
     private static ErrorEvent SimpleEvent(
-        string fingerprint, string title, string culprit, string type, string message, DateTimeOffset timestamp, string? userId) => new()
-    {
-        EventId = Guid.NewGuid(),
-        ProjectId = Shop.Id,
-        Timestamp = timestamp,
-        ReceivedAt = timestamp.AddSeconds(1),
-        Fingerprint = fingerprint,
-        GroupingVersion = 1,
-        Title = title,
-        Culprit = culprit,
-        Release = "shop@2.4.1",
-        Environment = "production",
-        Exceptions =
-        [
-            new ExceptionRecord(type, message, "Shop",
-            [
-                new FrameRecord(culprit[(culprit.LastIndexOf('.') + 1)..], culprit[..culprit.LastIndexOf('.')], "Shop", null, null, null, InApp: true),
-            ]),
-        ],
-        User = userId is null ? null : new UserRecord(userId, null, null, null),
-    };
+        string fingerprint, string title, string culprit, string type, string message, DateTimeOffset timestamp, string? userId) =>
+        TestEvents.Create(Shop.Id, fingerprint, timestamp, userId is null ? null : TestEvents.User(userId), title, culprit, type: type, message: message);
 
-    private static string Fingerprint(string name) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..32];
+    private static string Fingerprint(string name) => TestEvents.Fingerprint(name);
 }

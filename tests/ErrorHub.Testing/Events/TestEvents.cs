@@ -1,14 +1,23 @@
+using System.Security.Cryptography;
+using System.Text;
 using ErrorHub.Storage.Events;
 
-namespace ErrorHub.Storage.Tests;
+namespace ErrorHub.Testing.Events;
 
-/// <summary>Events as ingest would hand them to a store.</summary>
-internal static class TestEvents
+/// <summary>
+/// Stored events, as ingest hands them to a store, for every test project: the store contract, the
+/// dashboard's components, the browser tests' seed. One builder, so a change to the event model is
+/// made once. (Decoded, not yet stored events for grouping tests are the ingestion tests' own.)
+/// </summary>
+public static class TestEvents
 {
+    /// <summary>The culprit (and top in-app frame) of an event when a test does not say.</summary>
+    public const string DefaultCulprit = "Shop.Checkout.CheckoutService.PlaceOrderAsync";
+
     public static readonly DateTimeOffset BaseTime = new(2025, 3, 14, 9, 0, 0, TimeSpan.Zero);
 
-    /// <summary>Strings that break naive quoting, encoding or escaping.</summary>
-    public static readonly string[] HostileStrings =
+    /// <summary>Strings that break naive quoting, encoding, escaping or markup.</summary>
+    public static readonly IReadOnlyList<string> HostileStrings =
     [
         "it's \"quoted\"",
         @"back\slash \\ and \' and \n literal",
@@ -21,15 +30,27 @@ internal static class TestEvents
         "%s {0} $1 `backtick` ${x}",
     ];
 
+    /// <summary>A fingerprint as grouping makes them (32 hex digits), from a name a test can read.</summary>
+    public static string Fingerprint(string name) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..32];
+
+    public static UserRecord User(string id) => new(id, null, null, null);
+
+    /// <summary>
+    /// A minimal valid event of <paramref name="fingerprint"/>'s issue: one exception whose only frame is
+    /// the in-app method named by <paramref name="culprit"/>.
+    /// </summary>
     public static ErrorEvent Create(
         int projectId,
         string fingerprint,
         DateTimeOffset timestamp,
         UserRecord? user = null,
         string? title = null,
-        string culprit = "Shop.Checkout.PlaceOrder",
+        string culprit = DefaultCulprit,
         string level = "error",
-        Guid? eventId = null) => new()
+        Guid? eventId = null,
+        string type = "System.InvalidOperationException",
+        string message = "Sequence contains no elements") => new()
         {
             EventId = eventId ?? Guid.NewGuid(),
             ProjectId = projectId,
@@ -38,17 +59,29 @@ internal static class TestEvents
             Fingerprint = fingerprint,
             GroupingVersion = 1,
             Level = level,
-            Title = title ?? $"InvalidOperationException: {fingerprint}",
+            Title = title ?? $"{type[(type.LastIndexOf('.') + 1)..]}: {fingerprint}",
             Culprit = culprit,
             User = user,
-            Exceptions =
-            [
-                new ExceptionRecord("System.InvalidOperationException", "Sequence contains no elements", "System.Linq",
-                [
-                    new FrameRecord("PlaceOrder", "Shop.Checkout", "Shop", "/src/Shop/Checkout.cs", 42, 13, InApp: true),
-                ]),
-            ],
+            Release = "shop@2.4.1",
+            Environment = "production",
+            Exceptions = [new ExceptionRecord(type, message, "Shop", [InAppFrame(culprit)])],
         };
+
+    /// <summary>An event of the issue titled <paramref name="title"/>, its message being the title, as the dashboard tests read it.</summary>
+    public static ErrorEvent Event(
+        string fingerprint,
+        string title,
+        DateTimeOffset timestamp,
+        string culprit = DefaultCulprit,
+        string? userId = null,
+        string level = "error",
+        int projectId = 1,
+        Guid? eventId = null) =>
+        Create(projectId, fingerprint, timestamp, userId is null ? null : User(userId), title, culprit, level, eventId, message: title);
+
+    /// <summary><paramref name="count"/> events of one issue, one minute apart, the newest at <paramref name="lastSeen"/>, each from another user.</summary>
+    public static IEnumerable<ErrorEvent> Events(string fingerprint, string title, DateTimeOffset lastSeen, int count, string culprit = "Shop.Jobs.Run") =>
+        Enumerable.Range(0, count).Select(i => Event(fingerprint, title, lastSeen.AddMinutes(-i), culprit, userId: "u-" + i));
 
     /// <summary>An event with every field set, hostile strings included.</summary>
     public static ErrorEvent CreateComplete(int projectId, string fingerprint, DateTimeOffset timestamp) => new()
@@ -100,5 +133,13 @@ internal static class TestEvents
         Sdk = new NameVersion("errorhub.dotnet", "0.1.0"),
     };
 
-    public static UserRecord User(string id) => new(id, null, null, null);
+    /// <summary>"Shop.Checkout.CheckoutService.PlaceOrderAsync" as the frame it names, in a file named after its type.</summary>
+    public static FrameRecord InAppFrame(string culprit)
+    {
+        var dot = culprit.LastIndexOf('.');
+        var type = dot > 0 ? culprit[..dot] : null;
+        var function = dot > 0 ? culprit[(dot + 1)..] : culprit;
+        var file = type is null ? null : "src/" + type.Replace('.', '/') + ".cs";
+        return new FrameRecord(function, type, "Shop", file, 42, 17, InApp: true);
+    }
 }
