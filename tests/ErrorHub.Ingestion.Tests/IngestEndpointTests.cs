@@ -5,6 +5,7 @@ using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Ingestion.Normalizing;
 using ErrorHub.Ingestion;
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Events;
 using FluentAssertions;
 using Xunit;
 using static ErrorHub.Testing.Batches.SampleBatch;
