@@ -31,6 +31,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
         }
 
         services.AddOptions<StoreOptions>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient(ClickHouseHttpClientName)
             .ConfigureHttpClient((provider, client) =>
                 client.Timeout = provider.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.RequestTimeout)

@@ -12,6 +12,7 @@ namespace ErrorHub.Storage;
 internal sealed class StoreSchemaInitializer(
     IStoreSchema store,
     IOptions<StoreOptions> options,
+    TimeProvider timeProvider,
     ILogger<StoreSchemaInitializer> logger) : IHostedService
 {
     private static readonly TimeSpan[] RetryDelays =
@@ -35,7 +36,7 @@ internal sealed class StoreSchemaInitializer(
             catch (ClickHouseException ex) when (ex.StatusCode is null && attempt < RetryDelays.Length)
             {
                 StoreLog.ClickHouseNotReachableYet(logger, RetryDelays[attempt], ex.Message);
-                await Task.Delay(RetryDelays[attempt], cancellationToken);
+                await Task.Delay(RetryDelays[attempt], timeProvider, cancellationToken);
             }
         }
     }

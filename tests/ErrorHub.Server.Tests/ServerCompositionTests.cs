@@ -1,10 +1,13 @@
 using ErrorHub.Ingestion;
 using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.Processes;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace ErrorHub.Server.Tests;
@@ -143,10 +146,39 @@ public sealed class ServerCompositionTests : IDisposable
         failure.Message.Should().Contain("ErrorHub:Store:ClickHouse:Url is required").And.Contain("ErrorHub:Ingest:MaxEventsPerBatch must be between 1 and 100000");
     }
 
-    private IHost Build(Dictionary<string, string?> settings)
+    [Fact]
+    public async Task A_clickhouse_that_is_not_up_yet_gets_four_more_tries_over_fifteen_seconds_then_the_start_fails_naming_the_url()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var closedPort = FreePort.Next();
+        using var host = Build(
+            new()
+            {
+                ["ErrorHub:Store:Kind"] = "clickhouse",
+                ["ErrorHub:Store:ClickHouse:Url"] = $"http://127.0.0.1:{closedPort}/",
+            },
+            services => services.AddSingleton<TimeProvider>(clock));
+        var started = clock.GetUtcNow();
+
+        var start = host.StartAsync();
+        while (!start.IsCompleted && clock.GetUtcNow() - started < TimeSpan.FromMinutes(1))
+        {
+            // Each attempt fails at once (nothing listens); the wait between attempts is on the fake clock.
+            await Task.WhenAny(start, Task.Delay(10));
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+        }
+
+        var failure = await FluentActions.Awaiting(() => start).Should().ThrowAsync<ClickHouseException>();
+        failure.Which.Message.Should().Contain($"127.0.0.1:{closedPort}").And.Contain("ErrorHub:Store:ClickHouse:Url");
+        (clock.GetUtcNow() - started).Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(15), "the tries are 1, 2, 4 and 8 seconds apart")
+            .And.BeLessThan(TimeSpan.FromSeconds(20), "and there are no more than those");
+    }
+
+    private IHost Build(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = _contentRoot });
         builder.Configuration.AddInMemoryCollection(settings);
+        configureServices?.Invoke(builder.Services);
         builder.Services.AddErrorHubIngest(builder.Configuration);
         return builder.Build();
     }

@@ -45,6 +45,18 @@ public sealed class OutputBuffer
         }
     }
 
+    /// <summary>The lines kept so far, oldest first.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _lines];
+            }
+        }
+    }
+
     public bool Contains(string text)
     {
         lock (_lock)
