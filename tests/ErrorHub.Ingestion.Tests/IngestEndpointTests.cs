@@ -42,11 +42,12 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         var expected = decoded.Events.Select(e => EventNormalizer.Normalize(e, Grouper.Group(e), context)).ToArray();
         stored.ShouldMatch(expected);
         stored.Select(e => e.Title).Should().Equal(
-            "InvalidOperationException: Checkout failed for bundle 'summer-kit'",
+            "OutOfStockException: Item 4711 is out of stock",
             "TaskCanceledException: The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.",
             "Payment provider answered 502 for order 99812");
-        stored[0].Culprit.Should().Be("Shop.Cart.CartService.Checkout");
-        stored.Should().AllSatisfy(e => e.GroupingVersion.Should().Be(1));
+        stored[0].TitleWrapper.Should().Be("InvalidOperationException");
+        stored[0].Culprit.Should().Be("Shop.Inventory.StockService.ValidateStock");
+        stored.Should().AllSatisfy(e => e.GroupingVersion.Should().Be(2));
     }
 
     [Fact]
@@ -60,7 +61,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         var stored = await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0]);
         var issue = await Host.Issues.GetIssueAsync(IngestHost.ProjectId, stored!.Fingerprint);
         issue!.Title.Should().Be(stored.Title);
-        issue.Culprit.Should().Be("Shop.Cart.CartService.Checkout");
+        issue.Culprit.Should().Be("Shop.Inventory.StockService.ValidateStock");
     }
 
     [Theory]

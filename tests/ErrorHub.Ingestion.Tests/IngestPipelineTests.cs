@@ -35,8 +35,12 @@ public sealed class IngestPipelineTests(IngestHostFixture fixture) : IClassFixtu
             e.Title.Should().NotBeNullOrWhiteSpace();
             e.EventId.Should().NotBe(Guid.Empty);
         });
-        events[0].Title.Should().Be("InvalidOperationException: Checkout failed for bundle 'summer-kit'");
-        events[0].Culprit.Should().Be("Shop.Cart.CartService.Checkout");
+        events[0].Title.Should().Be("OutOfStockException: Item 4711 is out of stock");
+        events[0].Culprit.Should().Be("Shop.Inventory.StockService.ValidateStock");
+        events[0].GroupingComponents.Where(c => c.Counts).Should().Equal(
+            new GroupingComponent("type", "Shop.Inventory.OutOfStockException"),
+            new GroupingComponent("app", "Shop.Inventory.StockService.ValidateStock"));
+        events[0].LegacyFingerprint.Should().Be(GroupingV1.Fingerprint(DecodedCheckout()), "version 1's fingerprint travels with the event");
         events[1].Timestamp.Should().Be(events[1].ReceivedAt, "an event without a time happened when it arrived");
     }
 
@@ -85,6 +89,9 @@ public sealed class IngestPipelineTests(IngestHostFixture fixture) : IClassFixtu
         Normalize(new() { Message = "m" }).Sdk.Should().Be(Context.BatchSdk);
         Normalize(new() { Message = "m", Sdk = new NameVersion("errorhub.worker", "0.0.9") }).Sdk.Should().Be(new NameVersion("errorhub.worker", "0.0.9"));
     }
+
+    private static Decoding.IncomingEvent DecodedCheckout() =>
+        new Decoding.EventBatchDecoder(new IngestLimits()).Decode(Encode(Batch(CheckoutEvent()))).Events[0];
 
     private static ErrorEvent Normalize(Decoding.IncomingEvent incoming) =>
         EventNormalizer.Normalize(incoming, Grouper.Group(incoming), Context);

@@ -45,6 +45,33 @@ public sealed class EventPayloadJsonTests
     }
 
     [Fact]
+    public void A_payload_stored_before_grouping_version_2_has_no_grouping_components_and_no_legacy_fingerprint()
+    {
+        var e = EventPayloadJson.Deserialize(StoredPayload);
+
+        e.GroupingComponents.Should().NotBeNull().And.BeEmpty();
+        e.LegacyFingerprint.Should().BeNull();
+        e.TitleWrapper.Should().BeNull();
+    }
+
+    [Fact]
+    public void Grouping_components_legacy_fingerprint_and_title_wrapper_round_trip()
+    {
+        var e = TestEvents.Create(1, "fp", TestEvents.BaseTime) with
+        {
+            LegacyFingerprint = "legacy",
+            TitleWrapper = "DbUpdateException",
+            GroupingComponents = [new GroupingComponent("type", "SqliteException"), new GroupingComponent("wrapper", "DbUpdateException", Counts: false)],
+        };
+
+        var read = EventPayloadJson.Deserialize(EventPayloadJson.Serialize(e));
+
+        read.LegacyFingerprint.Should().Be("legacy");
+        read.TitleWrapper.Should().Be("DbUpdateException");
+        read.GroupingComponents.Should().Equal(e.GroupingComponents);
+    }
+
+    [Fact]
     public void The_payload_uses_camel_case_names_leaves_out_nulls_and_the_derived_user_key()
     {
         var json = EventPayloadJson.Serialize(TestEvents.Create(1, "fp", TestEvents.BaseTime, new UserRecord("42", null, null, null)));

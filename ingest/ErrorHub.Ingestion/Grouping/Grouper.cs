@@ -1,22 +1,22 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using ErrorHub.Protocol;
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
-/// Decides which issue an event belongs to (its fingerprint) and how the issue is titled. The rules
-/// are versioned and explained in docs/grouping.md; every event records the version that grouped it,
-/// so a future version can change the rules without silently merging or splitting old issues.
-/// Changing anything here that changes a fingerprint is a new version: the pinned fingerprints in
-/// the grouping tests fail until it is.
+/// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
+/// an issue can explain itself) and how the issue is titled. Version 2 groups by the root cause and
+/// where it was thrown (docs/grouping.md); every event also carries its version-1 fingerprint so that
+/// issues made before version 2 keep their events. Changing anything here that changes a fingerprint
+/// is a new version: the pinned fingerprints in the grouping tests fail until it is.
 /// </summary>
 internal static partial class Grouper
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Longest title, the ellipsis included.</summary>
     internal const int MaxTitleChars = 200;
@@ -25,75 +25,26 @@ internal static partial class Grouper
     internal const int MaxParameterizedChars = 1024;
 
     /// <summary>The pipeline's grouping step: reads only what the client sent about the failure.</summary>
-    public static EventGrouping Group(IncomingEvent incoming) =>
-        new(Hash(Components(incoming)), Version, Title(incoming), Culprit(incoming));
-
-    /// <summary>What the fingerprint is a hash of: the client's parts (with the default expanded), or the default.</summary>
-    internal static List<string> Components(IncomingEvent errorEvent)
+    public static EventGrouping Group(IncomingEvent incoming)
     {
-        var clientFingerprint = errorEvent.Fingerprint;
-        if (clientFingerprint is not { Count: > 0 } || clientFingerprint.All(IsDefaultPlaceholder))
-        {
-            return DefaultComponents(errorEvent);
-        }
-
-        var components = new List<string> { "custom" };
-        foreach (var part in clientFingerprint)
-        {
-            if (IsDefaultPlaceholder(part))
-            {
-                components.AddRange(DefaultComponents(errorEvent));
-            }
-            else
-            {
-                components.Add(part);
-            }
-        }
-
-        return components;
+        var roots = RootCauses(incoming);
+        var components = Components(incoming, roots);
+        return new EventGrouping(
+            Hash(Counted(components)),
+            Version,
+            Title(incoming, roots),
+            TitleWrapper(incoming, roots),
+            Culprit(incoming, roots),
+            components,
+            GroupingV1.Fingerprint(incoming));
     }
 
-    /// <summary>
-    /// v1: for each exception of the chain, its type followed by its in-app frames as "Type.Method"
-    /// (names normalized, no line numbers or offsets, which change with every build). Without any
-    /// in-app frame: the outermost exception's type and its message with variable parts replaced.
-    /// Without an exception: the logger and the parameterized message.
-    /// </summary>
-    internal static List<string> DefaultComponents(IncomingEvent errorEvent)
-    {
-        var components = new List<string>();
-        if (errorEvent.Exceptions.Count == 0)
-        {
-            components.Add("message");
-            components.Add(errorEvent.Logger ?? "");
-            components.Add(Parameterize(errorEvent.Message ?? ""));
-            return components;
-        }
+    /// <summary>What the fingerprint is made of, counted or not, in the order it is hashed (docs/grouping.md).</summary>
+    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming) => Components(incoming, RootCauses(incoming));
 
-        var inAppFrames = 0;
-        foreach (var exception in errorEvent.Exceptions)
-        {
-            components.Add("type:" + DotNetNames.NormalizeTypeName(exception.Type));
-            foreach (var frame in exception.Frames)
-            {
-                if (frame.InApp)
-                {
-                    components.Add("frame:" + FrameKey(frame));
-                    inAppFrames++;
-                }
-            }
-        }
-
-        if (inAppFrames == 0)
-        {
-            var outermost = errorEvent.Exceptions[0];
-            components.Clear();
-            components.Add("type:" + DotNetNames.NormalizeTypeName(outermost.Type));
-            components.Add("message:" + Parameterize(outermost.Value));
-        }
-
-        return components;
-    }
+    /// <summary>The strings that are hashed: "kind:value" of each counted component.</summary>
+    internal static List<string> Counted(IEnumerable<GroupingComponent> components) =>
+        components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 
     /// <summary>"{{ default }}", also written without or with more spaces.</summary>
     internal static bool IsDefaultPlaceholder(string part)
@@ -105,7 +56,7 @@ internal static partial class Grouper
             && text[2..^2].Trim().SequenceEqual("default");
     }
 
-    /// <summary>A frame as grouping and the culprit see it: "Namespace.Type.Method", names normalized.</summary>
+    /// <summary>A frame as the culprit and the app-frame component show it: "Namespace.Type.Method", names normalized.</summary>
     internal static string FrameKey(FrameRecord frame)
     {
         var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
@@ -118,61 +69,42 @@ internal static partial class Grouper
         return string.IsNullOrEmpty(frame.Module) ? function : $"{frame.Module}!{function}";
     }
 
-    /// <summary>Replaces the parts of a message that differ between occurrences of the same problem.</summary>
+    /// <summary>
+    /// Replaces the parts of a message that differ between occurrences of the same problem: version 1's
+    /// replacements, and also file paths, dates and times, durations and key values in braces.
+    /// </summary>
     internal static string Parameterize(string message)
     {
         var text = message.Length > MaxParameterizedChars ? message[..MaxParameterizedChars] : message;
-        text = UrlPattern().Replace(text, "<url>");
-        text = EmailPattern().Replace(text, "<email>");
-        text = GuidPattern().Replace(text, "<guid>");
-        text = Ipv6Pattern().Replace(text, "<ip>");
-        text = Ipv4Pattern().Replace(text, "<ip>");
-        text = HexPattern().Replace(text, "<hex>");
-        text = NumberPattern().Replace(text, static m => m.Value.Contains('.', StringComparison.Ordinal) ? "<float>" : "<int>");
-        text = SingleQuotedPattern().Replace(text, "'<value>'");
-        text = DoubleQuotedPattern().Replace(text, "\"<value>\"");
+        text = GroupingV1.UrlPattern().Replace(text, "<url>");
+        text = GroupingV1.EmailPattern().Replace(text, "<email>");
+        text = PathPattern().Replace(text, "<path>");
+        text = GroupingV1.GuidPattern().Replace(text, "<guid>");
+        text = DatePattern().Replace(text, "<date>");
+        text = DurationPattern().Replace(text, "<duration>");
+        text = GroupingV1.Ipv6Pattern().Replace(text, "<ip>");
+        text = GroupingV1.Ipv4Pattern().Replace(text, "<ip>");
+        text = GroupingV1.HexPattern().Replace(text, "<hex>");
+        text = KeyPattern().Replace(text, "{<key>}");
+        text = GroupingV1.NumberPattern().Replace(text, static m => m.Value.Contains('.', StringComparison.Ordinal) ? "<float>" : "<int>");
+        text = GroupingV1.SingleQuotedPattern().Replace(text, "'<value>'");
+        text = GroupingV1.DoubleQuotedPattern().Replace(text, "\"<value>\"");
         return text;
     }
 
-    /// <summary>"ShortType: first line of the message" of the outermost exception, or the message's first line; at most 200 characters.</summary>
-    internal static string Title(IncomingEvent errorEvent)
+    /// <summary>
+    /// SHA-256 of the components, each preceded by its length so that no two different lists hash the
+    /// same bytes (["a\nb"] and ["a", "b"] must not collide); the first 16 bytes as 32 hex digits.
+    /// </summary>
+    internal static string Hash(IEnumerable<string> components)
     {
-        string title;
-        if (errorEvent.Exceptions.Count == 0)
+        var text = new StringBuilder();
+        foreach (var component in components)
         {
-            title = FirstLine(errorEvent.Message ?? "");
-            if (title.Length == 0)
-            {
-                title = "(no message)";
-            }
-        }
-        else
-        {
-            var outermost = errorEvent.Exceptions[0];
-            var shortType = ShortTypeName(outermost.Type);
-            var line = FirstLine(outermost.Value);
-            title = line.Length == 0 ? shortType : $"{shortType}: {line}";
+            text.Append(Encoding.UTF8.GetByteCount(component)).Append(':').Append(component).Append('\n');
         }
 
-        return Cut(title, MaxTitleChars);
-    }
-
-    /// <summary>The first in-app frame (nearest the throw, outermost exception first); else the first frame; else the logger.</summary>
-    internal static string Culprit(IncomingEvent errorEvent)
-    {
-        foreach (var exception in errorEvent.Exceptions)
-        {
-            foreach (var frame in exception.Frames)
-            {
-                if (frame.InApp)
-                {
-                    return FrameKey(frame);
-                }
-            }
-        }
-
-        var anyFrame = errorEvent.Exceptions.SelectMany(e => e.Frames).FirstOrDefault();
-        return anyFrame is not null ? FrameKey(anyFrame) : errorEvent.Logger ?? "";
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 16));
     }
 
     /// <summary>"System.Collections.Generic.KeyNotFoundException" → "KeyNotFoundException"; nested and generic types too.</summary>
@@ -183,19 +115,94 @@ internal static partial class Grouper
         return shortName.Length > 0 ? shortName : typeName.Trim();
     }
 
-    /// <summary>
-    /// SHA-256 of the components, each preceded by its length so that no two different lists hash the
-    /// same bytes (["a\nb"] and ["a", "b"] must not collide); the first 16 bytes as 32 hex digits.
-    /// </summary>
-    internal static string Hash(List<string> components)
+    private static List<RootCause> RootCauses(IncomingEvent incoming) =>
+        incoming.Exceptions.Count == 0 ? [] : ExceptionTree.Build(incoming.Exceptions).RootCauses().Select(RootCause.Of).ToList();
+
+    private static List<GroupingComponent> Components(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
     {
-        var text = new StringBuilder();
-        foreach (var component in components)
+        var clientFingerprint = incoming.Fingerprint;
+        if (clientFingerprint is not { Count: > 0 } || clientFingerprint.All(IsDefaultPlaceholder))
         {
-            text.Append(Encoding.UTF8.GetByteCount(component)).Append(':').Append(component).Append('\n');
+            return DefaultComponents(incoming, roots);
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 16));
+        var components = new List<GroupingComponent>();
+        foreach (var part in clientFingerprint)
+        {
+            if (IsDefaultPlaceholder(part))
+            {
+                components.AddRange(DefaultComponents(incoming, roots));
+            }
+            else
+            {
+                components.Add(new GroupingComponent(GroupingComponent.Client, part));
+            }
+        }
+
+        return components;
+    }
+
+    /// <summary>
+    /// Each root cause's key (several inner exceptions of an AggregateException each have their own),
+    /// the same failure counted once and in a fixed order, so the order the tasks failed in does not matter.
+    /// Without an exception: the logger and the parameterized message.
+    /// </summary>
+    private static List<GroupingComponent> DefaultComponents(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
+    {
+        if (roots.Count == 0)
+        {
+            return
+            [
+                new GroupingComponent(GroupingComponent.Logger, incoming.Logger ?? ""),
+                new GroupingComponent(GroupingComponent.Message, Parameterize(incoming.Message ?? "")),
+            ];
+        }
+
+        return roots
+            .Select(root => root.Components)
+            .DistinctBy(components => string.Join('\n', Counted(components)), StringComparer.Ordinal)
+            .OrderBy(components => string.Join('\n', Counted(components)), StringComparer.Ordinal)
+            .SelectMany(components => components)
+            .ToList();
+    }
+
+    /// <summary>"ShortType: first line of the message" of the root cause, or the message's first line; at most 200 characters.</summary>
+    private static string Title(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
+    {
+        string title;
+        if (roots.Count == 0)
+        {
+            title = FirstLine(incoming.Message ?? "");
+            if (title.Length == 0)
+            {
+                title = "(no message)";
+            }
+        }
+        else
+        {
+            var root = roots[0].Exception;
+            var shortType = ShortTypeName(root.Type);
+            var line = FirstLine(root.Value);
+            title = line.Length == 0 ? shortType : $"{shortType}: {line}";
+        }
+
+        return Cut(title, MaxTitleChars);
+    }
+
+    /// <summary>The exception the app saw, when it is not the root cause: shown beside the title.</summary>
+    private static string? TitleWrapper(IncomingEvent incoming, IReadOnlyList<RootCause> roots) =>
+        roots.Count == 0 || ReferenceEquals(roots[0].Exception, incoming.Exceptions[0]) ? null : ShortTypeName(incoming.Exceptions[0].Type);
+
+    /// <summary>Where it happened: the root cause's first app frame; else its throw site; else any frame; else the logger.</summary>
+    private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
+    {
+        if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
+        {
+            return FrameKey(frame);
+        }
+
+        var anyFrame = incoming.Exceptions.SelectMany(e => e.Frames).FirstOrDefault();
+        return anyFrame is not null ? FrameKey(anyFrame) : incoming.Logger ?? "";
     }
 
     private static string FirstLine(string text)
@@ -228,38 +235,134 @@ internal static partial class Grouper
         return string.Concat(text.AsSpan(0, keep).TrimEnd(), "…");
     }
 
-    [GeneratedRegex(@"[\w.+-]+@[\w-]+(\.[\w-]+)+", RegexOptions.CultureInvariant)]
-    private static partial Regex EmailPattern();
+    /// <summary>Windows drive and UNC paths, and Unix paths of at least two segments.</summary>
+    [GeneratedRegex(@"(?<![\w/\\])(?:[A-Za-z]:\\|\\\\[\w.$-]+\\)[^\s'""<>|*?]*|(?<![\w/.:])(?:~|\.{1,2})?/(?:[\w.@+-]+/)+[\w.@+-]*", RegexOptions.CultureInvariant)]
+    private static partial Regex PathPattern();
 
-    [GeneratedRegex(@"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'""<>]+", RegexOptions.CultureInvariant)]
-    private static partial Regex UrlPattern();
+    /// <summary>Dates, with a time of day and zone when present (ISO 8601 and the invariant culture's forms).</summary>
+    [GeneratedRegex(@"\b\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|\s?[+-]\d{2}:?\d{2})?)?\b|\b\d{1,2}/\d{1,2}/\d{4}(?:\s\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?)?", RegexOptions.CultureInvariant)]
+    private static partial Regex DatePattern();
 
-    [GeneratedRegex(@"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b", RegexOptions.CultureInvariant)]
-    private static partial Regex GuidPattern();
+    /// <summary>TimeSpan's text ("00:01:40", "1.02:03:04.5") and times of day.</summary>
+    [GeneratedRegex(@"(?<![\w:.])(?:\d+\.)?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?![\w:])", RegexOptions.CultureInvariant)]
+    private static partial Regex DurationPattern();
 
-    /// <summary>Full IPv6 addresses (eight groups) and compressed ones (with "::").</summary>
-    [GeneratedRegex(@"(?<![\w:.])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?)(?![\w:.])", RegexOptions.CultureInvariant)]
-    private static partial Regex Ipv6Pattern();
+    /// <summary>The .NET names a message quotes, in order, each once: "'Shop.Services.SlackService'", "'Order'".</summary>
+    private static string QuotedNames(string message)
+    {
+        var names = new List<string>();
+        foreach (Match match in QuotedName().Matches(message.Length > MaxParameterizedChars ? message[..MaxParameterizedChars] : message))
+        {
+            var name = match.Groups["name"].Value;
+            if (!names.Contains(name, StringComparer.Ordinal))
+            {
+                names.Add(name);
+            }
+        }
 
-    [GeneratedRegex(@"(?<![\w.])\d{1,3}(\.\d{1,3}){3}(?![\w.])", RegexOptions.CultureInvariant)]
-    private static partial Regex Ipv4Pattern();
+        return string.Join(", ", names);
+    }
 
-    [GeneratedRegex(@"\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b", RegexOptions.CultureInvariant)]
-    private static partial Regex HexPattern();
+    /// <summary>A quoted identifier or dotted name (with generic arity), not data: no spaces, dashes or leading digits.</summary>
+    [GeneratedRegex(@"['""`‘’“”«»](?<name>[A-Za-z_][A-Za-z0-9_]*(?:[.+][A-Za-z_][A-Za-z0-9_]*)*(?:`\d+)?)['""`‘’“”«»]", RegexOptions.CultureInvariant)]
+    private static partial Regex QuotedName();
 
-    /// <summary>A number not inside a word; a unit right after it stays ("30000ms" → "&lt;int&gt;ms").</summary>
-    [GeneratedRegex(@"(?<!\w)-?\d+(\.\d+)?(?=[A-Za-z]{0,3}(?!\w))", RegexOptions.CultureInvariant)]
-    private static partial Regex NumberPattern();
+    /// <summary>Key values as EF Core and dictionaries print them: "{Id: 42}", "{OrderId: 7, Line: 2}".</summary>
+    [GeneratedRegex(@"\{[^{}\r\n]{1,200}\}", RegexOptions.CultureInvariant)]
+    private static partial Regex KeyPattern();
 
-    /// <summary>A quoted value, not an apostrophe inside a word ("can't", "Ada's").</summary>
-    [GeneratedRegex(@"(?<!\w)'[^'\r\n]{0,200}'(?!\w)", RegexOptions.CultureInvariant)]
-    private static partial Regex SingleQuotedPattern();
+    /// <summary>One root cause and where it was thrown.</summary>
+    private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components)
+    {
+        /// <summary>
+        /// The exception's type; where it was thrown: the first frame that is not a throw helper or
+        /// plumbing, framework frames included, counted by component (a framework guard's place does
+        /// not count, only where the app called it; a cancellation's does not either); and the first
+        /// frame of the app's own code. Without either, the parameterized message.
+        /// </summary>
+        public static RootCause Of(ExceptionTree node)
+        {
+            var exception = node.Exception;
+            var components = node.Wrappers.Reverse()
+                .Select(wrapper => new GroupingComponent(GroupingComponent.Wrapper, ShortTypeName(wrapper.Exception.Type), Counts: false))
+                .ToList();
+            components.Add(new GroupingComponent(GroupingComponent.Type, DotNetFrames.ExceptionTypeKey(exception.Type)));
 
-    [GeneratedRegex(@"(?<!\w)""[^""\r\n]{0,200}""(?!\w)", RegexOptions.CultureInvariant)]
-    private static partial Regex DoubleQuotedPattern();
+            // An exception that was never thrown (attached as an inner exception) has no frames: the wrapper's tell where it surfaced.
+            var sources = node.Wrappers.Prepend(node).Select(n => n.Exception.Frames).ToList();
+            var throwFrames = sources.FirstOrDefault(frames => frames.Any(f => !DotNetFrames.IsNoise(f))) ?? [];
+            var throwIndex = IndexOf(throwFrames, f => !DotNetFrames.IsNoise(f));
+            var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
+            var appFrame = sources.SelectMany(frames => frames).FirstOrDefault(f => DotNetFrames.IsApp(f) && !DotNetFrames.IsNoise(f));
+
+            if (throwSite is not null && !DotNetFrames.IsApp(throwSite))
+            {
+                if (DotNetFrames.IsCancellation(exception.Type))
+                {
+                    components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ShortFrame(throwSite), Counts: false));
+                }
+                else if (DotNetFrames.IsGuard(throwSite, exception.Type))
+                {
+                    components.Add(new GroupingComponent(GroupingComponent.Guard, DotNetFrames.ShortFrame(throwSite), Counts: false));
+                    var caller = appFrame is null
+                        ? throwFrames.Skip(throwIndex + 1).FirstOrDefault(f => !DotNetFrames.IsNoise(f) && !DotNetFrames.IsGuard(f, ""))
+                        : null;
+                    if (caller is not null)
+                    {
+                        components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller)));
+                    }
+                }
+                else
+                {
+                    components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(throwSite)));
+                }
+            }
+
+            if (appFrame is not null)
+            {
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
+            }
+            else if (throwSite is not null && QuotedNames(exception.Value) is { Length: > 0 } names)
+            {
+                // Without the app's code in the stack, what the framework failed on is named in the
+                // message: the missing service, the entity type, the table. Names are not translated.
+                components.Add(new GroupingComponent(GroupingComponent.Subject, names));
+            }
+
+            if (components.Count(c => c.Counts) == 1)
+            {
+                components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
+            }
+
+            return new RootCause(exception, throwSite, appFrame, components);
+        }
+
+        private static int IndexOf(IReadOnlyList<FrameRecord> frames, Func<FrameRecord, bool> match)
+        {
+            for (var i = 0; i < frames.Count; i++)
+            {
+                if (match(frames[i]))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+    }
 }
 
-/// <summary>Which issue an event belongs to, and how that issue is titled: the grouping step's result.</summary>
+/// <summary>Which issue an event belongs to, how that issue is titled and why: the grouping step's result.</summary>
 /// <param name="Fingerprint">32 hex digits; equal fingerprints are one issue.</param>
 /// <param name="Version">The version of the rules that made it (<see cref="Grouper.Version"/>).</param>
-internal sealed record EventGrouping(string Fingerprint, int Version, string Title, string Culprit);
+/// <param name="TitleWrapper">The outermost exception's short type when the title names an inner root cause.</param>
+/// <param name="Components">What the fingerprint is made of (the counted ones) and what was looked at but not counted.</param>
+/// <param name="LegacyFingerprint">The version-1 fingerprint: the store files the event under it when that issue exists.</param>
+internal sealed record EventGrouping(
+    string Fingerprint,
+    int Version,
+    string Title,
+    string? TitleWrapper,
+    string Culprit,
+    IReadOnlyList<GroupingComponent> Components,
+    string LegacyFingerprint);

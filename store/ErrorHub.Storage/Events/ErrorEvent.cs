@@ -15,17 +15,36 @@ public sealed record ErrorEvent
     /// <summary>When ingest accepted the event (UTC).</summary>
     public required DateTimeOffset ReceivedAt { get; init; }
 
-    /// <summary>Grouping key: events with equal fingerprints are one issue.</summary>
+    /// <summary>
+    /// The issue the event belongs to: events with equal fingerprints are one issue. Grouping sets it; a
+    /// store files the event under <see cref="LegacyFingerprint"/> instead when that issue already exists.
+    /// </summary>
     public required string Fingerprint { get; init; }
     public required int GroupingVersion { get; init; }
+
+    /// <summary>
+    /// The fingerprint the previous grouping version gives this event, when it differs from
+    /// <see cref="Fingerprint"/>: issues made before a grouping change keep receiving their events
+    /// (docs/grouping.md).
+    /// </summary>
+    public string? LegacyFingerprint { get; init; }
+
+    /// <summary>
+    /// What grouping made the fingerprint of, and what it looked at but did not count: why the event is
+    /// in its issue. Empty for events stored before grouping version 2 (their payloads lack it).
+    /// </summary>
+    public IReadOnlyList<GroupingComponent> GroupingComponents { get; init => field = value ?? []; } = [];
 
     /// <summary>"fatal", "error", "warning", "info" or "debug".</summary>
     public string Level { get; init; } = "error";
 
-    /// <summary>Issue title: "Type: message" of the outermost exception, or the message.</summary>
+    /// <summary>Issue title: "Type: message" of the root cause, or the message.</summary>
     public required string Title { get; init; }
 
-    /// <summary>Where it happened: the top in-app frame ("Namespace.Type.Method"), or empty.</summary>
+    /// <summary>The exception the root cause came wrapped in ("DbUpdateException"), shown beside the title; null when the root cause was thrown as it is.</summary>
+    public string? TitleWrapper { get; init; }
+
+    /// <summary>Where it happened: the root cause's first app frame ("Namespace.Type.Method"), else its throw site, or empty.</summary>
     public string Culprit { get; init; } = "";
 
     public string? Message { get; init; }
@@ -45,6 +64,43 @@ public sealed record ErrorEvent
     public NameVersion? Sdk { get; init; }
 
     private static readonly IReadOnlyDictionary<string, string> EmptyTags = new Dictionary<string, string>();
+}
+
+/// <summary>
+/// One part of what an event was grouped by. <see cref="Counts"/> parts make the fingerprint; the
+/// others were looked at and deliberately left out (a wrapper, a framework guard), so the dashboard
+/// can say why two events are one issue.
+/// </summary>
+/// <param name="Kind">What the part is: one of the constants below.</param>
+/// <param name="Value">As hashed: "SqliteException", "Shop.Orders.OrderService.PlaceAsync", ...</param>
+public sealed record GroupingComponent(string Kind, string Value, bool Counts = true)
+{
+    /// <summary>The root cause's exception type.</summary>
+    public const string Type = "type";
+
+    /// <summary>The framework component that threw (the app's own throw site is an <see cref="AppFrame"/>).</summary>
+    public const string ThrowSite = "throw";
+
+    /// <summary>The first frame of the app's own code, nearest the throw.</summary>
+    public const string AppFrame = "app";
+
+    /// <summary>The .NET names the message quotes: only when no frame of the app's code says where the failure is.</summary>
+    public const string Subject = "subject";
+
+    /// <summary>The parameterized message: only when no frame says where the failure is.</summary>
+    public const string Message = "message";
+
+    /// <summary>The logger of an event without an exception.</summary>
+    public const string Logger = "logger";
+
+    /// <summary>A part of the fingerprint the SDK set.</summary>
+    public const string Client = "client";
+
+    /// <summary>An exception the root cause came wrapped in: never counted.</summary>
+    public const string Wrapper = "wrapper";
+
+    /// <summary>A general-purpose framework guard that refused what the app gave it: never counted, the app frame is.</summary>
+    public const string Guard = "guard";
 }
 
 /// <summary>One exception of the chain.</summary>

@@ -10,12 +10,21 @@ namespace ErrorHub.Ingestion.Tests.Grouping;
 public sealed class FingerprintTests
 {
     [Fact]
-    public void A_fingerprint_is_32_lowercase_hex_digits_and_records_grouping_version_1()
+    public void A_fingerprint_is_32_lowercase_hex_digits_and_records_grouping_version_2()
     {
         var grouped = Grouper.Group(Checkout());
 
         grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
-        grouped.Version.Should().Be(1);
+        grouped.Version.Should().Be(2);
+    }
+
+    [Fact]
+    public void The_fingerprint_is_the_hash_of_the_counted_components_which_the_event_carries()
+    {
+        var grouped = Grouper.Group(Checkout());
+
+        grouped.Fingerprint.Should().Be(Grouper.Hash(Grouper.Counted(grouped.Components)));
+        grouped.Components.Should().Contain(c => !c.Counts, "the framework guard that threw is shown but not counted");
     }
 
     [Fact]
@@ -37,40 +46,30 @@ public sealed class FingerprintTests
     }
 
     [Fact]
-    public void A_different_in_app_call_path_is_a_different_issue()
+    public void Another_app_method_at_the_throw_is_another_issue_but_callers_above_it_are_not()
     {
         var original = Fingerprint(Checkout());
 
+        Fingerprint(WithFrames(Checkout(), frames => frames.Select(f => f.Function == "ValidateStock" ? f with { Function = "ReserveStock" } : f)))
+            .Should().NotBe(original, "another app method called the framework");
+        Fingerprint(WithFrames(Checkout(), frames => frames.Select(f => f.Type == "Shop.Inventory.StockService" ? f with { Type = "Shop.Inventory.Warehouse" } : f)))
+            .Should().NotBe(original, "another app type");
         Fingerprint(WithFrames(Checkout(), frames => frames.Select(f => f.Function == "Checkout" ? f with { Function = "Reorder" } : f)))
-            .Should().NotBe(original, "another in-app method");
-        Fingerprint(WithFrames(Checkout(), frames => frames.Select(f => f.Type == "Shop.Cart.CartService" ? f with { Type = "Shop.Cart.QuickBuy" } : f)))
-            .Should().NotBe(original, "another in-app type");
+            .Should().Be(original, "a caller above the app frame nearest the throw");
         Fingerprint(WithFrames(Checkout(), frames => frames.Where(f => f.Function != "Checkout")))
-            .Should().NotBe(original, "one in-app frame fewer");
-        Fingerprint(WithFrames(Checkout(), frames => frames.Reverse()))
-            .Should().NotBe(original, "the same frames in another order");
+            .Should().Be(original, "one app frame fewer above it");
+        Fingerprint(WithFrames(Checkout(), frames => frames.Append(InApp("Shop.Api.CheckoutEndpoints", "Post"))))
+            .Should().Be(original, "one app frame more above it");
     }
 
     [Fact]
-    public void Frames_that_are_not_in_app_do_not_matter()
+    public void Framework_frames_above_the_app_frame_do_not_matter()
     {
         var original = Fingerprint(Checkout());
 
-        Fingerprint(WithFrames(Checkout(), frames => frames.Where(f => f.InApp))).Should().Be(original);
-        Fingerprint(WithFrames(Checkout(), frames => frames.Prepend(Framework("System.Threading.Tasks.Task", "Wait")))).Should().Be(original);
-        Fingerprint(WithFrames(Checkout(), frames => frames.Select(f => f.InApp ? f : f with { Function = "Other", Type = "Microsoft.Other" }))).Should().Be(original);
-    }
-
-    [Fact]
-    public void Every_exception_of_the_chain_counts_with_its_type_and_in_app_frames()
-    {
-        var inner = Exception("Shop.Inventory.OutOfStockException", "Item 4711", InApp("Shop.Inventory.Warehouse", "Reserve"));
-        var withInner = Fingerprint(Event([.. Checkout().Exceptions, inner]));
-
-        withInner.Should().NotBe(Fingerprint(Checkout()));
-        Fingerprint(Event([.. Checkout().Exceptions, inner with { Type = "Shop.Inventory.LockTimeoutException" }])).Should().NotBe(withInner);
-        Fingerprint(Event([.. Checkout().Exceptions, inner with { Value = "Item 4712", Frames = [InApp("Shop.Inventory.Warehouse", "Reserve", 99)] }]))
-            .Should().Be(withInner);
+        Fingerprint(WithFrames(Checkout(), frames => frames.Where(f => f.Type != "Microsoft.AspNetCore.Routing.EndpointMiddleware"))).Should().Be(original);
+        Fingerprint(WithFrames(Checkout(), frames => frames.Append(Framework("Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Http.HttpProtocol", "ProcessRequests"))))
+            .Should().Be(original);
     }
 
     public static TheoryData<string, string, string, string> CompilerNames => new()
@@ -197,12 +196,31 @@ public sealed class FingerprintTests
     }
 
     [Fact]
-    public void In_the_fallback_only_the_outermost_exception_counts()
+    public void Without_frames_the_root_causes_type_and_message_count_not_the_wrappers()
     {
-        var outer = Exception("System.Net.Http.HttpRequestException", "Connection refused (db.internal:5432)");
+        static IncomingEvent Refused(string outerMessage, string innerMessage) => Event(
+            Exception("System.Net.Http.HttpRequestException", outerMessage),
+            Exception("System.Net.Sockets.SocketException", innerMessage));
 
-        Fingerprint(Event(outer, Exception("System.Net.Sockets.SocketException", "Connection refused")))
-            .Should().Be(Fingerprint(Event(outer, Exception("System.IO.IOException", "Broken pipe"))));
+        Fingerprint(Refused("Connection refused (db.internal:5432)", "Connection refused"))
+            .Should().Be(Fingerprint(Refused("Connection refused (cache.internal:6379)", "Connection refused")));
+        Fingerprint(Refused("Connection refused (db.internal:5432)", "Connection refused"))
+            .Should().NotBe(Fingerprint(Refused("Connection refused (db.internal:5432)", "No route to host")));
+    }
+
+    [Fact]
+    public void An_exception_thrown_in_the_framework_is_keyed_by_the_component_that_threw_not_by_its_message()
+    {
+        static IncomingEvent Refused(string message, string component) => Event(
+            Exception("System.Net.Sockets.SocketException", message,
+                Framework(component, "Connect"),
+                Framework("System.Net.Sockets.TcpClient", "Connect")));
+
+        Fingerprint(Refused("No connection could be made because the target machine actively refused it.", "System.Net.Sockets.Socket"))
+            .Should().Be(Fingerprint(Refused("Es konnte keine Verbindung hergestellt werden, da der Zielcomputer die Verbindung verweigerte.", "System.Net.Sockets.Socket")),
+                "the message's language does not matter when frames say where it failed");
+        Fingerprint(Refused("Connection refused", "System.Net.Sockets.Socket"))
+            .Should().NotBe(Fingerprint(Refused("Connection refused", "System.Net.Dns")));
     }
 
     [Fact]

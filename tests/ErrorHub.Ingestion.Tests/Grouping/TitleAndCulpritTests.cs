@@ -8,13 +8,26 @@ namespace ErrorHub.Ingestion.Tests.Grouping;
 public sealed class TitleAndCulpritTests
 {
     [Fact]
-    public void The_title_is_the_short_type_and_the_first_line_of_the_outermost_exceptions_message()
+    public void The_title_is_the_root_causes_short_type_and_the_first_line_of_its_message_with_the_wrapper_beside_it()
     {
         var errorEvent = Event(
-            Exception("System.InvalidOperationException", "Checkout failed\nwhile reserving stock"),
-            Exception("Shop.Inventory.OutOfStockException", "Item 4711"));
+            Exception("Microsoft.EntityFrameworkCore.DbUpdateException", "An error occurred while saving the entity changes. See the inner exception for details."),
+            Exception("Microsoft.Data.Sqlite.SqliteException", "SQLite Error 19: 'FOREIGN KEY constraint failed'.\nwhile inserting into Orders"));
 
-        Grouper.Group(errorEvent).Title.Should().Be("InvalidOperationException: Checkout failed");
+        var grouped = Grouper.Group(errorEvent);
+
+        grouped.Title.Should().Be("SqliteException: SQLite Error 19: 'FOREIGN KEY constraint failed'.");
+        grouped.TitleWrapper.Should().Be("DbUpdateException");
+    }
+
+    [Fact]
+    public void An_exception_thrown_as_it_is_has_no_wrapper_and_several_wrappers_show_the_outermost()
+    {
+        Grouper.Group(Event(Exception("System.InvalidOperationException", "Checkout failed"))).TitleWrapper.Should().BeNull();
+        Grouper.Group(Event(
+            Exception("System.Reflection.TargetInvocationException", "Exception has been thrown by the target of an invocation."),
+            Exception("System.AggregateException", "One or more errors occurred. (boom)"),
+            Exception("System.InvalidOperationException", "boom"))).TitleWrapper.Should().Be("TargetInvocationException");
     }
 
     [Theory]
@@ -84,7 +97,7 @@ public sealed class TitleAndCulpritTests
     }
 
     [Fact]
-    public void The_culprit_is_the_first_in_app_frame_normalized()
+    public void The_culprit_is_the_root_causes_first_app_frame_normalized()
     {
         var errorEvent = Event(Exception("System.InvalidOperationException", "x",
             Framework("System.Linq.Enumerable", "First"),
@@ -105,7 +118,18 @@ public sealed class TitleAndCulpritTests
     }
 
     [Fact]
-    public void Without_in_app_frames_the_culprit_is_the_first_frame_and_without_frames_the_logger()
+    public void The_culprit_skips_the_apps_own_throw_helpers_and_library_frames_the_client_marked_in_app()
+    {
+        var errorEvent = Event(Exception("System.InvalidOperationException", "x",
+            InApp("Shop.Common.ThrowHelper", "ThrowNotFound"),
+            InApp("Newtonsoft.Json.JsonConvert", "DeserializeObject"),
+            InApp("Shop.Orders.OrderService", "Load")));
+
+        Grouper.Group(errorEvent).Culprit.Should().Be("Shop.Orders.OrderService.Load");
+    }
+
+    [Fact]
+    public void Without_in_app_frames_the_culprit_is_the_throw_site_and_without_frames_the_logger()
     {
         Grouper.Group(Event(Exception("E", "x", Framework("System.Net.Http.HttpClient", "SendAsync")))).Culprit
             .Should().Be("System.Net.Http.HttpClient.SendAsync");

@@ -20,7 +20,7 @@ namespace ErrorHub.Benchmarks;
 public class CodecBenchmarks
 {
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
-    private static readonly EventGrouping Grouping = new("0123456789abcdef0123456789abcdef", 1, "title", "culprit");
+    private static readonly EventGrouping Grouping = new("0123456789abcdef0123456789abcdef", 2, "title", null, "culprit", [], "fedcba9876543210fedcba9876543210");
     private readonly EventBatchDecoder _decoder = new(new IngestLimits());
     private ErrorHubEvent[] _batch = null!;
     private byte[] _messagePack = null!;

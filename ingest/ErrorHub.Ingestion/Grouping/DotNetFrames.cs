@@ -1,0 +1,199 @@
+using ErrorHub.Protocol;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Ingestion.Grouping;
+
+/// <summary>What grouping v2 knows about .NET stack frames: which code is the app's, which frames only
+/// throw or rethrow, and which framework code is a general-purpose guard. General .NET knowledge, listed
+/// in docs/grouping.md; an addition here is a grouping change (the pinned fingerprints say so).</summary>
+internal static class DotNetFrames
+{
+    /// <summary>
+    /// Namespaces that are never the app's code, whatever the client marked: the runtime, the
+    /// platforms, and libraries nearly every .NET app ships with. The SDK only excludes System and
+    /// Microsoft by default, so without this list a JSON or database library's frames would be taken
+    /// for the app's.
+    /// </summary>
+    private static readonly string[] FrameworkNamespaces =
+    [
+        "System", "Microsoft", "Internal", "Interop", "Mono", "MS", "Windows", "WinRT", "ABI", "Xamarin", "Android", "Java",
+        "ObjCRuntime", "Foundation", "UIKit", "UnityEngine", "UnityEditor",
+        "Newtonsoft.Json", "Npgsql", "MySqlConnector", "MySql.Data", "Oracle.ManagedDataAccess", "Pomelo.EntityFrameworkCore",
+        "SQLitePCL", "StackExchange.Redis", "StackExchange.Profiling", "MongoDB", "Cassandra", "Dapper", "Polly", "Serilog",
+        "NLog", "log4net", "AutoMapper", "MediatR", "FluentValidation", "Castle", "Autofac", "Grpc", "Google.Protobuf", "Azure",
+        "Amazon", "RabbitMQ.Client", "Confluent.Kafka", "Hangfire", "Quartz", "Swashbuckle", "Xunit", "NUnit", "Moq",
+        "RestSharp", "Refit", "Ardalis.GuardClauses",
+    ];
+
+    /// <summary>Frames that only carry an exception across an await, a task or a thread: never where anything failed.</summary>
+    private static readonly string[] PlumbingTypes =
+    [
+        "System.Runtime.ExceptionServices.ExceptionDispatchInfo",
+        "System.Runtime.CompilerServices.TaskAwaiter", "System.Runtime.CompilerServices.ConfiguredTaskAwaitable",
+        "System.Runtime.CompilerServices.ValueTaskAwaiter", "System.Runtime.CompilerServices.ConfiguredValueTaskAwaitable",
+        "System.Runtime.CompilerServices.AsyncMethodBuilderCore", "System.Runtime.CompilerServices.AsyncTaskMethodBuilder",
+        "System.Runtime.CompilerServices.AsyncValueTaskMethodBuilder", "System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder",
+        "System.Runtime.CompilerServices.AsyncVoidMethodBuilder", "System.Runtime.CompilerServices.AsyncIteratorMethodBuilder",
+        "System.Runtime.CompilerServices.YieldAwaitable",
+        "System.Threading.Tasks.Task", "System.Threading.Tasks.ValueTask", "System.Threading.Tasks.TaskCompletionSource",
+        "System.Threading.Tasks.Sources", "System.Threading.Tasks.ContinuationResultTaskFromResultTask",
+        "System.Threading.Tasks.ContinuationTaskFromTask", "System.Threading.Tasks.ContinuationResultTaskFromTask",
+        "System.Threading.ExecutionContext", "System.Threading.ThreadPoolWorkQueue", "System.Threading.QueueUserWorkItemCallback",
+        "System.Threading.ThreadHelper", "System.Threading.Thread", "System.Threading.TimerQueueTimer", "System.Threading.TimerQueue",
+        "System.Threading.PortableThreadPool", "System.Threading.WorkerThread",
+    ];
+
+    /// <summary>Types whose methods exist to build and throw exceptions for their caller.</summary>
+    private static readonly HashSet<string> ThrowHelperTypeNames = new(StringComparer.Ordinal)
+    {
+        "ThrowHelper", "ThrowHelpers", "ExceptionHelper", "ExceptionHelpers", "Guard", "Guards", "Check", "Ensure",
+        "Requires", "Preconditions", "CastHelpers", "ExceptionUtilities",
+    };
+
+    /// <summary>
+    /// General-purpose framework code that refuses what its caller gave it: the caller's bug, so where
+    /// the app called it is the key, not which internal method noticed (which drifts with every runtime
+    /// and with inlining: List.Enumerator.MoveNextRare, MoveNext, Enumerable.TryGetFirst, ...).
+    /// </summary>
+    private static readonly string[] GuardNamespaces =
+    [
+        "System.Collections", "System.Linq", "System.Array", "System.ArraySegment", "System.Span", "System.ReadOnlySpan", "System.Memory", "System.SZArrayHelper",
+        "System.Number", "System.ParseNumbers", "System.Int16", "System.Int32", "System.Int64", "System.UInt16", "System.UInt32",
+        "System.UInt64", "System.Byte", "System.SByte", "System.Decimal", "System.Double", "System.Single", "System.Half",
+        "System.Boolean", "System.Char", "System.DateTime", "System.DateTimeOffset", "System.DateTimeParse", "System.DateTimeFormat",
+        "System.DateOnly", "System.TimeOnly", "System.TimeSpan", "System.Globalization", "System.Guid", "System.Enum",
+        "System.Convert", "System.Version", "System.Uri", "System.String", "System.Text.StringBuilder", "System.Text.Json",
+        "System.Xml", "Newtonsoft.Json", "System.IO.Path",
+    ];
+
+    /// <summary>Exceptions a framework method throws when its caller passed something it cannot use.</summary>
+    private static readonly HashSet<string> GuardExceptionTypes = new(StringComparer.Ordinal)
+    {
+        "System.ArgumentException", "System.ArgumentNullException", "System.ArgumentOutOfRangeException",
+        "System.FormatException", "System.OverflowException", "System.InvalidCastException", "System.IndexOutOfRangeException",
+        "System.Collections.Generic.KeyNotFoundException", "System.Globalization.CultureNotFoundException",
+    };
+
+    /// <summary>Cancellations are noticed, not caused, where their stack ends: their inner exceptions are how the cancellation unwound.</summary>
+    private static readonly HashSet<string> CancellationTypes = new(StringComparer.Ordinal)
+    {
+        "System.OperationCanceledException", "System.Threading.Tasks.TaskCanceledException",
+    };
+
+    public static bool IsFrameworkName(string? typeName)
+    {
+        if (string.IsNullOrEmpty(typeName))
+        {
+            return false;
+        }
+
+        foreach (var prefix in FrameworkNamespaces)
+        {
+            if (HasPrefix(typeName, prefix))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The app's own code: marked in-app by the client and not in a framework namespace.</summary>
+    public static bool IsApp(FrameRecord frame) => frame.InApp && !IsFrameworkName(frame.Type) && !IsGenerated(frame);
+
+    /// <summary>Frames that say nothing about where a failure is: rethrow and async plumbing, generated code, helpers that only throw.</summary>
+    public static bool IsNoise(FrameRecord frame) => IsGenerated(frame) || IsPlumbing(frame) || IsThrowHelper(frame);
+
+    public static bool IsThrowHelper(FrameRecord frame)
+    {
+        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
+        var method = function;
+        var dot = method.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0)
+        {
+            method = method[..dot];
+        }
+
+        return method.StartsWith("Throw", StringComparison.Ordinal)
+            || (type is not null && ThrowHelperTypeNames.Contains(LastSegment(type)));
+    }
+
+    public static bool IsGuard(FrameRecord frame, string exceptionType)
+    {
+        var type = frame.Type is null ? "" : DotNetNames.NormalizeTypeName(frame.Type);
+        foreach (var prefix in GuardNamespaces)
+        {
+            if (HasPrefix(type, prefix) && !HasPrefix(type, "System.Linq.Expressions"))
+            {
+                return true;
+            }
+        }
+
+        return GuardExceptionTypes.Contains(DotNetNames.NormalizeTypeName(exceptionType));
+    }
+
+    public static bool IsCancellation(string exceptionType) => CancellationTypes.Contains(DotNetNames.NormalizeTypeName(exceptionType));
+
+    public static bool IsAggregate(string exceptionType) => DotNetNames.NormalizeTypeName(exceptionType) == "System.AggregateException";
+
+    /// <summary>
+    /// A framework frame as grouping counts it: its declaring type without namespace or nesting
+    /// ("HttpClient", "IdentityMap"). Methods inside a library are renamed, split and inlined between
+    /// versions far more often than its types are, and namespaces move (System.Data.SqlClient became
+    /// Microsoft.Data.SqlClient); the type still says which component failed.
+    /// </summary>
+    public static string ComponentName(FrameRecord frame)
+    {
+        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
+        return string.IsNullOrEmpty(type) ? function : LastSegment(type);
+    }
+
+    /// <summary>"Type.Method" without the namespace: how a framework frame is shown.</summary>
+    public static string ShortFrame(FrameRecord frame)
+    {
+        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
+        return string.IsNullOrEmpty(type) ? function : $"{LastSegment(type)}.{function}";
+    }
+
+    /// <summary>An exception type as grouping counts it: the app's types in full, framework types by their short name (their namespaces move between versions).</summary>
+    public static string ExceptionTypeKey(string exceptionType)
+    {
+        var normalized = DotNetNames.NormalizeTypeName(exceptionType).Trim();
+        return IsFrameworkName(normalized) ? LastSegment(normalized) : normalized;
+    }
+
+    /// <summary>Runtime code without source: compiled expression trees, dynamic call sites, Mono's wrappers.</summary>
+    private static bool IsGenerated(FrameRecord frame) =>
+        (string.IsNullOrEmpty(frame.Type) && (frame.Function.StartsWith("lambda_method", StringComparison.Ordinal) || frame.Function == "CallSite.Target"))
+        || frame.Type is "DynamicClass"
+        || frame.Function.StartsWith("(wrapper", StringComparison.Ordinal);
+
+    private static bool IsPlumbing(FrameRecord frame)
+    {
+        if (string.IsNullOrEmpty(frame.Type))
+        {
+            return false;
+        }
+
+        var type = DotNetNames.NormalizeTypeName(frame.Type);
+        foreach (var prefix in PlumbingTypes)
+        {
+            if (HasPrefix(type, prefix))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string LastSegment(string name)
+    {
+        var trimmed = name.TrimEnd('.');
+        var last = trimmed[(trimmed.LastIndexOf('.') + 1)..];
+        return last.Length > 0 ? last : name;
+    }
+
+    private static bool HasPrefix(string name, string prefix) =>
+        name.StartsWith(prefix, StringComparison.Ordinal) && (name.Length == prefix.Length || name[prefix.Length] is '.' or '+' or '`');
+}

@@ -1,0 +1,80 @@
+using ErrorHub.Storage.Events;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
+
+/// <summary>The corpus is only as good as its reading of the traces: the event must be what the SDK would have sent.</summary>
+public sealed class DotNetTraceParserTests
+{
+    [Fact]
+    public void Inner_exceptions_come_after_their_parent_with_their_own_frames()
+    {
+        var parsed = DotNetTraceParser.Parse("""
+            Microsoft.EntityFrameworkCore.DbUpdateException: An error occurred while saving the entity changes. See the inner exception for details.
+             ---> Microsoft.Data.Sqlite.SqliteException (0x80004005): SQLite Error 19: 'FOREIGN KEY constraint failed'.
+               at Microsoft.Data.Sqlite.SqliteException.ThrowExceptionForRC(Int32 rc, sqlite3 db)
+               at Microsoft.Data.Sqlite.SqliteDataReader.NextResult()
+               --- End of inner exception stack trace ---
+               at Microsoft.EntityFrameworkCore.DbContext.SaveChanges()
+               at Shop.Orders.OrderService.<PlaceAsync>d__7.MoveNext() in /src/Shop/Orders/OrderService.cs:line 42
+            """);
+
+        parsed.Exceptions.Select(e => e.Type).Should().Equal("Microsoft.EntityFrameworkCore.DbUpdateException", "Microsoft.Data.Sqlite.SqliteException");
+        parsed.Exceptions[1].Value.Should().Be("SQLite Error 19: 'FOREIGN KEY constraint failed'.");
+        parsed.Exceptions[1].Frames.Select(f => f.Function).Should().Equal("ThrowExceptionForRC", "NextResult");
+        parsed.Exceptions[0].Frames.Should().Equal(
+            new FrameRecord("SaveChanges", "Microsoft.EntityFrameworkCore.DbContext", null, null, null, null, InApp: false),
+            new FrameRecord("MoveNext", "Shop.Orders.OrderService+<PlaceAsync>d__7", null, "/src/Shop/Orders/OrderService.cs", 42, null, InApp: true));
+    }
+
+    [Fact]
+    public void An_aggregates_further_inner_exceptions_follow_the_first_ones_chain()
+    {
+        var parsed = DotNetTraceParser.Parse("""
+            System.AggregateException: One or more errors occurred. (Order 1 failed) (Timed out)
+             ---> Shop.OrderFailedException: Order 1 failed
+             ---> System.Collections.Generic.KeyNotFoundException: The given key 'x' was not present in the dictionary.
+               at System.Collections.Generic.Dictionary`2.get_Item(TKey key)
+               --- End of inner exception stack trace ---
+               at Shop.Orders.Place()
+               --- End of inner exception stack trace ---
+               at System.Threading.Tasks.Task.WaitAll(Task[] tasks)
+             ---> (Inner Exception #1) System.TimeoutException: Timed out
+               at Shop.Payments.Charge()<---
+            """);
+
+        parsed.Exceptions.Select(e => e.Type).Should().Equal(
+            "System.AggregateException", "Shop.OrderFailedException", "System.Collections.Generic.KeyNotFoundException", "System.TimeoutException");
+        parsed.Exceptions[0].Frames.Should().ContainSingle().Which.Function.Should().Be("WaitAll");
+        parsed.Exceptions[3].Frames.Should().ContainSingle().Which.Type.Should().Be("Shop.Payments");
+    }
+
+    [Fact]
+    public void Localized_and_Mono_frames_and_a_chain_on_one_line_are_read()
+    {
+        var parsed = DotNetTraceParser.Parse("""
+            A.OuterException: outer ---> B.InnerException: inner
+               bei Shop.Cart.Total() in C:\src\Cart.cs:Zeile 12
+               在 Shop.Cart.Add(Item item)
+              at Shop.Cart.Remove (Shop.Item item) [0x0001c] in <5a3c9f>:0
+            """);
+
+        parsed.Exceptions.Select(e => e.Type).Should().Equal("A.OuterException", "B.InnerException");
+        parsed.Exceptions[1].Frames.Select(f => (f.Function, f.Line)).Should().Equal(("Total", 12), ("Add", null), ("Remove", null));
+    }
+
+    [Fact]
+    public void Every_trace_of_the_corpus_reads_as_an_exception_with_a_type_and_its_labels_are_complete()
+    {
+        var files = Directory.GetFiles(Path.Combine(TraceCorpus.Folder, "traces"), "*.txt").Select(Path.GetFileName);
+
+        TraceCorpus.Traces.Select(t => t.File).Should().BeEquivalentTo(files, "every trace is labelled exactly once");
+        TraceCorpus.Traces.Should().AllSatisfy(t =>
+        {
+            t.Event.Exceptions.Should().NotBeEmpty(t.File);
+            t.Event.Exceptions.Should().OnlyContain(e => e.Type.Length > 0 && !e.Type.Contains(' '), t.File);
+            t.Origin.Should().Match(o => o.StartsWith("https://github.com/", StringComparison.Ordinal) || o.StartsWith("variant of ", StringComparison.Ordinal), t.File);
+        });
+    }
+}

@@ -1,0 +1,46 @@
+using ErrorHub.Testing.Processes;
+
+namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
+
+/// <summary>
+/// The labelled corpus of real .NET stack traces (this folder's README.md): <c>traces/*.txt</c>, one
+/// exception each as <c>ToString()</c> prints it, and <c>labels.tsv</c>, which puts each trace in the
+/// cluster of its bug.
+/// </summary>
+internal static class TraceCorpus
+{
+    public static string Folder { get; } = Path.Combine(RepositoryPaths.Root, "tests", "ErrorHub.Ingestion.Tests", "Grouping", "Corpus");
+
+    private static readonly Lazy<IReadOnlyList<LabelledTrace>> LazyTraces = new(Load);
+
+    public static IReadOnlyList<LabelledTrace> Traces => LazyTraces.Value;
+
+    private static List<LabelledTrace> Load()
+    {
+        var traces = new List<LabelledTrace>();
+        foreach (var line in File.ReadLines(Path.Combine(Folder, "labels.tsv")))
+        {
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+
+            var fields = line.Split('\t');
+            if (fields.Length < 3)
+            {
+                throw new FormatException($"labels.tsv: expected trace, cluster, origin and a note in: {line}");
+            }
+
+            var text = File.ReadAllText(Path.Combine(Folder, "traces", fields[0]));
+            traces.Add(new LabelledTrace(fields[0], fields[1], fields[2], fields.Length > 3 ? fields[3] : "", text));
+        }
+
+        return traces;
+    }
+}
+
+/// <param name="Origin">The public report it was read from, or "variant of FILE: what changed" for a variant made from one.</param>
+internal sealed record LabelledTrace(string File, string Cluster, string Origin, string Note, string Text)
+{
+    public IncomingEvent Event => DotNetTraceParser.Parse(Text);
+}
