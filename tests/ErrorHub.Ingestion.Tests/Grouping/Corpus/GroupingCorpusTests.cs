@@ -14,9 +14,13 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 /// </summary>
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
-    /// <summary>Just under what version 2 reaches on the corpus today; raise them when grouping improves.</summary>
-    private const double PairwiseFloor = 0.0;
-    private const double BCubedFloor = 0.0;
+    /// <summary>Just under what version 2 reaches on the corpus today (0.949 and 0.985); raise them when grouping improves.</summary>
+    private const double PairwiseFloor = 0.94;
+    private const double BCubedFloor = 0.98;
+
+    /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
+    private const double PairwiseGoal = 0.85;
+    private const double BCubedGoal = 0.92;
 
     [Fact]
     public void Version_2_groups_the_corpus_as_labelled()
@@ -33,8 +37,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine(Line("version 2", scoreV2));
         output.WriteLine(Mistakes(traces, v2));
 
-        scoreV2.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseFloor);
-        scoreV2.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedFloor);
+        traces.Should().HaveCountGreaterThanOrEqualTo(150);
+        labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
+        scoreV2.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal).And.BeGreaterThanOrEqualTo(PairwiseFloor);
+        scoreV2.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
+        scoreV2.PairwiseF1.Should().BeGreaterThan(scoreV1.PairwiseF1, "version 2 exists to group better than version 1");
     }
 
     private static string Line(string name, ClusteringScore s) => string.Create(CultureInfo.InvariantCulture,
