@@ -30,7 +30,11 @@ internal static class IssueOrdering
     }
 
     /// <summary><c>ORDER BY ... LIMIT offset, count</c> for a validated query: the LIMIT form both SQLite and ClickHouse 18.x read.</summary>
-    public static string OrderAndPage(IssueQuery query)
+    public static string OrderAndPage(IssueQuery query) =>
+        string.Create(CultureInfo.InvariantCulture, $"{OrderBy(query)} LIMIT {query.Offset}, {query.Limit}");
+
+    /// <summary><c>ORDER BY ...</c> alone: to order again after a join, which may not keep the order.</summary>
+    public static string OrderBy(IssueQuery query)
     {
         Validate(query);
         var column = query.Sort switch
@@ -42,8 +46,6 @@ internal static class IssueOrdering
             _ => throw new ArgumentOutOfRangeException(nameof(query), query.Sort, "Unknown issue sort."),
         };
         var direction = query.Descending ? "DESC" : "ASC";
-        return string.Create(
-            CultureInfo.InvariantCulture,
-            $"ORDER BY {column} {direction}, fingerprint ASC LIMIT {query.Offset}, {query.Limit}");
+        return $"ORDER BY {column} {direction}, fingerprint ASC";
     }
 }

@@ -64,6 +64,36 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         issue.Culprit.Should().Be("Shop.Inventory.StockService.ValidateStock");
     }
 
+    [Fact]
+    public async Task An_event_of_an_issue_that_grouping_version_1_made_keeps_landing_in_that_issue()
+    {
+        // The checkout failure, with an exception type of its own so no other test's issue is involved.
+        var id = Guid.NewGuid();
+        var checkout = CheckoutEvent();
+        var exceptions = checkout["exceptions"].AsList();
+        var inner = exceptions[1].AsMap().With("type", $"Shop.Upgrade{id:N}.OutOfStockException");
+        var body = Encode(Batch(checkout.With("event_id", id.ToString("N")).With("exceptions", Array(exceptions[0], inner))));
+        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(body).Events[0];
+        var versionOne = GroupingV1.Fingerprint(decoded);
+        // Made by an ingest of the previous release: version 1's fingerprint and title.
+        await Host.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(IngestHost.ProjectId, versionOne, CheckoutTime.AddDays(-1), title: "InvalidOperationException: Checkout failed for bundle 'summer-kit'") with { GroupingVersion = 1 },
+        ]);
+
+        using var response = await Host.PostAsync(body);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var stored = await Host.Issues.GetEventAsync(IngestHost.ProjectId, id);
+        stored!.Fingerprint.Should().Be(versionOne);
+        stored.GroupingVersion.Should().Be(2);
+        stored.LegacyFingerprint.Should().Be(versionOne);
+        var issue = await Host.Issues.GetIssueAsync(IngestHost.ProjectId, versionOne);
+        issue!.EventCount.Should().Be(2);
+        issue.Title.Should().Be("InvalidOperationException: Checkout failed for bundle 'summer-kit'", "the issue keeps the name it had");
+        (await Host.Issues.GetIssueAsync(IngestHost.ProjectId, Grouper.Group(decoded).Fingerprint)).Should().BeNull("no issue splits off");
+    }
+
     [Theory]
     [InlineData("application/vnd.msgpack")]
     [InlineData("application/msgpack")]

@@ -96,6 +96,32 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
             (TestEvents.BaseTime.AddHours(2).ToUnixTimeSeconds(), 1L));
     }
 
+    [Fact]
+    public async Task A_store_made_before_issues_kept_their_first_title_gets_them_from_its_stored_events()
+    {
+        // The previous release's schema: no issue_firsts and no view feeding it.
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        await client.ExecuteAsync($"DROP TABLE {database}.issue_firsts_mv", CancellationToken.None);
+        await client.ExecuteAsync($"DROP TABLE {database}.issue_firsts", CancellationToken.None);
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(5, "fp", TestEvents.BaseTime.AddHours(2), title: "later title"),
+            TestEvents.Create(5, "fp", TestEvents.BaseTime, title: "first title", culprit: "First.Culprit"),
+        ]);
+
+        await Store.Schema.EnsureSchemaAsync();
+        await Store.Events.InsertEventsAsync([TestEvents.Create(5, "fp", TestEvents.BaseTime.AddHours(3), title: "newest title")]);
+
+        var issue = await Store.Issues.GetIssueAsync(5, "fp");
+        issue!.Title.Should().Be("first title", "the events stored before were read to fill in the first title");
+        issue.Culprit.Should().Be("First.Culprit");
+        issue.EventCount.Should().Be(3, "filling in the first title adds no events");
+        await Store.Schema.EnsureSchemaAsync();
+        (await Store.Issues.GetIssueAsync(5, "fp"))!.EventCount.Should().Be(3);
+    }
+
     [Theory]
     [InlineData(typeof(ClickHouseEventRow), "events")]
     [InlineData(typeof(ClickHouseProjectRow), "projects")]

@@ -145,20 +145,97 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_latest_event_by_timestamp_names_the_issue_whatever_the_arrival_order()
+    public async Task The_first_event_by_timestamp_names_the_issue_and_the_latest_sets_its_level_whatever_the_arrival_order()
     {
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(1), title: "second title", culprit: "Second.Culprit", level: "warning")]);
         await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(5), title: "newest title", culprit: "Newest.Culprit", level: "fatal")]);
-        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0.AddHours(1), title: "older title", culprit: "Older.Culprit", level: "warning")]);
-        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0, title: "oldest title")]);
+        var afterTwo = await Store.Issues.GetIssueAsync(Project, "fp");
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0, title: "oldest title", culprit: "Oldest.Culprit")]);
 
         var issue = await Store.Issues.GetIssueAsync(Project, "fp");
 
-        issue!.Title.Should().Be("newest title");
-        issue.Culprit.Should().Be("Newest.Culprit");
-        issue.Level.Should().Be("fatal");
+        afterTwo!.Title.Should().Be("second title", "a newer event does not rename the issue");
+        issue!.Title.Should().Be("oldest title", "an event that happened earlier but arrived late is the first");
+        issue.Culprit.Should().Be("Oldest.Culprit");
+        issue.Level.Should().Be("fatal", "the level is the latest event's");
         issue.FirstSeen.Should().Be(T0);
         issue.LastSeen.Should().Be(T0.AddHours(5));
     }
+
+    [Fact]
+    public async Task An_event_whose_legacy_fingerprint_names_an_existing_issue_joins_that_issue()
+    {
+        // Version 1 made the issue; version 2 gives the same failure another fingerprint and the old one as legacy.
+        var v1 = TestEvents.Create(Project, "fp-v1", T0, TestEvents.User("alice"), title: "DbUpdateException: An error occurred");
+        var v2 = Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(1), TestEvents.User("bob"), title: "SqliteException: FOREIGN KEY constraint failed"), legacy: "fp-v1");
+        await Store.Events.InsertEventsAsync([v1]);
+        await Store.Events.InsertEventsAsync([v2]);
+
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp-v1");
+        issue!.EventCount.Should().Be(2);
+        issue.UserCount.Should().Be(2);
+        issue.Title.Should().Be("DbUpdateException: An error occurred", "the issue keeps its name");
+        (await Store.Issues.GetIssueAsync(Project, "fp-v2")).Should().BeNull("no issue splits off");
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(1);
+        (await Store.Issues.GetEventsAsync(Project, "fp-v1", 10)).Select(e => e.EventId).Should().Equal(v2.EventId, v1.EventId);
+        var stored = await Store.Issues.GetEventAsync(Project, v2.EventId);
+        stored.Should().BeEquivalentTo(v2 with { Fingerprint = "fp-v1" }, "filed under the legacy issue, otherwise as sent");
+    }
+
+    [Fact]
+    public async Task An_event_whose_legacy_issue_does_not_exist_opens_its_own_and_later_events_follow_it()
+    {
+        var first = Regrouped(TestEvents.Create(Project, "fp-v2", T0), legacy: "fp-v1");
+        var second = Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddMinutes(1)), legacy: "fp-v1");
+        await Store.Events.InsertEventsAsync([first]);
+        await Store.Events.InsertEventsAsync([second]);
+
+        (await Store.Issues.GetIssueAsync(Project, "fp-v2"))!.EventCount.Should().Be(2);
+        (await Store.Issues.GetIssueAsync(Project, "fp-v1")).Should().BeNull();
+        (await Store.Issues.GetEventAsync(Project, first.EventId))!.Fingerprint.Should().Be("fp-v2");
+    }
+
+    [Fact]
+    public async Task Each_event_follows_its_own_legacy_issue_when_version_2_merges_what_version_1_split()
+    {
+        // Version 1 split one bug over two issues (one app frame more); version 2 gives both one fingerprint.
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp-v1-a", T0), TestEvents.Create(Project, "fp-v1-b", T0)]);
+
+        await Store.Events.InsertEventsAsync(
+        [
+            Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(1)), legacy: "fp-v1-a"),
+            Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(2)), legacy: "fp-v1-b"),
+            Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(3)), legacy: "fp-v1-b"),
+        ]);
+
+        (await Store.Issues.GetIssueAsync(Project, "fp-v1-a"))!.EventCount.Should().Be(2);
+        (await Store.Issues.GetIssueAsync(Project, "fp-v1-b"))!.EventCount.Should().Be(3);
+        (await Store.Issues.GetIssueAsync(Project, "fp-v2")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_legacy_issue_of_another_project_is_not_joined_and_a_mapped_event_stored_twice_counts_once()
+    {
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp-v1", T0)]);
+        var elsewhere = Regrouped(TestEvents.Create(Project + 1, "fp-v2", T0.AddHours(1)), legacy: "fp-v1");
+        var here = Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(1)), legacy: "fp-v1");
+
+        await Store.Events.InsertEventsAsync([elsewhere, here]);
+        await Store.Events.InsertEventsAsync([here]);
+
+        (await Store.Issues.GetIssueAsync(Project + 1, "fp-v2"))!.EventCount.Should().Be(1);
+        (await Store.Issues.GetIssueAsync(Project + 1, "fp-v1")).Should().BeNull();
+        (await Store.Issues.GetIssueAsync(Project, "fp-v1"))!.EventCount.Should().Be(2);
+    }
+
+    /// <summary>The event as grouping version 2 sends it: its own fingerprint, and version 1's as legacy.</summary>
+    private static ErrorEvent Regrouped(ErrorEvent e, string legacy) => e with
+    {
+        GroupingVersion = 2,
+        LegacyFingerprint = legacy,
+        GroupingComponents = [new GroupingComponent(GroupingComponent.Type, "SqliteException"), new GroupingComponent(GroupingComponent.Wrapper, "DbUpdateException", Counts: false)],
+        TitleWrapper = "DbUpdateException",
+    };
 
     [Fact]
     public async Task A_missing_issue_is_null()
@@ -182,7 +259,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         var single = await Store.Issues.GetIssueAsync(Project, "fp");
 
         single.Should().Be(fromList);
-        single!.Title.Should().Be("latest");
+        single!.Title.Should().Be(TestEvents.Create(Project, "fp", T0).Title, "the first event's");
     }
 
     public static TheoryData<IssueSort, bool, string[]> SortCases => new()

@@ -85,6 +85,19 @@ internal sealed class ClickHouseClient
     public Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
         SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Runs an INSERT ... SELECT on the server. The driver names RowBinaryWithNamesAndTypes as the
+    /// default answer format, which 18.x lacks and which a statement with a SELECT in it refuses
+    /// even when it answers nothing; this one names a format every version knows.
+    /// </summary>
+    public Task InsertSelectAsync(string sql, CancellationToken cancellationToken) =>
+        SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+
+    private static readonly QueryOptions InsertSelectOptions = new()
+    {
+        CustomSettings = new Dictionary<string, object> { ["default_format"] = "TabSeparated" },
+    };
+
     /// <summary>Runs a SELECT and maps each row of its JSONEachRow answer (UInt64 and Int64 arrive as strings).</summary>
     public Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
         SendAsync<IReadOnlyList<T>>(sql, async () =>

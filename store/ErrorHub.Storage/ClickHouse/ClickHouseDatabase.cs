@@ -41,17 +41,36 @@ internal sealed class ClickHouseDatabase(ClickHouseClient client, string databas
             $"SELECT name FROM system.databases WHERE name = {ClickHouseSql.Quote(_schema.Database)}",
             row => row.GetProperty("name").GetString(),
             cancellationToken);
-        var statements = databases.Count == 0 ? _schema.Statements : _schema.Statements.Skip(1);
-        foreach (var statement in statements)
+        if (databases.Count == 0)
         {
-            try
-            {
-                await client.ExecuteAsync(statement, cancellationToken);
-            }
-            catch (ClickHouseException ex) when (ex.ErrorCode is TableAlreadyExists or DatabaseAlreadyExists)
-            {
-                // Another process created it between our IF NOT EXISTS check and the create: the goal is met.
-            }
+            await CreateAsync(_schema.CreateDatabase, cancellationToken);
+        }
+
+        // A store made before issue_firsts existed has events to read its issues' first titles from.
+        var hadIssueFirsts = databases.Count > 0 && (await client.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name = 'issue_firsts'",
+            row => row.GetProperty("name").GetString(),
+            cancellationToken)).Count > 0;
+        foreach (var statement in _schema.Tables.Concat(_schema.Views))
+        {
+            await CreateAsync(statement, cancellationToken);
+        }
+
+        if (!hadIssueFirsts)
+        {
+            await client.InsertSelectAsync(_schema.BackfillIssueFirsts, cancellationToken);
+        }
+    }
+
+    private async Task CreateAsync(string statement, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.ExecuteAsync(statement, cancellationToken);
+        }
+        catch (ClickHouseException ex) when (ex.ErrorCode is TableAlreadyExists or DatabaseAlreadyExists)
+        {
+            // Another process created it between our IF NOT EXISTS check and the create: the goal is met.
         }
     }
 }

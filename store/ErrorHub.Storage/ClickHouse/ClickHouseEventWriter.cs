@@ -6,7 +6,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// <summary>
 /// Ingest's writer on ClickHouse: one binary INSERT per batch into <c>events</c> (the views feed the
 /// issue aggregates and the id table); an event id already stored is left out, so a retried batch
-/// counts once.
+/// counts once; an event whose legacy fingerprint names an existing issue is filed under that issue.
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseSchema schema) : IEventWriter
 {
@@ -22,7 +22,12 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
             return;
         }
 
-        var stored = await FindStoredEventIdsAsync(fresh, cancellationToken);
+        // Two primary-key look-ups, sent together: the ids already stored, and the legacy issues that exist.
+        var storedIds = FindStoredEventIdsAsync(fresh, cancellationToken);
+        var legacyIssues = FindLegacyIssuesAsync(fresh, cancellationToken);
+        await Task.WhenAll(storedIds, legacyIssues);
+        var stored = await storedIds;
+        var existingIssues = await legacyIssues;
         if (stored.Count > 0)
         {
             fresh.RemoveAll(e => stored.Contains((e.ProjectId, e.EventId)));
@@ -33,7 +38,41 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
             return;
         }
 
-        await client.InsertAsync(schema.Events, fresh.ConvertAll(e => new ClickHouseEventRow(e)), cancellationToken);
+        var rows = fresh.ConvertAll(e => new ClickHouseEventRow(
+            e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint && existingIssues.Contains((e.ProjectId, legacy)) ? e with { Fingerprint = legacy } : e));
+        await client.InsertAsync(schema.Events, rows, cancellationToken);
+    }
+
+    /// <summary>
+    /// Which of the batch's legacy fingerprints are issues already: those keep receiving the events the
+    /// previous grouping version would have put in them (docs/grouping.md). Only issues made before the
+    /// grouping change can carry a legacy fingerprint, so the answer does not change once every ingest
+    /// process runs the new version.
+    /// </summary>
+    private async Task<HashSet<(int ProjectId, string Fingerprint)>> FindLegacyIssuesAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
+    {
+        var wanted = events
+            .Where(e => e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint)
+            .Select(e => (e.ProjectId, Fingerprint: e.LegacyFingerprint!))
+            .Distinct()
+            .ToList();
+        var existing = new HashSet<(int, string)>();
+        for (var start = 0; start < wanted.Count; start += IdLookupChunkSize)
+        {
+            var keys = string.Join(", ", wanted.Skip(start).Take(IdLookupChunkSize)
+                .Select(k => $"({ClickHouseSql.Literal(k.ProjectId)}, {ClickHouseSql.Quote(k.Fingerprint)})"));
+            var rows = await client.QueryAsync(
+                $"""
+                SELECT DISTINCT project_id, fingerprint
+                FROM {schema.IssueHourly}
+                WHERE (project_id, fingerprint) IN ({keys})
+                """,
+                row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), row.GetProperty("fingerprint").GetString() ?? ""),
+                cancellationToken);
+            existing.UnionWith(rows);
+        }
+
+        return existing;
     }
 
     private static List<ErrorEvent> DistinctByEventId(IReadOnlyList<ErrorEvent> events)

@@ -3,21 +3,15 @@ using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Storage.ClickHouse;
 
-/// <summary>Issues from the hourly aggregates, events from their payload column.</summary>
+/// <summary>Issues from the hourly aggregates (named by their first event's title, from issue_firsts), events from their payload column.</summary>
 internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseSchema schema) : IIssueReader
 {
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
     {
-        var orderAndPage = IssueOrdering.OrderAndPage(query);
         var project = ClickHouseSql.Literal(query.ProjectId);
 
         var items = await client.QueryAsync(
-            $"""
-            {IssueSelect}
-            WHERE project_id = {project}
-            GROUP BY fingerprint
-            {orderAndPage}
-            """,
+            IssuesQuery($"project_id = {project}", IssueOrdering.OrderAndPage(query), IssueOrdering.OrderBy(query)),
             row => ReadIssue(query.ProjectId, row),
             cancellationToken);
 
@@ -33,11 +27,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         var rows = await client.QueryAsync(
-            $"""
-            {IssueSelect}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
-            GROUP BY fingerprint
-            """,
+            IssuesQuery($"project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}", "", ""),
             row => ReadIssue(projectId, row),
             cancellationToken);
         return rows.Count == 0 ? null : rows[0];
@@ -99,29 +89,55 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return events.Count == 0 ? null : events[0];
     }
 
-    private string IssueSelect => $"""
-        SELECT
-            fingerprint,
-            countMerge(event_count) AS {IssueOrdering.EventsAlias},
-            uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
-            minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
-            maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias},
-            argMaxMerge(latest_title) AS issue_title,
-            argMaxMerge(latest_culprit) AS issue_culprit,
-            argMaxMerge(latest_level) AS issue_level
-        FROM {schema.IssueHourly}
+    /// <summary>
+    /// The issues <paramref name="where"/> selects, a page of them first, then joined to their first
+    /// event's title and culprit; ordered again after the join, which does not keep the order.
+    /// </summary>
+    private string IssuesQuery(string where, string orderAndPage, string orderBy) => $"""
+        SELECT *
+        FROM
+        (
+            SELECT
+                fingerprint,
+                countMerge(event_count) AS {IssueOrdering.EventsAlias},
+                uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
+                minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
+                maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias},
+                argMaxMerge(latest_title) AS issue_latest_title,
+                argMaxMerge(latest_culprit) AS issue_latest_culprit,
+                argMaxMerge(latest_level) AS issue_level
+            FROM {schema.IssueHourly}
+            WHERE {where}
+            GROUP BY fingerprint
+            {orderAndPage}
+        )
+        ANY LEFT JOIN
+        (
+            SELECT
+                fingerprint,
+                argMinMerge(first_title) AS issue_first_title,
+                argMinMerge(first_culprit) AS issue_first_culprit
+            FROM {schema.IssueFirsts}
+            WHERE {where}
+            GROUP BY fingerprint
+        ) USING fingerprint
+        {orderBy}
         """;
 
     private static IssueSummary ReadIssue(int projectId, JsonElement row) => new(
         projectId,
         Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
-        Title: row.GetProperty("issue_title").GetString() ?? "",
-        Culprit: row.GetProperty("issue_culprit").GetString() ?? "",
+        Title: FirstOrLatest(row, "issue_first_title", "issue_latest_title"),
+        Culprit: FirstOrLatest(row, "issue_first_culprit", "issue_latest_culprit"),
         Level: row.GetProperty("issue_level").GetString() ?? "",
         EventCount: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
         UserCount: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
         FirstSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias))),
         LastSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))));
+
+    /// <summary>The first event's value; the latest event's while issue_firsts has no row for the issue yet.</summary>
+    private static string FirstOrLatest(JsonElement row, string first, string latest) =>
+        row.TryGetProperty(first, out var value) && value.GetString() is { Length: > 0 } text ? text : row.GetProperty(latest).GetString() ?? "";
 
     private static ErrorEvent ReadPayload(JsonElement row) =>
         EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? "");

@@ -15,15 +15,36 @@ internal sealed class ClickHouseSchema(string database)
 
     public string IssueHourly => Table("issue_hourly");
 
+    public string IssueFirsts => Table("issue_firsts");
+
     public string Projects => Table("projects");
 
     /// <summary>
     /// The database first, then tables, then the views that feed them, so no insert ever meets a
     /// half-made schema.
     /// </summary>
-    public IReadOnlyList<string> Statements =>
+    public IReadOnlyList<string> Statements => [CreateDatabase, .. Tables, .. Views];
+
+    public string CreateDatabase => $"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.QuoteIdentifier(Database)}";
+
+    /// <summary>
+    /// Fills <c>issue_firsts</c> from the events stored before it existed (a store made by an earlier
+    /// release). argMin states merge to the same result however often a row is added, so running it
+    /// again, from two processes, or while events arrive changes nothing.
+    /// </summary>
+    public string BackfillIssueFirsts => $"""
+        INSERT INTO {IssueFirsts} (project_id, fingerprint, first_title, first_culprit)
+        SELECT
+            project_id,
+            fingerprint,
+            argMinState(title, toUnixTimestamp(timestamp)) AS first_title,
+            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit
+        FROM {Events}
+        GROUP BY project_id, fingerprint
+        """;
+
+    public IReadOnlyList<string> Tables =>
     [
-        $"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.QuoteIdentifier(Database)}",
 
         // One row per event. ReplacingMergeTree: rows with an equal sorting key (the same event
         // stored twice) collapse when parts merge; reads also take one row per event id.
@@ -116,6 +137,21 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, fingerprint, hour)
         """,
 
+        // The first event's title and culprit per issue, which name the issue so that it does not
+        // change its name with every event. A table of its own: on 18.16 a view must write every column
+        // of its target, so adding these to issue_hourly would break the view of every existing store.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueFirsts}
+        (
+            project_id UInt32,
+            fingerprint String,
+            first_title AggregateFunction(argMin, String, UInt32),
+            first_culprit AggregateFunction(argMin, String, UInt32)
+        )
+        ENGINE = AggregatingMergeTree
+        ORDER BY (project_id, fingerprint)
+        """,
+
         $"""
         CREATE TABLE IF NOT EXISTS {Projects}
         (
@@ -128,7 +164,10 @@ internal sealed class ClickHouseSchema(string database)
         ENGINE = ReplacingMergeTree(version)
         ORDER BY id
         """,
+    ];
 
+    public IReadOnlyList<string> Views =>
+    [
         $"""
         CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("events_by_id_mv")} TO {EventsById}
         AS SELECT project_id, event_id, timestamp, fingerprint
@@ -150,6 +189,17 @@ internal sealed class ClickHouseSchema(string database)
             argMaxState(level, toUnixTimestamp(timestamp)) AS latest_level
         FROM {Events}
         GROUP BY project_id, fingerprint, hour
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_firsts_mv")} TO {IssueFirsts}
+        AS SELECT
+            project_id,
+            fingerprint,
+            argMinState(title, toUnixTimestamp(timestamp)) AS first_title,
+            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit
+        FROM {Events}
+        GROUP BY project_id, fingerprint
         """,
     ];
 

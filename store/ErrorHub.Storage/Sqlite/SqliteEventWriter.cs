@@ -5,7 +5,8 @@ namespace ErrorHub.Storage.Sqlite;
 
 /// <summary>
 /// Ingest's writer on SQLite: one transaction per batch, in which the issue aggregates are updated too
-/// (where ClickHouse uses a materialized view), so a committed batch is counted exactly once.
+/// (where ClickHouse uses a materialized view), so a committed batch is counted exactly once. An event
+/// whose legacy fingerprint names an existing issue is filed under that issue (docs/grouping.md).
 /// </summary>
 internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
 {
@@ -35,6 +36,7 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
     /// <summary>Prepared statements reused for every event of one batch.</summary>
     private sealed class BatchWriter : IDisposable
     {
+        private readonly SqliteCommand _findIssue;
         private readonly SqliteCommand _insertEvent;
         private readonly SqliteCommand _insertTag;
         private readonly SqliteCommand _upsertIssue;
@@ -43,6 +45,10 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
 
         public BatchWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
+            _findIssue = Create(connection, transaction,
+                "SELECT 1 FROM issues WHERE project_id = $project AND fingerprint = $fingerprint",
+                "$project", "$fingerprint");
+
             // OR IGNORE on the (project, event id) key is what makes a retried event count once:
             // the aggregates below are only touched when the event row is new.
             _insertEvent = Create(connection, transaction, """
@@ -60,7 +66,9 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
                 "INSERT OR REPLACE INTO event_tags (project_id, event_id, key, value) VALUES ($project, $event, $key, $value)",
                 "$project", "$event", "$key", "$value");
 
-            // The latest event (by its own timestamp, not arrival order) names the issue.
+            // The first event (by its own timestamp, not arrival order) names the issue, so its title
+            // does not change with every event; the latest event's level says how bad it is now.
+            // (SET expressions read the row as it was before this update.)
             _upsertIssue = Create(connection, transaction, """
                 INSERT INTO issues (project_id, fingerprint, title, culprit, level, event_count, user_count, first_seen, last_seen)
                 VALUES ($project, $fingerprint, $title, $culprit, $level, 1, 0, $timestamp, $timestamp)
@@ -68,8 +76,8 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
                     event_count = event_count + 1,
                     first_seen = min(first_seen, excluded.first_seen),
                     last_seen = max(last_seen, excluded.last_seen),
-                    title = CASE WHEN excluded.last_seen >= last_seen THEN excluded.title ELSE title END,
-                    culprit = CASE WHEN excluded.last_seen >= last_seen THEN excluded.culprit ELSE culprit END,
+                    title = CASE WHEN excluded.first_seen < first_seen THEN excluded.title ELSE title END,
+                    culprit = CASE WHEN excluded.first_seen < first_seen THEN excluded.culprit ELSE culprit END,
                     level = CASE WHEN excluded.last_seen >= last_seen THEN excluded.level ELSE level END
                 """,
                 "$project", "$fingerprint", "$title", "$culprit", "$level", "$timestamp");
@@ -85,6 +93,7 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
 
         public async Task WriteAsync(ErrorEvent e, CancellationToken cancellationToken)
         {
+            e = await IntoExistingIssueAsync(e, cancellationToken);
             var timestamp = e.Timestamp.ToUnixTimeMilliseconds();
             var userKey = e.User?.Key;
             var userHash = UserHash.Of(userKey);
@@ -121,8 +130,21 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
             }
         }
 
+        /// <summary>An issue made by the previous grouping version keeps the events that version would have put in it.</summary>
+        private async Task<ErrorEvent> IntoExistingIssueAsync(ErrorEvent e, CancellationToken cancellationToken)
+        {
+            if (e.LegacyFingerprint is not { } legacy || legacy == e.Fingerprint)
+            {
+                return e;
+            }
+
+            Set(_findIssue, e.ProjectId, legacy);
+            return await _findIssue.ExecuteScalarAsync(cancellationToken) is null ? e : e with { Fingerprint = legacy };
+        }
+
         public void Dispose()
         {
+            _findIssue.Dispose();
             _insertEvent.Dispose();
             _insertTag.Dispose();
             _upsertIssue.Dispose();
