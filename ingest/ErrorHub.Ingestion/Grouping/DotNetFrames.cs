@@ -132,6 +132,33 @@ internal static class DotNetFrames
         return GuardExceptionTypes.Contains(DotNetNames.NormalizeTypeName(exceptionType));
     }
 
+    /// <summary>
+    /// Exceptions that only carry another one: reflection's, the task library's, a type initializer's,
+    /// EF's "see the inner exception" (EF Core and EF6), Autofac's. EF's retry strategy throws a plain
+    /// InvalidOperationException, known by the execution strategy that threw it.
+    /// </summary>
+    private static readonly HashSet<string> WrapperTypes = new(StringComparer.Ordinal)
+    {
+        "System.AggregateException", "System.Reflection.TargetInvocationException", "System.TypeInitializationException",
+        "Microsoft.EntityFrameworkCore.DbUpdateException", "System.Data.Entity.Infrastructure.DbUpdateException",
+        "System.Data.Entity.Core.UpdateException", "System.Data.Entity.Core.EntityCommandExecutionException",
+        "Autofac.Core.DependencyResolutionException",
+    };
+
+    public static bool IsWrapper(ExceptionRecord exception)
+    {
+        var type = DotNetNames.NormalizeTypeName(exception.Type);
+        if (WrapperTypes.Contains(type))
+        {
+            return true;
+        }
+
+        var thrownBy = exception.Frames.FirstOrDefault(f => !IsNoise(f));
+        return type == "System.InvalidOperationException"
+            && thrownBy?.Type is { } thrower
+            && DotNetNames.NormalizeTypeName(thrower).EndsWith("ExecutionStrategy", StringComparison.Ordinal);
+    }
+
     public static bool IsCancellation(string exceptionType) => CancellationTypes.Contains(DotNetNames.NormalizeTypeName(exceptionType));
 
     public static bool IsAggregate(string exceptionType) => DotNetNames.NormalizeTypeName(exceptionType) == "System.AggregateException";

@@ -50,7 +50,10 @@ internal sealed class ExceptionTree
     /// <summary>
     /// The innermost exceptions: wrappers (TargetInvocationException, AggregateException,
     /// DbUpdateException, EF's retry wrapper, an app's own "could not place order") only say where the
-    /// failure was caught. A cancellation is a root cause of its own: what is inside it is how it unwound.
+    /// failure was caught. A cancellation is a root cause of its own: what is inside it is how it
+    /// unwound. But a cancellation the app caught and rethrew as its own exception ("the shipping
+    /// provider did not answer within 200 ms") is how that exception came about: the app's exception
+    /// says what went wrong, so it is the root cause.
     /// </summary>
     public IReadOnlyList<ExceptionTree> RootCauses()
     {
@@ -60,6 +63,15 @@ internal sealed class ExceptionTree
 
         static void Collect(ExceptionTree node, List<ExceptionTree> roots)
         {
+            if (DotNetFrames.IsCancellation(node.Exception.Type)
+                && node.Parent is { Inner.Count: 1 } parent
+                && !DotNetFrames.IsWrapper(parent.Exception)
+                && !DotNetFrames.IsCancellation(parent.Exception.Type))
+            {
+                roots.Add(parent);
+                return;
+            }
+
             if (node.Inner.Count == 0 || DotNetFrames.IsCancellation(node.Exception.Type))
             {
                 roots.Add(node);

@@ -102,6 +102,26 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Shows_why_the_shown_event_is_in_the_issue_and_the_exception_its_root_cause_came_wrapped_in()
+    {
+        var components = new GroupingComponent[]
+        {
+            new(GroupingComponent.Wrapper, "InvalidOperationException", Counts: false),
+            new(GroupingComponent.Type, "KeyNotFoundException"),
+            new(GroupingComponent.Guard, "Dictionary.get_Item", Counts: false),
+            new(GroupingComponent.AppFrame, "Shop.Checkout.CheckoutService.PlaceOrderAsync"),
+        };
+        var latest = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with { GroupingVersion = 2, GroupingComponents = components, TitleWrapper = "InvalidOperationException" };
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [latest, CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com")]);
+
+        cut.Find(".title-wrapper").TextContent.Should().Be("thrown inside InvalidOperationException");
+        cut.FindAll(".why-grouped dt").Select(term => term.TextContent).Should().Equal(
+            "Wrapper (not counted)", "Root cause type", "Framework guard (not counted)", "First app frame");
+        cut.FindAll(".why-grouped dd").Select(value => value.TextContent).Should().Equal(components.Select(c => c.Value));
+    }
+
+    [Fact]
     public async Task The_recent_events_list_marks_the_shown_one_and_only_an_older_event_is_offered()
     {
         var cut = await RenderIssueAsync(CheckoutFingerprint);

@@ -164,4 +164,25 @@ public sealed class RootCauseTests
         Fingerprint(waiting).Should().Be(Fingerprint(netFramework), ".NET Framework throws it from the awaiter in the app's method");
         Fingerprint(waiting).Should().NotBe(Fingerprint(Timeout() with { Exceptions = [Timeout().Exceptions[0] with { Frames = [InApp("Shop.Shipping.CarrierClient", "Book")] }] }));
     }
+
+    [Fact]
+    public void A_cancellation_the_app_rethrew_as_its_own_exception_is_that_exception()
+    {
+        // The app says what the cancellation meant; "A task was canceled." says nothing.
+        static IncomingEvent Late(string order) => Event(
+            Exception("System.TimeoutException", $"Shipping provider did not answer for order {order} within 200 ms.",
+                InApp("Shop.Shipping.ShippingClient", "GetStatusAsync")),
+            Exception("System.Threading.Tasks.TaskCanceledException", "A task was canceled.",
+                InApp("Shop.Shipping.ShippingClient", "GetStatusAsync")));
+
+        var grouped = Grouper.Group(Late("1042"));
+
+        grouped.Title.Should().Be("TimeoutException: Shipping provider did not answer for order 1042 within 200 ms.");
+        grouped.TitleWrapper.Should().BeNull();
+        Fingerprint(Late("7")).Should().Be(grouped.Fingerprint);
+        Fingerprint(Event(
+            Exception("System.AggregateException", "One or more errors occurred. (A task was canceled.)"),
+            Exception("System.Threading.Tasks.TaskCanceledException", "A task was canceled.", InApp("Shop.Shipping.ShippingClient", "GetStatusAsync"))))
+            .Should().NotBe(grouped.Fingerprint, "inside a mere wrapper the cancellation is the root cause");
+    }
 }

@@ -92,6 +92,8 @@ public sealed partial class CrashTravelsToDashboardTests : IAsyncLifetime
         issuePage.Should().Contain("bundle=holiday-bundle");
         issuePage.Should().Contain("ErrorHub.Samples.Shop.Catalog.PriceBundle", "the in-app frame that threw is shown");
         issuePage.Should().Contain("[Filtered]", "the session cookie's value never leaves the shop");
+        issuePage.Should().Contain("Why grouped").And.Contain("Root cause type").And.Contain("First app frame",
+            "the issue says what it was grouped by");
     }
 
     [Fact]
