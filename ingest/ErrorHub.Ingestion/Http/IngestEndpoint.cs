@@ -103,6 +103,12 @@ internal sealed partial class IngestEndpoint(
             {
                 using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
                 using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
+                if (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
+                {
+                    // Inflating stops quietly at a cut, and ignores what follows a whole stream: the trailer tells.
+                    throw new BatchFormatException("", "the gzip body is cut short, corrupt, or followed by other data: send exactly one gzip stream");
+                }
+
                 // Decoded batches take several times their size in memory until they are stored: past a budget of
                 // bytes in flight, new batches wait for their turn on the client's side (503, Retry-After).
                 var weight = Math.Max(1, (body ?? raw).Length);
@@ -113,15 +119,7 @@ internal sealed partial class IngestEndpoint(
                 }
 
                 admitted = weight;
-                try
-                {
-                    events = pipeline.Prepare(id, (body ?? raw).Memory);
-                }
-                catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
-                {
-                    // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
-                    throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
-                }
+                events = pipeline.Prepare(id, (body ?? raw).Memory);
             }
             catch (BodyTooLargeException tooLarge)
             {
