@@ -20,6 +20,7 @@ internal sealed partial class IngestEndpoint(
     IngestPipeline pipeline,
     IngestAdmission admission,
     IOptions<IngestLimits> limitsOptions,
+    TimeProvider timeProvider,
     ILogger<IngestEndpoint> logger)
 {
     internal const string KeyHeader = "X-ErrorHub-Key";
@@ -51,7 +52,8 @@ internal sealed partial class IngestEndpoint(
         bool validKey;
         try
         {
-            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken);
+            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken)
+                .AsTask().WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -155,11 +157,17 @@ internal sealed partial class IngestEndpoint(
 
             try
             {
-                await pipeline.StoreAsync(events, cancellationToken);
+                await pipeline.StoreAsync(events, cancellationToken).WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {
                 return Unavailable(context, "events cannot be stored right now; retry later");
+            }
+            catch (TimeoutException)
+            {
+                // The store is stalled, not refusing: the batch stays queued and may still be stored; a retry is deduplicated by event id.
+                LogStoreSlow(logger, id, _limits.MaxStoreWait);
+                return Unavailable(context, "the store did not confirm the batch in time; retry later");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -204,6 +212,9 @@ internal sealed partial class IngestEndpoint(
 
     [LoggerMessage(3, LogLevel.Warning, "Answered 503 to a batch of {Bytes} bytes for project {ProjectId}: {InFlight} bytes of other batches are in flight")]
     private static partial void LogTooBusy(ILogger logger, int projectId, long bytes, long inFlight);
+
+    [LoggerMessage(4, LogLevel.Warning, "The store did not confirm a batch for project {ProjectId} within {Wait}; answered 503 so the client retries")]
+    private static partial void LogStoreSlow(ILogger logger, int projectId, TimeSpan wait);
 
     [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
     private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);
