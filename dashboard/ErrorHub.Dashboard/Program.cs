@@ -36,6 +36,8 @@ if (allInOne)
     app.MapErrorHubIngest();
 }
 
+app.MapErrorHubOperations(); // /healthz, /readyz, /metrics
+
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

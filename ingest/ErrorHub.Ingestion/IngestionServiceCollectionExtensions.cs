@@ -23,6 +23,8 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddSingleton<IngestAdmission>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<IngestPipeline>();
+        services.AddMetrics();
+        services.TryAddSingleton<IngestMetrics>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StoreWriter>(sp => sp.GetRequiredService<StoreWriter>()));
         return services;

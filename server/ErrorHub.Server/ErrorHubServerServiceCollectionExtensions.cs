@@ -1,4 +1,5 @@
 using ErrorHub.Ingestion;
+using OpenTelemetry.Metrics;
 using ErrorHub.Server;
 using ErrorHub.Storage;
 using Microsoft.Extensions.Configuration;
@@ -40,6 +41,12 @@ public static class ErrorHubServerServiceCollectionExtensions
 
         services.AddErrorHubStore();
         services.TryAddSingleton<ServerUrls>();
+        services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [Microsoft.AspNetCore.Builder.OperationsEndpointRouteBuilderExtensions.ReadyTag]);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(IngestTelemetry.MeterName)
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape sees the counts of that moment
         return services;
     }
 

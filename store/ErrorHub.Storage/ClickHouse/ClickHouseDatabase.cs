@@ -54,4 +54,7 @@ internal sealed class ClickHouseDatabase(ClickHouseClient client, string databas
             }
         }
     }
+
+    public async Task CheckAsync(CancellationToken cancellationToken = default) =>
+        await client.QueryAsync($"SELECT count() AS n FROM {_schema.Projects} WHERE id = 0", _ => 0, cancellationToken);
 }

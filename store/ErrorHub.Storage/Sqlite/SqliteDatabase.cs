@@ -63,6 +63,14 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
             cancellationToken);
     }
 
+    public async Task CheckAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM projects WHERE id = 0";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
     /// <summary>Runs <paramref name="write"/> on a fresh connection while holding this process's write lock.</summary>
     public async Task WriteAsync(Func<SqliteConnection, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
