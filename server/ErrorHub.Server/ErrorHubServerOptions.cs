@@ -1,4 +1,5 @@
 using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Scrubbing;
 using ErrorHub.Storage;
 using Microsoft.Extensions.Configuration;
 
@@ -40,6 +41,9 @@ public sealed class ErrorHubServerOptions
 
     /// <summary>What ingest accepts (<c>ErrorHub:Ingest</c>): body sizes, decoding limits, memory in flight.</summary>
     public IngestLimits Ingest { get; set; } = new();
+
+    /// <summary>What ingest removes from events before storing them (<c>ErrorHub:Scrubbing</c>).</summary>
+    public ScrubbingOptions Scrubbing { get; set; } = new();
 
     /// <summary>The project made sure of at start-up (<c>ErrorHub:Project</c>).</summary>
     public ProjectBootstrapOptions Project { get; set; } = new();

@@ -38,6 +38,7 @@ public static class ErrorHubServerServiceCollectionExtensions
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Store));
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Ingest));
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Project));
+        services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Scrubbing));
 
         services.AddErrorHubStore();
         services.TryAddSingleton<ServerUrls>();
