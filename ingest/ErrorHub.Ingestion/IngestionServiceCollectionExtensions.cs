@@ -20,6 +20,7 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<IngestLimits>();
         services.TryAddSingleton<ProjectKeys>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjectKeyCache, ProjectKeys>(sp => sp.GetRequiredService<ProjectKeys>()));
         services.TryAddSingleton<IngestAdmission>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<IngestPipeline>();

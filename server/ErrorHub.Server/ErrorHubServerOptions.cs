@@ -48,6 +48,12 @@ public sealed class ErrorHubServerOptions
     /// <summary>The project made sure of at start-up (<c>ErrorHub:Project</c>).</summary>
     public ProjectBootstrapOptions Project { get; set; } = new();
 
+    /// <summary>The first admin and an API token, made at start-up (<c>ErrorHub:Admin</c>; the dashboard reads it).</summary>
+    public AdminBootstrapOptions Admin { get; set; } = new();
+
+    /// <summary>Sign-in: lockout, invitations, session length (<c>ErrorHub:Access</c>; the dashboard reads it).</summary>
+    public AccessOptions Access { get; set; } = new();
+
     /// <summary>The options as bound from <paramref name="configuration"/>, for decisions a host makes before its services exist.</summary>
     public static ErrorHubServerOptions From(IConfiguration configuration)
     {

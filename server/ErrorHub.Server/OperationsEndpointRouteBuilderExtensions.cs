@@ -20,7 +20,7 @@ public static class OperationsEndpointRouteBuilderExtensions
     public static IEndpointRouteBuilder MapErrorHubOperations(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
@@ -30,8 +30,8 @@ public static class OperationsEndpointRouteBuilderExtensions
                 [HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        }).AllowAnonymous();
+        endpoints.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         return endpoints;
     }
 }

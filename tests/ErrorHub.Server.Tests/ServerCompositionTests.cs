@@ -127,6 +127,12 @@ public sealed class ServerCompositionTests : IDisposable
     [InlineData("ErrorHub:Project:Id", "0", "ErrorHub:Project:Id must be a positive integer")]
     [InlineData("ErrorHub:Project:PublicKey", "short", "ErrorHub:Project:PublicKey must be 16 to 64 letters")]
     [InlineData("ErrorHub:Project:Name", " ", "ErrorHub:Project:Name must not be empty")]
+    [InlineData("ErrorHub:Admin:Email", "admin.example.com", "ErrorHub:Admin:Email must be an email address")]
+    [InlineData("ErrorHub:Admin:Password", "short", "ErrorHub:Admin:Password must be at least 8 characters long")]
+    [InlineData("ErrorHub:Admin:ApiToken", "tiny", "ErrorHub:Admin:ApiToken must be 32 to 128 letters")]
+    [InlineData("ErrorHub:Access:MaxFailedLogins", "0", "ErrorHub:Access:MaxFailedLogins must be between 1 and 1000, not 0.")]
+    [InlineData("ErrorHub:Access:LockoutDuration", "00:00:00", "ErrorHub:Access:LockoutDuration must be positive")]
+    [InlineData("ErrorHub:Access:InvitationLifetime", "-1.00:00:00", "ErrorHub:Access:InvitationLifetime must be positive")]
     public void A_wrong_setting_is_refused_with_a_message_naming_it(string key, string value, string expectedMessage)
     {
         var settings = new Dictionary<string, string?>
