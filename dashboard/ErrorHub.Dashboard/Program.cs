@@ -1,12 +1,17 @@
-using ErrorHub.Dashboard;
+using ErrorHub.Dashboard.Access;
+using ErrorHub.Dashboard.Api;
 using ErrorHub.Dashboard.Components;
 using ErrorHub.Server;
 using Radzen;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// No login yet: unless told otherwise, listen on the loopback interface only.
-builder.WebHost.UseLoopbackUnlessConfigured(builder.Configuration);
+// Unless told otherwise, listen on loopback; until an admin exists, on loopback whatever was said
+// (LoopbackUntilAdmin, a hosted service that runs before the server starts).
+if (LoopbackUntilAdmin.ConfiguredUrls(builder.Configuration) is [LoopbackUntilAdmin.DefaultUrl])
+{
+    builder.WebHost.UseUrls(LoopbackUntilAdmin.DefaultUrl);
+}
 
 // A built, unpublished app finds blazor.web.js and Radzen's files only through the build's static web
 // assets manifest, which ASP.NET Core reads in Development alone: elsewhere (`dotnet run` in
@@ -26,16 +31,28 @@ if (allInOne)
     builder.Services.AddErrorHubIngest(builder.Configuration);
 }
 
+// After the store (its schema step runs first): sign-in, API tokens, the first admin, allowed hosts.
+builder.Services.AddDashboardAccess(builder.Configuration);
+
 var app = builder.Build();
 
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseAntiforgery();
-app.MapStaticAssets();
+
+// Everything needs a signed-in user or an API token (the fallback policy) except what says otherwise:
+// the static files, the ingest endpoint (it checks the project key), the operations endpoints and the sign-in pages.
+app.MapStaticAssets().AllowAnonymous();
 if (allInOne)
 {
-    app.MapErrorHubIngest();
+    app.MapErrorHubIngest().AllowAnonymous();
 }
 
+app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for probes and scrapers
+
+app.MapAccessEndpoints();
+app.MapProjectsApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

@@ -6,5 +6,5 @@ builder.Services.AddErrorHubIngest(builder.Configuration);
 
 var app = builder.Build();
 app.MapErrorHubIngest();
-app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapErrorHubOperations(); // /healthz, /readyz, /metrics
 app.Run();

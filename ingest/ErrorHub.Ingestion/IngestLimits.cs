@@ -22,6 +22,13 @@ public sealed class IngestLimits
     /// </summary>
     public long MaxBytesInFlight { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a request waits for the store (the key check, the commit of its batch) before it is answered
+    /// 503 with Retry-After: a stalled store must not hold clients until a network timeout. A batch answered
+    /// 503 may still be stored later; its retry is then deduplicated by event id.
+    /// </summary>
+    public TimeSpan MaxStoreWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Longest single string the decoder accepts at all: longer is 400.</summary>
     public int MaxRawStringBytes { get; set; } = 256 * 1024;
 
@@ -62,6 +69,7 @@ public sealed class IngestLimits
         Check(MaxDecompressedBytes is >= 1024 and <= 1024 * MiB, nameof(MaxDecompressedBytes), "between 1024 and 1073741824 bytes", MaxDecompressedBytes);
         Check(MaxEventsPerBatch is >= 1 and <= 100_000, nameof(MaxEventsPerBatch), "between 1 and 100000", MaxEventsPerBatch);
         Check(MaxBytesInFlight >= 1, nameof(MaxBytesInFlight), "positive", MaxBytesInFlight);
+        Check(MaxStoreWait >= TimeSpan.FromMilliseconds(100) && MaxStoreWait <= TimeSpan.FromMinutes(10), nameof(MaxStoreWait), "between 00:00:00.1 and 00:10:00", MaxStoreWait);
         Check(MaxRawStringBytes >= 64 && MaxRawStringBytes <= MaxDecompressedBytes, nameof(MaxRawStringBytes), "at least 64 and at most MaxDecompressedBytes", MaxRawStringBytes);
 
         // A batch's fields sit seven levels deep (batch, events, event, exceptions, exception, frames, frame).

@@ -1,6 +1,7 @@
 using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Ingestion.Normalizing;
+using ErrorHub.Ingestion.Scrubbing;
 using ErrorHub.Ingestion.Writing;
 using ErrorHub.Storage.Events;
 using Microsoft.Extensions.Options;
@@ -9,14 +10,15 @@ namespace ErrorHub.Ingestion;
 
 /// <summary>
 /// What happens to a batch between the HTTP endpoint and the store, as steps that each hand a complete
-/// value to the next: decode (bytes → <see cref="IncomingEvent"/>s, bounded), group (the issue each
-/// belongs to), normalize (the server's defaults, assembled into the stored <see cref="ErrorEvent"/>),
+/// value to the next: decode (bytes → <see cref="IncomingEvent"/>s, bounded), scrub (sensitive values
+/// filtered, <see cref="EventScrubber"/>), group (the issue each belongs to), normalize (the server's defaults, assembled into the stored <see cref="ErrorEvent"/>),
 /// write (group commit; durable when it returns). The endpoint maps HTTP to this and its outcomes to
 /// statuses; a host other than HTTP could drive it the same way.
 /// </summary>
-internal sealed class IngestPipeline(IOptions<IngestLimits> limits, StoreWriter writer, TimeProvider timeProvider)
+internal sealed class IngestPipeline(IOptions<IngestLimits> limits, IOptions<ScrubbingOptions> scrubbing, StoreWriter writer, TimeProvider timeProvider)
 {
     private readonly EventBatchDecoder _decoder = new(limits.Value);
+    private readonly EventScrubber _scrubber = new(scrubbing.Value);
 
     /// <summary>
     /// The complete events of a batch for <paramref name="projectId"/>, ready to store; throws
@@ -28,8 +30,9 @@ internal sealed class IngestPipeline(IOptions<IngestLimits> limits, StoreWriter 
         var batch = _decoder.Decode(body);
         var context = new BatchContext(projectId, timeProvider.GetUtcNow(), batch.Sdk);
         var events = new List<ErrorEvent>(batch.Events.Count);
-        foreach (var incoming in batch.Events)
+        foreach (var sent in batch.Events)
         {
+            var incoming = _scrubber.Scrub(sent);
             events.Add(EventNormalizer.Normalize(incoming, Grouper.Group(incoming), context));
         }
 

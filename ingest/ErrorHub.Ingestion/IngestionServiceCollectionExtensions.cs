@@ -20,9 +20,12 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<IngestLimits>();
         services.TryAddSingleton<ProjectKeys>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjectKeyCache, ProjectKeys>(sp => sp.GetRequiredService<ProjectKeys>()));
         services.TryAddSingleton<IngestAdmission>();
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<IngestPipeline>();
+        services.AddMetrics();
+        services.TryAddSingleton<IngestMetrics>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StoreWriter>(sp => sp.GetRequiredService<StoreWriter>()));
         return services;

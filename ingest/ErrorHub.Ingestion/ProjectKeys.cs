@@ -6,22 +6,25 @@ using ErrorHub.Storage;
 namespace ErrorHub.Ingestion;
 
 /// <summary>
-/// Checks a project's public key. Looks projects up in the store at most every few seconds per
-/// project, so ingest does not query the store on every request, and a changed key takes effect quickly.
+/// Checks a key against the project's active keys (a project has several: one per app, or an old and a
+/// new one while rotating). Looks each project's keys up in the store at most every few seconds, so ingest
+/// does not query the store on every request, and a revoked key or a deleted project is refused soon after
+/// (at once by the process that made the change, which calls <see cref="Forget"/>).
 /// </summary>
-internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider)
+internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider) : IProjectKeyCache
 {
     private const int MaxCachedProjects = 10_000;
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
-    private readonly ConcurrentDictionary<int, (Project? Project, DateTimeOffset Expires)> _cache = new();
+    internal static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<int, (byte[][] ActiveKeys, DateTimeOffset Expires)> _cache = new();
 
     public async ValueTask<bool> IsValidAsync(int projectId, string publicKey, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         if (!_cache.TryGetValue(projectId, out var entry) || entry.Expires <= now)
         {
-            var project = await store.GetProjectAsync(projectId, cancellationToken);
-            entry = (project, now + CacheFor);
+            // A deleted project has no keys.
+            var keys = await store.GetKeysAsync(projectId, cancellationToken);
+            entry = ([.. keys.Where(key => key.IsActive).Select(key => Encoding.UTF8.GetBytes(key.PublicKey))], now + CacheFor);
             if (_cache.Count >= MaxCachedProjects)
             {
                 // Requests for ever new project ids (a scan, an attack) must not freeze the cache: start over.
@@ -31,9 +34,27 @@ internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider
             _cache[projectId] = entry;
         }
 
-        return entry.Project is { } found
-            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(found.PublicKey), Encoding.UTF8.GetBytes(publicKey));
+        var given = Encoding.UTF8.GetBytes(publicKey);
+        var valid = false;
+        foreach (var key in entry.ActiveKeys)
+        {
+            // Every key is compared, so the time taken does not tell which one came close.
+            valid |= CryptographicOperations.FixedTimeEquals(key, given);
+        }
+
+        return valid;
     }
 
+    /// <summary>Drops what is cached about a project: its next request reads the keys again.</summary>
     public void Forget(int projectId) => _cache.TryRemove(projectId, out _);
+}
+
+/// <summary>
+/// Ingest's cache of project keys, for whoever changes keys in the same process (the all-in-one dashboard):
+/// after revoking a key or deleting a project, <see cref="Forget"/> makes the change count at once instead
+/// of within a few seconds.
+/// </summary>
+public interface IProjectKeyCache
+{
+    void Forget(int projectId);
 }

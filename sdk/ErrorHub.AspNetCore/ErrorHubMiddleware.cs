@@ -1,5 +1,5 @@
-using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 
 namespace ErrorHub.AspNetCore;
 
@@ -7,9 +7,13 @@ namespace ErrorHub.AspNetCore;
 /// Reports exceptions that escape the rest of the pipeline. The report is made from an exception
 /// filter that returns false, so the exception is never caught: it keeps unwinding with its stack
 /// intact and the app's own error handling (UseExceptionHandler, the developer page) runs as before.
+/// It sees the SDK only through its public surface, like any other integration would.
 /// </summary>
-internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client)
+internal sealed class ErrorHubMiddleware(RequestDelegate next, IErrorHubClient client, IOptions<ErrorHubOptions> options)
 {
+    // Read once, as the client does: both see the same settings for the life of the app.
+    private readonly ErrorHubOptions _options = options.Value;
+
     public Task InvokeAsync(HttpContext context)
     {
         Task pending;
@@ -42,7 +46,7 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
     {
         if (!IsClientAbort(context, exception))
         {
-            client.CaptureException(exception, e => RequestCapture.Enrich(e, context, client.Options));
+            client.CaptureException(exception, e => RequestCapture.Enrich(e, context, _options));
         }
 
         return false;

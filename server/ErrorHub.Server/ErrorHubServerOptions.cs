@@ -1,4 +1,5 @@
 using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Scrubbing;
 using ErrorHub.Storage;
 using Microsoft.Extensions.Configuration;
 
@@ -41,8 +42,17 @@ public sealed class ErrorHubServerOptions
     /// <summary>What ingest accepts (<c>ErrorHub:Ingest</c>): body sizes, decoding limits, memory in flight.</summary>
     public IngestLimits Ingest { get; set; } = new();
 
+    /// <summary>What ingest removes from events before storing them (<c>ErrorHub:Scrubbing</c>).</summary>
+    public ScrubbingOptions Scrubbing { get; set; } = new();
+
     /// <summary>The project made sure of at start-up (<c>ErrorHub:Project</c>).</summary>
     public ProjectBootstrapOptions Project { get; set; } = new();
+
+    /// <summary>The first admin and an API token, made at start-up (<c>ErrorHub:Admin</c>; the dashboard reads it).</summary>
+    public AdminBootstrapOptions Admin { get; set; } = new();
+
+    /// <summary>Sign-in: lockout, invitations, session length (<c>ErrorHub:Access</c>; the dashboard reads it).</summary>
+    public AccessOptions Access { get; set; } = new();
 
     /// <summary>The options as bound from <paramref name="configuration"/>, for decisions a host makes before its services exist.</summary>
     public static ErrorHubServerOptions From(IConfiguration configuration)

@@ -35,6 +35,7 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
             failures.Add("ErrorHub:Project:PublicKey must be 16 to 64 letters, digits, '-' or '_'.");
         }
 
+        CheckAccess(options, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -54,6 +55,49 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
             failures.Add($"{key} '{value}' must be a plain address: no user name, query string or fragment.");
         }
     }
+
+    private static void CheckAccess(ErrorHubServerOptions options, List<string> failures)
+    {
+        var admin = options.Admin;
+        if (admin.Email is not null || admin.Password is not null || admin.ApiToken is not null)
+        {
+            if (string.IsNullOrWhiteSpace(admin.Email) || !AccessRules.IsEmail(admin.Email))
+            {
+                failures.Add("ErrorHub:Admin:Email must be an email address (with ErrorHub:Admin:Password or ErrorHub:Admin:ApiToken).");
+            }
+
+            if (admin.Password is not null && AccessRules.PasswordProblem(admin.Password) is { } problem)
+            {
+                failures.Add($"ErrorHub:Admin:Password {problem}.");
+            }
+
+            if (admin.ApiToken is not null && !ApiTokenPattern().IsMatch(admin.ApiToken))
+            {
+                failures.Add("ErrorHub:Admin:ApiToken must be 32 to 128 letters, digits, '-' or '_'.");
+            }
+        }
+
+        var access = options.Access;
+        if (access.MaxFailedLogins is < 1 or > 1000)
+        {
+            failures.Add($"ErrorHub:Access:MaxFailedLogins must be between 1 and 1000, not {access.MaxFailedLogins}.");
+        }
+
+        CheckPositive(access.LockoutDuration, "ErrorHub:Access:LockoutDuration", failures);
+        CheckPositive(access.InvitationLifetime, "ErrorHub:Access:InvitationLifetime", failures);
+        CheckPositive(access.SessionLifetime, "ErrorHub:Access:SessionLifetime", failures);
+    }
+
+    private static void CheckPositive(TimeSpan value, string key, List<string> failures)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add($"{key} must be positive (e.g. 00:15:00), not {value}.");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{32,128}$")]
+    private static partial Regex ApiTokenPattern();
 
     [GeneratedRegex("^[A-Za-z0-9_-]{16,64}$")]
     private static partial Regex KeyPattern();

@@ -1,4 +1,5 @@
 using ErrorHub.Ingestion;
+using OpenTelemetry.Metrics;
 using ErrorHub.Server;
 using ErrorHub.Storage;
 using Microsoft.Extensions.Configuration;
@@ -37,9 +38,16 @@ public static class ErrorHubServerServiceCollectionExtensions
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Store));
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Ingest));
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Project));
+        services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Scrubbing));
 
         services.AddErrorHubStore();
         services.TryAddSingleton<ServerUrls>();
+        services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [Microsoft.AspNetCore.Builder.OperationsEndpointRouteBuilderExtensions.ReadyTag]);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(IngestTelemetry.MeterName)
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape sees the counts of that moment
         return services;
     }
 

@@ -8,8 +8,8 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Server;
 
 /// <summary>
-/// At start-up: makes sure the configured project exists (with the configured key, or a random one the
-/// first time, kept from then on), and once the server
+/// At start-up: makes sure the configured project exists (with the configured key among its keys, or a
+/// random one the first time, kept from then on), and once the server
 /// listens, prints each project's DSN so the first event is one copy-paste away. With
 /// <c>ErrorHub:Project:Create</c> off it does not touch the store at start-up, so ingest can start while
 /// its store is still unreachable (requests then get 503 until it is back).
@@ -28,13 +28,33 @@ internal sealed partial class ProjectBootstrap(
         if (settings.Create)
         {
             var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
-            var key = settings.PublicKey ?? existing?.PublicKey ?? NewKey();
-            var name = settings.Name ?? existing?.Name ?? "Default";
-            if (existing is null || existing.PublicKey != key || existing.Name != name)
+            if (existing is null)
             {
-                await store.UpsertProjectAsync(
-                    new Project(settings.Id, name, key, existing?.CreatedAt ?? timeProvider.GetUtcNow()), cancellationToken);
-                LogProjectSaved(logger, settings.Id, name);
+                var name = settings.Name ?? "Default";
+                await store.UpsertProjectAsync(new Project(settings.Id, name, settings.PublicKey ?? NewKey(), timeProvider.GetUtcNow()), cancellationToken);
+                if (await store.GetProjectAsync(settings.Id, cancellationToken) is null)
+                {
+                    // Deleted in the dashboard: deleting wins over the configuration.
+                    LogProjectDeleted(logger, settings.Id);
+                }
+                else
+                {
+                    LogProjectSaved(logger, settings.Id, name);
+                }
+            }
+            else
+            {
+                if (settings.Name is { } name && name != existing.Name)
+                {
+                    await store.RenameProjectAsync(settings.Id, name, cancellationToken);
+                    LogProjectSaved(logger, settings.Id, name);
+                }
+
+                // A configured key is added once; revoking it in the dashboard is final. Other keys stay.
+                if (settings.PublicKey is { } key && await store.AddKeyAsync(settings.Id, key, "Configured", timeProvider.GetUtcNow(), cancellationToken))
+                {
+                    LogKeyAdded(logger, settings.Id);
+                }
             }
         }
 
@@ -65,6 +85,12 @@ internal sealed partial class ProjectBootstrap(
 
     [LoggerMessage(2, LogLevel.Information, "ErrorHub DSN for project {ProjectId} ({Name}): {Dsn}")]
     private static partial void LogDsn(ILogger logger, int projectId, string name, string dsn);
+
+    [LoggerMessage(4, LogLevel.Information, "Project {ProjectId}: the configured key (ErrorHub:Project:PublicKey) was added to its keys")]
+    private static partial void LogKeyAdded(ILogger logger, int projectId);
+
+    [LoggerMessage(5, LogLevel.Warning, "Project {ProjectId} was deleted in the dashboard; it is not created again (set ErrorHub:Project:Create=false to stop this message)")]
+    private static partial void LogProjectDeleted(ILogger logger, int projectId);
 
     [LoggerMessage(3, LogLevel.Warning, "Could not list the projects' DSNs: {Reason}")]
     private static partial void LogDsnFailed(ILogger logger, string reason);

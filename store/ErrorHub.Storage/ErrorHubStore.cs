@@ -2,10 +2,10 @@ namespace ErrorHub.Storage;
 
 /// <summary>
 /// One configured store seen from each of its users: the schema step, ingest's writer, the readers'
-/// issues and the projects. Each implementation (SQLite, ClickHouse) splits along the same seams;
-/// this record keeps the parts of one store together and owns whatever they share.
+/// issues, the projects and who may read them. Each implementation (SQLite, ClickHouse) splits along the
+/// same seams; this record keeps the parts of one store together and owns whatever they share.
 /// </summary>
-internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, IIssueReader Issues, IProjectStore Projects, IDisposable? Owner = null)
+internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, IIssueReader Issues, IProjectStore Projects, IAccessStore Access, IDisposable? Owner = null)
     : IDisposable
 {
     public string Kind => Schema.Kind;

@@ -8,4 +8,7 @@ public interface IStoreSchema
 
     /// <summary>Creates tables and views if missing. Safe to call any number of times, concurrently from several processes.</summary>
     Task EnsureSchemaAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Reads from the store's tables once: throws when the store cannot be reached or its schema is missing (readiness).</summary>
+    Task CheckAsync(CancellationToken cancellationToken = default);
 }

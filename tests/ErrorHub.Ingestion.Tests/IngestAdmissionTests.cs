@@ -15,7 +15,11 @@ public sealed class IngestAdmissionTests
     [Fact]
     public async Task A_batch_past_the_budget_of_bytes_in_flight_is_503_with_retry_after_while_a_lone_batch_is_always_admitted()
     {
-        await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:Ingest:MaxBytesInFlight"] = "1" });
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Ingest:MaxBytesInFlight"] = "1",
+            ["ErrorHub:Ingest:MaxStoreWait"] = "00:02:00", // the batch waiting for the store below must not be answered 503 for being slow
+        });
         var admission = host.Services.GetRequiredService<IngestAdmission>();
         using (var lone = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
         {

@@ -269,6 +269,9 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
             { "a value of the wrong type", wrongType, false, "events[1].exceptions[0].frames[3].line", "expected an integer but found a string" },
             { "a newer protocol version", IngestHost.Gzip(Encode(Batch().With("v", 2))), true, "v", "not supported" },
             { "bytes after the batch", [.. valid, 0xc0], false, "", "after the batch" },
+            { "garbage after a whole gzip stream", [.. gzipped, .. "garbage"u8], true, "", "gzip" },
+            { "a byte after a whole gzip stream", [.. gzipped, 0x00], true, "", "gzip" },
+            { "two gzip streams, the second cut", [.. gzipped, .. gzipped[..20]], true, "", "gzip" },
         };
     }
 

@@ -82,6 +82,35 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
     }
 
     [Theory]
+    [InlineData("1%20")]
+    [InlineData("-1")]
+    [InlineData("0")]
+    [InlineData("1e3")]
+    [InlineData("%EF%BC%91")] // a full-width digit one
+    [InlineData("99999999999")]
+    public async Task A_project_id_that_is_not_a_positive_integer_is_the_documented_404_json(string projectId)
+    {
+        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(Batch())), IngestHost.Key, projectId);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound, projectId);
+        (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain("positive integer", projectId);
+    }
+
+    [Theory]
+    [InlineData("1%00")]
+    [InlineData("%00")]
+    public async Task A_null_byte_in_the_url_is_refused_by_the_http_server_itself_and_the_server_carries_on(string projectId)
+    {
+        // Kestrel refuses a request target holding a null byte while parsing the request line, before any
+        // middleware runs, so no ErrorHub code can answer it (docs/protocol.md): a bare 400, and nothing more.
+        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(Batch())), IngestHost.Key, projectId);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        Host.Logs.Errors.Should().BeEmpty();
+        await ShouldServeAGoodRequest();
+    }
+
+    [Theory]
     [InlineData("malformed chunk size", "Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n")]
     [InlineData("chunk longer than announced", "Transfer-Encoding: chunked\r\n\r\n2\r\nabcdef\r\n0\r\n\r\n")]
     [InlineData("body shorter than its content length", "Content-Length: 100\r\n\r\n\u0081\u00a6events\u0090")]

@@ -78,6 +78,68 @@ public sealed class StoreFailureTests
         host.Logs.Errors.Should().BeEmpty("an unreachable store is reported as a warning per request, not as a crash");
     }
 
+    [Fact]
+    public async Task A_store_that_stalls_on_a_commit_gets_503_within_the_wait_and_the_batch_is_stored_once_after_its_retry()
+    {
+        await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:Ingest:MaxStoreWait"] = "00:00:01" });
+        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
+        }
+
+        // Another process holds the write lock: SQLite waits (its busy timeout is 30 s) instead of failing.
+        await using var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
+        await blocker.OpenAsync();
+        await using (var begin = blocker.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync();
+        }
+
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        using (var stalled = await host.PostAsync(Wire.Encode(batch)))
+        {
+            stalled.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a stalled store must not hold the client until its timeout");
+            stalled.Headers.RetryAfter!.Delta.Should().BePositive();
+            (await IngestHost.JsonAsync(stalled)).GetProperty("error").GetString().Should().Contain("in time");
+        }
+
+        await using (var rollback = blocker.CreateCommand())
+        {
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        using (var retried = await host.PostAsync(Wire.Encode(batch)))
+        {
+            retried.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        }
+
+        var issue = await host.Issues.GetIssueAsync(IngestHost.ProjectId, (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0]))!.Fingerprint);
+        issue!.EventCount.Should().Be(2, "the first batch's event and this one, the stalled commit and its retry counting once");
+    }
+
+    [Fact]
+    public async Task A_clickhouse_that_accepts_connections_but_never_answers_gets_503_within_the_wait()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start(); // accepts connections in the backlog, never reads or answers
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Store:Kind"] = "clickhouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = $"http://127.0.0.1:{port}/",
+            ["ErrorHub:Store:EnsureSchemaOnStartup"] = "false",
+            ["ErrorHub:Project:Create"] = "false",
+            ["ErrorHub:Ingest:MaxStoreWait"] = "00:00:01",
+        });
+
+        using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the key check must not wait on a stalled store either");
+        response.Headers.RetryAfter!.Delta.Should().BePositive();
+    }
+
     /// <summary>
     /// Replaces the database file by a directory of the same name: SQLite can no longer open it, for
     /// any user (the tests may run as root, for whom file permissions change nothing).

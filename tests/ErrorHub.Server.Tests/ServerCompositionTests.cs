@@ -1,11 +1,13 @@
 using ErrorHub.Ingestion;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.Ingest;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
@@ -92,15 +94,20 @@ public sealed class ServerCompositionTests : IDisposable
     public void Composing_twice_registers_every_part_once()
     {
         var configuration = Configuration([]);
-        var services = new ServiceCollection().AddLogging();
+        var once = new ServiceCollection().AddLogging().AddErrorHubServer(configuration).AddErrorHubIngest(configuration);
+        var twice = new ServiceCollection().AddLogging();
 
-        services.AddErrorHubServer(configuration).AddErrorHubServer(configuration).AddErrorHubIngest(configuration).AddErrorHubIngest(configuration);
+        twice.AddErrorHubServer(configuration).AddErrorHubServer(configuration).AddErrorHubIngest(configuration).AddErrorHubIngest(configuration);
 
-        services.Count(d => d.ServiceType == typeof(IEventWriter)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(IIssueReader)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(IOptions<StoreOptions>)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(ServerUrls)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(IHostedService)).Should().Be(3, "the schema step, the store writer and the project bootstrap, once each");
+        twice.Count(d => d.ServiceType == typeof(IEventWriter)).Should().Be(1);
+        twice.Count(d => d.ServiceType == typeof(IIssueReader)).Should().Be(1);
+        twice.Count(d => d.ServiceType == typeof(IOptions<StoreOptions>)).Should().Be(1);
+        twice.Count(d => d.ServiceType == typeof(ServerUrls)).Should().Be(1);
+        twice.Where(d => d.ServiceType == typeof(IHostedService)).Select(Name).Should().BeEquivalentTo(
+            once.Where(d => d.ServiceType == typeof(IHostedService)).Select(Name),
+            "every background task (schema step, store writer, project bootstrap, health and metrics) runs once");
+
+        static string Name(ServiceDescriptor d) => d.ImplementationType?.FullName ?? d.ImplementationFactory?.Method.ReturnType.FullName ?? "?";
     }
 
     [Theory]
@@ -120,6 +127,12 @@ public sealed class ServerCompositionTests : IDisposable
     [InlineData("ErrorHub:Project:Id", "0", "ErrorHub:Project:Id must be a positive integer")]
     [InlineData("ErrorHub:Project:PublicKey", "short", "ErrorHub:Project:PublicKey must be 16 to 64 letters")]
     [InlineData("ErrorHub:Project:Name", " ", "ErrorHub:Project:Name must not be empty")]
+    [InlineData("ErrorHub:Admin:Email", "admin.example.com", "ErrorHub:Admin:Email must be an email address")]
+    [InlineData("ErrorHub:Admin:Password", "short", "ErrorHub:Admin:Password must be at least 8 characters long")]
+    [InlineData("ErrorHub:Admin:ApiToken", "tiny", "ErrorHub:Admin:ApiToken must be 32 to 128 letters")]
+    [InlineData("ErrorHub:Access:MaxFailedLogins", "0", "ErrorHub:Access:MaxFailedLogins must be between 1 and 1000, not 0.")]
+    [InlineData("ErrorHub:Access:LockoutDuration", "00:00:00", "ErrorHub:Access:LockoutDuration must be positive")]
+    [InlineData("ErrorHub:Access:InvitationLifetime", "-1.00:00:00", "ErrorHub:Access:InvitationLifetime must be positive")]
     public void A_wrong_setting_is_refused_with_a_message_naming_it(string key, string value, string expectedMessage)
     {
         var settings = new Dictionary<string, string?>
@@ -150,6 +163,7 @@ public sealed class ServerCompositionTests : IDisposable
     public async Task A_clickhouse_that_is_not_up_yet_gets_four_more_tries_over_fifteen_seconds_then_the_start_fails_naming_the_url()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new CapturingLoggerProvider();
         var closedPort = FreePort.Next();
         using var host = Build(
             new()
@@ -157,21 +171,24 @@ public sealed class ServerCompositionTests : IDisposable
                 ["ErrorHub:Store:Kind"] = "clickhouse",
                 ["ErrorHub:Store:ClickHouse:Url"] = $"http://127.0.0.1:{closedPort}/",
             },
-            services => services.AddSingleton<TimeProvider>(clock));
-        var started = clock.GetUtcNow();
+            services => services.AddSingleton<TimeProvider>(clock).AddLogging(logging => logging.AddProvider(logs)));
 
         var start = host.StartAsync();
-        while (!start.IsCompleted && clock.GetUtcNow() - started < TimeSpan.FromMinutes(1))
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!start.IsCompleted && DateTime.UtcNow < deadline)
         {
-            // Each attempt fails at once (nothing listens); the wait between attempts is on the fake clock.
-            await Task.WhenAny(start, Task.Delay(10));
-            clock.Advance(TimeSpan.FromMilliseconds(500));
+            // Each try fails at once (nothing listens) and then waits on the fake clock: move it on in small steps.
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.WhenAny(start, Task.Delay(5));
         }
+
+        var waits = logs.Entries.Where(e => e.Message.StartsWith("ClickHouse is not reachable yet", StringComparison.Ordinal)).Select(e => e.Message).ToList();
 
         var failure = await FluentActions.Awaiting(() => start).Should().ThrowAsync<ClickHouseException>();
         failure.Which.Message.Should().Contain($"127.0.0.1:{closedPort}").And.Contain("ErrorHub:Store:ClickHouse:Url");
-        (clock.GetUtcNow() - started).Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(15), "the tries are 1, 2, 4 and 8 seconds apart")
-            .And.BeLessThan(TimeSpan.FromSeconds(20), "and there are no more than those");
+        waits.Should().HaveCount(4, "four more tries after the first");
+        waits.Select(w => System.Text.RegularExpressions.Regex.Match(w, @"again in (\d\d:\d\d:\d\d)").Groups[1].Value)
+            .Should().Equal("00:00:01", "00:00:02", "00:00:04", "00:00:08");
     }
 
     private IHost Build(Dictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)

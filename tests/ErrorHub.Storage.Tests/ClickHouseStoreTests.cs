@@ -125,6 +125,11 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     [Theory]
     [InlineData(typeof(ClickHouseEventRow), "events")]
     [InlineData(typeof(ClickHouseProjectRow), "projects")]
+    [InlineData(typeof(ClickHouseProjectKeyRow), "project_keys")]
+    [InlineData(typeof(ClickHouseUserRow), "users")]
+    [InlineData(typeof(ClickHouseMemberRow), "project_members")]
+    [InlineData(typeof(ClickHouseInvitationRow), "invitations")]
+    [InlineData(typeof(ClickHouseApiTokenRow), "api_tokens")]
     public async Task The_row_classes_declare_every_column_of_their_table_with_the_servers_type(Type rowType, string table)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
@@ -139,5 +144,32 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
             .Select(a => (a?.Name, a?.Type));
 
         declared.Should().BeEquivalentTo(serverColumns, "the driver encodes each row by these types, and a mismatch of equal width would store garbage silently");
+    }
+
+    [Fact]
+    public async Task A_database_from_before_project_keys_keeps_its_key_working_after_the_upgrade()
+    {
+        var database = ClickHouseServerFixture.NewDatabaseName("old");
+        _extraDatabases.Add(database);
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var projects = $"{ClickHouseSql.QuoteIdentifier(database)}.projects";
+        await client.ExecuteAsync($"CREATE DATABASE {ClickHouseSql.QuoteIdentifier(database)}", CancellationToken.None);
+        await client.ExecuteAsync(
+            $"CREATE TABLE {projects} (id UInt32, name String, public_key String, created_at DateTime('UTC'), version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY id",
+            CancellationToken.None);
+        await client.ExecuteAsync($"INSERT INTO {projects} VALUES (1, 'Shop', 'old-shop-key-0123456789', 1700000000, 1)", CancellationToken.None);
+
+        var upgraded = ClickHouseDatabase.Open(client, database);
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Schema.EnsureSchemaAsync();
+
+        (await upgraded.Projects.GetProjectAsync(1)).Should().Be(new Project(1, "Shop", "old-shop-key-0123456789", DateTimeOffset.FromUnixTimeSeconds(1700000000)));
+        (await upgraded.Projects.GetKeysAsync(1)).Should().ContainSingle().Which.IsActive.Should().BeTrue();
+        (await upgraded.Projects.SaveSettingsAsync(1, new ProjectSettings(10, 7))).Should().BeTrue("the new columns exist");
+        (await upgraded.Projects.GetSettingsAsync(1)).Should().Be(new ProjectSettings(10, 7));
+        await upgraded.Projects.RevokeKeyAsync(1, "old-shop-key-0123456789", DateTimeOffset.UtcNow);
+        await upgraded.Schema.EnsureSchemaAsync();
+        (await upgraded.Projects.GetKeysAsync(1)).Single().IsActive.Should().BeFalse("a later start does not bring a revoked key back");
     }
 }

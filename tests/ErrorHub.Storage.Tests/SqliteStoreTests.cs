@@ -58,4 +58,32 @@ public sealed class SqliteStoreTests : StoreContractTests
         (await other.Issues.GetEventAsync(3, e.EventId)).Should().NotBeNull();
         (await other.Issues.GetIssueAsync(3, "fp"))!.EventCount.Should().Be(1);
     }
+
+    [Fact]
+    public async Task A_database_from_before_project_keys_keeps_its_key_working_after_the_upgrade()
+    {
+        var path = Path.Combine(_directory, "old", "errorhub.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE projects (id INTEGER PRIMARY KEY, name TEXT NOT NULL, public_key TEXT NOT NULL, created_at INTEGER NOT NULL);
+                INSERT INTO projects VALUES (1, 'Shop', 'old-shop-key-0123456789', 1700000000);
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var upgraded = SqliteDatabase.Open(path);
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Schema.EnsureSchemaAsync();
+
+        (await upgraded.Projects.GetProjectAsync(1)).Should().Be(new Project(1, "Shop", "old-shop-key-0123456789", DateTimeOffset.FromUnixTimeSeconds(1700000000)));
+        (await upgraded.Projects.GetKeysAsync(1)).Should().ContainSingle().Which.IsActive.Should().BeTrue();
+        (await upgraded.Projects.SaveSettingsAsync(1, new ProjectSettings(10, 7))).Should().BeTrue("the new columns exist");
+        await upgraded.Projects.RevokeKeyAsync(1, "old-shop-key-0123456789", DateTimeOffset.UtcNow);
+        await upgraded.Schema.EnsureSchemaAsync();
+        (await upgraded.Projects.GetKeysAsync(1)).Single().IsActive.Should().BeFalse("a later start does not bring a revoked key back");
+    }
 }

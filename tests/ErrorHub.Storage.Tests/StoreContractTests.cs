@@ -9,7 +9,7 @@ namespace ErrorHub.Storage.Tests;
 /// What every store (<see cref="ErrorHubStore"/>: schema, writer, issue reader, projects) promises, run against each real store. Each test gets
 /// an empty store of its own.
 /// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     private const int Project = 7;
     private static readonly DateTimeOffset T0 = TestEvents.BaseTime;

@@ -8,6 +8,10 @@ internal static class DashboardPaths
     public static string Issue(int projectId, string fingerprint) =>
         FormattableString.Invariant($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}");
 
+    public static string ProjectSettings(int projectId) => FormattableString.Invariant($"projects/{projectId}/settings");
+
+    public static string Invitation(string secret) => "invitations/" + Uri.EscapeDataString(secret);
+
     public static string Event(int projectId, string fingerprint, Guid eventId) =>
         FormattableString.Invariant($"{Issue(projectId, fingerprint)}?event={eventId:N}");
 }

@@ -20,6 +20,8 @@ internal sealed partial class IngestEndpoint(
     IngestPipeline pipeline,
     IngestAdmission admission,
     IOptions<IngestLimits> limitsOptions,
+    IngestMetrics metrics,
+    TimeProvider timeProvider,
     ILogger<IngestEndpoint> logger)
 {
     internal const string KeyHeader = "X-ErrorHub-Key";
@@ -33,6 +35,14 @@ internal sealed partial class IngestEndpoint(
 
     public async Task<IResult> HandleAsync(HttpContext context, string projectId)
     {
+        var started = timeProvider.GetTimestamp();
+        var answer = await AnswerAsync(context, projectId);
+        metrics.Answered(answer.Outcome, answer.AcceptedEvents, timeProvider.GetElapsedTime(started));
+        return answer.Result;
+    }
+
+    private async Task<Answer> AnswerAsync(HttpContext context, string projectId)
+    {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
 
@@ -40,45 +50,46 @@ internal sealed partial class IngestEndpoint(
         if (projectId.Length is 0 or > 10 || !projectId.All(char.IsAsciiDigit)
             || !int.TryParse(projectId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
         {
-            return Problem(StatusCodes.Status404NotFound, "the project id in the URL must be a positive integer");
+            return new(Problem(StatusCodes.Status404NotFound, "the project id in the URL must be a positive integer"), IngestOutcome.InvalidProjectId);
         }
 
         if (!request.Headers.TryGetValue(KeyHeader, out var keyValues) || string.IsNullOrWhiteSpace(keyValues.ToString()))
         {
-            return Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)");
+            return new(Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)"), IngestOutcome.Unauthorized);
         }
 
         bool validKey;
         try
         {
-            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken);
+            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken)
+                .AsTask().WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            return Results.Empty; // the client is gone
+            return new(Results.Empty, IngestOutcome.ClientGone); // the client is gone
         }
         catch (Exception exception)
         {
             // The key cannot be checked while the store is down: that is the server's problem, and a retry can succeed.
             LogKeyCheckFailed(logger, id, exception);
-            return Unavailable(context, "the project's key cannot be checked right now; retry later");
+            return new(Unavailable(context, "the project's key cannot be checked right now; retry later"), IngestOutcome.StoreUnavailable);
         }
 
         if (!validKey)
         {
-            return Problem(StatusCodes.Status401Unauthorized, $"unknown project {id} or wrong {KeyHeader}");
+            return new(Problem(StatusCodes.Status401Unauthorized, $"unknown project {id} or wrong {KeyHeader}"), IngestOutcome.Unauthorized);
         }
 
         if (!IsMessagePack(request.ContentType))
         {
-            return Problem(StatusCodes.Status415UnsupportedMediaType, "the body must be MessagePack: Content-Type: application/vnd.msgpack");
+            return new(Problem(StatusCodes.Status415UnsupportedMediaType, "the body must be MessagePack: Content-Type: application/vnd.msgpack"), IngestOutcome.UnsupportedMedia);
         }
 
         var encoding = request.Headers.ContentEncoding.ToString().Trim();
         var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
         if (!gzip && encoding.Length > 0 && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
         {
-            return Problem(StatusCodes.Status415UnsupportedMediaType, $"Content-Encoding '{encoding}' is not supported; use gzip or none");
+            return new(Problem(StatusCodes.Status415UnsupportedMediaType, $"Content-Encoding '{encoding}' is not supported; use gzip or none"), IngestOutcome.UnsupportedMedia);
         }
 
         // Our own reader enforces the limit exactly. The server's limit is set higher so that, after a 413,
@@ -92,7 +103,7 @@ internal sealed partial class IngestEndpoint(
 
         if (request.ContentLength > _limits.MaxBodyBytes)
         {
-            return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
+            return new(Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes"), IngestOutcome.TooLarge);
         }
 
         long admitted = 0;
@@ -103,72 +114,76 @@ internal sealed partial class IngestEndpoint(
             {
                 using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
                 using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
+                if (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
+                {
+                    // Inflating stops quietly at a cut, and ignores what follows a whole stream: the trailer tells.
+                    throw new BatchFormatException("", "the gzip body is cut short, corrupt, or followed by other data: send exactly one gzip stream");
+                }
+
                 // Decoded batches take several times their size in memory until they are stored: past a budget of
                 // bytes in flight, new batches wait for their turn on the client's side (503, Retry-After).
                 var weight = Math.Max(1, (body ?? raw).Length);
                 if (!admission.TryEnter(weight))
                 {
                     LogTooBusy(logger, id, weight, admission.InFlight);
-                    return Unavailable(context, "the server is busy with other batches; retry later");
+                    return new(Unavailable(context, "the server is busy with other batches; retry later"), IngestOutcome.Busy);
                 }
 
                 admitted = weight;
-                try
-                {
-                    events = pipeline.Prepare(id, (body ?? raw).Memory);
-                }
-                catch (BatchFormatException) when (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
-                {
-                    // Not the batch's fault: the gzip stream was cut, and what came out of it is a prefix.
-                    throw new BatchFormatException("", "the gzip body is cut short or corrupt: its end does not match what it decompressed to");
-                }
+                events = pipeline.Prepare(id, (body ?? raw).Memory);
             }
             catch (BodyTooLargeException tooLarge)
             {
-                return Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message);
+                return new(Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message), IngestOutcome.TooLarge);
             }
             catch (BadHttpRequestException badRequest) when (badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                return Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes");
+                return new(Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes"), IngestOutcome.TooLarge);
             }
             catch (BadHttpRequestException badRequest)
             {
                 // Malformed chunked encoding, a body shorter than its Content-Length, a client sending too slowly.
-                return Problem(badRequest.StatusCode, badRequest.Message);
+                return new(Problem(badRequest.StatusCode, badRequest.Message), IngestOutcome.Invalid);
             }
             catch (InvalidDataException)
             {
-                return Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: "");
+                return new(Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: ""), IngestOutcome.Invalid);
             }
             catch (BatchFormatException invalid)
             {
                 LogRejected(logger, id, invalid.Message);
-                return Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field);
+                return new(Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field), IngestOutcome.Invalid);
             }
             catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
             {
-                return Results.Empty; // the client went away while sending: nobody is left to answer
+                return new(Results.Empty, IngestOutcome.ClientGone); // the client went away while sending: nobody is left to answer
             }
 
             if (events.Count == 0)
             {
-                return Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
+                return new(Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted);
             }
 
             try
             {
-                await pipeline.StoreAsync(events, cancellationToken);
+                await pipeline.StoreAsync(events, cancellationToken).WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {
-                return Unavailable(context, "events cannot be stored right now; retry later");
+                return new(Unavailable(context, "events cannot be stored right now; retry later"), exception is StoreBusyException ? IngestOutcome.Busy : IngestOutcome.StoreUnavailable);
+            }
+            catch (TimeoutException)
+            {
+                // The store is stalled, not refusing: the batch stays queued and may still be stored; a retry is deduplicated by event id.
+                LogStoreSlow(logger, id, _limits.MaxStoreWait);
+                return new(Unavailable(context, "the store did not confirm the batch in time; retry later"), IngestOutcome.StoreTimeout);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                return Results.Empty; // the events are still stored; the client that asked is gone
+                return new(Results.Empty, IngestOutcome.ClientGone); // the events are still stored; the client that asked is gone
             }
 
-            return Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted);
+            return new(Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted, events.Count);
         }
         finally
         {
@@ -207,6 +222,12 @@ internal sealed partial class IngestEndpoint(
     [LoggerMessage(3, LogLevel.Warning, "Answered 503 to a batch of {Bytes} bytes for project {ProjectId}: {InFlight} bytes of other batches are in flight")]
     private static partial void LogTooBusy(ILogger logger, int projectId, long bytes, long inFlight);
 
+    [LoggerMessage(4, LogLevel.Warning, "The store did not confirm a batch for project {ProjectId} within {Wait}; answered 503 so the client retries")]
+    private static partial void LogStoreSlow(ILogger logger, int projectId, TimeSpan wait);
+
     [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
     private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);
+
+    /// <summary>The answer to a batch and what it counts as.</summary>
+    private readonly record struct Answer(IResult Result, IngestOutcome Outcome, int AcceptedEvents = 0);
 }

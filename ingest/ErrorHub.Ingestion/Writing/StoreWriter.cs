@@ -21,12 +21,19 @@ internal sealed partial class StoreWriter : BackgroundService
     private readonly IEventWriter _store;
     private readonly ILogger<StoreWriter> _logger;
     private long _pendingEvents;
+    private long _failedInserts;
 
     public StoreWriter(IEventWriter store, ILogger<StoreWriter> logger)
     {
         _store = store;
         _logger = logger;
     }
+
+    /// <summary>Inserts the store refused or failed since start.</summary>
+    public long FailedInserts => Interlocked.Read(ref _failedInserts);
+
+    /// <summary>Events handed to the writer and not yet committed or failed.</summary>
+    public long PendingEvents => Interlocked.Read(ref _pendingEvents);
 
     /// <summary>Stores the events; completes when they are committed. Throws <see cref="StoreBusyException"/> when too much is waiting.</summary>
     public Task WriteAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken)
@@ -72,6 +79,7 @@ internal sealed partial class StoreWriter : BackgroundService
             }
             catch (Exception exception)
             {
+                Interlocked.Increment(ref _failedInserts);
                 LogInsertFailed(_logger, events.Count, exception);
                 foreach (var write in writes)
                 {

@@ -1,5 +1,5 @@
+using ErrorHub;
 using ErrorHub.AspNetCore;
-using ErrorHub.Internal;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -16,9 +16,9 @@ public static class ErrorHubApplicationBuilderExtensions
     public static IApplicationBuilder UseErrorHub(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var client = app.ApplicationServices.GetService<ErrorHubClient>()
+        var client = app.ApplicationServices.GetService<IErrorHubClient>()
             ?? throw new InvalidOperationException(
                 "ErrorHub services are missing: call builder.Services.AddErrorHub() before app.UseErrorHub().");
-        return client.IsEnabled ? app.UseMiddleware<ErrorHubMiddleware>() : app;
+        return client.IsEnabled ? app.UseMiddleware<ErrorHubMiddleware>(client) : app;
     }
 }

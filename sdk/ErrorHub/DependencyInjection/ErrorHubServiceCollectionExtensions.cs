@@ -29,7 +29,9 @@ public static class ErrorHubServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubOptions>, ErrorHubOptionsValidator>());
         // The sender keeps one client for its lifetime; pooled connections are renewed so DNS changes are seen.
+        // HttpClient's own timeout (100 s on the real clock) is off: SendTimeout, on the injected TimeProvider, is the one limit.
         services.AddHttpClient(BackgroundSender.HttpClientName)
+            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.TryAddSingleton(TimeProvider.System);

@@ -128,16 +128,23 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     public void Dispose()
     {
         var disposal = DisposeAsync().AsTask();
+
+        // A second beyond the flush's own limit, on the same clock, in case the loop does not stop when told.
+        using var limit = new CancellationTokenSource(_options.ShutdownTimeout + TimeSpan.FromSeconds(1), _timeProvider);
         try
         {
-            if (!disposal.Wait(_options.ShutdownTimeout + TimeSpan.FromSeconds(1)))
+            disposal.Wait(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            try
             {
                 _stopping.Cancel();
             }
-        }
-        catch (ObjectDisposedException)
-        {
-            // DisposeAsync finished in the meantime.
+            catch (ObjectDisposedException)
+            {
+                // DisposeAsync finished in the meantime.
+            }
         }
         catch (AggregateException)
         {
@@ -187,8 +194,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             TimeSpan? retryAfter;
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(_options.SendTimeout);
+                // The send timeout runs on the injected clock; HttpClient's own timeout is switched off in AddErrorHub
+                // because it only knows the real one.
+                using var sendTimeout = new CancellationTokenSource(_options.SendTimeout, _timeProvider);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
                 using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
                 request.Headers.Add("X-ErrorHub-Key", _dsn.PublicKey);
                 request.Content = new ByteArrayContent(body);
@@ -204,11 +213,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 if (!IsRetryable(response.StatusCode))
                 {
                     // The server refused this batch for good (bad data, wrong key): retrying cannot help.
-                    LogRejected(_logger, batch.Count, (int)response.StatusCode, await ReadReasonAsync(response, cancellationToken).ConfigureAwait(false));
+                    LogRejected(_logger, batch.Count, (int)response.StatusCode, await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false));
                     return;
                 }
 
-                retryAfter = RetryAfter(response);
+                retryAfter = RetryAfter(response, _timeProvider.GetUtcNow());
                 LogRetrying(_logger, (int)response.StatusCode, attempt);
             }
             catch (Exception exception) when (exception is HttpRequestException or IOException
@@ -244,10 +253,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private static bool IsRetryable(HttpStatusCode status) =>
         status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout || (int)status >= 500;
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
         var header = response.Headers.RetryAfter;
-        var delay = header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        var delay = header?.Delta ?? (header?.Date is { } date ? date - now : null);
         return delay is { } value ? TimeSpan.FromTicks(Math.Clamp(value.Ticks, 0, MaxBackoff.Ticks)) : null;
     }
 

@@ -9,13 +9,23 @@ namespace ErrorHub.Storage.ClickHouse;
 /// <c>issue_hourly</c>, which a materialized view keeps, so any number of ingest processes write
 /// without coordinating. How duplicates are kept out of the counts: docs/storage.md.
 /// </summary>
-internal sealed class ClickHouseDatabase(ClickHouseClient client, string database, ILogger? logger = null) : IStoreSchema
+internal sealed class ClickHouseDatabase : IStoreSchema
 {
     private const int TableAlreadyExists = 57;
     private const int DatabaseAlreadyExists = 82;
 
-    private readonly ClickHouseSchema _schema = new(database);
-    private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly ClickHouseSchema _schema;
+    private readonly ClickHouseAccessSchema _accessSchema;
+    private readonly ClickHouseClient _client;
+    private readonly ILogger _logger;
+
+    public ClickHouseDatabase(ClickHouseClient client, string database, ILogger? logger = null)
+    {
+        _client = client;
+        _schema = new ClickHouseSchema(database);
+        _accessSchema = new ClickHouseAccessSchema(_schema);
+        _logger = logger ?? NullLogger.Instance;
+    }
 
     public string Kind => StoreOptions.ClickHouseKind;
 
@@ -29,15 +39,16 @@ internal sealed class ClickHouseDatabase(ClickHouseClient client, string databas
             store,
             new ClickHouseEventWriter(client, store._schema),
             new ClickHouseIssueReader(client, store._schema),
-            new ClickHouseProjectStore(client, store._schema));
+            new ClickHouseProjectStore(client, store._schema, store._accessSchema),
+            new ClickHouseAccessStore(client, store._accessSchema));
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
-        var version = await client.GetServerVersionAsync(cancellationToken);
-        StoreLog.UsingClickHouse(_logger, version, client.Url, _schema.Database);
+        var version = await _client.GetServerVersionAsync(cancellationToken);
+        StoreLog.UsingClickHouse(_logger, version, _client.Url, _schema.Database);
         // A database made by an administrator may be used by an account that may not create databases.
-        var databases = await client.QueryAsync(
+        var databases = await _client.QueryAsync(
             $"SELECT name FROM system.databases WHERE name = {ClickHouseSql.Quote(_schema.Database)}",
             row => row.GetProperty("name").GetString(),
             cancellationToken);
@@ -47,30 +58,35 @@ internal sealed class ClickHouseDatabase(ClickHouseClient client, string databas
         }
 
         // A store made before issue_firsts existed has events to read its issues' first titles from.
-        var hadIssueFirsts = databases.Count > 0 && (await client.QueryAsync(
+        var hadIssueFirsts = databases.Count > 0 && (await _client.QueryAsync(
             $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name = 'issue_firsts'",
             row => row.GetProperty("name").GetString(),
             cancellationToken)).Count > 0;
-        foreach (var statement in _schema.Tables.Concat(_schema.Views))
+        foreach (var statement in _schema.Tables.Concat(_schema.Views).Concat(_accessSchema.Statements))
         {
             await CreateAsync(statement, cancellationToken);
         }
 
         if (!hadIssueFirsts)
         {
-            await client.InsertSelectAsync(_schema.BackfillIssueFirsts, cancellationToken);
+            await _client.InsertSelectAsync(_schema.BackfillIssueFirsts, cancellationToken);
         }
+
+        await _accessSchema.UpgradeAsync(_client, cancellationToken);
     }
 
     private async Task CreateAsync(string statement, CancellationToken cancellationToken)
     {
         try
         {
-            await client.ExecuteAsync(statement, cancellationToken);
+            await _client.ExecuteAsync(statement, cancellationToken);
         }
         catch (ClickHouseException ex) when (ex.ErrorCode is TableAlreadyExists or DatabaseAlreadyExists)
         {
             // Another process created it between our IF NOT EXISTS check and the create: the goal is met.
         }
     }
+
+    public async Task CheckAsync(CancellationToken cancellationToken = default) =>
+        await _client.QueryAsync($"SELECT count() AS n FROM {_schema.Projects} WHERE id = 0", _ => 0, cancellationToken);
 }

@@ -81,11 +81,15 @@ internal sealed class ClickHouseEventRow(ErrorEvent e)
 }
 
 /// <summary>One row of the projects table; <c>version</c> orders the rows of one id (the latest wins).</summary>
-internal sealed class ClickHouseProjectRow(Project project, ulong version)
+internal sealed class ClickHouseProjectRow(Project project, ulong version, ProjectSettings? settings = null, DateTimeOffset? deletedAt = null)
 {
     [ClickHouseColumn(Name = "id", Type = "UInt32")] public uint Id => checked((uint)project.Id);
     [ClickHouseColumn(Name = "name", Type = "String")] public string Name => project.Name;
     [ClickHouseColumn(Name = "public_key", Type = "String")] public string PublicKey => project.PublicKey;
     [ClickHouseColumn(Name = "created_at", Type = "DateTime('UTC')")] public DateTimeOffset CreatedAt => ClickHouseEventRow.ClampToDateTime(project.CreatedAt);
     [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
+    [ClickHouseColumn(Name = "deleted", Type = "UInt8")] public byte Deleted => deletedAt is null ? (byte)0 : (byte)1;
+    [ClickHouseColumn(Name = "deleted_at", Type = "DateTime('UTC')")] public DateTimeOffset DeletedAt => ClickHouseTimes.Write(deletedAt);
+    [ClickHouseColumn(Name = "rate_limit_per_minute", Type = "UInt32")] public uint RateLimitPerMinute => (uint)Math.Max(settings?.RateLimitPerMinute ?? 0, 0);
+    [ClickHouseColumn(Name = "retention_days", Type = "UInt32")] public uint RetentionDays => (uint)Math.Max(settings?.RetentionDays ?? 0, 0);
 }

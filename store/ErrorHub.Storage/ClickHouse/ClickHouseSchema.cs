@@ -203,5 +203,5 @@ internal sealed class ClickHouseSchema(string database)
         """,
     ];
 
-    private string Table(string name) => ClickHouseSql.QuoteIdentifier(Database) + "." + name;
+    public string Table(string name) => ClickHouseSql.QuoteIdentifier(Database) + "." + name;
 }

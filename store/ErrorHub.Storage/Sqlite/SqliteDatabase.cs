@@ -7,7 +7,7 @@ namespace ErrorHub.Storage.Sqlite;
 /// The embedded store's file: one SQLite database in WAL mode, so the dashboard reads while ingest
 /// writes. Writes from this process are serialized (SQLite has one writer at a time anyway; queueing
 /// here avoids busy-waiting on the file lock); other processes are waited for by the busy timeout.
-/// The writer, the readers and the project store share it.
+/// The writer, the readers, the project store and the access store share it.
 /// </summary>
 internal sealed class SqliteDatabase : IStoreSchema, IDisposable
 {
@@ -38,7 +38,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     public static ErrorHubStore Open(string databasePath)
     {
         var database = new SqliteDatabase(databasePath);
-        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), database);
+        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database);
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
@@ -57,10 +57,19 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
 
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
                 await ExecuteAsync(connection, transaction, SqliteSchema.CreateStatements, cancellationToken);
+                await SqliteAccessSchema.EnsureAsync(connection, transaction, cancellationToken);
                 await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};", cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             },
             cancellationToken);
+    }
+
+    public async Task CheckAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM projects WHERE id = 0";
+        await command.ExecuteScalarAsync(cancellationToken);
     }
 
     /// <summary>Runs <paramref name="write"/> on a fresh connection while holding this process's write lock.</summary>

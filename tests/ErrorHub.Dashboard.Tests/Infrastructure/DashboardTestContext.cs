@@ -1,3 +1,6 @@
+using System.Security.Claims;
+using ErrorHub.Dashboard.Access;
+using ErrorHub.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Radzen;
 
@@ -22,6 +25,19 @@ public abstract class DashboardTestContext : BunitContext
         DefaultWaitTimeout = TimeSpan.FromSeconds(15);
         Services.AddRadzenComponents();
         Services.AddSingleton<TimeProvider>(new FixedClock(Now));
+        SignIn(TemporaryStore.Admin);
+    }
+
+    /// <summary>Renders pages for <paramref name="user"/>: the claims a signed-in cookie carries.</summary>
+    protected void SignIn(UserAccount user)
+    {
+        var authorization = this.AddAuthorization();
+        authorization.SetAuthorized(user.Name);
+        authorization.SetRoles(user.Role == UserRole.Admin ? AccessClaims.AdminRole : AccessClaims.MemberRole);
+        authorization.SetClaims(
+            new Claim(ClaimTypes.NameIdentifier, user.Id.ToString("D")),
+            new Claim(ClaimTypes.Email, user.Email),
+            new Claim(AccessClaims.SecurityStampType, user.SecurityStamp));
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

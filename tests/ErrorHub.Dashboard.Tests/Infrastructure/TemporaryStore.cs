@@ -3,6 +3,7 @@ using ErrorHub.Storage;
 using ErrorHub.Storage.Sqlite;
 using ErrorHub.Server;
 using Microsoft.Extensions.DependencyInjection;
+using ErrorHub.Dashboard.Access;
 using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Dashboard.Tests.Infrastructure;
@@ -19,17 +20,29 @@ internal sealed class TemporaryStore : IDisposable
 
     public ErrorHubStore Store { get; }
 
-    /// <summary>Gives the pages the store's readers, as the dashboard's host does.</summary>
+    /// <summary>The admin every seeded store has; the tests' pages are rendered for them unless a test signs in someone else.</summary>
+    public static readonly UserAccount Admin = new(
+        Guid.Parse("00000000-0000-0000-0000-00000000ad01"), "admin@example.com", "Ada Admin", "not-a-real-hash", UserRole.Admin, "stamp", DashboardTestContext.Now.AddDays(-60));
+
+    /// <summary>Gives the pages the store and the access checks, as the dashboard's host does.</summary>
     public void AddTo(IServiceCollection services)
     {
+        var options = Options.Create(new ErrorHubServerOptions());
         services.AddSingleton(Store.Issues);
         services.AddSingleton(Store.Projects);
-        services.AddSingleton(new ServerUrls(Options.Create(new ErrorHubServerOptions())));
+        services.AddSingleton(Store.Access);
+        services.AddSingleton(options);
+        services.AddSingleton(new ServerUrls(options));
+        services.AddLogging();
+        services.AddSingleton<Accounts>();
+        services.AddSingleton<ProjectAccess>();
+        services.AddSingleton<ProjectAdmin>();
     }
 
     public async Task<TemporaryStore> SeedAsync(IEnumerable<Project> projects, IReadOnlyList<ErrorEvent> events)
     {
         await Store.Schema.EnsureSchemaAsync();
+        await Store.Access.CreateUserAsync(Admin);
         foreach (var project in projects)
         {
             await Store.Projects.UpsertProjectAsync(project);

@@ -191,4 +191,19 @@ public sealed class IssueDetailsTests : DashboardTestContext
         cut.Find("pre.message").TextContent.Should().Be(message);
         cut.FindAll(".exception, pre.message b, pre.message script").Should().BeEmpty();
     }
+
+    [Fact]
+    public async Task A_member_of_another_project_finds_no_issue_and_no_event()
+    {
+        var member = new UserAccount(Guid.NewGuid(), "dev@example.com", "Dev", "hash", UserRole.Member, "stamp", Now);
+        await _store.Store.Schema.EnsureSchemaAsync();
+        await _store.Store.Access.CreateUserAsync(member);
+        await _store.Store.Access.AddMemberAsync(2, member.Id);
+        SignIn(member);
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, LatestId.ToString("N"));
+
+        _notFound.Should().BeTrue();
+        cut.Markup.Should().NotContain("alice@example.com").And.NotContain("summer-kit");
+    }
 }

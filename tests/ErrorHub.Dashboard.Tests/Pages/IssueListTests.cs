@@ -208,4 +208,24 @@ public sealed class IssueListTests : DashboardTestContext
         cut.WaitForState(() => notFound);
         cut.FindAll(".issue-grid, h1").Should().BeEmpty();
     }
+
+    [Fact]
+    public async Task A_member_reads_the_issues_of_their_project_and_finds_no_other_project()
+    {
+        var member = new UserAccount(Guid.NewGuid(), "dev@example.com", "Dev", "hash", UserRole.Member, "stamp", Now);
+        await _store.Store.Schema.EnsureSchemaAsync();
+        await _store.Store.Access.CreateUserAsync(member);
+        await _store.Store.Access.AddMemberAsync(Worker.Id, member.Id);
+        SignIn(member);
+        var notFound = false;
+        Services.GetRequiredService<NavigationManager>().OnNotFound += (_, _) => notFound = true;
+
+        var other = await RenderListAsync(Shop.Id, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))], known: false);
+
+        other.WaitForState(() => notFound);
+        other.Markup.Should().NotContain(CheckoutTitle, "the shop's issues belong to a project the member is not in");
+        var own = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, Worker.Id));
+        own.WaitForElement(".issue-count");
+        own.Find("h1").TextContent.Should().Be(Worker.Name);
+    }
 }

@@ -16,7 +16,7 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
         var problems = PageProblems.Watch(page);
         try
         {
-            await page.GotoAsync(dashboard.Url("projects/1/issues").ToString());
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard, "projects/1/issues");
             await WaitUntilInteractiveAsync(page);
 
             var titles = page.Locator(".issue-grid .issue-link");
@@ -50,7 +50,7 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
         var problems = PageProblems.Watch(page);
         try
         {
-            await page.GotoAsync(dashboard.Url("projects/1/issues").ToString());
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard, "projects/1/issues");
             await WaitUntilInteractiveAsync(page);
             await page.Locator(".issue-grid .issue-link", new() { HasText = "Bundle 'summer-kit'" }).ClickAsync();
 

@@ -1,59 +1,51 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using FluentAssertions;
+using Microsoft.Playwright;
 using Xunit;
+using static Microsoft.Playwright.Assertions;
 
 namespace ErrorHub.SystemTests.Browser;
 
-/// <summary>Every page and file the dashboard links to, fetched over plain HTTP (as a prerendering server answers it).</summary>
+/// <summary>
+/// Every page and file the dashboard links to, signed in as the admin and as a member: first over plain HTTP
+/// (as a prerendering server answers it), then every page in the browser (the live circuit, scripts).
+/// </summary>
 [Collection(DashboardTestGroup.Name)]
-public sealed partial class DashboardCrawlTests(DashboardFixture dashboard)
+public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, BrowserFixture browser)
 {
     private const int MaxUrls = 300;
 
     [Fact]
-    public async Task Every_linked_page_and_asset_answers_without_errors()
+    public async Task As_admin_every_linked_page_and_asset_answers_without_errors_over_http_and_in_the_browser()
     {
-        using var http = new HttpClient { BaseAddress = dashboard.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
-        var toVisit = new Queue<Uri>([dashboard.BaseUrl]);
-        var seen = new HashSet<Uri>([dashboard.BaseUrl]);
-        var failures = new List<string>();
+        var pages = await CrawlAsync(admin: true);
 
-        while (toVisit.Count > 0 && seen.Count <= MaxUrls)
-        {
-            var url = toVisit.Dequeue();
-            using var response = await http.GetAsync(url);
-            if (!response.IsSuccessStatusCode)
-            {
-                failures.Add($"{(int)response.StatusCode} {url}");
-                continue;
-            }
-
-            if (response.Content.Headers.ContentType?.MediaType != "text/html")
-            {
-                continue;
-            }
-
-            foreach (var link in Links(await response.Content.ReadAsStringAsync()))
-            {
-                if (seen.Add(link))
-                {
-                    toVisit.Enqueue(link);
-                }
-            }
-        }
-
-        failures.Should().BeEmpty($"every link should work (the dashboard said:\n{dashboard.Process.Output})");
-        var paths = seen.Select(url => url.PathAndQuery).ToList();
-        paths.Should().Contain(
+        pages.Select(url => url.PathAndQuery).Should().Contain(
         [
             "/",
             "/projects/1/issues",
             "/projects/2/issues",
+            "/projects/1/settings",
+            "/projects/2/settings",
+            "/users",
+            "/account",
             $"/projects/1/issues/{DashboardSeed.CheckoutFingerprint}",
             $"/projects/1/issues/{DashboardSeed.CheckoutFingerprint}?event={dashboard.Seed.OlderCheckoutEventId:N}",
         ]);
-        paths.Should().Contain(path => path.StartsWith("/_framework/blazor.web.", StringComparison.Ordinal), "the pages load the Blazor script");
+        await VisitInBrowserAsync(pages, admin: true);
+    }
+
+    [Fact]
+    public async Task As_member_every_linked_page_answers_without_errors_and_only_their_project_is_reachable()
+    {
+        var pages = await CrawlAsync(admin: false);
+
+        var paths = pages.Select(url => url.AbsolutePath).ToList();
+        paths.Should().Contain(["/", "/projects/2/issues", "/account"]);
+        paths.Should().NotContain(path => path.StartsWith("/projects/1", StringComparison.Ordinal), "the member is not in the web shop project");
+        paths.Should().NotContain(["/users", "/projects/2/settings"], "managing is for admins");
+        await VisitInBrowserAsync(pages, admin: false);
     }
 
     [Theory]
@@ -64,7 +56,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard)
     [InlineData("no/such/page")]
     public async Task Unknown_things_answer_a_not_found_page(string relative)
     {
-        using var http = new HttpClient { BaseAddress = dashboard.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = await dashboard.SignedInClientAsync();
 
         using var response = await http.GetAsync(relative.Replace("{checkout}", DashboardSeed.CheckoutFingerprint, StringComparison.Ordinal));
 
@@ -75,12 +67,89 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard)
     [Fact]
     public async Task A_project_without_events_tells_how_to_send_the_first_one()
     {
-        using var http = new HttpClient { BaseAddress = dashboard.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = await dashboard.SignedInClientAsync();
 
         var html = WebUtility.HtmlDecode(await http.GetStringAsync("projects/2/issues"));
 
         html.Should().Contain("No events yet");
         html.Should().Contain($"http://{DashboardSeed.Worker.PublicKey}@127.0.0.1:{dashboard.BaseUrl.Port}/{DashboardSeed.Worker.Id}");
+    }
+
+    /// <summary>Follows every same-site link from the home page; fails on any answer that is not a success. Returns the HTML pages.</summary>
+    private async Task<List<Uri>> CrawlAsync(bool admin)
+    {
+        using var http = await dashboard.SignedInClientAsync(admin);
+        var toVisit = new Queue<Uri>([dashboard.BaseUrl]);
+        var seen = new HashSet<Uri>([dashboard.BaseUrl]);
+        var pages = new List<Uri>();
+        var failures = new List<string>();
+
+        while (toVisit.Count > 0 && seen.Count <= MaxUrls)
+        {
+            var url = toVisit.Dequeue();
+            using var response = await http.GetAsync(url);
+            if (!response.IsSuccessStatusCode)
+            {
+                failures.Add($"{(int)response.StatusCode} {url} {response.Headers.Location}");
+                continue;
+            }
+
+            if (response.Content.Headers.ContentType?.MediaType != "text/html")
+            {
+                continue;
+            }
+
+            pages.Add(url);
+            foreach (var link in Links(await response.Content.ReadAsStringAsync()))
+            {
+                if (seen.Add(link))
+                {
+                    toVisit.Enqueue(link);
+                }
+            }
+        }
+
+        failures.Should().BeEmpty($"every link should work (the dashboard said:\n{dashboard.Process.Output})");
+        seen.Select(url => url.AbsolutePath).Should().Contain(path => path.StartsWith("/_framework/blazor.web.", StringComparison.Ordinal), "the pages load the Blazor script");
+        return pages;
+    }
+
+    /// <summary>Opens each page in the browser, waits for its circuit, and fails on a server error, a script or console error, or Blazor's error bar.</summary>
+    private async Task VisitInBrowserAsync(IReadOnlyList<Uri> pages, bool admin)
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            if (admin)
+            {
+                await BrowserSignIn.SignInAsAdminAsync(page, dashboard);
+            }
+            else
+            {
+                await BrowserSignIn.SignInAsMemberAsync(page, dashboard);
+            }
+
+            foreach (var url in pages)
+            {
+                var response = await page.GotoAsync(url.ToString());
+                response!.Status.Should().BeLessThan(400, $"{url} opens");
+
+                // The account page is a plain form page; every other page starts a circuit.
+                if (url.AbsolutePath != "/account")
+                {
+                    await BrowserSignIn.WaitUntilInteractiveAsync(page);
+                }
+
+                await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
+            }
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty($"no page may log a console error or fail (the dashboard said:\n{dashboard.Process.Output})");
     }
 
     private IEnumerable<Uri> Links(string html)

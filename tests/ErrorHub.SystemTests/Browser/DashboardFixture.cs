@@ -1,4 +1,5 @@
 using ErrorHub.Storage;
+using ErrorHub.Testing.Dashboard;
 using ErrorHub.Testing.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,6 +26,14 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public Uri Url(string relative) => new(BaseUrl, relative);
 
+    /// <summary>A client signed in as the seeded admin or member, keeping its cookies, not following redirects.</summary>
+    public async Task<HttpClient> SignedInClientAsync(bool admin = true)
+    {
+        var client = DashboardForms.NewClient(BaseUrl);
+        await DashboardForms.SignInAsync(client, admin ? DashboardSeed.AdminEmail : DashboardSeed.MemberEmail, admin ? DashboardSeed.AdminPassword : DashboardSeed.MemberPassword);
+        return client;
+    }
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
@@ -38,6 +47,9 @@ public sealed class DashboardFixture : IAsyncLifetime
             new Dictionary<string, string?>
             {
                 ["ErrorHub__Store__Sqlite__Path"] = databasePath,
+                ["ErrorHub__DataDirectory"] = _directory,
+                ["ErrorHub__Admin__Email"] = DashboardSeed.AdminEmail,
+                ["ErrorHub__Admin__Password"] = DashboardSeed.AdminPassword,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 // Our --urls must win over anything the developer's shell says.
                 ["ASPNETCORE_URLS"] = null,

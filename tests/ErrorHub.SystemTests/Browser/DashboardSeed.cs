@@ -1,6 +1,7 @@
 using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Events;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ErrorHub.SystemTests.Browser;
@@ -12,6 +13,11 @@ namespace ErrorHub.SystemTests.Browser;
 internal sealed class DashboardSeed
 {
     public const int PageSize = 25;
+
+    public const string AdminEmail = "admin@example.com";
+    public const string AdminPassword = "admin password 123";
+    public const string MemberEmail = "dev@example.com";
+    public const string MemberPassword = "member password 123";
 
     public static readonly Project Shop = new(1, "Web shop", "shop-public-key", DateTimeOffset.UtcNow.AddDays(-30));
     public static readonly Project Worker = new(2, "Billing worker", "worker-public-key", DateTimeOffset.UtcNow.AddDays(-2));
@@ -45,6 +51,12 @@ internal sealed class DashboardSeed
         var projects = store.GetRequiredService<IProjectStore>();
         await projects.UpsertProjectAsync(Shop, cancellationToken);
         await projects.UpsertProjectAsync(Worker, cancellationToken);
+
+        // A member of the worker project only (the admin comes from the dashboard's configuration).
+        var access = store.GetRequiredService<IAccessStore>();
+        var member = new UserAccount(Guid.NewGuid(), MemberEmail, "Dana Developer", "", UserRole.Member, Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow);
+        await access.CreateUserAsync(member with { PasswordHash = new PasswordHasher<UserAccount>().HashPassword(member, MemberPassword) }, cancellationToken);
+        await access.AddMemberAsync(Worker.Id, member.Id, cancellationToken);
         await store.GetRequiredService<IEventWriter>().InsertEventsAsync(Events(DateTimeOffset.UtcNow), cancellationToken);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using ErrorHub.Testing.Dashboard;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
 using Xunit;
@@ -14,6 +15,8 @@ namespace ErrorHub.SystemTests.EndToEnd;
 public sealed partial class CrashTravelsToDashboardTests : IAsyncLifetime
 {
     private const string ProjectKey = "systemtest-4f1c2b3a4d5e6f70";
+    private const string AdminEmail = "maintainer@example.com";
+    private const string AdminPassword = "maintainer password 1";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(15);
 
@@ -37,6 +40,8 @@ public sealed partial class CrashTravelsToDashboardTests : IAsyncLifetime
                 ["ErrorHub__Project__Id"] = "1",
                 ["ErrorHub__Project__Name"] = "Web shop",
                 ["ErrorHub__Project__PublicKey"] = ProjectKey,
+                ["ErrorHub__Admin__Email"] = AdminEmail,
+                ["ErrorHub__Admin__Password"] = AdminPassword,
             }));
         await _server.WaitForHttpAsync(_serverUrl, StartTimeout);
 
@@ -48,7 +53,9 @@ public sealed partial class CrashTravelsToDashboardTests : IAsyncLifetime
         await _shop.WaitForHttpAsync(_shopUrl, StartTimeout);
 
         _customer = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = _shopUrl };
-        _maintainer = new HttpClient { BaseAddress = _serverUrl };
+        // The maintainer signs in as a browser would; the shop sends without signing in (its DSN's key).
+        _maintainer = DashboardForms.NewClient(_serverUrl);
+        await DashboardForms.SignInAsync(_maintainer, AdminEmail, AdminPassword);
     }
 
     public async Task DisposeAsync()

@@ -107,6 +107,7 @@ public sealed class IngestHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapErrorHubIngest();
+        app.MapErrorHubOperations();
         try
         {
             await app.StartAsync();

@@ -15,14 +15,17 @@ namespace ErrorHub.Tests.Infrastructure;
 internal sealed record RecordedRequest(string Path, string? Key, string? ContentType, string? ContentEncoding, byte[] Body);
 
 /// <summary>
-/// A real HTTP server on 127.0.0.1 that records what the SDK sends and answers with whatever status the
-/// test scripts (e.g. 503 with Retry-After, then 202). Used to test the transport over real sockets.
+/// A real HTTP server on 127.0.0.1 that records what the SDK sends and answers with whatever the test scripts
+/// (e.g. 503 with Retry-After, or no answer at all, then 202). Used to test the transport over real sockets.
 /// </summary>
 internal sealed class RecordingIngest : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Func<HttpResponse, Task>> _scriptedAnswers = new();
     private readonly SemaphoreSlim _received = new(0);
+    private readonly SemaphoreSlim _abandoned = new(0);
+    private readonly TaskCompletionSource _releaseHanging = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _abandonedCount;
 
     private RecordingIngest(WebApplication app) => _app = app;
 
@@ -67,30 +70,65 @@ internal sealed class RecordingIngest : IAsyncDisposable
         return Task.CompletedTask;
     };
 
-    /// <summary>Waits until at least <paramref name="count"/> requests arrived (bounded by <paramref name="timeout"/>).</summary>
-    public async Task<bool> WaitForRequestsAsync(int count, TimeSpan timeout)
+    /// <summary>
+    /// No answer: the request hangs until the SDK gives up on it (counted in <see cref="AbandonedCount"/>) or the
+    /// test calls <see cref="ReleaseHanging"/>, which answers 202.
+    /// </summary>
+    public Func<HttpResponse, Task> Hang() => async response =>
     {
-        using var cancellation = new CancellationTokenSource(timeout);
-        try
+        var abandoned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (response.HttpContext.RequestAborted.Register(() => abandoned.TrySetResult()))
         {
-            while (Requests.Count < count)
-            {
-                await _received.WaitAsync(cancellation.Token);
-            }
+            await Task.WhenAny(abandoned.Task, _releaseHanging.Task);
+        }
 
-            return true;
-        }
-        catch (OperationCanceledException)
+        if (response.HttpContext.RequestAborted.IsCancellationRequested)
         {
-            return false;
+            Interlocked.Increment(ref _abandonedCount);
+            _abandoned.Release();
         }
-    }
+        else
+        {
+            response.StatusCode = StatusCodes.Status202Accepted;
+        }
+    };
+
+    /// <summary>Requests the SDK gave up on while the server was still answering them.</summary>
+    public int AbandonedCount => Volatile.Read(ref _abandonedCount);
+
+    /// <summary>Every hanging request, now and later, is answered 202.</summary>
+    public void ReleaseHanging() => _releaseHanging.TrySetResult();
+
+    /// <summary>Waits until at least <paramref name="count"/> requests arrived.</summary>
+    public Task WaitForRequestsAsync(int count) => WaitForAsync(_received, () => Requests.Count >= count, $"{count} requests");
+
+    /// <summary>Waits until the SDK gave up on at least <paramref name="count"/> requests that were still being answered.</summary>
+    public Task WaitForAbandonedAsync(int count) => WaitForAsync(_abandoned, () => AbandonedCount >= count, $"{count} abandoned requests");
 
     public async ValueTask DisposeAsync()
     {
+        // A request still hanging would hold up the server's graceful stop.
+        ReleaseHanging();
         await _app.StopAsync();
         await _app.DisposeAsync();
         _received.Dispose();
+        _abandoned.Dispose();
+    }
+
+    private static async Task WaitForAsync(SemaphoreSlim signal, Func<bool> done, string what)
+    {
+        using var guard = new CancellationTokenSource(TestGuard.Timeout);
+        try
+        {
+            while (!done())
+            {
+                await signal.WaitAsync(guard.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The ingest did not see {what} within {TestGuard.Timeout}.");
+        }
     }
 
     private async Task HandleAsync(HttpContext context)

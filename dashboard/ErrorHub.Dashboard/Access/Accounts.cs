@@ -1,0 +1,428 @@
+using ErrorHub.Server;
+using ErrorHub.Storage;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Dashboard.Access;
+
+public enum SignInStatus
+{
+    Succeeded,
+    Failed,
+    LockedOut,
+    Disabled,
+}
+
+internal sealed record SignInOutcome(SignInStatus Status, UserAccount? User = null, DateTimeOffset? LockedUntil = null);
+
+/// <summary>What an account action did: the account (or token, invitation) it made, or why not, in words for the form.</summary>
+internal sealed record AccountResult<T>(T? Value, string? Problem)
+{
+    public bool Succeeded => Problem is null;
+
+    public static AccountResult<T> Ok(T value) => new(value, null);
+
+    public static AccountResult<T> Refused(string problem) => new(default, problem);
+}
+
+/// <summary>
+/// Everything about accounts that a form or a request can ask for: sign-in with lockout, the first admin,
+/// invitations, passwords, API tokens, roles. Passwords are hashed with ASP.NET Core's
+/// <see cref="PasswordHasher{TUser}"/>. Every change made on someone's behalf checks, against the store, that
+/// they may make it (a page's buttons are only a convenience). Sign-ins of one account are taken one at a
+/// time, so parallel guesses cannot slip past the lockout.
+/// </summary>
+internal sealed partial class Accounts(
+    IAccessStore store,
+    IProjectStore projects,
+    IOptions<ErrorHubServerOptions> options,
+    TimeProvider clock,
+    ILogger<Accounts> logger) : IDisposable
+{
+    public const string TokenPrefix = "eh_";
+    private const int LockStripes = 64;
+
+    private static readonly UserAccount Nobody = new(Guid.Empty, "", "", "", UserRole.Member, "", DateTimeOffset.UnixEpoch);
+    private readonly PasswordHasher<UserAccount> _hasher = new();
+    private readonly SemaphoreSlim[] _signInLocks = [.. Enumerable.Range(0, LockStripes).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly SemaphoreSlim _createLock = new(1, 1);
+    private readonly Lazy<string> _nobodysHash = new(() => new PasswordHasher<UserAccount>().HashPassword(Nobody, Secrets.New("")));
+
+    private AccessOptions Settings => options.Value.Access;
+
+    public TimeSpan InvitationLifetime => Settings.InvitationLifetime;
+
+    public async Task<bool> AnyUserAsync(CancellationToken cancellationToken = default) =>
+        (await store.GetUsersAsync(cancellationToken)).Count > 0;
+
+    public async Task<bool> AnyActiveAdminAsync(CancellationToken cancellationToken = default) =>
+        (await store.GetUsersAsync(cancellationToken)).Any(user => user.Role == UserRole.Admin && !user.IsDisabled);
+
+    /// <summary>The user behind a principal, as the store has them now; null when unknown or disabled.</summary>
+    public async Task<UserAccount?> ActiveUserAsync(Guid? userId, CancellationToken cancellationToken = default) =>
+        userId is { } id && await store.GetUserAsync(id, cancellationToken) is { IsDisabled: false } user ? user : null;
+
+    public async Task<SignInOutcome> SignInAsync(string? email, string? password, CancellationToken cancellationToken = default)
+    {
+        var normalized = AccessRules.NormalizeEmail(email ?? "");
+        password ??= "";
+        var gate = _signInLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(normalized) % LockStripes)];
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var user = await store.FindUserByEmailAsync(normalized, cancellationToken);
+            if (user is null)
+            {
+                // As slow as a wrong password, so the answer's timing does not tell which emails have accounts.
+                _hasher.VerifyHashedPassword(Nobody, _nobodysHash.Value, password);
+                return new SignInOutcome(SignInStatus.Failed);
+            }
+
+            var now = clock.GetUtcNow();
+            if (user.LockedUntil is { } lockedUntil && lockedUntil > now)
+            {
+                return new SignInOutcome(SignInStatus.LockedOut, LockedUntil: lockedUntil);
+            }
+
+            var verified = _hasher.VerifyHashedPassword(user, user.PasswordHash, password);
+            if (verified == PasswordVerificationResult.Failed)
+            {
+                var failures = user.FailedLogins + 1;
+                if (failures >= Settings.MaxFailedLogins)
+                {
+                    var until = now + Settings.LockoutDuration;
+                    await store.UpdateUserAsync(user with { FailedLogins = 0, LockedUntil = until }, cancellationToken);
+                    LogLockedOut(logger, user.Email, failures, until);
+                    return new SignInOutcome(SignInStatus.LockedOut, LockedUntil: until);
+                }
+
+                await store.UpdateUserAsync(user with { FailedLogins = failures, LockedUntil = null }, cancellationToken);
+                return new SignInOutcome(SignInStatus.Failed);
+            }
+
+            if (user.IsDisabled)
+            {
+                return new SignInOutcome(SignInStatus.Disabled);
+            }
+
+            var rehash = verified == PasswordVerificationResult.SuccessRehashNeeded;
+            if (user.FailedLogins != 0 || user.LockedUntil is not null || rehash)
+            {
+                user = user with { FailedLogins = 0, LockedUntil = null, PasswordHash = rehash ? _hasher.HashPassword(user, password) : user.PasswordHash };
+                await store.UpdateUserAsync(user, cancellationToken);
+            }
+
+            return new SignInOutcome(SignInStatus.Succeeded, user);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The setup page's admin: only while no user exists at all.</summary>
+    public async Task<AccountResult<UserAccount>> CreateFirstAdminAsync(string? email, string? name, string? password, CancellationToken cancellationToken = default)
+    {
+        await _createLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (await AnyUserAsync(cancellationToken))
+            {
+                return AccountResult<UserAccount>.Refused("An account exists already: sign in instead.");
+            }
+
+            return await CreateUserAsync(email, name, password, UserRole.Admin, cancellationToken);
+        }
+        finally
+        {
+            _createLock.Release();
+        }
+    }
+
+    /// <summary>The configured admin (<c>ErrorHub:Admin</c>): created when no user has that email; an existing one is left alone.</summary>
+    public async Task<UserAccount?> EnsureConfiguredAdminAsync(AdminBootstrapOptions admin, CancellationToken cancellationToken = default)
+    {
+        if (admin.Email is null)
+        {
+            return null;
+        }
+
+        await _createLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (await store.FindUserByEmailAsync(AccessRules.NormalizeEmail(admin.Email), cancellationToken) is { } existing)
+            {
+                return existing;
+            }
+
+            if (admin.Password is null)
+            {
+                return null;
+            }
+
+            var name = string.IsNullOrWhiteSpace(admin.Name) ? admin.Email.Trim().Split('@')[0] : admin.Name;
+            var created = await CreateUserAsync(admin.Email, name, admin.Password, UserRole.Admin, cancellationToken);
+            return created.Value;
+        }
+        finally
+        {
+            _createLock.Release();
+        }
+    }
+
+    /// <summary>A one-time link for <paramref name="email"/>: the returned secret goes into the link and is never stored.</summary>
+    public async Task<AccountResult<(Invitation Invitation, string Secret)>> InviteAsync(
+        Guid adminId, string? email, UserRole role, IReadOnlyList<int> projectIds, CancellationToken cancellationToken = default)
+    {
+        if (await AdminAsync(adminId, cancellationToken) is null)
+        {
+            return AccountResult<(Invitation, string)>.Refused("Only an admin can invite.");
+        }
+
+        if (!AccessRules.IsEmail(email))
+        {
+            return AccountResult<(Invitation, string)>.Refused("Enter an email address.");
+        }
+
+        var normalized = AccessRules.NormalizeEmail(email!);
+        if (await store.FindUserByEmailAsync(normalized, cancellationToken) is not null)
+        {
+            return AccountResult<(Invitation, string)>.Refused($"{normalized} has an account already.");
+        }
+
+        var secret = Secrets.New("");
+        var now = clock.GetUtcNow();
+        var invitation = new Invitation(Guid.NewGuid(), Secrets.Hash(secret), normalized, role, [.. projectIds.Distinct().Order()], adminId, now, now + Settings.InvitationLifetime);
+        await store.CreateInvitationAsync(invitation, cancellationToken);
+        LogInvited(logger, normalized, role);
+        return AccountResult<(Invitation, string)>.Ok((invitation, secret));
+    }
+
+    /// <summary>The invitation a link carries, while it can still be accepted.</summary>
+    public async Task<Invitation?> OpenInvitationAsync(string? secret, CancellationToken cancellationToken = default) =>
+        string.IsNullOrEmpty(secret) || await store.FindInvitationAsync(Secrets.Hash(secret), cancellationToken) is not { } invitation
+            || !invitation.IsOpenAt(clock.GetUtcNow())
+            ? null
+            : invitation;
+
+    public async Task<AccountResult<UserAccount>> AcceptInvitationAsync(string? secret, string? name, string? password, CancellationToken cancellationToken = default)
+    {
+        await _createLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (await OpenInvitationAsync(secret, cancellationToken) is not { } invitation)
+            {
+                return AccountResult<UserAccount>.Refused("This invitation link does not work any more: it was used, revoked or has expired. Ask an admin for a new one.");
+            }
+
+            var created = await CreateUserAsync(invitation.Email, name, password, invitation.Role, cancellationToken);
+            if (created.Value is not { } user)
+            {
+                return created;
+            }
+
+            foreach (var projectId in invitation.ProjectIds)
+            {
+                if (await projects.GetProjectAsync(projectId, cancellationToken) is not null)
+                {
+                    await store.AddMemberAsync(projectId, user.Id, cancellationToken);
+                }
+            }
+
+            await store.UpdateInvitationAsync(invitation with { AcceptedAt = clock.GetUtcNow() }, cancellationToken);
+            return created;
+        }
+        finally
+        {
+            _createLock.Release();
+        }
+    }
+
+    public async Task<bool> RevokeInvitationAsync(Guid adminId, Guid invitationId, CancellationToken cancellationToken = default)
+    {
+        if (await AdminAsync(adminId, cancellationToken) is null)
+        {
+            return false;
+        }
+
+        var invitation = (await store.GetInvitationsAsync(cancellationToken)).SingleOrDefault(i => i.Id == invitationId);
+        if (invitation is null || !invitation.IsOpenAt(clock.GetUtcNow()))
+        {
+            return false;
+        }
+
+        await store.UpdateInvitationAsync(invitation with { RevokedAt = clock.GetUtcNow() }, cancellationToken);
+        return true;
+    }
+
+    /// <summary>A new password ends every other sign-in of the account (a new security stamp): the caller signs in again with the returned account.</summary>
+    public async Task<AccountResult<UserAccount>> ChangePasswordAsync(Guid userId, string? currentPassword, string? newPassword, CancellationToken cancellationToken = default)
+    {
+        if (await ActiveUserAsync(userId, cancellationToken) is not { } user)
+        {
+            return AccountResult<UserAccount>.Refused("Your account is not active.");
+        }
+
+        if (_hasher.VerifyHashedPassword(user, user.PasswordHash, currentPassword ?? "") == PasswordVerificationResult.Failed)
+        {
+            return AccountResult<UserAccount>.Refused("The current password is not right.");
+        }
+
+        if (AccessRules.PasswordProblem(newPassword) is { } problem)
+        {
+            return AccountResult<UserAccount>.Refused($"The new password {problem}.");
+        }
+
+        var changed = user with { PasswordHash = _hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
+        await store.UpdateUserAsync(changed, cancellationToken);
+        return AccountResult<UserAccount>.Ok(changed);
+    }
+
+    public async Task<AccountResult<(ApiToken Token, string Secret)>> CreateApiTokenAsync(Guid userId, string? name, CancellationToken cancellationToken = default)
+    {
+        if (await ActiveUserAsync(userId, cancellationToken) is null)
+        {
+            return AccountResult<(ApiToken, string)>.Refused("Your account is not active.");
+        }
+
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100)
+        {
+            return AccountResult<(ApiToken, string)>.Refused("Name the token (up to 100 characters), e.g. after the script that uses it.");
+        }
+
+        var secret = Secrets.New(TokenPrefix);
+        var token = new ApiToken(Guid.NewGuid(), userId, name.Trim(), Secrets.Hash(secret), clock.GetUtcNow());
+        await store.CreateApiTokenAsync(token, cancellationToken);
+        return AccountResult<(ApiToken, string)>.Ok((token, secret));
+    }
+
+    /// <summary>The configured token (<c>ErrorHub:Admin:ApiToken</c>) for the configured admin, stored once.</summary>
+    public async Task EnsureConfiguredApiTokenAsync(UserAccount admin, string secret, CancellationToken cancellationToken = default)
+    {
+        var hash = Secrets.Hash(secret);
+        if (await store.FindApiTokenAsync(hash, cancellationToken) is null)
+        {
+            await store.CreateApiTokenAsync(new ApiToken(Guid.NewGuid(), admin.Id, "Configured (ErrorHub:Admin:ApiToken)", hash, clock.GetUtcNow()), cancellationToken);
+        }
+    }
+
+    public Task<bool> RevokeApiTokenAsync(Guid userId, Guid tokenId, CancellationToken cancellationToken = default) =>
+        store.RevokeApiTokenAsync(userId, tokenId, clock.GetUtcNow(), cancellationToken);
+
+    /// <summary>The active owner of an active token; records the use at most once a minute (a store write per request would be too many).</summary>
+    public async Task<UserAccount?> AuthenticateApiTokenAsync(string secret, CancellationToken cancellationToken = default)
+    {
+        if (await store.FindApiTokenAsync(Secrets.Hash(secret), cancellationToken) is not { IsActive: true } token
+            || await ActiveUserAsync(token.UserId, cancellationToken) is not { } user)
+        {
+            return null;
+        }
+
+        var now = clock.GetUtcNow();
+        if (token.LastUsedAt is not { } last || now - last >= TimeSpan.FromMinutes(1))
+        {
+            await store.MarkApiTokenUsedAsync(token.Id, now, cancellationToken);
+        }
+
+        return user;
+    }
+
+    public async Task<AccountResult<UserAccount>> SetRoleAsync(Guid adminId, Guid userId, UserRole role, CancellationToken cancellationToken = default)
+    {
+        if (await AdminAsync(adminId, cancellationToken) is null || await store.GetUserAsync(userId, cancellationToken) is not { } user)
+        {
+            return AccountResult<UserAccount>.Refused("Only an admin can change roles.");
+        }
+
+        if (role != UserRole.Admin && await IsLastAdminAsync(user, cancellationToken))
+        {
+            return AccountResult<UserAccount>.Refused("The last admin stays an admin: make someone else admin first.");
+        }
+
+        var changed = user with { Role = role };
+        await store.UpdateUserAsync(changed, cancellationToken);
+        return AccountResult<UserAccount>.Ok(changed);
+    }
+
+    /// <summary>Disabling ends the user's sign-ins and API tokens at once; enabling lets them sign in again.</summary>
+    public async Task<AccountResult<UserAccount>> SetDisabledAsync(Guid adminId, Guid userId, bool disabled, CancellationToken cancellationToken = default)
+    {
+        if (await AdminAsync(adminId, cancellationToken) is null || await store.GetUserAsync(userId, cancellationToken) is not { } user)
+        {
+            return AccountResult<UserAccount>.Refused("Only an admin can disable accounts.");
+        }
+
+        if (disabled && userId == adminId)
+        {
+            return AccountResult<UserAccount>.Refused("You cannot disable your own account.");
+        }
+
+        if (disabled && await IsLastAdminAsync(user, cancellationToken))
+        {
+            return AccountResult<UserAccount>.Refused("The last admin cannot be disabled.");
+        }
+
+        var changed = disabled
+            ? user with { DisabledAt = user.DisabledAt ?? clock.GetUtcNow(), SecurityStamp = NewStamp() }
+            : user with { DisabledAt = null, FailedLogins = 0, LockedUntil = null };
+        await store.UpdateUserAsync(changed, cancellationToken);
+        return AccountResult<UserAccount>.Ok(changed);
+    }
+
+    /// <summary>The acting user when they are an active admin, as the store says now.</summary>
+    public async Task<UserAccount?> AdminAsync(Guid userId, CancellationToken cancellationToken = default) =>
+        await ActiveUserAsync(userId, cancellationToken) is { Role: UserRole.Admin } admin ? admin : null;
+
+    public void Dispose()
+    {
+        foreach (var gate in _signInLocks)
+        {
+            gate.Dispose();
+        }
+
+        _createLock.Dispose();
+    }
+
+    private static string NewStamp() => Guid.NewGuid().ToString("N");
+
+    private async Task<bool> IsLastAdminAsync(UserAccount user, CancellationToken cancellationToken) =>
+        user.Role == UserRole.Admin && !user.IsDisabled
+        && (await store.GetUsersAsync(cancellationToken)).Count(u => u.Role == UserRole.Admin && !u.IsDisabled) == 1;
+
+    private async Task<AccountResult<UserAccount>> CreateUserAsync(string? email, string? name, string? password, UserRole role, CancellationToken cancellationToken)
+    {
+        if (!AccessRules.IsEmail(email))
+        {
+            return AccountResult<UserAccount>.Refused("Enter an email address.");
+        }
+
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100)
+        {
+            return AccountResult<UserAccount>.Refused("Enter your name (up to 100 characters).");
+        }
+
+        if (AccessRules.PasswordProblem(password) is { } problem)
+        {
+            return AccountResult<UserAccount>.Refused($"The password {problem}.");
+        }
+
+        var user = new UserAccount(Guid.NewGuid(), AccessRules.NormalizeEmail(email!), name.Trim(), "", role, NewStamp(), clock.GetUtcNow());
+        user = user with { PasswordHash = _hasher.HashPassword(user, password!) };
+        if (!await store.CreateUserAsync(user, cancellationToken))
+        {
+            return AccountResult<UserAccount>.Refused($"{user.Email} has an account already.");
+        }
+
+        LogUserCreated(logger, user.Email, role);
+        return AccountResult<UserAccount>.Ok(user);
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Account {Email} locked until {Until} after {Failures} failed sign-ins")]
+    private static partial void LogLockedOut(ILogger logger, string email, int failures, DateTimeOffset until);
+
+    [LoggerMessage(2, LogLevel.Information, "Account {Email} created ({Role})")]
+    private static partial void LogUserCreated(ILogger logger, string email, UserRole role);
+
+    [LoggerMessage(3, LogLevel.Information, "Invited {Email} ({Role})")]
+    private static partial void LogInvited(ILogger logger, string email, UserRole role);
+}

@@ -1,0 +1,151 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using ErrorHub.Server;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace ErrorHub.Dashboard.Access;
+
+/// <summary>
+/// Until an admin exists, anyone who reaches the dashboard could claim it through the setup page, so it
+/// listens on the loopback interface only, on the ports it was asked for, whatever the configuration says
+/// (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c> as container images set it, Kestrel
+/// endpoints), and says so in the log. Once an admin exists the configured addresses are used, from the
+/// next start on. Runs as a hosted service after the store's schema and the configured admin, before the
+/// web server starts: addresses placed in <see cref="IServerAddressesFeature"/> then win over configuration.
+/// </summary>
+internal sealed partial class LoopbackUntilAdmin(
+    IServer server,
+    IConfiguration configuration,
+    Accounts accounts,
+    ILogger<LoopbackUntilAdmin> logger) : IHostedService
+{
+    /// <summary>Where the dashboard listens when nothing else is configured.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>True when this start listens on loopback although the configuration asked for more.</summary>
+    public bool Restricted { get; private set; }
+
+    /// <summary>The addresses configured, as given (for the log).</summary>
+    public IReadOnlyList<string> Configured { get; private set; } = [];
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (server.Features.Get<IServerAddressesFeature>() is not { } addresses || addresses.Addresses.IsReadOnly)
+        {
+            return; // an in-memory test server has no addresses
+        }
+
+        Configured = ConfiguredUrls(configuration);
+        if (await accounts.AnyActiveAdminAsync(cancellationToken))
+        {
+            if (Configured.Any(url => !IsLoopback(url)) && string.IsNullOrEmpty(configuration["AllowedHosts"])
+                && string.IsNullOrEmpty(configuration["ErrorHub:PublicUrl"]))
+            {
+                LogOnlyLoopbackHosts(logger, string.Join(", ", Configured));
+            }
+
+            return;
+        }
+
+        var loopback = Configured.Select(ToLoopback).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        addresses.Addresses.Clear();
+        foreach (var url in loopback)
+        {
+            addresses.Addresses.Add(url);
+        }
+
+        // Over Kestrel endpoints from configuration or code too.
+        addresses.PreferHostingUrls = true;
+        Restricted = Configured.Any(url => !IsLoopback(url));
+        if (Restricted)
+        {
+            LogRestricted(logger, string.Join(", ", loopback), string.Join(", ", Configured));
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Called once the first admin exists, so the log says how to get the configured addresses.</summary>
+    public void AdminCreated()
+    {
+        if (Restricted)
+        {
+            LogRestartNeeded(logger, string.Join(", ", Configured));
+        }
+    }
+
+    /// <summary>What the host would listen on: urls, else http_ports/https_ports, plus Kestrel endpoints; else the default.</summary>
+    internal static IReadOnlyList<string> ConfiguredUrls(IConfiguration configuration)
+    {
+        var urls = new List<string>();
+        if (configuration["urls"] is { Length: > 0 } configuredUrls)
+        {
+            urls.AddRange(Split(configuredUrls));
+        }
+        else
+        {
+            urls.AddRange(Split(configuration["http_ports"]).Select(port => "http://*:" + port));
+            urls.AddRange(Split(configuration["https_ports"]).Select(port => "https://*:" + port));
+        }
+
+        urls.AddRange(configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(endpoint => endpoint["Url"]).OfType<string>());
+        return urls.Count == 0 ? [DefaultUrl] : urls;
+    }
+
+    internal static bool IsLoopback(string url)
+    {
+        if (url.Contains("://unix:", StringComparison.OrdinalIgnoreCase))
+        {
+            return true; // a socket file is not reachable from another machine
+        }
+
+        var match = UrlPattern().Match(url);
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        var host = match.Groups["host"].Value.Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
+    }
+
+    /// <summary>The same scheme and port on 127.0.0.1.</summary>
+    internal static string ToLoopback(string url)
+    {
+        if (IsLoopback(url))
+        {
+            return url;
+        }
+
+        var match = UrlPattern().Match(url);
+        if (!match.Success)
+        {
+            return DefaultUrl;
+        }
+
+        var scheme = match.Groups["scheme"].Value.ToLowerInvariant();
+        var port = match.Groups["port"].Success ? match.Groups["port"].Value : scheme == "https" ? "443" : "80";
+        return $"{scheme}://127.0.0.1:{port}";
+    }
+
+    private static string[] Split(string? value) =>
+        (value ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [GeneratedRegex(@"^(?<scheme>https?)://(?<host>\[[^\]]*\]|[^:/]+)(:(?<port>\d+))?(/.*)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex UrlPattern();
+
+    [LoggerMessage(1, LogLevel.Warning,
+        "No admin account exists yet, so the dashboard listens on {Loopback} only, not on {Configured}, until one does. " +
+        "Create it with the setup link below, or set ErrorHub__Admin__Email and ErrorHub__Admin__Password; the configured addresses are used from the next start on")]
+    private static partial void LogRestricted(ILogger logger, string loopback, string configured);
+
+    [LoggerMessage(2, LogLevel.Warning, "An admin exists now: restart ErrorHub to listen on {Configured}")]
+    private static partial void LogRestartNeeded(ILogger logger, string configured);
+
+    [LoggerMessage(3, LogLevel.Warning,
+        "Listening on {Configured}, but requests are answered only when they name localhost, 127.0.0.1 or [::1] as their host: " +
+        "set ErrorHub:PublicUrl to the address people use (or AllowedHosts)")]
+    private static partial void LogOnlyLoopbackHosts(ILogger logger, string configured);
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics.Metrics;
+using ErrorHub.Ingestion.Http;
+using ErrorHub.Ingestion.Writing;
+
+namespace ErrorHub.Ingestion;
+
+/// <summary>
+/// What ingest counts, as .NET metrics (meter <c>ErrorHub.Ingest</c>) that any exporter can publish; the
+/// server hosts publish them in Prometheus text on <c>/metrics</c> (docs/configuration.md). Labels are
+/// bounded: reasons and outcomes are a fixed set, never project ids or anything a client chooses.
+/// </summary>
+internal sealed class IngestMetrics
+{
+
+    private readonly Counter<long> _eventsAccepted;
+    private readonly Counter<long> _batches;
+    private readonly Histogram<double> _batchSeconds;
+
+    public IngestMetrics(IMeterFactory meterFactory, StoreWriter writer, IngestAdmission admission)
+    {
+        var meter = meterFactory.Create(IngestTelemetry.MeterName);
+        _eventsAccepted = meter.CreateCounter<long>("errorhub.ingest.events.accepted", "{event}", "Events stored and answered 202.");
+        _batches = meter.CreateCounter<long>("errorhub.ingest.batches", "{batch}", "Batches answered, by outcome: accepted or the reason they were not.");
+        _batchSeconds = meter.CreateHistogram(
+            "errorhub.ingest.batch.duration",
+            "s",
+            "Time from a batch's arrival to its answer, by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        meter.CreateObservableCounter("errorhub.ingest.store.failures", () => writer.FailedInserts, "{insert}", "Inserts the store refused or failed (their batches answered 503).");
+        meter.CreateObservableGauge("errorhub.ingest.queue.events", () => writer.PendingEvents, "{event}", "Events waiting for the group-commit writer.");
+        meter.CreateObservableGauge("errorhub.ingest.inflight.bytes", () => admission.InFlight, "By", "Decompressed bytes of the batches being decoded, grouped and stored.");
+    }
+
+    public void Answered(IngestOutcome outcome, int acceptedEvents, TimeSpan elapsed)
+    {
+        var tag = new KeyValuePair<string, object?>("outcome", Name(outcome));
+        _batches.Add(1, tag);
+        _batchSeconds.Record(elapsed.TotalSeconds, tag);
+        if (acceptedEvents > 0)
+        {
+            _eventsAccepted.Add(acceptedEvents);
+        }
+    }
+
+    private static string Name(IngestOutcome outcome) => outcome switch
+    {
+        IngestOutcome.Accepted => "accepted",
+        IngestOutcome.InvalidProjectId => "invalid_project_id",
+        IngestOutcome.Unauthorized => "unauthorized",
+        IngestOutcome.UnsupportedMedia => "unsupported_media",
+        IngestOutcome.TooLarge => "too_large",
+        IngestOutcome.Invalid => "invalid",
+        IngestOutcome.Busy => "busy",
+        IngestOutcome.StoreUnavailable => "store_unavailable",
+        IngestOutcome.StoreTimeout => "store_timeout",
+        IngestOutcome.ClientGone => "client_gone",
+        _ => "other",
+    };
+}
+
+/// <summary>The names a host needs to export ingest's telemetry.</summary>
+public static class IngestTelemetry
+{
+    /// <summary>The meter of ingest's counters, histograms and gauges (instruments named <c>errorhub.ingest.*</c>).</summary>
+    public const string MeterName = "ErrorHub.Ingest";
+}
+
+/// <summary>How ingest answered a batch: the outcome label of its metrics.</summary>
+internal enum IngestOutcome
+{
+    Accepted,
+    InvalidProjectId,
+    Unauthorized,
+    UnsupportedMedia,
+    TooLarge,
+    Invalid,
+    Busy,
+    StoreUnavailable,
+    StoreTimeout,
+    ClientGone,
+}

@@ -1,0 +1,269 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Ingestion.Scrubbing;
+
+/// <summary>
+/// The pipeline's step after decoding: values under sensitive names (headers, query parameters, cookies,
+/// tags) become <see cref="Filtered"/>, and payment card numbers anywhere become it too. The SDK scrubs the
+/// same names before sending (docs/configuration.md); doing it again here protects the store from SDKs that
+/// do not. Runs before grouping, so a scrubbed value never reaches a fingerprint or a title.
+/// </summary>
+internal sealed partial class EventScrubber
+{
+    public const string Filtered = "[Filtered]";
+
+    /// <summary>Words that make a name sensitive wherever they appear in it.</summary>
+    private static readonly string[] SensitiveAnywhere =
+        ["password", "passwd", "secret", "token", "session", "credential", "cookie", "authorization", "apikey", "privatekey", "cvv", "cvc"];
+
+    /// <summary>Words that make a name sensitive only as a word of their own ("key", not "monkey").</summary>
+    private static readonly string[] SensitiveWords = ["pwd", "key", "auth", "card", "pin", "sig", "signature", "ssn", "otp"];
+
+    /// <summary>Query parameters that carry one-time credentials (OAuth's <c>code</c>) although the word is harmless elsewhere ("error.code").</summary>
+    private static readonly string[] SensitiveQueryWords = ["code"];
+
+    private readonly ScrubbingOptions _options;
+    private readonly HashSet<string> _extraNames;
+
+    public EventScrubber(ScrubbingOptions options)
+    {
+        _options = options;
+        _extraNames = new HashSet<string>(options.ExtraNames.Select(Squeeze), StringComparer.Ordinal);
+    }
+
+    /// <summary>The event with its sensitive values filtered; the same instance when there was nothing to filter (the common case costs no copy).</summary>
+    public IncomingEvent Scrub(IncomingEvent e)
+    {
+        if (!_options.Enabled)
+        {
+            return e;
+        }
+
+        var message = Text(e.Message);
+        var exceptions = Exceptions(e.Exceptions);
+        var request = e.Request is { } r ? Request(r) : null;
+        var user = e.User is { } u ? User(u) : null;
+        var tags = Map(e.Tags);
+        return ReferenceEquals(message, e.Message) && ReferenceEquals(exceptions, e.Exceptions) && ReferenceEquals(request, e.Request)
+            && ReferenceEquals(user, e.User) && ReferenceEquals(tags, e.Tags)
+            ? e
+            : e with { Message = message, Exceptions = exceptions, Request = request, User = user, Tags = tags };
+    }
+
+    /// <summary>Whether a header, parameter, cookie or tag of this name holds something that must not be stored.</summary>
+    internal bool IsSensitive(string name) => IsSensitive(name, query: false);
+
+    private bool IsSensitive(string name, bool query)
+    {
+        var squeezed = Squeeze(name);
+        if (squeezed.Length == 0)
+        {
+            return false;
+        }
+
+        if (_extraNames.Contains(squeezed) || SensitiveAnywhere.Any(word => squeezed.Contains(word, StringComparison.Ordinal)))
+        {
+            return true;
+        }
+
+        foreach (var word in Words(name))
+        {
+            if (SensitiveWords.Contains(word) || (query && SensitiveQueryWords.Contains(word)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private IReadOnlyList<ExceptionRecord> Exceptions(IReadOnlyList<ExceptionRecord> exceptions)
+    {
+        List<ExceptionRecord>? changed = null;
+        for (var i = 0; i < exceptions.Count; i++)
+        {
+            var value = Text(exceptions[i].Value)!;
+            if (!ReferenceEquals(value, exceptions[i].Value))
+            {
+                changed ??= [.. exceptions];
+                changed[i] = exceptions[i] with { Value = value };
+            }
+        }
+
+        return changed ?? exceptions;
+    }
+
+    private RequestRecord Request(RequestRecord request)
+    {
+        var url = Text(request.Url);
+        var query = request.QueryString is { } q ? Query(q) : null;
+        var headers = Map(request.Headers);
+        return ReferenceEquals(url, request.Url) && ReferenceEquals(query, request.QueryString) && ReferenceEquals(headers, request.Headers)
+            ? request
+            : request with { Url = url, QueryString = query, Headers = headers };
+    }
+
+    private UserRecord? User(UserRecord user)
+    {
+        var id = Text(user.Id);
+        var username = Text(user.Username);
+        var email = Text(user.Email);
+        var ip = _options.RemoveIpAddresses ? null : user.IpAddress;
+        if (ReferenceEquals(id, user.Id) && ReferenceEquals(username, user.Username) && ReferenceEquals(email, user.Email) && ReferenceEquals(ip, user.IpAddress))
+        {
+            return user;
+        }
+
+        return id is null && username is null && email is null && ip is null ? null : new UserRecord(id, username, email, ip);
+    }
+
+    /// <summary>Headers or tags with sensitive values filtered; the same map when nothing changes.</summary>
+    private IReadOnlyDictionary<string, string> Map(IReadOnlyDictionary<string, string> map)
+    {
+        Dictionary<string, string>? changed = null;
+        foreach (var (name, value) in map)
+        {
+            var scrubbed = IsSensitive(name) ? Filtered : Text(value)!;
+            if (!string.Equals(scrubbed, value, StringComparison.Ordinal))
+            {
+                changed ??= map is Dictionary<string, string> { Comparer: var comparer } ? new Dictionary<string, string>(map, comparer) : new Dictionary<string, string>(map);
+                changed[name] = scrubbed;
+            }
+        }
+
+        return changed ?? map;
+    }
+
+    /// <summary>A query string with the values of sensitive parameters filtered; names and order are kept.</summary>
+    internal string Query(string query)
+    {
+        if (query.Length == 0)
+        {
+            return query;
+        }
+
+        var changed = false;
+        var text = new StringBuilder(query.Length);
+        foreach (var pair in query.Split('&'))
+        {
+            if (text.Length > 0)
+            {
+                text.Append('&');
+            }
+
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? pair : pair[..equals];
+            if (equals >= 0 && IsSensitive(Unescape(name), query: true) && pair[(equals + 1)..] != Filtered)
+            {
+                text.Append(name).Append('=').Append(Filtered);
+                changed = true;
+            }
+            else
+            {
+                text.Append(pair);
+            }
+        }
+
+        return Text(changed ? text.ToString() : query)!;
+    }
+
+    /// <summary>Card numbers in free text become <see cref="Filtered"/> (when enabled); anything else stays.</summary>
+    internal string? Text(string? value)
+    {
+        if (!_options.CardNumbers || string.IsNullOrEmpty(value) || !value.AsSpan().ContainsAnyInRange('0', '9'))
+        {
+            return value;
+        }
+
+        return CardCandidate().Replace(value, match => PassesLuhn(match.Value) ? Filtered : match.Value);
+    }
+
+    private static bool PassesLuhn(string candidate)
+    {
+        var digits = 0;
+        var sum = 0;
+        for (var i = candidate.Length - 1; i >= 0; i--)
+        {
+            var c = candidate[i];
+            if (!char.IsAsciiDigit(c))
+            {
+                continue;
+            }
+
+            var digit = c - '0';
+            if (digits % 2 == 1)
+            {
+                digit *= 2;
+                if (digit > 9)
+                {
+                    digit -= 9;
+                }
+            }
+
+            sum += digit;
+            digits++;
+        }
+
+        return digits is >= 13 and <= 19 && sum % 10 == 0;
+    }
+
+    private static string Unescape(string name)
+    {
+        try
+        {
+            return Uri.UnescapeDataString(name.Replace('+', ' '));
+        }
+        catch (UriFormatException)
+        {
+            return name;
+        }
+    }
+
+    /// <summary>Lower case, letters and digits only: "X-Api-Key" → "xapikey".</summary>
+    private static string Squeeze(string name)
+    {
+        var text = new StringBuilder(name.Length);
+        foreach (var c in name)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                text.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The words of a name: split at separators and at lower-to-upper case changes ("userPin" → user, pin).</summary>
+    private static IEnumerable<string> Words(string name)
+    {
+        var word = new StringBuilder();
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            var boundary = !char.IsLetterOrDigit(c) || (char.IsUpper(c) && i > 0 && char.IsLower(name[i - 1]));
+            if (boundary && word.Length > 0)
+            {
+                yield return word.ToString();
+                word.Clear();
+            }
+
+            if (char.IsLetterOrDigit(c))
+            {
+                word.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        if (word.Length > 0)
+        {
+            yield return word.ToString();
+        }
+    }
+
+    /// <summary>13 to 19 digits, optionally grouped by single spaces or dashes, not part of a longer number.</summary>
+    [GeneratedRegex(@"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])", RegexOptions.CultureInvariant)]
+    private static partial Regex CardCandidate();
+}

@@ -1,0 +1,124 @@
+using FluentAssertions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace ErrorHub.AspNetCore.Tests;
+
+/// <summary>What UseErrorHub() puts in the pipeline, and what the pipeline then costs a request that does not fail.</summary>
+public sealed class UseErrorHubTests
+{
+    [Fact]
+    public void Without_a_DSN_UseErrorHub_adds_nothing_to_the_pipeline()
+    {
+        using var services = new ServiceCollection().AddLogging().AddErrorHub(o => o.Dsn = null).BuildServiceProvider();
+        var app = new CountingApplicationBuilder(services);
+
+        var returned = app.UseErrorHub();
+
+        returned.Should().BeSameAs(app);
+        app.Added.Should().Be(0);
+    }
+
+    [Fact]
+    public void When_disabled_in_configuration_UseErrorHub_adds_nothing_even_with_a_DSN()
+    {
+        using var services = new ServiceCollection().AddLogging().AddErrorHub(o =>
+        {
+            o.Dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1";
+            o.Enabled = false;
+        }).BuildServiceProvider();
+        var app = new CountingApplicationBuilder(services);
+
+        app.UseErrorHub();
+
+        app.Added.Should().Be(0);
+    }
+
+    [Fact]
+    public void With_a_DSN_UseErrorHub_adds_its_middleware()
+    {
+        using var services = new ServiceCollection().AddLogging()
+            .AddErrorHub(o => o.Dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1").BuildServiceProvider();
+        var app = new CountingApplicationBuilder(services);
+
+        app.UseErrorHub();
+
+        app.Added.Should().Be(1);
+    }
+
+    [Fact]
+    public void UseErrorHub_without_AddErrorHub_says_what_is_missing()
+    {
+        using var services = new ServiceCollection().AddLogging().BuildServiceProvider();
+        var app = new ApplicationBuilder(services);
+
+        var act = () => app.UseErrorHub();
+
+        act.Should().Throw<InvalidOperationException>()
+            .WithMessage("ErrorHub services are missing: call builder.Services.AddErrorHub() before app.UseErrorHub().");
+    }
+
+    [Fact]
+    public async Task A_request_that_does_not_fail_allocates_nothing_in_the_middleware()
+    {
+        await using var services = new ServiceCollection().AddLogging()
+            .AddErrorHub(o => o.Dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1").BuildServiceProvider();
+        var app = new ApplicationBuilder(services);
+        app.UseErrorHub();
+        app.Run(context =>
+        {
+            context.Response.StatusCode = 204;
+            return Task.CompletedTask;
+        });
+        var pipeline = app.Build();
+        var context = new DefaultHttpContext(new FeatureCollection()) { RequestServices = services };
+        context.Features.Set<IHttpResponseFeature>(new HttpResponseFeature());
+        for (var i = 0; i < 1000; i++)
+        {
+            await pipeline(context); // warm up: first calls may compile and cache
+        }
+
+        var stillRunning = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            stillRunning += pipeline(context).IsCompletedSuccessfully ? 0 : 1;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        allocated.Should().Be(0);
+        stillRunning.Should().Be(0, "a pipeline that completes synchronously stays synchronous");
+    }
+
+    /// <summary>An application builder that counts the middleware added to it.</summary>
+    private sealed class CountingApplicationBuilder(IServiceProvider services) : IApplicationBuilder
+    {
+        private readonly ApplicationBuilder _inner = new(services);
+
+        public int Added { get; private set; }
+
+        public IServiceProvider ApplicationServices
+        {
+            get => _inner.ApplicationServices;
+            set => _inner.ApplicationServices = value;
+        }
+
+        public IFeatureCollection ServerFeatures => _inner.ServerFeatures;
+
+        public IDictionary<string, object?> Properties => _inner.Properties;
+
+        public IApplicationBuilder Use(Func<RequestDelegate, RequestDelegate> middleware)
+        {
+            Added++;
+            _inner.Use(middleware);
+            return this;
+        }
+
+        public IApplicationBuilder New() => _inner.New();
+
+        public RequestDelegate Build() => _inner.Build();
+    }
+}

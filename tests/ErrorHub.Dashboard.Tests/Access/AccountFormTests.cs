@@ -1,0 +1,102 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage;
+using ErrorHub.Testing.Dashboard;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ErrorHub.Dashboard.Tests.Access;
+
+/// <summary>The account page's forms and the invitation link, posted as a browser posts them.</summary>
+public sealed partial class AccountFormTests : IDisposable
+{
+    private readonly DashboardServer _server = DashboardServer.Start();
+
+    public void Dispose() => _server.Dispose();
+
+    [Fact]
+    public async Task A_new_password_ends_the_other_sign_ins_keeps_this_one_and_replaces_the_old_password()
+    {
+        using var other = await _server.SignedInClientAsync();
+        using var client = await _server.SignedInClientAsync();
+
+        using var wrong = await ChangePasswordAsync(client, "not the password", "a brand new password");
+        DashboardForms.Problem(await wrong.Content.ReadAsStringAsync()).Should().Be("The current password is not right.");
+        using var tooShort = await ChangePasswordAsync(client, DashboardServer.AdminPassword, "short");
+        DashboardForms.Problem(await tooShort.Content.ReadAsStringAsync()).Should().Contain("at least 8 characters");
+
+        using var changed = await ChangePasswordAsync(client, DashboardServer.AdminPassword, "a brand new password");
+
+        (await changed.Content.ReadAsStringAsync()).Should().Contain("Password changed");
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "this browser is signed in again with the new password");
+        (await other.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "every other sign-in ended");
+        using var fresh = _server.NewClient();
+        using var old = await DashboardForms.PostLoginAsync(fresh, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        DashboardForms.Problem(await old.Content.ReadAsStringAsync()).Should().Be("Wrong email or password.");
+        await DashboardForms.SignInAsync(fresh, DashboardServer.AdminEmail, "a brand new password");
+    }
+
+    [Fact]
+    public async Task A_token_made_on_the_account_page_is_shown_once_works_and_stops_working_when_revoked_there()
+    {
+        using var client = await _server.SignedInClientAsync();
+
+        using var created = await DashboardForms.PostAsync(client, "/account", "create-token", new() { ["NewToken.Name"] = "nightly export" });
+        var html = await created.Content.ReadAsStringAsync();
+        var token = NewToken().Match(html).Groups["token"].Value;
+
+        token.Should().StartWith("eh_");
+        (await client.GetStringAsync("/account")).Should().Contain("nightly export").And.NotContain(token, "a token is shown once");
+        using var bearer = _server.NewClient();
+        bearer.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", "Bearer " + token);
+        (await bearer.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var id = (await _server.Access.GetApiTokensAsync(admin!.Id)).Single().Id;
+        using var revoked = await DashboardForms.PostAsync(client, "/account", "revoke-token", new() { ["Revoke.TokenId"] = id.ToString() });
+
+        revoked.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await bearer.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task An_invitation_link_makes_a_member_of_the_chosen_projects_and_works_once()
+    {
+        var worker = await _server.Projects.CreateProjectAsync("Billing worker", "worker-key-0123456789abcdef", DateTimeOffset.UtcNow);
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var invitation = (await _server.Accounts.InviteAsync(admin!.Id, "New.Dev@Example.com", UserRole.Member, [worker.Id])).Value;
+        var link = "/invitations/" + invitation.Secret;
+        using var client = _server.NewClient();
+
+        (await client.GetStringAsync(link)).Should().Contain("new.dev@example.com");
+        using var mismatch = await DashboardForms.PostAsync(client, link, "accept-invitation", Account("a long password", "another password"));
+        DashboardForms.Problem(await mismatch.Content.ReadAsStringAsync()).Should().Be("The two passwords differ.");
+        using var accepted = await DashboardForms.PostAsync(client, link, "accept-invitation", Account("a long password", "a long password"));
+
+        accepted.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        var home = await client.GetStringAsync("/");
+        home.Should().Contain("Billing worker").And.NotContain("Web shop");
+        using var reused = await _server.NewClient().GetAsync(link);
+        reused.StatusCode.Should().Be(HttpStatusCode.Gone);
+        (await reused.Content.ReadAsStringAsync()).Should().Contain("does not work any more");
+        (await _server.Access.FindUserByEmailAsync("new.dev@example.com")).Should().BeEquivalentTo(new { Name = "Nia Newcomer", Role = UserRole.Member });
+    }
+
+    private static Dictionary<string, string> Account(string password, string confirm) => new()
+    {
+        ["Input.Name"] = "Nia Newcomer",
+        ["Input.Password"] = password,
+        ["Input.ConfirmPassword"] = confirm,
+    };
+
+    private static Task<HttpResponseMessage> ChangePasswordAsync(HttpClient client, string current, string next) =>
+        DashboardForms.PostAsync(client, "/account", "change-password", new()
+        {
+            ["Password.CurrentPassword"] = current,
+            ["Password.NewPassword"] = next,
+            ["Password.ConfirmPassword"] = next,
+        });
+
+    [GeneratedRegex("""<code class="secret-once new-token">(?<token>[^<]+)</code>""")]
+    private static partial Regex NewToken();
+}

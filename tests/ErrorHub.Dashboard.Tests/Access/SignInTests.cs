@@ -1,0 +1,147 @@
+using Microsoft.Extensions.DependencyInjection;
+using System.Net;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Testing.Dashboard;
+
+namespace ErrorHub.Dashboard.Tests.Access;
+
+/// <summary>Signing in and out over real HTTP against the real dashboard: what a person at the login form sees.</summary>
+public sealed class SignInTests
+{
+    [Theory]
+    [InlineData("/", "/login?returnUrl=%2F")]
+    [InlineData("/projects/1/issues", "/login?returnUrl=%2Fprojects%2F1%2Fissues")]
+    [InlineData("/users", "/login?returnUrl=%2Fusers")]
+    [InlineData("/no/such/page", "/login?returnUrl=%2Fno%2Fsuch%2Fpage")]
+    public async Task Without_signing_in_every_page_sends_to_the_login_page(string path, string expectedLocation)
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var response = await client.GetAsync(path);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        response.Headers.Location!.PathAndQuery.Should().Be(expectedLocation);
+        (await response.Content.ReadAsStringAsync()).Should().NotContain("Web shop");
+    }
+
+    [Fact]
+    public async Task The_api_and_the_blazor_hub_answer_401_without_a_sign_in_and_the_open_endpoints_stay_open()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var api = await client.GetAsync("/api/projects");
+        using var project = await client.GetAsync("/api/projects/1");
+        using var negotiate = await client.PostAsync("/_blazor/negotiate?negotiateVersion=1", null);
+        using var health = await client.GetAsync("/healthz");
+        using var login = await client.GetAsync("/login");
+        using var script = await client.GetAsync("/_framework/blazor.web.js");
+
+        api.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await api.Content.ReadAsStringAsync()).Should().Contain("Authorization: Bearer");
+        project.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        negotiate.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the hub serves page data: nothing without a sign-in");
+        health.StatusCode.Should().Be(HttpStatusCode.OK);
+        login.StatusCode.Should().Be(HttpStatusCode.OK);
+        script.StatusCode.Should().Be(HttpStatusCode.OK, "the login page needs the scripts and styles");
+    }
+
+    [Fact]
+    public async Task Signing_in_opens_the_pages_the_hub_and_the_api_and_signing_out_closes_them()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var signIn = await DashboardForms.PostLoginAsync(client, "  Admin@Example.com ", DashboardServer.AdminPassword, "login?returnUrl=%2Fprojects%2F1%2Fissues");
+
+        signIn.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        signIn.Headers.Location!.ToString().Should().EndWith("/projects/1/issues", "the login page returns to where the user was going");
+        var home = await client.GetStringAsync("/");
+        home.Should().Contain("Web shop").And.Contain(DashboardServer.ProjectKey, "the DSN is on the project list");
+        (await client.GetAsync("/projects/1/issues")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await client.PostAsync("/_blazor/negotiate?negotiateVersion=1", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await client.GetStringAsync("/api/projects")).Should().Contain("\"name\":\"Web shop\"");
+
+        using var logout = await PostLogoutAsync(client);
+        logout.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "signed out");
+        (await client.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Signing_out_needs_the_antiforgery_token_so_another_site_cannot_sign_people_out()
+    {
+        using var server = DashboardServer.Start();
+        using var client = await server.SignedInClientAsync();
+
+        using var forged = await client.PostAsync("/logout", new FormUrlEncodedContent(new Dictionary<string, string> { ["returnUrl"] = "/" }));
+
+        forged.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "still signed in");
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_and_five_in_a_row_lock_the_account_even_for_the_right_password_until_the_lockout_ends()
+    {
+        using var server = DashboardServer.Start(new() { ["ErrorHub:Access:LockoutDuration"] = "00:00:03" });
+        using var client = server.NewClient();
+
+        for (var attempt = 1; attempt <= 4; attempt++)
+        {
+            using var wrong = await DashboardForms.PostLoginAsync(client, DashboardServer.AdminEmail, "wrong password " + attempt);
+            wrong.StatusCode.Should().Be(HttpStatusCode.OK);
+            DashboardForms.Problem(await wrong.Content.ReadAsStringAsync()).Should().Be("Wrong email or password.");
+        }
+
+        using var fifth = await DashboardForms.PostLoginAsync(client, DashboardServer.AdminEmail, "wrong password 5");
+        using var right = await DashboardForms.PostLoginAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+
+        fifth.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        DashboardForms.Problem(await fifth.Content.ReadAsStringAsync()).Should().StartWith("Too many failed sign-ins: this account is locked until");
+        right.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "a locked account does not even check the password");
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "not signed in");
+        server.Logs.Entries.Should().Contain(e => e.Message.Contains("locked until", StringComparison.Ordinal));
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task An_unknown_email_gets_the_same_answer_as_a_wrong_password()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var response = await DashboardForms.PostLoginAsync(client, "nobody@example.com", DashboardServer.AdminPassword);
+
+        DashboardForms.Problem(await response.Content.ReadAsStringAsync()).Should().Be("Wrong email or password.");
+    }
+
+    [Theory]
+    [InlineData("https://evil.example/")]
+    [InlineData("//evil.example/")]
+    [InlineData("/\\evil.example/")]
+    public async Task The_login_page_never_sends_anyone_to_another_site(string returnUrl)
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var response = await DashboardForms.PostLoginAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword, "login?returnUrl=" + Uri.EscapeDataString(returnUrl));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        var location = new Uri(server.BaseAddress, response.Headers.Location!);
+        location.Authority.Should().Be(server.BaseAddress.Authority);
+        location.AbsolutePath.Should().Be("/");
+    }
+
+    private static async Task<HttpResponseMessage> PostLogoutAsync(HttpClient client)
+    {
+        // The header's sign-out form, with the token of the page it is on.
+        var page = await client.GetStringAsync("/");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token) });
+        return await client.PostAsync("/logout", form);
+    }
+}

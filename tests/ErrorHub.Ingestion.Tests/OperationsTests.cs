@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using ErrorHub.Testing.Batches;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace ErrorHub.Ingestion.Tests;
+
+/// <summary>
+/// What an operator and an orchestrator see: liveness, readiness and Prometheus metrics over real HTTP.
+/// Alone in its collection: a process's meters are seen by every exporter in it, so other test hosts
+/// running at the same time would add to the counts.
+/// </summary>
+[Collection(nameof(OperationsTests))]
+public sealed partial class OperationsTests
+{
+    [Fact]
+    public async Task Healthz_is_alive_and_readyz_is_ready_while_the_store_answers_and_503_while_it_does_not()
+    {
+        await using var host = await IngestHost.StartAsync();
+
+        (await host.Client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await host.Client.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // The database file replaced by a directory: SQLite cannot open it.
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(host.DatabasePath + suffix);
+        }
+
+        Directory.CreateDirectory(host.DatabasePath);
+        try
+        {
+            using var notReady = await host.Client.GetAsync("/readyz");
+            notReady.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a load balancer must send events elsewhere");
+            (await host.Client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK, "a store problem must not get the process restarted");
+        }
+        finally
+        {
+            Directory.Delete(host.DatabasePath);
+        }
+    }
+
+    [Fact]
+    public async Task Metrics_count_accepted_events_and_each_kind_of_refusal_in_prometheus_text()
+    {
+        await using var host = await IngestHost.StartAsync();
+        var before = await MetricsAsync(host);
+
+        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch))) { }
+        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch))) { }
+        using (await host.PostAsync(IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh().Batch)), key: "wrong-key-0123456789")) { }
+        using (await host.PostAsync(Wire.Encode(Wire.Map(("events", Wire.Array(Wire.Map(("level", "error")))))))) { }
+
+        var text = await MetricsAsync(host);
+        (Value(text, "errorhub_ingest_events_accepted_total") - Value(before, "errorhub_ingest_events_accepted_total")).Should().Be(6, "two batches of three events");
+        double Delta(string name, string label) => Value(text, name, label) - Value(before, name, label);
+        Delta("errorhub_ingest_batches_total", "outcome=\"accepted\"").Should().Be(2);
+        Delta("errorhub_ingest_batches_total", "outcome=\"unauthorized\"").Should().Be(1);
+        Delta("errorhub_ingest_batches_total", "outcome=\"invalid\"").Should().Be(1);
+        Delta("errorhub_ingest_batch_duration_seconds_count", "outcome=\"accepted\"").Should().Be(2);
+        Value(text, "errorhub_ingest_batch_duration_seconds_bucket", "le=\"10\"").Should().BeGreaterThan(0, "latency buckets are in seconds");
+        text.Should().Contain("errorhub_ingest_queue_events").And.Contain("errorhub_ingest_inflight_bytes").And.Contain("errorhub_ingest_store_failures");
+    }
+
+    private static async Task<string> MetricsAsync(IngestHost host)
+    {
+        using var response = await host.Client.GetAsync("/metrics");
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>The value of a sample line, e.g. <c>errorhub_ingest_batches_total{outcome="accepted"} 2</c>; 0 when absent.</summary>
+    private static double Value(string text, string name, string? label = null)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            var match = Sample().Match(line);
+            if (match.Success && match.Groups["name"].Value == name && (label is null || match.Groups["labels"].Value.Contains(label, StringComparison.Ordinal)))
+            {
+                return double.Parse(match.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})?\s+(?<value>\S+)")]
+    private static partial Regex Sample();
+}
+
+[CollectionDefinition(nameof(OperationsTests), DisableParallelization = true)]
+public sealed class OperationsTestsRunAlone;

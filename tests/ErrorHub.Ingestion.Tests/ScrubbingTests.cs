@@ -1,0 +1,129 @@
+using System.Net;
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Scrubbing;
+using ErrorHub.Storage.Events;
+using ErrorHub.Testing.Batches;
+using FluentAssertions;
+using Xunit;
+using static ErrorHub.Testing.Batches.SampleBatch;
+using static ErrorHub.Testing.Batches.Wire;
+
+namespace ErrorHub.Ingestion.Tests;
+
+/// <summary>Whatever an SDK sent, credentials and card numbers never reach the store.</summary>
+public sealed class ScrubbingTests
+{
+    private static readonly EventScrubber Scrubber = new(new ScrubbingOptions());
+
+    [Theory]
+    [InlineData("Authorization")]
+    [InlineData("proxy-authorization")]
+    [InlineData("Cookie")]
+    [InlineData("X-Api-Key")]
+    [InlineData("x_api_key")]
+    [InlineData("X-Auth-Token")]
+    [InlineData("X-CSRF-TOKEN")]
+    [InlineData("password")]
+    [InlineData("userPassword")]
+    [InlineData("client_secret")]
+    [InlineData("SessionId")]
+    [InlineData("card")]
+    [InlineData("card-number")]
+    [InlineData("cvv")]
+    [InlineData("pin")]
+    [InlineData("private_key")]
+    [InlineData("aws_credentials")]
+    public void Names_that_carry_credentials_are_sensitive_in_any_spelling(string name) =>
+        Scrubber.IsSensitive(name).Should().BeTrue(name);
+
+    [Theory]
+    [InlineData("Accept")]
+    [InlineData("User-Agent")]
+    [InlineData("monkey")]
+    [InlineData("keyboard-layout")]
+    [InlineData("spinner")]
+    [InlineData("cardinality")]
+    [InlineData("error.code")]
+    [InlineData("region")]
+    public void Ordinary_names_are_kept(string name) => Scrubber.IsSensitive(name).Should().BeFalse(name);
+
+    [Fact]
+    public void Query_values_under_sensitive_names_are_filtered_keeping_names_and_order()
+    {
+        Scrubber.Query("bundle=summer&password=hunter2&Api%5FKey=abc&code=xyz&empty&page=2")
+            .Should().Be("bundle=summer&password=[Filtered]&Api%5FKey=[Filtered]&code=[Filtered]&empty&page=2");
+        var plain = "bundle=summer&page=2";
+        Scrubber.Query(plain).Should().BeSameAs(plain, "nothing to filter costs no copy");
+    }
+
+    [Theory]
+    [InlineData("paid with 4111 1111 1111 1111 today", "paid with [Filtered] today")]
+    [InlineData("card=4111-1111-1111-1111", "card=[Filtered]")]
+    [InlineData("5500005555555559", "[Filtered]")]
+    [InlineData("order 4111111111111112 failed", "order 4111111111111112 failed")] // fails the Luhn check: an order number
+    [InlineData("id 1234567890", "id 1234567890")] // too short
+    [InlineData("v1.2.3 at 2026-11-21 10:00", "v1.2.3 at 2026-11-21 10:00")]
+    public void Card_numbers_in_free_text_are_filtered_and_other_numbers_kept(string text, string expected) =>
+        Scrubber.Text(text).Should().Be(expected);
+
+    [Fact]
+    public void An_event_with_nothing_sensitive_is_passed_on_unchanged_without_a_copy()
+    {
+        var clean = new IncomingEvent
+        {
+            Message = "Sequence contains no elements",
+            Request = new RequestRecord("GET", "https://shop.example/cart", "page=2", new Dictionary<string, string> { ["Accept"] = "text/html" }),
+            User = new UserRecord("u-1", "ada", "ada@example.com", null),
+            Tags = new Dictionary<string, string> { ["region"] = "eu" },
+        };
+
+        Scrubber.Scrub(clean).Should().BeSameAs(clean);
+    }
+
+    [Fact]
+    public async Task A_batch_from_an_sdk_that_scrubs_nothing_is_stored_scrubbed()
+    {
+        await using var host = await IngestHost.StartAsync();
+        var id = Guid.NewGuid();
+        var leaky = CheckoutEvent()
+            .With("event_id", id.ToString("N"))
+            .With("message", "charged 4111 1111 1111 1111")
+            .With("request", Map(
+                ("method", "POST"),
+                ("url", "https://shop.example/checkout"),
+                ("query_string", "bundle=summer&access_token=eyJhbGci"),
+                ("headers", Map(("Authorization", "Bearer eyJhbGci"), ("Cookie", "session=abc"), ("X-Shop-Pin", "1234"), ("Accept", "text/html")))))
+            .With("tags", Map(("api_key", "sk_live_123"), ("region", "eu")));
+
+        using var response = await host.PostAsync(Encode(Batch(leaky)));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var stored = (await host.Issues.GetEventAsync(IngestHost.ProjectId, id))!;
+        stored.Message.Should().Be("charged [Filtered]");
+        stored.Request!.QueryString.Should().Be("bundle=summer&access_token=[Filtered]");
+        stored.Request.Headers.Should().Contain(new KeyValuePair<string, string>("Authorization", "[Filtered]"))
+            .And.Contain(new KeyValuePair<string, string>("Cookie", "[Filtered]"))
+            .And.Contain(new KeyValuePair<string, string>("X-Shop-Pin", "[Filtered]"))
+            .And.Contain(new KeyValuePair<string, string>("Accept", "text/html"));
+        stored.Tags.Should().Contain(new KeyValuePair<string, string>("api_key", "[Filtered]")).And.Contain(new KeyValuePair<string, string>("region", "eu"));
+    }
+
+    [Fact]
+    public async Task Extra_names_come_from_configuration_and_scrubbing_can_be_switched_off()
+    {
+        await using var extra = await IngestHost.StartAsync(new() { ["ErrorHub:Scrubbing:ExtraNames:0"] = "X-Tenant" });
+        await using var off = await IngestHost.StartAsync(new() { ["ErrorHub:Scrubbing:Enabled"] = "false" });
+
+        async Task<ErrorEvent> StoreAsync(IngestHost host)
+        {
+            var id = Guid.NewGuid();
+            var e = MessageEvent().With("event_id", id.ToString("N")).With("tags", Map(("x_tenant", "acme"), ("password", "hunter2")));
+            using var response = await host.PostAsync(Encode(Batch(e)));
+            response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            return (await host.Issues.GetEventAsync(IngestHost.ProjectId, id))!;
+        }
+
+        (await StoreAsync(extra)).Tags.Should().Contain(new KeyValuePair<string, string>("x_tenant", "[Filtered]"));
+        (await StoreAsync(off)).Tags.Should().Contain(new KeyValuePair<string, string>("password", "hunter2"), "scrubbing was switched off");
+    }
+}

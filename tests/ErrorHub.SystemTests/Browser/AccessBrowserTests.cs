@@ -1,0 +1,123 @@
+using System.Text.RegularExpressions;
+using FluentAssertions;
+using Microsoft.Playwright;
+using Xunit;
+using static Microsoft.Playwright.Assertions;
+
+namespace ErrorHub.SystemTests.Browser;
+
+/// <summary>An admin's first day: sign in, create a project, copy its DSN, invite a colleague, who then sees only that project.</summary>
+[Collection(DashboardTestGroup.Name)]
+public sealed partial class AccessBrowserTests(DashboardFixture dashboard, BrowserFixture browser)
+{
+    [Fact]
+    public async Task An_admin_creates_a_project_copies_its_dsn_and_invites_a_member_who_sees_only_that_project()
+    {
+        var projectName = "Mobile app " + Guid.NewGuid().ToString("N")[..6];
+        var inviteeEmail = $"tester-{Guid.NewGuid():N}@example.com";
+        var admin = await browser.NewPageAsync();
+        var adminProblems = PageProblems.Watch(admin);
+        string invitationLink;
+        try
+        {
+            await admin.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = dashboard.BaseUrl.GetLeftPart(UriPartial.Authority) });
+            await BrowserSignIn.SignInAsAdminAsync(admin, dashboard);
+            await BrowserSignIn.WaitUntilInteractiveAsync(admin);
+            await Expect(admin.Locator(".projects-table .project-link")).ToContainTextAsync([DashboardSeed.Worker.Name, DashboardSeed.Shop.Name]);
+
+            // Create a project: its settings page opens with its first key.
+            await admin.GetByLabel("Name of the new project").FillAsync(projectName);
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Create project" }).ClickAsync();
+            await Expect(admin.Locator("h1")).ToHaveTextAsync($"{projectName} settings");
+            await Expect(admin).ToHaveURLAsync(new Regex(@"/projects/(\d+)/settings$"));
+            var projectId = int.Parse(ProjectIdInUrl().Match(admin.Url).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            await BrowserSignIn.WaitUntilInteractiveAsync(admin);
+
+            // Copy its DSN: what lands on the clipboard is the DSN shown, built from the dashboard's address.
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Copy the DSN of key Default" }).ClickAsync();
+            await Expect(admin.Locator(".keys-table .copy-status").First).ToHaveTextAsync("Copied");
+            var dsn = await admin.EvaluateAsync<string>("navigator.clipboard.readText()");
+            dsn.Should().MatchRegex($"^http://[0-9a-f]{{32}}@127\\.0\\.0\\.1:{dashboard.BaseUrl.Port}/{projectId}$");
+            await Expect(admin.Locator(".keys-table code.dsn").First).ToHaveTextAsync(dsn);
+
+            // Invite a member of that project.
+            await admin.GotoAsync(dashboard.Url("users").ToString());
+            await BrowserSignIn.WaitUntilInteractiveAsync(admin);
+            await admin.GetByLabel("Email of the person to invite").FillAsync(inviteeEmail);
+            await admin.Locator(".invite-projects").GetByText(projectName).ClickAsync();
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Create invitation link" }).ClickAsync();
+            var link = admin.Locator(".form-note code.dsn");
+            await Expect(link).ToContainTextAsync("/invitations/");
+            invitationLink = await link.InnerTextAsync();
+            await Expect(admin.Locator(".invitations-table")).ToContainTextAsync(inviteeEmail);
+        }
+        finally
+        {
+            await admin.Context.CloseAsync();
+        }
+
+        adminProblems.All.Should().BeEmpty("the admin's pages work without console errors or server errors");
+
+        var member = await browser.NewPageAsync();
+        var memberProblems = PageProblems.Watch(member);
+        try
+        {
+            await member.GotoAsync(invitationLink);
+            await Expect(member.Locator("h1")).ToHaveTextAsync("Create your account");
+            await member.GetByLabel("Name").FillAsync("Tess Tester");
+            await member.GetByLabel(new Regex("^Password \\(at least")).FillAsync("tess password 1");
+            await member.GetByLabel("Password again").FillAsync("tess password 1");
+            await member.GetByRole(AriaRole.Button, new() { Name = "Create account" }).ClickAsync();
+
+            // Signed in, they see their project and no other, in the list and in the navigation.
+            await Expect(member).ToHaveURLAsync(dashboard.Url("").ToString());
+            await BrowserSignIn.WaitUntilInteractiveAsync(member);
+            await Expect(member.Locator(".projects-table .project-link")).ToHaveTextAsync([projectName]);
+            await Expect(member.Locator("nav[aria-label=Projects]")).Not.ToContainTextAsync(DashboardSeed.Shop.Name);
+            await Expect(member.GetByRole(AriaRole.Link, new() { Name = "Users" })).ToHaveCountAsync(0);
+
+            // Through the live circuit (no new page request), another project is as unknown as a missing one.
+            await member.EvaluateAsync("path => Blazor.navigateTo(path)", $"projects/{DashboardSeed.Shop.Id}/issues");
+            await Expect(member.Locator("h1")).ToHaveTextAsync("Not found");
+            await Expect(member.Locator("main")).Not.ToContainTextAsync(DashboardSeed.CheckoutTitle);
+            await member.EvaluateAsync("path => Blazor.navigateTo(path)", $"projects/{DashboardSeed.Shop.Id}/issues/{DashboardSeed.CheckoutFingerprint}");
+            await Expect(member.Locator("h1")).ToHaveTextAsync("Not found");
+            await Expect(member.Locator("main")).Not.ToContainTextAsync(DashboardSeed.LatestUserEmail);
+        }
+        finally
+        {
+            await member.Context.CloseAsync();
+        }
+
+        memberProblems.All.Should().BeEmpty("the member's pages work without console errors or server errors");
+    }
+
+    [Fact]
+    public async Task Signing_in_with_a_wrong_password_says_so_and_signing_out_returns_to_the_login_page()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await page.GotoAsync(dashboard.Url("projects/1/issues").ToString());
+            await Expect(page).ToHaveURLAsync(new Regex("/login\\?returnUrl="));
+            await page.GetByLabel("Email").FillAsync(DashboardSeed.MemberEmail);
+            await page.GetByLabel("Password").FillAsync("not the password");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Expect(page.Locator(".form-error")).ToHaveTextAsync("Wrong email or password.");
+
+            await BrowserSignIn.SignInAsMemberAsync(page, dashboard);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+            await Expect(page).ToHaveURLAsync(dashboard.Url("login").ToString());
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty();
+    }
+
+    [GeneratedRegex(@"/projects/(\d+)/settings$")]
+    private static partial Regex ProjectIdInUrl();
+}
