@@ -29,6 +29,31 @@ internal static class EventPayloadJson
     public static ErrorEvent Deserialize(string json) =>
         JsonSerializer.Deserialize(json, EventTypeInfo) ?? throw new JsonException("The stored event payload is null.");
 
+    private static readonly JsonTypeInfo<IssueGrouping> GroupingTypeInfo =
+        (JsonTypeInfo<IssueGrouping>)Options.GetTypeInfo(typeof(IssueGrouping));
+
+    /// <summary>An issue's grouping as both stores keep it beside the first title; "" for none (a version-1 event).</summary>
+    public static string SerializeGrouping(ErrorEvent errorEvent) =>
+        IssueGrouping.Of(errorEvent) is { } grouping ? JsonSerializer.Serialize(grouping, GroupingTypeInfo) : "";
+
+    /// <summary>Null for "" (an issue made by version 1); also null for what no version wrote, rather than an issue that cannot be shown.</summary>
+    public static IssueGrouping? DeserializeGrouping(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(json, GroupingTypeInfo);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private static void RemoveDerivedUserKey(JsonTypeInfo typeInfo)
     {
         if (typeInfo.Type != typeof(UserRecord))
@@ -50,4 +75,5 @@ internal static class EventPayloadJson
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ErrorEvent))]
+[JsonSerializable(typeof(IssueGrouping))]
 internal sealed partial class EventPayloadJsonContext : JsonSerializerContext;

@@ -48,4 +48,24 @@ public sealed record IssueSummary(
     long EventCount,
     long UserCount,
     DateTimeOffset FirstSeen,
-    DateTimeOffset LastSeen);
+    DateTimeOffset LastSeen)
+{
+    /// <summary>
+    /// Why the issue is one issue, from its first event like its title; null for an issue made by
+    /// grouping version 1, whose events did not record it.
+    /// </summary>
+    public IssueGrouping? Grouping { get; init; }
+}
+
+/// <summary>What an issue was grouped by: the grouping version, the exception its root cause came wrapped in, the fingerprint's components.</summary>
+public sealed record IssueGrouping(int Version, string? TitleWrapper, IReadOnlyList<GroupingComponent> Components)
+{
+    /// <summary>The event's, or null for an event from before grouping recorded its components.</summary>
+    public static IssueGrouping? Of(ErrorEvent errorEvent)
+    {
+        ArgumentNullException.ThrowIfNull(errorEvent);
+        return errorEvent.GroupingComponents.Count == 0
+            ? null
+            : new IssueGrouping(errorEvent.GroupingVersion, errorEvent.TitleWrapper, errorEvent.GroupingComponents);
+    }
+}

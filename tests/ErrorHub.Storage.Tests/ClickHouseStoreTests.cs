@@ -1,6 +1,7 @@
 using System.Reflection;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
 using ErrorHub.Testing.ClickHouse;
 using ClickHouseColumnAttribute = ClickHouse.Driver.ClickHouseColumnAttribute;
 using FluentAssertions;
@@ -97,26 +98,41 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     }
 
     [Fact]
-    public async Task A_store_made_before_issues_kept_their_first_title_gets_them_from_its_stored_events()
+    public async Task A_store_made_before_issues_kept_their_first_title_and_grouping_gets_them_from_its_stored_events()
     {
-        // The previous release's schema: no issue_firsts and no view feeding it.
+        // The previous release's schema: no issue_firsts and no view feeding it, no grouping column.
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
         var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
         var database = ClickHouseSql.QuoteIdentifier(_database);
         await client.ExecuteAsync($"DROP TABLE {database}.issue_firsts_mv", CancellationToken.None);
         await client.ExecuteAsync($"DROP TABLE {database}.issue_firsts", CancellationToken.None);
-        await Store.Events.InsertEventsAsync(
-        [
-            TestEvents.Create(5, "fp", TestEvents.BaseTime.AddHours(2), title: "later title"),
-            TestEvents.Create(5, "fp", TestEvents.BaseTime, title: "first title", culprit: "First.Culprit"),
-        ]);
+        await client.ExecuteAsync($"ALTER TABLE {database}.events DROP COLUMN grouping", CancellationToken.None);
+        foreach (var (hour, title, culprit) in new[] { (2, "later title", "Later.Culprit"), (0, "first title", "First.Culprit") })
+        {
+            // As the previous release wrote them: every column but grouping.
+            var seconds = TestEvents.BaseTime.AddHours(hour).ToUnixTimeSeconds();
+            await client.ExecuteAsync(
+                $"""
+                INSERT INTO {database}.events (project_id, timestamp, received_at, event_id, fingerprint, grouping_version, level, title, culprit, payload)
+                VALUES (5, toDateTime({seconds}, 'UTC'), toDateTime({seconds}, 'UTC'), {ClickHouseSql.Literal(Guid.NewGuid())}, 'fp', 1, 'error', {ClickHouseSql.Quote(title)}, {ClickHouseSql.Quote(culprit)}, '')
+                """,
+                CancellationToken.None);
+        }
 
         await Store.Schema.EnsureSchemaAsync();
-        await Store.Events.InsertEventsAsync([TestEvents.Create(5, "fp", TestEvents.BaseTime.AddHours(3), title: "newest title")]);
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(5, "fp", TestEvents.BaseTime.AddHours(3), title: "newest title") with
+            {
+                GroupingVersion = 2,
+                GroupingComponents = [new GroupingComponent(GroupingComponent.Type, "TimeoutException")],
+            },
+        ]);
 
         var issue = await Store.Issues.GetIssueAsync(5, "fp");
         issue!.Title.Should().Be("first title", "the events stored before were read to fill in the first title");
         issue.Culprit.Should().Be("First.Culprit");
+        issue.Grouping.Should().BeNull("the issue's first event is from before version 2");
         issue.EventCount.Should().Be(3, "filling in the first title adds no events");
         await Store.Schema.EnsureSchemaAsync();
         (await Store.Issues.GetIssueAsync(5, "fp"))!.EventCount.Should().Be(3);

@@ -1,4 +1,5 @@
 using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
 using ErrorHub.Storage.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
@@ -85,5 +86,41 @@ public sealed class SqliteStoreTests : StoreContractTests
         await upgraded.Projects.RevokeKeyAsync(1, "old-shop-key-0123456789", DateTimeOffset.UtcNow);
         await upgraded.Schema.EnsureSchemaAsync();
         (await upgraded.Projects.GetKeysAsync(1)).Single().IsActive.Should().BeFalse("a later start does not bring a revoked key back");
+    }
+
+    [Fact]
+    public async Task A_database_from_before_issues_kept_their_grouping_keeps_its_issues_and_events_join_them()
+    {
+        var path = Path.Combine(_directory, "old-issues", "errorhub.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE issues (
+                    project_id INTEGER NOT NULL, fingerprint TEXT NOT NULL, title TEXT NOT NULL, culprit TEXT NOT NULL, level TEXT NOT NULL,
+                    event_count INTEGER NOT NULL, user_count INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+                    PRIMARY KEY (project_id, fingerprint)) WITHOUT ROWID;
+                INSERT INTO issues VALUES (1, 'fp-v1', 'DbUpdateException: An error occurred', 'Shop.Orders', 'error', 4, 1, 1700000000000, 1700000600000);
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var upgraded = SqliteDatabase.Open(path);
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Events.InsertEventsAsync([TestEvents.Create(1, "fp-v2", DateTimeOffset.FromUnixTimeSeconds(1700001000)) with
+        {
+            GroupingVersion = 2,
+            LegacyFingerprint = "fp-v1",
+            GroupingComponents = [new GroupingComponent(GroupingComponent.Type, "SqliteException")],
+        }]);
+
+        var issue = await upgraded.Issues.GetIssueAsync(1, "fp-v1");
+        issue!.EventCount.Should().Be(5);
+        issue.Title.Should().Be("DbUpdateException: An error occurred");
+        issue.Grouping.Should().BeNull("made by version 1");
+        (await upgraded.Issues.GetIssueAsync(1, "fp-v2")).Should().BeNull();
     }
 }

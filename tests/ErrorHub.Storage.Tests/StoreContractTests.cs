@@ -163,6 +163,38 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_first_event_says_why_the_issue_is_one_issue_in_the_list_and_alone_whatever_the_arrival_order()
+    {
+        var later = Regrouped(TestEvents.Create(Project, "fp", T0.AddHours(1)), legacy: "fp-v1") with
+        {
+            TitleWrapper = null,
+            GroupingComponents = [new GroupingComponent(GroupingComponent.Type, "TimeoutException"), new GroupingComponent(GroupingComponent.AppFrame, "Shop.Later")],
+        };
+        var first = Regrouped(TestEvents.Create(Project, "fp", T0), legacy: "fp-v1");
+        await Store.Events.InsertEventsAsync([later]);
+        await Store.Events.InsertEventsAsync([first]);
+        await Store.Events.InsertEventsAsync([later with { EventId = Guid.NewGuid(), Timestamp = T0.AddHours(2) }]);
+
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp");
+        var listed = (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).Items.Single();
+
+        issue!.Grouping.Should().BeEquivalentTo(new IssueGrouping(2, "DbUpdateException", first.GroupingComponents), o => o.WithStrictOrdering());
+        listed.Grouping.Should().BeEquivalentTo(issue.Grouping);
+    }
+
+    [Fact]
+    public async Task An_issue_made_by_grouping_version_1_has_no_grouping_and_keeps_none_when_newer_events_join_it()
+    {
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp-v1", T0)]);
+        await Store.Events.InsertEventsAsync([Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(1)), legacy: "fp-v1")]);
+
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp-v1");
+
+        issue!.EventCount.Should().Be(2);
+        issue.Grouping.Should().BeNull("the issue was made by version 1, which did not record why");
+    }
+
+    [Fact]
     public async Task An_event_whose_legacy_fingerprint_names_an_existing_issue_joins_that_issue()
     {
         // Version 1 made the issue; version 2 gives the same failure another fingerprint and the old one as legacy.

@@ -13,6 +13,8 @@ internal sealed class ClickHouseDatabase : IStoreSchema
 {
     private const int TableAlreadyExists = 57;
     private const int DatabaseAlreadyExists = 82;
+    private const int DuplicateColumn = 15;
+    private const int IllegalColumn = 44;
 
     private readonly ClickHouseSchema _schema;
     private readonly ClickHouseAccessSchema _accessSchema;
@@ -62,7 +64,13 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name = 'issue_firsts'",
             row => row.GetProperty("name").GetString(),
             cancellationToken)).Count > 0;
-        foreach (var statement in _schema.Tables.Concat(_schema.Views).Concat(_accessSchema.Statements))
+        foreach (var statement in _schema.Tables)
+        {
+            await CreateAsync(statement, cancellationToken);
+        }
+
+        await AddEventColumnsAsync(cancellationToken);
+        foreach (var statement in _schema.Views.Concat(_accessSchema.Statements))
         {
             await CreateAsync(statement, cancellationToken);
         }
@@ -73,6 +81,26 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         }
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);
+    }
+
+    /// <summary>An events table made by an earlier release lacks the newer columns; its events keep them empty.</summary>
+    private async Task AddEventColumnsAsync(CancellationToken cancellationToken)
+    {
+        var existing = await _client.QueryAsync(
+            $"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND table = 'events'",
+            row => row.GetProperty("name").GetString() ?? "",
+            cancellationToken);
+        foreach (var (name, type) in ClickHouseSchema.AddedEventColumns.Where(column => !existing.Contains(column.Name)))
+        {
+            try
+            {
+                await _client.ExecuteAsync($"ALTER TABLE {_schema.Events} ADD COLUMN {name} {type}", cancellationToken);
+            }
+            catch (ClickHouseException ex) when (ex.ErrorCode is DuplicateColumn or IllegalColumn)
+            {
+                // Another process added it first.
+            }
+        }
     }
 
     private async Task CreateAsync(string statement, CancellationToken cancellationToken)

@@ -116,7 +116,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             SELECT
                 fingerprint,
                 argMinMerge(first_title) AS issue_first_title,
-                argMinMerge(first_culprit) AS issue_first_culprit
+                argMinMerge(first_culprit) AS issue_first_culprit,
+                argMinMerge(first_grouping) AS issue_first_grouping
             FROM {schema.IssueFirsts}
             WHERE {where}
             GROUP BY fingerprint
@@ -133,7 +134,10 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         EventCount: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
         UserCount: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
         FirstSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias))),
-        LastSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))));
+        LastSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))))
+    {
+        Grouping = EventPayloadJson.DeserializeGrouping(row.TryGetProperty("issue_first_grouping", out var grouping) ? grouping.GetString() : null),
+    };
 
     /// <summary>The first event's value; the latest event's while issue_firsts has no row for the issue yet.</summary>
     private static string FirstOrLatest(JsonElement row, string first, string latest) =>

@@ -33,12 +33,13 @@ internal sealed class ClickHouseSchema(string database)
     /// again, from two processes, or while events arrive changes nothing.
     /// </summary>
     public string BackfillIssueFirsts => $"""
-        INSERT INTO {IssueFirsts} (project_id, fingerprint, first_title, first_culprit)
+        INSERT INTO {IssueFirsts} (project_id, fingerprint, first_title, first_culprit, first_grouping)
         SELECT
             project_id,
             fingerprint,
             argMinState(title, toUnixTimestamp(timestamp)) AS first_title,
-            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit
+            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit,
+            argMinState(grouping, toUnixTimestamp(timestamp)) AS first_grouping
         FROM {Events}
         GROUP BY project_id, fingerprint
         """;
@@ -95,7 +96,8 @@ internal sealed class ClickHouseSchema(string database)
                 key String,
                 value String
             ),
-            payload String
+            payload String,
+            grouping String
         )
         ENGINE = ReplacingMergeTree
         PARTITION BY toMonday(timestamp)
@@ -137,8 +139,8 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, fingerprint, hour)
         """,
 
-        // The first event's title and culprit per issue, which name the issue so that it does not
-        // change its name with every event. A table of its own: on 18.16 a view must write every column
+        // The first event's title, culprit and grouping per issue, which name the issue (and say why
+        // it is one) so that it does not change its name with every event. A table of its own: on 18.16 a view must write every column
         // of its target, so adding these to issue_hourly would break the view of every existing store.
         $"""
         CREATE TABLE IF NOT EXISTS {IssueFirsts}
@@ -146,7 +148,8 @@ internal sealed class ClickHouseSchema(string database)
             project_id UInt32,
             fingerprint String,
             first_title AggregateFunction(argMin, String, UInt32),
-            first_culprit AggregateFunction(argMin, String, UInt32)
+            first_culprit AggregateFunction(argMin, String, UInt32),
+            first_grouping AggregateFunction(argMin, String, UInt32)
         )
         ENGINE = AggregatingMergeTree
         ORDER BY (project_id, fingerprint)
@@ -197,11 +200,18 @@ internal sealed class ClickHouseSchema(string database)
             project_id,
             fingerprint,
             argMinState(title, toUnixTimestamp(timestamp)) AS first_title,
-            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit
+            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit,
+            argMinState(grouping, toUnixTimestamp(timestamp)) AS first_grouping
         FROM {Events}
         GROUP BY project_id, fingerprint
         """,
     ];
+
+    /// <summary>
+    /// Columns added to the events table after its first release, with their types: an older store gets
+    /// them (empty for the events it has) before the views that read them are made.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Type)> AddedEventColumns { get; } = [("grouping", "String")];
 
     public string Table(string name) => ClickHouseSql.QuoteIdentifier(Database) + "." + name;
 }

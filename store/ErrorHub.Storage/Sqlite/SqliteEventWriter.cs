@@ -70,17 +70,18 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
             // does not change with every event; the latest event's level says how bad it is now.
             // (SET expressions read the row as it was before this update.)
             _upsertIssue = Create(connection, transaction, """
-                INSERT INTO issues (project_id, fingerprint, title, culprit, level, event_count, user_count, first_seen, last_seen)
-                VALUES ($project, $fingerprint, $title, $culprit, $level, 1, 0, $timestamp, $timestamp)
+                INSERT INTO issues (project_id, fingerprint, title, culprit, grouping, level, event_count, user_count, first_seen, last_seen)
+                VALUES ($project, $fingerprint, $title, $culprit, $grouping, $level, 1, 0, $timestamp, $timestamp)
                 ON CONFLICT (project_id, fingerprint) DO UPDATE SET
                     event_count = event_count + 1,
                     first_seen = min(first_seen, excluded.first_seen),
                     last_seen = max(last_seen, excluded.last_seen),
                     title = CASE WHEN excluded.first_seen < first_seen THEN excluded.title ELSE title END,
                     culprit = CASE WHEN excluded.first_seen < first_seen THEN excluded.culprit ELSE culprit END,
+                    grouping = CASE WHEN excluded.first_seen < first_seen THEN excluded.grouping ELSE grouping END,
                     level = CASE WHEN excluded.last_seen >= last_seen THEN excluded.level ELSE level END
                 """,
-                "$project", "$fingerprint", "$title", "$culprit", "$level", "$timestamp");
+                "$project", "$fingerprint", "$title", "$culprit", "$grouping", "$level", "$timestamp");
 
             _insertIssueUser = Create(connection, transaction,
                 "INSERT OR IGNORE INTO issue_users (project_id, fingerprint, user_hash) VALUES ($project, $fingerprint, $user_hash)",
@@ -116,7 +117,7 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
                 await _insertTag.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            Set(_upsertIssue, e.ProjectId, e.Fingerprint, e.Title, e.Culprit, e.Level, timestamp);
+            Set(_upsertIssue, e.ProjectId, e.Fingerprint, e.Title, e.Culprit, EventPayloadJson.SerializeGrouping(e), e.Level, timestamp);
             await _upsertIssue.ExecuteNonQueryAsync(cancellationToken);
 
             if (userHash != UserHash.NoUser)

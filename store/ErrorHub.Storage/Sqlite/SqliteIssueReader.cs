@@ -10,7 +10,8 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
     private const string IssueColumns = $"""
         fingerprint, title, culprit, level,
         event_count AS {IssueOrdering.EventsAlias}, user_count AS {IssueOrdering.UsersAlias},
-        first_seen AS {IssueOrdering.FirstSeenAlias}, last_seen AS {IssueOrdering.LastSeenAlias}
+        first_seen AS {IssueOrdering.FirstSeenAlias}, last_seen AS {IssueOrdering.LastSeenAlias},
+        grouping
         """;
 
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
@@ -109,5 +110,8 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         EventCount: reader.GetInt64(4),
         UserCount: reader.GetInt64(5),
         FirstSeen: StoreTime.ToWholeSeconds(reader.GetInt64(6)),
-        LastSeen: StoreTime.ToWholeSeconds(reader.GetInt64(7)));
+        LastSeen: StoreTime.ToWholeSeconds(reader.GetInt64(7)))
+    {
+        Grouping = EventPayloadJson.DeserializeGrouping(reader.GetString(8)),
+    };
 }

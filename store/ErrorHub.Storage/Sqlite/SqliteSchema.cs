@@ -1,3 +1,6 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
 namespace ErrorHub.Storage.Sqlite;
 
 /// <summary>
@@ -7,6 +10,21 @@ namespace ErrorHub.Storage.Sqlite;
 /// </summary>
 internal static class SqliteSchema
 {
+    /// <summary>
+    /// Adds the issue columns a database made by an earlier release lacks: its issues were made by
+    /// grouping version 1 and keep an empty grouping.
+    /// </summary>
+    public static async Task UpgradeAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var columns = connection.CreateCommand();
+        columns.Transaction = transaction;
+        columns.CommandText = "SELECT count(*) FROM pragma_table_info('issues') WHERE name = 'grouping'";
+        if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+        {
+            await SqliteDatabase.ExecuteAsync(connection, transaction, "ALTER TABLE issues ADD COLUMN grouping TEXT NOT NULL DEFAULT '';", cancellationToken);
+        }
+    }
+
     /// <summary>Recorded in <c>PRAGMA user_version</c> so a later release can migrate.</summary>
     public const int Version = 1;
 
@@ -55,8 +73,9 @@ internal static class SqliteSchema
         CREATE TABLE IF NOT EXISTS issues (
             project_id   INTEGER NOT NULL,
             fingerprint  TEXT    NOT NULL,
-            title        TEXT    NOT NULL, -- of the latest event
+            title        TEXT    NOT NULL, -- of the first event, like culprit and grouping
             culprit      TEXT    NOT NULL,
+            grouping     TEXT    NOT NULL DEFAULT '', -- IssueGrouping as JSON; '' when made by grouping version 1
             level        TEXT    NOT NULL,
             event_count  INTEGER NOT NULL,
             user_count   INTEGER NOT NULL,

@@ -1,5 +1,6 @@
 using ErrorHub.Dashboard.Components.Issues;
 using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 using static ErrorHub.Testing.Events.TestEvents;
 
@@ -7,27 +8,30 @@ namespace ErrorHub.Dashboard.Tests.Issues;
 
 public sealed class WhyGroupedTests : DashboardTestContext
 {
-    private static readonly ErrorEvent Grouped = Event(Fingerprint("fk"), "SqliteException: SQLite Error 19: 'FOREIGN KEY constraint failed'.", Now) with
+    private static readonly IssueGrouping ForeignKey = new(2, "DbUpdateException",
+    [
+        new GroupingComponent(GroupingComponent.Wrapper, "DbUpdateException", Counts: false),
+        new GroupingComponent(GroupingComponent.Type, "SqliteException"),
+        new GroupingComponent(GroupingComponent.ThrowSite, "SqliteDataReader"),
+        new GroupingComponent(GroupingComponent.AppFrame, "Shop.Orders.OrderService.PlaceAsync"),
+    ]);
+
+    private static readonly ErrorEvent Shown = Event(Fingerprint("fk"), "SqliteException: SQLite Error 19: 'FOREIGN KEY constraint failed'.", Now) with
     {
         GroupingVersion = 2,
-        GroupingComponents =
-        [
-            new GroupingComponent(GroupingComponent.Wrapper, "DbUpdateException", Counts: false),
-            new GroupingComponent(GroupingComponent.Type, "SqliteException"),
-            new GroupingComponent(GroupingComponent.ThrowSite, "SqliteDataReader"),
-            new GroupingComponent(GroupingComponent.AppFrame, "Shop.Orders.OrderService.PlaceAsync"),
-        ],
+        GroupingComponents = [new GroupingComponent(GroupingComponent.Type, "SqliteException"), new GroupingComponent(GroupingComponent.AppFrame, "Shop.Orders.OrderService.SaveAsync")],
     };
 
-    private IRenderedComponent<WhyGrouped> RenderFor(ErrorEvent e) => Render<WhyGrouped>(parameters => parameters.Add(component => component.Event, e));
+    private IRenderedComponent<WhyGrouped> RenderFor(IssueGrouping? grouping, ErrorEvent? shown = null) =>
+        Render<WhyGrouped>(parameters => parameters.Add(component => component.Grouping, grouping).Add(component => component.Event, shown));
 
     private static List<string> Rows(IRenderedComponent<WhyGrouped> cut) =>
         cut.FindAll(".grouping-components > div").Select(row => $"{row.QuerySelector("dt")!.TextContent}={row.QuerySelector("dd")!.TextContent}").ToList();
 
     [Fact]
-    public void Lists_what_the_fingerprint_is_made_of_in_order_and_marks_what_was_left_out()
+    public void Lists_what_the_issue_s_fingerprint_is_made_of_in_order_and_marks_what_was_left_out()
     {
-        var cut = RenderFor(Grouped);
+        var cut = RenderFor(ForeignKey, Shown);
 
         Rows(cut).Should().Equal(
             "Wrapper (not counted)=DbUpdateException",
@@ -39,21 +43,21 @@ public sealed class WhyGroupedTests : DashboardTestContext
     }
 
     [Fact]
-    public void An_event_that_joined_an_issue_of_grouping_version_1_says_so()
+    public void An_issue_of_grouping_version_1_says_events_still_join_it_and_what_the_current_version_makes_of_the_shown_event()
     {
-        var cut = RenderFor(Grouped with { Fingerprint = "fp-v1", LegacyFingerprint = "fp-v1" });
+        var cut = RenderFor(null, Shown with { LegacyFingerprint = Shown.Fingerprint });
 
-        cut.Find(".why-grouped p").TextContent.Should().Contain("made by grouping version 1");
-        Rows(cut).Should().HaveCount(4, "what version 2 made of it is still shown");
+        cut.Find(".why-grouped .legacy").TextContent.Should().Contain("made by grouping version 1").And.Contain("keep landing in it");
+        Rows(cut).Should().Equal("Root cause type=SqliteException", "First app frame=Shop.Orders.OrderService.SaveAsync");
     }
 
     [Fact]
-    public void An_event_stored_before_version_2_says_it_cannot_tell()
+    public void An_issue_of_grouping_version_1_showing_an_event_from_before_version_2_lists_nothing()
     {
-        var cut = RenderFor(Grouped with { GroupingVersion = 1, GroupingComponents = [] });
+        var cut = RenderFor(null, Shown with { GroupingVersion = 1, GroupingComponents = [] });
 
         cut.FindAll(".grouping-components").Should().BeEmpty();
-        cut.Find(".why-grouped p").TextContent.Should().Contain("version 1's rules").And.Contain("do not say");
+        cut.Find(".why-grouped .legacy").TextContent.Should().Contain("version 1");
     }
 
     [Fact]
@@ -61,9 +65,9 @@ public sealed class WhyGroupedTests : DashboardTestContext
     {
         const string hostile = "<script>alert('x')</script>";
 
-        var cut = RenderFor(Grouped with { GroupingComponents = [new GroupingComponent("client", hostile)] });
+        var cut = RenderFor(ForeignKey with { Components = [new GroupingComponent("client", hostile), new GroupingComponent("made-up", "x")] });
 
-        Rows(cut).Should().Equal($"Set by the SDK={hostile}");
+        Rows(cut).Should().Equal($"Set by the SDK={hostile}", "made-up=x");
         cut.FindAll("script").Should().BeEmpty();
     }
 }

@@ -102,7 +102,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task Shows_why_the_shown_event_is_in_the_issue_and_the_exception_its_root_cause_came_wrapped_in()
+    public async Task Shows_why_the_issue_is_one_issue_and_the_exception_its_root_cause_came_wrapped_in_from_its_first_event()
     {
         var components = new GroupingComponent[]
         {
@@ -111,14 +111,38 @@ public sealed class IssueDetailsTests : DashboardTestContext
             new(GroupingComponent.Guard, "Dictionary.get_Item", Counts: false),
             new(GroupingComponent.AppFrame, "Shop.Checkout.CheckoutService.PlaceOrderAsync"),
         };
-        var latest = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with { GroupingVersion = 2, GroupingComponents = components, TitleWrapper = "InvalidOperationException" };
+        var first = CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com") with { GroupingVersion = 2, GroupingComponents = components, TitleWrapper = "InvalidOperationException" };
+        var latest = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with
+        {
+            GroupingVersion = 2,
+            GroupingComponents = [new(GroupingComponent.Type, "KeyNotFoundException"), new(GroupingComponent.AppFrame, "Shop.Checkout.CheckoutService.PlaceOrderAsync")],
+            TitleWrapper = null,
+        };
 
-        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [latest, CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com")]);
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [latest, first]);
 
-        cut.Find(".title-wrapper").TextContent.Should().Be("thrown inside InvalidOperationException");
+        cut.Find(".title-wrapper").TextContent.Should().Be("wrapped in InvalidOperationException", "the first event names the issue, not the latest");
         cut.FindAll(".why-grouped dt").Select(term => term.TextContent).Should().Equal(
             "Wrapper (not counted)", "Root cause type", "Framework guard (not counted)", "First app frame");
         cut.FindAll(".why-grouped dd").Select(value => value.TextContent).Should().Equal(components.Select(c => c.Value));
+    }
+
+    [Fact]
+    public async Task An_issue_made_by_grouping_version_1_says_so_and_shows_what_version_2_makes_of_the_shown_event()
+    {
+        var old = CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com") with { GroupingVersion = 1 };
+        var joined = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with
+        {
+            GroupingVersion = 2,
+            LegacyFingerprint = CheckoutFingerprint,
+            GroupingComponents = [new(GroupingComponent.Type, "KeyNotFoundException"), new(GroupingComponent.AppFrame, "Shop.Checkout.CheckoutService.PlaceOrderAsync")],
+        };
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [joined, old]);
+
+        cut.FindAll(".title-wrapper").Should().BeEmpty();
+        cut.Find(".why-grouped .legacy").TextContent.Should().Contain("made by grouping version 1");
+        cut.FindAll(".why-grouped dt").Select(term => term.TextContent).Should().Equal("Root cause type", "First app frame");
     }
 
     [Fact]
