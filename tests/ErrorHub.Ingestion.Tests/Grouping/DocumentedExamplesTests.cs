@@ -1,0 +1,139 @@
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion.Tests.Grouping.Corpus;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Ingestion.Tests.Grouping;
+
+/// <summary>
+/// The worked examples of docs/grouping.md, read from the same trace text a user would paste, so the
+/// before/after the document shows is what versions 1 and 2 do.
+/// </summary>
+public sealed class DocumentedExamplesTests
+{
+    private static IncomingEvent Trace(string text) => DotNetTraceParser.Parse(text);
+
+    private static List<string> V2(IncomingEvent e) => Grouper.Group(e).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
+
+    private static string Fingerprint(IncomingEvent e) => Grouper.Group(e).Fingerprint;
+
+    [Fact]
+    public void EFs_retry_wrapper_no_longer_swallows_what_failed_inside_it()
+    {
+        const string timeout = """
+            System.InvalidOperationException: An exception has been raised that is likely due to a transient failure. Consider enabling transient error resiliency by adding 'EnableRetryOnFailure' to the 'UseNpgsql' call.
+             ---> Npgsql.NpgsqlException (0x80004005): Exception while reading from stream
+             ---> System.TimeoutException: Timeout during reading attempt
+               at Npgsql.Internal.NpgsqlReadBuffer.<Ensure>g__EnsureLong|55_0(NpgsqlReadBuffer buffer, Int32 count, Boolean async, Boolean readingNotifications)
+               --- End of inner exception stack trace ---
+               --- End of inner exception stack trace ---
+               at Microsoft.EntityFrameworkCore.Storage.NonRetryingExecutionStrategy.ExecuteAsync[TState,TResult](TState state, Func`4 operation, Func`4 verifySucceeded, CancellationToken cancellationToken)
+            """;
+        var refused = timeout
+            .Replace("Npgsql.NpgsqlException (0x80004005): Exception while reading from stream", "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.0.0.5:5432", StringComparison.Ordinal)
+            .Replace(" ---> System.TimeoutException: Timeout during reading attempt\n", " ---> System.Net.Sockets.SocketException (10061): Connection refused\n", StringComparison.Ordinal)
+            .Replace("at Npgsql.Internal.NpgsqlReadBuffer.<Ensure>g__EnsureLong|55_0(NpgsqlReadBuffer buffer, Int32 count, Boolean async, Boolean readingNotifications)", "at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)", StringComparison.Ordinal);
+
+        GroupingV1.Fingerprint(Trace(timeout)).Should().Be(GroupingV1.Fingerprint(Trace(refused)), "version 1 saw only the wrapper");
+        V2(Trace(timeout)).Should().Equal("(wrapper:InvalidOperationException)", "(wrapper:NpgsqlException)", "type:TimeoutException", "throw:NpgsqlReadBuffer");
+        Fingerprint(Trace(refused)).Should().NotBe(Fingerprint(Trace(timeout)));
+        Grouper.Group(Trace(timeout)).Title.Should().Be("TimeoutException: Timeout during reading attempt");
+    }
+
+    [Fact]
+    public void The_title_names_the_root_cause_and_the_wrapper_beside_it()
+    {
+        var grouped = Grouper.Group(Trace("""
+            Microsoft.EntityFrameworkCore.DbUpdateException: An error occurred while saving the entity changes. See the inner exception for details.
+             ---> Microsoft.Data.Sqlite.SqliteException (0x80004005): SQLite Error 19: 'FOREIGN KEY constraint failed'.
+               at Microsoft.Data.Sqlite.SqliteException.ThrowExceptionForRC(Int32 rc, sqlite3 db)
+               at Microsoft.Data.Sqlite.SqliteDataReader.NextResult()
+               at Microsoft.Data.Sqlite.SqliteCommand.ExecuteReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+               --- End of inner exception stack trace ---
+               at Microsoft.EntityFrameworkCore.DbContext.SaveChangesAsync(Boolean acceptAllChangesOnSuccess, CancellationToken cancellationToken)
+               at Shop.Orders.OrderService.PlaceAsync(Order order) in /src/Shop/Orders/OrderService.cs:line 42
+            """));
+
+        grouped.Title.Should().Be("SqliteException: SQLite Error 19: 'FOREIGN KEY constraint failed'.");
+        grouped.TitleWrapper.Should().Be("DbUpdateException");
+        Grouper.Counted(grouped.Components).Should().Equal("type:SqliteException", "throw:SqliteDataReader", "app:Shop.Orders.OrderService.PlaceAsync");
+    }
+
+    [Fact]
+    public void A_failure_inside_EF_Core_and_one_inside_LINQ_in_one_app_method_were_one_issue_and_are_two()
+    {
+        var tracked = Trace("""
+            System.InvalidOperationException: The instance of entity type 'Order' cannot be tracked because another instance with the key value '{Id: 7}' is already being tracked.
+               at Microsoft.EntityFrameworkCore.ChangeTracking.Internal.IdentityMap`1.ThrowIdentityConflict(InternalEntityEntry entry)
+               at Microsoft.EntityFrameworkCore.ChangeTracking.Internal.IdentityMap`1.Add(TKey key, InternalEntityEntry entry, Boolean updateDuplicate)
+               at Shop.Orders.OrderHandler.Handle(UpdateOrder command) in /src/Shop/Orders/OrderHandler.cs:line 31
+            """);
+        var empty = Trace("""
+            System.InvalidOperationException: Sequence contains no elements
+               at System.Linq.ThrowHelper.ThrowNoElementsException()
+               at System.Linq.Enumerable.First[TSource](IEnumerable`1 source)
+               at Shop.Orders.OrderHandler.Handle(UpdateOrder command) in /src/Shop/Orders/OrderHandler.cs:line 27
+            """);
+
+        GroupingV1.Fingerprint(tracked).Should().Be(GroupingV1.Fingerprint(empty));
+        V2(tracked).Should().Equal("type:InvalidOperationException", "throw:IdentityMap", "app:Shop.Orders.OrderHandler.Handle");
+        V2(empty).Should().Equal("type:InvalidOperationException", "(guard:Enumerable.First)", "app:Shop.Orders.OrderHandler.Handle");
+    }
+
+    [Fact]
+    public void Collection_was_modified_is_keyed_by_the_app_method_on_any_runtime()
+    {
+        const string core = """
+            System.InvalidOperationException: Collection was modified; enumeration operation may not execute.
+               at System.ThrowHelper.ThrowInvalidOperationException_InvalidOperation_EnumFailedVersion()
+               at System.Collections.Generic.List`1.Enumerator.MoveNextRare()
+               at Shop.Cart.CartService.RemoveExpired() in /src/Shop/Cart/CartService.cs:line 60
+            """;
+        const string framework = """
+            System.InvalidOperationException: Collection was modified; enumeration operation may not execute.
+               at System.Collections.Generic.List`1.Enumerator.MoveNext()
+               at Shop.Cart.CartService.RemoveExpired()
+            """;
+
+        Grouper.Counted(Grouper.Group(Trace(core)).Components).Should().Equal("type:InvalidOperationException", "app:Shop.Cart.CartService.RemoveExpired");
+        V2(Trace(core)).Should().ContainSingle(c => c.StartsWith("(guard:", StringComparison.Ordinal) && c.EndsWith("MoveNextRare)", StringComparison.Ordinal));
+        Fingerprint(Trace(framework)).Should().Be(Fingerprint(Trace(core)));
+        Fingerprint(Trace(core.Replace("RemoveExpired", "Merge", StringComparison.Ordinal))).Should().NotBe(Fingerprint(Trace(core)));
+    }
+
+    [Fact]
+    public void One_more_caller_split_the_issue_in_version_1_and_does_not_in_version_2()
+    {
+        const string cart = """
+            System.Collections.Generic.KeyNotFoundException: The given key 'summer-kit' was not present in the dictionary.
+               at System.Collections.Generic.Dictionary`2.get_Item(TKey key)
+               at Shop.Catalog.PriceBundle(String sku)
+               at Shop.Cart.CartService.Checkout()
+            """;
+        var quickBuy = cart.Replace("Shop.Cart.CartService.Checkout()", "Shop.Api.QuickBuyEndpoint.Post()", StringComparison.Ordinal);
+        var throughReflection = "System.Reflection.TargetInvocationException: Exception has been thrown by the target of an invocation.\n ---> " + cart;
+
+        GroupingV1.Fingerprint(Trace(quickBuy)).Should().NotBe(GroupingV1.Fingerprint(Trace(cart)));
+        GroupingV1.Fingerprint(Trace(throughReflection)).Should().NotBe(GroupingV1.Fingerprint(Trace(cart)));
+        V2(Trace(cart)).Should().Equal("type:KeyNotFoundException", "(guard:Dictionary.get_Item)", "app:Shop.Catalog.PriceBundle");
+        Fingerprint(Trace(quickBuy)).Should().Be(Fingerprint(Trace(cart)));
+        Fingerprint(Trace(throughReflection)).Should().Be(Fingerprint(Trace(cart)));
+        Grouper.Group(Trace(throughReflection)).TitleWrapper.Should().Be("TargetInvocationException");
+    }
+
+    [Fact]
+    public void A_renamed_namespace_of_a_library_split_the_issue_in_version_1_and_does_not_in_version_2()
+    {
+        const string framework = """
+            System.Data.SqlClient.SqlException (0x80131904): Invalid object name 'Departments'.
+               at System.Data.SqlClient.SqlConnection.OnError(SqlException exception, Boolean breakConnection, Action`1 wrapCloseInAction)
+               at System.Data.SqlClient.SqlInternalConnection.OnError(SqlException exception, Boolean breakConnection, Action`1 wrapCloseInAction)
+            """;
+        var modern = framework.Replace("System.Data.SqlClient", "Microsoft.Data.SqlClient", StringComparison.Ordinal);
+
+        GroupingV1.Fingerprint(Trace(modern)).Should().NotBe(GroupingV1.Fingerprint(Trace(framework)));
+        V2(Trace(framework)).Should().Equal("type:SqlException", "throw:SqlConnection", "subject:Departments");
+        Fingerprint(Trace(modern)).Should().Be(Fingerprint(Trace(framework)));
+    }
+}
