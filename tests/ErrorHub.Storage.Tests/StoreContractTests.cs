@@ -183,6 +183,22 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hostile_and_unicode_grouping_components_survive_into_the_issue()
+    {
+        GroupingComponent[] components =
+        [
+            new(GroupingComponent.Client, "'); DROP TABLE issues; --"),
+            new(GroupingComponent.Message, "\"}]},{\"kind\":\"type\" <script>alert(1)</script> \u0000 ünïcødé 错误 🙂"),
+            new("made-up-kind", new string('x', 5000), Counts: false),
+        ];
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp", T0) with { GroupingVersion = 2, GroupingComponents = components, TitleWrapper = "Wrapper\n\"'" }]);
+
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp");
+
+        issue!.Grouping.Should().BeEquivalentTo(new IssueGrouping(2, "Wrapper\n\"'", components), o => o.WithStrictOrdering());
+    }
+
+    [Fact]
     public async Task An_issue_made_by_grouping_version_1_has_no_grouping_and_keeps_none_when_newer_events_join_it()
     {
         await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp-v1", T0)]);
