@@ -1,6 +1,7 @@
 using System.Globalization;
 using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Ingestion.Writing;
+using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -58,10 +59,10 @@ internal sealed partial class IngestEndpoint(
             return new(Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)"), IngestOutcome.Unauthorized);
         }
 
-        bool validKey;
+        ProjectSettings? settings;
         try
         {
-            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken)
+            settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken)
                 .AsTask().WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
@@ -75,7 +76,7 @@ internal sealed partial class IngestEndpoint(
             return new(Unavailable(context, "the project's key cannot be checked right now; retry later"), IngestOutcome.StoreUnavailable);
         }
 
-        if (!validKey)
+        if (settings is null)
         {
             return new(Problem(StatusCodes.Status401Unauthorized, $"unknown project {id} or wrong {KeyHeader}"), IngestOutcome.Unauthorized);
         }
