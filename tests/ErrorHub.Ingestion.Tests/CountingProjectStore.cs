@@ -57,4 +57,9 @@ internal sealed class CountingProjectStore(IProjectStore inner) : IProjectStore
 
     public Task<bool> SaveSettingsAsync(int projectId, ProjectSettings settings, CancellationToken cancellationToken = default) =>
         inner.SaveSettingsAsync(projectId, settings, cancellationToken);
+
+    public Task AddDropsAsync(IReadOnlyCollection<ProjectDrops> drops, CancellationToken cancellationToken = default) => inner.AddDropsAsync(drops, cancellationToken);
+
+    public Task<IReadOnlyList<ProjectDrops>> GetDropsAsync(int projectId, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        inner.GetDropsAsync(projectId, since, cancellationToken);
 }
