@@ -29,6 +29,21 @@ public sealed class IngestLimits
     /// </summary>
     public TimeSpan MaxStoreWait { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Events per minute a project may send when it has no rate limit of its own (set per project in the
+    /// dashboard); past it, batches are answered 429 with Retry-After. Null (default): no limit.
+    /// </summary>
+    public int? DefaultRateLimitPerMinute { get; set; }
+
+    /// <summary>
+    /// Spike protection, for every project: events per second a project is refilled with after a burst of
+    /// <see cref="SpikeBurstEvents"/>; past it, 429 with Retry-After. 0 turns spike protection off.
+    /// </summary>
+    public int SpikeEventsPerSecond { get; set; } = 1000;
+
+    /// <summary>Events a project may send at once above <see cref="SpikeEventsPerSecond"/> before spike protection refuses.</summary>
+    public int SpikeBurstEvents { get; set; } = 20_000;
+
     /// <summary>Longest single string the decoder accepts at all: longer is 400.</summary>
     public int MaxRawStringBytes { get; set; } = 256 * 1024;
 
@@ -70,6 +85,9 @@ public sealed class IngestLimits
         Check(MaxEventsPerBatch is >= 1 and <= 100_000, nameof(MaxEventsPerBatch), "between 1 and 100000", MaxEventsPerBatch);
         Check(MaxBytesInFlight >= 1, nameof(MaxBytesInFlight), "positive", MaxBytesInFlight);
         Check(MaxStoreWait >= TimeSpan.FromMilliseconds(100) && MaxStoreWait <= TimeSpan.FromMinutes(10), nameof(MaxStoreWait), "between 00:00:00.1 and 00:10:00", MaxStoreWait);
+        Check(DefaultRateLimitPerMinute is null or (>= 1 and <= 10_000_000), nameof(DefaultRateLimitPerMinute), "empty (no limit) or between 1 and 10000000 events per minute", DefaultRateLimitPerMinute?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        Check(SpikeEventsPerSecond is >= 0 and <= 10_000_000, nameof(SpikeEventsPerSecond), "between 0 (off) and 10000000 events per second", SpikeEventsPerSecond);
+        Check(SpikeBurstEvents >= 1 && SpikeBurstEvents <= 100_000_000, nameof(SpikeBurstEvents), "between 1 and 100000000 events", SpikeBurstEvents);
         Check(MaxRawStringBytes >= 64 && MaxRawStringBytes <= MaxDecompressedBytes, nameof(MaxRawStringBytes), "at least 64 and at most MaxDecompressedBytes", MaxRawStringBytes);
 
         // A batch's fields sit seven levels deep (batch, events, event, exceptions, exception, frames, frame).

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using System.Diagnostics;
 using ErrorHub.Ingestion.Http;
+using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Ingestion.Writing;
 
 namespace ErrorHub.Ingestion;
@@ -7,7 +9,8 @@ namespace ErrorHub.Ingestion;
 /// <summary>
 /// What ingest counts, as .NET metrics (meter <c>ErrorHub.Ingest</c>) that any exporter can publish; the
 /// server hosts publish them in Prometheus text on <c>/metrics</c> (docs/configuration.md). Labels are
-/// bounded: reasons and outcomes are a fixed set, never project ids or anything a client chooses.
+/// bounded: reasons and outcomes are a fixed set, never anything a client chooses; project ids appear only on the
+/// drop counters, and only for projects that passed the key check (so as many as there are projects).
 /// </summary>
 internal sealed class IngestMetrics
 {
@@ -15,6 +18,8 @@ internal sealed class IngestMetrics
     private readonly Counter<long> _eventsAccepted;
     private readonly Counter<long> _batches;
     private readonly Histogram<double> _batchSeconds;
+    private readonly Counter<long> _droppedBatches;
+    private readonly Counter<long> _droppedEvents;
 
     public IngestMetrics(IMeterFactory meterFactory, StoreWriter writer, IngestAdmission admission)
     {
@@ -26,6 +31,10 @@ internal sealed class IngestMetrics
             "s",
             "Time from a batch's arrival to its answer, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _droppedBatches = meter.CreateCounter<long>(
+            "errorhub.ingest.dropped.batches", "{batch}", "Batches of a known project refused, by project_id and reason (rate_limit, spike_protection, invalid, too_large).");
+        _droppedEvents = meter.CreateCounter<long>(
+            "errorhub.ingest.dropped.events", "{event}", "Events of a known project refused, by project_id and reason; events of batches refused before decoding are not counted here.");
         meter.CreateObservableCounter("errorhub.ingest.store.failures", () => writer.FailedInserts, "{insert}", "Inserts the store refused or failed (their batches answered 503).");
         meter.CreateObservableGauge("errorhub.ingest.queue.events", () => writer.PendingEvents, "{event}", "Events waiting for the group-commit writer.");
         meter.CreateObservableGauge("errorhub.ingest.inflight.bytes", () => admission.InFlight, "By", "Decompressed bytes of the batches being decoded, grouped and stored.");
@@ -42,6 +51,21 @@ internal sealed class IngestMetrics
         }
     }
 
+    /// <summary>A batch of a project that passed the key check was refused (so project ids here are only real projects').</summary>
+    public void Dropped(int projectId, DropReason reason, int events)
+    {
+        var tags = new TagList
+        {
+            { "project_id", projectId },
+            { "reason", DropReasons.Name(reason) },
+        };
+        _droppedBatches.Add(1, tags);
+        if (events > 0)
+        {
+            _droppedEvents.Add(events, tags);
+        }
+    }
+
     private static string Name(IngestOutcome outcome) => outcome switch
     {
         IngestOutcome.Accepted => "accepted",
@@ -54,6 +78,7 @@ internal sealed class IngestMetrics
         IngestOutcome.StoreUnavailable => "store_unavailable",
         IngestOutcome.StoreTimeout => "store_timeout",
         IngestOutcome.ClientGone => "client_gone",
+        IngestOutcome.RateLimited => "rate_limited",
         _ => "other",
     };
 }
@@ -78,4 +103,5 @@ internal enum IngestOutcome
     StoreUnavailable,
     StoreTimeout,
     ClientGone,
+    RateLimited,
 }

@@ -1,5 +1,6 @@
 using ErrorHub.Ingestion;
 using ErrorHub.Ingestion.Http;
+using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Ingestion.Writing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,9 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddSingleton<ProjectKeys>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProjectKeyCache, ProjectKeys>(sp => sp.GetRequiredService<ProjectKeys>()));
         services.TryAddSingleton<IngestAdmission>();
+        services.TryAddSingleton<ProjectQuotas>();
+        services.TryAddSingleton<ProjectDropCounts>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectDropCounts>(sp => sp.GetRequiredService<ProjectDropCounts>()));
         services.TryAddSingleton<StoreWriter>();
         services.TryAddSingleton<IngestPipeline>();
         services.AddMetrics();

@@ -43,7 +43,23 @@ public interface IProjectStore
 
     /// <summary>False when there is no such project.</summary>
     Task<bool> SaveSettingsAsync(int projectId, ProjectSettings settings, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds to the counts of batches and events ingest refused per project, hour and reason (added to what is
+    /// stored for the same project, hour and reason, from any number of ingest processes).
+    /// </summary>
+    Task AddDropsAsync(IReadOnlyCollection<ProjectDrops> drops, CancellationToken cancellationToken = default);
+
+    /// <summary>The project's refused batches and events per hour and reason from <paramref name="since"/> on, oldest hour first (ties by reason).</summary>
+    Task<IReadOnlyList<ProjectDrops>> GetDropsAsync(int projectId, DateTimeOffset since, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// What ingest refused of a project's events in one hour for one reason (<c>rate_limit</c>, <c>spike_protection</c>,
+/// <c>invalid</c>, <c>too_large</c>). <see cref="Events"/> counts only the events of batches that were decoded: a batch
+/// refused before its body was read (the project's quota already spent) counts as a batch only.
+/// </summary>
+public sealed record ProjectDrops(int ProjectId, DateTimeOffset Hour, string Reason, long Batches, long Events);
 
 /// <summary>
 /// A project: what a DSN points at. <see cref="PublicKey"/> is its newest active key, the one the DSN shows
@@ -58,8 +74,9 @@ public sealed record ProjectKey(int ProjectId, string PublicKey, string Label, D
 }
 
 /// <summary>
-/// Per-project limits, stored and shown in the dashboard; null means none. Enforcing them is ingest's and
-/// retention's job (not done yet).
+/// Per-project limits, stored and shown in the dashboard; null means the server's default
+/// (<c>ErrorHub:Ingest:DefaultRateLimitPerMinute</c>, none unless set; <c>ErrorHub:Retention:DefaultDays</c>, 90).
+/// Ingest enforces the rate limit (429), the retention worker deletes older events.
 /// </summary>
 public sealed record ProjectSettings(int? RateLimitPerMinute, int? RetentionDays)
 {

@@ -10,4 +10,11 @@ internal static class StoreTime
         DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(unixMilliseconds, 1000, out var remainder) - (remainder < 0 ? 1 : 0));
 
     public static DateTimeOffset FromUnixSeconds(long unixSeconds) => DateTimeOffset.FromUnixTimeSeconds(unixSeconds);
+
+    /// <summary>The start of the UTC hour <paramref name="time"/> falls in.</summary>
+    public static DateTimeOffset StartOfHour(DateTimeOffset time)
+    {
+        var seconds = time.ToUnixTimeSeconds();
+        return DateTimeOffset.FromUnixTimeSeconds(seconds - (((seconds % 3600) + 3600) % 3600));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using ErrorHub.Server;
 using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
@@ -24,7 +25,8 @@ public sealed class IngestRegistrationTests
         services.Count(d => d.ServiceType == typeof(StoreWriter)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IngestAdmission)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(ProjectBootstrap)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory is not null).Should().Be(1, "the store writer runs once");
+        services.Count(d => d.ServiceType == typeof(ProjectQuotas)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory is not null).Should().Be(2, "the store writer and the drop counts' flush run once each");
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed partial class OperationsTests
         text.Should().Contain("errorhub_ingest_queue_events").And.Contain("errorhub_ingest_inflight_bytes").And.Contain("errorhub_ingest_store_failures");
     }
 
-    private static async Task<string> MetricsAsync(IngestHost host)
+    internal static async Task<string> MetricsAsync(IngestHost host)
     {
         using var response = await host.Client.GetAsync("/metrics");
         response.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -74,7 +74,7 @@ public sealed partial class OperationsTests
     }
 
     /// <summary>The value of a sample line, e.g. <c>errorhub_ingest_batches_total{outcome="accepted"} 2</c>; 0 when absent.</summary>
-    private static double Value(string text, string name, string? label = null)
+    internal static double Value(string text, string name, string? label = null)
     {
         foreach (var line in text.Split('\n'))
         {

@@ -111,4 +111,26 @@ public abstract partial class StoreContractTests
         (await Store.Projects.GetSettingsAsync(2)).Should().BeNull();
         (await Store.Projects.SaveSettingsAsync(2, ProjectSettings.None)).Should().BeFalse();
     }
+
+    [Fact]
+    public async Task Drop_counts_add_up_per_project_hour_and_reason_from_every_writer()
+    {
+        await Store.Projects.UpsertProjectAsync(new Project(1, "Shop", "shop-key", T0));
+        var hour = new DateTimeOffset(2026, 11, 30, 14, 0, 0, TimeSpan.Zero);
+        await Store.Projects.AddDropsAsync([
+            new ProjectDrops(1, hour.AddMinutes(5), "rate_limit", 3, 300),
+            new ProjectDrops(1, hour.AddMinutes(59), "spike_protection", 1, 0),
+            new ProjectDrops(2, hour, "rate_limit", 7, 70),
+        ]);
+        await Store.Projects.AddDropsAsync([new ProjectDrops(1, hour.AddMinutes(30), "rate_limit", 2, 20)]); // another ingest process
+        await Store.Projects.AddDropsAsync([new ProjectDrops(1, hour.AddHours(1), "invalid", 1, 4), new ProjectDrops(1, hour.AddHours(-2), "too_large", 1, 0)]);
+        await Store.Projects.AddDropsAsync([]);
+
+        (await Store.Projects.GetDropsAsync(1, hour.AddMinutes(10))).Should().Equal(
+            new ProjectDrops(1, hour, "rate_limit", 5, 320),
+            new ProjectDrops(1, hour, "spike_protection", 1, 0),
+            new ProjectDrops(1, hour.AddHours(1), "invalid", 1, 4));
+        (await Store.Projects.GetDropsAsync(2, hour.AddDays(-1))).Should().Equal(new ProjectDrops(2, hour, "rate_limit", 7, 70));
+        (await Store.Projects.GetDropsAsync(3, hour.AddDays(-1))).Should().BeEmpty();
+    }
 }

@@ -34,6 +34,7 @@ internal sealed partial class ProjectAdmin(
         }
 
         var project = await projects.CreateProjectAsync(name!.Trim(), NewKey(), clock.GetUtcNow(), cancellationToken);
+        Forget(project.Id); // its id may have been refused (and the refusal cached) before it existed
         LogCreated(logger, project.Id, project.Name);
         return AccountResult<Project>.Ok(project);
     }
@@ -117,7 +118,13 @@ internal sealed partial class ProjectAdmin(
             return "Retention is a number of days from 1 to 3650, or empty to keep events until deleted.";
         }
 
-        return await projects.SaveSettingsAsync(projectId, settings, cancellationToken) ? null : "There is no such project.";
+        if (!await projects.SaveSettingsAsync(projectId, settings, cancellationToken))
+        {
+            return "There is no such project.";
+        }
+
+        Forget(projectId); // a new rate limit counts at once
+        return null;
     }
 
     public async Task<string?> SetMemberAsync(Guid adminId, int projectId, Guid userId, bool member, CancellationToken cancellationToken = default)

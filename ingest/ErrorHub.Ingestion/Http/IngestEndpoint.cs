@@ -1,6 +1,8 @@
 using System.Globalization;
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Ingestion.Writing;
+using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -19,6 +21,8 @@ internal sealed partial class IngestEndpoint(
     ProjectKeys projectKeys,
     IngestPipeline pipeline,
     IngestAdmission admission,
+    ProjectQuotas quotas,
+    ProjectDropCounts dropCounts,
     IOptions<IngestLimits> limitsOptions,
     IngestMetrics metrics,
     TimeProvider timeProvider,
@@ -58,10 +62,10 @@ internal sealed partial class IngestEndpoint(
             return new(Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)"), IngestOutcome.Unauthorized);
         }
 
-        bool validKey;
+        ProjectSettings? settings;
         try
         {
-            validKey = await projectKeys.IsValidAsync(id, keyValues.ToString().Trim(), cancellationToken)
+            settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken)
                 .AsTask().WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
@@ -75,9 +79,15 @@ internal sealed partial class IngestEndpoint(
             return new(Unavailable(context, "the project's key cannot be checked right now; retry later"), IngestOutcome.StoreUnavailable);
         }
 
-        if (!validKey)
+        if (settings is null)
         {
             return new(Problem(StatusCodes.Status401Unauthorized, $"unknown project {id} or wrong {KeyHeader}"), IngestOutcome.Unauthorized);
+        }
+
+        // A project over its quota is refused before its body is read or decoded: a flood costs little.
+        if (quotas.CheckRoom(id, settings) is { RefusedFor: { } full } noRoom)
+        {
+            return RateLimited(context, id, full, noRoom.RetryAfter, events: 0);
         }
 
         if (!IsMessagePack(request.ContentType))
@@ -103,6 +113,7 @@ internal sealed partial class IngestEndpoint(
 
         if (request.ContentLength > _limits.MaxBodyBytes)
         {
+            Dropped(id, DropReason.TooLarge, 0);
             return new(Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes"), IngestOutcome.TooLarge);
         }
 
@@ -134,24 +145,29 @@ internal sealed partial class IngestEndpoint(
             }
             catch (BodyTooLargeException tooLarge)
             {
+                Dropped(id, DropReason.TooLarge, 0);
                 return new(Problem(StatusCodes.Status413PayloadTooLarge, tooLarge.Message), IngestOutcome.TooLarge);
             }
             catch (BadHttpRequestException badRequest) when (badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
+                Dropped(id, DropReason.TooLarge, 0);
                 return new(Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes"), IngestOutcome.TooLarge);
             }
             catch (BadHttpRequestException badRequest)
             {
                 // Malformed chunked encoding, a body shorter than its Content-Length, a client sending too slowly.
+                Dropped(id, DropReason.Invalid, 0);
                 return new(Problem(badRequest.StatusCode, badRequest.Message), IngestOutcome.Invalid);
             }
             catch (InvalidDataException)
             {
+                Dropped(id, DropReason.Invalid, 0);
                 return new(Problem(StatusCodes.Status400BadRequest, "the body is not valid gzip although Content-Encoding says gzip", field: ""), IngestOutcome.Invalid);
             }
             catch (BatchFormatException invalid)
             {
                 LogRejected(logger, id, invalid.Message);
+                Dropped(id, DropReason.Invalid, 0);
                 return new(Problem(StatusCodes.Status400BadRequest, invalid.Problem, invalid.Field), IngestOutcome.Invalid);
             }
             catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
@@ -162,6 +178,11 @@ internal sealed partial class IngestEndpoint(
             if (events.Count == 0)
             {
                 return new(Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted);
+            }
+
+            if (quotas.TryTake(id, settings, events.Count) is { RefusedFor: { } reason } refused)
+            {
+                return RateLimited(context, id, reason, refused.RetryAfter, events.Count);
             }
 
             try
@@ -192,6 +213,24 @@ internal sealed partial class IngestEndpoint(
                 admission.Exit(admitted);
             }
         }
+    }
+
+    /// <summary>429 with the whole seconds until the batch would fit its project's quota (at least 1), counted per project and reason.</summary>
+    private Answer RateLimited(HttpContext context, int projectId, DropReason reason, TimeSpan retryAfter, int events)
+    {
+        Dropped(projectId, reason, events);
+        var seconds = (long)Math.Clamp(Math.Ceiling(retryAfter.TotalSeconds), 1, 3600);
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var error = reason == DropReason.RateLimit
+            ? $"project {projectId} is over its rate limit; retry after {seconds} s"
+            : $"project {projectId} is sending more than spike protection lets through; retry after {seconds} s";
+        return new(Problem(StatusCodes.Status429TooManyRequests, error), IngestOutcome.RateLimited);
+    }
+
+    private void Dropped(int projectId, DropReason reason, int events)
+    {
+        metrics.Dropped(projectId, reason, events);
+        dropCounts.Add(projectId, reason, events);
     }
 
     private static bool IsMessagePack(string? contentType)

@@ -92,3 +92,12 @@ internal sealed class ClickHouseApiTokenRow(ApiToken token, ulong version)
     [ClickHouseColumn(Name = "revoked_at", Type = "DateTime('UTC')")] public DateTimeOffset RevokedAt => ClickHouseTimes.Write(token.RevokedAt);
     [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
 }
+
+internal sealed class ClickHouseProjectDropsRow(ProjectDrops drops)
+{
+    [ClickHouseColumn(Name = "project_id", Type = "UInt32")] public uint ProjectId => checked((uint)drops.ProjectId);
+    [ClickHouseColumn(Name = "hour", Type = "DateTime('UTC')")] public DateTimeOffset Hour => ClickHouseEventRow.ClampToDateTime(StoreTime.StartOfHour(drops.Hour));
+    [ClickHouseColumn(Name = "reason", Type = "String")] public string Reason => drops.Reason;
+    [ClickHouseColumn(Name = "batches", Type = "UInt64")] public ulong Batches => (ulong)Math.Max(drops.Batches, 0);
+    [ClickHouseColumn(Name = "events", Type = "UInt64")] public ulong Events => (ulong)Math.Max(drops.Events, 0);
+}

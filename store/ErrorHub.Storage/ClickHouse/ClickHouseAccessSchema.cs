@@ -30,6 +30,8 @@ internal sealed class ClickHouseAccessSchema(ClickHouseSchema schema)
 
     public string ApiTokens => schema.Table("api_tokens");
 
+    public string ProjectDrops => schema.Table("project_drops");
+
     public IReadOnlyList<string> Statements =>
     [
         $"""
@@ -111,6 +113,21 @@ internal sealed class ClickHouseAccessSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY id
+        """,
+
+        // Counts from any number of ingest processes add up as parts merge; reads sum them.
+        $"""
+        CREATE TABLE IF NOT EXISTS {ProjectDrops}
+        (
+            project_id UInt32,
+            hour DateTime('UTC'),
+            reason String,
+            batches UInt64,
+            events UInt64
+        )
+        ENGINE = SummingMergeTree()
+        PARTITION BY toYYYYMM(hour)
+        ORDER BY (project_id, hour, reason)
         """,
     ];
 

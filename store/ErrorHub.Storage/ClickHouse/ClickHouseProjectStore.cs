@@ -129,6 +129,31 @@ internal sealed class ClickHouseProjectStore(ClickHouseClient client, ClickHouse
         return ChangeRowAsync(projectId, row => row with { Settings = settings }, cancellationToken);
     }
 
+    public Task AddDropsAsync(IReadOnlyCollection<ProjectDrops> drops, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(drops);
+        return drops.Count == 0
+            ? Task.CompletedTask
+            : client.InsertAsync(accessSchema.ProjectDrops, drops.Select(drop => new ClickHouseProjectDropsRow(drop)).ToList(), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ProjectDrops>> GetDropsAsync(int projectId, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        client.QueryAsync(
+            $"""
+            SELECT toUnixTimestamp(hour) AS drop_hour, reason, sum(batches) AS drop_batches, sum(events) AS drop_events
+            FROM {accessSchema.ProjectDrops}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND hour >= toDateTime({ClickHouseSql.Literal(StoreTime.StartOfHour(since).ToUnixTimeSeconds())}, 'UTC')
+            GROUP BY hour, reason
+            ORDER BY hour, reason
+            """,
+            row => new ProjectDrops(
+                projectId,
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("drop_hour"))),
+                row.GetProperty("reason").GetString() ?? "",
+                ClickHouseClient.ReadInt64(row.GetProperty("drop_batches")),
+                ClickHouseClient.ReadInt64(row.GetProperty("drop_events"))),
+            cancellationToken);
+
     public void Dispose() => _writeLock.Dispose();
 
     private static Project WithNewestKey(Project project, IEnumerable<ProjectKey> keys) =>

@@ -64,6 +64,15 @@ internal static class SqliteAccessSchema
         );
 
         CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens (user_id);
+
+        CREATE TABLE IF NOT EXISTS project_drops (
+            project_id  INTEGER NOT NULL,
+            hour        INTEGER NOT NULL, -- unix seconds, start of the hour
+            reason      TEXT    NOT NULL,
+            batches     INTEGER NOT NULL,
+            events      INTEGER NOT NULL,
+            PRIMARY KEY (project_id, hour, reason)
+        ) WITHOUT ROWID;
         """;
 
     private static readonly (string Name, string Definition)[] ProjectColumns =

@@ -157,6 +157,58 @@ internal sealed class SqliteProjectStore(SqliteDatabase database) : IProjectStor
             ("$id", projectId), ("$rate", settings.RateLimitPerMinute), ("$retention", settings.RetentionDays));
     }
 
+    public Task AddDropsAsync(IReadOnlyCollection<ProjectDrops> drops, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(drops);
+        if (drops.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                foreach (var drop in drops)
+                {
+                    await ExecuteAsync(connection, transaction, """
+                        INSERT INTO project_drops (project_id, hour, reason, batches, events)
+                        VALUES ($id, $hour, $reason, $batches, $events)
+                        ON CONFLICT (project_id, hour, reason) DO UPDATE SET
+                            batches = batches + excluded.batches,
+                            events = events + excluded.events
+                        """,
+                        cancellationToken,
+                        ("$id", drop.ProjectId), ("$hour", StoreTime.StartOfHour(drop.Hour).ToUnixTimeSeconds()), ("$reason", drop.Reason),
+                        ("$batches", drop.Batches), ("$events", drop.Events));
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+            },
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ProjectDrops>> GetDropsAsync(int projectId, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT hour, reason, batches, events FROM project_drops
+            WHERE project_id = $id AND hour >= $since
+            ORDER BY hour, reason
+            """;
+        command.Parameters.AddWithValue("$id", projectId);
+        command.Parameters.AddWithValue("$since", StoreTime.StartOfHour(since).ToUnixTimeSeconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var drops = new List<ProjectDrops>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            drops.Add(new ProjectDrops(projectId, StoreTime.FromUnixSeconds(reader.GetInt64(0)), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return drops;
+    }
+
     private async Task<IReadOnlyList<Project>> ReadProjectsAsync(int? projectId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

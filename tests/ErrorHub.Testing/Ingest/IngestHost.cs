@@ -70,11 +70,16 @@ public sealed class IngestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a host; a given <paramref name="directory"/> is kept (a restart on the same store), otherwise a new one is made and deleted.</summary>
+    /// <summary>
+    /// Starts a host; a given <paramref name="directory"/> is kept (a restart on the same store), otherwise a new one is made and deleted.
+    /// <paramref name="configureServices"/> runs before ingest registers its services (so its registrations win over ingest's defaults),
+    /// <paramref name="replaceServices"/> after (to wrap what ingest registered).
+    /// </summary>
     public static async Task<IngestHost> StartAsync(
         Dictionary<string, string?>? settings = null,
         string? directory = null,
-        Action<IServiceCollection>? configureServices = null)
+        Action<IServiceCollection>? configureServices = null,
+        Action<IServiceCollection>? replaceServices = null)
     {
         var ownsDirectory = directory is null;
         directory ??= Path.Combine(Path.GetTempPath(), "errorhub-ingest-" + Guid.NewGuid().ToString("N"));
@@ -104,6 +109,7 @@ public sealed class IngestHost : IAsyncDisposable
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
         configureServices?.Invoke(builder.Services);
         builder.Services.AddErrorHubIngest(builder.Configuration);
+        replaceServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapErrorHubIngest();

@@ -261,6 +261,8 @@ internal static class IngestLoad
             {
                 ["ErrorHub__DataDirectory"] = directory,
                 ["ErrorHub__Project__PublicKey"] = Key,
+                // One project sends everything here: spike protection would measure itself, not ingest.
+                ["ErrorHub__Ingest__SpikeEventsPerSecond"] = "0",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_URLS"] = null,
                 ["ASPNETCORE_HTTP_PORTS"] = null,
