@@ -251,7 +251,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             ExpectMap(ref reader, path);
             string? function = null, type = null, module = null, file = null;
             int? line = null, column = null;
-            var inApp = false;
+            bool inApp = false, wrapper = false;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
                 var key = reader.ReadString();
@@ -267,6 +267,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                         case WireFields.Line: line = NonNegative(reader.ReadInt64()); break;
                         case WireFields.Column: column = NonNegative(reader.ReadInt64()); break;
                         case WireFields.InApp: inApp = reader.ReadBoolean(); break;
+                        case WireFields.Wrapper: wrapper = reader.ReadBoolean(); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -274,7 +275,9 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 path.Pop();
             }
 
-            result.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp));
+            // A wrapper (a catch-all middleware, the capture point) only passed the failure on: grouping and the culprit
+            // look at in-app frames, and where an exception was caught must not change its issue.
+            result.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp && !wrapper));
             path.Pop();
         }
 

@@ -42,6 +42,8 @@ internal static class EventWireWriter
             + (e.Request is null ? 0 : 1)
             + (e.User is null ? 0 : 1)
             + (e.Tags.Count > 0 ? 1 : 0)
+            + (e.Extra.Count > 0 ? 1 : 0)
+            + (e.Breadcrumbs.Count > 0 ? 1 : 0)
             + (e.Runtime is null ? 0 : 1)
             + (e.OperatingSystem is null ? 0 : 1);
         writer.WriteMapHeader(count);
@@ -107,6 +109,29 @@ internal static class EventWireWriter
             WriteStringMap(ref writer, e.Tags);
         }
 
+        if (e.Extra.Count > 0)
+        {
+            writer.Write(WireFields.Extra);
+            WriteStringMap(ref writer, e.Extra);
+        }
+
+        if (e.Breadcrumbs.Count > 0)
+        {
+            writer.Write(WireFields.Breadcrumbs);
+            writer.WriteArrayHeader(e.Breadcrumbs.Count);
+            foreach (var crumb in e.Breadcrumbs)
+            {
+                writer.WriteMapHeader(3 + Present(crumb.Category));
+                writer.Write(WireFields.Timestamp);
+                writer.Write(crumb.Timestamp.UtcDateTime);
+                writer.Write(WireFields.Level);
+                writer.Write(LevelName(crumb.Level));
+                WriteOptional(ref writer, WireFields.Category, crumb.Category);
+                writer.Write(WireFields.Message);
+                writer.Write(crumb.Message);
+            }
+        }
+
         if (e.Runtime is { } runtime)
         {
             writer.Write(WireFields.Runtime);
@@ -133,7 +158,7 @@ internal static class EventWireWriter
         foreach (var frame in exception.Frames)
         {
             writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
-                + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1));
+                + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
             writer.Write(WireFields.Function);
             writer.Write(frame.Function);
             WriteOptional(ref writer, WireFields.Type, frame.Type);
@@ -153,6 +178,11 @@ internal static class EventWireWriter
 
             writer.Write(WireFields.InApp);
             writer.Write(frame.InApp);
+            if (frame.Wrapper)
+            {
+                writer.Write(WireFields.Wrapper);
+                writer.Write(true);
+            }
         }
     }
 
