@@ -134,6 +134,9 @@ public sealed class RequestInfo
 
     /// <summary>Request headers after scrubbing (see <see cref="ErrorHubOptions.ScrubbedHeaders"/>).</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Form fields the app had read, sensitive ones filtered; files by name and size only.</summary>
+    public IDictionary<string, string> Form { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>The user affected by the event.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ErrorHub.Transport;
 using Microsoft.Extensions.Hosting;
@@ -244,16 +245,30 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// </summary>
     internal Task ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.CompletedTask;
 
-    private ErrorHubEvent NewEvent(ErrorHubLevel level) => new()
+    private ErrorHubEvent NewEvent(ErrorHubLevel level)
     {
-        Timestamp = _timeProvider.GetUtcNow(),
-        Level = level,
-        Release = _release,
-        Environment = _environment,
-        ServerName = _serverName,
-        Runtime = EnvironmentInfo.Runtime,
-        OperatingSystem = EnvironmentInfo.OperatingSystem,
-    };
+        var errorEvent = new ErrorHubEvent
+        {
+            Timestamp = _timeProvider.GetUtcNow(),
+            Level = level,
+            Release = _release,
+            Environment = _environment,
+            ServerName = _serverName,
+            Runtime = EnvironmentInfo.Runtime,
+            OperatingSystem = EnvironmentInfo.OperatingSystem,
+        };
+
+        // The trace this failure belongs to, so it can be found in the app's tracing tool.
+        if (Activity.Current is { } activity && activity.IdFormat == ActivityIdFormat.W3C)
+        {
+            errorEvent.Tags["trace_id"] = activity.TraceId.ToHexString();
+            errorEvent.Tags["span_id"] = activity.SpanId.ToHexString();
+        }
+
+        var uptime = DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart;
+        errorEvent.Extra["process.uptime"] = $"{Math.Max(0, (long)uptime.TotalSeconds)} s";
+        return errorEvent;
+    }
 
     private Guid? Dispatch(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request = null)
     {

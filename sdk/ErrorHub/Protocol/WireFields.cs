@@ -55,6 +55,7 @@ internal static class WireFields
     public const string Url = "url";
     public const string QueryString = "query_string";
     public const string Headers = "headers";
+    public const string Form = "form";
 
     // User
     public const string Id = "id";

@@ -85,12 +85,17 @@ internal static class EventWireWriter
         if (e.Request is { } request)
         {
             writer.Write(WireFields.Request);
-            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1);
+            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
             WriteOptional(ref writer, WireFields.Method, request.Method);
             WriteOptional(ref writer, WireFields.Url, request.Url);
             WriteOptional(ref writer, WireFields.QueryString, request.QueryString);
             writer.Write(WireFields.Headers);
             WriteStringMap(ref writer, request.Headers);
+            if (request.Form.Count > 0)
+            {
+                writer.Write(WireFields.Form);
+                WriteStringMap(ref writer, request.Form);
+            }
         }
 
         if (e.User is { } user)
