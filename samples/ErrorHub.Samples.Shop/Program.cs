@@ -20,8 +20,9 @@ builder.Services.AddErrorHub(options =>
     // Frames from these namespaces are not "our code" for grouping and the dashboard.
     options.InAppExclude.Add("Swashbuckle");
 
-    // Last look at every event before it leaves the process: drop it by returning null.
-    options.BeforeSend = errorEvent =>
+    // Last look at every event before it leaves the process: drop it by returning null. The hint holds the
+    // original exception and, in a request, the HttpContext and the status code the request ended with.
+    options.BeforeSend = (errorEvent, hint) =>
     {
         errorEvent.Tags["shop.region"] = "eu-west";
         return errorEvent;

@@ -1,3 +1,4 @@
+using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -7,9 +8,9 @@ namespace ErrorHub.AspNetCore;
 /// Reports exceptions that escape the rest of the pipeline. The report is made from an exception
 /// filter that returns false, so the exception is never caught: it keeps unwinding with its stack
 /// intact and the app's own error handling (UseExceptionHandler, the developer page) runs as before.
-/// It sees the SDK only through its public surface, like any other integration would.
+/// Whether it is sent is decided when the response completes (see <see cref="HttpRequestContext"/>).
 /// </summary>
-internal sealed class ErrorHubMiddleware(RequestDelegate next, IErrorHubClient client, IOptions<ErrorHubOptions> options)
+internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, IOptions<ErrorHubOptions> options)
 {
     // Read once, as the client does: both see the same settings for the life of the app.
     private readonly ErrorHubOptions _options = options.Value;
@@ -46,7 +47,7 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, IErrorHubClient c
     {
         if (!IsClientAbort(context, exception))
         {
-            client.CaptureException(exception, e => RequestCapture.Enrich(e, context, _options));
+            client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, context);
         }
 
         return false;

@@ -2,6 +2,8 @@ using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
 
 namespace ErrorHub.AspNetCore;
 
@@ -18,6 +20,19 @@ internal static class RequestCapture
     /// <summary>Query parameter names whose values are credentials often enough to never send them.</summary>
     private static readonly string[] SensitiveQueryKeys =
         ["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_token", "refresh_token", "auth", "key", "signature", "sig", "code", "session"];
+
+    /// <summary>
+    /// A form field with one of these words in its name is filtered (<c>newPassword</c>, <c>card_number</c>,
+    /// <c>client-secret</c>, <c>__RequestVerificationToken</c>); <c>keyword</c> or <c>author</c> are not. Forms carry
+    /// what users type, so the rule is wider than the query string's exact names.
+    /// </summary>
+    private static readonly HashSet<string> SensitiveWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "password", "passwd", "pwd", "pass", "secret", "token", "key", "apikey", "session", "sessionid", "card", "cardnumber",
+        "cvv", "cvc", "iban", "pin", "csrf", "xsrf", "auth", "otp", "ssn",
+    };
+
+    private const int MaxFormFields = 50;
 
     public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
     {
@@ -36,14 +51,35 @@ internal static class RequestCapture
                 break;
             }
 
-            info.Headers[name] = IsScrubbed(name, options) ? Filtered : Truncate(values.ToString());
+            info.Headers[name] = string.Equals(name, "Cookie", StringComparison.OrdinalIgnoreCase) ? CookieNames(request)
+                : IsScrubbed(name, options) ? Filtered
+                : Truncate(values.ToString());
         }
 
+        AddForm(info, context);
         errorEvent.Request = info;
         errorEvent.Tags.TryAdd("http.method", request.Method);
-        if (context.GetEndpoint()?.DisplayName is { } endpoint)
+        var endpoint = context.GetEndpoint();
+        if (endpoint?.DisplayName is { } displayName)
         {
-            errorEvent.Tags.TryAdd("endpoint", Truncate(endpoint));
+            errorEvent.Tags.TryAdd("endpoint", Truncate(displayName));
+        }
+
+        // The route template names the failing endpoint better than a lambda's compiler name (Program.<Main>b__0_3).
+        if (endpoint is RouteEndpoint { RoutePattern.RawText: { } template })
+        {
+            errorEvent.Tags.TryAdd("route", Truncate($"{request.Method} {(template.StartsWith('/') ? template : "/" + template)}"));
+        }
+
+        var (browser, clientOs) = UserAgentParser.Parse(request.Headers.UserAgent.ToString());
+        if (browser is not null)
+        {
+            errorEvent.Tags.TryAdd("browser", browser);
+        }
+
+        if (clientOs is not null)
+        {
+            errorEvent.Tags.TryAdd("client_os", clientOs);
         }
 
         var user = CaptureUser(context, options);
@@ -74,6 +110,55 @@ internal static class RequestCapture
         }
 
         return user is { Id: null, Username: null, Email: null, IpAddress: null } ? null : user;
+    }
+
+    /// <summary>The names of the cookies sent, never their values: which cookies a failing request had can matter.</summary>
+    private static string CookieNames(HttpRequest request) =>
+        request.Cookies.Count == 0 ? Filtered : Truncate(string.Join("; ", request.Cookies.Keys.Take(MaxHeaders).Select(name => $"{name}={Filtered}")));
+
+    /// <summary>
+    /// Form fields of a request whose form the app already read (ErrorHub never reads a body itself), sensitive
+    /// ones filtered, files by name only. They travel as extra values "form.&lt;name&gt;".
+    /// </summary>
+    private static void AddForm(RequestInfo info, HttpContext context)
+    {
+        if (context.Features.Get<IFormFeature>()?.Form is not { } form)
+        {
+            return;
+        }
+
+        foreach (var (name, values) in form.Take(MaxFormFields))
+        {
+            info.Form[name] = IsSensitiveName(name) ? Filtered : Truncate(values.ToString());
+        }
+
+        foreach (var file in form.Files.Take(MaxFormFields))
+        {
+            info.Form.TryAdd(file.Name, $"[file {file.FileName}, {file.Length} bytes]");
+        }
+    }
+
+    /// <summary>True when a word of the name (split at _ - . [ ] spaces and lower-to-upper case changes) is sensitive.</summary>
+    internal static bool IsSensitiveName(string name)
+    {
+        var start = 0;
+        for (var i = 1; i <= name.Length; i++)
+        {
+            var boundary = i == name.Length || !char.IsLetterOrDigit(name[i]) || (char.IsUpper(name[i]) && char.IsLower(name[i - 1]));
+            if (!boundary)
+            {
+                continue;
+            }
+
+            if (i > start && SensitiveWords.Contains(name.AsSpan(start, i - start).Trim("_-.[] ").ToString()))
+            {
+                return true;
+            }
+
+            start = i < name.Length && !char.IsLetterOrDigit(name[i]) ? i + 1 : i;
+        }
+
+        return false;
     }
 
     private static bool IsScrubbed(string header, ErrorHubOptions options)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace ErrorHub;
 
 /// <summary>
@@ -50,10 +52,31 @@ public sealed class ErrorHubOptions
     public IList<string> InAppExclude { get; } = new List<string>();
 
     /// <summary>
-    /// Called for every event before it is queued: change it, or return null to drop it. Exceptions
-    /// thrown by the callback are swallowed (the event is sent unchanged).
+    /// Called for every event before it is queued: change it, or return null to drop it. The hint carries the
+    /// original exception and, inside an HTTP request, the request's <c>HttpContext</c> and final status code.
+    /// Exceptions thrown by the callback are swallowed (the event is sent unchanged).
     /// </summary>
-    public Func<ErrorHubEvent, ErrorHubEvent?>? BeforeSend { get; set; }
+    public Func<ErrorHubEvent, ErrorHubHint, ErrorHubEvent?>? BeforeSend { get; set; }
+
+    /// <summary>
+    /// Report exceptions that the app handled: those whose request ended with a status below 500 (a
+    /// <c>NotFoundException</c> turned into a 404). Off by default: the decision is taken when the response
+    /// completes. Exceptions captured with <see cref="IErrorHubClient.CaptureException"/> are always reported.
+    /// </summary>
+    public bool ReportHandledExceptions { get; set; }
+
+    /// <summary>
+    /// Log entries without an exception become events from this level up (through the ErrorHub logger provider).
+    /// <see cref="LogLevel.None"/> (the default) makes no events from log messages; entries of
+    /// <see cref="LogLevel.Error"/> and above with an exception always become events.
+    /// </summary>
+    public LogLevel MinimumEventLevel { get; set; } = LogLevel.None;
+
+    /// <summary>Log entries from this level up are kept as breadcrumbs of the request or flow they belong to.</summary>
+    public LogLevel MinimumBreadcrumbLevel { get; set; } = LogLevel.Information;
+
+    /// <summary>Most breadcrumbs kept per request or flow (the oldest go first) and attached to an event.</summary>
+    public int MaxBreadcrumbs { get; set; } = 50;
 
     /// <summary>Most events waiting to be sent; when full, new events are dropped (and counted).</summary>
     public int MaxQueueSize { get; set; } = 1000;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using ErrorHub.AspNetCore.Tests.Infrastructure;
 using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Microsoft.AspNetCore.Authentication;
@@ -21,6 +22,7 @@ namespace ErrorHub.AspNetCore.Tests;
 /// </summary>
 public sealed class MiddlewareTests : IAsyncLifetime
 {
+    private readonly CompletedRequests _completed = new();
     private IngestHost _server = null!;
     private WebApplication _app = null!;
     private HttpClient _http = null!;
@@ -40,6 +42,7 @@ public sealed class MiddlewareTests : IAsyncLifetime
         builder.Services.AddAuthentication("Test").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("Test", null);
         builder.Services.AddAuthorization();
         _app = builder.Build();
+        _app.Use(_completed.Track);
         _app.UseExceptionHandler(error => error.Run(async context =>
         {
             context.Response.StatusCode = 500;
@@ -160,6 +163,7 @@ public sealed class MiddlewareTests : IAsyncLifetime
 
     private async Task<List<Storage.Events.ErrorEvent>> FlushAndReadEventsAsync(int expected)
     {
+        await _completed.WaitForAllAsync();
         var client = _app.Services.GetRequiredService<IErrorHubClient>();
         (await client.FlushAsync(TimeSpan.FromSeconds(15))).Should().BeTrue();
 

@@ -120,7 +120,8 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         List<ExceptionRecord> exceptions = [];
         RequestRecord? request = null;
         UserRecord? user = null;
-        Dictionary<string, string>? tags = null;
+        Dictionary<string, string>? tags = null, extra = null;
+        List<BreadcrumbRecord>? breadcrumbs = null;
         NameVersion? runtime = null, os = null, eventSdk = null;
 
         for (var count = reader.ReadMapHeader(); count > 0; count--)
@@ -152,6 +153,8 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 case WireFields.Runtime: runtime = ReadNameVersion(ref reader, path); break;
                 case WireFields.Os: os = ReadNameVersion(ref reader, path); break;
                 case WireFields.Sdk: eventSdk = ReadNameVersion(ref reader, path); break;
+                case WireFields.Extra: extra = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxHeaderValueChars); break;
+                case WireFields.Breadcrumbs: breadcrumbs = ReadBreadcrumbs(ref reader, path); break;
                 default: reader.Skip(); break;
             }
 
@@ -182,7 +185,57 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             Os = os,
             Sdk = eventSdk,
             Fingerprint = fingerprint,
+            Extra = extra is { Count: > 0 } ? extra : null,
+            Breadcrumbs = breadcrumbs is { Count: > 0 } ? breadcrumbs : null,
         };
+    }
+
+    /// <summary>Most breadcrumbs kept per event (the newest, which come last); the SDK sends 50 at most by default.</summary>
+    internal const int MaxBreadcrumbs = 100;
+
+    private List<BreadcrumbRecord> ReadBreadcrumbs(ref WireReader reader, FieldPath path)
+    {
+        var count = reader.ReadArrayHeader();
+        var result = new List<BreadcrumbRecord>(Math.Min(count, MaxBreadcrumbs));
+        for (var i = 0; i < count; i++)
+        {
+            path.PushIndex(i);
+            ExpectMap(ref reader, path);
+            DateTimeOffset? timestamp = null;
+            string? level = null, category = null, message = null;
+            for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
+            {
+                var key = reader.ReadString();
+                path.Push(key);
+                if (!reader.TryReadNil())
+                {
+                    switch (key)
+                    {
+                        case WireFields.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
+                        case WireFields.Level: level = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.Category: category = Text(ref reader, limits.MaxShortChars); break;
+                        case WireFields.Message: message = Text(ref reader, limits.MaxHeaderValueChars); break;
+                        default: reader.Skip(); break;
+                    }
+                }
+
+                path.Pop();
+            }
+
+            if (!string.IsNullOrEmpty(message))
+            {
+                if (result.Count == MaxBreadcrumbs)
+                {
+                    result.RemoveAt(0); // the newest matter most: they lead up to the event
+                }
+
+                result.Add(new BreadcrumbRecord(timestamp, level ?? "info", category, message));
+            }
+
+            path.Pop();
+        }
+
+        return result;
     }
 
     private List<ExceptionRecord> ReadExceptions(ref WireReader reader, FieldPath path)
@@ -251,7 +304,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             ExpectMap(ref reader, path);
             string? function = null, type = null, module = null, file = null;
             int? line = null, column = null;
-            var inApp = false;
+            bool inApp = false, wrapper = false;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
                 var key = reader.ReadString();
@@ -267,6 +320,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                         case WireFields.Line: line = NonNegative(reader.ReadInt64()); break;
                         case WireFields.Column: column = NonNegative(reader.ReadInt64()); break;
                         case WireFields.InApp: inApp = reader.ReadBoolean(); break;
+                        case WireFields.Wrapper: wrapper = reader.ReadBoolean(); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -274,7 +328,9 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 path.Pop();
             }
 
-            result.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp));
+            // A wrapper (a catch-all middleware, the capture point) only passed the failure on: grouping and the culprit
+            // look at in-app frames, and where an exception was caught must not change its issue.
+            result.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp && !wrapper));
             path.Pop();
         }
 
@@ -285,7 +341,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
     {
         ExpectMap(ref reader, path);
         string? method = null, url = null, query = null;
-        Dictionary<string, string>? headers = null;
+        Dictionary<string, string>? headers = null, form = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
             var key = reader.ReadString();
@@ -297,6 +353,9 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                     case WireFields.Method: method = Text(ref reader, limits.MaxShortChars); break;
                     case WireFields.Url: url = Text(ref reader, limits.MaxUrlChars); break;
                     case WireFields.QueryString: query = Text(ref reader, limits.MaxUrlChars); break;
+                    case WireFields.Form:
+                        form = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
+                        break;
                     case WireFields.Headers:
                         headers = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
                         break;
@@ -307,7 +366,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             path.Pop();
         }
 
-        return new RequestRecord(method, url, query, headers ?? new Dictionary<string, string>());
+        return new RequestRecord(method, url, query, headers ?? new Dictionary<string, string>())
+        {
+            Form = form is { Count: > 0 } ? form : null,
+        };
     }
 
     private UserRecord? ReadUser(ref WireReader reader, FieldPath path)

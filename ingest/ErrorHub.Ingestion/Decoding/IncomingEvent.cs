@@ -36,6 +36,11 @@ internal sealed record IncomingEvent
     /// <summary>The event's own SDK; the batch's applies when absent.</summary>
     public NameVersion? Sdk { get; init; }
 
+    public IReadOnlyDictionary<string, string>? Extra { get; init; }
+
+    /// <summary>Breadcrumbs as sent, their level names not yet normalized.</summary>
+    public IReadOnlyList<BreadcrumbRecord>? Breadcrumbs { get; init; }
+
     /// <summary>The fingerprint the SDK set, if any: it overrides grouping (docs/grouping.md).</summary>
     public IReadOnlyList<string>? Fingerprint { get; init; }
 }

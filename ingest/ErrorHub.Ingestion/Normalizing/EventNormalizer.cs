@@ -61,6 +61,8 @@ internal static class EventNormalizer
         Runtime = incoming.Runtime,
         Os = incoming.Os,
         Sdk = incoming.Sdk ?? batch.BatchSdk,
+        Extra = incoming.Extra,
+        Breadcrumbs = incoming.Breadcrumbs?.Select(b => b with { Level = Level(b.Level) }).ToList(),
     };
 
     /// <summary>Unknown or missing levels are "error": an event nobody classified is still a failure.</summary>

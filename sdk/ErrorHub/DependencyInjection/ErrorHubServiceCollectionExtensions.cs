@@ -1,8 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using ErrorHub;
 using ErrorHub.Internal;
-using ErrorHub.Transport;
+using ErrorHub.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -28,16 +31,35 @@ public static class ErrorHubServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubOptions>, ErrorHubOptionsValidator>());
-        // The sender keeps one client for its lifetime; pooled connections are renewed so DNS changes are seen.
-        // HttpClient's own timeout (100 s on the real clock) is off: SendTimeout, on the injected TimeProvider, is the one limit.
-        services.AddHttpClient(BackgroundSender.HttpClientName)
-            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<LogScopes>();
         services.TryAddSingleton<ErrorHubClient>();
         services.TryAddSingleton<IErrorHubClient>(sp => sp.GetRequiredService<ErrorHubClient>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ErrorHubFlushOnStop>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, ErrorHubLoggerProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessHooks>());
+        AddAspNetCoreServices(services);
         return services;
+    }
+
+    /// <summary>
+    /// An ASP.NET Core app references ErrorHub.AspNetCore: its services (the request and user for events captured
+    /// anywhere in a request, by the logger or by hand) join here, so one <c>AddErrorHub()</c> is all an app writes.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The type is kept by DynamicDependency.")]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicMethods, "ErrorHub.AspNetCore.AspNetCoreServices", "ErrorHub.AspNetCore")]
+    private static void AddAspNetCoreServices(IServiceCollection services)
+    {
+        Type? integration;
+        try
+        {
+            integration = Type.GetType("ErrorHub.AspNetCore.AspNetCoreServices, ErrorHub.AspNetCore", throwOnError: false);
+        }
+        catch (Exception exception) when (exception is IOException or BadImageFormatException)
+        {
+            return;
+        }
+
+        integration?.GetMethod("Add", BindingFlags.Public | BindingFlags.Static)?.Invoke(null, [services]);
     }
 }

@@ -42,6 +42,12 @@ public sealed class ErrorHubEvent
     /// <summary>Short key/value pairs to search and filter by.</summary>
     public IDictionary<string, string> Tags { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Values shown with the event that are not searched by (longer context than tags).</summary>
+    public IDictionary<string, string> Extra { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>What happened before the event, oldest first (log entries of the request, the app's own steps).</summary>
+    public IList<Breadcrumb> Breadcrumbs { get; } = new List<Breadcrumb>();
+
     /// <summary>Overrides server-side grouping: events with the same fingerprint become one issue.</summary>
     public IList<string>? Fingerprint { get; set; }
 
@@ -106,6 +112,12 @@ public sealed class StackFrameEntry
 
     /// <summary>True for the app's own code, false for framework and library code.</summary>
     public bool InApp { get; set; }
+
+    /// <summary>
+    /// True for a frame that only passed the failure on (a catch-all middleware, the place it was captured):
+    /// shown, but not used to group events into issues, so where an exception is caught never changes its issue.
+    /// </summary>
+    public bool Wrapper { get; set; }
 }
 
 /// <summary>The HTTP request that was being served when the event happened.</summary>
@@ -122,6 +134,9 @@ public sealed class RequestInfo
 
     /// <summary>Request headers after scrubbing (see <see cref="ErrorHubOptions.ScrubbedHeaders"/>).</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Form fields the app had read, sensitive ones filtered; files by name and size only.</summary>
+    public IDictionary<string, string> Form { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }
 
 /// <summary>The user affected by the event.</summary>

@@ -14,6 +14,9 @@ internal static class EnvironmentInfo
 
     public static readonly NameAndVersion Runtime = new(".NET", System.Environment.Version.ToString());
 
+    /// <summary>When this process started (UTC), for the uptime of each event.</summary>
+    public static readonly DateTimeOffset ProcessStart = ReadProcessStart();
+
     public static readonly NameAndVersion OperatingSystem = new(OsName(), System.Environment.OSVersion.Version.ToString());
 
     /// <summary>The entry assembly's informational version (what <c>&lt;Version&gt;</c> sets), or null.</summary>
@@ -34,6 +37,20 @@ internal static class EnvironmentInfo
         catch (InvalidOperationException)
         {
             return "unknown";
+        }
+    }
+
+    private static DateTimeOffset ReadProcessStart()
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetCurrentProcess();
+            return process.StartTime.ToUniversalTime();
+        }
+        catch (Exception)
+        {
+            // Some sandboxes refuse to tell; uptime then counts from the SDK's start.
+            return DateTimeOffset.UtcNow;
         }
     }
 

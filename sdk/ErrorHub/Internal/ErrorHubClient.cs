@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ErrorHub.Transport;
 using Microsoft.Extensions.Hosting;
@@ -8,34 +9,53 @@ namespace ErrorHub.Internal;
 
 /// <summary>
 /// The SDK's one entry point for events: builds them on the caller's thread (cheaply, and only when
-/// something went wrong), runs <see cref="ErrorHubOptions.BeforeSend"/>, and hands them to the sender.
-/// Never throws into the app.
+/// something went wrong), adds the current scope and request, runs <see cref="ErrorHubOptions.BeforeSend"/>,
+/// and hands them to the sender. Never throws into the app.
 /// </summary>
 internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable, IDisposable
 {
+    /// <summary>Prefix of the SDK's own log categories: the ErrorHub logger provider ignores them.</summary>
+    internal const string OwnLogCategory = "ErrorHub.Sdk";
+
+    // Set while this thread runs SDK code that may call the app (BeforeSend, the user provider): whatever they
+    // log or capture is not reported again, so the SDK never recurses into itself.
+    [ThreadStatic]
+    private static int t_inside;
+
     private readonly ErrorHubOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ExceptionConverter _exceptions;
     private readonly BackgroundSender? _sender;
+    private readonly IRequestContext? _requestContext;
+    private readonly IErrorHubUserProvider? _userProvider;
+    private readonly LogScopes? _logScopes;
     private readonly string? _environment;
     private readonly string? _release;
     private readonly string _serverName;
+    private readonly ErrorHubScope _processScope;
+    private readonly AsyncLocal<ErrorHubScope?> _pushedScope = new();
 
     // Remembers exceptions already reported, without keeping them alive or touching Exception.Data.
     private readonly ConditionalWeakTable<Exception, object> _captured = [];
 
     public ErrorHubClient(
         IOptions<ErrorHubOptions> options,
-        IHttpClientFactory httpClientFactory,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory,
-        IHostEnvironment? hostEnvironment = null)
+        IHostEnvironment? hostEnvironment = null,
+        IRequestContext? requestContext = null,
+        IErrorHubUserProvider? userProvider = null,
+        LogScopes? logScopes = null)
     {
         _options = options.Value;
         _timeProvider = timeProvider;
-        _logger = loggerFactory.CreateLogger("ErrorHub.Client");
+        _logger = loggerFactory.CreateLogger(OwnLogCategory + ".Client");
         _exceptions = new ExceptionConverter(_options);
+        _requestContext = requestContext;
+        _userProvider = userProvider;
+        _logScopes = logScopes;
+        _processScope = new ErrorHubScope(null, _options.MaxBreadcrumbs);
         _environment = _options.Environment ?? hostEnvironment?.EnvironmentName?.ToLowerInvariant();
         _release = _options.Release ?? EnvironmentInfo.EntryRelease();
         _serverName = _options.ServerName ?? EnvironmentInfo.MachineName();
@@ -51,10 +71,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             return;
         }
 
-        // One client for the sender's lifetime, created now: resolving a handler later could meet a container
-        // that is already being disposed, which is exactly when the last events must still leave.
-        var http = httpClientFactory.CreateClient(BackgroundSender.HttpClientName);
-        _sender = new BackgroundSender(dsn, _options, http, timeProvider, loggerFactory.CreateLogger("ErrorHub.Transport"));
+        _sender = new BackgroundSender(dsn, _options, BackgroundSender.CreateHttpClient(), timeProvider, loggerFactory.CreateLogger(OwnLogCategory + ".Transport"));
     }
 
     public bool IsEnabled => _sender is not null;
@@ -63,13 +80,28 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     internal BackgroundSender? Sender => _sender;
 
-    public Guid? CaptureException(Exception exception, Action<ErrorHubEvent>? configure = null)
+    internal ErrorHubScope ProcessScope => _processScope;
+
+    internal DateTimeOffset Now => _timeProvider.GetUtcNow();
+
+    /// <summary>True while this thread runs the SDK's own reporting code.</summary>
+    internal static bool IsInsideSdk => t_inside > 0;
+
+    public Guid? CaptureException(Exception exception, Action<ErrorHubEvent>? configure = null) =>
+        Capture(exception, ErrorHubLevel.Error, CaptureSource.Manual, configure);
+
+    /// <summary>
+    /// Every exception path ends here: the same exception instance is reported once, whichever path sees it first.
+    /// </summary>
+    internal Guid? Capture(
+        Exception exception, ErrorHubLevel level, CaptureSource source, Action<ErrorHubEvent>? configure, object? request = null)
     {
-        if (_sender is null || exception is null)
+        if (_sender is null || exception is null || IsInsideSdk)
         {
             return null;
         }
 
+        t_inside++;
         try
         {
             if (!TryMarkCaptured(exception))
@@ -77,46 +109,59 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                 return null; // the same exception already reached us through another path
             }
 
-            var errorEvent = NewEvent(ErrorHubLevel.Error);
+            var errorEvent = NewEvent(level);
             _exceptions.AddExceptions(errorEvent, exception);
             configure?.Invoke(errorEvent);
-            return Enqueue(errorEvent);
+            return Dispatch(errorEvent, new ErrorHubHint(exception), source, request);
         }
         catch (Exception failure)
         {
             LogCaptureFailed(_logger, failure.Message);
             return null;
         }
+        finally
+        {
+            t_inside--;
+        }
     }
 
-    public Guid? CaptureMessage(string message, ErrorHubLevel level = ErrorHubLevel.Info, Action<ErrorHubEvent>? configure = null)
+    public Guid? CaptureMessage(string message, ErrorHubLevel level = ErrorHubLevel.Info, Action<ErrorHubEvent>? configure = null) =>
+        CaptureMessage(message, level, CaptureSource.Manual, configure);
+
+    internal Guid? CaptureMessage(string message, ErrorHubLevel level, CaptureSource source, Action<ErrorHubEvent>? configure)
     {
-        if (_sender is null)
+        if (_sender is null || IsInsideSdk)
         {
             return null;
         }
 
+        t_inside++;
         try
         {
             var errorEvent = NewEvent(level);
             errorEvent.Message = message;
             configure?.Invoke(errorEvent);
-            return Enqueue(errorEvent);
+            return Dispatch(errorEvent, new ErrorHubHint(null), source);
         }
         catch (Exception failure)
         {
             LogCaptureFailed(_logger, failure.Message);
             return null;
         }
+        finally
+        {
+            t_inside--;
+        }
     }
 
     public Guid? CaptureEvent(ErrorHubEvent errorEvent)
     {
-        if (_sender is null || errorEvent is null)
+        if (_sender is null || errorEvent is null || IsInsideSdk)
         {
             return null;
         }
 
+        t_inside++;
         try
         {
             errorEvent.Release ??= _release;
@@ -124,16 +169,65 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             errorEvent.ServerName ??= _serverName;
             errorEvent.Runtime ??= EnvironmentInfo.Runtime;
             errorEvent.OperatingSystem ??= EnvironmentInfo.OperatingSystem;
-            return Enqueue(errorEvent);
+            return Dispatch(errorEvent, new ErrorHubHint(null), CaptureSource.Manual);
         }
         catch (Exception failure)
         {
             LogCaptureFailed(_logger, failure.Message);
             return null;
         }
+        finally
+        {
+            t_inside--;
+        }
+    }
+
+    public void AddBreadcrumb(Breadcrumb breadcrumb)
+    {
+        if (_sender is null || breadcrumb is null)
+        {
+            return;
+        }
+
+        try
+        {
+            CurrentScope().AddBreadcrumb(breadcrumb);
+        }
+        catch (Exception failure)
+        {
+            LogCaptureFailed(_logger, failure.Message);
+        }
+    }
+
+    public void ConfigureScope(Action<ErrorHubScope> configure)
+    {
+        if (configure is null)
+        {
+            return;
+        }
+
+        try
+        {
+            configure(CurrentScope());
+        }
+        catch (Exception failure)
+        {
+            LogCaptureFailed(_logger, failure.Message);
+        }
+    }
+
+    public IDisposable PushScope()
+    {
+        var previous = _pushedScope.Value;
+        _pushedScope.Value = new ErrorHubScope(CurrentScope(), _options.MaxBreadcrumbs);
+        return new ScopeRestorer(this, previous);
     }
 
     public Task<bool> FlushAsync(TimeSpan timeout) => _sender?.FlushAsync(timeout) ?? Task.FromResult(true);
+
+    /// <summary>The scope events of this flow get: one pushed here, else the request's, else the process's.</summary>
+    internal ErrorHubScope CurrentScope() =>
+        _pushedScope.Value ?? _requestContext?.CurrentRequestScope(this) ?? _processScope;
 
     /// <summary>True the first time an exception is seen; false for every later report of the same instance.</summary>
     internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception, true);
@@ -145,38 +239,97 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// <summary>For containers disposed synchronously: the same bounded flush, waited for on this thread.</summary>
     public void Dispose() => _sender?.Dispose();
 
-    private ErrorHubEvent NewEvent(ErrorHubLevel level) => new()
-    {
-        Timestamp = _timeProvider.GetUtcNow(),
-        Level = level,
-        Release = _release,
-        Environment = _environment,
-        ServerName = _serverName,
-        Runtime = EnvironmentInfo.Runtime,
-        OperatingSystem = EnvironmentInfo.OperatingSystem,
-    };
+    /// <summary>
+    /// Stops the SDK at the app's shutdown: waits for queued events until <see cref="ErrorHubOptions.ShutdownTimeout"/>
+    /// after the first call, whichever of host stop, disposal or the process exit comes first.
+    /// </summary>
+    internal Task ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.CompletedTask;
 
-    private Guid? Enqueue(ErrorHubEvent errorEvent)
+    private ErrorHubEvent NewEvent(ErrorHubLevel level)
     {
-        if (_options.BeforeSend is { } beforeSend)
+        var errorEvent = new ErrorHubEvent
         {
-            try
-            {
-                var changed = beforeSend(errorEvent);
-                if (changed is null)
-                {
-                    return null;
-                }
+            Timestamp = _timeProvider.GetUtcNow(),
+            Level = level,
+            Release = _release,
+            Environment = _environment,
+            ServerName = _serverName,
+            Runtime = EnvironmentInfo.Runtime,
+            OperatingSystem = EnvironmentInfo.OperatingSystem,
+        };
 
-                errorEvent = changed;
-            }
-            catch (Exception failure)
-            {
-                LogBeforeSendFailed(_logger, failure.Message);
-            }
+        // The trace this failure belongs to, so it can be found in the app's tracing tool.
+        if (Activity.Current is { } activity && activity.IdFormat == ActivityIdFormat.W3C)
+        {
+            errorEvent.Tags["trace_id"] = activity.TraceId.ToHexString();
+            errorEvent.Tags["span_id"] = activity.SpanId.ToHexString();
         }
 
-        return _sender!.TryEnqueue(errorEvent) ? errorEvent.EventId : null;
+        var uptime = DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart;
+        errorEvent.Extra["process.uptime"] = $"{Math.Max(0, (long)uptime.TotalSeconds)} s";
+        return errorEvent;
+    }
+
+    private Guid? Dispatch(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request = null)
+    {
+        // Scopes are read now, on the capturing flow: a request may send the event later, from elsewhere.
+        _logScopes?.AddTagsTo(errorEvent);
+        CurrentScope().ApplyTo(errorEvent, _options.MaxBreadcrumbs);
+        if (_requestContext?.TryTake(this, errorEvent, hint, source, request) == true)
+        {
+            return errorEvent.EventId; // the request adds itself and the user, and decides when, and whether, to send
+        }
+
+        return Send(errorEvent, hint);
+    }
+
+    /// <summary>The last steps of every event: the user provider, BeforeSend, the queue.</summary>
+    internal Guid? Send(ErrorHubEvent errorEvent, ErrorHubHint hint)
+    {
+        t_inside++;
+        try
+        {
+            if (_userProvider is not null)
+            {
+                try
+                {
+                    errorEvent.User = _userProvider.GetUser(errorEvent.User);
+                }
+                catch (Exception failure)
+                {
+                    LogUserProviderFailed(_logger, failure.Message);
+                }
+            }
+
+            if (_options.BeforeSend is { } beforeSend)
+            {
+                try
+                {
+                    var changed = beforeSend(errorEvent, hint);
+                    if (changed is null)
+                    {
+                        return null;
+                    }
+
+                    errorEvent = changed;
+                }
+                catch (Exception failure)
+                {
+                    LogBeforeSendFailed(_logger, failure.Message);
+                }
+            }
+
+            return _sender!.TryEnqueue(errorEvent) ? errorEvent.EventId : null;
+        }
+        finally
+        {
+            t_inside--;
+        }
+    }
+
+    private sealed class ScopeRestorer(ErrorHubClient client, ErrorHubScope? previous) : IDisposable
+    {
+        public void Dispose() => client._pushedScope.Value = previous;
     }
 
     [LoggerMessage(10, LogLevel.Warning, "ErrorHub is disabled: {Reason}")]
@@ -187,4 +340,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     [LoggerMessage(12, LogLevel.Warning, "ErrorHub BeforeSend threw; the event is sent unchanged: {Reason}")]
     private static partial void LogBeforeSendFailed(ILogger logger, string reason);
+
+    [LoggerMessage(13, LogLevel.Warning, "ErrorHub's user provider threw; the event keeps the user it had: {Reason}")]
+    private static partial void LogUserProviderFailed(ILogger logger, string reason);
 }

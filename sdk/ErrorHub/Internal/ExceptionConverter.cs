@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using ErrorHub.Protocol;
 
 namespace ErrorHub.Internal;
@@ -58,7 +59,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         var frames = new StackTrace(exception, fNeedFileInfo: true).GetFrames();
         foreach (var frame in frames.Take(MaxFramesPerException))
         {
-            if (ToEventFrame(frame) is { } eventFrame)
+            if (ToEventFrame(frame, isThrowSite: result.Frames.Count == 0) is { } eventFrame)
             {
                 result.Frames.Add(eventFrame);
             }
@@ -67,7 +68,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         return result;
     }
 
-    private StackFrameEntry? ToEventFrame(StackFrame frame)
+    private StackFrameEntry? ToEventFrame(StackFrame frame, bool isThrowSite)
     {
         var method = frame.GetMethod();
         if (method is null)
@@ -86,6 +87,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         var module = method.Module.Assembly.GetName().Name;
         var line = frame.GetFileLineNumber();
         var column = frame.GetFileColumnNumber();
+        var inApp = !SdkAssemblies.Contains(module ?? "") && IsInApp(type);
         return new StackFrameEntry
         {
             Function = function,
@@ -94,8 +96,62 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
             File = frame.GetFileName(),
             Line = line > 0 ? line : null,
             Column = column > 0 ? column : null,
-            InApp = !SdkAssemblies.Contains(module ?? "") && IsInApp(type),
+            InApp = inApp,
+            // Where the failure happened is never a wrapper, even in a middleware.
+            Wrapper = inApp && !isThrowSite && IsMiddleware(ResolveStateMachine(method)),
         };
+    }
+
+    /// <summary>
+    /// An app's own middleware (a class with Invoke/InvokeAsync(HttpContext, ...), or a lambda given to app.Use that
+    /// takes the context and the next step) only passes failures on. Whether the exception is captured inside it
+    /// (a catch-all that logs) or beyond it (UseErrorHub placed after it) must not change the issue, so grouping
+    /// skips it. Compared by name: the core package does not reference ASP.NET Core.
+    /// </summary>
+    internal static bool IsMiddleware(MethodBase method)
+    {
+        ParameterInfo[] parameters;
+        try
+        {
+            parameters = method.GetParameters();
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+
+        if (parameters.Length == 0 || parameters[0].ParameterType.FullName != "Microsoft.AspNetCore.Http.HttpContext")
+        {
+            return false;
+        }
+
+        if (method.Name is "Invoke" or "InvokeAsync")
+        {
+            return true;
+        }
+
+        return parameters.Length >= 2
+            && (parameters[1].ParameterType.FullName == "Microsoft.AspNetCore.Http.RequestDelegate" || parameters[1].ParameterType == typeof(Func<Task>));
+    }
+
+    /// <summary>An async method's frame is its state machine's MoveNext; the method written in the code is what counts.</summary>
+    private static MethodBase ResolveStateMachine(MethodBase method)
+    {
+        if (method.Name != "MoveNext" || method.DeclaringType is not { } machine || machine.DeclaringType is not { } owner
+            || !typeof(IAsyncStateMachine).IsAssignableFrom(machine))
+        {
+            return method;
+        }
+
+        foreach (var candidate in owner.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+        {
+            if (candidate.GetCustomAttribute<AsyncStateMachineAttribute>(inherit: false)?.StateMachineType == machine)
+            {
+                return candidate;
+            }
+        }
+
+        return method;
     }
 
     internal bool IsInApp(string? typeName)

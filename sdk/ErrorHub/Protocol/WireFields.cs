@@ -30,6 +30,11 @@ internal static class WireFields
     public const string Tags = "tags";
     public const string Runtime = "runtime";
     public const string Os = "os";
+    public const string Extra = "extra";
+    public const string Breadcrumbs = "breadcrumbs";
+
+    // Breadcrumb (also: timestamp, level, message)
+    public const string Category = "category";
 
     // Exception
     public const string Type = "type";
@@ -43,12 +48,14 @@ internal static class WireFields
     public const string Line = "line";
     public const string Column = "column";
     public const string InApp = "in_app";
+    public const string Wrapper = "wrapper";
 
     // Request
     public const string Method = "method";
     public const string Url = "url";
     public const string QueryString = "query_string";
     public const string Headers = "headers";
+    public const string Form = "form";
 
     // User
     public const string Id = "id";

@@ -16,7 +16,6 @@ namespace ErrorHub.Transport;
 /// </summary>
 internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 {
-    internal const string HttpClientName = "ErrorHub";
     private const int MaxAttempts = 6;
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
@@ -33,6 +32,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private long _enqueued;
     private long _completed;
     private long _dropped;
+    private long _givenUp;
+    private long _shutdownDeadlineTicks;
     private int _disposed;
 
     public BackgroundSender(Dsn dsn, ErrorHubOptions options, HttpClient http, TimeProvider timeProvider, ILogger logger)
@@ -58,6 +59,23 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     /// <summary>Events refused because the queue was full or the SDK was shutting down.</summary>
     public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    /// <summary>Events still queued or in flight when shutdown ended them.</summary>
+    public long GivenUpAtShutdownCount => Interlocked.Read(ref _givenUp);
+
+    internal HttpClient Http => _http;
+
+    /// <summary>
+    /// The SDK's own client: app-wide <c>ConfigureHttpClientDefaults</c> (resilience handlers that would multiply our
+    /// retries, logging handlers that would write lines per batch into the app's log) never reach it. Pooled
+    /// connections are renewed so DNS changes are seen. HttpClient's own timeout (100 s on the real clock) is off:
+    /// SendTimeout, on the injected TimeProvider, is the one limit.
+    /// </summary>
+    internal static HttpClient CreateHttpClient() =>
+        new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }, disposeHandler: true)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
 
     public bool TryEnqueue(ErrorHubEvent errorEvent)
     {
@@ -100,6 +118,26 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Waits for queued events until <see cref="ErrorHubOptions.ShutdownTimeout"/> after the first call: the host's
+    /// stop, the container's disposal and the process exit share one deadline, so the app never waits twice.
+    /// </summary>
+    public Task<bool> ShutdownAsync()
+    {
+        var deadline = _timeProvider.GetUtcNow().UtcTicks + _options.ShutdownTimeout.Ticks;
+        Interlocked.CompareExchange(ref _shutdownDeadlineTicks, deadline, 0);
+        var remaining = RemainingShutdownTime();
+        return remaining > TimeSpan.Zero ? FlushAsync(remaining) : Task.FromResult(IsDrained());
+    }
+
+    private TimeSpan RemainingShutdownTime()
+    {
+        var deadline = Interlocked.Read(ref _shutdownDeadlineTicks);
+        return TimeSpan.FromTicks(Math.Max(0, deadline - _timeProvider.GetUtcNow().UtcTicks));
+    }
+
+    private bool IsDrained() => Interlocked.Read(ref _completed) >= Interlocked.Read(ref _enqueued);
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -107,7 +145,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             return;
         }
 
-        await FlushAsync(_options.ShutdownTimeout).ConfigureAwait(false);
+        await ShutdownAsync().ConfigureAwait(false);
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
@@ -118,7 +156,18 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
         }
 
+        while (_queue.Reader.TryRead(out _))
+        {
+            Interlocked.Increment(ref _givenUp);
+        }
+
+        if (GivenUpAtShutdownCount > 0)
+        {
+            LogGaveUpAtShutdown(_logger, GivenUpAtShutdownCount, _options.ShutdownTimeout);
+        }
+
         _stopping.Dispose();
+        _http.Dispose();
     }
 
     /// <summary>
@@ -129,8 +178,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     {
         var disposal = DisposeAsync().AsTask();
 
-        // A second beyond the flush's own limit, on the same clock, in case the loop does not stop when told.
-        using var limit = new CancellationTokenSource(_options.ShutdownTimeout + TimeSpan.FromSeconds(1), _timeProvider);
+        // A second beyond the shutdown deadline, on the same clock, in case the loop does not stop when told.
+        using var limit = new CancellationTokenSource(RemainingShutdownTime() + TimeSpan.FromSeconds(1), _timeProvider);
         try
         {
             disposal.Wait(limit.Token);
@@ -168,6 +217,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 try
                 {
                     await SendWithRetriesAsync(batch, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                    Interlocked.Add(ref _givenUp, batch.Count);
+                    throw;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
@@ -290,6 +344,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     [LoggerMessage(4, LogLevel.Warning, "ErrorHub gave up sending {Count} events after {Attempts} attempts")]
     private static partial void LogGaveUp(ILogger logger, int count, int attempts);
+
+    [LoggerMessage(6, LogLevel.Warning, "ErrorHub gave up {Count} events at shutdown: ingest did not take them within ShutdownTimeout ({ShutdownTimeout})")]
+    private static partial void LogGaveUpAtShutdown(ILogger logger, long count, TimeSpan shutdownTimeout);
 
     [LoggerMessage(5, LogLevel.Warning, "ErrorHub could not send {Count} events: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, int count, string reason);

@@ -42,6 +42,8 @@ internal static class EventWireWriter
             + (e.Request is null ? 0 : 1)
             + (e.User is null ? 0 : 1)
             + (e.Tags.Count > 0 ? 1 : 0)
+            + (e.Extra.Count > 0 ? 1 : 0)
+            + (e.Breadcrumbs.Count > 0 ? 1 : 0)
             + (e.Runtime is null ? 0 : 1)
             + (e.OperatingSystem is null ? 0 : 1);
         writer.WriteMapHeader(count);
@@ -83,12 +85,17 @@ internal static class EventWireWriter
         if (e.Request is { } request)
         {
             writer.Write(WireFields.Request);
-            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1);
+            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
             WriteOptional(ref writer, WireFields.Method, request.Method);
             WriteOptional(ref writer, WireFields.Url, request.Url);
             WriteOptional(ref writer, WireFields.QueryString, request.QueryString);
             writer.Write(WireFields.Headers);
             WriteStringMap(ref writer, request.Headers);
+            if (request.Form.Count > 0)
+            {
+                writer.Write(WireFields.Form);
+                WriteStringMap(ref writer, request.Form);
+            }
         }
 
         if (e.User is { } user)
@@ -105,6 +112,29 @@ internal static class EventWireWriter
         {
             writer.Write(WireFields.Tags);
             WriteStringMap(ref writer, e.Tags);
+        }
+
+        if (e.Extra.Count > 0)
+        {
+            writer.Write(WireFields.Extra);
+            WriteStringMap(ref writer, e.Extra);
+        }
+
+        if (e.Breadcrumbs.Count > 0)
+        {
+            writer.Write(WireFields.Breadcrumbs);
+            writer.WriteArrayHeader(e.Breadcrumbs.Count);
+            foreach (var crumb in e.Breadcrumbs)
+            {
+                writer.WriteMapHeader(3 + Present(crumb.Category));
+                writer.Write(WireFields.Timestamp);
+                writer.Write(crumb.Timestamp.UtcDateTime);
+                writer.Write(WireFields.Level);
+                writer.Write(LevelName(crumb.Level));
+                WriteOptional(ref writer, WireFields.Category, crumb.Category);
+                writer.Write(WireFields.Message);
+                writer.Write(crumb.Message);
+            }
         }
 
         if (e.Runtime is { } runtime)
@@ -133,7 +163,7 @@ internal static class EventWireWriter
         foreach (var frame in exception.Frames)
         {
             writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
-                + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1));
+                + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
             writer.Write(WireFields.Function);
             writer.Write(frame.Function);
             WriteOptional(ref writer, WireFields.Type, frame.Type);
@@ -153,6 +183,11 @@ internal static class EventWireWriter
 
             writer.Write(WireFields.InApp);
             writer.Write(frame.InApp);
+            if (frame.Wrapper)
+            {
+                writer.Write(WireFields.Wrapper);
+                writer.Write(true);
+            }
         }
     }
 

@@ -63,6 +63,12 @@ public sealed record ErrorEvent
     public NameVersion? Os { get; init; }
     public NameVersion? Sdk { get; init; }
 
+    /// <summary>Values shown with the event but not searched by; null when the SDK sent none.</summary>
+    public IReadOnlyDictionary<string, string>? Extra { get; init; }
+
+    /// <summary>What happened before the event, oldest first; null when the SDK sent none.</summary>
+    public IReadOnlyList<BreadcrumbRecord>? Breadcrumbs { get; init; }
+
     private static readonly IReadOnlyDictionary<string, string> EmptyTags = new Dictionary<string, string>();
 }
 
@@ -120,7 +126,14 @@ public sealed record RequestRecord(
     string? Method,
     string? Url,
     string? QueryString,
-    IReadOnlyDictionary<string, string> Headers);
+    IReadOnlyDictionary<string, string> Headers)
+{
+    /// <summary>Form fields the app had read, as the SDK sent them (sensitive ones already filtered); null when none.</summary>
+    public IReadOnlyDictionary<string, string>? Form { get; init; }
+}
+
+/// <summary>Something that happened before the event (a log entry of the request), in the order the SDK sent it.</summary>
+public sealed record BreadcrumbRecord(DateTimeOffset? Timestamp, string Level, string? Category, string Message);
 
 public sealed record UserRecord(string? Id, string? Username, string? Email, string? IpAddress)
 {

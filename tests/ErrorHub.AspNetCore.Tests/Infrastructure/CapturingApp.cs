@@ -76,7 +76,7 @@ internal sealed class CapturingApp : IAsyncDisposable
         builder.Services.AddErrorHub(o =>
         {
             configure?.Invoke(o);
-            o.BeforeSend = e =>
+            o.BeforeSend = (e, _) =>
             {
                 events.Enqueue(e);
                 return null;
@@ -87,17 +87,17 @@ internal sealed class CapturingApp : IAsyncDisposable
         var abortableStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var app = builder.Build();
 
-        // Outside UseErrorHub: once a request is over here, the middleware has decided whether to report it.
-        app.Use(async (context, next) =>
+        // Registered before anything else, so it runs after every other completion callback (they run last-in,
+        // first-out): when it runs, ErrorHub has decided whether to report the request, which it does on completion.
+        app.Use((context, next) =>
         {
-            try
+            var request = context.Request.Path + context.Request.QueryString;
+            context.Response.OnCompleted(() =>
             {
-                await next(context);
-            }
-            finally
-            {
-                finished.Writer.TryWrite(context.Request.Path + context.Request.QueryString);
-            }
+                finished.Writer.TryWrite(request);
+                return Task.CompletedTask;
+            });
+            return next(context);
         });
         app.UseErrorHub();
         app.Run(context => context.Request.Path.Value switch
@@ -121,6 +121,7 @@ internal sealed class CapturingApp : IAsyncDisposable
         using var request = new HttpRequestMessage(HttpMethod.Get, target);
         configure?.Invoke(request);
         using var response = await Http.SendAsync(request).WaitAsync(Guard);
+        await NextFinishedAsync();
         Events.Should().ContainSingle("one failing request makes one event");
         return Events.Single();
     }

@@ -112,7 +112,7 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         await using var sdk = Start(_clock, o =>
         {
             o.Dsn = _ingest.Dsn();
-            o.BeforeSend = e => e.Message switch
+            o.BeforeSend = (e, _) => e.Message switch
             {
                 "drop me" => null,
                 "throw" => throw new InvalidOperationException("bug in BeforeSend"),

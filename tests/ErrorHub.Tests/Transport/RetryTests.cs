@@ -144,7 +144,7 @@ public sealed class RetryTests : IAsyncLifetime
     {
         await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
 
-        var http = sdk.Services.GetRequiredService<IHttpClientFactory>().CreateClient("ErrorHub");
+        var http = sdk.Client.Sender!.Http;
 
         http.Timeout.Should().Be(Timeout.InfiniteTimeSpan, "a SendTimeout above 100 s would otherwise be cut short, and not on the app's clock");
     }

@@ -1,7 +1,9 @@
+using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Xunit;
 using static ErrorHub.Tests.Infrastructure.SdkUnderTest;
 
@@ -71,6 +73,38 @@ public sealed class ShutdownTests : IAsyncLifetime
         {
             await _clock.DisposeAdvancingAsync(((IAsyncDisposable)host).DisposeAsync);
         }
+    }
+
+    [Fact]
+    public async Task Stopping_then_disposing_the_app_waits_ShutdownTimeout_once_in_all_and_logs_how_many_events_were_given_up()
+    {
+        _ingest.Answer(_ingest.Hang());
+        var logs = new CapturingLoggerProvider();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddLogging(logging => logging.AddProvider(logs)).AddSingleton<TimeProvider>(_clock).AddErrorHub(o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.ShutdownTimeout = ShutdownTimeout;
+            o.MaxBatchSize = 1;
+        });
+        var host = builder.Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IErrorHubClient>();
+        client.CaptureMessage("in flight");
+        await _ingest.WaitForRequestsAsync(1);
+        client.CaptureMessage("queued 1");
+        client.CaptureMessage("queued 2");
+
+        var stop = host.StopAsync();
+        await _clock.WaitStartedAsync(ShutdownTimeout);
+        _clock.Advance(ShutdownTimeout);
+        await stop.Within();
+
+        // The deadline has passed: disposal must not start a second ShutdownTimeout. The clock does not move here.
+        await ((IAsyncDisposable)host).DisposeAsync().AsTask().Within();
+
+        logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.StartsWith("ErrorHub gave up 3 events at shutdown"));
+        await _ingest.WaitForAbandonedAsync(1);
     }
 
     [Fact]

@@ -1,0 +1,137 @@
+using ErrorHub.Internal;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.AspNetCore;
+
+/// <summary>
+/// The current request for events captured anywhere inside it. Events from the middleware and the logger wait
+/// for the response to complete: a request that ends below 500 was handled by the app (a NotFoundException
+/// turned into a 404) and is not reported unless <see cref="ErrorHubOptions.ReportHandledExceptions"/> says so.
+/// What the app captures by hand is sent at once. Nothing is allocated for requests that capture nothing.
+/// </summary>
+internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions<ErrorHubOptions> options) : IRequestContext
+{
+    private readonly ErrorHubOptions _options = options.Value;
+
+    public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) =>
+        accessor.HttpContext is { } context ? RequestState.For(context, client).Scope : null;
+
+    public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
+        (request as HttpContext ?? accessor.HttpContext) is { } context && Take(client, context, errorEvent, hint, source, _options);
+
+    private static bool Take(
+        ErrorHubClient client, HttpContext context, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, ErrorHubOptions options)
+    {
+        hint.HttpContext = context;
+        if (source == CaptureSource.Manual || context.Response.HasStarted)
+        {
+            // Asked for by the app, or too late for the app to answer differently: the outcome is already known.
+            if (context.Response.HasStarted)
+            {
+                hint.StatusCode = context.Response.StatusCode;
+            }
+
+            RequestCapture.Enrich(errorEvent, context, options);
+            client.Send(errorEvent, hint);
+            return true;
+        }
+
+        RequestState.For(context, client).Hold(errorEvent, hint);
+        return true;
+    }
+
+    /// <summary>What ErrorHub keeps for one request, made on the first capture or breadcrumb of that request.</summary>
+    private sealed class RequestState
+    {
+        private readonly HttpContext _context;
+        private readonly ErrorHubClient _client;
+        private readonly Lock _gate = new();
+        private List<(ErrorHubEvent Event, ErrorHubHint Hint)>? _held;
+
+        private RequestState(HttpContext context, ErrorHubClient client)
+        {
+            _context = context;
+            _client = client;
+            Scope = new ErrorHubScope(client.ProcessScope, client.Options.MaxBreadcrumbs);
+        }
+
+        public ErrorHubScope Scope { get; }
+
+        public static RequestState For(HttpContext context, ErrorHubClient client)
+        {
+            var features = context.Features;
+            if (features.Get<RequestState>() is { } existing)
+            {
+                return existing;
+            }
+
+            lock (features)
+            {
+                if (features.Get<RequestState>() is not { } state)
+                {
+                    state = new RequestState(context, client);
+                    features.Set(state);
+                }
+
+                return state;
+            }
+        }
+
+        public void Hold(ErrorHubEvent errorEvent, ErrorHubHint hint)
+        {
+            bool first;
+            lock (_gate)
+            {
+                first = _held is null;
+                (_held ??= []).Add((errorEvent, hint));
+            }
+
+            if (first)
+            {
+                _context.Response.OnCompleted(static state => ((RequestState)state).CompleteAsync(), this);
+            }
+        }
+
+        private Task CompleteAsync()
+        {
+            List<(ErrorHubEvent Event, ErrorHubHint Hint)> held;
+            lock (_gate)
+            {
+                held = _held ?? [];
+                _held = [];
+            }
+
+            try
+            {
+                var status = _context.Response.StatusCode;
+                var answered = _context.Response.HasStarted;
+                var options = _client.Options;
+                foreach (var (errorEvent, hint) in held)
+                {
+                    if (hint.Exception is { } exception && ErrorHubMiddleware.IsClientAbort(_context, exception))
+                    {
+                        continue; // a client that went away is not an error of the app
+                    }
+
+                    // The app handled it when it answered below 500 (a 404, a 400, a redirect). A request that never
+                    // answered was ended by the failure (the client left and the server wrote nothing): not handled.
+                    if (status < StatusCodes.Status500InternalServerError && answered && !options.ReportHandledExceptions)
+                    {
+                        continue;
+                    }
+
+                    hint.StatusCode = status;
+                    RequestCapture.Enrich(errorEvent, _context, options);
+                    _client.Send(errorEvent, hint);
+                }
+            }
+            catch (Exception)
+            {
+                // Whatever happens here must not reach the server's request loop; Send already logs its own failures.
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}

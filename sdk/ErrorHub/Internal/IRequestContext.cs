@@ -1,0 +1,34 @@
+namespace ErrorHub.Internal;
+
+/// <summary>How an event came to the SDK; decides whether a request may still hold it back.</summary>
+internal enum CaptureSource
+{
+    /// <summary>The app called CaptureException/CaptureMessage: it asked for a report, so it is sent at once.</summary>
+    Manual,
+
+    /// <summary>An exception escaped the pipeline into UseErrorHub().</summary>
+    Middleware,
+
+    /// <summary>A log entry of level Error or above.</summary>
+    Logger,
+
+    /// <summary>Outside any request: unhandled, unobserved, a background service.</summary>
+    Process,
+}
+
+/// <summary>
+/// What an integration knows about the unit of work running on this flow (ASP.NET Core: the current request).
+/// The core package defines it; ErrorHub.AspNetCore implements it.
+/// </summary>
+internal interface IRequestContext
+{
+    /// <summary>The scope of the current request (made on first use), or null outside requests.</summary>
+    ErrorHubScope? CurrentRequestScope(ErrorHubClient client);
+
+    /// <summary>
+    /// Adds the request and user to an event captured inside a request and sends it through the client, now or
+    /// when the response completes and shows whether the app handled the failure. False outside requests.
+    /// <paramref name="request"/> is the request when the caller knows it (the middleware), else null.
+    /// </summary>
+    bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request);
+}

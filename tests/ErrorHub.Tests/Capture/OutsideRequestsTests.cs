@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using ErrorHub.Testing.Batches;
+using ErrorHub.Tests.Infrastructure;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace ErrorHub.Tests.Capture;
+
+/// <summary>Failures outside any request, in worker and console apps, reach the real (loopback) ingest.</summary>
+public sealed class OutsideRequestsTests : IAsyncLifetime
+{
+    private RecordingIngest _ingest = null!;
+
+    public async Task InitializeAsync() => _ingest = await RecordingIngest.StartAsync();
+
+    public async Task DisposeAsync() => await _ingest.DisposeAsync();
+
+    [Fact]
+    public async Task A_crashing_BackgroundService_is_reported_with_its_exception_through_the_hosts_log()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        builder.Services.AddHostedService<FailingWorker>();
+        builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await _ingest.WaitForRequestsAsync(1);
+        await host.StopAsync();
+
+        var e = SingleEvent();
+        e["level"].Should().Be("error");
+        e["exceptions"].AsList()[0].AsMap()["type"].Should().Be("System.InvalidOperationException");
+        e["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the nightly import found no file");
+    }
+
+    [Fact]
+    public async Task A_faulted_task_nobody_awaited_is_reported_when_the_runtime_finds_it()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        ForgetAFaultedTask();
+        for (var i = 0; i < 5 && FindEvent("fire and forget went wrong") is null; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(5));
+        }
+
+        await host.StopAsync();
+        var e = FindEvent("fire and forget went wrong");
+        e.Should().NotBeNull();
+        e!["tags"].AsMap()["mechanism"].Should().Be("TaskScheduler.UnobservedTaskException");
+    }
+
+    [Fact]
+    public async Task A_console_app_starts_ErrorHub_with_Init_and_disposing_the_handle_sends_what_is_queued()
+    {
+        using (ErrorHubSdk.Init(o => o.Dsn = _ingest.Dsn()))
+        {
+            ErrorHubSdk.Client.IsEnabled.Should().BeTrue();
+            ErrorHubSdk.Client.CaptureException(SdkUnderTest.Thrown(new InvalidOperationException("the import tool failed")));
+        }
+
+        ErrorHubSdk.Client.IsEnabled.Should().BeFalse("the handle is disposed");
+        await _ingest.WaitForRequestsAsync(1);
+        SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the import tool failed");
+    }
+
+    private WireMap SingleEvent() =>
+        _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Should().ContainSingle().Subject.AsMap();
+
+    /// <summary>The event of this exception message: the runtime may find other tests' forgotten tasks too.</summary>
+    private WireMap? FindEvent(string value) =>
+        _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => e.AsMap())
+            .FirstOrDefault(e => e.Keys.Contains("exceptions") && Equals(e["exceptions"].AsList()[0].AsMap()["value"], value));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForgetAFaultedTask() =>
+        _ = Task.FromException(new InvalidOperationException("fire and forget went wrong")).IsCompleted;
+
+    private sealed class FailingWorker : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("the nightly import found no file");
+        }
+    }
+}
