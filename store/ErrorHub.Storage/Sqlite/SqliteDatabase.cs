@@ -93,6 +93,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
+            RegisterFunctions(connection);
             // FULL: a committed batch survives a power cut; ingest answers 202 only after that.
             await ExecuteAsync(
                 connection,
@@ -107,6 +108,15 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
             throw;
         }
     }
+
+    /// <summary>The name of <c>contains(text, search)</c>: case-insensitive as .NET and ClickHouse see case (SQLite's own LIKE folds ASCII only), and no wildcards to escape.</summary>
+    public const string ContainsFunction = "errorhub_contains";
+
+    private static void RegisterFunctions(SqliteConnection connection) =>
+        connection.CreateFunction<string?, string?, bool>(
+            ContainsFunction,
+            (text, search) => text is not null && search is not null && text.Contains(search, StringComparison.OrdinalIgnoreCase),
+            isDeterministic: true);
 
     public static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {
