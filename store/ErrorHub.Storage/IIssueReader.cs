@@ -23,6 +23,12 @@ public interface IIssueReader
 
     /// <summary>Events per time bucket for each of the asked issues (zeros where an issue had none): sparklines and charts.</summary>
     Task<IReadOnlyDictionary<string, long[]>> GetEventCountsAsync(EventCountQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of an issue's events, through its whole history: newest or oldest first, continued by cursor.</summary>
+    Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>An issue's affected users with their events, first and last time and latest URL, most recent first.</summary>
+    Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default);
 }
 
 public enum IssueSort
@@ -114,3 +120,102 @@ public sealed record IssueSummary(
     long UserCount,
     DateTimeOffset FirstSeen,
     DateTimeOffset LastSeen);
+
+/// <summary>
+/// A position in an issue's events: its time (at the store's precision) and id. Opaque to callers,
+/// who get it from one page and pass it back for the next (<see cref="ToString"/> and <see cref="TryParse"/> for URLs).
+/// </summary>
+public readonly record struct EventCursor(long Time, Guid EventId)
+{
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Time}-{EventId:N}");
+
+    public static bool TryParse(string? text, out EventCursor cursor)
+    {
+        cursor = default;
+        var dash = text?.LastIndexOf('-') ?? -1;
+        if (text is null || dash <= 0 || text.Length > 64
+            || !long.TryParse(text.AsSpan(0, dash), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var time)
+            || !Guid.TryParseExact(text.AsSpan(dash + 1), "N", out var id))
+        {
+            return false;
+        }
+
+        cursor = new EventCursor(time, id);
+        return true;
+    }
+}
+
+/// <summary>
+/// One page of an issue's events, newest first (or oldest first), continuing after <see cref="After"/>;
+/// <see cref="Search"/> narrows them to events whose user (id, e-mail, username), URL, release or environment contains it, ignoring case.
+/// </summary>
+public sealed record EventQuery(int ProjectId, string Fingerprint)
+{
+    public const int MaxLimit = 1000;
+
+    public bool OldestFirst { get; init; }
+    public EventCursor? After { get; init; }
+    public string? Search { get; init; }
+    public int Limit { get; init; } = 50;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Fingerprint);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Limit, nameof(Limit));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Limit, MaxLimit, nameof(Limit));
+    }
+
+    internal bool MatchesNothing => Search is { Length: > IssueFilter.MaxSearchLength };
+}
+
+/// <summary>An event as the issue page's events table lists it.</summary>
+public sealed record EventRow(
+    Guid EventId,
+    DateTimeOffset Timestamp,
+    string Level,
+    string? UserId,
+    string? UserEmail,
+    string? UserName,
+    string? Url,
+    string? Release,
+    string? Environment,
+    EventCursor Cursor);
+
+/// <summary>A page of events; <see cref="Next"/> continues it (null at the end).</summary>
+public sealed record EventPage(IReadOnlyList<EventRow> Items, EventCursor? Next);
+
+/// <summary>
+/// Who hit an issue: its users (told apart as <see cref="UserRecord.Key"/> tells them apart), with
+/// the identity and URL of each one's latest event there, most recent first.
+/// </summary>
+public sealed record AffectedUserQuery(int ProjectId, string Fingerprint)
+{
+    public const int MaxLimit = 1000;
+
+    /// <summary>Users whose id, e-mail or username contains this, ignoring case.</summary>
+    public string? Search { get; init; }
+    public int Offset { get; init; }
+    public int Limit { get; init; } = 50;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Fingerprint);
+        ArgumentOutOfRangeException.ThrowIfNegative(Offset, nameof(Offset));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Limit, nameof(Limit));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Limit, MaxLimit, nameof(Limit));
+    }
+
+    internal bool MatchesNothing => Search is { Length: > IssueFilter.MaxSearchLength };
+}
+
+public sealed record AffectedUser(
+    string? Id,
+    string? Email,
+    string? Username,
+    string? IpAddress,
+    long EventCount,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    string? LatestUrl);
+
+public sealed record AffectedUserPage(IReadOnlyList<AffectedUser> Items, long TotalCount);

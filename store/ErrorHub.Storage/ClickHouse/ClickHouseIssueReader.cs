@@ -314,6 +314,133 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return counts;
     }
 
+    public async Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new EventPage([], null);
+        }
+
+        var conditions = new System.Text.StringBuilder();
+        if (query.After is { } after)
+        {
+            var time = DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(after.Time));
+            conditions.Append($" AND (timestamp {(query.OldestFirst ? ">" : "<")} {time} OR (timestamp = {time} AND event_id > {ClickHouseSql.Literal(after.EventId)}))");
+        }
+
+        var with = "";
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            with = $"WITH {ClickHouseSql.Quote(query.Search)} AS search_text";
+            conditions.Append("""
+                 AND (positionCaseInsensitiveUTF8(user_id, search_text) > 0 OR positionCaseInsensitiveUTF8(user_email, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(user_username, search_text) > 0 OR positionCaseInsensitiveUTF8(url, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(release, search_text) > 0 OR positionCaseInsensitiveUTF8(environment, search_text) > 0)
+                """);
+        }
+
+        var rows = await client.QueryAsync(
+            $"""
+            {with}
+            SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
+            FROM {schema.Events}
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)} {conditions}
+            ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
+            LIMIT 1 BY event_id
+            LIMIT {ClickHouseSql.Literal(query.Limit + 1)}
+            """,
+            row =>
+            {
+                var eventId = Guid.Parse(row.GetProperty("event_id").GetString() ?? "");
+                var seconds = ClickHouseClient.ReadInt64(row.GetProperty("seconds"));
+                return new EventRow(
+                    eventId,
+                    StoreTime.FromUnixSeconds(seconds),
+                    row.GetProperty("level").GetString() ?? "",
+                    Text(row, "user_id"),
+                    Text(row, "user_email"),
+                    Text(row, "user_username"),
+                    Text(row, "url"),
+                    Text(row, "release"),
+                    Text(row, "environment"),
+                    new EventCursor(seconds, eventId));
+            },
+            cancellationToken);
+
+        return rows.Count > query.Limit
+            ? new EventPage([.. rows.Take(query.Limit)], rows[query.Limit - 1].Cursor)
+            : new EventPage(rows, null);
+    }
+
+    public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new AffectedUserPage([], 0);
+        }
+
+        var with = "";
+        var having = "";
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            with = $"WITH {ClickHouseSql.Quote(query.Search)} AS search_text";
+            having = """
+                HAVING positionCaseInsensitiveUTF8(latest_id, search_text) > 0 OR positionCaseInsensitiveUTF8(latest_email, search_text) > 0
+                    OR positionCaseInsensitiveUTF8(latest_username, search_text) > 0
+                """;
+        }
+
+        // Each user's identity and URL are those of their latest event in the issue.
+        var users = $"""
+            SELECT
+                user_hash,
+                count() AS events,
+                min(toUnixTimestamp(timestamp)) AS first_seen,
+                max(toUnixTimestamp(timestamp)) AS last_seen,
+                argMax(user_id, timestamp) AS latest_id,
+                argMax(user_email, timestamp) AS latest_email,
+                argMax(user_username, timestamp) AS latest_username,
+                argMax(user_ip, timestamp) AS latest_ip,
+                argMax(url, timestamp) AS latest_url
+            FROM {schema.Events}
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)} AND user_hash != 0
+            GROUP BY user_hash
+            {having}
+            """;
+
+        var items = await client.QueryAsync(
+            $"""
+            {with}
+            {users}
+            ORDER BY last_seen DESC, user_hash
+            LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}
+            """,
+            row => new AffectedUser(
+                Text(row, "latest_id"),
+                Text(row, "latest_email"),
+                Text(row, "latest_username"),
+                Text(row, "latest_ip"),
+                ClickHouseClient.ReadInt64(row.GetProperty("events")),
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("first_seen"))),
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("last_seen"))),
+                Text(row, "latest_url")),
+            cancellationToken);
+
+        var total = await client.QueryAsync(
+            $"SELECT count() AS total FROM ({with} {users})",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
+            cancellationToken);
+        return new AffectedUserPage(items, total.Count == 0 ? 0 : total[0]);
+    }
+
+    /// <summary>Missing strings are empty in the columns; callers see null, as from the payload.</summary>
+    private static string? Text(JsonElement row, string column) =>
+        row.GetProperty(column).GetString() is { Length: > 0 } text ? text : null;
+
     private string IssueSelect => $"""
         SELECT
             fingerprint,

@@ -310,6 +310,168 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         return counts;
     }
 
+    public async Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new EventPage([], null);
+        }
+
+        const string contains = SqliteDatabase.ContainsFunction;
+        var conditions = new System.Text.StringBuilder();
+        if (query.After is not null)
+        {
+            conditions.Append(query.OldestFirst
+                ? " AND (timestamp > $time OR (timestamp = $time AND event_id > $event))"
+                : " AND (timestamp < $time OR (timestamp = $time AND event_id > $event))");
+        }
+
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            conditions.Append($"""
+                 AND ({contains}(json_extract(payload, '$.user.id'), $search) OR {contains}(json_extract(payload, '$.user.email'), $search)
+                      OR {contains}(json_extract(payload, '$.user.username'), $search) OR {contains}(url, $search)
+                      OR {contains}(release, $search) OR {contains}(environment, $search))
+                """);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT event_id, timestamp, level,
+                   json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
+                   url, release, environment
+            FROM events
+            WHERE project_id = $project AND fingerprint = $fingerprint {conditions}
+            ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
+            LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$project", query.ProjectId);
+        command.Parameters.AddWithValue("$fingerprint", query.Fingerprint);
+        command.Parameters.AddWithValue("$limit", query.Limit + 1);
+        if (query.After is { } after)
+        {
+            command.Parameters.AddWithValue("$time", after.Time);
+            command.Parameters.AddWithValue("$event", after.EventId);
+        }
+
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            command.Parameters.AddWithValue("$search", query.Search);
+        }
+
+        var rows = new List<EventRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var eventId = reader.GetGuid(0);
+            var time = reader.GetInt64(1);
+            rows.Add(new EventRow(
+                eventId,
+                StoreTime.ToWholeSeconds(time),
+                reader.GetString(2),
+                Text(reader, 3),
+                Text(reader, 4),
+                Text(reader, 5),
+                Text(reader, 6),
+                Text(reader, 7),
+                Text(reader, 8),
+                new EventCursor(time, eventId)));
+        }
+
+        return rows.Count > query.Limit
+            ? new EventPage(rows[..query.Limit], rows[query.Limit - 1].Cursor)
+            : new EventPage(rows, null);
+    }
+
+    public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new AffectedUserPage([], 0);
+        }
+
+        // Each user's latest event in the issue (by window, one pass over the issue's events) gives
+        // the identity and URL; the JSON is read for those rows only.
+        const string contains = SqliteDatabase.ContainsFunction;
+        var search = string.IsNullOrEmpty(query.Search)
+            ? ""
+            : $"""
+               AND ({contains}(json_extract(e.payload, '$.user.id'), $search) OR {contains}(json_extract(e.payload, '$.user.email'), $search)
+                    OR {contains}(json_extract(e.payload, '$.user.username'), $search))
+              """;
+        var latest = $"""
+            SELECT u.*, e.payload AS payload, e.url AS url
+            FROM (
+                SELECT rowid AS row, user_hash,
+                       count(*) OVER per_user AS events,
+                       min(timestamp) OVER per_user AS first_seen,
+                       max(timestamp) OVER per_user AS last_seen,
+                       row_number() OVER (PARTITION BY user_hash ORDER BY timestamp DESC, event_id) AS position
+                FROM events
+                WHERE project_id = $project AND fingerprint = $fingerprint AND user_hash != 0
+                WINDOW per_user AS (PARTITION BY user_hash)
+            ) AS u
+            JOIN events AS e ON e.rowid = u.row
+            WHERE u.position = 1 {search}
+            """;
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        var users = new List<AffectedUser>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                SELECT json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
+                       json_extract(payload, '$.user.ipAddress'), events, first_seen, last_seen, url
+                FROM ({latest})
+                ORDER BY last_seen DESC, user_hash
+                LIMIT $offset, $limit
+                """;
+            AddUserParameters(command, query);
+            command.Parameters.AddWithValue("$offset", query.Offset);
+            command.Parameters.AddWithValue("$limit", query.Limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                users.Add(new AffectedUser(
+                    Text(reader, 0),
+                    Text(reader, 1),
+                    Text(reader, 2),
+                    Text(reader, 3),
+                    reader.GetInt64(4),
+                    StoreTime.ToWholeSeconds(reader.GetInt64(5)),
+                    StoreTime.ToWholeSeconds(reader.GetInt64(6)),
+                    Text(reader, 7)));
+            }
+        }
+
+        await using var count = connection.CreateCommand();
+        count.Transaction = transaction;
+        count.CommandText = $"SELECT count(*) FROM ({latest})";
+        AddUserParameters(count, query);
+        return new AffectedUserPage(users, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+    }
+
+    private static void AddUserParameters(SqliteCommand command, AffectedUserQuery query)
+    {
+        command.Parameters.AddWithValue("$project", query.ProjectId);
+        command.Parameters.AddWithValue("$fingerprint", query.Fingerprint);
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            command.Parameters.AddWithValue("$search", query.Search);
+        }
+    }
+
+    /// <summary>A missing and an empty value are the same (ClickHouse stores both as an empty string).</summary>
+    private static string? Text(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : Convert.ToString(reader.GetValue(ordinal), CultureInfo.InvariantCulture) is { Length: > 0 } text ? text : null;
+
     private static IssueSummary ReadIssue(int projectId, SqliteDataReader reader) => new(
         projectId,
         Fingerprint: reader.GetString(0),
