@@ -48,6 +48,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Access);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.States);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Activity);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Outbox);
         services.AddHostedService<StoreSchemaInitializer>();
         return services;
     }

@@ -20,4 +20,12 @@ internal static class StoredNames
         "ignored" => IssueStatus.Ignored,
         _ => IssueStatus.Unresolved,
     };
+
+    public static string Of(NotificationState state) => state switch
+    {
+        NotificationState.Pending => "pending",
+        NotificationState.Sent => "sent",
+        NotificationState.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "Unknown notification state."),
+    };
 }

@@ -146,4 +146,92 @@ public abstract partial class StoreContractTests
         await FluentActions.Awaiting(() => activity.GetActivityAsync(new ActivityQuery(Project, T0, T0.AddHours(1)) { Limit = 0 }))
             .Should().ThrowAsync<ArgumentOutOfRangeException>();
     }
+
+    private static Notification Mail(string key, DateTimeOffset created, string group = "g", int project = Project) =>
+        new(Guid.NewGuid(), project, key, group, "new-issue", created)
+        {
+            Fingerprint = "fp-" + key,
+            Recipients = ["joe@example.com", "o'brien@example.com"],
+            Subject = "[shop/production] New issue: <b>'; DROP TABLE x; --",
+            TextBody = "text 🎉",
+            HtmlBody = "<p>html</p>",
+            NextAttemptAt = created,
+        };
+
+    [Fact]
+    public async Task A_notification_is_recorded_once_per_key_and_reads_back_with_every_field()
+    {
+        var outbox = Store.Notifications.Outbox;
+        var mail = Mail("new:fp-a", T0);
+
+        (await outbox.AddNotificationAsync(mail)).Should().BeTrue();
+        (await outbox.AddNotificationAsync(Mail("new:fp-a", T0.AddMinutes(1)))).Should().BeFalse("the occasion was already recorded");
+        (await outbox.AddNotificationAsync(Mail("new:fp-a", T0, project: Project + 1))).Should().BeTrue("keys are per project");
+
+        (await outbox.GetNotificationsAsync(Project, 10)).Should().ContainSingle().Which.Should().BeEquivalentTo(mail);
+    }
+
+    [Fact]
+    public async Task Due_notifications_are_the_pending_ones_whose_attempt_time_has_come_oldest_first()
+    {
+        var outbox = Store.Notifications.Outbox;
+        var first = Mail("a", T0);
+        var retried = Mail("b", T0.AddSeconds(1));
+        var sent = Mail("c", T0.AddSeconds(2));
+        var other = Mail("d", T0.AddSeconds(3), project: Project + 1);
+        foreach (var mail in new[] { first, retried, sent, other })
+        {
+            await outbox.AddNotificationAsync(mail);
+        }
+
+        var later = retried with { Attempts = 1, NextAttemptAt = T0.AddMinutes(5), LastError = "421 busy" };
+        await outbox.UpdateNotificationAsync(later);
+        var delivered = sent with { State = NotificationState.Sent, Attempts = 1, SentAt = T0.AddSeconds(3) };
+        await outbox.UpdateNotificationAsync(delivered);
+
+        (await outbox.GetDueNotificationsAsync(T0.AddMinutes(1), 10)).Select(n => n.Key).Should().Equal("a", "d");
+        (await outbox.GetDueNotificationsAsync(T0.AddMinutes(5), 10)).Select(n => n.Key).Should().Equal("a", "b", "d");
+        (await outbox.GetDueNotificationsAsync(T0.AddMinutes(5), 1)).Select(n => n.Key).Should().Equal("a");
+        (await outbox.GetNotificationsAsync(Project, 10)).Should().BeEquivalentTo([delivered, later, first], o => o.WithStrictOrdering());
+    }
+
+    [Fact]
+    public async Task Counts_say_how_many_a_project_got_since_a_time_and_when_a_group_last_got_one()
+    {
+        var outbox = Store.Notifications.Outbox;
+        await outbox.AddNotificationAsync(Mail("1", T0, group: "rule-1:fp-a"));
+        await outbox.AddNotificationAsync(Mail("2", T0.AddMinutes(10).AddMilliseconds(250), group: "rule-1:fp-a"));
+        await outbox.AddNotificationAsync(Mail("3", T0.AddMinutes(20), group: "rule-1:fp-b"));
+        await outbox.AddNotificationAsync(Mail("4", T0.AddMinutes(30), group: "rule-1:fp-a", project: Project + 1));
+        await outbox.UpdateNotificationAsync((await outbox.GetNotificationsAsync(Project, 10))[0] with { State = NotificationState.Sent });
+
+        (await outbox.CountNotificationsAsync(Project, T0.AddMinutes(5), "rule-1:fp-a")).Should().Be(new NotificationCounts(2, T0.AddMinutes(10).AddMilliseconds(250)));
+        (await outbox.CountNotificationsAsync(Project, T0.AddHours(1), "rule-9:fp-a")).Should().Be(new NotificationCounts(0, null));
+    }
+
+    [Fact]
+    public async Task Documents_are_kept_per_project_and_kind_and_replaced()
+    {
+        var outbox = Store.Notifications.Outbox;
+        (await outbox.GetDocumentAsync(Project, "alerts")).Should().BeNull();
+        await outbox.SaveDocumentAsync(Project, "alerts", "{\"a\":1}");
+        await outbox.SaveDocumentAsync(Project, "alerts", "{\"a\":\"it's 🎉\"}");
+        await outbox.SaveDocumentAsync(Project, "worker", "{}");
+        (await outbox.GetDocumentAsync(Project, "alerts")).Should().Be("{\"a\":\"it's 🎉\"}");
+        (await outbox.GetDocumentAsync(Project, "worker")).Should().Be("{}");
+        (await outbox.GetDocumentAsync(Project + 1, "alerts")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_lease_has_one_holder_until_it_expires()
+    {
+        var outbox = Store.Notifications.Outbox;
+        (await outbox.TryAcquireLeaseAsync("notifications", "server-a", T0, TimeSpan.FromMinutes(1))).Should().BeTrue();
+        (await outbox.TryAcquireLeaseAsync("notifications", "server-b", T0.AddSeconds(30), TimeSpan.FromMinutes(1))).Should().BeFalse("server-a holds it");
+        (await outbox.TryAcquireLeaseAsync("notifications", "server-a", T0.AddSeconds(50), TimeSpan.FromMinutes(1))).Should().BeTrue("the holder renews it");
+        (await outbox.TryAcquireLeaseAsync("notifications", "server-b", T0.AddSeconds(100), TimeSpan.FromMinutes(1))).Should().BeFalse("renewed until 1:50");
+        (await outbox.TryAcquireLeaseAsync("other", "server-b", T0.AddSeconds(100), TimeSpan.FromMinutes(1))).Should().BeTrue("leases are by name");
+        (await outbox.TryAcquireLeaseAsync("notifications", "server-b", T0.AddSeconds(111), TimeSpan.FromMinutes(1))).Should().BeTrue("server-a did not renew");
+        (await outbox.TryAcquireLeaseAsync("notifications", "server-a", T0.AddSeconds(120), TimeSpan.FromMinutes(1))).Should().BeFalse();
+    }
 }

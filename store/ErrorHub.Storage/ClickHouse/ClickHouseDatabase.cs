@@ -43,7 +43,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
             new ClickHouseAccessStore(client, store._accessSchema))
         {
-            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications)),
+            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
         };
     }
 

@@ -9,7 +9,7 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
     public Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return client.InsertAsync(schema.IssueStates, [new ClickHouseIssueStateRow(state, ClickHouseVersions.Next())], cancellationToken);
+        return client.InsertAsync(schema.IssueStates, [new ClickHouseIssueStateRow(state, RowVersion.Next())], cancellationToken);
     }
 
     public async Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)

@@ -15,6 +15,12 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string IssueStates => Table("issue_states");
 
+    public string Notifications => Table("notifications");
+
+    public string Documents => Table("notification_documents");
+
+    public string Leases => Table("leases");
+
     public IReadOnlyList<string> Statements =>
     [
         // Events and users per issue, environment, level and minute: alert windows and the daily digest
@@ -62,6 +68,49 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY (project_id, fingerprint)
+        """,
+
+        // The outbox: every change of a notification is a new row; the latest version is its state.
+        // Times are unix milliseconds, as on SQLite, so cooldowns compare the same everywhere.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Notifications}
+        (
+            project_id UInt32,
+            id UUID,
+            key String,
+            grp String,
+            state String,
+            created_at Int64,
+            next_attempt_at Int64,
+            payload String,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, id)
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {Documents}
+        (
+            project_id UInt32,
+            kind String,
+            json String,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, kind)
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {Leases}
+        (
+            name String,
+            holder String,
+            expires_at Int64,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY name
         """,
     ];
 

@@ -40,7 +40,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         var database = new SqliteDatabase(databasePath);
         return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database)
         {
-            Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database)),
+            Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
         };
     }
 
