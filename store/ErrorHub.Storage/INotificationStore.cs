@@ -21,7 +21,10 @@ public interface INotificationStore
     /// <summary>The project's notifications, newest first: the history the dashboard shows.</summary>
     Task<IReadOnlyList<Notification>> GetNotificationsAsync(int projectId, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>How many notifications the project got since <paramref name="since"/> (by creation), and the latest creation time of <paramref name="group"/> (or null).</summary>
+    /// <summary>
+    /// For the cap and the cooldowns: the project's notifications (not held back) created since <paramref name="since"/>,
+    /// those held back after its latest one that was not, and when <paramref name="group"/> last got one that was not held back.
+    /// </summary>
     Task<NotificationCounts> CountNotificationsAsync(int projectId, DateTimeOffset since, string group, CancellationToken cancellationToken = default);
 
     /// <summary>A project's document of <paramref name="kind"/> (JSON, the caller's format), or null.</summary>
@@ -48,6 +51,9 @@ public enum NotificationState
 
     /// <summary>Given up: a permanent SMTP refusal, or too many transient failures.</summary>
     Failed,
+
+    /// <summary>Not sent: the project's hourly cap was reached. The next mail counts it.</summary>
+    HeldBack,
 }
 
 /// <summary>
@@ -69,5 +75,5 @@ public sealed record Notification(Guid Id, int ProjectId, string Key, string Gro
     public string? LastError { get; init; }
 }
 
-/// <summary>Notifications of a project since a time, and when a group last got one.</summary>
-public sealed record NotificationCounts(int Since, DateTimeOffset? LastOfGroup);
+/// <summary>Notifications of a project since a time, those held back since its latest mail, and when a group last got one.</summary>
+public sealed record NotificationCounts(int Since, int HeldBack, DateTimeOffset? LastOfGroup);

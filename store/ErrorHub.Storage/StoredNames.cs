@@ -26,6 +26,7 @@ internal static class StoredNames
         NotificationState.Pending => "pending",
         NotificationState.Sent => "sent",
         NotificationState.Failed => "failed",
+        NotificationState.HeldBack => "held",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "Unknown notification state."),
     };
 }

@@ -196,17 +196,22 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
-    public async Task Counts_say_how_many_a_project_got_since_a_time_and_when_a_group_last_got_one()
+    public async Task Counts_say_how_many_a_project_got_since_a_time_how_many_were_held_back_since_its_last_mail_and_when_a_group_last_got_one()
     {
         var outbox = Store.Notifications.Outbox;
+        (await outbox.CountNotificationsAsync(Project, T0, "g")).Should().Be(new NotificationCounts(0, 0, null));
+        await outbox.AddNotificationAsync(Mail("0", T0.AddMinutes(-1), group: "rule-1:fp-a") with { State = NotificationState.HeldBack });
         await outbox.AddNotificationAsync(Mail("1", T0, group: "rule-1:fp-a"));
         await outbox.AddNotificationAsync(Mail("2", T0.AddMinutes(10).AddMilliseconds(250), group: "rule-1:fp-a"));
         await outbox.AddNotificationAsync(Mail("3", T0.AddMinutes(20), group: "rule-1:fp-b"));
         await outbox.AddNotificationAsync(Mail("4", T0.AddMinutes(30), group: "rule-1:fp-a", project: Project + 1));
         await outbox.UpdateNotificationAsync((await outbox.GetNotificationsAsync(Project, 10))[0] with { State = NotificationState.Sent });
+        await outbox.AddNotificationAsync(Mail("5", T0.AddMinutes(40), group: "rule-1:fp-a") with { State = NotificationState.HeldBack });
+        await outbox.AddNotificationAsync(Mail("6", T0.AddMinutes(41), group: "rule-1:fp-c") with { State = NotificationState.HeldBack });
 
-        (await outbox.CountNotificationsAsync(Project, T0.AddMinutes(5), "rule-1:fp-a")).Should().Be(new NotificationCounts(2, T0.AddMinutes(10).AddMilliseconds(250)));
-        (await outbox.CountNotificationsAsync(Project, T0.AddHours(1), "rule-9:fp-a")).Should().Be(new NotificationCounts(0, null));
+        (await outbox.CountNotificationsAsync(Project, T0.AddMinutes(5), "rule-1:fp-a")).Should().Be(new NotificationCounts(2, 2, T0.AddMinutes(10).AddMilliseconds(250)));
+        (await outbox.CountNotificationsAsync(Project, T0.AddHours(1), "rule-9:fp-a")).Should().Be(new NotificationCounts(0, 2, null));
+        (await outbox.CountNotificationsAsync(Project, T0.AddHours(1), "rule-1:fp-c")).Should().Be(new NotificationCounts(0, 2, null), "a held-back one starts no cooldown");
     }
 
     [Fact]

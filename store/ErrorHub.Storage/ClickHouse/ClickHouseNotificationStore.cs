@@ -56,23 +56,26 @@ internal sealed class ClickHouseNotificationStore(ClickHouseClient client, Click
     {
         ArgumentNullException.ThrowIfNull(group);
 
-        // Id, creation time and group never change between a notification's versions: no need for the latest row.
+        // Id, creation time, group and being held back never change between a notification's versions: no need for the latest row.
+        var project = ClickHouseSql.Literal(projectId);
         var rows = await client.QueryAsync(
             $"""
             SELECT
-                uniqExactIf(id, created_at >= {ClickHouseSql.Literal(since.ToUnixTimeMilliseconds())}) AS since_count,
-                countIf(grp = {ClickHouseSql.Quote(group)}) AS group_rows,
-                maxIf(created_at, grp = {ClickHouseSql.Quote(group)}) AS group_last
+                uniqExactIf(id, state != 'held' AND created_at >= {ClickHouseSql.Literal(since.ToUnixTimeMilliseconds())}) AS since_count,
+                uniqExactIf(id, state = 'held' AND created_at > (SELECT max(created_at) FROM {schema.Notifications} WHERE project_id = {project} AND state != 'held')) AS held_count,
+                countIf(state != 'held' AND grp = {ClickHouseSql.Quote(group)}) AS group_rows,
+                maxIf(created_at, state != 'held' AND grp = {ClickHouseSql.Quote(group)}) AS group_last
             FROM {schema.Notifications}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)}
+            WHERE project_id = {project}
             """,
             row => new NotificationCounts(
                 (int)ClickHouseClient.ReadInt64(row.GetProperty("since_count")),
+                (int)ClickHouseClient.ReadInt64(row.GetProperty("held_count")),
                 ClickHouseClient.ReadInt64(row.GetProperty("group_rows")) == 0
                     ? null
                     : DateTimeOffset.FromUnixTimeMilliseconds(ClickHouseClient.ReadInt64(row.GetProperty("group_last")))),
             cancellationToken);
-        return rows.Count == 0 ? new NotificationCounts(0, null) : rows[0];
+        return rows.Count == 0 ? new NotificationCounts(0, 0, null) : rows[0];
     }
 
     public async Task<string?> GetDocumentAsync(int projectId, string kind, CancellationToken cancellationToken = default)

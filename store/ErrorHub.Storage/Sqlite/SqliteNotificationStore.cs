@@ -66,8 +66,10 @@ internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotifi
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT
-                (SELECT count(*) FROM notifications WHERE project_id = $project AND created_at >= $since),
-                (SELECT max(created_at) FROM notifications WHERE project_id = $project AND grp = $group)
+                (SELECT count(*) FROM notifications WHERE project_id = $project AND state != 'held' AND created_at >= $since),
+                (SELECT count(*) FROM notifications WHERE project_id = $project AND state = 'held' AND created_at >
+                    coalesce((SELECT max(created_at) FROM notifications WHERE project_id = $project AND state != 'held'), -1)),
+                (SELECT max(created_at) FROM notifications WHERE project_id = $project AND grp = $group AND state != 'held')
             """;
         command.Parameters.AddWithValue("$project", projectId);
         command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
@@ -76,7 +78,8 @@ internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotifi
         await reader.ReadAsync(cancellationToken);
         return new NotificationCounts(
             reader.GetInt32(0),
-            reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
+            reader.GetInt32(1),
+            reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
     }
 
     public async Task<string?> GetDocumentAsync(int projectId, string kind, CancellationToken cancellationToken = default)
