@@ -23,7 +23,7 @@ public interface INotificationStore
 
     /// <summary>
     /// For the cap and the cooldowns: the project's notifications (not held back) created since <paramref name="since"/>,
-    /// those held back after its latest one that was not, and when <paramref name="group"/> last got one that was not held back.
+    /// those held back since its latest one that was not (at the same instant or later: held back only once the cap was full), and when <paramref name="group"/> last got one that was not held back.
     /// </summary>
     Task<NotificationCounts> CountNotificationsAsync(int projectId, DateTimeOffset since, string group, CancellationToken cancellationToken = default);
 

@@ -62,7 +62,7 @@ internal sealed class ClickHouseNotificationStore(ClickHouseClient client, Click
             $"""
             SELECT
                 uniqExactIf(id, state != 'held' AND created_at >= {ClickHouseSql.Literal(since.ToUnixTimeMilliseconds())}) AS since_count,
-                uniqExactIf(id, state = 'held' AND created_at > (SELECT max(created_at) FROM {schema.Notifications} WHERE project_id = {project} AND state != 'held')) AS held_count,
+                uniqExactIf(id, state = 'held' AND created_at >= (SELECT max(created_at) FROM {schema.Notifications} WHERE project_id = {project} AND state != 'held')) AS held_count,
                 countIf(state != 'held' AND grp = {ClickHouseSql.Quote(group)}) AS group_rows,
                 maxIf(created_at, state != 'held' AND grp = {ClickHouseSql.Quote(group)}) AS group_last
             FROM {schema.Notifications}

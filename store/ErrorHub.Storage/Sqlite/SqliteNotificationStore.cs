@@ -67,7 +67,7 @@ internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotifi
         command.CommandText = """
             SELECT
                 (SELECT count(*) FROM notifications WHERE project_id = $project AND state != 'held' AND created_at >= $since),
-                (SELECT count(*) FROM notifications WHERE project_id = $project AND state = 'held' AND created_at >
+                (SELECT count(*) FROM notifications WHERE project_id = $project AND state = 'held' AND created_at >=
                     coalesce((SELECT max(created_at) FROM notifications WHERE project_id = $project AND state != 'held'), -1)),
                 (SELECT max(created_at) FROM notifications WHERE project_id = $project AND grp = $group AND state != 'held')
             """;
