@@ -326,7 +326,7 @@ internal sealed class NotificationCycle(
         var attempts = notification.Attempts + 1;
         return result.Outcome switch
         {
-            DeliveryOutcome.Sent => notification with { State = NotificationState.Sent, Attempts = attempts, SentAt = now, LastError = null },
+            DeliveryOutcome.Sent => notification with { State = NotificationState.Sent, Attempts = attempts, SentAt = now, LastError = result.Error },
             DeliveryOutcome.Permanent => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = result.Error },
             _ when attempts >= _options.MaxAttempts => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = $"Gave up after {attempts} attempts: {result.Error}" },
             _ => notification with { Attempts = attempts, NextAttemptAt = now + RetryDelay(attempts), LastError = result.Error },

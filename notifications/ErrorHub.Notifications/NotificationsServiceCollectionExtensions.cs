@@ -28,7 +28,13 @@ public static class NotificationsServiceCollectionExtensions
         services.TryAddSingleton<SmtpMailSender>();
         services.TryAddSingleton<AlertSettingsStore>();
         services.TryAddSingleton<NotificationCycle>();
-        services.TryAddSingleton<NotificationTestMail>();
+        services.TryAddSingleton(provider => new NotificationTestMail(
+            provider.GetRequiredService<SmtpMailSender>(),
+            provider.GetRequiredService<ErrorHub.Storage.INotificationStore>(),
+            provider.GetRequiredService<ErrorHub.Storage.IProjectStore>(),
+            provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
+            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
+            provider.GetRequiredService<TimeProvider>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationWorker>());
         return services;
     }

@@ -39,7 +39,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             return results;
         }
 
-        using var client = new SmtpClient { Timeout = (int)Math.Clamp(_options.Smtp.Timeout.TotalMilliseconds, 1_000, int.MaxValue) };
+        using var client = new TolerantSmtpClient { Timeout = (int)Math.Clamp(_options.Smtp.Timeout.TotalMilliseconds, 1_000, int.MaxValue) };
         try
         {
             await ConnectAsync(client, cancellationToken);
@@ -60,8 +60,15 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
 
             try
             {
+                client.Refused.Clear();
                 await client.SendAsync(message, cancellationToken);
-                results.Add(new DeliveryResult(DeliveryOutcome.Sent));
+                results.Add(new DeliveryResult(DeliveryOutcome.Sent, client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text))));
+            }
+            catch (SmtpCommandException) when (client.Refused.Count > 0)
+            {
+                // No recipient was accepted: a 4xx refusal of any of them may pass later, 5xx ones will not.
+                var outcome = client.Refused.Any(r => r.Status < 500) ? DeliveryOutcome.Transient : DeliveryOutcome.Permanent;
+                results.Add(new DeliveryResult(outcome, string.Join("; ", client.Refused.Select(r => r.Text))));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -110,6 +117,20 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         AuthenticationException auth => new(DeliveryOutcome.Permanent, "SMTP authentication failed: " + auth.Message),
         _ => new(DeliveryOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}"),
     };
+}
+
+/// <summary>
+/// An SMTP client that sends to the recipients the server accepts and notes the refused ones, instead of
+/// failing the whole mail for one mistyped team address; when none is accepted, sending fails as usual.
+/// </summary>
+internal sealed class TolerantSmtpClient : SmtpClient
+{
+    public List<(int Status, string Text)> Refused { get; } = [];
+
+    protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
+    {
+        Refused.Add(((int)response.StatusCode, $"{(int)response.StatusCode} {response.Response} ({mailbox.Address})"));
+    }
 }
 
 /// <summary>A recorded notification as a MIME message: plain text and HTML, and a Message-ID from its id, so a resend is recognisably the same mail.</summary>
