@@ -35,12 +35,16 @@ internal sealed class ClickHouseDatabase : IStoreSchema
     public static ErrorHubStore Open(ClickHouseClient client, string database, ILogger? logger = null)
     {
         var store = new ClickHouseDatabase(client, database, logger);
+        var notifications = new ClickHouseNotificationSchema(store._schema);
         return new ErrorHubStore(
             store,
             new ClickHouseEventWriter(client, store._schema),
             new ClickHouseIssueReader(client, store._schema),
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
-            new ClickHouseAccessStore(client, store._accessSchema));
+            new ClickHouseAccessStore(client, store._accessSchema))
+        {
+            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
+        };
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
@@ -52,7 +56,9 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             $"SELECT name FROM system.databases WHERE name = {ClickHouseSql.Quote(_schema.Database)}",
             row => row.GetProperty("name").GetString(),
             cancellationToken);
-        var statements = (databases.Count == 0 ? _schema.Statements : _schema.Statements.Skip(1)).Concat(_accessSchema.Statements);
+        var statements = (databases.Count == 0 ? _schema.Statements : _schema.Statements.Skip(1))
+            .Concat(_accessSchema.Statements)
+            .Concat(new ClickHouseNotificationSchema(_schema).Statements);
         foreach (var statement in statements)
         {
             try

@@ -38,7 +38,10 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     public static ErrorHubStore Open(string databasePath)
     {
         var database = new SqliteDatabase(databasePath);
-        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database);
+        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database)
+        {
+            Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
+        };
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
@@ -58,6 +61,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
                 await ExecuteAsync(connection, transaction, SqliteSchema.CreateStatements, cancellationToken);
                 await SqliteAccessSchema.EnsureAsync(connection, transaction, cancellationToken);
+                await ExecuteAsync(connection, transaction, SqliteNotificationSchema.CreateStatements, cancellationToken);
                 await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};", cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             },
