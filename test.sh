@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every ErrorHub test: unit, integration (a real ClickHouse, real SQLite), system (real processes
-# over loopback) and browser (Playwright driving Debian's chromium).
+# over loopback), browser (Playwright driving Debian's chromium) and e-mail (a real SMTP server, aiosmtpd).
 # Installs what the tests need when it is missing, then prints one summary line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +11,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 packages=()
 [ -x /usr/sbin/clickhouse-server ] || packages+=(clickhouse-server clickhouse-client)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ]; then

@@ -10,5 +10,8 @@ internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, I
 {
     public string Kind => Schema.Kind;
 
+    /// <summary>What notifications read and write, and the issue states they depend on.</summary>
+    public required NotificationStores Notifications { get; init; }
+
     public void Dispose() => Owner?.Dispose();
 }

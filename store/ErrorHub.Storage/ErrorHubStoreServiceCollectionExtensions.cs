@@ -16,8 +16,9 @@ public static class ErrorHubStoreServiceCollectionExtensions
 
     /// <summary>
     /// Registers the store that <see cref="StoreOptions"/> describe: one instance, seen as
-    /// <see cref="IStoreSchema"/>, <see cref="IEventWriter"/>, <see cref="IIssueReader"/> and
-    /// <see cref="IProjectStore"/> and <see cref="IAccessStore"/>, whose missing tables are created at start-up unless
+    /// <see cref="IStoreSchema"/>, <see cref="IEventWriter"/>, <see cref="IIssueReader"/>,
+    /// <see cref="IProjectStore"/>, <see cref="IAccessStore"/> and what notifications use
+    /// (<see cref="IIssueStates"/>, <see cref="IIssueActivity"/>), whose missing tables are created at start-up unless
     /// <see cref="StoreOptions.EnsureSchemaOnStartup"/> is false. The options come from whoever composes
     /// the server (<c>AddErrorHubServer</c> binds them from <c>ErrorHub:Store</c>); invalid ones fail the
     /// first resolution with a message naming the setting. Calling it again changes nothing.
@@ -45,6 +46,9 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Issues);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Projects);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Access);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.States);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Activity);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Outbox);
         services.AddHostedService<StoreSchemaInitializer>();
         return services;
     }

@@ -17,6 +17,18 @@ public interface IIssueReader
     Task<IReadOnlyList<ErrorEvent>> GetEventsAsync(int projectId, string fingerprint, int limit, CancellationToken cancellationToken = default);
 
     Task<ErrorEvent?> GetEventAsync(int projectId, Guid eventId, CancellationToken cancellationToken = default);
+
+    /// <summary>The environments and releases of a project's events, most recently seen first: what the issue list's filters offer.</summary>
+    Task<IssueFilterValues> GetFilterValuesAsync(int projectId, CancellationToken cancellationToken = default);
+
+    /// <summary>Events per time bucket for each of the asked issues (zeros where an issue had none): sparklines and charts.</summary>
+    Task<IReadOnlyDictionary<string, long[]>> GetEventCountsAsync(EventCountQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of an issue's events, through its whole history: newest or oldest first, continued by cursor.</summary>
+    Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>An issue's affected users with their events, first and last time and latest URL, most recent first.</summary>
+    Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default);
 }
 
 public enum IssueSort
@@ -34,6 +46,65 @@ public sealed record IssueQuery(int ProjectId)
     public bool Descending { get; init; } = true;
     public int Offset { get; init; }
     public int Limit { get; init; } = 50;
+
+    /// <summary>Which events count (<see cref="IssueFilter"/>); none by default.</summary>
+    public IssueFilter Filter { get; init; } = IssueFilter.None;
+}
+
+/// <summary>The values the issue list's filters offer (at most <see cref="MaxValues"/> each; events without a value are left out).</summary>
+public sealed record IssueFilterValues(IReadOnlyList<string> Environments, IReadOnlyList<string> Releases)
+{
+    public const int MaxValues = 100;
+}
+
+/// <summary>
+/// Event counts of some issues in <see cref="Buckets"/> consecutive buckets of <see cref="BucketWidth"/>
+/// (whole hours), the first starting at <see cref="Since"/> (taken at the start of its hour).
+/// </summary>
+public sealed record EventCountQuery(int ProjectId, IReadOnlyCollection<string> Fingerprints, DateTimeOffset Since, TimeSpan BucketWidth, int Buckets)
+{
+    public const int MaxFingerprints = 1000;
+    public const int MaxBuckets = 1000;
+
+    internal DateTimeOffset Start => HourRange.Floor(Since);
+
+    internal long WidthSeconds => (long)BucketWidth.TotalSeconds;
+
+    internal DateTimeOffset End => Start.AddSeconds(WidthSeconds * Buckets);
+
+    /// <summary>Throws for a query no store may run.</summary>
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Fingerprints);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Fingerprints.Count, MaxFingerprints, nameof(Fingerprints));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Buckets, nameof(Buckets));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Buckets, MaxBuckets, nameof(Buckets));
+        if (BucketWidth < TimeSpan.FromHours(1) || BucketWidth.Ticks % TimeSpan.TicksPerHour != 0 || BucketWidth > TimeSpan.FromDays(366))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BucketWidth), BucketWidth, "A bucket is a whole number of hours, at least one and at most a year.");
+        }
+
+        if (Fingerprints.Any(fingerprint => fingerprint is null))
+        {
+            throw new ArgumentException("A fingerprint is null.", nameof(Fingerprints));
+        }
+    }
+
+    /// <summary>Zero-filled counts for every asked issue, and the bucket index of an hour (or -1 outside the range).</summary>
+    internal Dictionary<string, long[]> EmptyCounts() =>
+        Fingerprints.Distinct(StringComparer.Ordinal).ToDictionary(fingerprint => fingerprint, _ => new long[Buckets], StringComparer.Ordinal);
+
+    internal int BucketOf(long unixSeconds)
+    {
+        var offset = unixSeconds - Start.ToUnixTimeSeconds();
+        if (offset < 0)
+        {
+            return -1;
+        }
+
+        var bucket = offset / WidthSeconds;
+        return bucket < Buckets ? (int)bucket : -1;
+    }
 }
 
 public sealed record IssuePage(IReadOnlyList<IssueSummary> Items, long TotalCount);
@@ -69,3 +140,102 @@ public sealed record IssueGrouping(int Version, string? TitleWrapper, IReadOnlyL
             : new IssueGrouping(errorEvent.GroupingVersion, errorEvent.TitleWrapper, errorEvent.GroupingComponents);
     }
 }
+
+/// <summary>
+/// A position in an issue's events: its time (at the store's precision) and id. Opaque to callers,
+/// who get it from one page and pass it back for the next (<see cref="ToString"/> and <see cref="TryParse"/> for URLs).
+/// </summary>
+public readonly record struct EventCursor(long Time, Guid EventId)
+{
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Time}-{EventId:N}");
+
+    public static bool TryParse(string? text, out EventCursor cursor)
+    {
+        cursor = default;
+        var dash = text?.LastIndexOf('-') ?? -1;
+        if (text is null || dash <= 0 || text.Length > 64
+            || !long.TryParse(text.AsSpan(0, dash), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var time)
+            || !Guid.TryParseExact(text.AsSpan(dash + 1), "N", out var id))
+        {
+            return false;
+        }
+
+        cursor = new EventCursor(time, id);
+        return true;
+    }
+}
+
+/// <summary>
+/// One page of an issue's events, newest first (or oldest first), continuing after <see cref="After"/>;
+/// <see cref="Search"/> narrows them to events whose user (id, e-mail, username), URL, release or environment contains it, ignoring case.
+/// </summary>
+public sealed record EventQuery(int ProjectId, string Fingerprint)
+{
+    public const int MaxLimit = 1000;
+
+    public bool OldestFirst { get; init; }
+    public EventCursor? After { get; init; }
+    public string? Search { get; init; }
+    public int Limit { get; init; } = 50;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Fingerprint);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Limit, nameof(Limit));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Limit, MaxLimit, nameof(Limit));
+    }
+
+    internal bool MatchesNothing => Search is { Length: > IssueFilter.MaxSearchLength };
+}
+
+/// <summary>An event as the issue page's events table lists it.</summary>
+public sealed record EventRow(
+    Guid EventId,
+    DateTimeOffset Timestamp,
+    string Level,
+    string? UserId,
+    string? UserEmail,
+    string? UserName,
+    string? Url,
+    string? Release,
+    string? Environment,
+    EventCursor Cursor);
+
+/// <summary>A page of events; <see cref="Next"/> continues it (null at the end).</summary>
+public sealed record EventPage(IReadOnlyList<EventRow> Items, EventCursor? Next);
+
+/// <summary>
+/// Who hit an issue: its users (told apart as <see cref="UserRecord.Key"/> tells them apart), with
+/// the identity and URL of each one's latest event there, most recent first.
+/// </summary>
+public sealed record AffectedUserQuery(int ProjectId, string Fingerprint)
+{
+    public const int MaxLimit = 1000;
+
+    /// <summary>Users whose id, e-mail or username contains this, ignoring case.</summary>
+    public string? Search { get; init; }
+    public int Offset { get; init; }
+    public int Limit { get; init; } = 50;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Fingerprint);
+        ArgumentOutOfRangeException.ThrowIfNegative(Offset, nameof(Offset));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Limit, nameof(Limit));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Limit, MaxLimit, nameof(Limit));
+    }
+
+    internal bool MatchesNothing => Search is { Length: > IssueFilter.MaxSearchLength };
+}
+
+public sealed record AffectedUser(
+    string? Id,
+    string? Email,
+    string? Username,
+    string? IpAddress,
+    long EventCount,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    string? LatestUrl);
+
+public sealed record AffectedUserPage(IReadOnlyList<AffectedUser> Items, long TotalCount);

@@ -35,6 +35,20 @@ public sealed class SqliteStoreTests : StoreContractTests
         return Task.CompletedTask;
     }
 
+    /// <summary>SQLite takes a lease in one conditional statement; ClickHouse has no such write (docs/storage.md).</summary>
+    [Fact]
+    public async Task Of_two_processes_racing_for_a_free_lease_exactly_one_wins()
+    {
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
+        foreach (var store in stores)
+        {
+            await store.Schema.EnsureSchemaAsync();
+        }
+
+        var results = await Task.WhenAll(stores.Select((store, i) => store.Notifications.Outbox.TryAcquireLeaseAsync("notifications", "server-" + i, TestEvents.BaseTime, TimeSpan.FromMinutes(1))));
+        results.Count(won => won).Should().Be(1);
+    }
+
     [Fact]
     public async Task The_database_is_one_file_in_write_ahead_log_mode()
     {

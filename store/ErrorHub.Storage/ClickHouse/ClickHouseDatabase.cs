@@ -37,12 +37,16 @@ internal sealed class ClickHouseDatabase : IStoreSchema
     public static ErrorHubStore Open(ClickHouseClient client, string database, ILogger? logger = null)
     {
         var store = new ClickHouseDatabase(client, database, logger);
+        var notifications = new ClickHouseNotificationSchema(store._schema);
         return new ErrorHubStore(
             store,
             new ClickHouseEventWriter(client, store._schema),
             new ClickHouseIssueReader(client, store._schema),
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
-            new ClickHouseAccessStore(client, store._accessSchema));
+            new ClickHouseAccessStore(client, store._accessSchema))
+        {
+            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
+        };
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
@@ -70,7 +74,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         }
 
         await AddEventColumnsAsync(cancellationToken);
-        foreach (var statement in _schema.Views.Concat(_accessSchema.Statements))
+        foreach (var statement in _schema.Views.Concat(_accessSchema.Statements).Concat(new ClickHouseNotificationSchema(_schema).Statements))
         {
             await CreateAsync(statement, cancellationToken);
         }

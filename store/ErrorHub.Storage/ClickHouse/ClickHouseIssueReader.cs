@@ -8,10 +8,16 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 {
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
     {
+        var orderAndPage = IssueOrdering.OrderAndPage(query);
+        if (!query.Filter.IsEmpty)
+        {
+            return await GetFilteredIssuesAsync(query, orderAndPage, cancellationToken);
+        }
+
         var project = ClickHouseSql.Literal(query.ProjectId);
 
         var items = await client.QueryAsync(
-            IssuesQuery($"project_id = {project}", IssueOrdering.OrderAndPage(query), IssueOrdering.OrderBy(query)),
+            IssuesQuery($"project_id = {project}", orderAndPage, IssueOrdering.OrderBy(query)),
             row => ReadIssue(query.ProjectId, row),
             cancellationToken);
 
@@ -88,6 +94,339 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             cancellationToken);
         return events.Count == 0 ? null : events[0];
     }
+
+    /// <summary>
+    /// A time range alone is answered from the hourly aggregates (the range is in whole hours); any
+    /// other filter reads the matching events. Either way the page is chosen first and then named by
+    /// the issues' own title, culprit and level.
+    /// </summary>
+    private async Task<IssuePage> GetFilteredIssuesAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
+    {
+        var filter = query.Filter;
+        if (filter.MatchesNothing)
+        {
+            return new IssuePage([], 0);
+        }
+
+        var project = ClickHouseSql.Literal(query.ProjectId);
+        string with, from, metrics;
+        if (filter.NarrowsEvents)
+        {
+            // The search text is named once: repeated in each condition it could pass 18.x's 256 KiB query size.
+            with = string.IsNullOrEmpty(filter.Search) ? "" : $"WITH {ClickHouseSql.Quote(filter.Search)} AS search_text";
+            from = $"FROM {schema.Events} WHERE project_id = {project} {EventConditions(filter)}";
+            metrics = $"""
+                count() AS {IssueOrdering.EventsAlias},
+                uniqIf(user_hash, user_hash != 0) AS {IssueOrdering.UsersAlias},
+                min(toUnixTimestamp(timestamp)) AS {IssueOrdering.FirstSeenAlias},
+                max(toUnixTimestamp(timestamp)) AS {IssueOrdering.LastSeenAlias}
+                """;
+        }
+        else
+        {
+            with = "";
+            from = $"FROM {schema.IssueHourly} WHERE project_id = {project} {HourConditions(filter)}";
+            metrics = $"""
+                countMerge(event_count) AS {IssueOrdering.EventsAlias},
+                uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
+                minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
+                maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias}
+                """;
+        }
+
+        var page = await client.QueryAsync(
+            $"""
+            {with}
+            SELECT fingerprint, {metrics}
+            {from}
+            GROUP BY fingerprint
+            {orderAndPage}
+            """,
+            row => (
+                Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
+                Events: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
+                Users: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
+                FirstSeen: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias)),
+                LastSeen: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))),
+            cancellationToken);
+
+        var total = await client.QueryAsync(
+            $"{with} SELECT uniqExact(fingerprint) AS total {from}",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
+            cancellationToken);
+
+        var names = new Dictionary<string, IssueSummary>(StringComparer.Ordinal);
+        if (page.Count > 0)
+        {
+            var fingerprints = string.Join(", ", page.Select(row => ClickHouseSql.Quote(row.Fingerprint)));
+            foreach (var issue in await client.QueryAsync(
+                IssuesQuery($"project_id = {project} AND fingerprint IN ({fingerprints})", "", ""),
+                row => ReadIssue(query.ProjectId, row),
+                cancellationToken))
+            {
+                names[issue.Fingerprint] = issue;
+            }
+        }
+
+        var items = page
+            .Select(row => names.TryGetValue(row.Fingerprint, out var issue)
+                ? issue with
+                {
+                    EventCount = row.Events,
+                    UserCount = row.Users,
+                    FirstSeen = StoreTime.FromUnixSeconds(row.FirstSeen),
+                    LastSeen = StoreTime.FromUnixSeconds(row.LastSeen),
+                }
+                : null)
+            .OfType<IssueSummary>()
+            .ToList();
+        return new IssuePage(items, total.Count == 0 ? 0 : total[0]);
+    }
+
+    /// <summary>The filter's conditions on the events table (a missing environment or release is an empty string there).</summary>
+    private static string EventConditions(IssueFilter filter)
+    {
+        var conditions = new System.Text.StringBuilder();
+        if (filter.RangeStart is { } since)
+        {
+            conditions.Append(" AND timestamp >= ").Append(DateTimeLiteral(since));
+        }
+
+        if (filter.RangeEnd is { } until)
+        {
+            conditions.Append(" AND timestamp < ").Append(DateTimeLiteral(until));
+        }
+
+        if (filter.Environment is { } environment)
+        {
+            conditions.Append(" AND environment = ").Append(ClickHouseSql.Quote(environment));
+        }
+
+        if (filter.Release is { } release)
+        {
+            conditions.Append(" AND release = ").Append(ClickHouseSql.Quote(release));
+        }
+
+        if (filter.Level is { } level)
+        {
+            conditions.Append(" AND level = ").Append(ClickHouseSql.Quote(level));
+        }
+
+        if (!string.IsNullOrEmpty(filter.Search))
+        {
+            conditions.Append("""
+                 AND (positionCaseInsensitiveUTF8(title, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(culprit, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(message, search_text) > 0
+                      OR arrayExists(exception_type -> positionCaseInsensitiveUTF8(exception_type, search_text) > 0, exceptions.type)
+                      OR arrayExists(exception_value -> positionCaseInsensitiveUTF8(exception_value, search_text) > 0, exceptions.value)
+                      OR positionCaseInsensitiveUTF8(user_id, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(user_email, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(user_username, search_text) > 0)
+                """);
+        }
+
+        return conditions.ToString();
+    }
+
+    private static string HourConditions(IssueFilter filter)
+    {
+        var conditions = new System.Text.StringBuilder();
+        if (filter.RangeStart is { } since)
+        {
+            conditions.Append(" AND hour >= ").Append(DateTimeLiteral(since));
+        }
+
+        if (filter.RangeEnd is { } until)
+        {
+            conditions.Append(" AND hour < ").Append(DateTimeLiteral(until));
+        }
+
+        return conditions.ToString();
+    }
+
+    private static string DateTimeLiteral(DateTimeOffset value) =>
+        $"toDateTime({ClickHouseSql.Literal(Math.Clamp(value.ToUnixTimeSeconds(), 0, uint.MaxValue))}, 'UTC')";
+
+    public async Task<IssueFilterValues> GetFilterValuesAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        async Task<IReadOnlyList<string>> DistinctAsync(string column) => await client.QueryAsync(
+            $"""
+            SELECT {column} AS value, max(timestamp) AS seen
+            FROM {schema.Events}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND {column} != ''
+            GROUP BY {column}
+            ORDER BY seen DESC, value
+            LIMIT {IssueFilterValues.MaxValues}
+            """,
+            row => row.GetProperty("value").GetString() ?? "",
+            cancellationToken);
+
+        return new IssueFilterValues(await DistinctAsync("environment"), await DistinctAsync("release"));
+    }
+
+    public async Task<IReadOnlyDictionary<string, long[]>> GetEventCountsAsync(EventCountQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var counts = query.EmptyCounts();
+        if (counts.Count == 0)
+        {
+            return counts;
+        }
+
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT fingerprint, toUnixTimestamp(hour) AS hour_start, countMerge(event_count) AS events
+            FROM {schema.IssueHourly}
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)}
+              AND fingerprint IN ({string.Join(", ", counts.Keys.Select(ClickHouseSql.Quote))})
+              AND hour >= {DateTimeLiteral(query.Start)} AND hour < {DateTimeLiteral(query.End)}
+            GROUP BY fingerprint, hour
+            """,
+            row => (
+                Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
+                Hour: ClickHouseClient.ReadInt64(row.GetProperty("hour_start")),
+                Events: ClickHouseClient.ReadInt64(row.GetProperty("events"))),
+            cancellationToken);
+        foreach (var (fingerprint, hour, events) in rows)
+        {
+            var bucket = query.BucketOf(hour);
+            if (bucket >= 0 && counts.TryGetValue(fingerprint, out var issueCounts))
+            {
+                issueCounts[bucket] += events;
+            }
+        }
+
+        return counts;
+    }
+
+    public async Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new EventPage([], null);
+        }
+
+        var conditions = new System.Text.StringBuilder();
+        if (query.After is { } after)
+        {
+            var time = DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(after.Time));
+            conditions.Append($" AND (timestamp {(query.OldestFirst ? ">" : "<")} {time} OR (timestamp = {time} AND event_id > {ClickHouseSql.Literal(after.EventId)}))");
+        }
+
+        var with = "";
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            with = $"WITH {ClickHouseSql.Quote(query.Search)} AS search_text";
+            conditions.Append("""
+                 AND (positionCaseInsensitiveUTF8(user_id, search_text) > 0 OR positionCaseInsensitiveUTF8(user_email, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(user_username, search_text) > 0 OR positionCaseInsensitiveUTF8(url, search_text) > 0
+                      OR positionCaseInsensitiveUTF8(release, search_text) > 0 OR positionCaseInsensitiveUTF8(environment, search_text) > 0)
+                """);
+        }
+
+        var rows = await client.QueryAsync(
+            $"""
+            {with}
+            SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
+            FROM {schema.Events}
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)} {conditions}
+            ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
+            LIMIT 1 BY event_id
+            LIMIT {ClickHouseSql.Literal(query.Limit + 1)}
+            """,
+            row =>
+            {
+                var eventId = Guid.Parse(row.GetProperty("event_id").GetString() ?? "");
+                var seconds = ClickHouseClient.ReadInt64(row.GetProperty("seconds"));
+                return new EventRow(
+                    eventId,
+                    StoreTime.FromUnixSeconds(seconds),
+                    row.GetProperty("level").GetString() ?? "",
+                    Text(row, "user_id"),
+                    Text(row, "user_email"),
+                    Text(row, "user_username"),
+                    Text(row, "url"),
+                    Text(row, "release"),
+                    Text(row, "environment"),
+                    new EventCursor(seconds, eventId));
+            },
+            cancellationToken);
+
+        return rows.Count > query.Limit
+            ? new EventPage([.. rows.Take(query.Limit)], rows[query.Limit - 1].Cursor)
+            : new EventPage(rows, null);
+    }
+
+    public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new AffectedUserPage([], 0);
+        }
+
+        var with = "";
+        var having = "";
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            with = $"WITH {ClickHouseSql.Quote(query.Search)} AS search_text";
+            having = """
+                HAVING positionCaseInsensitiveUTF8(latest_id, search_text) > 0 OR positionCaseInsensitiveUTF8(latest_email, search_text) > 0
+                    OR positionCaseInsensitiveUTF8(latest_username, search_text) > 0
+                """;
+        }
+
+        // Each user's identity and URL are those of their latest event in the issue.
+        var users = $"""
+            SELECT
+                user_hash,
+                count() AS events,
+                min(toUnixTimestamp(timestamp)) AS first_seen,
+                max(toUnixTimestamp(timestamp)) AS last_seen,
+                argMax(user_id, timestamp) AS latest_id,
+                argMax(user_email, timestamp) AS latest_email,
+                argMax(user_username, timestamp) AS latest_username,
+                argMax(user_ip, timestamp) AS latest_ip,
+                argMax(url, timestamp) AS latest_url
+            FROM {schema.Events}
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)} AND user_hash != 0
+            GROUP BY user_hash
+            {having}
+            """;
+
+        var items = await client.QueryAsync(
+            $"""
+            {with}
+            {users}
+            ORDER BY last_seen DESC, user_hash
+            LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}
+            """,
+            row => new AffectedUser(
+                Text(row, "latest_id"),
+                Text(row, "latest_email"),
+                Text(row, "latest_username"),
+                Text(row, "latest_ip"),
+                ClickHouseClient.ReadInt64(row.GetProperty("events")),
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("first_seen"))),
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("last_seen"))),
+                Text(row, "latest_url")),
+            cancellationToken);
+
+        var total = await client.QueryAsync(
+            $"SELECT count() AS total FROM ({with} {users})",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
+            cancellationToken);
+        return new AffectedUserPage(items, total.Count == 0 ? 0 : total[0]);
+    }
+
+    /// <summary>Missing strings are empty in the columns; callers see null, as from the payload.</summary>
+    private static string? Text(JsonElement row, string column) =>
+        row.GetProperty(column).GetString() is { Length: > 0 } text ? text : null;
 
     /// <summary>
     /// The issues <paramref name="where"/> selects, a page of them first, then joined to their first

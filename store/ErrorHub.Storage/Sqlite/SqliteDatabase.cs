@@ -38,7 +38,10 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     public static ErrorHubStore Open(string databasePath)
     {
         var database = new SqliteDatabase(databasePath);
-        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database);
+        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database)
+        {
+            Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
+        };
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
@@ -59,6 +62,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
                 await ExecuteAsync(connection, transaction, SqliteSchema.CreateStatements, cancellationToken);
                 await SqliteSchema.UpgradeAsync(connection, transaction, cancellationToken);
                 await SqliteAccessSchema.EnsureAsync(connection, transaction, cancellationToken);
+                await ExecuteAsync(connection, transaction, SqliteNotificationSchema.CreateStatements, cancellationToken);
                 await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};", cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             },
@@ -94,6 +98,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
+            RegisterFunctions(connection);
             // FULL: a committed batch survives a power cut; ingest answers 202 only after that.
             await ExecuteAsync(
                 connection,
@@ -108,6 +113,15 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
             throw;
         }
     }
+
+    /// <summary>The name of <c>contains(text, search)</c>: case-insensitive as .NET and ClickHouse see case (SQLite's own LIKE folds ASCII only), and no wildcards to escape.</summary>
+    public const string ContainsFunction = "errorhub_contains";
+
+    private static void RegisterFunctions(SqliteConnection connection) =>
+        connection.CreateFunction<string?, string?, bool>(
+            ContainsFunction,
+            (text, search) => text is not null && search is not null && text.Contains(search, StringComparison.OrdinalIgnoreCase),
+            isDeterministic: true);
 
     public static async Task ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken)
     {

@@ -17,6 +17,11 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
     {
         var orderAndPage = IssueOrdering.OrderAndPage(query);
+        if (!query.Filter.IsEmpty)
+        {
+            return await GetFilteredIssuesAsync(query, orderAndPage, cancellationToken);
+        }
+
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: true);
 
@@ -100,6 +105,373 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         var payload = await command.ExecuteScalarAsync(cancellationToken);
         return payload is string json ? EventPayloadJson.Deserialize(json) : null;
     }
+
+    /// <summary>Issues counted from their matching events (the per-issue aggregates count all of them).</summary>
+    private async Task<IssuePage> GetFilteredIssuesAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
+    {
+        var filter = query.Filter;
+        if (filter.MatchesNothing)
+        {
+            return new IssuePage([], 0);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+
+        var items = new List<IssueSummary>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                SELECT e.fingerprint AS fingerprint, i.title, i.culprit, i.level,
+                       count(*) AS {IssueOrdering.EventsAlias},
+                       count(DISTINCT nullif(e.user_hash, 0)) AS {IssueOrdering.UsersAlias},
+                       min(e.timestamp) AS {IssueOrdering.FirstSeenAlias},
+                       max(e.timestamp) AS {IssueOrdering.LastSeenAlias}
+                FROM events AS e
+                JOIN issues AS i ON i.project_id = e.project_id AND i.fingerprint = e.fingerprint
+                WHERE e.project_id = $project {EventConditions(filter)}
+                GROUP BY e.fingerprint
+                {orderAndPage}
+                """;
+            AddFilterParameters(command, query.ProjectId, filter);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(ReadIssue(query.ProjectId, reader));
+            }
+        }
+
+        await using (var count = connection.CreateCommand())
+        {
+            count.Transaction = transaction;
+            count.CommandText = $"SELECT count(DISTINCT e.fingerprint) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)}";
+            AddFilterParameters(count, query.ProjectId, filter);
+            var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            return new IssuePage(items, total);
+        }
+    }
+
+    /// <summary>
+    /// The filter's conditions on <c>events AS e</c>, each with a parameter. A missing environment or
+    /// release is NULL here and an empty string on ClickHouse: both match an empty filter value.
+    /// </summary>
+    private static string EventConditions(IssueFilter filter)
+    {
+        var conditions = new System.Text.StringBuilder();
+        if (filter.RangeStart is not null)
+        {
+            conditions.Append(" AND e.timestamp >= $since");
+        }
+
+        if (filter.RangeEnd is not null)
+        {
+            conditions.Append(" AND e.timestamp < $until");
+        }
+
+        if (filter.Environment is not null)
+        {
+            conditions.Append(" AND coalesce(e.environment, '') = $environment");
+        }
+
+        if (filter.Release is not null)
+        {
+            conditions.Append(" AND coalesce(e.release, '') = $release");
+        }
+
+        if (filter.Level is not null)
+        {
+            conditions.Append(" AND e.level = $level");
+        }
+
+        if (!string.IsNullOrEmpty(filter.Search))
+        {
+            const string contains = SqliteDatabase.ContainsFunction;
+            conditions.Append($"""
+                 AND ({contains}(e.title, $search) OR {contains}(e.culprit, $search) OR {contains}(e.message, $search)
+                      OR {contains}(json_extract(e.payload, '$.user.id'), $search)
+                      OR {contains}(json_extract(e.payload, '$.user.email'), $search)
+                      OR {contains}(json_extract(e.payload, '$.user.username'), $search)
+                      OR EXISTS (SELECT 1 FROM json_each(e.payload, '$.exceptions') AS x WHERE {contains}(json_extract(x.value, '$.type'), $search) OR {contains}(json_extract(x.value, '$.value'), $search)))
+                """);
+        }
+
+        return conditions.ToString();
+    }
+
+    private static void AddFilterParameters(SqliteCommand command, int projectId, IssueFilter filter)
+    {
+        command.Parameters.AddWithValue("$project", projectId);
+        if (filter.RangeStart is { } since)
+        {
+            command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        }
+
+        if (filter.RangeEnd is { } until)
+        {
+            command.Parameters.AddWithValue("$until", until.ToUnixTimeMilliseconds());
+        }
+
+        if (filter.Environment is { } environment)
+        {
+            command.Parameters.AddWithValue("$environment", environment);
+        }
+
+        if (filter.Release is { } release)
+        {
+            command.Parameters.AddWithValue("$release", release);
+        }
+
+        if (filter.Level is { } level)
+        {
+            command.Parameters.AddWithValue("$level", level);
+        }
+
+        if (!string.IsNullOrEmpty(filter.Search))
+        {
+            command.Parameters.AddWithValue("$search", filter.Search);
+        }
+    }
+
+    public async Task<IssueFilterValues> GetFilterValuesAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        return new IssueFilterValues(
+            await DistinctValuesAsync(connection, transaction, projectId, "environment", cancellationToken),
+            await DistinctValuesAsync(connection, transaction, projectId, "release", cancellationToken));
+    }
+
+    private static async Task<IReadOnlyList<string>> DistinctValuesAsync(
+        SqliteConnection connection, SqliteTransaction transaction, int projectId, string column, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            SELECT {column}, max(timestamp) AS seen
+            FROM events
+            WHERE project_id = $project AND {column} IS NOT NULL AND {column} <> ''
+            GROUP BY {column}
+            ORDER BY seen DESC, {column}
+            LIMIT {IssueFilterValues.MaxValues}
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
+    public async Task<IReadOnlyDictionary<string, long[]>> GetEventCountsAsync(EventCountQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var counts = query.EmptyCounts();
+        if (counts.Count == 0)
+        {
+            return counts;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+
+        // One range look-up per issue on the (project, fingerprint, timestamp) index.
+        var fingerprints = counts.Keys.ToList();
+        var names = string.Join(", ", fingerprints.Select((_, i) => "$f" + i.ToString(CultureInfo.InvariantCulture)));
+        command.CommandText = $"""
+            SELECT fingerprint, (timestamp / 1000 - $start) / $width AS bucket, count(*)
+            FROM events
+            WHERE project_id = $project AND fingerprint IN ({names})
+              AND timestamp >= $start * 1000 AND timestamp < $end * 1000
+            GROUP BY fingerprint, bucket
+            """;
+        command.Parameters.AddWithValue("$project", query.ProjectId);
+        for (var i = 0; i < fingerprints.Count; i++)
+        {
+            command.Parameters.AddWithValue("$f" + i.ToString(CultureInfo.InvariantCulture), fingerprints[i]);
+        }
+
+        command.Parameters.AddWithValue("$start", query.Start.ToUnixTimeSeconds());
+        command.Parameters.AddWithValue("$end", query.End.ToUnixTimeSeconds());
+        command.Parameters.AddWithValue("$width", query.WidthSeconds);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var bucket = reader.GetInt64(1);
+            if (counts.TryGetValue(reader.GetString(0), out var issueCounts) && bucket >= 0 && bucket < issueCounts.Length)
+            {
+                issueCounts[bucket] += reader.GetInt64(2);
+            }
+        }
+
+        return counts;
+    }
+
+    public async Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new EventPage([], null);
+        }
+
+        const string contains = SqliteDatabase.ContainsFunction;
+        var conditions = new System.Text.StringBuilder();
+        if (query.After is not null)
+        {
+            conditions.Append(query.OldestFirst
+                ? " AND (timestamp > $time OR (timestamp = $time AND event_id > $event))"
+                : " AND (timestamp < $time OR (timestamp = $time AND event_id > $event))");
+        }
+
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            conditions.Append($"""
+                 AND ({contains}(json_extract(payload, '$.user.id'), $search) OR {contains}(json_extract(payload, '$.user.email'), $search)
+                      OR {contains}(json_extract(payload, '$.user.username'), $search) OR {contains}(url, $search)
+                      OR {contains}(release, $search) OR {contains}(environment, $search))
+                """);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT event_id, timestamp, level,
+                   json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
+                   url, release, environment
+            FROM events
+            WHERE project_id = $project AND fingerprint = $fingerprint {conditions}
+            ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
+            LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$project", query.ProjectId);
+        command.Parameters.AddWithValue("$fingerprint", query.Fingerprint);
+        command.Parameters.AddWithValue("$limit", query.Limit + 1);
+        if (query.After is { } after)
+        {
+            command.Parameters.AddWithValue("$time", after.Time);
+            command.Parameters.AddWithValue("$event", after.EventId);
+        }
+
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            command.Parameters.AddWithValue("$search", query.Search);
+        }
+
+        var rows = new List<EventRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var eventId = reader.GetGuid(0);
+            var time = reader.GetInt64(1);
+            rows.Add(new EventRow(
+                eventId,
+                StoreTime.ToWholeSeconds(time),
+                reader.GetString(2),
+                Text(reader, 3),
+                Text(reader, 4),
+                Text(reader, 5),
+                Text(reader, 6),
+                Text(reader, 7),
+                Text(reader, 8),
+                new EventCursor(time, eventId)));
+        }
+
+        return rows.Count > query.Limit
+            ? new EventPage(rows[..query.Limit], rows[query.Limit - 1].Cursor)
+            : new EventPage(rows, null);
+    }
+
+    public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return new AffectedUserPage([], 0);
+        }
+
+        // Each user's latest event in the issue (by window, one pass over the issue's events) gives
+        // the identity and URL; the JSON is read for those rows only.
+        const string contains = SqliteDatabase.ContainsFunction;
+        var search = string.IsNullOrEmpty(query.Search)
+            ? ""
+            : $"""
+               AND ({contains}(json_extract(e.payload, '$.user.id'), $search) OR {contains}(json_extract(e.payload, '$.user.email'), $search)
+                    OR {contains}(json_extract(e.payload, '$.user.username'), $search))
+              """;
+        var latest = $"""
+            SELECT u.*, e.payload AS payload, e.url AS url
+            FROM (
+                SELECT rowid AS row, user_hash,
+                       count(*) OVER per_user AS events,
+                       min(timestamp) OVER per_user AS first_seen,
+                       max(timestamp) OVER per_user AS last_seen,
+                       row_number() OVER (PARTITION BY user_hash ORDER BY timestamp DESC, event_id) AS position
+                FROM events
+                WHERE project_id = $project AND fingerprint = $fingerprint AND user_hash != 0
+                WINDOW per_user AS (PARTITION BY user_hash)
+            ) AS u
+            JOIN events AS e ON e.rowid = u.row
+            WHERE u.position = 1 {search}
+            """;
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        var users = new List<AffectedUser>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                SELECT json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
+                       json_extract(payload, '$.user.ipAddress'), events, first_seen, last_seen, url
+                FROM ({latest})
+                ORDER BY last_seen DESC, user_hash
+                LIMIT $offset, $limit
+                """;
+            AddUserParameters(command, query);
+            command.Parameters.AddWithValue("$offset", query.Offset);
+            command.Parameters.AddWithValue("$limit", query.Limit);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                users.Add(new AffectedUser(
+                    Text(reader, 0),
+                    Text(reader, 1),
+                    Text(reader, 2),
+                    Text(reader, 3),
+                    reader.GetInt64(4),
+                    StoreTime.ToWholeSeconds(reader.GetInt64(5)),
+                    StoreTime.ToWholeSeconds(reader.GetInt64(6)),
+                    Text(reader, 7)));
+            }
+        }
+
+        await using var count = connection.CreateCommand();
+        count.Transaction = transaction;
+        count.CommandText = $"SELECT count(*) FROM ({latest})";
+        AddUserParameters(count, query);
+        return new AffectedUserPage(users, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+    }
+
+    private static void AddUserParameters(SqliteCommand command, AffectedUserQuery query)
+    {
+        command.Parameters.AddWithValue("$project", query.ProjectId);
+        command.Parameters.AddWithValue("$fingerprint", query.Fingerprint);
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            command.Parameters.AddWithValue("$search", query.Search);
+        }
+    }
+
+    /// <summary>A missing and an empty value are the same (ClickHouse stores both as an empty string).</summary>
+    private static string? Text(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : Convert.ToString(reader.GetValue(ordinal), CultureInfo.InvariantCulture) is { Length: > 0 } text ? text : null;
 
     private static IssueSummary ReadIssue(int projectId, SqliteDataReader reader) => new(
         projectId,

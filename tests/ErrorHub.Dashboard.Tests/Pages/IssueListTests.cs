@@ -4,6 +4,7 @@ using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using static ErrorHub.Dashboard.Tests.Infrastructure.TestProjects;
 using static ErrorHub.Testing.Events.TestEvents;
@@ -34,9 +35,17 @@ public sealed class IssueListTests : DashboardTestContext
         }
     }
 
-    private async Task<IRenderedComponent<IssueList>> RenderListAsync(int projectId, IEnumerable<ErrorEvent> events, bool known = true)
+    private async Task<IRenderedComponent<IssueList>> RenderListAsync(
+        int projectId, IEnumerable<ErrorEvent> events, bool known = true, string? address = null)
     {
         await _store.SeedAsync([Shop, Worker], [.. events]);
+
+        // Filters, sort and page come from the address, as when a user follows a shared link.
+        if (address is not null)
+        {
+            Services.GetRequiredService<NavigationManager>().NavigateTo(address);
+        }
+
         var cut = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, projectId));
         if (known)
         {
@@ -46,7 +55,12 @@ public sealed class IssueListTests : DashboardTestContext
         return cut;
     }
 
-    private static List<IElement> Rows(IRenderedComponent<IssueList> cut) => [.. cut.FindAll(".issue-grid tbody tr.rz-data-row")];
+    private static List<IElement> Rows(IRenderedComponent<IssueList> cut) => [.. cut.FindAll(".issue-grid tbody tr.issue-row")];
+
+    private static string? SelectedValue(IElement select) =>
+        select.GetAttribute("value") ?? select.QuerySelector("option[selected]")?.GetAttribute("value");
+
+    private string Address => Services.GetRequiredService<NavigationManager>().Uri;
 
     private static List<string> Titles(IRenderedComponent<IssueList> cut) => [.. cut.FindAll(".issue-grid .issue-link").Select(link => link.TextContent)];
 
@@ -72,7 +86,9 @@ public sealed class IssueListTests : DashboardTestContext
         link.TextContent.Should().Be(CheckoutTitle);
         link.GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}");
         checkout.QuerySelector(".level-badge")!.TextContent.Should().Be("error");
-        Cell(checkout, 1).Should().Be("Shop.Checkout.CheckoutService.PlaceOrderAsync");
+        checkout.QuerySelector(".culprit")!.TextContent.Should().Be("Shop.Checkout.CheckoutService.PlaceOrderAsync");
+        checkout.QuerySelector(".culprit-method")!.TextContent.Should().Be("CheckoutService.PlaceOrderAsync", "the type and method are never cut");
+        checkout.QuerySelector(".sparkline")!.GetAttribute("aria-label").Should().Be("3 events in the last 24 hours");
         Cell(checkout, 2).Should().Be("3", "three events");
         Cell(checkout, 3).Should().Be("2", "two distinct users");
         Cell(checkout, 4).Should().Be("5 hours ago");
@@ -82,7 +98,7 @@ public sealed class IssueListTests : DashboardTestContext
         var profile = rows[1];
         profile.QuerySelector(".issue-link")!.TextContent.Should().Be(ProfileTitle);
         profile.QuerySelector(".level-badge")!.TextContent.Should().Be("warning");
-        Cell(profile, 1).Should().Be("Shop.Accounts.ProfilePage.OnGetAsync");
+        profile.QuerySelector(".culprit")!.TextContent.Should().Be("Shop.Accounts.ProfilePage.OnGetAsync");
         Cell(profile, 2).Should().Be("1");
         Cell(profile, 3).Should().Be("0", "the event named no user");
         Cell(profile, 5).Should().Be("3 hours ago");
@@ -122,11 +138,15 @@ public sealed class IssueListTests : DashboardTestContext
         ]);
         Titles(cut).Should().Equal("One event", "Two events", "Five events");
 
-        cut.Find(".issue-grid th[data-column-index='2'] > div").Click();
+        cut.Find(".issue-grid th.col-events a").Click();
         cut.WaitForAssertion(() => Titles(cut).Should().Equal("Five events", "Two events", "One event"));
+        cut.Find(".issue-grid th.col-events").GetAttribute("aria-sort").Should().Be("descending");
+        Address.Should().EndWith("projects/1/issues?sort=events", "the sort is in the address, for Back and for sharing");
 
-        cut.Find(".issue-grid th[data-column-index='2'] > div").Click();
+        cut.Find(".issue-grid th.col-events a").Click();
         cut.WaitForAssertion(() => Titles(cut).Should().Equal("One event", "Two events", "Five events"));
+        cut.Find(".issue-grid th.col-events").GetAttribute("aria-sort").Should().Be("ascending");
+        Address.Should().EndWith("projects/1/issues?sort=events&order=asc");
     }
 
     [Fact]
@@ -139,25 +159,138 @@ public sealed class IssueListTests : DashboardTestContext
             Event(Fingerprint("new"), "New and quiet", Now.AddHours(-1)),
         ]);
 
-        cut.Find(".issue-grid th[data-column-index='4'] > div").Click();
+        cut.Find(".issue-grid th.col-first-seen a").Click();
 
         cut.WaitForAssertion(() => Titles(cut).Should().Equal("New and quiet", "Old but active"));
     }
 
     [Fact]
-    public async Task Paging_asks_the_store_for_the_next_page()
+    public async Task Pages_are_links_in_the_address_and_a_shared_page_link_opens_that_page()
     {
         // 30 issues, one a minute apart: issue-00 is the most recent.
-        var cut = await RenderListAsync(1, Enumerable.Range(0, 30).Select(i => Event(Fingerprint("p" + i), $"Issue {i:00}", Now.AddMinutes(-1 - i))));
+        var events = Enumerable.Range(0, 30).Select(i => Event(Fingerprint("p" + i), $"Issue {i:00}", Now.AddMinutes(-1 - i))).ToList();
+        var cut = await RenderListAsync(1, events);
 
         Rows(cut).Should().HaveCount(25);
-        cut.Find(".rz-pager-summary").TextContent.Should().Be("Page 1 of 2 (30 items)");
+        cut.Find(".pager-summary").TextContent.Should().Be("1–25 of 30");
         Titles(cut)[0].Should().Be("Issue 00");
+        cut.Find(".issue-pager a[rel=next]").GetAttribute("href").Should().Be("projects/1/issues?page=2");
+        cut.FindAll(".issue-pager a[rel=prev]").Should().BeEmpty();
 
-        cut.Find("button[aria-label='Go to page 2.']").Click();
+        Services.GetRequiredService<NavigationManager>().NavigateTo("projects/1/issues?page=2");
+        var second = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, 1));
 
-        cut.WaitForAssertion(() => Titles(cut).Should().Equal("Issue 25", "Issue 26", "Issue 27", "Issue 28", "Issue 29"));
-        cut.Find(".rz-pager-summary").TextContent.Should().Be("Page 2 of 2 (30 items)");
+        second.WaitForAssertion(() => Titles(second).Should().Equal("Issue 25", "Issue 26", "Issue 27", "Issue 28", "Issue 29"));
+        second.Find(".pager-summary").TextContent.Should().Be("26–30 of 30");
+        second.Find(".issue-pager a[rel=prev]").GetAttribute("href").Should().Be("projects/1/issues");
+        second.FindAll(".issue-pager a[rel=next]").Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("abc")]
+    [InlineData("99999999999999999999")]
+    [InlineData("1e3")]
+    public async Task A_malformed_page_in_the_address_shows_the_first_page(string page)
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))],
+            address: $"projects/1/issues?page={Uri.EscapeDataString(page)}&sort={Uri.EscapeDataString("'; DROP TABLE issues; --")}&range=%3Cscript%3E");
+
+        Titles(cut).Should().Equal(CheckoutTitle);
+    }
+
+    [Fact]
+    public async Task Filters_from_a_shared_link_are_applied_and_shown()
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)) with { Environment = "staging", Release = "shop@3.0" },
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3), level: "warning") with { Environment = "production" },
+            Event(Fingerprint("old"), "Old issue", Now.AddDays(-3)) with { Environment = "staging" },
+        ],
+        address: "projects/1/issues?environment=staging&range=24h");
+
+        Titles(cut).Should().Equal(CheckoutTitle);
+        cut.Find(".issue-count").TextContent.Should().Be("1 issue");
+        SelectedValue(cut.Find("select[name=environment]")).Should().Be("staging");
+        SelectedValue(cut.Find("select[name=range]")).Should().Be("24h");
+        cut.FindAll("select[name=environment] option").Select(o => o.TextContent).Should().Equal("All", "staging", "production");
+        cut.FindAll("select[name=release] option").Select(o => o.TextContent).Should().Contain("shop@3.0");
+        cut.Find(".clear-filters").GetAttribute("href").Should().Be("projects/1/issues");
+    }
+
+    [Fact]
+    public async Task Choosing_a_level_and_an_environment_narrows_the_list_and_records_it_in_the_address()
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)) with { Environment = "staging" },
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3), level: "warning") with { Environment = "production" },
+        ]);
+        Titles(cut).Should().HaveCount(2);
+
+        cut.Find("select[name=level]").Change("warning");
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle));
+        Address.Should().EndWith("projects/1/issues?level=warning");
+
+        cut.Find("select[name=environment]").Change("staging");
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+        cut.Find(".empty-filtered").TextContent.Should().Be("No issue matches these filters.");
+        cut.FindAll(".empty-state").Should().BeEmpty("the project has events; only the filters hide them");
+        Address.Should().EndWith("projects/1/issues?environment=staging&level=warning");
+    }
+
+    [Theory]
+    [InlineData("bundle 'summer-kit'", true)]
+    [InlineData("BUNDLE", true)]
+    [InlineData("joe@example.com", true)]
+    [InlineData("'; DROP TABLE events; --", false)]
+    [InlineData("\\\\server\\share \"x\" % _", false)]
+    [InlineData("<script>alert(1)</script>", false)]
+    public async Task Search_finds_issues_by_title_or_user_and_hostile_text_is_only_text(string search, bool findsCheckout)
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Create(1, CheckoutFingerprint, Now.AddMinutes(-2), new UserRecord("42", "joe", "joe@example.com", null), CheckoutTitle),
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3)),
+        ]);
+
+        cut.Find("input[type=search]").Input(search);
+        cut.Find("form.issue-filters").Submit();
+
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(findsCheckout ? new[] { CheckoutTitle } : Array.Empty<string>()));
+        var address = new Uri(Address);
+        address.AbsolutePath.Should().Be("/projects/1/issues");
+        QueryHelpers.ParseQuery(address.Query)["q"].ToString().Should().Be(search, "the search is in the address, for Back and for sharing");
+        cut.FindAll(".issue-grid script").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_ten_thousand_character_search_finds_nothing_without_an_error()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
+
+        cut.Find("input[type=search]").Input(new string('\\', 10_000));
+        cut.Find("form.issue-filters").Submit();
+
+        cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("0 issues"));
+    }
+
+    [Fact]
+    public async Task A_new_issue_appears_without_a_reload()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now);
+        Services.AddSingleton<TimeProvider>(clock);
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
+        Titles(cut).Should().Equal(CheckoutTitle);
+
+        await _store.Store.Events.InsertEventsAsync([Event(ProfileFingerprint, ProfileTitle, Now.AddSeconds(-1)), Event(CheckoutFingerprint, CheckoutTitle, Now.AddSeconds(-5))]);
+        clock.Advance(IssueList.LiveInterval);
+
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle, CheckoutTitle));
+        cut.Find(".issue-count").TextContent.Should().Be("2 issues");
+        Cell(Rows(cut)[1], 2).Should().Be("2", "the count changed too");
     }
 
     [Fact]

@@ -1,0 +1,142 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ErrorHub.Storage;
+
+namespace ErrorHub.Notifications;
+
+/// <summary>What a project's alerts are: its rules, extra addresses, and which members turned which triggers off.</summary>
+public sealed record AlertSettings
+{
+    public IReadOnlyList<AlertRule> Rules { get; init; } = [];
+
+    /// <summary>Team addresses that get every alert of the project besides its members.</summary>
+    public IReadOnlyList<string> ExtraAddresses { get; init; } = [];
+
+    /// <summary>Members who do not want a trigger's mail for this project (every member gets every trigger otherwise).</summary>
+    public IReadOnlyList<AlertOptOut> OptOuts { get; init; } = [];
+
+    /// <summary>A project that never saved its settings: a mail for every new issue and every regression, and the daily digest.</summary>
+    public static AlertSettings Default { get; } = new()
+    {
+        Rules =
+        [
+            new AlertRule("new-issue", AlertTrigger.NewIssue),
+            new AlertRule("regression", AlertTrigger.Regression),
+            new AlertRule("digest", AlertTrigger.DailyDigest),
+        ],
+    };
+
+    public bool Wants(Guid userId, AlertTrigger trigger) => !OptOuts.Any(o => o.UserId == userId && o.Trigger == trigger);
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<AlertTrigger>))]
+public enum AlertTrigger
+{
+    /// <summary>An issue's first event.</summary>
+    NewIssue,
+
+    /// <summary>A resolved issue receives an event newer than its resolution (from its release or later, when resolved in one).</summary>
+    Regression,
+
+    /// <summary>More than <see cref="AlertRule.Threshold"/> events of an issue in <see cref="AlertRule.WindowMinutes"/>.</summary>
+    EventFrequency,
+
+    /// <summary>More than <see cref="AlertRule.Threshold"/> users of an issue in <see cref="AlertRule.WindowMinutes"/>.</summary>
+    UserFrequency,
+
+    /// <summary>Once a day: new issues, top issues, regressions, resolved, totals against the day before.</summary>
+    DailyDigest,
+}
+
+/// <summary>One alert rule of a project. <see cref="Id"/> names it in notification keys: keep it stable.</summary>
+public sealed record AlertRule(string Id, AlertTrigger Trigger)
+{
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Only events of this environment count (null: all).</summary>
+    public string? Environment { get; init; }
+
+    /// <summary>Only events at or above this level count (debug, info, warning, error, fatal; null: all).</summary>
+    public string? MinimumLevel { get; init; }
+
+    /// <summary>Frequency rules: more than this many events or users.</summary>
+    public long Threshold { get; init; } = 100;
+
+    /// <summary>Frequency rules: in this many minutes.</summary>
+    public int WindowMinutes { get; init; } = 60;
+
+    /// <summary>Frequency rules: quiet time per issue after a mail (null: the server's default).</summary>
+    public int? CooldownMinutes { get; init; }
+
+    internal EventFilter Filter => new(string.IsNullOrWhiteSpace(Environment) ? null : Environment, string.IsNullOrWhiteSpace(MinimumLevel) ? null : MinimumLevel);
+}
+
+public sealed record AlertOptOut(Guid UserId, AlertTrigger Trigger);
+
+/// <summary>Reads and saves a project's <see cref="AlertSettings"/> in the store.</summary>
+public sealed class AlertSettingsStore
+{
+    internal const string DocumentKind = "alerts";
+    private readonly INotificationStore _store;
+
+    public AlertSettingsStore(INotificationStore store) => _store = store;
+
+    public async Task<AlertSettings> GetAsync(int projectId, CancellationToken cancellationToken = default) =>
+        await _store.GetDocumentAsync(projectId, DocumentKind, cancellationToken) is { } json
+            ? JsonSerializer.Deserialize(json, NotificationsJsonContext.Default.AlertSettings) ?? AlertSettings.Default
+            : AlertSettings.Default;
+
+    /// <summary>Saves <paramref name="settings"/> after checking them; a problem is an <see cref="ArgumentException"/> that says what is wrong.</summary>
+    public Task SaveAsync(int projectId, AlertSettings settings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Validate(settings);
+        return _store.SaveDocumentAsync(projectId, DocumentKind, JsonSerializer.Serialize(settings, NotificationsJsonContext.Default.AlertSettings), cancellationToken);
+    }
+
+    internal static void Validate(AlertSettings settings)
+    {
+        if (settings.Rules.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != settings.Rules.Count)
+        {
+            throw new ArgumentException("Two rules have the same id.", nameof(settings));
+        }
+
+        foreach (var rule in settings.Rules)
+        {
+            if (string.IsNullOrWhiteSpace(rule.Id) || rule.Id.Length > 64)
+            {
+                throw new ArgumentException("A rule needs an id of 1 to 64 characters.", nameof(settings));
+            }
+
+            _ = rule.Filter.Levels; // an unknown level throws, naming the known ones
+            if (rule.Trigger is AlertTrigger.EventFrequency or AlertTrigger.UserFrequency
+                && (rule.Threshold < 0 || rule.WindowMinutes is < 1 or > 24 * 60 || rule.CooldownMinutes is < 0))
+            {
+                throw new ArgumentException($"Rule '{rule.Id}': the threshold must be 0 or more, the window 1 to 1440 minutes, the cooldown 0 or more.", nameof(settings));
+            }
+        }
+
+        foreach (var address in settings.ExtraAddresses)
+        {
+            if (!MimeKit.MailboxAddress.TryParse(address, out var parsed) || parsed.Address.IndexOf('@', StringComparison.Ordinal) <= 0)
+            {
+                throw new ArgumentException($"'{Content.Bounded.Text(address, 100)}' is not an e-mail address.", nameof(settings));
+            }
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(AlertSettings))]
+[JsonSerializable(typeof(WorkerProgress))]
+internal sealed partial class NotificationsJsonContext : JsonSerializerContext;
+
+/// <summary>Where the worker is, per project: the new-issue cursor and the last digest's day.</summary>
+internal sealed record WorkerProgress
+{
+    internal const string DocumentKind = "worker";
+
+    public DateTimeOffset? NewIssuesSince { get; init; }
+
+    public DateOnly? LastDigestDay { get; init; }
+}

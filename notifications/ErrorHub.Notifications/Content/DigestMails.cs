@@ -1,0 +1,56 @@
+using ErrorHub.Storage;
+
+namespace ErrorHub.Notifications.Content;
+
+/// <summary>What a daily digest covers: one project, the 24 hours before <see cref="To"/>.</summary>
+internal sealed record Digest(string ProjectName, DateTimeOffset From, DateTimeOffset To, ActivityTotals Totals, ActivityTotals DayBefore, Uri ProjectLink, Uri SettingsLink)
+{
+    public IReadOnlyList<(IssueSummary Issue, Uri Link)> NewIssues { get; init; } = [];
+    public int NewIssueCount { get; init; }
+    public IReadOnlyList<(IssueSummary Issue, IssueActivity Activity, Uri Link)> TopByEvents { get; init; } = [];
+    public IReadOnlyList<(IssueSummary Issue, IssueActivity Activity, Uri Link)> TopByUsers { get; init; } = [];
+    public IReadOnlyList<(IssueSummary Issue, Uri Link)> Regressions { get; init; } = [];
+    public IReadOnlyList<(IssueSummary Issue, Uri Link)> Resolved { get; init; } = [];
+    public int HeldBack { get; init; }
+}
+
+internal static class DigestMails
+{
+    public static MailContent Compose(Digest digest)
+    {
+        var day = digest.To.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var subject = $"[{Bounded.Text(digest.ProjectName, 60)}] Daily digest {day}: {MailWriter.Number(digest.NewIssueCount)} new issues, {MailWriter.Number(digest.Totals.Events)} events";
+        var mail = new MailWriter()
+            .Heading($"{Bounded.Text(digest.ProjectName, 60)}: the last 24 hours")
+            .Paragraph($"From {MailWriter.Time(digest.From)} to {MailWriter.Time(digest.To)}.")
+            .Facts(
+                ("Events", $"{MailWriter.Number(digest.Totals.Events)} (day before: {MailWriter.Number(digest.DayBefore.Events)}, {Change(digest.Totals.Events, digest.DayBefore.Events)})"),
+                ("Users", $"{MailWriter.Number(digest.Totals.Users)} (day before: {MailWriter.Number(digest.DayBefore.Users)}, {Change(digest.Totals.Users, digest.DayBefore.Users)})"),
+                ("Issues with events", $"{MailWriter.Number(digest.Totals.Issues)} (day before: {MailWriter.Number(digest.DayBefore.Issues)})"),
+                ("New issues", MailWriter.Number(digest.NewIssueCount)),
+                ("Regressions", MailWriter.Number(digest.Regressions.Count)),
+                ("Resolved", MailWriter.Number(digest.Resolved.Count)))
+            .List("New issues", digest.NewIssues.Select(n => (n.Issue.Title, (Uri?)n.Link)))
+            .List("Top issues by events", digest.TopByEvents.Select(t => ($"{t.Issue.Title} — {MailWriter.Number(t.Activity.Events)} events", (Uri?)t.Link)))
+            .List("Top issues by users", digest.TopByUsers.Select(t => ($"{t.Issue.Title} — {MailWriter.Number(t.Activity.Users)} users", (Uri?)t.Link)))
+            .List("Regressions", digest.Regressions.Select(r => (r.Issue.Title, (Uri?)r.Link)))
+            .List("Resolved", digest.Resolved.Select(r => (r.Issue.Title, (Uri?)r.Link)));
+        if (digest.NewIssueCount > digest.NewIssues.Count)
+        {
+            mail.Paragraph($"And {MailWriter.Number(digest.NewIssueCount - digest.NewIssues.Count)} more new issues.");
+        }
+
+        if (digest.HeldBack > 0)
+        {
+            mail.Paragraph($"{MailWriter.Number(digest.HeldBack)} alerts were held back by the project's hourly limit since its last mail.");
+        }
+
+        return mail
+            .Link("Open the issues", digest.ProjectLink)
+            .Footer($"You get this because you watch {Bounded.Text(digest.ProjectName, 60)} on ErrorHub. Alert rules and who gets them: {digest.SettingsLink.AbsoluteUri}")
+            .Build(subject);
+    }
+
+    private static string Change(long now, long before) =>
+        before == 0 ? (now == 0 ? "no change" : "new") : $"{(now - before) * 100 / before:+0;-0;0}%";
+}

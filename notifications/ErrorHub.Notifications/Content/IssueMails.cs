@@ -1,0 +1,138 @@
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Notifications.Content;
+
+/// <summary>What an issue alert says, whatever triggered it.</summary>
+internal sealed record IssueAlert(
+    string ProjectName,
+    AlertTrigger Trigger,
+    IssueSummary Issue,
+    ErrorEvent? FirstEvent,
+    ErrorEvent? LatestEvent,
+    Uri IssueLink,
+    Uri SettingsLink)
+{
+    /// <summary>Why now, in words: "3 events in 10 minutes", "resolved on ..., back in release 2.0".</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>The environment the rule watches, else the event's.</summary>
+    public string? Environment { get; init; }
+
+    public int HeldBack { get; init; }
+}
+
+/// <summary>The mails of issue alerts: subject like <c>[shop/production] New issue: NullReferenceException in CheckoutService.Complete</c>.</summary>
+internal static class IssueMails
+{
+    private const int MaxFrames = 8;
+
+    public static MailContent Compose(IssueAlert alert)
+    {
+        var issue = alert.Issue;
+        var sample = alert.FirstEvent ?? alert.LatestEvent;
+        var environment = alert.Environment ?? sample?.Environment;
+        var what = Headline(issue, sample);
+        var kind = alert.Trigger switch
+        {
+            AlertTrigger.NewIssue => "New issue",
+            AlertTrigger.Regression => "Regression",
+            AlertTrigger.EventFrequency => "Frequent issue",
+            AlertTrigger.UserFrequency => "Issue affecting many users",
+            _ => "Issue",
+        };
+        var subject = $"[{Bounded.Text(alert.ProjectName, 60)}{(string.IsNullOrWhiteSpace(environment) ? "" : "/" + Bounded.Text(environment, 40))}] {kind}: {what}";
+
+        var mail = new MailWriter().Heading($"{kind}: {what}");
+        if (alert.Reason is { } reason)
+        {
+            mail.Paragraph(reason);
+        }
+
+        mail.Paragraph(Title(issue, sample));
+        if (sample is not null)
+        {
+            mail.Paragraph(Story(sample));
+        }
+
+        mail.Facts(
+            ("Where", issue.Culprit),
+            ("URL", sample?.Request?.Url),
+            ("Browser", Header(sample, "User-Agent")),
+            ("User", UserLine(sample?.User)),
+            ("Release", sample?.Release),
+            ("Environment", sample?.Environment),
+            ("Server", sample?.ServerName),
+            ("Events", MailWriter.Number(issue.EventCount)),
+            ("Users", MailWriter.Number(issue.UserCount)),
+            ("First seen", MailWriter.Time(issue.FirstSeen)),
+            ("Last seen", MailWriter.Time(issue.LastSeen)));
+        mail.Code("In-app frames", Frames(sample));
+        mail.Link("Open the issue", alert.IssueLink);
+        if (alert.HeldBack > 0)
+        {
+            mail.Paragraph($"And {MailWriter.Number(alert.HeldBack)} more alerts of this project were held back by its hourly limit since the last mail; the issue list has them all.");
+        }
+
+        mail.Footer($"You get this because you watch {Bounded.Text(alert.ProjectName, 60)} on ErrorHub. Alert rules and who gets them: {alert.SettingsLink.AbsoluteUri}");
+        return mail.Build(subject);
+    }
+
+    /// <summary>"NullReferenceException in CheckoutService.Complete", else the issue's title.</summary>
+    public static string Headline(IssueSummary issue, ErrorEvent? sample)
+    {
+        var type = sample?.Exceptions is [.., var root] ? Bounded.ShortName(root.Type, 1) : "";
+        var culprit = Bounded.ShortName(issue.Culprit, 2);
+        var headline = type.Length > 0 && culprit.Length > 0 ? $"{type} in {culprit}"
+            : type.Length > 0 ? type
+            : issue.Title;
+        return Bounded.Text(headline, 120);
+    }
+
+    private static string Title(IssueSummary issue, ErrorEvent? sample) =>
+        sample?.Exceptions is [var outer, ..] ? $"{outer.Type}: {outer.Value}" : sample?.Message ?? issue.Title;
+
+    /// <summary>"Joe Smith (joe@example.com) had this on Tuesday 1 December 2026, 14:03 UTC, at POST /checkout, with Mozilla/5.0 ...".</summary>
+    private static string Story(ErrorEvent sample)
+    {
+        var who = UserLine(sample.User) is { Length: > 0 } user ? user : "Someone";
+        var where = sample.Request is { Url: { } url } request ? $", at {request.Method} {url}".Replace("  ", " ", StringComparison.Ordinal) : "";
+        var browser = Header(sample, "User-Agent") is { } agent ? $", with {agent}" : "";
+        return $"{who} had this on {MailWriter.Time(sample.Timestamp)}{where}{browser}.";
+    }
+
+    private static string? UserLine(UserRecord? user)
+    {
+        if (user is null)
+        {
+            return null;
+        }
+
+        var name = user.Username ?? user.Id;
+        return (name, user.Email) switch
+        {
+            (not null, not null) when name != user.Email => $"{name} ({user.Email})",
+            (_, not null) => user.Email,
+            (not null, null) => name,
+            _ => user.IpAddress,
+        };
+    }
+
+    private static string? Header(ErrorEvent? sample, string name) =>
+        sample?.Request?.Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    private static IEnumerable<string> Frames(ErrorEvent? sample)
+    {
+        if (sample?.Exceptions is not [var outer, ..])
+        {
+            return [];
+        }
+
+        return outer.Frames.Where(f => f.InApp).Take(MaxFrames).Select(f =>
+        {
+            var function = f.Type is { Length: > 0 } type && !f.Function.StartsWith(type, StringComparison.Ordinal) ? $"{type}.{f.Function}" : f.Function;
+            var place = f.File is null ? "" : f.Line is { } line ? $" ({f.File}:{line})" : $" ({f.File})";
+            return "at " + function + place;
+        });
+    }
+}

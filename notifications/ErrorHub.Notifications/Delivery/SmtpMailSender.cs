@@ -1,0 +1,161 @@
+using System.Net.Sockets;
+using ErrorHub.Storage;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace ErrorHub.Notifications.Delivery;
+
+/// <summary>How one delivery attempt ended.</summary>
+internal enum DeliveryOutcome
+{
+    Sent,
+
+    /// <summary>Worth another try later: the server could not be reached, the conversation broke, or it answered 4xx.</summary>
+    Transient,
+
+    /// <summary>The server refused for good (5xx): trying again would be refused again.</summary>
+    Permanent,
+}
+
+internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null);
+
+/// <summary>Sends mails over one SMTP connection with MailKit, and sorts failures into transient and permanent.</summary>
+internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
+{
+    private readonly NotificationOptions _options = options.Value;
+
+    /// <summary>
+    /// Sends each mail in order on one connection and reports each outcome; a connection that cannot be
+    /// made or breaks fails the rest transiently (they are tried again later).
+    /// </summary>
+    public async Task<IReadOnlyList<DeliveryResult>> SendAsync(IReadOnlyList<MimeMessage> messages, CancellationToken cancellationToken)
+    {
+        var results = new List<DeliveryResult>(messages.Count);
+        if (messages.Count == 0)
+        {
+            return results;
+        }
+
+        using var client = new TolerantSmtpClient { Timeout = (int)Math.Clamp(_options.Smtp.Timeout.TotalMilliseconds, 1_000, int.MaxValue) };
+        try
+        {
+            await ConnectAsync(client, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var failure = Classify(ex);
+            return messages.Select(_ => failure).ToList();
+        }
+
+        foreach (var message in messages)
+        {
+            if (!client.IsConnected)
+            {
+                results.Add(new DeliveryResult(DeliveryOutcome.Transient, "The SMTP connection closed."));
+                continue;
+            }
+
+            try
+            {
+                client.Refused.Clear();
+                await client.SendAsync(message, cancellationToken);
+                results.Add(new DeliveryResult(DeliveryOutcome.Sent, client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text))));
+            }
+            catch (SmtpCommandException) when (client.Refused.Count > 0)
+            {
+                // No recipient was accepted: a 4xx refusal of any of them may pass later, 5xx ones will not.
+                var outcome = client.Refused.Any(r => r.Status < 500) ? DeliveryOutcome.Transient : DeliveryOutcome.Permanent;
+                results.Add(new DeliveryResult(outcome, string.Join("; ", client.Refused.Select(r => r.Text))));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                results.Add(Classify(ex));
+            }
+        }
+
+        if (client.IsConnected)
+        {
+            try
+            {
+                await client.DisconnectAsync(quit: true, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ProtocolException or SmtpCommandException)
+            {
+                // Every mail already has its outcome; a rude goodbye changes none.
+            }
+        }
+
+        return results;
+    }
+
+    public MailboxAddress From => MailboxAddress.Parse(_options.Smtp.From ?? throw new InvalidOperationException("ErrorHub:Notifications:Smtp:From is not set."));
+
+    private async Task ConnectAsync(SmtpClient client, CancellationToken cancellationToken)
+    {
+        var smtp = _options.Smtp;
+        var security = smtp.Security switch
+        {
+            SmtpSecurity.None => SecureSocketOptions.None,
+            SmtpSecurity.Implicit => SecureSocketOptions.SslOnConnect,
+            _ => SecureSocketOptions.StartTls,
+        };
+        await client.ConnectAsync(smtp.Host ?? "", smtp.Port, security, cancellationToken);
+        if (!string.IsNullOrEmpty(smtp.UserName))
+        {
+            await client.AuthenticateAsync(smtp.UserName, smtp.Password ?? "", cancellationToken);
+        }
+    }
+
+    internal static DeliveryResult Classify(Exception ex) => ex switch
+    {
+        SmtpCommandException command when (int)command.StatusCode >= 500 =>
+            new(DeliveryOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}"),
+        SmtpCommandException command => new(DeliveryOutcome.Transient, $"{(int)command.StatusCode} {command.Message}"),
+        AuthenticationException auth => new(DeliveryOutcome.Permanent, "SMTP authentication failed: " + auth.Message),
+        _ => new(DeliveryOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}"),
+    };
+}
+
+/// <summary>
+/// An SMTP client that sends to the recipients the server accepts and notes the refused ones, instead of
+/// failing the whole mail for one mistyped team address; when none is accepted, sending fails as usual.
+/// </summary>
+internal sealed class TolerantSmtpClient : SmtpClient
+{
+    public List<(int Status, string Text)> Refused { get; } = [];
+
+    protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
+    {
+        Refused.Add(((int)response.StatusCode, $"{(int)response.StatusCode} {response.Response} ({mailbox.Address})"));
+    }
+}
+
+/// <summary>A recorded notification as a MIME message: plain text and HTML, and a Message-ID from its id, so a resend is recognisably the same mail.</summary>
+internal static class NotificationMessages
+{
+    public static MimeMessage Create(Notification notification, MailboxAddress from)
+    {
+        var message = new MimeMessage
+        {
+            Subject = notification.Subject,
+            MessageId = notification.Id.ToString("N") + "@errorhub",
+            Date = notification.CreatedAt,
+        };
+        message.From.Add(from);
+        foreach (var recipient in notification.Recipients)
+        {
+            if (MailboxAddress.TryParse(recipient, out var address))
+            {
+                message.To.Add(address);
+            }
+        }
+
+        message.Headers.Add("Auto-Submitted", "auto-generated");
+        message.Headers.Add("X-ErrorHub-Trigger", notification.Trigger);
+        message.Body = new BodyBuilder { TextBody = notification.TextBody, HtmlBody = notification.HtmlBody }.ToMessageBody();
+        return message;
+    }
+}

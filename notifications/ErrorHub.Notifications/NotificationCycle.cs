@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Text.Json;
+using ErrorHub.Notifications.Content;
+using ErrorHub.Notifications.Delivery;
+using ErrorHub.Server;
+using ErrorHub.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Notifications;
+
+/// <summary>
+/// One round of the worker: for every project, turn what happened since the last round into recorded
+/// notifications (the outbox), then deliver the due ones. Each step is safe to repeat after a crash:
+/// recording is idempotent per occasion (the notification's key), delivery marks each mail after the
+/// SMTP server accepted it.
+/// </summary>
+internal sealed class NotificationCycle(
+    INotificationStore outbox,
+    IIssueStates states,
+    IIssueActivity activity,
+    IIssueReader issues,
+    IProjectStore projects,
+    IAccessStore access,
+    AlertSettingsStore settingsStore,
+    ServerUrls urls,
+    SmtpMailSender sender,
+    IOptions<NotificationOptions> options,
+    TimeProvider time,
+    ILogger<NotificationCycle> logger)
+{
+    /// <summary>Events may arrive a little after their own time: new issues are looked for this far back again (their keys keep them single).</summary>
+    internal static readonly TimeSpan NewIssueOverlap = TimeSpan.FromMinutes(10);
+
+    private const int DeliveryBatch = 50;
+    private const int MaxNewIssuesPerRound = 2_000;
+    private readonly NotificationOptions _options = options.Value;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        foreach (var project in await projects.GetProjectsAsync(cancellationToken))
+        {
+            try
+            {
+                await EvaluateAsync(project, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                NotificationLog.EvaluationFailed(logger, project.Id, ex);
+            }
+        }
+
+        await DeliverAsync(cancellationToken);
+    }
+
+    internal async Task EvaluateAsync(Project project, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var settings = await settingsStore.GetAsync(project.Id, cancellationToken);
+        var progress = await ReadProgressAsync(project.Id, cancellationToken);
+        if (progress.NewIssuesSince is null)
+        {
+            // The first round for this project: alerts start now, and the digest with the next whole day watched.
+            progress = progress with { LastDigestDay = DateOnly.FromDateTime(now.UtcDateTime) };
+        }
+
+        var context = new ProjectContext(project, settings, now);
+        foreach (var rule in settings.Rules.Where(r => r.Enabled))
+        {
+            switch (rule.Trigger)
+            {
+                case AlertTrigger.NewIssue:
+                    await NewIssuesAsync(context, rule, progress.NewIssuesSince ?? now, cancellationToken);
+                    break;
+                case AlertTrigger.Regression:
+                    await RegressionsAsync(context, rule, cancellationToken);
+                    break;
+                case AlertTrigger.EventFrequency or AlertTrigger.UserFrequency:
+                    await FrequencyAsync(context, rule, cancellationToken);
+                    break;
+                case AlertTrigger.DailyDigest:
+                    progress = await DigestAsync(context, rule, progress, cancellationToken);
+                    break;
+            }
+        }
+
+        var cursor = now - NewIssueOverlap;
+        progress = progress with { NewIssuesSince = progress.NewIssuesSince is { } since && since > cursor ? since : progress.NewIssuesSince is null ? now : cursor };
+        await outbox.SaveDocumentAsync(project.Id, WorkerProgress.DocumentKind, JsonSerializer.Serialize(progress, NotificationsJsonContext.Default.WorkerProgress), cancellationToken);
+    }
+
+    private async Task NewIssuesAsync(ProjectContext context, AlertRule rule, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var found = await activity.GetNewIssuesAsync(context.Project.Id, rule.Filter, since, MaxNewIssuesPerRound, cancellationToken);
+        foreach (var issue in found)
+        {
+            await RecordIssueAlertAsync(context, rule, issue.Fingerprint, $"new-issue:{rule.Id}:{issue.Fingerprint}", reason: null, cancellationToken);
+        }
+    }
+
+    private async Task RegressionsAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
+    {
+        foreach (var state in await states.GetStatesAsync(context.Project.Id, IssueStatus.Resolved, cancellationToken))
+        {
+            var releases = await activity.GetReleasesAfterAsync(context.Project.Id, state.Fingerprint, rule.Filter, state.ChangedAt, cancellationToken);
+            var back = releases.FirstOrDefault(r => Regressions.Qualifies(r.Release, state.ResolvedInRelease));
+            if (back is null)
+            {
+                continue;
+            }
+
+            var resolved = state.ResolvedInRelease is { Length: > 0 } release
+                ? $"It was resolved in release {release} on {MailWriter.Time(state.ChangedAt)}"
+                : $"It was resolved on {MailWriter.Time(state.ChangedAt)}";
+            var again = back.Release.Length > 0 ? $" and happened again in release {back.Release} on {MailWriter.Time(back.FirstSeen)}." : $" and happened again on {MailWriter.Time(back.FirstSeen)}.";
+            var key = $"regression:{rule.Id}:{state.Fingerprint}:{state.ChangedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
+            await RecordIssueAlertAsync(context, rule, state.Fingerprint, key, resolved + again, cancellationToken);
+        }
+    }
+
+    private async Task FrequencyAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
+    {
+        var byUsers = rule.Trigger == AlertTrigger.UserFrequency;
+        var query = new ActivityQuery(context.Project.Id, context.Now - TimeSpan.FromMinutes(rule.WindowMinutes), context.Now + TimeSpan.FromMinutes(1))
+        {
+            Filter = rule.Filter,
+            MinEvents = byUsers ? 1 : rule.Threshold + 1,
+            MinUsers = byUsers ? rule.Threshold + 1 : 0,
+            Sort = byUsers ? ActivitySort.Users : ActivitySort.Events,
+            Limit = 100,
+        };
+        var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
+        foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
+        {
+            var group = $"rule:{rule.Id}:{hot.Fingerprint}";
+            var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
+            if (counts.LastOfGroup is { } last && last + cooldown > context.Now)
+            {
+                continue; // told recently; the cooldown keeps a hot issue from mailing every round
+            }
+
+            var reason = byUsers
+                ? $"{MailWriter.Number(hot.Users)} users had it in the last {rule.WindowMinutes} minutes (the rule says more than {MailWriter.Number(rule.Threshold)})."
+                : $"{MailWriter.Number(hot.Events)} events in the last {rule.WindowMinutes} minutes (the rule says more than {MailWriter.Number(rule.Threshold)}).";
+            var key = $"{group}:{context.Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
+            await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, cancellationToken, group);
+        }
+    }
+
+    private async Task RecordIssueAlertAsync(ProjectContext context, AlertRule rule, string fingerprint, string key, string? reason, CancellationToken cancellationToken, string? group = null)
+    {
+        group ??= key;
+        var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
+        var notification = new Notification(Guid.NewGuid(), context.Project.Id, key, group, TriggerName(rule.Trigger), context.Now)
+        {
+            Fingerprint = fingerprint,
+            NextAttemptAt = context.Now,
+        };
+        if (counts.Since >= _options.MaxPerProjectPerHour)
+        {
+            // Recorded, so it is counted in the next mail and not found again as new.
+            await outbox.AddNotificationAsync(notification with { State = NotificationState.HeldBack, Subject = $"Held back: {rule.Trigger} {fingerprint}" }, cancellationToken);
+            return;
+        }
+
+        var issue = await issues.GetIssueAsync(context.Project.Id, fingerprint, cancellationToken);
+        if (issue is null)
+        {
+            return;
+        }
+
+        var recipients = await RecipientsAsync(context, rule.Trigger, cancellationToken);
+        if (recipients.Count == 0)
+        {
+            NotificationLog.NoRecipients(logger, context.Project.Id, rule.Id);
+            return;
+        }
+
+        var first = await activity.GetFirstEventAsync(context.Project.Id, fingerprint, rule.Filter, cancellationToken);
+        var latest = await issues.GetEventsAsync(context.Project.Id, fingerprint, 1, cancellationToken) is [var newest, ..] ? newest : null;
+        var mail = IssueMails.Compose(new IssueAlert(context.Project.Name, rule.Trigger, issue, first, latest, IssueLink(context.Project.Id, fingerprint), SettingsLink(context.Project.Id))
+        {
+            Reason = reason,
+            Environment = rule.Filter.Environment,
+            HeldBack = counts.HeldBack,
+        });
+        var recorded = await outbox.AddNotificationAsync(
+            notification with { Recipients = recipients, Subject = mail.Subject, TextBody = mail.Text, HtmlBody = mail.Html },
+            cancellationToken);
+        if (recorded)
+        {
+            NotificationLog.Recorded(logger, context.Project.Id, notification.Trigger, key);
+        }
+    }
+
+    private async Task<WorkerProgress> DigestAsync(ProjectContext context, AlertRule rule, WorkerProgress progress, CancellationToken cancellationToken)
+    {
+        var today = DateOnly.FromDateTime(context.Now.UtcDateTime);
+        var due = new DateTimeOffset(today.ToDateTime(new TimeOnly(_options.DigestHourUtc, 0)), TimeSpan.Zero);
+        if (context.Now < due || progress.LastDigestDay >= today)
+        {
+            return progress;
+        }
+
+        var recipients = await RecipientsAsync(context, AlertTrigger.DailyDigest, cancellationToken);
+        var key = $"digest:{rule.Id}:{today:yyyy-MM-dd}";
+        if (recipients.Count > 0)
+        {
+            var from = due.AddDays(-1);
+            var project = context.Project.Id;
+            var filter = rule.Filter;
+            var totals = await activity.GetTotalsAsync(project, filter, from, due, cancellationToken);
+            var before = await activity.GetTotalsAsync(project, filter, from.AddDays(-1), from, cancellationToken);
+            var newIssues = (await activity.GetNewIssuesAsync(project, filter, from, 10_000, cancellationToken)).Where(n => n.FirstSeen < due).ToList();
+            var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
+            var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
+            var history = await outbox.GetNotificationsAsync(project, 1_000, cancellationToken);
+            var regressed = history.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.CreatedAt >= from && n.CreatedAt < due && n.Fingerprint is not null)
+                .Select(n => n.Fingerprint!).Distinct(StringComparer.Ordinal).ToList();
+            var resolved = (await states.GetStatesAsync(project, IssueStatus.Resolved, cancellationToken)).Where(s => s.ChangedAt >= from && s.ChangedAt < due).Select(s => s.Fingerprint).ToList();
+            var counts = await outbox.CountNotificationsAsync(project, context.Now, key, cancellationToken);
+
+            var digest = new Digest(context.Project.Name, from, due, totals, before, urls.Link($"projects/{project}/issues"), SettingsLink(project))
+            {
+                NewIssueCount = newIssues.Count,
+                NewIssues = await LinkedAsync(project, newIssues.Take(10).Select(n => n.Fingerprint), cancellationToken),
+                TopByEvents = await WithActivityAsync(project, top, cancellationToken),
+                TopByUsers = await WithActivityAsync(project, topUsers, cancellationToken),
+                Regressions = await LinkedAsync(project, regressed.Take(20), cancellationToken),
+                Resolved = await LinkedAsync(project, resolved.Take(20), cancellationToken),
+                HeldBack = counts.HeldBack,
+            };
+            var mail = DigestMails.Compose(digest);
+
+            // Not subject to the hourly cap: it is the one mail that sums up what the cap held back.
+            await outbox.AddNotificationAsync(
+                new Notification(Guid.NewGuid(), project, key, key, TriggerName(AlertTrigger.DailyDigest), context.Now)
+                {
+                    Recipients = recipients,
+                    Subject = mail.Subject,
+                    TextBody = mail.Text,
+                    HtmlBody = mail.Html,
+                    NextAttemptAt = context.Now,
+                },
+                cancellationToken);
+        }
+
+        return progress with { LastDigestDay = today };
+    }
+
+    private async Task<IReadOnlyList<(IssueSummary, Uri)>> LinkedAsync(int project, IEnumerable<string> fingerprints, CancellationToken cancellationToken)
+    {
+        var linked = new List<(IssueSummary, Uri)>();
+        foreach (var fingerprint in fingerprints)
+        {
+            if (await issues.GetIssueAsync(project, fingerprint, cancellationToken) is { } issue)
+            {
+                linked.Add((issue, IssueLink(project, fingerprint)));
+            }
+        }
+
+        return linked;
+    }
+
+    private async Task<IReadOnlyList<(IssueSummary, IssueActivity, Uri)>> WithActivityAsync(int project, IReadOnlyList<IssueActivity> activities, CancellationToken cancellationToken)
+    {
+        var linked = new List<(IssueSummary, IssueActivity, Uri)>();
+        foreach (var item in activities)
+        {
+            if (await issues.GetIssueAsync(project, item.Fingerprint, cancellationToken) is { } issue)
+            {
+                linked.Add((issue, item, IssueLink(project, item.Fingerprint)));
+            }
+        }
+
+        return linked;
+    }
+
+    /// <summary>Members who did not opt out of <paramref name="trigger"/> (disabled accounts left out), then the project's extra addresses; each address once.</summary>
+    internal async Task<IReadOnlyList<string>> RecipientsAsync(ProjectContext context, AlertTrigger trigger, CancellationToken cancellationToken)
+    {
+        var addresses = new List<string>();
+        foreach (var userId in await access.GetMembersAsync(context.Project.Id, cancellationToken))
+        {
+            if (context.Settings.Wants(userId, trigger) && await access.GetUserAsync(userId, cancellationToken) is { DisabledAt: null } user)
+            {
+                addresses.Add(user.Email);
+            }
+        }
+
+        addresses.AddRange(context.Settings.ExtraAddresses);
+        return addresses.Select(a => a.Trim()).Where(a => a.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
+    internal async Task DeliverAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var now = time.GetUtcNow();
+            var due = await outbox.GetDueNotificationsAsync(now, DeliveryBatch, cancellationToken);
+            if (due.Count == 0)
+            {
+                return;
+            }
+
+            var from = sender.From;
+            var results = await sender.SendAsync(due.Select(n => NotificationMessages.Create(n, from)).ToList(), cancellationToken);
+            var anySent = false;
+            for (var i = 0; i < due.Count; i++)
+            {
+                var updated = Apply(due[i], results[i], time.GetUtcNow());
+                await outbox.UpdateNotificationAsync(updated, cancellationToken);
+                anySent |= updated.State == NotificationState.Sent;
+                NotificationLog.Delivered(logger, updated.ProjectId, updated.Key, updated.State, updated.LastError);
+            }
+
+            if (!anySent || due.Count < DeliveryBatch)
+            {
+                return; // a failing server is tried again next round, after the back-off
+            }
+        }
+    }
+
+    internal Notification Apply(Notification notification, DeliveryResult result, DateTimeOffset now)
+    {
+        var attempts = notification.Attempts + 1;
+        return result.Outcome switch
+        {
+            DeliveryOutcome.Sent => notification with { State = NotificationState.Sent, Attempts = attempts, SentAt = now, LastError = result.Error },
+            DeliveryOutcome.Permanent => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = result.Error },
+            _ when attempts >= _options.MaxAttempts => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = $"Gave up after {attempts} attempts: {result.Error}" },
+            _ => notification with { Attempts = attempts, NextAttemptAt = now + RetryDelay(attempts), LastError = result.Error },
+        };
+    }
+
+    internal TimeSpan RetryDelay(int attempts)
+    {
+        var delay = _options.FirstRetryDelay * Math.Pow(2, Math.Min(attempts - 1, 20));
+        return delay > TimeSpan.FromHours(1) ? TimeSpan.FromHours(1) : delay;
+    }
+
+    internal static string TriggerName(AlertTrigger trigger) => trigger switch
+    {
+        AlertTrigger.NewIssue => "new-issue",
+        AlertTrigger.Regression => "regression",
+        AlertTrigger.EventFrequency => "event-frequency",
+        AlertTrigger.UserFrequency => "user-frequency",
+        AlertTrigger.DailyDigest => "daily-digest",
+        _ => "other",
+    };
+
+    private async Task<WorkerProgress> ReadProgressAsync(int projectId, CancellationToken cancellationToken) =>
+        await outbox.GetDocumentAsync(projectId, WorkerProgress.DocumentKind, cancellationToken) is { } json
+            ? JsonSerializer.Deserialize(json, NotificationsJsonContext.Default.WorkerProgress) ?? new WorkerProgress()
+            : new WorkerProgress();
+
+    private Uri IssueLink(int projectId, string fingerprint) =>
+        urls.Link(FormattableString.Invariant($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}"));
+
+    private Uri SettingsLink(int projectId) => urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts"));
+
+    internal sealed record ProjectContext(Project Project, AlertSettings Settings, DateTimeOffset Now);
+}

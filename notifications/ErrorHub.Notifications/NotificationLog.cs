@@ -1,0 +1,25 @@
+using ErrorHub.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Notifications;
+
+internal static partial class NotificationLog
+{
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Warning, Message = "Alerts of project {ProjectId} could not be evaluated; trying again next round")]
+    public static partial void EvaluationFailed(ILogger logger, int projectId, Exception exception);
+
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Rule {RuleId} of project {ProjectId} fired, but nobody gets its mail (no members who want it, no extra addresses)")]
+    public static partial void NoRecipients(ILogger logger, int projectId, string ruleId);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Information, Message = "Recorded a {Trigger} notification for project {ProjectId} ({Key})")]
+    public static partial void Recorded(ILogger logger, int projectId, string trigger, string key);
+
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId}: {State} {Error}")]
+    public static partial void Delivered(ILogger logger, int projectId, string key, NotificationState state, string? error);
+
+    [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "A notification round failed; trying again next round")]
+    public static partial void RoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 9006, Level = LogLevel.Information, Message = "E-mail notifications are off: set ErrorHub:Notifications:Smtp:Host and :From to send them")]
+    public static partial void Off(ILogger logger);
+}

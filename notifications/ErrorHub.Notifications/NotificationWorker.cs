@@ -1,0 +1,59 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Notifications;
+
+/// <summary>
+/// The background worker: every <see cref="NotificationOptions.PollInterval"/>, if this process holds the
+/// lease, one <see cref="NotificationCycle"/>. It reads the store only, so ingest never waits for it, and a
+/// slow or dead SMTP server delays mail, never intake.
+/// </summary>
+internal sealed class NotificationWorker(
+    IServiceProvider services,
+    IOptions<NotificationOptions> options,
+    TimeProvider time,
+    ILogger<NotificationWorker> logger) : BackgroundService
+{
+    internal const string LeaseName = "notifications";
+
+    /// <summary>Who this process is in the lease: unique per process and start.</summary>
+    internal string Holder { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.CanSend)
+        {
+            NotificationLog.Off(logger);
+            return;
+        }
+
+        await Task.Yield(); // let the host finish starting; the first round runs right after
+        var cycle = services.GetRequiredService<NotificationCycle>();
+        var outbox = services.GetRequiredService<Storage.INotificationStore>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await outbox.TryAcquireLeaseAsync(LeaseName, Holder, time.GetUtcNow(), options.Value.LeaseDuration, stoppingToken))
+                {
+                    await cycle.RunAsync(stoppingToken);
+                }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                NotificationLog.RoundFailed(logger, ex);
+            }
+
+            try
+            {
+                await Task.Delay(options.Value.PollInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

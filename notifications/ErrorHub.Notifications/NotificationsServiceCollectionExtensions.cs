@@ -1,0 +1,41 @@
+using ErrorHub.Notifications;
+using ErrorHub.Notifications.Delivery;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds e-mail notifications to a server process.</summary>
+public static class NotificationsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="NotificationOptions"/> (bound from <c>ErrorHub:Notifications</c>, validated at start-up),
+    /// the alert settings, the test mail and the background worker, which sends only when SMTP is configured and
+    /// only while this process holds the store's lease. Calling it again changes nothing.
+    /// </summary>
+    public static IServiceCollection AddErrorHubNotifications(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddErrorHubServer(configuration);
+        services.AddOptions<NotificationOptions>()
+            .Bind(configuration.GetSection(NotificationOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.LeaseDuration > o.PollInterval, "ErrorHub:Notifications: PollInterval must be positive and LeaseDuration longer than it.")
+            .Validate(o => o.Smtp.From is null || MimeKit.MailboxAddress.TryParse(o.Smtp.From, out _), "ErrorHub:Notifications:Smtp:From is not an e-mail address.")
+            .ValidateOnStart();
+        services.TryAddSingleton<SmtpMailSender>();
+        services.TryAddSingleton<AlertSettingsStore>();
+        services.TryAddSingleton<NotificationCycle>();
+        services.TryAddSingleton(provider => new NotificationTestMail(
+            provider.GetRequiredService<SmtpMailSender>(),
+            provider.GetRequiredService<ErrorHub.Storage.INotificationStore>(),
+            provider.GetRequiredService<ErrorHub.Storage.IProjectStore>(),
+            provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
+            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationWorker>());
+        return services;
+    }
+}

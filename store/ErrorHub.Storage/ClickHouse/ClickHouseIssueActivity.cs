@@ -1,0 +1,147 @@
+using System.Text.Json;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// Activity on ClickHouse: windows are counted from the per-minute aggregate (<c>issue_minutely</c>),
+/// issues' first times and titles from the hourly one (<c>issue_hourly</c>); only an issue's first event
+/// and the releases after a resolution read events, for one issue each.
+/// </summary>
+internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema) : IIssueActivity
+{
+    public async Task<IReadOnlyList<NewIssue>> GetNewIssuesAsync(int projectId, EventFilter filter, DateTimeOffset since, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ActivityWindow.CheckLimit(limit);
+        var project = ClickHouseSql.Literal(projectId);
+
+        // Every event of an issue first seen at or after `since` is in a minute at or after since's minute, so
+        // the issues with a passing event there are the candidates; their first time needs all of their hours.
+        return await client.QueryAsync(
+            $"""
+            SELECT fingerprint, minMerge(first_seen) AS issue_first_seen
+            FROM {schema.IssueHourly}
+            WHERE project_id = {project}
+              AND fingerprint IN
+              (
+                  SELECT fingerprint FROM {schema.IssueMinutely}
+                  WHERE project_id = {project} AND minute >= {Time(ActivityWindow.MinuteSeconds(since))} {Filter(filter)}
+              )
+            GROUP BY fingerprint
+            HAVING issue_first_seen >= {ClickHouseSql.Literal(since.ToUnixTimeSeconds())}
+            ORDER BY issue_first_seen, fingerprint
+            LIMIT {ClickHouseSql.Literal(limit)}
+            """,
+            row => new NewIssue(
+                row.GetProperty("fingerprint").GetString() ?? "",
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("issue_first_seen")))),
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<IssueActivity>> GetActivityAsync(ActivityQuery query, CancellationToken cancellationToken = default)
+    {
+        ActivityWindow.Validate(query);
+        var order = query.Sort == ActivitySort.Users
+            ? "activity_users DESC, activity_events DESC"
+            : "activity_events DESC, activity_users DESC";
+        return await client.QueryAsync(
+            $"""
+            SELECT fingerprint, countMerge(event_count) AS activity_events, uniqMerge(user_count) AS activity_users
+            FROM {schema.IssueMinutely}
+            WHERE {Window(query.ProjectId, query.From, query.To)} {Filter(query.Filter)}
+            GROUP BY fingerprint
+            HAVING activity_events >= {ClickHouseSql.Literal(query.MinEvents)} AND activity_users >= {ClickHouseSql.Literal(query.MinUsers)}
+            ORDER BY {order}, fingerprint
+            LIMIT {ClickHouseSql.Literal(query.Limit)}
+            """,
+            row => new IssueActivity(
+                row.GetProperty("fingerprint").GetString() ?? "",
+                ClickHouseClient.ReadInt64(row.GetProperty("activity_events")),
+                ClickHouseClient.ReadInt64(row.GetProperty("activity_users"))),
+            cancellationToken);
+    }
+
+    public async Task<ActivityTotals> GetTotalsAsync(int projectId, EventFilter filter, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT countMerge(event_count) AS total_events, uniqMerge(user_count) AS total_users, uniqExact(fingerprint) AS total_issues
+            FROM {schema.IssueMinutely}
+            WHERE {Window(projectId, from, to)} {Filter(filter)}
+            """,
+            row => new ActivityTotals(
+                ClickHouseClient.ReadInt64(row.GetProperty("total_events")),
+                ClickHouseClient.ReadInt64(row.GetProperty("total_users")),
+                ClickHouseClient.ReadInt64(row.GetProperty("total_issues"))),
+            cancellationToken);
+        return rows.Count == 0 ? new ActivityTotals(0, 0, 0) : rows[0];
+    }
+
+    public async Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        ArgumentNullException.ThrowIfNull(filter);
+        var events = await client.QueryAsync(
+            $"""
+            SELECT payload
+            FROM {schema.Events}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)} {Filter(filter)}
+            ORDER BY timestamp, received_at, event_id
+            LIMIT 1
+            """,
+            row => EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? ""),
+            cancellationToken);
+        return events.Count == 0 ? null : events[0];
+    }
+
+    public async Task<IReadOnlyList<ReleaseActivity>> GetReleasesAfterAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset after, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        ArgumentNullException.ThrowIfNull(filter);
+
+        // LIMIT 1 BY: a duplicate that has not been merged away yet counts once.
+        return await client.QueryAsync(
+            $"""
+            SELECT release, count() AS release_events, toUnixTimestamp(min(timestamp)) AS release_first
+            FROM
+            (
+                SELECT event_id, release, timestamp
+                FROM {schema.Events}
+                WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
+                  AND timestamp > {Time(after.ToUnixTimeSeconds())} {Filter(filter)}
+                LIMIT 1 BY event_id
+            )
+            GROUP BY release
+            ORDER BY release_first, release
+            """,
+            row => new ReleaseActivity(
+                row.GetProperty("release").GetString() ?? "",
+                ClickHouseClient.ReadInt64(row.GetProperty("release_events")),
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("release_first")))),
+            cancellationToken);
+    }
+
+    private static string Window(int projectId, DateTimeOffset from, DateTimeOffset to) =>
+        $"project_id = {ClickHouseSql.Literal(projectId)} AND minute >= {Time(ActivityWindow.MinuteSeconds(from))} AND minute < {Time(ActivityWindow.MinuteSeconds(to))}";
+
+    private static string Time(long unixSeconds) => $"toDateTime({ClickHouseSql.Literal(Math.Max(0, unixSeconds))}, 'UTC')";
+
+    /// <summary>The filter's conditions, for both <c>events</c> and <c>issue_minutely</c> (same column names).</summary>
+    private static string Filter(EventFilter filter)
+    {
+        var sql = "";
+        if (filter.Environment is { } environment)
+        {
+            sql += $" AND environment = {ClickHouseSql.Quote(environment)}";
+        }
+
+        if (filter.Levels is { } levels)
+        {
+            sql += levels.Count == 0 ? " AND 0" : $" AND level IN ({string.Join(", ", levels.Select(ClickHouseSql.Quote))})";
+        }
+
+        return sql;
+    }
+}

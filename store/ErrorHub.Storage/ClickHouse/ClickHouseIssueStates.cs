@@ -1,0 +1,61 @@
+using System.Text.Json;
+using ClickHouse.Driver;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>Issue states as a ReplacingMergeTree: every change is a new row; reads take the latest by version.</summary>
+internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseNotificationSchema schema) : IIssueStates
+{
+    public Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return client.InsertAsync(schema.IssueStates, [new ClickHouseIssueStateRow(state, RowVersion.Next())], cancellationToken);
+    }
+
+    public async Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var states = await ReadAsync(projectId, $"AND fingerprint = {ClickHouseSql.Quote(fingerprint)}", "", cancellationToken);
+        return states.Count == 0 ? null : states[0];
+    }
+
+    public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
+        ReadAsync(projectId, "", status is { } wanted ? $"HAVING state_status = {ClickHouseSql.Quote(StoredNames.Of(wanted))}" : "", cancellationToken);
+
+    private Task<IReadOnlyList<IssueState>> ReadAsync(int projectId, string where, string having, CancellationToken cancellationToken) =>
+        client.QueryAsync(
+            $"""
+            SELECT
+                fingerprint,
+                argMax(status, version) AS state_status,
+                toUnixTimestamp(argMax(changed_at, version)) AS state_changed,
+                argMax(resolved_in_release, version) AS state_release
+            FROM {schema.IssueStates}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} {where}
+            GROUP BY fingerprint
+            {having}
+            ORDER BY fingerprint
+            """,
+            row => Read(projectId, row),
+            cancellationToken);
+
+    private static IssueState Read(int projectId, JsonElement row) => new(
+        projectId,
+        row.GetProperty("fingerprint").GetString() ?? "",
+        StoredNames.ParseIssueStatus(row.GetProperty("state_status").GetString() ?? ""),
+        StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("state_changed"))))
+    {
+        ResolvedInRelease = row.GetProperty("state_release").GetString() is { Length: > 0 } release ? release : null,
+    };
+}
+
+/// <summary>One row of <c>issue_states</c>.</summary>
+internal sealed class ClickHouseIssueStateRow(IssueState state, ulong version)
+{
+    [ClickHouseColumn(Name = "project_id", Type = "UInt32")] public uint ProjectId => checked((uint)state.ProjectId);
+    [ClickHouseColumn(Name = "fingerprint", Type = "String")] public string Fingerprint => state.Fingerprint;
+    [ClickHouseColumn(Name = "status", Type = "String")] public string Status => StoredNames.Of(state.Status);
+    [ClickHouseColumn(Name = "changed_at", Type = "DateTime('UTC')")] public DateTimeOffset ChangedAt => ClickHouseEventRow.ClampToDateTime(state.ChangedAt);
+    [ClickHouseColumn(Name = "resolved_in_release", Type = "String")] public string ResolvedInRelease => state.ResolvedInRelease ?? "";
+    [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
+}

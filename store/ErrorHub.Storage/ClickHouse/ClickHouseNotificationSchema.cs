@@ -1,0 +1,118 @@
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// The tables of notifications and the issue states they read, created after the event tables (the
+/// per-minute aggregate's view reads <c>events</c>). Same rules as <see cref="ClickHouseSchema"/>:
+/// only what 18.16 and current servers share.
+/// </summary>
+internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
+{
+    public string Events => schema.Events;
+
+    public string IssueHourly => schema.IssueHourly;
+
+    public string IssueMinutely => Table("issue_minutely");
+
+    public string IssueStates => Table("issue_states");
+
+    public string Notifications => Table("notifications");
+
+    public string Documents => Table("notification_documents");
+
+    public string Leases => Table("leases");
+
+    public IReadOnlyList<string> Statements =>
+    [
+        // Events and users per issue, environment, level and minute: alert windows and the daily digest
+        // count here instead of scanning events. Ordered by time first, since every read is a time range.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueMinutely}
+        (
+            project_id UInt32,
+            minute DateTime('UTC'),
+            fingerprint String,
+            environment String,
+            level String,
+            event_count AggregateFunction(count),
+            user_count AggregateFunction(uniq, UInt64)
+        )
+        ENGINE = AggregatingMergeTree
+        PARTITION BY toMonday(minute)
+        ORDER BY (project_id, minute, fingerprint, environment, level)
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_minutely_mv")} TO {IssueMinutely}
+        AS SELECT
+            project_id,
+            toStartOfMinute(timestamp) AS minute,
+            fingerprint,
+            environment,
+            level,
+            countState() AS event_count,
+            uniqStateIf(user_hash, user_hash != 0) AS user_count
+        FROM {schema.Events}
+        GROUP BY project_id, minute, fingerprint, environment, level
+        """,
+
+        // The latest row of an issue (by version) is its state.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueStates}
+        (
+            project_id UInt32,
+            fingerprint String,
+            status String,
+            changed_at DateTime('UTC'),
+            resolved_in_release String,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, fingerprint)
+        """,
+
+        // The outbox: every change of a notification is a new row; the latest version is its state.
+        // Times are unix milliseconds, as on SQLite, so cooldowns compare the same everywhere.
+        $"""
+        CREATE TABLE IF NOT EXISTS {Notifications}
+        (
+            project_id UInt32,
+            id UUID,
+            key String,
+            grp String,
+            state String,
+            created_at Int64,
+            next_attempt_at Int64,
+            payload String,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, id)
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {Documents}
+        (
+            project_id UInt32,
+            kind String,
+            json String,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, kind)
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {Leases}
+        (
+            name String,
+            holder String,
+            expires_at Int64,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY name
+        """,
+    ];
+
+    private string Table(string name) => ClickHouseSql.QuoteIdentifier(schema.Database) + "." + name;
+}

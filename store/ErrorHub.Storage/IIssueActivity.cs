@@ -1,0 +1,93 @@
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// What happened in a project over a stretch of time, from the stored events and their aggregates:
+/// new issues, events and users per issue in a window, totals, an issue's first event. Read by
+/// notifications (alert rules and the daily digest), never by ingest. Windows are whole minutes in every
+/// store (ClickHouse keeps per-minute aggregates): <c>from</c> and <c>to</c> are truncated to the minute.
+/// </summary>
+public interface IIssueActivity
+{
+    /// <summary>
+    /// Issues whose first event (by its own time) is at or after <paramref name="since"/> and that have an event
+    /// passing <paramref name="filter"/>; oldest first, at most <paramref name="limit"/> (1..10,000). Titles and
+    /// totals are <see cref="IIssueReader"/>'s: activity only says which issues and how much.
+    /// </summary>
+    Task<IReadOnlyList<NewIssue>> GetNewIssuesAsync(int projectId, EventFilter filter, DateTimeOffset since, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Events and distinct users per issue, counted over the events of a window that pass a filter.</summary>
+    Task<IReadOnlyList<IssueActivity>> GetActivityAsync(ActivityQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Events, distinct users and issues with events in [<paramref name="from"/>, <paramref name="to"/>) passing <paramref name="filter"/>.</summary>
+    Task<ActivityTotals> GetTotalsAsync(int projectId, EventFilter filter, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
+    /// <summary>The issue's first event that passes <paramref name="filter"/> (by the event's own time), or null.</summary>
+    Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The releases of the issue's events after <paramref name="after"/> (strictly, by the event's own time) that pass
+    /// <paramref name="filter"/>: events and the first time per release (events without a release under the empty string).
+    /// </summary>
+    Task<IReadOnlyList<ReleaseActivity>> GetReleasesAfterAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset after, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Which events count: those of one environment (when set) at or above a level (when set).</summary>
+public sealed record EventFilter(string? Environment = null, string? MinimumLevel = null)
+{
+    /// <summary>The levels ingest stores, lowest first.</summary>
+    public static readonly IReadOnlyList<string> KnownLevels = ["debug", "info", "warning", "error", "fatal"];
+
+    public static readonly EventFilter All = new();
+
+    /// <summary>The levels that pass, or null for all. A minimum level ingest never stores is refused.</summary>
+    public IReadOnlyList<string>? Levels => MinimumLevel is null
+        ? null
+        : IndexOfLevel(MinimumLevel) is var index and >= 0
+            ? KnownLevels.Skip(index).ToList()
+            : throw new ArgumentException($"Unknown minimum level '{MinimumLevel}': use one of {string.Join(", ", KnownLevels)}.", nameof(MinimumLevel));
+
+    internal static int IndexOfLevel(string level)
+    {
+        for (var i = 0; i < KnownLevels.Count; i++)
+        {
+            if (string.Equals(KnownLevels[i], level, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+public enum ActivitySort
+{
+    Events,
+    Users,
+}
+
+/// <summary>
+/// Issues with events in [<see cref="From"/>, <see cref="To"/>) that pass <see cref="Filter"/>, with at least
+/// <see cref="MinEvents"/> events and <see cref="MinUsers"/> users there; sorted descending, at most <see cref="Limit"/> (1..10,000).
+/// </summary>
+public sealed record ActivityQuery(int ProjectId, DateTimeOffset From, DateTimeOffset To)
+{
+    public EventFilter Filter { get; init; } = EventFilter.All;
+    public long MinEvents { get; init; } = 1;
+    public long MinUsers { get; init; }
+    public ActivitySort Sort { get; init; } = ActivitySort.Events;
+    public int Limit { get; init; } = 1000;
+}
+
+/// <summary>An issue first seen (whole seconds) in the time asked about.</summary>
+public sealed record NewIssue(string Fingerprint, DateTimeOffset FirstSeen);
+
+/// <summary>One issue's events and distinct users in a window.</summary>
+public sealed record IssueActivity(string Fingerprint, long Events, long Users);
+
+public sealed record ActivityTotals(long Events, long Users, long Issues);
+
+/// <summary>Events of one release (empty: none) in a window, and the first one's time (whole seconds).</summary>
+public sealed record ReleaseActivity(string Release, long Events, DateTimeOffset FirstSeen);

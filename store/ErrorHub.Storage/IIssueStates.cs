@@ -1,0 +1,35 @@
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// The triage state of issues: resolved (optionally in a release) or ignored. Written by whoever triages
+/// (the dashboard's resolve and ignore actions); read by notifications, which tell a team when a resolved
+/// issue comes back. An issue without a stored state is unresolved. Never written by ingest.
+/// </summary>
+public interface IIssueStates
+{
+    /// <summary>Records an issue's state; the latest call for an issue wins.</summary>
+    Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default);
+
+    /// <summary>The issue's state, or null when none was ever stored (unresolved).</summary>
+    Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default);
+
+    /// <summary>The project's stored states (with <paramref name="status"/> only, when given), by fingerprint.</summary>
+    Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default);
+}
+
+public enum IssueStatus
+{
+    Unresolved,
+    Resolved,
+    Ignored,
+}
+
+/// <summary>
+/// An issue's triage state since <see cref="ChangedAt"/> (whole seconds). A resolved issue regresses when it
+/// receives an event newer than its resolution and, when <see cref="ResolvedInRelease"/> is set, from that
+/// release or a later one (an event from an older release does not reopen it).
+/// </summary>
+public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus Status, DateTimeOffset ChangedAt)
+{
+    public string? ResolvedInRelease { get; init; }
+}

@@ -1,0 +1,79 @@
+using System.Text.Json.Serialization;
+
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// What the notification worker keeps: an outbox of notifications (recorded before they are sent,
+/// marked after), per-project documents (alert settings, the worker's progress), and the lease that lets
+/// one worker be active across servers. Written only by the lease holder and the dashboard's settings pages.
+/// </summary>
+public interface INotificationStore
+{
+    /// <summary>Records a notification unless one with the same <see cref="Notification.Key"/> exists in its project; true when recorded.</summary>
+    Task<bool> AddNotificationAsync(Notification notification, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a notification's new delivery state (state, attempts, next attempt, error, sent time).</summary>
+    Task UpdateNotificationAsync(Notification notification, CancellationToken cancellationToken = default);
+
+    /// <summary>Pending notifications of every project whose next attempt is due at <paramref name="now"/>, oldest first.</summary>
+    Task<IReadOnlyList<Notification>> GetDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The project's notifications, newest first: the history the dashboard shows.</summary>
+    Task<IReadOnlyList<Notification>> GetNotificationsAsync(int projectId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For the cap and the cooldowns: the project's notifications (not held back) created since <paramref name="since"/>,
+    /// those held back since its latest one that was not (at the same instant or later: held back only once the cap was full), and when <paramref name="group"/> last got one that was not held back.
+    /// </summary>
+    Task<NotificationCounts> CountNotificationsAsync(int projectId, DateTimeOffset since, string group, CancellationToken cancellationToken = default);
+
+    /// <summary>A project's document of <paramref name="kind"/> (JSON, the caller's format), or null.</summary>
+    Task<string?> GetDocumentAsync(int projectId, string kind, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces a project's document of <paramref name="kind"/>.</summary>
+    Task SaveDocumentAsync(int projectId, string kind, string json, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes or renews the lease <paramref name="name"/> for <paramref name="holder"/> until <paramref name="now"/> +
+    /// <paramref name="duration"/>, unless another holder has it past <paramref name="now"/>; true when <paramref name="holder"/> holds it.
+    /// </summary>
+    Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken = default);
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<NotificationState>))]
+public enum NotificationState
+{
+    /// <summary>Recorded, not delivered yet (also while retrying).</summary>
+    Pending,
+
+    /// <summary>The SMTP server accepted it.</summary>
+    Sent,
+
+    /// <summary>Given up: a permanent SMTP refusal, or too many transient failures.</summary>
+    Failed,
+
+    /// <summary>Not sent: the project's hourly cap was reached. The next mail counts it.</summary>
+    HeldBack,
+}
+
+/// <summary>
+/// One e-mail to send: its content and recipients are fixed when it is recorded, so what was sent is what
+/// the history shows. <see cref="Key"/> identifies the occasion (e.g. the new issue) so re-evaluating after a
+/// crash does not record it twice; <see cref="Group"/> is what cooldowns count (an issue and a rule).
+/// </summary>
+public sealed record Notification(Guid Id, int ProjectId, string Key, string Group, string Trigger, DateTimeOffset CreatedAt)
+{
+    public string? Fingerprint { get; init; }
+    public IReadOnlyList<string> Recipients { get; init; } = [];
+    public string Subject { get; init; } = "";
+    public string TextBody { get; init; } = "";
+    public string HtmlBody { get; init; } = "";
+    public NotificationState State { get; init; } = NotificationState.Pending;
+    public int Attempts { get; init; }
+    public DateTimeOffset NextAttemptAt { get; init; }
+    public DateTimeOffset? SentAt { get; init; }
+    public string? LastError { get; init; }
+}
+
+/// <summary>Notifications of a project since a time, those held back since its latest mail, and when a group last got one.</summary>
+public sealed record NotificationCounts(int Since, int HeldBack, DateTimeOffset? LastOfGroup);

@@ -1,0 +1,82 @@
+using Microsoft.Data.Sqlite;
+
+namespace ErrorHub.Storage.Sqlite;
+
+/// <summary>Issue states on SQLite: one row per issue that was ever triaged.</summary>
+internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
+{
+    public Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO issue_states (project_id, fingerprint, status, changed_at, resolved_in_release)
+                    VALUES ($project, $fingerprint, $status, $changed, $release)
+                    ON CONFLICT (project_id, fingerprint) DO UPDATE SET
+                        status = excluded.status, changed_at = excluded.changed_at, resolved_in_release = excluded.resolved_in_release
+                    """;
+                command.Parameters.AddWithValue("$project", state.ProjectId);
+                command.Parameters.AddWithValue("$fingerprint", state.Fingerprint);
+                command.Parameters.AddWithValue("$status", StoredNames.Of(state.Status));
+                command.Parameters.AddWithValue("$changed", state.ChangedAt.ToUnixTimeSeconds());
+                command.Parameters.AddWithValue("$release", (object?)NullIfEmpty(state.ResolvedInRelease) ?? DBNull.Value);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            },
+            cancellationToken);
+    }
+
+    public async Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var states = await ReadAsync(projectId, fingerprint, null, cancellationToken);
+        return states.Count == 0 ? null : states[0];
+    }
+
+    public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
+        ReadAsync(projectId, null, status, cancellationToken);
+
+    private async Task<IReadOnlyList<IssueState>> ReadAsync(int projectId, string? fingerprint, IssueStatus? status, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT fingerprint, status, changed_at, resolved_in_release
+            FROM issue_states
+            WHERE project_id = $project
+            {(fingerprint is null ? "" : "AND fingerprint = $fingerprint")}
+            {(status is null ? "" : "AND status = $status")}
+            ORDER BY fingerprint
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        if (fingerprint is not null)
+        {
+            command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        }
+
+        if (status is { } wanted)
+        {
+            command.Parameters.AddWithValue("$status", StoredNames.Of(wanted));
+        }
+
+        var states = new List<IssueState>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            states.Add(new IssueState(
+                projectId,
+                reader.GetString(0),
+                StoredNames.ParseIssueStatus(reader.GetString(1)),
+                DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(2)))
+            {
+                ResolvedInRelease = reader.IsDBNull(3) ? null : reader.GetString(3),
+            });
+        }
+
+        return states;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

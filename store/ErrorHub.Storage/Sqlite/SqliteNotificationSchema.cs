@@ -1,0 +1,51 @@
+namespace ErrorHub.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store's tables for notifications and the issue states they read, created with the
+/// rest of the schema (every statement is idempotent, so an existing file gains them at its next start).
+/// </summary>
+internal static class SqliteNotificationSchema
+{
+    public const string CreateStatements = """
+        -- Windows of activity (alert rules, the daily digest) are ranges of event time per project.
+        CREATE INDEX IF NOT EXISTS events_by_time ON events (project_id, timestamp);
+
+        CREATE TABLE IF NOT EXISTS issue_states (
+            project_id           INTEGER NOT NULL,
+            fingerprint          TEXT    NOT NULL,
+            status               TEXT    NOT NULL, -- unresolved, resolved, ignored
+            changed_at           INTEGER NOT NULL, -- unix seconds
+            resolved_in_release  TEXT,
+            PRIMARY KEY (project_id, fingerprint)
+        ) WITHOUT ROWID;
+
+        -- The outbox: the record is the payload; the columns are what the worker looks up.
+        CREATE TABLE IF NOT EXISTS notifications (
+            id              TEXT    NOT NULL PRIMARY KEY,
+            project_id      INTEGER NOT NULL,
+            key             TEXT    NOT NULL,
+            grp             TEXT    NOT NULL,
+            state           TEXT    NOT NULL, -- pending, sent, failed
+            created_at      INTEGER NOT NULL, -- unix milliseconds
+            next_attempt_at INTEGER NOT NULL, -- unix milliseconds
+            payload         TEXT    NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS notifications_by_key ON notifications (project_id, key);
+        CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
+        CREATE INDEX IF NOT EXISTS notifications_by_project ON notifications (project_id, created_at);
+        CREATE INDEX IF NOT EXISTS notifications_by_group ON notifications (project_id, grp, created_at);
+
+        CREATE TABLE IF NOT EXISTS notification_documents (
+            project_id INTEGER NOT NULL,
+            kind       TEXT    NOT NULL,
+            json       TEXT    NOT NULL,
+            PRIMARY KEY (project_id, kind)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE IF NOT EXISTS leases (
+            name       TEXT    NOT NULL PRIMARY KEY,
+            holder     TEXT    NOT NULL,
+            expires_at INTEGER NOT NULL -- unix milliseconds
+        ) WITHOUT ROWID;
+        """;
+}

@@ -1,0 +1,168 @@
+using Microsoft.Data.Sqlite;
+
+namespace ErrorHub.Storage.Sqlite;
+
+/// <summary>The outbox, documents and leases on SQLite: a unique key makes recording idempotent, an UPDATE with a condition takes the lease.</summary>
+internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotificationStore
+{
+    public async Task<bool> AddNotificationAsync(Notification notification, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        var added = false;
+        await database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO notifications (id, project_id, key, grp, state, created_at, next_attempt_at, payload)
+                    VALUES ($id, $project, $key, $group, $state, $created, $next, $payload)
+                    ON CONFLICT DO NOTHING
+                    """;
+                Bind(command, notification);
+                added = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            },
+            cancellationToken);
+        return added;
+    }
+
+    public Task UpdateNotificationAsync(Notification notification, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        return database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = "UPDATE notifications SET state = $state, next_attempt_at = $next, payload = $payload WHERE id = $id";
+                Bind(command, notification);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            },
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<Notification>> GetDueNotificationsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            "WHERE state = 'pending' AND next_attempt_at <= $now ORDER BY created_at, id LIMIT $limit",
+            command =>
+            {
+                command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$limit", Math.Clamp(limit, 1, 10_000));
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<Notification>> GetNotificationsAsync(int projectId, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            "WHERE project_id = $project ORDER BY created_at DESC, id DESC LIMIT $limit",
+            command =>
+            {
+                command.Parameters.AddWithValue("$project", projectId);
+                command.Parameters.AddWithValue("$limit", Math.Clamp(limit, 1, 10_000));
+            },
+            cancellationToken);
+
+    public async Task<NotificationCounts> CountNotificationsAsync(int projectId, DateTimeOffset since, string group, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT
+                (SELECT count(*) FROM notifications WHERE project_id = $project AND state != 'held' AND created_at >= $since),
+                (SELECT count(*) FROM notifications WHERE project_id = $project AND state = 'held' AND created_at >=
+                    coalesce((SELECT max(created_at) FROM notifications WHERE project_id = $project AND state != 'held'), -1)),
+                (SELECT max(created_at) FROM notifications WHERE project_id = $project AND grp = $group AND state != 'held')
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$group", group);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new NotificationCounts(
+            reader.GetInt32(0),
+            reader.GetInt32(1),
+            reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+    }
+
+    public async Task<string?> GetDocumentAsync(int projectId, string kind, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT json FROM notification_documents WHERE project_id = $project AND kind = $kind";
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$kind", kind);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public Task SaveDocumentAsync(int projectId, string kind, string json, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        ArgumentNullException.ThrowIfNull(json);
+        return database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO notification_documents (project_id, kind, json) VALUES ($project, $kind, $json)
+                    ON CONFLICT (project_id, kind) DO UPDATE SET json = excluded.json
+                    """;
+                command.Parameters.AddWithValue("$project", projectId);
+                command.Parameters.AddWithValue("$kind", kind);
+                command.Parameters.AddWithValue("$json", json);
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            },
+            cancellationToken);
+    }
+
+    public async Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(holder);
+        var acquired = false;
+        await database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                // One statement, so two processes on the same file cannot both take it.
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO leases (name, holder, expires_at) VALUES ($name, $holder, $expires)
+                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                    WHERE leases.holder = excluded.holder OR leases.expires_at <= $now
+                    """;
+                command.Parameters.AddWithValue("$name", name);
+                command.Parameters.AddWithValue("$holder", holder);
+                command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$expires", (now + duration).ToUnixTimeMilliseconds());
+                acquired = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+            },
+            cancellationToken);
+        return acquired;
+    }
+
+    private async Task<IReadOnlyList<Notification>> ReadAsync(string where, Action<SqliteCommand> bind, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT payload FROM notifications " + where;
+        bind(command);
+        var notifications = new List<Notification>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            notifications.Add(NotificationJson.Deserialize(reader.GetString(0)));
+        }
+
+        return notifications;
+    }
+
+    private static void Bind(SqliteCommand command, Notification notification)
+    {
+        command.Parameters.AddWithValue("$id", notification.Id.ToString("N"));
+        command.Parameters.AddWithValue("$project", notification.ProjectId);
+        command.Parameters.AddWithValue("$key", notification.Key);
+        command.Parameters.AddWithValue("$group", notification.Group);
+        command.Parameters.AddWithValue("$state", StoredNames.Of(notification.State));
+        command.Parameters.AddWithValue("$created", notification.CreatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$next", notification.NextAttemptAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$payload", NotificationJson.Serialize(notification));
+    }
+}

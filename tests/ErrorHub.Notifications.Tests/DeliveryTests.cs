@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Sockets;
+using ErrorHub.Storage;
+using ErrorHub.Testing.Smtp;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Notifications.Tests;
+
+/// <summary>Outbox delivery: recorded before sent, marked after; retries for transient failures only; restarts neither lose nor repeat a mail.</summary>
+[Collection(SmtpServerCollectionDefinition.Name)]
+public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
+{
+    private NotificationHarness _harness = null!;
+
+    public async Task InitializeAsync()
+    {
+        smtp.Clear();
+        await smtp.StartAsync();
+        _harness = await NotificationHarness.CreateAsync(smtp, new() { ["ErrorHub:Notifications:MaxAttempts"] = "4" });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _harness.DisposeAsync();
+        await smtp.StartAsync();
+    }
+
+    private async Task<Project> ShopWithANewIssueAsync(params string[] extraAddresses)
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = extraAddresses });
+        await _harness.RoundAsync();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        return shop;
+    }
+
+    [Fact]
+    public async Task With_the_smtp_server_down_the_mail_waits_shows_the_error_and_arrives_once_when_it_is_back()
+    {
+        var shop = await ShopWithANewIssueAsync("team@example.com");
+        await smtp.StopAsync();
+
+        await _harness.RoundAsync();
+        var waiting = (await _harness.HistoryAsync(shop)).Should().ContainSingle().Subject;
+        waiting.State.Should().Be(NotificationState.Pending);
+        waiting.Attempts.Should().Be(1);
+        waiting.LastError.Should().NotBeNullOrEmpty("the history says why it has not gone out");
+        waiting.NextAttemptAt.Should().Be(_harness.Time.GetUtcNow().AddSeconds(30));
+
+        _harness.Time.Advance(TimeSpan.FromSeconds(10));
+        await _harness.RoundAsync();
+        (await _harness.HistoryAsync(shop)).Single().Attempts.Should().Be(1, "the next try waits for its back-off");
+
+        await smtp.StartAsync();
+        _harness.Time.Advance(TimeSpan.FromSeconds(20));
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(5));
+        await _harness.RoundAsync();
+
+        smtp.Messages().Should().ContainSingle().Which.Subject.Should().Contain("New issue");
+        var sent = (await _harness.HistoryAsync(shop)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.Attempts.Should().Be(2);
+        sent.SentAt.Should().Be(_harness.Time.GetUtcNow().AddMinutes(-5));
+    }
+
+    [Fact]
+    public async Task A_5xx_refusal_fails_at_once_and_a_4xx_one_is_retried_with_growing_pauses_until_the_attempts_run_out()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["permanent-nobody@example.com"] });
+        var other = await _harness.CreateProjectAsync("other");
+        await _harness.Settings.SaveAsync(other.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["transient-busy@example.com"] });
+        await _harness.RoundAsync();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)), Crashes.Checkout(other.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+
+        var attemptTimes = new List<DateTimeOffset>();
+        for (var second = 0; second < 600; second += 5)
+        {
+            var before = (await _harness.HistoryAsync(other)).SingleOrDefault()?.Attempts ?? 0;
+            await _harness.RoundAsync();
+            if ((await _harness.HistoryAsync(other)).Single().Attempts > before)
+            {
+                attemptTimes.Add(_harness.Time.GetUtcNow());
+            }
+
+            _harness.Time.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        var permanent = (await _harness.HistoryAsync(shop)).Single();
+        permanent.State.Should().Be(NotificationState.Failed);
+        permanent.Attempts.Should().Be(1, "a 5xx answer would be the same next time");
+        permanent.LastError.Should().StartWith("550");
+
+        var transient = (await _harness.HistoryAsync(other)).Single();
+        transient.State.Should().Be(NotificationState.Failed);
+        transient.Attempts.Should().Be(4);
+        transient.LastError.Should().Contain("451");
+        attemptTimes.Zip(attemptTimes.Skip(1), (a, b) => b - a).Should().Equal(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(120));
+        smtp.Messages().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task One_refused_address_does_not_keep_the_mail_from_the_others()
+    {
+        var shop = await ShopWithANewIssueAsync("permanent-typo@example.com", "team@example.com");
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal("team@example.com");
+        var sent = (await _harness.HistoryAsync(shop)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.LastError.Should().Contain("permanent-typo@example.com").And.Contain("550");
+    }
+
+    [Fact]
+    public async Task A_server_killed_mid_send_and_restarted_sends_the_mail_once()
+    {
+        var shop = await ShopWithANewIssueAsync("team@example.com");
+
+        // This process reaches an SMTP server that accepts the connection and then says nothing; it dies there.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var silentPort = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var dying = await _harness.RestartAsync(new() { ["ErrorHub:Notifications:Smtp:Port"] = silentPort.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        using var crash = new CancellationTokenSource();
+        var round = dying.Cycle.RunAsync(crash.Token);
+        using var connection = await silent.AcceptTcpClientAsync();
+        await crash.CancelAsync();
+        await FluentActions.Awaiting(() => round).Should().ThrowAsync<OperationCanceledException>();
+        await dying.DisposeAsync();
+        (await _harness.HistoryAsync(shop)).Should().ContainSingle("recorded before it was sent").Which.State.Should().Be(NotificationState.Pending);
+
+        var restarted = await _harness.RestartAsync();
+        await restarted.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await restarted.RoundAsync();
+        await _harness.RoundAsync(); // the first process, still around, finds nothing left to do
+
+        smtp.Messages().Should().ContainSingle();
+        (await _harness.HistoryAsync(shop)).Single().State.Should().Be(NotificationState.Sent);
+        await restarted.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Hostile_event_content_is_escaped_and_bounded_and_cannot_add_headers()
+    {
+        var shop = await _harness.CreateProjectAsync("shop <b>");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
+        await _harness.RoundAsync();
+        var hostile = Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)) with
+        {
+            Culprit = "Shop.Evil\r\nBcc: victim@example.com\r\nX-Injected: yes",
+            Environment = "prod\r\nBcc: victim2@example.com",
+            Title = "<script>alert(1)</script>",
+            User = new Storage.Events.UserRecord("u", "<img src=\"http://evil.example/pixel.png\">", "x@example.com", null),
+            Exceptions =
+            [
+                new Storage.Events.ExceptionRecord(
+                    "Evil.<script>alert('type')</script>Exception\r\nBcc: victim3@example.com",
+                    new string('A', 200_000) + "<iframe src=//evil.example>",
+                    "Shop",
+                    [new Storage.Events.FrameRecord("<svg onload=alert(1)>", "T", "M", "\u202Egnp.exe", 1, 1, InApp: true)]),
+            ],
+        };
+        await _harness.InsertAsync(hostile);
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal("team@example.com");
+        mail.Headers.Contains("Bcc").Should().BeFalse();
+        mail.Headers.Contains("X-Injected").Should().BeFalse();
+        var subject = mail.Subject ?? "";
+        subject.Should().NotContainAny("\r", "\n");
+        subject.Length.Should().BeLessThanOrEqualTo(200);
+        var html = mail.HtmlBody ?? "";
+        var text = mail.TextBody ?? "";
+        html.Should().NotContainAny("<script", "<img", "<iframe", "<svg", "<b>");
+        html.Should().Contain("&lt;script&gt;");
+        text.Length.Should().BeLessThan(20_000, "a 200 KB message is cut");
+        html.Length.Should().BeLessThan(40_000);
+        text.Should().NotContain("\u202E", "no bidirectional overrides to disguise a file name");
+    }
+
+    [Fact]
+    public async Task A_test_email_arrives_and_is_in_the_history_and_a_failure_says_why()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var testMail = (NotificationTestMail)_harness.Services.GetService(typeof(NotificationTestMail))!;
+
+        (await testMail.SendAsync(shop.Id, "ana@example.com")).Should().BeNull();
+        (await testMail.SendAsync(shop.Id, "not an address\r\nBcc: x@example.com")).Should().Be("That is not an e-mail address.");
+        await smtp.StopAsync();
+        _harness.Time.Advance(TimeSpan.FromSeconds(1));
+        (await testMail.SendAsync(shop.Id, "ana@example.com")).Should().NotBeNullOrEmpty();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.Subject.Should().Be("[shop] Test e-mail from ErrorHub");
+        mail.TextBody.Should().Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/alerts");
+        (await _harness.HistoryAsync(shop)).Select(n => (n.Trigger, n.State)).Should().Equal(("test", NotificationState.Failed), ("test", NotificationState.Sent));
+    }
+}

@@ -1,0 +1,124 @@
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+using ErrorHub.Testing.Smtp;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ErrorHub.Notifications.Tests;
+
+/// <summary>
+/// One ErrorHub server process as far as notifications go: the real SQLite store in a temporary directory,
+/// the real worker parts, the real SMTP server, and a fake clock. <see cref="RestartAsync"/> is a new process
+/// on the same data directory (a crash and a restart, or a second server).
+/// </summary>
+internal sealed class NotificationHarness : IAsyncDisposable
+{
+    public static readonly DateTimeOffset Start = new(2026, 3, 2, 10, 0, 0, TimeSpan.Zero); // a Monday
+    public const string PublicUrl = "https://errors.example.com/";
+
+    private readonly string _contentRoot;
+    private readonly Dictionary<string, string?> _settings;
+    private readonly bool _ownsDirectory;
+
+    private NotificationHarness(string contentRoot, Dictionary<string, string?> settings, FakeTimeProvider time, bool ownsDirectory)
+    {
+        _contentRoot = contentRoot;
+        _settings = settings;
+        _ownsDirectory = ownsDirectory;
+        Time = time;
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = contentRoot });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddSingleton<TimeProvider>(time);
+        builder.Services.AddErrorHubNotifications(builder.Configuration);
+        Host = builder.Build();
+    }
+
+    public IHost Host { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public IServiceProvider Services => Host.Services;
+
+    public INotificationStore Outbox => Services.GetRequiredService<INotificationStore>();
+
+    public IAccessStore Access => Services.GetRequiredService<IAccessStore>();
+
+    public IIssueStates States => Services.GetRequiredService<IIssueStates>();
+
+    public AlertSettingsStore Settings => Services.GetRequiredService<AlertSettingsStore>();
+
+    internal NotificationCycle Cycle => Services.GetRequiredService<NotificationCycle>();
+
+    public static async Task<NotificationHarness> CreateAsync(SmtpServerFixture smtp, Dictionary<string, string?>? overrides = null, int? smtpPort = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ErrorHub:PublicUrl"] = PublicUrl,
+            ["ErrorHub:Notifications:Smtp:Host"] = "127.0.0.1",
+            ["ErrorHub:Notifications:Smtp:Port"] = (smtpPort ?? smtp.Port).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ErrorHub:Notifications:Smtp:Security"] = "None",
+            ["ErrorHub:Notifications:Smtp:From"] = "ErrorHub <errors@example.com>",
+            ["ErrorHub:Notifications:Smtp:Timeout"] = "00:00:05",
+        };
+        foreach (var (key, value) in overrides ?? [])
+        {
+            settings[key] = value;
+        }
+
+        var harness = new NotificationHarness(Directory.CreateTempSubdirectory("errorhub-notify-").FullName, settings, new FakeTimeProvider(Start), ownsDirectory: true);
+        await harness.Services.GetRequiredService<IStoreSchema>().EnsureSchemaAsync();
+        return harness;
+    }
+
+    /// <summary>Another process on the same data directory and clock, with some settings changed.</summary>
+    public async Task<NotificationHarness> RestartAsync(Dictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>(_settings);
+        foreach (var (key, value) in overrides ?? [])
+        {
+            settings[key] = value;
+        }
+
+        var next = new NotificationHarness(_contentRoot, settings, Time, ownsDirectory: false);
+        await next.Services.GetRequiredService<IStoreSchema>().EnsureSchemaAsync();
+        return next;
+    }
+
+    public async Task<Project> CreateProjectAsync(string name = "shop") =>
+        await Services.GetRequiredService<IProjectStore>().CreateProjectAsync(name, Guid.NewGuid().ToString("N"), Start.AddDays(-30));
+
+    public async Task<UserAccount> AddMemberAsync(Project project, string email, string name)
+    {
+        var user = new UserAccount(Guid.NewGuid(), email, name, "hash", UserRole.Member, Guid.NewGuid().ToString("N"), Start.AddDays(-30));
+        await Access.CreateUserAsync(user);
+        await Access.AddMemberAsync(project.Id, user.Id);
+        return user;
+    }
+
+    public Task InsertAsync(params ErrorEvent[] events) => Services.GetRequiredService<IEventWriter>().InsertEventsAsync(events);
+
+    /// <summary>One worker round at the fake clock's time: evaluate every project, then deliver what is due.</summary>
+    public Task RoundAsync() => Cycle.RunAsync(CancellationToken.None);
+
+    public async Task<IReadOnlyList<Notification>> HistoryAsync(Project project) => await Outbox.GetNotificationsAsync(project.Id, 10_000);
+
+    public async ValueTask DisposeAsync()
+    {
+        Host.Dispose();
+        if (_ownsDirectory)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(_contentRoot, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        await Task.CompletedTask;
+    }
+}

@@ -1,0 +1,225 @@
+using ErrorHub.Storage;
+using ErrorHub.Testing.Smtp;
+using FluentAssertions;
+using MimeKit;
+using Xunit;
+
+namespace ErrorHub.Notifications.Tests;
+
+/// <summary>Each trigger sends the right mail to the right people exactly once, against a real SMTP server; time is a fake clock.</summary>
+[Collection(SmtpServerCollectionDefinition.Name)]
+public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
+{
+    private NotificationHarness _harness = null!;
+
+    public async Task InitializeAsync()
+    {
+        smtp.Clear();
+        await smtp.StartAsync();
+        _harness = await NotificationHarness.CreateAsync(smtp);
+    }
+
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    [Fact]
+    public async Task A_new_issue_mails_every_member_and_extra_address_once_with_who_where_and_a_link()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        await _harness.AddMemberAsync(await _harness.CreateProjectAsync("other"), "carl@example.com", "Carl");
+        await _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { ExtraAddresses = ["oncall@example.com"] });
+        await _harness.RoundAsync(); // the worker starts watching now: older issues are not news
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow()));
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.Subject.Should().Be("[shop/production] New issue: NullReferenceException in CheckoutService.Complete");
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().BeEquivalentTo("ana@example.com", "ben@example.com", "oncall@example.com");
+        mail.From.Mailboxes.Single().Address.Should().Be("errors@example.com");
+        var link = $"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues/fp-checkout";
+        foreach (var body in new[] { mail.TextBody, mail.HtmlBody })
+        {
+            body.Should().Contain("Joe Smith").And.Contain("joe.smith@example.com")
+                .And.Contain("https://shop.example.com/checkout?bundle=team")
+                .And.Contain("Firefox/120.0")
+                .And.Contain("shop@2.4.1")
+                .And.Contain("Monday 2 March 2026, 10:01 UTC")
+                .And.Contain("CheckoutService.cs:42")
+                .And.Contain(link);
+        }
+
+        mail.TextBody.Should().NotContain("EndpointMiddleware", "only in-app frames are shown");
+        mail.HtmlBody.Should().NotContain("<img", "no remote images");
+        (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.State.Should().Be(NotificationState.Sent);
+    }
+
+    [Fact]
+    public async Task A_member_who_opted_out_of_a_trigger_does_not_get_it_and_rules_filter_by_environment_and_level()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings
+        {
+            Rules = [new AlertRule("prod-errors", AlertTrigger.NewIssue) { Environment = "production", MinimumLevel = "error" }],
+            OptOuts = [new AlertOptOut(ana.Id, AlertTrigger.NewIssue)],
+        });
+        await _harness.RoundAsync();
+
+        var now = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync(
+            Crashes.Checkout(shop.Id, now.AddSeconds(1), "fp-staging", environment: "staging"),
+            Crashes.Checkout(shop.Id, now.AddSeconds(2), "fp-warning", level: "warning"),
+            Crashes.Checkout(shop.Id, now.AddSeconds(3), "fp-fatal", level: "fatal"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle("staging and a warning do not pass the rule").Subject;
+        mail.TextBody.Should().Contain("/issues/fp-fatal");
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal("ben@example.com");
+    }
+
+    [Fact]
+    public async Task A_resolved_issue_that_happens_again_from_its_release_or_later_mails_once_and_an_older_release_does_not()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("regression", AlertTrigger.Regression)] });
+        var start = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddHours(-2), release: "shop@2.9.0"));
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, start.AddHours(-1)) { ResolvedInRelease = "shop@2.10.0" });
+        await _harness.RoundAsync();
+        smtp.Messages().Should().BeEmpty("nothing happened since the resolution");
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(1), release: "shop@2.9.0"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        await _harness.RoundAsync();
+        smtp.Messages().Should().BeEmpty("an older release does not reopen an issue resolved in 2.10.0");
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(3), release: "shop@2.10.1"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        await _harness.RoundAsync();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(5), release: "shop@2.11.0"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.Subject.Should().Be("[shop/production] Regression: NullReferenceException in CheckoutService.Complete");
+        mail.TextBody.Should().Contain("resolved in release shop@2.10.0").And.Contain("happened again in release shop@2.10.1");
+    }
+
+    [Fact]
+    public async Task A_frequency_rule_mails_when_an_issue_passes_its_threshold_then_keeps_quiet_for_the_cooldown()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings
+        {
+            Rules =
+            [
+                new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 5, WindowMinutes = 10, CooldownMinutes = 60 },
+                new AlertRule("many-users", AlertTrigger.UserFrequency) { Threshold = 2, WindowMinutes = 10, CooldownMinutes = 60 },
+            ],
+        });
+        var start = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([.. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, start.AddSeconds(i)))]);
+        await _harness.RoundAsync();
+        smtp.Messages().Should().BeEmpty("5 events from one user is not more than 5, nor more than 2 users");
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddSeconds(10), userId: "u2"), Crashes.Checkout(shop.Id, start.AddSeconds(11), userId: "u3"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        smtp.Messages().Select(m => m.Subject).Should().BeEquivalentTo(
+            "[shop/production] Frequent issue: NullReferenceException in CheckoutService.Complete",
+            "[shop/production] Issue affecting many users: NullReferenceException in CheckoutService.Complete");
+        smtp.Messages().Select(m => m.TextBody).Should().Contain(b => b.Contains("7 events in the last 10 minutes", StringComparison.Ordinal))
+            .And.Contain(b => b.Contains("3 users had it in the last 10 minutes", StringComparison.Ordinal));
+
+        for (var minute = 0; minute < 50; minute += 5)
+        {
+            var now = _harness.Time.GetUtcNow();
+            await _harness.InsertAsync([.. Enumerable.Range(0, 8).Select(i => Crashes.Checkout(shop.Id, now.AddSeconds(i), userId: "v" + i))]);
+            _harness.Time.Advance(TimeSpan.FromMinutes(5));
+            await _harness.RoundAsync();
+        }
+
+        smtp.Messages().Should().HaveCount(2, "the cooldown keeps a hot issue from mailing every round");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(15));
+        var later = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([.. Enumerable.Range(0, 8).Select(i => Crashes.Checkout(shop.Id, later.AddSeconds(-i), userId: "w" + i))]);
+        await _harness.RoundAsync();
+        smtp.Messages().Should().HaveCount(4, "after the cooldown, a still hot issue mails again");
+    }
+
+    [Fact]
+    public async Task A_burst_of_a_thousand_new_issues_sends_at_most_the_hourly_cap_and_the_next_mail_says_how_many_were_held_back()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.RoundAsync();
+        var start = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([.. Enumerable.Range(0, 1_000).Select(i => Crashes.Checkout(shop.Id, start.AddMilliseconds(i * 50), "fp-burst-" + i))]);
+
+        for (var i = 0; i < 6; i++)
+        {
+            _harness.Time.Advance(TimeSpan.FromMinutes(1));
+            await _harness.RoundAsync();
+        }
+
+        smtp.Messages().Should().HaveCount(20, "the default cap is 20 mails per project per hour");
+        var history = await _harness.HistoryAsync(shop);
+        history.Should().HaveCount(1_000, "every new issue is recorded once, sent or held back");
+        history.Count(n => n.State == NotificationState.HeldBack).Should().Be(980);
+
+        _harness.Time.Advance(TimeSpan.FromHours(1));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow(), "fp-after"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        var next = smtp.Messages().Should().HaveCount(21).And.Subject.Last();
+        next.TextBody.Should().Contain("/issues/fp-after").And.Contain("And 980 more alerts of this project were held back");
+    }
+
+    [Fact]
+    public async Task The_daily_digest_comes_once_a_day_at_its_hour_with_new_and_top_issues_and_totals_against_the_day_before()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("digest", AlertTrigger.DailyDigest)] });
+        await _harness.RoundAsync(); // Monday 10:00: the worker starts watching; Tuesday 08:00 sums up Monday 08:00 to Tuesday 08:00
+        var digestTime = new DateTimeOffset(2026, 3, 3, 8, 0, 0, TimeSpan.Zero);
+        await _harness.InsertAsync(
+            Crashes.Checkout(shop.Id, digestTime.AddHours(-44), "fp-old"),
+            Crashes.Checkout(shop.Id, digestTime.AddHours(-43), "fp-old"));
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, digestTime.AddHours(-10).AddMinutes(i), "fp-old", userId: "u" + i)),
+            Crashes.Checkout(shop.Id, digestTime.AddHours(-3), "fp-fresh")]);
+
+        _harness.Time.Advance(digestTime - _harness.Time.GetUtcNow() - TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        smtp.Messages().Should().BeEmpty("the digest goes out at 08:00");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromHours(1));
+        await _harness.RoundAsync();
+
+        var digest = smtp.Messages().Should().ContainSingle().Subject;
+        digest.Subject.Should().Be("[shop] Daily digest 2026-03-03: 1 new issues, 6 events");
+        digest.TextBody.Should().Contain("Events: 6 (day before: 2, +200%)")
+            .And.Contain("Users: 6 (day before: 1, +500%)")
+            .And.Contain("Top issues by events:\n- NullReferenceException: Object reference not set to an instance of an object. — 5 events")
+            .And.Contain($"/projects/{shop.Id}/issues/fp-fresh");
+        digest.HtmlBody.Should().Contain("New issues");
+
+        _harness.Time.Advance(TimeSpan.FromDays(1));
+        await _harness.RoundAsync();
+        smtp.Messages().Should().HaveCount(2, "one digest a day");
+    }
+}

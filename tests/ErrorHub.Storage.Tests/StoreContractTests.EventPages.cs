@@ -1,0 +1,178 @@
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests;
+
+/// <summary>Every event of an issue is reachable, and its affected users are listed: the same answers from every store.</summary>
+public abstract partial class StoreContractTests
+{
+    [Fact]
+    public async Task Cursor_pages_reach_every_event_of_a_long_issue_newest_first_and_oldest_first()
+    {
+        // 130 events over 65 days, two in the same second, plus another issue's and another project's.
+        var events = Enumerable.Range(0, 130)
+            .Select(i => TestEvents.Create(Project, "long-issue", T0.AddHours(-12 * (i / 2)), TestEvents.User($"u{i}")))
+            .ToList();
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "other", T0), TestEvents.Create(Project + 1, "long-issue", T0)]);
+
+        async Task<List<EventRow>> AllAsync(bool oldestFirst)
+        {
+            var seen = new List<EventRow>();
+            EventCursor? after = null;
+            for (var pages = 0; pages < 10; pages++)
+            {
+                var page = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "long-issue") { OldestFirst = oldestFirst, After = after, Limit = 50 });
+                seen.AddRange(page.Items);
+                if (page.Next is null)
+                {
+                    return seen;
+                }
+
+                page.Items.Should().HaveCount(50);
+                after = page.Next;
+            }
+
+            throw new InvalidOperationException("The pages never ended.");
+        }
+
+        var newest = await AllAsync(oldestFirst: false);
+        var oldest = await AllAsync(oldestFirst: true);
+
+        newest.Select(e => e.EventId).Should().BeEquivalentTo(events.Select(e => e.EventId), "every event is reached exactly once");
+        newest.Select(e => e.EventId).Should().OnlyHaveUniqueItems();
+        newest.Select(e => e.Timestamp).Should().BeInDescendingOrder();
+        newest[0].Timestamp.Should().Be(T0);
+        newest[^1].Timestamp.Should().Be(T0.AddHours(-12 * 64));
+        oldest.Select(e => e.EventId).Should().BeEquivalentTo(events.Select(e => e.EventId));
+        oldest.Select(e => e.Timestamp).Should().BeInAscendingOrder();
+        oldest[0].Timestamp.Should().Be(T0.AddHours(-12 * 64));
+    }
+
+    [Fact]
+    public async Task An_event_row_carries_what_the_events_table_shows_and_the_next_event_is_one_step_away()
+    {
+        var complete = TestEvents.CreateComplete(Project, "fp", T0);
+        var older = TestEvents.Create(Project, "fp", T0.AddMinutes(-5), user: null) with { Release = null, Environment = null };
+        await Store.Events.InsertEventsAsync([complete, older]);
+
+        var first = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { Limit = 1 });
+
+        first.Items.Should().ContainSingle().Which.Should().BeEquivalentTo(new
+        {
+            complete.EventId,
+            Timestamp = T0,
+            Level = "fatal",
+            UserId = "user-42",
+            UserEmail = "jdoe@example.com",
+            UserName = "jdoe",
+            Url = "https://shop.example/checkout?bundle='x'",
+            Release = "shop@1.4.2+sha.9f3c",
+            Environment = "production",
+        });
+        var second = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { After = first.Next, Limit = 1 });
+        second.Items.Should().ContainSingle().Which.Should().BeEquivalentTo(new
+        {
+            older.EventId,
+            UserId = (string?)null,
+            UserEmail = (string?)null,
+            Url = (string?)null,
+            Release = (string?)null,
+            Environment = (string?)null,
+        });
+        second.Next.Should().BeNull();
+        var newer = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { OldestFirst = true, After = second.Items[0].Cursor, Limit = 1 });
+        newer.Items.Should().ContainSingle().Which.EventId.Should().Be(complete.EventId, "the next newer event of the older one");
+    }
+
+    [Fact]
+    public async Task Events_are_searched_by_user_url_release_and_environment_and_hostile_searches_are_text()
+    {
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp", T0, new UserRecord("cust-1", "Joe Smith", "joe@example.com", null)) with { Request = new RequestRecord("GET", "https://shop.example/checkout?bundle=holiday", null, new Dictionary<string, string>()) },
+            TestEvents.Create(Project, "fp", T0.AddMinutes(1), new UserRecord("cust-2", null, "ann@example.com", null)) with { Release = "shop@3.0-beta" },
+            TestEvents.Create(Project, "fp", T0.AddMinutes(2), new UserRecord("it's \"odd\" \\ %_", null, null, null)) with { Environment = "staging" },
+        ]);
+
+        async Task<string?[]> SearchAsync(string text) =>
+            [.. (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { Search = text })).Items.Select(e => e.UserId)];
+
+        (await SearchAsync("JOE SMITH")).Should().Equal("cust-1");
+        (await SearchAsync("ann@")).Should().Equal("cust-2");
+        (await SearchAsync("bundle=HOLIDAY")).Should().Equal("cust-1");
+        (await SearchAsync("3.0-beta")).Should().Equal("cust-2");
+        (await SearchAsync("stag")).Should().Equal("it's \"odd\" \\ %_");
+        (await SearchAsync("\"odd\" \\ %_")).Should().Equal("it's \"odd\" \\ %_");
+        (await SearchAsync("%")).Should().Equal("it's \"odd\" \\ %_");
+        (await SearchAsync("'; DROP TABLE events; --")).Should().BeEmpty();
+        (await SearchAsync(new string('x', IssueFilter.MaxSearchLength + 1))).Should().BeEmpty();
+        (await SearchAsync("")).Should().HaveCount(3);
+    }
+
+    [Fact]
+    public async Task Affected_users_list_each_user_once_with_events_first_and_last_time_and_latest_identity_and_url()
+    {
+        static RequestRecord Url(string url) => new("GET", url, null, new Dictionary<string, string>());
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp", T0, new UserRecord("42", "joe", "old@example.com", "10.0.0.1")) with { Request = Url("https://shop.example/cart") },
+            TestEvents.Create(Project, "fp", T0.AddHours(2), new UserRecord("42", "Joe Smith", "joe@example.com", "10.0.0.2")) with { Request = Url("https://shop.example/checkout?bundle=x") },
+            TestEvents.Create(Project, "fp", T0.AddHours(1), new UserRecord(null, null, "ann@example.com", null)),
+            TestEvents.Create(Project, "fp", T0.AddHours(3), user: null),
+            TestEvents.Create(Project, "other", T0.AddHours(4), new UserRecord("77", null, null, null)),
+            TestEvents.Create(Project + 1, "fp", T0.AddHours(4), new UserRecord("88", null, null, null)),
+        ]);
+
+        var page = await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp"));
+
+        page.TotalCount.Should().Be(2, "events without a user affect no one");
+        page.Items.Should().HaveCount(2);
+        page.Items[0].Should().BeEquivalentTo(new AffectedUser("42", "joe@example.com", "Joe Smith", "10.0.0.2", 2, T0, T0.AddHours(2), "https://shop.example/checkout?bundle=x"));
+        page.Items[1].Should().BeEquivalentTo(new AffectedUser(null, "ann@example.com", null, null, 1, T0.AddHours(1), T0.AddHours(1), null));
+    }
+
+    [Fact]
+    public async Task Affected_users_are_searched_and_paged_and_hostile_searches_are_text()
+    {
+        var users = Enumerable.Range(0, 7).Select(i => new UserRecord($"id-{i}", $"name {i}", $"user{i}@example.com", null)).ToList();
+        users.Add(new UserRecord("it's \\ \"%_\"", "O'Brien", "o'brien@example.com", null));
+        await Store.Events.InsertEventsAsync([.. users.Select((user, i) => TestEvents.Create(Project, "fp", T0.AddMinutes(i), user))]);
+
+        var first = await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Limit = 3 });
+        var third = await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Offset = 6, Limit = 3 });
+
+        first.Items.Select(u => u.Id).Should().Equal("it's \\ \"%_\"", "id-6", "id-5");
+        third.Items.Select(u => u.Id).Should().Equal("id-1", "id-0");
+        new[] { first, third }.Should().OnlyContain(p => p.TotalCount == 8);
+
+        async Task<string?[]> SearchAsync(string text) =>
+            [.. (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Search = text })).Items.Select(u => u.Id)];
+
+        (await SearchAsync("USER3@")).Should().Equal("id-3");
+        (await SearchAsync("name 4")).Should().Equal("id-4");
+        (await SearchAsync("O'BRIEN")).Should().Equal("it's \\ \"%_\"");
+        (await SearchAsync("\\ \"%_")).Should().Equal("it's \\ \"%_\"");
+        (await SearchAsync("%")).Should().Equal("it's \\ \"%_\"");
+        (await SearchAsync("' OR '1'='1")).Should().BeEmpty();
+        (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Search = "example.com", Limit = 2 })).TotalCount.Should().Be(8);
+        (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Search = new string('x', IssueFilter.MaxSearchLength + 1) })).TotalCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Event_cursors_survive_a_trip_through_text_and_malformed_ones_are_refused()
+    {
+        var cursor = new EventCursor(1_741_942_800_123, Guid.NewGuid());
+
+        EventCursor.TryParse(cursor.ToString(), out var parsed).Should().BeTrue();
+        parsed.Should().Be(cursor);
+        foreach (var bad in new[] { null, "", "-", "12-", "-" + Guid.NewGuid().ToString("N"), "x-" + Guid.NewGuid().ToString("N"), "1-not-a-guid", "1-" + Guid.NewGuid().ToString("D"), new string('9', 100) + "-" + Guid.NewGuid().ToString("N") })
+        {
+            EventCursor.TryParse(bad, out _).Should().BeFalse($"'{bad}' is no cursor");
+        }
+
+        await Task.CompletedTask;
+    }
+}

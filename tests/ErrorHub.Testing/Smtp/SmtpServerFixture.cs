@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using ErrorHub.Testing.Processes;
+using MimeKit;
+using Xunit;
+
+namespace ErrorHub.Testing.Smtp;
+
+/// <summary>
+/// A real SMTP server on loopback for the e-mail tests: Debian's aiosmtpd as a child process, writing what
+/// it accepts into a Maildir that the tests read back with MimeKit. Recipients named <c>transient-…@</c> are
+/// refused with 451 and <c>permanent-…@</c> with 550, so both kinds of refusal can be tested. It can be
+/// stopped and started again on the same port (SMTP down, then up). A missing aiosmtpd fails the tests
+/// (test.sh installs it): nothing is skipped silently.
+/// </summary>
+public sealed class SmtpServerFixture : IAsyncLifetime
+{
+    private const string Python = "/usr/bin/python3";
+
+    private const string HandlerSource = """
+        from aiosmtpd.handlers import Mailbox
+
+        class Handler(Mailbox):
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address.startswith("permanent-"):
+                    return "550 5.1.1 No such mailbox here"
+                if address.startswith("transient-"):
+                    return "451 4.3.0 Try again later"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+        """;
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-smtp-" + Guid.NewGuid().ToString("N"));
+    private Process? _process;
+
+    public int Port { get; } = FreePort.Next();
+
+    public string Maildir => Path.Combine(_directory, "maildir");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        File.WriteAllText(Path.Combine(_directory, "errorhub_smtp.py"), HandlerSource);
+        return StartAsync();
+    }
+
+    /// <summary>Starts the server (again) on <see cref="Port"/> and waits until it answers.</summary>
+    public async Task StartAsync()
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+
+        var start = new ProcessStartInfo(Python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{Port}", "-c", "errorhub_smtp.Handler", Maildir })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["PYTHONPATH"] = _directory;
+        _process = Process.Start(start) ?? throw new InvalidOperationException("aiosmtpd did not start.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"aiosmtpd exited with {_process.ExitCode}: is python3-aiosmtpd installed (test.sh installs it)?");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync("127.0.0.1", Port);
+                using var reader = new StreamReader(client.GetStream());
+                var greeting = await reader.ReadLineAsync();
+                if (greeting?.StartsWith("220", StringComparison.Ordinal) == true)
+                {
+                    return;
+                }
+            }
+            catch (SocketException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"aiosmtpd did not answer on port {Port} within 30 s.");
+    }
+
+    /// <summary>Stops the server: connections to <see cref="Port"/> are refused until <see cref="StartAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Every mail accepted so far, oldest first (by file time), parsed by MimeKit.</summary>
+    public IReadOnlyList<MimeMessage> Messages()
+    {
+        var files = new[] { "new", "cur" }
+            .Select(folder => Path.Combine(Maildir, folder))
+            .Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateFiles)
+            .OrderBy(File.GetLastWriteTimeUtc)
+            .ThenBy(f => f, StringComparer.Ordinal);
+        return files.Select(f => MimeMessage.Load(f)).ToList();
+    }
+
+    /// <summary>Forgets the mail received so far.</summary>
+    public void Clear()
+    {
+        foreach (var folder in new[] { "new", "cur" })
+        {
+            var path = Path.Combine(Maildir, folder);
+            if (Directory.Exists(path))
+            {
+                foreach (var file in Directory.EnumerateFiles(path))
+                {
+                    File.Delete(file);
+                }
+            }
+        }
+    }
+
+    /// <summary>The envelope recipients aiosmtpd saw for <paramref name="message"/> (its X-RcptTo header).</summary>
+    public static IReadOnlyList<string> EnvelopeRecipients(MimeMessage message) =>
+        (message.Headers["X-RcptTo"] ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    public async Task DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
