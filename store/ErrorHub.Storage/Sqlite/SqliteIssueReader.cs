@@ -127,7 +127,8 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                        count(*) AS {IssueOrdering.EventsAlias},
                        count(DISTINCT nullif(e.user_hash, 0)) AS {IssueOrdering.UsersAlias},
                        min(e.timestamp) AS {IssueOrdering.FirstSeenAlias},
-                       max(e.timestamp) AS {IssueOrdering.LastSeenAlias}
+                       max(e.timestamp) AS {IssueOrdering.LastSeenAlias},
+                       i.grouping
                 FROM events AS e
                 JOIN issues AS i ON i.project_id = e.project_id AND i.fingerprint = e.fingerprint
                 WHERE e.project_id = $project {EventConditions(filter)}
