@@ -10,13 +10,14 @@ internal static class DotNetFrames
 {
     /// <summary>
     /// Namespaces that are never the app's code, whatever the client marked: the runtime, the
-    /// platforms, and libraries nearly every .NET app ships with. The SDK only excludes System and
+    /// platforms (WPF's shell integration lives in its own top-level namespace, Standard), and
+    /// libraries nearly every .NET app ships with. The SDK only excludes System and
     /// Microsoft by default, so without this list a JSON or database library's frames would be taken
     /// for the app's.
     /// </summary>
     private static readonly string[] FrameworkNamespaces =
     [
-        "System", "Microsoft", "Internal", "Interop", "Mono", "MS", "Windows", "WinRT", "ABI", "Xamarin", "Android", "Java",
+        "System", "Microsoft", "Internal", "Interop", "Mono", "MS", "Standard", "Windows", "WinRT", "ABI", "Xamarin", "Android", "Java",
         "ObjCRuntime", "Foundation", "UIKit", "UnityEngine", "UnityEditor",
         "Newtonsoft.Json", "Npgsql", "MySqlConnector", "MySql.Data", "Oracle.ManagedDataAccess", "Pomelo.EntityFrameworkCore",
         "SQLitePCL", "StackExchange.Redis", "StackExchange.Profiling", "MongoDB", "Cassandra", "Dapper", "Polly", "Serilog",

@@ -148,6 +148,22 @@ public sealed class ThrowSiteTests
     }
 
     [Fact]
+    public void WPFs_own_shell_code_is_the_frameworks_whichever_WPF_path_reached_it()
+    {
+        // WPF (PresentationFramework) keeps its shell interop in the top-level namespace Standard; the SDK marks it in-app.
+        static IncomingEvent CompositionOff(string caller, string method) => Event(Exception("System.Runtime.InteropServices.COMException",
+            "{Desktop composition is disabled} The operation could not be completed because desktop composition is disabled. (0x80263001)",
+            InApp("Standard.NativeMethods", "DwmExtendFrameIntoClientArea"),
+            Framework(caller, method)));
+
+        var chrome = Grouper.Group(CompositionOff("System.Windows.Shell.WindowChromeWorker", "_ExtendGlassFrame"));
+
+        chrome.Components.Should().NotContain(c => c.Kind == GroupingComponent.AppFrame);
+        chrome.Components.Should().Contain(new GroupingComponent(GroupingComponent.ThrowSite, "NativeMethods"));
+        Fingerprint(CompositionOff("System.Windows.Appearance.WindowBackdropManager", "UpdateGlassFrame")).Should().Be(chrome.Fingerprint);
+    }
+
+    [Fact]
     public void A_guard_called_only_by_framework_code_is_keyed_by_that_code()
     {
         static IncomingEvent Modified(string caller) => Event(Exception("System.InvalidOperationException",
