@@ -40,7 +40,8 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             new ClickHouseEventWriter(client, store._schema),
             new ClickHouseIssueReader(client, store._schema),
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
-            new ClickHouseAccessStore(client, store._accessSchema));
+            new ClickHouseAccessStore(client, store._accessSchema),
+            new ClickHouseRetention(client, store._schema));
     }
 
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
