@@ -13,7 +13,9 @@ namespace ErrorHub.Ingestion.Quotas;
 internal sealed partial class ProjectDropCounts(IProjectStore store, TimeProvider timeProvider, ILogger<ProjectDropCounts> logger) : BackgroundService
 {
     internal static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(10);
-    private readonly SemaphoreSlim _flushing = new(1, 1); // the timer's flush and the last one at stop never overlap
+    // The timer's flush and the last one at stop never overlap. Not disposed: a host may dispose its services before
+    // it stops them, and a SemaphoreSlim whose wait handle is never asked for holds nothing to release.
+    private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly ConcurrentDictionary<(int ProjectId, DateTimeOffset Hour, DropReason Reason), Counts> _pending = new();
 
     public void Add(int projectId, DropReason reason, int events)
@@ -34,12 +36,6 @@ internal sealed partial class ProjectDropCounts(IProjectStore store, TimeProvide
         {
             _flushing.Release();
         }
-    }
-
-    public override void Dispose()
-    {
-        _flushing.Dispose();
-        base.Dispose();
     }
 
     private async Task FlushOnceAsync(CancellationToken cancellationToken)

@@ -21,6 +21,7 @@ internal sealed partial class RetentionWorker(
     private readonly CancellationTokenSource _stopping = new();
     private Task? _firstRun;
     private PeriodicTimer? _timer;
+    private int _disposed;
 
     /// <summary>Raised after each run with the number of events it deleted (-1 when it failed); tests wait on it.</summary>
     internal event Action<long>? RunCompleted;
@@ -67,14 +68,24 @@ internal sealed partial class RetentionWorker(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        // A host may dispose its services before it stops them (a test host torn down): then there is nothing left to stop.
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            await _stopping.CancelAsync();
+        }
+
         await base.StopAsync(cancellationToken);
     }
 
     public override void Dispose()
     {
-        _timer?.Dispose();
-        _stopping.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _stopping.Cancel();
+            _timer?.Dispose();
+            _stopping.Dispose();
+        }
+
         base.Dispose();
     }
 
