@@ -42,6 +42,9 @@ public sealed class ErrorHubServerOptions
     /// <summary>What ingest accepts (<c>ErrorHub:Ingest</c>): body sizes, decoding limits, memory in flight.</summary>
     public IngestLimits Ingest { get; set; } = new();
 
+    /// <summary>How long events are kept (<c>ErrorHub:Retention</c>): 90 days unless a project says otherwise.</summary>
+    public RetentionOptions Retention { get; set; } = new();
+
     /// <summary>What ingest removes from events before storing them (<c>ErrorHub:Scrubbing</c>).</summary>
     public ScrubbingOptions Scrubbing { get; set; } = new();
 

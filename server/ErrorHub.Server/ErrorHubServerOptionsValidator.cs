@@ -18,6 +18,7 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
 
         failures.AddRange(options.Store.Validate());
         failures.AddRange(options.Ingest.Validate());
+        failures.AddRange(options.Retention.Validate());
 
         var project = options.Project;
         if (project.Id <= 0)

@@ -39,6 +39,7 @@ public static class ErrorHubServerServiceCollectionExtensions
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Ingest));
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Project));
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Scrubbing));
+        services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Retention));
 
         services.AddErrorHubStore();
         services.TryAddSingleton<ServerUrls>();

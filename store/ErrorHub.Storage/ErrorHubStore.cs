@@ -5,7 +5,7 @@ namespace ErrorHub.Storage;
 /// issues, the projects and who may read them. Each implementation (SQLite, ClickHouse) splits along the
 /// same seams; this record keeps the parts of one store together and owns whatever they share.
 /// </summary>
-internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, IIssueReader Issues, IProjectStore Projects, IAccessStore Access, IDisposable? Owner = null)
+internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, IIssueReader Issues, IProjectStore Projects, IAccessStore Access, IEventRetention Retention, IDisposable? Owner = null)
     : IDisposable
 {
     public string Kind => Schema.Kind;

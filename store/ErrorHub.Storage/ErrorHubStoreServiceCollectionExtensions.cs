@@ -1,5 +1,6 @@
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Retention;
 using ErrorHub.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,7 +18,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
     /// <summary>
     /// Registers the store that <see cref="StoreOptions"/> describe: one instance, seen as
     /// <see cref="IStoreSchema"/>, <see cref="IEventWriter"/>, <see cref="IIssueReader"/>,
-    /// <see cref="IProjectStore"/>, <see cref="IAccessStore"/> and what notifications use
+    /// <see cref="IProjectStore"/>, <see cref="IAccessStore"/>, <see cref="IEventRetention"/> and what notifications use
     /// (<see cref="IIssueStates"/>, <see cref="IIssueActivity"/>), whose missing tables are created at start-up unless
     /// <see cref="StoreOptions.EnsureSchemaOnStartup"/> is false. The options come from whoever composes
     /// the server (<c>AddErrorHubServer</c> binds them from <c>ErrorHub:Store</c>); invalid ones fail the
@@ -49,7 +50,11 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.States);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Activity);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Outbox);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Retention);
         services.AddHostedService<StoreSchemaInitializer>();
+        services.AddOptions<RetentionOptions>();
+        services.TryAddSingleton<RetentionWorker>();
+        services.AddHostedService(provider => provider.GetRequiredService<RetentionWorker>());
         return services;
     }
 

@@ -76,7 +76,7 @@ public sealed record ProjectKey(int ProjectId, string PublicKey, string Label, D
 /// <summary>
 /// Per-project limits, stored and shown in the dashboard; null means the server's default
 /// (<c>ErrorHub:Ingest:DefaultRateLimitPerMinute</c>, none unless set; <c>ErrorHub:Retention:DefaultDays</c>, 90).
-/// Ingest enforces the rate limit (429), the retention worker deletes older events.
+/// Ingest enforces the rate limit (429); the retention worker deletes older events.
 /// </summary>
 public sealed record ProjectSettings(int? RateLimitPerMinute, int? RetentionDays)
 {

@@ -124,6 +124,8 @@ public sealed class ServerCompositionTests : IDisposable
     [InlineData("ErrorHub:Ingest:MaxDepth", "3", "ErrorHub:Ingest:MaxDepth must be between 8 and 256, not 3.")]
     [InlineData("ErrorHub:Ingest:DefaultRateLimitPerMinute", "0", "ErrorHub:Ingest:DefaultRateLimitPerMinute must be empty (no limit) or between 1 and 10000000 events per minute, not 0.")]
     [InlineData("ErrorHub:Ingest:SpikeEventsPerSecond", "-1", "ErrorHub:Ingest:SpikeEventsPerSecond must be between 0 (off) and 10000000 events per second, not -1.")]
+    [InlineData("ErrorHub:Retention:DefaultDays", "-1", "ErrorHub:Retention:DefaultDays must be between 0 (keep) and 36500, not -1.")]
+    [InlineData("ErrorHub:Retention:Interval", "00:00:10", "ErrorHub:Retention:Interval must be between 00:01:00 and 7.00:00:00, not 00:00:10.")]
     [InlineData("ErrorHub:Ingest:SpikeBurstEvents", "0", "ErrorHub:Ingest:SpikeBurstEvents must be between 1 and 100000000 events, not 0.")]
     [InlineData("ErrorHub:Ingest:MaxRawStringBytes", "999999999", "ErrorHub:Ingest:MaxRawStringBytes must be at least 64 and at most MaxDecompressedBytes")]
     [InlineData("ErrorHub:Ingest:MaxShortChars", "0", "ErrorHub:Ingest:MaxShortChars must be at least 16, not 0.")]

@@ -115,7 +115,7 @@ internal sealed partial class ProjectAdmin(
 
         if (settings.RetentionDays is < 1 or > 3650)
         {
-            return "Retention is a number of days from 1 to 3650, or empty to keep events until deleted.";
+            return "Retention is a number of days from 1 to 3650, or empty for the server's default (90 days unless configured).";
         }
 
         if (!await projects.SaveSettingsAsync(projectId, settings, cancellationToken))

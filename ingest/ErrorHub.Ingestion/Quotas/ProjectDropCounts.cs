@@ -13,9 +13,8 @@ namespace ErrorHub.Ingestion.Quotas;
 internal sealed partial class ProjectDropCounts(IProjectStore store, TimeProvider timeProvider, ILogger<ProjectDropCounts> logger) : BackgroundService
 {
     internal static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(10);
-    // The timer's flush and the last one at stop never overlap. Never disposed: a host may stop its
-    // services after the container disposed them, and a SemaphoreSlim whose wait handle is never asked
-    // for holds nothing that needs disposing.
+    // The timer's flush and the last one at stop never overlap. Not disposed: a host may dispose its services before
+    // it stops them, and a SemaphoreSlim whose wait handle is never asked for holds nothing to release.
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly ConcurrentDictionary<(int ProjectId, DateTimeOffset Hour, DropReason Reason), Counts> _pending = new();
 

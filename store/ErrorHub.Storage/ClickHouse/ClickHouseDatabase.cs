@@ -43,7 +43,8 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             new ClickHouseEventWriter(client, store._schema),
             new ClickHouseIssueReader(client, store._schema),
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
-            new ClickHouseAccessStore(client, store._accessSchema))
+            new ClickHouseAccessStore(client, store._accessSchema),
+            new ClickHouseRetention(client, store._schema))
         {
             Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
         };

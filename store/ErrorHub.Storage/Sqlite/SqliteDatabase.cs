@@ -38,7 +38,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     public static ErrorHubStore Open(string databasePath)
     {
         var database = new SqliteDatabase(databasePath);
-        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), database)
+        return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), new SqliteRetention(database), database)
         {
             Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
         };

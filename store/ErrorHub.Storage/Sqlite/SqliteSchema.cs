@@ -59,6 +59,7 @@ internal static class SqliteSchema
         );
 
         CREATE INDEX IF NOT EXISTS events_by_issue ON events (project_id, fingerprint, timestamp DESC);
+        CREATE INDEX IF NOT EXISTS events_by_time ON events (project_id, timestamp); -- retention finds old events by it
 
         CREATE TABLE IF NOT EXISTS event_tags (
             project_id  INTEGER NOT NULL,

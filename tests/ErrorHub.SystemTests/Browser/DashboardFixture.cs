@@ -48,6 +48,7 @@ public sealed class DashboardFixture : IAsyncLifetime
             {
                 ["ErrorHub__Store__Sqlite__Path"] = databasePath,
                 ["ErrorHub__DataDirectory"] = _directory,
+                ["ErrorHub__Retention__Enabled"] = "false", // the seed's events have fixed dates, older than any retention one day
                 ["ErrorHub__Admin__Email"] = DashboardSeed.AdminEmail,
                 ["ErrorHub__Admin__Password"] = DashboardSeed.AdminPassword,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",

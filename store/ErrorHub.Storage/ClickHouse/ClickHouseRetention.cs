@@ -1,0 +1,140 @@
+using System.Globalization;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// Retention on ClickHouse (18.16 has no TTL). Weekly partitions older than every project's cutoff are
+/// dropped whole (<c>ALTER TABLE ... DROP PARTITION</c>: instant, no rewrite); what a project with a shorter
+/// retention than others still has before its cutoff is deleted with an <c>ALTER TABLE ... DELETE</c> mutation,
+/// only when it has such rows (a mutation rewrites the parts it touches, so a project costs at most one per
+/// run, and the worker's cutoffs move by whole days). The events, the events-by-id index and the hourly issue
+/// aggregates are cut the same way, so issue counts and users follow. Waits for its mutations to finish.
+/// </summary>
+internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSchema schema) : IEventRetention
+{
+    private static readonly TimeSpan MutationWait = TimeSpan.FromMinutes(10);
+
+    public async Task<long> DeleteExpiredAsync(RetentionPlan plan, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var projects = await client.QueryAsync(
+            $"SELECT DISTINCT project_id FROM {schema.Events}",
+            row => (int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")),
+            cancellationToken);
+        var cutoffs = projects.ToDictionary(id => id, id => plan.CutoffByProject.TryGetValue(id, out var own) ? own : plan.OthersCutoff);
+        var expired = new Dictionary<int, DateTimeOffset>();
+        long deleted = 0;
+        foreach (var (projectId, cutoff) in cutoffs)
+        {
+            if (cutoff is { } before)
+            {
+                var count = await CountOlderAsync(projectId, before, cancellationToken);
+                if (count > 0)
+                {
+                    expired[projectId] = before;
+                    deleted += count;
+                }
+            }
+        }
+
+        if (expired.Count == 0)
+        {
+            return 0;
+        }
+
+        // A week's partition holds every project's events of that week: it goes when it is past every project's cutoff.
+        if (cutoffs.Values.All(cutoff => cutoff is not null))
+        {
+            var oldestCutoff = cutoffs.Values.Min(cutoff => cutoff!.Value);
+            await DropPartitionsBeforeAsync(schema.Events, oldestCutoff, cancellationToken);
+            await DropPartitionsBeforeAsync(schema.EventsById, oldestCutoff, cancellationToken);
+            await DropPartitionsBeforeAsync(schema.IssueHourly, oldestCutoff, cancellationToken);
+        }
+
+        var mutated = false;
+        foreach (var (projectId, before) in expired)
+        {
+            if (await CountOlderAsync(projectId, before, cancellationToken) == 0)
+            {
+                continue; // the dropped partitions held them all
+            }
+
+            var project = ClickHouseSql.Literal(projectId);
+            var time = Time(before);
+            await client.ExecuteAsync($"ALTER TABLE {schema.Events} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
+            await client.ExecuteAsync($"ALTER TABLE {schema.EventsById} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
+            await client.ExecuteAsync($"ALTER TABLE {schema.IssueHourly} DELETE WHERE project_id = {project} AND hour < {time}", cancellationToken);
+            mutated = true;
+        }
+
+        if (mutated)
+        {
+            await WaitForMutationsAsync(cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    private async Task<long> CountOlderAsync(int projectId, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var counts = await client.QueryAsync(
+            $"SELECT count() AS n FROM {schema.Events} WHERE project_id = {ClickHouseSql.Literal(projectId)} AND timestamp < {Time(before)}",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+            cancellationToken);
+        return counts.Count == 0 ? 0 : counts[0];
+    }
+
+    /// <summary>Drops the weekly partitions (by Monday) whose whole week lies before <paramref name="before"/>.</summary>
+    private async Task DropPartitionsBeforeAsync(string table, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var name = table[(table.LastIndexOf('.') + 1)..];
+        var partitions = await client.QueryAsync(
+            $"""
+            SELECT DISTINCT partition FROM system.parts
+            WHERE database = {ClickHouseSql.Quote(schema.Database)} AND table = {ClickHouseSql.Quote(name)} AND active
+            """,
+            row => row.GetProperty("partition").GetString() ?? "",
+            cancellationToken);
+        foreach (var partition in partitions)
+        {
+            // The partition of a Date key reads '2026-11-30' (quoted on some versions, not on others).
+            if (!DateOnly.TryParseExact(partition.Trim('\''), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var monday))
+            {
+                continue;
+            }
+
+            var weekEnd = new DateTimeOffset(monday.AddDays(7).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            if (weekEnd <= before)
+            {
+                await client.ExecuteAsync($"ALTER TABLE {table} DROP PARTITION {ClickHouseSql.Quote(monday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))}", cancellationToken);
+            }
+        }
+    }
+
+    private async Task WaitForMutationsAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + MutationWait;
+        while (true)
+        {
+            var pending = await client.QueryAsync(
+                $"SELECT count() AS n FROM system.mutations WHERE database = {ClickHouseSql.Quote(schema.Database)} AND is_done = 0",
+                row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                cancellationToken);
+            if (pending.Count == 0 || pending[0] == 0)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"ClickHouse did not finish deleting expired events within {MutationWait}; the next run continues.");
+            }
+
+            // Waiting on the server's background work, not on business time: the real clock is the right one.
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+
+    private static string Time(DateTimeOffset time) =>
+        $"toDateTime({ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(time).ToUnixTimeSeconds())}, 'UTC')";
+}

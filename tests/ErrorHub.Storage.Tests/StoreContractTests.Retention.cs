@@ -1,0 +1,132 @@
+using ErrorHub.Storage.Events;
+using ErrorHub.Storage.Retention;
+using ErrorHub.Testing.Events;
+using FluentAssertions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests;
+
+/// <summary>Retention as a user sees it: old events are gone, and so is what only they made (counts, users, first seen, whole issues).</summary>
+public abstract partial class StoreContractTests
+{
+    private static readonly DateTimeOffset Cutoff = new(2025, 3, 10, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Retention_deletes_each_projects_events_before_its_cutoff_and_what_only_they_made()
+    {
+        var gone = TestEvents.CreateComplete(Project, "fp-old-only", Cutoff.AddDays(-20));
+        await Store.Events.InsertEventsAsync([
+            gone,
+            TestEvents.Create(Project, "fp-old-only", Cutoff.AddDays(-3), TestEvents.User("a")),
+            TestEvents.Create(Project, "fp-mixed", Cutoff.AddDays(-15), TestEvents.User("a")),
+            TestEvents.Create(Project, "fp-mixed", Cutoff.AddHours(-1), TestEvents.User("b")),
+            TestEvents.Create(Project, "fp-mixed", Cutoff.AddHours(1), TestEvents.User("c")),
+            TestEvents.Create(Project, "fp-mixed", Cutoff.AddDays(2), TestEvents.User("c")),
+            TestEvents.Create(8, "fp-kept-forever", Cutoff.AddDays(-30)),
+            TestEvents.Create(9, "fp-other", Cutoff.AddDays(-6)),
+            TestEvents.Create(9, "fp-other", Cutoff.AddDays(-4)),
+        ]);
+        var plan = new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [Project] = Cutoff, [8] = null }, Cutoff.AddDays(-5));
+
+        (await Store.Retention.DeleteExpiredAsync(plan)).Should().Be(5);
+
+        (await Store.Issues.GetIssueAsync(Project, "fp-old-only")).Should().BeNull("all its events expired");
+        (await Store.Issues.GetEventAsync(Project, gone.EventId)).Should().BeNull();
+        var mixed = await Store.Issues.GetIssueAsync(Project, "fp-mixed");
+        mixed.Should().NotBeNull();
+        mixed!.EventCount.Should().Be(2);
+        mixed.UserCount.Should().Be(1, "only user c is left");
+        mixed.FirstSeen.Should().Be(Cutoff.AddHours(1));
+        mixed.LastSeen.Should().Be(Cutoff.AddDays(2));
+        (await Store.Issues.GetEventsAsync(Project, "fp-mixed", 10)).Select(e => e.Timestamp).Should().BeEquivalentTo([Cutoff.AddHours(1), Cutoff.AddDays(2)]);
+        (await Store.Issues.GetIssueAsync(8, "fp-kept-forever"))!.EventCount.Should().Be(1, "a project without retention keeps its events");
+        var other = await Store.Issues.GetIssueAsync(9, "fp-other");
+        other!.EventCount.Should().Be(1, "projects the plan does not name get the others' cutoff");
+        other.FirstSeen.Should().Be(Cutoff.AddDays(-4));
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).Items.Select(i => i.Fingerprint).Should().Equal("fp-mixed");
+
+        (await Store.Retention.DeleteExpiredAsync(plan)).Should().Be(0, "nothing is left to delete");
+    }
+
+    [Fact]
+    public async Task Retention_with_a_cutoff_for_every_project_removes_whole_old_weeks_and_keeps_the_rest()
+    {
+        var events = new List<ErrorEvent>();
+        for (var day = -40; day <= 3; day++)
+        {
+            events.Add(TestEvents.Create(Project, "fp-daily", Cutoff.AddDays(day).AddHours(12), TestEvents.User("u" + day)));
+            events.Add(TestEvents.Create(11, "fp-short", Cutoff.AddDays(day).AddHours(12)));
+        }
+
+        await Store.Events.InsertEventsAsync(events);
+        var plan = new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [Project] = Cutoff.AddDays(-30), [11] = Cutoff }, OthersCutoff: Cutoff.AddDays(-90));
+
+        (await Store.Retention.DeleteExpiredAsync(plan)).Should().Be(10 + 40);
+
+        var daily = await Store.Issues.GetIssueAsync(Project, "fp-daily");
+        daily!.EventCount.Should().Be(34);
+        daily.UserCount.Should().Be(34);
+        daily.FirstSeen.Should().Be(Cutoff.AddDays(-30).AddHours(12));
+        var shortLived = await Store.Issues.GetIssueAsync(11, "fp-short");
+        shortLived!.EventCount.Should().Be(4);
+        shortLived.FirstSeen.Should().Be(Cutoff.AddHours(12));
+
+        // Events arriving late with old timestamps are deleted by the next run.
+        await Store.Events.InsertEventsAsync([TestEvents.Create(11, "fp-short", Cutoff.AddDays(-1))]);
+        (await Store.Retention.DeleteExpiredAsync(plan)).Should().Be(1);
+        (await Store.Issues.GetIssueAsync(11, "fp-short"))!.EventCount.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task The_retention_worker_runs_a_minute_after_the_start_and_then_on_its_interval_with_each_projects_days()
+    {
+        var now = new DateTimeOffset(2025, 3, 20, 15, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(now);
+        await Store.Projects.UpsertProjectAsync(new Project(Project, "Short", "short-key", now.AddYears(-1)));
+        await Store.Projects.SaveSettingsAsync(Project, new ProjectSettings(null, 7));
+        await Store.Projects.UpsertProjectAsync(new Project(12, "Default", "default-key", now.AddYears(-1)));
+        await Store.Projects.UpsertProjectAsync(new Project(13, "Deleted", "deleted-key", now.AddYears(-1)));
+        await Store.Projects.DeleteProjectAsync(13, now.AddDays(-1));
+        await Store.Events.InsertEventsAsync([
+            TestEvents.Create(Project, "fp-a", now.AddDays(-8)),
+            TestEvents.Create(Project, "fp-a", now.AddDays(-6)),
+            TestEvents.Create(Project, "fp-b", now.AddDays(-2)),
+            TestEvents.Create(12, "fp-c", now.AddDays(-100)),
+            TestEvents.Create(12, "fp-c", now.AddDays(-80)),
+            TestEvents.Create(13, "fp-d", now.AddDays(-100)),
+        ]);
+        using var worker = new RetentionWorker(
+            Store.Retention, Store.Projects, Options.Create(new RetentionOptions()), clock, NullLogger<RetentionWorker>.Instance);
+        var runs = System.Threading.Channels.Channel.CreateUnbounded<long>();
+        worker.RunCompleted += deleted => runs.Writer.TryWrite(deleted);
+        await worker.StartAsync(CancellationToken.None);
+        try
+        {
+            clock.Advance(RetentionWorker.FirstRunAfter - TimeSpan.FromSeconds(1));
+            runs.Reader.TryRead(out _).Should().BeFalse("the first run waits a minute after the start");
+            clock.Advance(TimeSpan.FromSeconds(1));
+            (await NextRunAsync(runs)).Should().Be(3, "project 7 keeps 7 days, the others the default 90, a deleted project's events too");
+            (await Store.Issues.GetIssueAsync(Project, "fp-a"))!.EventCount.Should().Be(1);
+            (await Store.Issues.GetIssueAsync(12, "fp-c"))!.EventCount.Should().Be(1);
+
+            await Store.Projects.SaveSettingsAsync(Project, new ProjectSettings(null, 1));
+            clock.Advance(TimeSpan.FromHours(1));
+            (await NextRunAsync(runs)).Should().Be(2, "a changed retention counts at the next run: only yesterday and today are kept");
+            (await Store.Issues.GetIssueAsync(Project, "fp-a")).Should().BeNull();
+            (await Store.Issues.GetIssueAsync(Project, "fp-b")).Should().BeNull("two days old is past one day");
+
+            clock.Advance(TimeSpan.FromHours(1));
+            (await NextRunAsync(runs)).Should().Be(0);
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<long> NextRunAsync(System.Threading.Channels.Channel<long> runs) =>
+        await runs.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(2)); // a bound on a hang, not a timing
+}
