@@ -247,8 +247,8 @@ public sealed class CrossCheckTests
                     .With("request", ((WireMap)CheckoutEvent()["request"]!).With("cookies", Unknown()))
                     .With("user", ((WireMap)CheckoutEvent()["user"]!).With("segment", Unknown()))
                     .With("os", ((WireMap)CheckoutEvent()["os"]!).With("kernel", Unknown())),
-                TimeoutEvent().With("breadcrumbs", Array(Unknown(), Unknown(), Unknown())),
-                MessageEvent().With("extra", Map(("a", Unknown()), ("b", Unknown()))))),
+                TimeoutEvent().With("attachments", Array(Unknown(), Unknown(), Unknown())),
+                MessageEvent().With("contexts", Map(("a", Unknown()), ("b", Unknown()))))),
             ("trailer", Array(EdgeValues().ToArray())));
 
         var body = NodeCrossCheck.Encode([batch]).Single();
