@@ -46,7 +46,7 @@ internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions
     {
         private readonly HttpContext _context;
         private readonly ErrorHubClient _client;
-        private readonly Lock _gate = new();
+        private readonly object _gate = new(); // not Lock: the package also targets net8.0
         private List<(ErrorHubEvent Event, ErrorHubHint Hint)>? _held;
 
         private RequestState(HttpContext context, ErrorHubClient client)

@@ -11,7 +11,7 @@ public sealed class ErrorHubScope
     internal const int MaxEntries = 50;
     internal const int MaxValueLength = 200;
 
-    private readonly Lock _gate = new();
+    private readonly object _gate = new(); // not Lock: the package also targets net8.0
     private readonly Dictionary<string, string> _tags = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _extra = new(StringComparer.Ordinal);
     private readonly Queue<Breadcrumb> _breadcrumbs = new();

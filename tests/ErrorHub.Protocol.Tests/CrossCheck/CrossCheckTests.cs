@@ -248,7 +248,7 @@ public sealed class CrossCheckTests
                     .With("user", ((WireMap)CheckoutEvent()["user"]!).With("segment", Unknown()))
                     .With("os", ((WireMap)CheckoutEvent()["os"]!).With("kernel", Unknown())),
                 TimeoutEvent().With("attachments", Array(Unknown(), Unknown(), Unknown())),
-                MessageEvent().With("measurements", Map(("a", Unknown()), ("b", Unknown()))))),
+                MessageEvent().With("contexts", Map(("a", Unknown()), ("b", Unknown()))))),
             ("trailer", Array(EdgeValues().ToArray())));
 
         var body = NodeCrossCheck.Encode([batch]).Single();

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using ErrorHub.Testing.Ingest;
+using ErrorHub.Testing.Processes;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.SystemTests.EndToEnd;
+
+/// <summary>
+/// A new user's first minutes: <c>dotnet pack</c> the SDK into a folder feed, <c>dotnet new web</c> an app for .NET 10
+/// and one for .NET 8 (the LTS), <c>dotnet add package ErrorHub.AspNetCore</c> from that feed, add the two documented
+/// lines, and crash the app: the crash arrives at a real ingest. The .NET 8 app runs on this machine's .NET 10 runtime
+/// (DOTNET_ROLL_FORWARD=Major: no .NET 8 runtime is installed), but it is compiled against .NET 8's reference
+/// assemblies and the packages' net8.0 builds, which is what tells whether a .NET 8 app can install them.
+/// </summary>
+public sealed class FreshAppInstallTests : IAsyncLifetime
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(6);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    // One feed for the test class, packed once, with a version of its own per run: the NuGet cache never serves an
+    // older build under the same number.
+    private static readonly string Version = $"0.1.0-fresh.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+    private static readonly Lazy<Task<string>> Feed = new(PackAsync);
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-fresh-app-").FullName;
+    private IngestHost _ingest = null!;
+
+    public async Task InitializeAsync()
+    {
+        _ingest = await IngestHost.StartAsync();
+        var feed = await Feed.Value;
+
+        // The user's feeds stay; the folder feed comes on top, as "dotnet nuget add source" would put it.
+        await File.WriteAllTextAsync(Path.Combine(_directory, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="errorhub-local" value="{feed}" />
+              </packageSources>
+            </configuration>
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ingest.DisposeAsync();
+        IngestHost.DeleteDirectory(_directory);
+    }
+
+    private static async Task<string> PackAsync()
+    {
+        var feed = Directory.CreateTempSubdirectory("errorhub-feed-").FullName;
+        foreach (var project in new[] { "sdk/ErrorHub", "sdk/ErrorHub.AspNetCore" })
+        {
+            await RunAsync(feed, "pack", Path.Combine(RepositoryPaths.Root, project), "-o", feed, $"-p:Version={Version}", "-nologo", "-v:q");
+        }
+
+        return feed;
+    }
+
+    [Theory]
+    [InlineData("net10.0")]
+    [InlineData("net8.0")]
+    public async Task A_new_web_app_installs_the_packages_from_a_folder_feed_and_its_crash_reaches_ingest(string targetFramework)
+    {
+        var app = Path.Combine(_directory, "app-" + targetFramework.Replace(".", "", StringComparison.Ordinal));
+        await RunAsync(_directory, "new", "web", "-o", app, "-n", "FreshShop");
+        if (targetFramework != "net10.0")
+        {
+            // dotnet new offers only net10.0 here; a user on the LTS has the same project with another TargetFramework.
+            var project = Path.Combine(app, "FreshShop.csproj");
+            await File.WriteAllTextAsync(project, (await File.ReadAllTextAsync(project)).Replace("net10.0", targetFramework, StringComparison.Ordinal));
+        }
+
+        await RunAsync(app, "add", "package", "ErrorHub.AspNetCore", "--version", Version);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddErrorHub();
+            var app = builder.Build();
+            app.UseErrorHub();
+            app.MapGet("/", () => "Hello World!");
+            app.MapGet("/checkout", () => { throw new InvalidOperationException("the fresh app could not check out"); });
+            app.Run();
+            """);
+        await RunAsync(app, "build", "-c", "Release", "-nologo", "-v:q");
+
+        var url = FreePort.NextHttpUrl();
+        await using var process = TestProcess.StartDotnet(
+            "fresh-" + targetFramework,
+            Path.Combine(app, "bin", "Release", targetFramework, "FreshShop.dll"),
+            ["--urls", url.ToString().TrimEnd('/')],
+            new Dictionary<string, string?>
+            {
+                ["ErrorHub__Dsn"] = _ingest.Dsn,
+                ["DOTNET_ROLL_FORWARD"] = "Major",
+                ["ASPNETCORE_URLS"] = null,
+                ["ASPNETCORE_HTTP_PORTS"] = null,
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            });
+        await process.WaitForHttpAsync(url, StartTimeout);
+
+        using var http = new HttpClient { BaseAddress = url };
+        using (var response = await http.GetAsync("/checkout"))
+        {
+            ((int)response.StatusCode).Should().Be(500);
+        }
+
+        var stored = await WaitForEventAsync();
+        stored.Exceptions[0].Type.Should().Be("System.InvalidOperationException");
+        stored.Exceptions[0].Value.Should().Be("the fresh app could not check out");
+        stored.Request!.Url.Should().EndWith("/checkout");
+        stored.Sdk!.Name.Should().Be("errorhub.dotnet");
+        stored.Sdk.Version.Should().StartWith(Version);
+    }
+
+    private async Task<Storage.Events.ErrorEvent> WaitForEventAsync()
+    {
+        // The SDK sends within moments; the store has the event once ingest answered 202.
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if ((await _ingest.AllEventsAsync()).FirstOrDefault() is { } stored)
+            {
+                return stored;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("The fresh app's crash did not reach ingest within 30 s.");
+    }
+
+    private static async Task RunAsync(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(CommandTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} took longer than {CommandTimeout}.");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"dotnet {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{await output}\n{await errors}");
+        }
+    }
+}
