@@ -85,6 +85,23 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_project_without_members_mails_its_admins_and_disabled_accounts_get_nothing()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var admin = new UserAccount(Guid.NewGuid(), "admin@example.com", "Admin", "hash", UserRole.Admin, "stamp", NotificationHarness.Start);
+        var retired = new UserAccount(Guid.NewGuid(), "retired@example.com", "Retired", "hash", UserRole.Admin, "stamp", NotificationHarness.Start) { DisabledAt = NotificationHarness.Start };
+        await _harness.Access.CreateUserAsync(admin);
+        await _harness.Access.CreateUserAsync(retired);
+        await _harness.RoundAsync();
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        SmtpServerFixture.EnvelopeRecipients(smtp.Messages().Should().ContainSingle().Subject).Should().Equal("admin@example.com");
+    }
+
+    [Fact]
     public async Task A_resolved_issue_that_happens_again_from_its_release_or_later_mails_once_and_an_older_release_does_not()
     {
         var shop = await _harness.CreateProjectAsync("shop");
