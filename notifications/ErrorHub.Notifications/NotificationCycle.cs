@@ -130,8 +130,14 @@ internal sealed class NotificationCycle(
             Limit = 100,
         };
         var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
+        var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).Select(s => s.Fingerprint).ToHashSet(StringComparer.Ordinal);
         foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
         {
+            if (ignored.Contains(hot.Fingerprint))
+            {
+                continue; // someone decided this issue is not worth attention: its spikes are not either
+            }
+
             var group = $"rule:{rule.Id}:{hot.Fingerprint}";
             var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
             if (counts.LastOfGroup is { } last && last + cooldown > context.Now)

@@ -175,6 +175,24 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_ignored_issue_does_not_mail_about_its_spikes()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 2, WindowMinutes = 10 }] });
+        var now = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, now.AddSeconds(i), "fp-ignored")),
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, now.AddSeconds(i), "fp-watched"))]);
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-ignored", IssueStatus.Ignored, now));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+
+        await _harness.RoundAsync();
+
+        smtp.Messages().Should().ContainSingle().Which.TextBody.Should().Contain("/issues/fp-watched");
+    }
+
+    [Fact]
     public async Task A_burst_of_a_thousand_new_issues_sends_at_most_the_hourly_cap_and_the_next_mail_says_how_many_were_held_back()
     {
         var shop = await _harness.CreateProjectAsync("shop");
