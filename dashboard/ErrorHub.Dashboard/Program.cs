@@ -31,6 +31,10 @@ if (allInOne)
     builder.Services.AddErrorHubIngest(builder.Configuration);
 }
 
+// E-mail notifications: the worker runs in the dashboard process (one active across servers, by a lease
+// in the store) and sends only once ErrorHub:Notifications:Smtp is configured; ingest never waits for it.
+builder.Services.AddErrorHubNotifications(builder.Configuration);
+
 // After the store (its schema step runs first): sign-in, API tokens, the first admin, allowed hosts.
 builder.Services.AddDashboardAccess(builder.Configuration);
 

@@ -130,8 +130,14 @@ internal sealed class NotificationCycle(
             Limit = 100,
         };
         var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
+        var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).Select(s => s.Fingerprint).ToHashSet(StringComparer.Ordinal);
         foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
         {
+            if (ignored.Contains(hot.Fingerprint))
+            {
+                continue; // someone decided this issue is not worth attention: its spikes are not either
+            }
+
             var group = $"rule:{rule.Id}:{hot.Fingerprint}";
             var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
             if (counts.LastOfGroup is { } last && last + cooldown > context.Now)
@@ -276,17 +282,32 @@ internal sealed class NotificationCycle(
         return linked;
     }
 
-    /// <summary>Members who did not opt out of <paramref name="trigger"/> (disabled accounts left out), then the project's extra addresses; each address once.</summary>
+    /// <summary>
+    /// Members who did not opt out of <paramref name="trigger"/> (disabled accounts left out), then the project's extra
+    /// addresses; each address once. A project without members has its admins instead (admins see every project),
+    /// so a one-person installation hears about its crashes without setting anything up.
+    /// </summary>
     internal async Task<IReadOnlyList<string>> RecipientsAsync(ProjectContext context, AlertTrigger trigger, CancellationToken cancellationToken)
     {
         var addresses = new List<string>();
-        foreach (var userId in await access.GetMembersAsync(context.Project.Id, cancellationToken))
+        var members = await access.GetMembersAsync(context.Project.Id, cancellationToken);
+        var users = new List<UserAccount>();
+        if (members.Count == 0)
         {
-            if (context.Settings.Wants(userId, trigger) && await access.GetUserAsync(userId, cancellationToken) is { DisabledAt: null } user)
+            users.AddRange((await access.GetUsersAsync(cancellationToken)).Where(u => u.Role == UserRole.Admin));
+        }
+        else
+        {
+            foreach (var userId in members)
             {
-                addresses.Add(user.Email);
+                if (await access.GetUserAsync(userId, cancellationToken) is { } user)
+                {
+                    users.Add(user);
+                }
             }
         }
+
+        addresses.AddRange(users.Where(u => !u.IsDisabled && context.Settings.Wants(u.Id, trigger)).Select(u => u.Email));
 
         addresses.AddRange(context.Settings.ExtraAddresses);
         return addresses.Select(a => a.Trim()).Where(a => a.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();

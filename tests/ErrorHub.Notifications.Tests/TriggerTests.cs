@@ -85,6 +85,23 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_project_without_members_mails_its_admins_and_disabled_accounts_get_nothing()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var admin = new UserAccount(Guid.NewGuid(), "admin@example.com", "Admin", "hash", UserRole.Admin, "stamp", NotificationHarness.Start);
+        var retired = new UserAccount(Guid.NewGuid(), "retired@example.com", "Retired", "hash", UserRole.Admin, "stamp", NotificationHarness.Start) { DisabledAt = NotificationHarness.Start };
+        await _harness.Access.CreateUserAsync(admin);
+        await _harness.Access.CreateUserAsync(retired);
+        await _harness.RoundAsync();
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        SmtpServerFixture.EnvelopeRecipients(smtp.Messages().Should().ContainSingle().Subject).Should().Equal("admin@example.com");
+    }
+
+    [Fact]
     public async Task A_resolved_issue_that_happens_again_from_its_release_or_later_mails_once_and_an_older_release_does_not()
     {
         var shop = await _harness.CreateProjectAsync("shop");
@@ -155,6 +172,24 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.InsertAsync([.. Enumerable.Range(0, 8).Select(i => Crashes.Checkout(shop.Id, later.AddSeconds(-i), userId: "w" + i))]);
         await _harness.RoundAsync();
         smtp.Messages().Should().HaveCount(4, "after the cooldown, a still hot issue mails again");
+    }
+
+    [Fact]
+    public async Task An_ignored_issue_does_not_mail_about_its_spikes()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 2, WindowMinutes = 10 }] });
+        var now = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, now.AddSeconds(i), "fp-ignored")),
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, now.AddSeconds(i), "fp-watched"))]);
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-ignored", IssueStatus.Ignored, now));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+
+        await _harness.RoundAsync();
+
+        smtp.Messages().Should().ContainSingle().Which.TextBody.Should().Contain("/issues/fp-watched");
     }
 
     [Fact]

@@ -10,6 +10,8 @@ internal static class DashboardPaths
 
     public static string ProjectSettings(int projectId) => FormattableString.Invariant($"projects/{projectId}/settings");
 
+    public static string ProjectAlerts(int projectId) => FormattableString.Invariant($"projects/{projectId}/alerts");
+
     public static string Invitation(string secret) => "invitations/" + Uri.EscapeDataString(secret);
 
     public static string Event(int projectId, string fingerprint, Guid eventId) =>

@@ -57,7 +57,7 @@ internal static class IssueMails
 
         mail.Facts(
             ("Where", issue.Culprit),
-            ("URL", sample?.Request?.Url),
+            ("URL", FullUrl(sample)),
             ("Browser", Header(sample, "User-Agent")),
             ("User", UserLine(sample?.User)),
             ("Release", sample?.Release),
@@ -96,7 +96,7 @@ internal static class IssueMails
     private static string Story(ErrorEvent sample)
     {
         var who = UserLine(sample.User) is { Length: > 0 } user ? user : "Someone";
-        var where = sample.Request is { Url: { } url } request ? $", at {request.Method} {url}".Replace("  ", " ", StringComparison.Ordinal) : "";
+        var where = sample.Request is { } request && FullUrl(sample) is { } url ? $", at {request.Method} {url}".Replace("  ", " ", StringComparison.Ordinal) : "";
         var browser = Header(sample, "User-Agent") is { } agent ? $", with {agent}" : "";
         return $"{who} had this on {MailWriter.Time(sample.Timestamp)}{where}{browser}.";
     }
@@ -116,6 +116,18 @@ internal static class IssueMails
             (not null, null) => name,
             _ => user.IpAddress,
         };
+    }
+
+    /// <summary>The URL with its query string, which often says what the user was doing (<c>?bundle=team</c>); the SDK sends them apart.</summary>
+    private static string? FullUrl(ErrorEvent? sample)
+    {
+        if (sample?.Request is not { Url: { } url } request)
+        {
+            return null;
+        }
+
+        var query = request.QueryString?.TrimStart('?');
+        return string.IsNullOrEmpty(query) || url.Contains('?', StringComparison.Ordinal) ? url : url + "?" + query;
     }
 
     private static string? Header(ErrorEvent? sample, string name) =>

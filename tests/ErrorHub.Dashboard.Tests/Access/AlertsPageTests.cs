@@ -1,0 +1,82 @@
+using System.Net;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ErrorHub.Dashboard.Tests.Access;
+
+/// <summary>The alerts page of a project: its rules, the member's own choices, the notification history with delivery state; only for who may read the project.</summary>
+public sealed class AlertsPageTests : IDisposable
+{
+    private const string MemberPassword = "member password 1";
+    private readonly DashboardServer _server = DashboardServer.Start();
+
+    public void Dispose() => _server.Dispose();
+
+    private async Task<Project> SeedAsync()
+    {
+        var worker = await _server.Projects.CreateProjectAsync("Billing worker", "worker-key-0123456789abcdef", DateTimeOffset.UtcNow);
+        var outbox = _server.Services.GetRequiredService<INotificationStore>();
+        var now = DateTimeOffset.UtcNow;
+        await outbox.AddNotificationAsync(new Notification(Guid.NewGuid(), worker.Id, "new-issue:a", "new-issue:a", "new-issue", now.AddMinutes(-2))
+        {
+            Fingerprint = "fp-worker",
+            Recipients = ["dev@example.com"],
+            Subject = "[Billing worker/production] New issue: <script>alert(1)</script> in Worker.Run",
+            State = NotificationState.Sent,
+            Attempts = 1,
+        });
+        await outbox.AddNotificationAsync(new Notification(Guid.NewGuid(), worker.Id, "new-issue:b", "new-issue:b", "new-issue", now.AddMinutes(-1))
+        {
+            Recipients = ["dev@example.com"],
+            Subject = "[Billing worker/production] New issue: Timeout in Worker.Poll",
+            Attempts = 2,
+            NextAttemptAt = now.AddMinutes(1),
+            LastError = "SocketException: Connection refused",
+        });
+        await outbox.AddNotificationAsync(new Notification(Guid.NewGuid(), 1, "new-issue:c", "new-issue:c", "new-issue", now)
+        {
+            Recipients = ["admin@example.com"],
+            Subject = "Shop secret subject",
+            State = NotificationState.Sent,
+        });
+        await _server.CreateMemberAsync("dev@example.com", MemberPassword, worker.Id);
+        return worker;
+    }
+
+    [Fact]
+    public async Task A_member_sees_the_history_with_delivery_state_and_failures_of_their_project_and_not_another()
+    {
+        var worker = await SeedAsync();
+        using var member = await _server.SignedInClientAsync("dev@example.com", MemberPassword);
+
+        var page = await member.GetStringAsync($"/projects/{worker.Id}/alerts");
+        using var other = await member.GetAsync("/projects/1/alerts");
+
+        page.Should().Contain("Billing worker alerts")
+            .And.Contain("&lt;script&gt;alert(1)&lt;/script&gt;").And.NotContain("<script>alert(1)")
+            .And.Contain("sent").And.Contain("retrying").And.Contain("SocketException: Connection refused")
+            .And.Contain("No mail is sent: this server has no SMTP settings")
+            .And.Contain("Save my choices")
+            .And.NotContain("Save rules and addresses", "only admins change rules")
+            .And.NotContain("Shop secret subject");
+        other.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await other.Content.ReadAsStringAsync()).Should().NotContain("Shop secret subject");
+    }
+
+    [Fact]
+    public async Task An_admin_sees_the_default_rules_and_can_edit_them_and_a_stranger_is_sent_to_sign_in()
+    {
+        await SeedAsync();
+        using var admin = await _server.SignedInClientAsync();
+        using var anonymous = _server.NewClient();
+
+        var page = await admin.GetStringAsync("/projects/1/alerts");
+        using var redirected = await anonymous.GetAsync("/projects/1/alerts");
+
+        page.Should().Contain("New issue").And.Contain("Regression").And.Contain("Daily digest")
+            .And.Contain("Save rules and addresses").And.Contain("Send test e-mail").And.Contain("Shop secret subject");
+        redirected.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        redirected.Headers.Location!.AbsolutePath.Should().Be("/login");
+    }
+}
