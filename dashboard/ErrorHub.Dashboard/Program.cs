@@ -33,6 +33,7 @@ if (allInOne)
 
 // After the store (its schema step runs first): sign-in, API tokens, the first admin, allowed hosts.
 builder.Services.AddDashboardAccess(builder.Configuration);
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
 
 var app = builder.Build();
 
@@ -53,6 +54,7 @@ app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for prob
 
 app.MapAccessEndpoints();
 app.MapProjectsApi();
+app.MapAffectedUsersCsv();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();
