@@ -55,6 +55,7 @@ app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for prob
 app.MapAccessEndpoints();
 app.MapProjectsApi();
 app.MapAffectedUsersCsv();
+app.MapIssuesApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();
