@@ -37,6 +37,7 @@ builder.Services.AddErrorHubNotifications(builder.Configuration);
 
 // After the store (its schema step runs first): sign-in, API tokens, the first admin, allowed hosts.
 builder.Services.AddDashboardAccess(builder.Configuration);
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
 
 var app = builder.Build();
 
@@ -57,6 +58,8 @@ app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for prob
 
 app.MapAccessEndpoints();
 app.MapProjectsApi();
+app.MapAffectedUsersCsv();
+app.MapIssuesApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

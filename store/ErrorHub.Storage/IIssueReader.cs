@@ -142,11 +142,19 @@ public sealed record IssueGrouping(int Version, string? TitleWrapper, IReadOnlyL
 }
 
 /// <summary>
-/// A position in an issue's events: its time (at the store's precision) and id. Opaque to callers,
-/// who get it from one page and pass it back for the next (<see cref="ToString"/> and <see cref="TryParse"/> for URLs).
+/// A position in an issue's events: its time (unix milliseconds, as precise as the store keeps it) and id.
+/// Callers get it from a page or from an event (<see cref="Of"/>) and pass it back for the next page
+/// (<see cref="ToString"/> and <see cref="TryParse"/> for URLs).
 /// </summary>
 public readonly record struct EventCursor(long Time, Guid EventId)
 {
+    /// <summary>The position of <paramref name="errorEvent"/>: pages after it start with its neighbours.</summary>
+    public static EventCursor Of(ErrorEvent errorEvent)
+    {
+        ArgumentNullException.ThrowIfNull(errorEvent);
+        return new EventCursor(errorEvent.Timestamp.ToUnixTimeMilliseconds(), errorEvent.EventId);
+    }
+
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Time}-{EventId:N}");
 
     public static bool TryParse(string? text, out EventCursor cursor)

@@ -32,4 +32,22 @@ public enum IssueStatus
 public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus Status, DateTimeOffset ChangedAt)
 {
     public string? ResolvedInRelease { get; init; }
+
+    /// <summary>
+    /// "Resolved in the next release": the release current when it was resolved. Only an event of a later
+    /// release (by version, docs/dashboard.md) regresses the issue; events of this release or older ones do not.
+    /// </summary>
+    public string? ResolvedAfterRelease { get; init; }
+
+    /// <summary>An ignored issue is back (unresolved) from this time on; null: no time limit.</summary>
+    public DateTimeOffset? IgnoredUntil { get; init; }
+
+    /// <summary>An ignored issue is back once it has had this many events after <see cref="ChangedAt"/>.</summary>
+    public long? IgnoredUntilEvents { get; init; }
+
+    /// <summary>An ignored issue is back once this many distinct users hit it after <see cref="ChangedAt"/>.</summary>
+    public long? IgnoredUntilUsers { get; init; }
+
+    /// <summary>The account the issue is assigned to, if any.</summary>
+    public Guid? AssigneeId { get; init; }
 }

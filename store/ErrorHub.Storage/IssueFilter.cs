@@ -37,15 +37,41 @@ public sealed record IssueFilter
     /// </summary>
     public string? Search { get; init; }
 
+    /// <summary>Only these issues (a triage tab: the resolved ones, say); null: any. At most <see cref="MaxFingerprints"/>.</summary>
+    public IReadOnlyCollection<string>? Fingerprints { get; init; }
+
+    /// <summary>Not these issues (the unresolved tab leaves out the resolved and ignored ones). At most <see cref="MaxFingerprints"/>.</summary>
+    public IReadOnlyCollection<string>? ExcludedFingerprints { get; init; }
+
+    public const int MaxFingerprints = 5000;
+
     /// <summary>True when nothing is filtered: the store may read its per-issue aggregates.</summary>
-    public bool IsEmpty => this == None || (Environment is null && Release is null && Level is null && Since is null && Until is null && string.IsNullOrEmpty(Search));
+    public bool IsEmpty => this == None || (Environment is null && Release is null && Level is null && Since is null && Until is null && string.IsNullOrEmpty(Search)
+        && Fingerprints is null && ExcludedFingerprints is not { Count: > 0 });
+
+    /// <summary>True when only fingerprint sets are given: the per-issue aggregates still answer.</summary>
+    internal bool OnlyFingerprints => !NarrowsEvents && Since is null && Until is null;
+
+    /// <summary>Throws for sets no store may take.</summary>
+    internal void ValidateFingerprints()
+    {
+        if (Fingerprints?.Count > MaxFingerprints || ExcludedFingerprints?.Count > MaxFingerprints)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Fingerprints), $"At most {MaxFingerprints} fingerprints may be named.");
+        }
+
+        if (Fingerprints?.Any(fingerprint => fingerprint is null) == true || ExcludedFingerprints?.Any(fingerprint => fingerprint is null) == true)
+        {
+            throw new ArgumentException("A fingerprint is null.", nameof(Fingerprints));
+        }
+    }
 
     /// <summary>True when events must be read one by one (a time range alone is answered from hourly aggregates).</summary>
     internal bool NarrowsEvents => Environment is not null || Release is not null || Level is not null || !string.IsNullOrEmpty(Search);
 
     /// <summary>True when no event can match, so a store need not run the query.</summary>
     internal bool MatchesNothing =>
-        Search is { Length: > MaxSearchLength } || (RangeStart is { } start && RangeEnd is { } end && end <= start);
+        Search is { Length: > MaxSearchLength } || (RangeStart is { } start && RangeEnd is { } end && end <= start) || Fingerprints is { Count: 0 };
 
     /// <summary><see cref="Since"/> at the start of its hour.</summary>
     internal DateTimeOffset? RangeStart => Since is { } since ? HourRange.Floor(since) : null;

@@ -162,6 +162,25 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task From_any_event_its_newer_and_older_neighbours_are_one_step_away()
+    {
+        var oldest = TestEvents.Create(Project, "fp", T0.AddMilliseconds(900));
+        var middle = TestEvents.Create(Project, "fp", T0.AddSeconds(5).AddMilliseconds(123));
+        var newest = TestEvents.Create(Project, "fp", T0.AddSeconds(9).AddMilliseconds(1));
+        await Store.Events.InsertEventsAsync([oldest, middle, newest, TestEvents.Create(Project, "other", T0.AddSeconds(7))]);
+
+        async Task<Guid?> StepAsync(ErrorEvent from, bool towardsOlder) =>
+            (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { After = EventCursor.Of(from), OldestFirst = !towardsOlder, Limit = 1 }))
+                .Items.SingleOrDefault()?.EventId;
+
+        (await StepAsync(middle, towardsOlder: true)).Should().Be(oldest.EventId);
+        (await StepAsync(middle, towardsOlder: false)).Should().Be(newest.EventId);
+        (await StepAsync(newest, towardsOlder: false)).Should().BeNull("the latest event has no newer one");
+        (await StepAsync(oldest, towardsOlder: true)).Should().BeNull("the first event has no older one");
+        (await StepAsync(oldest, towardsOlder: false)).Should().Be(middle.EventId);
+    }
+
+    [Fact]
     public async Task Event_cursors_survive_a_trip_through_text_and_malformed_ones_are_refused()
     {
         var cursor = new EventCursor(1_741_942_800_123, Guid.NewGuid());

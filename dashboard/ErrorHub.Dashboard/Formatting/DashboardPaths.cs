@@ -14,6 +14,10 @@ internal static class DashboardPaths
 
     public static string Invitation(string secret) => "invitations/" + Uri.EscapeDataString(secret);
 
+    /// <summary>The issue's affected users as CSV (only those matching <paramref name="search"/>, when given).</summary>
+    public static string AffectedUsersCsv(int projectId, string fingerprint, string? search = null) =>
+        Issue(projectId, fingerprint) + "/users.csv" + (string.IsNullOrEmpty(search) ? "" : "?q=" + Uri.EscapeDataString(search));
+
     public static string Event(int projectId, string fingerprint, Guid eventId) =>
         FormattableString.Invariant($"{Issue(projectId, fingerprint)}?event={eventId:N}");
 }

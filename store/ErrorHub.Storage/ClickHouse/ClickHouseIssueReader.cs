@@ -103,6 +103,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     private async Task<IssuePage> GetFilteredIssuesAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
     {
         var filter = query.Filter;
+        filter.ValidateFingerprints();
         if (filter.MatchesNothing)
         {
             return new IssuePage([], 0);
@@ -114,7 +115,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         {
             // The search text is named once: repeated in each condition it could pass 18.x's 256 KiB query size.
             with = string.IsNullOrEmpty(filter.Search) ? "" : $"WITH {ClickHouseSql.Quote(filter.Search)} AS search_text";
-            from = $"FROM {schema.Events} WHERE project_id = {project} {EventConditions(filter)}";
+            from = $"FROM {schema.Events} WHERE project_id = {project} {EventConditions(filter)} {FingerprintConditions(filter)}";
             metrics = $"""
                 count() AS {IssueOrdering.EventsAlias},
                 uniqIf(user_hash, user_hash != 0) AS {IssueOrdering.UsersAlias},
@@ -125,7 +126,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         else
         {
             with = "";
-            from = $"FROM {schema.IssueHourly} WHERE project_id = {project} {HourConditions(filter)}";
+            from = $"FROM {schema.IssueHourly} WHERE project_id = {project} {HourConditions(filter)} {FingerprintConditions(filter)}";
             metrics = $"""
                 countMerge(event_count) AS {IssueOrdering.EventsAlias},
                 uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
@@ -229,6 +230,22 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return conditions.ToString();
     }
 
+    private static string FingerprintConditions(IssueFilter filter)
+    {
+        var conditions = new System.Text.StringBuilder();
+        if (filter.Fingerprints is { Count: > 0 } only)
+        {
+            conditions.Append(" AND fingerprint IN (").AppendJoin(", ", only.Select(ClickHouseSql.Quote)).Append(')');
+        }
+
+        if (filter.ExcludedFingerprints is { Count: > 0 } excluded)
+        {
+            conditions.Append(" AND fingerprint NOT IN (").AppendJoin(", ", excluded.Select(ClickHouseSql.Quote)).Append(')');
+        }
+
+        return conditions.ToString();
+    }
+
     private static string HourConditions(IssueFilter filter)
     {
         var conditions = new System.Text.StringBuilder();
@@ -313,7 +330,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var conditions = new System.Text.StringBuilder();
         if (query.After is { } after)
         {
-            var time = DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(after.Time));
+            // Cursors count milliseconds; this table keeps whole seconds (a stored time is its event's time cut to the second).
+            var time = DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(after.Time, 1000, out var rest) - (rest < 0 ? 1 : 0)));
             conditions.Append($" AND (timestamp {(query.OldestFirst ? ">" : "<")} {time} OR (timestamp = {time} AND event_id > {ClickHouseSql.Literal(after.EventId)}))");
         }
 
@@ -352,7 +370,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                     Text(row, "url"),
                     Text(row, "release"),
                     Text(row, "environment"),
-                    new EventCursor(seconds, eventId));
+                    new EventCursor(seconds * 1000, eventId));
             },
             cancellationToken);
 

@@ -29,7 +29,8 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
                 fingerprint,
                 argMax(status, version) AS state_status,
                 toUnixTimestamp(argMax(changed_at, version)) AS state_changed,
-                argMax(resolved_in_release, version) AS state_release
+                argMax(resolved_in_release, version) AS state_release,
+                argMax(triage, version) AS state_triage
             FROM {schema.IssueStates}
             WHERE project_id = {ClickHouseSql.Literal(projectId)} {where}
             GROUP BY fingerprint
@@ -39,14 +40,14 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
             row => Read(projectId, row),
             cancellationToken);
 
-    private static IssueState Read(int projectId, JsonElement row) => new(
+    private static IssueState Read(int projectId, JsonElement row) => IssueTriageJson.Apply(new(
         projectId,
         row.GetProperty("fingerprint").GetString() ?? "",
         StoredNames.ParseIssueStatus(row.GetProperty("state_status").GetString() ?? ""),
         StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("state_changed"))))
     {
         ResolvedInRelease = row.GetProperty("state_release").GetString() is { Length: > 0 } release ? release : null,
-    };
+    }, row.GetProperty("state_triage").GetString());
 }
 
 /// <summary>One row of <c>issue_states</c>.</summary>
@@ -57,5 +58,6 @@ internal sealed class ClickHouseIssueStateRow(IssueState state, ulong version)
     [ClickHouseColumn(Name = "status", Type = "String")] public string Status => StoredNames.Of(state.Status);
     [ClickHouseColumn(Name = "changed_at", Type = "DateTime('UTC')")] public DateTimeOffset ChangedAt => ClickHouseEventRow.ClampToDateTime(state.ChangedAt);
     [ClickHouseColumn(Name = "resolved_in_release", Type = "String")] public string ResolvedInRelease => state.ResolvedInRelease ?? "";
+    [ClickHouseColumn(Name = "triage", Type = "String")] public string Triage => IssueTriageJson.Serialize(state);
     [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
 }

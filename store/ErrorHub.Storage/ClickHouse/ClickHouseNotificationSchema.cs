@@ -64,6 +64,7 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
             status String,
             changed_at DateTime('UTC'),
             resolved_in_release String,
+            triage String,
             version UInt64
         )
         ENGINE = ReplacingMergeTree(version)

@@ -110,9 +110,15 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
     private async Task<IssuePage> GetFilteredIssuesAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
     {
         var filter = query.Filter;
+        filter.ValidateFingerprints();
         if (filter.MatchesNothing)
         {
             return new IssuePage([], 0);
+        }
+
+        if (filter.OnlyFingerprints)
+        {
+            return await GetIssuesByFingerprintAsync(query, orderAndPage, cancellationToken);
         }
 
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -131,7 +137,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                        i.grouping
                 FROM events AS e
                 JOIN issues AS i ON i.project_id = e.project_id AND i.fingerprint = e.fingerprint
-                WHERE e.project_id = $project {EventConditions(filter)}
+                WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(command, filter)}
                 GROUP BY e.fingerprint
                 {orderAndPage}
                 """;
@@ -146,11 +152,68 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         await using (var count = connection.CreateCommand())
         {
             count.Transaction = transaction;
-            count.CommandText = $"SELECT count(DISTINCT e.fingerprint) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)}";
+            count.CommandText = $"SELECT count(DISTINCT e.fingerprint) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter)}";
             AddFilterParameters(count, query.ProjectId, filter);
             var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
             return new IssuePage(items, total);
         }
+    }
+
+    /// <summary>A triage tab without other filters: the per-issue aggregates, narrowed to (or short of) some issues.</summary>
+    private async Task<IssuePage> GetIssuesByFingerprintAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        var items = new List<IssueSummary>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                SELECT {IssueColumns}
+                FROM issues AS e
+                WHERE project_id = $project {FingerprintConditions(command, query.Filter)}
+                {orderAndPage}
+                """;
+            command.Parameters.AddWithValue("$project", query.ProjectId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(ReadIssue(query.ProjectId, reader));
+            }
+        }
+
+        await using var count = connection.CreateCommand();
+        count.Transaction = transaction;
+        count.CommandText = $"SELECT count(*) FROM issues AS e WHERE project_id = $project {FingerprintConditions(count, query.Filter)}";
+        count.Parameters.AddWithValue("$project", query.ProjectId);
+        return new IssuePage(items, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>IN and NOT IN conditions on <c>e.fingerprint</c>, a parameter per fingerprint.</summary>
+    private static string FingerprintConditions(SqliteCommand command, IssueFilter filter)
+    {
+        var conditions = new System.Text.StringBuilder();
+        void Add(IReadOnlyCollection<string>? fingerprints, string prefix, string keyword)
+        {
+            if (fingerprints is not { Count: > 0 })
+            {
+                return;
+            }
+
+            var names = new List<string>(fingerprints.Count);
+            foreach (var fingerprint in fingerprints)
+            {
+                var name = prefix + names.Count.ToString(CultureInfo.InvariantCulture);
+                command.Parameters.AddWithValue(name, fingerprint);
+                names.Add(name);
+            }
+
+            conditions.Append($" AND e.fingerprint {keyword} ({string.Join(", ", names)})");
+        }
+
+        Add(filter.Fingerprints, "$only", "IN");
+        Add(filter.ExcludedFingerprints, "$not", "NOT IN");
+        return conditions.ToString();
     }
 
     /// <summary>

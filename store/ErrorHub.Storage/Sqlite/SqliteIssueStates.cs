@@ -13,16 +13,18 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
             {
                 await using var command = connection.CreateCommand();
                 command.CommandText = """
-                    INSERT INTO issue_states (project_id, fingerprint, status, changed_at, resolved_in_release)
-                    VALUES ($project, $fingerprint, $status, $changed, $release)
+                    INSERT INTO issue_states (project_id, fingerprint, status, changed_at, resolved_in_release, triage)
+                    VALUES ($project, $fingerprint, $status, $changed, $release, $triage)
                     ON CONFLICT (project_id, fingerprint) DO UPDATE SET
-                        status = excluded.status, changed_at = excluded.changed_at, resolved_in_release = excluded.resolved_in_release
+                        status = excluded.status, changed_at = excluded.changed_at, resolved_in_release = excluded.resolved_in_release,
+                        triage = excluded.triage
                     """;
                 command.Parameters.AddWithValue("$project", state.ProjectId);
                 command.Parameters.AddWithValue("$fingerprint", state.Fingerprint);
                 command.Parameters.AddWithValue("$status", StoredNames.Of(state.Status));
                 command.Parameters.AddWithValue("$changed", state.ChangedAt.ToUnixTimeSeconds());
                 command.Parameters.AddWithValue("$release", (object?)NullIfEmpty(state.ResolvedInRelease) ?? DBNull.Value);
+                command.Parameters.AddWithValue("$triage", IssueTriageJson.Serialize(state));
                 await command.ExecuteNonQueryAsync(cancellationToken);
             },
             cancellationToken);
@@ -43,7 +45,7 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT fingerprint, status, changed_at, resolved_in_release
+            SELECT fingerprint, status, changed_at, resolved_in_release, triage
             FROM issue_states
             WHERE project_id = $project
             {(fingerprint is null ? "" : "AND fingerprint = $fingerprint")}
@@ -65,14 +67,14 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            states.Add(new IssueState(
+            states.Add(IssueTriageJson.Apply(new IssueState(
                 projectId,
                 reader.GetString(0),
                 StoredNames.ParseIssueStatus(reader.GetString(1)),
                 DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(2)))
             {
                 ResolvedInRelease = reader.IsDBNull(3) ? null : reader.GetString(3),
-            });
+            }, reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
 
         return states;

@@ -16,6 +16,7 @@ internal static class SqliteNotificationSchema
             status               TEXT    NOT NULL, -- unresolved, resolved, ignored
             changed_at           INTEGER NOT NULL, -- unix seconds
             resolved_in_release  TEXT,
+            triage               TEXT,    -- JSON: ignore conditions, next release, assignee (IssueTriageJson)
             PRIMARY KEY (project_id, fingerprint)
         ) WITHOUT ROWID;
 

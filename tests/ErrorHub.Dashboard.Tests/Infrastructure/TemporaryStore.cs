@@ -29,6 +29,9 @@ internal sealed class TemporaryStore : IDisposable
     {
         var options = Options.Create(new ErrorHubServerOptions());
         services.AddSingleton(Store.Issues);
+        services.AddSingleton(Store.Notifications.States);
+        services.AddSingleton(Store.Notifications.Activity);
+        services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton(Store.Projects);
         services.AddSingleton(Store.Access);
         services.AddSingleton(options);

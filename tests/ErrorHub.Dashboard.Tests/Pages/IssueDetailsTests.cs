@@ -90,8 +90,9 @@ public sealed class IssueDetailsTests : DashboardTestContext
         cut.Find("h1").TextContent.Should().Be(CheckoutTitle);
         cut.Find(".breadcrumbs a").GetAttribute("href").Should().Be("projects/1/issues");
         cut.Find(".breadcrumbs a").TextContent.Should().Be("Web shop");
-        cut.FindAll(".issue-stats dt").Select(term => term.TextContent).Should().Equal("Events", "Users", "First seen", "Last seen");
-        cut.FindAll(".issue-stats dd").Select(value => value.TextContent).Should().Equal("3", "3", "5 hours ago", "2 minutes ago");
+        cut.FindAll(".issue-stats dt").Select(term => term.TextContent).Should().Equal("Events", "Users", "First seen", "Last seen", "First release", "Last release");
+        cut.FindAll(".issue-stats dd").Select(value => value.TextContent).Should().Equal("3", "3", "5 hours ago", "2 minutes ago", "shop@2.4.1", "shop@2.4.1");
+        cut.Find(".chart-summary").TextContent.Should().Be("3 events in the last 24 hours");
 
         cut.Find(".event-heading code").TextContent.Should().Be(LatestId.ToString("N")[..12]);
         cut.FindAll(".exception-type").Select(type => type.TextContent).Should().Equal("System.InvalidOperationException", "System.Collections.Generic.KeyNotFoundException");
@@ -100,6 +101,11 @@ public sealed class IssueDetailsTests : DashboardTestContext
         Facts(cut, "context").Should().StartWith("Release=shop@2.4.1; Environment=production; Runtime=.NET 10.0.12;");
         Facts(cut, "tags").Should().Be("feature=bundles; region=eu-west");
     }
+
+    private static string Href(Guid eventId) => $"projects/1/issues/{CheckoutFingerprint}?event={eventId:N}";
+
+    private static List<string> EventTimes(IRenderedComponent<IssueDetails> cut) =>
+        [.. cut.FindAll(".events-table tbody tr td:first-child a").Select(link => link.TextContent)];
 
     [Fact]
     public async Task Shows_why_the_issue_is_one_issue_and_the_exception_its_root_cause_came_wrapped_in_from_its_first_event()
@@ -146,20 +152,21 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
-    public async Task The_recent_events_list_marks_the_shown_one_and_only_an_older_event_is_offered()
+    public async Task The_latest_event_offers_the_first_and_an_older_one_and_the_events_table_marks_it()
     {
         var cut = await RenderIssueAsync(CheckoutFingerprint);
 
-        var recent = cut.FindAll(".event-list li");
-        recent.Select(item => item.QuerySelector("a")!.TextContent).Should().Equal("2 minutes ago", "an hour ago", "5 hours ago");
-        recent[0].ClassList.Should().Contain("selected");
-        recent[0].QuerySelector("a")!.GetAttribute("aria-current").Should().Be("true");
-        recent[1].QuerySelector("a")!.GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}?event={MiddleId:N}");
+        cut.Find("a.first-event").GetAttribute("href").Should().Be(Href(OldestId));
+        cut.Find("a.older-event").GetAttribute("href").Should().Be(Href(MiddleId));
+        cut.FindAll("a.newer-event, a.latest-event").Should().BeEmpty("nothing is newer than the latest event");
+        cut.Find("span.newer-event").GetAttribute("aria-disabled").Should().Be("true");
 
-        cut.FindAll("a[rel='prev']").Should().BeEmpty("there is nothing newer than the latest event");
-        var older = cut.Find("a[rel='next']");
-        older.TextContent.Should().Be("Older ›");
-        older.GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}?event={MiddleId:N}");
+        EventTimes(cut).Should().Equal("2 minutes ago", "an hour ago", "5 hours ago");
+        var rows = cut.FindAll(".events-table tbody tr");
+        rows[0].ClassList.Should().Contain("selected");
+        rows[0].QuerySelector("a")!.GetAttribute("aria-current").Should().Be("true");
+        rows[1].QuerySelector("a")!.GetAttribute("href").Should().Be(Href(MiddleId));
+        rows[1].Children.Select(cell => cell.TextContent.Trim()).Skip(1).Should().Equal("bob@example.com", "https://shop.example/checkout/bundles/summer-kit", "shop@2.4.1", "production");
     }
 
     [Fact]
@@ -169,9 +176,11 @@ public sealed class IssueDetailsTests : DashboardTestContext
 
         cut.Find(".event-heading code").TextContent.Should().Be(MiddleId.ToString("N")[..12]);
         Facts(cut, "user").Should().Contain("Email=bob@example.com");
-        cut.Find("a[rel='prev']").GetAttribute("href").Should().EndWith($"?event={LatestId:N}");
-        cut.Find("a[rel='next']").GetAttribute("href").Should().EndWith($"?event={OldestId:N}");
-        cut.Find(".event-list li.selected a").TextContent.Should().Be("an hour ago");
+        cut.Find("a.newer-event").GetAttribute("href").Should().Be(Href(LatestId));
+        cut.Find("a.older-event").GetAttribute("href").Should().Be(Href(OldestId));
+        cut.Find("a.latest-event").GetAttribute("href").Should().Be(Href(LatestId));
+        cut.Find("a.first-event").GetAttribute("href").Should().Be(Href(OldestId));
+        cut.Find(".events-table tr.selected a").TextContent.Should().Be("an hour ago");
         _notFound.Should().BeFalse();
     }
 
@@ -193,6 +202,70 @@ public sealed class IssueDetailsTests : DashboardTestContext
         await RenderIssueAsync(CheckoutFingerprint, other.EventId.ToString("N"), [CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com"), other]);
 
         _notFound.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Every_event_of_a_long_issue_is_reachable_page_by_page_and_the_first_event_by_one_link()
+    {
+        // 60 events, one every 12 hours: the first is 30 days old.
+        var events = Enumerable.Range(0, 60)
+            .Select(i => CheckoutEvent(Guid.NewGuid(), Now.AddHours(-12 * i).AddMinutes(-1), $"user{i}@example.com"))
+            .ToList();
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: events);
+
+        cut.Find("a.first-event").GetAttribute("href").Should().Be(Href(events[^1].EventId));
+        EventTimes(cut).Should().HaveCount(25);
+        cut.FindAll(".events-table tbody tr").Select(row => row.Children[1].TextContent).Should().Equal(events.Take(25).Select(e => e.User!.Email));
+
+        cut.Find("button.older-events").Click();
+        cut.WaitForAssertion(() => cut.Find(".events-table tbody tr").Children[1].TextContent.Should().Be("user25@example.com"));
+        cut.Find("button.older-events").Click();
+        cut.WaitForAssertion(() => cut.FindAll(".events-table tbody tr").Should().HaveCount(10));
+        cut.FindAll(".events-table tbody tr")[^1].Children[1].TextContent.Should().Be("user59@example.com", "the last page ends with the issue's first event");
+        cut.FindAll("button.older-events").Should().BeEmpty();
+
+        cut.Find("button.newer-events").Click();
+        cut.WaitForAssertion(() => cut.Find(".events-table tbody tr").Children[1].TextContent.Should().Be("user25@example.com"));
+        cut.Find("button.newest-events").Click();
+        cut.WaitForAssertion(() => cut.Find(".events-table tbody tr").Children[1].TextContent.Should().Be("user0@example.com"));
+
+        cut.Find(".issue-events input[type=search]").Input("USER42@");
+        cut.Find(".issue-events form").Submit();
+        cut.WaitForAssertion(() => cut.FindAll(".events-table tbody tr").Select(row => row.Children[1].TextContent).Should().Equal("user42@example.com"));
+    }
+
+    [Fact]
+    public async Task Affected_users_are_listed_with_a_mail_link_searchable_and_exportable()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+
+        var rows = cut.FindAll(".users-table tbody tr");
+        cut.Find(".user-total").TextContent.Should().Be("3");
+        rows.Select(row => row.QuerySelector("a")!.GetAttribute("href")).Should().Equal("mailto:alice@example.com", "mailto:bob@example.com", "mailto:carol@example.com");
+        rows[1].Children.Select(cell => cell.TextContent.Trim()).Should().Equal("bob@example.com", "bob", "u-b", "1", "an hour ago", "an hour ago", "https://shop.example/checkout/bundles/summer-kit");
+        cut.Find("a.csv-export").GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}/users.csv");
+
+        cut.Find(".affected-users input[type=search]").Input("CAROL");
+        cut.Find(".affected-users form").Submit();
+
+        cut.WaitForAssertion(() => cut.FindAll(".users-table tbody tr").Select(row => row.Children[0].TextContent.Trim()).Should().Equal("carol@example.com"));
+        cut.Find("a.csv-export").GetAttribute("href").Should().Be($"projects/1/issues/{CheckoutFingerprint}/users.csv?q=CAROL");
+    }
+
+    [Fact]
+    public async Task The_chart_range_can_be_chosen()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events:
+        [
+            CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com"),
+            CheckoutEvent(OldestId, Now.AddDays(-20), "carol@example.com"),
+        ]);
+        cut.Find(".chart-summary").TextContent.Should().Be("1 event in the last 24 hours");
+
+        cut.Find(".range-buttons button[data-range='30d']").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".chart-summary").TextContent.Should().Be("2 events in the last 30 days"));
+        cut.Find(".range-buttons button[data-range='30d']").GetAttribute("aria-pressed").Should().Be("true");
     }
 
     [Fact]
@@ -229,5 +302,41 @@ public sealed class IssueDetailsTests : DashboardTestContext
 
         _notFound.Should().BeTrue();
         cut.Markup.Should().NotContain("alice@example.com").And.NotContain("summer-kit");
+    }
+
+    private static string Status(IRenderedComponent<IssueDetails> cut) => cut.Find(".triage-actions .status-badge").TextContent;
+
+    [Fact]
+    public async Task Resolve_reopen_and_ignore_from_the_issue_page()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        Status(cut).Should().Be("Unresolved");
+        cut.Find("button.action-resolve-next").GetAttribute("title").Should().Be("Events of shop@2.4.1 or older releases will not reopen it");
+
+        cut.Find("button.action-resolve").Click();
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Resolved"));
+
+        cut.Find("button.action-reopen").Click();
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Unresolved"));
+
+        cut.Find("select.action-ignore").Change("events:100");
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Ignored until 100 more events"));
+
+        cut.Find("button.action-reopen").Click();
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Unresolved"));
+        cut.Find("button.action-resolve-next").Click();
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Resolved in the release after shop@2.4.1"));
+    }
+
+    [Fact]
+    public async Task An_issue_is_assigned_to_someone_who_may_read_its_project()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        cut.FindAll("select.action-assign option").Select(option => option.TextContent).Should().Equal("Nobody", TemporaryStore.Admin.Name);
+
+        cut.Find("select.action-assign").Change(TemporaryStore.Admin.Id.ToString("D"));
+
+        cut.WaitForState(() => _store.Store.Notifications.States.GetStateAsync(1, CheckoutFingerprint).GetAwaiter().GetResult()?.AssigneeId == TemporaryStore.Admin.Id);
+        Status(cut).Should().Be("Unresolved", "an assignment keeps the status");
     }
 }

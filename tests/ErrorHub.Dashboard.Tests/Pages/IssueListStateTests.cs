@@ -24,10 +24,11 @@ public sealed class IssueListStateTests
             Sort = IssueSort.Users,
             Descending = false,
             Page = 3,
+            Status = "resolved",
         };
 
         var query = QueryHelpers.ParseQuery(new Uri("http://localhost/" + state.ToUrl(5)).Query);
-        var back = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], query["page"]);
+        var back = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], query["page"], query["status"]);
 
         back.Should().Be(state);
     }

@@ -64,7 +64,8 @@ public sealed class IssueListTests : DashboardTestContext
 
     private static List<string> Titles(IRenderedComponent<IssueList> cut) => [.. cut.FindAll(".issue-grid .issue-link").Select(link => link.TextContent)];
 
-    private static string Cell(IElement row, int column) => row.Children[column].TextContent.Trim();
+    /// <summary>A cell by its place among the issue's own columns (0: the issue), after the selection box.</summary>
+    private static string Cell(IElement row, int column) => row.Children[column + 1].TextContent.Trim();
 
     [Fact]
     public async Task Lists_each_issue_with_title_culprit_counts_and_times_newest_activity_first()
@@ -93,7 +94,7 @@ public sealed class IssueListTests : DashboardTestContext
         Cell(checkout, 3).Should().Be("2", "two distinct users");
         Cell(checkout, 4).Should().Be("5 hours ago");
         Cell(checkout, 5).Should().Be("2 minutes ago");
-        checkout.Children[5].QuerySelector("time")!.GetAttribute("title").Should().Be("2025-06-02 11:58:00 UTC");
+        checkout.Children[6].QuerySelector("time")!.GetAttribute("title").Should().Be("2025-06-02 11:58:00 UTC");
 
         var profile = rows[1];
         profile.QuerySelector(".issue-link")!.TextContent.Should().Be(ProfileTitle);
@@ -360,5 +361,49 @@ public sealed class IssueListTests : DashboardTestContext
         var own = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, Worker.Id));
         own.WaitForElement(".issue-count");
         own.Find("h1").TextContent.Should().Be(Worker.Name);
+    }
+
+    [Fact]
+    public async Task Resolving_issues_in_bulk_moves_them_from_the_unresolved_tab_to_the_resolved_tab()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
+        cut.Find("a.status-tab.active").TextContent.Should().Be("Unresolved");
+
+        cut.FindAll("input.select-issue")[0].Change(true);
+        cut.Find(".selected-count").TextContent.Should().Be("1 selected");
+        cut.Find("button.bulk-resolve").Click();
+
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle));
+        cut.Find("a.status-tab[data-status=resolved]").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        Address.Should().EndWith("projects/1/issues?status=resolved");
+        cut.Find(".issue-row .status-badge").TextContent.Should().Be("resolved");
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.bulk-reopen").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+        cut.FindAll(".empty-state").Should().BeEmpty("the project has issues; none is resolved");
+    }
+
+    [Fact]
+    public async Task A_resolved_issue_that_happens_again_is_listed_as_regressed_and_unresolved()
+    {
+        await _store.SeedAsync([Shop, Worker], [Event(CheckoutFingerprint, CheckoutTitle, Now.AddHours(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddHours(-3))]);
+        var triage = Services.GetRequiredService<ErrorHub.Dashboard.Triage.IssueTriage>();
+        await triage.ResolveAsync(1, CheckoutFingerprint);
+        await triage.ResolveAsync(1, ProfileFingerprint);
+        await _store.Store.Events.InsertEventsAsync([Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(1)) with { Release = "shop@2.5.0" }]);
+
+        Services.GetRequiredService<NavigationManager>().NavigateTo("projects/1/issues?status=regressed");
+        var cut = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, 1));
+
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        cut.Find(".issue-row .status-badge").TextContent.Should().Be("regressed");
+        cut.Find("a.status-tab[data-status=unresolved]").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        cut.Find("a.status-tab[data-status=new]").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        cut.Find("a.status-tab[data-status=all]").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle, ProfileTitle));
     }
 }

@@ -32,6 +32,10 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
             "/account",
             $"/projects/1/issues/{DashboardSeed.CheckoutFingerprint}",
             $"/projects/1/issues/{DashboardSeed.CheckoutFingerprint}?event={dashboard.Seed.OlderCheckoutEventId:N}",
+            "/projects/1/issues?status=resolved",
+            "/projects/1/issues?status=new",
+            "/projects/1/issues?sort=events",
+            "/projects/1/issues?page=2",
         ]);
         await VisitInBrowserAsync(pages, admin: true);
     }
@@ -164,7 +168,10 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
 
             // Every page has <base href="/">: relative links resolve against the site root.
             var url = new Uri(dashboard.BaseUrl, value);
-            if (url.Authority == dashboard.BaseUrl.Authority && !url.AbsolutePath.StartsWith("/_blazor", StringComparison.Ordinal))
+            // The issue list links to itself with every tab, sort and page: one parameter at a time covers
+            // each of them without crawling their combinations.
+            var listVariant = url.AbsolutePath.EndsWith("/issues", StringComparison.Ordinal) && url.Query.Contains('&', StringComparison.Ordinal);
+            if (url.Authority == dashboard.BaseUrl.Authority && !url.AbsolutePath.StartsWith("/_blazor", StringComparison.Ordinal) && !listVariant)
             {
                 yield return new Uri(url.GetLeftPart(UriPartial.Query));
             }

@@ -125,8 +125,9 @@ public sealed partial class CrashTravelsToDashboardTests : IAsyncLifetime
     private async Task<string> WaitForIssueLinkAsync(string titleText)
     {
         var list = await WaitForListAsync(html => html.Contains(titleText, StringComparison.Ordinal), $"an issue titled '{titleText}'");
-        var row = list[..list.IndexOf(titleText, StringComparison.Ordinal)];
-        return IssueLinks(row).Last();
+        // A row names its issue first in its selection box's label, then links it.
+        var row = list[list.IndexOf(titleText, StringComparison.Ordinal)..];
+        return IssueLinks(row).First();
     }
 
     private async Task<string> WaitForListAsync(Func<string, bool> condition, string what)

@@ -51,6 +51,19 @@ internal sealed record IssueListState
         ["users"] = IssueSort.Users,
     };
 
+    /// <summary>The triage tabs, in the order shown; "unresolved" is the list's default.</summary>
+    public static readonly IReadOnlyList<(string Key, string Label)> Tabs =
+    [
+        ("unresolved", "Unresolved"),
+        ("new", "For review"),
+        ("regressed", "Regressed"),
+        ("resolved", "Resolved"),
+        ("ignored", "Ignored"),
+        ("all", "All"),
+    ];
+
+    public string Status { get; init; } = "unresolved";
+
     public string Search { get; init; } = "";
     public string? Environment { get; init; }
     public string? Release { get; init; }
@@ -64,8 +77,9 @@ internal sealed record IssueListState
 
     public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Range.Span is not null;
 
-    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page) => new()
+    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null) => new()
     {
+        Status = Tabs.Any(tab => tab.Key == status) ? status! : "unresolved",
         Search = search?.Trim() ?? "",
         Environment = NullIfEmpty(environment),
         Release = NullIfEmpty(release),
@@ -96,6 +110,11 @@ internal sealed record IssueListState
     public string ToUrl(int projectId)
     {
         var query = new List<KeyValuePair<string, string?>>();
+        if (Status != "unresolved")
+        {
+            query.Add(new("status", Status));
+        }
+
         if (Search.Length > 0)
         {
             query.Add(new("q", Search));

@@ -1,0 +1,234 @@
+using ErrorHub.Storage;
+
+namespace ErrorHub.Dashboard.Triage;
+
+/// <summary>Where an issue stands for the people triaging it, derived from its stored state and its events since.</summary>
+public enum TriageStatus
+{
+    Unresolved,
+    Regressed,
+    Resolved,
+    Ignored,
+}
+
+/// <summary>
+/// An issue's triage as shown: the status, the stored state it comes from (null: never triaged), and for
+/// a regression the release and time of the first event that reopened it.
+/// </summary>
+public sealed record IssueTriageView(TriageStatus Status, IssueState? State, string? RegressedInRelease = null, DateTimeOffset? RegressedAt = null)
+{
+    public static readonly IssueTriageView Untriaged = new(TriageStatus.Unresolved, null);
+}
+
+/// <summary>
+/// Resolving, ignoring and reopening issues, and what their events made of that since. Ingest never
+/// reads before it writes, so nothing is updated when an event arrives: a resolved issue is regressed
+/// when it has a qualifying event newer than its resolution (for "resolved in a release", one from that
+/// release or a later one; for "in the next release", one from a release after the one current then),
+/// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
+/// </summary>
+internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, TimeProvider clock)
+{
+    /// <summary>The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved).</summary>
+    public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        var stored = await states.GetStatesAsync(projectId, cancellationToken: cancellationToken);
+        var views = new Dictionary<string, IssueTriageView>(StringComparer.Ordinal);
+        var waiting = stored.Where(state => state.Status != IssueStatus.Unresolved).ToList();
+        if (waiting.Count == 0)
+        {
+            return views;
+        }
+
+        // Only issues with an event after their change can have changed: one query finds them.
+        var lastSeen = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var chunk in waiting.Chunk(IssueOrderingLimit))
+        {
+            var page = await issues.GetIssuesAsync(
+                new IssueQuery(projectId) { Limit = IssueOrderingLimit, Filter = new IssueFilter { Fingerprints = [.. chunk.Select(state => state.Fingerprint)] } },
+                cancellationToken);
+            foreach (var issue in page.Items)
+            {
+                lastSeen[issue.Fingerprint] = issue.LastSeen;
+            }
+        }
+
+        foreach (var state in waiting)
+        {
+            var quiet = !lastSeen.TryGetValue(state.Fingerprint, out var seen) || seen <= state.ChangedAt;
+            views[state.Fingerprint] = await EvaluateAsync(state, quiet, cancellationToken);
+        }
+
+        return views;
+    }
+
+    public async Task<IssueTriageView> EvaluateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        var state = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
+        if (state is null || state.Status == IssueStatus.Unresolved)
+        {
+            return new IssueTriageView(TriageStatus.Unresolved, state);
+        }
+
+        var issue = await issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
+        return await EvaluateAsync(state, issue is null || issue.LastSeen <= state.ChangedAt, cancellationToken);
+    }
+
+    public Task ResolveAsync(int projectId, string fingerprint, string? inRelease = null, string? afterRelease = null, CancellationToken cancellationToken = default) =>
+        ChangeAsync(projectId, fingerprint, state => state with
+        {
+            Status = IssueStatus.Resolved,
+            ResolvedInRelease = inRelease,
+            ResolvedAfterRelease = afterRelease,
+            IgnoredUntil = null,
+            IgnoredUntilEvents = null,
+            IgnoredUntilUsers = null,
+        }, cancellationToken);
+
+    /// <summary>Ignores the issue until a time, until it has had <paramref name="events"/> more events or <paramref name="users"/> more users (whichever comes first), or for good when none is given.</summary>
+    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, CancellationToken cancellationToken = default)
+    {
+        if (duration is { } span && span <= TimeSpan.Zero || events is <= 0 || users is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(duration), "An ignore condition must lie ahead: a positive duration, events or users.");
+        }
+
+        return ChangeAsync(projectId, fingerprint, state => state with
+        {
+            Status = IssueStatus.Ignored,
+            ResolvedInRelease = null,
+            ResolvedAfterRelease = null,
+            IgnoredUntil = duration is { } d ? state.ChangedAt + d : null,
+            IgnoredUntilEvents = events,
+            IgnoredUntilUsers = users,
+        }, cancellationToken);
+    }
+
+    public Task ReopenAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default) =>
+        ChangeAsync(projectId, fingerprint, state => state with
+        {
+            Status = IssueStatus.Unresolved,
+            ResolvedInRelease = null,
+            ResolvedAfterRelease = null,
+            IgnoredUntil = null,
+            IgnoredUntilEvents = null,
+            IgnoredUntilUsers = null,
+        }, cancellationToken);
+
+    /// <summary>Assigns the issue to an account (null: nobody), keeping its status.</summary>
+    public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, CancellationToken cancellationToken = default)
+    {
+        var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken)
+            ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
+        await states.SetStateAsync(current with { AssigneeId = assignee }, cancellationToken);
+    }
+
+    private const int IssueOrderingLimit = 1000;
+
+    /// <summary>"For review": unresolved issues first seen this recently, and regressed ones.</summary>
+    public static readonly TimeSpan NewIssueAge = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// <paramref name="filter"/> narrowed to a tab of the issue list (unresolved, new, regressed, resolved,
+    /// ignored, all; unknown: unresolved), given the project's triage as <see cref="EvaluateAsync(int, CancellationToken)"/> found it.
+    /// </summary>
+    public async Task<IssueFilter> FilterForTabAsync(
+        int projectId, string tab, IssueFilter filter, IReadOnlyDictionary<string, IssueTriageView> views, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        string[] With(params TriageStatus[] statuses) => [.. views.Where(pair => statuses.Contains(pair.Value.Status)).Select(pair => pair.Key)];
+        switch (tab)
+        {
+            case "resolved":
+                return filter with { Fingerprints = With(TriageStatus.Resolved) };
+            case "ignored":
+                return filter with { Fingerprints = With(TriageStatus.Ignored) };
+            case "regressed":
+                return filter with { Fingerprints = With(TriageStatus.Regressed) };
+            case "new":
+                var recent = await issues.GetIssuesAsync(
+                    new IssueQuery(projectId)
+                    {
+                        Sort = IssueSort.FirstSeen,
+                        Limit = IssueOrderingLimit,
+                        Filter = new IssueFilter { ExcludedFingerprints = With(TriageStatus.Resolved, TriageStatus.Ignored) },
+                    },
+                    cancellationToken);
+                return filter with
+                {
+                    Fingerprints = [.. recent.Items.Where(issue => issue.FirstSeen >= now - NewIssueAge).Select(issue => issue.Fingerprint).Union(With(TriageStatus.Regressed))],
+                };
+            case "all":
+                return filter;
+            default:
+                return filter with { ExcludedFingerprints = With(TriageStatus.Resolved, TriageStatus.Ignored) };
+        }
+    }
+
+    private async Task ChangeAsync(int projectId, string fingerprint, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
+
+        // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
+        var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+        var next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now });
+        await states.SetStateAsync(next, cancellationToken);
+    }
+
+    private async Task<IssueTriageView> EvaluateAsync(IssueState state, bool quietSince, CancellationToken cancellationToken)
+    {
+        if (state.Status == IssueStatus.Resolved)
+        {
+            if (quietSince)
+            {
+                return new IssueTriageView(TriageStatus.Resolved, state);
+            }
+
+            var releases = await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken);
+            var regression = releases.Where(release => Qualifies(state, release.Release)).MinBy(release => release.FirstSeen);
+            return regression is null
+                ? new IssueTriageView(TriageStatus.Resolved, state)
+                : new IssueTriageView(TriageStatus.Regressed, state, regression.Release.Length == 0 ? null : regression.Release, regression.FirstSeen);
+        }
+
+        if (state.Status != IssueStatus.Ignored)
+        {
+            return new IssueTriageView(TriageStatus.Unresolved, state);
+        }
+
+        var now = clock.GetUtcNow();
+        if (state.IgnoredUntil is { } until && until <= now)
+        {
+            return new IssueTriageView(TriageStatus.Unresolved, state);
+        }
+
+        if (!quietSince && (state.IgnoredUntilEvents is not null || state.IgnoredUntilUsers is not null))
+        {
+            var since = await activity.GetActivityAsync(
+                new ActivityQuery(state.ProjectId, state.ChangedAt, now.AddMinutes(1)) { Limit = 10_000 }, cancellationToken);
+            var mine = since.FirstOrDefault(issue => issue.Fingerprint == state.Fingerprint);
+            if (mine is not null && (mine.Events >= state.IgnoredUntilEvents || mine.Users >= state.IgnoredUntilUsers))
+            {
+                return new IssueTriageView(TriageStatus.Unresolved, state);
+            }
+        }
+
+        return new IssueTriageView(TriageStatus.Ignored, state);
+    }
+
+    /// <summary>Whether an event of <paramref name="release"/> (empty: none) after the resolution reopens the issue.</summary>
+    internal static bool Qualifies(IssueState state, string release)
+    {
+        if (state.ResolvedInRelease is { Length: > 0 } fixedIn)
+        {
+            return release.Length > 0 && ReleaseVersion.Compare(release, fixedIn) >= 0;
+        }
+
+        if (state.ResolvedAfterRelease is { Length: > 0 } current)
+        {
+            return release.Length > 0 && ReleaseVersion.Compare(release, current) > 0;
+        }
+
+        return true;
+    }
+}

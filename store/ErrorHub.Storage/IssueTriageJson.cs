@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ErrorHub.Storage;
+
+/// <summary>
+/// The triage details of an <see cref="IssueState"/> beyond its status (ignore conditions, "next release",
+/// assignee) as one JSON column in both stores: they are read and written whole, never queried by value.
+/// </summary>
+internal static class IssueTriageJson
+{
+    public static string Serialize(IssueState state)
+    {
+        var details = new IssueTriageDetails(
+            state.ResolvedAfterRelease,
+            state.IgnoredUntil?.ToUnixTimeSeconds(),
+            state.IgnoredUntilEvents,
+            state.IgnoredUntilUsers,
+            state.AssigneeId);
+        return details == IssueTriageDetails.None ? "" : JsonSerializer.Serialize(details, IssueTriageJsonContext.Default.IssueTriageDetails);
+    }
+
+    /// <summary><paramref name="state"/> with the details in <paramref name="json"/> (empty or unreadable: none).</summary>
+    public static IssueState Apply(IssueState state, string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return state;
+        }
+
+        IssueTriageDetails? details;
+        try
+        {
+            details = JsonSerializer.Deserialize(json, IssueTriageJsonContext.Default.IssueTriageDetails);
+        }
+        catch (JsonException)
+        {
+            return state;
+        }
+
+        return details is null ? state : state with
+        {
+            ResolvedAfterRelease = details.ResolvedAfterRelease,
+            IgnoredUntil = details.IgnoredUntil is { } seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null,
+            IgnoredUntilEvents = details.IgnoredUntilEvents,
+            IgnoredUntilUsers = details.IgnoredUntilUsers,
+            AssigneeId = details.AssigneeId,
+        };
+    }
+}
+
+internal sealed record IssueTriageDetails(string? ResolvedAfterRelease, long? IgnoredUntil, long? IgnoredUntilEvents, long? IgnoredUntilUsers, Guid? AssigneeId)
+{
+    public static readonly IssueTriageDetails None = new(null, null, null, null, null);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(IssueTriageDetails))]
+internal sealed partial class IssueTriageJsonContext : JsonSerializerContext;

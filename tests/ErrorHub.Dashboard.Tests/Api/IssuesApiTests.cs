@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+using Microsoft.Extensions.DependencyInjection;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Api;
+
+/// <summary>The issues API over real HTTP with an API token: lists, one issue, its events and users, state changes, and bad input.</summary>
+public sealed class IssuesApiTests
+{
+    private static readonly string Checkout = Fingerprint("checkout");
+    private static readonly string Profile = Fingerprint("profile");
+
+    private static async Task<(DashboardServer Server, HttpClient Client)> StartAsync()
+    {
+        var server = DashboardServer.Start();
+        var now = DateTimeOffset.UtcNow;
+        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+        [
+            .. Enumerable.Range(0, 30).Select(i => Create(1, Checkout, now.AddMinutes(-i - 1), new UserRecord($"u{i}", null, $"user{i}@example.com", null), "InvalidOperationException: checkout") with { Release = "shop@2.4.1" }),
+            Create(1, Profile, now.AddHours(-1), title: "NullReferenceException: profile", level: "warning") with { Environment = "staging" },
+        ]);
+        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var token = (await server.Accounts.CreateApiTokenAsync(admin!.Id, "tests")).Value;
+        var client = server.NewClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
+        return (server, client);
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, path);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Issues_are_listed_with_the_dashboards_filters_and_paged_by_cursor()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+
+        var all = await JsonAsync(client, "/api/projects/1/issues");
+        all.GetProperty("totalCount").GetInt64().Should().Be(2);
+        var first = all.GetProperty("items")[0];
+        first.GetProperty("fingerprint").GetString().Should().Be(Checkout);
+        first.GetProperty("status").GetString().Should().Be("unresolved");
+        first.GetProperty("events").GetInt64().Should().Be(30);
+
+        (await JsonAsync(client, "/api/projects/1/issues?environment=staging")).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("fingerprint").GetString()).Should().Equal(Profile);
+        (await JsonAsync(client, "/api/projects/1/issues?q=" + Uri.EscapeDataString("user7@EXAMPLE"))).GetProperty("totalCount").GetInt64().Should().Be(1);
+        (await JsonAsync(client, "/api/projects/1/issues?q=" + Uri.EscapeDataString("'; DROP TABLE events; --"))).GetProperty("totalCount").GetInt64().Should().Be(0);
+
+        var page1 = await JsonAsync(client, "/api/projects/1/issues?limit=1");
+        var cursor = page1.GetProperty("nextCursor").GetString();
+        var page2 = await JsonAsync(client, $"/api/projects/1/issues?limit=1&cursor={cursor}");
+        page2.GetProperty("items")[0].GetProperty("fingerprint").GetString().Should().Be(Profile);
+        page2.GetProperty("nextCursor").ValueKind.Should().Be(JsonValueKind.Null);
+    }
+
+    [Fact]
+    public async Task Every_event_and_user_of_an_issue_is_reachable_by_cursor()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+
+        var events = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/events?limit=7" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)));
+            events.AddRange(page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("userEmail").GetString()!));
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+        events.Should().Equal(Enumerable.Range(0, 30).Select(i => $"user{i}@example.com"));
+
+        var users = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/users?limit=20");
+        users.GetProperty("totalCount").GetInt64().Should().Be(30);
+        var rest = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/users?limit=20&cursor={users.GetProperty("nextCursor").GetString()}");
+        rest.GetProperty("items").GetArrayLength().Should().Be(10);
+
+        var issue = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}");
+        issue.GetProperty("lastRelease").GetString().Should().Be("shop@2.4.1");
+        issue.GetProperty("users").GetInt64().Should().Be(30);
+    }
+
+    [Fact]
+    public async Task State_changes_resolve_ignore_and_reopen_and_the_list_tabs_follow()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+
+        using (var resolved = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "resolved", afterRelease = "shop@2.4.1" }))
+        {
+            resolved.StatusCode.Should().Be(HttpStatusCode.OK);
+            var body = JsonDocument.Parse(await resolved.Content.ReadAsStringAsync()).RootElement;
+            body.GetProperty("status").GetString().Should().Be("resolved");
+            body.GetProperty("resolvedAfterRelease").GetString().Should().Be("shop@2.4.1");
+        }
+
+        (await JsonAsync(client, "/api/projects/1/issues")).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("fingerprint").GetString()).Should().Equal(Profile);
+        (await JsonAsync(client, "/api/projects/1/issues?status=resolved")).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("fingerprint").GetString()).Should().Equal(Checkout);
+
+        using (var ignored = await client.PostAsJsonAsync($"/api/projects/1/issues/{Profile}/state", new { status = "ignored", ignoreEvents = 5 }))
+        {
+            JsonDocument.Parse(await ignored.Content.ReadAsStringAsync()).RootElement.GetProperty("ignoredUntilEvents").GetInt64().Should().Be(5);
+        }
+
+        using (var reopened = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "unresolved" }))
+        {
+            JsonDocument.Parse(await reopened.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString().Should().Be("unresolved");
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/projects/1/issues?limit=0")]
+    [InlineData("/api/projects/1/issues?limit=1001")]
+    [InlineData("/api/projects/1/issues?limit=abc")]
+    [InlineData("/api/projects/1/issues?cursor=x12")]
+    [InlineData("/api/projects/1/issues?cursor=o-5")]
+    [InlineData("/api/projects/1/issues?cursor=o99999999999999")]
+    [InlineData("/api/projects/1/issues/{checkout}/events?cursor=not-a-cursor")]
+    [InlineData("/api/projects/1/issues/{checkout}/events?cursor=1-2-3")]
+    [InlineData("/api/projects/1/issues/{checkout}/users?limit=-1")]
+    public async Task Malformed_paging_is_400_with_a_reason(string path)
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+
+        using var response = await client.GetAsync(path.Replace("{checkout}", Checkout, StringComparison.Ordinal));
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("\"error\"");
+    }
+
+    [Fact]
+    public async Task Hostile_state_changes_are_refused_and_change_nothing()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+        var path = $"/api/projects/1/issues/{Checkout}/state";
+
+        foreach (var body in new object[] { new { status = "deleted" }, new { status = "ignored", ignoreMinutes = -5 }, new { status = "ignored", ignoreEvents = 0 }, new { status = (string?)null } })
+        {
+            using var response = await client.PostAsJsonAsync(path, body);
+            response.StatusCode.Should().Be(HttpStatusCode.BadRequest, JsonSerializer.Serialize(body));
+        }
+
+        using (var malformed = await client.PostAsync(path, new StringContent("{\"status\": \"resolved\"", Encoding.UTF8, "application/json")))
+        {
+            malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        }
+
+        using (var notJson = await client.PostAsync(path, new StringContent("status=resolved", Encoding.UTF8, "application/x-www-form-urlencoded")))
+        {
+            ((int)notJson.StatusCode).Should().BeOneOf(400, 415);
+        }
+
+        (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}")).GetProperty("status").GetString().Should().Be("unresolved");
+        using var unknown = await client.PostAsJsonAsync($"/api/projects/1/issues/{Fingerprint("never")}/state", new { status = "resolved" });
+        unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task A_member_of_another_project_finds_no_issue_event_or_user()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+        var other = await server.Projects.CreateProjectAsync("Other", "other-key-0123456789", DateTimeOffset.UtcNow);
+        var member = await server.CreateMemberAsync("member@example.com", "member password 1", other.Id);
+        var token = (await server.Accounts.CreateApiTokenAsync(member.Id, "member")).Value;
+        using var memberClient = server.NewClient();
+        memberClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
+
+        foreach (var path in new[] { "/api/projects/1/issues", $"/api/projects/1/issues/{Checkout}", $"/api/projects/1/issues/{Checkout}/events", $"/api/projects/1/issues/{Checkout}/users" })
+        {
+            using var response = await memberClient.GetAsync(path);
+            response.StatusCode.Should().Be(HttpStatusCode.NotFound, path);
+            (await response.Content.ReadAsStringAsync()).Should().NotContain("user1@example.com").And.NotContain("checkout");
+        }
+
+        using var change = await memberClient.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "resolved" });
+        change.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await JsonAsync(memberClient, $"/api/projects/{other.Id}/issues")).GetProperty("totalCount").GetInt64().Should().Be(0);
+    }
+}

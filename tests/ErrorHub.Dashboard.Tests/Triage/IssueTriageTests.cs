@@ -1,0 +1,159 @@
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Dashboard.Triage;
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+using Microsoft.Extensions.Time.Testing;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Triage;
+
+/// <summary>Resolving, ignoring and what later events make of it, over the real SQLite store and a fake clock.</summary>
+public sealed class IssueTriageTests : IAsyncLifetime
+{
+    private const int Project = 1;
+    private static readonly DateTimeOffset Start = new(2025, 6, 2, 12, 0, 0, TimeSpan.Zero);
+    private static readonly string Checkout = Fingerprint("checkout");
+
+    private readonly TemporaryStore _store = new();
+    private readonly FakeTimeProvider _clock = new(Start);
+    private IssueTriage _triage = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _store.SeedAsync([TestProjects.Shop], [Release(Start.AddHours(-2), "shop@2.4.1")]);
+        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _clock);
+    }
+
+    public Task DisposeAsync()
+    {
+        _store.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private static ErrorEvent Release(DateTimeOffset at, string? release, string user = "u") =>
+        Create(Project, Checkout, at, User(user)) with { Release = release };
+
+    private Task AddAsync(params ErrorEvent[] events) => _store.Store.Events.InsertEventsAsync(events);
+
+    private Task<IssueTriageView> ViewAsync() => _triage.EvaluateAsync(Project, Checkout);
+
+    [Fact]
+    public async Task A_resolved_issue_that_happens_again_is_regressed_with_the_release_that_brought_it_back()
+    {
+        await _triage.ResolveAsync(Project, Checkout);
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Resolved);
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await AddAsync(Release(Start.AddMinutes(5), "shop@2.4.2"));
+
+        var view = await ViewAsync();
+        view.Should().BeEquivalentTo(new { Status = TriageStatus.Regressed, RegressedInRelease = "shop@2.4.2", RegressedAt = Start.AddMinutes(5) });
+        (await _triage.EvaluateAsync(Project))[Checkout].Status.Should().Be(TriageStatus.Regressed, "the list sees what the page sees");
+    }
+
+    [Fact]
+    public async Task Resolved_in_the_next_release_ignores_events_of_the_current_and_older_releases_and_regresses_on_a_newer_one()
+    {
+        await _triage.ResolveAsync(Project, Checkout, afterRelease: "shop@2.4.1");
+        _clock.Advance(TimeSpan.FromMinutes(30));
+
+        await AddAsync(Release(Start.AddMinutes(1), "shop@2.4.1", "a"), Release(Start.AddMinutes(2), "shop@2.3.9", "b"), Release(Start.AddMinutes(3), null, "c"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Resolved, "old servers still running the old release are expected");
+
+        await AddAsync(Release(Start.AddMinutes(4), "shop@2.10.0", "d"));
+        (await ViewAsync()).Should().BeEquivalentTo(new { Status = TriageStatus.Regressed, RegressedInRelease = "shop@2.10.0" }, "2.10 comes after 2.4 by version, not by text");
+    }
+
+    [Fact]
+    public async Task Resolved_in_a_release_regresses_from_that_release_on()
+    {
+        await _triage.ResolveAsync(Project, Checkout, inRelease: "shop@2.5.0");
+        await AddAsync(Release(Start.AddMinutes(1), "shop@2.5.0-beta.1", "a"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Resolved);
+
+        await AddAsync(Release(Start.AddMinutes(2), "shop@2.5.0", "b"));
+        (await ViewAsync()).RegressedInRelease.Should().Be("shop@2.5.0");
+    }
+
+    [Fact]
+    public async Task An_issue_ignored_until_three_more_events_comes_back_with_the_third()
+    {
+        await _triage.IgnoreAsync(Project, Checkout, events: 3);
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        await AddAsync(Release(Start.AddMinutes(2), "shop@2.4.1", "a"), Release(Start.AddMinutes(3), "shop@2.4.1", "b"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Ignored);
+
+        await AddAsync(Release(Start.AddMinutes(4), "shop@2.4.1", "c"));
+
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Unresolved);
+    }
+
+    [Fact]
+    public async Task An_issue_ignored_until_two_more_users_stays_ignored_while_one_user_keeps_failing()
+    {
+        await _triage.IgnoreAsync(Project, Checkout, users: 2);
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        await AddAsync(Release(Start.AddMinutes(1), null, "same"), Release(Start.AddMinutes(2), null, "same"), Release(Start.AddMinutes(3), null, "same"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Ignored);
+
+        await AddAsync(Release(Start.AddMinutes(4), null, "another"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Unresolved);
+    }
+
+    [Fact]
+    public async Task An_issue_ignored_for_an_hour_is_back_after_the_hour_and_one_ignored_for_good_stays_ignored()
+    {
+        await _triage.IgnoreAsync(Project, Checkout, duration: TimeSpan.FromHours(1));
+        _clock.Advance(TimeSpan.FromMinutes(59));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Ignored);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Unresolved);
+
+        await _triage.IgnoreAsync(Project, Checkout);
+        _clock.Advance(TimeSpan.FromDays(400));
+        await AddAsync(Release(_clock.GetUtcNow().AddMinutes(-1), "shop@9.0", "x"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Ignored);
+    }
+
+    [Fact]
+    public async Task Reopening_makes_it_unresolved_and_an_assignment_keeps_the_status()
+    {
+        var someone = Guid.NewGuid();
+        await _triage.ResolveAsync(Project, Checkout);
+        await _triage.AssignAsync(Project, Checkout, someone);
+
+        var assigned = await ViewAsync();
+        assigned.Status.Should().Be(TriageStatus.Resolved);
+        assigned.State!.AssigneeId.Should().Be(someone);
+
+        await _triage.ReopenAsync(Project, Checkout);
+        var reopened = await ViewAsync();
+        reopened.Status.Should().Be(TriageStatus.Unresolved);
+        reopened.State!.AssigneeId.Should().Be(someone, "reopening does not unassign");
+    }
+
+    [Fact]
+    public async Task Impossible_ignore_conditions_are_refused()
+    {
+        Func<Task> zeroEvents = () => _triage.IgnoreAsync(Project, Checkout, events: 0);
+        Func<Task> pastDuration = () => _triage.IgnoreAsync(Project, Checkout, duration: TimeSpan.FromMinutes(-5));
+
+        await zeroEvents.Should().ThrowAsync<ArgumentOutOfRangeException>();
+        await pastDuration.Should().ThrowAsync<ArgumentOutOfRangeException>();
+        (await _store.Store.Notifications.States.GetStateAsync(Project, Checkout)).Should().BeNull("nothing was stored");
+    }
+
+    [Theory]
+    [InlineData("shop@2.10.0", "shop@2.9.1", 1)]
+    [InlineData("2.4.1", "2.4.1", 0)]
+    [InlineData("2.4.1-beta.2", "2.4.1", -1)]
+    [InlineData("v1.2", "1.2.0", 0)]
+    [InlineData("1.2.0+sha.9f3c", "1.2.0+sha.0000", 0)]
+    [InlineData("release-b", "release-a", 1)]
+    [InlineData("", "1.0", -1)]
+    public void Releases_compare_by_version_where_they_are_versions(string left, string right, int expected)
+    {
+        Math.Sign(ReleaseVersion.Compare(left, right)).Should().Be(expected);
+        Math.Sign(ReleaseVersion.Compare(right, left)).Should().Be(-expected);
+    }
+}
