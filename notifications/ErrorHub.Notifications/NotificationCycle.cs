@@ -103,15 +103,18 @@ internal sealed class NotificationCycle(
         foreach (var state in await states.GetStatesAsync(context.Project.Id, IssueStatus.Resolved, cancellationToken))
         {
             var releases = await activity.GetReleasesAfterAsync(context.Project.Id, state.Fingerprint, rule.Filter, state.ChangedAt, cancellationToken);
-            var back = releases.FirstOrDefault(r => Regressions.Qualifies(r.Release, state.ResolvedInRelease));
+            var back = releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen);
             if (back is null)
             {
                 continue;
             }
 
-            var resolved = state.ResolvedInRelease is { Length: > 0 } release
-                ? $"It was resolved in release {release} on {MailWriter.Time(state.ChangedAt)}"
-                : $"It was resolved on {MailWriter.Time(state.ChangedAt)}";
+            var resolved = (state.ResolvedInRelease, state.ResolvedAfterRelease) switch
+            {
+                ({ Length: > 0 } release, _) => $"It was resolved in release {release} on {MailWriter.Time(state.ChangedAt)}",
+                (_, { Length: > 0 } current) => $"It was resolved on {MailWriter.Time(state.ChangedAt)} for the release after {current}",
+                _ => $"It was resolved on {MailWriter.Time(state.ChangedAt)}",
+            };
             var again = back.Release.Length > 0 ? $" and happened again in release {back.Release} on {MailWriter.Time(back.FirstSeen)}." : $" and happened again on {MailWriter.Time(back.FirstSeen)}.";
             var key = $"regression:{rule.Id}:{state.Fingerprint}:{state.ChangedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
             await RecordIssueAlertAsync(context, rule, state.Fingerprint, key, resolved + again, cancellationToken);

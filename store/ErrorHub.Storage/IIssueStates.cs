@@ -50,4 +50,24 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
 
     /// <summary>The account the issue is assigned to, if any.</summary>
     public Guid? AssigneeId { get; init; }
+
+    /// <summary>
+    /// Whether an event of <paramref name="release"/> ("" when it named none), newer than <see cref="ChangedAt"/>,
+    /// reopens this resolved issue. The one rule for the dashboard's "regressed" and the regression e-mail.
+    /// </summary>
+    public bool IsReopenedBy(string release)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        if (ResolvedInRelease is { Length: > 0 } fixedIn)
+        {
+            return release.Length > 0 && ReleaseVersion.Compare(release, fixedIn) >= 0;
+        }
+
+        if (ResolvedAfterRelease is { Length: > 0 } current)
+        {
+            return release.Length > 0 && ReleaseVersion.Compare(release, current) > 0;
+        }
+
+        return true;
+    }
 }

@@ -131,6 +131,31 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_issue_resolved_in_the_next_release_mails_only_when_a_later_release_has_it_as_the_dashboard_shows_it()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("regression", AlertTrigger.Regression)] });
+        var start = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddHours(-2), release: "shop@2.4.1"));
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, start.AddHours(-1)) { ResolvedAfterRelease = "shop@2.4.1" });
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(1), release: "shop@2.4.1"));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(1), release: "shop@2.3.0"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        await _harness.RoundAsync();
+        smtp.Messages().Should().BeEmpty("servers still running the release it was resolved in, or older ones, are expected to crash");
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(3), release: "shop@2.10.0"));
+        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.Subject.Should().StartWith("[shop/production] Regression:");
+        mail.TextBody.Should().Contain("for the release after shop@2.4.1").And.Contain("happened again in release shop@2.10.0");
+    }
+
+    [Fact]
     public async Task A_frequency_rule_mails_when_an_issue_passes_its_threshold_then_keeps_quiet_for_the_cooldown()
     {
         var shop = await _harness.CreateProjectAsync("shop");

@@ -185,7 +185,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             }
 
             var releases = await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken);
-            var regression = releases.Where(release => Qualifies(state, release.Release)).MinBy(release => release.FirstSeen);
+            var regression = releases.Where(release => state.IsReopenedBy(release.Release)).MinBy(release => release.FirstSeen);
             return regression is null
                 ? new IssueTriageView(TriageStatus.Resolved, state)
                 : new IssueTriageView(TriageStatus.Regressed, state, regression.Release.Length == 0 ? null : regression.Release, regression.FirstSeen);
@@ -214,21 +214,5 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
 
         return new IssueTriageView(TriageStatus.Ignored, state);
-    }
-
-    /// <summary>Whether an event of <paramref name="release"/> (empty: none) after the resolution reopens the issue.</summary>
-    internal static bool Qualifies(IssueState state, string release)
-    {
-        if (state.ResolvedInRelease is { Length: > 0 } fixedIn)
-        {
-            return release.Length > 0 && ReleaseVersion.Compare(release, fixedIn) >= 0;
-        }
-
-        if (state.ResolvedAfterRelease is { Length: > 0 } current)
-        {
-            return release.Length > 0 && ReleaseVersion.Compare(release, current) > 0;
-        }
-
-        return true;
     }
 }

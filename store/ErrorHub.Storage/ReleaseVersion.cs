@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ErrorHub.Dashboard.Triage;
+namespace ErrorHub.Storage;
 
 /// <summary>
 /// Orders releases the way people read them: "shop@2.10.0" after "shop@2.9.1", "2.4.1" after
@@ -8,7 +8,7 @@ namespace ErrorHub.Dashboard.Triage;
 /// pre-release sorts before its release, build metadata ("+sha") is ignored. Releases that are not
 /// versions compare as text (ordinal), so a comparison always has an answer.
 /// </summary>
-internal static class ReleaseVersion
+public static class ReleaseVersion
 {
     public static int Compare(string left, string right)
     {
