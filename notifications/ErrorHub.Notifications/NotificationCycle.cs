@@ -36,10 +36,19 @@ internal sealed class NotificationCycle(
     private const int MaxNewIssuesPerRound = 2_000;
     private readonly NotificationOptions _options = options.Value;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One round: evaluate every project's rules, then deliver what is due. With <paramref name="workUntil"/>,
+    /// nothing new is started after that time (the lease is only safe until then); the rest waits for the next round.
+    /// </summary>
+    public async Task RunAsync(CancellationToken cancellationToken, DateTimeOffset? workUntil = null)
     {
         foreach (var project in await projects.GetProjectsAsync(cancellationToken))
         {
+            if (OutOfTime(workUntil))
+            {
+                return;
+            }
+
             try
             {
                 await EvaluateAsync(project, cancellationToken);
@@ -50,7 +59,18 @@ internal sealed class NotificationCycle(
             }
         }
 
-        await DeliverAsync(cancellationToken);
+        await DeliverAsync(cancellationToken, workUntil);
+    }
+
+    private bool OutOfTime(DateTimeOffset? workUntil)
+    {
+        if (workUntil is { } until && time.GetUtcNow() >= until)
+        {
+            NotificationLog.RoundCutShort(logger);
+            return true;
+        }
+
+        return false;
     }
 
     internal async Task EvaluateAsync(Project project, CancellationToken cancellationToken)
@@ -224,9 +244,23 @@ internal sealed class NotificationCycle(
             var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
             var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
             var history = await outbox.GetNotificationsAsync(project, 1_000, cancellationToken);
+            var resolvedStates = await states.GetStatesAsync(project, IssueStatus.Resolved, cancellationToken);
+
+            // Regressions of the day whether or not a regression rule mailed them: resolved issues whose first
+            // reopening event came that day, plus those mailed that day (they may have been resolved again since).
             var regressed = history.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.CreatedAt >= from && n.CreatedAt < due && n.Fingerprint is not null)
-                .Select(n => n.Fingerprint!).Distinct(StringComparer.Ordinal).ToList();
-            var resolved = (await states.GetStatesAsync(project, IssueStatus.Resolved, cancellationToken)).Where(s => s.ChangedAt >= from && s.ChangedAt < due).Select(s => s.Fingerprint).ToList();
+                .Select(n => n.Fingerprint!).ToList();
+            foreach (var state in resolvedStates.Where(s => s.ChangedAt < due))
+            {
+                var releases = await activity.GetReleasesAfterAsync(project, state.Fingerprint, filter, state.ChangedAt, cancellationToken);
+                if (releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen) is { } back && back.FirstSeen >= from && back.FirstSeen < due)
+                {
+                    regressed.Add(state.Fingerprint);
+                }
+            }
+
+            regressed = [.. regressed.Distinct(StringComparer.Ordinal)];
+            var resolved = resolvedStates.Where(s => s.ChangedAt >= from && s.ChangedAt < due).Select(s => s.Fingerprint).ToList();
             var counts = await outbox.CountNotificationsAsync(project, context.Now, key, cancellationToken);
 
             var digest = new Digest(context.Project.Name, from, due, totals, before, urls.Link($"projects/{project}/issues"), SettingsLink(project))
@@ -316,9 +350,9 @@ internal sealed class NotificationCycle(
         return addresses.Select(a => a.Trim()).Where(a => a.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
     }
 
-    internal async Task DeliverAsync(CancellationToken cancellationToken)
+    internal async Task DeliverAsync(CancellationToken cancellationToken, DateTimeOffset? workUntil = null)
     {
-        while (true)
+        while (!OutOfTime(workUntil))
         {
             var now = time.GetUtcNow();
             var due = await outbox.GetDueNotificationsAsync(now, DeliveryBatch, cancellationToken);

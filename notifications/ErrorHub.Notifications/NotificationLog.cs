@@ -22,4 +22,7 @@ internal static partial class NotificationLog
 
     [LoggerMessage(EventId = 9006, Level = LogLevel.Information, Message = "E-mail notifications are off: set ErrorHub:Notifications:Smtp:Host and :From to send them")]
     public static partial void Off(ILogger logger);
+
+    [LoggerMessage(EventId = 9007, Level = LogLevel.Warning, Message = "A notification round ran out of its share of the lease; the rest waits for the next round")]
+    public static partial void RoundCutShort(ILogger logger);
 }

@@ -7,7 +7,8 @@ namespace ErrorHub.Notifications;
 
 /// <summary>
 /// The background worker: every <see cref="NotificationOptions.PollInterval"/>, if this process holds the
-/// lease, one <see cref="NotificationCycle"/>. It reads the store only, so ingest never waits for it, and a
+/// lease (<see cref="Storage.LeaseHolder"/>: a new holder starts one round after its claim), one
+/// <see cref="NotificationCycle"/>, stopped at half the lease. It reads the store only, so ingest never waits for it, and a
 /// slow or dead SMTP server delays mail, never intake.
 /// </summary>
 internal sealed class NotificationWorker(
@@ -31,14 +32,14 @@ internal sealed class NotificationWorker(
 
         await Task.Yield(); // let the host finish starting; the first round runs right after
         var cycle = services.GetRequiredService<NotificationCycle>();
-        var outbox = services.GetRequiredService<Storage.INotificationStore>();
+        var lease = new Storage.LeaseHolder(services.GetRequiredService<Storage.INotificationStore>(), LeaseName, Holder, options.Value.LeaseDuration);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (await outbox.TryAcquireLeaseAsync(LeaseName, Holder, time.GetUtcNow(), options.Value.LeaseDuration, stoppingToken))
+                if (await lease.TryHoldAsync(time.GetUtcNow(), stoppingToken) is { } workUntil)
                 {
-                    await cycle.RunAsync(stoppingToken);
+                    await cycle.RunAsync(stoppingToken, workUntil);
                 }
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

@@ -22,7 +22,7 @@ public static class NotificationsServiceCollectionExtensions
         services.AddOptions<NotificationOptions>()
             .Bind(configuration.GetSection(NotificationOptions.SectionName))
             .ValidateDataAnnotations()
-            .Validate(o => o.PollInterval > TimeSpan.Zero && o.LeaseDuration > o.PollInterval, "ErrorHub:Notifications: PollInterval must be positive and LeaseDuration longer than it.")
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.LeaseDuration > 2 * o.PollInterval, "ErrorHub:Notifications: PollInterval must be positive and LeaseDuration more than twice as long (a round may work for half the lease, then the holder must renew it).")
             .Validate(o => o.Smtp.From is null || MimeKit.MailboxAddress.TryParse(o.Smtp.From, out _), "ErrorHub:Notifications:Smtp:From is not an e-mail address.")
             .ValidateOnStart();
         services.TryAddSingleton<SmtpMailSender>();

@@ -23,6 +23,7 @@ internal static class Crashes
         ServerName = "web-1",
         User = new UserRecord(userId, userId == "joe" ? "Joe Smith" : userId, userId == "joe" ? "joe.smith@example.com" : null, "203.0.113.7"),
         Request = new RequestRecord("POST", "https://shop.example.com/checkout?bundle=team", "bundle=team", new Dictionary<string, string> { ["User-Agent"] = Firefox }),
+        Tags = new Dictionary<string, string> { ["browser"] = "Firefox 120", ["client_os"] = "Windows 10" }, // as the SDK reads Firefox
         Exceptions =
         [
             new ExceptionRecord(

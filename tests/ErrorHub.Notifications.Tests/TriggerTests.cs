@@ -46,7 +46,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         {
             body.Should().Contain("Joe Smith").And.Contain("joe.smith@example.com")
                 .And.Contain("https://shop.example.com/checkout?bundle=team")
-                .And.Contain("Firefox/120.0")
+                .And.Contain("on Windows 10 with Firefox 120")
                 .And.Contain("shop@2.4.1")
                 .And.Contain("Monday 2 March 2026, 10:01 UTC")
                 .And.Contain("CheckoutService.cs:42")
@@ -56,6 +56,24 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         mail.TextBody.Should().NotContain("EndpointMiddleware", "only in-app frames are shown");
         mail.HtmlBody.Should().NotContain("<img", "no remote images");
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.State.Should().Be(NotificationState.Sent);
+    }
+
+    [Fact]
+    public async Task A_round_that_runs_out_of_its_lease_starts_nothing_more_and_the_next_round_sends_the_mail()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow()));
+
+        await _harness.Cycle.RunAsync(CancellationToken.None, workUntil: _harness.Time.GetUtcNow());
+        smtp.Messages().Should().BeEmpty("a round past its share of the lease must not work: another server may hold it by now");
+        (await _harness.HistoryAsync(shop)).Should().BeEmpty();
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.Cycle.RunAsync(CancellationToken.None, workUntil: _harness.Time.GetUtcNow().AddMinutes(1));
+        smtp.Messages().Should().ContainSingle().Which.Subject.Should().StartWith("[shop/production] New issue:");
     }
 
     [Fact]
@@ -260,6 +278,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.InsertAsync([
             .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, digestTime.AddHours(-10).AddMinutes(i), "fp-old", userId: "u" + i)),
             Crashes.Checkout(shop.Id, digestTime.AddHours(-3), "fp-fresh")]);
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-old", IssueStatus.Resolved, digestTime.AddHours(-20))); // and back at -10 h
 
         _harness.Time.Advance(digestTime - _harness.Time.GetUtcNow() - TimeSpan.FromMinutes(1));
         await _harness.RoundAsync();
@@ -276,6 +295,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
             .And.Contain("Users: 6 (day before: 1, +500%)")
             .And.Contain("Top issues by events:\n- NullReferenceException: Object reference not set to an instance of an object. — 5 events")
             .And.Contain($"/projects/{shop.Id}/issues/fp-fresh");
+        digest.TextBody.Should().MatchRegex(@"Regressions:\s+1\b", "the regression counts though no regression rule mailed it")
+            .And.MatchRegex(@"Resolved:\s+1\b");
         digest.HtmlBody.Should().Contain("New issues");
 
         _harness.Time.Advance(TimeSpan.FromDays(1));

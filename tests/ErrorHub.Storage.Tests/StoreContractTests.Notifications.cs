@@ -239,4 +239,49 @@ public abstract partial class StoreContractTests
         (await outbox.TryAcquireLeaseAsync("notifications", "server-b", T0.AddSeconds(111), TimeSpan.FromMinutes(1))).Should().BeTrue("server-a did not renew");
         (await outbox.TryAcquireLeaseAsync("notifications", "server-a", T0.AddSeconds(120), TimeSpan.FromMinutes(1))).Should().BeFalse();
     }
+
+    [Fact]
+    public async Task Of_two_servers_racing_for_the_worker_lease_at_most_one_works_in_any_round_and_soon_exactly_one_does()
+    {
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
+        foreach (var store in stores)
+        {
+            await store.Schema.EnsureSchemaAsync();
+        }
+
+        var holders = stores.Select((store, i) => new LeaseHolder(store.Notifications.Outbox, "notifications", "server-" + i, TimeSpan.FromMinutes(2))).ToList();
+        var workers = new HashSet<int>();
+        for (var round = 0; round < 4; round++)
+        {
+            var now = T0.AddSeconds(30 * round);
+            var results = await Task.WhenAll(holders.Select(holder => Task.Run(() => holder.TryHoldAsync(now))));
+            results.Count(until => until is not null).Should().BeLessThanOrEqualTo(1, $"two servers must not both work in round {round}");
+            if (round == 0)
+            {
+                results.Should().OnlyContain(until => until == null, "a fresh claim waits a round, so that a claim made at the same instant shows");
+                continue;
+            }
+
+            var worker = Array.FindIndex(results, until => until is not null);
+            worker.Should().BeGreaterThanOrEqualTo(0, $"one server works from round 1 on (round {round})");
+            results[worker].Should().Be(now + TimeSpan.FromMinutes(1), "a round may work for half the lease");
+            workers.Add(worker);
+        }
+
+        workers.Should().ContainSingle("the holder keeps the lease by renewing it");
+    }
+
+    [Fact]
+    public async Task A_worker_that_stops_renewing_is_replaced_after_its_lease_and_the_new_one_waits_a_round()
+    {
+        var outbox = Store.Notifications.Outbox;
+        var first = new LeaseHolder(outbox, "notifications", "server-a", TimeSpan.FromMinutes(2));
+        var second = new LeaseHolder(outbox, "notifications", "server-b", TimeSpan.FromMinutes(2));
+        (await first.TryHoldAsync(T0)).Should().BeNull();
+        (await first.TryHoldAsync(T0.AddSeconds(30))).Should().Be(T0.AddSeconds(90));
+        (await second.TryHoldAsync(T0.AddSeconds(60))).Should().BeNull("server-a holds the lease");
+        (await second.TryHoldAsync(T0.AddSeconds(160))).Should().BeNull("server-a's lease ran out at 2:30, but a fresh claim waits a round");
+        (await first.TryHoldAsync(T0.AddSeconds(170))).Should().BeNull("server-b took the lease over");
+        (await second.TryHoldAsync(T0.AddSeconds(190))).Should().Be(T0.AddSeconds(250));
+    }
 }

@@ -92,13 +92,26 @@ internal static class IssueMails
     private static string Title(IssueSummary issue, ErrorEvent? sample) =>
         sample?.Exceptions is [var outer, ..] ? $"{outer.Type}: {outer.Value}" : sample?.Message ?? issue.Title;
 
-    /// <summary>"Joe Smith (joe@example.com) had this on Tuesday 1 December 2026, 14:03 UTC, at POST /checkout, with Mozilla/5.0 ...".</summary>
+    /// <summary>"Joe Smith (joe@example.com) had this on Tuesday 1 December 2026, 14:03 UTC, at POST /checkout, on Windows 10 with Firefox 120".</summary>
     private static string Story(ErrorEvent sample)
     {
         var who = UserLine(sample.User) is { Length: > 0 } user ? user : "Someone";
         var where = sample.Request is { } request && FullUrl(sample) is { } url ? $", at {request.Method} {url}".Replace("  ", " ", StringComparison.Ordinal) : "";
-        var browser = Header(sample, "User-Agent") is { } agent ? $", with {agent}" : "";
-        return $"{who} had this on {MailWriter.Time(sample.Timestamp)}{where}{browser}.";
+        return $"{who} had this on {MailWriter.Time(sample.Timestamp)}{where}{Client(sample)}.";
+    }
+
+    /// <summary>The browser and OS the SDK read from the User-Agent (its tags), else the header itself.</summary>
+    private static string Client(ErrorEvent sample)
+    {
+        var browser = sample.Tags.TryGetValue("browser", out var b) && !string.IsNullOrWhiteSpace(b) ? Bounded.Text(b, 60) : null;
+        var os = sample.Tags.TryGetValue("client_os", out var o) && !string.IsNullOrWhiteSpace(o) ? Bounded.Text(o, 60) : null;
+        return (browser, os) switch
+        {
+            (not null, not null) => $", on {os} with {browser}",
+            (not null, null) => $", with {browser}",
+            (null, not null) => $", on {os}",
+            _ => Header(sample, "User-Agent") is { } agent ? $", with {Bounded.Text(agent, 200)}" : "",
+        };
     }
 
     private static string? UserLine(UserRecord? user)
