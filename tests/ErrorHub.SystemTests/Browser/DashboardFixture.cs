@@ -1,6 +1,7 @@
 using ErrorHub.Storage;
 using ErrorHub.Testing.Dashboard;
 using ErrorHub.Testing.Processes;
+using ErrorHub.Testing.Smtp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
@@ -19,6 +20,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     private TestProcess? _process;
 
     public Uri BaseUrl { get; } = FreePort.NextHttpUrl();
+
+    /// <summary>The mailbox the dashboard sends its alerts and test e-mails to.</summary>
+    public SmtpServerFixture Smtp { get; } = new();
 
     internal DashboardSeed Seed { get; } = new();
 
@@ -39,6 +43,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         Directory.CreateDirectory(_directory);
         var databasePath = Path.Combine(_directory, "errorhub.db");
         await SeedAsync(databasePath);
+        await Smtp.InitializeAsync();
 
         _process = TestProcess.StartDotnet(
             "dashboard",
@@ -51,6 +56,10 @@ public sealed class DashboardFixture : IAsyncLifetime
                 ["ErrorHub__Retention__Enabled"] = "false", // the seed's events have fixed dates, older than any retention one day
                 ["ErrorHub__Admin__Email"] = DashboardSeed.AdminEmail,
                 ["ErrorHub__Admin__Password"] = DashboardSeed.AdminPassword,
+                ["ErrorHub__Notifications__Smtp__Host"] = "127.0.0.1",
+                ["ErrorHub__Notifications__Smtp__Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ErrorHub__Notifications__Smtp__Security"] = "None",
+                ["ErrorHub__Notifications__Smtp__From"] = "ErrorHub <errors@example.com>",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 // Our --urls must win over anything the developer's shell says.
                 ["ASPNETCORE_URLS"] = null,
@@ -77,6 +86,8 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             await _process.DisposeAsync();
         }
+
+        await Smtp.DisposeAsync();
 
         try
         {

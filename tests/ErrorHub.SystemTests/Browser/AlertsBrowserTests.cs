@@ -1,0 +1,86 @@
+using ErrorHub.Testing.Smtp;
+using FluentAssertions;
+using Microsoft.Playwright;
+using Xunit;
+using static Microsoft.Playwright.Assertions;
+
+namespace ErrorHub.SystemTests.Browser;
+
+/// <summary>A project's alerts page in a real browser: an admin adds a rule and a team address, sends a test e-mail that reaches a real SMTP server; a member turns off one kind of mail.</summary>
+[Collection(DashboardTestGroup.Name)]
+public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixture browser)
+{
+    private static readonly string AlertsPath = $"projects/{DashboardSeed.Worker.Id}/alerts";
+
+    [Fact]
+    public async Task An_admin_adds_a_rule_and_a_team_address_that_stay_saved_and_a_test_email_arrives_and_shows_in_the_history()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard, AlertsPath);
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await Expect(page.Locator("h1")).ToHaveTextAsync($"{DashboardSeed.Worker.Name} alerts");
+            var rules = page.Locator(".rules-table tbody tr");
+            var before = await rules.CountAsync();
+
+            await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+            await Expect(rules).ToHaveCountAsync(before + 1);
+            await Expect(rules.Last).ToContainTextAsync("Many events");
+            var team = $"oncall-{Guid.NewGuid():N}@example.com";
+            await page.GetByLabel("Extra addresses").FillAsync(team);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Save rules and addresses" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Rules saved." })).ToBeVisibleAsync();
+
+            await page.ReloadAsync();
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await Expect(rules).ToHaveCountAsync(before + 1);
+            await Expect(page.GetByLabel("Extra addresses")).ToHaveValueAsync(team);
+
+            var address = $"ops-{Guid.NewGuid():N}@example.com";
+            await page.GetByLabel("Address for the test e-mail").FillAsync(address);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Send test e-mail" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = $"Sent to {address}" })).ToBeVisibleAsync();
+            dashboard.Smtp.Messages().SelectMany(SmtpServerFixture.EnvelopeRecipients).Should().Contain(address, "the SMTP server accepted the test e-mail");
+            await Expect(page.Locator(".notification-history")).ToContainTextAsync(address);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty("the alerts page works without console errors or server errors");
+    }
+
+    [Fact]
+    public async Task A_member_turns_off_daily_digests_and_finds_the_choice_kept_while_rules_stay_read_only()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await BrowserSignIn.SignInAsMemberAsync(page, dashboard, AlertsPath);
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Save rules and addresses" })).ToHaveCountAsync(0);
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Add rule" })).ToHaveCountAsync(0);
+
+            var digest = page.Locator(".my-alerts-form").GetByLabel("Daily digest");
+            await Expect(digest).ToBeCheckedAsync();
+            await digest.UncheckAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Save my choices" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Your choices are saved." })).ToBeVisibleAsync();
+
+            await page.ReloadAsync();
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await Expect(page.Locator(".my-alerts-form").GetByLabel("Daily digest")).Not.ToBeCheckedAsync();
+            await Expect(page.Locator(".my-alerts-form").GetByLabel("New issue")).ToBeCheckedAsync();
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty("the alerts page works for a member without console errors or server errors");
+    }
+}
