@@ -1,7 +1,8 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Testing.Dashboard;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ErrorHub.Dashboard.Tests.Access;
 
@@ -84,7 +85,8 @@ public sealed class SignInTests
     [Fact]
     public async Task A_wrong_password_is_refused_and_five_in_a_row_lock_the_account_even_for_the_right_password_until_the_lockout_ends()
     {
-        using var server = DashboardServer.Start(new() { ["ErrorHub:Access:LockoutDuration"] = "00:00:03" });
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var server = DashboardServer.Start(new() { ["ErrorHub:Access:LockoutDuration"] = "00:05:00" }, clock: clock);
         using var client = server.NewClient();
 
         for (var attempt = 1; attempt <= 4; attempt++)
@@ -103,7 +105,11 @@ public sealed class SignInTests
         (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "not signed in");
         server.Logs.Entries.Should().Contain(e => e.Message.Contains("locked until", StringComparison.Ordinal));
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        clock.Advance(TimeSpan.FromMinutes(4));
+        using var stillLocked = await DashboardForms.PostLoginAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        stillLocked.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "the lockout lasts five minutes");
+
+        clock.Advance(TimeSpan.FromMinutes(1.5));
         await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
         (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK);
     }

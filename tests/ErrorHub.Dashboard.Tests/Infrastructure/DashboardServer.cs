@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -24,11 +25,13 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
     public const string ProjectKey = "dashboard-test-key-0123456789";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-dashboard-http-" + Guid.NewGuid().ToString("N"));
 
-    private DashboardServer(Dictionary<string, string?> settings)
+    private DashboardServer(Dictionary<string, string?> settings, TimeProvider? clock)
     {
         _settings = settings;
+        _clock = clock;
     }
 
     public CapturingLoggerProvider Logs { get; } = new();
@@ -41,7 +44,8 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
 
     public Accounts Accounts => Services.GetRequiredService<Accounts>();
 
-    public static DashboardServer Start(Dictionary<string, string?>? settings = null, bool withAdmin = true)
+    /// <param name="clock">The server's clock (a FakeTimeProvider for tests that wait); the real one when null.</param>
+    public static DashboardServer Start(Dictionary<string, string?>? settings = null, bool withAdmin = true, TimeProvider? clock = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -55,7 +59,7 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
             all[key] = value;
         }
 
-        var server = new DashboardServer(all);
+        var server = new DashboardServer(all, clock);
         server.UseKestrel(0);
         server.StartServer();
         var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -97,6 +101,10 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
         }
 
         builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
+        if (_clock is { } clock)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(clock));
+        }
     }
 
     protected override void Dispose(bool disposing)
