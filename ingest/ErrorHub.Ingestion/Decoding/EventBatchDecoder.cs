@@ -531,7 +531,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         throw new BatchFormatException(path.ToString(), "not a timestamp (MessagePack timestamp, milliseconds since 1970, seconds as a float, or ISO 8601 text)");
     }
 
-    private static string Text(ref WireReader reader, int maxChars) => Truncate(reader.ReadString(), maxChars);
+    private static string Text(ref WireReader reader, int maxChars) => reader.ReadString(maxChars);
 
     /// <summary>Text, or a number or boolean turned into text: foreign clients send ids and tag values as numbers.</summary>
     private static string ScalarText(ref WireReader reader, int maxChars) => reader.PeekType() switch
@@ -551,18 +551,6 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
     }
 
     private static int? NonNegative(long value) => value is > 0 and <= int.MaxValue ? (int)value : null;
-
-    internal static string Truncate(string value, int maxChars)
-    {
-        if (value.Length <= maxChars)
-        {
-            return value;
-        }
-
-        // Never cut a surrogate pair in half.
-        var cut = char.IsHighSurrogate(value[maxChars - 1]) ? maxChars - 1 : maxChars;
-        return value[..cut];
-    }
 
     /// <summary>The path of the field being read, kept as cheap segments and turned into text only for an error.</summary>
     private sealed class FieldPath

@@ -21,6 +21,7 @@ internal ref struct WireReader
 {
     private readonly ReadOnlySpan<byte> _data;
     private readonly IngestLimits _limits;
+    private readonly Utf8StringTable _strings;
     private MessagePackReader _reader;
     private long _valueStart;
 
@@ -28,6 +29,7 @@ internal ref struct WireReader
     {
         _data = data.Span;
         _limits = limits;
+        _strings = new Utf8StringTable();
         _reader = new MessagePackReader(data);
         _valueStart = 0;
     }
@@ -105,12 +107,20 @@ internal ref struct WireReader
         return _reader.ReadDouble();
     }
 
-    /// <summary>Reads a string; invalid UTF-8 becomes U+FFFD (the library decodes without throwing).</summary>
-    public string ReadString()
+    /// <summary>
+    /// Reads a string, cut to at most <paramref name="maxChars"/> characters before it is made; invalid UTF-8
+    /// becomes U+FFFD. Strings that come again in the batch (field names, frames) are made once (<see cref="Utf8StringTable"/>).
+    /// </summary>
+    public string ReadString(int maxChars = int.MaxValue)
     {
         var code = Expect(MessagePackType.String, "a string");
         CheckPayload(code, "string");
-        return _reader.ReadString()!;
+        if (!_reader.TryReadStringSpan(out var utf8))
+        {
+            return Utf8StringTable.Cut(_reader.ReadString()!, maxChars); // only for a body in several segments, which ours never is
+        }
+
+        return _strings.Get(utf8, maxChars);
     }
 
     public ReadOnlySpan<byte> ReadBinary()

@@ -25,6 +25,11 @@ public class CodecBenchmarks
     private ErrorHubEvent[] _batch = null!;
     private byte[] _messagePack = null!;
     private string _json = null!;
+    private byte[] _messagePackBatch = null!;
+    private string[] _jsonBatch = null!;
+
+    /// <summary>Events in the batch benchmarks: what the SDK sends at most in one request by default.</summary>
+    public const int BatchSize = 100;
 
     [GlobalSetup]
     public void Setup()
@@ -35,6 +40,12 @@ public class CodecBenchmarks
         _messagePack = _buffer.WrittenSpan.ToArray();
         _json = EventPayloadJson.Serialize((ErrorEvent)DecodeMessagePack());
         Console.WriteLine($"// event size: MessagePack {_messagePack.Length} bytes, JSON {System.Text.Encoding.UTF8.GetByteCount(_json)} bytes");
+
+        var events = Enumerable.Range(0, BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
+        _buffer.ResetWrittenCount();
+        EventWireWriter.WriteBatch(_buffer, events);
+        _messagePackBatch = _buffer.WrittenSpan.ToArray();
+        _jsonBatch = [.. _decoder.Decode(_messagePackBatch).Events.Select(e => EventPayloadJson.Serialize((ErrorEvent)EventNormalizer.Normalize(e, Grouping, new BatchContext(1, DateTimeOffset.UtcNow, null))))];
     }
 
     [Benchmark(Baseline = true, Description = "encode, System.Text.Json")]
@@ -67,5 +78,33 @@ public class CodecBenchmarks
         // Decoding and normalizing: what ingest does to an event before grouping it, so that both sides produce the stored event.
         var batch = _decoder.Decode(_messagePack);
         return EventNormalizer.Normalize(batch.Events[0], Grouping, new BatchContext(1, DateTimeOffset.UtcNow, batch.Sdk));
+    }
+
+    [Benchmark(Description = "decode a batch of 100, per event, System.Text.Json", OperationsPerInvoke = BatchSize)]
+    [BenchmarkCategory("decode batch")]
+    public int DecodeJsonBatch()
+    {
+        var count = 0;
+        foreach (var json in _jsonBatch)
+        {
+            count += EventPayloadJson.Deserialize(json) is null ? 0 : 1;
+        }
+
+        return count;
+    }
+
+    [Benchmark(Description = "decode + validate a batch of 100, per event, ErrorHub MessagePack", OperationsPerInvoke = BatchSize)]
+    [BenchmarkCategory("decode batch")]
+    public int DecodeMessagePackBatch()
+    {
+        var batch = _decoder.Decode(_messagePackBatch);
+        var context = new BatchContext(1, DateTimeOffset.UtcNow, batch.Sdk);
+        var count = 0;
+        foreach (var incoming in batch.Events)
+        {
+            count += EventNormalizer.Normalize(incoming, Grouping, context) is null ? 0 : 1;
+        }
+
+        return count;
     }
 }
