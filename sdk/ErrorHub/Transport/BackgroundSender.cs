@@ -287,9 +287,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     return;
                 }
 
-                if (_carried is null && !_queue.Reader.TryPeek(out _))
+                if ((_spoolMayHoldBatches && SpoolRetryIsDue()) || (_carried is null && !_queue.Reader.TryPeek(out _)))
                 {
-                    continue; // woken for the spool's next try
+                    continue; // the spool's turn: older batches go first
                 }
 
                 var batch = await CollectBatchAsync(cancellationToken).ConfigureAwait(false);
@@ -455,7 +455,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             // While spooled batches wait for ingest, new ones queue up behind them on disk: order is kept and a
             // failing ingest is not hammered.
-            if (_spoolMayHoldBatches && !SpoolRetryIsDue())
+            if (_spoolMayHoldBatches)
             {
                 Spool(batch);
                 return;
