@@ -66,6 +66,17 @@ internal sealed class IngestMetrics
         }
     }
 
+    /// <summary>An SDK reported events it dropped before sending, for a reason the server knows.</summary>
+    public void DroppedBySdk(int projectId, string knownReason, long events)
+    {
+        var tags = new TagList
+        {
+            { "project_id", projectId },
+            { "reason", SdkDropReasons.Stored(knownReason) },
+        };
+        _droppedEvents.Add(events, tags);
+    }
+
     private static string Name(IngestOutcome outcome) => outcome switch
     {
         IngestOutcome.Accepted => "accepted",

@@ -25,9 +25,14 @@ internal sealed class IngestPipeline(IOptions<IngestLimits> limits, IOptions<Scr
     /// <see cref="BatchFormatException"/> naming the field when the batch is not valid. Synchronous and
     /// done with <paramref name="body"/> when it returns, so the caller can give its buffer back before storing.
     /// </summary>
-    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body)
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body) => Prepare(projectId, body, out _);
+
+    /// <inheritdoc cref="Prepare(int, ReadOnlyMemory{byte})"/>
+    /// <param name="sdkDrops">The counts of events the SDK dropped, by reason, as the batch reported them; null when it did not.</param>
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, out IReadOnlyDictionary<string, long>? sdkDrops)
     {
         var batch = _decoder.Decode(body);
+        sdkDrops = batch.Dropped;
         var context = new BatchContext(projectId, timeProvider.GetUtcNow(), batch.Sdk);
         var events = new List<ErrorEvent>(batch.Events.Count);
         foreach (var sent in batch.Events)

@@ -84,9 +84,36 @@ public sealed class ErrorHubOptions
     /// <summary>Most events sent in one request.</summary>
     public int MaxBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// Most bytes of events (MessagePack, before gzip) in one request. An event larger than this on its own is dropped
+    /// and counted as <c>too_large</c>. Keep it below the server's decompressed-body limit (16 MiB by default).
+    /// </summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long the sender waits for more events after the first one before it sends a batch. Zero (the default)
+    /// sends as soon as the sender is free; under load, what arrives during a send forms the next batch anyway.
+    /// A flush never waits for it.
+    /// </summary>
+    public TimeSpan BatchDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// A directory where batches wait on disk while ingest is unreachable or failing, so they survive a restart and
+    /// are sent, oldest first, once ingest answers again. Unset (the default): no disk is used, and a batch is given
+    /// up after its retries (counted as <c>send_failed</c>). Processes may share a directory: each file is sent once.
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Most bytes kept in <see cref="CacheDirectory"/>; past it the oldest batches are deleted (counted as <c>spool_full</c>).</summary>
+    public long MaxCacheBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Timeout of one send request.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>How long the app's shutdown waits for queued events to be sent.</summary>
+    /// <summary>
+    /// How long the app's shutdown waits for queued events to be sent, in all (the host's stop, disposal and process
+    /// exit share it). What is still unsent then goes to <see cref="CacheDirectory"/> when set; otherwise it is given
+    /// up, logged with its count and counted as <c>shutdown</c>.
+    /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 using MessagePack;
@@ -55,6 +56,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         var version = WireFields.ProtocolVersion;
         NameVersion? sdk = null;
         List<IncomingEvent>? events = null;
+        Dictionary<string, long>? dropped = null;
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
             var key = reader.ReadString();
@@ -77,6 +79,9 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                     break;
                 case WireFields.Sdk:
                     sdk = ReadNameVersion(ref reader, path);
+                    break;
+                case WireFields.Dropped:
+                    dropped = ReadDropped(ref reader, path);
                     break;
                 case WireFields.Events:
                     var eventCount = reader.ReadArrayHeader();
@@ -107,7 +112,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             throw new BatchFormatException(WireFields.Events, "missing; a batch needs an 'events' array");
         }
 
-        return new IncomingBatch(version, sdk, events);
+        return new IncomingBatch(version, sdk, events) { Dropped = dropped };
     }
 
     private IncomingEvent ReadEvent(ref WireReader reader, FieldPath path)
@@ -541,6 +546,37 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         MessagePackType.Boolean => reader.ReadBoolean() ? "true" : "false",
         _ => Text(ref reader, maxChars),
     };
+
+    /// <summary>
+    /// The SDK's counts of events it dropped since its last accepted batch, by reason: known reasons keep their name,
+    /// unknown ones are summed as "other" (a client cannot invent rows), each count is capped, a negative one refused.
+    /// </summary>
+    private static Dictionary<string, long> ReadDropped(ref WireReader reader, FieldPath path)
+    {
+        ExpectMap(ref reader, path);
+        var count = reader.ReadMapHeader();
+        if (count > SdkDropReasons.MaxReasonsPerBatch)
+        {
+            throw new BatchFormatException(WireFields.Dropped, $"{count} reasons; the limit is {SdkDropReasons.MaxReasonsPerBatch}");
+        }
+
+        var dropped = new Dictionary<string, long>(count, StringComparer.Ordinal);
+        for (; count > 0; count--)
+        {
+            var reason = SdkDropReasons.Known(reader.ReadString());
+            path.Push(reason);
+            var events = reader.ReadInt64();
+            if (events < 0)
+            {
+                throw new BatchFormatException(path.ToString(), $"a count of dropped events cannot be negative, found {events}");
+            }
+
+            dropped[reason] = Math.Min(SdkDropReasons.MaxEventsPerReason, dropped.GetValueOrDefault(reason) + Math.Min(events, SdkDropReasons.MaxEventsPerReason));
+            path.Pop();
+        }
+
+        return dropped;
+    }
 
     private static void ExpectMap(ref WireReader reader, FieldPath path)
     {

@@ -46,4 +46,8 @@ internal sealed record IncomingEvent
 }
 
 /// <summary>A decoded batch: the protocol version, the batch's SDK, its events in order.</summary>
-internal sealed record IncomingBatch(int Version, NameVersion? Sdk, IReadOnlyList<IncomingEvent> Events);
+internal sealed record IncomingBatch(int Version, NameVersion? Sdk, IReadOnlyList<IncomingEvent> Events)
+{
+    /// <summary>The SDK's counts of events it dropped, by known reason name (docs/protocol.md, <c>dropped</c>); null when absent.</summary>
+    public IReadOnlyDictionary<string, long>? Dropped { get; init; }
+}

@@ -121,6 +121,7 @@ internal sealed partial class IngestEndpoint(
         try
         {
             IReadOnlyList<ErrorEvent> events;
+            IReadOnlyDictionary<string, long>? sdkDrops;
             try
             {
                 using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
@@ -141,7 +142,7 @@ internal sealed partial class IngestEndpoint(
                 }
 
                 admitted = weight;
-                events = pipeline.Prepare(id, (body ?? raw).Memory);
+                events = pipeline.Prepare(id, (body ?? raw).Memory, out sdkDrops);
             }
             catch (BodyTooLargeException tooLarge)
             {
@@ -177,6 +178,7 @@ internal sealed partial class IngestEndpoint(
 
             if (events.Count == 0)
             {
+                CountSdkDrops(id, sdkDrops);
                 return new(Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted);
             }
 
@@ -204,6 +206,7 @@ internal sealed partial class IngestEndpoint(
                 return new(Results.Empty, IngestOutcome.ClientGone); // the events are still stored; the client that asked is gone
             }
 
+            CountSdkDrops(id, sdkDrops);
             return new(Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted, events.Count);
         }
         finally
@@ -231,6 +234,27 @@ internal sealed partial class IngestEndpoint(
     {
         metrics.Dropped(projectId, reason, events);
         dropCounts.Add(projectId, reason, events);
+    }
+
+    /// <summary>
+    /// The SDK's drop counts, taken only with an accepted batch: the SDK sends them again with a batch that was
+    /// refused, so counting them then would count them twice.
+    /// </summary>
+    private void CountSdkDrops(int projectId, IReadOnlyDictionary<string, long>? sdkDrops)
+    {
+        if (sdkDrops is null)
+        {
+            return;
+        }
+
+        foreach (var (reason, events) in sdkDrops)
+        {
+            if (events > 0)
+            {
+                metrics.DroppedBySdk(projectId, reason, events);
+                dropCounts.AddReportedBySdk(projectId, reason, events);
+            }
+        }
     }
 
     private static bool IsMessagePack(string? contentType)

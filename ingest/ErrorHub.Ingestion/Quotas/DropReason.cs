@@ -27,3 +27,27 @@ internal static class DropReasons
         _ => "other",
     };
 }
+
+/// <summary>
+/// Reasons an SDK reports for events it dropped before sending (docs/protocol.md, <c>dropped</c>). Stored beside the
+/// server's own reasons with the prefix <c>sdk:</c>, so the two never mix.
+/// </summary>
+internal static class SdkDropReasons
+{
+    public const string Prefix = "sdk:";
+    public const int MaxReasonsPerBatch = 32;
+
+    /// <summary>A count above this in one batch is taken as this: no SDK drops more between two batches it sends.</summary>
+    public const long MaxEventsPerReason = 100_000_000;
+
+    private static readonly HashSet<string> KnownReasons = new(StringComparer.Ordinal)
+    {
+        "queue_full", "too_large", "rejected", "unauthorized", "shutdown", "spool_full", "before_send", "send_failed",
+        "sample_rate", "rate_limit",
+    };
+
+    /// <summary>The reason as reported, when the server knows it; otherwise "other".</summary>
+    public static string Known(string reason) => KnownReasons.Contains(reason) ? reason : "other";
+
+    public static string Stored(string knownReason) => Prefix + knownReason;
+}

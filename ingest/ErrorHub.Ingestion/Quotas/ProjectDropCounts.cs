@@ -16,12 +16,19 @@ internal sealed partial class ProjectDropCounts(IProjectStore store, TimeProvide
     // The timer's flush and the last one at stop never overlap. Not disposed: a host may dispose its services before
     // it stops them, and a SemaphoreSlim whose wait handle is never asked for holds nothing to release.
     private readonly SemaphoreSlim _flushing = new(1, 1);
-    private readonly ConcurrentDictionary<(int ProjectId, DateTimeOffset Hour, DropReason Reason), Counts> _pending = new();
+    private readonly ConcurrentDictionary<(int ProjectId, DateTimeOffset Hour, string Reason), Counts> _pending = new();
 
-    public void Add(int projectId, DropReason reason, int events)
+    /// <summary>Ingest refused a batch of <paramref name="events"/> events.</summary>
+    public void Add(int projectId, DropReason reason, int events) => Add(projectId, DropReasons.Name(reason), 1, events);
+
+    /// <summary>An SDK reported events it dropped before sending (no batch reached the server for them).</summary>
+    public void AddReportedBySdk(int projectId, string knownReason, long events) =>
+        Add(projectId, SdkDropReasons.Stored(knownReason), 0, events);
+
+    private void Add(int projectId, string reason, long batches, long events)
     {
         var counts = _pending.GetOrAdd((projectId, StartOfHour(timeProvider.GetUtcNow()), reason), static _ => new Counts());
-        counts.Add(1, events);
+        counts.Add(batches, events);
     }
 
     /// <summary>Adds what was counted so far to the store and subtracts it here once stored; what fails stays counted.</summary>
@@ -49,13 +56,13 @@ internal sealed partial class ProjectDropCounts(IProjectStore store, TimeProvide
             {
                 if (key.Hour < thisHour)
                 {
-                    _pending.TryRemove(new KeyValuePair<(int, DateTimeOffset, DropReason), Counts>(key, counts));
+                    _pending.TryRemove(new KeyValuePair<(int, DateTimeOffset, string), Counts>(key, counts));
                 }
 
                 continue;
             }
 
-            taken.Add((counts, new ProjectDrops(key.ProjectId, key.Hour, DropReasons.Name(key.Reason), batches, events)));
+            taken.Add((counts, new ProjectDrops(key.ProjectId, key.Hour, key.Reason, batches, events)));
         }
 
         if (taken.Count == 0)

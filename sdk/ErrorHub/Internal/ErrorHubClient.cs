@@ -308,6 +308,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                     var changed = beforeSend(errorEvent, hint);
                     if (changed is null)
                     {
+                        _sender!.CountDropped(SdkDropReason.BeforeSend);
                         return null;
                     }
 

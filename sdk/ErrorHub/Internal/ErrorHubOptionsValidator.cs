@@ -23,6 +23,21 @@ internal sealed class ErrorHubOptionsValidator : IValidateOptions<ErrorHubOption
             failures.Add("ErrorHub:MaxBatchSize must be between 1 and 1000.");
         }
 
+        if (options.MaxBatchBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            failures.Add("ErrorHub:MaxBatchBytes must be between 1024 and 67108864.");
+        }
+
+        if (options.BatchDelay < TimeSpan.Zero || options.BatchDelay > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("ErrorHub:BatchDelay must be between 0 and 1 minute.");
+        }
+
+        if (options.MaxCacheBytes < 64 * 1024)
+        {
+            failures.Add("ErrorHub:MaxCacheBytes must be at least 65536.");
+        }
+
         if (options.SendTimeout <= TimeSpan.Zero || options.ShutdownTimeout < TimeSpan.Zero)
         {
             failures.Add("ErrorHub:SendTimeout must be positive and ErrorHub:ShutdownTimeout not negative.");

@@ -12,6 +12,7 @@ internal static class WireFields
     public const string Version = "v";
     public const string Sdk = "sdk";
     public const string Events = "events";
+    public const string Dropped = "dropped";
 
     // Event
     public const string EventId = "event_id";

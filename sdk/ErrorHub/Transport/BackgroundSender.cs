@@ -5,18 +5,25 @@ using System.Net.Http.Headers;
 using System.Threading.Channels;
 using ErrorHub.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Transport;
 
 /// <summary>
-/// Ships events to ingest from one background loop: a bounded queue (callers never wait; a full queue
-/// drops and counts), batches of up to <see cref="ErrorHubOptions.MaxBatchSize"/> events as gzip'd
-/// MessagePack, retries with exponential back-off that honours Retry-After, and a flush with a timeout.
+/// Ships events to ingest from one background loop. Callers only ever try to write to a bounded queue (a full queue
+/// drops and counts). The loop encodes events, forms batches bounded by <see cref="ErrorHubOptions.MaxBatchSize"/>,
+/// <see cref="ErrorHubOptions.MaxBatchBytes"/> and <see cref="ErrorHubOptions.BatchDelay"/>, and sends them as gzip'd
+/// MessagePack with the counts of dropped events. Answers: 2xx delivered; 413 splits the batch in halves; 401/403
+/// stop the SDK; other 4xx drop the batch; network errors, timeouts, 408, 429 and 5xx are retried with back-off and
+/// jitter, honouring Retry-After — in memory up to six attempts, or, with a <see cref="ErrorHubOptions.CacheDirectory"/>,
+/// from disk for as long as it takes. All disk I/O happens on this loop, never on the caller's thread.
 /// </summary>
 internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 {
     private const int MaxAttempts = 6;
+
+    /// <summary>Room left in a batch for its envelope (version, SDK name, drop counts, array header).</summary>
+    private const int EnvelopeBytes = 512;
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
@@ -26,15 +33,24 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private readonly Dsn _dsn;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly DiskSpool? _spool;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _flushRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _enqueued;
     private long _completed;
-    private long _dropped;
-    private long _givenUp;
     private long _shutdownDeadlineTicks;
     private int _disposed;
+    private int _unauthorized;
+    private int _queueFullLogged;
+
+    // Owned by the loop.
+    private byte[]? _carried;
+    private List<byte[]>? _interrupted;
+    private bool _spoolMayHoldBatches;
+    private DateTimeOffset _spoolRetryAt;
+    private int _spoolFailures;
 
     public BackgroundSender(Dsn dsn, ErrorHubOptions options, HttpClient http, TimeProvider timeProvider, ILogger logger)
     {
@@ -43,6 +59,12 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _http = http;
         _timeProvider = timeProvider;
         _logger = logger;
+        if (!string.IsNullOrWhiteSpace(options.CacheDirectory))
+        {
+            _spool = new DiskSpool(options.CacheDirectory, options.MaxCacheBytes, Drops, timeProvider, logger);
+            _spoolMayHoldBatches = true; // batches an earlier run left behind go first
+        }
+
         _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(Math.Max(1, options.MaxQueueSize))
         {
             SingleReader = true,
@@ -57,11 +79,17 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Events refused because the queue was full or the SDK was shutting down.</summary>
-    public long DroppedCount => Interlocked.Read(ref _dropped);
+    /// <summary>Events dropped so far, by reason; the counts not yet reported travel with the next batch.</summary>
+    public SdkDrops Drops { get; } = new();
 
-    /// <summary>Events still queued or in flight when shutdown ended them.</summary>
-    public long GivenUpAtShutdownCount => Interlocked.Read(ref _givenUp);
+    /// <summary>Events refused because the queue was full, the SDK was shutting down, or ingest refused the key.</summary>
+    public long DroppedCount => Drops.Total(SdkDropReason.QueueFull) + Drops.Total(SdkDropReason.Unauthorized);
+
+    /// <summary>Events still queued or in flight when shutdown ended them, with no CacheDirectory to keep them.</summary>
+    public long GivenUpAtShutdownCount => Drops.Total(SdkDropReason.Shutdown);
+
+    /// <summary>True once ingest refused the key (401/403): nothing more is sent until the app restarts.</summary>
+    public bool StoppedByServer => Volatile.Read(ref _unauthorized) == 1;
 
     internal HttpClient Http => _http;
 
@@ -79,19 +107,35 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     public bool TryEnqueue(ErrorHubEvent errorEvent)
     {
+        if (Volatile.Read(ref _unauthorized) == 1)
+        {
+            Drops.Add(SdkDropReason.Unauthorized, 1);
+            return false;
+        }
+
         if (_queue.Writer.TryWrite(errorEvent))
         {
             Interlocked.Increment(ref _enqueued);
             return true;
         }
 
-        if (Interlocked.Increment(ref _dropped) == 1)
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            Drops.Add(SdkDropReason.Shutdown, 1);
+            return false;
+        }
+
+        Drops.Add(SdkDropReason.QueueFull, 1);
+        if (Interlocked.Exchange(ref _queueFullLogged, 1) == 0)
         {
             LogQueueFull(_logger, _options.MaxQueueSize);
         }
 
         return false;
     }
+
+    /// <summary>An event the app's BeforeSend (or another step before the queue) chose not to send.</summary>
+    public void CountDropped(SdkDropReason reason) => Drops.Add(reason, 1);
 
     public async Task<bool> FlushAsync(TimeSpan timeout)
     {
@@ -100,6 +144,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         while (Interlocked.Read(ref _completed) < target)
         {
             var progress = Volatile.Read(ref _progress).Task;
+            Volatile.Read(ref _flushRequested).TrySetResult(); // a batch lingering for BatchDelay goes now
             if (Interlocked.Read(ref _completed) >= target)
             {
                 break;
@@ -156,16 +201,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
         }
 
-        while (_queue.Reader.TryRead(out _))
-        {
-            Interlocked.Increment(ref _givenUp);
-        }
-
-        if (GivenUpAtShutdownCount > 0)
-        {
-            LogGaveUpAtShutdown(_logger, GivenUpAtShutdownCount, _options.ShutdownTimeout);
-        }
-
+        KeepOrGiveUpWhatIsLeft();
         _stopping.Dispose();
         _http.Dispose();
     }
@@ -201,88 +237,252 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>After the loop stopped: what was in flight or queued goes to disk when it can, else it is given up and logged.</summary>
+    private void KeepOrGiveUpWhatIsLeft()
+    {
+        var left = _interrupted ?? [];
+        if (_carried is not null)
+        {
+            left.Add(_carried);
+        }
+
+        while (_queue.Reader.TryRead(out var item))
+        {
+            if (TryEncode(item) is { } encoded)
+            {
+                left.Add(encoded);
+            }
+        }
+
+        if (left.Count == 0)
+        {
+            return;
+        }
+
+        if (_spool is not null && Volatile.Read(ref _unauthorized) == 0 && _spool.TryStore(left))
+        {
+            LogKeptAtShutdown(_logger, left.Count, _spool.Directory);
+            return;
+        }
+
+        Drops.Add(SdkDropReason.Shutdown, left.Count);
+        LogGaveUpAtShutdown(_logger, left.Count, _options.ShutdownTimeout);
+    }
+
     private async Task RunAsync()
     {
-        var batch = new List<ErrorHubEvent>(_options.MaxBatchSize);
-        var reader = _queue.Reader;
+        var cancellationToken = _stopping.Token;
         try
         {
-            while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+            _spool?.RemoveAbandonedTemporaryFiles();
+            while (true)
             {
-                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var item))
+                if (_spoolMayHoldBatches && SpoolRetryIsDue())
                 {
-                    batch.Add(item);
+                    await SendSpooledAsync(cancellationToken).ConfigureAwait(false);
                 }
 
+                if (!await WaitForWorkAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                if ((_spoolMayHoldBatches && SpoolRetryIsDue()) || (_carried is null && !_queue.Reader.TryPeek(out _)))
+                {
+                    continue; // the spool's turn: older batches go first
+                }
+
+                var batch = await CollectBatchAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await SendWithRetriesAsync(batch, _stopping.Token).ConfigureAwait(false);
+                    await DeliverAsync(batch, cancellationToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    Interlocked.Add(ref _givenUp, batch.Count);
+                    _interrupted = batch;
                     throw;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
+                    Drops.Add(SdkDropReason.SendFailed, batch.Count);
                     LogSendFailed(_logger, batch.Count, exception.Message);
                 }
                 finally
                 {
-                    Interlocked.Add(ref _completed, batch.Count);
-                    batch.Clear();
-                    Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                    Completed(batch.Count);
                 }
             }
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
     }
 
-    private async Task SendWithRetriesAsync(List<ErrorHubEvent> batch, CancellationToken cancellationToken)
+    private void Completed(int events)
     {
-        var body = Encode(batch);
+        if (events > 0)
+        {
+            Interlocked.Add(ref _completed, events);
+        }
+
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private bool SpoolRetryIsDue() => Volatile.Read(ref _unauthorized) == 0 && _timeProvider.GetUtcNow() >= _spoolRetryAt;
+
+    /// <summary>True when events are queued or the spool's next try is due; false when the queue is completed and empty.</summary>
+    private async Task<bool> WaitForWorkAsync(CancellationToken cancellationToken)
+    {
+        if (_carried is not null)
+        {
+            return true;
+        }
+
+        if (!_spoolMayHoldBatches || Volatile.Read(ref _unauthorized) == 1)
+        {
+            return await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var due = _spoolRetryAt - _timeProvider.GetUtcNow();
+        if (due <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var read = _queue.Reader.WaitToReadAsync(waiting.Token).AsTask();
+        var retry = Task.Delay(due, _timeProvider, waiting.Token);
+        var first = await Task.WhenAny(read, retry).ConfigureAwait(false);
+        await waiting.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return first != read || await read.ConfigureAwait(false);
+    }
+
+    /// <summary>Up to MaxBatchSize events and MaxBatchBytes, after lingering for BatchDelay unless a flush asks.</summary>
+    private async Task<List<byte[]>> CollectBatchAsync(CancellationToken cancellationToken)
+    {
+        if (_options.BatchDelay > TimeSpan.Zero)
+        {
+            var flush = Volatile.Read(ref _flushRequested);
+            if (!flush.Task.IsCompleted)
+            {
+                using var lingering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(_options.BatchDelay, _timeProvider, lingering.Token);
+                await Task.WhenAny(delay, flush.Task).ConfigureAwait(false);
+                await lingering.CancelAsync().ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            Interlocked.CompareExchange(ref _flushRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), flush);
+        }
+
+        var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
+        var batch = new List<byte[]>(Math.Min(_options.MaxBatchSize, 64));
+        long bytes = 0;
+        while (batch.Count < _options.MaxBatchSize)
+        {
+            byte[]? encoded;
+            if (_carried is not null)
+            {
+                encoded = _carried;
+                _carried = null;
+            }
+            else if (_queue.Reader.TryRead(out var item))
+            {
+                encoded = TryEncode(item);
+                if (encoded is null)
+                {
+                    Completed(1);
+                    continue;
+                }
+
+                if (encoded.Length > limit)
+                {
+                    Drops.Add(SdkDropReason.TooLarge, 1);
+                    LogEventTooLarge(_logger, encoded.Length, _options.MaxBatchBytes);
+                    Completed(1);
+                    continue;
+                }
+            }
+            else
+            {
+                break;
+            }
+
+            if (batch.Count > 0 && bytes + encoded.Length > limit)
+            {
+                _carried = encoded; // starts the next batch
+                break;
+            }
+
+            batch.Add(encoded);
+            bytes += encoded.Length;
+        }
+
+        return batch;
+    }
+
+    private byte[]? TryEncode(ErrorHubEvent errorEvent)
+    {
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>(4096);
+            EventWireWriter.WriteEvent(buffer, errorEvent);
+            return buffer.WrittenSpan.ToArray();
+        }
+        catch (Exception exception)
+        {
+            // An event the app changed into something unwritable (in BeforeSend, from another thread) must not stop the loop.
+            LogSendFailed(_logger, 1, exception.Message);
+            return null;
+        }
+    }
+
+    private async Task DeliverAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _unauthorized) == 1)
+        {
+            Drops.Add(SdkDropReason.Unauthorized, batch.Count);
+            return;
+        }
+
+        if (_spool is not null)
+        {
+            // While spooled batches wait for ingest, new ones queue up behind them on disk: order is kept and a
+            // failing ingest is not hammered.
+            if (_spoolMayHoldBatches)
+            {
+                Spool(batch);
+                return;
+            }
+
+            var (outcome, retry, retryAfter) = await SendSplittingAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (outcome == SendOutcome.Retry)
+            {
+                Spool(retry!);
+                ScheduleSpoolRetry(retryAfter);
+            }
+
+            return;
+        }
+
         for (var attempt = 1; ; attempt++)
         {
-            TimeSpan? retryAfter;
-            try
+            var (outcome, retry, retryAfter) = await SendSplittingAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (outcome != SendOutcome.Retry)
             {
-                // The send timeout runs on the injected clock; HttpClient's own timeout is switched off in AddErrorHub
-                // because it only knows the real one.
-                using var sendTimeout = new CancellationTokenSource(_options.SendTimeout, _timeProvider);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
-                using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
-                request.Headers.Add("X-ErrorHub-Key", _dsn.PublicKey);
-                request.Content = new ByteArrayContent(body);
-                request.Content.Headers.ContentType = MessagePackMediaType;
-                request.Content.Headers.ContentEncoding.Add("gzip");
-                using var response = await _http
-                    .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-
-                if (!IsRetryable(response.StatusCode))
-                {
-                    // The server refused this batch for good (bad data, wrong key): retrying cannot help.
-                    LogRejected(_logger, batch.Count, (int)response.StatusCode, await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false));
-                    return;
-                }
-
-                retryAfter = RetryAfter(response, _timeProvider.GetUtcNow());
-                LogRetrying(_logger, (int)response.StatusCode, attempt);
-            }
-            catch (Exception exception) when (exception is HttpRequestException or IOException
-                || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                retryAfter = null;
-                LogRetrying(_logger, 0, attempt);
+                return;
             }
 
+            batch = retry!;
             if (attempt >= MaxAttempts)
             {
+                Drops.Add(SdkDropReason.SendFailed, batch.Count);
                 LogGaveUp(_logger, batch.Count, attempt);
                 return;
             }
@@ -291,10 +491,158 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
+    private void Spool(List<byte[]> batch)
+    {
+        if (_spool!.TryStore(batch))
+        {
+            _spoolMayHoldBatches = true;
+        }
+        else
+        {
+            Drops.Add(SdkDropReason.SendFailed, batch.Count);
+        }
+    }
+
+    private void ScheduleSpoolRetry(TimeSpan? retryAfter)
+    {
+        _spoolFailures++;
+        _spoolRetryAt = _timeProvider.GetUtcNow() + (retryAfter ?? Backoff(Math.Min(_spoolFailures, 7)));
+    }
+
+    /// <summary>Sends spooled batches, oldest first, until none is left or ingest fails again.</summary>
+    private async Task SendSpooledAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var spooled = _spool!.TryTakeOldest();
+            if (spooled is null)
+            {
+                _spoolMayHoldBatches = false;
+                _spoolFailures = 0;
+                return;
+            }
+
+            // Cancelled at shutdown: the file is let go and stays for the next start.
+            var (outcome, _, retryAfter) = await SendSplittingAsync(spooled.Events, cancellationToken).ConfigureAwait(false);
+            if (outcome == SendOutcome.Retry)
+            {
+                // The whole file is tried again later; halves that got through are deduplicated by event id at ingest.
+                ScheduleSpoolRetry(retryAfter);
+                return;
+            }
+
+            spooled.Complete();
+            _spoolFailures = 0;
+        }
+    }
+
+    /// <summary>
+    /// One attempt at a batch; a 413 splits it in halves, each tried in turn. Returns what is left to retry, if any.
+    /// Drops are counted here.
+    /// </summary>
+    private async Task<(SendOutcome Outcome, List<byte[]>? Retry, TimeSpan? RetryAfter)> SendSplittingAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    {
+        var outcome = await SendOnceAsync(batch, cancellationToken).ConfigureAwait(false);
+        if (outcome.Outcome != SendOutcome.TooLarge)
+        {
+            return (outcome.Outcome, outcome.Outcome == SendOutcome.Retry ? batch : null, outcome.RetryAfter);
+        }
+
+        if (batch.Count == 1)
+        {
+            Drops.Add(SdkDropReason.TooLarge, 1);
+            LogEventTooLarge(_logger, batch[0].Length, _options.MaxBatchBytes);
+            return (SendOutcome.Dropped, null, null);
+        }
+
+        var half = batch.Count / 2;
+        var first = await SendSplittingAsync(batch.GetRange(0, half), cancellationToken).ConfigureAwait(false);
+        if (first.Outcome == SendOutcome.Retry)
+        {
+            return (SendOutcome.Retry, [.. first.Retry!, .. batch.GetRange(half, batch.Count - half)], first.RetryAfter);
+        }
+
+        return await SendSplittingAsync(batch.GetRange(half, batch.Count - half), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<(SendOutcome Outcome, TimeSpan? RetryAfter)> SendOnceAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    {
+        var report = Drops.TakeReport();
+        var body = Encode(batch, report);
+        try
+        {
+            // The send timeout runs on the injected clock; HttpClient's own timeout is switched off because it only
+            // knows the real one.
+            using var sendTimeout = new CancellationTokenSource(_options.SendTimeout, _timeProvider);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
+            using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
+            request.Headers.Add("X-ErrorHub-Key", _dsn.PublicKey);
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = MessagePackMediaType;
+            request.Content.Headers.ContentEncoding.Add("gzip");
+            using var response = await _http
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+            {
+                Drops.Reported(report);
+                return (SendOutcome.Delivered, null);
+            }
+
+            if (response.StatusCode == HttpStatusCode.RequestEntityTooLarge)
+            {
+                return (SendOutcome.TooLarge, null);
+            }
+
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                // The key is wrong or revoked: every further request would be refused the same way.
+                Drops.Add(SdkDropReason.Unauthorized, batch.Count);
+                if (Interlocked.Exchange(ref _unauthorized, 1) == 0)
+                {
+                    LogUnauthorized(_logger, status, await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false));
+                }
+
+                return (SendOutcome.Dropped, null);
+            }
+
+            if (!IsRetryable(response.StatusCode))
+            {
+                // The server refused this batch for good (bad data): retrying cannot help.
+                Drops.Add(SdkDropReason.Rejected, batch.Count);
+                LogRejected(_logger, batch.Count, status, await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false));
+                return (SendOutcome.Dropped, null);
+            }
+
+            LogRetrying(_logger, status);
+            return (SendOutcome.Retry, RetryAfter(response, _timeProvider.GetUtcNow()));
+        }
+        catch (Exception exception) when (exception is HttpRequestException or IOException
+            || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            LogRetrying(_logger, 0);
+            return (SendOutcome.Retry, null);
+        }
+    }
+
+    /// <summary>A gzip'd batch of events, for tools and benchmarks that need what the SDK sends.</summary>
     internal static byte[] Encode(IReadOnlyList<ErrorHubEvent> batch)
     {
+        var encoded = new List<byte[]>(batch.Count);
+        foreach (var errorEvent in batch)
+        {
+            var buffer = new ArrayBufferWriter<byte>(4096);
+            EventWireWriter.WriteEvent(buffer, errorEvent);
+            encoded.Add(buffer.WrittenSpan.ToArray());
+        }
+
+        return Encode(encoded, null);
+    }
+
+    private static byte[] Encode(IReadOnlyList<byte[]> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
+    {
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        EventWireWriter.WriteBatch(buffer, batch);
+        EventWireWriter.WriteBatch(buffer, events, dropped);
         using var compressed = new MemoryStream(buffer.WrittenCount / 3 + 64);
         using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
@@ -333,21 +681,38 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "ErrorHub queue is full ({Capacity} events): new events are dropped until it drains")]
+    private enum SendOutcome
+    {
+        Delivered,
+        Dropped,
+        TooLarge,
+        Retry,
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "ErrorHub queue is full ({Capacity} events): new events are dropped and counted until it drains")]
     private static partial void LogQueueFull(ILogger logger, int capacity);
 
     [LoggerMessage(2, LogLevel.Warning, "ErrorHub refused {Count} events with status {Status}: {Reason}")]
     private static partial void LogRejected(ILogger logger, int count, int status, string reason);
 
-    [LoggerMessage(3, LogLevel.Debug, "ErrorHub send failed (status {Status}), attempt {Attempt}; retrying")]
-    private static partial void LogRetrying(ILogger logger, int status, int attempt);
+    [LoggerMessage(3, LogLevel.Debug, "ErrorHub send failed (status {Status}); retrying")]
+    private static partial void LogRetrying(ILogger logger, int status);
 
     [LoggerMessage(4, LogLevel.Warning, "ErrorHub gave up sending {Count} events after {Attempts} attempts")]
     private static partial void LogGaveUp(ILogger logger, int count, int attempts);
 
+    [LoggerMessage(5, LogLevel.Warning, "ErrorHub could not send {Count} events: {Reason}")]
+    private static partial void LogSendFailed(ILogger logger, int count, string reason);
+
     [LoggerMessage(6, LogLevel.Warning, "ErrorHub gave up {Count} events at shutdown: ingest did not take them within ShutdownTimeout ({ShutdownTimeout})")]
     private static partial void LogGaveUpAtShutdown(ILogger logger, long count, TimeSpan shutdownTimeout);
 
-    [LoggerMessage(5, LogLevel.Warning, "ErrorHub could not send {Count} events: {Reason}")]
-    private static partial void LogSendFailed(ILogger logger, int count, string reason);
+    [LoggerMessage(7, LogLevel.Error, "ErrorHub stopped sending: ingest refused the key with status {Status} ({Reason}). Check the DSN; events are dropped until the app restarts")]
+    private static partial void LogUnauthorized(ILogger logger, int status, string reason);
+
+    [LoggerMessage(8, LogLevel.Warning, "ErrorHub dropped an event of {Bytes} bytes: larger than a batch may be (MaxBatchBytes {MaxBatchBytes}) or than ingest accepts")]
+    private static partial void LogEventTooLarge(ILogger logger, int bytes, int maxBatchBytes);
+
+    [LoggerMessage(9, LogLevel.Information, "ErrorHub kept {Count} unsent events in {Directory} at shutdown; they are sent at the next start")]
+    private static partial void LogKeptAtShutdown(ILogger logger, int count, string directory);
 }

@@ -33,6 +33,49 @@ internal static class EventWireWriter
         writer.Flush();
     }
 
+    /// <summary>One event on its own, as it appears inside a batch's <c>events</c> array.</summary>
+    public static void WriteEvent(IBufferWriter<byte> output, ErrorHubEvent errorEvent)
+    {
+        var writer = new MessagePackWriter(output);
+        WriteEvent(ref writer, errorEvent);
+        writer.Flush();
+    }
+
+    /// <summary>
+    /// A batch of events written earlier by <see cref="WriteEvent(IBufferWriter{byte}, ErrorHubEvent)"/>, with the
+    /// counts of events the SDK dropped since its last report (reason name to count; left out when empty).
+    /// </summary>
+    public static void WriteBatch(
+        IBufferWriter<byte> output, IReadOnlyList<byte[]> encodedEvents, IReadOnlyList<KeyValuePair<string, long>>? dropped = null, NameAndVersion? sdk = null)
+    {
+        var writer = new MessagePackWriter(output);
+        var hasDrops = dropped is { Count: > 0 };
+        writer.WriteMapHeader(hasDrops ? 4 : 3);
+        writer.Write(WireFields.Version);
+        writer.Write(WireFields.ProtocolVersion);
+        writer.Write(WireFields.Sdk);
+        WriteNameVersion(ref writer, sdk ?? ThisSdk);
+        if (hasDrops)
+        {
+            writer.Write(WireFields.Dropped);
+            writer.WriteMapHeader(dropped!.Count);
+            foreach (var (reason, count) in dropped)
+            {
+                writer.Write(reason);
+                writer.Write(count);
+            }
+        }
+
+        writer.Write(WireFields.Events);
+        writer.WriteArrayHeader(encodedEvents.Count);
+        foreach (var encoded in encodedEvents)
+        {
+            writer.WriteRaw(encoded);
+        }
+
+        writer.Flush();
+    }
+
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
     {
         var count = 4 // event_id, timestamp, level, platform

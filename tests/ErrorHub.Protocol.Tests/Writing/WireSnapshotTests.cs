@@ -24,6 +24,38 @@ public sealed class WireSnapshotTests
     }
 
     [Fact]
+    public void A_batch_with_drop_counts_is_written_exactly_as_the_snapshot_says()
+    {
+        // Protocol 1, extended deliberately: the optional "dropped" map comes before "events"; servers that predate it skip it.
+        var minimal = new ErrorHubEvent
+        {
+            EventId = Guid.Parse("00000000-0000-0000-0000-000000000002"),
+            Timestamp = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+            Message = "after an outage",
+        };
+        var buffer = new ArrayBufferWriter<byte>();
+        var encodedEvent = new ArrayBufferWriter<byte>();
+        EventWireWriter.WriteEvent(encodedEvent, minimal);
+        EventWireWriter.WriteBatch(buffer, [encodedEvent.WrittenSpan.ToArray()], [new("queue_full", 1200), new("before_send", 3)], new NameAndVersion("errorhub.dotnet", "1.0.0"));
+
+        Snapshot.Verify(HexDump(buffer.WrittenSpan.ToArray()), "batch-with-drops.msgpack");
+        var batch = Wire.Read(buffer.WrittenMemory).AsMap();
+        batch.Keys.Should().Equal("v", "sdk", "dropped", "events");
+        batch["dropped"].AsMap().Entries.Should().Equal(("queue_full", (object)1200L), ("before_send", (object)3L));
+    }
+
+    [Fact]
+    public void A_batch_without_drops_has_no_dropped_field_and_is_byte_for_byte_the_batch_of_events_written_directly()
+    {
+        var encodedEvent = new ArrayBufferWriter<byte>();
+        EventWireWriter.WriteEvent(encodedEvent, FullEvent());
+        var buffer = new ArrayBufferWriter<byte>();
+        EventWireWriter.WriteBatch(buffer, [encodedEvent.WrittenSpan.ToArray()], [], new NameAndVersion("errorhub.dotnet", "1.0.0"));
+
+        buffer.WrittenSpan.ToArray().Should().Equal(Encode(FullEvent()));
+    }
+
+    [Fact]
     public void A_minimal_message_event_leaves_out_every_absent_field()
     {
         var minimal = new ErrorHubEvent

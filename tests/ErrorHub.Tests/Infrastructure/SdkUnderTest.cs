@@ -1,5 +1,6 @@
 using ErrorHub.Internal;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Tests.Infrastructure;
 
@@ -23,10 +24,18 @@ internal sealed class SdkUnderTest : IAsyncDisposable
 
     public ErrorHubClient Client { get; }
 
-    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure)
+    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure) => Start(clock, configure, logs: null);
+
+    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure, ILoggerProvider? logs)
     {
         var services = new ServiceCollection()
-            .AddLogging()
+            .AddLogging(logging =>
+            {
+                if (logs is not null)
+                {
+                    logging.AddProvider(logs);
+                }
+            })
             .AddSingleton<TimeProvider>(clock)
             .AddErrorHub(configure);
         return new SdkUnderTest(clock, services.BuildServiceProvider());

@@ -1,0 +1,312 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Transport;
+
+/// <summary>
+/// Batches waiting on disk (<see cref="ErrorHubOptions.CacheDirectory"/>) while ingest cannot take them. One file per
+/// batch, named so that names sort oldest first; written under a temporary name and renamed, so a reader never sees
+/// half a file. A file is sent while its sender holds an exclusive lock on it and deleted before the lock is let go:
+/// processes sharing the directory never send the same file twice, and a process that dies lets go of its lock.
+/// A file that is cut short or corrupt is deleted and logged, never thrown to the app. Used only by the sender's loop.
+/// </summary>
+internal sealed partial class DiskSpool
+{
+    internal const string Extension = ".ehbatch";
+    private const string TemporaryExtension = ".ehtmp";
+    private const int HeaderBytes = 8 + 4 + 4 + 32; // magic, event count, payload length, SHA-256 of the payload
+    private static readonly byte[] Magic = "EHSPOOL1"u8.ToArray();
+    private static readonly TimeSpan AbandonedTemporaryAge = TimeSpan.FromMinutes(10);
+
+    private readonly string _directory;
+    private readonly long _maxBytes;
+    private readonly SdkDrops _drops;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private long _sequence;
+
+    public DiskSpool(string directory, long maxBytes, SdkDrops drops, TimeProvider timeProvider, ILogger logger)
+    {
+        _directory = Path.GetFullPath(directory);
+        _maxBytes = maxBytes;
+        _drops = drops;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public string Directory => _directory;
+
+    /// <summary>Writes a batch to disk; false (logged) when the disk refuses it.</summary>
+    public bool TryStore(IReadOnlyList<byte[]> events)
+    {
+        if (events.Count == 0)
+        {
+            return true;
+        }
+
+        var temporary = Path.Combine(_directory, Guid.NewGuid().ToString("N") + TemporaryExtension);
+        try
+        {
+            System.IO.Directory.CreateDirectory(_directory);
+            var payloadLength = events.Sum(e => 4L + e.Length);
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
+            {
+                WriteBatch(file, events, payloadLength);
+            }
+
+            // The name sorts by when the batch was stored; the sequence keeps one process's batches of the same tick in order.
+            var name = $"{_timeProvider.GetUtcNow().UtcTicks:D19}-{Interlocked.Increment(ref _sequence):D10}-{Guid.NewGuid():N}{Extension}";
+            File.Move(temporary, Path.Combine(_directory, name));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+        {
+            LogStoreFailed(_logger, events.Count, _directory, exception.Message);
+            TryDelete(temporary);
+            return false;
+        }
+
+        KeepWithinLimit();
+        return true;
+    }
+
+    /// <summary>
+    /// The oldest batch no other sender holds, locked until the returned batch is completed or released; null when
+    /// none is left. Corrupt files on the way are deleted.
+    /// </summary>
+    public SpooledBatch? TryTakeOldest()
+    {
+        foreach (var path in BatchFilesOldestFirst())
+        {
+            FileStream file;
+            try
+            {
+                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                continue; // another process is sending it, or it was sent and deleted meanwhile
+            }
+
+            var events = TryRead(file, out var problem);
+            if (events is null)
+            {
+                LogCorrupt(_logger, Path.GetFileName(path), problem);
+                TryDelete(path);
+                file.Dispose();
+                continue;
+            }
+
+            return new SpooledBatch(path, file, events);
+        }
+
+        return null;
+    }
+
+    public bool HasBatches()
+    {
+        try
+        {
+            return System.IO.Directory.Exists(_directory) && System.IO.Directory.EnumerateFiles(_directory, "*" + Extension).Any();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Deletes temporary files that a process which died while writing left behind.</summary>
+    public void RemoveAbandonedTemporaryFiles()
+    {
+        try
+        {
+            if (!System.IO.Directory.Exists(_directory))
+            {
+                return;
+            }
+
+            foreach (var path in System.IO.Directory.EnumerateFiles(_directory, "*" + TemporaryExtension))
+            {
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > AbandonedTemporaryAge)
+                {
+                    TryDelete(path);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private void KeepWithinLimit()
+    {
+        List<FileInfo> files;
+        try
+        {
+            files = new DirectoryInfo(_directory).EnumerateFiles("*" + Extension).OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        var total = files.Sum(f => f.Length);
+        for (var i = 0; i < files.Count && total > _maxBytes; i++)
+        {
+            // Only a file nobody is sending can go; its event count is read under the same lock.
+            try
+            {
+                using var file = new FileStream(files[i].FullName, FileMode.Open, FileAccess.Read, FileShare.None);
+                var count = TryReadEventCount(file);
+                File.Delete(files[i].FullName);
+                total -= files[i].Length;
+                _drops.Add(SdkDropReason.SpoolFull, count);
+                LogSpoolFull(_logger, count, _maxBytes);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private List<string> BatchFilesOldestFirst()
+    {
+        try
+        {
+            if (!System.IO.Directory.Exists(_directory))
+            {
+                return [];
+            }
+
+            return System.IO.Directory.EnumerateFiles(_directory, "*" + Extension).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private static void WriteBatch(Stream file, IReadOnlyList<byte[]> events, long payloadLength)
+    {
+        var payload = new byte[payloadLength];
+        var offset = 0;
+        foreach (var encoded in events)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(offset), encoded.Length);
+            encoded.CopyTo(payload.AsSpan(offset + 4));
+            offset += 4 + encoded.Length;
+        }
+
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        Magic.CopyTo(header);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], events.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], payload.Length);
+        SHA256.HashData(payload, header[16..]);
+        file.Write(header);
+        file.Write(payload);
+    }
+
+    private static List<byte[]>? TryRead(FileStream file, out string problem)
+    {
+        try
+        {
+            var length = file.Length;
+            Span<byte> header = stackalloc byte[HeaderBytes];
+            if (length < HeaderBytes || file.Read(header) != HeaderBytes || !header[..8].SequenceEqual(Magic))
+            {
+                problem = "not a spooled batch";
+                return null;
+            }
+
+            var count = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+            var payloadLength = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
+            if (count <= 0 || payloadLength < count * 4L || payloadLength != length - HeaderBytes)
+            {
+                problem = "cut short or longer than written";
+                return null;
+            }
+
+            var payload = new byte[payloadLength];
+            file.ReadExactly(payload);
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(payload, hash);
+            if (!hash.SequenceEqual(header[16..]))
+            {
+                problem = "the content does not match its checksum";
+                return null;
+            }
+
+            var events = new List<byte[]>(count);
+            var offset = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var eventLength = offset + 4 <= payload.Length ? BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(offset)) : -1;
+                if (eventLength <= 0 || eventLength > payload.Length - offset - 4)
+                {
+                    problem = "an event's length is out of bounds";
+                    return null;
+                }
+
+                events.Add(payload.AsSpan(offset + 4, eventLength).ToArray());
+                offset += 4 + eventLength;
+            }
+
+            problem = "";
+            return events;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or OutOfMemoryException)
+        {
+            problem = exception.Message;
+            return null;
+        }
+    }
+
+    private static int TryReadEventCount(FileStream file)
+    {
+        Span<byte> header = stackalloc byte[12];
+        return file.Read(header) == 12 && header[..8].SequenceEqual(Magic) ? Math.Max(0, BinaryPrimitives.ReadInt32LittleEndian(header[8..])) : 0;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [LoggerMessage(20, LogLevel.Warning, "ErrorHub could not keep {Count} events in the cache directory {Directory}: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, int count, string directory, string reason);
+
+    [LoggerMessage(21, LogLevel.Warning, "ErrorHub deleted the unreadable cached batch {File}: {Problem}")]
+    private static partial void LogCorrupt(ILogger logger, string file, string problem);
+
+    [LoggerMessage(22, LogLevel.Warning, "ErrorHub's cache directory is over {MaxBytes} bytes: deleted its oldest batch of {Count} events")]
+    private static partial void LogSpoolFull(ILogger logger, int count, long maxBytes);
+}
+
+/// <summary>A batch read from the spool and locked against other senders until it is completed or released.</summary>
+internal sealed class SpooledBatch(string path, FileStream lockedFile, List<byte[]> events) : IDisposable
+{
+    public List<byte[]> Events => events;
+
+    /// <summary>Sent or given up for good: the file goes, deleted before its lock is let go.</summary>
+    public void Complete()
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        lockedFile.Dispose();
+    }
+
+    /// <summary>Lets the file go, to be sent later (by this process or another). Idempotent.</summary>
+    public void Dispose() => lockedFile.Dispose();
+}

@@ -1,0 +1,253 @@
+using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Ingest;
+using ErrorHub.Tests.Infrastructure;
+using ErrorHub.Transport;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using static ErrorHub.Tests.Infrastructure.SdkUnderTest;
+
+namespace ErrorHub.Tests.Transport;
+
+/// <summary>
+/// The disk spool (<see cref="ErrorHubOptions.CacheDirectory"/>) against a real server on loopback and a real
+/// directory: batches ingest cannot take go to disk, are resent oldest first when it answers again, survive a new
+/// SDK instance, stay within their byte limit, and are sent once even by two SDKs sharing the directory.
+/// </summary>
+public sealed class DiskSpoolTests : IAsyncLifetime
+{
+    private readonly TestClock _clock = new();
+    private readonly CapturingLoggerProvider _logs = new();
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-spool-" + Guid.NewGuid().ToString("N"));
+    private RecordingIngest _ingest = null!;
+
+    public async Task InitializeAsync() => _ingest = await RecordingIngest.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _ingest.DisposeAsync();
+        IngestHost.DeleteDirectory(_directory);
+    }
+
+    [Fact]
+    public async Task While_ingest_fails_batches_wait_on_disk_and_are_sent_oldest_first_when_it_answers_again()
+    {
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "5"));
+        await using var sdk = Start(_clock, Spooling);
+        var client = sdk.Client;
+
+        client.CaptureMessage("a");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue("a spooled batch is safe: nothing is left to wait for");
+        client.CaptureMessage("b");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(1, "b waits behind a on disk: the failing ingest is not asked again before Retry-After");
+        SpoolFiles().Should().HaveCount(2);
+
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(5));
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        client.CaptureMessage("c");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Messages().Should().Equal("a", "a", "b", "c");
+        SpoolFiles().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Without_an_answer_from_ingest_a_batch_goes_to_disk_after_one_attempt_and_memory_stays_free()
+    {
+        var closedPort = FreeTcpPort();
+        await using var sdk = Start(_clock, o =>
+        {
+            Spooling(o);
+            o.Dsn = $"http://0123456789abcdef0123456789abcdef@127.0.0.1:{closedPort}/1";
+            o.MaxBatchSize = 10;
+        });
+        var client = sdk.Client;
+
+        for (var i = 0; i < 50; i++)
+        {
+            client.CaptureMessage($"offline {i}").Should().NotBeNull();
+        }
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        SpoolFiles().Should().NotBeEmpty();
+        client.Sender!.Drops.Total().Should().Be(0, "nothing is lost while the disk has room");
+    }
+
+    [Fact]
+    public async Task Spooled_batches_survive_the_SDK_and_the_next_one_sends_them_at_start()
+    {
+        _ingest.Answer(RecordingIngest.Status(503));
+        await using (var first = Start(_clock, Spooling))
+        {
+            first.Client.CaptureMessage("before the restart 1");
+            first.Client.CaptureMessage("before the restart 2");
+            (await first.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+            await StopWithoutMovingTheClockAsync(first);
+        }
+
+        SpoolFiles().Should().NotBeEmpty();
+        var messagesBefore = Messages().Count;
+
+        await using var second = Start(_clock, Spooling);
+        second.Client.CaptureMessage("after the restart");
+        (await second.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Messages().Skip(messagesBefore).Should().Equal("before the restart 1", "before the restart 2", "after the restart");
+        SpoolFiles().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task At_shutdown_what_ingest_did_not_take_in_time_goes_to_disk_instead_of_being_given_up()
+    {
+        _ingest.Answer(_ingest.Hang());
+        var shutdownTimeout = TimeSpan.FromSeconds(3);
+        var sdk = Start(_clock, o =>
+        {
+            Spooling(o);
+            o.ShutdownTimeout = shutdownTimeout;
+            o.MaxBatchSize = 1;
+        }, _logs);
+        var client = sdk.Client;
+        client.CaptureMessage("in flight");
+        await _ingest.WaitForRequestsAsync(1);
+        client.CaptureMessage("queued");
+
+        var disposal = sdk.Services.DisposeAsync().AsTask();
+        await _clock.WaitStartedAsync(shutdownTimeout);
+        _clock.Advance(shutdownTimeout);
+        await disposal.Within();
+
+        client.Sender!.GivenUpAtShutdownCount.Should().Be(0);
+        _logs.Entries.Should().Contain(e => e.Message.StartsWith("ErrorHub kept 2 unsent events in", StringComparison.Ordinal));
+        SpoolFiles().Should().NotBeEmpty();
+
+        await using var next = Start(_clock, Spooling);
+        (await next.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        next.Client.CaptureMessage("flush marker");
+        (await next.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Messages().Skip(1).Should().BeEquivalentTo("in flight", "queued", "flush marker");
+    }
+
+    [Fact]
+    public async Task Corrupt_or_cut_short_files_are_deleted_without_harm_and_the_good_ones_are_sent()
+    {
+        _ingest.Answer(RecordingIngest.Status(503));
+        await using (var first = Start(_clock, Spooling))
+        {
+            first.Client.CaptureMessage("good");
+            (await first.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+            await StopWithoutMovingTheClockAsync(first);
+        }
+
+        var good = SpoolFiles().Should().ContainSingle().Subject;
+        var bytes = await File.ReadAllBytesAsync(good);
+        await File.WriteAllBytesAsync(Path.Combine(_directory, "0000000000000000001-cut" + DiskSpool.Extension), bytes[..(bytes.Length / 2)]);
+        var flipped = bytes.ToArray();
+        flipped[^3] ^= 0xFF;
+        await File.WriteAllBytesAsync(Path.Combine(_directory, "0000000000000000002-flipped" + DiskSpool.Extension), flipped);
+        await File.WriteAllBytesAsync(Path.Combine(_directory, "0000000000000000003-garbage" + DiskSpool.Extension), "not a batch"u8.ToArray());
+        await File.WriteAllBytesAsync(Path.Combine(_directory, "0000000000000000004-empty" + DiskSpool.Extension), []);
+
+        await using var second = Start(_clock, Spooling, _logs);
+        second.Client.CaptureMessage("after");
+        (await second.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Messages().Skip(1).Should().Equal("good", "after");
+        SpoolFiles().Should().BeEmpty();
+        _logs.Entries.Count(e => e.Message.StartsWith("ErrorHub deleted the unreadable cached batch", StringComparison.Ordinal)).Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Past_MaxCacheBytes_the_oldest_batches_are_deleted_and_counted_as_spool_full()
+    {
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "30"));
+        await using var sdk = Start(_clock, o =>
+        {
+            Spooling(o);
+            o.MaxCacheBytes = 64 * 1024;
+            o.MaxBatchSize = 1;
+        });
+        var client = sdk.Client;
+
+        for (var i = 0; i < 12; i++)
+        {
+            client.CaptureMessage($"{i:D2} " + new string('x', 8000));
+        }
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        SpoolFiles().Sum(f => new FileInfo(f).Length).Should().BeLessThanOrEqualTo(64 * 1024);
+        var deleted = client.Sender!.Drops.Total(SdkDropReason.SpoolFull);
+        deleted.Should().BeGreaterThan(0);
+
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(30));
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        client.CaptureMessage("99 back");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var delivered = _ingest.Requests.Skip(1).SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => ((string)e.AsMap()["message"]!)[..2]).ToList();
+        delivered.Should().Equal(Enumerable.Range((int)deleted, 12 - (int)deleted).Select(i => $"{i:D2}").Append("99"), "the oldest went first");
+        var report = Wire.Read(_ingest.Requests.ElementAt(1).Body).AsMap()["dropped"].AsMap();
+        report["spool_full"].Should().Be(deleted);
+    }
+
+    [Fact]
+    public async Task Two_SDKs_sharing_the_directory_send_each_spooled_batch_once()
+    {
+        _ingest.Answer(RecordingIngest.Status(503));
+        await using (var filler = Start(_clock, o =>
+        {
+            Spooling(o);
+            o.MaxBatchSize = 1;
+        }))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                filler.Client.CaptureMessage($"shared {i}");
+            }
+
+            (await filler.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+            await StopWithoutMovingTheClockAsync(filler);
+        }
+
+        SpoolFiles().Should().HaveCount(40);
+        var messagesBefore = Messages().Count;
+
+        await using var one = Start(_clock, Spooling);
+        await using var two = Start(_clock, Spooling);
+        one.Client.CaptureMessage("marker one");
+        two.Client.CaptureMessage("marker two");
+        (await one.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        (await two.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var sent = Messages().Skip(messagesBefore).Where(m => m.StartsWith("shared", StringComparison.Ordinal)).ToList();
+        sent.Should().OnlyHaveUniqueItems().And.HaveCount(40);
+        SpoolFiles().Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// Stops an SDK that has nothing left to wait for. The usual test disposal moves the clock past every wait, which
+    /// would let this SDK retry its spool (and empty it) before the next SDK starts.
+    /// </summary>
+    private static Task StopWithoutMovingTheClockAsync(SdkUnderTest sdk) => sdk.Services.DisposeAsync().AsTask().Within();
+
+    private void Spooling(ErrorHubOptions options)
+    {
+        options.Dsn = _ingest.Dsn();
+        options.CacheDirectory = _directory;
+    }
+
+    private List<string> SpoolFiles() =>
+        Directory.Exists(_directory) ? Directory.GetFiles(_directory, "*" + DiskSpool.Extension).Order(StringComparer.Ordinal).ToList() : [];
+
+    private List<string> Messages() =>
+        _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => (string)e.AsMap()["message"]!).ToList();
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

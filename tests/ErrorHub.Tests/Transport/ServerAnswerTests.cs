@@ -1,0 +1,257 @@
+using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Ingest;
+using ErrorHub.Tests.Infrastructure;
+using ErrorHub.Transport;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using static ErrorHub.Tests.Infrastructure.SdkUnderTest;
+
+namespace ErrorHub.Tests.Transport;
+
+/// <summary>
+/// What the SDK does with each answer a real server on loopback can give (413, 401, 403, 400, 408), how it forms
+/// batches (count, bytes, time) and how the counts of what it dropped reach the server. Waits are on a fake clock.
+/// </summary>
+public sealed class ServerAnswerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly TestClock _clock = new();
+    private readonly CapturingLoggerProvider _logs = new();
+    private RecordingIngest _ingest = null!;
+
+    public async Task InitializeAsync() => _ingest = await RecordingIngest.StartAsync();
+
+    public async Task DisposeAsync() => await _ingest.DisposeAsync();
+
+    [Fact]
+    public async Task A_413_splits_the_batch_in_halves_and_every_event_arrives()
+    {
+        _ingest.Answer(_ingest.Hang(), RecordingIngest.Status(413), RecordingIngest.Status(413));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+        await HoldTheSenderAsync(client);
+
+        for (var i = 0; i < 6; i++)
+        {
+            client.CaptureMessage($"m{i}");
+        }
+
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var sizes = _ingest.Requests.Skip(1).Select(r => Events(r).Count).ToList();
+        sizes.Should().Equal([6, 3, 1, 2, 3], "6 is refused, its first half of 3 too, which splits into 1 and 2; then the second half of 3");
+        _ingest.Requests.Skip(1).Where((_, i) => i is 2 or 3 or 4).SelectMany(Events).Select(e => e["message"])
+            .Should().Equal("m0", "m1", "m2", "m3", "m4", "m5");
+        client.Sender!.Drops.Total().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_single_event_still_refused_with_413_is_dropped_counted_as_too_large_and_the_count_reaches_the_server()
+    {
+        _ingest.Answer(RecordingIngest.Status(413));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+
+        client.CaptureMessage("too big for this server");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.CaptureMessage("next");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.CaptureMessage("after the report");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var requests = _ingest.Requests.ToList();
+        requests.Should().HaveCount(3, "a lone event refused with 413 is not retried");
+        Dropped(requests[1]).Should().Equal(new Dictionary<string, long> { ["too_large"] = 1 });
+        Events(requests[1]).Select(e => e["message"]).Should().Equal("next");
+        Dropped(requests[2]).Should().BeEmpty("the server has the count; it is not sent twice");
+    }
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task A_refused_key_stops_sending_logs_once_and_counts_every_later_event_as_unauthorized(int status)
+    {
+        _ingest.Answer(RecordingIngest.Status(status));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("first");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        var later = Enumerable.Range(0, 5).Select(i => client.CaptureMessage($"later {i}")).ToList();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        later.Should().OnlyContain(id => id == null, "nothing is queued once the key is refused");
+        _ingest.Requests.Should().ContainSingle("the server is not asked again");
+        client.Sender!.StoppedByServer.Should().BeTrue();
+        client.Sender.Drops.Total(SdkDropReason.Unauthorized).Should().Be(6);
+        _logs.Entries.Where(e => e.Message.Contains("stopped sending", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Level.Should().Be(LogLevel.Error);
+    }
+
+    [Fact]
+    public async Task A_400_drops_the_batch_with_one_log_line_and_the_next_batch_reports_it_as_rejected()
+    {
+        _ingest.Answer(RecordingIngest.Status(400));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("rejected");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.CaptureMessage("accepted");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(2);
+        Dropped(_ingest.Requests.Last()).Should().Equal(new Dictionary<string, long> { ["rejected"] = 1 });
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith("ErrorHub refused 1 events with status 400");
+    }
+
+    [Fact]
+    public async Task A_408_is_retried_after_a_back_off()
+    {
+        _ingest.Answer(RecordingIngest.Status(408));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+
+        client.CaptureMessage("slow server");
+        _clock.Advance(await _clock.WaitStartedAsync(w => w != SendTimeout, "a back-off"));
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        _ingest.Requests.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task Drop_counts_are_kept_until_a_batch_carrying_them_is_accepted()
+    {
+        _ingest.Answer(RecordingIngest.Status(400), RecordingIngest.Status(503, retryAfter: "2"));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+
+        client.CaptureMessage("rejected");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.CaptureMessage("retried");
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.CaptureMessage("clean");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var reports = _ingest.Requests.Select(Dropped).ToList();
+        reports.Should().HaveCount(4);
+        reports[1].Should().Equal(new Dictionary<string, long> { ["rejected"] = 1 }, "the 503'd batch carried the count");
+        reports[2].Should().Equal(new Dictionary<string, long> { ["rejected"] = 1 }, "the 503 did not settle it: its retry carries it again");
+        reports[3].Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Events_refused_by_a_full_queue_or_by_BeforeSend_are_counted_and_reported_with_the_next_batch()
+    {
+        _ingest.Answer(_ingest.Hang());
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.MaxQueueSize = 1;
+            o.BeforeSend = (e, _) => e.Message == "private" ? null : e;
+        });
+        var client = sdk.Client;
+        await HoldTheSenderAsync(client);
+
+        client.CaptureMessage("queued").Should().NotBeNull();
+        client.CaptureMessage("no room 1").Should().BeNull();
+        client.CaptureMessage("no room 2").Should().BeNull();
+        client.CaptureMessage("private").Should().BeNull();
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var last = _ingest.Requests.Last();
+        Events(last).Select(e => e["message"]).Should().Equal("queued");
+        Dropped(last).Should().Equal(new Dictionary<string, long> { ["queue_full"] = 2, ["before_send"] = 1 });
+    }
+
+    [Fact]
+    public async Task Batches_stay_within_MaxBatchBytes_and_an_event_larger_than_that_alone_is_dropped_as_too_large()
+    {
+        _ingest.Answer(_ingest.Hang());
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.MaxBatchBytes = 4096;
+        });
+        var client = sdk.Client;
+        await HoldTheSenderAsync(client);
+
+        for (var i = 0; i < 8; i++)
+        {
+            client.CaptureMessage($"{i} " + new string('x', 1000));
+        }
+
+        client.CaptureMessage("huge " + new string('y', 5000));
+        client.CaptureMessage("last");
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var requests = _ingest.Requests.Skip(1).ToList();
+        requests.Should().HaveCountGreaterThan(2);
+        requests.Should().OnlyContain(r => r.Body.Length <= 4096);
+        requests.SelectMany(Events).Select(e => ((string)e["message"]!).Split(' ')[0])
+            .Should().Equal("0", "1", "2", "3", "4", "5", "6", "7", "last");
+        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task With_a_BatchDelay_events_of_that_window_travel_together_after_it_on_the_clock()
+    {
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.BatchDelay = TimeSpan.FromSeconds(2);
+        });
+        var client = sdk.Client;
+
+        client.CaptureMessage("a");
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+        client.CaptureMessage("b");
+        _ingest.Requests.Should().BeEmpty("the batch waits for the clock");
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        await _ingest.WaitForRequestsAsync(1);
+
+        Events(_ingest.Requests.Single()).Select(e => e["message"]).Should().Equal("a", "b");
+    }
+
+    [Fact]
+    public async Task A_flush_does_not_wait_for_the_BatchDelay()
+    {
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.BatchDelay = TimeSpan.FromSeconds(30);
+        });
+        var client = sdk.Client;
+
+        client.CaptureMessage("now");
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue("the clock never moved");
+        _ingest.Requests.Should().ContainSingle();
+    }
+
+    /// <summary>The first event's request hangs until the test releases it, so the next events queue up behind it.</summary>
+    private async Task HoldTheSenderAsync(Internal.ErrorHubClient client)
+    {
+        client.CaptureMessage("opener");
+        await _ingest.WaitForRequestsAsync(1);
+    }
+
+    private static List<WireMap> Events(RecordedRequest request) =>
+        Wire.Read(request.Body).AsMap()["events"].AsList().Select(e => e.AsMap()).ToList();
+
+    private static Dictionary<string, long> Dropped(RecordedRequest request)
+    {
+        var batch = Wire.Read(request.Body).AsMap();
+        return batch.Keys.Contains("dropped")
+            ? batch["dropped"].AsMap().Entries.ToDictionary(p => (string)p.Key, p => Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture))
+            : [];
+    }
+}
