@@ -38,6 +38,7 @@ builder.Services.AddErrorHubNotifications(builder.Configuration);
 // After the store (its schema step runs first): sign-in, API tokens, the first admin, allowed hosts.
 builder.Services.AddDashboardAccess(builder.Configuration);
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
 
 var app = builder.Build();
 
@@ -60,6 +61,7 @@ app.MapAccessEndpoints();
 app.MapProjectsApi();
 app.MapAffectedUsersCsv();
 app.MapIssuesApi();
+app.MapIssueActivityApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

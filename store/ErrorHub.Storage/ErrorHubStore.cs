@@ -13,5 +13,8 @@ internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, I
     /// <summary>What notifications read and write, and the issue states they depend on.</summary>
     public required NotificationStores Notifications { get; init; }
 
+    /// <summary>Issue timelines: what people did to issues.</summary>
+    public required IIssueHistory History { get; init; }
+
     public void Dispose() => Owner?.Dispose();
 }

@@ -51,6 +51,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Activity);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Outbox);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Retention);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().History);
         services.AddHostedService<StoreSchemaInitializer>();
         services.AddOptions<RetentionOptions>();
         services.TryAddSingleton<RetentionWorker>();

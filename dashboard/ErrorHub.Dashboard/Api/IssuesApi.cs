@@ -119,14 +119,14 @@ internal static class IssuesApi
             switch (change.Status)
             {
                 case "resolved":
-                    await triage.ResolveAsync(projectId, fingerprint, NullIfEmpty(change.InRelease), NullIfEmpty(change.AfterRelease), cancellationToken);
+                    await triage.ResolveAsync(projectId, fingerprint, NullIfEmpty(change.InRelease), NullIfEmpty(change.AfterRelease), IssueActor.Of(user), cancellationToken);
                     break;
                 case "ignored" when change.IgnoreMinutes is null or (> 0 and <= 5_256_000) && change.IgnoreEvents is null or > 0 && change.IgnoreUsers is null or > 0:
                     await triage.IgnoreAsync(
-                        projectId, fingerprint, change.IgnoreMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null, change.IgnoreEvents, change.IgnoreUsers, cancellationToken);
+                        projectId, fingerprint, change.IgnoreMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null, change.IgnoreEvents, change.IgnoreUsers, IssueActor.Of(user), cancellationToken);
                     break;
                 case "unresolved":
-                    await triage.ReopenAsync(projectId, fingerprint, cancellationToken);
+                    await triage.ReopenAsync(projectId, fingerprint, IssueActor.Of(user), cancellationToken);
                     break;
                 default:
                     return BadRequest("status is resolved, ignored or unresolved; ignoreMinutes (up to ten years), ignoreEvents and ignoreUsers are positive");

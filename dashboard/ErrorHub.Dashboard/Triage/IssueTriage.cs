@@ -27,7 +27,8 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// release or a later one; for "in the next release", one from a release after the one current then),
 /// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
 /// </summary>
-internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, TimeProvider clock)
+/// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it.
+internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock)
 {
     /// <summary>The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved).</summary>
     public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
@@ -74,8 +75,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         return await EvaluateAsync(state, issue is null || issue.LastSeen <= state.ChangedAt, cancellationToken);
     }
 
-    public Task ResolveAsync(int projectId, string fingerprint, string? inRelease = null, string? afterRelease = null, CancellationToken cancellationToken = default) =>
-        ChangeAsync(projectId, fingerprint, state => state with
+    public Task ResolveAsync(int projectId, string fingerprint, string? inRelease = null, string? afterRelease = null, IssueActor? by = null, CancellationToken cancellationToken = default) =>
+        ChangeAsync(projectId, fingerprint, by, state => state with
         {
             Status = IssueStatus.Resolved,
             ResolvedInRelease = inRelease,
@@ -86,14 +87,14 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }, cancellationToken);
 
     /// <summary>Ignores the issue until a time, until it has had <paramref name="events"/> more events or <paramref name="users"/> more users (whichever comes first), or for good when none is given.</summary>
-    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, CancellationToken cancellationToken = default)
+    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, IssueActor? by = null, CancellationToken cancellationToken = default)
     {
         if (duration is { } span && span <= TimeSpan.Zero || events is <= 0 || users is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(duration), "An ignore condition must lie ahead: a positive duration, events or users.");
         }
 
-        return ChangeAsync(projectId, fingerprint, state => state with
+        return ChangeAsync(projectId, fingerprint, by, state => state with
         {
             Status = IssueStatus.Ignored,
             ResolvedInRelease = null,
@@ -104,8 +105,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }, cancellationToken);
     }
 
-    public Task ReopenAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default) =>
-        ChangeAsync(projectId, fingerprint, state => state with
+    public Task ReopenAsync(int projectId, string fingerprint, IssueActor? by = null, CancellationToken cancellationToken = default) =>
+        ChangeAsync(projectId, fingerprint, by, state => state with
         {
             Status = IssueStatus.Unresolved,
             ResolvedInRelease = null,
@@ -116,11 +117,40 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }, cancellationToken);
 
     /// <summary>Assigns the issue to an account (null: nobody), keeping its status.</summary>
-    public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, CancellationToken cancellationToken = default)
+    public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by = null, CancellationToken cancellationToken = default)
     {
         var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken)
             ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
+        if (current.AssigneeId == assignee)
+        {
+            return;
+        }
+
         await states.SetStateAsync(current with { AssigneeId = assignee }, cancellationToken);
+        var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
+        await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
+    }
+
+    /// <summary>What a status change reads as in the timeline.</summary>
+    internal static string Describe(IssueState state) => state.Status switch
+    {
+        IssueStatus.Resolved when state.ResolvedInRelease is { } release => $"Resolved in {release}",
+        IssueStatus.Resolved when state.ResolvedAfterRelease is { } release => $"Resolved in the next release (after {release})",
+        IssueStatus.Resolved => "Resolved",
+        IssueStatus.Ignored when state.IgnoredUntilEvents is { } events && state.IgnoredUntilUsers is { } users => $"Ignored until {events:N0} more events or {users:N0} more users",
+        IssueStatus.Ignored when state.IgnoredUntilEvents is { } events => $"Ignored until {events:N0} more events",
+        IssueStatus.Ignored when state.IgnoredUntilUsers is { } users => $"Ignored until {users:N0} more users",
+        IssueStatus.Ignored when state.IgnoredUntil is { } until => $"Ignored until {until.UtcDateTime:yyyy-MM-dd HH:mm} UTC",
+        IssueStatus.Ignored => "Ignored",
+        _ => "Reopened",
+    };
+
+    private Task RecordAsync(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, CancellationToken cancellationToken)
+    {
+        var actor = by ?? IssueActor.Unknown;
+        return history.AddAsync(
+            new IssueChange(projectId, fingerprint, Guid.NewGuid(), clock.GetUtcNow(), kind, actor.Id, actor.Name) { Text = text, Value = value },
+            cancellationToken);
     }
 
     private const int IssueOrderingLimit = 1000;
@@ -164,7 +194,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
     }
 
-    private async Task ChangeAsync(int projectId, string fingerprint, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
+    private async Task ChangeAsync(int projectId, string fingerprint, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
@@ -173,7 +203,15 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
         var next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now });
         await states.SetStateAsync(next, cancellationToken);
+        await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), cancellationToken);
     }
+
+    private static string StoredStatus(IssueStatus status) => status switch
+    {
+        IssueStatus.Resolved => "resolved",
+        IssueStatus.Ignored => "ignored",
+        _ => "unresolved",
+    };
 
     private async Task<IssueTriageView> EvaluateAsync(IssueState state, bool quietSince, CancellationToken cancellationToken)
     {

@@ -47,6 +47,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             new ClickHouseRetention(client, store._schema))
         {
             Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
+            History = new ClickHouseIssueHistory(client, notifications),
         };
     }
 

@@ -15,6 +15,8 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string IssueStates => Table("issue_states");
 
+    public string IssueHistory => Table("issue_history");
+
     public string Notifications => Table("notifications");
 
     public string Documents => Table("notification_documents");
@@ -69,6 +71,26 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY (project_id, fingerprint)
+        """,
+
+        // Issue timelines (IIssueHistory): each entry written once; a deletion is a newer row of the entry.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueHistory}
+        (
+            project_id UInt32,
+            fingerprint String,
+            id String,
+            at_ms Int64,
+            kind String,
+            actor_id String,
+            actor_name String,
+            text String,
+            value String,
+            deleted UInt8,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, fingerprint, id)
         """,
 
         // The outbox: every change of a notification is a new row; the latest version is its state.

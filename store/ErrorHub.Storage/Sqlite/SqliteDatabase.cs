@@ -41,6 +41,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), new SqliteRetention(database), database)
         {
             Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
+            History = new SqliteIssueHistory(database),
         };
     }
 

@@ -20,6 +20,21 @@ internal static class SqliteNotificationSchema
             PRIMARY KEY (project_id, fingerprint)
         ) WITHOUT ROWID;
 
+        -- Issue timelines: status changes, assignments, comments, merges (IIssueHistory), newest first per issue.
+        CREATE TABLE IF NOT EXISTS issue_history (
+            project_id   INTEGER NOT NULL,
+            fingerprint  TEXT    NOT NULL,
+            id           TEXT    NOT NULL, -- 32 hex digits
+            at           INTEGER NOT NULL, -- unix milliseconds
+            kind         TEXT    NOT NULL, -- status, assignment, comment, merge, unmerge
+            actor_id     TEXT    NOT NULL, -- 32 hex digits; '' when no account did it
+            actor_name   TEXT    NOT NULL,
+            text         TEXT    NOT NULL,
+            value        TEXT    NOT NULL,
+            PRIMARY KEY (project_id, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS issue_history_by_issue ON issue_history (project_id, fingerprint, at DESC, id DESC);
+
         -- The outbox: the record is the payload; the columns are what the worker looks up.
         CREATE TABLE IF NOT EXISTS notifications (
             id              TEXT    NOT NULL PRIMARY KEY,

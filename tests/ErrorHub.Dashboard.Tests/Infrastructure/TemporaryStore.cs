@@ -31,7 +31,9 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(Store.Issues);
         services.AddSingleton(Store.Notifications.States);
         services.AddSingleton(Store.Notifications.Activity);
+        services.AddSingleton(Store.History);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
+        services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
         services.AddSingleton(Store.Projects);
         services.AddSingleton(Store.Access);
         services.AddSingleton(options);

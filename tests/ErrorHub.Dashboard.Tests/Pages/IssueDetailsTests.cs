@@ -304,6 +304,62 @@ public sealed class IssueDetailsTests : DashboardTestContext
         cut.Markup.Should().NotContain("alice@example.com").And.NotContain("summer-kit");
     }
 
+    private static List<string> Timeline(IRenderedComponent<IssueDetails> cut) =>
+        [.. cut.FindAll(".timeline-entry").Select(entry => string.Join(" ", entry.QuerySelectorAll(".timeline-actor, .timeline-meta > span, .timeline-meta > time, p").Select(part => part.TextContent.Trim())))];
+
+    [Fact]
+    public async Task Triage_actions_and_comments_appear_in_the_activity_timeline_with_who_and_when()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        cut.WaitForAssertion(() => cut.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."));
+
+        cut.Find("button.action-resolve").Click();
+        cut.WaitForAssertion(() => Timeline(cut).Should().Equal("Ada Admin changed the status just now Resolved"));
+
+        cut.Find("textarea.comment-text").Input("<script>alert('x')</script>\nJoe wrote in: it's the coupon");
+        cut.Find("form.comment-form").Submit();
+        cut.WaitForAssertion(() => Timeline(cut).Should().HaveCount(2));
+        var comment = cut.Find(".timeline-comment");
+        comment.TextContent.Should().Be("<script>alert('x')</script>\nJoe wrote in: it's the coupon", "a comment is plain text, shown as typed");
+        comment.InnerHtml.Should().Contain("&lt;script&gt;").And.NotContain("<script>");
+        cut.Find("textarea.comment-text").GetAttribute("value").Should().BeEmpty("the box is cleared for the next comment");
+
+        cut.Find("select.action-assign").Change(TemporaryStore.Admin.Id.ToString("D"));
+        cut.WaitForAssertion(() => Timeline(cut)[0].Should().Be("Ada Admin changed the assignee just now Assigned to Ada Admin"));
+
+        cut.Find("button.action-delete-comment").Click();
+        cut.WaitForAssertion(() => cut.FindAll(".timeline-comment").Should().BeEmpty());
+        Timeline(cut).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task An_empty_or_too_long_comment_is_refused_with_a_reason_and_a_member_cannot_delete_someone_elses()
+    {
+        var member = new UserAccount(Guid.NewGuid(), "dev@example.com", "Dev", "hash", UserRole.Member, "stamp", Now);
+        await _store.Store.Schema.EnsureSchemaAsync();
+        await _store.Store.Access.CreateUserAsync(member);
+        await _store.Store.Access.AddMemberAsync(1, member.Id);
+        await _store.Store.History.AddAsync(new IssueChange(1, CheckoutFingerprint, Guid.NewGuid(), Now.AddMinutes(-3), IssueChangeKind.Comment, TemporaryStore.Admin.Id, "Ada Admin") { Text = "admin's note" });
+        SignIn(member);
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        cut.WaitForAssertion(() => Timeline(cut).Should().Equal("Ada Admin commented 3 minutes ago admin's note"));
+        cut.FindAll("button.action-delete-comment").Should().BeEmpty("only its author or an admin may delete it");
+
+        cut.Find("textarea.comment-text").Input("   ");
+        cut.Find("form.comment-form").Submit();
+        cut.WaitForAssertion(() => cut.Find(".form-problem").TextContent.Should().Be("Write something first."));
+
+        cut.Find("textarea.comment-text").Input(new string('x', 5_001));
+        cut.Find("form.comment-form").Submit();
+        cut.WaitForAssertion(() => cut.Find(".form-problem").TextContent.Should().Be("A comment is at most 5,000 characters; this one has 5,001."));
+        Timeline(cut).Should().HaveCount(1);
+
+        cut.Find("textarea.comment-text").Input("mine");
+        cut.Find("form.comment-form").Submit();
+        cut.WaitForAssertion(() => cut.FindAll("button.action-delete-comment").Should().ContainSingle("a member deletes their own comment"));
+    }
+
     private static string Status(IRenderedComponent<IssueDetails> cut) => cut.Find(".triage-actions .status-badge").TextContent;
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _store.SeedAsync([TestProjects.Shop], [Release(Start.AddHours(-2), "shop@2.4.1")]);
-        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _clock);
+        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock);
     }
 
     public Task DisposeAsync()
@@ -130,6 +130,35 @@ public sealed class IssueTriageTests : IAsyncLifetime
         var reopened = await ViewAsync();
         reopened.Status.Should().Be(TriageStatus.Unresolved);
         reopened.State!.AssigneeId.Should().Be(someone, "reopening does not unassign");
+    }
+
+    [Fact]
+    public async Task Every_change_is_in_the_timeline_with_who_made_it_and_when_newest_first()
+    {
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        var bo = new IssueActor(Guid.NewGuid(), "Bo Member");
+        await _triage.ResolveAsync(Project, Checkout, afterRelease: "shop@2.4.1", by: ada);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, bo);
+        await _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, bo);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _triage.IgnoreAsync(Project, Checkout, events: 100, by: bo);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _triage.ReopenAsync(Project, Checkout, by: ada);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _triage.AssignAsync(Project, Checkout, null, ada);
+
+        var timeline = (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Project, Checkout))).Items;
+
+        timeline.Select(change => (change.Kind, change.ActorName, change.Text, change.Value)).Should().Equal(
+            (IssueChangeKind.Assignment, "Ada Admin", "Unassigned", ""),
+            (IssueChangeKind.Status, "Ada Admin", "Reopened", "unresolved"),
+            (IssueChangeKind.Status, "Bo Member", "Ignored until 100 more events", "ignored"),
+            (IssueChangeKind.Assignment, "Bo Member", "Assigned to Ada Admin", TemporaryStore.Admin.Id.ToString("D")),
+            (IssueChangeKind.Status, "Ada Admin", "Resolved in the next release (after shop@2.4.1)", "resolved"));
+        timeline[^1].At.Should().Be(Start);
+        timeline[^1].ActorId.Should().Be(ada.Id);
+        timeline[0].At.Should().Be(Start.AddMinutes(4));
     }
 
     [Fact]

@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json.Serialization;
+using ErrorHub.Dashboard.Access;
+using ErrorHub.Dashboard.Triage;
+using ErrorHub.Storage;
+
+namespace ErrorHub.Dashboard.Api;
+
+/// <summary>
+/// An issue's activity in the JSON API (docs/api.md): its state changes, assignments, merges and comments, newest
+/// first and paged by cursor; adding a comment, and deleting one's own (admins: any).
+/// </summary>
+internal static class IssueActivityApi
+{
+    public static void MapIssueActivityApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues/{fingerprint}");
+
+        api.MapGet("/activity", async (int projectId, string fingerprint, HttpRequest request, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTimeline timeline, CancellationToken cancellationToken) =>
+        {
+            if (!await VisibleAsync(projectId, fingerprint, user, access, issues, cancellationToken))
+            {
+                return NotFound(projectId);
+            }
+
+            var limit = 50;
+            if (request.Query["limit"].ToString() is { Length: > 0 } limitText
+                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > IssueChangeQuery.MaxLimit))
+            {
+                return BadRequest("limit is 1 to 1000");
+            }
+
+            IssueChangeCursor? after = null;
+            if (request.Query["cursor"].ToString() is { Length: > 0 } cursorText)
+            {
+                if (!IssueChangeCursor.TryParse(cursorText, out var parsed))
+                {
+                    return BadRequest("cursor is a value a previous page returned");
+                }
+
+                after = parsed;
+            }
+
+            var page = await timeline.GetAsync(projectId, fingerprint, after, limit, cancellationToken);
+            return Results.Json(new ApiActivityList([.. page.Items.Select(ApiActivity.From)], page.Next?.ToString()), IssueActivityJsonContext.Default.ApiActivityList);
+        });
+
+        api.MapPost("/comments", async (int projectId, string fingerprint, ApiComment comment, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTimeline timeline, CancellationToken cancellationToken) =>
+        {
+            if (!await VisibleAsync(projectId, fingerprint, user, access, issues, cancellationToken))
+            {
+                return NotFound(projectId);
+            }
+
+            var result = await timeline.CommentAsync(projectId, fingerprint, IssueActor.Of(user), comment.Text, cancellationToken);
+            return result.Comment is { } stored
+                ? Results.Json(ApiActivity.From(stored), IssueActivityJsonContext.Default.ApiActivity, statusCode: StatusCodes.Status201Created)
+                : BadRequest($"text: {result.Problem}");
+        });
+
+        api.MapDelete("/comments/{id}", async (int projectId, string fingerprint, string id, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueHistory history, IssueTimeline timeline, CancellationToken cancellationToken) =>
+        {
+            if (!await VisibleAsync(projectId, fingerprint, user, access, issues, cancellationToken)
+                || !Guid.TryParse(id, out var commentId)
+                || await history.GetChangeAsync(projectId, commentId, cancellationToken) is not { Kind: IssueChangeKind.Comment } comment
+                || comment.Fingerprint != fingerprint)
+            {
+                return NotFound(projectId);
+            }
+
+            return await timeline.DeleteCommentAsync(projectId, fingerprint, commentId, IssueActor.Of(user), AccessClaims.IsAdmin(user), cancellationToken)
+                ? Results.NoContent()
+                : Results.Json(new AccessProblem("only its author or an admin may delete a comment"), IssueActivityJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status403Forbidden);
+        });
+    }
+
+    private static async Task<bool> VisibleAsync(int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, CancellationToken cancellationToken) =>
+        await access.VisibleProjectAsync(user, projectId, cancellationToken) is not null && await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is not null;
+
+    private static IResult NotFound(int projectId) =>
+        Results.Json(new AccessProblem($"there is no such issue or comment in a project {projectId} that you may read"), IssueActivityJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);
+
+    private static IResult BadRequest(string message) =>
+        Results.Json(new AccessProblem(message), IssueActivityJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status400BadRequest);
+}
+
+/// <summary>One timeline entry: <c>kind</c> is status, assignment, comment, merge or unmerge.</summary>
+internal sealed record ApiActivity(Guid Id, string Kind, DateTimeOffset At, Guid? ActorId, string ActorName, string Text, string Value)
+{
+    public static ApiActivity From(IssueChange change) => new(
+        change.Id, change.Kind.ToString().ToLowerInvariant(), change.At, change.ActorId, change.ActorName, change.Text, change.Value);
+}
+
+internal sealed record ApiActivityList(IReadOnlyList<ApiActivity> Items, string? NextCursor);
+
+internal sealed record ApiComment(string? Text);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ApiActivityList))]
+[JsonSerializable(typeof(ApiActivity))]
+[JsonSerializable(typeof(ApiComment))]
+[JsonSerializable(typeof(AccessProblem))]
+internal sealed partial class IssueActivityJsonContext : JsonSerializerContext;

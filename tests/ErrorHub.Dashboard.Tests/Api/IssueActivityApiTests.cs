@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Api;
+
+/// <summary>An issue's activity over real HTTP with API tokens: state changes with who and when, comments, deleting them, and bad input.</summary>
+public sealed class IssueActivityApiTests
+{
+    private static readonly string Checkout = Fingerprint("checkout");
+
+    private static async Task<(DashboardServer Server, HttpClient Admin)> StartAsync()
+    {
+        var server = DashboardServer.Start();
+        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+            [.. Enumerable.Range(0, 3).Select(i => Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-i - 1), title: "InvalidOperationException: checkout"))]);
+        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        return (server, await TokenClientAsync(server, admin!.Id));
+    }
+
+    private static async Task<HttpClient> TokenClientAsync(DashboardServer server, Guid userId)
+    {
+        var token = (await server.Accounts.CreateApiTokenAsync(userId, "tests")).Value;
+        var client = server.NewClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
+        return client;
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, path);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task State_changes_and_comments_are_listed_newest_first_with_who_and_paged_by_cursor()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+
+        (await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "resolved", afterRelease = "shop@2.4.1" })).EnsureSuccessStatusCode();
+        using (var commented = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/comments", new { text = "  <b>Joe</b> says it's the coupon\n'; DROP TABLE issue_history; --  " }))
+        {
+            commented.StatusCode.Should().Be(HttpStatusCode.Created);
+            var body = JsonDocument.Parse(await commented.Content.ReadAsStringAsync()).RootElement;
+            body.GetProperty("kind").GetString().Should().Be("comment");
+            body.GetProperty("text").GetString().Should().Be("<b>Joe</b> says it's the coupon\n'; DROP TABLE issue_history; --", "kept as typed, only trimmed");
+        }
+
+        (await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "unresolved" })).EnsureSuccessStatusCode();
+
+        var all = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity");
+        var items = all.GetProperty("items").EnumerateArray().ToList();
+        items.Select(i => (i.GetProperty("kind").GetString(), i.GetProperty("value").GetString())).Should().Equal(("status", "unresolved"), ("comment", ""), ("status", "resolved"));
+        items[2].GetProperty("text").GetString().Should().Be("Resolved in the next release (after shop@2.4.1)");
+        items.Should().OnlyContain(i => i.GetProperty("actorName").GetString()!.Length > 0 && i.GetProperty("actorId").GetString()!.Length > 0, "each says who");
+        all.GetProperty("nextCursor").ValueKind.Should().Be(JsonValueKind.Null);
+
+        var first = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity?limit=2");
+        first.GetProperty("items").GetArrayLength().Should().Be(2);
+        var rest = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity?limit=2&cursor={Uri.EscapeDataString(first.GetProperty("nextCursor").GetString()!)}");
+        rest.GetProperty("items").EnumerateArray().Single().GetProperty("value").GetString().Should().Be("resolved");
+        rest.GetProperty("nextCursor").ValueKind.Should().Be(JsonValueKind.Null);
+    }
+
+    [Fact]
+    public async Task A_member_deletes_their_own_comment_but_not_someone_elses_and_an_admin_deletes_any()
+    {
+        var (server, admin) = await StartAsync();
+        using var _ = server;
+        using var __ = admin;
+        var member = await server.CreateMemberAsync("member@example.com", "member password 1", 1);
+        using var memberClient = await TokenClientAsync(server, member.Id);
+
+        async Task<string> CommentAsync(HttpClient client, string text)
+        {
+            using var response = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/comments", new { text });
+            response.StatusCode.Should().Be(HttpStatusCode.Created);
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        }
+
+        var adminComment = await CommentAsync(admin, "admin's note");
+        var memberComment = await CommentAsync(memberClient, "member's note");
+        var memberOther = await CommentAsync(memberClient, "another note");
+
+        (await memberClient.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/{adminComment}")).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await memberClient.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/{memberComment}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await admin.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/{memberOther}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await admin.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/{memberOther}")).StatusCode.Should().Be(HttpStatusCode.NotFound, "it is gone");
+
+        var left = await JsonAsync(admin, $"/api/projects/1/issues/{Checkout}/activity");
+        left.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("text").GetString()).Should().Equal("admin's note");
+    }
+
+    [Fact]
+    public async Task Empty_oversized_and_malformed_comments_and_cursors_are_refused_and_other_projects_are_not_found()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+        var path = $"/api/projects/1/issues/{Checkout}/comments";
+
+        foreach (var body in new object[] { new { text = "" }, new { text = "   \n\t " }, new { text = new string('x', 5_001) }, new { other = "x" } })
+        {
+            using var response = await client.PostAsJsonAsync(path, body);
+            response.StatusCode.Should().Be(HttpStatusCode.BadRequest, JsonSerializer.Serialize(body));
+            (await response.Content.ReadAsStringAsync()).Should().Contain("error");
+        }
+
+        using (var malformed = await client.PostAsync(path, new StringContent("{\"text\": \"x\"", Encoding.UTF8, "application/json")))
+        {
+            malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        }
+
+        using (var exactlyAtLimit = await client.PostAsJsonAsync(path, new { text = new string('y', 5_000) }))
+        {
+            exactlyAtLimit.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        foreach (var query in new[] { "limit=0", "limit=1001", "limit=-1", "limit=abc", "cursor=nope", "cursor=" + new string('1', 100), "cursor=1-" + Guid.NewGuid().ToString("D") })
+        {
+            using var response = await client.GetAsync($"/api/projects/1/issues/{Checkout}/activity?{query}");
+            response.StatusCode.Should().Be(HttpStatusCode.BadRequest, query);
+        }
+
+        (await client.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/not-a-guid")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await client.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/{Guid.NewGuid()}")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await client.GetAsync($"/api/projects/1/issues/{Fingerprint("never")}/activity")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+
+        var other = await server.Projects.CreateProjectAsync("Other", "other-key-0123456789", DateTimeOffset.UtcNow);
+        var outsider = await server.CreateMemberAsync("outsider@example.com", "member password 1", other.Id);
+        using var outsiderClient = await TokenClientAsync(server, outsider.Id);
+        (await outsiderClient.GetAsync($"/api/projects/1/issues/{Checkout}/activity")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await outsiderClient.PostAsJsonAsync(path, new { text = "sneaky" })).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        var activity = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity");
+        activity.GetProperty("items").EnumerateArray().Should().ContainSingle("only the comment at the limit was stored");
+    }
+}
