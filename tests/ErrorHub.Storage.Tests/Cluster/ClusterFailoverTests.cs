@@ -108,6 +108,32 @@ public sealed class ClusterFailoverTests(ClickHouseClusterFixture cluster) : IAs
         ingestOnSecond.Logs.Errors.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task With_an_insert_quorum_of_two_an_acknowledged_event_is_on_both_nodes_and_one_node_down_means_503_not_a_weaker_promise()
+    {
+        var (first, second) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var quorum = Settings(first);
+        quorum["ErrorHub:Store:ClickHouse:InsertQuorum"] = "2";
+        await using var ingest = await IngestHost.StartAsync(quorum);
+        await using var readerOnSecond = await IngestHost.StartAsync(Settings(second));
+
+        var (batch, ids) = FreshBatch();
+        using (var accepted = await ingest.PostAsync(Wire.Encode(batch), gzip: true))
+        {
+            accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+        }
+
+        // No waiting for replication: the quorum made the acknowledgement wait for the second replica.
+        await ShouldReadAllAsync(readerOnSecond, [.. ids], "the second node had the events before the first acknowledged them");
+
+        await second.KillAsync();
+        var (refused, _) = FreshBatch();
+        using var response = await ingest.PostAsync(Wire.Encode(refused), gzip: true);
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "with one of two replicas down the quorum cannot be met");
+        response.Headers.RetryAfter!.Delta.Should().BePositive();
+        await second.StartAsync();
+    }
+
     private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => new()
     {
         ["ErrorHub:Store:Kind"] = "clickhouse",

@@ -65,6 +65,36 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         }
     }
 
+    [Fact]
+    public async Task Users_and_issue_states_saved_through_one_node_are_seen_through_the_other()
+    {
+        var first = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), _database);
+        await first.Schema.EnsureSchemaAsync();
+        var second = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
+        await second.Schema.EnsureSchemaAsync();
+        var user = new UserAccount(Guid.NewGuid(), "ada@example.com", "Ada", "hash", UserRole.Member, "stamp", TestEvents.BaseTime);
+        var state = new IssueState(3, "fp-checkout", IssueStatus.Resolved, TestEvents.BaseTime) { ResolvedInRelease = "2.1.0" };
+
+        (await first.Access.CreateUserAsync(user)).Should().BeTrue();
+        await second.Notifications.States.SetStateAsync(state);
+        await SyncAsync();
+
+        (await second.Access.FindUserByEmailAsync("ada@example.com")).Should().BeEquivalentTo(user, "a second dashboard signs the same users in");
+        (await first.Notifications.States.GetStateAsync(3, "fp-checkout")).Should().BeEquivalentTo(state, "a second dashboard shows the same triage");
+    }
+
+    private async Task SyncAsync()
+    {
+        foreach (var node in cluster.Nodes)
+        {
+            var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} FORMAT TabSeparated");
+            foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(table)}");
+            }
+        }
+    }
+
     private async Task<List<(string Name, string Engine)>> TablesAsync(ClickHouseClusterNode node)
     {
         var text = await node.QueryAsync($"SELECT name, engine FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} ORDER BY name FORMAT TabSeparated");

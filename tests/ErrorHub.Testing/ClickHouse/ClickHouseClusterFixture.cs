@@ -29,16 +29,34 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private readonly List<ClickHouseClusterNode> _nodes = [];
+    private readonly string _binary;
+    private readonly string _zooKeeperJar;
     private ClusterProcess? _zooKeeper;
     private string? _directory;
+
+    /// <summary>Configured by the environment: what xunit calls.</summary>
+    public ClickHouseClusterFixture()
+        : this(
+            Environment.GetEnvironmentVariable(ClickHouseServerFixture.BinaryVariable) ?? "/usr/sbin/clickhouse-server",
+            Environment.GetEnvironmentVariable(ZooKeeperJarVariable) ?? DefaultZooKeeperJar)
+    {
+    }
+
+    private ClickHouseClusterFixture(string binary, string zooKeeperJar)
+    {
+        _binary = binary;
+        _zooKeeperJar = zooKeeperJar;
+    }
+
+    /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
+    public static ClickHouseClusterFixture Create(string binary, string zooKeeperJar) => new(binary, zooKeeperJar);
 
     /// <summary>The two nodes, in the order of <c>remote_servers</c>.</summary>
     public IReadOnlyList<ClickHouseClusterNode> Nodes => _nodes;
 
     public async Task InitializeAsync()
     {
-        var binary = Environment.GetEnvironmentVariable(ClickHouseServerFixture.BinaryVariable) ?? "/usr/sbin/clickhouse-server";
-        var zooKeeperJar = Environment.GetEnvironmentVariable(ZooKeeperJarVariable) ?? DefaultZooKeeperJar;
+        var (binary, zooKeeperJar) = (_binary, _zooKeeperJar);
         if (!File.Exists(binary))
         {
             throw new InvalidOperationException(
