@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every ErrorHub test: unit, integration (a real ClickHouse, real SQLite), system (real processes
-# over loopback), browser (Playwright driving Debian's chromium) and e-mail (a real SMTP server, aiosmtpd).
+# Runs every ErrorHub test: unit, integration (a real ClickHouse, a two-node ClickHouse cluster with ZooKeeper,
+# real SQLite), system (real processes over loopback), browser (Playwright driving Debian's chromium) and e-mail (a real SMTP server, aiosmtpd).
 # Installs what the tests need when it is missing, then prints one summary line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +10,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 # --- what the tests need from the machine -------------------------------------------------------
 packages=()
 [ -x /usr/sbin/clickhouse-server ] || packages+=(clickhouse-server clickhouse-client)
+# The cluster tests run Debian's ZooKeeper (and its Java) beside two clickhouse-server processes.
+{ [ -f /usr/share/java/zookeeper.jar ] && [ -x /usr/bin/java ]; } || packages+=(zookeeper)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -71,7 +71,12 @@ public static class ErrorHubStoreServiceCollectionExtensions
         {
             var clickHouse = options.ClickHouse;
             var http = provider.GetRequiredService<IHttpClientFactory>().CreateClient(ClickHouseHttpClientName);
-            var connection = new ClickHouseConnection(new Uri(clickHouse.Url!, UriKind.Absolute), clickHouse.User, clickHouse.Password);
+            var connection = new ClickHouseConnection(
+                new Uri(clickHouse.Url!, UriKind.Absolute),
+                clickHouse.User,
+                clickHouse.Password,
+                string.IsNullOrWhiteSpace(clickHouse.Cluster) ? null : clickHouse.Cluster.Trim(),
+                clickHouse.InsertQuorum);
             return ClickHouseDatabase.Open(
                 new ClickHouseClient(http, connection),
                 clickHouse.Database,

@@ -51,4 +51,16 @@ public sealed class ClickHouseStoreOptions
 
     /// <summary>Time limit for one request (a large insert included). Default 2 minutes.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The name of a cluster in the servers' <c>remote_servers</c>: tables are created <c>ON CLUSTER</c> as
+    /// <c>Replicated*MergeTree</c>, so every node holds all data. Unset (default): one server. docs/deployment.md.
+    /// </summary>
+    public string? Cluster { get; set; }
+
+    /// <summary>
+    /// On a cluster, how many replicas must have written an insert before it is acknowledged (ClickHouse's
+    /// <c>insert_quorum</c>). Default 0: the node written to. With N, fewer than N live replicas means refused events (503).
+    /// </summary>
+    public int InsertQuorum { get; set; }
 }

@@ -49,6 +49,20 @@ internal static partial class StoreOptionsValidator
             failures.Add($"ErrorHub:Store:ClickHouse:Database '{options.Database}' is not a plain identifier (letters, digits and '_', not starting with a digit).");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.Cluster) && !DatabaseName().IsMatch(options.Cluster.Trim()))
+        {
+            failures.Add($"ErrorHub:Store:ClickHouse:Cluster '{options.Cluster}' is not a plain identifier (the cluster's name in the servers' remote_servers: letters, digits and '_').");
+        }
+
+        if (options.InsertQuorum < 0 || options.InsertQuorum > 16)
+        {
+            failures.Add($"ErrorHub:Store:ClickHouse:InsertQuorum must be between 0 (off) and 16 replicas, not {options.InsertQuorum}.");
+        }
+        else if (options.InsertQuorum > 1 && string.IsNullOrWhiteSpace(options.Cluster))
+        {
+            failures.Add("ErrorHub:Store:ClickHouse:InsertQuorum counts replicas: it needs ErrorHub:Store:ClickHouse:Cluster.");
+        }
+
         if (options.RequestTimeout <= TimeSpan.Zero)
         {
             failures.Add($"ErrorHub:Store:ClickHouse:RequestTimeout must be positive (e.g. 00:02:00), not {options.RequestTimeout}.");

@@ -9,8 +9,11 @@ using DriverClient = ClickHouse.Driver.ClickHouseClient;
 
 namespace ErrorHub.Storage.ClickHouse;
 
-/// <summary>Where a ClickHouse server is and who we are to it.</summary>
-internal sealed record ClickHouseConnection(Uri Url, string? User = null, string? Password = null);
+/// <summary>
+/// Where a ClickHouse server is and who we are to it; on a cluster, the cluster's name (as in the
+/// servers' <c>remote_servers</c>) and how many replicas must have an insert before it counts (0: the one written to).
+/// </summary>
+internal sealed record ClickHouseConnection(Uri Url, string? User = null, string? Password = null, string? Cluster = null, int InsertQuorum = 0);
 
 /// <summary>
 /// ErrorHub's door to ClickHouse: commands, selects answered as JSONEachRow, and RowBinary inserts.
@@ -25,6 +28,8 @@ internal sealed class ClickHouseClient
     private readonly DriverClient _driver;
     private readonly ClickHouseConnection _connection;
     private readonly TimeSpan _timeout;
+    private readonly ClickHouseClusterDdl? _cluster;
+    private readonly Dictionary<string, object> _insertSettings = [];
     private string? _serverVersion;
 
     /// <param name="http">Built on <see cref="CreateHandler"/>: its <see cref="ClickHouseAnswerHandler"/> turns refusals into <see cref="ClickHouseException"/>.</param>
@@ -32,6 +37,20 @@ internal sealed class ClickHouseClient
     {
         _connection = connection;
         _timeout = http.Timeout;
+        if (connection.Cluster is { Length: > 0 } cluster)
+        {
+            _cluster = new ClickHouseClusterDdl(cluster);
+            // Replicated tables drop a block equal to one of the last inserted ones. Two batches can be
+            // equal and both wanted (drop counts, the views' aggregates of events alike but for their ids),
+            // and a retried batch is already harmless (docs/storage.md): store what a single server stores.
+            _insertSettings["insert_deduplicate"] = 0;
+        }
+
+        if (connection.InsertQuorum > 1)
+        {
+            _insertSettings["insert_quorum"] = connection.InsertQuorum;
+        }
+
         var url = connection.Url;
         _driver = new DriverClient(new ClickHouseClientSettings
         {
@@ -52,6 +71,9 @@ internal sealed class ClickHouseClient
     }
 
     public Uri Url => _connection.Url;
+
+    /// <summary>The cluster this client's DDL runs on, or null for a single server.</summary>
+    public string? Cluster => _cluster?.Cluster;
 
     /// <summary>
     /// The handler every ClickHouse <see cref="HttpClient"/> must use: refusals become
@@ -81,9 +103,43 @@ internal sealed class ClickHouseClient
         return _serverVersion;
     }
 
-    /// <summary>Runs a statement that returns no rows (DDL, ALTER, OPTIMIZE, ...).</summary>
-    public Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
-        SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
+    /// <summary>
+    /// Runs a statement that returns no rows (DDL, ALTER, OPTIMIZE, ...). On a cluster, DDL runs in its
+    /// cluster form (<see cref="ClickHouseClusterDdl"/>); a CREATE of what this node already has is not
+    /// sent, so a process starts while another node is down (an ON CLUSTER statement waits for every node).
+    /// </summary>
+    public async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        if (_cluster is null)
+        {
+            await SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
+            return;
+        }
+
+        var statement = _cluster.Convert(sql);
+        if (ReferenceEquals(statement.Sql, sql))
+        {
+            await SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
+            return;
+        }
+
+        if (statement.IsCreate && await ExistsHereAsync(statement, cancellationToken))
+        {
+            return;
+        }
+
+        // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
+        await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+    }
+
+    private async Task<bool> ExistsHereAsync(ClickHouseClusterDdl.ClusterStatement statement, CancellationToken cancellationToken)
+    {
+        var sql = statement.Creates == ClickHouseClusterDdl.ObjectKind.Database
+            ? $"SELECT count() AS n FROM system.databases WHERE name = {ClickHouseSql.Quote(statement.Database!)}"
+            : $"SELECT count() AS n FROM system.tables WHERE database = {ClickHouseSql.Quote(statement.Database!)} AND name = {ClickHouseSql.Quote(statement.Table!)}";
+        var counts = await QueryAsync(sql, row => ReadInt64(row.GetProperty("n")), cancellationToken);
+        return counts.Count == 1 && counts[0] > 0;
+    }
 
     /// <summary>
     /// Runs an INSERT ... SELECT on the server. The driver names RowBinaryWithNamesAndTypes as the
@@ -91,7 +147,10 @@ internal sealed class ClickHouseClient
     /// even when it answers nothing; this one names a format every version knows.
     /// </summary>
     public Task InsertSelectAsync(string sql, CancellationToken cancellationToken) =>
-        SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+        SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, options: _insertSettings.Count == 0 ? InsertSelectOptions : new QueryOptions
+        {
+            CustomSettings = new Dictionary<string, object>(_insertSettings) { ["default_format"] = "TabSeparated" },
+        }, cancellationToken: cancellationToken), cancellationToken);
 
     private static readonly QueryOptions InsertSelectOptions = new()
     {
@@ -149,6 +208,7 @@ internal sealed class ClickHouseClient
             Compressor = GZipCompressor.Default,
             // One batch, one INSERT: the driver would split a larger one into several.
             BatchSize = Math.Max(rows.Count, 1),
+            CustomSettings = new Dictionary<string, object>(_insertSettings),
         };
         return SendAsync($"INSERT INTO {table}", () => _driver.InsertBinaryAsync(table, rows, options, cancellationToken), cancellationToken);
     }

@@ -1,0 +1,106 @@
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.ClickHouse;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests.Cluster;
+
+/// <summary>The schema on a real cluster: every table on every node, replicated; upgrades reach every node.</summary>
+[Collection(ClickHouseClusterCollectionDefinition.Name)]
+public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyncLifetime
+{
+    private readonly string _database = ClickHouseServerFixture.NewDatabaseName("schema");
+    private readonly List<HttpClient> _clients = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await ClusterClients.DropDatabaseAsync(cluster, _database);
+        _clients.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
+    public async Task Every_table_of_the_schema_is_replicated_on_every_node_and_every_view_is_on_every_node()
+    {
+        var store = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), _database);
+        await store.Schema.EnsureSchemaAsync();
+
+        var perNode = new List<string[]>();
+        foreach (var node in cluster.Nodes)
+        {
+            var tables = await TablesAsync(node);
+            tables.Should().NotBeEmpty();
+            tables.Where(t => t.Engine != "MaterializedView").Should().OnlyContain(
+                t => t.Engine.StartsWith("Replicated", StringComparison.Ordinal),
+                $"on {node.Name} a table that is not replicated would hold only what was written through that node");
+            perNode.Add(tables.Select(t => $"{t.Name} {t.Engine}").ToArray());
+        }
+
+        perNode[1].Should().Equal(perNode[0], "both nodes have the same tables and views");
+        perNode[0].Should().Contain(["events ReplicatedReplacingMergeTree", "issue_hourly ReplicatedAggregatingMergeTree", "issue_hourly_mv MaterializedView", "users ReplicatedReplacingMergeTree", "issue_states ReplicatedReplacingMergeTree"]);
+    }
+
+    [Fact]
+    public async Task Upgrading_a_store_from_before_the_grouping_column_adds_it_on_every_node()
+    {
+        var store = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), _database);
+        await store.Schema.EnsureSchemaAsync();
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        var onCluster = $"ON CLUSTER {ClickHouseClusterFixture.ClusterName}";
+        // The previous release's schema: no issue_firsts, no grouping column.
+        await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts_mv {onCluster}");
+        await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts {onCluster}");
+        await cluster.Nodes[0].QueryAsync($"ALTER TABLE {database}.events {onCluster} DROP COLUMN grouping");
+
+        // Upgraded by a process on the other node.
+        var upgraded = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
+        await upgraded.Schema.EnsureSchemaAsync();
+
+        foreach (var node in cluster.Nodes)
+        {
+            var columns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = 'events'");
+            columns.Split('\n').Should().Contain("grouping", $"{node.Name} has the added column");
+            (await TablesAsync(node)).Should().Contain([("issue_firsts", "ReplicatedAggregatingMergeTree"), ("issue_firsts_mv", "MaterializedView")]);
+        }
+    }
+
+    [Fact]
+    public async Task Users_and_issue_states_saved_through_one_node_are_seen_through_the_other()
+    {
+        var first = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), _database);
+        await first.Schema.EnsureSchemaAsync();
+        var second = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
+        await second.Schema.EnsureSchemaAsync();
+        var user = new UserAccount(Guid.NewGuid(), "ada@example.com", "Ada", "hash", UserRole.Member, "stamp", TestEvents.BaseTime);
+        var state = new IssueState(3, "fp-checkout", IssueStatus.Resolved, TestEvents.BaseTime) { ResolvedInRelease = "2.1.0" };
+
+        (await first.Access.CreateUserAsync(user)).Should().BeTrue();
+        await second.Notifications.States.SetStateAsync(state);
+        await SyncAsync();
+
+        (await second.Access.FindUserByEmailAsync("ada@example.com")).Should().BeEquivalentTo(user, "a second dashboard signs the same users in");
+        (await first.Notifications.States.GetStateAsync(3, "fp-checkout")).Should().BeEquivalentTo(state, "a second dashboard shows the same triage");
+    }
+
+    private async Task SyncAsync()
+    {
+        foreach (var node in cluster.Nodes)
+        {
+            var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} FORMAT TabSeparated");
+            foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(table)}");
+            }
+        }
+    }
+
+    private async Task<List<(string Name, string Engine)>> TablesAsync(ClickHouseClusterNode node)
+    {
+        var text = await node.QueryAsync($"SELECT name, engine FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} ORDER BY name FORMAT TabSeparated");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('\t'))
+            .Select(parts => (parts[0], parts[1]))
+            .ToList();
+    }
+}
