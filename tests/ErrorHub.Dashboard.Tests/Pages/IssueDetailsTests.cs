@@ -333,6 +333,58 @@ public sealed class IssueDetailsTests : DashboardTestContext
     private static string IssueBreakdownsViewShare(long count, long events) => ErrorHub.Dashboard.Components.Issues.IssueBreakdownsView.Share(count, events);
 
     [Fact]
+    public async Task The_event_shows_its_breadcrumbs_in_order_extra_data_form_fields_cookie_names_route_and_trace_id()
+    {
+        var latest = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with
+        {
+            Breadcrumbs =
+            [
+                new BreadcrumbRecord(Now.AddMinutes(-2).AddSeconds(-3), "info", "Microsoft.AspNetCore.Routing", "Executing endpoint 'POST /checkout/{bundle}'"),
+                new BreadcrumbRecord(Now.AddMinutes(-2).AddMilliseconds(-250), "warning", "Shop.Checkout", "Bundle <b>summer-kit</b> has 0 items"),
+                new BreadcrumbRecord(null, "debug", null, "no time, no category"),
+            ],
+            Extra = new Dictionary<string, string> { ["order_id"] = "A-1001", ["attempt"] = "<script>alert(1)</script>" },
+            Request = new RequestRecord("POST", "https://shop.example/checkout/bundles/summer-kit", null,
+                new Dictionary<string, string> { ["Cookie"] = "session=[Filtered]; cart_id=[Filtered]", ["Accept"] = "text/html" })
+            {
+                Form = new Dictionary<string, string> { ["quantity"] = "2", ["password"] = "[Filtered]" },
+            },
+            Tags = new Dictionary<string, string>
+            {
+                ["route"] = "POST /checkout/{bundle}",
+                ["endpoint"] = "HTTP: POST /checkout/{bundle}",
+                ["trace_id"] = "4bf92f3577b34da6a3ce929d0e0e4736",
+            },
+        };
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [latest]);
+
+        var crumbs = cut.FindAll(".breadcrumbs-table tbody tr");
+        crumbs.Select(row => row.QuerySelector(".breadcrumb-message")!.TextContent).Should().Equal(
+            "Executing endpoint 'POST /checkout/{bundle}'", "Bundle <b>summer-kit</b> has 0 items", "no time, no category");
+        crumbs.Select(row => row.QuerySelector(".level-badge")!.TextContent.Trim()).Should().Equal("info", "warning", "debug");
+        crumbs.Select(row => row.QuerySelector(".breadcrumb-category")!.TextContent).Should().Equal("Microsoft.AspNetCore.Routing", "Shop.Checkout", "");
+        crumbs.Select(row => row.QuerySelector(".breadcrumb-time")!.TextContent.Trim()).Should().Equal("11:57:57.000 (−3 s)", "11:57:59.750 (−0.25 s)", "");
+        cut.FindAll(".breadcrumbs-table b").Should().BeEmpty("a message is text, never markup");
+        cut.Find(".breadcrumbs-section h3").TextContent.Should().Be("Breadcrumbs (3)");
+
+        cut.FindAll(".extra tbody tr").Select(row => row.TextContent).Should().Equal("attempt<script>alert(1)</script>", "order_idA-1001");
+        cut.FindAll(".extra script").Should().BeEmpty();
+        cut.FindAll(".form-table tbody tr").Select(row => row.TextContent).Should().Equal("password[Filtered]", "quantity2");
+        cut.FindAll(".cookie-names li").Select(item => item.TextContent).Should().Equal("session", "cart_id");
+        cut.Find(".request-route code").TextContent.Should().Be("POST /checkout/{bundle}");
+        Facts(cut, "context").Should().Contain("Route=POST /checkout/{bundle}; Endpoint=HTTP: POST /checkout/{bundle}; Trace ID=4bf92f3577b34da6a3ce929d0e0e4736;");
+    }
+
+    [Fact]
+    public async Task An_event_without_breadcrumbs_extra_or_form_shows_none_of_their_sections()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+
+        cut.FindAll(".breadcrumbs-section, .extra, .form-table, .cookie-names, .request-route").Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task An_unknown_issue_is_not_found()
     {
         var cut = await RenderIssueAsync(Fingerprint("never-seen"));
