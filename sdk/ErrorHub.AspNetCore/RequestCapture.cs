@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
@@ -59,7 +60,9 @@ internal static class RequestCapture
         AddForm(info, context);
         errorEvent.Request = info;
         errorEvent.Tags.TryAdd("http.method", request.Method);
-        var endpoint = context.GetEndpoint();
+        // UseExceptionHandler clears the endpoint before its handler runs (and events are completed after it);
+        // it keeps the failed request's endpoint on its feature.
+        var endpoint = context.GetEndpoint() ?? context.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
         if (endpoint?.DisplayName is { } displayName)
         {
             errorEvent.Tags.TryAdd("endpoint", Truncate(displayName));

@@ -29,6 +29,9 @@ public interface IIssueReader
 
     /// <summary>An issue's affected users with their events, first and last time and latest URL, most recent first.</summary>
     Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>An issue's events by release, environment, browser, OS and server: the top values of each with their counts.</summary>
+    Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default);
 }
 
 public enum IssueSort

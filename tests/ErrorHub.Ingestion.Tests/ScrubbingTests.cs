@@ -92,8 +92,14 @@ public sealed class ScrubbingTests
                 ("method", "POST"),
                 ("url", "https://shop.example/checkout"),
                 ("query_string", "bundle=summer&access_token=eyJhbGci"),
-                ("headers", Map(("Authorization", "Bearer eyJhbGci"), ("Cookie", "session=abc"), ("X-Shop-Pin", "1234"), ("Accept", "text/html")))))
-            .With("tags", Map(("api_key", "sk_live_123"), ("region", "eu")));
+                ("headers", Map(("Authorization", "Bearer eyJhbGci"), ("Cookie", "session=abc; cart_id=77; theme=dark"), ("X-Shop-Pin", "1234"), ("Accept", "text/html"))),
+                ("form", Map(("email", "joe@example.com"), ("newPassword", "hunter2"), ("passPhrase", "open sesame"), ("iban", "DE89370400440532013000"),
+                    ("__RequestVerificationToken", "CfDJ8"), ("note", "card 4111 1111 1111 1111 please")))))
+            .With("tags", Map(("api_key", "sk_live_123"), ("region", "eu")))
+            .With("extra", Map(("order_id", "A-1001"), ("client_secret", "cs_live_9"), ("xsrf", "abc"), ("payment", "4111-1111-1111-1111")))
+            .With("breadcrumbs", Array(
+                Map(("level", "info"), ("category", "Shop.Checkout"), ("message", "Charging card 4111 1111 1111 1111")),
+                Map(("level", "warning"), ("category", "Shop.Cart"), ("message", "Bundle summer-kit has 2 items"))));
 
         using var response = await host.PostAsync(Encode(Batch(leaky)));
 
@@ -102,11 +108,58 @@ public sealed class ScrubbingTests
         stored.Message.Should().Be("charged [Filtered]");
         stored.Request!.QueryString.Should().Be("bundle=summer&access_token=[Filtered]");
         stored.Request.Headers.Should().Contain(new KeyValuePair<string, string>("Authorization", "[Filtered]"))
-            .And.Contain(new KeyValuePair<string, string>("Cookie", "[Filtered]"))
+            .And.Contain(new KeyValuePair<string, string>("Cookie", "session=[Filtered]; cart_id=[Filtered]; theme=[Filtered]"), "cookie names are kept, values never")
             .And.Contain(new KeyValuePair<string, string>("X-Shop-Pin", "[Filtered]"))
             .And.Contain(new KeyValuePair<string, string>("Accept", "text/html"));
         stored.Tags.Should().Contain(new KeyValuePair<string, string>("api_key", "[Filtered]")).And.Contain(new KeyValuePair<string, string>("region", "eu"));
+        stored.Request.Form.Should().Equal(new Dictionary<string, string>
+        {
+            ["email"] = "joe@example.com",
+            ["newPassword"] = "[Filtered]",
+            ["passPhrase"] = "[Filtered]",
+            ["iban"] = "[Filtered]",
+            ["__RequestVerificationToken"] = "[Filtered]",
+            ["note"] = "card [Filtered] please",
+        });
+        stored.Extra.Should().Equal(new Dictionary<string, string>
+        {
+            ["order_id"] = "A-1001",
+            ["client_secret"] = "[Filtered]",
+            ["xsrf"] = "[Filtered]",
+            ["payment"] = "[Filtered]",
+        });
+        stored.Breadcrumbs!.Select(b => b.Message).Should().Equal("Charging card [Filtered]", "Bundle summer-kit has 2 items");
     }
+
+    [Theory]
+    [InlineData("session=abc", "session=[Filtered]")]
+    [InlineData(" a=1;b=2 ;; c=3 ", "a=[Filtered]; b=[Filtered]; c=[Filtered]")]
+    [InlineData("a=[Filtered]; b=[Filtered]", "a=[Filtered]; b=[Filtered]")]
+    [InlineData("[Filtered]", "[Filtered]")]
+    [InlineData("just-a-secret-value", "[Filtered]")] // no name=value pair: nothing that could be a name is kept
+    [InlineData("weird name=1; ok=2", "ok=[Filtered]")] // a space is no cookie name character
+    [InlineData("=orphan; x=<script>", "x=[Filtered]")]
+    [InlineData("", "[Filtered]")]
+    public void A_cookie_header_keeps_only_its_cookie_names(string header, string expected) =>
+        EventScrubber.CookieNames(header).Should().Be(expected);
+
+    [Theory]
+    [InlineData("passPhrase")]
+    [InlineData("iban")]
+    [InlineData("x-csrf")]
+    [InlineData("card_number")]
+    [InlineData("Input.Password")]
+    public void Form_fields_are_filtered_by_the_sdks_wider_rules(string name)
+    {
+        Scrubber.IsSensitiveFormField(name).Should().BeTrue(name);
+    }
+
+    [Theory]
+    [InlineData("passenger")]
+    [InlineData("compass")]
+    [InlineData("email")]
+    [InlineData("quantity")]
+    public void Ordinary_form_fields_are_kept(string name) => Scrubber.IsSensitiveFormField(name).Should().BeFalse(name);
 
     [Fact]
     public async Task Extra_names_come_from_configuration_and_scrubbing_can_be_switched_off()

@@ -198,11 +198,46 @@ internal static partial class Grouper
     {
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
         {
-            return FrameKey(frame);
+            var key = FrameKey(frame);
+            return EndpointHandlerName(incoming, frame, key) ?? key;
         }
 
         var anyFrame = incoming.Exceptions.SelectMany(e => e.Frames).FirstOrDefault();
         return anyFrame is not null ? FrameKey(anyFrame) : incoming.Logger ?? "";
+    }
+
+    /// <summary>Tags the ASP.NET Core SDK names the request's endpoint with: its route template with the method, else its display name.</summary>
+    private static readonly string[] EndpointTags = ["route", "endpoint"];
+
+    /// <summary>
+    /// A minimal API's handler is a lambda the compiler names after the method that mapped it, so every
+    /// endpoint of an app reads <c>Program.Main.&lt;lambda&gt;</c>. When the culprit is such a lambda and the
+    /// outermost frame of the app's code (the framework called it: it is the handler, not a lambda inside
+    /// the app's own methods), the route (<c>POST /checkout/{bundle}</c>) or the endpoint's display name
+    /// says where it happened; null when neither was sent or the frame is not a handler lambda.
+    /// </summary>
+    private static string? EndpointHandlerName(IncomingEvent incoming, FrameRecord frame, string key)
+    {
+        if (!key.EndsWith(DotNetNames.LambdaSuffix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var frames = incoming.Exceptions.Select(e => e.Frames).FirstOrDefault(list => list.Any(f => ReferenceEquals(f, frame)));
+        if (frames is null || frames.SkipWhile(f => !ReferenceEquals(f, frame)).Skip(1).Any(f => DotNetFrames.IsApp(f) && !DotNetFrames.IsNoise(f)))
+        {
+            return null;
+        }
+
+        foreach (var tag in EndpointTags)
+        {
+            if (incoming.Tags.TryGetValue(tag, out var name) && !string.IsNullOrWhiteSpace(name) && name != Scrubbing.EventScrubber.Filtered)
+            {
+                return name.Trim();
+            }
+        }
+
+        return null;
     }
 
     private static string FirstLine(string text)

@@ -7,7 +7,8 @@ namespace ErrorHub.Ingestion.Scrubbing;
 
 /// <summary>
 /// The pipeline's step after decoding: values under sensitive names (headers, query parameters, cookies,
-/// tags) become <see cref="Filtered"/>, and payment card numbers anywhere become it too. The SDK scrubs the
+/// tags, extra data, form fields) become <see cref="Filtered"/>, and payment card numbers anywhere (breadcrumbs
+/// included) become it too. A Cookie header keeps its cookies' names, never their values. The SDK scrubs the
 /// same names before sending (docs/configuration.md); doing it again here protects the store from SDKs that
 /// do not. Runs before grouping, so a scrubbed value never reaches a fingerprint or a title.
 /// </summary>
@@ -21,6 +22,12 @@ internal sealed partial class EventScrubber
 
     /// <summary>Words that make a name sensitive only as a word of their own ("key", not "monkey").</summary>
     private static readonly string[] SensitiveWords = ["pwd", "key", "auth", "card", "pin", "sig", "signature", "ssn", "otp"];
+
+    /// <summary>
+    /// Words that make a form field or extra value sensitive besides the others: what users type into forms
+    /// (the .NET SDK filters the same words in form fields before sending).
+    /// </summary>
+    private static readonly string[] SensitiveFormWords = ["pass", "iban", "csrf", "xsrf"];
 
     /// <summary>Query parameters that carry one-time credentials (OAuth's <c>code</c>) although the word is harmless elsewhere ("error.code").</summary>
     private static readonly string[] SensitiveQueryWords = ["code"];
@@ -47,16 +54,21 @@ internal sealed partial class EventScrubber
         var request = e.Request is { } r ? Request(r) : null;
         var user = e.User is { } u ? User(u) : null;
         var tags = Map(e.Tags);
+        var extra = e.Extra is { } x ? Map(x, form: true) : null;
+        var breadcrumbs = e.Breadcrumbs is { } b ? Breadcrumbs(b) : null;
         return ReferenceEquals(message, e.Message) && ReferenceEquals(exceptions, e.Exceptions) && ReferenceEquals(request, e.Request)
-            && ReferenceEquals(user, e.User) && ReferenceEquals(tags, e.Tags)
+            && ReferenceEquals(user, e.User) && ReferenceEquals(tags, e.Tags) && ReferenceEquals(extra, e.Extra) && ReferenceEquals(breadcrumbs, e.Breadcrumbs)
             ? e
-            : e with { Message = message, Exceptions = exceptions, Request = request, User = user, Tags = tags };
+            : e with { Message = message, Exceptions = exceptions, Request = request, User = user, Tags = tags, Extra = extra, Breadcrumbs = breadcrumbs };
     }
 
     /// <summary>Whether a header, parameter, cookie or tag of this name holds something that must not be stored.</summary>
     internal bool IsSensitive(string name) => IsSensitive(name, query: false);
 
-    private bool IsSensitive(string name, bool query)
+    /// <summary>Whether a form field or extra value of this name holds something that must not be stored: wider than <see cref="IsSensitive(string)"/>.</summary>
+    internal bool IsSensitiveFormField(string name) => IsSensitive(name, query: false, form: true);
+
+    private bool IsSensitive(string name, bool query, bool form = false)
     {
         var squeezed = Squeeze(name);
         if (squeezed.Length == 0)
@@ -71,7 +83,7 @@ internal sealed partial class EventScrubber
 
         foreach (var word in Words(name))
         {
-            if (SensitiveWords.Contains(word) || (query && SensitiveQueryWords.Contains(word)))
+            if (SensitiveWords.Contains(word) || (query && SensitiveQueryWords.Contains(word)) || (form && SensitiveFormWords.Contains(word)))
             {
                 return true;
             }
@@ -100,10 +112,12 @@ internal sealed partial class EventScrubber
     {
         var url = Text(request.Url);
         var query = request.QueryString is { } q ? Query(q) : null;
-        var headers = Map(request.Headers);
+        var headers = Map(request.Headers, headers: true);
+        var form = request.Form is { } f ? Map(f, form: true) : null;
         return ReferenceEquals(url, request.Url) && ReferenceEquals(query, request.QueryString) && ReferenceEquals(headers, request.Headers)
+            && ReferenceEquals(form, request.Form)
             ? request
-            : request with { Url = url, QueryString = query, Headers = headers };
+            : request with { Url = url, QueryString = query, Headers = headers, Form = form };
     }
 
     private UserRecord? User(UserRecord user)
@@ -120,13 +134,15 @@ internal sealed partial class EventScrubber
         return id is null && username is null && email is null && ip is null ? null : new UserRecord(id, username, email, ip);
     }
 
-    /// <summary>Headers or tags with sensitive values filtered; the same map when nothing changes.</summary>
-    private IReadOnlyDictionary<string, string> Map(IReadOnlyDictionary<string, string> map)
+    /// <summary>Headers, tags, form fields or extra values with sensitive values filtered; the same map when nothing changes.</summary>
+    private IReadOnlyDictionary<string, string> Map(IReadOnlyDictionary<string, string> map, bool form = false, bool headers = false)
     {
         Dictionary<string, string>? changed = null;
         foreach (var (name, value) in map)
         {
-            var scrubbed = IsSensitive(name) ? Filtered : Text(value)!;
+            var scrubbed = headers && string.Equals(name, "Cookie", StringComparison.OrdinalIgnoreCase) ? CookieNames(value)
+                : IsSensitive(name, query: false, form) ? Filtered
+                : Text(value)!;
             if (!string.Equals(scrubbed, value, StringComparison.Ordinal))
             {
                 changed ??= map is Dictionary<string, string> { Comparer: var comparer } ? new Dictionary<string, string>(map, comparer) : new Dictionary<string, string>(map);
@@ -135,6 +151,48 @@ internal sealed partial class EventScrubber
         }
 
         return changed ?? map;
+    }
+
+    /// <summary>
+    /// A Cookie header as its cookies' names, each value <see cref="Filtered"/> ("cart=[Filtered]; theme=[Filtered]"):
+    /// which cookies a failing request carried can explain it, their values are sessions and secrets.
+    /// Nothing that looks like a name is kept from a header that is not a cookie list.
+    /// </summary>
+    internal static string CookieNames(string header)
+    {
+        var names = new List<string>();
+        foreach (var pair in header.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            var name = (equals < 0 ? "" : pair[..equals]).Trim();
+            if (name.Length > 0 && name.All(IsCookieNameCharacter))
+            {
+                names.Add(name + "=" + Filtered);
+            }
+        }
+
+        var scrubbed = names.Count == 0 ? Filtered : string.Join("; ", names);
+        return string.Equals(scrubbed, header, StringComparison.Ordinal) ? header : scrubbed;
+    }
+
+    /// <summary>RFC 6265's token characters: anything else is not a cookie name and could be a value.</summary>
+    private static bool IsCookieNameCharacter(char c) =>
+        char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
+
+    private IReadOnlyList<BreadcrumbRecord> Breadcrumbs(IReadOnlyList<BreadcrumbRecord> breadcrumbs)
+    {
+        List<BreadcrumbRecord>? changed = null;
+        for (var i = 0; i < breadcrumbs.Count; i++)
+        {
+            var message = Text(breadcrumbs[i].Message)!;
+            if (!ReferenceEquals(message, breadcrumbs[i].Message))
+            {
+                changed ??= [.. breadcrumbs];
+                changed[i] = breadcrumbs[i] with { Message = message };
+            }
+        }
+
+        return changed ?? breadcrumbs;
     }
 
     /// <summary>A query string with the values of sensitive parameters filtered; names and order are kept.</summary>

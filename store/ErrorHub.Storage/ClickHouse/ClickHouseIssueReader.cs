@@ -442,6 +442,79 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return new AffectedUserPage(items, total.Count == 0 ? 0 : total[0]);
     }
 
+    public async Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return IssueBreakdowns.Empty;
+        }
+
+        var where = new System.Text.StringBuilder($"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)}");
+        if (query.RangeStart is { } since)
+        {
+            where.Append(" AND timestamp >= ").Append(DateTimeLiteral(since));
+        }
+
+        if (query.RangeEnd is { } until)
+        {
+            where.Append(" AND timestamp < ").Append(DateTimeLiteral(until));
+        }
+
+        // An absent tag is index 0, which reads as an empty string: "no value", as an empty column is.
+        var browser = $"tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.BrowserTag)})]";
+        var clientOs = $"tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.OperatingSystemTag)})]";
+        var dimensions = new (BreakdownDimension Dimension, string Column)[]
+        {
+            (BreakdownDimension.Release, "release"),
+            (BreakdownDimension.Environment, "environment"),
+            (BreakdownDimension.Browser, browser),
+            (BreakdownDimension.OperatingSystem, clientOs),
+            (BreakdownDimension.Server, "server_name"),
+        };
+
+        // One pass over the issue's events (the sorting key leads to them) gives every dimension's
+        // totals, another their top values: each event becomes one (dimension, value) pair per dimension.
+        var totals = await client.QueryAsync(
+            $"""
+            SELECT count() AS events, {string.Join(", ", dimensions.Select(d => $"countIf({d.Column} != '') AS with_{(int)d.Dimension}"))}
+            FROM {schema.Events}
+            WHERE {where}
+            """,
+            row => (Events: ClickHouseClient.ReadInt64(row.GetProperty("events")),
+                    WithValue: dimensions.ToDictionary(d => d.Dimension, d => ClickHouseClient.ReadInt64(row.GetProperty($"with_{(int)d.Dimension}")))),
+            cancellationToken);
+        if (totals.Count == 0 || totals[0].Events == 0)
+        {
+            return IssueBreakdowns.Empty;
+        }
+
+        var pairs = string.Join(", ", dimensions.Select(d => $"({ClickHouseSql.Literal((int)d.Dimension)}, {d.Column})"));
+        var (events, withValue) = totals[0];
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT dimension, value, count() AS events
+            FROM
+            (
+                SELECT arrayJoin([{pairs}]) AS pair, tupleElement(pair, 1) AS dimension, tupleElement(pair, 2) AS value
+                FROM {schema.Events}
+                WHERE {where}
+            )
+            WHERE value != ''
+            GROUP BY dimension, value
+            ORDER BY dimension, events DESC, value
+            LIMIT {ClickHouseSql.Literal(query.Limit)} BY dimension
+            """,
+            row =>
+            {
+                var dimension = (BreakdownDimension)(int)ClickHouseClient.ReadInt64(row.GetProperty("dimension"));
+                return (dimension, row.GetProperty("value").GetString() ?? "", ClickHouseClient.ReadInt64(row.GetProperty("events")), withValue[dimension]);
+            },
+            cancellationToken);
+        return IssueBreakdowns.From(events, rows);
+    }
+
     /// <summary>Missing strings are empty in the columns; callers see null, as from the payload.</summary>
     private static string? Text(JsonElement row, string column) =>
         row.GetProperty(column).GetString() is { Length: > 0 } text ? text : null;

@@ -523,6 +523,93 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         return new AffectedUserPage(users, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
     }
 
+    public async Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            return IssueBreakdowns.Empty;
+        }
+
+        var range = (query.RangeStart is null ? "" : " AND timestamp >= $since") + (query.RangeEnd is null ? "" : " AND timestamp < $until");
+        void AddParameters(SqliteCommand command)
+        {
+            command.Parameters.AddWithValue("$project", query.ProjectId);
+            command.Parameters.AddWithValue("$fingerprint", query.Fingerprint);
+            command.Parameters.AddWithValue("$limit", query.Limit);
+            command.Parameters.AddWithValue("$browser", BreakdownQuery.BrowserTag);
+            command.Parameters.AddWithValue("$client_os", BreakdownQuery.OperatingSystemTag);
+            if (query.RangeStart is { } since)
+            {
+                command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+            }
+
+            if (query.RangeEnd is { } until)
+            {
+                command.Parameters.AddWithValue("$until", until.ToUnixTimeMilliseconds());
+            }
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        long events;
+        await using (var count = connection.CreateCommand())
+        {
+            count.Transaction = transaction;
+            count.CommandText = $"SELECT count(*) FROM events WHERE project_id = $project AND fingerprint = $fingerprint {range}";
+            AddParameters(count);
+            events = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        if (events == 0)
+        {
+            return IssueBreakdowns.Empty;
+        }
+
+        // The issue's events by the (project, fingerprint, timestamp) index; browser and OS are tags, one key look-up each.
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            WITH issue_events AS (
+                SELECT event_id, release, environment, server_name
+                FROM events
+                WHERE project_id = $project AND fingerprint = $fingerprint {range}
+            ),
+            pairs AS (
+                SELECT {(int)BreakdownDimension.Release} AS dimension, release AS value FROM issue_events
+                UNION ALL SELECT {(int)BreakdownDimension.Environment}, environment FROM issue_events
+                UNION ALL SELECT {(int)BreakdownDimension.Server}, server_name FROM issue_events
+                UNION ALL SELECT {(int)BreakdownDimension.Browser}, t.value FROM issue_events AS e
+                    JOIN event_tags AS t ON t.project_id = $project AND t.event_id = e.event_id AND t.key = $browser
+                UNION ALL SELECT {(int)BreakdownDimension.OperatingSystem}, t.value FROM issue_events AS e
+                    JOIN event_tags AS t ON t.project_id = $project AND t.event_id = e.event_id AND t.key = $client_os
+            ),
+            counted AS (
+                SELECT dimension, value, count(*) AS events
+                FROM pairs
+                WHERE value IS NOT NULL AND value <> ''
+                GROUP BY dimension, value
+            ),
+            ranked AS (
+                SELECT dimension, value, events,
+                       sum(events) OVER (PARTITION BY dimension) AS with_value,
+                       row_number() OVER (PARTITION BY dimension ORDER BY events DESC, value) AS position
+                FROM counted
+            )
+            SELECT dimension, value, events, with_value FROM ranked WHERE position <= $limit
+            """;
+        AddParameters(command);
+        var rows = new List<(BreakdownDimension, string, long, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(((BreakdownDimension)reader.GetInt32(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        }
+
+        return IssueBreakdowns.From(events, rows);
+    }
+
     private static void AddUserParameters(SqliteCommand command, AffectedUserQuery query)
     {
         command.Parameters.AddWithValue("$project", query.ProjectId);

@@ -269,6 +269,122 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Breakdowns_show_where_the_events_came_from_and_follow_the_chart_range()
+    {
+        ErrorEvent From(DateTimeOffset time, string release, string browser, string? clientOs, string server) =>
+            CheckoutEvent(Guid.NewGuid(), time, "alice@example.com") with
+            {
+                Release = release,
+                ServerName = server,
+                Tags = clientOs is null
+                    ? new Dictionary<string, string> { ["browser"] = browser }
+                    : new Dictionary<string, string> { ["browser"] = browser, ["client_os"] = clientOs },
+            };
+        var events = new List<ErrorEvent>();
+        events.AddRange(Enumerable.Range(0, 3).Select(i => From(Now.AddMinutes(-1 - i), "shop@2.5.0", "Chrome 131", "Windows 10", "web-1")));
+        events.Add(From(Now.AddMinutes(-10), "shop@2.4.1", "Firefox 133", null, "web-2"));
+        events.Add(From(Now.AddDays(-10), "shop@2.3.0", "Safari 18", "macOS 15", "web-3"));
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: events);
+
+        string Values(string dimension) => string.Join("; ", cut.FindAll($".breakdown[data-dimension='{dimension}'] .breakdown-value")
+            .Select(row => row.QuerySelector(".breakdown-name")!.TextContent + " " + row.QuerySelector(".breakdown-count")!.TextContent));
+
+        cut.Find(".breakdowns-range").TextContent.Should().Be("Last 24 hours");
+        cut.FindAll(".breakdown h3").Select(h => h.TextContent).Should().Equal("Release", "Environment", "Browser", "OS", "Server");
+        Values("release").Should().Be("shop@2.5.0 3 events, 75%; shop@2.4.1 1 events, 25%");
+        Values("browser").Should().Be("Chrome 131 3 events, 75%; Firefox 133 1 events, 25%");
+        Values("operatingsystem").Should().Be("Windows 10 3 events, 75%; Not reported 1 events, 25%");
+        Values("environment").Should().Be("production 4 events, 100%");
+        cut.Find(".breakdown[data-dimension='release'] .breakdown-value").GetAttribute("title").Should().Be("shop@2.5.0: 3 events (75%)");
+
+        cut.Find(".range-buttons button[data-range='30d']").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".breakdowns-range").TextContent.Should().Be("Last 30 days"));
+        Values("release").Should().Be("shop@2.5.0 3 events, 60%; shop@2.3.0 1 events, 20%; shop@2.4.1 1 events, 20%");
+        Values("server").Should().Be("web-1 3 events, 60%; web-2 1 events, 20%; web-3 1 events, 20%");
+    }
+
+    [Fact]
+    public void Shares_are_whole_percent_and_a_tiny_share_never_reads_as_zero()
+    {
+        IssueBreakdownsViewShare(1, 3).Should().Be("33%");
+        IssueBreakdownsViewShare(1, 1000).Should().Be("<1%");
+        IssueBreakdownsViewShare(0, 10).Should().Be("0%");
+        IssueBreakdownsViewShare(5, 0).Should().Be("0%");
+        IssueBreakdownsViewShare(1, 8).Should().Be("13%");
+    }
+
+    [Fact]
+    public async Task A_breakdown_with_more_values_than_it_shows_counts_the_rest_as_other()
+    {
+        var events = Enumerable.Range(0, 7)
+            .SelectMany(k => Enumerable.Range(0, k + 1).Select(n => CheckoutEvent(Guid.NewGuid(), Now.AddMinutes(-(k * 10) - n), "alice@example.com") with { Release = $"shop@1.{k}" }))
+            .ToList();
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: events);
+
+        var rows = cut.FindAll(".breakdown[data-dimension='release'] .breakdown-value");
+        rows.Select(row => row.QuerySelector(".breakdown-name")!.TextContent).Should().Equal("shop@1.6", "shop@1.5", "shop@1.4", "shop@1.3", "shop@1.2", "Other");
+        rows[^1].ClassList.Should().Contain("other");
+        rows[^1].GetAttribute("title").Should().Be("Other: 3 events (11%)");
+    }
+
+    private static string IssueBreakdownsViewShare(long count, long events) => ErrorHub.Dashboard.Components.Issues.IssueBreakdownsView.Share(count, events);
+
+    [Fact]
+    public async Task The_event_shows_its_breadcrumbs_in_order_extra_data_form_fields_cookie_names_route_and_trace_id()
+    {
+        var latest = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with
+        {
+            Breadcrumbs =
+            [
+                new BreadcrumbRecord(Now.AddMinutes(-2).AddSeconds(-3), "info", "Microsoft.AspNetCore.Routing", "Executing endpoint 'POST /checkout/{bundle}'"),
+                new BreadcrumbRecord(Now.AddMinutes(-2).AddMilliseconds(-250), "warning", "Shop.Checkout", "Bundle <b>summer-kit</b> has 0 items"),
+                new BreadcrumbRecord(null, "debug", null, "no time, no category"),
+            ],
+            Extra = new Dictionary<string, string> { ["order_id"] = "A-1001", ["attempt"] = "<script>alert(1)</script>" },
+            Request = new RequestRecord("POST", "https://shop.example/checkout/bundles/summer-kit", null,
+                new Dictionary<string, string> { ["Cookie"] = "session=[Filtered]; cart_id=[Filtered]", ["Accept"] = "text/html" })
+            {
+                Form = new Dictionary<string, string> { ["quantity"] = "2", ["password"] = "[Filtered]" },
+            },
+            Tags = new Dictionary<string, string>
+            {
+                ["route"] = "POST /checkout/{bundle}",
+                ["endpoint"] = "HTTP: POST /checkout/{bundle}",
+                ["trace_id"] = "4bf92f3577b34da6a3ce929d0e0e4736",
+            },
+        };
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [latest]);
+
+        var crumbs = cut.FindAll(".breadcrumbs-table tbody tr");
+        crumbs.Select(row => row.QuerySelector(".breadcrumb-message")!.TextContent).Should().Equal(
+            "Executing endpoint 'POST /checkout/{bundle}'", "Bundle <b>summer-kit</b> has 0 items", "no time, no category");
+        crumbs.Select(row => row.QuerySelector(".level-badge")!.TextContent.Trim()).Should().Equal("info", "warning", "debug");
+        crumbs.Select(row => row.QuerySelector(".breadcrumb-category")!.TextContent).Should().Equal("Microsoft.AspNetCore.Routing", "Shop.Checkout", "");
+        crumbs.Select(row => row.QuerySelector(".breadcrumb-time")!.TextContent.Trim()).Should().Equal("11:57:57.000 (−3 s)", "11:57:59.750 (−0.25 s)", "");
+        cut.FindAll(".breadcrumbs-table b").Should().BeEmpty("a message is text, never markup");
+        cut.Find(".breadcrumbs-section h3").TextContent.Should().Be("Breadcrumbs (3)");
+
+        cut.FindAll(".extra tbody tr").Select(row => row.TextContent).Should().Equal("attempt<script>alert(1)</script>", "order_idA-1001");
+        cut.FindAll(".extra script").Should().BeEmpty();
+        cut.FindAll(".form-table tbody tr").Select(row => row.TextContent).Should().Equal("password[Filtered]", "quantity2");
+        cut.FindAll(".cookie-names li").Select(item => item.TextContent).Should().Equal("session", "cart_id");
+        cut.Find(".request-route code").TextContent.Should().Be("POST /checkout/{bundle}");
+        Facts(cut, "context").Should().Contain("Route=POST /checkout/{bundle}; Endpoint=HTTP: POST /checkout/{bundle}; Trace ID=4bf92f3577b34da6a3ce929d0e0e4736;");
+    }
+
+    [Fact]
+    public async Task An_event_without_breadcrumbs_extra_or_form_shows_none_of_their_sections()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+
+        cut.FindAll(".breadcrumbs-section, .extra, .form-table, .cookie-names, .request-route").Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task An_unknown_issue_is_not_found()
     {
         var cut = await RenderIssueAsync(Fingerprint("never-seen"));

@@ -1,4 +1,6 @@
 using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Storage.Events;
+using ErrorHub.Ingestion.Decoding;
 using FluentAssertions;
 using Xunit;
 using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
@@ -135,5 +137,62 @@ public sealed class TitleAndCulpritTests
             .Should().Be("System.Net.Http.HttpClient.SendAsync");
         Grouper.Group(Message("hello", logger: "Shop.Payments")).Culprit.Should().Be("Shop.Payments");
         Grouper.Group(Message("hello", logger: null)).Culprit.Should().BeEmpty();
+    }
+
+    /// <summary>A minimal API handler in top-level statements, as the runtime names it: Program+&lt;&gt;c.&lt;&lt;Main&gt;$&gt;b__0_3.</summary>
+    private static IncomingEvent MinimalApiCrash(IReadOnlyDictionary<string, string> tags, params FrameRecord[] appFrames) => Event(
+        Exception("System.InvalidOperationException", "Bundle 'summer-kit' cannot be checked out",
+        [
+            Framework("System.Linq.ThrowHelper", "ThrowNoElementsException"),
+            .. appFrames,
+            InApp("Program+<>c", "<<Main>$>b__0_3", 41, "/src/Shop/Program.cs", 9),
+            Framework("Microsoft.AspNetCore.Http.RequestDelegateFactory", "ExecuteTaskResult"),
+        ])) with { Tags = tags };
+
+    [Fact]
+    public void A_minimal_api_lambda_is_named_by_its_route_and_the_fingerprint_stays_the_same()
+    {
+        var withRoute = MinimalApiCrash(new Dictionary<string, string> { ["route"] = "POST /checkout/{bundle}", ["endpoint"] = "HTTP: POST /checkout/{bundle}" });
+        var without = MinimalApiCrash(new Dictionary<string, string>());
+
+        Grouper.Group(withRoute).Culprit.Should().Be("POST /checkout/{bundle}");
+        Grouper.Group(without).Culprit.Should().Be("Program.Main.<lambda>", "without a route there is nothing better to show");
+        Grouper.Group(withRoute).Fingerprint.Should().Be(Grouper.Group(without).Fingerprint, "the culprit is a name; grouping still reads the frames");
+    }
+
+    [Fact]
+    public void The_endpoints_display_name_serves_when_no_route_was_sent()
+    {
+        var crash = MinimalApiCrash(new Dictionary<string, string> { ["endpoint"] = "HTTP: GET /health", ["route"] = "  " });
+
+        Grouper.Group(crash).Culprit.Should().Be("HTTP: GET /health");
+        Grouper.Group(MinimalApiCrash(new Dictionary<string, string> { ["route"] = "[Filtered]" })).Culprit.Should().Be("Program.Main.<lambda>");
+    }
+
+    [Fact]
+    public void A_lambda_inside_the_apps_own_methods_or_a_named_method_keeps_its_name()
+    {
+        var tags = new Dictionary<string, string> { ["route"] = "POST /checkout/{bundle}" };
+
+        // The lambda is called by the app's own CheckoutService, so it is not the endpoint's handler.
+        Grouper.Group(MinimalApiCrash(tags, InApp("Shop.Checkout.CheckoutService+<>c", "<PlaceOrder>b__2_0", 12), InApp("Shop.Checkout.CheckoutService", "PlaceOrder", 30)))
+            .Culprit.Should().Be("Shop.Checkout.CheckoutService.PlaceOrder.<lambda>");
+
+        // A named method called by the handler says more than the route.
+        Grouper.Group(MinimalApiCrash(tags, InApp("Shop.Checkout.CheckoutService", "PlaceOrder", 30)))
+            .Culprit.Should().Be("Shop.Checkout.CheckoutService.PlaceOrder");
+    }
+
+    [Fact]
+    public void An_async_minimal_api_lambda_is_named_by_its_route_too()
+    {
+        var crash = Event(Exception("System.InvalidOperationException", "boom",
+            InApp("Program+<>c+<<<Main>$>b__0_4>d", "MoveNext", 55, "/src/Shop/Program.cs"),
+            Framework("Microsoft.AspNetCore.Http.RequestDelegateFactory", "ExecuteTaskResult"))) with
+        {
+            Tags = new Dictionary<string, string> { ["route"] = "GET /orders/{id:int}" },
+        };
+
+        Grouper.Group(crash).Culprit.Should().Be("GET /orders/{id:int}");
     }
 }

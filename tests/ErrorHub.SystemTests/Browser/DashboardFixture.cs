@@ -45,6 +45,22 @@ public sealed class DashboardFixture : IAsyncLifetime
         await SeedAsync(databasePath);
         await Smtp.InitializeAsync();
 
+        _databasePath = databasePath;
+        await StartProcessAsync();
+    }
+
+    /// <summary>Stops the dashboard process (as a crash or a deployment would) and starts it again on the same port and database.</summary>
+    public async Task RestartAsync()
+    {
+        await Process.DisposeAsync();
+        await StartProcessAsync();
+    }
+
+    private string _databasePath = "";
+
+    private async Task StartProcessAsync()
+    {
+        var databasePath = _databasePath;
         _process = TestProcess.StartDotnet(
             "dashboard",
             RepositoryPaths.BuiltAssembly("dashboard/ErrorHub.Dashboard"),
