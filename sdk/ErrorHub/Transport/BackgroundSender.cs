@@ -25,6 +25,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private const int EnvelopeBytes = 512;
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MinSpoolRetry = TimeSpan.FromSeconds(1);
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
     private readonly Channel<ErrorHubEvent> _queue;
@@ -505,8 +506,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private void ScheduleSpoolRetry(TimeSpan? retryAfter)
     {
+        // Retries from disk have no attempt budget, so a server answering "Retry-After: 0" must not make them a busy loop.
         _spoolFailures++;
-        _spoolRetryAt = _timeProvider.GetUtcNow() + (retryAfter ?? Backoff(Math.Min(_spoolFailures, 7)));
+        var wait = retryAfter ?? Backoff(Math.Min(_spoolFailures, 7));
+        _spoolRetryAt = _timeProvider.GetUtcNow() + (wait < MinSpoolRetry ? MinSpoolRetry : wait);
     }
 
     /// <summary>Sends spooled batches, oldest first, until none is left or ingest fails again.</summary>

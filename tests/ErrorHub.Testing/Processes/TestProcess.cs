@@ -137,6 +137,22 @@ public sealed class TestProcess : IAsyncDisposable
             $"{Name}: {url} did not answer within {timeout.TotalSeconds:0} s (last: {lastProblem}).\n{Output}");
     }
 
+    /// <summary>Waits for the process to end by itself and returns its exit code; fails, with its output, after <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{Name} did not exit within {timeout.TotalSeconds:0} s.\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
