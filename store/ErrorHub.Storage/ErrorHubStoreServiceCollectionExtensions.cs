@@ -52,6 +52,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Outbox);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Retention);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().History);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Merges);
         services.AddHostedService<StoreSchemaInitializer>();
         services.AddOptions<RetentionOptions>();
         services.TryAddSingleton<RetentionWorker>();
