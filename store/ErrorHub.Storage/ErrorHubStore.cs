@@ -19,5 +19,8 @@ internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, I
     /// <summary>Which issues were merged into which.</summary>
     public required IIssueMerges Merges { get; init; }
 
+    /// <summary>The projects' releases.</summary>
+    public required IReleaseReader Releases { get; init; }
+
     public void Dispose() => Owner?.Dispose();
 }

@@ -33,6 +33,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(Store.Notifications.Activity);
         services.AddSingleton(Store.History);
         services.AddSingleton(Store.Merges);
+        services.AddSingleton(Store.Releases);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
