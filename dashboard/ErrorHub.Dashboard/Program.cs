@@ -39,6 +39,7 @@ builder.Services.AddErrorHubNotifications(builder.Configuration);
 builder.Services.AddDashboardAccess(builder.Configuration);
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
 
 var app = builder.Build();
 
@@ -62,6 +63,7 @@ app.MapProjectsApi();
 app.MapAffectedUsersCsv();
 app.MapIssuesApi();
 app.MapIssueActivityApi();
+app.MapIssueMergeApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

@@ -16,5 +16,11 @@ internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, I
     /// <summary>Issue timelines: what people did to issues.</summary>
     public required IIssueHistory History { get; init; }
 
+    /// <summary>Which issues were merged into which.</summary>
+    public required IIssueMerges Merges { get; init; }
+
+    /// <summary>The projects' releases.</summary>
+    public required IReleaseReader Releases { get; init; }
+
     public void Dispose() => Owner?.Dispose();
 }

@@ -52,6 +52,8 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Notifications.Outbox);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Retention);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().History);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Merges);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Releases);
         services.AddHostedService<StoreSchemaInitializer>();
         services.AddOptions<RetentionOptions>();
         services.TryAddSingleton<RetentionWorker>();

@@ -147,6 +147,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     [InlineData(typeof(ClickHouseInvitationRow), "invitations")]
     [InlineData(typeof(ClickHouseApiTokenRow), "api_tokens")]
     [InlineData(typeof(ClickHouseIssueChangeRow), "issue_history")]
+    [InlineData(typeof(ClickHouseIssueMergeRow), "issue_merges")]
     public async Task The_row_classes_declare_every_column_of_their_table_with_the_servers_type(Type rowType, string table)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());

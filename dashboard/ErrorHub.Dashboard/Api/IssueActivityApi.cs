@@ -75,6 +75,41 @@ internal static class IssueActivityApi
         });
     }
 
+    /// <summary>Merging (POST .../merge with the issues to merge into this one) and unmerging (POST .../unmerge on a merged issue).</summary>
+    public static void MapIssueMergeApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues/{fingerprint}");
+
+        api.MapPost("/merge", async (int projectId, string fingerprint, ApiMerge merge, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, CancellationToken cancellationToken) =>
+        {
+            if (!await VisibleAsync(projectId, fingerprint, user, access, issues, cancellationToken))
+            {
+                return NotFound(projectId);
+            }
+
+            if (merge.Sources is not { Count: > 0 } sources || sources.Any(source => string.IsNullOrEmpty(source)))
+            {
+                return BadRequest("sources: the fingerprints of the issues to merge into this one (1 to 100)");
+            }
+
+            var problem = await merging.MergeAsync(projectId, fingerprint, sources, IssueActor.Of(user), cancellationToken);
+            return problem is null
+                ? Results.Json(new ApiMerged(fingerprint, [.. (await merging.GetMergedIntoAsync(projectId, fingerprint, cancellationToken)).Select(issue => issue.Fingerprint)]), IssueActivityJsonContext.Default.ApiMerged)
+                : BadRequest(problem);
+        });
+
+        api.MapPost("/unmerge", async (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IssueMerging merging, CancellationToken cancellationToken) =>
+        {
+            if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null
+                || !await merging.UnmergeAsync(projectId, fingerprint, IssueActor.Of(user), cancellationToken))
+            {
+                return Results.Json(new AccessProblem($"there is no merged issue {fingerprint} in a project {projectId} that you may read"), IssueActivityJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);
+            }
+
+            return Results.NoContent();
+        });
+    }
+
     private static async Task<bool> VisibleAsync(int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, CancellationToken cancellationToken) =>
         await access.VisibleProjectAsync(user, projectId, cancellationToken) is not null && await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is not null;
 
@@ -96,9 +131,17 @@ internal sealed record ApiActivityList(IReadOnlyList<ApiActivity> Items, string?
 
 internal sealed record ApiComment(string? Text);
 
+/// <summary>The issues to merge into the one in the path.</summary>
+internal sealed record ApiMerge(IReadOnlyList<string>? Sources);
+
+/// <summary>An issue and the issues now merged into it.</summary>
+internal sealed record ApiMerged(string Fingerprint, IReadOnlyList<string> Merged);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(ApiActivityList))]
 [JsonSerializable(typeof(ApiActivity))]
 [JsonSerializable(typeof(ApiComment))]
+[JsonSerializable(typeof(ApiMerge))]
+[JsonSerializable(typeof(ApiMerged))]
 [JsonSerializable(typeof(AccessProblem))]
 internal sealed partial class IssueActivityJsonContext : JsonSerializerContext;

@@ -12,6 +12,8 @@ internal static class DashboardPaths
 
     public static string ProjectAlerts(int projectId) => FormattableString.Invariant($"projects/{projectId}/alerts");
 
+    public static string Releases(int projectId) => FormattableString.Invariant($"projects/{projectId}/releases");
+
     public static string Invitation(string secret) => "invitations/" + Uri.EscapeDataString(secret);
 
     /// <summary>The affected users as CSV (only those matching <paramref name="search"/>, when given).</summary>

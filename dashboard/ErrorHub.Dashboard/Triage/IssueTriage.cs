@@ -28,7 +28,7 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
 /// </summary>
 /// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it.
-internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock)
+internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, IIssueMerges merges, TimeProvider clock)
 {
     /// <summary>The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved).</summary>
     public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
@@ -222,7 +222,13 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
                 return new IssueTriageView(TriageStatus.Resolved, state);
             }
 
-            var releases = await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken);
+            // Events of issues merged into this one count as its own.
+            var releases = new List<ReleaseActivity>();
+            foreach (var member in await MembersAsync(state, cancellationToken))
+            {
+                releases.AddRange(await activity.GetReleasesAfterAsync(state.ProjectId, member, EventFilter.All, state.ChangedAt, cancellationToken));
+            }
+
             var regression = releases.Where(release => state.IsReopenedBy(release.Release)).MinBy(release => release.FirstSeen);
             return regression is null
                 ? new IssueTriageView(TriageStatus.Resolved, state)
@@ -244,8 +250,10 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         {
             var since = await activity.GetActivityAsync(
                 new ActivityQuery(state.ProjectId, state.ChangedAt, now.AddMinutes(1)) { Limit = 10_000 }, cancellationToken);
-            var mine = since.FirstOrDefault(issue => issue.Fingerprint == state.Fingerprint);
-            if (mine is not null && (mine.Events >= state.IgnoredUntilEvents || mine.Users >= state.IgnoredUntilUsers))
+            // With merged issues, users are added up per issue: someone who hit two of them counts twice.
+            var members = await MembersAsync(state, cancellationToken);
+            var mine = since.Where(issue => members.Contains(issue.Fingerprint)).ToList();
+            if (mine.Count > 0 && (mine.Sum(issue => issue.Events) >= state.IgnoredUntilEvents || mine.Sum(issue => issue.Users) >= state.IgnoredUntilUsers))
             {
                 return new IssueTriageView(TriageStatus.Unresolved, state);
             }
@@ -253,4 +261,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
         return new IssueTriageView(TriageStatus.Ignored, state);
     }
+
+    /// <summary>The issue's fingerprint and those of the issues merged into it.</summary>
+    private async Task<HashSet<string>> MembersAsync(IssueState state, CancellationToken cancellationToken) =>
+        [state.Fingerprint, .. (await merges.GetMergesAsync(state.ProjectId, cancellationToken)).Where(pair => pair.Value == state.Fingerprint).Select(pair => pair.Key)];
 }

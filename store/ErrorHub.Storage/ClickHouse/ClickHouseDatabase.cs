@@ -48,6 +48,8 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         {
             Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
             History = new ClickHouseIssueHistory(client, notifications),
+            Merges = new ClickHouseIssueMerges(client, notifications),
+            Releases = new ClickHouseReleaseReader(client, store._schema),
         };
     }
 

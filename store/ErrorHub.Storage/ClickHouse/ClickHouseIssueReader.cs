@@ -15,14 +15,15 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var project = ClickHouseSql.Literal(query.ProjectId);
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
 
         var items = await client.QueryAsync(
-            IssuesQuery($"project_id = {project}", orderAndPage, IssueOrdering.OrderBy(query)),
+            IssuesQuery(keys, $"project_id = {project}", $"project_id = {project}", orderAndPage, IssueOrdering.OrderBy(query)),
             row => ReadIssue(query.ProjectId, row),
             cancellationToken);
 
         var total = await client.QueryAsync(
-            $"SELECT uniqExact(fingerprint) AS total FROM {schema.IssueHourly} WHERE project_id = {project}",
+            $"SELECT uniqExact({keys.Key()}) AS total FROM {schema.IssueHourly} WHERE project_id = {project}",
             row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
             cancellationToken);
 
@@ -32,8 +33,15 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     public async Task<IssueSummary?> GetIssueAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
+        var keys = await KeysAsync(projectId, cancellationToken);
+        if (keys.IsMerged(fingerprint))
+        {
+            return null;
+        }
+
+        var project = ClickHouseSql.Literal(projectId);
         var rows = await client.QueryAsync(
-            IssuesQuery($"project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}", "", ""),
+            IssuesQuery(keys, $"project_id = {project} AND fingerprint IN ({keys.Members([fingerprint])})", $"project_id = {project} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}", "", ""),
             row => ReadIssue(projectId, row),
             cancellationToken);
         return rows.Count == 0 ? null : rows[0];
@@ -45,11 +53,12 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
 
         // LIMIT 1 BY: a duplicate that has not been merged away yet is still shown once.
+        var keys = await KeysAsync(projectId, cancellationToken);
         return await client.QueryAsync(
             $"""
             SELECT payload
             FROM {schema.Events}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
             ORDER BY timestamp DESC, received_at DESC, event_id
             LIMIT 1 BY event_id
             LIMIT {ClickHouseSql.Literal(limit)}
@@ -110,12 +119,15 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var project = ClickHouseSql.Literal(query.ProjectId);
-        string with, from, metrics;
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
+        var key = keys.Key();
+        string with, from, columns, metrics;
         if (filter.NarrowsEvents)
         {
             // The search text is named once: repeated in each condition it could pass 18.x's 256 KiB query size.
             with = string.IsNullOrEmpty(filter.Search) ? "" : $"WITH {ClickHouseSql.Quote(filter.Search)} AS search_text";
-            from = $"FROM {schema.Events} WHERE project_id = {project} {EventConditions(filter)} {FingerprintConditions(filter)}";
+            from = $"FROM {schema.Events} WHERE project_id = {project} {EventConditions(filter)} {FingerprintConditions(filter, key)}";
+            columns = "user_hash, timestamp";
             metrics = $"""
                 count() AS {IssueOrdering.EventsAlias},
                 uniqIf(user_hash, user_hash != 0) AS {IssueOrdering.UsersAlias},
@@ -126,7 +138,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         else
         {
             with = "";
-            from = $"FROM {schema.IssueHourly} WHERE project_id = {project} {HourConditions(filter)} {FingerprintConditions(filter)}";
+            from = $"FROM {schema.IssueHourly} WHERE project_id = {project} {HourConditions(filter)} {FingerprintConditions(filter, key)}";
+            columns = "event_count, user_count, first_seen, last_seen";
             metrics = $"""
                 countMerge(event_count) AS {IssueOrdering.EventsAlias},
                 uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
@@ -135,11 +148,11 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 """;
         }
 
+        // Events of merged issues count for the issue they were merged into (issue_key); without merges it is the fingerprint.
         var page = await client.QueryAsync(
             $"""
-            {with}
-            SELECT fingerprint, {metrics}
-            {from}
+            SELECT issue_key AS fingerprint, {metrics}
+            FROM ({with} SELECT {key} AS issue_key, {columns} {from})
             GROUP BY fingerprint
             {orderAndPage}
             """,
@@ -152,7 +165,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             cancellationToken);
 
         var total = await client.QueryAsync(
-            $"{with} SELECT uniqExact(fingerprint) AS total {from}",
+            $"{with} SELECT uniqExact({key}) AS total {from}",
             row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
             cancellationToken);
 
@@ -161,7 +174,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         {
             var fingerprints = string.Join(", ", page.Select(row => ClickHouseSql.Quote(row.Fingerprint)));
             foreach (var issue in await client.QueryAsync(
-                IssuesQuery($"project_id = {project} AND fingerprint IN ({fingerprints})", "", ""),
+                IssuesQuery(keys, $"project_id = {project} AND fingerprint IN ({keys.Members(page.Select(row => row.Fingerprint))})", $"project_id = {project} AND fingerprint IN ({fingerprints})", "", ""),
                 row => ReadIssue(query.ProjectId, row),
                 cancellationToken))
             {
@@ -230,17 +243,18 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return conditions.ToString();
     }
 
-    private static string FingerprintConditions(IssueFilter filter)
+    /// <summary>The filter's issues (in or out) by <paramref name="key"/>, the issue a row belongs to.</summary>
+    private static string FingerprintConditions(IssueFilter filter, string key)
     {
         var conditions = new System.Text.StringBuilder();
         if (filter.Fingerprints is { Count: > 0 } only)
         {
-            conditions.Append(" AND fingerprint IN (").AppendJoin(", ", only.Select(ClickHouseSql.Quote)).Append(')');
+            conditions.Append($" AND {key} IN (").AppendJoin(", ", only.Select(ClickHouseSql.Quote)).Append(')');
         }
 
         if (filter.ExcludedFingerprints is { Count: > 0 } excluded)
         {
-            conditions.Append(" AND fingerprint NOT IN (").AppendJoin(", ", excluded.Select(ClickHouseSql.Quote)).Append(')');
+            conditions.Append($" AND {key} NOT IN (").AppendJoin(", ", excluded.Select(ClickHouseSql.Quote)).Append(')');
         }
 
         return conditions.ToString();
@@ -292,14 +306,20 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             return counts;
         }
 
+        // Events of issues merged into an asked issue count for it.
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
         var rows = await client.QueryAsync(
             $"""
-            SELECT fingerprint, toUnixTimestamp(hour) AS hour_start, countMerge(event_count) AS events
-            FROM {schema.IssueHourly}
-            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)}
-              AND fingerprint IN ({string.Join(", ", counts.Keys.Select(ClickHouseSql.Quote))})
-              AND hour >= {DateTimeLiteral(query.Start)} AND hour < {DateTimeLiteral(query.End)}
-            GROUP BY fingerprint, hour
+            SELECT issue_key AS fingerprint, hour_start, countMerge(event_count) AS events
+            FROM
+            (
+                SELECT {keys.Key()} AS issue_key, toUnixTimestamp(hour) AS hour_start, event_count
+                FROM {schema.IssueHourly}
+                WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)}
+                  AND fingerprint IN ({keys.Members(counts.Keys)})
+                  AND hour >= {DateTimeLiteral(query.Start)} AND hour < {DateTimeLiteral(query.End)}
+            )
+            GROUP BY fingerprint, hour_start
             """,
             row => (
                 Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
@@ -346,12 +366,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 """);
         }
 
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
         var rows = await client.QueryAsync(
             $"""
             {with}
             SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
             FROM {schema.Events}
-            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)} {conditions}
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) {conditions}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT 1 BY event_id
             LIMIT {ClickHouseSql.Literal(query.Limit + 1)}
@@ -400,6 +421,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         // Each user's identity and URL are those of their latest event in the issue.
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
         var users = $"""
             SELECT
                 user_hash,
@@ -412,7 +434,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 argMax(user_ip, timestamp) AS latest_ip,
                 argMax(url, timestamp) AS latest_url
             FROM {schema.Events}
-            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)} AND user_hash != 0
+            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0
             GROUP BY user_hash
             {having}
             """;
@@ -523,12 +545,16 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     /// The issues <paramref name="where"/> selects, a page of them first, then joined to their first
     /// event's title and culprit; ordered again after the join, which does not keep the order.
     /// </summary>
-    private string IssuesQuery(string where, string orderAndPage, string orderBy) => $"""
+    /// <remarks>
+    /// The hourly rows <paramref name="hourlyWhere"/> selects are grouped by the issue they belong to (merged issues
+    /// count for the issue they were merged into); the name is the issue's own, from the rows <paramref name="firstsWhere"/> selects.
+    /// </remarks>
+    private string IssuesQuery(ClickHouseIssueKeys keys, string hourlyWhere, string firstsWhere, string orderAndPage, string orderBy) => $"""
         SELECT *
         FROM
         (
             SELECT
-                fingerprint,
+                issue_key AS fingerprint,
                 countMerge(event_count) AS {IssueOrdering.EventsAlias},
                 uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
                 minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
@@ -536,8 +562,12 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 argMaxMerge(latest_title) AS issue_latest_title,
                 argMaxMerge(latest_culprit) AS issue_latest_culprit,
                 argMaxMerge(latest_level) AS issue_level
-            FROM {schema.IssueHourly}
-            WHERE {where}
+            FROM
+            (
+                SELECT {keys.Key()} AS issue_key, event_count, user_count, first_seen, last_seen, latest_title, latest_culprit, latest_level
+                FROM {schema.IssueHourly}
+                WHERE {hourlyWhere}
+            )
             GROUP BY fingerprint
             {orderAndPage}
         )
@@ -549,11 +579,14 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 argMinMerge(first_culprit) AS issue_first_culprit,
                 argMinMerge(first_grouping) AS issue_first_grouping
             FROM {schema.IssueFirsts}
-            WHERE {where}
+            WHERE {firstsWhere}
             GROUP BY fingerprint
         ) USING fingerprint
         {orderBy}
         """;
+
+    private async Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
+        new(await ClickHouseIssueMerges.ReadAsync(client, schema.Table("issue_merges"), projectId, cancellationToken));
 
     private static IssueSummary ReadIssue(int projectId, JsonElement row) => new(
         projectId,

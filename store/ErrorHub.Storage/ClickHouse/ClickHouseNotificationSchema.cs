@@ -17,6 +17,8 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string IssueHistory => Table("issue_history");
 
+    public string IssueMerges => Table("issue_merges");
+
     public string Notifications => Table("notifications");
 
     public string Documents => Table("notification_documents");
@@ -91,6 +93,20 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY (project_id, fingerprint, id)
+        """,
+
+        // Merged issues (IIssueMerges): the latest row of a fingerprint says which issue it is merged into ('' = none).
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueMerges}
+        (
+            project_id UInt32,
+            fingerprint String,
+            target String,
+            merged_at DateTime('UTC'),
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, fingerprint)
         """,
 
         // The outbox: every change of a notification is a new row; the latest version is its state.

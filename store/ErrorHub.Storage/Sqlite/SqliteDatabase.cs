@@ -42,6 +42,8 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         {
             Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
             History = new SqliteIssueHistory(database),
+            Merges = new SqliteIssueMerges(database),
+            Releases = new SqliteReleaseReader(database),
         };
     }
 

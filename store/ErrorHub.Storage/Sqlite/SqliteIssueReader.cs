@@ -24,6 +24,10 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: true);
+        if (await SqliteIssueMerges.AnyAsync(connection, transaction, query.ProjectId, cancellationToken))
+        {
+            return await GetMergedIssuesAsync(connection, transaction, query, orderAndPage, cancellationToken);
+        }
 
         var items = new List<IssueSummary>();
         await using (var command = connection.CreateCommand())
@@ -58,10 +62,17 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         ArgumentNullException.ThrowIfNull(fingerprint);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+        // The issue with the issues merged into it: their counts add up, users are counted once; a merged issue is no issue of its own.
         command.CommandText = $"""
-            SELECT {IssueColumns}
-            FROM issues
-            WHERE project_id = $project AND fingerprint = $fingerprint
+            SELECT t.fingerprint, t.title, t.culprit, t.level,
+                   sum(i.event_count),
+                   CASE WHEN count(*) = 1 THEN max(i.user_count)
+                        ELSE (SELECT count(DISTINCT u.user_hash) FROM issue_users AS u WHERE u.project_id = $project AND u.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")}) END,
+                   min(i.first_seen), max(i.last_seen), t.grouping
+            FROM issues AS t
+            JOIN issues AS i ON i.project_id = t.project_id AND i.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")}
+            WHERE t.project_id = $project AND t.fingerprint = $fingerprint AND NOT {SqliteIssueMerges.IsMerged("$fingerprint")}
+            GROUP BY t.fingerprint
             """;
         command.Parameters.AddWithValue("$project", projectId);
         command.Parameters.AddWithValue("$fingerprint", fingerprint);
@@ -75,10 +86,10 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT payload
             FROM events
-            WHERE project_id = $project AND fingerprint = $fingerprint
+            WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")}
             ORDER BY timestamp DESC, received_at DESC, event_id
             LIMIT $limit
             """;
@@ -116,29 +127,36 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             return new IssuePage([], 0);
         }
 
-        if (filter.OnlyFingerprints)
-        {
-            return await GetIssuesByFingerprintAsync(query, orderAndPage, cancellationToken);
-        }
-
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: true);
+        var merged = await SqliteIssueMerges.AnyAsync(connection, transaction, query.ProjectId, cancellationToken);
+        if (filter.OnlyFingerprints)
+        {
+            return merged
+                ? await GetMergedIssuesAsync(connection, transaction, query, orderAndPage, cancellationToken)
+                : await GetIssuesByFingerprintAsync(connection, transaction, query, orderAndPage, cancellationToken);
+        }
 
+        // Events of merged issues count for the issue they were merged into.
+        var key = merged ? SqliteIssueMerges.IssueKey("e") : "e.fingerprint";
         var items = new List<IssueSummary>();
         await using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
             command.CommandText = $"""
-                SELECT e.fingerprint AS fingerprint, i.title, i.culprit, i.level,
+                SELECT k.issue_key AS fingerprint, i.title, i.culprit, i.level,
                        count(*) AS {IssueOrdering.EventsAlias},
-                       count(DISTINCT nullif(e.user_hash, 0)) AS {IssueOrdering.UsersAlias},
-                       min(e.timestamp) AS {IssueOrdering.FirstSeenAlias},
-                       max(e.timestamp) AS {IssueOrdering.LastSeenAlias},
+                       count(DISTINCT nullif(k.user_hash, 0)) AS {IssueOrdering.UsersAlias},
+                       min(k.timestamp) AS {IssueOrdering.FirstSeenAlias},
+                       max(k.timestamp) AS {IssueOrdering.LastSeenAlias},
                        i.grouping
-                FROM events AS e
-                JOIN issues AS i ON i.project_id = e.project_id AND i.fingerprint = e.fingerprint
-                WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(command, filter)}
-                GROUP BY e.fingerprint
+                FROM (
+                    SELECT {key} AS issue_key, e.user_hash AS user_hash, e.timestamp AS timestamp
+                    FROM events AS e
+                    WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(command, filter, key)}
+                ) AS k
+                JOIN issues AS i ON i.project_id = $project AND i.fingerprint = k.issue_key
+                GROUP BY k.issue_key
                 {orderAndPage}
                 """;
             AddFilterParameters(command, query.ProjectId, filter);
@@ -152,7 +170,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         await using (var count = connection.CreateCommand())
         {
             count.Transaction = transaction;
-            count.CommandText = $"SELECT count(DISTINCT e.fingerprint) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter)}";
+            count.CommandText = $"SELECT count(DISTINCT {key}) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter, key)}";
             AddFilterParameters(count, query.ProjectId, filter);
             var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
             return new IssuePage(items, total);
@@ -160,10 +178,9 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
     }
 
     /// <summary>A triage tab without other filters: the per-issue aggregates, narrowed to (or short of) some issues.</summary>
-    private async Task<IssuePage> GetIssuesByFingerprintAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
+    private static async Task<IssuePage> GetIssuesByFingerprintAsync(
+        SqliteConnection connection, SqliteTransaction transaction, IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = connection.BeginTransaction(deferred: true);
         var items = new List<IssueSummary>();
         await using (var command = connection.CreateCommand())
         {
@@ -189,8 +206,53 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         return new IssuePage(items, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
     }
 
-    /// <summary>IN and NOT IN conditions on <c>e.fingerprint</c>, a parameter per fingerprint.</summary>
-    private static string FingerprintConditions(SqliteCommand command, IssueFilter filter)
+    /// <summary>
+    /// A project with merged issues: the per-issue aggregates of each issue and those merged into it, added up (users
+    /// counted once across them), named by the issue itself; narrowed to (or short of) the filter's issues.
+    /// </summary>
+    private static async Task<IssuePage> GetMergedIssuesAsync(
+        SqliteConnection connection, SqliteTransaction transaction, IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
+    {
+        var key = SqliteIssueMerges.IssueKey("i");
+        var items = new List<IssueSummary>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                SELECT k.issue_key AS fingerprint, t.title, t.culprit, t.level,
+                       sum(k.event_count) AS {IssueOrdering.EventsAlias},
+                       CASE WHEN count(*) = 1 THEN max(k.user_count)
+                            ELSE (SELECT count(DISTINCT u.user_hash) FROM issue_users AS u
+                                  WHERE u.project_id = $project AND u.fingerprint IN {SqliteIssueMerges.Members("k.issue_key")}) END AS {IssueOrdering.UsersAlias},
+                       min(k.first_seen) AS {IssueOrdering.FirstSeenAlias},
+                       max(k.last_seen) AS {IssueOrdering.LastSeenAlias},
+                       t.grouping
+                FROM (
+                    SELECT {key} AS issue_key, i.event_count, i.user_count, i.first_seen, i.last_seen
+                    FROM issues AS i
+                    WHERE i.project_id = $project {FingerprintConditions(command, query.Filter, key)}
+                ) AS k
+                JOIN issues AS t ON t.project_id = $project AND t.fingerprint = k.issue_key
+                GROUP BY k.issue_key
+                {orderAndPage}
+                """;
+            command.Parameters.AddWithValue("$project", query.ProjectId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(ReadIssue(query.ProjectId, reader));
+            }
+        }
+
+        await using var count = connection.CreateCommand();
+        count.Transaction = transaction;
+        count.CommandText = $"SELECT count(DISTINCT {key}) FROM issues AS i WHERE i.project_id = $project {FingerprintConditions(count, query.Filter, key)}";
+        count.Parameters.AddWithValue("$project", query.ProjectId);
+        return new IssuePage(items, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>IN and NOT IN conditions on <paramref name="column"/> (the issue an event belongs to), a parameter per fingerprint.</summary>
+    private static string FingerprintConditions(SqliteCommand command, IssueFilter filter, string column = "e.fingerprint")
     {
         var conditions = new System.Text.StringBuilder();
         void Add(IReadOnlyCollection<string>? fingerprints, string prefix, string keyword)
@@ -208,7 +270,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                 names.Add(name);
             }
 
-            conditions.Append($" AND e.fingerprint {keyword} ({string.Join(", ", names)})");
+            conditions.Append($" AND {column} {keyword} ({string.Join(", ", names)})");
         }
 
         Add(filter.Fingerprints, "$only", "IN");
@@ -346,12 +408,14 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         // One range look-up per issue on the (project, fingerprint, timestamp) index.
         var fingerprints = counts.Keys.ToList();
         var names = string.Join(", ", fingerprints.Select((_, i) => "$f" + i.ToString(CultureInfo.InvariantCulture)));
+        // Events of issues merged into an asked issue count for it.
         command.CommandText = $"""
-            SELECT fingerprint, (timestamp / 1000 - $start) / $width AS bucket, count(*)
-            FROM events
-            WHERE project_id = $project AND fingerprint IN ({names})
-              AND timestamp >= $start * 1000 AND timestamp < $end * 1000
-            GROUP BY fingerprint, bucket
+            SELECT {SqliteIssueMerges.IssueKey("e")} AS issue_key, (e.timestamp / 1000 - $start) / $width AS bucket, count(*)
+            FROM events AS e
+            WHERE e.project_id = $project
+              AND (e.fingerprint IN ({names}) OR e.fingerprint IN (SELECT m.fingerprint FROM issue_merges AS m WHERE m.project_id = $project AND m.target IN ({names})))
+              AND e.timestamp >= $start * 1000 AND e.timestamp < $end * 1000
+            GROUP BY issue_key, bucket
             """;
         command.Parameters.AddWithValue("$project", query.ProjectId);
         for (var i = 0; i < fingerprints.Count; i++)
@@ -409,7 +473,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                    json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
                    url, release, environment
             FROM events
-            WHERE project_id = $project AND fingerprint = $fingerprint {conditions}
+            WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {conditions}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT $limit
             """;
@@ -478,7 +542,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                        max(timestamp) OVER per_user AS last_seen,
                        row_number() OVER (PARTITION BY user_hash ORDER BY timestamp DESC, event_id) AS position
                 FROM events
-                WHERE project_id = $project AND fingerprint = $fingerprint AND user_hash != 0
+                WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} AND user_hash != 0
                 WINDOW per_user AS (PARTITION BY user_hash)
             ) AS u
             JOIN events AS e ON e.rowid = u.row

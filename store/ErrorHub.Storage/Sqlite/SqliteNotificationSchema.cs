@@ -35,6 +35,16 @@ internal static class SqliteNotificationSchema
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS issue_history_by_issue ON issue_history (project_id, fingerprint, at DESC, id DESC);
 
+        -- Merged issues (IIssueMerges): a merged fingerprint's events are read as the target issue's.
+        CREATE TABLE IF NOT EXISTS issue_merges (
+            project_id   INTEGER NOT NULL,
+            fingerprint  TEXT    NOT NULL, -- the merged issue
+            target       TEXT    NOT NULL, -- the issue it was merged into
+            merged_at    INTEGER NOT NULL, -- unix milliseconds
+            PRIMARY KEY (project_id, fingerprint)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS issue_merges_by_target ON issue_merges (project_id, target);
+
         -- The outbox: the record is the payload; the columns are what the worker looks up.
         CREATE TABLE IF NOT EXISTS notifications (
             id              TEXT    NOT NULL PRIMARY KEY,

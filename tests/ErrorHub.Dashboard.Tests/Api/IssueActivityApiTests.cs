@@ -143,4 +143,42 @@ public sealed class IssueActivityApiTests
         var activity = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity");
         activity.GetProperty("items").EnumerateArray().Should().ContainSingle("only the comment at the limit was stored");
     }
+
+    [Fact]
+    public async Task Issues_merge_and_unmerge_through_the_api_and_bad_merges_are_refused()
+    {
+        var (server, client) = await StartAsync();
+        using var _ = server;
+        using var __ = client;
+        var profile = Fingerprint("profile");
+        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync([Create(1, profile, DateTimeOffset.UtcNow.AddMinutes(-30), title: "NullReferenceException: profile")]);
+
+        foreach (var body in new object[] { new { sources = Array.Empty<string>() }, new { sources = new[] { "" } }, new { sources = new[] { Checkout } }, new { sources = new[] { Fingerprint("never") } }, new { other = 1 } })
+        {
+            using var refused = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/merge", body);
+            refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, JsonSerializer.Serialize(body));
+        }
+
+        using (var merged = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/merge", new { sources = new[] { profile } }))
+        {
+            merged.StatusCode.Should().Be(HttpStatusCode.OK);
+            JsonDocument.Parse(await merged.Content.ReadAsStringAsync()).RootElement.GetProperty("merged").EnumerateArray().Select(e => e.GetString()).Should().Equal(profile);
+        }
+
+        (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}")).GetProperty("events").GetInt64().Should().Be(4);
+        (await client.GetAsync($"/api/projects/1/issues/{profile}")).StatusCode.Should().Be(HttpStatusCode.NotFound, "its events are the checkout issue's now");
+        (await JsonAsync(client, "/api/projects/1/issues")).GetProperty("totalCount").GetInt64().Should().Be(1);
+        (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity")).GetProperty("items")[0].GetProperty("kind").GetString().Should().Be("merge");
+
+        (await client.PostAsync($"/api/projects/1/issues/{Checkout}/unmerge", null)).StatusCode.Should().Be(HttpStatusCode.NotFound, "it was never merged");
+        (await client.PostAsync($"/api/projects/1/issues/{profile}/unmerge", null)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await JsonAsync(client, $"/api/projects/1/issues/{profile}")).GetProperty("events").GetInt64().Should().Be(1);
+        (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}")).GetProperty("events").GetInt64().Should().Be(3);
+
+        var other = await server.Projects.CreateProjectAsync("Other", "other-key-0123456789", DateTimeOffset.UtcNow);
+        var outsider = await server.CreateMemberAsync("outsider@example.com", "member password 1", other.Id);
+        using var outsiderClient = await TokenClientAsync(server, outsider.Id);
+        (await outsiderClient.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/merge", new { sources = new[] { profile } })).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await JsonAsync(client, "/api/projects/1/issues")).GetProperty("totalCount").GetInt64().Should().Be(2);
+    }
 }

@@ -32,8 +32,11 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(Store.Notifications.States);
         services.AddSingleton(Store.Notifications.Activity);
         services.AddSingleton(Store.History);
+        services.AddSingleton(Store.Merges);
+        services.AddSingleton(Store.Releases);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
+        services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
         services.AddSingleton(Store.Projects);
         services.AddSingleton(Store.Access);
         services.AddSingleton(options);

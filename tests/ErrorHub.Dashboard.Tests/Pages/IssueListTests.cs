@@ -406,4 +406,25 @@ public sealed class IssueListTests : DashboardTestContext
         cut.Find("a.status-tab[data-status=all]").Click();
         cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle, ProfileTitle));
     }
+
+    [Fact]
+    public async Task Selected_issues_merge_into_the_one_with_the_most_events_with_its_counts_added_up()
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddHours(-2), userId: "a"),
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddHours(-1), userId: "b"),
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-5), userId: "a"),
+        ]);
+        cut.Find("button.bulk-merge").HasAttribute("disabled").Should().BeTrue("merging needs two issues");
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.bulk-merge").Click();
+
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        cut.Find(".issue-count").TextContent.Should().Be("1 issue");
+        Cell(Rows(cut)[0], 2).Should().Be("3", "the merged issue's events count for the one it was merged into");
+        Cell(Rows(cut)[0], 3).Should().Be("2", "a user who hit both counts once");
+        (await _store.Store.Merges.GetMergesAsync(1)).Should().Equal(new Dictionary<string, string> { [ProfileFingerprint] = CheckoutFingerprint });
+    }
 }

@@ -21,7 +21,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _store.SeedAsync([TestProjects.Shop], [Release(Start.AddHours(-2), "shop@2.4.1")]);
-        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock);
+        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _store.Store.Merges, _clock);
     }
 
     public Task DisposeAsync()
@@ -159,6 +159,22 @@ public sealed class IssueTriageTests : IAsyncLifetime
         timeline[^1].At.Should().Be(Start);
         timeline[^1].ActorId.Should().Be(ada.Id);
         timeline[0].At.Should().Be(Start.AddMinutes(4));
+    }
+
+    [Fact]
+    public async Task An_event_of_an_issue_merged_into_a_resolved_one_regresses_it()
+    {
+        var merged = Fingerprint("merged");
+        await AddAsync(Create(Project, merged, Start.AddHours(-1), User("m")));
+        await _store.Store.Merges.MergeAsync(Project, Checkout, [merged], Start);
+        await _triage.ResolveAsync(Project, Checkout, afterRelease: "shop@2.4.1");
+        _clock.Advance(TimeSpan.FromMinutes(10));
+
+        await AddAsync(Create(Project, merged, Start.AddMinutes(5), User("m")) with { Release = "shop@2.4.1" });
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Resolved, "an event of the release it was resolved after");
+
+        await AddAsync(Create(Project, merged, Start.AddMinutes(6), User("m")) with { Release = "shop@2.5.0" });
+        (await ViewAsync()).Should().BeEquivalentTo(new { Status = TriageStatus.Regressed, RegressedInRelease = "shop@2.5.0" });
     }
 
     [Fact]

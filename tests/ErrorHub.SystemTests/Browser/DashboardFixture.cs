@@ -115,6 +115,22 @@ public sealed class DashboardFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Writes to the running dashboard's store from this process, as a second process on the same SQLite file (an ingest
+    /// process would): new projects and events appear in the dashboard as they would in production.
+    /// </summary>
+    public async Task WriteAsync(Func<IServiceProvider, Task> write)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ErrorHub:Store:Sqlite:Path"] = Path.Combine(_directory, "errorhub.db") })
+            .Build();
+        await using var services = new ServiceCollection()
+            .AddLogging()
+            .AddErrorHubServer(configuration)
+            .BuildServiceProvider();
+        await write(services);
+    }
+
     private async Task SeedAsync(string databasePath)
     {
         var configuration = new ConfigurationBuilder()

@@ -1,0 +1,110 @@
+using ErrorHub.Dashboard.Components.Pages;
+using ErrorHub.Dashboard.Formatting;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Dashboard.Triage;
+using ErrorHub.Storage;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using static ErrorHub.Dashboard.Tests.Infrastructure.TestProjects;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Pages;
+
+/// <summary>The releases page over the real SQLite store: per release when it was seen, its events and the issues it brought, regressed and resolved.</summary>
+public sealed class ReleaseListTests : DashboardTestContext
+{
+    private static readonly string Checkout = Fingerprint("checkout");
+    private static readonly string Profile = Fingerprint("profile");
+    private static readonly string Search = Fingerprint("search");
+
+    private readonly TemporaryStore _store = new();
+    private bool _notFound;
+
+    public ReleaseListTests()
+    {
+        _store.AddTo(Services);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _store.Dispose();
+        }
+    }
+
+    private IRenderedComponent<ReleaseList> RenderReleases(int projectId = 1, string? page = null)
+    {
+        var navigation = Services.GetRequiredService<NavigationManager>();
+        navigation.OnNotFound += (_, _) => _notFound = true;
+        navigation.NavigateTo(DashboardPaths.Releases(projectId) + (page is null ? "" : "?page=" + Uri.EscapeDataString(page)));
+        var cut = Render<ReleaseList>(parameters => parameters.Add(p => p.ProjectId, projectId));
+        cut.WaitForState(() => _notFound || cut.FindAll(".release-count").Count > 0);
+        return cut;
+    }
+
+    private static List<string> Rows(IRenderedComponent<ReleaseList> cut) =>
+        [.. cut.FindAll("tr.release-row").Select(row => string.Join(" | ", row.QuerySelectorAll("td").Select(cell => cell.TextContent.Trim())))];
+
+    [Fact]
+    public async Task Each_release_shows_when_it_was_seen_its_events_and_its_new_regressed_and_resolved_issues_with_links()
+    {
+        await _store.SeedAsync([Shop],
+        [
+            Event(Checkout, "Checkout failed", Now.AddDays(-3)) with { Release = "shop@2.4.1" },
+            Event(Profile, "Profile failed", Now.AddDays(-2)) with { Release = "shop@2.4.1" },
+            Event(Search, "<b>Search</b> failed", Now.AddHours(-5)) with { Release = "shop@2.5.0" },
+        ]);
+        var triage = Services.GetRequiredService<IssueTriage>();
+        await triage.ResolveAsync(1, Checkout, afterRelease: "shop@2.4.1");
+        await triage.ResolveAsync(1, Profile);
+        await _store.Store.Events.InsertEventsAsync([Event(Profile, "Profile failed", Now.AddMinutes(10)) with { Release = "shop@2.5.0" }]);
+
+        var cut = RenderReleases();
+
+        cut.Find(".release-count").TextContent.Should().Be("2 releases");
+        Rows(cut).Should().Equal(
+            "shop@2.5.0 | 5 hours ago | just now | 2 | 1 | 1 | 1",
+            "shop@2.4.1 | 3 days ago | 2 days ago | 2 | 2 | 0 | 0");
+        var first = cut.Find("tr.release-row");
+        first.QuerySelector(".release-name a")!.GetAttribute("href").Should().Be("projects/1/issues?status=all&release=shop@2.5.0");
+        first.QuerySelector(".release-new a")!.GetAttribute("href").Should().Be("projects/1/issues?status=all&release=shop@2.5.0&sort=first_seen");
+        first.QuerySelector(".release-regressed a")!.GetAttribute("href").Should().Be("projects/1/issues?status=regressed&release=shop@2.5.0");
+    }
+
+    [Fact]
+    public async Task Many_releases_are_paged_and_a_malformed_page_falls_back_to_the_first()
+    {
+        await _store.SeedAsync([Shop], [.. Enumerable.Range(1, 30).Select(i => Event(Checkout, "Checkout failed", Now.AddHours(-i)) with { Release = $"shop@1.{i}" })]);
+
+        var first = RenderReleases(page: "'; DROP TABLE events; --");
+        Rows(first).Should().HaveCount(ReleaseList.PageSize);
+        first.Find(".pager-summary").TextContent.Should().Be("1–25 of 30");
+        first.Find("a[rel=next]").GetAttribute("href").Should().Be("projects/1/releases?page=2");
+
+        var second = RenderReleases(page: "2");
+        Rows(second).Select(row => row.Split(" | ")[0]).Should().Equal("shop@1.26", "shop@1.27", "shop@1.28", "shop@1.29", "shop@1.30");
+        second.FindAll("a[rel=next]").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_project_without_releases_says_how_to_get_them()
+    {
+        await _store.SeedAsync([Shop, Worker], [Event(Checkout, "Checkout failed", Now.AddHours(-1)) with { Release = null }]);
+        RenderReleases().Find(".empty-state").TextContent.Should().Contain("Release");
+    }
+
+    [Fact]
+    public async Task A_member_of_another_project_finds_no_release()
+    {
+        await _store.SeedAsync([Shop, Worker], [Event(Checkout, "Checkout failed", Now.AddHours(-1)) with { Release = "shop@9.9" }]);
+        var member = new UserAccount(Guid.NewGuid(), "dev@example.com", "Dev", "hash", UserRole.Member, "stamp", Now);
+        await _store.Store.Access.CreateUserAsync(member);
+        await _store.Store.Access.AddMemberAsync(2, member.Id);
+        SignIn(member);
+        var cut = RenderReleases();
+        _notFound.Should().BeTrue();
+        cut.FindAll("tr.release-row").Should().BeEmpty();
+    }
+}

@@ -1,0 +1,93 @@
+using ErrorHub.Storage;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests;
+
+/// <summary>Merging issues and undoing it: every read shows a merged issue's events under the issue it was merged into, in every store.</summary>
+public abstract partial class StoreContractTests
+{
+    private async Task SeedMergeableAsync()
+    {
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "target", T0.AddHours(1), TestEvents.User("alice"), title: "Target title") with { Release = "shop@1.0" },
+            TestEvents.Create(Project, "target", T0.AddHours(2), TestEvents.User("bob"), title: "Target title") with { Release = "shop@1.0" },
+            TestEvents.Create(Project, "it's \\ source", T0, TestEvents.User("alice"), title: "Source title") with { Release = "shop@0.9" },
+            TestEvents.Create(Project, "it's \\ source", T0.AddHours(5), TestEvents.User("carol"), title: "Source title") with { Release = "shop@1.1" },
+            TestEvents.Create(Project, "other", T0.AddHours(3), TestEvents.User("dave"), title: "Other title"),
+        ]);
+    }
+
+    [Fact]
+    public async Task A_merged_issues_events_users_and_counts_show_under_the_target_everywhere_and_unmerging_restores_it()
+    {
+        await SeedMergeableAsync();
+        await Store.Merges.MergeAsync(Project, "target", ["it's \\ source"], T0.AddDays(1));
+
+        (await Store.Merges.GetMergesAsync(Project)).Should().Equal(new Dictionary<string, string> { ["it's \\ source"] = "target" });
+        (await Store.Merges.GetMergesAsync(Project + 1)).Should().BeEmpty();
+
+        var list = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Sort = IssueSort.Events });
+        list.TotalCount.Should().Be(2, "the merged issue is no issue of its own");
+        list.Items.Select(i => (i.Fingerprint, i.Title, i.EventCount, i.UserCount, i.FirstSeen, i.LastSeen)).Should().Equal(
+            ("target", "Target title", 4L, 3L, T0, T0.AddHours(5)),
+            ("other", "Other title", 1L, 1L, T0.AddHours(3), T0.AddHours(3)));
+
+        var issue = await Store.Issues.GetIssueAsync(Project, "target");
+        issue.Should().BeEquivalentTo(new { Title = "Target title", EventCount = 4L, UserCount = 3L, FirstSeen = T0, LastSeen = T0.AddHours(5) });
+        (await Store.Issues.GetIssueAsync(Project, "it's \\ source")).Should().BeNull("its events are the target's now");
+
+        // The same through each filtered path: events (search, release), hours (range), triage tabs (named issues).
+        var filtered = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Release = "shop@1.1" } });
+        filtered.Items.Should().ContainSingle().Which.Should().BeEquivalentTo(new { Fingerprint = "target", EventCount = 1L, Title = "Target title" });
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Search = "Source title" } })).Items.Select(i => i.Fingerprint).Should().Equal("target");
+        var ranged = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Since = T0.AddHours(4) } });
+        ranged.Items.Should().ContainSingle().Which.EventCount.Should().Be(1);
+        var named = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Fingerprints = ["target"] } });
+        named.Items.Should().ContainSingle().Which.Should().BeEquivalentTo(new { EventCount = 4L, UserCount = 3L });
+        var excluded = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { ExcludedFingerprints = ["target"] } });
+        excluded.Items.Select(i => i.Fingerprint).Should().Equal("other");
+        excluded.TotalCount.Should().Be(1);
+
+        var events = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "target") { Limit = 10 });
+        events.Items.Select(e => e.Timestamp).Should().Equal(T0.AddHours(5), T0.AddHours(2), T0.AddHours(1), T0);
+        (await Store.Issues.GetEventsAsync(Project, "target", 10)).Should().HaveCount(4);
+        var users = await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "target"));
+        users.TotalCount.Should().Be(3);
+        users.Items.Single(u => u.Id == "alice").EventCount.Should().Be(2, "alice hit both issues");
+        var counts = await Store.Issues.GetEventCountsAsync(new EventCountQuery(Project, ["target", "other"], T0, TimeSpan.FromHours(1), 6));
+        counts["target"].Should().Equal(1, 1, 1, 0, 0, 1);
+        counts["other"].Should().Equal(0, 0, 0, 1, 0, 0);
+
+        // New events of the merged fingerprint land in the target.
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "it's \\ source", T0.AddHours(6), TestEvents.User("erin"))]);
+        (await Store.Issues.GetIssueAsync(Project, "target"))!.EventCount.Should().Be(5);
+
+        await Store.Merges.UnmergeAsync(Project, "it's \\ source");
+        (await Store.Merges.GetMergesAsync(Project)).Should().BeEmpty();
+        var source = await Store.Issues.GetIssueAsync(Project, "it's \\ source");
+        source.Should().BeEquivalentTo(new { Title = "Source title", EventCount = 3L, UserCount = 3L, FirstSeen = T0, LastSeen = T0.AddHours(6) });
+        (await Store.Issues.GetIssueAsync(Project, "target"))!.EventCount.Should().Be(2);
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(3);
+        (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "target"))).TotalCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Merging_into_an_issue_takes_along_what_was_merged_into_the_sources_and_a_merged_target_stands_for_its_own_target()
+    {
+        await SeedMergeableAsync();
+        await Store.Merges.MergeAsync(Project, "other", ["it's \\ source"], T0);
+        await Store.Merges.MergeAsync(Project, "target", ["other", "target"], T0);
+
+        (await Store.Merges.GetMergesAsync(Project)).Should().Equal(new Dictionary<string, string> { ["it's \\ source"] = "target", ["other"] = "target" });
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).Items.Should().ContainSingle().Which.EventCount.Should().Be(5);
+
+        await Store.Merges.MergeAsync(Project, "other", ["fresh"], T0);
+        (await Store.Merges.GetMergesAsync(Project))["fresh"].Should().Be("target", "'other' is merged: its events and those merged into it are the target's");
+
+        await Store.Merges.UnmergeAsync(Project, "never-merged");
+        var tooMany = () => Store.Merges.MergeAsync(Project, "target", [.. Enumerable.Range(0, 101).Select(i => $"fp-{i}")], T0);
+        await tooMany.Should().ThrowAsync<ArgumentOutOfRangeException>();
+    }
+}
