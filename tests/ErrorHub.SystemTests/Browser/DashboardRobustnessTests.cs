@@ -61,6 +61,7 @@ public sealed class DashboardRobustnessTests(DashboardFixture dashboard, Browser
 
             (await LuminanceAsync(page, "body", "backgroundColor")).Should().BeLessThan(0.2, "the page is dark");
             (await LuminanceAsync(page, "h1", "color")).Should().BeGreaterThan(0.6, "its text is light");
+            (await LuminanceAsync(page, ".frame.in-app", "backgroundColor")).Should().BeLessThan(0.2, "an app frame's light text stays readable on a dark background");
             await Screenshots.SaveAsync(page, "issue-dark.png");
 
             await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });

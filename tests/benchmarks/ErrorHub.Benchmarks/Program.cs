@@ -1,10 +1,17 @@
 using BenchmarkDotNet.Running;
 using ErrorHub.Benchmarks.ClickHouse;
 using ErrorHub.Benchmarks.Load;
+using ErrorHub.Benchmarks.Queries;
 
 if (args is ["clickhouse-insert", .. var rest])
 {
     await ClickHouseInsertComparison.RunAsync(rest);
+    return;
+}
+
+if (args is ["dashboard-queries", .. var queryArgs])
+{
+    await DashboardQueryBenchmark.RunAsync(queryArgs);
     return;
 }
 

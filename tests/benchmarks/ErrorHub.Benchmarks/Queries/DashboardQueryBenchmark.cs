@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+using ErrorHub.Testing.ClickHouse;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ErrorHub.Benchmarks.Queries;
+
+/// <summary>
+/// Server time of the dashboard's store queries on a filled store: fills SQLite or ClickHouse with N events in
+/// M issues over 90 days (through the store's own writer, in big batches), then times the issue list with each
+/// filter and sort, the issue page's queries and the affected users. Median and slowest of the timed runs.
+/// <code>dotnet run -c Release -- dashboard-queries --store clickhouse --events 1000000 --issues 2000</code>
+/// </summary>
+internal static class DashboardQueryBenchmark
+{
+    private const int ProjectId = 1;
+    private const int Runs = 5;
+
+    public static async Task RunAsync(string[] args)
+    {
+        var store = Option(args, "--store") ?? "sqlite";
+        var events = int.Parse(Option(args, "--events") ?? "100000", CultureInfo.InvariantCulture);
+        var issues = int.Parse(Option(args, "--issues") ?? "2000", CultureInfo.InvariantCulture);
+        var now = DateTimeOffset.UtcNow;
+
+        ClickHouseServerFixture? server = null;
+        var directory = Path.Combine(Path.GetTempPath(), "errorhub-querybench-" + Guid.NewGuid().ToString("N"));
+        var services = new ServiceCollection().AddLogging();
+        if (store == "clickhouse")
+        {
+            server = new ClickHouseServerFixture();
+            await server.InitializeAsync();
+            Console.WriteLine($"ClickHouse {server.ServerVersion} at {server.Url}");
+            services.Configure<StoreOptions>(o =>
+            {
+                o.Kind = StoreOptions.ClickHouseKind;
+                o.ClickHouse.Url = server.Url.ToString();
+                o.ClickHouse.Database = ClickHouseServerFixture.NewDatabaseName("querybench");
+            });
+        }
+        else
+        {
+            Directory.CreateDirectory(directory);
+            services.Configure<StoreOptions>(o => o.Sqlite.Path = Path.Combine(directory, "errorhub.db"));
+        }
+
+        await using var provider = services.AddErrorHubStore().BuildServiceProvider();
+        var hub = provider.GetRequiredService<ErrorHubStore>();
+        try
+        {
+            await hub.Schema.EnsureSchemaAsync();
+            var generator = new EventGenerator(issues, now, seed: 8);
+            var fill = Stopwatch.StartNew();
+            var batchSize = store == "clickhouse" ? 50_000 : 10_000;
+            for (var written = 0; written < events; written += batchSize)
+            {
+                var batch = generator.Next(Math.Min(batchSize, events - written));
+                await hub.Events.InsertEventsAsync(batch);
+                Console.Write($"\rfilled {written + batch.Count:N0} of {events:N0} events ({fill.Elapsed.TotalSeconds:0} s)");
+            }
+
+            Console.WriteLine();
+            await MeasureAsync(hub.Issues, generator, now, store, events, issues);
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    private static async Task MeasureAsync(IIssueReader reader, EventGenerator generator, DateTimeOffset now, string store, int events, int issues)
+    {
+        Console.WriteLine($"| {store}, {events:N0} events, {issues:N0} issues | median ms | slowest ms | rows |");
+        Console.WriteLine("|---|---:|---:|---:|");
+
+        var filters = new (string Name, IssueFilter Filter)[]
+        {
+            ("no filter", IssueFilter.None),
+            ("last 24 hours", new IssueFilter { Since = now.AddDays(-1) }),
+            ("last 7 days", new IssueFilter { Since = now.AddDays(-7) }),
+            ("last 90 days", new IssueFilter { Since = now.AddDays(-90) }),
+            ("environment", new IssueFilter { Environment = "production" }),
+            ("release", new IssueFilter { Release = EventGenerator.Releases[^1] }),
+            ("level", new IssueFilter { Level = "warning" }),
+            ("search", new IssueFilter { Search = "checkout" }),
+            ("search + 7 days", new IssueFilter { Search = "alice", Since = now.AddDays(-7) }),
+        };
+        foreach (var (name, filter) in filters)
+        {
+            foreach (var sort in Enum.GetValues<IssueSort>())
+            {
+                await TimeAsync($"issue list, {name}, by {sort}", async () =>
+                    (await reader.GetIssuesAsync(new IssueQuery(ProjectId) { Filter = filter, Sort = sort, Limit = 25 })).Items.Count);
+            }
+        }
+
+        foreach (var (label, fingerprint) in new[] { ("largest issue", generator.Fingerprint(0)), ("median issue", generator.Fingerprint(issues / 2)) })
+        {
+            await TimeAsync($"issue page, {label}", () => IssuePageAsync(reader, fingerprint, now));
+            await TimeAsync($"issue page 90-day chart and breakdowns, {label}", async () =>
+            {
+                await reader.GetEventCountsAsync(new EventCountQuery(ProjectId, [fingerprint], now.AddDays(-90), TimeSpan.FromDays(3), 30));
+                return (await reader.GetBreakdownsAsync(new BreakdownQuery(ProjectId, fingerprint) { Since = now.AddDays(-90), Limit = 5 })).Dimensions.Count;
+            });
+            await TimeAsync($"affected users, {label}", async () =>
+                (await reader.GetAffectedUsersAsync(new AffectedUserQuery(ProjectId, fingerprint) { Limit = 50 })).Items.Count);
+            await TimeAsync($"affected users searched, {label}", async () =>
+                (await reader.GetAffectedUsersAsync(new AffectedUserQuery(ProjectId, fingerprint) { Search = "example.com", Limit = 50 })).Items.Count);
+        }
+    }
+
+    /// <summary>What the issue page asks the store for when it opens, in its order (IssueDetails and its components).</summary>
+    private static async Task<int> IssuePageAsync(IIssueReader reader, string fingerprint, DateTimeOffset now)
+    {
+        var issue = await reader.GetIssueAsync(ProjectId, fingerprint) ?? throw new InvalidOperationException("The issue is missing.");
+        var latest = (await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1 })).Items[0];
+        await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1, OldestFirst = true });
+        var shown = await reader.GetEventAsync(ProjectId, latest.EventId) ?? throw new InvalidOperationException("The event is missing.");
+        await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1, OldestFirst = true, After = EventCursor.Of(shown) });
+        await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1, After = EventCursor.Of(shown) });
+        await reader.GetEventCountsAsync(new EventCountQuery(ProjectId, [fingerprint], now.AddDays(-1), TimeSpan.FromHours(1), 24));
+        await reader.GetBreakdownsAsync(new BreakdownQuery(ProjectId, fingerprint) { Since = now.AddDays(-1), Limit = 5 });
+        var table = await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 25 });
+        var users = await reader.GetAffectedUsersAsync(new AffectedUserQuery(ProjectId, fingerprint) { Limit = 25 });
+        return (int)Math.Min(int.MaxValue, issue.EventCount) + table.Items.Count + users.Items.Count;
+    }
+
+    private static async Task TimeAsync(string name, Func<Task<int>> query)
+    {
+        var rows = await query(); // warm-up: caches and connection pools as a running dashboard has them
+        var times = new List<double>();
+        for (var i = 0; i < Runs; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            rows = await query();
+            times.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        times.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {times[times.Count / 2]:0} | {times[^1]:0} | {rows} |"));
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+}
+
+/// <summary>
+/// Events as a real shop sends them, deterministic for a seed: a few issues get most events (Zipf), each issue
+/// starts on its own day within the 90 days, releases follow time, and users, browsers, OSes, servers and
+/// environments vary as traffic does.
+/// </summary>
+internal sealed class EventGenerator
+{
+    public static readonly string[] Releases = [.. Enumerable.Range(0, 12).Select(i => $"shop@2.{i}.0")];
+    private static readonly string[] Browsers = ["Chrome 131", "Chrome 130", "Safari 18", "Firefox 133", "Edge 131", "Samsung Internet 26", "Chrome Mobile 131", "Opera 114"];
+    private static readonly string[] ClientOses = ["Windows 10", "macOS 15", "iOS 18", "Android 14", "Linux", "Windows 11"];
+    private static readonly string[] Servers = [.. Enumerable.Range(1, 8).Select(i => $"web-{i:00}")];
+    private static readonly string[] Areas = ["Checkout", "Cart", "Profile", "Orders", "Search", "Payments", "Catalog", "Shipping"];
+    private static readonly string[] Types = ["System.InvalidOperationException", "System.NullReferenceException", "System.ArgumentException", "System.TimeoutException", "System.Collections.Generic.KeyNotFoundException"];
+    private static readonly string[] FirstNames = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
+    private static readonly TimeSpan History = TimeSpan.FromDays(90);
+
+    private readonly Random _random;
+    private readonly DateTimeOffset _now;
+    private readonly double[] _cumulative;
+    private readonly double[] _startOffsetDays;
+    private readonly int _issues;
+
+    public EventGenerator(int issues, DateTimeOffset now, int seed)
+    {
+        _issues = issues;
+        _now = now;
+        _random = new Random(seed);
+        _cumulative = new double[issues];
+        _startOffsetDays = new double[issues];
+        double sum = 0;
+        for (var i = 0; i < issues; i++)
+        {
+            sum += 1.0 / (i + 1);
+            _cumulative[i] = sum;
+            // The big issues are old; newer ones started any day since.
+            _startOffsetDays[i] = i < 20 ? 90 : _random.NextDouble() * 90;
+        }
+
+        for (var i = 0; i < issues; i++)
+        {
+            _cumulative[i] /= sum;
+        }
+    }
+
+    public string Fingerprint(int issue) => issue.ToString("x8", CultureInfo.InvariantCulture) + "0123456789abcdef0123456789ab"[..24];
+
+    public List<ErrorEvent> Next(int count)
+    {
+        var batch = new List<ErrorEvent>(count);
+        for (var n = 0; n < count; n++)
+        {
+            var issue = Array.BinarySearch(_cumulative, _random.NextDouble());
+            issue = issue < 0 ? Math.Min(~issue, _issues - 1) : issue;
+            var age = _random.NextDouble() * _startOffsetDays[issue];
+            var timestamp = _now - TimeSpan.FromDays(age);
+            var release = Releases[Math.Clamp((int)((History.TotalDays - age) / History.TotalDays * Releases.Length), 0, Releases.Length - 1)];
+            var area = Areas[issue % Areas.Length];
+            var type = Types[issue % Types.Length];
+            var userNumber = _random.Next(20_000);
+            var user = _random.NextDouble() < 0.7
+                ? new UserRecord($"u-{userNumber}", $"{FirstNames[userNumber % FirstNames.Length]}{userNumber}", $"{FirstNames[userNumber % FirstNames.Length]}{userNumber}@example.com", $"203.0.113.{userNumber % 250}")
+                : null;
+            var culprit = $"Shop.{area}.{area}Service.Handle{issue}Async";
+            var message = $"{area} step {issue} failed for item {_random.Next(100_000)}";
+            batch.Add(new ErrorEvent
+            {
+                EventId = Guid.NewGuid(),
+                ProjectId = 1,
+                Timestamp = timestamp,
+                ReceivedAt = timestamp.AddMilliseconds(300),
+                Fingerprint = Fingerprint(issue),
+                GroupingVersion = 2,
+                Level = issue % 10 == 9 ? "warning" : "error",
+                Title = $"{type[(type.LastIndexOf('.') + 1)..]}: {area} step {issue} failed",
+                Culprit = culprit,
+                Message = message,
+                Logger = $"Shop.{area}",
+                Platform = "csharp",
+                Release = release,
+                Environment = _random.NextDouble() switch { < 0.8 => "production", < 0.95 => "staging", _ => "development" },
+                ServerName = Servers[_random.Next(Servers.Length)],
+                Exceptions =
+                [
+                    new ExceptionRecord(type, message, "Shop",
+                    [
+                        new FrameRecord($"Handle{issue}Async", $"Shop.{area}.{area}Service", "Shop", $"/src/Shop/{area}/{area}Service.cs", 40 + (issue % 200), 13, InApp: true),
+                        new FrameRecord($"{area}Async", $"Shop.{area}.{area}Endpoints", "Shop", $"/src/Shop/{area}/{area}Endpoints.cs", 22, 9, InApp: true),
+                        new FrameRecord("ExecuteTaskResult", "Microsoft.AspNetCore.Http.RequestDelegateFactory", "Microsoft.AspNetCore.Http.Extensions", null, null, null, InApp: false),
+                        new FrameRecord("Invoke", "Microsoft.AspNetCore.Routing.EndpointMiddleware", "Microsoft.AspNetCore.Routing", null, null, null, InApp: false),
+                    ]),
+                ],
+                Request = new RequestRecord("POST", $"https://shop.example/{area.ToLowerInvariant()}/{_random.Next(10_000)}", $"page={_random.Next(10)}",
+                    new Dictionary<string, string> { ["Accept"] = "text/html", ["User-Agent"] = "Mozilla/5.0", ["Cookie"] = "session=[Filtered]" }),
+                User = user,
+                Tags = new Dictionary<string, string>
+                {
+                    ["browser"] = Browsers[_random.Next(Browsers.Length)],
+                    ["client_os"] = ClientOses[_random.Next(ClientOses.Length)],
+                    ["route"] = $"POST /{area.ToLowerInvariant()}/{{id}}",
+                },
+                Runtime = new NameVersion(".NET", "10.0.12"),
+                Os = new NameVersion("Linux", "6.1"),
+                Sdk = new NameVersion("errorhub.dotnet", "0.1.0"),
+            });
+        }
+
+        return batch;
+    }
+}
