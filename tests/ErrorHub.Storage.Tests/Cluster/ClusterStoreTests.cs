@@ -44,26 +44,41 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
         await SharedDatabaseLock.WaitAsync();
         try
         {
-            if (!SharedDatabases.TryGetValue(cluster, out var database))
+            if (SharedDatabases.TryGetValue(cluster, out var database) && await TryEmptyAsync(database))
             {
-                database = ClickHouseServerFixture.NewDatabaseName("cluster");
-                await ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), database).Schema.EnsureSchemaAsync();
-                SharedDatabases[cluster] = database;
                 return database;
             }
 
-            var tables = await cluster.Nodes[0].QueryAsync(
-                $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} AND engine LIKE 'Replicated%' FORMAT TabSeparated");
-            foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                await cluster.Nodes[0].QueryAsync($"TRUNCATE TABLE {ClickHouseSql.QuoteIdentifier(database)}.{ClickHouseSql.QuoteIdentifier(table)}");
-            }
-
+            // First use, or a TRUNCATE that did not finish in time (18.16 can hold one behind a replicated
+            // mutation an earlier test left running): a fresh database costs seconds, a hung test minutes.
+            database = ClickHouseServerFixture.NewDatabaseName("cluster");
+            await ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), database).Schema.EnsureSchemaAsync();
+            SharedDatabases[cluster] = database;
             return database;
         }
         finally
         {
             SharedDatabaseLock.Release();
+        }
+    }
+
+    private async Task<bool> TryEmptyAsync(string database)
+    {
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            var tables = await cluster.Nodes[0].QueryAsync(
+                $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} AND engine LIKE 'Replicated%' FORMAT TabSeparated", bound.Token);
+            foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await cluster.Nodes[0].QueryAsync($"TRUNCATE TABLE {ClickHouseSql.QuoteIdentifier(database)}.{ClickHouseSql.QuoteIdentifier(table)}", bound.Token);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
