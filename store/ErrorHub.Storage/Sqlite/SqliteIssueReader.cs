@@ -29,32 +29,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             return await GetMergedIssuesAsync(connection, transaction, query, orderAndPage, cancellationToken);
         }
 
-        var items = new List<IssueSummary>();
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = $"""
-                SELECT {IssueColumns}
-                FROM issues
-                WHERE project_id = $project
-                {orderAndPage}
-                """;
-            command.Parameters.AddWithValue("$project", query.ProjectId);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                items.Add(ReadIssue(query.ProjectId, reader));
-            }
-        }
-
-        await using (var count = connection.CreateCommand())
-        {
-            count.Transaction = transaction;
-            count.CommandText = "SELECT count(*) FROM issues WHERE project_id = $project";
-            count.Parameters.AddWithValue("$project", query.ProjectId);
-            var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-            return new IssuePage(items, total);
-        }
+        return await GetIssuesByFingerprintAsync(connection, transaction, query, orderAndPage, cancellationToken);
     }
 
     public async Task<IssueSummary?> GetIssueAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
@@ -139,71 +114,54 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
 
         // Events of merged issues count for the issue they were merged into.
         var key = merged ? SqliteIssueMerges.IssueKey("e") : "e.fingerprint";
-        var items = new List<IssueSummary>();
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = $"""
-                SELECT k.issue_key AS fingerprint, i.title, i.culprit, i.level,
-                       count(*) AS {IssueOrdering.EventsAlias},
-                       count(DISTINCT nullif(k.user_hash, 0)) AS {IssueOrdering.UsersAlias},
-                       min(k.timestamp) AS {IssueOrdering.FirstSeenAlias},
-                       max(k.timestamp) AS {IssueOrdering.LastSeenAlias},
-                       i.grouping
-                FROM (
-                    SELECT {key} AS issue_key, e.user_hash AS user_hash, e.timestamp AS timestamp
-                    FROM events AS e
-                    WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(command, filter, key)}
-                ) AS k
-                JOIN issues AS i ON i.project_id = $project AND i.fingerprint = k.issue_key
-                GROUP BY k.issue_key
-                {orderAndPage}
-                """;
-            AddFilterParameters(command, query.ProjectId, filter);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+        return await ReadIssuePageAsync(
+            connection,
+            transaction,
+            query.ProjectId,
+            command =>
             {
-                items.Add(ReadIssue(query.ProjectId, reader));
-            }
-        }
-
-        await using (var count = connection.CreateCommand())
-        {
-            count.Transaction = transaction;
-            count.CommandText = $"SELECT count(DISTINCT {key}) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter, key)}";
-            AddFilterParameters(count, query.ProjectId, filter);
-            var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-            return new IssuePage(items, total);
-        }
+                AddFilterParameters(command, query.ProjectId, filter);
+                return $"""
+                    SELECT k.issue_key AS fingerprint, i.title, i.culprit, i.level,
+                           count(*) AS {IssueOrdering.EventsAlias},
+                           count(DISTINCT nullif(k.user_hash, 0)) AS {IssueOrdering.UsersAlias},
+                           min(k.timestamp) AS {IssueOrdering.FirstSeenAlias},
+                           max(k.timestamp) AS {IssueOrdering.LastSeenAlias},
+                           i.grouping
+                    FROM (
+                        SELECT {key} AS issue_key, e.user_hash AS user_hash, e.timestamp AS timestamp
+                        FROM events AS e
+                        WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(command, filter, key)}
+                    ) AS k
+                    JOIN issues AS i ON i.project_id = $project AND i.fingerprint = k.issue_key
+                    GROUP BY k.issue_key
+                    {orderAndPage}
+                    """;
+            },
+            count =>
+            {
+                AddFilterParameters(count, query.ProjectId, filter);
+                return $"SELECT count(DISTINCT {key}) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter, key)}";
+            },
+            cancellationToken);
     }
 
     /// <summary>A triage tab without other filters: the per-issue aggregates, narrowed to (or short of) some issues.</summary>
     private static async Task<IssuePage> GetIssuesByFingerprintAsync(
         SqliteConnection connection, SqliteTransaction transaction, IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
     {
-        var items = new List<IssueSummary>();
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = $"""
+        return await ReadIssuePageAsync(
+            connection,
+            transaction,
+            query.ProjectId,
+            command => WithProject(command, query.ProjectId, $"""
                 SELECT {IssueColumns}
                 FROM issues AS e
                 WHERE project_id = $project {FingerprintConditions(command, query.Filter)}
                 {orderAndPage}
-                """;
-            command.Parameters.AddWithValue("$project", query.ProjectId);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                items.Add(ReadIssue(query.ProjectId, reader));
-            }
-        }
-
-        await using var count = connection.CreateCommand();
-        count.Transaction = transaction;
-        count.CommandText = $"SELECT count(*) FROM issues AS e WHERE project_id = $project {FingerprintConditions(count, query.Filter)}";
-        count.Parameters.AddWithValue("$project", query.ProjectId);
-        return new IssuePage(items, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+                """),
+            count => WithProject(count, query.ProjectId, $"SELECT count(*) FROM issues AS e WHERE project_id = $project {FingerprintConditions(count, query.Filter)}"),
+            cancellationToken);
     }
 
     /// <summary>
@@ -214,11 +172,11 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         SqliteConnection connection, SqliteTransaction transaction, IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
     {
         var key = SqliteIssueMerges.IssueKey("i");
-        var items = new List<IssueSummary>();
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = $"""
+        return await ReadIssuePageAsync(
+            connection,
+            transaction,
+            query.ProjectId,
+            command => WithProject(command, query.ProjectId, $"""
                 SELECT k.issue_key AS fingerprint, t.title, t.culprit, t.level,
                        sum(k.event_count) AS {IssueOrdering.EventsAlias},
                        CASE WHEN count(*) = 1 THEN max(k.user_count)
@@ -235,20 +193,45 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                 JOIN issues AS t ON t.project_id = $project AND t.fingerprint = k.issue_key
                 GROUP BY k.issue_key
                 {orderAndPage}
-                """;
-            command.Parameters.AddWithValue("$project", query.ProjectId);
+                """),
+            count => WithProject(count, query.ProjectId, $"SELECT count(DISTINCT {key}) FROM issues AS i WHERE i.project_id = $project {FingerprintConditions(count, query.Filter, key)}"),
+            cancellationToken);
+    }
+
+    private static string WithProject(SqliteCommand command, int projectId, string sql)
+    {
+        command.Parameters.AddWithValue("$project", projectId);
+        return sql;
+    }
+
+    /// <summary>
+    /// A page of issues and the total count, each from its own statement in the caller's read transaction.
+    /// <paramref name="items"/> and <paramref name="total"/> write a statement and add all its parameters.
+    /// </summary>
+    private static async Task<IssuePage> ReadIssuePageAsync(
+        SqliteConnection connection,
+        SqliteTransaction transaction,
+        int projectId,
+        Func<SqliteCommand, string> items,
+        Func<SqliteCommand, string> total,
+        CancellationToken cancellationToken)
+    {
+        var page = new List<IssueSummary>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = items(command);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                items.Add(ReadIssue(query.ProjectId, reader));
+                page.Add(ReadIssue(projectId, reader));
             }
         }
 
         await using var count = connection.CreateCommand();
         count.Transaction = transaction;
-        count.CommandText = $"SELECT count(DISTINCT {key}) FROM issues AS i WHERE i.project_id = $project {FingerprintConditions(count, query.Filter, key)}";
-        count.Parameters.AddWithValue("$project", query.ProjectId);
-        return new IssuePage(items, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+        count.CommandText = total(count);
+        return new IssuePage(page, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
     }
 
     /// <summary>IN and NOT IN conditions on <paramref name="column"/> (the issue an event belongs to), a parameter per fingerprint.</summary>
