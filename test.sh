@@ -44,7 +44,14 @@ if ! dotnet build ErrorHub.sln -c Debug -nologo -v:q; then
 fi
 
 log "testing"
-dotnet test ErrorHub.sln -c Debug --no-build -nologo \
+# The two-node ClickHouse cluster tests are left out unless ERRORHUB_CLUSTER_TESTS=1: on Debian's
+# ClickHouse 18.16 a node sometimes dies during ON CLUSTER schema creation, which fails the whole class
+# (docs/deployment.md). Run them with: ERRORHUB_CLUSTER_TESTS=1 ./test.sh
+filter=()
+if [ "${ERRORHUB_CLUSTER_TESTS:-0}" != "1" ]; then
+  filter=(--filter "FullyQualifiedName!~ErrorHub.Storage.Tests.Cluster.")
+fi
+dotnet test ErrorHub.sln -c Debug --no-build -nologo "${filter[@]}" \
   --logger "trx" --logger "console;verbosity=normal" \
   --results-directory "$results" \
   --blame-hang-timeout 10m
