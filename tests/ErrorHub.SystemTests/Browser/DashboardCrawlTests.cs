@@ -16,6 +16,16 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
 {
     private const int MaxUrls = 300;
 
+    /// <summary>The pages docs/dashboard.md shows, besides the issue list and page (taken where their tests open them).</summary>
+    private static readonly Dictionary<string, string> ScreenshotNames = new(StringComparer.Ordinal)
+    {
+        ["/"] = "projects",
+        ["/projects/1/releases"] = "releases",
+        ["/projects/1/alerts"] = "alerts",
+        ["/projects/1/settings"] = "project-settings",
+        ["/users"] = "users",
+    };
+
     [Fact]
     public async Task As_admin_every_linked_page_and_asset_answers_without_errors_over_http_and_in_the_browser()
     {
@@ -28,6 +38,8 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
             "/projects/2/issues",
             "/projects/1/settings",
             "/projects/2/settings",
+            "/projects/1/releases",
+            "/projects/1/alerts",
             "/users",
             "/account",
             $"/projects/1/issues/{DashboardSeed.CheckoutFingerprint}",
@@ -50,6 +62,65 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
         paths.Should().NotContain(path => path.StartsWith("/projects/1", StringComparison.Ordinal), "the member is not in the web shop project");
         paths.Should().NotContain(["/users", "/projects/2/settings"], "managing is for admins");
         await VisitInBrowserAsync(pages, admin: false);
+    }
+
+    [Fact]
+    public async Task Every_page_is_readable_in_light_and_dark_mode_and_fits_a_390_px_phone()
+    {
+        // One page of each kind: the look of an issue page does not change with the issue.
+        var pages = (await CrawlAsync(admin: true)).OrderBy(url => ScreenshotNames.ContainsKey(url.PathAndQuery) ? 0 : 1).DistinctBy(PageKind).ToList();
+        pages.Should().HaveCountGreaterThan(8);
+
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        var unreadable = new List<string>();
+        try
+        {
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard);
+            foreach (var url in pages)
+            {
+                await page.SetViewportSizeAsync(1440, 900);
+                await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
+                await page.GotoAsync(url.ToString());
+                if (url.AbsolutePath != "/account")
+                {
+                    await BrowserSignIn.WaitUntilInteractiveAsync(page);
+                }
+
+                unreadable.AddRange((await PageReadability.LowContrastTextAsync(page)).Select(problem => $"{url.PathAndQuery} light: {problem}"));
+                var screenshot = ScreenshotNames.GetValueOrDefault(url.PathAndQuery);
+                if (screenshot is not null)
+                {
+                    await Screenshots.SaveAsync(page, screenshot + ".png");
+                }
+
+                await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+                unreadable.AddRange((await PageReadability.LowContrastTextAsync(page)).Select(problem => $"{url.PathAndQuery} dark: {problem}"));
+
+                // Opened afresh at phone width, as a phone opens it: the sidebar decides to fold on load.
+                await page.SetViewportSizeAsync(390, 844);
+                await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
+                await page.GotoAsync(url.ToString());
+                if (url.AbsolutePath != "/account")
+                {
+                    await BrowserSignIn.WaitUntilInteractiveAsync(page);
+                }
+
+                unreadable.AddRange((await PageReadability.WiderThanWindowAsync(page)).Select(problem => $"{url.PathAndQuery} at 390 px: {problem}"));
+
+                if (screenshot is not null)
+                {
+                    await Screenshots.SaveAsync(page, screenshot + "-390.png");
+                }
+            }
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        unreadable.Should().BeEmpty("every page's text should stand out from its background in both colour schemes, and no page should scroll sideways on a phone");
+        problems.All.Should().BeEmpty();
     }
 
     [Theory]
@@ -177,6 +248,17 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
             }
         }
     }
+
+    /// <summary>The page's route with ids left out and only the names of its query parameters, e.g. /projects/{}/issues/{}?event.</summary>
+    private static string PageKind(Uri url)
+    {
+        var path = Identifier().Replace(url.AbsolutePath, "{}");
+        var names = url.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split('=')[0]).Order(StringComparer.Ordinal);
+        return path + "?" + string.Join('&', names);
+    }
+
+    [GeneratedRegex("(?<=/)(?:[0-9]+|[0-9a-f]{16,})(?=/|$)")]
+    private static partial Regex Identifier();
 
     [GeneratedRegex("""(?:href|src)="(?<url>[^"]*)"|(?:href|src)='(?<url>[^']*)'""")]
     private static partial Regex LinkAttribute();

@@ -141,7 +141,7 @@ public sealed class TriageScenarioTests(DashboardFixture dashboard, BrowserFixtu
             await Expect(page.Locator("h1")).ToHaveTextAsync("Triage lab releases");
             var newest = page.Locator("tr.release-row").First;
             await Expect(newest.Locator(".release-name")).ToHaveTextAsync("lab@2.5.0");
-            await Screenshots.SaveAsync(page, "releases.png");
+            await Screenshots.SaveAsync(page, "releases-after-triage.png");
         }
         finally
         {
