@@ -31,6 +31,7 @@ internal sealed class ClickHouseClient
     private readonly ClickHouseClusterDdl? _cluster;
     private readonly Dictionary<string, object> _insertSettings = [];
     private string? _serverVersion;
+    private bool _hasZooKeeperSession;
 
     /// <param name="http">Built on <see cref="CreateHandler"/>: its <see cref="ClickHouseAnswerHandler"/> turns refusals into <see cref="ClickHouseException"/>.</param>
     public ClickHouseClient(HttpClient http, ClickHouseConnection connection)
@@ -128,8 +129,39 @@ internal sealed class ClickHouseClient
             return;
         }
 
+        await EnsureZooKeeperSessionAsync(cancellationToken);
+
         // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
         await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// ON CLUSTER goes through the node's ZooKeeper session. ClickHouse 18.x dereferences its DDL worker's session
+    /// without checking it, so an ON CLUSTER statement sent to a node that has not connected to ZooKeeper kills the
+    /// node (SIGSEGV); asking ZooKeeper through the node first turns that into a refusal that names the cause.
+    /// </summary>
+    private async Task EnsureZooKeeperSessionAsync(CancellationToken cancellationToken)
+    {
+        if (_hasZooKeeperSession)
+        {
+            return;
+        }
+
+        try
+        {
+            await QueryAsync("SELECT count() AS n FROM system.zookeeper WHERE path = '/'", _ => 0, cancellationToken);
+        }
+        catch (ClickHouseException ex) when (ex.ErrorCode is not null)
+        {
+            throw new ClickHouseException(
+                $"ClickHouse at {Url} has no ZooKeeper session, which the ON CLUSTER statements of cluster mode (ErrorHub:Store:ClickHouse:Cluster) need: " +
+                $"check the node's <zookeeper> configuration and that ZooKeeper answers. {ex.Message}",
+                ex.ErrorCode,
+                ex.StatusCode,
+                ex);
+        }
+
+        _hasZooKeeperSession = true;
     }
 
     private async Task<bool> ExistsHereAsync(ClickHouseClusterDdl.ClusterStatement statement, CancellationToken cancellationToken)

@@ -12,7 +12,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName("schema");
     private readonly List<HttpClient> _clients = [];
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync() => cluster.EnsureNodesRunAsync();
 
     public async Task DisposeAsync()
     {
