@@ -45,6 +45,9 @@ internal sealed class ClickHouseClient
             // equal and both wanted (drop counts, the views' aggregates of events alike but for their ids),
             // and a retried batch is already harmless (docs/storage.md): store what a single server stores.
             _insertSettings["insert_deduplicate"] = 0;
+            // Through a Distributed table an insert is acknowledged only once every shard it touches has it, not
+            // when it sits in this node's queue for later sending: a node lost after the answer loses nothing.
+            _insertSettings["insert_distributed_sync"] = 1;
         }
 
         if (connection.InsertQuorum > 1)
@@ -117,23 +120,48 @@ internal sealed class ClickHouseClient
             return;
         }
 
-        var statement = _cluster.Convert(sql);
-        if (ReferenceEquals(statement.Sql, sql))
+        var database = ClickHouseClusterDdl.DatabaseOf(sql);
+        var statements = _cluster.Convert(sql, database is null ? null : await DistributedTablesAsync(database, cancellationToken));
+        if (statements.Count == 1 && ReferenceEquals(statements[0].Sql, sql))
         {
             await SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
             return;
         }
 
-        if (statement.IsCreate && await ExistsHereAsync(statement, cancellationToken))
+        // A column added to the local tables of a Distributed table, which is then made again: the local tables may have
+        // it already (an earlier, interrupted upgrade), so every part gets its statement and the first refusal is
+        // reported after all have run.
+        ClickHouseException? firstRefusal = null;
+        foreach (var statement in statements)
         {
-            return;
+            if (statement.IsCreate && await ExistsHereAsync(statement, cancellationToken))
+            {
+                continue;
+            }
+
+            await EnsureZooKeeperSessionAsync(cancellationToken);
+            try
+            {
+                // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
+                await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+            }
+            catch (ClickHouseException ex) when (ex.ErrorCode is not null && statements.Count > 1)
+            {
+                firstRefusal ??= ex;
+            }
         }
 
-        await EnsureZooKeeperSessionAsync(cancellationToken);
-
-        // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
-        await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+        if (firstRefusal is not null)
+        {
+            throw firstRefusal;
+        }
     }
+
+    private async Task<IReadOnlyDictionary<string, string>> DistributedTablesAsync(string database, CancellationToken cancellationToken) =>
+        (await QueryAsync(
+            $"SELECT name, engine_full FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} AND engine = 'Distributed'",
+            row => (Name: row.GetProperty("name").GetString() ?? "", Engine: row.GetProperty("engine_full").GetString() ?? ""),
+            cancellationToken)).ToDictionary(table => table.Name, table => table.Engine, StringComparer.Ordinal);
 
     /// <summary>
     /// ON CLUSTER goes through the node's ZooKeeper session. ClickHouse 18.x dereferences its DDL worker's session
