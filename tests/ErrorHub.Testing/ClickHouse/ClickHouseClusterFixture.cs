@@ -32,6 +32,7 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     private readonly List<ClickHouseClusterNode> _nodes = [];
     private readonly string _binary;
     private readonly string _zooKeeperJar;
+    private readonly int _shards;
     private ChildProcess? _zooKeeper;
     private string? _directory;
 
@@ -43,14 +44,21 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     {
     }
 
-    private ClickHouseClusterFixture(string binary, string zooKeeperJar)
+    private ClickHouseClusterFixture(string binary, string zooKeeperJar, int shards = 1)
     {
         _binary = binary;
         _zooKeeperJar = zooKeeperJar;
+        _shards = shards;
     }
 
     /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
     public static ClickHouseClusterFixture Create(string binary, string zooKeeperJar) => new(binary, zooKeeperJar);
+
+    /// <summary>The same two nodes, each its own shard of one replica (shards <c>01</c> and <c>02</c>): where Distributed tables really spread data.</summary>
+    public static ClickHouseClusterFixture CreateTwoShards() => new(
+        Environment.GetEnvironmentVariable(ClickHouseServerFixture.BinaryVariable) ?? "/usr/sbin/clickhouse-server",
+        Environment.GetEnvironmentVariable(ZooKeeperJarVariable) ?? DefaultZooKeeperJar,
+        shards: 2);
 
     /// <summary>The two nodes, in the order of <c>remote_servers</c>.</summary>
     public IReadOnlyList<ClickHouseClusterNode> Nodes => _nodes;
@@ -125,7 +133,8 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
         var directory = _directory ?? throw new InvalidOperationException("The cluster has not started.");
         var ports = ClickHouseServerProcess.FreePorts(4);
         var node = new ClickHouseClusterNode(
-            "lonely" + Guid.NewGuid().ToString("N")[..8], _binary, Path.Combine(directory, "lonely-" + Guid.NewGuid().ToString("N")), ports[0], ports[1], ports[2], ports[3], [ports[1]]);
+            "lonely" + Guid.NewGuid().ToString("N")[..8], _binary, Path.Combine(directory, "lonely-" + Guid.NewGuid().ToString("N")), ports[0], ports[1], ports[2], ports[3],
+            ShardsXml([[ports[1]]]), "01");
         if (await node.TryStartAsync(StartTimeout, requireZooKeeper: false) is { } why)
         {
             await node.DisposeAsync();
@@ -146,6 +155,8 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
         await WaitForZooKeeperSessionsAsync(_zooKeeper, zooKeeperPort);
 
         var replicas = new[] { (Http: ports[1], Tcp: ports[2], Interserver: ports[3]), (Http: ports[4], Tcp: ports[5], Interserver: ports[6]) };
+        // One shard of both nodes, or each node a shard of its own.
+        var shards = _shards == 1 ? [replicas.Select(r => r.Tcp).ToArray()] : replicas.Select(r => new[] { r.Tcp }).ToArray();
         for (var i = 0; i < replicas.Length; i++)
         {
             var node = new ClickHouseClusterNode(
@@ -156,7 +167,8 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
                 replicas[i].Tcp,
                 replicas[i].Interserver,
                 zooKeeperPort,
-                replicas.Select(r => r.Tcp).ToArray());
+                ShardsXml(shards),
+                _shards == 1 ? "01" : $"{i + 1:00}");
             _nodes.Add(node);
         }
 
@@ -167,6 +179,11 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
             throw new ClusterStartException(failure);
         }
     }
+
+    private static string ShardsXml(int[][] shards) => string.Concat(shards.Select(replicas =>
+        "<shard><internal_replication>true</internal_replication>" +
+        string.Concat(replicas.Select(port => $"<replica><host>127.0.0.1</host><port>{port}</port></replica>")) +
+        "</shard>"));
 
     private static ChildProcess StartZooKeeper(string directory, string jar, int port)
     {
@@ -305,7 +322,8 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(90) };
     private ChildProcess? _process;
 
-    internal ClickHouseClusterNode(string name, string binary, string directory, int httpPort, int tcpPort, int interserverPort, int zooKeeperPort, int[] replicaTcpPorts)
+    internal ClickHouseClusterNode(
+        string name, string binary, string directory, int httpPort, int tcpPort, int interserverPort, int zooKeeperPort, string shardsXml, string shard)
     {
         Name = name;
         _binary = binary;
@@ -313,7 +331,6 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         Directory.CreateDirectory(directory);
         _displayName = "errorhub-test-" + name + "-" + Guid.NewGuid().ToString("N");
         Url = new Uri($"http://127.0.0.1:{httpPort}/");
-        var replicas = string.Concat(replicaTcpPorts.Select(port => $"<replica><host>127.0.0.1</host><port>{port}</port></replica>"));
         // What a production node needs beyond a single server: zookeeper, remote_servers (the cluster
         // ErrorHub:Store:ClickHouse:Cluster names), macros, distributed_ddl (ON CLUSTER) and an
         // interserver address the other replica can fetch parts from. docs/deployment.md shows the same.
@@ -323,15 +340,10 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
                 <session_timeout_ms>30000</session_timeout_ms>
               </zookeeper>
               <remote_servers>
-                <{ClickHouseClusterFixture.ClusterName}>
-                  <shard>
-                    <internal_replication>true</internal_replication>
-                    {replicas}
-                  </shard>
-                </{ClickHouseClusterFixture.ClusterName}>
+                <{ClickHouseClusterFixture.ClusterName}>{shardsXml}</{ClickHouseClusterFixture.ClusterName}>
               </remote_servers>
               <macros>
-                <shard>01</shard>
+                <shard>{shard}</shard>
                 <replica>{name}</replica>
               </macros>
               <distributed_ddl>
@@ -487,4 +499,17 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         await KillAsync();
         _http.Dispose();
     }
+}
+
+/// <summary>
+/// A second cluster for the tests that need data really spread over shards: two nodes, each a shard of one replica
+/// (<see cref="ClickHouseClusterFixture.CreateTwoShards"/>).
+/// </summary>
+public sealed class ClickHouseTwoShardClusterFixture : IAsyncLifetime
+{
+    public ClickHouseClusterFixture Cluster { get; } = ClickHouseClusterFixture.CreateTwoShards();
+
+    public Task InitializeAsync() => Cluster.InitializeAsync();
+
+    public Task DisposeAsync() => Cluster.DisposeAsync();
 }
