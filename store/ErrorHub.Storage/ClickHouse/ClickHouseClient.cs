@@ -31,6 +31,7 @@ internal sealed class ClickHouseClient
     private readonly ClickHouseClusterDdl? _cluster;
     private readonly Dictionary<string, object> _insertSettings = [];
     private string? _serverVersion;
+    private bool _hasZooKeeperSession;
 
     /// <param name="http">Built on <see cref="CreateHandler"/>: its <see cref="ClickHouseAnswerHandler"/> turns refusals into <see cref="ClickHouseException"/>.</param>
     public ClickHouseClient(HttpClient http, ClickHouseConnection connection)
@@ -44,6 +45,9 @@ internal sealed class ClickHouseClient
             // equal and both wanted (drop counts, the views' aggregates of events alike but for their ids),
             // and a retried batch is already harmless (docs/storage.md): store what a single server stores.
             _insertSettings["insert_deduplicate"] = 0;
+            // Through a Distributed table an insert is acknowledged only once every shard it touches has it, not
+            // when it sits in this node's queue for later sending: a node lost after the answer loses nothing.
+            _insertSettings["insert_distributed_sync"] = 1;
         }
 
         if (connection.InsertQuorum > 1)
@@ -116,20 +120,76 @@ internal sealed class ClickHouseClient
             return;
         }
 
-        var statement = _cluster.Convert(sql);
-        if (ReferenceEquals(statement.Sql, sql))
+        var database = ClickHouseClusterDdl.DatabaseOf(sql);
+        var statements = _cluster.Convert(sql, database is null ? null : await DistributedTablesAsync(database, cancellationToken));
+        if (statements.Count == 1 && ReferenceEquals(statements[0].Sql, sql))
         {
             await SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
             return;
         }
 
-        if (statement.IsCreate && await ExistsHereAsync(statement, cancellationToken))
+        // A column added to the local tables of a Distributed table, which is then made again: the local tables may have
+        // it already (an earlier, interrupted upgrade), so every part gets its statement and the first refusal is
+        // reported after all have run.
+        ClickHouseException? firstRefusal = null;
+        foreach (var statement in statements)
+        {
+            if (statement.IsCreate && await ExistsHereAsync(statement, cancellationToken))
+            {
+                continue;
+            }
+
+            await EnsureZooKeeperSessionAsync(cancellationToken);
+            try
+            {
+                // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
+                await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+            }
+            catch (ClickHouseException ex) when (ex.ErrorCode is not null && statements.Count > 1)
+            {
+                firstRefusal ??= ex;
+            }
+        }
+
+        if (firstRefusal is not null)
+        {
+            throw firstRefusal;
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>> DistributedTablesAsync(string database, CancellationToken cancellationToken) =>
+        (await QueryAsync(
+            $"SELECT name, engine_full FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} AND engine = 'Distributed'",
+            row => (Name: row.GetProperty("name").GetString() ?? "", Engine: row.GetProperty("engine_full").GetString() ?? ""),
+            cancellationToken)).ToDictionary(table => table.Name, table => table.Engine, StringComparer.Ordinal);
+
+    /// <summary>
+    /// ON CLUSTER goes through the node's ZooKeeper session. ClickHouse 18.x dereferences its DDL worker's session
+    /// without checking it, so an ON CLUSTER statement sent to a node that has not connected to ZooKeeper kills the
+    /// node (SIGSEGV); asking ZooKeeper through the node first turns that into a refusal that names the cause.
+    /// </summary>
+    private async Task EnsureZooKeeperSessionAsync(CancellationToken cancellationToken)
+    {
+        if (_hasZooKeeperSession)
         {
             return;
         }
 
-        // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
-        await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+        try
+        {
+            await QueryAsync("SELECT count() AS n FROM system.zookeeper WHERE path = '/'", _ => 0, cancellationToken);
+        }
+        catch (ClickHouseException ex) when (ex.ErrorCode is not null)
+        {
+            throw new ClickHouseException(
+                $"ClickHouse at {Url} has no ZooKeeper session, which the ON CLUSTER statements of cluster mode (ErrorHub:Store:ClickHouse:Cluster) need: " +
+                $"check the node's <zookeeper> configuration and that ZooKeeper answers. {ex.Message}",
+                ex.ErrorCode,
+                ex.StatusCode,
+                ex);
+        }
+
+        _hasZooKeeperSession = true;
     }
 
     private async Task<bool> ExistsHereAsync(ClickHouseClusterDdl.ClusterStatement statement, CancellationToken cancellationToken)

@@ -3,15 +3,27 @@ using System.Text.RegularExpressions;
 namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>
-/// Turns the single-server DDL of every schema part into its cluster form, so a table added to any
-/// schema file is replicated without code of its own: <c>CREATE DATABASE</c>, <c>CREATE TABLE</c>,
-/// <c>CREATE MATERIALIZED VIEW</c> and column <c>ALTER</c>s get <c>ON CLUSTER</c>, and a table's
-/// <c>*MergeTree(args)</c> engine becomes <c>Replicated*MergeTree('/clickhouse/tables/{shard}/db/table', '{replica}', args)</c>.
-/// Every node of the cluster holds all data (one shard): reads and writes go to the node's own
-/// replicated tables, and the materialized views on each node feed that node's replicated aggregates.
+/// Turns the single-server DDL of every schema part into its cluster form, so a table added to any schema file
+/// works on a cluster without code of its own. Every statement that creates or changes a table runs
+/// <c>ON CLUSTER</c>, and a table becomes one of two things:
+/// <list type="bullet">
+/// <item>A table whose statement says <c>-- cluster: sharded by &lt;expression&gt;</c> (the tables that grow with
+/// the events) becomes <c>&lt;table&gt;_local</c>, a <c>Replicated*MergeTree</c> per shard
+/// (<c>/clickhouse/tables/{shard}/db/&lt;table&gt;_local</c>), plus a <c>Distributed</c> table under the table's
+/// own name, so readers and writers keep their SQL. Materialized views read and write the local tables: each shard
+/// aggregates its own events, which the sharding key keeps together per issue.</item>
+/// <item>Any other table is a full copy on every node: one <c>Replicated*MergeTree</c> replica set over the whole
+/// cluster (<c>/clickhouse/tables/all/db/&lt;table&gt;</c>, no <c>{shard}</c>), which needs every node's
+/// <c>replica</c> macro to be unique in the cluster.</item>
+/// </list>
+/// Row changes (<c>ALTER ... DELETE/UPDATE</c>, <c>DROP PARTITION</c>) of a Distributed table go to its local
+/// tables on every shard; a column change goes to the local tables, and the Distributed table is made again over them.
 /// </summary>
 internal sealed partial class ClickHouseClusterDdl
 {
+    /// <summary>The suffix of a sharded table's replicated part under its Distributed table.</summary>
+    public const string LocalSuffix = "_local";
+
     private readonly string _onCluster;
 
     public ClickHouseClusterDdl(string cluster)
@@ -23,56 +35,141 @@ internal sealed partial class ClickHouseClusterDdl
 
     public string Cluster { get; }
 
-    /// <summary>The ZooKeeper path of a replicated table: one per shard, database and table; <c>{shard}</c> comes from each node's macros.</summary>
-    public static string ReplicaPath(string database, string table) => $"/clickhouse/tables/{{shard}}/{database}/{table}";
+    /// <summary>The ZooKeeper path of a sharded table's local part: one replica set per shard; <c>{shard}</c> comes from each node's macros.</summary>
+    public static string ShardReplicaPath(string database, string table) => $"/clickhouse/tables/{{shard}}/{database}/{table}";
 
-    /// <summary>The statement as the cluster runs it; statements that need no cluster form come back unchanged.</summary>
-    public ClusterStatement Convert(string statement)
+    /// <summary>The ZooKeeper path of a table every node holds whole: one replica set over the cluster.</summary>
+    public static string FullCopyReplicaPath(string database, string table) => $"/clickhouse/tables/all/{database}/{table}";
+
+    /// <summary>The database a statement creates or changes (null when it names none), so its Distributed tables can be looked up before <see cref="Convert"/>.</summary>
+    public static string? DatabaseOf(string statement)
+    {
+        foreach (var pattern in new[] { CreateView(), CreateTable(), Alter() })
+        {
+            if (pattern.Match(statement) is { Success: true } match)
+            {
+                return Split(match.Groups["name"].Value).Database;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The statements the cluster runs for <paramref name="statement"/>, in order; a statement that needs no cluster form
+    /// comes back alone and unchanged. <paramref name="distributedTables"/>: the tables of the statement's database
+    /// that are Distributed, with their engine as the server shows it (<c>system.tables.engine_full</c>; see
+    /// <see cref="DatabaseOf"/>), which views and row changes must not touch directly.
+    /// </summary>
+    public IReadOnlyList<ClusterStatement> Convert(string statement, IReadOnlyDictionary<string, string>? distributedTables = null)
     {
         ArgumentNullException.ThrowIfNull(statement);
+        distributedTables ??= new Dictionary<string, string>();
         if (CreateDatabase().Match(statement) is { Success: true } database)
         {
-            return new(Insert(statement, database.Groups["name"]), ObjectKind.Database, Unquote(database.Groups["name"].Value), null);
+            return [new(Insert(statement, database.Groups["name"]), ObjectKind.Database, Unquote(database.Groups["name"].Value), null)];
         }
 
         if (CreateView().Match(statement) is { Success: true } view)
         {
             var (db, name) = Split(view.Groups["name"].Value);
-            return new(Insert(statement, view.Groups["name"]), ObjectKind.Table, db, name);
+            var withCluster = Insert(statement, view.Groups["name"]);
+            return [new(db is null ? withCluster : ToLocalTables(withCluster, db, distributedTables), ObjectKind.Table, db, name)];
         }
 
         if (CreateTable().Match(statement) is { Success: true } table)
         {
-            var (db, name) = Split(table.Groups["name"].Value);
-            if (db is null)
-            {
-                throw new InvalidOperationException($"A table of the schema must name its database: {ClickHouseException.Abbreviate(statement)}");
-            }
-
-            var withCluster = Insert(statement, table.Groups["name"]);
-            var engine = Engine().Match(withCluster);
-            if (!engine.Success)
-            {
-                throw new InvalidOperationException(
-                    $"Table {db}.{name} has an engine that cannot be replicated: cluster mode needs a MergeTree-family engine. {ClickHouseException.Abbreviate(statement)}");
-            }
-
-            var arguments = engine.Groups["args"].Success && engine.Groups["args"].Value.Trim().Length > 0
-                ? ", " + engine.Groups["args"].Value.Trim()
-                : "";
-            var replicated = $"ENGINE = Replicated{engine.Groups["family"].Value}MergeTree({ClickHouseSql.Quote(ReplicaPath(db, name))}, '{{replica}}'{arguments})";
-            return new(withCluster[..engine.Index] + replicated + withCluster[(engine.Index + engine.Length)..], ObjectKind.Table, db, name);
+            return ConvertTable(statement, table);
         }
 
-        if (AlterColumns().Match(statement) is { Success: true } alter)
+        if (Alter().Match(statement) is { Success: true } alter)
         {
-            return new(Insert(statement, alter.Groups["name"]), ObjectKind.None, null, null);
+            var (db, name) = Split(alter.Groups["name"].Value);
+            var sharded = db is not null && distributedTables.ContainsKey(name);
+            if (ColumnChange().IsMatch(statement))
+            {
+                if (!sharded)
+                {
+                    return [new(Insert(statement, alter.Groups["name"]), ObjectKind.None, null, null)];
+                }
+
+                // 18.16 refuses ALTER ... ON CLUSTER of a table that is not replicated when the shards replicate
+                // internally (code 371), and a Distributed table holds nothing but its columns: it is made again over
+                // the changed local tables.
+                var (quotedDb, quotedName) = (ClickHouseSql.QuoteIdentifier(db!), ClickHouseSql.QuoteIdentifier(name));
+                return
+                [
+                    new(Rename(statement, alter.Groups["name"], db!, name + LocalSuffix), ObjectKind.None, null, null),
+                    new($"DROP TABLE IF EXISTS {quotedDb}.{quotedName}{_onCluster}", ObjectKind.None, null, null),
+                    new($"CREATE TABLE IF NOT EXISTS {quotedDb}.{quotedName}{_onCluster} AS {quotedDb}.{ClickHouseSql.QuoteIdentifier(name + LocalSuffix)} ENGINE = {distributedTables[name]}",
+                        ObjectKind.Table, db, name),
+                ];
+            }
+
+            // Rows: a replicated table copies the change to its replicas by itself; a Distributed table has no rows of
+            // its own, so the change goes to its local table on every shard.
+            if (sharded)
+            {
+                return [new(Rename(statement, alter.Groups["name"], db!, name + LocalSuffix), ObjectKind.None, null, null)];
+            }
         }
 
-        return new(statement, ObjectKind.None, null, null);
+        return [new(statement, ObjectKind.None, null, null)];
+    }
+
+    private IReadOnlyList<ClusterStatement> ConvertTable(string statement, Match table)
+    {
+        var (db, name) = Split(table.Groups["name"].Value);
+        if (db is null)
+        {
+            throw new InvalidOperationException($"A table of the schema must name its database: {ClickHouseException.Abbreviate(statement)}");
+        }
+
+        var shardingKey = ShardedBy().Match(statement) is { Success: true } sharded ? sharded.Groups["key"].Value.Trim() : null;
+        var localName = shardingKey is null ? name : name + LocalSuffix;
+        var withCluster = shardingKey is null ? Insert(statement, table.Groups["name"]) : Rename(statement, table.Groups["name"], db, localName);
+        var engine = Engine().Match(withCluster);
+        if (!engine.Success)
+        {
+            throw new InvalidOperationException(
+                $"Table {db}.{name} has an engine that cannot be replicated: cluster mode needs a MergeTree-family engine. {ClickHouseException.Abbreviate(statement)}");
+        }
+
+        var arguments = engine.Groups["args"].Success && engine.Groups["args"].Value.Trim().Length > 0
+            ? ", " + engine.Groups["args"].Value.Trim()
+            : "";
+        var path = shardingKey is null ? FullCopyReplicaPath(db, name) : ShardReplicaPath(db, localName);
+        var replicated = $"ENGINE = Replicated{engine.Groups["family"].Value}MergeTree({ClickHouseSql.Quote(path)}, '{{replica}}'{arguments})";
+        var local = new ClusterStatement(withCluster[..engine.Index] + replicated + withCluster[(engine.Index + engine.Length)..], ObjectKind.Table, db, localName);
+        if (shardingKey is null)
+        {
+            return [local];
+        }
+
+        var qualifiedLocal = ClickHouseSql.QuoteIdentifier(db) + "." + ClickHouseSql.QuoteIdentifier(localName);
+        var distributed = $"CREATE TABLE IF NOT EXISTS {ClickHouseSql.QuoteIdentifier(db)}.{ClickHouseSql.QuoteIdentifier(name)}{_onCluster} AS {qualifiedLocal} " +
+            $"ENGINE = Distributed({ClickHouseSql.QuoteIdentifier(Cluster)}, {ClickHouseSql.QuoteIdentifier(db)}, {ClickHouseSql.QuoteIdentifier(localName)}, {shardingKey})";
+        return [local, new ClusterStatement(distributed, ObjectKind.Table, db, name)];
+    }
+
+    /// <summary>Points a view's source and target at the local tables of Distributed ones: each node's view sees only the rows inserted on it.</summary>
+    private static string ToLocalTables(string statement, string database, IReadOnlyDictionary<string, string> distributedTables)
+    {
+        foreach (var table in distributedTables.Keys)
+        {
+            var reference = new Regex(
+                $@"(?<![\w`.]){Regex.Escape(ClickHouseSql.QuoteIdentifier(database))}\.`?{Regex.Escape(table)}`?(?![\w`])|(?<![\w`.])`?{Regex.Escape(database)}`?\.`?{Regex.Escape(table)}`?(?![\w`])",
+                RegexOptions.CultureInvariant);
+            statement = reference.Replace(statement, ClickHouseSql.QuoteIdentifier(database) + "." + ClickHouseSql.QuoteIdentifier(table + LocalSuffix));
+        }
+
+        return statement;
     }
 
     private string Insert(string statement, Group name) => statement.Insert(name.Index + name.Length, _onCluster);
+
+    private string Rename(string statement, Group name, string database, string table) =>
+        statement[..name.Index] + ClickHouseSql.QuoteIdentifier(database) + "." + ClickHouseSql.QuoteIdentifier(table) + _onCluster + statement[(name.Index + name.Length)..];
 
     private static (string? Database, string Name) Split(string qualified)
     {
@@ -97,8 +194,14 @@ internal sealed partial class ClickHouseClusterDdl
     [GeneratedRegex(@"ENGINE\s*=\s*(?<family>Replacing|Aggregating|Summing|Collapsing|VersionedCollapsing|Graphite)?MergeTree\b(?:\s*\((?<args>[^)]*)\))?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Engine();
 
-    [GeneratedRegex(@"^\s*ALTER\s+TABLE\s+" + Name + @"\s+(?:ADD|DROP|MODIFY|CLEAR|COMMENT)\s+COLUMN\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex AlterColumns();
+    [GeneratedRegex(@"^\s*--\s*cluster:\s*sharded\s+by\s+(?<key>.+?)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Multiline)]
+    private static partial Regex ShardedBy();
+
+    [GeneratedRegex(@"^\s*ALTER\s+TABLE\s+" + Name + @"\s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Alter();
+
+    [GeneratedRegex(@"^\s*ALTER\s+TABLE\s+\S+\s+(?:ADD|DROP|MODIFY|CLEAR|COMMENT)\s+COLUMN\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ColumnChange();
 
     internal enum ObjectKind
     {

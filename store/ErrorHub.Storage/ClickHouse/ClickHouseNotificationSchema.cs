@@ -40,6 +40,7 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
             event_count AggregateFunction(count),
             user_count AggregateFunction(uniq, UInt64)
         )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = AggregatingMergeTree
         PARTITION BY toMonday(minute)
         ORDER BY (project_id, minute, fingerprint, environment, level)

@@ -84,14 +84,19 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
         return counts.Count == 0 ? 0 : counts[0];
     }
 
-    /// <summary>Drops the weekly partitions (by Monday) whose whole week lies before <paramref name="before"/>.</summary>
+    /// <summary>
+    /// Drops the weekly partitions (by Monday) whose whole week lies before <paramref name="before"/>. On a cluster the
+    /// parts of a Distributed table are in its local table, and the drop goes to every shard (ClickHouseClusterDdl);
+    /// a week this node's shard lacks is left to the row deletion that follows.
+    /// </summary>
     private async Task DropPartitionsBeforeAsync(string table, DateTimeOffset before, CancellationToken cancellationToken)
     {
         var name = table[(table.LastIndexOf('.') + 1)..];
         var partitions = await client.QueryAsync(
             $"""
             SELECT DISTINCT partition FROM system.parts
-            WHERE database = {ClickHouseSql.Quote(schema.Database)} AND table = {ClickHouseSql.Quote(name)} AND active
+            WHERE database = {ClickHouseSql.Quote(schema.Database)} AND active
+                AND table IN ({ClickHouseSql.Quote(name)}, {ClickHouseSql.Quote(name + ClickHouseClusterDdl.LocalSuffix)})
             """,
             row => row.GetProperty("partition").GetString() ?? "",
             cancellationToken);

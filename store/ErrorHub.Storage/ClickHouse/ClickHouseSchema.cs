@@ -1,7 +1,9 @@
 namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>
-/// ErrorHub's tables on ClickHouse. Only features that 18.16 and current servers share: no
+/// ErrorHub's tables on ClickHouse. A table that grows with the events says <c>-- cluster: sharded by ...</c>: on a
+/// cluster it is spread over the shards by that key, which keeps each issue's rows on one shard so its aggregates and
+/// duplicate events meet there (ClickHouseClusterDdl); every other table is a full copy on every node. Only features that 18.16 and current servers share: no
 /// DateTime64, TTL, CODEC, skip indexes, SimpleAggregateFunction or LowCardinality. Times are
 /// DateTime('UTC') so that hour and day buckets do not depend on the server's time zone.
 /// </summary>
@@ -99,6 +101,7 @@ internal sealed class ClickHouseSchema(string database)
             payload String,
             grouping String
         )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = ReplacingMergeTree
         PARTITION BY toMonday(timestamp)
         ORDER BY (project_id, toStartOfDay(timestamp), fingerprint, event_id)
@@ -113,6 +116,7 @@ internal sealed class ClickHouseSchema(string database)
             timestamp DateTime('UTC'),
             fingerprint String
         )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = ReplacingMergeTree
         PARTITION BY toMonday(timestamp)
         ORDER BY (project_id, event_id)
@@ -134,6 +138,7 @@ internal sealed class ClickHouseSchema(string database)
             latest_culprit AggregateFunction(argMax, String, UInt32),
             latest_level AggregateFunction(argMax, String, UInt32)
         )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = AggregatingMergeTree
         PARTITION BY toMonday(hour)
         ORDER BY (project_id, fingerprint, hour)
@@ -151,6 +156,7 @@ internal sealed class ClickHouseSchema(string database)
             first_culprit AggregateFunction(argMin, String, UInt32),
             first_grouping AggregateFunction(argMin, String, UInt32)
         )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = AggregatingMergeTree
         ORDER BY (project_id, fingerprint)
         """,

@@ -22,7 +22,7 @@ public sealed class ClusterFailoverTests(ClickHouseClusterFixture cluster) : IAs
 
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName("failover");
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync() => cluster.EnsureNodesRunAsync();
 
     public async Task DisposeAsync()
     {

@@ -5,14 +5,14 @@ using Xunit;
 
 namespace ErrorHub.Storage.Tests.Cluster;
 
-/// <summary>The schema on a real cluster: every table on every node, replicated; upgrades reach every node.</summary>
+/// <summary>The schema on a real cluster: every table on every node, replicated or distributed over replicated local tables; upgrades reach every node.</summary>
 [Collection(ClickHouseClusterCollectionDefinition.Name)]
 public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyncLifetime
 {
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName("schema");
     private readonly List<HttpClient> _clients = [];
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync() => cluster.EnsureNodesRunAsync();
 
     public async Task DisposeAsync()
     {
@@ -21,7 +21,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
     }
 
     [Fact]
-    public async Task Every_table_of_the_schema_is_replicated_on_every_node_and_every_view_is_on_every_node()
+    public async Task Every_table_of_the_schema_is_replicated_or_distributed_over_replicated_local_tables_on_every_node()
     {
         var store = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), _database);
         await store.Schema.EnsureSchemaAsync();
@@ -32,13 +32,35 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
             var tables = await TablesAsync(node);
             tables.Should().NotBeEmpty();
             tables.Where(t => t.Engine != "MaterializedView").Should().OnlyContain(
-                t => t.Engine.StartsWith("Replicated", StringComparison.Ordinal),
-                $"on {node.Name} a table that is not replicated would hold only what was written through that node");
+                t => t.Engine.StartsWith("Replicated", StringComparison.Ordinal) || t.Engine == "Distributed",
+                $"on {node.Name} a table that is neither replicated nor distributed would hold only what was written through that node");
+            foreach (var (name, _) in tables.Where(t => t.Engine == "Distributed"))
+            {
+                tables.Should().Contain(t => t.Name == name + ClickHouseClusterDdl.LocalSuffix && t.Engine.StartsWith("Replicated", StringComparison.Ordinal),
+                    $"the Distributed table {name} spreads over replicated local tables, or a shard's data lives on one node");
+            }
+
+            var paths = await node.QueryAsync($"SELECT table, zookeeper_path FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} FORMAT TabSeparated");
+            foreach (var (table, path) in paths.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t')).Select(p => (p[0], p[1])))
+            {
+                path.Should().Be(
+                    table.EndsWith(ClickHouseClusterDdl.LocalSuffix, StringComparison.Ordinal) ? $"/clickhouse/tables/01/{_database}/{table}" : $"/clickhouse/tables/all/{_database}/{table}",
+                    "a shard's local tables replicate within the shard, the small tables over every node");
+            }
+
             perNode.Add(tables.Select(t => $"{t.Name} {t.Engine}").ToArray());
         }
 
         perNode[1].Should().Equal(perNode[0], "both nodes have the same tables and views");
-        perNode[0].Should().Contain(["events ReplicatedReplacingMergeTree", "issue_hourly ReplicatedAggregatingMergeTree", "issue_hourly_mv MaterializedView", "users ReplicatedReplacingMergeTree", "issue_states ReplicatedReplacingMergeTree"]);
+        perNode[0].Should().Contain([
+            "events Distributed", "events_local ReplicatedReplacingMergeTree", "events_by_id Distributed", "issue_hourly Distributed",
+            "issue_hourly_local ReplicatedAggregatingMergeTree", "issue_firsts Distributed", "issue_minutely Distributed", "issue_hourly_mv MaterializedView",
+            "users ReplicatedReplacingMergeTree", "issue_states ReplicatedReplacingMergeTree", "projects ReplicatedReplacingMergeTree"]);
+        foreach (var view in (await TablesAsync(cluster.Nodes[0])).Where(t => t.Engine == "MaterializedView"))
+        {
+            var definition = await cluster.Nodes[0].QueryAsync($"SHOW CREATE TABLE {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(view.Name)}");
+            definition.Should().Contain("events_local").And.MatchRegex(@"TO \S+_local", $"{view.Name} reads the node's own events and writes its own shard's aggregates");
+        }
     }
 
     [Fact]
@@ -51,7 +73,11 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         // The previous release's schema: no issue_firsts, no grouping column.
         await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts_mv {onCluster}");
         await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts {onCluster}");
-        await cluster.Nodes[0].QueryAsync($"ALTER TABLE {database}.events {onCluster} DROP COLUMN grouping");
+        await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts_local {onCluster}");
+        var events = await cluster.Nodes[0].QueryAsync($"SELECT engine_full FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} AND name = 'events' FORMAT TabSeparatedRaw");
+        await cluster.Nodes[0].QueryAsync($"ALTER TABLE {database}.events_local {onCluster} DROP COLUMN grouping");
+        await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.events {onCluster}");
+        await cluster.Nodes[0].QueryAsync($"CREATE TABLE {database}.events {onCluster} AS {database}.events_local ENGINE = {events.Trim()}");
 
         // Upgraded by a process on the other node.
         var upgraded = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
@@ -61,7 +87,9 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         {
             var columns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = 'events'");
             columns.Split('\n').Should().Contain("grouping", $"{node.Name} has the added column");
-            (await TablesAsync(node)).Should().Contain([("issue_firsts", "ReplicatedAggregatingMergeTree"), ("issue_firsts_mv", "MaterializedView")]);
+            var localColumns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = 'events_local'");
+            localColumns.Split('\n').Should().Contain("grouping", $"{node.Name}'s local events table has it too");
+            (await TablesAsync(node)).Should().Contain([("issue_firsts", "Distributed"), ("issue_firsts_local", "ReplicatedAggregatingMergeTree"), ("issue_firsts_mv", "MaterializedView")]);
         }
     }
 

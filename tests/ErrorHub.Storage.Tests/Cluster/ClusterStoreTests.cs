@@ -9,12 +9,13 @@ namespace ErrorHub.Storage.Tests.Cluster;
 /// Every store contract, on the cluster: the schema in its cluster form (replicated tables made ON CLUSTER)
 /// and every query of the writer, readers, access, notification and retention parts against it.
 /// ON CLUSTER DDL takes the cluster seconds per table, so the tests share one database made once and
-/// emptied (TRUNCATE, replicated) before each test; the test of several processes creating one schema
-/// gets a fresh database.
+/// emptied (every partition dropped on both replicas) before each test; the test of several processes creating one
+/// schema gets a fresh database.
 /// </summary>
 [Collection(ClickHouseClusterCollectionDefinition.Name)]
 public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreContractTests
 {
+    private static readonly TimeSpan CleanupBound = TimeSpan.FromSeconds(30);
     private static readonly SemaphoreSlim SharedDatabaseLock = new(1, 1);
     private static readonly Dictionary<ClickHouseClusterFixture, string> SharedDatabases = [];
 
@@ -41,16 +42,25 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
 
     private async Task<string> EmptySharedDatabaseAsync()
     {
+        await cluster.EnsureNodesRunAsync();
         await SharedDatabaseLock.WaitAsync();
         try
         {
-            if (SharedDatabases.TryGetValue(cluster, out var database) && await TryEmptyAsync(database))
+            if (SharedDatabases.TryGetValue(cluster, out var database))
             {
-                return database;
+                try
+                {
+                    await EmptyAsync(database);
+                    return database;
+                }
+                catch
+                {
+                    // The next test starts on a fresh database rather than on whatever this one holds.
+                    SharedDatabases.Remove(cluster);
+                    throw;
+                }
             }
 
-            // First use, or a TRUNCATE that did not finish in time (18.16 can hold one behind a replicated
-            // mutation an earlier test left running): a fresh database costs seconds, a hung test minutes.
             database = ClickHouseServerFixture.NewDatabaseName("cluster");
             await ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), database).Schema.EnsureSchemaAsync();
             SharedDatabases[cluster] = database;
@@ -62,23 +72,42 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
         }
     }
 
-    private async Task<bool> TryEmptyAsync(string database)
+    /// <summary>
+    /// Drops every partition of every replicated table and waits until both replicas have (ALTER ... DROP PARTITION with
+    /// replication_alter_partitions_sync=2). Not TRUNCATE: on 18.16 a TRUNCATE of a replicated table holds the table's lock
+    /// while it waits for the replicas, whose replication queue needs that lock to drop the parts: sent to a replica that
+    /// is not the table's leader it never ends (fixed in ClickHouse 19.14, docs/deployment.md).
+    /// </summary>
+    private async Task EmptyAsync(string database)
     {
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var bound = new CancellationTokenSource(CleanupBound);
+        var name = ClickHouseSql.Quote(database);
         try
         {
-            var tables = await cluster.Nodes[0].QueryAsync(
-                $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} AND engine LIKE 'Replicated%' FORMAT TabSeparated", bound.Token);
-            foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            var partitions = new HashSet<(string Table, string Partition)>();
+            foreach (var node in cluster.Nodes)
             {
-                await cluster.Nodes[0].QueryAsync($"TRUNCATE TABLE {ClickHouseSql.QuoteIdentifier(database)}.{ClickHouseSql.QuoteIdentifier(table)}", bound.Token);
+                var rows = await node.QueryAsync(
+                    $"SELECT DISTINCT table, partition_id FROM system.parts WHERE database = {name} AND active AND table IN " +
+                    $"(SELECT name FROM system.tables WHERE database = {name} AND engine LIKE 'Replicated%') FORMAT TabSeparated",
+                    bound.Token);
+                foreach (var row in rows.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t')))
+                {
+                    partitions.Add((row[0], row[1]));
+                }
             }
 
-            return true;
+            foreach (var (table, partition) in partitions)
+            {
+                await cluster.Nodes[0].QueryAsync(
+                    $"ALTER TABLE {ClickHouseSql.QuoteIdentifier(database)}.{ClickHouseSql.QuoteIdentifier(table)} DROP PARTITION ID {ClickHouseSql.Quote(partition)}",
+                    "replication_alter_partitions_sync=2",
+                    bound.Token);
+            }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException ex) when (bound.IsCancellationRequested)
         {
-            return false;
+            throw new TimeoutException($"Emptying the shared cluster database {database} took longer than {CleanupBound.TotalSeconds:0} s: a replica is stuck.", ex);
         }
     }
 

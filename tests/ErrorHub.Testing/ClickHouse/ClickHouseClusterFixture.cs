@@ -1,7 +1,7 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security;
 using System.Text;
 using Xunit;
 
@@ -14,6 +14,7 @@ namespace ErrorHub.Testing.ClickHouse;
 /// has its <c>shard</c> and <c>replica</c> macros. A node can be killed and started again
 /// (<see cref="ClickHouseClusterNode.KillAsync"/>, <see cref="ClickHouseClusterNode.StartAsync"/>) on the same
 /// ports and data. A missing ZooKeeper or server fails the tests with how to install it: nothing is skipped.
+/// A node that dies on its own is reported by <see cref="EnsureNodesRunAsync"/> with its log, and started again.
 /// </summary>
 public sealed class ClickHouseClusterFixture : IAsyncLifetime
 {
@@ -31,7 +32,8 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     private readonly List<ClickHouseClusterNode> _nodes = [];
     private readonly string _binary;
     private readonly string _zooKeeperJar;
-    private ClusterProcess? _zooKeeper;
+    private readonly int _shards;
+    private ChildProcess? _zooKeeper;
     private string? _directory;
 
     /// <summary>Configured by the environment: what xunit calls.</summary>
@@ -42,14 +44,21 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     {
     }
 
-    private ClickHouseClusterFixture(string binary, string zooKeeperJar)
+    private ClickHouseClusterFixture(string binary, string zooKeeperJar, int shards = 1)
     {
         _binary = binary;
         _zooKeeperJar = zooKeeperJar;
+        _shards = shards;
     }
 
     /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
     public static ClickHouseClusterFixture Create(string binary, string zooKeeperJar) => new(binary, zooKeeperJar);
+
+    /// <summary>The same two nodes, each its own shard of one replica (shards <c>01</c> and <c>02</c>): where Distributed tables really spread data.</summary>
+    public static ClickHouseClusterFixture CreateTwoShards() => new(
+        Environment.GetEnvironmentVariable(ClickHouseServerFixture.BinaryVariable) ?? "/usr/sbin/clickhouse-server",
+        Environment.GetEnvironmentVariable(ZooKeeperJarVariable) ?? DefaultZooKeeperJar,
+        shards: 2);
 
     /// <summary>The two nodes, in the order of <c>remote_servers</c>.</summary>
     public IReadOnlyList<ClickHouseClusterNode> Nodes => _nodes;
@@ -95,15 +104,59 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
 
     public Task DisposeAsync() => StopAllAsync();
 
+    /// <summary>
+    /// Fails with the server's own account (its console and log tail, where 18.16 writes a crash's stack trace)
+    /// when a node died since the last look, after starting it again so the next tests find the cluster whole.
+    /// Nodes stopped on purpose (<see cref="ClickHouseClusterNode.KillAsync"/>) are left alone.
+    /// </summary>
+    public async Task EnsureNodesRunAsync()
+    {
+        var deaths = new StringBuilder();
+        foreach (var node in _nodes.Where(node => node.HasDied))
+        {
+            deaths.AppendLine($"ClickHouse {node.Name} died on its own:").AppendLine(node.DescribeLogs());
+            await node.StartAsync();
+        }
+
+        if (deaths.Length > 0)
+        {
+            throw new InvalidOperationException(deaths.ToString());
+        }
+    }
+
+    /// <summary>
+    /// A third node configured like the others but pointed at a ZooKeeper port where nothing listens: a cluster member
+    /// that never gets a ZooKeeper session, as when ZooKeeper is unreachable from it. The caller disposes it.
+    /// </summary>
+    public async Task<ClickHouseClusterNode> StartNodeWithoutZooKeeperAsync()
+    {
+        var directory = _directory ?? throw new InvalidOperationException("The cluster has not started.");
+        var ports = ClickHouseServerProcess.FreePorts(4);
+        var node = new ClickHouseClusterNode(
+            "lonely" + Guid.NewGuid().ToString("N")[..8], _binary, Path.Combine(directory, "lonely-" + Guid.NewGuid().ToString("N")), ports[0], ports[1], ports[2], ports[3],
+            ShardsXml([[ports[1]]]), "01");
+        if (await node.TryStartAsync(StartTimeout, requireZooKeeper: false) is { } why)
+        {
+            await node.DisposeAsync();
+            throw new InvalidOperationException(why);
+        }
+
+        return node;
+    }
+
     private async Task StartClusterAsync(string binary, string zooKeeperJar)
     {
         _directory = Directory.CreateTempSubdirectory("errorhub-cluster-").FullName;
-        var ports = FreePorts(7);
+        var ports = ClickHouseServerProcess.FreePorts(7);
         var zooKeeperPort = ports[0];
         _zooKeeper = StartZooKeeper(Path.Combine(_directory, "zookeeper"), zooKeeperJar, zooKeeperPort);
-        await WaitForZooKeeperAsync(_zooKeeper, zooKeeperPort);
+        // Only once ZooKeeper hands out sessions may the servers start: 18.16 crashes on an ON CLUSTER statement
+        // that arrives before its DDL worker has its ZooKeeper session (docs/deployment.md).
+        await WaitForZooKeeperSessionsAsync(_zooKeeper, zooKeeperPort);
 
         var replicas = new[] { (Http: ports[1], Tcp: ports[2], Interserver: ports[3]), (Http: ports[4], Tcp: ports[5], Interserver: ports[6]) };
+        // One shard of both nodes, or each node a shard of its own.
+        var shards = _shards == 1 ? [replicas.Select(r => r.Tcp).ToArray()] : replicas.Select(r => new[] { r.Tcp }).ToArray();
         for (var i = 0; i < replicas.Length; i++)
         {
             var node = new ClickHouseClusterNode(
@@ -114,7 +167,8 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
                 replicas[i].Tcp,
                 replicas[i].Interserver,
                 zooKeeperPort,
-                replicas.Select(r => r.Tcp).ToArray());
+                ShardsXml(shards),
+                _shards == 1 ? "01" : $"{i + 1:00}");
             _nodes.Add(node);
         }
 
@@ -126,7 +180,12 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
         }
     }
 
-    private static ClusterProcess StartZooKeeper(string directory, string jar, int port)
+    private static string ShardsXml(int[][] shards) => string.Concat(shards.Select(replicas =>
+        "<shard><internal_replication>true</internal_replication>" +
+        string.Concat(replicas.Select(port => $"<replica><host>127.0.0.1</host><port>{port}</port></replica>")) +
+        "</shard>"));
+
+    private static ChildProcess StartZooKeeper(string directory, string jar, int port)
     {
         Directory.CreateDirectory(Path.Combine(directory, "data"));
         var config = Path.Combine(directory, "zoo.cfg");
@@ -155,10 +214,10 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
             startInfo.ArgumentList.Add(argument);
         }
 
-        return ClusterProcess.Start("zookeeper", startInfo);
+        return ChildProcess.Start("zookeeper", startInfo);
     }
 
-    private static async Task WaitForZooKeeperAsync(ClusterProcess zooKeeper, int port)
+    private static async Task WaitForZooKeeperSessionsAsync(ChildProcess zooKeeper, int port)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < StartTimeout)
@@ -168,7 +227,7 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
                 throw new ClusterStartException($"ZooKeeper exited.{Environment.NewLine}{zooKeeper.Output}");
             }
 
-            if (await AnswersImOkAsync(port))
+            if (await GrantsASessionAsync(port))
             {
                 return;
             }
@@ -176,21 +235,44 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
             await Task.Delay(100);
         }
 
-        throw new ClusterStartException($"ZooKeeper did not answer 'ruok' on 127.0.0.1:{port} within {StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{zooKeeper.Output}");
+        throw new ClusterStartException($"ZooKeeper did not grant a session on 127.0.0.1:{port} within {StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{zooKeeper.Output}");
     }
 
-    private static async Task<bool> AnswersImOkAsync(int port)
+    /// <summary>
+    /// Opens a ZooKeeper session the way ClickHouse does (a ConnectRequest; ZooKeeper's wire format is big-endian and
+    /// length-prefixed). <c>ruok</c> is not enough: ZooKeeper answers it while it still closes every session handshake,
+    /// which is how a node came up without a session in the first place.
+    /// </summary>
+    private static async Task<bool> GrantsASessionAsync(int port)
     {
         try
         {
             using var client = new TcpClient();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
             await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
             var stream = client.GetStream();
-            await stream.WriteAsync("ruok"u8.ToArray(), timeout.Token);
-            var buffer = new byte[4];
-            var read = await stream.ReadAtLeastAsync(buffer, 4, throwOnEndOfStream: false, timeout.Token);
-            return read == 4 && buffer.AsSpan().SequenceEqual("imok"u8);
+            // length, protocol version 0, last zxid seen 0, session timeout (ms), session id 0, password of 16 zero bytes.
+            var request = new byte[4 + 4 + 8 + 4 + 8 + 4 + 16];
+            BinaryPrimitives.WriteInt32BigEndian(request, request.Length - 4);
+            BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(16), 2000);
+            BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(28), 16);
+            await stream.WriteAsync(request, timeout.Token);
+            var length = new byte[4];
+            if (await stream.ReadAtLeastAsync(length, 4, throwOnEndOfStream: false, timeout.Token) < 4)
+            {
+                return false;
+            }
+
+            var size = BinaryPrimitives.ReadInt32BigEndian(length);
+            if (size is < 16 or > 1024)
+            {
+                return false;
+            }
+
+            // protocol version, negotiated timeout, session id, password.
+            var answer = new byte[size];
+            return await stream.ReadAtLeastAsync(answer, size, throwOnEndOfStream: false, timeout.Token) == size
+                && BinaryPrimitives.ReadInt64BigEndian(answer.AsSpan(8)) != 0;
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {
@@ -214,41 +296,8 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
 
         if (_directory is { } directory && Environment.GetEnvironmentVariable(KeepDirectoryVariable) != "1")
         {
-            for (var i = 0; i < 5 && Directory.Exists(directory); i++)
-            {
-                try
-                {
-                    Directory.Delete(directory, recursive: true);
-                }
-                catch (IOException) when (i < 4)
-                {
-                    await Task.Delay(200);
-                }
-            }
-
+            await ClickHouseServerProcess.DeleteDirectoryAsync(directory);
             _directory = null;
-        }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        try
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Start();
-            }
-
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-                listener.Dispose();
-            }
         }
     }
 
@@ -258,17 +307,23 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
 /// <summary>One <c>clickhouse-server</c> of <see cref="ClickHouseClusterFixture"/>: its HTTP interface, and kill and start for fault tests.</summary>
 public sealed class ClickHouseClusterNode : IAsyncDisposable
 {
+    private const string DdlWorker = "DDLWorker";
     private static readonly TimeSpan RestartTimeout = TimeSpan.FromSeconds(90);
+
+    // How long a node's DDL worker may still be without its ZooKeeper session after the node has one: it retries about every second.
+    private static readonly TimeSpan DdlWorkerRetry = TimeSpan.FromSeconds(3);
 
     private readonly string _binary;
     private readonly string _directory;
     private readonly string _configPath;
     private readonly string _displayName;
-    // Dropping a database of replicated tables or waiting for a replica to sync takes seconds on a busy machine.
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(2) };
-    private ClusterProcess? _process;
 
-    internal ClickHouseClusterNode(string name, string binary, string directory, int httpPort, int tcpPort, int interserverPort, int zooKeeperPort, int[] replicaTcpPorts)
+    // Bounded well below the test run's hang timeout: a statement that waits this long has met a stuck server, and says so.
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(90) };
+    private ChildProcess? _process;
+
+    internal ClickHouseClusterNode(
+        string name, string binary, string directory, int httpPort, int tcpPort, int interserverPort, int zooKeeperPort, string shardsXml, string shard)
     {
         Name = name;
         _binary = binary;
@@ -276,7 +331,25 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         Directory.CreateDirectory(directory);
         _displayName = "errorhub-test-" + name + "-" + Guid.NewGuid().ToString("N");
         Url = new Uri($"http://127.0.0.1:{httpPort}/");
-        _configPath = WriteConfig(directory, name, _displayName, httpPort, tcpPort, interserverPort, zooKeeperPort, replicaTcpPorts);
+        // What a production node needs beyond a single server: zookeeper, remote_servers (the cluster
+        // ErrorHub:Store:ClickHouse:Cluster names), macros, distributed_ddl (ON CLUSTER) and an
+        // interserver address the other replica can fetch parts from. docs/deployment.md shows the same.
+        _configPath = ClickHouseServerProcess.WriteConfig(directory, _displayName, httpPort, tcpPort, interserverPort, cacheBytes: 134217728, $"""
+              <zookeeper>
+                <node><host>127.0.0.1</host><port>{zooKeeperPort}</port></node>
+                <session_timeout_ms>30000</session_timeout_ms>
+              </zookeeper>
+              <remote_servers>
+                <{ClickHouseClusterFixture.ClusterName}>{shardsXml}</{ClickHouseClusterFixture.ClusterName}>
+              </remote_servers>
+              <macros>
+                <shard>{shard}</shard>
+                <replica>{name}</replica>
+              </macros>
+              <distributed_ddl>
+                <path>/clickhouse/task_queue/ddl</path>
+              </distributed_ddl>
+            """);
     }
 
     /// <summary>The replica's name (its <c>replica</c> macro), e.g. <c>node1</c>.</summary>
@@ -286,6 +359,12 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
     public Uri Url { get; }
 
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The server's process id while it runs.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException($"{Name} is not running.");
+
+    /// <summary>The server exited without being killed by a test: a crash.</summary>
+    public bool HasDied => _process is { HasExited: true };
 
     /// <summary>Kills the server (SIGKILL, no shutdown): what a crashed machine does.</summary>
     public async Task KillAsync()
@@ -300,33 +379,67 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
     /// <summary>Starts the server again on its ports and data; fails when it does not answer as a cluster member in time.</summary>
     public async Task StartAsync()
     {
+        await KillAsync();
         if (await TryStartAsync(RestartTimeout) is { } why)
         {
             throw new InvalidOperationException($"{Name} did not start again: {why}");
         }
     }
 
-    /// <summary>Runs a statement over HTTP and returns the answer's text; a refusal throws with ClickHouse's message.</summary>
-    public async Task<string> QueryAsync(string sql, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs a statement over HTTP and returns the answer's text; a refusal throws with ClickHouse's message, a dead server with its log.
+    /// <paramref name="settings"/> go in the URL (<c>name=value&amp;...</c>): 18.16 knows no SETTINGS clause on ALTER.
+    /// </summary>
+    public Task<string> QueryAsync(string sql, CancellationToken cancellationToken = default) => QueryAsync(sql, settings: null, cancellationToken);
+
+    /// <inheritdoc cref="QueryAsync(string, CancellationToken)"/>
+    public async Task<string> QueryAsync(string sql, string? settings, CancellationToken cancellationToken = default)
     {
         using var content = new StringContent(sql);
-        using var response = await _http.PostAsync(Url, content, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        return response.IsSuccessStatusCode ? text : throw new InvalidOperationException($"{Name} refused '{sql}': {text}");
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.PostAsync(settings is null ? Url : new Uri(Url, "?" + settings), content, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            if (await HasJustDiedAsync())
+            {
+                throw new InvalidOperationException($"{Name} died while running '{sql}':{Environment.NewLine}{DescribeLogs()}", ex);
+            }
+
+            throw;
+        }
+
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            return response.IsSuccessStatusCode ? text : throw new InvalidOperationException($"{Name} refused '{sql}': {text}");
+        }
     }
 
-    internal async Task<string?> TryStartAsync(TimeSpan timeout)
+    // A crashing server writes its stack trace before it exits: give it a moment.
+    private async Task<bool> HasJustDiedAsync()
     {
-        var startInfo = new ProcessStartInfo(_binary)
+        for (var i = 0; i < 20 && IsRunning; i++)
         {
-            ArgumentList = { $"--config-file={_configPath}" },
-            WorkingDirectory = _directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        _process = ClusterProcess.Start(Name, startInfo);
+            await Task.Delay(100);
+        }
+
+        return HasDied;
+    }
+
+    /// <summary>The node's console and the last lines of its logs.</summary>
+    public string DescribeLogs() => ClickHouseServerProcess.DescribeLogs(_directory, _process, lines: 60);
+
+    internal async Task<string?> TryStartAsync(TimeSpan timeout, bool requireZooKeeper = true)
+    {
+        // The log survives restarts: only what this start adds counts.
+        var ddlWorkerTroubleBefore = ClickHouseServerProcess.LogLinesMentioning(_directory, DdlWorker).Count();
+        _process = ClickHouseServerProcess.Start(Name, _binary, _directory, _configPath);
         var deadline = Stopwatch.StartNew();
+        var settledSince = (Stopwatch?)null;
+        var lastTrouble = ddlWorkerTroubleBefore;
         while (deadline.Elapsed < timeout)
         {
             if (_process.HasExited)
@@ -334,10 +447,29 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
                 return $"{Name} exited.{Environment.NewLine}{DescribeLogs()}";
             }
 
-            // Answering is not enough: replicated tables need the node's ZooKeeper session.
-            if (await IsOurServerInTheClusterAsync())
+            // Answering is not enough: replicated tables need the node's ZooKeeper session, and ON CLUSTER statements
+            // its DDL worker's, which 18.16 takes separately (and retries about every second when it failed).
+            if (!requireZooKeeper && await IsOurServerAsync("SELECT 1"))
             {
                 return null;
+            }
+
+            if (requireZooKeeper && await IsOurServerAsync("SELECT count() FROM system.zookeeper WHERE path = '/'"))
+            {
+                var trouble = ClickHouseServerProcess.LogLinesMentioning(_directory, DdlWorker).Count();
+                if (trouble == ddlWorkerTroubleBefore)
+                {
+                    return null;
+                }
+
+                if (trouble != lastTrouble || settledSince is null)
+                {
+                    (lastTrouble, settledSince) = (trouble, Stopwatch.StartNew());
+                }
+                else if (settledSince.Elapsed >= DdlWorkerRetry)
+                {
+                    return null;
+                }
             }
 
             await Task.Delay(100);
@@ -346,11 +478,11 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         return $"{Name} did not answer on {Url} with a ZooKeeper session within {timeout.TotalSeconds:0} s.{Environment.NewLine}{DescribeLogs()}";
     }
 
-    private async Task<bool> IsOurServerInTheClusterAsync()
+    private async Task<bool> IsOurServerAsync(string probe)
     {
         try
         {
-            using var content = new StringContent("SELECT count() FROM system.zookeeper WHERE path = '/'");
+            using var content = new StringContent(probe);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             using var response = await _http.PostAsync(Url, content, timeout.Token);
             return response.IsSuccessStatusCode
@@ -362,173 +494,22 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         }
     }
 
-    private string DescribeLogs()
-    {
-        var text = new StringBuilder().AppendLine(_process?.Output.ToString());
-        var path = Path.Combine(_directory, "log", "clickhouse-server.err.log");
-        if (File.Exists(path))
-        {
-            text.AppendLine("clickhouse-server.err.log (last lines):").AppendJoin(Environment.NewLine, File.ReadAllLines(path).TakeLast(30)).AppendLine();
-        }
-
-        return text.ToString();
-    }
-
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
         _http.Dispose();
     }
-
-    private static string WriteConfig(
-        string directory, string name, string displayName, int httpPort, int tcpPort, int interserverPort, int zooKeeperPort, int[] replicaTcpPorts)
-    {
-        static string Escape(string path) => SecurityElement.Escape(path);
-        var log = Path.Combine(directory, "log");
-        Directory.CreateDirectory(log);
-        var usersPath = Path.Combine(directory, "users.xml");
-        File.WriteAllText(usersPath, """
-            <?xml version="1.0"?>
-            <yandex>
-              <profiles><default /></profiles>
-              <users>
-                <default>
-                  <password></password>
-                  <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-                  <profile>default</profile>
-                  <quota>default</quota>
-                </default>
-              </users>
-              <quotas><default /></quotas>
-            </yandex>
-            """);
-
-        var replicas = string.Concat(replicaTcpPorts.Select(port => $"<replica><host>127.0.0.1</host><port>{port}</port></replica>"));
-        var configPath = Path.Combine(directory, "config.xml");
-        // What a production node needs beyond a single server: zookeeper, remote_servers (the cluster
-        // ErrorHub:Store:ClickHouse:Cluster names), macros, distributed_ddl (ON CLUSTER) and an
-        // interserver address the other replica can fetch parts from. docs/deployment.md shows the same.
-        File.WriteAllText(configPath, $"""
-            <?xml version="1.0"?>
-            <yandex>
-              <logger>
-                <level>information</level>
-                <log>{Escape(Path.Combine(log, "clickhouse-server.log"))}</log>
-                <errorlog>{Escape(Path.Combine(log, "clickhouse-server.err.log"))}</errorlog>
-                <console>0</console>
-              </logger>
-              <display_name>{displayName}</display_name>
-              <listen_host>127.0.0.1</listen_host>
-              <http_port>{httpPort}</http_port>
-              <tcp_port>{tcpPort}</tcp_port>
-              <interserver_http_port>{interserverPort}</interserver_http_port>
-              <interserver_http_host>127.0.0.1</interserver_http_host>
-              <path>{Escape(Path.Combine(directory, "data"))}/</path>
-              <tmp_path>{Escape(Path.Combine(directory, "tmp"))}/</tmp_path>
-              <user_files_path>{Escape(Path.Combine(directory, "user_files"))}/</user_files_path>
-              <format_schema_path>{Escape(Path.Combine(directory, "format_schemas"))}/</format_schema_path>
-              <users_config>{Escape(usersPath)}</users_config>
-              <default_profile>default</default_profile>
-              <default_database>default</default_database>
-              <mark_cache_size>134217728</mark_cache_size>
-              <uncompressed_cache_size>134217728</uncompressed_cache_size>
-              <max_concurrent_queries>50</max_concurrent_queries>
-              <zookeeper>
-                <node><host>127.0.0.1</host><port>{zooKeeperPort}</port></node>
-                <session_timeout_ms>30000</session_timeout_ms>
-              </zookeeper>
-              <remote_servers>
-                <{ClickHouseClusterFixture.ClusterName}>
-                  <shard>
-                    <internal_replication>true</internal_replication>
-                    {replicas}
-                  </shard>
-                </{ClickHouseClusterFixture.ClusterName}>
-              </remote_servers>
-              <macros>
-                <shard>01</shard>
-                <replica>{name}</replica>
-              </macros>
-              <distributed_ddl>
-                <path>/clickhouse/task_queue/ddl</path>
-              </distributed_ddl>
-            </yandex>
-            """);
-        return configPath;
-    }
 }
 
-/// <summary>A child process of the cluster with its output kept (bounded) for failure messages; disposing kills it.</summary>
-internal sealed class ClusterProcess : IAsyncDisposable
+/// <summary>
+/// A second cluster for the tests that need data really spread over shards: two nodes, each a shard of one replica
+/// (<see cref="ClickHouseClusterFixture.CreateTwoShards"/>).
+/// </summary>
+public sealed class ClickHouseTwoShardClusterFixture : IAsyncLifetime
 {
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    public ClickHouseClusterFixture Cluster { get; } = ClickHouseClusterFixture.CreateTwoShards();
 
-    private ClusterProcess(Process process) => _process = process;
+    public Task InitializeAsync() => Cluster.InitializeAsync();
 
-    public bool HasExited => _process.HasExited;
-
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
-
-    public static ClusterProcess Start(string name, ProcessStartInfo startInfo)
-    {
-        var process = new Process { StartInfo = startInfo };
-        var result = new ClusterProcess(process);
-        process.OutputDataReceived += (_, e) => result.Capture(e.Data);
-        process.ErrorDataReceived += (_, e) => result.Capture(e.Data);
-        if (!process.Start())
-        {
-            throw new InvalidOperationException($"{name} did not start: {startInfo.FileName}");
-        }
-
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return result;
-    }
-
-    private void Capture(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            if (_output.Length < 32 * 1024)
-            {
-                _output.AppendLine(line);
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // It exited on its own between the check and the kill.
-        }
-        finally
-        {
-            _process.Dispose();
-        }
-    }
+    public Task DisposeAsync() => Cluster.DisposeAsync();
 }
