@@ -138,6 +138,42 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         (await Store.Issues.GetIssueAsync(5, "fp"))!.EventCount.Should().Be(3);
     }
 
+    [Fact]
+    public async Task A_store_made_before_issue_events_shows_the_same_events_table_breakdowns_and_affected_users_after_the_upgrade()
+    {
+        var events = Enumerable.Range(0, 12).Select(i => TestEvents.Create(5, i % 3 == 0 ? "fp-other" : "fp", TestEvents.BaseTime.AddMinutes(-9 * i),
+            i % 4 == 0 ? null : new UserRecord("u-" + (i % 5), "name" + (i % 5), $"user{i % 5}@example.com", "10.0.0." + i)) with
+        {
+            Release = "shop@1." + (i % 3),
+            Environment = i % 2 == 0 ? "production" : "staging",
+            ServerName = "web-" + (i % 2),
+            Tags = new Dictionary<string, string> { ["browser"] = "Chrome " + (i % 3), ["client_os"] = "iOS " + (i % 2) },
+            Request = new RequestRecord("GET", "https://shop.example/checkout?step=" + i, null, new Dictionary<string, string>()),
+        }).ToList();
+        await Store.Events.InsertEventsAsync(events);
+        async Task<object> AnswersAsync() => new
+        {
+            Events = (await Store.Issues.GetEventPageAsync(new EventQuery(5, "fp") { Limit = 100 })).Items,
+            Searched = (await Store.Issues.GetEventPageAsync(new EventQuery(5, "fp") { Search = "STEP=1" })).Items,
+            Users = await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(5, "fp")),
+            Breakdowns = await Store.Issues.GetBreakdownsAsync(new BreakdownQuery(5, "fp")),
+        };
+        var before = await AnswersAsync();
+
+        // The previous release's schema: no issue_events and no view feeding it.
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        await client.ExecuteAsync($"DROP TABLE {database}.issue_events_mv", CancellationToken.None);
+        await client.ExecuteAsync($"DROP TABLE {database}.issue_events", CancellationToken.None);
+
+        await Store.Schema.EnsureSchemaAsync();
+        await Store.Schema.EnsureSchemaAsync();
+
+        (await AnswersAsync()).Should().BeEquivalentTo(before, o => o.RespectingRuntimeTypes().WithStrictOrdering());
+        (await Store.Issues.GetEventPageAsync(new EventQuery(5, "fp") { Limit = 100 })).Items.Should().HaveCount(events.Count(e => e.Fingerprint == "fp"));
+    }
+
     [Theory]
     [InlineData(typeof(ClickHouseEventRow), "events")]
     [InlineData(typeof(ClickHouseProjectRow), "projects")]

@@ -137,4 +137,117 @@ public sealed class SqliteStoreTests : StoreContractTests
         issue.Grouping.Should().BeNull("made by version 1");
         (await upgraded.Issues.GetIssueAsync(1, "fp-v2")).Should().BeNull();
     }
+
+    /// <summary>The reads that use issue_events, as a user sees them, to compare before and after an upgrade.</summary>
+    private static async Task<object> DashboardAnswersAsync(ErrorHubStore store, string fingerprint) => new
+    {
+        Searched = (await store.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = new IssueFilter { Search = "grüße" } })).Items,
+        ByUserEmail = (await store.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = new IssueFilter { Search = "SMITH@" } })).Items,
+        ByInnerException = (await store.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = new IssueFilter { Search = "nullreferenceexception" } })).Items,
+        Staging = (await store.Issues.GetIssuesAsync(new IssueQuery(1) { Sort = IssueSort.Users, Filter = new IssueFilter { Environment = "staging" } })).Items,
+        Events = (await store.Issues.GetEventPageAsync(new EventQuery(1, fingerprint) { Limit = 100 })).Items,
+        EventsSearched = (await store.Issues.GetEventPageAsync(new EventQuery(1, fingerprint) { Search = "checkout?bundle" })).Items,
+        Users = await store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(1, fingerprint)),
+        Breakdowns = await store.Issues.GetBreakdownsAsync(new BreakdownQuery(1, fingerprint)),
+        FilterValues = await store.Issues.GetFilterValuesAsync(1),
+    };
+
+    private static List<ErrorEvent> VariedEvents()
+    {
+        var events = new List<ErrorEvent> { TestEvents.CreateComplete(1, "fp-upgrade", TestEvents.BaseTime.AddHours(-5)) };
+        for (var i = 0; i < 30; i++)
+        {
+            events.Add(TestEvents.Create(1, i % 3 == 0 ? "fp-upgrade" : "fp-other-" + (i % 4), TestEvents.BaseTime.AddMinutes(-7 * i),
+                i % 5 == 0 ? null : new UserRecord("u-" + (i % 6), "name" + (i % 6), $"joe.smith{i % 6}@example.com", "10.0.0." + i),
+                message: "Grüße from step " + i) with
+            {
+                Environment = i % 2 == 0 ? "production" : "staging",
+                Release = i % 4 == 0 ? null : "shop@1." + (i % 3),
+                ServerName = "web-" + (i % 2),
+                Tags = new Dictionary<string, string> { ["browser"] = "Chrome " + (i % 3), ["client_os"] = "Windows " + (i % 2) },
+                Request = new RequestRecord("GET", "https://shop.example/checkout?bundle=" + i, null, new Dictionary<string, string>()),
+            });
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public async Task A_database_from_before_issue_events_answers_every_dashboard_read_as_before_after_the_upgrade()
+    {
+        var path = Path.Combine(_directory, "before-issue-events", "errorhub.db");
+        object before;
+        using (var original = SqliteDatabase.Open(path))
+        {
+            await original.Schema.EnsureSchemaAsync();
+            await original.Events.InsertEventsAsync(VariedEvents());
+            before = await DashboardAnswersAsync(original, "fp-upgrade");
+        }
+
+        // What the previous release left: the same tables without issue_events, schema version 1.
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DROP TABLE issue_events; PRAGMA user_version = 1;";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var upgraded = SqliteDatabase.Open(path);
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Schema.EnsureSchemaAsync();
+
+        var after = await DashboardAnswersAsync(upgraded, "fp-upgrade");
+        after.Should().BeEquivalentTo(before, o => o.RespectingRuntimeTypes().WithStrictOrdering());
+        (await upgraded.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = new IssueFilter { Search = "grüße" } })).Items.Should().NotBeEmpty("the upgrade made the events searchable");
+        (await IssueEventsDisagreementsAsync(path)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task The_per_issue_event_rows_agree_with_the_events_after_writes_duplicates_legacy_issues_merges_and_retention()
+    {
+        var events = VariedEvents();
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync([events[0], events[5]]);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(1, "fp-new-grouping", TestEvents.BaseTime) with { LegacyFingerprint = "fp-upgrade" }]);
+        (await IssueEventsDisagreementsAsync(DatabasePath)).Should().BeEmpty();
+
+        await Store.Merges.MergeAsync(1, "fp-upgrade", ["fp-other-1", "fp-other-2"], TestEvents.BaseTime);
+        var merged = await Store.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = new IssueFilter { Environment = "staging" } });
+        merged.Items.Select(i => i.Fingerprint).Should().NotContain(["fp-other-1", "fp-other-2"]);
+        (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(1, "fp-upgrade"))).TotalCount
+            .Should().Be(events.Where(e => e.Fingerprint is "fp-upgrade" or "fp-other-1" or "fp-other-2" && e.User is not null).Select(e => e.User!.Key).Distinct().Count());
+
+        await Store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?>(), TestEvents.BaseTime.AddHours(-1)));
+        (await IssueEventsDisagreementsAsync(DatabasePath)).Should().BeEmpty();
+        (await Store.Issues.GetEventPageAsync(new EventQuery(1, "fp-upgrade") { Limit = 1000 })).Items
+            .Should().OnlyContain(e => e.Timestamp >= TestEvents.BaseTime.AddHours(-1));
+    }
+
+    /// <summary>Events without their issue_events row, rows without their event, and rows whose columns differ from the event's.</summary>
+    private static async Task<List<string>> IssueEventsDisagreementsAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT 'missing ' || hex(e.event_id) FROM events AS e
+            WHERE NOT EXISTS (SELECT 1 FROM issue_events AS r WHERE r.project_id = e.project_id AND r.fingerprint = e.fingerprint AND r.timestamp = e.timestamp AND r.event_id = e.event_id
+                              AND r.level = e.level AND r.environment IS e.environment AND r.release IS e.release AND r.server_name IS e.server_name
+                              AND r.user_hash = e.user_hash AND r.url IS e.url AND r.user_id IS json_extract(e.payload, '$.user.id')
+                              AND r.user_email IS json_extract(e.payload, '$.user.email') AND r.user_ip IS json_extract(e.payload, '$.user.ipAddress')
+                              AND r.browser IS (SELECT t.value FROM event_tags AS t WHERE t.project_id = e.project_id AND t.event_id = e.event_id AND t.key = 'browser'))
+            UNION ALL
+            SELECT 'extra ' || hex(r.event_id) FROM issue_events AS r
+            WHERE NOT EXISTS (SELECT 1 FROM events AS e WHERE e.project_id = r.project_id AND e.event_id = r.event_id)
+            """;
+        var problems = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            problems.Add(reader.GetString(0));
+        }
+
+        return problems;
+    }
 }

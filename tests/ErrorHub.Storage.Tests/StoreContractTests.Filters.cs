@@ -169,6 +169,27 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task A_search_never_matches_across_two_fields_and_control_characters_are_matched_literally()
+    {
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fields", T0, TestEvents.User("cust-1"), title: "Checkout failed", culprit: "Shop.Basket", message: "stock"),
+            TestEvents.Create(Project, "control", T0, title: "Import failed", message: "column a\u001Fb\u0001d"),
+        ]);
+
+        async Task<string[]> SearchAsync(string text) =>
+            [.. (await FilteredAsync(new IssueFilter { Search = text })).Items.Select(i => i.Fingerprint).Order(StringComparer.Ordinal)];
+
+        (await SearchAsync("failed")).Should().Equal("control", "fields");
+        (await SearchAsync("failedShop")).Should().BeEmpty("title and culprit are separate fields");
+        (await SearchAsync("failed\u001FShop")).Should().BeEmpty("no field holds both");
+        (await SearchAsync("stock\u001Fcust")).Should().BeEmpty();
+        (await SearchAsync("A\u001FB")).Should().Equal("control");
+        (await SearchAsync("\u001F")).Should().Equal("control");
+        (await SearchAsync("\u0001D")).Should().Equal("control");
+    }
+
+    [Fact]
     public async Task A_very_long_search_finds_the_long_message_that_contains_it_and_a_longer_one_finds_nothing()
     {
         var longText = string.Concat(Enumerable.Range(0, 800).Select(i => $"'\\{i}\"")); // about 5,000 characters of quotes and backslashes

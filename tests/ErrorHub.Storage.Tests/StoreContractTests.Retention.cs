@@ -52,6 +52,28 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task After_retention_filters_search_the_events_table_breakdowns_and_affected_users_see_only_the_kept_events()
+    {
+        var old = TestEvents.Create(Project, "fp-kept", Cutoff.AddDays(-2), new UserRecord("old-user", null, "old@example.com", null), message: "expired needle")
+            with { Environment = "staging", Tags = new Dictionary<string, string> { ["browser"] = "Firefox 121" } };
+        var kept = TestEvents.Create(Project, "fp-kept", Cutoff.AddDays(1), new UserRecord("new-user", null, "new@example.com", null), message: "kept needle")
+            with { Tags = new Dictionary<string, string> { ["browser"] = "Chrome 131" } };
+        await Store.Events.InsertEventsAsync([old, kept]);
+
+        (await Store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [Project] = Cutoff }, null))).Should().Be(1);
+
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Environment = "staging" } })).TotalCount.Should().Be(0);
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Search = "expired needle" } })).TotalCount.Should().Be(0);
+        var searched = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Search = "needle" } });
+        searched.Items.Should().ContainSingle().Which.EventCount.Should().Be(1);
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp-kept"))).Items.Select(e => e.EventId).Should().Equal(kept.EventId);
+        (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp-kept"))).Items.Select(u => u.Id).Should().Equal("new-user");
+        var browsers = (await Store.Issues.GetBreakdownsAsync(new BreakdownQuery(Project, "fp-kept"))).Dimensions.Single(d => d.Dimension == BreakdownDimension.Browser);
+        browsers.Values.Select(v => v.Value).Should().Equal("Chrome 131");
+        (await Store.Issues.GetFilterValuesAsync(Project)).Environments.Should().Equal("production");
+    }
+
+    [Fact]
     public async Task Retention_with_a_cutoff_for_every_project_removes_whole_old_weeks_and_keeps_the_rest()
     {
         var events = new List<ErrorEvent>();

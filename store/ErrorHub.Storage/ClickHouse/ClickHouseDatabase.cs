@@ -67,11 +67,13 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             await CreateAsync(_schema.CreateDatabase, cancellationToken);
         }
 
-        // A store made before issue_firsts existed has events to read its issues' first titles from.
-        var hadIssueFirsts = databases.Count > 0 && (await _client.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name = 'issue_firsts'",
+        // A store made before issue_firsts or issue_events existed has events to fill them from.
+        var existingTables = databases.Count == 0 ? [] : await _client.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('issue_firsts', 'issue_events')",
             row => row.GetProperty("name").GetString(),
-            cancellationToken)).Count > 0;
+            cancellationToken);
+        var hadIssueFirsts = databases.Count > 0 && existingTables.Contains("issue_firsts");
+        var hadIssueEvents = databases.Count > 0 && existingTables.Contains("issue_events");
         foreach (var statement in _schema.Tables)
         {
             await CreateAsync(statement, cancellationToken);
@@ -86,6 +88,11 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         if (!hadIssueFirsts)
         {
             await _client.InsertSelectAsync(_schema.BackfillIssueFirsts, cancellationToken);
+        }
+
+        if (!hadIssueEvents)
+        {
+            await _client.InsertSelectAsync(_schema.BackfillIssueEvents, cancellationToken);
         }
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);

@@ -17,10 +17,19 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var project = ClickHouseSql.Literal(query.ProjectId);
         var keys = await KeysAsync(query.ProjectId, cancellationToken);
 
-        var items = await client.QueryAsync(
-            IssuesQuery(keys, $"project_id = {project}", $"project_id = {project}", orderAndPage, IssueOrdering.OrderBy(query)),
-            row => ReadIssue(query.ProjectId, row),
-            cancellationToken);
+        // The page is chosen by its sort key alone; only its issues then merge every aggregate (users, latest title, level).
+        var page = await PageByHourlyAsync(query, keys, $"project_id = {project}", orderAndPage, cancellationToken);
+        var items = page.Count == 0
+            ? []
+            : await client.QueryAsync(
+                IssuesQuery(
+                    keys,
+                    $"project_id = {project} AND fingerprint IN ({keys.Members(page)})",
+                    $"project_id = {project} AND fingerprint IN ({string.Join(", ", page.Select(ClickHouseSql.Quote))})",
+                    "",
+                    IssueOrdering.OrderBy(query)),
+                row => ReadIssue(query.ProjectId, row),
+                cancellationToken);
 
         var total = await client.QueryAsync(
             $"SELECT uniqExact({keys.Key()}) AS total FROM {schema.IssueHourly} WHERE project_id = {project}",
@@ -122,6 +131,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var keys = await KeysAsync(query.ProjectId, cancellationToken);
         var key = keys.Key();
         string with, from, columns, metrics;
+        string? pageFrom = null, pageOrder = null;
         if (filter.NarrowsEvents)
         {
             // The search text is named once: repeated in each condition it could pass 18.x's 256 KiB query size.
@@ -137,8 +147,11 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
         else
         {
+            // A range alone: the page by its sort key first, then every count for that page's issues only.
+            var hourlyWhere = $"project_id = {project} {HourConditions(filter)} {FingerprintConditions(filter, key)}";
+            var pageKeys = await PageByHourlyAsync(query, keys, hourlyWhere, orderAndPage, cancellationToken);
             with = "";
-            from = $"FROM {schema.IssueHourly} WHERE project_id = {project} {HourConditions(filter)} {FingerprintConditions(filter, key)}";
+            from = $"FROM {schema.IssueHourly} WHERE {hourlyWhere}";
             columns = "event_count, user_count, first_seen, last_seen";
             metrics = $"""
                 countMerge(event_count) AS {IssueOrdering.EventsAlias},
@@ -146,15 +159,17 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
                 maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias}
                 """;
+            pageFrom = pageKeys.Count == 0 ? null : $"{from} AND fingerprint IN ({keys.Members(pageKeys)})";
+            pageOrder = IssueOrdering.OrderBy(query);
         }
 
         // Events of merged issues count for the issue they were merged into (issue_key); without merges it is the fingerprint.
-        var page = await client.QueryAsync(
+        var page = pageFrom is null && !filter.NarrowsEvents ? [] : await client.QueryAsync(
             $"""
             SELECT issue_key AS fingerprint, {metrics}
-            FROM ({with} SELECT {key} AS issue_key, {columns} {from})
+            FROM ({with} SELECT {key} AS issue_key, {columns} {pageFrom ?? from})
             GROUP BY fingerprint
-            {orderAndPage}
+            {pageOrder ?? orderAndPage}
             """,
             row => (
                 Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
@@ -371,7 +386,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             $"""
             {with}
             SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
-            FROM {schema.Events}
+            FROM {schema.IssueEvents}
             WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) {conditions}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT 1 BY event_id
@@ -433,7 +448,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 argMax(user_username, timestamp) AS latest_username,
                 argMax(user_ip, timestamp) AS latest_ip,
                 argMax(url, timestamp) AS latest_url
-            FROM {schema.Events}
+            FROM {schema.IssueEvents}
             WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0
             GROUP BY user_hash
             {having}
@@ -484,24 +499,22 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             where.Append(" AND timestamp < ").Append(DateTimeLiteral(until));
         }
 
-        // An absent tag is index 0, which reads as an empty string: "no value", as an empty column is.
-        var browser = $"tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.BrowserTag)})]";
-        var clientOs = $"tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.OperatingSystemTag)})]";
+        // An empty value (an absent tag included) is "no value".
         var dimensions = new (BreakdownDimension Dimension, string Column)[]
         {
             (BreakdownDimension.Release, "release"),
             (BreakdownDimension.Environment, "environment"),
-            (BreakdownDimension.Browser, browser),
-            (BreakdownDimension.OperatingSystem, clientOs),
+            (BreakdownDimension.Browser, "browser"),
+            (BreakdownDimension.OperatingSystem, "client_os"),
             (BreakdownDimension.Server, "server_name"),
         };
 
-        // One pass over the issue's events (the sorting key leads to them) gives every dimension's
+        // One pass over the issue's rows (the sorting key of issue_events leads to them) gives every dimension's
         // totals, another their top values: each event becomes one (dimension, value) pair per dimension.
         var totals = await client.QueryAsync(
             $"""
             SELECT count() AS events, {string.Join(", ", dimensions.Select(d => $"countIf({d.Column} != '') AS with_{(int)d.Dimension}"))}
-            FROM {schema.Events}
+            FROM {schema.IssueEvents}
             WHERE {where}
             """,
             row => (Events: ClickHouseClient.ReadInt64(row.GetProperty("events")),
@@ -520,7 +533,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             FROM
             (
                 SELECT arrayJoin([{pairs}]) AS pair, tupleElement(pair, 1) AS dimension, tupleElement(pair, 2) AS value
-                FROM {schema.Events}
+                FROM {schema.IssueEvents}
                 WHERE {where}
             )
             WHERE value != ''
@@ -535,6 +548,31 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             },
             cancellationToken);
         return IssueBreakdowns.From(events, rows);
+    }
+
+    /// <summary>
+    /// The issues of one page of <paramref name="query"/>, chosen from the hourly rows <paramref name="hourlyWhere"/>
+    /// selects by merging only the aggregate the list is sorted by: merging users' states and the latest titles of
+    /// every issue-hour costs several times more, and the page needs them for its own issues only.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> PageByHourlyAsync(IssueQuery query, ClickHouseIssueKeys keys, string hourlyWhere, string orderAndPage, CancellationToken cancellationToken)
+    {
+        var (column, metric, alias) = query.Sort switch
+        {
+            IssueSort.Events => ("event_count", "countMerge", IssueOrdering.EventsAlias),
+            IssueSort.Users => ("user_count", "uniqMerge", IssueOrdering.UsersAlias),
+            IssueSort.FirstSeen => ("first_seen", "minMerge", IssueOrdering.FirstSeenAlias),
+            _ => ("last_seen", "maxMerge", IssueOrdering.LastSeenAlias),
+        };
+        return await client.QueryAsync(
+            $"""
+            SELECT issue_key AS fingerprint, {metric}({column}) AS {alias}
+            FROM (SELECT {keys.Key()} AS issue_key, {column} FROM {schema.IssueHourly} WHERE {hourlyWhere})
+            GROUP BY fingerprint
+            {orderAndPage}
+            """,
+            row => row.GetProperty("fingerprint").GetString() ?? "",
+            cancellationToken);
     }
 
     /// <summary>Missing strings are empty in the columns; callers see null, as from the payload.</summary>

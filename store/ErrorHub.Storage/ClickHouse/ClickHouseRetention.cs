@@ -49,6 +49,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await DropPartitionsBeforeAsync(schema.Events, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.EventsById, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueHourly, oldestCutoff, cancellationToken);
+            await DropPartitionsBeforeAsync(schema.IssueEvents, oldestCutoff, cancellationToken);
         }
 
         var mutated = false;
@@ -64,6 +65,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await client.ExecuteAsync($"ALTER TABLE {schema.Events} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.EventsById} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueHourly} DELETE WHERE project_id = {project} AND hour < {time}", cancellationToken);
+            await client.ExecuteAsync($"ALTER TABLE {schema.IssueEvents} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             mutated = true;
         }
 

@@ -19,6 +19,8 @@ internal sealed class ClickHouseSchema(string database)
 
     public string IssueFirsts => Table("issue_firsts");
 
+    public string IssueEvents => Table("issue_events");
+
     public string Projects => Table("projects");
 
     /// <summary>
@@ -44,6 +46,27 @@ internal sealed class ClickHouseSchema(string database)
             argMinState(grouping, toUnixTimestamp(timestamp)) AS first_grouping
         FROM {Events}
         GROUP BY project_id, fingerprint
+        """;
+
+    /// <summary>
+    /// Fills <c>issue_events</c> from the events stored before it existed. Events inserted while this runs may get
+    /// a second row; the table's engine removes it when parts merge, and event pages read one row per event id meanwhile.
+    /// </summary>
+    public string BackfillIssueEvents => $"""
+        INSERT INTO {IssueEvents} ({IssueEventColumns})
+        {IssueEventsSelect}
+        """;
+
+    private const string IssueEventColumns =
+        "project_id, fingerprint, timestamp, event_id, level, release, environment, server_name, browser, client_os, user_hash, user_id, user_email, user_username, user_ip, url";
+
+    /// <summary>An issue_events row of each event (an absent tag is index 0, which reads as an empty string).</summary>
+    private string IssueEventsSelect => $"""
+        SELECT project_id, fingerprint, timestamp, event_id, level, release, environment, server_name,
+               tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.BrowserTag)})] AS browser,
+               tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.OperatingSystemTag)})] AS client_os,
+               user_hash, user_id, user_email, user_username, user_ip, url
+        FROM {Events}
         """;
 
     public IReadOnlyList<string> Tables =>
@@ -161,6 +184,33 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, fingerprint)
         """,
 
+        // The events of each issue in time order, without what the issue page never reads (payload, frames, message):
+        // its events table, breakdowns and affected users read one issue's rows here instead of scanning every day of events.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueEvents}
+        (
+            project_id UInt32,
+            fingerprint String,
+            timestamp DateTime('UTC'),
+            event_id UUID,
+            level String,
+            release String,
+            environment String,
+            server_name String,
+            browser String,
+            client_os String,
+            user_hash UInt64,
+            user_id String,
+            user_email String,
+            user_username String,
+            user_ip String,
+            url String
+        )
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toMonday(timestamp)
+        ORDER BY (project_id, fingerprint, timestamp, event_id)
+        """,
+
         $"""
         CREATE TABLE IF NOT EXISTS {Projects}
         (
@@ -210,6 +260,11 @@ internal sealed class ClickHouseSchema(string database)
             argMinState(grouping, toUnixTimestamp(timestamp)) AS first_grouping
         FROM {Events}
         GROUP BY project_id, fingerprint
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_events_mv")} TO {IssueEvents}
+        AS {IssueEventsSelect}
         """,
     ];
 

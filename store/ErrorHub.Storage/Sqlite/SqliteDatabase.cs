@@ -64,6 +64,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
                 await ExecuteAsync(connection, transaction, SqliteSchema.CreateStatements, cancellationToken);
                 await SqliteSchema.UpgradeAsync(connection, transaction, cancellationToken);
+                await SqliteIssueEvents.EnsureAsync(connection, transaction, cancellationToken);
                 await SqliteAccessSchema.EnsureAsync(connection, transaction, cancellationToken);
                 await ExecuteAsync(connection, transaction, SqliteNotificationSchema.CreateStatements, cancellationToken);
                 await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};", cancellationToken);

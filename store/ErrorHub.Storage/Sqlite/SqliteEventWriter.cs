@@ -42,6 +42,7 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
         private readonly SqliteCommand _upsertIssue;
         private readonly SqliteCommand _insertIssueUser;
         private readonly SqliteCommand _countIssueUser;
+        private readonly SqliteCommand _insertIssueEvent;
 
         public BatchWriter(SqliteConnection connection, SqliteTransaction transaction)
         {
@@ -90,6 +91,8 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
             _countIssueUser = Create(connection, transaction,
                 "UPDATE issues SET user_count = user_count + 1 WHERE project_id = $project AND fingerprint = $fingerprint",
                 "$project", "$fingerprint");
+
+            _insertIssueEvent = SqliteIssueEvents.CreateInsert(connection, transaction);
         }
 
         public async Task WriteAsync(ErrorEvent e, CancellationToken cancellationToken)
@@ -110,6 +113,9 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
             {
                 return;
             }
+
+            SqliteIssueEvents.Set(_insertIssueEvent, e, unchecked((long)userHash));
+            await _insertIssueEvent.ExecuteNonQueryAsync(cancellationToken);
 
             foreach (var (key, value) in e.Tags)
             {
@@ -151,6 +157,7 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
             _upsertIssue.Dispose();
             _insertIssueUser.Dispose();
             _countIssueUser.Dispose();
+            _insertIssueEvent.Dispose();
         }
 
         private static SqliteCommand Create(SqliteConnection connection, SqliteTransaction transaction, string sql, params string[] parameterNames)

@@ -130,7 +130,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                            i.grouping
                     FROM (
                         SELECT {key} AS issue_key, e.user_hash AS user_hash, e.timestamp AS timestamp
-                        FROM events AS e
+                        FROM issue_events AS e
                         WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(command, filter, key)}
                     ) AS k
                     JOIN issues AS i ON i.project_id = $project AND i.fingerprint = k.issue_key
@@ -141,7 +141,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             count =>
             {
                 AddFilterParameters(count, query.ProjectId, filter);
-                return $"SELECT count(DISTINCT {key}) FROM events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter, key)}";
+                return $"SELECT count(DISTINCT {key}) FROM issue_events AS e WHERE e.project_id = $project {EventConditions(filter)} {FingerprintConditions(count, filter, key)}";
             },
             cancellationToken);
     }
@@ -262,7 +262,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
     }
 
     /// <summary>
-    /// The filter's conditions on <c>events AS e</c>, each with a parameter. A missing environment or
+    /// The filter's conditions on <c>issue_events AS e</c>, each with a parameter. A missing environment or
     /// release is NULL here and an empty string on ClickHouse: both match an empty filter value.
     /// </summary>
     private static string EventConditions(IssueFilter filter)
@@ -296,13 +296,15 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         if (!string.IsNullOrEmpty(filter.Search))
         {
             const string contains = SqliteDatabase.ContainsFunction;
-            conditions.Append($"""
-                 AND ({contains}(e.title, $search) OR {contains}(e.culprit, $search) OR {contains}(e.message, $search)
-                      OR {contains}(json_extract(e.payload, '$.user.id'), $search)
-                      OR {contains}(json_extract(e.payload, '$.user.email'), $search)
-                      OR {contains}(json_extract(e.payload, '$.user.username'), $search)
-                      OR EXISTS (SELECT 1 FROM json_each(e.payload, '$.exceptions') AS x WHERE {contains}(json_extract(x.value, '$.type'), $search) OR {contains}(json_extract(x.value, '$.value'), $search)))
-                """);
+            conditions.Append(SqliteIssueEvents.CanSearchJoinedText(filter.Search)
+                ? $" AND {contains}(e.search_text, $search)"
+                : $"""
+                   AND EXISTS (SELECT 1 FROM events AS p WHERE p.project_id = e.project_id AND p.event_id = e.event_id
+                      AND ({contains}(p.title, $search) OR {contains}(p.culprit, $search) OR {contains}(p.message, $search)
+                           OR {contains}(e.user_id, $search) OR {contains}(e.user_email, $search) OR {contains}(e.user_username, $search)
+                           OR EXISTS (SELECT 1 FROM json_each(p.payload, '$.exceptions') AS x
+                                      WHERE {contains}(json_extract(x.value, '$.type'), $search) OR {contains}(json_extract(x.value, '$.value'), $search))))
+                  """);
         }
 
         return conditions.ToString();
@@ -358,7 +360,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         command.Transaction = transaction;
         command.CommandText = $"""
             SELECT {column}, max(timestamp) AS seen
-            FROM events
+            FROM issue_events
             WHERE project_id = $project AND {column} IS NOT NULL AND {column} <> ''
             GROUP BY {column}
             ORDER BY seen DESC, {column}
@@ -435,27 +437,25 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         var conditions = new System.Text.StringBuilder();
         if (query.After is not null)
         {
+            // The plain range beside the OR lets the issue's rows be read from the cursor on, not from the start.
             conditions.Append(query.OldestFirst
-                ? " AND (timestamp > $time OR (timestamp = $time AND event_id > $event))"
-                : " AND (timestamp < $time OR (timestamp = $time AND event_id > $event))");
+                ? " AND timestamp >= $time AND (timestamp > $time OR (timestamp = $time AND event_id > $event))"
+                : " AND timestamp <= $time AND (timestamp < $time OR (timestamp = $time AND event_id > $event))");
         }
 
         if (!string.IsNullOrEmpty(query.Search))
         {
             conditions.Append($"""
-                 AND ({contains}(json_extract(payload, '$.user.id'), $search) OR {contains}(json_extract(payload, '$.user.email'), $search)
-                      OR {contains}(json_extract(payload, '$.user.username'), $search) OR {contains}(url, $search)
-                      OR {contains}(release, $search) OR {contains}(environment, $search))
+                 AND ({contains}(user_id, $search) OR {contains}(user_email, $search) OR {contains}(user_username, $search)
+                      OR {contains}(url, $search) OR {contains}(release, $search) OR {contains}(environment, $search))
                 """);
         }
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT event_id, timestamp, level,
-                   json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
-                   url, release, environment
-            FROM events
+            SELECT event_id, timestamp, level, user_id, user_email, user_username, url, release, environment
+            FROM issue_events
             WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {conditions}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT $limit
@@ -507,40 +507,35 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             return new AffectedUserPage([], 0);
         }
 
-        // Each user's latest event in the issue (by window, one pass over the issue's events) gives
-        // the identity and URL; the JSON is read for those rows only.
+        // Each user's latest event in the issue (by window, one pass over the issue's rows) gives the identity and URL.
         const string contains = SqliteDatabase.ContainsFunction;
         var search = string.IsNullOrEmpty(query.Search)
             ? ""
-            : $"""
-               AND ({contains}(json_extract(e.payload, '$.user.id'), $search) OR {contains}(json_extract(e.payload, '$.user.email'), $search)
-                    OR {contains}(json_extract(e.payload, '$.user.username'), $search))
-              """;
+            : $" AND ({contains}(u.user_id, $search) OR {contains}(u.user_email, $search) OR {contains}(u.user_username, $search))";
         var latest = $"""
-            SELECT u.*, e.payload AS payload, e.url AS url
+            SELECT u.*
             FROM (
-                SELECT rowid AS row, user_hash,
+                SELECT user_hash, user_id, user_email, user_username, user_ip, url,
                        count(*) OVER per_user AS events,
                        min(timestamp) OVER per_user AS first_seen,
                        max(timestamp) OVER per_user AS last_seen,
                        row_number() OVER (PARTITION BY user_hash ORDER BY timestamp DESC, event_id) AS position
-                FROM events
+                FROM issue_events
                 WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} AND user_hash != 0
                 WINDOW per_user AS (PARTITION BY user_hash)
             ) AS u
-            JOIN events AS e ON e.rowid = u.row
             WHERE u.position = 1 {search}
             """;
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: true);
         var users = new List<AffectedUser>();
+        long? total = null;
         await using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
             command.CommandText = $"""
-                SELECT json_extract(payload, '$.user.id'), json_extract(payload, '$.user.email'), json_extract(payload, '$.user.username'),
-                       json_extract(payload, '$.user.ipAddress'), events, first_seen, last_seen, url
+                SELECT user_id, user_email, user_username, user_ip, events, first_seen, last_seen, url, count(*) OVER () AS total
                 FROM ({latest})
                 ORDER BY last_seen DESC, user_hash
                 LIMIT $offset, $limit
@@ -560,14 +555,21 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
                     StoreTime.ToWholeSeconds(reader.GetInt64(5)),
                     StoreTime.ToWholeSeconds(reader.GetInt64(6)),
                     Text(reader, 7)));
+                total = reader.GetInt64(8);
             }
         }
 
-        await using var count = connection.CreateCommand();
-        count.Transaction = transaction;
-        count.CommandText = $"SELECT count(*) FROM ({latest})";
-        AddUserParameters(count, query);
-        return new AffectedUserPage(users, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
+        if (total is null)
+        {
+            // A page past the end has no row to carry the total.
+            await using var count = connection.CreateCommand();
+            count.Transaction = transaction;
+            count.CommandText = $"SELECT count(*) FROM ({latest})";
+            AddUserParameters(count, query);
+            total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        return new AffectedUserPage(users, total.Value);
     }
 
     public async Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default)
@@ -585,8 +587,6 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             command.Parameters.AddWithValue("$project", query.ProjectId);
             command.Parameters.AddWithValue("$fingerprint", query.Fingerprint);
             command.Parameters.AddWithValue("$limit", query.Limit);
-            command.Parameters.AddWithValue("$browser", BreakdownQuery.BrowserTag);
-            command.Parameters.AddWithValue("$client_os", BreakdownQuery.OperatingSystemTag);
             if (query.RangeStart is { } since)
             {
                 command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
@@ -604,7 +604,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         await using (var count = connection.CreateCommand())
         {
             count.Transaction = transaction;
-            count.CommandText = $"SELECT count(*) FROM events WHERE project_id = $project AND fingerprint = $fingerprint {range}";
+            count.CommandText = $"SELECT count(*) FROM issue_events WHERE project_id = $project AND fingerprint = $fingerprint {range}";
             AddParameters(count);
             events = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
@@ -614,23 +614,21 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             return IssueBreakdowns.Empty;
         }
 
-        // The issue's events by the (project, fingerprint, timestamp) index; browser and OS are tags, one key look-up each.
+        // The issue's rows in time order (the key of issue_events), each giving one (dimension, value) pair per dimension.
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = $"""
-            WITH issue_events AS (
-                SELECT event_id, release, environment, server_name
-                FROM events
+            WITH issue_rows AS (
+                SELECT release, environment, server_name, browser, client_os
+                FROM issue_events
                 WHERE project_id = $project AND fingerprint = $fingerprint {range}
             ),
             pairs AS (
-                SELECT {(int)BreakdownDimension.Release} AS dimension, release AS value FROM issue_events
-                UNION ALL SELECT {(int)BreakdownDimension.Environment}, environment FROM issue_events
-                UNION ALL SELECT {(int)BreakdownDimension.Server}, server_name FROM issue_events
-                UNION ALL SELECT {(int)BreakdownDimension.Browser}, t.value FROM issue_events AS e
-                    JOIN event_tags AS t ON t.project_id = $project AND t.event_id = e.event_id AND t.key = $browser
-                UNION ALL SELECT {(int)BreakdownDimension.OperatingSystem}, t.value FROM issue_events AS e
-                    JOIN event_tags AS t ON t.project_id = $project AND t.event_id = e.event_id AND t.key = $client_os
+                SELECT {(int)BreakdownDimension.Release} AS dimension, release AS value FROM issue_rows
+                UNION ALL SELECT {(int)BreakdownDimension.Environment}, environment FROM issue_rows
+                UNION ALL SELECT {(int)BreakdownDimension.Server}, server_name FROM issue_rows
+                UNION ALL SELECT {(int)BreakdownDimension.Browser}, browser FROM issue_rows
+                UNION ALL SELECT {(int)BreakdownDimension.OperatingSystem}, client_os FROM issue_rows
             ),
             counted AS (
                 SELECT dimension, value, count(*) AS events

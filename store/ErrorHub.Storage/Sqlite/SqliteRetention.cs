@@ -60,24 +60,26 @@ internal sealed class SqliteRetention(SqliteDatabase database) : IEventRetention
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await Execute(connection, transaction, """
-            CREATE TEMP TABLE IF NOT EXISTS expired (event_rowid INTEGER PRIMARY KEY, event_id BLOB NOT NULL, fingerprint TEXT NOT NULL);
-            DELETE FROM temp.expired;
+            CREATE TEMP TABLE IF NOT EXISTS expired_events (event_rowid INTEGER PRIMARY KEY, event_id BLOB NOT NULL, fingerprint TEXT NOT NULL, timestamp INTEGER NOT NULL);
+            DELETE FROM temp.expired_events;
             """, cancellationToken);
         var count = await Execute(connection, transaction, """
-            INSERT INTO temp.expired (event_rowid, event_id, fingerprint)
-            SELECT rowid, event_id, fingerprint FROM events
+            INSERT INTO temp.expired_events (event_rowid, event_id, fingerprint, timestamp)
+            SELECT rowid, event_id, fingerprint, timestamp FROM events
             WHERE project_id = $project AND timestamp < $before
             LIMIT $chunk
             """, cancellationToken, ("$project", projectId), ("$before", beforeMilliseconds), ("$chunk", ChunkSize));
         if (count > 0)
         {
             await Execute(connection, transaction, """
-                DELETE FROM event_tags WHERE project_id = $project AND event_id IN (SELECT event_id FROM temp.expired);
-                DELETE FROM events WHERE rowid IN (SELECT event_rowid FROM temp.expired);
+                DELETE FROM event_tags WHERE project_id = $project AND event_id IN (SELECT event_id FROM temp.expired_events);
+                DELETE FROM events WHERE rowid IN (SELECT event_rowid FROM temp.expired_events);
+                DELETE FROM issue_events
+                WHERE project_id = $project AND (fingerprint, timestamp, event_id) IN (SELECT fingerprint, timestamp, event_id FROM temp.expired_events);
 
                 DELETE FROM issue_users
                 WHERE project_id = $project
-                  AND fingerprint IN (SELECT fingerprint FROM temp.expired)
+                  AND fingerprint IN (SELECT fingerprint FROM temp.expired_events)
                   AND NOT EXISTS (SELECT 1 FROM events e
                                   WHERE e.project_id = issue_users.project_id AND e.fingerprint = issue_users.fingerprint
                                     AND e.user_hash = issue_users.user_hash);
@@ -86,10 +88,10 @@ internal sealed class SqliteRetention(SqliteDatabase database) : IEventRetention
                     event_count = (SELECT count(*) FROM events e WHERE e.project_id = issues.project_id AND e.fingerprint = issues.fingerprint),
                     first_seen = coalesce((SELECT min(e.timestamp) FROM events e WHERE e.project_id = issues.project_id AND e.fingerprint = issues.fingerprint), first_seen),
                     user_count = (SELECT count(*) FROM issue_users u WHERE u.project_id = issues.project_id AND u.fingerprint = issues.fingerprint)
-                WHERE project_id = $project AND fingerprint IN (SELECT fingerprint FROM temp.expired);
+                WHERE project_id = $project AND fingerprint IN (SELECT fingerprint FROM temp.expired_events);
 
-                DELETE FROM issues WHERE project_id = $project AND fingerprint IN (SELECT fingerprint FROM temp.expired) AND event_count = 0;
-                DELETE FROM temp.expired;
+                DELETE FROM issues WHERE project_id = $project AND fingerprint IN (SELECT fingerprint FROM temp.expired_events) AND event_count = 0;
+                DELETE FROM temp.expired_events;
                 """, cancellationToken, ("$project", projectId));
         }
 

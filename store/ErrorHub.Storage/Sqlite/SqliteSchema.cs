@@ -26,7 +26,10 @@ internal static class SqliteSchema
     }
 
     /// <summary>Recorded in <c>PRAGMA user_version</c> so a later release can migrate.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
+
+    /// <summary>The version that added <c>issue_events</c>: an older database has its events copied there once.</summary>
+    public const int IssueEventsVersion = 2;
 
     public const string CreateStatements = """
         CREATE TABLE IF NOT EXISTS projects (

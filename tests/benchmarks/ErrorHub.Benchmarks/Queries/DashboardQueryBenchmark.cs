@@ -104,6 +104,16 @@ internal static class DashboardQueryBenchmark
             }
         }
 
+        // What the list page asks for beside the page itself: its filters' values and a sparkline per listed issue.
+        await TimeAsync("issue list filter values", async () =>
+        {
+            var values = await reader.GetFilterValuesAsync(ProjectId);
+            return values.Environments.Count + values.Releases.Count;
+        });
+        var listed = (await reader.GetIssuesAsync(new IssueQuery(ProjectId) { Sort = IssueSort.Events, Limit = 25 })).Items.Select(i => i.Fingerprint).ToList();
+        await TimeAsync("issue list sparklines, 25 largest issues, 90 days", async () =>
+            (await reader.GetEventCountsAsync(new EventCountQuery(ProjectId, listed, now.AddDays(-90), TimeSpan.FromDays(3), 30))).Count);
+
         foreach (var (label, fingerprint) in new[] { ("largest issue", generator.Fingerprint(0)), ("median issue", generator.Fingerprint(issues / 2)) })
         {
             await TimeAsync($"issue page, {label}", () => IssuePageAsync(reader, fingerprint, now));
