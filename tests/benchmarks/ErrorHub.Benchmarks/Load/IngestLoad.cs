@@ -72,6 +72,7 @@ internal static class IngestLoad
         // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered.
         var before = await target.StoredEventsAsync();
         var cpu = target.StartCpu();
+        report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         Phase("most");
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
         var maxCpu = cpu.Stop(max.Elapsed);
@@ -357,6 +358,33 @@ internal static class IngestLoad
                 environment);
             await process.WaitForHttpAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(90));
             return new Target(process, url, clickHouse, database, directory, store, http);
+        }
+
+        /// <summary>
+        /// Waits (at most <paramref name="limit"/>) until ClickHouse merges no parts, so that one phase's
+        /// background merges do not slow the next; returns the seconds waited (0 on SQLite).
+        /// </summary>
+        public async Task<double> WaitForMergesAsync(TimeSpan limit)
+        {
+            var waited = Stopwatch.StartNew();
+            if (_clickHouse is null)
+            {
+                return 0;
+            }
+
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse.Url));
+            while (waited.Elapsed < limit)
+            {
+                var merges = await client.QueryAsync("SELECT count() AS n FROM system.merges", row => ClickHouseClient.ReadInt64(row.GetProperty("n")), CancellationToken.None);
+                if (merges[0] == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(500);
+            }
+
+            return waited.Elapsed.TotalSeconds;
         }
 
         public async Task<long> StoredEventsAsync()
