@@ -78,7 +78,8 @@ public static class ErrorHubStoreServiceCollectionExtensions
                 clickHouse.User,
                 clickHouse.Password,
                 string.IsNullOrWhiteSpace(clickHouse.Cluster) ? null : clickHouse.Cluster.Trim(),
-                clickHouse.InsertQuorum);
+                clickHouse.InsertQuorum,
+                clickHouse.Compress);
             return ClickHouseDatabase.Open(
                 new ClickHouseClient(http, connection),
                 clickHouse.Database,

@@ -63,4 +63,10 @@ public sealed class ClickHouseStoreOptions
     /// <c>insert_quorum</c>). Default 0: the node written to. With N, fewer than N live replicas means refused events (503).
     /// </summary>
     public int InsertQuorum { get; set; }
+
+    /// <summary>
+    /// Whether inserts (and answers) travel gzip-compressed. Unset (default): compressed, except to a server on
+    /// the loopback interface, where compressing costs both processes the CPU they share and saves no network.
+    /// </summary>
+    public bool? Compress { get; set; }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
@@ -10,16 +12,24 @@ namespace ErrorHub.Ingestion.Writing;
 /// Group commit: concurrent requests hand their events to one writer loop that stores whatever has
 /// gathered in one insert, then answers each request. A request is answered 202 only after its events
 /// are committed, so nothing acknowledged can be lost; under load, inserts grow instead of multiplying,
-/// which is what ClickHouse wants. The number of waiting events is bounded: past it, callers get 503.
+/// which is what ClickHouse wants. Two inserts may run at once (<see cref="MaxConcurrentInserts"/>), never
+/// two carrying the same event id. The number of waiting events is bounded: past it, callers get 503.
 /// </summary>
 internal sealed partial class StoreWriter : BackgroundService
 {
     internal const int MaxPendingEvents = 50_000;
     internal const int MaxEventsPerInsert = 10_000;
 
+    /// <summary>
+    /// Inserts under way at once: while one is at the store, the next gathers requests and is encoded, so
+    /// the store is never idle waiting for ingest, nor ingest for the store. More would only make inserts smaller.
+    /// </summary>
+    internal const int MaxConcurrentInserts = 2;
+
     private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     private readonly IEventWriter _store;
     private readonly ILogger<StoreWriter> _logger;
+    private readonly InFlightEvents _inFlight = new();
     private long _pendingEvents;
     private long _failedInserts;
 
@@ -57,41 +67,66 @@ internal sealed partial class StoreWriter : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var reader = _pending.Reader;
-        var writes = new List<PendingWrite>();
-        var events = new List<ErrorEvent>();
+        var running = new List<Task>(MaxConcurrentInserts);
 
         // Not stoppingToken: the loop ends when StopAsync completes the channel and the last writes are stored.
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
+            // While every insert slot is taken, requests keep arriving: the next insert gathers them all.
+            while (running.Count >= MaxConcurrentInserts)
+            {
+                running.Remove(await Task.WhenAny(running));
+            }
+
+            var writes = new List<PendingWrite>();
+            var events = new List<ErrorEvent>();
+            var overlaps = false;
             while (events.Count < MaxEventsPerInsert && reader.TryRead(out var write))
             {
                 writes.Add(write);
                 events.AddRange(write.Events);
+                overlaps |= _inFlight.Overlaps(write.Events);
             }
 
-            try
+            if (overlaps)
             {
-                await _store.InsertEventsAsync(events, CancellationToken.None);
-                foreach (var write in writes)
-                {
-                    write.Completion.TrySetResult();
-                }
+                // An event id that a running insert also carries (a client's retry while its first try is still
+                // being stored) goes in after it: the store then sees the id as stored and counts the event once.
+                await Task.WhenAll(running);
+                running.Clear();
             }
-            catch (Exception exception)
+
+            _inFlight.Add(events);
+            running.Add(InsertAsync(writes, events));
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    /// <summary>One insert of what several requests sent; answers each of them when it is committed or failed. Never throws.</summary>
+    private async Task InsertAsync(List<PendingWrite> writes, List<ErrorEvent> events)
+    {
+        try
+        {
+            await _store.InsertEventsAsync(events, CancellationToken.None);
+            foreach (var write in writes)
             {
-                Interlocked.Increment(ref _failedInserts);
-                LogInsertFailed(_logger, events.Count, exception);
-                foreach (var write in writes)
-                {
-                    write.Completion.TrySetException(new StoreUnavailableException(exception));
-                }
+                write.Completion.TrySetResult();
             }
-            finally
+        }
+        catch (Exception exception)
+        {
+            Interlocked.Increment(ref _failedInserts);
+            LogInsertFailed(_logger, events.Count, exception);
+            foreach (var write in writes)
             {
-                Interlocked.Add(ref _pendingEvents, -events.Count);
-                writes.Clear();
-                events.Clear();
+                write.Completion.TrySetException(new StoreUnavailableException(exception));
             }
+        }
+        finally
+        {
+            _inFlight.Remove(events);
+            Interlocked.Add(ref _pendingEvents, -events.Count);
         }
     }
 
@@ -106,6 +141,60 @@ internal sealed partial class StoreWriter : BackgroundService
     private static partial void LogInsertFailed(ILogger logger, int count, Exception exception);
 
     private sealed record PendingWrite(IReadOnlyList<ErrorEvent> Events, TaskCompletionSource Completion);
+}
+
+/// <summary>The (project, event id) pairs of the inserts under way, counted (a batch may carry an id twice).</summary>
+internal sealed class InFlightEvents
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(int ProjectId, Guid EventId), int> _counts = [];
+
+    public bool Overlaps(IReadOnlyList<ErrorEvent> events)
+    {
+        lock (_lock)
+        {
+            if (_counts.Count == 0)
+            {
+                return false;
+            }
+
+            foreach (var e in events)
+            {
+                if (_counts.ContainsKey((e.ProjectId, e.EventId)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public void Add(List<ErrorEvent> events)
+    {
+        lock (_lock)
+        {
+            foreach (var e in events)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(_counts, (e.ProjectId, e.EventId), out _)++;
+            }
+        }
+    }
+
+    public void Remove(List<ErrorEvent> events)
+    {
+        lock (_lock)
+        {
+            foreach (var e in events)
+            {
+                ref var count = ref CollectionsMarshal.GetValueRefOrNullRef(_counts, (e.ProjectId, e.EventId));
+                if (!Unsafe.IsNullRef(ref count) && --count == 0)
+                {
+                    _counts.Remove((e.ProjectId, e.EventId));
+                }
+            }
+        }
+    }
 }
 
 /// <summary>Too many events are waiting to be stored: the client should retry later.</summary>

@@ -11,9 +11,20 @@ namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>
 /// Where a ClickHouse server is and who we are to it; on a cluster, the cluster's name (as in the
-/// servers' <c>remote_servers</c>) and how many replicas must have an insert before it counts (0: the one written to).
+/// servers' <c>remote_servers</c>) and how many replicas must have an insert before it counts (0: the one written to);
+/// whether requests are gzip-compressed (null: unless the server is on loopback).
 /// </summary>
-internal sealed record ClickHouseConnection(Uri Url, string? User = null, string? Password = null, string? Cluster = null, int InsertQuorum = 0);
+internal sealed record ClickHouseConnection(Uri Url, string? User = null, string? Password = null, string? Cluster = null, int InsertQuorum = 0, bool? Compress = null)
+{
+    /// <summary>
+    /// Compressing an insert of large rows costs the client about as much CPU as encoding them and the server
+    /// as much again to inflate them; that buys nothing over loopback, where both run on the same cores.
+    /// </summary>
+    public bool CompressRequests => Compress ?? !IsLoopback(Url);
+
+    private static bool IsLoopback(Uri url) =>
+        url.IsLoopback || (IPAddress.TryParse(url.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+}
 
 /// <summary>
 /// ErrorHub's door to ClickHouse: commands, selects answered as JSONEachRow, and RowBinary inserts.
@@ -70,6 +81,7 @@ internal sealed class ClickHouseClient
             // gzip, not the driver's first choice zstd: 18.x knows no other, and the handler's
             // decompression below ClickHouseAnswerHandler must be able to read error answers.
             AcceptEncoding = "gzip",
+            UseCompression = connection.CompressRequests,
             HttpClient = http,
         });
     }
@@ -264,8 +276,8 @@ internal sealed class ClickHouseClient
         _driver.RegisterBinaryInsertType<TRow>();
         var options = new InsertOptions
         {
-            // zstd, the driver's default, is unknown to 18.x.
-            Compressor = GZipCompressor.Default,
+            // zstd, the driver's default, is unknown to 18.x; none at all to a server on loopback.
+            Compressor = _connection.CompressRequests ? GZipCompressor.Default : null,
             // One batch, one INSERT: the driver would split a larger one into several.
             BatchSize = Math.Max(rows.Count, 1),
             CustomSettings = new Dictionary<string, object>(_insertSettings),

@@ -268,6 +268,46 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         insertedParts.Should().Equal(1L);
     }
 
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(true, "gzip")]
+    [InlineData(false, null)]
+    public async Task Inserts_to_a_server_on_loopback_travel_uncompressed_unless_compression_is_asked_for(bool? compress, string? expectedEncoding)
+    {
+        var encodings = new List<string?>();
+        await using var app = await StartFakeServerAsync("/", request =>
+        {
+            encodings.Add(request.Headers.ContentEncoding.Count == 0 ? null : request.Headers.ContentEncoding.ToString());
+            return Results.Text("");
+        });
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(app.Url, Compress: compress));
+
+        await client.InsertAsync("db.big", [new BigRow(1, "one")], CancellationToken.None);
+
+        encodings.Should().Equal([expectedEncoding]);
+    }
+
+    [Fact]
+    public async Task A_compressed_and_an_uncompressed_insert_store_the_same_rows()
+    {
+        await _client.ExecuteAsync($"CREATE TABLE {_database}.both (n UInt64, s String) ENGINE = MergeTree ORDER BY n", CancellationToken.None);
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var compressed = new ClickHouseClient(http, new ClickHouseConnection(_server.Url, Compress: true));
+        var rows = Enumerable.Range(0, 1000).Select(n => new BigRow((ulong)n, $"row {n} ünïcödé")).ToList();
+
+        await compressed.InsertAsync($"{_database}.both", rows, CancellationToken.None);
+        await _client.InsertAsync($"{_database}.both", rows, CancellationToken.None);
+
+        var counts = await _client.QueryAsync(
+            $"SELECT s, count() AS c FROM {_database}.both GROUP BY s HAVING c != 2",
+            row => row.GetProperty("s").GetString(),
+            CancellationToken.None);
+        counts.Should().BeEmpty("each row arrived once by each way, byte for byte the same");
+        var total = await _client.QueryAsync($"SELECT count() AS c FROM {_database}.both", row => ClickHouseClient.ReadInt64(row.GetProperty("c")), CancellationToken.None);
+        total.Should().Equal(2000L);
+    }
+
     [Fact]
     public async Task A_refused_query_throws_the_servers_code_and_message()
     {

@@ -48,6 +48,9 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     /// <summary>True when the tests use a server they did not start.</summary>
     public bool IsExternal { get; private set; }
 
+    /// <summary>The server process this fixture started (null for an external server): for measuring its CPU and memory.</summary>
+    public int? ProcessId => IsExternal ? null : _process?.Id;
+
     /// <summary>What <c>SELECT version()</c> answered.</summary>
     public string ServerVersion { get; private set; } = "";
 

@@ -30,6 +30,13 @@ internal static class IngestLoad
 {
     private const string Key = "loadtest-0123456789abcdef";
     private const int EventsPerBatch = 100;
+    private const int RawBatch = 10_000;
+
+    /// <summary>The best of the ways the store took the rows straight, and each of them.</summary>
+    private sealed record Ceiling(List<(string How, double EventsPerSecond)> Variants)
+    {
+        public double Best => Variants.Max(v => v.EventsPerSecond);
+    }
 
     public static async Task RunAsync(string[] args)
     {
@@ -40,7 +47,9 @@ internal static class IngestLoad
 
         await using var target = await Target.StartAsync(store);
         var report = new List<(string What, string Value)>();
-        Console.WriteLine($"// ingest load on {store}: {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase");
+        Console.Error.WriteLine($"// server process id {target.ProcessId}");
+        Console.WriteLine($"// ingest load on {store} ({target.Host}): {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase; " +
+            $"{Environment.ProcessorCount} cores, load average before: {LoadAverage()}");
 
         // Distinct batches for the first phase (an event id sent twice is stored once, which would spoil the
         // count of what became visible): up to 30,000 events/s; if the server is faster, the phase ends early.
@@ -48,34 +57,57 @@ internal static class IngestLoad
         report.Add(("event on the wire (MessagePack, before gzip)", $"{wireBytes / EventsPerBatch:N0} B"));
         report.Add(("batch as sent (gzip)", $"{bodies.Average(b => b.Length):N0} B"));
 
+        // 0. The ceiling first, on the same fresh server the ingest is about to load: the same rows straight
+        // into the same store, no HTTP, no decoding (ClickHouse: rows built before the clock starts, the
+        // driver's binary insert of 10,000 rows; SQLite: the store's own batch insert).
+        Phase("raw insert");
+        var ceiling = await target.RawInsertRateAsync(template, TimeSpan.FromSeconds(Math.Min(seconds, 12)));
+        foreach (var (how, rate) in ceiling.Variants)
+        {
+            report.Add(($"raw insert into the store, {how} (events/s)", $"{rate:N0}"));
+        }
+
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { BaseAddress = target.Url, Timeout = TimeSpan.FromSeconds(60) };
 
         // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered.
         var before = await target.StoredEventsAsync();
+        var cpu = target.StartCpu();
+        report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
+        Phase("most");
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
+        var maxCpu = cpu.Stop(max.Elapsed);
         var acceptedPerSecond = max.AcceptedEvents / max.Elapsed.TotalSeconds;
         report.Add(("accepted, most (events/s)", $"{acceptedPerSecond:N0}"));
+        report.Add(("**accepted at most / raw insert (best)**", $"**{acceptedPerSecond / ceiling.Best:N2}**"));
         report.Add(("answers while at most", max.Statuses()));
         report.Add(("accept latency at most: p50 / p99", $"{max.Percentile(50):N1} / {max.Percentile(99):N1} ms"));
+        report.Add(("CPU while at most (cores busy)", maxCpu));
 
         var visibleAfter = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2));
         report.Add(("visible in the store (events/s, from the first send to the last event queryable)", $"{max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds:N0}"));
+        report.Add(("server memory after the most: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
 
         // 2. Latency at half the most: batches sent on a fixed schedule, whatever the answers do.
+        cpu = target.StartCpu();
+        Phase("half load");
         var half = await OpenLoopAsync(client, bodies, acceptedPerSecond / 2 / EventsPerBatch, phase);
+        var halfCpu = cpu.Stop(half.Elapsed);
         report.Add(("accept latency at half load: p50 / p99", $"{half.Percentile(50):N1} / {half.Percentile(99):N1} ms ({half.AcceptedEvents / half.Elapsed.TotalSeconds:N0} events/s offered and accepted)"));
         report.Add(("answers at half load", half.Statuses()));
+        report.Add(("CPU at half load (cores busy)", halfCpu));
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
+        cpu = target.StartCpu();
+        Phase("10x senders");
         var overload = await ClosedLoopAsync(client, bodies, senders * 10, phase, repeat: true);
+        var overloadCpu = cpu.Stop(overload.Elapsed);
         report.Add(("answers at 10x senders", overload.Statuses()));
+        report.Add(("refused at 10x senders with 429/503 and Retry-After / without", overload.RefusalShares()));
+        report.Add(("accepted at 10x senders (events/s)", $"{overload.AcceptedEvents / overload.Elapsed.TotalSeconds:N0}"));
         report.Add(("slowest answer at 10x senders", $"{overload.Percentile(100):N0} ms"));
-        report.Add(("server memory: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
-
-        // 4. The ceiling: the same events straight into the same store, 10,000 per insert, no HTTP, no decoding.
-        var ceiling = await target.RawInsertRateAsync(template, TimeSpan.FromSeconds(Math.Min(seconds, 10)));
-        report.Add(("raw insert into the store (events/s)", $"{ceiling:N0}"));
-        report.Add(("accepted at most / raw insert", $"{acceptedPerSecond / ceiling:N2}"));
+        report.Add(("CPU at 10x senders (cores busy)", overloadCpu));
+        report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
+        report.Add(("load average after", LoadAverage()));
 
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
@@ -85,6 +117,12 @@ internal static class IngestLoad
             Console.WriteLine($"| {what} | {value} |");
         }
     }
+
+    /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>
+    private static void Phase(string name) => Console.Error.WriteLine($"// {DateTime.UtcNow:HH:mm:ss} phase: {name}");
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     /// <summary>Distinct gzip'd batches of the realistic event: every event has its own id, users and fingerprints vary.</summary>
     private static List<byte[]> Bodies(int batches, out long wireBytes, out ErrorEvent template)
@@ -223,6 +261,18 @@ internal static class IngestLoad
             }
         }
 
+        /// <summary>Of all answers: the share refused with 429/503 and Retry-After, and the share refused without it or not answered.</summary>
+        public string RefusalShares()
+        {
+            lock (_lock)
+            {
+                var all = Math.Max(_statuses.Values.Sum(), 1);
+                var refused = _statuses.Where(s => s.Key is "429" or "503").Sum(s => s.Value);
+                var bad = _statuses.Where(s => s.Key is not ("202" or "429" or "503")).Sum(s => s.Value);
+                return $"{100.0 * refused / all:N1} % / {100.0 * bad / all:N1} %";
+            }
+        }
+
         public string Statuses()
         {
             lock (_lock)
@@ -240,10 +290,12 @@ internal static class IngestLoad
         private readonly string _directory;
         private readonly ErrorHubStore _store;
         private readonly HttpClient? _clickHouseHttp;
+        private readonly string? _database;
 
-        private Target(TestProcess process, Uri url, ClickHouseServerFixture? clickHouse, string directory, ErrorHubStore store, HttpClient? clickHouseHttp)
+        private Target(TestProcess process, Uri url, ClickHouseServerFixture? clickHouse, string? database, string directory, ErrorHubStore store, HttpClient? clickHouseHttp)
         {
             _process = process;
+            _database = database;
             Url = url;
             _clickHouse = clickHouse;
             _directory = directory;
@@ -252,6 +304,13 @@ internal static class IngestLoad
         }
 
         public Uri Url { get; }
+
+        public int ProcessId => _process.Id;
+
+        /// <summary>Which server process takes the load.</summary>
+        public string Host => _clickHouse is null
+            ? "the all-in-one dashboard process on SQLite, a separate process"
+            : "the stand-alone ingest process, ClickHouse another process on the same machine";
 
         public static async Task<Target> StartAsync(string kind)
         {
@@ -269,12 +328,14 @@ internal static class IngestLoad
             };
             ClickHouseServerFixture? clickHouse = null;
             HttpClient? http = null;
+            string? database = null;
             ErrorHubStore store;
+            var host = "ingest/ErrorHub.Ingest";
             if (kind == "clickhouse")
             {
                 clickHouse = new ClickHouseServerFixture();
                 await clickHouse.InitializeAsync();
-                var database = ClickHouseServerFixture.NewDatabaseName("load");
+                database = ClickHouseServerFixture.NewDatabaseName("load");
                 environment["ErrorHub__Store__Kind"] = "clickhouse";
                 environment["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString();
                 environment["ErrorHub__Store__ClickHouse__Database"] = database;
@@ -284,15 +345,46 @@ internal static class IngestLoad
             else
             {
                 store = SqliteDatabase.Open(Path.Combine(directory, "errorhub.db"));
+                // What a SQLite user runs: the dashboard with ingest, notifications and retention in one process.
+                host = "dashboard/ErrorHub.Dashboard";
+                environment["ErrorHub__Admin__Email"] = "load@example.com";
+                environment["ErrorHub__Admin__Password"] = "load test password 1";
             }
 
             var process = TestProcess.StartDotnet(
                 "ingest",
-                RepositoryPaths.BuiltAssembly("ingest/ErrorHub.Ingest"),
+                RepositoryPaths.BuiltAssembly(host),
                 ["--urls", url.GetLeftPart(UriPartial.Authority)],
                 environment);
             await process.WaitForHttpAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(90));
-            return new Target(process, url, clickHouse, directory, store, http);
+            return new Target(process, url, clickHouse, database, directory, store, http);
+        }
+
+        /// <summary>
+        /// Waits (at most <paramref name="limit"/>) until ClickHouse merges no parts, so that one phase's
+        /// background merges do not slow the next; returns the seconds waited (0 on SQLite).
+        /// </summary>
+        public async Task<double> WaitForMergesAsync(TimeSpan limit)
+        {
+            var waited = Stopwatch.StartNew();
+            if (_clickHouse is null)
+            {
+                return 0;
+            }
+
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse.Url));
+            while (waited.Elapsed < limit)
+            {
+                var merges = await client.QueryAsync("SELECT count() AS n FROM system.merges", row => ClickHouseClient.ReadInt64(row.GetProperty("n")), CancellationToken.None);
+                if (merges[0] == 0)
+                {
+                    break;
+                }
+
+                await Task.Delay(500);
+            }
+
+            return waited.Elapsed.TotalSeconds;
         }
 
         public async Task<long> StoredEventsAsync()
@@ -320,24 +412,72 @@ internal static class IngestLoad
             return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
         }
 
-        public async Task<double> RawInsertRateAsync(ErrorEvent template, TimeSpan duration)
+        /// <summary>The CPU time of the server process (and of ClickHouse's, and of this generator) from now on.</summary>
+        public CpuWatch StartCpu() => new(_process.Id, _clickHouse?.ProcessId);
+
+        /// <summary>
+        /// The most events per second the store takes straight, without HTTP or decoding, in a few ways; the
+        /// best is the ceiling. ClickHouse: rows built before the clock starts, the driver's binary insert of
+        /// 10,000 rows (gzip, as the store sends; uncompressed, which loopback allows; two inserts at once).
+        /// SQLite: the store's own batch insert of 10,000 events.
+        /// </summary>
+        public async Task<Ceiling> RawInsertRateAsync(ErrorEvent template, TimeSpan duration)
         {
-            var inserted = 0L;
             var serial = 0;
-            var stop = Stopwatch.StartNew();
-            while (stop.Elapsed < duration)
+            List<ErrorEvent> NextBatch()
             {
-                var events = new List<ErrorEvent>(10_000);
-                for (var i = 0; i < 10_000; i++)
+                var events = new List<ErrorEvent>(RawBatch);
+                for (var i = 0; i < RawBatch; i++)
                 {
                     events.Add(template with { EventId = Guid.NewGuid(), ProjectId = 2, Fingerprint = "raw" + (serial++ % 50) });
                 }
 
-                await _store.Events.InsertEventsAsync(events);
-                inserted += events.Count;
+                return events;
             }
 
-            return inserted / stop.Elapsed.TotalSeconds;
+            var variants = new List<(string, double)>();
+            if (_clickHouse is null)
+            {
+                variants.Add(("store's batch insert, 10,000 per transaction", await RateAsync(duration, 1, async () =>
+                {
+                    var events = NextBatch();
+                    var clock = Stopwatch.StartNew();
+                    await _store.Events.InsertEventsAsync(events);
+                    return clock.Elapsed;
+                })));
+                return new Ceiling(variants);
+            }
+
+            var raw = new RawClickHouseInsert(_clickHouse.Url, _database!);
+            var slice = duration / 3;
+            variants.Add(("driver binary insert, gzip, 1 at a time", await RateAsync(slice, 1, () => raw.InsertAsync(NextBatch(), compress: true))));
+            variants.Add(("driver binary insert, uncompressed, 1 at a time", await RateAsync(slice, 1, () => raw.InsertAsync(NextBatch(), compress: false))));
+            variants.Add(("driver binary insert, uncompressed, 2 at a time", await RateAsync(slice, 2, () => raw.InsertAsync(NextBatch(), compress: false))));
+            return new Ceiling(variants);
+        }
+
+        /// <summary>Events per second of inserts of <see cref="RawBatch"/> run by <paramref name="parallel"/> loops; only the inserts' own time counts.</summary>
+        private static async Task<double> RateAsync(TimeSpan duration, int parallel, Func<Task<TimeSpan>> insert)
+        {
+            var inserted = 0L;
+            var stop = Stopwatch.StartNew();
+            var busy = TimeSpan.Zero;
+            var gate = new Lock();
+            await Task.WhenAll(Enumerable.Range(0, parallel).Select(async _ =>
+            {
+                while (stop.Elapsed < duration)
+                {
+                    var took = await insert();
+                    lock (gate)
+                    {
+                        busy += took;
+                        inserted += RawBatch;
+                    }
+                }
+            }));
+
+            // Each loop's time spent inserting, not building rows: the rate the store alone gives.
+            return inserted / (busy.TotalSeconds / parallel);
         }
 
         public async ValueTask DisposeAsync()

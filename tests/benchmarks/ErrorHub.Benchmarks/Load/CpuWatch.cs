@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ErrorHub.Benchmarks.Load;
+
+/// <summary>
+/// CPU time used by the server process, ClickHouse's process and this load generator during one phase,
+/// read from <c>/proc/PID/stat</c> (user + system clock ticks): on a 2-core machine where all three
+/// share the cores, it says who spent them.
+/// </summary>
+internal sealed class CpuWatch
+{
+    private const double TicksPerSecond = 100; // USER_HZ on Linux
+
+    private readonly int _server;
+    private readonly int? _clickHouse;
+    private readonly double _serverStart;
+    private readonly double _clickHouseStart;
+    private readonly TimeSpan _selfStart;
+
+    public CpuWatch(int server, int? clickHouse)
+    {
+        _server = server;
+        _clickHouse = clickHouse;
+        _serverStart = Seconds(server);
+        _clickHouseStart = clickHouse is { } id ? Seconds(id) : 0;
+        _selfStart = Process.GetCurrentProcess().TotalProcessorTime;
+    }
+
+    /// <summary>Cores kept busy on average over <paramref name="elapsed"/>, by process.</summary>
+    public string Stop(TimeSpan elapsed)
+    {
+        var wall = Math.Max(elapsed.TotalSeconds, 0.001);
+        var server = (Seconds(_server) - _serverStart) / wall;
+        var self = (Process.GetCurrentProcess().TotalProcessorTime - _selfStart).TotalSeconds / wall;
+        var text = string.Create(CultureInfo.InvariantCulture, $"server {server:F2}");
+        if (_clickHouse is { } id)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $", ClickHouse {(Seconds(id) - _clickHouseStart) / wall:F2}");
+        }
+
+        return text + string.Create(CultureInfo.InvariantCulture, $", load generator {self:F2}");
+    }
+
+    private static double Seconds(int pid)
+    {
+        try
+        {
+            // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+}
