@@ -1,15 +1,25 @@
-using System.Text.RegularExpressions;
-
 namespace ErrorHub.AspNetCore;
 
 /// <summary>
 /// Browser and operating system from a User-Agent header, for the tags "browser" and "client_os". No parser package
 /// is at hand, and a full one is not needed: the families people filter issues by, with their major versions, in
 /// the order that tells apart browsers whose headers name each other (Edge and Opera say "Chrome", Chrome says "Safari").
+/// Plain substring searches over at most the first 512 characters, no regular expressions: the time is linear in
+/// the header whatever a client sends, so there is no timeout to hit on a busy machine and no backtracking to exploit.
 /// </summary>
-internal static partial class UserAgentParser
+internal static class UserAgentParser
 {
     private const int MaxLength = 512;
+
+    /// <summary>Browser families, most specific first, each with the tokens that carry its version.</summary>
+    private static readonly (string Name, string[] Tokens)[] Browsers =
+    [
+        ("Edge", ["Edg/", "Edge/", "EdgA/", "EdgiOS/"]),
+        ("Opera", ["OPR/", "Opera/"]),
+        ("Samsung Internet", ["SamsungBrowser/"]),
+        ("Firefox", ["Firefox/", "FxiOS/"]),
+        ("Chrome", ["Chrome/", "CriOS/"]),
+    ];
 
     public static (string? Browser, string? OperatingSystem) Parse(string? userAgent)
     {
@@ -18,46 +28,41 @@ internal static partial class UserAgentParser
             return (null, null);
         }
 
-        var text = userAgent.Length <= MaxLength ? userAgent : userAgent[..MaxLength];
-        try
-        {
-            return (Browser(text), OperatingSystem(text));
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return (null, null); // a hostile header is not worth more than a few milliseconds
-        }
+        var text = userAgent.AsSpan(0, Math.Min(userAgent.Length, MaxLength));
+        return (Browser(text), OperatingSystem(text));
     }
 
-    private static string? Browser(string text)
+    private static string? Browser(ReadOnlySpan<char> text)
     {
-        (string Name, Regex Pattern)[] browsers =
-        [
-            ("Edge", EdgeVersion()),
-            ("Opera", OperaVersion()),
-            ("Samsung Internet", SamsungVersion()),
-            ("Firefox", FirefoxVersion()),
-            ("Chrome", ChromeVersion()),
-            ("Safari", SafariVersion()),
-            ("curl", CurlVersion()),
-        ];
-        foreach (var (name, pattern) in browsers)
+        foreach (var (name, tokens) in Browsers)
         {
-            var match = pattern.Match(text);
-            if (match.Success)
+            foreach (var token in tokens)
             {
-                return $"{name} {match.Groups[1].Value}";
+                if (NumberAfter(text, token, parts: 1) is { } major)
+                {
+                    return $"{name} {major}";
+                }
             }
         }
 
-        return null;
+        // Safari names its version in "Version/17.2" and must also say "Safari/" after it.
+        var version = text.IndexOf("Version/", StringComparison.Ordinal);
+        if (version >= 0 && NumberAfter(text, "Version/", parts: 2) is { } safari
+            && text[(version + "Version/".Length)..].Contains("Safari/", StringComparison.Ordinal))
+        {
+            return $"Safari {safari}";
+        }
+
+        return text.StartsWith("curl/", StringComparison.Ordinal) && NumberAfter(text, "curl/", parts: 2, requireAll: true) is { } curl
+            ? $"curl {curl}"
+            : null;
     }
 
-    private static string? OperatingSystem(string text)
+    private static string? OperatingSystem(ReadOnlySpan<char> text)
     {
-        if (WindowsVersion().Match(text) is { Success: true } windows)
+        if (NumberAfter(text, "Windows NT ", parts: 2, requireAll: true) is { } windows)
         {
-            return windows.Groups[1].Value switch
+            return windows switch
             {
                 "10.0" => "Windows 10",
                 "6.3" => "Windows 8.1",
@@ -67,19 +72,19 @@ internal static partial class UserAgentParser
             };
         }
 
-        if (IosVersion().Match(text) is { Success: true } ios)
+        if ((NumberAfter(text, "iPhone OS ", parts: 2, separator: '_') ?? NumberAfter(text, "CPU OS ", parts: 2, separator: '_')) is { } ios)
         {
-            return $"iOS {ios.Groups[1].Value.Replace('_', '.')}";
+            return $"iOS {ios.Replace('_', '.')}";
         }
 
-        if (MacVersion().Match(text) is { Success: true } mac)
+        if (NumberAfter(text, "Mac OS X ", parts: 3, separator: '_', alsoDot: true) is { } mac)
         {
-            return $"macOS {mac.Groups[1].Value.Replace('_', '.')}";
+            return $"macOS {mac.Replace('_', '.')}";
         }
 
-        if (AndroidVersion().Match(text) is { Success: true } android)
+        if (NumberAfter(text, "Android ", parts: 1) is { } android)
         {
-            return $"Android {android.Groups[1].Value}";
+            return $"Android {android}";
         }
 
         if (text.Contains("CrOS", StringComparison.Ordinal))
@@ -90,36 +95,62 @@ internal static partial class UserAgentParser
         return text.Contains("Linux", StringComparison.Ordinal) ? "Linux" : null;
     }
 
-    [GeneratedRegex(@"Edg(?:e|A|iOS)?/(\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex EdgeVersion();
+    /// <summary>
+    /// The version right after the first occurrence of <paramref name="token"/> that is followed by a digit: up to
+    /// <paramref name="parts"/> groups of digits joined by <paramref name="separator"/> (or '.' too, with
+    /// <paramref name="alsoDot"/>). With <paramref name="requireAll"/> every part must be there. Null when none.
+    /// </summary>
+    private static string? NumberAfter(
+        ReadOnlySpan<char> text, string token, int parts, char separator = '.', bool alsoDot = false, bool requireAll = false)
+    {
+        var searched = 0;
+        while (searched < text.Length)
+        {
+            var found = text[searched..].IndexOf(token, StringComparison.Ordinal);
+            if (found < 0)
+            {
+                return null;
+            }
 
-    [GeneratedRegex(@"(?:OPR|Opera)/(\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex OperaVersion();
+            var start = searched + found + token.Length;
+            if (ReadNumber(text[start..], parts, separator, alsoDot, requireAll) is { } number)
+            {
+                return number;
+            }
 
-    [GeneratedRegex(@"SamsungBrowser/(\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex SamsungVersion();
+            searched = start;
+        }
 
-    [GeneratedRegex(@"(?:Firefox|FxiOS)/(\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex FirefoxVersion();
+        return null;
+    }
 
-    [GeneratedRegex(@"(?:Chrome|CriOS)/(\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex ChromeVersion();
+    private static string? ReadNumber(ReadOnlySpan<char> text, int parts, char separator, bool alsoDot, bool requireAll)
+    {
+        var end = 0;
+        for (var part = 0; part < parts; part++)
+        {
+            if (part > 0)
+            {
+                if (end + 1 >= text.Length || !(text[end] == separator || (alsoDot && text[end] == '.')) || !char.IsAsciiDigit(text[end + 1]))
+                {
+                    return requireAll ? null : text[..end].ToString();
+                }
 
-    [GeneratedRegex(@"Version/(\d+(?:\.\d+)?).*Safari/", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex SafariVersion();
+                end++; // the separator
+            }
 
-    [GeneratedRegex(@"^curl/(\d+\.\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex CurlVersion();
+            var digits = end;
+            while (end < text.Length && char.IsAsciiDigit(text[end]))
+            {
+                end++;
+            }
 
-    [GeneratedRegex(@"Windows NT (\d+\.\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex WindowsVersion();
+            if (end == digits)
+            {
+                return null; // only the first part can be empty: later ones were checked to start with a digit
+            }
+        }
 
-    [GeneratedRegex(@"(?:iPhone|CPU) OS (\d+(?:_\d+)?)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex IosVersion();
-
-    [GeneratedRegex(@"Mac OS X (\d+(?:[_.]\d+){0,2})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex MacVersion();
-
-    [GeneratedRegex(@"Android (\d+)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 50)]
-    private static partial Regex AndroidVersion();
+        return text[..end].ToString();
+    }
 }

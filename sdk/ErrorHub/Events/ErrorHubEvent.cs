@@ -30,8 +30,15 @@ public sealed class ErrorHubEvent
     /// <summary>The machine that reported the event.</summary>
     public string? ServerName { get; set; }
 
-    /// <summary>The exception chain, outermost first; inner exceptions follow their parent.</summary>
-    public IList<ExceptionEntry> Exceptions { get; } = new List<ExceptionEntry>();
+    private IList<ExceptionEntry>? _exceptions;
+    private Internal.CapturedChain? _captured;
+
+    /// <summary>
+    /// The exception chain, outermost first; inner exceptions follow their parent. For a captured exception it is
+    /// made when first read (names, files and lines are worked out then, usually by the background sender), from the
+    /// frames as they were when the exception was captured.
+    /// </summary>
+    public IList<ExceptionEntry> Exceptions => _exceptions ?? MakeExceptions();
 
     /// <summary>The HTTP request being served, if any.</summary>
     public RequestInfo? Request { get; set; }
@@ -56,6 +63,22 @@ public sealed class ErrorHubEvent
 
     /// <summary>Operating system name and version.</summary>
     public NameAndVersion? OperatingSystem { get; set; }
+
+    /// <summary>The chain captured on the app's thread, to be turned into <see cref="Exceptions"/> when first read.</summary>
+    internal void SetCapturedExceptions(Internal.CapturedChain captured)
+    {
+        _captured = captured;
+        _exceptions = null;
+    }
+
+    private IList<ExceptionEntry> MakeExceptions()
+    {
+        // Whichever thread reads first makes the list; a thread that loses the race takes the winner's.
+        IList<ExceptionEntry> made = _captured?.ToEntries() ?? new List<ExceptionEntry>();
+        var list = Interlocked.CompareExchange(ref _exceptions, made, null) ?? made;
+        _captured = null;
+        return list;
+    }
 }
 
 /// <summary>How severe an event is.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -5,7 +6,14 @@ using ErrorHub.Protocol;
 
 namespace ErrorHub.Internal;
 
-/// <summary>Turns an exception and its inner exceptions into the event's exception chain with stack frames.</summary>
+/// <summary>
+/// Turns an exception and its inner exceptions into the event's exception chain with stack frames, in two steps.
+/// On the capturing thread only what changes once the exception travels on is kept (<see cref="AddExceptions"/>):
+/// the chain and each exception's frames as methods and IL offsets. Names, in-app flags, files and lines (read from
+/// the portable PDBs) are made later, when the event's <see cref="ErrorHubEvent.Exceptions"/> is first read: by the
+/// background sender as it encodes the event, or earlier by a BeforeSend that looks at them. What each method
+/// resolves to is kept in bounded caches, so an app that fails in the same places pays for each place once.
+/// </summary>
 internal sealed class ExceptionConverter(ErrorHubOptions options)
 {
     /// <summary>Chains longer than this are cut: a cycle or a pathological AggregateException must not blow up an event.</summary>
@@ -13,17 +21,31 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
 
     internal const int MaxFramesPerException = 200;
 
+    /// <summary>Most methods whose names and flags are remembered; beyond it they are worked out each time.</summary>
+    internal const int MaxCachedMethods = 10_000;
+
     private static readonly string[] AlwaysExcluded = ["System", "Microsoft", "Internal", "Interop"];
 
     /// <summary>The SDK's own assemblies: never the app's code, whatever namespace the app uses.</summary>
     private static readonly HashSet<string> SdkAssemblies = new(StringComparer.Ordinal) { "ErrorHub", "ErrorHub.AspNetCore" };
 
+    private static readonly ConcurrentDictionary<Assembly, string?> AssemblyNames = new();
+
+    // The InAppExclude list is read once: options are fixed for the life of the client, as everywhere in the SDK.
+    private readonly string[] _excluded = [.. AlwaysExcluded, .. options.InAppExclude];
+    private readonly ConcurrentDictionary<MethodBase, MethodFacts> _methods = new();
+
+    /// <summary>
+    /// Keeps the chain of <paramref name="exception"/> with each exception's frames as they are now, for the event
+    /// to turn into its <see cref="ErrorHubEvent.Exceptions"/> when first read. Cheap: no names, no symbol files.
+    /// </summary>
     public void AddExceptions(ErrorHubEvent target, Exception exception)
     {
+        var chain = new List<CapturedException>();
         var seen = new HashSet<Exception>(ReferenceEqualityComparer.Instance);
         var pending = new Stack<Exception>();
         pending.Push(exception);
-        while (pending.Count > 0 && target.Exceptions.Count < MaxExceptions)
+        while (pending.Count > 0 && chain.Count < MaxExceptions)
         {
             var current = pending.Pop();
             if (!seen.Add(current))
@@ -31,7 +53,9 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
                 continue;
             }
 
-            target.Exceptions.Add(Convert(current));
+            // The exception's own trace grows while it travels on (further frames, rethrows through awaits): the
+            // frames are taken now, as methods and offsets, which is what the report must show.
+            chain.Add(new CapturedException(current, SourceLocations.Capture(current)));
             if (current is AggregateException aggregate)
             {
                 for (var i = aggregate.InnerExceptions.Count - 1; i >= 0; i--)
@@ -44,25 +68,48 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
                 pending.Push(inner);
             }
         }
+
+        target.SetCapturedExceptions(new CapturedChain(this, chain));
     }
 
-    private ExceptionEntry Convert(Exception exception)
+    /// <summary>The chain as event entries; never throws (an exception it cannot read becomes an entry without frames).</summary>
+    internal List<ExceptionEntry> ToEntries(List<CapturedException> chain)
     {
-        var type = exception.GetType();
+        var entries = new List<ExceptionEntry>(chain.Count);
+        foreach (var captured in chain)
+        {
+            entries.Add(Convert(captured));
+        }
+
+        return entries;
+    }
+
+    private ExceptionEntry Convert(CapturedException captured)
+    {
+        var type = captured.Exception.GetType();
         var result = new ExceptionEntry
         {
             Type = type.FullName ?? type.Name,
-            Value = SafeMessage(exception),
-            Module = type.Assembly.GetName().Name,
+            Value = SafeMessage(captured.Exception),
+            Module = AssemblyName(type.Assembly),
         };
 
-        var frames = new StackTrace(exception, fNeedFileInfo: true).GetFrames();
-        foreach (var frame in frames.Take(MaxFramesPerException))
+        try
         {
-            if (ToEventFrame(frame, isThrowSite: result.Frames.Count == 0) is { } eventFrame)
+            var trace = captured.Trace;
+            var count = Math.Min(trace.FrameCount, MaxFramesPerException);
+            for (var i = 0; i < count; i++)
             {
-                result.Frames.Add(eventFrame);
+                if (trace.GetFrame(i) is { } frame && ToEventFrame(frame, isThrowSite: result.Frames.Count == 0) is { } eventFrame)
+                {
+                    result.Frames.Add(eventFrame);
+                }
             }
+        }
+        catch (Exception)
+        {
+            // Reflection over a method that is being unloaded, or a symbol file that changed under us: the report
+            // keeps the type, the message and the frames read so far.
         }
 
         return result;
@@ -70,36 +117,77 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
 
     private StackFrameEntry? ToEventFrame(StackFrame frame, bool isThrowSite)
     {
-        var method = frame.GetMethod();
-        if (method is null)
+        if (frame.GetMethod() is not { } method)
         {
             return null;
         }
 
+        var facts = Facts(method);
+        if (facts.Hidden)
+        {
+            return null;
+        }
+
+        var location = SourceLocations.Find(frame, method);
+        return new StackFrameEntry
+        {
+            Function = facts.Function,
+            Type = facts.Type,
+            Module = facts.Module,
+            File = location.File,
+            Line = location.Line > 0 ? location.Line : null,
+            Column = location.Column > 0 ? location.Column : null,
+            InApp = facts.InApp,
+            // Where the failure happened is never a wrapper, even in a middleware.
+            Wrapper = facts.InApp && !isThrowSite && facts.IsMiddleware,
+        };
+    }
+
+    private MethodFacts Facts(MethodBase method)
+    {
+        if (_methods.TryGetValue(method, out var facts))
+        {
+            return facts;
+        }
+
+        facts = ReadFacts(method);
+        if (_methods.Count < MaxCachedMethods)
+        {
+            _methods.TryAdd(method, facts);
+        }
+
+        return facts;
+    }
+
+    private MethodFacts ReadFacts(MethodBase method)
+    {
         // Frames the runtime marks as hidden (async plumbing, ExceptionDispatchInfo rethrows) are noise.
         if (method.IsDefined(typeof(StackTraceHiddenAttribute), inherit: false)
             || (method.DeclaringType?.IsDefined(typeof(StackTraceHiddenAttribute), inherit: false) ?? false))
         {
-            return null;
+            return MethodFacts.HiddenFrame;
         }
 
         var (type, function) = DotNetNames.Normalize(method.DeclaringType?.FullName, method.Name);
-        var module = method.Module.Assembly.GetName().Name;
-        var line = frame.GetFileLineNumber();
-        var column = frame.GetFileColumnNumber();
+        var module = AssemblyName(method.Module.Assembly);
         var inApp = !SdkAssemblies.Contains(module ?? "") && IsInApp(type);
-        return new StackFrameEntry
+        return new MethodFacts(Hidden: false, type, function, module, inApp, IsMiddleware: inApp && IsMiddleware(ResolveStateMachine(method)));
+    }
+
+    private static string? AssemblyName(Assembly assembly)
+    {
+        if (AssemblyNames.TryGetValue(assembly, out var name))
         {
-            Function = function,
-            Type = type,
-            Module = module,
-            File = frame.GetFileName(),
-            Line = line > 0 ? line : null,
-            Column = column > 0 ? column : null,
-            InApp = inApp,
-            // Where the failure happened is never a wrapper, even in a middleware.
-            Wrapper = inApp && !isThrowSite && IsMiddleware(ResolveStateMachine(method)),
-        };
+            return name;
+        }
+
+        name = assembly.GetName().Name;
+        if (AssemblyNames.Count < MaxCachedMethods)
+        {
+            AssemblyNames.TryAdd(assembly, name);
+        }
+
+        return name;
     }
 
     /// <summary>
@@ -161,7 +249,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
             return false;
         }
 
-        foreach (var prefix in AlwaysExcluded.Concat(options.InAppExclude))
+        foreach (var prefix in _excluded)
         {
             if (typeName.StartsWith(prefix, StringComparison.Ordinal)
                 && (typeName.Length == prefix.Length || typeName[prefix.Length] == '.'))
@@ -185,4 +273,19 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
             return "";
         }
     }
+
+    /// <summary>What a method contributes to every frame of it, whatever the offset.</summary>
+    private sealed record MethodFacts(bool Hidden, string? Type, string Function, string? Module, bool InApp, bool IsMiddleware)
+    {
+        public static readonly MethodFacts HiddenFrame = new(Hidden: true, null, "", null, InApp: false, IsMiddleware: false);
+    }
+}
+
+/// <summary>One exception of a captured chain, with its frames as they were when it was captured.</summary>
+internal readonly record struct CapturedException(Exception Exception, StackTrace Trace);
+
+/// <summary>A chain captured on the app's thread, turned into event entries when the event's exceptions are first read.</summary>
+internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedException> chain)
+{
+    public List<ExceptionEntry> ToEntries() => converter.ToEntries(chain);
 }

@@ -255,19 +255,42 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             }
         }
 
-        if (left.Count == 0)
+        if (left.Count > 0)
+        {
+            if (_spool is not null && Volatile.Read(ref _unauthorized) == 0 && _spool.TryStore(left))
+            {
+                LogKeptAtShutdown(_logger, left.Count, _spool.Directory);
+            }
+            else
+            {
+                Drops.Add(SdkDropReason.Shutdown, left.Count);
+                LogGaveUpAtShutdown(_logger, left.Count, _options.ShutdownTimeout);
+            }
+        }
+
+        KeepUnreportedDrops();
+    }
+
+    /// <summary>
+    /// Drop counts the server has not been told about (those of the last moments, those of batches that failed) would
+    /// die with the process: with a CacheDirectory they are kept and reported after the next start.
+    /// </summary>
+    private void KeepUnreportedDrops()
+    {
+        var unreported = Drops.TakeReport();
+        if (unreported.Count == 0 || Volatile.Read(ref _unauthorized) == 1)
         {
             return;
         }
 
-        if (_spool is not null && Volatile.Read(ref _unauthorized) == 0 && _spool.TryStore(left))
+        if (_spool is not null && _spool.TryStoreDrops(unreported))
         {
-            LogKeptAtShutdown(_logger, left.Count, _spool.Directory);
+            Drops.Reported(unreported);
+            LogKeptDropsAtShutdown(_logger, unreported.Sum(d => d.Value), _spool.Directory);
             return;
         }
 
-        Drops.Add(SdkDropReason.Shutdown, left.Count);
-        LogGaveUpAtShutdown(_logger, left.Count, _options.ShutdownTimeout);
+        LogDropsUnreportedAtShutdown(_logger, unreported.Sum(d => d.Value), string.Join(", ", unreported.Select(d => $"{d.Key} {d.Value}")));
     }
 
     private async Task RunAsync()
@@ -276,6 +299,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         try
         {
             _spool?.RemoveAbandonedTemporaryFiles();
+            foreach (var (reason, count) in _spool?.TakeStoredDrops(SdkDrops.KnownNames) ?? [])
+            {
+                Drops.AddUnreportedFromEarlierRun(reason, count);
+            }
+
             while (true)
             {
                 if (_spoolMayHoldBatches && SpoolRetryIsDue())
@@ -718,4 +746,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     [LoggerMessage(9, LogLevel.Information, "ErrorHub kept {Count} unsent events in {Directory} at shutdown; they are sent at the next start")]
     private static partial void LogKeptAtShutdown(ILogger logger, int count, string directory);
+
+    [LoggerMessage(14, LogLevel.Information, "ErrorHub kept the count of {Count} dropped events in {Directory} at shutdown; it is reported at the next start")]
+    private static partial void LogKeptDropsAtShutdown(ILogger logger, long count, string directory);
+
+    [LoggerMessage(15, LogLevel.Information, "ErrorHub stopped before it could report {Count} dropped events to the server ({Reasons}); set CacheDirectory to report them after the next start")]
+    private static partial void LogDropsUnreportedAtShutdown(ILogger logger, long count, string reasons);
 }

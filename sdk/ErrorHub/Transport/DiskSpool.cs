@@ -14,6 +14,10 @@ namespace ErrorHub.Transport;
 internal sealed partial class DiskSpool
 {
     internal const string Extension = ".ehbatch";
+
+    /// <summary>Counts of dropped events the server was not told about before the process stopped.</summary>
+    internal const string DropsExtension = ".ehdrops";
+    private const int MaxDropsFileBytes = 4096;
     private const string TemporaryExtension = ".ehtmp";
     private const int HeaderBytes = 8 + 4 + 4 + 32; // magic, event count, payload length, SHA-256 of the payload
     private static readonly byte[] Magic = "EHSPOOL1"u8.ToArray();
@@ -113,6 +117,92 @@ internal sealed partial class DiskSpool
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Keeps drop counts (reason name to count) that the server was not told about, for the next start to report.
+    /// One small text file, written under a temporary name and renamed like a batch. False (logged) when the disk refuses.
+    /// </summary>
+    public bool TryStoreDrops(IReadOnlyList<KeyValuePair<string, long>> drops)
+    {
+        if (drops.Count == 0)
+        {
+            return true;
+        }
+
+        var temporary = Path.Combine(_directory, Guid.NewGuid().ToString("N") + TemporaryExtension);
+        try
+        {
+            System.IO.Directory.CreateDirectory(_directory);
+            File.WriteAllLines(temporary, drops.Select(d => $"{d.Key} {d.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}"));
+            File.Move(temporary, Path.Combine(_directory, $"{_timeProvider.GetUtcNow().UtcTicks:D19}-{Guid.NewGuid():N}{DropsExtension}"));
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+        {
+            LogStoreFailed(_logger, (int)Math.Min(int.MaxValue, drops.Sum(d => d.Value)), _directory, exception.Message);
+            TryDelete(temporary);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Drop counts an earlier run kept, each file taken by one process only (renamed to a name of its own first) and
+    /// deleted once read. Lines that are not "reason count" with a known reason are ignored; so is an oversized file.
+    /// </summary>
+    public List<KeyValuePair<string, long>> TakeStoredDrops(IReadOnlySet<string> knownReasons)
+    {
+        var drops = new List<KeyValuePair<string, long>>();
+        List<string> files;
+        try
+        {
+            files = System.IO.Directory.Exists(_directory)
+                ? [.. System.IO.Directory.EnumerateFiles(_directory, "*" + DropsExtension)]
+                : [];
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return drops;
+        }
+
+        foreach (var path in files)
+        {
+            var taken = Path.Combine(_directory, Guid.NewGuid().ToString("N") + TemporaryExtension);
+            try
+            {
+                File.Move(path, taken); // another process sharing the directory may have taken it first
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (new FileInfo(taken).Length <= MaxDropsFileBytes)
+                {
+                    foreach (var line in File.ReadLines(taken))
+                    {
+                        var parts = line.Split(' ');
+                        if (parts.Length == 2 && knownReasons.Contains(parts[0])
+                            && long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                            && count > 0)
+                        {
+                            drops.Add(new(parts[0], count));
+                        }
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+            }
+            finally
+            {
+                TryDelete(taken);
+            }
+        }
+
+        return drops;
     }
 
     /// <summary>Deletes temporary files that a process which died while writing left behind.</summary>

@@ -42,6 +42,22 @@ internal sealed class SdkDrops
 
     public static string Name(SdkDropReason reason) => Names[(int)reason];
 
+    /// <summary>The reason names this SDK sends.</summary>
+    public static IReadOnlySet<string> KnownNames { get; } = new HashSet<string>(Names, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Counts an earlier run of the app dropped and could not report before it stopped: reported with the next batch,
+    /// not added to this run's totals.
+    /// </summary>
+    public void AddUnreportedFromEarlierRun(string name, long events)
+    {
+        var index = Array.IndexOf(Names, name);
+        if (index >= 0 && events > 0)
+        {
+            Interlocked.Add(ref _unreported[index], events);
+        }
+    }
+
     public void Add(SdkDropReason reason, long events)
     {
         if (events <= 0)

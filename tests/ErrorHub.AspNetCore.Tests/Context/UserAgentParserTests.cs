@@ -24,9 +24,21 @@ public sealed class UserAgentParserTests
     [InlineData("Go-http-client/1.1", null, null)]
     [InlineData("", null, null)]
     [InlineData("<script>alert(1)</script> Windows NT ' OR 1=1", null, null)]
+    [InlineData("Chrome/ Chrome/x Chrome/87 Windows NT 10.", "Chrome 87", null)]
+    [InlineData("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Version/17.2 Mobile/15E148", null, "macOS 10.15.7")]
+    [InlineData("curl/8", null, null)]
+    [InlineData("Mozilla/5.0 (iPhone; CPU iPhone OS 17 like Mac OS X) Version/17 Mobile Safari/604.1", "Safari 17", "iOS 17")]
     public void Parses_the_browser_family_with_its_major_version_and_the_operating_system(string userAgent, string? browser, string? os)
     {
         UserAgentParser.Parse(userAgent).Should().Be((browser, os));
+    }
+
+    [Fact]
+    public void A_header_of_repeated_near_misses_is_read_once_through()
+    {
+        var nearMisses = string.Concat(Enumerable.Repeat("Edg/Version/1 Mac OS X 1_", 40));
+
+        UserAgentParser.Parse(nearMisses).Should().Be((null, "macOS 1"), "no browser token is followed by a version, the first macOS one is");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using FluentAssertions;
@@ -89,6 +90,79 @@ public sealed class ExceptionConverterTests
 
         e.Exceptions.Single().Should().BeEquivalentTo(new { Type = typeof(HostileException).FullName, Value = "" });
     }
+
+    [Fact]
+    public async Task Files_lines_and_columns_are_the_ones_the_runtime_reports()
+    {
+        var exception = await CatchAsync(() => Orders.PlaceAsync(3));
+
+        var ours = Convert(exception).Exceptions.Single().Frames
+            .Where(f => f.File is not null)
+            .Select(f => (f.File, f.Line, f.Column))
+            .ToList();
+
+        var runtime = new StackTrace(exception, fNeedFileInfo: true).GetFrames()
+            .Where(f => f.GetFileName() is not null)
+            .Select(f => ((string?)f.GetFileName(), (int?)f.GetFileLineNumber(), (int?)f.GetFileColumnNumber()))
+            .ToList();
+        runtime.Should().HaveCountGreaterThan(2, "the test assembly ships a portable PDB");
+        ours.Should().Equal(runtime);
+    }
+
+    [Fact]
+    public void Frames_are_the_ones_of_the_moment_of_capture_even_when_the_exception_travels_on()
+    {
+        var e = new ErrorHubEvent();
+        List<string>? atCapture = null;
+        Exception? travelled = null;
+        try
+        {
+            ReportFromFilter(Orders.ValidateAll, exception =>
+            {
+                _converter.AddExceptions(e, exception);
+                atCapture = FunctionNames(new StackTrace(exception, fNeedFileInfo: true));
+            });
+        }
+        catch (ArgumentOutOfRangeException exception)
+        {
+            travelled = exception;
+        }
+
+        FunctionNames(new StackTrace(travelled!, fNeedFileInfo: true)).Should().HaveCountGreaterThan(atCapture!.Count, "the exception went on through this test's frame");
+
+        e.Exceptions.Single().Frames.Select(f => f.Function).Should().HaveCount(atCapture.Count)
+            .And.NotContain(nameof(Frames_are_the_ones_of_the_moment_of_capture_even_when_the_exception_travels_on));
+    }
+
+    [Fact]
+    public void A_chain_read_twice_is_the_same_list()
+    {
+        var e = Convert(Catch(Orders.ValidateAll));
+
+        e.Exceptions.Should().BeSameAs(e.Exceptions);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReportFromFilter(Action action, Action<Exception> report)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception exception) when (Report(exception, report))
+        {
+            throw new InvalidOperationException("unreachable: the filter returns false");
+        }
+
+        static bool Report(Exception exception, Action<Exception> report)
+        {
+            report(exception);
+            return false;
+        }
+    }
+
+    private static List<string> FunctionNames(StackTrace trace) =>
+        trace.GetFrames().Select(f => f.GetMethod()?.Name ?? "").ToList();
 
     private ErrorHubEvent Convert(Exception exception)
     {

@@ -131,6 +131,49 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Drop_counts_the_server_was_not_told_before_shutdown_are_reported_by_the_next_start()
+    {
+        void DroppingSecrets(ErrorHubOptions o)
+        {
+            Spooling(o);
+            o.BeforeSend = (e, _) => e.Message!.StartsWith("secret", StringComparison.Ordinal) ? null : e;
+        }
+
+        await using (var first = Start(_clock, DroppingSecrets, _logs))
+        {
+            first.Client.CaptureMessage("secret 1");
+            first.Client.CaptureMessage("secret 2");
+            await StopWithoutMovingTheClockAsync(first);
+        }
+
+        _ingest.Requests.Should().BeEmpty("nothing was sent that could carry the counts");
+        _logs.Entries.Should().Contain(e => e.Message.StartsWith("ErrorHub kept the count of 2 dropped events in", StringComparison.Ordinal));
+        Directory.GetFiles(_directory, "*" + DiskSpool.DropsExtension).Should().ContainSingle();
+
+        await using var second = Start(_clock, Spooling);
+        second.Client.CaptureMessage("after the restart");
+        (await second.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Dropped(_ingest.Requests.Single()).Should().Equal(new Dictionary<string, long> { ["before_send"] = 2 });
+        Directory.GetFiles(_directory, "*" + DiskSpool.DropsExtension).Should().BeEmpty("the counts are reported once");
+    }
+
+    [Fact]
+    public async Task Hostile_or_malformed_drop_count_files_are_ignored_and_deleted()
+    {
+        Directory.CreateDirectory(_directory);
+        File.WriteAllLines(Path.Combine(_directory, "1" + DiskSpool.DropsExtension), ["queue_full 5", "invented_reason 7", "shutdown -3", "shutdown 1e9", "rejected", "spool_full 99999999999999999999"]);
+        File.WriteAllText(Path.Combine(_directory, "2" + DiskSpool.DropsExtension), "queue_full 1\n" + new string('x', 10_000));
+
+        await using var sdk = Start(_clock, Spooling);
+        sdk.Client.CaptureMessage("first");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Dropped(_ingest.Requests.Single()).Should().Equal(new Dictionary<string, long> { ["queue_full"] = 5 });
+        Directory.GetFiles(_directory, "*" + DiskSpool.DropsExtension).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Corrupt_or_cut_short_files_are_deleted_without_harm_and_the_good_ones_are_sent()
     {
         _ingest.Answer(RecordingIngest.Status(503));
@@ -240,6 +283,14 @@ public sealed class DiskSpoolTests : IAsyncLifetime
 
     private List<string> SpoolFiles() =>
         Directory.Exists(_directory) ? Directory.GetFiles(_directory, "*" + DiskSpool.Extension).Order(StringComparer.Ordinal).ToList() : [];
+
+    private static Dictionary<string, long> Dropped(RecordedRequest request)
+    {
+        var batch = Wire.Read(request.Body).AsMap();
+        return batch.Keys.Contains("dropped")
+            ? batch["dropped"].AsMap().Entries.ToDictionary(p => (string)p.Key, p => Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture))
+            : [];
+    }
 
     private List<string> Messages() =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => (string)e.AsMap()["message"]!).ToList();
