@@ -206,6 +206,7 @@ internal sealed class ClickHouseSchema(string database)
             user_ip String,
             url String
         )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = ReplacingMergeTree
         PARTITION BY toMonday(timestamp)
         ORDER BY (project_id, fingerprint, timestamp, event_id)
