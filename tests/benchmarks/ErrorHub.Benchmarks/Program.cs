@@ -21,4 +21,16 @@ if (args is ["ingest-load", .. var loadArgs])
     return;
 }
 
+if (args is ["sdk-storm", .. var stormArgs])
+{
+    await SdkStorm.RunAsync(stormArgs);
+    return;
+}
+
+if (args is ["sdk-storm-app", .. var appArgs])
+{
+    await SdkStorm.RunAppAsync(appArgs);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,0 +1,329 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ErrorHub.Internal;
+using ErrorHub.Transport;
+using MessagePack;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Benchmarks.Load;
+
+/// <summary>
+/// Issue 6, benchmarks 2 and 4, over loopback with wrk: the same small ASP.NET Core app (a child process, pinned to
+/// one core) without ErrorHub and with it, in one run. Benchmark 2: requests that do not throw, bare app against the
+/// app with <c>UseErrorHub()</c>. Benchmark 4, the exception storm: every request throws (20 frames deep) for the
+/// given seconds, against the app's own <c>UseExceptionHandler</c> alone, then with ErrorHub sending to (a) a fast
+/// sink on loopback that decodes and counts events, (b) a dead ingest (a closed port). For each: the app's CPU per
+/// throwing request, its peak memory, the throughput of non-throwing requests during the storm, and the accounting
+/// of every exception (delivered + counted as dropped = thrown, read after the SDK is stopped). Only 127.0.0.1 is
+/// contacted; every phase is bounded in time.
+/// Run: <c>dotnet run -c Release -- sdk-storm [seconds per phase]</c>; needs <c>wrk</c> (Debian package).
+/// </summary>
+internal static partial class SdkStorm
+{
+    private const string Key = "0123456789abcdef0123456789abcdef";
+
+    public static async Task RunAsync(string[] args)
+    {
+        var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        await using var sink = await Sink.StartAsync();
+        var dead = FreePort();
+        Console.WriteLine($"// sdk-storm: {seconds} s per phase, app pinned to CPU 1, wrk on CPU 0, load before: {File.ReadAllText("/proc/loadavg").Trim()}");
+
+        // Benchmark 2: requests that do not throw.
+        var plain = new List<(string Mode, double Rps)>();
+        foreach (var mode in new[] { "bare", "errorhub", "bare", "errorhub" })
+        {
+            await using var app = await App.StartAsync(mode, mode == "errorhub" ? sink.Dsn : null);
+            await Wrk(app.Url + "ok", 2); // warm-up (JIT)
+            plain.Add((mode, (await Wrk(app.Url + "ok", seconds)).RequestsPerSecond));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| benchmark 2: requests that do not throw | bare app, req/s | with UseErrorHub(), req/s | ratio |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        for (var i = 0; i < plain.Count; i += 2)
+        {
+            Console.WriteLine($"| round {i / 2 + 1} | {plain[i].Rps:N0} | {plain[i + 1].Rps:N0} | {plain[i + 1].Rps / plain[i].Rps:F2} |");
+        }
+
+        // Benchmark 4: the storm.
+        var rows = new List<string>();
+        foreach (var (label, mode, dsn) in new[]
+        {
+            ("UseExceptionHandler alone", "handler", (string?)null),
+            ("+ ErrorHub, fast sink", "errorhub", sink.Dsn),
+            ("+ ErrorHub, dead ingest", "errorhub", $"http://{Key}@127.0.0.1:{dead}/1"),
+        })
+        {
+            sink.Reset(); // the warm-up's exceptions are counted as thrown, so what the sink got of them counts too
+            await using var app = await App.StartAsync(mode, dsn);
+            await Wrk(app.Url + "throw", 2);
+            await Wrk(app.Url + "ok", 1);
+
+            var cpuBefore = app.CpuTime();
+            var storm = await Wrk(app.Url + "throw", seconds);
+            var cpu = app.CpuTime() - cpuBefore;
+
+            // Non-throwing requests while every other request throws.
+            var both = await Task.WhenAll(Wrk(app.Url + "throw", seconds), Wrk(app.Url + "ok", seconds));
+            var stats = await app.FinishAsync();
+            var delivered = sink.Events;
+            var dropped = stats.Dropped.Values.Sum();
+            rows.Add(string.Join(" | ",
+                label,
+                $"{storm.Requests:N0}",
+                $"{cpu.TotalMicroseconds / storm.Requests:N1} µs",
+                $"{both[1].RequestsPerSecond:N0}",
+                $"{stats.PeakMegabytes:N0} MB",
+                mode == "handler" ? "—" : $"{stats.Thrown:N0} = {delivered:N0} + {dropped:N0} ({string.Join(", ", stats.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))}){(stats.Thrown == delivered + dropped ? "" : " MISMATCH")}"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| storm: every request throws | throwing requests | app CPU per throwing request | non-throwing req/s during the storm | peak memory (RSS) | thrown = delivered + counted as dropped |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|");
+        foreach (var row in rows)
+        {
+            Console.WriteLine("| " + row + " |");
+        }
+
+        Console.WriteLine($"// load after: {File.ReadAllText("/proc/loadavg").Trim()}");
+    }
+
+    private static async Task<WrkResult> Wrk(string url, int seconds)
+    {
+        using var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "0", "wrk", "-t1", "-c16", $"-d{seconds}s", url])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var requests = WrkRequests().Match(output);
+        var rps = WrkRate().Match(output);
+        if (!requests.Success || !rps.Success)
+        {
+            throw new InvalidOperationException("wrk gave no result: " + output + await process.StandardError.ReadToEndAsync());
+        }
+
+        return new WrkResult(long.Parse(requests.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex(@"(\d+) requests in")]
+    private static partial Regex WrkRequests();
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex WrkRate();
+
+    private sealed record WrkResult(long Requests, double RequestsPerSecond);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A fast ingest: decodes each gzip'd MessagePack batch enough to count its events and drop reports, answers 202.</summary>
+    private sealed class Sink : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private long _events;
+
+        private Sink(WebApplication app) => _app = app;
+
+        public string Dsn { get; private set; } = "";
+
+        public long Events => Interlocked.Read(ref _events);
+
+        public void Reset() => Interlocked.Exchange(ref _events, 0);
+
+        public static async Task<Sink> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            var sink = new Sink(app);
+            app.MapPost("/api/{project}/events", async (HttpContext context) =>
+            {
+                using var body = new MemoryStream();
+                await using (var gzip = new GZipStream(context.Request.Body, CompressionMode.Decompress))
+                {
+                    await gzip.CopyToAsync(body);
+                }
+
+                Interlocked.Add(ref sink._events, CountEvents(new ReadOnlySequence<byte>(body.GetBuffer(), 0, (int)body.Length)));
+                context.Response.StatusCode = 202;
+            });
+            await app.StartAsync();
+            sink.Dsn = $"http://{Key}@{new Uri(app.Urls.First()).Authority}/1";
+            return sink;
+        }
+
+        private static int CountEvents(ReadOnlySequence<byte> batch)
+        {
+            var reader = new MessagePackReader(batch);
+            var fields = reader.ReadMapHeader();
+            var events = 0;
+            for (var i = 0; i < fields; i++)
+            {
+                if (reader.ReadString() == "events")
+                {
+                    events = reader.ReadArrayHeader();
+                    for (var e = 0; e < events; e++)
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return events;
+        }
+
+        public ValueTask DisposeAsync() => _app.DisposeAsync();
+    }
+
+    /// <summary>The app under load, in a child process so that its CPU time and memory are its own.</summary>
+    private sealed class App : IAsyncDisposable
+    {
+        private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
+        private readonly Process _process;
+
+        private App(Process process, string url)
+        {
+            _process = process;
+            Url = url;
+        }
+
+        public string Url { get; }
+
+        public static async Task<App> StartAsync(string mode, string? dsn)
+        {
+            var port = FreePort();
+            var self = typeof(SdkStorm).Assembly.Location;
+            var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "1", "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-"])
+            {
+                RedirectStandardOutput = true,
+            })!;
+            var app = new App(process, $"http://127.0.0.1:{port}/");
+            for (var attempt = 0; attempt < 300; attempt++)
+            {
+                try
+                {
+                    (await Http.GetAsync(app.Url + "ok")).EnsureSuccessStatusCode();
+                    return app;
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(100);
+                }
+            }
+
+            throw new InvalidOperationException($"the {mode} app did not start");
+        }
+
+        public TimeSpan CpuTime()
+        {
+            // utime and stime (fields 14 and 15 of /proc/<pid>/stat) of the dotnet process under taskset.
+            var fields = File.ReadAllText($"/proc/{_process.Id}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+
+        public async Task<AppStats> FinishAsync()
+        {
+            var json = await Http.PostAsync(Url + "finish", null);
+            return JsonSerializer.Deserialize<AppStats>(await json.Content.ReadAsStringAsync(), JsonSerializerOptions.Web)!;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+        }
+    }
+
+    internal sealed record AppStats(long Thrown, Dictionary<string, long> Dropped, double PeakMegabytes);
+
+    /// <summary>The app: <c>/ok</c> answers, <c>/throw</c> throws 20 frames deep; UseExceptionHandler answers 500.</summary>
+    public static async Task RunAppAsync(string[] args)
+    {
+        var (mode, port, dsn) = (args[0], args[1], args[2]);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders(); // no console logging in any mode: it would dominate what is measured
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        if (mode == "errorhub")
+        {
+            builder.Services.AddErrorHub(o =>
+            {
+                o.Dsn = dsn;
+                o.ShutdownTimeout = TimeSpan.FromSeconds(2);
+                o.SendTimeout = TimeSpan.FromSeconds(2);
+            });
+        }
+
+        var app = builder.Build();
+        long thrown = 0;
+        if (mode != "bare")
+        {
+            app.UseExceptionHandler(handler => handler.Run(context =>
+            {
+                context.Response.StatusCode = 500;
+                return context.Response.WriteAsync("error");
+            }));
+        }
+
+        if (mode == "errorhub")
+        {
+            app.UseErrorHub();
+        }
+
+        app.MapGet("/ok", () => "ok");
+        app.MapGet("/throw", () =>
+        {
+            Interlocked.Increment(ref thrown);
+            return Deep(20);
+        });
+        app.MapPost("/finish", async (HttpContext context) =>
+        {
+            var dropped = new Dictionary<string, long>();
+            if (context.RequestServices.GetService<ErrorHubClient>() is { Sender: { } sender } client)
+            {
+                await client.DisposeAsync(); // waits ShutdownTimeout at most, then counts what is left as dropped
+                foreach (var reason in Enum.GetValues<SdkDropReason>())
+                {
+                    dropped[SdkDrops.Name(reason)] = sender.Drops.Total(reason);
+                }
+            }
+
+            using var self = Process.GetCurrentProcess();
+            return Results.Json(new AppStats(Interlocked.Read(ref thrown), dropped, self.PeakWorkingSet64 / 1024.0 / 1024.0));
+        });
+        await app.RunAsync();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Deep(int depth) =>
+        depth == 0 ? throw new InvalidOperationException("Stock for SKU A-100 went negative") : Deep(depth - 1) + 1;
+}
