@@ -390,15 +390,18 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
 
-        // One range look-up per issue on the (project, fingerprint, timestamp) index.
+        // One range look-up per issue on the key of issue_events (project, fingerprint, timestamp): one IN list, as an
+        // OR of two would make SQLite read every event.
         var fingerprints = counts.Keys.ToList();
         var names = string.Join(", ", fingerprints.Select((_, i) => "$f" + i.ToString(CultureInfo.InvariantCulture)));
+        var values = string.Join(", ", fingerprints.Select((_, i) => "($f" + i.ToString(CultureInfo.InvariantCulture) + ")"));
         // Events of issues merged into an asked issue count for it.
         command.CommandText = $"""
             SELECT {SqliteIssueMerges.IssueKey("e")} AS issue_key, (e.timestamp / 1000 - $start) / $width AS bucket, count(*)
-            FROM events AS e
+            FROM issue_events AS e
             WHERE e.project_id = $project
-              AND (e.fingerprint IN ({names}) OR e.fingerprint IN (SELECT m.fingerprint FROM issue_merges AS m WHERE m.project_id = $project AND m.target IN ({names})))
+              AND e.fingerprint IN (SELECT column1 FROM (VALUES {values})
+                                    UNION ALL SELECT m.fingerprint FROM issue_merges AS m WHERE m.project_id = $project AND m.target IN ({names}))
               AND e.timestamp >= $start * 1000 AND e.timestamp < $end * 1000
             GROUP BY issue_key, bucket
             """;
