@@ -107,6 +107,8 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             await Expect(page.Locator(".form-error")).ToHaveTextAsync("Wrong email or password.");
 
             await BrowserSignIn.SignInAsMemberAsync(page, dashboard);
+            // As a person does, once the page has settled: a click while the circuit starts can land on a header being re-rendered.
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
             await Expect(page).ToHaveURLAsync(dashboard.Url("login").ToString());
         }
