@@ -81,11 +81,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
             {
                 await page.SetViewportSizeAsync(1440, 900);
                 await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
-                await page.GotoAsync(url.ToString());
-                if (url.AbsolutePath != "/account")
-                {
-                    await BrowserSignIn.WaitUntilInteractiveAsync(page);
-                }
+                await OpenAsync(page, url);
 
                 unreadable.AddRange((await PageReadability.LowContrastTextAsync(page)).Select(problem => $"{url.PathAndQuery} light: {problem}"));
                 var screenshot = ScreenshotNames.GetValueOrDefault(url.PathAndQuery);
@@ -100,11 +96,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
                 // Opened afresh at phone width, as a phone opens it: the sidebar decides to fold on load.
                 await page.SetViewportSizeAsync(390, 844);
                 await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
-                await page.GotoAsync(url.ToString());
-                if (url.AbsolutePath != "/account")
-                {
-                    await BrowserSignIn.WaitUntilInteractiveAsync(page);
-                }
+                await OpenAsync(page, url);
 
                 unreadable.AddRange((await PageReadability.WiderThanWindowAsync(page)).Select(problem => $"{url.PathAndQuery} at 390 px: {problem}"));
 
@@ -210,11 +202,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
                 var response = await page.GotoAsync(url.ToString());
                 response!.Status.Should().BeLessThan(400, $"{url} opens");
 
-                // The account page is a plain form page; every other page starts a circuit.
-                if (url.AbsolutePath != "/account")
-                {
-                    await BrowserSignIn.WaitUntilInteractiveAsync(page);
-                }
+                await WaitUntilReadyAsync(page, url);
 
                 await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
             }
@@ -246,6 +234,21 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
             {
                 yield return new Uri(url.GetLeftPart(UriPartial.Query));
             }
+        }
+    }
+
+    private static async Task OpenAsync(IPage page, Uri url)
+    {
+        await page.GotoAsync(url.ToString());
+        await WaitUntilReadyAsync(page, url);
+    }
+
+    /// <summary>The account page is a plain form page; every other page starts a circuit.</summary>
+    private static async Task WaitUntilReadyAsync(IPage page, Uri url)
+    {
+        if (url.AbsolutePath != "/account")
+        {
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
         }
     }
 

@@ -59,13 +59,13 @@ public sealed class DashboardRobustnessTests(DashboardFixture dashboard, Browser
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await Expect(page.Locator("h1")).ToHaveTextAsync(DashboardSeed.CheckoutTitle);
 
-            (await LuminanceAsync(page, "body", "backgroundColor")).Should().BeLessThan(0.2, "the page is dark");
-            (await LuminanceAsync(page, "h1", "color")).Should().BeGreaterThan(0.6, "its text is light");
-            (await LuminanceAsync(page, ".frame.in-app", "backgroundColor")).Should().BeLessThan(0.2, "an app frame's light text stays readable on a dark background");
+            (await PageReadability.LuminanceAsync(page, "body", "backgroundColor")).Should().BeLessThan(0.2, "the page is dark");
+            (await PageReadability.LuminanceAsync(page, "h1", "color")).Should().BeGreaterThan(0.6, "its text is light");
+            (await PageReadability.LuminanceAsync(page, ".frame.in-app", "backgroundColor")).Should().BeLessThan(0.2, "an app frame's light text stays readable on a dark background");
             await Screenshots.SaveAsync(page, "issue-dark.png");
 
             await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
-            (await LuminanceAsync(page, "body", "backgroundColor")).Should().BeGreaterThan(0.8, "and light again when the browser is");
+            (await PageReadability.LuminanceAsync(page, "body", "backgroundColor")).Should().BeGreaterThan(0.8, "and light again when the browser is");
         }
         finally
         {
@@ -110,16 +110,4 @@ public sealed class DashboardRobustnessTests(DashboardFixture dashboard, Browser
 
         problems.All.Should().BeEmpty();
     }
-
-    /// <summary>The relative luminance (0 black .. 1 white) of an element's computed colour.</summary>
-    private static async Task<double> LuminanceAsync(IPage page, string selector, string property) =>
-        await page.EvaluateAsync<double>(
-            """
-            ([selector, property]) => {
-              const [r, g, b] = getComputedStyle(document.querySelector(selector))[property].match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
-              const linear = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
-              return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
-            }
-            """,
-            new[] { selector, property });
 }

@@ -79,6 +79,18 @@ internal static class PageReadability
             """,
             MinimumContrast);
 
+    /// <summary>The relative luminance (0 black, 1 white) of a colour property of the first element matching the selector.</summary>
+    public static async Task<double> LuminanceAsync(IPage page, string selector, string property) =>
+        await page.EvaluateAsync<double>(
+            """
+            ([selector, property]) => {
+              const [r, g, b] = getComputedStyle(document.querySelector(selector))[property].match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+              const linear = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+              return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+            }
+            """,
+            new[] { selector, property });
+
     /// <summary>
     /// The elements that stick out past the right edge of the window and are not inside a box that scrolls or
     /// clips sideways (so the whole page would scroll), each as "selector 'text' right edge".
