@@ -68,6 +68,19 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
   skipped=$((skipped + $(value notExecuted)))
 done
+# Name every failed test (with the first lines of its message) just above the summary line, so that the tail of a
+# CI log, which is often all there is to read, says what failed.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  awk '
+    /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
+      name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name); print "FAILED: " name; want = 1; next }
+    want && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, "") }
+    inmsg { line = $0; done = sub(/<\/Message>.*/, "", line); if (lines < 4 && line != "") { print "    " line; lines++ }
+            if (done) { inmsg = 0; want = 0 } }
+    /<\/UnitTestResult>/ { want = 0; inmsg = 0 }
+  ' "$trx"
+done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the run broke before it could record a failure (crash, hang): never report green
 fi
