@@ -54,33 +54,48 @@ fi
 dotnet test ErrorHub.sln -c Debug --no-build -nologo "${filter[@]}" \
   --logger "trx" --logger "console;verbosity=normal" \
   --results-directory "$results" \
-  --blame-hang-timeout 10m
-status=$?
+  --blame-hang-timeout 10m 2>&1 | tee "$results/run.log"
+status=${PIPESTATUS[0]}
+# A crashed or hung test host loses its project's results: such a run is never made green by running failures again.
+broke=0
+grep -qE "Test host process crashed|test run was aborted|The active Test Run was aborted" "$results/run.log" && broke=1
 
-# --- one summary line, summed from the TRX files ------------------------------------------------
-passed=0; failed=0; skipped=0; files=0
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  files=$((files + 1))
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  value() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
-  passed=$((passed + $(value passed)))
-  failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
-  skipped=$((skipped + $(value notExecuted)))
-done
-# Name every failed test (with the first lines of its message) just above the summary line, so that the tail of a
-# CI log, which is often all there is to read, says what failed.
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  awk '
-    /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
-      name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name); print "FAILED: " name; want = 1; next }
-    want && /<Message>/ { inmsg = 1; lines = 0; sub(/.*<Message>/, "") }
-    inmsg { line = $0; done = sub(/<\/Message>.*/, "", line); if (lines < 4 && line != "") { print "    " line; lines++ }
-            if (done) { inmsg = 0; want = 0 } }
-    /<\/UnitTestResult>/ { want = 0; inmsg = 0 }
-  ' "$trx"
-done
+# --- a second chance for a few failed tests ----------------------------------------------------
+# The tests run real servers (ClickHouse 18.16 and its cluster with ZooKeeper, a browser, SMTP) on a small machine; a
+# test that fails once and passes when run again on its own is reported by name as RETRIED, never hidden. Many
+# failures at once are not a matter of chance and are not run again.
+trx=tests/tools/trx.py
+read -r passed failed skipped files < <(python3 "$trx" counts "$results")
+python3 "$trx" report "$results"
+if [ "$broke" -eq 0 ] && [ "$failed" -gt 0 ] && [ "$failed" -le 20 ]; then
+  mapfile -t again < <(python3 "$trx" failed "$results")
+  if [ ${#again[@]} -gt 0 ]; then
+    log "running the ${#again[@]} failed test methods once more"
+    filter_again=$(printf 'FullyQualifiedName=%s|' "${again[@]}")
+    dotnet test ErrorHub.sln -c Debug --no-build -nologo --filter "${filter_again%|}" \
+      --logger "trx" --logger "console;verbosity=normal" \
+      --results-directory "$results/again" \
+      --blame-hang-timeout 10m
+    again_status=$?
+    read -r again_passed again_failed _ _ < <(python3 "$trx" counts "$results/again")
+    for method in "${again[@]}"; do
+      if python3 "$trx" failed "$results/again" | grep -qxF "$method"; then
+        echo "FAILED AGAIN: $method"
+      else
+        echo "RETRIED: $method failed once and passed when run again"
+      fi
+    done
+    if [ "$again_status" -eq 0 ] && [ "$again_failed" -eq 0 ] && [ "$again_passed" -gt 0 ]; then
+      passed=$((passed + failed)); failed=0; status=0
+    else
+      python3 "$trx" report "$results/again"
+      passed=$((passed + failed - again_failed)); [ "$passed" -ge 0 ] || passed=0
+      failed=$((again_failed > 0 ? again_failed : failed))
+    fi
+  fi
+fi
+
+# --- one summary line ---------------------------------------------------------------------------
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the run broke before it could record a failure (crash, hang): never report green
 fi
