@@ -402,6 +402,42 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retried_event_counts_once_whether_its_time_came_from_the_client_from_its_receipt_or_lies_outside_what_the_store_holds()
+    {
+        var received = T0.AddMinutes(5).AddMilliseconds(345);
+        var events = new[]
+        {
+            TestEvents.Create(Project, "fp-a", T0.AddMilliseconds(700)),
+            TestEvents.Create(Project, "fp-a", received) with { ReceivedAt = received },
+            TestEvents.Create(Project, "fp-b", new DateTimeOffset(1960, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+            TestEvents.Create(Project, "fp-b", new DateTimeOffset(2200, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+        };
+
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(events.Reverse().ToArray());
+
+        (await Store.Issues.GetIssueAsync(Project, "fp-a"))!.EventCount.Should().Be(2);
+        (await Store.Issues.GetIssueAsync(Project, "fp-b"))!.EventCount.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_retried_batch_of_thousands_of_events_over_many_issues_counts_each_once()
+    {
+        var events = Enumerable.Range(0, 2_500)
+            .Select(i => TestEvents.Create(Project, "fp-" + (i % 40), T0.AddSeconds(i)))
+            .ToList();
+
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync([.. events.Take(1_200), TestEvents.Create(Project, "fp-new", T0)]);
+        await Store.Events.InsertEventsAsync(events);
+
+        var issues = await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Limit = 100 });
+        issues.Items.Sum(issue => issue.EventCount).Should().Be(2_501);
+        issues.TotalCount.Should().Be(41);
+    }
+
+    [Fact]
     public async Task A_duplicate_inside_one_batch_counts_once()
     {
         var e = TestEvents.Create(Project, "fp", T0);

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Collections.Concurrent;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Storage.ClickHouse;
@@ -10,8 +10,19 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseSchema schema) : IEventWriter
 {
-    /// <summary>Event ids per look-up query: well inside 18.x's default max_query_size (256 KiB).</summary>
-    internal const int IdLookupChunkSize = 2000;
+    /// <summary>Keys per look-up query: well inside 18.x's default max_query_size (256 KiB).</summary>
+    internal const int IdLookupChunkSize = 1000;
+
+    /// <summary>Legacy fingerprints whose answer is remembered; past this the memory is cleared and answers are asked again.</summary>
+    internal const int MaxRememberedLegacyIssues = 100_000;
+
+    /// <summary>
+    /// How long "no issue has this legacy fingerprint" is believed: during a rolling upgrade a process still on the
+    /// previous grouping version may make that issue a moment later. That an issue exists stays true.
+    /// </summary>
+    internal static readonly TimeSpan MissingLegacyIssueLifetime = TimeSpan.FromMinutes(5);
+
+    private readonly ConcurrentDictionary<(int ProjectId, string Fingerprint), long> _legacyIssues = new();
 
     public async Task InsertEventsAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default)
     {
@@ -22,9 +33,10 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
             return;
         }
 
-        // Two primary-key look-ups, sent together: the ids already stored, and the legacy issues that exist.
-        var storedIds = FindStoredEventIdsAsync(fresh, cancellationToken);
+        // Both look-ups go together: the duplicate check asks for an event under either fingerprint it may have been
+        // stored with, so it need not wait for the answer of which legacy issues exist.
         var legacyIssues = FindLegacyIssuesAsync(fresh, cancellationToken);
+        var storedIds = FindStoredEventIdsAsync(fresh, cancellationToken);
         await Task.WhenAll(storedIds, legacyIssues);
         var stored = await storedIds;
         var existingIssues = await legacyIssues;
@@ -46,21 +58,33 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// <summary>
     /// Which of the batch's legacy fingerprints are issues already: those keep receiving the events the
     /// previous grouping version would have put in them (docs/grouping.md). Only issues made before the
-    /// grouping change can carry a legacy fingerprint, so the answer does not change once every ingest
-    /// process runs the new version.
+    /// grouping change can carry a legacy fingerprint, so answers are remembered (see <see cref="MissingLegacyIssueLifetime"/>):
+    /// a steady stream of events asks the store about each legacy fingerprint about once.
     /// </summary>
     private async Task<HashSet<(int ProjectId, string Fingerprint)>> FindLegacyIssuesAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
     {
-        var wanted = events
+        var existing = new HashSet<(int, string)>();
+        var unknown = new List<(int ProjectId, string Fingerprint)>();
+        var now = Environment.TickCount64;
+        foreach (var key in events
             .Where(e => e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint)
             .Select(e => (e.ProjectId, Fingerprint: e.LegacyFingerprint!))
-            .Distinct()
-            .ToList();
-        var existing = new HashSet<(int, string)>();
-        for (var start = 0; start < wanted.Count; start += IdLookupChunkSize)
+            .Distinct())
         {
-            var keys = string.Join(", ", wanted.Skip(start).Take(IdLookupChunkSize)
-                .Select(k => $"({ClickHouseSql.Literal(k.ProjectId)}, {ClickHouseSql.Quote(k.Fingerprint)})"));
+            if (!_legacyIssues.TryGetValue(key, out var missingUntil) || (missingUntil != long.MaxValue && missingUntil <= now))
+            {
+                unknown.Add(key);
+            }
+            else if (missingUntil == long.MaxValue)
+            {
+                existing.Add(key);
+            }
+        }
+
+        for (var start = 0; start < unknown.Count; start += IdLookupChunkSize)
+        {
+            var chunk = unknown.Skip(start).Take(IdLookupChunkSize).ToList();
+            var keys = string.Join(", ", chunk.Select(k => $"({ClickHouseSql.Literal(k.ProjectId)}, {ClickHouseSql.Quote(k.Fingerprint)})"));
             var rows = await client.QueryAsync(
                 $"""
                 SELECT DISTINCT project_id, fingerprint
@@ -70,6 +94,16 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
                 row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), row.GetProperty("fingerprint").GetString() ?? ""),
                 cancellationToken);
             existing.UnionWith(rows);
+            if (_legacyIssues.Count + chunk.Count > MaxRememberedLegacyIssues)
+            {
+                _legacyIssues.Clear();
+            }
+
+            var missingUntil = Environment.TickCount64 + (long)MissingLegacyIssueLifetime.TotalMilliseconds;
+            foreach (var key in chunk)
+            {
+                _legacyIssues[key] = existing.Contains(key) ? long.MaxValue : missingUntil;
+            }
         }
 
         return existing;
@@ -90,29 +124,56 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         return distinct;
     }
 
-    /// <summary>Which of these events are already stored (a retried batch, a replayed write-ahead log).</summary>
+    /// <summary>
+    /// Which of these events are already stored (a retried batch, a replayed write-ahead log). Asked of
+    /// <c>issue_events</c> by its whole sorting key (project, fingerprint, time, id): the time a client sent with an event
+    /// comes back with its retry, and so does its fingerprint (either the event's own or its legacy one), so each event
+    /// is looked for in the few granules of its issue around that time. Asked by id in <c>events_by_id</c> instead, every
+    /// id of a batch is a random point in the key, and the look-up reads most of the table on every insert.
+    /// An event whose time is the time it was received (the client sent none, or one too far ahead) gets another time
+    /// on its retry: only those are looked for by id.
+    /// </summary>
     private async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
     {
-        var stored = new HashSet<(int, Guid)>();
-        for (var start = 0; start < events.Count; start += IdLookupChunkSize)
+        var byKey = new List<string>(events.Count);
+        var byId = new List<string>();
+        foreach (var e in events)
         {
-            var chunk = events.GetRange(start, Math.Min(IdLookupChunkSize, events.Count - start));
-            var keys = new StringBuilder(chunk.Count * 48);
-            foreach (var e in chunk)
+            var project = ClickHouseSql.Literal(e.ProjectId);
+            var id = ClickHouseSql.Literal(e.EventId);
+            if (e.Timestamp == e.ReceivedAt)
             {
-                keys.Append(keys.Length == 0 ? "(" : ", (")
-                    .Append(ClickHouseSql.Literal(e.ProjectId)).Append(", ").Append(ClickHouseSql.Literal(e.EventId)).Append(')');
+                byId.Add($"({project}, {id})");
+                continue;
             }
 
-            var rows = await client.QueryAsync(
-                $"""
-                SELECT DISTINCT project_id, toString(event_id) AS id
-                FROM {schema.EventsById}
-                WHERE (project_id, event_id) IN ({keys})
-                """,
-                row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? "")),
-                cancellationToken);
-            stored.UnionWith(rows);
+            var time = ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(e.Timestamp).ToUnixTimeSeconds());
+            byKey.Add($"({project}, {ClickHouseSql.Quote(e.Fingerprint)}, toDateTime({time}), {id})");
+            if (e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint)
+            {
+                byKey.Add($"({project}, {ClickHouseSql.Quote(legacy)}, toDateTime({time}), {id})");
+            }
+        }
+
+        var stored = new HashSet<(int, Guid)>();
+        foreach (var (keys, table, columns) in new[]
+        {
+            (byKey, schema.IssueEvents, "project_id, fingerprint, timestamp, event_id"),
+            (byId, schema.EventsById, "project_id, event_id"),
+        })
+        {
+            for (var start = 0; start < keys.Count; start += IdLookupChunkSize)
+            {
+                var rows = await client.QueryAsync(
+                    $"""
+                    SELECT DISTINCT project_id, toString(event_id) AS id
+                    FROM {table}
+                    WHERE ({columns}) IN ({string.Join(", ", keys.Skip(start).Take(IdLookupChunkSize))})
+                    """,
+                    row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? "")),
+                    cancellationToken);
+                stored.UnionWith(rows);
+            }
         }
 
         return stored;

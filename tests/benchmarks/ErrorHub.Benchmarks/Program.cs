@@ -15,6 +15,12 @@ if (args is ["dashboard-queries", .. var queryArgs])
     return;
 }
 
+if (args is ["insert-cost", .. var stepArgs])
+{
+    await InsertCost.RunAsync(stepArgs);
+    return;
+}
+
 if (args is ["ingest-load", .. var loadArgs])
 {
     await IngestLoad.RunAsync(loadArgs);

@@ -27,20 +27,37 @@ internal sealed class CpuWatch
         _selfStart = Process.GetCurrentProcess().TotalProcessorTime;
     }
 
-    /// <summary>Cores kept busy on average over <paramref name="elapsed"/>, by process.</summary>
-    public string Stop(TimeSpan elapsed)
+    /// <summary>
+    /// Cores kept busy on average over <paramref name="elapsed"/>, by process; with <paramref name="events"/>, also the CPU time
+    /// each accepted event cost the server and ClickHouse, which the machine's load does not change the way it changes rates.
+    /// </summary>
+    public string Stop(TimeSpan elapsed, long events = 0)
     {
         var wall = Math.Max(elapsed.TotalSeconds, 0.001);
-        var server = (Seconds(_server) - _serverStart) / wall;
+        var serverSeconds = Seconds(_server) - _serverStart;
+        var clickHouseSeconds = _clickHouse is { } id ? Seconds(id) - _clickHouseStart : 0;
         var self = (Process.GetCurrentProcess().TotalProcessorTime - _selfStart).TotalSeconds / wall;
-        var text = string.Create(CultureInfo.InvariantCulture, $"server {server:F2}");
-        if (_clickHouse is { } id)
+        var text = string.Create(CultureInfo.InvariantCulture, $"server {serverSeconds / wall:F2}");
+        if (_clickHouse is not null)
         {
-            text += string.Create(CultureInfo.InvariantCulture, $", ClickHouse {(Seconds(id) - _clickHouseStart) / wall:F2}");
+            text += string.Create(CultureInfo.InvariantCulture, $", ClickHouse {clickHouseSeconds / wall:F2}");
         }
 
-        return text + string.Create(CultureInfo.InvariantCulture, $", load generator {self:F2}");
+        text += string.Create(CultureInfo.InvariantCulture, $", load generator {self:F2}");
+        if (events > 0)
+        {
+            text += string.Create(CultureInfo.InvariantCulture, $"; per accepted event: server {serverSeconds * 1e6 / events:N0} µs");
+            if (_clickHouse is not null)
+            {
+                text += string.Create(CultureInfo.InvariantCulture, $", ClickHouse {clickHouseSeconds * 1e6 / events:N0} µs");
+            }
+        }
+
+        return text;
     }
+
+    /// <summary>The server's CPU seconds since the start, per event (infinity for none).</summary>
+    public double ServerSecondsPerEvent(long events) => events > 0 ? (Seconds(_server) - _serverStart) / events : double.PositiveInfinity;
 
     private static double Seconds(int pid)
     {

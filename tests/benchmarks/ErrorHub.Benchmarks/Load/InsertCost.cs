@@ -1,0 +1,99 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion.Normalizing;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
+using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Transport;
+
+namespace ErrorHub.Benchmarks.Load;
+
+/// <summary>
+/// What one insert of events costs ClickHouse and ingest, by the number of events in it, measured as CPU time of
+/// both processes (which the machine's load does not distort the way it distorts wall time) and wall time: the store's
+/// writer (duplicate and legacy look-ups, then the insert), the insert alone, and the driver's raw insert of the same rows.
+/// The store can be filled first, so that what grows with it (the look-ups) shows.
+/// Run: <c>dotnet run -c Release -- insert-cost [events to fill the store with] [insert sizes...]</c>.
+/// </summary>
+internal static class InsertCost
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var prefill = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 0;
+        args = args.Skip(1).ToArray();
+        await using var server = new ClickHouseServerFixture();
+        await server.InitializeAsync();
+        var database = ClickHouseServerFixture.NewDatabaseName("steps");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var store = ClickHouseDatabase.Open(client, database);
+        await store.Schema.EnsureSchemaAsync();
+        var schema = new ClickHouseSchema(database);
+        var raw = new RawClickHouseInsert(server.Url, database);
+
+        var buffer = new ArrayBufferWriter<byte>();
+        var sent = new List<ErrorHubEvent> { RealisticEvent.Create() };
+        EventWireWriter.WriteBatch(buffer, sent);
+        var batch = new EventBatchDecoder(new IngestLimits()).Decode(buffer.WrittenMemory);
+        var template = EventNormalizer.Normalize(batch.Events[0], Grouper.Group(batch.Events[0]), new BatchContext(1, DateTimeOffset.UtcNow, batch.Sdk));
+        var serial = 0;
+        List<ErrorEvent> Next(int n) => Enumerable.Range(0, n).Select(_ => template with { EventId = Guid.NewGuid(), Fingerprint = "fp" + (serial++ % 50) }).ToList();
+
+        var clock0 = Stopwatch.StartNew();
+        for (var filled = 0; filled < prefill; filled += 10_000)
+        {
+            // 90 days of events over 2,000 issues, as a store in use holds them.
+            var old = Enumerable.Range(0, Math.Min(10_000, prefill - filled)).Select(i => template with
+            {
+                EventId = Guid.NewGuid(),
+                Fingerprint = "old" + ((filled + i) % 2000),
+                Timestamp = template.Timestamp.AddSeconds(-Random.Shared.Next(90 * 86_400)),
+            }).ToList();
+            await raw.InsertAsync(old, compress: false);
+        }
+
+        Console.WriteLine($"// store filled with {prefill:N0} events in {clock0.Elapsed.TotalSeconds:N0} s; {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        var sizes = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [100, 1000, 10000];
+        Console.WriteLine("| rows | way | wall ms per insert (median) | our CPU ms per insert | ClickHouse CPU ms per insert |");
+        Console.WriteLine("|---:|---|---:|---:|---:|");
+        foreach (var size in sizes)
+        {
+            var rounds = Math.Max(5, 20_000 / size);
+            foreach (var (name, insert) in new (string, Func<List<ErrorEvent>, Task>)[]
+            {
+                ("store writer (look-ups + insert)", events => store.Events.InsertEventsAsync(events)),
+                ("client.InsertAsync (rows only)", events => client.InsertAsync(schema.Events, events.ConvertAll(e => new ClickHouseEventRow(e)), CancellationToken.None)),
+                ("raw driver insert, uncompressed", events => raw.InsertAsync(events, compress: false)),
+            })
+            {
+                await insert(Next(size)); // warm
+                var walls = new List<double>();
+                var ours = Process.GetCurrentProcess().TotalProcessorTime;
+                var theirs = Ticks(server.ProcessId);
+                for (var r = 0; r < rounds; r++)
+                {
+                    var events = Next(size);
+                    var clock = Stopwatch.StartNew();
+                    await insert(events);
+                    walls.Add(clock.Elapsed.TotalMilliseconds);
+                }
+
+                var ourCpu = (Process.GetCurrentProcess().TotalProcessorTime - ours).TotalMilliseconds / rounds;
+                var theirCpu = (Ticks(server.ProcessId) - theirs) * 10.0 / rounds;
+                walls.Sort();
+                Console.WriteLine($"| {size:N0} | {name} | {walls[walls.Count / 2]:N1} | {ourCpu:N1} | {theirCpu:N1} |");
+            }
+        }
+    }
+
+    private static long Ticks(int? pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+}
