@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using ErrorHub.Benchmarks;
 using ErrorHub.Benchmarks.ClickHouse;
 using ErrorHub.Benchmarks.Load;
 using ErrorHub.Benchmarks.Queries;
@@ -24,6 +25,12 @@ if (args is ["ingest-load", .. var loadArgs])
 if (args is ["sdk-storm", .. var stormArgs])
 {
     await SdkStorm.RunAsync(stormArgs);
+    return;
+}
+
+if (args is ["request-cost", .. var costArgs])
+{
+    await RequestCostBenchmarks.RunAsync(costArgs);
     return;
 }
 
