@@ -61,12 +61,13 @@ public class RequestCostBenchmarks
             : ["handler", "handler+any-logger", "errorhub", "errorhub+crumbs-warning", "errorhub+template-levels"];
         var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
         Console.WriteLine($"// request-cost: {requests:N0} requests per app and round, load before: {File.ReadAllText("/proc/loadavg").Trim()}");
+        await using var sink = await CountingSink.StartAsync();
         var results = modes.ToDictionary(m => m, _ => (Ok: new List<(double Cpu, double Bytes)>(), Throw: new List<(double Cpu, double Bytes)>()));
         for (var round = 0; round < rounds; round++)
         {
             foreach (var mode in modes)
             {
-                await using var app = Build(mode);
+                await using var app = Build(mode, mode.Contains("+sink", StringComparison.Ordinal) ? sink.Dsn : null);
                 await app.StartAsync();
                 var server = app.GetTestServer();
                 await Drive(server, "/ok", requests / 4);
@@ -85,6 +86,7 @@ public class RequestCostBenchmarks
                 $"| {mode} | {Median(ok.Select(r => r.Cpu)):F1} µs | {Median(ok.Select(r => r.Bytes)):N0} B | {Median(thrown.Select(r => r.Cpu)):F1} µs | {Median(thrown.Select(r => r.Bytes)):N0} B |"));
         }
 
+        Console.WriteLine($"// the sink got {sink.Batches:N0} batches of {sink.Bytes / Math.Max(1, sink.Batches):N0} bytes on average");
         Console.WriteLine($"// load after: {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
@@ -114,7 +116,7 @@ public class RequestCostBenchmarks
         return ((self.TotalProcessorTime - cpuBefore).TotalMicroseconds / requests, (double)bytes / requests);
     }
 
-    internal static WebApplication Build(string mode)
+    internal static WebApplication Build(string mode, string? dsn = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -135,7 +137,7 @@ public class RequestCostBenchmarks
         {
             builder.Services.AddErrorHub(o =>
             {
-                o.Dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1";
+                o.Dsn = dsn ?? "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1";
                 if (mode.Contains("crumbs-warning", StringComparison.Ordinal))
                 {
                     o.MinimumBreadcrumbLevel = LogLevel.Warning;
@@ -162,6 +164,50 @@ public class RequestCostBenchmarks
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static int Deep(int depth) =>
         depth == 0 ? throw new InvalidOperationException("Stock for SKU A-100 went negative") : Deep(depth - 1) + 1;
+
+    /// <summary>A fast ingest in the same process (its CPU time counts): reads each batch and answers 202.</summary>
+    private sealed class CountingSink : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private long _batches;
+        private long _bytes;
+
+        private CountingSink(WebApplication app) => _app = app;
+
+        public string Dsn { get; private set; } = "";
+
+        public long Batches => Interlocked.Read(ref _batches);
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public static async Task<CountingSink> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            var sink = new CountingSink(app);
+            app.MapPost("/api/{project}/events", async (HttpContext context) =>
+            {
+                var buffer = new byte[16 * 1024];
+                long read = 0;
+                int n;
+                while ((n = await context.Request.Body.ReadAsync(buffer)) > 0)
+                {
+                    read += n;
+                }
+
+                Interlocked.Increment(ref sink._batches);
+                Interlocked.Add(ref sink._bytes, read);
+                context.Response.StatusCode = 202;
+            });
+            await app.StartAsync();
+            sink.Dsn = $"http://0123456789abcdef0123456789abcdef@{new Uri(app.Urls.First()).Authority}/1";
+            return sink;
+        }
+
+        public ValueTask DisposeAsync() => _app.DisposeAsync();
+    }
 
     /// <summary>A provider that says yes to everything and writes nothing: what the framework does once anyone listens.</summary>
     private sealed class EnabledNullLoggerProvider : ILoggerProvider, ILogger
