@@ -2,6 +2,8 @@ using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace ErrorHub.AspNetCore;
 
@@ -13,5 +15,6 @@ internal static class AspNetCoreServices
         // The accessor is how a capture anywhere in a request (a logger, the app's catch block) finds the request.
         services.AddHttpContextAccessor();
         services.TryAddSingleton<IRequestContext, HttpRequestContext>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LoggerFilterOptions>, FrameworkLogDefaults>());
     }
 }

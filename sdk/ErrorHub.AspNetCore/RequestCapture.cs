@@ -85,6 +85,13 @@ internal static class RequestCapture
             errorEvent.Tags.TryAdd("client_os", clientOs);
         }
 
+        // Without an Activity (an app that neither traces nor logs anywhere but to ErrorHub) the caller's trace context
+        // still names the trace the failure belongs to.
+        if (!errorEvent.Tags.ContainsKey("trace_id") && TraceIdOf(request.Headers.TraceParent.ToString()) is { } traceId)
+        {
+            errorEvent.Tags["trace_id"] = traceId;
+        }
+
         var user = CaptureUser(context, options);
         if (user is not null)
         {
@@ -113,6 +120,26 @@ internal static class RequestCapture
         }
 
         return user is { Id: null, Username: null, Email: null, IpAddress: null } ? null : user;
+    }
+
+    /// <summary>The trace id of a W3C <c>traceparent</c> header (<c>00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;</c>), or null.</summary>
+    internal static string? TraceIdOf(string traceParent)
+    {
+        if (traceParent.Length < 55 || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-')
+        {
+            return null;
+        }
+
+        var traceId = traceParent.AsSpan(3, 32);
+        foreach (var c in traceId)
+        {
+            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
+            {
+                return null;
+            }
+        }
+
+        return traceId.ContainsAnyExcept('0') ? traceId.ToString() : null;
     }
 
     /// <summary>The names of the cookies sent, never their values: which cookies a failing request had can matter.</summary>

@@ -73,6 +73,11 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                 var level = ToLevel(logLevel);
                 if (exception is not null && logLevel >= LogLevel.Error)
                 {
+                    if (client.WasCaptured(exception))
+                    {
+                        return; // the middleware (or the app) reported it already: not even worth formatting the message
+                    }
+
                     var message = formatter(state, exception);
                     client.Capture(exception, level, CaptureSource.Logger, e =>
                     {

@@ -12,9 +12,10 @@ public sealed class ErrorHubScope
     internal const int MaxValueLength = 200;
 
     private readonly object _gate = new(); // not Lock: the package also targets net8.0
-    private readonly Dictionary<string, string> _tags = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _extra = new(StringComparer.Ordinal);
-    private readonly Queue<Breadcrumb> _breadcrumbs = new();
+    // Made on first use: a request gets a scope with its first breadcrumb, and most scopes never hold a tag.
+    private Dictionary<string, string>? _tags;
+    private Dictionary<string, string>? _extra;
+    private Queue<Breadcrumb>? _breadcrumbs;
     private readonly int _maxBreadcrumbs;
     private UserInfo? _user;
     private IReadOnlyList<string>? _fingerprint;
@@ -42,10 +43,10 @@ public sealed class ErrorHubScope
     }
 
     /// <summary>Sets a tag (short, searchable). Values are cut to 200 characters; at most 50 tags are kept.</summary>
-    public void SetTag(string key, string value) => Set(_tags, key, value);
+    public void SetTag(string key, string value) => Set(ref _tags, key, value);
 
     /// <summary>Sets an extra value (shown with the event, not searchable). Bounded like tags.</summary>
-    public void SetExtra(string key, string value) => Set(_extra, key, value);
+    public void SetExtra(string key, string value) => Set(ref _extra, key, value);
 
     /// <summary>Adds a breadcrumb; the oldest is dropped beyond <see cref="ErrorHubOptions.MaxBreadcrumbs"/>.</summary>
     public void AddBreadcrumb(Breadcrumb breadcrumb)
@@ -58,37 +59,38 @@ public sealed class ErrorHubScope
 
         lock (_gate)
         {
-            while (_breadcrumbs.Count >= _maxBreadcrumbs)
+            var breadcrumbs = _breadcrumbs ??= new Queue<Breadcrumb>();
+            while (breadcrumbs.Count >= _maxBreadcrumbs)
             {
-                _breadcrumbs.Dequeue();
+                breadcrumbs.Dequeue();
             }
 
-            _breadcrumbs.Enqueue(breadcrumb);
+            breadcrumbs.Enqueue(breadcrumb);
         }
     }
 
     /// <summary>Copies this scope and its parents into the event; what the event already has wins.</summary>
     internal void ApplyTo(ErrorHubEvent errorEvent, int maxBreadcrumbs)
     {
-        var chain = new List<ErrorHubScope>();
-        for (var scope = this; scope is not null; scope = scope.Parent)
-        {
-            chain.Add(scope);
-        }
-
-        var breadcrumbs = new List<Breadcrumb>();
-        foreach (var scope in chain) // innermost first: its values win
+        List<Breadcrumb>? breadcrumbs = null;
+        for (var scope = this; scope is not null; scope = scope.Parent) // innermost first: its values win
         {
             lock (scope._gate)
             {
-                foreach (var (key, value) in scope._tags)
+                if (scope._tags is { } tags)
                 {
-                    errorEvent.Tags.TryAdd(key, value);
+                    foreach (var (key, value) in tags)
+                    {
+                        errorEvent.Tags.TryAdd(key, value);
+                    }
                 }
 
-                foreach (var (key, value) in scope._extra)
+                if (scope._extra is { } extra)
                 {
-                    errorEvent.Extra.TryAdd(key, value);
+                    foreach (var (key, value) in extra)
+                    {
+                        errorEvent.Extra.TryAdd(key, value);
+                    }
                 }
 
                 if (scope._user is { } user && errorEvent.User is null)
@@ -101,26 +103,50 @@ public sealed class ErrorHubScope
                     errorEvent.Fingerprint = fingerprint.ToList();
                 }
 
-                breadcrumbs.AddRange(scope._breadcrumbs);
+                if (scope._breadcrumbs is { Count: > 0 } crumbs)
+                {
+                    (breadcrumbs ??= new List<Breadcrumb>(crumbs.Count)).AddRange(crumbs);
+                }
             }
         }
 
-        if (breadcrumbs.Count > 0)
+        if (breadcrumbs is null)
+        {
+            return;
+        }
+
+        if (!InTimeOrder(breadcrumbs))
         {
             // Stable: crumbs of the same instant keep the order they were added in.
-            foreach (var crumb in breadcrumbs.OrderBy(b => b.Timestamp).TakeLast(maxBreadcrumbs))
-            {
-                errorEvent.Breadcrumbs.Add(crumb);
-            }
+            breadcrumbs = breadcrumbs.OrderBy(b => b.Timestamp).ToList();
+        }
+
+        for (var i = Math.Max(0, breadcrumbs.Count - maxBreadcrumbs); i < breadcrumbs.Count; i++)
+        {
+            errorEvent.Breadcrumbs.Add(breadcrumbs[i]);
         }
     }
 
-    private void Set(Dictionary<string, string> target, string key, string value)
+    private static bool InTimeOrder(List<Breadcrumb> breadcrumbs)
+    {
+        for (var i = 1; i < breadcrumbs.Count; i++)
+        {
+            if (breadcrumbs[i].Timestamp < breadcrumbs[i - 1].Timestamp)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Set(ref Dictionary<string, string>? field, string key, string value)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         var cut = Cut(value ?? "");
         lock (_gate)
         {
+            var target = field ??= new Dictionary<string, string>(StringComparer.Ordinal);
             if (target.Count < MaxEntries || target.ContainsKey(key))
             {
                 target[Cut(key)] = cut;

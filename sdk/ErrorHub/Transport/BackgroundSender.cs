@@ -28,6 +28,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private static readonly TimeSpan MinSpoolRetry = TimeSpan.FromSeconds(1);
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
+    /// <summary>How long a batch that follows the last one closely waits for more events (unless it is full or a flush asks).</summary>
+    internal static readonly TimeSpan BurstLinger = TimeSpan.FromMilliseconds(100);
+
     private readonly Channel<ErrorHubEvent> _queue;
     private readonly HttpClient _http;
     private readonly ErrorHubOptions _options;
@@ -48,6 +51,13 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     // Owned by the loop.
     private byte[]? _carried;
+
+    // When the last batch went out: a batch that follows it closely is part of a burst, and waits a little to fill.
+    private DateTimeOffset _lastSentAt = DateTimeOffset.MinValue;
+
+    // Each event is written here, then copied out at its exact size: one buffer for the loop, not one per event.
+    private ArrayBufferWriter<byte> _eventBuffer = new(4096);
+    private const int MaxKeptEventBuffer = 256 * 1024;
     private List<byte[]>? _interrupted;
     private bool _spoolMayHoldBatches;
     private DateTimeOffset _spoolRetryAt;
@@ -338,6 +348,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 }
                 finally
                 {
+                    _lastSentAt = _timeProvider.GetUtcNow();
                     Completed(batch.Count);
                 }
             }
@@ -390,13 +401,23 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>Up to MaxBatchSize events and MaxBatchBytes, after lingering for BatchDelay unless a flush asks.</summary>
     private async Task<List<byte[]>> CollectBatchAsync(CancellationToken cancellationToken)
     {
-        if (_options.BatchDelay > TimeSpan.Zero)
+        var linger = _options.BatchDelay;
+        if (linger == TimeSpan.Zero && _carried is null && _queue.Reader.Count < _options.MaxBatchSize
+            && _timeProvider.GetUtcNow() - _lastSentAt < BurstLinger)
+        {
+            // A storm: without this, each send takes the one or two events that came during the last one, and the
+            // cost of a request (gzip set-up, HTTP, the server's work) is paid for every few events (docs/benchmarks.md,
+            // section 10). A single failure after a quiet spell still goes at once.
+            linger = BurstLinger;
+        }
+
+        if (linger > TimeSpan.Zero)
         {
             var flush = Volatile.Read(ref _flushRequested);
             if (!flush.Task.IsCompleted)
             {
                 using var lingering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = Task.Delay(_options.BatchDelay, _timeProvider, lingering.Token);
+                var delay = Task.Delay(linger, _timeProvider, lingering.Token);
                 await Task.WhenAny(delay, flush.Task).ConfigureAwait(false);
                 await lingering.CancelAsync().ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
@@ -455,9 +476,14 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     {
         try
         {
-            var buffer = new ArrayBufferWriter<byte>(4096);
-            EventWireWriter.WriteEvent(buffer, errorEvent);
-            return buffer.WrittenSpan.ToArray();
+            if (_eventBuffer.Capacity > MaxKeptEventBuffer)
+            {
+                _eventBuffer = new ArrayBufferWriter<byte>(4096); // one huge event does not keep its buffer for good
+            }
+
+            _eventBuffer.ResetWrittenCount();
+            EventWireWriter.WriteEvent(_eventBuffer, errorEvent);
+            return _eventBuffer.WrittenSpan.ToArray();
         }
         catch (Exception exception)
         {

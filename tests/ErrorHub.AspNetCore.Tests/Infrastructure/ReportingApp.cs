@@ -41,7 +41,10 @@ internal sealed class ReportingApp : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<ReportingApp> StartAsync(
-        Action<WebApplication> pipeline, Action<ErrorHubOptions>? configure = null, Action<IServiceCollection>? services = null)
+        Action<WebApplication> pipeline,
+        Action<ErrorHubOptions>? configure = null,
+        Action<IServiceCollection>? services = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -51,6 +54,11 @@ internal sealed class ReportingApp : IAsyncDisposable
             // Port 9 (discard) is never reached: BeforeSend drops every event.
             ["ErrorHub:Dsn"] = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         var sent = new ConcurrentQueue<(ErrorHubEvent, ErrorHubHint)>();
         builder.Services.AddErrorHub(o =>
         {

@@ -52,8 +52,7 @@ public sealed class LoggingTests
         await app.GetAsync("/checkout?bundle=holiday&noisy=true");
 
         var e = app.Events.Should().ContainSingle().Subject;
-        e.Breadcrumbs.Should().HaveCount(3);
-        e.Breadcrumbs.Should().NotContain(b => b.Message.StartsWith("noise"), "the oldest go first");
+        e.Breadcrumbs.Select(b => b.Message).Should().Equal(["noise 9", "Pricing bundle holiday", "Stock is low for holiday"], "the oldest go first");
     }
 
     [Fact]
@@ -66,6 +65,47 @@ public sealed class LoggingTests
 
         app.Events.Where(e => e.Exceptions.Count == 0).Select(e => (e.Message, e.Level))
             .Should().Equal(("Stock is low for holiday", ErrorHubLevel.Warning));
+    }
+
+    [Fact]
+    public async Task Logging_ErrorHub_LogLevel_settings_bring_ASP_NET_Cores_entries_back_as_breadcrumbs()
+    {
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
+            {
+                pipeline.UseErrorHub();
+                pipeline.MapGet("/checkout", () => Shop.Checkout("holiday"));
+            },
+            settings: new Dictionary<string, string?>
+            {
+                ["Logging:ErrorHub:LogLevel:Microsoft.AspNetCore"] = "Information",
+                ["Logging:ErrorHub:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information",
+            });
+
+        (await app.GetAsync("/checkout")).Should().Be(500);
+
+        var e = app.Events.Should().ContainSingle().Subject;
+        e.Breadcrumbs.Should().Contain(b => b.Category == "Microsoft.AspNetCore.Hosting.Diagnostics" && b.Message.StartsWith("Request starting"));
+        e.Breadcrumbs.Should().Contain(b => b.Category == "Microsoft.AspNetCore.Routing.EndpointMiddleware" && b.Message.StartsWith("Executing endpoint"));
+    }
+
+    [Fact]
+    public async Task The_exception_handlers_error_entry_still_reaches_ErrorHub_under_the_default_levels()
+    {
+        // UseErrorHub() is not in the pipeline: only the exception handler's log entry can report the failure.
+        await using var app = await ReportingApp.StartAsync(pipeline =>
+        {
+            pipeline.UseExceptionHandler(error => error.Run(context =>
+            {
+                context.Response.StatusCode = 500;
+                return Task.CompletedTask;
+            }));
+            pipeline.MapGet("/checkout", () => Shop.Checkout("holiday"));
+        });
+
+        (await app.GetAsync("/checkout")).Should().Be(500);
+
+        app.Events.Should().ContainSingle().Which.Logger.Should().Be("Microsoft.AspNetCore.Diagnostics.ExceptionHandlerMiddleware");
     }
 
     private static Task<ReportingApp> StartAsync(Action<ErrorHubOptions>? configure = null) =>

@@ -222,6 +222,28 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task In_a_storm_a_batch_waits_a_moment_on_the_clock_to_fill_while_a_lone_event_goes_at_once()
+    {
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+
+        client.CaptureMessage("lone");
+        await _ingest.WaitForRequestsAsync(1); // the clock never moved: no BatchDelay, nothing sent just before
+
+        for (var i = 0; i < 30; i++)
+        {
+            client.CaptureMessage($"storm {i}");
+        }
+
+        await _clock.WaitStartedAsync(BackgroundSender.BurstLinger);
+        _ingest.Requests.Should().ContainSingle("events that follow a send closely wait for more");
+        _clock.Advance(BackgroundSender.BurstLinger);
+        await _ingest.WaitForRequestsAsync(2);
+
+        Events(_ingest.Requests.ElementAt(1)).Select(e => e["message"]).Should().Equal(Enumerable.Range(0, 30).Select(i => (object?)$"storm {i}"));
+    }
+
+    [Fact]
     public async Task A_flush_does_not_wait_for_the_BatchDelay()
     {
         await using var sdk = Start(_clock, o =>

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using ErrorHub.Benchmarks;
 using ErrorHub.Benchmarks.ClickHouse;
 using ErrorHub.Benchmarks.Load;
 using ErrorHub.Benchmarks.Queries;
@@ -30,6 +31,12 @@ if (args is ["ingest-load", .. var loadArgs])
 if (args is ["sdk-storm", .. var stormArgs])
 {
     await SdkStorm.RunAsync(stormArgs);
+    return;
+}
+
+if (args is ["request-cost", .. var costArgs])
+{
+    await RequestCostBenchmarks.RunAsync(costArgs);
     return;
 }
 

@@ -28,7 +28,7 @@ namespace ErrorHub.Benchmarks.Load;
 /// throwing request, its peak memory, the throughput of non-throwing requests during the storm, and the accounting
 /// of every exception (delivered + counted as dropped = thrown, read after the SDK is stopped). Only 127.0.0.1 is
 /// contacted; every phase is bounded in time.
-/// Run: <c>dotnet run -c Release -- sdk-storm [seconds per phase]</c>; needs <c>wrk</c> (Debian package).
+/// Run: <c>dotnet run -c Release -- sdk-storm [seconds per phase] [template]</c>; needs <c>wrk</c> (Debian package).
 /// </summary>
 internal static partial class SdkStorm
 {
@@ -37,15 +37,18 @@ internal static partial class SdkStorm
     public static async Task RunAsync(string[] args)
     {
         var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        // "template": every app gets the web template's log levels (Default Information, Microsoft.AspNetCore Warning);
+        // without it, no levels at all: the harsh case, where only ErrorHub's own provider listens.
+        var levels = args.Length > 1 && args[1] == "template" ? "template" : "none";
         await using var sink = await Sink.StartAsync();
         var dead = FreePort();
-        Console.WriteLine($"// sdk-storm: {seconds} s per phase, app pinned to CPU 1, wrk on CPU 0, load before: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"// sdk-storm: {seconds} s per phase, log levels: {levels}, app pinned to CPU 1, wrk on CPU 0, load before: {File.ReadAllText("/proc/loadavg").Trim()}");
 
         // Benchmark 2: requests that do not throw.
         var plain = new List<(string Mode, double Rps)>();
         foreach (var mode in new[] { "bare", "errorhub", "bare", "errorhub" })
         {
-            await using var app = await App.StartAsync(mode, mode == "errorhub" ? sink.Dsn : null);
+            await using var app = await App.StartAsync(mode, mode == "errorhub" ? sink.Dsn : null, levels);
             await Wrk(app.Url + "ok", 2); // warm-up (JIT)
             plain.Add((mode, (await Wrk(app.Url + "ok", seconds)).RequestsPerSecond));
         }
@@ -68,7 +71,7 @@ internal static partial class SdkStorm
         })
         {
             sink.Reset(); // the warm-up's exceptions are counted as thrown, so what the sink got of them counts too
-            await using var app = await App.StartAsync(mode, dsn);
+            await using var app = await App.StartAsync(mode, dsn, levels);
             await Wrk(app.Url + "throw", 2);
             await Wrk(app.Url + "ok", 1);
 
@@ -213,11 +216,11 @@ internal static partial class SdkStorm
 
         public string Url { get; }
 
-        public static async Task<App> StartAsync(string mode, string? dsn)
+        public static async Task<App> StartAsync(string mode, string? dsn, string levels)
         {
             var port = FreePort();
             var self = typeof(SdkStorm).Assembly.Location;
-            var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "1", "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-"])
+            var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "1", "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-", levels])
             {
                 RedirectStandardOutput = true,
             })!;
@@ -272,6 +275,12 @@ internal static partial class SdkStorm
         var (mode, port, dsn) = (args[0], args[1], args[2]);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // no console logging in any mode: it would dominate what is measured
+        if (args.Length > 3 && args[3] == "template")
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         if (mode == "errorhub")
         {
