@@ -18,12 +18,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 
         var keys = await KeysAsync(query.ProjectId, cancellationToken);
         IReadOnlyList<IssueCounts> page;
-        string total;
+        long? total;
+        string count;
         if (!string.IsNullOrEmpty(filter.Search))
         {
-            // Each matching event read once: its counts are the page's, no second step.
+            // Each matching event read once: its counts are the page's, and the number of issues before the LIMIT the total.
             var events = SearchedEvents(query.ProjectId, filter, keys);
-            page = await client.QueryAsync(
+            (page, total) = await client.QueryPageAsync(
                 $"""
                 SELECT issue_key AS fingerprint,
                        count() AS {IssueOrdering.EventsAlias},
@@ -36,7 +37,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 """,
                 ReadCounts,
                 cancellationToken);
-            total = $"SELECT uniqExact(issue_key) AS total FROM ({events})";
+            count = $"SELECT uniqExact(issue_key) AS total FROM ({events})";
         }
         else
         {
@@ -50,7 +51,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 IssueSort.FirstSeen => ("first_seen", "minMerge", IssueOrdering.FirstSeenAlias),
                 _ => ("last_seen", "maxMerge", IssueOrdering.LastSeenAlias),
             };
-            var pageKeys = await client.QueryAsync(
+            (var pageKeys, total) = await client.QueryPageAsync(
                 $"""
                 SELECT issue_key AS fingerprint, {metric}({column}) AS {alias}
                 FROM ({filterRows("")})
@@ -68,7 +69,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 """,
                 ReadCounts,
                 cancellationToken);
-            total = $"SELECT uniqExact(issue_key) AS total FROM ({filterRows("")})";
+            count = $"SELECT uniqExact(issue_key) AS total FROM ({filterRows("")})";
         }
 
         var names = await NamesAsync(query.ProjectId, keys, page.Select(row => row.Fingerprint).ToList(), cancellationToken);
@@ -76,8 +77,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             .Select(row => names.TryGetValue(row.Fingerprint, out var name) ? row.ToSummary(query.ProjectId, name) : null)
             .OfType<IssueSummary>()
             .ToList();
-        var totals = await client.QueryAsync(total, row => ClickHouseClient.ReadInt64(row.GetProperty("total")), cancellationToken);
-        return new IssuePage(items, totals.Count == 0 ? 0 : totals[0]);
+        if (total is null)
+        {
+            var totals = await client.QueryAsync(count, row => ClickHouseClient.ReadInt64(row.GetProperty("total")), cancellationToken);
+            total = totals.Count == 0 ? 0 : totals[0];
+        }
+
+        return new IssuePage(items, total.Value);
     }
 
     public async Task<IssueSummary?> GetIssueAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
