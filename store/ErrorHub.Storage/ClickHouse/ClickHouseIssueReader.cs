@@ -550,12 +550,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var keys = await KeysAsync(query.ProjectId, cancellationToken);
-        var rows = await client.QueryAsync(
+        var issueRows = $"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])})";
+        async Task<IReadOnlyList<EventRow>> ReadAsync(string window) => await client.QueryAsync(
             $"""
             {with}
             SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
             FROM {schema.IssueEvents}
-            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) {conditions}
+            WHERE {issueRows} {conditions}{window}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT 1 BY event_id
             LIMIT {ClickHouseSql.Literal(query.Limit + 1)}
@@ -577,6 +578,32 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                     new EventCursor(seconds * 1000, eventId));
             },
             cancellationToken);
+
+        // 18.16 sorts every row a query reads, and an issue's rows are in time order in the table's key: a page read
+        // first within an hour, a day, a month of its starting point (the cursor, else the issue's newest or oldest
+        // event) reads a few granules instead of all of a large issue's events. A window that holds more rows than
+        // the page holds the page (every row outside it lies beyond every row inside); otherwise the next, wider one.
+        // A search may match few rows anywhere: it reads the whole issue at once.
+        IReadOnlyList<EventRow> rows = [];
+        var windows = string.IsNullOrEmpty(query.Search) ? new long[] { 3_600, 86_400, 30 * 86_400 } : [];
+        var anchor = query.After is null
+            ? $"(SELECT {(query.OldestFirst ? "min" : "max")}(timestamp) FROM {schema.IssueEvents} WHERE {issueRows})"
+            : DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(query.After.Value.Time, 1000, out var remainder) - (remainder < 0 ? 1 : 0)));
+        foreach (var span in windows)
+        {
+            rows = await ReadAsync(query.OldestFirst
+                ? $" AND timestamp <= {anchor} + {ClickHouseSql.Literal(span)}"
+                : $" AND timestamp >= {anchor} - {ClickHouseSql.Literal(span)}");
+            if (rows.Count > query.Limit)
+            {
+                break;
+            }
+        }
+
+        if (rows.Count <= query.Limit)
+        {
+            rows = await ReadAsync("");
+        }
 
         return rows.Count > query.Limit
             ? new EventPage([.. rows.Take(query.Limit)], rows[query.Limit - 1].Cursor)
