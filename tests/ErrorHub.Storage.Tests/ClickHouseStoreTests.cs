@@ -174,6 +174,60 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         (await Store.Issues.GetEventPageAsync(new EventQuery(5, "fp") { Limit = 100 })).Items.Should().HaveCount(events.Count(e => e.Fingerprint == "fp"));
     }
 
+    [Fact]
+    public async Task A_store_made_before_issue_days_and_issue_search_lists_filtered_and_searched_issues_as_before_after_the_upgrade()
+    {
+        var events = Enumerable.Range(0, 30).Select(i => TestEvents.Create(5, $"fp-{i % 4}", TestEvents.BaseTime.AddHours(-7 * i),
+            i % 3 == 0 ? null : TestEvents.User("u-" + (i % 5)), title: i % 4 == 1 ? "Payment declined by the bank" : "Profile failed", level: i % 5 == 0 ? "warning" : "error") with
+        {
+            Release = "shop@1." + (i % 3),
+            Environment = i % 2 == 0 ? "production" : "staging",
+        }).ToList();
+        await Store.Events.InsertEventsAsync(events);
+        IssueFilter[] filters =
+        [
+            IssueFilter.None,
+            new() { Environment = "staging" },
+            new() { Release = "shop@1.2", Level = "error" },
+            new() { Since = TestEvents.BaseTime.AddDays(-5).AddHours(3), Environment = "production" },
+            new() { Since = TestEvents.BaseTime.AddDays(-3) },
+            new() { Search = "PAYMENT DECLINED" },
+            new() { Search = "u-3", Until = TestEvents.BaseTime.AddDays(-2) },
+        ];
+        async Task<List<IssuePage>> ListsAsync()
+        {
+            var pages = new List<IssuePage>();
+            foreach (var filter in filters)
+            {
+                pages.Add(await Store.Issues.GetIssuesAsync(new IssueQuery(5) { Filter = filter, Sort = IssueSort.Users }));
+            }
+
+            return pages;
+        }
+
+        var before = await ListsAsync();
+        var issue = await Store.Issues.GetIssueAsync(5, "fp-1");
+        var values = await Store.Issues.GetFilterValuesAsync(5);
+
+        // The previous release's schema: neither table nor the views feeding them.
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        foreach (var table in new[] { "issue_days_mv", "issue_days", "issue_search_mv", "issue_search" })
+        {
+            await client.ExecuteAsync($"DROP TABLE {database}.{table}", CancellationToken.None);
+        }
+
+        await Store.Schema.EnsureSchemaAsync();
+        await Store.Schema.EnsureSchemaAsync();
+
+        (await ListsAsync()).Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "the upgrade fills both tables from the stored events once");
+        (await Store.Issues.GetIssueAsync(5, "fp-1")).Should().BeEquivalentTo(issue);
+        (await Store.Issues.GetFilterValuesAsync(5)).Should().BeEquivalentTo(values, o => o.WithStrictOrdering());
+        before[1].Items.Should().NotBeEmpty();
+        before[5].Items.Select(i => i.Fingerprint).Should().Equal("fp-1");
+    }
+
     [Theory]
     [InlineData(typeof(ClickHouseEventRow), "events")]
     [InlineData(typeof(ClickHouseProjectRow), "projects")]

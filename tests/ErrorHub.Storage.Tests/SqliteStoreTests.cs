@@ -49,6 +49,41 @@ public sealed class SqliteStoreTests : StoreContractTests
         results.Count(won => won).Should().Be(1);
     }
 
+    /// <summary>
+    /// Why an ASCII search may use SQLite's LIKE (which folds ASCII letters only) and still find exactly what .NET's
+    /// OrdinalIgnoreCase finds: no UTF-16 code unit outside ASCII equals an ASCII letter under it. Were a runtime to change
+    /// that (U+0131, U+017F and U+212A fold to ASCII under some rules), this fails before a search silently misses.
+    /// </summary>
+    [Fact]
+    public void No_character_outside_ASCII_equals_an_ASCII_letter_ignoring_case()
+    {
+        var letters = Enumerable.Range('A', 26).Concat(Enumerable.Range('a', 26)).Select(c => ((char)c).ToString()).ToList();
+        var equal = Enumerable.Range(128, 65536 - 128)
+            .Select(c => ((char)c).ToString())
+            .Where(c => letters.Any(letter => string.Equals(c, letter, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
+
+        equal.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task An_ascii_search_finds_what_the_dotnet_comparison_finds_beside_letters_that_only_look_alike()
+    {
+        string[] titles = ["FILE not found", "f\u0131le not found", "\uFB01le not found", "\u212Aey missing", "key missing", "Ünïcode FILE", "50%_off\\sale"];
+        await Store.Events.InsertEventsAsync([.. titles.Select((title, i) => TestEvents.Create(7, $"fp-{i}", TestEvents.BaseTime, title: title, message: "m"))]);
+
+        foreach (var search in new[] { "file", "KEY", "ey m", "%_OFF\\", "_", "\\", "le not" })
+        {
+            var expected = titles.Select((title, i) => (title, i))
+                .Where(t => t.title.Contains(search, StringComparison.OrdinalIgnoreCase) || "m".Contains(search, StringComparison.OrdinalIgnoreCase))
+                .Select(t => $"fp-{t.i}").Order(StringComparer.Ordinal);
+
+            var page = await Store.Issues.GetIssuesAsync(new IssueQuery(7) { Filter = new IssueFilter { Search = search }, Limit = 50 });
+
+            page.Items.Select(i => i.Fingerprint).Order(StringComparer.Ordinal).Should().Equal(expected, $"searching for {search}");
+        }
+    }
+
     [Fact]
     public async Task The_database_is_one_file_in_write_ahead_log_mode()
     {

@@ -52,6 +52,41 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Small_pages_of_a_dense_issue_with_a_long_quiet_gap_reach_every_event_in_order()
+    {
+        // Two events a minute for 90 minutes (pairs in the same second), then nothing for 40 days before a few old ones:
+        // pages that start inside the busy hour and pages that must cross the gap.
+        var events = Enumerable.Range(0, 180).Select(i => TestEvents.Create(Project, "dense", T0.AddMinutes(-(i / 2))))
+            .Concat(Enumerable.Range(0, 5).Select(i => TestEvents.Create(Project, "dense", T0.AddDays(-40).AddHours(-i))))
+            .ToList();
+        await Store.Events.InsertEventsAsync(events);
+
+        foreach (var oldestFirst in new[] { false, true })
+        {
+            var seen = new List<EventRow>();
+            EventCursor? after = null;
+            do
+            {
+                var page = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "dense") { OldestFirst = oldestFirst, After = after, Limit = 7 });
+                seen.AddRange(page.Items);
+                after = page.Next;
+            }
+            while (after is not null && seen.Count <= events.Count);
+
+            seen.Select(e => e.EventId).Should().BeEquivalentTo(events.Select(e => e.EventId), "every event is reached exactly once");
+            seen.Select(e => e.EventId).Should().OnlyHaveUniqueItems();
+            if (oldestFirst)
+            {
+                seen.Select(e => e.Timestamp).Should().BeInAscendingOrder();
+            }
+            else
+            {
+                seen.Select(e => e.Timestamp).Should().BeInDescendingOrder();
+            }
+        }
+    }
+
+    [Fact]
     public async Task An_event_row_carries_what_the_events_table_shows_and_the_next_event_is_one_step_away()
     {
         var complete = TestEvents.CreateComplete(Project, "fp", T0);

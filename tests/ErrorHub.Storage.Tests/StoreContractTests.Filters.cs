@@ -101,6 +101,74 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Ranges_that_cut_days_count_exactly_the_events_of_their_hours_with_and_without_other_filters()
+    {
+        // Four days of events at uneven hours: a range's whole days and the hours it cuts from its first and last day
+        // must add up to exactly the events inside it, whichever way a store keeps its per-issue counts.
+        var day = new DateTimeOffset(2025, 3, 14, 0, 0, 0, TimeSpan.Zero);
+        var events = Enumerable.Range(0, 96).Select(i => TestEvents.Create(
+            Project,
+            $"fp-{i % 5}",
+            day.AddHours(i * 37 % 96).AddMinutes(i * 7 % 60),
+            i % 4 == 0 ? null : TestEvents.User($"u{i % 7}"),
+            level: i % 3 == 0 ? "warning" : "error") with
+        {
+            Environment = i % 2 == 0 ? "production" : "staging",
+            Release = i % 5 == 1 ? "shop@1.0" : "shop@2.0",
+        }).ToList();
+        await Store.Events.InsertEventsAsync(events);
+
+        (DateTimeOffset? Since, DateTimeOffset? Until)[] ranges =
+        [
+            (day.AddHours(5).AddMinutes(20), day.AddHours(77)),
+            (day.AddDays(1), day.AddDays(3)),
+            (day.AddHours(30), day.AddHours(40).AddMinutes(1)),
+            (day.AddHours(47), day.AddHours(49)),
+            (day.AddHours(20), null),
+            (null, day.AddHours(50)),
+            (day.AddDays(-30), null),
+            (day.AddDays(-30), day.AddDays(30)),
+        ];
+        IssueFilter[] filters =
+        [
+            new(),
+            new() { Environment = "production" },
+            new() { Level = "warning" },
+            new() { Environment = "staging", Release = "shop@2.0" },
+        ];
+        foreach (var (since, until) in ranges)
+        {
+            foreach (var other in filters)
+            {
+                var filter = other with { Since = since, Until = until };
+                var from = since is { } s ? new DateTimeOffset(s.Year, s.Month, s.Day, s.Hour, 0, 0, TimeSpan.Zero) : DateTimeOffset.MinValue;
+                var to = until is { } u ? new DateTimeOffset(u.Year, u.Month, u.Day, u.Hour, 0, 0, TimeSpan.Zero).AddHours(u.Minute > 0 ? 1 : 0) : DateTimeOffset.MaxValue;
+                var expected = events
+                    .Where(e => e.Timestamp >= from && e.Timestamp < to
+                        && (other.Environment is null || e.Environment == other.Environment)
+                        && (other.Release is null || e.Release == other.Release)
+                        && (other.Level is null || e.Level == other.Level))
+                    .GroupBy(e => e.Fingerprint)
+                    .Select(g => new
+                    {
+                        Fingerprint = g.Key,
+                        EventCount = (long)g.Count(),
+                        UserCount = (long)g.Where(e => e.User is not null).Select(e => e.User!.Id).Distinct().Count(),
+                        FirstSeen = g.Min(e => e.Timestamp),
+                        LastSeen = g.Max(e => e.Timestamp),
+                    })
+                    .OrderByDescending(i => i.EventCount).ThenBy(i => i.Fingerprint, StringComparer.Ordinal)
+                    .ToList();
+
+                var page = await FilteredAsync(filter, IssueSort.Events);
+
+                page.Items.Should().BeEquivalentTo(expected, o => o.WithStrictOrdering(), $"the events from {since:u} to {until:u} with {other}");
+                page.TotalCount.Should().Be(expected.Count);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Search_finds_title_culprit_message_any_exception_type_and_user_fields_ignoring_case()
     {
         var inner = TestEvents.Create(Project, "inner-type", T0) with

@@ -265,6 +265,43 @@ internal sealed class ClickHouseClient
         }, cancellationToken);
 
     /// <summary>
+    /// Runs a SELECT that ends in <c>LIMIT</c> and maps each row, with the number of rows the query had before its
+    /// <c>LIMIT</c> (the JSON format's <c>rows_before_limit_at_least</c>; for a <c>GROUP BY</c>, every group is counted
+    /// before the sort and limit): a page and its total from one pass over the data. Null when the server does not say.
+    /// </summary>
+    public Task<(IReadOnlyList<T> Rows, long? RowsBeforeLimit)> QueryPageAsync<T>(string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
+        SendAsync<(IReadOnlyList<T>, long?)>(sql, async () =>
+        {
+            var query = sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSON";
+            using var result = await _driver.ExecuteRawResultAsync(query, cancellationToken: cancellationToken);
+            await using var stream = await result.ReadDecompressedStreamAsync();
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync(cancellationToken);
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(text);
+            }
+            catch (JsonException ex)
+            {
+                // An error in the middle of the answer (after the 200 went out) ends the text.
+                throw await FailedWhileAnsweringAsync(text[Math.Max(0, text.Length - ClickHouseAnswerHandler.MaxErrorTextLength)..], reader, sql, ex, cancellationToken);
+            }
+
+            using (document)
+            {
+                var rows = new List<T>();
+                foreach (var row in document.RootElement.GetProperty("data").EnumerateArray())
+                {
+                    rows.Add(readRow(row));
+                }
+
+                long? before = document.RootElement.TryGetProperty("rows_before_limit_at_least", out var count) ? ReadInt64(count) : null;
+                return (rows, before);
+            }
+        }, cancellationToken);
+
+    /// <summary>
     /// Inserts rows in one gzip-compressed RowBinary request. Columns and their types come from the
     /// <see cref="ClickHouseColumnAttribute"/>s on <typeparamref name="TRow"/>'s public properties
     /// (the driver's own look-up of the types needs a format 18.x lacks); a row's properties are

@@ -67,13 +67,20 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             await CreateAsync(_schema.CreateDatabase, cancellationToken);
         }
 
-        // A store made before issue_firsts or issue_events existed has events to fill them from.
+        // A store made before one of the tables fed by a view existed has events to fill it from.
         var existingTables = databases.Count == 0 ? [] : await _client.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('issue_firsts', 'issue_events')",
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days', 'issue_search')",
             row => row.GetProperty("name").GetString(),
             cancellationToken);
-        var hadIssueFirsts = databases.Count > 0 && existingTables.Contains("issue_firsts");
-        var hadIssueEvents = databases.Count > 0 && existingTables.Contains("issue_events");
+        var backfills = existingTables.Contains("events")
+            ? new (string Table, string Statement)[]
+            {
+                ("issue_firsts", _schema.BackfillIssueFirsts),
+                ("issue_events", _schema.BackfillIssueEvents),
+                ("issue_days", _schema.BackfillIssueDays),
+                ("issue_search", _schema.BackfillIssueSearch),
+            }.Where(backfill => !existingTables.Contains(backfill.Table)).ToList()
+            : [];
         foreach (var statement in _schema.Tables)
         {
             await CreateAsync(statement, cancellationToken);
@@ -85,14 +92,9 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             await CreateAsync(statement, cancellationToken);
         }
 
-        if (!hadIssueFirsts)
+        foreach (var (_, statement) in backfills)
         {
-            await _client.InsertSelectAsync(_schema.BackfillIssueFirsts, cancellationToken);
-        }
-
-        if (!hadIssueEvents)
-        {
-            await _client.InsertSelectAsync(_schema.BackfillIssueEvents, cancellationToken);
+            await _client.InsertSelectAsync(statement, cancellationToken);
         }
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);

@@ -9,34 +9,81 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
     {
         var orderAndPage = IssueOrdering.OrderAndPage(query);
-        if (!query.Filter.IsEmpty)
+        var filter = query.Filter;
+        filter.ValidateFingerprints();
+        if (filter.MatchesNothing)
         {
-            return await GetFilteredIssuesAsync(query, orderAndPage, cancellationToken);
+            return new IssuePage([], 0);
         }
 
-        var project = ClickHouseSql.Literal(query.ProjectId);
         var keys = await KeysAsync(query.ProjectId, cancellationToken);
-
-        // The page is chosen by its sort key alone; only its issues then merge every aggregate (users, latest title, level).
-        var page = await PageByHourlyAsync(query, keys, $"project_id = {project}", orderAndPage, cancellationToken);
-        var items = page.Count == 0
-            ? []
-            : await client.QueryAsync(
-                IssuesQuery(
-                    keys,
-                    $"project_id = {project} AND fingerprint IN ({keys.Members(page)})",
-                    $"project_id = {project} AND fingerprint IN ({string.Join(", ", page.Select(ClickHouseSql.Quote))})",
-                    "",
-                    IssueOrdering.OrderBy(query)),
-                row => ReadIssue(query.ProjectId, row),
+        IReadOnlyList<IssueCounts> page;
+        long? total;
+        string count;
+        if (!string.IsNullOrEmpty(filter.Search))
+        {
+            // Each matching event read once: its counts are the page's, and the number of issues before the LIMIT the total.
+            var events = SearchedEvents(query.ProjectId, filter, keys);
+            (page, total) = await client.QueryPageAsync(
+                $"""
+                SELECT issue_key AS fingerprint,
+                       count() AS {IssueOrdering.EventsAlias},
+                       uniqIf(user_hash, user_hash != 0) AS {IssueOrdering.UsersAlias},
+                       min(toUnixTimestamp(timestamp)) AS {IssueOrdering.FirstSeenAlias},
+                       max(toUnixTimestamp(timestamp)) AS {IssueOrdering.LastSeenAlias}
+                FROM ({events})
+                GROUP BY fingerprint
+                {orderAndPage}
+                """,
+                ReadCounts,
                 cancellationToken);
+            count = $"SELECT uniqExact(issue_key) AS total FROM ({events})";
+        }
+        else
+        {
+            // The page is chosen by its sort key alone; only its issues then merge every aggregate: merging the users'
+            // states of every issue costs several times more, and the page needs them for its own issues only.
+            var filterRows = await AggregateRowsAsync(query.ProjectId, filter, keys, cancellationToken);
+            var (column, metric, alias) = query.Sort switch
+            {
+                IssueSort.Events => ("event_count", "countMerge", IssueOrdering.EventsAlias),
+                IssueSort.Users => ("user_count", "uniqMerge", IssueOrdering.UsersAlias),
+                IssueSort.FirstSeen => ("first_seen", "minMerge", IssueOrdering.FirstSeenAlias),
+                _ => ("last_seen", "maxMerge", IssueOrdering.LastSeenAlias),
+            };
+            (var pageKeys, total) = await client.QueryPageAsync(
+                $"""
+                SELECT issue_key AS fingerprint, {metric}({column}) AS {alias}
+                FROM ({filterRows("")})
+                GROUP BY fingerprint
+                {orderAndPage}
+                """,
+                row => row.GetProperty("fingerprint").GetString() ?? "",
+                cancellationToken);
+            page = pageKeys.Count == 0 ? [] : await client.QueryAsync(
+                $"""
+                SELECT issue_key AS fingerprint, {MergedCounts}
+                FROM ({filterRows($" AND fingerprint IN ({keys.Members(pageKeys)})")})
+                GROUP BY fingerprint
+                {IssueOrdering.OrderBy(query)}
+                """,
+                ReadCounts,
+                cancellationToken);
+            count = $"SELECT uniqExact(issue_key) AS total FROM ({filterRows("")})";
+        }
 
-        var total = await client.QueryAsync(
-            $"SELECT uniqExact({keys.Key()}) AS total FROM {schema.IssueHourly} WHERE project_id = {project}",
-            row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
-            cancellationToken);
+        var names = await NamesAsync(query.ProjectId, keys, page.Select(row => row.Fingerprint).ToList(), cancellationToken);
+        var items = page
+            .Select(row => names.TryGetValue(row.Fingerprint, out var name) ? row.ToSummary(query.ProjectId, name) : null)
+            .OfType<IssueSummary>()
+            .ToList();
+        if (total is null)
+        {
+            var totals = await client.QueryAsync(count, row => ClickHouseClient.ReadInt64(row.GetProperty("total")), cancellationToken);
+            total = totals.Count == 0 ? 0 : totals[0];
+        }
 
-        return new IssuePage(items, total.Count == 0 ? 0 : total[0]);
+        return new IssuePage(items, total.Value);
     }
 
     public async Task<IssueSummary?> GetIssueAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
@@ -48,12 +95,23 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             return null;
         }
 
-        var project = ClickHouseSql.Literal(projectId);
-        var rows = await client.QueryAsync(
-            IssuesQuery(keys, $"project_id = {project} AND fingerprint IN ({keys.Members([fingerprint])})", $"project_id = {project} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}", "", ""),
-            row => ReadIssue(projectId, row),
+        // No constant named fingerprint here: an alias would hide the column of that name in WHERE.
+        var counts = await client.QueryAsync(
+            $"""
+            SELECT {MergedCounts}
+            FROM {schema.IssueDays}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
+            HAVING {IssueOrdering.EventsAlias} > 0
+            """,
+            row => ReadCounts(row, fingerprint),
             cancellationToken);
-        return rows.Count == 0 ? null : rows[0];
+        if (counts.Count == 0)
+        {
+            return null;
+        }
+
+        var names = await NamesAsync(projectId, keys, [fingerprint], cancellationToken);
+        return names.TryGetValue(fingerprint, out var name) ? counts[0].ToSummary(projectId, name) : null;
     }
 
     public async Task<IReadOnlyList<ErrorEvent>> GetEventsAsync(int projectId, string fingerprint, int limit, CancellationToken cancellationToken = default)
@@ -113,106 +171,261 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return events.Count == 0 ? null : events[0];
     }
 
+    private const string MergedCounts = $"""
+        countMerge(event_count) AS {IssueOrdering.EventsAlias},
+        uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
+        minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
+        maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias}
+        """;
+
     /// <summary>
-    /// A time range alone is answered from the hourly aggregates (the range is in whole hours); any
-    /// other filter reads the matching events. Either way the page is chosen first and then named by
-    /// the issues' own title, culprit and level.
+    /// The aggregate rows (<c>issue_key</c> and the states <c>event_count, user_count, first_seen, last_seen</c>) of the
+    /// events a filter without a search selects, as a function of a further condition on them: the issue list merges them.
+    /// Whole days come from <c>issue_days</c>, which holds several times fewer rows than <c>issue_hourly</c>; the hours of a
+    /// range's first and last day that the range cuts come from <c>issue_hourly</c>, or, with an environment, release or
+    /// level, from the events' own rows in <c>issue_search</c>, made into the same states. A range that holds every event
+    /// of the project reads as no range.
     /// </summary>
-    private async Task<IssuePage> GetFilteredIssuesAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
+    private async Task<Func<string, string>> AggregateRowsAsync(int projectId, IssueFilter filter, ClickHouseIssueKeys keys, CancellationToken cancellationToken)
     {
-        var filter = query.Filter;
-        filter.ValidateFingerprints();
-        if (filter.MatchesNothing)
-        {
-            return new IssuePage([], 0);
-        }
-
-        var project = ClickHouseSql.Literal(query.ProjectId);
-        var keys = await KeysAsync(query.ProjectId, cancellationToken);
+        var project = ClickHouseSql.Literal(projectId);
         var key = keys.Key();
-        string with, from, columns, metrics;
-        string? pageFrom = null, pageOrder = null;
-        if (filter.NarrowsEvents)
+        var facets = FacetConditions(filter);
+        var fingerprints = FingerprintConditions(filter, key);
+        var (start, end) = (filter.RangeStart, filter.RangeEnd);
+        if (start is not null || end is not null)
         {
-            // The search text is named once: repeated in each condition it could pass 18.x's 256 KiB query size.
-            with = string.IsNullOrEmpty(filter.Search) ? "" : $"WITH {ClickHouseSql.Quote(filter.Search)} AS search_text";
-            from = $"FROM {schema.Events} WHERE project_id = {project} {EventConditions(filter)} {FingerprintConditions(filter, key)}";
-            columns = "user_hash, timestamp";
-            metrics = $"""
-                count() AS {IssueOrdering.EventsAlias},
-                uniqIf(user_hash, user_hash != 0) AS {IssueOrdering.UsersAlias},
-                min(toUnixTimestamp(timestamp)) AS {IssueOrdering.FirstSeenAlias},
-                max(toUnixTimestamp(timestamp)) AS {IssueOrdering.LastSeenAlias}
-                """;
-        }
-        else
-        {
-            // A range alone: the page by its sort key first, then every count for that page's issues only.
-            var hourlyWhere = $"project_id = {project} {HourConditions(filter)} {FingerprintConditions(filter, key)}";
-            var pageKeys = await PageByHourlyAsync(query, keys, hourlyWhere, orderAndPage, cancellationToken);
-            with = "";
-            from = $"FROM {schema.IssueHourly} WHERE {hourlyWhere}";
-            columns = "event_count, user_count, first_seen, last_seen";
-            metrics = $"""
-                countMerge(event_count) AS {IssueOrdering.EventsAlias},
-                uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
-                minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
-                maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias}
-                """;
-            pageFrom = pageKeys.Count == 0 ? null : $"{from} AND fingerprint IN ({keys.Members(pageKeys)})";
-            pageOrder = IssueOrdering.OrderBy(query);
-        }
-
-        // Events of merged issues count for the issue they were merged into (issue_key); without merges it is the fingerprint.
-        var page = pageFrom is null && !filter.NarrowsEvents ? [] : await client.QueryAsync(
-            $"""
-            SELECT issue_key AS fingerprint, {metrics}
-            FROM ({with} SELECT {key} AS issue_key, {columns} {pageFrom ?? from})
-            GROUP BY fingerprint
-            {pageOrder ?? orderAndPage}
-            """,
-            row => (
-                Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
-                Events: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
-                Users: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
-                FirstSeen: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias)),
-                LastSeen: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))),
-            cancellationToken);
-
-        var total = await client.QueryAsync(
-            $"{with} SELECT uniqExact({key}) AS total {from}",
-            row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
-            cancellationToken);
-
-        var names = new Dictionary<string, IssueSummary>(StringComparer.Ordinal);
-        if (page.Count > 0)
-        {
-            var fingerprints = string.Join(", ", page.Select(row => ClickHouseSql.Quote(row.Fingerprint)));
-            foreach (var issue in await client.QueryAsync(
-                IssuesQuery(keys, $"project_id = {project} AND fingerprint IN ({keys.Members(page.Select(row => row.Fingerprint))})", $"project_id = {project} AND fingerprint IN ({fingerprints})", "", ""),
-                row => ReadIssue(query.ProjectId, row),
-                cancellationToken))
+            var seen = await client.QueryAsync(
+                $"SELECT minMerge(first_seen) AS first_second, maxMerge(last_seen) AS last_second FROM {schema.IssueDays} WHERE project_id = {project}",
+                row => (First: ClickHouseClient.ReadInt64(row.GetProperty("first_second")), Last: ClickHouseClient.ReadInt64(row.GetProperty("last_second"))),
+                cancellationToken);
+            if (seen.Count == 0 || ((start is null || start.Value.ToUnixTimeSeconds() <= seen[0].First) && (end is null || end.Value.ToUnixTimeSeconds() > seen[0].Last)))
             {
-                names[issue.Fingerprint] = issue;
+                (start, end) = (null, null);
             }
         }
 
-        var items = page
-            .Select(row => names.TryGetValue(row.Fingerprint, out var issue)
-                ? issue with
-                {
-                    EventCount = row.Events,
-                    UserCount = row.Users,
-                    FirstSeen = StoreTime.FromUnixSeconds(row.FirstSeen),
-                    LastSeen = StoreTime.FromUnixSeconds(row.LastSeen),
-                }
-                : null)
-            .OfType<IssueSummary>()
-            .ToList();
-        return new IssuePage(items, total.Count == 0 ? 0 : total[0]);
+        // Whole days inside the range; the cut days' hours beside them.
+        var firstWholeDay = start is { } since ? DayCeiling(since) : (DateTimeOffset?)null;
+        var endOfWholeDays = end is { } until ? DayFloor(until) : (DateTimeOffset?)null;
+        if (firstWholeDay is { } from && endOfWholeDays is { } to && to < from)
+        {
+            // The range lies within one day: its hours only.
+            (firstWholeDay, endOfWholeDays) = (from, from);
+        }
+
+        var days = new System.Text.StringBuilder();
+        if (firstWholeDay is { } dayFrom)
+        {
+            days.Append(" AND day >= ").Append(DateTimeLiteral(dayFrom));
+        }
+
+        if (endOfWholeDays is { } dayTo)
+        {
+            days.Append(" AND day < ").Append(DateTimeLiteral(dayTo));
+        }
+
+        var cuts = new List<(DateTimeOffset From, DateTimeOffset To)>();
+        if (start is { } rangeStart && firstWholeDay is { } wholeFrom && rangeStart < wholeFrom)
+        {
+            cuts.Add((rangeStart, end is { } rangeEnd && rangeEnd < wholeFrom ? rangeEnd : wholeFrom));
+        }
+
+        if (end is { } rangeUntil && endOfWholeDays is { } wholeTo && wholeTo < rangeUntil && (cuts.Count == 0 || cuts[0].To <= wholeTo))
+        {
+            cuts.Add((start is { } cutStart && cutStart > wholeTo ? cutStart : wholeTo, rangeUntil));
+        }
+
+        return more =>
+        {
+            var parts = new List<string>();
+            if (firstWholeDay is null || endOfWholeDays is null || firstWholeDay < endOfWholeDays)
+            {
+                parts.Add($"""
+                    SELECT {key} AS issue_key, event_count, user_count, first_seen, last_seen
+                    FROM {schema.IssueDays}
+                    WHERE project_id = {project} {facets}{days} {fingerprints}{more}
+                    """);
+            }
+
+            foreach (var (cutFrom, cutTo) in cuts)
+            {
+                parts.Add(facets.Length == 0
+                    ? $"""
+                      SELECT {key} AS issue_key, event_count, user_count, first_seen, last_seen
+                      FROM {schema.IssueHourly}
+                      WHERE project_id = {project} AND hour >= {DateTimeLiteral(cutFrom)} AND hour < {DateTimeLiteral(cutTo)} {fingerprints}{more}
+                      """
+                    : $"""
+                      SELECT {key} AS issue_key,
+                             countState() AS event_count,
+                             uniqStateIf(user_hash, user_hash != 0) AS user_count,
+                             minState(toUnixTimestamp(timestamp)) AS first_seen,
+                             maxState(toUnixTimestamp(timestamp)) AS last_seen
+                      FROM {schema.IssueSearch}
+                      WHERE project_id = {project} {facets} AND timestamp >= {DateTimeLiteral(cutFrom)} AND timestamp < {DateTimeLiteral(cutTo)} {fingerprints}{more}
+                      GROUP BY issue_key
+                      """);
+            }
+
+            return string.Join("\nUNION ALL\n", parts);
+        };
     }
 
-    /// <summary>The filter's conditions on the events table (a missing environment or release is an empty string there).</summary>
+    /// <summary>
+    /// The events a search selects (<c>issue_key, user_hash, timestamp</c>), the search text named once as
+    /// <c>searched</c> (repeated in each condition it could pass 18.x's 256 KiB query size): from <c>issue_search</c>'s
+    /// joined text, or, for a search that holds its separator, from the events' own columns.
+    /// </summary>
+    private string SearchedEvents(int projectId, IssueFilter filter, ClickHouseIssueKeys keys)
+    {
+        var search = filter.Search!;
+        var (table, condition) = search.Contains(ClickHouseSchema.SearchSeparator, StringComparison.Ordinal)
+            ? (schema.Events, EventSearchCondition)
+            : (schema.IssueSearch, " AND positionCaseInsensitiveUTF8(search_text, searched) > 0");
+        return $"""
+            WITH {ClickHouseSql.Quote(search)} AS searched
+            SELECT {keys.Key()} AS issue_key, user_hash, timestamp
+            FROM {table}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} {EventConditions(filter)}{condition} {FingerprintConditions(filter, keys.Key())}
+            """;
+    }
+
+    /// <summary>
+    /// The issues' own names and levels, whatever the list's filter: the title, culprit and grouping of the first event
+    /// (issue_firsts), the level of the latest (the level of the issue's most recent row in issue_days).
+    /// </summary>
+    private async Task<Dictionary<string, IssueName>> NamesAsync(int projectId, ClickHouseIssueKeys keys, List<string> issues, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<string, IssueName>(StringComparer.Ordinal);
+        if (issues.Count == 0)
+        {
+            return names;
+        }
+
+        var project = ClickHouseSql.Literal(projectId);
+        foreach (var name in await client.QueryAsync(
+            $"""
+            SELECT *
+            FROM
+            (
+                SELECT issue_key AS fingerprint, argMax(level, level_seen) AS issue_level
+                FROM
+                (
+                    SELECT {keys.Key()} AS issue_key, level, maxMerge(last_seen) AS level_seen
+                    FROM {schema.IssueDays}
+                    WHERE project_id = {project} AND fingerprint IN ({keys.Members(issues)})
+                    GROUP BY issue_key, level
+                )
+                GROUP BY fingerprint
+            )
+            ANY LEFT JOIN
+            (
+                SELECT
+                    fingerprint,
+                    argMinMerge(first_title) AS issue_first_title,
+                    argMinMerge(first_culprit) AS issue_first_culprit,
+                    argMinMerge(first_grouping) AS issue_first_grouping
+                FROM {schema.IssueFirsts}
+                WHERE project_id = {project} AND fingerprint IN ({string.Join(", ", issues.Select(ClickHouseSql.Quote))})
+                GROUP BY fingerprint
+            ) USING fingerprint
+            """,
+            row => (
+                Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
+                Name: new IssueName(
+                    row.GetProperty("issue_first_title").GetString() ?? "",
+                    row.GetProperty("issue_first_culprit").GetString() ?? "",
+                    row.GetProperty("issue_level").GetString() ?? "",
+                    EventPayloadJson.DeserializeGrouping(row.GetProperty("issue_first_grouping").GetString()))),
+            cancellationToken))
+        {
+            names[name.Fingerprint] = name.Name;
+        }
+
+        return names;
+    }
+
+    private static IssueCounts ReadCounts(JsonElement row) => ReadCounts(row, row.GetProperty("fingerprint").GetString() ?? "");
+
+    private static IssueCounts ReadCounts(JsonElement row, string fingerprint) => new(
+        fingerprint,
+        ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
+        ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
+        ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias)),
+        ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias)));
+
+    private static DateTimeOffset DayFloor(DateTimeOffset value)
+    {
+        var seconds = Math.Clamp(value.ToUnixTimeSeconds(), 0, uint.MaxValue);
+        return DateTimeOffset.FromUnixTimeSeconds(seconds - (seconds % 86_400));
+    }
+
+    private static DateTimeOffset DayCeiling(DateTimeOffset value)
+    {
+        var floor = DayFloor(value);
+        return floor < value ? floor.AddDays(1) : floor;
+    }
+
+    /// <summary>An issue's counts in a list (of the events its filter selects), in unix seconds.</summary>
+    private sealed record IssueCounts(string Fingerprint, long Events, long Users, long FirstSeen, long LastSeen)
+    {
+        public IssueSummary ToSummary(int projectId, IssueName name) => new(
+            projectId,
+            Fingerprint,
+            name.Title,
+            name.Culprit,
+            name.Level,
+            Events,
+            Users,
+            StoreTime.FromUnixSeconds(FirstSeen),
+            StoreTime.FromUnixSeconds(LastSeen))
+        {
+            Grouping = name.Grouping,
+        };
+    }
+
+    /// <summary>What names an issue whatever a list's filter: its first event's title, culprit and grouping, its latest event's level.</summary>
+    private sealed record IssueName(string Title, string Culprit, string Level, IssueGrouping? Grouping);
+
+    /// <summary>
+    /// The search on the events' own columns (<c>searched</c> is the search text): for a search that holds the
+    /// separator of <c>issue_search</c>'s joined text, where a match across two fields must not count.
+    /// </summary>
+    private const string EventSearchCondition = """
+         AND (positionCaseInsensitiveUTF8(title, searched) > 0
+              OR positionCaseInsensitiveUTF8(culprit, searched) > 0
+              OR positionCaseInsensitiveUTF8(message, searched) > 0
+              OR arrayExists(exception_type -> positionCaseInsensitiveUTF8(exception_type, searched) > 0, exceptions.type)
+              OR arrayExists(exception_value -> positionCaseInsensitiveUTF8(exception_value, searched) > 0, exceptions.value)
+              OR positionCaseInsensitiveUTF8(user_id, searched) > 0
+              OR positionCaseInsensitiveUTF8(user_email, searched) > 0
+              OR positionCaseInsensitiveUTF8(user_username, searched) > 0)
+        """;
+
+    /// <summary>The filter's environment, release and level: columns of the events table, issue_search and issue_facets alike.</summary>
+    private static string FacetConditions(IssueFilter filter)
+    {
+        var conditions = new System.Text.StringBuilder();
+        if (filter.Environment is { } environment)
+        {
+            conditions.Append(" AND environment = ").Append(ClickHouseSql.Quote(environment));
+        }
+
+        if (filter.Level is { } level)
+        {
+            conditions.Append(" AND level = ").Append(ClickHouseSql.Quote(level));
+        }
+
+        if (filter.Release is { } release)
+        {
+            conditions.Append(" AND release = ").Append(ClickHouseSql.Quote(release));
+        }
+
+        return conditions.ToString();
+    }
+
+    /// <summary>The filter's time range and facets on a table of events (a missing environment or release is an empty string there).</summary>
     private static string EventConditions(IssueFilter filter)
     {
         var conditions = new System.Text.StringBuilder();
@@ -226,36 +439,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             conditions.Append(" AND timestamp < ").Append(DateTimeLiteral(until));
         }
 
-        if (filter.Environment is { } environment)
-        {
-            conditions.Append(" AND environment = ").Append(ClickHouseSql.Quote(environment));
-        }
-
-        if (filter.Release is { } release)
-        {
-            conditions.Append(" AND release = ").Append(ClickHouseSql.Quote(release));
-        }
-
-        if (filter.Level is { } level)
-        {
-            conditions.Append(" AND level = ").Append(ClickHouseSql.Quote(level));
-        }
-
-        if (!string.IsNullOrEmpty(filter.Search))
-        {
-            conditions.Append("""
-                 AND (positionCaseInsensitiveUTF8(title, search_text) > 0
-                      OR positionCaseInsensitiveUTF8(culprit, search_text) > 0
-                      OR positionCaseInsensitiveUTF8(message, search_text) > 0
-                      OR arrayExists(exception_type -> positionCaseInsensitiveUTF8(exception_type, search_text) > 0, exceptions.type)
-                      OR arrayExists(exception_value -> positionCaseInsensitiveUTF8(exception_value, search_text) > 0, exceptions.value)
-                      OR positionCaseInsensitiveUTF8(user_id, search_text) > 0
-                      OR positionCaseInsensitiveUTF8(user_email, search_text) > 0
-                      OR positionCaseInsensitiveUTF8(user_username, search_text) > 0)
-                """);
-        }
-
-        return conditions.ToString();
+        return conditions.Append(FacetConditions(filter)).ToString();
     }
 
     /// <summary>The filter's issues (in or out) by <paramref name="key"/>, the issue a row belongs to.</summary>
@@ -275,22 +459,6 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return conditions.ToString();
     }
 
-    private static string HourConditions(IssueFilter filter)
-    {
-        var conditions = new System.Text.StringBuilder();
-        if (filter.RangeStart is { } since)
-        {
-            conditions.Append(" AND hour >= ").Append(DateTimeLiteral(since));
-        }
-
-        if (filter.RangeEnd is { } until)
-        {
-            conditions.Append(" AND hour < ").Append(DateTimeLiteral(until));
-        }
-
-        return conditions.ToString();
-    }
-
     private static string DateTimeLiteral(DateTimeOffset value) =>
         $"toDateTime({ClickHouseSql.Literal(Math.Clamp(value.ToUnixTimeSeconds(), 0, uint.MaxValue))}, 'UTC')";
 
@@ -298,8 +466,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     {
         async Task<IReadOnlyList<string>> DistinctAsync(string column) => await client.QueryAsync(
             $"""
-            SELECT {column} AS value, max(timestamp) AS seen
-            FROM {schema.Events}
+            SELECT {column} AS value, maxMerge(last_seen) AS seen
+            FROM {schema.IssueDays}
             WHERE project_id = {ClickHouseSql.Literal(projectId)} AND {column} != ''
             GROUP BY {column}
             ORDER BY seen DESC, value
@@ -382,12 +550,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var keys = await KeysAsync(query.ProjectId, cancellationToken);
-        var rows = await client.QueryAsync(
+        var issueRows = $"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])})";
+        async Task<IReadOnlyList<EventRow>> ReadAsync(string window) => await client.QueryAsync(
             $"""
             {with}
             SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
             FROM {schema.IssueEvents}
-            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) {conditions}
+            WHERE {issueRows} {conditions}{window}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT 1 BY event_id
             LIMIT {ClickHouseSql.Literal(query.Limit + 1)}
@@ -409,6 +578,32 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                     new EventCursor(seconds * 1000, eventId));
             },
             cancellationToken);
+
+        // 18.16 sorts every row a query reads, and an issue's rows are in time order in the table's key: a page read
+        // first within an hour, a day, a month of its starting point (the cursor, else the issue's newest or oldest
+        // event) reads a few granules instead of all of a large issue's events. A window that holds more rows than
+        // the page holds the page (every row outside it lies beyond every row inside); otherwise the next, wider one.
+        // A search may match few rows anywhere: it reads the whole issue at once.
+        IReadOnlyList<EventRow> rows = [];
+        var windows = string.IsNullOrEmpty(query.Search) ? new long[] { 3_600, 86_400, 30 * 86_400 } : [];
+        var anchor = query.After is null
+            ? $"(SELECT {(query.OldestFirst ? "min" : "max")}(timestamp) FROM {schema.IssueEvents} WHERE {issueRows})"
+            : DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(query.After.Value.Time, 1000, out var remainder) - (remainder < 0 ? 1 : 0)));
+        foreach (var span in windows)
+        {
+            rows = await ReadAsync(query.OldestFirst
+                ? $" AND timestamp <= {anchor} + {ClickHouseSql.Literal(span)}"
+                : $" AND timestamp >= {anchor} - {ClickHouseSql.Literal(span)}");
+            if (rows.Count > query.Limit)
+            {
+                break;
+            }
+        }
+
+        if (rows.Count <= query.Limit)
+        {
+            rows = await ReadAsync("");
+        }
 
         return rows.Count > query.Limit
             ? new EventPage([.. rows.Take(query.Limit)], rows[query.Limit - 1].Cursor)
@@ -550,99 +745,12 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return IssueBreakdowns.From(events, rows);
     }
 
-    /// <summary>
-    /// The issues of one page of <paramref name="query"/>, chosen from the hourly rows <paramref name="hourlyWhere"/>
-    /// selects by merging only the aggregate the list is sorted by: merging users' states and the latest titles of
-    /// every issue-hour costs several times more, and the page needs them for its own issues only.
-    /// </summary>
-    private async Task<IReadOnlyList<string>> PageByHourlyAsync(IssueQuery query, ClickHouseIssueKeys keys, string hourlyWhere, string orderAndPage, CancellationToken cancellationToken)
-    {
-        var (column, metric, alias) = query.Sort switch
-        {
-            IssueSort.Events => ("event_count", "countMerge", IssueOrdering.EventsAlias),
-            IssueSort.Users => ("user_count", "uniqMerge", IssueOrdering.UsersAlias),
-            IssueSort.FirstSeen => ("first_seen", "minMerge", IssueOrdering.FirstSeenAlias),
-            _ => ("last_seen", "maxMerge", IssueOrdering.LastSeenAlias),
-        };
-        return await client.QueryAsync(
-            $"""
-            SELECT issue_key AS fingerprint, {metric}({column}) AS {alias}
-            FROM (SELECT {keys.Key()} AS issue_key, {column} FROM {schema.IssueHourly} WHERE {hourlyWhere})
-            GROUP BY fingerprint
-            {orderAndPage}
-            """,
-            row => row.GetProperty("fingerprint").GetString() ?? "",
-            cancellationToken);
-    }
-
     /// <summary>Missing strings are empty in the columns; callers see null, as from the payload.</summary>
     private static string? Text(JsonElement row, string column) =>
         row.GetProperty(column).GetString() is { Length: > 0 } text ? text : null;
 
-    /// <summary>
-    /// The issues <paramref name="where"/> selects, a page of them first, then joined to their first
-    /// event's title and culprit; ordered again after the join, which does not keep the order.
-    /// </summary>
-    /// <remarks>
-    /// The hourly rows <paramref name="hourlyWhere"/> selects are grouped by the issue they belong to (merged issues
-    /// count for the issue they were merged into); the name is the issue's own, from the rows <paramref name="firstsWhere"/> selects.
-    /// </remarks>
-    private string IssuesQuery(ClickHouseIssueKeys keys, string hourlyWhere, string firstsWhere, string orderAndPage, string orderBy) => $"""
-        SELECT *
-        FROM
-        (
-            SELECT
-                issue_key AS fingerprint,
-                countMerge(event_count) AS {IssueOrdering.EventsAlias},
-                uniqMerge(user_count) AS {IssueOrdering.UsersAlias},
-                minMerge(first_seen) AS {IssueOrdering.FirstSeenAlias},
-                maxMerge(last_seen) AS {IssueOrdering.LastSeenAlias},
-                argMaxMerge(latest_title) AS issue_latest_title,
-                argMaxMerge(latest_culprit) AS issue_latest_culprit,
-                argMaxMerge(latest_level) AS issue_level
-            FROM
-            (
-                SELECT {keys.Key()} AS issue_key, event_count, user_count, first_seen, last_seen, latest_title, latest_culprit, latest_level
-                FROM {schema.IssueHourly}
-                WHERE {hourlyWhere}
-            )
-            GROUP BY fingerprint
-            {orderAndPage}
-        )
-        ANY LEFT JOIN
-        (
-            SELECT
-                fingerprint,
-                argMinMerge(first_title) AS issue_first_title,
-                argMinMerge(first_culprit) AS issue_first_culprit,
-                argMinMerge(first_grouping) AS issue_first_grouping
-            FROM {schema.IssueFirsts}
-            WHERE {firstsWhere}
-            GROUP BY fingerprint
-        ) USING fingerprint
-        {orderBy}
-        """;
-
     private async Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
         new(await ClickHouseIssueMerges.ReadAsync(client, schema.Table("issue_merges"), projectId, cancellationToken));
-
-    private static IssueSummary ReadIssue(int projectId, JsonElement row) => new(
-        projectId,
-        Fingerprint: row.GetProperty("fingerprint").GetString() ?? "",
-        Title: FirstOrLatest(row, "issue_first_title", "issue_latest_title"),
-        Culprit: FirstOrLatest(row, "issue_first_culprit", "issue_latest_culprit"),
-        Level: row.GetProperty("issue_level").GetString() ?? "",
-        EventCount: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.EventsAlias)),
-        UserCount: ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.UsersAlias)),
-        FirstSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.FirstSeenAlias))),
-        LastSeen: StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty(IssueOrdering.LastSeenAlias))))
-    {
-        Grouping = EventPayloadJson.DeserializeGrouping(row.TryGetProperty("issue_first_grouping", out var grouping) ? grouping.GetString() : null),
-    };
-
-    /// <summary>The first event's value; the latest event's while issue_firsts has no row for the issue yet.</summary>
-    private static string FirstOrLatest(JsonElement row, string first, string latest) =>
-        row.TryGetProperty(first, out var value) && value.GetString() is { Length: > 0 } text ? text : row.GetProperty(latest).GetString() ?? "";
 
     private static ErrorEvent ReadPayload(JsonElement row) =>
         EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? "");

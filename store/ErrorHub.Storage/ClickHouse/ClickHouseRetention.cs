@@ -50,6 +50,8 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await DropPartitionsBeforeAsync(schema.EventsById, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueHourly, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueEvents, oldestCutoff, cancellationToken);
+            await DropPartitionsBeforeAsync(schema.IssueDays, oldestCutoff, cancellationToken);
+            await DropPartitionsBeforeAsync(schema.IssueSearch, oldestCutoff, cancellationToken);
         }
 
         var mutated = false;
@@ -66,6 +68,8 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await client.ExecuteAsync($"ALTER TABLE {schema.EventsById} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueHourly} DELETE WHERE project_id = {project} AND hour < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueEvents} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
+            await client.ExecuteAsync($"ALTER TABLE {schema.IssueDays} DELETE WHERE project_id = {project} AND day < {time}", cancellationToken);
+            await client.ExecuteAsync($"ALTER TABLE {schema.IssueSearch} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             mutated = true;
         }
 

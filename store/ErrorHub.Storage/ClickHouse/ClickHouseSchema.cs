@@ -21,6 +21,16 @@ internal sealed class ClickHouseSchema(string database)
 
     public string IssueEvents => Table("issue_events");
 
+    public string IssueDays => Table("issue_days");
+
+    public string IssueSearch => Table("issue_search");
+
+    /// <summary>
+    /// Joins the searchable fields in <c>issue_search.search_text</c>. A search without this character matches the
+    /// joined text exactly when it matches one of the fields; a search with it reads the events' own columns.
+    /// </summary>
+    public const char SearchSeparator = '\u001F';
+
     public string Projects => Table("projects");
 
     /// <summary>
@@ -55,6 +65,50 @@ internal sealed class ClickHouseSchema(string database)
     public string BackfillIssueEvents => $"""
         INSERT INTO {IssueEvents} ({IssueEventColumns})
         {IssueEventsSelect}
+        """;
+
+    /// <summary>
+    /// Fills <c>issue_days</c> from the events stored before it existed. Only for a store that had events before the
+    /// table was made: an event stored in the instant between the view's creation and this statement's start is
+    /// counted twice there (the view saw it, and so does this); stop ingest during an upgrade for exact counts.
+    /// </summary>
+    public string BackfillIssueDays => $"""
+        INSERT INTO {IssueDays} (project_id, environment, level, release, fingerprint, day, event_count, user_count, first_seen, last_seen)
+        {IssueDaysSelect}
+        """;
+
+    /// <summary>Fills <c>issue_search</c> from the events stored before it existed (a second row of an event inserted meanwhile merges away).</summary>
+    public string BackfillIssueSearch => $"""
+        INSERT INTO {IssueSearch} (project_id, fingerprint, timestamp, event_id, environment, release, level, user_hash, search_text)
+        {IssueSearchSelect}
+        """;
+
+    private string IssueDaysSelect => $"""
+        SELECT
+            project_id,
+            environment,
+            level,
+            release,
+            fingerprint,
+            toStartOfDay(timestamp) AS day,
+            countState() AS event_count,
+            uniqStateIf(user_hash, user_hash != 0) AS user_count,
+            minState(toUnixTimestamp(timestamp)) AS first_seen,
+            maxState(toUnixTimestamp(timestamp)) AS last_seen
+        FROM {Events}
+        GROUP BY project_id, environment, level, release, fingerprint, day
+        """;
+
+    /// <summary>
+    /// The search's fields of each event joined once (an exception's message is usually the event's message: equal
+    /// fields are kept once, empty ones left out, which cannot change what a search without the separator matches).
+    /// </summary>
+    private string IssueSearchSelect => $"""
+        SELECT project_id, fingerprint, timestamp, event_id, environment, release, level, user_hash,
+               arrayStringConcat(
+                   arrayFilter(field -> field != '', arrayDistinct(arrayConcat([title, culprit, message, user_id, user_email, user_username], exceptions.type, exceptions.value))),
+                   {ClickHouseSql.Quote(SearchSeparator.ToString())}) AS search_text
+        FROM {Events}
         """;
 
     private const string IssueEventColumns =
@@ -212,6 +266,51 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, fingerprint, timestamp, event_id)
         """,
 
+        // Per issue and day, split by environment, level and release: the issue list (unfiltered, by a range's whole
+        // days, by environment, release or level) and the issue page's counts merge these rows, several times fewer
+        // than issue_hourly's, instead of reading events. Keyed by the filters first (few values each) so that a filter
+        // reads its own rows only. Days are whole UTC days, so retention's cutoffs (whole days) delete whole rows.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueDays}
+        (
+            project_id UInt32,
+            environment String,
+            level String,
+            release String,
+            fingerprint String,
+            day DateTime('UTC'),
+            event_count AggregateFunction(count),
+            user_count AggregateFunction(uniq, UInt64),
+            first_seen AggregateFunction(min, UInt32),
+            last_seen AggregateFunction(max, UInt32)
+        )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
+        ENGINE = AggregatingMergeTree
+        PARTITION BY toMonday(day)
+        ORDER BY (project_id, environment, level, release, fingerprint, day)
+        """,
+
+        // What the issue list's free-text search reads: per event, one column with the searched fields joined, beside
+        // the filters' columns, instead of the events' eight columns and two arrays.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueSearch}
+        (
+            project_id UInt32,
+            fingerprint String,
+            timestamp DateTime('UTC'),
+            event_id UUID,
+            environment String,
+            release String,
+            level String,
+            user_hash UInt64,
+            search_text String
+        )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toMonday(timestamp)
+        ORDER BY (project_id, fingerprint, timestamp, event_id)
+        """,
+
         $"""
         CREATE TABLE IF NOT EXISTS {Projects}
         (
@@ -266,6 +365,16 @@ internal sealed class ClickHouseSchema(string database)
         $"""
         CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_events_mv")} TO {IssueEvents}
         AS {IssueEventsSelect}
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_days_mv")} TO {IssueDays}
+        AS {IssueDaysSelect}
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_search_mv")} TO {IssueSearch}
+        AS {IssueSearchSelect}
         """,
     ];
 

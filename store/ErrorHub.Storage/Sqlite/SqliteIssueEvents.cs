@@ -74,6 +74,33 @@ internal static class SqliteIssueEvents
         FROM events AS e
         """;
 
+    /// <summary>
+    /// True when SQLite's own <c>LIKE</c> finds exactly what <c>errorhub_contains</c> (.NET's <c>OrdinalIgnoreCase</c>)
+    /// finds, without calling into .NET for every row: for a search of ASCII characters only. <c>LIKE</c> folds ASCII
+    /// letters and compares every other character exactly, and under <c>OrdinalIgnoreCase</c> no character outside
+    /// ASCII equals one inside it (checked over every UTF-16 code unit by a test), so an ASCII search matches the same
+    /// texts. A NUL ends a <c>LIKE</c> pattern early: such a search takes the function.
+    /// </summary>
+    public static bool CanSearchJoinedTextNatively(string search) =>
+        CanSearchJoinedText(search) && System.Text.Ascii.IsValid(search) && !search.Contains('\0', StringComparison.Ordinal);
+
+    /// <summary>A <c>LIKE</c> pattern (escape character <c>\</c>) matching texts that contain <paramref name="search"/> literally.</summary>
+    public static string LikePattern(string search)
+    {
+        var pattern = new StringBuilder(search.Length + 8).Append('%');
+        foreach (var c in search)
+        {
+            if (c is '%' or '_' or '\\')
+            {
+                pattern.Append('\\');
+            }
+
+            pattern.Append(c);
+        }
+
+        return pattern.Append('%').ToString();
+    }
+
     /// <summary>True when <paramref name="search"/> can be matched against the joined text (it does not hold the separator).</summary>
     public static bool CanSearchJoinedText(string search) => !search.Contains(SearchSeparator, StringComparison.Ordinal);
 

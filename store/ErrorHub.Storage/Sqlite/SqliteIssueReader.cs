@@ -296,7 +296,9 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         if (!string.IsNullOrEmpty(filter.Search))
         {
             const string contains = SqliteDatabase.ContainsFunction;
-            conditions.Append(SqliteIssueEvents.CanSearchJoinedText(filter.Search)
+            conditions.Append(SqliteIssueEvents.CanSearchJoinedTextNatively(filter.Search)
+                ? " AND e.search_text LIKE $search_pattern ESCAPE '\\'"
+                : SqliteIssueEvents.CanSearchJoinedText(filter.Search)
                 ? $" AND {contains}(e.search_text, $search)"
                 : $"""
                    AND EXISTS (SELECT 1 FROM events AS p WHERE p.project_id = e.project_id AND p.event_id = e.event_id
@@ -340,7 +342,14 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
 
         if (!string.IsNullOrEmpty(filter.Search))
         {
-            command.Parameters.AddWithValue("$search", filter.Search);
+            if (SqliteIssueEvents.CanSearchJoinedTextNatively(filter.Search))
+            {
+                command.Parameters.AddWithValue("$search_pattern", SqliteIssueEvents.LikePattern(filter.Search));
+            }
+            else
+            {
+                command.Parameters.AddWithValue("$search", filter.Search);
+            }
         }
     }
 

@@ -12,6 +12,9 @@ namespace ErrorHub.Benchmarks.Queries;
 /// M issues over 90 days (through the store's own writer, in big batches), then times the issue list with each
 /// filter and sort, the issue page's queries and the affected users. Median and slowest of the timed runs.
 /// <code>dotnet run -c Release -- dashboard-queries --store clickhouse --events 1000000 --issues 2000</code>
+/// With <c>ERRORHUB_TEST_CLICKHOUSE_URL</c> set (a server kept running) and <c>--database NAME</c>, a database filled by
+/// an earlier run is measured again without filling it (the schema is brought up to date first, as a new release would):
+/// how a change of the read path is measured against the same data, and how long an upgrade of a filled store takes.
 /// </summary>
 internal static class DashboardQueryBenchmark
 {
@@ -23,6 +26,7 @@ internal static class DashboardQueryBenchmark
         var store = Option(args, "--store") ?? "sqlite";
         var events = int.Parse(Option(args, "--events") ?? "100000", CultureInfo.InvariantCulture);
         var issues = int.Parse(Option(args, "--issues") ?? "2000", CultureInfo.InvariantCulture);
+        var database = Option(args, "--database");
         var now = DateTimeOffset.UtcNow;
 
         ClickHouseServerFixture? server = null;
@@ -37,7 +41,7 @@ internal static class DashboardQueryBenchmark
             {
                 o.Kind = StoreOptions.ClickHouseKind;
                 o.ClickHouse.Url = server.Url.ToString();
-                o.ClickHouse.Database = ClickHouseServerFixture.NewDatabaseName("querybench");
+                o.ClickHouse.Database = database ?? ClickHouseServerFixture.NewDatabaseName("querybench");
             });
         }
         else
@@ -50,19 +54,32 @@ internal static class DashboardQueryBenchmark
         var hub = provider.GetRequiredService<ErrorHubStore>();
         try
         {
+            var schema = Stopwatch.StartNew();
             await hub.Schema.EnsureSchemaAsync();
-            var generator = new EventGenerator(issues, now, seed: 8);
-            var fill = Stopwatch.StartNew();
-            var batchSize = store == "clickhouse" ? 50_000 : 10_000;
-            for (var written = 0; written < events; written += batchSize)
+            Console.WriteLine($"schema ready in {schema.Elapsed.TotalSeconds:0.0} s");
+            var filled = (await hub.Issues.GetIssuesAsync(new IssueQuery(ProjectId) { Sort = IssueSort.LastSeen, Limit = 1 })).Items;
+            if (database is not null && filled.Count > 0)
             {
-                var batch = generator.Next(Math.Min(batchSize, events - written));
-                await hub.Events.InsertEventsAsync(batch);
-                Console.Write($"\rfilled {written + batch.Count:N0} of {events:N0} events ({fill.Elapsed.TotalSeconds:0} s)");
+                // The events were made relative to the first run's clock: its "now" is the newest event's time.
+                now = filled[0].LastSeen.AddSeconds(1);
+                Console.WriteLine($"measuring the filled database {database} (newest event {filled[0].LastSeen:u})");
+            }
+            else
+            {
+                var generator = new EventGenerator(issues, now, seed: 8);
+                var fill = Stopwatch.StartNew();
+                var batchSize = store == "clickhouse" ? 50_000 : 10_000;
+                for (var written = 0; written < events; written += batchSize)
+                {
+                    var batch = generator.Next(Math.Min(batchSize, events - written));
+                    await hub.Events.InsertEventsAsync(batch);
+                    Console.Write($"\rfilled {written + batch.Count:N0} of {events:N0} events ({fill.Elapsed.TotalSeconds:0} s)");
+                }
+
+                Console.WriteLine();
             }
 
-            Console.WriteLine();
-            await MeasureAsync(hub.Issues, generator, now, store, events, issues);
+            await MeasureAsync(hub.Issues, new EventGenerator(issues, now, seed: 8), now, store, events, issues);
         }
         finally
         {
