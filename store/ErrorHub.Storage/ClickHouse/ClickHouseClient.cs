@@ -231,10 +231,30 @@ internal sealed class ClickHouseClient
 
     /// <summary>Runs a SELECT and maps each row of its JSONEachRow answer (UInt64 and Int64 arrive as strings).</summary>
     public Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
+        QueryAsync(sql, readRow, options: null, cancellationToken);
+
+    /// <summary>
+    /// A SELECT whose text may be up to <paramref name="maxQueryBytes"/> long, such as a list of thousands of keys (18.x parses
+    /// at most 256 KiB and 50,000 syntax nodes by default; the settings must come with the request, as a query's own SETTINGS
+    /// clause is read only after parsing).
+    /// </summary>
+    public Task<IReadOnlyList<T>> QueryLongAsync<T>(string sql, int maxQueryBytes, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
+        QueryAsync(sql, readRow, new QueryOptions
+        {
+            CustomSettings = new Dictionary<string, object>
+            {
+                ["max_query_size"] = maxQueryBytes,
+                // A long list of literals is a large syntax tree: 18.x refuses more than 50,000 nodes by default.
+                ["max_ast_elements"] = maxQueryBytes / 4,
+                ["max_expanded_ast_elements"] = maxQueryBytes / 4,
+            },
+        }, cancellationToken);
+
+    private Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, QueryOptions? options, CancellationToken cancellationToken) =>
         SendAsync<IReadOnlyList<T>>(sql, async () =>
         {
             var query = sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSONEachRow";
-            using var result = await _driver.ExecuteRawResultAsync(query, cancellationToken: cancellationToken);
+            using var result = await _driver.ExecuteRawResultAsync(query, options: options, cancellationToken: cancellationToken);
             await using var stream = await result.ReadDecompressedStreamAsync();
             using var reader = new StreamReader(stream, Encoding.UTF8);
             var rows = new List<T>();

@@ -10,8 +10,11 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseSchema schema) : IEventWriter
 {
-    /// <summary>Keys per look-up query: well inside 18.x's default max_query_size (256 KiB).</summary>
-    internal const int IdLookupChunkSize = 1000;
+    /// <summary>Keys per look-up query: a query reads the granules of all its keys at once, so fewer, longer queries read less.</summary>
+    internal const int IdLookupChunkSize = 10_000;
+
+    /// <summary>Room for <see cref="IdLookupChunkSize"/> keys of the longest fingerprints (max_query_size, sent with the request).</summary>
+    private const int LookupQueryBytes = 4 * 1024 * 1024;
 
     /// <summary>Legacy fingerprints whose answer is remembered; past this the memory is cleared and answers are asked again.</summary>
     internal const int MaxRememberedLegacyIssues = 100_000;
@@ -33,26 +36,22 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
             return;
         }
 
-        // Both look-ups go together: the duplicate check asks for an event under either fingerprint it may have been
-        // stored with, so it need not wait for the answer of which legacy issues exist.
-        var legacyIssues = FindLegacyIssuesAsync(fresh, cancellationToken);
-        var storedIds = FindStoredEventIdsAsync(fresh, cancellationToken);
-        await Task.WhenAll(storedIds, legacyIssues);
-        var stored = await storedIds;
-        var existingIssues = await legacyIssues;
+        // The issue each event is filed under first (mostly answered from memory), then the duplicate check by that issue.
+        var existingIssues = await FindLegacyIssuesAsync(fresh, cancellationToken);
+        var filed = fresh.ConvertAll(e =>
+            e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint && existingIssues.Contains((e.ProjectId, legacy)) ? e with { Fingerprint = legacy } : e);
+        var stored = await FindStoredEventIdsAsync(filed, cancellationToken);
         if (stored.Count > 0)
         {
-            fresh.RemoveAll(e => stored.Contains((e.ProjectId, e.EventId)));
+            filed.RemoveAll(e => stored.Contains((e.ProjectId, e.EventId)));
         }
 
-        if (fresh.Count == 0)
+        if (filed.Count == 0)
         {
             return;
         }
 
-        var rows = fresh.ConvertAll(e => new ClickHouseEventRow(
-            e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint && existingIssues.Contains((e.ProjectId, legacy)) ? e with { Fingerprint = legacy } : e));
-        await client.InsertAsync(schema.Events, rows, cancellationToken);
+        await client.InsertAsync(schema.Events, filed.ConvertAll(e => new ClickHouseEventRow(e)), cancellationToken);
     }
 
     /// <summary>
@@ -85,12 +84,13 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         {
             var chunk = unknown.Skip(start).Take(IdLookupChunkSize).ToList();
             var keys = string.Join(", ", chunk.Select(k => $"({ClickHouseSql.Literal(k.ProjectId)}, {ClickHouseSql.Quote(k.Fingerprint)})"));
-            var rows = await client.QueryAsync(
+            var rows = await client.QueryLongAsync(
                 $"""
                 SELECT DISTINCT project_id, fingerprint
                 FROM {schema.IssueHourly}
                 WHERE (project_id, fingerprint) IN ({keys})
                 """,
+                LookupQueryBytes,
                 row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), row.GetProperty("fingerprint").GetString() ?? ""),
                 cancellationToken);
             existing.UnionWith(rows);
@@ -127,8 +127,8 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// <summary>
     /// Which of these events are already stored (a retried batch, a replayed write-ahead log). Asked of
     /// <c>issue_events</c> by its whole sorting key (project, fingerprint, time, id): the time a client sent with an event
-    /// comes back with its retry, and so does its fingerprint (either the event's own or its legacy one), so each event
-    /// is looked for in the few granules of its issue around that time. Asked by id in <c>events_by_id</c> instead, every
+    /// comes back with its retry, and so does the issue it is filed under, so each event is looked for in the few
+    /// granules of its issue around that time. Asked by id in <c>events_by_id</c> instead, every
     /// id of a batch is a random point in the key, and the look-up reads most of the table on every insert.
     /// An event whose time is the time it was received (the client sent none, or one too far ahead) gets another time
     /// on its retry: only those are looked for by id.
@@ -147,12 +147,9 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
                 continue;
             }
 
+            // Seconds since the epoch: the set converts them to the column's DateTime without a function call per key.
             var time = ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(e.Timestamp).ToUnixTimeSeconds());
-            byKey.Add($"({project}, {ClickHouseSql.Quote(e.Fingerprint)}, toDateTime({time}), {id})");
-            if (e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint)
-            {
-                byKey.Add($"({project}, {ClickHouseSql.Quote(legacy)}, toDateTime({time}), {id})");
-            }
+            byKey.Add($"({project}, {ClickHouseSql.Quote(e.Fingerprint)}, {time}, {id})");
         }
 
         var stored = new HashSet<(int, Guid)>();
@@ -164,12 +161,13 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         {
             for (var start = 0; start < keys.Count; start += IdLookupChunkSize)
             {
-                var rows = await client.QueryAsync(
+                var rows = await client.QueryLongAsync(
                     $"""
                     SELECT DISTINCT project_id, toString(event_id) AS id
                     FROM {table}
                     WHERE ({columns}) IN ({string.Join(", ", keys.Skip(start).Take(IdLookupChunkSize))})
                     """,
+                    LookupQueryBytes,
                     row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? "")),
                     cancellationToken);
                 stored.UnionWith(rows);
