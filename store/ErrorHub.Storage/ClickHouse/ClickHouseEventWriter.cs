@@ -130,8 +130,8 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// comes back with its retry, and so does the issue it is filed under, so each event is looked for in the few
     /// granules of its issue around that time. Asked by id in <c>events_by_id</c> instead, every
     /// id of a batch is a random point in the key, and the look-up reads most of the table on every insert.
-    /// An event whose time is the time it was received (the client sent none, or one too far ahead) gets another time
-    /// on its retry: only those are looked for by id.
+    /// An event whose time is not before its receipt may have had its time replaced on an earlier try (the client sent
+    /// none, or one too far ahead): only those are looked for by id.
     /// </summary>
     private async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
     {
@@ -141,7 +141,9 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         {
             var project = ClickHouseSql.Literal(e.ProjectId);
             var id = ClickHouseSql.Literal(e.EventId);
-            if (e.Timestamp == e.ReceivedAt)
+            // Not before its receipt: ingest may have replaced the time on an earlier try (none sent, or too far ahead by
+            // that try's clock), and that try's time is not this one's.
+            if (e.Timestamp >= e.ReceivedAt)
             {
                 byId.Add($"({project}, {id})");
                 continue;
