@@ -59,7 +59,8 @@ internal sealed class CpuWatch
     /// <summary>The server's CPU seconds since the start, per event (infinity for none).</summary>
     public double ServerSecondsPerEvent(long events) => events > 0 ? (Seconds(_server) - _serverStart) / events : double.PositiveInfinity;
 
-    private static double Seconds(int pid)
+    /// <summary>User + system CPU seconds a process has used so far (0 once it is gone).</summary>
+    internal static double Seconds(int pid)
     {
         try
         {

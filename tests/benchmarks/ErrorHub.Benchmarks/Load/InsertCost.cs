@@ -73,7 +73,7 @@ internal static class InsertCost
                 await insert(Next(size)); // warm
                 var walls = new List<double>();
                 var ours = Process.GetCurrentProcess().TotalProcessorTime;
-                var theirs = Ticks(server.ProcessId);
+                var theirs = CpuWatch.Seconds(server.ProcessId!.Value);
                 for (var r = 0; r < rounds; r++)
                 {
                     var events = Next(size);
@@ -83,17 +83,10 @@ internal static class InsertCost
                 }
 
                 var ourCpu = (Process.GetCurrentProcess().TotalProcessorTime - ours).TotalMilliseconds / rounds;
-                var theirCpu = (Ticks(server.ProcessId) - theirs) * 10.0 / rounds;
+                var theirCpu = (CpuWatch.Seconds(server.ProcessId!.Value) - theirs) * 1000 / rounds;
                 walls.Sort();
                 Console.WriteLine($"| {size:N0} | {name} | {walls[walls.Count / 2]:N1} | {ourCpu:N1} | {theirCpu:N1} |");
             }
         }
-    }
-
-    private static long Ticks(int? pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 }
