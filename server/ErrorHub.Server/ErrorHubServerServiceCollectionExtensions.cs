@@ -1,4 +1,5 @@
 using ErrorHub.Ingestion;
+using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using ErrorHub.Server;
 using ErrorHub.Storage;
@@ -49,6 +50,7 @@ public static class ErrorHubServerServiceCollectionExtensions
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape sees the counts of that moment
+        services.ConfigureOpenTelemetryMeterProvider((provider, metrics) => metrics.AddView(OwnMetersOnly(provider.GetRequiredService<IMeterFactory>())));
         return services;
     }
 
@@ -64,6 +66,15 @@ public static class ErrorHubServerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectBootstrap>());
         return services;
     }
+
+    /// <summary>
+    /// OpenTelemetry subscribes to meters by name, so a second host in the process (tests, or an app hosting two
+    /// servers) would add its counts to this one's, and when it stopped, the disposal of its instruments would retire
+    /// this host's series of the same names. Instruments made by another host's meter factory are dropped; meters made
+    /// without a factory (the runtime's) stay.
+    /// </summary>
+    private static Func<Instrument, MetricStreamConfiguration?> OwnMetersOnly(IMeterFactory own) =>
+        instrument => instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, own) ? null : MetricStreamConfiguration.Drop;
 
     private static ErrorHubServerOptions ServerOptions(IServiceProvider provider) =>
         provider.GetRequiredService<IOptions<ErrorHubServerOptions>>().Value;

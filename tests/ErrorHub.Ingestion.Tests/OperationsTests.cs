@@ -9,12 +9,30 @@ namespace ErrorHub.Ingestion.Tests;
 
 /// <summary>
 /// What an operator and an orchestrator see: liveness, readiness and Prometheus metrics over real HTTP.
-/// Alone in its collection: a process's meters are seen by every exporter in it, so other test hosts
-/// running at the same time would add to the counts.
 /// </summary>
-[Collection(nameof(OperationsTests))]
 public sealed partial class OperationsTests
 {
+    [Fact]
+    public async Task A_hosts_metrics_are_its_own_whatever_another_host_in_the_process_counts_or_stops()
+    {
+        await using var host = await IngestHost.StartAsync();
+        await using (var other = await IngestHost.StartAsync())
+        {
+            using (await other.PostAsync(IngestHost.MessagePack([0xc1]))) { }
+            Value(await MetricsAsync(other), "errorhub_ingest_batches_total", "outcome=\"invalid\"").Should().Be(1);
+            Value(await MetricsAsync(host), "errorhub_ingest_batches_total", "outcome=\"invalid\"").Should().Be(0, "the other host's refusal is not this one's");
+        }
+
+        // The other host's instruments are gone now; before the fix, their disposal retired this host's series of the same names.
+        (await MetricsAsync(host)).Should().NotContain("errorhub_ingest_batches_total{");
+        using (await host.PostAsync(IngestHost.MessagePack([0xc1]))) { }
+        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch))) { }
+        var text = await MetricsAsync(host);
+        Value(text, "errorhub_ingest_batches_total", "outcome=\"invalid\"").Should().Be(1);
+        Value(text, "errorhub_ingest_batches_total", "outcome=\"accepted\"").Should().Be(1);
+        text.Should().Contain("http_server_request_duration_seconds", "ASP.NET Core's own meters are still exported").And.Contain("dotnet_gc_collections_total", "and the runtime's");
+    }
+
     [Fact]
     public async Task Healthz_is_alive_and_readyz_is_ready_while_the_store_answers_and_503_while_it_does_not()
     {
