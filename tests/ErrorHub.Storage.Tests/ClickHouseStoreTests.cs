@@ -70,6 +70,23 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     }
 
     [Fact]
+    public async Task The_tables_read_one_event_or_issue_at_a_time_index_every_1024_rows_so_one_event_does_not_read_megabytes()
+    {
+        await Store.Events.InsertEventsAsync([TestEvents.Create(5, "fp", TestEvents.BaseTime)]);
+
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var engines = await client.QueryAsync(
+            $"SELECT name, engine_full FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} AND name IN ('events', 'issue_events', 'issue_hourly')",
+            row => (Name: row.GetProperty("name").GetString(), Engine: row.GetProperty("engine_full").GetString()),
+            CancellationToken.None);
+
+        engines.Should().HaveCount(3);
+        engines.Where(e => e.Name != "issue_hourly").Should().OnlyContain(e => e.Engine!.Contains("index_granularity = 1024"));
+        engines.Single(e => e.Name == "issue_hourly").Engine.Should().Contain("index_granularity = 8192", "aggregates are read in ranges: the default");
+    }
+
+    [Fact]
     public async Task Issue_counts_come_from_the_hourly_aggregate_table()
     {
         await Store.Events.InsertEventsAsync(

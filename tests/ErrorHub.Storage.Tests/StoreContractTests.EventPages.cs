@@ -87,6 +87,35 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Pages_of_a_large_issue_are_its_newest_and_oldest_events_in_order_across_quiet_gaps()
+    {
+        // Large enough that ClickHouse reads its pages through time windows around the starting point (hour, day, month)
+        // instead of all of its rows: 10 events in the last hour, 10 more that day, then 20,000 after a 3-day gap.
+        var times = Enumerable.Range(0, 10).Select(i => T0.AddMinutes(-5 * i))
+            .Concat(Enumerable.Range(0, 10).Select(i => T0.AddHours(-2 - i)))
+            .Concat(Enumerable.Range(0, 20_000).Select(i => T0.AddDays(-3).AddMinutes(-i)))
+            .ToList();
+        var events = times.Select(time => TestEvents.Create(Project, "large", time, user: null)).ToList();
+        await Store.Events.InsertEventsAsync(events);
+
+        foreach (var oldestFirst in new[] { false, true })
+        {
+            var expected = (oldestFirst ? events.OrderBy(e => e.Timestamp) : events.OrderByDescending(e => e.Timestamp)).Select(e => e.EventId).ToList();
+            var seen = new List<Guid>();
+            EventCursor? after = null;
+            for (var page = 0; page < 3; page++)
+            {
+                var read = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "large") { OldestFirst = oldestFirst, After = after, Limit = 25 });
+                read.Items.Should().HaveCount(25);
+                seen.AddRange(read.Items.Select(e => e.EventId));
+                after = read.Next;
+            }
+
+            seen.Should().Equal(expected.Take(75), oldestFirst ? "the oldest first" : "the newest first, across the gaps after the 10th and 20th");
+        }
+    }
+
+    [Fact]
     public async Task An_event_row_carries_what_the_events_table_shows_and_the_next_event_is_one_step_away()
     {
         var complete = TestEvents.CreateComplete(Project, "fp", T0);
@@ -181,7 +210,9 @@ public abstract partial class StoreContractTests
 
         first.Items.Select(u => u.Id).Should().Equal("it's \\ \"%_\"", "id-6", "id-5");
         third.Items.Select(u => u.Id).Should().Equal("id-1", "id-0");
-        new[] { first, third }.Should().OnlyContain(p => p.TotalCount == 8);
+        var beyond = await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Offset = 20, Limit = 3 });
+        beyond.Items.Should().BeEmpty("a page past the last user is empty");
+        new[] { first, third, beyond }.Should().OnlyContain(p => p.TotalCount == 8);
 
         async Task<string?[]> SearchAsync(string text) =>
             [.. (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Search = text })).Items.Select(u => u.Id)];

@@ -521,6 +521,9 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return counts;
     }
 
+    /// <summary>An issue with at most this many stored rows has an events page read from all of them in one query.</summary>
+    private const long WholeIssueReadLimit = 20_000;
+
     public async Task<EventPage> GetEventPageAsync(EventQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -579,24 +582,42 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             },
             cancellationToken);
 
-        // 18.16 sorts every row a query reads, and an issue's rows are in time order in the table's key: a page read
-        // first within an hour, a day, a month of its starting point (the cursor, else the issue's newest or oldest
-        // event) reads a few granules instead of all of a large issue's events. A window that holds more rows than
-        // the page holds the page (every row outside it lies beyond every row inside); otherwise the next, wider one.
-        // A search may match few rows anywhere: it reads the whole issue at once.
+        // 18.16 sorts every row a query reads, and an issue's rows are in time order in the table's key: a page of a large
+        // issue is read first within an hour, a day, a month of its starting point (the cursor, else the issue's newest or
+        // oldest event), which reads a few granules instead of all of its events. A window that holds more rows than the
+        // page holds the page (every row outside it lies beyond every row inside); otherwise the next, wider one. One
+        // look at the issue's rows first gives its size and starting point: a small issue (most of them) is read whole at
+        // once, since each window is a round trip. A search may match few rows anywhere: it reads the whole issue at once.
         IReadOnlyList<EventRow> rows = [];
-        var windows = string.IsNullOrEmpty(query.Search) ? new long[] { 3_600, 86_400, 30 * 86_400 } : [];
-        var anchor = query.After is null
-            ? $"(SELECT {(query.OldestFirst ? "min" : "max")}(timestamp) FROM {schema.IssueEvents} WHERE {issueRows})"
-            : DateTimeLiteral(DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(query.After.Value.Time, 1000, out var remainder) - (remainder < 0 ? 1 : 0)));
-        foreach (var span in windows)
+        if (string.IsNullOrEmpty(query.Search))
         {
-            rows = await ReadAsync(query.OldestFirst
-                ? $" AND timestamp <= {anchor} + {ClickHouseSql.Literal(span)}"
-                : $" AND timestamp >= {anchor} - {ClickHouseSql.Literal(span)}");
-            if (rows.Count > query.Limit)
+            var sizes = await client.QueryAsync(
+                $"""
+                SELECT count() AS events, toUnixTimestamp({(query.OldestFirst ? "min" : "max")}(timestamp)) AS anchor
+                FROM {schema.IssueEvents}
+                WHERE {issueRows}
+                """,
+                row => (Events: ClickHouseClient.ReadInt64(row.GetProperty("events")), Anchor: ClickHouseClient.ReadInt64(row.GetProperty("anchor"))),
+                cancellationToken);
+            var (events, newestOrOldest) = sizes.Count == 0 ? (0, 0) : sizes[0];
+            if (events == 0)
             {
-                break;
+                return new EventPage([], null);
+            }
+
+            var anchor = DateTimeLiteral(query.After is { } cursor
+                ? DateTimeOffset.FromUnixTimeSeconds(Math.DivRem(cursor.Time, 1000, out var remainder) - (remainder < 0 ? 1 : 0))
+                : DateTimeOffset.FromUnixTimeSeconds(newestOrOldest));
+            var windows = events > WholeIssueReadLimit ? new long[] { 3_600, 86_400, 30 * 86_400 } : [];
+            foreach (var span in windows)
+            {
+                rows = await ReadAsync(query.OldestFirst
+                    ? $" AND timestamp <= {anchor} + {ClickHouseSql.Literal(span)}"
+                    : $" AND timestamp >= {anchor} - {ClickHouseSql.Literal(span)}");
+                if (rows.Count > query.Limit)
+                {
+                    break;
+                }
             }
         }
 
@@ -619,60 +640,84 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             return new AffectedUserPage([], 0);
         }
 
-        var with = "";
-        var having = "";
-        if (!string.IsNullOrEmpty(query.Search))
-        {
-            with = $"WITH {ClickHouseSql.Quote(query.Search)} AS search_text";
-            having = """
-                HAVING positionCaseInsensitiveUTF8(latest_id, search_text) > 0 OR positionCaseInsensitiveUTF8(latest_email, search_text) > 0
-                    OR positionCaseInsensitiveUTF8(latest_username, search_text) > 0
-                """;
-        }
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
+        var issueUsers = $"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0";
+        var page = $"ORDER BY last_seen DESC, user_hash LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}";
 
         // Each user's identity and URL are those of their latest event in the issue.
-        var keys = await KeysAsync(query.ProjectId, cancellationToken);
-        var users = $"""
-            SELECT
-                user_hash,
-                count() AS events,
-                min(toUnixTimestamp(timestamp)) AS first_seen,
-                max(toUnixTimestamp(timestamp)) AS last_seen,
-                argMax(user_id, timestamp) AS latest_id,
-                argMax(user_email, timestamp) AS latest_email,
-                argMax(user_username, timestamp) AS latest_username,
-                argMax(user_ip, timestamp) AS latest_ip,
-                argMax(url, timestamp) AS latest_url
-            FROM {schema.IssueEvents}
-            WHERE project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0
-            GROUP BY user_hash
-            {having}
+        const string Identity = """
+            argMax(user_id, timestamp) AS latest_id,
+            argMax(user_email, timestamp) AS latest_email,
+            argMax(user_username, timestamp) AS latest_username,
+            argMax(user_ip, timestamp) AS latest_ip,
+            argMax(url, timestamp) AS latest_url
             """;
+        const string Counts = "count() AS events, min(toUnixTimestamp(timestamp)) AS first_seen, max(toUnixTimestamp(timestamp)) AS last_seen";
 
-        var items = await client.QueryAsync(
+        if (!string.IsNullOrEmpty(query.Search))
+        {
+            // A search matches the identity, so every user's identity is needed to choose the page.
+            var (found, foundTotal) = await client.QueryPageAsync(
+                $"""
+                WITH {ClickHouseSql.Quote(query.Search)} AS search_text
+                SELECT user_hash, {Counts}, {Identity}
+                FROM {schema.IssueEvents}
+                WHERE {issueUsers}
+                GROUP BY user_hash
+                HAVING positionCaseInsensitiveUTF8(latest_id, search_text) > 0 OR positionCaseInsensitiveUTF8(latest_email, search_text) > 0
+                    OR positionCaseInsensitiveUTF8(latest_username, search_text) > 0
+                {page}
+                """,
+                row => ReadAffectedUser(row, row),
+                cancellationToken);
+            return new AffectedUserPage(found, foundTotal ?? found.Count);
+        }
+
+        // The page is chosen by numbers alone (one pass over the issue's user_hash and timestamp columns); only its
+        // users' identities are then read: five argMax of strings over every user of a large issue cost several times more.
+        var (counts, total) = await client.QueryPageAsync(
             $"""
-            {with}
-            {users}
-            ORDER BY last_seen DESC, user_hash
-            LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}
+            SELECT user_hash, {Counts}
+            FROM {schema.IssueEvents}
+            WHERE {issueUsers}
+            GROUP BY user_hash
+            {page}
             """,
-            row => new AffectedUser(
-                Text(row, "latest_id"),
-                Text(row, "latest_email"),
-                Text(row, "latest_username"),
-                Text(row, "latest_ip"),
-                ClickHouseClient.ReadInt64(row.GetProperty("events")),
-                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("first_seen"))),
-                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("last_seen"))),
-                Text(row, "latest_url")),
+            row => (Hash: UserHashOf(row), Row: row.Clone()),
             cancellationToken);
+        if (counts.Count == 0)
+        {
+            return new AffectedUserPage([], total ?? 0);
+        }
 
-        var total = await client.QueryAsync(
-            $"SELECT count() AS total FROM ({with} {users})",
-            row => ClickHouseClient.ReadInt64(row.GetProperty("total")),
-            cancellationToken);
-        return new AffectedUserPage(items, total.Count == 0 ? 0 : total[0]);
+        var identities = (await client.QueryAsync(
+            $"""
+            SELECT user_hash, {Identity}
+            FROM {schema.IssueEvents}
+            WHERE {issueUsers} AND user_hash IN ({string.Join(", ", counts.Select(c => c.Hash.ToString(System.Globalization.CultureInfo.InvariantCulture)))})
+            GROUP BY user_hash
+            """,
+            row => (Hash: UserHashOf(row), Row: row.Clone()),
+            cancellationToken)).ToDictionary(i => i.Hash, i => i.Row);
+        var items = counts
+            .Where(c => identities.ContainsKey(c.Hash))
+            .Select(c => ReadAffectedUser(identities[c.Hash], c.Row))
+            .ToList();
+        return new AffectedUserPage(items, total ?? items.Count);
     }
+
+    private static ulong UserHashOf(JsonElement row) =>
+        ulong.Parse(row.GetProperty("user_hash").GetString() ?? "", System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static AffectedUser ReadAffectedUser(JsonElement identity, JsonElement counts) => new(
+        Text(identity, "latest_id"),
+        Text(identity, "latest_email"),
+        Text(identity, "latest_username"),
+        Text(identity, "latest_ip"),
+        ClickHouseClient.ReadInt64(counts.GetProperty("events")),
+        StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(counts.GetProperty("first_seen"))),
+        StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(counts.GetProperty("last_seen"))),
+        Text(identity, "latest_url"));
 
     public async Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default)
     {

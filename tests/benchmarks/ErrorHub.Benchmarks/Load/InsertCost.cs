@@ -17,12 +17,15 @@ namespace ErrorHub.Benchmarks.Load;
 /// both processes (which the machine's load does not distort the way it distorts wall time) and wall time: the store's
 /// writer (duplicate and legacy look-ups, then the insert), the insert alone, and the driver's raw insert of the same rows.
 /// The store can be filled first, so that what grows with it (the look-ups) shows.
-/// Run: <c>dotnet run -c Release -- insert-cost [events to fill the store with] [insert sizes...]</c>.
+/// Run: <c>dotnet run -c Release -- insert-cost [--views] [events to fill the store with] [insert sizes...]</c>;
+/// <c>--views</c> then drops the views one by one and measures the insert after each, which shows what each table costs.
 /// </summary>
 internal static class InsertCost
 {
     public static async Task RunAsync(string[] args)
     {
+        var viewsCost = args.Contains("--views");
+        args = args.Where(a => a != "--views").ToArray();
         var prefill = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 0;
         args = args.Skip(1).ToArray();
         await using var server = new ClickHouseServerFixture();
@@ -86,6 +89,45 @@ internal static class InsertCost
                 var theirCpu = (CpuWatch.Seconds(server.ProcessId!.Value) - theirs) * 1000 / rounds;
                 walls.Sort();
                 Console.WriteLine($"| {size:N0} | {name} | {walls[walls.Count / 2]:N1} | {ourCpu:N1} | {theirCpu:N1} |");
+            }
+        }
+
+        if (viewsCost)
+        {
+            // What each table a view feeds adds to an insert: the views are dropped one by one (the notification
+            // schema's too), measuring the insert of the events' rows after each.
+            var views = await client.QueryAsync(
+                $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} AND engine = 'MaterializedView' ORDER BY name",
+                row => row.GetProperty("name").GetString()!, CancellationToken.None);
+            Console.WriteLine();
+            Console.WriteLine("| views left | rows | wall ms per insert (median) | ClickHouse CPU ms per insert |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            for (var dropped = 0; dropped <= views.Count; dropped++)
+            {
+                if (dropped > 0)
+                {
+                    await client.ExecuteAsync($"DROP TABLE {schema.Table(views[dropped - 1])}", CancellationToken.None);
+                }
+
+                foreach (var size in sizes)
+                {
+                    var rounds = Math.Max(5, 20_000 / size);
+                    await client.InsertAsync(schema.Events, Next(size).ConvertAll(e => new ClickHouseEventRow(e)), CancellationToken.None);
+                    var walls = new List<double>();
+                    var theirs = CpuWatch.Seconds(server.ProcessId!.Value);
+                    for (var r = 0; r < rounds; r++)
+                    {
+                        var rows = Next(size).ConvertAll(e => new ClickHouseEventRow(e));
+                        var clock = Stopwatch.StartNew();
+                        await client.InsertAsync(schema.Events, rows, CancellationToken.None);
+                        walls.Add(clock.Elapsed.TotalMilliseconds);
+                    }
+
+                    var theirCpu = (CpuWatch.Seconds(server.ProcessId!.Value) - theirs) * 1000 / rounds;
+                    walls.Sort();
+                    var left = dropped == views.Count ? "none" : string.Join(", ", views.Skip(dropped));
+                    Console.WriteLine($"| {left} | {size:N0} | {walls[walls.Count / 2]:N1} | {theirCpu:N1} |");
+                }
             }
         }
     }
