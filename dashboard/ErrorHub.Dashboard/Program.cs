@@ -40,6 +40,7 @@ builder.Services.AddDashboardAccess(builder.Configuration);
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
 
 var app = builder.Build();
 
