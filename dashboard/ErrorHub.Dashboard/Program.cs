@@ -63,6 +63,7 @@ app.MapAccessEndpoints();
 app.MapProjectsApi();
 app.MapAffectedUsersCsv();
 app.MapIssuesApi();
+app.MapIssueBreakdownsApi();
 app.MapIssueActivityApi();
 app.MapIssueMergeApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
