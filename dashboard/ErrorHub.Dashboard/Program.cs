@@ -64,6 +64,7 @@ app.MapProjectsApi();
 app.MapAffectedUsersCsv();
 app.MapIssuesApi();
 app.MapIssueBreakdownsApi();
+app.MapIssueDetailApi();
 app.MapIssueActivityApi();
 app.MapIssueMergeApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
