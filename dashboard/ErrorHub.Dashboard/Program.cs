@@ -40,6 +40,7 @@ builder.Services.AddDashboardAccess(builder.Configuration);
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
 
 var app = builder.Build();
 
@@ -62,6 +63,8 @@ app.MapAccessEndpoints();
 app.MapProjectsApi();
 app.MapAffectedUsersCsv();
 app.MapIssuesApi();
+app.MapIssueBreakdownsApi();
+app.MapIssueDetailApi();
 app.MapIssueActivityApi();
 app.MapIssueMergeApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

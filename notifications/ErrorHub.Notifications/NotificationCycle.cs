@@ -13,13 +13,16 @@ namespace ErrorHub.Notifications;
 /// One round of the worker: for every project, turn what happened since the last round into recorded
 /// notifications (the outbox), then deliver the due ones. Each step is safe to repeat after a crash:
 /// recording is idempotent per occasion (the notification's key), delivery marks each mail after the
-/// SMTP server accepted it.
+/// SMTP server accepted it. Issues are those the dashboard shows: the store's activity counts a merged issue's
+/// events for the issue it was merged into, and the stored state of a merged issue (it may have been resolved before
+/// the merge) decides nothing until the merge is undone.
 /// </summary>
 internal sealed class NotificationCycle(
     INotificationStore outbox,
     IIssueStates states,
     IIssueActivity activity,
     IIssueReader issues,
+    IIssueMerges merges,
     IProjectStore projects,
     IAccessStore access,
     AlertSettingsStore settingsStore,
@@ -120,7 +123,7 @@ internal sealed class NotificationCycle(
 
     private async Task RegressionsAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
     {
-        foreach (var state in await states.GetStatesAsync(context.Project.Id, IssueStatus.Resolved, cancellationToken))
+        foreach (var state in await ResolvedIssuesAsync(context.Project.Id, cancellationToken))
         {
             var releases = await activity.GetReleasesAfterAsync(context.Project.Id, state.Fingerprint, rule.Filter, state.ChangedAt, cancellationToken);
             var back = releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen);
@@ -244,7 +247,7 @@ internal sealed class NotificationCycle(
             var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
             var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
             var history = await outbox.GetNotificationsAsync(project, 1_000, cancellationToken);
-            var resolvedStates = await states.GetStatesAsync(project, IssueStatus.Resolved, cancellationToken);
+            var resolvedStates = await ResolvedIssuesAsync(project, cancellationToken);
 
             // Regressions of the day whether or not a regression rule mailed them: resolved issues whose first
             // reopening event came that day, plus those mailed that day (they may have been resolved again since).
@@ -289,6 +292,14 @@ internal sealed class NotificationCycle(
         }
 
         return progress with { LastDigestDay = today };
+    }
+
+    /// <summary>The resolved issues' states, without those of issues merged into another (their events are the other's).</summary>
+    private async Task<IReadOnlyList<IssueState>> ResolvedIssuesAsync(int projectId, CancellationToken cancellationToken)
+    {
+        var resolved = await states.GetStatesAsync(projectId, IssueStatus.Resolved, cancellationToken);
+        var merged = await merges.GetMergesAsync(projectId, cancellationToken);
+        return merged.Count == 0 ? resolved : [.. resolved.Where(state => !merged.ContainsKey(state.Fingerprint))];
     }
 
     private async Task<IReadOnlyList<(IssueSummary, Uri)>> LinkedAsync(int project, IEnumerable<string> fingerprints, CancellationToken cancellationToken)

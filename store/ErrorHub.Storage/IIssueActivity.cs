@@ -5,8 +5,10 @@ namespace ErrorHub.Storage;
 /// <summary>
 /// What happened in a project over a stretch of time, from the stored events and their aggregates:
 /// new issues, events and users per issue in a window, totals, an issue's first event. Read by
-/// notifications (alert rules and the daily digest), never by ingest. Windows are whole minutes in every
+/// notifications (alert rules and the daily digest) and by triage, never by ingest. Windows are whole minutes in every
 /// store (ClickHouse keeps per-minute aggregates): <c>from</c> and <c>to</c> are truncated to the minute.
+/// Issues are those the readers show: the events of a merged issue count for the issue it was merged into
+/// (<see cref="IIssueMerges"/>), a merged issue is never one of the answers, and an undone merge counts apart again.
 /// </summary>
 public interface IIssueActivity
 {
@@ -31,6 +33,12 @@ public interface IIssueActivity
     /// <paramref name="filter"/>: events and the first time per release (events without a release under the empty string).
     /// </summary>
     Task<IReadOnlyList<ReleaseActivity>> GetReleasesAfterAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset after, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The issue's events and distinct users after <paramref name="after"/> (strictly, by the event's own whole second, with no
+    /// upper bound: also events stamped ahead of this server's clock): whether an issue ignored until N more events or users is back.
+    /// </summary>
+    Task<IssueActivity> GetIssueActivityAfterAsync(int projectId, string fingerprint, DateTimeOffset after, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Which events count: those of one environment (when set) at or above a level (when set).</summary>

@@ -47,6 +47,8 @@ internal sealed class NotificationHarness : IAsyncDisposable
 
     public IIssueStates States => Services.GetRequiredService<IIssueStates>();
 
+    public IIssueMerges Merges => Services.GetRequiredService<IIssueMerges>();
+
     public AlertSettingsStore Settings => Services.GetRequiredService<AlertSettingsStore>();
 
     internal NotificationCycle Cycle => Services.GetRequiredService<NotificationCycle>();

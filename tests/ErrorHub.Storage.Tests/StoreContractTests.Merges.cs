@@ -90,4 +90,51 @@ public abstract partial class StoreContractTests
         var tooMany = () => Store.Merges.MergeAsync(Project, "target", [.. Enumerable.Range(0, 101).Select(i => $"fp-{i}")], T0);
         await tooMany.Should().ThrowAsync<ArgumentOutOfRangeException>();
     }
+
+    [Fact]
+    public async Task Activity_counts_a_merged_issues_events_for_its_target_and_an_undone_merge_counts_them_apart_again()
+    {
+        await SeedMergeableAsync();
+        await Store.Merges.MergeAsync(Project, "target", ["it's \\ source"], T0.AddDays(1));
+        var activity = Store.Notifications.Activity;
+        var window = new ActivityQuery(Project, T0.AddMinutes(-1), T0.AddHours(6));
+
+        (await activity.GetActivityAsync(window)).Should().Equal(new IssueActivity("target", 4, 3), new IssueActivity("other", 1, 1));
+        (await activity.GetActivityAsync(window with { Sort = ActivitySort.Users, MinUsers = 2 })).Should().Equal(new IssueActivity("target", 4, 3));
+        (await activity.GetTotalsAsync(Project, EventFilter.All, T0.AddMinutes(-1), T0.AddHours(6))).Should().Be(new ActivityTotals(5, 4, 2));
+        (await activity.GetNewIssuesAsync(Project, EventFilter.All, T0.AddHours(-1), 100)).Select(i => i.Fingerprint).Should().Equal(["target", "other"], "a merged issue is no new issue of its own");
+        (await activity.GetFirstEventAsync(Project, "target", EventFilter.All))!.Title.Should().Be("Source title", "the merged issue's first event is the target's first");
+        (await activity.GetReleasesAfterAsync(Project, "target", EventFilter.All, T0.AddMinutes(30))).Should().Equal(
+            new ReleaseActivity("shop@1.0", 2, T0.AddHours(1)),
+            new ReleaseActivity("shop@1.1", 1, T0.AddHours(5)));
+        (await activity.GetIssueActivityAfterAsync(Project, "target", T0.AddSeconds(-1))).Should().Be(new IssueActivity("target", 4, 3), "alice hit both: one user");
+        (await activity.GetIssueActivityAfterAsync(Project, "target", T0.AddMinutes(90))).Should().Be(new IssueActivity("target", 2, 2));
+
+        await Store.Merges.UnmergeAsync(Project, "it's \\ source");
+
+        (await activity.GetActivityAsync(window)).Should().Equal(
+            new IssueActivity("it's \\ source", 2, 2), new IssueActivity("target", 2, 2), new IssueActivity("other", 1, 1));
+        (await activity.GetTotalsAsync(Project, EventFilter.All, T0.AddMinutes(-1), T0.AddHours(6))).Should().Be(new ActivityTotals(5, 4, 3));
+        (await activity.GetFirstEventAsync(Project, "target", EventFilter.All))!.Title.Should().Be("Target title");
+        (await activity.GetIssueActivityAfterAsync(Project, "target", T0.AddSeconds(-1))).Should().Be(new IssueActivity("target", 2, 2));
+    }
+
+    [Fact]
+    public async Task An_issues_activity_after_a_time_counts_to_the_second_with_no_upper_bound()
+    {
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp", T0.AddSeconds(10), TestEvents.User("a")),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(11), TestEvents.User("b")),
+            TestEvents.Create(Project, "fp", T0.AddSeconds(59), TestEvents.User("b")),
+            TestEvents.Create(Project, "fp", T0.AddDays(400)),
+            TestEvents.Create(Project, "fp-other", T0.AddSeconds(30), TestEvents.User("c")),
+        ]);
+        var activity = Store.Notifications.Activity;
+
+        (await activity.GetIssueActivityAfterAsync(Project, "fp", T0.AddSeconds(10))).Should().Be(new IssueActivity("fp", 3, 1), "strictly after, in the same minute too");
+        (await activity.GetIssueActivityAfterAsync(Project, "fp", T0.AddSeconds(10).AddMilliseconds(700))).Should().Be(new IssueActivity("fp", 3, 1), "by whole seconds");
+        (await activity.GetIssueActivityAfterAsync(Project, "fp", T0.AddDays(400))).Should().Be(new IssueActivity("fp", 0, 0));
+        (await activity.GetIssueActivityAfterAsync(Project, "it's ' OR 1=1 --", T0)).Should().Be(new IssueActivity("it's ' OR 1=1 --", 0, 0));
+    }
 }

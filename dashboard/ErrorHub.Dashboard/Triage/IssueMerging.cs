@@ -6,7 +6,7 @@ namespace ErrorHub.Dashboard.Triage;
 /// Merging issues into one and undoing it, as people do it: only issues of the project that stand on their own
 /// merge, and both sides' timelines say who did it. What a merge means for the reads: <see cref="IIssueMerges"/>.
 /// </summary>
-internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, TimeProvider clock)
+internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueMergeFeed feed, TimeProvider clock)
 {
     /// <summary>Merges <paramref name="sources"/> into <paramref name="target"/>; answers why not (and changes nothing) when it cannot.</summary>
     public async Task<string?> MergeAsync(int projectId, string target, IReadOnlyCollection<string> sources, IssueActor by, CancellationToken cancellationToken = default)
@@ -48,6 +48,7 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
             await history.AddAsync(Entry(projectId, source.Fingerprint, now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target), cancellationToken);
         }
 
+        feed.Publish(new IssueMergeChange(projectId, target, moving));
         return null;
     }
 
@@ -65,6 +66,7 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
         var targetTitle = (await issues.GetIssueAsync(projectId, target, cancellationToken))?.Title ?? target;
         await history.AddAsync(Entry(projectId, target, now, IssueChangeKind.Unmerge, by, $"Unmerged “{title}”: it is an issue of its own again", source), cancellationToken);
         await history.AddAsync(Entry(projectId, source, now, IssueChangeKind.Unmerge, by, $"Unmerged from “{targetTitle}”", target), cancellationToken);
+        feed.Publish(new IssueMergeChange(projectId, target, [source]));
         return true;
     }
 

@@ -28,7 +28,7 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
 /// </summary>
 /// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it.
-internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, IIssueMerges merges, TimeProvider clock)
+internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock)
 {
     /// <summary>The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved).</summary>
     public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
@@ -222,13 +222,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
                 return new IssueTriageView(TriageStatus.Resolved, state);
             }
 
-            // Events of issues merged into this one count as its own.
-            var releases = new List<ReleaseActivity>();
-            foreach (var member in await MembersAsync(state, cancellationToken))
-            {
-                releases.AddRange(await activity.GetReleasesAfterAsync(state.ProjectId, member, EventFilter.All, state.ChangedAt, cancellationToken));
-            }
-
+            // The store counts the events of issues merged into this one as its own.
+            var releases = await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken);
             var regression = releases.Where(release => state.IsReopenedBy(release.Release)).MinBy(release => release.FirstSeen);
             return regression is null
                 ? new IssueTriageView(TriageStatus.Resolved, state)
@@ -248,12 +243,10 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
         if (!quietSince && (state.IgnoredUntilEvents is not null || state.IgnoredUntilUsers is not null))
         {
-            var since = await activity.GetActivityAsync(
-                new ActivityQuery(state.ProjectId, state.ChangedAt, now.AddMinutes(1)) { Limit = 10_000 }, cancellationToken);
-            // With merged issues, users are added up per issue: someone who hit two of them counts twice.
-            var members = await MembersAsync(state, cancellationToken);
-            var mine = since.Where(issue => members.Contains(issue.Fingerprint)).ToList();
-            if (mine.Count > 0 && (mine.Sum(issue => issue.Events) >= state.IgnoredUntilEvents || mine.Sum(issue => issue.Users) >= state.IgnoredUntilUsers))
+            // Exactly the events after the change (to the second, whatever their minute; also those stamped a little
+            // ahead of this server's clock), with those of merged issues, each user once.
+            var since = await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken);
+            if (since.Events >= state.IgnoredUntilEvents || since.Users >= state.IgnoredUntilUsers)
             {
                 return new IssueTriageView(TriageStatus.Unresolved, state);
             }
@@ -261,8 +254,4 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
         return new IssueTriageView(TriageStatus.Ignored, state);
     }
-
-    /// <summary>The issue's fingerprint and those of the issues merged into it.</summary>
-    private async Task<HashSet<string>> MembersAsync(IssueState state, CancellationToken cancellationToken) =>
-        [state.Fingerprint, .. (await merges.GetMergesAsync(state.ProjectId, cancellationToken)).Where(pair => pair.Value == state.Fingerprint).Select(pair => pair.Key)];
 }

@@ -6,7 +6,8 @@ namespace ErrorHub.Storage.ClickHouse;
 /// <summary>
 /// Activity on ClickHouse: windows are counted from the per-minute aggregate (<c>issue_minutely</c>),
 /// issues' first times and titles from the hourly one (<c>issue_hourly</c>); only an issue's first event
-/// and the releases after a resolution read events, for one issue each.
+/// and the releases after a resolution read events, for one issue each. Events of a merged issue count for the
+/// issue it was merged into (<see cref="IIssueMerges"/>), as every reader counts them.
 /// </summary>
 internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema) : IIssueActivity
 {
@@ -15,6 +16,8 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         ArgumentNullException.ThrowIfNull(filter);
         ActivityWindow.CheckLimit(limit);
         var project = ClickHouseSql.Literal(projectId);
+        var keys = await KeysAsync(projectId, cancellationToken);
+        var notMerged = keys.IsEmpty ? "" : $"AND fingerprint NOT IN ({keys.Sources()})";
 
         // Every event of an issue first seen at or after `since` is in a minute at or after since's minute, so
         // the issues with a passing event there are the candidates; their first time needs all of their hours.
@@ -22,7 +25,7 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
             $"""
             SELECT fingerprint, minMerge(first_seen) AS issue_first_seen
             FROM {schema.IssueHourly}
-            WHERE project_id = {project}
+            WHERE project_id = {project} {notMerged}
               AND fingerprint IN
               (
                   SELECT fingerprint FROM {schema.IssueMinutely}
@@ -45,18 +48,19 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         var order = query.Sort == ActivitySort.Users
             ? "activity_users DESC, activity_events DESC"
             : "activity_events DESC, activity_users DESC";
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
         return await client.QueryAsync(
             $"""
-            SELECT fingerprint, countMerge(event_count) AS activity_events, uniqMerge(user_count) AS activity_users
+            SELECT {keys.Key()} AS issue_key, countMerge(event_count) AS activity_events, uniqMerge(user_count) AS activity_users
             FROM {schema.IssueMinutely}
             WHERE {Window(query.ProjectId, query.From, query.To)} {Filter(query.Filter)}
-            GROUP BY fingerprint
+            GROUP BY issue_key
             HAVING activity_events >= {ClickHouseSql.Literal(query.MinEvents)} AND activity_users >= {ClickHouseSql.Literal(query.MinUsers)}
-            ORDER BY {order}, fingerprint
+            ORDER BY {order}, issue_key
             LIMIT {ClickHouseSql.Literal(query.Limit)}
             """,
             row => new IssueActivity(
-                row.GetProperty("fingerprint").GetString() ?? "",
+                row.GetProperty("issue_key").GetString() ?? "",
                 ClickHouseClient.ReadInt64(row.GetProperty("activity_events")),
                 ClickHouseClient.ReadInt64(row.GetProperty("activity_users"))),
             cancellationToken);
@@ -65,9 +69,10 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
     public async Task<ActivityTotals> GetTotalsAsync(int projectId, EventFilter filter, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        var keys = await KeysAsync(projectId, cancellationToken);
         var rows = await client.QueryAsync(
             $"""
-            SELECT countMerge(event_count) AS total_events, uniqMerge(user_count) AS total_users, uniqExact(fingerprint) AS total_issues
+            SELECT countMerge(event_count) AS total_events, uniqMerge(user_count) AS total_users, uniqExact({keys.Key()}) AS total_issues
             FROM {schema.IssueMinutely}
             WHERE {Window(projectId, from, to)} {Filter(filter)}
             """,
@@ -83,11 +88,12 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         ArgumentNullException.ThrowIfNull(filter);
+        var keys = await KeysAsync(projectId, cancellationToken);
         var events = await client.QueryAsync(
             $"""
             SELECT payload
             FROM {schema.Events}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)} {Filter(filter)}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])}) {Filter(filter)}
             ORDER BY timestamp, received_at, event_id
             LIMIT 1
             """,
@@ -100,6 +106,7 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         ArgumentNullException.ThrowIfNull(filter);
+        var keys = await KeysAsync(projectId, cancellationToken);
 
         // LIMIT 1 BY: a duplicate that has not been merged away yet counts once.
         return await client.QueryAsync(
@@ -109,7 +116,7 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
             (
                 SELECT event_id, release, timestamp
                 FROM {schema.Events}
-                WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
+                WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
                   AND timestamp > {Time(after.ToUnixTimeSeconds())} {Filter(filter)}
                 LIMIT 1 BY event_id
             )
@@ -122,6 +129,33 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
                 StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("release_first")))),
             cancellationToken);
     }
+
+    public async Task<IssueActivity> GetIssueActivityAfterAsync(int projectId, string fingerprint, DateTimeOffset after, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var keys = await KeysAsync(projectId, cancellationToken);
+
+        // From the events themselves, to the second (the per-minute aggregate cannot tell what came after the change
+        // within its minute); LIMIT 1 BY: a duplicate that has not been merged away yet counts once.
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT count() AS issue_events, uniqExactIf(user_hash, user_hash != 0) AS issue_users
+            FROM
+            (
+                SELECT event_id, user_hash
+                FROM {schema.Events}
+                WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
+                  AND timestamp > {Time(after.ToUnixTimeSeconds())}
+                LIMIT 1 BY event_id
+            )
+            """,
+            row => new IssueActivity(fingerprint, ClickHouseClient.ReadInt64(row.GetProperty("issue_events")), ClickHouseClient.ReadInt64(row.GetProperty("issue_users"))),
+            cancellationToken);
+        return rows.Count == 0 ? new IssueActivity(fingerprint, 0, 0) : rows[0];
+    }
+
+    private async Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
+        new(await ClickHouseIssueMerges.ReadAsync(client, schema.IssueMerges, projectId, cancellationToken));
 
     private static string Window(int projectId, DateTimeOffset from, DateTimeOffset to) =>
         $"project_id = {ClickHouseSql.Literal(projectId)} AND minute >= {Time(ActivityWindow.MinuteSeconds(from))} AND minute < {Time(ActivityWindow.MinuteSeconds(to))}";

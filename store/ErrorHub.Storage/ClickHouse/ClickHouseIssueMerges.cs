@@ -81,6 +81,9 @@ internal sealed class ClickHouseIssueKeys(IReadOnlyList<(string Source, string T
     }
 
     public bool IsMerged(string fingerprint) => merges.Any(pair => pair.Source == fingerprint);
+
+    /// <summary>The merged fingerprints (no issues of their own), quoted for an IN list; call only when not <see cref="IsEmpty"/>.</summary>
+    public string Sources() => string.Join(", ", merges.Select(pair => ClickHouseSql.Quote(pair.Source)));
 }
 
 /// <summary>One row of <c>issue_merges</c> (an empty target: unmerged).</summary>

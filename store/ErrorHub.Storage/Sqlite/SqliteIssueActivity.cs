@@ -6,7 +6,8 @@ namespace ErrorHub.Storage.Sqlite;
 
 /// <summary>
 /// Activity on SQLite, counted from the events themselves (exactly; the index on project and time keeps
-/// windows cheap); first times from the issue aggregates.
+/// windows cheap); first times from the issue aggregates. Events of a merged issue count for the issue it was
+/// merged into (<see cref="IIssueMerges"/>), as every reader counts them.
 /// </summary>
 internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActivity
 {
@@ -22,6 +23,7 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
             SELECT i.fingerprint, i.first_seen
             FROM issues i
             WHERE i.project_id = $project AND i.first_seen >= $since
+              AND NOT {SqliteIssueMerges.IsMerged("i.fingerprint")}
               AND EXISTS (SELECT 1 FROM events e WHERE e.project_id = i.project_id AND e.fingerprint = i.fingerprint {Filter(command, filter)})
             ORDER BY i.first_seen, i.fingerprint
             LIMIT $limit
@@ -47,13 +49,14 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         var order = query.Sort == ActivitySort.Users
             ? "activity_users DESC, activity_events DESC"
             : "activity_events DESC, activity_users DESC";
+        var key = await IssueKeyAsync(connection, query.ProjectId, cancellationToken);
         command.CommandText = $"""
-            SELECT e.fingerprint, count(*) AS activity_events, {DistinctUsers} AS activity_users
+            SELECT {key} AS issue_key, count(*) AS activity_events, {DistinctUsers} AS activity_users
             FROM events e
             WHERE e.project_id = $project AND e.timestamp >= $from AND e.timestamp < $to {Filter(command, query.Filter)}
-            GROUP BY e.fingerprint
+            GROUP BY issue_key
             HAVING activity_events >= $min_events AND activity_users >= $min_users
-            ORDER BY {order}, e.fingerprint
+            ORDER BY {order}, issue_key
             LIMIT $limit
             """;
         AddWindow(command, query.ProjectId, query.From, query.To);
@@ -75,8 +78,9 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+        var key = await IssueKeyAsync(connection, projectId, cancellationToken);
         command.CommandText = $"""
-            SELECT count(*), {DistinctUsers}, count(DISTINCT e.fingerprint)
+            SELECT count(*), {DistinctUsers}, count(DISTINCT {key})
             FROM events e
             WHERE e.project_id = $project AND e.timestamp >= $from AND e.timestamp < $to {Filter(command, filter)}
             """;
@@ -95,7 +99,7 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         command.CommandText = $"""
             SELECT e.payload
             FROM events e
-            WHERE e.project_id = $project AND e.fingerprint = $fingerprint {Filter(command, filter)}
+            WHERE e.project_id = $project AND e.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {Filter(command, filter)}
             ORDER BY e.timestamp, e.received_at, e.event_id
             LIMIT 1
             """;
@@ -115,7 +119,7 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         command.CommandText = $"""
             SELECT coalesce(e.release, '') AS event_release, count(*), min(e.timestamp) AS release_first
             FROM events e
-            WHERE e.project_id = $project AND e.fingerprint = $fingerprint AND e.timestamp >= $after {Filter(command, filter)}
+            WHERE e.project_id = $project AND e.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} AND e.timestamp >= $after {Filter(command, filter)}
             GROUP BY event_release
             ORDER BY release_first, event_release
             """;
@@ -131,6 +135,28 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
 
         return releases;
     }
+
+    public async Task<IssueActivity> GetIssueActivityAfterAsync(int projectId, string fingerprint, DateTimeOffset after, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT count(*), {DistinctUsers}
+            FROM events e
+            WHERE e.project_id = $project AND e.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} AND e.timestamp >= $after
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        command.Parameters.AddWithValue("$after", (after.ToUnixTimeSeconds() + 1) * 1000);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new IssueActivity(fingerprint, reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>The issue of an event aliased <c>e</c>: a look-up per event only where the project has merged issues.</summary>
+    private static async Task<string> IssueKeyAsync(SqliteConnection connection, int projectId, CancellationToken cancellationToken) =>
+        await SqliteIssueMerges.AnyAsync(connection, null, projectId, cancellationToken) ? SqliteIssueMerges.IssueKey("e") : "e.fingerprint";
 
     private static void AddWindow(SqliteCommand command, int projectId, DateTimeOffset from, DateTimeOffset to)
     {

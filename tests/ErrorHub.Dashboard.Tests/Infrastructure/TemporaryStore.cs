@@ -37,6 +37,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
+        services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
         services.AddSingleton(Store.Projects);
         services.AddSingleton(Store.Access);
         services.AddSingleton(options);

@@ -21,7 +21,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _store.SeedAsync([TestProjects.Shop], [Release(Start.AddHours(-2), "shop@2.4.1")]);
-        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _store.Store.Merges, _clock);
+        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock);
     }
 
     public Task DisposeAsync()
@@ -86,6 +86,39 @@ public sealed class IssueTriageTests : IAsyncLifetime
         await AddAsync(Release(Start.AddMinutes(4), "shop@2.4.1", "c"));
 
         (await ViewAsync()).Status.Should().Be(TriageStatus.Unresolved);
+    }
+
+    [Fact]
+    public async Task Ignored_until_more_events_counts_exactly_the_events_after_the_ignore_also_those_stamped_ahead_of_the_clock()
+    {
+        // Two events earlier in the same minute as the ignore: they came before it and do not count.
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        await AddAsync(Release(Start.AddSeconds(10), "shop@2.4.1", "a"), Release(Start.AddSeconds(12), "shop@2.4.1", "b"));
+        await _triage.IgnoreAsync(Project, Checkout, events: 3);
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        await AddAsync(Release(Start.AddSeconds(40), "shop@2.4.1", "c"), Release(Start.AddSeconds(45), "shop@2.4.1", "d"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Ignored, "two events came after the ignore, not three");
+
+        // The third comes from a client whose clock is a few seconds ahead (the next minute by its stamp): it counts now.
+        await AddAsync(Release(_clock.GetUtcNow().AddSeconds(15), "shop@2.4.1", "e"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Unresolved);
+        (await _triage.EvaluateAsync(Project)).Should().ContainKey(Checkout).WhoseValue.Status.Should().Be(TriageStatus.Unresolved, "the list sees what the page sees");
+    }
+
+    [Fact]
+    public async Task Ignored_until_more_users_counts_the_users_of_merged_issues_once()
+    {
+        var merged = Fingerprint("merged-users");
+        await AddAsync(Create(Project, merged, Start.AddHours(-1), User("m")));
+        await _store.Store.Merges.MergeAsync(Project, Checkout, [merged], Start);
+        await _triage.IgnoreAsync(Project, Checkout, users: 2);
+        _clock.Advance(TimeSpan.FromMinutes(5));
+
+        await AddAsync(Release(Start.AddMinutes(1), null, "same"), Create(Project, merged, Start.AddMinutes(2), User("same")));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Ignored, "one person hit both issues: one user, not two");
+
+        await AddAsync(Create(Project, merged, Start.AddMinutes(3), User("another")));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Unresolved, "a second user, through the merged issue");
     }
 
     [Fact]

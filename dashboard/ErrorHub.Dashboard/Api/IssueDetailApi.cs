@@ -1,0 +1,77 @@
+using System.Security.Claims;
+using System.Text.Json.Serialization;
+using ErrorHub.Dashboard.Access;
+using ErrorHub.Dashboard.Triage;
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Dashboard.Api;
+
+/// <summary>
+/// What the issue page shows beyond the lists, in the JSON API (docs/api.md): one event whole (exceptions, frames,
+/// breadcrumbs, request, user, tags), and assigning the issue as the page's assignee choice does.
+/// </summary>
+internal static class IssueDetailApi
+{
+    public static void MapIssueDetailApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues/{fingerprint}");
+
+        api.MapGet("/events/{eventId}", async (int projectId, string fingerprint, string eventId, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, CancellationToken cancellationToken) =>
+        {
+            if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
+            {
+                return NotFound($"there is no such issue in a project {projectId} that you may read");
+            }
+
+            if (eventId.Length > 64 || !Guid.TryParse(eventId, out var id))
+            {
+                return Results.Json(new AccessProblem("eventId is the id of an event: 32 hexadecimal digits"), IssueDetailJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            // An event of an issue merged into this one is this issue's too, as on the page.
+            var found = await issues.GetEventAsync(projectId, id, cancellationToken);
+            return found is not null && (found.Fingerprint == fingerprint || await merging.TargetOfAsync(projectId, found.Fingerprint, cancellationToken) == fingerprint)
+                ? Results.Json(found, IssueDetailJsonContext.Default.ErrorEvent)
+                : NotFound("this issue has no such event");
+        });
+
+        api.MapPost("/assignee", async (int projectId, string fingerprint, ApiAssignment assignment, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IAccessStore accounts, IssueTriage triage, CancellationToken cancellationToken) =>
+        {
+            if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
+            {
+                return NotFound($"there is no such issue in a project {projectId} that you may read");
+            }
+
+            if (assignment.AssigneeId is { } assigneeId && !await AssignableAsync(accounts, projectId, assigneeId, cancellationToken))
+            {
+                return Results.Json(
+                    new AccessProblem("assigneeId is the id of an active admin or member of this project, or null for nobody"),
+                    IssueDetailJsonContext.Default.AccessProblem,
+                    statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            await triage.AssignAsync(projectId, fingerprint, assignment.AssigneeId, IssueActor.Of(user), cancellationToken);
+            var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);
+            var issue = await issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
+            return Results.Json(ApiIssue.From(issue!, view), IssuesJsonContext.Default.ApiIssue);
+        });
+    }
+
+    /// <summary>Who the page offers: admins (they see every project) and the project's members, not disabled.</summary>
+    private static async Task<bool> AssignableAsync(IAccessStore accounts, int projectId, Guid userId, CancellationToken cancellationToken) =>
+        await accounts.GetUserAsync(userId, cancellationToken) is { DisabledAt: null } account
+        && (account.Role == UserRole.Admin || (await accounts.GetMembersAsync(projectId, cancellationToken)).Contains(userId));
+
+    private static IResult NotFound(string message) =>
+        Results.Json(new AccessProblem(message), IssueDetailJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);
+}
+
+/// <summary>An assignment: the account to assign, or null for nobody.</summary>
+internal sealed record ApiAssignment(Guid? AssigneeId);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ErrorEvent))]
+[JsonSerializable(typeof(ApiAssignment))]
+[JsonSerializable(typeof(AccessProblem))]
+internal sealed partial class IssueDetailJsonContext : JsonSerializerContext;
