@@ -104,6 +104,18 @@ internal static partial class SdkStorm
         Console.WriteLine($"// load after: {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
+    /// <summary><c>sdk-storm-sink</c>: the storm's fast sink alone, for profiling an app by hand; prints its DSN, counts until stopped.</summary>
+    public static async Task RunSinkAsync()
+    {
+        await using var sink = await Sink.StartAsync();
+        Console.WriteLine(sink.Dsn);
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            Console.WriteLine($"// {sink.Events:N0} events");
+        }
+    }
+
     private static async Task<WrkResult> Wrk(string url, int seconds)
     {
         using var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "0", "wrk", "-t1", "-c16", $"-d{seconds}s", url])
