@@ -715,14 +715,26 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return Encode(encoded, null);
     }
 
-    private static byte[] Encode(IReadOnlyList<byte[]> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
+    private static byte[] Encode(List<byte[]> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
     {
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        EventWireWriter.WriteBatch(buffer, events, dropped);
-        using var compressed = new MemoryStream(buffer.WrittenCount / 3 + 64);
+        // The envelope, then each event's bytes as encoded when it was queued, straight into gzip: a batch is never
+        // joined in one buffer first (a growing buffer of a large batch cost more than compressing it).
+        var header = new ArrayBufferWriter<byte>(256);
+        EventWireWriter.WriteBatchHeader(header, events.Count, dropped);
+        long raw = header.WrittenCount;
+        foreach (var encoded in events)
+        {
+            raw += encoded.Length;
+        }
+
+        using var compressed = new MemoryStream((int)Math.Min(raw / 3 + 64, 16 * 1024 * 1024));
         using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gzip.Write(buffer.WrittenSpan);
+            gzip.Write(header.WrittenSpan);
+            foreach (var encoded in events)
+            {
+                gzip.Write(encoded);
+            }
         }
 
         return compressed.ToArray();
