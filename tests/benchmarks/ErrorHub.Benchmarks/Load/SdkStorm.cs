@@ -115,10 +115,17 @@ internal static partial class SdkStorm
     {
         await using var sink = await Sink.StartAsync();
         Console.WriteLine(sink.Dsn);
-        while (true)
+        try
         {
-            await Task.Delay(TimeSpan.FromSeconds(5));
-            Console.WriteLine($"// {sink.Events:N0} events");
+            // The host's console lifetime takes SIGTERM and Ctrl+C over: its stopping token ends the loop, and the process.
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), sink.Stopping);
+                Console.WriteLine($"// {sink.Events:N0} events");
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -169,6 +176,8 @@ internal static partial class SdkStorm
         public long Events => Interlocked.Read(ref _events);
 
         public void Reset() => Interlocked.Exchange(ref _events, 0);
+
+        public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
         public static async Task<Sink> StartAsync()
         {
