@@ -20,6 +20,18 @@ internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions
     public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
         (request as HttpContext ?? accessor.HttpContext) is { } context && Take(client, context, errorEvent, hint, source, _options);
 
+    public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
+    {
+        if (source == CaptureSource.Manual || (request as HttpContext ?? accessor.HttpContext) is not { } context || context.Response.HasStarted)
+        {
+            return false;
+        }
+
+        hint.HttpContext = context;
+        RequestState.For(context, client).Hold(null, hint);
+        return true;
+    }
+
     private static bool Take(
         ErrorHubClient client, HttpContext context, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, ErrorHubOptions options)
     {
@@ -47,16 +59,29 @@ internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions
         private readonly HttpContext _context;
         private readonly ErrorHubClient _client;
         private readonly object _gate = new(); // not Lock: the package also targets net8.0
-        private List<(ErrorHubEvent Event, ErrorHubHint Hint)>? _held;
+        private ErrorHubScope? _scope;
+        private List<(ErrorHubEvent? Event, ErrorHubHint Hint)>? _held;
 
         private RequestState(HttpContext context, ErrorHubClient client)
         {
             _context = context;
             _client = client;
-            Scope = new ErrorHubScope(client.ProcessScope, client.Options.MaxBreadcrumbs);
         }
 
-        public ErrorHubScope Scope { get; }
+        // Made on first use: a request whose exception the full queue refused needs no scope.
+        public ErrorHubScope Scope
+        {
+            get
+            {
+                if (Volatile.Read(ref _scope) is { } scope)
+                {
+                    return scope;
+                }
+
+                var made = new ErrorHubScope(_client.ProcessScope, _client.Options.MaxBreadcrumbs);
+                return Interlocked.CompareExchange(ref _scope, made, null) ?? made;
+            }
+        }
 
         public static RequestState For(HttpContext context, ErrorHubClient client)
         {
@@ -78,7 +103,8 @@ internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions
             }
         }
 
-        public void Hold(ErrorHubEvent errorEvent, ErrorHubHint hint)
+        /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>
+        public void Hold(ErrorHubEvent? errorEvent, ErrorHubHint hint)
         {
             bool first;
             lock (_gate)
@@ -95,7 +121,7 @@ internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions
 
         private Task CompleteAsync()
         {
-            List<(ErrorHubEvent Event, ErrorHubHint Hint)> held;
+            List<(ErrorHubEvent? Event, ErrorHubHint Hint)> held;
             lock (_gate)
             {
                 held = _held ?? [];
@@ -118,6 +144,12 @@ internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions
                     // answered was ended by the failure (the client left and the server wrote nothing): not handled.
                     if (status < StatusCodes.Status500InternalServerError && answered && !options.ReportHandledExceptions)
                     {
+                        continue;
+                    }
+
+                    if (errorEvent is null)
+                    {
+                        _client.Sender?.CountRefused();
                         continue;
                     }
 

@@ -78,7 +78,10 @@ public sealed class ErrorHubOptions
     /// <summary>Most breadcrumbs kept per request or flow (the oldest go first) and attached to an event.</summary>
     public int MaxBreadcrumbs { get; set; } = 50;
 
-    /// <summary>Most events waiting to be sent; when full, new events are dropped (and counted).</summary>
+    /// <summary>
+    /// Most events waiting to be sent; when full, new events are dropped (and counted). An exception captured while it is
+    /// full is refused before an event is made of it: <see cref="BeforeSend"/> does not see it.
+    /// </summary>
     public int MaxQueueSize { get; set; } = 1000;
 
     /// <summary>Most events sent in one request.</summary>

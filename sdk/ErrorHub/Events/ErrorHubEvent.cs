@@ -71,6 +71,12 @@ public sealed class ErrorHubEvent
         _exceptions = null;
     }
 
+    /// <summary>
+    /// The chain as captured, while nobody has read <see cref="Exceptions"/>: the writer then encodes it without making
+    /// the entries. Null once they are made (a BeforeSend that looked at them may have changed them).
+    /// </summary>
+    internal Internal.CapturedChain? UnreadCapturedChain => Volatile.Read(ref _exceptions) is null ? Volatile.Read(ref _captured) : null;
+
     private IList<ExceptionEntry> MakeExceptions()
     {
         // Whichever thread reads first makes the list; a thread that loses the race takes the winner's.

@@ -109,6 +109,19 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                 return null; // the same exception already reached us through another path
             }
 
+            if (_sender.WouldRefuse)
+            {
+                // A storm against a slow or dead ingest keeps the queue full: the event would be refused anyway, so
+                // nothing is made of it (trace, scope, request: the costly part) and it is only counted. Inside a
+                // request it is counted when the request completes, and only if it would have been reported then.
+                if (_requestContext?.TryHoldRefused(this, new ErrorHubHint(exception), source, request) != true)
+                {
+                    _sender.CountRefused();
+                }
+
+                return null;
+            }
+
             var errorEvent = NewEvent(level);
             _exceptions.AddExceptions(errorEvent, exception);
             configure?.Invoke(errorEvent);

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using ErrorHub.Protocol;
+using ErrorHub.Transport;
+using MessagePack;
 
 namespace ErrorHub.Internal;
 
@@ -34,6 +36,11 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     // The InAppExclude list is read once: options are fixed for the life of the client, as everywhere in the SDK.
     private readonly string[] _excluded = [.. AlwaysExcluded, .. options.InAppExclude];
     private readonly ConcurrentDictionary<MethodBase, MethodFacts> _methods = new();
+
+    // What the wire writer gets for a frame (its whole map) and for an exception type, made once each.
+    private readonly ConcurrentDictionary<(MethodBase Method, int ILOffset, bool ThrowSite), byte[]> _encodedFrames = new();
+    private readonly ConcurrentDictionary<Type, EncodedTypeFields> _encodedTypes = new();
+    private static readonly byte[] HiddenFrame = [];
 
     /// <summary>
     /// Keeps the chain of <paramref name="exception"/> with each exception's frames as they are now, for the event
@@ -82,6 +89,77 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// Writes the chain as <see cref="ToEntries"/> and the wire writer together would, byte for byte, without making
+    /// the entries: each frame's bytes are made once per method, IL offset and throw site and then copied, and each
+    /// exception type's name and module once per type. Never throws (as <see cref="ToEntries"/>).
+    /// </summary>
+    internal void Write(ref MessagePackWriter writer, List<CapturedException> chain)
+    {
+        writer.WriteArrayHeader(chain.Count);
+        foreach (var captured in chain)
+        {
+            var fields = TypeFields(captured.Exception.GetType());
+            EventWireWriter.WriteException(ref writer, fields.Type, SafeMessage(captured.Exception), fields.Module, EncodedFrames(captured.Trace));
+        }
+    }
+
+    private List<byte[]> EncodedFrames(StackTrace trace)
+    {
+        var frames = new List<byte[]>(Math.Min(trace.FrameCount, MaxFramesPerException));
+        try
+        {
+            var count = Math.Min(trace.FrameCount, MaxFramesPerException);
+            for (var i = 0; i < count; i++)
+            {
+                if (trace.GetFrame(i) is not { } frame || frame.GetMethod() is not { } method)
+                {
+                    continue;
+                }
+
+                var key = (method, frame.GetILOffset(), frames.Count == 0);
+                if (!_encodedFrames.TryGetValue(key, out var bytes))
+                {
+                    bytes = ToEventFrame(frame, isThrowSite: frames.Count == 0) is { } entry ? EventWireWriter.EncodeFrame(entry) : HiddenFrame;
+                    if (_encodedFrames.Count < SourceLocations.MaxCachedLocations)
+                    {
+                        _encodedFrames.TryAdd(key, bytes);
+                    }
+                }
+
+                if (bytes.Length > 0)
+                {
+                    frames.Add(bytes);
+                }
+            }
+        }
+        catch (Exception)
+        {
+            // As in Convert: the frames read so far.
+        }
+
+        return frames;
+    }
+
+    private EncodedTypeFields TypeFields(Type type)
+    {
+        if (_encodedTypes.TryGetValue(type, out var fields))
+        {
+            return fields;
+        }
+
+        var module = AssemblyName(type.Assembly);
+        fields = new EncodedTypeFields(
+            EventWireWriter.EncodeField(WireFields.Type, type.FullName ?? type.Name),
+            module is null ? null : EventWireWriter.EncodeField(WireFields.Module, module));
+        if (_encodedTypes.Count < MaxCachedMethods)
+        {
+            _encodedTypes.TryAdd(type, fields);
+        }
+
+        return fields;
     }
 
     private ExceptionEntry Convert(CapturedException captured)
@@ -281,11 +359,19 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     }
 }
 
+/// <summary>An exception type's <c>type</c> field and, when its assembly has a name, its <c>module</c> field, as bytes.</summary>
+internal sealed record EncodedTypeFields(byte[] Type, byte[]? Module);
+
 /// <summary>One exception of a captured chain, with its frames as they were when it was captured.</summary>
 internal readonly record struct CapturedException(Exception Exception, StackTrace Trace);
 
 /// <summary>A chain captured on the app's thread, turned into event entries when the event's exceptions are first read.</summary>
 internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedException> chain)
 {
+    public int Count => chain.Count;
+
     public List<ExceptionEntry> ToEntries() => converter.ToEntries(chain);
+
+    /// <summary>The chain as the event's <c>exceptions</c> array, without making entries.</summary>
+    public void Write(ref MessagePackWriter writer) => converter.Write(ref writer, chain);
 }

@@ -31,4 +31,11 @@ internal interface IRequestContext
     /// <paramref name="request"/> is the request when the caller knows it (the middleware), else null.
     /// </summary>
     bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request);
+
+    /// <summary>
+    /// For an exception the full queue refused before an event was made of it: when it is captured inside a request
+    /// whose outcome is not known yet, the request counts it as dropped when it completes, if it would have been
+    /// reported. False when there is no such request (the caller counts it at once).
+    /// </summary>
+    bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request);
 }

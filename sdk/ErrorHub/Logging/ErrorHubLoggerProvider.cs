@@ -78,11 +78,11 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                         return; // the middleware (or the app) reported it already: not even worth formatting the message
                     }
 
-                    var message = formatter(state, exception);
+                    // Formatted only when an event is made of it: not when the full queue refuses it.
                     client.Capture(exception, level, CaptureSource.Logger, e =>
                     {
                         e.Logger = category;
-                        e.Message = message;
+                        e.Message = FormatOrNull(state, exception, formatter);
                     });
                     return;
                 }
@@ -102,6 +102,19 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
             catch (Exception)
             {
                 // A formatter of the app that throws must not turn logging into a crash.
+            }
+        }
+
+        /// <summary>A formatter of the app that throws costs the event its message, not the event.</summary>
+        private static string? FormatOrNull<TState>(TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            try
+            {
+                return formatter(state, exception);
+            }
+            catch (Exception)
+            {
+                return null;
             }
         }
 

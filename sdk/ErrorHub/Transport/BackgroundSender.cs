@@ -32,6 +32,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     internal static readonly TimeSpan BurstLinger = TimeSpan.FromMilliseconds(100);
 
     private readonly Channel<ErrorHubEvent> _queue;
+    private readonly int _capacity;
     private readonly HttpClient _http;
     private readonly ErrorHubOptions _options;
     private readonly Dsn _dsn;
@@ -76,7 +77,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             _spoolMayHoldBatches = true; // batches an earlier run left behind go first
         }
 
-        _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(Math.Max(1, options.MaxQueueSize))
+        _capacity = Math.Max(1, options.MaxQueueSize);
+        _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(_capacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -130,10 +132,29 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             return true;
         }
 
+        CountRefused();
+        return false;
+    }
+
+    /// <summary>
+    /// True when an event offered now would be refused (the queue is full, or ingest refused the key): a capture asks
+    /// first, so that an exception storm against a slow or dead ingest does not build events only to drop them.
+    /// </summary>
+    public bool WouldRefuse => Volatile.Read(ref _unauthorized) == 1 || _queue.Reader.Count >= _capacity;
+
+    /// <summary>Counts an event refused at the queue, by why the queue refused it.</summary>
+    public void CountRefused()
+    {
+        if (Volatile.Read(ref _unauthorized) == 1)
+        {
+            Drops.Add(SdkDropReason.Unauthorized, 1);
+            return;
+        }
+
         if (Volatile.Read(ref _disposed) == 1)
         {
             Drops.Add(SdkDropReason.Shutdown, 1);
-            return false;
+            return;
         }
 
         Drops.Add(SdkDropReason.QueueFull, 1);
@@ -141,8 +162,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             LogQueueFull(_logger, _options.MaxQueueSize);
         }
-
-        return false;
     }
 
     /// <summary>An event the app's BeforeSend (or another step before the queue) chose not to send.</summary>
@@ -696,14 +715,26 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return Encode(encoded, null);
     }
 
-    private static byte[] Encode(IReadOnlyList<byte[]> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
+    private static byte[] Encode(List<byte[]> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
     {
-        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        EventWireWriter.WriteBatch(buffer, events, dropped);
-        using var compressed = new MemoryStream(buffer.WrittenCount / 3 + 64);
+        // The envelope, then each event's bytes as encoded when it was queued, straight into gzip: a batch is never
+        // joined in one buffer first (a growing buffer of a large batch cost more than compressing it).
+        var header = new ArrayBufferWriter<byte>(256);
+        EventWireWriter.WriteBatchHeader(header, events.Count, dropped);
+        long raw = header.WrittenCount;
+        foreach (var encoded in events)
+        {
+            raw += encoded.Length;
+        }
+
+        using var compressed = new MemoryStream((int)Math.Min(raw / 3 + 64, 16 * 1024 * 1024));
         using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gzip.Write(buffer.WrittenSpan);
+            gzip.Write(header.WrittenSpan);
+            foreach (var encoded in events)
+            {
+                gzip.Write(encoded);
+            }
         }
 
         return compressed.ToArray();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using ErrorHub.Internal;
 using ErrorHub.Protocol;
 using MessagePack;
@@ -14,17 +15,24 @@ namespace ErrorHub.Transport;
 internal static class EventWireWriter
 {
     private static readonly NameAndVersion ThisSdk = new(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion);
+    private static readonly byte[] Platform = "csharp"u8.ToArray();
+    private static readonly byte[] DebugLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Debug));
+    private static readonly byte[] InfoLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Info));
+    private static readonly byte[] WarningLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Warning));
+    private static readonly byte[] ErrorLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Error));
+    private static readonly byte[] FatalLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Fatal));
+
+    // The last value written of each repeating field, with its bytes; swapped whole, so any thread may write events.
+    private static Encoded<string>? s_release;
+    private static Encoded<string>? s_environment;
+    private static Encoded<string>? s_serverName;
+    private static Encoded<NameAndVersion>? s_runtime;
+    private static Encoded<NameAndVersion>? s_os;
 
     public static void WriteBatch(IBufferWriter<byte> output, IReadOnlyList<ErrorHubEvent> events, NameAndVersion? sdk = null)
     {
+        WriteBatchHeader(output, events.Count, dropped: null, sdk);
         var writer = new MessagePackWriter(output);
-        writer.WriteMapHeader(3);
-        writer.Write(WireFields.Version);
-        writer.Write(WireFields.ProtocolVersion);
-        writer.Write(WireFields.Sdk);
-        WriteNameVersion(ref writer, sdk ?? ThisSdk);
-        writer.Write(WireFields.Events);
-        writer.WriteArrayHeader(events.Count);
         foreach (var errorEvent in events)
         {
             WriteEvent(ref writer, errorEvent);
@@ -48,16 +56,31 @@ internal static class EventWireWriter
     public static void WriteBatch(
         IBufferWriter<byte> output, IReadOnlyList<byte[]> encodedEvents, IReadOnlyList<KeyValuePair<string, long>>? dropped = null, NameAndVersion? sdk = null)
     {
+        WriteBatchHeader(output, encodedEvents.Count, dropped, sdk);
+        foreach (var encoded in encodedEvents)
+        {
+            output.Write(encoded);
+        }
+    }
+
+    /// <summary>
+    /// Everything of a batch before its events (the envelope and the events array's header): followed by the events'
+    /// bytes as <see cref="WriteEvent(IBufferWriter{byte}, ErrorHubEvent)"/> wrote them, it is the batch. The sender
+    /// streams the two into gzip without first joining them in one buffer.
+    /// </summary>
+    public static void WriteBatchHeader(
+        IBufferWriter<byte> output, int eventCount, IReadOnlyList<KeyValuePair<string, long>>? dropped = null, NameAndVersion? sdk = null)
+    {
         var writer = new MessagePackWriter(output);
         var hasDrops = dropped is { Count: > 0 };
         writer.WriteMapHeader(hasDrops ? 4 : 3);
-        writer.Write(WireFields.Version);
+        writer.WriteString(Keys.Version);
         writer.Write(WireFields.ProtocolVersion);
-        writer.Write(WireFields.Sdk);
+        writer.WriteString(Keys.Sdk);
         WriteNameVersion(ref writer, sdk ?? ThisSdk);
         if (hasDrops)
         {
-            writer.Write(WireFields.Dropped);
+            writer.WriteString(Keys.Dropped);
             writer.WriteMapHeader(dropped!.Count);
             foreach (var (reason, count) in dropped)
             {
@@ -66,22 +89,21 @@ internal static class EventWireWriter
             }
         }
 
-        writer.Write(WireFields.Events);
-        writer.WriteArrayHeader(encodedEvents.Count);
-        foreach (var encoded in encodedEvents)
-        {
-            writer.WriteRaw(encoded);
-        }
-
+        writer.WriteString(Keys.Events);
+        writer.WriteArrayHeader(eventCount);
         writer.Flush();
     }
 
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
     {
+        // An exception captured by the SDK and not looked at since (by BeforeSend) is written straight from its
+        // captured frames, each frame's bytes made once per place in the code: no entry objects, no names re-encoded.
+        var captured = e.UnreadCapturedChain;
+        var exceptionCount = captured?.Count ?? e.Exceptions.Count;
         var count = 4 // event_id, timestamp, level, platform
             + Present(e.Message) + Present(e.Logger) + Present(e.Release) + Present(e.Environment) + Present(e.ServerName)
             + (e.Fingerprint is { Count: > 0 } ? 1 : 0)
-            + (e.Exceptions.Count > 0 ? 1 : 0)
+            + (exceptionCount > 0 ? 1 : 0)
             + (e.Request is null ? 0 : 1)
             + (e.User is null ? 0 : 1)
             + (e.Tags.Count > 0 ? 1 : 0)
@@ -91,23 +113,25 @@ internal static class EventWireWriter
             + (e.OperatingSystem is null ? 0 : 1);
         writer.WriteMapHeader(count);
 
-        writer.Write(WireFields.EventId);
-        writer.Write(e.EventId.ToString("N"));
-        writer.Write(WireFields.Timestamp);
+        writer.WriteString(Keys.EventId);
+        writer.WriteStringHeader(32); // 32 hex digits, formatted where they go
+        e.EventId.TryFormat(writer.GetSpan(32), out _, "N");
+        writer.Advance(32);
+        writer.WriteString(Keys.Timestamp);
         writer.Write(e.Timestamp.UtcDateTime);
-        writer.Write(WireFields.Level);
-        writer.Write(LevelName(e.Level));
-        writer.Write(WireFields.Platform);
-        writer.Write("csharp");
-        WriteOptional(ref writer, WireFields.Message, e.Message);
-        WriteOptional(ref writer, WireFields.Logger, e.Logger);
-        WriteOptional(ref writer, WireFields.Release, e.Release);
-        WriteOptional(ref writer, WireFields.Environment, e.Environment);
-        WriteOptional(ref writer, WireFields.ServerName, e.ServerName);
+        writer.WriteString(Keys.Level);
+        writer.WriteString(LevelBytes(e.Level));
+        writer.WriteString(Keys.Platform);
+        writer.WriteString(Platform);
+        WriteOptional(ref writer, Keys.Message, e.Message);
+        WriteOptional(ref writer, Keys.Logger, e.Logger);
+        WriteRepeated(ref writer, Keys.Release, e.Release, ref s_release);
+        WriteRepeated(ref writer, Keys.Environment, e.Environment, ref s_environment);
+        WriteRepeated(ref writer, Keys.ServerName, e.ServerName, ref s_serverName);
 
         if (e.Fingerprint is { Count: > 0 } fingerprint)
         {
-            writer.Write(WireFields.Fingerprint);
+            writer.WriteString(Keys.Fingerprint);
             writer.WriteArrayHeader(fingerprint.Count);
             foreach (var part in fingerprint)
             {
@@ -115,10 +139,15 @@ internal static class EventWireWriter
             }
         }
 
-        if (e.Exceptions.Count > 0)
+        if (captured is not null)
         {
-            writer.Write(WireFields.Exceptions);
-            writer.WriteArrayHeader(e.Exceptions.Count);
+            writer.WriteString(Keys.Exceptions);
+            captured.Write(ref writer);
+        }
+        else if (exceptionCount > 0)
+        {
+            writer.WriteString(Keys.Exceptions);
+            writer.WriteArrayHeader(exceptionCount);
             foreach (var exception in e.Exceptions)
             {
                 WriteException(ref writer, exception);
@@ -127,110 +156,156 @@ internal static class EventWireWriter
 
         if (e.Request is { } request)
         {
-            writer.Write(WireFields.Request);
+            writer.WriteString(Keys.Request);
             writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
-            WriteOptional(ref writer, WireFields.Method, request.Method);
-            WriteOptional(ref writer, WireFields.Url, request.Url);
-            WriteOptional(ref writer, WireFields.QueryString, request.QueryString);
-            writer.Write(WireFields.Headers);
+            WriteOptional(ref writer, Keys.Method, request.Method);
+            WriteOptional(ref writer, Keys.Url, request.Url);
+            WriteOptional(ref writer, Keys.QueryString, request.QueryString);
+            writer.WriteString(Keys.Headers);
             WriteStringMap(ref writer, request.Headers);
             if (request.Form.Count > 0)
             {
-                writer.Write(WireFields.Form);
+                writer.WriteString(Keys.Form);
                 WriteStringMap(ref writer, request.Form);
             }
         }
 
         if (e.User is { } user)
         {
-            writer.Write(WireFields.User);
+            writer.WriteString(Keys.User);
             writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
-            WriteOptional(ref writer, WireFields.Id, user.Id);
-            WriteOptional(ref writer, WireFields.Username, user.Username);
-            WriteOptional(ref writer, WireFields.Email, user.Email);
-            WriteOptional(ref writer, WireFields.IpAddress, user.IpAddress);
+            WriteOptional(ref writer, Keys.Id, user.Id);
+            WriteOptional(ref writer, Keys.Username, user.Username);
+            WriteOptional(ref writer, Keys.Email, user.Email);
+            WriteOptional(ref writer, Keys.IpAddress, user.IpAddress);
         }
 
         if (e.Tags.Count > 0)
         {
-            writer.Write(WireFields.Tags);
+            writer.WriteString(Keys.Tags);
             WriteStringMap(ref writer, e.Tags);
         }
 
         if (e.Extra.Count > 0)
         {
-            writer.Write(WireFields.Extra);
+            writer.WriteString(Keys.Extra);
             WriteStringMap(ref writer, e.Extra);
         }
 
         if (e.Breadcrumbs.Count > 0)
         {
-            writer.Write(WireFields.Breadcrumbs);
+            writer.WriteString(Keys.Breadcrumbs);
             writer.WriteArrayHeader(e.Breadcrumbs.Count);
             foreach (var crumb in e.Breadcrumbs)
             {
                 writer.WriteMapHeader(3 + Present(crumb.Category));
-                writer.Write(WireFields.Timestamp);
+                writer.WriteString(Keys.Timestamp);
                 writer.Write(crumb.Timestamp.UtcDateTime);
-                writer.Write(WireFields.Level);
+                writer.WriteString(Keys.Level);
                 writer.Write(LevelName(crumb.Level));
-                WriteOptional(ref writer, WireFields.Category, crumb.Category);
-                writer.Write(WireFields.Message);
+                WriteOptional(ref writer, Keys.Category, crumb.Category);
+                writer.WriteString(Keys.Message);
                 writer.Write(crumb.Message);
             }
         }
 
         if (e.Runtime is { } runtime)
         {
-            writer.Write(WireFields.Runtime);
-            WriteNameVersion(ref writer, runtime);
+            writer.WriteString(Keys.Runtime);
+            WriteRepeated(ref writer, runtime, ref s_runtime);
         }
 
         if (e.OperatingSystem is { } os)
         {
-            writer.Write(WireFields.Os);
-            WriteNameVersion(ref writer, os);
+            writer.WriteString(Keys.Os);
+            WriteRepeated(ref writer, os, ref s_os);
         }
     }
 
     private static void WriteException(ref MessagePackWriter writer, ExceptionEntry exception)
     {
         writer.WriteMapHeader(3 + Present(exception.Module));
-        writer.Write(WireFields.Type);
+        writer.WriteString(Keys.Type);
         writer.Write(exception.Type);
-        writer.Write(WireFields.Value);
+        writer.WriteString(Keys.Value);
         writer.Write(exception.Value);
-        WriteOptional(ref writer, WireFields.Module, exception.Module);
-        writer.Write(WireFields.Frames);
+        WriteOptional(ref writer, Keys.Module, exception.Module);
+        writer.WriteString(Keys.Frames);
         writer.WriteArrayHeader(exception.Frames.Count);
         foreach (var frame in exception.Frames)
         {
-            writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
-                + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
-            writer.Write(WireFields.Function);
-            writer.Write(frame.Function);
-            WriteOptional(ref writer, WireFields.Type, frame.Type);
-            WriteOptional(ref writer, WireFields.Module, frame.Module);
-            WriteOptional(ref writer, WireFields.File, frame.File);
-            if (frame.Line is { } line)
-            {
-                writer.Write(WireFields.Line);
-                writer.Write(line);
-            }
+            WriteFrame(ref writer, frame);
+        }
+    }
 
-            if (frame.Column is { } column)
-            {
-                writer.Write(WireFields.Column);
-                writer.Write(column);
-            }
+    /// <summary>One frame alone, exactly as it appears in an exception's <c>frames</c>.</summary>
+    internal static byte[] EncodeFrame(StackFrameEntry frame)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var writer = new MessagePackWriter(buffer);
+        WriteFrame(ref writer, frame);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
 
-            writer.Write(WireFields.InApp);
-            writer.Write(frame.InApp);
-            if (frame.Wrapper)
-            {
-                writer.Write(WireFields.Wrapper);
-                writer.Write(true);
-            }
+    /// <summary>The <c>type</c> and <c>value</c> and, when known, <c>module</c> of an exception, then its frames, written before.</summary>
+    internal static void WriteException(ref MessagePackWriter writer, byte[] typeField, string value, byte[]? moduleField, List<byte[]> frames)
+    {
+        writer.WriteMapHeader(moduleField is null ? 3 : 4);
+        writer.WriteRaw(typeField);
+        writer.WriteString(Keys.Value);
+        writer.Write(value);
+        if (moduleField is not null)
+        {
+            writer.WriteRaw(moduleField);
+        }
+
+        writer.WriteString(Keys.Frames);
+        writer.WriteArrayHeader(frames.Count);
+        foreach (var frame in frames)
+        {
+            writer.WriteRaw(frame);
+        }
+    }
+
+    /// <summary>A key and its string value, as <see cref="WriteException(ref MessagePackWriter, byte[], string, byte[], List{byte[]})"/> takes them.</summary>
+    internal static byte[] EncodeField(string key, string value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + (value.Length * 3));
+        var writer = new MessagePackWriter(buffer);
+        writer.Write(key);
+        writer.Write(value);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteFrame(ref MessagePackWriter writer, StackFrameEntry frame)
+    {
+        writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
+            + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
+        writer.WriteString(Keys.Function);
+        writer.Write(frame.Function);
+        WriteOptional(ref writer, Keys.Type, frame.Type);
+        WriteOptional(ref writer, Keys.Module, frame.Module);
+        WriteOptional(ref writer, Keys.File, frame.File);
+        if (frame.Line is { } line)
+        {
+            writer.WriteString(Keys.Line);
+            writer.Write(line);
+        }
+
+        if (frame.Column is { } column)
+        {
+            writer.WriteString(Keys.Column);
+            writer.Write(column);
+        }
+
+        writer.WriteString(Keys.InApp);
+        writer.Write(frame.InApp);
+        if (frame.Wrapper)
+        {
+            writer.WriteString(Keys.Wrapper);
+            writer.Write(true);
         }
     }
 
@@ -247,20 +322,72 @@ internal static class EventWireWriter
     private static void WriteNameVersion(ref MessagePackWriter writer, NameAndVersion value)
     {
         writer.WriteMapHeader(Present(value.Name) + Present(value.Version));
-        WriteOptional(ref writer, WireFields.Name, value.Name);
-        WriteOptional(ref writer, WireFields.NameVersion, value.Version);
+        WriteOptional(ref writer, Keys.Name, value.Name);
+        WriteOptional(ref writer, Keys.NameVersion, value.Version);
     }
 
-    private static void WriteOptional(ref MessagePackWriter writer, string key, string? value)
+    private static void WriteOptional(ref MessagePackWriter writer, byte[] key, string? value)
     {
         if (value is not null)
         {
-            writer.Write(key);
+            writer.WriteString(key);
             writer.Write(value);
         }
     }
 
+    /// <summary>
+    /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and
+    /// written again while the value stays the same.
+    /// </summary>
+    private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, string? value, ref Encoded<string>? last)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        writer.WriteString(key);
+        var cached = Volatile.Read(ref last);
+        if (cached is null || !string.Equals(cached.Value, value, StringComparison.Ordinal))
+        {
+            var buffer = new ArrayBufferWriter<byte>(16 + (value.Length * 3));
+            var valueWriter = new MessagePackWriter(buffer);
+            valueWriter.Write(value);
+            valueWriter.Flush();
+            cached = new Encoded<string>(value, buffer.WrittenSpan.ToArray());
+            Volatile.Write(ref last, cached);
+        }
+
+        writer.WriteRaw(cached.Bytes);
+    }
+
+    /// <summary>A name and version that repeats from event to event (runtime, OS): made once, as long as it is the same.</summary>
+    private static void WriteRepeated(ref MessagePackWriter writer, NameAndVersion value, ref Encoded<NameAndVersion>? last)
+    {
+        var cached = Volatile.Read(ref last);
+        if (cached is null || !cached.Value.Equals(value))
+        {
+            var buffer = new ArrayBufferWriter<byte>(64);
+            var valueWriter = new MessagePackWriter(buffer);
+            WriteNameVersion(ref valueWriter, value);
+            valueWriter.Flush();
+            cached = new Encoded<NameAndVersion>(value, buffer.WrittenSpan.ToArray());
+            Volatile.Write(ref last, cached);
+        }
+
+        writer.WriteRaw(cached.Bytes);
+    }
+
     private static int Present(string? value) => value is null ? 0 : 1;
+
+    private static byte[] LevelBytes(ErrorHubLevel level) => level switch
+    {
+        ErrorHubLevel.Debug => DebugLevel,
+        ErrorHubLevel.Info => InfoLevel,
+        ErrorHubLevel.Warning => WarningLevel,
+        ErrorHubLevel.Fatal => FatalLevel,
+        _ => ErrorLevel,
+    };
 
     internal static string LevelName(ErrorHubLevel level) => level switch
     {
@@ -270,4 +397,55 @@ internal static class EventWireWriter
         ErrorHubLevel.Fatal => "fatal",
         _ => "error",
     };
+
+    /// <summary>The field names as UTF-8, made once: written as they are, not transcoded for every event.</summary>
+    private static class Keys
+    {
+        public static readonly byte[] Breadcrumbs = Encoding.UTF8.GetBytes(WireFields.Breadcrumbs);
+        public static readonly byte[] Category = Encoding.UTF8.GetBytes(WireFields.Category);
+        public static readonly byte[] Column = Encoding.UTF8.GetBytes(WireFields.Column);
+        public static readonly byte[] Dropped = Encoding.UTF8.GetBytes(WireFields.Dropped);
+        public static readonly byte[] Email = Encoding.UTF8.GetBytes(WireFields.Email);
+        public static readonly byte[] Environment = Encoding.UTF8.GetBytes(WireFields.Environment);
+        public static readonly byte[] EventId = Encoding.UTF8.GetBytes(WireFields.EventId);
+        public static readonly byte[] Events = Encoding.UTF8.GetBytes(WireFields.Events);
+        public static readonly byte[] Exceptions = Encoding.UTF8.GetBytes(WireFields.Exceptions);
+        public static readonly byte[] Extra = Encoding.UTF8.GetBytes(WireFields.Extra);
+        public static readonly byte[] File = Encoding.UTF8.GetBytes(WireFields.File);
+        public static readonly byte[] Fingerprint = Encoding.UTF8.GetBytes(WireFields.Fingerprint);
+        public static readonly byte[] Form = Encoding.UTF8.GetBytes(WireFields.Form);
+        public static readonly byte[] Frames = Encoding.UTF8.GetBytes(WireFields.Frames);
+        public static readonly byte[] Function = Encoding.UTF8.GetBytes(WireFields.Function);
+        public static readonly byte[] Headers = Encoding.UTF8.GetBytes(WireFields.Headers);
+        public static readonly byte[] Id = Encoding.UTF8.GetBytes(WireFields.Id);
+        public static readonly byte[] InApp = Encoding.UTF8.GetBytes(WireFields.InApp);
+        public static readonly byte[] IpAddress = Encoding.UTF8.GetBytes(WireFields.IpAddress);
+        public static readonly byte[] Level = Encoding.UTF8.GetBytes(WireFields.Level);
+        public static readonly byte[] Line = Encoding.UTF8.GetBytes(WireFields.Line);
+        public static readonly byte[] Logger = Encoding.UTF8.GetBytes(WireFields.Logger);
+        public static readonly byte[] Message = Encoding.UTF8.GetBytes(WireFields.Message);
+        public static readonly byte[] Method = Encoding.UTF8.GetBytes(WireFields.Method);
+        public static readonly byte[] Module = Encoding.UTF8.GetBytes(WireFields.Module);
+        public static readonly byte[] Name = Encoding.UTF8.GetBytes(WireFields.Name);
+        public static readonly byte[] NameVersion = Encoding.UTF8.GetBytes(WireFields.NameVersion);
+        public static readonly byte[] Os = Encoding.UTF8.GetBytes(WireFields.Os);
+        public static readonly byte[] Platform = Encoding.UTF8.GetBytes(WireFields.Platform);
+        public static readonly byte[] QueryString = Encoding.UTF8.GetBytes(WireFields.QueryString);
+        public static readonly byte[] Release = Encoding.UTF8.GetBytes(WireFields.Release);
+        public static readonly byte[] Request = Encoding.UTF8.GetBytes(WireFields.Request);
+        public static readonly byte[] Runtime = Encoding.UTF8.GetBytes(WireFields.Runtime);
+        public static readonly byte[] Sdk = Encoding.UTF8.GetBytes(WireFields.Sdk);
+        public static readonly byte[] ServerName = Encoding.UTF8.GetBytes(WireFields.ServerName);
+        public static readonly byte[] Tags = Encoding.UTF8.GetBytes(WireFields.Tags);
+        public static readonly byte[] Timestamp = Encoding.UTF8.GetBytes(WireFields.Timestamp);
+        public static readonly byte[] Type = Encoding.UTF8.GetBytes(WireFields.Type);
+        public static readonly byte[] Url = Encoding.UTF8.GetBytes(WireFields.Url);
+        public static readonly byte[] User = Encoding.UTF8.GetBytes(WireFields.User);
+        public static readonly byte[] Username = Encoding.UTF8.GetBytes(WireFields.Username);
+        public static readonly byte[] Value = Encoding.UTF8.GetBytes(WireFields.Value);
+        public static readonly byte[] Version = Encoding.UTF8.GetBytes(WireFields.Version);
+        public static readonly byte[] Wrapper = Encoding.UTF8.GetBytes(WireFields.Wrapper);
+    }
+
+    private sealed record Encoded<T>(T Value, byte[] Bytes);
 }

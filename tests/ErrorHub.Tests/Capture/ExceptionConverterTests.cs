@@ -142,6 +142,43 @@ public sealed class ExceptionConverterTests
         e.Exceptions.Should().BeSameAs(e.Exceptions);
     }
 
+    [Fact]
+    public async Task An_event_whose_exceptions_nobody_read_is_written_byte_for_byte_as_one_whose_exceptions_were_read()
+    {
+        var asyncFailure = await CatchAsync(() => Orders.PlaceAsync(3));
+        var exceptions = new[]
+        {
+            asyncFailure,
+            Catch(Orders.ValidateAll),
+            new AggregateException(Catch(() => throw new InvalidOperationException("first", new FormatException("cause"))), new TimeoutException("no frames")),
+            Catch(() => throw new HostileException()),
+        };
+
+        foreach (var exception in exceptions)
+        {
+            // Twice each: the second write of an unread chain comes from the frames' bytes made by the first.
+            for (var round = 0; round < 2; round++)
+            {
+                var unread = Convert(exception);
+                var read = Convert(exception);
+                read.Exceptions.Should().NotBeEmpty();
+                unread.EventId = read.EventId;
+                unread.Timestamp = read.Timestamp;
+
+                var direct = Encode(unread);
+                unread.UnreadCapturedChain.Should().NotBeNull("writing must not make the entries");
+                direct.Should().Equal(Encode(read), $"the chain of {exception.GetType().Name} is the same whichever way it is written");
+            }
+        }
+    }
+
+    private static byte[] Encode(ErrorHubEvent e)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        ErrorHub.Transport.EventWireWriter.WriteEvent(buffer, e);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ReportFromFilter(Action action, Action<Exception> report)
     {

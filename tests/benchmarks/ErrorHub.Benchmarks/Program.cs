@@ -40,6 +40,12 @@ if (args is ["request-cost", .. var costArgs])
     return;
 }
 
+if (args is ["sdk-storm-sink"])
+{
+    await SdkStorm.RunSinkAsync();
+    return;
+}
+
 if (args is ["sdk-storm-app", .. var appArgs])
 {
     await SdkStorm.RunAppAsync(appArgs);

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using ErrorHub.Internal;
+using ErrorHub.Testing.Batches;
+using FluentAssertions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace ErrorHub.AspNetCore.Tests.Reporting;
+
+/// <summary>
+/// An exception storm against an ingest that does not answer: once the queue is full, a failing request's exception is
+/// refused before anything is made of it (no event, no BeforeSend), and counted as dropped when its request ends as a
+/// failure; the server hears of the count with the next batch it takes.
+/// </summary>
+public sealed class FullQueueTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Exceptions_refused_by_a_full_queue_skip_BeforeSend_and_are_counted_as_queue_full_when_their_request_fails()
+    {
+        await using var ingest = await StalledIngest.StartAsync();
+        var beforeSend = new ConcurrentQueue<string?>();
+        await using var app = await StartAppAsync(ingest.Dsn, beforeSend);
+        var client = app.Services.GetRequiredService<ErrorHubClient>();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+
+        (await http.GetAsync("/fail?n=1").WaitAsync(Guard)).StatusCode.Should().Be(System.Net.HttpStatusCode.InternalServerError);
+        await ingest.FirstBatchArrived.WaitAsync(Guard); // the sender holds event 1 in flight; the queue (1 place) is empty
+        await http.GetAsync("/fail?n=2").WaitAsync(Guard); // queued: the queue is now full
+        await WaitUntilAsync(() => beforeSend.Count == 2);
+
+        await http.GetAsync("/invalid?n=3").WaitAsync(Guard); // refused, but the app answered 400: handled, not a drop
+        await http.GetAsync("/fail?n=4").WaitAsync(Guard);
+        await http.GetAsync("/fail?n=5").WaitAsync(Guard);
+        await WaitUntilAsync(() => client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull) == 2);
+
+        beforeSend.Should().Equal(["1", "2"], "an exception the full queue refuses is not made into an event");
+        ingest.Release();
+        (await client.FlushAsync(Guard)).Should().BeTrue();
+
+        var batches = ingest.Batches.Select(b => Wire.Read(b).AsMap()).ToList();
+        batches.SelectMany(b => b["events"].AsList()).Select(e => e.AsMap()["tags"].AsMap()["n"]).Should().Equal("1", "2");
+        var dropped = batches[^1]["dropped"].AsMap().Entries.ToDictionary(p => (string)p.Key, p => Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture));
+        dropped.Should().Equal(new Dictionary<string, long> { ["queue_full"] = 2 }, "requests 4 and 5 failed; request 3 was handled");
+        client.Sender!.Drops.Total().Should().Be(2);
+    }
+
+    [Fact]
+    public async Task An_exception_logged_after_the_full_queue_refused_it_is_neither_reported_nor_counted_twice()
+    {
+        await using var ingest = await StalledIngest.StartAsync();
+        var beforeSend = new ConcurrentQueue<string?>();
+        await using var app = await StartAppAsync(ingest.Dsn, beforeSend);
+        var client = app.Services.GetRequiredService<ErrorHubClient>();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        await http.GetAsync("/fail?n=1").WaitAsync(Guard);
+        await ingest.FirstBatchArrived.WaitAsync(Guard);
+        await http.GetAsync("/fail?n=2").WaitAsync(Guard);
+        await WaitUntilAsync(() => beforeSend.Count == 2);
+
+        // The exception handler logs each of these at Error with the exception: the logger provider sees it after the middleware.
+        for (var n = 3; n <= 6; n++)
+        {
+            await http.GetAsync($"/fail?n={n}").WaitAsync(Guard);
+        }
+
+        await WaitUntilAsync(() => client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull) >= 4);
+        await Task.Delay(200); // a second count would come right after the first, in the same completion
+        client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull).Should().Be(4);
+        beforeSend.Should().HaveCount(2);
+        ingest.Release();
+    }
+
+    private static async Task<WebApplication> StartAppAsync(string dsn, ConcurrentQueue<string?> beforeSend)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddErrorHub(o =>
+        {
+            o.Dsn = dsn;
+            o.MaxQueueSize = 1;
+            o.BeforeSend = (e, _) =>
+            {
+                beforeSend.Enqueue(e.Tags.TryGetValue("n", out var n) ? n : null);
+                return e;
+            };
+        });
+        var app = builder.Build();
+        app.UseExceptionHandler(handler => handler.Run(context =>
+        {
+            context.Response.StatusCode = context.Features.Get<IExceptionHandlerFeature>()?.Error is ArgumentException ? 400 : 500;
+            return Task.CompletedTask;
+        }));
+        app.UseErrorHub();
+        app.Use((context, next) =>
+        {
+            var errorHub = context.RequestServices.GetRequiredService<IErrorHubClient>();
+            errorHub.ConfigureScope(s => s.SetTag("n", context.Request.Query["n"].ToString()));
+            return next(context);
+        });
+        app.MapGet("/fail", () => Fail());
+        app.MapGet("/invalid", () => Invalid());
+        await app.StartAsync();
+        return app;
+    }
+
+    private static string Fail() => throw new InvalidOperationException("the app failed");
+
+    private static string Invalid() => throw new ArgumentException("no such order");
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + Guard;
+        while (!condition())
+        {
+            DateTime.UtcNow.Should().BeBefore(until, "the condition should have come true by now");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>An ingest on 127.0.0.1 that holds every batch without an answer until released, then answers 202.</summary>
+    private sealed class StalledIngest : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly TaskCompletionSource _firstBatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private StalledIngest(WebApplication app) => _app = app;
+
+        public string Dsn { get; private set; } = "";
+
+        public ConcurrentQueue<byte[]> Batches { get; } = new();
+
+        public Task FirstBatchArrived => _firstBatch.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        public static async Task<StalledIngest> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var ingest = new StalledIngest(app);
+            app.MapPost("/api/{project}/events", async (HttpContext context) =>
+            {
+                using var body = new MemoryStream();
+                await using (var gzip = new GZipStream(context.Request.Body, CompressionMode.Decompress))
+                {
+                    await gzip.CopyToAsync(body);
+                }
+
+                ingest._firstBatch.TrySetResult();
+                await ingest._released.Task;
+                ingest.Batches.Enqueue(body.ToArray());
+                context.Response.StatusCode = 202;
+            });
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            ingest.Dsn = $"http://0123456789abcdef0123456789abcdef@{new Uri(address).Authority}/1";
+            return ingest;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Release();
+            await _app.DisposeAsync();
+        }
+    }
+}
