@@ -4,8 +4,8 @@ namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>
 /// Turns the single-server DDL of every schema part into its cluster form, so a table added to any schema file
-/// works on a cluster without code of its own. Every statement that creates or changes a table runs
-/// <c>ON CLUSTER</c>, and a table becomes one of two things:
+/// works on a cluster without code of its own. Every statement that creates a table runs <c>ON CLUSTER</c> (a change
+/// only where replication cannot carry it, below), and a table becomes one of two things:
 /// <list type="bullet">
 /// <item>A table whose statement says <c>-- cluster: sharded by &lt;expression&gt;</c> (the tables that grow with
 /// the events) becomes <c>&lt;table&gt;_local</c>, a <c>Replicated*MergeTree</c> per shard
