@@ -43,6 +43,7 @@ internal sealed class ClickHouseClient
     private readonly Dictionary<string, object> _insertSettings = [];
     private string? _serverVersion;
     private bool _hasZooKeeperSession;
+    private bool? _hasOneShard;
 
     /// <param name="http">Built on <see cref="CreateHandler"/>: its <see cref="ClickHouseAnswerHandler"/> turns refusals into <see cref="ClickHouseException"/>.</param>
     public ClickHouseClient(HttpClient http, ClickHouseConnection connection)
@@ -133,8 +134,10 @@ internal sealed class ClickHouseClient
         }
 
         var database = ClickHouseClusterDdl.DatabaseOf(sql);
-        var statements = _cluster.Convert(sql, database is null ? null : await DistributedTablesAsync(database, cancellationToken));
-        if (statements.Count == 1 && ReferenceEquals(statements[0].Sql, sql))
+        var statements = database is null
+            ? _cluster.Convert(sql)
+            : _cluster.Convert(sql, await DistributedTablesAsync(database, cancellationToken), await HasOneShardAsync(cancellationToken));
+        if (statements.Count == 1 && ReferenceEquals(statements[0].Sql, sql) && !statements[0].WaitForAllReplicas)
         {
             await SendAsync(sql, () => _driver.ExecuteNonQueryAsync(sql, cancellationToken: cancellationToken), cancellationToken);
             return;
@@ -155,7 +158,8 @@ internal sealed class ClickHouseClient
             try
             {
                 // ON CLUSTER answers a table of hosts and their outcome, in the default format unless told otherwise.
-                await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+                var options = statement.WaitForAllReplicas ? AllReplicasOptions : InsertSelectOptions;
+                await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: options, cancellationToken: cancellationToken), cancellationToken);
             }
             catch (ClickHouseException ex) when (ex.ErrorCode is not null && statements.Count > 1)
             {
@@ -167,6 +171,25 @@ internal sealed class ClickHouseClient
         {
             throw firstRefusal;
         }
+    }
+
+    /// <summary>
+    /// Whether the cluster is a single shard (asked once): then replication alone takes an ALTER of a local table to every
+    /// node, and it need not go through the DDL queue, where 18.x can lose a node's DDL worker (ClickHouseClusterDdl).
+    /// </summary>
+    private async Task<bool> HasOneShardAsync(CancellationToken cancellationToken)
+    {
+        if (_hasOneShard is { } known)
+        {
+            return known;
+        }
+
+        var shards = await QueryAsync(
+            $"SELECT uniqExact(shard_num) AS n FROM system.clusters WHERE cluster = {ClickHouseSql.Quote(_cluster!.Cluster)}",
+            row => ReadInt64(row.GetProperty("n")),
+            cancellationToken);
+        _hasOneShard = shards.Count == 1 && shards[0] == 1;
+        return _hasOneShard.Value;
     }
 
     private async Task<IReadOnlyDictionary<string, string>> DistributedTablesAsync(string database, CancellationToken cancellationToken) =>
@@ -227,6 +250,12 @@ internal sealed class ClickHouseClient
     private static readonly QueryOptions InsertSelectOptions = new()
     {
         CustomSettings = new Dictionary<string, object> { ["default_format"] = "TabSeparated" },
+    };
+
+    // 2: an ALTER answers once every replica has applied it. Current servers know the setting as alter_sync too; 18.x waits so for column changes anyway.
+    private static readonly QueryOptions AllReplicasOptions = new()
+    {
+        CustomSettings = new Dictionary<string, object> { ["default_format"] = "TabSeparated", ["replication_alter_partitions_sync"] = 2 },
     };
 
     /// <summary>Runs a SELECT and maps each row of its JSONEachRow answer (UInt64 and Int64 arrive as strings).</summary>

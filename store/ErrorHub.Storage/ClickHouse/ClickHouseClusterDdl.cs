@@ -4,8 +4,8 @@ namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>
 /// Turns the single-server DDL of every schema part into its cluster form, so a table added to any schema file
-/// works on a cluster without code of its own. Every statement that creates or changes a table runs
-/// <c>ON CLUSTER</c>, and a table becomes one of two things:
+/// works on a cluster without code of its own. Every statement that creates a table runs <c>ON CLUSTER</c> (a change
+/// only where replication cannot carry it, below), and a table becomes one of two things:
 /// <list type="bullet">
 /// <item>A table whose statement says <c>-- cluster: sharded by &lt;expression&gt;</c> (the tables that grow with
 /// the events) becomes <c>&lt;table&gt;_local</c>, a <c>Replicated*MergeTree</c> per shard
@@ -18,6 +18,10 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </list>
 /// Row changes (<c>ALTER ... DELETE/UPDATE</c>, <c>DROP PARTITION</c>) of a Distributed table go to its local
 /// tables on every shard; a column change goes to the local tables, and the Distributed table is made again over them.
+/// An <c>ALTER</c> of a replicated table runs <c>ON CLUSTER</c> only where replication cannot carry it: to the other
+/// shards of a cluster of several. ClickHouse 18.x's DDL worker can run such an ALTER on two replicas of one shard, and
+/// the second one's bookkeeping error ends the worker for good: every later ON CLUSTER statement then waits for that node
+/// until it restarts (docs/deployment.md).
 /// </summary>
 internal sealed partial class ClickHouseClusterDdl
 {
@@ -59,9 +63,10 @@ internal sealed partial class ClickHouseClusterDdl
     /// The statements the cluster runs for <paramref name="statement"/>, in order; a statement that needs no cluster form
     /// comes back alone and unchanged. <paramref name="distributedTables"/>: the tables of the statement's database
     /// that are Distributed, with their engine as the server shows it (<c>system.tables.engine_full</c>; see
-    /// <see cref="DatabaseOf"/>), which views and row changes must not touch directly.
+    /// <see cref="DatabaseOf"/>), which views and row changes must not touch directly. <paramref name="oneShard"/>: the
+    /// cluster has a single shard, whose replication carries an ALTER of a local table to every node.
     /// </summary>
-    public IReadOnlyList<ClusterStatement> Convert(string statement, IReadOnlyDictionary<string, string>? distributedTables = null)
+    public IReadOnlyList<ClusterStatement> Convert(string statement, IReadOnlyDictionary<string, string>? distributedTables = null, bool oneShard = false)
     {
         ArgumentNullException.ThrowIfNull(statement);
         distributedTables ??= new Dictionary<string, string>();
@@ -90,16 +95,17 @@ internal sealed partial class ClickHouseClusterDdl
             {
                 if (!sharded)
                 {
-                    return [new(Insert(statement, alter.Groups["name"]), ObjectKind.None, null, null)];
+                    // A full copy is one replica set over every node: its replication takes the change everywhere.
+                    return [new(statement, ObjectKind.None, null, null) { WaitForAllReplicas = true }];
                 }
 
                 // 18.16 refuses ALTER ... ON CLUSTER of a table that is not replicated when the shards replicate
                 // internally (code 371), and a Distributed table holds nothing but its columns: it is made again over
-                // the changed local tables.
+                // the changed local tables, which must all have the change by then.
                 var (quotedDb, quotedName) = (ClickHouseSql.QuoteIdentifier(db!), ClickHouseSql.QuoteIdentifier(name));
                 return
                 [
-                    new(Rename(statement, alter.Groups["name"], db!, name + LocalSuffix), ObjectKind.None, null, null),
+                    new(ToLocalTable(statement, alter.Groups["name"], db!, name, oneShard), ObjectKind.None, null, null) { WaitForAllReplicas = oneShard },
                     new($"DROP TABLE IF EXISTS {quotedDb}.{quotedName}{_onCluster}", ObjectKind.None, null, null),
                     new($"CREATE TABLE IF NOT EXISTS {quotedDb}.{quotedName}{_onCluster} AS {quotedDb}.{ClickHouseSql.QuoteIdentifier(name + LocalSuffix)} ENGINE = {distributedTables[name]}",
                         ObjectKind.Table, db, name),
@@ -110,7 +116,7 @@ internal sealed partial class ClickHouseClusterDdl
             // its own, so the change goes to its local table on every shard.
             if (sharded)
             {
-                return [new(Rename(statement, alter.Groups["name"], db!, name + LocalSuffix), ObjectKind.None, null, null)];
+                return [new(ToLocalTable(statement, alter.Groups["name"], db!, name, oneShard), ObjectKind.None, null, null)];
             }
         }
 
@@ -168,6 +174,11 @@ internal sealed partial class ClickHouseClusterDdl
 
     private string Insert(string statement, Group name) => statement.Insert(name.Index + name.Length, _onCluster);
 
+    /// <summary>An ALTER of a Distributed table turned to its local tables: through this node's replica alone when one shard holds everything.</summary>
+    private string ToLocalTable(string statement, Group name, string database, string table, bool oneShard) => oneShard
+        ? statement[..name.Index] + ClickHouseSql.QuoteIdentifier(database) + "." + ClickHouseSql.QuoteIdentifier(table + LocalSuffix) + statement[(name.Index + name.Length)..]
+        : Rename(statement, name, database, table + LocalSuffix);
+
     private string Rename(string statement, Group name, string database, string table) =>
         statement[..name.Index] + ClickHouseSql.QuoteIdentifier(database) + "." + ClickHouseSql.QuoteIdentifier(table) + _onCluster + statement[(name.Index + name.Length)..];
 
@@ -214,5 +225,12 @@ internal sealed partial class ClickHouseClusterDdl
     internal sealed record ClusterStatement(string Sql, ObjectKind Creates, string? Database, string? Table)
     {
         public bool IsCreate => Creates != ObjectKind.None;
+
+        /// <summary>
+        /// An ALTER sent to this node's replica instead of ON CLUSTER: it answers once every replica has the change, as
+        /// ON CLUSTER did (otherwise a current server answers when this replica has it, and the next statement or a read
+        /// through another node may not see it yet).
+        /// </summary>
+        public bool WaitForAllReplicas { get; init; }
     }
 }

@@ -97,14 +97,28 @@ public sealed class ClickHouseClusterDdlTests
     }
 
     [Fact]
-    public void Column_changes_run_on_the_cluster_and_a_distributed_table_is_made_again_over_its_changed_local_tables()
+    public void A_column_change_of_a_full_copy_is_left_to_its_replication_and_waits_for_every_replica()
     {
-        _ddl.Convert("ALTER TABLE `db`.projects ADD COLUMN deleted UInt8").Should().ContainSingle().Which.Sql
-            .Should().Be("ALTER TABLE `db`.projects ON CLUSTER `prod` ADD COLUMN deleted UInt8");
+        // Not ON CLUSTER: 18.x's DDL worker can run an ALTER of a replicated table on two replicas, and then stops for good.
+        var converted = _ddl.Convert("ALTER TABLE `db`.projects ADD COLUMN deleted UInt8").Should().ContainSingle().Subject;
+        converted.Sql.Should().Be("ALTER TABLE `db`.projects ADD COLUMN deleted UInt8");
+        converted.WaitForAllReplicas.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_column_change_of_a_distributed_table_goes_to_every_shard_and_the_distributed_table_is_made_again_over_its_changed_local_tables()
+    {
         _ddl.Convert("ALTER TABLE `db`.events ADD COLUMN grouping String", Distributed).Select(s => s.Sql).Should().Equal(
             "ALTER TABLE `db`.`events_local` ON CLUSTER `prod` ADD COLUMN grouping String",
             "DROP TABLE IF EXISTS `db`.`events` ON CLUSTER `prod`",
             "CREATE TABLE IF NOT EXISTS `db`.`events` ON CLUSTER `prod` AS `db`.`events_local` ENGINE = Distributed(prod, db, events_local, cityHash64(project_id, fingerprint))");
+
+        var oneShard = _ddl.Convert("ALTER TABLE `db`.events ADD COLUMN grouping String", Distributed, oneShard: true);
+        oneShard.Select(s => s.Sql).Should().Equal(
+            "ALTER TABLE `db`.`events_local` ADD COLUMN grouping String",
+            "DROP TABLE IF EXISTS `db`.`events` ON CLUSTER `prod`",
+            "CREATE TABLE IF NOT EXISTS `db`.`events` ON CLUSTER `prod` AS `db`.`events_local` ENGINE = Distributed(prod, db, events_local, cityHash64(project_id, fingerprint))");
+        oneShard[0].WaitForAllReplicas.Should().BeTrue("the Distributed table is made again on every node from its local table, which must have the column there");
     }
 
     [Fact]
@@ -115,6 +129,10 @@ public sealed class ClickHouseClusterDdlTests
             .Should().Be("ALTER TABLE `db`.`events_local` ON CLUSTER `prod` DELETE WHERE project_id = 1");
         _ddl.Convert("ALTER TABLE `db`.events DROP PARTITION '2026-11-30'", distributed).Should().ContainSingle().Which.Sql
             .Should().Be("ALTER TABLE `db`.`events_local` ON CLUSTER `prod` DROP PARTITION '2026-11-30'");
+        _ddl.Convert("ALTER TABLE `db`.events DELETE WHERE project_id = 1", distributed, oneShard: true).Should().ContainSingle().Which.Sql
+            .Should().Be("ALTER TABLE `db`.`events_local` DELETE WHERE project_id = 1", "one shard's replication reaches every node");
+        _ddl.Convert("ALTER TABLE `db`.events DROP PARTITION '2026-11-30'", distributed, oneShard: true).Should().ContainSingle().Which.Sql
+            .Should().Be("ALTER TABLE `db`.`events_local` DROP PARTITION '2026-11-30'");
         foreach (var replicatedByItself in new[]
                  {
                      "ALTER TABLE `db`.issue_states DELETE WHERE project_id = 1",

@@ -75,7 +75,8 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts {onCluster}");
         await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.issue_firsts_local {onCluster}");
         var events = await cluster.Nodes[0].QueryAsync($"SELECT engine_full FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} AND name = 'events' FORMAT TabSeparatedRaw");
-        await cluster.Nodes[0].QueryAsync($"ALTER TABLE {database}.events_local {onCluster} DROP COLUMN grouping");
+        // Replication takes it to the other node (ON CLUSTER could stop 18.16's DDL worker: docs/deployment.md).
+        await cluster.Nodes[0].QueryAsync($"ALTER TABLE {database}.events_local DROP COLUMN grouping");
         await cluster.Nodes[0].QueryAsync($"DROP TABLE {database}.events {onCluster}");
         await cluster.Nodes[0].QueryAsync($"CREATE TABLE {database}.events {onCluster} AS {database}.events_local ENGINE = {events.Trim()}");
 
@@ -90,6 +91,63 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
             var localColumns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = 'events_local'");
             localColumns.Split('\n').Should().Contain("grouping", $"{node.Name}'s local events table has it too");
             (await TablesAsync(node)).Should().Contain([("issue_firsts", "Distributed"), ("issue_firsts_local", "ReplicatedAggregatingMergeTree"), ("issue_firsts_mv", "MaterializedView")]);
+        }
+    }
+
+    [Fact]
+    public async Task Repeated_column_changes_and_retention_stay_out_of_the_ddl_queue_and_on_cluster_ddl_still_runs_after_them()
+    {
+        // On 18.16 an ALTER of a replicated table sent ON CLUSTER to a shard of two replicas can run on both; the second one's
+        // bookkeeping then fails and ends that node's DDL worker, after which every ON CLUSTER statement waits for it in vain.
+        var client = ClusterClients.Create(cluster.Nodes[0], _clients);
+        var store = ClickHouseDatabase.Open(client, _database);
+        await store.Schema.EnsureSchemaAsync();
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        var cutoff = new DateTimeOffset(2025, 3, 10, 0, 0, 0, TimeSpan.Zero);
+        // Project 2 keeps its events longer, so project 1's old week is not dropped whole: its rows go by mutation.
+        var plan = new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [1] = cutoff, [2] = cutoff.AddDays(-30) }, null);
+
+        for (var round = 1; round <= 3; round++)
+        {
+            await client.ExecuteAsync($"ALTER TABLE {database}.projects ADD COLUMN probe_{round} UInt8", CancellationToken.None);
+            await client.ExecuteAsync($"ALTER TABLE {database}.events ADD COLUMN probe_{round} UInt8", CancellationToken.None);
+            await store.Events.InsertEventsAsync([
+                TestEvents.Create(1, "fp-old", cutoff.AddHours(-round)),
+                TestEvents.Create(1, "fp-new", cutoff.AddHours(round)),
+                TestEvents.Create(2, "fp-other", cutoff.AddDays(-1)),
+            ]);
+            (await store.Retention.DeleteExpiredAsync(plan)).Should().Be(1, $"round {round} expires project 1's one old event");
+        }
+
+        var queuedAlters = await cluster.Nodes[0].QueryAsync(
+            $"SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/task_queue/ddl' AND position(value, {ClickHouseSql.Quote(_database)}) > 0 AND position(value, 'ALTER TABLE') > 0");
+        queuedAlters.Trim().Should().Be("0", "replication carries a one-shard cluster's ALTERs to every node, without the DDL queue");
+        await SyncAsync();
+        foreach (var node in cluster.Nodes)
+        {
+            foreach (var table in new[] { "projects", "events", "events_local" })
+            {
+                var columns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = '{table}'");
+                columns.Split('\n').Should().Contain(["probe_1", "probe_2", "probe_3"], $"{node.Name}'s {table} has every added column");
+            }
+
+            var kept = await node.QueryAsync($"SELECT fingerprint FROM {database}.events_local WHERE project_id = 1 ORDER BY timestamp FORMAT TabSeparated");
+            kept.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().Equal(["fp-new", "fp-new", "fp-new"], $"{node.Name} lost project 1's expired events and kept the others");
+        }
+
+        // The DDL queue still works on both nodes.
+        var probe = ClickHouseServerFixture.NewDatabaseName("ddlprobe");
+        try
+        {
+            await cluster.Nodes[1].QueryAsync($"CREATE DATABASE {ClickHouseSql.QuoteIdentifier(probe)} ON CLUSTER {ClickHouseClusterFixture.ClusterName}");
+            foreach (var node in cluster.Nodes)
+            {
+                (await node.QueryAsync($"SELECT count() FROM system.databases WHERE name = {ClickHouseSql.Quote(probe)}")).Trim().Should().Be("1", $"{node.Name} ran the ON CLUSTER statement");
+            }
+        }
+        finally
+        {
+            await ClusterClients.DropDatabaseAsync(cluster, probe);
         }
     }
 
