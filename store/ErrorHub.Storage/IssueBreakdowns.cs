@@ -24,9 +24,11 @@ public sealed record BreakdownQuery(int ProjectId, string Fingerprint)
     /// <summary>How many values per dimension, most frequent first.</summary>
     public int Limit { get; init; } = 10;
 
-    internal DateTimeOffset? RangeStart => Since is { } since ? HourRange.Floor(since) : null;
+    /// <summary>Where the counting starts: <see cref="Since"/>'s whole hour (the stores count whole hours).</summary>
+    public DateTimeOffset? RangeStart => Since is { } since ? HourRange.Floor(since) : null;
 
-    internal DateTimeOffset? RangeEnd => Until is { } until ? HourRange.Ceiling(until) : null;
+    /// <summary>Where the counting ends: <see cref="Until"/> rounded up to a whole hour.</summary>
+    public DateTimeOffset? RangeEnd => Until is { } until ? HourRange.Ceiling(until) : null;
 
     internal bool MatchesNothing => RangeStart is { } start && RangeEnd is { } end && end <= start;
 

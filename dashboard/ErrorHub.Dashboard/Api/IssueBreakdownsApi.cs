@@ -38,7 +38,7 @@ internal static class IssueBreakdownsApi
 
             var query = new BreakdownQuery(projectId, fingerprint) { Since = asked.Since, Until = asked.Until, Limit = asked.Limit };
             var breakdowns = await issues.GetBreakdownsAsync(query, cancellationToken);
-            return Results.Json(ApiBreakdowns.From(breakdowns, HourFloor(asked.Since), HourCeiling(asked.Until)), BreakdownsJsonContext.Default.ApiBreakdowns);
+            return Results.Json(ApiBreakdowns.From(breakdowns, query.RangeStart, query.RangeEnd), BreakdownsJsonContext.Default.ApiBreakdowns); // the whole hours counted, so a script knows what it got
         });
     }
 
@@ -107,13 +107,6 @@ internal static class IssueBreakdownsApi
     }
 
     private static Asked Problem(string text) => new(null, null, DefaultLimit, text);
-
-    /// <summary>The times the stores count from and to: whole hours (the answer says which, so a script knows what it got).</summary>
-    private static DateTimeOffset? HourFloor(DateTimeOffset? time) =>
-        time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t.ToUnixTimeSeconds() - (((t.ToUnixTimeSeconds() % 3600) + 3600) % 3600)) : null;
-
-    private static DateTimeOffset? HourCeiling(DateTimeOffset? time) =>
-        time is { } t && HourFloor(t) is { } floor ? (floor < t ? floor.AddHours(1) : floor) : null;
 
     /// <summary>An instant with its offset (a time without one would depend on the server's zone), within years a store keeps.</summary>
     private static bool TryTime(string text, out DateTimeOffset time)

@@ -60,8 +60,8 @@ internal static class IssueDetailApi
 
     /// <summary>Who the page offers: admins (they see every project) and the project's members, not disabled.</summary>
     private static async Task<bool> AssignableAsync(IAccessStore accounts, int projectId, Guid userId, CancellationToken cancellationToken) =>
-        await accounts.GetUserAsync(userId, cancellationToken) is { DisabledAt: null } account
-        && (account.Role == UserRole.Admin || (await accounts.GetMembersAsync(projectId, cancellationToken)).Contains(userId));
+        await accounts.GetUserAsync(userId, cancellationToken) is { } account
+        && IssueTriage.CanBeAssigned(account, (await accounts.GetMembersAsync(projectId, cancellationToken)).ToHashSet());
 
     private static IResult NotFound(string message) =>
         Results.Json(new AccessProblem(message), IssueDetailJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);

@@ -30,6 +30,10 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it.
 internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock)
 {
+    /// <summary>Who an issue may be assigned to, in the page and the API: active admins (they see every project) and the project's active members.</summary>
+    public static bool CanBeAssigned(UserAccount account, IReadOnlySet<Guid> projectMembers) =>
+        account.DisabledAt is null && (account.Role == UserRole.Admin || projectMembers.Contains(account.Id));
+
     /// <summary>The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved).</summary>
     public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
     {
