@@ -52,6 +52,54 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task One_event_pages_step_through_a_merged_issue_with_same_second_ties_and_end_with_no_next_page()
+    {
+        // The issue page steps one event at a time (latest, oldest, previous, next): each step must be the next event of
+        // the whole order, ties in one second included, events of an issue merged into this one included, and the last
+        // step must say that nothing follows.
+        var events = Enumerable.Range(0, 24)
+            .Select(i => TestEvents.Create(Project, i % 3 == 0 ? "merged-in" : "stepped", T0.AddMinutes(-7 * (i / 3)).AddMilliseconds(i % 3 * 100)))
+            .ToList();
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "other", T0.AddSeconds(1)), TestEvents.Create(Project + 1, "stepped", T0.AddSeconds(1))]);
+        await Store.Merges.MergeAsync(Project, "stepped", ["merged-in"], T0);
+
+        async Task<List<EventRow>> StepAllAsync(bool oldestFirst)
+        {
+            var seen = new List<EventRow>();
+            EventCursor? after = null;
+            for (var steps = 0; steps <= events.Count; steps++)
+            {
+                var page = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "stepped") { OldestFirst = oldestFirst, After = after, Limit = 1 });
+                seen.AddRange(page.Items);
+                if (page.Next is null)
+                {
+                    return seen;
+                }
+
+                page.Items.Should().ContainSingle();
+                after = page.Next;
+            }
+
+            throw new InvalidOperationException("The steps never ended.");
+        }
+
+        foreach (var oldestFirst in new[] { false, true })
+        {
+            var stepped = await StepAllAsync(oldestFirst);
+            var paged = (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "stepped") { OldestFirst = oldestFirst, Limit = 100 })).Items;
+            stepped.Select(e => e.EventId).Should().Equal(paged.Select(e => e.EventId), "one step at a time reaches the same events in the same order as one page");
+            stepped.Select(e => e.EventId).Should().BeEquivalentTo(events.Select(e => e.EventId));
+
+            var beyondTheEnd = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "stepped") { OldestFirst = oldestFirst, After = paged[^1].Cursor, Limit = 1 });
+            beyondTheEnd.Items.Should().BeEmpty("nothing follows the last event");
+            beyondTheEnd.Next.Should().BeNull();
+        }
+
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "no-such-issue") { Limit = 1 })).Items.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Small_pages_of_a_dense_issue_with_a_long_quiet_gap_reach_every_event_in_order()
     {
         // Two events a minute for 90 minutes (pairs in the same second), then nothing for 40 days before a few old ones:

@@ -137,4 +137,37 @@ public abstract partial class StoreContractTests
         (await activity.GetIssueActivityAfterAsync(Project, "fp", T0.AddDays(400))).Should().Be(new IssueActivity("fp", 0, 0));
         (await activity.GetIssueActivityAfterAsync(Project, "it's ' OR 1=1 --", T0)).Should().Be(new IssueActivity("it's ' OR 1=1 --", 0, 0));
     }
+
+    [Fact]
+    public async Task A_merge_shows_at_once_in_the_process_that_made_it_and_within_seconds_in_another_reading_the_same_store()
+    {
+        // Two dashboard processes on one store: the one that merges reads its own change at once; the other, which read
+        // the issue just before (and may keep the project's merges for a moment), sees it within a few seconds.
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
+        foreach (var store in stores)
+        {
+            await store.Schema.EnsureSchemaAsync();
+        }
+
+        var (merging, other) = (stores[0], stores[1]);
+        await merging.Events.InsertEventsAsync([TestEvents.Create(Project, "target", T0), TestEvents.Create(Project, "source", T0.AddSeconds(1))]);
+        (await other.Issues.GetIssueAsync(Project, "source")).Should().NotBeNull();
+        (await merging.Issues.GetIssueAsync(Project, "source")).Should().NotBeNull();
+
+        await merging.Merges.MergeAsync(Project, "target", ["source"], T0.AddMinutes(1));
+        (await merging.Issues.GetIssueAsync(Project, "source")).Should().BeNull("the merging process reads its own merge at once");
+        (await merging.Issues.GetIssueAsync(Project, "target"))!.EventCount.Should().Be(2);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (await other.Issues.GetIssueAsync(Project, "source") is not null)
+        {
+            watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "another process sees a merge within seconds");
+            await Task.Delay(100);
+        }
+
+        (await other.Issues.GetEventPageAsync(new EventQuery(Project, "target") { Limit = 10 })).Items.Should().HaveCount(2);
+
+        await merging.Merges.UnmergeAsync(Project, "source");
+        (await merging.Issues.GetIssueAsync(Project, "source")).Should().NotBeNull("the unmerging process reads its own change at once");
+    }
 }

@@ -38,18 +38,19 @@ internal sealed class ClickHouseDatabase : IStoreSchema
     {
         var store = new ClickHouseDatabase(client, database, logger);
         var notifications = new ClickHouseNotificationSchema(store._schema);
+        var merges = new ClickHouseMergeCache(client, notifications.IssueMerges);
         return new ErrorHubStore(
             store,
             new ClickHouseEventWriter(client, store._schema),
-            new ClickHouseIssueReader(client, store._schema),
+            new ClickHouseIssueReader(client, store._schema, merges),
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
             new ClickHouseAccessStore(client, store._accessSchema),
             new ClickHouseRetention(client, store._schema))
         {
-            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications), new ClickHouseNotificationStore(client, notifications)),
+            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications, merges), new ClickHouseNotificationStore(client, notifications)),
             History = new ClickHouseIssueHistory(client, notifications),
-            Merges = new ClickHouseIssueMerges(client, notifications),
-            Releases = new ClickHouseReleaseReader(client, store._schema),
+            Merges = new ClickHouseIssueMerges(client, notifications, merges),
+            Releases = new ClickHouseReleaseReader(client, store._schema, merges),
         };
     }
 

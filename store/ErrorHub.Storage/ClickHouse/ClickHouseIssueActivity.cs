@@ -9,7 +9,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// and the releases after a resolution read events, for one issue each. Events of a merged issue count for the
 /// issue it was merged into (<see cref="IIssueMerges"/>), as every reader counts them.
 /// </summary>
-internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema) : IIssueActivity
+internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema, ClickHouseMergeCache merges) : IIssueActivity
 {
     public async Task<IReadOnlyList<NewIssue>> GetNewIssuesAsync(int projectId, EventFilter filter, DateTimeOffset since, int limit, CancellationToken cancellationToken = default)
     {
@@ -154,8 +154,8 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         return rows.Count == 0 ? new IssueActivity(fingerprint, 0, 0) : rows[0];
     }
 
-    private async Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
-        new(await ClickHouseIssueMerges.ReadAsync(client, schema.IssueMerges, projectId, cancellationToken));
+    private Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
+        merges.KeysAsync(projectId, cancellationToken);
 
     private static string Window(int projectId, DateTimeOffset from, DateTimeOffset to) =>
         $"project_id = {ClickHouseSql.Literal(projectId)} AND minute >= {Time(ActivityWindow.MinuteSeconds(from))} AND minute < {Time(ActivityWindow.MinuteSeconds(to))}";

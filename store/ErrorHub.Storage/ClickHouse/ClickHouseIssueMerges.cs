@@ -6,7 +6,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// Merged issues as a ReplacingMergeTree keyed by the merged fingerprint: a merge writes the target, an unmerge a
 /// newer row with an empty target; reads take the latest row of each. One dashboard process writes it.
 /// </summary>
-internal sealed class ClickHouseIssueMerges(ClickHouseClient client, ClickHouseNotificationSchema schema) : IIssueMerges, IDisposable
+internal sealed class ClickHouseIssueMerges(ClickHouseClient client, ClickHouseNotificationSchema schema, ClickHouseMergeCache readers) : IIssueMerges, IDisposable
 {
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
@@ -22,6 +22,7 @@ internal sealed class ClickHouseIssueMerges(ClickHouseClient client, ClickHouseN
             if (pointing.Count > 0)
             {
                 await client.InsertAsync(schema.IssueMerges, [.. pointing.Select(source => new ClickHouseIssueMergeRow(projectId, source, effective, at, RowVersion.Next()))], cancellationToken);
+                readers.Forget(projectId);
             }
         }
         finally
@@ -37,6 +38,7 @@ internal sealed class ClickHouseIssueMerges(ClickHouseClient client, ClickHouseN
         try
         {
             await client.InsertAsync(schema.IssueMerges, [new ClickHouseIssueMergeRow(projectId, source, "", DateTimeOffset.UnixEpoch, RowVersion.Next())], cancellationToken);
+            readers.Forget(projectId);
         }
         finally
         {

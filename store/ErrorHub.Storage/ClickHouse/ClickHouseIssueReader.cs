@@ -4,7 +4,7 @@ using ErrorHub.Storage.Events;
 namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>Issues from the hourly aggregates (named by their first event's title, from issue_firsts), events from their payload column.</summary>
-internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseSchema schema) : IIssueReader
+internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseSchema schema, ClickHouseMergeCache merges) : IIssueReader
 {
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
     {
@@ -557,30 +557,20 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         async Task<IReadOnlyList<EventRow>> ReadAsync(string window) => await client.QueryAsync(
             $"""
             {with}
-            SELECT event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment
+            SELECT {EventRowColumns}
             FROM {schema.IssueEvents}
             WHERE {issueRows} {conditions}{window}
             ORDER BY timestamp {(query.OldestFirst ? "ASC" : "DESC")}, event_id ASC
             LIMIT 1 BY event_id
             LIMIT {ClickHouseSql.Literal(query.Limit + 1)}
             """,
-            row =>
-            {
-                var eventId = Guid.Parse(row.GetProperty("event_id").GetString() ?? "");
-                var seconds = ClickHouseClient.ReadInt64(row.GetProperty("seconds"));
-                return new EventRow(
-                    eventId,
-                    StoreTime.FromUnixSeconds(seconds),
-                    row.GetProperty("level").GetString() ?? "",
-                    Text(row, "user_id"),
-                    Text(row, "user_email"),
-                    Text(row, "user_username"),
-                    Text(row, "url"),
-                    Text(row, "release"),
-                    Text(row, "environment"),
-                    new EventCursor(seconds * 1000, eventId));
-            },
+            ReadEventRow,
             cancellationToken);
+
+        if (query.Limit == 1 && string.IsNullOrEmpty(query.Search))
+        {
+            return await FirstEventAsync(query, issueRows, conditions.ToString(), cancellationToken);
+        }
 
         // 18.16 sorts every row a query reads, and an issue's rows are in time order in the table's key: a page of a large
         // issue is read first within an hour, a day, a month of its starting point (the cursor, else the issue's newest or
@@ -629,6 +619,53 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return rows.Count > query.Limit
             ? new EventPage([.. rows.Take(query.Limit)], rows[query.Limit - 1].Cursor)
             : new EventPage(rows, null);
+    }
+
+    private const string EventRowColumns = "event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment";
+
+    /// <summary>
+    /// The first event in the page's order, and whether another follows, in one round trip: the issue page steps to its
+    /// latest, oldest, previous and next event this way. The first event lies in the newest (oldest) second the rows hold,
+    /// which a scalar sub-query finds on the table's key; a second one looks for one row outside that second.
+    /// </summary>
+    private async Task<EventPage> FirstEventAsync(EventQuery query, string issueRows, string conditions, CancellationToken cancellationToken)
+    {
+        var edge = $"(SELECT {(query.OldestFirst ? "min" : "max")}(timestamp) FROM {schema.IssueEvents} WHERE {issueRows} {conditions})";
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT {EventRowColumns},
+                (SELECT count() FROM (SELECT 1 FROM {schema.IssueEvents} WHERE {issueRows} {conditions} AND timestamp != {edge} LIMIT 1)) AS others
+            FROM {schema.IssueEvents}
+            WHERE {issueRows} {conditions} AND timestamp = {edge}
+            ORDER BY event_id ASC
+            LIMIT 1 BY event_id
+            LIMIT 2
+            """,
+            row => (Row: ReadEventRow(row), Others: ClickHouseClient.ReadInt64(row.GetProperty("others"))),
+            cancellationToken);
+        return rows.Count switch
+        {
+            0 => new EventPage([], null),
+            1 when rows[0].Others == 0 => new EventPage([rows[0].Row], null),
+            _ => new EventPage([rows[0].Row], rows[0].Row.Cursor),
+        };
+    }
+
+    private static EventRow ReadEventRow(JsonElement row)
+    {
+        var eventId = Guid.Parse(row.GetProperty("event_id").GetString() ?? "");
+        var seconds = ClickHouseClient.ReadInt64(row.GetProperty("seconds"));
+        return new EventRow(
+            eventId,
+            StoreTime.FromUnixSeconds(seconds),
+            row.GetProperty("level").GetString() ?? "",
+            Text(row, "user_id"),
+            Text(row, "user_email"),
+            Text(row, "user_username"),
+            Text(row, "url"),
+            Text(row, "release"),
+            Text(row, "environment"),
+            new EventCursor(seconds * 1000, eventId));
     }
 
     public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
@@ -794,8 +831,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     private static string? Text(JsonElement row, string column) =>
         row.GetProperty(column).GetString() is { Length: > 0 } text ? text : null;
 
-    private async Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
-        new(await ClickHouseIssueMerges.ReadAsync(client, schema.Table("issue_merges"), projectId, cancellationToken));
+    private Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
+        merges.KeysAsync(projectId, cancellationToken);
 
     private static ErrorEvent ReadPayload(JsonElement row) =>
         EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? "");

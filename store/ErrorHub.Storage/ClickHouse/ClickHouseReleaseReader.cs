@@ -4,7 +4,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// Releases on ClickHouse: three aggregate queries however many releases there are (the page, the new issues of
 /// the page's releases, the total), each one pass over the project's release and time columns.
 /// </summary>
-internal sealed class ClickHouseReleaseReader(ClickHouseClient client, ClickHouseSchema schema) : IReleaseReader
+internal sealed class ClickHouseReleaseReader(ClickHouseClient client, ClickHouseSchema schema, ClickHouseMergeCache merges) : IReleaseReader
 {
     public async Task<ReleasePage> GetReleasesAsync(ReleaseQuery query, CancellationToken cancellationToken = default)
     {
@@ -30,7 +30,7 @@ internal sealed class ClickHouseReleaseReader(ClickHouseClient client, ClickHous
         var newIssues = new Dictionary<string, long>(StringComparer.Ordinal);
         if (page.Count > 0)
         {
-            var keys = new ClickHouseIssueKeys(await ClickHouseIssueMerges.ReadAsync(client, schema.Table("issue_merges"), query.ProjectId, cancellationToken));
+            var keys = await merges.KeysAsync(query.ProjectId, cancellationToken);
             foreach (var (release, issues) in await client.QueryAsync(
                 $"""
                 SELECT first_release, count() AS issues
