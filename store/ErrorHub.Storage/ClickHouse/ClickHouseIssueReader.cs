@@ -95,23 +95,39 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             return null;
         }
 
-        // No constant named fingerprint here: an alias would hide the column of that name in WHERE.
-        var counts = await client.QueryAsync(
+        // One issue's rows lie together in issue_hourly's key (issue_days, made for lists, leads with the filters and would
+        // be read whole), and its name is one row of issue_firsts: one round trip. No constant named fingerprint here: an
+        // alias would hide the column of that name in WHERE.
+        var project = ClickHouseSql.Literal(projectId);
+        var rows = await client.QueryAsync(
             $"""
-            SELECT {MergedCounts}
-            FROM {schema.IssueDays}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
-            HAVING {IssueOrdering.EventsAlias} > 0
+            SELECT *
+            FROM
+            (
+                SELECT {MergedCounts}, argMaxMerge(latest_level) AS issue_level, 1 AS joined
+                FROM {schema.IssueHourly}
+                WHERE project_id = {project} AND fingerprint IN ({keys.Members([fingerprint])})
+                HAVING {IssueOrdering.EventsAlias} > 0
+            )
+            ANY INNER JOIN
+            (
+                SELECT
+                    argMinMerge(first_title) AS issue_first_title,
+                    argMinMerge(first_culprit) AS issue_first_culprit,
+                    argMinMerge(first_grouping) AS issue_first_grouping,
+                    1 AS joined
+                FROM {schema.IssueFirsts}
+                WHERE project_id = {project} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
+                GROUP BY fingerprint
+            ) USING joined
             """,
-            row => ReadCounts(row, fingerprint),
+            row => ReadCounts(row, fingerprint).ToSummary(projectId, new IssueName(
+                row.GetProperty("issue_first_title").GetString() ?? "",
+                row.GetProperty("issue_first_culprit").GetString() ?? "",
+                row.GetProperty("issue_level").GetString() ?? "",
+                EventPayloadJson.DeserializeGrouping(row.GetProperty("issue_first_grouping").GetString()))),
             cancellationToken);
-        if (counts.Count == 0)
-        {
-            return null;
-        }
-
-        var names = await NamesAsync(projectId, keys, [fingerprint], cancellationToken);
-        return names.TryGetValue(fingerprint, out var name) ? counts[0].ToSummary(projectId, name) : null;
+        return rows.Count == 0 ? null : rows[0];
     }
 
     public async Task<IReadOnlyList<ErrorEvent>> GetEventsAsync(int projectId, string fingerprint, int limit, CancellationToken cancellationToken = default)

@@ -21,12 +21,16 @@ internal static class DashboardQueryBenchmark
     private const int ProjectId = 1;
     private const int Runs = 5;
 
+    /// <summary>Only the measurements whose name holds this text (<c>--only "issue page"</c>); all when absent.</summary>
+    private static string? s_only;
+
     public static async Task RunAsync(string[] args)
     {
         var store = Option(args, "--store") ?? "sqlite";
         var events = int.Parse(Option(args, "--events") ?? "100000", CultureInfo.InvariantCulture);
         var issues = int.Parse(Option(args, "--issues") ?? "2000", CultureInfo.InvariantCulture);
         var database = Option(args, "--database");
+        s_only = Option(args, "--only");
         var now = DateTimeOffset.UtcNow;
 
         ClickHouseServerFixture? server = null;
@@ -164,6 +168,11 @@ internal static class DashboardQueryBenchmark
 
     private static async Task TimeAsync(string name, Func<Task<int>> query)
     {
+        if (s_only is not null && !name.Contains(s_only, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
         var rows = await query(); // warm-up: caches and connection pools as a running dashboard has them
         var times = new List<double>();
         for (var i = 0; i < Runs; i++)
