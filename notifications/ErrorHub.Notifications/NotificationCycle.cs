@@ -156,10 +156,10 @@ internal sealed class NotificationCycle(
             Limit = 100,
         };
         var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
-        var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).Select(s => s.Fingerprint).ToHashSet(StringComparer.Ordinal);
+        var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).ToDictionary(s => s.Fingerprint, StringComparer.Ordinal);
         foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
         {
-            if (ignored.Contains(hot.Fingerprint))
+            if (ignored.TryGetValue(hot.Fingerprint, out var ignore) && await IsStillIgnoredAsync(ignore, context.Now, cancellationToken))
             {
                 continue; // someone decided this issue is not worth attention: its spikes are not either
             }
@@ -178,6 +178,11 @@ internal sealed class NotificationCycle(
             await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, cancellationToken, group);
         }
     }
+
+    /// <summary>An ignore ends as the dashboard ends it: at its time limit, or after its number of events or users.</summary>
+    private async Task<bool> IsStillIgnoredAsync(IssueState state, DateTimeOffset now, CancellationToken cancellationToken) =>
+        !state.IgnoreExpiredAt(now)
+        && !(state.IgnoreEndsWithActivity && state.IgnoreEndedBy(await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken)));
 
     private async Task RecordIssueAlertAsync(ProjectContext context, AlertRule rule, string fingerprint, string key, string? reason, CancellationToken cancellationToken, string? group = null)
     {

@@ -51,6 +51,22 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
     /// <summary>The account the issue is assigned to, if any.</summary>
     public Guid? AssigneeId { get; init; }
 
+    /// <summary>An ignored issue's time limit has passed by <paramref name="now"/>.</summary>
+    public bool IgnoreExpiredAt(DateTimeOffset now) => Status == IssueStatus.Ignored && IgnoredUntil is { } until && until <= now;
+
+    /// <summary>Whether this ignore ends with activity: "until N more events" or "until N more users".</summary>
+    public bool IgnoreEndsWithActivity => Status == IssueStatus.Ignored && (IgnoredUntilEvents is not null || IgnoredUntilUsers is not null);
+
+    /// <summary>
+    /// Whether the issue's activity since <see cref="ChangedAt"/> (its events after the change, with those of issues merged
+    /// into it, each user once) has reached the ignore's limit. The one rule for the dashboard's status and the alerts.
+    /// </summary>
+    public bool IgnoreEndedBy(IssueActivity since)
+    {
+        ArgumentNullException.ThrowIfNull(since);
+        return IgnoreEndsWithActivity && (since.Events >= IgnoredUntilEvents || since.Users >= IgnoredUntilUsers);
+    }
+
     /// <summary>
     /// Whether an event of <paramref name="release"/> ("" when it named none), newer than <see cref="ChangedAt"/>,
     /// reopens this resolved issue. The one rule for the dashboard's "regressed" and the regression e-mail.

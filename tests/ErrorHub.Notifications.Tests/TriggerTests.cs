@@ -236,6 +236,37 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_issue_ignored_until_more_events_or_for_a_while_mails_about_its_spikes_again_once_the_ignore_ends()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 2, WindowMinutes = 10 }] });
+        var ignoredAt = _harness.Time.GetUtcNow();
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-until-events", IssueStatus.Ignored, ignoredAt) { IgnoredUntilEvents = 10 });
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-for-a-while", IssueStatus.Ignored, ignoredAt) { IgnoredUntil = ignoredAt.AddMinutes(20) });
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        var first = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 6).Select(i => Crashes.Checkout(shop.Id, first.AddSeconds(-i), "fp-until-events")),
+            .. Enumerable.Range(0, 6).Select(i => Crashes.Checkout(shop.Id, first.AddSeconds(-i), "fp-for-a-while"))]);
+        await _harness.RoundAsync();
+        smtp.Messages().Should().BeEmpty("6 of 10 events since the ignore, and 1 of 20 minutes: both still ignored");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(25));
+        var second = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 6).Select(i => Crashes.Checkout(shop.Id, second.AddSeconds(-i), "fp-until-events")),
+            .. Enumerable.Range(0, 6).Select(i => Crashes.Checkout(shop.Id, second.AddSeconds(-i), "fp-for-a-while"))]);
+        await _harness.RoundAsync();
+
+        var mails = smtp.Messages();
+        mails.Should().HaveCount(2, "12 events since the ignore end the one, 26 minutes the other, as the dashboard shows them unresolved again");
+        mails.Select(m => m.TextBody).Should().Contain(b => b.Contains("/issues/fp-until-events", StringComparison.Ordinal))
+            .And.Contain(b => b.Contains("/issues/fp-for-a-while", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_burst_of_a_thousand_new_issues_sends_at_most_the_hourly_cap_and_the_next_mail_says_how_many_were_held_back()
     {
         var shop = await _harness.CreateProjectAsync("shop");

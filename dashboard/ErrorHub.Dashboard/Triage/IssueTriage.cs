@@ -239,18 +239,17 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             return new IssueTriageView(TriageStatus.Unresolved, state);
         }
 
-        var now = clock.GetUtcNow();
-        if (state.IgnoredUntil is { } until && until <= now)
+        if (state.IgnoreExpiredAt(clock.GetUtcNow()))
         {
             return new IssueTriageView(TriageStatus.Unresolved, state);
         }
 
-        if (!quietSince && (state.IgnoredUntilEvents is not null || state.IgnoredUntilUsers is not null))
+        if (!quietSince && state.IgnoreEndsWithActivity)
         {
             // Exactly the events after the change (to the second, whatever their minute; also those stamped a little
             // ahead of this server's clock), with those of merged issues, each user once.
             var since = await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken);
-            if (since.Events >= state.IgnoredUntilEvents || since.Users >= state.IgnoredUntilUsers)
+            if (state.IgnoreEndedBy(since))
             {
                 return new IssueTriageView(TriageStatus.Unresolved, state);
             }
