@@ -45,6 +45,7 @@ builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
 var app = builder.Build();
 
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseApiErrorBodies(); // the JSON API answers its refusals in JSON, never with the HTML pages above
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseAntiforgery();
@@ -61,6 +62,7 @@ app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for prob
 
 app.MapAccessEndpoints();
 app.MapProjectsApi();
+app.MapApiTokensApi();
 app.MapAffectedUsersCsv();
 app.MapIssuesApi();
 app.MapIssueBreakdownsApi();

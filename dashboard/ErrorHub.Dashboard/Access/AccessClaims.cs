@@ -34,4 +34,7 @@ internal static class AccessClaims
         principal?.Identity?.IsAuthenticated == true && Guid.TryParse(principal.FindFirstValue(ClaimTypes.NameIdentifier), out var id) ? id : null;
 
     public static bool IsAdmin(ClaimsPrincipal? principal) => principal?.IsInRole(AdminRole) == true;
+
+    /// <summary>The request was authenticated by an API token (not by the sign-in cookie).</summary>
+    public static bool ByApiToken(ClaimsPrincipal? principal) => principal?.Identity?.AuthenticationType == TokenScheme;
 }

@@ -13,6 +13,13 @@ public enum SignInStatus
     Disabled,
 }
 
+internal enum ApiTokenRevocation
+{
+    Revoked,
+    AlreadyRevoked,
+    NotFound,
+}
+
 internal sealed record SignInOutcome(SignInStatus Status, UserAccount? User = null, DateTimeOffset? LockedUntil = null);
 
 /// <summary>What an account action did: the account (or token, invitation) it made, or why not, in words for the form.</summary>
@@ -40,6 +47,7 @@ internal sealed partial class Accounts(
     ILogger<Accounts> logger) : IDisposable
 {
     public const string TokenPrefix = "eh_";
+    public const int MaxTokenNameLength = 100;
     private const int LockStripes = 64;
 
     private static readonly UserAccount Nobody = new(Guid.Empty, "", "", "", UserRole.Member, "", DateTimeOffset.UnixEpoch);
@@ -278,6 +286,7 @@ internal sealed partial class Accounts(
         return AccountResult<UserAccount>.Ok(changed);
     }
 
+    /// <summary>A new token of the user: the secret is in the answer only (the store keeps its hash), so it is shown once.</summary>
     public async Task<AccountResult<(ApiToken Token, string Secret)>> CreateApiTokenAsync(Guid userId, string? name, CancellationToken cancellationToken = default)
     {
         if (await ActiveUserAsync(userId, cancellationToken) is null)
@@ -285,16 +294,53 @@ internal sealed partial class Accounts(
             return AccountResult<(ApiToken, string)>.Refused("Your account is not active.");
         }
 
-        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100)
+        if (TokenNameProblem(name) is { } problem)
         {
-            return AccountResult<(ApiToken, string)>.Refused("Name the token (up to 100 characters), e.g. after the script that uses it.");
+            return AccountResult<(ApiToken, string)>.Refused(problem);
         }
 
         var secret = Secrets.New(TokenPrefix);
-        var token = new ApiToken(Guid.NewGuid(), userId, name.Trim(), Secrets.Hash(secret), clock.GetUtcNow());
+        var token = new ApiToken(Guid.NewGuid(), userId, name!.Trim(), Secrets.Hash(secret), clock.GetUtcNow());
         await store.CreateApiTokenAsync(token, cancellationToken);
         return AccountResult<(ApiToken, string)>.Ok((token, secret));
     }
+
+    /// <summary>
+    /// Why a token name is refused, or null. Names are shown on the account page and in the API's lists, so one rule
+    /// for both: 1 to 100 characters after trimming (as a browser's maxlength counts them), no control characters (a
+    /// line break or NUL would garble a list), no broken UTF-16 (it cannot be stored faithfully).
+    /// </summary>
+    public static string? TokenNameProblem(string? name)
+    {
+        var trimmed = name?.Trim();
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > MaxTokenNameLength)
+        {
+            return $"Name the token (up to {MaxTokenNameLength} characters), e.g. after the script that uses it.";
+        }
+
+        for (var i = 0; i < trimmed.Length; i++)
+        {
+            if (char.IsControl(trimmed[i]))
+            {
+                return "A token name is one line of text, without control characters.";
+            }
+
+            if (char.IsHighSurrogate(trimmed[i]) && i + 1 < trimmed.Length && char.IsLowSurrogate(trimmed[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(trimmed[i]))
+            {
+                return "A token name must be valid Unicode text.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The tokens of an active user, revoked ones included, newest first; none for anyone else.</summary>
+    public async Task<IReadOnlyList<ApiToken>> GetApiTokensAsync(Guid userId, CancellationToken cancellationToken = default) =>
+        await ActiveUserAsync(userId, cancellationToken) is null ? [] : await store.GetApiTokensAsync(userId, cancellationToken);
 
     /// <summary>The configured token (<c>ErrorHub:Admin:ApiToken</c>) for the configured admin, stored once.</summary>
     public async Task EnsureConfiguredApiTokenAsync(UserAccount admin, string secret, CancellationToken cancellationToken = default)
@@ -306,8 +352,21 @@ internal sealed partial class Accounts(
         }
     }
 
-    public Task<bool> RevokeApiTokenAsync(Guid userId, Guid tokenId, CancellationToken cancellationToken = default) =>
-        store.RevokeApiTokenAsync(userId, tokenId, clock.GetUtcNow(), cancellationToken);
+    /// <summary>
+    /// Revokes one of the user's own tokens; it fails from the next request on. Another user's token is
+    /// <see cref="ApiTokenRevocation.NotFound"/>, like one that does not exist, so ids say nothing about other accounts.
+    /// </summary>
+    public async Task<ApiTokenRevocation> RevokeApiTokenAsync(Guid userId, Guid tokenId, CancellationToken cancellationToken = default)
+    {
+        if (await store.RevokeApiTokenAsync(userId, tokenId, clock.GetUtcNow(), cancellationToken))
+        {
+            return ApiTokenRevocation.Revoked;
+        }
+
+        return (await store.GetApiTokensAsync(userId, cancellationToken)).Any(token => token.Id == tokenId)
+            ? ApiTokenRevocation.AlreadyRevoked
+            : ApiTokenRevocation.NotFound;
+    }
 
     /// <summary>The active owner of an active token; records the use at most once a minute (a store write per request would be too many).</summary>
     public async Task<UserAccount?> AuthenticateApiTokenAsync(string secret, CancellationToken cancellationToken = default)

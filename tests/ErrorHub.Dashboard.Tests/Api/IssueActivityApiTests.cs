@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -11,40 +10,24 @@ using static ErrorHub.Testing.Events.TestEvents;
 namespace ErrorHub.Dashboard.Tests.Api;
 
 /// <summary>An issue's activity over real HTTP with API tokens: state changes with who and when, comments, deleting them, and bad input.</summary>
-public sealed class IssueActivityApiTests
+public sealed class IssueActivityApiTests : IAsyncLifetime
 {
     private static readonly string Checkout = Fingerprint("checkout");
 
-    private static async Task<(DashboardServer Server, HttpClient Admin)> StartAsync()
-    {
-        var server = DashboardServer.Start();
-        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
-            [.. Enumerable.Range(0, 3).Select(i => Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-i - 1), title: "InvalidOperationException: checkout"))]);
-        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
-        return (server, await TokenClientAsync(server, admin!.Id));
-    }
+    private ApiHost _api = null!;
 
-    private static async Task<HttpClient> TokenClientAsync(DashboardServer server, Guid userId)
-    {
-        var token = (await server.Accounts.CreateApiTokenAsync(userId, "tests")).Value;
-        var client = server.NewClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
-        return client;
-    }
+    public async Task InitializeAsync() =>
+        _api = await ApiHost.StartAsync(
+            Enumerable.Range(0, 3).Select(i => Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-i - 1), title: "InvalidOperationException: checkout")));
 
-    private static async Task<JsonElement> JsonAsync(HttpClient client, string path)
-    {
-        using var response = await client.GetAsync(path);
-        response.StatusCode.Should().Be(HttpStatusCode.OK, path);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    private Task<JsonElement> JsonAsync(HttpClient client, string path) => _api.GetJsonAsync(path, client);
 
     [Fact]
     public async Task State_changes_and_comments_are_listed_newest_first_with_who_and_paged_by_cursor()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
 
         (await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "resolved", afterRelease = "shop@2.4.1" })).EnsureSuccessStatusCode();
         using (var commented = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/comments", new { text = "  <b>Joe</b> says it's the coupon\n'; DROP TABLE issue_history; --  " }))
@@ -74,11 +57,9 @@ public sealed class IssueActivityApiTests
     [Fact]
     public async Task A_member_deletes_their_own_comment_but_not_someone_elses_and_an_admin_deletes_any()
     {
-        var (server, admin) = await StartAsync();
-        using var _ = server;
-        using var __ = admin;
-        var member = await server.CreateMemberAsync("member@example.com", "member password 1", 1);
-        using var memberClient = await TokenClientAsync(server, member.Id);
+        var admin = _api.Admin;
+        var member = await _api.Server.CreateMemberAsync("member@example.com", "member password 1", 1);
+        using var memberClient = await _api.TokenClientAsync(member.Id);
 
         async Task<string> CommentAsync(HttpClient client, string text)
         {
@@ -103,9 +84,7 @@ public sealed class IssueActivityApiTests
     [Fact]
     public async Task Empty_oversized_and_malformed_comments_and_cursors_are_refused_and_other_projects_are_not_found()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
         var path = $"/api/projects/1/issues/{Checkout}/comments";
 
         foreach (var body in new object[] { new { text = "" }, new { text = "   \n\t " }, new { text = new string('x', 5_001) }, new { other = "x" } })
@@ -135,9 +114,8 @@ public sealed class IssueActivityApiTests
         (await client.DeleteAsync($"/api/projects/1/issues/{Checkout}/comments/{Guid.NewGuid()}")).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await client.GetAsync($"/api/projects/1/issues/{Fingerprint("never")}/activity")).StatusCode.Should().Be(HttpStatusCode.NotFound);
 
-        var other = await server.Projects.CreateProjectAsync("Other", "other-key-0123456789", DateTimeOffset.UtcNow);
-        var outsider = await server.CreateMemberAsync("outsider@example.com", "member password 1", other.Id);
-        using var outsiderClient = await TokenClientAsync(server, outsider.Id);
+        var (_, _, outsiderClient) = await _api.OutsiderAsync();
+        using var outsider = outsiderClient;
         (await outsiderClient.GetAsync($"/api/projects/1/issues/{Checkout}/activity")).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await outsiderClient.PostAsJsonAsync(path, new { text = "sneaky" })).StatusCode.Should().Be(HttpStatusCode.NotFound);
         var activity = await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity");
@@ -147,11 +125,9 @@ public sealed class IssueActivityApiTests
     [Fact]
     public async Task Issues_merge_and_unmerge_through_the_api_and_bad_merges_are_refused()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
         var profile = Fingerprint("profile");
-        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync([Create(1, profile, DateTimeOffset.UtcNow.AddMinutes(-30), title: "NullReferenceException: profile")]);
+        await _api.InsertAsync(Create(1, profile, DateTimeOffset.UtcNow.AddMinutes(-30), title: "NullReferenceException: profile"));
 
         foreach (var body in new object[] { new { sources = Array.Empty<string>() }, new { sources = new[] { "" } }, new { sources = new[] { Checkout } }, new { sources = new[] { Fingerprint("never") } }, new { other = 1 } })
         {
@@ -175,9 +151,8 @@ public sealed class IssueActivityApiTests
         (await JsonAsync(client, $"/api/projects/1/issues/{profile}")).GetProperty("events").GetInt64().Should().Be(1);
         (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}")).GetProperty("events").GetInt64().Should().Be(3);
 
-        var other = await server.Projects.CreateProjectAsync("Other", "other-key-0123456789", DateTimeOffset.UtcNow);
-        var outsider = await server.CreateMemberAsync("outsider@example.com", "member password 1", other.Id);
-        using var outsiderClient = await TokenClientAsync(server, outsider.Id);
+        var (_, _, outsiderClient) = await _api.OutsiderAsync();
+        using var outsider = outsiderClient;
         (await outsiderClient.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/merge", new { sources = new[] { profile } })).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await JsonAsync(client, "/api/projects/1/issues")).GetProperty("totalCount").GetInt64().Should().Be(2);
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
@@ -17,8 +16,7 @@ namespace ErrorHub.Dashboard.Tests.Api;
 public abstract class IssueBreakdownsApiTests : IAsyncLifetime
 {
     private static readonly string Checkout = Fingerprint("checkout");
-    private DashboardServer _server = null!;
-    private HttpClient _client = null!;
+    private ApiHost _api = null!;
     private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
 
     /// <summary>The store's settings (none: the server's SQLite file).</summary>
@@ -33,10 +31,8 @@ public abstract class IssueBreakdownsApiTests : IAsyncLifetime
             Tags = browser is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["browser"] = browser, ["client_os"] = "Windows 10" },
         };
 
-    public async Task InitializeAsync()
-    {
-        _server = DashboardServer.Start(StoreSettings);
-        await _server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+    public async Task InitializeAsync() =>
+        _api = await ApiHost.StartAsync(
         [
             Crash(_now.AddHours(-1), "shop@2.5.0", "production", "Chrome 120", "web-1"),
             Crash(_now.AddHours(-1).AddMinutes(-5), "shop@2.5.0", "production", "Chrome 120", "web-2"),
@@ -44,28 +40,14 @@ public abstract class IssueBreakdownsApiTests : IAsyncLifetime
             Crash(_now.AddHours(-2).AddMinutes(-5), null, "production", "Chrome 120", "web-1"),
             Crash(_now.AddDays(-3), "shop@2.4.1", "production", null, "web-1"),
             Crash(_now.AddDays(-3).AddMinutes(-5), "shop@2.4.1", "production", null, "web-1"),
-        ]);
-        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
-        var token = (await _server.Accounts.CreateApiTokenAsync(admin!.Id, "tests")).Value;
-        _client = _server.NewClient();
-        _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
-    }
+        ],
+        StoreSettings);
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _api.DisposeAsync();
 
     private string Path(string query = "") => $"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}/breakdowns{query}";
 
-    private async Task<JsonElement> JsonAsync(string path)
-    {
-        using var response = await _client.GetAsync(path);
-        var body = await response.Content.ReadAsStringAsync();
-        response.StatusCode.Should().Be(HttpStatusCode.OK, body);
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
+    private Task<JsonElement> JsonAsync(string path) => _api.GetJsonAsync(path);
 
     private static JsonElement Dimension(JsonElement breakdowns, string name) =>
         breakdowns.GetProperty("dimensions").EnumerateArray().Single(d => d.GetProperty("dimension").GetString() == name);
@@ -136,7 +118,7 @@ public abstract class IssueBreakdownsApiTests : IAsyncLifetime
     [InlineData("?range=24h&since=2026-12-01T00:00:00Z", "give range, or since and/or until, not both")]
     public async Task Parameters_it_does_not_take_are_refused_with_what_it_takes(string query, string problem)
     {
-        using var response = await _client.GetAsync(Path(query));
+        using var response = await _api.Admin.GetAsync(Path(query));
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
@@ -146,8 +128,10 @@ public abstract class IssueBreakdownsApiTests : IAsyncLifetime
     [Fact]
     public async Task A_very_long_time_an_unknown_issue_or_project_and_a_caller_without_a_token_are_refused()
     {
-        using var longTime = await _client.GetAsync(Path("?since=" + new string('9', 4_000)));
+        using var longTime = await _api.Admin.GetAsync(Path("?since=" + new string('9', 4_000)));
         longTime.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        using var overTheLineLimit = await _api.Admin.GetAsync(Path("?since=" + new string('9', 9_000)));
+        overTheLineLimit.StatusCode.Should().Be(HttpStatusCode.RequestUriTooLong, "the HTTP server refuses a request line over 8 KB before ErrorHub sees it (docs/api.md, errors)");
 
         foreach (var path in new[]
         {
@@ -156,17 +140,17 @@ public abstract class IssueBreakdownsApiTests : IAsyncLifetime
             $"/api/projects/99/issues/{Uri.EscapeDataString(Checkout)}/breakdowns",
         })
         {
-            using var missing = await _client.GetAsync(path);
+            using var missing = await _api.Admin.GetAsync(path);
             missing.StatusCode.Should().Be(HttpStatusCode.NotFound, path);
         }
 
-        using var anonymous = _server.NewClient();
+        using var anonymous = _api.Server.NewClient();
         using var refused = await anonymous.GetAsync(Path());
         refused.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
 
-        var other = await _server.Projects.CreateProjectAsync("Other", "other-project-key-0123456789", _now);
-        await _server.CreateMemberAsync("member@example.com", "member password 1", other.Id);
-        using var member = await _server.SignedInClientAsync("member@example.com", "member password 1");
+        var other = await _api.Server.Projects.CreateProjectAsync("Other", "other-project-key-0123456789", _now);
+        await _api.Server.CreateMemberAsync("member@example.com", "member password 1", other.Id);
+        using var member = await _api.Server.SignedInClientAsync("member@example.com", "member password 1");
         using var foreign = await member.GetAsync(Path());
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound, "a member of another project reads nothing of this one");
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -21,8 +20,7 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
     private static readonly string Checkout = Fingerprint("checkout");
     private static readonly string Profile = Fingerprint("profile");
     private static readonly string Search = Fingerprint("search");
-    private DashboardServer _server = null!;
-    private HttpClient _client = null!;
+    private ApiHost _api = null!;
     private ErrorEvent _complete = null!;
     private ErrorEvent _merged = null!;
     private ErrorEvent _elsewhere = null!;
@@ -32,39 +30,25 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = DashboardServer.Start(StoreSettings);
         var now = DateTimeOffset.UtcNow;
         _complete = CreateComplete(1, Checkout, now.AddHours(-1));
         _merged = Create(1, Profile, now.AddHours(-2), User("ann"), "NullReferenceException: profile");
         _elsewhere = Create(1, Search, now.AddHours(-3), title: "TimeoutException: search");
-        await _server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync([_complete, _merged, _elsewhere]);
-        await _server.Services.GetRequiredService<IIssueMerges>().MergeAsync(1, Checkout, [Profile], now);
-        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
-        var token = (await _server.Accounts.CreateApiTokenAsync(admin!.Id, "tests")).Value;
-        _client = _server.NewClient();
-        _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
+        _api = await ApiHost.StartAsync([_complete, _merged, _elsewhere], StoreSettings);
+        await _api.Server.Services.GetRequiredService<IIssueMerges>().MergeAsync(1, Checkout, [Profile], now);
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _api.DisposeAsync();
 
     private static string EventPath(string fingerprint, string eventId) =>
         $"/api/projects/1/issues/{Uri.EscapeDataString(fingerprint)}/events/{Uri.EscapeDataString(eventId)}";
 
-    private async Task<JsonElement> JsonAsync(HttpResponseMessage response)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        response.StatusCode.Should().Be(HttpStatusCode.OK, body);
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
+    private static Task<JsonElement> JsonAsync(HttpResponseMessage response) => ApiHost.JsonAsync(response);
 
     [Fact]
     public async Task An_event_reads_whole_by_its_id_also_one_of_an_issue_merged_into_it()
     {
-        using var response = await _client.GetAsync(EventPath(Checkout, _complete.EventId.ToString("N")));
+        using var response = await _api.Admin.GetAsync(EventPath(Checkout, _complete.EventId.ToString("N")));
         var json = await JsonAsync(response);
 
         json.GetProperty("eventId").GetGuid().Should().Be(_complete.EventId);
@@ -77,13 +61,13 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
         json.GetProperty("request").GetProperty("url").GetString().Should().Be("https://shop.example/checkout?bundle='x'");
         json.GetProperty("tags").GetProperty("region").GetString().Should().Be("eu-west");
 
-        using var merged = await _client.GetAsync(EventPath(Checkout, _merged.EventId.ToString("D")));
+        using var merged = await _api.Admin.GetAsync(EventPath(Checkout, _merged.EventId.ToString("D")));
         (await JsonAsync(merged)).GetProperty("title").GetString().Should().Be("NullReferenceException: profile");
-        using var mergedAway = await _client.GetAsync(EventPath(Profile, _merged.EventId.ToString("N")));
+        using var mergedAway = await _api.Admin.GetAsync(EventPath(Profile, _merged.EventId.ToString("N")));
         mergedAway.StatusCode.Should().Be(HttpStatusCode.NotFound, "a merged issue is no issue of its own");
-        using var otherIssue = await _client.GetAsync(EventPath(Checkout, _elsewhere.EventId.ToString("N")));
+        using var otherIssue = await _api.Admin.GetAsync(EventPath(Checkout, _elsewhere.EventId.ToString("N")));
         otherIssue.StatusCode.Should().Be(HttpStatusCode.NotFound, "that event is another issue's");
-        using var unknown = await _client.GetAsync(EventPath(Checkout, Guid.NewGuid().ToString("N")));
+        using var unknown = await _api.Admin.GetAsync(EventPath(Checkout, Guid.NewGuid().ToString("N")));
         unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 
@@ -94,54 +78,51 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
     [InlineData("\\u0000")]
     public async Task An_event_id_that_is_no_id_is_400(string eventId)
     {
-        using var response = await _client.GetAsync(EventPath(Checkout, eventId));
+        using var response = await _api.Admin.GetAsync(EventPath(Checkout, eventId));
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString().Should().Be("eventId is the id of an event: 32 hexadecimal digits");
-        using var longId = await _client.GetAsync(EventPath(Checkout, new string('f', 4000)));
+        using var longId = await _api.Admin.GetAsync(EventPath(Checkout, new string('f', 4000)));
         longId.StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
     [Fact]
     public async Task An_issue_is_assigned_and_unassigned_and_the_activity_says_so_but_not_to_someone_who_may_not_see_it()
     {
-        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var admin = await _api.Server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
         var path = $"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}/assignee";
 
-        using (var assigned = await _client.PostAsJsonAsync(path, new { assigneeId = admin!.Id }))
+        using (var assigned = await _api.Admin.PostAsJsonAsync(path, new { assigneeId = admin!.Id }))
         {
             (await JsonAsync(assigned)).GetProperty("assigneeId").GetGuid().Should().Be(admin.Id);
         }
 
-        using (var activity = await _client.GetAsync($"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}/activity"))
+        using (var activity = await _api.Admin.GetAsync($"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}/activity"))
         {
             var newest = (await JsonAsync(activity)).GetProperty("items")[0];
             newest.GetProperty("kind").GetString().Should().Be("assignment");
             newest.GetProperty("value").GetString().Should().Be(admin.Id.ToString("D"));
         }
 
-        var other = await _server.Projects.CreateProjectAsync("Other", "other-project-key-0123456789", DateTimeOffset.UtcNow);
-        var outsider = await _server.CreateMemberAsync("outsider@example.com", "member password 1", other.Id);
+        var (_, outsider, outsiderClient) = await _api.OutsiderAsync();
+        using var outsiderHttp = outsiderClient;
         foreach (var body in new object[] { new { assigneeId = outsider.Id }, new { assigneeId = Guid.NewGuid() } })
         {
-            using var refused = await _client.PostAsJsonAsync(path, body);
+            using var refused = await _api.Admin.PostAsJsonAsync(path, body);
             refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, JsonSerializer.Serialize(body));
         }
 
         foreach (var malformed in new[] { "{\"assigneeId\": \"' OR 1=1 --\"}", "{\"assigneeId\": ", "[]", new string('[', 5000) })
         {
-            using var refused = await _client.PostAsync(path, new StringContent(malformed, Encoding.UTF8, "application/json"));
+            using var refused = await _api.Admin.PostAsync(path, new StringContent(malformed, Encoding.UTF8, "application/json"));
             refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, malformed[..Math.Min(40, malformed.Length)]);
         }
 
-        using (var unassigned = await _client.PostAsJsonAsync(path, new { assigneeId = (Guid?)null }))
+        using (var unassigned = await _api.Admin.PostAsJsonAsync(path, new { assigneeId = (Guid?)null }))
         {
             (await JsonAsync(unassigned)).GetProperty("assigneeId").ValueKind.Should().Be(JsonValueKind.Null);
         }
 
-        var token = (await _server.Accounts.CreateApiTokenAsync(outsider.Id, "outsider")).Value;
-        using var outsiderClient = _server.NewClient();
-        outsiderClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
         using var foreign = await outsiderClient.PostAsJsonAsync(path, new { assigneeId = outsider.Id });
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
         using var foreignEvent = await outsiderClient.GetAsync(EventPath(Checkout, _complete.EventId.ToString("N")));

@@ -1,51 +1,40 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
-using Microsoft.Extensions.DependencyInjection;
 using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Api;
 
 /// <summary>The issues API over real HTTP with an API token: lists, one issue, its events and users, state changes, and bad input.</summary>
-public sealed class IssuesApiTests
+public sealed class IssuesApiTests : IAsyncLifetime
 {
     private static readonly string Checkout = Fingerprint("checkout");
     private static readonly string Profile = Fingerprint("profile");
 
-    private static async Task<(DashboardServer Server, HttpClient Client)> StartAsync()
+    private ApiHost _api = null!;
+
+    public async Task InitializeAsync()
     {
-        var server = DashboardServer.Start();
         var now = DateTimeOffset.UtcNow;
-        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+        _api = await ApiHost.StartAsync(
         [
             .. Enumerable.Range(0, 30).Select(i => Create(1, Checkout, now.AddMinutes(-i - 1), new UserRecord($"u{i}", null, $"user{i}@example.com", null), "InvalidOperationException: checkout") with { Release = "shop@2.4.1" }),
             Create(1, Profile, now.AddHours(-1), title: "NullReferenceException: profile", level: "warning") with { Environment = "staging" },
         ]);
-        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
-        var token = (await server.Accounts.CreateApiTokenAsync(admin!.Id, "tests")).Value;
-        var client = server.NewClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
-        return (server, client);
     }
 
-    private static async Task<JsonElement> JsonAsync(HttpClient client, string path)
-    {
-        using var response = await client.GetAsync(path);
-        response.StatusCode.Should().Be(HttpStatusCode.OK, path);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
+    public async Task DisposeAsync() => await _api.DisposeAsync();
+
+    private Task<JsonElement> JsonAsync(HttpClient client, string path) => _api.GetJsonAsync(path, client);
 
     [Fact]
     public async Task Issues_are_listed_with_the_dashboards_filters_and_paged_by_cursor()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
 
         var all = await JsonAsync(client, "/api/projects/1/issues");
         all.GetProperty("totalCount").GetInt64().Should().Be(2);
@@ -68,9 +57,7 @@ public sealed class IssuesApiTests
     [Fact]
     public async Task Every_event_and_user_of_an_issue_is_reachable_by_cursor()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
 
         var events = new List<string>();
         string? cursor = null;
@@ -96,9 +83,7 @@ public sealed class IssuesApiTests
     [Fact]
     public async Task State_changes_resolve_ignore_and_reopen_and_the_list_tabs_follow()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
 
         using (var resolved = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "resolved", afterRelease = "shop@2.4.1" }))
         {
@@ -134,9 +119,7 @@ public sealed class IssuesApiTests
     [InlineData("/api/projects/1/issues/{checkout}/users?limit=-1")]
     public async Task Malformed_paging_is_400_with_a_reason(string path)
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
 
         using var response = await client.GetAsync(path.Replace("{checkout}", Checkout, StringComparison.Ordinal));
 
@@ -147,9 +130,7 @@ public sealed class IssuesApiTests
     [Fact]
     public async Task Hostile_state_changes_are_refused_and_change_nothing()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
+        var client = _api.Admin;
         var path = $"/api/projects/1/issues/{Checkout}/state";
 
         foreach (var body in new object[] { new { status = "deleted" }, new { status = "ignored", ignoreMinutes = -5 }, new { status = "ignored", ignoreEvents = 0 }, new { status = (string?)null } })
@@ -161,11 +142,25 @@ public sealed class IssuesApiTests
         using (var malformed = await client.PostAsync(path, new StringContent("{\"status\": \"resolved\"", Encoding.UTF8, "application/json")))
         {
             malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+            (await ApiHost.ErrorAsync(malformed)).Should().Contain("must be JSON", "a refusal of the API is JSON, not the HTML not-found page");
         }
 
         using (var notJson = await client.PostAsync(path, new StringContent("status=resolved", Encoding.UTF8, "application/x-www-form-urlencoded")))
         {
-            ((int)notJson.StatusCode).Should().BeOneOf(400, 415);
+            notJson.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+            (await ApiHost.ErrorAsync(notJson)).Should().Contain("application/json");
+        }
+
+        using (var wrongMethod = await client.PutAsJsonAsync(path, new { status = "resolved" }))
+        {
+            wrongMethod.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+            (await ApiHost.ErrorAsync(wrongMethod)).Should().Contain("does not take PUT; it takes ").And.Contain("POST");
+        }
+
+        using (var noEndpoint = await client.GetAsync("/api/projects/1/no-such-thing"))
+        {
+            noEndpoint.StatusCode.Should().Be(HttpStatusCode.NotFound);
+            (await ApiHost.ErrorAsync(noEndpoint)).Should().Contain("no such API endpoint");
         }
 
         (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}")).GetProperty("status").GetString().Should().Be("unresolved");
@@ -176,14 +171,9 @@ public sealed class IssuesApiTests
     [Fact]
     public async Task A_member_of_another_project_finds_no_issue_event_or_user()
     {
-        var (server, client) = await StartAsync();
-        using var _ = server;
-        using var __ = client;
-        var other = await server.Projects.CreateProjectAsync("Other", "other-key-0123456789", DateTimeOffset.UtcNow);
-        var member = await server.CreateMemberAsync("member@example.com", "member password 1", other.Id);
-        var token = (await server.Accounts.CreateApiTokenAsync(member.Id, "member")).Value;
-        using var memberClient = server.NewClient();
-        memberClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Secret);
+        var client = _api.Admin;
+        var (other, _, memberClient) = await _api.OutsiderAsync();
+        using var outsider = memberClient;
 
         foreach (var path in new[] { "/api/projects/1/issues", $"/api/projects/1/issues/{Checkout}", $"/api/projects/1/issues/{Checkout}/events", $"/api/projects/1/issues/{Checkout}/users" })
         {

@@ -36,21 +36,30 @@ public static partial class DashboardForms
     /// </summary>
     public static async Task<HttpResponseMessage> PostAsync(HttpClient client, string page, string formName, Dictionary<string, string> fields, string? tokenFrom = null)
     {
-        using var get = await client.GetAsync(tokenFrom ?? page);
+        var form = new Dictionary<string, string>(fields)
+        {
+            ["_handler"] = formName,
+            ["__RequestVerificationToken"] = await AntiforgeryTokenAsync(client, tokenFrom ?? page),
+        };
+        using var content = new FormUrlEncodedContent(form);
+        return await client.PostAsync(page, content);
+    }
+
+    /// <summary>
+    /// The antiforgery token of <paramref name="page"/>'s forms, as a script in the page reads it (the client keeps
+    /// the antiforgery cookie that comes with it); the JSON API takes it in the RequestVerificationToken header.
+    /// </summary>
+    public static async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
+    {
+        using var get = await client.GetAsync(page);
         var html = await get.Content.ReadAsStringAsync();
         var token = AntiforgeryField().Match(html);
         if (!token.Success)
         {
-            throw new InvalidOperationException($"{tokenFrom ?? page} ({(int)get.StatusCode}) has no antiforgery token:\n{html[..Math.Min(html.Length, 2000)]}");
+            throw new InvalidOperationException($"{page} ({(int)get.StatusCode}) has no antiforgery token:\n{html[..Math.Min(html.Length, 2000)]}");
         }
 
-        var form = new Dictionary<string, string>(fields)
-        {
-            ["_handler"] = formName,
-            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups["value"].Value),
-        };
-        using var content = new FormUrlEncodedContent(form);
-        return await client.PostAsync(page, content);
+        return WebUtility.HtmlDecode(token.Groups["value"].Value);
     }
 
     /// <summary>The error a form shows, if any.</summary>

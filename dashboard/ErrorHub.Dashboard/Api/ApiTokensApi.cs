@@ -1,0 +1,149 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ErrorHub.Dashboard.Access;
+using ErrorHub.Storage;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace ErrorHub.Dashboard.Api;
+
+/// <summary>
+/// The caller's own API tokens in the JSON API (docs/api.md, "API tokens"): listed without their secrets, created
+/// (the secret answered once), revoked. The rules are <see cref="Accounts"/>'s, the account page's too.
+/// Creating needs a signed-in session: a token cannot mint tokens that would outlive its own revocation. A session
+/// changes tokens only with the dashboard's antiforgery token, so another site cannot make a browser do it.
+/// </summary>
+internal static class ApiTokensApi
+{
+    /// <summary>A name of 100 characters, each escaped as \uXXXX, is 600 bytes: this leaves room and still refuses a flood unread.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    public static void MapApiTokensApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/tokens");
+
+        api.MapGet("", async (ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
+        {
+            var tokens = AccessClaims.UserId(user) is { } userId ? await accounts.GetApiTokensAsync(userId, cancellationToken) : [];
+            return Results.Json(new ApiTokenList([.. tokens.Select(ApiTokenInfo.From)]), ApiTokensJsonContext.Default.ApiTokenList);
+        });
+
+        api.MapGet("/{id}", async (string id, ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
+            Guid.TryParse(id, out var tokenId) && AccessClaims.UserId(user) is { } userId
+            && (await accounts.GetApiTokensAsync(userId, cancellationToken)).SingleOrDefault(token => token.Id == tokenId) is { } token
+                ? Results.Json(ApiTokenInfo.From(token), ApiTokensJsonContext.Default.ApiTokenInfo)
+                : NotFound());
+
+        api.MapPost("", async (HttpContext context, ClaimsPrincipal user, Accounts accounts, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
+        {
+            if (AccessClaims.ByApiToken(user))
+            {
+                return Problem(StatusCodes.Status403Forbidden, "tokens are created from a signed-in session (the account page, or this endpoint with the session's antiforgery token), not with a token");
+            }
+
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return Problem(StatusCodes.Status400BadRequest, AntiforgeryMissing);
+            }
+
+            var (body, problem) = await ReadAsync(context, cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            var created = await accounts.CreateApiTokenAsync(AccessClaims.UserId(user) ?? Guid.Empty, body!.Name, cancellationToken);
+            if (!created.Succeeded)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "name: " + created.Problem);
+            }
+
+            var (token, secret) = created.Value;
+            return Results.Json(
+                ApiCreatedToken.From(token, secret), ApiTokensJsonContext.Default.ApiCreatedToken, statusCode: StatusCodes.Status201Created);
+        });
+
+        api.MapDelete("/{id}", async (string id, HttpContext context, ClaimsPrincipal user, Accounts accounts, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
+        {
+            if (!AccessClaims.ByApiToken(user) && !await antiforgery.IsRequestValidAsync(context))
+            {
+                return Problem(StatusCodes.Status400BadRequest, AntiforgeryMissing);
+            }
+
+            return Guid.TryParse(id, out var tokenId) && AccessClaims.UserId(user) is { } userId
+                && await accounts.RevokeApiTokenAsync(userId, tokenId, cancellationToken) != ApiTokenRevocation.NotFound
+                    ? Results.NoContent()
+                    : NotFound();
+        });
+    }
+
+    private const string AntiforgeryMissing =
+        "a signed-in session sends the dashboard's antiforgery token (the RequestVerificationToken header, from a page's __RequestVerificationToken field) to change tokens";
+
+    /// <summary>The body, read here rather than bound, so that every refusal is a JSON answer that says what is wrong.</summary>
+    private static async Task<(ApiNewToken? Body, IResult? Problem)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            return (null, Problem(StatusCodes.Status415UnsupportedMediaType, "send a JSON body (Content-Type: application/json): {\"name\": \"...\"}"));
+        }
+
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, TooLarge());
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        try
+        {
+            var body = await JsonSerializer.DeserializeAsync(request.Body, ApiTokensJsonContext.Default.ApiNewToken, cancellationToken);
+            return body is null ? (null, Problem(StatusCodes.Status400BadRequest, "name is required: {\"name\": \"...\"}")) : (body, null);
+        }
+        catch (Exception malformed) when (malformed is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: text the reader cannot turn into a string, such as a lone UTF-16 surrogate.
+            return (null, Problem(StatusCodes.Status400BadRequest, "the body is not JSON of the form {\"name\": \"...\"}"));
+        }
+        catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge());
+        }
+    }
+
+    private static IResult TooLarge() => Problem(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBodyBytes} bytes");
+
+    private static IResult NotFound() => Problem(StatusCodes.Status404NotFound, "you have no API token with this id");
+
+    private static IResult Problem(int status, string message) =>
+        Results.Json(new AccessProblem(message), ApiTokensJsonContext.Default.AccessProblem, statusCode: status);
+}
+
+/// <summary>A token as listed: never its secret (only its hash is stored).</summary>
+internal sealed record ApiTokenInfo(Guid Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt)
+{
+    public static ApiTokenInfo From(ApiToken token) => new(token.Id, token.Name, token.CreatedAt, token.LastUsedAt, token.RevokedAt);
+}
+
+/// <summary>The answer to creating a token: the only time its secret is told.</summary>
+internal sealed record ApiCreatedToken(Guid Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt, string Token)
+{
+    public static ApiCreatedToken From(ApiToken token, string secret) => new(token.Id, token.Name, token.CreatedAt, token.LastUsedAt, token.RevokedAt, secret);
+}
+
+internal sealed record ApiTokenList(IReadOnlyList<ApiTokenInfo> Items);
+
+internal sealed record ApiNewToken(string? Name);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ApiTokenList))]
+[JsonSerializable(typeof(ApiTokenInfo))]
+[JsonSerializable(typeof(ApiCreatedToken))]
+[JsonSerializable(typeof(ApiNewToken))]
+[JsonSerializable(typeof(AccessProblem))]
+internal sealed partial class ApiTokensJsonContext : JsonSerializerContext;
