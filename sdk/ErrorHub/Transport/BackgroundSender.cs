@@ -59,6 +59,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     // The batch being collected: each event is encoded into it as soon as it is taken from the queue.
     private readonly BatchBuffer _batch;
 
+    // Each batch is compressed here: owned by the loop, like the batch buffer.
+    private MemoryStream _compressed = new();
+    private const int MaxKeptCompressedBytes = 1024 * 1024;
+
     /// <summary>While a batch lingers, how often the queue is emptied into it (see <see cref="CollectBatchAsync"/>).</summary>
     internal static readonly TimeSpan LingerSlice = TimeSpan.FromMilliseconds(5);
 
@@ -238,6 +242,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         KeepOrGiveUpWhatIsLeft();
         _stopping.Dispose();
         _http.Dispose();
+        _compressed.Dispose();
     }
 
     /// <summary>
@@ -374,6 +379,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 finally
                 {
                     _batch.Clear();
+                    if (_compressed.Capacity > MaxKeptCompressedBytes)
+                    {
+                        _compressed = new MemoryStream(); // one huge batch does not keep its memory for good
+                    }
+
                     _lastSentAt = _timeProvider.GetUtcNow();
                     Completed(count);
                 }
@@ -692,7 +702,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private async Task<(SendOutcome Outcome, TimeSpan? RetryAfter)> SendOnceAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
     {
         var report = Drops.TakeReport();
-        var body = Encode(batch, report);
+        Compress(_compressed, batch, report);
         try
         {
             // The send timeout runs on the injected clock; HttpClient's own timeout is switched off because it only
@@ -701,7 +711,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
             using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
             request.Headers.Add("X-ErrorHub-Key", _dsn.PublicKey);
-            request.Content = new ByteArrayContent(body);
+            // The loop's own buffer: the next batch is compressed into it only after this exchange is over.
+            request.Content = new ByteArrayContent(_compressed.GetBuffer(), 0, (int)_compressed.Length);
             request.Content.Headers.ContentType = MessagePackMediaType;
             request.Content.Headers.ContentEncoding.Add("gzip");
             using var response = await _http
@@ -765,27 +776,27 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private static byte[] Encode(List<ReadOnlyMemory<byte>> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
     {
-        // The envelope, then each event's bytes as encoded when it was queued, straight into gzip: a batch is never
-        // joined in one buffer first (a growing buffer of a large batch cost more than compressing it).
+        using var compressed = new MemoryStream();
+        Compress(compressed, events, dropped);
+        return compressed.ToArray();
+    }
+
+    /// <summary>
+    /// The envelope, then each event's bytes, straight into gzip, into <paramref name="compressed"/> (emptied first): a
+    /// batch is never joined in one buffer first, and the sender loop compresses every batch into the same stream, so a
+    /// batch costs no large array of its own (one per batch, in the large-object heap, made the storm's gen2 collections).
+    /// </summary>
+    private static void Compress(MemoryStream compressed, List<ReadOnlyMemory<byte>> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
+    {
         var header = new ArrayBufferWriter<byte>(256);
         EventWireWriter.WriteBatchHeader(header, events.Count, dropped);
-        long raw = header.WrittenCount;
+        compressed.SetLength(0);
+        using var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true);
+        gzip.Write(header.WrittenSpan);
         foreach (var encoded in events)
         {
-            raw += encoded.Length;
+            gzip.Write(encoded.Span);
         }
-
-        using var compressed = new MemoryStream((int)Math.Min(raw / 3 + 64, 16 * 1024 * 1024));
-        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(header.WrittenSpan);
-            foreach (var encoded in events)
-            {
-                gzip.Write(encoded.Span);
-            }
-        }
-
-        return compressed.ToArray();
     }
 
     private static bool IsRetryable(HttpStatusCode status) =>
