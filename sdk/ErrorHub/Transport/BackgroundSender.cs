@@ -56,9 +56,16 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     // When the last batch went out: a batch that follows it closely is part of a burst, and waits a little to fill.
     private DateTimeOffset _lastSentAt = DateTimeOffset.MinValue;
 
-    // Each event is written here, then copied out at its exact size: one buffer for the loop, not one per event.
-    private ArrayBufferWriter<byte> _eventBuffer = new(4096);
-    private const int MaxKeptEventBuffer = 256 * 1024;
+    // The batch being collected: each event is encoded into it as soon as it is taken from the queue.
+    private readonly BatchBuffer _batch;
+
+    // Each batch is compressed here: owned by the loop, like the batch buffer.
+    private MemoryStream _compressed = new();
+    private const int MaxKeptCompressedBytes = 1024 * 1024;
+
+    /// <summary>While a batch lingers, how often the queue is emptied into it (see <see cref="CollectBatchAsync"/>).</summary>
+    internal static readonly TimeSpan LingerSlice = TimeSpan.FromMilliseconds(5);
+
     private List<byte[]>? _interrupted;
     private bool _spoolMayHoldBatches;
     private DateTimeOffset _spoolRetryAt;
@@ -77,6 +84,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             _spoolMayHoldBatches = true; // batches an earlier run left behind go first
         }
 
+        _batch = new BatchBuffer(Math.Max(64 * 1024, options.MaxBatchBytes));
         _capacity = Math.Max(1, options.MaxQueueSize);
         _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(_capacity)
         {
@@ -234,6 +242,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         KeepOrGiveUpWhatIsLeft();
         _stopping.Dispose();
         _http.Dispose();
+        _compressed.Dispose();
     }
 
     /// <summary>
@@ -270,7 +279,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>After the loop stopped: what was in flight or queued goes to disk when it can, else it is given up and logged.</summary>
     private void KeepOrGiveUpWhatIsLeft()
     {
-        var left = _interrupted ?? [];
+        // Interrupted while sending, or while collecting (the events already encoded into the batch).
+        var left = _interrupted ?? _batch.ToArrays();
         if (_carried is not null)
         {
             left.Add(_carried);
@@ -278,7 +288,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
         while (_queue.Reader.TryRead(out var item))
         {
-            if (TryEncode(item) is { } encoded)
+            if (EncodeAlone(item) is { } encoded)
             {
                 left.Add(encoded);
             }
@@ -350,25 +360,32 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     continue; // the spool's turn: older batches go first
                 }
 
-                var batch = await CollectBatchAsync(cancellationToken).ConfigureAwait(false);
+                await CollectBatchAsync(cancellationToken).ConfigureAwait(false);
+                var count = _batch.Count;
                 try
                 {
-                    await DeliverAsync(batch, cancellationToken).ConfigureAwait(false);
+                    await DeliverAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    _interrupted = batch;
+                    _interrupted = _batch.ToArrays();
                     throw;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {
-                    Drops.Add(SdkDropReason.SendFailed, batch.Count);
-                    LogSendFailed(_logger, batch.Count, exception.Message);
+                    Drops.Add(SdkDropReason.SendFailed, count);
+                    LogSendFailed(_logger, count, exception.Message);
                 }
                 finally
                 {
+                    _batch.Clear();
+                    if (_compressed.Capacity > MaxKeptCompressedBytes)
+                    {
+                        _compressed = new MemoryStream(); // one huge batch does not keep its memory for good
+                    }
+
                     _lastSentAt = _timeProvider.GetUtcNow();
-                    Completed(batch.Count);
+                    Completed(count);
                 }
             }
         }
@@ -417,9 +434,13 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return first != read || await read.ConfigureAwait(false);
     }
 
-    /// <summary>Up to MaxBatchSize events and MaxBatchBytes, after lingering for BatchDelay unless a flush asks.</summary>
-    private async Task<List<byte[]>> CollectBatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Collects the next batch into <see cref="_batch"/>: up to MaxBatchSize events and MaxBatchBytes, lingering for
+    /// BatchDelay (or <see cref="BurstLinger"/> in a burst) unless a flush asks or the batch is full.
+    /// </summary>
+    private async Task CollectBatchAsync(CancellationToken cancellationToken)
     {
+        _batch.Clear();
         var linger = _options.BatchDelay;
         if (linger == TimeSpan.Zero && _carried is null && _queue.Reader.Count < _options.MaxBatchSize
             && _timeProvider.GetUtcNow() - _lastSentAt < BurstLinger)
@@ -430,101 +451,138 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             linger = BurstLinger;
         }
 
-        if (linger > TimeSpan.Zero)
-        {
-            var flush = Volatile.Read(ref _flushRequested);
-            if (!flush.Task.IsCompleted)
-            {
-                using var lingering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = Task.Delay(linger, _timeProvider, lingering.Token);
-                await Task.WhenAny(delay, flush.Task).ConfigureAwait(false);
-                await lingering.CancelAsync().ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            Interlocked.CompareExchange(ref _flushRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), flush);
-        }
-
         var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
-        var batch = new List<byte[]>(Math.Min(_options.MaxBatchSize, 64));
-        long bytes = 0;
-        while (batch.Count < _options.MaxBatchSize)
+        if (_carried is not null)
         {
-            byte[]? encoded;
-            if (_carried is not null)
-            {
-                encoded = _carried;
-                _carried = null;
-            }
-            else if (_queue.Reader.TryRead(out var item))
-            {
-                encoded = TryEncode(item);
-                if (encoded is null)
-                {
-                    Completed(1);
-                    continue;
-                }
-
-                if (encoded.Length > limit)
-                {
-                    Drops.Add(SdkDropReason.TooLarge, 1);
-                    LogEventTooLarge(_logger, encoded.Length, _options.MaxBatchBytes);
-                    Completed(1);
-                    continue;
-                }
-            }
-            else
-            {
-                break;
-            }
-
-            if (batch.Count > 0 && bytes + encoded.Length > limit)
-            {
-                _carried = encoded; // starts the next batch
-                break;
-            }
-
-            batch.Add(encoded);
-            bytes += encoded.Length;
+            _batch.Add(_carried);
+            _carried = null;
         }
 
-        return batch;
+        if (!TakeQueued(limit) || linger <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var flush = Volatile.Read(ref _flushRequested);
+        if (!flush.Task.IsCompleted)
+        {
+            // While the batch lingers, the queue is emptied into it every LingerSlice rather than once at the end: an
+            // event is encoded within milliseconds of its capture, so its objects (the trace, the request copy) die
+            // young instead of surviving garbage collections in the queue, which a storm paid for in GC work.
+            var deadline = _timeProvider.GetUtcNow() + linger;
+            using var lingering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var remaining = deadline - _timeProvider.GetUtcNow();
+                if (remaining <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                var slice = Task.Delay(remaining < LingerSlice ? remaining : LingerSlice, _timeProvider, lingering.Token);
+                var woke = await Task.WhenAny(slice, flush.Task).ConfigureAwait(false);
+                if (!TakeQueued(limit) || woke == flush.Task)
+                {
+                    break;
+                }
+            }
+
+            await lingering.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        Interlocked.CompareExchange(ref _flushRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), flush);
     }
 
-    private byte[]? TryEncode(ErrorHubEvent errorEvent)
+    /// <summary>Encodes queued events into the batch until the queue is empty (true) or the batch is full (false).</summary>
+    private bool TakeQueued(int limit)
     {
-        try
+        while (_batch.Count < _options.MaxBatchSize)
         {
-            if (_eventBuffer.Capacity > MaxKeptEventBuffer)
+            if (!_queue.Reader.TryRead(out var item))
             {
-                _eventBuffer = new ArrayBufferWriter<byte>(4096); // one huge event does not keep its buffer for good
+                return true;
             }
 
-            _eventBuffer.ResetWrittenCount();
-            EventWireWriter.WriteEvent(_eventBuffer, errorEvent);
-            return _eventBuffer.WrittenSpan.ToArray();
+            var start = _batch.Bytes;
+            if (!TryEncode(item))
+            {
+                Completed(1);
+                continue;
+            }
+
+            var length = _batch.Bytes - start;
+            if (length > limit)
+            {
+                _batch.Truncate(start);
+                Drops.Add(SdkDropReason.TooLarge, 1);
+                LogEventTooLarge(_logger, length, _options.MaxBatchBytes);
+                Completed(1);
+                continue;
+            }
+
+            if (_batch.Count > 0 && _batch.Bytes > limit)
+            {
+                _carried = _batch.WrittenSince(start).ToArray(); // starts the next batch
+                _batch.Truncate(start);
+                return false;
+            }
+
+            _batch.EndEvent();
+        }
+
+        return false;
+    }
+
+    /// <summary>Writes one event at the end of the batch; on failure the batch is left as it was.</summary>
+    private bool TryEncode(ErrorHubEvent errorEvent)
+    {
+        var start = _batch.Bytes;
+        try
+        {
+            EventWireWriter.WriteEvent(_batch, errorEvent);
+            return true;
         }
         catch (Exception exception)
         {
             // An event the app changed into something unwritable (in BeforeSend, from another thread) must not stop the loop.
+            _batch.Truncate(start);
+            LogSendFailed(_logger, 1, exception.Message);
+            return false;
+        }
+    }
+
+    /// <summary>One event in an array of its own, for what is left in the queue at shutdown.</summary>
+    private byte[]? EncodeAlone(ErrorHubEvent errorEvent)
+    {
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>(4096);
+            EventWireWriter.WriteEvent(buffer, errorEvent);
+            return buffer.WrittenSpan.ToArray();
+        }
+        catch (Exception exception)
+        {
             LogSendFailed(_logger, 1, exception.Message);
             return null;
         }
     }
 
-    private async Task DeliverAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    /// <summary>Sends the collected batch: its events go out as views of the batch buffer, copied only to be spooled.</summary>
+    private async Task DeliverAsync(CancellationToken cancellationToken)
     {
-        if (batch.Count == 0)
+        if (_batch.Count == 0)
         {
             return;
         }
 
         if (Volatile.Read(ref _unauthorized) == 1)
         {
-            Drops.Add(SdkDropReason.Unauthorized, batch.Count);
+            Drops.Add(SdkDropReason.Unauthorized, _batch.Count);
             return;
         }
 
+        var batch = _batch.Events();
         if (_spool is not null)
         {
             // While spooled batches wait for ingest, new ones queue up behind them on disk: order is kept and a
@@ -565,9 +623,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
-    private void Spool(List<byte[]> batch)
+    private void Spool(List<ReadOnlyMemory<byte>> batch)
     {
-        if (_spool!.TryStore(batch))
+        if (_spool!.TryStore(batch.ConvertAll(static e => e.ToArray())))
         {
             _spoolMayHoldBatches = true;
         }
@@ -599,7 +657,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             }
 
             // Cancelled at shutdown: the file is let go and stays for the next start.
-            var (outcome, _, retryAfter) = await SendSplittingAsync(spooled.Events, cancellationToken).ConfigureAwait(false);
+            var (outcome, _, retryAfter) = await SendSplittingAsync(spooled.Events.ConvertAll(static e => (ReadOnlyMemory<byte>)e), cancellationToken).ConfigureAwait(false);
             if (outcome == SendOutcome.Retry)
             {
                 // The whole file is tried again later; halves that got through are deduplicated by event id at ingest.
@@ -616,7 +674,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// One attempt at a batch; a 413 splits it in halves, each tried in turn. Returns what is left to retry, if any.
     /// Drops are counted here.
     /// </summary>
-    private async Task<(SendOutcome Outcome, List<byte[]>? Retry, TimeSpan? RetryAfter)> SendSplittingAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    private async Task<(SendOutcome Outcome, List<ReadOnlyMemory<byte>>? Retry, TimeSpan? RetryAfter)> SendSplittingAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
     {
         var outcome = await SendOnceAsync(batch, cancellationToken).ConfigureAwait(false);
         if (outcome.Outcome != SendOutcome.TooLarge)
@@ -641,10 +699,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return await SendSplittingAsync(batch.GetRange(half, batch.Count - half), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<(SendOutcome Outcome, TimeSpan? RetryAfter)> SendOnceAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    private async Task<(SendOutcome Outcome, TimeSpan? RetryAfter)> SendOnceAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
     {
         var report = Drops.TakeReport();
-        var body = Encode(batch, report);
+        Compress(_compressed, batch, report);
         try
         {
             // The send timeout runs on the injected clock; HttpClient's own timeout is switched off because it only
@@ -653,7 +711,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
             using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
             request.Headers.Add("X-ErrorHub-Key", _dsn.PublicKey);
-            request.Content = new ByteArrayContent(body);
+            // The loop's own buffer: the next batch is compressed into it only after this exchange is over.
+            request.Content = new ByteArrayContent(_compressed.GetBuffer(), 0, (int)_compressed.Length);
             request.Content.Headers.ContentType = MessagePackMediaType;
             request.Content.Headers.ContentEncoding.Add("gzip");
             using var response = await _http
@@ -704,40 +763,40 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>A gzip'd batch of events, for tools and benchmarks that need what the SDK sends.</summary>
     internal static byte[] Encode(IReadOnlyList<ErrorHubEvent> batch)
     {
-        var encoded = new List<byte[]>(batch.Count);
+        var encoded = new List<ReadOnlyMemory<byte>>(batch.Count);
         foreach (var errorEvent in batch)
         {
             var buffer = new ArrayBufferWriter<byte>(4096);
             EventWireWriter.WriteEvent(buffer, errorEvent);
-            encoded.Add(buffer.WrittenSpan.ToArray());
+            encoded.Add(buffer.WrittenMemory);
         }
 
         return Encode(encoded, null);
     }
 
-    private static byte[] Encode(List<byte[]> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
+    private static byte[] Encode(List<ReadOnlyMemory<byte>> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
     {
-        // The envelope, then each event's bytes as encoded when it was queued, straight into gzip: a batch is never
-        // joined in one buffer first (a growing buffer of a large batch cost more than compressing it).
+        using var compressed = new MemoryStream();
+        Compress(compressed, events, dropped);
+        return compressed.ToArray();
+    }
+
+    /// <summary>
+    /// The envelope, then each event's bytes, straight into gzip, into <paramref name="compressed"/> (emptied first): a
+    /// batch is never joined in one buffer first, and the sender loop compresses every batch into the same stream, so a
+    /// batch costs no large array of its own (one per batch, in the large-object heap, made the storm's gen2 collections).
+    /// </summary>
+    private static void Compress(MemoryStream compressed, List<ReadOnlyMemory<byte>> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
+    {
         var header = new ArrayBufferWriter<byte>(256);
         EventWireWriter.WriteBatchHeader(header, events.Count, dropped);
-        long raw = header.WrittenCount;
+        compressed.SetLength(0);
+        using var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true);
+        gzip.Write(header.WrittenSpan);
         foreach (var encoded in events)
         {
-            raw += encoded.Length;
+            gzip.Write(encoded.Span);
         }
-
-        using var compressed = new MemoryStream((int)Math.Min(raw / 3 + 64, 16 * 1024 * 1024));
-        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(header.WrittenSpan);
-            foreach (var encoded in events)
-            {
-                gzip.Write(encoded);
-            }
-        }
-
-        return compressed.ToArray();
     }
 
     private static bool IsRetryable(HttpStatusCode status) =>

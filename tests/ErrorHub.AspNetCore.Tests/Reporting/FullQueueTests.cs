@@ -1,15 +1,12 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using ErrorHub.Internal;
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -28,14 +25,14 @@ public sealed class FullQueueTests
     [Fact]
     public async Task Exceptions_refused_by_a_full_queue_skip_BeforeSend_and_are_counted_as_queue_full_when_their_request_fails()
     {
-        await using var ingest = await StalledIngest.StartAsync();
+        await using var ingest = await StalledIngestAsync();
         var beforeSend = new ConcurrentQueue<string?>();
-        await using var app = await StartAppAsync(ingest.Dsn, beforeSend);
+        await using var app = await StartAppAsync(ingest.Dsn(), beforeSend);
         var client = app.Services.GetRequiredService<ErrorHubClient>();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 
         (await http.GetAsync("/fail?n=1").WaitAsync(Guard)).StatusCode.Should().Be(System.Net.HttpStatusCode.InternalServerError);
-        await ingest.FirstBatchArrived.WaitAsync(Guard); // the sender holds event 1 in flight; the queue (1 place) is empty
+        await ingest.WaitForRequestsAsync(1); // the sender holds event 1 in flight; the queue (1 place) is empty
         await http.GetAsync("/fail?n=2").WaitAsync(Guard); // queued: the queue is now full
         await WaitUntilAsync(() => beforeSend.Count == 2);
 
@@ -45,10 +42,10 @@ public sealed class FullQueueTests
         await WaitUntilAsync(() => client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull) == 2);
 
         beforeSend.Should().Equal(["1", "2"], "an exception the full queue refuses is not made into an event");
-        ingest.Release();
+        ingest.ReleaseHanging();
         (await client.FlushAsync(Guard)).Should().BeTrue();
 
-        var batches = ingest.Batches.Select(b => Wire.Read(b).AsMap()).ToList();
+        var batches = ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()).ToList();
         batches.SelectMany(b => b["events"].AsList()).Select(e => e.AsMap()["tags"].AsMap()["n"]).Should().Equal("1", "2");
         var dropped = batches[^1]["dropped"].AsMap().Entries.ToDictionary(p => (string)p.Key, p => Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture));
         dropped.Should().Equal(new Dictionary<string, long> { ["queue_full"] = 2 }, "requests 4 and 5 failed; request 3 was handled");
@@ -58,13 +55,13 @@ public sealed class FullQueueTests
     [Fact]
     public async Task An_exception_logged_after_the_full_queue_refused_it_is_neither_reported_nor_counted_twice()
     {
-        await using var ingest = await StalledIngest.StartAsync();
+        await using var ingest = await StalledIngestAsync();
         var beforeSend = new ConcurrentQueue<string?>();
-        await using var app = await StartAppAsync(ingest.Dsn, beforeSend);
+        await using var app = await StartAppAsync(ingest.Dsn(), beforeSend);
         var client = app.Services.GetRequiredService<ErrorHubClient>();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         await http.GetAsync("/fail?n=1").WaitAsync(Guard);
-        await ingest.FirstBatchArrived.WaitAsync(Guard);
+        await ingest.WaitForRequestsAsync(1);
         await http.GetAsync("/fail?n=2").WaitAsync(Guard);
         await WaitUntilAsync(() => beforeSend.Count == 2);
 
@@ -78,7 +75,15 @@ public sealed class FullQueueTests
         await Task.Delay(200); // a second count would come right after the first, in the same completion
         client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull).Should().Be(4);
         beforeSend.Should().HaveCount(2);
-        ingest.Release();
+        ingest.ReleaseHanging();
+    }
+
+    /// <summary>An ingest on 127.0.0.1 that holds every batch without an answer (retries too) until released, then answers 202.</summary>
+    private static async Task<RecordingIngest> StalledIngestAsync()
+    {
+        var ingest = await RecordingIngest.StartAsync();
+        ingest.Answer(Enumerable.Range(0, 10).Select(_ => ingest.Hang()).ToArray());
+        return ingest;
     }
 
     private static async Task<WebApplication> StartAppAsync(string dsn, ConcurrentQueue<string?> beforeSend)
@@ -126,56 +131,6 @@ public sealed class FullQueueTests
         {
             DateTime.UtcNow.Should().BeBefore(until, "the condition should have come true by now");
             await Task.Delay(10);
-        }
-    }
-
-    /// <summary>An ingest on 127.0.0.1 that holds every batch without an answer until released, then answers 202.</summary>
-    private sealed class StalledIngest : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly TaskCompletionSource _firstBatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        private StalledIngest(WebApplication app) => _app = app;
-
-        public string Dsn { get; private set; } = "";
-
-        public ConcurrentQueue<byte[]> Batches { get; } = new();
-
-        public Task FirstBatchArrived => _firstBatch.Task;
-
-        public void Release() => _released.TrySetResult();
-
-        public static async Task<StalledIngest> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
-            var ingest = new StalledIngest(app);
-            app.MapPost("/api/{project}/events", async (HttpContext context) =>
-            {
-                using var body = new MemoryStream();
-                await using (var gzip = new GZipStream(context.Request.Body, CompressionMode.Decompress))
-                {
-                    await gzip.CopyToAsync(body);
-                }
-
-                ingest._firstBatch.TrySetResult();
-                await ingest._released.Task;
-                ingest.Batches.Enqueue(body.ToArray());
-                context.Response.StatusCode = 202;
-            });
-            await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            ingest.Dsn = $"http://0123456789abcdef0123456789abcdef@{new Uri(address).Authority}/1";
-            return ingest;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Release();
-            await _app.DisposeAsync();
         }
     }
 }

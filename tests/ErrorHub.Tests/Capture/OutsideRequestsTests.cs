@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;

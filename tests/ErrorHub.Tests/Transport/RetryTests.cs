@@ -1,4 +1,5 @@
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;

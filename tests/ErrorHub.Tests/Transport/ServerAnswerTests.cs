@@ -212,7 +212,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         var client = sdk.Client;
 
         client.CaptureMessage("a");
-        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+        await _clock.WaitStartedAsync(BackgroundSender.LingerSlice); // the window is on, emptying the queue every slice
         client.CaptureMessage("b");
         _ingest.Requests.Should().BeEmpty("the batch waits for the clock");
         _clock.Advance(TimeSpan.FromSeconds(2));
@@ -235,12 +235,56 @@ public sealed class ServerAnswerTests : IAsyncLifetime
             client.CaptureMessage($"storm {i}");
         }
 
-        await _clock.WaitStartedAsync(BackgroundSender.BurstLinger);
+        await _clock.WaitStartedAsync(BackgroundSender.LingerSlice);
         _ingest.Requests.Should().ContainSingle("events that follow a send closely wait for more");
         _clock.Advance(BackgroundSender.BurstLinger);
         await _ingest.WaitForRequestsAsync(2);
 
         Events(_ingest.Requests.ElementAt(1)).Select(e => e["message"]).Should().Equal(Enumerable.Range(0, 30).Select(i => (object?)$"storm {i}"));
+    }
+
+    [Fact]
+    public async Task A_lingering_batch_keeps_its_events_encoded_not_the_app_s_exceptions()
+    {
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+        client.CaptureMessage("lone");
+        await _ingest.WaitForRequestsAsync(1);
+
+        var thrown = ThrowAndCapture(client); // follows a send closely: its batch lingers, waiting for more
+        await _clock.WaitStartedAsync(BackgroundSender.LingerSlice);
+        _clock.Advance(BackgroundSender.LingerSlice);
+
+        // The app's exception (and whatever it references) is let go while the batch still waits: the event was
+        // encoded when the sender took it, instead of waiting whole in the queue until the batch goes.
+        var until = DateTime.UtcNow + TestGuard.Timeout;
+        while (thrown.IsAlive)
+        {
+            DateTime.UtcNow.Should().BeBefore(until, "the sender should have encoded the event and let its exception go");
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(10);
+        }
+
+        _ingest.Requests.Should().ContainSingle("the batch still lingers");
+        _clock.Advance(BackgroundSender.BurstLinger);
+        await _ingest.WaitForRequestsAsync(2);
+        var exceptions = Events(_ingest.Requests.ElementAt(1)).Single()["exceptions"].AsList();
+        exceptions.Single().AsMap()["value"].Should().Be("a failure with a large state");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference ThrowAndCapture(Internal.ErrorHubClient client)
+    {
+        try
+        {
+            throw new InvalidOperationException("a failure with a large state");
+        }
+        catch (InvalidOperationException exception)
+        {
+            client.CaptureException(exception).Should().NotBeNull();
+            return new WeakReference(exception);
+        }
     }
 
     [Fact]

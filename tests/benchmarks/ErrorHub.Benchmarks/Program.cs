@@ -40,6 +40,12 @@ if (args is ["request-cost", .. var costArgs])
     return;
 }
 
+if (args is ["plain-ratio", .. var ratioArgs])
+{
+    await RequestCostBenchmarks.RunPlainRatioAsync(ratioArgs);
+    return;
+}
+
 if (args is ["sdk-storm-sink"])
 {
     await SdkStorm.RunSinkAsync();

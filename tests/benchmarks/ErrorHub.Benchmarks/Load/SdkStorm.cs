@@ -32,7 +32,7 @@ namespace ErrorHub.Benchmarks.Load;
 /// </summary>
 internal static partial class SdkStorm
 {
-    private const string Key = "0123456789abcdef0123456789abcdef";
+    private const string Key = StormSink.Key;
 
     public static async Task RunAsync(string[] args)
     {
@@ -40,7 +40,7 @@ internal static partial class SdkStorm
         // "template": every app gets the web template's log levels (Default Information, Microsoft.AspNetCore Warning);
         // without it, no levels at all: the harsh case, where only ErrorHub's own provider listens.
         var levels = args.Length > 1 && args[1] == "template" ? "template" : "none";
-        await using var sink = await Sink.StartAsync();
+        await using var sink = await StormSink.StartAsync();
         var dead = FreePort();
         Console.WriteLine($"// sdk-storm: {seconds} s per phase, log levels: {levels}, app pinned to CPU 1, wrk on CPU 0, load before: {File.ReadAllText("/proc/loadavg").Trim()}");
 
@@ -113,7 +113,7 @@ internal static partial class SdkStorm
     /// <summary><c>sdk-storm-sink</c>: the storm's fast sink alone, for profiling an app by hand; prints its DSN, counts until stopped.</summary>
     public static async Task RunSinkAsync()
     {
-        await using var sink = await Sink.StartAsync();
+        await using var sink = await StormSink.StartAsync();
         Console.WriteLine(sink.Dsn);
         try
         {
@@ -161,72 +161,6 @@ internal static partial class SdkStorm
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>A fast ingest: decodes each gzip'd MessagePack batch enough to count its events and drop reports, answers 202.</summary>
-    private sealed class Sink : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private long _events;
-
-        private Sink(WebApplication app) => _app = app;
-
-        public string Dsn { get; private set; } = "";
-
-        public long Events => Interlocked.Read(ref _events);
-
-        public void Reset() => Interlocked.Exchange(ref _events, 0);
-
-        public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
-
-        public static async Task<Sink> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            var sink = new Sink(app);
-            app.MapPost("/api/{project}/events", async (HttpContext context) =>
-            {
-                using var body = new MemoryStream();
-                await using (var gzip = new GZipStream(context.Request.Body, CompressionMode.Decompress))
-                {
-                    await gzip.CopyToAsync(body);
-                }
-
-                Interlocked.Add(ref sink._events, CountEvents(new ReadOnlySequence<byte>(body.GetBuffer(), 0, (int)body.Length)));
-                context.Response.StatusCode = 202;
-            });
-            await app.StartAsync();
-            sink.Dsn = $"http://{Key}@{new Uri(app.Urls.First()).Authority}/1";
-            return sink;
-        }
-
-        private static int CountEvents(ReadOnlySequence<byte> batch)
-        {
-            var reader = new MessagePackReader(batch);
-            var fields = reader.ReadMapHeader();
-            var events = 0;
-            for (var i = 0; i < fields; i++)
-            {
-                if (reader.ReadString() == "events")
-                {
-                    events = reader.ReadArrayHeader();
-                    for (var e = 0; e < events; e++)
-                    {
-                        reader.Skip();
-                    }
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            return events;
-        }
-
-        public ValueTask DisposeAsync() => _app.DisposeAsync();
     }
 
     /// <summary>The app under load, in a child process so that its CPU time and memory are its own.</summary>

@@ -9,17 +9,21 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ErrorHub.Tests.Infrastructure;
+namespace ErrorHub.Testing.Ingest;
 
 /// <summary>A request the SDK made, as the server saw it (body already un-gzipped).</summary>
-internal sealed record RecordedRequest(string Path, string? Key, string? ContentType, string? ContentEncoding, byte[] Body);
+public sealed record RecordedRequest(string Path, string? Key, string? ContentType, string? ContentEncoding, byte[] Body);
 
 /// <summary>
 /// A real HTTP server on 127.0.0.1 that records what the SDK sends and answers with whatever the test scripts
-/// (e.g. 503 with Retry-After, or no answer at all, then 202). Used to test the transport over real sockets.
+/// (e.g. 503 with Retry-After, or no answer at all, then 202). Used to test the transport over real sockets, and apps
+/// whose ingest stalls.
 /// </summary>
-internal sealed class RecordingIngest : IAsyncDisposable
+public sealed class RecordingIngest : IAsyncDisposable
 {
+    /// <summary>How long a wait for the SDK's requests may take before the test fails (only a failing test waits it out).</summary>
+    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(20);
+
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Func<HttpResponse, Task>> _scriptedAnswers = new();
     private readonly SemaphoreSlim _received = new(0);
@@ -117,7 +121,7 @@ internal sealed class RecordingIngest : IAsyncDisposable
 
     private static async Task WaitForAsync(SemaphoreSlim signal, Func<bool> done, string what)
     {
-        using var guard = new CancellationTokenSource(TestGuard.Timeout);
+        using var guard = new CancellationTokenSource(Guard);
         try
         {
             while (!done())
@@ -127,7 +131,7 @@ internal sealed class RecordingIngest : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"The ingest did not see {what} within {TestGuard.Timeout}.");
+            throw new TimeoutException($"The ingest did not see {what} within {Guard}.");
         }
     }
 
