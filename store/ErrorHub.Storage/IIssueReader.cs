@@ -18,6 +18,12 @@ public interface IIssueReader
 
     Task<ErrorEvent?> GetEventAsync(int projectId, Guid eventId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// An event of the issue or of an issue merged into it (what the issue page and the API show); null for an event of
+    /// another issue, or none. Found within the issue's own rows, however large the project.
+    /// </summary>
+    Task<ErrorEvent?> GetIssueEventAsync(int projectId, string fingerprint, Guid eventId, CancellationToken cancellationToken = default);
+
     /// <summary>The environments and releases of a project's events, most recently seen first: what the issue list's filters offer.</summary>
     Task<IssueFilterValues> GetFilterValuesAsync(int projectId, CancellationToken cancellationToken = default);
 

@@ -100,6 +100,31 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task An_issue_shows_its_own_events_and_those_of_issues_merged_into_it_and_no_other()
+    {
+        var own = TestEvents.Create(Project, "shown", T0);
+        var mergedIn = TestEvents.Create(Project, "merged-in", T0.AddDays(-3));
+        var elsewhere = TestEvents.Create(Project, "elsewhere", T0.AddSeconds(2));
+        var otherProject = TestEvents.Create(Project + 1, "shown", T0.AddSeconds(3));
+        await Store.Events.InsertEventsAsync([own, mergedIn, elsewhere, otherProject]);
+        await Store.Merges.MergeAsync(Project, "shown", ["merged-in"], T0);
+
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", own.EventId))!.EventId.Should().Be(own.EventId);
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", own.EventId))!.Message.Should().Be(own.Message, "the whole event, as stored");
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", mergedIn.EventId))!.Fingerprint.Should().Be("merged-in", "an event of an issue merged into this one is this issue's too");
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", elsewhere.EventId)).Should().BeNull("another issue's event");
+        (await Store.Issues.GetIssueEventAsync(Project, "merged-in", mergedIn.EventId)).Should().BeNull("a merged issue is no issue of its own");
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", otherProject.EventId)).Should().BeNull("another project's event");
+        (await Store.Issues.GetIssueEventAsync(Project + 1, "shown", otherProject.EventId))!.EventId.Should().Be(otherProject.EventId);
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", Guid.NewGuid())).Should().BeNull();
+        (await Store.Issues.GetIssueEventAsync(Project, "it's ' OR 1=1 --", own.EventId)).Should().BeNull();
+
+        await Store.Merges.UnmergeAsync(Project, "merged-in");
+        (await Store.Issues.GetIssueEventAsync(Project, "shown", mergedIn.EventId)).Should().BeNull("unmerged, it is its own issue's again");
+        (await Store.Issues.GetIssueEventAsync(Project, "merged-in", mergedIn.EventId)).Should().NotBeNull();
+    }
+
+    [Fact]
     public async Task Small_pages_of_a_dense_issue_with_a_long_quiet_gap_reach_every_event_in_order()
     {
         // Two events a minute for 90 minutes (pairs in the same second), then nothing for 40 days before a few old ones:

@@ -17,7 +17,7 @@ internal static class IssueDetailApi
     {
         var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues/{fingerprint}");
 
-        api.MapGet("/events/{eventId}", async (int projectId, string fingerprint, string eventId, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, CancellationToken cancellationToken) =>
+        api.MapGet("/events/{eventId}", async (int projectId, string fingerprint, string eventId, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, CancellationToken cancellationToken) =>
         {
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
             {
@@ -30,8 +30,7 @@ internal static class IssueDetailApi
             }
 
             // An event of an issue merged into this one is this issue's too, as on the page.
-            var found = await issues.GetEventAsync(projectId, id, cancellationToken);
-            return found is not null && (found.Fingerprint == fingerprint || await merging.TargetOfAsync(projectId, found.Fingerprint, cancellationToken) == fingerprint)
+            return await issues.GetIssueEventAsync(projectId, fingerprint, id, cancellationToken) is { } found
                 ? Results.Json(found, IssueDetailJsonContext.Default.ErrorEvent)
                 : NotFound("this issue has no such event");
         });

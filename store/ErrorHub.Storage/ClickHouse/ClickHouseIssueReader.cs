@@ -187,6 +187,49 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return events.Count == 0 ? null : events[0];
     }
 
+    public async Task<ErrorEvent?> GetIssueEventAsync(int projectId, string fingerprint, Guid eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var keys = await KeysAsync(projectId, cancellationToken);
+        if (keys.IsMerged(fingerprint))
+        {
+            return null;
+        }
+
+        // The issue's rows of issue_events (one range of its key) give the time that, with the fingerprint, leads the
+        // events table's key: two small reads, whatever the size of the project.
+        var project = ClickHouseSql.Literal(projectId);
+        var id = ClickHouseSql.Literal(eventId);
+        var locations = await client.QueryAsync(
+            $"""
+            SELECT toUnixTimestamp(timestamp) AS seconds, fingerprint
+            FROM {schema.IssueEvents}
+            WHERE project_id = {project} AND fingerprint IN ({keys.Members([fingerprint])}) AND event_id = {id}
+            LIMIT 1
+            """,
+            row => (Seconds: ClickHouseClient.ReadInt64(row.GetProperty("seconds")), Fingerprint: row.GetProperty("fingerprint").GetString() ?? ""),
+            cancellationToken);
+        if (locations.Count == 0)
+        {
+            return null;
+        }
+
+        var (seconds, member) = locations[0];
+        var events = await client.QueryAsync(
+            $"""
+            SELECT payload
+            FROM {schema.Events}
+            WHERE project_id = {project}
+              AND timestamp = toDateTime({ClickHouseSql.Literal(seconds)}, 'UTC')
+              AND fingerprint = {ClickHouseSql.Quote(member)}
+              AND event_id = {id}
+            LIMIT 1
+            """,
+            ReadPayload,
+            cancellationToken);
+        return events.Count == 0 ? null : events[0];
+    }
+
     private const string MergedCounts = $"""
         countMerge(event_count) AS {IssueOrdering.EventsAlias},
         uniqMerge(user_count) AS {IssueOrdering.UsersAlias},

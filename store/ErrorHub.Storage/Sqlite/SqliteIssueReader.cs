@@ -92,6 +92,23 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         return payload is string json ? EventPayloadJson.Deserialize(json) : null;
     }
 
+    public async Task<ErrorEvent?> GetIssueEventAsync(int projectId, string fingerprint, Guid eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT payload FROM events
+            WHERE project_id = $project AND event_id = $event AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")}
+              AND NOT {SqliteIssueMerges.IsMerged("$fingerprint")}
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$event", eventId);
+        command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        var payload = await command.ExecuteScalarAsync(cancellationToken);
+        return payload is string json ? EventPayloadJson.Deserialize(json) : null;
+    }
+
     /// <summary>Issues counted from their matching events (the per-issue aggregates count all of them).</summary>
     private async Task<IssuePage> GetFilteredIssuesAsync(IssueQuery query, string orderAndPage, CancellationToken cancellationToken)
     {

@@ -156,7 +156,7 @@ internal static class DashboardQueryBenchmark
         var issue = await reader.GetIssueAsync(ProjectId, fingerprint) ?? throw new InvalidOperationException("The issue is missing.");
         var latest = (await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1 })).Items[0];
         await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1, OldestFirst = true });
-        var shown = await reader.GetEventAsync(ProjectId, latest.EventId) ?? throw new InvalidOperationException("The event is missing.");
+        var shown = await reader.GetIssueEventAsync(ProjectId, fingerprint, latest.EventId) ?? throw new InvalidOperationException("The event is missing.");
         await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1, OldestFirst = true, After = EventCursor.Of(shown) });
         await reader.GetEventPageAsync(new EventQuery(ProjectId, fingerprint) { Limit = 1, After = EventCursor.Of(shown) });
         await reader.GetEventCountsAsync(new EventCountQuery(ProjectId, [fingerprint], now.AddDays(-1), TimeSpan.FromHours(1), 24));
