@@ -626,11 +626,6 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             ReadEventRow,
             cancellationToken);
 
-        if (query.Limit == 1 && string.IsNullOrEmpty(query.Search))
-        {
-            return await FirstEventAsync(query, issueRows, conditions.ToString(), cancellationToken);
-        }
-
         // 18.16 sorts every row a query reads, and an issue's rows are in time order in the table's key: a page of a large
         // issue is read first within an hour, a day, a month of its starting point (the cursor, else the issue's newest or
         // oldest event), which reads a few granules instead of all of its events. A window that holds more rows than the
@@ -681,34 +676,6 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     }
 
     private const string EventRowColumns = "event_id, toUnixTimestamp(timestamp) AS seconds, level, user_id, user_email, user_username, url, release, environment";
-
-    /// <summary>
-    /// The first event in the page's order, and whether another follows, in one round trip: the issue page steps to its
-    /// latest, oldest, previous and next event this way. The first event lies in the newest (oldest) second the rows hold,
-    /// which a scalar sub-query finds on the table's key; a second one looks for one row outside that second.
-    /// </summary>
-    private async Task<EventPage> FirstEventAsync(EventQuery query, string issueRows, string conditions, CancellationToken cancellationToken)
-    {
-        var edge = $"(SELECT {(query.OldestFirst ? "min" : "max")}(timestamp) FROM {schema.IssueEvents} WHERE {issueRows} {conditions})";
-        var rows = await client.QueryAsync(
-            $"""
-            SELECT {EventRowColumns},
-                (SELECT count() FROM (SELECT 1 FROM {schema.IssueEvents} WHERE {issueRows} {conditions} AND timestamp != {edge} LIMIT 1)) AS others
-            FROM {schema.IssueEvents}
-            WHERE {issueRows} {conditions} AND timestamp = {edge}
-            ORDER BY event_id ASC
-            LIMIT 1 BY event_id
-            LIMIT 2
-            """,
-            row => (Row: ReadEventRow(row), Others: ClickHouseClient.ReadInt64(row.GetProperty("others"))),
-            cancellationToken);
-        return rows.Count switch
-        {
-            0 => new EventPage([], null),
-            1 when rows[0].Others == 0 => new EventPage([rows[0].Row], null),
-            _ => new EventPage([rows[0].Row], rows[0].Row.Cursor),
-        };
-    }
 
     private static EventRow ReadEventRow(JsonElement row)
     {
