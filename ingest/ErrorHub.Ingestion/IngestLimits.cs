@@ -30,6 +30,13 @@ public sealed class IngestLimits
     public TimeSpan MaxStoreWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The longest a request takes from the moment ingest starts on it to its answer, whatever step it is in (reading the
+    /// body, decompressing, decoding, waiting for the store): past it the answer is 503 with Retry-After. On a starved
+    /// machine the steps before the store are slow too, and <see cref="MaxStoreWait"/> alone does not bound them.
+    /// </summary>
+    public TimeSpan MaxRequestTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Events per minute a project may send when it has no rate limit of its own (set per project in the
     /// dashboard); past it, batches are answered 429 with Retry-After. Null (default): no limit.
     /// </summary>
@@ -85,6 +92,7 @@ public sealed class IngestLimits
         Check(MaxEventsPerBatch is >= 1 and <= 100_000, nameof(MaxEventsPerBatch), "between 1 and 100000", MaxEventsPerBatch);
         Check(MaxBytesInFlight >= 1, nameof(MaxBytesInFlight), "positive", MaxBytesInFlight);
         Check(MaxStoreWait >= TimeSpan.FromMilliseconds(100) && MaxStoreWait <= TimeSpan.FromMinutes(10), nameof(MaxStoreWait), "between 00:00:00.1 and 00:10:00", MaxStoreWait);
+        Check(MaxRequestTime >= TimeSpan.FromMilliseconds(100) && MaxRequestTime <= TimeSpan.FromMinutes(10), nameof(MaxRequestTime), "between 00:00:00.1 and 00:10:00", MaxRequestTime);
         Check(DefaultRateLimitPerMinute is null or (>= 1 and <= 10_000_000), nameof(DefaultRateLimitPerMinute), "empty (no limit) or between 1 and 10000000 events per minute", DefaultRateLimitPerMinute?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
         Check(SpikeEventsPerSecond is >= 0 and <= 10_000_000, nameof(SpikeEventsPerSecond), "between 0 (off) and 10000000 events per second", SpikeEventsPerSecond);
         Check(SpikeBurstEvents >= 1 && SpikeBurstEvents <= 100_000_000, nameof(SpikeBurstEvents), "between 1 and 100000000 events", SpikeBurstEvents);

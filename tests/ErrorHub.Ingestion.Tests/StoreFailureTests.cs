@@ -140,6 +140,38 @@ public sealed class StoreFailureTests
         response.Headers.RetryAfter!.Delta.Should().BePositive();
     }
 
+    [Fact]
+    public async Task A_store_wait_longer_than_the_request_time_is_cut_to_what_is_left_of_it()
+    {
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Ingest:MaxStoreWait"] = "00:10:00",
+            ["ErrorHub:Ingest:MaxRequestTime"] = "00:00:01",
+        });
+        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
+        }
+
+        await using var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
+        await blocker.OpenAsync();
+        await using (var begin = blocker.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync();
+        }
+
+        // A client that gives up long before the ten minutes the store wait alone would allow.
+        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/{IngestHost.ProjectId}/events") { Content = IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh().Batch)) };
+        request.Headers.TryAddWithoutValidation("X-ErrorHub-Key", IngestHost.Key);
+        using var stalled = await client.SendAsync(request);
+
+        stalled.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        stalled.Headers.RetryAfter!.Delta.Should().BePositive();
+        (await IngestHost.JsonAsync(stalled)).GetProperty("error").GetString().Should().Contain("in time");
+    }
+
     /// <summary>
     /// Replaces the database file by a directory of the same name: SQLite can no longer open it, for
     /// any user (the tests may run as root, for whom file permissions change nothing).

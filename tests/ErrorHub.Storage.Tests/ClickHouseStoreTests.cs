@@ -192,6 +192,43 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     }
 
     [Fact]
+    public async Task A_store_made_with_the_event_id_table_loses_it_on_upgrade_and_still_finds_each_event_by_id_and_counts_a_retry_once()
+    {
+        var received = TestEvents.BaseTime.AddMinutes(3);
+        var withTime = TestEvents.Create(5, "fp", TestEvents.BaseTime.AddMinutes(-10));
+        var withoutTime = TestEvents.Create(5, "fp", received) with { ReceivedAt = received }; // its time is its receipt
+        await Store.Events.InsertEventsAsync([withTime, withoutTime]);
+
+        // The previous release's schema: the id table and the view that fed it, with the rows it had written.
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        await client.ExecuteAsync(
+            $"CREATE TABLE {database}.events_by_id (project_id UInt32, event_id UUID, timestamp DateTime('UTC'), fingerprint String) " +
+            "ENGINE = ReplacingMergeTree PARTITION BY toMonday(timestamp) ORDER BY (project_id, event_id)", CancellationToken.None);
+        await client.ExecuteAsync(
+            $"CREATE MATERIALIZED VIEW {database}.events_by_id_mv TO {database}.events_by_id AS SELECT project_id, event_id, timestamp, fingerprint FROM {database}.events",
+            CancellationToken.None);
+        await client.InsertSelectAsync($"INSERT INTO {database}.events_by_id SELECT project_id, event_id, timestamp, fingerprint FROM {database}.events", CancellationToken.None);
+
+        await Store.Schema.EnsureSchemaAsync();
+        await Store.Schema.EnsureSchemaAsync();
+
+        var tables = await client.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} AND name LIKE 'events_by_id%'",
+            row => row.GetProperty("name").GetString(),
+            CancellationToken.None);
+        tables.Should().BeEmpty("no insert pays for a table nothing reads");
+        (await Store.Issues.GetEventAsync(5, withTime.EventId))!.EventId.Should().Be(withTime.EventId);
+        (await Store.Issues.GetEventAsync(5, withoutTime.EventId))!.EventId.Should().Be(withoutTime.EventId);
+        (await Store.Issues.GetEventAsync(6, withTime.EventId)).Should().BeNull("an event is found in its own project only");
+        (await Store.Issues.GetEventAsync(5, Guid.NewGuid())).Should().BeNull();
+
+        await Store.Events.InsertEventsAsync([withTime, withoutTime]); // a retry after the upgrade
+        (await Store.Issues.GetIssueAsync(5, "fp"))!.EventCount.Should().Be(2);
+    }
+
+    [Fact]
     public async Task A_store_made_before_issue_days_and_issue_search_lists_filtered_and_searched_issues_as_before_after_the_upgrade()
     {
         var events = Enumerable.Range(0, 30).Select(i => TestEvents.Create(5, $"fp-{i % 4}", TestEvents.BaseTime.AddHours(-7 * i),

@@ -59,7 +59,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         Dictionary<string, long>? dropped = null;
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
-            var key = reader.ReadString();
+            var key = reader.ReadKey();
             path.Push(key);
             if (reader.TryReadNil())
             {
@@ -131,7 +131,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
-            var key = reader.ReadString();
+            var key = reader.ReadKey();
             path.Push(key);
             if (reader.TryReadNil())
             {
@@ -210,7 +210,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             string? level = null, category = null, message = null;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadString();
+                var key = reader.ReadKey();
                 path.Push(key);
                 if (!reader.TryReadNil())
                 {
@@ -262,7 +262,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             List<FrameRecord> frames = [];
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadString();
+                var key = reader.ReadKey();
                 path.Push(key);
                 if (!reader.TryReadNil())
                 {
@@ -312,7 +312,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             bool inApp = false, wrapper = false;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadString();
+                var key = reader.ReadKey();
                 path.Push(key);
                 if (!reader.TryReadNil())
                 {
@@ -349,7 +349,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         Dictionary<string, string>? headers = null, form = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadString();
+            var key = reader.ReadKey();
             path.Push(key);
             if (!reader.TryReadNil())
             {
@@ -383,7 +383,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         string? id = null, username = null, email = null, ip = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadString();
+            var key = reader.ReadKey();
             path.Push(key);
             if (!reader.TryReadNil())
             {
@@ -409,7 +409,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         string? name = null, version = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadString();
+            var key = reader.ReadKey();
             path.Push(key);
             if (!reader.TryReadNil())
             {
@@ -489,10 +489,21 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         }
         else
         {
-            var text = reader.ReadString();
-            if (Guid.TryParseExact(text, "N", out var id) || Guid.TryParseExact(text, "D", out id))
+            // Parsed from the bytes: an id is unique to its event, so making a string of it is pure cost.
+            var utf8 = reader.ReadStringBytes();
+            if (utf8.Length is 32 or 36)
             {
-                return id;
+                Span<char> text = stackalloc char[36];
+                var length = 0;
+                foreach (var b in utf8)
+                {
+                    text[length++] = b < 0x80 ? (char)b : '\uFFFD'; // non-ASCII is never a hex digit or a dash
+                }
+
+                if (Guid.TryParseExact(text[..length], "N", out var id) || Guid.TryParseExact(text[..length], "D", out id))
+                {
+                    return id;
+                }
             }
         }
 

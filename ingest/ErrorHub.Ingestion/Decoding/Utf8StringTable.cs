@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 
 namespace ErrorHub.Ingestion.Decoding;
@@ -5,10 +6,16 @@ namespace ErrorHub.Ingestion.Decoding;
 /// <summary>
 /// The strings of one batch, each made once. A batch repeats itself: every event has the same field
 /// names, and events of one app share frame types, methods, modules and files, so most strings a batch
-/// holds are already known by the time they come again. Short strings are looked up by their characters
-/// (decoded on the stack) and reused; long ones and those past <see cref="MaxEntries"/> are made as they
-/// come. Invalid UTF-8 becomes U+FFFD, as the MessagePack library does.
+/// holds are already known by the time they come again. Short strings are looked up by their UTF-8 bytes,
+/// so a string seen before costs a hash and a comparison of bytes, never a decoding; long ones and those
+/// past <see cref="MaxEntries"/> are made as they come. Invalid UTF-8 becomes U+FFFD, as the MessagePack
+/// library does.
 /// </summary>
+/// <remarks>
+/// A client that sends strings which all land in one bucket gets them made one by one, never a longer search: a look-up
+/// compares at most <see cref="MaxProbes"/> keys. The table holds at most <see cref="MaxEntries"/> strings and
+/// <see cref="MaxEntries"/> × <see cref="MaxInternedBytes"/> bytes of keys, whatever a batch contains.
+/// </remarks>
 internal sealed class Utf8StringTable
 {
     /// <summary>Strings longer than this (in bytes) are not looked up: they are rarely repeated and costly to hash.</summary>
@@ -17,15 +24,22 @@ internal sealed class Utf8StringTable
     /// <summary>Bounds what one batch can make the table hold (at most about 1 MB of characters).</summary>
     internal const int MaxEntries = 4096;
 
+    // Powers of two: the bucket is the hash's low bits. At most two buckets per entry.
+    private const int MinBucketCount = 64;
+    private const int MaxBucketCount = MaxEntries * 2;
+
+    /// <summary>Most keys compared in one look-up; a string whose bucket is that full is made without being kept.</summary>
+    private const int MaxProbes = 8;
+
+    private static readonly ulong Seed = (ulong)Random.Shared.NextInt64();
+
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
-    private readonly HashSet<string> _strings = new(StringComparer.Ordinal);
-    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-
-    public Utf8StringTable()
-    {
-        _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
-    }
+    private int[]? _buckets; // 1 + the index of the bucket's first entry; 0 for none
+    private Entry[] _entries = [];
+    private byte[] _keys = [];
+    private int _count;
+    private int _keysLength;
 
     /// <summary>The text of <paramref name="utf8"/>, cut to at most <paramref name="maxChars"/> characters (never inside a surrogate pair).</summary>
     public string Get(ReadOnlySpan<byte> utf8, int maxChars = int.MaxValue)
@@ -40,27 +54,91 @@ internal sealed class Utf8StringTable
             return Cut(Utf8.GetString(utf8), maxChars);
         }
 
-        Span<char> buffer = stackalloc char[MaxInternedBytes]; // a byte never makes more than one char
-        var chars = buffer[..Utf8.GetChars(utf8, buffer)];
-        if (chars.Length > maxChars)
+        return Cut(Intern(utf8), maxChars);
+    }
+
+    private string Intern(ReadOnlySpan<byte> utf8)
+    {
+        var hash = Hash(utf8);
+        _buckets ??= new int[MinBucketCount];
+        ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
+        var probes = 0;
+        for (var i = bucket - 1; i >= 0; i = _entries[i].Next - 1, probes++)
         {
-            chars = chars[..(char.IsHighSurrogate(chars[maxChars - 1]) ? maxChars - 1 : maxChars)];
+            ref readonly var entry = ref _entries[i];
+            if (entry.Hash == hash && _keys.AsSpan(entry.KeyStart, entry.KeyLength).SequenceEqual(utf8))
+            {
+                return entry.Value;
+            }
         }
 
-        if (_lookup.TryGetValue(chars, out var known))
+        var made = Utf8.GetString(utf8);
+        if (_count < MaxEntries && probes < MaxProbes)
         {
-            return known;
-        }
+            if (_count == _entries.Length)
+            {
+                Array.Resize(ref _entries, Math.Max(32, _count * 2));
+            }
 
-        var made = new string(chars);
-        if (_strings.Count < MaxEntries)
-        {
-            _strings.Add(made);
+            if (_keysLength + utf8.Length > _keys.Length)
+            {
+                Array.Resize(ref _keys, Math.Max(Math.Max(1024, _keys.Length * 2), _keysLength + utf8.Length));
+            }
+
+            utf8.CopyTo(_keys.AsSpan(_keysLength));
+            _entries[_count] = new Entry(hash, _keysLength, utf8.Length, made, bucket);
+            _keysLength += utf8.Length;
+            bucket = ++_count;
+            if (_count * 2 > _buckets.Length && _buckets.Length < MaxBucketCount)
+            {
+                Rehash(_buckets.Length * 2);
+            }
         }
 
         return made;
     }
 
+    /// <summary>Spreads the entries over more buckets: the table starts small, so a batch with few strings (or a refused one) allocates little.</summary>
+    private void Rehash(int bucketCount)
+    {
+        _buckets = new int[bucketCount];
+        for (var i = 0; i < _count; i++)
+        {
+            ref var bucket = ref _buckets[_entries[i].Hash & (bucketCount - 1)];
+            _entries[i] = _entries[i] with { Next = bucket };
+            bucket = i + 1;
+        }
+    }
+
+    /// <summary>
+    /// A fast hash of at most <see cref="MaxInternedBytes"/> bytes, eight at a time, seeded once per process. It need not
+    /// resist chosen collisions: a bucket never grows past <see cref="MaxProbes"/> entries, so colliding strings only stop
+    /// being shared, and a look-up never compares more than that many keys.
+    /// </summary>
+    private static int Hash(ReadOnlySpan<byte> utf8)
+    {
+        const ulong Multiplier = 0x9E3779B97F4A7C15;
+        var hash = Seed ^ (ulong)utf8.Length;
+        while (utf8.Length >= 8)
+        {
+            hash = (hash ^ BinaryPrimitives.ReadUInt64LittleEndian(utf8)) * Multiplier;
+            hash ^= hash >> 29;
+            utf8 = utf8[8..];
+        }
+
+        ulong tail = 0;
+        for (var i = 0; i < utf8.Length; i++)
+        {
+            tail |= (ulong)utf8[i] << (8 * i);
+        }
+
+        hash = (hash ^ tail) * Multiplier;
+        hash ^= hash >> 32;
+        return (int)hash;
+    }
+
     internal static string Cut(string value, int maxChars) =>
         maxChars <= 0 ? "" : value.Length <= maxChars ? value : value[..(char.IsHighSurrogate(value[maxChars - 1]) ? maxChars - 1 : maxChars)];
+
+    private readonly record struct Entry(int Hash, int KeyStart, int KeyLength, string Value, int Next);
 }

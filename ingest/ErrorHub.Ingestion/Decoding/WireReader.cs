@@ -123,6 +123,33 @@ internal ref struct WireReader
         return _strings.Get(utf8, maxChars);
     }
 
+    /// <summary>
+    /// Reads a map key: one of the protocol's field names is answered with its <see cref="ErrorHub.Protocol.WireFields"/>
+    /// constant, compared as bytes (<see cref="WireKeys"/>); any other key is read as <see cref="ReadString"/> reads it.
+    /// </summary>
+    public string ReadKey()
+    {
+        var code = Expect(MessagePackType.String, "a string");
+        CheckPayload(code, "string");
+        if (!_reader.TryReadStringSpan(out var utf8))
+        {
+            return _reader.ReadString()!; // only for a body in several segments, which ours never is
+        }
+
+        return WireKeys.Known(utf8) ?? _strings.Get(utf8);
+    }
+
+    /// <summary>
+    /// Reads a string's UTF-8 bytes without making a string, for values parsed straight from their bytes (event ids).
+    /// The span is the input's own memory; the same checks as <see cref="ReadString"/> come first.
+    /// </summary>
+    public ReadOnlySpan<byte> ReadStringBytes()
+    {
+        var code = Expect(MessagePackType.String, "a string");
+        CheckPayload(code, "string");
+        return _reader.TryReadStringSpan(out var utf8) ? utf8 : _reader.ReadStringSequence()!.Value.ToArray();
+    }
+
     public ReadOnlySpan<byte> ReadBinary()
     {
         var code = Expect(MessagePackType.Binary, "binary data");

@@ -40,15 +40,21 @@ internal sealed partial class IngestEndpoint(
     public async Task<IResult> HandleAsync(HttpContext context, string projectId)
     {
         var started = timeProvider.GetTimestamp();
-        var answer = await AnswerAsync(context, projectId);
+        var answer = await AnswerAsync(context, projectId, started);
         metrics.Answered(answer.Outcome, answer.AcceptedEvents, timeProvider.GetElapsedTime(started));
         return answer.Result;
     }
 
-    private async Task<Answer> AnswerAsync(HttpContext context, string projectId)
+    private async Task<Answer> AnswerAsync(HttpContext context, string projectId, long started)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
+
+        // The whole request's bound: each wait for the store gets what is left of it, and a batch that took it all to read
+        // and decode is not queued. Reading itself is not cancelled by it: Kestrel cannot drain a body whose read was
+        // cancelled, and its minimum data rate already ends a client that sends too slowly.
+        TimeSpan Left() => _limits.MaxRequestTime - timeProvider.GetElapsedTime(started);
+        TimeSpan StoreWait() => Left() < _limits.MaxStoreWait ? (Left() > TimeSpan.Zero ? Left() : TimeSpan.Zero) : _limits.MaxStoreWait;
 
         // Digits only: no sign, no spaces, no other culture's digits; "007" is project 7.
         if (projectId.Length is 0 or > 10 || !projectId.All(char.IsAsciiDigit)
@@ -66,7 +72,7 @@ internal sealed partial class IngestEndpoint(
         try
         {
             settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken)
-                .AsTask().WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
+                .AsTask().WaitAsync(StoreWait(), timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -143,6 +149,12 @@ internal sealed partial class IngestEndpoint(
 
                 admitted = weight;
                 events = pipeline.Prepare(id, (body ?? raw).Memory, out sdkDrops);
+                if (Left() <= TimeSpan.Zero)
+                {
+                    // Nothing is queued yet: the client's retry is the only copy, and it will come when the server has room.
+                    LogOutOfTime(logger, id, _limits.MaxRequestTime);
+                    return new(Unavailable(context, "the server could not take the batch in time; retry later"), IngestOutcome.Busy);
+                }
             }
             catch (BodyTooLargeException tooLarge)
             {
@@ -189,7 +201,7 @@ internal sealed partial class IngestEndpoint(
 
             try
             {
-                await pipeline.StoreAsync(events, cancellationToken).WaitAsync(_limits.MaxStoreWait, timeProvider, cancellationToken);
+                await pipeline.StoreAsync(events, cancellationToken).WaitAsync(StoreWait(), timeProvider, cancellationToken);
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {
@@ -287,6 +299,9 @@ internal sealed partial class IngestEndpoint(
 
     [LoggerMessage(4, LogLevel.Warning, "The store did not confirm a batch for project {ProjectId} within {Wait}; answered 503 so the client retries")]
     private static partial void LogStoreSlow(ILogger logger, int projectId, TimeSpan wait);
+
+    [LoggerMessage(5, LogLevel.Warning, "A batch for project {ProjectId} was not ready for the store within {Limit} (MaxRequestTime); answered 503 so the client retries")]
+    private static partial void LogOutOfTime(ILogger logger, int projectId, TimeSpan limit);
 
     [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
     private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);

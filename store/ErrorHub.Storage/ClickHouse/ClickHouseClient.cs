@@ -154,6 +154,11 @@ internal sealed class ClickHouseClient
                 continue;
             }
 
+            if (statement.DropsExisting && !await ExistsHereAsync(statement, cancellationToken))
+            {
+                continue;
+            }
+
             await EnsureZooKeeperSessionAsync(cancellationToken);
             try
             {

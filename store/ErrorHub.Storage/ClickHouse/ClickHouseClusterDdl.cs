@@ -48,7 +48,7 @@ internal sealed partial class ClickHouseClusterDdl
     /// <summary>The database a statement creates or changes (null when it names none), so its Distributed tables can be looked up before <see cref="Convert"/>.</summary>
     public static string? DatabaseOf(string statement)
     {
-        foreach (var pattern in new[] { CreateView(), CreateTable(), Alter() })
+        foreach (var pattern in new[] { CreateView(), CreateTable(), Alter(), DropTable() })
         {
             if (pattern.Match(statement) is { Success: true } match)
             {
@@ -85,6 +85,19 @@ internal sealed partial class ClickHouseClusterDdl
         if (CreateTable().Match(statement) is { Success: true } table)
         {
             return ConvertTable(statement, table);
+        }
+
+        if (DropTable().Match(statement) is { Success: true } drop && Split(drop.Groups["name"].Value) is ({ } dropDb, var dropName))
+        {
+            // A retired table goes from every node, and so does the local part under it if it was sharded (whether or not
+            // the Distributed table over it is still there after an interrupted upgrade). Each part is dropped only
+            // where this node still has it, so a process starts while another node is down, as for a CREATE.
+            var local = dropName + LocalSuffix;
+            return
+            [
+                new(Insert(statement, drop.Groups["name"]), ObjectKind.None, dropDb, dropName) { DropsExisting = true },
+                new($"DROP TABLE IF EXISTS {ClickHouseSql.QuoteIdentifier(dropDb)}.{ClickHouseSql.QuoteIdentifier(local)}{_onCluster}", ObjectKind.None, dropDb, local) { DropsExisting = true },
+            ];
         }
 
         if (Alter().Match(statement) is { Success: true } alter)
@@ -208,6 +221,9 @@ internal sealed partial class ClickHouseClusterDdl
     [GeneratedRegex(@"^\s*--\s*cluster:\s*sharded\s+by\s+(?<key>.+?)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Multiline)]
     private static partial Regex ShardedBy();
 
+    [GeneratedRegex(@"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?" + Name + @"\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex DropTable();
+
     [GeneratedRegex(@"^\s*ALTER\s+TABLE\s+" + Name + @"\s", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Alter();
 
@@ -232,5 +248,8 @@ internal sealed partial class ClickHouseClusterDdl
         /// through another node may not see it yet).
         /// </summary>
         public bool WaitForAllReplicas { get; init; }
+
+        /// <summary>A DROP of <see cref="Table"/>: sent only while this node still has it (an ON CLUSTER statement waits for every node).</summary>
+        public bool DropsExisting { get; init; }
     }
 }

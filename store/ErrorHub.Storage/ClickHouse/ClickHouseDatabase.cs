@@ -93,6 +93,11 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             await CreateAsync(statement, cancellationToken);
         }
 
+        foreach (var statement in _schema.Retired)
+        {
+            await _client.ExecuteAsync(statement, cancellationToken);
+        }
+
         foreach (var (_, statement) in backfills)
         {
             await _client.InsertSelectAsync(statement, cancellationToken);

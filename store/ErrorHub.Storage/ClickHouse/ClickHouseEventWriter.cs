@@ -128,52 +128,61 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// Which of these events are already stored (a retried batch, a replayed write-ahead log). Asked of
     /// <c>issue_events</c> by its whole sorting key (project, fingerprint, time, id): the time a client sent with an event
     /// comes back with its retry, and so does the issue it is filed under, so each event is looked for in the few
-    /// granules of its issue around that time. Asked by id in <c>events_by_id</c> instead, every
-    /// id of a batch is a random point in the key, and the look-up reads most of the table on every insert.
+    /// granules of its issue around that time. Asked by id alone, every id of a batch is a random point in the key, and
+    /// the look-up reads most of the table on every insert.
     /// An event whose time is not before its receipt may have had its time replaced on an earlier try (the client sent
-    /// none, or one too far ahead): only those are looked for by id.
+    /// none, or one too far ahead): those are looked for by id among their issues' rows, whatever their time.
     /// </summary>
     private async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
     {
         var byKey = new List<string>(events.Count);
-        var byId = new List<string>();
+        var byIssue = new List<ErrorEvent>();
         foreach (var e in events)
         {
-            var project = ClickHouseSql.Literal(e.ProjectId);
-            var id = ClickHouseSql.Literal(e.EventId);
             // Not before its receipt: ingest may have replaced the time on an earlier try (none sent, or too far ahead by
             // that try's clock), and that try's time is not this one's.
             if (e.Timestamp >= e.ReceivedAt)
             {
-                byId.Add($"({project}, {id})");
+                byIssue.Add(e);
                 continue;
             }
 
             // Seconds since the epoch: the set converts them to the column's DateTime without a function call per key.
             var time = ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(e.Timestamp).ToUnixTimeSeconds());
-            byKey.Add($"({project}, {ClickHouseSql.Quote(e.Fingerprint)}, {time}, {id})");
+            byKey.Add($"({ClickHouseSql.Literal(e.ProjectId)}, {ClickHouseSql.Quote(e.Fingerprint)}, {time}, {ClickHouseSql.Literal(e.EventId)})");
+        }
+
+        var conditions = new List<string>();
+        for (var start = 0; start < byKey.Count; start += IdLookupChunkSize)
+        {
+            conditions.Add($"(project_id, fingerprint, timestamp, event_id) IN ({string.Join(", ", byKey.Skip(start).Take(IdLookupChunkSize))})");
+        }
+
+        // The key's first two columns (project, issue) bound what is read; the ids are then matched in those rows only.
+        foreach (var project in byIssue.GroupBy(e => e.ProjectId))
+        {
+            foreach (var chunk in project.Chunk(IdLookupChunkSize))
+            {
+                conditions.Add(
+                    $"project_id = {ClickHouseSql.Literal(project.Key)}" +
+                    $" AND fingerprint IN ({string.Join(", ", chunk.Select(e => e.Fingerprint).Distinct(StringComparer.Ordinal).Select(ClickHouseSql.Quote))})" +
+                    $" AND event_id IN ({string.Join(", ", chunk.Select(e => ClickHouseSql.Literal(e.EventId)))})");
+            }
         }
 
         var stored = new HashSet<(int, Guid)>();
-        foreach (var (keys, table, columns) in new[]
+        foreach (var condition in conditions)
         {
-            (byKey, schema.IssueEvents, "project_id, fingerprint, timestamp, event_id"),
-            (byId, schema.EventsById, "project_id, event_id"),
-        })
-        {
-            for (var start = 0; start < keys.Count; start += IdLookupChunkSize)
-            {
-                var rows = await client.QueryLongAsync(
-                    $"""
-                    SELECT DISTINCT project_id, toString(event_id) AS id
-                    FROM {table}
-                    WHERE ({columns}) IN ({string.Join(", ", keys.Skip(start).Take(IdLookupChunkSize))})
-                    """,
-                    LookupQueryBytes,
-                    row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? "")),
-                    cancellationToken);
-                stored.UnionWith(rows);
-            }
+            var rows = await client.QueryLongAsync(
+                $"""
+                SELECT DISTINCT project_id, toString(event_id) AS id
+                FROM {schema.IssueEvents}
+                WHERE {condition}
+                """,
+                LookupQueryBytes,
+                row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? "")),
+                cancellationToken);
+            stored.UnionWith(rows);
         }
 
         return stored;

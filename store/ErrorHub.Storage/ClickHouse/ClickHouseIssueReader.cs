@@ -155,12 +155,12 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var project = ClickHouseSql.Literal(projectId);
         var id = ClickHouseSql.Literal(eventId);
 
-        // Two indexed look-ups instead of one scan: the id table gives the day and fingerprint
-        // that lead the events table's sorting key.
+        // Two look-ups instead of a scan of the events: issue_events' narrow id column gives the day and fingerprint that
+        // lead the events table's sorting key (docs/storage.md, "Finding an event by its id").
         var locations = await client.QueryAsync(
             $"""
             SELECT toUnixTimestamp(timestamp) AS seconds, fingerprint
-            FROM {schema.EventsById}
+            FROM {schema.IssueEvents}
             WHERE project_id = {project} AND event_id = {id}
             LIMIT 1
             """,

@@ -47,7 +47,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
         {
             var oldestCutoff = cutoffs.Values.Min(cutoff => cutoff!.Value);
             await DropPartitionsBeforeAsync(schema.Events, oldestCutoff, cancellationToken);
-            await DropPartitionsBeforeAsync(schema.EventsById, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueHourly, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueEvents, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueDays, oldestCutoff, cancellationToken);
@@ -65,7 +64,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             var project = ClickHouseSql.Literal(projectId);
             var time = Time(before);
             await client.ExecuteAsync($"ALTER TABLE {schema.Events} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
-            await client.ExecuteAsync($"ALTER TABLE {schema.EventsById} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueHourly} DELETE WHERE project_id = {project} AND hour < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueEvents} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueDays} DELETE WHERE project_id = {project} AND day < {time}", cancellationToken);

@@ -13,7 +13,6 @@ internal sealed class ClickHouseSchema(string database)
 
     public string Events => Table("events");
 
-    public string EventsById => Table("events_by_id");
 
     public string IssueHourly => Table("issue_hourly");
 
@@ -193,21 +192,6 @@ internal sealed class ClickHouseSchema(string database)
         SETTINGS index_granularity = {EventsIndexGranularity}
         """,
 
-        // Finds an event by id without scanning the project: the events table's key starts with the day.
-        $"""
-        CREATE TABLE IF NOT EXISTS {EventsById}
-        (
-            project_id UInt32,
-            event_id UUID,
-            timestamp DateTime('UTC'),
-            fingerprint String
-        )
-        -- cluster: sharded by cityHash64(project_id, fingerprint)
-        ENGINE = ReplacingMergeTree
-        PARTITION BY toMonday(timestamp)
-        ORDER BY (project_id, event_id)
-        """,
-
         // Per issue and hour. Times inside the states are UInt32 seconds, which keeps the state
         // types free of time zones. user_count skips events without a user (hash 0).
         $"""
@@ -335,14 +319,20 @@ internal sealed class ClickHouseSchema(string database)
         """,
     ];
 
+    /// <summary>
+    /// What earlier releases made and no release writes or reads any more, dropped when the schema is ensured: views first,
+    /// so that no insert feeds a table being dropped. <c>events_by_id</c> (an event's time and issue by its id) cost every
+    /// insert a part of its own; <c>issue_events</c>, which every event also reaches, answers the same look-ups
+    /// (docs/storage.md, "Finding an event by its id").
+    /// </summary>
+    public IReadOnlyList<string> Retired =>
+    [
+        $"DROP TABLE IF EXISTS {Table("events_by_id_mv")}",
+        $"DROP TABLE IF EXISTS {Table("events_by_id")}",
+    ];
+
     public IReadOnlyList<string> Views =>
     [
-        $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("events_by_id_mv")} TO {EventsById}
-        AS SELECT project_id, event_id, timestamp, fingerprint
-        FROM {Events}
-        """,
-
         $"""
         CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_hourly_mv")} TO {IssueHourly}
         AS SELECT

@@ -280,6 +280,9 @@ public sealed class EventBatchDecoderTests
         { "an integer", 12345 },
         { "a boolean", true },
         { "an array", Array(1) },
+        { "32 hex digits with a non-ASCII letter (read from the bytes, never as text)", "6f1c9a0e3b7d4c2a9e510d8f2b6a4cé" },
+        { "32 characters: hex digits in spaces, which a lenient parser would trim", "  6f1c9a0e3b7d4c2a9e510d8f2b6a  " },
+        { "36 characters of UTF-8 with dashes in place", "6f1c9a0e-3b7d-4c2a-9e51-0d8f2b6a4cé" },
     };
 
     [Theory]

@@ -122,6 +122,20 @@ public sealed class ClickHouseClusterDdlTests
     }
 
     [Fact]
+    public void A_retired_table_is_dropped_on_every_node_with_the_local_part_it_may_have_each_only_where_this_node_still_has_it()
+    {
+        var converted = _ddl.Convert("DROP TABLE IF EXISTS `db`.`events_by_id`", Distributed);
+        converted.Select(s => s.Sql).Should().Equal(
+            "DROP TABLE IF EXISTS `db`.`events_by_id` ON CLUSTER `prod`",
+            "DROP TABLE IF EXISTS `db`.`events_by_id_local` ON CLUSTER `prod`");
+        converted.Should().OnlyContain(s => s.DropsExisting && !s.IsCreate, "an ON CLUSTER drop of what is gone here would wait for a node that may be down");
+        converted.Select(s => s.Table).Should().Equal("events_by_id", "events_by_id_local");
+        ClickHouseClusterDdl.DatabaseOf("DROP TABLE IF EXISTS `db`.`events_by_id_mv`").Should().Be("db");
+        _ddl.Convert("DROP TABLE `db`.events ON CLUSTER `prod`").Should().ContainSingle().Which.Sql
+            .Should().Be("DROP TABLE `db`.events ON CLUSTER `prod`", "a statement already in its cluster form is left alone");
+    }
+
+    [Fact]
     public void Row_changes_of_a_distributed_table_go_to_its_local_tables_on_every_shard_and_those_of_a_full_copy_stay_with_replication()
     {
         var distributed = Distributed;

@@ -53,7 +53,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
 
         perNode[1].Should().Equal(perNode[0], "both nodes have the same tables and views");
         perNode[0].Should().Contain([
-            "events Distributed", "events_local ReplicatedReplacingMergeTree", "events_by_id Distributed", "issue_hourly Distributed",
+            "events Distributed", "events_local ReplicatedReplacingMergeTree", "issue_events Distributed", "issue_hourly Distributed",
             "issue_hourly_local ReplicatedAggregatingMergeTree", "issue_firsts Distributed", "issue_minutely Distributed", "issue_hourly_mv MaterializedView",
             "users ReplicatedReplacingMergeTree", "issue_states ReplicatedReplacingMergeTree", "projects ReplicatedReplacingMergeTree"]);
         foreach (var view in (await TablesAsync(cluster.Nodes[0])).Where(t => t.Engine == "MaterializedView"))
@@ -92,6 +92,43 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
             localColumns.Split('\n').Should().Contain("grouping", $"{node.Name}'s local events table has it too");
             (await TablesAsync(node)).Should().Contain([("issue_firsts", "Distributed"), ("issue_firsts_local", "ReplicatedAggregatingMergeTree"), ("issue_firsts_mv", "MaterializedView")]);
         }
+    }
+
+    [Fact]
+    public async Task Upgrading_a_store_with_the_retired_event_id_table_drops_it_and_its_view_on_every_node()
+    {
+        var client = ClusterClients.Create(cluster.Nodes[0], _clients);
+        var store = ClickHouseDatabase.Open(client, _database);
+        await store.Schema.EnsureSchemaAsync();
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        // The previous release's id table and view, made as its schema made them (cluster form: Distributed over replicated local tables).
+        await client.ExecuteAsync(
+            $"""
+            CREATE TABLE IF NOT EXISTS {database}.events_by_id (project_id UInt32, event_id UUID, timestamp DateTime('UTC'), fingerprint String)
+            -- cluster: sharded by cityHash64(project_id, fingerprint)
+            ENGINE = ReplacingMergeTree PARTITION BY toMonday(timestamp) ORDER BY (project_id, event_id)
+            """, CancellationToken.None);
+        await client.ExecuteAsync(
+            $"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.events_by_id_mv TO {database}.events_by_id AS SELECT project_id, event_id, timestamp, fingerprint FROM {database}.events",
+            CancellationToken.None);
+        foreach (var node in cluster.Nodes)
+        {
+            (await TablesAsync(node)).Select(t => t.Name).Should().Contain(["events_by_id", "events_by_id_local", "events_by_id_mv"], "the old schema is in place on every node");
+        }
+
+        // Upgraded by a process on the other node.
+        var upgraded = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Schema.EnsureSchemaAsync();
+
+        var e = TestEvents.Create(1, "fp", TestEvents.BaseTime);
+        await upgraded.Events.InsertEventsAsync([e]);
+        foreach (var node in cluster.Nodes)
+        {
+            (await TablesAsync(node)).Select(t => t.Name).Should().NotContain(name => name.StartsWith("events_by_id", StringComparison.Ordinal), $"{node.Name} no longer has the id table or its view");
+        }
+
+        (await store.Issues.GetEventAsync(1, e.EventId))!.EventId.Should().Be(e.EventId, "the event is found by id through either node");
     }
 
     [Fact]

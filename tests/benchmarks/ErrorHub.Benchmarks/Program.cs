@@ -10,6 +10,12 @@ if (args is ["clickhouse-insert", .. var rest])
     return;
 }
 
+if (args is ["decode-cost", .. var decodeArgs])
+{
+    DecodeCost.Run(decodeArgs);
+    return;
+}
+
 if (args is ["dashboard-queries", .. var queryArgs])
 {
     await DashboardQueryBenchmark.RunAsync(queryArgs);
