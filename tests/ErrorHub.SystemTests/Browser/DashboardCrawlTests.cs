@@ -263,6 +263,8 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
     [GeneratedRegex("(?<=/)(?:[0-9]+|[0-9a-f]{16,})(?=/|$)")]
     private static partial Regex Identifier();
 
-    [GeneratedRegex("""(?:href|src)="(?<url>[^"]*)"|(?:href|src)='(?<url>[^']*)'""")]
+    // An attribute follows white space: Blazor's prerender markers carry base64 descriptors, and one that ends in "src=" or
+    // "href=" (padding) before its closing quote read as a link to the rest of the page's markup.
+    [GeneratedRegex("""(?<=\s)(?:href|src)="(?<url>[^"]*)"|(?<=\s)(?:href|src)='(?<url>[^']*)'""")]
     private static partial Regex LinkAttribute();
 }
