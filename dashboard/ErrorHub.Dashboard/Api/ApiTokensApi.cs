@@ -37,6 +37,11 @@ internal static class ApiTokensApi
 
         api.MapPost("", async (HttpContext context, ClaimsPrincipal user, Accounts accounts, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
         {
+            if (AccessClaims.UserId(user) is not { } userId)
+            {
+                return Problem(StatusCodes.Status401Unauthorized, "sign in first");
+            }
+
             if (AccessClaims.ByApiToken(user))
             {
                 return Problem(StatusCodes.Status403Forbidden, "tokens are created from a signed-in session (the account page, or this endpoint with the session's antiforgery token), not with a token");
@@ -53,7 +58,7 @@ internal static class ApiTokensApi
                 return problem;
             }
 
-            var created = await accounts.CreateApiTokenAsync(AccessClaims.UserId(user) ?? Guid.Empty, body!.Name, cancellationToken);
+            var created = await accounts.CreateApiTokenAsync(userId, body!.Name, cancellationToken);
             if (!created.Succeeded)
             {
                 return Problem(StatusCodes.Status400BadRequest, "name: " + created.Problem);
