@@ -172,19 +172,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var (seconds, fingerprint) = locations[0];
-        var events = await client.QueryAsync(
-            $"""
-            SELECT payload
-            FROM {schema.Events}
-            WHERE project_id = {project}
-              AND timestamp = toDateTime({ClickHouseSql.Literal(seconds)}, 'UTC')
-              AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
-              AND event_id = {id}
-            LIMIT 1
-            """,
-            ReadPayload,
-            cancellationToken);
-        return events.Count == 0 ? null : events[0];
+        return await ReadStoredEventAsync(project, seconds, fingerprint, id, cancellationToken);
     }
 
     public async Task<ErrorEvent?> GetIssueEventAsync(int projectId, string fingerprint, Guid eventId, CancellationToken cancellationToken = default)
@@ -215,13 +203,19 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var (seconds, member) = locations[0];
+        return await ReadStoredEventAsync(project, seconds, member, id, cancellationToken);
+    }
+
+    /// <summary>An event's payload from <c>events</c> by the leading columns of its key, which a look-up found.</summary>
+    private async Task<ErrorEvent?> ReadStoredEventAsync(string project, long seconds, string fingerprint, string id, CancellationToken cancellationToken)
+    {
         var events = await client.QueryAsync(
             $"""
             SELECT payload
             FROM {schema.Events}
             WHERE project_id = {project}
               AND timestamp = toDateTime({ClickHouseSql.Literal(seconds)}, 'UTC')
-              AND fingerprint = {ClickHouseSql.Quote(member)}
+              AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
               AND event_id = {id}
             LIMIT 1
             """,
