@@ -88,13 +88,7 @@ public sealed class StoreFailureTests
         }
 
         // Another process holds the write lock: SQLite waits (its busy timeout is 30 s) instead of failing.
-        await using var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
-        await blocker.OpenAsync();
-        await using (var begin = blocker.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE";
-            await begin.ExecuteNonQueryAsync();
-        }
+        await using var blocker = await HoldWriteLockAsync(host);
 
         var (batch, ids) = IngestEndpointTests.Fresh();
         using (var stalled = await host.PostAsync(Wire.Encode(batch)))
@@ -153,13 +147,7 @@ public sealed class StoreFailureTests
             first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
         }
 
-        await using var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
-        await blocker.OpenAsync();
-        await using (var begin = blocker.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE";
-            await begin.ExecuteNonQueryAsync();
-        }
+        await using var blocker = await HoldWriteLockAsync(host);
 
         // A client that gives up long before the ten minutes the store wait alone would allow.
         using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -196,5 +184,16 @@ public sealed class StoreFailureTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
+    }
+
+    /// <summary>Another process's write transaction on the ingest host's SQLite file, held until the connection is disposed or rolls back.</summary>
+    private static async Task<SqliteConnection> HoldWriteLockAsync(IngestHost host)
+    {
+        var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
+        await blocker.OpenAsync();
+        await using var begin = blocker.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE";
+        await begin.ExecuteNonQueryAsync();
+        return blocker;
     }
 }

@@ -150,18 +150,34 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             cancellationToken);
     }
 
-    public async Task<ErrorEvent?> GetEventAsync(int projectId, Guid eventId, CancellationToken cancellationToken = default)
+    public Task<ErrorEvent?> GetEventAsync(int projectId, Guid eventId, CancellationToken cancellationToken = default) =>
+        // Scans the project's narrow id column in issue_events (docs/storage.md, "Finding an event by its id"); the issue
+        // page and the API, which know the issue, use GetIssueEventAsync.
+        FindEventAsync(projectId, eventId, "", cancellationToken);
+
+    public async Task<ErrorEvent?> GetIssueEventAsync(int projectId, string fingerprint, Guid eventId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var keys = await KeysAsync(projectId, cancellationToken);
+        return keys.IsMerged(fingerprint)
+            ? null
+            : await FindEventAsync(projectId, eventId, $" AND fingerprint IN ({keys.Members([fingerprint])})", cancellationToken);
+    }
+
+    /// <summary>
+    /// Two small reads instead of a scan of the events: <c>issue_events</c> (within <paramref name="issueCondition"/>'s
+    /// issues, one range of its key, when given) gives the time and fingerprint that lead the events table's sorting key,
+    /// and the payload is read there.
+    /// </summary>
+    private async Task<ErrorEvent?> FindEventAsync(int projectId, Guid eventId, string issueCondition, CancellationToken cancellationToken)
     {
         var project = ClickHouseSql.Literal(projectId);
         var id = ClickHouseSql.Literal(eventId);
-
-        // Two look-ups instead of a scan of the events: issue_events' narrow id column gives the day and fingerprint that
-        // lead the events table's sorting key (docs/storage.md, "Finding an event by its id").
         var locations = await client.QueryAsync(
             $"""
             SELECT toUnixTimestamp(timestamp) AS seconds, fingerprint
             FROM {schema.IssueEvents}
-            WHERE project_id = {project} AND event_id = {id}
+            WHERE project_id = {project}{issueCondition} AND event_id = {id}
             LIMIT 1
             """,
             row => (Seconds: ClickHouseClient.ReadInt64(row.GetProperty("seconds")), Fingerprint: row.GetProperty("fingerprint").GetString() ?? ""),
@@ -172,43 +188,6 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         }
 
         var (seconds, fingerprint) = locations[0];
-        return await ReadStoredEventAsync(project, seconds, fingerprint, id, cancellationToken);
-    }
-
-    public async Task<ErrorEvent?> GetIssueEventAsync(int projectId, string fingerprint, Guid eventId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(fingerprint);
-        var keys = await KeysAsync(projectId, cancellationToken);
-        if (keys.IsMerged(fingerprint))
-        {
-            return null;
-        }
-
-        // The issue's rows of issue_events (one range of its key) give the time that, with the fingerprint, leads the
-        // events table's key: two small reads, whatever the size of the project.
-        var project = ClickHouseSql.Literal(projectId);
-        var id = ClickHouseSql.Literal(eventId);
-        var locations = await client.QueryAsync(
-            $"""
-            SELECT toUnixTimestamp(timestamp) AS seconds, fingerprint
-            FROM {schema.IssueEvents}
-            WHERE project_id = {project} AND fingerprint IN ({keys.Members([fingerprint])}) AND event_id = {id}
-            LIMIT 1
-            """,
-            row => (Seconds: ClickHouseClient.ReadInt64(row.GetProperty("seconds")), Fingerprint: row.GetProperty("fingerprint").GetString() ?? ""),
-            cancellationToken);
-        if (locations.Count == 0)
-        {
-            return null;
-        }
-
-        var (seconds, member) = locations[0];
-        return await ReadStoredEventAsync(project, seconds, member, id, cancellationToken);
-    }
-
-    /// <summary>An event's payload from <c>events</c> by the leading columns of its key, which a look-up found.</summary>
-    private async Task<ErrorEvent?> ReadStoredEventAsync(string project, long seconds, string fingerprint, string id, CancellationToken cancellationToken)
-    {
         var events = await client.QueryAsync(
             $"""
             SELECT payload
