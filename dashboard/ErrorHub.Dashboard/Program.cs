@@ -48,6 +48,7 @@ app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages:
 app.UseApiErrorBodies(); // the JSON API answers its refusals in JSON, never with the HTML pages above
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseSessionAntiforgery(); // a session's POST/DELETE under /api needs the antiforgery token; API tokens do not
 app.UseAntiforgery();
 
 // Everything needs a signed-in user or an API token (the fallback policy) except what says otherwise:

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Storage;
-using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace ErrorHub.Dashboard.Api;
@@ -12,7 +11,7 @@ namespace ErrorHub.Dashboard.Api;
 /// The caller's own API tokens in the JSON API (docs/api.md, "API tokens"): listed without their secrets, created
 /// (the secret answered once), revoked. The rules are <see cref="Accounts"/>'s, the account page's too.
 /// Creating needs a signed-in session: a token cannot mint tokens that would outlive its own revocation. A session
-/// changes tokens only with the dashboard's antiforgery token, so another site cannot make a browser do it.
+/// changes tokens only with the dashboard's antiforgery token (<see cref="SessionAntiforgery"/>).
 /// </summary>
 internal static class ApiTokensApi
 {
@@ -35,7 +34,7 @@ internal static class ApiTokensApi
                 ? Results.Json(ApiTokenInfo.From(token), ApiTokensJsonContext.Default.ApiTokenInfo)
                 : NotFound());
 
-        api.MapPost("", async (HttpContext context, ClaimsPrincipal user, Accounts accounts, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
+        api.MapPost("", async (HttpContext context, ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
         {
             if (AccessClaims.UserId(user) is not { } userId)
             {
@@ -45,11 +44,6 @@ internal static class ApiTokensApi
             if (AccessClaims.ByApiToken(user))
             {
                 return Problem(StatusCodes.Status403Forbidden, "tokens are created from a signed-in session (the account page, or this endpoint with the session's antiforgery token), not with a token");
-            }
-
-            if (!await antiforgery.IsRequestValidAsync(context))
-            {
-                return Problem(StatusCodes.Status400BadRequest, AntiforgeryMissing);
             }
 
             var (body, problem) = await ReadAsync(context, cancellationToken);
@@ -69,22 +63,14 @@ internal static class ApiTokensApi
                 ApiCreatedToken.From(token, secret), ApiTokensJsonContext.Default.ApiCreatedToken, statusCode: StatusCodes.Status201Created);
         });
 
-        api.MapDelete("/{id}", async (string id, HttpContext context, ClaimsPrincipal user, Accounts accounts, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
+        api.MapDelete("/{id}", async (string id, ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
         {
-            if (!AccessClaims.ByApiToken(user) && !await antiforgery.IsRequestValidAsync(context))
-            {
-                return Problem(StatusCodes.Status400BadRequest, AntiforgeryMissing);
-            }
-
             return Guid.TryParse(id, out var tokenId) && AccessClaims.UserId(user) is { } userId
                 && await accounts.RevokeApiTokenAsync(userId, tokenId, cancellationToken) != ApiTokenRevocation.NotFound
                     ? Results.NoContent()
                     : NotFound();
         });
     }
-
-    private const string AntiforgeryMissing =
-        "a signed-in session sends the dashboard's antiforgery token (the RequestVerificationToken header, from a page's __RequestVerificationToken field) to change tokens";
 
     /// <summary>The body, read here rather than bound, so that every refusal is a JSON answer that says what is wrong.</summary>
     private static async Task<(ApiNewToken? Body, IResult? Problem)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
