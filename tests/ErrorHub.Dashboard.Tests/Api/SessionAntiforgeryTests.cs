@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Dashboard;
+using ErrorHub.Testing.Ingest;
 using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Api;
@@ -71,7 +73,7 @@ public sealed class SessionAntiforgeryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_session_with_its_antiforgery_token_and_a_caller_with_an_api_token_change_the_issue()
+    public async Task A_session_with_its_antiforgery_token_and_a_caller_with_an_api_token_change_the_issue_and_ingest_needs_neither()
     {
         using var session = await _api.Server.SignedInClientAsync();
         var issue = $"/api/projects/1/issues/{Checkout}";
@@ -95,6 +97,12 @@ public sealed class SessionAntiforgeryTests : IAsyncLifetime
         using (var unmerged = await _api.Admin.PostAsync($"/api/projects/1/issues/{Profile}/unmerge", null))
         {
             unmerged.StatusCode.Should().Be(HttpStatusCode.NoContent, "an API token needs no antiforgery token");
+        }
+
+        using (var ingest = new HttpRequestMessage(HttpMethod.Post, "/api/1/events") { Content = IngestHost.MessagePack(Wire.Encode(SampleBatch.Batch(SampleBatch.MessageEvent()))) })
+        {
+            ingest.Headers.Add("X-ErrorHub-Key", DashboardServer.ProjectKey);
+            (await session.SendAsync(ingest)).StatusCode.Should().Be(HttpStatusCode.Accepted, "ingest checks its key, not a session's antiforgery token, even when a browser's cookies come along");
         }
 
         (await _api.GetJsonAsync(issue)).GetProperty("status").GetString().Should().Be("resolved");
