@@ -126,4 +126,41 @@ public abstract partial class StoreContractTests
         stored!.IsActive.Should().BeFalse();
         (await Store.Access.FindApiTokenAsync("hash-script"))!.IsActive.Should().BeTrue();
     }
+
+    [Fact]
+    public async Task A_token_revoked_by_one_process_stays_revoked_while_another_records_its_uses()
+    {
+        // Two dashboard processes: one revokes a token while the other, serving that token's requests, records its
+        // uses. Whatever the interleaving, the revocation stands and the latest use is kept.
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
+        foreach (var store in stores)
+        {
+            await store.Schema.EnsureSchemaAsync();
+        }
+
+        var (revoking, serving) = (stores[0], stores[1]);
+        var owner = Guid.NewGuid();
+        const int Uses = 12;
+        for (var round = 0; round < 16; round++)
+        {
+            var token = new ApiToken(Guid.NewGuid(), owner, $"round {round}", $"hash-round-{round}", T0);
+            await revoking.Access.CreateApiTokenAsync(token);
+            var uses = Task.Run(async () =>
+            {
+                for (var use = 1; use <= Uses; use++)
+                {
+                    await serving.Access.MarkApiTokenUsedAsync(token.Id, T0.AddMinutes(use));
+                }
+            });
+            await Task.Delay(TimeSpan.FromMilliseconds(round % 4 * 4)); // the revocation lands at another point among the uses each round
+            (await revoking.Access.RevokeApiTokenAsync(owner, token.Id, T0.AddDays(1))).Should().BeTrue();
+            await uses;
+
+            foreach (var store in stores)
+            {
+                var stored = await store.Access.FindApiTokenAsync(token.TokenHash);
+                stored.Should().Be(token with { LastUsedAt = T0.AddMinutes(Uses), RevokedAt = T0.AddDays(1) }, $"round {round}: revoked, with its latest use");
+            }
+        }
+    }
 }

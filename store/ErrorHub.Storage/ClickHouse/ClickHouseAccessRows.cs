@@ -93,6 +93,12 @@ internal sealed class ClickHouseApiTokenRow(ApiToken token, ulong version)
     [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
 }
 
+internal sealed class ClickHouseApiTokenUseRow(Guid tokenId, DateTimeOffset usedAt)
+{
+    [ClickHouseColumn(Name = "id", Type = "UUID")] public Guid Id => tokenId;
+    [ClickHouseColumn(Name = "used_at", Type = "DateTime('UTC')")] public DateTimeOffset UsedAt => ClickHouseEventRow.ClampToDateTime(usedAt);
+}
+
 internal sealed class ClickHouseProjectDropsRow(ProjectDrops drops)
 {
     [ClickHouseColumn(Name = "project_id", Type = "UInt32")] public uint ProjectId => checked((uint)drops.ProjectId);

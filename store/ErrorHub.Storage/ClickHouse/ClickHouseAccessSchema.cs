@@ -30,6 +30,14 @@ internal sealed class ClickHouseAccessSchema(ClickHouseSchema schema)
 
     public string ApiTokens => schema.Table("api_tokens");
 
+    /// <summary>
+    /// When each token was last used, apart from <see cref="ApiTokens"/>: recording a use must never write a copy of the
+    /// token's row, or a copy read just before another process revoked it would outrank the revocation and live on
+    /// after parts merge (ReplacingMergeTree keeps the newest version). Older databases also hold a use in
+    /// <c>api_tokens.last_used_at</c>; reads take the later of the two.
+    /// </summary>
+    public string ApiTokenUses => schema.Table("api_token_uses");
+
     public string ProjectDrops => schema.Table("project_drops");
 
     public IReadOnlyList<string> Statements =>
@@ -112,6 +120,16 @@ internal sealed class ClickHouseAccessSchema(ClickHouseSchema schema)
             version UInt64
         )
         ENGINE = ReplacingMergeTree(version)
+        ORDER BY id
+        """,
+
+        $"""
+        CREATE TABLE IF NOT EXISTS {ApiTokenUses}
+        (
+            id UUID,
+            used_at DateTime('UTC')
+        )
+        ENGINE = ReplacingMergeTree(used_at)
         ORDER BY id
         """,
 

@@ -128,15 +128,9 @@ internal sealed class ClickHouseAccessStore(ClickHouseClient client, ClickHouseA
         return revoked;
     }
 
+    /// <summary>Writes only the use (<see cref="ClickHouseAccessSchema.ApiTokenUses"/>), never a copy of the token: that could undo a revocation made meanwhile by another process.</summary>
     public Task MarkApiTokenUsedAsync(Guid tokenId, DateTimeOffset usedAt, CancellationToken cancellationToken = default) =>
-        WriteAsync(async () =>
-        {
-            var token = (await ReadTokensAsync($"WHERE id = {ClickHouseSql.Literal(tokenId)}", cancellationToken)).SingleOrDefault();
-            if (token is not null)
-            {
-                await client.InsertAsync(schema.ApiTokens, [new ClickHouseApiTokenRow(token with { LastUsedAt = usedAt }, RowVersion.Next())], cancellationToken);
-            }
-        });
+        client.InsertAsync(schema.ApiTokenUses, [new ClickHouseApiTokenUseRow(tokenId, usedAt)], cancellationToken);
 
     public void Dispose() => _writeLock.Dispose();
 
@@ -243,16 +237,34 @@ internal sealed class ClickHouseAccessStore(ClickHouseClient client, ClickHouseA
         client.QueryAsync(
             $"""
             SELECT
-                toString(id) AS token_id,
-                toString(argMax(user_id, version)) AS token_user_id,
-                argMax(name, version) AS token_name,
-                argMax(token_hash, version) AS token_token_hash,
-                toUnixTimestamp(argMax(created_at, version)) AS token_created_at,
-                toUnixTimestamp(argMax(last_used_at, version)) AS token_last_used_at,
-                toUnixTimestamp(argMax(revoked_at, version)) AS token_revoked_at
-            FROM {schema.ApiTokens}
-            {where}
-            GROUP BY id
+                token_id,
+                token_user_id,
+                token_name,
+                token_token_hash,
+                token_created_at,
+                greatest(token_last_used_at, token_used_at) AS token_last_use,
+                token_revoked_at
+            FROM
+            (
+                SELECT
+                    id,
+                    toString(id) AS token_id,
+                    toString(argMax(user_id, version)) AS token_user_id,
+                    argMax(name, version) AS token_name,
+                    argMax(token_hash, version) AS token_token_hash,
+                    toUnixTimestamp(argMax(created_at, version)) AS token_created_at,
+                    toUnixTimestamp(argMax(last_used_at, version)) AS token_last_used_at,
+                    toUnixTimestamp(argMax(revoked_at, version)) AS token_revoked_at
+                FROM {schema.ApiTokens}
+                {where}
+                GROUP BY id
+            )
+            ANY LEFT JOIN
+            (
+                SELECT id, toUnixTimestamp(max(used_at)) AS token_used_at
+                FROM {schema.ApiTokenUses}
+                GROUP BY id
+            ) USING id
             ORDER BY token_created_at DESC, token_id
             """,
             row => new ApiToken(
@@ -262,7 +274,7 @@ internal sealed class ClickHouseAccessStore(ClickHouseClient client, ClickHouseA
                 Text(row, "token_token_hash"),
                 StoreTime.FromUnixSeconds(Int(row, "token_created_at")))
             {
-                LastUsedAt = ClickHouseTimes.Read(Int(row, "token_last_used_at")),
+                LastUsedAt = ClickHouseTimes.Read(Int(row, "token_last_use")),
                 RevokedAt = ClickHouseTimes.Read(Int(row, "token_revoked_at")),
             },
             cancellationToken);

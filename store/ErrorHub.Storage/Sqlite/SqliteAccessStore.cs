@@ -115,7 +115,7 @@ internal sealed class SqliteAccessStore(SqliteDatabase database) : IAccessStore
     }
 
     public Task MarkApiTokenUsedAsync(Guid tokenId, DateTimeOffset usedAt, CancellationToken cancellationToken = default) =>
-        WriteAsync("UPDATE api_tokens SET last_used_at = $at WHERE id = $id", cancellationToken, ("$id", Id(tokenId)), ("$at", Seconds(usedAt)));
+        WriteAsync("UPDATE api_tokens SET last_used_at = MAX(IFNULL(last_used_at, $at), $at) WHERE id = $id", cancellationToken, ("$id", Id(tokenId)), ("$at", Seconds(usedAt)));
 
     private static string Id(Guid id) => id.ToString("D");
 
