@@ -47,6 +47,8 @@ public abstract partial class StoreContractTests
         other!.EventCount.Should().Be(1, "projects the plan does not name get the others' cutoff");
         other.FirstSeen.Should().Be(Cutoff.AddDays(-4));
         (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).Items.Select(i => i.Fingerprint).Should().Equal("fp-mixed");
+        (await Store.Notifications.Activity.GetTotalsAsync(Project, EventFilter.All, Cutoff.AddDays(-30), Cutoff.AddDays(3)))
+            .Should().Be(new ActivityTotals(2, 1, 1), "alerts and digests count only the kept events");
 
         (await Store.Retention.DeleteExpiredAsync(plan)).Should().Be(0, "nothing is left to delete");
     }
@@ -92,6 +94,8 @@ public abstract partial class StoreContractTests
         daily!.EventCount.Should().Be(34);
         daily.UserCount.Should().Be(34);
         daily.FirstSeen.Should().Be(Cutoff.AddDays(-30).AddHours(12));
+        (await Store.Notifications.Activity.GetTotalsAsync(Project, EventFilter.All, Cutoff.AddDays(-60), Cutoff.AddDays(5)))
+            .Should().Be(new ActivityTotals(34, 34, 1), "whole weeks dropped from what alerts and digests count too");
         var shortLived = await Store.Issues.GetIssueAsync(11, "fp-short");
         shortLived!.EventCount.Should().Be(4);
         shortLived.FirstSeen.Should().Be(Cutoff.AddHours(12));

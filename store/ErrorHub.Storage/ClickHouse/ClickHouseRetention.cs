@@ -7,12 +7,15 @@ namespace ErrorHub.Storage.ClickHouse;
 /// dropped whole (<c>ALTER TABLE ... DROP PARTITION</c>: instant, no rewrite); what a project with a shorter
 /// retention than others still has before its cutoff is deleted with an <c>ALTER TABLE ... DELETE</c> mutation,
 /// only when it has such rows (a mutation rewrites the parts it touches, so a project costs at most one per
-/// run, and the worker's cutoffs move by whole days). The events, the events-by-id index and the hourly issue
-/// aggregates are cut the same way, so issue counts and users follow. Waits for its mutations to finish.
+/// run, and the worker's cutoffs move by whole days). The events and every table made from them (the per-issue
+/// rows, the hourly, daily and per-minute aggregates, the search rows) are cut the same way, so issue counts,
+/// users and the activity that alerts and digests read follow. Waits for its mutations to finish.
 /// </summary>
 internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSchema schema) : IEventRetention
 {
     private static readonly TimeSpan MutationWait = TimeSpan.FromMinutes(10);
+
+    private string IssueMinutely => new ClickHouseNotificationSchema(schema).IssueMinutely;
 
     public async Task<long> DeleteExpiredAsync(RetentionPlan plan, CancellationToken cancellationToken = default)
     {
@@ -51,6 +54,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await DropPartitionsBeforeAsync(schema.IssueEvents, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueDays, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueSearch, oldestCutoff, cancellationToken);
+            await DropPartitionsBeforeAsync(IssueMinutely, oldestCutoff, cancellationToken);
         }
 
         var mutated = false;
@@ -68,6 +72,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueEvents} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueDays} DELETE WHERE project_id = {project} AND day < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueSearch} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
+            await client.ExecuteAsync($"ALTER TABLE {IssueMinutely} DELETE WHERE project_id = {project} AND minute < {time}", cancellationToken);
             mutated = true;
         }
 
