@@ -50,7 +50,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await DropPartitionsBeforeAsync(schema.IssueHourly, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueEvents, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueDays, oldestCutoff, cancellationToken);
-            await DropPartitionsBeforeAsync(schema.IssueSearch, oldestCutoff, cancellationToken);
         }
 
         var mutated = false;
@@ -67,7 +66,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueHourly} DELETE WHERE project_id = {project} AND hour < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueEvents} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueDays} DELETE WHERE project_id = {project} AND day < {time}", cancellationToken);
-            await client.ExecuteAsync($"ALTER TABLE {schema.IssueSearch} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             mutated = true;
         }
 
