@@ -229,7 +229,79 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     }
 
     [Fact]
-    public async Task A_store_made_before_issue_days_and_issue_search_lists_filtered_and_searched_issues_as_before_after_the_upgrade()
+    public async Task A_store_made_before_issue_days_lists_filtered_and_searched_issues_as_before_after_the_upgrade()
+    {
+        await SeedFilteredEventsAsync();
+        var (before, issue, values) = await ListsAsync();
+
+        // The previous release's schema: neither issue_days nor the view feeding it.
+        await ExecuteAsync("DROP TABLE {0}.issue_days_mv", "DROP TABLE {0}.issue_days");
+
+        await Store.Schema.EnsureSchemaAsync();
+        await Store.Schema.EnsureSchemaAsync();
+
+        var after = await ListsAsync();
+        after.Lists.Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "the upgrade fills the table from the stored events once");
+        after.Issue.Should().BeEquivalentTo(issue);
+        after.Values.Should().BeEquivalentTo(values, o => o.WithStrictOrdering());
+        before[1].Items.Should().NotBeEmpty();
+        before[5].Items.Select(i => i.Fingerprint).Should().Equal("fp-1");
+    }
+
+    [Fact]
+    public async Task A_store_with_the_search_table_of_its_own_loses_it_on_upgrade_and_searches_filters_and_counts_retries_as_before()
+    {
+        var events = await SeedFilteredEventsAsync();
+        var (before, issue, values) = await ListsAsync();
+
+        // The previous release's schema: issue_events without the search text, and issue_search with it, each fed by a view
+        // and filled with the stored events.
+        await ExecuteAsync(
+            "DROP TABLE {0}.issue_events_mv",
+            "DROP TABLE {0}.issue_events",
+            "CREATE TABLE {0}.issue_events (project_id UInt32, fingerprint String, timestamp DateTime('UTC'), event_id UUID, level String, release String, " +
+            "environment String, server_name String, browser String, client_os String, user_hash UInt64, user_id String, user_email String, user_username String, " +
+            "user_ip String, url String) ENGINE = ReplacingMergeTree PARTITION BY toMonday(timestamp) ORDER BY (project_id, fingerprint, timestamp, event_id) " +
+            "SETTINGS index_granularity = 1024",
+            "CREATE MATERIALIZED VIEW {0}.issue_events_mv TO {0}.issue_events AS SELECT project_id, fingerprint, timestamp, event_id, level, release, environment, " +
+            "server_name, '' AS browser, '' AS client_os, user_hash, user_id, user_email, user_username, user_ip, url FROM {0}.events",
+            "CREATE TABLE {0}.issue_search (project_id UInt32, fingerprint String, timestamp DateTime('UTC'), event_id UUID, environment String, release String, " +
+            "level String, user_hash UInt64, search_text String) ENGINE = ReplacingMergeTree PARTITION BY toMonday(timestamp) ORDER BY (project_id, fingerprint, timestamp, event_id)",
+            "CREATE MATERIALIZED VIEW {0}.issue_search_mv TO {0}.issue_search AS SELECT project_id, fingerprint, timestamp, event_id, environment, release, level, " +
+            "user_hash, title AS search_text FROM {0}.events");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        await client.InsertSelectAsync(
+            $"INSERT INTO {database}.issue_events SELECT project_id, fingerprint, timestamp, event_id, level, release, environment, server_name, '', '', user_hash, " +
+            $"user_id, user_email, user_username, user_ip, url FROM {database}.events", CancellationToken.None);
+        var late = TestEvents.Create(6, "fp-late", TestEvents.BaseTime.AddHours(-1), title: "Inserted under the old schema");
+        await Store.Events.InsertEventsAsync([late]);
+
+        await Store.Schema.EnsureSchemaAsync();
+        await Store.Schema.EnsureSchemaAsync();
+
+        var tables = await client.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} AND name LIKE 'issue_search%'",
+            row => row.GetProperty("name").GetString(),
+            CancellationToken.None);
+        tables.Should().BeEmpty("no insert pays for a table nothing reads");
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(6) { Filter = new() { Search = "old schema" } })).Items.Select(i => i.Fingerprint)
+            .Should().Equal(["fp-late"], "an event stored before the upgrade is found by its text after it");
+        var after = await ListsAsync();
+        after.Lists.Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "the upgrade fills issue_events from the stored events once");
+        after.Issue.Should().BeEquivalentTo(issue);
+        after.Values.Should().BeEquivalentTo(values, o => o.WithStrictOrdering());
+
+        await Store.Events.InsertEventsAsync(events); // a retry after the upgrade
+        (await Store.Issues.GetIssueAsync(5, "fp-1"))!.EventCount.Should().Be(issue!.EventCount, "the duplicate check reads the rebuilt issue_events");
+        var fresh = TestEvents.Create(5, "fp-new", TestEvents.BaseTime.AddHours(-2), title: "Written after the upgrade");
+        await Store.Events.InsertEventsAsync([fresh]);
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(5) { Filter = new() { Search = "after the upgrade" } })).Items.Select(i => i.Fingerprint)
+            .Should().Equal("fp-new");
+    }
+
+    private async Task<List<ErrorEvent>> SeedFilteredEventsAsync()
     {
         var events = Enumerable.Range(0, 30).Select(i => TestEvents.Create(5, $"fp-{i % 4}", TestEvents.BaseTime.AddHours(-7 * i),
             i % 3 == 0 ? null : TestEvents.User("u-" + (i % 5)), title: i % 4 == 1 ? "Payment declined by the bank" : "Profile failed", level: i % 5 == 0 ? "warning" : "error") with
@@ -238,6 +310,12 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
             Environment = i % 2 == 0 ? "production" : "staging",
         }).ToList();
         await Store.Events.InsertEventsAsync(events);
+        return events;
+    }
+
+    /// <summary>Issue lists under filters and searches, one issue and the filter values: what an upgrade must keep.</summary>
+    private async Task<(List<IssuePage> Lists, IssueSummary? Issue, IssueFilterValues Values)> ListsAsync()
+    {
         IssueFilter[] filters =
         [
             IssueFilter.None,
@@ -248,38 +326,24 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
             new() { Search = "PAYMENT DECLINED" },
             new() { Search = "u-3", Until = TestEvents.BaseTime.AddDays(-2) },
         ];
-        async Task<List<IssuePage>> ListsAsync()
+        var pages = new List<IssuePage>();
+        foreach (var filter in filters)
         {
-            var pages = new List<IssuePage>();
-            foreach (var filter in filters)
-            {
-                pages.Add(await Store.Issues.GetIssuesAsync(new IssueQuery(5) { Filter = filter, Sort = IssueSort.Users }));
-            }
-
-            return pages;
+            pages.Add(await Store.Issues.GetIssuesAsync(new IssueQuery(5) { Filter = filter, Sort = IssueSort.Users }));
         }
 
-        var before = await ListsAsync();
-        var issue = await Store.Issues.GetIssueAsync(5, "fp-1");
-        var values = await Store.Issues.GetFilterValuesAsync(5);
+        return (pages, await Store.Issues.GetIssueAsync(5, "fp-1"), await Store.Issues.GetFilterValuesAsync(5));
+    }
 
-        // The previous release's schema: neither table nor the views feeding them.
+    /// <summary>Statements against this test's database, which <c>{0}</c> names.</summary>
+    private async Task ExecuteAsync(params string[] statements)
+    {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
         var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
-        var database = ClickHouseSql.QuoteIdentifier(_database);
-        foreach (var table in new[] { "issue_days_mv", "issue_days", "issue_search_mv", "issue_search" })
+        foreach (var statement in statements)
         {
-            await client.ExecuteAsync($"DROP TABLE {database}.{table}", CancellationToken.None);
+            await client.ExecuteAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, statement, ClickHouseSql.QuoteIdentifier(_database)), CancellationToken.None);
         }
-
-        await Store.Schema.EnsureSchemaAsync();
-        await Store.Schema.EnsureSchemaAsync();
-
-        (await ListsAsync()).Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "the upgrade fills both tables from the stored events once");
-        (await Store.Issues.GetIssueAsync(5, "fp-1")).Should().BeEquivalentTo(issue);
-        (await Store.Issues.GetFilterValuesAsync(5)).Should().BeEquivalentTo(values, o => o.WithStrictOrdering());
-        before[1].Items.Should().NotBeEmpty();
-        before[5].Items.Select(i => i.Fingerprint).Should().Equal("fp-1");
     }
 
     [Theory]

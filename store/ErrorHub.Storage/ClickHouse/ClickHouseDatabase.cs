@@ -69,17 +69,27 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         }
 
         // A store made before one of the tables fed by a view existed has events to fill it from.
-        var existingTables = databases.Count == 0 ? [] : await _client.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days', 'issue_search')",
+        var existingTables = databases.Count == 0 ? [] : (await _client.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days')",
             row => row.GetProperty("name").GetString(),
-            cancellationToken);
+            cancellationToken)).ToList();
+        if (existingTables.Contains("issue_events") && !await HasColumnAsync("issue_events", "search_text", cancellationToken))
+        {
+            // Made by a release before issue_search was folded into it: made again below and filled from the events.
+            foreach (var statement in _schema.RebuildIssueEvents)
+            {
+                await _client.ExecuteAsync(statement, cancellationToken);
+            }
+
+            existingTables.Remove("issue_events");
+        }
+
         var backfills = existingTables.Contains("events")
             ? new (string Table, string Statement)[]
             {
                 ("issue_firsts", _schema.BackfillIssueFirsts),
                 ("issue_events", _schema.BackfillIssueEvents),
                 ("issue_days", _schema.BackfillIssueDays),
-                ("issue_search", _schema.BackfillIssueSearch),
             }.Where(backfill => !existingTables.Contains(backfill.Table)).ToList()
             : [];
         foreach (var statement in _schema.Tables)
@@ -105,6 +115,12 @@ internal sealed class ClickHouseDatabase : IStoreSchema
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);
     }
+
+    private async Task<bool> HasColumnAsync(string table, string column, CancellationToken cancellationToken) =>
+        (await _client.QueryAsync(
+            $"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND table = {ClickHouseSql.Quote(table)} AND name = {ClickHouseSql.Quote(column)}",
+            row => row.GetProperty("name").GetString(),
+            cancellationToken)).Count > 0;
 
     /// <summary>An events table made by an earlier release lacks the newer columns; its events keep them empty.</summary>
     private async Task AddEventColumnsAsync(CancellationToken cancellationToken)

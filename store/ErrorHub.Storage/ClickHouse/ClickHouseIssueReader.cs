@@ -215,7 +215,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     /// events a filter without a search selects, as a function of a further condition on them: the issue list merges them.
     /// Whole days come from <c>issue_days</c>, which holds several times fewer rows than <c>issue_hourly</c>; the hours of a
     /// range's first and last day that the range cuts come from <c>issue_hourly</c>, or, with an environment, release or
-    /// level, from the events' own rows in <c>issue_search</c>, made into the same states. A range that holds every event
+    /// level, from the events' own rows in <c>issue_events</c>, made into the same states. A range that holds every event
     /// of the project reads as no range.
     /// </summary>
     private async Task<Func<string, string>> AggregateRowsAsync(int projectId, IssueFilter filter, ClickHouseIssueKeys keys, CancellationToken cancellationToken)
@@ -294,7 +294,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                              uniqStateIf(user_hash, user_hash != 0) AS user_count,
                              minState(toUnixTimestamp(timestamp)) AS first_seen,
                              maxState(toUnixTimestamp(timestamp)) AS last_seen
-                      FROM {schema.IssueSearch}
+                      FROM {schema.IssueEvents}
                       WHERE project_id = {project} {facets} AND timestamp >= {DateTimeLiteral(cutFrom)} AND timestamp < {DateTimeLiteral(cutTo)} {fingerprints}{more}
                       GROUP BY issue_key
                       """);
@@ -306,7 +306,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 
     /// <summary>
     /// The events a search selects (<c>issue_key, user_hash, timestamp</c>), the search text named once as
-    /// <c>searched</c> (repeated in each condition it could pass 18.x's 256 KiB query size): from <c>issue_search</c>'s
+    /// <c>searched</c> (repeated in each condition it could pass 18.x's 256 KiB query size): from <c>issue_events</c>'
     /// joined text, or, for a search that holds its separator, from the events' own columns.
     /// </summary>
     private string SearchedEvents(int projectId, IssueFilter filter, ClickHouseIssueKeys keys)
@@ -314,7 +314,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var search = filter.Search!;
         var (table, condition) = search.Contains(ClickHouseSchema.SearchSeparator, StringComparison.Ordinal)
             ? (schema.Events, EventSearchCondition)
-            : (schema.IssueSearch, " AND positionCaseInsensitiveUTF8(search_text, searched) > 0");
+            : (schema.IssueEvents, " AND positionCaseInsensitiveUTF8(search_text, searched) > 0");
         return $"""
             WITH {ClickHouseSql.Quote(search)} AS searched
             SELECT {keys.Key()} AS issue_key, user_hash, timestamp
@@ -422,7 +422,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 
     /// <summary>
     /// The search on the events' own columns (<c>searched</c> is the search text): for a search that holds the
-    /// separator of <c>issue_search</c>'s joined text, where a match across two fields must not count.
+    /// separator of <c>issue_events.search_text</c>'s joined text, where a match across two fields must not count.
     /// </summary>
     private const string EventSearchCondition = """
          AND (positionCaseInsensitiveUTF8(title, searched) > 0
@@ -435,7 +435,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
               OR positionCaseInsensitiveUTF8(user_username, searched) > 0)
         """;
 
-    /// <summary>The filter's environment, release and level: columns of the events table, issue_search and issue_facets alike.</summary>
+    /// <summary>The filter's environment, release and level: columns of the events table, issue_events and issue_days alike.</summary>
     private static string FacetConditions(IssueFilter filter)
     {
         var conditions = new System.Text.StringBuilder();

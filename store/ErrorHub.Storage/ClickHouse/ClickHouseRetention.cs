@@ -8,7 +8,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// retention than others still has before its cutoff is deleted with an <c>ALTER TABLE ... DELETE</c> mutation,
 /// only when it has such rows (a mutation rewrites the parts it touches, so a project costs at most one per
 /// run, and the worker's cutoffs move by whole days). The events and every table made from them (the per-issue
-/// rows, the hourly, daily and per-minute aggregates, the search rows) are cut the same way, so issue counts,
+/// rows with their search text, the hourly, daily and per-minute aggregates) are cut the same way, so issue counts,
 /// users and the activity that alerts and digests read follow. Waits for its mutations to finish.
 /// </summary>
 internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSchema schema) : IEventRetention
@@ -53,7 +53,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await DropPartitionsBeforeAsync(schema.IssueHourly, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueEvents, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(schema.IssueDays, oldestCutoff, cancellationToken);
-            await DropPartitionsBeforeAsync(schema.IssueSearch, oldestCutoff, cancellationToken);
             await DropPartitionsBeforeAsync(IssueMinutely, oldestCutoff, cancellationToken);
         }
 
@@ -71,7 +70,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueHourly} DELETE WHERE project_id = {project} AND hour < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueEvents} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {schema.IssueDays} DELETE WHERE project_id = {project} AND day < {time}", cancellationToken);
-            await client.ExecuteAsync($"ALTER TABLE {schema.IssueSearch} DELETE WHERE project_id = {project} AND timestamp < {time}", cancellationToken);
             await client.ExecuteAsync($"ALTER TABLE {IssueMinutely} DELETE WHERE project_id = {project} AND minute < {time}", cancellationToken);
             mutated = true;
         }

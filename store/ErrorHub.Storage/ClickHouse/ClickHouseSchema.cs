@@ -22,10 +22,8 @@ internal sealed class ClickHouseSchema(string database)
 
     public string IssueDays => Table("issue_days");
 
-    public string IssueSearch => Table("issue_search");
-
     /// <summary>
-    /// Joins the searchable fields in <c>issue_search.search_text</c>. A search without this character matches the
+    /// Joins the searchable fields in <c>issue_events.search_text</c>. A search without this character matches the
     /// joined text exactly when it matches one of the fields; a search with it reads the events' own columns.
     /// </summary>
     public const char SearchSeparator = '\u001F';
@@ -76,12 +74,6 @@ internal sealed class ClickHouseSchema(string database)
         {IssueDaysSelect}
         """;
 
-    /// <summary>Fills <c>issue_search</c> from the events stored before it existed (a second row of an event inserted meanwhile merges away).</summary>
-    public string BackfillIssueSearch => $"""
-        INSERT INTO {IssueSearch} (project_id, fingerprint, timestamp, event_id, environment, release, level, user_hash, search_text)
-        {IssueSearchSelect}
-        """;
-
     private string IssueDaysSelect => $"""
         SELECT
             project_id,
@@ -98,27 +90,22 @@ internal sealed class ClickHouseSchema(string database)
         GROUP BY project_id, environment, level, release, fingerprint, day
         """;
 
-    /// <summary>
-    /// The search's fields of each event joined once (an exception's message is usually the event's message: equal
-    /// fields are kept once, empty ones left out, which cannot change what a search without the separator matches).
-    /// </summary>
-    private string IssueSearchSelect => $"""
-        SELECT project_id, fingerprint, timestamp, event_id, environment, release, level, user_hash,
-               arrayStringConcat(
-                   arrayFilter(field -> field != '', arrayDistinct(arrayConcat([title, culprit, message, user_id, user_email, user_username], exceptions.type, exceptions.value))),
-                   {ClickHouseSql.Quote(SearchSeparator.ToString())}) AS search_text
-        FROM {Events}
-        """;
-
     private const string IssueEventColumns =
-        "project_id, fingerprint, timestamp, event_id, level, release, environment, server_name, browser, client_os, user_hash, user_id, user_email, user_username, user_ip, url";
+        "project_id, fingerprint, timestamp, event_id, level, release, environment, server_name, browser, client_os, user_hash, user_id, user_email, user_username, user_ip, url, search_text";
 
-    /// <summary>An issue_events row of each event (an absent tag is index 0, which reads as an empty string).</summary>
+    /// <summary>
+    /// An issue_events row of each event (an absent tag is index 0, which reads as an empty string), with the search's
+    /// fields joined once (an exception's message is usually the event's message: equal fields are kept once, empty ones
+    /// left out, which cannot change what a search without the separator matches).
+    /// </summary>
     private string IssueEventsSelect => $"""
         SELECT project_id, fingerprint, timestamp, event_id, level, release, environment, server_name,
                tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.BrowserTag)})] AS browser,
                tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.OperatingSystemTag)})] AS client_os,
-               user_hash, user_id, user_email, user_username, user_ip, url
+               user_hash, user_id, user_email, user_username, user_ip, url,
+               arrayStringConcat(
+                   arrayFilter(field -> field != '', arrayDistinct(arrayConcat([title, culprit, message, user_id, user_email, user_username], exceptions.type, exceptions.value))),
+                   {ClickHouseSql.Quote(SearchSeparator.ToString())}) AS search_text
         FROM {Events}
         """;
 
@@ -233,6 +220,9 @@ internal sealed class ClickHouseSchema(string database)
 
         // The events of each issue in time order, without what the issue page never reads (payload, frames, message):
         // its events table, breakdowns and affected users read one issue's rows here instead of scanning every day of events.
+        // search_text is what the issue list's free-text search reads: per event, the searched fields joined in one column,
+        // instead of the events' eight columns and two arrays. (It had a table of its own, issue_search, until every insert's
+        // cost per table was measured: see Retired.)
         $"""
         CREATE TABLE IF NOT EXISTS {IssueEvents}
         (
@@ -251,7 +241,8 @@ internal sealed class ClickHouseSchema(string database)
             user_email String,
             user_username String,
             user_ip String,
-            url String
+            url String,
+            search_text String
         )
         -- cluster: sharded by cityHash64(project_id, fingerprint)
         ENGINE = ReplacingMergeTree
@@ -284,27 +275,6 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, environment, level, release, fingerprint, day)
         """,
 
-        // What the issue list's free-text search reads: per event, one column with the searched fields joined, beside
-        // the filters' columns, instead of the events' eight columns and two arrays.
-        $"""
-        CREATE TABLE IF NOT EXISTS {IssueSearch}
-        (
-            project_id UInt32,
-            fingerprint String,
-            timestamp DateTime('UTC'),
-            event_id UUID,
-            environment String,
-            release String,
-            level String,
-            user_hash UInt64,
-            search_text String
-        )
-        -- cluster: sharded by cityHash64(project_id, fingerprint)
-        ENGINE = ReplacingMergeTree
-        PARTITION BY toMonday(timestamp)
-        ORDER BY (project_id, fingerprint, timestamp, event_id)
-        """,
-
         $"""
         CREATE TABLE IF NOT EXISTS {Projects}
         (
@@ -323,12 +293,27 @@ internal sealed class ClickHouseSchema(string database)
     /// What earlier releases made and no release writes or reads any more, dropped when the schema is ensured: views first,
     /// so that no insert feeds a table being dropped. <c>events_by_id</c> (an event's time and issue by its id) cost every
     /// insert a part of its own; <c>issue_events</c>, which every event also reaches, answers the same look-ups
-    /// (docs/storage.md, "Finding an event by its id").
+    /// (docs/storage.md, "Finding an event by its id"). <c>issue_search</c> held per event the same key and filter columns
+    /// as <c>issue_events</c> plus the joined search text: a second part per insert and a second table's merges for one
+    /// column, which <c>issue_events</c> now holds (docs/storage.md, <c>issue_events</c>).
     /// </summary>
     public IReadOnlyList<string> Retired =>
     [
         $"DROP TABLE IF EXISTS {Table("events_by_id_mv")}",
         $"DROP TABLE IF EXISTS {Table("events_by_id")}",
+        $"DROP TABLE IF EXISTS {Table("issue_search_mv")}",
+        $"DROP TABLE IF EXISTS {Table("issue_search")}",
+    ];
+
+    /// <summary>
+    /// An <c>issue_events</c> made before it held <c>search_text</c> is made again (view and table) and filled from the
+    /// events: on 18.16 a view must write every column of its target, so the column cannot be added under a running view,
+    /// and the rows it has cannot get their text from anything but the events.
+    /// </summary>
+    public IReadOnlyList<string> RebuildIssueEvents =>
+    [
+        $"DROP TABLE IF EXISTS {Table("issue_events_mv")}",
+        $"DROP TABLE IF EXISTS {IssueEvents}",
     ];
 
     public IReadOnlyList<string> Views =>
@@ -372,10 +357,6 @@ internal sealed class ClickHouseSchema(string database)
         AS {IssueDaysSelect}
         """,
 
-        $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_search_mv")} TO {IssueSearch}
-        AS {IssueSearchSelect}
-        """,
     ];
 
     /// <summary>

@@ -42,6 +42,9 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
     public static ClickHouseServerFixture Create(string? externalUrl, string binary) => new(externalUrl, binary);
 
+    /// <summary>Whether the server keeps <c>system.query_log</c> and <c>system.part_log</c> (for benchmarks; set before <see cref="InitializeAsync"/>).</summary>
+    public bool SystemLogs { get; init; }
+
     /// <summary>The HTTP interface, e.g. <c>http://127.0.0.1:PORT/</c>.</summary>
     public Uri Url => _url ?? throw new InvalidOperationException("The ClickHouse fixture has not started.");
 
@@ -112,7 +115,7 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
         _directory = Directory.CreateTempSubdirectory("errorhub-clickhouse-").FullName;
         var ports = ClickHouseServerProcess.FreePorts(3);
         var displayName = "errorhub-test-" + Guid.NewGuid().ToString("N");
-        var configPath = ClickHouseServerProcess.WriteConfig(_directory, displayName, ports[0], ports[1], ports[2], cacheBytes: 268435456);
+        var configPath = ClickHouseServerProcess.WriteConfig(_directory, displayName, ports[0], ports[1], ports[2], cacheBytes: 268435456, systemLogs: SystemLogs);
         var url = new Uri($"http://127.0.0.1:{ports[0]}/");
         _process = ClickHouseServerProcess.Start("clickhouse-server", binary, _directory, configPath);
 

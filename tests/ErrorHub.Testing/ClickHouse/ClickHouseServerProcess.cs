@@ -40,9 +40,11 @@ internal static class ClickHouseServerProcess
     /// Writes <c>config.xml</c> and <c>users.xml</c> into <paramref name="directory"/> and returns the configuration's path.
     /// The display name comes back in every answer's headers: proof that the server answering on the port is the one
     /// started here, not another one that won the port. <paramref name="clusterXml"/> is added inside the root element.
+    /// <paramref name="systemLogs"/> keeps <c>system.query_log</c> and <c>system.part_log</c> (flushed every second): what a
+    /// benchmark reads to say where the server's work went; off for tests, which do not need the server to write them.
     /// </summary>
     public static string WriteConfig(
-        string directory, string displayName, int httpPort, int tcpPort, int interserverPort, long cacheBytes, string clusterXml = "")
+        string directory, string displayName, int httpPort, int tcpPort, int interserverPort, long cacheBytes, string clusterXml = "", bool systemLogs = false)
     {
         static string Escape(string path) => SecurityElement.Escape(path);
         var log = Path.Combine(directory, "log");
@@ -50,10 +52,10 @@ internal static class ClickHouseServerProcess
         var usersPath = Path.Combine(directory, "users.xml");
 
         // <yandex> is the root element 18.x requires; current servers still accept it.
-        File.WriteAllText(usersPath, """
+        File.WriteAllText(usersPath, $"""
             <?xml version="1.0"?>
             <yandex>
-              <profiles><default /></profiles>
+              <profiles><default>{(systemLogs ? "<log_queries>1</log_queries>" : "")}</default></profiles>
               <users>
                 <default>
                   <password></password>
@@ -92,11 +94,17 @@ internal static class ClickHouseServerProcess
               <mark_cache_size>{cacheBytes}</mark_cache_size>
               <uncompressed_cache_size>{cacheBytes}</uncompressed_cache_size>
               <max_concurrent_queries>50</max_concurrent_queries>
+            {(systemLogs ? SystemLogsXml : "")}
             {clusterXml}
             </yandex>
             """);
         return configPath;
     }
+
+    private const string SystemLogsXml = """
+        <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
+          <part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>
+        """;
 
     public static ChildProcess Start(string name, string binary, string directory, string configPath) =>
         ChildProcess.Start(name, new ProcessStartInfo(binary)
@@ -192,6 +200,11 @@ internal sealed class ChildProcess : IAsyncDisposable
             }
         }
     }
+
+    private const string SystemLogsXml = """
+        <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
+          <part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>
+        """;
 
     public static ChildProcess Start(string name, ProcessStartInfo startInfo)
     {

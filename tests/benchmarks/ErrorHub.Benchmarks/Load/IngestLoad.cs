@@ -97,14 +97,25 @@ internal static class IngestLoad
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
         Phase("most");
+        var maxStarted = DateTimeOffset.UtcNow;
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
         var maxCpu = cpu.Stop(max.Elapsed, max.AcceptedEvents);
+        var maxEnded = DateTimeOffset.UtcNow;
         var acceptedPerSecond = max.AcceptedEvents / max.Elapsed.TotalSeconds;
         report.Add(("accepted, most (events/s)", $"{acceptedPerSecond:N0}"));
         report.Add(("**accepted at most / raw insert (best)**", $"**{acceptedPerSecond / ceiling.Best:N2}**"));
         report.Add(("answers while at most", max.Statuses()));
         report.Add(("accept latency at most: p50 / p99", $"{max.Percentile(50):N1} / {max.Percentile(99):N1} ms"));
         report.Add(("CPU while at most (cores busy)", maxCpu));
+        try
+        {
+            report.AddRange(await target.ClickHouseWorkAsync(maxStarted, maxEnded, max.Requests));
+        }
+        catch (ClickHouseException exception)
+        {
+            // The breakdown is an extra (e.g. an external server without these logs); the measurement goes on without it.
+            report.Add(("ClickHouse's work per request", "not read: " + exception.Message.Split('\n')[0]));
+        }
 
         var visibleAfter = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2));
         report.Add(("visible in the store (events/s, from the first send to the last event queryable)", $"{max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds:N0}"));
@@ -235,6 +246,18 @@ internal static class IngestLoad
 
         public TimeSpan Elapsed { get; set; }
 
+        /// <summary>Requests answered (or failed) so far.</summary>
+        public long Requests
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _statuses.Values.Sum();
+                }
+            }
+        }
+
         public async Task SendAsync(HttpClient client, byte[] body)
         {
             using var content = new ByteArrayContent(body);
@@ -356,7 +379,7 @@ internal static class IngestLoad
             var host = "ingest/ErrorHub.Ingest";
             if (kind == "clickhouse")
             {
-                clickHouse = new ClickHouseServerFixture();
+                clickHouse = new ClickHouseServerFixture { SystemLogs = true };
                 await clickHouse.InitializeAsync();
                 database = ClickHouseServerFixture.NewDatabaseName("load");
                 environment["ErrorHub__Store__Kind"] = "clickhouse";
@@ -408,6 +431,61 @@ internal static class IngestLoad
             }
 
             return waited.Elapsed.TotalSeconds;
+        }
+
+        /// <summary>
+        /// Where ClickHouse's work went between two times, per request answered: from its own logs (<c>system.query_log</c>: the
+        /// statements ingest sent, the rows they read and wrote, their time and user CPU; <c>system.part_log</c>: the parts
+        /// each table got and the merges). Empty on SQLite.
+        /// </summary>
+        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(DateTimeOffset from, DateTimeOffset to, long requests)
+        {
+            var lines = new List<(string, string)>();
+            if (_clickHouse is null || requests == 0)
+            {
+                return lines;
+            }
+
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse.Url));
+            await client.ExecuteAsync("SYSTEM FLUSH LOGS", CancellationToken.None);
+            var window = $"event_time >= toDateTime({from.ToUnixTimeSeconds()}) AND event_time <= toDateTime({to.ToUnixTimeSeconds() + 1})";
+            var queries = await client.QueryAsync(
+                $"""
+                SELECT multiIf(query LIKE 'INSERT INTO%', 'INSERT', query LIKE '%issue_events%', 'duplicate look-up (issue_events)', query LIKE '%issue_hourly%', 'legacy look-up (issue_hourly)', 'other') AS kind,
+                       count() AS n, sum(written_rows) AS written, sum(read_rows) AS read, sum(query_duration_ms) AS ms,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) AS user_us
+                FROM system.query_log
+                WHERE type = 2 AND {window} AND query NOT LIKE '%system.%'
+                GROUP BY kind ORDER BY kind
+                """,
+                row => (Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                    Written: ClickHouseClient.ReadInt64(row.GetProperty("written")), Read: ClickHouseClient.ReadInt64(row.GetProperty("read")),
+                    Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), UserMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("user_us"))),
+                CancellationToken.None);
+            foreach (var q in queries)
+            {
+                lines.Add(($"ClickHouse at most, per request ({requests:N0}): {q.Kind}",
+                    $"{(double)q.Count / requests:N2} statements, {(double)q.Written / requests:N0} rows written, {(double)q.Read / requests:N0} read, " +
+                    $"{(double)q.Milliseconds / requests:N1} ms of statement time, {q.UserMicroseconds / 1000.0 / requests:N1} ms user CPU"));
+            }
+
+            var parts = await client.QueryAsync(
+                $"""
+                SELECT table, toString(event_type) AS kind, count() AS n, sum(rows) AS rows, sum(duration_ms) AS ms, sum(size_in_bytes) AS bytes
+                FROM system.part_log
+                WHERE database = {ClickHouseSql.Quote(_database!)} AND {window}
+                GROUP BY table, kind ORDER BY table, kind
+                """,
+                row => (Table: row.GetProperty("table").GetString()!, Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                    Rows: ClickHouseClient.ReadInt64(row.GetProperty("rows")), Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), Bytes: ClickHouseClient.ReadInt64(row.GetProperty("bytes"))),
+                CancellationToken.None);
+            foreach (var p in parts)
+            {
+                lines.Add(($"ClickHouse at most, per request: {p.Table} {p.Kind}",
+                    $"{(double)p.Count / requests:N2} parts, {(double)p.Rows / requests:N0} rows, {(double)p.Bytes / requests / 1024:N0} KB, {(double)p.Milliseconds / requests:N1} ms"));
+            }
+
+            return lines;
         }
 
         public async Task<long> StoredEventsAsync()
