@@ -320,6 +320,37 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Events_stored_just_after_the_issue_was_read_are_on_its_pages_at_once()
+    {
+        // The issue page reads the issue, then its events pages; a store may remember what it read of the issue's rows
+        // for those pages (ClickHouse keeps their count and ends for a few seconds), but a page never misses an event
+        // stored meanwhile: a newer one is the latest, an older one (sent late) the first, and both are counted in.
+        var first = TestEvents.Create(Project, "fp", T0.AddHours(-2));
+        var second = TestEvents.Create(Project, "fp", T0.AddHours(-1));
+        await Store.Events.InsertEventsAsync([first, second]);
+        (await Store.Issues.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(2);
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { Limit = 1 })).Items.Single().EventId.Should().Be(second.EventId);
+
+        var newer = TestEvents.Create(Project, "fp", T0);
+        var older = TestEvents.Create(Project, "fp", T0.AddHours(-3));
+        await Store.Events.InsertEventsAsync([newer, older]);
+
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { Limit = 1 })).Items.Single().EventId.Should().Be(newer.EventId);
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { Limit = 1, OldestFirst = true })).Items.Single().EventId.Should().Be(older.EventId);
+        var table = await Store.Issues.GetEventPageAsync(new EventQuery(Project, "fp") { Limit = 25 });
+        table.Items.Select(e => e.EventId).Should().Equal(newer.EventId, second.EventId, first.EventId, older.EventId);
+        table.Next.Should().BeNull();
+        (await Store.Issues.GetIssueAsync(Project, "fp"))!.EventCount.Should().Be(4);
+
+        // An issue read while it had no events yet: its first event shows at once.
+        (await Store.Issues.GetIssueAsync(Project, "new-issue")).Should().BeNull();
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "new-issue") { Limit = 1 })).Items.Should().BeEmpty();
+        var brandNew = TestEvents.Create(Project, "new-issue", T0);
+        await Store.Events.InsertEventsAsync([brandNew]);
+        (await Store.Issues.GetEventPageAsync(new EventQuery(Project, "new-issue") { Limit = 1 })).Items.Single().EventId.Should().Be(brandNew.EventId);
+    }
+
+    [Fact]
     public async Task Event_cursors_survive_a_trip_through_text_and_malformed_ones_are_refused()
     {
         var cursor = new EventCursor(1_741_942_800_123, Guid.NewGuid());
