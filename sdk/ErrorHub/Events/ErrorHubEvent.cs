@@ -7,7 +7,7 @@ namespace ErrorHub;
 public sealed class ErrorHubEvent
 {
     /// <summary>Unique id, also returned by the capture methods so an app can show it to its user.</summary>
-    public Guid EventId { get; set; } = Guid.NewGuid();
+    public Guid EventId { get; set; } = Internal.EventIds.NewId();
 
     /// <summary>When the event happened (UTC).</summary>
     public DateTimeOffset Timestamp { get; set; } = DateTimeOffset.UtcNow;
