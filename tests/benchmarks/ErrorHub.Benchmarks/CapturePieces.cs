@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using ErrorHub.AspNetCore;
 using ErrorHub.Internal;
+using ErrorHub.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -17,7 +18,8 @@ namespace ErrorHub.Benchmarks;
 /// over many iterations after a warm-up, so the JIT's tiers have settled. The steps are those the middleware's capture
 /// runs for a request that a browser sent (12 headers, cookies, a route), against the throw itself, 20 frames deep, as
 /// the baseline: the throw and catch, marking the exception as seen, the stack-trace snapshot, the whole chain, making
-/// the event, the request copy, and all of it through <c>Capture</c> with <c>BeforeSend</c> dropping the event.
+/// the event, the request copy, and all of it through <c>Capture</c> with <c>BeforeSend</c> dropping the event; and, for
+/// the sender's share, an event made as a request's capture makes it and then written as the sender writes it.
 /// Medians of the rounds, per operation: thread CPU and bytes allocated.
 /// </summary>
 internal static class CapturePieces
@@ -44,6 +46,8 @@ internal static class CapturePieces
         // Every step that marks or captures needs exceptions and requests it has not seen: made before the clock runs.
         var exceptions = new Exception[iterations];
         var contexts = new HttpContext[iterations];
+        var events = new ErrorHubEvent[iterations];
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
         var steps = new (string Name, Action<int> Step)[]
         {
             ("throw 20 frames deep and catch (the baseline)", i => exceptions[i] = Thrown()),
@@ -59,6 +63,18 @@ internal static class CapturePieces
             ("  its parts: the user's claims (FindFirstValue x3, Identity.Name)", i => GC.KeepAlive(contexts[i].User.FindFirstValue(ClaimTypes.NameIdentifier) + contexts[i].User.Identity!.Name + contexts[i].User.FindFirstValue(ClaimTypes.Email))),
             ("  its parts: headers into a dictionary", i => { var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase); foreach (var (k, v) in contexts[i].Request.Headers) { d[k] = v.ToString(); } }),
             ("RequestCapture.Enrich: the request copy (12 headers, cookies, route, user agent)", i => RequestCapture.Enrich(new ErrorHubEvent(), contexts[i], options)),
+            ("an event made as a request's capture makes it (chain, request copy)", i =>
+            {
+                var made = new ErrorHubEvent();
+                converter.AddExceptions(made, exceptions[i]);
+                RequestCapture.Enrich(made, contexts[i], options);
+                events[i] = made;
+            }),
+            ("the sender's write of that event (what was left for it to make, included)", i =>
+            {
+                buffer.ResetWrittenCount();
+                EventWireWriter.WriteEvent(buffer, events[i]);
+            }),
             ("Capture inside the request, dropped by BeforeSend: all of it", i =>
             {
                 accessor.HttpContext = contexts[i];
