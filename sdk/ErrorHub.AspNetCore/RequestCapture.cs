@@ -221,18 +221,46 @@ internal static class RequestCapture
             var headers = new Dictionary<string, string>(_headers.Length, StringComparer.OrdinalIgnoreCase);
             foreach (var (name, values) in _headers)
             {
-                headers[name] = string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? CookieNames(values)
-                    : IsScrubbed(name, _options) ? Filtered
-                    : Truncate(values.ToString());
+                headers[name] = Value(name, values);
             }
 
-            return (
-                _method,
-                UriHelper.BuildAbsolute(_scheme, _host, _pathBase, _path),
-                _query is null ? null : ScrubQuery(_query),
-                headers,
-                _form ?? new Dictionary<string, string>(StringComparer.Ordinal));
+            return (_method, Url(), Query(), headers, _form ?? new Dictionary<string, string>(StringComparer.Ordinal));
         }
+
+        public override bool TryReadForWire(out WireRequest request)
+        {
+            // A header collection lists each name once, whatever its case; one that did not would have its pairs merged
+            // by the dictionary, so such a request is filled instead (a few dozen comparisons for a browser's headers).
+            for (var i = 1; i < _headers.Length; i++)
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    if (string.Equals(_headers[i].Key, _headers[j].Key, StringComparison.OrdinalIgnoreCase))
+                    {
+                        request = default;
+                        return false;
+                    }
+                }
+            }
+
+            var headers = new KeyValuePair<string, string>[_headers.Length];
+            for (var i = 0; i < headers.Length; i++)
+            {
+                headers[i] = new(_headers[i].Key, Value(_headers[i].Key, _headers[i].Value));
+            }
+
+            request = new WireRequest(_method, Url(), Query(), headers, _form);
+            return true;
+        }
+
+        private string Url() => UriHelper.BuildAbsolute(_scheme, _host, _pathBase, _path);
+
+        private string? Query() => _query is null ? null : ScrubQuery(_query);
+
+        private string Value(string name, StringValues values) =>
+            string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? CookieNames(values)
+            : IsScrubbed(name, _options) ? Filtered
+            : Truncate(values.ToString());
     }
 
     /// <summary>True when a word of the name (split at _ - . [ ] spaces and lower-to-upper case changes) is sensitive.</summary>

@@ -196,6 +196,9 @@ public sealed class RequestInfo
     /// <summary>Form fields the app had read, sensitive ones filtered; files by name and size only.</summary>
     public IDictionary<string, string> Form => Filled()._form ??= new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>The copy nobody has read yet: the wire writer then writes from it without filling the values.</summary>
+    internal Internal.RequestSnapshot? UnreadSnapshot => Volatile.Read(ref _snapshot);
+
     private RequestInfo Filled()
     {
         if (Volatile.Read(ref _snapshot) is { } snapshot)

@@ -7,6 +7,17 @@ namespace ErrorHub.Internal;
 /// </summary>
 internal abstract class RequestSnapshot
 {
-    /// <summary>The values, scrubbed and cut as the event reports them. Called once, never concurrently.</summary>
+    /// <summary>The values, scrubbed and cut as the event reports them. Never throws.</summary>
     public abstract (string? Method, string? Url, string? QueryString, IDictionary<string, string> Headers, IDictionary<string, string> Form) Fill();
+
+    /// <summary>
+    /// The same values for the wire writer of an event whose request nobody read: the headers as pairs, in the order
+    /// <see cref="Fill"/> puts them in its dictionary, without making the dictionary. False when the pairs would not be
+    /// what the dictionary holds (two names equal but for case; no server sends that); the writer then fills.
+    /// </summary>
+    public abstract bool TryReadForWire(out WireRequest request);
 }
+
+/// <summary>A request as the wire writer needs it: <see cref="RequestSnapshot.Fill"/>'s values, headers as pairs.</summary>
+internal readonly record struct WireRequest(
+    string? Method, string? Url, string? QueryString, KeyValuePair<string, string>[] Headers, IDictionary<string, string>? Form);

@@ -79,6 +79,51 @@ public sealed class RequestCopyTests
         Wire.Describe(sent).Should().NotContain("other", "nothing of the requests served after it");
     }
 
+    [Fact]
+    public void A_request_nobody_read_is_written_byte_for_byte_as_one_whose_values_were_read()
+    {
+        var options = new ErrorHubOptions();
+        options.ScrubbedHeaders.Add("X-Partner-Token");
+        var unread = new ErrorHubEvent();
+        var read = new ErrorHubEvent { EventId = unread.EventId, Timestamp = unread.Timestamp };
+        RequestCapture.Enrich(unread, BrowserRequest(), options);
+        RequestCapture.Enrich(read, BrowserRequest(), options);
+
+        read.Request!.Headers.Should().ContainKey("User-Agent"); // a BeforeSend that looked: the values are made
+        var direct = Encode(unread);
+
+        unread.Request!.UnreadSnapshot.Should().NotBeNull("writing must not fill the request's values");
+        direct.Should().Equal(Encode(read));
+        Wire.Describe(Wire.Read(direct)).Should().Contain("session=[Filtered]; cart=[Filtered]").And.NotContain("s3cr3t");
+    }
+
+    private static HttpContext BrowserRequest()
+    {
+        var context = new DefaultHttpContext();
+        var request = context.Request;
+        request.Method = "POST";
+        request.Scheme = "https";
+        request.Host = new HostString("shop.example.com");
+        request.PathBase = "/store";
+        request.Path = "/cart/42/checkout";
+        request.QueryString = new QueryString("?bundle=holiday&token=query-s3cr3t");
+        request.Headers.Host = "shop.example.com";
+        request.Headers.UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        request.Headers.Authorization = "Bearer bearer-s3cr3t";
+        request.Headers.Cookie = "session=cookie-s3cr3t; cart=cart-s3cr3t";
+        request.Headers["X-Partner-Token"] = "partner-s3cr3t";
+        request.Headers["X-Forwarded-For"] = new Microsoft.Extensions.Primitives.StringValues(["203.0.113.7", "10.0.0.1"]);
+        request.Headers.AcceptLanguage = "en-GB,en;q=0.9";
+        return context;
+    }
+
+    private static byte[] Encode(ErrorHubEvent e)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        ErrorHub.Transport.EventWireWriter.WriteEvent(buffer, e);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     private static async Task<WebApplication> StartAppAsync(string dsn)
     {
         var builder = WebApplication.CreateSlimBuilder();
