@@ -243,14 +243,23 @@ internal static class RequestCapture
                 }
             }
 
-            var headers = new KeyValuePair<string, string>[_headers.Length];
-            for (var i = 0; i < headers.Length; i++)
+            try
             {
-                headers[i] = new(_headers[i].Key, Value(_headers[i].Key, _headers[i].Value));
-            }
+                var headers = new KeyValuePair<string, string>[_headers.Length];
+                for (var i = 0; i < headers.Length; i++)
+                {
+                    headers[i] = new(_headers[i].Key, Value(_headers[i].Key, _headers[i].Value));
+                }
 
-            request = new WireRequest(_method, Url(), Query(), headers, _form);
-            return true;
+                request = new WireRequest(_method, Url(), Query(), headers, _form);
+                return true;
+            }
+            catch (Exception)
+            {
+                // Never thrown into the sender: the writer then fills the request, which reports it without its values.
+                request = default;
+                return false;
+            }
         }
 
         private string Url() => UriHelper.BuildAbsolute(_scheme, _host, _pathBase, _path);
