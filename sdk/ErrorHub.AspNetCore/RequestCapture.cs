@@ -1,14 +1,17 @@
 using System.Security.Claims;
 using System.Text;
+using ErrorHub.Internal;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace ErrorHub.AspNetCore;
 
-/// <summary>Copies what an event needs out of the request, scrubbing secrets on the way.</summary>
+/// <summary>Copies what an event needs out of the request, scrubbing secrets before they leave the process.</summary>
 internal static class RequestCapture
 {
     internal const string Filtered = "[Filtered]";
@@ -35,30 +38,17 @@ internal static class RequestCapture
 
     private const int MaxFormFields = 50;
 
+    /// <summary>
+    /// Adds the request, its tags and the user to an event, on the request's thread. The request itself is only copied
+    /// here (references to its method, URL parts, headers and the form the app read); the URL, the scrubbed query and
+    /// headers and the cookie names are made from that copy when the event's <see cref="RequestInfo"/> is first read:
+    /// by the background sender, or by a BeforeSend that looks. What BeforeSend and the user hook need at once (the tags,
+    /// the user) is made now.
+    /// </summary>
     public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
     {
         var request = context.Request;
-        var info = new RequestInfo
-        {
-            Method = request.Method,
-            Url = UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, request.Path),
-            QueryString = request.QueryString.HasValue ? ScrubQuery(request.QueryString.Value!) : null,
-        };
-
-        foreach (var (name, values) in request.Headers)
-        {
-            if (info.Headers.Count >= MaxHeaders)
-            {
-                break;
-            }
-
-            info.Headers[name] = string.Equals(name, "Cookie", StringComparison.OrdinalIgnoreCase) ? CookieNames(request)
-                : IsScrubbed(name, options) ? Filtered
-                : Truncate(values.ToString());
-        }
-
-        AddForm(info, context);
-        errorEvent.Request = info;
+        errorEvent.Request = new RequestInfo(new Snapshot(request, ReadForm(context), options));
         errorEvent.Tags.TryAdd("http.method", request.Method);
         // UseExceptionHandler clears the endpoint before its handler runs (and events are completed after it);
         // it keeps the failed request's endpoint on its feature.
@@ -142,30 +132,144 @@ internal static class RequestCapture
         return traceId.ContainsAnyExcept('0') ? traceId.ToString() : null;
     }
 
-    /// <summary>The names of the cookies sent, never their values: which cookies a failing request had can matter.</summary>
-    private static string CookieNames(HttpRequest request) =>
-        request.Cookies.Count == 0 ? Filtered : Truncate(string.Join("; ", request.Cookies.Keys.Take(MaxHeaders).Select(name => $"{name}={Filtered}")));
+    /// <summary>
+    /// The names of the cookies sent, never their values: which cookies a failing request had can matter. Parsed from
+    /// the Cookie header by the same feature that parses <c>HttpRequest.Cookies</c>, off the request's thread.
+    /// </summary>
+    private static string CookieNames(StringValues cookieHeader)
+    {
+        var features = new FeatureCollection();
+        features.Set<IHttpRequestFeature>(new HttpRequestFeature { Headers = new HeaderDictionary { { HeaderNames.Cookie, cookieHeader } } });
+        var cookies = new RequestCookiesFeature(features).Cookies;
+        return cookies.Count == 0 ? Filtered : Truncate(string.Join("; ", cookies.Keys.Take(MaxHeaders).Select(name => $"{name}={Filtered}")));
+    }
 
     /// <summary>
     /// Form fields of a request whose form the app already read (ErrorHub never reads a body itself), sensitive
-    /// ones filtered, files by name only. They travel as extra values "form.&lt;name&gt;".
+    /// ones filtered, files by name only; copied on the request's thread (rare, and the form is the request's). Null
+    /// when the app read no form.
     /// </summary>
-    private static void AddForm(RequestInfo info, HttpContext context)
+    private static Dictionary<string, string>? ReadForm(HttpContext context)
     {
         if (context.Features.Get<IFormFeature>()?.Form is not { } form)
         {
-            return;
+            return null;
         }
 
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, values) in form.Take(MaxFormFields))
         {
-            info.Form[name] = IsSensitiveName(name) ? Filtered : Truncate(values.ToString());
+            fields[name] = IsSensitiveName(name) ? Filtered : Truncate(values.ToString());
         }
 
         foreach (var file in form.Files.Take(MaxFormFields))
         {
-            info.Form.TryAdd(file.Name, $"[file {file.FileName}, {file.Length} bytes]");
+            fields.TryAdd(file.Name, $"[file {file.FileName}, {file.Length} bytes]");
         }
+
+        return fields;
+    }
+
+    /// <summary>
+    /// The request as the event needs it, copied by reference on the request's thread: strings and header values stay
+    /// valid after the server recycles the request's objects. Scrubbed and cut when filled.
+    /// </summary>
+    private sealed class Snapshot : RequestSnapshot
+    {
+        private readonly string _method;
+        private readonly string _scheme;
+        private readonly HostString _host;
+        private readonly PathString _pathBase;
+        private readonly PathString _path;
+        private readonly string? _query;
+        private readonly KeyValuePair<string, StringValues>[] _headers;
+        private readonly Dictionary<string, string>? _form;
+        private readonly ErrorHubOptions _options;
+
+        public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options)
+        {
+            _method = request.Method;
+            _scheme = request.Scheme;
+            _host = request.Host;
+            _pathBase = request.PathBase;
+            _path = request.Path;
+            _query = request.QueryString.HasValue ? request.QueryString.Value : null;
+            var headers = request.Headers;
+            _headers = new KeyValuePair<string, StringValues>[Math.Min(headers.Count, MaxHeaders)];
+            var count = 0;
+            foreach (var header in headers)
+            {
+                if (count == _headers.Length)
+                {
+                    break;
+                }
+
+                _headers[count++] = header;
+            }
+
+            if (count < _headers.Length)
+            {
+                Array.Resize(ref _headers, count); // a header collection that counted more than it listed
+            }
+
+            _form = form;
+            _options = options;
+        }
+
+        public override (string? Method, string? Url, string? QueryString, IDictionary<string, string> Headers, IDictionary<string, string> Form) Fill()
+        {
+            var headers = new Dictionary<string, string>(_headers.Length, StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, values) in _headers)
+            {
+                headers[name] = Value(name, values);
+            }
+
+            return (_method, Url(), Query(), headers, _form ?? new Dictionary<string, string>(StringComparer.Ordinal));
+        }
+
+        public override bool TryReadForWire(out WireRequest request)
+        {
+            // A header collection lists each name once, whatever its case; one that did not would have its pairs merged
+            // by the dictionary, so such a request is filled instead (a few dozen comparisons for a browser's headers).
+            for (var i = 1; i < _headers.Length; i++)
+            {
+                for (var j = 0; j < i; j++)
+                {
+                    if (string.Equals(_headers[i].Key, _headers[j].Key, StringComparison.OrdinalIgnoreCase))
+                    {
+                        request = default;
+                        return false;
+                    }
+                }
+            }
+
+            try
+            {
+                var headers = new KeyValuePair<string, string>[_headers.Length];
+                for (var i = 0; i < headers.Length; i++)
+                {
+                    headers[i] = new(_headers[i].Key, Value(_headers[i].Key, _headers[i].Value));
+                }
+
+                request = new WireRequest(_method, Url(), Query(), headers, _form);
+                return true;
+            }
+            catch (Exception)
+            {
+                // Never thrown into the sender: the writer then fills the request, which reports it without its values.
+                request = default;
+                return false;
+            }
+        }
+
+        private string Url() => UriHelper.BuildAbsolute(_scheme, _host, _pathBase, _path);
+
+        private string? Query() => _query is null ? null : ScrubQuery(_query);
+
+        private string Value(string name, StringValues values) =>
+            string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? CookieNames(values)
+            : IsScrubbed(name, _options) ? Filtered
+            : Truncate(values.ToString());
     }
 
     /// <summary>True when a word of the name (split at _ - . [ ] spaces and lower-to-upper case changes) is sensitive.</summary>

@@ -7,7 +7,7 @@ namespace ErrorHub;
 public sealed class ErrorHubEvent
 {
     /// <summary>Unique id, also returned by the capture methods so an app can show it to its user.</summary>
-    public Guid EventId { get; set; } = Guid.NewGuid();
+    public Guid EventId { get; set; } = Internal.EventIds.NewId();
 
     /// <summary>When the event happened (UTC).</summary>
     public DateTimeOffset Timestamp { get; set; } = DateTimeOffset.UtcNow;
@@ -152,20 +152,81 @@ public sealed class StackFrameEntry
 /// <summary>The HTTP request that was being served when the event happened.</summary>
 public sealed class RequestInfo
 {
+    private string? _method;
+    private string? _url;
+    private string? _queryString;
+    private IDictionary<string, string>? _headers;
+    private IDictionary<string, string>? _form;
+
+    // What the request thread copied, turned into the values above when any of them is first read or set: usually by
+    // the background sender as it writes the event, else by a BeforeSend that looks.
+    private Internal.RequestSnapshot? _snapshot;
+
+    /// <summary>An empty request, to fill in.</summary>
+    public RequestInfo()
+    {
+    }
+
+    internal RequestInfo(Internal.RequestSnapshot snapshot) => _snapshot = snapshot;
+
     /// <summary>HTTP method.</summary>
-    public string? Method { get; set; }
+    public string? Method
+    {
+        get => Filled()._method;
+        set => Filled()._method = value;
+    }
 
     /// <summary>Scheme, host, path base and path, without the query string.</summary>
-    public string? Url { get; set; }
+    public string? Url
+    {
+        get => Filled()._url;
+        set => Filled()._url = value;
+    }
 
     /// <summary>The query string without the leading '?', with sensitive values filtered.</summary>
-    public string? QueryString { get; set; }
+    public string? QueryString
+    {
+        get => Filled()._queryString;
+        set => Filled()._queryString = value;
+    }
 
     /// <summary>Request headers after scrubbing (see <see cref="ErrorHubOptions.ScrubbedHeaders"/>).</summary>
-    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+    public IDictionary<string, string> Headers => Filled()._headers ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Form fields the app had read, sensitive ones filtered; files by name and size only.</summary>
-    public IDictionary<string, string> Form { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    public IDictionary<string, string> Form => Filled()._form ??= new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The copy nobody has read yet: the wire writer then writes from it without filling the values.</summary>
+    internal Internal.RequestSnapshot? UnreadSnapshot => Volatile.Read(ref _snapshot);
+
+    private RequestInfo Filled()
+    {
+        if (Volatile.Read(ref _snapshot) is { } snapshot)
+        {
+            lock (snapshot)
+            {
+                if (_snapshot is not null)
+                {
+                    // Whichever thread reads first fills the values; one that waited here finds them filled.
+                    try
+                    {
+                        var (method, url, queryString, headers, form) = snapshot.Fill();
+                        (_method, _url, _queryString, _headers, _form) = (method, url, queryString, headers, form);
+                    }
+                    catch (Exception)
+                    {
+                        // Never thrown into the app or the sender: the event goes without the request's values.
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _snapshot, null);
+                    }
+                }
+            }
+        }
+
+        return this;
+    }
 }
 
 /// <summary>The user affected by the event.</summary>

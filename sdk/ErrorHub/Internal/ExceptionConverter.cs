@@ -48,6 +48,13 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// </summary>
     public void AddExceptions(ErrorHubEvent target, Exception exception)
     {
+        if (exception.InnerException is null && exception is not AggregateException)
+        {
+            // Most exceptions come alone: no set of seen ones and no stack of pending ones to make for a chain of one.
+            target.SetCapturedExceptions(new CapturedChain(this, [new CapturedException(exception, SourceLocations.Capture(exception))]));
+            return;
+        }
+
         var chain = new List<CapturedException>();
         var seen = new HashSet<Exception>(ReferenceEqualityComparer.Instance);
         var pending = new Stack<Exception>();

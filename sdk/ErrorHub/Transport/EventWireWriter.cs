@@ -154,7 +154,31 @@ internal static class EventWireWriter
             }
         }
 
-        if (e.Request is { } request)
+        if (e.Request is { UnreadSnapshot: { } snapshot } && snapshot.TryReadForWire(out var unread))
+        {
+            // A request nobody read (BeforeSend did not look): written straight from its copy, as below, without
+            // making the header dictionary.
+            writer.WriteString(Keys.Request);
+            var form = unread.Form is { Count: > 0 } fields ? fields : null;
+            writer.WriteMapHeader(Present(unread.Method) + Present(unread.Url) + Present(unread.QueryString) + 1 + (form is null ? 0 : 1));
+            WriteOptional(ref writer, Keys.Method, unread.Method);
+            WriteOptional(ref writer, Keys.Url, unread.Url);
+            WriteOptional(ref writer, Keys.QueryString, unread.QueryString);
+            writer.WriteString(Keys.Headers);
+            writer.WriteMapHeader(unread.Headers.Length);
+            foreach (var (key, value) in unread.Headers)
+            {
+                writer.Write(key);
+                writer.Write(value ?? "");
+            }
+
+            if (form is not null)
+            {
+                writer.WriteString(Keys.Form);
+                WriteStringMap(ref writer, form);
+            }
+        }
+        else if (e.Request is { } request)
         {
             writer.WriteString(Keys.Request);
             writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));

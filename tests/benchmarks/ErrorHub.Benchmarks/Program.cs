@@ -46,6 +46,12 @@ if (args is ["request-cost", .. var costArgs])
     return;
 }
 
+if (args is ["capture-pieces", .. var pieceArgs])
+{
+    CapturePieces.Run(pieceArgs);
+    return;
+}
+
 if (args is ["plain-ratio", .. var ratioArgs])
 {
     await RequestCostBenchmarks.RunPlainRatioAsync(ratioArgs);

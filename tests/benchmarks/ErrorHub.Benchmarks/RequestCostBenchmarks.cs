@@ -69,6 +69,7 @@ public class RequestCostBenchmarks
         await using var sink = await StormSink.StartProcessAsync();
         var results = modes.ToDictionary(m => m, _ => (Ok: new List<Cost>(), Throw: new List<Cost>()));
         var sinkCpu = 0.0;
+        var dropped = new Dictionary<string, long>(); // what the +sink apps' SDK gave up on (queue full, send failed), by reason
         for (var round = 0; round < rounds; round++)
         {
             foreach (var mode in modes)
@@ -89,6 +90,13 @@ public class RequestCostBenchmarks
                 var sinkBefore = sink.CpuSeconds;
                 results[mode].Throw.Add(throws ? await Drive(server, "/throw", requests / 5, client) : Cost.None);
                 sinkCpu += sink.CpuSeconds - sinkBefore;
+                if (client?.Sender is { } sender)
+                {
+                    foreach (var reason in Enum.GetValues<Transport.SdkDropReason>())
+                    {
+                        dropped[reason.ToString()] = dropped.GetValueOrDefault(reason.ToString()) + sender.Drops.Total(reason);
+                    }
+                }
             }
         }
 
@@ -103,6 +111,7 @@ public class RequestCostBenchmarks
 
         var stats = await sink.StatsAsync();
         Console.WriteLine($"// the sink (a process of its own) got {stats}; its CPU during the throwing phases: {sinkCpu * 1e6 / Math.Max(1, stats.Events):F1} µs per event");
+        Console.WriteLine($"// the +sink apps' SDK dropped: {(dropped.Values.Sum() == 0 ? "nothing" : string.Join(", ", dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}")))}");
         Console.WriteLine($"// load after: {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
