@@ -40,7 +40,7 @@ public class CaptureBenchmarks
     {
         try
         {
-            Deep(20);
+            DeepThrow.Frames();
             return null!;
         }
         catch (InvalidOperationException exception)
@@ -54,7 +54,7 @@ public class CaptureBenchmarks
     {
         try
         {
-            Deep(20);
+            DeepThrow.Frames();
             return null;
         }
         catch (InvalidOperationException exception)
@@ -62,8 +62,4 @@ public class CaptureBenchmarks
             return _client.CaptureException(exception);
         }
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Deep(int depth) =>
-        depth == 0 ? throw new InvalidOperationException("Stock for SKU A-100 went negative") : Deep(depth - 1) + 1;
 }

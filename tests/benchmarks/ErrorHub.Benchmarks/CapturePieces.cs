@@ -50,7 +50,7 @@ internal static class CapturePieces
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
         var steps = new (string Name, Action<int> Step)[]
         {
-            ("throw 20 frames deep and catch (the baseline)", i => exceptions[i] = Thrown()),
+            ("throw 20 frames deep and catch (the baseline)", i => exceptions[i] = DeepThrow.Caught()),
             ("ConditionalWeakTable.TryAdd: the exception marked as seen", i => Seen.TryAdd(exceptions[i], true)),
             ("new StackTrace(exception, false)", i => GC.KeepAlive(new StackTrace(exceptions[i], false))),
             ("ExceptionConverter.AddExceptions: the chain (the snapshot included)", i => converter.AddExceptions(new ErrorHubEvent(), exceptions[i])),
@@ -163,21 +163,4 @@ internal static class CapturePieces
             "cookie"));
         return context;
     }
-
-    private static Exception Thrown()
-    {
-        try
-        {
-            Deep(20);
-            return null!;
-        }
-        catch (InvalidOperationException exception)
-        {
-            return exception;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Deep(int depth) =>
-        depth == 0 ? throw new InvalidOperationException("Stock for SKU A-100 went negative") : Deep(depth - 1) + 1;
 }

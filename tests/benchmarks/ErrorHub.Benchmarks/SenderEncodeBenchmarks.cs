@@ -35,7 +35,7 @@ public class SenderEncodeBenchmarks
         _captured.Tags["route"] = "GET /throw";
         _captured.Request = new RequestInfo { Method = "GET", Url = "http://127.0.0.1:5000/throw" };
         _captured.Request.Headers["Host"] = "127.0.0.1:5000";
-        converter.AddExceptions(_captured, Thrown());
+        converter.AddExceptions(_captured, DeepThrow.Caught());
         _chain = _captured.UnreadCapturedChain!;
     }
 
@@ -75,21 +75,4 @@ public class SenderEncodeBenchmarks
         EventWireWriter.WriteEvent(_buffer, e);
         return _buffer.WrittenCount;
     }
-
-    private static Exception Thrown()
-    {
-        try
-        {
-            Deep(20);
-            return null!;
-        }
-        catch (InvalidOperationException exception)
-        {
-            return exception;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Deep(int depth) =>
-        depth == 0 ? throw new InvalidOperationException("Stock for SKU A-100 went negative") : Deep(depth - 1) + 1;
 }

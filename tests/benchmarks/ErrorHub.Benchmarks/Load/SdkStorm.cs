@@ -273,7 +273,7 @@ internal static partial class SdkStorm
         app.MapGet("/throw", () =>
         {
             Interlocked.Increment(ref thrown);
-            return Deep(20);
+            return DeepThrow.Frames();
         });
         app.MapPost("/finish", async (HttpContext context) =>
         {
@@ -292,8 +292,4 @@ internal static partial class SdkStorm
         });
         await app.RunAsync();
     }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Deep(int depth) =>
-        depth == 0 ? throw new InvalidOperationException("Stock for SKU A-100 went negative") : Deep(depth - 1) + 1;
 }
