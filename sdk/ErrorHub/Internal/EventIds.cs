@@ -5,7 +5,7 @@ namespace ErrorHub.Internal;
 /// <summary>
 /// Random (version 4) event ids, as <see cref="Guid.NewGuid"/> makes them, from the same cryptographic source, but
 /// 32 at a time: on Linux every <see cref="Guid.NewGuid"/> is a read of <c>/dev/urandom</c>, a system call that cost
-/// about a sixth of a 20-frame throw on the thread that captures (capture-pieces, docs/benchmarks.md §17).
+/// about a sixth of a 20-frame throw on the thread that captures (capture-pieces, docs/benchmarks.md §19).
 /// Each thread keeps its own 512 bytes, so no lock and no id handed out twice.
 /// </summary>
 internal static class EventIds

@@ -102,7 +102,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 
         // Counts, level and time span from issue_events (one range of its key; issue_hourly's rows of one issue lie in
         // granules of 8,192 rows of uniq states, which cost ClickHouse 18.16 two to three times more CPU to read for an issue
-        // of any size: docs/benchmarks.md §17), the name from issue_firsts: one round trip. The span is kept for the events pages that follow
+        // of any size: docs/benchmarks.md §18), the name from issue_firsts: one round trip. The span is kept for the events pages that follow
         // (ClickHouseIssueExtents). No constant named fingerprint here: an alias would hide the column of that name in WHERE.
         var project = ClickHouseSql.Literal(projectId);
         var members = keys.Members([fingerprint]);

@@ -171,7 +171,7 @@ internal static class DashboardQueryBenchmark
     /// The same reads as <see cref="IssuePageAsync"/> with the independent ones together: the issue; its latest and first
     /// event; the shown event; its two neighbours; then the chart, breakdowns, events table and users (four components of
     /// the page, which Blazor does start together once the page above them has loaded). The page itself reads the rest one
-    /// after another: reading them together was tried and taken out again (benchmarks.md §17: no lower wall time on the
+    /// after another: reading them together was tried and taken out again (benchmarks.md §18: no lower wall time on the
     /// busy 2-core machine, more server CPU). Kept to measure it again on a quiet machine.
     /// </summary>
     private static async Task<int> IssuePageTogetherAsync(IIssueReader reader, string fingerprint, DateTimeOffset now)
