@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -18,14 +19,42 @@ internal static class ApiTokensApi
     /// <summary>A name of 100 characters, each escaped as \uXXXX, is 600 bytes: this leaves room and still refuses a flood unread.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
+    private const int DefaultLimit = 50;
+    private const int MaxLimit = 1000;
+
     public static void MapApiTokensApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/tokens");
 
-        api.MapGet("", async (ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
+        api.MapGet("", async (HttpRequest request, ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
         {
-            var tokens = AccessClaims.UserId(user) is { } userId ? await accounts.GetApiTokensAsync(userId, cancellationToken) : [];
-            return Results.Json(new ApiTokenList([.. tokens.Select(ApiTokenInfo.From)]), ApiTokensJsonContext.Default.ApiTokenList);
+            var limit = DefaultLimit;
+            if (request.Query["limit"].ToString() is { Length: > 0 } limitText
+                && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+            {
+                return Problem(StatusCodes.Status400BadRequest, $"limit is 1 to {MaxLimit}");
+            }
+
+            TokenCursor? after = null;
+            if (request.Query["cursor"].ToString() is { Length: > 0 } cursorText)
+            {
+                if (!TokenCursor.TryParse(cursorText, out var parsed))
+                {
+                    return Problem(StatusCodes.Status400BadRequest, "cursor is a value a previous page returned");
+                }
+
+                after = parsed;
+            }
+
+            // Newest first, then by id: the order both stores list them in, made explicit here so the cursor's order is this one.
+            var tokens = (AccessClaims.UserId(user) is { } userId ? await accounts.GetApiTokensAsync(userId, cancellationToken) : [])
+                .OrderByDescending(token => token.CreatedAt.ToUnixTimeSeconds())
+                .ThenBy(token => token.Id.ToString("D"), StringComparer.Ordinal)
+                .Where(token => after is not { } cursor || cursor.IsBefore(token))
+                .Take(limit + 1)
+                .ToList();
+            var next = tokens.Count > limit ? TokenCursor.Of(tokens[limit - 1]).ToString() : null;
+            return Results.Json(new ApiTokenList([.. tokens.Take(limit).Select(ApiTokenInfo.From)], next), ApiTokensJsonContext.Default.ApiTokenList);
         });
 
         api.MapGet("/{id}", async (string id, ClaimsPrincipal user, Accounts accounts, CancellationToken cancellationToken) =>
@@ -127,7 +156,37 @@ internal sealed record ApiCreatedToken(Guid Id, string Name, DateTimeOffset Crea
     public static ApiCreatedToken From(ApiToken token, string secret) => new(token.Id, token.Name, token.CreatedAt, token.LastUsedAt, token.RevokedAt, secret);
 }
 
-internal sealed record ApiTokenList(IReadOnlyList<ApiTokenInfo> Items);
+internal sealed record ApiTokenList(IReadOnlyList<ApiTokenInfo> Items, string? NextCursor);
+
+/// <summary>Where a page of tokens ended: the last token's creation second and id (<c>t&lt;seconds&gt;_&lt;id&gt;</c>).</summary>
+internal readonly record struct TokenCursor(long CreatedSeconds, string Id)
+{
+    public static TokenCursor Of(ApiToken token) => new(token.CreatedAt.ToUnixTimeSeconds(), token.Id.ToString("D"));
+
+    /// <summary>Whether <paramref name="token"/> comes after this cursor in the list's order (newest first, then by id).</summary>
+    public bool IsBefore(ApiToken token)
+    {
+        var created = token.CreatedAt.ToUnixTimeSeconds();
+        return created < CreatedSeconds || (created == CreatedSeconds && string.CompareOrdinal(token.Id.ToString("D"), Id) > 0);
+    }
+
+    public static bool TryParse(string text, out TokenCursor cursor)
+    {
+        cursor = default;
+        var separator = text.IndexOf('_', StringComparison.Ordinal);
+        if (text.Length > 80 || !text.StartsWith('t') || separator < 2
+            || !long.TryParse(text.AsSpan(1, separator - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || !Guid.TryParseExact(text.AsSpan(separator + 1), "D", out var id))
+        {
+            return false;
+        }
+
+        cursor = new TokenCursor(seconds, id.ToString("D"));
+        return true;
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"t{CreatedSeconds}_{Id}");
+}
 
 internal sealed record ApiNewToken(string? Name);
 

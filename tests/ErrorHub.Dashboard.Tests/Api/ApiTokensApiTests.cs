@@ -166,6 +166,45 @@ public sealed class ApiTokensApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_list_pages_by_cursor_newest_first_through_tokens_made_in_the_same_second_and_refuses_bad_paging()
+    {
+        var admin = await _api.AdminAccountAsync();
+        var revoked = (await _api.Server.Accounts.CreateApiTokenAsync(admin.Id, "revoked")).Value.Token;
+        await _api.Server.Accounts.RevokeApiTokenAsync(admin.Id, revoked.Id);
+        for (var i = 0; i < 6; i++)
+        {
+            (await _api.Server.Accounts.CreateApiTokenAsync(admin.Id, $"script {i}")).Succeeded.Should().BeTrue();
+        }
+
+        var all = (await _api.GetJsonAsync("/api/tokens")).GetProperty("items").EnumerateArray().Select(t => t.GetProperty("id").GetString()).ToList();
+        all.Should().HaveCount(8, "the tests' token, the revoked one and six scripts").And.OnlyHaveUniqueItems();
+
+        var paged = new List<string?>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await _api.GetJsonAsync("/api/tokens?limit=3" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)));
+            var items = page.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("id").GetString()).ToList();
+            items.Count.Should().BeInRange(1, 3);
+            paged.AddRange(items);
+            cursor = page.GetProperty("nextCursor").GetString();
+            pages++;
+        }
+        while (cursor is not null && pages < 10);
+
+        pages.Should().Be(3);
+        paged.Should().Equal(all, "the pages together are the whole list, in its order, each token once");
+
+        foreach (var bad in new[] { "limit=0", "limit=1001", "limit=-1", "limit=abc", "cursor=garbage", "cursor=t1_not-a-guid", "cursor=" + new string('t', 5000), "cursor=%00" })
+        {
+            using var refused = await _api.Admin.GetAsync("/api/tokens?" + bad);
+            refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, bad);
+            (await ApiHost.ErrorAsync(refused)).Should().MatchRegex("limit|cursor", bad);
+        }
+    }
+
+    [Fact]
     public async Task Callers_without_a_session_or_token_sessions_without_the_antiforgery_token_and_wrong_methods_are_refused()
     {
         using var anonymous = _api.Server.NewClient();
