@@ -39,11 +39,7 @@ public sealed class SqliteStoreTests : StoreContractTests
     [Fact]
     public async Task Of_two_processes_racing_for_a_free_lease_exactly_one_wins()
     {
-        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
-        foreach (var store in stores)
-        {
-            await store.Schema.EnsureSchemaAsync();
-        }
+        var stores = await StoresSharingOneDatabaseAsync(2);
 
         var results = await Task.WhenAll(stores.Select((store, i) => store.Notifications.Outbox.TryAcquireLeaseAsync("notifications", "server-" + i, TestEvents.BaseTime, TimeSpan.FromMinutes(1))));
         results.Count(won => won).Should().Be(1);

@@ -132,11 +132,7 @@ public abstract partial class StoreContractTests
     {
         // Two dashboard processes: one revokes a token while the other, serving that token's requests, records its
         // uses. Whatever the interleaving, the revocation stands and the latest use is kept.
-        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
-        foreach (var store in stores)
-        {
-            await store.Schema.EnsureSchemaAsync();
-        }
+        var stores = await StoresSharingOneDatabaseAsync(2);
 
         var (revoking, serving) = (stores[0], stores[1]);
         var owner = Guid.NewGuid();

@@ -143,11 +143,7 @@ public abstract partial class StoreContractTests
     {
         // Two dashboard processes on one store: the one that merges reads its own change at once; the other, which read
         // the issue just before (and may keep the project's merges for a moment), sees it within a few seconds.
-        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
-        foreach (var store in stores)
-        {
-            await store.Schema.EnsureSchemaAsync();
-        }
+        var stores = await StoresSharingOneDatabaseAsync(2);
 
         var (merging, other) = (stores[0], stores[1]);
         await merging.Events.InsertEventsAsync([TestEvents.Create(Project, "target", T0), TestEvents.Create(Project, "source", T0.AddSeconds(1))]);

@@ -243,11 +243,7 @@ public abstract partial class StoreContractTests
     [Fact]
     public async Task Of_two_servers_racing_for_the_worker_lease_at_most_one_works_in_any_round_and_soon_exactly_one_does()
     {
-        var stores = await CreateStoresSharingAFreshDatabaseAsync(2);
-        foreach (var store in stores)
-        {
-            await store.Schema.EnsureSchemaAsync();
-        }
+        var stores = await StoresSharingOneDatabaseAsync(2);
 
         var holders = stores.Select((store, i) => new LeaseHolder(store.Notifications.Outbox, "notifications", "server-" + i, TimeSpan.FromMinutes(2))).ToList();
         var workers = new HashSet<int>();

@@ -29,6 +29,18 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     /// </summary>
     private protected abstract Task<IReadOnlyList<ErrorHubStore>> CreateStoresSharingAFreshDatabaseAsync(int count);
 
+    /// <summary>Separate store instances on one new database, its schema made (one after another, as processes started in turn).</summary>
+    private protected async Task<IReadOnlyList<ErrorHubStore>> StoresSharingOneDatabaseAsync(int count)
+    {
+        var stores = await CreateStoresSharingAFreshDatabaseAsync(count);
+        foreach (var store in stores)
+        {
+            await store.Schema.EnsureSchemaAsync();
+        }
+
+        return stores;
+    }
+
     public async Task InitializeAsync()
     {
         _store = await CreateStoreAsync();

@@ -263,6 +263,7 @@ internal sealed class ClickHouseAccessStore(ClickHouseClient client, ClickHouseA
             (
                 SELECT id, toUnixTimestamp(max(used_at)) AS token_used_at
                 FROM {schema.ApiTokenUses}
+                WHERE id IN (SELECT id FROM {schema.ApiTokens} {where})
                 GROUP BY id
             ) USING id
             ORDER BY token_created_at DESC, token_id
