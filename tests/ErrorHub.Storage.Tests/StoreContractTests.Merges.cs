@@ -59,6 +59,8 @@ public abstract partial class StoreContractTests
         var counts = await Store.Issues.GetEventCountsAsync(new EventCountQuery(Project, ["target", "other"], T0, TimeSpan.FromHours(1), 6));
         counts["target"].Should().Equal(1, 1, 1, 0, 0, 1);
         counts["other"].Should().Equal(0, 0, 0, 1, 0, 0);
+        var releases = (await Store.Issues.GetBreakdownsAsync(new BreakdownQuery(Project, "target"))).Dimensions.Single(d => d.Dimension == BreakdownDimension.Release);
+        releases.Values.Should().Equal(new BreakdownValue("shop@1.0", 2), new BreakdownValue("shop@0.9", 1), new BreakdownValue("shop@1.1", 1));
 
         // New events of the merged fingerprint land in the target.
         await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "it's \\ source", T0.AddHours(6), TestEvents.User("erin"))]);
@@ -71,6 +73,8 @@ public abstract partial class StoreContractTests
         (await Store.Issues.GetIssueAsync(Project, "target"))!.EventCount.Should().Be(2);
         (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(3);
         (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "target"))).TotalCount.Should().Be(2);
+        (await Store.Issues.GetBreakdownsAsync(new BreakdownQuery(Project, "target"))).Events.Should().Be(2);
+        (await Store.Issues.GetBreakdownsAsync(new BreakdownQuery(Project, "it's \\ source"))).Events.Should().Be(3);
     }
 
     [Fact]

@@ -811,7 +811,9 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             return IssueBreakdowns.Empty;
         }
 
-        var where = new System.Text.StringBuilder($"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint = {ClickHouseSql.Quote(query.Fingerprint)}");
+        // The issue's own events and those of the issues merged into it.
+        var keys = await KeysAsync(query.ProjectId, cancellationToken);
+        var where = new System.Text.StringBuilder($"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])})");
         if (query.RangeStart is { } since)
         {
             where.Append(" AND timestamp >= ").Append(DateTimeLiteral(since));

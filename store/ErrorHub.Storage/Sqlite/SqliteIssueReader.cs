@@ -633,7 +633,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         await using (var count = connection.CreateCommand())
         {
             count.Transaction = transaction;
-            count.CommandText = $"SELECT count(*) FROM issue_events WHERE project_id = $project AND fingerprint = $fingerprint {range}";
+            count.CommandText = $"SELECT count(*) FROM issue_events WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {range}";
             AddParameters(count);
             events = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
@@ -643,14 +643,14 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             return IssueBreakdowns.Empty;
         }
 
-        // The issue's rows in time order (the key of issue_events), each giving one (dimension, value) pair per dimension.
+        // The issue's rows (its own and those of the issues merged into it), each giving one (dimension, value) pair per dimension.
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = $"""
             WITH issue_rows AS (
                 SELECT release, environment, server_name, browser, client_os
                 FROM issue_events
-                WHERE project_id = $project AND fingerprint = $fingerprint {range}
+                WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {range}
             ),
             pairs AS (
                 SELECT {(int)BreakdownDimension.Release} AS dimension, release AS value FROM issue_rows
