@@ -132,6 +132,82 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
     }
 
     [Fact]
+    public async Task Upgrading_a_store_with_the_separate_search_table_rebuilds_issue_events_with_the_text_and_drops_it_on_every_node()
+    {
+        var client = ClusterClients.Create(cluster.Nodes[0], _clients);
+        var store = ClickHouseDatabase.Open(client, _database);
+        await store.Schema.EnsureSchemaAsync();
+        var database = ClickHouseSql.QuoteIdentifier(_database);
+        var old = TestEvents.Create(7, "fp-old", TestEvents.BaseTime.AddHours(-3), TestEvents.User("ada"), title: "Stored before the upgrade");
+
+        // The previous release's schema, made as its schema made it (cluster form: Distributed over replicated local tables):
+        // issue_events without the search text, issue_search with it, each fed by a view and holding the stored events.
+        foreach (var statement in new[]
+        {
+            $"DROP TABLE IF EXISTS {database}.issue_events_mv",
+            $"DROP TABLE IF EXISTS {database}.issue_events",
+            $"""
+            CREATE TABLE IF NOT EXISTS {database}.issue_events (project_id UInt32, fingerprint String, timestamp DateTime('UTC'), event_id UUID, level String,
+                release String, environment String, server_name String, browser String, client_os String, user_hash UInt64, user_id String, user_email String,
+                user_username String, user_ip String, url String)
+            -- cluster: sharded by cityHash64(project_id, fingerprint)
+            ENGINE = ReplacingMergeTree PARTITION BY toMonday(timestamp) ORDER BY (project_id, fingerprint, timestamp, event_id) SETTINGS index_granularity = 1024
+            """,
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.issue_events_mv TO {database}.issue_events AS SELECT project_id, fingerprint, timestamp, event_id, level,
+                release, environment, server_name, '' AS browser, '' AS client_os, user_hash, user_id, user_email, user_username, user_ip, url FROM {database}.events
+            """,
+            $"""
+            CREATE TABLE IF NOT EXISTS {database}.issue_search (project_id UInt32, fingerprint String, timestamp DateTime('UTC'), event_id UUID, environment String,
+                release String, level String, user_hash UInt64, search_text String)
+            -- cluster: sharded by cityHash64(project_id, fingerprint)
+            ENGINE = ReplacingMergeTree PARTITION BY toMonday(timestamp) ORDER BY (project_id, fingerprint, timestamp, event_id)
+            """,
+            $"""
+            CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.issue_search_mv TO {database}.issue_search AS SELECT project_id, fingerprint, timestamp, event_id,
+                environment, release, level, user_hash, title AS search_text FROM {database}.events
+            """,
+        })
+        {
+            await client.ExecuteAsync(statement, CancellationToken.None);
+        }
+
+        await store.Events.InsertEventsAsync([old, TestEvents.Create(7, "fp-old", TestEvents.BaseTime.AddHours(-2), TestEvents.User("bob"), title: "Stored before the upgrade")]);
+        foreach (var node in cluster.Nodes)
+        {
+            (await TablesAsync(node)).Select(t => t.Name).Should().Contain(["issue_search", "issue_search_local", "issue_search_mv"], "the old schema is in place on every node");
+        }
+
+        // Upgraded by a process on the other node, twice (the second finds nothing to do).
+        var upgraded = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
+        await upgraded.Schema.EnsureSchemaAsync();
+        await upgraded.Schema.EnsureSchemaAsync();
+        await SyncAsync();
+
+        foreach (var node in cluster.Nodes)
+        {
+            var tables = await TablesAsync(node);
+            tables.Select(t => t.Name).Should().NotContain(name => name.StartsWith("issue_search", StringComparison.Ordinal), $"{node.Name} no longer writes a second copy per event");
+            tables.Should().Contain([("issue_events", "Distributed"), ("issue_events_local", "ReplicatedReplacingMergeTree"), ("issue_events_mv", "MaterializedView")]);
+            var columns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = 'issue_events_local'");
+            columns.Split('\n').Should().Contain("search_text", $"{node.Name}'s local issue_events has the text");
+        }
+
+        foreach (var reader in new[] { store, upgraded })
+        {
+            (await reader.Issues.GetIssuesAsync(new IssueQuery(7) { Filter = new() { Search = "before the upgrade" } })).Items.Select(i => i.Fingerprint)
+                .Should().Equal(["fp-old"], "events stored before the upgrade are found by their text through either node");
+            (await reader.Issues.GetIssueAsync(7, "fp-old"))!.EventCount.Should().Be(2, "the rebuilt table holds each stored event once");
+            (await reader.Issues.GetAffectedUsersAsync(new AffectedUserQuery(7, "fp-old"))).TotalCount.Should().Be(2);
+        }
+
+        await upgraded.Events.InsertEventsAsync([old]); // a client's retry after the upgrade
+        await upgraded.Events.InsertEventsAsync([TestEvents.Create(7, "fp-new", TestEvents.BaseTime.AddHours(-1), title: "Written after the upgrade")]);
+        (await store.Issues.GetIssueAsync(7, "fp-old"))!.EventCount.Should().Be(2, "the duplicate check reads the rebuilt issue_events");
+        (await store.Issues.GetIssuesAsync(new IssueQuery(7) { Filter = new() { Search = "after the upgrade" } })).Items.Select(i => i.Fingerprint).Should().Equal("fp-new");
+    }
+
+    [Fact]
     public async Task Repeated_column_changes_and_retention_stay_out_of_the_ddl_queue_and_on_cluster_ddl_still_runs_after_them()
     {
         // On 18.16 an ALTER of a replicated table sent ON CLUSTER to a shard of two replicas can run on both; the second one's
