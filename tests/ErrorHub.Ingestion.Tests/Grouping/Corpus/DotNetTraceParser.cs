@@ -279,8 +279,8 @@ internal static partial class DotNetTraceParser
     [GeneratedRegex(@"^(?:at|bei|à|在|в|en|w|em)\s+(?<rest>[\w<>.`+\[\],$|]+(?:\s*\(.*)?)$")]
     private static partial Regex FrameLine();
 
-    /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号").</summary>
-    [GeneratedRegex(@"\s(?:in|dans|位置|в|en|w|na|i)\s+(?<file>.+):(?:line|Zeile|ligne|строка|行号|línea|riga|wiersz|linha|rad)\s*(?<line>\d+)\s*$")]
+    /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号"; German .NET Framework ends it with a period).</summary>
+    [GeneratedRegex(@"\s(?:in|dans|位置|в|en|w|na|i)\s+(?<file>.+):(?:line|Zeile|ligne|строка|行号|línea|riga|wiersz|linha|rad)\s*(?<line>\d+)\.?\s*$")]
     private static partial Regex Location();
 
     /// <summary>"Ns.Type: message", "Ns.Type (0x80004005): message", "Ns.Type (10061): message", or just "Ns.Type".</summary>

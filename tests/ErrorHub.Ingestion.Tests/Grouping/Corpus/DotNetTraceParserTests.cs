@@ -58,10 +58,11 @@ public sealed class DotNetTraceParserTests
                bei Shop.Cart.Total() in C:\src\Cart.cs:Zeile 12
                在 Shop.Cart.Add(Item item)
               at Shop.Cart.Remove (Shop.Item item) [0x0001c] in <5a3c9f>:0
+               bei Shop.Cart.Clear() in C:\src\Cart.cs:Zeile 40.
             """);
 
         parsed.Exceptions.Select(e => e.Type).Should().Equal("A.OuterException", "B.InnerException");
-        parsed.Exceptions[1].Frames.Select(f => (f.Function, f.Line)).Should().Equal(("Total", 12), ("Add", null), ("Remove", null));
+        parsed.Exceptions[1].Frames.Select(f => (f.Function, f.Line)).Should().Equal(("Total", 12), ("Add", null), ("Remove", null), ("Clear", 40));
     }
 
     [Fact]

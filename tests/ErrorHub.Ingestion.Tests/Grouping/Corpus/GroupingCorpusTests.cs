@@ -14,8 +14,13 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 /// </summary>
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
-    /// <summary>Just under what version 2 reaches on the corpus today (0.958 and 0.987); raise them when grouping improves.</summary>
-    private const double PairwiseFloor = 0.94;
+    /// <summary>
+    /// Just under what version 2 reaches on the whole corpus today (0.932 and 0.983); raise them when grouping
+    /// improves. With the held-out set the whole corpus scores lower than the rules' own traces did alone
+    /// (0.958): framework-only failures of two applications (the same WinForms paint failure in ShareX and in
+    /// Greenshot) share a fingerprint, as no frame tells them apart (docs/grouping.md).
+    /// </summary>
+    private const double PairwiseFloor = 0.925;
     private const double BCubedFloor = 0.98;
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
@@ -35,6 +40,22 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine($"corpus: {traces.Count} traces, {labels.Distinct().Count()} bugs");
         output.WriteLine(Line("version 1", scoreV1));
         output.WriteLine(Line("version 2", scoreV2));
+        var heldOut = new List<(string Set, ClusteringScore Score)>();
+        foreach (var set in traces.Select(t => t.Set).Distinct().OrderBy(s => s, StringComparer.Ordinal))
+        {
+            // A set collected after the rules were written shows how they do on traces they were not tuned on.
+            var members = Enumerable.Range(0, traces.Count).Where(i => traces[i].Set == set).ToList();
+            var setLabels = members.Select(i => labels[i]).ToList();
+            var setScore = ClusteringScore.Of(setLabels, members.Select(i => v2[i]).ToList());
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"set {(set.Length == 0 ? "(the rules' own)" : set)}: {members.Count} traces, {setLabels.Distinct().Count()} bugs"));
+            output.WriteLine(Line("    version 1", ClusteringScore.Of(setLabels, members.Select(i => v1[i]).ToList())));
+            output.WriteLine(Line("    version 2", setScore));
+            if (set.Length > 0)
+            {
+                heldOut.Add((set, setScore));
+            }
+        }
+
         output.WriteLine(Mistakes(traces, v2));
 
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
@@ -42,6 +63,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         scoreV2.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal).And.BeGreaterThanOrEqualTo(PairwiseFloor);
         scoreV2.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
         scoreV2.PairwiseF1.Should().BeGreaterThan(scoreV1.PairwiseF1, "version 2 exists to group better than version 1");
+        heldOut.Should().AllSatisfy(s =>
+        {
+            s.Score.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal, $"the rules reach the goal on traces they were not tuned on ({s.Set})");
+            s.Score.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal, $"the rules reach the goal on traces they were not tuned on ({s.Set})");
+        });
     }
 
     private static string Line(string name, ClusteringScore s) => string.Create(CultureInfo.InvariantCulture,

@@ -32,7 +32,7 @@ internal static class TraceCorpus
             }
 
             var text = File.ReadAllText(Path.Combine(Folder, "traces", fields[0]));
-            traces.Add(new LabelledTrace(fields[0], fields[1], fields[2], fields.Length > 3 ? fields[3] : "", text));
+            traces.Add(new LabelledTrace(fields[0], fields[1], fields[2], fields.Length > 3 ? fields[3] : "", text, fields.Length > 4 ? fields[4] : ""));
         }
 
         return traces;
@@ -40,7 +40,8 @@ internal static class TraceCorpus
 }
 
 /// <param name="Origin">The public report it was read from, or "variant of FILE: what changed" for a variant made from one.</param>
-internal sealed record LabelledTrace(string File, string Cluster, string Origin, string Note, string Text)
+/// <param name="Set">Empty for the traces the rules were written with; else the name of a set collected later, scored on its own as well.</param>
+internal sealed record LabelledTrace(string File, string Cluster, string Origin, string Note, string Text, string Set = "")
 {
     public IncomingEvent Event => DotNetTraceParser.Parse(Text);
 }
