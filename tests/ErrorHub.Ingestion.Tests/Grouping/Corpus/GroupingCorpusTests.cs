@@ -15,12 +15,12 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 2 reaches on the whole corpus today (0.934 and 0.984); raise them when grouping
+    /// Just under what version 2 reaches on the whole corpus today (0.935 and 0.985); raise them when grouping
     /// improves. With the held-out set the whole corpus scores lower than the rules' own traces did alone
     /// (0.958): framework-only failures of two applications (the same WinForms paint failure in ShareX and in
     /// Greenshot) share a fingerprint, as no frame tells them apart (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.925;
+    private const double PairwiseFloor = 0.93;
     private const double BCubedFloor = 0.98;
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
