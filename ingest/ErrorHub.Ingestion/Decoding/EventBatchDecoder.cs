@@ -39,10 +39,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         {
             throw new BatchFormatException(path.ToString(), exception.Message);
         }
-        catch (Exception exception) when (exception is EndOfStreamException or MessagePackSerializationException)
+        catch (Exception exception) when (exception is IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
-            // WireReader's guards run before the library can fail; should one be missed, it is still a 400, never a 500.
-            throw new BatchFormatException(path.ToString(), reader.Describe(exception));
+            // WireReader checks every length before it slices; should a check be missed, it is still a 400, never a 500.
+            throw new BatchFormatException(path.ToString(), reader.DescribeOutOfRange());
         }
     }
 
