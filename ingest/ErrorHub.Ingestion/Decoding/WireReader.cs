@@ -150,13 +150,16 @@ internal ref struct WireReader
     public string ReadString(int maxChars = int.MaxValue) => _strings.Get(ReadStringBytes(), maxChars);
 
     /// <summary>
-    /// Reads a map key: one of the protocol's field names is answered with its <see cref="ErrorHub.Protocol.WireFields"/>
-    /// constant, compared as bytes (<see cref="WireKeys"/>); any other key is read as <see cref="ReadString"/> reads it.
+    /// Reads a map key, recognised from its bytes (<see cref="WireKeys"/>). <paramref name="name"/> is the key's text
+    /// for the path of an error: the <see cref="ErrorHub.Protocol.WireFields"/> constant of a known key, any other key
+    /// read as <see cref="ReadString"/> reads it.
     /// </summary>
-    public string ReadKey()
+    public WireKey ReadKey(out string name)
     {
         var utf8 = ReadStringBytes();
-        return WireKeys.Known(utf8) ?? _strings.Get(utf8);
+        var key = WireKeys.Find(utf8);
+        name = key == WireKey.Unknown ? _strings.Get(utf8) : WireKeys.Name(key);
+        return key;
     }
 
     /// <summary>
