@@ -122,7 +122,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         DateTimeOffset? timestamp = null;
         string? level = null, message = null, logger = null, platform = null, release = null, environment = null, serverName = null;
         List<string>? fingerprint = null;
-        List<ExceptionRecord> exceptions = [];
+        List<ExceptionRecord>? exceptions = null;
         RequestRecord? request = null;
         UserRecord? user = null;
         Dictionary<string, string>? tags = null, extra = null;
@@ -166,7 +166,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             path.Pop();
         }
 
-        if (exceptions.Count == 0 && string.IsNullOrWhiteSpace(message))
+        if (exceptions is not { Count: > 0 } && string.IsNullOrWhiteSpace(message))
         {
             throw new BatchFormatException(path.ToString(), "an event needs 'exceptions' or a 'message'");
         }
@@ -182,7 +182,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             Release = release,
             Environment = environment,
             ServerName = serverName,
-            Exceptions = exceptions,
+            Exceptions = exceptions ?? (IReadOnlyList<ExceptionRecord>)[],
             Request = request,
             User = user,
             Tags = tags ?? new Dictionary<string, string>(),
@@ -259,7 +259,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             ExpectMap(ref reader, path);
             string? type = null, value = null, module = null;
-            List<FrameRecord> frames = [];
+            List<FrameRecord>? frames = null;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
                 var key = reader.ReadKey(out var keyName);
@@ -285,7 +285,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 throw new BatchFormatException(path.ToString(), "missing; every exception needs a type");
             }
 
-            result.Add(new ExceptionRecord(type, value ?? "", module, frames));
+            result.Add(new ExceptionRecord(type, value ?? "", module, frames ?? (IReadOnlyList<FrameRecord>)[]));
             path.Pop();
         }
 
