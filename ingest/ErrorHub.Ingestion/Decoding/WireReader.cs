@@ -10,8 +10,8 @@ internal sealed class WireFormatException(string message) : FormatException(mess
 /// <summary>
 /// A MessagePack reader over the body's bytes with the guards that untrusted input needs. Every read checks the format
 /// byte, the declared length or count against <see cref="IngestLimits"/> and against the bytes actually left before
-/// anything of that size exists, so a header's claim never sizes an allocation, 32-bit lengths and counts of 2^31 and
-/// more are refused as the limits they break, and nesting is bounded (<see cref="Skip"/>). A problem is a
+/// anything of that size exists, so a header's claim never sizes an allocation; 32-bit lengths and counts are read as
+/// the unsigned numbers they are, and nesting is bounded (<see cref="Skip"/>). A problem is a
 /// <see cref="WireFormatException"/> naming the byte where the value starts.
 /// </summary>
 /// <remarks>
