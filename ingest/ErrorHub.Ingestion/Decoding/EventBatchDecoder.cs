@@ -39,10 +39,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         {
             throw new BatchFormatException(path.ToString(), exception.Message);
         }
-        catch (Exception exception) when (exception is EndOfStreamException or MessagePackSerializationException)
+        catch (Exception exception) when (exception is IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
-            // WireReader's guards run before the library can fail; should one be missed, it is still a 400, never a 500.
-            throw new BatchFormatException(path.ToString(), reader.Describe(exception));
+            // WireReader checks every length before it slices; should a check be missed, it is still a 400, never a 500.
+            throw new BatchFormatException(path.ToString(), reader.DescribeOutOfRange());
         }
     }
 
@@ -59,8 +59,8 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         Dictionary<string, long>? dropped = null;
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
-            var key = reader.ReadKey();
-            path.Push(key);
+            var key = reader.ReadKey(out var keyName);
+            path.Push(keyName);
             if (reader.TryReadNil())
             {
                 path.Pop();
@@ -69,7 +69,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             switch (key)
             {
-                case WireFields.Version:
+                case WireKey.Version:
                     version = reader.ReadInt32();
                     if (version is < 1 or > WireFields.ProtocolVersion)
                     {
@@ -77,13 +77,13 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                     }
 
                     break;
-                case WireFields.Sdk:
+                case WireKey.Sdk:
                     sdk = ReadNameVersion(ref reader, path);
                     break;
-                case WireFields.Dropped:
+                case WireKey.Dropped:
                     dropped = ReadDropped(ref reader, path);
                     break;
-                case WireFields.Events:
+                case WireKey.Events:
                     var eventCount = reader.ReadArrayHeader();
                     if (eventCount > limits.MaxEventsPerBatch)
                     {
@@ -122,7 +122,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         DateTimeOffset? timestamp = null;
         string? level = null, message = null, logger = null, platform = null, release = null, environment = null, serverName = null;
         List<string>? fingerprint = null;
-        List<ExceptionRecord> exceptions = [];
+        List<ExceptionRecord>? exceptions = null;
         RequestRecord? request = null;
         UserRecord? user = null;
         Dictionary<string, string>? tags = null, extra = null;
@@ -131,8 +131,8 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
-            var key = reader.ReadKey();
-            path.Push(key);
+            var key = reader.ReadKey(out var keyName);
+            path.Push(keyName);
             if (reader.TryReadNil())
             {
                 path.Pop();
@@ -141,32 +141,32 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             switch (key)
             {
-                case WireFields.EventId: eventId = ReadEventId(ref reader, path); break;
-                case WireFields.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
-                case WireFields.Level: level = Text(ref reader, limits.MaxShortChars); break;
-                case WireFields.Message: message = Text(ref reader, limits.MaxMessageChars); break;
-                case WireFields.Logger: logger = Text(ref reader, limits.MaxShortChars); break;
-                case WireFields.Platform: platform = Text(ref reader, limits.MaxShortChars); break;
-                case WireFields.Release: release = Text(ref reader, limits.MaxShortChars); break;
-                case WireFields.Environment: environment = Text(ref reader, limits.MaxShortChars); break;
-                case WireFields.ServerName: serverName = Text(ref reader, limits.MaxShortChars); break;
-                case WireFields.Fingerprint: fingerprint = ReadStringList(ref reader, path, limits.MaxFingerprintParts, limits.MaxShortChars); break;
-                case WireFields.Exceptions: exceptions = ReadExceptions(ref reader, path); break;
-                case WireFields.Request: request = ReadRequest(ref reader, path); break;
-                case WireFields.User: user = ReadUser(ref reader, path); break;
-                case WireFields.Tags: tags = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxShortChars); break;
-                case WireFields.Runtime: runtime = ReadNameVersion(ref reader, path); break;
-                case WireFields.Os: os = ReadNameVersion(ref reader, path); break;
-                case WireFields.Sdk: eventSdk = ReadNameVersion(ref reader, path); break;
-                case WireFields.Extra: extra = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxHeaderValueChars); break;
-                case WireFields.Breadcrumbs: breadcrumbs = ReadBreadcrumbs(ref reader, path); break;
+                case WireKey.EventId: eventId = ReadEventId(ref reader, path); break;
+                case WireKey.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
+                case WireKey.Level: level = Text(ref reader, limits.MaxShortChars); break;
+                case WireKey.Message: message = Text(ref reader, limits.MaxMessageChars); break;
+                case WireKey.Logger: logger = Text(ref reader, limits.MaxShortChars); break;
+                case WireKey.Platform: platform = Text(ref reader, limits.MaxShortChars); break;
+                case WireKey.Release: release = Text(ref reader, limits.MaxShortChars); break;
+                case WireKey.Environment: environment = Text(ref reader, limits.MaxShortChars); break;
+                case WireKey.ServerName: serverName = Text(ref reader, limits.MaxShortChars); break;
+                case WireKey.Fingerprint: fingerprint = ReadStringList(ref reader, path, limits.MaxFingerprintParts, limits.MaxShortChars); break;
+                case WireKey.Exceptions: exceptions = ReadExceptions(ref reader, path); break;
+                case WireKey.Request: request = ReadRequest(ref reader, path); break;
+                case WireKey.User: user = ReadUser(ref reader, path); break;
+                case WireKey.Tags: tags = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxShortChars); break;
+                case WireKey.Runtime: runtime = ReadNameVersion(ref reader, path); break;
+                case WireKey.Os: os = ReadNameVersion(ref reader, path); break;
+                case WireKey.Sdk: eventSdk = ReadNameVersion(ref reader, path); break;
+                case WireKey.Extra: extra = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxHeaderValueChars); break;
+                case WireKey.Breadcrumbs: breadcrumbs = ReadBreadcrumbs(ref reader, path); break;
                 default: reader.Skip(); break;
             }
 
             path.Pop();
         }
 
-        if (exceptions.Count == 0 && string.IsNullOrWhiteSpace(message))
+        if (exceptions is not { Count: > 0 } && string.IsNullOrWhiteSpace(message))
         {
             throw new BatchFormatException(path.ToString(), "an event needs 'exceptions' or a 'message'");
         }
@@ -182,7 +182,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             Release = release,
             Environment = environment,
             ServerName = serverName,
-            Exceptions = exceptions,
+            Exceptions = exceptions ?? (IReadOnlyList<ExceptionRecord>)[],
             Request = request,
             User = user,
             Tags = tags ?? new Dictionary<string, string>(),
@@ -210,16 +210,16 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             string? level = null, category = null, message = null;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadKey();
-                path.Push(key);
+                var key = reader.ReadKey(out var keyName);
+                path.Push(keyName);
                 if (!reader.TryReadNil())
                 {
                     switch (key)
                     {
-                        case WireFields.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
-                        case WireFields.Level: level = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.Category: category = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.Message: message = Text(ref reader, limits.MaxHeaderValueChars); break;
+                        case WireKey.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
+                        case WireKey.Level: level = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Category: category = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Message: message = Text(ref reader, limits.MaxHeaderValueChars); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -259,19 +259,19 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             ExpectMap(ref reader, path);
             string? type = null, value = null, module = null;
-            List<FrameRecord> frames = [];
+            List<FrameRecord>? frames = null;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadKey();
-                path.Push(key);
+                var key = reader.ReadKey(out var keyName);
+                path.Push(keyName);
                 if (!reader.TryReadNil())
                 {
                     switch (key)
                     {
-                        case WireFields.Type: type = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.Value: value = Text(ref reader, limits.MaxMessageChars); break;
-                        case WireFields.Module: module = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.Frames: frames = ReadFrames(ref reader, path); break;
+                        case WireKey.Type: type = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Value: value = Text(ref reader, limits.MaxMessageChars); break;
+                        case WireKey.Module: module = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Frames: frames = ReadFrames(ref reader, path); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -285,7 +285,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 throw new BatchFormatException(path.ToString(), "missing; every exception needs a type");
             }
 
-            result.Add(new ExceptionRecord(type, value ?? "", module, frames));
+            result.Add(new ExceptionRecord(type, value ?? "", module, frames ?? (IReadOnlyList<FrameRecord>)[]));
             path.Pop();
         }
 
@@ -312,20 +312,20 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             bool inApp = false, wrapper = false;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadKey();
-                path.Push(key);
+                var key = reader.ReadKey(out var keyName);
+                path.Push(keyName);
                 if (!reader.TryReadNil())
                 {
                     switch (key)
                     {
-                        case WireFields.Function: function = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.Type: type = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.Module: module = Text(ref reader, limits.MaxShortChars); break;
-                        case WireFields.File: file = Text(ref reader, limits.MaxFileChars); break;
-                        case WireFields.Line: line = NonNegative(reader.ReadInt64()); break;
-                        case WireFields.Column: column = NonNegative(reader.ReadInt64()); break;
-                        case WireFields.InApp: inApp = reader.ReadBoolean(); break;
-                        case WireFields.Wrapper: wrapper = reader.ReadBoolean(); break;
+                        case WireKey.Function: function = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Type: type = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Module: module = Text(ref reader, limits.MaxShortChars); break;
+                        case WireKey.File: file = Text(ref reader, limits.MaxFileChars); break;
+                        case WireKey.Line: line = NonNegative(reader.ReadInt64()); break;
+                        case WireKey.Column: column = NonNegative(reader.ReadInt64()); break;
+                        case WireKey.InApp: inApp = reader.ReadBoolean(); break;
+                        case WireKey.Wrapper: wrapper = reader.ReadBoolean(); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -349,19 +349,19 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         Dictionary<string, string>? headers = null, form = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadKey();
-            path.Push(key);
+            var key = reader.ReadKey(out var keyName);
+            path.Push(keyName);
             if (!reader.TryReadNil())
             {
                 switch (key)
                 {
-                    case WireFields.Method: method = Text(ref reader, limits.MaxShortChars); break;
-                    case WireFields.Url: url = Text(ref reader, limits.MaxUrlChars); break;
-                    case WireFields.QueryString: query = Text(ref reader, limits.MaxUrlChars); break;
-                    case WireFields.Form:
+                    case WireKey.Method: method = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Url: url = Text(ref reader, limits.MaxUrlChars); break;
+                    case WireKey.QueryString: query = Text(ref reader, limits.MaxUrlChars); break;
+                    case WireKey.Form:
                         form = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
                         break;
-                    case WireFields.Headers:
+                    case WireKey.Headers:
                         headers = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
                         break;
                     default: reader.Skip(); break;
@@ -383,16 +383,16 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         string? id = null, username = null, email = null, ip = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadKey();
-            path.Push(key);
+            var key = reader.ReadKey(out var keyName);
+            path.Push(keyName);
             if (!reader.TryReadNil())
             {
                 switch (key)
                 {
-                    case WireFields.Id: id = ScalarText(ref reader, limits.MaxShortChars); break;
-                    case WireFields.Username: username = Text(ref reader, limits.MaxShortChars); break;
-                    case WireFields.Email: email = Text(ref reader, limits.MaxShortChars); break;
-                    case WireFields.IpAddress: ip = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Id: id = ScalarText(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Username: username = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Email: email = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.IpAddress: ip = Text(ref reader, limits.MaxShortChars); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -409,14 +409,14 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         string? name = null, version = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadKey();
-            path.Push(key);
+            var key = reader.ReadKey(out var keyName);
+            path.Push(keyName);
             if (!reader.TryReadNil())
             {
                 switch (key)
                 {
-                    case WireFields.Name: name = Text(ref reader, limits.MaxShortChars); break;
-                    case WireFields.NameVersion: version = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Name: name = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.NameVersion: version = Text(ref reader, limits.MaxShortChars); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -602,18 +602,29 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
     /// <summary>The path of the field being read, kept as cheap segments and turned into text only for an error.</summary>
     private sealed class FieldPath
     {
-        private readonly List<(string? Name, int Index)> _segments = [];
+        private (string? Name, int Index)[] _segments = new (string?, int)[16];
+        private int _count;
 
-        public void Push(string name) => _segments.Add((name, -1));
+        public void Push(string name) => Add((name, -1));
 
-        public void PushIndex(int index) => _segments.Add((null, index));
+        public void PushIndex(int index) => Add((null, index));
 
-        public void Pop() => _segments.RemoveAt(_segments.Count - 1);
+        public void Pop() => _segments[--_count] = default;
+
+        private void Add((string? Name, int Index) segment)
+        {
+            if (_count == _segments.Length)
+            {
+                Array.Resize(ref _segments, _count * 2);
+            }
+
+            _segments[_count++] = segment;
+        }
 
         public override string ToString()
         {
             var text = new StringBuilder();
-            foreach (var (name, index) in _segments)
+            foreach (var (name, index) in _segments.AsSpan(0, _count))
             {
                 if (name is null)
                 {

@@ -118,18 +118,33 @@ internal sealed class Utf8StringTable
     private static int Hash(ReadOnlySpan<byte> utf8)
     {
         const ulong Multiplier = 0x9E3779B97F4A7C15;
-        var hash = Seed ^ (ulong)utf8.Length;
-        while (utf8.Length >= 8)
+        var length = utf8.Length;
+        var hash = Seed ^ (ulong)length;
+        ulong tail;
+        if (length >= 8)
         {
-            hash = (hash ^ BinaryPrimitives.ReadUInt64LittleEndian(utf8)) * Multiplier;
-            hash ^= hash >> 29;
-            utf8 = utf8[8..];
-        }
+            var rest = utf8;
+            while (rest.Length > 8)
+            {
+                hash = (hash ^ BinaryPrimitives.ReadUInt64LittleEndian(rest)) * Multiplier;
+                hash ^= hash >> 29;
+                rest = rest[8..];
+            }
 
-        ulong tail = 0;
-        for (var i = 0; i < utf8.Length; i++)
+            // The last eight bytes, overlapping the words already mixed in: one read instead of a loop over the bytes left.
+            tail = BinaryPrimitives.ReadUInt64LittleEndian(utf8[^8..]);
+        }
+        else if (length >= 4)
         {
-            tail |= (ulong)utf8[i] << (8 * i);
+            tail = BinaryPrimitives.ReadUInt32LittleEndian(utf8) | ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(utf8[^4..]) << 32);
+        }
+        else if (length > 0)
+        {
+            tail = utf8[0] | ((ulong)utf8[length >> 1] << 8) | ((ulong)utf8[length - 1] << 16);
+        }
+        else
+        {
+            tail = 0;
         }
 
         hash = (hash ^ tail) * Multiplier;

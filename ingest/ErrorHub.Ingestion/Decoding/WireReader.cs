@@ -8,40 +8,41 @@ namespace ErrorHub.Ingestion.Decoding;
 internal sealed class WireFormatException(string message) : FormatException(message);
 
 /// <summary>
-/// MessagePack-CSharp's <see cref="MessagePackReader"/> with the guards that untrusted input needs in front of it.
-/// Every read checks the format byte, the declared length or count against <see cref="IngestLimits"/> and against
-/// the bytes actually left, and only then lets the library read, so the library never allocates what a header
-/// claims and never sees what it mishandles: 32-bit lengths and counts of 2^31 and more, which it reads as
-/// negative numbers, and nesting, which its own <c>Skip</c> follows without any bound. A problem is a
-/// <see cref="WireFormatException"/> naming the byte where the value starts; the library's own exceptions
-/// (<see cref="EndOfStreamException"/>, <see cref="MessagePackSerializationException"/>) are not expected past
-/// these guards, and <see cref="Describe"/> words them for the caller's safety net.
+/// A MessagePack reader over the body's bytes with the guards that untrusted input needs. Every read checks the format
+/// byte, the declared length or count against <see cref="IngestLimits"/> and against the bytes actually left before
+/// anything of that size exists, so a header's claim never sizes an allocation; 32-bit lengths and counts are read as
+/// the unsigned numbers they are, and nesting is bounded (<see cref="Skip"/>). A problem is a
+/// <see cref="WireFormatException"/> naming the byte where the value starts.
 /// </summary>
+/// <remarks>
+/// It reads the span itself, with MessagePack-CSharp's format codes and types (<see cref="MessagePackCode"/>): the
+/// library's <see cref="MessagePackReader"/> works on a <see cref="ReadOnlySequence{T}"/> through a sequence reader,
+/// and behind these guards every value's header was parsed twice, once to check it and once by the library to read it.
+/// Reading the span in one pass took about a third off the decoding of a realistic batch (docs/benchmarks.md, "decode2").
+/// </remarks>
 internal ref struct WireReader
 {
     private readonly ReadOnlySpan<byte> _data;
     private readonly IngestLimits _limits;
     private readonly Utf8StringTable _strings;
-    private MessagePackReader _reader;
-    private long _valueStart;
+    private int _position;
+    private int _valueStart;
 
     public WireReader(ReadOnlyMemory<byte> data, IngestLimits limits)
     {
         _data = data.Span;
         _limits = limits;
         _strings = new Utf8StringTable();
-        _reader = new MessagePackReader(data);
+        _position = 0;
         _valueStart = 0;
     }
 
     /// <summary>Bytes consumed so far.</summary>
-    public long Position => _reader.Consumed;
+    public readonly long Position => _position;
 
-    public bool End => _reader.End;
+    public readonly bool End => _position >= _data.Length;
 
-    private int Offset => (int)_reader.Consumed;
-
-    private int Remaining => _data.Length - Offset;
+    private readonly int Remaining => _data.Length - _position;
 
     public MessagePackType PeekType()
     {
@@ -53,40 +54,61 @@ internal ref struct WireReader
     /// <summary>Consumes a nil and returns true, or returns false and consumes nothing.</summary>
     public bool TryReadNil()
     {
-        PeekCode();
-        return _reader.TryReadNil();
+        if (PeekCode() != MessagePackCode.Nil)
+        {
+            return false;
+        }
+
+        _position++;
+        return true;
     }
 
     public bool ReadBoolean()
     {
-        Expect(MessagePackType.Boolean, "a boolean");
-        return _reader.ReadBoolean();
+        var code = Expect(MessagePackType.Boolean, "a boolean");
+        _position++;
+        return code == MessagePackCode.True;
     }
 
     public long ReadInt64()
     {
         var code = Expect(MessagePackType.Integer, "an integer");
-        Require(FixedLength(code));
-        if (code == MessagePackCode.UInt64)
+        var length = FixedLength(code);
+        Require(length);
+        var value = _data.Slice(_position + 1, length - 1);
+        long result;
+        switch (code)
         {
-            // The library would throw OverflowException: a client's number is a format problem, not a server fault.
-            var unsigned = BinaryPrimitives.ReadUInt64BigEndian(_data.Slice(Offset + 1, 8));
-            if (unsigned > long.MaxValue)
-            {
-                throw Error($"expected a signed 64-bit integer but found integer {unsigned}");
-            }
+            case MessagePackCode.UInt8: result = value[0]; break;
+            case MessagePackCode.UInt16: result = BinaryPrimitives.ReadUInt16BigEndian(value); break;
+            case MessagePackCode.UInt32: result = BinaryPrimitives.ReadUInt32BigEndian(value); break;
+            case MessagePackCode.UInt64:
+                var unsigned = BinaryPrimitives.ReadUInt64BigEndian(value);
+                if (unsigned > long.MaxValue)
+                {
+                    throw Error($"expected a signed 64-bit integer but found integer {unsigned}");
+                }
+
+                result = (long)unsigned;
+                break;
+            case MessagePackCode.Int8: result = (sbyte)value[0]; break;
+            case MessagePackCode.Int16: result = BinaryPrimitives.ReadInt16BigEndian(value); break;
+            case MessagePackCode.Int32: result = BinaryPrimitives.ReadInt32BigEndian(value); break;
+            case MessagePackCode.Int64: result = BinaryPrimitives.ReadInt64BigEndian(value); break;
+            default: result = (sbyte)code; break; // a positive (0x00-0x7f) or negative (0xe0-0xff) fixint is its own value
         }
 
-        return _reader.ReadInt64();
+        _position += length;
+        return result;
     }
 
     public int ReadInt32()
     {
-        var start = _reader;
+        var start = _position;
         var value = ReadInt64();
         if (value is < int.MinValue or > int.MaxValue)
         {
-            _reader = start;
+            _position = start;
             throw Error($"expected a 32-bit integer but found integer {value}");
         }
 
@@ -103,40 +125,41 @@ internal ref struct WireReader
             throw Unexpected("a number", code, type);
         }
 
-        Require(FixedLength(code));
-        return _reader.ReadDouble();
+        var length = FixedLength(code);
+        Require(length);
+        switch (code)
+        {
+            case MessagePackCode.Float32:
+                _position += length;
+                return BinaryPrimitives.ReadSingleBigEndian(_data.Slice(_position - 4, 4));
+            case MessagePackCode.Float64:
+                _position += length;
+                return BinaryPrimitives.ReadDoubleBigEndian(_data.Slice(_position - 8, 8));
+            case MessagePackCode.UInt64:
+                _position += length;
+                return BinaryPrimitives.ReadUInt64BigEndian(_data.Slice(_position - 8, 8));
+            default:
+                return ReadInt64();
+        }
     }
 
     /// <summary>
     /// Reads a string, cut to at most <paramref name="maxChars"/> characters before it is made; invalid UTF-8
     /// becomes U+FFFD. Strings that come again in the batch (field names, frames) are made once (<see cref="Utf8StringTable"/>).
     /// </summary>
-    public string ReadString(int maxChars = int.MaxValue)
-    {
-        var code = Expect(MessagePackType.String, "a string");
-        CheckPayload(code, "string");
-        if (!_reader.TryReadStringSpan(out var utf8))
-        {
-            return Utf8StringTable.Cut(_reader.ReadString()!, maxChars); // only for a body in several segments, which ours never is
-        }
-
-        return _strings.Get(utf8, maxChars);
-    }
+    public string ReadString(int maxChars = int.MaxValue) => _strings.Get(ReadStringBytes(), maxChars);
 
     /// <summary>
-    /// Reads a map key: one of the protocol's field names is answered with its <see cref="ErrorHub.Protocol.WireFields"/>
-    /// constant, compared as bytes (<see cref="WireKeys"/>); any other key is read as <see cref="ReadString"/> reads it.
+    /// Reads a map key, recognised from its bytes (<see cref="WireKeys"/>). <paramref name="name"/> is the key's text
+    /// for the path of an error: the <see cref="ErrorHub.Protocol.WireFields"/> constant of a known key, any other key
+    /// read as <see cref="ReadString"/> reads it.
     /// </summary>
-    public string ReadKey()
+    public WireKey ReadKey(out string name)
     {
-        var code = Expect(MessagePackType.String, "a string");
-        CheckPayload(code, "string");
-        if (!_reader.TryReadStringSpan(out var utf8))
-        {
-            return _reader.ReadString()!; // only for a body in several segments, which ours never is
-        }
-
-        return WireKeys.Known(utf8) ?? _strings.Get(utf8);
+        var utf8 = ReadStringBytes();
+        var key = WireKeys.Find(utf8);
+        name = key == WireKey.Unknown ? _strings.Get(utf8) : WireKeys.Name(key);
+        return key;
     }
 
     /// <summary>
@@ -146,81 +169,83 @@ internal ref struct WireReader
     public ReadOnlySpan<byte> ReadStringBytes()
     {
         var code = Expect(MessagePackType.String, "a string");
-        CheckPayload(code, "string");
-        return _reader.TryReadStringSpan(out var utf8) ? utf8 : _reader.ReadStringSequence()!.Value.ToArray();
+        return ReadPayload(code, "string");
     }
 
     public ReadOnlySpan<byte> ReadBinary()
     {
         var code = Expect(MessagePackType.Binary, "binary data");
-        CheckPayload(code, "binary value");
-        return _reader.ReadBytes()!.Value.FirstSpan;
+        return ReadPayload(code, "binary value");
     }
 
     /// <summary>Reads an array header: the caller then reads that many values.</summary>
     public int ReadArrayHeader()
     {
-        Expect(MessagePackType.Array, "an array");
-        var peek = _reader;
-        if (!peek.TryReadArrayHeader(out var count))
-        {
-            throw Truncated("the array header is incomplete");
-        }
-
-        CheckCount(unchecked((uint)count), (int)(peek.Consumed - _reader.Consumed), bytesPerEntry: 1, "array");
-        _reader = peek;
-        return count;
+        var code = Expect(MessagePackType.Array, "an array");
+        return ReadCount(code, MessagePackCode.Array16, bytesPerEntry: 1, "array");
     }
 
     /// <summary>Reads a map header: the caller then reads that many key/value pairs.</summary>
     public int ReadMapHeader()
     {
-        Expect(MessagePackType.Map, "a map");
-        var peek = _reader;
-        if (!peek.TryReadMapHeader(out var count))
-        {
-            throw Truncated("the map header is incomplete");
-        }
-
-        CheckCount(unchecked((uint)count), (int)(peek.Consumed - _reader.Consumed), bytesPerEntry: 2, "map");
-        _reader = peek;
-        return count;
+        var code = Expect(MessagePackType.Map, "a map");
+        return ReadCount(code, MessagePackCode.Map16, bytesPerEntry: 2, "map");
     }
 
     /// <summary>Reads an extension value: its type code comes out in <paramref name="type"/>.</summary>
     public ReadOnlySpan<byte> ReadExtension(out sbyte type)
     {
-        Expect(MessagePackType.Extension, "an extension");
-        var peek = _reader;
-        if (!peek.TryReadExtensionFormatHeader(out var header))
+        var code = Expect(MessagePackType.Extension, "an extension");
+        int headerLength;
+        long length;
+        switch (code)
         {
-            throw Truncated("the extension header is incomplete");
+            case MessagePackCode.FixExt1: headerLength = 2; length = 1; break;
+            case MessagePackCode.FixExt2: headerLength = 2; length = 2; break;
+            case MessagePackCode.FixExt4: headerLength = 2; length = 4; break;
+            case MessagePackCode.FixExt8: headerLength = 2; length = 8; break;
+            case MessagePackCode.FixExt16: headerLength = 2; length = 16; break;
+            case MessagePackCode.Ext8:
+                headerLength = 3;
+                RequireHeader(headerLength, "the extension header is incomplete");
+                length = _data[_position + 1];
+                break;
+            case MessagePackCode.Ext16:
+                headerLength = 4;
+                RequireHeader(headerLength, "the extension header is incomplete");
+                length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(_position + 1, 2));
+                break;
+            default: // Ext32
+                headerLength = 6;
+                RequireHeader(headerLength, "the extension header is incomplete");
+                length = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(_position + 1, 4));
+                break;
         }
 
-        if (header.Length > _limits.MaxRawStringBytes)
+        RequireHeader(headerLength, "the extension header is incomplete");
+        if (length > _limits.MaxRawStringBytes)
         {
-            throw Error($"extension of {header.Length} bytes exceeds MaxRawStringBytes ({_limits.MaxRawStringBytes})");
+            throw Error($"extension of {length} bytes exceeds MaxRawStringBytes ({_limits.MaxRawStringBytes})");
         }
 
-        var headerLength = (int)(peek.Consumed - _reader.Consumed);
-        if (header.Length > Remaining - headerLength)
+        if (length > Remaining - headerLength)
         {
-            throw Truncated($"the extension declares {header.Length} bytes but only {Remaining - headerLength} remain");
+            throw Truncated($"the extension declares {length} bytes but only {Remaining - headerLength} remain");
         }
 
-        _reader = peek;
-        type = header.TypeCode;
-        return _reader.ReadRaw(header.Length).FirstSpan;
+        type = unchecked((sbyte)_data[_position + headerLength - 1]);
+        var payload = _data.Slice(_position + headerLength, (int)length);
+        _position += headerLength + (int)length;
+        return payload;
     }
 
     /// <summary>
-    /// Reads the specification's timestamp extension (type -1) in any of its three sizes. Validated here rather than
-    /// by the library's <c>ReadDateTime</c>, which accepts nanoseconds past a second and throws
-    /// <see cref="ArgumentOutOfRangeException"/> for seconds outside what <see cref="DateTime"/> holds.
+    /// Reads the specification's timestamp extension (type -1) in any of its three sizes. Validated here: nanoseconds
+    /// past a second are refused, and seconds outside what <see cref="DateTimeOffset"/> holds.
     /// </summary>
     public DateTimeOffset ReadTimestamp()
     {
-        var start = _reader;
+        var start = _position;
         var data = ReadExtension(out var type);
         long seconds;
         uint nanoseconds;
@@ -240,7 +265,7 @@ internal ref struct WireReader
                 seconds = BinaryPrimitives.ReadInt64BigEndian(data[4..]);
                 break;
             default:
-                _reader = start;
+                _position = start;
                 throw Error($"expected a timestamp (extension type -1 of 4, 8 or 12 bytes) but found extension type {type} of {data.Length} bytes");
         }
 
@@ -248,13 +273,13 @@ internal ref struct WireReader
         const long MaxSeconds = 253402300799; // 9999-12-31 23:59:59
         if (nanoseconds > 999_999_999)
         {
-            _reader = start;
+            _position = start;
             throw Error($"timestamp has {nanoseconds} nanoseconds, out of the range 0 to 999999999");
         }
 
         if (seconds is < MinSeconds or > MaxSeconds)
         {
-            _reader = start;
+            _position = start;
             throw Error($"timestamp of {seconds} seconds is out of the range DateTimeOffset can represent (years 1 to 9999)");
         }
 
@@ -262,14 +287,13 @@ internal ref struct WireReader
     }
 
     /// <summary>
-    /// Skips one value of any type within <see cref="IngestLimits.MaxDepth"/>. Not the library's <c>Skip</c>: that one
-    /// follows any nesting and takes a negative count as "fewer values left", so it would pass over garbage. Here the
-    /// number of values still to skip in each open container is kept in a small stack (on the call stack for the first
-    /// levels, pooled beyond), so nesting costs no call-stack depth whatever the limit.
+    /// Skips one value of any type within <see cref="IngestLimits.MaxDepth"/>, checking every header on the way as the
+    /// reads do. The number of values still to skip in each open container is kept in a small stack (on the call stack
+    /// for the first levels, pooled beyond), so nesting costs no call-stack depth whatever the limit.
     /// </summary>
     public void Skip()
     {
-        var start = _reader;
+        var start = _position;
         Span<long> pending = stackalloc long[32];
         long[]? rented = null;
         try
@@ -327,7 +351,7 @@ internal ref struct WireReader
         }
         catch (WireFormatException)
         {
-            _reader = start;
+            _position = start;
             throw;
         }
         finally
@@ -339,33 +363,37 @@ internal ref struct WireReader
         }
     }
 
-    /// <summary>Words an exception of the library that got past the guards, for a response that names the byte.</summary>
-    public readonly string Describe(Exception libraryException) => libraryException is EndOfStreamException
-        ? $"unexpected end of data (truncated input) at byte {_valueStart}"
-        : $"not valid MessagePack ({libraryException.Message}) at byte {_valueStart}";
+    /// <summary>Words a slice out of range that got past the guards, for a response that names the byte.</summary>
+    public readonly string DescribeOutOfRange() =>
+        $"not valid MessagePack (a value runs past the end of the data) at byte {_valueStart}";
 
     private void SkipScalar(MessagePackType type)
     {
-        var code = _data[Offset];
+        var code = _data[_position];
         switch (type)
         {
             case MessagePackType.String:
+                ReadPayload(code, "string");
+                return;
             case MessagePackType.Binary:
-                CheckPayload(code, type == MessagePackType.String ? "string" : "binary value");
-                break;
+                ReadPayload(code, "binary value");
+                return;
             case MessagePackType.Extension:
                 ReadExtension(out _);
                 return;
             default:
-                Require(FixedLength(code));
-                break;
+                var length = FixedLength(code);
+                Require(length);
+                _position += length;
+                return;
         }
-
-        _reader.Skip();
     }
 
-    /// <summary>Checks the length a string or binary header declares, before anything of that size exists.</summary>
-    private void CheckPayload(byte code, string kind)
+    /// <summary>
+    /// Reads a string's or binary value's bytes after checking the length its header declares, before anything of
+    /// that size exists.
+    /// </summary>
+    private ReadOnlySpan<byte> ReadPayload(byte code, string kind)
     {
         int headerLength;
         long length;
@@ -378,17 +406,17 @@ internal ref struct WireReader
             case MessagePackCode.Str8 or MessagePackCode.Bin8:
                 headerLength = 2;
                 Require(headerLength);
-                length = _data[Offset + 1];
+                length = _data[_position + 1];
                 break;
             case MessagePackCode.Str16 or MessagePackCode.Bin16:
                 headerLength = 3;
                 Require(headerLength);
-                length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(Offset + 1, 2));
+                length = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(_position + 1, 2));
                 break;
             default: // Str32, Bin32
                 headerLength = 5;
                 Require(headerLength);
-                length = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(Offset + 1, 4));
+                length = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(_position + 1, 4));
                 break;
         }
 
@@ -401,10 +429,38 @@ internal ref struct WireReader
         {
             throw Truncated($"the {kind} declares {length} bytes but only {Remaining - headerLength} remain");
         }
+
+        var payload = _data.Slice(_position + headerLength, (int)length);
+        _position += headerLength + (int)length;
+        return payload;
     }
 
-    private void CheckCount(long count, int headerLength, int bytesPerEntry, string kind)
+    /// <summary>
+    /// Reads an array's or map's count (<paramref name="code16"/> is the format with a 16-bit count; the one with a
+    /// 32-bit count follows it) and checks it against the limit and against the bytes left.
+    /// </summary>
+    private int ReadCount(byte code, byte code16, int bytesPerEntry, string kind)
     {
+        int headerLength;
+        long count;
+        if (code == code16)
+        {
+            headerLength = 3;
+            RequireHeader(headerLength, $"the {kind} header is incomplete");
+            count = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(_position + 1, 2));
+        }
+        else if (code == code16 + 1)
+        {
+            headerLength = 5;
+            RequireHeader(headerLength, $"the {kind} header is incomplete");
+            count = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(_position + 1, 4));
+        }
+        else
+        {
+            headerLength = 1;
+            count = code & 0x0f;
+        }
+
         if (count > _limits.MaxCollectionEntries)
         {
             throw Error($"{kind} of {count} entries exceeds MaxCollectionEntries ({_limits.MaxCollectionEntries})");
@@ -417,18 +473,21 @@ internal ref struct WireReader
         {
             throw Truncated($"the {kind} declares {count} entries but only {remaining} bytes remain");
         }
+
+        _position += headerLength;
+        return (int)count;
     }
 
     /// <summary>The code of the next value; also where the next error, if any, will point.</summary>
     private byte PeekCode()
     {
-        _valueStart = _reader.Consumed;
-        if (_reader.End)
+        _valueStart = _position;
+        if ((uint)_position >= (uint)_data.Length)
         {
             throw Truncated("a value was expected");
         }
 
-        return _reader.NextCode;
+        return _data[_position];
     }
 
     private byte Expect(MessagePackType expected, string what)
@@ -438,11 +497,19 @@ internal ref struct WireReader
         return found == expected ? code : throw Unexpected(what, code, found);
     }
 
-    private void Require(int length)
+    private readonly void Require(int length)
     {
         if (length > Remaining)
         {
             throw Truncated($"the value needs {length} bytes but only {Remaining} remain");
+        }
+    }
+
+    private readonly void RequireHeader(int length, string detail)
+    {
+        if (length > Remaining)
+        {
+            throw Truncated(detail);
         }
     }
 

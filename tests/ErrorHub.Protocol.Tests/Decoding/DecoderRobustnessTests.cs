@@ -50,6 +50,7 @@ public sealed class DecoderRobustnessTests
             catch (BatchFormatException refused)
             {
                 refused.Problem.Should().NotBeNullOrWhiteSpace();
+                refused.Problem.Should().NotContain("runs past the end", "every length is checked before it is read; the safety net must never be what answers");
                 fields.Add(refused.Field);
             }
             catch (Exception other)
@@ -158,8 +159,9 @@ public sealed class DecoderRobustnessTests
                     {
                         decoder.Decode(body);
                     }
-                    catch (BatchFormatException)
+                    catch (BatchFormatException refused)
                     {
+                        refused.Problem.Should().NotContain("runs past the end", "every length is checked before it is read; the safety net must never be what answers");
                     }
                     catch (Exception other)
                     {
@@ -189,6 +191,7 @@ public sealed class DecoderRobustnessTests
         catch (BatchFormatException refused)
         {
             refused.Problem.Should().NotBeNullOrWhiteSpace();
+            refused.Problem.Should().NotContain("runs past the end", $"{what}: every length is checked before it is read; the safety net must never be what answers");
             outcome = "refused";
         }
         catch (Exception other)

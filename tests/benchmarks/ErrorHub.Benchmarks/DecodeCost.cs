@@ -1,54 +1,74 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Compression;
 using ErrorHub.Ingestion;
 using ErrorHub.Ingestion.Decoding;
-using ErrorHub.Ingestion.Grouping;
-using ErrorHub.Ingestion.Normalizing;
+using ErrorHub.Ingestion.Http;
 using ErrorHub.Transport;
 
 namespace ErrorHub.Benchmarks;
 
 /// <summary>
-/// Decoding a batch of 100 realistic events (the same work as <see cref="CodecBenchmarks.DecodeMessagePackBatch"/>),
-/// measured as CPU time of this process rather than wall time, so the figure means something on a shared machine
-/// where BenchmarkDotNet's wall-clock means do not. Runs on one thread; GC and JIT threads are counted too.
+/// Decoding a batch of 100 realistic events, measured as CPU time of this process rather than wall time, so the figure
+/// means something on a shared machine where BenchmarkDotNet's wall-clock means do not. Runs on one thread; GC and JIT
+/// threads are counted too. Three scopes, so that nobody reads one for another:
+/// <c>decode</c> (the MessagePack batch into incoming events: decode, type checks, limits),
+/// <c>normalize</c> (that, then each event made the stored one with a fixed grouping: <see cref="CodecBenchmarks.DecodeMessagePackBatch"/>, the default),
+/// <c>gunzip</c> (the gzip'd body as the SDK sends it inflated the way the endpoint does, then decoded and normalized).
 /// </summary>
 internal static class DecodeCost
 {
     public static void Run(string[] args)
     {
         var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        var scopes = args.Length > 1 ? args[1].Split(',') : ["normalize"];
+        if (scopes is ["all"])
+        {
+            scopes = ["decode", "normalize", "gunzip"];
+        }
+
         var events = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
         var buffer = new ArrayBufferWriter<byte>(1 << 20);
         EventWireWriter.WriteBatch(buffer, events);
         var body = buffer.WrittenSpan.ToArray();
+        var gzipped = CodecBenchmarks.Gzip(body);
         var decoder = new EventBatchDecoder(new IngestLimits());
+        var limits = new IngestLimits();
 
-        int DecodeOnce() => CodecBenchmarks.DecodeAndNormalize(decoder, body);
-
-        // Warm until tiered compilation has promoted the hot methods.
-        var warm = Stopwatch.StartNew();
-        while (warm.Elapsed < TimeSpan.FromSeconds(Math.Min(seconds, 5)))
+        foreach (var scope in scopes)
         {
-            DecodeOnce();
-        }
-
-        for (var round = 0; round < 3; round++)
-        {
-            var process = Process.GetCurrentProcess();
-            var cpuStart = process.TotalProcessorTime;
-            var wall = Stopwatch.StartNew();
-            long decoded = 0;
-            while (wall.Elapsed < TimeSpan.FromSeconds(seconds))
+            Func<int> decodeOnce = scope switch
             {
-                decoded += DecodeOnce();
+                "decode" => () => decoder.Decode(body).Events.Count,
+                "normalize" => () => CodecBenchmarks.DecodeAndNormalize(decoder, body),
+                "gunzip" => () => CodecBenchmarks.GunzipDecodeAndNormalize(decoder, gzipped, limits),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip or all"),
+            };
+
+            // Warm until tiered compilation has promoted the hot methods.
+            var warm = Stopwatch.StartNew();
+            while (warm.Elapsed < TimeSpan.FromSeconds(Math.Min(seconds, 5)))
+            {
+                decodeOnce();
             }
 
-            process.Refresh();
-            var cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"batch of {CodecBenchmarks.BatchSize} ({body.Length:N0} bytes): {decoded:N0} events in {cpu:F2} s CPU ({wall.Elapsed.TotalSeconds:F1} s wall): {cpu * 1e6 / decoded:F2} µs CPU per event, {decoded / cpu:N0} events per CPU-second; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
+            for (var round = 0; round < 3; round++)
+            {
+                var allocated = GC.GetTotalAllocatedBytes(precise: false);
+                var cpuStart = ProcessCpu.Now();
+                var wall = Stopwatch.StartNew();
+                long decoded = 0;
+                while (wall.Elapsed < TimeSpan.FromSeconds(seconds))
+                {
+                    decoded += decodeOnce();
+                }
+
+                var cpu = (ProcessCpu.Now() - cpuStart).TotalSeconds;
+                var bytesPerEvent = (GC.GetTotalAllocatedBytes(precise: false) - allocated) / (double)decoded;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{scope,-9} batch of {CodecBenchmarks.BatchSize} ({body.Length:N0} bytes, gzip'd {gzipped.Length:N0}): {decoded:N0} events in {cpu:F2} s CPU ({wall.Elapsed.TotalSeconds:F1} s wall): {cpu * 1e6 / decoded:F2} µs CPU per event, {decoded / cpu:N0} events per CPU-second, {bytesPerEvent:N0} B allocated per event; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
+            }
         }
     }
 }
