@@ -72,7 +72,7 @@ internal sealed partial class IngestEndpoint(
         ProjectSettings? settings;
         try
         {
-            settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken)
+            settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken, staleWhileUnknown: pipeline.JournalsBatches)
                 .AsTask().WaitAsync(StoreWait(), timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)

@@ -318,29 +318,30 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
 
         var events = new List<ErrorEvent>();
-        long lastSequence = 0, records = 0;
+        long lastSequence = 0, records = 0, chunkRecords = 0;
         foreach (var location in _backlog)
         {
             var prepared = PrepareAgain(location);
-            lastSequence = location.Sequence;
-            if (prepared is null)
-            {
-                continue;
-            }
-
-            if (events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
+            if (prepared is not null && events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
             {
                 if (!await InsertAsync(events))
                 {
                     return;
                 }
 
-                _files!.Commit(lastSequence - 1);
+                _files!.Commit(lastSequence);
+                Interlocked.Add(ref _replayedRecords, chunkRecords);
+                records += chunkRecords;
+                chunkRecords = 0;
                 events = [];
             }
 
-            events.AddRange(prepared);
-            records++;
+            lastSequence = location.Sequence;
+            if (prepared is not null)
+            {
+                events.AddRange(prepared);
+                chunkRecords++;
+            }
         }
 
         if (events.Count > 0 && !await InsertAsync(events))
@@ -349,7 +350,8 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
 
         _files!.Commit(lastSequence);
-        Interlocked.Add(ref _replayedRecords, records);
+        Interlocked.Add(ref _replayedRecords, chunkRecords);
+        records += chunkRecords;
         LogReplayed(_logger, records, _backlog.Count - records);
         _backlog = [];
     }
