@@ -40,7 +40,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private readonly Queue<Accepted> _accepted = new();
     private readonly SemaphoreSlim _flushSignal = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
-    private CancellationTokenSource? _stopDeadline;
+    private readonly CancellationTokenSource _stopDeadline = new(); // cancelled when a stop's flush runs out of time
     private Task _flusher = Task.CompletedTask;
 
     private JournalFiles? _files;
@@ -399,7 +399,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         var delay = FirstRetryDelay;
         for (var attempt = 1; ; attempt++)
         {
-            var deadline = _stopDeadline?.Token ?? CancellationToken.None;
+            var deadline = _stopDeadline.Token;
             try
             {
                 await _store.InsertEventsAsync(events, deadline);
@@ -421,7 +421,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
             try
             {
-                await Task.Delay(delay, _time, _stopDeadline?.Token ?? CancellationToken.None);
+                await Task.Delay(delay, _time, _stopDeadline.Token);
             }
             catch (OperationCanceledException)
             {
@@ -440,8 +440,8 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
 
         // The server has stopped taking requests; what was accepted goes to the store now, within a bound.
-        _stopDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _stopDeadline.CancelAfter(_options.StopFlushTimeout);
+        await using var hostDeadline = cancellationToken.Register(_stopDeadline.Cancel);
         lock (_appendLock)
         {
             _appendsClosed = true;
@@ -463,7 +463,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     public void Dispose()
     {
         _files?.Dispose();
-        _stopDeadline?.Dispose();
+        _stopDeadline.Dispose();
         _stopping.Dispose();
         _flushSignal.Dispose();
     }

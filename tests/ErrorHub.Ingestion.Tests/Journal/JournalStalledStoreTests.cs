@@ -84,6 +84,55 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
 
     }
 
+    [Fact]
+    public async Task Past_the_events_held_in_memory_the_answer_is_503_and_a_stop_while_stalled_is_bounded_and_the_next_start_stores_the_rest()
+    {
+        var settings = Settings(_clickHouse.Url, _database, _journal, new()
+        {
+            ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03",
+            ["ErrorHub:Ingest:Journal:MaxPendingEvents"] = "30",
+            ["ErrorHub:Ingest:Journal:StopFlushTimeout"] = "00:00:02",
+        });
+        var accepted = new List<Guid>();
+        await using (var host = await IngestHost.StartAsync(settings))
+        {
+            var (warm, warmIds) = IngestEndpointTests.Fresh();
+            using (var response = await host.PostAsync(Wire.Encode(warm)))
+            {
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            }
+
+            (await WaitUntilStoredAsync(_clickHouse.Url, _database, warmIds)).Distinct.Should().Be(3);
+            await WaitForAsync(() => host.Journal().PendingEvents == 0);
+
+            Signal("STOP");
+            for (var i = 0; i < 2; i++)
+            {
+                var (batch, ids) = IngestEndpointTests.Fresh(copies: 5);
+                using var response = await host.PostAsync(Wire.Encode(batch));
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted, "30 events fit in memory while the store is stalled");
+                accepted.AddRange(ids);
+            }
+
+            using (var refused = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh(copies: 5).Batch)))
+            {
+                refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a 31st event in memory is past the bound");
+                refused.Headers.RetryAfter!.Delta.Should().BePositive();
+            }
+
+            await host.StopAsync(); // returns although the store still does not answer: the flush is bounded
+            host.Logs.Entries.Should().Contain(e => e.Message.Contains("not yet in the store", StringComparison.Ordinal));
+        }
+
+        Segments(_journal).Should().NotBeEmpty("what a stop could not insert stays in the journal");
+        Signal("CONT");
+        await using (var restarted = await IngestHost.StartAsync(settings))
+        {
+            var stored = await WaitUntilStoredAsync(_clickHouse.Url, _database, accepted);
+            stored.Should().Be((30L, 30L), "the next start replays what the stalled store never got, each event once");
+        }
+    }
+
     private void Signal(string signal)
     {
         if (_clickHouse.ProcessId is not { } pid)
