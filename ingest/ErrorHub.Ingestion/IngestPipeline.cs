@@ -18,6 +18,9 @@ internal sealed class IngestPipeline(BatchPreparer preparer, StoreWriter writer,
     /// <summary>Whether <see cref="StoreAsync(IReadOnlyList{ErrorEvent}, JournalPayload?, CancellationToken)"/> wants the batch as sent (the journal is on).</summary>
     public bool JournalsBatches => journal.IsActive;
 
+    /// <summary>False when the journal is on and past one of its bounds: a batch would be refused, so its body need not be read.</summary>
+    public bool HasRoom => !journal.IsActive || journal.HasRoom;
+
     /// <summary>
     /// The complete events of a batch for <paramref name="projectId"/>, ready to store; throws
     /// <see cref="BatchFormatException"/> naming the field when the batch is not valid. Synchronous and

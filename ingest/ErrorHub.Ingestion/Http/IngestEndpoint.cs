@@ -97,6 +97,12 @@ internal sealed partial class IngestEndpoint(
             return RateLimited(context, id, full, noRoom.RetryAfter, events: 0);
         }
 
+        // With the journal past a bound, the batch would be refused after decoding: refuse it before (the flood costs nothing).
+        if (!pipeline.HasRoom)
+        {
+            return new(Unavailable(context, "events cannot be stored right now; retry later"), IngestOutcome.Busy);
+        }
+
         if (!IsMessagePack(request.ContentType))
         {
             return new(Problem(StatusCodes.Status415UnsupportedMediaType, "the body must be MessagePack: Content-Type: application/vnd.msgpack"), IngestOutcome.UnsupportedMedia);

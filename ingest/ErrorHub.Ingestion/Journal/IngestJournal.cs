@@ -12,8 +12,8 @@ namespace ErrorHub.Ingestion.Journal;
 /// <summary>
 /// The durable ingest journal for the ClickHouse stores (docs/architecture.md, "The ingest journal"). A request's batch,
 /// once validated and prepared, is appended as sent to local segment files; appends that gather while one is written go
-/// in the next write with one fsync (group commit), and the request is answered 202 after that fsync. The prepared events
-/// stay in memory, and one flusher inserts them into the store in large inserts, retrying with back-off while the store
+/// in the next write with one fsync (group commit), and the request is answered 202 after that fsync. The batch as sent
+/// stays in memory, and one flusher prepares its events again and inserts them into the store in large inserts, retrying with back-off while the store
 /// fails, then moves the checkpoint past them and deletes segments the store has. At start, before ingest serves, the
 /// files are scanned; records after the checkpoint are replayed (prepared again from their bytes) before anything new.
 /// Bounds: events in memory (<see cref="IngestJournalOptions.MaxPendingEvents"/>) and bytes on disk
@@ -71,6 +71,14 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     /// <summary>Events accepted (journaled, or waiting to be) and not yet in the store.</summary>
     public long PendingEvents => Interlocked.Read(ref _pendingEvents);
+
+    /// <summary>
+    /// Whether a batch could be taken now: below both bounds. Checked before a request's body is read, so a flood past the
+    /// bounds costs no reading, decoding or memory; <see cref="AppendAsync"/> still checks exactly.
+    /// </summary>
+    public bool HasRoom => _files is { } files
+        && Interlocked.Read(ref _pendingEvents) < _options.MaxPendingEvents
+        && files.Bytes + Interlocked.Read(ref _reservedBytes) < _options.MaxBytes;
 
     /// <summary>Bytes of the journal's segment files.</summary>
     public long Bytes => _files?.Bytes ?? 0;
@@ -215,7 +223,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             {
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    _accepted.Enqueue(new Accepted(first + i, batch[i].Events));
+                    _accepted.Enqueue(new Accepted(first + i, batch[i].Payload, batch[i].Events.Count));
                 }
             }
 
@@ -235,19 +243,19 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             var lastStart = long.MinValue;
             while (true)
             {
-                List<ErrorEvent> events = [];
-                long lastSequence = 0;
+                var taken = new List<Accepted>();
+                var takenEvents = 0;
                 lock (_flushLock)
                 {
-                    while (_accepted.TryPeek(out var next) && (events.Count == 0 || events.Count + next.Events.Count <= _options.MaxEventsPerInsert))
+                    while (_accepted.TryPeek(out var next) && (takenEvents == 0 || takenEvents + next.EventCount <= _options.MaxEventsPerInsert))
                     {
                         _accepted.Dequeue();
-                        events.AddRange(next.Events);
-                        lastSequence = next.Sequence;
+                        taken.Add(next);
+                        takenEvents += next.EventCount;
                     }
                 }
 
-                if (lastSequence == 0)
+                if (taken.Count == 0)
                 {
                     if (_stopping.IsCancellationRequested && AppendsDrained())
                     {
@@ -258,9 +266,18 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     continue;
                 }
 
+                // Prepared again here rather than kept from the request: a batch as sent takes about 150 bytes per event,
+                // its prepared events tens of times that, and tens of thousands of them may wait.
+                var events = new List<ErrorEvent>(takenEvents);
+                foreach (var accepted in taken)
+                {
+                    events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
+                }
+
+                var lastSequence = taken[^1].Sequence;
                 lastStart = _time.GetTimestamp();
-                var stored = await InsertAsync(events);
-                Interlocked.Add(ref _pendingEvents, -events.Count);
+                var stored = events.Count == 0 || await InsertAsync(events);
+                Interlocked.Add(ref _pendingEvents, -takenEvents);
                 if (!stored)
                 {
                     return; // stopping past its deadline: the journal keeps the rest for the next start
@@ -358,26 +375,47 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     private List<ErrorEvent>? PrepareAgain(JournalRecordLocation location)
     {
+        byte[] payload;
         try
         {
-            var (projectId, receivedAt, gzip, body) = JournalPayload.Read(JournalFiles.ReadPayload(location));
+            payload = JournalFiles.ReadPayload(location);
+        }
+        catch (IOException exception)
+        {
+            Interlocked.Increment(ref _skippedRecords);
+            LogReplaySkipped(_logger, location.Sequence, exception.Message);
+            return null;
+        }
+
+        return Prepare(location.Sequence, payload);
+    }
+
+    /// <summary>The events of a journaled batch, prepared from its bytes; null (counted, logged) when they no longer validate.</summary>
+    private List<ErrorEvent>? Prepare(long sequence, byte[] payload)
+    {
+        try
+        {
+            var (projectId, receivedAt, gzip, body) = JournalPayload.Read(payload);
             var batch = gzip ? Gunzip(body) : body;
             return [.. _preparer.Prepare(projectId, batch, receivedAt, out _)];
         }
-        catch (Exception exception) when (exception is BatchFormatException or InvalidDataException or IOException)
+        catch (Exception exception) when (exception is BatchFormatException or InvalidDataException)
         {
             // It passed validation when it came; a limit changed since (or the bytes did). Counted, never retried.
             Interlocked.Increment(ref _skippedRecords);
-            LogReplaySkipped(_logger, location.Sequence, exception.Message);
+            LogReplaySkipped(_logger, sequence, exception.Message);
             return null;
         }
     }
 
     private ReadOnlyMemory<byte> Gunzip(ReadOnlyMemory<byte> body)
     {
-        using var source = new MemoryStream(body.ToArray(), writable: false);
+        using var source = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(body, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
         using var gzip = new GZipStream(source, CompressionMode.Decompress);
-        using var output = new MemoryStream();
+        var stated = body.Length >= 18 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body.Span[^4..]) : 0u;
+        using var output = new MemoryStream((int)Math.Min(stated, (uint)_limits.MaxDecompressedBytes));
         var buffer = new byte[81920];
         int read;
         while ((read = gzip.Read(buffer)) > 0)
@@ -500,5 +538,5 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     private sealed record PendingAppend(JournalPayload Payload, IReadOnlyList<ErrorEvent> Events, TaskCompletionSource Completion);
 
-    private sealed record Accepted(long Sequence, IReadOnlyList<ErrorEvent> Events);
+    private sealed record Accepted(long Sequence, JournalPayload Payload, int EventCount);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using ErrorHub.Ingestion.Journal;
+using ErrorHub.Storage.Events;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.ClickHouse;
 using FluentAssertions;
@@ -52,7 +53,15 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
 
             var stored = await WaitUntilStoredAsync(clickHouse.Url, _database, ids);
             stored.Should().Be((300L, 300L), "every event answered 202 is stored once");
-            (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull("the dashboard reads what the journal flushed");
+            // The events table and its views get their parts one after the other within an insert: wait as a reader would.
+            ErrorEvent? read = null;
+            for (var attempt = 0; attempt < 300 && read is null; attempt++)
+            {
+                read = await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0]);
+                await Task.Delay(read is null ? 100 : 0);
+            }
+
+            read.Should().NotBeNull("the dashboard reads what the journal flushed");
 
             // More that may still be in memory when the stop begins.
             var (last, lastIds) = IngestEndpointTests.Fresh(copies: 3);

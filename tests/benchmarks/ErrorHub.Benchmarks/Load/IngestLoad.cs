@@ -25,8 +25,8 @@ namespace ErrorHub.Benchmarks.Load;
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
-/// [--insert-events N] [--insert-interval MS]</c>: <c>--journal</c> turns on the durable ingest journal (ClickHouse only; 202
-/// once fsynced, large inserts behind), the other two set its insert bounds (<c>MaxEventsPerInsert</c>, <c>MinTimeBetweenInserts</c>).
+/// [--insert-events N] [--pending-events N] [--insert-interval MS]</c>: <c>--journal</c> turns on the durable ingest journal (ClickHouse only; 202
+/// once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>, <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>).
 /// </summary>
 internal static class IngestLoad
 {
@@ -53,6 +53,9 @@ internal static class IngestLoad
                     break;
                 case "--insert-events":
                     journal["ErrorHub__Ingest__Journal__MaxEventsPerInsert"] = args[++i];
+                    break;
+                case "--pending-events":
+                    journal["ErrorHub__Ingest__Journal__MaxPendingEvents"] = args[++i];
                     break;
                 case "--insert-interval":
                     journal["ErrorHub__Ingest__Journal__MinTimeBetweenInserts"] = TimeSpan.FromMilliseconds(int.Parse(args[++i], CultureInfo.InvariantCulture)).ToString("c", CultureInfo.InvariantCulture);
