@@ -25,8 +25,11 @@ public sealed class IngestJournalOptions
     /// <summary>Events accepted and kept in memory until they are stored: past it, 503 with Retry-After. Default 50,000.</summary>
     public int MaxPendingEvents { get; set; } = 50_000;
 
-    /// <summary>The most events one insert carries (whole batches; one larger batch goes alone). Default 20,000.</summary>
-    public int MaxEventsPerInsert { get; set; } = 20_000;
+    /// <summary>
+    /// The most events one insert carries (whole batches; one larger batch goes alone). Default 10,000: an insert's events,
+    /// rows and encoded bytes are all in memory at once (a few hundred MB at 20,000 realistic events).
+    /// </summary>
+    public int MaxEventsPerInsert { get; set; } = 10_000;
 
     /// <summary>
     /// The least time from the start of one insert to the start of the next: a longer one makes fewer, larger inserts

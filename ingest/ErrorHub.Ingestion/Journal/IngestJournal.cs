@@ -240,7 +240,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         try
         {
             await ReplayAsync();
-            var lastStart = long.MinValue;
+
+            // One insert at a time (never two carrying the same event id); while it runs, the next one is taken and prepared.
+            Task<bool>? running = null;
+            int runningEvents = 0;
+            long runningLast = 0, lastStart = 0;
             while (true)
             {
                 var taken = new List<Accepted>();
@@ -255,7 +259,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     }
                 }
 
-                if (taken.Count == 0)
+                if (taken.Count == 0 && running is null)
                 {
                     if (_stopping.IsCancellationRequested && AppendsDrained())
                     {
@@ -274,17 +278,27 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
                 }
 
-                var lastSequence = taken[^1].Sequence;
-                lastStart = _time.GetTimestamp();
-                var stored = events.Count == 0 || await InsertAsync(events);
-                Interlocked.Add(ref _pendingEvents, -takenEvents);
-                if (!stored)
+                if (running is not null)
                 {
-                    return; // stopping past its deadline: the journal keeps the rest for the next start
+                    var stored = await running;
+                    Interlocked.Add(ref _pendingEvents, -runningEvents);
+                    if (!stored)
+                    {
+                        return; // stopping past its deadline: the journal keeps the rest for the next start
+                    }
+
+                    _files!.Commit(runningLast);
+                    running = null;
+                    await WaitBetweenInsertsAsync(lastStart);
                 }
 
-                _files!.Commit(lastSequence);
-                await WaitBetweenInsertsAsync(lastStart);
+                if (taken.Count > 0)
+                {
+                    lastStart = _time.GetTimestamp();
+                    running = events.Count == 0 ? Task.FromResult(true) : InsertAsync(events);
+                    runningEvents = takenEvents;
+                    runningLast = taken[^1].Sequence;
+                }
             }
         }
         catch (Exception exception)

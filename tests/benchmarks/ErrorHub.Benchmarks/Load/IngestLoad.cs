@@ -118,7 +118,9 @@ internal static class IngestLoad
 
         report.Add(("warm-up before measuring: server CPU per event in each 5 s round until two agree", $"{string.Join(" → ", perEvent.Select(s => $"{s * 1e6:N0} µs"))} ({warmUpClock.Elapsed.TotalSeconds:N0} s, {warmUpEvents:N0} events)"));
 
-        // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered.
+        // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered. With the journal,
+        // what the warm-up was answered for may still be on its way to the store: wait until the count stops growing.
+        report.Add(("waited for the warm-up's events to reach the store", $"{await target.WaitUntilSettledAsync(TimeSpan.FromSeconds(120)):N0} s"));
         var before = await target.StoredEventsAsync();
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
@@ -571,6 +573,23 @@ internal static class IngestLoad
             }
 
             return lines;
+        }
+
+        /// <summary>Waits (bounded) until the stored count is the same three seconds in a row; returns the seconds waited.</summary>
+        public async Task<double> WaitUntilSettledAsync(TimeSpan limit)
+        {
+            var waited = Stopwatch.StartNew();
+            var last = -1L;
+            var same = 0;
+            while (waited.Elapsed < limit && same < 3)
+            {
+                var now = await StoredEventsAsync();
+                same = now == last ? same + 1 : 0;
+                last = now;
+                await Task.Delay(1000);
+            }
+
+            return waited.Elapsed.TotalSeconds;
         }
 
         public async Task<bool> IsStoredAsync(Guid eventId) => await _store.Issues.GetEventAsync(1, eventId) is not null;
