@@ -26,10 +26,11 @@ public sealed class IngestJournalOptions
     public int MaxPendingEvents { get; set; } = 50_000;
 
     /// <summary>
-    /// The most events one insert carries (whole batches; one larger batch goes alone). Default 10,000: an insert's events,
-    /// rows and encoded bytes are all in memory at once (a few hundred MB at 20,000 realistic events).
+    /// The most events one insert carries (whole batches; one larger batch goes alone). Default 5,000: an insert's events,
+    /// rows and encoded bytes are in memory at once, and the next insert's events are prepared meanwhile; with 10,000 the
+    /// ingest process peaked above 600 MB under overload, with 5,000 at 430 MB (benchmarks.md, "ingest10").
     /// </summary>
-    public int MaxEventsPerInsert { get; set; } = 10_000;
+    public int MaxEventsPerInsert { get; set; } = 5_000;
 
     /// <summary>
     /// The least time from the start of one insert to the start of the next: a longer one makes fewer, larger inserts
