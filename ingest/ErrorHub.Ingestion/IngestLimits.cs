@@ -74,6 +74,9 @@ public sealed class IngestLimits
     public int MaxTags { get; set; } = 50;
     public int MaxFingerprintParts { get; set; } = 16;
 
+    /// <summary>The durable ingest journal for the ClickHouse stores (<c>ErrorHub:Ingest:Journal</c>); off by default.</summary>
+    public IngestJournalOptions Journal { get; set; } = new();
+
     /// <summary>What is wrong with these limits, one message per setting, each naming its key under <paramref name="section"/>.</summary>
     public IReadOnlyList<string> Validate(string section = "ErrorHub:Ingest")
     {
@@ -111,6 +114,7 @@ public sealed class IngestLimits
         Check(MaxHeaders >= 0, nameof(MaxHeaders), "0 or more", MaxHeaders);
         Check(MaxTags >= 0, nameof(MaxTags), "0 or more", MaxTags);
         Check(MaxFingerprintParts >= 1, nameof(MaxFingerprintParts), "at least 1", MaxFingerprintParts);
+        problems.AddRange(Journal.Validate(section + ":Journal"));
         return problems;
     }
 }

@@ -21,7 +21,7 @@ internal sealed class IngestMetrics
     private readonly Counter<long> _droppedBatches;
     private readonly Counter<long> _droppedEvents;
 
-    public IngestMetrics(IMeterFactory meterFactory, StoreWriter writer, IngestAdmission admission)
+    public IngestMetrics(IMeterFactory meterFactory, StoreWriter writer, IngestAdmission admission, Journal.IngestJournal journal)
     {
         var meter = meterFactory.Create(IngestTelemetry.MeterName);
         _eventsAccepted = meter.CreateCounter<long>("errorhub.ingest.events.accepted", "{event}", "Events stored and answered 202.");
@@ -38,6 +38,10 @@ internal sealed class IngestMetrics
         meter.CreateObservableCounter("errorhub.ingest.store.failures", () => writer.FailedInserts, "{insert}", "Inserts the store refused or failed (their batches answered 503).");
         meter.CreateObservableGauge("errorhub.ingest.queue.events", () => writer.PendingEvents, "{event}", "Events waiting for the group-commit writer.");
         meter.CreateObservableGauge("errorhub.ingest.inflight.bytes", () => admission.InFlight, "By", "Decompressed bytes of the batches being decoded, grouped and stored.");
+        meter.CreateObservableGauge("errorhub.ingest.journal.events", () => journal.PendingEvents, "{event}", "Events accepted into the ingest journal and not yet in the store.");
+        meter.CreateObservableGauge("errorhub.ingest.journal.bytes", () => journal.Bytes, "By", "Bytes of the ingest journal's segment files.");
+        meter.CreateObservableCounter("errorhub.ingest.journal.insert.failures", () => journal.FailedInserts, "{insert}", "Inserts of journaled events the store refused or failed (retried with back-off).");
+        meter.CreateObservableCounter("errorhub.ingest.journal.skipped", () => journal.SkippedRecords, "{batch}", "Journaled batches not stored: damaged in the files, or no longer valid when replayed.");
     }
 
     public void Answered(IngestOutcome outcome, int acceptedEvents, TimeSpan elapsed)

@@ -1,10 +1,8 @@
 using ErrorHub.Ingestion.Decoding;
-using ErrorHub.Ingestion.Grouping;
-using ErrorHub.Ingestion.Normalizing;
+using ErrorHub.Ingestion.Journal;
 using ErrorHub.Ingestion.Scrubbing;
 using ErrorHub.Ingestion.Writing;
 using ErrorHub.Storage.Events;
-using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Ingestion;
 
@@ -12,13 +10,16 @@ namespace ErrorHub.Ingestion;
 /// What happens to a batch between the HTTP endpoint and the store, as steps that each hand a complete
 /// value to the next: decode (bytes → <see cref="IncomingEvent"/>s, bounded), scrub (sensitive values
 /// filtered, <see cref="EventScrubber"/>), group (the issue each belongs to), normalize (the server's defaults, assembled into the stored <see cref="ErrorEvent"/>),
-/// write (group commit; durable when it returns). The endpoint maps HTTP to this and its outcomes to
+/// write (group commit, or the durable journal on ClickHouse when it is on; durable when it returns). The endpoint maps HTTP to this and its outcomes to
 /// statuses; a host other than HTTP could drive it the same way.
 /// </summary>
-internal sealed class IngestPipeline(IOptions<IngestLimits> limits, IOptions<ScrubbingOptions> scrubbing, StoreWriter writer, TimeProvider timeProvider)
+internal sealed class IngestPipeline(BatchPreparer preparer, StoreWriter writer, IngestJournal journal, TimeProvider timeProvider)
 {
-    private readonly EventBatchDecoder _decoder = new(limits.Value);
-    private readonly EventScrubber _scrubber = new(scrubbing.Value);
+    /// <summary>Whether <see cref="StoreAsync(IReadOnlyList{ErrorEvent}, JournalPayload?, CancellationToken)"/> wants the batch as sent (the journal is on).</summary>
+    public bool JournalsBatches => journal.IsActive;
+
+    /// <summary>False when the journal is on and past one of its bounds: a batch would be refused, so its body need not be read.</summary>
+    public bool HasRoom => !journal.IsActive || journal.HasRoom;
 
     /// <summary>
     /// The complete events of a batch for <paramref name="projectId"/>, ready to store; throws
@@ -29,22 +30,28 @@ internal sealed class IngestPipeline(IOptions<IngestLimits> limits, IOptions<Scr
 
     /// <inheritdoc cref="Prepare(int, ReadOnlyMemory{byte})"/>
     /// <param name="sdkDrops">The counts of events the SDK dropped, by reason, as the batch reported them; null when it did not.</param>
-    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, out IReadOnlyDictionary<string, long>? sdkDrops)
-    {
-        var batch = _decoder.Decode(body);
-        sdkDrops = batch.Dropped;
-        var context = new BatchContext(projectId, timeProvider.GetUtcNow(), batch.Sdk);
-        var events = new List<ErrorEvent>(batch.Events.Count);
-        foreach (var sent in batch.Events)
-        {
-            var incoming = _scrubber.Scrub(sent);
-            events.Add(EventNormalizer.Normalize(incoming, Grouper.Group(incoming), context));
-        }
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, out IReadOnlyDictionary<string, long>? sdkDrops) =>
+        preparer.Prepare(projectId, body, timeProvider.GetUtcNow(), out sdkDrops);
 
-        return events;
-    }
+    /// <inheritdoc cref="Prepare(int, ReadOnlyMemory{byte}, out IReadOnlyDictionary{string, long}?)"/>
+    /// <param name="receivedAt">The server's time of receipt, which the journal keeps to prepare the same events again.</param>
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, out IReadOnlyDictionary<string, long>? sdkDrops) =>
+        preparer.Prepare(projectId, body, receivedAt, out sdkDrops);
 
     /// <summary>Stores prepared events; completes when they are committed. Throws <see cref="StoreBusyException"/> or <see cref="StoreUnavailableException"/> when they cannot be.</summary>
-    public Task StoreAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken) =>
-        events.Count == 0 ? Task.CompletedTask : writer.WriteAsync(events, cancellationToken);
+    public Task StoreAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken) => StoreAsync(events, null, cancellationToken);
+
+    /// <summary>
+    /// Stores prepared events, or, when the journal is on and <paramref name="sent"/> is given, journals the batch as sent:
+    /// completes when it is durable either way. Throws <see cref="StoreBusyException"/> or <see cref="StoreUnavailableException"/> when it cannot be.
+    /// </summary>
+    public Task StoreAsync(IReadOnlyList<ErrorEvent> events, JournalPayload? sent, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return journal.IsActive && sent is not null ? journal.AppendAsync(sent, events, cancellationToken) : writer.WriteAsync(events, cancellationToken);
+    }
 }

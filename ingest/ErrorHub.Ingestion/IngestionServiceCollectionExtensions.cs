@@ -1,5 +1,6 @@
 using ErrorHub.Ingestion;
 using ErrorHub.Ingestion.Http;
+using ErrorHub.Ingestion.Journal;
 using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Ingestion.Writing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,11 +28,16 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddSingleton<ProjectDropCounts>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProjectDropCounts>(sp => sp.GetRequiredService<ProjectDropCounts>()));
         services.TryAddSingleton<StoreWriter>();
+        services.TryAddSingleton<BatchPreparer>();
+        services.TryAddSingleton<IngestJournal>();
         services.TryAddSingleton<IngestPipeline>();
         services.AddMetrics();
         services.TryAddSingleton<IngestMetrics>();
         services.TryAddSingleton<IngestEndpoint>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StoreWriter>(sp => sp.GetRequiredService<StoreWriter>()));
+
+        // Its start scans and replays the journal before the server listens; its stop flushes after the server stopped.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IngestJournal>(sp => sp.GetRequiredService<IngestJournal>()));
         return services;
     }
 }

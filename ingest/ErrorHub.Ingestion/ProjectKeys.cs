@@ -22,9 +22,14 @@ internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider
     private readonly ConcurrentDictionary<int, Entry> _cache = new();
 
     /// <summary>The project's settings when <paramref name="publicKey"/> is one of its active keys; null when it is not (or there is no such project).</summary>
-    public async ValueTask<ProjectSettings?> AuthenticateAsync(int projectId, string publicKey, CancellationToken cancellationToken)
+    /// <param name="staleWhileUnknown">
+    /// While a renewed lookup runs or has failed, answer from the last answer the store gave (the ingest journal accepts
+    /// batches while the store is stalled or down, so the key check must not wait for it either). A key revoked while the
+    /// store cannot be read counts as active until it can.
+    /// </param>
+    public async ValueTask<ProjectSettings?> AuthenticateAsync(int projectId, string publicKey, CancellationToken cancellationToken, bool staleWhileUnknown = false)
     {
-        var known = await LookUpAsync(projectId).WaitAsync(cancellationToken);
+        var known = await LookUpAsync(projectId, staleWhileUnknown).WaitAsync(cancellationToken);
         var given = Encoding.UTF8.GetBytes(publicKey);
         var valid = false;
         foreach (var key in known.ActiveKeys)
@@ -43,7 +48,7 @@ internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider
     /// The cached answer, or one lookup shared by every request that asks while it runs. A failed lookup is
     /// not kept: the next request tries again (and, while the store is down, gets its 503).
     /// </summary>
-    private Task<KnownProject> LookUpAsync(int projectId)
+    private Task<KnownProject> LookUpAsync(int projectId, bool staleWhileUnknown)
     {
         var now = timeProvider.GetUtcNow();
         while (true)
@@ -52,20 +57,22 @@ internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider
             {
                 if (!cached.Lookup.IsFaulted && !cached.Lookup.IsCanceled && (!cached.Lookup.IsCompleted || cached.Expires > now))
                 {
-                    return cached.Lookup;
+                    return staleWhileUnknown && !cached.Lookup.IsCompleted && cached.Previous is { } stale ? Task.FromResult(stale) : cached.Lookup;
                 }
 
-                var renewed = new Entry(this, projectId, now);
+                var previous = cached.Lookup.IsCompletedSuccessfully ? cached.Lookup.Result : cached.Previous;
+                var renewed = new Entry(this, projectId, now, previous);
                 if (_cache.TryUpdate(projectId, renewed, cached))
                 {
-                    return renewed.Start();
+                    var lookup = renewed.Start();
+                    return staleWhileUnknown && previous is not null ? Task.FromResult(previous) : lookup;
                 }
 
                 continue; // another request renewed it first: share its lookup
             }
 
             MakeRoom(now);
-            var created = new Entry(this, projectId, now);
+            var created = new Entry(this, projectId, now, previous: null);
             if (_cache.TryAdd(projectId, created))
             {
                 return created.Start();
@@ -129,8 +136,11 @@ internal sealed class ProjectKeys(IProjectStore store, TimeProvider timeProvider
     }
 
     /// <summary>One lookup of a project and until when its answer holds (counted from when it was asked).</summary>
-    private sealed class Entry(ProjectKeys owner, int projectId, DateTimeOffset asked)
+    private sealed class Entry(ProjectKeys owner, int projectId, DateTimeOffset asked, KnownProject? previous)
     {
+        /// <summary>The last answer the store gave before this lookup, for callers that may use it while this one is unknown.</summary>
+        public KnownProject? Previous { get; } = previous;
+
         private readonly TaskCompletionSource<KnownProject> _lookup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task<KnownProject> Lookup => _lookup.Task;

@@ -98,6 +98,11 @@ public static class ErrorHubServerServiceCollectionExtensions
         var contentRoot = provider.GetService<IHostEnvironment>()?.ContentRootPath;
         var dataDirectory = Path.GetFullPath(options.DataDirectory, string.IsNullOrEmpty(contentRoot) ? Directory.GetCurrentDirectory() : contentRoot);
         sqlite.Path = Path.GetFullPath(sqlite.Path ?? SqliteStoreOptions.DefaultFileName, dataDirectory);
+        var journal = options.Ingest.Journal;
+        if (journal.Directory is null || (journal.Directory.Trim().Length > 0 && journal.Directory.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0))
+        {
+            journal.Directory = Path.GetFullPath(journal.Directory ?? "journal", dataDirectory);
+        }
     }
 
     /// <summary>Marks the composition as done.</summary>

@@ -26,7 +26,7 @@ public sealed class IngestRegistrationTests
         services.Count(d => d.ServiceType == typeof(IngestAdmission)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(ProjectBootstrap)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(ProjectQuotas)).Should().Be(1);
-        services.Count(d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory is not null).Should().Be(3, "the store writer, the drop counts' flush and retention run once each");
+        services.Count(d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory is not null).Should().Be(4, "the store writer, the ingest journal, the drop counts' flush and retention run once each");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Journal;
 using ErrorHub.Ingestion.Quotas;
 using ErrorHub.Ingestion.Writing;
 using ErrorHub.Storage;
@@ -14,7 +15,7 @@ namespace ErrorHub.Ingestion.Http;
 /// <summary>
 /// <c>POST /api/{projectId}/events</c>, the HTTP face of the <see cref="IngestPipeline"/>: project id
 /// and key check, media type, size limits, bounded decompression and admission, then the pipeline, whose
-/// outcomes it maps to statuses: 202 once the store committed, 400 naming the field, 413, 415, 401, and
+/// outcomes it maps to statuses: 202 once the store committed (or, with the journal on, once the batch is fsynced to it), 400 naming the field, 413, 415, 401, and
 /// 503 with Retry-After when the store cannot keep up. Nothing a client sends gets a 500.
 /// </summary>
 internal sealed partial class IngestEndpoint(
@@ -71,7 +72,7 @@ internal sealed partial class IngestEndpoint(
         ProjectSettings? settings;
         try
         {
-            settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken)
+            settings = await projectKeys.AuthenticateAsync(id, keyValues.ToString().Trim(), cancellationToken, staleWhileUnknown: pipeline.JournalsBatches)
                 .AsTask().WaitAsync(StoreWait(), timeProvider, cancellationToken);
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
@@ -94,6 +95,12 @@ internal sealed partial class IngestEndpoint(
         if (quotas.CheckRoom(id, settings) is { RefusedFor: { } full } noRoom)
         {
             return RateLimited(context, id, full, noRoom.RetryAfter, events: 0);
+        }
+
+        // With the journal past a bound, the batch would be refused after decoding: refuse it before (the flood costs nothing).
+        if (!pipeline.HasRoom)
+        {
+            return new(Unavailable(context, "events cannot be stored right now; retry later"), IngestOutcome.Busy);
         }
 
         if (!IsMessagePack(request.ContentType))
@@ -128,6 +135,7 @@ internal sealed partial class IngestEndpoint(
         {
             IReadOnlyList<ErrorEvent> events;
             IReadOnlyDictionary<string, long>? sdkDrops;
+            JournalPayload? sent = null;
             try
             {
                 using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
@@ -148,7 +156,14 @@ internal sealed partial class IngestEndpoint(
                 }
 
                 admitted = weight;
-                events = pipeline.Prepare(id, (body ?? raw).Memory, out sdkDrops);
+                var receivedAt = timeProvider.GetUtcNow();
+                events = pipeline.Prepare(id, (body ?? raw).Memory, receivedAt, out sdkDrops);
+                if (pipeline.JournalsBatches && events.Count > 0)
+                {
+                    // Only what passed validation is journaled, as it was sent (still compressed): replay prepares it again.
+                    sent = JournalPayload.Create(id, receivedAt, gzip, raw.Memory.Span);
+                }
+
                 if (Left() <= TimeSpan.Zero)
                 {
                     // Nothing is queued yet: the client's retry is the only copy, and it will come when the server has room.
@@ -201,7 +216,7 @@ internal sealed partial class IngestEndpoint(
 
             try
             {
-                await pipeline.StoreAsync(events, cancellationToken).WaitAsync(StoreWait(), timeProvider, cancellationToken);
+                await pipeline.StoreAsync(events, sent, cancellationToken).WaitAsync(StoreWait(), timeProvider, cancellationToken);
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {

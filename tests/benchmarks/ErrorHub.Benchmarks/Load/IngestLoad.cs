@@ -24,7 +24,9 @@ namespace ErrorHub.Benchmarks.Load;
 /// visible in the store; accept latency (p50, p99) at half that rate; the server's memory and answers
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
-/// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders]</c>.
+/// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
+/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--workstation-gc]</c>: <c>--journal</c> turns on the durable ingest journal (ClickHouse only; 202
+/// once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>, <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>).
 /// </summary>
 internal static class IngestLoad
 {
@@ -40,15 +42,42 @@ internal static class IngestLoad
 
     public static async Task RunAsync(string[] args)
     {
-        var store = args.Length > 0 ? args[0] : "sqlite";
-        var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
-        var senders = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
+        var journal = new Dictionary<string, string?>();
+        var positional = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--journal":
+                    journal["ErrorHub__Ingest__Journal__Enabled"] = "true";
+                    break;
+                case "--insert-events":
+                    journal["ErrorHub__Ingest__Journal__MaxEventsPerInsert"] = args[++i];
+                    break;
+                case "--workstation-gc":
+                    journal["DOTNET_gcServer"] = "0";
+                    break;
+                case "--pending-events":
+                    journal["ErrorHub__Ingest__Journal__MaxPendingEvents"] = args[++i];
+                    break;
+                case "--insert-interval":
+                    journal["ErrorHub__Ingest__Journal__MinTimeBetweenInserts"] = TimeSpan.FromMilliseconds(int.Parse(args[++i], CultureInfo.InvariantCulture)).ToString("c", CultureInfo.InvariantCulture);
+                    break;
+                default:
+                    positional.Add(args[i]);
+                    break;
+            }
+        }
+
+        var store = positional.Count > 0 ? positional[0] : "sqlite";
+        var seconds = positional.Count > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 15;
+        var senders = positional.Count > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 8;
         var phase = TimeSpan.FromSeconds(seconds);
 
-        await using var target = await Target.StartAsync(store);
+        await using var target = await Target.StartAsync(store, journal);
         var report = new List<(string What, string Value)>();
         Console.Error.WriteLine($"// server process id {target.ProcessId}");
-        Console.WriteLine($"// ingest load on {store} ({target.Host}): {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase; " +
+        Console.WriteLine($"// ingest load on {store} ({target.Host}){(journal.Count > 0 ? " with the journal: " + string.Join(", ", journal.Select(j => j.Key.Replace("ErrorHub__Ingest__Journal__", "", StringComparison.Ordinal) + "=" + j.Value)) : ", synchronous (202 once stored)")}: {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase; " +
             $"{Environment.ProcessorCount} cores, load average before: {LoadAverage()}");
 
         // Distinct batches for the first phase (an event id sent twice is stored once, which would spoil the
@@ -92,7 +121,9 @@ internal static class IngestLoad
 
         report.Add(("warm-up before measuring: server CPU per event in each 5 s round until two agree", $"{string.Join(" → ", perEvent.Select(s => $"{s * 1e6:N0} µs"))} ({warmUpClock.Elapsed.TotalSeconds:N0} s, {warmUpEvents:N0} events)"));
 
-        // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered.
+        // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered. With the journal,
+        // what the warm-up was answered for may still be on its way to the store: wait until the count stops growing.
+        report.Add(("waited for the warm-up's events to reach the store", $"{await target.WaitUntilSettledAsync(TimeSpan.FromSeconds(120)):N0} s"));
         var before = await target.StoredEventsAsync();
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
@@ -124,8 +155,16 @@ internal static class IngestLoad
         // 2. Latency at half the most: batches sent on a fixed schedule, whatever the answers do.
         cpu = target.StartCpu();
         Phase("half load");
-        var half = await OpenLoopAsync(client, bodies, acceptedPerSecond / 2 / EventsPerBatch, phase);
+        using var stopProbe = new CancellationTokenSource();
+        var probe = VisibilityProbeAsync(client, target, stopProbe.Token);
+        // Half of what reached the store, not of what was answered: with the journal, more may be answered than the store takes.
+        var visiblePerSecond = max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds;
+        var half = await OpenLoopAsync(client, bodies, Math.Min(acceptedPerSecond, visiblePerSecond) / 2 / EventsPerBatch, phase);
         var halfCpu = cpu.Stop(half.Elapsed, half.AcceptedEvents);
+        await stopProbe.CancelAsync();
+        var lags = await probe;
+        report.Add(("at half load: from a 202 to the event readable in the store (one probe event a second): p50 / max",
+            lags.Count == 0 ? "no probe answered 202" : $"{Percentile(lags, 50):N0} / {lags.Max():N0} ms ({lags.Count} probes)"));
         report.Add(("accept latency at half load: p50 / p99", $"{half.Percentile(50):N1} / {half.Percentile(99):N1} ms ({half.AcceptedEvents / half.Elapsed.TotalSeconds:N0} events/s offered and accepted)"));
         report.Add(("answers at half load", half.Statuses()));
         report.Add(("CPU at half load (cores busy)", halfCpu));
@@ -150,6 +189,54 @@ internal static class IngestLoad
         {
             Console.WriteLine($"| {what} | {value} |");
         }
+    }
+
+    /// <summary>
+    /// Once a second, a batch of one fresh event; after its 202, the store is asked for it every 10 ms until it is readable:
+    /// how long after the answer a user sees an event (with the journal, the flush lag; without, the read after the insert).
+    /// </summary>
+    private static async Task<List<double>> VisibilityProbeAsync(HttpClient client, Target target, CancellationToken stop)
+    {
+        var lags = new List<double>();
+        while (!stop.IsCancellationRequested)
+        {
+            var probe = RealisticEvent.Create();
+            using (var content = new ByteArrayContent(BackgroundSender.Encode([probe])))
+            {
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/vnd.msgpack");
+                content.Headers.ContentEncoding.Add("gzip");
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/1/events") { Content = content };
+                request.Headers.Add("X-ErrorHub-Key", Key);
+                using var response = await client.SendAsync(request, CancellationToken.None);
+                if (response.StatusCode == HttpStatusCode.Accepted)
+                {
+                    var answered = Stopwatch.StartNew();
+                    while (answered.Elapsed < TimeSpan.FromSeconds(60) && !await target.IsStoredAsync(probe.EventId))
+                    {
+                        await Task.Delay(10, CancellationToken.None);
+                    }
+
+                    lags.Add(answered.Elapsed.TotalMilliseconds);
+                }
+            }
+
+            try
+            {
+                await Task.Delay(1000, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return lags;
+    }
+
+    private static double Percentile(List<double> values, double percentile)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Clamp(Math.Ceiling(percentile / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
     }
 
     /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>
@@ -358,7 +445,7 @@ internal static class IngestLoad
             ? "the all-in-one dashboard process on SQLite, a separate process"
             : "the stand-alone ingest process, ClickHouse another process on the same machine";
 
-        public static async Task<Target> StartAsync(string kind)
+        public static async Task<Target> StartAsync(string kind, IReadOnlyDictionary<string, string?> extraEnvironment)
         {
             var directory = Directory.CreateTempSubdirectory("errorhub-load-").FullName;
             var url = FreePort.NextHttpUrl();
@@ -395,6 +482,11 @@ internal static class IngestLoad
                 host = "dashboard/ErrorHub.Dashboard";
                 environment["ErrorHub__Admin__Email"] = "load@example.com";
                 environment["ErrorHub__Admin__Password"] = "load test password 1";
+            }
+
+            foreach (var (name, value) in extraEnvironment)
+            {
+                environment[name] = value;
             }
 
             var process = TestProcess.StartDotnet(
@@ -487,6 +579,25 @@ internal static class IngestLoad
 
             return lines;
         }
+
+        /// <summary>Waits (bounded) until the stored count is the same three seconds in a row; returns the seconds waited.</summary>
+        public async Task<double> WaitUntilSettledAsync(TimeSpan limit)
+        {
+            var waited = Stopwatch.StartNew();
+            var last = -1L;
+            var same = 0;
+            while (waited.Elapsed < limit && same < 3)
+            {
+                var now = await StoredEventsAsync();
+                same = now == last ? same + 1 : 0;
+                last = now;
+                await Task.Delay(1000);
+            }
+
+            return waited.Elapsed.TotalSeconds;
+        }
+
+        public async Task<bool> IsStoredAsync(Guid eventId) => await _store.Issues.GetEventAsync(1, eventId) is not null;
 
         public async Task<long> StoredEventsAsync()
         {

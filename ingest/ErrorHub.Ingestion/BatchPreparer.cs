@@ -1,0 +1,33 @@
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
+using ErrorHub.Ingestion.Normalizing;
+using ErrorHub.Ingestion.Scrubbing;
+using ErrorHub.Storage.Events;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Ingestion;
+
+/// <summary>
+/// Decode, scrub, group and normalize: a batch's bytes to the events to store. Deterministic for the same bytes,
+/// project and received-at time, so the journal's replay gives the events the request was answered for.
+/// </summary>
+internal sealed class BatchPreparer(IOptions<IngestLimits> limits, IOptions<ScrubbingOptions> scrubbing)
+{
+    private readonly EventBatchDecoder _decoder = new(limits.Value);
+    private readonly EventScrubber _scrubber = new(scrubbing.Value);
+
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, out IReadOnlyDictionary<string, long>? sdkDrops)
+    {
+        var batch = _decoder.Decode(body);
+        sdkDrops = batch.Dropped;
+        var context = new BatchContext(projectId, receivedAt, batch.Sdk);
+        var events = new List<ErrorEvent>(batch.Events.Count);
+        foreach (var sent in batch.Events)
+        {
+            var incoming = _scrubber.Scrub(sent);
+            events.Add(EventNormalizer.Normalize(incoming, Grouper.Group(incoming), context));
+        }
+
+        return events;
+    }
+}

@@ -1,0 +1,67 @@
+namespace ErrorHub.Ingestion;
+
+/// <summary>
+/// The durable ingest journal (<c>ErrorHub:Ingest:Journal</c>), for the ClickHouse stores: a batch is answered 202
+/// once it is appended and fsynced to a local journal, and a background flusher moves it into the store in large
+/// inserts. The embedded SQLite store ignores it (its own commit is a local fsync). docs/architecture.md says why.
+/// </summary>
+public sealed class IngestJournalOptions
+{
+    /// <summary>Whether ingest on a ClickHouse store answers once a batch is journaled rather than once it is stored. Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>
+    /// The journal's directory; a relative path is under <c>ErrorHub:DataDirectory</c>. Default <c>journal</c> there.
+    /// One process owns a directory: a second one on the same directory fails at start. Keep it on a persistent volume.
+    /// </summary>
+    public string? Directory { get; set; }
+
+    /// <summary>Bytes the journal may hold on disk (what is not yet in the store, by whole segments): past it, 503 with Retry-After. Default 1 GiB.</summary>
+    public long MaxBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>A segment file is closed and a new one started past this size; a segment whose every batch is stored is deleted. Default 64 MiB.</summary>
+    public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Events accepted and kept in memory until they are stored: past it, 503 with Retry-After. Default 50,000.</summary>
+    public int MaxPendingEvents { get; set; } = 50_000;
+
+    /// <summary>
+    /// The most events one insert carries (whole batches; one larger batch goes alone). Default 5,000: an insert's events,
+    /// rows and encoded bytes are in memory at once, and the next insert's events are prepared meanwhile; with 10,000 the
+    /// ingest process peaked above 600 MB under overload, with 5,000 at 430 MB (benchmarks.md, "ingest10").
+    /// </summary>
+    public int MaxEventsPerInsert { get; set; } = 5_000;
+
+    /// <summary>
+    /// The least time from the start of one insert to the start of the next: a longer one makes fewer, larger inserts
+    /// (ClickHouse pays a fixed share per insert) at the price of a longer wait until events are visible. Default 0: the
+    /// next insert starts as soon as the previous one ended and something waits, carrying all that gathered meanwhile.
+    /// </summary>
+    public TimeSpan MinTimeBetweenInserts { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How long a graceful stop keeps inserting what the journal holds before it leaves the rest for the next start. Default 20 s.</summary>
+    public TimeSpan StopFlushTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>What is wrong with these settings, one message per setting, each naming its key under <paramref name="section"/>.</summary>
+    public IReadOnlyList<string> Validate(string section = "ErrorHub:Ingest:Journal")
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string key, string rule, object value)
+        {
+            if (!ok)
+            {
+                problems.Add(FormattableString.Invariant($"{section}:{key} must be {rule}, not {value}."));
+            }
+        }
+
+        const long MiB = 1024 * 1024;
+        Check(Directory is null || (Directory.Trim().Length > 0 && Directory.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0), nameof(Directory), "a usable directory path", Directory ?? "");
+        Check(SegmentBytes is >= 64 * 1024 and <= 1024 * MiB, nameof(SegmentBytes), "between 65536 and 1073741824 bytes", SegmentBytes);
+        Check(MaxBytes >= 4 * SegmentBytes, nameof(MaxBytes), "at least 4 times SegmentBytes", MaxBytes);
+        Check(MaxPendingEvents is >= 1 and <= 10_000_000, nameof(MaxPendingEvents), "between 1 and 10000000", MaxPendingEvents);
+        Check(MaxEventsPerInsert is >= 1 and <= 1_000_000, nameof(MaxEventsPerInsert), "between 1 and 1000000", MaxEventsPerInsert);
+        Check(MinTimeBetweenInserts >= TimeSpan.Zero && MinTimeBetweenInserts <= TimeSpan.FromMinutes(1), nameof(MinTimeBetweenInserts), "between 00:00:00 and 00:01:00", MinTimeBetweenInserts);
+        Check(StopFlushTimeout >= TimeSpan.Zero && StopFlushTimeout <= TimeSpan.FromMinutes(10), nameof(StopFlushTimeout), "between 00:00:00 and 00:10:00", StopFlushTimeout);
+        return problems;
+    }
+}

@@ -1,0 +1,556 @@
+using System.IO.Compression;
+using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Writing;
+using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Ingestion.Journal;
+
+/// <summary>
+/// The durable ingest journal for the ClickHouse stores (docs/architecture.md, "The ingest journal"). A request's batch,
+/// once validated and prepared, is appended as sent to local segment files; appends that gather while one is written go
+/// in the next write with one fsync (group commit), and the request is answered 202 after that fsync. The batch as sent
+/// stays in memory, and one flusher prepares its events again and inserts them into the store in large inserts, retrying with back-off while the store
+/// fails, then moves the checkpoint past them and deletes segments the store has. At start, before ingest serves, the
+/// files are scanned; records after the checkpoint are replayed (prepared again from their bytes) before anything new.
+/// Bounds: events in memory (<see cref="IngestJournalOptions.MaxPendingEvents"/>) and bytes on disk
+/// (<see cref="IngestJournalOptions.MaxBytes"/>); past either, <see cref="StoreBusyException"/> (503, Retry-After).
+/// </summary>
+internal sealed partial class IngestJournal : IHostedService, IDisposable
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LastRetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly IngestJournalOptions _options;
+    private readonly IngestLimits _limits;
+    private readonly IEventWriter _store;
+    private readonly BatchPreparer _preparer;
+    private readonly TimeProvider _time;
+    private readonly ILogger<IngestJournal> _logger;
+
+    private readonly object _appendLock = new(); // Monitor.Wait: the appender sleeps on it
+    private List<PendingAppend> _appends = [];
+    private bool _appendsClosed;
+    private Thread? _appender;
+
+    private readonly Lock _flushLock = new();
+    private readonly Queue<Accepted> _accepted = new();
+    private readonly SemaphoreSlim _flushSignal = new(0, int.MaxValue);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _stopDeadline = new(); // cancelled when a stop's flush runs out of time
+    private Task _flusher = Task.CompletedTask;
+
+    private JournalFiles? _files;
+    private IReadOnlyList<JournalRecordLocation> _backlog = [];
+    private long _pendingEvents;
+    private long _reservedBytes;
+    private long _skippedRecords;
+    private long _replayedRecords;
+    private long _failedInserts;
+    private long _inserts;
+
+    public IngestJournal(IOptions<IngestLimits> limits, IOptions<StoreOptions> store, IEventWriter eventWriter, BatchPreparer preparer, TimeProvider time, ILogger<IngestJournal> logger)
+    {
+        _limits = limits.Value;
+        _options = _limits.Journal;
+        _store = eventWriter;
+        _preparer = preparer;
+        _time = time;
+        _logger = logger;
+        IsActive = _options.Enabled && string.Equals(store.Value.Kind, StoreOptions.ClickHouseKind, StringComparison.OrdinalIgnoreCase);
+        IgnoredForStore = _options.Enabled && !IsActive ? store.Value.Kind : null;
+    }
+
+    /// <summary>On, and the store is ClickHouse: batches are journaled instead of written synchronously.</summary>
+    public bool IsActive { get; }
+
+    private string? IgnoredForStore { get; }
+
+    /// <summary>Events accepted (journaled, or waiting to be) and not yet in the store.</summary>
+    public long PendingEvents => Interlocked.Read(ref _pendingEvents);
+
+    /// <summary>
+    /// Whether a batch could be taken now: below both bounds. Checked before a request's body is read, so a flood past the
+    /// bounds costs no reading, decoding or memory; <see cref="AppendAsync"/> still checks exactly.
+    /// </summary>
+    public bool HasRoom => _files is { } files
+        && Interlocked.Read(ref _pendingEvents) < _options.MaxPendingEvents
+        && files.Bytes + Interlocked.Read(ref _reservedBytes) < _options.MaxBytes;
+
+    /// <summary>Bytes of the journal's segment files.</summary>
+    public long Bytes => _files?.Bytes ?? 0;
+
+    /// <summary>Segment files on disk.</summary>
+    public int Segments => _files?.SegmentCount ?? 0;
+
+    /// <summary>Records replayed into the store since start.</summary>
+    public long ReplayedRecords => Interlocked.Read(ref _replayedRecords);
+
+    /// <summary>Records found but not stored since start: damaged in the files, or no longer valid when replayed.</summary>
+    public long SkippedRecords => Interlocked.Read(ref _skippedRecords);
+
+    /// <summary>Inserts that succeeded / failed (and were retried) since start.</summary>
+    public long Inserts => Interlocked.Read(ref _inserts);
+
+    public long FailedInserts => Interlocked.Read(ref _failedInserts);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (IgnoredForStore is { } kind)
+        {
+            LogIgnored(_logger, kind);
+        }
+
+        if (!IsActive)
+        {
+            return Task.CompletedTask;
+        }
+
+        var directory = _options.Directory ?? Path.GetFullPath("journal");
+        _files = JournalFiles.Open(directory, _options.SegmentBytes, out var scan);
+        _backlog = scan.Backlog;
+        if (scan.TornBytesTruncated > 0)
+        {
+            LogTornTail(_logger, scan.TornBytesTruncated);
+        }
+
+        if (scan.CorruptRegions > 0)
+        {
+            Interlocked.Add(ref _skippedRecords, scan.CorruptRegions);
+            LogCorrupt(_logger, scan.CorruptRegions, scan.CorruptBytes);
+        }
+
+        LogOpened(_logger, directory, scan.Backlog.Count, _files.Bytes);
+        _appender = new Thread(AppendLoop) { IsBackground = true, Name = "ErrorHub journal appender" };
+        _appender.Start();
+        _flusher = Task.Run(FlushLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Journals a validated batch; completes once it is fsynced (durably accepted). Throws <see cref="StoreBusyException"/>
+    /// past a bound, <see cref="StoreUnavailableException"/> when the journal cannot be written or is stopping.
+    /// </summary>
+    public Task AppendAsync(JournalPayload payload, IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken)
+    {
+        if (_files is not { } files)
+        {
+            throw new StoreUnavailableException(new InvalidOperationException("the ingest journal is not open"));
+        }
+
+        var pending = Interlocked.Add(ref _pendingEvents, events.Count);
+        if (pending > _options.MaxPendingEvents && pending != events.Count)
+        {
+            Interlocked.Add(ref _pendingEvents, -events.Count);
+            throw new StoreBusyException();
+        }
+
+        var recordBytes = JournalFiles.HeaderLength + payload.Bytes.Length;
+        if (files.Bytes + Interlocked.Add(ref _reservedBytes, recordBytes) > _options.MaxBytes)
+        {
+            Interlocked.Add(ref _reservedBytes, -recordBytes);
+            Interlocked.Add(ref _pendingEvents, -events.Count);
+            throw new StoreBusyException();
+        }
+
+        var append = new PendingAppend(payload, events, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_appendLock)
+        {
+            if (_appendsClosed)
+            {
+                Interlocked.Add(ref _reservedBytes, -recordBytes);
+                Interlocked.Add(ref _pendingEvents, -events.Count);
+                throw new StoreUnavailableException(new InvalidOperationException("ingest is stopping"));
+            }
+
+            _appends.Add(append);
+            if (_appends.Count == 1)
+            {
+                Monitor.Pulse(_appendLock);
+            }
+        }
+
+        return append.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The group commit: whatever gathered while the previous write and fsync ran goes in the next one.</summary>
+    private void AppendLoop()
+    {
+        var files = _files!;
+        while (true)
+        {
+            List<PendingAppend> batch;
+            lock (_appendLock)
+            {
+                while (_appends.Count == 0 && !_appendsClosed)
+                {
+                    Monitor.Wait(_appendLock);
+                }
+
+                if (_appends.Count == 0)
+                {
+                    return;
+                }
+
+                batch = _appends;
+                _appends = [];
+            }
+
+            var bytes = batch.Sum(a => (long)JournalFiles.HeaderLength + a.Payload.Bytes.Length);
+            long first;
+            try
+            {
+                first = files.Append(batch.ConvertAll(a => a.Payload.Bytes));
+            }
+            catch (Exception exception)
+            {
+                Interlocked.Add(ref _reservedBytes, -bytes);
+                Interlocked.Add(ref _pendingEvents, -batch.Sum(a => (long)a.Events.Count));
+                LogAppendFailed(_logger, batch.Count, exception);
+                foreach (var append in batch)
+                {
+                    append.Completion.TrySetException(new StoreUnavailableException(exception));
+                }
+
+                continue;
+            }
+
+            Interlocked.Add(ref _reservedBytes, -bytes);
+            lock (_flushLock)
+            {
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    _accepted.Enqueue(new Accepted(first + i, batch[i].Payload, batch[i].Events.Count));
+                }
+            }
+
+            _flushSignal.Release();
+            foreach (var append in batch)
+            {
+                append.Completion.TrySetResult();
+            }
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        try
+        {
+            await ReplayAsync();
+
+            // One insert at a time (never two carrying the same event id); while it runs, the next one is taken and prepared.
+            Task<bool>? running = null;
+            int runningEvents = 0;
+            long runningLast = 0, lastStart = 0;
+            while (true)
+            {
+                var taken = new List<Accepted>();
+                var takenEvents = 0;
+                lock (_flushLock)
+                {
+                    while (_accepted.TryPeek(out var next) && (takenEvents == 0 || takenEvents + next.EventCount <= _options.MaxEventsPerInsert))
+                    {
+                        _accepted.Dequeue();
+                        taken.Add(next);
+                        takenEvents += next.EventCount;
+                    }
+                }
+
+                if (taken.Count == 0 && running is null)
+                {
+                    if (_stopping.IsCancellationRequested && AppendsDrained())
+                    {
+                        return;
+                    }
+
+                    await _flushSignal.WaitAsync(TimeSpan.FromMilliseconds(200));
+                    continue;
+                }
+
+                // Prepared again here rather than kept from the request: a batch as sent takes about 150 bytes per event,
+                // its prepared events tens of times that, and tens of thousands of them may wait.
+                var events = new List<ErrorEvent>(takenEvents);
+                foreach (var accepted in taken)
+                {
+                    events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
+                }
+
+                if (running is not null)
+                {
+                    var stored = await running;
+                    Interlocked.Add(ref _pendingEvents, -runningEvents);
+                    if (!stored)
+                    {
+                        return; // stopping past its deadline: the journal keeps the rest for the next start
+                    }
+
+                    _files!.Commit(runningLast);
+                    running = null;
+                    await WaitBetweenInsertsAsync(lastStart);
+                }
+
+                if (taken.Count > 0)
+                {
+                    lastStart = _time.GetTimestamp();
+                    running = events.Count == 0 ? Task.FromResult(true) : InsertAsync(events);
+                    runningEvents = takenEvents;
+                    runningLast = taken[^1].Sequence;
+                }
+            }
+        }
+        catch (Exception exception)
+        {
+            // A bug or a broken disk: stop flushing (what is journaled stays for the next start) rather than loop.
+            LogFlusherFailed(_logger, exception);
+        }
+    }
+
+    private async Task WaitBetweenInsertsAsync(long lastStart)
+    {
+        var wait = _options.MinTimeBetweenInserts - _time.GetElapsedTime(lastStart);
+        if (wait > TimeSpan.Zero && !_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(wait, _time, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // stopping: flush what is left now
+            }
+        }
+    }
+
+    private bool AppendsDrained()
+    {
+        lock (_appendLock)
+        {
+            if (_appends.Count > 0 || !_appendsClosed || _appender?.IsAlive == true)
+            {
+                return false;
+            }
+        }
+
+        lock (_flushLock)
+        {
+            return _accepted.Count == 0;
+        }
+    }
+
+    /// <summary>The records found after the checkpoint at start, prepared again from their bytes and inserted in order, before anything new.</summary>
+    private async Task ReplayAsync()
+    {
+        if (_backlog.Count == 0)
+        {
+            return;
+        }
+
+        var events = new List<ErrorEvent>();
+        long lastSequence = 0, records = 0, chunkRecords = 0;
+        foreach (var location in _backlog)
+        {
+            var prepared = PrepareAgain(location);
+            if (prepared is not null && events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
+            {
+                if (!await InsertAsync(events))
+                {
+                    return;
+                }
+
+                _files!.Commit(lastSequence);
+                Interlocked.Add(ref _replayedRecords, chunkRecords);
+                records += chunkRecords;
+                chunkRecords = 0;
+                events = [];
+            }
+
+            lastSequence = location.Sequence;
+            if (prepared is not null)
+            {
+                events.AddRange(prepared);
+                chunkRecords++;
+            }
+        }
+
+        if (events.Count > 0 && !await InsertAsync(events))
+        {
+            return;
+        }
+
+        _files!.Commit(lastSequence);
+        Interlocked.Add(ref _replayedRecords, chunkRecords);
+        records += chunkRecords;
+        LogReplayed(_logger, records, _backlog.Count - records);
+        _backlog = [];
+    }
+
+    private List<ErrorEvent>? PrepareAgain(JournalRecordLocation location)
+    {
+        byte[] payload;
+        try
+        {
+            payload = JournalFiles.ReadPayload(location);
+        }
+        catch (IOException exception)
+        {
+            Interlocked.Increment(ref _skippedRecords);
+            LogReplaySkipped(_logger, location.Sequence, exception.Message);
+            return null;
+        }
+
+        return Prepare(location.Sequence, payload);
+    }
+
+    /// <summary>The events of a journaled batch, prepared from its bytes; null (counted, logged) when they no longer validate.</summary>
+    private List<ErrorEvent>? Prepare(long sequence, byte[] payload)
+    {
+        try
+        {
+            var (projectId, receivedAt, gzip, body) = JournalPayload.Read(payload);
+            var batch = gzip ? Gunzip(body) : body;
+            return [.. _preparer.Prepare(projectId, batch, receivedAt, out _)];
+        }
+        catch (Exception exception) when (exception is BatchFormatException or InvalidDataException)
+        {
+            // It passed validation when it came; a limit changed since (or the bytes did). Counted, never retried.
+            Interlocked.Increment(ref _skippedRecords);
+            LogReplaySkipped(_logger, sequence, exception.Message);
+            return null;
+        }
+    }
+
+    private ReadOnlyMemory<byte> Gunzip(ReadOnlyMemory<byte> body)
+    {
+        using var source = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(body, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
+        using var gzip = new GZipStream(source, CompressionMode.Decompress);
+        var stated = body.Length >= 18 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(body.Span[^4..]) : 0u;
+        using var output = new MemoryStream((int)Math.Min(stated, (uint)_limits.MaxDecompressedBytes));
+        var buffer = new byte[81920];
+        int read;
+        while ((read = gzip.Read(buffer)) > 0)
+        {
+            if (output.Length + read > _limits.MaxDecompressedBytes)
+            {
+                throw new InvalidDataException($"the batch decompresses to more than {_limits.MaxDecompressedBytes} bytes");
+            }
+
+            output.Write(buffer, 0, read);
+        }
+
+        return output.GetBuffer().AsMemory(0, (int)output.Length);
+    }
+
+    /// <summary>One insert, tried until it succeeds (back-off between tries); false only when a stop's deadline ends the tries.</summary>
+    private async Task<bool> InsertAsync(List<ErrorEvent> events)
+    {
+        var delay = FirstRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            var deadline = _stopDeadline.Token;
+            try
+            {
+                await _store.InsertEventsAsync(events, deadline);
+                Interlocked.Increment(ref _inserts);
+                return true;
+            }
+            catch (Exception exception) when (!deadline.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _failedInserts);
+                if ((attempt & (attempt - 1)) == 0)
+                {
+                    LogInsertFailed(_logger, events.Count, attempt, exception);
+                }
+            }
+            catch (Exception) when (deadline.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, _stopDeadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!IsActive || _files is null)
+        {
+            return;
+        }
+
+        // The server has stopped taking requests; what was accepted goes to the store now, within a bound.
+        _stopDeadline.CancelAfter(_options.StopFlushTimeout);
+        await using var hostDeadline = cancellationToken.Register(_stopDeadline.Cancel);
+        lock (_appendLock)
+        {
+            _appendsClosed = true;
+            Monitor.PulseAll(_appendLock);
+        }
+
+        _appender?.Join();
+        await _stopping.CancelAsync();
+        _flushSignal.Release();
+        await _flusher;
+
+        _files.CloseAndDeleteFlushed();
+        if (_files.LastSequence > _files.Checkpoint)
+        {
+            LogLeftInJournal(_logger, _files.LastSequence - _files.Checkpoint);
+        }
+    }
+
+    public void Dispose()
+    {
+        _files?.Dispose();
+        _stopDeadline.Dispose();
+        _stopping.Dispose();
+        _flushSignal.Dispose();
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Ingest journal at {Directory}: {Records} batches to replay into the store, {Bytes} bytes on disk")]
+    private static partial void LogOpened(ILogger logger, string directory, int records, long bytes);
+
+    [LoggerMessage(2, LogLevel.Information, "Ingest journal: cut off {Bytes} bytes at the end of a segment (a write that never completed, so never acknowledged)")]
+    private static partial void LogTornTail(ILogger logger, long bytes);
+
+    [LoggerMessage(3, LogLevel.Warning, "Ingest journal: skipped {Regions} damaged regions ({Bytes} bytes) inside its segments; the batches in them are lost")]
+    private static partial void LogCorrupt(ILogger logger, int regions, long bytes);
+
+    [LoggerMessage(4, LogLevel.Information, "Ingest journal: replayed {Records} batches into the store, skipped {Skipped}")]
+    private static partial void LogReplayed(ILogger logger, long records, long skipped);
+
+    [LoggerMessage(5, LogLevel.Warning, "Ingest journal: skipped batch {Sequence} on replay: {Reason}")]
+    private static partial void LogReplaySkipped(ILogger logger, long sequence, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "Ingest journal: inserting {Count} events failed (try {Attempt}); retrying with back-off, requests are still accepted within the journal's bounds")]
+    private static partial void LogInsertFailed(ILogger logger, int count, int attempt, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Error, "Ingest journal: writing {Count} batches failed; their requests are answered 503 so clients retry")]
+    private static partial void LogAppendFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Error, "Ingest journal: the flusher stopped; what is journaled is replayed at the next start")]
+    private static partial void LogFlusherFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Ingest journal: stopped with {Records} batches not yet in the store; they are replayed at the next start")]
+    private static partial void LogLeftInJournal(ILogger logger, long records);
+
+    [LoggerMessage(10, LogLevel.Information, "ErrorHub:Ingest:Journal:Enabled is ignored for the '{Kind}' store: its own commit is a local fsync, so ingest answers once it is stored")]
+    private static partial void LogIgnored(ILogger logger, string kind);
+
+    private sealed record PendingAppend(JournalPayload Payload, IReadOnlyList<ErrorEvent> Events, TaskCompletionSource Completion);
+
+    private sealed record Accepted(long Sequence, JournalPayload Payload, int EventCount);
+}

@@ -1,0 +1,211 @@
+using System.Net;
+using ErrorHub.Ingestion.Journal;
+using ErrorHub.Storage.Events;
+using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.ClickHouse;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using static ErrorHub.Ingestion.Tests.Journal.JournalTestKit;
+
+namespace ErrorHub.Ingestion.Tests.Journal;
+
+/// <summary>
+/// The durable ingest journal over a real ClickHouse: what was answered 202 arrives in the store exactly once, whatever
+/// the journal's files went through (a torn end, damage inside, a replay of what the store already had, a changed limit).
+/// </summary>
+[Collection(ClickHouseServerCollectionDefinition.Name)]
+public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAsyncLifetime
+{
+    private readonly string _database = ClickHouseServerFixture.NewDatabaseName("journal");
+    private readonly string _journal = NewDirectory();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        IngestHost.DeleteDirectory(_journal);
+        return Task.CompletedTask;
+    }
+
+    private Task<IngestHost> StartAsync(Dictionary<string, string?>? more = null) =>
+        IngestHost.StartAsync(Settings(clickHouse.Url, _database, _journal, more));
+
+    [Fact]
+    public async Task Accepted_batches_arrive_in_the_store_and_a_graceful_stop_leaves_an_empty_journal()
+    {
+        var ids = new List<Guid>();
+        await using (var host = await StartAsync())
+        {
+            host.Journal().IsActive.Should().BeTrue();
+            var posts = Enumerable.Range(0, 20).Select(async _ =>
+            {
+                var (batch, batchIds) = IngestEndpointTests.Fresh(copies: 5);
+                using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+                (await IngestHost.JsonAsync(response)).GetProperty("accepted").GetInt32().Should().Be(15);
+                return batchIds;
+            });
+            foreach (var batchIds in await Task.WhenAll(posts))
+            {
+                ids.AddRange(batchIds);
+            }
+
+            var stored = await WaitUntilStoredAsync(clickHouse.Url, _database, ids);
+            stored.Should().Be((300L, 300L), "every event answered 202 is stored once");
+            // The events table and its views get their parts one after the other within an insert: wait as a reader would.
+            ErrorEvent? read = null;
+            for (var attempt = 0; attempt < 300 && read is null; attempt++)
+            {
+                read = await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0]);
+                await Task.Delay(read is null ? 100 : 0);
+            }
+
+            read.Should().NotBeNull("the dashboard reads what the journal flushed");
+
+            // More that may still be in memory when the stop begins.
+            var (last, lastIds) = IngestEndpointTests.Fresh(copies: 3);
+            using var lastResponse = await host.PostAsync(Wire.Encode(last));
+            lastResponse.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            ids.AddRange(lastIds);
+            await host.StopAsync();
+            host.Logs.Errors.Should().BeEmpty();
+        }
+
+        (await CountStoredAsync(clickHouse.Url, _database, ids)).Should().Be((309L, 309L), "a graceful stop flushes everything accepted");
+        Segments(_journal).Should().BeEmpty("a graceful stop with the store up leaves nothing in the journal");
+    }
+
+    [Fact]
+    public async Task Records_left_by_a_crash_are_replayed_at_start_and_a_torn_last_record_is_cut_off()
+    {
+        var (first, firstIds) = FreshRecord();
+        var (second, secondIds) = FreshRecord();
+        WriteJournal(_journal, first, second);
+        var (torn, tornIds) = FreshRecord();
+        WriteJournal(_journal, torn);
+
+        // The last append reached the disk only in part (its fsync never returned, so it was never acknowledged).
+        var last = Segments(_journal).Order(StringComparer.Ordinal).Last();
+        using (var stream = new FileStream(last, FileMode.Open))
+        {
+            stream.SetLength(stream.Length - 10);
+        }
+
+        await using var host = await StartAsync();
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, [.. firstIds, .. secondIds])).Should().Be((6L, 6L));
+        (await CountStoredAsync(clickHouse.Url, _database, tornIds)).Rows.Should().Be(0);
+        await WaitForAsync(() => host.Journal().ReplayedRecords >= 2);
+        host.Journal().ReplayedRecords.Should().Be(2);
+        host.Journal().SkippedRecords.Should().Be(0, "a torn end is not damage: it was never acknowledged");
+        host.Logs.Entries.Should().Contain(e => e.Message.Contains("cut off", StringComparison.Ordinal));
+        host.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_damaged_record_inside_the_journal_is_skipped_with_a_warning_and_the_records_around_it_are_replayed()
+    {
+        var (first, firstIds) = FreshRecord();
+        var (damaged, damagedIds) = FreshRecord();
+        var (third, thirdIds) = FreshRecord();
+        WriteJournal(_journal, first, damaged, third);
+        var segment = Segments(_journal).Single();
+        var bytes = File.ReadAllBytes(segment);
+        var damagedAt = JournalFiles.HeaderLength + first.Length + JournalFiles.HeaderLength + (damaged.Length / 2);
+        bytes[damagedAt] ^= 0xFF;
+        File.WriteAllBytes(segment, bytes);
+
+        await using var host = await StartAsync();
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, [.. firstIds, .. thirdIds])).Should().Be((6L, 6L));
+        (await CountStoredAsync(clickHouse.Url, _database, damagedIds)).Rows.Should().Be(0);
+        host.Journal().SkippedRecords.Should().Be(1);
+        host.Logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("damaged", StringComparison.Ordinal));
+        using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted, "damage in the files never stops ingest from starting and serving");
+    }
+
+    [Fact]
+    public async Task Replaying_records_the_store_already_has_counts_each_event_once()
+    {
+        var (first, firstIds) = FreshRecord(copies: 2);
+        var (second, secondIds) = FreshRecord(copies: 2);
+        WriteJournal(_journal, first, second);
+        var copy = NewDirectory();
+        try
+        {
+            foreach (var file in Directory.GetFiles(_journal))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+
+            await using (var host = await StartAsync())
+            {
+                (await WaitUntilStoredAsync(clickHouse.Url, _database, [.. firstIds, .. secondIds])).Should().Be((12L, 12L));
+            }
+
+            // As if ingest had inserted them and died before its checkpoint: the same records once more.
+            IngestHost.DeleteDirectory(_journal);
+            Directory.Move(copy, _journal);
+            await using (var host = await StartAsync())
+            {
+                await WaitForAsync(() => host.Journal().ReplayedRecords >= 2);
+                host.Journal().ReplayedRecords.Should().Be(2);
+                (await CountStoredAsync(clickHouse.Url, _database, [.. firstIds, .. secondIds])).Should().Be((12L, 12L), "the store's duplicate check by event id counts a replayed event once");
+                var issues = await host.Issues.GetIssuesAsync(new Storage.IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+                issues.Items.Sum(i => i.EventCount).Should().Be(12, "what the dashboard counts is each event once");
+            }
+        }
+        finally
+        {
+            IngestHost.DeleteDirectory(copy);
+        }
+    }
+
+    [Fact]
+    public async Task A_record_that_no_longer_validates_on_replay_is_counted_and_skipped_and_the_next_one_is_stored()
+    {
+        var (tooMany, tooManyIds) = FreshRecord(copies: 2); // six events
+        var (fits, fitsIds) = FreshRecord(); // three
+        WriteJournal(_journal, tooMany, fits);
+
+        await using var host = await StartAsync(new() { ["ErrorHub:Ingest:MaxEventsPerBatch"] = "4" });
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, fitsIds)).Should().Be((3L, 3L));
+        (await CountStoredAsync(clickHouse.Url, _database, tooManyIds)).Rows.Should().Be(0);
+        host.Journal().SkippedRecords.Should().Be(1);
+        host.Logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("skipped batch", StringComparison.Ordinal));
+        await host.StopAsync();
+        Segments(_journal).Should().BeEmpty("a skipped record is behind the checkpoint like a stored one: it is never replayed again");
+    }
+
+    [Fact]
+    public async Task A_second_process_on_the_same_journal_directory_fails_at_start_and_says_why()
+    {
+        await using var first = await StartAsync();
+
+        var start = () => StartAsync();
+
+        (await start.Should().ThrowAsync<JournalLockedException>()).Which.Message.Should().Contain("in use by another process").And.Contain("ErrorHub:Ingest:Journal:Directory");
+    }
+
+    [Fact]
+    public async Task The_journal_is_ignored_on_the_embedded_store_which_answers_once_stored()
+    {
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Ingest:Journal:Enabled"] = "true",
+            ["ErrorHub:Ingest:Journal:Directory"] = _journal,
+        });
+        var (batch, ids) = IngestEndpointTests.Fresh();
+
+        using var response = await host.PostAsync(Wire.Encode(batch));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        host.Journal().IsActive.Should().BeFalse();
+        (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull("on SQLite a 202 still means stored");
+        Segments(_journal).Should().BeEmpty();
+        host.Logs.Entries.Should().Contain(e => e.Message.Contains("is ignored for the 'sqlite' store", StringComparison.Ordinal));
+    }
+}
