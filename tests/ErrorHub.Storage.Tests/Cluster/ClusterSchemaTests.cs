@@ -123,6 +123,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
 
         var e = TestEvents.Create(1, "fp", TestEvents.BaseTime);
         await upgraded.Events.InsertEventsAsync([e]);
+        await SyncAsync(); // written through one node and read below through the other: replication is asynchronous without a quorum
         foreach (var node in cluster.Nodes)
         {
             (await TablesAsync(node)).Select(t => t.Name).Should().NotContain(name => name.StartsWith("events_by_id", StringComparison.Ordinal), $"{node.Name} no longer has the id table or its view");
