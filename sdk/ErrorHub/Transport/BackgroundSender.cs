@@ -64,6 +64,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     // Each batch is compressed here: owned by the loop, like the batch buffer.
     private MemoryStream _compressed = new();
     private const int MaxKeptCompressedBytes = 1024 * 1024;
+    private const int MaxKeptOverflowBytes = 256 * 1024;
 
     /// <summary>While a batch lingers, how often the queue is emptied into it (see <see cref="CollectBatchAsync"/>).</summary>
     internal static readonly TimeSpan LingerSlice = TimeSpan.FromMilliseconds(5);
@@ -86,8 +87,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             _spoolMayHoldBatches = true; // batches an earlier run left behind go first
         }
 
-        _batch = new BatchBuffer(Math.Max(64 * 1024, options.MaxBatchBytes));
-        _sending = new BatchBuffer(Math.Max(64 * 1024, options.MaxBatchBytes));
+        // A full batch is MaxBatchBytes and the event that did not fit (carried to the next): kept from batch to batch.
+        var keptBytes = Math.Max(64 * 1024, options.MaxBatchBytes) + MaxKeptOverflowBytes;
+        _batch = new BatchBuffer(keptBytes);
+        _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
         _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(_capacity)
         {
