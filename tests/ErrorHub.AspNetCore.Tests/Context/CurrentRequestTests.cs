@@ -25,10 +25,12 @@ public sealed class CurrentRequestTests
     private const int Concurrent = 24;
 
     [Theory]
-    [InlineData("logging app, room for every request", CurrentRequests.DefaultCapacity)]
-    [InlineData("logging app, room for two requests", 2)]
-    [InlineData("no logging at all, so no Activity", 0)]
-    public async Task Concurrent_requests_each_report_their_own_request_user_and_breadcrumbs_from_the_log_and_by_hand(string situation, int capacity)
+    [InlineData("logging app, room for every request", CurrentRequests.DefaultCapacity, false)]
+    [InlineData("logging app, room for two requests", 2, false)]
+    [InlineData("no logging at all, so no Activity", 0, false)]
+    [InlineData("no logging, the app's own IHttpContextAccessor", 0, true)]
+    public async Task Concurrent_requests_each_report_their_own_request_user_and_breadcrumbs_from_the_log_and_by_hand(
+        string situation, int capacity, bool appAccessor)
     {
         _ = situation;
         var withActivity = capacity > 0;
@@ -79,12 +81,21 @@ public sealed class CurrentRequestTests
                     services.AddSingleton<ILoggerProvider, SilentLoggerProvider>();
                     services.Replace(ServiceDescriptor.Singleton(new CurrentRequests(appAccessor: null, capacity)));
                 }
+
+                if (appAccessor)
+                {
+                    services.AddHttpContextAccessor();
+                }
             });
 
         var statuses = await Task.WhenAll(Enumerable.Range(0, Concurrent).Select(n => app.GetAsync($"/checkout?bundle=b{n}", user: $"u{n}")));
 
         statuses.Should().AllBeEquivalentTo(500);
-        app.Services.GetService<IHttpContextAccessor>().Should().BeNull("AddErrorHub() no longer registers one");
+        if (!appAccessor)
+        {
+            app.Services.GetService<IHttpContextAccessor>().Should().BeNull("AddErrorHub() does not register one");
+        }
+
         sawActivity.Should().Be(withActivity ? Concurrent : 0);
         app.Events.Should().HaveCount(2 * Concurrent, "each request reports its logged exception and the one captured by hand");
         app.Events.Select(e => e.Exceptions[0].Value).Should().OnlyHaveUniqueItems();
