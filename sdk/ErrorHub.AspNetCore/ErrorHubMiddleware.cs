@@ -1,6 +1,5 @@
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 
 namespace ErrorHub.AspNetCore;
 
@@ -10,14 +9,13 @@ namespace ErrorHub.AspNetCore;
 /// intact and the app's own error handling (UseExceptionHandler, the developer page) runs as before.
 /// Whether it is sent is decided when the response completes (see <see cref="HttpRequestContext"/>).
 /// </summary>
-internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, IOptions<ErrorHubOptions> options)
+internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, CurrentRequests requests)
 {
-    // Read once, as the client does: both see the same settings for the life of the app.
-    private readonly ErrorHubOptions _options = options.Value;
-
     public Task InvokeAsync(HttpContext context)
     {
-        Task pending;
+        // Captures anywhere inside the rest of the pipeline (the logger, the app's catch blocks) find the request here.
+        var claim = requests.Enter(context);
+        Task? pending = null;
         try
         {
             pending = next(context);
@@ -26,12 +24,25 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
         {
             throw; // unreachable: Report always returns false
         }
+        finally
+        {
+            // A pipeline still running keeps the request current until AwaitAsync has seen it finish.
+            if (pending is not { IsCompleted: false })
+            {
+                requests.Exit(claim);
+            }
+        }
 
         // The happy path of a pipeline that finished synchronously costs no state machine at all.
-        return pending.IsCompletedSuccessfully ? Task.CompletedTask : AwaitAsync(pending, context);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return Task.CompletedTask;
+        }
+
+        return AwaitAsync(pending, context, pending.IsCompleted ? default : claim);
     }
 
-    private async Task AwaitAsync(Task pending, HttpContext context)
+    private async Task AwaitAsync(Task pending, HttpContext context, CurrentRequests.Claim claim)
     {
         try
         {
@@ -40,6 +51,10 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
         catch (Exception exception) when (Report(context, exception))
         {
             throw; // unreachable: Report always returns false
+        }
+        finally
+        {
+            requests.Exit(claim);
         }
     }
 
