@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +24,7 @@ namespace ErrorHub.AspNetCore;
 /// is claimed.
 /// </para>
 /// </summary>
-internal sealed class CurrentRequests
+internal sealed class CurrentRequests : IDisposable
 {
     internal const int DefaultCapacity = 1024;
 
@@ -40,6 +41,10 @@ internal sealed class CurrentRequests
     private readonly int _mask;
     private readonly IHttpContextAccessor? _appAccessor;
     private readonly AsyncLocal<Holder?> _flowing = new();
+    private Action<HttpContext, Exception>? _escaped;
+
+    [ThreadStatic]
+    private static bool t_inFirstChance;
 
     public CurrentRequests(IServiceProvider services)
         : this(services.GetService<IHttpContextAccessor>(), DefaultCapacity)
@@ -93,9 +98,22 @@ internal sealed class CurrentRequests
                 var index = (start + probe) & _mask;
                 ref var slot = ref _slots[index];
                 var version = Volatile.Read(ref slot.Version);
-                if ((version & 1) != 0 || Volatile.Read(ref slot.Activity) is { IsStopped: false })
+                if ((version & 1) != 0)
                 {
-                    continue; // being written, or another live request's
+                    continue; // being written
+                }
+
+                if (Volatile.Read(ref slot.Activity) is { IsStopped: false } live)
+                {
+                    if (ReferenceEquals(live, activity) && ReferenceEquals(Volatile.Read(ref slot.Context), context)
+                        && Volatile.Read(ref slot.Version) == version)
+                    {
+                        // The same request again (UseErrorHub() inside a re-executed pipeline, or a request whose
+                        // asynchronous part keeps its slot until hosting stops its Activity): already findable.
+                        return new Claim(index, activity, holder: null, owned: false);
+                    }
+
+                    continue; // another live request's
                 }
 
                 // Nobody changed the slot since it was read free: it is ours to write.
@@ -103,8 +121,9 @@ internal sealed class CurrentRequests
                 {
                     Volatile.Write(ref slot.Activity, activity);
                     Volatile.Write(ref slot.Context, context);
+                    Volatile.Write(ref slot.Pending, null);
                     Volatile.Write(ref slot.Version, version + 2);
-                    return new Claim(index, activity, holder: null);
+                    return new Claim(index, activity, holder: null, owned: true);
                 }
             }
         }
@@ -112,12 +131,112 @@ internal sealed class CurrentRequests
         // No Activity to key it by, or the table is full around it: what an accessor would do, at what it costs.
         var holder = new Holder(context);
         _flowing.Value = holder;
-        return new Claim(-1, activity: null, holder);
+        return new Claim(-1, activity: null, holder, owned: true);
     }
+
+    /// <summary>
+    /// The rest of the pipeline of a request keyed by its Activity goes on asynchronously, and the middleware returns its
+    /// task as it is instead of awaiting it (which would cost every such request a state machine). The request stays
+    /// findable until hosting stops its Activity (which frees the slot for the next claim), and an exception that ends
+    /// <paramref name="pending"/> is seen when whoever awaits the task (the server, an outer middleware) rethrows it:
+    /// the first-chance notification of that rethrow, in the request's own flow, hands it to <paramref name="escaped"/>
+    /// before any outer catch block runs (see <see cref="OnFirstChance"/>).
+    /// </summary>
+    public void Watch(in Claim claim, Task pending, Action<HttpContext, Exception> escaped)
+    {
+        if (_escaped is null && Interlocked.CompareExchange(ref _escaped, escaped, null) is null)
+        {
+            AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
+        }
+
+        Volatile.Write(ref _slots[claim.Index].Pending, pending);
+    }
+
+    public void Dispose()
+    {
+        if (_escaped is not null)
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
+        }
+    }
+
+    private void OnFirstChance(object? sender, FirstChanceExceptionEventArgs e)
+    {
+        // Every exception thrown in the process comes here: leave at once outside requests, and never recurse.
+        if (t_inFirstChance || Activity.Current is null)
+        {
+            return;
+        }
+
+        t_inFirstChance = true;
+        try
+        {
+            if (TakeEscaped(e.Exception) is { } context)
+            {
+                _escaped?.Invoke(context, e.Exception);
+            }
+        }
+        catch (Exception)
+        {
+            // Nothing may reach the code that threw: the report path logs its own failures.
+        }
+        finally
+        {
+            t_inFirstChance = false;
+        }
+    }
+
+    /// <summary>
+    /// The request of the current flow if <paramref name="exception"/> is the one that ended the rest of its pipeline
+    /// (the one being rethrown by whoever awaits it), once per request.
+    /// </summary>
+    private HttpContext? TakeEscaped(Exception exception)
+    {
+        var depth = 0;
+        for (var activity = Activity.Current; activity is not null && depth < MaxDepth; activity = activity.Parent, depth++)
+        {
+            var start = Hash(activity);
+            for (var probe = 0; probe < Probes; probe++)
+            {
+                ref var slot = ref _slots[(start + probe) & _mask];
+                var before = Volatile.Read(ref slot.Version);
+                if ((before & 1) != 0 || !ReferenceEquals(Volatile.Read(ref slot.Activity), activity))
+                {
+                    continue;
+                }
+
+                var context = Volatile.Read(ref slot.Context);
+                var pending = Volatile.Read(ref slot.Pending);
+                if (Volatile.Read(ref slot.Version) != before || context is null || activity.IsStopped)
+                {
+                    continue;
+                }
+
+                if (pending is null || !EndedWith(pending, exception))
+                {
+                    return null; // the request's pipeline is still running, or ended otherwise
+                }
+
+                return ReferenceEquals(Interlocked.CompareExchange(ref slot.Pending, null, pending), pending) ? context : null;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool EndedWith(Task pending, Exception exception) =>
+        pending.IsFaulted
+            ? ReferenceEquals(pending.Exception?.InnerException, exception)
+            : pending.IsCanceled && exception is OperationCanceledException;
 
     /// <summary>The request's <c>UseErrorHub()</c> is done: flows that outlive it see no request from here on.</summary>
     public void Exit(in Claim claim)
     {
+        if (!claim.Owned)
+        {
+            return; // an earlier claim of the same request keeps it
+        }
+
         if (claim.Holder is { } holder)
         {
             holder.Context = null;
@@ -145,6 +264,7 @@ internal sealed class CurrentRequests
                 {
                     Volatile.Write(ref slot.Context, null);
                     Volatile.Write(ref slot.Activity, null);
+                    Volatile.Write(ref slot.Pending, null);
                     Volatile.Write(ref slot.Version, version + 2);
                     return;
                 }
@@ -183,12 +303,19 @@ internal sealed class CurrentRequests
 
     internal readonly struct Claim
     {
-        internal Claim(int index, Activity? activity, Holder? holder)
+        internal Claim(int index, Activity? activity, Holder? holder, bool owned)
         {
             Index = index;
             Activity = activity;
             Holder = holder;
+            Owned = owned;
         }
+
+        /// <summary>Keyed by hosting's Activity in the table (not flowing in an AsyncLocal, nor the app's accessor).</summary>
+        public bool IsKeyedByActivity => Activity is not null;
+
+        /// <summary>False when an earlier claim of the same request holds the slot: freeing it is that claim's.</summary>
+        public bool Owned { get; }
 
         public int Index { get; }
 
@@ -207,5 +334,6 @@ internal sealed class CurrentRequests
         public int Version;
         public Activity? Activity;
         public HttpContext? Context;
+        public Task? Pending;
     }
 }

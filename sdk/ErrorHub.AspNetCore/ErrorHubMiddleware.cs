@@ -9,16 +9,29 @@ namespace ErrorHub.AspNetCore;
 /// intact and the app's own error handling (UseExceptionHandler, the developer page) runs as before.
 /// Whether it is sent is decided when the response completes (see <see cref="HttpRequestContext"/>).
 /// </summary>
-internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, CurrentRequests requests)
+internal sealed class ErrorHubMiddleware
 {
+    private readonly RequestDelegate _next;
+    private readonly ErrorHubClient _client;
+    private readonly CurrentRequests _requests;
+    private readonly Action<HttpContext, Exception> _reportEscaped;
+
+    public ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, CurrentRequests requests)
+    {
+        _next = next;
+        _client = client;
+        _requests = requests;
+        _reportEscaped = (context, exception) => Report(context, exception);
+    }
+
     public Task InvokeAsync(HttpContext context)
     {
         // Captures anywhere inside the rest of the pipeline (the logger, the app's catch blocks) find the request here.
-        var claim = requests.Enter(context);
+        var claim = _requests.Enter(context);
         Task? pending = null;
         try
         {
-            pending = next(context);
+            pending = _next(context);
         }
         catch (Exception exception) when (Report(context, exception))
         {
@@ -29,7 +42,7 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
             // A pipeline still running keeps the request current until AwaitAsync has seen it finish.
             if (pending is not { IsCompleted: false })
             {
-                requests.Exit(claim);
+                _requests.Exit(claim);
             }
         }
 
@@ -37,6 +50,14 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
         if (pending.IsCompletedSuccessfully)
         {
             return Task.CompletedTask;
+        }
+
+        if (claim.IsKeyedByActivity && !pending.IsCompleted)
+        {
+            // Nor does one that goes on asynchronously: its own task is returned, and an exception ending it is seen
+            // when the caller's await rethrows it (see CurrentRequests.Watch).
+            _requests.Watch(claim, pending, _reportEscaped);
+            return pending;
         }
 
         return AwaitAsync(pending, context, pending.IsCompleted ? default : claim);
@@ -54,7 +75,7 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
         }
         finally
         {
-            requests.Exit(claim);
+            _requests.Exit(claim);
         }
     }
 
@@ -62,7 +83,7 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
     {
         if (!IsClientAbort(context, exception))
         {
-            client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, context);
+            _client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, context);
         }
 
         return false;
