@@ -249,6 +249,18 @@ internal sealed class CurrentRequests : IDisposable
         }
 
         ref var slot = ref _slots[claim.Index];
+        if (!activity.IsStopped && ReferenceEquals(Volatile.Read(ref slot.Activity), activity))
+        {
+            // While the request's Activity runs, no claim takes its slot (claims take free or stopped ones), so the owner
+            // frees it without a compare-and-swap. Only nulls are written, the Activity last: a reader may miss the
+            // request while it leaves, never pair it with another's (and should the Activity be stopped right now by
+            // someone else and the slot claimed at once, that request could only go unfound, never be mistaken).
+            Volatile.Write(ref slot.Pending, null);
+            Volatile.Write(ref slot.Context, null);
+            Volatile.Write(ref slot.Activity, null);
+            return;
+        }
+
         var spinner = default(SpinWait);
         for (var spin = 0; spin < ReleaseSpins; spin++)
         {
