@@ -90,7 +90,10 @@ internal sealed class CurrentRequests : IDisposable
             return default;
         }
 
-        if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsStopped: false } activity)
+        // Hosting makes its Activity current before the pipeline runs: with none current (an app that neither logs nor
+        // traces) the feature, a dictionary look-up in some servers' feature collections, is not worth reading.
+        if (Activity.Current is not null
+            && context.Features.Get<IHttpActivityFeature>()?.Activity is { IsStopped: false } activity)
         {
             var start = Hash(activity);
             for (var probe = 0; probe < Probes; probe++)
