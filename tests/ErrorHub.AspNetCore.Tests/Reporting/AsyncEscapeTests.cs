@@ -76,6 +76,7 @@ public sealed class AsyncEscapeTests
             e.Request!.QueryString.Should().Be($"bundle={bundle}", "the event carries the request that failed");
             e.User!.Username.Should().Be($"u{bundle[1..]}");
             e.Exceptions[0].Frames[0].Function.Should().Be("Checkout");
+            e.Logger.Should().BeNull("the middleware reported it as it escaped, before the server or the handler logged it");
             hint.Exception.Should().BeOfType<InvalidOperationException>();
             hint.StatusCode.Should().Be(500);
             hint.HttpContext.Should().BeAssignableTo<HttpContext>();
@@ -108,7 +109,9 @@ public sealed class AsyncEscapeTests
         app.Sent.Should().BeEmpty("the app handled the NotFoundException");
 
         (await app.GetAsync("/checkout?bundle=holiday")).Should().Be(500);
-        app.Sent.Should().ContainSingle().Which.Hint.Exception!.Message.Should().Be("Bundle 'holiday' has two primary products");
+        var (e, hint) = app.Sent.Should().ContainSingle().Subject;
+        hint.Exception!.Message.Should().Be("Bundle 'holiday' has two primary products");
+        e.Logger.Should().BeNull("the middleware reported it as it escaped, before the exception handler logged it");
     }
 
     [Fact]
@@ -143,7 +146,9 @@ public sealed class AsyncEscapeTests
         app.Sent.Should().BeEmpty("nothing escaped the pipeline");
 
         (await app.GetAsync("/checkout?bundle=holiday")).Should().Be(500);
-        app.Sent.Should().ContainSingle().Which.Event.Request!.QueryString.Should().Be("bundle=holiday");
+        var reported = app.Sent.Should().ContainSingle().Subject.Event;
+        reported.Request!.QueryString.Should().Be("bundle=holiday");
+        reported.Logger.Should().BeNull("the middleware reported it as it escaped, before the server logged it");
     }
 
     /// <summary>Writes nothing, like a console provider nobody reads; hosting starts an Activity per request for it.</summary>
