@@ -1,5 +1,4 @@
 using ErrorHub.Internal;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -12,8 +11,9 @@ internal static class AspNetCoreServices
 {
     public static void Add(IServiceCollection services)
     {
-        // The accessor is how a capture anywhere in a request (a logger, the app's catch block) finds the request.
-        services.AddHttpContextAccessor();
+        // How a capture anywhere in a request (a logger, the app's catch block) finds the request: not an
+        // IHttpContextAccessor, whose AsyncLocal every request would pay for (see CurrentRequests).
+        services.TryAddSingleton<CurrentRequests>();
         services.TryAddSingleton<IRequestContext, HttpRequestContext>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LoggerFilterOptions>, FrameworkLogDefaults>());
     }

@@ -1,6 +1,5 @@
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 
 namespace ErrorHub.AspNetCore;
 
@@ -10,28 +9,61 @@ namespace ErrorHub.AspNetCore;
 /// intact and the app's own error handling (UseExceptionHandler, the developer page) runs as before.
 /// Whether it is sent is decided when the response completes (see <see cref="HttpRequestContext"/>).
 /// </summary>
-internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, IOptions<ErrorHubOptions> options)
+internal sealed class ErrorHubMiddleware
 {
-    // Read once, as the client does: both see the same settings for the life of the app.
-    private readonly ErrorHubOptions _options = options.Value;
+    private readonly RequestDelegate _next;
+    private readonly ErrorHubClient _client;
+    private readonly CurrentRequests _requests;
+    private readonly Action<HttpContext, Exception> _reportEscaped;
+
+    public ErrorHubMiddleware(RequestDelegate next, ErrorHubClient client, CurrentRequests requests)
+    {
+        _next = next;
+        _client = client;
+        _requests = requests;
+        _reportEscaped = (context, exception) => Report(context, exception);
+    }
 
     public Task InvokeAsync(HttpContext context)
     {
-        Task pending;
+        // Captures anywhere inside the rest of the pipeline (the logger, the app's catch blocks) find the request here.
+        var claim = _requests.Enter(context);
+        Task? pending = null;
         try
         {
-            pending = next(context);
+            pending = _next(context);
         }
         catch (Exception exception) when (Report(context, exception))
         {
             throw; // unreachable: Report always returns false
         }
+        finally
+        {
+            // A pipeline still running keeps the request current until AwaitAsync has seen it finish.
+            if (pending is not { IsCompleted: false })
+            {
+                _requests.Exit(claim);
+            }
+        }
 
         // The happy path of a pipeline that finished synchronously costs no state machine at all.
-        return pending.IsCompletedSuccessfully ? Task.CompletedTask : AwaitAsync(pending, context);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (claim.IsKeyedByActivity && !pending.IsCompleted)
+        {
+            // Nor does one that goes on asynchronously: its own task is returned, and an exception ending it is seen
+            // when the caller's await rethrows it (see CurrentRequests.Watch).
+            _requests.Watch(claim, pending, _reportEscaped);
+            return pending;
+        }
+
+        return AwaitAsync(pending, context, pending.IsCompleted ? default : claim);
     }
 
-    private async Task AwaitAsync(Task pending, HttpContext context)
+    private async Task AwaitAsync(Task pending, HttpContext context, CurrentRequests.Claim claim)
     {
         try
         {
@@ -41,13 +73,17 @@ internal sealed class ErrorHubMiddleware(RequestDelegate next, ErrorHubClient cl
         {
             throw; // unreachable: Report always returns false
         }
+        finally
+        {
+            _requests.Exit(claim);
+        }
     }
 
     private bool Report(HttpContext context, Exception exception)
     {
         if (!IsClientAbort(context, exception))
         {
-            client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, context);
+            _client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, context);
         }
 
         return false;

@@ -10,19 +10,19 @@ namespace ErrorHub.AspNetCore;
 /// turned into a 404) and is not reported unless <see cref="ErrorHubOptions.ReportHandledExceptions"/> says so.
 /// What the app captures by hand is sent at once. Nothing is allocated for requests that capture nothing.
 /// </summary>
-internal sealed class HttpRequestContext(IHttpContextAccessor accessor, IOptions<ErrorHubOptions> options) : IRequestContext
+internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<ErrorHubOptions> options) : IRequestContext
 {
     private readonly ErrorHubOptions _options = options.Value;
 
     public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) =>
-        accessor.HttpContext is { } context ? RequestState.For(context, client).Scope : null;
+        requests.Current is { } context ? RequestState.For(context, client).Scope : null;
 
     public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
-        (request as HttpContext ?? accessor.HttpContext) is { } context && Take(client, context, errorEvent, hint, source, _options);
+        (request as HttpContext ?? requests.Current) is { } context && Take(client, context, errorEvent, hint, source, _options);
 
     public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
-        if (source == CaptureSource.Manual || (request as HttpContext ?? accessor.HttpContext) is not { } context || context.Response.HasStarted)
+        if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted)
         {
             return false;
         }

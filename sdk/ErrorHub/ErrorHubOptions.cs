@@ -84,8 +84,11 @@ public sealed class ErrorHubOptions
     /// </summary>
     public int MaxQueueSize { get; set; } = 1000;
 
-    /// <summary>Most events sent in one request.</summary>
-    public int MaxBatchSize { get; set; } = 100;
+    /// <summary>
+    /// Most events sent in one request (at most 1000, ingest's default limit). Batches are also bounded by
+    /// <see cref="MaxBatchBytes"/>, and only fill up in a burst: a lone event still goes at once.
+    /// </summary>
+    public int MaxBatchSize { get; set; } = 1000;
 
     /// <summary>
     /// Most bytes of events (MessagePack, before gzip) in one request. An event larger than this on its own is dropped

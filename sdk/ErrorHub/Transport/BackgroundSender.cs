@@ -56,12 +56,15 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     // When the last batch went out: a batch that follows it closely is part of a burst, and waits a little to fill.
     private DateTimeOffset _lastSentAt = DateTimeOffset.MinValue;
 
-    // The batch being collected: each event is encoded into it as soon as it is taken from the queue.
-    private readonly BatchBuffer _batch;
+    // The batch being collected: each event is encoded into it as soon as it is taken from the queue, also while the
+    // batch before it is being delivered (then in _sending), so a slow round trip does not leave the queue to fill.
+    private BatchBuffer _batch;
+    private BatchBuffer _sending;
 
     // Each batch is compressed here: owned by the loop, like the batch buffer.
     private MemoryStream _compressed = new();
     private const int MaxKeptCompressedBytes = 1024 * 1024;
+    private const int MaxKeptOverflowBytes = 256 * 1024;
 
     /// <summary>While a batch lingers, how often the queue is emptied into it (see <see cref="CollectBatchAsync"/>).</summary>
     internal static readonly TimeSpan LingerSlice = TimeSpan.FromMilliseconds(5);
@@ -84,7 +87,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             _spoolMayHoldBatches = true; // batches an earlier run left behind go first
         }
 
-        _batch = new BatchBuffer(Math.Max(64 * 1024, options.MaxBatchBytes));
+        // A full batch is MaxBatchBytes and the event that did not fit (carried to the next): kept from batch to batch.
+        var keptBytes = Math.Max(64 * 1024, options.MaxBatchBytes) + MaxKeptOverflowBytes;
+        _batch = new BatchBuffer(keptBytes);
+        _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
         _queue = Channel.CreateBounded<ErrorHubEvent>(new BoundedChannelOptions(_capacity)
         {
@@ -149,6 +155,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// first, so that an exception storm against a slow or dead ingest does not build events only to drop them.
     /// </summary>
     public bool WouldRefuse => Volatile.Read(ref _unauthorized) == 1 || _queue.Reader.Count >= _capacity;
+
+    /// <summary>Events waiting in the queue, not yet taken into a batch.</summary>
+    internal int QueuedCount => _queue.Reader.Count;
 
     /// <summary>Counts an event refused at the queue, by why the queue refused it.</summary>
     public void CountRefused()
@@ -355,20 +364,29 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     return;
                 }
 
-                if ((_spoolMayHoldBatches && SpoolRetryIsDue()) || (_carried is null && !_queue.Reader.TryPeek(out _)))
+                if ((_spoolMayHoldBatches && SpoolRetryIsDue()) || (_carried is null && _batch.Count == 0 && !_queue.Reader.TryPeek(out _)))
                 {
                     continue; // the spool's turn: older batches go first
                 }
 
                 await CollectBatchAsync(cancellationToken).ConfigureAwait(false);
-                var count = _batch.Count;
+                (_sending, _batch) = (_batch, _sending);
+                if (_carried is not null)
+                {
+                    _batch.Add(_carried); // the next batch starts with the event that did not fit, before any newer one
+                    _carried = null;
+                }
+
+                var count = _sending.Count;
                 try
                 {
-                    await DeliverAsync(cancellationToken).ConfigureAwait(false);
+                    await DeliverWhileCollectingAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    _interrupted = _batch.ToArrays();
+                    _interrupted = _sending.ToArrays();
+                    _interrupted.AddRange(_batch.ToArrays());
+                    _batch.Clear();
                     throw;
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
@@ -378,7 +396,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 }
                 finally
                 {
-                    _batch.Clear();
+                    _sending.Clear();
                     if (_compressed.Capacity > MaxKeptCompressedBytes)
                     {
                         _compressed = new MemoryStream(); // one huge batch does not keep its memory for good
@@ -409,7 +427,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>True when events are queued or the spool's next try is due; false when the queue is completed and empty.</summary>
     private async Task<bool> WaitForWorkAsync(CancellationToken cancellationToken)
     {
-        if (_carried is not null)
+        if (_carried is not null || _batch.Count > 0)
         {
             return true;
         }
@@ -435,14 +453,14 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Collects the next batch into <see cref="_batch"/>: up to MaxBatchSize events and MaxBatchBytes, lingering for
-    /// BatchDelay (or <see cref="BurstLinger"/> in a burst) unless a flush asks or the batch is full.
+    /// Collects the next batch into <see cref="_batch"/> (which may hold events taken while the last one was delivered):
+    /// up to MaxBatchSize events and MaxBatchBytes, lingering for BatchDelay (or <see cref="BurstLinger"/> in a burst)
+    /// unless a flush asks or the batch is full.
     /// </summary>
     private async Task CollectBatchAsync(CancellationToken cancellationToken)
     {
-        _batch.Clear();
         var linger = _options.BatchDelay;
-        if (linger == TimeSpan.Zero && _carried is null && _queue.Reader.Count < _options.MaxBatchSize
+        if (linger == TimeSpan.Zero && _carried is null && _batch.Count + _queue.Reader.Count < _options.MaxBatchSize
             && _timeProvider.GetUtcNow() - _lastSentAt < BurstLinger)
         {
             // A storm: without this, each send takes the one or two events that came during the last one, and the
@@ -568,21 +586,46 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Sends the collected batch: its events go out as views of the batch buffer, copied only to be spooled.</summary>
-    private async Task DeliverAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Delivers <see cref="_sending"/> and meanwhile keeps taking queued events into the next batch, every
+    /// <see cref="LingerSlice"/> until it is full: in a storm against a live ingest the queue is emptied during the
+    /// round trip instead of filling up behind it (docs/benchmarks.md, section "sdk7"). One batch is sent at a time.
+    /// </summary>
+    private async Task DeliverWhileCollectingAsync(CancellationToken cancellationToken)
     {
-        if (_batch.Count == 0)
+        var delivery = DeliverAsync(_sending, cancellationToken);
+        if (!delivery.IsCompleted)
+        {
+            var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            while (!delivery.IsCompleted && _carried is null && TakeQueued(limit))
+            {
+                // On the real clock: a polling interval, not a wait anything is timed by (the injected clock's timers
+                // are the back-offs and timeouts the app can observe).
+                await Task.WhenAny(delivery, Task.Delay(LingerSlice, waiting.Token)).ConfigureAwait(false);
+            }
+
+            await waiting.CancelAsync().ConfigureAwait(false);
+        }
+
+        await delivery.ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a collected batch: its events go out as views of its buffer, copied only to be spooled.</summary>
+    private async Task DeliverAsync(BatchBuffer collected, CancellationToken cancellationToken)
+    {
+        if (collected.Count == 0)
         {
             return;
         }
 
         if (Volatile.Read(ref _unauthorized) == 1)
         {
-            Drops.Add(SdkDropReason.Unauthorized, _batch.Count);
+            Drops.Add(SdkDropReason.Unauthorized, collected.Count);
             return;
         }
 
-        var batch = _batch.Events();
+        var batch = collected.Events();
         if (_spool is not null)
         {
             // While spooled batches wait for ingest, new ones queue up behind them on disk: order is kept and a

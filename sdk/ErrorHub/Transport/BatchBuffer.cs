@@ -92,7 +92,14 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
             return;
         }
 
-        var size = (int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_written + needed));
-        Array.Resize(ref _buffer, size);
+        var required = (long)_written + needed;
+        var size = Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, required));
+        if (size > maxKeptBytes && required <= maxKeptBytes)
+        {
+            // Doubling past what is kept would make a full batch give up its buffer and grow a new one every time.
+            size = maxKeptBytes;
+        }
+
+        Array.Resize(ref _buffer, (int)size);
     }
 }

@@ -32,23 +32,21 @@ public sealed class FullQueueTests
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 
         (await http.GetAsync("/fail?n=1").WaitAsync(Guard)).StatusCode.Should().Be(System.Net.HttpStatusCode.InternalServerError);
-        await ingest.WaitForRequestsAsync(1); // the sender holds event 1 in flight; the queue (1 place) is empty
-        await http.GetAsync("/fail?n=2").WaitAsync(Guard); // queued: the queue is now full
-        await WaitUntilAsync(() => beforeSend.Count == 2);
+        await FillAsync(ingest, http, client, beforeSend);
 
-        await http.GetAsync("/invalid?n=3").WaitAsync(Guard); // refused, but the app answered 400: handled, not a drop
-        await http.GetAsync("/fail?n=4").WaitAsync(Guard);
+        await http.GetAsync("/invalid?n=4").WaitAsync(Guard); // refused, but the app answered 400: handled, not a drop
         await http.GetAsync("/fail?n=5").WaitAsync(Guard);
+        await http.GetAsync("/fail?n=6").WaitAsync(Guard);
         await WaitUntilAsync(() => client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull) == 2);
 
-        beforeSend.Should().Equal(["1", "2"], "an exception the full queue refuses is not made into an event");
+        beforeSend.Should().Equal(["1", "2", "3"], "an exception the full queue refuses is not made into an event");
         ingest.ReleaseHanging();
         (await client.FlushAsync(Guard)).Should().BeTrue();
 
         var batches = ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()).ToList();
-        batches.SelectMany(b => b["events"].AsList()).Select(e => e.AsMap()["tags"].AsMap()["n"]).Should().Equal("1", "2");
-        var dropped = batches[^1]["dropped"].AsMap().Entries.ToDictionary(p => (string)p.Key, p => Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture));
-        dropped.Should().Equal(new Dictionary<string, long> { ["queue_full"] = 2 }, "requests 4 and 5 failed; request 3 was handled");
+        batches.SelectMany(b => b["events"].AsList()).Select(e => e.AsMap()["tags"].AsMap()["n"]).Should().Equal("1", "2", "3");
+        var dropped = batches.Where(b => b.Keys.Contains("dropped")).Should().ContainSingle("the count travels once, with the next batch").Subject["dropped"].AsMap().Entries.ToDictionary(p => (string)p.Key, p => Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture));
+        dropped.Should().Equal(new Dictionary<string, long> { ["queue_full"] = 2 }, "requests 5 and 6 failed; request 4 was handled");
         client.Sender!.Drops.Total().Should().Be(2);
     }
 
@@ -61,12 +59,10 @@ public sealed class FullQueueTests
         var client = app.Services.GetRequiredService<ErrorHubClient>();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         await http.GetAsync("/fail?n=1").WaitAsync(Guard);
-        await ingest.WaitForRequestsAsync(1);
-        await http.GetAsync("/fail?n=2").WaitAsync(Guard);
-        await WaitUntilAsync(() => beforeSend.Count == 2);
+        await FillAsync(ingest, http, client, beforeSend);
 
         // The exception handler logs each of these at Error with the exception: the logger provider sees it after the middleware.
-        for (var n = 3; n <= 6; n++)
+        for (var n = 4; n <= 7; n++)
         {
             await http.GetAsync($"/fail?n={n}").WaitAsync(Guard);
         }
@@ -74,8 +70,21 @@ public sealed class FullQueueTests
         await WaitUntilAsync(() => client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull) >= 4);
         await Task.Delay(200); // a second count would come right after the first, in the same completion
         client.Sender!.Drops.Total(Transport.SdkDropReason.QueueFull).Should().Be(4);
-        beforeSend.Should().HaveCount(2);
+        beforeSend.Should().HaveCount(3);
         ingest.ReleaseHanging();
+    }
+
+    /// <summary>
+    /// With event 1 in flight: event 2 is taken into the next batch (of one), event 3 waits in the queue (of one place).
+    /// Nothing more fits until ingest answers.
+    /// </summary>
+    private static async Task FillAsync(RecordingIngest ingest, HttpClient http, ErrorHubClient client, ConcurrentQueue<string?> beforeSend)
+    {
+        await ingest.WaitForRequestsAsync(1);
+        await http.GetAsync("/fail?n=2").WaitAsync(Guard);
+        await WaitUntilAsync(() => beforeSend.Count == 2 && client.Sender!.QueuedCount == 0);
+        await http.GetAsync("/fail?n=3").WaitAsync(Guard);
+        await WaitUntilAsync(() => beforeSend.Count == 3);
     }
 
     /// <summary>An ingest on 127.0.0.1 that holds every batch without an answer (retries too) until released, then answers 202.</summary>
@@ -95,6 +104,7 @@ public sealed class FullQueueTests
         {
             o.Dsn = dsn;
             o.MaxQueueSize = 1;
+            o.MaxBatchSize = 1;
             o.BeforeSend = (e, _) =>
             {
                 beforeSend.Enqueue(e.Tags.TryGetValue("n", out var n) ? n : null);

@@ -80,6 +80,53 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task While_a_batch_waits_for_ingest_the_queue_is_emptied_into_the_next_batch_and_only_what_fits_neither_is_dropped()
+    {
+        _ingest.Answer(_ingest.Hang());
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.MaxQueueSize = 10;
+            o.MaxBatchSize = 20;
+        });
+        var client = sdk.Client;
+        var sender = client.Sender!;
+
+        client.CaptureMessage("first").Should().NotBeNull();
+        await _ingest.WaitForRequestsAsync(1); // and ingest does not answer it yet
+
+        // Twice what the queue holds, one after another: each is taken into the next batch while the first one waits.
+        for (var i = 0; i < 20; i++)
+        {
+            client.CaptureMessage($"during {i}").Should().NotBeNull();
+            await WaitUntilAsync(() => sender.QueuedCount == 0, "the queue to be taken into the next batch");
+        }
+
+        // The next batch is full: the queue fills, and what fits nowhere is dropped and counted, memory stays bounded.
+        var refused = Enumerable.Range(0, 30).Count(i => client.CaptureMessage($"after {i}") is null);
+        refused.Should().Be(20);
+        sender.QueuedCount.Should().Be(10);
+
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(20)).Within()).Should().BeTrue();
+        var batches = _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList()).ToList();
+        batches.Select(events => events.Count).Should().Equal(1, 20, 10);
+        batches.SelectMany(events => events).Select(e => e.AsMap()["message"]).Should().Equal(
+            ["first", .. Enumerable.Range(0, 20).Select(i => $"during {i}"), .. Enumerable.Range(0, 10).Select(i => $"after {i}")]);
+        sender.Drops.Total(ErrorHub.Transport.SdkDropReason.QueueFull).Should().Be(20);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        using var guard = new CancellationTokenSource(RecordingIngest.Guard);
+        while (!condition())
+        {
+            guard.IsCancellationRequested.Should().BeFalse($"the SDK should have got to {what} by now");
+            await Task.Delay(1, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_400_is_not_retried_and_later_events_still_go_out()
     {
         _ingest.Answer(RecordingIngest.Status(400));

@@ -24,6 +24,8 @@ public class RequestCostBenchmarks
     [Params(
         "handler",                    // UseExceptionHandler alone, no logging provider (the baseline)
         "handler+any-logger",         // the same plus a logging provider that is enabled for everything but does nothing
+        "handler+scoped-logger",      // the same, the provider keeping log scopes as the console provider does
+        "errorhub+scoped-logger",     // + AddErrorHub()/UseErrorHub() beside it: what ErrorHub adds to an app that logs
         "errorhub",                   // + AddErrorHub()/UseErrorHub(), default options
         "errorhub+crumbs-warning",    // + MinimumBreadcrumbLevel = Warning
         "errorhub+template-levels")]  // the template's Logging:LogLevel (Default Information, Microsoft.AspNetCore Warning)
@@ -276,6 +278,13 @@ public class RequestCostBenchmarks
             builder.Logging.AddProvider(new EnabledNullLoggerProvider());
         }
 
+        if (mode.Contains("scoped-logger", StringComparison.Ordinal))
+        {
+            // As the console provider of every template app: it keeps log scopes, so hosting's request scope is kept once
+            // for it and for ErrorHub alike.
+            builder.Logging.AddProvider(new EnabledNullScopedLoggerProvider());
+        }
+
         if (mode.Contains("template-levels", StringComparison.Ordinal))
         {
             builder.Logging.SetMinimumLevel(LogLevel.Information);
@@ -325,6 +334,29 @@ public class RequestCostBenchmarks
         app.MapGet("/ok", () => "ok");
         app.MapGet("/throw", () => DeepThrow.Frames());
         return app;
+    }
+
+    /// <summary>The same, keeping the log scopes as the console provider does (<see cref="ISupportExternalScope"/>).</summary>
+    private sealed class EnabledNullScopedLoggerProvider : ILoggerProvider, ILogger, ISupportExternalScope
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+        }
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>A provider that says yes to everything and writes nothing: what the framework does once anyone listens.</summary>
