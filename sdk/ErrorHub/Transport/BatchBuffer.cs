@@ -35,9 +35,6 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
     /// <summary>Forgets what was written since <see cref="Bytes"/> was <paramref name="start"/> (an event that failed or does not fit).</summary>
     public void Truncate(int start) => _written = start;
 
-    /// <summary>What was written since <see cref="Bytes"/> was <paramref name="start"/>.</summary>
-    public ReadOnlySpan<byte> WrittenSince(int start) => _buffer.AsSpan(start, _written - start);
-
     /// <summary>The ended events, as views of this buffer: valid until <see cref="Clear"/> or the next write.</summary>
     public List<ReadOnlyMemory<byte>> Events()
     {

@@ -82,14 +82,9 @@ internal sealed partial class DiskSpool
     {
         foreach (var path in BatchFilesOldestFirst())
         {
-            FileStream file;
-            try
+            if (TryLock(path) is not { } file)
             {
-                file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                continue; // another process is sending it, or it was sent and deleted meanwhile
+                continue; // another sender holds it, or it was sent and deleted meanwhile
             }
 
             var events = TryRead(file, out var problem);
@@ -246,7 +241,12 @@ internal sealed partial class DiskSpool
             // Only a file nobody is sending can go; its event count is read under the same lock.
             try
             {
-                using var file = new FileStream(files[i].FullName, FileMode.Open, FileAccess.Read, FileShare.None);
+                using var file = TryLock(files[i].FullName);
+                if (file is null)
+                {
+                    continue;
+                }
+
                 var count = TryReadEventCount(file);
                 File.Delete(files[i].FullName);
                 total -= files[i].Length;
@@ -257,6 +257,33 @@ internal sealed partial class DiskSpool
             {
             }
         }
+    }
+
+    /// <summary>
+    /// Opens a batch file with the exclusive lock, or null when another sender holds it or it is gone. On Unix the lock
+    /// is taken just after the file is opened, not with it: a sender that opened the file just before another one sent
+    /// it, deleted it and let go of its lock would get the lock on a deleted file and send that batch a second time. So
+    /// the name is looked up again under the lock (names are never reused: if it is still there, nobody completed it).
+    /// </summary>
+    private static FileStream? TryLock(string path)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (File.Exists(path))
+        {
+            return file;
+        }
+
+        file.Dispose();
+        return null;
     }
 
     private List<string> BatchFilesOldestFirst()

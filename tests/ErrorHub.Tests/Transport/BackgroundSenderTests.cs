@@ -44,6 +44,33 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_is_sent_as_BeforeSend_left_it_even_if_the_app_changes_it_afterwards()
+    {
+        // The event is encoded where it is queued (after BeforeSend): only its bytes wait for the sender.
+        ErrorHubEvent? kept = null;
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.BeforeSend = (e, _) =>
+            {
+                e.Tags["checked"] = "yes";
+                kept = e;
+                return e;
+            };
+        });
+        var client = sdk.Client;
+
+        client.CaptureMessage("as captured").Should().NotBeNull();
+        kept!.Message = "changed after BeforeSend";
+        kept.Tags["checked"] = "later";
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        var errorEvent = Wire.Read(_ingest.Requests.Single().Body).AsMap()["events"].AsList().Should().ContainSingle().Subject.AsMap();
+        errorEvent["message"].Should().Be("as captured");
+        errorEvent["tags"].AsMap()["checked"].Should().Be("yes");
+    }
+
+    [Fact]
     public async Task Events_are_stamped_with_the_time_of_the_apps_TimeProvider()
     {
         _clock.SetUtcNow(new DateTimeOffset(2031, 5, 6, 7, 8, 9, TimeSpan.Zero));

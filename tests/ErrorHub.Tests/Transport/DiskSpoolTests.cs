@@ -269,6 +269,35 @@ public sealed class DiskSpoolTests : IAsyncLifetime
         SpoolFiles().Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Two_spools_racing_over_the_same_files_take_each_one_once()
+    {
+        // The lock on a batch file is taken just after the file is opened, not with it: a sender that opened a file
+        // just before another sent and deleted it must not find it "free" and send it a second time.
+        const int Files = 400;
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), TimeProvider.System, _logs.CreateLogger("spool"));
+        for (var i = 0; i < Files; i++)
+        {
+            writer.TryStore([System.Text.Encoding.UTF8.GetBytes($"file {i}")]).Should().BeTrue();
+        }
+
+        var taken = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Task Drain() => Task.Run(() =>
+        {
+            var spool = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), TimeProvider.System, _logs.CreateLogger("spool"));
+            while (spool.TryTakeOldest() is { } batch)
+            {
+                taken.Add(System.Text.Encoding.UTF8.GetString(batch.Events[0]));
+                batch.Complete();
+            }
+        });
+
+        await Task.WhenAll(Drain(), Drain(), Drain()).Within();
+
+        taken.Should().OnlyHaveUniqueItems().And.HaveCount(Files);
+        SpoolFiles().Should().BeEmpty();
+    }
+
     /// <summary>
     /// Stops an SDK that has nothing left to wait for. The usual test disposal moves the clock past every wait, which
     /// would let this SDK retry its spool (and empty it) before the next SDK starts.
