@@ -77,6 +77,9 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
         Signal("CONT");
         var stored = await WaitUntilStoredAsync(_clickHouse.Url, _database, accepted, TimeSpan.FromSeconds(120));
         stored.Should().Be(((long)accepted.Count, (long)accepted.Count), "every batch answered 202 arrives once the store answers again, each event once");
+        // Rows are readable in the events table before ClickHouse has written the views and answered the insert: the
+        // segments are deleted once it answered.
+        await WaitForAsync(() => host.Journal().HasRoom, TimeSpan.FromSeconds(30));
         using (var after = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
         {
             after.StatusCode.Should().Be(HttpStatusCode.Accepted, "the journal has room again once its segments are flushed");
