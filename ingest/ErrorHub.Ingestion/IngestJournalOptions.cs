@@ -33,6 +33,15 @@ public sealed class IngestJournalOptions
     public int MaxEventsPerInsert { get; set; } = 5_000;
 
     /// <summary>
+    /// Inserts the flusher runs at once. Default 2: ClickHouse 18.16 runs one insert (the events table and each of its views)
+    /// on about one core, so with one insert at a time a 2-core server stays half idle while a backlog waits. A second insert
+    /// starts only while the journal holds a backlog (at least half of <see cref="MaxEventsPerInsert"/> waiting), so a light
+    /// flow still goes in one insert at a time, each as large as what gathered; and never with an event id the running one carries.
+    /// 1 is the flusher of before (benchmarks.md, "ingest11").
+    /// </summary>
+    public int MaxConcurrentInserts { get; set; } = 2;
+
+    /// <summary>
     /// The least time from the start of one insert to the start of the next: a longer one makes fewer, larger inserts
     /// (ClickHouse pays a fixed share per insert) at the price of a longer wait until events are visible. Default 0: the
     /// next insert starts as soon as the previous one ended and something waits, carrying all that gathered meanwhile.
@@ -60,6 +69,7 @@ public sealed class IngestJournalOptions
         Check(MaxBytes >= 4 * SegmentBytes, nameof(MaxBytes), "at least 4 times SegmentBytes", MaxBytes);
         Check(MaxPendingEvents is >= 1 and <= 10_000_000, nameof(MaxPendingEvents), "between 1 and 10000000", MaxPendingEvents);
         Check(MaxEventsPerInsert is >= 1 and <= 1_000_000, nameof(MaxEventsPerInsert), "between 1 and 1000000", MaxEventsPerInsert);
+        Check(MaxConcurrentInserts is >= 1 and <= 4, nameof(MaxConcurrentInserts), "between 1 and 4", MaxConcurrentInserts);
         Check(MinTimeBetweenInserts >= TimeSpan.Zero && MinTimeBetweenInserts <= TimeSpan.FromMinutes(1), nameof(MinTimeBetweenInserts), "between 00:00:00 and 00:01:00", MinTimeBetweenInserts);
         Check(StopFlushTimeout >= TimeSpan.Zero && StopFlushTimeout <= TimeSpan.FromMinutes(10), nameof(StopFlushTimeout), "between 00:00:00 and 00:10:00", StopFlushTimeout);
         return problems;

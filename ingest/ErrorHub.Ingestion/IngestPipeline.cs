@@ -15,7 +15,7 @@ namespace ErrorHub.Ingestion;
 /// </summary>
 internal sealed class IngestPipeline(BatchPreparer preparer, StoreWriter writer, IngestJournal journal, TimeProvider timeProvider)
 {
-    /// <summary>Whether <see cref="StoreAsync(IReadOnlyList{ErrorEvent}, JournalPayload?, CancellationToken)"/> wants the batch as sent (the journal is on).</summary>
+    /// <summary>Whether batches go to the journal (<see cref="Validate"/>, then <see cref="JournalAsync"/>) instead of being prepared and stored here.</summary>
     public bool JournalsBatches => journal.IsActive;
 
     /// <summary>False when the journal is on and past one of its bounds: a batch would be refused, so its body need not be read.</summary>
@@ -38,20 +38,17 @@ internal sealed class IngestPipeline(BatchPreparer preparer, StoreWriter writer,
     public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, out IReadOnlyDictionary<string, long>? sdkDrops) =>
         preparer.Prepare(projectId, body, receivedAt, out sdkDrops);
 
-    /// <summary>Stores prepared events; completes when they are committed. Throws <see cref="StoreBusyException"/> or <see cref="StoreUnavailableException"/> when they cannot be.</summary>
-    public Task StoreAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken) => StoreAsync(events, null, cancellationToken);
-
     /// <summary>
-    /// Stores prepared events, or, when the journal is on and <paramref name="sent"/> is given, journals the batch as sent:
-    /// completes when it is durable either way. Throws <see cref="StoreBusyException"/> or <see cref="StoreUnavailableException"/> when it cannot be.
+    /// With the journal on: whether the batch is valid and how many events it carries (decoding only; the journal's flusher
+    /// prepares it). Throws <see cref="BatchFormatException"/> when it is not valid.
     /// </summary>
-    public Task StoreAsync(IReadOnlyList<ErrorEvent> events, JournalPayload? sent, CancellationToken cancellationToken)
-    {
-        if (events.Count == 0)
-        {
-            return Task.CompletedTask;
-        }
+    public int Validate(ReadOnlyMemory<byte> body, out IReadOnlyDictionary<string, long>? sdkDrops) => preparer.Validate(body, out sdkDrops);
 
-        return journal.IsActive && sent is not null ? journal.AppendAsync(sent, events, cancellationToken) : writer.WriteAsync(events, cancellationToken);
-    }
+    /// <summary>Journals a validated batch as sent; completes once it is durable. Throws <see cref="StoreBusyException"/> or <see cref="StoreUnavailableException"/> when it cannot be.</summary>
+    public Task JournalAsync(JournalPayload sent, int eventCount, CancellationToken cancellationToken) =>
+        eventCount == 0 ? Task.CompletedTask : journal.AppendAsync(sent, eventCount, cancellationToken);
+
+    /// <summary>Stores prepared events; completes when they are committed. Throws <see cref="StoreBusyException"/> or <see cref="StoreUnavailableException"/> when they cannot be.</summary>
+    public Task StoreAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken) =>
+        events.Count == 0 ? Task.CompletedTask : writer.WriteAsync(events, cancellationToken);
 }

@@ -133,7 +133,8 @@ internal sealed partial class IngestEndpoint(
         long admitted = 0;
         try
         {
-            IReadOnlyList<ErrorEvent> events;
+            IReadOnlyList<ErrorEvent> events = [];
+            int eventCount;
             IReadOnlyDictionary<string, long>? sdkDrops;
             JournalPayload? sent = null;
             try
@@ -157,11 +158,20 @@ internal sealed partial class IngestEndpoint(
 
                 admitted = weight;
                 var receivedAt = timeProvider.GetUtcNow();
-                events = pipeline.Prepare(id, (body ?? raw).Memory, receivedAt, out sdkDrops);
-                if (pipeline.JournalsBatches && events.Count > 0)
+                if (pipeline.JournalsBatches)
                 {
-                    // Only what passed validation is journaled, as it was sent (still compressed): replay prepares it again.
-                    sent = JournalPayload.Create(id, receivedAt, gzip, raw.Memory.Span);
+                    // Decoded to validate and count, not prepared: the journal's flusher prepares it once, from the batch as sent
+                    // (still compressed), which is what the journal keeps.
+                    eventCount = pipeline.Validate((body ?? raw).Memory, out sdkDrops);
+                    if (eventCount > 0)
+                    {
+                        sent = JournalPayload.Create(id, receivedAt, gzip, raw.Memory.Span);
+                    }
+                }
+                else
+                {
+                    events = pipeline.Prepare(id, (body ?? raw).Memory, receivedAt, out sdkDrops);
+                    eventCount = events.Count;
                 }
 
                 if (Left() <= TimeSpan.Zero)
@@ -203,20 +213,21 @@ internal sealed partial class IngestEndpoint(
                 return new(Results.Empty, IngestOutcome.ClientGone); // the client went away while sending: nobody is left to answer
             }
 
-            if (events.Count == 0)
+            if (eventCount == 0)
             {
                 CountSdkDrops(id, sdkDrops);
                 return new(Results.Json(new IngestAccepted(0), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted);
             }
 
-            if (quotas.TryTake(id, settings, events.Count) is { RefusedFor: { } reason } refused)
+            if (quotas.TryTake(id, settings, eventCount) is { RefusedFor: { } reason } refused)
             {
-                return RateLimited(context, id, reason, refused.RetryAfter, events.Count);
+                return RateLimited(context, id, reason, refused.RetryAfter, eventCount);
             }
 
             try
             {
-                await pipeline.StoreAsync(events, sent, cancellationToken).WaitAsync(StoreWait(), timeProvider, cancellationToken);
+                var stored = sent is not null ? pipeline.JournalAsync(sent, eventCount, cancellationToken) : pipeline.StoreAsync(events, cancellationToken);
+                await stored.WaitAsync(StoreWait(), timeProvider, cancellationToken);
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {
@@ -234,7 +245,7 @@ internal sealed partial class IngestEndpoint(
             }
 
             CountSdkDrops(id, sdkDrops);
-            return new(Results.Json(new IngestAccepted(events.Count), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted, events.Count);
+            return new(Results.Json(new IngestAccepted(eventCount), IngestJsonContext.Default.IngestAccepted, statusCode: StatusCodes.Status202Accepted), IngestOutcome.Accepted, eventCount);
         }
         finally
         {

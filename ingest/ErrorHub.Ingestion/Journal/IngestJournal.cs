@@ -13,7 +13,8 @@ namespace ErrorHub.Ingestion.Journal;
 /// The durable ingest journal for the ClickHouse stores (docs/architecture.md, "The ingest journal"). A request's batch,
 /// once validated and prepared, is appended as sent to local segment files; appends that gather while one is written go
 /// in the next write with one fsync (group commit), and the request is answered 202 after that fsync. The batch as sent
-/// stays in memory, and one flusher prepares its events again and inserts them into the store in large inserts, retrying with back-off while the store
+/// stays in memory (the request only decoded it to validate it), and one flusher prepares its events, once, and inserts them into the store in large
+/// inserts (up to <see cref="IngestJournalOptions.MaxConcurrentInserts"/> at once), retrying with back-off while the store
 /// fails, then moves the checkpoint past them and deletes segments the store has. At start, before ingest serves, the
 /// files are scanned; records after the checkpoint are replayed (prepared again from their bytes) before anything new.
 /// Bounds: events in memory (<see cref="IngestJournalOptions.MaxPendingEvents"/>) and bytes on disk
@@ -134,17 +135,17 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     /// Journals a validated batch; completes once it is fsynced (durably accepted). Throws <see cref="StoreBusyException"/>
     /// past a bound, <see cref="StoreUnavailableException"/> when the journal cannot be written or is stopping.
     /// </summary>
-    public Task AppendAsync(JournalPayload payload, IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken)
+    public Task AppendAsync(JournalPayload payload, int eventCount, CancellationToken cancellationToken)
     {
         if (_files is not { } files)
         {
             throw new StoreUnavailableException(new InvalidOperationException("the ingest journal is not open"));
         }
 
-        var pending = Interlocked.Add(ref _pendingEvents, events.Count);
-        if (pending > _options.MaxPendingEvents && pending != events.Count)
+        var pending = Interlocked.Add(ref _pendingEvents, eventCount);
+        if (pending > _options.MaxPendingEvents && pending != eventCount)
         {
-            Interlocked.Add(ref _pendingEvents, -events.Count);
+            Interlocked.Add(ref _pendingEvents, -eventCount);
             throw new StoreBusyException();
         }
 
@@ -152,17 +153,17 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         if (files.Bytes + Interlocked.Add(ref _reservedBytes, recordBytes) > _options.MaxBytes)
         {
             Interlocked.Add(ref _reservedBytes, -recordBytes);
-            Interlocked.Add(ref _pendingEvents, -events.Count);
+            Interlocked.Add(ref _pendingEvents, -eventCount);
             throw new StoreBusyException();
         }
 
-        var append = new PendingAppend(payload, events, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var append = new PendingAppend(payload, eventCount, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_appendLock)
         {
             if (_appendsClosed)
             {
                 Interlocked.Add(ref _reservedBytes, -recordBytes);
-                Interlocked.Add(ref _pendingEvents, -events.Count);
+                Interlocked.Add(ref _pendingEvents, -eventCount);
                 throw new StoreUnavailableException(new InvalidOperationException("ingest is stopping"));
             }
 
@@ -208,7 +209,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             catch (Exception exception)
             {
                 Interlocked.Add(ref _reservedBytes, -bytes);
-                Interlocked.Add(ref _pendingEvents, -batch.Sum(a => (long)a.Events.Count));
+                Interlocked.Add(ref _pendingEvents, -batch.Sum(a => (long)a.EventCount));
                 LogAppendFailed(_logger, batch.Count, exception);
                 foreach (var append in batch)
                 {
@@ -223,7 +224,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             {
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    _accepted.Enqueue(new Accepted(first + i, batch[i].Payload, batch[i].Events.Count));
+                    _accepted.Enqueue(new Accepted(first + i, batch[i].Payload, batch[i].EventCount));
                 }
             }
 
@@ -241,10 +242,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         {
             await ReplayAsync();
 
-            // One insert at a time (never two carrying the same event id); while it runs, the next one is taken and prepared.
-            Task<bool>? running = null;
-            int runningEvents = 0;
-            long runningLast = 0, lastStart = 0;
+            // Up to MaxConcurrentInserts inserts at once, never two carrying the same event id; the checkpoint moves past an
+            // insert's records only once every insert before it is stored too (a crash in between replays them, and the
+            // store leaves out the ids it has). While inserts run, the next one is taken and prepared.
+            var running = new Queue<RunningInsert>();
+            long lastStart = 0;
             while (true)
             {
                 var taken = new List<Accepted>();
@@ -259,8 +261,18 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     }
                 }
 
-                if (taken.Count == 0 && running is null)
+                if (taken.Count == 0)
                 {
+                    if (running.Count > 0)
+                    {
+                        if (!await SettleOldestAsync(running))
+                        {
+                            return; // stopping past its deadline: the journal keeps the rest for the next start
+                        }
+
+                        continue;
+                    }
+
                     if (_stopping.IsCancellationRequested && AppendsDrained())
                     {
                         return;
@@ -270,35 +282,31 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     continue;
                 }
 
-                // Prepared again here rather than kept from the request: a batch as sent takes about 150 bytes per event,
-                // its prepared events tens of times that, and tens of thousands of them may wait.
+                // Prepared here, once, from the batch as sent (the request only decoded it to validate): a batch as sent takes
+                // about 150 bytes per event, its prepared events tens of times that, and tens of thousands of them may wait.
                 var events = new List<ErrorEvent>(takenEvents);
                 foreach (var accepted in taken)
                 {
                     events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
                 }
 
-                if (running is not null)
+                // Settled first: what has ended, then the oldest while every slot is taken, while this insert is small (a light
+                // flow goes one insert at a time, each carrying all that gathered), or while it carries an id under way.
+                while (running.Count > 0
+                    && (running.Peek().Stored.IsCompleted
+                        || running.Count >= _options.MaxConcurrentInserts
+                        || takenEvents < _options.MaxEventsPerInsert / 2
+                        || Overlaps(running, events)))
                 {
-                    var stored = await running;
-                    Interlocked.Add(ref _pendingEvents, -runningEvents);
-                    if (!stored)
+                    if (!await SettleOldestAsync(running))
                     {
-                        return; // stopping past its deadline: the journal keeps the rest for the next start
+                        return;
                     }
-
-                    _files!.Commit(runningLast);
-                    running = null;
-                    await WaitBetweenInsertsAsync(lastStart);
                 }
 
-                if (taken.Count > 0)
-                {
-                    lastStart = _time.GetTimestamp();
-                    running = events.Count == 0 ? Task.FromResult(true) : InsertAsync(events);
-                    runningEvents = takenEvents;
-                    runningLast = taken[^1].Sequence;
-                }
+                await WaitBetweenInsertsAsync(lastStart);
+                lastStart = _time.GetTimestamp();
+                running.Enqueue(new RunningInsert(events.Count == 0 ? Task.FromResult(true) : InsertAsync(events), events, takenEvents, taken[^1].Sequence));
             }
         }
         catch (Exception exception)
@@ -306,6 +314,44 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             // A bug or a broken disk: stop flushing (what is journaled stays for the next start) rather than loop.
             LogFlusherFailed(_logger, exception);
         }
+    }
+
+    /// <summary>Waits for the oldest insert under way; once stored, its events are no longer pending and the checkpoint moves past its records.</summary>
+    private async Task<bool> SettleOldestAsync(Queue<RunningInsert> running)
+    {
+        var oldest = running.Peek();
+        var stored = await oldest.Stored;
+        running.Dequeue();
+        Interlocked.Add(ref _pendingEvents, -oldest.JournaledEvents);
+        if (!stored)
+        {
+            return false;
+        }
+
+        _files!.Commit(oldest.LastSequence);
+        return true;
+    }
+
+    private static bool Overlaps(Queue<RunningInsert> running, List<ErrorEvent> events)
+    {
+        var underWay = new HashSet<(int, Guid)>();
+        foreach (var insert in running)
+        {
+            foreach (var e in insert.Events)
+            {
+                underWay.Add((e.ProjectId, e.EventId));
+            }
+        }
+
+        foreach (var e in events)
+        {
+            if (underWay.Contains((e.ProjectId, e.EventId)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task WaitBetweenInsertsAsync(long lastStart)
@@ -413,9 +459,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             var batch = gzip ? Gunzip(body) : body;
             return [.. _preparer.Prepare(projectId, batch, receivedAt, out _)];
         }
-        catch (Exception exception) when (exception is BatchFormatException or InvalidDataException)
+        catch (Exception exception)
         {
-            // It passed validation when it came; a limit changed since (or the bytes did). Counted, never retried.
+            // It passed validation when it came; a limit changed since (or the bytes did). The request only decoded it, so a
+            // failure in scrubbing, grouping or normalizing (a bug: none refuses an event) also ends here rather than stopping
+            // the flusher with the batch at the head of the journal for good. Counted, never retried.
             Interlocked.Increment(ref _skippedRecords);
             LogReplaySkipped(_logger, sequence, exception.Message);
             return null;
@@ -550,7 +598,10 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     [LoggerMessage(10, LogLevel.Information, "ErrorHub:Ingest:Journal:Enabled is ignored for the '{Kind}' store: its own commit is a local fsync, so ingest answers once it is stored")]
     private static partial void LogIgnored(ILogger logger, string kind);
 
-    private sealed record PendingAppend(JournalPayload Payload, IReadOnlyList<ErrorEvent> Events, TaskCompletionSource Completion);
+    private sealed record PendingAppend(JournalPayload Payload, int EventCount, TaskCompletionSource Completion);
+
+    /// <summary>An insert under way: its events (for the overlap check), how many journaled events it settles, and the last record it carries.</summary>
+    private sealed record RunningInsert(Task<bool> Stored, List<ErrorEvent> Events, int JournaledEvents, long LastSequence);
 
     private sealed record Accepted(long Sequence, JournalPayload Payload, int EventCount);
 }

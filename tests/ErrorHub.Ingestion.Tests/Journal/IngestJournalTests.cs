@@ -77,6 +77,45 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     }
 
     [Fact]
+    public async Task With_two_inserts_at_once_a_batch_sent_twice_while_its_first_copy_is_being_inserted_is_stored_once()
+    {
+        // Small inserts, so that batches arriving together make a backlog and the flusher runs two inserts at once.
+        await using var host = await StartAsync(new()
+        {
+            ["ErrorHub:Ingest:Journal:MaxEventsPerInsert"] = "6",
+            ["ErrorHub:Ingest:Journal:MaxConcurrentInserts"] = "2",
+        });
+        var ids = new List<Guid>();
+        var posts = new List<Task>();
+        for (var i = 0; i < 30; i++)
+        {
+            var (batch, batchIds) = IngestEndpointTests.Fresh();
+            ids.AddRange(batchIds);
+            var body = Wire.Encode(batch);
+            // The client's retry (same ids) right behind the first try: the two land in consecutive inserts.
+            posts.Add(PostAcceptedAsync(body));
+            posts.Add(PostAcceptedAsync(body));
+        }
+
+        await Task.WhenAll(posts);
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids)).Should().Be((90L, 90L), "an event sent twice is stored once, also when its copies are in inserts under way together");
+        var issues = await host.Issues.GetIssuesAsync(new Storage.IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+        issues.Items.Sum(i => i.EventCount).Should().Be(90, "what the dashboard counts is each event once");
+
+        // The request only decodes the batch: what does not decode is still refused, and nothing of it is journaled.
+        using var invalid = await host.PostAsync([0x93, 0xc1, 0x01, 0x02]);
+        invalid.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        host.Journal().SkippedRecords.Should().Be(0);
+        host.Logs.Errors.Should().BeEmpty();
+
+        async Task PostAcceptedAsync(byte[] body)
+        {
+            using var response = await host.PostAsync(body, gzip: true);
+            response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
     public async Task Records_left_by_a_crash_are_replayed_at_start_and_a_torn_last_record_is_cut_off()
     {
         var (first, firstIds) = FreshRecord();

@@ -5,6 +5,10 @@ using System.IO.Compression;
 using ErrorHub.Ingestion;
 using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Ingestion.Http;
+using ErrorHub.Ingestion.Scrubbing;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
+using Microsoft.Extensions.Options;
 using ErrorHub.Transport;
 
 namespace ErrorHub.Benchmarks;
@@ -15,7 +19,9 @@ namespace ErrorHub.Benchmarks;
 /// threads are counted too. Three scopes, so that nobody reads one for another:
 /// <c>decode</c> (the MessagePack batch into incoming events: decode, type checks, limits),
 /// <c>normalize</c> (that, then each event made the stored one with a fixed grouping: <see cref="CodecBenchmarks.DecodeMessagePackBatch"/>, the default),
-/// <c>gunzip</c> (the gzip'd body as the SDK sends it inflated the way the endpoint does, then decoded and normalized).
+/// <c>gunzip</c> (the gzip'd body as the SDK sends it inflated the way the endpoint does, then decoded and normalized),
+/// <c>prepare</c> (what ingest does to a batch before it is stored: decode, scrub, group, normalize, <c>BatchPreparer</c>),
+/// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert).
 /// </summary>
 internal static class DecodeCost
 {
@@ -35,6 +41,8 @@ internal static class DecodeCost
         var gzipped = CodecBenchmarks.Gzip(body);
         var decoder = new EventBatchDecoder(new IngestLimits());
         var limits = new IngestLimits();
+        var scrubber = new EventScrubber(new ScrubbingOptions());
+        var preparer = new BatchPreparer(Options.Create(limits), Options.Create(new ScrubbingOptions()));
 
         foreach (var scope in scopes)
         {
@@ -43,7 +51,11 @@ internal static class DecodeCost
                 "decode" => () => decoder.Decode(body).Events.Count,
                 "normalize" => () => CodecBenchmarks.DecodeAndNormalize(decoder, body),
                 "gunzip" => () => CodecBenchmarks.GunzipDecodeAndNormalize(decoder, gzipped, limits),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip or all"),
+                "scrub" => () => Scrub(decoder, scrubber, body),
+                "group" => () => ScrubGroup(decoder, scrubber, body),
+                "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
+                "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, prepare, rows or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -70,5 +82,43 @@ internal static class DecodeCost
                     $"{scope,-9} batch of {CodecBenchmarks.BatchSize} ({body.Length:N0} bytes, gzip'd {gzipped.Length:N0}): {decoded:N0} events in {cpu:F2} s CPU ({wall.Elapsed.TotalSeconds:F1} s wall): {cpu * 1e6 / decoded:F2} µs CPU per event, {decoded / cpu:N0} events per CPU-second, {bytesPerEvent:N0} B allocated per event; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
             }
         }
+    }
+
+    /// <summary>Every column value of each event's row, as the driver reads them; the lengths are summed so nothing is optimized away.</summary>
+    private static int EncodeRows(IReadOnlyList<ErrorEvent> events)
+    {
+        long sink = 0;
+        foreach (var e in events)
+        {
+            var row = new ClickHouseEventRow(e);
+            sink += row.Payload.Length + row.Grouping.Length + row.ExceptionTypes.Length + row.ExceptionValues.Length + row.ExceptionModules.Length
+                + row.FrameExceptionIndexes.Length + row.FrameFunctions.Length + row.FrameTypes.Length + row.FrameModules.Length + row.FrameFiles.Length
+                + row.FrameLines.Length + row.FrameColumns.Length + row.FrameInApp.Length + row.TagKeys.Length + row.TagValues.Length
+                + row.Title.Length + row.Culprit.Length + row.Message.Length + (long)row.UserHashValue % 7 + row.Timestamp.Second + row.ReceivedAt.Second;
+        }
+
+        return sink >= 0 ? events.Count : 0;
+    }
+
+    private static int Scrub(EventBatchDecoder decoder, EventScrubber scrubber, byte[] body)
+    {
+        var n = 0;
+        foreach (var e in decoder.Decode(body).Events)
+        {
+            n += scrubber.Scrub(e).Exceptions.Count >= 0 ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    private static int ScrubGroup(EventBatchDecoder decoder, EventScrubber scrubber, byte[] body)
+    {
+        var n = 0;
+        foreach (var e in decoder.Decode(body).Events)
+        {
+            n += ErrorHub.Ingestion.Grouping.Grouper.Group(scrubber.Scrub(e)).Fingerprint.Length > 0 ? 1 : 0;
+        }
+
+        return n;
     }
 }

@@ -25,8 +25,9 @@ namespace ErrorHub.Benchmarks.Load;
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
-/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--workstation-gc]</c>: <c>--journal</c> turns on the durable ingest journal (ClickHouse only; 202
-/// once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>, <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>).
+/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE]</c>: <c>--journal</c> turns on the
+/// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
+/// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting).
 /// </summary>
 internal static class IngestLoad
 {
@@ -56,6 +57,13 @@ internal static class IngestLoad
                     break;
                 case "--workstation-gc":
                     journal["DOTNET_gcServer"] = "0";
+                    break;
+                case "--concurrent-inserts":
+                    journal["ErrorHub__Ingest__Journal__MaxConcurrentInserts"] = args[++i];
+                    break;
+                case "--env":
+                    var (name, value) = args[++i].Split('=', 2) is [var n, var v] ? (n, v) : throw new ArgumentException("--env NAME=VALUE");
+                    journal[name] = value;
                     break;
                 case "--pending-events":
                     journal["ErrorHub__Ingest__Journal__MaxPendingEvents"] = args[++i];
