@@ -107,7 +107,7 @@ public sealed class UseErrorHubTests
 
     [Theory]
     [InlineData(true, 0)]
-    [InlineData(false, 96 + 256)]
+    [InlineData(false, 96 + 320)] // the AsyncLocal and the state machine: 344 B in a Release build, 384 B in a Debug one
     public async Task A_request_that_goes_on_asynchronously_and_does_not_fail_allocates_nothing_in_the_middleware_with_hosting_Activity(
         bool hostingActivity, int bytesPerRequest)
     {

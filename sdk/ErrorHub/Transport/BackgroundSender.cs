@@ -189,6 +189,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>Events waiting in the queue, not yet taken into a batch.</summary>
     internal int QueuedCount => _queue.Reader.Count;
 
+    /// <summary>Events taken into the queue since start (an event counts once it is encoded and written there).</summary>
+    internal long EnqueuedCount => Interlocked.Read(ref _enqueued);
+
     /// <summary>Counts an event refused at the queue, by why the queue refused it.</summary>
     public void CountRefused()
     {

@@ -82,7 +82,8 @@ public sealed class FullQueueTests
     {
         await ingest.WaitForRequestsAsync(1);
         await http.GetAsync("/fail?n=2").WaitAsync(Guard);
-        await WaitUntilAsync(() => beforeSend.Count == 2 && client.Sender!.QueuedCount == 0);
+        // BeforeSend runs before the event is encoded and queued: wait until it is in the queue and taken out of it again.
+        await WaitUntilAsync(() => beforeSend.Count == 2 && client.Sender!.EnqueuedCount == 2 && client.Sender!.QueuedCount == 0);
         await http.GetAsync("/fail?n=3").WaitAsync(Guard);
         await WaitUntilAsync(() => beforeSend.Count == 3);
     }
