@@ -198,30 +198,18 @@ internal sealed class CurrentRequests : IDisposable
         var depth = 0;
         for (var activity = Activity.Current; activity is not null && depth < MaxDepth; activity = activity.Parent, depth++)
         {
-            var start = Hash(activity);
-            for (var probe = 0; probe < Probes; probe++)
+            var index = FindSlot(activity, out var context, out var pending);
+            if (index < 0)
             {
-                ref var slot = ref _slots[(start + probe) & _mask];
-                var before = Volatile.Read(ref slot.Version);
-                if ((before & 1) != 0 || !ReferenceEquals(Volatile.Read(ref slot.Activity), activity))
-                {
-                    continue;
-                }
-
-                var context = Volatile.Read(ref slot.Context);
-                var pending = Volatile.Read(ref slot.Pending);
-                if (Volatile.Read(ref slot.Version) != before || context is null || activity.IsStopped)
-                {
-                    continue;
-                }
-
-                if (pending is null || !EndedWith(pending, exception))
-                {
-                    return null; // the request's pipeline is still running, or ended otherwise
-                }
-
-                return ReferenceEquals(Interlocked.CompareExchange(ref slot.Pending, null, pending), pending) ? context : null;
+                continue;
             }
+
+            if (pending is null || !EndedWith(pending, exception))
+            {
+                return null; // the request's pipeline is still running, or ended otherwise
+            }
+
+            return ReferenceEquals(Interlocked.CompareExchange(ref _slots[index].Pending, null, pending), pending) ? context : null;
         }
 
         return null;
@@ -291,26 +279,36 @@ internal sealed class CurrentRequests : IDisposable
         // Never block the request: the slot frees itself once hosting stops the Activity (a claim may then take it).
     }
 
-    private HttpContext? Find(Activity activity)
+    private HttpContext? Find(Activity activity) => FindSlot(activity, out var context, out _) >= 0 ? context : null;
+
+    /// <summary>
+    /// The index of the slot that holds this running <paramref name="activity"/>'s request, read consistently (the slot's
+    /// version was even and unchanged across the reads), or -1.
+    /// </summary>
+    private int FindSlot(Activity activity, out HttpContext? context, out Task? pending)
     {
         var start = Hash(activity);
         for (var probe = 0; probe < Probes; probe++)
         {
-            ref var slot = ref _slots[(start + probe) & _mask];
+            var index = (start + probe) & _mask;
+            ref var slot = ref _slots[index];
             var before = Volatile.Read(ref slot.Version);
             if ((before & 1) != 0 || !ReferenceEquals(Volatile.Read(ref slot.Activity), activity))
             {
                 continue;
             }
 
-            var context = Volatile.Read(ref slot.Context);
+            context = Volatile.Read(ref slot.Context);
+            pending = Volatile.Read(ref slot.Pending);
             if (Volatile.Read(ref slot.Version) == before && context is not null && !activity.IsStopped)
             {
-                return context;
+                return index;
             }
         }
 
-        return null;
+        context = null;
+        pending = null;
+        return -1;
     }
 
     private static int Hash(Activity activity) =>
