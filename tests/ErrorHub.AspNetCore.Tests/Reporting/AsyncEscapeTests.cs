@@ -150,26 +150,4 @@ public sealed class AsyncEscapeTests
         reported.Request!.QueryString.Should().Be("bundle=holiday");
         reported.Logger.Should().BeNull("the middleware reported it as it escaped, before the server logged it");
     }
-
-    /// <summary>Writes nothing, like a console provider nobody reads; hosting starts an Activity per request for it.</summary>
-    private sealed class SilentLoggerProvider : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Silent();
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Silent : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-            }
-        }
-    }
 }
