@@ -217,7 +217,8 @@ internal static partial class SdkStorm
     /// The app: <c>/ok</c> answers, <c>/throw</c> throws 20 frames deep; UseExceptionHandler answers 500. Its mode is
     /// <c>bare</c> (not even UseExceptionHandler), <c>handler</c> (UseExceptionHandler) or <c>errorhub</c> (the same and
     /// AddErrorHub()/UseErrorHub()), with <c>+logger</c>: a logging provider of the app's own that keeps scopes and writes
-    /// nothing, as the template's console provider would without its cost.
+    /// nothing, as the template's console provider would without its cost; with <c>+listener</c>: an
+    /// <see cref="ActivityListener"/> on hosting's source, so that hosting makes its Activity without any logging.
     /// </summary>
     public static async Task RunAppAsync(string[] args)
     {
@@ -234,6 +235,17 @@ internal static partial class SdkStorm
         if (mode.Contains("+logger", StringComparison.Ordinal))
         {
             builder.Logging.AddProvider(new RequestCostBenchmarks.EnabledNullScopedLoggerProvider());
+        }
+
+        if (mode.Contains("+listener", StringComparison.Ordinal))
+        {
+            // What it would take to give hosting's Activity to an app without logging: a listener on hosting's source
+            // that lets the Activity be made (and propagated) but records nothing.
+            ActivitySource.AddActivityListener(new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+                Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            });
         }
 
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
