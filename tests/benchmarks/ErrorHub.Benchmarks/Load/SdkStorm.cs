@@ -218,7 +218,8 @@ internal static partial class SdkStorm
     /// <c>bare</c> (not even UseExceptionHandler), <c>handler</c> (UseExceptionHandler) or <c>errorhub</c> (the same and
     /// AddErrorHub()/UseErrorHub()), with <c>+logger</c>: a logging provider of the app's own that keeps scopes and writes
     /// nothing, as the template's console provider would without its cost; with <c>+listener</c>: an
-    /// <see cref="ActivityListener"/> on hosting's source, so that hosting makes its Activity without any logging.
+    /// <see cref="ActivityListener"/> on hosting's source, so that hosting makes its Activity without any logging; with
+    /// <c>+no-middleware</c>: AddErrorHub() without UseErrorHub(), to tell what the services cost from what the middleware does.
     /// </summary>
     public static async Task RunAppAsync(string[] args)
     {
@@ -270,7 +271,7 @@ internal static partial class SdkStorm
             }));
         }
 
-        if (kind == "errorhub")
+        if (kind == "errorhub" && !mode.Contains("+no-middleware", StringComparison.Ordinal))
         {
             app.UseErrorHub();
         }
