@@ -219,7 +219,9 @@ internal static partial class SdkStorm
     /// AddErrorHub()/UseErrorHub()), with <c>+logger</c>: a logging provider of the app's own that keeps scopes and writes
     /// nothing, as the template's console provider would without its cost; with <c>+listener</c>: an
     /// <see cref="ActivityListener"/> on hosting's source, so that hosting makes its Activity without any logging; with
-    /// <c>+no-middleware</c>: AddErrorHub() without UseErrorHub(), to tell what the services cost from what the middleware does.
+    /// <c>+no-middleware</c>: AddErrorHub() without UseErrorHub(), to tell what the services cost from what the middleware does;
+    /// with <c>+off-kestrel</c> (<c>-aspnetcore</c>, <c>-routing</c>, <c>-diagnostics</c>) or <c>+kestrel-error</c>: ErrorHub's
+    /// provider off, or from Error up only, for that category of ASP.NET Core's.
     /// </summary>
     public static async Task RunAppAsync(string[] args)
     {
@@ -258,6 +260,25 @@ internal static partial class SdkStorm
                 o.ShutdownTimeout = TimeSpan.FromSeconds(2);
                 o.SendTimeout = TimeSpan.FromSeconds(2);
             });
+        }
+
+        // ErrorHub's provider turned off (or to Error) for one of ASP.NET Core's categories, to find which component does
+        // more per request once ErrorHub's provider listens to it (docs/benchmarks.md, section "wrk").
+        foreach (var (flag, category) in new[]
+        {
+            ("+off-aspnetcore", "Microsoft.AspNetCore"), ("+off-kestrel", "Microsoft.AspNetCore.Server.Kestrel"),
+            ("+off-routing", "Microsoft.AspNetCore.Routing"), ("+off-diagnostics", "Microsoft.AspNetCore.Diagnostics"),
+        })
+        {
+            if (mode.Contains(flag, StringComparison.Ordinal))
+            {
+                builder.Logging.AddFilter<ErrorHub.Logging.ErrorHubLoggerProvider>(category, LogLevel.None);
+            }
+        }
+
+        if (mode.Contains("+kestrel-error", StringComparison.Ordinal))
+        {
+            builder.Logging.AddFilter<ErrorHub.Logging.ErrorHubLoggerProvider>("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
         }
 
         var app = builder.Build();
