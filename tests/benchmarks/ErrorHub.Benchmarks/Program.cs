@@ -58,6 +58,18 @@ if (args is ["plain-ratio", .. var ratioArgs])
     return;
 }
 
+if (args is ["wrk-plain", .. var wrkPlainArgs])
+{
+    await WrkBenchmarks.RunPlainAsync(wrkPlainArgs);
+    return;
+}
+
+if (args is ["wrk-storm", .. var wrkStormArgs])
+{
+    await WrkBenchmarks.RunStormAsync(wrkStormArgs);
+    return;
+}
+
 if (args is ["sdk-storm-sink"])
 {
     await SdkStorm.RunSinkAsync();

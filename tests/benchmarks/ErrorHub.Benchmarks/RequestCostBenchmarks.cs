@@ -201,7 +201,7 @@ public class RequestCostBenchmarks
 
     private static double Median<T>(IEnumerable<T> values, Func<T, double> of) => Quantile(values.Select(of).ToList(), 0.5);
 
-    private static double Quantile(IReadOnlyCollection<double> values, double q)
+    internal static double Quantile(IReadOnlyCollection<double> values, double q)
     {
         var sorted = values.Order().ToArray();
         var position = q * (sorted.Length - 1);
@@ -337,7 +337,7 @@ public class RequestCostBenchmarks
     }
 
     /// <summary>The same, keeping the log scopes as the console provider does (<see cref="ISupportExternalScope"/>).</summary>
-    private sealed class EnabledNullScopedLoggerProvider : ILoggerProvider, ILogger, ISupportExternalScope
+    internal sealed class EnabledNullScopedLoggerProvider : ILoggerProvider, ILogger, ISupportExternalScope
     {
         public ILogger CreateLogger(string categoryName) => this;
 

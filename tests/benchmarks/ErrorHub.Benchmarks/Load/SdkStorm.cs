@@ -7,7 +7,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using ErrorHub.Internal;
 using ErrorHub.Transport;
 using MessagePack;
@@ -129,42 +128,17 @@ internal static partial class SdkStorm
         }
     }
 
-    private static async Task<WrkResult> Wrk(string url, int seconds)
-    {
-        using var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "0", "wrk", "-t1", "-c16", $"-d{seconds}s", url])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var requests = WrkRequests().Match(output);
-        var rps = WrkRate().Match(output);
-        if (!requests.Success || !rps.Success)
-        {
-            throw new InvalidOperationException("wrk gave no result: " + output + await process.StandardError.ReadToEndAsync());
-        }
+    private static Task<WrkResult> Wrk(string url, int seconds) => Load.Wrk.RunAsync(url, seconds);
 
-        return new WrkResult(long.Parse(requests.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture));
-    }
-
-    [GeneratedRegex(@"(\d+) requests in")]
-    private static partial Regex WrkRequests();
-
-    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
-    private static partial Regex WrkRate();
-
-    private sealed record WrkResult(long Requests, double RequestsPerSecond);
-
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>The app under load, in a child process so that its CPU time and memory are its own.</summary>
-    private sealed class App : IAsyncDisposable
+    /// <summary>The app under load, in a child process pinned to one CPU, so that its CPU time and memory are its own.</summary>
+    internal sealed class App : IAsyncDisposable
     {
         private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
         private readonly Process _process;
@@ -177,11 +151,14 @@ internal static partial class SdkStorm
 
         public string Url { get; }
 
-        public static async Task<App> StartAsync(string mode, string? dsn, string levels)
+        public int Pid => _process.Id;
+
+        public static async Task<App> StartAsync(string mode, string? dsn, string levels, int cpu = 1)
         {
             var port = FreePort();
             var self = typeof(SdkStorm).Assembly.Location;
-            var process = Process.Start(new ProcessStartInfo("taskset", ["-c", "1", "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-", levels])
+            var process = Process.Start(new ProcessStartInfo(
+                "taskset", ["-c", cpu.ToString(CultureInfo.InvariantCulture), "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-", levels])
             {
                 RedirectStandardOutput = true,
             })!;
@@ -210,6 +187,10 @@ internal static partial class SdkStorm
             return TimeSpan.FromSeconds(ticks / 100.0);
         }
 
+        /// <summary>Whether the app's requests run inside hosting's Activity, and the bytes it allocated so far.</summary>
+        public async Task<AppProbe> ProbeAsync() =>
+            JsonSerializer.Deserialize<AppProbe>(await Http.GetStringAsync(Url + "probe"), JsonSerializerOptions.Web)!;
+
         public async Task<AppStats> FinishAsync()
         {
             var json = await Http.PostAsync(Url + "finish", null);
@@ -230,10 +211,22 @@ internal static partial class SdkStorm
 
     internal sealed record AppStats(long Thrown, Dictionary<string, long> Dropped, double PeakMegabytes);
 
-    /// <summary>The app: <c>/ok</c> answers, <c>/throw</c> throws 20 frames deep; UseExceptionHandler answers 500.</summary>
+    internal sealed record AppProbe(bool Activity, long Allocated);
+
+    /// <summary>
+    /// The app: <c>/ok</c> answers, <c>/throw</c> throws 20 frames deep; UseExceptionHandler answers 500. Its mode is
+    /// <c>bare</c> (not even UseExceptionHandler), <c>handler</c> (UseExceptionHandler) or <c>errorhub</c> (the same and
+    /// AddErrorHub()/UseErrorHub()), with <c>+logger</c>: a logging provider of the app's own that keeps scopes and writes
+    /// nothing, as the template's console provider would without its cost; with <c>+listener</c>: an
+    /// <see cref="ActivityListener"/> on hosting's source, so that hosting makes its Activity without any logging; with
+    /// <c>+no-middleware</c>: AddErrorHub() without UseErrorHub(), to tell what the services cost from what the middleware does;
+    /// with <c>+off-kestrel</c> (<c>-aspnetcore</c>, <c>-routing</c>, <c>-diagnostics</c>) or <c>+kestrel-error</c>: ErrorHub's
+    /// provider off, or from Error up only, for that category of ASP.NET Core's.
+    /// </summary>
     public static async Task RunAppAsync(string[] args)
     {
         var (mode, port, dsn) = (args[0], args[1], args[2]);
+        var kind = mode.Split('+')[0];
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // no console logging in any mode: it would dominate what is measured
         if (args.Length > 3 && args[3] == "template")
@@ -242,8 +235,24 @@ internal static partial class SdkStorm
             builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         }
 
+        if (mode.Contains("+logger", StringComparison.Ordinal))
+        {
+            builder.Logging.AddProvider(new RequestCostBenchmarks.EnabledNullScopedLoggerProvider());
+        }
+
+        if (mode.Contains("+listener", StringComparison.Ordinal))
+        {
+            // What it would take to give hosting's Activity to an app without logging: a listener on hosting's source
+            // that lets the Activity be made (and propagated) but records nothing.
+            ActivitySource.AddActivityListener(new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+                Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            });
+        }
+
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        if (mode == "errorhub")
+        if (kind == "errorhub")
         {
             builder.Services.AddErrorHub(o =>
             {
@@ -253,9 +262,28 @@ internal static partial class SdkStorm
             });
         }
 
+        // ErrorHub's provider turned off (or to Error) for one of ASP.NET Core's categories, to find which component does
+        // more per request once ErrorHub's provider listens to it (docs/benchmarks.md, section "wrk").
+        foreach (var (flag, category) in new[]
+        {
+            ("+off-aspnetcore", "Microsoft.AspNetCore"), ("+off-kestrel", "Microsoft.AspNetCore.Server.Kestrel"),
+            ("+off-routing", "Microsoft.AspNetCore.Routing"), ("+off-diagnostics", "Microsoft.AspNetCore.Diagnostics"),
+        })
+        {
+            if (mode.Contains(flag, StringComparison.Ordinal))
+            {
+                builder.Logging.AddFilter<ErrorHub.Logging.ErrorHubLoggerProvider>(category, LogLevel.None);
+            }
+        }
+
+        if (mode.Contains("+kestrel-error", StringComparison.Ordinal))
+        {
+            builder.Logging.AddFilter<ErrorHub.Logging.ErrorHubLoggerProvider>("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
+        }
+
         var app = builder.Build();
         long thrown = 0;
-        if (mode != "bare")
+        if (kind != "bare")
         {
             app.UseExceptionHandler(handler => handler.Run(context =>
             {
@@ -264,7 +292,7 @@ internal static partial class SdkStorm
             }));
         }
 
-        if (mode == "errorhub")
+        if (kind == "errorhub" && !mode.Contains("+no-middleware", StringComparison.Ordinal))
         {
             app.UseErrorHub();
         }
@@ -275,6 +303,9 @@ internal static partial class SdkStorm
             Interlocked.Increment(ref thrown);
             return DeepThrow.Frames();
         });
+        // Whether hosting started its Activity for this request (ErrorHub then keys the request by it, 0 B; without it an
+        // AsyncLocal, 96 B), and what the process allocated so far.
+        app.MapGet("/probe", () => new AppProbe(Activity.Current is not null, GC.GetTotalAllocatedBytes(precise: true)));
         app.MapPost("/finish", async (HttpContext context) =>
         {
             var dropped = new Dictionary<string, long>();

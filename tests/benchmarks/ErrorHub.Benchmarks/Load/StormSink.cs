@@ -72,13 +72,18 @@ internal sealed class StormSink : IAsyncDisposable
         return sink;
     }
 
-    /// <summary>The sink as a child process (<c>sdk-storm-sink</c>), so that its CPU time is its own.</summary>
-    public static async Task<Child> StartProcessAsync()
+    /// <summary>
+    /// The sink as a child process (<c>sdk-storm-sink</c>), so that its CPU time is its own; with <paramref name="cpu"/>,
+    /// pinned to that CPU (off the core of the app under test).
+    /// </summary>
+    public static async Task<Child> StartProcessAsync(int? cpu = null)
     {
-        var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [typeof(StormSink).Assembly.Location, "sdk-storm-sink"])
-        {
-            RedirectStandardOutput = true,
-        })!;
+        var self = typeof(StormSink).Assembly.Location;
+        var start = cpu is { } core
+            ? new System.Diagnostics.ProcessStartInfo("taskset", ["-c", core.ToString(CultureInfo.InvariantCulture), "dotnet", self, "sdk-storm-sink"])
+            : new System.Diagnostics.ProcessStartInfo("dotnet", [self, "sdk-storm-sink"]);
+        start.RedirectStandardOutput = true;
+        var process = System.Diagnostics.Process.Start(start)!;
         return new Child(process, await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the sink did not start"));
     }
 
@@ -124,6 +129,12 @@ internal sealed class StormSink : IAsyncDisposable
 
         /// <summary>User + system CPU seconds the sink used so far.</summary>
         public double CpuSeconds => CpuWatch.Seconds(_process.Id);
+
+        public async Task ResetAsync()
+        {
+            using var http = new HttpClient();
+            (await http.PostAsync($"http://{new Uri(Dsn).Authority}/reset", null)).EnsureSuccessStatusCode();
+        }
 
         public async Task<SinkStats> StatsAsync()
         {

@@ -1,0 +1,192 @@
+using System.Globalization;
+
+namespace ErrorHub.Benchmarks.Load;
+
+/// <summary>
+/// Issue 6's benchmarks 2 and 4 in the issue's own form: wrk over loopback against the same minimal ASP.NET Core app
+/// (<see cref="SdkStorm.RunAppAsync"/>, a child process pinned to CPU 1 with <c>taskset</c>, as in the issue's run),
+/// wrk and the storm's sink (<see cref="StormSink"/>, a process of its own that gunzips, decodes and counts events)
+/// pinned to CPU 0. Besides wrk's rates and latencies, the app's CPU time per request (user + system, from
+/// <c>/proc</c>) and its allocated bytes per request (<c>GC.GetTotalAllocatedBytes</c>, read through the app's
+/// <c>/probe</c>): CPU per request moves less than a rate when other processes share the machine, and the bytes not
+/// at all. Only 127.0.0.1 is contacted; every phase is bounded in time. Needs <c>wrk</c> (Debian package); the test
+/// suite never does.
+/// </summary>
+internal static class WrkBenchmarks
+{
+    private static string Load => $"load average {File.ReadAllText("/proc/loadavg").Trim()}";
+
+    /// <summary>
+    /// <c>wrk-plain [seconds] [rounds] [apps] [levels]</c>: benchmark 2. The apps (default <c>bare,handler,errorhub</c>;
+    /// see <see cref="SdkStorm.RunAppAsync"/> for the modes, <c>errorhub</c> sends to the live sink) are started
+    /// side by side and warmed up; each round then runs wrk on <c>/ok</c> against each in turn, the order rotating every
+    /// round, so that whatever else the machine does falls on all alike. Prints each run, then the ratio of each app's
+    /// rate to the first app's, per round: median, quartiles and range, and the same for CPU per request.
+    /// </summary>
+    public static async Task RunPlainAsync(string[] args)
+    {
+        var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8;
+        string[] modes = args.Length > 2 ? args[2].Split(',') : ["bare", "handler", "errorhub"];
+        var levels = args.Length > 3 && args[3] == "template" ? "template" : "none";
+        Console.WriteLine($"// wrk-plain: GET /ok, {seconds} s per app and round, {rounds} rounds, apps {string.Join(", ", modes)}, log levels {levels}; app on CPU 1, wrk -t1 -c16 and the sink on CPU 0; {Load}");
+        await using var sink = await StormSink.StartProcessAsync(cpu: 0);
+        var apps = new List<SdkStorm.App>();
+        try
+        {
+            foreach (var mode in modes)
+            {
+                apps.Add(await SdkStorm.App.StartAsync(mode, mode.StartsWith("errorhub", StringComparison.Ordinal) ? sink.Dsn : null, levels));
+            }
+
+            foreach (var app in apps)
+            {
+                await Wrk.RunAsync(app.Url + "ok", 3); // warm-up: the JIT's tiers settle
+            }
+
+            var activity = new List<bool>();
+            foreach (var app in apps)
+            {
+                activity.Add((await app.ProbeAsync()).Activity);
+            }
+
+            var runs = modes.Select(_ => new List<PlainRun>()).ToArray();
+            Console.WriteLine();
+            Console.WriteLine("| round | app | req/s | app CPU per request | app cores busy | allocated per request | latency p50 / p99 |");
+            Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|");
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var turn = 0; turn < apps.Count; turn++)
+                {
+                    var i = (round + turn) % apps.Count;
+                    var run = await MeasurePlainAsync(apps[i], seconds);
+                    runs[i].Add(run);
+                    Console.WriteLine(FormattableString.Invariant(
+                        $"| {round + 1} | {modes[i]} | {run.Wrk.RequestsPerSecond:N0} | {run.CpuMicroseconds:F1} µs | {run.Cores:F2} | {run.Bytes:N0} B | {run.Wrk.P50Microseconds:N0} / {run.Wrk.P99Microseconds:N0} µs |{(run.Wrk.SocketErrors.Length > 0 ? " socket errors: " + run.Wrk.SocketErrors : "")}"));
+                }
+            }
+
+            Console.WriteLine();
+            Console.WriteLine($"| app | hosting's Activity | req/s, median | rate ratio to {modes[0]}: median (quartiles; range) | CPU ratio {modes[0]}/app: median (quartiles; range) | allocated per request, median |");
+            Console.WriteLine("|---|---|---:|---|---|---:|");
+            for (var i = 0; i < modes.Length; i++)
+            {
+                var rates = runs[i].Select((r, round) => r.Wrk.RequestsPerSecond / runs[0][round].Wrk.RequestsPerSecond).ToList();
+                var cpus = runs[i].Select((r, round) => runs[0][round].CpuMicroseconds / r.CpuMicroseconds).ToList();
+                Console.WriteLine(FormattableString.Invariant(
+                    $"| {modes[i]} | {(activity[i] ? "yes" : "no")} | {Median(runs[i].Select(r => r.Wrk.RequestsPerSecond)):N0} | {Spread(rates)} | {Spread(cpus)} | {Median(runs[i].Select(r => r.Bytes)):N0} B |"));
+            }
+
+            Console.WriteLine($"// the sink got {await sink.StatsAsync()}; {Load}");
+        }
+        finally
+        {
+            foreach (var app in apps)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<PlainRun> MeasurePlainAsync(SdkStorm.App app, int seconds)
+    {
+        var before = await app.ProbeAsync();
+        var cpuBefore = CpuWatch.Seconds(app.Pid);
+        var wrk = await Wrk.RunAsync(app.Url + "ok", seconds);
+        var cpu = CpuWatch.Seconds(app.Pid) - cpuBefore;
+        var after = await app.ProbeAsync();
+        var requests = Math.Max(1, wrk.Requests);
+        return new PlainRun(wrk, cpu * 1e6 / requests, cpu / seconds, (double)(after.Allocated - before.Allocated) / requests);
+    }
+
+    private sealed record PlainRun(WrkResult Wrk, double CpuMicroseconds, double Cores, double Bytes);
+
+    /// <summary>
+    /// <c>wrk-storm [seconds] [rounds] [levels]</c>: benchmark 4. Each round, three apps one after the other (the order
+    /// rotating every round): (i) <c>UseExceptionHandler</c> alone, (ii) the same with ErrorHub sending to the live sink,
+    /// (iii) with ErrorHub sending to a closed port. Each is warmed up, then every request throws (<c>/throw</c>, 20 frames
+    /// deep, answered 500 by the handler) for the given seconds: the app's CPU and bytes per throwing request. Then the
+    /// same seconds again with a second wrk on <c>/ok</c> beside the storm: what requests that do not throw get while it
+    /// lasts. Then the SDK is stopped (at most its ShutdownTimeout, 2 s) and what the app threw is compared with what the
+    /// sink counted and what the SDK counted as dropped; and the app's peak resident memory.
+    /// </summary>
+    public static async Task RunStormAsync(string[] args)
+    {
+        var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        var levels = args.Length > 2 && args[2] == "template" ? "template" : "none";
+        Console.WriteLine($"// wrk-storm: {seconds} s of GET /throw per app, then {seconds} s of /throw and /ok together; {rounds} rounds; log levels {levels}; app on CPU 1, wrk -t1 -c16 (each) and the sink on CPU 0; {Load}");
+        await using var sink = await StormSink.StartProcessAsync(cpu: 0);
+        var dead = SdkStorm.FreePort();
+        (string Label, string Mode, string? Dsn)[] phases =
+        [
+            ("(i) UseExceptionHandler alone", "handler", null),
+            ("(ii) + ErrorHub, live sink", "errorhub", sink.Dsn),
+            ("(iii) + ErrorHub, dead ingest", "errorhub", $"http://{StormSink.Key}@127.0.0.1:{dead}/1"),
+        ];
+        var runs = phases.Select(_ => new List<StormRun>()).ToArray();
+        Console.WriteLine();
+        Console.WriteLine("| round | app | throwing req/s | app CPU per throwing request | allocated per throwing request | during the storm: /ok req/s, p50 / p99 | peak RSS | thrown = delivered + counted as dropped | load |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---|---|");
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var turn = 0; turn < phases.Length; turn++)
+            {
+                var i = (round + turn) % phases.Length;
+                var (label, mode, dsn) = phases[i];
+                await sink.ResetAsync(); // the warm-up's exceptions are counted as thrown, so what the sink got of them counts too
+                var run = await MeasureStormAsync(mode, dsn, levels, seconds, sink);
+                runs[i].Add(run);
+                var accounting = mode == "handler"
+                    ? "—"
+                    : $"{run.Thrown:N0} = {run.Delivered:N0} + {run.Dropped.Values.Sum():N0}{(run.Dropped.Values.Sum() > 0 ? $" ({string.Join(", ", run.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))})" : "")}{(run.Accounted ? "" : " **MISMATCH**")}";
+                Console.WriteLine(FormattableString.Invariant(
+                    $"| {round + 1} | {label} | {run.Storm.RequestsPerSecond:N0} | {run.CpuMicroseconds:F1} µs | {run.Bytes:N0} B | {run.Ok.RequestsPerSecond:N0}, {run.Ok.P50Microseconds:N0} / {run.Ok.P99Microseconds:N0} µs | {run.PeakMegabytes:N0} MB | {accounting} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| app | CPU per throwing request, median | above (i) in the same round: median (range) | allocated above (i) | /ok req/s during the storm, median (ratio to (i)) | /ok p99, median | peak RSS above (i), max | every exception accounted for |");
+        Console.WriteLine("|---|---:|---|---:|---:|---:|---:|---|");
+        for (var i = 0; i < phases.Length; i++)
+        {
+            var above = runs[i].Select((r, round) => r.CpuMicroseconds - runs[0][round].CpuMicroseconds).ToList();
+            var okRate = Median(runs[i].Select(r => r.Ok.RequestsPerSecond));
+            Console.WriteLine(FormattableString.Invariant(
+                $"| {phases[i].Label} | {Median(runs[i].Select(r => r.CpuMicroseconds)):F1} µs | {(i == 0 ? "—" : $"{Median(above):+0.0;-0.0} µs ({above.Min():+0.0;-0.0} to {above.Max():+0.0;-0.0})")} | {(i == 0 ? "—" : $"{Median(runs[i].Select((r, round) => r.Bytes - runs[0][round].Bytes)):+#,0;-#,0} B")} | {okRate:N0} ({okRate / Median(runs[0].Select(r => r.Ok.RequestsPerSecond)):F2}) | {Median(runs[i].Select(r => r.Ok.P99Microseconds)):N0} µs | {(i == 0 ? $"({runs[0].Max(r => r.PeakMegabytes):N0} MB)" : $"{runs[i].Select((r, round) => r.PeakMegabytes - runs[0][round].PeakMegabytes).Max():+0;-0} MB")} | {(i == 0 ? "—" : runs[i].All(r => r.Accounted) ? "yes, every run" : "**no**")} |"));
+        }
+
+        Console.WriteLine($"// {Load}");
+    }
+
+    private static async Task<StormRun> MeasureStormAsync(string mode, string? dsn, string levels, int seconds, StormSink.Child sink)
+    {
+        await using var app = await SdkStorm.App.StartAsync(mode, dsn, levels);
+        await Wrk.RunAsync(app.Url + "throw", 2); // warm-up
+        await Wrk.RunAsync(app.Url + "ok", 1);
+
+        var before = await app.ProbeAsync();
+        var cpuBefore = CpuWatch.Seconds(app.Pid);
+        var storm = await Wrk.RunAsync(app.Url + "throw", seconds);
+        var cpu = CpuWatch.Seconds(app.Pid) - cpuBefore;
+        var after = await app.ProbeAsync();
+
+        var both = await Task.WhenAll(Wrk.RunAsync(app.Url + "throw", seconds), Wrk.RunAsync(app.Url + "ok", seconds));
+        var stats = await app.FinishAsync();
+        var delivered = (await sink.StatsAsync()).Events;
+        var requests = Math.Max(1, storm.Requests);
+        return new StormRun(storm, cpu * 1e6 / requests, (double)(after.Allocated - before.Allocated) / requests, both[1], stats.PeakMegabytes,
+            stats.Thrown, delivered, stats.Dropped);
+    }
+
+    private sealed record StormRun(
+        WrkResult Storm, double CpuMicroseconds, double Bytes, WrkResult Ok, double PeakMegabytes, long Thrown, long Delivered, Dictionary<string, long> Dropped)
+    {
+        public bool Accounted => Thrown == Delivered + Dropped.Values.Sum();
+    }
+
+    private static double Median(IEnumerable<double> values) => RequestCostBenchmarks.Quantile(values.ToList(), 0.5);
+
+    private static string Spread(List<double> ratios) => FormattableString.Invariant(
+        $"{Median(ratios):F3} ({RequestCostBenchmarks.Quantile(ratios, 0.25):F3}-{RequestCostBenchmarks.Quantile(ratios, 0.75):F3}; {ratios.Min():F3}-{ratios.Max():F3})");
+}
