@@ -278,10 +278,27 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             errorEvent.Tags["span_id"] = activity.SpanId.ToHexString();
         }
 
-        var uptime = DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart;
-        errorEvent.Extra["process.uptime"] = $"{Math.Max(0, (long)uptime.TotalSeconds)} s";
+        errorEvent.Extra["process.uptime"] = UptimeText();
         return errorEvent;
     }
+
+    // The uptime as events report it, made once a second: a storm's events share the same few strings.
+    private static UptimeSecond? s_uptime;
+
+    private static string UptimeText()
+    {
+        var seconds = Math.Max(0, (long)(DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart).TotalSeconds);
+        if (Volatile.Read(ref s_uptime) is { } last && last.Seconds == seconds)
+        {
+            return last.Text;
+        }
+
+        var made = new UptimeSecond(seconds, $"{seconds} s");
+        Volatile.Write(ref s_uptime, made);
+        return made.Text;
+    }
+
+    private sealed record UptimeSecond(long Seconds, string Text);
 
     private Guid? Dispatch(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request = null)
     {
