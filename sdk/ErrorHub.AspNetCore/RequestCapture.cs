@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using System.Text;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Diagnostics;
@@ -91,10 +93,11 @@ internal static class RequestCapture
 
     // A storm repeats the same request parts event after event: the last of each is remembered with what was made of
     // it (one entry each, swapped whole, so any thread may read and replace it), and made again only when it changes.
+    // Parts that carry secrets are not kept: the query string is scrubbed each time, and the Cookie header is
+    // remembered by its SHA-256 only, so that no static holds the last visitor's session.
     private static Remembered<RouteKey, string>? s_route;
     private static Remembered<string, (string? Browser, string? OperatingSystem)>? s_userAgent;
-    private static Remembered<string, string>? s_query;
-    private static Remembered<string, string>? s_cookieNames;
+    private static Remembered<CookieDigest, string>? s_cookieNames;
     private static Remembered<UrlParts, string>? s_url;
 
     private static string RouteTag(string method, string template) => Remember(ref s_route, new RouteKey(method, template), static key =>
@@ -120,6 +123,8 @@ internal static class RequestCapture
     private sealed record Remembered<TKey, TValue>(TKey Key, TValue Value);
 
     private readonly record struct RouteKey(string Method, string Template);
+
+    private readonly record struct CookieDigest(UInt128 First, UInt128 Second);
 
     private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
@@ -170,8 +175,25 @@ internal static class RequestCapture
     /// The names of the cookies sent, never their values: which cookies a failing request had can matter. Parsed from
     /// the Cookie header by the same feature that parses <c>HttpRequest.Cookies</c>, off the request's thread.
     /// </summary>
-    private static string CookieNames(StringValues cookieHeader) =>
-        cookieHeader.Count == 1 ? Remember(ref s_cookieNames, cookieHeader[0] ?? "", static header => ParseCookieNames(header)) : ParseCookieNames(cookieHeader);
+    private static string CookieNames(StringValues cookieHeader)
+    {
+        if (cookieHeader.Count != 1 || cookieHeader[0] is not { } header)
+        {
+            return ParseCookieNames(cookieHeader);
+        }
+
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(MemoryMarshal.AsBytes(header.AsSpan()), digest);
+        var key = new CookieDigest(MemoryMarshal.Read<UInt128>(digest), MemoryMarshal.Read<UInt128>(digest[16..]));
+        if (Volatile.Read(ref s_cookieNames) is { } last && last.Key == key)
+        {
+            return last.Value;
+        }
+
+        var names = ParseCookieNames(cookieHeader);
+        Volatile.Write(ref s_cookieNames, new Remembered<CookieDigest, string>(key, names));
+        return names;
+    }
 
     private static string ParseCookieNames(StringValues cookieHeader)
     {
@@ -302,7 +324,7 @@ internal static class RequestCapture
         private string Url() => Remember(ref s_url, new UrlParts(_scheme, _host.Value, _pathBase.Value, _path.Value), static parts =>
             UriHelper.BuildAbsolute(parts.Scheme, parts.Host is null ? default : new HostString(parts.Host), new PathString(parts.PathBase), new PathString(parts.Path)));
 
-        private string? Query() => _query is null ? null : Remember(ref s_query, _query, static query => ScrubQuery(query));
+        private string? Query() => _query is null ? null : ScrubQuery(_query);
 
         private string Value(string name, StringValues values) =>
             string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? CookieNames(values)
