@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using System.Text;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Diagnostics;
@@ -61,10 +63,10 @@ internal static class RequestCapture
         // The route template names the failing endpoint better than a lambda's compiler name (Program.<Main>b__0_3).
         if (endpoint is RouteEndpoint { RoutePattern.RawText: { } template })
         {
-            errorEvent.Tags.TryAdd("route", Truncate($"{request.Method} {(template.StartsWith('/') ? template : "/" + template)}"));
+            errorEvent.Tags.TryAdd("route", RouteTag(request.Method, template));
         }
 
-        var (browser, clientOs) = UserAgentParser.Parse(request.Headers.UserAgent.ToString());
+        var (browser, clientOs) = ParseUserAgent(request.Headers.UserAgent.ToString());
         if (browser is not null)
         {
             errorEvent.Tags.TryAdd("browser", browser);
@@ -88,6 +90,43 @@ internal static class RequestCapture
             errorEvent.User = user;
         }
     }
+
+    // A storm repeats the same request parts event after event: the last of each is remembered with what was made of
+    // it (one entry each, swapped whole, so any thread may read and replace it), and made again only when it changes.
+    // Parts that carry secrets are not kept: the query string is scrubbed each time, and the Cookie header is
+    // remembered by its SHA-256 only, so that no static holds the last visitor's session.
+    private static Remembered<RouteKey, string>? s_route;
+    private static Remembered<string, (string? Browser, string? OperatingSystem)>? s_userAgent;
+    private static Remembered<CookieDigest, string>? s_cookieNames;
+    private static Remembered<UrlParts, string>? s_url;
+
+    private static string RouteTag(string method, string template) => Remember(ref s_route, new RouteKey(method, template), static key =>
+        Truncate($"{key.Method} {(key.Template.StartsWith('/') ? key.Template : "/" + key.Template)}"));
+
+    private static (string? Browser, string? OperatingSystem) ParseUserAgent(string userAgent) =>
+        Remember(ref s_userAgent, userAgent, static key => UserAgentParser.Parse(key));
+
+    /// <summary>What <paramref name="make"/> makes of <paramref name="key"/>, made again only when the key changes.</summary>
+    private static TValue Remember<TKey, TValue>(ref Remembered<TKey, TValue>? last, TKey key, Func<TKey, TValue> make)
+        where TKey : IEquatable<TKey>
+    {
+        if (Volatile.Read(ref last) is { } remembered && remembered.Key.Equals(key))
+        {
+            return remembered.Value;
+        }
+
+        var value = make(key);
+        Volatile.Write(ref last, new Remembered<TKey, TValue>(key, value));
+        return value;
+    }
+
+    private sealed record Remembered<TKey, TValue>(TKey Key, TValue Value);
+
+    private readonly record struct RouteKey(string Method, string Template);
+
+    private readonly record struct CookieDigest(UInt128 First, UInt128 Second);
+
+    private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
     private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options)
     {
@@ -137,6 +176,26 @@ internal static class RequestCapture
     /// the Cookie header by the same feature that parses <c>HttpRequest.Cookies</c>, off the request's thread.
     /// </summary>
     private static string CookieNames(StringValues cookieHeader)
+    {
+        if (cookieHeader.Count != 1 || cookieHeader[0] is not { } header)
+        {
+            return ParseCookieNames(cookieHeader);
+        }
+
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(MemoryMarshal.AsBytes(header.AsSpan()), digest);
+        var key = new CookieDigest(MemoryMarshal.Read<UInt128>(digest), MemoryMarshal.Read<UInt128>(digest[16..]));
+        if (Volatile.Read(ref s_cookieNames) is { } last && last.Key == key)
+        {
+            return last.Value;
+        }
+
+        var names = ParseCookieNames(cookieHeader);
+        Volatile.Write(ref s_cookieNames, new Remembered<CookieDigest, string>(key, names));
+        return names;
+    }
+
+    private static string ParseCookieNames(StringValues cookieHeader)
     {
         var features = new FeatureCollection();
         features.Set<IHttpRequestFeature>(new HttpRequestFeature { Headers = new HeaderDictionary { { HeaderNames.Cookie, cookieHeader } } });
@@ -262,7 +321,8 @@ internal static class RequestCapture
             }
         }
 
-        private string Url() => UriHelper.BuildAbsolute(_scheme, _host, _pathBase, _path);
+        private string Url() => Remember(ref s_url, new UrlParts(_scheme, _host.Value, _pathBase.Value, _path.Value), static parts =>
+            UriHelper.BuildAbsolute(parts.Scheme, parts.Host is null ? default : new HostString(parts.Host), new PathString(parts.PathBase), new PathString(parts.Path)));
 
         private string? Query() => _query is null ? null : ScrubQuery(_query);
 

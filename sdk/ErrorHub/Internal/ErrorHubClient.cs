@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using ErrorHub.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,7 +36,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     private readonly AsyncLocal<ErrorHubScope?> _pushedScope = new();
 
     // Remembers exceptions already reported, without keeping them alive or touching Exception.Data.
-    private readonly ConditionalWeakTable<Exception, object> _captured = [];
+    private readonly SeenExceptions _captured = new();
 
     public ErrorHubClient(
         IOptions<ErrorHubOptions> options,
@@ -243,9 +242,9 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         _pushedScope.Value ?? _requestContext?.CurrentRequestScope(this) ?? _processScope;
 
     /// <summary>True the first time an exception is seen; false for every later report of the same instance.</summary>
-    internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception, true);
+    internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception);
 
-    internal bool WasCaptured(Exception exception) => _captured.TryGetValue(exception, out _);
+    internal bool WasCaptured(Exception exception) => _captured.Contains(exception);
 
     public ValueTask DisposeAsync() => _sender?.DisposeAsync() ?? ValueTask.CompletedTask;
 
@@ -278,10 +277,27 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             errorEvent.Tags["span_id"] = activity.SpanId.ToHexString();
         }
 
-        var uptime = DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart;
-        errorEvent.Extra["process.uptime"] = $"{Math.Max(0, (long)uptime.TotalSeconds)} s";
+        errorEvent.Extra["process.uptime"] = UptimeText();
         return errorEvent;
     }
+
+    // The uptime as events report it, made once a second: a storm's events share the same few strings.
+    private static UptimeSecond? s_uptime;
+
+    private static string UptimeText()
+    {
+        var seconds = Math.Max(0, (long)(DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart).TotalSeconds);
+        if (Volatile.Read(ref s_uptime) is { } last && last.Seconds == seconds)
+        {
+            return last.Text;
+        }
+
+        var made = new UptimeSecond(seconds, $"{seconds} s");
+        Volatile.Write(ref s_uptime, made);
+        return made.Text;
+    }
+
+    private sealed record UptimeSecond(long Seconds, string Text);
 
     private Guid? Dispatch(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request = null)
     {

@@ -42,6 +42,17 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     private readonly ConcurrentDictionary<Type, EncodedTypeFields> _encodedTypes = new();
     private static readonly byte[] HiddenFrame = [];
 
+    /// <summary>Most whole traces whose <c>frames</c> bytes are kept, and the most bytes they may hold together.</summary>
+    internal const int MaxCachedTraces = 1_000;
+    internal const int MaxCachedTraceBytes = 4 * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<TraceKey, byte[]> _encodedTraces = new(TraceKey.Comparer);
+    private long _encodedTraceBytes;
+
+    // Each thread that writes events looks traces up with a key of its own, refilled for every exception.
+    [ThreadStatic]
+    private static TraceKey? t_traceProbe;
+
     /// <summary>
     /// Keeps the chain of <paramref name="exception"/> with each exception's frames as they are now, for the event
     /// to turn into its <see cref="ErrorHubEvent.Exceptions"/> when first read. Cheap: no names, no symbol files.
@@ -100,8 +111,8 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
 
     /// <summary>
     /// Writes the chain as <see cref="ToEntries"/> and the wire writer together would, byte for byte, without making
-    /// the entries: each frame's bytes are made once per method, IL offset and throw site and then copied, and each
-    /// exception type's name and module once per type. Never throws (as <see cref="ToEntries"/>).
+    /// the entries: each frame's bytes are made once per method, IL offset and throw site, each whole trace's once,
+    /// and then copied, and each exception type's name and module once per type. Never throws (as <see cref="ToEntries"/>).
     /// </summary>
     internal void Write(ref MessagePackWriter writer, List<CapturedException> chain)
     {
@@ -109,12 +120,41 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         foreach (var captured in chain)
         {
             var fields = TypeFields(captured.Exception.GetType());
-            EventWireWriter.WriteException(ref writer, fields.Type, SafeMessage(captured.Exception), fields.Module, EncodedFrames(captured.Trace));
+            EventWireWriter.WriteException(ref writer, fields.Type, SafeMessage(captured.Exception), fields.Module, EncodedTrace(captured.Trace));
         }
     }
 
-    private List<byte[]> EncodedFrames(StackTrace trace)
+    /// <summary>
+    /// An exception's whole <c>frames</c> array as bytes. A storm throws the same exception from the same place again
+    /// and again: its trace (every frame's method and IL offset) is then found with one look-up and copied whole,
+    /// instead of one look-up per frame. Bounded in count and bytes; beyond that, traces are written frame by frame.
+    /// </summary>
+    private byte[] EncodedTrace(StackTrace trace)
     {
+        var probe = t_traceProbe ??= new TraceKey();
+        if (!probe.TryFill(trace))
+        {
+            return EventWireWriter.EncodeFrames(EncodedFrames(trace, out _));
+        }
+
+        if (_encodedTraces.TryGetValue(probe, out var cached))
+        {
+            return cached;
+        }
+
+        var bytes = EventWireWriter.EncodeFrames(EncodedFrames(trace, out var complete));
+        if (complete && _encodedTraces.Count < MaxCachedTraces && Volatile.Read(ref _encodedTraceBytes) + bytes.Length <= MaxCachedTraceBytes
+            && _encodedTraces.TryAdd(probe.Copy(), bytes))
+        {
+            Interlocked.Add(ref _encodedTraceBytes, bytes.Length);
+        }
+
+        return bytes;
+    }
+
+    private List<byte[]> EncodedFrames(StackTrace trace, out bool complete)
+    {
+        complete = false;
         var frames = new List<byte[]>(Math.Min(trace.FrameCount, MaxFramesPerException));
         try
         {
@@ -141,10 +181,12 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
                     frames.Add(bytes);
                 }
             }
+
+            complete = true;
         }
         catch (Exception)
         {
-            // As in Convert: the frames read so far.
+            // As in Convert: the frames read so far (and not kept as the trace's bytes).
         }
 
         return frames;
@@ -381,4 +423,85 @@ internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedE
 
     /// <summary>The chain as the event's <c>exceptions</c> array, without making entries.</summary>
     public void Write(ref MessagePackWriter writer) => converter.Write(ref writer, chain);
+}
+
+/// <summary>
+/// A trace as the frames' methods and IL offsets, for looking up its bytes. The same object is refilled for each
+/// look-up on a thread (<see cref="TryFill"/>); what is kept in the cache is a <see cref="Copy"/> of exact size.
+/// </summary>
+internal sealed class TraceKey
+{
+    public static readonly IEqualityComparer<TraceKey> Comparer = new KeyComparer();
+
+    private MethodBase?[] _methods = [];
+    private int[] _offsets = [];
+    private int _count;
+    private int _hash;
+
+    /// <summary>Takes the trace's frames; false when one cannot be read (the trace is then written without the cache).</summary>
+    public bool TryFill(StackTrace trace)
+    {
+        try
+        {
+            var count = Math.Min(trace.FrameCount, ExceptionConverter.MaxFramesPerException);
+            if (_methods.Length < count)
+            {
+                _methods = new MethodBase?[Math.Max(count, 32)];
+                _offsets = new int[_methods.Length];
+            }
+
+            var hash = new HashCode();
+            for (var i = 0; i < count; i++)
+            {
+                var frame = trace.GetFrame(i);
+                var method = frame?.GetMethod();
+                var offset = frame?.GetILOffset() ?? -1;
+                _methods[i] = method;
+                _offsets[i] = offset;
+                hash.Add(method);
+                hash.Add(offset);
+            }
+
+            Array.Clear(_methods, count, _count > count ? _count - count : 0);
+            _count = count;
+            _hash = hash.ToHashCode();
+            return true;
+        }
+        catch (Exception)
+        {
+            Array.Clear(_methods);
+            _count = 0;
+            return false;
+        }
+    }
+
+    public TraceKey Copy() => new() { _methods = _methods[.._count], _offsets = _offsets[.._count], _count = _count, _hash = _hash };
+
+    private sealed class KeyComparer : IEqualityComparer<TraceKey>
+    {
+        public bool Equals(TraceKey? x, TraceKey? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return true;
+            }
+
+            if (x is null || y is null || x._hash != y._hash || x._count != y._count)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < x._count; i++)
+            {
+                if (x._offsets[i] != y._offsets[i] || !Equals(x._methods[i], y._methods[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(TraceKey key) => key._hash;
+    }
 }

@@ -272,8 +272,29 @@ internal static class EventWireWriter
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>The <c>type</c> and <c>value</c> and, when known, <c>module</c> of an exception, then its frames, written before.</summary>
-    internal static void WriteException(ref MessagePackWriter writer, byte[] typeField, string value, byte[]? moduleField, List<byte[]> frames)
+    /// <summary>An exception's <c>frames</c> array (its header and each frame's bytes, written before), as one value.</summary>
+    internal static byte[] EncodeFrames(List<byte[]> frames)
+    {
+        var length = 5; // the longest array header
+        foreach (var frame in frames)
+        {
+            length += frame.Length;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(length);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteArrayHeader(frames.Count);
+        foreach (var frame in frames)
+        {
+            writer.WriteRaw(frame);
+        }
+
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The <c>type</c> and <c>value</c> and, when known, <c>module</c> of an exception, then its <c>frames</c> array, written before.</summary>
+    internal static void WriteException(ref MessagePackWriter writer, byte[] typeField, string value, byte[]? moduleField, byte[] framesValue)
     {
         writer.WriteMapHeader(moduleField is null ? 3 : 4);
         writer.WriteRaw(typeField);
@@ -285,14 +306,10 @@ internal static class EventWireWriter
         }
 
         writer.WriteString(Keys.Frames);
-        writer.WriteArrayHeader(frames.Count);
-        foreach (var frame in frames)
-        {
-            writer.WriteRaw(frame);
-        }
+        writer.WriteRaw(framesValue);
     }
 
-    /// <summary>A key and its string value, as <see cref="WriteException(ref MessagePackWriter, byte[], string, byte[], List{byte[]})"/> takes them.</summary>
+    /// <summary>A key and its string value, as <see cref="WriteException(ref MessagePackWriter, byte[], string, byte[], byte[])"/> takes them.</summary>
     internal static byte[] EncodeField(string key, string value)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + (value.Length * 3));
