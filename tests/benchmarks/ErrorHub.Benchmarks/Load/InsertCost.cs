@@ -92,6 +92,18 @@ internal static class InsertCost
             }
         }
 
+        // What ClickHouse's cost follows: the uncompressed bytes of a row (docs/benchmarks.md, chpayload).
+        var stored = await client.QueryAsync(
+            $"""
+            SELECT sum(rows) AS stored_rows, sum(data_uncompressed_bytes) AS uncompressed, sum(data_compressed_bytes) AS compressed
+            FROM system.parts WHERE database = {ClickHouseSql.Quote(database)} AND table = 'events' AND active
+            """,
+            row => (Rows: ClickHouseClient.ReadInt64(row.GetProperty("stored_rows")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed")), Compressed: ClickHouseClient.ReadInt64(row.GetProperty("compressed"))),
+            CancellationToken.None);
+        Console.WriteLine();
+        Console.WriteLine($"// one event: payload JSON {ErrorHub.Storage.EventPayloadJson.SerializeToUtf8Bytes(template).Length:N0} B, stored payload {ClickHouseEventRowPayloadLength(template):N0} B; " +
+            $"events table: {stored[0].Rows:N0} rows, {(double)stored[0].Uncompressed / Math.Max(1, stored[0].Rows):N0} B uncompressed and {(double)stored[0].Compressed / Math.Max(1, stored[0].Rows):N0} B on disk per row");
+
         if (viewsCost)
         {
             // What each table a view feeds adds to an insert: the views are dropped one by one (the notification
@@ -131,4 +143,6 @@ internal static class InsertCost
             }
         }
     }
+
+    private static int ClickHouseEventRowPayloadLength(ErrorEvent e) => new ClickHouseEventRow(e).Payload.Length;
 }
