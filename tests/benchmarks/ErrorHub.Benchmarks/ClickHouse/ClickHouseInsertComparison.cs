@@ -107,7 +107,7 @@ internal static class ClickHouseInsertComparison
     }
 
     /// <summary>The codec benchmark's event, through the SDK's encoder and ingest's decoder and grouping: what the store is given.</summary>
-    private static ErrorEvent DecodeRealisticEvent()
+    internal static ErrorEvent DecodeRealisticEvent()
     {
         var buffer = new ArrayBufferWriter<byte>();
         EventWireWriter.WriteBatch(buffer, [RealisticEvent.Create()]);
