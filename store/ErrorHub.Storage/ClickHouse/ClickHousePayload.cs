@@ -87,7 +87,7 @@ internal static class ClickHousePayload
 
         var block = stored[HeaderLength..];
         var length = BinaryPrimitives.ReadUInt32LittleEndian(stored[1..]);
-        if (length == 0 || length > (ulong)block.Length * Lz4MaxRatio)
+        if (length == 0 || length > (ulong)block.Length * Lz4MaxRatio || length > (uint)Array.MaxLength)
         {
             throw new InvalidDataException($"The stored LZ4 payload claims {length} bytes of JSON from a block of {block.Length}.");
         }
