@@ -26,8 +26,13 @@ internal static class EventPayloadJson
 
     public static byte[] SerializeToUtf8Bytes(ErrorEvent errorEvent) => JsonSerializer.SerializeToUtf8Bytes(errorEvent, EventTypeInfo);
 
+    public static void Serialize(Utf8JsonWriter writer, ErrorEvent errorEvent) => JsonSerializer.Serialize(writer, errorEvent, EventTypeInfo);
+
     public static ErrorEvent Deserialize(string json) =>
         JsonSerializer.Deserialize(json, EventTypeInfo) ?? throw new JsonException("The stored event payload is null.");
+
+    public static ErrorEvent Deserialize(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, EventTypeInfo) ?? throw new JsonException("The stored event payload is null.");
 
     private static readonly JsonTypeInfo<IssueGrouping> GroupingTypeInfo =
         (JsonTypeInfo<IssueGrouping>)Options.GetTypeInfo(typeof(IssueGrouping));

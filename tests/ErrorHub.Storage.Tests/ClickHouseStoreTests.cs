@@ -3,9 +3,11 @@ using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Storage.Events;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Ingest;
 using ClickHouseColumnAttribute = ClickHouse.Driver.ClickHouseColumnAttribute;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.Storage.Tests;
@@ -18,12 +20,13 @@ namespace ErrorHub.Storage.Tests;
 public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : StoreContractTests
 {
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseStoreTests));
+    private readonly CapturingLoggerProvider _logs = new();
     private ServiceProvider? _services;
 
     private protected override Task<ErrorHubStore> CreateStoreAsync()
     {
         _services = new ServiceCollection()
-            .AddLogging()
+            .AddLogging(logging => logging.AddProvider(_logs))
             .Configure<StoreOptions>(o =>
             {
                 o.Kind = "clickhouse";
@@ -112,6 +115,25 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         hours.Should().Equal(
             (TestEvents.BaseTime.ToUnixTimeSeconds(), 2L),
             (TestEvents.BaseTime.AddHours(2).ToUnixTimeSeconds(), 1L));
+    }
+
+    [Fact]
+    public async Task Events_are_stored_compressed_and_read_back_whole() =>
+        await ClickHousePayloadChecks.Events_are_stored_compressed_and_read_back_whole(Store, RawClient(), _database);
+
+    [Fact]
+    public async Task A_plain_json_payload_of_an_earlier_release_still_reads() =>
+        await ClickHousePayloadChecks.A_plain_json_payload_of_an_earlier_release_still_reads(Store, RawClient(), _database);
+
+    [Fact]
+    public async Task A_damaged_payload_leaves_out_its_event_and_nothing_else() =>
+        await ClickHousePayloadChecks.A_damaged_payload_leaves_out_its_event_and_nothing_else(Store, RawClient(), _database, _logs);
+
+    private ClickHouseClient RawClient()
+    {
+        var http = new HttpClient(ClickHouseClient.CreateHandler());
+        _extraClients.Add(http);
+        return new ClickHouseClient(http, new ClickHouseConnection(server.Url));
     }
 
     [Fact]

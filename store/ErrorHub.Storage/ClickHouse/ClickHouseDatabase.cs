@@ -42,12 +42,12 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         return new ErrorHubStore(
             store,
             new ClickHouseEventWriter(client, store._schema),
-            new ClickHouseIssueReader(client, store._schema, merges),
+            new ClickHouseIssueReader(client, store._schema, merges, store._logger),
             new ClickHouseProjectStore(client, store._schema, store._accessSchema),
             new ClickHouseAccessStore(client, store._accessSchema),
             new ClickHouseRetention(client, store._schema))
         {
-            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications, merges), new ClickHouseNotificationStore(client, notifications)),
+            Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications, merges, store._logger), new ClickHouseNotificationStore(client, notifications)),
             History = new ClickHouseIssueHistory(client, notifications),
             Merges = new ClickHouseIssueMerges(client, notifications, merges),
             Releases = new ClickHouseReleaseReader(client, store._schema, merges),

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ErrorHub.Storage.Events;
+using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Storage.ClickHouse;
 
@@ -9,7 +10,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// and the releases after a resolution read events, for one issue each. Events of a merged issue count for the
 /// issue it was merged into (<see cref="IIssueMerges"/>), as every reader counts them.
 /// </summary>
-internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema, ClickHouseMergeCache merges) : IIssueActivity
+internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema, ClickHouseMergeCache merges, ILogger logger) : IIssueActivity
 {
     public async Task<IReadOnlyList<NewIssue>> GetNewIssuesAsync(int projectId, EventFilter filter, DateTimeOffset since, int limit, CancellationToken cancellationToken = default)
     {
@@ -91,13 +92,13 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         var keys = await KeysAsync(projectId, cancellationToken);
         var events = await client.QueryAsync(
             $"""
-            SELECT payload
+            SELECT {ClickHousePayload.Columns}
             FROM {schema.Events}
             WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])}) {Filter(filter)}
             ORDER BY timestamp, received_at, event_id
             LIMIT 1
             """,
-            row => EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? ""),
+            row => ClickHousePayload.Read(row, projectId, logger),
             cancellationToken);
         return events.Count == 0 ? null : events[0];
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ErrorHub.Storage.Events;
+using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Storage.ClickHouse;
 
@@ -7,7 +8,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// Issue lists from the aggregates (named by their first event's title, from issue_firsts), one issue's counts and events pages
 /// from its rows in issue_events, events from their payload column.
 /// </summary>
-internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseSchema schema, ClickHouseMergeCache merges) : IIssueReader
+internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseSchema schema, ClickHouseMergeCache merges, ILogger logger) : IIssueReader
 {
     private readonly ClickHouseIssueExtents _extents = new();
 
@@ -158,17 +159,18 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 
         // LIMIT 1 BY: a duplicate that has not been merged away yet is still shown once.
         var keys = await KeysAsync(projectId, cancellationToken);
-        return await client.QueryAsync(
+        var events = await client.QueryAsync(
             $"""
-            SELECT payload
+            SELECT {ClickHousePayload.Columns}
             FROM {schema.Events}
             WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
             ORDER BY timestamp DESC, received_at DESC, event_id
             LIMIT 1 BY event_id
             LIMIT {ClickHouseSql.Literal(limit)}
             """,
-            ReadPayload,
+            row => ClickHousePayload.Read(row, projectId, logger),
             cancellationToken);
+        return events.OfType<ErrorEvent>().ToList();
     }
 
     public Task<ErrorEvent?> GetEventAsync(int projectId, Guid eventId, CancellationToken cancellationToken = default) =>
@@ -211,7 +213,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var (seconds, fingerprint) = locations[0];
         var events = await client.QueryAsync(
             $"""
-            SELECT payload
+            SELECT {ClickHousePayload.Columns}
             FROM {schema.Events}
             WHERE project_id = {project}
               AND timestamp = toDateTime({ClickHouseSql.Literal(seconds)}, 'UTC')
@@ -219,7 +221,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
               AND event_id = {id}
             LIMIT 1
             """,
-            ReadPayload,
+            row => ClickHousePayload.Read(row, projectId, logger),
             cancellationToken);
         return events.Count == 0 ? null : events[0];
     }
@@ -880,6 +882,5 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     private Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>
         merges.KeysAsync(projectId, cancellationToken);
 
-    private static ErrorEvent ReadPayload(JsonElement row) =>
-        EventPayloadJson.Deserialize(row.GetProperty("payload").GetString() ?? "");
+
 }

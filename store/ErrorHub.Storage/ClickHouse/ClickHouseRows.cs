@@ -50,7 +50,7 @@ internal sealed class ClickHouseEventRow(ErrorEvent e)
     [ClickHouseColumn(Name = "url", Type = "String")] public string Url => e.Request?.Url ?? "";
     [ClickHouseColumn(Name = "tags.key", Type = "Array(String)")] public string[] TagKeys => e.Tags.Keys.ToArray();
     [ClickHouseColumn(Name = "tags.value", Type = "Array(String)")] public string[] TagValues => e.Tags.Values.ToArray();
-    [ClickHouseColumn(Name = "payload", Type = "String")] public byte[] Payload => EventPayloadJson.SerializeToUtf8Bytes(e);
+    [ClickHouseColumn(Name = "payload", Type = "String")] public byte[] Payload => ClickHousePayload.Encode(e);
     [ClickHouseColumn(Name = "grouping", Type = "String")] public string Grouping => EventPayloadJson.SerializeGrouping(e);
 
     /// <summary>DateTime holds 1970 to 2106: earlier times are stored as the epoch, later ones as its last second (the driver would refuse the row).</summary>

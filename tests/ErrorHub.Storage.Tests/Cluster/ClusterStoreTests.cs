@@ -1,6 +1,8 @@
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Ingest;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.Storage.Tests.Cluster;
@@ -21,13 +23,15 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
 
     private readonly List<string> _extraDatabases = [];
     private readonly List<HttpClient> _clients = [];
+    private readonly CapturingLoggerProvider _logs = new();
     private ServiceProvider? _services;
+    private string? _database;
 
     private protected override async Task<ErrorHubStore> CreateStoreAsync()
     {
-        var database = await EmptySharedDatabaseAsync();
+        var database = _database = await EmptySharedDatabaseAsync();
         _services = new ServiceCollection()
-            .AddLogging()
+            .AddLogging(logging => logging.AddProvider(_logs))
             .Configure<StoreOptions>(o =>
             {
                 o.Kind = "clickhouse";
@@ -39,6 +43,18 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
             .BuildServiceProvider();
         return _services.GetRequiredService<ErrorHubStore>();
     }
+
+    [Fact]
+    public async Task Events_are_stored_compressed_and_read_back_whole() =>
+        await ClickHousePayloadChecks.Events_are_stored_compressed_and_read_back_whole(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!);
+
+    [Fact]
+    public async Task A_plain_json_payload_of_an_earlier_release_still_reads() =>
+        await ClickHousePayloadChecks.A_plain_json_payload_of_an_earlier_release_still_reads(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!);
+
+    [Fact]
+    public async Task A_damaged_payload_leaves_out_its_event_and_nothing_else() =>
+        await ClickHousePayloadChecks.A_damaged_payload_leaves_out_its_event_and_nothing_else(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!, _logs);
 
     private async Task<string> EmptySharedDatabaseAsync()
     {

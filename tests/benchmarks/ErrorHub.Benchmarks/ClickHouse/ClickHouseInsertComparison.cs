@@ -61,7 +61,7 @@ internal static class ClickHouseInsertComparison
         List<ErrorEvent> NextBatch() => Enumerable.Range(0, batchSize).Select(_ => Vary(template, serial++)).ToList();
 
         Console.WriteLine($"ClickHouse {server.ServerVersion}; {Environment.ProcessorCount} cores; .NET {Environment.Version}; {batchSize} events per insert, {rounds} rounds per variant, order rotated each round");
-        Console.WriteLine($"one event: payload JSON {EventPayloadJson.SerializeToUtf8Bytes(template).Length} bytes");
+        Console.WriteLine($"one event: payload JSON {EventPayloadJson.SerializeToUtf8Bytes(template).Length} bytes, stored {ClickHousePayload.Encode(template).Length} bytes");
         Console.WriteLine();
         Console.WriteLine("| table | insert | median time | events/s | client CPU | allocated | time min-max |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
@@ -107,7 +107,7 @@ internal static class ClickHouseInsertComparison
     }
 
     /// <summary>The codec benchmark's event, through the SDK's encoder and ingest's decoder and grouping: what the store is given.</summary>
-    private static ErrorEvent DecodeRealisticEvent()
+    internal static ErrorEvent DecodeRealisticEvent()
     {
         var buffer = new ArrayBufferWriter<byte>();
         EventWireWriter.WriteBatch(buffer, [RealisticEvent.Create()]);

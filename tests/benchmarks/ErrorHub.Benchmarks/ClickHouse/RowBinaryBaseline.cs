@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
 
 namespace ErrorHub.Benchmarks.ClickHouse;
 
@@ -91,7 +92,8 @@ internal sealed class RowBinaryBaseline(HttpClient http, Uri url)
         w.WriteArray(tags, static (w, t) => w.WriteString(t.Key));
         w.WriteArray(tags, static (w, t) => w.WriteString(t.Value));
 
-        w.WriteBytes(EventPayloadJson.SerializeToUtf8Bytes(e));
+        // The payload as the store writes it today (compressed), so that both ways insert the same bytes.
+        w.WriteBytes(ClickHousePayload.Encode(e));
     }
 
     private static void WriteFrameColumn(RowBinaryWriter w, ErrorEvent e, int frameCount, Action<RowBinaryWriter, int, FrameRecord> writeValue)

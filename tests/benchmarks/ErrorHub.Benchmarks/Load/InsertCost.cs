@@ -18,14 +18,16 @@ namespace ErrorHub.Benchmarks.Load;
 /// writer (duplicate and legacy look-ups, then the insert), the insert alone, and the driver's raw insert of the same rows.
 /// The store can be filled first, so that what grows with it (the look-ups) shows.
 /// Run: <c>dotnet run -c Release -- insert-cost [--views] [events to fill the store with] [insert sizes...]</c>;
-/// <c>--views</c> then drops the views one by one and measures the insert after each, which shows what each table costs.
+/// <c>--views</c> then drops the views one by one and measures the insert after each, which shows what each table costs;
+/// <c>--rows</c> measures instead what other rows of <c>events</c> would cost (<see cref="RowVariant"/>), at the first insert size.
 /// </summary>
 internal static class InsertCost
 {
     public static async Task RunAsync(string[] args)
     {
         var viewsCost = args.Contains("--views");
-        args = args.Where(a => a != "--views").ToArray();
+        var rowsCost = args.Contains("--rows");
+        args = args.Where(a => a != "--views" && a != "--rows").ToArray();
         var prefill = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 0;
         args = args.Skip(1).ToArray();
         await using var server = new ClickHouseServerFixture();
@@ -61,6 +63,12 @@ internal static class InsertCost
 
         Console.WriteLine($"// store filled with {prefill:N0} events in {clock0.Elapsed.TotalSeconds:N0} s; {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Trim()}");
         var sizes = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [100, 1000, 10000];
+        if (rowsCost)
+        {
+            await RowVariantsAsync(client, server, database, raw, Next, sizes[0]);
+            return;
+        }
+
         Console.WriteLine("| rows | way | wall ms per insert (median) | our CPU ms per insert | ClickHouse CPU ms per insert |");
         Console.WriteLine("|---:|---|---:|---:|---:|");
         foreach (var size in sizes)
@@ -91,6 +99,18 @@ internal static class InsertCost
                 Console.WriteLine($"| {size:N0} | {name} | {walls[walls.Count / 2]:N1} | {ourCpu:N1} | {theirCpu:N1} |");
             }
         }
+
+        // What ClickHouse's cost follows: the uncompressed bytes of a row (docs/benchmarks.md, chpayload).
+        var stored = await client.QueryAsync(
+            $"""
+            SELECT sum(rows) AS stored_rows, sum(data_uncompressed_bytes) AS uncompressed, sum(data_compressed_bytes) AS compressed
+            FROM system.parts WHERE database = {ClickHouseSql.Quote(database)} AND table = 'events' AND active
+            """,
+            row => (Rows: ClickHouseClient.ReadInt64(row.GetProperty("stored_rows")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed")), Compressed: ClickHouseClient.ReadInt64(row.GetProperty("compressed"))),
+            CancellationToken.None);
+        Console.WriteLine();
+        Console.WriteLine($"// one event: payload JSON {ErrorHub.Storage.EventPayloadJson.SerializeToUtf8Bytes(template).Length:N0} B, stored payload {ClickHouseEventRowPayloadLength(template):N0} B; " +
+            $"events table: {stored[0].Rows:N0} rows, {(double)stored[0].Uncompressed / Math.Max(1, stored[0].Rows):N0} B uncompressed and {(double)stored[0].Compressed / Math.Max(1, stored[0].Rows):N0} B on disk per row");
 
         if (viewsCost)
         {
@@ -131,4 +151,60 @@ internal static class InsertCost
             }
         }
     }
+
+    /// <summary>
+    /// What other rows of <c>events</c> would cost: each variant into a copy of <c>events</c> without views, the
+    /// variants taking turns each round so that the machine's load falls on all of them alike.
+    /// </summary>
+    private static async Task RowVariantsAsync(ClickHouseClient client, ClickHouseServerFixture server, string database, RawClickHouseInsert raw, Func<int, List<ErrorEvent>> next, int size)
+    {
+        var variants = Enum.GetValues<RowVariant>();
+        foreach (var variant in variants)
+        {
+            await client.ExecuteAsync($"CREATE TABLE {Copy(database, variant)} AS {ClickHouseSql.QuoteIdentifier(database)}.events", CancellationToken.None);
+        }
+
+        var cpu = variants.ToDictionary(v => v, _ => new List<double>());
+        var walls = variants.ToDictionary(v => v, _ => new List<double>());
+        const int Rounds = 6;
+        for (var round = 0; round < Rounds; round++)
+        {
+            foreach (var variant in variants)
+            {
+                var events = next(size);
+                var theirs = CpuWatch.Seconds(server.ProcessId!.Value);
+                walls[variant].Add((await raw.InsertAsync(events, compress: false, Copy(database, variant), variant)).TotalMilliseconds);
+                cpu[variant].Add((CpuWatch.Seconds(server.ProcessId!.Value) - theirs) * 1000);
+            }
+        }
+
+        var bytes = await client.QueryAsync(
+            $"""
+            SELECT table, sum(rows) AS stored_rows, sum(data_uncompressed_bytes) AS uncompressed
+            FROM system.parts WHERE database = {ClickHouseSql.Quote(database)} AND table LIKE 'events_variant_%' AND active
+            GROUP BY table
+            """,
+            row => (Table: row.GetProperty("table").GetString()!, Rows: ClickHouseClient.ReadInt64(row.GetProperty("stored_rows")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed"))),
+            CancellationToken.None);
+        Console.WriteLine();
+        Console.WriteLine($"// {size:N0}-row inserts into copies of events without views, {Rounds} rounds, variants taking turns; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine("| rows | uncompressed bytes per row | wall ms per insert (median) | ClickHouse CPU ms per insert (median; min-max) |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var variant in variants)
+        {
+            var b = bytes.Single(x => x.Table == "events_variant_" + variant.ToString().ToLowerInvariant());
+            Console.WriteLine($"| {variant} | {(double)b.Uncompressed / b.Rows:N0} | {Median(walls[variant]):N0} | {Median(cpu[variant]):N0} ({cpu[variant].Min():N0}-{cpu[variant].Max():N0}) |");
+        }
+    }
+
+    private static string Copy(string database, RowVariant variant) =>
+        $"{ClickHouseSql.QuoteIdentifier(database)}.{ClickHouseSql.QuoteIdentifier("events_variant_" + variant.ToString().ToLowerInvariant())}";
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    private static int ClickHouseEventRowPayloadLength(ErrorEvent e) => new ClickHouseEventRow(e).Payload.Length;
 }

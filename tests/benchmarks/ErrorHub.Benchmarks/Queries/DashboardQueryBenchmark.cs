@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Storage.Events;
 using ErrorHub.Testing.ClickHouse;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,6 +82,25 @@ internal static class DashboardQueryBenchmark
                 }
 
                 Console.WriteLine();
+            }
+
+            if (server is not null)
+            {
+                // What the events' columns take, the payload's beside the rest (docs/benchmarks.md, chpayload).
+                using var http = new HttpClient(ClickHouseClient.CreateHandler());
+                var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+                var name = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<StoreOptions>>().Value.ClickHouse.Database;
+                await client.ExecuteAsync($"OPTIMIZE TABLE {ClickHouseSql.QuoteIdentifier(name)}.events FINAL", CancellationToken.None);
+                var sizes = await client.QueryAsync(
+                    $"""
+                    SELECT name = 'payload' AS is_payload, sum(data_compressed_bytes) AS on_disk, sum(data_uncompressed_bytes) AS uncompressed
+                    FROM system.columns WHERE database = {ClickHouseSql.Quote(name)} AND table = 'events'
+                    GROUP BY is_payload ORDER BY is_payload
+                    """,
+                    row => (OnDisk: ClickHouseClient.ReadInt64(row.GetProperty("on_disk")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed"))),
+                    CancellationToken.None);
+                Console.WriteLine($"events per row: payload {(double)sizes[1].Uncompressed / events:N0} B uncompressed, {(double)sizes[1].OnDisk / events:N0} B on disk; " +
+                    $"other columns {(double)sizes[0].Uncompressed / events:N0} B uncompressed, {(double)sizes[0].OnDisk / events:N0} B on disk");
             }
 
             await MeasureAsync(hub.Issues, new EventGenerator(issues, now, seed: 8), now, store, events, issues);

@@ -1,0 +1,137 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text.Json;
+using ErrorHub.Storage.Events;
+using K4os.Compression.LZ4;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>
+/// The <c>payload</c> column of the ClickHouse store: the event's JSON (<see cref="EventPayloadJson"/>) compressed by
+/// ingest, because ClickHouse 18.16's cost of writing and merging a row follows its uncompressed bytes and the JSON is
+/// most of them (docs/storage.md, "The payload column"). Self-describing, so that rows of earlier releases, plain JSON,
+/// still read:
+/// <list type="bullet">
+/// <item><c>0x01</c>, the JSON's length (UInt32, little-endian), an LZ4 block of the JSON;</item>
+/// <item>anything else is plain JSON (it starts with <c>{</c>; a JSON text never starts with a byte below 0x09).</item>
+/// </list>
+/// An event whose JSON LZ4 does not make smaller is stored as plain JSON.
+/// </summary>
+internal static class ClickHousePayload
+{
+    public const byte Lz4Marker = 0x01;
+    private const int HeaderLength = 5;
+
+    // LZ4 cannot make more than 255 bytes of a byte of block: a length above that is a damaged header, not a big event.
+    private const int Lz4MaxRatio = 255;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_json;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    /// <summary>The column's bytes for one event.</summary>
+    public static byte[] Encode(ErrorEvent errorEvent)
+    {
+        // One buffer and writer per thread: the driver encodes rows one at a time on the inserting thread, and
+        // a batch of events should not make a JSON array per event only to compress it.
+        var json = t_json ??= new ArrayBufferWriter<byte>(16 * 1024);
+        json.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(json);
+        writer.Reset(json);
+        EventPayloadJson.Serialize(writer, errorEvent);
+        writer.Flush();
+        var source = json.WrittenSpan;
+
+        var rented = ArrayPool<byte>.Shared.Rent(HeaderLength + LZ4Codec.MaximumOutputSize(source.Length));
+        try
+        {
+            var compressed = LZ4Codec.Encode(source, rented.AsSpan(HeaderLength), LZ4Level.L00_FAST);
+            if (compressed <= 0 || HeaderLength + compressed >= source.Length)
+            {
+                return source.ToArray();
+            }
+
+            rented[0] = Lz4Marker;
+            BinaryPrimitives.WriteUInt32LittleEndian(rented.AsSpan(1), (uint)source.Length);
+            return rented.AsSpan(0, HeaderLength + compressed).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            if (json.Capacity > 1024 * 1024)
+            {
+                // One huge event should not keep a megabyte per inserting thread for the life of the process.
+                t_json = null;
+                t_writer = null;
+            }
+        }
+    }
+
+    /// <summary>The event stored as <paramref name="stored"/>; throws <see cref="InvalidDataException"/> (or <see cref="JsonException"/>) for bytes no release wrote.</summary>
+    public static ErrorEvent Decode(ReadOnlySpan<byte> stored)
+    {
+        if (stored.IsEmpty)
+        {
+            throw new InvalidDataException("The stored payload is empty.");
+        }
+
+        if (stored[0] != Lz4Marker)
+        {
+            return EventPayloadJson.Deserialize(stored);
+        }
+
+        if (stored.Length < HeaderLength)
+        {
+            throw new InvalidDataException($"The stored LZ4 payload is {stored.Length} bytes, shorter than its header.");
+        }
+
+        var block = stored[HeaderLength..];
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(stored[1..]);
+        if (length == 0 || length > (ulong)block.Length * Lz4MaxRatio || length > (uint)Array.MaxLength)
+        {
+            throw new InvalidDataException($"The stored LZ4 payload claims {length} bytes of JSON from a block of {block.Length}.");
+        }
+
+        var json = ArrayPool<byte>.Shared.Rent((int)length);
+        try
+        {
+            var decoded = LZ4Codec.Decode(block, json.AsSpan(0, (int)length));
+            if (decoded != length)
+            {
+                throw new InvalidDataException($"The stored LZ4 payload is damaged: its block of {block.Length} bytes decodes to {(decoded < 0 ? "nothing" : decoded.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes")}, not the {length} its header claims.");
+            }
+
+            return EventPayloadJson.Deserialize(json.AsSpan(0, (int)length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(json);
+        }
+    }
+
+    private const string HexAlias = "payload_hex";
+
+    /// <summary>
+    /// What a SELECT of events reads: the payload as hex, because its bytes are not text and a JSONEachRow answer
+    /// carries a String's bytes as they are, which no JSON reader takes back whole (18.16 has no base64Encode);
+    /// the event's id to name it when its payload cannot be read.
+    /// </summary>
+    public const string Columns = $"event_id, hex(payload) AS {HexAlias}";
+
+    /// <summary>
+    /// The event of a row that selected <see cref="Columns"/>; null, logged, for bytes no release wrote (a damaged
+    /// payload), so that one such event leaves the page that shows it readable.
+    /// </summary>
+    public static ErrorEvent? Read(JsonElement row, int projectId, ILogger logger)
+    {
+        try
+        {
+            return Decode(Convert.FromHexString(row.GetProperty(HexAlias).GetString() ?? ""));
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or FormatException)
+        {
+            StoreLog.UnreadablePayload(logger, row.GetProperty("event_id").GetString() ?? "", projectId, e.Message);
+            return null;
+        }
+    }
+}
