@@ -80,13 +80,8 @@ public sealed class UseErrorHubTests
             return Task.CompletedTask;
         });
         var pipeline = app.Build();
-        var context = new DefaultHttpContext(new FeatureCollection()) { RequestServices = services };
-        context.Features.Set<IHttpResponseFeature>(new HttpResponseFeature());
         using var activity = hostingActivity ? new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start() : null;
-        if (activity is not null)
-        {
-            context.Features.Set<IHttpActivityFeature>(new HttpActivityFeature(activity));
-        }
+        var context = RequestContext(services, activity);
 
         for (var i = 0; i < 1000; i++)
         {
@@ -121,13 +116,8 @@ public sealed class UseErrorHubTests
         TaskCompletionSource? current = null;
         app.Run(_ => current!.Task);
         var pipeline = app.Build();
-        var context = new DefaultHttpContext(new FeatureCollection()) { RequestServices = services };
-        context.Features.Set<IHttpResponseFeature>(new HttpResponseFeature());
         using var activity = hostingActivity ? new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start() : null;
-        if (activity is not null)
-        {
-            context.Features.Set<IHttpActivityFeature>(new HttpActivityFeature(activity));
-        }
+        var context = RequestContext(services, activity);
 
         RunRequests(Enumerable.Range(0, 1000).Select(_ => new TaskCompletionSource()).ToArray()); // warm up
         var endpoints = Enumerable.Range(0, 1000).Select(_ => new TaskCompletionSource()).ToArray();
@@ -185,5 +175,18 @@ public sealed class UseErrorHubTests
         public IApplicationBuilder New() => _inner.New();
 
         public RequestDelegate Build() => _inner.Build();
+    }
+
+    /// <summary>A request as the allocation tests send it: with hosting's Activity on its feature when one is given.</summary>
+    private static DefaultHttpContext RequestContext(IServiceProvider services, Activity? hostingActivity)
+    {
+        var context = new DefaultHttpContext(new FeatureCollection()) { RequestServices = services };
+        context.Features.Set<IHttpResponseFeature>(new HttpResponseFeature());
+        if (hostingActivity is not null)
+        {
+            context.Features.Set<IHttpActivityFeature>(new HttpActivityFeature(hostingActivity));
+        }
+
+        return context;
     }
 }

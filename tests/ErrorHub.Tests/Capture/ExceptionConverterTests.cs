@@ -172,6 +172,30 @@ public sealed class ExceptionConverterTests
         }
     }
 
+    [Fact]
+    public void Exceptions_thrown_from_two_lines_of_one_method_keep_their_own_frames_however_often_they_are_written()
+    {
+        // A storm's traces are remembered whole by their frames' methods and IL offsets: the same method failing at
+        // another line is another trace, and must not be written with the first one's lines.
+        // One call site for both, so that only the throwing frame's IL offset tells the traces apart.
+        var (first, second) = (FailingAt(1), FailingAt(2));
+        foreach (var exception in new[] { first, second, first, second })
+        {
+            var unread = Convert(exception);
+            var read = Convert(exception);
+            read.Exceptions.Should().NotBeEmpty();
+            unread.EventId = read.EventId;
+            unread.Timestamp = read.Timestamp;
+            var direct = Encode(unread);
+            direct.Should().Equal(Encode(read), "a remembered trace is written as the frames it was made from");
+        }
+
+        Convert(first).Exceptions[0].Frames.Select(f => f.Line)
+            .Should().NotEqual(Convert(second).Exceptions[0].Frames.Select(f => f.Line));
+    }
+
+    private static Exception FailingAt(int step) => Catch(() => Orders.FailAt(step));
+
     private static byte[] Encode(ErrorHubEvent e)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
@@ -244,6 +268,17 @@ public sealed class ExceptionConverterTests
 
 internal static class Orders
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void FailAt(int step)
+    {
+        if (step == 1)
+        {
+            throw new InvalidOperationException("step one failed");
+        }
+
+        throw new InvalidOperationException($"step {step} failed");
+    }
+
     public static async Task PlaceAsync(int quantity)
     {
         await Task.Yield();
