@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 
@@ -79,6 +80,7 @@ internal sealed class ErrorHubMiddleware
         }
     }
 
+    [MethodImpl(EventPath.Optimized)]
     private bool Report(HttpContext context, Exception exception)
     {
         if (!IsClientAbort(context, exception))
@@ -90,6 +92,7 @@ internal sealed class ErrorHubMiddleware
     }
 
     /// <summary>A client that went away is not an error of the app.</summary>
+    [MethodImpl(EventPath.Optimized)]
     internal static bool IsClientAbort(HttpContext context, Exception exception) =>
         context.RequestAborted.IsCancellationRequested && exception is OperationCanceledException or IOException;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Internal;
@@ -12,6 +13,7 @@ internal sealed class LogScopes
 
     public IExternalScopeProvider? Provider { get; set; }
 
+    [MethodImpl(EventPath.Optimized)]
     public void AddTagsTo(ErrorHubEvent errorEvent)
     {
         if (Provider is not { } provider)

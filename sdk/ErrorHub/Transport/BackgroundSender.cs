@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ErrorHub.Internal;
 using Microsoft.Extensions.Logging;
@@ -142,6 +143,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
 
+    [MethodImpl(EventPath.Optimized)]
     public bool TryEnqueue(ErrorHubEvent errorEvent)
     {
         if (Volatile.Read(ref _unauthorized) == 1)
@@ -193,6 +195,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     internal long EnqueuedCount => Interlocked.Read(ref _enqueued);
 
     /// <summary>Counts an event refused at the queue, by why the queue refused it.</summary>
+    [MethodImpl(EventPath.Optimized)]
     public void CountRefused()
     {
         if (Volatile.Read(ref _unauthorized) == 1)
@@ -542,6 +545,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Encodes queued events into the batch until the queue is empty (true) or the batch is full (false).</summary>
+    [MethodImpl(EventPath.Optimized)]
     private bool TakeQueued(int limit)
     {
         while (_batch.Count < _options.MaxBatchSize)
@@ -817,6 +821,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// batch is never joined in one buffer first, and the sender loop compresses every batch into the same stream, so a
     /// batch costs no large array of its own (one per batch, in the large-object heap, made the storm's gen2 collections).
     /// </summary>
+    [MethodImpl(EventPath.Optimized)]
     private static void Compress(MemoryStream compressed, List<ReadOnlyMemory<byte>> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
     {
         var header = new ArrayBufferWriter<byte>(256);
