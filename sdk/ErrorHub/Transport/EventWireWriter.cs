@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Text;
 using ErrorHub.Internal;
 using ErrorHub.Protocol;
@@ -43,7 +42,6 @@ internal static class EventWireWriter
     }
 
     /// <summary>One event on its own, as it appears inside a batch's <c>events</c> array.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public static void WriteEvent(IBufferWriter<byte> output, ErrorHubEvent errorEvent)
     {
         var writer = new MessagePackWriter(output);
@@ -70,7 +68,6 @@ internal static class EventWireWriter
     /// bytes as <see cref="WriteEvent(IBufferWriter{byte}, ErrorHubEvent)"/> wrote them, it is the batch. The sender
     /// streams the two into gzip without first joining them in one buffer.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     public static void WriteBatchHeader(
         IBufferWriter<byte> output, int eventCount, IReadOnlyList<KeyValuePair<string, long>>? dropped = null, NameAndVersion? sdk = null)
     {
@@ -97,7 +94,6 @@ internal static class EventWireWriter
         writer.Flush();
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
     {
         // An exception captured by the SDK and not looked at since (by BeforeSend) is written straight from its
@@ -250,7 +246,6 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteException(ref MessagePackWriter writer, ExceptionEntry exception)
     {
         writer.WriteMapHeader(3 + Present(exception.Module));
@@ -299,7 +294,6 @@ internal static class EventWireWriter
     }
 
     /// <summary>The <c>type</c> and <c>value</c> and, when known, <c>module</c> of an exception, then its <c>frames</c> array, written before.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal static void WriteException(ref MessagePackWriter writer, byte[] typeField, string value, byte[]? moduleField, byte[] framesValue)
     {
         writer.WriteMapHeader(moduleField is null ? 3 : 4);
@@ -326,7 +320,6 @@ internal static class EventWireWriter
         return buffer.WrittenSpan.ToArray();
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteFrame(ref MessagePackWriter writer, StackFrameEntry frame)
     {
         writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
@@ -357,7 +350,6 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteStringMap(ref MessagePackWriter writer, IDictionary<string, string> map)
     {
         writer.WriteMapHeader(map.Count);
@@ -368,7 +360,6 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteNameVersion(ref MessagePackWriter writer, NameAndVersion value)
     {
         writer.WriteMapHeader(Present(value.Name) + Present(value.Version));
@@ -376,7 +367,6 @@ internal static class EventWireWriter
         WriteOptional(ref writer, Keys.NameVersion, value.Version);
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteOptional(ref MessagePackWriter writer, byte[] key, string? value)
     {
         if (value is not null)
@@ -390,7 +380,6 @@ internal static class EventWireWriter
     /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and
     /// written again while the value stays the same.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, string? value, ref Encoded<string>? last)
     {
         if (value is null)
@@ -414,7 +403,6 @@ internal static class EventWireWriter
     }
 
     /// <summary>A name and version that repeats from event to event (runtime, OS): made once, as long as it is the same.</summary>
-    [MethodImpl(EventPath.Optimized)]
     private static void WriteRepeated(ref MessagePackWriter writer, NameAndVersion value, ref Encoded<NameAndVersion>? last)
     {
         var cached = Volatile.Read(ref last);
@@ -433,7 +421,6 @@ internal static class EventWireWriter
 
     private static int Present(string? value) => value is null ? 0 : 1;
 
-    [MethodImpl(EventPath.Optimized)]
     private static byte[] LevelBytes(ErrorHubLevel level) => level switch
     {
         ErrorHubLevel.Debug => DebugLevel,
