@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 
@@ -80,7 +79,6 @@ internal sealed class ErrorHubMiddleware
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private bool Report(HttpContext context, Exception exception)
     {
         if (!IsClientAbort(context, exception))
@@ -92,7 +90,6 @@ internal sealed class ErrorHubMiddleware
     }
 
     /// <summary>A client that went away is not an error of the app.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal static bool IsClientAbort(HttpContext context, Exception exception) =>
         context.RequestAborted.IsCancellationRequested && exception is OperationCanceledException or IOException;
 }

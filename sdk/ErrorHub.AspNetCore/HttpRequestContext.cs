@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -15,15 +14,12 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
 {
     private readonly ErrorHubOptions _options = options.Value;
 
-    [MethodImpl(EventPath.Optimized)]
     public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) =>
         requests.Current is { } context ? RequestState.For(context, client).Scope : null;
 
-    [MethodImpl(EventPath.Optimized)]
     public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
         (request as HttpContext ?? requests.Current) is { } context && Take(client, context, errorEvent, hint, source, _options);
 
-    [MethodImpl(EventPath.Optimized)]
     public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
         if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted)
@@ -36,7 +32,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         return true;
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static bool Take(
         ErrorHubClient client, HttpContext context, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, ErrorHubOptions options)
     {
@@ -88,7 +83,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
             }
         }
 
-        [MethodImpl(EventPath.Optimized)]
         public static RequestState For(HttpContext context, ErrorHubClient client)
         {
             var features = context.Features;
@@ -110,7 +104,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         }
 
         /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>
-        [MethodImpl(EventPath.Optimized)]
         public void Hold(ErrorHubEvent? errorEvent, ErrorHubHint hint)
         {
             bool first;
@@ -126,7 +119,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
             }
         }
 
-        [MethodImpl(EventPath.Optimized)]
         private Task CompleteAsync()
         {
             List<(ErrorHubEvent? Event, ErrorHubHint Hint)> held;

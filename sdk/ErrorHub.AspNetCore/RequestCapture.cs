@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -48,7 +47,6 @@ internal static class RequestCapture
     /// by the background sender, or by a BeforeSend that looks. What BeforeSend and the user hook need at once (the tags,
     /// the user) is made now.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
     {
         var request = context.Request;
@@ -102,16 +100,13 @@ internal static class RequestCapture
     private static Remembered<CookieDigest, string>? s_cookieNames;
     private static Remembered<UrlParts, string>? s_url;
 
-    [MethodImpl(EventPath.Optimized)]
     private static string RouteTag(string method, string template) => Remember(ref s_route, new RouteKey(method, template), static key =>
         Truncate($"{key.Method} {(key.Template.StartsWith('/') ? key.Template : "/" + key.Template)}"));
 
-    [MethodImpl(EventPath.Optimized)]
     private static (string? Browser, string? OperatingSystem) ParseUserAgent(string userAgent) =>
         Remember(ref s_userAgent, userAgent, static key => UserAgentParser.Parse(key));
 
     /// <summary>What <paramref name="make"/> makes of <paramref name="key"/>, made again only when the key changes.</summary>
-    [MethodImpl(EventPath.Optimized)]
     private static TValue Remember<TKey, TValue>(ref Remembered<TKey, TValue>? last, TKey key, Func<TKey, TValue> make)
         where TKey : IEquatable<TKey>
     {
@@ -133,7 +128,6 @@ internal static class RequestCapture
 
     private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
-    [MethodImpl(EventPath.Optimized)]
     private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options)
     {
         UserInfo? user = null;
@@ -158,7 +152,6 @@ internal static class RequestCapture
     }
 
     /// <summary>The trace id of a W3C <c>traceparent</c> header (<c>00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;</c>), or null.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal static string? TraceIdOf(string traceParent)
     {
         if (traceParent.Length < 55 || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-')
@@ -182,7 +175,6 @@ internal static class RequestCapture
     /// The names of the cookies sent, never their values: which cookies a failing request had can matter. Parsed from
     /// the Cookie header by the same feature that parses <c>HttpRequest.Cookies</c>, off the request's thread.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     private static string CookieNames(StringValues cookieHeader)
     {
         if (cookieHeader.Count != 1 || cookieHeader[0] is not { } header)
@@ -216,7 +208,6 @@ internal static class RequestCapture
     /// ones filtered, files by name only; copied on the request's thread (rare, and the form is the request's). Null
     /// when the app read no form.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     private static Dictionary<string, string>? ReadForm(HttpContext context)
     {
         if (context.Features.Get<IFormFeature>()?.Form is not { } form)
@@ -254,7 +245,6 @@ internal static class RequestCapture
         private readonly Dictionary<string, string>? _form;
         private readonly ErrorHubOptions _options;
 
-        [MethodImpl(EventPath.Optimized)]
         public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options)
         {
             _method = request.Method;
@@ -296,7 +286,6 @@ internal static class RequestCapture
             return (_method, Url(), Query(), headers, _form ?? new Dictionary<string, string>(StringComparer.Ordinal));
         }
 
-        [MethodImpl(EventPath.Optimized)]
         public override bool TryReadForWire(out WireRequest request)
         {
             // A header collection lists each name once, whatever its case; one that did not would have its pairs merged
@@ -332,14 +321,11 @@ internal static class RequestCapture
             }
         }
 
-        [MethodImpl(EventPath.Optimized)]
         private string Url() => Remember(ref s_url, new UrlParts(_scheme, _host.Value, _pathBase.Value, _path.Value), static parts =>
             UriHelper.BuildAbsolute(parts.Scheme, parts.Host is null ? default : new HostString(parts.Host), new PathString(parts.PathBase), new PathString(parts.Path)));
 
-        [MethodImpl(EventPath.Optimized)]
         private string? Query() => _query is null ? null : ScrubQuery(_query);
 
-        [MethodImpl(EventPath.Optimized)]
         private string Value(string name, StringValues values) =>
             string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? CookieNames(values)
             : IsScrubbed(name, _options) ? Filtered
@@ -369,7 +355,6 @@ internal static class RequestCapture
         return false;
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static bool IsScrubbed(string header, ErrorHubOptions options)
     {
         foreach (var name in AlwaysScrubbedHeaders)
@@ -383,7 +368,6 @@ internal static class RequestCapture
         return options.ScrubbedHeaders.Contains(header);
     }
 
-    [MethodImpl(EventPath.Optimized)]
     internal static string ScrubQuery(string query)
     {
         var text = query.StartsWith('?') ? query[1..] : query;
@@ -411,6 +395,5 @@ internal static class RequestCapture
         return Truncate(result.ToString());
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static string Truncate(string value) => value.Length <= MaxValueLength ? value : value[..MaxValueLength];
 }

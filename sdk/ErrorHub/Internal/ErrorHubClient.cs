@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using ErrorHub.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -93,7 +92,6 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// <summary>
     /// Every exception path ends here: the same exception instance is reported once, whichever path sees it first.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     internal Guid? Capture(
         Exception exception, ErrorHubLevel level, CaptureSource source, Action<ErrorHubEvent>? configure, object? request = null)
     {
@@ -240,15 +238,12 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     public Task<bool> FlushAsync(TimeSpan timeout) => _sender?.FlushAsync(timeout) ?? Task.FromResult(true);
 
     /// <summary>The scope events of this flow get: one pushed here, else the request's, else the process's.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal ErrorHubScope CurrentScope() =>
         _pushedScope.Value ?? _requestContext?.CurrentRequestScope(this) ?? _processScope;
 
     /// <summary>True the first time an exception is seen; false for every later report of the same instance.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception);
 
-    [MethodImpl(EventPath.Optimized)]
     internal bool WasCaptured(Exception exception) => _captured.Contains(exception);
 
     public ValueTask DisposeAsync() => _sender?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -262,7 +257,6 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// </summary>
     internal Task ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.CompletedTask;
 
-    [MethodImpl(EventPath.Optimized)]
     private ErrorHubEvent NewEvent(ErrorHubLevel level)
     {
         var errorEvent = new ErrorHubEvent
@@ -290,7 +284,6 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     // The uptime as events report it, made once a second: a storm's events share the same few strings.
     private static UptimeSecond? s_uptime;
 
-    [MethodImpl(EventPath.Optimized)]
     private static string UptimeText()
     {
         var seconds = Math.Max(0, (long)(DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart).TotalSeconds);
@@ -306,7 +299,6 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     private sealed record UptimeSecond(long Seconds, string Text);
 
-    [MethodImpl(EventPath.Optimized)]
     private Guid? Dispatch(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request = null)
     {
         // Scopes are read now, on the capturing flow: a request may send the event later, from elsewhere.
@@ -321,7 +313,6 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     }
 
     /// <summary>The last steps of every event: the user provider, BeforeSend, the queue.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal Guid? Send(ErrorHubEvent errorEvent, ErrorHubHint hint)
     {
         t_inside++;

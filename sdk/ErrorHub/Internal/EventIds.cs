@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace ErrorHub.Internal;
@@ -19,7 +18,6 @@ internal static class EventIds
     [ThreadStatic]
     private static int t_next;
 
-    [MethodImpl(EventPath.Optimized)]
     public static Guid NewId()
     {
         var random = t_random;

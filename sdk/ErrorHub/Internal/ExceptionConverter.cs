@@ -57,7 +57,6 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// Keeps the chain of <paramref name="exception"/> with each exception's frames as they are now, for the event
     /// to turn into its <see cref="ErrorHubEvent.Exceptions"/> when first read. Cheap: no names, no symbol files.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     public void AddExceptions(ErrorHubEvent target, Exception exception)
     {
         if (exception.InnerException is null && exception is not AggregateException)
@@ -115,7 +114,6 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// the entries: each frame's bytes are made once per method, IL offset and throw site, each whole trace's once,
     /// and then copied, and each exception type's name and module once per type. Never throws (as <see cref="ToEntries"/>).
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     internal void Write(ref MessagePackWriter writer, List<CapturedException> chain)
     {
         writer.WriteArrayHeader(chain.Count);
@@ -131,7 +129,6 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// and again: its trace (every frame's method and IL offset) is then found with one look-up and copied whole,
     /// instead of one look-up per frame. Bounded in count and bytes; beyond that, traces are written frame by frame.
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     private byte[] EncodedTrace(StackTrace trace)
     {
         var probe = t_traceProbe ??= new TraceKey();
@@ -195,7 +192,6 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         return frames;
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private EncodedTypeFields TypeFields(Type type)
     {
         if (_encodedTypes.TryGetValue(type, out var fields))
@@ -392,7 +388,6 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         return true;
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static string SafeMessage(Exception exception)
     {
         try
@@ -427,7 +422,6 @@ internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedE
     public List<ExceptionEntry> ToEntries() => converter.ToEntries(chain);
 
     /// <summary>The chain as the event's <c>exceptions</c> array, without making entries.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public void Write(ref MessagePackWriter writer) => converter.Write(ref writer, chain);
 }
 
@@ -445,7 +439,6 @@ internal sealed class TraceKey
     private int _hash;
 
     /// <summary>Takes the trace's frames; false when one cannot be read (the trace is then written without the cache).</summary>
-    [MethodImpl(EventPath.Optimized)]
     public bool TryFill(StackTrace trace)
     {
         try
@@ -486,7 +479,6 @@ internal sealed class TraceKey
 
     private sealed class KeyComparer : IEqualityComparer<TraceKey>
     {
-        [MethodImpl(EventPath.Optimized)]
         public bool Equals(TraceKey? x, TraceKey? y)
         {
             if (ReferenceEquals(x, y))
@@ -510,7 +502,6 @@ internal sealed class TraceKey
             return true;
         }
 
-        [MethodImpl(EventPath.Optimized)]
         public int GetHashCode(TraceKey key) => key._hash;
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Internal;
@@ -13,7 +12,6 @@ internal sealed class LogScopes
 
     public IExternalScopeProvider? Provider { get; set; }
 
-    [MethodImpl(EventPath.Optimized)]
     public void AddTagsTo(ErrorHubEvent errorEvent)
     {
         if (Provider is not { } provider)

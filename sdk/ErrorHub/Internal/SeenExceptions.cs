@@ -27,7 +27,6 @@ internal sealed class SeenExceptions
     private int _anyPushedOut;
 
     /// <summary>True the first time <paramref name="exception"/> is offered; false for every later offer of the same instance.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public bool TryAdd(Exception exception)
     {
         var set = SetOf(exception);
@@ -75,7 +74,6 @@ internal sealed class SeenExceptions
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     public bool Contains(Exception exception)
     {
         var first = SetOf(exception) * Ways;
@@ -90,7 +88,6 @@ internal sealed class SeenExceptions
         return Volatile.Read(ref _anyPushedOut) == 1 && _pushedOut.TryGetValue(exception, out _);
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static int SetOf(Exception exception) => (RuntimeHelpers.GetHashCode(exception) & int.MaxValue) % Sets;
 
     private static object[] CreateLocks()

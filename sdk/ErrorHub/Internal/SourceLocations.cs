@@ -29,7 +29,6 @@ internal static class SourceLocations
     private static readonly ConcurrentDictionary<(MethodBase Method, int Offset), SourceLocation> Locations = new();
 
     /// <summary>The exception's frames as they are now: methods and IL offsets, no symbol reading.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public static StackTrace Capture(Exception exception) => new(exception, fNeedFileInfo: RuntimeReadsSymbols);
 
     public static SourceLocation Find(StackFrame frame, MethodBase method)

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -57,12 +56,10 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => provider.Scopes.Provider?.Push(state);
 
-        [MethodImpl(EventPath.Optimized)]
         public bool IsEnabled(LogLevel logLevel) =>
             logLevel != LogLevel.None && !ErrorHubClient.IsInsideSdk && provider.Client is { IsEnabled: true } client
             && (logLevel >= LogLevel.Error || logLevel >= client.Options.MinimumBreadcrumbLevel || logLevel >= client.Options.MinimumEventLevel);
 
-        [MethodImpl(EventPath.Optimized)]
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!IsEnabled(logLevel) || provider.Client is not { } client)

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using ErrorHub.Internal;
 namespace ErrorHub;
 
 /// <summary>
@@ -72,7 +70,6 @@ public sealed class ErrorHubScope
     }
 
     /// <summary>Copies this scope and its parents into the event; what the event already has wins.</summary>
-    [MethodImpl(EventPath.Optimized)]
     internal void ApplyTo(ErrorHubEvent errorEvent, int maxBreadcrumbs)
     {
         List<Breadcrumb>? breadcrumbs = null;
@@ -130,7 +127,6 @@ public sealed class ErrorHubScope
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private static bool InTimeOrder(List<Breadcrumb> breadcrumbs)
     {
         for (var i = 1; i < breadcrumbs.Count; i++)

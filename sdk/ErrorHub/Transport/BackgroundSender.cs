@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ErrorHub.Internal;
 using Microsoft.Extensions.Logging;
@@ -143,7 +142,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
 
-    [MethodImpl(EventPath.Optimized)]
     public bool TryEnqueue(ErrorHubEvent errorEvent)
     {
         if (Volatile.Read(ref _unauthorized) == 1)
@@ -195,7 +193,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     internal long EnqueuedCount => Interlocked.Read(ref _enqueued);
 
     /// <summary>Counts an event refused at the queue, by why the queue refused it.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public void CountRefused()
     {
         if (Volatile.Read(ref _unauthorized) == 1)
@@ -545,7 +542,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Encodes queued events into the batch until the queue is empty (true) or the batch is full (false).</summary>
-    [MethodImpl(EventPath.Optimized)]
     private bool TakeQueued(int limit)
     {
         while (_batch.Count < _options.MaxBatchSize)
@@ -821,7 +817,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// batch is never joined in one buffer first, and the sender loop compresses every batch into the same stream, so a
     /// batch costs no large array of its own (one per batch, in the large-object heap, made the storm's gen2 collections).
     /// </summary>
-    [MethodImpl(EventPath.Optimized)]
     private static void Compress(MemoryStream compressed, List<ReadOnlyMemory<byte>> events, IReadOnlyList<KeyValuePair<string, long>>? dropped)
     {
         var header = new ArrayBufferWriter<byte>(256);

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
-using ErrorHub.Internal;
 
 namespace ErrorHub.Transport;
 
@@ -24,7 +22,6 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
     public int Bytes => _written;
 
     /// <summary>Adds bytes encoded earlier as one whole event.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public void Add(ReadOnlySpan<byte> encodedEvent)
     {
         encodedEvent.CopyTo(GetSpan(encodedEvent.Length));
@@ -33,14 +30,12 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
     }
 
     /// <summary>What was written since the last event ended becomes one event.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public void EndEvent() => _ends.Add(_written);
 
     /// <summary>Forgets what was written since <see cref="Bytes"/> was <paramref name="start"/> (an event that failed or does not fit).</summary>
     public void Truncate(int start) => _written = start;
 
     /// <summary>The ended events, as views of this buffer: valid until <see cref="Clear"/> or the next write.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public List<ReadOnlyMemory<byte>> Events()
     {
         var events = new List<ReadOnlyMemory<byte>>(_ends.Count);
@@ -67,7 +62,6 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
         }
     }
 
-    [MethodImpl(EventPath.Optimized)]
     public void Advance(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -75,21 +69,18 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
         _written += count;
     }
 
-    [MethodImpl(EventPath.Optimized)]
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Reserve(sizeHint);
         return _buffer.AsMemory(_written);
     }
 
-    [MethodImpl(EventPath.Optimized)]
     public Span<byte> GetSpan(int sizeHint = 0)
     {
         Reserve(sizeHint);
         return _buffer.AsSpan(_written);
     }
 
-    [MethodImpl(EventPath.Optimized)]
     private void Reserve(int sizeHint)
     {
         var needed = Math.Max(sizeHint, 1);

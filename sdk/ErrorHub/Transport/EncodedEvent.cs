@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
-using ErrorHub.Internal;
 
 namespace ErrorHub.Transport;
 
@@ -14,7 +12,6 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
     public ReadOnlySpan<byte> Span => Array.AsSpan(0, Length);
 
     /// <summary>Encodes an event into a rented array; the writer's exception (an unwritable event) goes to the caller.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public static EncodedEvent Encode(ErrorHubEvent errorEvent, ArrayPool<byte> pool)
     {
         var writer = new PooledWriter(pool);
@@ -31,7 +28,6 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
     }
 
     /// <summary>Gives the array back to the pool; the event must not be read after.</summary>
-    [MethodImpl(EventPath.Optimized)]
     public void Return() => Pool.Return(Array);
 
     /// <summary>The bytes in an array of their own (for the disk spool and the event that starts the next batch).</summary>
@@ -52,7 +48,6 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
 
         public void Release() => pool.Return(_buffer);
 
-        [MethodImpl(EventPath.Optimized)]
         public void Advance(int count)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -60,21 +55,18 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
             _written += count;
         }
 
-        [MethodImpl(EventPath.Optimized)]
         public Memory<byte> GetMemory(int sizeHint = 0)
         {
             Reserve(sizeHint);
             return _buffer.AsMemory(_written);
         }
 
-        [MethodImpl(EventPath.Optimized)]
         public Span<byte> GetSpan(int sizeHint = 0)
         {
             Reserve(sizeHint);
             return _buffer.AsSpan(_written);
         }
 
-        [MethodImpl(EventPath.Optimized)]
         private void Reserve(int sizeHint)
         {
             var needed = Math.Max(sizeHint, 1);
