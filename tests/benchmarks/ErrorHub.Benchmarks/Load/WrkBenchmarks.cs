@@ -102,7 +102,7 @@ internal static class WrkBenchmarks
     private sealed record PlainRun(WrkResult Wrk, double CpuMicroseconds, double Cores, double Bytes);
 
     /// <summary>
-    /// <c>wrk-storm [seconds] [rounds] [levels]</c>: benchmark 4. Each round, three apps one after the other (the order
+    /// <c>wrk-storm [seconds] [rounds] [levels] [warm-up seconds]</c>: benchmark 4. Each round, three apps one after the other (the order
     /// rotating every round): (i) <c>UseExceptionHandler</c> alone, (ii) the same with ErrorHub sending to the live sink,
     /// (iii) with ErrorHub sending to a closed port. Each is warmed up, then every request throws (<c>/throw</c>, 20 frames
     /// deep, answered 500 by the handler) for the given seconds: the app's CPU and bytes per throwing request. Then the
@@ -115,7 +115,8 @@ internal static class WrkBenchmarks
         var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
         var levels = args.Length > 2 && args[2] == "template" ? "template" : "none";
-        Console.WriteLine($"// wrk-storm: {seconds} s of GET /throw per app, then {seconds} s of /throw and /ok together; {rounds} rounds; log levels {levels}; app on CPU 1, wrk -t1 -c16 (each) and the sink on CPU 0; {Load}");
+        var warmUp = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 2;
+        Console.WriteLine($"// wrk-storm: {warmUp} s of warm-up, {seconds} s of GET /throw per app, then {seconds} s of /throw and /ok together; {rounds} rounds; log levels {levels}; app on CPU 1, wrk -t1 -c16 (each) and the sink on CPU 0; {Load}");
         await using var sink = await StormSink.StartProcessAsync(cpu: 0);
         var dead = SdkStorm.FreePort();
         (string Label, string Mode, string? Dsn)[] phases =
@@ -135,7 +136,7 @@ internal static class WrkBenchmarks
                 var i = (round + turn) % phases.Length;
                 var (label, mode, dsn) = phases[i];
                 await sink.ResetAsync(); // the warm-up's exceptions are counted as thrown, so what the sink got of them counts too
-                var run = await MeasureStormAsync(mode, dsn, levels, seconds, sink);
+                var run = await MeasureStormAsync(mode, dsn, levels, seconds, warmUp, sink);
                 runs[i].Add(run);
                 var accounting = mode == "handler"
                     ? "—"
@@ -159,10 +160,12 @@ internal static class WrkBenchmarks
         Console.WriteLine($"// {Load}");
     }
 
-    private static async Task<StormRun> MeasureStormAsync(string mode, string? dsn, string levels, int seconds, StormSink.Child sink)
+    private static async Task<StormRun> MeasureStormAsync(string mode, string? dsn, string levels, int seconds, int warmUp, StormSink.Child sink)
     {
         await using var app = await SdkStorm.App.StartAsync(mode, dsn, levels);
-        await Wrk.RunAsync(app.Url + "throw", 2); // warm-up
+        // Warm-up. With the app's one core saturated by the storm, the JIT's tiering takes far longer than 2 s (25-30 s
+        // at load 12: docs/benchmarks.md, section "storm3"): a longer warm-up measures the storm once the code is optimized.
+        await Wrk.RunAsync(app.Url + "throw", warmUp);
         await Wrk.RunAsync(app.Url + "ok", 1);
 
         var before = await app.ProbeAsync();
