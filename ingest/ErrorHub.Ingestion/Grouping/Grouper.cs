@@ -61,11 +61,12 @@ internal static partial class Grouper
     /// <summary>A frame as the culprit and the app-frame component show it: "Namespace.Type.Method", names normalized.</summary>
     internal static string FrameKey(FrameRecord frame)
     {
-        var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
-        if (!string.IsNullOrEmpty(type))
+        if (NormalizedNames.TypeAndFunction(frame.Type, frame.Function) is { } key)
         {
-            return $"{type}.{function}";
+            return key;
         }
+
+        var (_, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
 
         // A client that sends no declaring type (not the .NET SDK) still tells methods of different modules apart.
         return string.IsNullOrEmpty(frame.Module) ? function : $"{frame.Module}!{function}";

@@ -89,11 +89,12 @@ internal static partial class GroupingV1
     /// <summary>A frame as "Namespace.Type.Method", names normalized; without a type "module!function".</summary>
     internal static string FrameKey(FrameRecord frame)
     {
-        var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
-        if (!string.IsNullOrEmpty(type))
+        if (NormalizedNames.TypeAndFunction(frame.Type, frame.Function) is { } key)
         {
-            return $"{type}.{function}";
+            return key;
         }
+
+        var (_, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
 
         // A client that sends no declaring type (not the .NET SDK) still tells methods of different modules apart.
         return string.IsNullOrEmpty(frame.Module) ? function : $"{frame.Module}!{function}";

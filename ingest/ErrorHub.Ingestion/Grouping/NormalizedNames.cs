@@ -14,25 +14,35 @@ internal static class NormalizedNames
 {
     internal const int MaxEntries = 20_000;
 
-    private static readonly ConcurrentDictionary<(string? Type, string Function), (string? Type, string Function)> Frames = new();
+    private static readonly ConcurrentDictionary<(string? Type, string Function), Frame> Frames = new();
     private static readonly ConcurrentDictionary<string, string> TypeNames = new(StringComparer.Ordinal);
     private static int s_entries;
 
     /// <summary>What <see cref="DotNetNames.Normalize"/> gives for these names.</summary>
     public static (string? Type, string Function) Normalize(string? typeName, string methodName)
     {
-        if (Frames.TryGetValue((typeName, methodName), out var normalized))
+        var frame = Of(typeName, methodName);
+        return (frame.Type, frame.Function);
+    }
+
+    /// <summary>"Namespace.Type.Method" of a frame with a declaring type (both grouping versions key frames so); null without one.</summary>
+    public static string? TypeAndFunction(string? typeName, string methodName) => Of(typeName, methodName).TypeAndFunction;
+
+    private static Frame Of(string? typeName, string methodName)
+    {
+        if (Frames.TryGetValue((typeName, methodName), out var frame))
         {
-            return normalized;
+            return frame;
         }
 
-        normalized = DotNetNames.Normalize(typeName, methodName);
+        var (type, function) = DotNetNames.Normalize(typeName, methodName);
+        frame = new Frame(type, function, string.IsNullOrEmpty(type) ? null : $"{type}.{function}");
         if (Room())
         {
-            Frames.TryAdd((typeName, methodName), normalized);
+            Frames.TryAdd((typeName, methodName), frame);
         }
 
-        return normalized;
+        return frame;
     }
 
     /// <summary>What <see cref="DotNetNames.NormalizeTypeName"/> gives for this name.</summary>
@@ -54,6 +64,8 @@ internal static class NormalizedNames
 
     /// <summary>Names kept so far (both kinds).</summary>
     internal static int Count => Volatile.Read(ref s_entries);
+
+    private sealed record Frame(string? Type, string Function, string? TypeAndFunction);
 
     private static bool Room() => Volatile.Read(ref s_entries) < MaxEntries && Interlocked.Increment(ref s_entries) <= MaxEntries;
 }

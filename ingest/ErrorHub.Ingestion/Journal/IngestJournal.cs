@@ -87,6 +87,9 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     /// <summary>Segment files on disk.</summary>
     public int Segments => _files?.SegmentCount ?? 0;
 
+    /// <summary>Told how long each write and fsync of the appender took (the metrics' histogram).</summary>
+    internal Action<TimeSpan>? AppendTimed { get; set; }
+
     /// <summary>Records replayed into the store since start.</summary>
     public long ReplayedRecords => Interlocked.Read(ref _replayedRecords);
 
@@ -202,9 +205,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
             var bytes = batch.Sum(a => (long)JournalFiles.HeaderLength + a.Payload.Bytes.Length);
             long first;
+            var started = _time.GetTimestamp();
             try
             {
                 first = files.Append(batch.ConvertAll(a => a.Payload.Bytes));
+                AppendTimed?.Invoke(_time.GetElapsedTime(started));
             }
             catch (Exception exception)
             {
