@@ -31,6 +31,12 @@ internal sealed class IngestMetrics
             "s",
             "Time from a batch's arrival to its answer, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        var journalAppendSeconds = meter.CreateHistogram(
+            "errorhub.ingest.journal.append.duration",
+            "s",
+            "Time of each ingest journal write and its fsync, which every batch waiting for its 202 shares.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
+        journal.AppendTimed = elapsed => journalAppendSeconds.Record(elapsed.TotalSeconds);
         _droppedBatches = meter.CreateCounter<long>(
             "errorhub.ingest.dropped.batches", "{batch}", "Batches of a known project refused, by project_id and reason (rate_limit, spike_protection, invalid, too_large).");
         _droppedEvents = meter.CreateCounter<long>(

@@ -48,6 +48,19 @@ public sealed class ScrubbingTests
     public void Ordinary_names_are_kept(string name) => Scrubber.IsSensitive(name).Should().BeFalse(name);
 
     [Fact]
+    public void Long_names_are_judged_whole_past_the_length_checked_on_the_stack()
+    {
+        var padding = new string('a', 300);
+        Scrubber.IsSensitive(padding + "-key").Should().BeTrue("a word of its own at the end of a long name");
+        Scrubber.IsSensitive(padding + "Pin").Should().BeTrue("a case change starts a word");
+        Scrubber.IsSensitive(padding + "password" + padding).Should().BeTrue("anywhere in a long name");
+        Scrubber.IsSensitive(padding + "-monkey").Should().BeFalse();
+        Scrubber.IsSensitive(new string('-', 400)).Should().BeFalse("no letters, no name");
+        Scrubber.IsSensitiveFormField(padding + "_iban").Should().BeTrue();
+        new EventScrubber(new ScrubbingOptions { ExtraNames = { padding + "-Tenant" } }).IsSensitive(padding.ToUpperInvariant() + "_tenant").Should().BeTrue();
+    }
+
+    [Fact]
     public void Query_values_under_sensitive_names_are_filtered_keeping_names_and_order()
     {
         Scrubber.Query("bundle=summer&password=hunter2&Api%5FKey=abc&code=xyz&empty&page=2")

@@ -1,4 +1,3 @@
-using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
@@ -107,7 +106,7 @@ internal static class DotNetFrames
 
     public static bool IsThrowHelper(FrameRecord frame)
     {
-        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
+        var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
         var method = function;
         var dot = method.IndexOf('.', StringComparison.Ordinal);
         if (dot > 0)
@@ -121,7 +120,7 @@ internal static class DotNetFrames
 
     public static bool IsGuard(FrameRecord frame, string exceptionType)
     {
-        var type = frame.Type is null ? "" : DotNetNames.NormalizeTypeName(frame.Type);
+        var type = frame.Type is null ? "" : NormalizedNames.NormalizeTypeName(frame.Type);
         foreach (var prefix in GuardNamespaces)
         {
             if (HasPrefix(type, prefix) && !HasPrefix(type, "System.Linq.Expressions"))
@@ -130,7 +129,7 @@ internal static class DotNetFrames
             }
         }
 
-        return GuardExceptionTypes.Contains(DotNetNames.NormalizeTypeName(exceptionType));
+        return GuardExceptionTypes.Contains(NormalizedNames.NormalizeTypeName(exceptionType));
     }
 
     /// <summary>
@@ -148,7 +147,7 @@ internal static class DotNetFrames
 
     public static bool IsWrapper(ExceptionRecord exception)
     {
-        var type = DotNetNames.NormalizeTypeName(exception.Type);
+        var type = NormalizedNames.NormalizeTypeName(exception.Type);
         if (WrapperTypes.Contains(type))
         {
             return true;
@@ -157,12 +156,12 @@ internal static class DotNetFrames
         var thrownBy = exception.Frames.FirstOrDefault(f => !IsNoise(f));
         return type == "System.InvalidOperationException"
             && thrownBy?.Type is { } thrower
-            && DotNetNames.NormalizeTypeName(thrower).EndsWith("ExecutionStrategy", StringComparison.Ordinal);
+            && NormalizedNames.NormalizeTypeName(thrower).EndsWith("ExecutionStrategy", StringComparison.Ordinal);
     }
 
-    public static bool IsCancellation(string exceptionType) => CancellationTypes.Contains(DotNetNames.NormalizeTypeName(exceptionType));
+    public static bool IsCancellation(string exceptionType) => CancellationTypes.Contains(NormalizedNames.NormalizeTypeName(exceptionType));
 
-    public static bool IsAggregate(string exceptionType) => DotNetNames.NormalizeTypeName(exceptionType) == "System.AggregateException";
+    public static bool IsAggregate(string exceptionType) => NormalizedNames.NormalizeTypeName(exceptionType) == "System.AggregateException";
 
     /// <summary>
     /// A framework frame as grouping counts it: its declaring type without namespace or nesting
@@ -172,21 +171,21 @@ internal static class DotNetFrames
     /// </summary>
     public static string ComponentName(FrameRecord frame)
     {
-        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
+        var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
         return string.IsNullOrEmpty(type) ? function : LastSegment(type);
     }
 
     /// <summary>"Type.Method" without the namespace: how a framework frame is shown.</summary>
     public static string ShortFrame(FrameRecord frame)
     {
-        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
+        var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
         return string.IsNullOrEmpty(type) ? function : $"{LastSegment(type)}.{function}";
     }
 
     /// <summary>An exception type as grouping counts it: the app's types in full, framework types by their short name (their namespaces move between versions).</summary>
     public static string ExceptionTypeKey(string exceptionType)
     {
-        var normalized = DotNetNames.NormalizeTypeName(exceptionType).Trim();
+        var normalized = NormalizedNames.NormalizeTypeName(exceptionType).Trim();
         return IsFrameworkName(normalized) ? LastSegment(normalized) : normalized;
     }
 
@@ -203,7 +202,7 @@ internal static class DotNetFrames
             return false;
         }
 
-        var type = DotNetNames.NormalizeTypeName(frame.Type);
+        var type = NormalizedNames.NormalizeTypeName(frame.Type);
         foreach (var prefix in PlumbingTypes)
         {
             if (HasPrefix(type, prefix))

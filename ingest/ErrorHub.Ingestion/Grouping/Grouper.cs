@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -59,11 +61,12 @@ internal static partial class Grouper
     /// <summary>A frame as the culprit and the app-frame component show it: "Namespace.Type.Method", names normalized.</summary>
     internal static string FrameKey(FrameRecord frame)
     {
-        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
-        if (!string.IsNullOrEmpty(type))
+        if (NormalizedNames.TypeAndFunction(frame.Type, frame.Function) is { } key)
         {
-            return $"{type}.{function}";
+            return key;
         }
+
+        var (_, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
 
         // A client that sends no declaring type (not the .NET SDK) still tells methods of different modules apart.
         return string.IsNullOrEmpty(frame.Module) ? function : $"{frame.Module}!{function}";
@@ -98,19 +101,38 @@ internal static partial class Grouper
     /// </summary>
     internal static string Hash(IEnumerable<string> components)
     {
-        var text = new StringBuilder();
+        // Two hashes per event: the text is built in a buffer kept per thread and hashed from there, not copied to a
+        // string and then to a byte array.
+        var text = t_hashText ??= new ArrayBufferWriter<byte>(1024);
+        text.ResetWrittenCount();
+        Span<byte> length = stackalloc byte[11];
         foreach (var component in components)
         {
-            text.Append(Encoding.UTF8.GetByteCount(component)).Append(':').Append(component).Append('\n');
+            var bytes = Encoding.UTF8.GetByteCount(component);
+            bytes.TryFormat(length, out var digits, default, CultureInfo.InvariantCulture);
+            text.Write(length[..digits]);
+            text.Write(":"u8);
+            Encoding.UTF8.GetBytes(component, text.GetSpan(bytes));
+            text.Advance(bytes);
+            text.Write("\n"u8);
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 16));
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(text.WrittenSpan, hash);
+        if (text.Capacity > 64 * 1024)
+        {
+            t_hashText = null; // one huge client fingerprint should not keep its buffer for the life of the thread
+        }
+
+        return Convert.ToHexStringLower(hash[..16]);
     }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_hashText;
 
     /// <summary>"System.Collections.Generic.KeyNotFoundException" → "KeyNotFoundException"; nested and generic types too.</summary>
     internal static string ShortTypeName(string typeName)
     {
-        var normalized = DotNetNames.NormalizeTypeName(typeName).TrimEnd('.');
+        var normalized = NormalizedNames.NormalizeTypeName(typeName).TrimEnd('.');
         var shortName = normalized[(normalized.LastIndexOf('.') + 1)..];
         return shortName.Length > 0 ? shortName : typeName.Trim();
     }
@@ -156,6 +178,11 @@ internal static partial class Grouper
                 new GroupingComponent(GroupingComponent.Logger, incoming.Logger ?? ""),
                 new GroupingComponent(GroupingComponent.Message, Parameterize(incoming.Message ?? "")),
             ];
+        }
+
+        if (roots.Count == 1)
+        {
+            return [.. roots[0].Components]; // one root cause: nothing to deduplicate or order
         }
 
         return roots

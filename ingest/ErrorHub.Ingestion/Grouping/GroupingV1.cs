@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using ErrorHub.Ingestion.Decoding;
-using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
@@ -65,7 +64,7 @@ internal static partial class GroupingV1
         var inAppFrames = 0;
         foreach (var exception in errorEvent.Exceptions)
         {
-            components.Add("type:" + DotNetNames.NormalizeTypeName(exception.Type));
+            components.Add("type:" + NormalizedNames.NormalizeTypeName(exception.Type));
             foreach (var frame in exception.Frames)
             {
                 if (frame.InApp)
@@ -80,7 +79,7 @@ internal static partial class GroupingV1
         {
             var outermost = errorEvent.Exceptions[0];
             components.Clear();
-            components.Add("type:" + DotNetNames.NormalizeTypeName(outermost.Type));
+            components.Add("type:" + NormalizedNames.NormalizeTypeName(outermost.Type));
             components.Add("message:" + Parameterize(outermost.Value));
         }
 
@@ -90,11 +89,12 @@ internal static partial class GroupingV1
     /// <summary>A frame as "Namespace.Type.Method", names normalized; without a type "module!function".</summary>
     internal static string FrameKey(FrameRecord frame)
     {
-        var (type, function) = DotNetNames.Normalize(frame.Type, frame.Function);
-        if (!string.IsNullOrEmpty(type))
+        if (NormalizedNames.TypeAndFunction(frame.Type, frame.Function) is { } key)
         {
-            return $"{type}.{function}";
+            return key;
         }
+
+        var (_, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
 
         // A client that sends no declaring type (not the .NET SDK) still tells methods of different modules apart.
         return string.IsNullOrEmpty(frame.Module) ? function : $"{frame.Module}!{function}";

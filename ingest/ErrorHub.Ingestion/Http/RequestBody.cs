@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 
 namespace ErrorHub.Ingestion.Http;
 
@@ -95,6 +96,60 @@ internal sealed class RequestBody : IDisposable
         using var compressed = new MemoryStream(_buffer, 0, _length, writable: false);
         await using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
         return await ReadAsync(gzip, sizeHint, maxBytes, "the decompressed body", cancellationToken);
+    }
+
+    /// <summary>
+    /// Decompresses a gzip batch held in memory (the journal's, when its flusher prepares it) into a pooled buffer of at most
+    /// <paramref name="maxBytes"/>, synchronously: a batch decompresses to a few hundred kilobytes, which as a new array
+    /// each time would be a large object, and large objects bring on full collections. Throws like <see cref="GunzipAsync"/>.
+    /// </summary>
+    public static RequestBody Gunzip(ReadOnlyMemory<byte> compressed, int maxBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        const long MaxDeflateRatio = 1032;
+        var stated = compressed.Length >= 18 ? BinaryPrimitives.ReadUInt32LittleEndian(compressed.Span[^4..]) : compressed.Length * 4L;
+        var sizeHint = Math.Min(stated, compressed.Length * MaxDeflateRatio);
+        using var source = MemoryMarshal.TryGetArray(compressed, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(compressed.ToArray(), writable: false);
+        using var gzip = new GZipStream(source, CompressionMode.Decompress);
+        var body = new RequestBody((int)Math.Min(Math.Max(sizeHint, 1024), maxBytes));
+        try
+        {
+            while (true)
+            {
+                var capacity = Math.Min(body._buffer.Length, maxBytes);
+                if (body._length == capacity)
+                {
+                    if (capacity == maxBytes)
+                    {
+                        Span<byte> probe = stackalloc byte[1];
+                        if (gzip.Read(probe) > 0)
+                        {
+                            throw new BodyTooLargeException($"the decompressed batch exceeds the limit of {maxBytes} bytes");
+                        }
+
+                        return body;
+                    }
+
+                    body.Grow(maxBytes);
+                    capacity = Math.Min(body._buffer.Length, maxBytes);
+                }
+
+                var read = gzip.Read(body._buffer.AsSpan(body._length, capacity - body._length));
+                if (read == 0)
+                {
+                    return body;
+                }
+
+                body._length += read;
+            }
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

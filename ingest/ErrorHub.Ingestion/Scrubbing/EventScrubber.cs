@@ -34,11 +34,13 @@ internal sealed partial class EventScrubber
 
     private readonly ScrubbingOptions _options;
     private readonly HashSet<string> _extraNames;
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _extraNameLookup;
 
     public EventScrubber(ScrubbingOptions options)
     {
         _options = options;
         _extraNames = new HashSet<string>(options.ExtraNames.Select(Squeeze), StringComparer.Ordinal);
+        _extraNameLookup = _extraNames.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The event with its sensitive values filtered; the same instance when there was nothing to filter (the common case costs no copy).</summary>
@@ -70,20 +72,80 @@ internal sealed partial class EventScrubber
 
     private bool IsSensitive(string name, bool query, bool form = false)
     {
-        var squeezed = Squeeze(name);
-        if (squeezed.Length == 0)
+        // Every header, tag, cookie and field name of every event comes through here: squeezed and split into words in
+        // buffers on the stack, never as strings.
+        Span<char> squeezed = name.Length <= StackNameChars ? stackalloc char[StackNameChars] : new char[name.Length];
+        var length = 0;
+        foreach (var c in name)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                squeezed[length++] = char.ToLowerInvariant(c);
+            }
+        }
+
+        squeezed = squeezed[..length];
+        if (squeezed.IsEmpty)
         {
             return false;
         }
 
-        if (_extraNames.Contains(squeezed) || SensitiveAnywhere.Any(word => squeezed.Contains(word, StringComparison.Ordinal)))
+        if ((_extraNames.Count > 0 && _extraNameLookup.Contains(squeezed)) || ContainsAny(squeezed, SensitiveAnywhere))
         {
             return true;
         }
 
-        foreach (var word in Words(name))
+        // The words of the name: split at separators and at lower-to-upper case changes ("userPin" → user, pin).
+        Span<char> word = name.Length <= StackNameChars ? stackalloc char[StackNameChars] : new char[name.Length];
+        var wordLength = 0;
+        for (var i = 0; i < name.Length; i++)
         {
-            if (SensitiveWords.Contains(word) || (query && SensitiveQueryWords.Contains(word)) || (form && SensitiveFormWords.Contains(word)))
+            var c = name[i];
+            var letterOrDigit = char.IsLetterOrDigit(c);
+            var boundary = !letterOrDigit || (char.IsUpper(c) && i > 0 && char.IsLower(name[i - 1]));
+            if (boundary && wordLength > 0)
+            {
+                if (IsSensitiveWord(word[..wordLength], query, form))
+                {
+                    return true;
+                }
+
+                wordLength = 0;
+            }
+
+            if (letterOrDigit)
+            {
+                word[wordLength++] = char.ToLowerInvariant(c);
+            }
+        }
+
+        return wordLength > 0 && IsSensitiveWord(word[..wordLength], query, form);
+    }
+
+    /// <summary>Names up to this long are squeezed on the stack; longer ones (rare, bounded by the decoder's limits) in an array.</summary>
+    private const int StackNameChars = 256;
+
+    private static bool IsSensitiveWord(ReadOnlySpan<char> word, bool query, bool form) =>
+        IsOneOf(word, SensitiveWords) || (query && IsOneOf(word, SensitiveQueryWords)) || (form && IsOneOf(word, SensitiveFormWords));
+
+    private static bool IsOneOf(ReadOnlySpan<char> word, string[] words)
+    {
+        foreach (var candidate in words)
+        {
+            if (word.SequenceEqual(candidate))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool ContainsAny(ReadOnlySpan<char> text, string[] words)
+    {
+        foreach (var candidate in words)
+        {
+            if (text.Contains(candidate, StringComparison.Ordinal))
             {
                 return true;
             }
@@ -293,32 +355,6 @@ internal sealed partial class EventScrubber
         }
 
         return text.ToString();
-    }
-
-    /// <summary>The words of a name: split at separators and at lower-to-upper case changes ("userPin" → user, pin).</summary>
-    private static IEnumerable<string> Words(string name)
-    {
-        var word = new StringBuilder();
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            var boundary = !char.IsLetterOrDigit(c) || (char.IsUpper(c) && i > 0 && char.IsLower(name[i - 1]));
-            if (boundary && word.Length > 0)
-            {
-                yield return word.ToString();
-                word.Clear();
-            }
-
-            if (char.IsLetterOrDigit(c))
-            {
-                word.Append(char.ToLowerInvariant(c));
-            }
-        }
-
-        if (word.Length > 0)
-        {
-            yield return word.ToString();
-        }
     }
 
     /// <summary>13 to 19 digits, optionally grouped by single spaces or dashes, not part of a longer number.</summary>

@@ -53,6 +53,8 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
 
             var stored = await WaitUntilStoredAsync(clickHouse.Url, _database, ids);
             stored.Should().Be((300L, 300L), "every event answered 202 is stored once");
+            var appends = OperationsTests.Value(await OperationsTests.MetricsAsync(host), "errorhub_ingest_journal_append_duration_seconds_count");
+            appends.Should().BeInRange(1, 20, "each write and fsync is timed once, for the batches that gathered behind it");
             // The events table and its views get their parts one after the other within an insert: wait as a reader would.
             ErrorEvent? read = null;
             for (var attempt = 0; attempt < 300 && read is null; attempt++)

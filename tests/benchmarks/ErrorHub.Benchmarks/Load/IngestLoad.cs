@@ -135,6 +135,7 @@ internal static class IngestLoad
         var before = await target.StoredEventsAsync();
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
+        var gc = await GcWatch.StartAsync(client);
         Phase("most");
         var maxStarted = DateTimeOffset.UtcNow;
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
@@ -146,6 +147,7 @@ internal static class IngestLoad
         report.Add(("answers while at most", max.Statuses()));
         report.Add(("accept latency at most: p50 / p99", $"{max.Percentile(50):N1} / {max.Percentile(99):N1} ms"));
         report.Add(("CPU while at most (cores busy)", maxCpu));
+        report.Add(("server GC while at most", await gc.StopAsync(client, max.Elapsed)));
         try
         {
             report.AddRange(await target.ClickHouseWorkAsync(maxStarted, maxEnded, max.Requests));
@@ -162,6 +164,7 @@ internal static class IngestLoad
 
         // 2. Latency at half the most: batches sent on a fixed schedule, whatever the answers do.
         cpu = target.StartCpu();
+        gc = await GcWatch.StartAsync(client);
         Phase("half load");
         using var stopProbe = new CancellationTokenSource();
         var probe = VisibilityProbeAsync(client, target, stopProbe.Token);
@@ -176,9 +179,12 @@ internal static class IngestLoad
         report.Add(("accept latency at half load: p50 / p99", $"{half.Percentile(50):N1} / {half.Percentile(99):N1} ms ({half.AcceptedEvents / half.Elapsed.TotalSeconds:N0} events/s offered and accepted)"));
         report.Add(("answers at half load", half.Statuses()));
         report.Add(("CPU at half load (cores busy)", halfCpu));
+        report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
+        report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
         cpu = target.StartCpu();
+        gc = await GcWatch.StartAsync(client);
         Phase("10x senders");
         var overload = await ClosedLoopAsync(client, bodies, senders * 10, phase, repeat: true);
         var overloadCpu = cpu.Stop(overload.Elapsed, overload.AcceptedEvents);
@@ -187,6 +193,7 @@ internal static class IngestLoad
         report.Add(("accepted at 10x senders (events/s)", $"{overload.AcceptedEvents / overload.Elapsed.TotalSeconds:N0}"));
         report.Add(("slowest answer at 10x senders", $"{overload.Percentile(100):N0} ms"));
         report.Add(("CPU at 10x senders (cores busy)", overloadCpu));
+        report.Add(("server GC at 10x senders", await gc.StopAsync(client, overload.Elapsed)));
         report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
         report.Add(("load average after", LoadAverage()));
 
