@@ -38,13 +38,10 @@ internal sealed partial class StoreWriter : BackgroundService
     /// The longest an insert waits, after the previous one ended, for the clients that insert just answered to send
     /// again (see <see cref="GatherAsync"/>); never more than <see cref="GatherShareOfLastInsert"/> of that insert's time.
     /// </summary>
-    internal static readonly TimeSpan MaxGatherWait = TimeSpan.FromMilliseconds(ExperimentKnob("ERRORHUB_SYNCLAT_GATHER_MS", 20));
+    internal static readonly TimeSpan MaxGatherWait = TimeSpan.FromMilliseconds(20);
 
     /// <summary>The gather wait's share of the previous insert's wall time: the wait costs a request at most this much more latency.</summary>
-    internal static readonly double GatherShareOfLastInsert = ExperimentKnob("ERRORHUB_SYNCLAT_GATHER_SHARE", 0.25);
-
-    private static double ExperimentKnob(string name, double fallback) =>
-        double.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    internal const double GatherShareOfLastInsert = 0.25;
 
     private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     private readonly IEventWriter _store;

@@ -62,11 +62,6 @@ internal sealed class ClickHouseClient
             _insertSettings["insert_distributed_sync"] = 1;
         }
 
-        if (Environment.GetEnvironmentVariable("ERRORHUB_SYNCLAT_PARALLEL_VIEWS") == "1")
-        {
-            _insertSettings["parallel_view_processing"] = 1;
-        }
-
         if (connection.InsertQuorum > 1)
         {
             _insertSettings["insert_quorum"] = connection.InsertQuorum;
