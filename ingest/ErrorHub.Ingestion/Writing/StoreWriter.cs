@@ -43,6 +43,12 @@ internal sealed partial class StoreWriter : BackgroundService
     /// <summary>The gather wait's share of the previous insert's wall time: the wait costs a request at most this much more latency.</summary>
     internal const double GatherShareOfLastInsert = 0.25;
 
+    /// <summary>
+    /// Inserts that start without a gather wait after one in which fewer than half of the awaited clients came: their
+    /// requests arrive on their own schedule, not in answer to the last insert, and waiting for them only adds latency.
+    /// </summary>
+    internal const int InsertsWithoutGatherAfterAMiss = 8;
+
     private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     private readonly IEventWriter _store;
     private readonly ILogger<StoreWriter> _logger;
@@ -54,6 +60,7 @@ internal sealed partial class StoreWriter : BackgroundService
     private long _backlogThreshold = MinEventsForSecondInsert;
     private long _lastInsertEvents;
     private long _waitingWhenLastInsertEnded;
+    private int _insertsWithoutGather;
     private long _lastInsertEndedAt;
     private long _lastInsertMilliseconds;
 
@@ -171,7 +178,8 @@ internal sealed partial class StoreWriter : BackgroundService
     /// what could go in one. Every insert costs ClickHouse a fixed share (see <see cref="MinEventsForSecondInsert"/>), so an
     /// insert that starts right after another one ended waits a little for as many events as that one carried to join
     /// what already waits: at most <see cref="MaxGatherWait"/>, and never more than <see cref="GatherShareOfLastInsert"/>
-    /// of the last insert's time, so that a request's latency grows by a bounded share. A writer that was idle starts at once.
+    /// of the last insert's time, so that a request's latency grows by a bounded share. A writer that was idle starts at once,
+    /// and so do the next <see cref="InsertsWithoutGatherAfterAMiss"/> inserts after a wait that did not pay.
     /// </summary>
     private async Task GatherAsync()
     {
@@ -184,6 +192,12 @@ internal sealed partial class StoreWriter : BackgroundService
             return;
         }
 
+        if (_insertsWithoutGather > 0)
+        {
+            _insertsWithoutGather--;
+            return;
+        }
+
         var gathered = NewBacklogSignal();
         Volatile.Write(ref _backlog, gathered);
         Volatile.Write(ref _backlogThreshold, target);
@@ -192,6 +206,11 @@ internal sealed partial class StoreWriter : BackgroundService
             if (Interlocked.Read(ref _waitingEvents) < target)
             {
                 await Task.WhenAny(gathered.Task, Task.Delay(TimeSpan.FromMilliseconds(wait)));
+            }
+
+            if (Interlocked.Read(ref _waitingEvents) < waiting + (target - waiting) / 2)
+            {
+                _insertsWithoutGather = InsertsWithoutGatherAfterAMiss;
             }
         }
         finally
