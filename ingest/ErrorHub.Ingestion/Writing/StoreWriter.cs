@@ -44,8 +44,9 @@ internal sealed partial class StoreWriter : BackgroundService
     internal const double GatherShareOfLastInsert = 0.25;
 
     /// <summary>
-    /// Inserts that start without a gather wait after one in which fewer than half of the awaited clients came: their
-    /// requests arrive on their own schedule, not in answer to the last insert, and waiting for them only adds latency.
+    /// Inserts that start without a gather wait after one in which no client came: requests then arrive on their own
+    /// schedule, not in answer to the last insert, and waiting for them only adds latency. (Under load the answered clients
+    /// come back one by one, some after the wait: one of them coming is enough to keep waiting.)
     /// </summary>
     internal const int InsertsWithoutGatherAfterAMiss = 8;
 
@@ -179,7 +180,7 @@ internal sealed partial class StoreWriter : BackgroundService
     /// insert that starts right after another one ended waits a little for as many events as that one carried to join
     /// what already waits: at most <see cref="MaxGatherWait"/>, and never more than <see cref="GatherShareOfLastInsert"/>
     /// of the last insert's time, so that a request's latency grows by a bounded share. A writer that was idle starts at once,
-    /// and so do the next <see cref="InsertsWithoutGatherAfterAMiss"/> inserts after a wait that did not pay.
+    /// and so do the next <see cref="InsertsWithoutGatherAfterAMiss"/> inserts after a wait in which no request came.
     /// </summary>
     private async Task GatherAsync()
     {
@@ -208,7 +209,7 @@ internal sealed partial class StoreWriter : BackgroundService
                 await Task.WhenAny(gathered.Task, Task.Delay(TimeSpan.FromMilliseconds(wait)));
             }
 
-            if (Interlocked.Read(ref _waitingEvents) < waiting + (target - waiting) / 2)
+            if (Interlocked.Read(ref _waitingEvents) == waiting)
             {
                 _insertsWithoutGather = InsertsWithoutGatherAfterAMiss;
             }
