@@ -77,6 +77,35 @@ public sealed class StoreWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Clients_answered_by_one_insert_who_send_again_at_once_join_the_next_insert_instead_of_making_one_of_their_own()
+    {
+        // A gather wait that cannot run out here: the test fails by timing out if the insert does not start once they joined.
+        var held = new HeldInserts(_services.GetRequiredService<IEventWriter>());
+        using var writer = new StoreWriter(held, NullLogger<StoreWriter>.Instance, TimeSpan.FromHours(1), gatherShareOfLastInsert: 1e9);
+        await writer.StartAsync(CancellationToken.None);
+        try
+        {
+            // Two clients in a closed loop, each sending its next batch as soon as its previous one is answered.
+            var first = writer.WriteAsync(Events(100), CancellationToken.None);
+            await held.StartedAsync(1).WaitAsync(Patience);
+            var second = writer.WriteAsync(Events(100), CancellationToken.None);
+            var firstAgain = first.ContinueWith(_ => writer.WriteAsync(Events(100), CancellationToken.None), TaskScheduler.Default).Unwrap();
+            held.Release(1);
+            await held.StartedAsync(2).WaitAsync(Patience);
+            held.Release(2);
+            await Task.WhenAll(second, firstAgain).WaitAsync(Patience);
+
+            held.Sizes.Should().Equal([100, 200], "the first client's next batch went in with the second client's, not in a third insert");
+            (await StoredAsync()).Should().Be(300);
+        }
+        finally
+        {
+            held.ReleaseAll();
+            await writer.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_retry_of_events_still_being_stored_waits_for_them_and_counts_once()
     {
         var events = Events(100);

@@ -34,6 +34,22 @@ internal sealed partial class StoreWriter : BackgroundService
     /// </summary>
     internal const int MinEventsForSecondInsert = 1_000;
 
+    /// <summary>
+    /// The longest an insert waits, after the previous one ended, for the clients that insert just answered to send
+    /// again (see <see cref="GatherAsync"/>); never more than <see cref="GatherShareOfLastInsert"/> of that insert's time.
+    /// </summary>
+    internal static readonly TimeSpan MaxGatherWait = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>The gather wait's share of the previous insert's wall time: the wait costs a request at most this much more latency.</summary>
+    internal const double GatherShareOfLastInsert = 0.25;
+
+    /// <summary>
+    /// Inserts that start without a gather wait after one in which no client came: requests then arrive on their own
+    /// schedule, not in answer to the last insert, and waiting for them only adds latency. (Under load the answered clients
+    /// come back one by one, some after the wait: one of them coming is enough to keep waiting.)
+    /// </summary>
+    internal const int InsertsWithoutGatherAfterAMiss = 8;
+
     private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     private readonly IEventWriter _store;
     private readonly ILogger<StoreWriter> _logger;
@@ -42,11 +58,28 @@ internal sealed partial class StoreWriter : BackgroundService
     private long _waitingEvents;
     private long _failedInserts;
     private TaskCompletionSource _backlog = NewBacklogSignal();
+    private long _backlogThreshold = MinEventsForSecondInsert;
+    private long _lastInsertEvents;
+    private long _waitingWhenLastInsertEnded;
+    private int _insertsWithoutGather;
+    private long _lastInsertEndedAt;
+    private long _lastInsertMilliseconds;
+
+    private readonly TimeSpan _maxGatherWait;
+    private readonly double _gatherShareOfLastInsert;
 
     public StoreWriter(IEventWriter store, ILogger<StoreWriter> logger)
+        : this(store, logger, MaxGatherWait, GatherShareOfLastInsert)
+    {
+    }
+
+    /// <summary>For tests: a gather wait other than the defaults.</summary>
+    internal StoreWriter(IEventWriter store, ILogger<StoreWriter> logger, TimeSpan maxGatherWait, double gatherShareOfLastInsert)
     {
         _store = store;
         _logger = logger;
+        _maxGatherWait = maxGatherWait;
+        _gatherShareOfLastInsert = gatherShareOfLastInsert;
     }
 
     /// <summary>Inserts the store refused or failed since start.</summary>
@@ -71,7 +104,7 @@ internal sealed partial class StoreWriter : BackgroundService
             throw new StoreBusyException();
         }
 
-        if (Interlocked.Add(ref _waitingEvents, events.Count) >= MinEventsForSecondInsert)
+        if (Interlocked.Add(ref _waitingEvents, events.Count) >= Volatile.Read(ref _backlogThreshold))
         {
             Volatile.Read(ref _backlog).TrySetResult();
         }
@@ -108,6 +141,11 @@ internal sealed partial class StoreWriter : BackgroundService
                 }
             }
 
+            if (running.Count == 0)
+            {
+                await GatherAsync();
+            }
+
             var writes = new List<PendingWrite>();
             var events = new List<ErrorEvent>();
             var overlaps = false;
@@ -135,12 +173,61 @@ internal sealed partial class StoreWriter : BackgroundService
         await Task.WhenAll(running);
     }
 
+    /// <summary>
+    /// Under steady load the clients an insert answered send their next batches a few milliseconds later, just after the
+    /// next insert started without them: inserts then alternate between two halves of the clients, each carrying half of
+    /// what could go in one. Every insert costs ClickHouse a fixed share (see <see cref="MinEventsForSecondInsert"/>), so an
+    /// insert that starts right after another one ended waits a little for as many events as that one carried to join
+    /// what already waits: at most <see cref="MaxGatherWait"/>, and never more than <see cref="GatherShareOfLastInsert"/>
+    /// of the last insert's time, so that a request's latency grows by a bounded share. A writer that was idle starts at once,
+    /// and so do the next <see cref="InsertsWithoutGatherAfterAMiss"/> inserts after a wait in which no request came.
+    /// </summary>
+    private async Task GatherAsync()
+    {
+        var sinceLastInsert = Environment.TickCount64 - Volatile.Read(ref _lastInsertEndedAt);
+        var wait = Math.Min(_maxGatherWait.TotalMilliseconds, Volatile.Read(ref _lastInsertMilliseconds) * _gatherShareOfLastInsert) - sinceLastInsert;
+        var waiting = Interlocked.Read(ref _waitingEvents);
+        var target = Math.Min(MaxEventsPerInsert, Volatile.Read(ref _waitingWhenLastInsertEnded) + Volatile.Read(ref _lastInsertEvents));
+        if (wait < 1 || waiting >= target)
+        {
+            return;
+        }
+
+        if (_insertsWithoutGather > 0)
+        {
+            _insertsWithoutGather--;
+            return;
+        }
+
+        var gathered = NewBacklogSignal();
+        Volatile.Write(ref _backlog, gathered);
+        Volatile.Write(ref _backlogThreshold, target);
+        try
+        {
+            if (Interlocked.Read(ref _waitingEvents) < target)
+            {
+                await Task.WhenAny(gathered.Task, Task.Delay(TimeSpan.FromMilliseconds(wait)));
+            }
+
+            if (Interlocked.Read(ref _waitingEvents) == waiting)
+            {
+                _insertsWithoutGather = InsertsWithoutGatherAfterAMiss;
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _backlogThreshold, MinEventsForSecondInsert);
+        }
+    }
+
     /// <summary>One insert of what several requests sent; answers each of them when it is committed or failed. Never throws.</summary>
     private async Task InsertAsync(List<PendingWrite> writes, List<ErrorEvent> events)
     {
+        var started = Environment.TickCount64;
         try
         {
             await _store.InsertEventsAsync(events, CancellationToken.None);
+            Ended(started, events.Count);
             foreach (var write in writes)
             {
                 write.Completion.TrySetResult();
@@ -148,6 +235,7 @@ internal sealed partial class StoreWriter : BackgroundService
         }
         catch (Exception exception)
         {
+            Ended(started, events.Count);
             Interlocked.Increment(ref _failedInserts);
             LogInsertFailed(_logger, events.Count, exception);
             foreach (var write in writes)
@@ -160,6 +248,16 @@ internal sealed partial class StoreWriter : BackgroundService
             _inFlight.Remove(events);
             Interlocked.Add(ref _pendingEvents, -events.Count);
         }
+    }
+
+    /// <summary>What <see cref="GatherAsync"/> goes by, noted before the insert's requests are answered (and send again).</summary>
+    private void Ended(long started, int events)
+    {
+        var ended = Environment.TickCount64;
+        Volatile.Write(ref _lastInsertEvents, events);
+        Volatile.Write(ref _lastInsertMilliseconds, ended - started);
+        Volatile.Write(ref _waitingWhenLastInsertEnded, Interlocked.Read(ref _waitingEvents));
+        Volatile.Write(ref _lastInsertEndedAt, ended);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

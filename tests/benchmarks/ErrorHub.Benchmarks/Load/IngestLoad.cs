@@ -170,8 +170,10 @@ internal static class IngestLoad
         var probe = VisibilityProbeAsync(client, target, stopProbe.Token);
         // Half of what reached the store, not of what was answered: with the journal, more may be answered than the store takes.
         var visiblePerSecond = max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds;
+        var halfStarted = DateTimeOffset.UtcNow;
         var half = await OpenLoopAsync(client, bodies, Math.Min(acceptedPerSecond, visiblePerSecond) / 2 / EventsPerBatch, phase);
         var halfCpu = cpu.Stop(half.Elapsed, half.AcceptedEvents);
+        var halfEnded = DateTimeOffset.UtcNow;
         await stopProbe.CancelAsync();
         var lags = await probe;
         report.Add(("at half load: from a 202 to the event readable in the store (one probe event a second): p50 / max",
@@ -181,6 +183,14 @@ internal static class IngestLoad
         report.Add(("CPU at half load (cores busy)", halfCpu));
         report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
         report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
+        try
+        {
+            report.AddRange(await target.ClickHouseWorkAsync(halfStarted, halfEnded, half.Requests, "at half load"));
+        }
+        catch (ClickHouseException exception)
+        {
+            report.Add(("ClickHouse's work per request at half load", "not read: " + exception.Message.Split('\n')[0]));
+        }
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
         cpu = target.StartCpu();
@@ -545,7 +555,7 @@ internal static class IngestLoad
         /// statements ingest sent, the rows they read and wrote, their time and user CPU; <c>system.part_log</c>: the parts
         /// each table got and the merges). Empty on SQLite.
         /// </summary>
-        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(DateTimeOffset from, DateTimeOffset to, long requests)
+        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(DateTimeOffset from, DateTimeOffset to, long requests, string phase = "at most")
         {
             var lines = new List<(string, string)>();
             if (_clickHouse is null || requests == 0)
@@ -558,22 +568,29 @@ internal static class IngestLoad
             var window = $"event_time >= toDateTime({from.ToUnixTimeSeconds()}) AND event_time <= toDateTime({to.ToUnixTimeSeconds() + 1})";
             var queries = await client.QueryAsync(
                 $"""
-                SELECT multiIf(query LIKE 'INSERT INTO%', 'INSERT', query LIKE '%issue_events%', 'duplicate look-up (issue_events)', query LIKE '%issue_hourly%', 'legacy look-up (issue_hourly)', 'other') AS kind,
+                SELECT multiIf(query LIKE 'INSERT INTO%', 'INSERT', query LIKE 'SELECT DISTINCT project_id, toString(event_id)%', 'duplicate look-up (issue_events)', query LIKE 'SELECT DISTINCT project_id, fingerprint%', 'legacy look-up (issue_hourly)', 'other (the benchmark reads)') AS kind,
                        count() AS n, sum(written_rows) AS written, sum(read_rows) AS read, sum(query_duration_ms) AS ms,
-                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) AS user_us
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) AS user_us,
+                       toInt64(quantileExact(0.5)(query_duration_ms)) AS p50, toInt64(quantileExact(0.99)(query_duration_ms)) AS p99,
+                       toInt64(quantileExact(0.5)(written_rows)) AS rows50
                 FROM system.query_log
                 WHERE type = 2 AND {window} AND query NOT LIKE '%system.%'
                 GROUP BY kind ORDER BY kind
                 """,
                 row => (Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
                     Written: ClickHouseClient.ReadInt64(row.GetProperty("written")), Read: ClickHouseClient.ReadInt64(row.GetProperty("read")),
-                    Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), UserMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("user_us"))),
+                    Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), UserMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("user_us")),
+                    P50: ClickHouseClient.ReadInt64(row.GetProperty("p50")), P99: ClickHouseClient.ReadInt64(row.GetProperty("p99")),
+                    Rows50: ClickHouseClient.ReadInt64(row.GetProperty("rows50"))),
                 CancellationToken.None);
             foreach (var q in queries)
             {
-                lines.Add(($"ClickHouse at most, per request ({requests:N0}): {q.Kind}",
+                lines.Add(($"ClickHouse {phase}, per request ({requests:N0}): {q.Kind}",
                     $"{(double)q.Count / requests:N2} statements, {(double)q.Written / requests:N0} rows written, {(double)q.Read / requests:N0} read, " +
                     $"{(double)q.Milliseconds / requests:N1} ms of statement time, {q.UserMicroseconds / 1000.0 / requests:N1} ms user CPU"));
+                // The wall time of one statement, which a request's answer waits for: what a group commit's time goes to.
+                lines.Add(($"ClickHouse {phase}, per statement: {q.Kind}",
+                    $"duration p50 / p99 {q.P50:N0} / {q.P99:N0} ms, mean {(double)q.Milliseconds / Math.Max(q.Count, 1):N1} ms; rows written p50 {q.Rows50:N0}"));
             }
 
             var parts = await client.QueryAsync(
@@ -588,7 +605,7 @@ internal static class IngestLoad
                 CancellationToken.None);
             foreach (var p in parts)
             {
-                lines.Add(($"ClickHouse at most, per request: {p.Table} {p.Kind}",
+                lines.Add(($"ClickHouse {phase}, per request: {p.Table} {p.Kind}",
                     $"{(double)p.Count / requests:N2} parts, {(double)p.Rows / requests:N0} rows, {(double)p.Bytes / requests / 1024:N0} KB, {(double)p.Milliseconds / requests:N1} ms"));
             }
 
