@@ -113,43 +113,9 @@ internal sealed class RequestBody : IDisposable
             ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
             : new MemoryStream(compressed.ToArray(), writable: false);
         using var gzip = new GZipStream(source, CompressionMode.Decompress);
-        var body = new RequestBody((int)Math.Min(Math.Max(sizeHint, 1024), maxBytes));
-        try
-        {
-            while (true)
-            {
-                var capacity = Math.Min(body._buffer.Length, maxBytes);
-                if (body._length == capacity)
-                {
-                    if (capacity == maxBytes)
-                    {
-                        Span<byte> probe = stackalloc byte[1];
-                        if (gzip.Read(probe) > 0)
-                        {
-                            throw new BodyTooLargeException($"the decompressed batch exceeds the limit of {maxBytes} bytes");
-                        }
 
-                        return body;
-                    }
-
-                    body.Grow(maxBytes);
-                    capacity = Math.Min(body._buffer.Length, maxBytes);
-                }
-
-                var read = gzip.Read(body._buffer.AsSpan(body._length, capacity - body._length));
-                if (read == 0)
-                {
-                    return body;
-                }
-
-                body._length += read;
-            }
-        }
-        catch
-        {
-            body.Dispose();
-            throw;
-        }
+        // Every read of a gzip stream over memory completes at once, so this waits for nothing; one loop reads both ways.
+        return ReadAsync(gzip, sizeHint, maxBytes, "the decompressed batch", CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <summary>
