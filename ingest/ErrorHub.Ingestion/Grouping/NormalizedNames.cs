@@ -8,7 +8,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// (noise, plumbing, throw helper, app frame, keys of both versions) and the same few thousand frames come back in every
 /// batch, while each normalization allocates a list, the joined name and its parts. The results are the same strings
 /// <see cref="DotNetNames"/> gives. Bounded: past <see cref="MaxEntries"/> names (a client sending ever new ones) new names are
-/// normalized every time and not kept, so memory stays within a few megabytes whatever clients send.
+/// normalized every time and not kept. Names are at most <see cref="IngestLimits.MaxShortChars"/> long (256 by default), so
+/// whatever clients send the cache stays under about 50 MB at the default limits, and a few megabytes with real traces.
 /// </summary>
 internal static class NormalizedNames
 {

@@ -159,15 +159,7 @@ public sealed class ExceptionConverterTests
             // Twice each: the second write of an unread chain comes from the frames' bytes made by the first.
             for (var round = 0; round < 2; round++)
             {
-                var unread = Convert(exception);
-                var read = Convert(exception);
-                read.Exceptions.Should().NotBeEmpty();
-                unread.EventId = read.EventId;
-                unread.Timestamp = read.Timestamp;
-
-                var direct = Encode(unread);
-                unread.UnreadCapturedChain.Should().NotBeNull("writing must not make the entries");
-                direct.Should().Equal(Encode(read), $"the chain of {exception.GetType().Name} is the same whichever way it is written");
+                WrittenUnreadAndReadAlike(exception, $"the chain of {exception.GetType().Name} is the same whichever way it is written");
             }
         }
     }
@@ -181,13 +173,7 @@ public sealed class ExceptionConverterTests
         var (first, second) = (FailingAt(1), FailingAt(2));
         foreach (var exception in new[] { first, second, first, second })
         {
-            var unread = Convert(exception);
-            var read = Convert(exception);
-            read.Exceptions.Should().NotBeEmpty();
-            unread.EventId = read.EventId;
-            unread.Timestamp = read.Timestamp;
-            var direct = Encode(unread);
-            direct.Should().Equal(Encode(read), "a remembered trace is written as the frames it was made from");
+            WrittenUnreadAndReadAlike(exception, "a remembered trace is written as the frames it was made from");
         }
 
         Convert(first).Exceptions[0].Frames.Select(f => f.Line)
@@ -195,6 +181,20 @@ public sealed class ExceptionConverterTests
     }
 
     private static Exception FailingAt(int step) => Catch(() => Orders.FailAt(step));
+
+    /// <summary>The exception's event written straight from its captured chain is byte for byte the one written after reading the chain.</summary>
+    private void WrittenUnreadAndReadAlike(Exception exception, string because)
+    {
+        var unread = Convert(exception);
+        var read = Convert(exception);
+        read.Exceptions.Should().NotBeEmpty();
+        unread.EventId = read.EventId;
+        unread.Timestamp = read.Timestamp;
+
+        var direct = Encode(unread);
+        unread.UnreadCapturedChain.Should().NotBeNull("writing must not make the entries");
+        direct.Should().Equal(Encode(read), because);
+    }
 
     private static byte[] Encode(ErrorHubEvent e)
     {
