@@ -11,14 +11,16 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 2 groups by the root cause and
-/// where it was thrown (docs/grouping.md); every event also carries its version-1 fingerprint so that
-/// issues made before version 2 keep their events. Changing anything here that changes a fingerprint
-/// is a new version: the pinned fingerprints in the grouping tests fail until it is.
+/// an issue can explain itself) and how the issue is titled. Version 3 (version 2's rules with more
+/// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
+/// (docs/grouping.md); every event also carries the fingerprint of the version before, so that issues
+/// made before keep their events. Changing anything here that changes a fingerprint is a new version:
+/// the pinned fingerprints in the grouping tests fail until it is.
 /// </summary>
 internal static partial class Grouper
 {
-    public const int Version = 2;
+    /// <summary>The version of the rules ingest groups by.</summary>
+    public static int Version => GroupingRules.Current.Version;
 
     /// <summary>Longest title, the ellipsis included.</summary>
     internal const int MaxTitleChars = 200;
@@ -27,22 +29,50 @@ internal static partial class Grouper
     internal const int MaxParameterizedChars = 1024;
 
     /// <summary>The pipeline's grouping step: reads only what the client sent about the failure.</summary>
-    public static EventGrouping Group(IncomingEvent incoming)
+    public static EventGrouping Group(IncomingEvent incoming) => Group(incoming, GroupingRules.Current);
+
+    /// <summary>The grouping by one version's rules (tests pin each version's fingerprints).</summary>
+    internal static EventGrouping Group(IncomingEvent incoming, GroupingRules rules)
     {
-        var roots = RootCauses(incoming);
+        var roots = RootCauses(incoming, rules);
         var components = Components(incoming, roots);
+        var fingerprint = Hash(Counted(components));
         return new EventGrouping(
-            Hash(Counted(components)),
-            Version,
+            fingerprint,
+            rules.Version,
             Title(incoming, roots),
             TitleWrapper(incoming, roots),
-            Culprit(incoming, roots),
+            Culprit(incoming, roots, rules),
             components,
-            GroupingV1.Fingerprint(incoming));
+            LegacyFingerprint(incoming, rules, fingerprint));
     }
 
     /// <summary>What the fingerprint is made of, counted or not, in the order it is hashed (docs/grouping.md).</summary>
-    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming) => Components(incoming, RootCauses(incoming));
+    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming) => Components(incoming, GroupingRules.Current);
+
+    /// <summary>What one version's fingerprint is made of.</summary>
+    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming, GroupingRules rules) => Components(incoming, RootCauses(incoming, rules));
+
+    /// <summary>
+    /// The fingerprint the store files the event under when an issue with it exists: the previous
+    /// version's when this version groups the event otherwise (so issues that version made keep their
+    /// events), else version 1's (issues made before version 2). Stores keep one legacy fingerprint, so
+    /// an event whose fingerprint this version changes no longer falls back to its version-1 issue
+    /// (docs/grouping.md, "Upgrading to version 3").
+    /// </summary>
+    private static string LegacyFingerprint(IncomingEvent incoming, GroupingRules rules, string fingerprint)
+    {
+        if (rules.Previous is { } previous && rules.MayDifferFromPrevious(incoming))
+        {
+            var previousFingerprint = Hash(Counted(Components(incoming, RootCauses(incoming, previous))));
+            if (previousFingerprint != fingerprint)
+            {
+                return previousFingerprint;
+            }
+        }
+
+        return GroupingV1.Fingerprint(incoming);
+    }
 
     /// <summary>The strings that are hashed: "kind:value" of each counted component.</summary>
     internal static List<string> Counted(IEnumerable<GroupingComponent> components) =>
@@ -137,8 +167,8 @@ internal static partial class Grouper
         return shortName.Length > 0 ? shortName : typeName.Trim();
     }
 
-    private static List<RootCause> RootCauses(IncomingEvent incoming) =>
-        incoming.Exceptions.Count == 0 ? [] : ExceptionTree.Build(incoming.Exceptions).RootCauses().Select(RootCause.Of).ToList();
+    private static List<RootCause> RootCauses(IncomingEvent incoming, GroupingRules rules) =>
+        incoming.Exceptions.Count == 0 ? [] : ExceptionTree.Build(incoming.Exceptions).RootCauses(rules).Select(node => RootCause.Of(node, rules)).ToList();
 
     private static List<GroupingComponent> Components(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
     {
@@ -221,12 +251,12 @@ internal static partial class Grouper
         roots.Count == 0 || ReferenceEquals(roots[0].Exception, incoming.Exceptions[0]) ? null : ShortTypeName(incoming.Exceptions[0].Type);
 
     /// <summary>Where it happened: the root cause's first app frame; else its throw site; else any frame; else the logger.</summary>
-    private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
+    private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots, GroupingRules rules)
     {
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
         {
             var key = FrameKey(frame);
-            return EndpointHandlerName(incoming, frame, key) ?? key;
+            return EndpointHandlerName(incoming, frame, key, rules) ?? key;
         }
 
         var anyFrame = incoming.Exceptions.SelectMany(e => e.Frames).FirstOrDefault();
@@ -243,7 +273,7 @@ internal static partial class Grouper
     /// the app's own methods), the route (<c>POST /checkout/{bundle}</c>) or the endpoint's display name
     /// says where it happened; null when neither was sent or the frame is not a handler lambda.
     /// </summary>
-    private static string? EndpointHandlerName(IncomingEvent incoming, FrameRecord frame, string key)
+    private static string? EndpointHandlerName(IncomingEvent incoming, FrameRecord frame, string key, GroupingRules rules)
     {
         if (!key.EndsWith(DotNetNames.LambdaSuffix, StringComparison.Ordinal))
         {
@@ -251,7 +281,7 @@ internal static partial class Grouper
         }
 
         var frames = incoming.Exceptions.Select(e => e.Frames).FirstOrDefault(list => list.Any(f => ReferenceEquals(f, frame)));
-        if (frames is null || frames.SkipWhile(f => !ReferenceEquals(f, frame)).Skip(1).Any(f => DotNetFrames.IsApp(f) && !DotNetFrames.IsNoise(f)))
+        if (frames is null || frames.SkipWhile(f => !ReferenceEquals(f, frame)).Skip(1).Any(f => DotNetFrames.IsApp(f, rules) && !DotNetFrames.IsNoise(f, rules)))
         {
             return null;
         }
@@ -342,32 +372,37 @@ internal static partial class Grouper
         /// not count, only where the app called it; a cancellation's does not either); and the first
         /// frame of the app's own code. Without either, the parameterized message.
         /// </summary>
-        public static RootCause Of(ExceptionTree node)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
                 .Select(wrapper => new GroupingComponent(GroupingComponent.Wrapper, ShortTypeName(wrapper.Exception.Type), Counts: false))
                 .ToList();
-            components.Add(new GroupingComponent(GroupingComponent.Type, DotNetFrames.ExceptionTypeKey(exception.Type)));
+            components.Add(new GroupingComponent(GroupingComponent.Type, DotNetFrames.ExceptionTypeKey(exception.Type, rules)));
 
             // An exception that was never thrown (attached as an inner exception) has no frames: the wrapper's tell where it surfaced.
             var sources = node.Wrappers.Prepend(node).Select(n => n.Exception.Frames).ToList();
-            var throwFrames = sources.FirstOrDefault(frames => frames.Any(f => !DotNetFrames.IsNoise(f))) ?? [];
-            var throwIndex = IndexOf(throwFrames, f => !DotNetFrames.IsNoise(f));
+            var throwFrames = sources.FirstOrDefault(frames => frames.Any(f => !DotNetFrames.IsNoise(f, rules))) ?? [];
+            var throwIndex = IndexOf(throwFrames, f => !DotNetFrames.IsNoise(f, rules));
             var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
-            var appFrame = sources.SelectMany(frames => frames).FirstOrDefault(f => DotNetFrames.IsApp(f) && !DotNetFrames.IsNoise(f));
+            var appFrame = sources.SelectMany(frames => frames).FirstOrDefault(f => DotNetFrames.IsApp(f, rules) && !DotNetFrames.IsNoise(f, rules));
 
-            if (throwSite is not null && !DotNetFrames.IsApp(throwSite))
+            // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
+            var threadCheck = throwIndex >= 0 ? IndexOf(throwFrames, f => DotNetFrames.IsThreadCheck(f, rules)) : -1;
+            var refusedThread = threadCheck >= 0 && threadCheck <= throwIndex;
+            var guardIndex = refusedThread ? threadCheck : throwIndex;
+
+            if (throwSite is not null && !DotNetFrames.IsApp(throwSite, rules))
             {
                 if (DotNetFrames.IsCancellation(exception.Type))
                 {
                     components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ShortFrame(throwSite), Counts: false));
                 }
-                else if (DotNetFrames.IsGuard(throwSite, exception.Type))
+                else if (refusedThread || DotNetFrames.IsGuard(throwSite, exception.Type))
                 {
-                    components.Add(new GroupingComponent(GroupingComponent.Guard, DotNetFrames.ShortFrame(throwSite), Counts: false));
+                    components.Add(new GroupingComponent(GroupingComponent.Guard, DotNetFrames.ShortFrame(throwFrames[guardIndex]), Counts: false));
                     var caller = appFrame is null
-                        ? throwFrames.Skip(throwIndex + 1).FirstOrDefault(f => !DotNetFrames.IsNoise(f) && !DotNetFrames.IsGuard(f, ""))
+                        ? throwFrames.Skip(guardIndex + 1).FirstOrDefault(f => !DotNetFrames.IsNoise(f, rules) && !DotNetFrames.IsGuard(f, "") && !DotNetFrames.IsThreadCheck(f, rules))
                         : null;
                     if (caller is not null)
                     {
@@ -419,7 +454,7 @@ internal static partial class Grouper
 /// <param name="Version">The version of the rules that made it (<see cref="Grouper.Version"/>).</param>
 /// <param name="TitleWrapper">The outermost exception's short type when the title names an inner root cause.</param>
 /// <param name="Components">What the fingerprint is made of (the counted ones) and what was looked at but not counted.</param>
-/// <param name="LegacyFingerprint">The version-1 fingerprint: the store files the event under it when that issue exists.</param>
+/// <param name="LegacyFingerprint">The previous version's fingerprint where it differs, else version 1's: the store files the event under it when that issue exists.</param>
 internal sealed record EventGrouping(
     string Fingerprint,
     int Version,
