@@ -124,7 +124,7 @@ internal static class DotNetFrames
 
         // Version 3: "VerifyAccess.ThrowVerifyAccess", the normalized name of a local function that only throws for the method around it.
         return method.StartsWith("Throw", StringComparison.Ordinal)
-            || (rules.LocalThrowHelpers && dot > 0 && LastSegment(function).StartsWith("Throw", StringComparison.Ordinal))
+            || (rules.LocalThrowHelpers && dot > 0 && function.AsSpan(function.LastIndexOf('.') + 1).StartsWith("Throw", StringComparison.Ordinal))
             || (type is not null && ThrowHelperTypeNames.Contains(LastSegment(type)));
     }
 
@@ -141,9 +141,9 @@ internal static class DotNetFrames
         }
 
         var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
-        return type is not null
-            && LastSegment(type) is "Dispatcher" or "DispatcherObject"
-            && (function == "VerifyAccess" || function.StartsWith("VerifyAccess.", StringComparison.Ordinal));
+        return (function == "VerifyAccess" || function.StartsWith("VerifyAccess.", StringComparison.Ordinal))
+            && type is not null
+            && LastSegment(type) is "Dispatcher" or "DispatcherObject";
     }
 
     public static bool IsGuard(FrameRecord frame, string exceptionType)

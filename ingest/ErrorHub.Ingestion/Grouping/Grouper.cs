@@ -167,8 +167,22 @@ internal static partial class Grouper
         return shortName.Length > 0 ? shortName : typeName.Trim();
     }
 
-    private static List<RootCause> RootCauses(IncomingEvent incoming, GroupingRules rules) =>
-        incoming.Exceptions.Count == 0 ? [] : ExceptionTree.Build(incoming.Exceptions).RootCauses(rules).Select(node => RootCause.Of(node, rules)).ToList();
+    private static List<RootCause> RootCauses(IncomingEvent incoming, GroupingRules rules)
+    {
+        if (incoming.Exceptions.Count == 0)
+        {
+            return [];
+        }
+
+        var nodes = ExceptionTree.Build(incoming.Exceptions).RootCauses(rules);
+        var roots = new List<RootCause>(nodes.Count);
+        foreach (var node in nodes)
+        {
+            roots.Add(RootCause.Of(node, rules));
+        }
+
+        return roots;
+    }
 
     private static List<GroupingComponent> Components(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
     {
@@ -382,14 +396,25 @@ internal static partial class Grouper
 
             // An exception that was never thrown (attached as an inner exception) has no frames: the wrapper's tell where it surfaced.
             var sources = node.Wrappers.Prepend(node).Select(n => n.Exception.Frames).ToList();
-            var throwFrames = sources.FirstOrDefault(frames => frames.Any(f => !DotNetFrames.IsNoise(f, rules))) ?? [];
-            var throwIndex = IndexOf(throwFrames, f => !DotNetFrames.IsNoise(f, rules));
+            // Loops, not lambdas: these run for every event, and a lambda that captures the rules allocates each time.
+            IReadOnlyList<FrameRecord> throwFrames = [];
+            var throwIndex = -1;
+            foreach (var frames in sources)
+            {
+                throwIndex = FirstNotNoise(frames, 0, rules);
+                if (throwIndex >= 0)
+                {
+                    throwFrames = frames;
+                    break;
+                }
+            }
+
             var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
-            var appFrame = sources.SelectMany(frames => frames).FirstOrDefault(f => DotNetFrames.IsApp(f, rules) && !DotNetFrames.IsNoise(f, rules));
+            var appFrame = FirstAppFrame(sources, rules);
 
             // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
-            var threadCheck = throwIndex >= 0 ? IndexOf(throwFrames, f => DotNetFrames.IsThreadCheck(f, rules)) : -1;
-            var refusedThread = threadCheck >= 0 && threadCheck <= throwIndex;
+            var threadCheck = ThreadCheckUpTo(throwFrames, throwIndex, rules);
+            var refusedThread = threadCheck >= 0;
             var guardIndex = refusedThread ? threadCheck : throwIndex;
 
             if (throwSite is not null && !DotNetFrames.IsApp(throwSite, rules))
@@ -401,9 +426,7 @@ internal static partial class Grouper
                 else if (refusedThread || DotNetFrames.IsGuard(throwSite, exception.Type))
                 {
                     components.Add(new GroupingComponent(GroupingComponent.Guard, DotNetFrames.ShortFrame(throwFrames[guardIndex]), Counts: false));
-                    var caller = appFrame is null
-                        ? throwFrames.Skip(guardIndex + 1).FirstOrDefault(f => !DotNetFrames.IsNoise(f, rules) && !DotNetFrames.IsGuard(f, "") && !DotNetFrames.IsThreadCheck(f, rules))
-                        : null;
+                    var caller = appFrame is null ? FirstCaller(throwFrames, guardIndex + 1, rules) : null;
                     if (caller is not null)
                     {
                         components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller)));
@@ -434,17 +457,66 @@ internal static partial class Grouper
             return new RootCause(exception, throwSite, appFrame, components);
         }
 
-        private static int IndexOf(IReadOnlyList<FrameRecord> frames, Func<FrameRecord, bool> match)
+        private static int FirstNotNoise(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)
         {
-            for (var i = 0; i < frames.Count; i++)
+            for (var i = from; i < frames.Count; i++)
             {
-                if (match(frames[i]))
+                if (!DotNetFrames.IsNoise(frames[i], rules))
                 {
                     return i;
                 }
             }
 
             return -1;
+        }
+
+        private static FrameRecord? FirstAppFrame(List<IReadOnlyList<FrameRecord>> sources, GroupingRules rules)
+        {
+            foreach (var frames in sources)
+            {
+                foreach (var frame in frames)
+                {
+                    if (DotNetFrames.IsApp(frame, rules) && !DotNetFrames.IsNoise(frame, rules))
+                    {
+                        return frame;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        private static int ThreadCheckUpTo(IReadOnlyList<FrameRecord> frames, int last, GroupingRules rules)
+        {
+            if (!rules.ThreadChecksAreGuards)
+            {
+                return -1;
+            }
+
+            for (var i = 0; i <= last; i++)
+            {
+                if (DotNetFrames.IsThreadCheck(frames[i], rules))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        /// <summary>The first framework frame above a guard that is neither noise nor another guard: what called it.</summary>
+        private static FrameRecord? FirstCaller(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)
+        {
+            for (var i = from; i < frames.Count; i++)
+            {
+                var frame = frames[i];
+                if (!DotNetFrames.IsNoise(frame, rules) && !DotNetFrames.IsGuard(frame, "") && !DotNetFrames.IsThreadCheck(frame, rules))
+                {
+                    return frame;
+                }
+            }
+
+            return null;
         }
     }
 }

@@ -52,7 +52,8 @@ internal sealed class GroupingRules
 
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
-    /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names).
+    /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
+    /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
     /// </summary>
     public bool MayDifferFromPrevious(IncomingEvent incoming)
     {
@@ -61,17 +62,20 @@ internal sealed class GroupingRules
             return false;
         }
 
-        foreach (var exception in incoming.Exceptions)
+        var exceptions = incoming.Exceptions;
+        for (var e = 0; e < exceptions.Count; e++)
         {
-            if (HasAddedNamespace(exception.Type))
+            if (HasAddedNamespace(exceptions[e].Type))
             {
                 return true;
             }
 
-            foreach (var frame in exception.Frames)
+            var frames = exceptions[e].Frames;
+            for (var f = 0; f < frames.Count; f++)
             {
+                var frame = frames[f];
                 if (HasAddedNamespace(frame.Type)
-                    || (LocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Type, "g__Throw")))
+                    || (LocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
                     || (ThreadChecksAreGuards && Contains(frame.Function, "VerifyAccess")))
                 {
                     return true;
@@ -89,9 +93,10 @@ internal sealed class GroupingRules
             return false;
         }
 
+        var name = typeName.AsSpan().TrimStart();
         foreach (var prefix in AddedFrameworkNamespaces)
         {
-            if (typeName.StartsWith(prefix, StringComparison.Ordinal))
+            if (name.StartsWith(prefix, StringComparison.Ordinal))
             {
                 return true;
             }

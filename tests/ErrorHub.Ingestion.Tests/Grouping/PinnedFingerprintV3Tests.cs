@@ -98,6 +98,25 @@ public sealed class PinnedFingerprintV3Tests
         }
     }
 
+    [Fact]
+    public void Names_the_SDK_sends_normalized_are_grouped_alike_and_carry_the_same_legacy_fingerprint()
+    {
+        // The .NET SDK sends the names as written: "VerifyAccess.ThrowVerifyAccess", not the compiler's "<VerifyAccess>g__ThrowVerifyAccess|16_0".
+        var normalized = Event(Exception("System.InvalidOperationException", "Call from invalid thread",
+            InApp("Avalonia.Threading.Dispatcher", "VerifyAccess.ThrowVerifyAccess"),
+            InApp("Avalonia.AvaloniaObject", "GetValue"),
+            InApp("Shop.Desktop.Views.OrderList", "OnOrdersChanged"),
+            InApp("Shop.Desktop.App", "Main")));
+        var localHelper = Event(Exception("Shop.Import.CatalogFormatException", "Unexpected token at line 3",
+            InApp("Shop.Import.CatalogReader", "ReadItem.ThrowUnexpected"),
+            InApp("Shop.Import.CatalogReader", "ReadItem")));
+
+        Grouper.Group(normalized).Fingerprint.Should().Be(Grouper.Group(WrongThread()).Fingerprint);
+        Grouper.Group(normalized).LegacyFingerprint.Should().Be(Grouper.Group(WrongThread(), GroupingRules.V2).Fingerprint);
+        Grouper.Group(localHelper).Fingerprint.Should().Be(Grouper.Group(LocalThrowHelper()).Fingerprint);
+        Grouper.Group(localHelper).LegacyFingerprint.Should().Be(Grouper.Group(localHelper, GroupingRules.V2).Fingerprint);
+    }
+
     private static IncomingEvent WrongThread() => Event(Exception("System.InvalidOperationException", "Call from invalid thread",
         InApp("Avalonia.Threading.Dispatcher", "<VerifyAccess>g__ThrowVerifyAccess|16_0"),
         InApp("Avalonia.AvaloniaObject", "GetValue"),

@@ -77,6 +77,19 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         });
     }
 
+    [Fact]
+    public void Every_trace_version_3_groups_otherwise_carries_its_version_2_fingerprint_as_the_legacy_one()
+    {
+        // The store files an event under its legacy fingerprint when that issue exists: this is what keeps version 2's issues whole.
+        foreach (var trace in TraceCorpus.Traces)
+        {
+            var current = Grouper.Group(trace.Event);
+            var versionTwo = Grouper.Group(trace.Event, GroupingRules.V2).Fingerprint;
+            var expected = versionTwo == current.Fingerprint ? GroupingV1.Fingerprint(trace.Event) : versionTwo;
+            current.LegacyFingerprint.Should().Be(expected, trace.File);
+        }
+    }
+
     private static string Line(string name, ClusteringScore s) => string.Create(CultureInfo.InvariantCulture,
         $"{name}: pairwise F1 {s.PairwiseF1:0.000} (P {s.PairwisePrecision:0.000}, R {s.PairwiseRecall:0.000}), B-cubed F1 {s.BCubedF1:0.000} (P {s.BCubedPrecision:0.000}, R {s.BCubedRecall:0.000})");
 
