@@ -37,6 +37,7 @@ internal static partial class Grouper
         var roots = RootCauses(incoming, rules);
         var components = Components(incoming, roots);
         var fingerprint = Hash(Counted(components));
+        var legacy = LegacyFingerprints(incoming, rules, fingerprint);
         return new EventGrouping(
             fingerprint,
             rules.Version,
@@ -44,7 +45,8 @@ internal static partial class Grouper
             TitleWrapper(incoming, roots),
             Culprit(incoming, roots, rules),
             components,
-            LegacyFingerprint(incoming, rules, fingerprint));
+            legacy[0],
+            legacy.Count > 1 ? legacy[1..] : null);
     }
 
     /// <summary>What the fingerprint is made of, counted or not, in the order it is hashed (docs/grouping.md).</summary>
@@ -54,24 +56,33 @@ internal static partial class Grouper
     internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming, GroupingRules rules) => Components(incoming, RootCauses(incoming, rules));
 
     /// <summary>
-    /// The fingerprint the store files the event under when an issue with it exists: the previous
-    /// version's when this version groups the event otherwise (so issues that version made keep their
-    /// events), else version 1's (issues made before version 2). Stores keep one legacy fingerprint, so
-    /// an event whose fingerprint this version changes no longer falls back to its version-1 issue
-    /// (docs/grouping.md, "Upgrading to version 3").
+    /// The fingerprints the store files the event under when an issue with one of them exists, tried in
+    /// order: each earlier version's that differs from this one's, newest first, then version 1's (issues
+    /// made before version 2). An issue keeps the fingerprint it was made with, and the events a later
+    /// version filed into it kept that fingerprint too, so an issue made by version 1 is found only by
+    /// version 1's fingerprint even after version 2 has fed it: every version is tried, not only the last
+    /// (docs/grouping.md, "Upgrading to version 3"). Earlier versions are computed only for events a
+    /// version may group otherwise, so most events cost version 1's fingerprint alone, as before.
     /// </summary>
-    private static string LegacyFingerprint(IncomingEvent incoming, GroupingRules rules, string fingerprint)
+    private static List<string> LegacyFingerprints(IncomingEvent incoming, GroupingRules rules, string fingerprint)
     {
-        if (rules.Previous is { } previous && rules.MayDifferFromPrevious(incoming))
+        var fingerprints = new List<string>(2);
+        for (var version = rules; version.Previous is { } previous && version.MayDifferFromPrevious(incoming); version = previous)
         {
             var previousFingerprint = Hash(Counted(Components(incoming, RootCauses(incoming, previous))));
-            if (previousFingerprint != fingerprint)
+            if (previousFingerprint != fingerprint && !fingerprints.Contains(previousFingerprint))
             {
-                return previousFingerprint;
+                fingerprints.Add(previousFingerprint);
             }
         }
 
-        return GroupingV1.Fingerprint(incoming);
+        var versionOne = GroupingV1.Fingerprint(incoming);
+        if (fingerprints.Count == 0 || (versionOne != fingerprint && !fingerprints.Contains(versionOne)))
+        {
+            fingerprints.Add(versionOne);
+        }
+
+        return fingerprints;
     }
 
     /// <summary>The strings that are hashed: "kind:value" of each counted component.</summary>
@@ -527,6 +538,7 @@ internal static partial class Grouper
 /// <param name="TitleWrapper">The outermost exception's short type when the title names an inner root cause.</param>
 /// <param name="Components">What the fingerprint is made of (the counted ones) and what was looked at but not counted.</param>
 /// <param name="LegacyFingerprint">The previous version's fingerprint where it differs, else version 1's: the store files the event under it when that issue exists.</param>
+/// <param name="EarlierLegacyFingerprints">Older versions' fingerprints (version 1's last), tried after <paramref name="LegacyFingerprint"/>; null when there are none.</param>
 internal sealed record EventGrouping(
     string Fingerprint,
     int Version,
@@ -534,4 +546,5 @@ internal sealed record EventGrouping(
     string? TitleWrapper,
     string Culprit,
     IReadOnlyList<GroupingComponent> Components,
-    string LegacyFingerprint);
+    string LegacyFingerprint,
+    IReadOnlyList<string>? EarlierLegacyFingerprints = null);

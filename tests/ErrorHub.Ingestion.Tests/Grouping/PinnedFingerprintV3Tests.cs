@@ -99,6 +99,22 @@ public sealed class PinnedFingerprintV3Tests
     }
 
     [Fact]
+    public void An_event_version_3_groups_otherwise_carries_version_1s_fingerprint_after_version_2s_so_an_issue_version_1_made_keeps_it()
+    {
+        // An issue version 1 made kept version 1's fingerprint while version 2 fed it, so only that finds it.
+        foreach (var changed in new[] { WrongThread(), LocalThrowHelper(), RealmFailure() })
+        {
+            var grouped = Grouper.Group(changed);
+            var versionOne = GroupingV1.Fingerprint(changed);
+
+            versionOne.Should().NotBe(grouped.Fingerprint).And.NotBe(grouped.LegacyFingerprint);
+            grouped.EarlierLegacyFingerprints.Should().Equal(versionOne);
+        }
+
+        Grouper.Group(Checkout()).EarlierLegacyFingerprints.Should().BeNull("an event version 3 groups as version 2 carries version 1's as its legacy one already");
+    }
+
+    [Fact]
     public void Names_the_SDK_sends_normalized_are_grouped_alike_and_carry_the_same_legacy_fingerprint()
     {
         // The .NET SDK sends the names as written: "VerifyAccess.ThrowVerifyAccess", not the compiler's "<VerifyAccess>g__ThrowVerifyAccess|16_0".
