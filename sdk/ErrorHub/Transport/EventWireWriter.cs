@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using ErrorHub.Internal;
 using ErrorHub.Protocol;
@@ -94,6 +95,11 @@ internal static class EventWireWriter
         writer.Flush();
     }
 
+    /// <remarks>
+    /// Every field is written by a small helper of its own kind that is never inlined here: MessagePack's writer is
+    /// inlined into each helper once, not into this method at every field, so compiling the event's path fully
+    /// optimized takes a few KB of code and little time (docs/benchmarks.md, section "storm4").
+    /// </remarks>
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
     {
         // An exception captured by the SDK and not looked at since (by BeforeSend) is written straight from its
@@ -111,18 +117,7 @@ internal static class EventWireWriter
             + (e.Breadcrumbs.Count > 0 ? 1 : 0)
             + (e.Runtime is null ? 0 : 1)
             + (e.OperatingSystem is null ? 0 : 1);
-        writer.WriteMapHeader(count);
-
-        writer.WriteString(Keys.EventId);
-        writer.WriteStringHeader(32); // 32 hex digits, formatted where they go
-        e.EventId.TryFormat(writer.GetSpan(32), out _, "N");
-        writer.Advance(32);
-        writer.WriteString(Keys.Timestamp);
-        writer.Write(e.Timestamp.UtcDateTime);
-        writer.WriteString(Keys.Level);
-        writer.WriteString(LevelBytes(e.Level));
-        writer.WriteString(Keys.Platform);
-        writer.WriteString(Platform);
+        WriteHead(ref writer, count, e.EventId, e.Timestamp, e.Level);
         WriteOptional(ref writer, Keys.Message, e.Message);
         WriteOptional(ref writer, Keys.Logger, e.Logger);
         WriteRepeated(ref writer, Keys.Release, e.Release, ref s_release);
@@ -131,118 +126,161 @@ internal static class EventWireWriter
 
         if (e.Fingerprint is { Count: > 0 } fingerprint)
         {
-            writer.WriteString(Keys.Fingerprint);
-            writer.WriteArrayHeader(fingerprint.Count);
-            foreach (var part in fingerprint)
-            {
-                writer.Write(part ?? "");
-            }
+            WriteStringArray(ref writer, Keys.Fingerprint, fingerprint);
         }
 
         if (captured is not null)
         {
-            writer.WriteString(Keys.Exceptions);
+            WriteKey(ref writer, Keys.Exceptions);
             captured.Write(ref writer);
         }
         else if (exceptionCount > 0)
         {
-            writer.WriteString(Keys.Exceptions);
-            writer.WriteArrayHeader(exceptionCount);
-            foreach (var exception in e.Exceptions)
-            {
-                WriteException(ref writer, exception);
-            }
+            WriteExceptions(ref writer, e.Exceptions);
         }
 
         if (e.Request is { UnreadSnapshot: { } snapshot } && snapshot.TryReadForWire(out var unread))
         {
-            // A request nobody read (BeforeSend did not look): written straight from its copy, as below, without
-            // making the header dictionary.
-            writer.WriteString(Keys.Request);
-            var form = unread.Form is { Count: > 0 } fields ? fields : null;
-            writer.WriteMapHeader(Present(unread.Method) + Present(unread.Url) + Present(unread.QueryString) + 1 + (form is null ? 0 : 1));
-            WriteOptional(ref writer, Keys.Method, unread.Method);
-            WriteOptional(ref writer, Keys.Url, unread.Url);
-            WriteOptional(ref writer, Keys.QueryString, unread.QueryString);
-            writer.WriteString(Keys.Headers);
-            writer.WriteMapHeader(unread.Headers.Length);
-            foreach (var (key, value) in unread.Headers)
-            {
-                writer.Write(key);
-                writer.Write(value ?? "");
-            }
-
-            if (form is not null)
-            {
-                writer.WriteString(Keys.Form);
-                WriteStringMap(ref writer, form);
-            }
+            // A request nobody read (BeforeSend did not look): written straight from its copy, without making the
+            // header dictionary.
+            WriteRequest(ref writer, unread);
         }
         else if (e.Request is { } request)
         {
-            writer.WriteString(Keys.Request);
-            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
-            WriteOptional(ref writer, Keys.Method, request.Method);
-            WriteOptional(ref writer, Keys.Url, request.Url);
-            WriteOptional(ref writer, Keys.QueryString, request.QueryString);
-            writer.WriteString(Keys.Headers);
-            WriteStringMap(ref writer, request.Headers);
-            if (request.Form.Count > 0)
-            {
-                writer.WriteString(Keys.Form);
-                WriteStringMap(ref writer, request.Form);
-            }
+            WriteRequest(ref writer, request);
         }
 
         if (e.User is { } user)
         {
-            writer.WriteString(Keys.User);
-            writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
-            WriteOptional(ref writer, Keys.Id, user.Id);
-            WriteOptional(ref writer, Keys.Username, user.Username);
-            WriteOptional(ref writer, Keys.Email, user.Email);
-            WriteOptional(ref writer, Keys.IpAddress, user.IpAddress);
+            WriteUser(ref writer, user);
         }
 
         if (e.Tags.Count > 0)
         {
-            writer.WriteString(Keys.Tags);
-            WriteStringMap(ref writer, e.Tags);
+            WriteStringMap(ref writer, Keys.Tags, e.Tags);
         }
 
         if (e.Extra.Count > 0)
         {
-            writer.WriteString(Keys.Extra);
-            WriteStringMap(ref writer, e.Extra);
+            WriteStringMap(ref writer, Keys.Extra, e.Extra);
         }
 
         if (e.Breadcrumbs.Count > 0)
         {
-            writer.WriteString(Keys.Breadcrumbs);
-            writer.WriteArrayHeader(e.Breadcrumbs.Count);
-            foreach (var crumb in e.Breadcrumbs)
-            {
-                writer.WriteMapHeader(3 + Present(crumb.Category));
-                writer.WriteString(Keys.Timestamp);
-                writer.Write(crumb.Timestamp.UtcDateTime);
-                writer.WriteString(Keys.Level);
-                writer.Write(LevelName(crumb.Level));
-                WriteOptional(ref writer, Keys.Category, crumb.Category);
-                writer.WriteString(Keys.Message);
-                writer.Write(crumb.Message);
-            }
+            WriteBreadcrumbs(ref writer, e.Breadcrumbs);
         }
 
         if (e.Runtime is { } runtime)
         {
-            writer.WriteString(Keys.Runtime);
-            WriteRepeated(ref writer, runtime, ref s_runtime);
+            WriteRepeated(ref writer, Keys.Runtime, runtime, ref s_runtime);
         }
 
         if (e.OperatingSystem is { } os)
         {
-            writer.WriteString(Keys.Os);
-            WriteRepeated(ref writer, os, ref s_os);
+            WriteRepeated(ref writer, Keys.Os, os, ref s_os);
+        }
+    }
+
+    /// <summary>The event's map header and the four fields every event has: id, timestamp, level, platform.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteHead(ref MessagePackWriter writer, int fieldCount, Guid eventId, DateTimeOffset timestamp, ErrorHubLevel level)
+    {
+        writer.WriteMapHeader(fieldCount);
+        writer.WriteString(Keys.EventId);
+        writer.WriteStringHeader(32); // 32 hex digits, formatted where they go
+        eventId.TryFormat(writer.GetSpan(32), out _, "N");
+        writer.Advance(32);
+        writer.WriteString(Keys.Timestamp);
+        writer.Write(timestamp.UtcDateTime);
+        writer.WriteString(Keys.Level);
+        writer.WriteString(LevelBytes(level));
+        writer.WriteString(Keys.Platform);
+        writer.WriteString(Platform);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteKey(ref MessagePackWriter writer, byte[] key) => writer.WriteString(key);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteStringArray(ref MessagePackWriter writer, byte[] key, IList<string> values)
+    {
+        writer.WriteString(key);
+        writer.WriteArrayHeader(values.Count);
+        foreach (var value in values)
+        {
+            writer.Write(value ?? "");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteExceptions(ref MessagePackWriter writer, IList<ExceptionEntry> exceptions)
+    {
+        writer.WriteString(Keys.Exceptions);
+        writer.WriteArrayHeader(exceptions.Count);
+        foreach (var exception in exceptions)
+        {
+            WriteException(ref writer, exception);
+        }
+    }
+
+    /// <summary>A request as its copy holds it (see <see cref="RequestSnapshot.TryReadForWire"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteRequest(ref MessagePackWriter writer, in WireRequest unread)
+    {
+        writer.WriteString(Keys.Request);
+        var form = unread.Form is { Count: > 0 } fields ? fields : null;
+        writer.WriteMapHeader(Present(unread.Method) + Present(unread.Url) + Present(unread.QueryString) + 1 + (form is null ? 0 : 1));
+        WriteOptional(ref writer, Keys.Method, unread.Method);
+        WriteOptional(ref writer, Keys.Url, unread.Url);
+        WriteOptional(ref writer, Keys.QueryString, unread.QueryString);
+        WriteStringPairs(ref writer, Keys.Headers, unread.Headers);
+        if (form is not null)
+        {
+            WriteStringMap(ref writer, Keys.Form, form);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteRequest(ref MessagePackWriter writer, RequestInfo request)
+    {
+        writer.WriteString(Keys.Request);
+        writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
+        WriteOptional(ref writer, Keys.Method, request.Method);
+        WriteOptional(ref writer, Keys.Url, request.Url);
+        WriteOptional(ref writer, Keys.QueryString, request.QueryString);
+        WriteStringMap(ref writer, Keys.Headers, request.Headers);
+        if (request.Form.Count > 0)
+        {
+            WriteStringMap(ref writer, Keys.Form, request.Form);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteUser(ref MessagePackWriter writer, UserInfo user)
+    {
+        writer.WriteString(Keys.User);
+        writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
+        WriteOptional(ref writer, Keys.Id, user.Id);
+        WriteOptional(ref writer, Keys.Username, user.Username);
+        WriteOptional(ref writer, Keys.Email, user.Email);
+        WriteOptional(ref writer, Keys.IpAddress, user.IpAddress);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteBreadcrumbs(ref MessagePackWriter writer, IList<Breadcrumb> breadcrumbs)
+    {
+        writer.WriteString(Keys.Breadcrumbs);
+        writer.WriteArrayHeader(breadcrumbs.Count);
+        foreach (var crumb in breadcrumbs)
+        {
+            writer.WriteMapHeader(3 + Present(crumb.Category));
+            writer.WriteString(Keys.Timestamp);
+            writer.Write(crumb.Timestamp.UtcDateTime);
+            writer.WriteString(Keys.Level);
+            writer.Write(LevelName(crumb.Level));
+            WriteOptional(ref writer, Keys.Category, crumb.Category);
+            writer.WriteString(Keys.Message);
+            writer.Write(crumb.Message);
         }
     }
 
@@ -350,12 +388,26 @@ internal static class EventWireWriter
         }
     }
 
-    private static void WriteStringMap(ref MessagePackWriter writer, IDictionary<string, string> map)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteStringMap(ref MessagePackWriter writer, byte[] key, IDictionary<string, string> map)
     {
+        writer.WriteString(key);
         writer.WriteMapHeader(map.Count);
-        foreach (var (key, value) in map)
+        foreach (var (name, value) in map)
         {
-            writer.Write(key);
+            writer.Write(name);
+            writer.Write(value ?? "");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteStringPairs(ref MessagePackWriter writer, byte[] key, KeyValuePair<string, string>[] pairs)
+    {
+        writer.WriteString(key);
+        writer.WriteMapHeader(pairs.Length);
+        foreach (var (name, value) in pairs)
+        {
+            writer.Write(name);
             writer.Write(value ?? "");
         }
     }
@@ -367,6 +419,7 @@ internal static class EventWireWriter
         WriteOptional(ref writer, Keys.NameVersion, value.Version);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void WriteOptional(ref MessagePackWriter writer, byte[] key, string? value)
     {
         if (value is not null)
@@ -380,6 +433,7 @@ internal static class EventWireWriter
     /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and
     /// written again while the value stays the same.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, string? value, ref Encoded<string>? last)
     {
         if (value is null)
@@ -403,8 +457,10 @@ internal static class EventWireWriter
     }
 
     /// <summary>A name and version that repeats from event to event (runtime, OS): made once, as long as it is the same.</summary>
-    private static void WriteRepeated(ref MessagePackWriter writer, NameAndVersion value, ref Encoded<NameAndVersion>? last)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, NameAndVersion value, ref Encoded<NameAndVersion>? last)
     {
+        writer.WriteString(key);
         var cached = Volatile.Read(ref last);
         if (cached is null || !cached.Value.Equals(value))
         {
