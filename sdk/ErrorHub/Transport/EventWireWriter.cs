@@ -208,7 +208,7 @@ internal static class EventWireWriter
         writer.WriteArrayHeader(values.Count);
         foreach (var value in values)
         {
-            writer.Write(value ?? "");
+            WriteValue(ref writer, value ?? "");
         }
     }
 
@@ -277,10 +277,10 @@ internal static class EventWireWriter
             writer.WriteString(Keys.Timestamp);
             writer.Write(crumb.Timestamp.UtcDateTime);
             writer.WriteString(Keys.Level);
-            writer.Write(LevelName(crumb.Level));
+            WriteValue(ref writer, LevelName(crumb.Level));
             WriteOptional(ref writer, Keys.Category, crumb.Category);
             writer.WriteString(Keys.Message);
-            writer.Write(crumb.Message);
+            WriteValue(ref writer, crumb.Message);
         }
     }
 
@@ -288,9 +288,9 @@ internal static class EventWireWriter
     {
         writer.WriteMapHeader(3 + Present(exception.Module));
         writer.WriteString(Keys.Type);
-        writer.Write(exception.Type);
+        WriteValue(ref writer, exception.Type);
         writer.WriteString(Keys.Value);
-        writer.Write(exception.Value);
+        WriteValue(ref writer, exception.Value);
         WriteOptional(ref writer, Keys.Module, exception.Module);
         writer.WriteString(Keys.Frames);
         writer.WriteArrayHeader(exception.Frames.Count);
@@ -337,7 +337,7 @@ internal static class EventWireWriter
         writer.WriteMapHeader(moduleField is null ? 3 : 4);
         writer.WriteRaw(typeField);
         writer.WriteString(Keys.Value);
-        writer.Write(value);
+        WriteValue(ref writer, value);
         if (moduleField is not null)
         {
             writer.WriteRaw(moduleField);
@@ -363,7 +363,7 @@ internal static class EventWireWriter
         writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
             + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
         writer.WriteString(Keys.Function);
-        writer.Write(frame.Function);
+        WriteValue(ref writer, frame.Function);
         WriteOptional(ref writer, Keys.Type, frame.Type);
         WriteOptional(ref writer, Keys.Module, frame.Module);
         WriteOptional(ref writer, Keys.File, frame.File);
@@ -395,8 +395,8 @@ internal static class EventWireWriter
         writer.WriteMapHeader(map.Count);
         foreach (var (name, value) in map)
         {
-            writer.Write(name);
-            writer.Write(value ?? "");
+            WriteValue(ref writer, name);
+            WriteValue(ref writer, value ?? "");
         }
     }
 
@@ -407,8 +407,8 @@ internal static class EventWireWriter
         writer.WriteMapHeader(pairs.Length);
         foreach (var (name, value) in pairs)
         {
-            writer.Write(name);
-            writer.Write(value ?? "");
+            WriteValue(ref writer, name);
+            WriteValue(ref writer, value ?? "");
         }
     }
 
@@ -425,9 +425,13 @@ internal static class EventWireWriter
         if (value is not null)
         {
             writer.WriteString(key);
-            writer.Write(value);
+            WriteValue(ref writer, value);
         }
     }
+
+    /// <summary>A string value: MessagePack's writer for strings (a few KB once inlined) is compiled here once.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteValue(ref MessagePackWriter writer, string? value) => writer.Write(value);
 
     /// <summary>
     /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and
