@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 
 namespace ErrorHub.Transport;
@@ -12,6 +13,7 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
     public ReadOnlySpan<byte> Span => Array.AsSpan(0, Length);
 
     /// <summary>Encodes an event into a rented array; the writer's exception (an unwritable event) goes to the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EncodedEvent Encode(ErrorHubEvent errorEvent, ArrayPool<byte> pool)
     {
         var writer = new PooledWriter(pool);
@@ -48,6 +50,7 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
 
         public void Release() => pool.Return(_buffer);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Advance(int count)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -55,18 +58,21 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
             _written += count;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Memory<byte> GetMemory(int sizeHint = 0)
         {
             Reserve(sizeHint);
             return _buffer.AsMemory(_written);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Span<byte> GetSpan(int sizeHint = 0)
         {
             Reserve(sizeHint);
             return _buffer.AsSpan(_written);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Reserve(int sizeHint)
         {
             var needed = Math.Max(sizeHint, 1);

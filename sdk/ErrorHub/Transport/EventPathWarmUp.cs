@@ -13,8 +13,8 @@ namespace ErrorHub.Transport;
 /// </summary>
 internal static class EventPathWarmUp
 {
-    internal const int Bursts = 10;
-    internal const int EventsPerBurst = 32;
+    internal const int Bursts = 1;
+    internal const int EventsPerBurst = 1;
     internal static readonly TimeSpan BurstInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>What the synthetic event's request holds: shaped like a real request's copy, nothing of any real one.</summary>

@@ -43,6 +43,7 @@ internal static class EventWireWriter
     }
 
     /// <summary>One event on its own, as it appears inside a batch's <c>events</c> array.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WriteEvent(IBufferWriter<byte> output, ErrorHubEvent errorEvent)
     {
         var writer = new MessagePackWriter(output);
@@ -100,6 +101,7 @@ internal static class EventWireWriter
     /// inlined into each helper once, not into this method at every field, so compiling the event's path fully
     /// optimized takes a few KB of code and little time (docs/benchmarks.md, section "storm4").
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
     {
         // An exception captured by the SDK and not looked at since (by BeforeSend) is written straight from its
@@ -182,7 +184,7 @@ internal static class EventWireWriter
     }
 
     /// <summary>The event's map header and the four fields every event has: id, timestamp, level, platform.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteHead(ref MessagePackWriter writer, int fieldCount, Guid eventId, DateTimeOffset timestamp, ErrorHubLevel level)
     {
         writer.WriteMapHeader(fieldCount);
@@ -198,10 +200,10 @@ internal static class EventWireWriter
         writer.WriteString(Platform);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteKey(ref MessagePackWriter writer, byte[] key) => writer.WriteString(key);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteStringArray(ref MessagePackWriter writer, byte[] key, IList<string> values)
     {
         writer.WriteString(key);
@@ -212,7 +214,7 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteExceptions(ref MessagePackWriter writer, IList<ExceptionEntry> exceptions)
     {
         writer.WriteString(Keys.Exceptions);
@@ -224,7 +226,7 @@ internal static class EventWireWriter
     }
 
     /// <summary>A request as its copy holds it (see <see cref="RequestSnapshot.TryReadForWire"/>).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRequest(ref MessagePackWriter writer, in WireRequest unread)
     {
         writer.WriteString(Keys.Request);
@@ -240,7 +242,7 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRequest(ref MessagePackWriter writer, RequestInfo request)
     {
         writer.WriteString(Keys.Request);
@@ -255,7 +257,7 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteUser(ref MessagePackWriter writer, UserInfo user)
     {
         writer.WriteString(Keys.User);
@@ -266,7 +268,7 @@ internal static class EventWireWriter
         WriteOptional(ref writer, Keys.IpAddress, user.IpAddress);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteBreadcrumbs(ref MessagePackWriter writer, IList<Breadcrumb> breadcrumbs)
     {
         writer.WriteString(Keys.Breadcrumbs);
@@ -332,6 +334,7 @@ internal static class EventWireWriter
     }
 
     /// <summary>The <c>type</c> and <c>value</c> and, when known, <c>module</c> of an exception, then its <c>frames</c> array, written before.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void WriteException(ref MessagePackWriter writer, byte[] typeField, string value, byte[]? moduleField, byte[] framesValue)
     {
         writer.WriteMapHeader(moduleField is null ? 3 : 4);
@@ -388,7 +391,7 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteStringMap(ref MessagePackWriter writer, byte[] key, IDictionary<string, string> map)
     {
         writer.WriteString(key);
@@ -400,7 +403,7 @@ internal static class EventWireWriter
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteStringPairs(ref MessagePackWriter writer, byte[] key, KeyValuePair<string, string>[] pairs)
     {
         writer.WriteString(key);
@@ -419,7 +422,7 @@ internal static class EventWireWriter
         WriteOptional(ref writer, Keys.NameVersion, value.Version);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteOptional(ref MessagePackWriter writer, byte[] key, string? value)
     {
         if (value is not null)
@@ -430,14 +433,14 @@ internal static class EventWireWriter
     }
 
     /// <summary>A string value: MessagePack's writer for strings (a few KB once inlined) is compiled here once.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteValue(ref MessagePackWriter writer, string? value) => writer.Write(value);
 
     /// <summary>
     /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and
     /// written again while the value stays the same.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, string? value, ref Encoded<string>? last)
     {
         if (value is null)
@@ -461,7 +464,7 @@ internal static class EventWireWriter
     }
 
     /// <summary>A name and version that repeats from event to event (runtime, OS): made once, as long as it is the same.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, NameAndVersion value, ref Encoded<NameAndVersion>? last)
     {
         writer.WriteString(key);
