@@ -114,6 +114,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// the entries: each frame's bytes are made once per method, IL offset and throw site, each whole trace's once,
     /// and then copied, and each exception type's name and module once per type. Never throws (as <see cref="ToEntries"/>).
     /// </summary>
+    /// <remarks>Part of the event's encoding: compiled optimized at its first call, by the SDK's warm-up (see Transport.EventPathWarmUp).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Write(ref MessagePackWriter writer, List<CapturedException> chain)
     {

@@ -128,19 +128,20 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     {
         using (ExecutionContext.SuppressFlow())
         {
-            WarmUp = Task.Run(() => WarmUpAsync(makeEvent));
+            WarmUp = Task.Run(() => WarmUpOnce(makeEvent));
         }
     }
 
-    private async Task WarmUpAsync(Func<ErrorHubEvent> makeEvent)
+    private void WarmUpOnce(Func<ErrorHubEvent> makeEvent)
     {
-        var stopping = _stopping.Token;
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         try
         {
-            await EventPathWarmUp.RunAsync(makeEvent, _eventArrays, stopping).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
+            EventPathWarmUp.Run(makeEvent, _eventArrays);
         }
         catch (Exception exception)
         {

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace ErrorHub.Transport;
 
@@ -13,6 +13,7 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
     public ReadOnlySpan<byte> Span => Array.AsSpan(0, Length);
 
     /// <summary>Encodes an event into a rented array; the writer's exception (an unwritable event) goes to the caller.</summary>
+    /// <remarks>Compiled optimized at its first call, the SDK's warm-up (see <see cref="EventPathWarmUp"/>), as is the writer below.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EncodedEvent Encode(ErrorHubEvent errorEvent, ArrayPool<byte> pool)
     {

@@ -4,39 +4,28 @@ using ErrorHub.Internal;
 namespace ErrorHub.Transport;
 
 /// <summary>
-/// Gets the code that encodes an event compiled optimized before the app's first failures need it, on the SDK's own
-/// background task instead of the app's request threads. Without it, an exception storm in an app's first
-/// half-minute runs the encoding at the JIT's tier 0 (about 5× slower: docs/benchmarks.md, sections "storm3" and
-/// "storm4"), because the JIT's tiering waits for a quiet second that a saturated core never gives it.
-/// A synthetic event (never queued, never sent) is encoded into an array of the sender's pool and the array handed
-/// back; bounded to <see cref="Bursts"/> × <see cref="EventsPerBurst"/> encodes.
+/// Gets the code that encodes an event compiled fully optimized before the app's first failure needs it, on a
+/// background task of the SDK's own instead of a request thread. That code is marked
+/// <see cref="System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization"/> (compiled optimized at its
+/// first call, about 16 KB in small methods), and a synthetic event (never queued, never sent) is encoded twice into an
+/// array of the sender's pool, the array handed back. Without it, an exception storm in an app's first half-minute ran the
+/// encoding at the JIT's tier 0, twice as costly: on an app's one saturated core the JIT's tiering waits for a quiet
+/// second that a storm never gives it (docs/benchmarks.md, sections "storm3" and "storm4"). Tiering by call counts
+/// (encoding the event often, spread over the tiering delay) was tried and measured: during a storm it promoted nothing.
 /// </summary>
 internal static class EventPathWarmUp
 {
-    internal const int Bursts = 1;
-    internal const int EventsPerBurst = 1;
-    internal static readonly TimeSpan BurstInterval = TimeSpan.FromMilliseconds(200);
-
     /// <summary>What the synthetic event's request holds: shaped like a real request's copy, nothing of any real one.</summary>
     internal static readonly RequestSnapshot Request = new SyntheticRequest();
 
     internal const string Message = "ErrorHub warm-up: this event is encoded and discarded, never sent";
 
-    public static async Task RunAsync(Func<ErrorHubEvent> makeEvent, ArrayPool<byte> pool, CancellationToken stopping)
+    /// <summary>Encodes the event twice: the second time its trace's bytes are found cached, as for a storm's events.</summary>
+    public static void Run(Func<ErrorHubEvent> makeEvent, ArrayPool<byte> pool)
     {
         var errorEvent = makeEvent();
-        for (var burst = 0; burst < Bursts; burst++)
-        {
-            for (var i = 0; i < EventsPerBurst && !stopping.IsCancellationRequested; i++)
-            {
-                EncodedEvent.Encode(errorEvent, pool).Return();
-            }
-
-            if (burst + 1 < Bursts)
-            {
-                await Task.Delay(BurstInterval, stopping).ConfigureAwait(false);
-            }
-        }
+        EncodedEvent.Encode(errorEvent, pool).Return();
+        EncodedEvent.Encode(errorEvent, pool).Return();
     }
 
     private sealed class SyntheticRequest : RequestSnapshot
