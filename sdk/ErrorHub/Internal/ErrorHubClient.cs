@@ -294,6 +294,8 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         errorEvent.Request = new RequestInfo(EventPathWarmUp.Request);
         errorEvent.Tags["http.method"] = "GET";
         errorEvent.Tags["route"] = "GET /errorhub-warm-up";
+        errorEvent.User = new UserInfo { Id = "warm-up" };
+        errorEvent.Breadcrumbs.Add(new Breadcrumb("warm-up", "errorhub"));
         return errorEvent;
     }
 

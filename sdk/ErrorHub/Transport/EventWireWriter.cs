@@ -16,12 +16,12 @@ namespace ErrorHub.Transport;
 internal static class EventWireWriter
 {
     private static readonly NameAndVersion ThisSdk = new(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion);
-    private static readonly byte[] Platform = "csharp"u8.ToArray();
-    private static readonly byte[] DebugLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Debug));
-    private static readonly byte[] InfoLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Info));
-    private static readonly byte[] WarningLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Warning));
-    private static readonly byte[] ErrorLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Error));
-    private static readonly byte[] FatalLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Fatal));
+    private static readonly byte[] Platform = StringBytes("csharp");
+    private static readonly byte[] DebugLevel = StringBytes(LevelName(ErrorHubLevel.Debug));
+    private static readonly byte[] InfoLevel = StringBytes(LevelName(ErrorHubLevel.Info));
+    private static readonly byte[] WarningLevel = StringBytes(LevelName(ErrorHubLevel.Warning));
+    private static readonly byte[] ErrorLevel = StringBytes(LevelName(ErrorHubLevel.Error));
+    private static readonly byte[] FatalLevel = StringBytes(LevelName(ErrorHubLevel.Fatal));
 
     // The last value written of each repeating field, with its bytes; swapped whole, so any thread may write events.
     private static Encoded<string>? s_release;
@@ -76,13 +76,13 @@ internal static class EventWireWriter
         var writer = new MessagePackWriter(output);
         var hasDrops = dropped is { Count: > 0 };
         writer.WriteMapHeader(hasDrops ? 4 : 3);
-        writer.WriteString(Keys.Version);
+        writer.WriteRaw(Keys.Version);
         writer.Write(WireFields.ProtocolVersion);
-        writer.WriteString(Keys.Sdk);
+        writer.WriteRaw(Keys.Sdk);
         WriteNameVersion(ref writer, sdk ?? ThisSdk);
         if (hasDrops)
         {
-            writer.WriteString(Keys.Dropped);
+            writer.WriteRaw(Keys.Dropped);
             writer.WriteMapHeader(dropped!.Count);
             foreach (var (reason, count) in dropped)
             {
@@ -91,7 +91,7 @@ internal static class EventWireWriter
             }
         }
 
-        writer.WriteString(Keys.Events);
+        writer.WriteRaw(Keys.Events);
         writer.WriteArrayHeader(eventCount);
         writer.Flush();
     }
@@ -190,25 +190,25 @@ internal static class EventWireWriter
     private static void WriteHead(ref MessagePackWriter writer, int fieldCount, Guid eventId, DateTimeOffset timestamp, ErrorHubLevel level)
     {
         writer.WriteMapHeader(fieldCount);
-        writer.WriteString(Keys.EventId);
+        writer.WriteRaw(Keys.EventId);
         writer.WriteStringHeader(32); // 32 hex digits, formatted where they go
         eventId.TryFormat(writer.GetSpan(32), out _, "N");
         writer.Advance(32);
-        writer.WriteString(Keys.Timestamp);
+        writer.WriteRaw(Keys.Timestamp);
         writer.Write(timestamp.UtcDateTime);
-        writer.WriteString(Keys.Level);
-        writer.WriteString(LevelBytes(level));
-        writer.WriteString(Keys.Platform);
-        writer.WriteString(Platform);
+        writer.WriteRaw(Keys.Level);
+        writer.WriteRaw(LevelBytes(level));
+        writer.WriteRaw(Keys.Platform);
+        writer.WriteRaw(Platform);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void WriteKey(ref MessagePackWriter writer, byte[] key) => writer.WriteString(key);
+    private static void WriteKey(ref MessagePackWriter writer, byte[] key) => writer.WriteRaw(key);
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteStringArray(ref MessagePackWriter writer, byte[] key, IList<string> values)
     {
-        writer.WriteString(key);
+        writer.WriteRaw(key);
         writer.WriteArrayHeader(values.Count);
         foreach (var value in values)
         {
@@ -219,7 +219,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteExceptions(ref MessagePackWriter writer, IList<ExceptionEntry> exceptions)
     {
-        writer.WriteString(Keys.Exceptions);
+        writer.WriteRaw(Keys.Exceptions);
         writer.WriteArrayHeader(exceptions.Count);
         foreach (var exception in exceptions)
         {
@@ -231,7 +231,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRequest(ref MessagePackWriter writer, in WireRequest unread)
     {
-        writer.WriteString(Keys.Request);
+        writer.WriteRaw(Keys.Request);
         var form = unread.Form is { Count: > 0 } fields ? fields : null;
         writer.WriteMapHeader(Present(unread.Method) + Present(unread.Url) + Present(unread.QueryString) + 1 + (form is null ? 0 : 1));
         WriteOptional(ref writer, Keys.Method, unread.Method);
@@ -247,7 +247,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRequest(ref MessagePackWriter writer, RequestInfo request)
     {
-        writer.WriteString(Keys.Request);
+        writer.WriteRaw(Keys.Request);
         writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
         WriteOptional(ref writer, Keys.Method, request.Method);
         WriteOptional(ref writer, Keys.Url, request.Url);
@@ -262,7 +262,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteUser(ref MessagePackWriter writer, UserInfo user)
     {
-        writer.WriteString(Keys.User);
+        writer.WriteRaw(Keys.User);
         writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
         WriteOptional(ref writer, Keys.Id, user.Id);
         WriteOptional(ref writer, Keys.Username, user.Username);
@@ -273,17 +273,17 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteBreadcrumbs(ref MessagePackWriter writer, IList<Breadcrumb> breadcrumbs)
     {
-        writer.WriteString(Keys.Breadcrumbs);
+        writer.WriteRaw(Keys.Breadcrumbs);
         writer.WriteArrayHeader(breadcrumbs.Count);
         foreach (var crumb in breadcrumbs)
         {
             writer.WriteMapHeader(3 + Present(crumb.Category));
-            writer.WriteString(Keys.Timestamp);
+            writer.WriteRaw(Keys.Timestamp);
             writer.Write(crumb.Timestamp.UtcDateTime);
-            writer.WriteString(Keys.Level);
+            writer.WriteRaw(Keys.Level);
             WriteValue(ref writer, LevelName(crumb.Level));
             WriteOptional(ref writer, Keys.Category, crumb.Category);
-            writer.WriteString(Keys.Message);
+            writer.WriteRaw(Keys.Message);
             WriteValue(ref writer, crumb.Message);
         }
     }
@@ -291,12 +291,12 @@ internal static class EventWireWriter
     private static void WriteException(ref MessagePackWriter writer, ExceptionEntry exception)
     {
         writer.WriteMapHeader(3 + Present(exception.Module));
-        writer.WriteString(Keys.Type);
+        writer.WriteRaw(Keys.Type);
         WriteValue(ref writer, exception.Type);
-        writer.WriteString(Keys.Value);
+        writer.WriteRaw(Keys.Value);
         WriteValue(ref writer, exception.Value);
         WriteOptional(ref writer, Keys.Module, exception.Module);
-        writer.WriteString(Keys.Frames);
+        writer.WriteRaw(Keys.Frames);
         writer.WriteArrayHeader(exception.Frames.Count);
         foreach (var frame in exception.Frames)
         {
@@ -341,14 +341,14 @@ internal static class EventWireWriter
     {
         writer.WriteMapHeader(moduleField is null ? 3 : 4);
         writer.WriteRaw(typeField);
-        writer.WriteString(Keys.Value);
+        writer.WriteRaw(Keys.Value);
         WriteValue(ref writer, value);
         if (moduleField is not null)
         {
             writer.WriteRaw(moduleField);
         }
 
-        writer.WriteString(Keys.Frames);
+        writer.WriteRaw(Keys.Frames);
         writer.WriteRaw(framesValue);
     }
 
@@ -367,28 +367,28 @@ internal static class EventWireWriter
     {
         writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
             + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
-        writer.WriteString(Keys.Function);
+        writer.WriteRaw(Keys.Function);
         WriteValue(ref writer, frame.Function);
         WriteOptional(ref writer, Keys.Type, frame.Type);
         WriteOptional(ref writer, Keys.Module, frame.Module);
         WriteOptional(ref writer, Keys.File, frame.File);
         if (frame.Line is { } line)
         {
-            writer.WriteString(Keys.Line);
+            writer.WriteRaw(Keys.Line);
             writer.Write(line);
         }
 
         if (frame.Column is { } column)
         {
-            writer.WriteString(Keys.Column);
+            writer.WriteRaw(Keys.Column);
             writer.Write(column);
         }
 
-        writer.WriteString(Keys.InApp);
+        writer.WriteRaw(Keys.InApp);
         writer.Write(frame.InApp);
         if (frame.Wrapper)
         {
-            writer.WriteString(Keys.Wrapper);
+            writer.WriteRaw(Keys.Wrapper);
             writer.Write(true);
         }
     }
@@ -396,7 +396,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteStringMap(ref MessagePackWriter writer, byte[] key, IDictionary<string, string> map)
     {
-        writer.WriteString(key);
+        writer.WriteRaw(key);
         writer.WriteMapHeader(map.Count);
         foreach (var (name, value) in map)
         {
@@ -408,7 +408,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteStringPairs(ref MessagePackWriter writer, byte[] key, KeyValuePair<string, string>[] pairs)
     {
-        writer.WriteString(key);
+        writer.WriteRaw(key);
         writer.WriteMapHeader(pairs.Length);
         foreach (var (name, value) in pairs)
         {
@@ -429,7 +429,7 @@ internal static class EventWireWriter
     {
         if (value is not null)
         {
-            writer.WriteString(key);
+            writer.WriteRaw(key);
             WriteValue(ref writer, value);
         }
     }
@@ -450,7 +450,7 @@ internal static class EventWireWriter
             return;
         }
 
-        writer.WriteString(key);
+        writer.WriteRaw(key);
         var cached = Volatile.Read(ref last);
         if (cached is null || !string.Equals(cached.Value, value, StringComparison.Ordinal))
         {
@@ -469,7 +469,7 @@ internal static class EventWireWriter
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, NameAndVersion value, ref Encoded<NameAndVersion>? last)
     {
-        writer.WriteString(key);
+        writer.WriteRaw(key);
         var cached = Volatile.Read(ref last);
         if (cached is null || !cached.Value.Equals(value))
         {
@@ -504,53 +504,66 @@ internal static class EventWireWriter
         _ => "error",
     };
 
-    /// <summary>The field names as UTF-8, made once: written as they are, not transcoded for every event.</summary>
+    /// <summary>
+    /// A string as MessagePack writes it (its header, then its UTF-8 bytes), made once with MessagePack's own writer:
+    /// field names and fixed values are copied as they are, with no header worked out and no transcoding per event.
+    /// </summary>
+    private static byte[] StringBytes(string value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(8 + Encoding.UTF8.GetMaxByteCount(value.Length));
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteString(Encoding.UTF8.GetBytes(value));
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The field names, each as <see cref="StringBytes"/> makes it.</summary>
     private static class Keys
     {
-        public static readonly byte[] Breadcrumbs = Encoding.UTF8.GetBytes(WireFields.Breadcrumbs);
-        public static readonly byte[] Category = Encoding.UTF8.GetBytes(WireFields.Category);
-        public static readonly byte[] Column = Encoding.UTF8.GetBytes(WireFields.Column);
-        public static readonly byte[] Dropped = Encoding.UTF8.GetBytes(WireFields.Dropped);
-        public static readonly byte[] Email = Encoding.UTF8.GetBytes(WireFields.Email);
-        public static readonly byte[] Environment = Encoding.UTF8.GetBytes(WireFields.Environment);
-        public static readonly byte[] EventId = Encoding.UTF8.GetBytes(WireFields.EventId);
-        public static readonly byte[] Events = Encoding.UTF8.GetBytes(WireFields.Events);
-        public static readonly byte[] Exceptions = Encoding.UTF8.GetBytes(WireFields.Exceptions);
-        public static readonly byte[] Extra = Encoding.UTF8.GetBytes(WireFields.Extra);
-        public static readonly byte[] File = Encoding.UTF8.GetBytes(WireFields.File);
-        public static readonly byte[] Fingerprint = Encoding.UTF8.GetBytes(WireFields.Fingerprint);
-        public static readonly byte[] Form = Encoding.UTF8.GetBytes(WireFields.Form);
-        public static readonly byte[] Frames = Encoding.UTF8.GetBytes(WireFields.Frames);
-        public static readonly byte[] Function = Encoding.UTF8.GetBytes(WireFields.Function);
-        public static readonly byte[] Headers = Encoding.UTF8.GetBytes(WireFields.Headers);
-        public static readonly byte[] Id = Encoding.UTF8.GetBytes(WireFields.Id);
-        public static readonly byte[] InApp = Encoding.UTF8.GetBytes(WireFields.InApp);
-        public static readonly byte[] IpAddress = Encoding.UTF8.GetBytes(WireFields.IpAddress);
-        public static readonly byte[] Level = Encoding.UTF8.GetBytes(WireFields.Level);
-        public static readonly byte[] Line = Encoding.UTF8.GetBytes(WireFields.Line);
-        public static readonly byte[] Logger = Encoding.UTF8.GetBytes(WireFields.Logger);
-        public static readonly byte[] Message = Encoding.UTF8.GetBytes(WireFields.Message);
-        public static readonly byte[] Method = Encoding.UTF8.GetBytes(WireFields.Method);
-        public static readonly byte[] Module = Encoding.UTF8.GetBytes(WireFields.Module);
-        public static readonly byte[] Name = Encoding.UTF8.GetBytes(WireFields.Name);
-        public static readonly byte[] NameVersion = Encoding.UTF8.GetBytes(WireFields.NameVersion);
-        public static readonly byte[] Os = Encoding.UTF8.GetBytes(WireFields.Os);
-        public static readonly byte[] Platform = Encoding.UTF8.GetBytes(WireFields.Platform);
-        public static readonly byte[] QueryString = Encoding.UTF8.GetBytes(WireFields.QueryString);
-        public static readonly byte[] Release = Encoding.UTF8.GetBytes(WireFields.Release);
-        public static readonly byte[] Request = Encoding.UTF8.GetBytes(WireFields.Request);
-        public static readonly byte[] Runtime = Encoding.UTF8.GetBytes(WireFields.Runtime);
-        public static readonly byte[] Sdk = Encoding.UTF8.GetBytes(WireFields.Sdk);
-        public static readonly byte[] ServerName = Encoding.UTF8.GetBytes(WireFields.ServerName);
-        public static readonly byte[] Tags = Encoding.UTF8.GetBytes(WireFields.Tags);
-        public static readonly byte[] Timestamp = Encoding.UTF8.GetBytes(WireFields.Timestamp);
-        public static readonly byte[] Type = Encoding.UTF8.GetBytes(WireFields.Type);
-        public static readonly byte[] Url = Encoding.UTF8.GetBytes(WireFields.Url);
-        public static readonly byte[] User = Encoding.UTF8.GetBytes(WireFields.User);
-        public static readonly byte[] Username = Encoding.UTF8.GetBytes(WireFields.Username);
-        public static readonly byte[] Value = Encoding.UTF8.GetBytes(WireFields.Value);
-        public static readonly byte[] Version = Encoding.UTF8.GetBytes(WireFields.Version);
-        public static readonly byte[] Wrapper = Encoding.UTF8.GetBytes(WireFields.Wrapper);
+        public static readonly byte[] Breadcrumbs = StringBytes(WireFields.Breadcrumbs);
+        public static readonly byte[] Category = StringBytes(WireFields.Category);
+        public static readonly byte[] Column = StringBytes(WireFields.Column);
+        public static readonly byte[] Dropped = StringBytes(WireFields.Dropped);
+        public static readonly byte[] Email = StringBytes(WireFields.Email);
+        public static readonly byte[] Environment = StringBytes(WireFields.Environment);
+        public static readonly byte[] EventId = StringBytes(WireFields.EventId);
+        public static readonly byte[] Events = StringBytes(WireFields.Events);
+        public static readonly byte[] Exceptions = StringBytes(WireFields.Exceptions);
+        public static readonly byte[] Extra = StringBytes(WireFields.Extra);
+        public static readonly byte[] File = StringBytes(WireFields.File);
+        public static readonly byte[] Fingerprint = StringBytes(WireFields.Fingerprint);
+        public static readonly byte[] Form = StringBytes(WireFields.Form);
+        public static readonly byte[] Frames = StringBytes(WireFields.Frames);
+        public static readonly byte[] Function = StringBytes(WireFields.Function);
+        public static readonly byte[] Headers = StringBytes(WireFields.Headers);
+        public static readonly byte[] Id = StringBytes(WireFields.Id);
+        public static readonly byte[] InApp = StringBytes(WireFields.InApp);
+        public static readonly byte[] IpAddress = StringBytes(WireFields.IpAddress);
+        public static readonly byte[] Level = StringBytes(WireFields.Level);
+        public static readonly byte[] Line = StringBytes(WireFields.Line);
+        public static readonly byte[] Logger = StringBytes(WireFields.Logger);
+        public static readonly byte[] Message = StringBytes(WireFields.Message);
+        public static readonly byte[] Method = StringBytes(WireFields.Method);
+        public static readonly byte[] Module = StringBytes(WireFields.Module);
+        public static readonly byte[] Name = StringBytes(WireFields.Name);
+        public static readonly byte[] NameVersion = StringBytes(WireFields.NameVersion);
+        public static readonly byte[] Os = StringBytes(WireFields.Os);
+        public static readonly byte[] Platform = StringBytes(WireFields.Platform);
+        public static readonly byte[] QueryString = StringBytes(WireFields.QueryString);
+        public static readonly byte[] Release = StringBytes(WireFields.Release);
+        public static readonly byte[] Request = StringBytes(WireFields.Request);
+        public static readonly byte[] Runtime = StringBytes(WireFields.Runtime);
+        public static readonly byte[] Sdk = StringBytes(WireFields.Sdk);
+        public static readonly byte[] ServerName = StringBytes(WireFields.ServerName);
+        public static readonly byte[] Tags = StringBytes(WireFields.Tags);
+        public static readonly byte[] Timestamp = StringBytes(WireFields.Timestamp);
+        public static readonly byte[] Type = StringBytes(WireFields.Type);
+        public static readonly byte[] Url = StringBytes(WireFields.Url);
+        public static readonly byte[] User = StringBytes(WireFields.User);
+        public static readonly byte[] Username = StringBytes(WireFields.Username);
+        public static readonly byte[] Value = StringBytes(WireFields.Value);
+        public static readonly byte[] Version = StringBytes(WireFields.Version);
+        public static readonly byte[] Wrapper = StringBytes(WireFields.Wrapper);
     }
 
     private sealed record Encoded<T>(T Value, byte[] Bytes);

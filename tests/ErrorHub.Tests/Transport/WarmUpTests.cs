@@ -63,7 +63,7 @@ public sealed class WarmUpTests : IAsyncLifetime
         errorEvent["exceptions"].AsList().Should().ContainSingle().Subject.AsMap()["value"].Should().Be(EventPathWarmUp.Message);
         errorEvent["request"].AsMap()["url"].Should().Be("http://localhost/errorhub-warm-up");
         errorEvent["request"].AsMap()["headers"].AsMap().Keys.Should().Contain("User-Agent");
-        errorEvent.Keys.Should().Contain(["runtime", "os", "tags", "extra", "server_name"]);
+        errorEvent.Keys.Should().Contain(["runtime", "os", "tags", "extra", "server_name", "user", "breadcrumbs"]);
     }
 
     [Fact]
