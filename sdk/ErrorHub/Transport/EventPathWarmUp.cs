@@ -7,7 +7,7 @@ namespace ErrorHub.Transport;
 /// Gets the code that encodes an event compiled fully optimized before the app's first failure needs it, on a
 /// background task of the SDK's own instead of a request thread. That code is marked
 /// <see cref="System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization"/> (compiled optimized at its
-/// first call, about 16 KB in small methods), and a synthetic event (never queued, never sent) is encoded three times into
+/// first call, about 16 KB in small methods), and a synthetic event (never queued, never sent) is encoded twice into
 /// an array of the sender's pool, the array handed back. Without it, an exception storm in an app's first half-minute ran the
 /// encoding at the JIT's tier 0, twice as costly: on an app's one saturated core the JIT's tiering waits for a quiet
 /// second that a storm never gives it (docs/benchmarks.md, sections "storm3" and "storm4"). Tiering by call counts
@@ -21,16 +21,14 @@ internal static class EventPathWarmUp
     internal const string Message = "ErrorHub warm-up: this event is encoded and discarded, never sent";
 
     /// <summary>
-    /// Encodes the event twice as captured (the second time its trace's bytes are found cached, as for a storm's
-    /// events), then once more as a <c>BeforeSend</c> that read its exceptions and request leaves it.
+    /// Encodes the event twice as captured: the second time its trace's bytes are found cached, as for a storm's
+    /// events. (An event whose exceptions or request a <c>BeforeSend</c> read takes two more small methods, compiled at
+    /// its first use: not warmed up, as reading them would add some 30 methods of reflection to this warm-up.)
     /// </summary>
     public static void Run(Func<ErrorHubEvent> makeEvent, ArrayPool<byte> pool)
     {
         var errorEvent = makeEvent();
         EncodedEvent.Encode(errorEvent, pool).Return();
-        EncodedEvent.Encode(errorEvent, pool).Return();
-        _ = errorEvent.Exceptions.Count;
-        _ = errorEvent.Request?.Headers.Count;
         EncodedEvent.Encode(errorEvent, pool).Return();
     }
 
