@@ -101,7 +101,10 @@ internal static class EventWireWriter
     /// inlined into each helper once, not into this method at every field, so the event's path compiled fully
     /// optimized is about 12 KB instead of 30 (docs/benchmarks.md, section "storm4"). That path is marked
     /// AggressiveOptimization and compiled by the SDK's warm-up at start (<see cref="EventPathWarmUp"/>): a storm in
-    /// the app's first seconds no longer runs it at tier 0.
+    /// the app's first seconds no longer runs it at tier 0. Such code never gets the JIT's profile-guided optimization,
+    /// which in tier 1 turns a <c>foreach</c> over an <c>IList</c> or <c>IDictionary</c> into the concrete type's
+    /// enumerator, on the stack: the helpers ask for the SDK's own <c>List</c> and <c>Dictionary</c> themselves, so
+    /// an event allocates no enumerators.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
@@ -210,6 +213,16 @@ internal static class EventWireWriter
     {
         writer.WriteRaw(key);
         writer.WriteArrayHeader(values.Count);
+        if (values is List<string> list)
+        {
+            foreach (var value in list)
+            {
+                WriteValue(ref writer, value ?? "");
+            }
+
+            return;
+        }
+
         foreach (var value in values)
         {
             WriteValue(ref writer, value ?? "");
@@ -221,6 +234,16 @@ internal static class EventWireWriter
     {
         writer.WriteRaw(Keys.Exceptions);
         writer.WriteArrayHeader(exceptions.Count);
+        if (exceptions is List<ExceptionEntry> list)
+        {
+            foreach (var exception in list)
+            {
+                WriteException(ref writer, exception);
+            }
+
+            return;
+        }
+
         foreach (var exception in exceptions)
         {
             WriteException(ref writer, exception);
@@ -275,17 +298,33 @@ internal static class EventWireWriter
     {
         writer.WriteRaw(Keys.Breadcrumbs);
         writer.WriteArrayHeader(breadcrumbs.Count);
+        if (breadcrumbs is List<Breadcrumb> list)
+        {
+            foreach (var crumb in list)
+            {
+                WriteBreadcrumb(ref writer, crumb);
+            }
+
+            return;
+        }
+
         foreach (var crumb in breadcrumbs)
         {
-            writer.WriteMapHeader(3 + Present(crumb.Category));
-            writer.WriteRaw(Keys.Timestamp);
-            writer.Write(crumb.Timestamp.UtcDateTime);
-            writer.WriteRaw(Keys.Level);
-            WriteValue(ref writer, LevelName(crumb.Level));
-            WriteOptional(ref writer, Keys.Category, crumb.Category);
-            writer.WriteRaw(Keys.Message);
-            WriteValue(ref writer, crumb.Message);
+            WriteBreadcrumb(ref writer, crumb);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteBreadcrumb(ref MessagePackWriter writer, Breadcrumb crumb)
+    {
+        writer.WriteMapHeader(3 + Present(crumb.Category));
+        writer.WriteRaw(Keys.Timestamp);
+        writer.Write(crumb.Timestamp.UtcDateTime);
+        writer.WriteRaw(Keys.Level);
+        WriteValue(ref writer, LevelName(crumb.Level));
+        WriteOptional(ref writer, Keys.Category, crumb.Category);
+        writer.WriteRaw(Keys.Message);
+        WriteValue(ref writer, crumb.Message);
     }
 
     private static void WriteException(ref MessagePackWriter writer, ExceptionEntry exception)
@@ -398,6 +437,17 @@ internal static class EventWireWriter
     {
         writer.WriteRaw(key);
         writer.WriteMapHeader(map.Count);
+        if (map is Dictionary<string, string> dictionary)
+        {
+            foreach (var (name, value) in dictionary)
+            {
+                WriteValue(ref writer, name);
+                WriteValue(ref writer, value ?? "");
+            }
+
+            return;
+        }
+
         foreach (var (name, value) in map)
         {
             WriteValue(ref writer, name);

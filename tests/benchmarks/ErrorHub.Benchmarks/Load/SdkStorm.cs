@@ -157,10 +157,11 @@ internal static partial class SdkStorm
         for (var i = 2; i <= 3; i++)
         {
             jitTime = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             var again = Stopwatch.StartNew();
             EventPathWarmUp.Run(() => synthetic, pool);
             Console.WriteLine(FormattableString.Invariant(
-                $"encode {i}: {again.Elapsed.TotalMicroseconds:F1} µs, JIT {(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitTime).TotalMicroseconds:F0} µs"));
+                $"warm-up {i} (two encodes): {again.Elapsed.TotalMicroseconds:F1} µs, JIT {(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitTime).TotalMicroseconds:F0} µs, {GC.GetAllocatedBytesForCurrentThread() - allocated:N0} B allocated"));
         }
     }
 
