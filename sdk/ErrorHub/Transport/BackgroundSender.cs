@@ -145,7 +145,14 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
         catch (Exception exception)
         {
-            LogWarmUpFailed(_logger, exception.Message);
+            try
+            {
+                LogWarmUpFailed(_logger, exception.Message);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The app's logging was disposed with the SDK while the warm-up ran: nothing to tell.
+            }
         }
     }
 
