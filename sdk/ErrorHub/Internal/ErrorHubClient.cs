@@ -71,6 +71,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         }
 
         _sender = new BackgroundSender(dsn, _options, BackgroundSender.CreateHttpClient(), timeProvider, loggerFactory.CreateLogger(OwnLogCategory + ".Transport"));
+        _sender.StartWarmUp(WarmUpEvent);
     }
 
     public bool IsEnabled => _sender is not null;
@@ -278,6 +279,23 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         }
 
         errorEvent.Extra["process.uptime"] = UptimeText();
+        return errorEvent;
+    }
+
+    /// <summary>
+    /// The event the encoding's warm-up writes (and discards): shaped like a failed request's, with this client's
+    /// release, environment, server, runtime and OS, so the writer's caches of those already hold their bytes. Its
+    /// exception is never thrown, and a converter of its own keeps its type out of this client's caches.
+    /// </summary>
+    internal ErrorHubEvent WarmUpEvent()
+    {
+        var errorEvent = NewEvent(ErrorHubLevel.Error);
+        new ExceptionConverter(_options).AddExceptions(errorEvent, new InvalidOperationException(EventPathWarmUp.Message));
+        errorEvent.Request = new RequestInfo(EventPathWarmUp.Request);
+        errorEvent.Tags["http.method"] = "GET";
+        errorEvent.Tags["route"] = "GET /errorhub-warm-up";
+        errorEvent.User = new UserInfo { Id = "warm-up" };
+        errorEvent.Breadcrumbs.Add(new Breadcrumb("warm-up", "errorhub"));
         return errorEvent;
     }
 

@@ -114,6 +114,8 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// the entries: each frame's bytes are made once per method, IL offset and throw site, each whole trace's once,
     /// and then copied, and each exception type's name and module once per type. Never throws (as <see cref="ToEntries"/>).
     /// </summary>
+    /// <remarks>Part of the event's encoding: compiled optimized at its first call, by the SDK's warm-up (see Transport.EventPathWarmUp).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Write(ref MessagePackWriter writer, List<CapturedException> chain)
     {
         writer.WriteArrayHeader(chain.Count);
@@ -129,6 +131,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// and again: its trace (every frame's method and IL offset) is then found with one look-up and copied whole,
     /// instead of one look-up per frame. Bounded in count and bytes; beyond that, traces are written frame by frame.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte[] EncodedTrace(StackTrace trace)
     {
         var probe = t_traceProbe ??= new TraceKey();
@@ -192,6 +195,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         return frames;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private EncodedTypeFields TypeFields(Type type)
     {
         if (_encodedTypes.TryGetValue(type, out var fields))
@@ -422,6 +426,7 @@ internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedE
     public List<ExceptionEntry> ToEntries() => converter.ToEntries(chain);
 
     /// <summary>The chain as the event's <c>exceptions</c> array, without making entries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(ref MessagePackWriter writer) => converter.Write(ref writer, chain);
 }
 
@@ -439,6 +444,7 @@ internal sealed class TraceKey
     private int _hash;
 
     /// <summary>Takes the trace's frames; false when one cannot be read (the trace is then written without the cache).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryFill(StackTrace trace)
     {
         try
@@ -479,6 +485,7 @@ internal sealed class TraceKey
 
     private sealed class KeyComparer : IEqualityComparer<TraceKey>
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool Equals(TraceKey? x, TraceKey? y)
         {
             if (ReferenceEquals(x, y))

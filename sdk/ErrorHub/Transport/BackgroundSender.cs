@@ -116,6 +116,46 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>The encoding's warm-up (<see cref="StartWarmUp"/>): completes when it ended, never faults.</summary>
+    internal Task WarmUp { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Encodes events made by <paramref name="makeEvent"/> on a background task of the SDK's own (see
+    /// <see cref="EventPathWarmUp"/>), so the encoding's code is compiled before the app's first failure needs it.
+    /// Nothing of it is queued or sent; a failure is logged at Debug and changes nothing else.
+    /// </summary>
+    internal void StartWarmUp(Func<ErrorHubEvent> makeEvent)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            WarmUp = Task.Run(() => WarmUpOnce(makeEvent));
+        }
+    }
+
+    private void WarmUpOnce(Func<ErrorHubEvent> makeEvent)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            EventPathWarmUp.Run(makeEvent, _eventArrays);
+        }
+        catch (Exception exception)
+        {
+            try
+            {
+                LogWarmUpFailed(_logger, exception.Message);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The app's logging was disposed with the SDK while the warm-up ran: nothing to tell.
+            }
+        }
+    }
+
     /// <summary>Events dropped so far, by reason; the counts not yet reported travel with the next batch.</summary>
     public SdkDrops Drops { get; } = new();
 
@@ -896,6 +936,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     [LoggerMessage(14, LogLevel.Information, "ErrorHub kept the count of {Count} dropped events in {Directory} at shutdown; it is reported at the next start")]
     private static partial void LogKeptDropsAtShutdown(ILogger logger, long count, string directory);
+
+    [LoggerMessage(16, LogLevel.Debug, "ErrorHub's warm-up of its event encoding failed; events are encoded as usual: {Reason}")]
+    private static partial void LogWarmUpFailed(ILogger logger, string reason);
 
     [LoggerMessage(15, LogLevel.Information, "ErrorHub stopped before it could report {Count} dropped events to the server ({Reasons}); set CacheDirectory to report them after the next start")]
     private static partial void LogDropsUnreportedAtShutdown(ILogger logger, long count, string reasons);

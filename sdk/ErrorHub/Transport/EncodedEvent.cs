@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace ErrorHub.Transport;
 
@@ -12,6 +13,8 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
     public ReadOnlySpan<byte> Span => Array.AsSpan(0, Length);
 
     /// <summary>Encodes an event into a rented array; the writer's exception (an unwritable event) goes to the caller.</summary>
+    /// <remarks>Compiled optimized at its first call, the SDK's warm-up (see <see cref="EventPathWarmUp"/>), as is the writer below.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EncodedEvent Encode(ErrorHubEvent errorEvent, ArrayPool<byte> pool)
     {
         var writer = new PooledWriter(pool);
@@ -48,6 +51,7 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
 
         public void Release() => pool.Return(_buffer);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Advance(int count)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -55,18 +59,21 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
             _written += count;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Memory<byte> GetMemory(int sizeHint = 0)
         {
             Reserve(sizeHint);
             return _buffer.AsMemory(_written);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Span<byte> GetSpan(int sizeHint = 0)
         {
             Reserve(sizeHint);
             return _buffer.AsSpan(_written);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Reserve(int sizeHint)
         {
             var needed = Math.Max(sizeHint, 1);

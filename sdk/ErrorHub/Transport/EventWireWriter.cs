@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using ErrorHub.Internal;
 using ErrorHub.Protocol;
@@ -15,12 +16,12 @@ namespace ErrorHub.Transport;
 internal static class EventWireWriter
 {
     private static readonly NameAndVersion ThisSdk = new(EnvironmentInfo.SdkName, EnvironmentInfo.SdkVersion);
-    private static readonly byte[] Platform = "csharp"u8.ToArray();
-    private static readonly byte[] DebugLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Debug));
-    private static readonly byte[] InfoLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Info));
-    private static readonly byte[] WarningLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Warning));
-    private static readonly byte[] ErrorLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Error));
-    private static readonly byte[] FatalLevel = Encoding.UTF8.GetBytes(LevelName(ErrorHubLevel.Fatal));
+    private static readonly byte[] Platform = StringBytes("csharp");
+    private static readonly byte[] DebugLevel = StringBytes(LevelName(ErrorHubLevel.Debug));
+    private static readonly byte[] InfoLevel = StringBytes(LevelName(ErrorHubLevel.Info));
+    private static readonly byte[] WarningLevel = StringBytes(LevelName(ErrorHubLevel.Warning));
+    private static readonly byte[] ErrorLevel = StringBytes(LevelName(ErrorHubLevel.Error));
+    private static readonly byte[] FatalLevel = StringBytes(LevelName(ErrorHubLevel.Fatal));
 
     // The last value written of each repeating field, with its bytes; swapped whole, so any thread may write events.
     private static Encoded<string>? s_release;
@@ -42,6 +43,7 @@ internal static class EventWireWriter
     }
 
     /// <summary>One event on its own, as it appears inside a batch's <c>events</c> array.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WriteEvent(IBufferWriter<byte> output, ErrorHubEvent errorEvent)
     {
         var writer = new MessagePackWriter(output);
@@ -74,13 +76,13 @@ internal static class EventWireWriter
         var writer = new MessagePackWriter(output);
         var hasDrops = dropped is { Count: > 0 };
         writer.WriteMapHeader(hasDrops ? 4 : 3);
-        writer.WriteString(Keys.Version);
+        writer.WriteRaw(Keys.Version);
         writer.Write(WireFields.ProtocolVersion);
-        writer.WriteString(Keys.Sdk);
+        writer.WriteRaw(Keys.Sdk);
         WriteNameVersion(ref writer, sdk ?? ThisSdk);
         if (hasDrops)
         {
-            writer.WriteString(Keys.Dropped);
+            writer.WriteRaw(Keys.Dropped);
             writer.WriteMapHeader(dropped!.Count);
             foreach (var (reason, count) in dropped)
             {
@@ -89,11 +91,22 @@ internal static class EventWireWriter
             }
         }
 
-        writer.WriteString(Keys.Events);
+        writer.WriteRaw(Keys.Events);
         writer.WriteArrayHeader(eventCount);
         writer.Flush();
     }
 
+    /// <remarks>
+    /// Every field is written by a small helper of its own kind that is never inlined here: MessagePack's writer is
+    /// inlined into each helper once, not into this method at every field, so the event's path compiled fully
+    /// optimized is about 12 KB instead of 30 (docs/benchmarks.md, section "storm4"). That path is marked
+    /// AggressiveOptimization and compiled by the SDK's warm-up at start (<see cref="EventPathWarmUp"/>): a storm in
+    /// the app's first seconds no longer runs it at tier 0. Such code never gets the JIT's profile-guided
+    /// devirtualization, and a <c>foreach</c> over an <c>IList</c> or <c>IDictionary</c> boxes its enumerator: the
+    /// helpers ask for the SDK's own <c>List</c> and <c>Dictionary</c>, whose enumerators are structs (about 150 B
+    /// less per event).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEvent(ref MessagePackWriter writer, ErrorHubEvent e)
     {
         // An exception captured by the SDK and not looked at since (by BeforeSend) is written straight from its
@@ -111,18 +124,7 @@ internal static class EventWireWriter
             + (e.Breadcrumbs.Count > 0 ? 1 : 0)
             + (e.Runtime is null ? 0 : 1)
             + (e.OperatingSystem is null ? 0 : 1);
-        writer.WriteMapHeader(count);
-
-        writer.WriteString(Keys.EventId);
-        writer.WriteStringHeader(32); // 32 hex digits, formatted where they go
-        e.EventId.TryFormat(writer.GetSpan(32), out _, "N");
-        writer.Advance(32);
-        writer.WriteString(Keys.Timestamp);
-        writer.Write(e.Timestamp.UtcDateTime);
-        writer.WriteString(Keys.Level);
-        writer.WriteString(LevelBytes(e.Level));
-        writer.WriteString(Keys.Platform);
-        writer.WriteString(Platform);
+        WriteHead(ref writer, count, e.EventId, e.Timestamp, e.Level);
         WriteOptional(ref writer, Keys.Message, e.Message);
         WriteOptional(ref writer, Keys.Logger, e.Logger);
         WriteRepeated(ref writer, Keys.Release, e.Release, ref s_release);
@@ -131,130 +133,209 @@ internal static class EventWireWriter
 
         if (e.Fingerprint is { Count: > 0 } fingerprint)
         {
-            writer.WriteString(Keys.Fingerprint);
-            writer.WriteArrayHeader(fingerprint.Count);
-            foreach (var part in fingerprint)
-            {
-                writer.Write(part ?? "");
-            }
+            WriteStringArray(ref writer, Keys.Fingerprint, fingerprint);
         }
 
         if (captured is not null)
         {
-            writer.WriteString(Keys.Exceptions);
+            WriteKey(ref writer, Keys.Exceptions);
             captured.Write(ref writer);
         }
         else if (exceptionCount > 0)
         {
-            writer.WriteString(Keys.Exceptions);
-            writer.WriteArrayHeader(exceptionCount);
-            foreach (var exception in e.Exceptions)
-            {
-                WriteException(ref writer, exception);
-            }
+            WriteExceptions(ref writer, e.Exceptions);
         }
 
         if (e.Request is { UnreadSnapshot: { } snapshot } && snapshot.TryReadForWire(out var unread))
         {
-            // A request nobody read (BeforeSend did not look): written straight from its copy, as below, without
-            // making the header dictionary.
-            writer.WriteString(Keys.Request);
-            var form = unread.Form is { Count: > 0 } fields ? fields : null;
-            writer.WriteMapHeader(Present(unread.Method) + Present(unread.Url) + Present(unread.QueryString) + 1 + (form is null ? 0 : 1));
-            WriteOptional(ref writer, Keys.Method, unread.Method);
-            WriteOptional(ref writer, Keys.Url, unread.Url);
-            WriteOptional(ref writer, Keys.QueryString, unread.QueryString);
-            writer.WriteString(Keys.Headers);
-            writer.WriteMapHeader(unread.Headers.Length);
-            foreach (var (key, value) in unread.Headers)
-            {
-                writer.Write(key);
-                writer.Write(value ?? "");
-            }
-
-            if (form is not null)
-            {
-                writer.WriteString(Keys.Form);
-                WriteStringMap(ref writer, form);
-            }
+            // A request nobody read (BeforeSend did not look): written straight from its copy, without making the
+            // header dictionary.
+            WriteRequest(ref writer, unread);
         }
         else if (e.Request is { } request)
         {
-            writer.WriteString(Keys.Request);
-            writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
-            WriteOptional(ref writer, Keys.Method, request.Method);
-            WriteOptional(ref writer, Keys.Url, request.Url);
-            WriteOptional(ref writer, Keys.QueryString, request.QueryString);
-            writer.WriteString(Keys.Headers);
-            WriteStringMap(ref writer, request.Headers);
-            if (request.Form.Count > 0)
-            {
-                writer.WriteString(Keys.Form);
-                WriteStringMap(ref writer, request.Form);
-            }
+            WriteRequest(ref writer, request);
         }
 
         if (e.User is { } user)
         {
-            writer.WriteString(Keys.User);
-            writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
-            WriteOptional(ref writer, Keys.Id, user.Id);
-            WriteOptional(ref writer, Keys.Username, user.Username);
-            WriteOptional(ref writer, Keys.Email, user.Email);
-            WriteOptional(ref writer, Keys.IpAddress, user.IpAddress);
+            WriteUser(ref writer, user);
         }
 
         if (e.Tags.Count > 0)
         {
-            writer.WriteString(Keys.Tags);
-            WriteStringMap(ref writer, e.Tags);
+            WriteStringMap(ref writer, Keys.Tags, e.Tags);
         }
 
         if (e.Extra.Count > 0)
         {
-            writer.WriteString(Keys.Extra);
-            WriteStringMap(ref writer, e.Extra);
+            WriteStringMap(ref writer, Keys.Extra, e.Extra);
         }
 
         if (e.Breadcrumbs.Count > 0)
         {
-            writer.WriteString(Keys.Breadcrumbs);
-            writer.WriteArrayHeader(e.Breadcrumbs.Count);
-            foreach (var crumb in e.Breadcrumbs)
-            {
-                writer.WriteMapHeader(3 + Present(crumb.Category));
-                writer.WriteString(Keys.Timestamp);
-                writer.Write(crumb.Timestamp.UtcDateTime);
-                writer.WriteString(Keys.Level);
-                writer.Write(LevelName(crumb.Level));
-                WriteOptional(ref writer, Keys.Category, crumb.Category);
-                writer.WriteString(Keys.Message);
-                writer.Write(crumb.Message);
-            }
+            WriteBreadcrumbs(ref writer, e.Breadcrumbs);
         }
 
         if (e.Runtime is { } runtime)
         {
-            writer.WriteString(Keys.Runtime);
-            WriteRepeated(ref writer, runtime, ref s_runtime);
+            WriteRepeated(ref writer, Keys.Runtime, runtime, ref s_runtime);
         }
 
         if (e.OperatingSystem is { } os)
         {
-            writer.WriteString(Keys.Os);
-            WriteRepeated(ref writer, os, ref s_os);
+            WriteRepeated(ref writer, Keys.Os, os, ref s_os);
         }
+    }
+
+    /// <summary>The event's map header and the four fields every event has: id, timestamp, level, platform.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteHead(ref MessagePackWriter writer, int fieldCount, Guid eventId, DateTimeOffset timestamp, ErrorHubLevel level)
+    {
+        writer.WriteMapHeader(fieldCount);
+        writer.WriteRaw(Keys.EventId);
+        writer.WriteStringHeader(32); // 32 hex digits, formatted where they go
+        eventId.TryFormat(writer.GetSpan(32), out _, "N");
+        writer.Advance(32);
+        writer.WriteRaw(Keys.Timestamp);
+        writer.Write(timestamp.UtcDateTime);
+        writer.WriteRaw(Keys.Level);
+        writer.WriteRaw(LevelBytes(level));
+        writer.WriteRaw(Keys.Platform);
+        writer.WriteRaw(Platform);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteKey(ref MessagePackWriter writer, byte[] key) => writer.WriteRaw(key);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteStringArray(ref MessagePackWriter writer, byte[] key, IList<string> values)
+    {
+        writer.WriteRaw(key);
+        writer.WriteArrayHeader(values.Count);
+        if (values is List<string> list)
+        {
+            foreach (var value in list)
+            {
+                WriteValue(ref writer, value ?? "");
+            }
+
+            return;
+        }
+
+        foreach (var value in values)
+        {
+            WriteValue(ref writer, value ?? "");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteExceptions(ref MessagePackWriter writer, IList<ExceptionEntry> exceptions)
+    {
+        writer.WriteRaw(Keys.Exceptions);
+        writer.WriteArrayHeader(exceptions.Count);
+        if (exceptions is List<ExceptionEntry> list)
+        {
+            foreach (var exception in list)
+            {
+                WriteException(ref writer, exception);
+            }
+
+            return;
+        }
+
+        foreach (var exception in exceptions)
+        {
+            WriteException(ref writer, exception);
+        }
+    }
+
+    /// <summary>A request as its copy holds it (see <see cref="RequestSnapshot.TryReadForWire"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteRequest(ref MessagePackWriter writer, in WireRequest unread)
+    {
+        writer.WriteRaw(Keys.Request);
+        var form = unread.Form is { Count: > 0 } fields ? fields : null;
+        writer.WriteMapHeader(Present(unread.Method) + Present(unread.Url) + Present(unread.QueryString) + 1 + (form is null ? 0 : 1));
+        WriteOptional(ref writer, Keys.Method, unread.Method);
+        WriteOptional(ref writer, Keys.Url, unread.Url);
+        WriteOptional(ref writer, Keys.QueryString, unread.QueryString);
+        WriteStringPairs(ref writer, Keys.Headers, unread.Headers);
+        if (form is not null)
+        {
+            WriteStringMap(ref writer, Keys.Form, form);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteRequest(ref MessagePackWriter writer, RequestInfo request)
+    {
+        writer.WriteRaw(Keys.Request);
+        writer.WriteMapHeader(Present(request.Method) + Present(request.Url) + Present(request.QueryString) + 1 + (request.Form.Count > 0 ? 1 : 0));
+        WriteOptional(ref writer, Keys.Method, request.Method);
+        WriteOptional(ref writer, Keys.Url, request.Url);
+        WriteOptional(ref writer, Keys.QueryString, request.QueryString);
+        WriteStringMap(ref writer, Keys.Headers, request.Headers);
+        if (request.Form.Count > 0)
+        {
+            WriteStringMap(ref writer, Keys.Form, request.Form);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteUser(ref MessagePackWriter writer, UserInfo user)
+    {
+        writer.WriteRaw(Keys.User);
+        writer.WriteMapHeader(Present(user.Id) + Present(user.Username) + Present(user.Email) + Present(user.IpAddress));
+        WriteOptional(ref writer, Keys.Id, user.Id);
+        WriteOptional(ref writer, Keys.Username, user.Username);
+        WriteOptional(ref writer, Keys.Email, user.Email);
+        WriteOptional(ref writer, Keys.IpAddress, user.IpAddress);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteBreadcrumbs(ref MessagePackWriter writer, IList<Breadcrumb> breadcrumbs)
+    {
+        writer.WriteRaw(Keys.Breadcrumbs);
+        writer.WriteArrayHeader(breadcrumbs.Count);
+        if (breadcrumbs is List<Breadcrumb> list)
+        {
+            foreach (var crumb in list)
+            {
+                WriteBreadcrumb(ref writer, crumb);
+            }
+
+            return;
+        }
+
+        foreach (var crumb in breadcrumbs)
+        {
+            WriteBreadcrumb(ref writer, crumb);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteBreadcrumb(ref MessagePackWriter writer, Breadcrumb crumb)
+    {
+        writer.WriteMapHeader(3 + Present(crumb.Category));
+        writer.WriteRaw(Keys.Timestamp);
+        writer.Write(crumb.Timestamp.UtcDateTime);
+        writer.WriteRaw(Keys.Level);
+        WriteValue(ref writer, LevelName(crumb.Level));
+        WriteOptional(ref writer, Keys.Category, crumb.Category);
+        writer.WriteRaw(Keys.Message);
+        WriteValue(ref writer, crumb.Message);
     }
 
     private static void WriteException(ref MessagePackWriter writer, ExceptionEntry exception)
     {
         writer.WriteMapHeader(3 + Present(exception.Module));
-        writer.WriteString(Keys.Type);
-        writer.Write(exception.Type);
-        writer.WriteString(Keys.Value);
-        writer.Write(exception.Value);
+        writer.WriteRaw(Keys.Type);
+        WriteValue(ref writer, exception.Type);
+        writer.WriteRaw(Keys.Value);
+        WriteValue(ref writer, exception.Value);
         WriteOptional(ref writer, Keys.Module, exception.Module);
-        writer.WriteString(Keys.Frames);
+        writer.WriteRaw(Keys.Frames);
         writer.WriteArrayHeader(exception.Frames.Count);
         foreach (var frame in exception.Frames)
         {
@@ -294,18 +375,19 @@ internal static class EventWireWriter
     }
 
     /// <summary>The <c>type</c> and <c>value</c> and, when known, <c>module</c> of an exception, then its <c>frames</c> array, written before.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void WriteException(ref MessagePackWriter writer, byte[] typeField, string value, byte[]? moduleField, byte[] framesValue)
     {
         writer.WriteMapHeader(moduleField is null ? 3 : 4);
         writer.WriteRaw(typeField);
-        writer.WriteString(Keys.Value);
-        writer.Write(value);
+        writer.WriteRaw(Keys.Value);
+        WriteValue(ref writer, value);
         if (moduleField is not null)
         {
             writer.WriteRaw(moduleField);
         }
 
-        writer.WriteString(Keys.Frames);
+        writer.WriteRaw(Keys.Frames);
         writer.WriteRaw(framesValue);
     }
 
@@ -324,39 +406,64 @@ internal static class EventWireWriter
     {
         writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
             + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
-        writer.WriteString(Keys.Function);
-        writer.Write(frame.Function);
+        writer.WriteRaw(Keys.Function);
+        WriteValue(ref writer, frame.Function);
         WriteOptional(ref writer, Keys.Type, frame.Type);
         WriteOptional(ref writer, Keys.Module, frame.Module);
         WriteOptional(ref writer, Keys.File, frame.File);
         if (frame.Line is { } line)
         {
-            writer.WriteString(Keys.Line);
+            writer.WriteRaw(Keys.Line);
             writer.Write(line);
         }
 
         if (frame.Column is { } column)
         {
-            writer.WriteString(Keys.Column);
+            writer.WriteRaw(Keys.Column);
             writer.Write(column);
         }
 
-        writer.WriteString(Keys.InApp);
+        writer.WriteRaw(Keys.InApp);
         writer.Write(frame.InApp);
         if (frame.Wrapper)
         {
-            writer.WriteString(Keys.Wrapper);
+            writer.WriteRaw(Keys.Wrapper);
             writer.Write(true);
         }
     }
 
-    private static void WriteStringMap(ref MessagePackWriter writer, IDictionary<string, string> map)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteStringMap(ref MessagePackWriter writer, byte[] key, IDictionary<string, string> map)
     {
+        writer.WriteRaw(key);
         writer.WriteMapHeader(map.Count);
-        foreach (var (key, value) in map)
+        if (map is Dictionary<string, string> dictionary)
         {
-            writer.Write(key);
-            writer.Write(value ?? "");
+            foreach (var (name, value) in dictionary)
+            {
+                WriteValue(ref writer, name);
+                WriteValue(ref writer, value ?? "");
+            }
+
+            return;
+        }
+
+        foreach (var (name, value) in map)
+        {
+            WriteValue(ref writer, name);
+            WriteValue(ref writer, value ?? "");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteStringPairs(ref MessagePackWriter writer, byte[] key, KeyValuePair<string, string>[] pairs)
+    {
+        writer.WriteRaw(key);
+        writer.WriteMapHeader(pairs.Length);
+        foreach (var (name, value) in pairs)
+        {
+            WriteValue(ref writer, name);
+            WriteValue(ref writer, value ?? "");
         }
     }
 
@@ -367,19 +474,25 @@ internal static class EventWireWriter
         WriteOptional(ref writer, Keys.NameVersion, value.Version);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteOptional(ref MessagePackWriter writer, byte[] key, string? value)
     {
         if (value is not null)
         {
-            writer.WriteString(key);
-            writer.Write(value);
+            writer.WriteRaw(key);
+            WriteValue(ref writer, value);
         }
     }
+
+    /// <summary>A string value: MessagePack's writer for strings (a few KB once inlined) is compiled here once.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteValue(ref MessagePackWriter writer, string? value) => writer.Write(value);
 
     /// <summary>
     /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and
     /// written again while the value stays the same.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, string? value, ref Encoded<string>? last)
     {
         if (value is null)
@@ -387,7 +500,7 @@ internal static class EventWireWriter
             return;
         }
 
-        writer.WriteString(key);
+        writer.WriteRaw(key);
         var cached = Volatile.Read(ref last);
         if (cached is null || !string.Equals(cached.Value, value, StringComparison.Ordinal))
         {
@@ -403,8 +516,10 @@ internal static class EventWireWriter
     }
 
     /// <summary>A name and version that repeats from event to event (runtime, OS): made once, as long as it is the same.</summary>
-    private static void WriteRepeated(ref MessagePackWriter writer, NameAndVersion value, ref Encoded<NameAndVersion>? last)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void WriteRepeated(ref MessagePackWriter writer, byte[] key, NameAndVersion value, ref Encoded<NameAndVersion>? last)
     {
+        writer.WriteRaw(key);
         var cached = Volatile.Read(ref last);
         if (cached is null || !cached.Value.Equals(value))
         {
@@ -439,53 +554,66 @@ internal static class EventWireWriter
         _ => "error",
     };
 
-    /// <summary>The field names as UTF-8, made once: written as they are, not transcoded for every event.</summary>
+    /// <summary>
+    /// A string as MessagePack writes it (its header, then its UTF-8 bytes), made once with MessagePack's own writer:
+    /// field names and fixed values are copied as they are, with no header worked out and no transcoding per event.
+    /// </summary>
+    private static byte[] StringBytes(string value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(8 + Encoding.UTF8.GetMaxByteCount(value.Length));
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteString(Encoding.UTF8.GetBytes(value));
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The field names, each as <see cref="StringBytes"/> makes it.</summary>
     private static class Keys
     {
-        public static readonly byte[] Breadcrumbs = Encoding.UTF8.GetBytes(WireFields.Breadcrumbs);
-        public static readonly byte[] Category = Encoding.UTF8.GetBytes(WireFields.Category);
-        public static readonly byte[] Column = Encoding.UTF8.GetBytes(WireFields.Column);
-        public static readonly byte[] Dropped = Encoding.UTF8.GetBytes(WireFields.Dropped);
-        public static readonly byte[] Email = Encoding.UTF8.GetBytes(WireFields.Email);
-        public static readonly byte[] Environment = Encoding.UTF8.GetBytes(WireFields.Environment);
-        public static readonly byte[] EventId = Encoding.UTF8.GetBytes(WireFields.EventId);
-        public static readonly byte[] Events = Encoding.UTF8.GetBytes(WireFields.Events);
-        public static readonly byte[] Exceptions = Encoding.UTF8.GetBytes(WireFields.Exceptions);
-        public static readonly byte[] Extra = Encoding.UTF8.GetBytes(WireFields.Extra);
-        public static readonly byte[] File = Encoding.UTF8.GetBytes(WireFields.File);
-        public static readonly byte[] Fingerprint = Encoding.UTF8.GetBytes(WireFields.Fingerprint);
-        public static readonly byte[] Form = Encoding.UTF8.GetBytes(WireFields.Form);
-        public static readonly byte[] Frames = Encoding.UTF8.GetBytes(WireFields.Frames);
-        public static readonly byte[] Function = Encoding.UTF8.GetBytes(WireFields.Function);
-        public static readonly byte[] Headers = Encoding.UTF8.GetBytes(WireFields.Headers);
-        public static readonly byte[] Id = Encoding.UTF8.GetBytes(WireFields.Id);
-        public static readonly byte[] InApp = Encoding.UTF8.GetBytes(WireFields.InApp);
-        public static readonly byte[] IpAddress = Encoding.UTF8.GetBytes(WireFields.IpAddress);
-        public static readonly byte[] Level = Encoding.UTF8.GetBytes(WireFields.Level);
-        public static readonly byte[] Line = Encoding.UTF8.GetBytes(WireFields.Line);
-        public static readonly byte[] Logger = Encoding.UTF8.GetBytes(WireFields.Logger);
-        public static readonly byte[] Message = Encoding.UTF8.GetBytes(WireFields.Message);
-        public static readonly byte[] Method = Encoding.UTF8.GetBytes(WireFields.Method);
-        public static readonly byte[] Module = Encoding.UTF8.GetBytes(WireFields.Module);
-        public static readonly byte[] Name = Encoding.UTF8.GetBytes(WireFields.Name);
-        public static readonly byte[] NameVersion = Encoding.UTF8.GetBytes(WireFields.NameVersion);
-        public static readonly byte[] Os = Encoding.UTF8.GetBytes(WireFields.Os);
-        public static readonly byte[] Platform = Encoding.UTF8.GetBytes(WireFields.Platform);
-        public static readonly byte[] QueryString = Encoding.UTF8.GetBytes(WireFields.QueryString);
-        public static readonly byte[] Release = Encoding.UTF8.GetBytes(WireFields.Release);
-        public static readonly byte[] Request = Encoding.UTF8.GetBytes(WireFields.Request);
-        public static readonly byte[] Runtime = Encoding.UTF8.GetBytes(WireFields.Runtime);
-        public static readonly byte[] Sdk = Encoding.UTF8.GetBytes(WireFields.Sdk);
-        public static readonly byte[] ServerName = Encoding.UTF8.GetBytes(WireFields.ServerName);
-        public static readonly byte[] Tags = Encoding.UTF8.GetBytes(WireFields.Tags);
-        public static readonly byte[] Timestamp = Encoding.UTF8.GetBytes(WireFields.Timestamp);
-        public static readonly byte[] Type = Encoding.UTF8.GetBytes(WireFields.Type);
-        public static readonly byte[] Url = Encoding.UTF8.GetBytes(WireFields.Url);
-        public static readonly byte[] User = Encoding.UTF8.GetBytes(WireFields.User);
-        public static readonly byte[] Username = Encoding.UTF8.GetBytes(WireFields.Username);
-        public static readonly byte[] Value = Encoding.UTF8.GetBytes(WireFields.Value);
-        public static readonly byte[] Version = Encoding.UTF8.GetBytes(WireFields.Version);
-        public static readonly byte[] Wrapper = Encoding.UTF8.GetBytes(WireFields.Wrapper);
+        public static readonly byte[] Breadcrumbs = StringBytes(WireFields.Breadcrumbs);
+        public static readonly byte[] Category = StringBytes(WireFields.Category);
+        public static readonly byte[] Column = StringBytes(WireFields.Column);
+        public static readonly byte[] Dropped = StringBytes(WireFields.Dropped);
+        public static readonly byte[] Email = StringBytes(WireFields.Email);
+        public static readonly byte[] Environment = StringBytes(WireFields.Environment);
+        public static readonly byte[] EventId = StringBytes(WireFields.EventId);
+        public static readonly byte[] Events = StringBytes(WireFields.Events);
+        public static readonly byte[] Exceptions = StringBytes(WireFields.Exceptions);
+        public static readonly byte[] Extra = StringBytes(WireFields.Extra);
+        public static readonly byte[] File = StringBytes(WireFields.File);
+        public static readonly byte[] Fingerprint = StringBytes(WireFields.Fingerprint);
+        public static readonly byte[] Form = StringBytes(WireFields.Form);
+        public static readonly byte[] Frames = StringBytes(WireFields.Frames);
+        public static readonly byte[] Function = StringBytes(WireFields.Function);
+        public static readonly byte[] Headers = StringBytes(WireFields.Headers);
+        public static readonly byte[] Id = StringBytes(WireFields.Id);
+        public static readonly byte[] InApp = StringBytes(WireFields.InApp);
+        public static readonly byte[] IpAddress = StringBytes(WireFields.IpAddress);
+        public static readonly byte[] Level = StringBytes(WireFields.Level);
+        public static readonly byte[] Line = StringBytes(WireFields.Line);
+        public static readonly byte[] Logger = StringBytes(WireFields.Logger);
+        public static readonly byte[] Message = StringBytes(WireFields.Message);
+        public static readonly byte[] Method = StringBytes(WireFields.Method);
+        public static readonly byte[] Module = StringBytes(WireFields.Module);
+        public static readonly byte[] Name = StringBytes(WireFields.Name);
+        public static readonly byte[] NameVersion = StringBytes(WireFields.NameVersion);
+        public static readonly byte[] Os = StringBytes(WireFields.Os);
+        public static readonly byte[] Platform = StringBytes(WireFields.Platform);
+        public static readonly byte[] QueryString = StringBytes(WireFields.QueryString);
+        public static readonly byte[] Release = StringBytes(WireFields.Release);
+        public static readonly byte[] Request = StringBytes(WireFields.Request);
+        public static readonly byte[] Runtime = StringBytes(WireFields.Runtime);
+        public static readonly byte[] Sdk = StringBytes(WireFields.Sdk);
+        public static readonly byte[] ServerName = StringBytes(WireFields.ServerName);
+        public static readonly byte[] Tags = StringBytes(WireFields.Tags);
+        public static readonly byte[] Timestamp = StringBytes(WireFields.Timestamp);
+        public static readonly byte[] Type = StringBytes(WireFields.Type);
+        public static readonly byte[] Url = StringBytes(WireFields.Url);
+        public static readonly byte[] User = StringBytes(WireFields.User);
+        public static readonly byte[] Username = StringBytes(WireFields.Username);
+        public static readonly byte[] Value = StringBytes(WireFields.Value);
+        public static readonly byte[] Version = StringBytes(WireFields.Version);
+        public static readonly byte[] Wrapper = StringBytes(WireFields.Wrapper);
     }
 
     private sealed record Encoded<T>(T Value, byte[] Bytes);

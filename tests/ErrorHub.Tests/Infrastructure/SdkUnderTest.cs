@@ -26,11 +26,12 @@ internal sealed class SdkUnderTest : IAsyncDisposable
 
     public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure) => Start(clock, configure, logs: null);
 
-    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure, ILoggerProvider? logs)
+    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure, ILoggerProvider? logs, LogLevel minimumLevel = LogLevel.Information)
     {
         var services = new ServiceCollection()
             .AddLogging(logging =>
             {
+                logging.SetMinimumLevel(minimumLevel);
                 if (logs is not null)
                 {
                     logging.AddProvider(logs);

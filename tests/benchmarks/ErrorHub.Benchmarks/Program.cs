@@ -76,6 +76,12 @@ if (args is ["sdk-storm-sink"])
     return;
 }
 
+if (args is ["sdk-warm-up-cost"])
+{
+    SdkStorm.RunWarmUpCost();
+    return;
+}
+
 if (args is ["sdk-storm-app", .. var appArgs])
 {
     await SdkStorm.RunAppAsync(appArgs);

@@ -128,6 +128,50 @@ internal static partial class SdkStorm
         }
     }
 
+    /// <summary>
+    /// <c>sdk-warm-up-cost</c>: what the SDK's warm-up at start costs (the event path compiled optimized, one synthetic
+    /// event encoded), measured in a fresh process on the calling thread: the JIT's own time and methods
+    /// (<see cref="System.Runtime.JitInfo"/>), the thread's CPU and the process's resident memory before and after.
+    /// Run it several times: each run is one process's first compile.
+    /// </summary>
+    public static void RunWarmUpCost()
+    {
+        // A client without a DSN has no sender, so no warm-up of its own: the one measured is the one run here.
+        using var services = new ServiceCollection().AddLogging().AddErrorHub(o => o.Dsn = null).BuildServiceProvider();
+        var client = services.GetRequiredService<ErrorHubClient>();
+        var pool = ArrayPool<byte>.Create();
+        var synthetic = client.WarmUpEvent();
+        GC.Collect();
+
+        var rss = Environment.WorkingSet;
+        var jitTime = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+        var methods = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
+        var ilBytes = System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true);
+        var cpu = ThreadCpu();
+        var wall = Stopwatch.StartNew();
+        EventPathWarmUp.Run(() => synthetic, pool);
+        wall.Stop();
+        Console.WriteLine(FormattableString.Invariant(
+            $"warm-up encode: {wall.Elapsed.TotalMilliseconds:F1} ms wall, {(ThreadCpu() - cpu).TotalMilliseconds:F1} ms thread CPU, JIT {(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitTime).TotalMilliseconds:F1} ms for {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - methods} methods ({System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true) - ilBytes:N0} B of IL), RSS {(Environment.WorkingSet - rss) / 1024.0 / 1024.0:+0.0;-0.0} MB"));
+
+        for (var i = 2; i <= 3; i++)
+        {
+            jitTime = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var again = Stopwatch.StartNew();
+            EventPathWarmUp.Run(() => synthetic, pool);
+            Console.WriteLine(FormattableString.Invariant(
+                $"warm-up {i} (two encodes): {again.Elapsed.TotalMicroseconds:F1} µs, JIT {(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitTime).TotalMicroseconds:F0} µs, {GC.GetAllocatedBytesForCurrentThread() - allocated:N0} B allocated"));
+        }
+    }
+
+    private static TimeSpan ThreadCpu()
+    {
+        // The calling thread's user + system time (/proc/thread-self/stat, fields 14 and 15, in clock ticks).
+        var fields = File.ReadAllText("/proc/thread-self/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return TimeSpan.FromSeconds((long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0);
+    }
+
     private static Task<WrkResult> Wrk(string url, int seconds) => Load.Wrk.RunAsync(url, seconds);
 
     internal static int FreePort()
