@@ -7,6 +7,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// Ingest's writer on ClickHouse: one binary INSERT per batch into <c>events</c> (the views feed the
 /// issue aggregates and the id table); an event id already stored is left out, so a retried batch
 /// counts once; an event whose legacy fingerprint names an existing issue is filed under that issue.
+/// Those look-ups are <see cref="PrepareInsertAsync"/>, which ingest runs while its previous insert is at the store.
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseSchema schema) : IEventWriter
 {
