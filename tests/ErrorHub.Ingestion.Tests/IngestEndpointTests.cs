@@ -47,7 +47,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
             "Payment provider answered 502 for order 99812");
         stored[0].TitleWrapper.Should().Be("InvalidOperationException");
         stored[0].Culprit.Should().Be("Shop.Inventory.StockService.ValidateStock");
-        stored.Should().AllSatisfy(e => e.GroupingVersion.Should().Be(2));
+        stored.Should().AllSatisfy(e => e.GroupingVersion.Should().Be(Grouper.Version));
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var stored = await Host.Issues.GetEventAsync(IngestHost.ProjectId, id);
         stored!.Fingerprint.Should().Be(versionOne);
-        stored.GroupingVersion.Should().Be(2);
+        stored.GroupingVersion.Should().Be(Grouper.Version);
         stored.LegacyFingerprint.Should().Be(versionOne);
         var issue = await Host.Issues.GetIssueAsync(IngestHost.ProjectId, versionOne);
         issue!.EventCount.Should().Be(2);

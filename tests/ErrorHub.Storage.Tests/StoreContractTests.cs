@@ -288,6 +288,37 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         (await Store.Issues.GetIssueAsync(Project, "fp-v1"))!.EventCount.Should().Be(2);
     }
 
+    [Fact]
+    public async Task An_issue_made_two_grouping_versions_ago_keeps_receiving_its_failure()
+    {
+        // Version 1 made the issue; version 2 filed its events there under version 1's fingerprint, so no issue
+        // has version 2's. Version 3 groups the failure otherwise again: it sends version 2's as legacy, version 1's after it.
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp-v1", T0)]);
+        await Store.Events.InsertEventsAsync([Regrouped(TestEvents.Create(Project, "fp-v2", T0.AddHours(1)), legacy: "fp-v1")]);
+        var v3 = Regrouped(TestEvents.Create(Project, "fp-v3", T0.AddHours(2)), legacy: "fp-v2") with { GroupingVersion = 3, EarlierLegacyFingerprints = ["fp-v1"] };
+
+        await Store.Events.InsertEventsAsync([v3]);
+
+        (await Store.Issues.GetIssueAsync(Project, "fp-v1"))!.EventCount.Should().Be(3, "the version-1 issue keeps the failure through two grouping changes");
+        (await Store.Issues.GetIssueAsync(Project, "fp-v2")).Should().BeNull();
+        (await Store.Issues.GetIssueAsync(Project, "fp-v3")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task The_newest_legacy_issue_wins_over_an_older_one()
+    {
+        // Both an issue made by version 2 and one made by version 1 exist (say, from two releases of the app that
+        // version 1 told apart): the event joins the one the version just before the current would have chosen.
+        await Store.Events.InsertEventsAsync([TestEvents.Create(Project, "fp-v1", T0), TestEvents.Create(Project, "fp-v2", T0)]);
+        var v3 = Regrouped(TestEvents.Create(Project, "fp-v3", T0.AddHours(1)), legacy: "fp-v2") with { GroupingVersion = 3, EarlierLegacyFingerprints = ["fp-v1"] };
+
+        await Store.Events.InsertEventsAsync([v3]);
+
+        (await Store.Issues.GetIssueAsync(Project, "fp-v2"))!.EventCount.Should().Be(2);
+        (await Store.Issues.GetIssueAsync(Project, "fp-v1"))!.EventCount.Should().Be(1);
+        (await Store.Issues.GetIssueAsync(Project, "fp-v3")).Should().BeNull();
+    }
+
     /// <summary>The event as grouping version 2 sends it: its own fingerprint, and version 1's as legacy.</summary>
     private static ErrorEvent Regrouped(ErrorEvent e, string legacy) => e with
     {

@@ -80,7 +80,7 @@ internal static class DotNetFrames
         "System.OperationCanceledException", "System.Threading.Tasks.TaskCanceledException",
     };
 
-    public static bool IsFrameworkName(string? typeName)
+    public static bool IsFrameworkName(string? typeName, GroupingRules rules)
     {
         if (string.IsNullOrEmpty(typeName))
         {
@@ -95,16 +95,24 @@ internal static class DotNetFrames
             }
         }
 
+        foreach (var prefix in rules.AddedFrameworkNamespaces)
+        {
+            if (HasPrefix(typeName, prefix))
+            {
+                return true;
+            }
+        }
+
         return false;
     }
 
     /// <summary>The app's own code: marked in-app by the client and not in a framework namespace.</summary>
-    public static bool IsApp(FrameRecord frame) => frame.InApp && !IsFrameworkName(frame.Type) && !IsGenerated(frame);
+    public static bool IsApp(FrameRecord frame, GroupingRules rules) => frame.InApp && !IsFrameworkName(frame.Type, rules) && !IsGenerated(frame);
 
     /// <summary>Frames that say nothing about where a failure is: rethrow and async plumbing, generated code, helpers that only throw.</summary>
-    public static bool IsNoise(FrameRecord frame) => IsGenerated(frame) || IsPlumbing(frame) || IsThrowHelper(frame);
+    public static bool IsNoise(FrameRecord frame, GroupingRules rules) => IsGenerated(frame) || IsPlumbing(frame) || IsThrowHelper(frame, rules);
 
-    public static bool IsThrowHelper(FrameRecord frame)
+    public static bool IsThrowHelper(FrameRecord frame, GroupingRules rules)
     {
         var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
         var method = function;
@@ -114,8 +122,28 @@ internal static class DotNetFrames
             method = method[..dot];
         }
 
+        // Version 3: "VerifyAccess.ThrowVerifyAccess", the normalized name of a local function that only throws for the method around it.
         return method.StartsWith("Throw", StringComparison.Ordinal)
+            || (rules.LocalThrowHelpers && dot > 0 && function.AsSpan(function.LastIndexOf('.') + 1).StartsWith("Throw", StringComparison.Ordinal))
             || (type is not null && ThrowHelperTypeNames.Contains(LastSegment(type)));
+    }
+
+    /// <summary>
+    /// A UI framework's check that it is called on its own thread (WPF's and Avalonia's
+    /// Dispatcher.VerifyAccess, also as the method around a local throw helper): it refuses the caller's
+    /// thread, so the caller is the bug.
+    /// </summary>
+    public static bool IsThreadCheck(FrameRecord frame, GroupingRules rules)
+    {
+        if (!rules.ThreadChecksAreGuards || string.IsNullOrEmpty(frame.Type))
+        {
+            return false;
+        }
+
+        var (type, function) = NormalizedNames.Normalize(frame.Type, frame.Function);
+        return (function == "VerifyAccess" || function.StartsWith("VerifyAccess.", StringComparison.Ordinal))
+            && type is not null
+            && LastSegment(type) is "Dispatcher" or "DispatcherObject";
     }
 
     public static bool IsGuard(FrameRecord frame, string exceptionType)
@@ -145,7 +173,7 @@ internal static class DotNetFrames
         "Autofac.Core.DependencyResolutionException",
     };
 
-    public static bool IsWrapper(ExceptionRecord exception)
+    public static bool IsWrapper(ExceptionRecord exception, GroupingRules rules)
     {
         var type = NormalizedNames.NormalizeTypeName(exception.Type);
         if (WrapperTypes.Contains(type))
@@ -153,7 +181,7 @@ internal static class DotNetFrames
             return true;
         }
 
-        var thrownBy = exception.Frames.FirstOrDefault(f => !IsNoise(f));
+        var thrownBy = exception.Frames.FirstOrDefault(f => !IsNoise(f, rules));
         return type == "System.InvalidOperationException"
             && thrownBy?.Type is { } thrower
             && NormalizedNames.NormalizeTypeName(thrower).EndsWith("ExecutionStrategy", StringComparison.Ordinal);
@@ -183,10 +211,10 @@ internal static class DotNetFrames
     }
 
     /// <summary>An exception type as grouping counts it: the app's types in full, framework types by their short name (their namespaces move between versions).</summary>
-    public static string ExceptionTypeKey(string exceptionType)
+    public static string ExceptionTypeKey(string exceptionType, GroupingRules rules)
     {
         var normalized = NormalizedNames.NormalizeTypeName(exceptionType).Trim();
-        return IsFrameworkName(normalized) ? LastSegment(normalized) : normalized;
+        return IsFrameworkName(normalized, rules) ? LastSegment(normalized) : normalized;
     }
 
     /// <summary>Runtime code without source: compiled expression trees, dynamic call sites, Mono's wrappers.</summary>

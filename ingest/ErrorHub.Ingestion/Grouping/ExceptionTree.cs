@@ -55,17 +55,17 @@ internal sealed class ExceptionTree
     /// provider did not answer within 200 ms") is how that exception came about: the app's exception
     /// says what went wrong, so it is the root cause.
     /// </summary>
-    public IReadOnlyList<ExceptionTree> RootCauses()
+    public IReadOnlyList<ExceptionTree> RootCauses(GroupingRules rules)
     {
         var roots = new List<ExceptionTree>();
-        Collect(this, roots);
+        Collect(this, roots, rules);
         return roots;
 
-        static void Collect(ExceptionTree node, List<ExceptionTree> roots)
+        static void Collect(ExceptionTree node, List<ExceptionTree> roots, GroupingRules rules)
         {
             if (DotNetFrames.IsCancellation(node.Exception.Type)
                 && node.Parent is { Inner.Count: 1 } parent
-                && !DotNetFrames.IsWrapper(parent.Exception)
+                && !DotNetFrames.IsWrapper(parent.Exception, rules)
                 && !DotNetFrames.IsCancellation(parent.Exception.Type))
             {
                 roots.Add(parent);
@@ -80,7 +80,7 @@ internal sealed class ExceptionTree
 
             foreach (var inner in node.Inner)
             {
-                Collect(inner, roots);
+                Collect(inner, roots, rules);
             }
         }
     }

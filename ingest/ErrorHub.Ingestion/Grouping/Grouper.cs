@@ -11,14 +11,16 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 2 groups by the root cause and
-/// where it was thrown (docs/grouping.md); every event also carries its version-1 fingerprint so that
-/// issues made before version 2 keep their events. Changing anything here that changes a fingerprint
-/// is a new version: the pinned fingerprints in the grouping tests fail until it is.
+/// an issue can explain itself) and how the issue is titled. Version 3 (version 2's rules with more
+/// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
+/// (docs/grouping.md); every event also carries the fingerprint of the version before, so that issues
+/// made before keep their events. Changing anything here that changes a fingerprint is a new version:
+/// the pinned fingerprints in the grouping tests fail until it is.
 /// </summary>
 internal static partial class Grouper
 {
-    public const int Version = 2;
+    /// <summary>The version of the rules ingest groups by.</summary>
+    public static int Version => GroupingRules.Current.Version;
 
     /// <summary>Longest title, the ellipsis included.</summary>
     internal const int MaxTitleChars = 200;
@@ -27,22 +29,61 @@ internal static partial class Grouper
     internal const int MaxParameterizedChars = 1024;
 
     /// <summary>The pipeline's grouping step: reads only what the client sent about the failure.</summary>
-    public static EventGrouping Group(IncomingEvent incoming)
+    public static EventGrouping Group(IncomingEvent incoming) => Group(incoming, GroupingRules.Current);
+
+    /// <summary>The grouping by one version's rules (tests pin each version's fingerprints).</summary>
+    internal static EventGrouping Group(IncomingEvent incoming, GroupingRules rules)
     {
-        var roots = RootCauses(incoming);
+        var roots = RootCauses(incoming, rules);
         var components = Components(incoming, roots);
+        var fingerprint = Hash(Counted(components));
+        var legacy = LegacyFingerprints(incoming, rules, fingerprint);
         return new EventGrouping(
-            Hash(Counted(components)),
-            Version,
+            fingerprint,
+            rules.Version,
             Title(incoming, roots),
             TitleWrapper(incoming, roots),
-            Culprit(incoming, roots),
+            Culprit(incoming, roots, rules),
             components,
-            GroupingV1.Fingerprint(incoming));
+            legacy[0],
+            legacy.Count > 1 ? legacy[1..] : null);
     }
 
     /// <summary>What the fingerprint is made of, counted or not, in the order it is hashed (docs/grouping.md).</summary>
-    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming) => Components(incoming, RootCauses(incoming));
+    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming) => Components(incoming, GroupingRules.Current);
+
+    /// <summary>What one version's fingerprint is made of.</summary>
+    internal static IReadOnlyList<GroupingComponent> Components(IncomingEvent incoming, GroupingRules rules) => Components(incoming, RootCauses(incoming, rules));
+
+    /// <summary>
+    /// The fingerprints the store files the event under when an issue with one of them exists, tried in
+    /// order: each earlier version's that differs from this one's, newest first, then version 1's (issues
+    /// made before version 2). An issue keeps the fingerprint it was made with, and the events a later
+    /// version filed into it kept that fingerprint too, so an issue made by version 1 is found only by
+    /// version 1's fingerprint even after version 2 has fed it: every version is tried, not only the last
+    /// (docs/grouping.md, "Upgrading to version 3"). Earlier versions are computed only for events a
+    /// version may group otherwise, so most events cost version 1's fingerprint alone, as before.
+    /// </summary>
+    private static List<string> LegacyFingerprints(IncomingEvent incoming, GroupingRules rules, string fingerprint)
+    {
+        var fingerprints = new List<string>(2);
+        for (var version = rules; version.Previous is { } previous && version.MayDifferFromPrevious(incoming); version = previous)
+        {
+            var previousFingerprint = Hash(Counted(Components(incoming, RootCauses(incoming, previous))));
+            if (previousFingerprint != fingerprint && !fingerprints.Contains(previousFingerprint))
+            {
+                fingerprints.Add(previousFingerprint);
+            }
+        }
+
+        var versionOne = GroupingV1.Fingerprint(incoming);
+        if (fingerprints.Count == 0 || (versionOne != fingerprint && !fingerprints.Contains(versionOne)))
+        {
+            fingerprints.Add(versionOne);
+        }
+
+        return fingerprints;
+    }
 
     /// <summary>The strings that are hashed: "kind:value" of each counted component.</summary>
     internal static List<string> Counted(IEnumerable<GroupingComponent> components) =>
@@ -137,8 +178,22 @@ internal static partial class Grouper
         return shortName.Length > 0 ? shortName : typeName.Trim();
     }
 
-    private static List<RootCause> RootCauses(IncomingEvent incoming) =>
-        incoming.Exceptions.Count == 0 ? [] : ExceptionTree.Build(incoming.Exceptions).RootCauses().Select(RootCause.Of).ToList();
+    private static List<RootCause> RootCauses(IncomingEvent incoming, GroupingRules rules)
+    {
+        if (incoming.Exceptions.Count == 0)
+        {
+            return [];
+        }
+
+        var nodes = ExceptionTree.Build(incoming.Exceptions).RootCauses(rules);
+        var roots = new List<RootCause>(nodes.Count);
+        foreach (var node in nodes)
+        {
+            roots.Add(RootCause.Of(node, rules));
+        }
+
+        return roots;
+    }
 
     private static List<GroupingComponent> Components(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
     {
@@ -221,12 +276,12 @@ internal static partial class Grouper
         roots.Count == 0 || ReferenceEquals(roots[0].Exception, incoming.Exceptions[0]) ? null : ShortTypeName(incoming.Exceptions[0].Type);
 
     /// <summary>Where it happened: the root cause's first app frame; else its throw site; else any frame; else the logger.</summary>
-    private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots)
+    private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots, GroupingRules rules)
     {
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
         {
             var key = FrameKey(frame);
-            return EndpointHandlerName(incoming, frame, key) ?? key;
+            return EndpointHandlerName(incoming, frame, key, rules) ?? key;
         }
 
         var anyFrame = incoming.Exceptions.SelectMany(e => e.Frames).FirstOrDefault();
@@ -243,7 +298,7 @@ internal static partial class Grouper
     /// the app's own methods), the route (<c>POST /checkout/{bundle}</c>) or the endpoint's display name
     /// says where it happened; null when neither was sent or the frame is not a handler lambda.
     /// </summary>
-    private static string? EndpointHandlerName(IncomingEvent incoming, FrameRecord frame, string key)
+    private static string? EndpointHandlerName(IncomingEvent incoming, FrameRecord frame, string key, GroupingRules rules)
     {
         if (!key.EndsWith(DotNetNames.LambdaSuffix, StringComparison.Ordinal))
         {
@@ -251,7 +306,7 @@ internal static partial class Grouper
         }
 
         var frames = incoming.Exceptions.Select(e => e.Frames).FirstOrDefault(list => list.Any(f => ReferenceEquals(f, frame)));
-        if (frames is null || frames.SkipWhile(f => !ReferenceEquals(f, frame)).Skip(1).Any(f => DotNetFrames.IsApp(f) && !DotNetFrames.IsNoise(f)))
+        if (frames is null || frames.SkipWhile(f => !ReferenceEquals(f, frame)).Skip(1).Any(f => DotNetFrames.IsApp(f, rules) && !DotNetFrames.IsNoise(f, rules)))
         {
             return null;
         }
@@ -342,33 +397,47 @@ internal static partial class Grouper
         /// not count, only where the app called it; a cancellation's does not either); and the first
         /// frame of the app's own code. Without either, the parameterized message.
         /// </summary>
-        public static RootCause Of(ExceptionTree node)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
                 .Select(wrapper => new GroupingComponent(GroupingComponent.Wrapper, ShortTypeName(wrapper.Exception.Type), Counts: false))
                 .ToList();
-            components.Add(new GroupingComponent(GroupingComponent.Type, DotNetFrames.ExceptionTypeKey(exception.Type)));
+            components.Add(new GroupingComponent(GroupingComponent.Type, DotNetFrames.ExceptionTypeKey(exception.Type, rules)));
 
             // An exception that was never thrown (attached as an inner exception) has no frames: the wrapper's tell where it surfaced.
             var sources = node.Wrappers.Prepend(node).Select(n => n.Exception.Frames).ToList();
-            var throwFrames = sources.FirstOrDefault(frames => frames.Any(f => !DotNetFrames.IsNoise(f))) ?? [];
-            var throwIndex = IndexOf(throwFrames, f => !DotNetFrames.IsNoise(f));
-            var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
-            var appFrame = sources.SelectMany(frames => frames).FirstOrDefault(f => DotNetFrames.IsApp(f) && !DotNetFrames.IsNoise(f));
+            // Loops, not lambdas: these run for every event, and a lambda that captures the rules allocates each time.
+            IReadOnlyList<FrameRecord> throwFrames = [];
+            var throwIndex = -1;
+            foreach (var frames in sources)
+            {
+                throwIndex = FirstNotNoise(frames, 0, rules);
+                if (throwIndex >= 0)
+                {
+                    throwFrames = frames;
+                    break;
+                }
+            }
 
-            if (throwSite is not null && !DotNetFrames.IsApp(throwSite))
+            var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
+            var appFrame = FirstAppFrame(sources, rules);
+
+            // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
+            var threadCheck = ThreadCheckUpTo(throwFrames, throwIndex, rules);
+            var refusedThread = threadCheck >= 0;
+            var guardIndex = refusedThread ? threadCheck : throwIndex;
+
+            if (throwSite is not null && !DotNetFrames.IsApp(throwSite, rules))
             {
                 if (DotNetFrames.IsCancellation(exception.Type))
                 {
                     components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ShortFrame(throwSite), Counts: false));
                 }
-                else if (DotNetFrames.IsGuard(throwSite, exception.Type))
+                else if (refusedThread || DotNetFrames.IsGuard(throwSite, exception.Type))
                 {
-                    components.Add(new GroupingComponent(GroupingComponent.Guard, DotNetFrames.ShortFrame(throwSite), Counts: false));
-                    var caller = appFrame is null
-                        ? throwFrames.Skip(throwIndex + 1).FirstOrDefault(f => !DotNetFrames.IsNoise(f) && !DotNetFrames.IsGuard(f, ""))
-                        : null;
+                    components.Add(new GroupingComponent(GroupingComponent.Guard, DotNetFrames.ShortFrame(throwFrames[guardIndex]), Counts: false));
+                    var caller = appFrame is null ? FirstCaller(throwFrames, guardIndex + 1, rules) : null;
                     if (caller is not null)
                     {
                         components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller)));
@@ -399,17 +468,66 @@ internal static partial class Grouper
             return new RootCause(exception, throwSite, appFrame, components);
         }
 
-        private static int IndexOf(IReadOnlyList<FrameRecord> frames, Func<FrameRecord, bool> match)
+        private static int FirstNotNoise(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)
         {
-            for (var i = 0; i < frames.Count; i++)
+            for (var i = from; i < frames.Count; i++)
             {
-                if (match(frames[i]))
+                if (!DotNetFrames.IsNoise(frames[i], rules))
                 {
                     return i;
                 }
             }
 
             return -1;
+        }
+
+        private static FrameRecord? FirstAppFrame(List<IReadOnlyList<FrameRecord>> sources, GroupingRules rules)
+        {
+            foreach (var frames in sources)
+            {
+                foreach (var frame in frames)
+                {
+                    if (DotNetFrames.IsApp(frame, rules) && !DotNetFrames.IsNoise(frame, rules))
+                    {
+                        return frame;
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        private static int ThreadCheckUpTo(IReadOnlyList<FrameRecord> frames, int last, GroupingRules rules)
+        {
+            if (!rules.ThreadChecksAreGuards)
+            {
+                return -1;
+            }
+
+            for (var i = 0; i <= last; i++)
+            {
+                if (DotNetFrames.IsThreadCheck(frames[i], rules))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        /// <summary>The first framework frame above a guard that is neither noise nor another guard: what called it.</summary>
+        private static FrameRecord? FirstCaller(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)
+        {
+            for (var i = from; i < frames.Count; i++)
+            {
+                var frame = frames[i];
+                if (!DotNetFrames.IsNoise(frame, rules) && !DotNetFrames.IsGuard(frame, "") && !DotNetFrames.IsThreadCheck(frame, rules))
+                {
+                    return frame;
+                }
+            }
+
+            return null;
         }
     }
 }
@@ -419,7 +537,8 @@ internal static partial class Grouper
 /// <param name="Version">The version of the rules that made it (<see cref="Grouper.Version"/>).</param>
 /// <param name="TitleWrapper">The outermost exception's short type when the title names an inner root cause.</param>
 /// <param name="Components">What the fingerprint is made of (the counted ones) and what was looked at but not counted.</param>
-/// <param name="LegacyFingerprint">The version-1 fingerprint: the store files the event under it when that issue exists.</param>
+/// <param name="LegacyFingerprint">The previous version's fingerprint where it differs, else version 1's: the store files the event under it when that issue exists.</param>
+/// <param name="EarlierLegacyFingerprints">Older versions' fingerprints (version 1's last), tried after <paramref name="LegacyFingerprint"/>; null when there are none.</param>
 internal sealed record EventGrouping(
     string Fingerprint,
     int Version,
@@ -427,4 +546,5 @@ internal sealed record EventGrouping(
     string? TitleWrapper,
     string Culprit,
     IReadOnlyList<GroupingComponent> Components,
-    string LegacyFingerprint);
+    string LegacyFingerprint,
+    IReadOnlyList<string>? EarlierLegacyFingerprints = null);

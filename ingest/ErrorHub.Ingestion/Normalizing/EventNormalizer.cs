@@ -43,6 +43,7 @@ internal static class EventNormalizer
         Fingerprint = grouping.Fingerprint,
         GroupingVersion = grouping.Version,
         LegacyFingerprint = grouping.LegacyFingerprint == grouping.Fingerprint ? null : grouping.LegacyFingerprint,
+        EarlierLegacyFingerprints = grouping.EarlierLegacyFingerprints,
         GroupingComponents = grouping.Components,
         Title = grouping.Title,
         TitleWrapper = grouping.TitleWrapper,

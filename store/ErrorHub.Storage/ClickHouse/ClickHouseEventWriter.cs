@@ -42,8 +42,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
 
         // The issue each event is filed under first (mostly answered from memory), then the duplicate check by that issue.
         var existingIssues = await FindLegacyIssuesAsync(fresh, cancellationToken);
-        var filed = fresh.ConvertAll(e =>
-            e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint && existingIssues.Contains((e.ProjectId, legacy)) ? e with { Fingerprint = legacy } : e);
+        var filed = fresh.ConvertAll(e => FiledUnder(e, existingIssues));
         var stored = await FindStoredEventIdsAsync(filed, cancellationToken);
         if (stored.Count > 0)
         {
@@ -79,8 +78,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         var unknown = new List<(int ProjectId, string Fingerprint)>();
         var now = Environment.TickCount64;
         foreach (var key in events
-            .Where(e => e.LegacyFingerprint is { } legacy && legacy != e.Fingerprint)
-            .Select(e => (e.ProjectId, Fingerprint: e.LegacyFingerprint!))
+            .SelectMany(e => e.LegacyCandidates().Select(legacy => (e.ProjectId, Fingerprint: legacy)))
             .Distinct())
         {
             if (!_legacyIssues.TryGetValue(key, out var missingUntil) || (missingUntil != long.MaxValue && missingUntil <= now))
@@ -120,6 +118,20 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         }
 
         return existing;
+    }
+
+    /// <summary>The event under the first of its legacy fingerprints that is an issue already, else as grouped.</summary>
+    private static ErrorEvent FiledUnder(ErrorEvent e, HashSet<(int ProjectId, string Fingerprint)> existingIssues)
+    {
+        foreach (var legacy in e.LegacyCandidates())
+        {
+            if (existingIssues.Contains((e.ProjectId, legacy)))
+            {
+                return e with { Fingerprint = legacy };
+            }
+        }
+
+        return e;
     }
 
     private static List<ErrorEvent> DistinctByEventId(IReadOnlyList<ErrorEvent> events)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ErrorHub.Storage.Events;
 
 /// <summary>
@@ -28,6 +30,32 @@ public sealed record ErrorEvent
     /// (docs/grouping.md).
     /// </summary>
     public string? LegacyFingerprint { get; init; }
+
+    /// <summary>
+    /// Older grouping versions' fingerprints of this event (version 1's last), tried after
+    /// <see cref="LegacyFingerprint"/> when no issue has it: an issue keeps the fingerprint it was made
+    /// with through every later version, so one made two versions ago is found only by that version's.
+    /// Only the write needs them; they are not kept in the payload.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<string>? EarlierLegacyFingerprints { get; init; }
+
+    /// <summary>The fingerprints an existing issue may have been made with, in the order they are tried.</summary>
+    internal IEnumerable<string> LegacyCandidates()
+    {
+        if (LegacyFingerprint is { } legacy && legacy != Fingerprint)
+        {
+            yield return legacy;
+        }
+
+        foreach (var earlier in EarlierLegacyFingerprints ?? [])
+        {
+            if (earlier != Fingerprint && earlier != LegacyFingerprint)
+            {
+                yield return earlier;
+            }
+        }
+    }
 
     /// <summary>
     /// What grouping made the fingerprint of, and what it looked at but did not count: why the event is

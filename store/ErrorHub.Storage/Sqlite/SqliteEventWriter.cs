@@ -137,16 +137,19 @@ internal sealed class SqliteEventWriter(SqliteDatabase database) : IEventWriter
             }
         }
 
-        /// <summary>An issue made by the previous grouping version keeps the events that version would have put in it.</summary>
+        /// <summary>An issue made by an earlier grouping version keeps the events that version would have put in it.</summary>
         private async Task<ErrorEvent> IntoExistingIssueAsync(ErrorEvent e, CancellationToken cancellationToken)
         {
-            if (e.LegacyFingerprint is not { } legacy || legacy == e.Fingerprint)
+            foreach (var legacy in e.LegacyCandidates())
             {
-                return e;
+                Set(_findIssue, e.ProjectId, legacy);
+                if (await _findIssue.ExecuteScalarAsync(cancellationToken) is not null)
+                {
+                    return e with { Fingerprint = legacy };
+                }
             }
 
-            Set(_findIssue, e.ProjectId, legacy);
-            return await _findIssue.ExecuteScalarAsync(cancellationToken) is null ? e : e with { Fingerprint = legacy };
+            return e;
         }
 
         public void Dispose()

@@ -8,13 +8,13 @@ namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
 /// The worked examples of docs/grouping.md, read from the same trace text a user would paste, so the
-/// before/after the document shows is what versions 1 and 2 do.
+/// before/after the document shows is what versions 1, 2 and 3 do.
 /// </summary>
 public sealed class DocumentedExamplesTests
 {
     private static IncomingEvent Trace(string text) => DotNetTraceParser.Parse(text);
 
-    private static List<string> V2(IncomingEvent e) => Grouper.Group(e).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
+    private static List<string> V2(IncomingEvent e) => Grouper.Group(e, GroupingRules.V2).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
 
     private static string Fingerprint(IncomingEvent e) => Grouper.Group(e).Fingerprint;
 
@@ -136,4 +136,35 @@ public sealed class DocumentedExamplesTests
         V2(Trace(framework)).Should().Equal("type:SqlException", "throw:SqlConnection", "subject:Departments");
         Fingerprint(Trace(modern)).Should().Be(Fingerprint(Trace(framework)));
     }
+
+    [Fact]
+    public void Two_wrong_thread_bugs_of_one_Avalonia_app_were_one_issue_in_version_2_and_are_two_in_version_3()
+    {
+        var itemsRepeater = Corpus("stabilitymatrix-invalidthread-1084.txt");
+        var itemsRepeaterAgain = Corpus("stabilitymatrix-invalidthread-1078.txt");
+        var notification = Corpus("stabilitymatrix-notifythread-1617.txt");
+
+        Grouper.Group(itemsRepeater, GroupingRules.V2).Fingerprint.Should().Be(Grouper.Group(notification, GroupingRules.V2).Fingerprint,
+            "version 2 took the UI framework's thread check for the app's code");
+        Grouper.Counted(Grouper.Group(itemsRepeater, GroupingRules.V2).Components).Should().Equal(
+            "type:InvalidOperationException", "app:Avalonia.Threading.Dispatcher.VerifyAccess.ThrowVerifyAccess");
+        V3(itemsRepeater).Should().Equal("type:InvalidOperationException", "(guard:Dispatcher.VerifyAccess.ThrowVerifyAccess)", "app:FluentAvalonia.UI.Controls.ItemsRepeater.OnItemsSourceViewChanged");
+        V3(notification).Should().Equal("type:InvalidOperationException", "(guard:Dispatcher.VerifyAccess.ThrowVerifyAccess)", "throw:WindowNotificationManager");
+        Fingerprint(itemsRepeaterAgain).Should().Be(Fingerprint(itemsRepeater), "another user's report of the same bug still groups");
+    }
+
+    [Fact]
+    public void A_database_librarys_frames_were_the_app_frame_of_every_app_using_it_in_version_2()
+    {
+        var game = Corpus("osu-realmflock-28822.txt");
+        var exporter = Corpus("beatmapexporter-realmschema-1.txt");
+
+        Grouper.Group(game, GroupingRules.V2).Fingerprint.Should().Be(Grouper.Group(exporter, GroupingRules.V2).Fingerprint);
+        V3(game).Should().Equal("type:RealmException", "throw:SharedRealmHandle", "app:osu.Game.Database.RealmAccess.getRealmInstance");
+        V3(exporter).Should().Equal("type:RealmException", "throw:SharedRealmHandle", "app:BeatmapExporter.Exporters.Lazer.LazerDB.LazerDatabase.Open");
+    }
+
+    private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
+
+    private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
 }

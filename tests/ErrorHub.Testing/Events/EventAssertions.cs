@@ -32,6 +32,6 @@ public static class EventAssertions
 
     private static bool IsGrouping(IMemberInfo member) =>
         member.DeclaringType == typeof(ErrorEvent)
-        && member.Name is nameof(ErrorEvent.Fingerprint) or nameof(ErrorEvent.GroupingVersion) or nameof(ErrorEvent.LegacyFingerprint)
+        && member.Name is nameof(ErrorEvent.Fingerprint) or nameof(ErrorEvent.GroupingVersion) or nameof(ErrorEvent.LegacyFingerprint) or nameof(ErrorEvent.EarlierLegacyFingerprints)
             or nameof(ErrorEvent.GroupingComponents) or nameof(ErrorEvent.Title) or nameof(ErrorEvent.TitleWrapper) or nameof(ErrorEvent.Culprit);
 }

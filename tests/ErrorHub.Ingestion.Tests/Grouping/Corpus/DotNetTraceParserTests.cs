@@ -78,4 +78,27 @@ public sealed class DotNetTraceParserTests
             t.Origin.Should().Match(o => o.StartsWith("https://github.com/", StringComparison.Ordinal) || o.StartsWith("variant of ", StringComparison.Ordinal), t.File);
         });
     }
+
+    [Fact]
+    public void Japanese_and_Italian_frame_lines_are_read_and_an_Italian_message_line_is_not_a_frame()
+    {
+        var japanese = DotNetTraceParser.Parse("""
+            System.NullReferenceException: オブジェクト参照がオブジェクト インスタンスに設定されていません。
+               場所 Shop.Cart.CartService.Checkout(Order order) 場所 C:\src\Shop\Cart\CartService.cs:行 42
+               場所 Shop.Api.CheckoutController.Post()
+            """);
+        var italian = DotNetTraceParser.Parse("""
+            System.InvalidOperationException: La sequenza non contiene elementi
+            in attesa del carrello
+               in System.Linq.Enumerable.First[TSource](IEnumerable`1 source)
+               in Shop.Cart.CartService.Checkout(Order order) in C:\src\Shop\Cart\CartService.cs:riga 42
+            """);
+
+        japanese.Exceptions[0].Frames.Should().Equal(
+            new FrameRecord("Checkout", "Shop.Cart.CartService", null, @"C:\src\Shop\Cart\CartService.cs", 42, null, InApp: true),
+            new FrameRecord("Post", "Shop.Api.CheckoutController", null, null, null, null, InApp: true));
+        italian.Exceptions[0].Value.Should().Be("La sequenza non contiene elementi\nin attesa del carrello");
+        italian.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("System.Linq.Enumerable", "First", null), ("Shop.Cart.CartService", "Checkout", 42));
+    }
 }
