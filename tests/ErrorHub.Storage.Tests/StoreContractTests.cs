@@ -445,6 +445,25 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Batches_looked_up_apart_and_written_together_count_an_event_they_share_once()
+    {
+        var stored = TestEvents.Create(Project, "fp", T0, TestEvents.User("alice"));
+        var shared = TestEvents.Create(Project, "fp", T0.AddMinutes(1), TestEvents.User("bob"));
+        var other = TestEvents.Create(Project, "fp", T0.AddMinutes(2), TestEvents.User("carol"));
+        await Store.Events.InsertEventsAsync([stored]);
+
+        // Ingest looks requests up while an earlier insert runs, then writes what several look-ups returned in one insert.
+        var first = await Store.Events.PrepareInsertAsync([stored, shared]);
+        var second = await Store.Events.PrepareInsertAsync([shared, other]);
+        await Store.Events.InsertPreparedAsync([.. first, .. second]);
+
+        var issue = await Store.Issues.GetIssueAsync(Project, "fp");
+        issue!.EventCount.Should().Be(3);
+        issue.UserCount.Should().Be(3);
+        (await Store.Issues.GetEventsAsync(Project, "fp", 10)).Select(e => e.EventId).Should().BeEquivalentTo([stored.EventId, shared.EventId, other.EventId]);
+    }
+
+    [Fact]
     public async Task A_retried_event_counts_once_whether_its_time_came_from_the_client_from_its_receipt_or_lies_outside_what_the_store_holds()
     {
         var received = T0.AddMinutes(5).AddMilliseconds(345);

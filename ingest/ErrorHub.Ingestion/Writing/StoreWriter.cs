@@ -126,19 +126,14 @@ internal sealed partial class StoreWriter : BackgroundService
                 running.Remove(await Task.WhenAny(running));
             }
 
-            // A free second slot waits for a backlog (MinEventsForSecondInsert) or for the running insert to end.
+            var next = new NextInsert();
+
+            // A free second slot waits for a backlog (MinEventsForSecondInsert) or for the running insert to end; meanwhile
+            // what arrives is looked up (PrepareAheadAsync), so that the next insert only writes once the running one ended.
             if (running.Count > 0 && Interlocked.Read(ref _waitingEvents) < MinEventsForSecondInsert)
             {
-                var backlog = NewBacklogSignal();
-                Volatile.Write(ref _backlog, backlog);
-                if (Interlocked.Read(ref _waitingEvents) < MinEventsForSecondInsert)
-                {
-                    var ended = await Task.WhenAny(Task.WhenAny(running), backlog.Task);
-                    if (ended != backlog.Task)
-                    {
-                        running.RemoveAll(task => task.IsCompleted);
-                    }
-                }
+                await PrepareWhileRunningAsync(reader, next, Task.WhenAny(running));
+                running.RemoveAll(task => task.IsCompleted);
             }
 
             if (running.Count == 0)
@@ -146,19 +141,10 @@ internal sealed partial class StoreWriter : BackgroundService
                 await GatherAsync();
             }
 
-            var writes = new List<PendingWrite>();
-            var events = new List<ErrorEvent>();
-            var overlaps = false;
-            while (events.Count < MaxEventsPerInsert && reader.TryRead(out var write))
-            {
-                writes.Add(write);
-                events.AddRange(write.Events);
-                overlaps |= _inFlight.Overlaps(write.Events);
-            }
+            Take(reader, next);
+            Interlocked.Add(ref _waitingEvents, -next.Events.Count);
 
-            Interlocked.Add(ref _waitingEvents, -events.Count);
-
-            if (overlaps)
+            if (next.FollowsRunning)
             {
                 // An event id that a running insert also carries (a client's retry while its first try is still
                 // being stored) goes in after it: the store then sees the id as stored and counts the event once.
@@ -166,11 +152,93 @@ internal sealed partial class StoreWriter : BackgroundService
                 running.Clear();
             }
 
-            _inFlight.Add(events);
-            running.Add(InsertAsync(writes, events));
+            _inFlight.Add(next.Events);
+            running.Add(InsertAsync(next));
         }
 
         await Task.WhenAll(running);
+    }
+
+    /// <summary>
+    /// Until the running insert ends or a backlog builds (<see cref="MinEventsForSecondInsert"/>): each request that arrives is taken
+    /// and looked up at once (<see cref="PrepareAheadAsync"/>), so that the next insert only writes when the running one ended.
+    /// </summary>
+    private async Task PrepareWhileRunningAsync(ChannelReader<PendingWrite> reader, NextInsert next, Task anyEnded)
+    {
+        try
+        {
+            while (!anyEnded.IsCompleted)
+            {
+                if (next.CanPrepareAhead && Take(reader, next) > 0)
+                {
+                    await PrepareAheadAsync(next);
+                    continue;
+                }
+
+                // Taken events still count as waiting: what was seen, plus one more event, wakes this loop.
+                var seen = Interlocked.Read(ref _waitingEvents);
+                if (seen >= MinEventsForSecondInsert)
+                {
+                    return;
+                }
+
+                var signal = NewBacklogSignal();
+                Volatile.Write(ref _backlog, signal);
+                Volatile.Write(ref _backlogThreshold, next.CanPrepareAhead ? seen + 1 : MinEventsForSecondInsert);
+                if (Interlocked.Read(ref _waitingEvents) == seen)
+                {
+                    await Task.WhenAny(anyEnded, signal.Task);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _backlogThreshold, MinEventsForSecondInsert);
+        }
+    }
+
+    /// <summary>
+    /// Moves waiting requests into <paramref name="next"/> (up to <see cref="MaxEventsPerInsert"/>); returns the events taken.
+    /// Their events are looked up later (<see cref="NextInsert.Unprepared"/>). Events still counted as waiting until the insert starts.
+    /// </summary>
+    private int Take(ChannelReader<PendingWrite> reader, NextInsert next)
+    {
+        var taken = 0;
+        while (next.Events.Count < MaxEventsPerInsert && reader.TryRead(out var write))
+        {
+            next.Writes.Add(write);
+            next.Events.AddRange(write.Events);
+            next.Unprepared.AddRange(write.Events);
+            next.FollowsRunning |= _inFlight.Overlaps(write.Events);
+            taken += write.Events.Count;
+        }
+
+        return taken;
+    }
+
+    /// <summary>
+    /// The store's look-ups for what was taken, while the running insert is still at the store. Only for events that no running
+    /// insert carries (the look-up cannot see those yet; see <see cref="NextInsert.FollowsRunning"/>); what fails here is
+    /// looked up again when the insert starts, where a failure is answered.
+    /// </summary>
+    private async Task PrepareAheadAsync(NextInsert next)
+    {
+        if (next.FollowsRunning || next.Unprepared.Count == 0)
+        {
+            return;
+        }
+
+        var events = next.Unprepared.ToList();
+        try
+        {
+            var prepared = await _store.PrepareInsertAsync(events, CancellationToken.None);
+            next.Prepared.AddRange(prepared);
+            next.Unprepared.RemoveRange(0, events.Count);
+        }
+        catch (Exception exception)
+        {
+            LogPrepareAheadFailed(_logger, events.Count, exception);
+        }
     }
 
     /// <summary>
@@ -221,14 +289,21 @@ internal sealed partial class StoreWriter : BackgroundService
     }
 
     /// <summary>One insert of what several requests sent; answers each of them when it is committed or failed. Never throws.</summary>
-    private async Task InsertAsync(List<PendingWrite> writes, List<ErrorEvent> events)
+    private async Task InsertAsync(NextInsert next)
     {
         var started = Environment.TickCount64;
+        var events = next.Events;
         try
         {
-            await _store.InsertEventsAsync(events, CancellationToken.None);
+            IReadOnlyList<ErrorEvent> prepared = next.Prepared;
+            if (next.Unprepared.Count > 0)
+            {
+                prepared = [.. next.Prepared, .. await _store.PrepareInsertAsync(next.Unprepared, CancellationToken.None)];
+            }
+
+            await _store.InsertPreparedAsync(prepared, CancellationToken.None);
             Ended(started, events.Count);
-            foreach (var write in writes)
+            foreach (var write in next.Writes)
             {
                 write.Completion.TrySetResult();
             }
@@ -238,7 +313,7 @@ internal sealed partial class StoreWriter : BackgroundService
             Ended(started, events.Count);
             Interlocked.Increment(ref _failedInserts);
             LogInsertFailed(_logger, events.Count, exception);
-            foreach (var write in writes)
+            foreach (var write in next.Writes)
             {
                 write.Completion.TrySetException(new StoreUnavailableException(exception));
             }
@@ -272,7 +347,33 @@ internal sealed partial class StoreWriter : BackgroundService
     [LoggerMessage(1, LogLevel.Error, "Storing {Count} events failed; their requests are answered 503 so clients retry")]
     private static partial void LogInsertFailed(ILogger logger, int count, Exception exception);
 
+    [LoggerMessage(2, LogLevel.Warning, "Looking up {Count} events ahead of their insert failed; they are looked up again when it starts")]
+    private static partial void LogPrepareAheadFailed(ILogger logger, int count, Exception exception);
+
     private sealed record PendingWrite(IReadOnlyList<ErrorEvent> Events, TaskCompletionSource Completion);
+
+    /// <summary>The requests the next insert carries, gathered while the running one is at the store, and what of them is looked up already.</summary>
+    private sealed class NextInsert
+    {
+        public List<PendingWrite> Writes { get; } = [];
+
+        /// <summary>Every event of <see cref="Writes"/>, as sent.</summary>
+        public List<ErrorEvent> Events { get; } = [];
+
+        /// <summary>What the store's look-ups returned for the events looked up ahead: what is to be written of them.</summary>
+        public List<ErrorEvent> Prepared { get; } = [];
+
+        /// <summary>Events not looked up yet: that happens when the insert starts.</summary>
+        public List<ErrorEvent> Unprepared { get; } = [];
+
+        /// <summary>
+        /// Some event id is also in a running insert: this insert starts after every running one ended, and looks its events up
+        /// only then, when the store shows what those committed (a retry counts once, and if the first try failed, it is stored).
+        /// </summary>
+        public bool FollowsRunning { get; set; }
+
+        public bool CanPrepareAhead => !FollowsRunning && Events.Count < MaxEventsPerInsert;
+    }
 }
 
 /// <summary>The (project, event id) pairs of the inserts under way, counted (a batch may carry an id twice).</summary>

@@ -7,6 +7,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// Ingest's writer on ClickHouse: one binary INSERT per batch into <c>events</c> (the views feed the
 /// issue aggregates and the id table); an event id already stored is left out, so a retried batch
 /// counts once; an event whose legacy fingerprint names an existing issue is filed under that issue.
+/// Those look-ups are <see cref="PrepareInsertAsync"/>, which ingest runs while its previous insert is at the store.
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseSchema schema) : IEventWriter
 {
@@ -27,13 +28,16 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
 
     private readonly ConcurrentDictionary<(int ProjectId, string Fingerprint), long> _legacyIssues = new();
 
-    public async Task InsertEventsAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default)
+    public async Task InsertEventsAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default) =>
+        await InsertPreparedAsync(await PrepareInsertAsync(events, cancellationToken), cancellationToken);
+
+    public async Task<IReadOnlyList<ErrorEvent>> PrepareInsertAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
         var fresh = DistinctByEventId(events);
         if (fresh.Count == 0)
         {
-            return;
+            return fresh;
         }
 
         // The issue each event is filed under first (mostly answered from memory), then the duplicate check by that issue.
@@ -45,12 +49,21 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
             filed.RemoveAll(e => stored.Contains((e.ProjectId, e.EventId)));
         }
 
-        if (filed.Count == 0)
+        return filed;
+    }
+
+    public async Task InsertPreparedAsync(IReadOnlyList<ErrorEvent> prepared, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+
+        // Batches prepared apart may both carry an id that neither found stored (a retry arriving beside its original).
+        var rows = DistinctByEventId(prepared);
+        if (rows.Count == 0)
         {
             return;
         }
 
-        await client.InsertAsync(schema.Events, filed.ConvertAll(e => new ClickHouseEventRow(e)), cancellationToken);
+        await client.InsertAsync(schema.Events, rows.ConvertAll(e => new ClickHouseEventRow(e)), cancellationToken);
     }
 
     /// <summary>

@@ -28,6 +28,12 @@ if (args is ["insert-cost", .. var stepArgs])
     return;
 }
 
+if (args is ["merge-amplification", .. var mergeArgs])
+{
+    await MergeAmplification.RunAsync(mergeArgs);
+    return;
+}
+
 if (args is ["ingest-load", .. var loadArgs])
 {
     await IngestLoad.RunAsync(loadArgs);
