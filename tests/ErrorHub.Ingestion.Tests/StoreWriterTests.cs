@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using ErrorHub.Ingestion.Writing;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
@@ -17,7 +16,7 @@ public sealed class StoreWriterTests : IAsyncLifetime
     private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-writer-").FullName;
     private ServiceProvider _services = null!;
     private IIssueReader _issues = null!;
-    private HeldInserts _held = null!;
+    private GatedStore _held = null!;
     private StoreWriter _writer = null!;
 
     public async Task InitializeAsync()
@@ -27,7 +26,7 @@ public sealed class StoreWriterTests : IAsyncLifetime
         _services = services.BuildServiceProvider();
         await _services.GetRequiredService<IStoreSchema>().EnsureSchemaAsync();
         _issues = _services.GetRequiredService<IIssueReader>();
-        _held = new HeldInserts(_services.GetRequiredService<IEventWriter>());
+        _held = new GatedStore(_services.GetRequiredService<IEventWriter>());
         _writer = new StoreWriter(_held, NullLogger<StoreWriter>.Instance);
         await _writer.StartAsync(CancellationToken.None);
     }
@@ -46,15 +45,15 @@ public sealed class StoreWriterTests : IAsyncLifetime
     public async Task Batches_that_arrive_while_the_store_is_busy_go_in_together_in_the_next_insert()
     {
         var first = _writer.WriteAsync(Events(100), CancellationToken.None);
-        await _held.StartedAsync(1).WaitAsync(Patience);
+        await _held.InsertStartedAsync(1).WaitAsync(Patience);
 
         var waiting = Enumerable.Range(0, 3).Select(_ => _writer.WriteAsync(Events(100), CancellationToken.None)).ToList();
         _held.Release(1);
-        await _held.StartedAsync(2).WaitAsync(Patience);
+        await _held.InsertStartedAsync(2).WaitAsync(Patience);
         _held.Release(2);
         await Task.WhenAll([first, .. waiting]).WaitAsync(Patience);
 
-        _held.Sizes.Should().Equal(100, 300);
+        _held.Inserted.Should().Equal(100, 300);
         (await StoredAsync()).Should().Be(400);
     }
 
@@ -62,17 +61,17 @@ public sealed class StoreWriterTests : IAsyncLifetime
     public async Task A_backlog_gets_a_second_insert_while_the_first_is_still_running()
     {
         var first = _writer.WriteAsync(Events(100), CancellationToken.None);
-        await _held.StartedAsync(1).WaitAsync(Patience);
+        await _held.InsertStartedAsync(1).WaitAsync(Patience);
 
         var backlog = Enumerable.Range(0, StoreWriter.MinEventsForSecondInsert / 100).Select(_ => _writer.WriteAsync(Events(100), CancellationToken.None)).ToList();
-        await _held.StartedAsync(2).WaitAsync(Patience);
+        await _held.InsertStartedAsync(2).WaitAsync(Patience);
         first.IsCompleted.Should().BeFalse("the first insert is still held");
         _held.Release(2);
         await Task.WhenAll(backlog).WaitAsync(Patience);
         _held.Release(1);
         await first.WaitAsync(Patience);
 
-        _held.Sizes.Should().Equal(100, StoreWriter.MinEventsForSecondInsert);
+        _held.Inserted.Should().Equal(100, StoreWriter.MinEventsForSecondInsert);
         (await StoredAsync()).Should().Be(100 + StoreWriter.MinEventsForSecondInsert);
     }
 
@@ -80,22 +79,22 @@ public sealed class StoreWriterTests : IAsyncLifetime
     public async Task Clients_answered_by_one_insert_who_send_again_at_once_join_the_next_insert_instead_of_making_one_of_their_own()
     {
         // A gather wait that cannot run out here: the test fails by timing out if the insert does not start once they joined.
-        var held = new HeldInserts(_services.GetRequiredService<IEventWriter>());
+        var held = new GatedStore(_services.GetRequiredService<IEventWriter>());
         using var writer = new StoreWriter(held, NullLogger<StoreWriter>.Instance, TimeSpan.FromHours(1), gatherShareOfLastInsert: 1e9);
         await writer.StartAsync(CancellationToken.None);
         try
         {
             // Two clients in a closed loop, each sending its next batch as soon as its previous one is answered.
             var first = writer.WriteAsync(Events(100), CancellationToken.None);
-            await held.StartedAsync(1).WaitAsync(Patience);
+            await held.InsertStartedAsync(1).WaitAsync(Patience);
             var second = writer.WriteAsync(Events(100), CancellationToken.None);
             var firstAgain = first.ContinueWith(_ => writer.WriteAsync(Events(100), CancellationToken.None), TaskScheduler.Default).Unwrap();
             held.Release(1);
-            await held.StartedAsync(2).WaitAsync(Patience);
+            await held.InsertStartedAsync(2).WaitAsync(Patience);
             held.Release(2);
             await Task.WhenAll(second, firstAgain).WaitAsync(Patience);
 
-            held.Sizes.Should().Equal([100, 200], "the first client's next batch went in with the second client's, not in a third insert");
+            held.Inserted.Should().Equal([100, 200], "the first client's next batch went in with the second client's, not in a third insert");
             (await StoredAsync()).Should().Be(300);
         }
         finally
@@ -110,16 +109,16 @@ public sealed class StoreWriterTests : IAsyncLifetime
     {
         var events = Events(100);
         var first = _writer.WriteAsync(events, CancellationToken.None);
-        await _held.StartedAsync(1).WaitAsync(Patience);
+        await _held.InsertStartedAsync(1).WaitAsync(Patience);
 
         var backlog = Enumerable.Range(0, StoreWriter.MinEventsForSecondInsert / 100).Select(_ => _writer.WriteAsync(Events(100), CancellationToken.None)).ToList();
         var retry = _writer.WriteAsync(events, CancellationToken.None);
         _held.Release(1);
-        await _held.StartedAsync(2).WaitAsync(Patience);
+        await _held.InsertStartedAsync(2).WaitAsync(Patience);
         _held.Release(2);
         await Task.WhenAll([first, retry, .. backlog]).WaitAsync(Patience);
 
-        _held.Sizes.Should().HaveCount(2, "the retry waited for the insert carrying its ids instead of running beside it");
+        _held.Inserted.Should().HaveCount(2, "the retry waited for the insert carrying its ids instead of running beside it");
         (await StoredAsync()).Should().Be(100 + StoreWriter.MinEventsForSecondInsert);
     }
 
@@ -128,39 +127,4 @@ public sealed class StoreWriterTests : IAsyncLifetime
 
     private static List<ErrorEvent> Events(int count) =>
         Enumerable.Range(0, count).Select(i => TestEvents.Create(1, "fp-" + (i % 7), TestEvents.BaseTime.AddSeconds(i))).ToList();
-
-    /// <summary>The real store behind a gate: each insert, numbered from 1 as it starts, waits until the test releases it.</summary>
-    private sealed class HeldInserts(IEventWriter store) : IEventWriter
-    {
-        private readonly ConcurrentDictionary<int, TaskCompletionSource> _started = new();
-        private readonly ConcurrentDictionary<int, TaskCompletionSource> _released = new();
-        private readonly ConcurrentQueue<int> _sizes = new();
-        private int _count;
-
-        public IReadOnlyList<int> Sizes => [.. _sizes];
-
-        public Task StartedAsync(int insert) => Signal(_started, insert).Task;
-
-        public void Release(int insert) => Signal(_released, insert).TrySetResult();
-
-        public void ReleaseAll()
-        {
-            for (var i = 1; i <= Volatile.Read(ref _count) + 1; i++)
-            {
-                Release(i);
-            }
-        }
-
-        public async Task InsertEventsAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default)
-        {
-            var number = Interlocked.Increment(ref _count);
-            _sizes.Enqueue(events.Count);
-            Signal(_started, number).TrySetResult();
-            await Signal(_released, number).Task;
-            await store.InsertEventsAsync(events, cancellationToken);
-        }
-
-        private static TaskCompletionSource Signal(ConcurrentDictionary<int, TaskCompletionSource> signals, int insert) =>
-            signals.GetOrAdd(insert, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-    }
 }
