@@ -95,11 +95,14 @@ internal static class DotNetFrames
             }
         }
 
-        foreach (var prefix in rules.AddedFrameworkNamespaces)
+        for (var version = rules; version is not null; version = version.Previous)
         {
-            if (HasPrefix(typeName, prefix))
+            foreach (var prefix in version.AddedFrameworkNamespaces)
             {
-                return true;
+                if (HasPrefix(typeName, prefix))
+                {
+                    return true;
+                }
             }
         }
 

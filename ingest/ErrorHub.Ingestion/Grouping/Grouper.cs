@@ -62,13 +62,20 @@ internal static partial class Grouper
     /// version filed into it kept that fingerprint too, so an issue made by version 1 is found only by
     /// version 1's fingerprint even after version 2 has fed it: every version is tried, not only the last
     /// (docs/grouping.md, "Upgrading to version 3"). Earlier versions are computed only for events a
-    /// version may group otherwise, so most events cost version 1's fingerprint alone, as before.
+    /// version may group otherwise, so most events cost version 1's fingerprint alone, as before. The walk goes
+    /// through every version, not only while each one may differ from the one before: an event a newer version
+    /// groups as its predecessor may still be one an older version grouped otherwise.
     /// </summary>
     private static List<string> LegacyFingerprints(IncomingEvent incoming, GroupingRules rules, string fingerprint)
     {
         var fingerprints = new List<string>(2);
-        for (var version = rules; version.Previous is { } previous && version.MayDifferFromPrevious(incoming); version = previous)
+        for (var version = rules; version.Previous is { } previous; version = previous)
         {
+            if (!version.MayDifferFromPrevious(incoming))
+            {
+                continue; // the previous version's fingerprint is this version's: nothing new to carry
+            }
+
             var previousFingerprint = Hash(Counted(Components(incoming, RootCauses(incoming, previous))));
             if (previousFingerprint != fingerprint && !fingerprints.Contains(previousFingerprint))
             {

@@ -11,7 +11,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// </summary>
 internal sealed class GroupingRules
 {
-    private GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards)
+    /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
+    internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards)
     {
         Version = version;
         Previous = previous;
@@ -41,7 +42,10 @@ internal sealed class GroupingRules
     /// <summary>The version before this one, whose fingerprints this one's events carry as legacy ones where they differ; null for version 2 (version 1 is frozen apart).</summary>
     public GroupingRules? Previous { get; }
 
-    /// <summary>Namespaces that are never the app's code in this version on top of version 2's (<see cref="DotNetFrames"/>).</summary>
+    /// <summary>
+    /// Namespaces that are never the app's code, added by this version to the ones of the versions before it (version 2's
+    /// are in <see cref="DotNetFrames"/>); a version's framework namespaces are its own and all its predecessors'.
+    /// </summary>
     public string[] AddedFrameworkNamespaces { get; }
 
     /// <summary>Local functions named Throw* are throw helpers.</summary>
@@ -62,6 +66,9 @@ internal sealed class GroupingRules
             return false;
         }
 
+        // Only what this version adds can make it differ: a rule it shares with the version before groups alike in both.
+        var addsLocalThrowHelpers = LocalThrowHelpers && !Previous.LocalThrowHelpers;
+        var addsThreadChecks = ThreadChecksAreGuards && !Previous.ThreadChecksAreGuards;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -75,8 +82,8 @@ internal sealed class GroupingRules
             {
                 var frame = frames[f];
                 if (HasAddedNamespace(frame.Type)
-                    || (LocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
-                    || (ThreadChecksAreGuards && Contains(frame.Function, "VerifyAccess")))
+                    || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
+                    || (addsThreadChecks && Contains(frame.Function, "VerifyAccess")))
                 {
                     return true;
                 }

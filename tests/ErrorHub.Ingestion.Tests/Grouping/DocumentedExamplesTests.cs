@@ -164,6 +164,37 @@ public sealed class DocumentedExamplesTests
         V3(exporter).Should().Equal("type:RealmException", "throw:SharedRealmHandle", "app:BeatmapExporter.Exporters.Lazer.LazerDB.LazerDatabase.Open");
     }
 
+    [Fact]
+    public void Kestrels_throw_helper_renamed_between_releases_is_skipped_and_the_component_that_noticed_counts()
+    {
+        var aspNetCore5 = Corpus("shoko-badrequest-877.txt");
+        var aspNetCore31 = Corpus("nethermind-badrequest-2329.txt");
+
+        V3(aspNetCore5).Should().Equal("type:BadHttpRequestException", "throw:Http1ContentLengthMessageBody");
+        V3(aspNetCore31).Should().Equal("type:BadHttpRequestException", "throw:Http1ContentLengthMessageBody", "app:Nethermind.Runner.Startup.Configure.<lambda>");
+    }
+
+    [Fact]
+    public void The_schedulers_wrapper_and_one_framework_frame_more_split_a_Quartz_failure_in_version_1_and_not_in_version_3()
+    {
+        var wrapped = Corpus("quartz-notrecovering-1191.txt");
+        var bare = Corpus("quartz-notrecovering-1081.txt");
+
+        GroupingV1.Fingerprint(wrapped).Should().NotBe(GroupingV1.Fingerprint(bare), "version 1 keyed a trace without in-app frames by its outermost exception");
+        V3(wrapped).Should().Equal("(wrapper:SchedulerException)", "type:InvalidOperationException", "throw:JobExecutionContextImpl");
+        Fingerprint(wrapped).Should().Be(Fingerprint(bare));
+    }
+
+    [Fact]
+    public void An_app_whose_namespace_moved_between_releases_gets_a_new_issue_the_one_split_of_held_out_3()
+    {
+        var later = Corpus("nswag-registeredtwice-857.txt");
+        var earlier = Corpus("nswag-registeredtwice-484.txt");
+
+        V3(later).Should().Equal("type:InvalidOperationException", "app:NSwag.SwaggerGeneration.WebApi.WebApiToSwaggerGenerator.AddOperationDescriptionsToDocumentAsync");
+        V3(earlier).Should().Equal("type:InvalidOperationException", "app:NSwag.CodeGeneration.SwaggerGenerators.WebApi.WebApiToSwaggerGenerator.AddOperationDescriptionsToDocumentAsync");
+    }
+
     private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
 
     private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();

@@ -115,6 +115,30 @@ public sealed class PinnedFingerprintV3Tests
     }
 
     [Fact]
+    public void A_version_after_3_that_groups_an_event_as_version_3_still_carries_version_2s_fingerprint()
+    {
+        // A next version adds a framework namespace of its own. An event it groups as version 3 did (nothing in it is
+        // touched by the addition) must still carry what version 2 made of it, or version 2's issue would lose it then.
+        var next = new GroupingRules(4, GroupingRules.V3, ["Volo"], localThrowHelpers: true, threadChecksAreGuards: true);
+        foreach (var changedByVersion3 in new[] { WrongThread(), RealmFailure() })
+        {
+            var grouped = Grouper.Group(changedByVersion3, next);
+
+            next.MayDifferFromPrevious(changedByVersion3).Should().BeFalse("only version 3's additions touch it");
+            grouped.Fingerprint.Should().Be(Grouper.Group(changedByVersion3).Fingerprint, "version 3's rules are the next version's too");
+            grouped.LegacyFingerprint.Should().Be(Grouper.Group(changedByVersion3, GroupingRules.V2).Fingerprint);
+            grouped.EarlierLegacyFingerprints.Should().Equal(GroupingV1.Fingerprint(changedByVersion3));
+        }
+
+        var inTheNextFramework = Event(Exception("Volo.Abp.Domain.Entities.EntityNotFoundException", "There is no such an entity.",
+            InApp("Volo.Abp.Domain.Repositories.EntityFrameworkCore.EfCoreRepository`2", "GetAsync"),
+            InApp("Shop.Orders.OrderAppService", "GetAsync")));
+        var byNext = Grouper.Group(inTheNextFramework, next);
+        Grouper.Counted(byNext.Components).Should().Equal("type:EntityNotFoundException", "throw:EfCoreRepository", "app:Shop.Orders.OrderAppService.GetAsync");
+        byNext.LegacyFingerprint.Should().Be(Grouper.Group(inTheNextFramework).Fingerprint, "version 3 keyed it by the framework's frame");
+    }
+
+    [Fact]
     public void Names_the_SDK_sends_normalized_are_grouped_alike_and_carry_the_same_legacy_fingerprint()
     {
         // The .NET SDK sends the names as written: "VerifyAccess.ThrowVerifyAccess", not the compiler's "<VerifyAccess>g__ThrowVerifyAccess|16_0".

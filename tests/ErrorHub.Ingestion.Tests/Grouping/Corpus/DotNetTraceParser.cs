@@ -215,6 +215,11 @@ internal static partial class DotNetTraceParser
             return (null, name);
         }
 
+        if (ctor < 0 && ExplicitInterfaceStart(name) is > 0 and var start)
+        {
+            split = start - 1;
+        }
+
         var function = name[(split + 1)..];
         var generic = function.IndexOf('[', StringComparison.Ordinal);
         if (generic > 0)
@@ -223,6 +228,47 @@ internal static partial class DotNetTraceParser
         }
 
         return (NestGeneratedTypes(name[..split]), function);
+    }
+
+    /// <summary>
+    /// Where the method's name starts in an explicit interface implementation: the compiler names such a method after the
+    /// interface in full ("Socket.AwaitableSocketAsyncEventArgs.System.Threading.Tasks.Sources.IValueTaskSource.GetResult"),
+    /// and the SDK sends that as the method of the declaring type. Known by the interface (I and a capital) before the
+    /// method, whose namespace starts again with System, Microsoft or the declaring type's own root after the declaring type's
+    /// namespace and name; -1 when it is not one.
+    /// </summary>
+    private static int ExplicitInterfaceStart(string name)
+    {
+        var starts = new List<int> { 0 };
+        var depth = 0;
+        for (var i = 0; i < name.Length; i++)
+        {
+            switch (name[i])
+            {
+                case '<' or '[': depth++; break;
+                case '>' or ']': depth--; break;
+                case '.' when depth == 0: starts.Add(i + 1); break;
+            }
+        }
+
+        var segments = starts.Select((s, i) => name[s..(i + 1 < starts.Count ? starts[i + 1] - 1 : name.Length)]).ToList();
+        var iface = segments.Count >= 4 ? segments[^2] : "";
+        if (iface.Length < 2 || iface[0] != 'I' || !char.IsUpper(iface[1]))
+        {
+            return -1;
+        }
+
+        // A declaring type has a namespace: "ABI.Microsoft.UI.Xaml.Controls.ITextBlockMethods.set_Text" is a projection class
+        // named like an interface, in the ABI namespace, not ABI implementing an interface.
+        for (var j = 2; j < segments.Count - 2; j++)
+        {
+            if (segments[j] is "System" or "Microsoft" || segments[j] == segments[0])
+            {
+                return starts[j];
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>

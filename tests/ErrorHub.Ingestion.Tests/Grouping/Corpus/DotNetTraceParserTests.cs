@@ -66,6 +66,32 @@ public sealed class DotNetTraceParserTests
     }
 
     [Fact]
+    public void An_explicit_interface_implementation_is_a_method_of_its_declaring_type()
+    {
+        // The SDK sends the declaring type and the method's own name, which for an explicit implementation is the interface's
+        // full name and the method: the component that threw is the socket's event args, not the interface.
+        var parsed = DotNetTraceParser.Parse("""
+            System.Net.Sockets.SocketException (10061): No connection could be made because the target machine actively refused it.
+               at System.Net.Sockets.Socket.AwaitableSocketAsyncEventArgs.ThrowException(SocketError error, CancellationToken cancellationToken)
+               at System.Net.Sockets.Socket.AwaitableSocketAsyncEventArgs.System.Threading.Tasks.Sources.IValueTaskSource.GetResult(Int16 token)
+               at Microsoft.EntityFrameworkCore.DbContext.Microsoft.EntityFrameworkCore.Internal.IDbContextDependencies.get_StateManager()
+               at Shop.Cart.Shop.Contracts.ICart.Add(Item item)
+               at System.Collections.Generic.List`1.System.Collections.Generic.IEnumerable<T>.GetEnumerator()
+               at Shop.Billing.InvoiceWriter.Write(Invoice invoice)
+               at ABI.Microsoft.UI.Xaml.Controls.ITextBlockMethods.set_Text(IObjectReference _obj, String value)
+            """);
+
+        parsed.Exceptions[0].Frames.Select(f => (f.Type, f.Function)).Should().Equal(
+            ("System.Net.Sockets.Socket.AwaitableSocketAsyncEventArgs", "ThrowException"),
+            ("System.Net.Sockets.Socket.AwaitableSocketAsyncEventArgs", "System.Threading.Tasks.Sources.IValueTaskSource.GetResult"),
+            ("Microsoft.EntityFrameworkCore.DbContext", "Microsoft.EntityFrameworkCore.Internal.IDbContextDependencies.get_StateManager"),
+            ("Shop.Cart", "Shop.Contracts.ICart.Add"),
+            ("System.Collections.Generic.List`1", "System.Collections.Generic.IEnumerable<T>.GetEnumerator"),
+            ("Shop.Billing.InvoiceWriter", "Write"),
+            ("ABI.Microsoft.UI.Xaml.Controls.ITextBlockMethods", "set_Text"));
+    }
+
+    [Fact]
     public void Every_trace_of_the_corpus_reads_as_an_exception_with_a_type_and_its_labels_are_complete()
     {
         var files = Directory.GetFiles(Path.Combine(TraceCorpus.Folder, "traces"), "*.txt").Select(Path.GetFileName);

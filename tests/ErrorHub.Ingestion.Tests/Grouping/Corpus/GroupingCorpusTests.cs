@@ -15,13 +15,13 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 3 reaches on the whole corpus today (0.935 and 0.986; version 2 reached 0.870 and
-    /// 0.977 once held-out-2 joined); raise them when grouping improves. The whole corpus scores lower than the
-    /// rules' own traces alone (0.958): failures of two applications that no frame tells apart (the same WinForms
-    /// paint failure in ShareX and in Greenshot) share a fingerprint (docs/grouping.md).
+    /// Just under what version 3 reaches on the whole corpus today (0.937 and 0.987 with held-out-3; 0.935 and 0.986
+    /// before it; version 2 reached 0.870 and 0.977 once held-out-2 joined); raise them when grouping improves. The whole
+    /// corpus scores lower than the rules' own traces alone (0.958): failures of two applications that no frame tells
+    /// apart (the same WinForms paint failure in ShareX and in Greenshot) share a fingerprint (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.93;
-    private const double BCubedFloor = 0.98;
+    private const double PairwiseFloor = 0.935;
+    private const double BCubedFloor = 0.985;
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
