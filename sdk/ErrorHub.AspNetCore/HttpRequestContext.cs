@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -14,12 +15,18 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
 {
     private readonly ErrorHubOptions _options = options.Value;
 
+    /// <summary>What a report inside a request runs through here, for the SDK's warm-up at start (see IRequestContext).</summary>
+    public IReadOnlyList<Type> CapturePathTypes { get; } = [typeof(HttpRequestContext), typeof(RequestCapture), typeof(CurrentRequests), typeof(ErrorHubMiddleware)];
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) =>
         requests.Current is { } context ? RequestState.For(context, client).Scope : null;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
         (request as HttpContext ?? requests.Current) is { } context && Take(client, context, errorEvent, hint, source, _options);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
         if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted)
@@ -32,6 +39,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Take(
         ErrorHubClient client, HttpContext context, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, ErrorHubOptions options)
     {
@@ -71,6 +79,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         // Made on first use: a request whose exception the full queue refused needs no scope.
         public ErrorHubScope Scope
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             get
             {
                 if (Volatile.Read(ref _scope) is { } scope)
@@ -83,6 +92,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static RequestState For(HttpContext context, ErrorHubClient client)
         {
             var features = context.Features;
@@ -104,6 +114,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         }
 
         /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Hold(ErrorHubEvent? errorEvent, ErrorHubHint hint)
         {
             bool first;
@@ -115,10 +126,11 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
 
             if (first)
             {
-                _context.Response.OnCompleted(static state => ((RequestState)state).CompleteAsync(), this);
+                _context.Response.OnCompleted([MethodImpl(MethodImplOptions.AggressiveOptimization)] static (state) => ((RequestState)state).CompleteAsync(), this);
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Task CompleteAsync()
         {
             List<(ErrorHubEvent? Event, ErrorHubHint Hint)> held;
