@@ -18,16 +18,26 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
     /// <summary>What a report inside a request runs through here, for the SDK's warm-up at start (see IRequestContext).</summary>
     public IReadOnlyList<Type> CapturePathTypes { get; } = [typeof(HttpRequestContext), typeof(RequestCapture), typeof(CurrentRequests), typeof(ErrorHubMiddleware)];
 
+    // The interface's methods only call on: the runtime's PrepareMethod leaves a sealed interface implementation
+    // uncompiled (as measured), so the work is in the private methods below, which the SDK's warm-up compiles.
+    public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) => ScopeOfCurrent(client);
+
+    public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
+        TakeInRequest(client, errorEvent, hint, source, request);
+
+    public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request) =>
+        HoldRefused(client, hint, source, request);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) =>
+    private ErrorHubScope? ScopeOfCurrent(ErrorHubClient client) =>
         requests.Current is { } context ? RequestState.For(context, client).Scope : null;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
+    private bool TakeInRequest(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
         (request as HttpContext ?? requests.Current) is { } context && Take(client, context, errorEvent, hint, source, _options);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
+    private bool HoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
         if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted)
         {
