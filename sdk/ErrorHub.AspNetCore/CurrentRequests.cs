@@ -62,6 +62,7 @@ internal sealed class CurrentRequests : IDisposable
     /// <summary>The current request, or null outside requests (and after the request's <c>UseErrorHub()</c> is done).</summary>
     public HttpContext? Current
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // only a report asks (see HttpRequestContext.CapturePathTypes)
         get
         {
             if (_appAccessor is { } accessor)
@@ -285,6 +286,7 @@ internal sealed class CurrentRequests : IDisposable
     /// The index of the slot that holds this running <paramref name="activity"/>'s request, read consistently (the slot's
     /// version was even and unchanged across the reads), or -1.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int FindSlot(Activity activity, out HttpContext? context, out Task? pending)
     {
         var start = Hash(activity);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 
@@ -79,6 +80,7 @@ internal sealed class ErrorHubMiddleware
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Report(HttpContext context, Exception exception)
     {
         if (!IsClientAbort(context, exception))

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -14,13 +15,29 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
 {
     private readonly ErrorHubOptions _options = options.Value;
 
-    public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) =>
-        requests.Current is { } context ? RequestState.For(context, client).Scope : null;
+    /// <summary>What a report inside a request runs through here, for the SDK's warm-up at start (see IRequestContext).</summary>
+    public IReadOnlyList<Type> CapturePathTypes { get; } = [typeof(HttpRequestContext), typeof(RequestCapture), typeof(CurrentRequests), typeof(ErrorHubMiddleware)];
+
+    // The interface's methods only call on: the runtime's PrepareMethod leaves a sealed interface implementation
+    // uncompiled (as measured), so the work is in the private methods below, which the SDK's warm-up compiles.
+    public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) => ScopeOfCurrent(client);
 
     public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
+        TakeInRequest(client, errorEvent, hint, source, request);
+
+    public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request) =>
+        HoldRefused(client, hint, source, request);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ErrorHubScope? ScopeOfCurrent(ErrorHubClient client) =>
+        requests.Current is { } context ? RequestState.For(context, client).Scope : null;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool TakeInRequest(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
         (request as HttpContext ?? requests.Current) is { } context && Take(client, context, errorEvent, hint, source, _options);
 
-    public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool HoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
         if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted)
         {
@@ -32,6 +49,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Take(
         ErrorHubClient client, HttpContext context, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, ErrorHubOptions options)
     {
@@ -71,6 +89,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         // Made on first use: a request whose exception the full queue refused needs no scope.
         public ErrorHubScope Scope
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             get
             {
                 if (Volatile.Read(ref _scope) is { } scope)
@@ -83,6 +102,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static RequestState For(HttpContext context, ErrorHubClient client)
         {
             var features = context.Features;
@@ -104,6 +124,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         }
 
         /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Hold(ErrorHubEvent? errorEvent, ErrorHubHint hint)
         {
             bool first;
@@ -115,10 +136,11 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
 
             if (first)
             {
-                _context.Response.OnCompleted(static state => ((RequestState)state).CompleteAsync(), this);
+                _context.Response.OnCompleted([MethodImpl(MethodImplOptions.AggressiveOptimization)] static (state) => ((RequestState)state).CompleteAsync(), this);
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Task CompleteAsync()
         {
             List<(ErrorHubEvent? Event, ErrorHubHint Hint)> held;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -47,6 +48,7 @@ internal static class RequestCapture
     /// by the background sender, or by a BeforeSend that looks. What BeforeSend and the user hook need at once (the tags,
     /// the user) is made now.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
     {
         var request = context.Request;
@@ -100,9 +102,11 @@ internal static class RequestCapture
     private static Remembered<CookieDigest, string>? s_cookieNames;
     private static Remembered<UrlParts, string>? s_url;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string RouteTag(string method, string template) => Remember(ref s_route, new RouteKey(method, template), static key =>
         Truncate($"{key.Method} {(key.Template.StartsWith('/') ? key.Template : "/" + key.Template)}"));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (string? Browser, string? OperatingSystem) ParseUserAgent(string userAgent) =>
         Remember(ref s_userAgent, userAgent, static key => UserAgentParser.Parse(key));
 
@@ -128,6 +132,7 @@ internal static class RequestCapture
 
     private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options)
     {
         UserInfo? user = null;
@@ -152,6 +157,7 @@ internal static class RequestCapture
     }
 
     /// <summary>The trace id of a W3C <c>traceparent</c> header (<c>00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;</c>), or null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static string? TraceIdOf(string traceParent)
     {
         if (traceParent.Length < 55 || traceParent[2] != '-' || traceParent[35] != '-' || traceParent[52] != '-')
@@ -175,6 +181,7 @@ internal static class RequestCapture
     /// The names of the cookies sent, never their values: which cookies a failing request had can matter. Parsed from
     /// the Cookie header by the same feature that parses <c>HttpRequest.Cookies</c>, off the request's thread.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string CookieNames(StringValues cookieHeader)
     {
         if (cookieHeader.Count != 1 || cookieHeader[0] is not { } header)
@@ -208,6 +215,7 @@ internal static class RequestCapture
     /// ones filtered, files by name only; copied on the request's thread (rare, and the form is the request's). Null
     /// when the app read no form.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Dictionary<string, string>? ReadForm(HttpContext context)
     {
         if (context.Features.Get<IFormFeature>()?.Form is not { } form)
@@ -245,6 +253,7 @@ internal static class RequestCapture
         private readonly Dictionary<string, string>? _form;
         private readonly ErrorHubOptions _options;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options)
         {
             _method = request.Method;
@@ -286,6 +295,7 @@ internal static class RequestCapture
             return (_method, Url(), Query(), headers, _form ?? new Dictionary<string, string>(StringComparer.Ordinal));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override bool TryReadForWire(out WireRequest request)
         {
             // A header collection lists each name once, whatever its case; one that did not would have its pairs merged
@@ -321,11 +331,14 @@ internal static class RequestCapture
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private string Url() => Remember(ref s_url, new UrlParts(_scheme, _host.Value, _pathBase.Value, _path.Value), static parts =>
             UriHelper.BuildAbsolute(parts.Scheme, parts.Host is null ? default : new HostString(parts.Host), new PathString(parts.PathBase), new PathString(parts.Path)));
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private string? Query() => _query is null ? null : ScrubQuery(_query);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private string Value(string name, StringValues values) =>
             string.Equals(name, HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? CookieNames(values)
             : IsScrubbed(name, _options) ? Filtered
@@ -355,6 +368,7 @@ internal static class RequestCapture
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsScrubbed(string header, ErrorHubOptions options)
     {
         foreach (var name in AlwaysScrubbedHeaders)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ErrorHub.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -71,8 +72,12 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         }
 
         _sender = new BackgroundSender(dsn, _options, BackgroundSender.CreateHttpClient(), timeProvider, loggerFactory.CreateLogger(OwnLogCategory + ".Transport"));
-        _sender.StartWarmUp(WarmUpEvent);
+        _sender.StartWarmUp(WarmUpEvent, [.. CapturePathTypes, .. _requestContext?.CapturePathTypes ?? []]);
     }
+
+    /// <summary>This package's types whose AggressiveOptimization methods every reported exception runs through.</summary>
+    internal static readonly Type[] CapturePathTypes =
+        [typeof(ErrorHubClient), typeof(SeenExceptions), typeof(ExceptionConverter), typeof(ErrorHubScope), typeof(LogScopes), typeof(EventIds), typeof(BackgroundSender)];
 
     public bool IsEnabled => _sender is not null;
 
@@ -93,6 +98,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// <summary>
     /// Every exception path ends here: the same exception instance is reported once, whichever path sees it first.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the report path: see EventPathWarmUp.PrepareCapturePath
     internal Guid? Capture(
         Exception exception, ErrorHubLevel level, CaptureSource source, Action<ErrorHubEvent>? configure, object? request = null)
     {
@@ -239,6 +245,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     public Task<bool> FlushAsync(TimeSpan timeout) => _sender?.FlushAsync(timeout) ?? Task.FromResult(true);
 
     /// <summary>The scope events of this flow get: one pushed here, else the request's, else the process's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal ErrorHubScope CurrentScope() =>
         _pushedScope.Value ?? _requestContext?.CurrentRequestScope(this) ?? _processScope;
 
@@ -258,6 +265,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// </summary>
     internal Task ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.CompletedTask;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ErrorHubEvent NewEvent(ErrorHubLevel level)
     {
         var errorEvent = new ErrorHubEvent
@@ -302,6 +310,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     // The uptime as events report it, made once a second: a storm's events share the same few strings.
     private static UptimeSecond? s_uptime;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string UptimeText()
     {
         var seconds = Math.Max(0, (long)(DateTimeOffset.UtcNow - EnvironmentInfo.ProcessStart).TotalSeconds);
@@ -317,6 +326,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     private sealed record UptimeSecond(long Seconds, string Text);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Guid? Dispatch(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request = null)
     {
         // Scopes are read now, on the capturing flow: a request may send the event later, from elsewhere.
@@ -331,6 +341,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     }
 
     /// <summary>The last steps of every event: the user provider, BeforeSend, the queue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Guid? Send(ErrorHubEvent errorEvent, ErrorHubHint hint)
     {
         t_inside++;

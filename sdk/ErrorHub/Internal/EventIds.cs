@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace ErrorHub.Internal;
@@ -18,6 +19,7 @@ internal static class EventIds
     [ThreadStatic]
     private static int t_next;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Guid NewId()
     {
         var random = t_random;

@@ -57,6 +57,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// Keeps the chain of <paramref name="exception"/> with each exception's frames as they are now, for the event
     /// to turn into its <see cref="ErrorHubEvent.Exceptions"/> when first read. Cheap: no names, no symbol files.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddExceptions(ErrorHubEvent target, Exception exception)
     {
         if (exception.InnerException is null && exception is not AggregateException)

@@ -38,4 +38,10 @@ internal interface IRequestContext
     /// reported. False when there is no such request (the caller counts it at once).
     /// </summary>
     bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request);
+
+    /// <summary>
+    /// The integration's types whose methods marked AggressiveOptimization a report inside a request runs through: the
+    /// SDK's warm-up compiles them at start, off the app's threads (see Transport.EventPathWarmUp.PrepareCapturePath).
+    /// </summary>
+    IReadOnlyList<Type> CapturePathTypes => [];
 }

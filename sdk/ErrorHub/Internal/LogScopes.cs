@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Internal;
@@ -12,6 +13,7 @@ internal sealed class LogScopes
 
     public IExternalScopeProvider? Provider { get; set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddTagsTo(ErrorHubEvent errorEvent)
     {
         if (Provider is not { } provider)
@@ -21,7 +23,7 @@ internal sealed class LogScopes
 
         var added = 0;
         provider.ForEachScope(
-            (scope, target) =>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (scope, target) =>
             {
                 if (scope is not IEnumerable<KeyValuePair<string, object?>> pairs)
                 {

@@ -27,6 +27,7 @@ internal sealed class SeenExceptions
     private int _anyPushedOut;
 
     /// <summary>True the first time <paramref name="exception"/> is offered; false for every later offer of the same instance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryAdd(Exception exception)
     {
         var set = SetOf(exception);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ErrorHub;
 
 /// <summary>
@@ -70,6 +72,7 @@ public sealed class ErrorHubScope
     }
 
     /// <summary>Copies this scope and its parents into the event; what the event already has wins.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void ApplyTo(ErrorHubEvent errorEvent, int maxBreadcrumbs)
     {
         List<Breadcrumb>? breadcrumbs = null;

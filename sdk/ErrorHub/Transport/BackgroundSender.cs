@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using ErrorHub.Internal;
 using Microsoft.Extensions.Logging;
@@ -121,27 +122,36 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Encodes events made by <paramref name="makeEvent"/> on a background task of the SDK's own (see
-    /// <see cref="EventPathWarmUp"/>), so the encoding's code is compiled before the app's first failure needs it.
+    /// <see cref="EventPathWarmUp"/>), so the encoding's code is compiled before the app's first failure needs it, then
+    /// compiles the report path's optimized methods of <paramref name="capturePathTypes"/> without running them.
     /// Nothing of it is queued or sent; a failure is logged at Debug and changes nothing else.
     /// </summary>
-    internal void StartWarmUp(Func<ErrorHubEvent> makeEvent)
+    internal void StartWarmUp(Func<ErrorHubEvent> makeEvent, IReadOnlyList<Type>? capturePathTypes = null)
     {
         using (ExecutionContext.SuppressFlow())
         {
-            WarmUp = Task.Run(() => WarmUpOnce(makeEvent));
+            var stopping = _stopping.Token; // read while the source is alive: disposal may come during the warm-up
+            WarmUp = Task.Run(() => WarmUpOnce(makeEvent, capturePathTypes ?? [], stopping));
         }
     }
 
-    private void WarmUpOnce(Func<ErrorHubEvent> makeEvent)
+    private void WarmUpOnce(Func<ErrorHubEvent> makeEvent, IReadOnlyList<Type> capturePathTypes, CancellationToken stopping)
     {
-        if (_stopping.IsCancellationRequested)
+        if (stopping.IsCancellationRequested)
         {
             return;
         }
 
+        // Each part on its own: one that fails leaves the other's gain.
+        WarmUpPart(() => EventPathWarmUp.Run(makeEvent, _eventArrays));
+        WarmUpPart(() => EventPathWarmUp.PrepareCapturePath(capturePathTypes, stopping));
+    }
+
+    private void WarmUpPart(Action warmUp)
+    {
         try
         {
-            EventPathWarmUp.Run(makeEvent, _eventArrays);
+            warmUp();
         }
         catch (Exception exception)
         {
@@ -182,6 +192,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryEnqueue(ErrorHubEvent errorEvent)
     {
         if (Volatile.Read(ref _unauthorized) == 1)

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 
 namespace ErrorHub.Transport;
@@ -30,6 +32,70 @@ internal static class EventPathWarmUp
         var errorEvent = makeEvent();
         EncodedEvent.Encode(errorEvent, pool).Return();
         EncodedEvent.Encode(errorEvent, pool).Return();
+    }
+
+    /// <summary>
+    /// Compiles, without running any of them, the methods a report runs through on the failing request's thread (the
+    /// capture in the exception filter, the scope, the request's copy and the completion, the queue) that are marked
+    /// <see cref="MethodImplOptions.AggressiveOptimization"/>: such a method has one version only, compiled fully
+    /// optimized, and preparing it compiles that version here instead of on the first failing request. Nothing runs, so
+    /// nothing is captured, remembered, queued or counted. In a storm's first seconds these ran at tier 0 (with the
+    /// request copy's, about a tenth of a live-sink app's samples; docs/benchmarks.md, section "storm5"): the JIT's
+    /// tiering waits for a quiet second that a storm on a saturated core never gives it. Only the methods of
+    /// <paramref name="types"/> and of their nested types (lambdas, closures, nested classes) that carry the attribute
+    /// and are not generic; stops early when <paramref name="stopping"/> is set. The runtime does not compile a sealed
+    /// implementation of an interface method this way (measured: <c>PrepareMethod</c> leaves it to its first call), so
+    /// the report path's interface methods only call on to optimized methods of their own.
+    /// </summary>
+    /// <returns>How many methods were prepared.</returns>
+    public static int PrepareCapturePath(IEnumerable<Type> types, CancellationToken stopping)
+    {
+        var prepared = 0;
+        foreach (var type in types)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
+            prepared += Prepare(type);
+        }
+
+        return prepared;
+    }
+
+    /// <summary>The type's methods and those of the types nested in it, at any depth (a nested class's lambdas).</summary>
+    private static int Prepare(Type type)
+    {
+        var prepared = PrepareDeclared(type);
+        foreach (var nested in type.GetNestedTypes(BindingFlags.Public | BindingFlags.NonPublic))
+        {
+            prepared += Prepare(nested);
+        }
+
+        return prepared;
+    }
+
+    private static int PrepareDeclared(Type type)
+    {
+        const BindingFlags Declared = BindingFlags.DeclaredOnly | BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
+        if (type.ContainsGenericParameters)
+        {
+            return 0;
+        }
+
+        var prepared = 0;
+        foreach (var method in type.GetMethods(Declared).Concat<MethodBase>(type.GetConstructors(Declared)))
+        {
+            if ((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0
+                && !method.IsAbstract && !method.ContainsGenericParameters)
+            {
+                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                prepared++;
+            }
+        }
+
+        return prepared;
     }
 
     private sealed class SyntheticRequest : RequestSnapshot

@@ -91,6 +91,44 @@ public sealed class WarmUpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_report_path_warm_up_that_fails_leaves_the_encoding_warm_up_and_the_SDK_as_before()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), logs, LogLevel.Debug);
+        var sender = sdk.Client.Sender!;
+        await sender.WarmUp.Within();
+
+        var encoded = 0;
+        sender.StartWarmUp(() => { encoded++; return sdk.Client.WarmUpEvent(); }, new UnreadableTypes());
+        await sender.WarmUp.Within();
+
+        sender.WarmUp.IsCompletedSuccessfully.Should().BeTrue();
+        encoded.Should().Be(1, "the encoding's part runs whatever the report path's part does");
+        logs.Entries.Where(e => e.Message.Contains("warm-up", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Level.Should().Be(LogLevel.Debug);
+        _ingest.Requests.Should().BeEmpty();
+        sender.Drops.Total().Should().Be(0);
+
+        var id = sdk.Client.CaptureException(Thrown(new InvalidOperationException("after the failed warm-up")));
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        var errorEvent = Wire.Read(_ingest.Requests.Should().ContainSingle().Subject.Body).AsMap()["events"].AsList().Should().ContainSingle().Subject.AsMap();
+        errorEvent["event_id"].Should().Be(id!.Value.ToString("N"));
+    }
+
+    [Fact]
+    public void The_report_path_is_compiled_without_running_any_of_it()
+    {
+        // What keeps the warm-up invisible to the app: no exception is captured, no scope read, nothing queued.
+        EventPathWarmUp.PrepareCapturePath(ErrorHubClient.CapturePathTypes, CancellationToken.None).Should().BeGreaterThan(5);
+        EventPathWarmUp.PrepareCapturePath([typeof(Tripwire)], CancellationToken.None).Should().Be(2, "its optimized method and its lambda's");
+        Tripwire.Runs.Should().Be(0);
+
+        using var stopped = new CancellationTokenSource();
+        stopped.Cancel();
+        EventPathWarmUp.PrepareCapturePath(ErrorHubClient.CapturePathTypes, stopped.Token).Should().Be(0, "a stopping SDK compiles nothing more");
+    }
+
+    [Fact]
     public async Task Stopping_the_SDK_during_its_warm_up_ends_it_quietly()
     {
         var logs = new CapturingLoggerProvider();
@@ -103,6 +141,27 @@ public sealed class WarmUpTests : IAsyncLifetime
         warmUp.IsCompletedSuccessfully.Should().BeTrue();
         logs.Entries.Should().NotContain(e => e.Message.Contains("warm-up", StringComparison.Ordinal));
         _ingest.Requests.Should().BeEmpty();
+    }
+
+    private static class Tripwire
+    {
+        public static int Runs;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static Action Report() => [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] () => Runs++;
+
+        public static void NotOptimized() => Runs++;
+    }
+
+    private sealed class UnreadableTypes : IReadOnlyList<Type>
+    {
+        public int Count => 1;
+
+        public Type this[int index] => throw new InvalidOperationException("no types today");
+
+        public IEnumerator<Type> GetEnumerator() => throw new InvalidOperationException("no types today");
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class ThrowingRequest : RequestSnapshot

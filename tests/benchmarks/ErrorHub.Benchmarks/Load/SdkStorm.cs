@@ -154,6 +154,21 @@ internal static partial class SdkStorm
         Console.WriteLine(FormattableString.Invariant(
             $"warm-up encode: {wall.Elapsed.TotalMilliseconds:F1} ms wall, {(ThreadCpu() - cpu).TotalMilliseconds:F1} ms thread CPU, JIT {(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitTime).TotalMilliseconds:F1} ms for {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - methods} methods ({System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true) - ilBytes:N0} B of IL), RSS {(Environment.WorkingSet - rss) / 1024.0 / 1024.0:+0.0;-0.0} MB"));
 
+        // The report path (storm5): its AggressiveOptimization methods compiled without running them, the core's and
+        // ASP.NET Core's (the container made by AddErrorHub has the integration's request context when it is present).
+        Type[] capturePath = [.. ErrorHubClient.CapturePathTypes, .. services.GetService<IRequestContext>()?.CapturePathTypes ?? []];
+        GC.Collect();
+        rss = Environment.WorkingSet;
+        jitTime = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+        methods = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
+        ilBytes = System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true);
+        cpu = ThreadCpu();
+        wall.Restart();
+        var prepared = EventPathWarmUp.PrepareCapturePath(capturePath, CancellationToken.None);
+        wall.Stop();
+        Console.WriteLine(FormattableString.Invariant(
+            $"warm-up report path ({capturePath.Length} types, {prepared} methods prepared): {wall.Elapsed.TotalMilliseconds:F1} ms wall, {(ThreadCpu() - cpu).TotalMilliseconds:F1} ms thread CPU, JIT {(System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - jitTime).TotalMilliseconds:F1} ms for {System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - methods} methods ({System.Runtime.JitInfo.GetCompiledILBytes(currentThread: true) - ilBytes:N0} B of IL), RSS {(Environment.WorkingSet - rss) / 1024.0 / 1024.0:+0.0;-0.0} MB"));
+
         for (var i = 2; i <= 3; i++)
         {
             jitTime = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);

@@ -127,8 +127,10 @@ internal static class WrkBenchmarks
         ];
         var runs = phases.Select(_ => new List<StormRun>()).ToArray();
         Console.WriteLine();
-        Console.WriteLine("| round | app | throwing req/s | app CPU per throwing request | allocated per throwing request | during the storm: /ok req/s, p50 / p99 | peak RSS | thrown = delivered + counted as dropped | load |");
-        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---|---|");
+        // "beside": the phase where /throw and /ok run together, each wrk with its own 16 connections: the /throw rate
+        // and the app's CPU (cores) in it, so that what /ok got can be set against what the throwing requests took.
+        Console.WriteLine("| round | app | throwing req/s | app CPU per throwing request | allocated per throwing request | during the storm: /ok req/s, p50 / p99 | beside it: /throw req/s, app's cores | peak RSS | thrown = delivered + counted as dropped | load |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---|---|");
         for (var round = 0; round < rounds; round++)
         {
             for (var turn = 0; turn < phases.Length; turn++)
@@ -142,7 +144,7 @@ internal static class WrkBenchmarks
                     ? "—"
                     : $"{run.Thrown:N0} = {run.Delivered:N0} + {run.Dropped.Values.Sum():N0}{(run.Dropped.Values.Sum() > 0 ? $" ({string.Join(", ", run.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))})" : "")}{(run.Accounted ? "" : " **MISMATCH**")}";
                 Console.WriteLine(FormattableString.Invariant(
-                    $"| {round + 1} | {label} | {run.Storm.RequestsPerSecond:N0} | {run.CpuMicroseconds:F1} µs | {run.Bytes:N0} B | {run.Ok.RequestsPerSecond:N0}, {run.Ok.P50Microseconds:N0} / {run.Ok.P99Microseconds:N0} µs | {run.PeakMegabytes:N0} MB | {accounting} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
+                    $"| {round + 1} | {label} | {run.Storm.RequestsPerSecond:N0} | {run.CpuMicroseconds:F1} µs | {run.Bytes:N0} B | {run.Ok.RequestsPerSecond:N0}, {run.Ok.P50Microseconds:N0} / {run.Ok.P99Microseconds:N0} µs | {run.ThrowBeside.RequestsPerSecond:N0}, {run.CoresBeside:F2} | {run.PeakMegabytes:N0} MB | {accounting} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
             }
         }
 
@@ -174,16 +176,19 @@ internal static class WrkBenchmarks
         var cpu = CpuWatch.Seconds(app.Pid) - cpuBefore;
         var after = await app.ProbeAsync();
 
+        var cpuBeforeBoth = CpuWatch.Seconds(app.Pid);
         var both = await Task.WhenAll(Wrk.RunAsync(app.Url + "throw", seconds), Wrk.RunAsync(app.Url + "ok", seconds));
+        var cpuBoth = CpuWatch.Seconds(app.Pid) - cpuBeforeBoth;
         var stats = await app.FinishAsync();
         var delivered = (await sink.StatsAsync()).Events;
         var requests = Math.Max(1, storm.Requests);
         return new StormRun(storm, cpu * 1e6 / requests, (double)(after.Allocated - before.Allocated) / requests, both[1], stats.PeakMegabytes,
-            stats.Thrown, delivered, stats.Dropped);
+            stats.Thrown, delivered, stats.Dropped, both[0], cpuBoth / seconds);
     }
 
     private sealed record StormRun(
-        WrkResult Storm, double CpuMicroseconds, double Bytes, WrkResult Ok, double PeakMegabytes, long Thrown, long Delivered, Dictionary<string, long> Dropped)
+        WrkResult Storm, double CpuMicroseconds, double Bytes, WrkResult Ok, double PeakMegabytes, long Thrown, long Delivered, Dictionary<string, long> Dropped,
+        WrkResult ThrowBeside, double CoresBeside)
     {
         public bool Accounted => Thrown == Delivered + Dropped.Values.Sum();
     }
