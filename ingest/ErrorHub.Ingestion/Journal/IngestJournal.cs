@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Ingestion.Http;
 using ErrorHub.Ingestion.Writing;
@@ -43,6 +45,10 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _stopDeadline = new(); // cancelled when a stop's flush runs out of time
     private Task _flusher = Task.CompletedTask;
+
+    // The ids of the inserts under way, kept as they start and end rather than gathered again for each new insert: a set
+    // of thousands of ids made per insert is a large object, and large objects bring on full collections.
+    private readonly Dictionary<(int ProjectId, Guid EventId), int> _underWay = [];
 
     private JournalFiles? _files;
     private IReadOnlyList<JournalRecordLocation> _backlog = [];
@@ -301,7 +307,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     && (running.Peek().Stored.IsCompleted
                         || running.Count >= _options.MaxConcurrentInserts
                         || takenEvents < _options.MaxEventsPerInsert / 2
-                        || Overlaps(running, events)))
+                        || Overlaps(events)))
                 {
                     if (!await SettleOldestAsync(running))
                     {
@@ -311,6 +317,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
                 await WaitBetweenInsertsAsync(lastStart);
                 lastStart = _time.GetTimestamp();
+                foreach (var e in events)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(_underWay, (e.ProjectId, e.EventId), out _)++;
+                }
+
                 running.Enqueue(new RunningInsert(events.Count == 0 ? Task.FromResult(true) : InsertAsync(events), events, takenEvents, taken[^1].Sequence));
             }
         }
@@ -327,6 +338,15 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         var oldest = running.Peek();
         var stored = await oldest.Stored;
         running.Dequeue();
+        foreach (var e in oldest.Events)
+        {
+            ref var count = ref CollectionsMarshal.GetValueRefOrNullRef(_underWay, (e.ProjectId, e.EventId));
+            if (!Unsafe.IsNullRef(ref count) && --count == 0)
+            {
+                _underWay.Remove((e.ProjectId, e.EventId));
+            }
+        }
+
         Interlocked.Add(ref _pendingEvents, -oldest.JournaledEvents);
         if (!stored)
         {
@@ -337,20 +357,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         return true;
     }
 
-    private static bool Overlaps(Queue<RunningInsert> running, List<ErrorEvent> events)
+    private bool Overlaps(List<ErrorEvent> events)
     {
-        var underWay = new HashSet<(int, Guid)>();
-        foreach (var insert in running)
-        {
-            foreach (var e in insert.Events)
-            {
-                underWay.Add((e.ProjectId, e.EventId));
-            }
-        }
-
         foreach (var e in events)
         {
-            if (underWay.Contains((e.ProjectId, e.EventId)))
+            if (_underWay.ContainsKey((e.ProjectId, e.EventId)))
             {
                 return true;
             }
