@@ -41,6 +41,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     private readonly Lock _flushLock = new();
     private readonly Queue<Accepted> _accepted = new();
+    private long _acceptedEvents; // the events of _accepted, under _flushLock
     private readonly SemaphoreSlim _flushSignal = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _stopDeadline = new(); // cancelled when a stop's flush runs out of time
@@ -236,6 +237,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                 for (var i = 0; i < batch.Count; i++)
                 {
                     _accepted.Enqueue(new Accepted(first + i, batch[i].Payload, batch[i].EventCount));
+                    _acceptedEvents += batch[i].EventCount;
                 }
             }
 
@@ -260,6 +262,18 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             long lastStart = 0;
             while (true)
             {
+                // A light flow (less than half an insert waiting) is not taken while an insert runs: prepared now, its events
+                // would only wait beside the running insert's (every collection meanwhile copies both: the half-load accept
+                // tail, docs/benchmarks.md "journalgc") for an insert that starts when this one ends anyway. Taken then, it
+                // also carries what came meanwhile.
+                while (running.Count > 0 && (running.Peek().Stored.IsCompleted || WaitingEvents() < _options.MaxEventsPerInsert / 2))
+                {
+                    if (!await SettleOldestAsync(running))
+                    {
+                        return; // stopping past its deadline: the journal keeps the rest for the next start
+                    }
+                }
+
                 var taken = new List<Accepted>();
                 var takenEvents = 0;
                 lock (_flushLock)
@@ -267,6 +281,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     while (_accepted.TryPeek(out var next) && (takenEvents == 0 || takenEvents + next.EventCount <= _options.MaxEventsPerInsert))
                     {
                         _accepted.Dequeue();
+                        _acceptedEvents -= next.EventCount;
                         taken.Add(next);
                         takenEvents += next.EventCount;
                     }
@@ -295,11 +310,10 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
                 // Prepared here, once, from the batch as sent (the request only decoded it to validate): a batch as sent takes
                 // about 150 bytes per event, its prepared events tens of times that, and tens of thousands of them may wait.
-                var events = new List<ErrorEvent>(takenEvents);
-                foreach (var accepted in taken)
-                {
-                    events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
-                }
+                // On a thread of its own, not the pool's: preparing thousands of events is tens of milliseconds of CPU in one go,
+                // and on a 2-core server a pool thread busy with it is one fewer to continue the requests whose fsync has just
+                // ended (their 202s would wait in the pool's queue behind it).
+                var events = await Task.Factory.StartNew(() => PrepareAll(taken, takenEvents), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
                 // Settled first: what has ended, then the oldest while every slot is taken, while this insert is small (a light
                 // flow goes one insert at a time, each carrying all that gathered), or while it carries an id under way.
@@ -330,6 +344,25 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             // A bug or a broken disk: stop flushing (what is journaled stays for the next start) rather than loop.
             LogFlusherFailed(_logger, exception);
         }
+    }
+
+    private long WaitingEvents()
+    {
+        lock (_flushLock)
+        {
+            return _acceptedEvents;
+        }
+    }
+
+    private List<ErrorEvent> PrepareAll(List<Accepted> taken, int takenEvents)
+    {
+        var events = new List<ErrorEvent>(takenEvents);
+        foreach (var accepted in taken)
+        {
+            events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
+        }
+
+        return events;
     }
 
     /// <summary>Waits for the oldest insert under way; once stored, its events are no longer pending and the checkpoint moves past its records.</summary>
