@@ -18,6 +18,8 @@ internal sealed class IngestMetrics
     private readonly Counter<long> _eventsAccepted;
     private readonly Counter<long> _batches;
     private readonly Histogram<double> _batchSeconds;
+    private readonly Histogram<double> _batchGcPauseSeconds;
+    private readonly Histogram<double> _journalWaitSeconds;
     private readonly Counter<long> _droppedBatches;
     private readonly Counter<long> _droppedEvents;
 
@@ -31,6 +33,18 @@ internal sealed class IngestMetrics
             "s",
             "Time from a batch's arrival to its answer, by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        // What a batch's answer time can be laid against (docs/benchmarks.md "journalgc"): the runtime's collections that paused
+        // it, and, with the journal, its wait for the group's write and fsync as the request saw it (the queue, the fsync, its turn back).
+        _batchGcPauseSeconds = meter.CreateHistogram(
+            "errorhub.ingest.batch.gc_pause",
+            "s",
+            "Garbage-collection pause time that passed while a batch accepted was being answered.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
+        _journalWaitSeconds = meter.CreateHistogram(
+            "errorhub.ingest.journal.wait.duration",
+            "s",
+            "Time from a batch's append to the ingest journal until the request continued after its fsync.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
         var journalAppendSeconds = meter.CreateHistogram(
             "errorhub.ingest.journal.append.duration",
             "s",
@@ -50,7 +64,7 @@ internal sealed class IngestMetrics
         meter.CreateObservableCounter("errorhub.ingest.journal.skipped", () => journal.SkippedRecords, "{batch}", "Journaled batches not stored: damaged in the files, or no longer valid when replayed.");
     }
 
-    public void Answered(IngestOutcome outcome, int acceptedEvents, TimeSpan elapsed)
+    public void Answered(IngestOutcome outcome, int acceptedEvents, TimeSpan elapsed, TimeSpan gcPause)
     {
         var tag = new KeyValuePair<string, object?>("outcome", Name(outcome));
         _batches.Add(1, tag);
@@ -58,8 +72,12 @@ internal sealed class IngestMetrics
         if (acceptedEvents > 0)
         {
             _eventsAccepted.Add(acceptedEvents);
+            _batchGcPauseSeconds.Record(gcPause.TotalSeconds);
         }
     }
+
+    /// <summary>A journaled batch's request continued after its record was fsynced, <paramref name="elapsed"/> after it was appended.</summary>
+    public void JournalWaited(TimeSpan elapsed) => _journalWaitSeconds.Record(elapsed.TotalSeconds);
 
     /// <summary>A batch of a project that passed the key check was refused (so project ids here are only real projects').</summary>
     public void Dropped(int projectId, DropReason reason, int events)

@@ -41,8 +41,9 @@ internal sealed partial class IngestEndpoint(
     public async Task<IResult> HandleAsync(HttpContext context, string projectId)
     {
         var started = timeProvider.GetTimestamp();
+        var pausedBefore = GC.GetTotalPauseDuration();
         var answer = await AnswerAsync(context, projectId, started);
-        metrics.Answered(answer.Outcome, answer.AcceptedEvents, timeProvider.GetElapsedTime(started));
+        metrics.Answered(answer.Outcome, answer.AcceptedEvents, timeProvider.GetElapsedTime(started), GC.GetTotalPauseDuration() - pausedBefore);
         return answer.Result;
     }
 
@@ -226,8 +227,13 @@ internal sealed partial class IngestEndpoint(
 
             try
             {
+                var waitStarted = timeProvider.GetTimestamp();
                 var stored = sent is not null ? pipeline.JournalAsync(sent, eventCount, cancellationToken) : pipeline.StoreAsync(events, cancellationToken);
                 await stored.WaitAsync(StoreWait(), timeProvider, cancellationToken);
+                if (sent is not null)
+                {
+                    metrics.JournalWaited(timeProvider.GetElapsedTime(waitStarted));
+                }
             }
             catch (Exception exception) when (exception is StoreBusyException or StoreUnavailableException)
             {

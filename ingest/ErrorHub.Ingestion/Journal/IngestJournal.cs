@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Ingestion.Http;
 using ErrorHub.Ingestion.Writing;
@@ -39,10 +41,15 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     private readonly Lock _flushLock = new();
     private readonly Queue<Accepted> _accepted = new();
+    private long _acceptedEvents; // the events of _accepted, under _flushLock
     private readonly SemaphoreSlim _flushSignal = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _stopDeadline = new(); // cancelled when a stop's flush runs out of time
     private Task _flusher = Task.CompletedTask;
+
+    // The ids of the inserts under way, kept as they start and end rather than gathered again for each new insert: a set
+    // of thousands of ids made per insert is a large object, and large objects bring on full collections.
+    private readonly Dictionary<(int ProjectId, Guid EventId), int> _underWay = [];
 
     private JournalFiles? _files;
     private IReadOnlyList<JournalRecordLocation> _backlog = [];
@@ -230,6 +237,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                 for (var i = 0; i < batch.Count; i++)
                 {
                     _accepted.Enqueue(new Accepted(first + i, batch[i].Payload, batch[i].EventCount));
+                    _acceptedEvents += batch[i].EventCount;
                 }
             }
 
@@ -254,6 +262,18 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             long lastStart = 0;
             while (true)
             {
+                // A light flow (less than half an insert waiting) is not taken while an insert runs: prepared now, its events
+                // would only wait beside the running insert's (every collection meanwhile copies both: the half-load accept
+                // tail, docs/benchmarks.md "journalgc") for an insert that starts when this one ends anyway. Taken then, it
+                // also carries what came meanwhile.
+                while (running.Count > 0 && (running.Peek().Stored.IsCompleted || WaitingEvents() < _options.MaxEventsPerInsert / 2))
+                {
+                    if (!await SettleOldestAsync(running))
+                    {
+                        return; // stopping past its deadline: the journal keeps the rest for the next start
+                    }
+                }
+
                 var taken = new List<Accepted>();
                 var takenEvents = 0;
                 lock (_flushLock)
@@ -261,6 +281,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     while (_accepted.TryPeek(out var next) && (takenEvents == 0 || takenEvents + next.EventCount <= _options.MaxEventsPerInsert))
                     {
                         _accepted.Dequeue();
+                        _acceptedEvents -= next.EventCount;
                         taken.Add(next);
                         takenEvents += next.EventCount;
                     }
@@ -289,11 +310,10 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
                 // Prepared here, once, from the batch as sent (the request only decoded it to validate): a batch as sent takes
                 // about 150 bytes per event, its prepared events tens of times that, and tens of thousands of them may wait.
-                var events = new List<ErrorEvent>(takenEvents);
-                foreach (var accepted in taken)
-                {
-                    events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
-                }
+                // On a thread of its own, not the pool's: preparing thousands of events is tens of milliseconds of CPU in one go,
+                // and on a 2-core server a pool thread busy with it is one fewer to continue the requests whose fsync has just
+                // ended (their 202s would wait in the pool's queue behind it).
+                var events = await Task.Factory.StartNew(() => PrepareAll(taken, takenEvents), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
                 // Settled first: what has ended, then the oldest while every slot is taken, while this insert is small (a light
                 // flow goes one insert at a time, each carrying all that gathered), or while it carries an id under way.
@@ -301,7 +321,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     && (running.Peek().Stored.IsCompleted
                         || running.Count >= _options.MaxConcurrentInserts
                         || takenEvents < _options.MaxEventsPerInsert / 2
-                        || Overlaps(running, events)))
+                        || Overlaps(events)))
                 {
                     if (!await SettleOldestAsync(running))
                     {
@@ -311,6 +331,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
                 await WaitBetweenInsertsAsync(lastStart);
                 lastStart = _time.GetTimestamp();
+                foreach (var e in events)
+                {
+                    CollectionsMarshal.GetValueRefOrAddDefault(_underWay, (e.ProjectId, e.EventId), out _)++;
+                }
+
                 running.Enqueue(new RunningInsert(events.Count == 0 ? Task.FromResult(true) : InsertAsync(events), events, takenEvents, taken[^1].Sequence));
             }
         }
@@ -321,12 +346,40 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
     }
 
+    private long WaitingEvents()
+    {
+        lock (_flushLock)
+        {
+            return _acceptedEvents;
+        }
+    }
+
+    private List<ErrorEvent> PrepareAll(List<Accepted> taken, int takenEvents)
+    {
+        var events = new List<ErrorEvent>(takenEvents);
+        foreach (var accepted in taken)
+        {
+            events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
+        }
+
+        return events;
+    }
+
     /// <summary>Waits for the oldest insert under way; once stored, its events are no longer pending and the checkpoint moves past its records.</summary>
     private async Task<bool> SettleOldestAsync(Queue<RunningInsert> running)
     {
         var oldest = running.Peek();
         var stored = await oldest.Stored;
         running.Dequeue();
+        foreach (var e in oldest.Events)
+        {
+            ref var count = ref CollectionsMarshal.GetValueRefOrNullRef(_underWay, (e.ProjectId, e.EventId));
+            if (!Unsafe.IsNullRef(ref count) && --count == 0)
+            {
+                _underWay.Remove((e.ProjectId, e.EventId));
+            }
+        }
+
         Interlocked.Add(ref _pendingEvents, -oldest.JournaledEvents);
         if (!stored)
         {
@@ -337,20 +390,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         return true;
     }
 
-    private static bool Overlaps(Queue<RunningInsert> running, List<ErrorEvent> events)
+    private bool Overlaps(List<ErrorEvent> events)
     {
-        var underWay = new HashSet<(int, Guid)>();
-        foreach (var insert in running)
-        {
-            foreach (var e in insert.Events)
-            {
-                underWay.Add((e.ProjectId, e.EventId));
-            }
-        }
-
         foreach (var e in events)
         {
-            if (underWay.Contains((e.ProjectId, e.EventId)))
+            if (_underWay.ContainsKey((e.ProjectId, e.EventId)))
             {
                 return true;
             }

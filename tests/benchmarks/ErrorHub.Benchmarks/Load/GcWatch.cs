@@ -32,19 +32,61 @@ internal sealed class GcWatch
     public async Task<string> JournalAppendsAsync(HttpClient client)
     {
         var now = await ScrapeAsync(client);
-        const string Bucket = "errorhub_ingest_journal_append_duration_seconds_bucket{le=\"";
-        var buckets = now.Keys.Where(k => k.StartsWith(Bucket, StringComparison.Ordinal))
-            .Select(k => (Le: k[Bucket.Length..k.IndexOf('"', Bucket.Length)], Count: now[k] - _start.GetValueOrDefault(k)))
-            .ToList();
-        var count = now.GetValueOrDefault("errorhub_ingest_journal_append_duration_seconds_count") - _start.GetValueOrDefault("errorhub_ingest_journal_append_duration_seconds_count");
-        var sum = now.GetValueOrDefault("errorhub_ingest_journal_append_duration_seconds_sum") - _start.GetValueOrDefault("errorhub_ingest_journal_append_duration_seconds_sum");
-        if (count <= 0)
+        var appends = Histogram(now, "errorhub_ingest_journal_append_duration_seconds");
+        var waits = Histogram(now, "errorhub_ingest_journal_wait_duration_seconds");
+        return appends.Count <= 0
+            ? "none"
+            : string.Create(CultureInfo.InvariantCulture, $"{appends.Count:N0}, mean {appends.Mean * 1000:N1} ms, p50 {appends.Quantile(0.5)}, p99 {appends.Quantile(0.99)}, longest {appends.Quantile(1)}") +
+                (waits.Count <= 0 ? "" : string.Create(CultureInfo.InvariantCulture, $"; a request's wait from its append to its turn after the fsync: mean {waits.Mean * 1000:N1} ms, p50 {waits.Quantile(0.5)}, p99 {waits.Quantile(0.99)}, longest {waits.Quantile(1)}"));
+    }
+
+    /// <summary>
+    /// The accepted batches since the start as the server timed them: answer time (p50, p99), and how many met a collection's
+    /// pause (any, and 25 ms or more of it), from the server's histograms. Laid against the client's latencies: what the
+    /// client adds (its own scheduling), and which share of the slow answers the collector explains.
+    /// </summary>
+    public async Task<string> AcceptedAsync(HttpClient client)
+    {
+        var now = await ScrapeAsync(client);
+        var answered = Histogram(now, "errorhub_ingest_batch_duration_seconds", "outcome=\"accepted\"");
+        var paused = Histogram(now, "errorhub_ingest_batch_gc_pause_seconds");
+        if (answered.Count <= 0 || paused.Count <= 0)
         {
             return "none";
         }
 
-        string Quantile(double q) => buckets.FirstOrDefault(b => b.Count >= q * count).Le is { } le ? $"≤ {(le == "+Inf" ? "∞" : (double.Parse(le, CultureInfo.InvariantCulture) * 1000).ToString("N0", CultureInfo.InvariantCulture))} ms" : "?";
-        return string.Create(CultureInfo.InvariantCulture, $"{count:N0}, mean {sum * 1000 / count:N1} ms, p50 {Quantile(0.5)}, p99 {Quantile(0.99)}, longest {Quantile(1)}");
+        double Share(double atLeast) => 100.0 * paused.CountAbove(atLeast) / paused.Count;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{answered.Count:N0} answered in p50 {answered.Quantile(0.5)}, p99 {answered.Quantile(0.99)}, more than 25 ms: {100.0 * answered.CountAbove(0.025) / answered.Count:N1} %; " +
+            $"met a GC pause: {Share(0.0001):N1} %, more than 25 ms of pause: {Share(0.025):N1} %, GC pause per batch mean {paused.Mean * 1000:N1} ms");
+    }
+
+    private BucketHistogram Histogram(Dictionary<string, double> now, string name, string? label = null)
+    {
+        var prefix = name + "_bucket{" + (label is null ? "" : label + ",") + "le=\"";
+        var buckets = now.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(k => (Le: k[prefix.Length..k.IndexOf('"', prefix.Length)], Count: now[k] - _start.GetValueOrDefault(k)))
+            .Select(b => (Le: b.Le == "+Inf" ? double.PositiveInfinity : double.Parse(b.Le, CultureInfo.InvariantCulture), b.Count))
+            .OrderBy(b => b.Le)
+            .ToList();
+        var suffix = label is null ? "" : "{" + label + "}";
+        var count = now.GetValueOrDefault(name + "_count" + suffix) - _start.GetValueOrDefault(name + "_count" + suffix);
+        var sum = now.GetValueOrDefault(name + "_sum" + suffix) - _start.GetValueOrDefault(name + "_sum" + suffix);
+        return new BucketHistogram(buckets, count, sum);
+    }
+
+    /// <summary>A Prometheus histogram's change over a phase: cumulative buckets by upper bound (seconds).</summary>
+    private sealed record BucketHistogram(List<(double Le, double Count)> Buckets, double Count, double Sum)
+    {
+        public double Mean => Count > 0 ? Sum / Count : 0;
+
+        /// <summary>The upper bound of the bucket the quantile falls in.</summary>
+        public string Quantile(double q) => Buckets.FirstOrDefault(b => b.Count >= q * Count) is { Count: > 0 } bucket
+            ? double.IsPositiveInfinity(bucket.Le) ? "> " + (Buckets.Count > 1 ? (Buckets[^2].Le * 1000).ToString("N0", CultureInfo.InvariantCulture) : "?") + " ms" : $"≤ {(bucket.Le * 1000).ToString("0.#", CultureInfo.InvariantCulture)} ms"
+            : "?";
+
+        /// <summary>How many took more than <paramref name="bound"/> seconds (a bucket bound).</summary>
+        public double CountAbove(double bound) => Count - Buckets.Where(b => b.Le <= bound + 1e-12).Select(b => b.Count).DefaultIfEmpty(0).Max();
     }
 
     /// <summary>Every sample of the Prometheus text, by its name and labels; nothing when the server does not answer.</summary>
@@ -86,7 +128,7 @@ internal sealed class GcWatch
         }
 
         var name = sample[..brace];
-        var kept = sample[(brace + 1)..^1].Split(',').Where(l => l.StartsWith("gc_heap_generation=", StringComparison.Ordinal) || l.StartsWith("le=", StringComparison.Ordinal)).ToList();
+        var kept = sample[(brace + 1)..^1].Split(',').Where(l => l.StartsWith("gc_heap_generation=", StringComparison.Ordinal) || l.StartsWith("outcome=", StringComparison.Ordinal) || l.StartsWith("le=", StringComparison.Ordinal)).ToList();
         return kept.Count == 0 ? name : $"{name}{{{string.Join(',', kept)}}}";
     }
 }

@@ -183,6 +183,7 @@ internal static class IngestLoad
         report.Add(("CPU at half load (cores busy)", halfCpu));
         report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
         report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
+        report.Add(("at half load, accepted batches as the server timed them", await gc.AcceptedAsync(client)));
         try
         {
             report.AddRange(await target.ClickHouseWorkAsync(halfStarted, halfEnded, half.Requests, "at half load"));
