@@ -181,8 +181,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
             using var keys = new ClickHouseKeyTable("keys", "project_id UInt32, fingerprint String, timestamp DateTime, event_id UUID");
             foreach (var e in chunk)
             {
-                // Seconds since the epoch: a DateTime column reads them as they are, whatever the server's time zone.
-                keys.Add(e.ProjectId).Add(e.Fingerprint).Add(ClickHouseEventRow.ClampToDateTime(e.Timestamp).ToUnixTimeSeconds()).Add(e.EventId).EndRow();
+                keys.Add(e.ProjectId).Add(e.Fingerprint).AddUnixSeconds(e.Timestamp).Add(e.EventId).EndRow();
             }
 
             stored.UnionWith(await client.QueryWithKeysAsync(

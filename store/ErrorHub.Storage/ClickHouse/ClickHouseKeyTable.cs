@@ -37,6 +37,19 @@ internal sealed class ClickHouseKeyTable(string name, string structure) : IDispo
         return this;
     }
 
+    /// <summary>
+    /// A time for a <c>DateTime</c> column as seconds since the epoch, whatever the server's time zone: ten digits, zero-padded,
+    /// since 18.x reads a number there only when it has exactly ten (a time before 2001 would be refused otherwise).
+    /// </summary>
+    public ClickHouseKeyTable AddUnixSeconds(DateTimeOffset value)
+    {
+        Separate();
+        Ensure(10);
+        Utf8Formatter.TryFormat(ClickHouseEventRow.ClampToDateTime(value).ToUnixTimeSeconds(), _buffer.AsSpan(_length), out var written, new StandardFormat('D', 10));
+        _length += written;
+        return this;
+    }
+
     public ClickHouseKeyTable Add(Guid value)
     {
         Separate();
