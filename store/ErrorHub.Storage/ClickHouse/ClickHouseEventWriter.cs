@@ -195,8 +195,8 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
                 cancellationToken));
         }
 
-        // Rare (events sent without a time, or with one ahead of ingest's clock): the key's first two columns (project, issue) bound what is read; the ids
-        // are then matched in those rows only.
+        // Rare (events sent without a time, or with one ahead of ingest's clock): the key's first two columns (project, issue)
+        // bound what is read; the ids are then matched in those rows only.
         foreach (var project in byIssue.GroupBy(e => e.ProjectId))
         {
             foreach (var chunk in project.Chunk(IdLookupChunkSize))
