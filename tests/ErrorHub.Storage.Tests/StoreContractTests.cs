@@ -484,6 +484,28 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fingerprints_with_tabs_quotes_backslashes_line_breaks_and_non_ascii_still_find_their_duplicates_and_legacy_issues()
+    {
+        // An SDK-set fingerprint is whatever the app chose; ClickHouse looks these up as a table of keys sent beside the query
+        // (TabSeparated), where each of these characters must be escaped to be read back as stored.
+        string[] fingerprints = ["tab\there", "quote'and\"double", "back\\slash\\n", "line\nbreak\r\nand\0nul", "ünïcødé 🦀 \b\f", "\\t"];
+        var events = fingerprints.Select((fingerprint, i) => TestEvents.Create(Project, fingerprint, T0.AddMinutes(i))).ToList();
+        var legacyFollowers = fingerprints.Select((fingerprint, i) => Regrouped(TestEvents.Create(Project, "regrouped-" + i, T0.AddHours(1).AddMinutes(i)), legacy: fingerprint)).ToList();
+
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(events);
+        await Store.Events.InsertEventsAsync(legacyFollowers);
+        await Store.Events.InsertEventsAsync([.. legacyFollowers, .. events]);
+
+        foreach (var fingerprint in fingerprints)
+        {
+            (await Store.Issues.GetIssueAsync(Project, fingerprint))!.EventCount.Should().Be(2, $"one event of {fingerprint} and one that its legacy fingerprint names, each counted once");
+        }
+
+        (await Store.Issues.GetIssuesAsync(new IssueQuery(Project))).TotalCount.Should().Be(fingerprints.Length, "no regrouped event opened an issue of its own");
+    }
+
+    [Fact]
     public async Task A_retried_batch_of_thousands_of_events_over_many_issues_counts_each_once()
     {
         // More than one look-up query's worth on ClickHouse (10,000 keys each).

@@ -94,14 +94,19 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         for (var start = 0; start < unknown.Count; start += IdLookupChunkSize)
         {
             var chunk = unknown.Skip(start).Take(IdLookupChunkSize).ToList();
-            var keys = string.Join(", ", chunk.Select(k => $"({ClickHouseSql.Literal(k.ProjectId)}, {ClickHouseSql.Quote(k.Fingerprint)})"));
-            var rows = await client.QueryLongAsync(
+            using var keys = new ClickHouseKeyTable("keys", "project_id UInt32, fingerprint String");
+            foreach (var (projectId, fingerprint) in chunk)
+            {
+                keys.Add(projectId).Add(fingerprint).EndRow();
+            }
+
+            var rows = await client.QueryWithKeysAsync(
                 $"""
                 SELECT DISTINCT project_id, fingerprint
                 FROM {schema.IssueHourly}
-                WHERE (project_id, fingerprint) IN ({keys})
+                WHERE (project_id, fingerprint) IN keys
                 """,
-                LookupQueryBytes,
+                keys,
                 row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), row.GetProperty("fingerprint").GetString() ?? ""),
                 cancellationToken);
             existing.UnionWith(rows);
@@ -160,56 +165,59 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// </summary>
     private async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
     {
-        var byKey = new List<string>(events.Count);
+        var stored = new HashSet<(int, Guid)>();
+        var byKey = new List<ErrorEvent>(events.Count);
         var byIssue = new List<ErrorEvent>();
         foreach (var e in events)
         {
             // Not before its receipt: ingest may have replaced the time on an earlier try (none sent, or too far ahead by
             // that try's clock), and that try's time is not this one's.
-            if (e.Timestamp >= e.ReceivedAt)
+            (e.Timestamp >= e.ReceivedAt ? byIssue : byKey).Add(e);
+        }
+
+        // The keys go as a table beside the query (ClickHouseKeyTable), read into the set that also bounds the granules read.
+        foreach (var chunk in byKey.Chunk(IdLookupChunkSize))
+        {
+            using var keys = new ClickHouseKeyTable("keys", "project_id UInt32, fingerprint String, timestamp DateTime, event_id UUID");
+            foreach (var e in chunk)
             {
-                byIssue.Add(e);
-                continue;
+                keys.Add(e.ProjectId).Add(e.Fingerprint).AddUnixSeconds(e.Timestamp).Add(e.EventId).EndRow();
             }
 
-            // Seconds since the epoch: the set converts them to the column's DateTime without a function call per key.
-            var time = ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(e.Timestamp).ToUnixTimeSeconds());
-            byKey.Add($"({ClickHouseSql.Literal(e.ProjectId)}, {ClickHouseSql.Quote(e.Fingerprint)}, {time}, {ClickHouseSql.Literal(e.EventId)})");
+            stored.UnionWith(await client.QueryWithKeysAsync(
+                $"""
+                SELECT DISTINCT project_id, toString(event_id) AS id
+                FROM {schema.IssueEvents}
+                WHERE (project_id, fingerprint, timestamp, event_id) IN keys
+                """,
+                keys,
+                ReadStoredId,
+                cancellationToken));
         }
 
-        var conditions = new List<string>();
-        for (var start = 0; start < byKey.Count; start += IdLookupChunkSize)
-        {
-            conditions.Add($"(project_id, fingerprint, timestamp, event_id) IN ({string.Join(", ", byKey.Skip(start).Take(IdLookupChunkSize))})");
-        }
-
-        // The key's first two columns (project, issue) bound what is read; the ids are then matched in those rows only.
+        // Rare (events sent without a time, or with one ahead of ingest's clock): the key's first two columns (project, issue)
+        // bound what is read; the ids are then matched in those rows only.
         foreach (var project in byIssue.GroupBy(e => e.ProjectId))
         {
             foreach (var chunk in project.Chunk(IdLookupChunkSize))
             {
-                conditions.Add(
-                    $"project_id = {ClickHouseSql.Literal(project.Key)}" +
-                    $" AND fingerprint IN ({string.Join(", ", chunk.Select(e => e.Fingerprint).Distinct(StringComparer.Ordinal).Select(ClickHouseSql.Quote))})" +
-                    $" AND event_id IN ({string.Join(", ", chunk.Select(e => ClickHouseSql.Literal(e.EventId)))})");
+                stored.UnionWith(await client.QueryLongAsync(
+                    $"""
+                    SELECT DISTINCT project_id, toString(event_id) AS id
+                    FROM {schema.IssueEvents}
+                    WHERE project_id = {ClickHouseSql.Literal(project.Key)}
+                      AND fingerprint IN ({string.Join(", ", chunk.Select(e => e.Fingerprint).Distinct(StringComparer.Ordinal).Select(ClickHouseSql.Quote))})
+                      AND event_id IN ({string.Join(", ", chunk.Select(e => ClickHouseSql.Literal(e.EventId)))})
+                    """,
+                    LookupQueryBytes,
+                    ReadStoredId,
+                    cancellationToken));
             }
-        }
-
-        var stored = new HashSet<(int, Guid)>();
-        foreach (var condition in conditions)
-        {
-            var rows = await client.QueryLongAsync(
-                $"""
-                SELECT DISTINCT project_id, toString(event_id) AS id
-                FROM {schema.IssueEvents}
-                WHERE {condition}
-                """,
-                LookupQueryBytes,
-                row => ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? "")),
-                cancellationToken);
-            stored.UnionWith(rows);
         }
 
         return stored;
     }
+
+    private static (int ProjectId, Guid EventId) ReadStoredId(System.Text.Json.JsonElement row) =>
+        ((int)ClickHouseClient.ReadInt64(row.GetProperty("project_id")), Guid.Parse(row.GetProperty("id").GetString() ?? ""));
 }

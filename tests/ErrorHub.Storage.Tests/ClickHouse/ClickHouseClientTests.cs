@@ -77,6 +77,46 @@ public sealed class ClickHouseClientTests : IAsyncLifetime
         rows[0].Text.Should().Be(value);
     }
 
+    [Theory]
+    [MemberData(nameof(Hostile))]
+    public async Task A_string_in_a_table_of_keys_sent_beside_a_query_reads_back_byte_for_byte(string value)
+    {
+        // The time before a string that starts with letters: 18.x reads "0" there as the start of "YYYY-MM-DD hh:mm:ss".
+        using var keys = new ClickHouseKeyTable("keys", "id UInt32, time DateTime, text String, event_id UUID");
+        var id = Guid.NewGuid();
+        keys.Add(7).AddUnixSeconds(DateTimeOffset.FromUnixTimeSeconds(1_764_790_000)).Add(value).Add(id).EndRow();
+        keys.Add(8).AddUnixSeconds(new DateTimeOffset(1960, 1, 1, 0, 0, 0, TimeSpan.Zero)).Add("late: " + value + "\t" + value).Add(Guid.Empty).EndRow();
+
+        var rows = await _client.QueryWithKeysAsync(
+            "SELECT id, hex(text) AS bytes, text, toUnixTimestamp(time) AS time, toString(event_id) AS event_id FROM keys ORDER BY id",
+            keys,
+            row => (Bytes: row.GetProperty("bytes").GetString(), Text: row.GetProperty("text").GetString(), Time: ClickHouseClient.ReadInt64(row.GetProperty("time")), EventId: row.GetProperty("event_id").GetString()),
+            CancellationToken.None);
+
+        rows.Should().HaveCount(2);
+        rows[0].Bytes.Should().Be(Convert.ToHexString(Encoding.UTF8.GetBytes(value)));
+        rows[0].Text.Should().Be(value);
+        rows[0].Time.Should().Be(1_764_790_000, "seconds since the epoch, whatever the server's time zone");
+        rows[0].EventId.Should().Be(id.ToString("D"));
+        rows[1].Text.Should().Be("late: " + value + "\t" + value);
+        rows[1].Time.Should().Be(0, "a time before what DateTime holds is its first second, as the events table stores it");
+    }
+
+    [Fact]
+    public async Task A_query_with_a_table_of_keys_is_sent_as_the_configured_user()
+    {
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(_server.Url, "default", "definitely-not-the-password"));
+        using var keys = new ClickHouseKeyTable("keys", "id UInt32");
+        keys.Add(1).EndRow();
+
+        var query = () => client.QueryWithKeysAsync("SELECT id FROM keys", keys, row => row.GetProperty("id").GetInt32(), CancellationToken.None);
+
+        var error = (await query.Should().ThrowAsync<ClickHouseException>()).Which;
+        error.Message.Should().ContainEquivalentOf("password").And.Contain("SELECT id FROM keys");
+        (await _client.QueryWithKeysAsync("SELECT id FROM keys", keys, row => row.GetProperty("id").GetInt32(), CancellationToken.None)).Should().Equal(1);
+    }
+
     [Fact]
     public async Task A_quoted_literal_cannot_end_the_statement()
     {

@@ -36,7 +36,7 @@ internal static class IngestLoad
     private const int RawBatch = 10_000;
 
     /// <summary>The best of the ways the store took the rows straight, and each of them.</summary>
-    private sealed record Ceiling(List<(string How, double EventsPerSecond)> Variants)
+    private sealed record Ceiling(List<(string How, double EventsPerSecond)> Variants, long Rows)
     {
         public double Best => Variants.Max(v => v.EventsPerSecond);
     }
@@ -98,11 +98,20 @@ internal static class IngestLoad
         // into the same store, no HTTP, no decoding (ClickHouse: rows built before the clock starts, the
         // driver's binary insert of 10,000 rows; SQLite: the store's own batch insert).
         Phase("raw insert");
+        var ceilingCpu = target.StartCpu();
+        var ceilingStarted = DateTimeOffset.UtcNow;
         var ceiling = await target.RawInsertRateAsync(template, TimeSpan.FromSeconds(Math.Min(seconds, 12)));
         foreach (var (how, rate) in ceiling.Variants)
         {
             report.Add(($"raw insert into the store, {how} (events/s)", $"{rate:N0}"));
         }
+
+        // What the raw rows cost ClickHouse, their merges included (waited for here, before anything else runs), per row:
+        // the figure the product path's ClickHouse CPU per visible event is compared with.
+        var ceilingMerges = await target.WaitForMergesAsync(TimeSpan.FromSeconds(90));
+        var ceilingClock = DateTimeOffset.UtcNow - ceilingStarted;
+        report.Add(("raw insert: ClickHouse CPU, its merges included (waited " + $"{ceilingMerges:N0} s)", ceilingCpu.Stop(ceilingClock, ceiling.Rows)));
+        await AddClickHouseWorkAsync(report, target, ceilingStarted, DateTimeOffset.UtcNow, ceiling.Rows / EventsPerBatch, "raw insert");
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { BaseAddress = target.Url, Timeout = TimeSpan.FromSeconds(60) };
 
@@ -140,7 +149,6 @@ internal static class IngestLoad
         var maxStarted = DateTimeOffset.UtcNow;
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
         var maxCpu = cpu.Stop(max.Elapsed, max.AcceptedEvents);
-        var maxEnded = DateTimeOffset.UtcNow;
         var acceptedPerSecond = max.AcceptedEvents / max.Elapsed.TotalSeconds;
         report.Add(("accepted, most (events/s)", $"{acceptedPerSecond:N0}"));
         report.Add(("**accepted at most / raw insert (best)**", $"**{acceptedPerSecond / ceiling.Best:N2}**"));
@@ -148,18 +156,13 @@ internal static class IngestLoad
         report.Add(("accept latency at most: p50 / p99", $"{max.Percentile(50):N1} / {max.Percentile(99):N1} ms"));
         report.Add(("CPU while at most (cores busy)", maxCpu));
         report.Add(("server GC while at most", await gc.StopAsync(client, max.Elapsed)));
-        try
-        {
-            report.AddRange(await target.ClickHouseWorkAsync(maxStarted, maxEnded, max.Requests));
-        }
-        catch (ClickHouseException exception)
-        {
-            // The breakdown is an extra (e.g. an external server without these logs); the measurement goes on without it.
-            report.Add(("ClickHouse's work per request", "not read: " + exception.Message.Split('\n')[0]));
-        }
-
         var visibleAfter = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2));
         report.Add(("visible in the store (events/s, from the first send to the last event queryable)", $"{max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds:N0}"));
+
+        // With the journal most of the flush comes after the last answer: ClickHouse's work is read over the whole time until
+        // the last event was visible, so that its CPU per event compares with the raw insert's (in the same units: per 100 events).
+        report.Add(("CPU from the first send until the last event visible (cores busy)", cpu.Stop(max.Elapsed + visibleAfter, max.AcceptedEvents)));
+        await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible");
         report.Add(("server memory after the most: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
 
         // 2. Latency at half the most: batches sent on a fixed schedule, whatever the answers do.
@@ -184,14 +187,7 @@ internal static class IngestLoad
         report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
         report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
         report.Add(("at half load, accepted batches as the server timed them", await gc.AcceptedAsync(client)));
-        try
-        {
-            report.AddRange(await target.ClickHouseWorkAsync(halfStarted, halfEnded, half.Requests, "at half load"));
-        }
-        catch (ClickHouseException exception)
-        {
-            report.Add(("ClickHouse's work per request at half load", "not read: " + exception.Message.Split('\n')[0]));
-        }
+        await AddClickHouseWorkAsync(report, target, halfStarted, halfEnded, half.Requests, "at half load");
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
         cpu = target.StartCpu();
@@ -214,6 +210,19 @@ internal static class IngestLoad
         foreach (var (what, value) in report)
         {
             Console.WriteLine($"| {what} | {value} |");
+        }
+    }
+
+    private static async Task AddClickHouseWorkAsync(List<(string What, string Value)> report, Target target, DateTimeOffset from, DateTimeOffset to, long requests, string phase)
+    {
+        try
+        {
+            report.AddRange(await target.ClickHouseWorkAsync(from, to, requests, phase));
+        }
+        catch (ClickHouseException exception)
+        {
+            // The breakdown is an extra (e.g. an external server without these logs); the measurement goes on without it.
+            report.Add(($"ClickHouse's work per request {phase}", "not read: " + exception.Message.Split('\n')[0]));
         }
     }
 
@@ -573,7 +582,7 @@ internal static class IngestLoad
                        count() AS n, sum(written_rows) AS written, sum(read_rows) AS read, sum(query_duration_ms) AS ms,
                        sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) AS user_us,
                        toInt64(quantileExact(0.5)(query_duration_ms)) AS p50, toInt64(quantileExact(0.99)(query_duration_ms)) AS p99,
-                       toInt64(quantileExact(0.5)(written_rows)) AS rows50
+                       toInt64(quantileExact(0.5)(written_rows)) AS rows50, sum(read_bytes) AS read_bytes, max(memory_usage) AS memory
                 FROM system.query_log
                 WHERE type = 2 AND {window} AND query NOT LIKE '%system.%'
                 GROUP BY kind ORDER BY kind
@@ -582,7 +591,8 @@ internal static class IngestLoad
                     Written: ClickHouseClient.ReadInt64(row.GetProperty("written")), Read: ClickHouseClient.ReadInt64(row.GetProperty("read")),
                     Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), UserMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("user_us")),
                     P50: ClickHouseClient.ReadInt64(row.GetProperty("p50")), P99: ClickHouseClient.ReadInt64(row.GetProperty("p99")),
-                    Rows50: ClickHouseClient.ReadInt64(row.GetProperty("rows50"))),
+                    Rows50: ClickHouseClient.ReadInt64(row.GetProperty("rows50")), ReadBytes: ClickHouseClient.ReadInt64(row.GetProperty("read_bytes")),
+                    Memory: ClickHouseClient.ReadInt64(row.GetProperty("memory"))),
                 CancellationToken.None);
             foreach (var q in queries)
             {
@@ -591,7 +601,8 @@ internal static class IngestLoad
                     $"{(double)q.Milliseconds / requests:N1} ms of statement time, {q.UserMicroseconds / 1000.0 / requests:N1} ms user CPU"));
                 // The wall time of one statement, which a request's answer waits for: what a group commit's time goes to.
                 lines.Add(($"ClickHouse {phase}, per statement: {q.Kind}",
-                    $"duration p50 / p99 {q.P50:N0} / {q.P99:N0} ms, mean {(double)q.Milliseconds / Math.Max(q.Count, 1):N1} ms; rows written p50 {q.Rows50:N0}"));
+                    $"duration p50 / p99 {q.P50:N0} / {q.P99:N0} ms, mean {(double)q.Milliseconds / Math.Max(q.Count, 1):N1} ms; rows written p50 {q.Rows50:N0}; " +
+                    $"user CPU mean {q.UserMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms; read {q.ReadBytes / 1024.0 / 1024 / Math.Max(q.Count, 1):N1} MB mean; memory at most {q.Memory / 1024.0 / 1024:N0} MB"));
             }
 
             var parts = await client.QueryAsync(
@@ -690,7 +701,7 @@ internal static class IngestLoad
                     await _store.Events.InsertEventsAsync(events);
                     return clock.Elapsed;
                 })));
-                return new Ceiling(variants);
+                return new Ceiling(variants, serial);
             }
 
             var raw = new RawClickHouseInsert(_clickHouse.Url, _database!);
@@ -698,7 +709,7 @@ internal static class IngestLoad
             variants.Add(("driver binary insert, gzip, 1 at a time", await RateAsync(slice, 1, () => raw.InsertAsync(NextBatch(), compress: true))));
             variants.Add(("driver binary insert, uncompressed, 1 at a time", await RateAsync(slice, 1, () => raw.InsertAsync(NextBatch(), compress: false))));
             variants.Add(("driver binary insert, uncompressed, 2 at a time", await RateAsync(slice, 2, () => raw.InsertAsync(NextBatch(), compress: false))));
-            return new Ceiling(variants);
+            return new Ceiling(variants, serial);
         }
 
         /// <summary>Events per second of inserts of <see cref="RawBatch"/> run by <paramref name="parallel"/> loops; only the inserts' own time counts.</summary>
