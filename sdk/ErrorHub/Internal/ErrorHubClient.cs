@@ -77,7 +77,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     /// <summary>This package's types whose AggressiveOptimization methods every reported exception runs through.</summary>
     internal static readonly Type[] CapturePathTypes =
-        [typeof(ErrorHubClient), typeof(SeenExceptions), typeof(ExceptionConverter), typeof(ErrorHubScope), typeof(LogScopes), typeof(EventIds), typeof(BackgroundSender)];
+        [typeof(ErrorHubClient), typeof(SeenExceptions), typeof(ExceptionConverter), typeof(ErrorHubScope), typeof(LogScopes), typeof(EventIds), typeof(BackgroundSender), typeof(BatchBuffer)];
 
     public bool IsEnabled => _sender is not null;
 
@@ -331,7 +331,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     {
         // Scopes are read now, on the capturing flow: a request may send the event later, from elsewhere.
         _logScopes?.AddTagsTo(errorEvent);
-        CurrentScope().ApplyTo(errorEvent, _options.MaxBreadcrumbs);
+        (_pushedScope.Value ?? _requestContext?.RequestScopeToApply(this) ?? _processScope).ApplyTo(errorEvent, _options.MaxBreadcrumbs);
         if (_requestContext?.TryTake(this, errorEvent, hint, source, request) == true)
         {
             return errorEvent.EventId; // the request adds itself and the user, and decides when, and whether, to send
