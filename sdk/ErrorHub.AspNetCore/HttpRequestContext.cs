@@ -22,8 +22,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
     // uncompiled (as measured), so the work is in the private methods below, which the SDK's warm-up compiles.
     public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) => ScopeOfCurrent(client);
 
-    public ErrorHubScope? RequestScopeToApply(ErrorHubClient client) => ScopeToApply(client);
-
     public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
         TakeInRequest(client, errorEvent, hint, source, request);
 
@@ -33,12 +31,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ErrorHubScope? ScopeOfCurrent(ErrorHubClient client) =>
         requests.Current is { } context ? RequestState.For(context, client).Scope : null;
-
-    // A request's scope is made with the process's as its parent and nothing in it: until the request adds to it, the
-    // process's scope gives an event the same, without a scope (and the request's state) made per failing request.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private ErrorHubScope? ScopeToApply(ErrorHubClient client) =>
-        requests.Current is not { } context ? null : context.Features.Get<RequestState>()?.ExistingScope ?? client.ProcessScope;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TakeInRequest(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
@@ -93,9 +85,6 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
             _context = context;
             _client = client;
         }
-
-        /// <summary>The request's scope if something made it, else null.</summary>
-        public ErrorHubScope? ExistingScope => Volatile.Read(ref _scope);
 
         // Made on first use: a request whose exception the full queue refused needs no scope.
         public ErrorHubScope Scope

@@ -331,7 +331,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     {
         // Scopes are read now, on the capturing flow: a request may send the event later, from elsewhere.
         _logScopes?.AddTagsTo(errorEvent);
-        (_pushedScope.Value ?? _requestContext?.RequestScopeToApply(this) ?? _processScope).ApplyTo(errorEvent, _options.MaxBreadcrumbs);
+        CurrentScope().ApplyTo(errorEvent, _options.MaxBreadcrumbs);
         if (_requestContext?.TryTake(this, errorEvent, hint, source, request) == true)
         {
             return errorEvent.EventId; // the request adds itself and the user, and decides when, and whether, to send

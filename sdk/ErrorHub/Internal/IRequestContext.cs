@@ -26,13 +26,6 @@ internal interface IRequestContext
     ErrorHubScope? CurrentRequestScope(ErrorHubClient client);
 
     /// <summary>
-    /// What an event captured now takes from the current request's scope: that scope when the request made one, else
-    /// the scope a new one would have as its parent (the same values, breadcrumbs and user: a new scope is empty); null
-    /// outside requests. Reading a scope never makes one (a storm's failing requests mostly have none).
-    /// </summary>
-    ErrorHubScope? RequestScopeToApply(ErrorHubClient client) => CurrentRequestScope(client);
-
-    /// <summary>
     /// Adds the request and user to an event captured inside a request and sends it through the client, now or
     /// when the response completes and shows whether the app handled the failure. False outside requests.
     /// <paramref name="request"/> is the request when the caller knows it (the middleware), else null.
