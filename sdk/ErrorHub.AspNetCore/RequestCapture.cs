@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -136,9 +137,8 @@ internal static class RequestCapture
     private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options)
     {
         UserInfo? user = null;
-        if (options.CaptureUser && context.User.Identity?.IsAuthenticated == true)
+        if (options.CaptureUser && SignedIn(context) is { } principal)
         {
-            var principal = context.User;
             user = new UserInfo
             {
                 Id = principal.FindFirstValue(ClaimTypes.NameIdentifier) ?? principal.FindFirstValue("sub"),
@@ -154,6 +154,19 @@ internal static class RequestCapture
         }
 
         return user is { Id: null, Username: null, Email: null, IpAddress: null } ? null : user;
+    }
+
+    /// <summary>
+    /// The request's user when signed in, else null. <see cref="HttpContext.User"/> of the server's own context makes an
+    /// empty <see cref="ClaimsPrincipal"/> (with its identity) for a request that no authentication reached, and keeps it
+    /// on the request: for every failing request of an app without sign-in. The authentication feature holds the user
+    /// that sign-in set, and nothing otherwise; other contexts (a test's own) are asked as before.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static ClaimsPrincipal? SignedIn(HttpContext context)
+    {
+        var principal = context is DefaultHttpContext ? context.Features.Get<IHttpAuthenticationFeature>()?.User : context.User;
+        return principal?.Identity?.IsAuthenticated == true ? principal : null;
     }
 
     /// <summary>The trace id of a W3C <c>traceparent</c> header (<c>00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;</c>), or null.</summary>

@@ -77,7 +77,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     /// <summary>This package's types whose AggressiveOptimization methods every reported exception runs through.</summary>
     internal static readonly Type[] CapturePathTypes =
-        [typeof(ErrorHubClient), typeof(SeenExceptions), typeof(ExceptionConverter), typeof(ErrorHubScope), typeof(LogScopes), typeof(EventIds), typeof(BackgroundSender)];
+        [typeof(ErrorHubClient), typeof(SeenExceptions), typeof(ExceptionConverter), typeof(ErrorHubScope), typeof(LogScopes), typeof(EventIds), typeof(BackgroundSender), typeof(BatchBuffer)];
 
     public bool IsEnabled => _sender is not null;
 

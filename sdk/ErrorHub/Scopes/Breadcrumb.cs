@@ -20,6 +20,12 @@ public sealed class Breadcrumb
 
     internal const int MaxMessageLength = 1024;
 
+    /// <summary>
+    /// Set by the wire writer: a mark once written, then its bytes once written again (a breadcrumb of the process's
+    /// scope goes with every event). A breadcrumb cannot change, so its bytes never go stale.
+    /// </summary>
+    internal byte[]? WireBytes;
+
     /// <summary>When it happened (UTC).</summary>
     public DateTimeOffset Timestamp { get; }
 

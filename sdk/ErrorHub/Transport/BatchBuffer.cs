@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace ErrorHub.Transport;
 
@@ -22,6 +23,7 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
     public int Bytes => _written;
 
     /// <summary>Adds bytes encoded earlier as one whole event.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every event of a storm: compiled at start, as the report path
     public void Add(ReadOnlySpan<byte> encodedEvent)
     {
         encodedEvent.CopyTo(GetSpan(encodedEvent.Length));
@@ -81,6 +83,7 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
         return _buffer.AsSpan(_written);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Reserve(int sizeHint)
     {
         var needed = Math.Max(sizeHint, 1);

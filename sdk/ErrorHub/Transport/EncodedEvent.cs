@@ -10,7 +10,13 @@ namespace ErrorHub.Transport;
 /// </summary>
 internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool<byte> Pool)
 {
-    public ReadOnlySpan<byte> Span => Array.AsSpan(0, Length);
+    public ReadOnlySpan<byte> Span
+    {
+        // Every event of a storm: compiled optimized at its first call, on the sender's thread (not listed for the warm-up's
+        // PrepareMethod: the writer below implements an interface, which that leaves uncompiled).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        get => Array.AsSpan(0, Length);
+    }
 
     /// <summary>Encodes an event into a rented array; the writer's exception (an unwritable event) goes to the caller.</summary>
     /// <remarks>Compiled optimized at its first call, the SDK's warm-up (see <see cref="EventPathWarmUp"/>), as is the writer below.</remarks>
@@ -31,6 +37,7 @@ internal readonly record struct EncodedEvent(byte[] Array, int Length, ArrayPool
     }
 
     /// <summary>Gives the array back to the pool; the event must not be read after.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Return() => Pool.Return(Array);
 
     /// <summary>The bytes in an array of their own (for the disk spool and the event that starts the next batch).</summary>

@@ -314,8 +314,46 @@ internal static class EventWireWriter
         }
     }
 
+    /// <summary>
+    /// A breadcrumb as its map. Those of the process's scope (the host's "Application started", the app's own at start)
+    /// go with every event, and a storm would write the same ones again for each: a breadcrumb written a second time
+    /// keeps its bytes and is copied from then on (it cannot change). One written once, as a request's own, is written
+    /// straight, as before, with nothing kept.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void WriteBreadcrumb(ref MessagePackWriter writer, Breadcrumb crumb)
+    {
+        var kept = Volatile.Read(ref crumb.WireBytes);
+        if (kept is null)
+        {
+            Volatile.Write(ref crumb.WireBytes, WrittenOnce);
+            WriteBreadcrumbFields(ref writer, crumb);
+            return;
+        }
+
+        if (ReferenceEquals(kept, WrittenOnce))
+        {
+            kept = EncodeBreadcrumb(crumb);
+            Volatile.Write(ref crumb.WireBytes, kept);
+        }
+
+        writer.WriteRaw(kept);
+    }
+
+    /// <summary>Marks a breadcrumb written once (see <see cref="WriteBreadcrumb"/>): never written as bytes.</summary>
+    private static readonly byte[] WrittenOnce = new byte[1];
+
+    /// <summary>One breadcrumb alone, exactly as it appears in an event's <c>breadcrumbs</c>.</summary>
+    internal static byte[] EncodeBreadcrumb(Breadcrumb crumb)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + (crumb.Message.Length * 3) + ((crumb.Category?.Length ?? 0) * 3));
+        var writer = new MessagePackWriter(buffer);
+        WriteBreadcrumbFields(ref writer, crumb);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteBreadcrumbFields(ref MessagePackWriter writer, Breadcrumb crumb)
     {
         writer.WriteMapHeader(3 + Present(crumb.Category));
         writer.WriteRaw(Keys.Timestamp);

@@ -32,6 +32,33 @@ public sealed class SdkContextFieldTests
     }
 
     [Fact]
+    public void Breadcrumbs_that_go_with_every_event_are_read_back_the_same_in_each()
+    {
+        // The process's breadcrumbs (the host's start, the app's own at start) go with every event of a storm: the writer
+        // writes them straight the first time and keeps their bytes from the second on. Every event still reads back its
+        // own breadcrumbs, the shared ones and those of its request, in order.
+        var started = new Breadcrumb(DateTimeOffset.FromUnixTimeSeconds(1_763_599_980), "Application started", "Microsoft.Hosting.Lifetime", ErrorHubLevel.Info);
+        var listening = new Breadcrumb(DateTimeOffset.FromUnixTimeSeconds(1_763_599_981), "Now listening on: http://127.0.0.1:5000", null, ErrorHubLevel.Warning);
+        for (var i = 0; i < 4; i++)
+        {
+            var e = WireSnapshotTests.FullEvent();
+            e.Breadcrumbs.Add(started);
+            e.Breadcrumbs.Add(listening);
+            e.Breadcrumbs.Add(new Breadcrumb(DateTimeOffset.FromUnixTimeSeconds(1_763_599_990 + i), $"loading order {i}", "Shop.Orders", ErrorHubLevel.Error));
+
+            var decoded = Decode(WireSnapshotTests.Encode(e)).Events[0].Event;
+
+            decoded.Breadcrumbs.Should().Equal(
+                [
+                    new Storage.Events.BreadcrumbRecord(DateTimeOffset.FromUnixTimeSeconds(1_763_599_980), "info", "Microsoft.Hosting.Lifetime", "Application started"),
+                    new Storage.Events.BreadcrumbRecord(DateTimeOffset.FromUnixTimeSeconds(1_763_599_981), "warning", null, "Now listening on: http://127.0.0.1:5000"),
+                    new Storage.Events.BreadcrumbRecord(DateTimeOffset.FromUnixTimeSeconds(1_763_599_990 + i), "error", "Shop.Orders", $"loading order {i}"),
+                ],
+                $"event {i + 1} of the storm");
+        }
+    }
+
+    [Fact]
     public void A_frame_marked_wrapper_is_shown_but_not_in_app_so_grouping_and_the_culprit_skip_it()
     {
         var e = WireSnapshotTests.FullEvent();
