@@ -1,3 +1,4 @@
+using ErrorHub.AspNetCore.Tests.Infrastructure;
 using ErrorHub.Internal;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Ingest;
@@ -25,7 +26,8 @@ public sealed class WarmUpTests
     public async Task After_the_warm_up_nothing_was_sent_or_counted_and_the_first_failing_request_arrives_alone_as_it_failed()
     {
         await using var ingest = await RecordingIngest.StartAsync();
-        await using var app = await StartAppAsync(ingest.Dsn());
+        var completed = new CompletedRequests();
+        await using var app = await StartAppAsync(ingest.Dsn(), completed);
         var client = app.Services.GetRequiredService<ErrorHubClient>();
         var sender = client.Sender!;
         await sender.WarmUp.WaitAsync(Guard);
@@ -38,6 +40,8 @@ public sealed class WarmUpTests
         using var request = new HttpRequestMessage(HttpMethod.Get, "/orders/42?token=secret");
         request.Headers.UserAgent.ParseAdd("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/120.0");
         (await http.SendAsync(request).WaitAsync(Guard)).StatusCode.Should().Be(System.Net.HttpStatusCode.InternalServerError);
+        // The report is decided when the response completes, which may come after the client has its answer.
+        await completed.WaitForAllAsync();
         (await client.FlushAsync(Guard)).Should().BeTrue();
 
         var batch = Wire.Read(ingest.Requests.Should().ContainSingle().Subject.Body).AsMap();
@@ -103,13 +107,14 @@ public sealed class WarmUpTests
         public static void Report() => Runs++;
     }
 
-    private static async Task<WebApplication> StartAppAsync(string dsn)
+    private static async Task<WebApplication> StartAppAsync(string dsn, CompletedRequests completed)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.AddErrorHub(o => o.Dsn = dsn);
         var app = builder.Build();
+        app.Use(completed.Track);
         app.UseExceptionHandler(handler => handler.Run(context =>
         {
             context.Response.StatusCode = 500;
