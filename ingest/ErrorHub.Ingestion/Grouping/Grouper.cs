@@ -390,6 +390,21 @@ internal static partial class Grouper
         return string.Join(", ", names);
     }
 
+    /// <summary>Whether the message quotes a namespace-qualified name, as version 4 counts it without frames; allocates nothing.</summary>
+    internal static bool QuotesDottedName(string message)
+    {
+        var text = message.AsSpan(0, Math.Min(message.Length, MaxParameterizedChars));
+        foreach (var match in QuotedName().EnumerateMatches(text))
+        {
+            if (text.Slice(match.Index + 1, match.Length - 2).Contains('.'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A quoted identifier or dotted name (with generic arity), not data: no spaces, dashes or leading digits.</summary>
     [GeneratedRegex(@"['""`‘’“”«»](?<name>[A-Za-z_][A-Za-z0-9_]*(?:[.+][A-Za-z_][A-Za-z0-9_]*)*(?:`\d+)?)['""`‘’“”«»]", RegexOptions.CultureInvariant)]
     private static partial Regex QuotedName();

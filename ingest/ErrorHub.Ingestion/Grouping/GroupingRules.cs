@@ -111,18 +111,23 @@ internal sealed class GroupingRules
         return false;
     }
 
-    /// <summary>A message that may quote a name, on an exception without a frame that counts (errs on the side of yes: a quote, and no frame that is not noise).</summary>
+    /// <summary>
+    /// A message that quotes a namespace-qualified name, on an exception without a frame that counts (errs on the side of yes:
+    /// the root cause's wrappers may still have frames). The message is looked at first, without allocating: most messages
+    /// quote no such name, and deciding whether a frame is noise normalizes its names.
+    /// </summary>
     private bool MayBeFramelessWithNames(ExceptionRecord exception)
     {
-        var message = exception.Value;
-        if (message.AsSpan(0, Math.Min(message.Length, 1024)).IndexOfAny(QuoteCharacters) < 0)
+        if (!Grouper.QuotesDottedName(exception.Value))
         {
             return false;
         }
 
-        foreach (var frame in exception.Frames)
+        // A loop over the list, not foreach over the interface, which would allocate an enumerator.
+        var frames = exception.Frames;
+        for (var f = 0; f < frames.Count; f++)
         {
-            if (!DotNetFrames.IsNoise(frame, this))
+            if (!DotNetFrames.IsNoise(frames[f], this))
             {
                 return false;
             }
@@ -130,8 +135,6 @@ internal sealed class GroupingRules
 
         return true;
     }
-
-    private static readonly System.Buffers.SearchValues<char> QuoteCharacters = System.Buffers.SearchValues.Create("'\"`‘’“”«»");
 
     private bool HasAddedNamespace(string? typeName)
     {
