@@ -11,9 +11,9 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 3 (version 2's rules with more
+/// an issue can explain itself) and how the issue is titled. Version 4 (version 2's rules with more
 /// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
-/// (docs/grouping.md); every event also carries the fingerprint of the version before, so that issues
+/// (docs/grouping.md); every event also carries the fingerprints of the versions before, so that issues
 /// made before keep their events. Changing anything here that changes a fingerprint is a new version:
 /// the pinned fingerprints in the grouping tests fail until it is.
 /// </summary>
@@ -371,20 +371,38 @@ internal static partial class Grouper
     [GeneratedRegex(@"(?<![\w:.])(?:\d+\.)?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?![\w:])", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
 
-    /// <summary>The .NET names a message quotes, in order, each once: "'Shop.Services.SlackService'", "'Order'".</summary>
-    private static string QuotedNames(string message)
+    /// <summary>
+    /// The .NET names a message quotes, in order, each once: "'Shop.Services.SlackService'", "'Order'"; only the
+    /// namespace-qualified ones when <paramref name="dottedOnly"/>, where a short quoted word may as well be data ('admin').
+    /// </summary>
+    private static string QuotedNames(string message, bool dottedOnly = false)
     {
         var names = new List<string>();
         foreach (Match match in QuotedName().Matches(message.Length > MaxParameterizedChars ? message[..MaxParameterizedChars] : message))
         {
             var name = match.Groups["name"].Value;
-            if (!names.Contains(name, StringComparer.Ordinal))
+            if ((!dottedOnly || name.Contains('.', StringComparison.Ordinal)) && !names.Contains(name, StringComparer.Ordinal))
             {
                 names.Add(name);
             }
         }
 
         return string.Join(", ", names);
+    }
+
+    /// <summary>Whether the message quotes a namespace-qualified name, as version 4 counts it without frames; allocates nothing.</summary>
+    internal static bool QuotesDottedName(string message)
+    {
+        var text = message.AsSpan(0, Math.Min(message.Length, MaxParameterizedChars));
+        foreach (var match in QuotedName().EnumerateMatches(text))
+        {
+            if (text.Slice(match.Index + 1, match.Length - 2).Contains('.'))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A quoted identifier or dotted name (with generic arity), not data: no spaces, dashes or leading digits.</summary>
@@ -460,14 +478,16 @@ internal static partial class Grouper
             {
                 components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
             }
-            else if (throwSite is not null && QuotedNames(exception.Value) is { Length: > 0 } names)
+            else if ((throwSite is not null || rules.FramelessNames) && QuotedNames(exception.Value, dottedOnly: throwSite is null) is { Length: > 0 } names)
             {
                 // Without the app's code in the stack, what the framework failed on is named in the
                 // message: the missing service, the entity type, the table. Names are not translated.
+                // Version 4: also without any usable frame, where the parameterized message below lost them; there only
+                // namespace-qualified names count, as a short quoted word there is as often a value ('admin', 'order42').
                 components.Add(new GroupingComponent(GroupingComponent.Subject, names));
             }
 
-            if (components.Count(c => c.Counts) == 1)
+            if (components.Count(c => c.Counts) == 1 || (throwSite is null && rules.FramelessNames))
             {
                 components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
             }

@@ -1,24 +1,28 @@
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
-/// What distinguishes one version of the grouping rules from the one before it. Version 3 is version 2
-/// with more general .NET knowledge (docs/grouping.md, "Version 3"): more framework namespaces, throw
-/// helpers written as local functions, and UI frameworks' thread checks as guards. Version 2 stays
-/// computable: an event whose version-3 fingerprint differs from its version-2 one carries the
-/// version-2 fingerprint as its legacy one, so the issues version 2 made keep their events.
+/// What distinguishes one version of the grouping rules from the one before it. Version 4 is version 3 with
+/// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
+/// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
+/// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
+/// computable: an event a version groups otherwise than the one before carries the older fingerprints as legacy
+/// ones, so the issues older versions made keep their events.
 /// </summary>
 internal sealed class GroupingRules
 {
     /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
-    internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards)
+    internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
+        bool framelessNames = false)
     {
         Version = version;
         Previous = previous;
         AddedFrameworkNamespaces = addedFrameworkNamespaces;
         LocalThrowHelpers = localThrowHelpers;
         ThreadChecksAreGuards = threadChecksAreGuards;
+        FramelessNames = framelessNames;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -34,8 +38,18 @@ internal sealed class GroupingRules
         ["Avalonia", "Realms", "Orleans", "MassTransit", "NServiceBus", "ReactiveUI", "DynamicData", "CommunityToolkit", "Nancy", "__Interop"],
         localThrowHelpers: true, threadChecksAreGuards: true);
 
+    /// <summary>
+    /// Version 3 and: client libraries whose frames stood above the app's own in real reports, so that the library's
+    /// method was the key of every failure passing through it, whichever of the app's methods called it (the Discord
+    /// clients Discord.Net and DSharpPlus, Telegram.Bot, ODP.NET's OracleInternal); and an exception without usable
+    /// frames counts the .NET names its message quotes (the subject) beside the parameterized message, which loses them
+    /// (docs/grouping.md, "Version 4").
+    /// </summary>
+    public static GroupingRules V4 { get; } = new(4, V3, ["Discord", "DSharpPlus", "Telegram.Bot", "OracleInternal"],
+        localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V3;
+    public static GroupingRules Current => V4;
 
     public int Version { get; }
 
@@ -54,6 +68,9 @@ internal sealed class GroupingRules
     /// <summary>A dispatcher's VerifyAccess that throws is a framework guard: the caller's thread is the bug.</summary>
     public bool ThreadChecksAreGuards { get; }
 
+    /// <summary>An exception without usable frames counts the .NET names its message quotes (the subject) beside the parameterized message.</summary>
+    public bool FramelessNames { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -69,10 +86,11 @@ internal sealed class GroupingRules
         // Only what this version adds can make it differ: a rule it shares with the version before groups alike in both.
         var addsLocalThrowHelpers = LocalThrowHelpers && !Previous.LocalThrowHelpers;
         var addsThreadChecks = ThreadChecksAreGuards && !Previous.ThreadChecksAreGuards;
+        var addsFramelessNames = FramelessNames && !Previous.FramelessNames;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
-            if (HasAddedNamespace(exceptions[e].Type))
+            if (HasAddedNamespace(exceptions[e].Type) || (addsFramelessNames && MayBeFramelessWithNames(exceptions[e])))
             {
                 return true;
             }
@@ -91,6 +109,31 @@ internal sealed class GroupingRules
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A message that quotes a namespace-qualified name, on an exception without a frame that counts (errs on the side of yes:
+    /// the root cause's wrappers may still have frames). The message is looked at first, without allocating: most messages
+    /// quote no such name, and deciding whether a frame is noise normalizes its names.
+    /// </summary>
+    private bool MayBeFramelessWithNames(ExceptionRecord exception)
+    {
+        if (!Grouper.QuotesDottedName(exception.Value))
+        {
+            return false;
+        }
+
+        // A loop over the list, not foreach over the interface, which would allocate an enumerator.
+        var frames = exception.Frames;
+        for (var f = 0; f < frames.Count; f++)
+        {
+            if (!DotNetFrames.IsNoise(frames[f], this))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private bool HasAddedNamespace(string? typeName)

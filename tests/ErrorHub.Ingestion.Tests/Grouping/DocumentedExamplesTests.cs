@@ -8,7 +8,7 @@ namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
 /// The worked examples of docs/grouping.md, read from the same trace text a user would paste, so the
-/// before/after the document shows is what versions 1, 2 and 3 do.
+/// before/after the document shows is what versions 1, 2, 3 and 4 do.
 /// </summary>
 public sealed class DocumentedExamplesTests
 {
@@ -195,7 +195,64 @@ public sealed class DocumentedExamplesTests
         V3(earlier).Should().Equal("type:InvalidOperationException", "app:NSwag.CodeGeneration.SwaggerGenerators.WebApi.WebApiToSwaggerGenerator.AddOperationDescriptionsToDocumentAsync");
     }
 
+    [Fact]
+    public void A_bot_failing_through_its_discord_client_in_two_of_its_methods_is_two_issues_in_version_4()
+    {
+        var chatConfiguration = Corpus("grammarnazi-missingperms-chatconfig-123.txt");
+        var correction = Corpus("grammarnazi-badrequest-sendcorrection-139.txt");
+
+        V3(chatConfiguration).Should().Equal("type:Discord.Net.HttpException", "app:Discord.Net.Queue.RequestBucket.SendAsync");
+        V3(correction).Should().Equal(V3(chatConfiguration), "version 3 took the library's frame for the app's");
+        V4(chatConfiguration).Should().Equal("type:HttpException", "throw:RequestBucket", "app:GrammarNazi.App.HostedServices.DiscordBotHostedService.GetChatConfiguration");
+        V4(correction).Should().Equal("type:HttpException", "throw:RequestBucket", "app:GrammarNazi.App.HostedServices.DiscordBotHostedService.OnMessageReceived");
+        Fingerprint(Corpus("grammarnazi-badrequest-sendcorrection-149.txt")).Should().Be(Fingerprint(correction), "the same failure a release later");
+    }
+
+    [Fact]
+    public void A_bot_failing_through_the_telegram_client_in_two_of_its_methods_is_two_issues_in_version_4()
+    {
+        var blocked = Corpus("grammarnazi-tgblocked-handlecommand-42.txt");
+        var kicked = Corpus("grammarnazi-tgkicked-onmessage-55.txt");
+
+        Grouper.Group(blocked, GroupingRules.V3).Fingerprint.Should().Be(Grouper.Group(kicked, GroupingRules.V3).Fingerprint);
+        V4(blocked).Should().Equal("type:ApiRequestException", "throw:TelegramBotClient", "app:GrammarNazi.Core.Services.TelegramCommandHandlerService.HandleCommand");
+        V4(kicked).Should().Equal("type:ApiRequestException", "throw:TelegramBotClient", "app:GrammarNazi.App.HostedServices.TelegramBotHostedService.OnMessageReceived");
+    }
+
+    [Fact]
+    public void An_app_under_odpnets_connection_pool_is_keyed_by_its_own_frame_in_version_4()
+    {
+        var api = Corpus("qsoecpapi-pooltimeout-113.txt");
+
+        V3(api).Should().Equal("type:OracleException", "app:OracleInternal.ConnectionPool.PoolManager.Get");
+        V4(api).Should().Equal("type:OracleException", "throw:PoolManager", "app:QsOecpAPI.Controllers.MasterController.Xxxxxxxx");
+    }
+
+    [Fact]
+    public void Frameless_dependency_injection_failures_keep_the_services_they_name_in_version_4()
+    {
+        var equinox = Corpus("equinox-di-eventstore-176.txt");
+        var coravel = Corpus("coravelservice-di-jobdefinition-1.txt");
+
+        Grouper.Group(equinox, GroupingRules.V3).Fingerprint.Should().Be(Grouper.Group(coravel, GroupingRules.V3).Fingerprint, "version 3 kept the message without its names");
+        V4(equinox).Should().Equal("type:AggregateException", "subject:Domain.Core.Events.IEventStore, EventBus.Memory.InMemoryBus",
+            "message:Some services are not able to be constructed (Error while validating the service descriptor '<value>': Unable to resolve service for type '<value>' while attempting to activate '<value>'.)");
+        Fingerprint(coravel).Should().NotBe(Fingerprint(equinox));
+        Fingerprint(Corpus("lettuceencrypt-di-accountstore-125.txt")).Should().Be(Fingerprint(Corpus("lettuceencrypt-di-accountstore-145.txt")),
+            "one library's missing registration, reported twice without frames");
+        Fingerprint(Corpus("lettuceencrypt-di-accountstore-125.txt")).Should().NotBe(Fingerprint(Corpus("dapperwebapi-di-executers-1.txt")));
+    }
+
+    [Fact]
+    public void Two_failures_of_one_bot_method_in_one_library_call_queue_stay_one_issue_in_version_4()
+    {
+        // What version 4 still merges: the message does not count when frames exist, and both throws are the library's request bucket under OnMessageReceived.
+        Fingerprint(Corpus("grammarnazi-forbidden-typing-151.txt")).Should().Be(Fingerprint(Corpus("grammarnazi-badrequest-sendcorrection-139.txt")));
+    }
+
     private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
 
     private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
+
+    private static List<string> V4(IncomingEvent e) => Grouper.Group(e, GroupingRules.V4).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 }

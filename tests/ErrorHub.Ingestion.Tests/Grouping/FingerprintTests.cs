@@ -10,12 +10,12 @@ namespace ErrorHub.Ingestion.Tests.Grouping;
 public sealed class FingerprintTests
 {
     [Fact]
-    public void A_fingerprint_is_32_lowercase_hex_digits_and_records_grouping_version_3()
+    public void A_fingerprint_is_32_lowercase_hex_digits_and_records_grouping_version_4()
     {
         var grouped = Grouper.Group(Checkout());
 
         grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
-        grouped.Version.Should().Be(3);
+        grouped.Version.Should().Be(4);
     }
 
     [Fact]
