@@ -61,8 +61,14 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             _client = client;
         }
 
-        // Made on first use: a request whose exception the full queue refused needs no scope.
-        public override ErrorHubScope Scope
+        public override ErrorHubScope? MadeScope
+        {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            get => Volatile.Read(ref _scope);
+        }
+
+        // Made on first use: a request whose exception the full queue refused needs no scope, nor one only reported in.
+        public ErrorHubScope Scope
         {
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             get

@@ -51,8 +51,11 @@ internal interface IRequestContext
 /// </summary>
 internal abstract class RequestReport
 {
-    /// <summary>The request's scope (made on first use).</summary>
-    public abstract ErrorHubScope Scope { get; }
+    /// <summary>
+    /// The request's scope if something made it (a breadcrumb, a tag, the app's ConfigureScope); null while it would be
+    /// empty, and a report then applies the process's scope, the request's scope's parent, straight away.
+    /// </summary>
+    public abstract ErrorHubScope? MadeScope { get; }
 
     /// <summary>
     /// Adds the request and user to an event captured inside the request and sends it through the client, now or
