@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 
 namespace ErrorHub.AspNetCore;
 
@@ -11,10 +10,8 @@ namespace ErrorHub.AspNetCore;
 /// turned into a 404) and is not reported unless <see cref="ErrorHubOptions.ReportHandledExceptions"/> says so.
 /// What the app captures by hand is sent at once. Nothing is allocated for requests that capture nothing.
 /// </summary>
-internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<ErrorHubOptions> options) : IRequestContext
+internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestContext
 {
-    private readonly ErrorHubOptions _options = options.Value;
-
     /// <summary>What a report inside a request runs through here, for the SDK's warm-up at start (see IRequestContext).</summary>
     public IReadOnlyList<Type> CapturePathTypes { get; } = [typeof(HttpRequestContext), typeof(RequestCapture), typeof(CurrentRequests), typeof(ErrorHubMiddleware)];
 
@@ -22,8 +19,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
     // uncompiled (as measured), so the work is in the private methods below, which the SDK's warm-up compiles.
     public ErrorHubScope? CurrentRequestScope(ErrorHubClient client) => ScopeOfCurrent(client);
 
-    public bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
-        TakeInRequest(client, errorEvent, hint, source, request);
+    public RequestReport? FindRequest(ErrorHubClient client, object? request) => Find(client, request);
 
     public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request) =>
         HoldRefused(client, hint, source, request);
@@ -32,9 +28,10 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
     private ErrorHubScope? ScopeOfCurrent(ErrorHubClient client) =>
         requests.Current is { } context ? RequestState.For(context, client).Scope : null;
 
+    /// <summary>The request the middleware names needs no look-up: only other captures ask which request is current.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool TakeInRequest(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request) =>
-        (request as HttpContext ?? requests.Current) is { } context && Take(client, context, errorEvent, hint, source, _options);
+    private RequestState? Find(ErrorHubClient client, object? request) =>
+        (request as HttpContext ?? requests.Current) is { } context ? RequestState.For(context, client) : null;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool HoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
@@ -49,30 +46,8 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
         return true;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool Take(
-        ErrorHubClient client, HttpContext context, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, ErrorHubOptions options)
-    {
-        hint.HttpContext = context;
-        if (source == CaptureSource.Manual || context.Response.HasStarted)
-        {
-            // Asked for by the app, or too late for the app to answer differently: the outcome is already known.
-            if (context.Response.HasStarted)
-            {
-                hint.StatusCode = context.Response.StatusCode;
-            }
-
-            RequestCapture.Enrich(errorEvent, context, options);
-            client.Send(errorEvent, hint);
-            return true;
-        }
-
-        RequestState.For(context, client).Hold(errorEvent, hint);
-        return true;
-    }
-
     /// <summary>What ErrorHub keeps for one request, made on the first capture or breadcrumb of that request.</summary>
-    private sealed class RequestState
+    private sealed class RequestState : RequestReport
     {
         private readonly HttpContext _context;
         private readonly ErrorHubClient _client;
@@ -86,7 +61,13 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
             _client = client;
         }
 
-        // Made on first use: a request whose exception the full queue refused needs no scope.
+        public override ErrorHubScope? MadeScope
+        {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            get => Volatile.Read(ref _scope);
+        }
+
+        // Made on first use: a request whose exception the full queue refused needs no scope, nor one only reported in.
         public ErrorHubScope Scope
         {
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -121,6 +102,27 @@ internal sealed class HttpRequestContext(CurrentRequests requests, IOptions<Erro
 
                 return state;
             }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Take(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source)
+        {
+            hint.HttpContext = _context;
+            var response = _context.Response;
+            if (source == CaptureSource.Manual || response.HasStarted)
+            {
+                // Asked for by the app, or too late for the app to answer differently: the outcome is already known.
+                if (response.HasStarted)
+                {
+                    hint.StatusCode = response.StatusCode;
+                }
+
+                RequestCapture.Enrich(errorEvent, _context, _client.Options);
+                _client.Send(errorEvent, hint);
+                return;
+            }
+
+            Hold(errorEvent, hint);
         }
 
         /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>

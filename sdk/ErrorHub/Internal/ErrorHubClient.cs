@@ -331,9 +331,14 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     {
         // Scopes are read now, on the capturing flow: a request may send the event later, from elsewhere.
         _logScopes?.AddTagsTo(errorEvent);
-        CurrentScope().ApplyTo(errorEvent, _options.MaxBreadcrumbs);
-        if (_requestContext?.TryTake(this, errorEvent, hint, source, request) == true)
+
+        // The request is found once, for its scope and for the hand-over (CurrentScope() would look it up again). A
+        // request scope nothing has written to would only add its parent's, the process's: it is not made for a report.
+        var inRequest = _requestContext?.FindRequest(this, request);
+        (_pushedScope.Value ?? inRequest?.MadeScope ?? _processScope).ApplyTo(errorEvent, _options.MaxBreadcrumbs);
+        if (inRequest is not null)
         {
+            inRequest.Take(errorEvent, hint, source);
             return errorEvent.EventId; // the request adds itself and the user, and decides when, and whether, to send
         }
 

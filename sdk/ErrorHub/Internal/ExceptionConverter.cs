@@ -432,7 +432,7 @@ internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedE
 }
 
 /// <summary>
-/// A trace as the frames' methods and IL offsets, for looking up its bytes. The same object is refilled for each
+/// A trace as the frames' methods (compared as objects) and IL offsets, for looking up its bytes. The same object is refilled for each
 /// look-up on a thread (<see cref="TryFill"/>); what is kept in the cache is a <see cref="Copy"/> of exact size.
 /// </summary>
 internal sealed class TraceKey
@@ -465,7 +465,9 @@ internal sealed class TraceKey
                 var offset = frame?.GetILOffset() ?? -1;
                 _methods[i] = method;
                 _offsets[i] = offset;
-                hash.Add(method);
+                // By identity: the runtime hands out one MethodBase per method for a trace's frames, and a second
+                // object for the same method could only miss the cache, never match another method's frame.
+                hash.Add(method is null ? 0 : RuntimeHelpers.GetHashCode(method));
                 hash.Add(offset);
             }
 
@@ -501,7 +503,7 @@ internal sealed class TraceKey
 
             for (var i = 0; i < x._count; i++)
             {
-                if (x._offsets[i] != y._offsets[i] || !Equals(x._methods[i], y._methods[i]))
+                if (x._offsets[i] != y._offsets[i] || !ReferenceEquals(x._methods[i], y._methods[i]))
                 {
                     return false;
                 }

@@ -26,11 +26,10 @@ internal interface IRequestContext
     ErrorHubScope? CurrentRequestScope(ErrorHubClient client);
 
     /// <summary>
-    /// Adds the request and user to an event captured inside a request and sends it through the client, now or
-    /// when the response completes and shows whether the app handled the failure. False outside requests.
-    /// <paramref name="request"/> is the request when the caller knows it (the middleware), else null.
+    /// The request a report belongs to, found once for the whole report (its scope, then the event handed to it):
+    /// <paramref name="request"/> when the caller knows it (the middleware), else the current one; null outside requests.
     /// </summary>
-    bool TryTake(ErrorHubClient client, ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source, object? request);
+    RequestReport? FindRequest(ErrorHubClient client, object? request);
 
     /// <summary>
     /// For an exception the full queue refused before an event was made of it: when it is captured inside a request
@@ -44,4 +43,23 @@ internal interface IRequestContext
     /// SDK's warm-up compiles them at start, off the app's threads (see Transport.EventPathWarmUp.PrepareCapturePath).
     /// </summary>
     IReadOnlyList<Type> CapturePathTypes => [];
+}
+
+/// <summary>
+/// One request as a report inside it sees it: found once per report by <see cref="IRequestContext.FindRequest"/>, so
+/// the request's state is looked up once, not once for its scope and again for the hand-over.
+/// </summary>
+internal abstract class RequestReport
+{
+    /// <summary>
+    /// The request's scope if something made it (a breadcrumb, a tag, the app's ConfigureScope); null while it would be
+    /// empty, and a report then applies the process's scope, the request's scope's parent, straight away.
+    /// </summary>
+    public abstract ErrorHubScope? MadeScope { get; }
+
+    /// <summary>
+    /// Adds the request and user to an event captured inside the request and sends it through the client, now or
+    /// when the response completes and shows whether the app handled the failure.
+    /// </summary>
+    public abstract void Take(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source);
 }

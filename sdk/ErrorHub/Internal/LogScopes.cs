@@ -11,6 +11,10 @@ internal sealed class LogScopes
 {
     internal const int MaxTags = 20;
 
+    // The walk's state for one event: reused on each thread (a capture allocates no closure, no delegate per event).
+    [ThreadStatic]
+    private static TagWalk? t_walk;
+
     public IExternalScopeProvider? Provider { get; set; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -21,31 +25,65 @@ internal sealed class LogScopes
             return;
         }
 
-        var added = 0;
-        provider.ForEachScope(
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (scope, target) =>
-            {
-                if (scope is not IEnumerable<KeyValuePair<string, object?>> pairs)
-                {
-                    return;
-                }
-
-                foreach (var (key, value) in pairs)
-                {
-                    if (added >= MaxTags || string.IsNullOrEmpty(key) || key == "{OriginalFormat}" || !IsScalar(value))
-                    {
-                        continue;
-                    }
-
-                    // Inner scopes come last and win.
-                    target.Tags[ErrorHubScope.Cut(key)] = ErrorHubScope.Cut(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "");
-                    added++;
-                }
-            },
-            errorEvent);
+        // A walk already under way on this thread (an app's scope provider that captures while walking) gets its own.
+        var walk = t_walk is { Target: null } idle ? idle : (t_walk = new TagWalk());
+        walk.Target = errorEvent;
+        walk.Added = 0;
+        try
+        {
+            provider.ForEachScope(TagWalk.Visit, walk);
+        }
+        finally
+        {
+            walk.Target = null; // the event is not kept alive by the thread
+        }
     }
 
     private static bool IsScalar(object? value) =>
         value is string or char or bool or Guid or Enum or DateTime or DateTimeOffset or TimeSpan
         || (value is not null && value.GetType().IsPrimitive) || value is decimal;
+
+    private sealed class TagWalk
+    {
+        /// <summary>One delegate for every walk, made once.</summary>
+        public static readonly Action<object?, TagWalk> Visit = VisitScope;
+
+        public ErrorHubEvent? Target;
+        public int Added;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void VisitScope(object? scope, TagWalk walk)
+        {
+            // ASP.NET Core's own scopes (the request's, the connection's, the Activity's) and LoggerMessage's are lists:
+            // read by index, without an enumerator per scope.
+            if (scope is IReadOnlyList<KeyValuePair<string, object?>> list)
+            {
+                for (var i = 0; i < list.Count; i++)
+                {
+                    var (key, value) = list[i];
+                    walk.Add(key, value);
+                }
+            }
+            else if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
+            {
+                foreach (var (key, value) in pairs)
+                {
+                    walk.Add(key, value);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Add(string key, object? value)
+        {
+            if (Added >= MaxTags || Target is not { } target || string.IsNullOrEmpty(key) || key == "{OriginalFormat}" || !IsScalar(value))
+            {
+                return;
+            }
+
+            // Inner scopes come last and win.
+            target.Tags[ErrorHubScope.Cut(key)] = ErrorHubScope.Cut(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            Added++;
+        }
+    }
 }

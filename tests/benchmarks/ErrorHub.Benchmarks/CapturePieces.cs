@@ -54,6 +54,10 @@ internal static class CapturePieces
             ("throw 20 frames deep and catch (the baseline)", i => exceptions[i] = DeepThrow.Caught()),
             ("ConditionalWeakTable.TryAdd: the exception marked as seen", i => Seen.TryAdd(exceptions[i], true)),
             ("new StackTrace(exception, false)", i => GC.KeepAlive(new StackTrace(exceptions[i], false))),
+            // What else the runtime offers about an exception's frames, for a key to look a trace up by before the
+            // snapshot: the throwing method only (not enough to tell traces apart), or the whole trace as text.
+            ("  instead: exception.TargetSite (the throwing method only)", i => GC.KeepAlive(exceptions[i].TargetSite)),
+            ("  instead: exception.StackTrace (the trace as text)", i => GC.KeepAlive(exceptions[i].StackTrace)),
             ("ExceptionConverter.AddExceptions: the chain (the snapshot included)", i => converter.AddExceptions(new ErrorHubEvent(), exceptions[i])),
             ("new ErrorHubEvent()", _ => GC.KeepAlive(new ErrorHubEvent())),
             ("  its part: Guid.NewGuid() (the event id)", _ => GC.KeepAlive(Guid.NewGuid())),
