@@ -100,6 +100,7 @@ internal sealed class GroupingRules
         var addsThreadChecks = ThreadChecksAreGuards && !Previous.ThreadChecksAreGuards;
         var addsFramelessNames = FramelessNames && !Previous.FramelessNames;
         var addsHttpStatus = HttpStatus && !Previous.HttpStatus;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -109,8 +110,9 @@ internal sealed class GroupingRules
                 return true;
             }
 
+            // A version that adds nothing about frames (version 5) need not read them: most events have dozens.
             var frames = exceptions[e].Frames;
-            for (var f = 0; f < frames.Count; f++)
+            for (var f = 0; readsFrames && f < frames.Count; f++)
             {
                 var frame = frames[f];
                 if (HasAddedNamespace(frame.Type)

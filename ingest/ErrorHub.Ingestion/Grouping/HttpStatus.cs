@@ -26,6 +26,9 @@ internal static partial class HttpStatus
         .OrderByDescending(name => name.Name.Length)
         .ToArray();
 
+    /// <summary>"400" to "499", made once: the status is read for every HTTP client's exception.</summary>
+    private static readonly string[] ClientErrors = Enumerable.Range(400, 100).Select(code => code.ToString(CultureInfo.InvariantCulture)).ToArray();
+
     /// <summary>Whether the exception type is an HTTP client's, whose message reports the status.</summary>
     public static bool IsHttpException(string? typeName)
     {
@@ -60,10 +63,12 @@ internal static partial class HttpStatus
         var text = message.AsSpan(0, Math.Min(message.Length, Grouper.MaxParameterizedChars));
         var best = -1;
         var code = 0;
-        if (StatusNumber().Match(message, 0, text.Length) is { Success: true } number)
+        foreach (var number in StatusNumber().EnumerateMatches(text))
         {
+            // Enumerated, not matched: a ValueMatch allocates nothing. The match ends with the three digits, or with them and ")".
             best = number.Index;
-            code = int.Parse(number.Groups["code"].ValueSpan, CultureInfo.InvariantCulture);
+            code = int.Parse(text.Slice(number.Index, number.Length).TrimEnd(')')[^3..], NumberStyles.None, CultureInfo.InvariantCulture);
+            break;
         }
 
         foreach (var (name, value) in Names)
@@ -76,11 +81,11 @@ internal static partial class HttpStatus
             }
         }
 
-        return best < 0 ? null : code >= 500 ? "5xx" : code.ToString(CultureInfo.InvariantCulture);
+        return best < 0 ? null : code >= 500 ? "5xx" : ClientErrors[code - 400];
     }
 
     /// <summary>An error status as a number where nothing else stands: alone in parentheses, or after "status code".</summary>
-    [GeneratedRegex(@"(?:\((?<code>[45]\d\d)\)|\bstatus code:? (?<code>[45]\d\d)\b)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?:\([45]\d\d\)|\bstatus code:? [45]\d\d\b)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex StatusNumber();
 
     /// <summary>The first place the name stands as a word of its own (not inside a longer word), case and all.</summary>
