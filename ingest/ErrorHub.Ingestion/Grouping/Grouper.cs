@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 4 (version 2's rules with more
+/// an issue can explain itself) and how the issue is titled. Version 5 (version 2's rules with more
 /// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
 /// (docs/grouping.md); every event also carries the fingerprints of the versions before, so that issues
 /// made before keep their events. Changing anything here that changes a fingerprint is a new version:
@@ -485,6 +485,13 @@ internal static partial class Grouper
                 // Version 4: also without any usable frame, where the parameterized message below lost them; there only
                 // namespace-qualified names count, as a short quoted word there is as often a value ('admin', 'order42').
                 components.Add(new GroupingComponent(GroupingComponent.Subject, names));
+            }
+
+            if (rules.HttpStatus && throwSite is not null && HttpStatus.Of(exception.Type, exception.Value) is { } status)
+            {
+                // Version 5: one call of an HTTP client fails in several ways from the same frames; the status says which.
+                // Without frames the message counts, status and all.
+                components.Add(new GroupingComponent(GroupingComponent.Status, status));
             }
 
             if (components.Count(c => c.Counts) == 1 || (throwSite is null && rules.FramelessNames))

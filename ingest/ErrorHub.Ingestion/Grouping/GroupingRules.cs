@@ -4,7 +4,8 @@ using ErrorHub.Storage.Events;
 namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
-/// What distinguishes one version of the grouping rules from the one before it. Version 4 is version 3 with
+/// What distinguishes one version of the grouping rules from the one before it. Version 5 is version 4 with the
+/// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -15,7 +16,7 @@ internal sealed class GroupingRules
 {
     /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
-        bool framelessNames = false)
+        bool framelessNames = false, bool httpStatus = false)
     {
         Version = version;
         Previous = previous;
@@ -23,6 +24,7 @@ internal sealed class GroupingRules
         LocalThrowHelpers = localThrowHelpers;
         ThreadChecksAreGuards = threadChecksAreGuards;
         FramelessNames = framelessNames;
+        HttpStatus = httpStatus;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -48,8 +50,15 @@ internal sealed class GroupingRules
     public static GroupingRules V4 { get; } = new(4, V3, ["Discord", "DSharpPlus", "Telegram.Bot", "OracleInternal"],
         localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true);
 
+    /// <summary>
+    /// Version 4 and: the status an HTTP client's exception reports counts beside its frames (a client error's code, or
+    /// "5xx" for a server error), so a refused request, a missing permission and the server's outage from one call are
+    /// three issues, where frames alone made them one (docs/grouping.md, "Version 5").
+    /// </summary>
+    public static GroupingRules V5 { get; } = new(5, V4, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V4;
+    public static GroupingRules Current => V5;
 
     public int Version { get; }
 
@@ -71,6 +80,9 @@ internal sealed class GroupingRules
     /// <summary>An exception without usable frames counts the .NET names its message quotes (the subject) beside the parameterized message.</summary>
     public bool FramelessNames { get; }
 
+    /// <summary>An HTTP client's exception counts the status its message reports (<see cref="Grouping.HttpStatus"/>) when frames say where it was thrown.</summary>
+    public bool HttpStatus { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -87,16 +99,20 @@ internal sealed class GroupingRules
         var addsLocalThrowHelpers = LocalThrowHelpers && !Previous.LocalThrowHelpers;
         var addsThreadChecks = ThreadChecksAreGuards && !Previous.ThreadChecksAreGuards;
         var addsFramelessNames = FramelessNames && !Previous.FramelessNames;
+        var addsHttpStatus = HttpStatus && !Previous.HttpStatus;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
-            if (HasAddedNamespace(exceptions[e].Type) || (addsFramelessNames && MayBeFramelessWithNames(exceptions[e])))
+            if (HasAddedNamespace(exceptions[e].Type) || (addsFramelessNames && MayBeFramelessWithNames(exceptions[e]))
+                || (addsHttpStatus && Grouping.HttpStatus.Of(exceptions[e].Type, exceptions[e].Value) is not null))
             {
                 return true;
             }
 
+            // A version that adds nothing about frames (version 5) need not read them: most events have dozens.
             var frames = exceptions[e].Frames;
-            for (var f = 0; f < frames.Count; f++)
+            for (var f = 0; readsFrames && f < frames.Count; f++)
             {
                 var frame = frames[f];
                 if (HasAddedNamespace(frame.Type)

@@ -121,6 +121,9 @@ public sealed record GroupingComponent(string Kind, string Value, bool Counts = 
     /// <summary>The .NET names the message quotes: only when no frame of the app's code says where the failure is.</summary>
     public const string Subject = "subject";
 
+    /// <summary>The HTTP status an HTTP client's exception reports ("404", "5xx"), beside its frames (grouping version 5).</summary>
+    public const string Status = "status";
+
     /// <summary>The parameterized message: only when no frame says where the failure is.</summary>
     public const string Message = "message";
 

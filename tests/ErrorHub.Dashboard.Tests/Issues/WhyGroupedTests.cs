@@ -61,6 +61,21 @@ public sealed class WhyGroupedTests : DashboardTestContext
     }
 
     [Fact]
+    public void The_http_status_grouping_version_5_counts_is_shown_as_such()
+    {
+        var cut = RenderFor(new IssueGrouping(5, null,
+        [
+            new GroupingComponent(GroupingComponent.Type, "HttpException"),
+            new GroupingComponent(GroupingComponent.ThrowSite, "RequestBucket"),
+            new GroupingComponent(GroupingComponent.AppFrame, "Shop.Bot.OrderNotifier.PostAsync"),
+            new GroupingComponent(GroupingComponent.Status, "403"),
+        ]));
+
+        Rows(cut).Should().EndWith("HTTP status=403");
+        cut.Find(".why-grouped").TextContent.Should().Contain("grouping version 5");
+    }
+
+    [Fact]
     public void Values_are_shown_as_text()
     {
         const string hostile = "<script>alert('x')</script>";

@@ -244,10 +244,25 @@ public sealed class DocumentedExamplesTests
     }
 
     [Fact]
-    public void Two_failures_of_one_bot_method_in_one_library_call_queue_stay_one_issue_in_version_4()
+    public void Failures_of_one_bot_method_in_one_library_call_queue_were_one_issue_in_version_4_and_are_one_per_status_in_version_5()
     {
-        // What version 4 still merges: the message does not count when frames exist, and both throws are the library's request bucket under OnMessageReceived.
-        Fingerprint(Corpus("grammarnazi-forbidden-typing-151.txt")).Should().Be(Fingerprint(Corpus("grammarnazi-badrequest-sendcorrection-139.txt")));
+        // docs/grouping.md, "Version 5": what version 4 merged, as the message does not count when frames exist and every throw is the library's request bucket.
+        var forbidden = Corpus("grammarnazi-forbidden-typing-151.txt");
+        var refused = Corpus("grammarnazi-badrequest-sendcorrection-139.txt");
+        var outage = Corpus("grammarnazi-servererror-worker-937.txt");
+        Grouper.Group(forbidden, GroupingRules.V4).Fingerprint.Should().Be(Grouper.Group(refused, GroupingRules.V4).Fingerprint);
+        Grouper.Group(outage, GroupingRules.V4).Fingerprint.Should().Be(Grouper.Group(refused, GroupingRules.V4).Fingerprint);
+
+        const string Method = "app:GrammarNazi.App.HostedServices.DiscordBotHostedService.OnMessageReceived";
+        V5(forbidden).Should().Equal("type:HttpException", "throw:RequestBucket", Method, "status:403");
+        V5(refused).Should().Equal("type:HttpException", "throw:RequestBucket", Method, "status:400");
+        V5(outage).Should().Equal("type:HttpException", "throw:RequestBucket", Method, "status:5xx");
+        Fingerprint(Corpus("grammarnazi-badrequest-sendcorrection-120.txt")).Should().Be(Fingerprint(refused), "the same refusal filed again");
+
+        // The same through the app's own retry helper: a server error, worded two ways, and Discord's "Missing Access", no HTTP status.
+        var serverError = Fingerprint(Corpus("grammarnazi-servererror-retry-316.txt"));
+        serverError.Should().Be(Fingerprint(Corpus("grammarnazi-servererror-retry-310.txt")));
+        serverError.Should().NotBe(Fingerprint(Corpus("grammarnazi-missingaccess-retry-317.txt")));
     }
 
     private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
@@ -255,4 +270,6 @@ public sealed class DocumentedExamplesTests
     private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
 
     private static List<string> V4(IncomingEvent e) => Grouper.Group(e, GroupingRules.V4).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
+
+    private static List<string> V5(IncomingEvent e) => Grouper.Group(e, GroupingRules.V5).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 }

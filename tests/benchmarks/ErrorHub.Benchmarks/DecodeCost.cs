@@ -21,6 +21,8 @@ namespace ErrorHub.Benchmarks;
 /// <c>normalize</c> (that, then each event made the stored one with a fixed grouping: <see cref="CodecBenchmarks.DecodeMessagePackBatch"/>, the default),
 /// <c>gunzip</c> (the gzip'd body as the SDK sends it inflated the way the endpoint does, then decoded and normalized),
 /// <c>prepare</c> (what ingest does to a batch before it is stored: decode, scrub, group, normalize, <c>BatchPreparer</c>),
+/// <c>group</c> (decode, scrub, group), <c>group-http</c> (the same with the root cause an HTTP client's 503, which grouping version 5
+/// reads a status from and for which it also computes version 4's fingerprint, to carry as the legacy one),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert).
 /// </summary>
 internal static class DecodeCost
@@ -39,6 +41,16 @@ internal static class DecodeCost
         EventWireWriter.WriteBatch(buffer, events);
         var body = buffer.WrittenSpan.ToArray();
         var gzipped = CodecBenchmarks.Gzip(body);
+        var httpEvents = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
+        foreach (var e in httpEvents)
+        {
+            e.Exceptions[e.Exceptions.Count - 1].Type = "System.Net.Http.HttpRequestException";
+            e.Exceptions[e.Exceptions.Count - 1].Value = "Response status code does not indicate success: 503 (Service Unavailable).";
+        }
+
+        var httpBuffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(httpBuffer, httpEvents);
+        var httpBody = httpBuffer.WrittenSpan.ToArray();
         var decoder = new EventBatchDecoder(new IngestLimits());
         var limits = new IngestLimits();
         var scrubber = new EventScrubber(new ScrubbingOptions());
@@ -53,6 +65,7 @@ internal static class DecodeCost
                 "gunzip" => () => CodecBenchmarks.GunzipDecodeAndNormalize(decoder, gzipped, limits),
                 "scrub" => () => Scrub(decoder, scrubber, body),
                 "group" => () => ScrubGroup(decoder, scrubber, body),
+                "group-http" => () => ScrubGroup(decoder, scrubber, httpBody),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
                 _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, prepare, rows or all"),

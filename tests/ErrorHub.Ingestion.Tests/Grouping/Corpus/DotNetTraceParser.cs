@@ -325,7 +325,7 @@ internal static partial class DotNetTraceParser
     /// "at", and the word localized runtimes print instead (Japanese "場所"); Italian prints "in", also the word
     /// before the file, so only a line with an argument list is an Italian frame, never a message's line.
     /// </summary>
-    [GeneratedRegex(@"^(?:(?:at|bei|à|在|в|en|w|em|場所)\s+(?<rest>[\w<>.`+\[\],$|]+(?:\s*\(.*)?)|in\s+(?<rest>[\w<>.`+\[\],$|]+\s*\(.*))$")]
+    [GeneratedRegex(@"^(?:(?:at|bei|à|在|в|en|w|em|vid|場所)\s+(?<rest>[\w<>.`+\[\],$|]+(?:\s*\(.*)?)|in\s+(?<rest>[\w<>.`+\[\],$|]+\s*\(.*))$")]
     private static partial Regex FrameLine();
 
     /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号"; German .NET Framework ends it with a period).</summary>

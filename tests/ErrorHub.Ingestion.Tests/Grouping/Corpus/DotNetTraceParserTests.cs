@@ -127,4 +127,18 @@ public sealed class DotNetTraceParserTests
         italian.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
             ("System.Linq.Enumerable", "First", null), ("Shop.Cart.CartService", "Checkout", 42));
     }
+
+    [Fact]
+    public void Swedish_frame_lines_are_read()
+    {
+        var swedish = DotNetTraceParser.Parse("""
+            System.ComponentModel.Win32Exception: Det gick inte att skapa fönsterreferensen.
+               vid System.Windows.Forms.NativeWindow.CreateHandle(CreateParams cp)
+               vid Shop.Program.Main(String[] args) i C:\src\Shop\Program.cs:rad 12
+            """);
+
+        swedish.Exceptions[0].Value.Should().Be("Det gick inte att skapa fönsterreferensen.");
+        swedish.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("System.Windows.Forms.NativeWindow", "CreateHandle", null), ("Shop.Program", "Main", 12));
+    }
 }
