@@ -145,6 +145,7 @@ internal static class IngestLoad
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
         var gc = await GcWatch.StartAsync(client);
+        var memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("most");
         var maxStarted = DateTimeOffset.UtcNow;
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
@@ -164,10 +165,12 @@ internal static class IngestLoad
         report.Add(("CPU from the first send until the last event visible (cores busy)", cpu.Stop(max.Elapsed + visibleAfter, max.AcceptedEvents)));
         await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible");
         report.Add(("server memory after the most: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
+        report.Add(("server memory, the most until visible: where the peak was", await memory.StopAsync()));
 
         // 2. Latency at half the most: batches sent on a fixed schedule, whatever the answers do.
         cpu = target.StartCpu();
         gc = await GcWatch.StartAsync(client);
+        memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("half load");
         using var stopProbe = new CancellationTokenSource();
         var probe = VisibilityProbeAsync(client, target, stopProbe.Token);
@@ -187,11 +190,13 @@ internal static class IngestLoad
         report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
         report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
         report.Add(("at half load, accepted batches as the server timed them", await gc.AcceptedAsync(client)));
+        report.Add(("server memory at half load: where the peak was", await memory.StopAsync()));
         await AddClickHouseWorkAsync(report, target, halfStarted, halfEnded, half.Requests, "at half load");
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
         cpu = target.StartCpu();
         gc = await GcWatch.StartAsync(client);
+        memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("10x senders");
         var overload = await ClosedLoopAsync(client, bodies, senders * 10, phase, repeat: true);
         var overloadCpu = cpu.Stop(overload.Elapsed, overload.AcceptedEvents);
@@ -201,6 +206,7 @@ internal static class IngestLoad
         report.Add(("slowest answer at 10x senders", $"{overload.Percentile(100):N0} ms"));
         report.Add(("CPU at 10x senders (cores busy)", overloadCpu));
         report.Add(("server GC at 10x senders", await gc.StopAsync(client, overload.Elapsed)));
+        report.Add(("server memory at 10x senders: where the peak was", await memory.StopAsync()));
         report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
         report.Add(("load average after", LoadAverage()));
 
