@@ -141,6 +141,9 @@ internal static class IngestLoad
         // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered. With the journal,
         // what the warm-up was answered for may still be on its way to the store: wait until the count stops growing.
         report.Add(("waited for the warm-up's events to reach the store", $"{await target.WaitUntilSettledAsync(TimeSpan.FromSeconds(120)):N0} s"));
+        // A count that stood still for a few seconds may be one long insert under way (10,000 events on a busy machine): with
+        // the journal, also until it holds nothing, or the next phase meets a full journal and is refused.
+        report.Add(("then until the journal held nothing", $"{await WaitForEmptyJournalAsync(client, TimeSpan.FromSeconds(120)):N0} s"));
         var before = await target.StoredEventsAsync();
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
@@ -278,6 +281,18 @@ internal static class IngestLoad
     {
         var sorted = values.Order().ToList();
         return sorted[(int)Math.Clamp(Math.Ceiling(percentile / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+
+    private static async Task<double> WaitForEmptyJournalAsync(HttpClient client, TimeSpan limit)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < limit
+            && (await GcWatch.ScrapeAsync(client)).Where(m => m.Key.StartsWith("errorhub_ingest_journal_events", StringComparison.Ordinal)).Sum(m => m.Value) > 0)
+        {
+            await Task.Delay(500);
+        }
+
+        return waited.Elapsed.TotalSeconds;
     }
 
     /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>
