@@ -40,23 +40,9 @@ internal static class ClickHouseEventEncoding
         WriteString(row, e.Environment);
         WriteString(row, e.ServerName);
 
-        WriteLength(row, e.Exceptions.Count);
-        foreach (var exception in e.Exceptions)
-        {
-            WriteString(row, exception.Type);
-        }
-
-        WriteLength(row, e.Exceptions.Count);
-        foreach (var exception in e.Exceptions)
-        {
-            WriteString(row, exception.Value);
-        }
-
-        WriteLength(row, e.Exceptions.Count);
-        foreach (var exception in e.Exceptions)
-        {
-            WriteString(row, exception.Module);
-        }
+        WriteStrings(row, e.Exceptions, static x => x.Type);
+        WriteStrings(row, e.Exceptions, static x => x.Value);
+        WriteStrings(row, e.Exceptions, static x => x.Module);
 
         // Frames of all exceptions in one list per column; exception_index says whose.
         var frames = 0;
@@ -103,17 +89,9 @@ internal static class ClickHouseEventEncoding
         WriteString(row, e.Request?.Method);
         WriteString(row, e.Request?.Url);
 
-        WriteLength(row, e.Tags.Count);
-        foreach (var tag in e.Tags)
-        {
-            WriteString(row, tag.Key);
-        }
-
-        WriteLength(row, e.Tags.Count);
-        foreach (var tag in e.Tags)
-        {
-            WriteString(row, tag.Value);
-        }
+        // Keys and values in the dictionary's one order of enumeration.
+        WriteStrings(row, e.Tags, static tag => tag.Key);
+        WriteStrings(row, e.Tags, static tag => tag.Value);
 
         ClickHousePayload.Write(row, e);
         WriteString(row, EventPayloadJson.SerializeGrouping(e));
@@ -163,6 +141,16 @@ internal static class ClickHouseEventEncoding
         BinaryPrimitives.WriteUInt64LittleEndian(span, BinaryPrimitives.ReadUInt64BigEndian(text));
         BinaryPrimitives.WriteUInt64LittleEndian(span[8..], BinaryPrimitives.ReadUInt64BigEndian(text[8..]));
         row.Advance(16);
+    }
+
+    /// <summary>An <c>Array(String)</c> of one value of each item.</summary>
+    private static void WriteStrings<T>(ArrayBufferWriter<byte> row, IReadOnlyCollection<T> items, Func<T, string?> select)
+    {
+        WriteLength(row, items.Count);
+        foreach (var item in items)
+        {
+            WriteString(row, select(item));
+        }
     }
 
     private static void WriteFrameStrings(ArrayBufferWriter<byte> row, ErrorEvent e, int frames, Func<FrameRecord, string?> select)
