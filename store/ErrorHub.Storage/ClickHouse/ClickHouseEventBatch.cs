@@ -173,7 +173,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
             }
         }
 
-        var stored = lookUpStored ? await _writer.FindStoredEventIdsAsync(distinct.ConvertAll(i => _rows[i].Key), cancellationToken) : [];
+        var stored = lookUpStored ? await _writer.FindStoredEventIdsAsync(distinct, i => _rows[i].Key, cancellationToken) : [];
         var ranges = new List<(long Start, long Length)>();
         foreach (var i in distinct)
         {

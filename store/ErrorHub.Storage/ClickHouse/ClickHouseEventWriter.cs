@@ -51,7 +51,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         // The issue each event is filed under first (mostly answered from memory), then the duplicate check by that issue.
         var existingIssues = await FindLegacyIssuesAsync(fresh, cancellationToken);
         var filed = fresh.ConvertAll(e => FiledUnder(e, existingIssues));
-        var stored = await FindStoredEventIdsAsync(filed.ConvertAll(ClickHouseEventKey.Of), cancellationToken);
+        var stored = await FindStoredEventIdsAsync(filed, ClickHouseEventKey.Of, cancellationToken);
         if (stored.Count > 0)
         {
             filed.RemoveAll(e => stored.Contains((e.ProjectId, e.EventId)));
@@ -177,23 +177,26 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// An event whose time is not before its receipt may have had its time replaced on an earlier try (the client sent
     /// none, or one too far ahead): those are looked for by id among their issues' rows, whatever their time.
     /// </summary>
-    internal async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync(IReadOnlyList<ClickHouseEventKey> events, CancellationToken cancellationToken)
+    internal async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync<T>(IReadOnlyList<T> items, Func<T, ClickHouseEventKey> keyOf, CancellationToken cancellationToken)
     {
         var stored = new HashSet<(int, Guid)>();
-        var byKey = new List<ClickHouseEventKey>(events.Count);
-        var byIssue = new List<ClickHouseEventKey>();
-        foreach (var e in events)
+
+        // Positions, not copies of the keys: 10,000 keys copied would be a large object per insert.
+        var byKey = new List<int>(items.Count);
+        var byIssue = new List<int>();
+        for (var i = 0; i < items.Count; i++)
         {
             // Not before its receipt: ingest may have replaced the time on an earlier try (none sent, or too far ahead by
             // that try's clock), and that try's time is not this one's.
-            (e.Timestamp >= e.ReceivedAt ? byIssue : byKey).Add(e);
+            var key = keyOf(items[i]);
+            (key.Timestamp >= key.ReceivedAt ? byIssue : byKey).Add(i);
         }
 
         // The keys go as a table beside the query (ClickHouseKeyTable), read into the set that also bounds the granules read.
         foreach (var chunk in byKey.Chunk(IdLookupChunkSize))
         {
             using var keys = new ClickHouseKeyTable("keys", "project_id UInt32, fingerprint String, timestamp DateTime, event_id UUID");
-            foreach (var e in chunk)
+            foreach (var e in chunk.Select(i => keyOf(items[i])))
             {
                 keys.Add(e.ProjectId).Add(e.Fingerprint).AddUnixSeconds(e.Timestamp).Add(e.EventId).EndRow();
             }
@@ -211,7 +214,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
 
         // Rare (events sent without a time, or with one ahead of ingest's clock): the key's first two columns (project, issue)
         // bound what is read; the ids are then matched in those rows only.
-        foreach (var project in byIssue.GroupBy(e => e.ProjectId))
+        foreach (var project in byIssue.Select(i => keyOf(items[i])).GroupBy(e => e.ProjectId))
         {
             foreach (var chunk in project.Chunk(IdLookupChunkSize))
             {
