@@ -21,4 +21,10 @@ public interface IEventWriter
     /// <summary>The second half of <see cref="InsertEventsAsync"/>: writes what <see cref="PrepareInsertAsync"/> returned (an event id twice in it is written once).</summary>
     Task InsertPreparedAsync(IReadOnlyList<ErrorEvent> prepared, CancellationToken cancellationToken = default) =>
         InsertEventsAsync(prepared, cancellationToken);
+
+    /// <summary>
+    /// An empty batch for one later insert of about <paramref name="expectedEvents"/> events, for a caller that would otherwise
+    /// keep the events themselves until the insert ends (<see cref="EventBatch"/>). A store without an encoded form keeps the events.
+    /// </summary>
+    EventBatch CreateBatch(int expectedEvents) => new EventObjectBatch(this, expectedEvents);
 }

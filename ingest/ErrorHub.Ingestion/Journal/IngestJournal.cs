@@ -310,10 +310,12 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
                 // Prepared here, once, from the batch as sent (the request only decoded it to validate): a batch as sent takes
                 // about 150 bytes per event, its prepared events tens of times that, and tens of thousands of them may wait.
+                // Each record's events go into the store's batch as soon as they are prepared (on ClickHouse, encoded rows in
+                // pooled buffers): only one record's event objects are alive at a time, not an insert's (docs/benchmarks.md, "intake13").
                 // On a thread of its own, not the pool's: preparing thousands of events is tens of milliseconds of CPU in one go,
                 // and on a 2-core server a pool thread busy with it is one fewer to continue the requests whose fsync has just
                 // ended (their 202s would wait in the pool's queue behind it).
-                var events = await Task.Factory.StartNew(() => PrepareAll(taken, takenEvents), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                var events = await Task.Factory.StartNew(() => PrepareAllAsync(taken, takenEvents), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
                 // Settled first: what has ended, then the oldest while every slot is taken, while this insert is small (a light
                 // flow goes one insert at a time, each carrying all that gathered), or while it carries an id under way.
@@ -331,9 +333,9 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
                 await WaitBetweenInsertsAsync(lastStart);
                 lastStart = _time.GetTimestamp();
-                foreach (var e in events)
+                for (var i = 0; i < events.Count; i++)
                 {
-                    CollectionsMarshal.GetValueRefOrAddDefault(_underWay, (e.ProjectId, e.EventId), out _)++;
+                    CollectionsMarshal.GetValueRefOrAddDefault(_underWay, events.IdAt(i), out _)++;
                 }
 
                 running.Enqueue(new RunningInsert(events.Count == 0 ? Task.FromResult(true) : InsertAsync(events), events, takenEvents, taken[^1].Sequence));
@@ -354,15 +356,41 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
     }
 
-    private List<ErrorEvent> PrepareAll(List<Accepted> taken, int takenEvents)
+    private async Task<EventBatch> PrepareAllAsync(List<Accepted> taken, int takenEvents)
     {
-        var events = new List<ErrorEvent>(takenEvents);
+        var batch = _store.CreateBatch(takenEvents);
         foreach (var accepted in taken)
         {
-            events.AddRange(Prepare(accepted.Sequence, accepted.Payload.Bytes) ?? []);
+            await AddPreparedAsync(batch, accepted.Sequence, accepted.Payload.Bytes);
         }
 
-        return events;
+        return batch;
+    }
+
+    /// <summary>A record's events, prepared and added to the insert's batch; skipped (counted, logged) when they no longer validate.</summary>
+    private async Task AddPreparedAsync(EventBatch batch, long sequence, byte[] payload)
+    {
+        if (Prepare(sequence, payload) is { } events)
+        {
+            await AddAsync(batch, sequence, events);
+        }
+    }
+
+    private async Task<bool> AddAsync(EventBatch batch, long sequence, List<ErrorEvent> events)
+    {
+        try
+        {
+            await batch.AddAsync(events);
+            return true;
+        }
+        catch (Exception exception)
+        {
+            // The store could not hold an event it was given (a bug, as in Prepare): counted and logged rather than stopping
+            // the flusher with this record at the head of the journal for good.
+            Interlocked.Increment(ref _skippedRecords);
+            LogReplaySkipped(_logger, sequence, exception.Message);
+            return false;
+        }
     }
 
     /// <summary>Waits for the oldest insert under way; once stored, its events are no longer pending and the checkpoint moves past its records.</summary>
@@ -371,14 +399,18 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         var oldest = running.Peek();
         var stored = await oldest.Stored;
         running.Dequeue();
-        foreach (var e in oldest.Events)
+        for (var i = 0; i < oldest.Events.Count; i++)
         {
-            ref var count = ref CollectionsMarshal.GetValueRefOrNullRef(_underWay, (e.ProjectId, e.EventId));
+            var id = oldest.Events.IdAt(i);
+            ref var count = ref CollectionsMarshal.GetValueRefOrNullRef(_underWay, id);
             if (!Unsafe.IsNullRef(ref count) && --count == 0)
             {
-                _underWay.Remove((e.ProjectId, e.EventId));
+                _underWay.Remove(id);
             }
         }
+
+        // Its insert has ended (stored, or given up at a stop): the batch's buffers go back.
+        oldest.Events.Dispose();
 
         Interlocked.Add(ref _pendingEvents, -oldest.JournaledEvents);
         if (!stored)
@@ -390,11 +422,11 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         return true;
     }
 
-    private bool Overlaps(List<ErrorEvent> events)
+    private bool Overlaps(EventBatch events)
     {
-        foreach (var e in events)
+        for (var i = 0; i < events.Count; i++)
         {
-            if (_underWay.ContainsKey((e.ProjectId, e.EventId)))
+            if (_underWay.ContainsKey(events.IdAt(i)))
             {
                 return true;
             }
@@ -443,43 +475,50 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             return;
         }
 
-        var events = new List<ErrorEvent>();
-        long lastSequence = 0, records = 0, chunkRecords = 0;
-        foreach (var location in _backlog)
+        var events = _store.CreateBatch(_options.MaxEventsPerInsert);
+        try
         {
-            var prepared = PrepareAgain(location);
-            if (prepared is not null && events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
+            long lastSequence = 0, records = 0, chunkRecords = 0;
+            foreach (var location in _backlog)
             {
-                if (!await InsertAsync(events))
+                var prepared = PrepareAgain(location);
+                if (prepared is not null && events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
                 {
-                    return;
+                    if (!await InsertAsync(events))
+                    {
+                        return;
+                    }
+
+                    _files!.Commit(lastSequence);
+                    Interlocked.Add(ref _replayedRecords, chunkRecords);
+                    records += chunkRecords;
+                    chunkRecords = 0;
+                    events.Dispose();
+                    events = _store.CreateBatch(_options.MaxEventsPerInsert);
                 }
 
-                _files!.Commit(lastSequence);
-                Interlocked.Add(ref _replayedRecords, chunkRecords);
-                records += chunkRecords;
-                chunkRecords = 0;
-                events = [];
+                lastSequence = location.Sequence;
+                if (prepared is not null && await AddAsync(events, location.Sequence, prepared))
+                {
+                    chunkRecords++;
+                }
             }
 
-            lastSequence = location.Sequence;
-            if (prepared is not null)
+            if (events.Count > 0 && !await InsertAsync(events))
             {
-                events.AddRange(prepared);
-                chunkRecords++;
+                return;
             }
-        }
 
-        if (events.Count > 0 && !await InsertAsync(events))
+            _files!.Commit(lastSequence);
+            Interlocked.Add(ref _replayedRecords, chunkRecords);
+            records += chunkRecords;
+            LogReplayed(_logger, records, _backlog.Count - records);
+            _backlog = [];
+        }
+        finally
         {
-            return;
+            events.Dispose();
         }
-
-        _files!.Commit(lastSequence);
-        Interlocked.Add(ref _replayedRecords, chunkRecords);
-        records += chunkRecords;
-        LogReplayed(_logger, records, _backlog.Count - records);
-        _backlog = [];
     }
 
     private List<ErrorEvent>? PrepareAgain(JournalRecordLocation location)
@@ -526,7 +565,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     }
 
     /// <summary>One insert, tried until it succeeds (back-off between tries); false only when a stop's deadline ends the tries.</summary>
-    private async Task<bool> InsertAsync(List<ErrorEvent> events)
+    private async Task<bool> InsertAsync(EventBatch events)
     {
         var delay = FirstRetryDelay;
         for (var attempt = 1; ; attempt++)
@@ -534,7 +573,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             var deadline = _stopDeadline.Token;
             try
             {
-                await _store.InsertEventsAsync(events, deadline);
+                await events.InsertAsync(deadline);
                 Interlocked.Increment(ref _inserts);
                 return true;
             }
@@ -633,7 +672,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private sealed record PendingAppend(JournalPayload Payload, int EventCount, TaskCompletionSource Completion);
 
     /// <summary>An insert under way: its events (for the overlap check), how many journaled events it settles, and the last record it carries.</summary>
-    private sealed record RunningInsert(Task<bool> Stored, List<ErrorEvent> Events, int JournaledEvents, long LastSequence);
+    private sealed record RunningInsert(Task<bool> Stored, EventBatch Events, int JournaledEvents, long LastSequence);
 
     private sealed record Accepted(long Sequence, JournalPayload Payload, int EventCount);
 }

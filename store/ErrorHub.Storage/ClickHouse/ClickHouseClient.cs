@@ -92,6 +92,9 @@ internal sealed class ClickHouseClient
 
     public Uri Url => _connection.Url;
 
+    /// <summary>Whether request bodies are gzip'd (<see cref="ClickHouseConnection.CompressRequests"/>).</summary>
+    public bool CompressRequests => _connection.CompressRequests;
+
     /// <summary>The cluster this client's DDL runs on, or null for a single server.</summary>
     public string? Cluster => _cluster?.Cluster;
 
@@ -312,8 +315,7 @@ internal sealed class ClickHouseClient
             }.Uri;
             using var body = new MultipartFormDataContent { { new ReadOnlyMemoryContent(keys.Bytes), keys.Name, keys.Name + ".tsv" } };
             using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = body };
-            request.Headers.Authorization = new AuthenticationHeaderValue(
-                "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_connection.User ?? "default"}:{_connection.Password ?? ""}")));
+            request.Headers.Authorization = BasicAuthorization();
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             return await ReadJsonEachRowAsync(stream, sql, readRow, cancellationToken);
@@ -408,6 +410,31 @@ internal sealed class ClickHouseClient
         };
         return SendAsync($"INSERT INTO {table}", () => _driver.InsertBinaryAsync(table, rows, options, cancellationToken), cancellationToken);
     }
+
+    /// <summary>
+    /// Inserts rows that the caller encoded as RowBinary (<paramref name="columns"/> in their order), sent as
+    /// <paramref name="rows"/> writes them: the statement and the insert settings go in the URL, the body is only the rows.
+    /// </summary>
+    public Task InsertRowBinaryAsync(string table, string columns, HttpContent rows, CancellationToken cancellationToken)
+    {
+        var sql = $"INSERT INTO {table} ({columns}) FORMAT RowBinary";
+        return SendAsync(sql, async () =>
+        {
+            var query = new StringBuilder("query=").Append(Uri.EscapeDataString(sql));
+            foreach (var (name, value) in _insertSettings)
+            {
+                query.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? ""));
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, new UriBuilder(Url) { Query = query.ToString() }.Uri) { Content = rows };
+            request.Headers.Authorization = BasicAuthorization();
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            return true;
+        }, cancellationToken);
+    }
+
+    private AuthenticationHeaderValue BasicAuthorization() => new(
+        "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_connection.User ?? "default"}:{_connection.Password ?? ""}")));
 
     /// <summary>Gives failures of the transport a message that names the URL and the setting to check.</summary>
     private async Task<T> SendAsync<T>(string sql, Func<Task<T>> send, CancellationToken cancellationToken)

@@ -8,6 +8,8 @@ namespace ErrorHub.Storage.ClickHouse;
 /// issue aggregates and the id table); an event id already stored is left out, so a retried batch
 /// counts once; an event whose legacy fingerprint names an existing issue is filed under that issue.
 /// Those look-ups are <see cref="PrepareInsertAsync"/>, which ingest runs while its previous insert is at the store.
+/// Rows are sent as RowBinary that ErrorHub encodes (<see cref="ClickHouseEventEncoding"/>), from a
+/// <see cref="ClickHouseEventBatch"/>: ingest's journal adds each event to one as soon as it is prepared.
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseSchema schema) : IEventWriter
 {
@@ -28,6 +30,12 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
 
     private readonly ConcurrentDictionary<(int ProjectId, string Fingerprint), long> _legacyIssues = new();
 
+    internal ClickHouseClient Client => client;
+
+    internal ClickHouseSchema Schema => schema;
+
+    public EventBatch CreateBatch(int expectedEvents) => new ClickHouseEventBatch(this, expectedEvents);
+
     public async Task InsertEventsAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default) =>
         await InsertPreparedAsync(await PrepareInsertAsync(events, cancellationToken), cancellationToken);
 
@@ -43,7 +51,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
         // The issue each event is filed under first (mostly answered from memory), then the duplicate check by that issue.
         var existingIssues = await FindLegacyIssuesAsync(fresh, cancellationToken);
         var filed = fresh.ConvertAll(e => FiledUnder(e, existingIssues));
-        var stored = await FindStoredEventIdsAsync(filed, cancellationToken);
+        var stored = await FindStoredEventIdsAsync(filed, ClickHouseEventKey.Of, cancellationToken);
         if (stored.Count > 0)
         {
             filed.RemoveAll(e => stored.Contains((e.ProjectId, e.EventId)));
@@ -56,14 +64,20 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     {
         ArgumentNullException.ThrowIfNull(prepared);
 
-        // Batches prepared apart may both carry an id that neither found stored (a retry arriving beside its original).
-        var rows = DistinctByEventId(prepared);
-        if (rows.Count == 0)
+        if (prepared.Count == 0)
         {
             return;
         }
 
-        await client.InsertAsync(schema.Events, rows.ConvertAll(e => new ClickHouseEventRow(e)), cancellationToken);
+        // Batches prepared apart may both carry an id that neither found stored (a retry arriving beside its original): the
+        // batch writes an id once.
+        using var batch = new ClickHouseEventBatch(this, prepared.Count);
+        foreach (var e in prepared)
+        {
+            batch.AddFiled(e);
+        }
+
+        await batch.InsertAsync(lookUpStored: false, cancellationToken);
     }
 
     /// <summary>
@@ -72,7 +86,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// grouping change can carry a legacy fingerprint, so answers are remembered (see <see cref="MissingLegacyIssueLifetime"/>):
     /// a steady stream of events asks the store about each legacy fingerprint about once.
     /// </summary>
-    private async Task<HashSet<(int ProjectId, string Fingerprint)>> FindLegacyIssuesAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
+    internal async Task<HashSet<(int ProjectId, string Fingerprint)>> FindLegacyIssuesAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken)
     {
         var existing = new HashSet<(int, string)>();
         var unknown = new List<(int ProjectId, string Fingerprint)>();
@@ -126,7 +140,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     }
 
     /// <summary>The event under the first of its legacy fingerprints that is an issue already, else as grouped.</summary>
-    private static ErrorEvent FiledUnder(ErrorEvent e, HashSet<(int ProjectId, string Fingerprint)> existingIssues)
+    internal static ErrorEvent FiledUnder(ErrorEvent e, HashSet<(int ProjectId, string Fingerprint)> existingIssues)
     {
         foreach (var legacy in e.LegacyCandidates())
         {
@@ -163,23 +177,26 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
     /// An event whose time is not before its receipt may have had its time replaced on an earlier try (the client sent
     /// none, or one too far ahead): those are looked for by id among their issues' rows, whatever their time.
     /// </summary>
-    private async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync(List<ErrorEvent> events, CancellationToken cancellationToken)
+    internal async Task<HashSet<(int ProjectId, Guid EventId)>> FindStoredEventIdsAsync<T>(IReadOnlyList<T> items, Func<T, ClickHouseEventKey> keyOf, CancellationToken cancellationToken)
     {
         var stored = new HashSet<(int, Guid)>();
-        var byKey = new List<ErrorEvent>(events.Count);
-        var byIssue = new List<ErrorEvent>();
-        foreach (var e in events)
+
+        // Positions, not copies of the keys: 10,000 keys copied would be a large object per insert.
+        var byKey = new List<int>(items.Count);
+        var byIssue = new List<int>();
+        for (var i = 0; i < items.Count; i++)
         {
             // Not before its receipt: ingest may have replaced the time on an earlier try (none sent, or too far ahead by
             // that try's clock), and that try's time is not this one's.
-            (e.Timestamp >= e.ReceivedAt ? byIssue : byKey).Add(e);
+            var key = keyOf(items[i]);
+            (key.Timestamp >= key.ReceivedAt ? byIssue : byKey).Add(i);
         }
 
         // The keys go as a table beside the query (ClickHouseKeyTable), read into the set that also bounds the granules read.
         foreach (var chunk in byKey.Chunk(IdLookupChunkSize))
         {
             using var keys = new ClickHouseKeyTable("keys", "project_id UInt32, fingerprint String, timestamp DateTime, event_id UUID");
-            foreach (var e in chunk)
+            foreach (var e in chunk.Select(i => keyOf(items[i])))
             {
                 keys.Add(e.ProjectId).Add(e.Fingerprint).AddUnixSeconds(e.Timestamp).Add(e.EventId).EndRow();
             }
@@ -197,7 +214,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client, ClickHouseS
 
         // Rare (events sent without a time, or with one ahead of ingest's clock): the key's first two columns (project, issue)
         // bound what is read; the ids are then matched in those rows only.
-        foreach (var project in byIssue.GroupBy(e => e.ProjectId))
+        foreach (var project in byIssue.Select(i => keyOf(items[i])).GroupBy(e => e.ProjectId))
         {
             foreach (var chunk in project.Chunk(IdLookupChunkSize))
             {

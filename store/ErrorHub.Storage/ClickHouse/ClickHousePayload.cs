@@ -28,11 +28,41 @@ internal static class ClickHousePayload
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_json;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
+    [ThreadStatic] private static byte[]? t_compressed;
 
     /// <summary>The column's bytes for one event.</summary>
     public static byte[] Encode(ErrorEvent errorEvent)
     {
-        // One buffer and writer per thread: the driver encodes rows one at a time on the inserting thread, and
+        try
+        {
+            return EncodeInScratch(errorEvent).ToArray();
+        }
+        finally
+        {
+            TrimScratch();
+        }
+    }
+
+    /// <summary>The column as a RowBinary <c>String</c> (its length, then its bytes), appended to an encoded row.</summary>
+    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent errorEvent)
+    {
+        try
+        {
+            var column = EncodeInScratch(errorEvent);
+            ClickHouseEventEncoding.WriteLength(row, column.Length);
+            column.CopyTo(row.GetSpan(column.Length));
+            row.Advance(column.Length);
+        }
+        finally
+        {
+            TrimScratch();
+        }
+    }
+
+    /// <summary>The column's bytes in this thread's buffers, valid until its next call.</summary>
+    private static ReadOnlySpan<byte> EncodeInScratch(ErrorEvent errorEvent)
+    {
+        // One buffer and writer per thread: rows are encoded one at a time on the preparing or inserting thread, and
         // a batch of events should not make a JSON array per event only to compress it.
         var json = t_json ??= new ArrayBufferWriter<byte>(16 * 1024);
         json.ResetWrittenCount();
@@ -42,28 +72,27 @@ internal static class ClickHousePayload
         writer.Flush();
         var source = json.WrittenSpan;
 
-        var rented = ArrayPool<byte>.Shared.Rent(HeaderLength + LZ4Codec.MaximumOutputSize(source.Length));
-        try
+        var needed = HeaderLength + LZ4Codec.MaximumOutputSize(source.Length);
+        var compressedBuffer = t_compressed is { } existing && existing.Length >= needed ? existing : t_compressed = new byte[Math.Max(needed, 16 * 1024)];
+        var compressed = LZ4Codec.Encode(source, compressedBuffer.AsSpan(HeaderLength), LZ4Level.L00_FAST);
+        if (compressed <= 0 || HeaderLength + compressed >= source.Length)
         {
-            var compressed = LZ4Codec.Encode(source, rented.AsSpan(HeaderLength), LZ4Level.L00_FAST);
-            if (compressed <= 0 || HeaderLength + compressed >= source.Length)
-            {
-                return source.ToArray();
-            }
-
-            rented[0] = Lz4Marker;
-            BinaryPrimitives.WriteUInt32LittleEndian(rented.AsSpan(1), (uint)source.Length);
-            return rented.AsSpan(0, HeaderLength + compressed).ToArray();
+            return source;
         }
-        finally
+
+        compressedBuffer[0] = Lz4Marker;
+        BinaryPrimitives.WriteUInt32LittleEndian(compressedBuffer.AsSpan(1), (uint)source.Length);
+        return compressedBuffer.AsSpan(0, HeaderLength + compressed);
+    }
+
+    private static void TrimScratch()
+    {
+        if (t_json is { Capacity: > 1024 * 1024 } || t_compressed is { Length: > 1024 * 1024 })
         {
-            ArrayPool<byte>.Shared.Return(rented);
-            if (json.Capacity > 1024 * 1024)
-            {
-                // One huge event should not keep a megabyte per inserting thread for the life of the process.
-                t_json = null;
-                t_writer = null;
-            }
+            // One huge event should not keep a megabyte per encoding thread for the life of the process.
+            t_json = null;
+            t_writer = null;
+            t_compressed = null;
         }
     }
 

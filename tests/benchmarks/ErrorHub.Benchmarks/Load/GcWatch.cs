@@ -90,7 +90,7 @@ internal sealed class GcWatch
     }
 
     /// <summary>Every sample of the Prometheus text, by its name and labels; nothing when the server does not answer.</summary>
-    private static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient client)
+    internal static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient client)
     {
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         try

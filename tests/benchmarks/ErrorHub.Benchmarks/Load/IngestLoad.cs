@@ -141,10 +141,14 @@ internal static class IngestLoad
         // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered. With the journal,
         // what the warm-up was answered for may still be on its way to the store: wait until the count stops growing.
         report.Add(("waited for the warm-up's events to reach the store", $"{await target.WaitUntilSettledAsync(TimeSpan.FromSeconds(120)):N0} s"));
+        // A count that stood still for a few seconds may be one long insert under way (10,000 events on a busy machine): with
+        // the journal, also until it holds nothing, or the next phase meets a full journal and is refused.
+        report.Add(("then until the journal held nothing", $"{await WaitForEmptyJournalAsync(client, TimeSpan.FromSeconds(120)):N0} s"));
         var before = await target.StoredEventsAsync();
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
         var gc = await GcWatch.StartAsync(client);
+        var memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("most");
         var maxStarted = DateTimeOffset.UtcNow;
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
@@ -164,10 +168,12 @@ internal static class IngestLoad
         report.Add(("CPU from the first send until the last event visible (cores busy)", cpu.Stop(max.Elapsed + visibleAfter, max.AcceptedEvents)));
         await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible");
         report.Add(("server memory after the most: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
+        report.Add(("server memory, the most until visible: where the peak was", await memory.StopAsync()));
 
         // 2. Latency at half the most: batches sent on a fixed schedule, whatever the answers do.
         cpu = target.StartCpu();
         gc = await GcWatch.StartAsync(client);
+        memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("half load");
         using var stopProbe = new CancellationTokenSource();
         var probe = VisibilityProbeAsync(client, target, stopProbe.Token);
@@ -187,11 +193,13 @@ internal static class IngestLoad
         report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
         report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
         report.Add(("at half load, accepted batches as the server timed them", await gc.AcceptedAsync(client)));
+        report.Add(("server memory at half load: where the peak was", await memory.StopAsync()));
         await AddClickHouseWorkAsync(report, target, halfStarted, halfEnded, half.Requests, "at half load");
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
         cpu = target.StartCpu();
         gc = await GcWatch.StartAsync(client);
+        memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("10x senders");
         var overload = await ClosedLoopAsync(client, bodies, senders * 10, phase, repeat: true);
         var overloadCpu = cpu.Stop(overload.Elapsed, overload.AcceptedEvents);
@@ -201,6 +209,7 @@ internal static class IngestLoad
         report.Add(("slowest answer at 10x senders", $"{overload.Percentile(100):N0} ms"));
         report.Add(("CPU at 10x senders (cores busy)", overloadCpu));
         report.Add(("server GC at 10x senders", await gc.StopAsync(client, overload.Elapsed)));
+        report.Add(("server memory at 10x senders: where the peak was", await memory.StopAsync()));
         report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
         report.Add(("load average after", LoadAverage()));
 
@@ -272,6 +281,18 @@ internal static class IngestLoad
     {
         var sorted = values.Order().ToList();
         return sorted[(int)Math.Clamp(Math.Ceiling(percentile / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+
+    private static async Task<double> WaitForEmptyJournalAsync(HttpClient client, TimeSpan limit)
+    {
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < limit
+            && (await GcWatch.ScrapeAsync(client)).Where(m => m.Key.StartsWith("errorhub_ingest_journal_events", StringComparison.Ordinal)).Sum(m => m.Value) > 0)
+        {
+            await Task.Delay(500);
+        }
+
+        return waited.Elapsed.TotalSeconds;
     }
 
     /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>

@@ -1,0 +1,337 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using ErrorHub.Storage.Events;
+
+namespace ErrorHub.Storage.ClickHouse;
+
+/// <summary>What the duplicate look-up needs of a row: its whole key in <c>issue_events</c>, and its receipt (docs/storage.md).</summary>
+internal readonly record struct ClickHouseEventKey(int ProjectId, Guid EventId, string Fingerprint, DateTimeOffset Timestamp, DateTimeOffset ReceivedAt)
+{
+    public static ClickHouseEventKey Of(ErrorEvent e) => new(e.ProjectId, e.EventId, e.Fingerprint, e.Timestamp, e.ReceivedAt);
+}
+
+/// <summary>
+/// A batch for one insert into the events table, held as RowBinary rows (<see cref="ClickHouseEventEncoding"/>) in pooled
+/// chunks of <see cref="ChunkBytes"/>, and the look-up's key of each row. An event is filed under its issue (a legacy
+/// fingerprint, <see cref="ClickHouseEventWriter"/>) and encoded as it is added, so that the batch keeps no event object: at
+/// 10,000 events an insert's events were some 100 MB of small objects that every collection had to trace and copy while
+/// the insert ran (docs/benchmarks.md, "journalgc", "intake13"); their rows are a third of that in a few hundred arrays the
+/// collector neither traces nor moves. Only when the legacy look-up cannot be answered (the store is down) are events kept
+/// as they are until <see cref="InsertAsync"/> files them.
+/// </summary>
+internal sealed class ClickHouseEventBatch : EventBatch
+{
+    /// <summary>Above the large-object threshold (85,000 bytes): chunks are never moved by a collection.</summary>
+    internal const int ChunkBytes = 128 * 1024;
+
+    /// <summary>Chunks kept for reuse once returned: 64 MB, two inserts of 10,000 events and more.</summary>
+    private const int MaxPooledChunks = 512;
+
+    /// <summary>The chunks of every batch: reused, so a stream of large inserts makes no large-object garbage.</summary>
+    internal static ArrayPool<byte> ChunkPool { get; } = ArrayPool<byte>.Create(ChunkBytes, MaxPooledChunks);
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_row;
+
+    private readonly ClickHouseEventWriter _writer;
+    private readonly ArrayPool<byte> _pool;
+    private readonly List<byte[]> _chunks = [];
+    private readonly Dictionary<string, string> _fingerprints = new(StringComparer.Ordinal);
+    private readonly List<ErrorEvent> _unfiled = [];
+    private Row[] _rows;
+    private int _rowCount;
+    private long _length;
+    private bool _legacyLookUpFailed;
+    private bool _disposed;
+    private int _leases = 1; // the batch's own, released by Dispose; each send of the rows holds one more while it reads them
+
+    public ClickHouseEventBatch(ClickHouseEventWriter writer, int expectedEvents, ArrayPool<byte>? pool = null)
+    {
+        _writer = writer;
+        _pool = pool ?? ChunkPool;
+        _rows = ArrayPool<Row>.Shared.Rent(Math.Max(expectedEvents, 16));
+    }
+
+    public override int Count => _rowCount + _unfiled.Count;
+
+    /// <summary>Bytes of the encoded rows.</summary>
+    public long EncodedBytes => _length;
+
+    public override (int ProjectId, Guid EventId) IdAt(int index) => index < _rowCount
+        ? (_rows[index].Key.ProjectId, _rows[index].Key.EventId)
+        : (_unfiled[index - _rowCount].ProjectId, _unfiled[index - _rowCount].EventId);
+
+    public override async ValueTask AddAsync(IReadOnlyList<ErrorEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_legacyLookUpFailed)
+        {
+            _unfiled.AddRange(events);
+            return;
+        }
+
+        HashSet<(int ProjectId, string Fingerprint)> existingIssues;
+        try
+        {
+            existingIssues = await _writer.FindLegacyIssuesAsync(events, cancellationToken);
+        }
+        catch (ClickHouseException)
+        {
+            // The store cannot say now which issue a legacy fingerprint is: the insert asks again, and files them then. The
+            // rest of the batch is not asked about either (a stalled store would hold each add for its timeout).
+            _legacyLookUpFailed = true;
+            _unfiled.AddRange(events);
+            return;
+        }
+
+        foreach (var e in events)
+        {
+            AddFiled(ClickHouseEventWriter.FiledUnder(e, existingIssues));
+        }
+    }
+
+    /// <summary>Encodes an event already filed under its issue.</summary>
+    internal void AddFiled(ErrorEvent e)
+    {
+        var row = t_row ??= new ArrayBufferWriter<byte>(16 * 1024);
+        row.ResetWrittenCount();
+        try
+        {
+            ClickHouseEventEncoding.Write(row, e);
+            var start = _length;
+            Append(row.WrittenSpan);
+            if (_rowCount == _rows.Length)
+            {
+                var larger = ArrayPool<Row>.Shared.Rent(_rows.Length * 2);
+                _rows.AsSpan(0, _rowCount).CopyTo(larger);
+                ArrayPool<Row>.Shared.Return(_rows, clearArray: true);
+                _rows = larger;
+            }
+
+            // Events of one issue share their fingerprint's string: a batch keeps one per issue, not one per event.
+            if (!_fingerprints.TryGetValue(e.Fingerprint, out var fingerprint))
+            {
+                _fingerprints[e.Fingerprint] = fingerprint = e.Fingerprint;
+            }
+
+            _rows[_rowCount++] = new Row(ClickHouseEventKey.Of(e) with { Fingerprint = fingerprint }, start, row.WrittenCount);
+        }
+        finally
+        {
+            if (row.Capacity > 1024 * 1024)
+            {
+                t_row = null; // one huge event should not keep a megabyte per encoding thread
+            }
+        }
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var offset = (int)(_length % ChunkBytes);
+            if (offset == 0 && _length / ChunkBytes == _chunks.Count)
+            {
+                _chunks.Add(_pool.Rent(ChunkBytes));
+            }
+
+            var chunk = _chunks[(int)(_length / ChunkBytes)];
+            var part = Math.Min(bytes.Length, ChunkBytes - offset);
+            bytes[..part].CopyTo(chunk.AsSpan(offset));
+            bytes = bytes[part..];
+            _length += part;
+        }
+    }
+
+    public override Task InsertAsync(CancellationToken cancellationToken = default) => InsertAsync(lookUpStored: true, cancellationToken);
+
+    /// <summary>The insert; without <paramref name="lookUpStored"/>, for rows whose caller has just looked them up (<see cref="IEventWriter.PrepareInsertAsync"/>).</summary>
+    internal async Task InsertAsync(bool lookUpStored, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_unfiled.Count > 0)
+        {
+            var existingIssues = await _writer.FindLegacyIssuesAsync(_unfiled, cancellationToken);
+            foreach (var e in _unfiled)
+            {
+                AddFiled(ClickHouseEventWriter.FiledUnder(e, existingIssues));
+            }
+
+            _unfiled.Clear();
+        }
+
+        // An id twice in the batch (a retry that came beside its original) is written once: its first row.
+        var seen = new HashSet<(int, Guid)>(_rowCount);
+        var distinct = new List<int>(_rowCount);
+        for (var i = 0; i < _rowCount; i++)
+        {
+            if (seen.Add((_rows[i].Key.ProjectId, _rows[i].Key.EventId)))
+            {
+                distinct.Add(i);
+            }
+        }
+
+        var stored = lookUpStored ? await _writer.FindStoredEventIdsAsync(distinct, i => _rows[i].Key, cancellationToken) : [];
+        var ranges = new List<(long Start, long Length)>();
+        foreach (var i in distinct)
+        {
+            var (key, start, length) = _rows[i];
+            if (stored.Contains((key.ProjectId, key.EventId)))
+            {
+                continue;
+            }
+
+            // Rows added one after another are one range: a batch without duplicates is sent as its chunks are.
+            if (ranges.Count > 0 && ranges[^1].Start + ranges[^1].Length == start)
+            {
+                ranges[^1] = (ranges[^1].Start, ranges[^1].Length + length);
+            }
+            else
+            {
+                ranges.Add((start, length));
+            }
+        }
+
+        if (ranges.Count == 0)
+        {
+            return;
+        }
+
+        using var content = new RowsContent(this, ranges, _writer.Client.CompressRequests);
+        await _writer.Client.InsertRowBinaryAsync(_writer.Schema.Events, ClickHouseEventEncoding.Columns, content, cancellationToken);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            Release();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>One more reader of the rows; false once the batch is disposed and no reader is left.</summary>
+    private bool TryLease()
+    {
+        var leases = Volatile.Read(ref _leases);
+        while (leases > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
+            if (seen == leases)
+            {
+                return true;
+            }
+
+            leases = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>The chunks go back to the pool when the last lease ends: a send still reading them (an insert whose
+    /// caller gave up on it, a stop) keeps them from being handed to another batch and overwritten under it.</summary>
+    private void Release()
+    {
+        var leases = Volatile.Read(ref _leases);
+        while (leases > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _leases, leases - 1, leases);
+            if (seen != leases)
+            {
+                leases = seen;
+                continue;
+            }
+
+            if (leases == 1)
+            {
+                foreach (var chunk in _chunks)
+                {
+                    _pool.Return(chunk);
+                }
+
+                _chunks.Clear();
+                ArrayPool<Row>.Shared.Return(_rows, clearArray: true);
+                _rows = [];
+                _rowCount = 0;
+                _length = 0;
+            }
+
+            return;
+        }
+    }
+
+    private readonly record struct Row(ClickHouseEventKey Key, long Start, int Length);
+
+    /// <summary>The rows to insert, read from the batch's chunks as the request is sent (gzip'd when the connection compresses).</summary>
+    internal sealed class RowsContent : HttpContent
+    {
+        private readonly ClickHouseEventBatch _batch;
+        private readonly List<(long Start, long Length)> _ranges;
+        private readonly bool _compress;
+
+        public RowsContent(ClickHouseEventBatch batch, List<(long Start, long Length)> ranges, bool compress)
+        {
+            _batch = batch;
+            _ranges = ranges;
+            _compress = compress;
+            Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            if (compress)
+            {
+                Headers.ContentEncoding.Add("gzip");
+            }
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            await SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            if (!_batch.TryLease())
+            {
+                throw new ObjectDisposedException(nameof(ClickHouseEventBatch), "the batch's rows were released before its insert was sent");
+            }
+
+            try
+            {
+                if (!_compress)
+                {
+                    await WriteRangesAsync(stream, cancellationToken);
+                    return;
+                }
+
+                await using var gzip = new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true);
+                await WriteRangesAsync(gzip, cancellationToken);
+            }
+            finally
+            {
+                _batch.Release();
+            }
+        }
+
+        private async Task WriteRangesAsync(Stream stream, CancellationToken cancellationToken)
+        {
+            foreach (var (start, length) in _ranges)
+            {
+                var position = start;
+                var end = start + length;
+                while (position < end)
+                {
+                    var offset = (int)(position % ChunkBytes);
+                    var part = (int)Math.Min(end - position, ChunkBytes - offset);
+                    await stream.WriteAsync(_batch._chunks[(int)(position / ChunkBytes)].AsMemory(offset, part), cancellationToken);
+                    position += part;
+                }
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _compress ? 0 : _ranges.Sum(r => r.Length);
+            return !_compress;
+        }
+    }
+}

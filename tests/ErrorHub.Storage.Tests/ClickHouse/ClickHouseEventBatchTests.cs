@@ -1,0 +1,301 @@
+using System.Buffers;
+using System.Text;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
+using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Events;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests.ClickHouse;
+
+/// <summary>
+/// The rows ingest's journal keeps until their insert (<see cref="ClickHouseEventBatch"/>: encoded by ErrorHub as soon as
+/// the events are prepared, in pooled chunks) against a real server: the same rows as the driver's, a failed insert retried
+/// from the same bytes, and chunks not handed to another batch while a send still reads them.
+/// </summary>
+[Collection(ClickHouseServerCollectionDefinition.Name)]
+public sealed class ClickHouseEventBatchTests : IAsyncLifetime
+{
+    private readonly ClickHouseServerFixture _server;
+    private readonly FaultyInsertHandler _faults = new() { InnerHandler = ClickHouseClient.CreateHandler() };
+    private readonly HttpClient _http;
+    private readonly ClickHouseClient _client;
+    private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseEventBatchTests));
+    private readonly ClickHouseSchema _schema;
+    private readonly ClickHouseEventWriter _writer;
+
+    public ClickHouseEventBatchTests(ClickHouseServerFixture server)
+    {
+        _server = server;
+        _http = new HttpClient(_faults);
+        _client = new ClickHouseClient(_http, new ClickHouseConnection(server.Url));
+        _schema = new ClickHouseSchema(_database);
+        _writer = new ClickHouseEventWriter(_client, _schema);
+    }
+
+    public Task InitializeAsync() => ClickHouseDatabase.Open(_client, _database).Schema.EnsureSchemaAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _client.ExecuteAsync($"DROP DATABASE IF EXISTS {ClickHouseSql.QuoteIdentifier(_database)}", CancellationToken.None);
+        _http.Dispose();
+    }
+
+    /// <summary>Events that reach every column, each string column with the hostile strings, and values the columns must clamp.</summary>
+    private static List<ErrorEvent> HostileEvents()
+    {
+        var complete = TestEvents.CreateComplete(7, "fp-" + TestEvents.HostileStrings[3], TestEvents.BaseTime);
+        var hostile = TestEvents.HostileStrings.Concat([new string(Enumerable.Range(0, 128).Select(i => (char)i).ToArray()), "\ud800 lone surrogate", "𝄞", new string('x', 300)]).ToList();
+        var events = new List<ErrorEvent> { complete };
+        for (var i = 0; i < hostile.Count; i++)
+        {
+            var s = hostile[i];
+            events.Add(complete with
+            {
+                EventId = Guid.NewGuid(),
+                Fingerprint = s,
+                GroupingVersion = i == 0 ? 70_000 : i,
+                Timestamp = i == 1 ? DateTimeOffset.UnixEpoch.AddDays(-3) : i == 2 ? new DateTimeOffset(2200, 1, 1, 0, 0, 0, TimeSpan.Zero) : complete.Timestamp.AddSeconds(i),
+                Level = s,
+                Title = s,
+                Culprit = s,
+                Message = i % 2 == 0 ? null : s,
+                Logger = s,
+                Platform = i % 3 == 0 ? null : s,
+                Release = s,
+                Environment = s,
+                ServerName = s,
+                Exceptions = i == 3 ? [] :
+                [
+                    new ExceptionRecord(s, s, i % 2 == 0 ? null : s,
+                        [new FrameRecord(s, s, s, s, -5, int.MaxValue, InApp: true), new FrameRecord(s, null, null, null, null, null, InApp: false)]),
+                    new ExceptionRecord("Inner" + s, s, s, []),
+                ],
+                User = i == 4 ? null : new UserRecord(s, s, s, s),
+                Request = i == 5 ? null : new RequestRecord(s, s, s, new Dictionary<string, string> { [s] = s }),
+                Tags = new Dictionary<string, string> { [s] = s, ["k" + i] = s + s },
+            });
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public async Task Rows_encoded_by_ErrorHub_read_back_byte_for_byte_as_the_drivers_rows_of_the_same_events_hostile_strings_included()
+    {
+        var events = HostileEvents();
+        var byDriver = ClickHouseSql.QuoteIdentifier(_database) + ".events_by_driver";
+        await _client.ExecuteAsync($"CREATE TABLE {byDriver} AS {_schema.Events}", CancellationToken.None);
+        await _client.InsertAsync(byDriver, events.ConvertAll(e => new ClickHouseEventRow(e)), CancellationToken.None);
+
+        using (var batch = _writer.CreateBatch(events.Count))
+        {
+            await batch.AddAsync(events);
+            await batch.InsertAsync();
+        }
+
+        var ours = await SelectAllAsTextAsync(_schema.Events);
+        var drivers = await SelectAllAsTextAsync(byDriver);
+        ours.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(events.Count);
+        ours.Should().Be(drivers);
+
+        // And as the dashboard reads them: each event whole from its payload.
+        var store = ClickHouseDatabase.Open(_client, _database);
+        foreach (var e in events.Take(3))
+        {
+            var read = await store.Issues.GetEventAsync(e.ProjectId, e.EventId);
+            read.Should().BeEquivalentTo(e with { EarlierLegacyFingerprints = null }, o => o.Excluding(x => x.Timestamp).Excluding(x => x.ReceivedAt));
+        }
+    }
+
+    public static TheoryData<FaultyInsertHandler.Fault> Faults => new() { FaultyInsertHandler.Fault.BrokenWhileSending, FaultyInsertHandler.Fault.AnswerLost };
+
+    [Theory]
+    [MemberData(nameof(Faults))]
+    public async Task An_insert_that_fails_is_retried_from_the_same_bytes_and_stores_every_event_once(FaultyInsertHandler.Fault fault)
+    {
+        var events = Enumerable.Range(0, 3_000).Select(i => TestEvents.CreateComplete(7, "fp-" + (i % 7), TestEvents.BaseTime.AddSeconds(i))).ToList();
+        _faults.Next = fault;
+
+        using var batch = _writer.CreateBatch(events.Count);
+        await batch.AddAsync(events);
+        ((ClickHouseEventBatch)batch).EncodedBytes.Should().BeGreaterThan(2 * ClickHouseEventBatch.ChunkBytes, "the rows span several chunks");
+        var failed = () => batch.InsertAsync();
+        await failed.Should().ThrowAsync<ClickHouseException>();
+        _faults.Next.Should().Be(FaultyInsertHandler.Fault.None, "the fault happened");
+
+        await batch.InsertAsync();
+
+        var rows = await _client.QueryAsync(
+            $"SELECT count() AS n, uniqExact(event_id) AS ids FROM {_schema.Events}",
+            row => (Rows: ClickHouseClient.ReadInt64(row.GetProperty("n")), Ids: ClickHouseClient.ReadInt64(row.GetProperty("ids"))),
+            CancellationToken.None);
+        rows.Should().Equal((3_000L, 3_000L));
+        var stored = await _client.QueryAsync(
+            $"SELECT toString(event_id) AS id FROM {_schema.Events}",
+            row => Guid.Parse(row.GetProperty("id").GetString()!),
+            CancellationToken.None);
+        stored.Should().BeEquivalentTo(events.Select(e => e.EventId));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_event_whose_legacy_fingerprint_is_an_issue_is_filed_under_it_even_when_the_look_up_fails_as_it_is_added(bool lookUpFailsAtAdd)
+    {
+        var store = ClickHouseDatabase.Open(_client, _database);
+        await store.Events.InsertEventsAsync([TestEvents.Create(7, "made-by-version-3", TestEvents.BaseTime)]);
+        var regrouped = TestEvents.Create(7, "made-by-version-4", TestEvents.BaseTime.AddMinutes(1)) with { LegacyFingerprint = "made-by-version-3" };
+        _faults.Next = lookUpFailsAtAdd ? FaultyInsertHandler.Fault.LegacyLookUpFails : FaultyInsertHandler.Fault.None;
+
+        using (var batch = _writer.CreateBatch(1))
+        {
+            await batch.AddAsync([regrouped]);
+            _faults.Next.Should().Be(FaultyInsertHandler.Fault.None);
+            await batch.InsertAsync();
+        }
+
+        var stored = await store.Issues.GetEventAsync(7, regrouped.EventId);
+        stored!.Fingerprint.Should().Be("made-by-version-3", "the issue made before the grouping change keeps receiving its events");
+        var rows = await _client.QueryAsync(
+            $"SELECT fingerprint FROM {_schema.Events} WHERE event_id = toUUID('{regrouped.EventId}')",
+            row => row.GetProperty("fingerprint").GetString(),
+            CancellationToken.None);
+        rows.Should().Equal("made-by-version-3");
+    }
+
+    [Fact]
+    public async Task A_batch_disposed_while_its_rows_are_being_sent_keeps_its_chunks_until_the_send_has_read_them()
+    {
+        var events = Enumerable.Range(0, 1_000).Select(i => TestEvents.CreateComplete(7, "fp", TestEvents.BaseTime.AddSeconds(i))).ToList();
+        var pool = new CountingPool();
+        var batch = new ClickHouseEventBatch(_writer, events.Count, pool);
+        await batch.AddAsync(events);
+        var chunks = pool.Rented;
+        chunks.Should().BeGreaterThan(1);
+        _faults.Next = FaultyInsertHandler.Fault.HeldWhileSending;
+
+        var insert = batch.InsertAsync();
+        await _faults.Holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        batch.Dispose(); // a stop that gave up on the insert while the transport still reads its body
+        pool.Returned.Should().Be(0, "the send still reads the rows");
+        _faults.Release.SetResult();
+        await insert;
+
+        pool.Returned.Should().Be(chunks, "the chunks go back once the send has read them");
+        var stored = await _client.QueryAsync(
+            $"SELECT toString(event_id) AS id FROM {_schema.Events}",
+            row => Guid.Parse(row.GetProperty("id").GetString()!),
+            CancellationToken.None);
+        stored.Should().BeEquivalentTo(events.Select(e => e.EventId), "what was sent was read before the chunks went back");
+    }
+
+    private async Task<string> SelectAllAsTextAsync(string table)
+    {
+        // TabSeparated escapes every byte it cannot print as is: equal text is equal bytes.
+        var query = $"SELECT * FROM {table} ORDER BY event_id FORMAT TabSeparated";
+        using var response = await _http.PostAsync(_server.Url, new StringContent(query, Encoding.UTF8));
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>Faults of the next INSERT's transport, the server real otherwise.</summary>
+    public sealed class FaultyInsertHandler : DelegatingHandler
+    {
+        public enum Fault
+        {
+            None,
+
+            /// <summary>The connection breaks after part of the rows was sent: nothing stored.</summary>
+            BrokenWhileSending,
+
+            /// <summary>The server stores the rows, and its answer never arrives.</summary>
+            AnswerLost,
+
+            /// <summary>The body is read up to a point, then held until <see cref="Release"/>; then sent on whole.</summary>
+            HeldWhileSending,
+
+            /// <summary>The next look-up of legacy fingerprints (not an INSERT) fails to reach the server.</summary>
+            LegacyLookUpFails,
+        }
+
+        public Fault Next { get; set; }
+
+        public TaskCompletionSource Holding { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var fault = Next;
+            var query = Uri.UnescapeDataString(request.RequestUri?.Query ?? "");
+            if (fault == Fault.LegacyLookUpFails && query.Contains("issue_hourly", StringComparison.Ordinal))
+            {
+                Next = Fault.None;
+                throw new HttpRequestException("the legacy look-up could not reach the server");
+            }
+
+            if (fault is Fault.None or Fault.LegacyLookUpFails || !query.Contains("INSERT", StringComparison.Ordinal))
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            Next = Fault.None;
+            var body = new HoldingStream(fault == Fault.HeldWhileSending ? this : null);
+            await request.Content!.CopyToAsync(body, cancellationToken);
+            switch (fault)
+            {
+                case Fault.BrokenWhileSending:
+                    throw new HttpRequestException("the connection broke while the rows were being sent");
+                case Fault.AnswerLost:
+                    using (await base.SendAsync(Resend(request, body), cancellationToken))
+                    {
+                        throw new HttpRequestException("the answer never arrived");
+                    }
+
+                default:
+                    return await base.SendAsync(Resend(request, body), cancellationToken);
+            }
+        }
+
+        private static HttpRequestMessage Resend(HttpRequestMessage request, MemoryStream body)
+        {
+            var copy = new HttpRequestMessage(request.Method, request.RequestUri) { Content = new ByteArrayContent(body.ToArray()) };
+            copy.Headers.Authorization = request.Headers.Authorization;
+            return copy;
+        }
+
+        private sealed class HoldingStream(FaultyInsertHandler? holder) : MemoryStream
+        {
+            public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+            {
+                if (holder is not null && Length > 0)
+                {
+                    holder.Holding.TrySetResult();
+                    await holder.Release.Task;
+                }
+
+                Write(buffer.Span);
+            }
+        }
+    }
+
+    /// <summary>A pool that counts what its batch rents and returns.</summary>
+    private sealed class CountingPool : ArrayPool<byte>
+    {
+        private int _rented;
+        private int _returned;
+
+        public int Rented => Volatile.Read(ref _rented);
+
+        public int Returned => Volatile.Read(ref _returned);
+
+        public override byte[] Rent(int minimumLength)
+        {
+            Interlocked.Increment(ref _rented);
+            return new byte[minimumLength];
+        }
+
+        public override void Return(byte[] array, bool clearArray = false) => Interlocked.Increment(ref _returned);
+    }
+}
