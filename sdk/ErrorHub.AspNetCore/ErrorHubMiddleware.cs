@@ -92,6 +92,7 @@ internal sealed class ErrorHubMiddleware
     }
 
     /// <summary>A client that went away is not an error of the app.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every report asks, on the failing request's thread
     internal static bool IsClientAbort(HttpContext context, Exception exception) =>
         context.RequestAborted.IsCancellationRequested && exception is OperationCanceledException or IOException;
 }

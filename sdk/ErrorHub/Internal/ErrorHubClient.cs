@@ -252,6 +252,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// <summary>True the first time an exception is seen; false for every later report of the same instance.</summary>
     internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every logged exception asks, in a storm each failing request
     internal bool WasCaptured(Exception exception) => _captured.Contains(exception);
 
     public ValueTask DisposeAsync() => _sender?.DisposeAsync() ?? ValueTask.CompletedTask;

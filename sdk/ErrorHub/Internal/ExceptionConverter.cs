@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Numerics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using ErrorHub.Protocol;
@@ -393,6 +394,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string SafeMessage(Exception exception)
     {
         try
@@ -435,12 +437,17 @@ internal sealed class CapturedChain(ExceptionConverter converter, List<CapturedE
 /// A trace as the frames' methods (compared as objects) and IL offsets, for looking up its bytes. The same object is refilled for each
 /// look-up on a thread (<see cref="TryFill"/>); what is kept in the cache is a <see cref="Copy"/> of exact size.
 /// </summary>
+/// <remarks>
+/// Every event of a storm fills a key from some 30 frames. Each frame is kept as a pair in one array of structs: storing a
+/// <see cref="MethodBase"/> into a <c>MethodBase[]</c> costs a type check per store (the array could be of a derived type),
+/// which a struct's field does not; and the hash is mixed inline rather than by two calls to <see cref="HashCode"/> per frame.
+/// Together they were about half of the key's cost (docs/benchmarks.md, section "storm8").
+/// </remarks>
 internal sealed class TraceKey
 {
     public static readonly IEqualityComparer<TraceKey> Comparer = new KeyComparer();
 
-    private MethodBase?[] _methods = [];
-    private int[] _offsets = [];
+    private Frame[] _frames = [];
     private int _count;
     private int _hash;
 
@@ -451,40 +458,43 @@ internal sealed class TraceKey
         try
         {
             var count = Math.Min(trace.FrameCount, ExceptionConverter.MaxFramesPerException);
-            if (_methods.Length < count)
+            if (_frames.Length < count)
             {
-                _methods = new MethodBase?[Math.Max(count, 32)];
-                _offsets = new int[_methods.Length];
+                _frames = new Frame[Math.Max(count, 32)];
             }
 
-            var hash = new HashCode();
+            var frames = _frames;
+            var hash = (uint)count;
             for (var i = 0; i < count; i++)
             {
                 var frame = trace.GetFrame(i);
                 var method = frame?.GetMethod();
                 var offset = frame?.GetILOffset() ?? -1;
-                _methods[i] = method;
-                _offsets[i] = offset;
+                frames[i] = new Frame(method, offset);
                 // By identity: the runtime hands out one MethodBase per method for a trace's frames, and a second
                 // object for the same method could only miss the cache, never match another method's frame.
-                hash.Add(method is null ? 0 : RuntimeHelpers.GetHashCode(method));
-                hash.Add(offset);
+                hash = Mix(Mix(hash, method is null ? 0 : RuntimeHelpers.GetHashCode(method)), offset);
             }
 
-            Array.Clear(_methods, count, _count > count ? _count - count : 0);
+            Array.Clear(frames, count, _count > count ? _count - count : 0);
             _count = count;
-            _hash = hash.ToHashCode();
+            _hash = (int)(hash ^ (hash >> 15));
             return true;
         }
         catch (Exception)
         {
-            Array.Clear(_methods);
+            Array.Clear(_frames);
             _count = 0;
             return false;
         }
     }
 
-    public TraceKey Copy() => new() { _methods = _methods[.._count], _offsets = _offsets[.._count], _count = _count, _hash = _hash };
+    public TraceKey Copy() => new() { _frames = _frames[.._count], _count = _count, _hash = _hash };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Mix(uint hash, int value) => BitOperations.RotateLeft(hash ^ (uint)value, 13) * 0x9E3779B1u;
+
+    private readonly record struct Frame(MethodBase? Method, int ILOffset);
 
     private sealed class KeyComparer : IEqualityComparer<TraceKey>
     {
@@ -503,7 +513,7 @@ internal sealed class TraceKey
 
             for (var i = 0; i < x._count; i++)
             {
-                if (x._offsets[i] != y._offsets[i] || !ReferenceEquals(x._methods[i], y._methods[i]))
+                if (x._frames[i].ILOffset != y._frames[i].ILOffset || !ReferenceEquals(x._frames[i].Method, y._frames[i].Method))
                 {
                     return false;
                 }

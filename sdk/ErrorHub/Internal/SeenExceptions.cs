@@ -75,6 +75,7 @@ internal sealed class SeenExceptions
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Contains(Exception exception)
     {
         var first = SetOf(exception) * Ways;
@@ -89,6 +90,7 @@ internal sealed class SeenExceptions
         return Volatile.Read(ref _anyPushedOut) == 1 && _pushedOut.TryGetValue(exception, out _);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SetOf(Exception exception) => (RuntimeHelpers.GetHashCode(exception) & int.MaxValue) % Sets;
 
     private static object[] CreateLocks()

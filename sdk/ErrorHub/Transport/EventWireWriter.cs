@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
 using ErrorHub.Internal;
@@ -522,9 +523,48 @@ internal static class EventWireWriter
         }
     }
 
-    /// <summary>A string value: MessagePack's writer for strings (a few KB once inlined) is compiled here once.</summary>
+    /// <summary>
+    /// A string value, byte for byte as MessagePack's writer writes it: the smallest header (OldSpec off), then UTF-8. Most
+    /// strings of an event are ASCII (names, URLs, tags): those are narrowed straight into the output, without the writer's
+    /// worst-case sizing and transcoding calls, which were most of a short string's cost in a storm's profile
+    /// (docs/benchmarks.md, section "storm8"). Any other string, and any longer than a str16 holds, goes to MessagePack's
+    /// writer (a few KB once inlined, compiled here once).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void WriteValue(ref MessagePackWriter writer, string? value) => writer.Write(value);
+    internal static void WriteValue(ref MessagePackWriter writer, string? value)
+    {
+        if (value is null || value.Length > ushort.MaxValue)
+        {
+            writer.Write(value);
+            return;
+        }
+
+        var length = value.Length;
+        var headerLength = length <= 31 ? 1 : length <= byte.MaxValue ? 2 : 3;
+        var span = writer.GetSpan(headerLength + length);
+        if (Ascii.FromUtf16(value, span.Slice(headerLength, length), out _) != OperationStatus.Done)
+        {
+            writer.Write(value); // not ASCII: nothing was committed, the writer starts over where this began
+            return;
+        }
+
+        switch (headerLength)
+        {
+            case 1:
+                span[0] = (byte)(MessagePackCode.MinFixStr | length);
+                break;
+            case 2:
+                span[0] = MessagePackCode.Str8;
+                span[1] = (byte)length;
+                break;
+            default:
+                span[0] = MessagePackCode.Str16;
+                BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)length);
+                break;
+        }
+
+        writer.Advance(headerLength + length);
+    }
 
     /// <summary>
     /// A field whose value repeats from event to event (release, environment, server): its bytes are made once and

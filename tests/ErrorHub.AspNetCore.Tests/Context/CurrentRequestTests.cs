@@ -113,6 +113,34 @@ public sealed class CurrentRequestTests
     }
 
     [Fact]
+    public async Task A_failure_inside_a_trace_the_endpoint_started_on_its_own_is_reported_with_its_request_and_user()
+    {
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
+            {
+                pipeline.Use(ReportingApp.SignInFromHeader);
+                pipeline.UseErrorHub();
+                pipeline.MapGet("/import", () =>
+                {
+                    // Work that starts a trace of its own (a new root, as a job or a message handler does): while it fails,
+                    // the request's Activity is none of the current Activity's parents. UseErrorHub() still knows the request.
+                    Activity.Current = null;
+                    using var job = new Activity("Shop.Import").Start();
+                    return Shop.Checkout("import");
+                });
+            },
+            services: services => services.AddSingleton<ILoggerProvider, SilentLoggerProvider>());
+
+        (await app.GetAsync("/import?batch=7", user: "jane")).Should().Be(500);
+
+        var e = app.Events.Should().ContainSingle().Subject;
+        e.Request.Should().NotBeNull("the exception escaped the request's pipeline into UseErrorHub()");
+        e.Request!.Url.Should().EndWith("/import");
+        e.Request.QueryString.Should().Be("batch=7");
+        e.User!.Username.Should().Be("jane");
+    }
+
+    [Fact]
     public async Task A_capture_from_work_that_outlives_its_request_carries_no_request()
     {
         var later = new TaskCompletionSource();

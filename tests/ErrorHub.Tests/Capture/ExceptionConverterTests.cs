@@ -180,6 +180,22 @@ public sealed class ExceptionConverterTests
             .Should().NotEqual(Convert(second).Exceptions[0].Frames.Select(f => f.Line));
     }
 
+    [Fact]
+    public void One_method_failing_on_the_same_line_reached_through_two_callers_keeps_each_path_however_often_they_are_written()
+    {
+        // The throwing frame (method and IL offset) is the same for both: only the frames above it tell the traces apart.
+        var (checkout, import) = (Catch(Orders.FailFromCheckout), Catch(Orders.FailFromImport));
+        foreach (var exception in new[] { checkout, import, checkout, import })
+        {
+            WrittenUnreadAndReadAlike(exception, "a remembered trace is written as the frames it was made from");
+        }
+
+        Convert(checkout).Exceptions[0].Frames.Select(f => f.Function).Should().ContainInOrder("FailAt", "FailFromCheckout")
+            .And.NotContain("FailFromImport");
+        Convert(import).Exceptions[0].Frames.Select(f => f.Function).Should().ContainInOrder("FailAt", "FailFromImport")
+            .And.NotContain("FailFromCheckout");
+    }
+
     private static Exception FailingAt(int step) => Catch(() => Orders.FailAt(step));
 
     /// <summary>The exception's event written straight from its captured chain is byte for byte the one written after reading the chain.</summary>
@@ -268,6 +284,12 @@ public sealed class ExceptionConverterTests
 
 internal static class Orders
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void FailFromCheckout() => FailAt(1);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void FailFromImport() => FailAt(1);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void FailAt(int step)
     {
