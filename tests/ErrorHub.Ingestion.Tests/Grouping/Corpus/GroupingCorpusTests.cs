@@ -15,14 +15,14 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 5 reaches on the whole corpus today (0.908 and 0.982, where version 4 reaches 0.886 and 0.978;
+    /// Just under what version 5 reaches on the whole corpus today (0.886 and 0.978 with held-out-6, 0.908 and 0.982 before it;
     /// version 4 reached 0.901 and 0.981 before held-out-5, version 3 0.844 and 0.971 with held-out-4); raise them when grouping improves.
     /// The whole corpus scores lower than the rules' own traces alone (0.958): failures of two applications that no frame tells
     /// apart (the same WinForms paint failure in ShareX and in Greenshot, NREs inside Dapper in three apps) share a fingerprint,
     /// and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.90;
-    private const double BCubedFloor = 0.98;
+    private const double PairwiseFloor = 0.88;
+    private const double BCubedFloor = 0.97;
 
     /// <summary>
     /// Held-out sets collected to test given candidate rules rather than as a sample of what apps send: held-out-4 is weighted
@@ -32,11 +32,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     private static readonly string[] TargetedSets = ["held-out-4"];
 
     /// <summary>
-    /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-5, labelled
-    /// before any rule change, is where the rules' estimate on unseen traces stands (docs/grouping.md). A version must still lose
-    /// nothing on it; the goal is asserted again once a version reaches it.
+    /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-5 and
+    /// held-out-6, each labelled before any rule change, are where the rules' estimate on unseen traces stands (docs/grouping.md).
+    /// A version must still lose nothing on them; the goal is asserted again once a version reaches it.
     /// </summary>
-    private static readonly string[] SampleSetsBelowGoal = ["held-out-5"];
+    private static readonly string[] SampleSetsBelowGoal = ["held-out-5", "held-out-6"];
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
