@@ -528,7 +528,7 @@ internal static partial class Grouper
                 }
             }
 
-            var onlyUnquotedNames = false;
+            GroupingComponent? unquotedOnly = null;
             if (appFrame is not null)
             {
                 components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
@@ -539,10 +539,9 @@ internal static partial class Grouper
                 // message: the missing service, the entity type, the table. Names are not translated.
                 // Version 4: also without any usable frame, where the parameterized message below lost them; there only
                 // namespace-qualified names count, as a short quoted word there is as often a value ('admin', 'order42').
-                components.Add(new GroupingComponent(GroupingComponent.Subject, named.Names));
-
-                // Version 6: names read only without quotes tell failures apart, never together: the message still counts where it did.
-                onlyUnquotedNames = !named.Quoted;
+                var subject = new GroupingComponent(GroupingComponent.Subject, named.Names);
+                components.Add(subject);
+                unquotedOnly = named.Quoted ? null : subject;
             }
 
             if (rules.HttpStatus && throwSite is not null && HttpStatus.Of(exception.Type, exception.Value) is { } status)
@@ -552,7 +551,14 @@ internal static partial class Grouper
                 components.Add(new GroupingComponent(GroupingComponent.Status, status));
             }
 
-            if (components.Count(c => c.Counts) == (onlyUnquotedNames ? 2 : 1) || (throwSite is null && rules.FramelessNames))
+            if (unquotedOnly is not null && components.Count(c => c.Counts) == 2)
+            {
+                // Version 6: names read only without quotes count where nothing else tells the failure: where the message counts
+                // (only the type did), they are in it already, and counting them instead would merge what its text told apart.
+                components.Remove(unquotedOnly);
+            }
+
+            if (components.Count(c => c.Counts) == 1 || (throwSite is null && rules.FramelessNames))
             {
                 components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
             }

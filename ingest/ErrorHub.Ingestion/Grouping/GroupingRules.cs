@@ -159,11 +159,20 @@ internal sealed class GroupingRules
     /// <summary>
     /// Whether the first frame of the app's code in these frames, by the previous version's reading, is an entry point: only then
     /// can version 6 read another app frame (or none). Stops at the first app frame, which most events reach within a few frames;
-    /// a Main below the app's own frames (every UI thread's stack ends in one) is not looked at.
+    /// a Main below the app's own frames (every UI thread's stack ends in one) is not looked at, and without any entry point in
+    /// the stack no frame is.
     /// </summary>
     private bool FirstAppFrameIsEntryPoint(IReadOnlyList<FrameRecord> frames)
     {
-        for (var f = 0; f < frames.Count; f++)
+        // Names first: most events (a server's, a worker's) have no entry point in their stack, and deciding whether a frame is
+        // the app's or noise cuts its type's last segment out, which allocates.
+        var entryPoint = false;
+        for (var f = 0; f < frames.Count && !entryPoint; f++)
+        {
+            entryPoint = DotNetFrames.IsEntryPoint(frames[f]);
+        }
+
+        for (var f = 0; entryPoint && f < frames.Count; f++)
         {
             if (DotNetFrames.IsApp(frames[f], this) && !DotNetFrames.IsNoise(frames[f], this))
             {
