@@ -149,6 +149,26 @@ internal static class DotNetFrames
             && LastSegment(type) is "Dispatcher" or "DispatcherObject";
     }
 
+    /// <summary>
+    /// The UI frameworks' message loops an entry point starts, by declaring type and method (WinForms' Application.Run and the
+    /// thread context's loop, WPF's Application.Run and Dispatcher.Run, WinUI's Application.Start, Avalonia's desktop lifetime,
+    /// UIKit's UIApplication.Main): every event of the app's windows is dispatched from them.
+    /// </summary>
+    private static readonly HashSet<string> MessageLoops = new(StringComparer.Ordinal)
+    {
+        "Application.Run", "Application.RunDialog", "Application.Start", "ThreadContext.RunMessageLoop", "ThreadContext.RunMessageLoopInner",
+        "Dispatcher.Run", "Dispatcher.PushFrame", "Dispatcher.PushFrameImpl", "Dispatcher.MainLoop",
+        "ClassicDesktopStyleApplicationLifetime.Start", "ClassicDesktopStyleApplicationLifetimeExtensions.StartWithClassicDesktopLifetime",
+        "UIApplication.Main",
+    };
+
+    /// <summary>The program's entry point, as the compiler names it (Main) or for top-level statements (&lt;Main&gt;$).</summary>
+    public static bool IsEntryPoint(FrameRecord frame) => frame.Function is "Main" or "<Main>$";
+
+    /// <summary>A framework frame of a UI framework's message loop (<see cref="MessageLoops"/>), which dispatches every event of the app.</summary>
+    public static bool IsMessageLoop(FrameRecord frame, GroupingRules rules) =>
+        !string.IsNullOrEmpty(frame.Type) && IsFrameworkName(frame.Type, rules) && MessageLoops.Contains(ShortFrame(frame));
+
     public static bool IsGuard(FrameRecord frame, string exceptionType)
     {
         var type = frame.Type is null ? "" : NormalizedNames.NormalizeTypeName(frame.Type);

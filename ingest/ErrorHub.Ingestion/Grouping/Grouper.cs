@@ -375,13 +375,15 @@ internal static partial class Grouper
     /// The .NET names a message quotes, in order, each once: "'Shop.Services.SlackService'", "'Order'"; only the
     /// namespace-qualified ones when <paramref name="dottedOnly"/>, where a short quoted word may as well be data ('admin').
     /// </summary>
-    private static string QuotedNames(string message, bool dottedOnly = false)
+    private static string QuotedNames(string message, bool dottedOnly = false, bool typeNamed = false)
     {
         var names = new List<string>();
-        foreach (Match match in QuotedName().Matches(message.Length > MaxParameterizedChars ? message[..MaxParameterizedChars] : message))
+        var text = message.Length > MaxParameterizedChars ? message[..MaxParameterizedChars] : message;
+        foreach (Match match in QuotedName().Matches(text))
         {
             var name = match.Groups["name"].Value;
-            if ((!dottedOnly || name.Contains('.', StringComparison.Ordinal)) && !names.Contains(name, StringComparer.Ordinal))
+            if ((!dottedOnly || name.Contains('.', StringComparison.Ordinal) || (typeNamed && AfterWordType(text, match.Index)))
+                && !names.Contains(name, StringComparer.Ordinal))
             {
                 names.Add(name);
             }
@@ -389,6 +391,58 @@ internal static partial class Grouper
 
         return string.Join(", ", names);
     }
+
+    /// <summary>Whether the text before <paramref name="quote"/> ends with the word "type" and a space ("entity type 'Order'").</summary>
+    private static bool AfterWordType(string text, int quote)
+    {
+        var before = text.AsSpan(0, quote);
+        return before.EndsWith("type ", StringComparison.OrdinalIgnoreCase) && (before.Length == 5 || !char.IsLetter(before[^6]));
+    }
+
+    /// <summary>
+    /// The names a message gives, as <paramref name="rules"/> read them: the quoted ones (<see cref="QuotedNames"/>; without frames
+    /// only namespace-qualified ones); version 6 adds, without frames, a short quoted name right after the word "type" ("entity type
+    /// 'Order'": a type's name, never data), and with frames, the namespace-qualified type names printed without quotes (the trimmed
+    /// runtime prints "ObjectDisposed_ObjectName_Name, Shop.Views.OrderPage"), after the quoted ones; <c>Quoted</c> says whether any
+    /// name was read as version 5 read it.
+    /// </summary>
+    private static (string Names, bool Quoted) MessageNames(string message, GroupingRules rules, bool frameless)
+    {
+        var quoted = QuotedNames(message, dottedOnly: frameless, typeNamed: frameless && rules.TypeNamesWithoutFrames);
+        if (frameless || !rules.UnquotedTypeNames || !MayPrintUnquotedTypeName(message))
+        {
+            return (quoted, true);
+        }
+
+        List<string> names = quoted.Length == 0 ? [] : [.. quoted.Split(", ")];
+        foreach (Match match in UnquotedTypeName().Matches(message.Length > MaxParameterizedChars ? message[..MaxParameterizedChars] : message))
+        {
+            if (!names.Contains(match.Value, StringComparer.Ordinal))
+            {
+                names.Add(match.Value);
+            }
+        }
+
+        return (string.Join(", ", names), quoted.Length > 0);
+    }
+
+    /// <summary>Whether the message prints a namespace-qualified type name without quotes (version 6 reads it); allocates nothing.</summary>
+    internal static bool MayPrintUnquotedTypeName(string message)
+    {
+        var text = message.AsSpan(0, Math.Min(message.Length, MaxParameterizedChars));
+        return text.Contains('.') && UnquotedTypeName().IsMatch(text);
+    }
+
+    /// <summary>Whether version 6 may read a short name quoted right after the word "type": a cheap test that errs on the side of yes.</summary>
+    internal static bool MayQuoteTypeName(string message) =>
+        message.AsSpan(0, Math.Min(message.Length, MaxParameterizedChars)).Contains("type ", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A namespace-qualified type name printed without quotes: two or more dotted identifiers, each starting with a capital letter
+    /// as .NET names do (so host names, file names and version numbers are not read), not inside a quote, a path or a URL.
+    /// </summary>
+    [GeneratedRegex(@"(?<![\w.'""`‘’“”«»/\\:@-])[A-Z][A-Za-z0-9_]*(?:[.+][A-Z][A-Za-z0-9_]*)+(?![\w'""`‘’“”«»/\\-]|[.+]\w)", RegexOptions.CultureInvariant)]
+    private static partial Regex UnquotedTypeName();
 
     /// <summary>Whether the message quotes a namespace-qualified name, as version 4 counts it without frames; allocates nothing.</summary>
     internal static bool QuotesDottedName(string message)
@@ -474,17 +528,20 @@ internal static partial class Grouper
                 }
             }
 
+            GroupingComponent? unquotedOnly = null;
             if (appFrame is not null)
             {
                 components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
             }
-            else if ((throwSite is not null || rules.FramelessNames) && QuotedNames(exception.Value, dottedOnly: throwSite is null) is { Length: > 0 } names)
+            else if ((throwSite is not null || rules.FramelessNames) && MessageNames(exception.Value, rules, frameless: throwSite is null) is { Names.Length: > 0 } named)
             {
                 // Without the app's code in the stack, what the framework failed on is named in the
                 // message: the missing service, the entity type, the table. Names are not translated.
                 // Version 4: also without any usable frame, where the parameterized message below lost them; there only
                 // namespace-qualified names count, as a short quoted word there is as often a value ('admin', 'order42').
-                components.Add(new GroupingComponent(GroupingComponent.Subject, names));
+                var subject = new GroupingComponent(GroupingComponent.Subject, named.Names);
+                components.Add(subject);
+                unquotedOnly = named.Quoted ? null : subject;
             }
 
             if (rules.HttpStatus && throwSite is not null && HttpStatus.Of(exception.Type, exception.Value) is { } status)
@@ -492,6 +549,13 @@ internal static partial class Grouper
                 // Version 5: one call of an HTTP client fails in several ways from the same frames; the status says which.
                 // Without frames the message counts, status and all.
                 components.Add(new GroupingComponent(GroupingComponent.Status, status));
+            }
+
+            if (unquotedOnly is not null && components.Count(c => c.Counts) == 2)
+            {
+                // Version 6: names read only without quotes count where nothing else tells the failure: where the message counts
+                // (only the type did), they are in it already, and counting them instead would merge what its text told apart.
+                components.Remove(unquotedOnly);
             }
 
             if (components.Count(c => c.Counts) == 1 || (throwSite is null && rules.FramelessNames))
@@ -519,9 +583,10 @@ internal static partial class Grouper
         {
             foreach (var frames in sources)
             {
-                foreach (var frame in frames)
+                for (var i = 0; i < frames.Count; i++)
                 {
-                    if (DotNetFrames.IsApp(frame, rules) && !DotNetFrames.IsNoise(frame, rules))
+                    var frame = frames[i];
+                    if (DotNetFrames.IsApp(frame, rules) && !DotNetFrames.IsNoise(frame, rules) && !StartedMessageLoop(frames, i, rules))
                     {
                         return frame;
                     }
@@ -529,6 +594,29 @@ internal static partial class Grouper
             }
 
             return null;
+        }
+
+        /// <summary>
+        /// Version 6: the entry point at <paramref name="index"/> only started a UI framework's message loop (the next frame
+        /// toward the throw that is not noise is the loop), so it is below every event the app's windows handle and says
+        /// nothing about which one failed: a report cut above it and one that shows it are the same failure.
+        /// </summary>
+        private static bool StartedMessageLoop(IReadOnlyList<FrameRecord> frames, int index, GroupingRules rules)
+        {
+            if (!rules.MessageLoopEntryIsNotApp || !DotNetFrames.IsEntryPoint(frames[index]))
+            {
+                return false;
+            }
+
+            for (var i = index - 1; i >= 0; i--)
+            {
+                if (!DotNetFrames.IsNoise(frames[i], rules))
+                {
+                    return DotNetFrames.IsMessageLoop(frames[i], rules);
+                }
+            }
+
+            return false;
         }
 
         private static int ThreadCheckUpTo(IReadOnlyList<FrameRecord> frames, int last, GroupingRules rules)

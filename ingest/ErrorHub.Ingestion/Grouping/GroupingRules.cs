@@ -5,7 +5,8 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// What distinguishes one version of the grouping rules from the one before it. Version 5 is version 4 with the
-/// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"). Version 4 is version 3 with
+/// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"); version 6 is version 5 reading what a cut
+/// or frameless report still says (docs/grouping.md, "Version 6"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -16,7 +17,8 @@ internal sealed class GroupingRules
 {
     /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
-        bool framelessNames = false, bool httpStatus = false)
+        bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
+        bool typeNamesWithoutFrames = false)
     {
         Version = version;
         Previous = previous;
@@ -25,6 +27,9 @@ internal sealed class GroupingRules
         ThreadChecksAreGuards = threadChecksAreGuards;
         FramelessNames = framelessNames;
         HttpStatus = httpStatus;
+        MessageLoopEntryIsNotApp = messageLoopEntryIsNotApp;
+        UnquotedTypeNames = unquotedTypeNames;
+        TypeNamesWithoutFrames = typeNamesWithoutFrames;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -57,8 +62,17 @@ internal sealed class GroupingRules
     /// </summary>
     public static GroupingRules V5 { get; } = new(5, V4, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true);
 
+    /// <summary>
+    /// Version 5 and: an entry point (Main) that only started a UI framework's message loop is no app frame, as it is below every
+    /// event the loop dispatches; a namespace-qualified type name the message prints without quotes (the trimmed runtime's
+    /// resource messages) names what failed like a quoted one where no app frame does; and without any usable frame, a short
+    /// quoted name right after the word "type" is a type's name, never data (docs/grouping.md, "Version 6").
+    /// </summary>
+    public static GroupingRules V6 { get; } = new(6, V5, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V5;
+    public static GroupingRules Current => V6;
 
     public int Version { get; }
 
@@ -83,6 +97,15 @@ internal sealed class GroupingRules
     /// <summary>An HTTP client's exception counts the status its message reports (<see cref="Grouping.HttpStatus"/>) when frames say where it was thrown.</summary>
     public bool HttpStatus { get; }
 
+    /// <summary>A Main whose next frame toward the throw is a UI framework's message loop is not the app frame (<see cref="DotNetFrames.IsMessageLoop"/>).</summary>
+    public bool MessageLoopEntryIsNotApp { get; }
+
+    /// <summary>Without an app frame, the namespace-qualified type names the message prints without quotes count with the quoted ones.</summary>
+    public bool UnquotedTypeNames { get; }
+
+    /// <summary>Without any usable frame, a short quoted name right after the word "type" counts with the namespace-qualified ones.</summary>
+    public bool TypeNamesWithoutFrames { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -100,12 +123,18 @@ internal sealed class GroupingRules
         var addsThreadChecks = ThreadChecksAreGuards && !Previous.ThreadChecksAreGuards;
         var addsFramelessNames = FramelessNames && !Previous.FramelessNames;
         var addsHttpStatus = HttpStatus && !Previous.HttpStatus;
+        var addsMessageLoopEntry = MessageLoopEntryIsNotApp && !Previous.MessageLoopEntryIsNotApp;
+        var addsUnquotedNames = UnquotedTypeNames && !Previous.UnquotedTypeNames;
+        var addsTypeNames = TypeNamesWithoutFrames && !Previous.TypeNamesWithoutFrames;
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
             if (HasAddedNamespace(exceptions[e].Type) || (addsFramelessNames && MayBeFramelessWithNames(exceptions[e]))
-                || (addsHttpStatus && Grouping.HttpStatus.Of(exceptions[e].Type, exceptions[e].Value) is not null))
+                || (addsHttpStatus && Grouping.HttpStatus.Of(exceptions[e].Type, exceptions[e].Value) is not null)
+                || (addsUnquotedNames && Grouper.MayPrintUnquotedTypeName(exceptions[e].Value))
+                || (addsTypeNames && Grouper.MayQuoteTypeName(exceptions[e].Value) && HasOnlyNoise(exceptions[e]))
+                || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames)))
             {
                 return true;
             }
@@ -128,17 +157,42 @@ internal sealed class GroupingRules
     }
 
     /// <summary>
+    /// Whether the first frame of the app's code in these frames, by the previous version's reading, is an entry point: only then
+    /// can version 6 read another app frame (or none). Stops at the first app frame, which most events reach within a few frames;
+    /// a Main below the app's own frames (every UI thread's stack ends in one) is not looked at, and without any entry point in
+    /// the stack no frame is.
+    /// </summary>
+    private bool FirstAppFrameIsEntryPoint(IReadOnlyList<FrameRecord> frames)
+    {
+        // Names first: most events (a server's, a worker's) have no entry point in their stack, and deciding whether a frame is
+        // the app's or noise cuts its type's last segment out, which allocates.
+        var entryPoint = false;
+        for (var f = 0; f < frames.Count && !entryPoint; f++)
+        {
+            entryPoint = DotNetFrames.IsEntryPoint(frames[f]);
+        }
+
+        for (var f = 0; entryPoint && f < frames.Count; f++)
+        {
+            if (DotNetFrames.IsApp(frames[f], this) && !DotNetFrames.IsNoise(frames[f], this))
+            {
+                return DotNetFrames.IsEntryPoint(frames[f]);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// A message that quotes a namespace-qualified name, on an exception without a frame that counts (errs on the side of yes:
     /// the root cause's wrappers may still have frames). The message is looked at first, without allocating: most messages
     /// quote no such name, and deciding whether a frame is noise normalizes its names.
     /// </summary>
-    private bool MayBeFramelessWithNames(ExceptionRecord exception)
-    {
-        if (!Grouper.QuotesDottedName(exception.Value))
-        {
-            return false;
-        }
+    private bool MayBeFramelessWithNames(ExceptionRecord exception) => Grouper.QuotesDottedName(exception.Value) && HasOnlyNoise(exception);
 
+    /// <summary>Whether no frame of the exception says where it failed (none at all, or only rethrow plumbing, throw helpers, generated code).</summary>
+    private bool HasOnlyNoise(ExceptionRecord exception)
+    {
         // A loop over the list, not foreach over the interface, which would allocate an enumerator.
         var frames = exception.Frames;
         for (var f = 0; f < frames.Count; f++)

@@ -265,6 +265,43 @@ public sealed class DocumentedExamplesTests
         serverError.Should().NotBe(Fingerprint(Corpus("grammarnazi-missingaccess-retry-317.txt")));
     }
 
+    [Fact]
+    public void A_window_failure_reported_with_and_without_the_entry_point_below_the_message_loop_is_one_issue_in_version_6()
+    {
+        // docs/grouping.md, "Version 6": LiveSplit's crash dialog could not get a window handle; one report was cut above Main.
+        var cut = Corpus("livesplit-windowhandle-1321.txt");
+        var withMain = Corpus("livesplit-windowhandle-2158.txt");
+
+        V5(withMain).Should().Equal("type:Win32Exception", "throw:NativeWindow", "app:LiveSplit.Program.Main");
+        V5(cut).Should().Equal("type:Win32Exception", "throw:NativeWindow");
+        V6(withMain).Should().Equal("type:Win32Exception", "throw:NativeWindow");
+        Fingerprint(withMain).Should().Be(Fingerprint(cut));
+        Fingerprint(Corpus("livesplit-windowhandle-2179.txt")).Should().Be(Fingerprint(cut), "the same failure from a timer's message, no message text");
+        V6(Corpus("livesplit-nre-layoutcomponents-1068.txt")).Should().Contain("app:LiveSplit.UI.Layout.get_Components.<lambda>", "Main below the app's own frames is never read");
+    }
+
+    [Fact]
+    public void Two_apps_disposed_views_printed_without_quotes_are_two_issues_in_version_6()
+    {
+        var page = Corpus("mauiapp-disposed-contentviewgroup-22670.txt");
+        var button = Corpus("mauiapp-disposed-materialbutton-30449.txt");
+
+        Grouper.Group(page, GroupingRules.V5).Fingerprint.Should().Be(Grouper.Group(button, GroupingRules.V5).Fingerprint);
+        V6(page).Should().Equal("type:ObjectDisposedException", "throw:JniPeerMembers", "subject:Microsoft.Maui.Platform.ContentViewGroup");
+        V6(button).Should().Equal("type:ObjectDisposedException", "throw:JniPeerMembers", "subject:Microsoft.Maui.Platform.MauiMaterialButton");
+    }
+
+    [Fact]
+    public void Frameless_tracking_conflicts_of_two_entity_types_are_two_issues_in_version_6()
+    {
+        var keywords = Corpus("keywordrules-tracked-3776.txt");
+        var items = Corpus("posrestaurant-tracked-items-10245.txt");
+
+        Grouper.Group(keywords, GroupingRules.V5).Fingerprint.Should().Be(Grouper.Group(items, GroupingRules.V5).Fingerprint);
+        V6(keywords).Should().StartWith(["type:InvalidOperationException", "subject:KeywordRules, DbContextOptionsBuilder.EnableSensitiveDataLogging"]);
+        V6(items).Should().StartWith(["type:InvalidOperationException", "subject:Items, DbContextOptionsBuilder.EnableSensitiveDataLogging"]);
+    }
+
     private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
 
     private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
@@ -272,4 +309,6 @@ public sealed class DocumentedExamplesTests
     private static List<string> V4(IncomingEvent e) => Grouper.Group(e, GroupingRules.V4).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 
     private static List<string> V5(IncomingEvent e) => Grouper.Group(e, GroupingRules.V5).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
+
+    private static List<string> V6(IncomingEvent e) => Grouper.Group(e, GroupingRules.V6).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 }

@@ -10,12 +10,12 @@ namespace ErrorHub.Ingestion.Tests.Grouping;
 public sealed class FingerprintTests
 {
     [Fact]
-    public void A_fingerprint_is_32_lowercase_hex_digits_and_records_grouping_version_4()
+    public void A_fingerprint_is_32_lowercase_hex_digits_and_records_the_grouping_version()
     {
         var grouped = Grouper.Group(Checkout());
 
         grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
-        grouped.Version.Should().Be(5);
+        grouped.Version.Should().Be(6);
     }
 
     [Fact]

@@ -7,25 +7,24 @@ using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
 namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
-/// Exact fingerprints of grouping version 5, the current one, and what its events carry as legacy
+/// Exact fingerprints of grouping version 5, and what its events carry as legacy
 /// fingerprints. Issues are keyed by these values: if one of these tests fails, a rule changed and
 /// existing issues would silently split or merge (docs/grouping.md, "Changing the rules").
 /// </summary>
 public sealed class PinnedFingerprintV5Tests
 {
     [Fact]
-    public void Grouping_version_is_5_and_follows_version_4()
+    public void Version_5_follows_version_4()
     {
-        Grouper.Version.Should().Be(5);
-        GroupingRules.Current.Should().BeSameAs(GroupingRules.V5);
+        GroupingRules.V5.Version.Should().Be(5);
         GroupingRules.V5.Previous.Should().BeSameAs(GroupingRules.V4);
     }
 
     [Fact]
     public void One_call_refused_for_the_request_and_for_a_permission_is_two_issues_where_version_4_made_one()
     {
-        var refused = Grouper.Group(BotFailure("The server responded with error 400: BadRequest"));
-        var forbidden = Grouper.Group(BotFailure("The server responded with error 403: Forbidden"));
+        var refused = Grouper.Group(BotFailure("The server responded with error 400: BadRequest"), GroupingRules.V5);
+        var forbidden = Grouper.Group(BotFailure("The server responded with error 403: Forbidden"), GroupingRules.V5);
 
         Grouper.Counted(refused.Components).Should().Equal(
             "type:HttpException", "throw:RequestBucket", "app:Shop.Bot.OrderNotifier.PostAsync", "status:400");
@@ -39,14 +38,14 @@ public sealed class PinnedFingerprintV5Tests
     [Fact]
     public void A_servers_outage_is_one_issue_whichever_server_error_it_answered()
     {
-        var internalError = Grouper.Group(BotFailure("The server responded with error 500: InternalServerError"));
-        var unavailable = Grouper.Group(BotFailure("The server responded with error 503: ServiceUnavailable"));
-        var badGateway = Grouper.Group(BotFailure("The server responded with error 502: Bad Gateway"));
+        var internalError = Grouper.Group(BotFailure("The server responded with error 500: InternalServerError"), GroupingRules.V5);
+        var unavailable = Grouper.Group(BotFailure("The server responded with error 503: ServiceUnavailable"), GroupingRules.V5);
+        var badGateway = Grouper.Group(BotFailure("The server responded with error 502: Bad Gateway"), GroupingRules.V5);
 
         Grouper.Counted(internalError.Components).Should().EndWith("status:5xx");
         unavailable.Fingerprint.Should().Be(internalError.Fingerprint);
         badGateway.Fingerprint.Should().Be(internalError.Fingerprint);
-        internalError.Fingerprint.Should().NotBe(Grouper.Group(BotFailure("The server responded with error 404: NotFound")).Fingerprint);
+        internalError.Fingerprint.Should().NotBe(Grouper.Group(BotFailure("The server responded with error 404: NotFound"), GroupingRules.V5).Fingerprint);
     }
 
     [Fact]
@@ -55,10 +54,10 @@ public sealed class PinnedFingerprintV5Tests
         var ensureSuccess = Grouper.Group(Event(Exception("System.Net.Http.HttpRequestException",
             "Response status code does not indicate success: 404 (Not Found).",
             Framework("System.Net.Http.HttpResponseMessage", "EnsureSuccessStatusCode"),
-            InApp("Shop.Catalog.PriceClient", "GetPriceAsync"))));
+            InApp("Shop.Catalog.PriceClient", "GetPriceAsync"))), GroupingRules.V5);
         var webRequest = Grouper.Group(Event(Exception("System.Net.WebException", "The remote server returned an error: (503) Server Unavailable.",
             Framework("System.Net.HttpWebRequest", "GetResponse"),
-            InApp("Shop.Catalog.PriceClient", "GetPrice"))));
+            InApp("Shop.Catalog.PriceClient", "GetPrice"))), GroupingRules.V5);
 
         Grouper.Counted(ensureSuccess.Components).Should().Equal(
             "type:HttpRequestException", "throw:HttpResponseMessage", "app:Shop.Catalog.PriceClient.GetPriceAsync", "status:404");
@@ -79,19 +78,19 @@ public sealed class PinnedFingerprintV5Tests
 
         foreach (var unchanged in new[] { lookup, notHttp, Checkout() })
         {
-            Grouper.Group(unchanged).Fingerprint.Should().Be(Grouper.Group(unchanged, GroupingRules.V4).Fingerprint);
+            Grouper.Group(unchanged, GroupingRules.V5).Fingerprint.Should().Be(Grouper.Group(unchanged, GroupingRules.V4).Fingerprint);
             GroupingRules.V5.MayDifferFromPrevious(unchanged).Should().BeFalse("nothing in it reports an HTTP status");
         }
 
-        Grouper.Group(frameless).Fingerprint.Should().Be(Grouper.Group(frameless, GroupingRules.V4).Fingerprint, "without frames the message counts, status and all");
-        Grouper.Counted(Grouper.Group(frameless).Components).Should().NotContain(c => c.StartsWith("status:", StringComparison.Ordinal));
+        Grouper.Group(frameless, GroupingRules.V5).Fingerprint.Should().Be(Grouper.Group(frameless, GroupingRules.V4).Fingerprint, "without frames the message counts, status and all");
+        Grouper.Counted(Grouper.Group(frameless, GroupingRules.V5).Components).Should().NotContain(c => c.StartsWith("status:", StringComparison.Ordinal));
     }
 
     [Fact]
     public void An_event_version_5_groups_otherwise_carries_every_older_versions_fingerprint_newest_first()
     {
         var changed = BotFailure("The server responded with error 400: BadRequest");
-        var grouped = Grouper.Group(changed);
+        var grouped = Grouper.Group(changed, GroupingRules.V5);
         var versionFour = Grouper.Group(changed, GroupingRules.V4).Fingerprint;
         var versionThree = Grouper.Group(changed, GroupingRules.V3).Fingerprint;
 
@@ -106,7 +105,7 @@ public sealed class PinnedFingerprintV5Tests
     public void An_event_version_5_groups_as_version_4_still_carries_version_3s_fingerprint_where_version_4_changed_it()
     {
         var missingPermissions = BotFailure("The server responded with error 50013: Missing Permissions");
-        var grouped = Grouper.Group(missingPermissions);
+        var grouped = Grouper.Group(missingPermissions, GroupingRules.V5);
 
         GroupingRules.V5.MayDifferFromPrevious(missingPermissions).Should().BeFalse("Discord's own error code is no HTTP status");
         grouped.Fingerprint.Should().Be(Grouper.Group(missingPermissions, GroupingRules.V4).Fingerprint);

@@ -23,6 +23,9 @@ namespace ErrorHub.Benchmarks;
 /// <c>prepare</c> (what ingest does to a batch before it is stored: decode, scrub, group, normalize, <c>BatchPreparer</c>),
 /// <c>group</c> (decode, scrub, group), <c>group-http</c> (the same with the root cause an HTTP client's 503, which grouping version 5
 /// reads a status from and for which it also computes version 4's fingerprint, to carry as the legacy one),
+/// <c>group-loop</c> (the same with the root cause a window failure under WinForms' message loop whose only app frame is Main,
+/// which grouping version 6 reads otherwise and for which it also computes version 5's fingerprint), and <c>group-v5</c> and
+/// <c>group-loop-v5</c> (the same two grouped by version 5's rules, in the same build: the baseline of the other two),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert).
 /// </summary>
 internal static class DecodeCost
@@ -51,6 +54,22 @@ internal static class DecodeCost
         var httpBuffer = new ArrayBufferWriter<byte>(1 << 20);
         EventWireWriter.WriteBatch(httpBuffer, httpEvents);
         var httpBody = httpBuffer.WrittenSpan.ToArray();
+        var loopEvents = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
+        foreach (var e in loopEvents)
+        {
+            var root = e.Exceptions[e.Exceptions.Count - 1];
+            root.Type = "System.ComponentModel.Win32Exception";
+            root.Value = "Error creating window handle.";
+            root.Frames.Clear();
+            foreach (var (type, function) in WindowFailureFrames)
+            {
+                root.Frames.Add(new StackFrameEntry { Type = type, Function = function, Module = "System.Windows.Forms", InApp = !type.StartsWith("System.", StringComparison.Ordinal) });
+            }
+        }
+
+        var loopBuffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(loopBuffer, loopEvents);
+        var loopBody = loopBuffer.WrittenSpan.ToArray();
         var decoder = new EventBatchDecoder(new IngestLimits());
         var limits = new IngestLimits();
         var scrubber = new EventScrubber(new ScrubbingOptions());
@@ -66,9 +85,12 @@ internal static class DecodeCost
                 "scrub" => () => Scrub(decoder, scrubber, body),
                 "group" => () => ScrubGroup(decoder, scrubber, body),
                 "group-http" => () => ScrubGroup(decoder, scrubber, httpBody),
+                "group-v5" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
+                "group-loop" => () => ScrubGroup(decoder, scrubber, loopBody),
+                "group-loop-v5" => () => ScrubGroup(decoder, scrubber, loopBody, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, prepare, rows or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, prepare, rows or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -124,14 +146,26 @@ internal static class DecodeCost
         return n;
     }
 
-    private static int ScrubGroup(EventBatchDecoder decoder, EventScrubber scrubber, byte[] body)
+    private static int ScrubGroup(EventBatchDecoder decoder, EventScrubber scrubber, byte[] body, ErrorHub.Ingestion.Grouping.GroupingRules? rules = null)
     {
         var n = 0;
         foreach (var e in decoder.Decode(body).Events)
         {
-            n += ErrorHub.Ingestion.Grouping.Grouper.Group(scrubber.Scrub(e)).Fingerprint.Length > 0 ? 1 : 0;
+            var scrubbed = scrubber.Scrub(e);
+            var grouping = rules is null ? ErrorHub.Ingestion.Grouping.Grouper.Group(scrubbed) : ErrorHub.Ingestion.Grouping.Grouper.Group(scrubbed, rules);
+            n += grouping.Fingerprint.Length > 0 ? 1 : 0;
         }
 
         return n;
     }
+
+    /// <summary>A window handle WinForms could not create while its message loop dispatched a message: the app's only frame is Main.</summary>
+    private static readonly (string Type, string Function)[] WindowFailureFrames =
+    [
+        ("System.Windows.Forms.NativeWindow", "CreateHandle"), ("System.Windows.Forms.Control", "CreateHandle"), ("System.Windows.Forms.Control", "get_Handle"),
+        ("System.Windows.Forms.Control", "CreateGraphicsInternal"), ("System.Windows.Forms.Control", "WndProcException"),
+        ("System.Windows.Forms.NativeWindow", "Callback"), ("System.Windows.Forms.UnsafeNativeMethods", "DispatchMessageW"),
+        ("System.Windows.Forms.Application+ThreadContext", "RunMessageLoopInner"), ("System.Windows.Forms.Application+ThreadContext", "RunMessageLoop"),
+        ("Shop.Desktop.Program", "Main"),
+    ];
 }
