@@ -23,7 +23,10 @@ namespace ErrorHub.Benchmarks;
 /// <c>prepare</c> (what ingest does to a batch before it is stored: decode, scrub, group, normalize, <c>BatchPreparer</c>),
 /// <c>group</c> (decode, scrub, group), <c>group-http</c> (the same with the root cause an HTTP client's 503, which grouping version 5
 /// reads a status from and for which it also computes version 4's fingerprint, to carry as the legacy one),
-/// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert).
+/// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
+/// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
+/// journal on: inflate and decode), <c>prepare-load</c> (prepare) and <c>flush</c> (what the journal's flusher does: inflate, prepare,
+/// encode each row as the ClickHouse store does).
 /// </summary>
 internal static class DecodeCost
 {
@@ -51,6 +54,21 @@ internal static class DecodeCost
         var httpBuffer = new ArrayBufferWriter<byte>(1 << 20);
         EventWireWriter.WriteBatch(httpBuffer, httpEvents);
         var httpBody = httpBuffer.WrittenSpan.ToArray();
+        // The batches ingest-load sends: every event its own user, 20 messages and 10 app methods among 100 events (so 20
+        // distinct failures a batch, about 10 issues), gzip'd as the SDK sends them.
+        var loadEvents = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(i =>
+        {
+            var e = RealisticEvent.Create();
+            e.User!.Id = "user-" + i;
+            e.Exceptions[0].Value = $"Sequence contains more than one matching element ({i % 20})";
+            e.Exceptions[0].Frames[1].Function = "PlaceOrder" + (i % 10) + "Async";
+            return e;
+        }).ToArray();
+        var loadBuffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(loadBuffer, loadEvents);
+        var loadBody = loadBuffer.WrittenSpan.ToArray();
+        var loadGzipped = CodecBenchmarks.Gzip(loadBody);
+        var rows = new ArrayBufferWriter<byte>(1 << 20);
         var decoder = new EventBatchDecoder(new IngestLimits());
         var limits = new IngestLimits();
         var scrubber = new EventScrubber(new ScrubbingOptions());
@@ -68,7 +86,10 @@ internal static class DecodeCost
                 "group-http" => () => ScrubGroup(decoder, scrubber, httpBody),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, prepare, rows or all"),
+                "validate" => () => Validate(preparer, loadGzipped, limits),
+                "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
+                "flush" => () => Flush(preparer, loadGzipped, limits, rows),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, prepare, rows, validate, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -111,6 +132,31 @@ internal static class DecodeCost
         }
 
         return sink >= 0 ? events.Count : 0;
+    }
+
+    /// <summary>What a request does to a batch with the journal on: inflate it and decode it to validate and count its events.</summary>
+    private static int Validate(BatchPreparer preparer, byte[] gzipped, IngestLimits limits)
+    {
+        using var body = RequestBody.Gunzip(gzipped, limits.MaxDecompressedBytes);
+        return preparer.Validate(body.Memory, out _);
+    }
+
+    /// <summary>What the journal's flusher does to a batch on ClickHouse: inflate, prepare, and encode each event's row (RowBinary, the payload compressed).</summary>
+    private static int Flush(BatchPreparer preparer, byte[] gzipped, IngestLimits limits, ArrayBufferWriter<byte> rows)
+    {
+        IReadOnlyList<ErrorEvent> events;
+        using (var body = RequestBody.Gunzip(gzipped, limits.MaxDecompressedBytes))
+        {
+            events = preparer.Prepare(1, body.Memory, DateTimeOffset.UtcNow, out _);
+        }
+
+        rows.ResetWrittenCount();
+        foreach (var e in events)
+        {
+            ClickHouseEventEncoding.Write(rows, e);
+        }
+
+        return events.Count;
     }
 
     private static int Scrub(EventBatchDecoder decoder, EventScrubber scrubber, byte[] body)
