@@ -29,7 +29,15 @@ internal sealed class BatchPreparer(IOptions<IngestLimits> limits, IOptions<Scru
         return batch.Events.Count;
     }
 
-    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, out IReadOnlyDictionary<string, long>? sdkDrops)
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, out IReadOnlyDictionary<string, long>? sdkDrops) =>
+        Prepare(projectId, body, receivedAt, new GroupingCache(), out sdkDrops);
+
+    /// <summary>
+    /// <see cref="Prepare(int, ReadOnlyMemory{byte}, DateTimeOffset, out IReadOnlyDictionary{string, long}?)"/> with the
+    /// groupings of earlier batches at hand: the journal's flusher prepares an insert's batches with one cache, so a failure
+    /// that came in every batch is grouped once an insert, not once a batch. The events are the same either way.
+    /// </summary>
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, GroupingCache grouping, out IReadOnlyDictionary<string, long>? sdkDrops)
     {
         var batch = _decoder.Decode(body);
         sdkDrops = batch.Dropped;
@@ -38,7 +46,7 @@ internal sealed class BatchPreparer(IOptions<IngestLimits> limits, IOptions<Scru
         foreach (var sent in batch.Events)
         {
             var incoming = _scrubber.Scrub(sent);
-            events.Add(EventNormalizer.Normalize(incoming, Grouper.Group(incoming), context));
+            events.Add(EventNormalizer.Normalize(incoming, grouping.Group(incoming), context));
         }
 
         return events;

@@ -295,8 +295,14 @@ internal static partial class Grouper
         return anyFrame is not null ? FrameKey(anyFrame) : incoming.Logger ?? "";
     }
 
-    /// <summary>Tags the ASP.NET Core SDK names the request's endpoint with: its route template with the method, else its display name.</summary>
-    private static readonly string[] EndpointTags = ["route", "endpoint"];
+    /// <summary>
+    /// Tags the ASP.NET Core SDK names the request's endpoint with: its route template with the method, else its display
+    /// name. The only tags grouping reads (<see cref="GroupingCache"/> keys on them).
+    /// </summary>
+    internal static readonly string[] EndpointTags = [RouteTag, EndpointTag];
+
+    internal const string RouteTag = "route";
+    internal const string EndpointTag = "endpoint";
 
     /// <summary>
     /// A minimal API's handler is a lambda the compiler names after the method that mapped it, so every

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Ingestion.Http;
 using ErrorHub.Ingestion.Writing;
 using ErrorHub.Storage;
@@ -359,18 +360,21 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private async Task<EventBatch> PrepareAllAsync(List<Accepted> taken, int takenEvents)
     {
         var batch = _store.CreateBatch(takenEvents);
+
+        // One grouping cache for the insert: the same failure in many of its batches is grouped once.
+        var grouping = new GroupingCache();
         foreach (var accepted in taken)
         {
-            await AddPreparedAsync(batch, accepted.Sequence, accepted.Payload.Bytes);
+            await AddPreparedAsync(batch, accepted.Sequence, accepted.Payload.Bytes, grouping);
         }
 
         return batch;
     }
 
     /// <summary>A record's events, prepared and added to the insert's batch; skipped (counted, logged) when they no longer validate.</summary>
-    private async Task AddPreparedAsync(EventBatch batch, long sequence, byte[] payload)
+    private async Task AddPreparedAsync(EventBatch batch, long sequence, byte[] payload, GroupingCache grouping)
     {
-        if (Prepare(sequence, payload) is { } events)
+        if (Prepare(sequence, payload, grouping) is { } events)
         {
             await AddAsync(batch, sequence, events);
         }
@@ -476,12 +480,13 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
 
         var events = _store.CreateBatch(_options.MaxEventsPerInsert);
+        var grouping = new GroupingCache();
         try
         {
             long lastSequence = 0, records = 0, chunkRecords = 0;
             foreach (var location in _backlog)
             {
-                var prepared = PrepareAgain(location);
+                var prepared = PrepareAgain(location, grouping);
                 if (prepared is not null && events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
                 {
                     if (!await InsertAsync(events))
@@ -495,6 +500,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                     chunkRecords = 0;
                     events.Dispose();
                     events = _store.CreateBatch(_options.MaxEventsPerInsert);
+                    grouping = new GroupingCache();
                 }
 
                 lastSequence = location.Sequence;
@@ -521,7 +527,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
     }
 
-    private List<ErrorEvent>? PrepareAgain(JournalRecordLocation location)
+    private List<ErrorEvent>? PrepareAgain(JournalRecordLocation location, GroupingCache grouping)
     {
         byte[] payload;
         try
@@ -535,23 +541,23 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             return null;
         }
 
-        return Prepare(location.Sequence, payload);
+        return Prepare(location.Sequence, payload, grouping);
     }
 
     /// <summary>The events of a journaled batch, prepared from its bytes; null (counted, logged) when they no longer validate.</summary>
-    private List<ErrorEvent>? Prepare(long sequence, byte[] payload)
+    private List<ErrorEvent>? Prepare(long sequence, byte[] payload, GroupingCache grouping)
     {
         try
         {
             var (projectId, receivedAt, gzip, body) = JournalPayload.Read(payload);
             if (!gzip)
             {
-                return [.. _preparer.Prepare(projectId, body, receivedAt, out _)];
+                return [.. _preparer.Prepare(projectId, body, receivedAt, grouping, out _)];
             }
 
             // Prepared events keep nothing of the bytes they came from: the pooled buffer goes back once they are made.
             using var inflated = RequestBody.Gunzip(body, _limits.MaxDecompressedBytes);
-            return [.. _preparer.Prepare(projectId, inflated.Memory, receivedAt, out _)];
+            return [.. _preparer.Prepare(projectId, inflated.Memory, receivedAt, grouping, out _)];
         }
         catch (Exception exception)
         {

@@ -26,7 +26,10 @@ namespace ErrorHub.Benchmarks;
 /// <c>group-loop</c> (the same with the root cause a window failure under WinForms' message loop whose only app frame is Main,
 /// which grouping version 6 reads otherwise and for which it also computes version 5's fingerprint), and <c>group-v5</c> and
 /// <c>group-loop-v5</c> (the same two grouped by version 5's rules, in the same build: the baseline of the other two),
-/// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert).
+/// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
+/// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
+/// journal on: inflate and decode), <c>prepare-load</c> (prepare) and <c>flush</c> (what the journal's flusher does: inflate, prepare,
+/// encode each row as the ClickHouse store does).
 /// </summary>
 internal static class DecodeCost
 {
@@ -70,6 +73,22 @@ internal static class DecodeCost
         var loopBuffer = new ArrayBufferWriter<byte>(1 << 20);
         EventWireWriter.WriteBatch(loopBuffer, loopEvents);
         var loopBody = loopBuffer.WrittenSpan.ToArray();
+
+        // The batches ingest-load sends: every event its own user, 20 messages and 10 app methods among 100 events (so 20
+        // distinct failures a batch, about 10 issues), gzip'd as the SDK sends them.
+        var loadEvents = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(i =>
+        {
+            var e = RealisticEvent.Create();
+            e.User!.Id = "user-" + i;
+            e.Exceptions[0].Value = $"Sequence contains more than one matching element ({i % 20})";
+            e.Exceptions[0].Frames[1].Function = "PlaceOrder" + (i % 10) + "Async";
+            return e;
+        }).ToArray();
+        var loadBuffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(loadBuffer, loadEvents);
+        var loadBody = loadBuffer.WrittenSpan.ToArray();
+        var loadGzipped = CodecBenchmarks.Gzip(loadBody);
+        var rows = new ArrayBufferWriter<byte>(1 << 20);
         var decoder = new EventBatchDecoder(new IngestLimits());
         var limits = new IngestLimits();
         var scrubber = new EventScrubber(new ScrubbingOptions());
@@ -90,7 +109,10 @@ internal static class DecodeCost
                 "group-loop-v5" => () => ScrubGroup(decoder, scrubber, loopBody, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, prepare, rows or all"),
+                "validate" => () => Validate(preparer, loadGzipped, limits),
+                "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
+                "flush" => () => Flush(preparer, loadGzipped, limits, rows),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, prepare, rows, validate, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -133,6 +155,31 @@ internal static class DecodeCost
         }
 
         return sink >= 0 ? events.Count : 0;
+    }
+
+    /// <summary>What a request does to a batch with the journal on: inflate it and decode it to validate and count its events.</summary>
+    private static int Validate(BatchPreparer preparer, byte[] gzipped, IngestLimits limits)
+    {
+        using var body = RequestBody.Gunzip(gzipped, limits.MaxDecompressedBytes);
+        return preparer.Validate(body.Memory, out _);
+    }
+
+    /// <summary>What the journal's flusher does to a batch on ClickHouse: inflate, prepare, and encode each event's row (RowBinary, the payload compressed).</summary>
+    private static int Flush(BatchPreparer preparer, byte[] gzipped, IngestLimits limits, ArrayBufferWriter<byte> rows)
+    {
+        IReadOnlyList<ErrorEvent> events;
+        using (var body = RequestBody.Gunzip(gzipped, limits.MaxDecompressedBytes))
+        {
+            events = preparer.Prepare(1, body.Memory, DateTimeOffset.UtcNow, out _);
+        }
+
+        rows.ResetWrittenCount();
+        foreach (var e in events)
+        {
+            ClickHouseEventEncoding.Write(rows, e);
+        }
+
+        return events.Count;
     }
 
     private static int Scrub(EventBatchDecoder decoder, EventScrubber scrubber, byte[] body)
