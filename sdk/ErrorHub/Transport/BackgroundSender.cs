@@ -3,7 +3,6 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using ErrorHub.Internal;
 using Microsoft.Extensions.Logging;
@@ -880,46 +879,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         compressed.SetLength(0);
         using var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true);
         gzip.Write(header.WrittenSpan);
-        WriteBackToBack(gzip, events);
-    }
-
-    /// <summary>
-    /// Writes the events in order, each run of events that lie back to back in one array (a collected batch's buffer)
-    /// with one call: gzip is then called once per batch rather than once per event (about 200 in a storm's batch), and
-    /// each call costs a native call or more whatever its length.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteBackToBack(Stream output, List<ReadOnlyMemory<byte>> events)
-    {
-        var run = default(ArraySegment<byte>);
         foreach (var encoded in events)
         {
-            if (!MemoryMarshal.TryGetArray(encoded, out var segment))
-            {
-                Flush(output, ref run);
-                output.Write(encoded.Span);
-                continue;
-            }
-
-            if (run.Array is not null && ReferenceEquals(run.Array, segment.Array) && run.Offset + run.Count == segment.Offset)
-            {
-                run = new ArraySegment<byte>(run.Array, run.Offset, run.Count + segment.Count);
-                continue;
-            }
-
-            Flush(output, ref run);
-            run = segment;
-        }
-
-        Flush(output, ref run);
-
-        static void Flush(Stream output, ref ArraySegment<byte> run)
-        {
-            if (run.Array is not null)
-            {
-                output.Write(run.AsSpan());
-                run = default;
-            }
+            gzip.Write(encoded.Span);
         }
     }
 
