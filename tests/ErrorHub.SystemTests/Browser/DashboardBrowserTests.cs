@@ -25,8 +25,10 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
             await Expect(titles.First).ToHaveTextAsync(DashboardSeed.CheckoutTitle, new() { UseInnerText = true });
             await Expect(page.Locator(".issue-grid .timestamp").First).ToHaveAttributeAsync("title", new System.Text.RegularExpressions.Regex(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"));
             await Screenshots.SaveAsync(page, "issue-list.png");
+            // A window narrowed to a phone's width (or a tablet turned): the navigation folds away, titles stay readable.
             await page.SetViewportSizeAsync(390, 844);
             await Expect(page.Locator(".issue-grid th.col-events")).ToBeVisibleAsync();
+            (await PageReadability.SqueezedTextAfterResizeAsync(page)).Should().BeEmpty("on a phone the issue list should give its titles the width");
             await Screenshots.SaveAsync(page, "issue-list-390.png");
             await page.SetViewportSizeAsync(1440, 900);
 
@@ -70,6 +72,7 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
             await Expect(page.Locator(".user")).ToContainTextAsync(DashboardSeed.LatestUserEmail);
             await Screenshots.SaveAsync(page, "issue.png");
             await page.SetViewportSizeAsync(390, 844);
+            (await PageReadability.SqueezedTextAfterResizeAsync(page)).Should().BeEmpty("on a phone the issue page should give its title and trace the width");
             await Screenshots.SaveAsync(page, "issue-390.png");
             await page.SetViewportSizeAsync(1440, 900);
 

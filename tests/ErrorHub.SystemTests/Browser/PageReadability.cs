@@ -124,4 +124,70 @@ internal static class PageReadability
               return sticking;
             }
             """);
+
+    /// <summary>
+    /// What a reader on a narrow screen cannot read because something else took the width: the page's main column
+    /// covered or pushed aside by the navigation, and text of some length squeezed into a sliver, either cut to a few
+    /// characters or stacked a word (or a letter) per line. Text marked <c>data-gives-way</c> (a culprit's namespace, cut so
+    /// that its type and method stay whole) may be cut. Each as "selector 'text' width".
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> SqueezedTextAsync(IPage page) =>
+        await page.EvaluateAsync<string[]>(
+            """
+            () => {
+              const problems = [];
+              const width = window.innerWidth;
+              const main = document.querySelector('.dashboard-main');
+              if (main) {
+                const box = main.getBoundingClientRect();
+                // What covers the middle of the main column's top edge, if not the column itself.
+                const probe = document.elementFromPoint(Math.min(width - 1, Math.max(0, box.left + box.width / 2)), Math.max(box.top + 8, 70));
+                if (box.width < width * 0.8) problems.push(`main column ${Math.round(box.width)} px of a ${width} px window`);
+                else if (probe && !main.contains(probe)) {
+                  const classes = [...probe.classList].slice(0, 2).map(c => '.' + c).join('');
+                  problems.push(`main column covered by ${probe.tagName.toLowerCase()}${classes}`);
+                }
+              }
+              const describe = element => element.tagName.toLowerCase() + [...element.classList].slice(0, 2).map(c => '.' + c).join('');
+              const judged = new Set();
+              const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+              for (let text = walker.nextNode(); text && problems.length < 10; text = walker.nextNode()) {
+                const element = text.parentElement;
+                const content = text.textContent.trim();
+                if (!element || judged.has(element) || content.length < 12) continue;
+                judged.add(element);
+                if (element.closest('[hidden], [aria-hidden="true"], #blazor-error-ui, #components-reconnect-modal, .visually-hidden, .sr-only, svg')) continue;
+                // Text the design lets shrink first, beside text that stays whole (a culprit's namespace beside its type and method).
+                if (element.closest('[data-gives-way]')) continue;
+                const style = getComputedStyle(element);
+                if (style.visibility !== 'visible' || element.getClientRects().length === 0) continue;
+                const box = element.getBoundingClientRect();
+                if (box.width < 1 || box.height < 1 || box.width >= 96) continue;
+                const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+                const cut = element.scrollWidth > element.clientWidth + 1 || element.scrollHeight > element.clientHeight + 1;
+                const stacked = box.height > lineHeight * 3.5;
+                if (cut || stacked) problems.push(`${describe(element)} '${content.slice(0, 30)}' ${Math.round(box.width)} px wide${stacked ? `, ${Math.round(box.height / lineHeight)} lines` : ', cut'}`);
+              }
+              return problems;
+            }
+            """);
+
+    /// <summary>
+    /// <see cref="SqueezedTextAsync"/> once the page has settled after a change of window size (the navigation folds
+    /// through the live circuit, so not at once): empty when nothing is squeezed within a few seconds, or what still is.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> SqueezedTextAfterResizeAsync(IPage page)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var problems = await SqueezedTextAsync(page);
+            if (problems.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                return problems;
+            }
+
+            await Task.Delay(100);
+        }
+    }
 }
