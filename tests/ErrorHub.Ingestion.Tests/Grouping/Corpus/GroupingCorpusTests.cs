@@ -15,7 +15,8 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 6 reaches on the whole corpus today (0.896 and 0.981, where version 5 reaches 0.886 and 0.978; version 5
+    /// Just under what version 6 reaches on the whole corpus today (0.892 and 0.981 with held-out-7, 0.896 and 0.981 before it, where
+    /// version 5 reaches 0.883 and 0.978; version 5
     /// reached 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before held-out-5, version 3 0.844 and 0.971 with
     /// held-out-4); raise them when grouping improves.
     /// The whole corpus scores lower than the rules' own traces alone (0.958): failures of two applications that no frame tells
@@ -33,11 +34,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     private static readonly string[] TargetedSets = ["held-out-4"];
 
     /// <summary>
-    /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-6, labelled
-    /// before any rule change, is where the rules' estimate on unseen traces stands (docs/grouping.md). A version must still lose
-    /// nothing on it; the goal is asserted again once a version reaches it, as it is on held-out-5 since version 6 (fitted on it).
+    /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-6 and held-out-7,
+    /// each labelled before any rule change, are where the rules' estimate on unseen traces stands (docs/grouping.md). A version must
+    /// still lose nothing on them; the goal is asserted again once a version reaches it, as it is on held-out-5 since version 6 (fitted on it).
     /// </summary>
-    private static readonly string[] SampleSetsBelowGoal = ["held-out-6"];
+    private static readonly string[] SampleSetsBelowGoal = ["held-out-6", "held-out-7"];
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
