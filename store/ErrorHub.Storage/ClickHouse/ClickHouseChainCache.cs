@@ -95,7 +95,10 @@ internal sealed class ClickHouseChainCache
             return true;
         }
 
-        /// <summary>From the fields that differ most between failures; equality decides the rest.</summary>
+        /// <summary>
+        /// From a few fields that tell failures apart (each exception's type, its frame count, its first frame's function
+        /// and line): hashing every string of every frame cost as much as the comparison. Equality decides the rest.
+        /// </summary>
         public int GetHashCode(IReadOnlyList<ExceptionRecord> chain)
         {
             var hash = new HashCode();
@@ -103,12 +106,11 @@ internal sealed class ClickHouseChainCache
             foreach (var exception in chain)
             {
                 hash.Add(exception.Type, StringComparer.Ordinal);
-                hash.Add(exception.Value, StringComparer.Ordinal);
                 hash.Add(exception.Frames.Count);
-                foreach (var frame in exception.Frames)
+                if (exception.Frames.Count > 0)
                 {
-                    hash.Add(frame.Function, StringComparer.Ordinal);
-                    hash.Add(frame.Line);
+                    hash.Add(exception.Frames[0].Function, StringComparer.Ordinal);
+                    hash.Add(exception.Frames[0].Line);
                 }
             }
 
