@@ -28,6 +28,72 @@ internal static class EventPayloadJson
 
     public static void Serialize(Utf8JsonWriter writer, ErrorEvent errorEvent) => JsonSerializer.Serialize(writer, errorEvent, EventTypeInfo);
 
+    private static readonly JsonTypeInfo<IReadOnlyList<ExceptionRecord>> ExceptionsTypeInfo =
+        (JsonTypeInfo<IReadOnlyList<ExceptionRecord>>)Options.GetTypeInfo(typeof(IReadOnlyList<ExceptionRecord>));
+
+    /// <summary>The JSON of an event's <c>exceptions</c> property, byte for byte as <see cref="Serialize(Utf8JsonWriter, ErrorEvent)"/> writes it.</summary>
+    public static void SerializeExceptions(Utf8JsonWriter writer, IReadOnlyList<ExceptionRecord> exceptions) =>
+        JsonSerializer.Serialize(writer, exceptions, ExceptionsTypeInfo);
+
+    /// <summary>
+    /// The same JSON as <see cref="Serialize(Utf8JsonWriter, ErrorEvent)"/>, with <paramref name="exceptionsJson"/> (what
+    /// <see cref="SerializeExceptions"/> wrote for a chain equal to the event's) copied in place of its <c>exceptions</c>.
+    /// </summary>
+    public static void Serialize(Utf8JsonWriter writer, ErrorEvent errorEvent, byte[] exceptionsJson)
+    {
+        RawExceptionsConverter.Current = (errorEvent.Exceptions, exceptionsJson);
+        try
+        {
+            JsonSerializer.Serialize(writer, errorEvent, EventWithRawExceptionsTypeInfo);
+        }
+        finally
+        {
+            RawExceptionsConverter.Current = null;
+        }
+    }
+
+    private static readonly JsonTypeInfo<ErrorEvent> EventWithRawExceptionsTypeInfo = (JsonTypeInfo<ErrorEvent>)new JsonSerializerOptions(Options)
+    {
+        TypeInfoResolver = EventPayloadJsonContext.Default.WithAddedModifier(RemoveDerivedUserKey).WithAddedModifier(CopyRawExceptions),
+    }.GetTypeInfo(typeof(ErrorEvent));
+
+    private static void CopyRawExceptions(JsonTypeInfo typeInfo)
+    {
+        if (typeInfo.Type != typeof(ErrorEvent))
+        {
+            return;
+        }
+
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.Name == "exceptions")
+            {
+                property.CustomConverter = new RawExceptionsConverter();
+            }
+        }
+    }
+
+    /// <summary>Writes the bytes set for the list being written, the list's own JSON for any other; written only, never read.</summary>
+    private sealed class RawExceptionsConverter : JsonConverter<IReadOnlyList<ExceptionRecord>>
+    {
+        [ThreadStatic] internal static (IReadOnlyList<ExceptionRecord> For, byte[] Json)? Current;
+
+        public override IReadOnlyList<ExceptionRecord>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            JsonSerializer.Deserialize(ref reader, ExceptionsTypeInfo);
+
+        public override void Write(Utf8JsonWriter writer, IReadOnlyList<ExceptionRecord> value, JsonSerializerOptions options)
+        {
+            if (Current is { } raw && ReferenceEquals(raw.For, value))
+            {
+                writer.WriteRawValue(raw.Json, skipInputValidation: true);
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, value, ExceptionsTypeInfo);
+            }
+        }
+    }
+
     public static ErrorEvent Deserialize(string json) =>
         JsonSerializer.Deserialize(json, EventTypeInfo) ?? throw new JsonException("The stored event payload is null.");
 

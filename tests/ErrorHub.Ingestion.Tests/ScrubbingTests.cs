@@ -47,6 +47,46 @@ public sealed class ScrubbingTests
     [InlineData("region")]
     public void Ordinary_names_are_kept(string name) => Scrubber.IsSensitive(name).Should().BeFalse(name);
 
+    /// <summary>Names that differ from one another in one character, its case, or where they stand (header, query, form).</summary>
+    private static readonly string[] NamesThatDifferInOnePlace =
+        ["userPin", "userpin", "UserPin", "X-Api-Key", "X-Api-Kez", "x-api-key", "code", "Code", "codes", "pass", "Pass", "passe",
+         "card", "cards", "Cardinal", "sig", "sigma", "session", "sessio", "Authorization", "Authorisation", "otp", "opt"];
+
+    [Fact]
+    public void A_name_judged_once_answers_as_it_does_judged_afresh_whatever_names_and_places_came_before()
+    {
+        // One scrubber keeps its answers; each name's answer in each place is compared with a fresh scrubber's, names in
+        // both orders, so that no name or place is answered with another's.
+        var kept = new EventScrubber(new ScrubbingOptions { ExtraNames = { "tenant" } });
+        foreach (var name in NamesThatDifferInOnePlace.Concat(NamesThatDifferInOnePlace.Reverse()).Append("Tenant").Append("tenants"))
+        {
+            var fresh = new EventScrubber(new ScrubbingOptions { ExtraNames = { "tenant" } });
+            kept.IsSensitive(name).Should().Be(fresh.IsSensitive(name), name + " as a header");
+            kept.IsSensitiveFormField(name).Should().Be(new EventScrubber(new ScrubbingOptions { ExtraNames = { "tenant" } }).IsSensitiveFormField(name), name + " as a form field");
+            kept.Query(name + "=v").Should().Be(new EventScrubber(new ScrubbingOptions { ExtraNames = { "tenant" } }).Query(name + "=v"), name + " in a query");
+        }
+
+        kept.IsSensitive("code").Should().BeFalse("a header named code holds no secret");
+        kept.Query("code=v").Should().Be("code=[Filtered]", "a query's code is an authorization code");
+        kept.IsSensitiveFormField("pass").Should().BeTrue();
+        kept.IsSensitive("pass").Should().BeFalse();
+        kept.IsSensitive("userPin").Should().BeTrue();
+        kept.IsSensitive("userpin").Should().BeFalse();
+    }
+
+    [Fact]
+    public void Past_its_bound_no_more_names_are_kept_and_every_name_is_still_judged()
+    {
+        var kept = new EventScrubber(new ScrubbingOptions());
+        for (var i = 0; i < EventScrubber.MaxKnownNames + 100; i++)
+        {
+            kept.IsSensitive("x-header-" + i).Should().BeFalse();
+            kept.IsSensitive("x-token-" + i).Should().BeTrue();
+        }
+
+        kept.KnownNames.Should().Be(EventScrubber.MaxKnownNames);
+    }
+
     [Fact]
     public void Long_names_are_judged_whole_past_the_length_checked_on_the_stack()
     {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 using ErrorHub.Ingestion.Decoding;
@@ -70,7 +71,39 @@ internal sealed partial class EventScrubber
     /// <summary>Whether a form field or extra value of this name holds something that must not be stored: wider than <see cref="IsSensitive(string)"/>.</summary>
     internal bool IsSensitiveFormField(string name) => IsSensitive(name, query: false, form: true);
 
+    /// <summary>Names whose answer is kept: enough for every header, tag and field name a fleet of apps sends.</summary>
+    internal const int MaxKnownNames = 4096;
+
+    /// <summary>Names longer than this are judged each time (they are rare, and the answers kept stay small).</summary>
+    private const int MaxKnownNameChars = 128;
+
+    // Every event brings the same dozen header names and a few tags, and judging a name was most of scrubbing (docs/benchmarks.md,
+    // "intake15"): the answer for a name is kept, keyed on the name compared ordinally and on which words count (query, form),
+    // which is all it depends on besides this scrubber's own names. Names are chosen by senders, so only so many are kept.
+    private readonly ConcurrentDictionary<(string Name, bool Query, bool Form), bool> _knownNames = new();
+    private int _knownNameCount;
+
+    /// <summary>Names whose answer is kept.</summary>
+    internal int KnownNames => Volatile.Read(ref _knownNameCount);
+
     private bool IsSensitive(string name, bool query, bool form = false)
+    {
+        var key = (name, query, form);
+        if (_knownNames.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var sensitive = Judge(name, query, form);
+        if (name.Length <= MaxKnownNameChars && Volatile.Read(ref _knownNameCount) < MaxKnownNames && _knownNames.TryAdd(key, sensitive))
+        {
+            Interlocked.Increment(ref _knownNameCount);
+        }
+
+        return sensitive;
+    }
+
+    private bool Judge(string name, bool query, bool form)
     {
         // Every header, tag, cookie and field name of every event comes through here: squeezed and split into words in
         // buffers on the stack, never as strings.

@@ -39,6 +39,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
     private readonly List<byte[]> _chunks = [];
     private readonly Dictionary<string, string> _fingerprints = new(StringComparer.Ordinal);
     private readonly List<ErrorEvent> _unfiled = [];
+    private readonly ClickHouseChainCache _chains = new();
     private Row[] _rows;
     private int _rowCount;
     private long _length;
@@ -54,6 +55,9 @@ internal sealed class ClickHouseEventBatch : EventBatch
     }
 
     public override int Count => _rowCount + _unfiled.Count;
+
+    /// <summary>Exception chains encoded once and copied into the rows of equal chains.</summary>
+    internal int CachedChains => _chains.Count;
 
     /// <summary>Bytes of the encoded rows.</summary>
     public long EncodedBytes => _length;
@@ -99,7 +103,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
         row.ResetWrittenCount();
         try
         {
-            ClickHouseEventEncoding.Write(row, e);
+            ClickHouseEventEncoding.Write(row, e, _chains);
             var start = _length;
             Append(row.WrittenSpan);
             if (_rowCount == _rows.Length)

@@ -20,8 +20,11 @@ internal static class ClickHouseEventEncoding
         "frames.type, frames.module, frames.file, frames.line_number, frames.column_number, frames.in_app, user_id, user_email, user_username, " +
         "user_ip, user_hash, http_method, url, tags.key, tags.value, payload, grouping";
 
-    /// <summary>Appends the event's row to <paramref name="row"/>.</summary>
-    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent e)
+    /// <summary>
+    /// Appends the event's row to <paramref name="row"/>; with <paramref name="chains"/>, an exception chain equal to one
+    /// already encoded copies that one's bytes (the same bytes as encoding it again).
+    /// </summary>
+    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent e, ClickHouseChainCache? chains = null)
     {
         WriteUInt32(row, checked((uint)e.ProjectId));
         WriteDateTime(row, e.Timestamp);
@@ -40,45 +43,20 @@ internal static class ClickHouseEventEncoding
         WriteString(row, e.Environment);
         WriteString(row, e.ServerName);
 
-        WriteStrings(row, e.Exceptions, static x => x.Type);
-        WriteStrings(row, e.Exceptions, static x => x.Value);
-        WriteStrings(row, e.Exceptions, static x => x.Module);
-
-        // Frames of all exceptions in one list per column; exception_index says whose.
-        var frames = 0;
-        foreach (var exception in e.Exceptions)
+        chains = e.Exceptions.Count > 0 ? chains : null;
+        var cached = chains?.Find(e.Exceptions);
+        var chainStart = row.WrittenCount;
+        if (cached is not null)
         {
-            frames += exception.Frames.Count;
+            cached.Columns.CopyTo(row.GetSpan(cached.Columns.Length));
+            row.Advance(cached.Columns.Length);
+        }
+        else
+        {
+            WriteChain(row, e.Exceptions);
         }
 
-        WriteLength(row, frames);
-        for (var i = 0; i < e.Exceptions.Count; i++)
-        {
-            var index = (ushort)Math.Min(i, ushort.MaxValue);
-            var span = row.GetSpan(2 * e.Exceptions[i].Frames.Count);
-            for (var f = 0; f < e.Exceptions[i].Frames.Count; f++)
-            {
-                BinaryPrimitives.WriteUInt16LittleEndian(span[(2 * f)..], index);
-            }
-
-            row.Advance(2 * e.Exceptions[i].Frames.Count);
-        }
-
-        WriteFrameStrings(row, e, frames, static f => f.Function);
-        WriteFrameStrings(row, e, frames, static f => f.Type);
-        WriteFrameStrings(row, e, frames, static f => f.Module);
-        WriteFrameStrings(row, e, frames, static f => f.File);
-        WriteFrameNumbers(row, e, frames, static f => (uint)Math.Max(f.Line ?? 0, 0));
-        WriteFrameNumbers(row, e, frames, static f => (uint)Math.Max(f.Column ?? 0, 0));
-        WriteLength(row, frames);
-        foreach (var exception in e.Exceptions)
-        {
-            foreach (var frame in exception.Frames)
-            {
-                row.GetSpan(1)[0] = frame.InApp ? (byte)1 : (byte)0;
-                row.Advance(1);
-            }
-        }
+        var chainEnd = row.WrittenCount;
 
         WriteString(row, e.User?.Id);
         WriteString(row, e.User?.Email);
@@ -93,8 +71,63 @@ internal static class ClickHouseEventEncoding
         WriteStrings(row, e.Tags, static tag => tag.Key);
         WriteStrings(row, e.Tags, static tag => tag.Value);
 
-        ClickHousePayload.Write(row, e);
+        if (chains is null || cached is not null)
+        {
+            ClickHousePayload.Write(row, e, cached?.Json);
+        }
+        else
+        {
+            // The chain's JSON is made apart (the same bytes the serializer writes in place) so that the next equal chain copies it.
+            var json = ClickHousePayload.SerializeChain(e.Exceptions);
+            chains.Keep(e.Exceptions, row.WrittenSpan[chainStart..chainEnd], json);
+            ClickHousePayload.Write(row, e, json);
+        }
+
         WriteString(row, EventPayloadJson.SerializeGrouping(e));
+    }
+
+    /// <summary>The columns that hold only the exception chain, <c>exceptions.type</c> to <c>frames.in_app</c>.</summary>
+    private static void WriteChain(ArrayBufferWriter<byte> row, IReadOnlyList<ExceptionRecord> exceptions)
+    {
+        WriteStrings(row, exceptions, static x => x.Type);
+        WriteStrings(row, exceptions, static x => x.Value);
+        WriteStrings(row, exceptions, static x => x.Module);
+
+        // Frames of all exceptions in one list per column; exception_index says whose.
+        var frames = 0;
+        foreach (var exception in exceptions)
+        {
+            frames += exception.Frames.Count;
+        }
+
+        WriteLength(row, frames);
+        for (var i = 0; i < exceptions.Count; i++)
+        {
+            var index = (ushort)Math.Min(i, ushort.MaxValue);
+            var span = row.GetSpan(2 * exceptions[i].Frames.Count);
+            for (var f = 0; f < exceptions[i].Frames.Count; f++)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(span[(2 * f)..], index);
+            }
+
+            row.Advance(2 * exceptions[i].Frames.Count);
+        }
+
+        WriteFrameStrings(row, exceptions, frames, static f => f.Function);
+        WriteFrameStrings(row, exceptions, frames, static f => f.Type);
+        WriteFrameStrings(row, exceptions, frames, static f => f.Module);
+        WriteFrameStrings(row, exceptions, frames, static f => f.File);
+        WriteFrameNumbers(row, exceptions, frames, static f => (uint)Math.Max(f.Line ?? 0, 0));
+        WriteFrameNumbers(row, exceptions, frames, static f => (uint)Math.Max(f.Column ?? 0, 0));
+        WriteLength(row, frames);
+        foreach (var exception in exceptions)
+        {
+            foreach (var frame in exception.Frames)
+            {
+                row.GetSpan(1)[0] = frame.InApp ? (byte)1 : (byte)0;
+                row.Advance(1);
+            }
+        }
     }
 
     /// <summary>A <c>String</c>: its UTF-8 length, then its bytes; null is the empty string (as in the driver's rows).</summary>
@@ -153,10 +186,10 @@ internal static class ClickHouseEventEncoding
         }
     }
 
-    private static void WriteFrameStrings(ArrayBufferWriter<byte> row, ErrorEvent e, int frames, Func<FrameRecord, string?> select)
+    private static void WriteFrameStrings(ArrayBufferWriter<byte> row, IReadOnlyList<ExceptionRecord> exceptions, int frames, Func<FrameRecord, string?> select)
     {
         WriteLength(row, frames);
-        foreach (var exception in e.Exceptions)
+        foreach (var exception in exceptions)
         {
             foreach (var frame in exception.Frames)
             {
@@ -165,12 +198,12 @@ internal static class ClickHouseEventEncoding
         }
     }
 
-    private static void WriteFrameNumbers(ArrayBufferWriter<byte> row, ErrorEvent e, int frames, Func<FrameRecord, uint> select)
+    private static void WriteFrameNumbers(ArrayBufferWriter<byte> row, IReadOnlyList<ExceptionRecord> exceptions, int frames, Func<FrameRecord, uint> select)
     {
         WriteLength(row, frames);
         var span = row.GetSpan(4 * frames);
         var next = 0;
-        foreach (var exception in e.Exceptions)
+        foreach (var exception in exceptions)
         {
             foreach (var frame in exception.Frames)
             {

@@ -29,6 +29,8 @@ internal static class ClickHousePayload
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_json;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
     [ThreadStatic] private static byte[]? t_compressed;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_chainJson;
+    [ThreadStatic] private static Utf8JsonWriter? t_chainWriter;
 
     /// <summary>The column's bytes for one event.</summary>
     public static byte[] Encode(ErrorEvent errorEvent)
@@ -43,12 +45,16 @@ internal static class ClickHousePayload
         }
     }
 
-    /// <summary>The column as a RowBinary <c>String</c> (its length, then its bytes), appended to an encoded row.</summary>
-    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent errorEvent)
+    /// <summary>
+    /// The column as a RowBinary <c>String</c> (its length, then its bytes), appended to an encoded row; with
+    /// <paramref name="exceptionsJson"/> (<see cref="SerializeChain"/> of a chain equal to the event's) copied in place of
+    /// serializing the event's chain again: the same bytes.
+    /// </summary>
+    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent errorEvent, byte[]? exceptionsJson = null)
     {
         try
         {
-            var column = EncodeInScratch(errorEvent);
+            var column = EncodeInScratch(errorEvent, exceptionsJson);
             ClickHouseEventEncoding.WriteLength(row, column.Length);
             column.CopyTo(row.GetSpan(column.Length));
             row.Advance(column.Length);
@@ -60,7 +66,7 @@ internal static class ClickHousePayload
     }
 
     /// <summary>The column's bytes in this thread's buffers, valid until its next call.</summary>
-    private static ReadOnlySpan<byte> EncodeInScratch(ErrorEvent errorEvent)
+    private static ReadOnlySpan<byte> EncodeInScratch(ErrorEvent errorEvent, byte[]? exceptionsJson = null)
     {
         // One buffer and writer per thread: rows are encoded one at a time on the preparing or inserting thread, and
         // a batch of events should not make a JSON array per event only to compress it.
@@ -68,7 +74,15 @@ internal static class ClickHousePayload
         json.ResetWrittenCount();
         var writer = t_writer ??= new Utf8JsonWriter(json);
         writer.Reset(json);
-        EventPayloadJson.Serialize(writer, errorEvent);
+        if (exceptionsJson is null)
+        {
+            EventPayloadJson.Serialize(writer, errorEvent);
+        }
+        else
+        {
+            EventPayloadJson.Serialize(writer, errorEvent, exceptionsJson);
+        }
+
         writer.Flush();
         var source = json.WrittenSpan;
 
@@ -83,6 +97,25 @@ internal static class ClickHousePayload
         compressedBuffer[0] = Lz4Marker;
         BinaryPrimitives.WriteUInt32LittleEndian(compressedBuffer.AsSpan(1), (uint)source.Length);
         return compressedBuffer.AsSpan(0, HeaderLength + compressed);
+    }
+
+    /// <summary>The JSON of an exception chain as the payload holds it (its <c>exceptions</c> property's value), to copy into equal chains' payloads.</summary>
+    public static byte[] SerializeChain(IReadOnlyList<ExceptionRecord> exceptions)
+    {
+        var json = t_chainJson ??= new ArrayBufferWriter<byte>(4 * 1024);
+        json.ResetWrittenCount();
+        var writer = t_chainWriter ??= new Utf8JsonWriter(json);
+        writer.Reset(json);
+        EventPayloadJson.SerializeExceptions(writer, exceptions);
+        writer.Flush();
+        var bytes = json.WrittenSpan.ToArray();
+        if (json.Capacity > 1024 * 1024)
+        {
+            t_chainJson = null;
+            t_chainWriter = null;
+        }
+
+        return bytes;
     }
 
     private static void TrimScratch()

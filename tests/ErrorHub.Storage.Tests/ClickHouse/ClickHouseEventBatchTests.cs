@@ -109,6 +109,84 @@ public sealed class ClickHouseEventBatchTests : IAsyncLifetime
         }
     }
 
+    /// <summary>A chain made afresh each call (equal by value, never the same lists), and chains that differ from it in one field each.</summary>
+    private static List<ExceptionRecord> Chain(Func<FrameRecord, int, FrameRecord>? frame = null, Func<ExceptionRecord, int, ExceptionRecord>? exception = null)
+    {
+        List<FrameRecord> Frames(int e) =>
+        [
+            .. new[]
+            {
+                new FrameRecord("Checkout", "Shop.Cart", "Shop", "/src/Shop/Cart.cs", 41 + e, 9, InApp: true),
+                new FrameRecord("<Pay>b__12_0", "Shop.Payments+<>c", "Shop", "/src/Shop/Payments.cs", 7, 3, InApp: true),
+                new FrameRecord("ThrowIfNull", "System.ArgumentNullException", "System.Private.CoreLib", null, null, null, InApp: false),
+            }.Select((f, i) => frame is null ? f : frame(f, i)),
+        ];
+
+        return
+        [
+            .. new[]
+            {
+                new ExceptionRecord("System.InvalidOperationException", "The cart 'grüße' is closed.", "System.Private.CoreLib", Frames(0)),
+                new ExceptionRecord("System.ArgumentNullException", "Value cannot be null. (Parameter 'card')", null, Frames(1)),
+            }.Select((x, i) => exception is null ? x : exception(x, i)),
+        ];
+    }
+
+    /// <summary>Every field of the chain that a row or its payload holds, changed in one place each.</summary>
+    private static IEnumerable<(string Differs, List<ExceptionRecord> Chain)> ChainsDifferingInOneField()
+    {
+        yield return ("nothing (an equal chain)", Chain());
+        yield return ("an exception's type", Chain(exception: (x, i) => i == 1 ? x with { Type = "System.ArgumentException" } : x));
+        yield return ("an exception's message", Chain(exception: (x, i) => i == 1 ? x with { Value = x.Value + "." } : x));
+        yield return ("an exception's module", Chain(exception: (x, i) => i == 1 ? x with { Module = "System.Runtime" } : x));
+        yield return ("a frame's function", Chain((f, i) => i == 1 ? f with { Function = "<Pay>b__14_0" } : f));
+        yield return ("a frame's type", Chain((f, i) => i == 1 ? f with { Type = "Shop.Payments" } : f));
+        yield return ("a frame's module", Chain((f, i) => i == 2 ? f with { Module = "System.Runtime" } : f));
+        yield return ("a frame's file", Chain((f, i) => i == 0 ? f with { File = "/src/Shop/Cart2.cs" } : f));
+        yield return ("a frame's line", Chain((f, i) => i == 0 ? f with { Line = f.Line + 100 } : f));
+        yield return ("a frame's column", Chain((f, i) => i == 0 ? f with { Column = 10 } : f));
+        yield return ("a frame's in-app flag", Chain((f, i) => i == 1 ? f with { InApp = false } : f));
+        yield return ("one more frame", Chain(exception: (x, i) => i == 1 ? x with { Frames = [.. x.Frames, x.Frames[0]] } : x));
+        yield return ("one exception fewer", [Chain()[0]]);
+        yield return ("the frames' order", Chain(exception: (x, i) => i == 0 ? x with { Frames = [.. x.Frames.Reverse()] } : x));
+        yield return ("the exceptions' order", [Chain()[1], Chain()[0]]);
+    }
+
+    [Fact]
+    public async Task Events_of_equal_exception_chains_share_encoded_bytes_and_a_chain_differing_in_any_field_does_not_their_rows_equal_the_drivers()
+    {
+        // Through one batch in both orders: each variant after the chain it differs from, then before it. A key that left
+        // out a field would give the later event the earlier one's columns and payload, and its row would differ from the driver's.
+        var variants = ChainsDifferingInOneField().ToList();
+        var chains = new List<List<ExceptionRecord>> { Chain() };
+        chains.AddRange(variants.Select(v => v.Chain));
+        chains.AddRange(variants.AsEnumerable().Reverse().Select(v => v.Chain));
+        chains.Add(Chain());
+        var complete = TestEvents.CreateComplete(7, "fp", TestEvents.BaseTime);
+        var events = chains.Select((chain, i) => complete with { EventId = Guid.NewGuid(), Timestamp = complete.Timestamp.AddSeconds(i), Exceptions = chain }).ToList();
+
+        var byDriver = ClickHouseSql.QuoteIdentifier(_database) + ".events_by_driver";
+        await _client.ExecuteAsync($"CREATE TABLE {byDriver} AS {_schema.Events}", CancellationToken.None);
+        await _client.InsertAsync(byDriver, events.ConvertAll(e => new ClickHouseEventRow(e)), CancellationToken.None);
+        using (var batch = _writer.CreateBatch(events.Count))
+        {
+            await batch.AddAsync(events);
+            ((ClickHouseEventBatch)batch).CachedChains.Should().Be(variants.Count, "each distinct chain is encoded once, its equal copies are not kept again");
+            await batch.InsertAsync();
+        }
+
+        var ours = (await SelectAllAsTextAsync(_schema.Events)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var drivers = (await SelectAllAsTextAsync(byDriver)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        ours.Should().HaveCount(events.Count).And.Equal(drivers);
+
+        var store = ClickHouseDatabase.Open(_client, _database);
+        foreach (var e in events)
+        {
+            var read = await store.Issues.GetEventAsync(e.ProjectId, e.EventId);
+            read!.Exceptions.Should().BeEquivalentTo(e.Exceptions, o => o.WithStrictOrdering(), "the payload read back holds the event's own chain");
+        }
+    }
+
     public static TheoryData<FaultyInsertHandler.Fault> Faults => new() { FaultyInsertHandler.Fault.BrokenWhileSending, FaultyInsertHandler.Fault.AnswerLost };
 
     [Theory]

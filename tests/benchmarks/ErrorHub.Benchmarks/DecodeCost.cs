@@ -174,9 +174,10 @@ internal static class DecodeCost
         }
 
         rows.ResetWrittenCount();
+        var chains = new ClickHouseChainCache(); // one per batch of 100 here; the flusher's is one per insert of up to 10,000
         foreach (var e in events)
         {
-            ClickHouseEventEncoding.Write(rows, e);
+            ClickHouseEventEncoding.Write(rows, e, chains);
         }
 
         return events.Count;
