@@ -76,8 +76,23 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private const int MaxKeptCompressedBytes = 1024 * 1024;
     private const int MaxKeptOverflowBytes = 256 * 1024;
 
-    /// <summary>While a batch lingers, how often the queue is emptied into it (see <see cref="CollectBatchAsync"/>).</summary>
-    internal static readonly TimeSpan LingerSlice = TimeSpan.FromMilliseconds(5);
+    /// <summary>
+    /// While a batch lingers or one is in flight, how often the queue is emptied into the next batch (see
+    /// <see cref="CollectBatchAsync"/>, <see cref="DeliverWhileCollectingAsync"/>): as seldom as the queue allows. Each
+    /// slice is a timer, and each timer wakes the runtime's timer thread and then a thread-pool thread: at 5 ms for every
+    /// queue, that was about 2 % of an exception storm's CPU on the app's one core (docs/benchmarks.md, section
+    /// "storm9"). The queue must still hold what comes in between two slices, so a slice is what the queue takes at
+    /// <see cref="AbsorbedEventsPerSecond"/>: 20 ms for the default 1,000 events, down to 5 ms (as before) for a queue
+    /// of 250 or fewer.
+    /// </summary>
+    internal static TimeSpan LingerSliceFor(int queueCapacity) => TimeSpan.FromTicks(Math.Clamp(
+        queueCapacity * TimeSpan.TicksPerSecond / AbsorbedEventsPerSecond, MinLingerSlice.Ticks, MaxLingerSlice.Ticks));
+
+    internal const int AbsorbedEventsPerSecond = 50_000;
+    private static readonly TimeSpan MinLingerSlice = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan MaxLingerSlice = TimeSpan.FromMilliseconds(20);
+
+    private readonly TimeSpan _lingerSlice;
 
     private List<byte[]>? _interrupted;
     private bool _spoolMayHoldBatches;
@@ -102,6 +117,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _batch = new BatchBuffer(keptBytes);
         _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
+        _lingerSlice = LingerSliceFor(_capacity);
         _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + 16);
         _queue = Channel.CreateBounded<EncodedEvent>(new BoundedChannelOptions(_capacity)
         {
@@ -565,7 +581,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         var flush = Volatile.Read(ref _flushRequested);
         if (!flush.Task.IsCompleted)
         {
-            // While the batch lingers, the queue is emptied into it every LingerSlice rather than once at the end, so
+            // While the batch lingers, the queue is emptied into it every linger slice rather than once at the end, so
             // that a burst longer than the queue is taken into the batch instead of being refused at the queue.
             var deadline = _timeProvider.GetUtcNow() + linger;
             using var lingering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -577,7 +593,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     break;
                 }
 
-                var slice = Task.Delay(remaining < LingerSlice ? remaining : LingerSlice, _timeProvider, lingering.Token);
+                var slice = Task.Delay(remaining < _lingerSlice ? remaining : _lingerSlice, _timeProvider, lingering.Token);
                 var woke = await Task.WhenAny(slice, flush.Task).ConfigureAwait(false);
                 if (!TakeQueued(limit) || woke == flush.Task)
                 {
@@ -629,7 +645,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Delivers <see cref="_sending"/> and meanwhile keeps taking queued events into the next batch, every
-    /// <see cref="LingerSlice"/> until it is full: in a storm against a live ingest the queue is emptied during the
+    /// linger slice (<see cref="LingerSliceFor"/>) until it is full: in a storm against a live ingest the queue is emptied during the
     /// round trip instead of filling up behind it (docs/benchmarks.md, section "sdk7"). One batch is sent at a time.
     /// </summary>
     private async Task DeliverWhileCollectingAsync(CancellationToken cancellationToken)
@@ -643,7 +659,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             {
                 // On the real clock: a polling interval, not a wait anything is timed by (the injected clock's timers
                 // are the back-offs and timeouts the app can observe).
-                await Task.WhenAny(delivery, Task.Delay(LingerSlice, waiting.Token)).ConfigureAwait(false);
+                await Task.WhenAny(delivery, Task.Delay(_lingerSlice, waiting.Token)).ConfigureAwait(false);
             }
 
             await waiting.CancelAsync().ConfigureAwait(false);

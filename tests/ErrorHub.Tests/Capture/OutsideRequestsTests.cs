@@ -11,6 +11,7 @@ using Xunit;
 namespace ErrorHub.Tests.Capture;
 
 /// <summary>Failures outside any request, in worker and console apps, reach the real (loopback) ingest.</summary>
+[Collection(ProcessWideEventsGroup.Name)]
 public sealed class OutsideRequestsTests : IAsyncLifetime
 {
     private RecordingIngest _ingest = null!;

@@ -17,6 +17,9 @@ public sealed class ServerAnswerTests : IAsyncLifetime
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>How often a lingering batch takes in the queue, for the default queue (1,000 events).</summary>
+    private static readonly TimeSpan LingerSlice = BackgroundSender.LingerSliceFor(new ErrorHubOptions().MaxQueueSize);
+
     private readonly TestClock _clock = new();
     private readonly CapturingLoggerProvider _logs = new();
     private RecordingIngest _ingest = null!;
@@ -224,7 +227,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         var client = sdk.Client;
 
         client.CaptureMessage("a");
-        await _clock.WaitStartedAsync(BackgroundSender.LingerSlice); // the window is on, emptying the queue every slice
+        await _clock.WaitStartedAsync(LingerSlice); // the window is on, emptying the queue every slice
         client.CaptureMessage("b");
         _ingest.Requests.Should().BeEmpty("the batch waits for the clock");
         _clock.Advance(TimeSpan.FromSeconds(2));
@@ -247,12 +250,39 @@ public sealed class ServerAnswerTests : IAsyncLifetime
             client.CaptureMessage($"storm {i}");
         }
 
-        await _clock.WaitStartedAsync(BackgroundSender.LingerSlice);
+        await _clock.WaitStartedAsync(LingerSlice);
         _ingest.Requests.Should().ContainSingle("events that follow a send closely wait for more");
         _clock.Advance(BackgroundSender.BurstLinger);
         await _ingest.WaitForRequestsAsync(2);
 
         Events(_ingest.Requests.ElementAt(1)).Select(e => e["message"]).Should().Equal(Enumerable.Range(0, 30).Select(i => (object?)$"storm {i}"));
+    }
+
+    [Fact]
+    public async Task A_small_queue_is_emptied_into_a_lingering_batch_often_enough_that_a_burst_twice_its_size_is_not_refused()
+    {
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.MaxQueueSize = 100;
+        });
+        var client = sdk.Client;
+        client.CaptureMessage("lone");
+        await _ingest.WaitForRequestsAsync(1);
+
+        client.CaptureMessage("burst 0"); // follows a send closely: its batch lingers, waiting for more
+        var smallQueueSlice = TimeSpan.FromMilliseconds(5); // a queue of 100 is taken in every 5 ms, as every queue was
+        await _clock.WaitStartedAsync(smallQueueSlice);
+        var accepted = Enumerable.Range(1, 100).Count(i => client.CaptureMessage($"burst {i}") is not null);
+        _clock.Advance(smallQueueSlice);
+        await _clock.WaitStartedAsync(smallQueueSlice); // the queue was taken into the batch, the next slice began
+        accepted += Enumerable.Range(101, 100).Count(i => client.CaptureMessage($"burst {i}") is not null);
+
+        accepted.Should().Be(200, "the queue was emptied into the batch between the two halves of the burst");
+        client.Sender!.DroppedCount.Should().Be(0);
+        _clock.Advance(BackgroundSender.BurstLinger);
+        await _ingest.WaitForRequestsAsync(2);
+        Events(_ingest.Requests.ElementAt(1)).Should().HaveCount(201);
     }
 
     [Fact]
@@ -264,8 +294,8 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         await _ingest.WaitForRequestsAsync(1);
 
         var thrown = ThrowAndCapture(client); // follows a send closely: its batch lingers, waiting for more
-        await _clock.WaitStartedAsync(BackgroundSender.LingerSlice);
-        _clock.Advance(BackgroundSender.LingerSlice);
+        await _clock.WaitStartedAsync(LingerSlice);
+        _clock.Advance(LingerSlice);
 
         // The app's exception (and whatever it references) is let go while the batch still waits: the event was
         // encoded when the sender took it, instead of waiting whole in the queue until the batch goes.

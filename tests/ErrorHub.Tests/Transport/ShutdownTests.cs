@@ -17,6 +17,8 @@ public sealed class ShutdownTests : IAsyncLifetime
 {
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(8);
 
+    private static readonly string[] OwnMessages = ["in flight", "queued 1", "queued 2"];
+
     private readonly TestClock _clock = new();
     private RecordingIngest _ingest = null!;
 
@@ -86,6 +88,10 @@ public sealed class ShutdownTests : IAsyncLifetime
             o.Dsn = _ingest.Dsn();
             o.ShutdownTimeout = ShutdownTimeout;
             o.MaxBatchSize = 1;
+            // The host hooks process-wide events (TaskScheduler.UnobservedTaskException): a faulted task another test
+            // forgot, found by a collection while this host runs, would be a fourth event given up. Only this test's
+            // own three events are counted.
+            o.BeforeSend = (e, _) => OwnMessages.Contains(e.Message) ? e : null;
         });
         var host = builder.Build();
         await host.StartAsync();
