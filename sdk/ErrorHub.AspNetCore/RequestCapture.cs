@@ -53,11 +53,15 @@ internal static class RequestCapture
     public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
     {
         var request = context.Request;
-        errorEvent.Request = new RequestInfo(new Snapshot(request, ReadForm(context), options));
+
+        // UseExceptionHandler clears the endpoint before its handler runs, and UseExceptionHandler("/Home/Error") (the
+        // MVC and Razor Pages templates) re-executes the request as the error page, whose endpoint and path it then has
+        // when the response completes and the event is made. The feature keeps the failed request's: the failure is its.
+        var failed = context.Features.Get<IExceptionHandlerFeature>();
+        var failedPath = failed is { Path: { Length: > 0 } path } ? path : null;
+        errorEvent.Request = new RequestInfo(new Snapshot(request, ReadForm(context), options, failedPath));
         errorEvent.Tags.TryAdd("http.method", request.Method);
-        // UseExceptionHandler clears the endpoint before its handler runs (and events are completed after it);
-        // it keeps the failed request's endpoint on its feature.
-        var endpoint = context.GetEndpoint() ?? context.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
+        var endpoint = failed?.Endpoint ?? context.GetEndpoint();
         if (endpoint?.DisplayName is { } displayName)
         {
             errorEvent.Tags.TryAdd("endpoint", Truncate(displayName));
@@ -267,13 +271,13 @@ internal static class RequestCapture
         private readonly ErrorHubOptions _options;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options)
+        public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options, string? failedPath)
         {
             _method = request.Method;
             _scheme = request.Scheme;
             _host = request.Host;
             _pathBase = request.PathBase;
-            _path = request.Path;
+            _path = failedPath is null ? request.Path : new PathString(failedPath);
             _query = request.QueryString.HasValue ? request.QueryString.Value : null;
             var headers = request.Headers;
             _headers = new KeyValuePair<string, StringValues>[Math.Min(headers.Count, MaxHeaders)];
