@@ -138,10 +138,15 @@ internal static class RequestCapture
     private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options)
+    private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options) =>
+        UserOf(options.CaptureUser ? SignedIn(context) : null, context.Connection.RemoteIpAddress, options);
+
+    /// <summary>The user an event names: the signed-in principal's id, name and email, the client's IP when opted in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static UserInfo? UserOf(ClaimsPrincipal? signedIn, System.Net.IPAddress? address, ErrorHubOptions options)
     {
         UserInfo? user = null;
-        if (options.CaptureUser && SignedIn(context) is { } principal)
+        if (options.CaptureUser && signedIn?.Identity?.IsAuthenticated == true && signedIn is { } principal)
         {
             user = new UserInfo
             {
@@ -151,7 +156,7 @@ internal static class RequestCapture
             };
         }
 
-        if (options.CaptureClientIp && context.Connection.RemoteIpAddress is { } address)
+        if (options.CaptureClientIp && address is not null)
         {
             user ??= new UserInfo();
             user.IpAddress = address.ToString();
