@@ -154,7 +154,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
             try
             {
-                var status = _context.Response.StatusCode;
+                var status = GrpcOutcome.StatusOf(_context, out var grpcStatus);
                 var answered = _context.Response.HasStarted;
                 var options = _client.Options;
                 foreach (var (errorEvent, hint) in held)
@@ -178,6 +178,11 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
                     }
 
                     hint.StatusCode = status;
+                    if (grpcStatus is not null)
+                    {
+                        errorEvent.Tags["grpc.status"] = grpcStatus;
+                    }
+
                     RequestCapture.Enrich(errorEvent, _context, options);
                     _client.Send(errorEvent, hint);
                 }

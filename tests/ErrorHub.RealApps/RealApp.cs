@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using ErrorHub.RealApps.Controllers;
+using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -19,6 +21,7 @@ public enum AppKind
     RazorPages,
     SignalR,
     MinimalApi,
+    Grpc,
 }
 
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
@@ -51,6 +54,7 @@ public static class RealApp
             AppKind.RazorPages => RazorPages(builder),
             AppKind.SignalR => SignalR(builder),
             AppKind.MinimalApi => MinimalApi(builder),
+            AppKind.Grpc => Grpc(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -114,6 +118,18 @@ public static class RealApp
         app.UseErrorHub();
         app.Use(SignInFromHeader);
         app.MapHub<ChatHub>("/chat");
+        return app;
+    }
+
+    private static WebApplication Grpc(WebApplicationBuilder builder)
+    {
+        // gRPC needs HTTP/2; without TLS, Kestrel speaks it only on an HTTP/2-only endpoint.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapGrpcService<InventoryService>();
         return app;
     }
 
