@@ -138,7 +138,7 @@ internal static class RequestCapture
     private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options) =>
+    internal static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options) =>
         UserOf(options.CaptureUser ? SignedIn(context) : null, context.Connection.RemoteIpAddress, options);
 
     /// <summary>The user an event names: the signed-in principal's id, name and email, the client's IP when opted in.</summary>
