@@ -53,6 +53,19 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Mvc_reports_a_view_that_fails_after_the_response_started_once()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc);
+
+        var cutOff = () => run.SendAsync(HttpMethod.Get, "/Home/Streamed", "ada");
+        await cutOff.Should().ThrowAsync<HttpRequestException>("the server can only abort a response it started");
+
+        var events = await run.EventsUpToAsync("Price list is corrupt");
+        AssertRequestAndUser(events.Should().ContainSingle().Subject, "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Home/Streamed");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Web_api_reports_what_its_exception_handler_lets_through_once_and_not_the_conflict_it_maps()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.WebApi);

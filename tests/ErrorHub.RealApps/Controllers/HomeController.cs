@@ -16,6 +16,9 @@ public sealed class HomeController : Controller
 
     public IActionResult Broken() => View(new BrokenModel());
 
+    /// <summary>A view that flushes before it fails: the response has started, no error page can answer.</summary>
+    public IActionResult Streamed() => View(new BrokenModel());
+
     [HttpPost]
     public IActionResult Subscribe([FromForm] Subscription subscription) =>
         ModelState.IsValid ? Content("subscribed") : BadRequest(ModelState);
