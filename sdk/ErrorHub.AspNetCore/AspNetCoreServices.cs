@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -16,5 +17,6 @@ internal static class AspNetCoreServices
         services.TryAddSingleton<CurrentRequests>();
         services.TryAddSingleton<IRequestContext, HttpRequestContext>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LoggerFilterOptions>, FrameworkLogDefaults>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HubOptions>, HubReporting>());
     }
 }

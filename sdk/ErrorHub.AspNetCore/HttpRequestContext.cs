@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.SignalR;
 
 namespace ErrorHub.AspNetCore;
 
@@ -36,7 +37,8 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool HoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
-        if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted)
+        if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted
+            || IsHubConnection(context))
         {
             return false;
         }
@@ -45,6 +47,9 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
         RequestState.For(context, client).Hold(null, hint);
         return true;
     }
+
+    /// <summary>A SignalR connection (a hub's, a Blazor circuit's): its request lasts as long as the client stays.</summary>
+    private static bool IsHubConnection(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<HubMetadata>() is not null;
 
     /// <summary>What ErrorHub keeps for one request, made on the first capture or breadcrumb of that request.</summary>
     private sealed class RequestState : RequestReport
@@ -108,6 +113,21 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
         public override void Take(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source)
         {
             hint.HttpContext = _context;
+            if (IsHubConnection(_context))
+            {
+                // A capture on a SignalR connection (a Blazor circuit's component, a hub) found the connection's request
+                // (an app's IHttpContextAccessor flows it into every call). That request is not the failure's: it is the
+                // WebSocket the page opened long ago, and completes only when the user leaves. Sent at once, with the
+                // connection's user and without the request.
+                if (errorEvent.User is null && RequestCapture.CaptureUser(_context, _client.Options) is { } user)
+                {
+                    errorEvent.User = user;
+                }
+
+                _client.Send(errorEvent, hint);
+                return;
+            }
+
             var response = _context.Response;
             if (source == CaptureSource.Manual || response.HasStarted)
             {
@@ -154,7 +174,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
             try
             {
-                var status = _context.Response.StatusCode;
+                var status = GrpcOutcome.StatusOf(_context, out var grpcStatus);
                 var answered = _context.Response.HasStarted;
                 var options = _client.Options;
                 foreach (var (errorEvent, hint) in held)
@@ -178,6 +198,11 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
                     }
 
                     hint.StatusCode = status;
+                    if (grpcStatus is not null)
+                    {
+                        errorEvent.Tags["grpc.status"] = grpcStatus;
+                    }
+
                     RequestCapture.Enrich(errorEvent, _context, options);
                     _client.Send(errorEvent, hint);
                 }

@@ -53,11 +53,15 @@ internal static class RequestCapture
     public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
     {
         var request = context.Request;
-        errorEvent.Request = new RequestInfo(new Snapshot(request, ReadForm(context), options));
+
+        // UseExceptionHandler clears the endpoint before its handler runs, and UseExceptionHandler("/Home/Error") (the
+        // MVC and Razor Pages templates) re-executes the request as the error page, whose endpoint and path it then has
+        // when the response completes and the event is made. The feature keeps the failed request's: the failure is its.
+        var failed = context.Features.Get<IExceptionHandlerFeature>();
+        var failedPath = failed is { Path: { Length: > 0 } path } ? path : null;
+        errorEvent.Request = new RequestInfo(new Snapshot(request, ReadForm(context), options, failedPath));
         errorEvent.Tags.TryAdd("http.method", request.Method);
-        // UseExceptionHandler clears the endpoint before its handler runs (and events are completed after it);
-        // it keeps the failed request's endpoint on its feature.
-        var endpoint = context.GetEndpoint() ?? context.Features.Get<IExceptionHandlerFeature>()?.Endpoint;
+        var endpoint = failed?.Endpoint ?? context.GetEndpoint();
         if (endpoint?.DisplayName is { } displayName)
         {
             errorEvent.Tags.TryAdd("endpoint", Truncate(displayName));
@@ -134,10 +138,15 @@ internal static class RequestCapture
     private readonly record struct UrlParts(string Scheme, string? Host, string? PathBase, string? Path);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options)
+    internal static UserInfo? CaptureUser(HttpContext context, ErrorHubOptions options) =>
+        UserOf(options.CaptureUser ? SignedIn(context) : null, context.Connection.RemoteIpAddress, options);
+
+    /// <summary>The user an event names: the signed-in principal's id, name and email, the client's IP when opted in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static UserInfo? UserOf(ClaimsPrincipal? signedIn, System.Net.IPAddress? address, ErrorHubOptions options)
     {
         UserInfo? user = null;
-        if (options.CaptureUser && SignedIn(context) is { } principal)
+        if (options.CaptureUser && signedIn?.Identity?.IsAuthenticated == true && signedIn is { } principal)
         {
             user = new UserInfo
             {
@@ -147,7 +156,7 @@ internal static class RequestCapture
             };
         }
 
-        if (options.CaptureClientIp && context.Connection.RemoteIpAddress is { } address)
+        if (options.CaptureClientIp && address is not null)
         {
             user ??= new UserInfo();
             user.IpAddress = address.ToString();
@@ -267,13 +276,13 @@ internal static class RequestCapture
         private readonly ErrorHubOptions _options;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options)
+        public Snapshot(HttpRequest request, Dictionary<string, string>? form, ErrorHubOptions options, string? failedPath)
         {
             _method = request.Method;
             _scheme = request.Scheme;
             _host = request.Host;
             _pathBase = request.PathBase;
-            _path = request.Path;
+            _path = failedPath is null ? request.Path : new PathString(failedPath);
             _query = request.QueryString.HasValue ? request.QueryString.Value : null;
             var headers = request.Headers;
             _headers = new KeyValuePair<string, StringValues>[Math.Min(headers.Count, MaxHeaders)];

@@ -335,7 +335,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
         // The request is found once, for its scope and for the hand-over (CurrentScope() would look it up again). A
         // request scope nothing has written to would only add its parent's, the process's: it is not made for a report.
-        var inRequest = _requestContext?.FindRequest(this, request);
+        var inRequest = source == CaptureSource.Connection ? null : _requestContext?.FindRequest(this, request);
         (_pushedScope.Value ?? inRequest?.MadeScope ?? _processScope).ApplyTo(errorEvent, _options.MaxBreadcrumbs);
         if (inRequest is not null)
         {

@@ -14,6 +14,12 @@ internal enum CaptureSource
 
     /// <summary>Outside any request: unhandled, unobserved, a background service.</summary>
     Process,
+
+    /// <summary>
+    /// A call on a long-lived connection (a SignalR hub method): the connection's HTTP request is not the failure's (it
+    /// completes only when the client leaves), so none is looked up; the integration adds the caller itself.
+    /// </summary>
+    Connection,
 }
 
 /// <summary>

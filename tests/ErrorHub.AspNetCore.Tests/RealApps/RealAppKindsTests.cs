@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Json;
+using ErrorHub.RealApps;
+using ErrorHub.Storage.Events;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.AspNetCore.Tests.RealApps;
+
+/// <summary>
+/// Each kind of app a .NET team ships, set up as its template does with ErrorHub placed as docs/sdk.md advises, against
+/// a real ingest: every failure the app did not handle arrives exactly once, named by its route or hub method, with the
+/// request and the signed-in user; what the app handled (a 400 of validation, a 409 it mapped, a HubException it meant
+/// for the caller) arrives never; the SDK writes nothing into the app's log.
+/// </summary>
+public sealed class RealAppKindsTests
+{
+    [Fact]
+    public async Task Mvc_reports_action_filter_and_view_failures_once_each_and_not_validation_400s()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc);
+
+        var invalid = await run.SendAsync(HttpMethod.Post, "/Home/Subscribe", "ada", new FormUrlEncodedContent([new("Email", "not-an-address")]));
+        invalid.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await run.SendAsync(HttpMethod.Get, "/Home/Checkout/7", "ada")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Get, "/Home/Legacy", "ada")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var view = await run.SendAsync(HttpMethod.Get, "/Home/Broken", "ada");
+        view.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await view.Content.ReadAsStringAsync()).Should().Contain("Sorry, something went wrong", "the app's error page still answers");
+
+        var events = await run.EventsUpToAsync("Price list is corrupt");
+
+        events.Should().HaveCount(3, "one per failure, none for the 400");
+        AssertRequestAndUser(Single(events, "Cart 7 has no items"), "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Home/Checkout/7");
+        Single(events, "Cart 7 has no items").Tags.Should().Contain("endpoint", "ErrorHub.RealApps.Controllers.HomeController.Checkout (ErrorHub.RealApps)");
+        Single(events, "Legacy client check failed").Culprit.Should().Contain("RejectLegacyClientsAttribute");
+        Single(events, "Price list is corrupt").Culprit.Should().Contain("BrokenModel");
+        AssertRequestAndUser(Single(events, "Price list is corrupt"), "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Home/Broken");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Mvc_in_development_reports_behind_the_developer_exception_page()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc, environment: "Development");
+
+        var page = await run.SendAsync(HttpMethod.Get, "/Home/Checkout/8", "ada");
+
+        page.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsUpToAsync("Cart 8 has no items");
+        events.Should().ContainSingle();
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Mvc_reports_a_view_that_fails_after_the_response_started_once()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc);
+
+        var cutOff = () => run.SendAsync(HttpMethod.Get, "/Home/Streamed", "ada");
+        await cutOff.Should().ThrowAsync<HttpRequestException>("the server can only abort a response it started");
+
+        var events = await run.EventsUpToAsync("Price list is corrupt");
+        AssertRequestAndUser(events.Should().ContainSingle().Subject, "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Home/Streamed");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Web_api_reports_what_its_exception_handler_lets_through_once_and_not_the_conflict_it_maps()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.WebApi);
+
+        var conflict = await run.SendAsync(HttpMethod.Post, "/api/orders/3/pay", "bob");
+        conflict.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        var invalid = await run.SendAsync(HttpMethod.Post, "/api/orders", "bob", JsonContent.Create(new { quantity = 0 }));
+        invalid.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var failed = await run.SendAsync(HttpMethod.Get, "/api/orders/4", "bob");
+        failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        failed.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+
+        var events = await run.EventsUpToAsync("Order 4 vanished");
+
+        var reported = events.Should().ContainSingle().Subject;
+        AssertRequestAndUser(reported, "GET /api/Orders/{id:int}", "bob", "/api/orders/4");
+        reported.Culprit.Should().Contain("OrdersController");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Razor_pages_report_handler_failures_once_with_the_page_route()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.RazorPages);
+
+        (await run.SendAsync(HttpMethod.Get, "/profile/carol", "carol")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsUpToAsync("Profile carol could not be loaded");
+
+        var reported = events.Should().ContainSingle().Subject;
+        AssertRequestAndUser(reported, "GET /profile/{handle}", "carol", "/profile/carol");
+        reported.Culprit.Should().Contain("ProfileModel");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Minimal_apis_report_endpoint_and_filter_failures_once_and_not_typed_problem_results()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.MinimalApi);
+
+        (await run.SendAsync(HttpMethod.Post, "/todos/5/done", "dan")).StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await run.SendAsync(HttpMethod.Get, "/todos/0", "dan")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Delete, "/todos/5", "dan")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+
+        var events = await run.EventsUpToAsync("Audit log is unavailable");
+
+        events.Should().HaveCount(2);
+        AssertRequestAndUser(Single(events, "Todo ids start at 1"), "GET /todos/{id:int}", "dan", "/todos/0");
+        AssertRequestAndUser(Single(events, "Audit log is unavailable"), "DELETE /todos/{id:int}", "dan", "/todos/5");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    internal static ErrorEvent Single(List<ErrorEvent> events, string message) =>
+        events.Should().ContainSingle(e => e.Exceptions.Any(x => x.Value.Contains(message, StringComparison.Ordinal)), message).Subject;
+
+    internal static void AssertRequestAndUser(ErrorEvent reported, string route, string user, string path)
+    {
+        reported.Tags.Should().Contain("route", route);
+        reported.Request.Should().NotBeNull();
+        new Uri(reported.Request!.Url!).AbsolutePath.Should().Be(path, "the failed request's URL, not its error page's");
+        reported.User.Should().NotBeNull();
+        reported.User!.Id.Should().Be($"id-{user}");
+        reported.User.Email.Should().Be($"{user}@example.com");
+    }
+}

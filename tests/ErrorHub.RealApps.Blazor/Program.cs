@@ -1,0 +1,31 @@
+using ErrorHub.RealApps.Blazor.Components;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// The tests run the built app, not a published one, in Production: its static assets (blazor.web.js) are found through
+// the build's manifest, as `dotnet run` does in Development.
+builder.WebHost.UseStaticWebAssets();
+
+builder.Services.AddRazorComponents()
+    .AddInteractiveServerComponents();
+// Many Blazor apps register the accessor (for cookies, tenants): it also flows the circuit's WebSocket request into every
+// component call, which ErrorHub must not take for the failure's request.
+builder.Services.AddHttpContextAccessor();
+builder.Services.AddErrorHub();
+
+var app = builder.Build();
+
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/Error", createScopeForErrors: true);
+}
+
+app.UseErrorHub();
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAntiforgery();
+
+app.MapStaticAssets();
+app.MapRazorComponents<App>()
+    .AddInteractiveServerRenderMode();
+
+app.Run();

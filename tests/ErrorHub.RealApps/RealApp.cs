@@ -1,0 +1,173 @@
+using System.Security.Claims;
+using ErrorHub.RealApps.Controllers;
+using ErrorHub.RealApps.Grpc;
+using ErrorHub.RealApps.Hubs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.RealApps;
+
+/// <summary>The kinds of ASP.NET Core app, each set up as its template does, with ErrorHub placed as docs/sdk.md advises.</summary>
+public enum AppKind
+{
+    Mvc,
+    WebApi,
+    RazorPages,
+    SignalR,
+    MinimalApi,
+    Grpc,
+}
+
+/// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
+public static class RealApp
+{
+    public static async Task<WebApplication> StartAsync(AppKind kind, string dsn, ILoggerProvider logs, string environment = "Production")
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(RealApp).Assembly.GetName().Name, // where the views, pages and controllers are
+            EnvironmentName = environment,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ErrorHub:Dsn"] = dsn,
+            ["ErrorHub:FlushInterval"] = "00:00:00.050",
+        });
+
+        // The template's logging (console aside): Information and up, which is what an app's log shows.
+        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
+        builder.Services.AddErrorHub();
+
+        var app = kind switch
+        {
+            AppKind.Mvc => Mvc(builder),
+            AppKind.WebApi => WebApi(builder),
+            AppKind.RazorPages => RazorPages(builder),
+            AppKind.SignalR => SignalR(builder),
+            AppKind.MinimalApi => MinimalApi(builder),
+            AppKind.Grpc => Grpc(builder),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        await app.StartAsync();
+        return app;
+    }
+
+    private static WebApplication Mvc(WebApplicationBuilder builder)
+    {
+        builder.Services.AddControllersWithViews();
+        var app = builder.Build();
+        if (app.Environment.IsDevelopment())
+        {
+            app.UseDeveloperExceptionPage();
+        }
+        else
+        {
+            app.UseExceptionHandler("/Home/Error");
+        }
+
+        app.UseErrorHub();
+        app.UseRouting();
+        app.Use(SignInFromHeader);
+        app.UseAuthorization();
+        app.MapControllerRoute(name: "default", pattern: "{controller=Home}/{action=Index}/{id?}");
+        return app;
+    }
+
+    private static WebApplication WebApi(WebApplicationBuilder builder)
+    {
+        builder.Services.AddControllers();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ConflictExceptionHandler>();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.UseAuthorization();
+        app.MapControllers();
+        return app;
+    }
+
+    private static WebApplication RazorPages(WebApplicationBuilder builder)
+    {
+        builder.Services.AddRazorPages();
+        var app = builder.Build();
+        app.UseExceptionHandler("/Error");
+        app.UseErrorHub();
+        app.UseRouting();
+        app.Use(SignInFromHeader);
+        app.UseAuthorization();
+        app.MapRazorPages();
+        app.MapGet("/Error", () => Results.Content("<h1>Error.</h1>", "text/html"));
+        return app;
+    }
+
+    private static WebApplication SignalR(WebApplicationBuilder builder)
+    {
+        builder.Services.AddSignalR();
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapHub<ChatHub>("/chat");
+        return app;
+    }
+
+    private static WebApplication Grpc(WebApplicationBuilder builder)
+    {
+        // gRPC needs HTTP/2; without TLS, Kestrel speaks it only on an HTTP/2-only endpoint.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapGrpcService<InventoryService>();
+        return app;
+    }
+
+    private static WebApplication MinimalApi(WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        var todos = app.MapGroup("/todos").WithTags("Todos");
+        todos.MapGet("/{id:int}", (int id) => id > 0 ? TypedResults.Ok(id) : throw new ArgumentOutOfRangeException(nameof(id), "Todo ids start at 1"))
+            .WithName("GetTodo");
+        todos.MapPost("/{id:int}/done", (int id) => TypedResults.Problem($"Todo {id} is locked", statusCode: 409))
+            .WithName("CompleteTodo");
+        todos.MapDelete("/{id:int}", (int id) => TypedResults.NoContent())
+            .AddEndpointFilter((context, next) => throw new InvalidOperationException("Audit log is unavailable"))
+            .WithName("DeleteTodo");
+        return app;
+    }
+
+    /// <summary>Signs in whoever the X-User header names (id, name, email claims), as an app's authentication would.</summary>
+    private static Task SignInFromHeader(HttpContext context, RequestDelegate next)
+    {
+        var name = context.Request.Headers["X-User"].ToString();
+        if (name.Length == 0)
+        {
+            name = context.Request.Query["user"].ToString(); // browsers' WebSockets send no custom headers
+        }
+
+        if (name.Length > 0)
+        {
+            context.User = new ClaimsPrincipal(new ClaimsIdentity(
+                [new Claim(ClaimTypes.NameIdentifier, $"id-{name}"), new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Email, $"{name}@example.com")],
+                "Header"));
+        }
+
+        return next(context);
+    }
+}
