@@ -145,7 +145,7 @@ internal sealed class GroupingRules
         var addsTypeNames = TypeNamesWithoutFrames && !Previous.TypeNamesWithoutFrames;
         var addsNullDereferenceMethod = NullDereferenceMethod && !Previous.NullDereferenceMethod;
         var addsSetters = SettersPassTheirValue && !Previous.SettersPassTheirValue;
-        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsSetters;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -154,7 +154,8 @@ internal sealed class GroupingRules
                 || (addsUnquotedNames && Grouper.MayPrintUnquotedTypeName(exceptions[e].Value))
                 || (addsTypeNames && Grouper.MayQuoteTypeName(exceptions[e].Value) && HasOnlyNoise(exceptions[e]))
                 || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames))
-                || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
+                || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
+                || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
             {
                 return true;
             }
@@ -166,8 +167,7 @@ internal sealed class GroupingRules
                 var frame = frames[f];
                 if (HasAddedNamespace(frame.Type)
                     || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
-                    || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
-                    || (addsSetters && DotNetFrames.IsPropertySetter(frame)))
+                    || (addsThreadChecks && Contains(frame.Function, "VerifyAccess")))
                 {
                     return true;
                 }
@@ -204,9 +204,23 @@ internal sealed class GroupingRules
         return false;
     }
 
+    /// <summary>Whether a property setter is among these frames (names only: most stacks have none, and then no frame is read further).</summary>
+    private static bool HasPropertySetter(IReadOnlyList<FrameRecord> frames)
+    {
+        for (var f = 0; f < frames.Count; f++)
+        {
+            if (DotNetFrames.IsPropertySetter(frames[f]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
-    /// Whether a frame of the app's code other than an entry point is in these frames: then the null dereference's app frame is the
-    /// key in both versions. Errs on the side of no app frame (an entry point under a message loop is not the app frame since
+    /// Whether a frame of the app's code other than an entry point is in these frames: then the app frame is the key in both versions
+    /// (a null dereference's, or a guard's that a setter called). Errs on the side of no app frame (an entry point under a message loop is not the app frame since
     /// version 6, and wrappers' frames are not looked at); most app NREs stop at their first frame.
     /// </summary>
     private bool HasAppFrameBesidesEntryPoint(IReadOnlyList<FrameRecord> frames)

@@ -92,6 +92,7 @@ public sealed class PinnedFingerprintV7Tests
         Grouper.Counted(Grouper.Group(app).Components).Should().Equal("type:ArgumentOutOfRangeException", "app:Shop.Cli.Prompt.Render");
         Grouper.Group(cut).Fingerprint.Should().Be(Grouper.Group(cut, GroupingRules.V6).Fingerprint);
         Grouper.Group(app).Fingerprint.Should().Be(Grouper.Group(app, GroupingRules.V6).Fingerprint);
+        GroupingRules.V7.MayDifferFromPrevious(app).Should().BeFalse("the app frame is the key in both versions: version 6 is not computed again");
     }
 
     [Fact]
