@@ -212,6 +212,12 @@ internal static class DotNetFrames
 
     public static bool IsCancellation(string exceptionType) => CancellationTypes.Contains(NormalizedNames.NormalizeTypeName(exceptionType));
 
+    /// <summary>A NullReferenceException: never thrown on purpose, a dereference in the method that threw it.</summary>
+    public static bool IsNullDereference(string exceptionType) => NormalizedNames.NormalizeTypeName(exceptionType) == "System.NullReferenceException";
+
+    /// <summary>A property's setter (set_X), as the compiler names it.</summary>
+    public static bool IsPropertySetter(FrameRecord frame) => frame.Function.StartsWith("set_", StringComparison.Ordinal);
+
     public static bool IsAggregate(string exceptionType) => NormalizedNames.NormalizeTypeName(exceptionType) == "System.AggregateException";
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 5 (version 2's rules with more
+/// an issue can explain itself) and how the issue is titled. Version 7 (version 2's rules with more
 /// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
 /// (docs/grouping.md); every event also carries the fingerprints of the versions before, so that issues
 /// made before keep their events. Changing anything here that changes a fingerprint is a new version:
@@ -530,7 +530,13 @@ internal static partial class Grouper
                 }
                 else
                 {
-                    components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(throwSite)));
+                    // Version 7: a NullReferenceException is never thrown on purpose; it is a dereference in the method that threw it.
+                    // Without the app's code in the stack, that method says which of the library's nulls it was, where its type alone
+                    // made one issue of every null dereference anywhere in the type (Dapper's SqlMapper: thousands of lines).
+                    var site = rules.NullDereferenceMethod && appFrame is null && DotNetFrames.IsNullDereference(exception.Type)
+                        ? DotNetFrames.ShortFrame(throwSite)
+                        : DotNetFrames.ComponentName(throwSite);
+                    components.Add(new GroupingComponent(GroupingComponent.ThrowSite, site));
                 }
             }
 
@@ -643,19 +649,31 @@ internal static partial class Grouper
             return -1;
         }
 
-        /// <summary>The first framework frame above a guard that is neither noise nor another guard: what called it.</summary>
+        /// <summary>
+        /// The first framework frame above a guard that is neither noise nor another guard: what called it. Since version 7 a property
+        /// setter is passed over when a frame above it qualifies: a setter hands its value on (a console wrapper's
+        /// <c>set_CursorLeft</c> calls <c>Console.SetCursorPosition(value, ...)</c>), so the value the guard refused came from whoever
+        /// set the property, and one failure set through the property or directly was keyed by two components.
+        /// </summary>
         private static FrameRecord? FirstCaller(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)
         {
+            FrameRecord? setter = null;
             for (var i = from; i < frames.Count; i++)
             {
                 var frame = frames[i];
                 if (!DotNetFrames.IsNoise(frame, rules) && !DotNetFrames.IsGuard(frame, "") && !DotNetFrames.IsThreadCheck(frame, rules))
                 {
+                    if (rules.SettersPassTheirValue && DotNetFrames.IsPropertySetter(frame))
+                    {
+                        setter ??= frame;
+                        continue;
+                    }
+
                     return frame;
                 }
             }
 
-            return null;
+            return setter;
         }
     }
 }

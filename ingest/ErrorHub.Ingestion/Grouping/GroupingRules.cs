@@ -6,7 +6,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// <summary>
 /// What distinguishes one version of the grouping rules from the one before it. Version 5 is version 4 with the
 /// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"); version 6 is version 5 reading what a cut
-/// or frameless report still says (docs/grouping.md, "Version 6"). Version 4 is version 3 with
+/// or frameless report still says (docs/grouping.md, "Version 6"); version 7 is version 6 keying a library's null dereference by its
+/// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -18,7 +19,7 @@ internal sealed class GroupingRules
     /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
-        bool typeNamesWithoutFrames = false)
+        bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false)
     {
         Version = version;
         Previous = previous;
@@ -30,6 +31,8 @@ internal sealed class GroupingRules
         MessageLoopEntryIsNotApp = messageLoopEntryIsNotApp;
         UnquotedTypeNames = unquotedTypeNames;
         TypeNamesWithoutFrames = typeNamesWithoutFrames;
+        NullDereferenceMethod = nullDereferenceMethod;
+        SettersPassTheirValue = settersPassTheirValue;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -71,8 +74,16 @@ internal sealed class GroupingRules
     public static GroupingRules V6 { get; } = new(6, V5, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true);
 
+    /// <summary>
+    /// Version 6 and: without an app frame, a NullReferenceException thrown in framework code counts the method that dereferenced the
+    /// null, not only its type (every null inside one big library type was one issue); and a framework property setter between a
+    /// guard and its caller is passed over, as it only handed its value on (docs/grouping.md, "Version 7").
+    /// </summary>
+    public static GroupingRules V7 { get; } = new(7, V6, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V6;
+    public static GroupingRules Current => V7;
 
     public int Version { get; }
 
@@ -106,6 +117,12 @@ internal sealed class GroupingRules
     /// <summary>Without any usable frame, a short quoted name right after the word "type" counts with the namespace-qualified ones.</summary>
     public bool TypeNamesWithoutFrames { get; }
 
+    /// <summary>Without an app frame, a NullReferenceException thrown in framework code counts the method that dereferenced the null, not only its type.</summary>
+    public bool NullDereferenceMethod { get; }
+
+    /// <summary>A framework property setter that called a guard only passed its value on: the frame that called the setter is the guard's caller.</summary>
+    public bool SettersPassTheirValue { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -126,6 +143,8 @@ internal sealed class GroupingRules
         var addsMessageLoopEntry = MessageLoopEntryIsNotApp && !Previous.MessageLoopEntryIsNotApp;
         var addsUnquotedNames = UnquotedTypeNames && !Previous.UnquotedTypeNames;
         var addsTypeNames = TypeNamesWithoutFrames && !Previous.TypeNamesWithoutFrames;
+        var addsNullDereferenceMethod = NullDereferenceMethod && !Previous.NullDereferenceMethod;
+        var addsSetters = SettersPassTheirValue && !Previous.SettersPassTheirValue;
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
@@ -134,7 +153,9 @@ internal sealed class GroupingRules
                 || (addsHttpStatus && Grouping.HttpStatus.Of(exceptions[e].Type, exceptions[e].Value) is not null)
                 || (addsUnquotedNames && Grouper.MayPrintUnquotedTypeName(exceptions[e].Value))
                 || (addsTypeNames && Grouper.MayQuoteTypeName(exceptions[e].Value) && HasOnlyNoise(exceptions[e]))
-                || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames)))
+                || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames))
+                || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
+                || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
             {
                 return true;
             }
@@ -177,6 +198,38 @@ internal sealed class GroupingRules
             if (DotNetFrames.IsApp(frames[f], this) && !DotNetFrames.IsNoise(frames[f], this))
             {
                 return DotNetFrames.IsEntryPoint(frames[f]);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a property setter is among these frames (names only: most stacks have none, and then no frame is read further).</summary>
+    private static bool HasPropertySetter(IReadOnlyList<FrameRecord> frames)
+    {
+        for (var f = 0; f < frames.Count; f++)
+        {
+            if (DotNetFrames.IsPropertySetter(frames[f]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a frame of the app's code other than an entry point is in these frames: then the app frame is the key in both versions
+    /// (a null dereference's, or a guard's that a setter called). Errs on the side of no app frame (an entry point under a message loop is not the app frame since
+    /// version 6, and wrappers' frames are not looked at); most app NREs stop at their first frame.
+    /// </summary>
+    private bool HasAppFrameBesidesEntryPoint(IReadOnlyList<FrameRecord> frames)
+    {
+        for (var f = 0; f < frames.Count; f++)
+        {
+            if (DotNetFrames.IsApp(frames[f], this) && !DotNetFrames.IsEntryPoint(frames[f]) && !DotNetFrames.IsNoise(frames[f], this))
+            {
+                return true;
             }
         }
 

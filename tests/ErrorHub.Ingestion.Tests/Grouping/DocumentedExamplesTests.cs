@@ -302,6 +302,42 @@ public sealed class DocumentedExamplesTests
         V6(items).Should().StartWith(["type:InvalidOperationException", "subject:Items, DbContextOptionsBuilder.EnableSensitiveDataLogging"]);
     }
 
+    [Fact]
+    public void Null_dereferences_in_three_methods_of_dappers_sqlmapper_are_three_issues_in_version_7()
+    {
+        // docs/grouping.md, "Version 7": three apps' reports, each cut above the app's frames, each a null in another method.
+        var queryAsync = Corpus("dapper-nre-queryasync-1070.txt");
+        var columnHash = Corpus("dapper-nre-columnhash-1739.txt");
+        var queryImpl = Corpus("dapper-nre-queryimpl-1576.txt");
+
+        V6(queryAsync).Should().Equal("type:NullReferenceException", "throw:SqlMapper");
+        V6(columnHash).Should().Equal(V6(queryAsync));
+        V6(queryImpl).Should().Equal(V6(queryAsync));
+        V7(queryAsync).Should().Equal("type:NullReferenceException", "throw:SqlMapper.QueryAsync");
+        V7(columnHash).Should().Equal("type:NullReferenceException", "throw:SqlMapper.GetColumnHash");
+        V7(queryImpl).Should().Equal("type:NullReferenceException", "throw:SqlMapper.QueryImpl");
+    }
+
+    [Fact]
+    public void A_console_refusal_set_through_a_property_and_directly_is_one_issue_in_version_7()
+    {
+        // docs/grouping.md, "Version 7": PSReadLine's buffer failure, six reports, two of them through its terminal's CursorLeft setter.
+        string[] reports =
+        [
+            "psreadline-buffersize-left-2700.txt", "psreadline-buffersize-left-4113.txt", "psreadline-buffersize-top-1686.txt",
+            "psreadline-buffersize-history-2105.txt", "psreadline-buffersize-forcerender-1629.txt", "psreadline-buffersize-processonekey-2924.txt",
+        ];
+
+        V6(Corpus(reports[0])).Should().Equal("type:ArgumentOutOfRangeException", "throw:VirtualTerminal");
+        V6(Corpus(reports[2])).Should().Equal("type:ArgumentOutOfRangeException", "throw:PSConsoleReadLine");
+        reports.Select(r => V7(Corpus(r))).Should().AllSatisfy(c => c.Should().Equal("type:ArgumentOutOfRangeException", "throw:PSConsoleReadLine"));
+
+        // Two apps' wrong-thread failures, cut before any app frame: one through AvaloniaObject's InheritanceParent setter.
+        V6(Corpus("wasabi-invalidthread-7956.txt")).Should().Equal(V6(Corpus("visioforge-invalidthread-7.txt")));
+        V7(Corpus("wasabi-invalidthread-7956.txt")).Should().Equal("type:InvalidOperationException", "throw:StyledElement");
+        V7(Corpus("visioforge-invalidthread-7.txt")).Should().Equal("type:InvalidOperationException", "throw:AvaloniaObject");
+    }
+
     private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
 
     private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
@@ -311,4 +347,6 @@ public sealed class DocumentedExamplesTests
     private static List<string> V5(IncomingEvent e) => Grouper.Group(e, GroupingRules.V5).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 
     private static List<string> V6(IncomingEvent e) => Grouper.Group(e, GroupingRules.V6).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
+
+    private static List<string> V7(IncomingEvent e) => Grouper.Group(e, GroupingRules.V7).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 }

@@ -8,25 +8,24 @@ using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
 namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
-/// Exact fingerprints of grouping version 6, the current one, and what its events carry as legacy
+/// Exact fingerprints of grouping version 6 (version 7 is current), and what its events carry as legacy
 /// fingerprints. Issues are keyed by these values: if one of these tests fails, a rule changed and
 /// existing issues would silently split or merge (docs/grouping.md, "Changing the rules").
 /// </summary>
 public sealed class PinnedFingerprintV6Tests
 {
     [Fact]
-    public void Grouping_version_is_6_and_follows_version_5()
+    public void Grouping_version_6_follows_version_5()
     {
-        Grouper.Version.Should().Be(6);
-        GroupingRules.Current.Should().BeSameAs(GroupingRules.V6);
+        GroupingRules.V6.Version.Should().Be(6);
         GroupingRules.V6.Previous.Should().BeSameAs(GroupingRules.V5);
     }
 
     [Fact]
     public void A_window_failure_is_one_issue_whether_the_report_shows_the_entry_point_below_the_message_loop_or_not()
     {
-        var withMain = Grouper.Group(WindowFailure(withMain: true));
-        var cut = Grouper.Group(WindowFailure(withMain: false));
+        var withMain = Grouper.Group(WindowFailure(withMain: true), GroupingRules.V6);
+        var cut = Grouper.Group(WindowFailure(withMain: false), GroupingRules.V6);
 
         Grouper.Counted(withMain.Components).Should().Equal("type:Win32Exception", "throw:NativeWindow");
         withMain.Fingerprint.Should().Be("7819e2ed9cfe56a56a057d78ae01cfd9");
@@ -48,11 +47,11 @@ public sealed class PinnedFingerprintV6Tests
             Framework("System.Windows.Forms.Application", "Run"),
             InApp("Shop.Desktop.Program", "Main")));
 
-        Grouper.Counted(Grouper.Group(console).Components).Should().Contain("app:Shop.Tools.Program.Main");
-        Grouper.Counted(Grouper.Group(below).Components).Should().Contain("app:Shop.Desktop.OrderForm.OnLoad");
+        Grouper.Counted(Grouper.Group(console, GroupingRules.V6).Components).Should().Contain("app:Shop.Tools.Program.Main");
+        Grouper.Counted(Grouper.Group(below, GroupingRules.V6).Components).Should().Contain("app:Shop.Desktop.OrderForm.OnLoad");
         foreach (var unchanged in new[] { console, below, Checkout() })
         {
-            Grouper.Group(unchanged).Fingerprint.Should().Be(Grouper.Group(unchanged, GroupingRules.V5).Fingerprint);
+            Grouper.Group(unchanged, GroupingRules.V6).Fingerprint.Should().Be(Grouper.Group(unchanged, GroupingRules.V5).Fingerprint);
         }
 
         GroupingRules.V6.MayDifferFromPrevious(below).Should().BeFalse("the app's own frame comes before Main");
@@ -62,8 +61,8 @@ public sealed class PinnedFingerprintV6Tests
     [Fact]
     public void A_type_name_printed_without_quotes_names_what_failed_where_no_app_frame_does()
     {
-        var button = Grouper.Group(DisposedView("Microsoft.Maui.Platform.MauiMaterialButton"));
-        var page = Grouper.Group(DisposedView("Microsoft.Maui.Platform.ContentViewGroup"));
+        var button = Grouper.Group(DisposedView("Microsoft.Maui.Platform.MauiMaterialButton"), GroupingRules.V6);
+        var page = Grouper.Group(DisposedView("Microsoft.Maui.Platform.ContentViewGroup"), GroupingRules.V6);
 
         Grouper.Counted(button.Components).Should().Equal(
             "type:ObjectDisposedException", "throw:JniPeerMembers", "subject:Microsoft.Maui.Platform.MauiMaterialButton");
@@ -86,10 +85,10 @@ public sealed class PinnedFingerprintV6Tests
             Framework("System.Text.Json.ThrowHelper", "ThrowJsonException_SerializerCycleDetected"),
             Framework("System.Text.Json.Serialization.JsonConverter`1", "TryWrite")));
 
-        Grouper.Counted(Grouper.Group(shallow).Components).Should().Equal("type:JsonException",
+        Grouper.Counted(Grouper.Group(shallow, GroupingRules.V6).Components).Should().Equal("type:JsonException",
             "message:A possible object cycle was detected. Consider using ReferenceHandler.Preserve on JsonSerializerOptions to support cycles.");
-        Grouper.Group(deep).Fingerprint.Should().NotBe(Grouper.Group(shallow).Fingerprint, "version 5 kept them apart by their messages");
-        Grouper.Group(shallow).Fingerprint.Should().Be(Grouper.Group(shallow, GroupingRules.V5).Fingerprint, "the name is in the message that counts already");
+        Grouper.Group(deep, GroupingRules.V6).Fingerprint.Should().NotBe(Grouper.Group(shallow, GroupingRules.V6).Fingerprint, "version 5 kept them apart by their messages");
+        Grouper.Group(shallow, GroupingRules.V6).Fingerprint.Should().Be(Grouper.Group(shallow, GroupingRules.V5).Fingerprint, "the name is in the message that counts already");
     }
 
     [Fact]
@@ -98,30 +97,30 @@ public sealed class PinnedFingerprintV6Tests
         foreach (var message in new[] { "No such host is known. (api.example.com:443)", "Could not load Shop.Plugins.dll", "Expected version 2.1.0 of the schema" })
         {
             var failure = Event(Exception("System.InvalidOperationException", message, Framework("System.Net.Http.HttpConnectionPool", "ConnectAsync")));
-            Grouper.Group(failure).Fingerprint.Should().Be(Grouper.Group(failure, GroupingRules.V5).Fingerprint, message);
+            Grouper.Group(failure, GroupingRules.V6).Fingerprint.Should().Be(Grouper.Group(failure, GroupingRules.V5).Fingerprint, message);
         }
     }
 
     [Fact]
     public void Without_frames_a_short_name_after_the_word_type_counts_and_other_short_quoted_words_do_not()
     {
-        var orders = Grouper.Group(Event(Exception("System.InvalidOperationException", Tracked("Order"))));
-        var items = Grouper.Group(Event(Exception("System.InvalidOperationException", Tracked("OrderItem"))));
+        var orders = Grouper.Group(Event(Exception("System.InvalidOperationException", Tracked("Order"))), GroupingRules.V6);
+        var items = Grouper.Group(Event(Exception("System.InvalidOperationException", Tracked("OrderItem"))), GroupingRules.V6);
         var keyA = Event(Exception("System.Collections.Generic.KeyNotFoundException", "The given key 'a' was not present in the dictionary."));
         var keyB = Event(Exception("System.Collections.Generic.KeyNotFoundException", "The given key 'b' was not present in the dictionary."));
 
         Grouper.Counted(orders.Components).Should().StartWith(["type:InvalidOperationException", "subject:Order, DbContextOptionsBuilder.EnableSensitiveDataLogging"]);
         orders.Fingerprint.Should().Be("1eeeb1dedf65e06b6d9cbb5489b5ad15");
         items.Fingerprint.Should().NotBe(orders.Fingerprint);
-        Grouper.Group(keyA).Fingerprint.Should().Be(Grouper.Group(keyB).Fingerprint, "a key is data, not a type's name");
-        Grouper.Group(keyA).Fingerprint.Should().Be(Grouper.Group(keyA, GroupingRules.V5).Fingerprint);
+        Grouper.Group(keyA, GroupingRules.V6).Fingerprint.Should().Be(Grouper.Group(keyB, GroupingRules.V6).Fingerprint, "a key is data, not a type's name");
+        Grouper.Group(keyA, GroupingRules.V6).Fingerprint.Should().Be(Grouper.Group(keyA, GroupingRules.V5).Fingerprint);
     }
 
     [Fact]
     public void An_event_version_6_groups_otherwise_carries_every_older_versions_fingerprint_newest_first()
     {
         var changed = WindowFailure(withMain: true);
-        var grouped = Grouper.Group(changed);
+        var grouped = Grouper.Group(changed, GroupingRules.V6);
         var versionFive = Grouper.Group(changed, GroupingRules.V5).Fingerprint;
 
         GroupingRules.V6.MayDifferFromPrevious(changed).Should().BeTrue();

@@ -26,6 +26,10 @@ namespace ErrorHub.Benchmarks;
 /// <c>group-loop</c> (the same with the root cause a window failure under WinForms' message loop whose only app frame is Main,
 /// which grouping version 6 reads otherwise and for which it also computes version 5's fingerprint), and <c>group-v5</c> and
 /// <c>group-loop-v5</c> (the same two grouped by version 5's rules, in the same build: the baseline of the other two),
+/// <c>group-null</c> (one exception, a NullReferenceException inside Dapper with no app frame, which grouping version 7 keys by
+/// its method and for which it also computes version 6's fingerprint), <c>group-setter</c> (one exception, a console refusal
+/// reached through a framework property setter with no app frame, which version 7 keys by the setter's caller), and
+/// <c>group-v6</c>, <c>group-null-v6</c>, <c>group-setter-v6</c> (the web-shop event and those two grouped by version 6's rules),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
 /// journal on: inflate and decode), <c>prepare-load</c> (prepare) and <c>flush</c> (what the journal's flusher does: inflate, prepare,
@@ -73,6 +77,9 @@ internal static class DecodeCost
         var loopBuffer = new ArrayBufferWriter<byte>(1 << 20);
         EventWireWriter.WriteBatch(loopBuffer, loopEvents);
         var loopBody = loopBuffer.WrittenSpan.ToArray();
+        var nullBody = FrameworkOnlyBatch("System.NullReferenceException", "Object reference not set to an instance of an object.", NullDereferenceFrames);
+        var setterBody = FrameworkOnlyBatch("System.ArgumentOutOfRangeException",
+            "The value must be greater than or equal to zero and less than the console's buffer size in that dimension.", SetterFrames);
 
         // The batches ingest-load sends: every event its own user, 20 messages and 10 app methods among 100 events (so 20
         // distinct failures a batch, about 10 issues), gzip'd as the SDK sends them.
@@ -107,12 +114,17 @@ internal static class DecodeCost
                 "group-v5" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
                 "group-loop" => () => ScrubGroup(decoder, scrubber, loopBody),
                 "group-loop-v5" => () => ScrubGroup(decoder, scrubber, loopBody, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
+                "group-v6" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
+                "group-null" => () => ScrubGroup(decoder, scrubber, nullBody),
+                "group-null-v6" => () => ScrubGroup(decoder, scrubber, nullBody, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
+                "group-setter" => () => ScrubGroup(decoder, scrubber, setterBody),
+                "group-setter-v6" => () => ScrubGroup(decoder, scrubber, setterBody, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
                 "validate" => () => Validate(preparer, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, prepare, rows, validate, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -206,6 +218,46 @@ internal static class DecodeCost
 
         return n;
     }
+
+    /// <summary>A batch of 100 events, each a single exception whose frames are all framework code (no app frame: a report from a library's own thread).</summary>
+    private static byte[] FrameworkOnlyBatch(string type, string value, (string Type, string Function)[] frames)
+    {
+        var events = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
+        foreach (var e in events)
+        {
+            var root = e.Exceptions[e.Exceptions.Count - 1];
+            e.Exceptions.Clear();
+            e.Exceptions.Add(root);
+            root.Type = type;
+            root.Value = value;
+            root.Frames.Clear();
+            foreach (var (frameType, function) in frames)
+            {
+                root.Frames.Add(new StackFrameEntry { Type = frameType, Function = function, Module = frameType[..frameType.IndexOf('.', StringComparison.Ordinal)], InApp = false });
+            }
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(buffer, events);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>A null dereferenced inside Dapper's query method, the report's frames all the library's and the runtime's.</summary>
+    private static readonly (string Type, string Function)[] NullDereferenceFrames =
+    [
+        ("Dapper.SqlMapper", "GetColumnHash"), ("Dapper.SqlMapper+<QueryAsync>d__33`1", "MoveNext"),
+        ("System.Runtime.ExceptionServices.ExceptionDispatchInfo", "Throw"), ("System.Runtime.CompilerServices.TaskAwaiter", "ThrowForNonSuccess"),
+        ("System.Runtime.CompilerServices.TaskAwaiter", "HandleNonSuccessAndDebuggerNotification"), ("System.Threading.ExecutionContext", "RunInternal"),
+    ];
+
+    /// <summary>The console refusing a column set through a terminal wrapper's property, every frame the shell's and the runtime's.</summary>
+    private static readonly (string Type, string Function)[] SetterFrames =
+    [
+        ("System.Console", "SetCursorPosition"), ("Microsoft.PowerShell.Internal.VirtualTerminal", "set_CursorLeft"),
+        ("Microsoft.PowerShell.PSConsoleReadLine", "ReallyRender"), ("Microsoft.PowerShell.PSConsoleReadLine", "ForceRender"),
+        ("Microsoft.PowerShell.PSConsoleReadLine", "Insert"), ("Microsoft.PowerShell.PSConsoleReadLine", "ProcessOneKey"),
+        ("Microsoft.PowerShell.PSConsoleReadLine", "InputLoop"), ("Microsoft.PowerShell.PSConsoleReadLine", "ReadLine"),
+    ];
 
     /// <summary>A window handle WinForms could not create while its message loop dispatched a message: the app's only frame is Main.</summary>
     private static readonly (string Type, string Function)[] WindowFailureFrames =

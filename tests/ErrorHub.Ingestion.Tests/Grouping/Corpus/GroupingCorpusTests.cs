@@ -15,15 +15,14 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 6 reaches on the whole corpus today (0.892 and 0.981 with held-out-7, 0.896 and 0.981 before it, where
-    /// version 5 reaches 0.883 and 0.978; version 5
-    /// reached 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before held-out-5, version 3 0.844 and 0.971 with
-    /// held-out-4); raise them when grouping improves.
+    /// Just under what version 7 reaches on the whole corpus today (0.921 and 0.985, where version 6 reaches 0.892 and 0.981 with
+    /// held-out-7, 0.896 and 0.981 before it; version 5 reached 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before
+    /// held-out-5, version 3 0.844 and 0.971 with held-out-4); raise them when grouping improves.
     /// The whole corpus scores lower than the rules' own traces alone (0.958): failures of two applications that no frame tells
-    /// apart (the same WinForms paint failure in ShareX and in Greenshot, NREs inside Dapper in three apps) share a fingerprint,
-    /// and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
+    /// apart (the same WinForms paint failure in ShareX and in Greenshot, Avalonia's X11 regression in Avalonia's and in an app's
+    /// tracker) share a fingerprint, and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.89;
+    private const double PairwiseFloor = 0.92;
     private const double BCubedFloor = 0.98;
 
     /// <summary>
@@ -34,11 +33,18 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     private static readonly string[] TargetedSets = ["held-out-4"];
 
     /// <summary>
-    /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-6 and held-out-7,
-    /// each labelled before any rule change, are where the rules' estimate on unseen traces stands (docs/grouping.md). A version must
-    /// still lose nothing on them; the goal is asserted again once a version reaches it, as it is on held-out-5 since version 6 (fitted on it).
+    /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-7, labelled before
+    /// any rule change (docs/grouping.md). A version must still lose nothing on it; the goal is asserted again once a version reaches it,
+    /// as it is on held-out-5 since version 6 and on held-out-6 since version 7 (both judged with those sets: not unseen any more).
     /// </summary>
-    private static readonly string[] SampleSetsBelowGoal = ["held-out-6", "held-out-7"];
+    private static readonly string[] SampleSetsBelowGoal = ["held-out-7"];
+
+    /// <summary>
+    /// The held-out sets collected as plain samples of public trackers and labelled before any rule saw them: the best estimate of the
+    /// team's hidden corpus. Version 7 was judged on them pooled (docs/grouping.md, "Version 7"), so the pooled figures are printed and
+    /// the current version must gain on them over the one before.
+    /// </summary>
+    private static readonly string[] PlainSamples = ["held-out-5", "held-out-6", "held-out-7"];
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
@@ -55,12 +61,14 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v4 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V4).Fingerprint).ToList();
         var v5 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V5).Fingerprint).ToList();
         var v6 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V6).Fingerprint).ToList();
+        var v7 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V7).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
         var scoreV4 = ClusteringScore.Of(labels, v4);
         var scoreV5 = ClusteringScore.Of(labels, v5);
         var scoreV6 = ClusteringScore.Of(labels, v6);
+        var scoreV7 = ClusteringScore.Of(labels, v7);
 
         output.WriteLine($"corpus: {traces.Count} traces, {labels.Distinct().Count()} bugs");
         output.WriteLine(Line("version 1", scoreV1));
@@ -69,34 +77,42 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine(Line("version 4", scoreV4));
         output.WriteLine(Line("version 5", scoreV5));
         output.WriteLine(Line("version 6", scoreV6));
+        output.WriteLine(Line("version 7", scoreV7));
+        var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
+        var pooledPrevious = ClusteringScore.Of(pooled.Select(i => labels[i]).ToList(), pooled.Select(i => v6[i]).ToList());
+        var pooledCurrent = ClusteringScore.Of(pooled.Select(i => labels[i]).ToList(), pooled.Select(i => v7[i]).ToList());
+        output.WriteLine(Line("    version 6", pooledPrevious));
+        output.WriteLine(Line("    version 7", pooledCurrent));
         var heldOut = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         foreach (var set in traces.Select(t => t.Set).Distinct().OrderBy(s => s, StringComparer.Ordinal))
         {
             // A set collected after the rules were written shows how they do on traces they were not tuned on.
             var members = Enumerable.Range(0, traces.Count).Where(i => traces[i].Set == set).ToList();
             var setLabels = members.Select(i => labels[i]).ToList();
-            var previous = ClusteringScore.Of(setLabels, members.Select(i => v5[i]).ToList());
-            var current = ClusteringScore.Of(setLabels, members.Select(i => v6[i]).ToList());
+            var previous = ClusteringScore.Of(setLabels, members.Select(i => v6[i]).ToList());
+            var current = ClusteringScore.Of(setLabels, members.Select(i => v7[i]).ToList());
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"set {(set.Length == 0 ? "(the rules' own)" : set)}: {members.Count} traces, {setLabels.Distinct().Count()} bugs"));
             output.WriteLine(Line("    version 1", ClusteringScore.Of(setLabels, members.Select(i => v1[i]).ToList())));
             output.WriteLine(Line("    version 2", ClusteringScore.Of(setLabels, members.Select(i => v2[i]).ToList())));
             output.WriteLine(Line("    version 3", ClusteringScore.Of(setLabels, members.Select(i => v3[i]).ToList())));
             output.WriteLine(Line("    version 4", ClusteringScore.Of(setLabels, members.Select(i => v4[i]).ToList())));
-            output.WriteLine(Line("    version 5", previous));
-            output.WriteLine(Line("    version 6", current));
+            output.WriteLine(Line("    version 5", ClusteringScore.Of(setLabels, members.Select(i => v5[i]).ToList())));
+            output.WriteLine(Line("    version 6", previous));
+            output.WriteLine(Line("    version 7", current));
             if (set.Length > 0)
             {
                 heldOut.Add((set, previous, current));
             }
         }
 
-        output.WriteLine(Mistakes(traces, v6));
-        output.WriteLine(Changes(traces, v5, v6, GroupingRules.V5, GroupingRules.V6));
+        output.WriteLine(Mistakes(traces, v7));
+        output.WriteLine(Changes(traces, v6, v7, GroupingRules.V6, GroupingRules.V7));
 
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
         labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
-        scoreV6.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal).And.BeGreaterThanOrEqualTo(PairwiseFloor);
-        scoreV6.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
+        scoreV7.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal).And.BeGreaterThanOrEqualTo(PairwiseFloor);
+        scoreV7.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
         scoreV2.PairwiseF1.Should().BeGreaterThan(scoreV1.PairwiseF1, "version 2 exists to group better than version 1");
         scoreV3.PairwiseF1.Should().BeGreaterThan(scoreV2.PairwiseF1, "version 3 exists to group better than version 2");
         scoreV3.BCubedF1.Should().BeGreaterThan(scoreV2.BCubedF1, "version 3 exists to group better than version 2");
@@ -106,6 +122,10 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         scoreV5.BCubedF1.Should().BeGreaterThan(scoreV4.BCubedF1, "version 5 exists to group better than version 4");
         scoreV6.PairwiseF1.Should().BeGreaterThan(scoreV5.PairwiseF1, "version 6 exists to group better than version 5");
         scoreV6.BCubedF1.Should().BeGreaterThan(scoreV5.BCubedF1, "version 6 exists to group better than version 5");
+        scoreV7.PairwiseF1.Should().BeGreaterThan(scoreV6.PairwiseF1, "version 7 exists to group better than version 6");
+        scoreV7.BCubedF1.Should().BeGreaterThan(scoreV6.BCubedF1, "version 7 exists to group better than version 6");
+        pooledCurrent.PairwiseF1.Should().BeGreaterThan(pooledPrevious.PairwiseF1, "version 7 was accepted for its gain on the plain samples pooled");
+        pooledCurrent.BCubedF1.Should().BeGreaterThan(pooledPrevious.BCubedF1, "version 7 was accepted for its gain on the plain samples pooled");
         heldOut.Should().AllSatisfy(s =>
         {
             s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"a version loses nothing on a held-out set ({s.Set})");
@@ -126,7 +146,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         {
             var current = Grouper.Group(trace.Event);
             var expected = new List<string>();
-            foreach (var older in new[] { GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
+            foreach (var older in new[] { GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
             {
                 var fingerprint = Grouper.Group(trace.Event, older).Fingerprint;
                 if (fingerprint != current.Fingerprint && !expected.Contains(fingerprint))
