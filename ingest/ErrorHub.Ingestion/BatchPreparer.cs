@@ -9,7 +9,7 @@ namespace ErrorHub.Ingestion;
 
 /// <summary>
 /// Decode, scrub, group and normalize: a batch's bytes to the events to store. Deterministic for the same bytes,
-/// project and received-at time, so the journal's replay gives the events the request was answered for.
+/// project, received-at time and batch id, so the journal's replay gives the events the request was answered for.
 /// </summary>
 internal sealed class BatchPreparer(IOptions<IngestLimits> limits, IOptions<ScrubbingOptions> scrubbing)
 {
@@ -36,17 +36,19 @@ internal sealed class BatchPreparer(IOptions<IngestLimits> limits, IOptions<Scru
     /// <see cref="Prepare(int, ReadOnlyMemory{byte}, DateTimeOffset, out IReadOnlyDictionary{string, long}?)"/> with the
     /// groupings of earlier batches at hand: the journal's flusher prepares an insert's batches with one cache, so a failure
     /// that came in every batch is grouped once an insert, not once a batch. The events are the same either way.
+    /// With a <paramref name="batchId"/> (the journal's), an event sent without an id gets one derived from it and its place
+    /// in the batch, so preparing the batch again gives it the same id; without one, a random id.
     /// </summary>
-    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, GroupingCache grouping, out IReadOnlyDictionary<string, long>? sdkDrops)
+    public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, GroupingCache grouping, out IReadOnlyDictionary<string, long>? sdkDrops, Guid batchId = default)
     {
         var batch = _decoder.Decode(body);
         sdkDrops = batch.Dropped;
-        var context = new BatchContext(projectId, receivedAt, batch.Sdk);
+        var context = new BatchContext(projectId, receivedAt, batch.Sdk, batchId);
         var events = new List<ErrorEvent>(batch.Events.Count);
-        foreach (var sent in batch.Events)
+        for (var index = 0; index < batch.Events.Count; index++)
         {
-            var incoming = _scrubber.Scrub(sent);
-            events.Add(EventNormalizer.Normalize(incoming, grouping.Group(incoming), context));
+            var incoming = _scrubber.Scrub(batch.Events[index]);
+            events.Add(EventNormalizer.Normalize(incoming, grouping.Group(incoming), context, index));
         }
 
         return events;

@@ -549,15 +549,15 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     {
         try
         {
-            var (projectId, receivedAt, gzip, body) = JournalPayload.Read(payload);
+            var (projectId, receivedAt, batchId, gzip, body) = JournalPayload.Read(payload);
             if (!gzip)
             {
-                return [.. _preparer.Prepare(projectId, body, receivedAt, grouping, out _)];
+                return [.. _preparer.Prepare(projectId, body, receivedAt, grouping, out _, batchId)];
             }
 
             // Prepared events keep nothing of the bytes they came from: the pooled buffer goes back once they are made.
             using var inflated = RequestBody.Gunzip(body, _limits.MaxDecompressedBytes);
-            return [.. _preparer.Prepare(projectId, inflated.Memory, receivedAt, grouping, out _)];
+            return [.. _preparer.Prepare(projectId, inflated.Memory, receivedAt, grouping, out _, batchId)];
         }
         catch (Exception exception)
         {

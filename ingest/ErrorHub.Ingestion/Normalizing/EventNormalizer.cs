@@ -1,11 +1,15 @@
+using System.Buffers.Binary;
 using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Ingestion.Grouping;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Normalizing;
 
-/// <summary>Where and when a batch arrived: what the server knows about its events beyond their bytes.</summary>
-internal sealed record BatchContext(int ProjectId, DateTimeOffset ReceivedAt, NameVersion? BatchSdk);
+/// <summary>
+/// Where and when a batch arrived: what the server knows about its events beyond their bytes. <paramref name="BatchId"/>,
+/// when not empty, is the id the journal gave the batch: the ids of its events sent without one are derived from it.
+/// </summary>
+internal sealed record BatchContext(int ProjectId, DateTimeOffset ReceivedAt, NameVersion? BatchSdk, Guid BatchId = default);
 
 /// <summary>
 /// The pipeline's step after decoding and grouping: the server's decisions about what a client sent
@@ -33,10 +37,10 @@ internal static class EventNormalizer
         ["verbose"] = "debug",
     };
 
-    public static ErrorEvent Normalize(IncomingEvent incoming, EventGrouping grouping, BatchContext batch) => new()
+    public static ErrorEvent Normalize(IncomingEvent incoming, EventGrouping grouping, BatchContext batch, int index = 0) => new()
     {
         // The nil UUID is no id: every event that sent it would count as one.
-        EventId = incoming.EventId is { } id && id != Guid.Empty ? id : Guid.NewGuid(),
+        EventId = incoming.EventId is { } id && id != Guid.Empty ? id : IdFor(batch.BatchId, index),
         ProjectId = batch.ProjectId,
         Timestamp = Time(incoming.Timestamp, batch.ReceivedAt),
         ReceivedAt = batch.ReceivedAt,
@@ -65,6 +69,24 @@ internal static class EventNormalizer
         Extra = incoming.Extra,
         Breadcrumbs = incoming.Breadcrumbs?.Select(b => b with { Level = Level(b.Level) }).ToList(),
     };
+
+    /// <summary>
+    /// The id of an event sent without one. Within a journaled batch it is the batch's id with the event's place in the batch
+    /// mixed in: preparing the batch again after a crash (the journal's replay) gives the same id, so an event already
+    /// stored is counted once. The batch id is random, so ids of different batches do not meet.
+    /// </summary>
+    internal static Guid IdFor(Guid batchId, int index)
+    {
+        if (batchId == Guid.Empty)
+        {
+            return Guid.NewGuid();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        batchId.TryWriteBytes(bytes);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, BinaryPrimitives.ReadInt32LittleEndian(bytes) ^ index);
+        return new Guid(bytes);
+    }
 
     /// <summary>Unknown or missing levels are "error": an event nobody classified is still a failure.</summary>
     internal static string Level(string? sent) =>

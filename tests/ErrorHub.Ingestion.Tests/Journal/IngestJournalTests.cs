@@ -205,6 +205,70 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     }
 
     [Fact]
+    public async Task Replaying_records_whose_events_came_without_ids_counts_each_event_once()
+    {
+        // SDKs other than ours may send no event_id: the server names those events, and a replay must name them alike.
+        var (first, _) = FreshRecord(copies: 2, withoutIds: true);
+        var (second, _) = FreshRecord(withoutIds: true);
+        WriteJournal(_journal, first, second);
+        var copy = NewDirectory();
+        try
+        {
+            foreach (var file in Directory.GetFiles(_journal))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+
+            await using (var host = await StartAsync())
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while ((await CountAllStoredAsync(clickHouse.Url, _database)).Rows < 9 && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+
+                (await CountAllStoredAsync(clickHouse.Url, _database)).Should().Be((9L, 9L));
+            }
+
+            // As if ingest had inserted them and died before its checkpoint: the same records once more.
+            IngestHost.DeleteDirectory(_journal);
+            Directory.Move(copy, _journal);
+            await using (var host = await StartAsync())
+            {
+                await WaitForAsync(() => host.Journal().ReplayedRecords >= 2);
+                host.Journal().ReplayedRecords.Should().Be(2);
+                (await CountAllStoredAsync(clickHouse.Url, _database)).Should().Be((9L, 9L), "a replayed event sent without an id gets the id it got the first time, so the store counts it once");
+                var issues = await host.Issues.GetIssuesAsync(new Storage.IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+                issues.Items.Sum(i => i.EventCount).Should().Be(9, "what the dashboard counts is each event once");
+            }
+        }
+        finally
+        {
+            IngestHost.DeleteDirectory(copy);
+        }
+    }
+
+    [Fact]
+    public async Task Records_an_earlier_version_journaled_before_batch_ids_are_stored_after_an_upgrade()
+    {
+        // Version 1 of the payload, as ingest wrote it before batch ids: version, flags (gzip), project, received-at ticks, body.
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        var body = IngestHost.Gzip(Wire.Encode(batch));
+        var payload = new byte[14 + body.Length];
+        payload[0] = 1;
+        payload[1] = 1;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(2), IngestHost.ProjectId);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(6), DateTimeOffset.UtcNow.UtcTicks);
+        body.CopyTo(payload.AsSpan(14));
+        WriteJournal(_journal, payload);
+
+        await using var host = await StartAsync();
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids)).Should().Be((3L, 3L), "what an earlier version accepted is stored after the upgrade");
+        host.Journal().SkippedRecords.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_record_that_no_longer_validates_on_replay_is_counted_and_skipped_and_the_next_one_is_stored()
     {
         var (tooMany, tooManyIds) = FreshRecord(copies: 2); // six events

@@ -87,11 +87,30 @@ internal static class JournalTestKit
     public static string[] Segments(string journalDirectory) =>
         Directory.Exists(journalDirectory) ? Directory.GetFiles(journalDirectory, "*" + JournalFiles.SegmentExtension) : [];
 
-    /// <summary>A batch of three fresh events as the journal keeps it (project 1, gzip'd as an SDK sends it), and its ids.</summary>
-    public static (byte[] Payload, Guid[] Ids) FreshRecord(int copies = 1)
+    /// <summary>
+    /// A batch of three fresh events as the journal keeps it (project 1, gzip'd as an SDK sends it), and its ids; with
+    /// <paramref name="withoutIds"/>, its events carry no event_id (the server names them) and no ids are returned.
+    /// </summary>
+    public static (byte[] Payload, Guid[] Ids) FreshRecord(int copies = 1, bool withoutIds = false)
     {
         var (batch, ids) = IngestEndpointTests.Fresh(copies);
+        if (withoutIds)
+        {
+            batch = batch.With("events", ((object?[])batch["events"]!).Select(e => (object?)((WireMap)e!).Without("event_id")).ToArray());
+            ids = [];
+        }
+
         return (JournalPayload.Create(IngestHost.ProjectId, DateTimeOffset.UtcNow, gzip: true, IngestHost.Gzip(Wire.Encode(batch))).Bytes, ids);
+    }
+
+    /// <summary>Every row in the events table, and how many distinct ids among them.</summary>
+    public static async Task<(long Rows, long Distinct)> CountAllStoredAsync(Uri clickHouse, string database)
+    {
+        using var response = await Http.PostAsync(clickHouse, new StringContent($"SELECT count(), uniqExact(event_id) FROM {database}.events FORMAT TSV"));
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.OK, text);
+        var parts = text.Trim().Split('\t');
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture));
     }
 
     /// <summary>Writes records to a journal directory the way ingest does, as if it had accepted them and died before flushing.</summary>
