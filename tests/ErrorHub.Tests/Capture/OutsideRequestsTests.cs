@@ -40,6 +40,43 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_BackgroundService_failing_at_start_stops_the_host_and_is_at_ingest_once_when_Run_returns()
+    {
+        // The worker template as it is: the default BackgroundServiceExceptionBehavior (StopHost), ErrorHub added after.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddHostedService<WorkerFailingAtStart>();
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+
+        // RunAsync returns (or throws) once the failure stopped the host; what Main does next is exit: no flush, no wait.
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Hosting may rethrow the failure; either way the process is about to end.
+        }
+
+        SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the worker's queue name is empty");
+    }
+
+    [Fact]
+    public async Task A_hosted_service_whose_StartAsync_fails_is_reported_once_and_is_at_ingest_when_Run_throws()
+    {
+        // Registered before ErrorHub, so ErrorHub's own hosted services never start: the report may not depend on them.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddHostedService<FailingToStart>();
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+
+        var run = () => host.RunAsync();
+
+        await run.Should().ThrowAsync<InvalidOperationException>().WithMessage("the cache server refused the connection");
+        SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the cache server refused the connection");
+    }
+
+    [Fact]
     public async Task A_faulted_task_nobody_awaited_is_reported_when_the_runtime_finds_it()
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -86,6 +123,20 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ForgetAFaultedTask() =>
         _ = Task.FromException(new InvalidOperationException("fire and forget went wrong")).IsCompleted;
+
+    private sealed class WorkerFailingAtStart : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+            throw new InvalidOperationException("the worker's queue name is empty");
+    }
+
+    private sealed class FailingToStart : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("the cache server refused the connection");
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     private sealed class FailingWorker : BackgroundService
     {
