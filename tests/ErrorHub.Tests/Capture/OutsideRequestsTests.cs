@@ -112,13 +112,48 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
         SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the import tool failed");
     }
 
+    [Fact]
+    public async Task An_exception_already_reported_is_not_reported_again_when_the_runtime_finds_its_task_unobserved()
+    {
+        // Blazor's static rendering does this: the failed page's exception is reported by UseErrorHub(), and its faulted
+        // task, never awaited, reaches the runtime's finalizer at the next collection.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IErrorHubClient>();
+
+        ReportThenForgetItsTask(client);
+        for (var i = 0; i < 5 && FindEvent("never reported, then forgotten") is null; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await client.FlushAsync(TimeSpan.FromSeconds(5));
+        }
+
+        await host.StopAsync();
+        FindEvent("never reported, then forgotten").Should().NotBeNull("the hook saw the forgotten tasks");
+        Events("reported, then its task was forgotten").Should().ContainSingle();
+    }
+
     private WireMap SingleEvent() =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Should().ContainSingle().Subject.AsMap();
 
     /// <summary>The event of this exception message: the runtime may find other tests' forgotten tasks too.</summary>
-    private WireMap? FindEvent(string value) =>
+    private WireMap? FindEvent(string value) => Events(value).FirstOrDefault();
+
+    private IEnumerable<WireMap> Events(string value) =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => e.AsMap())
-            .FirstOrDefault(e => e.Keys.Contains("exceptions") && Equals(e["exceptions"].AsList()[0].AsMap()["value"], value));
+            .Where(e => e.Keys.Contains("exceptions") && Equals(e["exceptions"].AsList()[0].AsMap()["value"], value));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReportThenForgetItsTask(IErrorHubClient client)
+    {
+        var reported = SdkUnderTest.Thrown(new InvalidOperationException("reported, then its task was forgotten"));
+        client.CaptureException(reported);
+        _ = Task.FromException(reported).IsCompleted;
+        _ = Task.FromException(new InvalidOperationException("never reported, then forgotten")).IsCompleted;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ForgetAFaultedTask() =>
