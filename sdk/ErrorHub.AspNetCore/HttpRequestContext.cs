@@ -37,7 +37,8 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool HoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request)
     {
-        if (source == CaptureSource.Manual || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted
+        if (source is CaptureSource.Manual or CaptureSource.Contained
+            || (request as HttpContext ?? requests.Current) is not { } context || context.Response.HasStarted
             || IsHubConnection(context))
         {
             return false;
@@ -129,11 +130,21 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             }
 
             var response = _context.Response;
-            if (source == CaptureSource.Manual || response.HasStarted)
+            var atOnce = source is CaptureSource.Manual or CaptureSource.Contained;
+            if (atOnce || response.HasStarted)
             {
-                // Asked for by the app, or too late for the app to answer differently: the outcome is already known.
+                // Asked for by the app, contained by the framework, or too late for the app to answer differently: the
+                // outcome is already known.
                 if (response.HasStarted)
                 {
+                    // A stream the client left mid-response (a gRPC server stream it cancelled, a download it dropped):
+                    // the failure logged for it is the client's leaving, not an error of the app. Held events are
+                    // judged the same way when the response completes.
+                    if (!atOnce && hint.Exception is { } exception && ErrorHubMiddleware.IsClientAbort(_context, exception))
+                    {
+                        return;
+                    }
+
                     hint.StatusCode = response.StatusCode;
                 }
 

@@ -21,6 +21,23 @@ if (!app.Environment.IsDevelopment())
 }
 
 app.UseErrorHub();
+
+// The app's sign-in, reduced to a cookie naming the user (as an app's authentication cookie would): it signs in every
+// request, the prerendering one and the circuit's WebSocket alike.
+app.Use((context, next) =>
+{
+    if (context.Request.Cookies["demo-user"] is { Length: > 0 } name)
+    {
+        context.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [
+                new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, $"id-{name}"),
+                new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Name, name),
+            ],
+            "Cookie"));
+    }
+
+    return next(context);
+});
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseAntiforgery();
 

@@ -1,13 +1,17 @@
 using System.Security.Claims;
+using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
+using ErrorHub.RealApps.Operations;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -22,6 +26,12 @@ public enum AppKind
     SignalR,
     MinimalApi,
     Grpc,
+
+    /// <summary>A Blazor Web App's statically rendered pages (no render mode): each page is a plain request.</summary>
+    BlazorStatic,
+
+    /// <summary>An API as operations want it: health checks, output caching and response compression.</summary>
+    Operations,
 }
 
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
@@ -55,6 +65,8 @@ public static class RealApp
             AppKind.SignalR => SignalR(builder),
             AppKind.MinimalApi => MinimalApi(builder),
             AppKind.Grpc => Grpc(builder),
+            AppKind.Operations => Operations(builder),
+            AppKind.BlazorStatic => BlazorStatic(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -149,6 +161,42 @@ public static class RealApp
         todos.MapDelete("/{id:int}", (int id) => TypedResults.NoContent())
             .AddEndpointFilter((context, next) => throw new InvalidOperationException("Audit log is unavailable"))
             .WithName("DeleteTodo");
+        return app;
+    }
+
+    private static WebApplication BlazorStatic(WebApplicationBuilder builder)
+    {
+        builder.Services.AddRazorComponents();
+        var app = builder.Build();
+        app.UseExceptionHandler("/Error", createScopeForErrors: true);
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.UseAntiforgery();
+        app.MapRazorComponents<StaticApp>();
+        app.MapGet("/Error", () => Results.Content("<h1>Error.</h1>", "text/html"));
+        return app;
+    }
+
+    private static WebApplication Operations(WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealthChecks()
+            .AddCheck<LedgerHealthCheck>("ledger", tags: ["ledger"])
+            .AddCheck("queue", () => HealthCheckResult.Unhealthy("Queue consumer is paused"), tags: ["queue"]);
+        builder.Services.AddOutputCache();
+        builder.Services.AddResponseCompression();
+        var app = builder.Build();
+        app.UseResponseCompression();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.UseOutputCache();
+        app.MapHealthChecks("/healthz/ledger", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ledger") });
+        app.MapHealthChecks("/healthz/queue", new HealthCheckOptions { Predicate = check => check.Tags.Contains("queue") });
+        app.MapGet("/reports/{id:int}", (int id) => id > 0
+                ? TypedResults.Text(string.Concat(Enumerable.Repeat($"report {id};", 500)))
+                : throw new InvalidOperationException($"Report {id} has no template"))
+            .CacheOutput();
         return app;
     }
 

@@ -12,6 +12,13 @@ internal enum CaptureSource
     /// <summary>A log entry of level Error or above.</summary>
     Logger,
 
+    /// <summary>
+    /// A failure the framework contained and logged, whose request answers as if nothing failed (a Blazor
+    /// <c>ErrorBoundary</c> showing its fallback: the page still answers 200). The response's status says nothing about
+    /// it, so, as for a manual capture, it is sent at once, with the request.
+    /// </summary>
+    Contained,
+
     /// <summary>Outside any request: unhandled, unobserved, a background service.</summary>
     Process,
 

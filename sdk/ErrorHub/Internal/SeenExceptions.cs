@@ -8,7 +8,8 @@ namespace ErrorHub.Internal;
 /// every captured exception did this before, but each entry is a dependent handle that every garbage collection scans
 /// until the table is compacted: in a storm it cost about as much as the rest of a capture (docs/benchmarks.md,
 /// section "storm"). Here an exception is remembered by a weak reference in a small set of slots chosen by its identity
-/// hash; the slots are made once and reused, so their number is fixed. An exception pushed out of its set while it is
+/// hash (a long one, which outlives the finalizers that may report the exception again); the slots are made once and
+/// reused, so their number is fixed. An exception pushed out of its set while it is
 /// still alive (the set's slots all hold living exceptions, which a storm's short-lived exceptions seldom do) moves to a
 /// <see cref="ConditionalWeakTable{TKey,TValue}"/>: it stays remembered for as long as it lives, as before.
 /// </summary>
@@ -68,7 +69,11 @@ internal sealed class SeenExceptions
             }
             else
             {
-                Volatile.Write(ref _slots[free], new WeakReference<Exception>(exception));
+                // Tracking resurrection: an exception reachable only from a finalizer (the faulted task nobody awaited,
+                // which the runtime raises as unobserved from its finalizer) is still remembered there. A short weak
+                // reference is cleared before finalizers run: Blazor's failed static page was reported by the
+                // middleware and then, at the next collection, again as an unobserved task exception.
+                Volatile.Write(ref _slots[free], new WeakReference<Exception>(exception, trackResurrection: true));
             }
 
             return true;

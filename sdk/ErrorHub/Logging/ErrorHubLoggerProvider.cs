@@ -17,10 +17,17 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     // The client is made on first use, not here: it logs through the logger factory that is making this provider.
     private ErrorHubClient? _client;
 
+    /// <summary>
+    /// Blazor's <c>ErrorBoundary</c> logs the failure it contained (a component threw; the boundary shows its fallback
+    /// instead, and the page answers 200 or the circuit lives on) as a Warning with the exception. The component still
+    /// failed, as behind a request's error page: such an entry is reported as an error, once, at once.
+    /// </summary>
+    internal const string ErrorBoundaryCategory = "Microsoft.AspNetCore.Components.Web.ErrorBoundary";
+
     public ILogger CreateLogger(string categoryName) =>
         categoryName.StartsWith(ErrorHubClient.OwnLogCategory, StringComparison.Ordinal)
             ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
-            : new ErrorHubLogger(this, categoryName);
+            : new ErrorHubLogger(this, categoryName, contained: string.Equals(categoryName, ErrorBoundaryCategory, StringComparison.Ordinal));
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes.Provider = scopeProvider;
 
@@ -51,14 +58,22 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
         }
     }
 
-    private sealed class ErrorHubLogger(ErrorHubLoggerProvider provider, string category) : ILogger
+    /// <summary>
+    /// One category's logger. A <c>contained</c> category logs failures the framework contained below Error (see
+    /// <see cref="ErrorBoundaryCategory"/>): from Warning up, its entries with an exception are reported, as errors,
+    /// and not held for the response's status.
+    /// </summary>
+    private sealed class ErrorHubLogger(ErrorHubLoggerProvider provider, string category, bool contained) : ILogger
     {
+        private readonly bool _contained = contained;
+        private readonly LogLevel _failureLevel = contained ? LogLevel.Warning : LogLevel.Error;
+
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => provider.Scopes.Provider?.Push(state);
 
         public bool IsEnabled(LogLevel logLevel) =>
             logLevel != LogLevel.None && !ErrorHubClient.IsInsideSdk && provider.Client is { IsEnabled: true } client
-            && (logLevel >= LogLevel.Error || logLevel >= client.Options.MinimumBreadcrumbLevel || logLevel >= client.Options.MinimumEventLevel);
+            && (logLevel >= _failureLevel || logLevel >= client.Options.MinimumBreadcrumbLevel || logLevel >= client.Options.MinimumEventLevel);
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
@@ -71,18 +86,26 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
             {
                 var options = client.Options;
                 var level = ToLevel(logLevel);
-                if (exception is not null && logLevel >= LogLevel.Error)
+                if (exception is not null && logLevel >= _failureLevel)
                 {
                     if (client.WasCaptured(exception))
                     {
                         return; // the middleware (or the app) reported it already: not even worth formatting the message
                     }
 
+                    var (eventLevel, source) = _contained
+                        ? (logLevel < LogLevel.Error ? ErrorHubLevel.Error : level, CaptureSource.Contained)
+                        : (level, CaptureSource.Logger);
+
                     // Formatted only when an event is made of it: not when the full queue refuses it.
-                    client.Capture(exception, level, CaptureSource.Logger, e =>
+                    client.Capture(exception, eventLevel, source, e =>
                     {
                         e.Logger = category;
                         e.Message = FormatOrNull(state, exception, formatter);
+                        if (_contained)
+                        {
+                            e.Tags["mechanism"] = "ErrorBoundary"; // the user saw the boundary's fallback; the app lived on
+                        }
                     });
                     return;
                 }

@@ -120,6 +120,10 @@ public sealed class RealAppKindsTests
     internal static ErrorEvent Single(List<ErrorEvent> events, string message) =>
         events.Should().ContainSingle(e => e.Exceptions.Any(x => x.Value.Contains(message, StringComparison.Ordinal)), message).Subject;
 
+    /// <summary>What a failed count names: each event's first exception, logger and URL, not the whole record.</summary>
+    internal static string Describe(List<ErrorEvent> events) =>
+        string.Join(" | ", events.Select(e => $"{(e.Exceptions.Count > 0 ? e.Exceptions[0].Value : e.Message)} [{e.Logger}] {e.Request?.Url} {e.Tags.GetValueOrDefault("mechanism")}"));
+
     internal static void AssertRequestAndUser(ErrorEvent reported, string route, string user, string path)
     {
         reported.Tags.Should().Contain("route", route);

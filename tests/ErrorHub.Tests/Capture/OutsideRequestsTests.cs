@@ -40,6 +40,43 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_BackgroundService_failing_at_start_stops_the_host_and_is_at_ingest_once_when_Run_returns()
+    {
+        // The worker template as it is: the default BackgroundServiceExceptionBehavior (StopHost), ErrorHub added after.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddHostedService<WorkerFailingAtStart>();
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+
+        // RunAsync returns (or throws) once the failure stopped the host; what Main does next is exit: no flush, no wait.
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Hosting may rethrow the failure; either way the process is about to end.
+        }
+
+        SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the worker's queue name is empty");
+    }
+
+    [Fact]
+    public async Task A_hosted_service_whose_StartAsync_fails_is_reported_once_and_is_at_ingest_when_Run_throws()
+    {
+        // Registered before ErrorHub, so ErrorHub's own hosted services never start: the report may not depend on them.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddHostedService<FailingToStart>();
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+
+        var run = () => host.RunAsync();
+
+        await run.Should().ThrowAsync<InvalidOperationException>().WithMessage("the cache server refused the connection");
+        SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the cache server refused the connection");
+    }
+
+    [Fact]
     public async Task A_faulted_task_nobody_awaited_is_reported_when_the_runtime_finds_it()
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -48,12 +85,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
         await host.StartAsync();
 
         ForgetAFaultedTask();
-        for (var i = 0; i < 5 && FindEvent("fire and forget went wrong") is null; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(5));
-        }
+        await CollectUntilReportedAsync(host.Services.GetRequiredService<IErrorHubClient>(), "fire and forget went wrong");
 
         await host.StopAsync();
         var e = FindEvent("fire and forget went wrong");
@@ -75,17 +107,72 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
         SingleEvent()["exceptions"].AsList()[0].AsMap()["value"].Should().Be("the import tool failed");
     }
 
+    [Fact]
+    public async Task An_exception_already_reported_is_not_reported_again_when_the_runtime_finds_its_task_unobserved()
+    {
+        // Blazor's static rendering does this: the failed page's exception is reported by UseErrorHub(), and its faulted
+        // task, never awaited, reaches the runtime's finalizer at the next collection.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IErrorHubClient>();
+
+        ReportThenForgetItsTask(client);
+        await CollectUntilReportedAsync(client, "never reported, then forgotten");
+
+        await host.StopAsync();
+        FindEvent("never reported, then forgotten").Should().NotBeNull("the hook saw the forgotten tasks");
+        Events("reported, then its task was forgotten").Should().ContainSingle();
+    }
+
+    /// <summary>Collects (the runtime finds forgotten faulted tasks in their finalizers) until the event arrives, five times at most.</summary>
+    private async Task CollectUntilReportedAsync(IErrorHubClient client, string value)
+    {
+        for (var i = 0; i < 5 && FindEvent(value) is null; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await client.FlushAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
     private WireMap SingleEvent() =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Should().ContainSingle().Subject.AsMap();
 
     /// <summary>The event of this exception message: the runtime may find other tests' forgotten tasks too.</summary>
-    private WireMap? FindEvent(string value) =>
+    private WireMap? FindEvent(string value) => Events(value).FirstOrDefault();
+
+    private IEnumerable<WireMap> Events(string value) =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => e.AsMap())
-            .FirstOrDefault(e => e.Keys.Contains("exceptions") && Equals(e["exceptions"].AsList()[0].AsMap()["value"], value));
+            .Where(e => e.Keys.Contains("exceptions") && Equals(e["exceptions"].AsList()[0].AsMap()["value"], value));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReportThenForgetItsTask(IErrorHubClient client)
+    {
+        var reported = SdkUnderTest.Thrown(new InvalidOperationException("reported, then its task was forgotten"));
+        client.CaptureException(reported);
+        _ = Task.FromException(reported).IsCompleted;
+        _ = Task.FromException(new InvalidOperationException("never reported, then forgotten")).IsCompleted;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ForgetAFaultedTask() =>
         _ = Task.FromException(new InvalidOperationException("fire and forget went wrong")).IsCompleted;
+
+    private sealed class WorkerFailingAtStart : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+            throw new InvalidOperationException("the worker's queue name is empty");
+    }
+
+    private sealed class FailingToStart : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("the cache server refused the connection");
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     private sealed class FailingWorker : BackgroundService
     {
