@@ -172,36 +172,13 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     {
         var (first, firstIds) = FreshRecord(copies: 2);
         var (second, secondIds) = FreshRecord(copies: 2);
-        WriteJournal(_journal, first, second);
-        var copy = NewDirectory();
-        try
-        {
-            foreach (var file in Directory.GetFiles(_journal))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
+        Guid[] ids = [.. firstIds, .. secondIds];
 
-            await using (var host = await StartAsync())
-            {
-                (await WaitUntilStoredAsync(clickHouse.Url, _database, [.. firstIds, .. secondIds])).Should().Be((12L, 12L));
-            }
-
-            // As if ingest had inserted them and died before its checkpoint: the same records once more.
-            IngestHost.DeleteDirectory(_journal);
-            Directory.Move(copy, _journal);
-            await using (var host = await StartAsync())
-            {
-                await WaitForAsync(() => host.Journal().ReplayedRecords >= 2);
-                host.Journal().ReplayedRecords.Should().Be(2);
-                (await CountStoredAsync(clickHouse.Url, _database, [.. firstIds, .. secondIds])).Should().Be((12L, 12L), "the store's duplicate check by event id counts a replayed event once");
-                var issues = await host.Issues.GetIssuesAsync(new Storage.IssueQuery(IngestHost.ProjectId) { Limit = 100 });
-                issues.Items.Sum(i => i.EventCount).Should().Be(12, "what the dashboard counts is each event once");
-            }
-        }
-        finally
-        {
-            IngestHost.DeleteDirectory(copy);
-        }
+        await StoreThenReplayAsync(
+            [first, second],
+            async () => (await WaitUntilStoredAsync(clickHouse.Url, _database, ids)).Should().Be((12L, 12L)),
+            async () => (await CountStoredAsync(clickHouse.Url, _database, ids)).Should().Be((12L, 12L), "the store's duplicate check by event id counts a replayed event once"),
+            expectedEvents: 12);
     }
 
     [Fact]
@@ -210,16 +187,10 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         // SDKs other than ours may send no event_id: the server names those events, and a replay must name them alike.
         var (first, _) = FreshRecord(copies: 2, withoutIds: true);
         var (second, _) = FreshRecord(withoutIds: true);
-        WriteJournal(_journal, first, second);
-        var copy = NewDirectory();
-        try
-        {
-            foreach (var file in Directory.GetFiles(_journal))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
 
-            await using (var host = await StartAsync())
+        await StoreThenReplayAsync(
+            [first, second],
+            async () =>
             {
                 var deadline = DateTime.UtcNow.AddSeconds(60);
                 while ((await CountAllStoredAsync(clickHouse.Url, _database)).Rows < 9 && DateTime.UtcNow < deadline)
@@ -228,19 +199,39 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
                 }
 
                 (await CountAllStoredAsync(clickHouse.Url, _database)).Should().Be((9L, 9L));
+            },
+            async () => (await CountAllStoredAsync(clickHouse.Url, _database)).Should().Be((9L, 9L), "a replayed event sent without an id gets the id it got the first time, so the store counts it once"),
+            expectedEvents: 9);
+    }
+
+    /// <summary>
+    /// Journals the records, lets ingest store them, then starts ingest again on a copy of the journal as it was before
+    /// (as if ingest had inserted them and died before its checkpoint): the same records once more.
+    /// </summary>
+    private async Task StoreThenReplayAsync(byte[][] records, Func<Task> stored, Func<Task> storedAfterReplay, int expectedEvents)
+    {
+        WriteJournal(_journal, records);
+        var copy = NewDirectory();
+        try
+        {
+            foreach (var file in Directory.GetFiles(_journal))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
             }
 
-            // As if ingest had inserted them and died before its checkpoint: the same records once more.
+            await using (await StartAsync())
+            {
+                await stored();
+            }
+
             IngestHost.DeleteDirectory(_journal);
             Directory.Move(copy, _journal);
-            await using (var host = await StartAsync())
-            {
-                await WaitForAsync(() => host.Journal().ReplayedRecords >= 2);
-                host.Journal().ReplayedRecords.Should().Be(2);
-                (await CountAllStoredAsync(clickHouse.Url, _database)).Should().Be((9L, 9L), "a replayed event sent without an id gets the id it got the first time, so the store counts it once");
-                var issues = await host.Issues.GetIssuesAsync(new Storage.IssueQuery(IngestHost.ProjectId) { Limit = 100 });
-                issues.Items.Sum(i => i.EventCount).Should().Be(9, "what the dashboard counts is each event once");
-            }
+            await using var host = await StartAsync();
+            await WaitForAsync(() => host.Journal().ReplayedRecords >= records.Length);
+            host.Journal().ReplayedRecords.Should().Be(records.Length);
+            await storedAfterReplay();
+            var issues = await host.Issues.GetIssuesAsync(new Storage.IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+            issues.Items.Sum(i => i.EventCount).Should().Be(expectedEvents, "what the dashboard counts is each event once");
         }
         finally
         {
