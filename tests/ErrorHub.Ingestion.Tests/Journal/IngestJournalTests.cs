@@ -259,6 +259,36 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         host.Journal().SkippedRecords.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData("a version 2 header cut short")]
+    [InlineData("an unknown version")]
+    [InlineData("unknown flags")]
+    [InlineData("an empty payload")]
+    public async Task A_whole_record_whose_payload_is_not_one_ingest_writes_is_counted_and_skipped_and_its_neighbours_are_stored(string what)
+    {
+        // The record's frame and checksum are intact (so it is not "damaged"): only what it carries is not a payload.
+        var (first, firstIds) = FreshRecord();
+        var (third, thirdIds) = FreshRecord();
+        var unreadable = what switch
+        {
+            "a version 2 header cut short" => first[..20], // version 1's header length (14) < 20 < version 2's (30)
+            "an unknown version" => [3, .. first[1..]],
+            "unknown flags" => [first[0], 0x81, .. first[2..]],
+            _ => [],
+        };
+        WriteJournal(_journal, first, unreadable, third);
+
+        await using var host = await StartAsync();
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, [.. firstIds, .. thirdIds])).Should().Be((6L, 6L));
+        await WaitForAsync(() => host.Journal().SkippedRecords >= 1);
+        host.Journal().SkippedRecords.Should().Be(1);
+        host.Logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("skipped batch", StringComparison.Ordinal));
+        host.Logs.Errors.Should().BeEmpty();
+        await host.StopAsync();
+        Segments(_journal).Should().BeEmpty("an unreadable record is behind the checkpoint like a stored one: it is never replayed again");
+    }
+
     [Fact]
     public async Task A_record_that_no_longer_validates_on_replay_is_counted_and_skipped_and_the_next_one_is_stored()
     {
