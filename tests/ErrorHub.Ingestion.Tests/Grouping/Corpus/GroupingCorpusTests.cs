@@ -15,14 +15,14 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 7 reaches on the whole corpus today (0.921 and 0.985, where version 6 reaches 0.892 and 0.981 with
-    /// held-out-7, 0.896 and 0.981 before it; version 5 reached 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before
+    /// Just under what version 7 reaches on the whole corpus today (0.918 and 0.984 with held-out-8, 0.921 and 0.985 before it, where
+    /// version 6 reaches 0.892 and 0.981 with held-out-7, 0.896 and 0.981 before it; version 5 reached 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before
     /// held-out-5, version 3 0.844 and 0.971 with held-out-4); raise them when grouping improves.
     /// The whole corpus scores lower than the rules' own traces alone (0.958): failures of two applications that no frame tells
     /// apart (the same WinForms paint failure in ShareX and in Greenshot, Avalonia's X11 regression in Avalonia's and in an app's
     /// tracker) share a fingerprint, and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.92;
+    private const double PairwiseFloor = 0.91;
     private const double BCubedFloor = 0.98;
 
     /// <summary>
