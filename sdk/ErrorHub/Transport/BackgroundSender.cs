@@ -37,8 +37,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>
     /// The queued events' arrays: enough for a full queue of typical events, so a storm reuses them instead of making
     /// new ones (which the shared pool, sized for a few per core, did: +4.5 KB per event and more gen0 collections).
-    /// Events larger than <see cref="MaxPooledEventBytes"/> get arrays of their own. At most
-    /// <c>MaxQueueSize</c> (up to 1,024) arrays of each size stay for the life of the SDK.
+    /// Events larger than <see cref="MaxPooledEventBytes"/> get arrays of their own. The two batches (the one collected and
+    /// the one in flight) hold the arrays of their larger events until they are done (see <see cref="BatchBuffer"/>), so
+    /// the pool keeps room for those too: at most <c>MaxQueueSize</c> (up to 1,024) and the batches' share (up to 1,024)
+    /// arrays of each size stay for the life of the SDK, and only as many as a storm had in use at once.
     /// </summary>
     private readonly ArrayPool<byte> _eventArrays;
     private const int MaxPooledEventBytes = 16 * 1024;
@@ -66,7 +68,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     // When the last batch went out: a batch that follows it closely is part of a burst, and waits a little to fill.
     private DateTimeOffset _lastSentAt = DateTimeOffset.MinValue;
 
-    // The batch being collected: each event is encoded into it as soon as it is taken from the queue, also while the
+    // The batch being collected: each event is taken into it as soon as it is taken from the queue, also while the
     // batch before it is being delivered (then in _sending), so a slow round trip does not leave the queue to fill.
     private BatchBuffer _batch;
     private BatchBuffer _sending;
@@ -118,7 +120,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
         _lingerSlice = LingerSliceFor(_capacity);
-        _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + 16);
+        var adoptedPerBatch = Math.Min(Math.Max(1, options.MaxBatchSize), Math.Max(1, options.MaxBatchBytes) / BatchBuffer.AdoptedMinBytes + 1);
+        _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + Math.Min(2 * adoptedPerBatch, 1024) + 16);
         _queue = Channel.CreateBounded<EncodedEvent>(new BoundedChannelOptions(_capacity)
         {
             SingleReader = true,
@@ -608,7 +611,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         Interlocked.CompareExchange(ref _flushRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), flush);
     }
 
-    /// <summary>Encodes queued events into the batch until the queue is empty (true) or the batch is full (false).</summary>
+    /// <summary>Takes queued events into the batch until the queue is empty (true) or the batch is full (false).</summary>
     /// <remarks>Every event of a storm passes here: compiled optimized at start (see EventPathWarmUp.PrepareCapturePath).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TakeQueued(int limit)
@@ -636,8 +639,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 return false;
             }
 
-            _batch.Add(item.Span);
-            item.Return();
+            _batch.Add(item); // the batch takes the event's array over: no copy on its way into gzip
         }
 
         return false;
@@ -668,7 +670,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         await delivery.ConfigureAwait(false);
     }
 
-    /// <summary>Sends a collected batch: its events go out as views of its buffer, copied only to be spooled.</summary>
+    /// <summary>Sends a collected batch: its events go out as views of its arrays, copied only to be spooled.</summary>
     private async Task DeliverAsync(BatchBuffer collected, CancellationToken cancellationToken)
     {
         if (collected.Count == 0)

@@ -4,95 +4,100 @@ using System.Runtime.CompilerServices;
 namespace ErrorHub.Transport;
 
 /// <summary>
-/// The events of the batch being collected, encoded back to back into one buffer that the sender loop keeps from batch
-/// to batch: no array is made per event, and the buffer is only given up after a batch that outgrew
-/// <c>maxKeptBytes</c> (one huge event does not keep its memory for good). Only the sender loop touches it.
+/// The events of the batch being collected. An event of at least <see cref="AdoptedMinBytes"/> stays in the array it was
+/// encoded into on the capturing thread: the batch takes that array over from the queue and gives it back to its pool
+/// when it is cleared, so the event's bytes are not copied once more on their way into gzip (in an exception storm that
+/// copy was about 1.3 % of the app's CPU, docs/benchmarks.md, section "storm10"). Smaller events are copied back to back
+/// into one buffer kept from batch to batch, so that many small events do not each hold a pooled array for the
+/// batch's life; that buffer is only given up after a batch that outgrew <c>maxKeptBytes</c> (one huge batch does not
+/// keep its memory for good). Only the sender loop touches it.
 /// </summary>
-internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
+internal sealed class BatchBuffer(int maxKeptBytes)
 {
+    /// <summary>An event this large keeps its own array in the batch; a smaller one is copied into the shared buffer.</summary>
+    internal const int AdoptedMinBytes = 2 * 1024;
+
     private const int InitialBytes = 16 * 1024;
 
-    private readonly List<int> _ends = [];
+    private readonly List<Part> _parts = [];
     private byte[] _buffer = new byte[InitialBytes];
     private int _written;
+    private int _bytes;
 
-    /// <summary>Events ended so far.</summary>
-    public int Count => _ends.Count;
+    /// <summary>Events added so far.</summary>
+    public int Count => _parts.Count;
 
-    /// <summary>Bytes written so far, including an event being written.</summary>
-    public int Bytes => _written;
+    /// <summary>The events' bytes so far.</summary>
+    public int Bytes => _bytes;
 
-    /// <summary>Adds bytes encoded earlier as one whole event.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every event of a storm: compiled at start, as the report path
+    /// <summary>Adds bytes encoded earlier as one whole event (copied: the caller keeps its array).</summary>
     public void Add(ReadOnlySpan<byte> encodedEvent)
     {
-        encodedEvent.CopyTo(GetSpan(encodedEvent.Length));
-        Advance(encodedEvent.Length);
-        EndEvent();
+        var start = Reserve(encodedEvent.Length);
+        encodedEvent.CopyTo(_buffer.AsSpan(start));
+        _written += encodedEvent.Length;
+        _parts.Add(new Part(null, null, start, encodedEvent.Length));
+        _bytes += encodedEvent.Length;
     }
 
-    /// <summary>What was written since the last event ended becomes one event.</summary>
-    public void EndEvent() => _ends.Add(_written);
+    /// <summary>Adds a queued event: the batch owns its array from now on (or, for a small one, copies it and returns it at once).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every event of a storm: compiled at start, as the report path
+    public void Add(EncodedEvent encodedEvent)
+    {
+        if (encodedEvent.Length < AdoptedMinBytes)
+        {
+            Add(encodedEvent.Span);
+            encodedEvent.Return();
+            return;
+        }
 
-    /// <summary>Forgets what was written since <see cref="Bytes"/> was <paramref name="start"/> (an event that failed or does not fit).</summary>
-    public void Truncate(int start) => _written = start;
+        _parts.Add(new Part(encodedEvent.Array, encodedEvent.Pool, 0, encodedEvent.Length));
+        _bytes += encodedEvent.Length;
+    }
 
-    /// <summary>The ended events, as views of this buffer: valid until <see cref="Clear"/> or the next write.</summary>
+    /// <summary>The events, as views of their arrays: valid until <see cref="Clear"/> or the next write.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a loop over every event of every batch: compiled at start
     public List<ReadOnlyMemory<byte>> Events()
     {
-        var events = new List<ReadOnlyMemory<byte>>(_ends.Count);
-        var start = 0;
-        foreach (var end in _ends)
+        var events = new List<ReadOnlyMemory<byte>>(_parts.Count);
+        foreach (var part in _parts)
         {
-            events.Add(new ReadOnlyMemory<byte>(_buffer, start, end - start));
-            start = end;
+            events.Add(new ReadOnlyMemory<byte>(part.Array ?? _buffer, part.Start, part.Length));
         }
 
         return events;
     }
 
-    /// <summary>The ended events, each copied into an array of its own (for the disk spool and shutdown).</summary>
+    /// <summary>The events, each copied into an array of its own (for the disk spool and shutdown).</summary>
     public List<byte[]> ToArrays() => Events().ConvertAll(static e => e.ToArray());
 
+    /// <summary>Forgets the events and gives the arrays it took over back to their pool.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Events
     public void Clear()
     {
+        foreach (var part in _parts)
+        {
+            part.Pool?.Return(part.Array!);
+        }
+
+        _parts.Clear();
         _written = 0;
-        _ends.Clear();
+        _bytes = 0;
         if (_buffer.Length > maxKeptBytes)
         {
             _buffer = new byte[InitialBytes];
         }
     }
 
-    public void Advance(int count)
+    /// <summary>Room for <paramref name="length"/> more bytes in the shared buffer; returns where they start.</summary>
+    private int Reserve(int length)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _buffer.Length - _written);
-        _written += count;
-    }
-
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
-
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Reserve(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Reserve(int sizeHint)
-    {
-        var needed = Math.Max(sizeHint, 1);
-        if (_buffer.Length - _written >= needed)
+        if (_buffer.Length - _written >= length)
         {
-            return;
+            return _written;
         }
 
-        var required = (long)_written + needed;
+        var required = (long)_written + length;
         var size = Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, required));
         if (size > maxKeptBytes && required <= maxKeptBytes)
         {
@@ -101,5 +106,9 @@ internal sealed class BatchBuffer(int maxKeptBytes) : IBufferWriter<byte>
         }
 
         Array.Resize(ref _buffer, (int)size);
+        return _written;
     }
+
+    /// <summary>One event: in an array of its own (taken over from <see cref="Pool"/>, when not null) or in the shared buffer.</summary>
+    private readonly record struct Part(byte[]? Array, ArrayPool<byte>? Pool, int Start, int Length);
 }

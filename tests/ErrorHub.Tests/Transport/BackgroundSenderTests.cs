@@ -143,6 +143,40 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
         sender.Drops.Total(ErrorHub.Transport.SdkDropReason.QueueFull).Should().Be(20);
     }
 
+    [Fact]
+    public async Task A_retried_batch_of_large_events_is_resent_as_it_was_while_newer_events_are_encoded_meanwhile()
+    {
+        // A batch holds its larger events in the arrays they were encoded into: those must not be handed to newer
+        // events before the batch is done, or its retry would carry their bytes instead of its own.
+        var answerFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ingest.Answer(async response =>
+        {
+            await answerFirst.Task;
+            response.StatusCode = 503;
+            response.Headers.RetryAfter = "0";
+        });
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn());
+        var client = sdk.Client;
+        var sender = client.Sender!;
+        static string Large(string name) => name + " " + new string('x', 4000);
+
+        client.CaptureMessage(Large("first")).Should().NotBeNull();
+        await _ingest.WaitForRequestsAsync(1); // the first batch is out, and its answer waits
+        for (var i = 0; i < 10; i++)
+        {
+            client.CaptureMessage(Large($"later {i}")).Should().NotBeNull();
+            await WaitUntilAsync(() => sender.QueuedCount == 0, "the queue to be taken into the next batch");
+        }
+
+        answerFirst.SetResult();
+        (await client.FlushAsync(TimeSpan.FromSeconds(20)).Within()).Should().BeTrue();
+        var batches = _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList()
+            .Select(e => e.AsMap()["message"]).ToList()).ToList();
+        batches[0].Should().Equal(Large("first"));
+        batches[1].Should().ContainSingle().Which.Should().Be(Large("first"), "the retry sends the batch's own bytes");
+        batches.Skip(2).SelectMany(messages => messages).Should().Equal(Enumerable.Range(0, 10).Select(i => (object)Large($"later {i}")));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         using var guard = new CancellationTokenSource(RecordingIngest.Guard);
