@@ -130,10 +130,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         for (var i = 0; i < 5; i++)
         {
             // One after the other, as a light flow comes: without the linger the first would go in an insert of its own.
-            var (batch, batchIds) = IngestEndpointTests.Fresh();
-            using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
-            response.StatusCode.Should().Be(HttpStatusCode.Accepted, "a batch is answered once journaled, not once its insert has filled");
-            ids.AddRange(batchIds);
+            ids.AddRange(await PostFreshAsync(host));
         }
 
         (await WaitUntilStoredAsync(clickHouse.Url, _database, ids, TimeSpan.FromSeconds(30))).Should().Be((15L, 15L), "half an insert waiting ends the linger at once");
@@ -152,9 +149,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             ["ErrorHub:Ingest:Journal:MaxPendingEvents"] = "6",
             ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
         });
-        var (batch, ids) = IngestEndpointTests.Fresh();
-        using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
-        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var ids = await PostFreshAsync(host);
 
         (await WaitUntilStoredAsync(clickHouse.Url, _database, ids, TimeSpan.FromSeconds(30))).Should().Be((3L, 3L), "three of a room of six is half: the flusher goes at once");
     }
@@ -167,15 +162,22 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
             ["ErrorHub:Ingest:Journal:StopFlushTimeout"] = "00:00:10",
         });
-        var (batch, ids) = IngestEndpointTests.Fresh();
-        using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
-        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var ids = await PostFreshAsync(host);
 
         await host.StopAsync();
 
         (await CountStoredAsync(clickHouse.Url, _database, ids)).Should().Be((3L, 3L), "a stop does not wait out the linger: what is waiting goes to the store within the stop's bound");
         Segments(_journal).Should().BeEmpty("a graceful stop with the store up leaves nothing in the journal");
         host.Logs.Errors.Should().BeEmpty();
+    }
+
+    /// <summary>Posts a batch of three fresh events, gzip'd; it is answered 202 once journaled, however long its insert waits.</summary>
+    private static async Task<Guid[]> PostFreshAsync(IngestHost host)
+    {
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        return ids;
     }
 
     [Fact]
