@@ -118,6 +118,69 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     }
 
     [Fact]
+    public async Task A_light_flow_waits_for_its_insert_to_fill_and_goes_in_one_insert_as_soon_as_half_an_insert_is_waiting()
+    {
+        // A linger far longer than the test waits: the events can only be stored because enough of them came.
+        await using var host = await StartAsync(new()
+        {
+            ["ErrorHub:Ingest:Journal:MaxEventsPerInsert"] = "30",
+            ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
+        });
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            // One after the other, as a light flow comes: without the linger the first would go in an insert of its own.
+            ids.AddRange(await PostFreshAsync(host));
+        }
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids, TimeSpan.FromSeconds(30))).Should().Be((15L, 15L), "half an insert waiting ends the linger at once");
+        // Rows are readable a moment before the flusher counts their insert; it has counted every insert once nothing is pending.
+        await WaitForAsync(() => host.Journal().PendingEvents == 0);
+        host.Journal().Inserts.Should().Be(1, "the light flow's five batches went in one insert, not one each");
+        host.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_linger_ends_at_once_when_half_of_the_journals_room_is_waiting()
+    {
+        // A journal that holds fewer events than an insert: waiting for the insert to fill would only refuse requests.
+        await using var host = await StartAsync(new()
+        {
+            ["ErrorHub:Ingest:Journal:MaxPendingEvents"] = "6",
+            ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
+        });
+        var ids = await PostFreshAsync(host);
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids, TimeSpan.FromSeconds(30))).Should().Be((3L, 3L), "three of a room of six is half: the flusher goes at once");
+    }
+
+    [Fact]
+    public async Task A_stop_flushes_a_lingering_flow_at_once()
+    {
+        await using var host = await StartAsync(new()
+        {
+            ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
+            ["ErrorHub:Ingest:Journal:StopFlushTimeout"] = "00:00:10",
+        });
+        var ids = await PostFreshAsync(host);
+
+        await host.StopAsync();
+
+        (await CountStoredAsync(clickHouse.Url, _database, ids)).Should().Be((3L, 3L), "a stop does not wait out the linger: what is waiting goes to the store within the stop's bound");
+        Segments(_journal).Should().BeEmpty("a graceful stop with the store up leaves nothing in the journal");
+        host.Logs.Errors.Should().BeEmpty();
+    }
+
+    /// <summary>Posts a batch of three fresh events, gzip'd; it is answered 202 once journaled, however long its insert waits.</summary>
+    private static async Task<Guid[]> PostFreshAsync(IngestHost host)
+    {
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        return ids;
+    }
+
+    [Fact]
     public async Task Records_left_by_a_crash_are_replayed_at_start_and_a_torn_last_record_is_cut_off()
     {
         var (first, firstIds) = FreshRecord();

@@ -25,9 +25,9 @@ namespace ErrorHub.Benchmarks.Load;
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
-/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE]</c>: <c>--journal</c> turns on the
+/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE]</c>: <c>--journal</c> turns on the
 /// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
-/// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting).
+/// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting).
 /// </summary>
 internal static class IngestLoad
 {
@@ -69,13 +69,18 @@ internal static class IngestLoad
                     journal["ErrorHub__Ingest__Journal__MaxPendingEvents"] = args[++i];
                     break;
                 case "--insert-interval":
-                    journal["ErrorHub__Ingest__Journal__MinTimeBetweenInserts"] = TimeSpan.FromMilliseconds(int.Parse(args[++i], CultureInfo.InvariantCulture)).ToString("c", CultureInfo.InvariantCulture);
+                    journal["ErrorHub__Ingest__Journal__MinTimeBetweenInserts"] = Milliseconds(args[++i]);
+                    break;
+                case "--insert-linger":
+                    journal["ErrorHub__Ingest__Journal__InsertLinger"] = Milliseconds(args[++i]);
                     break;
                 default:
                     positional.Add(args[i]);
                     break;
             }
         }
+
+        static string Milliseconds(string value) => TimeSpan.FromMilliseconds(int.Parse(value, CultureInfo.InvariantCulture)).ToString("c", CultureInfo.InvariantCulture);
 
         var store = positional.Count > 0 ? positional[0] : "sqlite";
         var seconds = positional.Count > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 15;
