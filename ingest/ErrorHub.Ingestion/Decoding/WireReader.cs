@@ -457,13 +457,13 @@ internal ref struct WireReader
         if (code == code16)
         {
             headerLength = 3;
-            RequireHeader(headerLength, $"the {kind} header is incomplete");
+            RequireCountHeader(headerLength, kind);
             count = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(_position + 1, 2));
         }
         else if (code == code16 + 1)
         {
             headerLength = 5;
-            RequireHeader(headerLength, $"the {kind} header is incomplete");
+            RequireCountHeader(headerLength, kind);
             count = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(_position + 1, 4));
         }
         else
@@ -513,6 +513,18 @@ internal ref struct WireReader
         if (length > Remaining)
         {
             throw Truncated($"the value needs {length} bytes but only {Remaining} remain");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RequireHeader"/> for an array's or map's header, its message made only when it is thrown: a 16-bit header
+    /// (16 entries or more) is common, and the message made first cost 88 bytes a header.
+    /// </summary>
+    private readonly void RequireCountHeader(int length, string kind)
+    {
+        if (length > Remaining)
+        {
+            throw Truncated($"the {kind} header is incomplete");
         }
     }
 

@@ -134,6 +134,39 @@ public sealed class ValidateAgreesWithDecodeTests
         outcomes.Should().Equal(null, "events[0].tags.c", "events[0].tags.c", "events[0].tags.c", "events[0].tags.c");
     }
 
+    [Fact]
+    public void Validating_allocates_nothing_per_event()
+    {
+        // What a request with the journal on saves: the events it would make only to count them. Ten times the events
+        // (with messages, exceptions, frames, a request's headers, tags, an ISO timestamp) must not allocate more.
+        WireMap Event(int i) => CheckoutEvent().With("timestamp", "2026-11-21T10:00:00Z").With("tags", Map(("route", $"/orders/{i}"), ("attempt", i)));
+        var ten = Encode(Batch([.. Enumerable.Range(0, 10).Select(Event)]));
+        var hundred = Encode(Batch([.. Enumerable.Range(0, 100).Select(Event)]));
+        var decoder = new EventBatchDecoder(new IngestLimits());
+        decoder.Validate(ten).EventCount.Should().Be(10);
+        decoder.Validate(hundred).EventCount.Should().Be(100);
+
+        long Allocated(byte[] body)
+        {
+            // The least of a few runs: the runtime's own one-off allocations (tiered compilation's) are not the decoder's.
+            var least = long.MaxValue;
+            for (var run = 0; run < 5; run++)
+            {
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                decoder.Validate(body);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+
+            return least;
+        }
+
+        var forTen = Allocated(ten);
+        var forHundred = Allocated(hundred);
+
+        forHundred.Should().Be(forTen, "90 more events must cost nothing (ten events: {0} B)", forTen);
+        forTen.Should().BeLessThan(2048, "what a batch costs: its path, its string table");
+    }
+
     private static byte[] RandomBytes(Random random)
     {
         var bytes = new byte[random.Next(0, 10)];
