@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using ErrorHub.Ingestion.Quotas;
@@ -14,9 +15,49 @@ namespace ErrorHub.Ingestion.Decoding;
 /// <c>events[2].timestamp</c>. What the values mean to the server (defaults, levels, times) is decided
 /// by the next step, <see cref="Normalizing.EventNormalizer"/>.
 /// </summary>
+/// <remarks>
+/// Two modes, one code: <see cref="Decode"/> makes the events, <see cref="Validate"/> walks the same bytes through the same
+/// methods and makes none of them (no strings, lists or records: what a request with the journal on needs is only whether the
+/// batch is valid and how many events it holds). Every read, type check, limit and refusal is shared; the mode
+/// (<see cref="IDecodeMode"/>, a type argument the JIT compiles each method for) only decides whether values are kept.
+/// Where a check depends on a value's text, validating asks the bytes the same question (<see cref="Text{TMode}(ref WireReader, int, out bool)"/>)
+/// or, where that would take the text, reads that part as decoding does (<see cref="ReadStringMap{TMode}"/>).
+/// </remarks>
 internal sealed class EventBatchDecoder(IngestLimits limits)
 {
-    public IncomingBatch Decode(ReadOnlyMemory<byte> body)
+    public IncomingBatch Decode(ReadOnlyMemory<byte> body) => Read<Materialize>(body, out _)!;
+
+    /// <summary>
+    /// Refuses exactly what <see cref="Decode"/> refuses, with the same <see cref="BatchFormatException"/>, and counts the
+    /// events, without making them: per event it allocates nothing. The SDK's drop report is read as <see cref="Decode"/>
+    /// reads it (a few entries a batch).
+    /// </summary>
+    public ValidatedBatch Validate(ReadOnlyMemory<byte> body)
+    {
+        Read<CheckOnly>(body, out var validated);
+        return validated;
+    }
+
+    /// <summary>Whether a mode keeps what it reads; a static member, so each mode's code is compiled with the branches of the other left out.</summary>
+    private interface IDecodeMode
+    {
+        static abstract bool Materializes { get; }
+    }
+
+    /// <summary><see cref="Decode"/>: every value made and kept.</summary>
+    private readonly struct Materialize : IDecodeMode
+    {
+        public static bool Materializes => true;
+    }
+
+    /// <summary><see cref="Validate"/>: every value read and checked, none made.</summary>
+    private readonly struct CheckOnly : IDecodeMode
+    {
+        public static bool Materializes => false;
+    }
+
+    private IncomingBatch? Read<TMode>(ReadOnlyMemory<byte> body, out ValidatedBatch validated)
+        where TMode : struct, IDecodeMode
     {
         if (body.IsEmpty)
         {
@@ -24,10 +65,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         }
 
         var reader = new WireReader(body, limits);
-        var path = new FieldPath();
+        var path = new FieldPath(body);
         try
         {
-            var batch = ReadBatch(ref reader, path);
+            var batch = ReadBatch<TMode>(ref reader, path, out validated);
             if (!reader.End)
             {
                 throw new BatchFormatException("", $"unexpected data after the batch at byte {reader.Position}");
@@ -46,7 +87,8 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         }
     }
 
-    private IncomingBatch ReadBatch(ref WireReader reader, FieldPath path)
+    private IncomingBatch? ReadBatch<TMode>(ref WireReader reader, FieldPath path, out ValidatedBatch validated)
+        where TMode : struct, IDecodeMode
     {
         if (reader.PeekType() != MessagePackType.Map)
         {
@@ -56,11 +98,11 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         var version = WireFields.ProtocolVersion;
         NameVersion? sdk = null;
         List<IncomingEvent>? events = null;
+        int? eventCount = null;
         Dictionary<string, long>? dropped = null;
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
-            var key = reader.ReadKey(out var keyName);
-            path.Push(keyName);
+            var key = EnterKey(ref reader, path);
             if (reader.TryReadNil())
             {
                 path.Pop();
@@ -78,26 +120,28 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
                     break;
                 case WireKey.Sdk:
-                    sdk = ReadNameVersion(ref reader, path);
+                    sdk = ReadNameVersion<TMode>(ref reader, path);
                     break;
                 case WireKey.Dropped:
                     dropped = ReadDropped(ref reader, path);
                     break;
                 case WireKey.Events:
-                    var eventCount = reader.ReadArrayHeader();
-                    if (eventCount > limits.MaxEventsPerBatch)
+                    var declared = reader.ReadArrayHeader();
+                    if (declared > limits.MaxEventsPerBatch)
                     {
-                        throw new BatchFormatException(WireFields.Events, $"{eventCount} events in one batch; the limit is {limits.MaxEventsPerBatch}");
+                        throw new BatchFormatException(WireFields.Events, $"{declared} events in one batch; the limit is {limits.MaxEventsPerBatch}");
                     }
 
-                    events = new List<IncomingEvent>(eventCount);
-                    for (var i = 0; i < eventCount; i++)
+                    events = TMode.Materializes ? new List<IncomingEvent>(declared) : null;
+                    for (var i = 0; i < declared; i++)
                     {
                         path.PushIndex(i);
-                        events.Add(ReadEvent(ref reader, path));
+                        var read = ReadEvent<TMode>(ref reader, path);
+                        events?.Add(read!);
                         path.Pop();
                     }
 
+                    eventCount = declared;
                     break;
                 default:
                     reader.Skip();
@@ -107,15 +151,17 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             path.Pop();
         }
 
-        if (events is null)
+        if (eventCount is null)
         {
             throw new BatchFormatException(WireFields.Events, "missing; a batch needs an 'events' array");
         }
 
-        return new IncomingBatch(version, sdk, events) { Dropped = dropped };
+        validated = new ValidatedBatch(eventCount.Value, dropped);
+        return TMode.Materializes ? new IncomingBatch(version, sdk, events!) { Dropped = dropped } : null;
     }
 
-    private IncomingEvent ReadEvent(ref WireReader reader, FieldPath path)
+    private IncomingEvent? ReadEvent<TMode>(ref WireReader reader, FieldPath path)
+        where TMode : struct, IDecodeMode
     {
         ExpectMap(ref reader, path);
         Guid? eventId = null;
@@ -128,11 +174,12 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         Dictionary<string, string>? tags = null, extra = null;
         List<BreadcrumbRecord>? breadcrumbs = null;
         NameVersion? runtime = null, os = null, eventSdk = null;
+        var hasMessage = false;
+        var exceptionCount = 0;
 
         for (var count = reader.ReadMapHeader(); count > 0; count--)
         {
-            var key = reader.ReadKey(out var keyName);
-            path.Push(keyName);
+            var key = EnterKey(ref reader, path);
             if (reader.TryReadNil())
             {
                 path.Pop();
@@ -143,32 +190,37 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             {
                 case WireKey.EventId: eventId = ReadEventId(ref reader, path); break;
                 case WireKey.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
-                case WireKey.Level: level = Text(ref reader, limits.MaxShortChars); break;
-                case WireKey.Message: message = Text(ref reader, limits.MaxMessageChars); break;
-                case WireKey.Logger: logger = Text(ref reader, limits.MaxShortChars); break;
-                case WireKey.Platform: platform = Text(ref reader, limits.MaxShortChars); break;
-                case WireKey.Release: release = Text(ref reader, limits.MaxShortChars); break;
-                case WireKey.Environment: environment = Text(ref reader, limits.MaxShortChars); break;
-                case WireKey.ServerName: serverName = Text(ref reader, limits.MaxShortChars); break;
-                case WireKey.Fingerprint: fingerprint = ReadStringList(ref reader, path, limits.MaxFingerprintParts, limits.MaxShortChars); break;
-                case WireKey.Exceptions: exceptions = ReadExceptions(ref reader, path); break;
-                case WireKey.Request: request = ReadRequest(ref reader, path); break;
-                case WireKey.User: user = ReadUser(ref reader, path); break;
-                case WireKey.Tags: tags = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxShortChars); break;
-                case WireKey.Runtime: runtime = ReadNameVersion(ref reader, path); break;
-                case WireKey.Os: os = ReadNameVersion(ref reader, path); break;
-                case WireKey.Sdk: eventSdk = ReadNameVersion(ref reader, path); break;
-                case WireKey.Extra: extra = ReadStringMap(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxHeaderValueChars); break;
-                case WireKey.Breadcrumbs: breadcrumbs = ReadBreadcrumbs(ref reader, path); break;
+                case WireKey.Level: level = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                case WireKey.Message: message = Text<TMode>(ref reader, limits.MaxMessageChars, out hasMessage); break;
+                case WireKey.Logger: logger = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                case WireKey.Platform: platform = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                case WireKey.Release: release = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                case WireKey.Environment: environment = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                case WireKey.ServerName: serverName = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                case WireKey.Fingerprint: fingerprint = ReadStringList<TMode>(ref reader, path, limits.MaxFingerprintParts, limits.MaxShortChars); break;
+                case WireKey.Exceptions: exceptions = ReadExceptions<TMode>(ref reader, path, out exceptionCount); break;
+                case WireKey.Request: request = ReadRequest<TMode>(ref reader, path); break;
+                case WireKey.User: user = ReadUser<TMode>(ref reader, path); break;
+                case WireKey.Tags: tags = ReadStringMap<TMode>(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxShortChars); break;
+                case WireKey.Runtime: runtime = ReadNameVersion<TMode>(ref reader, path); break;
+                case WireKey.Os: os = ReadNameVersion<TMode>(ref reader, path); break;
+                case WireKey.Sdk: eventSdk = ReadNameVersion<TMode>(ref reader, path); break;
+                case WireKey.Extra: extra = ReadStringMap<TMode>(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxHeaderValueChars); break;
+                case WireKey.Breadcrumbs: breadcrumbs = ReadBreadcrumbs<TMode>(ref reader, path); break;
                 default: reader.Skip(); break;
             }
 
             path.Pop();
         }
 
-        if (exceptions is not { Count: > 0 } && string.IsNullOrWhiteSpace(message))
+        if (exceptionCount == 0 && !hasMessage)
         {
             throw new BatchFormatException(path.ToString(), "an event needs 'exceptions' or a 'message'");
+        }
+
+        if (!TMode.Materializes)
+        {
+            return null;
         }
 
         return new IncomingEvent
@@ -198,10 +250,11 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
     /// <summary>Most breadcrumbs kept per event (the newest, which come last); the SDK sends 50 at most by default.</summary>
     internal const int MaxBreadcrumbs = 100;
 
-    private List<BreadcrumbRecord> ReadBreadcrumbs(ref WireReader reader, FieldPath path)
+    private List<BreadcrumbRecord>? ReadBreadcrumbs<TMode>(ref WireReader reader, FieldPath path)
+        where TMode : struct, IDecodeMode
     {
         var count = reader.ReadArrayHeader();
-        var result = new List<BreadcrumbRecord>(Math.Min(count, MaxBreadcrumbs));
+        var result = TMode.Materializes ? new List<BreadcrumbRecord>(Math.Min(count, MaxBreadcrumbs)) : null;
         for (var i = 0; i < count; i++)
         {
             path.PushIndex(i);
@@ -210,16 +263,15 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             string? level = null, category = null, message = null;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadKey(out var keyName);
-                path.Push(keyName);
+                var key = EnterKey(ref reader, path);
                 if (!reader.TryReadNil())
                 {
                     switch (key)
                     {
                         case WireKey.Timestamp: timestamp = ReadTimestamp(ref reader, path); break;
-                        case WireKey.Level: level = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.Category: category = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.Message: message = Text(ref reader, limits.MaxHeaderValueChars); break;
+                        case WireKey.Level: level = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Category: category = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Message: message = Text<TMode>(ref reader, limits.MaxHeaderValueChars); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -227,7 +279,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 path.Pop();
             }
 
-            if (!string.IsNullOrEmpty(message))
+            if (result is not null && !string.IsNullOrEmpty(message))
             {
                 if (result.Count == MaxBreadcrumbs)
                 {
@@ -243,14 +295,17 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return result;
     }
 
-    private List<ExceptionRecord> ReadExceptions(ref WireReader reader, FieldPath path)
+    /// <summary>The exceptions kept (at most <see cref="IngestLimits.MaxExceptions"/>; the rest skipped), and in <paramref name="kept"/> how many.</summary>
+    private List<ExceptionRecord>? ReadExceptions<TMode>(ref WireReader reader, FieldPath path, out int kept)
+        where TMode : struct, IDecodeMode
     {
         var count = reader.ReadArrayHeader();
-        var result = new List<ExceptionRecord>(Math.Min(count, limits.MaxExceptions));
+        var result = TMode.Materializes ? new List<ExceptionRecord>(Math.Min(count, limits.MaxExceptions)) : null;
+        kept = 0;
         for (var i = 0; i < count; i++)
         {
             path.PushIndex(i);
-            if (result.Count >= limits.MaxExceptions)
+            if (kept >= limits.MaxExceptions)
             {
                 reader.Skip();
                 path.Pop();
@@ -259,19 +314,19 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             ExpectMap(ref reader, path);
             string? type = null, value = null, module = null;
+            var hasType = false;
             List<FrameRecord>? frames = null;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadKey(out var keyName);
-                path.Push(keyName);
+                var key = EnterKey(ref reader, path);
                 if (!reader.TryReadNil())
                 {
                     switch (key)
                     {
-                        case WireKey.Type: type = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.Value: value = Text(ref reader, limits.MaxMessageChars); break;
-                        case WireKey.Module: module = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.Frames: frames = ReadFrames(ref reader, path); break;
+                        case WireKey.Type: type = Text<TMode>(ref reader, limits.MaxShortChars, out hasType); break;
+                        case WireKey.Value: value = Text<TMode>(ref reader, limits.MaxMessageChars); break;
+                        case WireKey.Module: module = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Frames: frames = ReadFrames<TMode>(ref reader, path); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -279,27 +334,30 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 path.Pop();
             }
 
-            if (string.IsNullOrWhiteSpace(type))
+            if (!hasType)
             {
                 path.Push(WireFields.Type);
                 throw new BatchFormatException(path.ToString(), "missing; every exception needs a type");
             }
 
-            result.Add(new ExceptionRecord(type, value ?? "", module, frames ?? (IReadOnlyList<FrameRecord>)[]));
+            result?.Add(new ExceptionRecord(type!, value ?? "", module, frames ?? (IReadOnlyList<FrameRecord>)[]));
+            kept++;
             path.Pop();
         }
 
         return result;
     }
 
-    private List<FrameRecord> ReadFrames(ref WireReader reader, FieldPath path)
+    private List<FrameRecord>? ReadFrames<TMode>(ref WireReader reader, FieldPath path)
+        where TMode : struct, IDecodeMode
     {
         var count = reader.ReadArrayHeader();
-        var result = new List<FrameRecord>(Math.Min(count, limits.MaxFramesPerException));
+        var result = TMode.Materializes ? new List<FrameRecord>(Math.Min(count, limits.MaxFramesPerException)) : null;
+        var kept = 0;
         for (var i = 0; i < count; i++)
         {
             path.PushIndex(i);
-            if (result.Count >= limits.MaxFramesPerException)
+            if (kept >= limits.MaxFramesPerException)
             {
                 reader.Skip();
                 path.Pop();
@@ -312,16 +370,15 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             bool inApp = false, wrapper = false;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
-                var key = reader.ReadKey(out var keyName);
-                path.Push(keyName);
+                var key = EnterKey(ref reader, path);
                 if (!reader.TryReadNil())
                 {
                     switch (key)
                     {
-                        case WireKey.Function: function = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.Type: type = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.Module: module = Text(ref reader, limits.MaxShortChars); break;
-                        case WireKey.File: file = Text(ref reader, limits.MaxFileChars); break;
+                        case WireKey.Function: function = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Type: type = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                        case WireKey.Module: module = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                        case WireKey.File: file = Text<TMode>(ref reader, limits.MaxFileChars); break;
                         case WireKey.Line: line = NonNegative(reader.ReadInt64()); break;
                         case WireKey.Column: column = NonNegative(reader.ReadInt64()); break;
                         case WireKey.InApp: inApp = reader.ReadBoolean(); break;
@@ -335,34 +392,35 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             // A wrapper (a catch-all middleware, the capture point) only passed the failure on: grouping and the culprit
             // look at in-app frames, and where an exception was caught must not change its issue.
-            result.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp && !wrapper));
+            result?.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp && !wrapper));
+            kept++;
             path.Pop();
         }
 
         return result;
     }
 
-    private RequestRecord ReadRequest(ref WireReader reader, FieldPath path)
+    private RequestRecord? ReadRequest<TMode>(ref WireReader reader, FieldPath path)
+        where TMode : struct, IDecodeMode
     {
         ExpectMap(ref reader, path);
         string? method = null, url = null, query = null;
         Dictionary<string, string>? headers = null, form = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadKey(out var keyName);
-            path.Push(keyName);
+            var key = EnterKey(ref reader, path);
             if (!reader.TryReadNil())
             {
                 switch (key)
                 {
-                    case WireKey.Method: method = Text(ref reader, limits.MaxShortChars); break;
-                    case WireKey.Url: url = Text(ref reader, limits.MaxUrlChars); break;
-                    case WireKey.QueryString: query = Text(ref reader, limits.MaxUrlChars); break;
+                    case WireKey.Method: method = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Url: url = Text<TMode>(ref reader, limits.MaxUrlChars); break;
+                    case WireKey.QueryString: query = Text<TMode>(ref reader, limits.MaxUrlChars); break;
                     case WireKey.Form:
-                        form = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
+                        form = ReadStringMap<TMode>(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
                         break;
                     case WireKey.Headers:
-                        headers = ReadStringMap(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
+                        headers = ReadStringMap<TMode>(ref reader, path, limits.MaxHeaders, limits.MaxShortChars, limits.MaxHeaderValueChars);
                         break;
                     default: reader.Skip(); break;
                 }
@@ -371,28 +429,33 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             path.Pop();
         }
 
+        if (!TMode.Materializes)
+        {
+            return null;
+        }
+
         return new RequestRecord(method, url, query, headers ?? new Dictionary<string, string>())
         {
             Form = form is { Count: > 0 } ? form : null,
         };
     }
 
-    private UserRecord? ReadUser(ref WireReader reader, FieldPath path)
+    private UserRecord? ReadUser<TMode>(ref WireReader reader, FieldPath path)
+        where TMode : struct, IDecodeMode
     {
         ExpectMap(ref reader, path);
         string? id = null, username = null, email = null, ip = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadKey(out var keyName);
-            path.Push(keyName);
+            var key = EnterKey(ref reader, path);
             if (!reader.TryReadNil())
             {
                 switch (key)
                 {
-                    case WireKey.Id: id = ScalarText(ref reader, limits.MaxShortChars); break;
-                    case WireKey.Username: username = Text(ref reader, limits.MaxShortChars); break;
-                    case WireKey.Email: email = Text(ref reader, limits.MaxShortChars); break;
-                    case WireKey.IpAddress: ip = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Id: id = ScalarText<TMode>(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Username: username = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Email: email = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                    case WireKey.IpAddress: ip = Text<TMode>(ref reader, limits.MaxShortChars); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -403,20 +466,20 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return id is null && username is null && email is null && ip is null ? null : new UserRecord(id, username, email, ip);
     }
 
-    private NameVersion? ReadNameVersion(ref WireReader reader, FieldPath path)
+    private NameVersion? ReadNameVersion<TMode>(ref WireReader reader, FieldPath path)
+        where TMode : struct, IDecodeMode
     {
         ExpectMap(ref reader, path);
         string? name = null, version = null;
         for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
         {
-            var key = reader.ReadKey(out var keyName);
-            path.Push(keyName);
+            var key = EnterKey(ref reader, path);
             if (!reader.TryReadNil())
             {
                 switch (key)
                 {
-                    case WireKey.Name: name = Text(ref reader, limits.MaxShortChars); break;
-                    case WireKey.NameVersion: version = Text(ref reader, limits.MaxShortChars); break;
+                    case WireKey.Name: name = Text<TMode>(ref reader, limits.MaxShortChars); break;
+                    case WireKey.NameVersion: version = Text<TMode>(ref reader, limits.MaxShortChars); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -427,26 +490,47 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return name is null && version is null ? null : new NameVersion(name, version);
     }
 
-    private static Dictionary<string, string> ReadStringMap(ref WireReader reader, FieldPath path, int maxEntries, int maxKeyChars, int maxValueChars)
+    private static Dictionary<string, string>? ReadStringMap<TMode>(ref WireReader reader, FieldPath path, int maxEntries, int maxKeyChars, int maxValueChars)
+        where TMode : struct, IDecodeMode
     {
         ExpectMap(ref reader, path);
         var count = reader.ReadMapHeader();
-        var result = new Dictionary<string, string>(Math.Min(count, maxEntries), StringComparer.Ordinal);
+        if (!TMode.Materializes && count > maxEntries)
+        {
+            // Past maxEntries values are skipped unread (any type then passes), and when that starts depends on how many
+            // distinct keys, as cut text, came before: knowing it takes the keys' text, so such a map (past the limit, rare)
+            // is read exactly as decoding reads it. Within the limit no value is ever skipped, and no text is needed.
+            ReadStringMapEntries<Materialize>(ref reader, path, count, maxEntries, maxKeyChars, maxValueChars);
+            return null;
+        }
+
+        return ReadStringMapEntries<TMode>(ref reader, path, count, maxEntries, maxKeyChars, maxValueChars);
+    }
+
+    private static Dictionary<string, string>? ReadStringMapEntries<TMode>(ref WireReader reader, FieldPath path, int count, int maxEntries, int maxKeyChars, int maxValueChars)
+        where TMode : struct, IDecodeMode
+    {
+        var result = TMode.Materializes ? new Dictionary<string, string>(Math.Min(count, maxEntries), StringComparer.Ordinal) : null;
         for (var i = 0; i < count; i++)
         {
-            var key = Text(ref reader, maxKeyChars);
-            path.Push(key);
+            var keyBytes = reader.ReadStringBytes(out var keyStart);
+            var key = TMode.Materializes ? reader.MakeString(keyBytes, maxKeyChars) : null;
+            path.PushText(keyStart, keyBytes.Length, maxKeyChars);
             if (reader.TryReadNil())
             {
                 // a nil value means the entry is absent
             }
-            else if (result.Count >= maxEntries)
+            else if ((result?.Count ?? 0) >= maxEntries)
             {
                 reader.Skip();
             }
             else
             {
-                result[key] = ScalarText(ref reader, maxValueChars);
+                var value = ScalarText<TMode>(ref reader, maxValueChars);
+                if (result is not null)
+                {
+                    result[key!] = value!;
+                }
             }
 
             path.Pop();
@@ -455,20 +539,22 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return result;
     }
 
-    private static List<string> ReadStringList(ref WireReader reader, FieldPath path, int maxEntries, int maxChars)
+    private static List<string>? ReadStringList<TMode>(ref WireReader reader, FieldPath path, int maxEntries, int maxChars)
+        where TMode : struct, IDecodeMode
     {
         var count = reader.ReadArrayHeader();
-        var result = new List<string>(Math.Min(count, maxEntries));
+        var result = TMode.Materializes ? new List<string>(Math.Min(count, maxEntries)) : null;
         for (var i = 0; i < count; i++)
         {
             path.PushIndex(i);
-            if (result.Count >= maxEntries)
+            if (i >= maxEntries)
             {
                 reader.Skip();
             }
             else
             {
-                result.Add(ScalarText(ref reader, maxChars));
+                var part = ScalarText<TMode>(ref reader, maxChars);
+                result?.Add(part!);
             }
 
             path.Pop();
@@ -533,7 +619,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
                 break;
             case MessagePackType.String:
-                if (DateTimeOffset.TryParse(reader.ReadString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+                if (TryParseTimestamp(reader.ReadStringBytes(), out var parsed))
                 {
                     return parsed.ToUniversalTime();
                 }
@@ -547,16 +633,93 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         throw new BatchFormatException(path.ToString(), "not a timestamp (MessagePack timestamp, milliseconds since 1970, seconds as a float, or ISO 8601 text)");
     }
 
-    private static string Text(ref WireReader reader, int maxChars) => reader.ReadString(maxChars);
+    /// <summary>
+    /// ISO 8601 text, parsed from the characters the string decodes to (as <see cref="WireReader.ReadString"/> decodes it) without
+    /// making the string: <see cref="DateTimeOffset.TryParse(string, IFormatProvider, DateTimeStyles, out DateTimeOffset)"/> parses
+    /// a string's characters as this overload does.
+    /// </summary>
+    private static bool TryParseTimestamp(ReadOnlySpan<byte> utf8, out DateTimeOffset parsed)
+    {
+        const int OnTheStack = 128; // an ISO 8601 time is about 30 characters
+        char[]? rented = null;
+        var chars = utf8.Length <= OnTheStack ? stackalloc char[OnTheStack] : (rented = ArrayPool<char>.Shared.Rent(utf8.Length));
+        try
+        {
+            var length = Utf8StringTable.DecodeInto(utf8, chars);
+            return DateTimeOffset.TryParse(chars[..length], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out parsed);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Reads a string (any other type is refused as decoding refuses it); its text, cut to <paramref name="maxChars"/>, only when the mode keeps values.</summary>
+    private static string? Text<TMode>(ref WireReader reader, int maxChars)
+        where TMode : struct, IDecodeMode
+    {
+        var utf8 = reader.ReadStringBytes();
+        return TMode.Materializes ? reader.MakeString(utf8, maxChars) : null;
+    }
+
+    /// <summary>
+    /// <see cref="Text{TMode}(ref WireReader, int)"/> for a field that must not be blank: <paramref name="hasText"/> is whether the
+    /// text, cut to <paramref name="maxChars"/>, is anything but white space. Decoding asks the text it made; validating asks
+    /// the bytes the same question (<see cref="Utf8StringTable.HasNonWhiteSpace"/>).
+    /// </summary>
+    private static string? Text<TMode>(ref WireReader reader, int maxChars, out bool hasText)
+        where TMode : struct, IDecodeMode
+    {
+        var utf8 = reader.ReadStringBytes();
+        if (!TMode.Materializes)
+        {
+            hasText = Utf8StringTable.HasNonWhiteSpace(utf8, maxChars);
+            return null;
+        }
+
+        var text = reader.MakeString(utf8, maxChars);
+        hasText = !string.IsNullOrWhiteSpace(text);
+        return text;
+    }
 
     /// <summary>Text, or a number or boolean turned into text: foreign clients send ids and tag values as numbers.</summary>
-    private static string ScalarText(ref WireReader reader, int maxChars) => reader.PeekType() switch
+    private static string? ScalarText<TMode>(ref WireReader reader, int maxChars)
+        where TMode : struct, IDecodeMode
     {
-        MessagePackType.Integer => reader.ReadInt64().ToString(CultureInfo.InvariantCulture),
-        MessagePackType.Float => reader.ReadDouble().ToString(CultureInfo.InvariantCulture),
-        MessagePackType.Boolean => reader.ReadBoolean() ? "true" : "false",
-        _ => Text(ref reader, maxChars),
-    };
+        switch (reader.PeekType())
+        {
+            case MessagePackType.Integer:
+                var integer = reader.ReadInt64();
+                return TMode.Materializes ? integer.ToString(CultureInfo.InvariantCulture) : null;
+            case MessagePackType.Float:
+                var number = reader.ReadDouble();
+                return TMode.Materializes ? number.ToString(CultureInfo.InvariantCulture) : null;
+            case MessagePackType.Boolean:
+                var boolean = reader.ReadBoolean();
+                return TMode.Materializes ? (boolean ? "true" : "false") : null;
+            default:
+                return Text<TMode>(ref reader, maxChars);
+        }
+    }
+
+    /// <summary>Reads a map key and enters it in the path: a known key by its constant name, any other by where its bytes are.</summary>
+    private static WireKey EnterKey(ref WireReader reader, FieldPath path)
+    {
+        var key = reader.ReadKey(out var nameStart, out var nameLength);
+        if (key == WireKey.Unknown)
+        {
+            path.PushText(nameStart, nameLength, int.MaxValue);
+        }
+        else
+        {
+            path.Push(WireKeys.Name(key));
+        }
+
+        return key;
+    }
 
     /// <summary>
     /// The SDK's counts of events it dropped since its last accepted batch, by reason: known reasons keep their name,
@@ -600,18 +763,21 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
     private static int? NonNegative(long value) => value is > 0 and <= int.MaxValue ? (int)value : null;
 
     /// <summary>The path of the field being read, kept as cheap segments and turned into text only for an error.</summary>
-    private sealed class FieldPath
+    private sealed class FieldPath(ReadOnlyMemory<byte> body)
     {
-        private (string? Name, int Index)[] _segments = new (string?, int)[16];
+        private Segment[] _segments = new Segment[16];
         private int _count;
 
-        public void Push(string name) => Add((name, -1));
+        public void Push(string name) => Add(new Segment(name, -1, 0, 0, 0));
 
-        public void PushIndex(int index) => Add((null, index));
+        public void PushIndex(int index) => Add(new Segment(null, index, 0, 0, 0));
+
+        /// <summary>A name given by where its UTF-8 bytes are in the body; made into text (cut to <paramref name="maxChars"/>) only for an error.</summary>
+        public void PushText(int start, int length, int maxChars) => Add(new Segment(null, -1, start, length, maxChars));
 
         public void Pop() => _segments[--_count] = default;
 
-        private void Add((string? Name, int Index) segment)
+        private void Add(Segment segment)
         {
             if (_count == _segments.Length)
             {
@@ -624,14 +790,15 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         public override string ToString()
         {
             var text = new StringBuilder();
-            foreach (var (name, index) in _segments.AsSpan(0, _count))
+            foreach (var segment in _segments.AsSpan(0, _count))
             {
-                if (name is null)
+                if (segment is { Name: null, Index: >= 0 })
                 {
-                    text.Append('[').Append(index).Append(']');
+                    text.Append('[').Append(segment.Index).Append(']');
                 }
                 else
                 {
+                    var name = segment.Name ?? Utf8StringTable.Decode(body.Span.Slice(segment.TextStart, segment.TextLength), segment.MaxChars);
                     if (text.Length > 0)
                     {
                         text.Append('.');
@@ -643,5 +810,8 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
 
             return text.ToString();
         }
+
+        /// <summary>A name; an index (<c>Index</c> ≥ 0); or, with neither, text whose UTF-8 bytes are in the body, cut to <c>MaxChars</c>.</summary>
+        private readonly record struct Segment(string? Name, int Index, int TextStart, int TextLength, int MaxChars);
     }
 }

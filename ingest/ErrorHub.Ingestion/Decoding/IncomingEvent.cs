@@ -51,3 +51,9 @@ internal sealed record IncomingBatch(int Version, NameVersion? Sdk, IReadOnlyLis
     /// <summary>The SDK's counts of events it dropped, by known reason name (docs/protocol.md, <c>dropped</c>); null when absent.</summary>
     public IReadOnlyDictionary<string, long>? Dropped { get; init; }
 }
+
+/// <summary>
+/// What validating a batch tells (<see cref="EventBatchDecoder.Validate"/>): it is valid, how many events it holds, and the SDK's
+/// drop report, read as <see cref="IncomingBatch.Dropped"/> is.
+/// </summary>
+internal readonly record struct ValidatedBatch(int EventCount, IReadOnlyDictionary<string, long>? Dropped);

@@ -152,6 +152,61 @@ internal sealed class Utf8StringTable
         return (int)hash;
     }
 
+    /// <summary>What <see cref="Get"/> gives for <paramref name="utf8"/>, made without the table (for text needed once, such as an error's path).</summary>
+    internal static string Decode(ReadOnlySpan<byte> utf8, int maxChars = int.MaxValue) =>
+        utf8.IsEmpty || maxChars <= 0 ? "" : Cut(Utf8.GetString(utf8), maxChars);
+
+    /// <summary>
+    /// Decodes <paramref name="utf8"/> into <paramref name="chars"/> (at least <paramref name="utf8"/>'s length: UTF-8 never
+    /// gives more characters than bytes) as <see cref="Get"/> decodes it, and returns the count of characters.
+    /// </summary>
+    internal static int DecodeInto(ReadOnlySpan<byte> utf8, Span<char> chars) => Utf8.GetChars(utf8, chars);
+
+    /// <summary>
+    /// Whether <see cref="Get"/> would give text that is not empty or white space (<see cref="string.IsNullOrWhiteSpace"/>)
+    /// for these bytes and <paramref name="maxChars"/>, without making it: what a validation that makes no strings asks of a
+    /// required field.
+    /// </summary>
+    /// <remarks>
+    /// Exactly that text is looked at: the bytes are decoded with <see cref="Get"/>'s own decoding (invalid UTF-8 as U+FFFD,
+    /// which is not white space), a piece at a time, up to <paramref name="maxChars"/> characters, and a high surrogate that
+    /// <see cref="Cut"/> would drop at the cut does not count. Most text starts with an ASCII letter and is answered by its first byte.
+    /// </remarks>
+    internal static bool HasNonWhiteSpace(ReadOnlySpan<byte> utf8, int maxChars)
+    {
+        if (utf8.IsEmpty || maxChars <= 0)
+        {
+            return false;
+        }
+
+        if (utf8[0] < 0x80 && !char.IsWhiteSpace((char)utf8[0]))
+        {
+            return true; // the first character, and it is kept whatever the cut (an ASCII character is never a surrogate)
+        }
+
+        Span<char> piece = stackalloc char[128];
+        var decoded = 0; // characters of the text before this piece
+        var rest = utf8;
+        while (!rest.IsEmpty && decoded < maxChars)
+        {
+            // Decoding stops before a sequence whose characters do not fit, so no sequence (nor surrogate pair) is split.
+            System.Text.Unicode.Utf8.ToUtf16(rest, piece, out var read, out var written, replaceInvalidSequences: true, isFinalBlock: true);
+            for (var i = 0; i < written && decoded + i < maxChars; i++)
+            {
+                var c = piece[i];
+                if (!char.IsWhiteSpace(c) && !(decoded + i == maxChars - 1 && char.IsHighSurrogate(c)))
+                {
+                    return true;
+                }
+            }
+
+            decoded += written;
+            rest = rest[read..];
+        }
+
+        return false;
+    }
+
     internal static string Cut(string value, int maxChars) =>
         maxChars <= 0 ? "" : value.Length <= maxChars ? value : value[..(char.IsHighSurrogate(value[maxChars - 1]) ? maxChars - 1 : maxChars)];
 

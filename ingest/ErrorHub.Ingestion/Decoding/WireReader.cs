@@ -150,26 +150,37 @@ internal ref struct WireReader
     public string ReadString(int maxChars = int.MaxValue) => _strings.Get(ReadStringBytes(), maxChars);
 
     /// <summary>
-    /// Reads a map key, recognised from its bytes (<see cref="WireKeys"/>). <paramref name="name"/> is the key's text
-    /// for the path of an error: the <see cref="ErrorHub.Protocol.WireFields"/> constant of a known key, any other key
-    /// read as <see cref="ReadString"/> reads it.
+    /// The text of <paramref name="utf8"/> (bytes this reader returned) as <see cref="ReadString"/> makes it: cut to at most
+    /// <paramref name="maxChars"/> characters, invalid UTF-8 as U+FFFD, repeated strings made once.
     /// </summary>
-    public WireKey ReadKey(out string name)
+    public string MakeString(ReadOnlySpan<byte> utf8, int maxChars) => _strings.Get(utf8, maxChars);
+
+    /// <summary>
+    /// Reads a map key, recognised from its bytes (<see cref="WireKeys"/>), without making a string of it.
+    /// <paramref name="nameStart"/> and <paramref name="nameLength"/> locate its UTF-8 bytes in the input, for the path of an
+    /// error (text is made of an unknown key only when an error names it).
+    /// </summary>
+    public WireKey ReadKey(out int nameStart, out int nameLength)
     {
-        var utf8 = ReadStringBytes();
-        var key = WireKeys.Find(utf8);
-        name = key == WireKey.Unknown ? _strings.Get(utf8) : WireKeys.Name(key);
-        return key;
+        var utf8 = ReadStringBytes(out nameStart);
+        nameLength = utf8.Length;
+        return WireKeys.Find(utf8);
     }
 
     /// <summary>
     /// Reads a string's UTF-8 bytes without making a string, for values parsed straight from their bytes (event ids).
     /// The span is the input's own memory; the same checks as <see cref="ReadString"/> come first.
     /// </summary>
-    public ReadOnlySpan<byte> ReadStringBytes()
+    public ReadOnlySpan<byte> ReadStringBytes() => ReadStringBytes(out _);
+
+    /// <inheritdoc cref="ReadStringBytes()"/>
+    /// <param name="start">Where the string's bytes start in the input.</param>
+    public ReadOnlySpan<byte> ReadStringBytes(out int start)
     {
         var code = Expect(MessagePackType.String, "a string");
-        return ReadPayload(code, "string");
+        var payload = ReadPayload(code, "string");
+        start = _position - payload.Length;
+        return payload;
     }
 
     public ReadOnlySpan<byte> ReadBinary()
@@ -446,13 +457,13 @@ internal ref struct WireReader
         if (code == code16)
         {
             headerLength = 3;
-            RequireHeader(headerLength, $"the {kind} header is incomplete");
+            RequireCountHeader(headerLength, kind);
             count = BinaryPrimitives.ReadUInt16BigEndian(_data.Slice(_position + 1, 2));
         }
         else if (code == code16 + 1)
         {
             headerLength = 5;
-            RequireHeader(headerLength, $"the {kind} header is incomplete");
+            RequireCountHeader(headerLength, kind);
             count = BinaryPrimitives.ReadUInt32BigEndian(_data.Slice(_position + 1, 4));
         }
         else
@@ -502,6 +513,18 @@ internal ref struct WireReader
         if (length > Remaining)
         {
             throw Truncated($"the value needs {length} bytes but only {Remaining} remain");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RequireHeader"/> for an array's or map's header, its message made only when it is thrown: a 16-bit header
+    /// (16 entries or more) is common, and the message made first cost 88 bytes a header.
+    /// </summary>
+    private readonly void RequireCountHeader(int length, string kind)
+    {
+        if (length > Remaining)
+        {
+            throw Truncated($"the {kind} header is incomplete");
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class DecoderRobustnessTests
         {
             try
             {
-                decoder.Decode(body.AsMemory(0, length));
+                decoder.DecodeAndValidate(body.AsMemory(0, length));
                 Assert.Fail($"a body cut to {length} of {body.Length} bytes was accepted");
             }
             catch (BatchFormatException refused)
@@ -157,7 +157,7 @@ public sealed class DecoderRobustnessTests
                 {
                     try
                     {
-                        decoder.Decode(body);
+                        decoder.DecodeAndValidate(body);
                     }
                     catch (BatchFormatException refused)
                     {
@@ -180,7 +180,7 @@ public sealed class DecoderRobustnessTests
         string outcome;
         try
         {
-            var batch = decoder.Decode(body);
+            var batch = decoder.DecodeAndValidate(body);
             foreach (var decoded in batch.Events)
             {
                 Grouper.Group(decoded).Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");

@@ -82,5 +82,5 @@ public sealed class DroppedCountsTests
         Decode(Batch(MessageEvent()).With("dropped", null)).Dropped.Should().BeNull();
     }
 
-    private static IncomingBatch Decode(WireMap batch) => new EventBatchDecoder(new IngestLimits()).Decode(Wire.Encode(batch));
+    private static IncomingBatch Decode(WireMap batch) => new EventBatchDecoder(new IngestLimits()).DecodeAndValidate(Wire.Encode(batch));
 }

@@ -20,7 +20,7 @@ internal static class ExpectedEvents
     /// </summary>
     public static DecodedForTests Decode(ReadOnlyMemory<byte> body, IngestLimits? limits = null)
     {
-        var batch = new EventBatchDecoder(limits ?? new IngestLimits()).Decode(body);
+        var batch = new EventBatchDecoder(limits ?? new IngestLimits()).DecodeAndValidate(body);
         var context = new BatchContext(ProjectId, ReceivedAt, batch.Sdk);
         return new DecodedForTests(
             batch.Version,

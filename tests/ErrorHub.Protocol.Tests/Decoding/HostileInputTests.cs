@@ -248,7 +248,7 @@ public sealed class HostileInputTests
 
         // Decoding reads the time as sent; what the server believes of it is normalizing's decision, tested with it.
         var decoder = new EventBatchDecoder(new IngestLimits());
-        var events = decoder.Decode(Encode(Batch(MessageEvent().With("timestamp", latest), MessageEvent().With("timestamp", earliest),
+        var events = decoder.DecodeAndValidate(Encode(Batch(MessageEvent().With("timestamp", latest), MessageEvent().With("timestamp", earliest),
             MessageEvent().With("timestamp", largest64)))).Events;
 
         events[0].Timestamp.Should().Be(DateTimeOffset.MaxValue);

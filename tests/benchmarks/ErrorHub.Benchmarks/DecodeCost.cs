@@ -32,7 +32,8 @@ namespace ErrorHub.Benchmarks;
 /// <c>group-v6</c>, <c>group-null-v6</c>, <c>group-setter-v6</c> (the web-shop event and those two grouped by version 6's rules),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
-/// journal on: inflate and decode), <c>prepare-load</c> (prepare) and <c>flush</c> (what the journal's flusher does: inflate, prepare,
+/// journal on: inflate and validate), <c>validate-decode</c> (the same with the whole batch decoded into events to validate it, as
+/// requests did before validating made none: the baseline of <c>validate</c>), <c>prepare-load</c> (prepare) and <c>flush</c> (what the journal's flusher does: inflate, prepare,
 /// encode each row as the ClickHouse store does).
 /// </summary>
 internal static class DecodeCost
@@ -122,9 +123,10 @@ internal static class DecodeCost
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
                 "validate" => () => Validate(preparer, loadGzipped, limits),
+                "validate-decode" => () => ValidateByDecoding(decoder, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -169,11 +171,18 @@ internal static class DecodeCost
         return sink >= 0 ? events.Count : 0;
     }
 
-    /// <summary>What a request does to a batch with the journal on: inflate it and decode it to validate and count its events.</summary>
+    /// <summary>What a request does to a batch with the journal on: inflate it and validate it, counting its events.</summary>
     private static int Validate(BatchPreparer preparer, byte[] gzipped, IngestLimits limits)
     {
         using var body = RequestBody.Gunzip(gzipped, limits.MaxDecompressedBytes);
         return preparer.Validate(body.Memory, out _);
+    }
+
+    /// <summary>What a request did before validating made no events (the baseline of <c>validate</c>): inflate, decode every event, count them.</summary>
+    private static int ValidateByDecoding(EventBatchDecoder decoder, byte[] gzipped, IngestLimits limits)
+    {
+        using var body = RequestBody.Gunzip(gzipped, limits.MaxDecompressedBytes);
+        return decoder.Decode(body.Memory).Events.Count;
     }
 
     /// <summary>What the journal's flusher does to a batch on ClickHouse: inflate, prepare, and encode each event's row (RowBinary, the payload compressed).</summary>
