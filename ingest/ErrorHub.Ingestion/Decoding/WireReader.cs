@@ -145,7 +145,8 @@ internal ref struct WireReader
 
     /// <summary>
     /// Reads a string, cut to at most <paramref name="maxChars"/> characters before it is made; invalid UTF-8
-    /// becomes U+FFFD. Strings that come again in the batch (field names, frames) are made once (<see cref="Utf8StringTable"/>).
+    /// becomes U+FFFD. Values that come again in the batch (frames, modules, tag names) are made once (<see cref="Utf8StringTable"/>);
+    /// field names are never made (<see cref="ReadKey"/>).
     /// </summary>
     public string ReadString(int maxChars = int.MaxValue) => _strings.Get(ReadStringBytes(), maxChars);
 
