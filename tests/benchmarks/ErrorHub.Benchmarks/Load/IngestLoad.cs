@@ -141,7 +141,8 @@ internal static class IngestLoad
             }
         }
 
-        report.Add(("warm-up before measuring: server CPU per event in each 5 s round until two agree", $"{string.Join(" → ", perEvent.Select(s => $"{s * 1e6:N0} µs"))} ({warmUpClock.Elapsed.TotalSeconds:N0} s, {warmUpEvents:N0} events)"));
+        // A round can accept nothing (the journal full of the rounds before it answers 503): its CPU per event is not a number.
+        report.Add(("warm-up before measuring: server CPU per event in each 5 s round until two agree", $"{string.Join(" → ", perEvent.Select(s => double.IsFinite(s) ? $"{s * 1e6:N0} µs" : "none accepted"))} ({warmUpClock.Elapsed.TotalSeconds:N0} s, {warmUpEvents:N0} events)"));
 
         // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered. With the journal,
         // what the warm-up was answered for may still be on its way to the store: wait until the count stops growing.
