@@ -141,4 +141,28 @@ public sealed class DotNetTraceParserTests
         swedish.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
             ("System.Windows.Forms.NativeWindow", "CreateHandle", null), ("Shop.Program", "Main", 12));
     }
+
+    [Fact]
+    public void Traditional_Chinese_and_Arabic_frame_lines_are_read()
+    {
+        var chinese = DotNetTraceParser.Parse("""
+            System.NullReferenceException: 並未將物件參考設定為物件的執行個體。
+               於 Shop.Cart.CartService.Checkout(Order order)
+               於 Shop.Api.CheckoutController.Post()
+            """);
+        var arabic = DotNetTraceParser.Parse("""
+            System.NullReferenceException
+               عند Shop.Cart.CartService.Checkout(Order order)
+               عند Shop.Api.CheckoutController.Post()
+            """);
+
+        foreach (var trace in new[] { chinese, arabic })
+        {
+            trace.Exceptions[0].Frames.Select(f => (f.Type, f.Function)).Should().Equal(
+                ("Shop.Cart.CartService", "Checkout"), ("Shop.Api.CheckoutController", "Post"));
+        }
+
+        chinese.Exceptions[0].Value.Should().Be("並未將物件參考設定為物件的執行個體。");
+        arabic.Exceptions[0].Value.Should().BeEmpty();
+    }
 }
