@@ -96,12 +96,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private readonly TimeSpan _lingerSlice;
 
-    // The polling slices, on the real clock: a delivery's waits are polling, not anything the app could time (the
-    // injected clock's timers are the back-offs and timeouts it can observe). A collection lingering on the real clock
-    // shares them; one on an injected clock (the tests') waits slices of its own on that clock, as before.
-    private readonly PollingSlices _pollingSlices;
-    private readonly bool _lingerSharesPollingSlices;
-
     private List<byte[]>? _interrupted;
     private bool _spoolMayHoldBatches;
     private DateTimeOffset _spoolRetryAt;
@@ -126,8 +120,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
         _lingerSlice = LingerSliceFor(_capacity);
-        _pollingSlices = new PollingSlices(_lingerSlice, TimeProvider.System);
-        _lingerSharesPollingSlices = ReferenceEquals(timeProvider, TimeProvider.System);
         var adoptedPerBatch = Math.Min(Math.Max(1, options.MaxBatchSize), Math.Max(1, options.MaxBatchBytes) / BatchBuffer.AdoptedMinBytes + 1);
         _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + Math.Min(2 * adoptedPerBatch, 1024) + 16);
         _queue = Channel.CreateBounded<EncodedEvent>(new BoundedChannelOptions(_capacity)
@@ -604,7 +596,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     break;
                 }
 
-                var slice = LingerSlice(remaining, deadline, lingering.Token, cancellationToken);
+                var slice = Task.Delay(remaining < _lingerSlice ? remaining : _lingerSlice, _timeProvider, lingering.Token);
                 var woke = await Task.WhenAny(slice, flush.Task).ConfigureAwait(false);
                 if (!TakeQueued(limit) || woke == flush.Task)
                 {
@@ -617,22 +609,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
 
         Interlocked.CompareExchange(ref _flushRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), flush);
-    }
-
-    /// <summary>
-    /// The next wait of a lingering batch. On the real clock, the polling slice a delivery started and left running is
-    /// waited out rather than another timer started beside it (see <see cref="PollingSlices"/>), as long as it ends by
-    /// the deadline; the last, shorter wait before the deadline is a timer of its own.
-    /// </summary>
-    private Task LingerSlice(TimeSpan remaining, DateTimeOffset deadline, CancellationToken lingering, CancellationToken stopping)
-    {
-        if (!_lingerSharesPollingSlices)
-        {
-            return Task.Delay(remaining < _lingerSlice ? remaining : _lingerSlice, _timeProvider, lingering);
-        }
-
-        return _pollingSlices.RunningUntil(deadline)
-            ?? (remaining < _lingerSlice ? Task.Delay(remaining, _timeProvider, lingering) : _pollingSlices.Current(stopping));
     }
 
     /// <summary>Takes queued events into the batch until the queue is empty (true) or the batch is full (false).</summary>
@@ -680,11 +656,15 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         if (!delivery.IsCompleted)
         {
             var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             while (!delivery.IsCompleted && _carried is null && TakeQueued(limit))
             {
-                // The slice is left running when the delivery ends first: the next collection waits it out (see PollingSlices).
-                await Task.WhenAny(delivery, _pollingSlices.Current(cancellationToken)).ConfigureAwait(false);
+                // On the real clock: a polling interval, not a wait anything is timed by (the injected clock's timers
+                // are the back-offs and timeouts the app can observe).
+                await Task.WhenAny(delivery, Task.Delay(_lingerSlice, waiting.Token)).ConfigureAwait(false);
             }
+
+            await waiting.CancelAsync().ConfigureAwait(false);
         }
 
         await delivery.ConfigureAwait(false);
