@@ -35,6 +35,7 @@ internal sealed class JournalFiles : IDisposable
     internal const string PreparedFileName = "next-segment.prepared";
     internal const int HeaderLength = 20;
     private const uint Magic = 0x314A_4845; // "EHJ1" little-endian
+    private static readonly long PageBytes = Math.Max(Environment.SystemPageSize, 4096);
     private const int ZeroChunkBytes = 1024 * 1024;
     private const int ZerosBetweenSyncs = 8 * ZeroChunkBytes;
 
@@ -273,10 +274,24 @@ internal sealed class JournalFiles : IDisposable
             StartSegment();
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        // Within a preallocated segment the write runs on, with the zeros the segment already holds there, to the end of its
+        // last page: a write that ends inside a page makes the kernel read that page first when it is no longer cached (zeros
+        // written when the segment was prepared, maybe minutes ago, are the first pages reclaimed), and that read is waited
+        // for by every request in the group. The first page is the one the previous append wrote.
+        var segment = _current!;
+        var before = segment.Bytes;
+        var written = length;
+        if (before + length <= segment.Preallocated)
+        {
+            var pageEnd = (before + length + PageBytes - 1) / PageBytes * PageBytes;
+            written = (int)(Math.Min(pageEnd, segment.Preallocated) - before);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(written);
         var first = _nextSequence;
         try
         {
+            buffer.AsSpan(length, written - length).Clear();
             var position = 0;
             var sequence = first;
             foreach (var payload in payloads)
@@ -294,13 +309,11 @@ internal sealed class JournalFiles : IDisposable
             }
 
             var stream = _currentStream!;
-            var segment = _current!;
-            var before = segment.Bytes;
             try
             {
                 stream.Position = before;
-                stream.Write(buffer, 0, length);
-                if (before + length <= segment.Preallocated)
+                stream.Write(buffer, 0, written);
+                if (before + written <= segment.Preallocated)
                 {
                     // Within the size made durable when the segment was prepared: only these data blocks need to reach the disk.
                     FlushData(stream);
