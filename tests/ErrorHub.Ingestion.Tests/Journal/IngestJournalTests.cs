@@ -189,11 +189,13 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         var (torn, tornIds) = FreshRecord();
         WriteJournal(_journal, torn);
 
-        // The last append reached the disk only in part (its fsync never returned, so it was never acknowledged).
+        // The last append reached the disk only in part (its flush never returned, so it was never acknowledged): its end
+        // is still the zeros its preallocated segment was made of.
         var last = Segments(_journal).Order(StringComparer.Ordinal).Last();
         using (var stream = new FileStream(last, FileMode.Open))
         {
-            stream.SetLength(stream.Length - 10);
+            stream.Position = JournalFiles.HeaderLength + torn.Length - 10;
+            stream.Write(new byte[10]);
         }
 
         await using var host = await StartAsync();
@@ -205,6 +207,100 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         host.Journal().SkippedRecords.Should().Be(0, "a torn end is not damage: it was never acknowledged");
         host.Logs.Entries.Should().Contain(e => e.Message.Contains("cut off", StringComparison.Ordinal));
         host.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Batches_answered_202_across_preallocated_segments_are_all_replayed_from_the_files_a_kill_leaves()
+    {
+        // Small segments, and a linger long enough that nothing is inserted: every batch is only in the journal's files.
+        var more = new Dictionary<string, string?>
+        {
+            ["ErrorHub:Ingest:Journal:SegmentBytes"] = "65536",
+            ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
+        };
+        var ids = new List<Guid>();
+        var killed = NewDirectory();
+        try
+        {
+            await using (var host = await StartAsync(more))
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    var (batch, batchIds) = IngestEndpointTests.Fresh(copies: 5);
+                    using var response = await host.PostAsync(Wire.Encode(batch), gzip: i % 2 == 0);
+                    response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+                    ids.AddRange(batchIds);
+                }
+
+                host.Journal().Segments.Should().BeGreaterThan(2, "the batches fill several segments of 64 KB");
+
+                // What a kill -9 leaves: the files as they are once every 202 was answered.
+                foreach (var file in Directory.GetFiles(_journal, "*" + JournalFiles.SegmentExtension))
+                {
+                    File.Copy(file, Path.Combine(killed, Path.GetFileName(file)));
+                }
+            }
+
+            Directory.GetFiles(killed).Should().AllSatisfy(f => new FileInfo(f).Length.Should().BeGreaterThanOrEqualTo(65536, "segments are preallocated"));
+            var database = ClickHouseServerFixture.NewDatabaseName("journal");
+            await using var restarted = await IngestHost.StartAsync(Settings(clickHouse.Url, database, killed));
+
+            (await WaitUntilStoredAsync(clickHouse.Url, database, ids)).Should().Be((600L, 600L), "every batch answered 202 is in the files, each once");
+            restarted.Journal().SkippedRecords.Should().Be(0);
+            restarted.Logs.Entries.Should().NotContain(e => e.Message.Contains("cut off", StringComparison.Ordinal), "the zeros after the last record are not a torn write");
+            restarted.Logs.Errors.Should().BeEmpty();
+        }
+        finally
+        {
+            IngestHost.DeleteDirectory(killed);
+        }
+    }
+
+    [Fact]
+    public async Task Records_in_segments_an_earlier_release_grew_with_each_append_are_replayed_after_an_upgrade_and_ingest_goes_on()
+    {
+        // Written as releases before preallocated segments did: records one after the other, the file exactly as long as
+        // they are, the last one torn by a crash (the file ends inside it).
+        var (first, firstIds) = FreshRecord();
+        var (second, secondIds) = FreshRecord();
+        var (torn, tornIds) = FreshRecord();
+        byte[] segment = [.. EarlierRecord(1, first), .. EarlierRecord(2, second), .. EarlierRecord(3, torn)];
+        File.WriteAllBytes(Path.Combine(_journal, "0000000000000000001" + JournalFiles.SegmentExtension), segment[..^40]);
+
+        await using var host = await StartAsync();
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, [.. firstIds, .. secondIds])).Should().Be((6L, 6L));
+        (await CountStoredAsync(clickHouse.Url, _database, tornIds)).Rows.Should().Be(0);
+        await WaitForAsync(() => host.Journal().ReplayedRecords >= 2);
+        host.Journal().ReplayedRecords.Should().Be(2);
+        host.Journal().SkippedRecords.Should().Be(0);
+        host.Logs.Entries.Should().Contain(e => e.Message.Contains("cut off", StringComparison.Ordinal));
+
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        using (var response = await host.PostAsync(Wire.Encode(batch)))
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        }
+
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids)).Should().Be((3L, 3L), "after the upgrade new batches go to new, preallocated segments");
+        await host.StopAsync();
+        host.Logs.Errors.Should().BeEmpty();
+        Segments(_journal).Should().BeEmpty("the old segment is deleted once the store has it, like any other");
+    }
+
+    /// <summary>A record as the journal's format is documented (magic "EHJ1", length, sequence, CRC-32 of sequence and payload), encoded here.</summary>
+    private static byte[] EarlierRecord(long sequence, byte[] payload)
+    {
+        var record = new byte[JournalFiles.HeaderLength + payload.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(record, 0x314A_4845);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(4), payload.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(8), sequence);
+        payload.CopyTo(record, JournalFiles.HeaderLength);
+        var crc = new System.IO.Hashing.Crc32();
+        crc.Append(record.AsSpan(8, 8));
+        crc.Append(payload);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(16), crc.GetCurrentHashAsUInt32());
+        return record;
     }
 
     [Fact]

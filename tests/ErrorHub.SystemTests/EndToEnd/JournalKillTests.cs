@@ -27,6 +27,7 @@ public sealed class JournalKillTests : IClassFixture<ClickHouseServerFixture>, I
     private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-journalkill-").FullName;
     private readonly HttpClient _sql = new() { Timeout = TimeSpan.FromSeconds(30) };
     private TestProcess? _ingest;
+    private string? _segmentBytes;
 
     public JournalKillTests(ClickHouseServerFixture clickHouse) => _clickHouse = clickHouse;
 
@@ -49,10 +50,13 @@ public sealed class JournalKillTests : IClassFixture<ClickHouseServerFixture>, I
         }
     }
 
-    [Fact]
-    public async Task Every_batch_answered_202_before_a_kill_9_is_stored_exactly_once_after_the_restart()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("262144")] // segments of 256 KB: the kill comes after many rotations into preallocated (or, if none was ready, grown) segments
+    public async Task Every_batch_answered_202_before_a_kill_9_is_stored_exactly_once_after_the_restart(string? segmentBytes)
     {
         var url = FreePort.NextHttpUrl();
+        _segmentBytes = segmentBytes;
         _ingest = await StartIngestAsync(url);
         using var client = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
         var acknowledged = new ConcurrentBag<Guid>();
@@ -126,6 +130,7 @@ public sealed class JournalKillTests : IClassFixture<ClickHouseServerFixture>, I
                 ["ErrorHub__Ingest__SpikeEventsPerSecond"] = "0",
                 ["ErrorHub__Ingest__Journal__Enabled"] = "true",
                 ["ErrorHub__Ingest__Journal__MinTimeBetweenInserts"] = "00:00:02",
+                ["ErrorHub__Ingest__Journal__SegmentBytes"] = _segmentBytes,
                 ["ErrorHub__Retention__Enabled"] = "false",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_URLS"] = null,
