@@ -33,7 +33,7 @@ internal sealed class ClickHouseEventRow(ErrorEvent e)
     [ClickHouseColumn(Name = "exceptions.value", Type = "Array(String)")] public string[] ExceptionValues => Exceptions(x => x.Value);
     [ClickHouseColumn(Name = "exceptions.module", Type = "Array(String)")] public string[] ExceptionModules => Exceptions(x => x.Module ?? "");
     // Kept in the schema and the insert, written empty: nothing reads them, and the payload holds every frame (docs/storage.md).
-    // Instance properties, as the driver's row writer reads only those.
+    // Instance properties like every other column of the row the driver writes (CA1822 would make them static).
 #pragma warning disable CA1822
     [ClickHouseColumn(Name = "frames.exception_index", Type = "Array(UInt16)")] public ushort[] FrameExceptionIndexes => [];
     [ClickHouseColumn(Name = "frames.function", Type = "Array(String)")] public string[] FrameFunctions => [];
