@@ -106,7 +106,9 @@ internal static class ClickHousePayloadChecks
         (await FrameColumnsAsync(client, database, fresh.EventId)).Should().BeEquivalentTo(FrameColumns.Empty);
         await ShouldReadWholeAsync(store, old);
         await ShouldReadWholeAsync(store, fresh);
-        var found = await store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Search = "object reference not set" } });
+        // Only the outer exception's type says "AggregateException" (the title names the inner one).
+        old.Title.Should().NotContain("AggregateException");
+        var found = await store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { Search = "aggregateexception" } });
         found.Items.Select(i => i.Fingerprint).Should().BeEquivalentTo(["fp-frames-old", "fp-frames-new"], "the search reads the exception columns, written as before");
     }
 
