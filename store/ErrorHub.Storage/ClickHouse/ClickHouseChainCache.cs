@@ -3,12 +3,12 @@ using ErrorHub.Storage.Events;
 namespace ErrorHub.Storage.ClickHouse;
 
 /// <summary>
-/// An insert's encoded exception chains, so that the events of one failure encode their chain once: the row's columns from
-/// <c>exceptions.type</c> to <c>frames.in_app</c> (which hold nothing but the chain) and the chain's JSON inside the payload
-/// (its <c>exceptions</c> property). A load or a storm repeats a few failures thousands of times in an insert, and these
-/// bytes were most of the row's encoding (docs/benchmarks.md, "intake14", "intake15"). The key is the whole chain compared
-/// by value: every field of every exception and every frame, all of which the bytes contain, so two chains that differ in
-/// anything never share bytes. Bounded: at most <see cref="MaxChains"/> chains and <see cref="MaxBytes"/> bytes; past
+/// An insert's encoded exception chains, so that the events of one failure encode their chain once: the row's columns
+/// <c>exceptions.type</c> to <c>exceptions.module</c> and the chain's JSON inside the payload (its <c>exceptions</c>
+/// property, which holds every frame; the <c>frames</c> columns are written empty). A load or a storm repeats a few failures
+/// thousands of times in an insert, and these bytes were most of the row's encoding (docs/benchmarks.md, "intake14",
+/// "intake15"). The key is the whole chain compared by value: every field of every exception and every frame, all of which
+/// the JSON contains, so two chains that differ in anything never share bytes. Bounded: at most <see cref="MaxChains"/> chains and <see cref="MaxBytes"/> bytes; past
 /// either, further chains are encoded each time. One per batch, used by one thread at a time.
 /// </summary>
 internal sealed class ClickHouseChainCache
@@ -39,7 +39,7 @@ internal sealed class ClickHouseChainCache
         _bytes += columns.Length + json.Length;
     }
 
-    /// <summary>A chain's RowBinary columns (<c>exceptions.type</c> to <c>frames.in_app</c>) and its JSON array.</summary>
+    /// <summary>A chain's RowBinary columns (<c>exceptions.type</c> to <c>exceptions.module</c>) and its JSON array.</summary>
     internal sealed record EncodedChain(byte[] Columns, byte[] Json);
 
     /// <summary>

@@ -14,6 +14,9 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal static class ClickHouseEventEncoding
 {
+    /// <summary>The <c>frames</c> Nested's columns, written empty.</summary>
+    private const int FrameColumnCount = 8;
+
     public const string Columns =
         "project_id, timestamp, received_at, event_id, fingerprint, grouping_version, level, title, culprit, message, logger, platform, " +
         "release, environment, server_name, exceptions.type, exceptions.value, exceptions.module, frames.exception_index, frames.function, " +
@@ -57,6 +60,7 @@ internal static class ClickHouseEventEncoding
         }
 
         var chainEnd = row.WrittenCount;
+        WriteEmptyFrames(row);
 
         WriteString(row, e.User?.Id);
         WriteString(row, e.User?.Email);
@@ -86,48 +90,22 @@ internal static class ClickHouseEventEncoding
         WriteString(row, EventPayloadJson.SerializeGrouping(e));
     }
 
-    /// <summary>The columns that hold only the exception chain, <c>exceptions.type</c> to <c>frames.in_app</c>.</summary>
+    /// <summary>The columns that hold only the exception chain, <c>exceptions.type</c> to <c>exceptions.module</c>.</summary>
     private static void WriteChain(ArrayBufferWriter<byte> row, IReadOnlyList<ExceptionRecord> exceptions)
     {
         WriteStrings(row, exceptions, static x => x.Type);
         WriteStrings(row, exceptions, static x => x.Value);
         WriteStrings(row, exceptions, static x => x.Module);
+    }
 
-        // Frames of all exceptions in one list per column; exception_index says whose.
-        var frames = 0;
-        foreach (var exception in exceptions)
-        {
-            frames += exception.Frames.Count;
-        }
-
-        WriteLength(row, frames);
-        for (var i = 0; i < exceptions.Count; i++)
-        {
-            var index = (ushort)Math.Min(i, ushort.MaxValue);
-            var span = row.GetSpan(2 * exceptions[i].Frames.Count);
-            for (var f = 0; f < exceptions[i].Frames.Count; f++)
-            {
-                BinaryPrimitives.WriteUInt16LittleEndian(span[(2 * f)..], index);
-            }
-
-            row.Advance(2 * exceptions[i].Frames.Count);
-        }
-
-        WriteFrameStrings(row, exceptions, frames, static f => f.Function);
-        WriteFrameStrings(row, exceptions, frames, static f => f.Type);
-        WriteFrameStrings(row, exceptions, frames, static f => f.Module);
-        WriteFrameStrings(row, exceptions, frames, static f => f.File);
-        WriteFrameNumbers(row, exceptions, frames, static f => (uint)Math.Max(f.Line ?? 0, 0));
-        WriteFrameNumbers(row, exceptions, frames, static f => (uint)Math.Max(f.Column ?? 0, 0));
-        WriteLength(row, frames);
-        foreach (var exception in exceptions)
-        {
-            foreach (var frame in exception.Frames)
-            {
-                row.GetSpan(1)[0] = frame.InApp ? (byte)1 : (byte)0;
-                row.Advance(1);
-            }
-        }
+    /// <summary>
+    /// <c>frames.exception_index</c> to <c>frames.in_app</c>, each an empty array (a zero length): the columns stay in the
+    /// schema and the insert for older stores and clusters, but nothing reads them and the payload holds every frame.
+    /// </summary>
+    private static void WriteEmptyFrames(ArrayBufferWriter<byte> row)
+    {
+        row.GetSpan(FrameColumnCount)[..FrameColumnCount].Clear();
+        row.Advance(FrameColumnCount);
     }
 
     /// <summary>A <c>String</c>: its UTF-8 length, then its bytes; null is the empty string (as in the driver's rows).</summary>
@@ -184,34 +162,5 @@ internal static class ClickHouseEventEncoding
         {
             WriteString(row, select(item));
         }
-    }
-
-    private static void WriteFrameStrings(ArrayBufferWriter<byte> row, IReadOnlyList<ExceptionRecord> exceptions, int frames, Func<FrameRecord, string?> select)
-    {
-        WriteLength(row, frames);
-        foreach (var exception in exceptions)
-        {
-            foreach (var frame in exception.Frames)
-            {
-                WriteString(row, select(frame));
-            }
-        }
-    }
-
-    private static void WriteFrameNumbers(ArrayBufferWriter<byte> row, IReadOnlyList<ExceptionRecord> exceptions, int frames, Func<FrameRecord, uint> select)
-    {
-        WriteLength(row, frames);
-        var span = row.GetSpan(4 * frames);
-        var next = 0;
-        foreach (var exception in exceptions)
-        {
-            foreach (var frame in exception.Frames)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(span[next..], select(frame));
-                next += 4;
-            }
-        }
-
-        row.Advance(next);
     }
 }

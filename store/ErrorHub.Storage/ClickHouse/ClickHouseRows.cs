@@ -32,15 +32,18 @@ internal sealed class ClickHouseEventRow(ErrorEvent e)
     [ClickHouseColumn(Name = "exceptions.type", Type = "Array(String)")] public string[] ExceptionTypes => Exceptions(x => x.Type);
     [ClickHouseColumn(Name = "exceptions.value", Type = "Array(String)")] public string[] ExceptionValues => Exceptions(x => x.Value);
     [ClickHouseColumn(Name = "exceptions.module", Type = "Array(String)")] public string[] ExceptionModules => Exceptions(x => x.Module ?? "");
-    // Frames of all exceptions in one list; exception_index says whose.
-    [ClickHouseColumn(Name = "frames.exception_index", Type = "Array(UInt16)")] public ushort[] FrameExceptionIndexes => Frames((index, _) => (ushort)Math.Min(index, ushort.MaxValue));
-    [ClickHouseColumn(Name = "frames.function", Type = "Array(String)")] public string[] FrameFunctions => Frames((_, f) => f.Function);
-    [ClickHouseColumn(Name = "frames.type", Type = "Array(String)")] public string[] FrameTypes => Frames((_, f) => f.Type ?? "");
-    [ClickHouseColumn(Name = "frames.module", Type = "Array(String)")] public string[] FrameModules => Frames((_, f) => f.Module ?? "");
-    [ClickHouseColumn(Name = "frames.file", Type = "Array(String)")] public string[] FrameFiles => Frames((_, f) => f.File ?? "");
-    [ClickHouseColumn(Name = "frames.line_number", Type = "Array(UInt32)")] public uint[] FrameLines => Frames((_, f) => (uint)Math.Max(f.Line ?? 0, 0));
-    [ClickHouseColumn(Name = "frames.column_number", Type = "Array(UInt32)")] public uint[] FrameColumns => Frames((_, f) => (uint)Math.Max(f.Column ?? 0, 0));
-    [ClickHouseColumn(Name = "frames.in_app", Type = "Array(UInt8)")] public byte[] FrameInApp => Frames((_, f) => f.InApp ? (byte)1 : (byte)0);
+    // Kept in the schema and the insert, written empty: nothing reads them, and the payload holds every frame (docs/storage.md).
+    // Instance properties like every other column of the row the driver writes (CA1822 would make them static).
+#pragma warning disable CA1822
+    [ClickHouseColumn(Name = "frames.exception_index", Type = "Array(UInt16)")] public ushort[] FrameExceptionIndexes => [];
+    [ClickHouseColumn(Name = "frames.function", Type = "Array(String)")] public string[] FrameFunctions => [];
+    [ClickHouseColumn(Name = "frames.type", Type = "Array(String)")] public string[] FrameTypes => [];
+    [ClickHouseColumn(Name = "frames.module", Type = "Array(String)")] public string[] FrameModules => [];
+    [ClickHouseColumn(Name = "frames.file", Type = "Array(String)")] public string[] FrameFiles => [];
+    [ClickHouseColumn(Name = "frames.line_number", Type = "Array(UInt32)")] public uint[] FrameLines => [];
+    [ClickHouseColumn(Name = "frames.column_number", Type = "Array(UInt32)")] public uint[] FrameColumns => [];
+    [ClickHouseColumn(Name = "frames.in_app", Type = "Array(UInt8)")] public byte[] FrameInApp => [];
+#pragma warning restore CA1822
     [ClickHouseColumn(Name = "user_id", Type = "String")] public string UserId => e.User?.Id ?? "";
     [ClickHouseColumn(Name = "user_email", Type = "String")] public string UserEmail => e.User?.Email ?? "";
     [ClickHouseColumn(Name = "user_username", Type = "String")] public string UserUsername => e.User?.Username ?? "";
@@ -58,27 +61,6 @@ internal sealed class ClickHouseEventRow(ErrorEvent e)
         value < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : value > LastDateTime ? LastDateTime : value;
 
     private T[] Exceptions<T>(Func<ExceptionRecord, T> select) => e.Exceptions.Select(select).ToArray();
-
-    private T[] Frames<T>(Func<int, FrameRecord, T> select)
-    {
-        var count = 0;
-        foreach (var exception in e.Exceptions)
-        {
-            count += exception.Frames.Count;
-        }
-
-        var values = new T[count];
-        var next = 0;
-        for (var i = 0; i < e.Exceptions.Count; i++)
-        {
-            foreach (var frame in e.Exceptions[i].Frames)
-            {
-                values[next++] = select(i, frame);
-            }
-        }
-
-        return values;
-    }
 }
 
 /// <summary>One row of the projects table; <c>version</c> orders the rows of one id (the latest wins).</summary>

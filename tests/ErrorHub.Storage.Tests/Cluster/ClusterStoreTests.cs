@@ -56,6 +56,14 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
     public async Task A_damaged_payload_leaves_out_its_event_and_nothing_else() =>
         await ClickHousePayloadChecks.A_damaged_payload_leaves_out_its_event_and_nothing_else(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!, _logs);
 
+    [Fact]
+    public async Task An_events_frames_are_stored_in_its_payload_only_and_read_back_whole() =>
+        await ClickHousePayloadChecks.An_events_frames_are_stored_in_its_payload_only_and_read_back_whole(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!);
+
+    [Fact]
+    public async Task A_row_of_an_earlier_release_with_its_frames_in_columns_still_reads_the_same() =>
+        await ClickHousePayloadChecks.A_row_of_an_earlier_release_with_its_frames_in_columns_still_reads_the_same(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!);
+
     private async Task<string> EmptySharedDatabaseAsync()
     {
         await cluster.EnsureNodesRunAsync();

@@ -64,20 +64,11 @@ internal sealed class RowBinaryBaseline(HttpClient http, Uri url)
         w.WriteArray(e.Exceptions, static (w, x) => w.WriteString(x.Value));
         w.WriteArray(e.Exceptions, static (w, x) => w.WriteString(x.Module));
 
-        var frameCount = 0;
-        foreach (var exception in e.Exceptions)
+        // The eight frame columns empty, as the store writes them today, so that both ways insert the same rows.
+        for (var column = 0; column < 8; column++)
         {
-            frameCount += exception.Frames.Count;
+            w.WriteVarUInt(0);
         }
-
-        WriteFrameColumn(w, e, frameCount, static (w, index, _) => w.WriteUInt16((ushort)Math.Min(index, ushort.MaxValue)));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.Function));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.Type));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.Module));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteString(f.File));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteUInt32((uint)Math.Max(f.Line ?? 0, 0)));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteUInt32((uint)Math.Max(f.Column ?? 0, 0)));
-        WriteFrameColumn(w, e, frameCount, static (w, _, f) => w.WriteBool(f.InApp));
 
         var user = e.User;
         w.WriteString(user?.Id);
@@ -94,18 +85,6 @@ internal sealed class RowBinaryBaseline(HttpClient http, Uri url)
 
         // The payload as the store writes it today (compressed), so that both ways insert the same bytes.
         w.WriteBytes(ClickHousePayload.Encode(e));
-    }
-
-    private static void WriteFrameColumn(RowBinaryWriter w, ErrorEvent e, int frameCount, Action<RowBinaryWriter, int, FrameRecord> writeValue)
-    {
-        w.WriteVarUInt((ulong)frameCount);
-        for (var i = 0; i < e.Exceptions.Count; i++)
-        {
-            foreach (var frame in e.Exceptions[i].Frames)
-            {
-                writeValue(w, i, frame);
-            }
-        }
     }
 
     private sealed class RowBinaryContent<TRow> : HttpContent

@@ -180,20 +180,21 @@ internal static class InsertCost
 
         var bytes = await client.QueryAsync(
             $"""
-            SELECT table, sum(rows) AS stored_rows, sum(data_uncompressed_bytes) AS uncompressed
+            SELECT table, sum(rows) AS stored_rows, sum(data_uncompressed_bytes) AS uncompressed, sum(data_compressed_bytes) AS compressed
             FROM system.parts WHERE database = {ClickHouseSql.Quote(database)} AND table LIKE 'events_variant_%' AND active
             GROUP BY table
             """,
-            row => (Table: row.GetProperty("table").GetString()!, Rows: ClickHouseClient.ReadInt64(row.GetProperty("stored_rows")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed"))),
+            row => (Table: row.GetProperty("table").GetString()!, Rows: ClickHouseClient.ReadInt64(row.GetProperty("stored_rows")),
+                Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed")), Compressed: ClickHouseClient.ReadInt64(row.GetProperty("compressed"))),
             CancellationToken.None);
         Console.WriteLine();
         Console.WriteLine($"// {size:N0}-row inserts into copies of events without views, {Rounds} rounds, variants taking turns; load average {File.ReadAllText("/proc/loadavg").Trim()}");
-        Console.WriteLine("| rows | uncompressed bytes per row | wall ms per insert (median) | ClickHouse CPU ms per insert (median; min-max) |");
-        Console.WriteLine("|---|---:|---:|---:|");
+        Console.WriteLine("| rows | uncompressed bytes per row | on disk per row | wall ms per insert (median) | ClickHouse CPU ms per insert (median; min-max) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var variant in variants)
         {
             var b = bytes.Single(x => x.Table == "events_variant_" + variant.ToString().ToLowerInvariant());
-            Console.WriteLine($"| {variant} | {(double)b.Uncompressed / b.Rows:N0} | {Median(walls[variant]):N0} | {Median(cpu[variant]):N0} ({cpu[variant].Min():N0}-{cpu[variant].Max():N0}) |");
+            Console.WriteLine($"| {variant} | {(double)b.Uncompressed / b.Rows:N0} | {(double)b.Compressed / b.Rows:N0} | {Median(walls[variant]):N0} | {Median(cpu[variant]):N0} ({cpu[variant].Min():N0}-{cpu[variant].Max():N0}) |");
         }
     }
 

@@ -72,49 +72,43 @@ internal sealed class RawClickHouseInsert
         return clock.Elapsed;
     }
 
-    private static readonly int PayloadColumn = Array.FindIndex(Columns, c => c.Name == "payload");
     private static readonly int[] FrameColumns = Columns.Select((c, i) => (c, i)).Where(x => x.c.Name.StartsWith("frames.", StringComparison.Ordinal)).Select(x => x.i).ToArray();
-    private static readonly int FunctionColumn = Array.FindIndex(Columns, c => c.Name == "frames.function");
-    private static readonly int TypeColumn = Array.FindIndex(Columns, c => c.Name == "frames.type");
-    private static readonly int ModuleColumn = Array.FindIndex(Columns, c => c.Name == "frames.module");
 
     private static void Change(object?[] values, ErrorEvent e, RowVariant variant)
     {
         switch (variant)
         {
-            case RowVariant.PlainJsonPayload:
-                values[PayloadColumn] = EventPayloadJson.SerializeToUtf8Bytes(e);
+            case RowVariant.EveryFrame:
+                SetFrames(values, e.Exceptions.SelectMany((x, owner) => x.Frames.Select(f => (owner, f))));
                 break;
             case RowVariant.InAppFramesAndThrowSites:
                 // .NET order: each exception's first frame is where it was thrown.
-                var keep = e.Exceptions.SelectMany(x => x.Frames.Select((f, i) => f.InApp || i == 0)).ToArray();
-                foreach (var column in FrameColumns)
-                {
-                    var all = (Array)values[column]!;
-                    var kept = Array.CreateInstance(all.GetType().GetElementType()!, keep.Count(k => k));
-                    for (int from = 0, to = 0; from < keep.Length; from++)
-                    {
-                        if (keep[from])
-                        {
-                            kept.SetValue(all.GetValue(from), to++);
-                        }
-                    }
+                SetFrames(values, e.Exceptions.SelectMany((x, owner) => x.Frames.Where((f, i) => f.InApp || i == 0).Select(f => (owner, f))));
+                break;
+            case RowVariant.NoFrames:
+                SetFrames(values, []);
+                break;
+        }
+    }
 
-                    values[column] = kept;
-                }
-
-                break;
-            case RowVariant.WithoutFrameTypeAndModule:
-                values[TypeColumn] = new string[((string[])values[TypeColumn]!).Length];
-                Array.Fill((string[])values[TypeColumn]!, "");
-                values[ModuleColumn] = values[TypeColumn];
-                break;
-            case RowVariant.FunctionAsTypeDotMethod:
-                var frames = e.Exceptions.SelectMany(x => x.Frames).ToArray();
-                values[FunctionColumn] = frames.Select(f => f.Type is null ? f.Function : f.Type + "." + f.Function).ToArray();
-                values[TypeColumn] = frames.Select(_ => "").ToArray();
-                values[ModuleColumn] = values[TypeColumn];
-                break;
+    /// <summary>The <c>frames.*</c> columns holding <paramref name="frames"/>, valued as releases before intake20 wrote them.</summary>
+    private static void SetFrames(object?[] values, IEnumerable<(int Owner, FrameRecord Frame)> frames)
+    {
+        var kept = frames.ToArray();
+        foreach (var column in FrameColumns)
+        {
+            values[column] = Columns[column].Name switch
+            {
+                "frames.exception_index" => kept.Select(x => (ushort)Math.Min(x.Owner, ushort.MaxValue)).ToArray(),
+                "frames.function" => kept.Select(x => x.Frame.Function).ToArray(),
+                "frames.type" => kept.Select(x => x.Frame.Type ?? "").ToArray(),
+                "frames.module" => kept.Select(x => x.Frame.Module ?? "").ToArray(),
+                "frames.file" => kept.Select(x => x.Frame.File ?? "").ToArray(),
+                "frames.line_number" => kept.Select(x => (uint)Math.Max(x.Frame.Line ?? 0, 0)).ToArray(),
+                "frames.column_number" => kept.Select(x => (uint)Math.Max(x.Frame.Column ?? 0, 0)).ToArray(),
+                "frames.in_app" => kept.Select(x => x.Frame.InApp ? (byte)1 : (byte)0).ToArray(),
+                var name => throw new InvalidOperationException($"No value for the frame column {name}."),
+            };
         }
     }
 }
@@ -125,15 +119,12 @@ internal enum RowVariant
     /// <summary>As the store writes them.</summary>
     Store,
 
-    /// <summary>The payload as plain JSON, as the store wrote it before it compressed it.</summary>
-    PlainJsonPayload,
+    /// <summary>Every frame of every exception in the <c>frames</c> columns, as releases before intake20 wrote them.</summary>
+    EveryFrame,
 
-    /// <summary>Only in-app frames and each exception's throw site in the <c>frames</c> columns (the payload keeps every frame).</summary>
+    /// <summary>Only in-app frames and each exception's throw site in the <c>frames</c> columns.</summary>
     InAppFramesAndThrowSites,
 
-    /// <summary><c>frames.type</c> and <c>frames.module</c> empty.</summary>
-    WithoutFrameTypeAndModule,
-
-    /// <summary><c>frames.function</c> as Type.Method, <c>frames.type</c> and <c>frames.module</c> empty.</summary>
-    FunctionAsTypeDotMethod,
+    /// <summary>Every <c>frames</c> column an empty array.</summary>
+    NoFrames,
 }
