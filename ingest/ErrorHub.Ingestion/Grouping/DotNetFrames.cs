@@ -1,3 +1,4 @@
+using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
@@ -87,9 +88,16 @@ internal static class DotNetFrames
             return false;
         }
 
+        // Version 8: under Microsoft, only Microsoft's products are framework code; the rest is an app's namespace.
+        var (isMicrosoft, isProduct) = rules.MicrosoftProductsOnly ? MicrosoftProducts.Classify(typeName) : default;
+        if (isProduct)
+        {
+            return true;
+        }
+
         foreach (var prefix in FrameworkNamespaces)
         {
-            if (HasPrefix(typeName, prefix))
+            if (!isMicrosoft && HasPrefix(typeName, prefix))
             {
                 return true;
             }
@@ -109,8 +117,14 @@ internal static class DotNetFrames
         return false;
     }
 
-    /// <summary>The app's own code: marked in-app by the client and not in a framework namespace.</summary>
-    public static bool IsApp(FrameRecord frame, GroupingRules rules) => frame.InApp && !IsFrameworkName(frame.Type, rules) && !IsGenerated(frame);
+    /// <summary>
+    /// The app's own code: marked in-app by the client and not in a framework namespace. Since version 8 the client's mark is trusted
+    /// under <c>Microsoft</c> whatever the product: the SDK marks none of Microsoft's products in-app unless the app's InAppInclude names
+    /// it (PowerShell's own code in PowerShell), where for other libraries it marks every namespace it does not know.
+    /// </summary>
+    public static bool IsApp(FrameRecord frame, GroupingRules rules) =>
+        frame.InApp && !IsGenerated(frame)
+        && ((rules.MicrosoftProductsOnly && MicrosoftProducts.Classify(frame.Type).IsMicrosoft) || !IsFrameworkName(frame.Type, rules));
 
     /// <summary>Frames that say nothing about where a failure is: rethrow and async plumbing, generated code, helpers that only throw.</summary>
     public static bool IsNoise(FrameRecord frame, GroupingRules rules) => IsGenerated(frame) || IsPlumbing(frame) || IsThrowHelper(frame, rules);
