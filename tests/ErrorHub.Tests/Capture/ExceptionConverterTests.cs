@@ -121,7 +121,7 @@ public sealed class ExceptionConverterTests
 
         frames.Should().Contain(f => f.Type == "Microsoft.Contoso.Catalog.CatalogService" && f.Function == "Load" && f.InApp);
         frames.Should().Contain(f => f.Type == "Microsoft.Contoso.Catalog.PriceList" && f.Function == "Find" && f.InApp);
-        frames.Where(f => f.Type!.StartsWith("System.", StringComparison.Ordinal)).Should().NotBeEmpty().And.OnlyContain(f => !f.InApp);
+        frames.Where(f => f.Type?.StartsWith("System.", StringComparison.Ordinal) == true).Should().NotBeEmpty().And.OnlyContain(f => !f.InApp);
 
         // The marking is read once per method: a second failure through the same methods gets the same frames from the cache.
         Convert(Catch(() => Microsoft.Contoso.Catalog.CatalogService.Load("winter-kit"))).Exceptions.Single().Frames
