@@ -15,7 +15,7 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 7 reaches on the whole corpus today (0.893 and 0.980 with held-out-9, 0.918 and 0.984 before it and 0.921
+    /// Just under what version 8 reaches on the whole corpus today (0.902 and 0.981; version 7 0.893 and 0.980 with held-out-9, 0.918 and 0.984 before it and 0.921
     /// and 0.985 before held-out-8, where version 6 reaches 0.892 and 0.981 with held-out-7, 0.896 and 0.981 before it; version 5 reached
     /// 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before held-out-5, version 3 0.844 and 0.971 with held-out-4); raise
     /// them when grouping improves.
@@ -23,8 +23,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     /// apart (the same WinForms paint failure in ShareX and in Greenshot, Avalonia's X11 regression in Avalonia's and in an app's
     /// tracker) share a fingerprint, and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.89;
-    private const double BCubedFloor = 0.975;
+    private const double PairwiseFloor = 0.90;
+    private const double BCubedFloor = 0.978;
 
     /// <summary>
     /// Held-out sets collected to test given candidate rules rather than as a sample of what apps send: held-out-4 is weighted
