@@ -12,8 +12,8 @@ internal static class DotNetFrames
     /// Namespaces that are never the app's code, whatever the client marked: the runtime, the
     /// platforms (WPF's shell integration lives in its own top-level namespace, Standard), and
     /// libraries nearly every .NET app ships with. The SDK only excludes System and
-    /// Microsoft by default, so without this list a JSON or database library's frames would be taken
-    /// for the app's.
+    /// Microsoft's products by default, so without this list a JSON or database library's frames would be taken
+    /// for the app's. Since version 8, Microsoft here means only Microsoft's products (<see cref="MicrosoftProducts"/>).
     /// </summary>
     private static readonly string[] FrameworkNamespaces =
     [

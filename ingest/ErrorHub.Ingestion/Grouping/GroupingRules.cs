@@ -8,7 +8,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// What distinguishes one version of the grouping rules from the one before it. Version 5 is version 4 with the
 /// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"); version 6 is version 5 reading what a cut
 /// or frameless report still says (docs/grouping.md, "Version 6"); version 7 is version 6 keying a library's null dereference by its
-/// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"). Version 4 is version 3 with
+/// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"); version 8
+/// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
