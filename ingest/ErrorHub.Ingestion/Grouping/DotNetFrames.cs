@@ -176,6 +176,11 @@ internal static class DotNetFrames
         "UIApplication.Main",
     };
 
+    /// <summary>Whether a method's name is one of <see cref="MessageLoops"/>' methods (names only, nothing normalized or allocated).</summary>
+    public static bool MayBeMessageLoopMethod(string function) =>
+        function is "Run" or "RunDialog" or "Start" or "RunMessageLoop" or "RunMessageLoopInner" or "PushFrame" or "PushFrameImpl" or "MainLoop"
+            or "StartWithClassicDesktopLifetime" or "Main";
+
     /// <summary>The program's entry point, as the compiler names it (Main) or for top-level statements (&lt;Main&gt;$).</summary>
     public static bool IsEntryPoint(FrameRecord frame) => frame.Function is "Main" or "<Main>$";
 

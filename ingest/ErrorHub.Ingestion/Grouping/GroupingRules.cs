@@ -223,11 +223,13 @@ internal sealed class GroupingRules
     }
 
     /// <summary>
-    /// Version 8: a frame version 7 read as framework code that may be the app's now: marked in-app under Microsoft (any product: the
-    /// mark is trusted), or under a Microsoft namespace that is no product (a message loop or a type's name in full). Names only.
+    /// Version 8: a frame version 7 read otherwise: marked in-app under Microsoft (any product: the mark is trusted), or a message loop's
+    /// method under a Microsoft namespace that is no product (version 6's entry point rule reads message loops as framework code only).
+    /// Names only, and the mark first: most events' Microsoft frames are unmarked products, and then only a loop's method name is compared.
     /// </summary>
-    private static bool MayBeMicrosoftApp(FrameRecord frame) =>
-        MicrosoftProducts.Classify(frame.Type) is (true, var isProduct) && (frame.InApp || !isProduct);
+    private static bool MayBeMicrosoftApp(FrameRecord frame) => frame.InApp
+        ? MicrosoftProducts.Classify(frame.Type).IsMicrosoft
+        : DotNetFrames.MayBeMessageLoopMethod(frame.Function) && MicrosoftProducts.IsUnlistedMicrosoft(frame.Type);
 
     private static bool IsUnlistedMicrosoft(string? typeName) => MicrosoftProducts.IsUnlistedMicrosoft(typeName.AsSpan().TrimStart());
 
