@@ -95,6 +95,23 @@ public sealed class PinnedFingerprintV8Tests
     }
 
     [Fact]
+    public void A_message_loop_under_a_microsoft_namespace_that_is_no_product_is_no_framework_loop_and_the_event_carries_version_7s_fingerprint()
+    {
+        // Version 6's rule passes over a Main that only started a framework's message loop; under an app's own Microsoft namespace
+        // there is no framework loop, so Main is the app frame, even though the loop's frame is not marked in-app.
+        var loop = Event(Exception("System.ComponentModel.Win32Exception", "Error creating window handle.",
+            Framework("System.Windows.Forms.NativeWindow", "CreateHandle"),
+            Framework("Microsoft.Contoso.Shell.Application", "Run"),
+            InApp("Contoso.Desktop.Program", "Main")));
+        var grouped = Grouper.Group(loop);
+
+        Grouper.Counted(grouped.Components).Should().Equal("type:Win32Exception", "throw:NativeWindow", "app:Contoso.Desktop.Program.Main");
+        Grouper.Counted(Grouper.Group(loop, GroupingRules.V7).Components).Should().NotContain(c => c.StartsWith("app:", StringComparison.Ordinal));
+        GroupingRules.V8.MayDifferFromPrevious(loop).Should().BeTrue();
+        grouped.LegacyFingerprint.Should().Be(Grouper.Group(loop, GroupingRules.V7).Fingerprint);
+    }
+
+    [Fact]
     public void Events_without_a_microsoft_namespace_version_8_reads_otherwise_do_not_compute_version_7_again()
     {
         var aspNetCore = Checkout();
