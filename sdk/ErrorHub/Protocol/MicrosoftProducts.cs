@@ -34,7 +34,10 @@ internal static class MicrosoftProducts
     ];
 
     private static readonly HashSet<string> RootSet = new(Roots, StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
+    // Ingest classifies names for every event it groups: looked up without cutting a string out of the name.
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> RootLookup = RootSet.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
 
     /// <summary>
     /// Whether <paramref name="typeName"/> is under <c>Microsoft</c>, and then whether it is one of Microsoft's products:
@@ -71,7 +74,12 @@ internal static class MicrosoftProducts
             return (true, true); // a type right under Microsoft: no app lives there
         }
 
+#if NET9_0_OR_GREATER
         return (true, RootLookup.Contains(rest[..end]));
+#else
+        // The SDK on .NET 8 classifies a method once, when it first fails: a short string per method is nothing.
+        return (true, RootSet.Contains(rest[..end].ToString()));
+#endif
     }
 
     /// <summary>Whether the name is under <c>Microsoft</c> but not under one of Microsoft's products: an app's namespace.</summary>
