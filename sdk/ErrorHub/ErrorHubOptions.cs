@@ -47,9 +47,18 @@ public sealed class ErrorHubOptions
 
     /// <summary>
     /// Namespace prefixes whose frames are not the app's own code, for the in-app flag used by grouping
-    /// and the dashboard. "System", "Microsoft" and "ErrorHub" are always excluded.
+    /// and the dashboard. "System", Microsoft's products ("Microsoft.AspNetCore", "Microsoft.Extensions",
+    /// "Microsoft.EntityFrameworkCore", ...; docs/sdk.md lists them) and the SDK's own assemblies are always excluded;
+    /// any other "Microsoft.X" namespace is taken for the app's.
     /// </summary>
     public IList<string> InAppExclude { get; } = new List<string>();
+
+    /// <summary>
+    /// Namespace prefixes whose frames are the app's own code whatever <see cref="InAppExclude"/> and the built-in
+    /// exclusions say: an app that lives in one of Microsoft's product namespaces, or ships its code under a
+    /// library's name. An include wins over every exclude; the SDK's own assemblies are never the app's.
+    /// </summary>
+    public IList<string> InAppInclude { get; } = new List<string>();
 
     /// <summary>
     /// Called for every event before it is queued: change it, or return null to drop it. The hint carries the

@@ -1,3 +1,4 @@
+using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
@@ -11,8 +12,8 @@ internal static class DotNetFrames
     /// Namespaces that are never the app's code, whatever the client marked: the runtime, the
     /// platforms (WPF's shell integration lives in its own top-level namespace, Standard), and
     /// libraries nearly every .NET app ships with. The SDK only excludes System and
-    /// Microsoft by default, so without this list a JSON or database library's frames would be taken
-    /// for the app's.
+    /// Microsoft's products by default, so without this list a JSON or database library's frames would be taken
+    /// for the app's. Since version 8, Microsoft here means only Microsoft's products (<see cref="MicrosoftProducts"/>).
     /// </summary>
     private static readonly string[] FrameworkNamespaces =
     [
@@ -87,9 +88,16 @@ internal static class DotNetFrames
             return false;
         }
 
+        // Version 8: under Microsoft, only Microsoft's products are framework code; the rest is an app's namespace.
+        var (isMicrosoft, isProduct) = rules.MicrosoftProductsOnly ? MicrosoftProducts.Classify(typeName) : default;
+        if (isProduct)
+        {
+            return true;
+        }
+
         foreach (var prefix in FrameworkNamespaces)
         {
-            if (HasPrefix(typeName, prefix))
+            if (!isMicrosoft && HasPrefix(typeName, prefix))
             {
                 return true;
             }
@@ -109,8 +117,14 @@ internal static class DotNetFrames
         return false;
     }
 
-    /// <summary>The app's own code: marked in-app by the client and not in a framework namespace.</summary>
-    public static bool IsApp(FrameRecord frame, GroupingRules rules) => frame.InApp && !IsFrameworkName(frame.Type, rules) && !IsGenerated(frame);
+    /// <summary>
+    /// The app's own code: marked in-app by the client and not in a framework namespace. Since version 8 the client's mark is trusted
+    /// under <c>Microsoft</c> whatever the product: the SDK marks none of Microsoft's products in-app unless the app's InAppInclude names
+    /// it (PowerShell's own code in PowerShell), where for other libraries it marks every namespace it does not know.
+    /// </summary>
+    public static bool IsApp(FrameRecord frame, GroupingRules rules) =>
+        frame.InApp && !IsGenerated(frame)
+        && ((rules.MicrosoftProductsOnly && MicrosoftProducts.Classify(frame.Type).IsMicrosoft) || !IsFrameworkName(frame.Type, rules));
 
     /// <summary>Frames that say nothing about where a failure is: rethrow and async plumbing, generated code, helpers that only throw.</summary>
     public static bool IsNoise(FrameRecord frame, GroupingRules rules) => IsGenerated(frame) || IsPlumbing(frame) || IsThrowHelper(frame, rules);
@@ -161,6 +175,11 @@ internal static class DotNetFrames
         "ClassicDesktopStyleApplicationLifetime.Start", "ClassicDesktopStyleApplicationLifetimeExtensions.StartWithClassicDesktopLifetime",
         "UIApplication.Main",
     };
+
+    /// <summary>Whether a method's name is one of <see cref="MessageLoops"/>' methods (names only, nothing normalized or allocated).</summary>
+    public static bool MayBeMessageLoopMethod(string function) =>
+        function is "Run" or "RunDialog" or "Start" or "RunMessageLoop" or "RunMessageLoopInner" or "PushFrame" or "PushFrameImpl" or "MainLoop"
+            or "StartWithClassicDesktopLifetime" or "Main";
 
     /// <summary>The program's entry point, as the compiler names it (Main) or for top-level statements (&lt;Main&gt;$).</summary>
     public static bool IsEntryPoint(FrameRecord frame) => frame.Function is "Main" or "<Main>$";

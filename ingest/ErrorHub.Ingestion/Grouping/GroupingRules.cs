@@ -1,4 +1,5 @@
 using ErrorHub.Ingestion.Decoding;
+using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
@@ -7,7 +8,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// What distinguishes one version of the grouping rules from the one before it. Version 5 is version 4 with the
 /// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"); version 6 is version 5 reading what a cut
 /// or frameless report still says (docs/grouping.md, "Version 6"); version 7 is version 6 keying a library's null dereference by its
-/// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"). Version 4 is version 3 with
+/// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"); version 8
+/// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -19,7 +21,7 @@ internal sealed class GroupingRules
     /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
-        bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false)
+        bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false)
     {
         Version = version;
         Previous = previous;
@@ -33,6 +35,7 @@ internal sealed class GroupingRules
         TypeNamesWithoutFrames = typeNamesWithoutFrames;
         NullDereferenceMethod = nullDereferenceMethod;
         SettersPassTheirValue = settersPassTheirValue;
+        MicrosoftProductsOnly = microsoftProductsOnly;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -82,8 +85,18 @@ internal sealed class GroupingRules
     public static GroupingRules V7 { get; } = new(7, V6, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true);
 
+    /// <summary>
+    /// Version 7 and: under <c>Microsoft</c>, only Microsoft's products (<see cref="Protocol.MicrosoftProducts"/>) are framework code,
+    /// and the client's in-app mark is trusted there, so an app whose own code lives in <c>Microsoft.eShopOnContainers</c> or
+    /// <c>Microsoft.Alm</c> has an app frame; an exception type under another <c>Microsoft.&lt;X&gt;</c> counts in full, as an app's
+    /// (docs/grouping.md, "Version 8").
+    /// </summary>
+    public static GroupingRules V8 { get; } = new(8, V7, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V7;
+    public static GroupingRules Current => V8;
 
     public int Version { get; }
 
@@ -123,6 +136,9 @@ internal sealed class GroupingRules
     /// <summary>A framework property setter that called a guard only passed its value on: the frame that called the setter is the guard's caller.</summary>
     public bool SettersPassTheirValue { get; }
 
+    /// <summary>Under Microsoft only Microsoft's products are framework code, and the client's in-app mark is trusted there.</summary>
+    public bool MicrosoftProductsOnly { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -145,11 +161,12 @@ internal sealed class GroupingRules
         var addsTypeNames = TypeNamesWithoutFrames && !Previous.TypeNamesWithoutFrames;
         var addsNullDereferenceMethod = NullDereferenceMethod && !Previous.NullDereferenceMethod;
         var addsSetters = SettersPassTheirValue && !Previous.SettersPassTheirValue;
-        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks;
+        var addsMicrosoftApps = MicrosoftProductsOnly && !Previous.MicrosoftProductsOnly;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
-            if (HasAddedNamespace(exceptions[e].Type) || (addsFramelessNames && MayBeFramelessWithNames(exceptions[e]))
+            if (HasAddedNamespace(exceptions[e].Type) || (addsMicrosoftApps && IsUnlistedMicrosoft(exceptions[e].Type)) || (addsFramelessNames && MayBeFramelessWithNames(exceptions[e]))
                 || (addsHttpStatus && Grouping.HttpStatus.Of(exceptions[e].Type, exceptions[e].Value) is not null)
                 || (addsUnquotedNames && Grouper.MayPrintUnquotedTypeName(exceptions[e].Value))
                 || (addsTypeNames && Grouper.MayQuoteTypeName(exceptions[e].Value) && HasOnlyNoise(exceptions[e]))
@@ -167,7 +184,8 @@ internal sealed class GroupingRules
                 var frame = frames[f];
                 if (HasAddedNamespace(frame.Type)
                     || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
-                    || (addsThreadChecks && Contains(frame.Function, "VerifyAccess")))
+                    || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
+                    || (addsMicrosoftApps && MayBeMicrosoftApp(frame)))
                 {
                     return true;
                 }
@@ -203,6 +221,17 @@ internal sealed class GroupingRules
 
         return false;
     }
+
+    /// <summary>
+    /// Version 8: a frame version 7 read otherwise: marked in-app under Microsoft (any product: the mark is trusted), or a message loop's
+    /// method under a Microsoft namespace that is no product (version 6's entry point rule reads message loops as framework code only).
+    /// Names only, and the mark first: most events' Microsoft frames are unmarked products, and then only a loop's method name is compared.
+    /// </summary>
+    private static bool MayBeMicrosoftApp(FrameRecord frame) => frame.InApp
+        ? MicrosoftProducts.Classify(frame.Type).IsMicrosoft
+        : DotNetFrames.MayBeMessageLoopMethod(frame.Function) && MicrosoftProducts.IsUnlistedMicrosoft(frame.Type);
+
+    private static bool IsUnlistedMicrosoft(string? typeName) => MicrosoftProducts.IsUnlistedMicrosoft(typeName.AsSpan().TrimStart());
 
     /// <summary>Whether a property setter is among these frames (names only: most stacks have none, and then no frame is read further).</summary>
     private static bool HasPropertySetter(IReadOnlyList<FrameRecord> frames)

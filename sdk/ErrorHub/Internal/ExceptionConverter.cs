@@ -27,7 +27,11 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     /// <summary>Most methods whose names and flags are remembered; beyond it they are worked out each time.</summary>
     internal const int MaxCachedMethods = 10_000;
 
-    private static readonly string[] AlwaysExcluded = ["System", "Microsoft", "Internal", "Interop"];
+    /// <summary>
+    /// Never the app's code, unless InAppInclude says so. <c>Microsoft</c> is not here as a whole: only Microsoft's products
+    /// (<see cref="MicrosoftProducts"/>) are excluded, so an app whose own code lives under <c>Microsoft.&lt;X&gt;</c> gets app frames.
+    /// </summary>
+    private static readonly string[] AlwaysExcluded = ["System", "Internal", "Interop"];
 
     /// <summary>The SDK's own assemblies: never the app's code, whatever namespace the app uses.</summary>
     private static readonly HashSet<string> SdkAssemblies = new(StringComparer.Ordinal) { "ErrorHub", "ErrorHub.AspNetCore" };
@@ -36,6 +40,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
 
     // The InAppExclude list is read once: options are fixed for the life of the client, as everywhere in the SDK.
     private readonly string[] _excluded = [.. AlwaysExcluded, .. options.InAppExclude];
+    private readonly string[] _included = [.. options.InAppInclude];
     private readonly ConcurrentDictionary<MethodBase, MethodFacts> _methods = new();
 
     // What the wire writer gets for a frame (its whole map) and for an exception type, made once each.
@@ -382,17 +387,28 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
             return false;
         }
 
+        // An include names the app's own code explicitly: it wins over every exclude, Microsoft's products included.
+        foreach (var prefix in _included)
+        {
+            if (HasNamespacePrefix(typeName, prefix))
+            {
+                return true;
+            }
+        }
+
         foreach (var prefix in _excluded)
         {
-            if (typeName.StartsWith(prefix, StringComparison.Ordinal)
-                && (typeName.Length == prefix.Length || typeName[prefix.Length] == '.'))
+            if (HasNamespacePrefix(typeName, prefix))
             {
                 return false;
             }
         }
 
-        return true;
+        return !MicrosoftProducts.Classify(typeName).IsProduct;
     }
+
+    private static bool HasNamespacePrefix(string typeName, string prefix) =>
+        typeName.StartsWith(prefix, StringComparison.Ordinal) && (typeName.Length == prefix.Length || typeName[prefix.Length] == '.');
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string SafeMessage(Exception exception)

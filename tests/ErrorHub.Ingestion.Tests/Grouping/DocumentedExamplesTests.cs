@@ -338,6 +338,24 @@ public sealed class DocumentedExamplesTests
         V7(Corpus("visioforge-invalidthread-7.txt")).Should().Equal("type:InvalidOperationException", "throw:AvaloniaObject");
     }
 
+    [Fact]
+    public void An_apps_own_code_under_a_microsoft_namespace_is_its_app_frame_in_version_8()
+    {
+        // docs/grouping.md, "Version 8": eShopOnContainers' catalog call answered 503, and another app's (Skoruba's admin) call answered 500.
+        var eShop = Corpus("eshop-webmvc-catalog-503-1267.txt");
+        var skoruba = Corpus("skoruba-userinfo500-621.txt");
+
+        V7(eShop).Should().Equal("type:HttpRequestException", "throw:HttpResponseMessage", "status:5xx");
+        V7(skoruba).Should().Equal(V7(eShop), "version 7 found no app frame in either: one fingerprint for two apps' failures");
+        V8(eShop).Should().Equal("type:HttpRequestException", "throw:HttpResponseMessage",
+            "app:Microsoft.eShopOnContainers.WebMVC.Services.CatalogService.GetCatalogItems", "status:5xx");
+        V8(skoruba).Should().Equal(V7(skoruba));
+
+        // Git Credential Manager's null in its own Microsoft.Alm code: version 7 keyed it as a library's null dereference.
+        V7(Corpus("gcmw-findapp-nopath-459.txt")).Should().Equal("type:NullReferenceException", "throw:Where.FindApp");
+        V8(Corpus("gcmw-findapp-nopath-459.txt")).Should().Equal("type:NullReferenceException", "app:Microsoft.Alm.Git.Where.FindApp");
+    }
+
     private static IncomingEvent Corpus(string file) => Trace(File.ReadAllText(Path.Combine(TraceCorpus.Folder, "traces", file)));
 
     private static List<string> V3(IncomingEvent e) => Grouper.Group(e, GroupingRules.V3).Components.Select(c => c.Counts ? $"{c.Kind}:{c.Value}" : $"({c.Kind}:{c.Value})").ToList();
@@ -349,4 +367,6 @@ public sealed class DocumentedExamplesTests
     private static List<string> V6(IncomingEvent e) => Grouper.Group(e, GroupingRules.V6).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 
     private static List<string> V7(IncomingEvent e) => Grouper.Group(e, GroupingRules.V7).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
+
+    private static List<string> V8(IncomingEvent e) => Grouper.Group(e, GroupingRules.V8).Components.Where(c => c.Counts).Select(c => $"{c.Kind}:{c.Value}").ToList();
 }

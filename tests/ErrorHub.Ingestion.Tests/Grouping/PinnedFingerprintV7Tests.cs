@@ -7,25 +7,24 @@ using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
 namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
-/// Exact fingerprints of grouping version 7, the current one, and what its events carry as legacy
+/// Exact fingerprints of grouping version 7 (version 8 is current), and what its events carry as legacy
 /// fingerprints. Issues are keyed by these values: if one of these tests fails, a rule changed and
 /// existing issues would silently split or merge (docs/grouping.md, "Changing the rules").
 /// </summary>
 public sealed class PinnedFingerprintV7Tests
 {
     [Fact]
-    public void Grouping_version_is_7_and_follows_version_6()
+    public void Grouping_version_7_follows_version_6()
     {
-        Grouper.Version.Should().Be(7);
-        GroupingRules.Current.Should().BeSameAs(GroupingRules.V7);
+        GroupingRules.V7.Version.Should().Be(7);
         GroupingRules.V7.Previous.Should().BeSameAs(GroupingRules.V6);
     }
 
     [Fact]
     public void A_null_dereference_inside_a_library_without_an_app_frame_is_keyed_by_the_method_that_dereferenced()
     {
-        var columnHash = Grouper.Group(LibraryNullDereference("GetColumnHash"));
-        var queryImpl = Grouper.Group(LibraryNullDereference("QueryImpl"));
+        var columnHash = Grouper.Group(LibraryNullDereference("GetColumnHash"), GroupingRules.V7);
+        var queryImpl = Grouper.Group(LibraryNullDereference("QueryImpl"), GroupingRules.V7);
 
         Grouper.Counted(columnHash.Components).Should().Equal("type:NullReferenceException", "throw:SqlMapper.GetColumnHash");
         columnHash.Fingerprint.Should().Be("d3d6ef63e6eaa9daa9d47171b1daade1");
@@ -38,8 +37,8 @@ public sealed class PinnedFingerprintV7Tests
     public void The_compiler_generated_name_of_the_dereferencing_method_does_not_split_it()
     {
         // An async method's state machine is renumbered when a method is added above it (d__33 in one release, d__35 in the next).
-        var before = Grouper.Group(LibraryNullDereference("MoveNext", type: "Dapper.SqlMapper+<QueryAsync>d__33`1"));
-        var after = Grouper.Group(LibraryNullDereference("MoveNext", type: "Dapper.SqlMapper+<QueryAsync>d__35`1"));
+        var before = Grouper.Group(LibraryNullDereference("MoveNext", type: "Dapper.SqlMapper+<QueryAsync>d__33`1"), GroupingRules.V7);
+        var after = Grouper.Group(LibraryNullDereference("MoveNext", type: "Dapper.SqlMapper+<QueryAsync>d__35`1"), GroupingRules.V7);
 
         Grouper.Counted(before.Components).Should().Equal("type:NullReferenceException", "throw:SqlMapper.QueryAsync");
         after.Fingerprint.Should().Be(before.Fingerprint);
@@ -55,11 +54,11 @@ public sealed class PinnedFingerprintV7Tests
             Framework("Dapper.SqlMapper", "GetColumnHash"),
             Framework("Dapper.SqlMapper", "QueryImpl")));
 
-        Grouper.Counted(Grouper.Group(withApp).Components).Should().Equal("type:NullReferenceException", "throw:SqlMapper", "app:Shop.Orders.OrderRepository.LoadAsync");
-        Grouper.Counted(Grouper.Group(otherType).Components).Should().Equal("type:InvalidOperationException", "throw:SqlMapper");
+        Grouper.Counted(Grouper.Group(withApp, GroupingRules.V7).Components).Should().Equal("type:NullReferenceException", "throw:SqlMapper", "app:Shop.Orders.OrderRepository.LoadAsync");
+        Grouper.Counted(Grouper.Group(otherType, GroupingRules.V7).Components).Should().Equal("type:InvalidOperationException", "throw:SqlMapper");
         foreach (var unchanged in new[] { withApp, otherType, Checkout() })
         {
-            Grouper.Group(unchanged).Fingerprint.Should().Be(Grouper.Group(unchanged, GroupingRules.V6).Fingerprint);
+            Grouper.Group(unchanged, GroupingRules.V7).Fingerprint.Should().Be(Grouper.Group(unchanged, GroupingRules.V6).Fingerprint);
             GroupingRules.V7.MayDifferFromPrevious(unchanged).Should().BeFalse("neither a null dereference without an app frame nor a setter");
         }
     }
@@ -67,8 +66,8 @@ public sealed class PinnedFingerprintV7Tests
     [Fact]
     public void A_guard_reached_through_a_property_setter_is_keyed_by_what_set_the_property()
     {
-        var throughSetter = Grouper.Group(ConsoleRefusal(throughSetter: true));
-        var direct = Grouper.Group(ConsoleRefusal(throughSetter: false));
+        var throughSetter = Grouper.Group(ConsoleRefusal(throughSetter: true), GroupingRules.V7);
+        var direct = Grouper.Group(ConsoleRefusal(throughSetter: false), GroupingRules.V7);
 
         Grouper.Counted(throughSetter.Components).Should().Equal("type:ArgumentOutOfRangeException", "throw:PSConsoleReadLine");
         throughSetter.Fingerprint.Should().Be("0a2cd585040b544646f480e1fa9aed28");
@@ -88,10 +87,10 @@ public sealed class PinnedFingerprintV7Tests
             Framework("Microsoft.PowerShell.Internal.VirtualTerminal", "set_CursorLeft"),
             InApp("Shop.Cli.Prompt", "Render")));
 
-        Grouper.Counted(Grouper.Group(cut).Components).Should().Equal("type:ArgumentOutOfRangeException", "throw:VirtualTerminal");
-        Grouper.Counted(Grouper.Group(app).Components).Should().Equal("type:ArgumentOutOfRangeException", "app:Shop.Cli.Prompt.Render");
-        Grouper.Group(cut).Fingerprint.Should().Be(Grouper.Group(cut, GroupingRules.V6).Fingerprint);
-        Grouper.Group(app).Fingerprint.Should().Be(Grouper.Group(app, GroupingRules.V6).Fingerprint);
+        Grouper.Counted(Grouper.Group(cut, GroupingRules.V7).Components).Should().Equal("type:ArgumentOutOfRangeException", "throw:VirtualTerminal");
+        Grouper.Counted(Grouper.Group(app, GroupingRules.V7).Components).Should().Equal("type:ArgumentOutOfRangeException", "app:Shop.Cli.Prompt.Render");
+        Grouper.Group(cut, GroupingRules.V7).Fingerprint.Should().Be(Grouper.Group(cut, GroupingRules.V6).Fingerprint);
+        Grouper.Group(app, GroupingRules.V7).Fingerprint.Should().Be(Grouper.Group(app, GroupingRules.V6).Fingerprint);
         GroupingRules.V7.MayDifferFromPrevious(app).Should().BeFalse("the app frame is the key in both versions: version 6 is not computed again");
     }
 
@@ -100,7 +99,7 @@ public sealed class PinnedFingerprintV7Tests
     {
         foreach (var changed in new[] { LibraryNullDereference("GetColumnHash"), ConsoleRefusal(throughSetter: true) })
         {
-            var grouped = Grouper.Group(changed);
+            var grouped = Grouper.Group(changed, GroupingRules.V7);
             var versionSix = Grouper.Group(changed, GroupingRules.V6).Fingerprint;
 
             GroupingRules.V7.MayDifferFromPrevious(changed).Should().BeTrue();

@@ -84,6 +84,51 @@ public sealed class ExceptionConverterTests
     }
 
     [Fact]
+    public void Only_microsofts_products_are_framework_code_under_microsoft()
+    {
+        _converter.IsInApp("Microsoft.AspNetCore.Routing.EndpointMiddleware").Should().BeFalse();
+        _converter.IsInApp("Microsoft.Extensions.DependencyInjection.ServiceProvider").Should().BeFalse();
+        _converter.IsInApp("Microsoft.EntityFrameworkCore.DbContext").Should().BeFalse();
+        _converter.IsInApp("Microsoft.PowerShell.Commands.ModuleCmdletBase").Should().BeFalse("PowerShell hosts every module: a product");
+        _converter.IsInApp("Microsoft.eShopOnContainers.WebMVC.Services.CatalogService").Should().BeTrue("an app's own namespace");
+        _converter.IsInApp("Microsoft.Alm.Git.Where").Should().BeTrue();
+        _converter.IsInApp("Internal.Runtime.CompilerHelpers.ThrowHelpers").Should().BeFalse();
+    }
+
+    [Fact]
+    public void InAppInclude_wins_over_every_exclude_by_whole_namespace_segments()
+    {
+        var converter = new ExceptionConverter(new ErrorHubOptions
+        {
+            InAppExclude = { "Contoso" },
+            InAppInclude = { "Contoso.Shop", "Microsoft.PowerShell" },
+        });
+
+        converter.IsInApp("Contoso.Shop.Checkout").Should().BeTrue("an include wins over the app's own exclude");
+        converter.IsInApp("Contoso.Common.Retry").Should().BeFalse();
+        converter.IsInApp("Contoso.ShopTools.Cli").Should().BeFalse("a prefix matches whole namespace segments");
+        converter.IsInApp("Microsoft.PowerShell.PSConsoleReadLine").Should().BeTrue("an include wins over the built-in products too");
+        converter.IsInApp("Microsoft.PowerShellGet.Cmdlets").Should().BeTrue("not a product either: no listed root");
+        converter.IsInApp("Microsoft.AspNetCore.Http.HttpContext").Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_real_apps_frames_under_a_microsoft_namespace_are_marked_in_app_and_the_products_frames_are_not()
+    {
+        var exception = Catch(() => Microsoft.Contoso.Catalog.CatalogService.Load("summer-kit"));
+
+        var frames = Convert(exception).Exceptions.Single().Frames;
+
+        frames.Should().Contain(f => f.Type == "Microsoft.Contoso.Catalog.CatalogService" && f.Function == "Load" && f.InApp);
+        frames.Should().Contain(f => f.Type == "Microsoft.Contoso.Catalog.PriceList" && f.Function == "Find" && f.InApp);
+        frames.Where(f => f.Type?.StartsWith("System.", StringComparison.Ordinal) == true).Should().NotBeEmpty().And.OnlyContain(f => !f.InApp);
+
+        // The marking is read once per method: a second failure through the same methods gets the same frames from the cache.
+        Convert(Catch(() => Microsoft.Contoso.Catalog.CatalogService.Load("winter-kit"))).Exceptions.Single().Frames
+            .Select(f => (f.Type, f.Function, f.InApp)).Should().Equal(frames.Select(f => (f.Type, f.Function, f.InApp)));
+    }
+
+    [Fact]
     public void An_exception_whose_Message_throws_is_still_reported()
     {
         var e = Convert(Catch(() => throw new HostileException()));

@@ -30,6 +30,8 @@ namespace ErrorHub.Benchmarks;
 /// its method and for which it also computes version 6's fingerprint), <c>group-setter</c> (one exception, a console refusal
 /// reached through a framework property setter with no app frame, which version 7 keys by the setter's caller), and
 /// <c>group-v6</c>, <c>group-null-v6</c>, <c>group-setter-v6</c> (the web-shop event and those two grouped by version 6's rules),
+/// <c>group-v7</c> (the web-shop event grouped by version 7's rules: the baseline of <c>group</c> under version 8, whose Microsoft
+/// frames it reads by their in-app mark),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
 /// journal on: inflate and validate), <c>validate-decode</c> (the same with the whole batch decoded into events to validate it, as
@@ -116,6 +118,7 @@ internal static class DecodeCost
                 "group-loop" => () => ScrubGroup(decoder, scrubber, loopBody),
                 "group-loop-v5" => () => ScrubGroup(decoder, scrubber, loopBody, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
                 "group-v6" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
+                "group-v7" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V7),
                 "group-null" => () => ScrubGroup(decoder, scrubber, nullBody),
                 "group-null-v6" => () => ScrubGroup(decoder, scrubber, nullBody, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
                 "group-setter" => () => ScrubGroup(decoder, scrubber, setterBody),
@@ -126,7 +129,7 @@ internal static class DecodeCost
                 "validate-decode" => () => ValidateByDecoding(decoder, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ErrorHub.Protocol;
 using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
@@ -14,10 +15,13 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 /// </summary>
 internal static partial class DotNetTraceParser
 {
-    /// <summary>Namespaces the SDK's in-app rule (and a reasonable InAppExclude) leaves out: the platform and well-known libraries.</summary>
+    /// <summary>
+    /// Namespaces the SDK's in-app rule (and a reasonable InAppExclude) leaves out: the platform and well-known libraries. Under
+    /// Microsoft, as the SDK reads it, only Microsoft's products (<see cref="MicrosoftProducts"/>): Microsoft.eShopOnContainers is an app.
+    /// </summary>
     private static readonly string[] NotInApp =
     [
-        "System", "Microsoft", "Internal", "Interop", "Mono", "MS", "Windows", "Newtonsoft", "Npgsql", "MySqlConnector", "MySql",
+        "System", "Internal", "Interop", "Mono", "MS", "Windows", "Newtonsoft", "Npgsql", "MySqlConnector", "MySql",
         "Pomelo", "Oracle", "SQLitePCL", "StackExchange.Redis", "StackExchange.Profiling", "MongoDB", "Dapper", "Polly", "Serilog",
         "NLog", "log4net", "AutoMapper", "MediatR", "FluentValidation", "Castle", "Autofac", "Grpc", "Google", "Azure", "Amazon",
         "RabbitMQ", "Confluent", "Hangfire", "Quartz", "Swashbuckle", "Xunit", "NUnit", "Moq", "Cassandra", "RestSharp", "Refit",
@@ -304,7 +308,7 @@ internal static partial class DotNetTraceParser
     }
 
     private static bool IsLibrary(string type) =>
-        NotInApp.Any(prefix => type.StartsWith(prefix, StringComparison.Ordinal) && (type.Length == prefix.Length || type[prefix.Length] is '.' or '+'));
+        MicrosoftProducts.Classify(type).IsProduct || NotInApp.Any(prefix => type.StartsWith(prefix, StringComparison.Ordinal) && (type.Length == prefix.Length || type[prefix.Length] is '.' or '+'));
 
     private static bool IsEndOfInner(string marker) =>
         marker.Contains("inner", StringComparison.OrdinalIgnoreCase)
