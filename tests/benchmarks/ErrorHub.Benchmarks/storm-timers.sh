@@ -4,7 +4,8 @@
 # CPU 0, twice:
 #   1. with the timer census ("<mode>+timers"): which code scheduled which timers, which of them fired and which re-armed
 #      the timer thread, over 8 s of the storm (the census slows the app: read its counts per batch, not its rates);
-#   2. without it, under perf: futex calls by thread over 5 s (the ".NET Timer" thread's are its rounds: a wait, and a
+#   2. without it, under perf: the app's CPU, context switches, sched_yield and futex calls over 8 s, and futex calls by
+#      thread over 5 s (the ".NET Timer" thread's are its rounds: a wait, and a
 #      wake of a pool thread when a timer is due), and the requests served meanwhile.
 # Only 127.0.0.1 is contacted; every phase is bounded in time. Needs wrk and perf (Debian packages).
 # Usage: storm-timers.sh <output folder> [mode, default errorhub]
@@ -28,9 +29,12 @@ kill $APP; wait $APP 2>/dev/null || true
 
 run "$MODE" $((P + 1))
 sleep 3
+perf stat -x, -e task-clock,context-switches,syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex -p $APP -o stat.out -- sleep 8 & PSTAT=$!
 perf record -q -e syscalls:sys_enter_futex -p $APP -o futex.data -- sleep 5 2> /dev/null
-wait $WRK
-echo "// without the census: $(grep -o '[0-9]* requests in [0-9.]*s' wrk.out); futex calls in 5 s by thread:"
+wait $WRK $PSTAT
+echo "// without the census: $(grep -o '[0-9]* requests in [0-9.]*s' wrk.out); over 8 s of it (perf stat: value, event):"
+grep -v '^#' stat.out | grep . | cut -d, -f1,3
+echo "// futex calls in 5 s by thread:"
 perf script -i futex.data -F comm 2> /dev/null | sort | uniq -c | sort -rn | head -8
 kill $APP $SINK; wait $APP $SINK 2>/dev/null || true
 cd /; rm -rf "$DIR"

@@ -15,8 +15,6 @@ namespace ErrorHub.Benchmarks.Load;
 /// <c>TimerQueueTimer.Change</c> on the scheduling thread, with the due time) and every timer that fires
 /// (<c>ThreadTransferReceive</c>, with the same id); an in-process listener gets them on the raising thread, so the
 /// scheduling thread's stack names the owner;</item>
-/// <item>the timer thread's own rounds that hand a due timer queue to the thread pool are its
-/// <c>ThreadPoolEnqueueWork</c> events;</item>
 /// <item>whether a scheduled timer re-arms the timer thread (a wake of its own) is read, by reflection, from the timer
 /// queue's state just before the runtime decides it (a timer due sooner than the queue's next firing does).</item>
 /// </list>
@@ -39,7 +37,6 @@ internal sealed class TimerCensus : EventListener
     private readonly Dictionary<long, Owner> _byTimer = [];
     private readonly Dictionary<string, Owner> _owners = [];
     private readonly Stopwatch _since = Stopwatch.StartNew();
-    private long _timerThreadRounds;
     private long _firedUnknown;
     private long _fired;
 
@@ -62,9 +59,6 @@ internal sealed class TimerCensus : EventListener
                 break;
             case "ThreadTransferReceive" when eventData.Payload is [var id, ..]:
                 Fired(Convert.ToInt64(id, CultureInfo.InvariantCulture));
-                break;
-            case "ThreadPoolEnqueueWork" when Thread.CurrentThread.Name == ".NET Timer":
-                Interlocked.Increment(ref _timerThreadRounds);
                 break;
         }
     }
@@ -178,7 +172,6 @@ internal sealed class TimerCensus : EventListener
             _byTimer.Clear();
             _fired = 0;
             _firedUnknown = 0;
-            Interlocked.Exchange(ref _timerThreadRounds, 0);
             _since.Restart();
         }
     }
@@ -189,8 +182,7 @@ internal sealed class TimerCensus : EventListener
         {
             var seconds = _since.Elapsed.TotalSeconds;
             var text = new StringBuilder();
-            var rounds = Interlocked.Read(ref _timerThreadRounds);
-            text.AppendLine(CultureInfo.InvariantCulture, $"// {seconds:F1} s; the timer thread handed a due queue to the pool {rounds:N0} times ({rounds / seconds:F1}/s); timers fired {_fired:N0} ({_fired / seconds:F1}/s, {_firedUnknown:N0} scheduled before the census)");
+            text.AppendLine(CultureInfo.InvariantCulture, $"// {seconds:F1} s; timers fired {_fired:N0} ({_fired / seconds:F1}/s, {_firedUnknown:N0} scheduled before the census)");
             text.AppendLine(CultureInfo.InvariantCulture, $"// scheduled timers that re-armed the timer thread (a wake of its own): {_owners.Values.Sum(o => o.WokeTimerThread):N0}");
             text.AppendLine("| scheduled by | scheduled /s | mean due, ms | re-armed the timer thread /s | fired /s |");
             text.AppendLine("|---|---:|---:|---:|---:|");
