@@ -81,8 +81,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// <summary>
     /// While a batch lingers or one is in flight, the loop is woken by the capture that leaves enough events queued
     /// (<see cref="WakeWhenQueued"/>), not by a polling timer: each timer wakes the runtime's timer thread and then a
-    /// thread-pool thread, and in an exception storm the linger's slices were most of the app's timer wake-ups
-    /// (docs/benchmarks.md, sections "storm9" and "storm12"). Null while the loop waits for no count.
+    /// thread-pool thread, and in an exception storm the 20 ms slices that polled the queue were nearly all of the
+    /// timer thread's wake-ups, which an app without the SDK does not have (docs/benchmarks.md, sections "storm9" and
+    /// "storm12"). Null while the loop waits for no count.
     /// </summary>
     private TaskCompletionSource? _queueWake;
 
