@@ -79,22 +79,19 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private const int MaxKeptOverflowBytes = 256 * 1024;
 
     /// <summary>
-    /// While a batch lingers or one is in flight, how often the queue is emptied into the next batch (see
-    /// <see cref="CollectBatchAsync"/>, <see cref="DeliverWhileCollectingAsync"/>): as seldom as the queue allows. Each
-    /// slice is a timer, and each timer wakes the runtime's timer thread and then a thread-pool thread: at 5 ms for every
-    /// queue, that was about 2 % of an exception storm's CPU on the app's one core (docs/benchmarks.md, section
-    /// "storm9"). The queue must still hold what comes in between two slices, so a slice is what the queue takes at
-    /// <see cref="AbsorbedEventsPerSecond"/>: 20 ms for the default 1,000 events, down to 5 ms (as before) for a queue
-    /// of 250 or fewer.
+    /// While a batch lingers or one is in flight, the loop is woken by the capture that leaves enough events queued
+    /// (<see cref="WakeWhenQueued"/>), not by a polling timer: each timer wakes the runtime's timer thread and then a
+    /// thread-pool thread, and in an exception storm the 20 ms slices that polled the queue were nearly all of the
+    /// timer thread's wake-ups, which an app without the SDK does not have (docs/benchmarks.md, sections "storm9" and
+    /// "storm12"). Null while the loop waits for no count.
     /// </summary>
-    internal static TimeSpan LingerSliceFor(int queueCapacity) => TimeSpan.FromTicks(Math.Clamp(
-        queueCapacity * TimeSpan.TicksPerSecond / AbsorbedEventsPerSecond, MinLingerSlice.Ticks, MaxLingerSlice.Ticks));
+    private TaskCompletionSource? _queueWake;
 
-    internal const int AbsorbedEventsPerSecond = 50_000;
-    private static readonly TimeSpan MinLingerSlice = TimeSpan.FromMilliseconds(5);
-    private static readonly TimeSpan MaxLingerSlice = TimeSpan.FromMilliseconds(20);
+    /// <summary>How many queued events complete <see cref="_queueWake"/>; <see cref="long.MaxValue"/> while none is armed.</summary>
+    private long _wakeAtQueued = long.MaxValue;
 
-    private readonly TimeSpan _lingerSlice;
+    /// <summary>Events the loop took from the queue (into a batch, or dropped as too large): with <see cref="_enqueued"/>, what is queued.</summary>
+    private long _taken;
 
     private List<byte[]>? _interrupted;
     private bool _spoolMayHoldBatches;
@@ -119,7 +116,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _batch = new BatchBuffer(keptBytes);
         _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
-        _lingerSlice = LingerSliceFor(_capacity);
         var adoptedPerBatch = Math.Min(Math.Max(1, options.MaxBatchSize), Math.Max(1, options.MaxBatchBytes) / BatchBuffer.AdoptedMinBytes + 1);
         _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + Math.Min(2 * adoptedPerBatch, 1024) + 16);
         _queue = Channel.CreateBounded<EncodedEvent>(new BoundedChannelOptions(_capacity)
@@ -241,7 +237,13 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
         if (_queue.Writer.TryWrite(encoded))
         {
-            Interlocked.Increment(ref _enqueued);
+            // Counted after the write, so a count that reaches the loop's mark always has the events in the queue.
+            var queued = Interlocked.Increment(ref _enqueued) - Volatile.Read(ref _taken);
+            if (queued >= Volatile.Read(ref _wakeAtQueued))
+            {
+                Interlocked.Exchange(ref _queueWake, null)?.TrySetResult(); // the loop's continuation runs on the pool, not here
+            }
+
             return true;
         }
 
@@ -584,24 +586,26 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         var flush = Volatile.Read(ref _flushRequested);
         if (!flush.Task.IsCompleted)
         {
-            // While the batch lingers, the queue is emptied into it every linger slice rather than once at the end, so
-            // that a burst longer than the queue is taken into the batch instead of being refused at the queue.
-            var deadline = _timeProvider.GetUtcNow() + linger;
+            // While the batch lingers, the queue is taken into it whenever enough has come to fill it (or half the
+            // queue), rather than once at the end, so that a burst longer than the queue is taken into the batch
+            // instead of being refused at the queue. One timer for the whole linger, none per take.
             using var lingering = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            while (!cancellationToken.IsCancellationRequested)
+            var lingered = Task.Delay(linger, _timeProvider, lingering.Token);
+            try
             {
-                var remaining = deadline - _timeProvider.GetUtcNow();
-                if (remaining <= TimeSpan.Zero)
+                while (true)
                 {
-                    break;
+                    var queued = WakeWhenQueued(EventsToWakeFor(limit));
+                    var woke = await Task.WhenAny(lingered, flush.Task, queued).ConfigureAwait(false);
+                    if (!TakeQueued(limit) || woke != queued)
+                    {
+                        break;
+                    }
                 }
-
-                var slice = Task.Delay(remaining < _lingerSlice ? remaining : _lingerSlice, _timeProvider, lingering.Token);
-                var woke = await Task.WhenAny(slice, flush.Task).ConfigureAwait(false);
-                if (!TakeQueued(limit) || woke == flush.Task)
-                {
-                    break;
-                }
+            }
+            finally
+            {
+                StopWaking();
             }
 
             await lingering.CancelAsync().ConfigureAwait(false);
@@ -622,6 +626,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             {
                 return true;
             }
+
+            _taken++;
 
             var length = item.Length;
             if (length > limit)
@@ -646,28 +652,74 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Delivers <see cref="_sending"/> and meanwhile keeps taking queued events into the next batch, every
-    /// linger slice (<see cref="LingerSliceFor"/>) until it is full: in a storm against a live ingest the queue is emptied during the
-    /// round trip instead of filling up behind it (docs/benchmarks.md, section "sdk7"). One batch is sent at a time.
+    /// Delivers <see cref="_sending"/> and meanwhile keeps taking queued events into the next batch until it is full,
+    /// whenever enough has come to fill it (or half the queue): in a storm against a live ingest the queue is emptied
+    /// during the round trip instead of filling up behind it (docs/benchmarks.md, section "sdk7"). No timer: a
+    /// capture wakes the loop (<see cref="WakeWhenQueued"/>). One batch is sent at a time.
     /// </summary>
     private async Task DeliverWhileCollectingAsync(CancellationToken cancellationToken)
     {
         var delivery = DeliverAsync(_sending, cancellationToken);
-        if (!delivery.IsCompleted)
+        var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
+        try
         {
-            var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
-            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             while (!delivery.IsCompleted && _carried is null && TakeQueued(limit))
             {
-                // On the real clock: a polling interval, not a wait anything is timed by (the injected clock's timers
-                // are the back-offs and timeouts the app can observe).
-                await Task.WhenAny(delivery, Task.Delay(_lingerSlice, waiting.Token)).ConfigureAwait(false);
+                var queued = WakeWhenQueued(EventsToWakeFor(limit));
+                if (!queued.IsCompleted)
+                {
+                    await Task.WhenAny(delivery, queued).ConfigureAwait(false);
+                }
             }
-
-            await waiting.CancelAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            StopWaking();
         }
 
         await delivery.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A task that completes once at least <paramref name="events"/> are queued: at once if they are, else when the
+    /// capture that queues the last of them completes it (see <see cref="TryEnqueue"/>). The loop arms it, then looks
+    /// at the queue; a capture writes, then looks at the mark: one of the two always sees the other.
+    /// </summary>
+    private Task WakeWhenQueued(int events)
+    {
+        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _queueWake, wake);
+        Interlocked.Exchange(ref _wakeAtQueued, events);
+        if (_queue.Reader.Count >= events)
+        {
+            StopWaking();
+            return Task.CompletedTask;
+        }
+
+        return wake.Task;
+    }
+
+    private void StopWaking()
+    {
+        Interlocked.Exchange(ref _wakeAtQueued, long.MaxValue);
+        Interlocked.Exchange(ref _queueWake, null);
+    }
+
+    /// <summary>
+    /// How many queued events wake the loop: what fills the batch being collected (by count, and by bytes at its events'
+    /// average size so far), and never more than half the queue, so that the queue keeps room for what comes while
+    /// the loop wakes and takes it.
+    /// </summary>
+    private int EventsToWakeFor(int limit)
+    {
+        long room = _options.MaxBatchSize - _batch.Count;
+        if (_batch.Count > 0)
+        {
+            var averageBytes = Math.Max(1, _batch.Bytes / _batch.Count);
+            room = Math.Min(room, ((limit - (long)_batch.Bytes) / averageBytes) + 1);
+        }
+
+        return (int)Math.Clamp(room, 1, Math.Max(1, _capacity / 2));
     }
 
     /// <summary>Sends a collected batch: its events go out as views of its arrays, copied only to be spooled.</summary>

@@ -53,6 +53,18 @@ internal sealed class TestClock : FakeTimeProvider
         await disposal;
     }
 
+    /// <summary>The length of every wait the code started so far, in order.</summary>
+    public IReadOnlyList<TimeSpan> WaitsStarted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _waits.Select(w => w.Length)];
+            }
+        }
+    }
+
     /// <summary>The next wait of exactly <paramref name="length"/> that the code started and no earlier call returned.</summary>
     public Task<TimeSpan> WaitStartedAsync(TimeSpan length) => WaitStartedAsync(w => w == length, $"a wait of {length}");
 

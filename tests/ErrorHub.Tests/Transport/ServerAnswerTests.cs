@@ -17,9 +17,6 @@ public sealed class ServerAnswerTests : IAsyncLifetime
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(15);
 
-    /// <summary>How often a lingering batch takes in the queue, for the default queue (1,000 events).</summary>
-    private static readonly TimeSpan LingerSlice = BackgroundSender.LingerSliceFor(new ErrorHubOptions().MaxQueueSize);
-
     private readonly TestClock _clock = new();
     private readonly CapturingLoggerProvider _logs = new();
     private RecordingIngest _ingest = null!;
@@ -227,7 +224,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         var client = sdk.Client;
 
         client.CaptureMessage("a");
-        await _clock.WaitStartedAsync(LingerSlice); // the window is on, emptying the queue every slice
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2)); // the window is on
         client.CaptureMessage("b");
         _ingest.Requests.Should().BeEmpty("the batch waits for the clock");
         _clock.Advance(TimeSpan.FromSeconds(2));
@@ -250,7 +247,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
             client.CaptureMessage($"storm {i}");
         }
 
-        await _clock.WaitStartedAsync(LingerSlice);
+        await _clock.WaitStartedAsync(BackgroundSender.BurstLinger);
         _ingest.Requests.Should().ContainSingle("events that follow a send closely wait for more");
         _clock.Advance(BackgroundSender.BurstLinger);
         await _ingest.WaitForRequestsAsync(2);
@@ -259,7 +256,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_small_queue_is_emptied_into_a_lingering_batch_often_enough_that_a_burst_twice_its_size_is_not_refused()
+    public async Task A_lingering_batch_takes_the_queue_in_as_it_fills_on_one_timer_so_a_burst_twice_the_queue_is_not_refused_while_the_clock_stands_still()
     {
         await using var sdk = Start(_clock, o =>
         {
@@ -267,19 +264,24 @@ public sealed class ServerAnswerTests : IAsyncLifetime
             o.MaxQueueSize = 100;
         });
         var client = sdk.Client;
+        var sender = client.Sender!;
         client.CaptureMessage("lone");
         await _ingest.WaitForRequestsAsync(1);
 
         client.CaptureMessage("burst 0"); // follows a send closely: its batch lingers, waiting for more
-        var smallQueueSlice = TimeSpan.FromMilliseconds(5); // a queue of 100 is taken in every 5 ms, as every queue was
-        await _clock.WaitStartedAsync(smallQueueSlice);
-        var accepted = Enumerable.Range(1, 100).Count(i => client.CaptureMessage($"burst {i}") is not null);
-        _clock.Advance(smallQueueSlice);
-        await _clock.WaitStartedAsync(smallQueueSlice); // the queue was taken into the batch, the next slice began
-        accepted += Enumerable.Range(101, 100).Count(i => client.CaptureMessage($"burst {i}") is not null);
+        await _clock.WaitStartedAsync(BackgroundSender.BurstLinger);
+        var waitsBefore = _clock.WaitsStarted.Count;
+        var accepted = 0;
+        for (var half = 0; half < 4; half++)
+        {
+            // Half a queue wakes the lingering loop, which takes it into the batch: no clock needs to move for that.
+            accepted += Enumerable.Range((half * 50) + 1, 50).Count(i => client.CaptureMessage($"burst {i}") is not null);
+            await TestGuard.WaitUntilAsync(() => sender.QueuedCount == 0, "the queue to be taken into the lingering batch");
+        }
 
-        accepted.Should().Be(200, "the queue was emptied into the batch between the two halves of the burst");
-        client.Sender!.DroppedCount.Should().Be(0);
+        accepted.Should().Be(200, "the queue was emptied into the batch as it filled");
+        sender.DroppedCount.Should().Be(0);
+        _clock.WaitsStarted.Skip(waitsBefore).Should().BeEmpty("the linger is one timer; taking the queue in needs none");
         _clock.Advance(BackgroundSender.BurstLinger);
         await _ingest.WaitForRequestsAsync(2);
         Events(_ingest.Requests.ElementAt(1)).Should().HaveCount(201);
@@ -294,8 +296,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         await _ingest.WaitForRequestsAsync(1);
 
         var thrown = ThrowAndCapture(client); // follows a send closely: its batch lingers, waiting for more
-        await _clock.WaitStartedAsync(LingerSlice);
-        _clock.Advance(LingerSlice);
+        await _clock.WaitStartedAsync(BackgroundSender.BurstLinger);
 
         // The app's exception (and whatever it references) is let go while the batch still waits: the event was
         // encoded when the sender took it, instead of waiting whole in the queue until the batch goes.

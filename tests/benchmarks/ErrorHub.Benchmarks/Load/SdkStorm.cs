@@ -286,6 +286,9 @@ internal static partial class SdkStorm
     {
         var (mode, port, dsn) = (args[0], args[1], args[2]);
         var kind = mode.Split('+')[0];
+        // "+timers": which timers the app schedules and which wake the runtime's timer thread (docs/benchmarks.md,
+        // section "storm12"); GET /timers reports since the last POST /timers/reset. Slows the app: counts, not CPU.
+        using var timers = mode.Contains("+timers", StringComparison.Ordinal) ? new TimerCensus() : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // no console logging in any mode: it would dominate what is measured
         if (args.Length > 3 && args[3] == "template")
@@ -365,6 +368,12 @@ internal static partial class SdkStorm
         // Whether hosting started its Activity for this request (ErrorHub then keys the request by it, 0 B; without it an
         // AsyncLocal, 96 B), and what the process allocated so far.
         app.MapGet("/probe", () => new AppProbe(Activity.Current is not null, GC.GetTotalAllocatedBytes(precise: true)));
+        if (timers is not null)
+        {
+            app.MapGet("/timers", () => timers.Report());
+            app.MapPost("/timers/reset", () => timers.Reset());
+        }
+
         app.MapPost("/finish", async (HttpContext context) =>
         {
             var dropped = new Dictionary<string, long>();
