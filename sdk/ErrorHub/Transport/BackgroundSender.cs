@@ -574,6 +574,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         var limit = Math.Max(1, _options.MaxBatchBytes - EnvelopeBytes);
         if (_carried is not null)
         {
+            if (_batch.Count > 0 && _batch.Bytes + _carried.Length > limit)
+            {
+                return; // taken while the last batch was out, this batch is full: the carried event starts the one after
+            }
+
             _batch.Add(_carried);
             _carried = null;
         }

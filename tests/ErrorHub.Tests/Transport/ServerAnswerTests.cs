@@ -214,6 +214,38 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_that_did_not_fit_while_a_batch_was_out_starts_a_batch_of_its_own_instead_of_overfilling_the_next()
+    {
+        _ingest.Answer(_ingest.Hang());
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.MaxBatchBytes = 4096;
+            o.MaxBatchSize = 4;
+        });
+        var client = sdk.Client;
+        var sender = client.Sender!;
+        await HoldTheSenderAsync(client);
+
+        // Four queued events wake the loop while the opener is out: it takes the large first one into the next batch and
+        // keeps the second, which does not fit beside it, aside: that one must start the batch after, not join this one.
+        client.CaptureMessage("0 " + new string('x', 3000)).Should().NotBeNull();
+        for (var i = 1; i < 6; i++)
+        {
+            client.CaptureMessage($"{i} " + new string('x', 1000)).Should().NotBeNull();
+        }
+
+        await TestGuard.WaitUntilAsync(() => sender.QueuedCount < 6, "the queue taken into the next batch while the opener is out");
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var requests = _ingest.Requests.Skip(1).ToList();
+        requests.Should().OnlyContain(r => r.Body.Length <= 4096, "MaxBatchBytes bounds a batch's bytes before gzip (the recording server inflates them)");
+        requests.SelectMany(Events).Select(e => ((string)e["message"]!).Split(' ')[0]).Should().Equal("0", "1", "2", "3", "4", "5");
+        sender.Drops.Total(SdkDropReason.TooLarge).Should().Be(0);
+    }
+
+    [Fact]
     public async Task With_a_BatchDelay_events_of_that_window_travel_together_after_it_on_the_clock()
     {
         await using var sdk = Start(_clock, o =>
