@@ -61,6 +61,29 @@ internal sealed class GcWatch
             $"met a GC pause: {Share(0.0001):N1} %, more than 25 ms of pause: {Share(0.025):N1} %, GC pause per batch mean {paused.Mean * 1000:N1} ms");
     }
 
+    /// <summary>
+    /// The same batches as ASP.NET Core's hosting timed them (<c>http.server.request.duration</c> of the 202 answers, from the
+    /// request's headers parsed to its answer written: the middleware, the handler and the response), and the shares of the
+    /// server's timings above 25 ms, hosting's and the handler's: laid against the client's, they split the tail into the
+    /// client and the wait before Kestrel reads the request / the pipeline around the handler / the handler.
+    /// </summary>
+    public async Task<(string Text, double HostingAbove25, double HandlerAbove25)> TailAsync(HttpClient client)
+    {
+        var now = await ScrapeAsync(client);
+        var hosting = Histogram(now, "http_server_request_duration_seconds", "http_response_status_code=\"202\"");
+        var handler = Histogram(now, "errorhub_ingest_batch_duration_seconds", "outcome=\"accepted\"");
+        if (hosting.Count <= 0)
+        {
+            return ("none", double.NaN, double.NaN);
+        }
+
+        var hostingAbove = 100.0 * hosting.CountAbove(0.025) / hosting.Count;
+        var handlerAbove = handler.Count > 0 ? 100.0 * handler.CountAbove(0.025) / handler.Count : double.NaN;
+        return (string.Create(CultureInfo.InvariantCulture,
+            $"{hosting.Count:N0} answered 202 in p50 {hosting.Quantile(0.5)}, p99 {hosting.Quantile(0.99)}, mean {hosting.Mean * 1000:N1} ms, more than 25 ms: {hostingAbove:N2} % (more than 50 ms: {100.0 * hosting.CountAbove(0.05) / hosting.Count:N2} %)"),
+            hostingAbove, handlerAbove);
+    }
+
     private BucketHistogram Histogram(Dictionary<string, double> now, string name, string? label = null)
     {
         var prefix = name + "_bucket{" + (label is null ? "" : label + ",") + "le=\"";
@@ -107,7 +130,9 @@ internal sealed class GcWatch
                 var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (parts.Length >= 2 && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
-                    samples[Normalize(parts[0])] = value;
+                    // Series that differ only in labels left out (route, method, protocol) are added together.
+                    var key = Normalize(parts[0]);
+                    samples[key] = samples.GetValueOrDefault(key) + value;
                 }
             }
         }
@@ -128,7 +153,7 @@ internal sealed class GcWatch
         }
 
         var name = sample[..brace];
-        var kept = sample[(brace + 1)..^1].Split(',').Where(l => l.StartsWith("gc_heap_generation=", StringComparison.Ordinal) || l.StartsWith("outcome=", StringComparison.Ordinal) || l.StartsWith("le=", StringComparison.Ordinal)).ToList();
+        var kept = sample[(brace + 1)..^1].Split(',').Where(l => l.StartsWith("gc_heap_generation=", StringComparison.Ordinal) || l.StartsWith("outcome=", StringComparison.Ordinal) || l.StartsWith("http_response_status_code=", StringComparison.Ordinal) || l.StartsWith("le=", StringComparison.Ordinal)).ToList();
         return kept.Count == 0 ? name : $"{name}{{{string.Join(',', kept)}}}";
     }
 }

@@ -25,9 +25,11 @@ namespace ErrorHub.Benchmarks.Load;
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
-/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE]</c>: <c>--journal</c> turns on the
+/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]</c>: <c>--journal</c> turns on the
 /// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
-/// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting).
+/// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting);
+/// <c>--pin-generator</c> keeps this load generator's threads on the CPUs given (<c>taskset</c> list, e.g. <c>1</c>) once the
+/// server and ClickHouse have started on every CPU.
 /// </summary>
 internal static class IngestLoad
 {
@@ -44,6 +46,7 @@ internal static class IngestLoad
     public static async Task RunAsync(string[] args)
     {
         var journal = new Dictionary<string, string?>();
+        string? pinGenerator = null;
         var positional = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -54,6 +57,9 @@ internal static class IngestLoad
                     break;
                 case "--insert-events":
                     journal["ErrorHub__Ingest__Journal__MaxEventsPerInsert"] = args[++i];
+                    break;
+                case "--pin-generator":
+                    pinGenerator = args[++i];
                     break;
                 case "--workstation-gc":
                     journal["DOTNET_gcServer"] = "0";
@@ -88,10 +94,19 @@ internal static class IngestLoad
         var phase = TimeSpan.FromSeconds(seconds);
 
         await using var target = await Target.StartAsync(store, journal);
+        if (pinGenerator is not null)
+        {
+            // Measurement hygiene, not isolation: after ingest and ClickHouse started (they keep every core), this process's
+            // threads (the senders and their HttpClient) are kept on the CPUs given, so the generator's own scheduling
+            // competes with the server only there.
+            await PinSelfAsync(pinGenerator);
+        }
+
         var report = new List<(string What, string Value)>();
         Console.Error.WriteLine($"// server process id {target.ProcessId}");
         Console.WriteLine($"// ingest load on {store} ({target.Host}){(journal.Count > 0 ? " with the journal: " + string.Join(", ", journal.Select(j => j.Key.Replace("ErrorHub__Ingest__Journal__", "", StringComparison.Ordinal) + "=" + j.Value)) : ", synchronous (202 once stored)")}: {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase; " +
-            $"{Environment.ProcessorCount} cores, load average before: {LoadAverage()}");
+            $"{Environment.ProcessorCount} cores, load average before: {LoadAverage()}" +
+            (pinGenerator is null ? "" : $"; the load generator pinned to CPU {pinGenerator} (taskset), the server and ClickHouse on every CPU"));
 
         // Distinct batches for the first phase (an event id sent twice is stored once, which would spoil the
         // count of what became visible): up to 30,000 events/s; if the server is faster, the phase ends early.
@@ -180,6 +195,7 @@ internal static class IngestLoad
         cpu = target.StartCpu();
         gc = await GcWatch.StartAsync(client);
         memory = MemoryWatch.Start(client, target.ProcessId);
+        var sched = target.StartSched();
         Phase("half load");
         using var stopProbe = new CancellationTokenSource();
         var probe = VisibilityProbeAsync(client, target, stopProbe.Token);
@@ -188,6 +204,7 @@ internal static class IngestLoad
         var halfStarted = DateTimeOffset.UtcNow;
         var half = await OpenLoopAsync(client, bodies, Math.Min(acceptedPerSecond, visiblePerSecond) / 2 / EventsPerBatch, phase);
         var halfCpu = cpu.Stop(half.Elapsed, half.AcceptedEvents);
+        var halfWaits = sched.Stop(half.Elapsed);
         var halfEnded = DateTimeOffset.UtcNow;
         await stopProbe.CancelAsync();
         var lags = await probe;
@@ -195,6 +212,11 @@ internal static class IngestLoad
             lags.Count == 0 ? "no probe answered 202" : $"{Percentile(lags, 50):N0} / {lags.Max():N0} ms ({lags.Count} probes)"));
         report.Add(("accept latency at half load: p50 / p99", $"{half.Percentile(50):N1} / {half.Percentile(99):N1} ms ({half.AcceptedEvents / half.Elapsed.TotalSeconds:N0} events/s offered and accepted)"));
         report.Add(("answers at half load", half.Statuses()));
+        var tail = await gc.TailAsync(client);
+        report.Add(("at half load, accepted batches as ASP.NET Core's hosting timed them (headers parsed → answer written)", tail.Text));
+        report.Add(("**at half load, answers above 25 ms: client / hosting / handler**", string.Create(CultureInfo.InvariantCulture,
+            $"**{half.ShareAbove(25):N2} % / {tail.HostingAbove25:N2} % / {tail.HandlerAbove25:N2} %** (above 50 ms, client: {half.ShareAbove(50):N2} %)")));
+        report.Add(("at half load, time waiting for a CPU (run-queue delay summed over threads)", halfWaits));
         report.Add(("CPU at half load (cores busy)", halfCpu));
         report.Add(("server GC at half load", await gc.StopAsync(client, half.Elapsed)));
         report.Add(("journal appends (write + fsync) at half load", await gc.JournalAppendsAsync(client)));
@@ -299,6 +321,20 @@ internal static class IngestLoad
         }
 
         return waited.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Every thread of this process (and those it starts later, which inherit it) on the CPUs listed, through <c>taskset</c>.</summary>
+    private static async Task PinSelfAsync(string cpus)
+    {
+        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-c", "-p", cpus, Environment.ProcessId.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+        }) ?? throw new InvalidOperationException("taskset did not start");
+        await taskset.WaitForExitAsync();
+        if (taskset.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"taskset exited with {taskset.ExitCode}");
+        }
     }
 
     /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>
@@ -439,6 +475,15 @@ internal static class IngestLoad
             {
                 _milliseconds.Add(elapsed);
                 _statuses[status] = _statuses.GetValueOrDefault(status) + 1;
+            }
+        }
+
+        /// <summary>The share of answers that took longer than <paramref name="milliseconds"/>, in percent.</summary>
+        public double ShareAbove(double milliseconds)
+        {
+            lock (_lock)
+            {
+                return _milliseconds.Count == 0 ? 0 : 100.0 * _milliseconds.Count(m => m > milliseconds) / _milliseconds.Count;
             }
         }
 
@@ -694,6 +739,11 @@ internal static class IngestLoad
             var line = status.FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) ?? "VmHWM: 0 kB";
             return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
         }
+
+        /// <summary>The time the server's, ClickHouse's and this generator's threads wait for a CPU, from now on.</summary>
+        public SchedWatch StartSched() => _clickHouse?.ProcessId is { } clickHouse
+            ? SchedWatch.Start(("server", _process.Id), ("ClickHouse", clickHouse), ("load generator", Environment.ProcessId))
+            : SchedWatch.Start(("server", _process.Id), ("load generator", Environment.ProcessId));
 
         /// <summary>The CPU time of the server process (and of ClickHouse's, and of this generator) from now on.</summary>
         public CpuWatch StartCpu() => new(_process.Id, _clickHouse?.ProcessId);
