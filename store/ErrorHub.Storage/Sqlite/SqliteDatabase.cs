@@ -193,6 +193,6 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     }
 }
 
-/// <summary>The embedded store's database file was deleted or moved while the server ran.</summary>
+/// <summary>The embedded store's database file is not there: deleted or moved while the server ran, or never created.</summary>
 internal sealed class DatabaseFileMissingException(string path)
-    : IOException($"the database file {path} is gone (deleted or moved while the server ran): restore it, or restart the server to create an empty one");
+    : IOException($"the database file {path} is missing: deleted or moved while the server ran, or never created (ErrorHub:Store:EnsureSchemaOnStartup is off); restore it, or restart the server to create an empty one");
