@@ -41,6 +41,44 @@ public sealed class StoreFailureTests
     }
 
     [Fact]
+    public async Task When_the_database_file_is_deleted_under_the_running_server_batches_are_503_and_never_202_into_the_deleted_file()
+    {
+        await using var host = await IngestHost.StartAsync();
+        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached, and the writer's connection pooled, while the store works");
+        }
+
+        // What an operator (or a clean-up job) does: the files go; nothing in the server is told. Its pooled connections
+        // still hold the deleted file open, and a commit into it would succeed where no restart finds it.
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(host.DatabasePath + suffix);
+        }
+
+        var (batch, ids) = IngestEndpointTests.Fresh();
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var refused = await host.PostAsync(Wire.Encode(batch));
+            refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "an event written into a deleted file is lost: the client must keep it and retry");
+            refused.Headers.RetryAfter!.Delta.Should().BePositive();
+        }
+
+        File.Exists(host.DatabasePath).Should().BeFalse("no reader or writer makes an empty database in the deleted one's place behind the operator's back");
+
+        // The operator restores a store: the client's retry is accepted and kept.
+        await host.Schema.EnsureSchemaAsync();
+        await host.Projects.UpsertProjectAsync(new Project(IngestHost.ProjectId, "Shop", IngestHost.Key, DateTimeOffset.UtcNow));
+        using (var retried = await host.PostAsync(Wire.Encode(batch)))
+        {
+            retried.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        }
+
+        SqliteConnection.ClearAllPools();
+        (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull("the event answered 202 is in the file on disk");
+    }
+
+    [Fact]
     public async Task When_the_store_fails_before_the_key_is_known_the_answer_is_503_with_retry_after()
     {
         await using var host = await IngestHost.StartAsync();

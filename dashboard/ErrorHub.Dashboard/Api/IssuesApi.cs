@@ -17,6 +17,12 @@ internal static class IssuesApi
 {
     public const int DefaultLimit = 50;
 
+    /// <summary>
+    /// The longest release name a state change takes. Ingest cuts release names at 256 characters by default, so longer ones
+    /// name no release; and the issue's timeline records the change in words that must hold the name.
+    /// </summary>
+    public const int MaxReleaseChars = 1000;
+
     public static void MapIssuesApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues");
@@ -114,6 +120,11 @@ internal static class IssuesApi
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
             {
                 return NotFound(projectId);
+            }
+
+            if (change.InRelease?.Length > MaxReleaseChars || change.AfterRelease?.Length > MaxReleaseChars)
+            {
+                return BadRequest($"inRelease and afterRelease are release names of at most {MaxReleaseChars} characters");
             }
 
             switch (change.Status)

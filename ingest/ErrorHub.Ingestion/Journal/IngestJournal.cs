@@ -455,7 +455,17 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             return false;
         }
 
-        _files!.Commit(oldest.LastSequence);
+        try
+        {
+            _files!.Commit(oldest.LastSequence);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // The store has these records; only the note of it could not be written (a full or read-only disk). Flushing goes
+            // on, and the next insert's commit tries again: stopping here would leave ingest answering 503 until a restart.
+            LogCommitFailed(_logger, oldest.LastSequence, exception);
+        }
+
         return true;
     }
 
@@ -701,6 +711,9 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     [LoggerMessage(8, LogLevel.Error, "Ingest journal: the flusher stopped; what is journaled is replayed at the next start")]
     private static partial void LogFlusherFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Ingest journal: could not record that the store has every batch up to {Sequence} (checkpoint, stored segments deleted); flushing goes on and tries again with the next insert")]
+    private static partial void LogCommitFailed(ILogger logger, long sequence, Exception exception);
 
     [LoggerMessage(9, LogLevel.Warning, "Ingest journal: stopped with {Records} batches not yet in the store; they are replayed at the next start")]
     private static partial void LogLeftInJournal(ILogger logger, long records);

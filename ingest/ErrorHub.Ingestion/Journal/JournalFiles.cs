@@ -498,6 +498,11 @@ internal sealed class JournalFiles : IDisposable
     /// Records the store has everything up to <paramref name="sequence"/>: the checkpoint is replaced atomically (a new
     /// file renamed over the old), and segments wholly before it, other than the one being written, are deleted.
     /// </summary>
+    /// <remarks>
+    /// On a full disk the checkpoint's new file finds no room, and the segments the store now has hold it all: they are deleted
+    /// first then, and the checkpoint written after. Nothing depends on that order: the checkpoint only spares the next start
+    /// replaying records the store has (and the store leaves out the ids it has), and a segment is scanned on its own.
+    /// </remarks>
     public void Commit(long sequence)
     {
         if (sequence <= Checkpoint)
@@ -505,6 +510,22 @@ internal sealed class JournalFiles : IDisposable
             return;
         }
 
+        try
+        {
+            WriteCheckpoint(sequence);
+        }
+        catch (IOException) when (HasSegmentsUpTo(sequence))
+        {
+            DeleteSegmentsUpTo(sequence);
+            WriteCheckpoint(sequence);
+        }
+
+        Interlocked.Exchange(ref _checkpoint, sequence);
+        DeleteSegmentsUpTo(sequence);
+    }
+
+    private void WriteCheckpoint(long sequence)
+    {
         var temporary = Path.Combine(_directory, CheckpointFileName + ".tmp");
         var content = new byte[12];
         BinaryPrimitives.WriteInt64LittleEndian(content, sequence);
@@ -516,18 +537,33 @@ internal sealed class JournalFiles : IDisposable
         }
 
         File.Move(temporary, Path.Combine(_directory, CheckpointFileName), overwrite: true);
-        Interlocked.Exchange(ref _checkpoint, sequence);
+    }
 
+    private bool HasSegmentsUpTo(long sequence)
+    {
+        lock (_segmentsLock)
+        {
+            return _segments.Any(s => s != _current && s.LastSequence <= sequence);
+        }
+    }
+
+    /// <summary>Deletes the segments wholly at or before <paramref name="sequence"/>, other than the one being written; one that cannot be deleted stays listed.</summary>
+    private void DeleteSegmentsUpTo(long sequence)
+    {
         List<Segment> done;
         lock (_segmentsLock)
         {
             done = _segments.Where(s => s != _current && s.LastSequence <= sequence).ToList();
-            _segments.RemoveAll(done.Contains);
         }
 
         foreach (var segment in done)
         {
             File.Delete(segment.Path);
+            lock (_segmentsLock)
+            {
+                _segments.Remove(segment);
+            }
+
             Interlocked.Add(ref _bytes, -segment.Bytes);
         }
     }

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Threading.Channels;
 using ErrorHub.Internal;
 using Microsoft.Extensions.Logging;
@@ -976,12 +977,21 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return TimeSpan.FromSeconds(seconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));
     }
 
+    /// <summary>
+    /// The start of a refusal's body, for the log line. Only that much is read: the server, or whatever answers at the DSN's
+    /// address (a proxy's error page, a misconfigured host), may send a body of any length, and the app's memory must not
+    /// hold it. The rest is left unread; the connection is then drained a little or closed by the handler.
+    /// </summary>
     private static async Task<string> ReadReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        const int MaxReasonChars = 500;
         try
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return text.Length > 500 ? text[..500] : text;
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1024);
+            var reason = new char[MaxReasonChars];
+            var length = await reader.ReadBlockAsync(reason.AsMemory(), cancellationToken).ConfigureAwait(false);
+            return new string(reason, 0, length);
         }
         catch (Exception)
         {

@@ -7,27 +7,32 @@ namespace ErrorHub.Storage.Sqlite;
 /// The embedded store's file: one SQLite database in WAL mode, so the dashboard reads while ingest
 /// writes. Writes from this process are serialized (SQLite has one writer at a time anyway; queueing
 /// here avoids busy-waiting on the file lock); other processes are waited for by the busy timeout.
-/// The writer, the readers, the project store and the access store share it.
+/// The writer, the readers, the project store and the access store share it. Only the schema's creation creates the file:
+/// a database file deleted under a running server is refused, never written to (see <see cref="OpenAsync(CancellationToken)"/>).
 /// </summary>
 internal sealed class SqliteDatabase : IStoreSchema, IDisposable
 {
     private const int BusyTimeoutMilliseconds = 30_000;
 
     private readonly string _connectionString;
+    private readonly string _createConnectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     public SqliteDatabase(string databasePath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
         DatabasePath = Path.GetFullPath(databasePath);
-        _connectionString = new SqliteConnectionStringBuilder
+        var builder = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+            Mode = SqliteOpenMode.ReadWrite,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             DefaultTimeout = BusyTimeoutMilliseconds / 1000,
-        }.ToString();
+        };
+        _connectionString = builder.ToString();
+        builder.Mode = SqliteOpenMode.ReadWriteCreate;
+        _createConnectionString = builder.ToString();
     }
 
     public string Kind => StoreOptions.SqliteKind;
@@ -56,6 +61,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         }
 
         await WriteAsync(
+            create: true,
             async (connection, cancellationToken) =>
             {
                 // WAL is a property of the file: set once, every later connection uses it.
@@ -81,14 +87,24 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    /// <summary>Runs <paramref name="write"/> on a fresh connection while holding this process's write lock.</summary>
-    public async Task WriteAsync(Func<SqliteConnection, CancellationToken, Task> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="write"/> on a fresh connection while holding this process's write lock. Throws when the file was
+    /// deleted before or while it ran: what it committed then went into a file nobody can open again.
+    /// </summary>
+    public Task WriteAsync(Func<SqliteConnection, CancellationToken, Task> write, CancellationToken cancellationToken) =>
+        WriteAsync(create: false, write, cancellationToken);
+
+    private async Task WriteAsync(bool create, Func<SqliteConnection, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
-            await write(connection, cancellationToken);
+            await using (var connection = await OpenAsync(create, cancellationToken))
+            {
+                await write(connection, cancellationToken);
+            }
+
+            EnsureFileExists();
         }
         finally
         {
@@ -96,9 +112,22 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         }
     }
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A connection to the database file; throws (<see cref="DatabaseFileMissingException"/>, or SQLite's "unable to open") when
+    /// the file is gone. Pooled connections would otherwise go on reading and writing the deleted file, which the kernel keeps
+    /// for them while they are open: ingest would acknowledge events that no restart finds, and a new connection would make
+    /// an empty database in its place.
+    /// </summary>
+    public Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(create: false, cancellationToken);
+
+    private async Task<SqliteConnection> OpenAsync(bool create, CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        if (!create)
+        {
+            EnsureFileExists();
+        }
+
+        var connection = new SqliteConnection(create ? _createConnectionString : _connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -135,14 +164,35 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public void Dispose()
+    /// <summary>Throws, and lets the pooled connections to a deleted file go, when the database file is no longer there.</summary>
+    private void EnsureFileExists()
     {
-        // Pooled connections keep the file (and its -wal/-shm companions) open; let them go with the store.
-        using (var connection = new SqliteConnection(_connectionString))
+        if (File.Exists(DatabasePath))
         {
-            SqliteConnection.ClearPool(connection);
+            return;
         }
 
+        ClearPools();
+        throw new DatabaseFileMissingException(DatabasePath);
+    }
+
+    /// <summary>Pooled connections keep the file (and its -wal/-shm companions) open.</summary>
+    private void ClearPools()
+    {
+        foreach (var connectionString in new[] { _connectionString, _createConnectionString })
+        {
+            using var connection = new SqliteConnection(connectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+    }
+
+    public void Dispose()
+    {
+        ClearPools();
         _writeLock.Dispose();
     }
 }
+
+/// <summary>The embedded store's database file is not there: deleted or moved while the server ran, or never created.</summary>
+internal sealed class DatabaseFileMissingException(string path)
+    : IOException($"the database file {path} is missing: deleted or moved while the server ran, or never created (ErrorHub:Store:EnsureSchemaOnStartup is off); restore it, or restart the server to create an empty one");

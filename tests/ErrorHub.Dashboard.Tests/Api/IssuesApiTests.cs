@@ -133,10 +133,16 @@ public sealed class IssuesApiTests : IAsyncLifetime
         var client = _api.Admin;
         var path = $"/api/projects/1/issues/{Checkout}/state";
 
-        foreach (var body in new object[] { new { status = "deleted" }, new { status = "ignored", ignoreMinutes = -5 }, new { status = "ignored", ignoreEvents = 0 }, new { status = (string?)null } })
+        var longRelease = new string('x', 20_000); // longer than any release ingest keeps, and than the timeline's words for the change
+        foreach (var body in new object[]
+        {
+            new { status = "deleted" }, new { status = "ignored", ignoreMinutes = -5 }, new { status = "ignored", ignoreEvents = 0 }, new { status = (string?)null },
+            new { status = "resolved", inRelease = longRelease }, new { status = "resolved", afterRelease = longRelease },
+        })
         {
             using var response = await client.PostAsJsonAsync(path, body);
-            response.StatusCode.Should().Be(HttpStatusCode.BadRequest, JsonSerializer.Serialize(body));
+            var sent = JsonSerializer.Serialize(body);
+            response.StatusCode.Should().Be(HttpStatusCode.BadRequest, sent.Length > 200 ? sent[..200] + "..." : sent);
         }
 
         using (var malformed = await client.PostAsync(path, new StringContent("{\"status\": \"resolved\"", Encoding.UTF8, "application/json")))
@@ -164,6 +170,7 @@ public sealed class IssuesApiTests : IAsyncLifetime
         }
 
         (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}")).GetProperty("status").GetString().Should().Be("unresolved");
+        (await JsonAsync(client, $"/api/projects/1/issues/{Checkout}/activity")).GetProperty("items").GetArrayLength().Should().Be(0, "a refused change leaves no trace in the timeline either");
         using var unknown = await client.PostAsJsonAsync($"/api/projects/1/issues/{Fingerprint("never")}/state", new { status = "resolved" });
         unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }

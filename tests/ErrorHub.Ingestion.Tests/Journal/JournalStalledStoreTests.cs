@@ -142,6 +142,97 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task When_the_journals_disk_is_full_the_answer_is_503_and_once_the_store_answers_every_accepted_batch_arrives_and_batches_are_accepted_again()
+    {
+        // A 1 MiB disk of its own for the journal, far below its MaxBytes: the disk fills first, as when other files take it.
+        var disk = NewDirectory();
+        Mount(disk, "1m");
+        try
+        {
+            await using var host = await IngestHost.StartAsync(Settings(_clickHouse.Url, _database, Path.Combine(disk, "journal"), new()
+            {
+                ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03",
+                ["ErrorHub:Ingest:Journal:SegmentBytes"] = "262144",
+                ["ErrorHub:Ingest:Journal:MaxBytes"] = "67108864",
+            }));
+            var (warm, warmIds) = IngestEndpointTests.Fresh();
+            using (var response = await host.PostAsync(Wire.Encode(warm)))
+            {
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            }
+
+            (await WaitUntilStoredAsync(_clickHouse.Url, _database, warmIds)).Distinct.Should().Be(3);
+
+            Signal("STOP");
+            var accepted = new List<Guid>();
+            HttpResponseMessage? refused = null;
+            for (var i = 0; i < 400 && refused is null; i++)
+            {
+                var (batch, ids) = IngestEndpointTests.Fresh(copies: 20);
+                var response = await host.PostAsync(Wire.Encode(batch));
+                if (response.StatusCode == HttpStatusCode.Accepted)
+                {
+                    accepted.AddRange(ids);
+                    response.Dispose();
+                    continue;
+                }
+
+                refused = response;
+            }
+
+            accepted.Should().NotBeEmpty("batches are journaled while the disk has room");
+            refused.Should().NotBeNull("the disk fills up");
+            using (refused)
+            {
+                refused!.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a batch the journal could not write is not acknowledged");
+                refused.Headers.RetryAfter!.Delta.Should().BePositive();
+            }
+
+            // The stored segments are what holds the disk: the checkpoint that lets them go must find room too.
+            Signal("CONT");
+            var stored = await WaitUntilStoredAsync(_clickHouse.Url, _database, accepted, TimeSpan.FromSeconds(120));
+            stored.Should().Be(((long)accepted.Count, (long)accepted.Count), "every batch answered 202 arrives once the store answers again, each event once");
+
+            var (after, afterIds) = IngestEndpointTests.Fresh();
+            var status = HttpStatusCode.ServiceUnavailable;
+            var deadline = Stopwatch.StartNew();
+            while (status != HttpStatusCode.Accepted && deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                using var response = await host.PostAsync(Wire.Encode(after));
+                status = response.StatusCode;
+                if (status != HttpStatusCode.Accepted)
+                {
+                    await Task.Delay(200);
+                }
+            }
+
+            status.Should().Be(HttpStatusCode.Accepted, "the journal's disk has room again once the stored segments are deleted, without a restart");
+            (await WaitUntilStoredAsync(_clickHouse.Url, _database, afterIds)).Distinct.Should().Be(3, "and what it accepts then is flushed too");
+        }
+        finally
+        {
+            Signal("CONT");
+            Unmount(disk);
+            IngestHost.DeleteDirectory(disk);
+        }
+    }
+
+    /// <summary>A tmpfs of <paramref name="size"/> on <paramref name="directory"/> (the test command runs as root, which mounting needs).</summary>
+    private static void Mount(string directory, string size)
+    {
+        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", $"size={size}", "tmpfs", directory]) { RedirectStandardError = true })!;
+        var error = mount.StandardError.ReadToEnd();
+        mount.WaitForExit();
+        mount.ExitCode.Should().Be(0, $"a small disk is mounted for the journal (this test needs root): {error}");
+    }
+
+    private static void Unmount(string directory)
+    {
+        using var umount = Process.Start("umount", ["-l", directory]);
+        umount.WaitForExit();
+    }
+
     private void Signal(string signal)
     {
         if (_clickHouse.ProcessId is not { } pid)

@@ -110,6 +110,38 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refusal_whose_body_never_ends_is_logged_from_its_start_without_waiting_for_the_rest()
+    {
+        // Whatever answers at the DSN's address (a proxy's error page, another service) may send a body of any length, or
+        // one that never ends: reading it whole would hold all of it in the app's memory, or never finish.
+        var closedByClient = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ingest.Answer(async response =>
+        {
+            response.StatusCode = 400;
+            await response.Body.WriteAsync(System.Text.Encoding.UTF8.GetBytes("bad batch " + new string('x', 64 * 1024)));
+            await response.Body.FlushAsync();
+            try
+            {
+                await Task.Delay(RecordingIngest.Guard, response.HttpContext.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                // the client closed the connection
+            }
+
+            closedByClient.TrySetResult(response.HttpContext.RequestAborted.IsCancellationRequested);
+        });
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        sdk.Client.CaptureMessage("refused");
+
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue("the refusal is taken on its status and the start of its body");
+        _logs.Entries.Should().ContainSingle(e => e.Level >= LogLevel.Warning)
+            .Which.Message.Should().StartWith("ErrorHub refused 1 events with status 400: bad batch xxx");
+        (await closedByClient.Task.WaitAsync(RecordingIngest.Guard + TimeSpan.FromSeconds(5))).Should().BeTrue("the SDK lets the connection go rather than wait for the rest of the body");
+    }
+
+    [Fact]
     public async Task A_408_is_retried_after_a_back_off()
     {
         _ingest.Answer(RecordingIngest.Status(408));
