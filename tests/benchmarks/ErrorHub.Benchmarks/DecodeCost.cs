@@ -31,7 +31,9 @@ namespace ErrorHub.Benchmarks;
 /// reached through a framework property setter with no app frame, which version 7 keys by the setter's caller), and
 /// <c>group-v6</c>, <c>group-null-v6</c>, <c>group-setter-v6</c> (the web-shop event and those two grouped by version 6's rules),
 /// <c>group-v7</c> (the web-shop event grouped by version 7's rules: the baseline of <c>group</c> under version 8, whose Microsoft
-/// frames it reads by their in-app mark),
+/// frames it reads by their in-app mark), <c>group-msapp</c> and <c>group-msapp-v7</c> (the web-shop event with the shop's own code
+/// under <c>Microsoft.Contoso</c>, marked in-app, grouped by version 8, which keys it by that frame and also computes version 7's
+/// fingerprint to carry as the legacy one, and by version 7),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
 /// journal on: inflate and validate), <c>validate-decode</c> (the same with the whole batch decoded into events to validate it, as
@@ -64,6 +66,15 @@ internal static class DecodeCost
         var httpBuffer = new ArrayBufferWriter<byte>(1 << 20);
         EventWireWriter.WriteBatch(httpBuffer, httpEvents);
         var httpBody = httpBuffer.WrittenSpan.ToArray();
+        var microsoftAppEvents = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
+        foreach (var frame in microsoftAppEvents.SelectMany(e => e.Exceptions).SelectMany(x => x.Frames).Where(f => f.InApp))
+        {
+            frame.Type = "Microsoft.Contoso." + frame.Type;
+        }
+
+        var microsoftAppBuffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(microsoftAppBuffer, microsoftAppEvents);
+        var microsoftAppBody = microsoftAppBuffer.WrittenSpan.ToArray();
         var loopEvents = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
         foreach (var e in loopEvents)
         {
@@ -119,6 +130,8 @@ internal static class DecodeCost
                 "group-loop-v5" => () => ScrubGroup(decoder, scrubber, loopBody, ErrorHub.Ingestion.Grouping.GroupingRules.V5),
                 "group-v6" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
                 "group-v7" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V7),
+                "group-msapp" => () => ScrubGroup(decoder, scrubber, microsoftAppBody),
+                "group-msapp-v7" => () => ScrubGroup(decoder, scrubber, microsoftAppBody, ErrorHub.Ingestion.Grouping.GroupingRules.V7),
                 "group-null" => () => ScrubGroup(decoder, scrubber, nullBody),
                 "group-null-v6" => () => ScrubGroup(decoder, scrubber, nullBody, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
                 "group-setter" => () => ScrubGroup(decoder, scrubber, setterBody),
@@ -129,7 +142,7 @@ internal static class DecodeCost
                 "validate-decode" => () => ValidateByDecoding(decoder, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
