@@ -56,6 +56,12 @@ internal sealed class CpuWatch
         return text;
     }
 
+    /// <summary>ClickHouse's CPU seconds since the start (0 without ClickHouse).</summary>
+    public double ClickHouseSeconds => _clickHouse is { } id ? Seconds(id) - _clickHouseStart : 0;
+
+    /// <summary>The server's CPU seconds since the start.</summary>
+    public double ServerSeconds => Seconds(_server) - _serverStart;
+
     /// <summary>The server's CPU seconds since the start, per event (infinity for none).</summary>
     public double ServerSecondsPerEvent(long events) => events > 0 ? (Seconds(_server) - _serverStart) / events : double.PositiveInfinity;
 

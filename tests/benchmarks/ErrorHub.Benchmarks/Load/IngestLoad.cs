@@ -37,6 +37,9 @@ internal static class IngestLoad
     private const int EventsPerBatch = 100;
     private const int RawBatch = 10_000;
 
+    /// <summary>The User-Agent of this benchmark's own ClickHouse statements (its polls and probes), as system.query_log shows it.</summary>
+    private const string BenchmarkAgent = "errorhub-ingest-load";
+
     /// <summary>The best of the ways the store took the rows straight, and each of them.</summary>
     private sealed record Ceiling(List<(string How, double EventsPerSecond)> Variants, long Rows)
     {
@@ -47,6 +50,7 @@ internal static class IngestLoad
     {
         var journal = new Dictionary<string, string?>();
         string? pinGenerator = null;
+        var pollStore = false;
         var positional = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -60,6 +64,14 @@ internal static class IngestLoad
                     break;
                 case "--pin-generator":
                     pinGenerator = args[++i];
+                    break;
+                case "--visible-poll":
+                    pollStore = args[++i] switch
+                    {
+                        "store" => true,
+                        "count" => false,
+                        _ => throw new ArgumentException("--visible-poll count|store"),
+                    };
                     break;
                 case "--workstation-gc":
                     journal["DOTNET_gcServer"] = "0";
@@ -93,6 +105,8 @@ internal static class IngestLoad
         var senders = positional.Count > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 8;
         var phase = TimeSpan.FromSeconds(seconds);
 
+        // What a previous run (ours or anyone's) may have left on the machine, read before this run starts anything.
+        var hygiene = MachineState.Read();
         await using var target = await Target.StartAsync(store, journal);
         if (pinGenerator is not null)
         {
@@ -111,6 +125,7 @@ internal static class IngestLoad
         // Distinct batches for the first phase (an event id sent twice is stored once, which would spoil the
         // count of what became visible): up to 30,000 events/s; if the server is faster, the phase ends early.
         var bodies = Bodies(batches: 300 * seconds, out var wireBytes, out var template);
+        report.Add(("before the run: the machine as the previous run left it", hygiene.Text));
         report.Add(("event on the wire (MessagePack, before gzip)", $"{wireBytes / EventsPerBatch:N0} B"));
         report.Add(("batch as sent (gzip)", $"{bodies.Average(b => b.Length):N0} B"));
 
@@ -130,8 +145,9 @@ internal static class IngestLoad
         // the figure the product path's ClickHouse CPU per visible event is compared with.
         var ceilingMerges = await target.WaitForMergesAsync(TimeSpan.FromSeconds(90));
         var ceilingClock = DateTimeOffset.UtcNow - ceilingStarted;
+        var ceilingClickHouseSeconds = ceilingCpu.ClickHouseSeconds;
         report.Add(("raw insert: ClickHouse CPU, its merges included (waited " + $"{ceilingMerges:N0} s)", ceilingCpu.Stop(ceilingClock, ceiling.Rows)));
-        await AddClickHouseWorkAsync(report, target, ceilingStarted, DateTimeOffset.UtcNow, ceiling.Rows / EventsPerBatch, "raw insert");
+        await AddClickHouseWorkAsync(report, target, ceilingStarted, DateTimeOffset.UtcNow, ceiling.Rows / EventsPerBatch, "raw insert", ceiling.Rows, ceilingClickHouseSeconds);
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { BaseAddress = target.Url, Timeout = TimeSpan.FromSeconds(60) };
 
@@ -181,13 +197,19 @@ internal static class IngestLoad
         report.Add(("accept latency at most: p50 / p99", $"{max.Percentile(50):N1} / {max.Percentile(99):N1} ms"));
         report.Add(("CPU while at most (cores busy)", maxCpu));
         report.Add(("server GC while at most", await gc.StopAsync(client, max.Elapsed)));
-        var visibleAfter = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2));
+        var (visibleAfter, confirmedAfter) = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2), pollStore);
+        var drainClickHouseSeconds = cpu.ClickHouseSeconds;
+        var drainServerSeconds = cpu.ServerSeconds;
         report.Add(("visible in the store (events/s, from the first send to the last event queryable)", $"{max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds:N0}"));
+        report.Add(("how the benchmark waited for it", pollStore
+            ? "the store's issue list (every issue's count) read every 50 ms"
+            : $"a count of `events` rows every 50 ms, then the store's issue list read until it agreed ({confirmedAfter.TotalMilliseconds:N0} ms more)"));
 
         // With the journal most of the flush comes after the last answer: ClickHouse's work is read over the whole time until
         // the last event was visible, so that its CPU per event compares with the raw insert's (in the same units: per 100 events).
         report.Add(("CPU from the first send until the last event visible (cores busy)", cpu.Stop(max.Elapsed + visibleAfter, max.AcceptedEvents)));
-        await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible");
+        report.Add(("**server CPU per visible event, the most until visible**", $"**{drainServerSeconds * 1e6 / Math.Max(max.AcceptedEvents, 1):N1} µs**"));
+        await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible", max.AcceptedEvents, drainClickHouseSeconds);
         report.Add(("server memory after the most: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
         report.Add(("server memory, the most until visible: where the peak was", await memory.StopAsync()));
 
@@ -240,6 +262,7 @@ internal static class IngestLoad
         report.Add(("server memory at 10x senders: where the peak was", await memory.StopAsync()));
         report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
         report.Add(("load average after", LoadAverage()));
+        report.Add(("after the run (before its ClickHouse and server stop): the machine", MachineState.Read().Text));
 
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
@@ -250,11 +273,12 @@ internal static class IngestLoad
         }
     }
 
-    private static async Task AddClickHouseWorkAsync(List<(string What, string Value)> report, Target target, DateTimeOffset from, DateTimeOffset to, long requests, string phase)
+    private static async Task AddClickHouseWorkAsync(
+        List<(string What, string Value)> report, Target target, DateTimeOffset from, DateTimeOffset to, long requests, string phase, long events = 0, double clickHouseSeconds = 0)
     {
         try
         {
-            report.AddRange(await target.ClickHouseWorkAsync(from, to, requests, phase));
+            report.AddRange(await target.ClickHouseWorkAsync(from, to, requests, phase, events, clickHouseSeconds));
         }
         catch (ClickHouseException exception)
         {
@@ -580,6 +604,8 @@ internal static class IngestLoad
                 environment["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString();
                 environment["ErrorHub__Store__ClickHouse__Database"] = database;
                 http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+                // Its own statements are told from ingest's in system.query_log by this name.
+                http.DefaultRequestHeaders.UserAgent.ParseAdd(BenchmarkAgent);
                 store = ClickHouseDatabase.Open(new ClickHouseClient(http, new ClickHouseConnection(clickHouse.Url)), database);
             }
             else
@@ -637,7 +663,8 @@ internal static class IngestLoad
         /// statements ingest sent, the rows they read and wrote, their time and user CPU; <c>system.part_log</c>: the parts
         /// each table got and the merges). Empty on SQLite.
         /// </summary>
-        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(DateTimeOffset from, DateTimeOffset to, long requests, string phase = "at most")
+        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(
+            DateTimeOffset from, DateTimeOffset to, long requests, string phase, long events, double clickHouseSeconds)
         {
             var lines = new List<(string, string)>();
             if (_clickHouse is null || requests == 0)
@@ -650,9 +677,14 @@ internal static class IngestLoad
             var window = $"event_time >= toDateTime({from.ToUnixTimeSeconds()}) AND event_time <= toDateTime({to.ToUnixTimeSeconds() + 1})";
             var queries = await client.QueryAsync(
                 $"""
-                SELECT multiIf(query LIKE 'INSERT INTO%', 'INSERT', query LIKE 'SELECT DISTINCT project_id, toString(event_id)%', 'duplicate look-up (issue_events)', query LIKE 'SELECT DISTINCT project_id, fingerprint%', 'legacy look-up (issue_hourly)', 'other (the benchmark reads)') AS kind,
+                SELECT multiIf(http_user_agent = '{BenchmarkAgent}' AND query LIKE 'SELECT count() AS n FROM%', 'the benchmark: count of events rows',
+                               http_user_agent = '{BenchmarkAgent}', 'the benchmark: the store''s reads (issue list, probes)',
+                               query LIKE 'INSERT INTO%', 'INSERT',
+                               query LIKE 'SELECT DISTINCT project_id, toString(event_id)%', 'duplicate look-up (issue_events)',
+                               query LIKE 'SELECT DISTINCT project_id, fingerprint%', 'legacy look-up (issue_hourly)', 'other (ingest\'s other statements)') AS kind,
                        count() AS n, sum(written_rows) AS written, sum(read_rows) AS read, sum(query_duration_ms) AS ms,
                        sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) AS user_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) AS system_us,
                        toInt64(quantileExact(0.5)(query_duration_ms)) AS p50, toInt64(quantileExact(0.99)(query_duration_ms)) AS p99,
                        toInt64(quantileExact(0.5)(written_rows)) AS rows50, sum(read_bytes) AS read_bytes, max(memory_usage) AS memory
                 FROM system.query_log
@@ -662,6 +694,7 @@ internal static class IngestLoad
                 row => (Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
                     Written: ClickHouseClient.ReadInt64(row.GetProperty("written")), Read: ClickHouseClient.ReadInt64(row.GetProperty("read")),
                     Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), UserMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("user_us")),
+                    SystemMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("system_us")),
                     P50: ClickHouseClient.ReadInt64(row.GetProperty("p50")), P99: ClickHouseClient.ReadInt64(row.GetProperty("p99")),
                     Rows50: ClickHouseClient.ReadInt64(row.GetProperty("rows50")), ReadBytes: ClickHouseClient.ReadInt64(row.GetProperty("read_bytes")),
                     Memory: ClickHouseClient.ReadInt64(row.GetProperty("memory"))),
@@ -675,6 +708,17 @@ internal static class IngestLoad
                 lines.Add(($"ClickHouse {phase}, per statement: {q.Kind}",
                     $"duration p50 / p99 {q.P50:N0} / {q.P99:N0} ms, mean {(double)q.Milliseconds / Math.Max(q.Count, 1):N1} ms; rows written p50 {q.Rows50:N0}; " +
                     $"user CPU mean {q.UserMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms; read {q.ReadBytes / 1024.0 / 1024 / Math.Max(q.Count, 1):N1} MB mean; memory at most {q.Memory / 1024.0 / 1024:N0} MB"));
+            }
+
+            if (events > 0 && clickHouseSeconds > 0)
+            {
+                // What ClickHouse's process spent, split by what it ran: each kind of statement's own threads (user + system CPU,
+                // a view's insert inside its INSERT), and the rest, which no statement holds: merges, other background work, its logs.
+                var inStatements = queries.Sum(q => q.UserMicroseconds + q.SystemMicroseconds);
+                var split = string.Join(" + ", queries.Select(q => string.Create(CultureInfo.InvariantCulture, $"{q.Kind} {(q.UserMicroseconds + q.SystemMicroseconds) / (double)events:N1}")));
+                lines.Add(($"**ClickHouse CPU per event {phase} ({events:N0} events), µs: all = statements + outside any statement (merges, background)**",
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"**{clickHouseSeconds * 1e6 / events:N1}** = {split} + **outside {(clickHouseSeconds * 1e6 - inStatements) / events:N1}**")));
             }
 
             var parts = await client.QueryAsync(
@@ -721,16 +765,41 @@ internal static class IngestLoad
             return page.Items.Sum(issue => issue.EventCount);
         }
 
-        /// <summary>How long after now it takes until the store counts <paramref name="expected"/> events.</summary>
-        public async Task<TimeSpan> WaitUntilStoredAsync(long expected, TimeSpan limit)
+        /// <summary>
+        /// How long after now it takes until the store counts <paramref name="expected"/> events. The store's issue list merges
+        /// every issue's aggregates, which costs ClickHouse CPU the drain it measures needs; unless <paramref name="pollStore"/>,
+        /// a count of <c>events</c> rows is polled until it is reached, and the issue list is read only then, until it agrees
+        /// (returned as the second value: the time from the count to the issue list).
+        /// </summary>
+        public async Task<(TimeSpan Visible, TimeSpan Confirmed)> WaitUntilStoredAsync(long expected, TimeSpan limit, bool pollStore)
         {
             var waited = Stopwatch.StartNew();
+            if (!pollStore && _clickHouse is not null)
+            {
+                while (await CountEventRowsAsync() < expected && waited.Elapsed < limit)
+                {
+                    await Task.Delay(50);
+                }
+            }
+
+            var counted = waited.Elapsed;
             while (await StoredEventsAsync() < expected && waited.Elapsed < limit)
             {
                 await Task.Delay(50);
             }
 
-            return waited.Elapsed;
+            return (waited.Elapsed, waited.Elapsed - counted);
+        }
+
+        /// <summary>Rows of the ingest's project in <c>events</c>: one column of its sorting key read, no aggregate merged.</summary>
+        private async Task<long> CountEventRowsAsync()
+        {
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse!.Url));
+            var rows = await client.QueryAsync(
+                $"SELECT count() AS n FROM {ClickHouseSql.QuoteIdentifier(_database!)}.events WHERE project_id = 1",
+                row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                CancellationToken.None);
+            return rows[0];
         }
 
         public long PeakResidentMegabytes()
