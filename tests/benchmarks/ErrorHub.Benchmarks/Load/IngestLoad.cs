@@ -51,6 +51,7 @@ internal static class IngestLoad
         var journal = new Dictionary<string, string?>();
         string? pinGenerator = null;
         var pollStore = false;
+        var clickHouseEnvironment = new Dictionary<string, string>();
         var positional = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -64,6 +65,10 @@ internal static class IngestLoad
                     break;
                 case "--pin-generator":
                     pinGenerator = args[++i];
+                    break;
+                case "--clickhouse-env":
+                    var (variable, setting) = args[++i].Split('=', 2) is [var cn, var cv] ? (cn, cv) : throw new ArgumentException("--clickhouse-env NAME=VALUE");
+                    clickHouseEnvironment[variable] = setting;
                     break;
                 case "--visible-poll":
                     pollStore = args[++i] switch
@@ -107,7 +112,7 @@ internal static class IngestLoad
 
         // What a previous run (ours or anyone's) may have left on the machine, read before this run starts anything.
         var hygiene = MachineState.Read();
-        await using var target = await Target.StartAsync(store, journal);
+        await using var target = await Target.StartAsync(store, journal, clickHouseEnvironment);
         if (pinGenerator is not null)
         {
             // Measurement hygiene, not isolation: after ingest and ClickHouse started (they keep every core), this process's
@@ -120,7 +125,8 @@ internal static class IngestLoad
         Console.Error.WriteLine($"// server process id {target.ProcessId}");
         Console.WriteLine($"// ingest load on {store} ({target.Host}){(journal.Count > 0 ? " with the journal: " + string.Join(", ", journal.Select(j => j.Key.Replace("ErrorHub__Ingest__Journal__", "", StringComparison.Ordinal) + "=" + j.Value)) : ", synchronous (202 once stored)")}: {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase; " +
             $"{Environment.ProcessorCount} cores, load average before: {LoadAverage()}" +
-            (pinGenerator is null ? "" : $"; the load generator pinned to CPU {pinGenerator} (taskset), the server and ClickHouse on every CPU"));
+            (pinGenerator is null ? "" : $"; the load generator pinned to CPU {pinGenerator} (taskset), the server and ClickHouse on every CPU") +
+            (clickHouseEnvironment.Count == 0 ? "" : "; ClickHouse started with " + string.Join(", ", clickHouseEnvironment.Select(v => v.Key + "=" + v.Value))));
 
         // Distinct batches for the first phase (an event id sent twice is stored once, which would spoil the
         // count of what became visible): up to 30,000 events/s; if the server is faster, the phase ends early.
@@ -598,7 +604,7 @@ internal static class IngestLoad
             ? "the all-in-one dashboard process on SQLite, a separate process"
             : "the stand-alone ingest process, ClickHouse another process on the same machine";
 
-        public static async Task<Target> StartAsync(string kind, IReadOnlyDictionary<string, string?> extraEnvironment)
+        public static async Task<Target> StartAsync(string kind, IReadOnlyDictionary<string, string?> extraEnvironment, IReadOnlyDictionary<string, string> clickHouseEnvironment)
         {
             var directory = Directory.CreateTempSubdirectory("errorhub-load-").FullName;
             var url = FreePort.NextHttpUrl();
@@ -619,7 +625,7 @@ internal static class IngestLoad
             var host = "ingest/ErrorHub.Ingest";
             if (kind == "clickhouse")
             {
-                clickHouse = new ClickHouseServerFixture { SystemLogs = true };
+                clickHouse = new ClickHouseServerFixture { SystemLogs = true, ServerEnvironment = clickHouseEnvironment };
                 await clickHouse.InitializeAsync();
                 database = ClickHouseServerFixture.NewDatabaseName("load");
                 environment["ErrorHub__Store__Kind"] = "clickhouse";
