@@ -40,7 +40,8 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     }
 
     /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
-    public static ClickHouseServerFixture Create(string? externalUrl, string binary) => new(externalUrl, binary);
+    public static ClickHouseServerFixture Create(string? externalUrl, string binary, IReadOnlyDictionary<string, string>? serverEnvironment = null) =>
+        new(externalUrl, binary) { ServerEnvironment = serverEnvironment ?? new Dictionary<string, string>() };
 
     /// <summary>Whether the server keeps <c>system.query_log</c> and <c>system.part_log</c> (for benchmarks; set before <see cref="InitializeAsync"/>).</summary>
     public bool SystemLogs { get; init; }

@@ -278,6 +278,10 @@ internal static class IngestLoad
         report.Add(("server GC at 10x senders", await gc.StopAsync(client, overload.Elapsed)));
         report.Add(("server memory at 10x senders: where the peak was", await memory.StopAsync()));
         report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
+        if (target.ClickHouseProcessId is { } clickHouseProcess)
+        {
+            report.Add(("ClickHouse memory: peak resident over the whole run (VmHWM)", $"{PeakResidentMegabytes(clickHouseProcess):N0} MB"));
+        }
         report.Add(("load average after", LoadAverage()));
         report.Add(("after the run (before its ClickHouse and server stop): the machine", MachineState.Read().Text));
 
@@ -380,6 +384,13 @@ internal static class IngestLoad
 
     /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>
     private static void Phase(string name) => Console.Error.WriteLine($"// {DateTime.UtcNow:HH:mm:ss} phase: {name}");
+
+    private static long PeakResidentMegabytes(int processId)
+    {
+        var status = File.ReadAllLines($"/proc/{processId}/status");
+        var line = status.FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) ?? "VmHWM: 0 kB";
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
@@ -751,7 +762,7 @@ internal static class IngestLoad
                        toInt64(quantileExact(0.5)(query_duration_ms)) AS p50, toInt64(quantileExact(0.99)(query_duration_ms)) AS p99,
                        toInt64(quantileExact(0.5)(written_rows)) AS rows50, sum(read_bytes) AS read_bytes, max(memory_usage) AS memory
                 FROM system.query_log
-                WHERE type = 2 AND {window} AND query NOT LIKE '%system.%'
+                WHERE type = 2 AND {window} AND query NOT LIKE '%system.%' AND query NOT LIKE 'OPTIMIZE%' AND query NOT LIKE 'SYSTEM%'
                 GROUP BY kind ORDER BY kind
                 """,
                 row => (Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
@@ -869,12 +880,9 @@ internal static class IngestLoad
             return rows[0];
         }
 
-        public long PeakResidentMegabytes()
-        {
-            var status = File.ReadAllLines($"/proc/{_process.Id}/status");
-            var line = status.FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) ?? "VmHWM: 0 kB";
-            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        }
+        public long PeakResidentMegabytes() => IngestLoad.PeakResidentMegabytes(_process.Id);
+
+        public int? ClickHouseProcessId => _clickHouse?.ProcessId;
 
         /// <summary>The time the server's, ClickHouse's and this generator's threads wait for a CPU, from now on.</summary>
         public SchedWatch StartSched() => _clickHouse?.ProcessId is { } clickHouse
