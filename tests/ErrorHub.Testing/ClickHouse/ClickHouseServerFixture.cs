@@ -40,10 +40,14 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     }
 
     /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
-    public static ClickHouseServerFixture Create(string? externalUrl, string binary) => new(externalUrl, binary);
+    public static ClickHouseServerFixture Create(string? externalUrl, string binary, IReadOnlyDictionary<string, string>? serverEnvironment = null) =>
+        new(externalUrl, binary) { ServerEnvironment = serverEnvironment ?? new Dictionary<string, string>() };
 
     /// <summary>Whether the server keeps <c>system.query_log</c> and <c>system.part_log</c> (for benchmarks; set before <see cref="InitializeAsync"/>).</summary>
     public bool SystemLogs { get; init; }
+
+    /// <summary>Variables added to the server process's environment (for benchmarks of its allocator's settings, e.g. <c>MALLOC_CONF</c>).</summary>
+    public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The HTTP interface, e.g. <c>http://127.0.0.1:PORT/</c>.</summary>
     public Uri Url => _url ?? throw new InvalidOperationException("The ClickHouse fixture has not started.");
@@ -117,7 +121,7 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
         var displayName = "errorhub-test-" + Guid.NewGuid().ToString("N");
         var configPath = ClickHouseServerProcess.WriteConfig(_directory, displayName, ports[0], ports[1], ports[2], cacheBytes: 268435456, systemLogs: SystemLogs);
         var url = new Uri($"http://127.0.0.1:{ports[0]}/");
-        _process = ClickHouseServerProcess.Start("clickhouse-server", binary, _directory, configPath);
+        _process = ClickHouseServerProcess.Start("clickhouse-server", binary, _directory, configPath, ServerEnvironment);
 
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < StartTimeout)

@@ -106,15 +106,23 @@ internal static class ClickHouseServerProcess
           <part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>
         """;
 
-    public static ChildProcess Start(string name, string binary, string directory, string configPath) =>
-        ChildProcess.Start(name, new ProcessStartInfo(binary)
+    public static ChildProcess Start(string name, string binary, string directory, string configPath, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var startInfo = new ProcessStartInfo(binary)
         {
             ArgumentList = { $"--config-file={configPath}" },
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-        });
+        };
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[variable] = value;
+        }
+
+        return ChildProcess.Start(name, startInfo);
+    }
 
     /// <summary>The console and the last lines of both server logs: where a crash's stack trace (18.16 logs it on SIGSEGV) and ZooKeeper trouble show.</summary>
     public static string DescribeLogs(string? directory, ChildProcess? process, int lines = 40)

@@ -17,6 +17,7 @@ internal sealed class CpuWatch
     private readonly double _serverStart;
     private readonly double _clickHouseStart;
     private readonly TimeSpan _selfStart;
+    private readonly double _machineStart;
 
     public CpuWatch(int server, int? clickHouse)
     {
@@ -25,6 +26,7 @@ internal sealed class CpuWatch
         _serverStart = Seconds(server);
         _clickHouseStart = clickHouse is { } id ? Seconds(id) : 0;
         _selfStart = Process.GetCurrentProcess().TotalProcessorTime;
+        _machineStart = MachineBusySeconds();
     }
 
     /// <summary>
@@ -44,6 +46,11 @@ internal sealed class CpuWatch
         }
 
         text += string.Create(CultureInfo.InvariantCulture, $", load generator {self:F2}");
+
+        // What the machine's CPUs did besides: other users' processes (another session's builds: with the kernel's autogroups a
+        // niced process elsewhere still gets its session's full share) and the kernel's own threads.
+        var others = (MachineBusySeconds() - _machineStart) / wall - (serverSeconds + clickHouseSeconds) / wall - self;
+        text += string.Create(CultureInfo.InvariantCulture, $", everything else {Math.Max(others, 0):F2}");
         if (events > 0)
         {
             text += string.Create(CultureInfo.InvariantCulture, $"; per accepted event: server {serverSeconds * 1e6 / events:N0} µs");
@@ -56,8 +63,21 @@ internal sealed class CpuWatch
         return text;
     }
 
+    /// <summary>ClickHouse's CPU seconds since the start (0 without ClickHouse).</summary>
+    public double ClickHouseSeconds => _clickHouse is { } id ? Seconds(id) - _clickHouseStart : 0;
+
+    /// <summary>The server's CPU seconds since the start.</summary>
+    public double ServerSeconds => Seconds(_server) - _serverStart;
+
     /// <summary>The server's CPU seconds since the start, per event (infinity for none).</summary>
     public double ServerSecondsPerEvent(long events) => events > 0 ? (Seconds(_server) - _serverStart) / events : double.PositiveInfinity;
+
+    /// <summary>CPU seconds all CPUs spent busy so far (<c>/proc/stat</c>: everything but idle and I/O wait).</summary>
+    internal static double MachineBusySeconds()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        return (fields.Take(8).Sum() - fields[3] - fields[4]) / TicksPerSecond; // guest time is counted in user time already
+    }
 
     /// <summary>User + system CPU seconds a process has used so far (0 once it is gone).</summary>
     internal static double Seconds(int pid)

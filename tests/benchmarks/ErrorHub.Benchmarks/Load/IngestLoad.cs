@@ -37,6 +37,9 @@ internal static class IngestLoad
     private const int EventsPerBatch = 100;
     private const int RawBatch = 10_000;
 
+    /// <summary>The User-Agent of this benchmark's own ClickHouse statements (its polls and probes), as system.query_log shows it.</summary>
+    private const string BenchmarkAgent = "errorhub-ingest-load";
+
     /// <summary>The best of the ways the store took the rows straight, and each of them.</summary>
     private sealed record Ceiling(List<(string How, double EventsPerSecond)> Variants, long Rows)
     {
@@ -47,6 +50,8 @@ internal static class IngestLoad
     {
         var journal = new Dictionary<string, string?>();
         string? pinGenerator = null;
+        var pollStore = false;
+        var clickHouseEnvironment = new Dictionary<string, string>();
         var positional = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -60,6 +65,18 @@ internal static class IngestLoad
                     break;
                 case "--pin-generator":
                     pinGenerator = args[++i];
+                    break;
+                case "--clickhouse-env":
+                    var (variable, setting) = args[++i].Split('=', 2) is [var cn, var cv] ? (cn, cv) : throw new ArgumentException("--clickhouse-env NAME=VALUE");
+                    clickHouseEnvironment[variable] = setting;
+                    break;
+                case "--visible-poll":
+                    pollStore = args[++i] switch
+                    {
+                        "store" => true,
+                        "count" => false,
+                        _ => throw new ArgumentException("--visible-poll count|store"),
+                    };
                     break;
                 case "--workstation-gc":
                     journal["DOTNET_gcServer"] = "0";
@@ -93,7 +110,9 @@ internal static class IngestLoad
         var senders = positional.Count > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 8;
         var phase = TimeSpan.FromSeconds(seconds);
 
-        await using var target = await Target.StartAsync(store, journal);
+        // What a previous run (ours or anyone's) may have left on the machine, read before this run starts anything.
+        var hygiene = MachineState.Read();
+        await using var target = await Target.StartAsync(store, journal, clickHouseEnvironment);
         if (pinGenerator is not null)
         {
             // Measurement hygiene, not isolation: after ingest and ClickHouse started (they keep every core), this process's
@@ -106,11 +125,13 @@ internal static class IngestLoad
         Console.Error.WriteLine($"// server process id {target.ProcessId}");
         Console.WriteLine($"// ingest load on {store} ({target.Host}){(journal.Count > 0 ? " with the journal: " + string.Join(", ", journal.Select(j => j.Key.Replace("ErrorHub__Ingest__Journal__", "", StringComparison.Ordinal) + "=" + j.Value)) : ", synchronous (202 once stored)")}: {senders} senders, batches of {EventsPerBatch} events, {seconds} s per phase; " +
             $"{Environment.ProcessorCount} cores, load average before: {LoadAverage()}" +
-            (pinGenerator is null ? "" : $"; the load generator pinned to CPU {pinGenerator} (taskset), the server and ClickHouse on every CPU"));
+            (pinGenerator is null ? "" : $"; the load generator pinned to CPU {pinGenerator} (taskset), the server and ClickHouse on every CPU") +
+            (clickHouseEnvironment.Count == 0 ? "" : "; ClickHouse started with " + string.Join(", ", clickHouseEnvironment.Select(v => v.Key + "=" + v.Value))));
 
         // Distinct batches for the first phase (an event id sent twice is stored once, which would spoil the
         // count of what became visible): up to 30,000 events/s; if the server is faster, the phase ends early.
         var bodies = Bodies(batches: 300 * seconds, out var wireBytes, out var template);
+        report.Add(("before the run: the machine as the previous run left it", hygiene.Text));
         report.Add(("event on the wire (MessagePack, before gzip)", $"{wireBytes / EventsPerBatch:N0} B"));
         report.Add(("batch as sent (gzip)", $"{bodies.Average(b => b.Length):N0} B"));
 
@@ -130,34 +151,41 @@ internal static class IngestLoad
         // the figure the product path's ClickHouse CPU per visible event is compared with.
         var ceilingMerges = await target.WaitForMergesAsync(TimeSpan.FromSeconds(90));
         var ceilingClock = DateTimeOffset.UtcNow - ceilingStarted;
+        var ceilingClickHouseSeconds = ceilingCpu.ClickHouseSeconds;
         report.Add(("raw insert: ClickHouse CPU, its merges included (waited " + $"{ceilingMerges:N0} s)", ceilingCpu.Stop(ceilingClock, ceiling.Rows)));
-        await AddClickHouseWorkAsync(report, target, ceilingStarted, DateTimeOffset.UtcNow, ceiling.Rows / EventsPerBatch, "raw insert");
+        await AddClickHouseWorkAsync(report, target, ceilingStarted, DateTimeOffset.UtcNow, ceiling.Rows / EventsPerBatch, "raw insert", ceiling.Rows, ceilingClickHouseSeconds);
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { BaseAddress = target.Url, Timeout = TimeSpan.FromSeconds(60) };
 
         // A fresh process runs its first calls unoptimized and spends its first seconds compiling them again (tiered
         // compilation): measured from a cold start, the next phase would show the JIT's work, not ingest's. A service
         // runs for days, so it is warmed first, with batches of its own.
-        // Warm until two rounds in a row cost the server about the same CPU per event (at most 90 s).
+        // Warm until two rounds in a row cost the server about the same CPU per event (at least three rounds, at most 90 s).
+        // With the journal a round fills it in about a second and is refused after that; its events are flushed before the
+        // round's CPU is read, so each round runs the flusher's code as much as the requests' (the phase measured next drains
+        // a full journal: compiling that code then would be measured as ingest's cost). A round that accepted nothing is
+        // not compared.
         Phase("warm-up");
-        var warmUpBodies = Bodies(batches: 2_000, out _, out _);
+        var warmUpBodies = Bodies(batches: 4_000, out _, out _);
         var warmUpClock = Stopwatch.StartNew();
         var warmUpEvents = 0L;
         var perEvent = new List<double>();
-        while (warmUpClock.Elapsed < TimeSpan.FromSeconds(90))
+        while (warmUpClock.Elapsed < TimeSpan.FromSeconds(90) && warmUpEvents / EventsPerBatch < warmUpBodies.Count)
         {
             var roundCpu = target.StartCpu();
-            var round = await ClosedLoopAsync(client, warmUpBodies[(int)(warmUpEvents / EventsPerBatch % warmUpBodies.Count)..], senders, TimeSpan.FromSeconds(5), repeat: false);
+            var round = await ClosedLoopAsync(client, warmUpBodies[(int)(warmUpEvents / EventsPerBatch)..], senders, TimeSpan.FromSeconds(5), repeat: false);
+            await WaitForEmptyJournalAsync(client, TimeSpan.FromSeconds(60));
             warmUpEvents += round.AcceptedEvents;
             perEvent.Add(roundCpu.ServerSecondsPerEvent(round.AcceptedEvents));
-            if (perEvent.Count >= 2 && Math.Abs(perEvent[^1] - perEvent[^2]) <= 0.15 * perEvent[^2])
+            var accepted = perEvent.Where(double.IsFinite).ToList();
+            if (accepted.Count >= 3 && Math.Abs(accepted[^1] - accepted[^2]) <= 0.15 * accepted[^2])
             {
                 break;
             }
         }
 
-        // A round can accept nothing (the journal full of the rounds before it answers 503): its CPU per event is not a number.
-        report.Add(("warm-up before measuring: server CPU per event in each 5 s round until two agree", $"{string.Join(" → ", perEvent.Select(s => double.IsFinite(s) ? $"{s * 1e6:N0} µs" : "none accepted"))} ({warmUpClock.Elapsed.TotalSeconds:N0} s, {warmUpEvents:N0} events)"));
+        report.Add(("warm-up before measuring: server CPU per event in each round (5 s of senders, then its events flushed) until two agree",
+            $"{string.Join(" → ", perEvent.Select(s => double.IsFinite(s) ? $"{s * 1e6:N0} µs" : "none accepted"))} ({warmUpClock.Elapsed.TotalSeconds:N0} s, {warmUpEvents:N0} events)"));
 
         // 1. The most it accepts: every sender posts its next batch as soon as the previous one is answered. With the journal,
         // what the warm-up was answered for may still be on its way to the store: wait until the count stops growing.
@@ -166,11 +194,15 @@ internal static class IngestLoad
         // the journal, also until it holds nothing, or the next phase meets a full journal and is refused.
         report.Add(("then until the journal held nothing", $"{await WaitForEmptyJournalAsync(client, TimeSpan.FromSeconds(120)):N0} s"));
         var before = await target.StoredEventsAsync();
+        // The raw insert's and the warm-up's parts would otherwise be merged while the next phase drains the journal, their merges
+        // counted as its work (an empty system.merges for a moment does not mean nothing is left to merge): merged now.
+        report.Add(("merged what the raw insert and the warm-up left (OPTIMIZE ... FINAL of every table), then waited for merges", await target.MergeEverythingAsync()));
         report.Add(("waited for ClickHouse's merges of the raw rows before loading ingest", $"{await target.WaitForMergesAsync(TimeSpan.FromSeconds(90)):N0} s"));
         var cpu = target.StartCpu();
         var gc = await GcWatch.StartAsync(client);
         var memory = MemoryWatch.Start(client, target.ProcessId);
         Phase("most");
+        var drainSched = target.StartSched();
         var maxStarted = DateTimeOffset.UtcNow;
         var max = await ClosedLoopAsync(client, bodies, senders, phase, repeat: false);
         var maxCpu = cpu.Stop(max.Elapsed, max.AcceptedEvents);
@@ -181,13 +213,20 @@ internal static class IngestLoad
         report.Add(("accept latency at most: p50 / p99", $"{max.Percentile(50):N1} / {max.Percentile(99):N1} ms"));
         report.Add(("CPU while at most (cores busy)", maxCpu));
         report.Add(("server GC while at most", await gc.StopAsync(client, max.Elapsed)));
-        var visibleAfter = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2));
+        var (visibleAfter, confirmedAfter) = await target.WaitUntilStoredAsync(before + max.AcceptedEvents, TimeSpan.FromMinutes(2), pollStore);
+        var drainClickHouseSeconds = cpu.ClickHouseSeconds;
+        var drainServerSeconds = cpu.ServerSeconds;
         report.Add(("visible in the store (events/s, from the first send to the last event queryable)", $"{max.AcceptedEvents / (max.Elapsed + visibleAfter).TotalSeconds:N0}"));
+        report.Add(("how the benchmark waited for it", pollStore
+            ? "the store's issue list (every issue's count) read every 50 ms"
+            : $"a count of `events` rows every 50 ms, then the store's issue list read until it agreed ({confirmedAfter.TotalMilliseconds:N0} ms more)"));
 
         // With the journal most of the flush comes after the last answer: ClickHouse's work is read over the whole time until
         // the last event was visible, so that its CPU per event compares with the raw insert's (in the same units: per 100 events).
         report.Add(("CPU from the first send until the last event visible (cores busy)", cpu.Stop(max.Elapsed + visibleAfter, max.AcceptedEvents)));
-        await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible");
+        report.Add(("the most until visible, time waiting for a CPU (run-queue delay summed over threads)", drainSched.Stop(max.Elapsed + visibleAfter)));
+        report.Add(("**server CPU per visible event, the most until visible**", $"**{drainServerSeconds * 1e6 / Math.Max(max.AcceptedEvents, 1):N1} µs**"));
+        await AddClickHouseWorkAsync(report, target, maxStarted, DateTimeOffset.UtcNow, max.Requests, "at most, until visible", max.AcceptedEvents, drainClickHouseSeconds);
         report.Add(("server memory after the most: peak resident (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
         report.Add(("server memory, the most until visible: where the peak was", await memory.StopAsync()));
 
@@ -239,7 +278,12 @@ internal static class IngestLoad
         report.Add(("server GC at 10x senders", await gc.StopAsync(client, overload.Elapsed)));
         report.Add(("server memory at 10x senders: where the peak was", await memory.StopAsync()));
         report.Add(("server memory: peak resident over the whole run (VmHWM)", $"{target.PeakResidentMegabytes():N0} MB"));
+        if (target.ClickHouseProcessId is { } clickHouseProcess)
+        {
+            report.Add(("ClickHouse memory: peak resident over the whole run (VmHWM)", $"{PeakResidentMegabytes(clickHouseProcess):N0} MB"));
+        }
         report.Add(("load average after", LoadAverage()));
+        report.Add(("after the run (before its ClickHouse and server stop): the machine", MachineState.Read().Text));
 
         Console.WriteLine();
         Console.WriteLine("| measure | value |");
@@ -250,11 +294,12 @@ internal static class IngestLoad
         }
     }
 
-    private static async Task AddClickHouseWorkAsync(List<(string What, string Value)> report, Target target, DateTimeOffset from, DateTimeOffset to, long requests, string phase)
+    private static async Task AddClickHouseWorkAsync(
+        List<(string What, string Value)> report, Target target, DateTimeOffset from, DateTimeOffset to, long requests, string phase, long events = 0, double clickHouseSeconds = 0)
     {
         try
         {
-            report.AddRange(await target.ClickHouseWorkAsync(from, to, requests, phase));
+            report.AddRange(await target.ClickHouseWorkAsync(from, to, requests, phase, events, clickHouseSeconds));
         }
         catch (ClickHouseException exception)
         {
@@ -339,6 +384,13 @@ internal static class IngestLoad
 
     /// <summary>Progress on standard error (the report goes to standard output), so a profiler can be attached to the right phase.</summary>
     private static void Phase(string name) => Console.Error.WriteLine($"// {DateTime.UtcNow:HH:mm:ss} phase: {name}");
+
+    private static long PeakResidentMegabytes(int processId)
+    {
+        var status = File.ReadAllLines($"/proc/{processId}/status");
+        var line = status.FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) ?? "VmHWM: 0 kB";
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+    }
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
@@ -522,6 +574,17 @@ internal static class IngestLoad
         }
     }
 
+    /// <summary>Sends every request with the User-Agent given, whatever was set before.</summary>
+    private sealed class UserAgentHandler(string agent) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.UserAgent.Clear();
+            request.Headers.UserAgent.ParseAdd(agent);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
     /// <summary>The ingest host as its own process on a free loopback port, on a fresh store.</summary>
     private sealed class Target : IAsyncDisposable
     {
@@ -552,7 +615,7 @@ internal static class IngestLoad
             ? "the all-in-one dashboard process on SQLite, a separate process"
             : "the stand-alone ingest process, ClickHouse another process on the same machine";
 
-        public static async Task<Target> StartAsync(string kind, IReadOnlyDictionary<string, string?> extraEnvironment)
+        public static async Task<Target> StartAsync(string kind, IReadOnlyDictionary<string, string?> extraEnvironment, IReadOnlyDictionary<string, string> clickHouseEnvironment)
         {
             var directory = Directory.CreateTempSubdirectory("errorhub-load-").FullName;
             var url = FreePort.NextHttpUrl();
@@ -573,13 +636,15 @@ internal static class IngestLoad
             var host = "ingest/ErrorHub.Ingest";
             if (kind == "clickhouse")
             {
-                clickHouse = new ClickHouseServerFixture { SystemLogs = true };
+                clickHouse = new ClickHouseServerFixture { SystemLogs = true, ServerEnvironment = clickHouseEnvironment };
                 await clickHouse.InitializeAsync();
                 database = ClickHouseServerFixture.NewDatabaseName("load");
                 environment["ErrorHub__Store__Kind"] = "clickhouse";
                 environment["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString();
                 environment["ErrorHub__Store__ClickHouse__Database"] = database;
-                http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+                // Its own statements are told from ingest's in system.query_log by their User-Agent (the driver sets its own on each
+                // request, so it is replaced as the request leaves).
+                http = new HttpClient(new UserAgentHandler(BenchmarkAgent) { InnerHandler = ClickHouseClient.CreateHandler() }) { Timeout = TimeSpan.FromMinutes(5) };
                 store = ClickHouseDatabase.Open(new ClickHouseClient(http, new ClickHouseConnection(clickHouse.Url)), database);
             }
             else
@@ -632,12 +697,45 @@ internal static class IngestLoad
             return waited.Elapsed.TotalSeconds;
         }
 
+        /// <summary>Every MergeTree table of the store's database merged into one part per partition (OPTIMIZE FINAL waits for it); what it took.</summary>
+        public async Task<string> MergeEverythingAsync()
+        {
+            if (_clickHouse is null)
+            {
+                return "not on SQLite";
+            }
+
+            var clock = Stopwatch.StartNew();
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse.Url));
+            var database = ClickHouseSql.Quote(_database!);
+            async Task<long> ActivePartsAsync() => (await client.QueryAsync(
+                $"SELECT count() AS n FROM system.parts WHERE database = {database} AND active",
+                row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                CancellationToken.None))[0];
+
+            var partsBefore = await ActivePartsAsync();
+            var tables = await client.QueryAsync(
+                $"SELECT name FROM system.tables WHERE database = {database} AND engine LIKE '%MergeTree'",
+                row => row.GetProperty("name").GetString()!,
+                CancellationToken.None);
+            foreach (var table in tables)
+            {
+                await client.ExecuteAsync($"OPTIMIZE TABLE {ClickHouseSql.QuoteIdentifier(_database!)}.{ClickHouseSql.QuoteIdentifier(table)} FINAL", CancellationToken.None);
+            }
+
+            var merging = await WaitForMergesAsync(TimeSpan.FromSeconds(60));
+            var partsAfter = await ActivePartsAsync();
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{clock.Elapsed.TotalSeconds:N1} s ({merging:N1} s of it waiting for merges); active parts {partsBefore:N0} → {partsAfter:N0}");
+        }
+
         /// <summary>
         /// Where ClickHouse's work went between two times, per request answered: from its own logs (<c>system.query_log</c>: the
         /// statements ingest sent, the rows they read and wrote, their time and user CPU; <c>system.part_log</c>: the parts
         /// each table got and the merges). Empty on SQLite.
         /// </summary>
-        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(DateTimeOffset from, DateTimeOffset to, long requests, string phase = "at most")
+        public async Task<List<(string What, string Value)>> ClickHouseWorkAsync(
+            DateTimeOffset from, DateTimeOffset to, long requests, string phase, long events, double clickHouseSeconds)
         {
             var lines = new List<(string, string)>();
             if (_clickHouse is null || requests == 0)
@@ -650,18 +748,29 @@ internal static class IngestLoad
             var window = $"event_time >= toDateTime({from.ToUnixTimeSeconds()}) AND event_time <= toDateTime({to.ToUnixTimeSeconds() + 1})";
             var queries = await client.QueryAsync(
                 $"""
-                SELECT multiIf(query LIKE 'INSERT INTO%', 'INSERT', query LIKE 'SELECT DISTINCT project_id, toString(event_id)%', 'duplicate look-up (issue_events)', query LIKE 'SELECT DISTINCT project_id, fingerprint%', 'legacy look-up (issue_hourly)', 'other (the benchmark reads)') AS kind,
+                SELECT multiIf(http_user_agent = '{BenchmarkAgent}' AND query LIKE 'SELECT count() AS n FROM%', 'the benchmark: count of events rows',
+                               http_user_agent = '{BenchmarkAgent}', 'the benchmark: the store''s reads (issue list, probes)',
+                               query LIKE 'INSERT INTO%', 'INSERT',
+                               query LIKE 'SELECT DISTINCT project_id, toString(event_id)%', 'duplicate look-up (issue_events)',
+                               query LIKE 'SELECT DISTINCT project_id, fingerprint%', 'legacy look-up (issue_hourly)', 'other (ingest\'s other statements)') AS kind,
                        count() AS n, sum(written_rows) AS written, sum(read_rows) AS read, sum(query_duration_ms) AS ms,
                        sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) AS user_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) AS system_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'OSIOWaitMicroseconds')]) AS io_wait_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'OSCPUWaitMicroseconds')]) AS cpu_wait_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'WriteBufferFromFileDescriptorWriteElapsedMicroseconds')]) AS write_us,
                        toInt64(quantileExact(0.5)(query_duration_ms)) AS p50, toInt64(quantileExact(0.99)(query_duration_ms)) AS p99,
                        toInt64(quantileExact(0.5)(written_rows)) AS rows50, sum(read_bytes) AS read_bytes, max(memory_usage) AS memory
                 FROM system.query_log
-                WHERE type = 2 AND {window} AND query NOT LIKE '%system.%'
+                WHERE type = 2 AND {window} AND query NOT LIKE '%system.%' AND query NOT LIKE 'OPTIMIZE%' AND query NOT LIKE 'SYSTEM%'
                 GROUP BY kind ORDER BY kind
                 """,
                 row => (Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
                     Written: ClickHouseClient.ReadInt64(row.GetProperty("written")), Read: ClickHouseClient.ReadInt64(row.GetProperty("read")),
                     Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), UserMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("user_us")),
+                    SystemMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("system_us")),
+                    IoWaitMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("io_wait_us")), CpuWaitMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("cpu_wait_us")),
+                    WriteMicroseconds: ClickHouseClient.ReadInt64(row.GetProperty("write_us")),
                     P50: ClickHouseClient.ReadInt64(row.GetProperty("p50")), P99: ClickHouseClient.ReadInt64(row.GetProperty("p99")),
                     Rows50: ClickHouseClient.ReadInt64(row.GetProperty("rows50")), ReadBytes: ClickHouseClient.ReadInt64(row.GetProperty("read_bytes")),
                     Memory: ClickHouseClient.ReadInt64(row.GetProperty("memory"))),
@@ -674,7 +783,20 @@ internal static class IngestLoad
                 // The wall time of one statement, which a request's answer waits for: what a group commit's time goes to.
                 lines.Add(($"ClickHouse {phase}, per statement: {q.Kind}",
                     $"duration p50 / p99 {q.P50:N0} / {q.P99:N0} ms, mean {(double)q.Milliseconds / Math.Max(q.Count, 1):N1} ms; rows written p50 {q.Rows50:N0}; " +
-                    $"user CPU mean {q.UserMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms; read {q.ReadBytes / 1024.0 / 1024 / Math.Max(q.Count, 1):N1} MB mean; memory at most {q.Memory / 1024.0 / 1024:N0} MB"));
+                    $"user CPU mean {q.UserMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms, system {q.SystemMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms; " +
+                    $"waiting (its threads, from the kernel's task counters, 0 where unreadable) for I/O {q.IoWaitMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms, for a CPU {q.CpuWaitMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms, " +
+                    $"in write() {q.WriteMicroseconds / 1000.0 / Math.Max(q.Count, 1):N1} ms; read {q.ReadBytes / 1024.0 / 1024 / Math.Max(q.Count, 1):N1} MB mean; memory at most {q.Memory / 1024.0 / 1024:N0} MB"));
+            }
+
+            if (events > 0 && clickHouseSeconds > 0)
+            {
+                // What ClickHouse's process spent, split by what it ran: each kind of statement's own threads (user + system CPU,
+                // a view's insert inside its INSERT), and the rest, which no statement holds: merges, other background work, its logs.
+                var inStatements = queries.Sum(q => q.UserMicroseconds + q.SystemMicroseconds);
+                var split = string.Join(" + ", queries.Select(q => string.Create(CultureInfo.InvariantCulture, $"{q.Kind} {(q.UserMicroseconds + q.SystemMicroseconds) / (double)events:N1}")));
+                lines.Add(($"**ClickHouse CPU per event {phase} ({events:N0} events), µs: all = statements + outside any statement (merges, background)**",
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"**{clickHouseSeconds * 1e6 / events:N1}** = {split} + **outside {(clickHouseSeconds * 1e6 - inStatements) / events:N1}**")));
             }
 
             var parts = await client.QueryAsync(
@@ -721,24 +843,46 @@ internal static class IngestLoad
             return page.Items.Sum(issue => issue.EventCount);
         }
 
-        /// <summary>How long after now it takes until the store counts <paramref name="expected"/> events.</summary>
-        public async Task<TimeSpan> WaitUntilStoredAsync(long expected, TimeSpan limit)
+        /// <summary>
+        /// How long after now it takes until the store counts <paramref name="expected"/> events. The store's issue list merges
+        /// every issue's aggregates, which costs ClickHouse CPU the drain it measures needs; unless <paramref name="pollStore"/>,
+        /// a count of <c>events</c> rows is polled until it is reached, and the issue list is read only then, until it agrees
+        /// (returned as the second value: the time from the count to the issue list).
+        /// </summary>
+        public async Task<(TimeSpan Visible, TimeSpan Confirmed)> WaitUntilStoredAsync(long expected, TimeSpan limit, bool pollStore)
         {
             var waited = Stopwatch.StartNew();
+            if (!pollStore && _clickHouse is not null)
+            {
+                while (await CountEventRowsAsync() < expected && waited.Elapsed < limit)
+                {
+                    await Task.Delay(50);
+                }
+            }
+
+            var counted = waited.Elapsed;
             while (await StoredEventsAsync() < expected && waited.Elapsed < limit)
             {
                 await Task.Delay(50);
             }
 
-            return waited.Elapsed;
+            return (waited.Elapsed, waited.Elapsed - counted);
         }
 
-        public long PeakResidentMegabytes()
+        /// <summary>Rows of the ingest's project in <c>events</c>: one column of its sorting key read, no aggregate merged.</summary>
+        private async Task<long> CountEventRowsAsync()
         {
-            var status = File.ReadAllLines($"/proc/{_process.Id}/status");
-            var line = status.FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)) ?? "VmHWM: 0 kB";
-            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse!.Url));
+            var rows = await client.QueryAsync(
+                $"SELECT count() AS n FROM {ClickHouseSql.QuoteIdentifier(_database!)}.events WHERE project_id = 1",
+                row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                CancellationToken.None);
+            return rows[0];
         }
+
+        public long PeakResidentMegabytes() => IngestLoad.PeakResidentMegabytes(_process.Id);
+
+        public int? ClickHouseProcessId => _clickHouse?.ProcessId;
 
         /// <summary>The time the server's, ClickHouse's and this generator's threads wait for a CPU, from now on.</summary>
         public SchedWatch StartSched() => _clickHouse?.ProcessId is { } clickHouse
