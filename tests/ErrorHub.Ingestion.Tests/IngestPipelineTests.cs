@@ -60,7 +60,10 @@ public sealed class IngestPipelineTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData(60, 60)]           // at the allowance
     [InlineData(61, 0)]            // beyond it: the arrival time
     [InlineData(86_400, 0)]
-    public void A_time_more_than_a_minute_ahead_of_the_server_becomes_the_arrival_time(int sentSecondsFromArrival, int storedSecondsFromArrival) =>
+    [InlineData(-30 * 86_400, -30 * 86_400)]     // 30 days late (a spool of an outage): kept
+    [InlineData(-30 * 86_400 - 1, 0)]             // older: the arrival time (retention would delete it at once)
+    [InlineData(int.MinValue, 0)]                 // decades late (a clock reset to 1970)
+    public void A_time_more_than_a_minute_ahead_of_the_server_or_more_than_30_days_before_it_becomes_the_arrival_time(int sentSecondsFromArrival, int storedSecondsFromArrival) =>
         Normalize(new() { Timestamp = ReceivedAt.AddSeconds(sentSecondsFromArrival), Message = "m" }).Timestamp
             .Should().Be(ReceivedAt.AddSeconds(storedSecondsFromArrival));
 
@@ -69,7 +72,8 @@ public sealed class IngestPipelineTests(IngestHostFixture fixture) : IClassFixtu
     {
         EventNormalizer.Time(DateTimeOffset.MaxValue, DateTimeOffset.MaxValue).Should().Be(DateTimeOffset.MaxValue);
         EventNormalizer.Time(DateTimeOffset.MaxValue, DateTimeOffset.MinValue).Should().Be(DateTimeOffset.MinValue);
-        EventNormalizer.Time(DateTimeOffset.MinValue, DateTimeOffset.MaxValue).Should().Be(DateTimeOffset.MinValue);
+        EventNormalizer.Time(DateTimeOffset.MinValue, DateTimeOffset.MaxValue).Should().Be(DateTimeOffset.MaxValue);
+        EventNormalizer.Time(DateTimeOffset.MinValue, DateTimeOffset.MinValue).Should().Be(DateTimeOffset.MinValue);
     }
 
     [Theory]

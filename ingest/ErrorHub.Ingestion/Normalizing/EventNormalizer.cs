@@ -13,7 +13,7 @@ internal sealed record BatchContext(int ProjectId, DateTimeOffset ReceivedAt, Na
 
 /// <summary>
 /// The pipeline's step after decoding and grouping: the server's decisions about what a client sent
-/// (an id for events without one, a time that is not in the future, one of five levels, the batch's SDK
+/// (an id for events without one, a time that is neither in the future nor long past, one of five levels, the batch's SDK
 /// for events that did not name their own), assembled with the grouping into the complete event that
 /// is stored. Everything here is documented in docs/protocol.md.
 /// </summary>
@@ -21,6 +21,14 @@ internal static class EventNormalizer
 {
     /// <summary>How far ahead of the server's clock an event may claim to be before its time is not believed.</summary>
     internal static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long before its arrival an event may claim to have happened before its time is not believed (a device whose clock
+    /// was reset to 1970, a corrupt or hostile client). Retention deletes events by their time, so such an event would be
+    /// gone soon after its 202; and on ClickHouse every week the events of one insert name is a partition of its own: one
+    /// batch of 1,000 events a week apart made 5,000 parts (about 200,000 files). A spool of a few days keeps its times.
+    /// </summary>
+    internal static readonly TimeSpan MaxAge = TimeSpan.FromDays(30);
 
     /// <summary>The five levels, and the names other logging libraries use for them (.NET, Serilog, log4net, syslog).</summary>
     private static readonly Dictionary<string, string> Levels = new(StringComparer.OrdinalIgnoreCase)
@@ -92,7 +100,7 @@ internal static class EventNormalizer
     internal static string Level(string? sent) =>
         sent is not null && Levels.TryGetValue(sent.Trim(), out var level) ? level : "error";
 
-    /// <summary>A clock running ahead must not put events in the future; a late event keeps its own time.</summary>
+    /// <summary>A clock running ahead must not put events in the future; a late event keeps its own time, up to <see cref="MaxAge"/>.</summary>
     internal static DateTimeOffset Time(DateTimeOffset? sent, DateTimeOffset receivedAt) =>
-        sent is { } time && time - receivedAt <= ClockSkewAllowance ? time : receivedAt; // a difference: no overflow at the ends of time
+        sent is { } time && time - receivedAt <= ClockSkewAllowance && receivedAt - time <= MaxAge ? time : receivedAt; // differences: no overflow at the ends of time
 }

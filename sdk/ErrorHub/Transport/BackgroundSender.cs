@@ -880,6 +880,16 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             var status = (int)response.StatusCode;
             if (response.IsSuccessStatusCode)
             {
+                if ((response.RequestMessage ?? request).Method != HttpMethod.Post)
+                {
+                    // A 301, 302 or 303 on the way: HttpClient followed it with a GET, which carries no events, so whatever
+                    // answered 2xx there (a login page, a proxy's landing page) did not take them. A 307 or 308 keeps the
+                    // POST and its body, and is a delivery. Retrying would be redirected the same way.
+                    Drops.Add(SdkDropReason.Rejected, batch.Count);
+                    LogRedirectedAway(_logger, batch.Count, status, (response.RequestMessage ?? request).RequestUri);
+                    return (SendOutcome.Dropped, null);
+                }
+
                 Drops.Reported(report);
                 return (SendOutcome.Delivered, null);
             }
@@ -1012,6 +1022,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     [LoggerMessage(2, LogLevel.Warning, "ErrorHub refused {Count} events with status {Status}: {Reason}")]
     private static partial void LogRejected(ILogger logger, int count, int status, string reason);
+
+    [LoggerMessage(17, LogLevel.Warning, "ErrorHub could not deliver {Count} events: the DSN's address redirected them to {Location}, which HttpClient asks with a GET (no events) and which answered {Status}. Set the DSN to the ingest's own address")]
+    private static partial void LogRedirectedAway(ILogger logger, int count, int status, Uri? location);
 
     [LoggerMessage(3, LogLevel.Debug, "ErrorHub send failed (status {Status}); retrying")]
     private static partial void LogRetrying(ILogger logger, int status);

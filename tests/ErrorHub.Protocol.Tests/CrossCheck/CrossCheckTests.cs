@@ -208,7 +208,7 @@ public sealed class CrossCheckTests
     {
         var body = NodeCrossCheck.Encode([Batch(MessageEvent().With("timestamp", new JsDate(unixMilliseconds)))]).Single();
 
-        Decode(body).Events[0].Event.Timestamp.Should().Be(DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds));
+        SentTime(body).Should().Be(DateTimeOffset.FromUnixTimeMilliseconds(unixMilliseconds));
     }
 
     [Fact]

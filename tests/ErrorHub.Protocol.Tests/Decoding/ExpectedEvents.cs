@@ -30,6 +30,16 @@ internal static class ExpectedEvents
 
     public static DecodedForTests Decode(WireMap batch, IngestLimits? limits = null) => Decode(Wire.Encode(batch), limits);
 
+    /// <summary>
+    /// The first event's time as the decoder read it, before normalizing decides what the server believes of it (a time far
+    /// from <see cref="ReceivedAt"/> becomes the receive time there): for tests of how a time is read from the wire.
+    /// </summary>
+    public static DateTimeOffset? SentTime(WireMap batch) => SentTime(Wire.Encode(batch));
+
+    /// <inheritdoc cref="SentTime(WireMap)"/>
+    public static DateTimeOffset? SentTime(ReadOnlyMemory<byte> body) =>
+        new EventBatchDecoder(new IngestLimits()).DecodeAndValidate(body).Events[0].Timestamp;
+
     public static readonly NameVersion BatchSdk = new("errorhub.dotnet", "0.1.0");
 
     public static FrameRecord ExpectedCheckoutFrame(int index) => index switch

@@ -115,7 +115,7 @@ public sealed class WireEncodingTests
         var seconds = DateTimeOffset.FromUnixTimeSeconds(0x6a1fe910);
         var expected = data.Length == 8 ? seconds : seconds.AddTicks(1_234_567); // 123,456,700 ns in the longer forms
 
-        Decode(OneEvent(e => e.With("timestamp", timestamp))).Events[0].Event.Timestamp.Should().Be(expected, encoding);
+        SentTime(OneEvent(e => e.With("timestamp", timestamp))).Should().Be(expected, encoding);
     }
 
     [Theory]
@@ -125,7 +125,7 @@ public sealed class WireEncodingTests
     [InlineData("d3 00 00 01 8b cf e5 68 00", 1_700_000_000_000L)]
     public void Timestamps_as_numbers_are_read_under_every_number_encoding(string hex, long expectedMilliseconds)
     {
-        Decode(OneEvent(e => e.With("timestamp", RawHex(hex)))).Events[0].Event.Timestamp
+        SentTime(OneEvent(e => e.With("timestamp", RawHex(hex))))
             .Should().Be(DateTimeOffset.FromUnixTimeMilliseconds(expectedMilliseconds));
     }
 }

@@ -37,6 +37,9 @@ public sealed class RecordingIngest : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The path of a page that is not ingest: a GET there is answered 200.</summary>
+    public const string SignInPath = "/sign-in";
+
     public string Dsn(string key = "0123456789abcdef0123456789abcdef", int projectId = 7) =>
         $"http://{key}@{BaseAddress.Authority}/{projectId}";
 
@@ -48,6 +51,8 @@ public sealed class RecordingIngest : IAsyncDisposable
         var app = builder.Build();
         var ingest = new RecordingIngest(app);
         app.MapPost("/api/{projectId}/events", ingest.HandleAsync);
+        // A page that is not ingest (what a proxy or a misconfigured host redirects to): answers any GET with 200.
+        app.MapGet(SignInPath, () => "Sign in");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         ingest.BaseAddress = new Uri(address);

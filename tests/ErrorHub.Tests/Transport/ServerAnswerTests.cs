@@ -110,6 +110,55 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_redirect_that_turns_the_post_into_a_get_is_no_delivery_the_batch_is_dropped_with_one_log_line_and_reported()
+    {
+        // A DSN whose address answers 302 to a sign-in page: HttpClient follows it with a GET, without the events, and the
+        // page answers 200. Taken for a delivery, every event would be lost without a word.
+        var signIn = new Uri(_ingest.BaseAddress, RecordingIngest.SignInPath);
+        _ingest.Answer(response =>
+        {
+            response.StatusCode = 302;
+            response.Headers.Location = signIn.ToString();
+            return Task.CompletedTask;
+        });
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("redirected");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.CaptureMessage("accepted");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(2, "the redirected batch is not sent again: it would be redirected the same way");
+        Dropped(_ingest.Requests.Last()).Should().Equal(new Dictionary<string, long> { ["rejected"] = 1 });
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith($"ErrorHub could not deliver 1 events: the DSN's address redirected them to {signIn}");
+    }
+
+    [Fact]
+    public async Task A_redirect_that_keeps_the_post_and_its_body_delivers_the_events()
+    {
+        // 307 and 308 (an http address moved to https, a path moved) resend the POST with its body.
+        var eventsUri = new Uri(_ingest.BaseAddress, "/api/7/events");
+        _ingest.Answer(response =>
+        {
+            response.StatusCode = 307;
+            response.Headers.Location = eventsUri.ToString();
+            return Task.CompletedTask;
+        });
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("moved");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(2);
+        Events(_ingest.Requests.Last()).Select(e => e["message"]).Should().Equal("moved");
+        client.Sender!.Drops.Total().Should().Be(0);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task A_refusal_whose_body_never_ends_is_logged_from_its_start_without_waiting_for_the_rest()
     {
         // Whatever answers at the DSN's address (a proxy's error page, another service) may send a body of any length, or
