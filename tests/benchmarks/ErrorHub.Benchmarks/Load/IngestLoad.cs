@@ -25,7 +25,9 @@ namespace ErrorHub.Benchmarks.Load;
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
-/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]</c>: <c>--journal</c> turns on the
+/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]
+/// [--sustain EVENTS_PER_SECOND] [--sustain-seconds N]</c>: <c>--sustain</c> adds a phase offering that rate for N seconds (default 30) and
+/// reports what is visible end to end over it; <c>--journal</c> turns on the
 /// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
 /// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting);
 /// <c>--pin-generator</c> keeps this load generator's threads on the CPUs given (<c>taskset</c> list, e.g. <c>1</c>) once the
@@ -51,6 +53,8 @@ internal static class IngestLoad
         var journal = new Dictionary<string, string?>();
         string? pinGenerator = null;
         var pollStore = false;
+        double? sustainRate = null;
+        var sustainFor = TimeSpan.FromSeconds(30);
         var clickHouseEnvironment = new Dictionary<string, string>();
         var positional = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -93,6 +97,12 @@ internal static class IngestLoad
                     break;
                 case "--insert-interval":
                     journal["ErrorHub__Ingest__Journal__MinTimeBetweenInserts"] = Milliseconds(args[++i]);
+                    break;
+                case "--sustain":
+                    sustainRate = double.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--sustain-seconds":
+                    sustainFor = TimeSpan.FromSeconds(int.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
                 case "--insert-linger":
                     journal["ErrorHub__Ingest__Journal__InsertLinger"] = Milliseconds(args[++i]);
@@ -262,6 +272,30 @@ internal static class IngestLoad
         report.Add(("at half load, accepted batches as the server timed them", await gc.AcceptedAsync(client)));
         report.Add(("server memory at half load: where the peak was", await memory.StopAsync()));
         await AddClickHouseWorkAsync(report, target, halfStarted, halfEnded, half.Requests, "at half load");
+
+        // 2b. Sustained (only with --sustain): a fixed offered rate held for longer than the journal can buffer it, so that what
+        // is visible end to end is the rate the whole path keeps up, not a burst drained from the journal (the "most" phase).
+        if (sustainRate is { } sustainedRate)
+        {
+            report.Add(("before the sustained phase: waited for half load's events to reach the store, then for an empty journal",
+                $"{await target.WaitUntilSettledAsync(TimeSpan.FromSeconds(120)):N0} s, {await WaitForEmptyJournalAsync(client, TimeSpan.FromSeconds(120)):N0} s"));
+            // Events of their own: the phases before sent `bodies` already, and events sent again are stored once (duplicates),
+            // so a count of what is visible could never reach what was accepted.
+            var sustainedBodies = Bodies(batches: (int)Math.Ceiling(sustainedRate / EventsPerBatch * sustainFor.TotalSeconds) + 10, out _, out _);
+            var storedBefore = await target.StoredEventsAsync();
+            cpu = target.StartCpu();
+            Phase("sustained");
+            var sustained = await OpenLoopAsync(client, sustainedBodies, sustainedRate / EventsPerBatch, sustainFor);
+            var (lag, _) = await target.WaitUntilStoredAsync(storedBefore + sustained.AcceptedEvents, TimeSpan.FromMinutes(2), pollStore);
+            var sustainedCpu = cpu.Stop(sustained.Elapsed + lag, sustained.AcceptedEvents);
+            report.Add(($"sustained for {sustainFor.TotalSeconds:N0} s: offered / accepted (events/s)",
+                $"{sustainedRate:N0} / {sustained.AcceptedEvents / sustained.Elapsed.TotalSeconds:N0}"));
+            report.Add(("sustained: answers", sustained.Statuses()));
+            report.Add(("sustained: accept latency p50 / p99", $"{sustained.Percentile(50):N1} / {sustained.Percentile(99):N1} ms"));
+            report.Add(("**sustained: visible end to end (events/s: accepted over the phase plus the time until the last was queryable)**",
+                $"**{sustained.AcceptedEvents / (sustained.Elapsed + lag).TotalSeconds:N0}** (the last event queryable {lag.TotalMilliseconds:N0} ms after the phase ended)"));
+            report.Add(("CPU sustained, until the last event visible (cores busy)", sustainedCpu));
+        }
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
         cpu = target.StartCpu();
