@@ -79,6 +79,14 @@ public sealed class RecordingIngest : IAsyncDisposable
         return Task.CompletedTask;
     };
 
+    /// <summary>A redirect to <paramref name="location"/> (a page that is not ingest, or ingest's own address moved).</summary>
+    public static Func<HttpResponse, Task> Redirect(int status, Uri location) => response =>
+    {
+        response.StatusCode = status;
+        response.Headers.Location = location.ToString();
+        return Task.CompletedTask;
+    };
+
     /// <summary>
     /// No answer: the request hangs until the SDK gives up on it (counted in <see cref="AbandonedCount"/>) or the
     /// test calls <see cref="ReleaseHanging"/>, which answers 202.

@@ -115,12 +115,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         // A DSN whose address answers 302 to a sign-in page: HttpClient follows it with a GET, without the events, and the
         // page answers 200. Taken for a delivery, every event would be lost without a word.
         var signIn = new Uri(_ingest.BaseAddress, RecordingIngest.SignInPath);
-        _ingest.Answer(response =>
-        {
-            response.StatusCode = 302;
-            response.Headers.Location = signIn.ToString();
-            return Task.CompletedTask;
-        });
+        _ingest.Answer(RecordingIngest.Redirect(302, signIn));
         await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
         var client = sdk.Client;
 
@@ -140,12 +135,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     {
         // 307 and 308 (an http address moved to https, a path moved) resend the POST with its body.
         var eventsUri = new Uri(_ingest.BaseAddress, "/api/7/events");
-        _ingest.Answer(response =>
-        {
-            response.StatusCode = 307;
-            response.Headers.Location = eventsUri.ToString();
-            return Task.CompletedTask;
-        });
+        _ingest.Answer(RecordingIngest.Redirect(307, eventsUri));
         await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
         var client = sdk.Client;
 
