@@ -129,6 +129,9 @@ public sealed class SignInTests
     [InlineData("https://evil.example/")]
     [InlineData("//evil.example/")]
     [InlineData("/\\evil.example/")]
+    [InlineData("/https:evil.example/")]
+    [InlineData("/https:%2F%2Fevil.example/")]
+    [InlineData("/javascript:alert(1)")]
     public async Task The_login_page_never_sends_anyone_to_another_site(string returnUrl)
     {
         using var server = DashboardServer.Start();
