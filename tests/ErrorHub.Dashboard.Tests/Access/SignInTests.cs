@@ -125,6 +125,32 @@ public sealed class SignInTests
         DashboardForms.Problem(await response.Content.ReadAsStringAsync()).Should().Be("Wrong email or password.");
     }
 
+    [Fact]
+    public async Task Wrong_passwords_for_an_unknown_email_are_answered_like_an_accounts_lockout_included_so_no_one_learns_which_emails_exist()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        async Task<List<string>> AnswersAsync(string email)
+        {
+            var answers = new List<string>();
+            for (var attempt = 1; attempt <= 6; attempt++)
+            {
+                using var response = await DashboardForms.PostLoginAsync(client, email, "wrong password " + attempt);
+                var problem = DashboardForms.Problem(await response.Content.ReadAsStringAsync());
+                answers.Add($"{(int)response.StatusCode} {System.Text.RegularExpressions.Regex.Replace(problem ?? "", "[0-9]", "#")}");
+            }
+
+            return answers;
+        }
+
+        var account = await AnswersAsync(DashboardServer.AdminEmail);
+        var nobody = await AnswersAsync("nobody@example.com");
+
+        account.Should().Contain(a => a.StartsWith("429 Too many failed sign-ins", StringComparison.Ordinal), "the account locks");
+        nobody.Should().Equal(account, "an email without an account answers the same, attempt by attempt");
+    }
+
     [Theory]
     [InlineData("https://evil.example/")]
     [InlineData("//evil.example/")]
