@@ -295,6 +295,15 @@ internal sealed partial class Accounts(
         return AccountResult<UserAccount>.Ok(changed);
     }
 
+    /// <summary>Signing out: a new security stamp, so no cookie of the account (a copied one included) and no open circuit works afterwards.</summary>
+    public async Task EndSignInsAsync(Guid? userId, CancellationToken cancellationToken = default)
+    {
+        if (userId is { } id && await store.GetUserAsync(id, cancellationToken) is { } user)
+        {
+            await store.UpdateUserAsync(user with { SecurityStamp = NewStamp() }, cancellationToken);
+        }
+    }
+
     /// <summary>A new token of the user: the secret is in the answer only (the store keeps its hash), so it is shown once.</summary>
     public async Task<AccountResult<(ApiToken Token, string Secret)>> CreateApiTokenAsync(Guid userId, string? name, CancellationToken cancellationToken = default)
     {

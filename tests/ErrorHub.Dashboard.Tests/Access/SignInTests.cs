@@ -71,6 +71,27 @@ public sealed class SignInTests
     }
 
     [Fact]
+    public async Task After_signing_out_a_copy_of_the_session_cookie_no_longer_signs_anyone_in()
+    {
+        using var server = DashboardServer.Start();
+        var cookies = new CookieContainer();
+        using var client = server.NewClient(cookies);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        var copied = new CookieContainer();
+        copied.Add(cookies.GetCookies(server.BaseAddress));
+        using var thief = server.NewClient(copied);
+        (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "the copy works while the session lasts");
+
+        using var logout = await PostLogoutAsync(client);
+
+        logout.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "signing out ends the session, not only this browser's cookie");
+        (await thief.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "signing in again works");
+    }
+
+    [Fact]
     public async Task Signing_out_needs_the_antiforgery_token_so_another_site_cannot_sign_people_out()
     {
         using var server = DashboardServer.Start();
