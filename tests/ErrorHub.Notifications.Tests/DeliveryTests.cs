@@ -146,6 +146,55 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_answers_a_line_at_a_time_for_ever_is_given_up_at_the_timeout_and_the_mail_goes_out_later()
+    {
+        var shop = await ShopWithANewIssueAsync("team@example.com");
+
+        // Each line comes well within the timeout, but the greeting never ends (a multi-line 220 without its last line).
+        using var dripping = new TcpListener(IPAddress.Loopback, 0);
+        dripping.Start();
+        var drippingPort = ((IPEndPoint)dripping.LocalEndpoint).Port;
+        using var stopDripping = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var drip = Task.Run(async () =>
+        {
+            try
+            {
+                using var connection = await dripping.AcceptTcpClientAsync(stopDripping.Token);
+                var stream = connection.GetStream();
+                while (true)
+                {
+                    await stream.WriteAsync("220-still greeting\r\n"u8.ToArray(), stopDripping.Token);
+                    await Task.Delay(200, stopDripping.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+            {
+                // The test is over, or the client hung up.
+            }
+        });
+        var stuck = await _harness.RestartAsync(new()
+        {
+            ["ErrorHub:Notifications:Smtp:Port"] = drippingPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ErrorHub:Notifications:Smtp:Timeout"] = "00:00:02",
+        });
+
+        await stuck.RoundAsync();
+        await stopDripping.CancelAsync();
+        await drip;
+        await stuck.DisposeAsync();
+
+        var waiting = (await _harness.HistoryAsync(shop)).Should().ContainSingle().Subject;
+        waiting.State.Should().Be(NotificationState.Pending, "a server too slow to talk to is a transient failure");
+        waiting.Attempts.Should().Be(1);
+        waiting.LastError.Should().Contain("took longer than 2 s", "the history says why, instead of the worker waiting for as long as the server drips");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        smtp.Messages().Should().ContainSingle("the real server gets it at the next attempt");
+        (await _harness.HistoryAsync(shop)).Single().State.Should().Be(NotificationState.Sent);
+    }
+
+    [Fact]
     public async Task Hostile_event_content_is_escaped_and_bounded_and_cannot_add_headers()
     {
         var shop = await _harness.CreateProjectAsync("shop <b>");

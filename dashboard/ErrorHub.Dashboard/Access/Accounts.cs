@@ -54,6 +54,7 @@ internal sealed partial class Accounts(
     private readonly PasswordHasher<UserAccount> _hasher = new();
     private readonly SemaphoreSlim[] _signInLocks = [.. Enumerable.Range(0, LockStripes).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly SemaphoreSlim _createLock = new(1, 1);
+    private readonly UnknownEmailFailures _unknownEmails = new();
     private readonly Lazy<string> _nobodysHash = new(() => new PasswordHasher<UserAccount>().HashPassword(Nobody, Secrets.New("")));
 
     private AccessOptions Settings => options.Value.Access;
@@ -79,14 +80,22 @@ internal sealed partial class Accounts(
         try
         {
             var user = await store.FindUserByEmailAsync(normalized, cancellationToken);
+            var now = clock.GetUtcNow();
             if (user is null)
             {
-                // As slow as a wrong password, so the answer's timing does not tell which emails have accounts.
+                // Answered like an account's wrong passwords, lockout included, so that neither the words nor
+                // the timing tell which emails have accounts.
+                if (_unknownEmails.LockedUntil(normalized, now) is { } unknownLockedUntil)
+                {
+                    return new SignInOutcome(SignInStatus.LockedOut, LockedUntil: unknownLockedUntil);
+                }
+
                 _hasher.VerifyHashedPassword(Nobody, _nobodysHash.Value, password);
-                return new SignInOutcome(SignInStatus.Failed);
+                return _unknownEmails.Fail(normalized, now, Settings.MaxFailedLogins, Settings.LockoutDuration) is { } until
+                    ? new SignInOutcome(SignInStatus.LockedOut, LockedUntil: until)
+                    : new SignInOutcome(SignInStatus.Failed);
             }
 
-            var now = clock.GetUtcNow();
             if (user.LockedUntil is { } lockedUntil && lockedUntil > now)
             {
                 return new SignInOutcome(SignInStatus.LockedOut, LockedUntil: lockedUntil);
@@ -284,6 +293,15 @@ internal sealed partial class Accounts(
         var changed = user with { PasswordHash = _hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
         await store.UpdateUserAsync(changed, cancellationToken);
         return AccountResult<UserAccount>.Ok(changed);
+    }
+
+    /// <summary>Signing out: a new security stamp, so no cookie of the account (a copied one included) and no open circuit works afterwards.</summary>
+    public async Task EndSignInsAsync(Guid? userId, CancellationToken cancellationToken = default)
+    {
+        if (userId is { } id && await store.GetUserAsync(id, cancellationToken) is { } user)
+        {
+            await store.UpdateUserAsync(user with { SecurityStamp = NewStamp() }, cancellationToken);
+        }
     }
 
     /// <summary>A new token of the user: the secret is in the answer only (the store keeps its hash), so it is shown once.</summary>

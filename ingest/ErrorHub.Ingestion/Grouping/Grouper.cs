@@ -340,13 +340,32 @@ internal static partial class Grouper
         foreach (var line in text.AsSpan().EnumerateLines())
         {
             var trimmed = line.Trim();
-            if (!trimmed.IsEmpty)
+            if (HasVisibleCharacter(trimmed))
             {
                 return trimmed.ToString();
             }
         }
 
         return "";
+    }
+
+    /// <summary>
+    /// Whether a line shows anything: one made only of zero-width and blank characters (U+200B, U+FEFF, the braille
+    /// blank, the Hangul fillers) would make an issue whose title cannot be seen or clicked.
+    /// </summary>
+    private static bool HasVisibleCharacter(ReadOnlySpan<char> line)
+    {
+        foreach (var c in line)
+        {
+            if (!char.IsWhiteSpace(c) && !char.IsControl(c)
+                && char.GetUnicodeCategory(c) is not (System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.EnclosingMark)
+                && c is not ('\u2800' or '\u3164' or '\u115F' or '\u1160' or '\uFFA0'))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Cut(string text, int maxChars)

@@ -39,15 +39,22 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             return results;
         }
 
-        using var client = new TolerantSmtpClient { Timeout = (int)Math.Clamp(_options.Smtp.Timeout.TotalMilliseconds, 1_000, int.MaxValue) };
-        try
+        var timeout = TimeSpan.FromMilliseconds(Math.Clamp(_options.Smtp.Timeout.TotalMilliseconds, 1_000, int.MaxValue));
+        using var client = new TolerantSmtpClient { Timeout = (int)timeout.TotalMilliseconds };
+
+        // MailKit's timeout bounds each read and write, so a server that answers a few bytes at a time would hold
+        // the worker (and every project's mail) for ever: each step of the conversation also gets a deadline.
+        using (var deadline = Deadline(timeout, cancellationToken))
         {
-            await ConnectAsync(client, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            var failure = Classify(ex);
-            return messages.Select(_ => failure).ToList();
+            try
+            {
+                await ConnectAsync(client, deadline.Token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                var failure = deadline.IsCancellationRequested ? TookTooLong("connecting", timeout) : Classify(ex);
+                return messages.Select(_ => failure).ToList();
+            }
         }
 
         foreach (var message in messages)
@@ -58,10 +65,11 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
                 continue;
             }
 
+            using var deadline = Deadline(timeout, cancellationToken);
             try
             {
                 client.Refused.Clear();
-                await client.SendAsync(message, cancellationToken);
+                await client.SendAsync(message, deadline.Token);
                 results.Add(new DeliveryResult(DeliveryOutcome.Sent, client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text))));
             }
             catch (SmtpCommandException) when (client.Refused.Count > 0)
@@ -72,17 +80,27 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                results.Add(Classify(ex));
+                if (!deadline.IsCancellationRequested)
+                {
+                    results.Add(Classify(ex));
+                    continue;
+                }
+
+                // The conversation is cut mid-command: this mail and the rest wait for the next attempt.
+                results.Add(TookTooLong("sending", timeout));
+                await DropAsync(client);
             }
         }
 
         if (client.IsConnected)
         {
+            using var deadline = Deadline(timeout, cancellationToken);
             try
             {
-                await client.DisconnectAsync(quit: true, cancellationToken);
+                await client.DisconnectAsync(quit: true, deadline.Token);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or ProtocolException or SmtpCommandException)
+            catch (Exception ex) when (ex is IOException or SocketException or ProtocolException or SmtpCommandException
+                || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 // Every mail already has its outcome; a rude goodbye changes none.
             }
@@ -108,6 +126,28 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             await client.AuthenticateAsync(smtp.UserName, smtp.Password ?? "", cancellationToken);
         }
     }
+
+    private static async Task DropAsync(SmtpClient client)
+    {
+        try
+        {
+            await client.DisconnectAsync(quit: false, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            // Closing a connection that is already broken: nothing to tell.
+        }
+    }
+
+    private static CancellationTokenSource Deadline(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        return deadline;
+    }
+
+    private static DeliveryResult TookTooLong(string step, TimeSpan timeout) =>
+        new(DeliveryOutcome.Transient, FormattableString.Invariant($"The SMTP server took longer than {timeout.TotalSeconds:0.#} s {step} (ErrorHub:Notifications:Smtp:Timeout)."));
 
     internal static DeliveryResult Classify(Exception ex) => ex switch
     {

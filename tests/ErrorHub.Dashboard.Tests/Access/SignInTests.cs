@@ -71,6 +71,27 @@ public sealed class SignInTests
     }
 
     [Fact]
+    public async Task After_signing_out_a_copy_of_the_session_cookie_no_longer_signs_anyone_in()
+    {
+        using var server = DashboardServer.Start();
+        var cookies = new CookieContainer();
+        using var client = server.NewClient(cookies);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        var copied = new CookieContainer();
+        copied.Add(cookies.GetCookies(server.BaseAddress));
+        using var thief = server.NewClient(copied);
+        (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "the copy works while the session lasts");
+
+        using var logout = await PostLogoutAsync(client);
+
+        logout.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "signing out ends the session, not only this browser's cookie");
+        (await thief.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "signing in again works");
+    }
+
+    [Fact]
     public async Task Signing_out_needs_the_antiforgery_token_so_another_site_cannot_sign_people_out()
     {
         using var server = DashboardServer.Start();
@@ -125,10 +146,39 @@ public sealed class SignInTests
         DashboardForms.Problem(await response.Content.ReadAsStringAsync()).Should().Be("Wrong email or password.");
     }
 
+    [Fact]
+    public async Task Wrong_passwords_for_an_unknown_email_are_answered_like_an_accounts_lockout_included_so_no_one_learns_which_emails_exist()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        async Task<List<string>> AnswersAsync(string email)
+        {
+            var answers = new List<string>();
+            for (var attempt = 1; attempt <= 6; attempt++)
+            {
+                using var response = await DashboardForms.PostLoginAsync(client, email, "wrong password " + attempt);
+                var problem = DashboardForms.Problem(await response.Content.ReadAsStringAsync());
+                answers.Add($"{(int)response.StatusCode} {System.Text.RegularExpressions.Regex.Replace(problem ?? "", "[0-9]", "#")}");
+            }
+
+            return answers;
+        }
+
+        var account = await AnswersAsync(DashboardServer.AdminEmail);
+        var nobody = await AnswersAsync("nobody@example.com");
+
+        account.Should().Contain(a => a.StartsWith("429 Too many failed sign-ins", StringComparison.Ordinal), "the account locks");
+        nobody.Should().Equal(account, "an email without an account answers the same, attempt by attempt");
+    }
+
     [Theory]
     [InlineData("https://evil.example/")]
     [InlineData("//evil.example/")]
     [InlineData("/\\evil.example/")]
+    [InlineData("/https:evil.example/")]
+    [InlineData("/https:%2F%2Fevil.example/")]
+    [InlineData("/javascript:alert(1)")]
     public async Task The_login_page_never_sends_anyone_to_another_site(string returnUrl)
     {
         using var server = DashboardServer.Start();

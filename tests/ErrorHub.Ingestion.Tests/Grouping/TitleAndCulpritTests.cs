@@ -54,6 +54,18 @@ public sealed class TitleAndCulpritTests
         Grouper.Group(Event(Exception(type, "boom"))).Title.Should().Be(title);
     }
 
+    [Theory]
+    [InlineData("\u200B\u200B\u200B", "(no message)")]
+    [InlineData("\uFEFF\u2060\u200D", "(no message)")]
+    [InlineData("\u2800\u3164", "(no message)")]
+    [InlineData("\u200B\nthe real first line", "the real first line")]
+    public void A_message_made_only_of_invisible_characters_does_not_make_an_invisible_title(string message, string title)
+    {
+        Grouper.Group(Message(message)).Title.Should().Be(title);
+        Grouper.Group(Event(Exception("System.InvalidOperationException", message))).Title.Should().Be(
+            title == "(no message)" ? "InvalidOperationException" : "InvalidOperationException: " + title);
+    }
+
     [Fact]
     public void A_message_event_is_titled_by_its_first_line()
     {

@@ -11,8 +11,11 @@ internal static class LocalReturnUrl
             return "";
         }
 
-        // Relative to the document base, so a path base keeps working.
-        return returnUrl.TrimStart('/');
+        // Relative to the document base, so a path base keeps working. A first segment with a colon would be read
+        // as a scheme once the slash is gone ("/https:evil.example" becomes https://evil.example/).
+        var relative = returnUrl.TrimStart('/');
+        var firstSegmentEnd = relative.IndexOfAny(['/', '?', '#']);
+        return relative.AsSpan(0, firstSegmentEnd < 0 ? relative.Length : firstSegmentEnd).Contains(':') ? "" : relative;
     }
 }
 
