@@ -44,6 +44,7 @@ public static class ErrorHubServerServiceCollectionExtensions
 
         services.AddErrorHubStore();
         services.TryAddSingleton<ServerUrls>();
+        services.TryAddSingleton<StoreReadinessCheck>(); // one instance, so concurrent probes share one read of the store
         services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [Microsoft.AspNetCore.Builder.OperationsEndpointRouteBuilderExtensions.ReadyTag]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestTelemetry.MeterName)

@@ -4,24 +4,54 @@ using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Server;
 
-/// <summary>Ready means the store answers a read of its tables within the time ingest waits for it.</summary>
+/// <summary>
+/// Ready means the store answers a read of its tables within the time ingest waits for it. <c>/readyz</c> needs no
+/// login, so every probe that arrives while a read is under way shares that read: however many ask at once, the store
+/// runs one check at a time, and a stalled store holds one connection for it, not one per probe.
+/// </summary>
 internal sealed class StoreReadinessCheck(IStoreSchema store, IOptions<ErrorHubServerOptions> options, TimeProvider timeProvider) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    private readonly Lock _lock = new();
+    private Task<HealthCheckResult>? _underWay;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        Task<HealthCheckResult> check;
+        lock (_lock)
+        {
+            // Started on the pool so that a read finishing at once cannot clear the field before it is set.
+            check = _underWay ??= Task.Run(CheckStoreAsync, CancellationToken.None);
+        }
+
+        // A probe that gives up stops waiting; the shared read goes on for the others.
+        return check.WaitAsync(cancellationToken);
+    }
+
+    private async Task<HealthCheckResult> CheckStoreAsync()
     {
         var wait = options.Value.Ingest.MaxStoreWait;
+        HealthCheckResult result;
+        using var giveUp = new CancellationTokenSource(wait, timeProvider);
         try
         {
-            await store.CheckAsync(cancellationToken).WaitAsync(wait, timeProvider, cancellationToken);
-            return HealthCheckResult.Healthy($"the {store.Kind} store answers");
+            // Cancelled at the wait so the store can drop the read; awaited no longer than the wait in case it does not.
+            await store.CheckAsync(giveUp.Token).WaitAsync(wait, timeProvider);
+            result = HealthCheckResult.Healthy($"the {store.Kind} store answers");
         }
-        catch (TimeoutException)
+        catch (Exception exception) when (exception is TimeoutException || (exception is OperationCanceledException && giveUp.IsCancellationRequested))
         {
-            return HealthCheckResult.Unhealthy($"the {store.Kind} store did not answer within {wait}");
+            result = HealthCheckResult.Unhealthy($"the {store.Kind} store did not answer within {wait}");
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception exception)
         {
-            return HealthCheckResult.Unhealthy($"the {store.Kind} store cannot be read: {exception.Message}");
+            result = HealthCheckResult.Unhealthy($"the {store.Kind} store cannot be read: {exception.Message}");
         }
+
+        lock (_lock)
+        {
+            _underWay = null;
+        }
+
+        return result;
     }
 }

@@ -173,6 +173,62 @@ public sealed class StoreFailureTests
     }
 
     [Fact]
+    public async Task Readiness_probes_arriving_together_share_one_read_of_a_stalled_store()
+    {
+        // A ClickHouse that takes connections and never answers; each connection it is offered is counted and held.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var held = new System.Collections.Concurrent.ConcurrentBag<Socket>();
+        using var stopAccepting = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    held.Add(await silent.AcceptSocketAsync(stopAccepting.Token));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        await using var host = await IngestHost.StartAsync(new()
+        {
+            ["ErrorHub:Store:Kind"] = "clickhouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = $"http://127.0.0.1:{port}/",
+            ["ErrorHub:Store:EnsureSchemaOnStartup"] = "false",
+            ["ErrorHub:Project:Create"] = "false",
+            ["ErrorHub:Ingest:MaxStoreWait"] = "00:00:03",
+        });
+        var before = held.Count;
+
+        // An anonymous flood of probes: each one a read of its own would be a connection (a query) of its own.
+        var probes = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => host.Client.GetAsync("/readyz")));
+
+        try
+        {
+            probes.Should().OnlyContain(p => p.StatusCode == HttpStatusCode.ServiceUnavailable, "a store that does not answer is not ready");
+            (held.Count - before).Should().BeInRange(1, 3, "probes that arrive while a read of the store is under way wait for that read");
+        }
+        finally
+        {
+            foreach (var probe in probes)
+            {
+                probe.Dispose();
+            }
+
+            await stopAccepting.CancelAsync();
+            await accepting;
+            foreach (var socket in held)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_store_wait_longer_than_the_request_time_is_cut_to_what_is_left_of_it()
     {
         await using var host = await IngestHost.StartAsync(new()
