@@ -69,6 +69,29 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         Dropped(requests[2]).Should().BeEmpty("the server has the count; it is not sent twice");
     }
 
+    [Fact]
+    public async Task A_server_that_refuses_every_body_with_413_costs_one_log_line_per_batch_not_one_per_event()
+    {
+        // A proxy in front of ingest with a body limit below any event: each of the batch's events ends up refused alone.
+        _ingest.Answer([_ingest.Hang(), .. Enumerable.Repeat(RecordingIngest.Status(413), 11)]);
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+        var client = sdk.Client;
+        await HoldTheSenderAsync(client);
+
+        for (var i = 0; i < 6; i++)
+        {
+            client.CaptureMessage($"m{i}");
+        }
+
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(12, "the opener, then 6 events split down to single events: 11 requests");
+        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(6);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith("ErrorHub dropped 6 events that ingest refused as too large (413) even when sent alone");
+    }
+
     [Theory]
     [InlineData(401)]
     [InlineData(403)]
