@@ -46,6 +46,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private readonly ArrayPool<byte> _eventArrays;
     private const int MaxPooledEventBytes = 16 * 1024;
     private readonly int _capacity;
+
+    /// <summary>The largest event a batch can carry (MaxBatchBytes less the envelope's room); larger ones are refused when queued.</summary>
+    private readonly int _maxEventBytes;
     private readonly HttpClient _http;
     private readonly ErrorHubOptions _options;
     private readonly Dsn _dsn;
@@ -124,6 +127,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _batch = new BatchBuffer(keptBytes);
         _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
+        _maxEventBytes = Math.Max(1, options.MaxBatchBytes - EnvelopeBytes);
         var adoptedPerBatch = Math.Min(Math.Max(1, options.MaxBatchSize), Math.Max(1, options.MaxBatchBytes) / BatchBuffer.AdoptedMinBytes + 1);
         _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + Math.Min(2 * adoptedPerBatch, 1024) + 16);
         _queue = Channel.CreateBounded<EncodedEvent>(new BoundedChannelOptions(_capacity)
@@ -240,6 +244,17 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             // An event the app made unwritable (in BeforeSend, or from another thread) is logged, never thrown.
             LogSendFailed(_logger, 1, exception.Message);
+            return false;
+        }
+
+        if (encoded.Length > _maxEventBytes)
+        {
+            // No batch can carry it: refused here, so the queue's memory stays within MaxQueueSize events no larger
+            // than a batch, whatever the app puts into one event (tags, extra, messages of any size).
+            var length = encoded.Length;
+            encoded.Return();
+            Drops.Add(SdkDropReason.TooLarge, 1);
+            LogEventTooLarge(_logger, length, _options.MaxBatchBytes);
             return false;
         }
 
