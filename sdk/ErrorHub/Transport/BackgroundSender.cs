@@ -65,6 +65,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private int _disposed;
     private int _unauthorized;
     private int _queueFullLogged;
+    private int _tooLargeLogged;
 
     // Owned by the loop.
     private byte[]? _carried;
@@ -251,10 +252,15 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             // No batch can carry it: refused here, so the queue's memory stays within MaxQueueSize events no larger
             // than a batch, whatever the app puts into one event (tags, extra, messages of any size).
+            // Logged once, as a full queue is: on the app's thread, and the counts reach the server with the next batch.
             var length = encoded.Length;
             encoded.Return();
             Drops.Add(SdkDropReason.TooLarge, 1);
-            LogEventTooLarge(_logger, length, _options.MaxBatchBytes);
+            if (Interlocked.Exchange(ref _tooLargeLogged, 1) == 0)
+            {
+                LogEventTooLargeToQueue(_logger, length, _options.MaxBatchBytes);
+            }
+
             return false;
         }
 
@@ -1119,6 +1125,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     [LoggerMessage(18, LogLevel.Warning, "ErrorHub dropped {Count} events that ingest refused as too large (413) even when sent alone; the largest was {Bytes} bytes (MaxBatchBytes {MaxBatchBytes}). Check the body size limit of ingest or of a proxy in front of it")]
     private static partial void LogRefusedAlone(ILogger logger, int count, int bytes, int maxBatchBytes);
+
+    [LoggerMessage(19, LogLevel.Warning, "ErrorHub dropped an event of {Bytes} bytes: larger than a batch may be (MaxBatchBytes {MaxBatchBytes}). Later ones are counted as too_large without a line")]
+    private static partial void LogEventTooLargeToQueue(ILogger logger, int bytes, int maxBatchBytes);
 
     [LoggerMessage(8, LogLevel.Warning, "ErrorHub dropped an event of {Bytes} bytes: larger than a batch may be (MaxBatchBytes {MaxBatchBytes}) or than ingest accepts")]
     private static partial void LogEventTooLarge(ILogger logger, int bytes, int maxBatchBytes);

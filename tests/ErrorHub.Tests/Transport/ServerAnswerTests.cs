@@ -285,7 +285,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         {
             o.Dsn = _ingest.Dsn();
             o.MaxBatchBytes = 4096;
-        });
+        }, _logs);
         var client = sdk.Client;
         await HoldTheSenderAsync(client);
 
@@ -295,6 +295,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         }
 
         client.CaptureMessage("huge " + new string('y', 5000)).Should().BeNull("no batch can carry it: it is refused where it is encoded, never queued");
+        client.CaptureMessage("huger " + new string('y', 6000)).Should().BeNull();
         client.CaptureMessage("last");
         _ingest.ReleaseHanging();
         (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
@@ -304,7 +305,9 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         requests.Should().OnlyContain(r => r.Body.Length <= 4096);
         requests.SelectMany(Events).Select(e => ((string)e["message"]!).Split(' ')[0])
             .Should().Equal("0", "1", "2", "3", "4", "5", "6", "7", "last");
-        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(1);
+        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(2);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle("refused on the app's thread: one line, the counts go to the server")
+            .Which.Message.Should().StartWith("ErrorHub dropped an event of");
     }
 
     [Fact]
