@@ -46,6 +46,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private readonly ArrayPool<byte> _eventArrays;
     private const int MaxPooledEventBytes = 16 * 1024;
     private readonly int _capacity;
+
+    /// <summary>The largest event a batch can carry (MaxBatchBytes less the envelope's room); larger ones are refused when queued.</summary>
+    private readonly int _maxEventBytes;
     private readonly HttpClient _http;
     private readonly ErrorHubOptions _options;
     private readonly Dsn _dsn;
@@ -62,6 +65,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private int _disposed;
     private int _unauthorized;
     private int _queueFullLogged;
+    private int _tooLargeLogged;
 
     // Owned by the loop.
     private byte[]? _carried;
@@ -95,6 +99,13 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private long _taken;
 
     private List<byte[]>? _interrupted;
+
+    // Owned by the loop: why the last attempt failed, for the line that says events were given up; and the events of
+    // the batch being sent that ingest refused alone with 413, logged once when the batch is done (one line, not one
+    // per event: a proxy in front of ingest that refuses every body would otherwise write a line per event).
+    private string? _lastFailure;
+    private int _refusedAlone;
+    private int _largestRefusedAlone;
     private bool _spoolMayHoldBatches;
     private DateTimeOffset _spoolRetryAt;
     private int _spoolFailures;
@@ -117,6 +128,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _batch = new BatchBuffer(keptBytes);
         _sending = new BatchBuffer(keptBytes);
         _capacity = Math.Max(1, options.MaxQueueSize);
+        _maxEventBytes = Math.Max(1, options.MaxBatchBytes - EnvelopeBytes);
         var adoptedPerBatch = Math.Min(Math.Max(1, options.MaxBatchSize), Math.Max(1, options.MaxBatchBytes) / BatchBuffer.AdoptedMinBytes + 1);
         _eventArrays = ArrayPool<byte>.Create(MaxPooledEventBytes, Math.Min(_capacity, 1024) + Math.Min(2 * adoptedPerBatch, 1024) + 16);
         _queue = Channel.CreateBounded<EncodedEvent>(new BoundedChannelOptions(_capacity)
@@ -233,6 +245,22 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             // An event the app made unwritable (in BeforeSend, or from another thread) is logged, never thrown.
             LogSendFailed(_logger, 1, exception.Message);
+            return false;
+        }
+
+        if (encoded.Length > _maxEventBytes)
+        {
+            // No batch can carry it: refused here, so the queue's memory stays within MaxQueueSize events no larger
+            // than a batch, whatever the app puts into one event (tags, extra, messages of any size).
+            // Logged once, as a full queue is: on the app's thread, and the counts reach the server with the next batch.
+            var length = encoded.Length;
+            encoded.Return();
+            Drops.Add(SdkDropReason.TooLarge, 1);
+            if (Interlocked.Exchange(ref _tooLargeLogged, 1) == 0)
+            {
+                LogEventTooLargeToQueue(_logger, length, _options.MaxBatchBytes);
+            }
+
             return false;
         }
 
@@ -415,7 +443,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             else
             {
                 Drops.Add(SdkDropReason.Shutdown, left.Count);
-                LogGaveUpAtShutdown(_logger, left.Count, _options.ShutdownTimeout);
+                LogGaveUpAtShutdown(_logger, left.Count, _options.ShutdownTimeout, _lastFailure is null ? "" : "; the last attempt failed: " + _lastFailure);
             }
         }
 
@@ -747,23 +775,36 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             // While spooled batches wait for ingest, new ones queue up behind them on disk: order is kept and a
             // failing ingest is not hammered.
-            if (_spoolMayHoldBatches)
+            if (_spoolMayHoldBatches && TrySpool(batch))
             {
-                Spool(batch);
                 return;
             }
 
             var (outcome, retry, retryAfter) = await SendSplittingAsync(batch, cancellationToken).ConfigureAwait(false);
-            if (outcome == SendOutcome.Retry)
+            if (outcome != SendOutcome.Retry)
             {
-                Spool(retry!);
-                ScheduleSpoolRetry(retryAfter);
+                return;
             }
 
+            if (TrySpool(retry!))
+            {
+                ScheduleSpoolRetry(retryAfter);
+                return;
+            }
+
+            // The disk refused it (a directory that cannot be made or written, a full disk): the batch is retried in
+            // memory as without a CacheDirectory, rather than given up after one attempt.
+            await Task.Delay(retryAfter ?? Backoff(1), _timeProvider, cancellationToken).ConfigureAwait(false);
+            await RetryInMemoryAsync(retry!, firstAttempt: 2, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        for (var attempt = 1; ; attempt++)
+        await RetryInMemoryAsync(batch, firstAttempt: 1, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RetryInMemoryAsync(List<ReadOnlyMemory<byte>> batch, int firstAttempt, CancellationToken cancellationToken)
+    {
+        for (var attempt = firstAttempt; ; attempt++)
         {
             var (outcome, retry, retryAfter) = await SendSplittingAsync(batch, cancellationToken).ConfigureAwait(false);
             if (outcome != SendOutcome.Retry)
@@ -775,7 +816,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             if (attempt >= MaxAttempts)
             {
                 Drops.Add(SdkDropReason.SendFailed, batch.Count);
-                LogGaveUp(_logger, batch.Count, attempt);
+                LogGaveUp(_logger, batch.Count, attempt, _lastFailure ?? "");
                 return;
             }
 
@@ -783,16 +824,16 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
-    private void Spool(List<ReadOnlyMemory<byte>> batch)
+    /// <summary>Writes a batch to the spool; false (logged by the spool) when the disk refused it.</summary>
+    private bool TrySpool(List<ReadOnlyMemory<byte>> batch)
     {
-        if (_spool!.TryStore(batch.ConvertAll(static e => e.ToArray())))
+        if (!_spool!.TryStore(batch.ConvertAll(static e => e.ToArray())))
         {
-            _spoolMayHoldBatches = true;
+            return false;
         }
-        else
-        {
-            Drops.Add(SdkDropReason.SendFailed, batch.Count);
-        }
+
+        _spoolMayHoldBatches = true;
+        return true;
     }
 
     private void ScheduleSpoolRetry(TimeSpan? retryAfter)
@@ -836,6 +877,23 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// </summary>
     private async Task<(SendOutcome Outcome, List<ReadOnlyMemory<byte>>? Retry, TimeSpan? RetryAfter)> SendSplittingAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await SplitAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_refusedAlone > 0)
+            {
+                LogRefusedAlone(_logger, _refusedAlone, _largestRefusedAlone, _options.MaxBatchBytes);
+                _refusedAlone = 0;
+                _largestRefusedAlone = 0;
+            }
+        }
+    }
+
+    private async Task<(SendOutcome Outcome, List<ReadOnlyMemory<byte>>? Retry, TimeSpan? RetryAfter)> SplitAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
+    {
         var outcome = await SendOnceAsync(batch, cancellationToken).ConfigureAwait(false);
         if (outcome.Outcome != SendOutcome.TooLarge)
         {
@@ -845,18 +903,19 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         if (batch.Count == 1)
         {
             Drops.Add(SdkDropReason.TooLarge, 1);
-            LogEventTooLarge(_logger, batch[0].Length, _options.MaxBatchBytes);
+            _refusedAlone++;
+            _largestRefusedAlone = Math.Max(_largestRefusedAlone, batch[0].Length);
             return (SendOutcome.Dropped, null, null);
         }
 
         var half = batch.Count / 2;
-        var first = await SendSplittingAsync(batch.GetRange(0, half), cancellationToken).ConfigureAwait(false);
+        var first = await SplitAsync(batch.GetRange(0, half), cancellationToken).ConfigureAwait(false);
         if (first.Outcome == SendOutcome.Retry)
         {
             return (SendOutcome.Retry, [.. first.Retry!, .. batch.GetRange(half, batch.Count - half)], first.RetryAfter);
         }
 
-        return await SendSplittingAsync(batch.GetRange(half, batch.Count - half), cancellationToken).ConfigureAwait(false);
+        return await SplitAsync(batch.GetRange(half, batch.Count - half), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(SendOutcome Outcome, TimeSpan? RetryAfter)> SendOnceAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
@@ -891,6 +950,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 }
 
                 Drops.Reported(report);
+                _lastFailure = null;
                 return (SendOutcome.Delivered, null);
             }
 
@@ -920,12 +980,14 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             }
 
             LogRetrying(_logger, status);
+            _lastFailure = $"status {status}";
             return (SendOutcome.Retry, RetryAfter(response, _timeProvider.GetUtcNow()));
         }
         catch (Exception exception) when (exception is HttpRequestException or IOException
             || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             LogRetrying(_logger, 0);
+            _lastFailure = Describe(exception);
             return (SendOutcome.Retry, null);
         }
     }
@@ -969,6 +1031,26 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         {
             gzip.Write(encoded.Span);
         }
+    }
+
+    /// <summary>
+    /// Why a request got no answer, in words an operator can act on: HttpClient's own message is often only "see the
+    /// inner exception" (a certificate the machine does not trust, a name that does not resolve, a refused connection).
+    /// </summary>
+    private string Describe(Exception exception)
+    {
+        if (exception is OperationCanceledException)
+        {
+            return $"no answer within SendTimeout ({_options.SendTimeout})";
+        }
+
+        var reason = exception.Message;
+        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            reason += " " + inner.Message;
+        }
+
+        return reason;
     }
 
     private static bool IsRetryable(HttpStatusCode status) =>
@@ -1029,17 +1111,23 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     [LoggerMessage(3, LogLevel.Debug, "ErrorHub send failed (status {Status}); retrying")]
     private static partial void LogRetrying(ILogger logger, int status);
 
-    [LoggerMessage(4, LogLevel.Warning, "ErrorHub gave up sending {Count} events after {Attempts} attempts")]
-    private static partial void LogGaveUp(ILogger logger, int count, int attempts);
+    [LoggerMessage(4, LogLevel.Warning, "ErrorHub gave up sending {Count} events after {Attempts} attempts; the last one failed: {Failure}")]
+    private static partial void LogGaveUp(ILogger logger, int count, int attempts, string failure);
 
     [LoggerMessage(5, LogLevel.Warning, "ErrorHub could not send {Count} events: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, int count, string reason);
 
-    [LoggerMessage(6, LogLevel.Warning, "ErrorHub gave up {Count} events at shutdown: ingest did not take them within ShutdownTimeout ({ShutdownTimeout})")]
-    private static partial void LogGaveUpAtShutdown(ILogger logger, long count, TimeSpan shutdownTimeout);
+    [LoggerMessage(6, LogLevel.Warning, "ErrorHub gave up {Count} events at shutdown: ingest did not take them within ShutdownTimeout ({ShutdownTimeout}){LastFailure}")]
+    private static partial void LogGaveUpAtShutdown(ILogger logger, long count, TimeSpan shutdownTimeout, string lastFailure);
 
     [LoggerMessage(7, LogLevel.Error, "ErrorHub stopped sending: ingest refused the key with status {Status} ({Reason}). Check the DSN; events are dropped until the app restarts")]
     private static partial void LogUnauthorized(ILogger logger, int status, string reason);
+
+    [LoggerMessage(18, LogLevel.Warning, "ErrorHub dropped {Count} events that ingest refused as too large (413) even when sent alone; the largest was {Bytes} bytes (MaxBatchBytes {MaxBatchBytes}). Check the body size limit of ingest or of a proxy in front of it")]
+    private static partial void LogRefusedAlone(ILogger logger, int count, int bytes, int maxBatchBytes);
+
+    [LoggerMessage(19, LogLevel.Warning, "ErrorHub dropped an event of {Bytes} bytes: larger than a batch may be (MaxBatchBytes {MaxBatchBytes}). Later ones are counted as too_large without a line")]
+    private static partial void LogEventTooLargeToQueue(ILogger logger, int bytes, int maxBatchBytes);
 
     [LoggerMessage(8, LogLevel.Warning, "ErrorHub dropped an event of {Bytes} bytes: larger than a batch may be (MaxBatchBytes {MaxBatchBytes}) or than ingest accepts")]
     private static partial void LogEventTooLarge(ILogger logger, int bytes, int maxBatchBytes);

@@ -213,20 +213,11 @@ internal static class EventWireWriter
     private static void WriteStringArray(ref MessagePackWriter writer, byte[] key, IList<string> values)
     {
         writer.WriteRaw(key);
-        writer.WriteArrayHeader(values.Count);
-        if (values is List<string> list)
+        var count = Math.Min(values.Count, MaxEntries);
+        writer.WriteArrayHeader(count);
+        for (var i = 0; i < count; i++)
         {
-            foreach (var value in list)
-            {
-                WriteValue(ref writer, value ?? "");
-            }
-
-            return;
-        }
-
-        foreach (var value in values)
-        {
-            WriteValue(ref writer, value ?? "");
+            WriteValue(ref writer, values[i] ?? "");
         }
     }
 
@@ -298,20 +289,21 @@ internal static class EventWireWriter
     private static void WriteBreadcrumbs(ref MessagePackWriter writer, IList<Breadcrumb> breadcrumbs)
     {
         writer.WriteRaw(Keys.Breadcrumbs);
-        writer.WriteArrayHeader(breadcrumbs.Count);
+        var first = Math.Max(0, breadcrumbs.Count - MaxEntries); // the newest, as ingest keeps them
+        writer.WriteArrayHeader(breadcrumbs.Count - first);
         if (breadcrumbs is List<Breadcrumb> list)
         {
-            foreach (var crumb in list)
+            for (var i = first; i < list.Count; i++)
             {
-                WriteBreadcrumb(ref writer, crumb);
+                WriteBreadcrumb(ref writer, list[i]);
             }
 
             return;
         }
 
-        foreach (var crumb in breadcrumbs)
+        for (var i = first; i < breadcrumbs.Count; i++)
         {
-            WriteBreadcrumb(ref writer, crumb);
+            WriteBreadcrumb(ref writer, breadcrumbs[i]);
         }
     }
 
@@ -436,7 +428,7 @@ internal static class EventWireWriter
         var buffer = new ArrayBufferWriter<byte>(64 + (value.Length * 3));
         var writer = new MessagePackWriter(buffer);
         writer.Write(key);
-        writer.Write(value);
+        writer.Write(Cut(value));
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -475,11 +467,17 @@ internal static class EventWireWriter
     private static void WriteStringMap(ref MessagePackWriter writer, byte[] key, IDictionary<string, string> map)
     {
         writer.WriteRaw(key);
-        writer.WriteMapHeader(map.Count);
+        var left = Math.Min(map.Count, MaxEntries);
+        writer.WriteMapHeader(left);
         if (map is Dictionary<string, string> dictionary)
         {
             foreach (var (name, value) in dictionary)
             {
+                if (left-- == 0)
+                {
+                    return;
+                }
+
                 WriteValue(ref writer, name);
                 WriteValue(ref writer, value ?? "");
             }
@@ -489,6 +487,11 @@ internal static class EventWireWriter
 
         foreach (var (name, value) in map)
         {
+            if (left-- == 0)
+            {
+                return;
+            }
+
             WriteValue(ref writer, name);
             WriteValue(ref writer, value ?? "");
         }
@@ -535,7 +538,7 @@ internal static class EventWireWriter
     {
         if (value is null || value.Length > ushort.MaxValue)
         {
-            writer.Write(value);
+            writer.Write(Cut(value));
             return;
         }
 
@@ -584,7 +587,7 @@ internal static class EventWireWriter
         {
             var buffer = new ArrayBufferWriter<byte>(16 + (value.Length * 3));
             var valueWriter = new MessagePackWriter(buffer);
-            valueWriter.Write(value);
+            valueWriter.Write(Cut(value));
             valueWriter.Flush();
             cached = new Encoded<string>(value, buffer.WrittenSpan.ToArray());
             Volatile.Write(ref last, cached);
@@ -613,6 +616,25 @@ internal static class EventWireWriter
     }
 
     private static int Present(string? value) => value is null ? 0 : 1;
+
+    /// <summary>
+    /// Longest string the SDK sends, in UTF-16 characters: at most 192 KiB of UTF-8, under ingest's hard limit on one
+    /// string (256 KiB, answered 400 for the whole batch), and eight times what ingest keeps of a message (8192
+    /// characters), so a server that keeps more still gets more. A 1 MB exception message (a serialized payload, a
+    /// dump) once cost every other event of its batch (docs/sdk.md, "What the SDK promises the app").
+    /// </summary>
+    internal const int MaxStringChars = 64 * 1024;
+
+    /// <summary>
+    /// Most entries the SDK writes in one map or array it does not bound itself (tags, extra and fingerprint that
+    /// the app sets on the event, in <c>configure</c> or <c>BeforeSend</c>): ingest keeps 50 tags, 50 extra and 16
+    /// fingerprint parts and answers 400 for the whole batch past 100,000 entries.
+    /// </summary>
+    internal const int MaxEntries = 1000;
+
+    private static string? Cut(string? value) =>
+        value is null || value.Length <= MaxStringChars ? value
+            : value[..(char.IsHighSurrogate(value[MaxStringChars - 1]) ? MaxStringChars - 1 : MaxStringChars)];
 
     private static byte[] LevelBytes(ErrorHubLevel level) => level switch
     {

@@ -82,8 +82,12 @@ public sealed class CrossCheckTests
         var decoded = ReadBack(e);
 
         Describe(decoded["message"]).Should().Be(Describe(text));
-        Describe(decoded["tags"]).Should().Be(Describe(Map(("key " + text, text))));
+        Describe(decoded["tags"]).Should().Be(Describe(Map((Sent("key " + text), text))));
     }
+
+    /// <summary>A string as the SDK sends it: cut to what ingest takes in one value (the longest tag key here is).</summary>
+    private static string Sent(string value) =>
+        value.Length <= ErrorHub.Transport.EventWireWriter.MaxStringChars ? value : value[..ErrorHub.Transport.EventWireWriter.MaxStringChars];
 
     [Fact]
     public void Msgpack_js_reads_lone_surrogates_the_sdk_wrote_as_the_replacement_character()

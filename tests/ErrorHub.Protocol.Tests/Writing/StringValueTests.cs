@@ -36,8 +36,27 @@ public sealed class StringValueTests
     public void A_string_is_written_byte_for_byte_as_MessagePack_writes_it(string kind, string value)
     {
         _ = kind;
+        var sent = value.Length <= EventWireWriter.MaxStringChars ? value : value[..EventWireWriter.MaxStringChars];
         Written(value, (ref MessagePackWriter w, string v) => EventWireWriter.WriteValue(ref w, v))
-            .Should().Equal(Written(value, (ref MessagePackWriter w, string v) => w.Write(v)));
+            .Should().Equal(Written(sent, (ref MessagePackWriter w, string v) => w.Write(v)));
+    }
+
+    [Fact]
+    public void A_string_longer_than_ingest_takes_in_one_value_is_cut_and_never_between_the_halves_of_a_surrogate_pair()
+    {
+        // Ingest refuses a whole batch for one string over 256 KiB of UTF-8; 64 K characters are at most 192 KiB.
+        var emojiAtTheCut = new string('a', EventWireWriter.MaxStringChars - 1) + "🔥" + new string('b', 10);
+        var huge = new string('é', 1_000_000);
+
+        Read(emojiAtTheCut).Should().Be(new string('a', EventWireWriter.MaxStringChars - 1));
+        Read(huge).Should().Be(new string('é', EventWireWriter.MaxStringChars));
+        System.Text.Encoding.UTF8.GetByteCount(Read(huge)!).Should().BeLessThan(256 * 1024);
+    }
+
+    private static string? Read(string value)
+    {
+        var reader = new MessagePackReader(Written(value, (ref MessagePackWriter w, string v) => EventWireWriter.WriteValue(ref w, v)));
+        return reader.ReadString();
     }
 
     [Fact]

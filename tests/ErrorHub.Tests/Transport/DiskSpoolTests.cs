@@ -76,6 +76,35 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cache_directory_that_cannot_be_written_falls_back_to_retries_in_memory()
+    {
+        // A directory that cannot be made (its parent is a file; a read-only mount or a full disk refuses the same way):
+        // the batch must get the retries it gets without a CacheDirectory, not be given up after one attempt.
+        Directory.CreateDirectory(_directory);
+        var parentIsAFile = Path.Combine(_directory, "not-a-directory");
+        await File.WriteAllTextAsync(parentIsAFile, "");
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "2"), RecordingIngest.Status(503, retryAfter: "2"));
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.CacheDirectory = Path.Combine(parentIsAFile, "spool");
+        }, _logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("kept in memory");
+        for (var i = 0; i < 2; i++)
+        {
+            await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+            _clock.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Messages().Should().Equal("kept in memory", "kept in memory", "kept in memory");
+        client.Sender!.Drops.Total().Should().Be(0);
+        _logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.StartsWith("ErrorHub could not keep 1 events in the cache directory", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Spooled_batches_survive_the_SDK_and_the_next_one_sends_them_at_start()
     {
         _ingest.Answer(RecordingIngest.Status(503));

@@ -117,6 +117,27 @@ public sealed class RetryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Giving_up_a_batch_says_why_its_last_attempt_failed()
+    {
+        // An https DSN whose server speaks plain HTTP (or presents a certificate the machine does not trust): HttpClient's
+        // own message only says "see the inner exception", and a line without the reason leaves the operator guessing.
+        var logs = new CapturingLoggerProvider();
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn().Replace("http://", "https://", StringComparison.Ordinal), logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("never delivered");
+        for (var i = 0; i < 5; i++)
+        {
+            _clock.Advance(await _clock.WaitStartedAsync(w => w != SendTimeout, "a back-off"));
+        }
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        client.Sender!.Drops.Total(ErrorHub.Transport.SdkDropReason.SendFailed).Should().Be(1);
+        logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith("ErrorHub gave up sending 1 events after 6 attempts; the last one failed: The SSL connection could not be established");
+    }
+
+    [Fact]
     public async Task A_request_without_an_answer_is_abandoned_after_SendTimeout_on_the_clock_and_sent_again()
     {
         _ingest.Answer(_ingest.Hang());

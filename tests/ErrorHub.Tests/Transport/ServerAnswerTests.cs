@@ -69,6 +69,29 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         Dropped(requests[2]).Should().BeEmpty("the server has the count; it is not sent twice");
     }
 
+    [Fact]
+    public async Task A_server_that_refuses_every_body_with_413_costs_one_log_line_per_batch_not_one_per_event()
+    {
+        // A proxy in front of ingest with a body limit below any event: each of the batch's events ends up refused alone.
+        _ingest.Answer([_ingest.Hang(), .. Enumerable.Repeat(RecordingIngest.Status(413), 11)]);
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+        var client = sdk.Client;
+        await HoldTheSenderAsync(client);
+
+        for (var i = 0; i < 6; i++)
+        {
+            client.CaptureMessage($"m{i}");
+        }
+
+        _ingest.ReleaseHanging();
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(12, "the opener, then 6 events split down to single events: 11 requests");
+        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(6);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith("ErrorHub dropped 6 events that ingest refused as too large (413) even when sent alone");
+    }
+
     [Theory]
     [InlineData(401)]
     [InlineData(403)]
@@ -262,7 +285,7 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         {
             o.Dsn = _ingest.Dsn();
             o.MaxBatchBytes = 4096;
-        });
+        }, _logs);
         var client = sdk.Client;
         await HoldTheSenderAsync(client);
 
@@ -271,7 +294,8 @@ public sealed class ServerAnswerTests : IAsyncLifetime
             client.CaptureMessage($"{i} " + new string('x', 1000));
         }
 
-        client.CaptureMessage("huge " + new string('y', 5000));
+        client.CaptureMessage("huge " + new string('y', 5000)).Should().BeNull("no batch can carry it: it is refused where it is encoded, never queued");
+        client.CaptureMessage("huger " + new string('y', 6000)).Should().BeNull();
         client.CaptureMessage("last");
         _ingest.ReleaseHanging();
         (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
@@ -281,7 +305,9 @@ public sealed class ServerAnswerTests : IAsyncLifetime
         requests.Should().OnlyContain(r => r.Body.Length <= 4096);
         requests.SelectMany(Events).Select(e => ((string)e["message"]!).Split(' ')[0])
             .Should().Equal("0", "1", "2", "3", "4", "5", "6", "7", "last");
-        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(1);
+        client.Sender!.Drops.Total(SdkDropReason.TooLarge).Should().Be(2);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle("refused on the app's thread: one line, the counts go to the server")
+            .Which.Message.Should().StartWith("ErrorHub dropped an event of");
     }
 
     [Fact]
