@@ -15,7 +15,7 @@ public static class ErrorHubSdk
     private static readonly IErrorHubClient Disabled = new DisabledClient();
     private static IErrorHubClient s_current = Disabled;
 
-    /// <summary>The client of the last <see cref="Init"/> not yet disposed; a client that drops everything otherwise.</summary>
+    /// <summary>The client of the last <c>Init</c> not yet disposed; a client that drops everything otherwise.</summary>
     public static IErrorHubClient Client => Volatile.Read(ref s_current);
 
     /// <summary>
@@ -23,11 +23,33 @@ public static class ErrorHubSdk
     /// reports exceptions nobody caught (sent before the process dies) and faulted tasks nobody awaited. Disposing
     /// the handle sends what is queued, waiting at most <see cref="ErrorHubOptions.ShutdownTimeout"/>.
     /// </summary>
-    public static IDisposable Init(Action<ErrorHubOptions>? configure = null)
+    public static IDisposable Init(Action<ErrorHubOptions>? configure = null) => Start(configure, loggerFactory: null);
+
+    /// <summary>
+    /// <see cref="Init(Action{ErrorHubOptions}?)"/>, with the SDK's own log lines (a key the server refused, events
+    /// given up, a full queue) written to <paramref name="loggerFactory"/>: without a host they go nowhere otherwise.
+    /// The factory stays the app's: disposing the handle does not dispose it.
+    /// </summary>
+    public static IDisposable Init(Action<ErrorHubOptions>? configure, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        return Start(configure, loggerFactory);
+    }
+
+    private static Handle Start(Action<ErrorHubOptions>? configure, ILoggerFactory? loggerFactory)
     {
         var services = new ServiceCollection();
-        services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
-        services.TryAddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        if (loggerFactory is null)
+        {
+            services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+            services.TryAddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        }
+        else
+        {
+            services.AddSingleton(loggerFactory); // an instance: the container never disposes it
+            services.TryAddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        }
+
         services.AddErrorHub(options =>
         {
             options.Dsn ??= Environment.GetEnvironmentVariable("ErrorHub__Dsn");

@@ -5,7 +5,7 @@ namespace ErrorHub.Internal;
 /// <summary>
 /// Reports what fails outside requests: an exception nobody caught (sent before the process dies, within
 /// ShutdownTimeout) and a faulted task nobody awaited. Failures of a <c>BackgroundService</c> reach ErrorHub through
-/// the host's log. Hooked while the host runs, or while the handle of <see cref="ErrorHubSdk.Init"/> lives.
+/// the host's log. Hooked while the host runs, or while the handle of <c>ErrorHubSdk.Init</c> lives.
 /// </summary>
 internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDisposable
 {

@@ -108,6 +108,24 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_console_app_that_gives_Init_its_logger_factory_learns_that_the_server_refused_the_key()
+    {
+        _ingest.Answer(RecordingIngest.Status(401));
+        var logs = new CapturingLoggerProvider();
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddProvider(logs));
+        using (ErrorHubSdk.Init(o => o.Dsn = _ingest.Dsn(), loggerFactory))
+        {
+            ErrorHubSdk.Client.CaptureException(SdkUnderTest.Thrown(new InvalidOperationException("the import tool failed")));
+        }
+
+        await _ingest.WaitForRequestsAsync(1);
+        logs.Entries.Should().ContainSingle(e => e.Message.Contains("stopped sending", StringComparison.Ordinal))
+            .Which.Level.Should().Be(LogLevel.Error, "a console app has no host whose log would show it");
+        loggerFactory.CreateLogger("still the app's").LogInformation("the handle's disposal left the app's factory working");
+        logs.Entries.Should().Contain(e => e.Message == "the handle's disposal left the app's factory working");
+    }
+
+    [Fact]
     public async Task An_exception_already_reported_is_not_reported_again_when_the_runtime_finds_its_task_unobserved()
     {
         // Blazor's static rendering does this: the failed page's exception is reported by UseErrorHub(), and its faulted
