@@ -993,7 +993,9 @@ internal static class IngestLoad
                 WHERE database = {ClickHouseSql.Quote(_database!)} AND {window}
                 GROUP BY slice, table, kind ORDER BY slice, table, kind
                 """,
-                row => (Slice: ClickHouseClient.ReadInt64(row.GetProperty("slice")), Table: row.GetProperty("table").GetString()!, Kind: row.GetProperty("kind").GetString()!,
+                row => (Slice: ClickHouseClient.ReadInt64(row.GetProperty("slice")), Table: row.GetProperty("table").GetString()!,
+                    // NEW_PART and MERGE_PARTS on 18.16, NewPart and MergeParts on current servers.
+                    Kind: row.GetProperty("kind").GetString()!.Replace("_", "", StringComparison.Ordinal).ToUpperInvariant() switch { "NEWPART" => "NewPart", "MERGEPARTS" => "MergeParts", var other => other },
                     Count: ClickHouseClient.ReadInt64(row.GetProperty("n")), Rows: ClickHouseClient.ReadInt64(row.GetProperty("rows")),
                     Bytes: ClickHouseClient.ReadInt64(row.GetProperty("bytes")), Raw: ClickHouseClient.ReadInt64(row.GetProperty("raw")),
                     Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), Sources: ClickHouseClient.ReadInt64(row.GetProperty("sources"))),
