@@ -26,8 +26,9 @@ namespace ErrorHub.Benchmarks.Load;
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
 /// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]
-/// [--sustain EVENTS_PER_SECOND] [--sustain-seconds N]</c>: <c>--sustain</c> adds a phase offering that rate for N seconds (default 30) and
-/// reports what is visible end to end over it; <c>--journal</c> turns on the
+/// [--sustain EVENTS_PER_SECOND] [--sustain-seconds N] [--sustain-raw ROWS_PER_SECOND]</c>: <c>--sustain</c> adds a phase offering that rate for N seconds (default 30) and
+/// reports what is visible end to end over it and where ClickHouse's CPU went, then the driver's raw insert offered at <c>--sustain-raw</c> (default the
+/// same rate) for as long, split the same way; <c>--journal</c> turns on the
 /// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
 /// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting);
 /// <c>--pin-generator</c> keeps this load generator's threads on the CPUs given (<c>taskset</c> list, e.g. <c>1</c>) once the
