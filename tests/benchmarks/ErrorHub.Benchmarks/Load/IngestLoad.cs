@@ -26,8 +26,9 @@ namespace ErrorHub.Benchmarks.Load;
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
 /// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]
-/// [--sustain EVENTS_PER_SECOND] [--sustain-seconds N]</c>: <c>--sustain</c> adds a phase offering that rate for N seconds (default 30) and
-/// reports what is visible end to end over it; <c>--journal</c> turns on the
+/// [--sustain EVENTS_PER_SECOND] [--sustain-seconds N] [--sustain-raw ROWS_PER_SECOND]</c>: <c>--sustain</c> adds a phase offering that rate for N seconds (default 30) and
+/// reports what is visible end to end over it and where ClickHouse's CPU went, then the driver's raw insert offered at <c>--sustain-raw</c> (default the
+/// same rate) for as long, split the same way; <c>--journal</c> turns on the
 /// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
 /// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting);
 /// <c>--pin-generator</c> keeps this load generator's threads on the CPUs given (<c>taskset</c> list, e.g. <c>1</c>) once the
@@ -54,6 +55,7 @@ internal static class IngestLoad
         string? pinGenerator = null;
         var pollStore = false;
         double? sustainRate = null;
+        double? sustainRawRate = null;
         var sustainFor = TimeSpan.FromSeconds(30);
         var clickHouseEnvironment = new Dictionary<string, string>();
         var positional = new List<string>();
@@ -100,6 +102,9 @@ internal static class IngestLoad
                     break;
                 case "--sustain":
                     sustainRate = double.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--sustain-raw":
+                    sustainRawRate = double.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--sustain-seconds":
                     sustainFor = TimeSpan.FromSeconds(int.Parse(args[++i], CultureInfo.InvariantCulture));
@@ -283,11 +288,21 @@ internal static class IngestLoad
             // so a count of what is visible could never reach what was accepted.
             var sustainedBodies = Bodies(batches: (int)Math.Ceiling(sustainedRate / EventsPerBatch * sustainFor.TotalSeconds) + 10, out _, out _);
             var storedBefore = await target.StoredEventsAsync();
+            // The warm-up's, half load's and the drain's parts merged first, as before the drain: what merges in this phase is its own.
+            report.Add(("before the sustained phase: merged what the phases before left (OPTIMIZE ... FINAL of every table)", await target.MergeEverythingAsync()));
+            var countersBefore = await target.ClickHouseCountersAsync();
+            var threads = target.ClickHouseProcessId is { } clickHousePid ? ThreadCpu.Start(clickHousePid) : null;
             cpu = target.StartCpu();
+            var sustainedStarted = DateTimeOffset.UtcNow;
             Phase("sustained");
             var sustained = await OpenLoopAsync(client, sustainedBodies, sustainedRate / EventsPerBatch, sustainFor);
             var (lag, _) = await target.WaitUntilStoredAsync(storedBefore + sustained.AcceptedEvents, TimeSpan.FromMinutes(2), pollStore);
+            var sustainedClickHouseSeconds = cpu.ClickHouseSeconds;
             var sustainedCpu = cpu.Stop(sustained.Elapsed + lag, sustained.AcceptedEvents);
+            var sustainedThreads = threads?.Stop();
+            var sustainedFaults = threads?.ProcessTotals();
+            var countersAfter = await target.ClickHouseCountersAsync();
+            var sustainedEnded = DateTimeOffset.UtcNow;
             report.Add(($"sustained for {sustainFor.TotalSeconds:N0} s: offered / accepted (events/s)",
                 $"{sustainedRate:N0} / {sustained.AcceptedEvents / sustained.Elapsed.TotalSeconds:N0}"));
             report.Add(("sustained: answers", sustained.Statuses()));
@@ -295,6 +310,35 @@ internal static class IngestLoad
             report.Add(("**sustained: visible end to end (events/s: accepted over the phase plus the time until the last was queryable)**",
                 $"**{sustained.AcceptedEvents / (sustained.Elapsed + lag).TotalSeconds:N0}** (the last event queryable {lag.TotalMilliseconds:N0} ms after the phase ended)"));
             report.Add(("CPU sustained, until the last event visible (cores busy)", sustainedCpu));
+            AddClickHouseSplit(report, "sustained", sustained.AcceptedEvents, sustainedClickHouseSeconds, sustainedThreads, sustainedFaults, countersBefore, countersAfter);
+            await AddClickHouseWorkAsync(report, target, sustainedStarted, sustainedEnded, sustained.Requests, "sustained", sustained.AcceptedEvents, sustainedClickHouseSeconds);
+            await AddClickHouseOverTimeAsync(report, target, sustainedStarted, sustainedEnded, "sustained");
+
+            // The ceiling held as long: the driver's binary insert of the same rows (10,000 an insert, at most two at a time) offered
+            // at a fixed rate for as long, views attached, in the same database; its CPU split the same way.
+            if (target.ClickHouseProcessId is { } rawPid)
+            {
+                report.Add(("before the sustained raw insert: waited for the sustained phase's merges (OPTIMIZE ... FINAL of every table)", await target.MergeEverythingAsync()));
+                var rawRate = sustainRawRate ?? sustainedRate;
+                countersBefore = await target.ClickHouseCountersAsync();
+                threads = ThreadCpu.Start(rawPid);
+                cpu = target.StartCpu();
+                var rawStarted = DateTimeOffset.UtcNow;
+                Phase("sustained raw insert");
+                var (rawRows, rawElapsed, rawInserts) = await target.RawInsertSustainedAsync(template, rawRate, sustainFor);
+                var rawClickHouseSeconds = cpu.ClickHouseSeconds;
+                var rawCpu = cpu.Stop(rawElapsed, rawRows);
+                var rawThreads = threads.Stop();
+                var rawFaults = threads.ProcessTotals();
+                countersAfter = await target.ClickHouseCountersAsync();
+                var rawEnded = DateTimeOffset.UtcNow;
+                report.Add(($"**sustained raw insert for {sustainFor.TotalSeconds:N0} s: offered / inserted (rows/s, until its last insert ended)**",
+                    $"{rawRate:N0} / **{rawRows / rawElapsed.TotalSeconds:N0}** ({rawInserts:N0} inserts of {RawBatch:N0}, the last ended {(rawElapsed - sustainFor).TotalMilliseconds:N0} ms after the phase)"));
+                report.Add(("CPU sustained raw insert (cores busy)", rawCpu));
+                AddClickHouseSplit(report, "sustained raw insert", rawRows, rawClickHouseSeconds, rawThreads, rawFaults, countersBefore, countersAfter);
+                await AddClickHouseWorkAsync(report, target, rawStarted, rawEnded, rawInserts, "sustained raw insert", rawRows, rawClickHouseSeconds);
+                await AddClickHouseOverTimeAsync(report, target, rawStarted, rawEnded, "sustained raw insert");
+            }
         }
 
         // 3. Ten times the senders: memory stays bounded, answers are 202 or 429/503 with Retry-After, nothing hangs.
@@ -325,6 +369,41 @@ internal static class IngestLoad
         foreach (var (what, value) in report)
         {
             Console.WriteLine($"| {what} | {value} |");
+        }
+    }
+
+    /// <summary>
+    /// ClickHouse's CPU per event over a phase by thread name (the background pool's threads are merges), with the page faults
+    /// its threads took, and the counters of <c>system.events</c> that moved, per event.
+    /// </summary>
+    private static void AddClickHouseSplit(
+        List<(string What, string Value)> report, string phase, long events, double clickHouseSeconds,
+        List<(string Name, int Threads, double UserSeconds, double SystemSeconds, long MinorFaults)>? threads,
+        (long MinorFaults, double UserSeconds, double SystemSeconds)? totals, Dictionary<string, long> before, Dictionary<string, long> after)
+    {
+        if (threads is null || totals is not { } process || events == 0)
+        {
+            return;
+        }
+
+        report.Add(($"**ClickHouse CPU per event {phase}, by thread name: µs (of it system), minor page faults per event**",
+            string.Create(CultureInfo.InvariantCulture, $"**all {clickHouseSeconds * 1e6 / events:N1}** (system {process.SystemSeconds * 1e6 / events:N1}; {process.MinorFaults / (double)events:N2} faults): ") +
+            string.Join("; ", threads.Where(t => t.UserSeconds + t.SystemSeconds > 0 || t.MinorFaults > 0).Select(t => string.Create(CultureInfo.InvariantCulture,
+                $"{t.Name}{(t.Threads > 0 ? $" ×{t.Threads}" : "")} {(t.UserSeconds + t.SystemSeconds) * 1e6 / events:N1} ({t.SystemSeconds * 1e6 / events:N1}), {t.MinorFaults / (double)events:N2}")))));
+        var moved = after.Select(a => (a.Key, Delta: a.Value - before.GetValueOrDefault(a.Key))).Where(d => d.Delta > 0).OrderBy(d => d.Key, StringComparer.Ordinal);
+        report.Add(($"ClickHouse {phase}: system.events that moved, per event",
+            string.Join(", ", moved.Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Key} {d.Delta / (double)events:G3}")))));
+    }
+
+    private static async Task AddClickHouseOverTimeAsync(List<(string What, string Value)> report, Target target, DateTimeOffset from, DateTimeOffset to, string phase)
+    {
+        try
+        {
+            report.AddRange(await target.ClickHouseOverTimeAsync(from, to, phase));
+        }
+        catch (ClickHouseException exception)
+        {
+            report.Add(($"ClickHouse's work over time {phase}", "not read: " + exception.Message.Split('\n')[0]));
         }
     }
 
@@ -852,6 +931,117 @@ internal static class IngestLoad
             return lines;
         }
 
+        /// <summary>ClickHouse's own counters (<c>system.events</c>) now; empty on SQLite.</summary>
+        public async Task<Dictionary<string, long>> ClickHouseCountersAsync()
+        {
+            if (_clickHouse is null)
+            {
+                return [];
+            }
+
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse.Url));
+            var rows = await client.QueryAsync(
+                "SELECT event, value FROM system.events",
+                row => (Name: row.GetProperty("event").GetString()!, Value: ClickHouseClient.ReadInt64(row.GetProperty("value"))),
+                CancellationToken.None);
+            return rows.ToDictionary(r => r.Name, r => r.Value);
+        }
+
+        /// <summary>
+        /// A long phase's ClickHouse work over time, read from its logs: each kind of statement per slice of
+        /// <paramref name="sliceSeconds"/> (statements, CPU and rows read per statement, CPU per row inserted in that slice: does
+        /// the duplicate look-up cost more as the table grows?), each table's new parts and merges (rows a merge rewrote per row
+        /// inserted), merges per slice, and the merges still running at the end.
+        /// </summary>
+        public async Task<List<(string What, string Value)>> ClickHouseOverTimeAsync(DateTimeOffset from, DateTimeOffset to, string phase, int sliceSeconds = 10)
+        {
+            var lines = new List<(string, string)>();
+            if (_clickHouse is null)
+            {
+                return lines;
+            }
+
+            var client = new ClickHouseClient(_clickHouseHttp!, new ClickHouseConnection(_clickHouse.Url));
+            await client.ExecuteAsync("SYSTEM FLUSH LOGS", CancellationToken.None);
+            var start = from.ToUnixTimeSeconds();
+            var window = $"event_time >= toDateTime({start}) AND event_time <= toDateTime({to.ToUnixTimeSeconds() + 1})";
+            var slice = $"intDiv(toUInt32(event_time) - {start}, {sliceSeconds})";
+            var statements = await client.QueryAsync(
+                $"""
+                SELECT {slice} AS slice,
+                       multiIf(http_user_agent = '{BenchmarkAgent}', 'the benchmark', query LIKE 'INSERT INTO%', 'INSERT',
+                               query LIKE 'SELECT DISTINCT project_id, toString(event_id)%', 'duplicate look-up',
+                               query LIKE 'SELECT DISTINCT project_id, fingerprint%', 'legacy look-up', 'other') AS kind,
+                       count() AS n, sum(written_rows) AS written, sum(read_rows) AS read,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'UserTimeMicroseconds')]) + sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) AS cpu_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SystemTimeMicroseconds')]) AS system_us,
+                       sum(ProfileEvents.Values[indexOf(ProfileEvents.Names, 'SoftPageFaults')]) AS faults
+                FROM system.query_log
+                WHERE type = 2 AND {window} AND query NOT LIKE '%system.%' AND query NOT LIKE 'OPTIMIZE%' AND query NOT LIKE 'SYSTEM%'
+                GROUP BY slice, kind ORDER BY slice, kind
+                """,
+                row => (Slice: ClickHouseClient.ReadInt64(row.GetProperty("slice")), Kind: row.GetProperty("kind").GetString()!, Count: ClickHouseClient.ReadInt64(row.GetProperty("n")),
+                    Written: ClickHouseClient.ReadInt64(row.GetProperty("written")), Read: ClickHouseClient.ReadInt64(row.GetProperty("read")),
+                    Cpu: ClickHouseClient.ReadInt64(row.GetProperty("cpu_us")), System: ClickHouseClient.ReadInt64(row.GetProperty("system_us")),
+                    Faults: ClickHouseClient.ReadInt64(row.GetProperty("faults"))),
+                CancellationToken.None);
+            // Rows written by INSERTs count every table a view writes too: the events' own rows are the NewPart rows of `events`.
+            var parts = await client.QueryAsync(
+                $"""
+                SELECT {slice} AS slice, table, toString(event_type) AS kind, count() AS n, sum(rows) AS rows, sum(size_in_bytes) AS bytes,
+                       sum(bytes_uncompressed) AS raw, sum(duration_ms) AS ms, sum(length(merged_from)) AS sources
+                FROM system.part_log
+                WHERE database = {ClickHouseSql.Quote(_database!)} AND {window}
+                GROUP BY slice, table, kind ORDER BY slice, table, kind
+                """,
+                row => (Slice: ClickHouseClient.ReadInt64(row.GetProperty("slice")), Table: row.GetProperty("table").GetString()!,
+                    // NEW_PART and MERGE_PARTS on 18.16, NewPart and MergeParts on current servers.
+                    Kind: row.GetProperty("kind").GetString()!.Replace("_", "", StringComparison.Ordinal).ToUpperInvariant() switch { "NEWPART" => "NewPart", "MERGEPARTS" => "MergeParts", var other => other },
+                    Count: ClickHouseClient.ReadInt64(row.GetProperty("n")), Rows: ClickHouseClient.ReadInt64(row.GetProperty("rows")),
+                    Bytes: ClickHouseClient.ReadInt64(row.GetProperty("bytes")), Raw: ClickHouseClient.ReadInt64(row.GetProperty("raw")),
+                    Milliseconds: ClickHouseClient.ReadInt64(row.GetProperty("ms")), Sources: ClickHouseClient.ReadInt64(row.GetProperty("sources"))),
+                CancellationToken.None);
+
+            foreach (var group in statements.GroupBy(s => s.Slice).OrderBy(g => g.Key))
+            {
+                var inserted = parts.Where(p => p.Slice == group.Key && p.Table == "events" && p.Kind == "NewPart").Sum(p => p.Rows);
+                var merged = parts.Where(p => p.Slice == group.Key && p.Kind == "MergeParts").ToList();
+                lines.Add(($"ClickHouse {phase}, seconds {group.Key * sliceSeconds}-{(group.Key + 1) * sliceSeconds}: {inserted:N0} events rows inserted; per kind of statement: count, CPU (of it system) per statement, rows read per statement, **CPU per row inserted**",
+                    string.Join("; ", group.Select(s => string.Create(CultureInfo.InvariantCulture,
+                        $"{s.Kind}: {s.Count:N0}, {s.Cpu / 1000.0 / s.Count:N1} ({s.System / 1000.0 / s.Count:N1}) ms, {(double)s.Read / s.Count:N0} rows, **{(inserted > 0 ? s.Cpu / (double)inserted : 0):N1} µs**, {(inserted > 0 ? s.Faults / (double)inserted : 0):N2} page faults"))) +
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"; merges finished: {merged.Sum(m => m.Count):N0}, {merged.Sum(m => m.Rows):N0} rows written, {merged.Sum(m => m.Milliseconds):N0} ms of merge time")));
+            }
+
+            var insertedRows = parts.Where(p => p.Table == "events" && p.Kind == "NewPart").Sum(p => p.Rows);
+            foreach (var table in parts.GroupBy(p => p.Table).OrderBy(g => g.Key))
+            {
+                var created = table.Where(p => p.Kind == "NewPart").ToList();
+                var merges = table.Where(p => p.Kind == "MergeParts").ToList();
+                var createdRows = created.Sum(p => p.Rows);
+                lines.Add(($"ClickHouse {phase}: {table.Key}: new parts (count, rows, compressed / uncompressed MB); merges (count, parts merged, rows written, compressed MB, merge time); **rows rewritten by merges per row inserted**; per events row inserted",
+                    string.Create(CultureInfo.InvariantCulture,
+                        $"{created.Sum(p => p.Count):N0} parts, {createdRows:N0} rows, {created.Sum(p => p.Bytes) / 1048576.0:N0} / {created.Sum(p => p.Raw) / 1048576.0:N0} MB; " +
+                        $"{merges.Sum(p => p.Count):N0} merges of {merges.Sum(p => p.Sources):N0} parts, {merges.Sum(p => p.Rows):N0} rows, {merges.Sum(p => p.Bytes) / 1048576.0:N0} MB, {merges.Sum(p => p.Milliseconds):N0} ms; " +
+                        $"**{(createdRows > 0 ? merges.Sum(p => p.Rows) / (double)createdRows : 0):N2}**; per events row: {(insertedRows > 0 ? created.Sum(p => p.Bytes) / (double)insertedRows : 0):N0} B written new, {(insertedRows > 0 ? merges.Sum(p => p.Bytes) / (double)insertedRows : 0):N0} B by merges, {(insertedRows > 0 ? merges.Sum(p => p.Milliseconds) * 1000.0 / insertedRows : 0):N1} µs of merge time")));
+            }
+
+            var running = await client.QueryAsync(
+                $"""
+                SELECT table, count() AS n, sum(num_parts) AS parts, max(elapsed) AS elapsed, sum(rows_read) AS rows_read, sum(total_size_bytes_compressed) AS bytes
+                FROM system.merges WHERE database = {ClickHouseSql.Quote(_database!)} GROUP BY table ORDER BY table
+                """,
+                row => string.Create(CultureInfo.InvariantCulture,
+                    $"{row.GetProperty("table").GetString()}: {ClickHouseClient.ReadInt64(row.GetProperty("n")):N0} merges of {ClickHouseClient.ReadInt64(row.GetProperty("parts")):N0} parts, {ClickHouseClient.ReadInt64(row.GetProperty("bytes")) / 1048576.0:N0} MB, {ClickHouseClient.ReadInt64(row.GetProperty("rows_read")):N0} rows read so far, the oldest {row.GetProperty("elapsed").GetDouble():N1} s"),
+                CancellationToken.None);
+            var active = await client.QueryAsync(
+                $"SELECT table, count() AS n FROM system.parts WHERE database = {ClickHouseSql.Quote(_database!)} AND active GROUP BY table ORDER BY table",
+                row => $"{row.GetProperty("table").GetString()} {ClickHouseClient.ReadInt64(row.GetProperty("n")):N0}",
+                CancellationToken.None);
+            lines.Add(($"ClickHouse {phase}: merges still running at the end; active parts per table", (running.Count == 0 ? "none" : string.Join("; ", running)) + "; active parts: " + string.Join(", ", active)));
+            return lines;
+        }
+
         /// <summary>Waits (bounded) until the stored count is the same three seconds in a row; returns the seconds waited.</summary>
         public async Task<double> WaitUntilSettledAsync(TimeSpan limit)
         {
@@ -965,6 +1155,52 @@ internal static class IngestLoad
             variants.Add(("driver binary insert, uncompressed, 1 at a time", await RateAsync(slice, 1, () => raw.InsertAsync(NextBatch(), compress: false))));
             variants.Add(("driver binary insert, uncompressed, 2 at a time", await RateAsync(slice, 2, () => raw.InsertAsync(NextBatch(), compress: false))));
             return new Ceiling(variants, serial);
+        }
+
+        /// <summary>
+        /// The driver's binary insert of the ceiling's rows (<see cref="RawBatch"/> an insert, uncompressed, at most two at a time)
+        /// started on a fixed schedule at <paramref name="rowsPerSecond"/> for <paramref name="duration"/>; an insert that finds both
+        /// slots taken starts when one frees, so a ClickHouse that cannot keep up falls behind the schedule. Returns the rows, the
+        /// time until the last insert ended, and the inserts.
+        /// </summary>
+        public async Task<(long Rows, TimeSpan Elapsed, long Inserts)> RawInsertSustainedAsync(ErrorEvent template, double rowsPerSecond, TimeSpan duration)
+        {
+            var raw = new RawClickHouseInsert(_clickHouse!.Url, _database!);
+            var interval = TimeSpan.FromSeconds(RawBatch / rowsPerSecond);
+            using var slots = new SemaphoreSlim(2);
+            var inserts = new List<Task>();
+            var serial = 0;
+            var clock = Stopwatch.StartNew();
+            for (var n = 0; clock.Elapsed < duration; n++)
+            {
+                var due = interval * n;
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed);
+                }
+
+                await slots.WaitAsync();
+                var events = new List<ErrorEvent>(RawBatch);
+                for (var i = 0; i < RawBatch; i++)
+                {
+                    events.Add(template with { EventId = Guid.NewGuid(), ProjectId = 2, Fingerprint = "raw" + (serial++ % 50) });
+                }
+
+                inserts.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await raw.InsertAsync(events, compress: false);
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(inserts);
+            return ((long)inserts.Count * RawBatch, clock.Elapsed, inserts.Count);
         }
 
         /// <summary>Events per second of inserts of <see cref="RawBatch"/> run by <paramref name="parallel"/> loops; only the inserts' own time counts.</summary>
