@@ -24,6 +24,8 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     private readonly ErrorHubOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly ThrottledWarning _beforeSendFailures;
+    private readonly ThrottledWarning _userProviderFailures;
     private readonly ILogger _logger;
     private readonly ExceptionConverter _exceptions;
     private readonly BackgroundSender? _sender;
@@ -50,6 +52,8 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     {
         _options = options.Value;
         _timeProvider = timeProvider;
+        _beforeSendFailures = new ThrottledWarning(timeProvider);
+        _userProviderFailures = new ThrottledWarning(timeProvider);
         _logger = loggerFactory.CreateLogger(OwnLogCategory + ".Client");
         _exceptions = new ExceptionConverter(_options);
         _requestContext = requestContext;
@@ -361,7 +365,10 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                 }
                 catch (Exception failure)
                 {
-                    LogUserProviderFailed(_logger, failure.Message);
+                    if (_userProviderFailures.TryTake(out var notWritten))
+                    {
+                        LogUserProviderFailed(_logger, failure.Message, notWritten);
+                    }
                 }
             }
 
@@ -380,7 +387,10 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                 }
                 catch (Exception failure)
                 {
-                    LogBeforeSendFailed(_logger, failure.Message);
+                    if (_beforeSendFailures.TryTake(out var notWritten))
+                    {
+                        LogBeforeSendFailed(_logger, failure.Message, notWritten);
+                    }
                 }
             }
 
@@ -403,9 +413,9 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     [LoggerMessage(11, LogLevel.Warning, "ErrorHub could not capture an event: {Reason}")]
     private static partial void LogCaptureFailed(ILogger logger, string reason);
 
-    [LoggerMessage(12, LogLevel.Warning, "ErrorHub BeforeSend threw; the event is sent unchanged: {Reason}")]
-    private static partial void LogBeforeSendFailed(ILogger logger, string reason);
+    [LoggerMessage(12, LogLevel.Warning, "ErrorHub BeforeSend threw; the event is sent unchanged: {Reason} (at most one such line a minute; {NotWritten} more since the last one)")]
+    private static partial void LogBeforeSendFailed(ILogger logger, string reason, long notWritten);
 
-    [LoggerMessage(13, LogLevel.Warning, "ErrorHub's user provider threw; the event keeps the user it had: {Reason}")]
-    private static partial void LogUserProviderFailed(ILogger logger, string reason);
+    [LoggerMessage(13, LogLevel.Warning, "ErrorHub's user provider threw; the event keeps the user it had: {Reason} (at most one such line a minute; {NotWritten} more since the last one)")]
+    private static partial void LogUserProviderFailed(ILogger logger, string reason, long notWritten);
 }

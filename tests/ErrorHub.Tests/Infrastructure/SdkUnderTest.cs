@@ -26,9 +26,11 @@ internal sealed class SdkUnderTest : IAsyncDisposable
 
     public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure) => Start(clock, configure, logs: null);
 
-    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure, ILoggerProvider? logs, LogLevel minimumLevel = LogLevel.Information)
+    public static SdkUnderTest Start(TestClock clock, Action<ErrorHubOptions> configure, ILoggerProvider? logs, LogLevel minimumLevel = LogLevel.Information, Action<IServiceCollection>? services = null)
     {
-        var services = new ServiceCollection()
+        var collection = new ServiceCollection();
+        services?.Invoke(collection);
+        var built = collection
             .AddLogging(logging =>
             {
                 logging.SetMinimumLevel(minimumLevel);
@@ -39,7 +41,7 @@ internal sealed class SdkUnderTest : IAsyncDisposable
             })
             .AddSingleton<TimeProvider>(clock)
             .AddErrorHub(configure);
-        return new SdkUnderTest(clock, services.BuildServiceProvider());
+        return new SdkUnderTest(clock, built.BuildServiceProvider());
     }
 
     public ValueTask DisposeAsync() => new(_clock.DisposeAdvancingAsync(Services.DisposeAsync));
