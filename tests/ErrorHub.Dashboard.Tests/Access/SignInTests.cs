@@ -172,6 +172,20 @@ public sealed class SignInTests
         nobody.Should().Equal(account, "an email without an account answers the same, attempt by attempt");
     }
 
+    [Fact]
+    public async Task A_failed_sign_in_answers_without_the_typed_password_in_the_page()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var response = await DashboardForms.PostLoginAsync(client, DashboardServer.AdminEmail, "typed-secret-Hunter2");
+
+        var page = await response.Content.ReadAsStringAsync();
+        DashboardForms.Problem(page).Should().Be("Wrong email or password.");
+        page.Should().NotContain("typed-secret-Hunter2", "a page that echoes the password keeps it in caches, history and view-source");
+        page.Should().Contain(DashboardServer.AdminEmail, "the email stays filled in, so only the password is typed again");
+    }
+
     [Theory]
     [InlineData("https://evil.example/")]
     [InlineData("//evil.example/")]
