@@ -28,7 +28,7 @@ internal static class InsertCost
     {
         var viewsCost = args.Contains("--views");
         var rowsCost = args.Contains("--rows");
-        var rounds = 6;
+        var variantRounds = 6;
         var variants = Enum.GetValues<RowVariant>();
         var rest = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -38,7 +38,7 @@ internal static class InsertCost
                 case "--views" or "--rows":
                     break;
                 case "--rounds":
-                    rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    variantRounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--variants":
                     variants = args[++i].Split(',').Select(Enum.Parse<RowVariant>).ToArray();
@@ -87,7 +87,7 @@ internal static class InsertCost
         var sizes = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [100, 1000, 10000];
         if (rowsCost)
         {
-            await RowVariantsAsync(client, server, database, raw, Next, sizes[0], variants, rounds);
+            await RowVariantsAsync(client, server, database, raw, Next, sizes[0], variants, variantRounds);
             return;
         }
 
