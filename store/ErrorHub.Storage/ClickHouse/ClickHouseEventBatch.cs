@@ -103,7 +103,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
         row.ResetWrittenCount();
         try
         {
-            ClickHouseEventEncoding.Write(row, e, _chains);
+            var groupingLength = ClickHouseEventEncoding.Write(row, e, _chains);
             var start = _length;
             Append(row.WrittenSpan);
             if (_rowCount == _rows.Length)
@@ -120,7 +120,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
                 _fingerprints[e.Fingerprint] = fingerprint = e.Fingerprint;
             }
 
-            _rows[_rowCount++] = new Row(ClickHouseEventKey.Of(e) with { Fingerprint = fingerprint }, start, row.WrittenCount);
+            _rows[_rowCount++] = new Row(ClickHouseEventKey.Of(e) with { Fingerprint = fingerprint }, start, row.WrittenCount, groupingLength);
         }
         finally
         {
@@ -188,19 +188,27 @@ internal sealed class ClickHouseEventBatch : EventBatch
         }
 
         SortBySortingKey(sending);
-        var ranges = new List<(long Start, long Length)>();
+        var firstSeconds = FirstSecondOfEachIssue(sending);
+        var ranges = new List<RowRange>();
         foreach (var i in sending)
         {
-            var (_, start, length) = _rows[i];
+            var (key, start, length, groupingLength) = _rows[i];
+
+            // Only the rows that issue_firsts_mv can take an issue's first grouping from carry theirs (below).
+            var emptyGrouping = Seconds(key) != firstSeconds[(key.ProjectId, key.Fingerprint)];
+            if (emptyGrouping)
+            {
+                length -= groupingLength;
+            }
 
             // Rows that follow each other in the chunks are one range.
-            if (ranges.Count > 0 && ranges[^1].Start + ranges[^1].Length == start)
+            if (ranges.Count > 0 && !ranges[^1].EmptyGrouping && ranges[^1].Start + ranges[^1].Length == start)
             {
-                ranges[^1] = (ranges[^1].Start, ranges[^1].Length + length);
+                ranges[^1] = new RowRange(ranges[^1].Start, ranges[^1].Length + length, emptyGrouping);
             }
             else
             {
-                ranges.Add((start, length));
+                ranges.Add(new RowRange(start, length, emptyGrouping));
             }
         }
 
@@ -211,6 +219,33 @@ internal sealed class ClickHouseEventBatch : EventBatch
 
         using var content = new RowsContent(this, ranges, _writer.Client.CompressRequests);
         await _writer.Client.InsertRowBinaryAsync(_writer.Schema.Events, ClickHouseEventEncoding.Columns, content, cancellationToken);
+    }
+
+    private static long Seconds(ClickHouseEventKey key) => ClickHouseEventRow.ClampToDateTime(key.Timestamp).ToUnixTimeSeconds();
+
+    /// <summary>
+    /// The earliest second (as stored) of each issue's rows in this insert. The <c>grouping</c> column is read by nothing but
+    /// <c>issue_firsts_mv</c>'s <c>argMinState(grouping, toUnixTimestamp(timestamp))</c>, which takes an issue's grouping from
+    /// one of its rows of that second (the first of them in the block); the payload holds every event's grouping anyway. So
+    /// only the rows of that second are sent with theirs and the others with an empty string: <c>issue_firsts</c> gets the very
+    /// state it got before, and each <c>events</c> row is some 300 bytes narrower for ClickHouse to write and merge (a tenth
+    /// of a realistic row; docs/benchmarks.md, "intake24"). Computed over the rows actually sent, after the duplicate look-up,
+    /// so a retry whose earliest rows were stored already sends the next earliest with theirs.
+    /// </summary>
+    private Dictionary<(int ProjectId, string Fingerprint), long> FirstSecondOfEachIssue(List<int> sending)
+    {
+        var first = new Dictionary<(int ProjectId, string Fingerprint), long>();
+        foreach (var i in sending)
+        {
+            var key = _rows[i].Key;
+            var seconds = Seconds(key);
+            if (!first.TryGetValue((key.ProjectId, key.Fingerprint), out var earliest) || seconds < earliest)
+            {
+                first[(key.ProjectId, key.Fingerprint)] = seconds;
+            }
+        }
+
+        return first;
     }
 
     /// <summary>
@@ -236,7 +271,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
             key.EventId.TryWriteBytes(id, bigEndian: true, out _);
             keys[n] = new SortingKey(
                 (uint)key.ProjectId,
-                ClickHouseEventRow.ClampToDateTime(key.Timestamp).ToUnixTimeSeconds() / 86_400,
+                Seconds(key) / 86_400,
                 key.Fingerprint,
                 System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id[8..]),
                 System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id),
@@ -356,16 +391,20 @@ internal sealed class ClickHouseEventBatch : EventBatch
         }
     }
 
-    private readonly record struct Row(ClickHouseEventKey Key, long Start, int Length);
+    /// <summary>A row's key, where its bytes are in the chunks, and how many of them, at their end, are its <c>grouping</c> column.</summary>
+    private readonly record struct Row(ClickHouseEventKey Key, long Start, int Length, int GroupingLength);
+
+    /// <summary>Bytes of the chunks sent as they are, followed by an empty <c>grouping</c> (one zero byte) when <see cref="EmptyGrouping"/>.</summary>
+    internal readonly record struct RowRange(long Start, long Length, bool EmptyGrouping);
 
     /// <summary>The rows to insert, read from the batch's chunks as the request is sent (gzip'd when the connection compresses).</summary>
     internal sealed class RowsContent : HttpContent
     {
         private readonly ClickHouseEventBatch _batch;
-        private readonly List<(long Start, long Length)> _ranges;
+        private readonly List<RowRange> _ranges;
         private readonly bool _compress;
 
-        public RowsContent(ClickHouseEventBatch batch, List<(long Start, long Length)> ranges, bool compress)
+        public RowsContent(ClickHouseEventBatch batch, List<RowRange> ranges, bool compress)
         {
             _batch = batch;
             _ranges = ranges;
@@ -414,7 +453,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
             var staged = 0;
             try
             {
-                foreach (var (start, length) in _ranges)
+                foreach (var (start, length, emptyGrouping) in _ranges)
                 {
                     if (length > ChunkBytes / 4)
                     {
@@ -450,6 +489,17 @@ internal sealed class ClickHouseEventBatch : EventBatch
 
                         position += part;
                     }
+
+                    if (emptyGrouping)
+                    {
+                        if (staged == ChunkBytes)
+                        {
+                            await stream.WriteAsync(staging.AsMemory(0, staged), cancellationToken);
+                            staged = 0;
+                        }
+
+                        staging[staged++] = 0; // RowBinary's empty string: a zero length
+                    }
                 }
 
                 if (staged > 0)
@@ -465,7 +515,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
 
         protected override bool TryComputeLength(out long length)
         {
-            length = _compress ? 0 : _ranges.Sum(r => r.Length);
+            length = _compress ? 0 : _ranges.Sum(r => r.Length + (r.EmptyGrouping ? 1 : 0));
             return !_compress;
         }
     }

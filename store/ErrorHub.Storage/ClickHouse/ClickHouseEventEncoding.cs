@@ -25,9 +25,10 @@ internal static class ClickHouseEventEncoding
 
     /// <summary>
     /// Appends the event's row to <paramref name="row"/>; with <paramref name="chains"/>, an exception chain equal to one
-    /// already encoded copies that one's bytes (the same bytes as encoding it again).
+    /// already encoded copies that one's bytes (the same bytes as encoding it again). Returns the bytes of the row's last
+    /// column, <c>grouping</c> (its length and text), which an insert may send empty (<see cref="ClickHouseEventBatch"/>).
     /// </summary>
-    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent e, ClickHouseChainCache? chains = null)
+    public static int Write(ArrayBufferWriter<byte> row, ErrorEvent e, ClickHouseChainCache? chains = null)
     {
         WriteUInt32(row, checked((uint)e.ProjectId));
         WriteDateTime(row, e.Timestamp);
@@ -87,7 +88,9 @@ internal static class ClickHouseEventEncoding
             ClickHousePayload.Write(row, e, json);
         }
 
+        var groupingStart = row.WrittenCount;
         WriteString(row, EventPayloadJson.SerializeGrouping(e));
+        return row.WrittenCount - groupingStart;
     }
 
     /// <summary>The columns that hold only the exception chain, <c>exceptions.type</c> to <c>exceptions.module</c>.</summary>

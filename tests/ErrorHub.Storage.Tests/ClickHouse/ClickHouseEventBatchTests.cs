@@ -99,6 +99,7 @@ public sealed class ClickHouseEventBatchTests : IAsyncLifetime
         var drivers = await SelectAllAsTextAsync(byDriver);
         ours.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(events.Count);
         ours.Should().Be(drivers);
+        (await StoredGroupingsAsync()).Should().BeEquivalentTo(ExpectedGroupings(events));
 
         // And as the dashboard reads them: each event whole from its payload.
         var store = ClickHouseDatabase.Open(_client, _database);
@@ -178,6 +179,7 @@ public sealed class ClickHouseEventBatchTests : IAsyncLifetime
         var ours = (await SelectAllAsTextAsync(_schema.Events)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var drivers = (await SelectAllAsTextAsync(byDriver)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         ours.Should().HaveCount(events.Count).And.Equal(drivers);
+        (await StoredGroupingsAsync()).Should().BeEquivalentTo(ExpectedGroupings(events));
 
         var store = ClickHouseDatabase.Open(_client, _database);
         foreach (var e in events)
@@ -270,6 +272,64 @@ public sealed class ClickHouseEventBatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_the_rows_of_each_issues_earliest_second_in_an_insert_carry_their_grouping_and_the_issue_keeps_its_first_events_grouping()
+    {
+        static ErrorEvent Event(string fingerprint, int second, string component) =>
+            TestEvents.CreateComplete(7, fingerprint, TestEvents.BaseTime.AddSeconds(second)) with
+            {
+                GroupingVersion = 8,
+                GroupingComponents = [new GroupingComponent("type", component), new GroupingComponent("app", "Shop.Cart.Checkout")],
+            };
+
+        IssueGrouping Grouping(string component) => IssueGrouping.Of(Event("x", 0, component))!;
+        var store = ClickHouseDatabase.Open(_client, _database);
+
+        // One insert: issue "a" has two events in its earliest second (either may be the one issue_firsts takes: both keep
+        // theirs) and later ones grouped otherwise; issue "b" one event, whose second is the earliest of its issue.
+        var firstTwo = new[] { Event("a", 5, "first"), Event("a", 5, "first") };
+        var later = Enumerable.Range(6, 40).Select(s => Event("a", s, "later-" + s)).ToList();
+        var b = Event("b", 30, "b");
+        List<ErrorEvent> first = [.. later.Take(20), firstTwo[1], b, .. later.Skip(20), firstTwo[0]];
+        await InsertAsync(first);
+        var groupings = await StoredGroupingsAsync();
+        groupings.Where(g => g.Value != "").Select(g => g.Key).Should().BeEquivalentTo([firstTwo[0].EventId, firstTwo[1].EventId, b.EventId],
+            "only the rows issue_firsts can take an issue's first grouping from carry one; the others are some 300 bytes narrower");
+        groupings[b.EventId].Should().Be(EventPayloadJson.SerializeGrouping(b));
+        (await store.Issues.GetIssueAsync(7, "a"))!.Grouping.Should().BeEquivalentTo(Grouping("first"));
+        (await store.Issues.GetIssueAsync(7, "b"))!.Grouping.Should().BeEquivalentTo(Grouping("b"));
+
+        // A retry whose earliest rows are stored already (the duplicate look-up leaves them out): the next earliest carries its
+        // grouping; the issue keeps its first event's.
+        var retried = new[] { Event("a", 7, "retried-7"), Event("a", 8, "retried-8") };
+        await InsertAsync([firstTwo[0], retried[1], firstTwo[1], retried[0]]);
+        groupings = await StoredGroupingsAsync();
+        groupings[retried[0].EventId].Should().Be(EventPayloadJson.SerializeGrouping(retried[0]));
+        groupings[retried[1].EventId].Should().BeEmpty();
+        (await store.Issues.GetIssueAsync(7, "a"))!.Grouping.Should().BeEquivalentTo(Grouping("first"));
+
+        // An event older than the issue's first, in a later insert, names it from then on (as an earlier first event always did).
+        var older = Event("a", 1, "older");
+        await InsertAsync([Event("a", 50, "newest"), older]);
+        (await store.Issues.GetIssueAsync(7, "a"))!.Grouping.Should().BeEquivalentTo(Grouping("older"));
+        (await store.Issues.GetIssueAsync(7, "a"))!.EventCount.Should().Be(46);
+        (await StoredGroupingsAsync()).Should().HaveCount(47);
+
+        // Every event still reads whole, its own grouping included (from its payload).
+        foreach (var e in later.Take(3).Append(retried[1]))
+        {
+            var read = await store.Issues.GetEventAsync(7, e.EventId);
+            read!.GroupingComponents.Should().BeEquivalentTo(e.GroupingComponents, o => o.WithStrictOrdering());
+        }
+
+        async Task InsertAsync(List<ErrorEvent> events)
+        {
+            using var batch = _writer.CreateBatch(events.Count);
+            await batch.AddAsync(events);
+            await batch.InsertAsync();
+        }
+    }
+
+    [Fact]
     public async Task Rows_go_to_ClickHouse_in_the_events_tables_sorting_key_order_so_it_does_not_sort_and_copy_the_insert()
     {
         // Events of many issues, days and ids in no order (times running backwards within each issue), as a journal's insert
@@ -295,16 +355,39 @@ public sealed class ClickHouseEventBatchTests : IAsyncLifetime
         stored.Should().BeEquivalentTo(events.Select(e => e.EventId), "every event is stored once, whatever the order it was sent in");
     }
 
+    /// <summary>Each stored event's <c>grouping</c> column, by event id.</summary>
+    private async Task<Dictionary<Guid, string>> StoredGroupingsAsync() => (await _client.QueryAsync(
+        $"SELECT toString(event_id) AS id, grouping FROM {_schema.Events}",
+        row => (Id: Guid.Parse(row.GetProperty("id").GetString()!), Grouping: row.GetProperty("grouping").GetString()!),
+        CancellationToken.None)).ToDictionary(r => r.Id, r => r.Grouping);
+
+    /// <summary>
+    /// What one insert of <paramref name="events"/> stores in <c>grouping</c>: the event's own for the events of its issue's
+    /// earliest second in the insert (as stored: clamped to DateTime's range), an empty string for the others.
+    /// </summary>
+    private static Dictionary<Guid, string> ExpectedGroupings(IReadOnlyList<ErrorEvent> events)
+    {
+        static long Second(ErrorEvent e) => ClickHouseEventRow.ClampToDateTime(e.Timestamp).ToUnixTimeSeconds();
+        var first = events.GroupBy(e => (e.ProjectId, e.Fingerprint)).ToDictionary(g => g.Key, g => g.Min(Second));
+        return events.ToDictionary(e => e.EventId, e => Second(e) == first[(e.ProjectId, e.Fingerprint)] ? EventPayloadJson.SerializeGrouping(e) : "");
+    }
+
     /// <summary>Blocks ClickHouse's MergeTree writer found in their table's order since the server started (inserts only, not merges).</summary>
     private async Task<long> AlreadySortedBlocksAsync() => (await _client.QueryAsync(
         "SELECT sum(value) AS n FROM system.events WHERE event = 'MergeTreeDataWriterBlocksAlreadySorted'",
         row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
         CancellationToken.None))[0];
 
+    /// <summary>
+    /// Every column but <c>grouping</c>, which the driver's rows hold for every event and an insert only for each issue's
+    /// earliest second (<see cref="ExpectedGroupings"/>).
+    /// </summary>
     private async Task<string> SelectAllAsTextAsync(string table)
     {
         // TabSeparated escapes every byte it cannot print as is: equal text is equal bytes.
-        var query = $"SELECT * FROM {table} ORDER BY event_id FORMAT TabSeparated";
+        ClickHouseEventEncoding.Columns.Should().EndWith(", grouping");
+        var columns = ClickHouseEventEncoding.Columns[..^", grouping".Length];
+        var query = $"SELECT {columns} FROM {table} ORDER BY event_id FORMAT TabSeparated";
         using var response = await _http.PostAsync(_server.Url, new StringContent(query, Encoding.UTF8));
         return await response.Content.ReadAsStringAsync();
     }

@@ -22,6 +22,12 @@ if (args is ["dashboard-queries", .. var queryArgs])
     return;
 }
 
+if (args is ["row-bytes"])
+{
+    RowBytes.Run();
+    return;
+}
+
 if (args is ["insert-cost", .. var stepArgs])
 {
     await InsertCost.RunAsync(stepArgs);

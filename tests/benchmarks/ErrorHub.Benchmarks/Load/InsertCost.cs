@@ -19,7 +19,8 @@ namespace ErrorHub.Benchmarks.Load;
 /// The store can be filled first, so that what grows with it (the look-ups) shows.
 /// Run: <c>dotnet run -c Release -- insert-cost [--views] [events to fill the store with] [insert sizes...]</c>;
 /// <c>--views</c> then drops the views one by one and measures the insert after each, which shows what each table costs;
-/// <c>--rows</c> measures instead what other rows of <c>events</c> would cost (<see cref="RowVariant"/>), at the first insert size.
+/// <c>--rows</c> measures instead what other rows of <c>events</c> would cost (<see cref="RowVariant"/>), at the first insert size
+/// (<c>--variants Store,EmptyGrouping</c> to take only some, <c>--rounds N</c>, default 6).
 /// </summary>
 internal static class InsertCost
 {
@@ -27,7 +28,28 @@ internal static class InsertCost
     {
         var viewsCost = args.Contains("--views");
         var rowsCost = args.Contains("--rows");
-        args = args.Where(a => a != "--views" && a != "--rows").ToArray();
+        var variantRounds = 6;
+        var variants = Enum.GetValues<RowVariant>();
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--views" or "--rows":
+                    break;
+                case "--rounds":
+                    variantRounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--variants":
+                    variants = args[++i].Split(',').Select(Enum.Parse<RowVariant>).ToArray();
+                    break;
+                default:
+                    rest.Add(args[i]);
+                    break;
+            }
+        }
+
+        args = [.. rest];
         var prefill = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 0;
         args = args.Skip(1).ToArray();
         await using var server = new ClickHouseServerFixture();
@@ -65,7 +87,7 @@ internal static class InsertCost
         var sizes = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [100, 1000, 10000];
         if (rowsCost)
         {
-            await RowVariantsAsync(client, server, database, raw, Next, sizes[0]);
+            await RowVariantsAsync(client, server, database, raw, Next, sizes[0], variants, variantRounds);
             return;
         }
 
@@ -156,9 +178,8 @@ internal static class InsertCost
     /// What other rows of <c>events</c> would cost: each variant into a copy of <c>events</c> without views, the
     /// variants taking turns each round so that the machine's load falls on all of them alike.
     /// </summary>
-    private static async Task RowVariantsAsync(ClickHouseClient client, ClickHouseServerFixture server, string database, RawClickHouseInsert raw, Func<int, List<ErrorEvent>> next, int size)
+    private static async Task RowVariantsAsync(ClickHouseClient client, ClickHouseServerFixture server, string database, RawClickHouseInsert raw, Func<int, List<ErrorEvent>> next, int size, RowVariant[] variants, int rounds)
     {
-        var variants = Enum.GetValues<RowVariant>();
         foreach (var variant in variants)
         {
             await client.ExecuteAsync($"CREATE TABLE {Copy(database, variant)} AS {ClickHouseSql.QuoteIdentifier(database)}.events", CancellationToken.None);
@@ -166,8 +187,7 @@ internal static class InsertCost
 
         var cpu = variants.ToDictionary(v => v, _ => new List<double>());
         var walls = variants.ToDictionary(v => v, _ => new List<double>());
-        const int Rounds = 6;
-        for (var round = 0; round < Rounds; round++)
+        for (var round = 0; round < rounds; round++)
         {
             foreach (var variant in variants)
             {
@@ -188,7 +208,7 @@ internal static class InsertCost
                 Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed")), Compressed: ClickHouseClient.ReadInt64(row.GetProperty("compressed"))),
             CancellationToken.None);
         Console.WriteLine();
-        Console.WriteLine($"// {size:N0}-row inserts into copies of events without views, {Rounds} rounds, variants taking turns; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"// {size:N0}-row inserts into copies of events without views, {rounds} rounds, variants taking turns; load average {File.ReadAllText("/proc/loadavg").Trim()}");
         Console.WriteLine("| rows | uncompressed bytes per row | on disk per row | wall ms per insert (median) | ClickHouse CPU ms per insert (median; min-max) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var variant in variants)

@@ -72,6 +72,8 @@ internal sealed class RawClickHouseInsert
         return clock.Elapsed;
     }
 
+    private static readonly int GroupingColumn = Array.FindIndex(Columns, c => c.Name == "grouping");
+
     private static readonly int[] FrameColumns = Columns.Select((c, i) => (c, i)).Where(x => x.c.Name.StartsWith("frames.", StringComparison.Ordinal)).Select(x => x.i).ToArray();
 
     private static void Change(object?[] values, ErrorEvent e, RowVariant variant)
@@ -87,6 +89,9 @@ internal sealed class RawClickHouseInsert
                 break;
             case RowVariant.NoFrames:
                 SetFrames(values, []);
+                break;
+            case RowVariant.EmptyGrouping:
+                values[GroupingColumn] = "";
                 break;
         }
     }
@@ -127,4 +132,7 @@ internal enum RowVariant
 
     /// <summary>Every <c>frames</c> column an empty array.</summary>
     NoFrames,
+
+    /// <summary>The <c>grouping</c> column empty, as an insert sends all but each issue's earliest rows since intake24.</summary>
+    EmptyGrouping,
 }
