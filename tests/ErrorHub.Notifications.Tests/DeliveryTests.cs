@@ -117,6 +117,54 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task No_recipient_sees_the_others_and_one_failing_address_gets_nobody_a_second_copy()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@members.example", "Ana");
+        await _harness.AddMemberAsync(shop, "bo@members.example", "Bo");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["outside@partner.example", "transient-flaky@example.com"] });
+        await _harness.RoundAsync();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            _harness.Time.Advance(TimeSpan.FromMinutes(5));
+            await _harness.RoundAsync();
+        }
+
+        var mail = smtp.Messages().Should().ContainSingle("the refused address is noted, not retried at the cost of a second copy for the rest").Subject;
+        var envelope = SmtpServerFixture.EnvelopeRecipients(mail);
+        envelope.Should().BeEquivalentTo(["ana@members.example", "bo@members.example", "outside@partner.example"]);
+        var shown = string.Join("\n", mail.Headers.Where(h => h.Field != "X-RcptTo").Select(h => h.ToString()));
+        foreach (var address in envelope.Append("transient-flaky@example.com"))
+        {
+            shown.Should().NotContain(address, "an outside address must not learn the members' addresses, nor they its");
+        }
+
+        mail.To.Count.Should().Be(1);
+        var to = mail.To[0].Should().BeOfType<MimeKit.GroupAddress>().Subject;
+        to.Name.Should().Be("undisclosed-recipients");
+        to.Members.Count.Should().Be(0);
+        mail.Cc.Count.Should().Be(0);
+        var sent = (await _harness.HistoryAsync(shop)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.LastError.Should().Contain("transient-flaky@example.com").And.Contain("451");
+    }
+
+    [Fact]
+    public async Task A_mail_to_one_recipient_is_addressed_to_them()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var testMail = (NotificationTestMail)_harness.Services.GetService(typeof(NotificationTestMail))!;
+        (await testMail.SendAsync(shop.Id, "solo@example.com")).Should().BeNull();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.To.Mailboxes.Select(m => m.Address).Should().Equal("solo@example.com");
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal("solo@example.com");
+    }
+
+    [Fact]
     public async Task A_server_killed_mid_send_and_restarted_sends_the_mail_once()
     {
         var shop = await ShopWithANewIssueAsync("team@example.com");

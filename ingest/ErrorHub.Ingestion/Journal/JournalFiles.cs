@@ -322,6 +322,30 @@ internal sealed class JournalFiles : IDisposable
                 {
                     stream.Flush(flushToDisk: true); // the file grew: its new size must be durable too
                 }
+
+                // A segment deleted while open (by hand, a cleanup job) still takes writes and flushes, into a file no
+                // name leads to: after a crash nothing would replay them. So no answer says they are kept.
+                if (IsUnlinked(stream))
+                {
+                    throw new JournalSegmentLostException(segment.Path);
+                }
+            }
+            catch (JournalSegmentLostException)
+            {
+                // The next append starts a new segment (under a name of its own, its name made durable). Records of the lost one
+                // acknowledged before its loss are still in memory and reach the store from there, unless ingest dies first.
+                _currentStream = null;
+                stream.Dispose();
+                lock (_segmentsLock)
+                {
+                    _current = null;
+                    if (segment.Bytes == 0)
+                    {
+                        _segments.Remove(segment); // no record of it counts; the new segment may take its name
+                    }
+                }
+
+                throw;
             }
             catch
             {
@@ -344,6 +368,48 @@ internal sealed class JournalFiles : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// True when the file open in <paramref name="stream"/> has no name left (its link count is 0: it was deleted).
+    /// Linux only (statx); false where that cannot be asked, and from then on not asked again.
+    /// </summary>
+    private static bool IsUnlinked(FileStream stream)
+    {
+        if (!OperatingSystem.IsLinux() || s_statxUnavailable)
+        {
+            return false;
+        }
+
+        var handle = stream.SafeFileHandle;
+        var added = false;
+        Span<byte> status = stackalloc byte[NativeFiles.StatxBytes];
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (NativeFiles.Statx((int)handle.DangerousGetHandle(), "", NativeFiles.AtEmptyPath, NativeFiles.StatxNlink, status) != 0)
+            {
+                s_statxUnavailable = true; // an old kernel, or a sandbox that refuses the call
+                return false;
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            s_statxUnavailable = true;
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        var mask = BinaryPrimitives.ReadUInt32LittleEndian(status);
+        return (mask & NativeFiles.StatxNlink) != 0 && BinaryPrimitives.ReadUInt32LittleEndian(status[NativeFiles.StatxNlinkOffset..]) == 0;
+    }
+
+    private static bool s_statxUnavailable;
 
     /// <summary>fdatasync (Linux): the data written, not the file's times; elsewhere a whole flush to disk.</summary>
     private static void FlushData(FileStream stream)
@@ -666,4 +732,17 @@ internal static partial class NativeFiles
 
     [LibraryImport("libc", EntryPoint = "close")]
     internal static partial int Close(int descriptor);
+
+    internal const int AtEmptyPath = 0x1000;
+    internal const uint StatxNlink = 0x4;
+    internal const int StatxBytes = 256;
+    internal const int StatxNlinkOffset = 16; // after stx_mask, stx_blksize (u32 each) and stx_attributes (u64)
+
+    /// <summary>statx(2) of an open descriptor (an empty path with AT_EMPTY_PATH): the same layout on every architecture.</summary>
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Statx(int descriptor, string path, int flags, uint mask, Span<byte> status);
 }
+
+/// <summary>The segment being written was deleted while open: what was just written there has no name on disk.</summary>
+internal sealed class JournalSegmentLostException(string path)
+    : IOException($"the journal segment {Path.GetFileName(path)} was deleted while ingest wrote to it; this write is not durable and is refused, and a new segment is started");

@@ -22,6 +22,9 @@ internal enum DeliveryOutcome
 
 internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null);
 
+/// <summary>A mail and whom the SMTP envelope delivers it to, which its headers need not show.</summary>
+internal sealed record OutgoingMail(MimeMessage Message, IReadOnlyList<MailboxAddress> Recipients);
+
 /// <summary>Sends mails over one SMTP connection with MailKit, and sorts failures into transient and permanent.</summary>
 internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
 {
@@ -31,7 +34,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
     /// Sends each mail in order on one connection and reports each outcome; a connection that cannot be
     /// made or breaks fails the rest transiently (they are tried again later).
     /// </summary>
-    public async Task<IReadOnlyList<DeliveryResult>> SendAsync(IReadOnlyList<MimeMessage> messages, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DeliveryResult>> SendAsync(IReadOnlyList<OutgoingMail> messages, CancellationToken cancellationToken)
     {
         var results = new List<DeliveryResult>(messages.Count);
         if (messages.Count == 0)
@@ -57,7 +60,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             }
         }
 
-        foreach (var message in messages)
+        foreach (var (message, recipients) in messages)
         {
             if (!client.IsConnected)
             {
@@ -69,7 +72,10 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             try
             {
                 client.Refused.Clear();
-                await client.SendAsync(message, deadline.Token);
+                // One transaction for all recipients: the server takes the mail for every address it accepts at once,
+                // so the outbox's one state per notification stays exact (nobody gets it twice because another
+                // address failed), and a large team costs one message, not one per member.
+                await client.SendAsync(message, From, recipients, deadline.Token);
                 results.Add(new DeliveryResult(DeliveryOutcome.Sent, client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text))));
             }
             catch (SmtpCommandException) when (client.Refused.Count > 0)
@@ -173,10 +179,17 @@ internal sealed class TolerantSmtpClient : SmtpClient
     }
 }
 
-/// <summary>A recorded notification as a MIME message: plain text and HTML, and a Message-ID from its id, so a resend is recognisably the same mail.</summary>
+/// <summary>
+/// A recorded notification as a MIME message: plain text and HTML, and a Message-ID from its id, so a resend is
+/// recognisably the same mail. Its recipients are on the envelope only: the To: header names a lone recipient, and
+/// otherwise the empty group "undisclosed-recipients", so members' addresses are not shown to the project's extra
+/// (possibly outside) addresses, nor theirs to the members.
+/// </summary>
 internal static class NotificationMessages
 {
-    public static MimeMessage Create(Notification notification, MailboxAddress from)
+    private const string UndisclosedRecipients = "undisclosed-recipients";
+
+    public static OutgoingMail Create(Notification notification, MailboxAddress from)
     {
         var message = new MimeMessage
         {
@@ -185,17 +198,19 @@ internal static class NotificationMessages
             Date = notification.CreatedAt,
         };
         message.From.Add(from);
+        var recipients = new List<MailboxAddress>(notification.Recipients.Count);
         foreach (var recipient in notification.Recipients)
         {
             if (MailboxAddress.TryParse(recipient, out var address))
             {
-                message.To.Add(address);
+                recipients.Add(address);
             }
         }
 
+        message.To.Add(recipients.Count == 1 ? recipients[0] : new GroupAddress(UndisclosedRecipients));
         message.Headers.Add("Auto-Submitted", "auto-generated");
         message.Headers.Add("X-ErrorHub-Trigger", notification.Trigger);
         message.Body = new BodyBuilder { TextBody = notification.TextBody, HtmlBody = notification.HtmlBody }.ToMessageBody();
-        return message;
+        return new OutgoingMail(message, recipients);
     }
 }

@@ -100,13 +100,34 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         Capture(exception, ErrorHubLevel.Error, CaptureSource.Manual, configure);
 
     /// <summary>
+    /// True (and counted) when the app asked for a report from inside a hook of its own that the SDK runs —
+    /// <c>BeforeSend</c>, the user provider, a capture's <c>configure</c>: that report is not made (it could recurse
+    /// without end), and the server is told it was dropped, as <c>before_send</c> (the reason the protocol has for what
+    /// the app's hooks keep from being sent).
+    /// </summary>
+    private bool RefusedAsRecursive(CaptureSource source)
+    {
+        if (!IsInsideSdk)
+        {
+            return false;
+        }
+
+        if (source == CaptureSource.Manual)
+        {
+            _sender?.CountDropped(SdkDropReason.BeforeSend);
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Every exception path ends here: the same exception instance is reported once, whichever path sees it first.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the report path: see EventPathWarmUp.PrepareCapturePath
     internal Guid? Capture(
         Exception exception, ErrorHubLevel level, CaptureSource source, Action<ErrorHubEvent>? configure, object? request = null)
     {
-        if (_sender is null || exception is null || IsInsideSdk)
+        if (_sender is null || exception is null || RefusedAsRecursive(source))
         {
             return null;
         }
@@ -153,7 +174,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     internal Guid? CaptureMessage(string message, ErrorHubLevel level, CaptureSource source, Action<ErrorHubEvent>? configure)
     {
-        if (_sender is null || IsInsideSdk)
+        if (_sender is null || RefusedAsRecursive(source))
         {
             return null;
         }
@@ -179,7 +200,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     public Guid? CaptureEvent(ErrorHubEvent errorEvent)
     {
-        if (_sender is null || errorEvent is null || IsInsideSdk)
+        if (_sender is null || errorEvent is null || RefusedAsRecursive(CaptureSource.Manual))
         {
             return null;
         }

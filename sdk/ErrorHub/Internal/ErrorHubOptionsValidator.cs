@@ -38,9 +38,11 @@ internal sealed class ErrorHubOptionsValidator : IValidateOptions<ErrorHubOption
             failures.Add("ErrorHub:MaxCacheBytes must be at least 65536.");
         }
 
-        if (options.SendTimeout <= TimeSpan.Zero || options.ShutdownTimeout < TimeSpan.Zero)
+        // Past a day a timer cannot be set (about 49 days) or the deadline overflows: the send or the app's stop would fail.
+        if (options.SendTimeout <= TimeSpan.Zero || options.SendTimeout > TimeSpan.FromDays(1)
+            || options.ShutdownTimeout < TimeSpan.Zero || options.ShutdownTimeout > TimeSpan.FromDays(1))
         {
-            failures.Add("ErrorHub:SendTimeout must be positive and ErrorHub:ShutdownTimeout not negative.");
+            failures.Add("ErrorHub:SendTimeout must be positive and ErrorHub:ShutdownTimeout not negative, both at most 1 day.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

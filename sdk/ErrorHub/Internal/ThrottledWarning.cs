@@ -1,9 +1,9 @@
 namespace ErrorHub.Internal;
 
 /// <summary>
-/// A warning about the app's own hook (<c>BeforeSend</c>, the user provider) that fails on every event would otherwise be
-/// a line per event in the app's log, a storm's worth in a storm: the first failure is written, then at most one a
-/// minute, saying how many were not.
+/// A warning about the app's own hook (<c>BeforeSend</c>, the user provider) that fails on every event, or a cache
+/// directory the disk refuses for every batch, would otherwise be a line per event or batch in the app's log, a storm's
+/// worth in a storm: the first failure is written, then at most one a minute, saying how many were not.
 /// </summary>
 internal sealed class ThrottledWarning(TimeProvider timeProvider)
 {

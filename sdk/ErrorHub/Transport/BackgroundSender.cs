@@ -119,8 +119,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _logger = logger;
         if (!string.IsNullOrWhiteSpace(options.CacheDirectory))
         {
-            _spool = new DiskSpool(options.CacheDirectory, options.MaxCacheBytes, Drops, timeProvider, logger);
-            _spoolMayHoldBatches = true; // batches an earlier run left behind go first
+            _spool = DiskSpool.TryCreate(options.CacheDirectory, options.MaxCacheBytes, Drops, timeProvider, logger);
+            _spoolMayHoldBatches = _spool is not null; // batches an earlier run left behind go first
         }
 
         // A full batch is MaxBatchBytes and the event that did not fit (carried to the next): kept from batch to batch.

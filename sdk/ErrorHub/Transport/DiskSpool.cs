@@ -9,7 +9,8 @@ namespace ErrorHub.Transport;
 /// batch, named so that names sort oldest first; written under a temporary name and renamed, so a reader never sees
 /// half a file. A file is sent while its sender holds an exclusive lock on it and deleted before the lock is let go:
 /// processes sharing the directory never send the same file twice, and a process that dies lets go of its lock.
-/// A file that is cut short or corrupt is deleted and logged, never thrown to the app. Used only by the sender's loop.
+/// A file that is cut short or corrupt is deleted, logged and its events counted; a file of a newer SDK's format is left
+/// for that SDK (an app rolled back and forward again loses nothing). Never throws to the app. Used only by the sender's loop.
 /// </summary>
 internal sealed partial class DiskSpool
 {
@@ -21,6 +22,9 @@ internal sealed partial class DiskSpool
     private const string TemporaryExtension = ".ehtmp";
     private const int HeaderBytes = 8 + 4 + 4 + 32; // magic, event count, payload length, SHA-256 of the payload
     private static readonly byte[] Magic = "EHSPOOL1"u8.ToArray();
+
+    /// <summary>What every format of the spool starts with; the byte after it is the format's version.</summary>
+    private static readonly byte[] MagicFamily = "EHSPOOL"u8.ToArray();
     private static readonly TimeSpan AbandonedTemporaryAge = TimeSpan.FromMinutes(10);
 
     private readonly string _directory;
@@ -28,7 +32,9 @@ internal sealed partial class DiskSpool
     private readonly SdkDrops _drops;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly Internal.ThrottledWarning _storeFailures;
     private long _sequence;
+    private bool _newerFormatLogged;
 
     public DiskSpool(string directory, long maxBytes, SdkDrops drops, TimeProvider timeProvider, ILogger logger)
     {
@@ -37,6 +43,24 @@ internal sealed partial class DiskSpool
         _drops = drops;
         _timeProvider = timeProvider;
         _logger = logger;
+        _storeFailures = new Internal.ThrottledWarning(timeProvider);
+    }
+
+    /// <summary>
+    /// The spool of <paramref name="directory"/>, or null (logged) when it is no path at all (a NUL character, say):
+    /// the SDK then runs without a disk spool, as with a directory the disk refuses, instead of failing the app's start.
+    /// </summary>
+    public static DiskSpool? TryCreate(string directory, long maxBytes, SdkDrops drops, TimeProvider timeProvider, ILogger logger)
+    {
+        try
+        {
+            return new DiskSpool(directory, maxBytes, drops, timeProvider, logger);
+        }
+        catch (Exception exception) when (exception is ArgumentException or NotSupportedException or PathTooLongException or System.Security.SecurityException)
+        {
+            LogInvalidDirectory(logger, exception.Message);
+            return null;
+        }
     }
 
     public string Directory => _directory;
@@ -65,7 +89,7 @@ internal sealed partial class DiskSpool
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
         {
-            LogStoreFailed(_logger, events.Count, _directory, exception.Message);
+            WarnStoreFailed(events.Count, exception.Message);
             TryDelete(temporary);
             return false;
         }
@@ -76,7 +100,8 @@ internal sealed partial class DiskSpool
 
     /// <summary>
     /// The oldest batch no other sender holds, locked until the returned batch is completed or released; null when
-    /// none is left. Corrupt files on the way are deleted.
+    /// none is left. Corrupt files on the way are deleted and their events counted (<c>send_failed</c>: the spool
+    /// could not keep what ingest did not take); a newer SDK's files are passed over.
     /// </summary>
     public SpooledBatch? TryTakeOldest()
     {
@@ -87,12 +112,21 @@ internal sealed partial class DiskSpool
                 continue; // another sender holds it, or it was sent and deleted meanwhile
             }
 
-            var events = TryRead(file, out var problem);
+            var events = TryRead(file, out var problem, out var lostEvents);
             if (events is null)
             {
-                LogCorrupt(_logger, Path.GetFileName(path), problem);
+                if (lostEvents == NewerFormat)
+                {
+                    // Left for the newer SDK that wrote it (an app rolled back, to be rolled forward again).
+                    file.Dispose();
+                    LogNewerFormatOnce(path);
+                    continue;
+                }
+
+                LogCorrupt(_logger, Path.GetFileName(path), problem, lostEvents);
                 TryDelete(path);
                 file.Dispose();
+                _drops.Add(SdkDropReason.SendFailed, lostEvents);
                 continue;
             }
 
@@ -135,7 +169,7 @@ internal sealed partial class DiskSpool
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
         {
-            LogStoreFailed(_logger, (int)Math.Min(int.MaxValue, drops.Sum(d => d.Value)), _directory, exception.Message);
+            WarnStoreFailed((int)Math.Min(int.MaxValue, drops.Sum(d => d.Value)), exception.Message);
             TryDelete(temporary);
             return false;
         }
@@ -223,6 +257,24 @@ internal sealed partial class DiskSpool
         }
     }
 
+    private void WarnStoreFailed(int count, string reason)
+    {
+        // A directory the disk refuses refuses every batch: one line, then at most one a minute, not one per batch.
+        if (_storeFailures.TryTake(out var notWritten))
+        {
+            LogStoreFailed(_logger, count, _directory, reason, notWritten);
+        }
+    }
+
+    private void LogNewerFormatOnce(string path)
+    {
+        if (!_newerFormatLogged)
+        {
+            _newerFormatLogged = true;
+            LogNewerFormat(_logger, Path.GetFileName(path), _directory);
+        }
+    }
+
     private void KeepWithinLimit()
     {
         List<FileInfo> files;
@@ -236,6 +288,14 @@ internal sealed partial class DiskSpool
         }
 
         var total = files.Sum(f => f.Length);
+        if (total <= _maxBytes)
+        {
+            return;
+        }
+
+        // A newer SDK's files are neither this SDK's to delete nor to count: that SDK keeps its own limit.
+        files.RemoveAll(f => IsNewerFormat(f.FullName));
+        total = files.Sum(f => f.Length);
         for (var i = 0; i < files.Count && total > _maxBytes; i++)
         {
             // Only a file nobody is sending can go; its event count is read under the same lock.
@@ -323,13 +383,38 @@ internal sealed partial class DiskSpool
         file.Write(payload);
     }
 
-    private static List<byte[]>? TryRead(FileStream file, out string problem)
+    /// <summary>A whole queue (MaxQueueSize, at most 1,000,000) and a batch, stored at shutdown: a larger count is damage.</summary>
+    private const int MostEventsInAFile = 1_000_000 + 1000;
+
+    /// <summary><see cref="TryRead"/>'s lost-event count for a file of a newer format, which is not lost.</summary>
+    private const int NewerFormat = -1;
+
+    /// <summary>
+    /// The batch's events, or null with why not and how many events the file held (<see cref="NewerFormat"/> for a
+    /// newer SDK's file). A batch file always held one event at least; the header's count is taken when it is plausible.
+    /// </summary>
+    private static List<byte[]>? TryRead(FileStream file, out string problem, out int lostEvents)
     {
+        lostEvents = 1;
         try
         {
             var length = file.Length;
             Span<byte> header = stackalloc byte[HeaderBytes];
-            if (length < HeaderBytes || file.Read(header) != HeaderBytes || !header[..8].SequenceEqual(Magic))
+            var read = file.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false);
+            if (IsNewerMagic(header[..Math.Min(read, Magic.Length)]))
+            {
+                problem = "written by a newer SDK";
+                lostEvents = NewerFormat;
+                return null;
+            }
+
+            if (read >= 12 && header[..8].SequenceEqual(Magic))
+            {
+                var claimed = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+                lostEvents = claimed is > 0 and <= MostEventsInAFile ? claimed : 1;
+            }
+
+            if (length < HeaderBytes || read != HeaderBytes || !header[..8].SequenceEqual(Magic))
             {
                 problem = "not a spooled batch";
                 return null;
@@ -378,6 +463,24 @@ internal sealed partial class DiskSpool
         }
     }
 
+    private static bool IsNewerFormat(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> start = stackalloc byte[8];
+            return file.ReadAtLeast(start, 8, throwOnEndOfStream: false) == 8 && IsNewerMagic(start);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The spool's magic with a later version than this SDK writes.</summary>
+    private static bool IsNewerMagic(ReadOnlySpan<byte> start) =>
+        start.Length >= Magic.Length && start[..MagicFamily.Length].SequenceEqual(MagicFamily) && start[MagicFamily.Length] > Magic[^1];
+
     private static int TryReadEventCount(FileStream file)
     {
         Span<byte> header = stackalloc byte[12];
@@ -395,14 +498,20 @@ internal sealed partial class DiskSpool
         }
     }
 
-    [LoggerMessage(20, LogLevel.Warning, "ErrorHub could not keep {Count} events in the cache directory {Directory}: {Reason}")]
-    private static partial void LogStoreFailed(ILogger logger, int count, string directory, string reason);
+    [LoggerMessage(20, LogLevel.Warning, "ErrorHub could not keep {Count} events in the cache directory {Directory}: {Reason} (at most one such line a minute; {NotWritten} more since the last one)")]
+    private static partial void LogStoreFailed(ILogger logger, int count, string directory, string reason, long notWritten);
 
-    [LoggerMessage(21, LogLevel.Warning, "ErrorHub deleted the unreadable cached batch {File}: {Problem}")]
-    private static partial void LogCorrupt(ILogger logger, string file, string problem);
+    [LoggerMessage(21, LogLevel.Warning, "ErrorHub deleted the unreadable cached batch {File} ({Count} events, counted as send_failed): {Problem}")]
+    private static partial void LogCorrupt(ILogger logger, string file, string problem, int count);
 
     [LoggerMessage(22, LogLevel.Warning, "ErrorHub's cache directory is over {MaxBytes} bytes: deleted its oldest batch of {Count} events")]
     private static partial void LogSpoolFull(ILogger logger, int count, long maxBytes);
+
+    [LoggerMessage(23, LogLevel.Warning, "ErrorHub runs without its disk spool: CacheDirectory is not a valid path ({Reason}); batches are retried in memory")]
+    private static partial void LogInvalidDirectory(ILogger logger, string reason);
+
+    [LoggerMessage(24, LogLevel.Information, "ErrorHub left the cached batch {File} in {Directory} alone, and any others like it: a newer ErrorHub SDK wrote it, and sends it once it runs again")]
+    private static partial void LogNewerFormat(ILogger logger, string file, string directory);
 }
 
 /// <summary>A batch read from the spool and locked against other senders until it is completed or released.</summary>

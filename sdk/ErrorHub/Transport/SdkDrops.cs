@@ -21,10 +21,13 @@ internal enum SdkDropReason
     /// <summary>The oldest spooled batches were deleted to keep the CacheDirectory within MaxCacheBytes.</summary>
     SpoolFull,
 
-    /// <summary>BeforeSend returned null.</summary>
+    /// <summary>BeforeSend returned null, or the app captured from inside BeforeSend (or another hook of its own the SDK runs).</summary>
     BeforeSend,
 
-    /// <summary>Ingest stayed unreachable or failing through every retry, with no CacheDirectory to keep them.</summary>
+    /// <summary>
+    /// Ingest stayed unreachable or failing through every retry, with no CacheDirectory to keep them; or the CacheDirectory
+    /// kept them in a file found cut short or damaged.
+    /// </summary>
     SendFailed,
 }
 

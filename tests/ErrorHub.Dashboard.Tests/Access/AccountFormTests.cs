@@ -82,6 +82,47 @@ public sealed partial class AccountFormTests : IDisposable
         (await _server.Access.FindUserByEmailAsync("new.dev@example.com")).Should().BeEquivalentTo(new { Name = "Nia Newcomer", Role = UserRole.Member });
     }
 
+    [Fact]
+    public async Task A_refused_password_change_answers_without_any_typed_password_in_the_page()
+    {
+        using var client = await _server.SignedInClientAsync();
+
+        using var wrongCurrent = await ChangePasswordAsync(client, "typed-current-Hunter2", "typed-new-Hunter3");
+        using var differ = await DashboardForms.PostAsync(client, "/account", "change-password", new()
+        {
+            ["Password.CurrentPassword"] = DashboardServer.AdminPassword,
+            ["Password.NewPassword"] = "typed-new-Hunter4",
+            ["Password.ConfirmPassword"] = "typed-confirm-Hunter5",
+        });
+
+        var refused = await wrongCurrent.Content.ReadAsStringAsync();
+        DashboardForms.Problem(refused).Should().Be("The current password is not right.");
+        refused.Should().NotContain("typed-current-Hunter2").And.NotContain("typed-new-Hunter3", "a page that echoes a password keeps it in caches, history and view-source");
+        var mismatch = await differ.Content.ReadAsStringAsync();
+        DashboardForms.Problem(mismatch).Should().Be("The two new passwords differ.");
+        mismatch.Should().NotContain(DashboardServer.AdminPassword).And.NotContain("typed-new-Hunter4").And.NotContain("typed-confirm-Hunter5");
+    }
+
+    [Fact]
+    public async Task A_refused_invitation_answers_without_the_typed_passwords_in_the_page_and_keeps_the_name()
+    {
+        var worker = await _server.Projects.CreateProjectAsync("Echo worker", "echo-key-0123456789abcdef", DateTimeOffset.UtcNow);
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var invitation = (await _server.Accounts.InviteAsync(admin!.Id, "echo.check@example.com", UserRole.Member, [worker.Id])).Value;
+        using var client = _server.NewClient();
+
+        using var mismatch = await DashboardForms.PostAsync(client, "/invitations/" + invitation.Secret, "accept-invitation", Account("typed-secret-Hunter2", "typed-other-Hunter3"));
+        using var tooShort = await DashboardForms.PostAsync(client, "/invitations/" + invitation.Secret, "accept-invitation", Account("Hunter7", "Hunter7"));
+
+        var differ = await mismatch.Content.ReadAsStringAsync();
+        DashboardForms.Problem(differ).Should().Be("The two passwords differ.");
+        differ.Should().NotContain("typed-secret-Hunter2").And.NotContain("typed-other-Hunter3", "a page that echoes a password keeps it in caches, history and view-source");
+        differ.Should().Contain("Nia Newcomer", "the name stays filled in, so only the passwords are typed again");
+        var refused = await tooShort.Content.ReadAsStringAsync();
+        DashboardForms.Problem(refused).Should().Contain("at least 8 characters");
+        refused.Should().NotContain("Hunter7");
+    }
+
     private static Dictionary<string, string> Account(string password, string confirm) => new()
     {
         ["Input.Name"] = "Nia Newcomer",

@@ -47,6 +47,30 @@ public sealed class SetupAndHostTests
     }
 
     [Fact]
+    public async Task A_refused_setup_answers_without_the_typed_passwords_in_the_page_and_keeps_the_email()
+    {
+        using var server = DashboardServer.Start(withAdmin: false);
+        var link = server.Services.GetRequiredService<SetupLink>();
+        using var client = server.NewClient();
+        var fields = Admin(link.Secret);
+        fields["Input.Password"] = "typed-secret-Hunter2";
+        fields["Input.ConfirmPassword"] = "typed-other-Hunter3";
+
+        using var mismatch = await DashboardForms.PostAsync(client, link.RelativeUrl, "setup", fields);
+        fields["Input.Password"] = fields["Input.ConfirmPassword"] = "Hunter7";
+        using var tooShort = await DashboardForms.PostAsync(client, link.RelativeUrl, "setup", fields);
+
+        var differ = await mismatch.Content.ReadAsStringAsync();
+        DashboardForms.Problem(differ).Should().Be("The two passwords differ.");
+        differ.Should().NotContain("typed-secret-Hunter2").And.NotContain("typed-other-Hunter3", "a page that echoes a password keeps it in caches, history and view-source");
+        differ.Should().Contain("Owner@Example.com", "the email stays filled in, so only the passwords are typed again");
+        var refused = await tooShort.Content.ReadAsStringAsync();
+        DashboardForms.Problem(refused).Should().Contain("at least 8 characters");
+        refused.Should().NotContain("Hunter7");
+        (await server.Access.GetUsersAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task The_login_page_says_how_to_set_up_while_no_account_exists()
     {
         using var server = DashboardServer.Start(withAdmin: false);

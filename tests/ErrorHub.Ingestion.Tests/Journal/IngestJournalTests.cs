@@ -271,6 +271,50 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     }
 
     [Fact]
+    public async Task A_segment_deleted_while_ingest_writes_it_gets_503_for_the_batch_it_would_lose_and_later_batches_go_to_a_new_segment()
+    {
+        var more = new Dictionary<string, string?> { ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00" }; // nothing inserted meanwhile
+        var killed = NewDirectory();
+        try
+        {
+            IReadOnlyCollection<Guid> afterIds;
+            await using (var host = await StartAsync(more))
+            {
+                using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh(copies: 2).Batch)))
+                {
+                    first.StatusCode.Should().Be(HttpStatusCode.Accepted);
+                }
+
+                File.Delete(Segments(_journal).Single()); // by hand, or a cleanup job, while ingest has it open
+
+                var (lost, _) = IngestEndpointTests.Fresh(copies: 2);
+                using var refused = await host.PostAsync(Wire.Encode(lost));
+                refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a write into a file no name leads to is not durable: the client keeps the batch and retries");
+                var (after, ids) = IngestEndpointTests.Fresh(copies: 2);
+                afterIds = ids;
+                using var accepted = await host.PostAsync(Wire.Encode(after));
+                accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
+                host.Logs.Errors.Should().Contain(e => e.Message.Contains("writing 1 batches failed", StringComparison.Ordinal));
+
+                // What a kill -9 leaves.
+                Segments(_journal).Should().ContainSingle("the batch after the loss went to a new segment");
+                foreach (var file in Segments(_journal))
+                {
+                    File.Copy(file, Path.Combine(killed, Path.GetFileName(file)));
+                }
+            }
+
+            var database = ClickHouseServerFixture.NewDatabaseName("journal");
+            await using var restarted = await IngestHost.StartAsync(Settings(clickHouse.Url, database, killed));
+            (await WaitUntilStoredAsync(clickHouse.Url, database, afterIds)).Should().Be((6L, 6L), "the batch answered 202 after the loss is in a segment a restart replays");
+        }
+        finally
+        {
+            IngestHost.DeleteDirectory(killed);
+        }
+    }
+
+    [Fact]
     public async Task Records_in_segments_an_earlier_release_grew_with_each_append_are_replayed_after_an_upgrade_and_ingest_goes_on()
     {
         // Written as releases before preallocated segments did: records one after the other, the file exactly as long as

@@ -94,6 +94,27 @@ public sealed class JournalSegmentTests : IDisposable
     }
 
     [Fact]
+    public void A_segment_deleted_while_open_refuses_the_next_write_instead_of_acknowledging_it_and_the_one_after_goes_to_a_new_segment()
+    {
+        var files = JournalFiles.Open(_directory, SegmentBytes, out _);
+        files.Append([Payload(1, 800)]).Should().Be(1);
+
+        // Someone deletes the segment ingest is writing (by hand, a cleanup job): writes into the open file still succeed,
+        // into a file no name leads to.
+        File.Delete(JournalTestKit.Segments(_directory).Single());
+        var lost = () => files.Append([Payload(2, 800)]);
+
+        lost.Should().Throw<IOException>().WithMessage("*deleted while ingest wrote to it*", "a write no restart could replay is not acknowledged");
+        files.Append([Payload(3, 800)]).Should().Be(2, "the refused write took no sequence number");
+
+        var crashed = CopyOf(_directory);
+        files.Dispose();
+        using var reopened = JournalFiles.Open(crashed, SegmentBytes, out var scan);
+        scan.Backlog.Select(r => JournalFiles.ReadPayload(r)).Should().BeEquivalentTo([Payload(3, 800)], o => o.WithStrictOrdering(),
+            "what was acknowledged after the loss is in a segment a restart finds");
+    }
+
+    [Fact]
     public void A_segment_is_rotated_at_its_size_without_splitting_a_write_and_a_write_larger_than_a_segment_grows_an_empty_one()
     {
         var payloads = Enumerable.Range(1, 20).Select(i => Payload(i, 9_000 + (i * 37))).ToArray();

@@ -63,6 +63,34 @@ public sealed class HookFailureTests : IAsyncLifetime
         Warnings("user provider threw").Should().ContainSingle().Which.Should().Contain("the customer store is down");
     }
 
+    [Fact]
+    public async Task A_capture_from_inside_BeforeSend_is_not_sent_but_is_counted_as_before_send_and_reported_to_the_server()
+    {
+        IErrorHubClient? inner = null;
+        Guid? fromInside = Guid.Empty;
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.BeforeSend = (e, _) =>
+            {
+                // The app reports from its own hook: a report of this report would recurse without end.
+                fromInside = inner!.CaptureMessage("captured inside BeforeSend");
+                inner.CaptureException(Thrown(new InvalidOperationException("thrown inside BeforeSend")));
+                return e;
+            };
+        }, _logs);
+        inner = sdk.Client;
+
+        sdk.Client.CaptureMessage("the app's own event").Should().NotBeNull();
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        fromInside.Should().BeNull("nothing was sent for it");
+        Events().Select(e => (string?)e["message"]).Should().Equal("the app's own event");
+        sdk.Client.Sender!.Drops.Total(ErrorHub.Transport.SdkDropReason.BeforeSend).Should().Be(2);
+        var batch = Wire.Read(_ingest.Requests.Single().Body).AsMap();
+        batch["dropped"].AsMap()["before_send"].Should().Be(2L, "the server learns why it has fewer events than the app reported");
+    }
+
     private List<WireMap> Events() =>
         [.. _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => e.AsMap())];
 

@@ -265,4 +265,32 @@ public sealed class BackgroundSenderTests : IAsyncLifetime
 
         act.Should().Throw<OptionsValidationException>().WithMessage("*ErrorHub:Dsn is not valid*public key*");
     }
+
+    [Theory]
+    [InlineData("SendTimeout", "60.00:00:00")]
+    [InlineData("ShutdownTimeout", "60.00:00:00")]
+    [InlineData("ShutdownTimeout", "10675199.02:48:05.4775807")]
+    public void A_timeout_no_timer_can_hold_fails_options_validation_at_start_not_the_apps_stop(string key, string value)
+    {
+        // A timer cannot be set past about 49 days, and TimeSpan.MaxValue overflows a deadline: unchecked, such a
+        // value failed every send, or threw into the app's own shutdown.
+        var timeout = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        var services = new ServiceCollection().AddLogging().AddErrorHub(o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            if (key == "SendTimeout")
+            {
+                o.SendTimeout = timeout;
+            }
+            else
+            {
+                o.ShutdownTimeout = timeout;
+            }
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IOptions<ErrorHubOptions>>().Value;
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*at most 1 day*");
+    }
 }

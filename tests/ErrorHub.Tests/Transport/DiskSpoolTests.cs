@@ -105,6 +105,51 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cache_directory_that_is_no_path_at_all_starts_the_SDK_without_a_spool_and_retries_in_memory()
+    {
+        // A NUL character (from a mangled environment variable, say) is no path: the app must start all the same.
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "2"));
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.CacheDirectory = _directory + "\0spool";
+        }, _logs);
+        var client = sdk.Client;
+
+        client.IsEnabled.Should().BeTrue();
+        client.CaptureMessage("kept in memory").Should().NotBeNull();
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+        _clock.Advance(TimeSpan.FromSeconds(2));
+
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Messages().Should().Equal("kept in memory", "kept in memory");
+        client.Sender!.Drops.Total().Should().Be(0);
+        _logs.Entries.Where(e => e.Message.Contains("CacheDirectory is not a valid path", StringComparison.Ordinal))
+            .Should().ContainSingle().Which.Level.Should().Be(LogLevel.Warning);
+    }
+
+    [Fact]
+    public void A_directory_the_disk_refuses_is_logged_once_then_at_most_once_a_minute_not_once_per_batch()
+    {
+        Directory.CreateDirectory(_directory);
+        var parentIsAFile = Path.Combine(_directory, "not-a-directory");
+        File.WriteAllText(parentIsAFile, "");
+        var spool = new DiskSpool(Path.Combine(parentIsAFile, "spool"), long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+
+        for (var i = 0; i < 30; i++)
+        {
+            spool.TryStore([[1, 2, 3]]).Should().BeFalse();
+        }
+
+        _clock.Advance(TimeSpan.FromSeconds(61));
+        spool.TryStore([[1, 2, 3]]).Should().BeFalse();
+
+        var warnings = _logs.Entries.Where(e => e.Message.StartsWith("ErrorHub could not keep", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        warnings.Should().HaveCount(2, "the first refusal, then one a minute");
+        warnings[1].Should().Contain("29 more since the last one");
+    }
+
+    [Fact]
     public async Task Spooled_batches_survive_the_SDK_and_the_next_one_sends_them_at_start()
     {
         _ingest.Answer(RecordingIngest.Status(503));
@@ -229,6 +274,75 @@ public sealed class DiskSpoolTests : IAsyncLifetime
         Messages().Skip(1).Should().Equal("good", "after");
         SpoolFiles().Should().BeEmpty();
         _logs.Entries.Count(e => e.Message.StartsWith("ErrorHub deleted the unreadable cached batch", StringComparison.Ordinal)).Should().Be(4);
+        second.Client.Sender!.Drops.Total(SdkDropReason.SendFailed).Should().Be(4, "each deleted file held a batch of one event at least");
+        _ingest.Requests.Select(Dropped).Where(d => d.Count > 0).Should().ContainSingle("the server is told, with the next batch it accepts")
+            .Which.Should().Equal(new Dictionary<string, long> { ["send_failed"] = 4 });
+    }
+
+    [Fact]
+    public async Task A_corrupt_file_counts_the_events_its_header_says_it_held()
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([.. Enumerable.Range(0, 7).Select(i => System.Text.Encoding.UTF8.GetBytes(new string('x', 100 + i)))]).Should().BeTrue();
+        var file = SpoolFiles().Should().ContainSingle().Subject;
+        var bytes = await File.ReadAllBytesAsync(file);
+        await File.WriteAllBytesAsync(file, bytes[..(bytes.Length - 50)]);
+
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
+        reader.TryTakeOldest().Should().BeNull();
+
+        drops.Total(SdkDropReason.SendFailed).Should().Be(7);
+        SpoolFiles().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_newer_SDKs_files_are_left_alone_uncounted_and_logged_once_so_a_rollback_loses_nothing()
+    {
+        // A newer SDK's format starts with the same family of magic bytes and a later version: after a rollback this
+        // SDK must not delete what the newer one (back after the roll-forward) can still send.
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([[1, 2, 3]]).Should().BeTrue();
+        var bytes = await File.ReadAllBytesAsync(SpoolFiles().Single());
+        File.Delete(SpoolFiles().Single());
+        bytes[7] = (byte)'2';
+        var newer = new[] { "0000000000000000001-newer", "0000000000000000002-newer" }.Select(n => Path.Combine(_directory, n + DiskSpool.Extension)).ToList();
+        foreach (var path in newer)
+        {
+            await File.WriteAllBytesAsync(path, bytes);
+        }
+
+        await using var sdk = Start(_clock, o =>
+        {
+            Spooling(o);
+            o.MaxCacheBytes = 64 * 1024;
+        }, _logs);
+        sdk.Client.CaptureMessage("after the rollback");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Messages().Should().Equal("after the rollback");
+        SpoolFiles().Should().Equal(newer, "they are the newer SDK's to send");
+        sdk.Client.Sender!.Drops.Total().Should().Be(0);
+        _logs.Entries.Where(e => e.Message.Contains("a newer ErrorHub SDK wrote it", StringComparison.Ordinal)).Should().ContainSingle();
+        _logs.Entries.Should().NotContain(e => e.Message.StartsWith("ErrorHub deleted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Past_MaxCacheBytes_a_newer_SDKs_files_are_neither_deleted_nor_counted_against_the_limit()
+    {
+        var drops = new SdkDrops();
+        var spool = new DiskSpool(_directory, 64 * 1024, drops, _clock, _logs.CreateLogger("spool"));
+        spool.TryStore([new byte[10_000]]).Should().BeTrue();
+        var bytes = File.ReadAllBytes(SpoolFiles().Single());
+        File.Delete(SpoolFiles().Single());
+        bytes[7] = (byte)'3';
+        var newer = Path.Combine(_directory, "0000000000000000001-newer" + DiskSpool.Extension);
+        File.WriteAllBytes(newer, [.. bytes, .. new byte[100_000]]);
+
+        spool.TryStore([new byte[10_000]]).Should().BeTrue();
+
+        SpoolFiles().Should().HaveCount(2).And.Contain(newer);
+        drops.Total().Should().Be(0, "this SDK's own file is within the limit; the newer one is not this SDK's to count");
     }
 
     [Fact]
