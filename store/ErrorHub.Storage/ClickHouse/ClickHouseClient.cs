@@ -185,15 +185,6 @@ internal sealed class ClickHouseClient
                 }
 
                 await SendAsync(attach, () => _driver.ExecuteNonQueryAsync(attach, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
-                if (ClickHouseClusterDdl.IsFullCopy(statement))
-                {
-                    // Projects, keys, users, settings: small, and what this process reads next to decide whether to create the
-                    // configured project or a first admin. Read empty, they would be written again over what the other nodes
-                    // hold (a new key, a reset creation time, an undone deletion), so they are fetched before the start goes on.
-                    // The events' tables fetch in the background: until they have, reads through this node see part of them.
-                    var sync = $"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(statement.Database!)}.{ClickHouseSql.QuoteIdentifier(statement.Table!)}";
-                    await SendAsync(sync, () => _driver.ExecuteNonQueryAsync(sync, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
-                }
             }
             catch (ClickHouseException ex) when (ex.ErrorCode is not null && statements.Count > 1)
             {

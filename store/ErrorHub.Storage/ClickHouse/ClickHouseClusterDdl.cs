@@ -153,10 +153,6 @@ internal sealed partial class ClickHouseClusterDdl
         return create.Success ? "ATTACH TABLE " + statement.Sql[create.Groups["name"].Index..].Replace(_onCluster, "", StringComparison.Ordinal) : null;
     }
 
-    /// <summary>The statement creates a table every node holds whole (not the local part of a sharded one).</summary>
-    public static bool IsFullCopy(ClusterStatement statement) =>
-        statement.Creates == ObjectKind.Table && statement.Sql.Contains("'/clickhouse/tables/all/", StringComparison.Ordinal);
-
     private IReadOnlyList<ClusterStatement> ConvertTable(string statement, Match table)
     {
         var (db, name) = Split(table.Groups["name"].Value);
