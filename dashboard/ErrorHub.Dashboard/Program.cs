@@ -1,3 +1,4 @@
+using ErrorHub.Dashboard;
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Dashboard.Api;
 using ErrorHub.Dashboard.Components;
@@ -46,6 +47,7 @@ var app = builder.Build();
 
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseApiErrorBodies(); // the JSON API answers its refusals in JSON, never with the HTML pages above
+app.UseStoreOutagePages(); // a store that cannot be read answers 503 with a page saying so, not an empty 500
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseSessionAntiforgery(); // a session's POST/DELETE under /api needs the antiforgery token; API tokens do not

@@ -1,5 +1,6 @@
 using ErrorHub.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Server;
@@ -7,12 +8,15 @@ namespace ErrorHub.Server;
 /// <summary>
 /// Ready means the store answers a read of its tables within the time ingest waits for it. <c>/readyz</c> needs no
 /// login, so every probe that arrives while a read is under way shares that read: however many ask at once, the store
-/// runs one check at a time, and a stalled store holds one connection for it, not one per probe.
+/// runs one check at a time, and a stalled store holds one connection for it, not one per probe. The check writes a line
+/// when readiness changes (not ready, with the reason; ready again), not one per probe.
 /// </summary>
-internal sealed class StoreReadinessCheck(IStoreSchema store, IOptions<ErrorHubServerOptions> options, TimeProvider timeProvider) : IHealthCheck
+internal sealed partial class StoreReadinessCheck(
+    IStoreSchema store, IOptions<ErrorHubServerOptions> options, TimeProvider timeProvider, ILogger<StoreReadinessCheck> logger) : IHealthCheck
 {
     private readonly Lock _lock = new();
     private Task<HealthCheckResult>? _underWay;
+    private bool _notReady;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -44,14 +48,33 @@ internal sealed class StoreReadinessCheck(IStoreSchema store, IOptions<ErrorHubS
         }
         catch (Exception exception)
         {
-            result = HealthCheckResult.Unhealthy($"the {store.Kind} store cannot be read: {exception.Message}");
+            result = HealthCheckResult.Unhealthy($"the {store.Kind} store is not ready: {exception.Message}");
         }
 
         lock (_lock)
         {
             _underWay = null;
+            var notReady = result.Status == HealthStatus.Unhealthy;
+            if (notReady != _notReady)
+            {
+                _notReady = notReady;
+                if (notReady)
+                {
+                    LogNotReady(logger, result.Description);
+                }
+                else
+                {
+                    LogReadyAgain(logger, store.Kind);
+                }
+            }
         }
 
         return result;
     }
+
+    [LoggerMessage(1, LogLevel.Warning, "Not ready (/readyz answers 503 until this changes): {Reason}")]
+    private static partial void LogNotReady(ILogger logger, string? reason);
+
+    [LoggerMessage(2, LogLevel.Information, "Ready again: the {Kind} store answers")]
+    private static partial void LogReadyAgain(ILogger logger, string kind);
 }

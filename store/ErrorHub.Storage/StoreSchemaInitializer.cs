@@ -7,7 +7,8 @@ namespace ErrorHub.Storage;
 
 /// <summary>
 /// Creates missing tables before the host serves anything. A ClickHouse server that is still
-/// starting (containers started together) gets a few tries; a refused schema fails the start-up.
+/// starting (containers started together), or a cluster node still without its ZooKeeper session, gets a few tries;
+/// a refused schema fails the start-up.
 /// </summary>
 internal sealed class StoreSchemaInitializer(
     IStoreSchema store,
@@ -33,7 +34,7 @@ internal sealed class StoreSchemaInitializer(
                 StoreLog.StoreReady(logger, store.Kind);
                 return;
             }
-            catch (ClickHouseException ex) when (ex.StatusCode is null && attempt < RetryDelays.Length)
+            catch (ClickHouseException ex) when ((ex.StatusCode is null || ex.NoZooKeeperSession) && attempt < RetryDelays.Length)
             {
                 StoreLog.ClickHouseNotReachableYet(logger, RetryDelays[attempt], ex.Message);
                 await Task.Delay(RetryDelays[attempt], timeProvider, cancellationToken);

@@ -53,6 +53,7 @@ internal sealed partial class StoreWriter : BackgroundService
     private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     private readonly IEventWriter _store;
     private readonly ILogger<StoreWriter> _logger;
+    private readonly StoreOutageLog _outageLog;
     private readonly InFlightEvents _inFlight = new();
     private long _pendingEvents;
     private long _waitingEvents;
@@ -69,15 +70,21 @@ internal sealed partial class StoreWriter : BackgroundService
     private readonly double _gatherShareOfLastInsert;
 
     public StoreWriter(IEventWriter store, ILogger<StoreWriter> logger)
-        : this(store, logger, MaxGatherWait, GatherShareOfLastInsert)
+        : this(store, logger, TimeProvider.System)
+    {
+    }
+
+    public StoreWriter(IEventWriter store, ILogger<StoreWriter> logger, TimeProvider timeProvider)
+        : this(store, logger, MaxGatherWait, GatherShareOfLastInsert, timeProvider)
     {
     }
 
     /// <summary>For tests: a gather wait other than the defaults.</summary>
-    internal StoreWriter(IEventWriter store, ILogger<StoreWriter> logger, TimeSpan maxGatherWait, double gatherShareOfLastInsert)
+    internal StoreWriter(IEventWriter store, ILogger<StoreWriter> logger, TimeSpan maxGatherWait, double gatherShareOfLastInsert, TimeProvider? timeProvider = null)
     {
         _store = store;
         _logger = logger;
+        _outageLog = new StoreOutageLog(logger, timeProvider ?? TimeProvider.System);
         _maxGatherWait = maxGatherWait;
         _gatherShareOfLastInsert = gatherShareOfLastInsert;
     }
@@ -237,7 +244,11 @@ internal sealed partial class StoreWriter : BackgroundService
         }
         catch (Exception exception)
         {
-            LogPrepareAheadFailed(_logger, events.Count, exception);
+            // During an outage every look-up fails as every insert does: the outage log already speaks for both.
+            if (!_outageLog.IsFailing)
+            {
+                LogPrepareAheadFailed(_logger, events.Count, exception);
+            }
         }
     }
 
@@ -303,6 +314,7 @@ internal sealed partial class StoreWriter : BackgroundService
 
             await _store.InsertPreparedAsync(prepared, CancellationToken.None);
             Ended(started, events.Count);
+            _outageLog.Succeeded();
             foreach (var write in next.Writes)
             {
                 write.Completion.TrySetResult();
@@ -312,7 +324,7 @@ internal sealed partial class StoreWriter : BackgroundService
         {
             Ended(started, events.Count);
             Interlocked.Increment(ref _failedInserts);
-            LogInsertFailed(_logger, events.Count, exception);
+            _outageLog.Failed(events.Count, exception);
             foreach (var write in next.Writes)
             {
                 write.Completion.TrySetException(new StoreUnavailableException(exception));
@@ -343,9 +355,6 @@ internal sealed partial class StoreWriter : BackgroundService
     }
 
     private static TaskCompletionSource NewBacklogSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    [LoggerMessage(1, LogLevel.Error, "Storing {Count} events failed; their requests are answered 503 so clients retry")]
-    private static partial void LogInsertFailed(ILogger logger, int count, Exception exception);
 
     [LoggerMessage(2, LogLevel.Warning, "Looking up {Count} events ahead of their insert failed; they are looked up again when it starts")]
     private static partial void LogPrepareAheadFailed(ILogger logger, int count, Exception exception);

@@ -12,14 +12,6 @@ internal sealed class ClickHouseAccessSchema(ClickHouseSchema schema)
     private const int DuplicateColumn = 15;
     private const int IllegalColumn = 44;
 
-    private static readonly (string Name, string Type)[] ProjectColumns =
-    [
-        ("deleted", "UInt8"),
-        ("deleted_at", "DateTime('UTC')"),
-        ("rate_limit_per_minute", "UInt32"),
-        ("retention_days", "UInt32"),
-    ];
-
     public string ProjectKeys => schema.Table("project_keys");
 
     public string Users => schema.Table("users");
@@ -159,7 +151,7 @@ internal sealed class ClickHouseAccessSchema(ClickHouseSchema schema)
             $"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(schema.Database)} AND table = 'projects'",
             row => row.GetProperty("name").GetString() ?? "",
             cancellationToken);
-        foreach (var (name, type) in ProjectColumns.Where(column => !existing.Contains(column.Name)))
+        foreach (var (name, type) in ClickHouseSchema.AddedProjectColumns.Where(column => !existing.Contains(column.Name)))
         {
             try
             {

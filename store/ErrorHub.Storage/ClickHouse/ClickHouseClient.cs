@@ -47,6 +47,9 @@ internal sealed class ClickHouseClient
     private bool _hasZooKeeperSession;
     private bool? _hasOneShard;
 
+    // REPLICA_IS_ALREADY_EXIST: ZooKeeper has a replica of this name for the table being created.
+    private const int ReplicaAlreadyExists = 253;
+
     /// <param name="http">Built on <see cref="CreateHandler"/>: its <see cref="ClickHouseAnswerHandler"/> turns refusals into <see cref="ClickHouseException"/>.</param>
     public ClickHouseClient(HttpClient http, ClickHouseConnection connection)
     {
@@ -172,6 +175,17 @@ internal sealed class ClickHouseClient
                 var options = statement.WaitForAllReplicas ? AllReplicasOptions : InsertSelectOptions;
                 await SendAsync(statement.Sql, () => _driver.ExecuteNonQueryAsync(statement.Sql, options: options, cancellationToken: cancellationToken), cancellationToken);
             }
+            catch (ClickHouseException ex) when (ex.ErrorCode == ReplicaAlreadyExists && _cluster.AttachExistingReplica(statement) is { } attach)
+            {
+                // This node lost the table (its disk wiped or replaced) while ZooKeeper kept its replica: take it up again.
+                // (Unless the refusal came from another node and this one made its table: that node needs its own process.)
+                if (await ExistsHereAsync(statement, cancellationToken))
+                {
+                    throw;
+                }
+
+                await SendAsync(attach, () => _driver.ExecuteNonQueryAsync(attach, options: InsertSelectOptions, cancellationToken: cancellationToken), cancellationToken);
+            }
             catch (ClickHouseException ex) when (ex.ErrorCode is not null && statements.Count > 1)
             {
                 firstRefusal ??= ex;
@@ -232,7 +246,10 @@ internal sealed class ClickHouseClient
                 $"check the node's <zookeeper> configuration and that ZooKeeper answers. {ex.Message}",
                 ex.ErrorCode,
                 ex.StatusCode,
-                ex);
+                ex)
+            {
+                NoZooKeeperSession = true,
+            };
         }
 
         _hasZooKeeperSession = true;

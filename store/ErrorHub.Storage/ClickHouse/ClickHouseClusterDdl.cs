@@ -136,6 +136,23 @@ internal sealed partial class ClickHouseClusterDdl
         return [new(statement, ObjectKind.None, null, null)];
     }
 
+    /// <summary>
+    /// The statement that takes up this node's replica of a replicated table again, on this node alone, when the node lost
+    /// the table but ZooKeeper still has its replica (a node whose data directory was wiped or replaced): <c>CREATE</c>
+    /// refuses that replica as existing (code 253), <c>ATTACH</c> joins it, and the replica then fetches every part it lacks
+    /// from the others. Null for a statement that does not create a replicated table.
+    /// </summary>
+    public string? AttachExistingReplica(ClusterStatement statement)
+    {
+        if (statement.Creates != ObjectKind.Table || !statement.Sql.Contains("ENGINE = Replicated", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var create = CreateTable().Match(statement.Sql);
+        return create.Success ? "ATTACH TABLE " + statement.Sql[create.Groups["name"].Index..].Replace(_onCluster, "", StringComparison.Ordinal) : null;
+    }
+
     private IReadOnlyList<ClusterStatement> ConvertTable(string statement, Match table)
     {
         var (db, name) = Split(table.Groups["name"].Value);

@@ -154,6 +154,25 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         }
     }
 
-    public async Task CheckAsync(CancellationToken cancellationToken = default) =>
+    public async Task CheckAsync(CancellationToken cancellationToken = default)
+    {
         await _client.QueryAsync($"SELECT count() AS n FROM {_schema.Projects} WHERE id = 0", _ => 0, cancellationToken);
+        if (_client.Cluster is null)
+        {
+            return;
+        }
+
+        // A node without its ZooKeeper session (ZooKeeper down, or out of this node's reach) still answers reads, but its
+        // replicated tables are read-only: every insert fails. Not ready, so a load balancer sends events to a node that has one.
+        var readOnly = await _client.QueryAsync(
+            $"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND (is_readonly OR is_session_expired) ORDER BY table",
+            row => row.GetProperty("table").GetString() ?? "",
+            cancellationToken);
+        if (readOnly.Count > 0)
+        {
+            throw new ClickHouseException(
+                $"ClickHouse at {_client.Url} has no ZooKeeper session: {readOnly.Count} replicated tables of {_schema.Database} are read-only " +
+                $"({string.Join(", ", readOnly.Take(3))}{(readOnly.Count > 3 ? ", ..." : "")}), so inserts fail until ZooKeeper answers it again.");
+        }
+    }
 }

@@ -36,6 +36,12 @@ public sealed partial class ClickHouseException : Exception
     /// <summary>The HTTP status of the answer; null when no answer came.</summary>
     public HttpStatusCode? StatusCode { get; }
 
+    /// <summary>
+    /// The node answered but has no ZooKeeper session, which cluster DDL needs: an outage to wait out (ZooKeeper starting, or
+    /// out of reach), like a server not reachable yet, not a refusal of the statement.
+    /// </summary>
+    internal bool NoZooKeeperSession { get; init; }
+
     internal static int? ParseErrorCode(string serverText)
     {
         var match = CodePrefix().Match(serverText);

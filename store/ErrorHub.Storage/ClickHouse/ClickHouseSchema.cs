@@ -282,7 +282,8 @@ internal sealed class ClickHouseSchema(string database)
             name String,
             public_key String,
             created_at DateTime('UTC'),
-            version UInt64
+            version UInt64,
+            {string.Join(",\n    ", AddedProjectColumns.Select(column => column.Name + " " + column.Type))}
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY id
@@ -363,6 +364,20 @@ internal sealed class ClickHouseSchema(string database)
     /// Columns added to the events table after its first release, with their types: an older store gets
     /// them (empty for the events it has) before the views that read them are made.
     /// </summary>
+    /// <summary>
+    /// The columns that releases after the first added to <c>projects</c>, in the order they were added: an older table gets
+    /// them by <c>ALTER</c> (ClickHouseAccessSchema), a new one has them from its <c>CREATE</c>, in the same order. On a
+    /// cluster the order matters: a replica made later (a node added, or one whose disk was replaced) must be created with
+    /// exactly the columns ZooKeeper holds for the table, or ClickHouse refuses it (code 122).
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Type)> AddedProjectColumns { get; } =
+    [
+        ("deleted", "UInt8"),
+        ("deleted_at", "DateTime('UTC')"),
+        ("rate_limit_per_minute", "UInt32"),
+        ("retention_days", "UInt32"),
+    ];
+
     public static IReadOnlyList<(string Name, string Type)> AddedEventColumns { get; } = [("grouping", "String")];
 
     public string Table(string name) => ClickHouseSql.QuoteIdentifier(Database) + "." + name;

@@ -34,6 +34,7 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     private readonly string _zooKeeperJar;
     private readonly int _shards;
     private ChildProcess? _zooKeeper;
+    private int _zooKeeperPort;
     private string? _directory;
 
     /// <summary>Configured by the environment: what xunit calls.</summary>
@@ -112,6 +113,14 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     public async Task EnsureNodesRunAsync()
     {
         var deaths = new StringBuilder();
+        if (_zooKeeper is { HasExited: true } zooKeeper)
+        {
+            deaths.AppendLine("ZooKeeper died on its own:").AppendLine(zooKeeper.Output);
+            _zooKeeper = null;
+        }
+
+        // A test that stopped ZooKeeper on purpose and failed before starting it again must not leave the next ones without it.
+        await StartZooKeeperAsync();
         foreach (var node in _nodes.Where(node => node.HasDied))
         {
             deaths.AppendLine($"ClickHouse {node.Name} died on its own:").AppendLine(node.DescribeLogs());
@@ -121,6 +130,52 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
         if (deaths.Length > 0)
         {
             throw new InvalidOperationException(deaths.ToString());
+        }
+    }
+
+    /// <summary>ZooKeeper runs (it is stopped only by <see cref="StopZooKeeperAsync"/>).</summary>
+    public bool ZooKeeperRuns => _zooKeeper is { HasExited: false };
+
+    /// <summary>
+    /// Kills ZooKeeper (SIGKILL): every replicated table of both nodes turns read-only once the nodes notice, and ON CLUSTER
+    /// statements cannot be queued. The nodes keep running. <see cref="StartZooKeeperAsync"/> brings it back on its port and data.
+    /// </summary>
+    public async Task StopZooKeeperAsync()
+    {
+        if (_zooKeeper is { } zooKeeper)
+        {
+            await zooKeeper.DisposeAsync();
+            _zooKeeper = null;
+        }
+    }
+
+    /// <summary>
+    /// Starts ZooKeeper again on its port and data (what it knew survives) and waits until it grants sessions, and until every
+    /// running node has its session back with no replicated table left read-only and its DDL worker settled (18.16 crashes on
+    /// an ON CLUSTER statement that reaches a DDL worker still without its session): the next test finds a whole cluster.
+    /// </summary>
+    public async Task StartZooKeeperAsync()
+    {
+        var directory = _directory ?? throw new InvalidOperationException("The cluster has not started.");
+        if (ZooKeeperRuns)
+        {
+            return;
+        }
+
+        await StopZooKeeperAsync();
+        _zooKeeper = StartZooKeeper(Path.Combine(directory, "zookeeper"), _zooKeeperJar, _zooKeeperPort);
+        try
+        {
+            await WaitForZooKeeperSessionsAsync(_zooKeeper, _zooKeeperPort);
+        }
+        catch (ClusterStartException ex)
+        {
+            throw new InvalidOperationException(ex.Message, ex);
+        }
+
+        foreach (var node in _nodes.Where(node => node.IsRunning))
+        {
+            await node.WaitForZooKeeperAgainAsync(StartTimeout);
         }
     }
 
@@ -148,7 +203,7 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
     {
         _directory = Directory.CreateTempSubdirectory("errorhub-cluster-").FullName;
         var ports = ClickHouseServerProcess.FreePorts(7);
-        var zooKeeperPort = ports[0];
+        var zooKeeperPort = _zooKeeperPort = ports[0];
         _zooKeeper = StartZooKeeper(Path.Combine(_directory, "zookeeper"), zooKeeperJar, zooKeeperPort);
         // Only once ZooKeeper hands out sessions may the servers start: 18.16 crashes on an ON CLUSTER statement
         // that arrives before its DDL worker has its ZooKeeper session (docs/deployment.md).
@@ -373,6 +428,39 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         {
             await process.DisposeAsync();
             _process = null;
+        }
+    }
+
+    /// <summary>
+    /// Kills the server and deletes its data and metadata (every database and table it had), keeping its configuration:
+    /// what a node is after its disk was replaced. Its replicas' entries in ZooKeeper stay, as they would.
+    /// <see cref="StartAsync"/> then starts it empty.
+    /// </summary>
+    public async Task KillAndWipeAsync()
+    {
+        await KillAsync();
+        await ClickHouseServerProcess.DeleteDirectoryAsync(Path.Combine(_directory, "data"));
+    }
+
+    /// <summary>After ZooKeeper was back: waits until this node has its session again, every replicated table is writable, and its DDL worker had time to reconnect.</summary>
+    internal async Task WaitForZooKeeperAgainAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await IsOurServerAsync("SELECT count() FROM system.zookeeper WHERE path = '/'")
+                && (await QueryAsync("SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired")).Trim() == "0")
+            {
+                await Task.Delay(DdlWorkerRetry);
+                return;
+            }
+
+            if (deadline.Elapsed > timeout)
+            {
+                throw new InvalidOperationException($"{Name} did not get its ZooKeeper session back within {timeout.TotalSeconds:0} s.{Environment.NewLine}{DescribeLogs()}");
+            }
+
+            await Task.Delay(200);
         }
     }
 

@@ -1,0 +1,120 @@
+using ErrorHub.Dashboard.Access;
+using ErrorHub.Storage.ClickHouse;
+
+namespace ErrorHub.Dashboard;
+
+/// <summary>
+/// A request that meets a ClickHouse store it cannot read (its node stopped, a timeout, a database missing on a node
+/// restarted empty) answers 503 with <c>Retry-After</c> and a page (JSON under <c>/api/</c>) that says so, instead of an
+/// empty 500: every page reads the store, the sign-in cookie's check included, so without this an outage of the node the
+/// dashboard points at shows nothing but a blank error. The cause goes to the server's log, not to the visitor (who may
+/// not be signed in): the first failure with its exception, then at most one line a minute, and one when reads work again.
+/// </summary>
+internal static partial class StoreOutagePages
+{
+    private const string RetryAfterSeconds = "5";
+
+    /// <summary>Goes before authentication, whose cookie check reads the store.</summary>
+    public static IApplicationBuilder UseStoreOutagePages(this IApplicationBuilder app)
+    {
+        var outage = new OutageLog(
+            app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
+            app.ApplicationServices.GetRequiredService<TimeProvider>());
+        return app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+                if (context.Response.StatusCode < 500)
+                {
+                    outage.Answered();
+                }
+            }
+            catch (ClickHouseException exception) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                outage.Failed(context.Request.Path, exception);
+                context.Response.Clear();
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
+                if (AccessProblems.IsApiOrHub(context.Request))
+                {
+                    await AccessProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the store cannot be read right now; retry later");
+                    return;
+                }
+
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.ContentType = "text/html; charset=utf-8";
+                await context.Response.WriteAsync(Page);
+            }
+        });
+    }
+
+    private const string Page = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>ErrorHub: the store is not answering</title></head>
+        <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem; line-height: 1.5">
+        <h1>The store is not answering</h1>
+        <p>ErrorHub cannot read its event store right now, so this page cannot be shown. Reload in a few seconds.</p>
+        <p>If it persists: the server's log names the cause (the ClickHouse node this dashboard reads is stopped or
+        unreachable, or has lost its database), and the deployment guide says what to do.</p>
+        </body>
+        </html>
+        """;
+
+    private sealed partial class OutageLog(ILogger logger, TimeProvider timeProvider)
+    {
+        private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
+
+        private readonly Lock _lock = new();
+        private bool _failing;
+        private DateTimeOffset _since;
+        private DateTimeOffset _nextSummary;
+        private long _failed;
+
+        public void Failed(PathString path, ClickHouseException exception)
+        {
+            var now = timeProvider.GetUtcNow();
+            lock (_lock)
+            {
+                _failed++;
+                if (!_failing)
+                {
+                    (_failing, _since, _nextSummary) = (true, now, now + SummaryInterval);
+                    LogFailing(logger, path, exception);
+                }
+                else if (now >= _nextSummary)
+                {
+                    _nextSummary = now + SummaryInterval;
+                    LogStillFailing(logger, _failed, now - _since, exception.Message);
+                }
+            }
+        }
+
+        public void Answered()
+        {
+            if (!Volatile.Read(ref _failing))
+            {
+                return;
+            }
+
+            var now = timeProvider.GetUtcNow();
+            lock (_lock)
+            {
+                if (_failing)
+                {
+                    LogRecovered(logger, _failed, now - _since);
+                    (_failing, _failed) = (false, 0);
+                }
+            }
+        }
+
+        [LoggerMessage(1, LogLevel.Error, "The store cannot be read (at {Path}); pages answer 503 with Retry-After until it can. Further failures are summed up once a minute")]
+        private static partial void LogFailing(ILogger logger, string path, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Warning, "The store still cannot be read: {Requests} requests answered 503 since it began {Duration} ago; latest: {Reason}")]
+        private static partial void LogStillFailing(ILogger logger, long requests, TimeSpan duration, string reason);
+
+        [LoggerMessage(3, LogLevel.Information, "The store answers again, after {Requests} requests answered 503 over {Duration}")]
+        private static partial void LogRecovered(ILogger logger, long requests, TimeSpan duration);
+    }
+}

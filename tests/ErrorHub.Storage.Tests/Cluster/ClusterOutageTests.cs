@@ -1,0 +1,253 @@
+using System.Net;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Ingest;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using static ErrorHub.Testing.Batches.SampleBatch;
+
+namespace ErrorHub.Storage.Tests.Cluster;
+
+/// <summary>
+/// The faults an operator of a cluster meets beyond a node that dies: ZooKeeper stopped under ingest (the replicated
+/// tables turn read-only), and a node that comes back empty after its disk was replaced.
+/// </summary>
+[Collection(ClickHouseClusterCollectionDefinition.Name)]
+public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyncLifetime
+{
+    private static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(60);
+
+    private readonly string _database = ClickHouseServerFixture.NewDatabaseName("outage");
+
+    public Task InitializeAsync() => cluster.EnsureNodesRunAsync();
+
+    public async Task DisposeAsync()
+    {
+        // A failed run must not leave the next tests of the collection without ZooKeeper or a node.
+        await cluster.StartZooKeeperAsync();
+        foreach (var node in cluster.Nodes.Where(node => !node.IsRunning))
+        {
+            await node.StartAsync();
+        }
+
+        // Replicated tables can only be dropped once the nodes have their ZooKeeper sessions back.
+        foreach (var node in cluster.Nodes)
+        {
+            await WaitUntilWritableAsync(node);
+        }
+
+        await ClusterClients.DropDatabaseAsync(cluster, _database);
+    }
+
+    [Fact]
+    public async Task With_zookeeper_stopped_ingest_answers_503_or_journals_loses_nothing_logs_once_and_recovers_by_itself()
+    {
+        var (first, second) = (cluster.Nodes[0], cluster.Nodes[1]);
+        await using var plain = await IngestHost.StartAsync(Settings(first));
+        var journaled = Settings(second);
+        journaled["ErrorHub:Ingest:Journal:Enabled"] = "true";
+        await using var withJournal = await IngestHost.StartAsync(journaled);
+        var acknowledged = new List<Guid>();
+        await SendAsync(plain, acknowledged, HttpStatusCode.Accepted);
+        var storedThroughFirst = acknowledged.ToList();
+        await SendAsync(withJournal, acknowledged, HttpStatusCode.Accepted);
+
+        await cluster.StopZooKeeperAsync();
+
+        for (var i = 0; i < 4; i++)
+        {
+            var refused = await SendAsync(plain, acknowledged, HttpStatusCode.ServiceUnavailable, "without ZooKeeper the replicated tables are read-only");
+            refused.Should().BePositive("the SDK keeps the batch and sends it again later");
+            await SendAsync(withJournal, acknowledged, HttpStatusCode.Accepted, "the journal keeps the batch on disk and inserts it once it can");
+        }
+
+        await ShouldNotBeReadyAsync(plain, "no ZooKeeper session");
+        await ShouldNotBeReadyAsync(withJournal, "no ZooKeeper session");
+        foreach (var id in storedThroughFirst)
+        {
+            (await plain.Issues.GetEventAsync(IngestHost.ProjectId, id)).Should().NotBeNull("reads need no ZooKeeper: the dashboard keeps working");
+        }
+
+        (await plain.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 })).Items.Should().NotBeEmpty();
+
+        // A process (re)started meanwhile starts on the schema its node has, and says it is not ready.
+        await using var startedDuringOutage = await IngestHost.StartAsync(Settings(first));
+        await ShouldNotBeReadyAsync(startedDuringOutage, "no ZooKeeper session");
+        await SendAsync(startedDuringOutage, acknowledged, HttpStatusCode.ServiceUnavailable);
+
+        await cluster.StartZooKeeperAsync();
+
+        // Nobody restarts anything: the nodes take their sessions back and ingest follows.
+        foreach (var ingest in new[] { plain, startedDuringOutage, withJournal })
+        {
+            await EventuallyAcceptsAsync(ingest, acknowledged);
+            using var ready = await ingest.Client.GetAsync("/readyz");
+            ready.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        await SyncReplicasAsync(first);
+        await SyncReplicasAsync(second);
+        await ShouldReadAllAsync(plain, acknowledged, "every acknowledged event (journaled ones included) is stored, through the first node");
+        await ShouldReadAllAsync(withJournal, acknowledged, "and through the second");
+
+        // One line when the outage began and one when it ended, whatever the number of refused batches and probes.
+        var writerLines = plain.Logs.Entries.Where(e => e.Category.EndsWith(".StoreWriter", StringComparison.Ordinal)).ToList();
+        writerLines.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle("the refused inserts are one outage, not one line each");
+        writerLines.Should().ContainSingle(e => e.Level == LogLevel.Information && e.Message.Contains("takes inserts again"));
+        var readiness = plain.Logs.Entries.Where(e => e.Category.EndsWith(".StoreReadinessCheck", StringComparison.Ordinal)).ToList();
+        readiness.Where(e => e.Level == LogLevel.Warning).Should().ContainSingle().Which.Message.Should().Contain("no ZooKeeper session");
+        readiness.Should().ContainSingle(e => e.Level == LogLevel.Information && e.Message.Contains("Ready again"));
+    }
+
+    [Fact]
+    public async Task A_node_restarted_empty_gets_its_tables_back_from_the_next_process_and_catches_up_with_everything_acknowledged()
+    {
+        var (first, second) = (cluster.Nodes[0], cluster.Nodes[1]);
+        var acknowledged = new List<Guid>();
+        await using var onSecond = await IngestHost.StartAsync(Settings(second));
+        await using (var onFirst = await IngestHost.StartAsync(Settings(first)))
+        {
+            await SendAsync(onFirst, acknowledged, HttpStatusCode.Accepted);
+            await SendAsync(onSecond, acknowledged, HttpStatusCode.Accepted);
+        }
+
+        // Its disk replaced: no database, no tables; ZooKeeper still has its replicas.
+        await first.KillAndWipeAsync();
+        await SendAsync(onSecond, acknowledged, HttpStatusCode.Accepted, "the other node takes writes alone");
+        await first.StartAsync();
+        (await first.QueryAsync($"SELECT count() FROM system.databases WHERE name = {ClickHouseSql.Quote(_database)}")).Trim().Should().Be("0");
+
+        // The operator starts ErrorHub on it again, as after any restart: it makes the database and takes up the node's replicas.
+        await using var again = await IngestHost.StartAsync(Settings(first));
+        await SendAsync(again, acknowledged, HttpStatusCode.Accepted, "the node takes writes again");
+
+        await SyncReplicasAsync(first);
+        await ShouldReadAllAsync(again, acknowledged, "the emptied node fetched every part from the other");
+        await SyncReplicasAsync(second);
+        await ShouldReadAllAsync(onSecond, acknowledged, "and what it took since reached the other");
+    }
+
+    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => new()
+    {
+        ["ErrorHub:Store:Kind"] = "clickhouse",
+        ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
+        ["ErrorHub:Store:ClickHouse:Database"] = _database,
+        ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
+        ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:30",
+    };
+
+    /// <summary>Sends a fresh batch and checks the answer; returns its Retry-After in seconds (0 when none).</summary>
+    private static async Task<double> SendAsync(IngestHost ingest, List<Guid> acknowledged, HttpStatusCode expected, string because = "")
+    {
+        var (batch, ids) = FreshBatch();
+        using var response = await ingest.PostAsync(Wire.Encode(batch), gzip: true);
+        response.StatusCode.Should().Be(expected, $"{because} ({await response.Content.ReadAsStringAsync()})");
+        if (response.StatusCode == HttpStatusCode.Accepted)
+        {
+            acknowledged.AddRange(ids);
+        }
+
+        return response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0;
+    }
+
+    private static async Task EventuallyAcceptsAsync(IngestHost ingest, List<Guid> acknowledged)
+    {
+        var deadline = DateTime.UtcNow + RecoveryBound;
+        while (true)
+        {
+            var (batch, ids) = FreshBatch();
+            using var response = await ingest.PostAsync(Wire.Encode(batch), gzip: true);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                acknowledged.AddRange(ids);
+                return;
+            }
+
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            DateTime.UtcNow.Should().BeBefore(deadline, "ingest should take batches again once ZooKeeper is back, without a restart");
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task ShouldNotBeReadyAsync(IngestHost ingest, string reason)
+    {
+        using var response = await ingest.Client.GetAsync("/readyz");
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a load balancer should send events to an ingest whose node can store them");
+        ingest.Logs.Entries.Should().Contain(e => e.Category.EndsWith(".StoreReadinessCheck", StringComparison.Ordinal) && e.Message.Contains(reason));
+    }
+
+    private static (WireMap Batch, Guid[] Ids) FreshBatch()
+    {
+        var events = new List<object?>();
+        var ids = new List<Guid>();
+        foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
+        {
+            var id = Guid.NewGuid();
+            ids.Add(id);
+            events.Add(e.With("event_id", id.ToString("N")));
+        }
+
+        return (Batch().With("events", events.ToArray()), [.. ids]);
+    }
+
+    /// <summary>
+    /// Every acknowledged event by id, and the issues' counts add up to exactly them (none lost, none twice). Journaled events
+    /// are inserted behind the answer (the journal's back-off after the outage): they get until the recovery bound.
+    /// </summary>
+    private static async Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because)
+    {
+        var deadline = DateTime.UtcNow + RecoveryBound;
+        var missing = new List<Guid>(acknowledged);
+        while (true)
+        {
+            var stillMissing = new List<Guid>();
+            foreach (var id in missing)
+            {
+                if (await reader.Issues.GetEventAsync(IngestHost.ProjectId, id) is null)
+                {
+                    stillMissing.Add(id);
+                }
+            }
+
+            missing = stillMissing;
+            if (missing.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        missing.Should().BeEmpty(because);
+        var issues = await reader.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+        issues.Items.Sum(issue => issue.EventCount).Should().Be(acknowledged.Count, because);
+    }
+
+    private async Task WaitUntilWritableAsync(ClickHouseClusterNode node)
+    {
+        var deadline = DateTime.UtcNow + RecoveryBound;
+        while (DateTime.UtcNow < deadline)
+        {
+            var readOnly = await node.QueryAsync($"SELECT count() FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} AND (is_readonly OR is_session_expired)");
+            if (readOnly.Trim() == "0")
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Waits, on the server, until the node has its ZooKeeper session and has fetched every part its replicas announced.</summary>
+    private async Task SyncReplicasAsync(ClickHouseClusterNode node)
+    {
+        await WaitUntilWritableAsync(node);
+        var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} FORMAT TabSeparated");
+        foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(table)}");
+        }
+    }
+}
