@@ -380,15 +380,25 @@ internal sealed class NotificationCycle(
             var from = sender.From;
             var results = await sender.SendAsync(due.Select(n => NotificationMessages.Create(n, from)).ToList(), cancellationToken);
             var anySent = false;
+            var anyNotTried = false;
             for (var i = 0; i < due.Count; i++)
             {
+                if (results[i].Outcome == DeliveryOutcome.NotTried)
+                {
+                    // Still due, attempts untouched: a mail that breaks the connection each time (one the server
+                    // chokes on) must not use up the attempts of every mail queued behind it.
+                    anyNotTried = true;
+                    continue;
+                }
+
                 var updated = Apply(due[i], results[i], time.GetUtcNow());
                 await outbox.UpdateNotificationAsync(updated, cancellationToken);
                 anySent |= updated.State == NotificationState.Sent;
                 NotificationLog.Delivered(logger, updated.ProjectId, updated.Key, updated.State, updated.LastError);
             }
 
-            if (!anySent || due.Count < DeliveryBatch)
+            // The first mail of every batch is tried (sent, failed or put off), so going on after a broken connection ends.
+            if (!anyNotTried && (!anySent || due.Count < DeliveryBatch))
             {
                 return; // a failing server is tried again next round, after the back-off
             }
@@ -402,6 +412,7 @@ internal sealed class NotificationCycle(
         {
             DeliveryOutcome.Sent => notification with { State = NotificationState.Sent, Attempts = attempts, SentAt = now, LastError = result.Error },
             DeliveryOutcome.Permanent => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = result.Error },
+            DeliveryOutcome.NotTried => notification,
             _ when attempts >= _options.MaxAttempts => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = $"Gave up after {attempts} attempts: {result.Error}" },
             _ => notification with { Attempts = attempts, NextAttemptAt = now + RetryDelay(attempts), LastError = result.Error },
         };

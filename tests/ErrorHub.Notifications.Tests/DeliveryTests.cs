@@ -194,6 +194,47 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_mail_whose_connection_drops_mid_data_is_retried_alone_and_the_mails_queued_behind_it_go_out_at_once()
+    {
+        var first = await _harness.CreateProjectAsync("first");
+        await _harness.Settings.SaveAsync(first.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["drop-pager@example.com"] });
+        var second = await _harness.CreateProjectAsync("second");
+        await _harness.Settings.SaveAsync(second.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
+        await _harness.RoundAsync();
+
+        // Both recorded before either is sent, the one the server hangs up on first: they share one connection.
+        await _harness.InsertAsync(Crashes.Checkout(first.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.Cycle.EvaluateAsync(first, CancellationToken.None);
+        await _harness.InsertAsync(Crashes.Checkout(second.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.Cycle.EvaluateAsync(second, CancellationToken.None);
+
+        await _harness.Cycle.DeliverAsync(CancellationToken.None);
+
+        var delivered = smtp.Messages().Should().ContainSingle("the mail behind the dropped one goes out on a new connection").Subject;
+        SmtpServerFixture.EnvelopeRecipients(delivered).Should().Equal("team@example.com");
+        var sent = (await _harness.HistoryAsync(second)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.Attempts.Should().Be(1, "the broken connection was no attempt of this mail's");
+        var dropped = (await _harness.HistoryAsync(first)).Single();
+        dropped.State.Should().Be(NotificationState.Pending, "a connection cut before the server answered may pass next time");
+        dropped.Attempts.Should().Be(1);
+        dropped.LastError.Should().NotBeNullOrEmpty();
+
+        for (var round = 0; round < 6; round++)
+        {
+            _harness.Time.Advance(TimeSpan.FromHours(1));
+            await _harness.RoundAsync();
+        }
+
+        var givenUp = (await _harness.HistoryAsync(first)).Single();
+        givenUp.State.Should().Be(NotificationState.Failed);
+        givenUp.Attempts.Should().Be(4);
+        smtp.Messages().Should().ContainSingle("the other mail was sent once, and the dropped one was never accepted");
+    }
+
+    [Fact]
     public async Task A_server_that_answers_a_line_at_a_time_for_ever_is_given_up_at_the_timeout_and_the_mail_goes_out_later()
     {
         var shop = await ShopWithANewIssueAsync("team@example.com");

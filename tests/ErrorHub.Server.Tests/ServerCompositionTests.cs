@@ -1,6 +1,7 @@
 using ErrorHub.Ingestion;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
 using ErrorHub.Testing.Ingest;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
@@ -169,6 +170,44 @@ public sealed class ServerCompositionTests : IDisposable
 
         var failure = (await start.Should().ThrowAsync<OptionsValidationException>()).Which;
         failure.Message.Should().Contain("ErrorHub:Store:ClickHouse:Url is required").And.Contain("ErrorHub:Ingest:MaxEventsPerBatch must be between 1 and 100000");
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("overwritten")]
+    public async Task A_damaged_sqlite_file_stops_the_start_naming_the_file_and_what_to_do(string damage)
+    {
+        using (var first = Build([]))
+        {
+            await first.StartAsync();
+            await first.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+                [.. Enumerable.Range(0, 500).Select(i => new ErrorEvent { EventId = Guid.NewGuid(), ProjectId = 1, Timestamp = DateTimeOffset.UtcNow, ReceivedAt = DateTimeOffset.UtcNow, Message = $"boom {i} " + new string('x', 500), Fingerprint = $"fp-{i % 20}", GroupingVersion = 1, Title = $"boom {i % 20}" })]);
+            await first.StopAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var path = Path.Combine(_contentRoot, ".errorhub", "errorhub.db");
+        foreach (var companion in new[] { path + "-wal", path + "-shm" }.Where(File.Exists))
+        {
+            File.Delete(companion);
+        }
+
+        if (damage == "truncated")
+        {
+            // A copy cut short (a full disk during a backup, an interrupted transfer): its last pages are gone.
+            using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+            file.SetLength(file.Length / 3);
+        }
+        else
+        {
+            File.WriteAllText(path, new string('x', 8192));
+        }
+
+        using var host = Build([]);
+        var start = () => host.StartAsync();
+
+        var failure = (await start.Should().ThrowAsync<IOException>()).Which;
+        failure.Message.Should().Contain(path).And.Contain("damaged").And.Contain("backup");
     }
 
     [Fact]

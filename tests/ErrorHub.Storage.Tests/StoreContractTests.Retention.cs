@@ -54,6 +54,28 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Retention_keeps_counting_a_user_whose_old_events_expired_while_a_newer_one_of_the_issue_is_kept()
+    {
+        await Store.Events.InsertEventsAsync([
+            TestEvents.Create(Project, "fp-returning", Cutoff.AddDays(-9), TestEvents.User("back")),
+            TestEvents.Create(Project, "fp-returning", Cutoff.AddDays(-2), TestEvents.User("back")),
+            TestEvents.Create(Project, "fp-returning", Cutoff.AddDays(-2), TestEvents.User("gone")),
+            TestEvents.Create(Project, "fp-returning", Cutoff.AddDays(1), TestEvents.User("back")),
+            TestEvents.Create(Project, "fp-returning", Cutoff.AddDays(1), TestEvents.User("new")),
+            TestEvents.Create(Project, "fp-elsewhere", Cutoff.AddDays(-2), TestEvents.User("gone")),
+            TestEvents.Create(Project, "fp-elsewhere", Cutoff.AddDays(1), TestEvents.User("gone")),
+        ]);
+
+        (await Store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [Project] = Cutoff }, null))).Should().Be(4);
+
+        var returning = await Store.Issues.GetIssueAsync(Project, "fp-returning");
+        returning!.EventCount.Should().Be(2);
+        returning.UserCount.Should().Be(2, "back still had an event of the issue, gone had none left in it");
+        (await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp-returning"))).Items.Select(u => u.Id).Should().BeEquivalentTo(["back", "new"]);
+        (await Store.Issues.GetIssueAsync(Project, "fp-elsewhere"))!.UserCount.Should().Be(1, "gone's event of another issue counts for that issue");
+    }
+
+    [Fact]
     public async Task After_retention_filters_search_the_events_table_breakdowns_and_affected_users_see_only_the_kept_events()
     {
         var old = TestEvents.Create(Project, "fp-kept", Cutoff.AddDays(-2), new UserRecord("old-user", null, "old@example.com", null), message: "expired needle")

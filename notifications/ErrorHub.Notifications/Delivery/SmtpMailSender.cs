@@ -18,6 +18,12 @@ internal enum DeliveryOutcome
 
     /// <summary>The server refused for good (5xx): trying again would be refused again.</summary>
     Permanent,
+
+    /// <summary>
+    /// Never put to the server: the connection broke on an earlier mail. It is no attempt of this mail's, so it costs
+    /// none of its attempts and waits for no back-off.
+    /// </summary>
+    NotTried,
 }
 
 internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null);
@@ -32,7 +38,8 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
 
     /// <summary>
     /// Sends each mail in order on one connection and reports each outcome; a connection that cannot be
-    /// made or breaks fails the rest transiently (they are tried again later).
+    /// made fails them all transiently (they are tried again later), one that breaks on a mail leaves the rest
+    /// <see cref="DeliveryOutcome.NotTried"/>.
     /// </summary>
     public async Task<IReadOnlyList<DeliveryResult>> SendAsync(IReadOnlyList<OutgoingMail> messages, CancellationToken cancellationToken)
     {
@@ -64,7 +71,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         {
             if (!client.IsConnected)
             {
-                results.Add(new DeliveryResult(DeliveryOutcome.Transient, "The SMTP connection closed."));
+                results.Add(new DeliveryResult(DeliveryOutcome.NotTried, "The SMTP connection closed on an earlier mail."));
                 continue;
             }
 
@@ -89,6 +96,13 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
                 if (!deadline.IsCancellationRequested)
                 {
                     results.Add(Classify(ex));
+                    if (ex is not SmtpCommandException { StatusCode: not SmtpStatusCode.ServiceNotAvailable })
+                    {
+                        // The connection broke (or the server said 421, closing it): whatever state it is in, the next
+                        // mails must not be blamed for it; they go on a new connection.
+                        await DropAsync(client);
+                    }
+
                     continue;
                 }
 

@@ -60,6 +60,31 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
             Directory.CreateDirectory(directory);
         }
 
+        try
+        {
+            await CreateSchemaAsync(cancellationToken);
+        }
+        catch (SqliteException ex) when (UnusableFile(ex) is { } reason)
+        {
+            // SQLite's own words name neither the file nor a way out, and this is what stops the start.
+            throw new DatabaseFileUnusableException(DatabasePath, reason, ex);
+        }
+    }
+
+    /// <summary>What an operator must know about a database file SQLite cannot work with; null for other failures.</summary>
+    private string? UnusableFile(SqliteException ex) => ex.SqliteErrorCode switch
+    {
+        SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB =>
+            "is damaged or is no SQLite database: restore it from a backup (or recover what it holds with sqlite3's .recover), or move it away to start with an empty one",
+        SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_PERM =>
+            $"cannot be opened for writing: the file and its directory must be writable by this process (SQLite keeps {Path.GetFileName(DatabasePath)}-wal and -shm beside it), not on a read-only file system",
+        SQLitePCL.raw.SQLITE_FULL => "cannot grow: its disk is full",
+        SQLitePCL.raw.SQLITE_IOERR => "cannot be read or written: the disk failed",
+        _ => null,
+    };
+
+    private async Task CreateSchemaAsync(CancellationToken cancellationToken)
+    {
         await WriteAsync(
             create: true,
             async (connection, cancellationToken) =>
@@ -192,6 +217,10 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         _writeLock.Dispose();
     }
 }
+
+/// <summary>The embedded store's database file is there but SQLite cannot work with it: damaged, read-only, on a full or failing disk.</summary>
+internal sealed class DatabaseFileUnusableException(string path, string reason, SqliteException inner)
+    : IOException($"the database file {path} {reason} ({inner.Message})", inner);
 
 /// <summary>The embedded store's database file is not there: deleted or moved while the server ran, or never created.</summary>
 internal sealed class DatabaseFileMissingException(string path)

@@ -60,12 +60,14 @@ internal sealed class SqliteRetention(SqliteDatabase database) : IEventRetention
     {
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await Execute(connection, transaction, """
-            CREATE TEMP TABLE IF NOT EXISTS expired_events (event_rowid INTEGER PRIMARY KEY, event_id BLOB NOT NULL, fingerprint TEXT NOT NULL, timestamp INTEGER NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS expired_events (event_rowid INTEGER PRIMARY KEY, event_id BLOB NOT NULL, fingerprint TEXT NOT NULL, timestamp INTEGER NOT NULL, user_hash INTEGER NOT NULL);
+            CREATE TEMP TABLE IF NOT EXISTS expired_users (fingerprint TEXT NOT NULL, user_hash INTEGER NOT NULL, PRIMARY KEY (fingerprint, user_hash)) WITHOUT ROWID;
             DELETE FROM temp.expired_events;
+            DELETE FROM temp.expired_users;
             """, cancellationToken);
         var count = await Execute(connection, transaction, """
-            INSERT INTO temp.expired_events (event_rowid, event_id, fingerprint, timestamp)
-            SELECT rowid, event_id, fingerprint, timestamp FROM events
+            INSERT INTO temp.expired_events (event_rowid, event_id, fingerprint, timestamp, user_hash)
+            SELECT rowid, event_id, fingerprint, timestamp, user_hash FROM events
             WHERE project_id = $project AND timestamp < $before
             LIMIT $chunk
             """, cancellationToken, ("$project", projectId), ("$before", beforeMilliseconds), ("$chunk", ChunkSize));
@@ -77,12 +79,17 @@ internal sealed class SqliteRetention(SqliteDatabase database) : IEventRetention
                 DELETE FROM issue_events
                 WHERE project_id = $project AND (fingerprint, timestamp, event_id) IN (SELECT fingerprint, timestamp, event_id FROM temp.expired_events);
 
+                -- Only the users of the deleted events can have lost their last event of an issue; those still in one of
+                -- its events are found in one pass over the issue's narrow rows (a covering index). Asking the events
+                -- for each of the issue's users took seconds per chunk on a small database, and held the write lock
+                -- (ingest's batches waited, answered 503) for all of it.
+                INSERT OR IGNORE INTO temp.expired_users (fingerprint, user_hash)
+                SELECT fingerprint, user_hash FROM temp.expired_events;
+                DELETE FROM temp.expired_users
+                WHERE (fingerprint, user_hash) IN (SELECT ie.fingerprint, ie.user_hash FROM issue_events AS ie
+                                                   WHERE ie.project_id = $project AND ie.fingerprint IN (SELECT fingerprint FROM temp.expired_users));
                 DELETE FROM issue_users
-                WHERE project_id = $project
-                  AND fingerprint IN (SELECT fingerprint FROM temp.expired_events)
-                  AND NOT EXISTS (SELECT 1 FROM events e
-                                  WHERE e.project_id = issue_users.project_id AND e.fingerprint = issue_users.fingerprint
-                                    AND e.user_hash = issue_users.user_hash);
+                WHERE project_id = $project AND (fingerprint, user_hash) IN (SELECT fingerprint, user_hash FROM temp.expired_users);
 
                 UPDATE issues SET
                     event_count = (SELECT count(*) FROM events e WHERE e.project_id = issues.project_id AND e.fingerprint = issues.fingerprint),
@@ -92,6 +99,7 @@ internal sealed class SqliteRetention(SqliteDatabase database) : IEventRetention
 
                 DELETE FROM issues WHERE project_id = $project AND fingerprint IN (SELECT fingerprint FROM temp.expired_events) AND event_count = 0;
                 DELETE FROM temp.expired_events;
+                DELETE FROM temp.expired_users;
                 """, cancellationToken, ("$project", projectId));
         }
 

@@ -9,7 +9,8 @@ namespace ErrorHub.Testing.Smtp;
 /// <summary>
 /// A real SMTP server on loopback for the e-mail tests: Debian's aiosmtpd as a child process, writing what
 /// it accepts into a Maildir that the tests read back with MimeKit. Recipients named <c>transient-…@</c> are
-/// refused with 451 and <c>permanent-…@</c> with 550, so both kinds of refusal can be tested. It can be
+/// refused with 451 and <c>permanent-…@</c> with 550, so both kinds of refusal can be tested; a mail to a <c>drop-…@</c>
+/// recipient has its connection cut after its data came in, with no answer (and is not kept). It can be
 /// stopped and started again on the same port (SMTP down, then up). A missing aiosmtpd fails the tests
 /// (test.sh installs it): nothing is skipped silently.
 /// </summary>
@@ -28,6 +29,13 @@ public sealed class SmtpServerFixture : IAsyncLifetime
                     return "451 4.3.0 Try again later"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                if any(address.startswith("drop-") for address in envelope.rcpt_tos):
+                    # The whole mail came in; the connection goes down before any answer, and the mail is not kept.
+                    server.transport.abort()
+                    return "421 4.4.2 Connection dropped"
+                return await super().handle_DATA(server, session, envelope)
         """;
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-smtp-" + Guid.NewGuid().ToString("N"));
