@@ -410,13 +410,34 @@ internal sealed class NotificationCycle(
         var attempts = notification.Attempts + 1;
         return result.Outcome switch
         {
-            DeliveryOutcome.Sent => notification with { State = NotificationState.Sent, Attempts = attempts, SentAt = now, LastError = result.Error },
-            DeliveryOutcome.Permanent => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = result.Error },
+            // Some recipients refused for now while the others got it: the notification stays due for them alone.
+            DeliveryOutcome.Sent when result.TryAgainFor is { Count: > 0 } later && attempts < _options.MaxAttempts => notification with
+            {
+                Attempts = attempts,
+                NextAttemptAt = now + RetryDelay(attempts),
+                SentAt = notification.SentAt ?? now,
+                DeliverTo = later,
+                LastError = $"Sent to the others; to be tried again for {string.Join(", ", later)}: {result.Error}",
+            },
+            DeliveryOutcome.Sent when result.TryAgainFor is { Count: > 0 } => notification with
+            {
+                State = NotificationState.Sent,
+                Attempts = attempts,
+                SentAt = notification.SentAt ?? now,
+                DeliverTo = null,
+                LastError = $"Gave up on {string.Join(", ", result.TryAgainFor)} after {attempts} attempts: {result.Error}",
+            },
+            DeliveryOutcome.Sent => notification with { State = NotificationState.Sent, Attempts = attempts, SentAt = notification.SentAt ?? now, DeliverTo = null, LastError = result.Error },
+            DeliveryOutcome.Permanent => notification with { State = GivenUp(notification), Attempts = attempts, LastError = result.Error },
             DeliveryOutcome.NotTried => notification,
-            _ when attempts >= _options.MaxAttempts => notification with { State = NotificationState.Failed, Attempts = attempts, LastError = $"Gave up after {attempts} attempts: {result.Error}" },
+            _ when attempts >= _options.MaxAttempts => notification with { State = GivenUp(notification), Attempts = attempts, LastError = $"Gave up after {attempts} attempts: {result.Error}" },
             _ => notification with { Attempts = attempts, NextAttemptAt = now + RetryDelay(attempts), LastError = result.Error },
         };
     }
+
+    /// <summary>A notification given up is still sent when an earlier attempt reached some of its recipients (its error says who missed it).</summary>
+    private static NotificationState GivenUp(Notification notification) =>
+        notification.DeliverTo is null ? NotificationState.Failed : NotificationState.Sent;
 
     internal TimeSpan RetryDelay(int attempts)
     {

@@ -65,6 +65,12 @@ public sealed record Notification(Guid Id, int ProjectId, string Key, string Gro
 {
     public string? Fingerprint { get; init; }
     public IReadOnlyList<string> Recipients { get; init; } = [];
+
+    /// <summary>
+    /// The recipients still owed the mail, when an attempt reached the others but the server refused these for now (4xx);
+    /// null when every recipient is owed it (not tried yet) or nobody is.
+    /// </summary>
+    public IReadOnlyList<string>? DeliverTo { get; init; }
     public string Subject { get; init; } = "";
     public string TextBody { get; init; } = "";
     public string HtmlBody { get; init; } = "";

@@ -133,7 +133,7 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
             await _harness.RoundAsync();
         }
 
-        var mail = smtp.Messages().Should().ContainSingle("the refused address is noted, not retried at the cost of a second copy for the rest").Subject;
+        var mail = smtp.Messages().Should().ContainSingle("the refused address is tried again on its own, never at the cost of a second copy for the rest").Subject;
         var envelope = SmtpServerFixture.EnvelopeRecipients(mail);
         envelope.Should().BeEquivalentTo(["ana@members.example", "bo@members.example", "outside@partner.example"]);
         var shown = string.Join("\n", mail.Headers.Where(h => h.Field != "X-RcptTo").Select(h => h.ToString()));
@@ -150,6 +150,42 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
         var sent = (await _harness.HistoryAsync(shop)).Single();
         sent.State.Should().Be(NotificationState.Sent);
         sent.LastError.Should().Contain("transient-flaky@example.com").And.Contain("451");
+    }
+
+    [Fact]
+    public async Task A_recipient_refused_for_now_while_the_others_took_the_mail_gets_it_on_a_later_attempt_and_nobody_gets_it_twice()
+    {
+        // The server refuses each full-once address once in its life: a fresh one per run.
+        var full = $"full-once-{Guid.NewGuid():N}@partner.example";
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@members.example", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = [full, "ops@partner.example"] });
+        await _harness.RoundAsync();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+
+        var first = smtp.Messages().Should().ContainSingle().Subject;
+        SmtpServerFixture.EnvelopeRecipients(first).Should().BeEquivalentTo(["ana@members.example", "ops@partner.example"]);
+        var waiting = (await _harness.HistoryAsync(shop)).Single();
+        waiting.State.Should().Be(NotificationState.Pending, "the mailbox that was full is still owed the mail");
+        waiting.LastError.Should().Contain(full).And.Contain("452");
+        waiting.Recipients.Should().HaveCount(3, "the history still names everyone it is for");
+
+        for (var i = 0; i < 3; i++)
+        {
+            _harness.Time.Advance(TimeSpan.FromMinutes(5));
+            await _harness.RoundAsync();
+        }
+
+        var mails = smtp.Messages();
+        mails.Select(m => string.Join(",", SmtpServerFixture.EnvelopeRecipients(m).Order())).Should().BeEquivalentTo(
+            ["ana@members.example,ops@partner.example", full],
+            "one retry, for the refused address alone");
+        mails.Select(m => m.MessageId).Distinct().Should().ContainSingle("the retry is recognisably the same mail");
+        var sent = (await _harness.HistoryAsync(shop)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.Attempts.Should().Be(2);
     }
 
     [Fact]

@@ -26,7 +26,11 @@ internal enum DeliveryOutcome
     NotTried,
 }
 
-internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null);
+/// <param name="TryAgainFor">
+/// With <see cref="DeliveryOutcome.Sent"/>: the recipients the server refused for now (4xx: a full mailbox, a relay's
+/// per-mail recipient limit, greylisting) while it took the mail for the others; they are owed the mail still.
+/// </param>
+internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null, IReadOnlyList<string>? TryAgainFor = null);
 
 /// <summary>A mail and whom the SMTP envelope delivers it to, which its headers need not show.</summary>
 internal sealed record OutgoingMail(MimeMessage Message, IReadOnlyList<MailboxAddress> Recipients);
@@ -83,7 +87,11 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
                 // so the outbox's one state per notification stays exact (nobody gets it twice because another
                 // address failed), and a large team costs one message, not one per member.
                 await client.SendAsync(message, From, recipients, deadline.Token);
-                results.Add(new DeliveryResult(DeliveryOutcome.Sent, client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text))));
+                var later = client.Refused.Where(r => r.Status < 500).Select(r => r.Address).ToList();
+                results.Add(new DeliveryResult(
+                    DeliveryOutcome.Sent,
+                    client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text)),
+                    later.Count == 0 ? null : later));
             }
             catch (SmtpCommandException) when (client.Refused.Count > 0)
             {
@@ -185,11 +193,11 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
 /// </summary>
 internal sealed class TolerantSmtpClient : SmtpClient
 {
-    public List<(int Status, string Text)> Refused { get; } = [];
+    public List<(int Status, string Address, string Text)> Refused { get; } = [];
 
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
     {
-        Refused.Add(((int)response.StatusCode, $"{(int)response.StatusCode} {response.Response} ({mailbox.Address})"));
+        Refused.Add(((int)response.StatusCode, mailbox.Address, $"{(int)response.StatusCode} {response.Response} ({mailbox.Address})"));
     }
 }
 
@@ -197,7 +205,8 @@ internal sealed class TolerantSmtpClient : SmtpClient
 /// A recorded notification as a MIME message: plain text and HTML, and a Message-ID from its id, so a resend is
 /// recognisably the same mail. Its recipients are on the envelope only: the To: header names a lone recipient, and
 /// otherwise the empty group "undisclosed-recipients", so members' addresses are not shown to the project's extra
-/// (possibly outside) addresses, nor theirs to the members.
+/// (possibly outside) addresses, nor theirs to the members. After an attempt that reached only some recipients, it goes
+/// to the rest (<see cref="Notification.DeliverTo"/>) only, so nobody gets it twice.
 /// </summary>
 internal static class NotificationMessages
 {
@@ -212,8 +221,9 @@ internal static class NotificationMessages
             Date = notification.CreatedAt,
         };
         message.From.Add(from);
-        var recipients = new List<MailboxAddress>(notification.Recipients.Count);
-        foreach (var recipient in notification.Recipients)
+        var owed = notification.DeliverTo ?? notification.Recipients;
+        var recipients = new List<MailboxAddress>(owed.Count);
+        foreach (var recipient in owed)
         {
             if (MailboxAddress.TryParse(recipient, out var address))
             {

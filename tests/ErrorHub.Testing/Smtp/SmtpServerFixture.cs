@@ -9,7 +9,8 @@ namespace ErrorHub.Testing.Smtp;
 /// <summary>
 /// A real SMTP server on loopback for the e-mail tests: Debian's aiosmtpd as a child process, writing what
 /// it accepts into a Maildir that the tests read back with MimeKit. Recipients named <c>transient-…@</c> are
-/// refused with 451 and <c>permanent-…@</c> with 550, so both kinds of refusal can be tested; a mail to a <c>drop-…@</c>
+/// refused with 451 and <c>permanent-…@</c> with 550, so both kinds of refusal can be tested, and <c>full-once-…@</c>
+/// with 452 the first time only (a full mailbox that is emptied); a mail to a <c>drop-…@</c>
 /// recipient has its connection cut after its data came in, with no answer (and is not kept). It can be
 /// stopped and started again on the same port (SMTP down, then up). A missing aiosmtpd fails the tests
 /// (test.sh installs it): nothing is skipped silently.
@@ -22,11 +23,16 @@ public sealed class SmtpServerFixture : IAsyncLifetime
         from aiosmtpd.handlers import Mailbox
 
         class Handler(Mailbox):
+            refused_once = set()
+
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 if address.startswith("permanent-"):
                     return "550 5.1.1 No such mailbox here"
                 if address.startswith("transient-"):
                     return "451 4.3.0 Try again later"
+                if address.startswith("full-once-") and address not in Handler.refused_once:
+                    Handler.refused_once.add(address)
+                    return "452 4.2.2 Mailbox full, try again later"
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
