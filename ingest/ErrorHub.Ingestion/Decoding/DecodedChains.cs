@@ -15,7 +15,8 @@ namespace ErrorHub.Ingestion.Decoding;
 /// <remarks>
 /// Bounded: at most <see cref="MaxChains"/> chains and <see cref="MaxBytes"/> bytes of them, and once more arrays missed
 /// than hit (past <see cref="GiveUpAfter"/> misses) the rest are read directly, so a batch of all different failures pays
-/// for a few dozen look-ups only. One per batch or per insert, used by one thread at a time.
+/// for a few dozen look-ups only. One per batch or per insert, used by one thread at a time and with one decoder (whose
+/// limits decide what the bytes are read to).
 /// </remarks>
 internal sealed class DecodedChains
 {
