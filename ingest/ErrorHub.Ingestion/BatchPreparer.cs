@@ -41,7 +41,7 @@ internal sealed class BatchPreparer(IOptions<IngestLimits> limits, IOptions<Scru
     /// </summary>
     public IReadOnlyList<ErrorEvent> Prepare(int projectId, ReadOnlyMemory<byte> body, DateTimeOffset receivedAt, GroupingCache grouping, out IReadOnlyDictionary<string, long>? sdkDrops, Guid batchId = default)
     {
-        var batch = _decoder.Decode(body);
+        var batch = _decoder.Decode(body, grouping.Chains);
         sdkDrops = batch.Dropped;
         var context = new BatchContext(projectId, receivedAt, batch.Sdk, batchId);
         var events = new List<ErrorEvent>(batch.Events.Count);

@@ -25,7 +25,14 @@ namespace ErrorHub.Ingestion.Decoding;
 /// </remarks>
 internal sealed class EventBatchDecoder(IngestLimits limits)
 {
-    public IncomingBatch Decode(ReadOnlyMemory<byte> body) => Read<Materialize>(body, out _)!;
+    public IncomingBatch Decode(ReadOnlyMemory<byte> body) => Decode(body, DecodedChains.ForOneBatch(body));
+
+    /// <summary>
+    /// <see cref="Decode(ReadOnlyMemory{byte})"/> with the chains of earlier batches at hand (<see cref="DecodedChains"/>): the
+    /// journal's flusher decodes an insert's batches with one, so a failure sent in every batch is read once an insert. The
+    /// events are equal either way; events whose chains were sent as the same bytes share one chain.
+    /// </summary>
+    public IncomingBatch Decode(ReadOnlyMemory<byte> body, DecodedChains chains) => Read<Materialize>(body, chains, out _)!;
 
     /// <summary>
     /// Refuses exactly what <see cref="Decode"/> refuses, with the same <see cref="BatchFormatException"/>, and counts the
@@ -34,7 +41,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
     /// </summary>
     public ValidatedBatch Validate(ReadOnlyMemory<byte> body)
     {
-        Read<CheckOnly>(body, out var validated);
+        Read<CheckOnly>(body, DecodedChains.ForOneBatch(body), out var validated);
         return validated;
     }
 
@@ -56,7 +63,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         public static bool Materializes => false;
     }
 
-    private IncomingBatch? Read<TMode>(ReadOnlyMemory<byte> body, out ValidatedBatch validated)
+    private IncomingBatch? Read<TMode>(ReadOnlyMemory<byte> body, DecodedChains chains, out ValidatedBatch validated)
         where TMode : struct, IDecodeMode
     {
         if (body.IsEmpty)
@@ -68,7 +75,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         var path = new FieldPath(body);
         try
         {
-            var batch = ReadBatch<TMode>(ref reader, path, out validated);
+            var batch = ReadBatch<TMode>(ref reader, path, chains, out validated);
             if (!reader.End)
             {
                 throw new BatchFormatException("", $"unexpected data after the batch at byte {reader.Position}");
@@ -87,7 +94,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         }
     }
 
-    private IncomingBatch? ReadBatch<TMode>(ref WireReader reader, FieldPath path, out ValidatedBatch validated)
+    private IncomingBatch? ReadBatch<TMode>(ref WireReader reader, FieldPath path, DecodedChains chains, out ValidatedBatch validated)
         where TMode : struct, IDecodeMode
     {
         if (reader.PeekType() != MessagePackType.Map)
@@ -136,7 +143,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                     for (var i = 0; i < declared; i++)
                     {
                         path.PushIndex(i);
-                        var read = ReadEvent<TMode>(ref reader, path);
+                        var read = ReadEvent<TMode>(ref reader, path, chains);
                         events?.Add(read!);
                         path.Pop();
                     }
@@ -160,7 +167,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         return TMode.Materializes ? new IncomingBatch(version, sdk, events!) { Dropped = dropped } : null;
     }
 
-    private IncomingEvent? ReadEvent<TMode>(ref WireReader reader, FieldPath path)
+    private IncomingEvent? ReadEvent<TMode>(ref WireReader reader, FieldPath path, DecodedChains chains)
         where TMode : struct, IDecodeMode
     {
         ExpectMap(ref reader, path);
@@ -168,7 +175,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         DateTimeOffset? timestamp = null;
         string? level = null, message = null, logger = null, platform = null, release = null, environment = null, serverName = null;
         List<string>? fingerprint = null;
-        List<ExceptionRecord>? exceptions = null;
+        IReadOnlyList<ExceptionRecord>? exceptions = null;
         RequestRecord? request = null;
         UserRecord? user = null;
         Dictionary<string, string>? tags = null, extra = null;
@@ -198,7 +205,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                 case WireKey.Environment: environment = Text<TMode>(ref reader, limits.MaxShortChars); break;
                 case WireKey.ServerName: serverName = Text<TMode>(ref reader, limits.MaxShortChars); break;
                 case WireKey.Fingerprint: fingerprint = ReadStringList<TMode>(ref reader, path, limits.MaxFingerprintParts, limits.MaxShortChars); break;
-                case WireKey.Exceptions: exceptions = ReadExceptions<TMode>(ref reader, path, out exceptionCount); break;
+                case WireKey.Exceptions: exceptions = ReadChain<TMode>(ref reader, path, chains, out exceptionCount); break;
                 case WireKey.Request: request = ReadRequest<TMode>(ref reader, path); break;
                 case WireKey.User: user = ReadUser<TMode>(ref reader, path); break;
                 case WireKey.Tags: tags = ReadStringMap<TMode>(ref reader, path, limits.MaxTags, limits.MaxShortChars, limits.MaxShortChars); break;
@@ -293,6 +300,37 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// <see cref="ReadExceptions{TMode}"/>, or what it gave for an array of the same bytes before (<see cref="DecodedChains"/>).
+    /// The array is first skipped to know its bytes; an array that cannot be skipped (cut short, malformed, nested past the
+    /// limit) is read as it would have been, so it is refused, or read, exactly as without the look-up.
+    /// </summary>
+    private IReadOnlyList<ExceptionRecord>? ReadChain<TMode>(ref WireReader reader, FieldPath path, DecodedChains chains, out int kept)
+        where TMode : struct, IDecodeMode
+    {
+        if (!chains.Worthwhile)
+        {
+            return ReadExceptions<TMode>(ref reader, path, out kept);
+        }
+
+        var start = reader;
+        var offset = (int)reader.Position;
+        if (!reader.TrySkip(out var encoded))
+        {
+            return ReadExceptions<TMode>(ref reader, path, out kept);
+        }
+
+        if (chains.TryGet(encoded, TMode.Materializes, out var hash, out var known, out kept))
+        {
+            return known;
+        }
+
+        reader = start;
+        var chain = ReadExceptions<TMode>(ref reader, path, out kept);
+        chains.Keep(encoded, offset, hash, chain, kept);
+        return chain;
     }
 
     /// <summary>The exceptions kept (at most <see cref="IngestLimits.MaxExceptions"/>; the rest skipped), and in <paramref name="kept"/> how many.</summary>

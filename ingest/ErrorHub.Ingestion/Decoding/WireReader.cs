@@ -299,6 +299,29 @@ internal ref struct WireReader
     }
 
     /// <summary>
+    /// The bytes of the next value, and the reader past it, when <see cref="Skip"/> takes it; otherwise false, with the reader
+    /// where it was (the caller then reads the value field by field, and refuses it as those reads do).
+    /// </summary>
+    public bool TrySkip(out ReadOnlySpan<byte> value)
+    {
+        var start = _position;
+        var valueStart = _valueStart;
+        try
+        {
+            Skip();
+            value = _data[start.._position];
+            return true;
+        }
+        catch (Exception exception) when (exception is WireFormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            _position = start;
+            _valueStart = valueStart;
+            value = default;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Skips one value of any type within <see cref="IngestLimits.MaxDepth"/>, checking every header on the way as the
     /// reads do. The number of values still to skip in each open container is kept in a small stack (on the call stack
     /// for the first levels, pooled beyond), so nesting costs no call-stack depth whatever the limit.

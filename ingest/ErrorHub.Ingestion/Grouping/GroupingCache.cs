@@ -22,6 +22,15 @@ internal sealed class GroupingCache
 
     private readonly Dictionary<GroupingInput, EventGrouping> _results = new(GroupingInput.Comparer);
 
+    /// <summary>The hash of each exception chain seen, by the chain's instance: the decoder gives every event whose chain came as the same bytes the same chain (<see cref="Chains"/>), so a chain is hashed once.</summary>
+    private readonly Dictionary<IReadOnlyList<ExceptionRecord>, int> _chainHashes = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// The exception chains decoded for the same batch or insert (<see cref="EventBatchDecoder.Decode(ReadOnlyMemory{byte}, DecodedChains)"/>):
+    /// they live as long as the groupings made from them, and the events that share one share its grouping.
+    /// </summary>
+    public DecodedChains Chains { get; } = new();
+
     /// <summary>Events grouped from a result kept before.</summary>
     public int Hits { get; private set; }
 
@@ -31,7 +40,16 @@ internal sealed class GroupingCache
     /// <summary>The event's grouping: kept from an earlier event with the same inputs, or made now.</summary>
     public EventGrouping Group(IncomingEvent incoming)
     {
-        var input = new GroupingInput(incoming);
+        if (!_chainHashes.TryGetValue(incoming.Exceptions, out var chainHash))
+        {
+            chainHash = GroupingInput.HashChain(incoming.Exceptions);
+            if (_chainHashes.Count < MaxEntries)
+            {
+                _chainHashes.Add(incoming.Exceptions, chainHash);
+            }
+        }
+
+        var input = new GroupingInput(incoming, chainHash);
         if (_results.TryGetValue(input, out var grouping))
         {
             Hits++;
@@ -60,21 +78,12 @@ internal sealed class GroupingCache
         private readonly string? _endpoint;
         private readonly int _hash;
 
-        public GroupingInput(IncomingEvent incoming)
+        /// <summary>The hash of a chain's names that tell failures apart (types, messages, methods, lines); equality reads everything.</summary>
+        public static int HashChain(IReadOnlyList<ExceptionRecord> exceptions)
         {
-            _exceptions = incoming.Exceptions;
-            _fingerprint = incoming.Fingerprint;
-            _logger = incoming.Logger;
-
-            // Grouping reads the event's own message only when there is no exception (title and key come from the chain otherwise).
-            _message = incoming.Exceptions.Count == 0 ? incoming.Message : null;
-            _route = incoming.Tags.GetValueOrDefault(Grouper.RouteTag);
-            _endpoint = incoming.Tags.GetValueOrDefault(Grouper.EndpointTag);
-
-            // The hash reads the names that tell failures apart (types, messages, methods, lines); equality reads everything.
             var hash = new HashCode();
-            hash.Add(_exceptions.Count);
-            foreach (var exception in _exceptions)
+            hash.Add(exceptions.Count);
+            foreach (var exception in exceptions)
             {
                 hash.Add(exception.Type);
                 hash.Add(exception.Value);
@@ -87,6 +96,22 @@ internal sealed class GroupingCache
                 }
             }
 
+            return hash.ToHashCode();
+        }
+
+        public GroupingInput(IncomingEvent incoming, int chainHash)
+        {
+            _exceptions = incoming.Exceptions;
+            _fingerprint = incoming.Fingerprint;
+            _logger = incoming.Logger;
+
+            // Grouping reads the event's own message only when there is no exception (title and key come from the chain otherwise).
+            _message = incoming.Exceptions.Count == 0 ? incoming.Message : null;
+            _route = incoming.Tags.GetValueOrDefault(Grouper.RouteTag);
+            _endpoint = incoming.Tags.GetValueOrDefault(Grouper.EndpointTag);
+
+            var hash = new HashCode();
+            hash.Add(chainHash);
             hash.Add(_fingerprint?.Count ?? -1);
             hash.Add(_logger);
             hash.Add(_message);
@@ -106,7 +131,7 @@ internal sealed class GroupingCache
                 return false;
             }
 
-            for (var i = 0; i < _exceptions.Count; i++)
+            for (var i = 0; i < _exceptions.Count && !ReferenceEquals(_exceptions, other._exceptions); i++)
             {
                 if (!SameException(_exceptions[i], other._exceptions[i]))
                 {
