@@ -91,7 +91,10 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
             failures.Add($"ErrorHub:Access:SignInFailuresPerAddress must be between 0 (off) and 100000, not {access.SignInFailuresPerAddress}.");
         }
 
-        CheckPositive(access.SignInFailureWindow, "ErrorHub:Access:SignInFailureWindow", failures);
+        if (access.SignInFailureWindow < TimeSpan.FromSeconds(1) || access.SignInFailureWindow > TimeSpan.FromDays(7))
+        {
+            failures.Add($"ErrorHub:Access:SignInFailureWindow must be between 00:00:01 and 7.00:00:00, not {access.SignInFailureWindow}.");
+        }
         CheckPositive(access.InvitationLifetime, "ErrorHub:Access:InvitationLifetime", failures);
         CheckPositive(access.SessionLifetime, "ErrorHub:Access:SessionLifetime", failures);
     }

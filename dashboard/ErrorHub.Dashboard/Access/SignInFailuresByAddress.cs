@@ -171,7 +171,8 @@ internal sealed class SignInFailuresByAddress
 
     private int Find(ClientAddress address, long ticks)
     {
-        var first = (int)((uint)HashCode.Combine(address) % Sets) * Ways; // HashCode's seed is random per process
+        // HashCode's seed is random per process, and both halves of the bits go in whole (not folded to 32 bits first).
+        var first = (int)((uint)HashCode.Combine((uint)address.Bits, (uint)(address.Bits >> 32), address.IsIPv6) % Sets) * Ways;
         var victim = first;
         var victimCost = long.MaxValue;
         for (var index = first; index < first + Ways; index++)
