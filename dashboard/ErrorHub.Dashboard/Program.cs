@@ -45,6 +45,9 @@ builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
 
 var app = builder.Build();
 
+// Behind a trusted reverse proxy (ErrorHub:ForwardedHeaders), the client's address and scheme come from its
+// X-Forwarded-* headers: before anything reads them (sign-in limits, cookies, redirects). Otherwise nothing.
+app.UseErrorHubForwardedHeaders();
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseApiErrorBodies(); // the JSON API answers its refusals in JSON, never with the HTML pages above
 app.UseStoreOutagePages(); // a store that cannot be read answers 503 with a page saying so, not an empty 500

@@ -5,6 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddErrorHubIngest(builder.Configuration);
 
 var app = builder.Build();
+app.UseErrorHubForwardedHeaders(); // behind a trusted proxy (ErrorHub:ForwardedHeaders): its client address and scheme
 app.MapErrorHubIngest();
 app.MapErrorHubOperations(); // /healthz, /readyz, /metrics
 app.Run();

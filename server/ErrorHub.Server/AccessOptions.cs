@@ -30,6 +30,15 @@ public sealed class AccessOptions
     /// <summary>How long a locked account stays locked (default 15 minutes).</summary>
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Failed sign-ins from one client address (an IPv4 address, an IPv6 /64) within <see cref="SignInFailureWindow"/>
+    /// after which that address may not try again for the window's length, whatever the email (default 20; 0 turns it off).
+    /// </summary>
+    public int SignInFailuresPerAddress { get; set; } = 20;
+
+    /// <summary>The window the failures of one address are counted in, and how long an address that reached the limit waits (default 15 minutes).</summary>
+    public TimeSpan SignInFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>How long an invitation link works (default 7 days).</summary>
     public TimeSpan InvitationLifetime { get; set; } = TimeSpan.FromDays(7);
 

@@ -57,6 +57,9 @@ public sealed class ErrorHubServerOptions
     /// <summary>Sign-in: lockout, invitations, session length (<c>ErrorHub:Access</c>; the dashboard reads it).</summary>
     public AccessOptions Access { get; set; } = new();
 
+    /// <summary>The reverse proxies whose forwarded headers are believed (<c>ErrorHub:ForwardedHeaders</c>); none by default.</summary>
+    public ForwardedHeadersTrustOptions ForwardedHeaders { get; set; } = new();
+
     /// <summary>The options as bound from <paramref name="configuration"/>, for decisions a host makes before its services exist.</summary>
     public static ErrorHubServerOptions From(IConfiguration configuration)
     {

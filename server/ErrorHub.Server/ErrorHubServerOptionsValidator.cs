@@ -37,6 +37,7 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
         }
 
         CheckAccess(options, failures);
+        CheckForwardedHeaders(options.ForwardedHeaders, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -85,8 +86,36 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
         }
 
         CheckPositive(access.LockoutDuration, "ErrorHub:Access:LockoutDuration", failures);
+        if (access.SignInFailuresPerAddress is < 0 or > 100_000)
+        {
+            failures.Add($"ErrorHub:Access:SignInFailuresPerAddress must be between 0 (off) and 100000, not {access.SignInFailuresPerAddress}.");
+        }
+
+        if (access.SignInFailureWindow < TimeSpan.FromSeconds(1) || access.SignInFailureWindow > TimeSpan.FromDays(7))
+        {
+            failures.Add($"ErrorHub:Access:SignInFailureWindow must be between 00:00:01 and 7.00:00:00, not {access.SignInFailureWindow}.");
+        }
         CheckPositive(access.InvitationLifetime, "ErrorHub:Access:InvitationLifetime", failures);
         CheckPositive(access.SessionLifetime, "ErrorHub:Access:SessionLifetime", failures);
+    }
+
+    private static void CheckForwardedHeaders(ForwardedHeadersTrustOptions trust, List<string> failures)
+    {
+        foreach (var proxy in ForwardedHeadersTrustOptions.Entries(trust.KnownProxies))
+        {
+            if (ForwardedHeadersTrustOptions.ParseAddress(proxy) is null)
+            {
+                failures.Add($"ErrorHub:ForwardedHeaders:KnownProxies '{proxy}' is not an IP address (e.g. 10.0.0.5 or fd00::5; a host name is not resolved).");
+            }
+        }
+
+        foreach (var network in ForwardedHeadersTrustOptions.Entries(trust.KnownNetworks))
+        {
+            if (ForwardedHeadersTrustOptions.ParseNetwork(network) is null)
+            {
+                failures.Add($"ErrorHub:ForwardedHeaders:KnownNetworks '{network}' is not a network in CIDR notation (an address whose bits past the prefix are zero, '/', a prefix length: e.g. 10.0.0.0/24 or fd00::/64).");
+            }
+        }
     }
 
     private static void CheckPositive(TimeSpan value, string key, List<string> failures)

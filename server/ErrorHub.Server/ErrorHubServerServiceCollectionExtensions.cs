@@ -31,6 +31,7 @@ public static class ErrorHubServerServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<ErrorHubServerOptions>()
             .Bind(configuration.GetSection(ErrorHubServerOptions.SectionName))
+            .Configure(options => options.ForwardedHeaders.AddSingleValues(configuration.GetSection(ErrorHubServerOptions.SectionName).GetSection(nameof(ErrorHubServerOptions.ForwardedHeaders))))
             .PostConfigure<IServiceProvider>(Complete)
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubServerOptions>, ErrorHubServerOptionsValidator>());

@@ -146,6 +146,15 @@ public sealed class ServerCompositionTests : IDisposable
     [InlineData("ErrorHub:Access:MaxFailedLogins", "0", "ErrorHub:Access:MaxFailedLogins must be between 1 and 1000, not 0.")]
     [InlineData("ErrorHub:Access:LockoutDuration", "00:00:00", "ErrorHub:Access:LockoutDuration must be positive")]
     [InlineData("ErrorHub:Access:InvitationLifetime", "-1.00:00:00", "ErrorHub:Access:InvitationLifetime must be positive")]
+    [InlineData("ErrorHub:Access:SignInFailuresPerAddress", "-1", "ErrorHub:Access:SignInFailuresPerAddress must be between 0 (off) and 100000, not -1.")]
+    [InlineData("ErrorHub:Access:SignInFailureWindow", "00:00:00", "ErrorHub:Access:SignInFailureWindow must be between 00:00:01 and 7.00:00:00, not 00:00:00.")]
+    [InlineData("ErrorHub:Access:SignInFailureWindow", "30.00:00:00", "ErrorHub:Access:SignInFailureWindow must be between 00:00:01 and 7.00:00:00, not 30.00:00:00.")]
+    [InlineData("ErrorHub:ForwardedHeaders:KnownProxies", "proxy.internal", "ErrorHub:ForwardedHeaders:KnownProxies 'proxy.internal' is not an IP address")]
+    [InlineData("ErrorHub:ForwardedHeaders:KnownProxies:0", "10.1", "ErrorHub:ForwardedHeaders:KnownProxies '10.1' is not an IP address")]
+    [InlineData("ErrorHub:ForwardedHeaders:KnownProxies", "10.0.0.5, fe80::1%eth0", "ErrorHub:ForwardedHeaders:KnownProxies 'fe80::1%eth0' is not an IP address")]
+    [InlineData("ErrorHub:ForwardedHeaders:KnownNetworks", "10.0.0.0", "ErrorHub:ForwardedHeaders:KnownNetworks '10.0.0.0' is not a network in CIDR notation")]
+    [InlineData("ErrorHub:ForwardedHeaders:KnownNetworks:0", "10.0.0.1/24", "ErrorHub:ForwardedHeaders:KnownNetworks '10.0.0.1/24' is not a network in CIDR notation")]
+    [InlineData("ErrorHub:ForwardedHeaders:KnownNetworks", "10.0.0.0/33", "ErrorHub:ForwardedHeaders:KnownNetworks '10.0.0.0/33' is not a network in CIDR notation")]
     public void A_wrong_setting_is_refused_with_a_message_naming_it(string key, string value, string expectedMessage)
     {
         var settings = new Dictionary<string, string?>
@@ -159,6 +168,22 @@ public sealed class ServerCompositionTests : IDisposable
         var resolve = () => host.Services.GetRequiredService<IStoreSchema>();
 
         resolve.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain(expectedMessage);
+    }
+
+    [Fact]
+    public void Trusted_proxies_are_read_from_a_list_or_from_one_value_separated_by_commas()
+    {
+        using var host = Build(new()
+        {
+            ["ErrorHub:ForwardedHeaders:KnownProxies"] = "10.0.0.5, 10.0.0.6;fd00::5",
+            ["ErrorHub:ForwardedHeaders:KnownNetworks:0"] = "10.1.0.0/16",
+            ["ErrorHub:ForwardedHeaders:KnownNetworks:1"] = "fd00:1::/64",
+        });
+
+        var trust = host.Services.GetRequiredService<IOptions<ErrorHubServerOptions>>().Value.ForwardedHeaders;
+
+        ForwardedHeadersTrustOptions.Entries(trust.KnownProxies).Should().Equal("10.0.0.5", "10.0.0.6", "fd00::5");
+        ForwardedHeadersTrustOptions.Entries(trust.KnownNetworks).Should().Equal("10.1.0.0/16", "fd00:1::/64");
     }
 
     [Fact]

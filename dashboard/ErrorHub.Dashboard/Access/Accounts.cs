@@ -1,3 +1,4 @@
+using System.Net;
 using ErrorHub.Server;
 using ErrorHub.Storage;
 using Microsoft.AspNetCore.Identity;
@@ -11,6 +12,9 @@ public enum SignInStatus
     Failed,
     LockedOut,
     Disabled,
+
+    /// <summary>Too many failed sign-ins from the client's address: the password was not checked.</summary>
+    AddressLimited,
 }
 
 internal enum ApiTokenRevocation
@@ -37,7 +41,8 @@ internal sealed record AccountResult<T>(T? Value, string? Problem)
 /// invitations, passwords, API tokens, roles. Passwords are hashed with ASP.NET Core's
 /// <see cref="PasswordHasher{TUser}"/>. Every change made on someone's behalf checks, against the store, that
 /// they may make it (a page's buttons are only a convenience). Sign-ins of one account are taken one at a
-/// time, so parallel guesses cannot slip past the lockout.
+/// time, so parallel guesses cannot slip past the lockout; on top of that, failed sign-ins are counted per client
+/// address (<see cref="SignInFailuresByAddress"/>).
 /// </summary>
 internal sealed partial class Accounts(
     IAccessStore store,
@@ -55,6 +60,7 @@ internal sealed partial class Accounts(
     private readonly SemaphoreSlim[] _signInLocks = [.. Enumerable.Range(0, LockStripes).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly SemaphoreSlim _createLock = new(1, 1);
     private readonly UnknownEmailFailures _unknownEmails = new();
+    private readonly SignInFailuresByAddress _addresses = new();
     private readonly Lazy<string> _nobodysHash = new(() => new PasswordHasher<UserAccount>().HashPassword(Nobody, Secrets.New("")));
 
     private AccessOptions Settings => options.Value.Access;
@@ -71,7 +77,36 @@ internal sealed partial class Accounts(
     public async Task<UserAccount?> ActiveUserAsync(Guid? userId, CancellationToken cancellationToken = default) =>
         userId is { } id && await store.GetUserAsync(id, cancellationToken) is { IsDisabled: false } user ? user : null;
 
-    public async Task<SignInOutcome> SignInAsync(string? email, string? password, CancellationToken cancellationToken = default)
+    /// <param name="clientAddress">Where the sign-in comes from (behind a trusted proxy, the address it forwarded); null when unknown, which the per-address limit does not count.</param>
+    public async Task<SignInOutcome> SignInAsync(string? email, string? password, IPAddress? clientAddress, CancellationToken cancellationToken = default)
+    {
+        var settings = Settings;
+        var address = ClientAddress.Of(clientAddress);
+        if (!_addresses.TryBegin(address, clock.GetUtcNow(), settings.SignInFailuresPerAddress, settings.SignInFailureWindow, out var attempt, out var retryAt))
+        {
+            // The same answer whatever the email, before the store is asked: it tells nothing about which emails exist.
+            return new SignInOutcome(SignInStatus.AddressLimited, LockedUntil: retryAt);
+        }
+
+        SignInOutcome? outcome = null;
+        try
+        {
+            outcome = await CheckPasswordAsync(email, password, cancellationToken);
+            return outcome;
+        }
+        finally
+        {
+            // A store failure or a cancelled request is no failed sign-in: it only gives its place in the count back.
+            var failed = outcome?.Status is SignInStatus.Failed or SignInStatus.LockedOut;
+            if (_addresses.End(attempt, failed, clock.GetUtcNow(), settings.SignInFailuresPerAddress, settings.SignInFailureWindow) is { } until)
+            {
+                LogAddressLimited(logger, address!.Value.ToString(), settings.SignInFailuresPerAddress, settings.SignInFailureWindow, until,
+                    address.Value.IsLoopbackOrPrivate ? HintForProxies : "");
+            }
+        }
+    }
+
+    private async Task<SignInOutcome> CheckPasswordAsync(string? email, string? password, CancellationToken cancellationToken)
     {
         var normalized = AccessRules.NormalizeEmail(email ?? "");
         password ??= "";
@@ -496,6 +531,12 @@ internal sealed partial class Accounts(
 
     [LoggerMessage(1, LogLevel.Warning, "Account {Email} locked until {Until} after {Failures} failed sign-ins")]
     private static partial void LogLockedOut(ILogger logger, string email, int failures, DateTimeOffset until);
+
+    private const string HintForProxies =
+        ". If that is the address of a reverse proxy, every client behind it shares this limit: name the proxy in ErrorHub:ForwardedHeaders:KnownProxies (docs/deployment.md)";
+
+    [LoggerMessage(4, LogLevel.Warning, "Sign-ins from {Address} are refused until {Until}: {Failures} failed sign-ins within {Window}{Hint}")]
+    private static partial void LogAddressLimited(ILogger logger, string address, int failures, TimeSpan window, DateTimeOffset until, string hint);
 
     [LoggerMessage(2, LogLevel.Information, "Account {Email} created ({Role})")]
     private static partial void LogUserCreated(ILogger logger, string email, UserRole role);
