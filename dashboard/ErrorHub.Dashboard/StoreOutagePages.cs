@@ -1,4 +1,5 @@
 using ErrorHub.Dashboard.Access;
+using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 
 namespace ErrorHub.Dashboard;
@@ -61,50 +62,31 @@ internal static partial class StoreOutagePages
         </html>
         """;
 
+    /// <summary>The dashboard's words for <see cref="StoreOutageTracker"/>'s three moments.</summary>
     private sealed partial class OutageLog(ILogger logger, TimeProvider timeProvider)
     {
-        private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
-
-        private readonly Lock _lock = new();
-        private bool _failing;
-        private DateTimeOffset _since;
-        private DateTimeOffset _nextSummary;
-        private long _failed;
+        private readonly StoreOutageTracker _tracker = new(timeProvider);
 
         public void Failed(PathString path, ClickHouseException exception)
         {
-            var now = timeProvider.GetUtcNow();
-            lock (_lock)
+            var report = _tracker.Failed();
+            switch (report.Moment)
             {
-                _failed++;
-                if (!_failing)
-                {
-                    (_failing, _since, _nextSummary) = (true, now, now + SummaryInterval);
+                case StoreOutageMoment.Began:
                     LogFailing(logger, path, exception);
-                }
-                else if (now >= _nextSummary)
-                {
-                    _nextSummary = now + SummaryInterval;
-                    LogStillFailing(logger, _failed, now - _since, exception.Message);
-                }
+                    break;
+                case StoreOutageMoment.StillFailing:
+                    LogStillFailing(logger, report.Failures, report.Duration, exception.Message);
+                    break;
             }
         }
 
         public void Answered()
         {
-            if (!Volatile.Read(ref _failing))
+            var report = _tracker.Succeeded();
+            if (report.Moment == StoreOutageMoment.Recovered)
             {
-                return;
-            }
-
-            var now = timeProvider.GetUtcNow();
-            lock (_lock)
-            {
-                if (_failing)
-                {
-                    LogRecovered(logger, _failed, now - _since);
-                    (_failing, _failed) = (false, 0);
-                }
+                LogRecovered(logger, report.Failures, report.Duration);
             }
         }
 
