@@ -113,20 +113,35 @@ public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyn
             await SendAsync(onSecond, acknowledged, HttpStatusCode.Accepted);
         }
 
+        // What an admin set in the dashboard, which the configuration does not say.
+        (await onSecond.Projects.SaveSettingsAsync(IngestHost.ProjectId, new ProjectSettings(RateLimitPerMinute: 600, RetentionDays: 14))).Should().BeTrue();
+        (await onSecond.Projects.AddKeyAsync(IngestHost.ProjectId, "added0in0the0dashboard000000000a", "Dashboard", DateTimeOffset.UtcNow)).Should().BeTrue();
+        var project = await onSecond.Projects.GetProjectAsync(IngestHost.ProjectId);
+        var keys = (await onSecond.Projects.GetKeysAsync(IngestHost.ProjectId)).Select(key => key.PublicKey).ToList();
+
         // Its disk replaced: no database, no tables; ZooKeeper still has its replicas.
         await first.KillAndWipeAsync();
         await SendAsync(onSecond, acknowledged, HttpStatusCode.Accepted, "the other node takes writes alone");
         await first.StartAsync();
         (await first.QueryAsync($"SELECT count() FROM system.databases WHERE name = {ClickHouseSql.Quote(_database)}")).Trim().Should().Be("0");
 
-        // The operator starts ErrorHub on it again, as after any restart: it makes the database and takes up the node's replicas.
+        // The operator starts ErrorHub on it again, as after any restart: it makes the database and takes up the node's replicas,
+        // and reads the project only once the node has fetched it: the cluster's project stays as it was, not saved again from
+        // the configuration (a new creation time, the dashboard's settings reset).
         await using var again = await IngestHost.StartAsync(Settings(first));
+        (await again.Projects.GetProjectAsync(IngestHost.ProjectId)).Should().BeEquivalentTo(project, "the process on the emptied node reads the cluster's project");
+        (await again.Projects.GetSettingsAsync(IngestHost.ProjectId)).Should().Be(new ProjectSettings(600, 14), "the dashboard's settings are not reset");
+        (await again.Projects.GetKeysAsync(IngestHost.ProjectId)).Select(key => key.PublicKey).Should().BeEquivalentTo(keys);
+        again.Logs.Entries.Should().Contain(e => e.Message.Contains("waiting up to") && e.Message.Contains("projects"), "the wait is said in the log");
         await SendAsync(again, acknowledged, HttpStatusCode.Accepted, "the node takes writes again");
 
         await SyncReplicasAsync(first);
         await ShouldReadAllAsync(again, acknowledged, "the emptied node fetched every part from the other");
         await SyncReplicasAsync(second);
         await ShouldReadAllAsync(onSecond, acknowledged, "and what it took since reached the other");
+        var onSecondAfter = await onSecond.Projects.GetProjectAsync(IngestHost.ProjectId);
+        onSecondAfter!.CreatedAt.Should().Be(project!.CreatedAt, "nothing saved the project again over the cluster's");
+        (await onSecond.Projects.GetSettingsAsync(IngestHost.ProjectId)).Should().Be(new ProjectSettings(600, 14));
     }
 
     private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => new()
