@@ -1,6 +1,8 @@
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Dashboard;
 
@@ -21,8 +23,13 @@ internal static partial class StoreOutagePages
         var outage = new OutageLog(
             app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
             app.ApplicationServices.GetRequiredService<TimeProvider>());
+        var pageTimeout = app.ApplicationServices.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.PageTimeout;
         return app.Use(async (context, next) =>
         {
+            // A hung node answers nothing: each query of this request (and of the interactive page's circuit it may open)
+            // waits at most this long for ClickHouse to start answering, then fails into the 503 below or the page's
+            // own "not answering" state, instead of holding the visitor for the whole RequestTimeout.
+            ClickHouseAnswerHandler.AnswerWithin.Value = pageTimeout;
             try
             {
                 await next(context);
@@ -47,6 +54,22 @@ internal static partial class StoreOutagePages
                 await context.Response.WriteAsync(Page);
             }
         });
+    }
+
+    /// <summary>
+    /// The same bound for an interactive page's circuit: its events (clicks, navigation) arrive over the circuit's
+    /// connection, in an async flow of their own, not in the HTTP request that set it above.
+    /// </summary>
+    internal sealed class PageTimeoutCircuitHandler(IOptions<StoreOptions> options) : CircuitHandler
+    {
+        private readonly TimeSpan _pageTimeout = options.Value.ClickHouse.PageTimeout;
+
+        public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
+            async context =>
+            {
+                ClickHouseAnswerHandler.AnswerWithin.Value = _pageTimeout;
+                await next(context);
+            };
     }
 
     private const string Page = """
