@@ -6,7 +6,6 @@ using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Microsoft.Extensions.Logging;
 using Xunit;
-using static ErrorHub.Testing.Batches.SampleBatch;
 
 namespace ErrorHub.Storage.Tests.Cluster;
 
@@ -144,14 +143,38 @@ public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyn
         (await onSecond.Projects.GetSettingsAsync(IngestHost.ProjectId)).Should().Be(new ProjectSettings(600, 14));
     }
 
-    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => new()
+    [Fact]
+    public async Task With_its_node_hung_ingest_answers_503_with_retry_after_within_the_store_wait_is_not_ready_and_recovers_by_itself()
     {
-        ["ErrorHub:Store:Kind"] = "clickhouse",
-        ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
-        ["ErrorHub:Store:ClickHouse:Database"] = _database,
-        ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
-        ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:30",
-    };
+        var first = cluster.Nodes[0];
+        await using var ingest = await IngestHost.StartAsync(Settings(first));
+        var acknowledged = new List<Guid>();
+        await SendAsync(ingest, acknowledged, HttpStatusCode.Accepted);
+
+        // Hung, not stopped: connections are accepted and nothing is answered. Ingest's client would wait minutes for it
+        // (the test's client gives up after 100 s): the batch must be answered 503 within ingest's store wait instead,
+        // its key checked from the cache without waiting for the node.
+        first.Hang();
+        try
+        {
+            var retryAfter = await SendAsync(ingest, acknowledged, HttpStatusCode.ServiceUnavailable, "a hung node stores nothing");
+            retryAfter.Should().BePositive("the SDK keeps the batch and sends it again later");
+            using var ready = await ingest.Client.GetAsync("/readyz");
+            ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a load balancer should send events to an ingest whose node answers");
+        }
+        finally
+        {
+            first.Hang(hung: false);
+        }
+
+        await EventuallyAcceptsAsync(ingest, acknowledged);
+        foreach (var id in acknowledged)
+        {
+            (await ingest.Issues.GetEventAsync(IngestHost.ProjectId, id)).Should().NotBeNull("nothing acknowledged is lost");
+        }
+    }
+
+    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => ClusterIngest.Settings(node, _database);
 
     /// <summary>Sends a fresh batch and checks the answer; returns its Retry-After in seconds (0 when none).</summary>
     private static async Task<double> SendAsync(IngestHost ingest, List<Guid> acknowledged, HttpStatusCode expected, string because = "")
@@ -193,76 +216,13 @@ public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyn
         ingest.Logs.Entries.Should().Contain(e => e.Category.EndsWith(".StoreReadinessCheck", StringComparison.Ordinal) && e.Message.Contains(reason));
     }
 
-    private static (WireMap Batch, Guid[] Ids) FreshBatch()
-    {
-        var events = new List<object?>();
-        var ids = new List<Guid>();
-        foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
-        {
-            var id = Guid.NewGuid();
-            ids.Add(id);
-            events.Add(e.With("event_id", id.ToString("N")));
-        }
+    private static (WireMap Batch, Guid[] Ids) FreshBatch() => ClusterIngest.FreshBatch();
 
-        return (Batch().With("events", events.ToArray()), [.. ids]);
-    }
+    /// <summary>Journaled events are inserted behind the answer (the journal's back-off after the outage): they get until the recovery bound.</summary>
+    private static Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because) =>
+        ClusterIngest.ShouldReadAllAsync(reader, acknowledged, because, RecoveryBound);
 
-    /// <summary>
-    /// Every acknowledged event by id, and the issues' counts add up to exactly them (none lost, none twice). Journaled events
-    /// are inserted behind the answer (the journal's back-off after the outage): they get until the recovery bound.
-    /// </summary>
-    private static async Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because)
-    {
-        var deadline = DateTime.UtcNow + RecoveryBound;
-        var missing = new List<Guid>(acknowledged);
-        while (true)
-        {
-            var stillMissing = new List<Guid>();
-            foreach (var id in missing)
-            {
-                if (await reader.Issues.GetEventAsync(IngestHost.ProjectId, id) is null)
-                {
-                    stillMissing.Add(id);
-                }
-            }
+    private Task WaitUntilWritableAsync(ClickHouseClusterNode node) => ClusterIngest.WaitUntilWritableAsync(node, _database, RecoveryBound);
 
-            missing = stillMissing;
-            if (missing.Count == 0 || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-
-            await Task.Delay(500);
-        }
-
-        missing.Should().BeEmpty(because);
-        var issues = await reader.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 });
-        issues.Items.Sum(issue => issue.EventCount).Should().Be(acknowledged.Count, because);
-    }
-
-    private async Task WaitUntilWritableAsync(ClickHouseClusterNode node)
-    {
-        var deadline = DateTime.UtcNow + RecoveryBound;
-        while (DateTime.UtcNow < deadline)
-        {
-            var readOnly = await node.QueryAsync($"SELECT count() FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} AND (is_readonly OR is_session_expired)");
-            if (readOnly.Trim() == "0")
-            {
-                return;
-            }
-
-            await Task.Delay(200);
-        }
-    }
-
-    /// <summary>Waits, on the server, until the node has its ZooKeeper session and has fetched every part its replicas announced.</summary>
-    private async Task SyncReplicasAsync(ClickHouseClusterNode node)
-    {
-        await WaitUntilWritableAsync(node);
-        var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} FORMAT TabSeparated");
-        foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(table)}");
-        }
-    }
+    private Task SyncReplicasAsync(ClickHouseClusterNode node) => ClusterIngest.SyncReplicasAsync(node, _database);
 }
