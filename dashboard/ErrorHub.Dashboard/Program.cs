@@ -3,6 +3,7 @@ using ErrorHub.Dashboard.Access;
 using ErrorHub.Dashboard.Api;
 using ErrorHub.Dashboard.Components;
 using ErrorHub.Server;
+using Microsoft.AspNetCore.Components.Server.Circuits;
 using Radzen;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -21,6 +22,7 @@ if (LoopbackUntilAdmin.ConfiguredUrls(builder.Configuration) is [LoopbackUntilAd
 builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+builder.Services.AddScoped<CircuitHandler, StoreOutagePages.PageTimeoutCircuitHandler>();
 builder.Services.AddRadzenComponents();
 builder.Services.AddErrorHubServer(builder.Configuration);
 

@@ -1,5 +1,8 @@
 using ErrorHub.Dashboard.Access;
+using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Dashboard;
 
@@ -20,8 +23,13 @@ internal static partial class StoreOutagePages
         var outage = new OutageLog(
             app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
             app.ApplicationServices.GetRequiredService<TimeProvider>());
+        var pageTimeout = app.ApplicationServices.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.PageTimeout;
         return app.Use(async (context, next) =>
         {
+            // A hung node answers nothing: each query of this request (and of the interactive page's circuit it may open)
+            // waits at most this long for ClickHouse to start answering, then fails into the 503 below or the page's
+            // own "not answering" state, instead of holding the visitor for the whole RequestTimeout.
+            ClickHouseAnswerHandler.AnswerWithin.Value = pageTimeout;
             try
             {
                 await next(context);
@@ -48,6 +56,22 @@ internal static partial class StoreOutagePages
         });
     }
 
+    /// <summary>
+    /// The same bound for an interactive page's circuit: its events (clicks, navigation) arrive over the circuit's
+    /// connection, in an async flow of their own, not in the HTTP request that set it above.
+    /// </summary>
+    internal sealed class PageTimeoutCircuitHandler(IOptions<StoreOptions> options) : CircuitHandler
+    {
+        private readonly TimeSpan _pageTimeout = options.Value.ClickHouse.PageTimeout;
+
+        public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
+            async context =>
+            {
+                ClickHouseAnswerHandler.AnswerWithin.Value = _pageTimeout;
+                await next(context);
+            };
+    }
+
     private const string Page = """
         <!DOCTYPE html>
         <html lang="en">
@@ -61,50 +85,31 @@ internal static partial class StoreOutagePages
         </html>
         """;
 
+    /// <summary>The dashboard's words for <see cref="StoreOutageTracker"/>'s three moments.</summary>
     private sealed partial class OutageLog(ILogger logger, TimeProvider timeProvider)
     {
-        private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
-
-        private readonly Lock _lock = new();
-        private bool _failing;
-        private DateTimeOffset _since;
-        private DateTimeOffset _nextSummary;
-        private long _failed;
+        private readonly StoreOutageTracker _tracker = new(timeProvider);
 
         public void Failed(PathString path, ClickHouseException exception)
         {
-            var now = timeProvider.GetUtcNow();
-            lock (_lock)
+            var report = _tracker.Failed();
+            switch (report.Moment)
             {
-                _failed++;
-                if (!_failing)
-                {
-                    (_failing, _since, _nextSummary) = (true, now, now + SummaryInterval);
+                case StoreOutageMoment.Began:
                     LogFailing(logger, path, exception);
-                }
-                else if (now >= _nextSummary)
-                {
-                    _nextSummary = now + SummaryInterval;
-                    LogStillFailing(logger, _failed, now - _since, exception.Message);
-                }
+                    break;
+                case StoreOutageMoment.StillFailing:
+                    LogStillFailing(logger, report.Failures, report.Duration, exception.Message);
+                    break;
             }
         }
 
         public void Answered()
         {
-            if (!Volatile.Read(ref _failing))
+            var report = _tracker.Succeeded();
+            if (report.Moment == StoreOutageMoment.Recovered)
             {
-                return;
-            }
-
-            var now = timeProvider.GetUtcNow();
-            lock (_lock)
-            {
-                if (_failing)
-                {
-                    LogRecovered(logger, _failed, now - _since);
-                    (_failing, _failed) = (false, 0);
-                }
+                LogRecovered(logger, report.Failures, report.Duration);
             }
         }
 

@@ -53,6 +53,13 @@ public sealed class ClickHouseStoreOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
+    /// How long a dashboard page or API request waits for ClickHouse to start answering each of its queries before it
+    /// answers 503 with <c>Retry-After</c> (a hung node). Default 5 seconds. Background work (schema, retention,
+    /// notifications) is bounded by <see cref="RequestTimeout"/> only.
+    /// </summary>
+    public TimeSpan PageTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// The name of a cluster in the servers' <c>remote_servers</c>: tables are created <c>ON CLUSTER</c> as
     /// <c>Replicated*MergeTree</c>, so every node holds all data. Unset (default): one server. docs/deployment.md.
     /// </summary>

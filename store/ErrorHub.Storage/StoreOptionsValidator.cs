@@ -67,6 +67,11 @@ internal static partial class StoreOptionsValidator
         {
             failures.Add($"ErrorHub:Store:ClickHouse:RequestTimeout must be positive (e.g. 00:02:00), not {options.RequestTimeout}.");
         }
+
+        if (options.PageTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"ErrorHub:Store:ClickHouse:PageTimeout must be positive (e.g. 00:00:05), not {options.PageTimeout}.");
+        }
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$", RegexOptions.CultureInvariant)]

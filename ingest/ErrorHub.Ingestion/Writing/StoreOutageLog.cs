@@ -1,71 +1,40 @@
+using ErrorHub.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.Ingestion.Writing;
 
 /// <summary>
-/// What ingest writes to its log while the store refuses inserts. An outage (ClickHouse down, ZooKeeper lost and the
-/// replicated tables read-only) fails every insert, and a line with a stack trace per insert would fill the log with one
-/// entry per batch for as long as it lasts. Instead: the first failure with its exception, then at most one line a minute
-/// with how many failed since, and one line when an insert succeeds again.
+/// What ingest writes to its log while the store refuses inserts: the first failure with its exception, then at most
+/// one line a minute with how many failed since, and one line when an insert succeeds again (the throttle is
+/// <see cref="StoreOutageTracker"/>, shared with the dashboard).
 /// </summary>
 internal sealed partial class StoreOutageLog(ILogger logger, TimeProvider timeProvider)
 {
-    private static readonly TimeSpan SummaryInterval = TimeSpan.FromMinutes(1);
-
-    private readonly Lock _lock = new();
-    private bool _failing;
-    private DateTimeOffset _since;
-    private DateTimeOffset _nextSummary;
-    private long _failedInserts;
-    private long _failedEvents;
-    private long _failedSinceSummary;
+    private readonly StoreOutageTracker _tracker = new(timeProvider);
 
     /// <summary>The last insert failed, and none succeeded since.</summary>
-    public bool IsFailing => Volatile.Read(ref _failing);
+    public bool IsFailing => _tracker.IsFailing;
 
     public void Failed(int events, Exception exception)
     {
-        var now = timeProvider.GetUtcNow();
-        lock (_lock)
+        var report = _tracker.Failed(events);
+        switch (report.Moment)
         {
-            _failedInserts++;
-            _failedEvents += events;
-            if (!_failing)
-            {
-                (_failing, _since, _nextSummary, _failedSinceSummary) = (true, now, now + SummaryInterval, 0);
+            case StoreOutageMoment.Began:
                 LogFailing(logger, events, exception);
-                return;
-            }
-
-            _failedSinceSummary++;
-            if (now < _nextSummary)
-            {
-                return;
-            }
-
-            _nextSummary = now + SummaryInterval;
-            LogStillFailing(logger, _failedSinceSummary, _failedInserts, _failedEvents, now - _since, exception.Message);
-            _failedSinceSummary = 0;
+                break;
+            case StoreOutageMoment.StillFailing:
+                LogStillFailing(logger, report.FailuresSinceSummary, report.Failures, report.Items, report.Duration, exception.Message);
+                break;
         }
     }
 
     public void Succeeded()
     {
-        if (!IsFailing)
+        var report = _tracker.Succeeded();
+        if (report.Moment == StoreOutageMoment.Recovered)
         {
-            return;
-        }
-
-        var now = timeProvider.GetUtcNow();
-        lock (_lock)
-        {
-            if (!_failing)
-            {
-                return;
-            }
-
-            LogRecovered(logger, _failedInserts, _failedEvents, now - _since);
-            (_failing, _failedInserts, _failedEvents, _failedSinceSummary) = (false, 0, 0, 0);
+            LogRecovered(logger, report.Failures, report.Items, report.Duration);
         }
     }
 

@@ -17,9 +17,19 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
     /// </summary>
     public static readonly AsyncLocal<string?> Statement = new();
 
+    /// <summary>
+    /// How long the requests sent in this async flow wait for ClickHouse to start answering; null: up to the client's
+    /// RequestTimeout. The dashboard sets it around the requests of its users (<c>ErrorHub:Store:ClickHouse:PageTimeout</c>):
+    /// a node that hangs (stopped, a stuck disk) accepts connections and answers nothing, and a page would wait for the
+    /// whole RequestTimeout, which schema changes and retention need to be long.
+    /// </summary>
+    public static readonly AsyncLocal<TimeSpan?> AnswerWithin = new();
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = await base.SendAsync(request, cancellationToken);
+        var response = AnswerWithin.Value is { } bound
+            ? await SendWithinAsync(request, bound, cancellationToken)
+            : await base.SendAsync(request, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -33,6 +43,25 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
                 ? $"ClickHouse at {request.RequestUri?.GetLeftPart(UriPartial.Path)} answered {(int)response.StatusCode} {response.ReasonPhrase}: {text} (is this ClickHouse's HTTP interface?)"
                 : $"ClickHouse refused the query: {text} Query: {ClickHouseException.Abbreviate(Statement.Value ?? "")}";
             throw new ClickHouseException(message, code, response.StatusCode);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendWithinAsync(HttpRequestMessage request, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        giveUp.CancelAfter(bound);
+        try
+        {
+            return await base.SendAsync(request, giveUp.Token);
+        }
+        catch (OperationCanceledException ex) when (giveUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ClickHouseException(
+                $"ClickHouse at {request.RequestUri?.GetLeftPart(UriPartial.Path)} did not start answering within {bound} (ErrorHub:Store:ClickHouse:PageTimeout); " +
+                $"is the node hung? Query: {ClickHouseException.Abbreviate(Statement.Value ?? "")}",
+                errorCode: null,
+                statusCode: null,
+                ex);
         }
     }
 

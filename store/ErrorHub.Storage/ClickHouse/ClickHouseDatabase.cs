@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -114,7 +115,110 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         }
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);
+        if (_client.Cluster is not null)
+        {
+            await WaitForFullCopiesAsync(cancellationToken);
+        }
     }
+
+    /// <summary>
+    /// Waits, bounded, until this node holds every row the other replicas have of the tables every node holds whole
+    /// (projects and their keys and settings, users, triage, notifications). A node restarted empty takes up its
+    /// replicas again and fetches their parts in the background; a process that read them before that would find no
+    /// project and save its configured one over the cluster's (a new creation time, settings reset), or no user and offer
+    /// to create the first admin. <c>SYSTEM SYNC REPLICA</c> cannot tell: on 18.16 it returned before the fetches were done
+    /// (it waits on the queue in memory, which the replica fills from ZooKeeper in the background after the ATTACH, which
+    /// itself queues the fetches in ZooKeeper). So the replica's state in ZooKeeper is read too: no part fetch left in its queue there
+    /// nor in memory, and every entry of the shared log pulled. A node without its ZooKeeper session cannot fetch, nor
+    /// take writes: it is not waited for (readiness reports it). The tables that grow with the events are not waited
+    /// for: reads through the node see part of them until it has fetched them (docs/deployment.md).
+    /// </summary>
+    private async Task WaitForFullCopiesAsync(CancellationToken cancellationToken)
+    {
+        var started = DateTime.UtcNow;
+        var logged = false;
+        while (true)
+        {
+            var behind = await FullCopiesBehindAsync(cancellationToken);
+            if (behind.Count == 0)
+            {
+                if (logged)
+                {
+                    StoreLog.ReplicasCaughtUp(_logger, _client.Url, DateTime.UtcNow - started);
+                }
+
+                return;
+            }
+
+            if (DateTime.UtcNow - started > CatchUpBound)
+            {
+                throw new ClickHouseException(
+                    $"ClickHouse at {_client.Url} has not fetched the rows of {string.Join(", ", behind)} from the other replicas within {CatchUpBound} " +
+                    "(a node restarted empty, or far behind): starting on it now could save this process's configured project or first admin over the " +
+                    "cluster's. Check that the other replicas are up and reachable from this node (interserver_http_port), and system.replication_queue on it.",
+                    errorCode: null,
+                    HttpStatusCode.OK);
+            }
+
+            if (!logged)
+            {
+                StoreLog.WaitingForReplicas(_logger, _client.Url, string.Join(", ", behind), CatchUpBound);
+                logged = true;
+            }
+
+            await Task.Delay(CatchUpPoll, cancellationToken);
+        }
+    }
+
+    private static readonly TimeSpan CatchUpBound = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan CatchUpPoll = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The full-copy tables whose replica on this node lacks parts the others have; empty when none (or no ZooKeeper session).</summary>
+    private async Task<IReadOnlyList<string>> FullCopiesBehindAsync(CancellationToken cancellationToken)
+    {
+        var replicas = await _client.QueryAsync(
+            $"""
+            SELECT table, zookeeper_path, replica_path, is_readonly OR is_session_expired AS no_session, inserts_in_queue, log_pointer, log_max_index
+            FROM system.replicas
+            WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND zookeeper_path LIKE {ClickHouseSql.Quote(ClickHouseClusterDdl.FullCopyReplicaPath(_schema.Database, "") + "%")}
+            ORDER BY table
+            """,
+            row => (
+                Table: row.GetProperty("table").GetString() ?? "",
+                Path: row.GetProperty("zookeeper_path").GetString() ?? "",
+                ReplicaPath: row.GetProperty("replica_path").GetString() ?? "",
+                NoSession: ClickHouseClient.ReadInt64(row.GetProperty("no_session")) != 0,
+                Fetches: ClickHouseClient.ReadInt64(row.GetProperty("inserts_in_queue")),
+                LogPointer: ClickHouseClient.ReadInt64(row.GetProperty("log_pointer")),
+                LogMaxIndex: ClickHouseClient.ReadInt64(row.GetProperty("log_max_index"))),
+            cancellationToken);
+        if (replicas.Any(replica => replica.NoSession))
+        {
+            return [];
+        }
+
+        var behind = new List<string>();
+        foreach (var replica in replicas)
+        {
+            // log_pointer is the next entry of the shared log to pull; both are 0 when the log is empty or holds only
+            // its first entry, which ZooKeeper tells apart.
+            var logPulled = replica.LogPointer > replica.LogMaxIndex
+                || (replica.LogPointer == 0 && await ZooKeeperChildrenAsync(replica.Path + "/log", cancellationToken) == 0);
+            if (replica.Fetches > 0 || !logPulled || await ZooKeeperChildrenAsync(replica.ReplicaPath + "/queue", cancellationToken, fetchesOnly: true) > 0)
+            {
+                behind.Add(replica.Table);
+            }
+        }
+
+        return behind;
+    }
+
+    /// <param name="fetchesOnly">Count only a queue's part fetches (<c>get</c> entries), not its merges, which a busy node always has.</param>
+    private async Task<long> ZooKeeperChildrenAsync(string path, CancellationToken cancellationToken, bool fetchesOnly = false) =>
+        (await _client.QueryAsync(
+            $"SELECT count() AS n FROM system.zookeeper WHERE path = {ClickHouseSql.Quote(path)}{(fetchesOnly ? " AND position(value, '\\nget\\n') > 0" : "")}",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+            cancellationToken)).Single();
 
     private async Task<bool> HasColumnAsync(string table, string column, CancellationToken cancellationToken) =>
         (await _client.QueryAsync(

@@ -90,6 +90,58 @@ public sealed class StoreNodeDownTests(ClickHouseClusterFixture cluster) : IAsyn
             .Which.Message.Should().Contain("answers again");
     }
 
+    [Fact]
+    public async Task With_its_node_hung_every_page_answers_a_clear_503_within_the_page_timeout_not_the_request_timeout()
+    {
+        var node = cluster.Nodes[0];
+        using var dashboard = DashboardServer.Start(new()
+        {
+            ["ErrorHub:Store:Kind"] = "clickhouse",
+            ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
+            ["ErrorHub:Store:ClickHouse:Database"] = _database,
+            ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
+            // Short, so that the node is stopped for seconds only; RequestTimeout stays at its two minutes.
+            ["ErrorHub:Store:ClickHouse:PageTimeout"] = "00:00:02",
+        });
+        using var client = await dashboard.SignedInClientAsync();
+        string[] pages = ["projects/1/issues", "projects/1/issues/0123456789abcdef", "/"];
+        const string api = "api/projects/1/issues";
+        foreach (var page in pages.Append(api))
+        {
+            using var up = await GetAsync(client, page);
+            ((int)up.StatusCode).Should().BeLessThan(500, page);
+        }
+
+        // Hung, not stopped: the kernel still accepts connections, and the node answers nothing.
+        node.Hang();
+        try
+        {
+            foreach (var page in pages)
+            {
+                using var hung = await GetAsync(client, page);
+                var body = await hung.Content.ReadAsStringAsync();
+                hung.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, $"{page} cannot be read from a hung node: {body}");
+                hung.Headers.RetryAfter!.Delta.Should().BePositive();
+                body.Should().Contain("The store is not answering");
+            }
+
+            using var hungApi = await GetAsync(client, api);
+            hungApi.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        }
+        finally
+        {
+            node.Hang(hung: false);
+        }
+
+        var outage = dashboard.Logs.Entries.Where(e => e.Category.EndsWith("StoreOutagePages", StringComparison.Ordinal)).ToList();
+        outage.Should().ContainSingle(e => e.Level == LogLevel.Error).Which.Exception!.Message.Should().Contain("did not start answering", "the log says the node hung");
+        foreach (var page in pages.Append(api))
+        {
+            using var back = await GetAsync(client, page);
+            ((int)back.StatusCode).Should().BeLessThan(500, $"{page} reads the node again once it runs");
+        }
+    }
+
     /// <summary>A hang ends here, well before the test run's own limit: a stopped node must be answered, not waited for.</summary>
     private static async Task<HttpResponseMessage> GetAsync(HttpClient client, string page)
     {

@@ -25,21 +25,24 @@ internal sealed class TemporaryStore : IDisposable
         Guid.Parse("00000000-0000-0000-0000-00000000ad01"), "admin@example.com", "Ada Admin", "not-a-real-hash", UserRole.Admin, "stamp", DashboardTestContext.Now.AddDays(-60));
 
     /// <summary>Gives the pages the store and the access checks, as the dashboard's host does.</summary>
-    public void AddTo(IServiceCollection services)
+    public void AddTo(IServiceCollection services) => AddStore(services, Store);
+
+    /// <summary>Gives the pages <paramref name="store"/> (SQLite or ClickHouse) and the access checks, as the dashboard's host does.</summary>
+    public static void AddStore(IServiceCollection services, ErrorHubStore store)
     {
         var options = Options.Create(new ErrorHubServerOptions());
-        services.AddSingleton(Store.Issues);
-        services.AddSingleton(Store.Notifications.States);
-        services.AddSingleton(Store.Notifications.Activity);
-        services.AddSingleton(Store.History);
-        services.AddSingleton(Store.Merges);
-        services.AddSingleton(Store.Releases);
+        services.AddSingleton(store.Issues);
+        services.AddSingleton(store.Notifications.States);
+        services.AddSingleton(store.Notifications.Activity);
+        services.AddSingleton(store.History);
+        services.AddSingleton(store.Merges);
+        services.AddSingleton(store.Releases);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
-        services.AddSingleton(Store.Projects);
-        services.AddSingleton(Store.Access);
+        services.AddSingleton(store.Projects);
+        services.AddSingleton(store.Access);
         services.AddSingleton(options);
         services.AddSingleton(new ServerUrls(options));
         services.AddLogging();

@@ -1,11 +1,9 @@
 using System.Net;
-using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Xunit;
-using static ErrorHub.Testing.Batches.SampleBatch;
 
 namespace ErrorHub.Storage.Tests.Cluster;
 
@@ -134,73 +132,11 @@ public sealed class ClusterFailoverTests(ClickHouseClusterFixture cluster) : IAs
         await second.StartAsync();
     }
 
-    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => new()
-    {
-        ["ErrorHub:Store:Kind"] = "clickhouse",
-        ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
-        ["ErrorHub:Store:ClickHouse:Database"] = _database,
-        ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
-        ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:30",
-    };
+    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => ClusterIngest.Settings(node, _database);
 
-    private static (WireMap Batch, Guid[] Ids) FreshBatch()
-    {
-        var events = new List<object?>();
-        var ids = new List<Guid>();
-        for (var i = 0; i < CopiesPerBatch; i++)
-        {
-            foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
-            {
-                var id = Guid.NewGuid();
-                ids.Add(id);
-                events.Add(e.With("event_id", id.ToString("N")));
-            }
-        }
+    private static (WireMap Batch, Guid[] Ids) FreshBatch() => ClusterIngest.FreshBatch(CopiesPerBatch);
 
-        return (Batch().With("events", events.ToArray()), [.. ids]);
-    }
+    private static Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because) => ClusterIngest.ShouldReadAllAsync(reader, acknowledged, because);
 
-    /// <summary>Every acknowledged event by id, and the issues' counts add up to exactly them (none lost, none twice).</summary>
-    private static async Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because)
-    {
-        var missing = new List<Guid>();
-        foreach (var id in acknowledged)
-        {
-            if (await reader.Issues.GetEventAsync(IngestHost.ProjectId, id) is null)
-            {
-                missing.Add(id);
-            }
-        }
-
-        missing.Should().BeEmpty(because);
-        var issues = await reader.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 });
-        issues.Items.Sum(issue => issue.EventCount).Should().Be(acknowledged.Count, because);
-    }
-
-    /// <summary>
-    /// Waits, on the server, until the node has fetched every part its replicas announced (SYSTEM SYNC REPLICA):
-    /// first for its ZooKeeper session, which a restarted node gets once its previous one expires.
-    /// </summary>
-    private async Task SyncReplicasAsync(ClickHouseClusterNode node)
-    {
-        var database = ClickHouseSql.Quote(_database);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            var readOnly = await node.QueryAsync($"SELECT count() FROM system.replicas WHERE database = {database} AND (is_readonly OR is_session_expired)");
-            if (readOnly.Trim() == "0")
-            {
-                break;
-            }
-
-            DateTime.UtcNow.Should().BeBefore(deadline, $"{node.Name}'s replicas should be writable again ({readOnly.Trim()} are not)");
-            await Task.Delay(200);
-        }
-
-        var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {database} FORMAT TabSeparated");
-        foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(table)}");
-        }
-    }
+    private Task SyncReplicasAsync(ClickHouseClusterNode node) => ClusterIngest.SyncReplicasAsync(node, _database);
 }

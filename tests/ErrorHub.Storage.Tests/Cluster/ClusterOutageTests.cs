@@ -6,7 +6,6 @@ using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Microsoft.Extensions.Logging;
 using Xunit;
-using static ErrorHub.Testing.Batches.SampleBatch;
 
 namespace ErrorHub.Storage.Tests.Cluster;
 
@@ -113,30 +112,69 @@ public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyn
             await SendAsync(onSecond, acknowledged, HttpStatusCode.Accepted);
         }
 
+        // What an admin set in the dashboard, which the configuration does not say.
+        (await onSecond.Projects.SaveSettingsAsync(IngestHost.ProjectId, new ProjectSettings(RateLimitPerMinute: 600, RetentionDays: 14))).Should().BeTrue();
+        (await onSecond.Projects.AddKeyAsync(IngestHost.ProjectId, "added0in0the0dashboard000000000a", "Dashboard", DateTimeOffset.UtcNow)).Should().BeTrue();
+        var project = await onSecond.Projects.GetProjectAsync(IngestHost.ProjectId);
+        var keys = (await onSecond.Projects.GetKeysAsync(IngestHost.ProjectId)).Select(key => key.PublicKey).ToList();
+
         // Its disk replaced: no database, no tables; ZooKeeper still has its replicas.
         await first.KillAndWipeAsync();
         await SendAsync(onSecond, acknowledged, HttpStatusCode.Accepted, "the other node takes writes alone");
         await first.StartAsync();
         (await first.QueryAsync($"SELECT count() FROM system.databases WHERE name = {ClickHouseSql.Quote(_database)}")).Trim().Should().Be("0");
 
-        // The operator starts ErrorHub on it again, as after any restart: it makes the database and takes up the node's replicas.
+        // The operator starts ErrorHub on it again, as after any restart: it makes the database and takes up the node's replicas,
+        // and reads the project only once the node has fetched it: the cluster's project stays as it was, not saved again from
+        // the configuration (a new creation time, the dashboard's settings reset).
         await using var again = await IngestHost.StartAsync(Settings(first));
+        (await again.Projects.GetProjectAsync(IngestHost.ProjectId)).Should().BeEquivalentTo(project, "the process on the emptied node reads the cluster's project");
+        (await again.Projects.GetSettingsAsync(IngestHost.ProjectId)).Should().Be(new ProjectSettings(600, 14), "the dashboard's settings are not reset");
+        (await again.Projects.GetKeysAsync(IngestHost.ProjectId)).Select(key => key.PublicKey).Should().BeEquivalentTo(keys);
+        again.Logs.Entries.Should().Contain(e => e.Message.Contains("waiting up to") && e.Message.Contains("projects"), "the wait is said in the log");
         await SendAsync(again, acknowledged, HttpStatusCode.Accepted, "the node takes writes again");
 
         await SyncReplicasAsync(first);
         await ShouldReadAllAsync(again, acknowledged, "the emptied node fetched every part from the other");
         await SyncReplicasAsync(second);
         await ShouldReadAllAsync(onSecond, acknowledged, "and what it took since reached the other");
+        var onSecondAfter = await onSecond.Projects.GetProjectAsync(IngestHost.ProjectId);
+        onSecondAfter!.CreatedAt.Should().Be(project!.CreatedAt, "nothing saved the project again over the cluster's");
+        (await onSecond.Projects.GetSettingsAsync(IngestHost.ProjectId)).Should().Be(new ProjectSettings(600, 14));
     }
 
-    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => new()
+    [Fact]
+    public async Task With_its_node_hung_ingest_answers_503_with_retry_after_within_the_store_wait_is_not_ready_and_recovers_by_itself()
     {
-        ["ErrorHub:Store:Kind"] = "clickhouse",
-        ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
-        ["ErrorHub:Store:ClickHouse:Database"] = _database,
-        ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
-        ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:30",
-    };
+        var first = cluster.Nodes[0];
+        await using var ingest = await IngestHost.StartAsync(Settings(first));
+        var acknowledged = new List<Guid>();
+        await SendAsync(ingest, acknowledged, HttpStatusCode.Accepted);
+
+        // Hung, not stopped: connections are accepted and nothing is answered. Ingest's client would wait minutes for it
+        // (the test's client gives up after 100 s): the batch must be answered 503 within ingest's store wait instead,
+        // its key checked from the cache without waiting for the node.
+        first.Hang();
+        try
+        {
+            var retryAfter = await SendAsync(ingest, acknowledged, HttpStatusCode.ServiceUnavailable, "a hung node stores nothing");
+            retryAfter.Should().BePositive("the SDK keeps the batch and sends it again later");
+            using var ready = await ingest.Client.GetAsync("/readyz");
+            ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a load balancer should send events to an ingest whose node answers");
+        }
+        finally
+        {
+            first.Hang(hung: false);
+        }
+
+        await EventuallyAcceptsAsync(ingest, acknowledged);
+        foreach (var id in acknowledged)
+        {
+            (await ingest.Issues.GetEventAsync(IngestHost.ProjectId, id)).Should().NotBeNull("nothing acknowledged is lost");
+        }
+    }
+
+    private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => ClusterIngest.Settings(node, _database);
 
     /// <summary>Sends a fresh batch and checks the answer; returns its Retry-After in seconds (0 when none).</summary>
     private static async Task<double> SendAsync(IngestHost ingest, List<Guid> acknowledged, HttpStatusCode expected, string because = "")
@@ -178,76 +216,13 @@ public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyn
         ingest.Logs.Entries.Should().Contain(e => e.Category.EndsWith(".StoreReadinessCheck", StringComparison.Ordinal) && e.Message.Contains(reason));
     }
 
-    private static (WireMap Batch, Guid[] Ids) FreshBatch()
-    {
-        var events = new List<object?>();
-        var ids = new List<Guid>();
-        foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
-        {
-            var id = Guid.NewGuid();
-            ids.Add(id);
-            events.Add(e.With("event_id", id.ToString("N")));
-        }
+    private static (WireMap Batch, Guid[] Ids) FreshBatch() => ClusterIngest.FreshBatch();
 
-        return (Batch().With("events", events.ToArray()), [.. ids]);
-    }
+    /// <summary>Journaled events are inserted behind the answer (the journal's back-off after the outage): they get until the recovery bound.</summary>
+    private static Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because) =>
+        ClusterIngest.ShouldReadAllAsync(reader, acknowledged, because, RecoveryBound);
 
-    /// <summary>
-    /// Every acknowledged event by id, and the issues' counts add up to exactly them (none lost, none twice). Journaled events
-    /// are inserted behind the answer (the journal's back-off after the outage): they get until the recovery bound.
-    /// </summary>
-    private static async Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because)
-    {
-        var deadline = DateTime.UtcNow + RecoveryBound;
-        var missing = new List<Guid>(acknowledged);
-        while (true)
-        {
-            var stillMissing = new List<Guid>();
-            foreach (var id in missing)
-            {
-                if (await reader.Issues.GetEventAsync(IngestHost.ProjectId, id) is null)
-                {
-                    stillMissing.Add(id);
-                }
-            }
+    private Task WaitUntilWritableAsync(ClickHouseClusterNode node) => ClusterIngest.WaitUntilWritableAsync(node, _database, RecoveryBound);
 
-            missing = stillMissing;
-            if (missing.Count == 0 || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-
-            await Task.Delay(500);
-        }
-
-        missing.Should().BeEmpty(because);
-        var issues = await reader.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 });
-        issues.Items.Sum(issue => issue.EventCount).Should().Be(acknowledged.Count, because);
-    }
-
-    private async Task WaitUntilWritableAsync(ClickHouseClusterNode node)
-    {
-        var deadline = DateTime.UtcNow + RecoveryBound;
-        while (DateTime.UtcNow < deadline)
-        {
-            var readOnly = await node.QueryAsync($"SELECT count() FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} AND (is_readonly OR is_session_expired)");
-            if (readOnly.Trim() == "0")
-            {
-                return;
-            }
-
-            await Task.Delay(200);
-        }
-    }
-
-    /// <summary>Waits, on the server, until the node has its ZooKeeper session and has fetched every part its replicas announced.</summary>
-    private async Task SyncReplicasAsync(ClickHouseClusterNode node)
-    {
-        await WaitUntilWritableAsync(node);
-        var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(_database)} FORMAT TabSeparated");
-        foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(_database)}.{ClickHouseSql.QuoteIdentifier(table)}");
-        }
-    }
+    private Task SyncReplicasAsync(ClickHouseClusterNode node) => ClusterIngest.SyncReplicasAsync(node, _database);
 }

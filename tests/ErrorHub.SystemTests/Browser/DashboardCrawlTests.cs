@@ -206,6 +206,8 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
                 await WaitUntilReadyAsync(page, url);
 
                 await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
+                // A page that fails once interactive shows the dashboard's own failure card instead of the bar.
+                await Expect(page.Locator(".store-error")).ToHaveCountAsync(0);
             }
         }
         finally

@@ -39,6 +39,7 @@ public sealed class DashboardRobustnessTests(DashboardFixture dashboard, Browser
             await page.Locator(".issue-grid th", new() { HasText = "Events" }).ClickAsync();
             await Expect(page).ToHaveURLAsync(SortedByEvents);
             await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
+            await Expect(page.Locator(".store-error")).ToHaveCountAsync(0);
         }
         finally
         {

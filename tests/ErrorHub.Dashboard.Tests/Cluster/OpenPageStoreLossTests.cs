@@ -1,0 +1,76 @@
+using ErrorHub.Dashboard.Components.Layout;
+using ErrorHub.Dashboard.Components.Pages;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.ClickHouse;
+using FluentAssertions;
+using Xunit;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Cluster;
+
+/// <summary>
+/// An open (interactive) page whose store stops answering after it loaded: the page says so and offers a retry, instead
+/// of Blazor's generic "reload" bar and a dead circuit; once the store is back, the retry shows the page again.
+/// </summary>
+[Collection(ClickHouseClusterCollectionDefinition.Name)]
+public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetime
+{
+    private readonly ClickHouseClusterFixture _cluster;
+    private readonly string _database = ClickHouseServerFixture.NewDatabaseName("dashopen");
+    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly ErrorHubStore _store;
+
+    public OpenPageStoreLossTests(ClickHouseClusterFixture cluster)
+    {
+        _cluster = cluster;
+        _store = ClickHouseDatabase.Open(
+            new ClickHouseClient(_http, new ClickHouseConnection(cluster.Nodes[0].Url, Cluster: ClickHouseClusterFixture.ClusterName)), _database);
+        TemporaryStore.AddStore(Services, _store);
+    }
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        await _cluster.EnsureNodesRunAsync();
+        await _store.Schema.EnsureSchemaAsync();
+        await _store.Access.CreateUserAsync(TemporaryStore.Admin);
+        await _store.Projects.UpsertProjectAsync(TestProjects.Shop);
+        await _store.Events.InsertEventsAsync([Event(Fingerprint("checkout"), "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-5))]);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        foreach (var node in _cluster.Nodes.Where(node => !node.IsRunning))
+        {
+            await node.StartAsync();
+        }
+
+        foreach (var node in _cluster.Nodes)
+        {
+            await node.QueryAsync($"DROP DATABASE IF EXISTS {ClickHouseSql.QuoteIdentifier(_database)}");
+        }
+
+        _http.Dispose();
+    }
+
+    [Fact]
+    public async Task The_issue_list_says_the_store_is_not_answering_keeps_its_circuit_and_shows_the_issues_again_on_retry()
+    {
+        var node = _cluster.Nodes[0];
+        var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueList>(page => page.Add(p => p.ProjectId, 1)));
+        cut.WaitForAssertion(() => cut.FindAll(".issue-grid .issue-link").Should().ContainSingle());
+
+        await node.KillAsync();
+        // A tab the user clicks reads the store again, in the page's event handler.
+        await cut.Find(".status-tab[data-status='resolved']").ClickAsync(new());
+
+        cut.WaitForAssertion(() => cut.Find(".store-error h1").TextContent.Should().Be("The store is not answering"));
+        cut.FindAll(".issue-grid").Should().BeEmpty("the failed page is replaced by the message, not left half-updated");
+
+        await node.StartAsync();
+        await cut.Find(".store-error-retry").ClickAsync(new());
+        cut.WaitForAssertion(() => cut.FindAll(".issue-count").Should().ContainSingle("the retry shows the page again, in the same circuit"));
+        cut.FindAll(".store-error").Should().BeEmpty();
+    }
+}

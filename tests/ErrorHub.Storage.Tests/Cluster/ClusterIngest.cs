@@ -1,0 +1,111 @@
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Ingest;
+using FluentAssertions;
+using static ErrorHub.Testing.Batches.SampleBatch;
+
+namespace ErrorHub.Storage.Tests.Cluster;
+
+/// <summary>
+/// What the tests that run ingest processes on the cluster's nodes share: a process's settings for one node, batches of
+/// fresh events, waiting until a node has every part its replicas announced, and checking that every acknowledged event
+/// can be read.
+/// </summary>
+internal static class ClusterIngest
+{
+    public static Dictionary<string, string?> Settings(ClickHouseClusterNode node, string database) => new()
+    {
+        ["ErrorHub:Store:Kind"] = "clickhouse",
+        ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
+        ["ErrorHub:Store:ClickHouse:Database"] = database,
+        ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
+        ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:30",
+    };
+
+    /// <summary>A batch of <paramref name="copies"/> times three events (two issues and a message), each with a new id.</summary>
+    public static (WireMap Batch, Guid[] Ids) FreshBatch(int copies = 1)
+    {
+        var events = new List<object?>();
+        var ids = new List<Guid>();
+        for (var i = 0; i < copies; i++)
+        {
+            foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
+            {
+                var id = Guid.NewGuid();
+                ids.Add(id);
+                events.Add(e.With("event_id", id.ToString("N")));
+            }
+        }
+
+        return (Batch().With("events", events.ToArray()), [.. ids]);
+    }
+
+    /// <summary>
+    /// Every acknowledged event by id, and the issues' counts add up to exactly them (none lost, none twice): at once, or,
+    /// for events inserted behind the answer (the journal), once they are all there <paramref name="within"/>.
+    /// </summary>
+    public static async Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.Zero);
+        var missing = new List<Guid>(acknowledged);
+        while (true)
+        {
+            var stillMissing = new List<Guid>();
+            foreach (var id in missing)
+            {
+                if (await reader.Issues.GetEventAsync(IngestHost.ProjectId, id) is null)
+                {
+                    stillMissing.Add(id);
+                }
+            }
+
+            missing = stillMissing;
+            if (missing.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        missing.Should().BeEmpty(because);
+        var issues = await reader.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+        issues.Items.Sum(issue => issue.EventCount).Should().Be(acknowledged.Count, because);
+    }
+
+    /// <summary>Whether the node's replicated tables of <paramref name="database"/> take writes (it has its ZooKeeper session) within <paramref name="bound"/>.</summary>
+    public static async Task<bool> WaitUntilWritableAsync(ClickHouseClusterNode node, string database, TimeSpan bound)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        while (true)
+        {
+            var readOnly = await node.QueryAsync($"SELECT count() FROM system.replicas WHERE database = {ClickHouseSql.Quote(database)} AND (is_readonly OR is_session_expired)");
+            if (readOnly.Trim() == "0")
+            {
+                return true;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>
+    /// Waits, on the server, until the node has fetched every part its replicas announced (SYSTEM SYNC REPLICA): first for
+    /// its ZooKeeper session, which a restarted node gets once its previous one expires.
+    /// </summary>
+    public static async Task SyncReplicasAsync(ClickHouseClusterNode node, string database)
+    {
+        (await WaitUntilWritableAsync(node, database, TimeSpan.FromSeconds(90))).Should().BeTrue($"{node.Name}'s replicas should be writable again");
+        var tables = await node.QueryAsync($"SELECT table FROM system.replicas WHERE database = {ClickHouseSql.Quote(database)} FORMAT TabSeparated");
+        foreach (var table in tables.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            await node.QueryAsync($"SYSTEM SYNC REPLICA {ClickHouseSql.QuoteIdentifier(database)}.{ClickHouseSql.QuoteIdentifier(table)}");
+        }
+    }
+}
