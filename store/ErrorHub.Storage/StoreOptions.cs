@@ -54,10 +54,12 @@ public sealed class ClickHouseStoreOptions
 
     /// <summary>
     /// How long a dashboard page or API request waits for ClickHouse to start answering each of its queries before it
-    /// answers 503 with <c>Retry-After</c> (a hung node). Default 5 seconds. Background work (schema, retention,
-    /// notifications) is bounded by <see cref="RequestTimeout"/> only.
+    /// answers 503 with <c>Retry-After</c> (a hung node). Default 15 seconds: ClickHouse starts answering a query once it
+    /// has its first rows, which for a page's aggregations is when it is done, so a tight bound would turn a large
+    /// install's slow page into an outage page. Background work (schema, retention, notifications) is bounded by
+    /// <see cref="RequestTimeout"/> only.
     /// </summary>
-    public TimeSpan PageTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PageTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// The name of a cluster in the servers' <c>remote_servers</c>: tables are created <c>ON CLUSTER</c> as
