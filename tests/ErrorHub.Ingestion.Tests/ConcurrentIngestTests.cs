@@ -13,7 +13,7 @@ public sealed class ConcurrentIngestTests
         const int Parallel = 20;
         const int Rounds = 3;
         await using var host = await IngestHost.StartAsync();
-        var batches = Enumerable.Range(0, Parallel * Rounds).Select(_ => IngestEndpointTests.Fresh(copies: 4)).ToList();
+        var batches = Enumerable.Range(0, Parallel * Rounds).Select(_ => SampleBatch.WithFreshIds(copies: 4)).ToList();
 
         for (var round = 0; round < Rounds; round++)
         {

@@ -21,7 +21,7 @@ public sealed class IngestAdmissionTests
             ["ErrorHub:Ingest:MaxStoreWait"] = "00:02:00", // the batch waiting for the store below must not be answered 503 for being slow
         });
         var admission = host.Services.GetRequiredService<IngestAdmission>();
-        using (var lone = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var lone = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             lone.StatusCode.Should().Be(HttpStatusCode.Accepted, "a batch alone is admitted even when it is larger than the budget");
         }
@@ -30,11 +30,11 @@ public sealed class IngestAdmissionTests
         await using var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
         await blocker.OpenAsync();
         await Execute(blocker, "BEGIN IMMEDIATE");
-        var (waitingBatch, waitingIds) = IngestEndpointTests.Fresh();
+        var (waitingBatch, waitingIds) = SampleBatch.WithFreshIds();
         var waiting = host.PostAsync(Wire.Encode(waitingBatch));
         await WaitUntil(() => admission.InFlight > 0 || waiting.IsCompleted);
 
-        using (var turnedAway = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var turnedAway = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             turnedAway.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             turnedAway.Headers.RetryAfter!.Delta.Should().BePositive();
@@ -57,7 +57,7 @@ public sealed class IngestAdmissionTests
         await using var host = await IngestHost.StartAsync();
         var admission = host.Services.GetRequiredService<IngestAdmission>();
 
-        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         using (await host.PostAsync(IngestHost.Gzip([1, 2, 3]), gzip: true))
         using (await host.PostAsync(Wire.Encode(Wire.Map(("events", Wire.Array(Wire.Map(("level", "error"))))))))
         using (await host.PostAsync(TestBodies.GzipBomb(32L * 1024 * 1024), gzip: false))

@@ -23,7 +23,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData(true)]
     public async Task A_valid_batch_is_answered_202_with_the_count_after_its_events_are_in_the_store(bool gzip)
     {
-        var (batch, ids) = Fresh();
+        var (batch, ids) = WithFreshIds();
         var body = Encode(batch);
 
         using var response = await Host.PostAsync(body, gzip);
@@ -53,7 +53,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [Fact]
     public async Task The_stored_events_make_an_issue_with_the_events_title_and_culprit()
     {
-        var (batch, ids) = Fresh();
+        var (batch, ids) = WithFreshIds();
 
         using var response = await Host.PostAsync(Encode(batch));
 
@@ -102,7 +102,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData("application/vnd.msgpack; charset=binary")]
     public async Task Every_messagepack_media_type_is_accepted(string contentType)
     {
-        var content = new ByteArrayContent(Encode(Fresh().Batch));
+        var content = new ByteArrayContent(Encode(WithFreshIds().Batch));
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
 
         using var response = await Host.PostAsync(content);
@@ -113,7 +113,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [Fact]
     public async Task Content_encoding_identity_is_an_uncompressed_body()
     {
-        var content = IngestHost.MessagePack(Encode(Fresh().Batch));
+        var content = IngestHost.MessagePack(Encode(WithFreshIds().Batch));
         content.Headers.ContentEncoding.Add("identity");
 
         using var response = await Host.PostAsync(content);
@@ -133,7 +133,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [Fact]
     public async Task An_event_sent_twice_is_stored_once()
     {
-        var (batch, ids) = Fresh();
+        var (batch, ids) = WithFreshIds();
         var unique = Guid.NewGuid().ToString();
         var body = Encode(batch.With("events", ((object?[])batch["events"]!).Select(e => (object?)((WireMap)e!).With("fingerprint", Array(unique))).ToArray()));
 
@@ -157,7 +157,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData("ingest-test-key-012345678", "wrong")]
     public async Task A_missing_or_wrong_key_is_401_and_nothing_is_stored(string? key, string problem)
     {
-        var (batch, ids) = Fresh();
+        var (batch, ids) = WithFreshIds();
 
         using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(batch)), key);
 
@@ -169,7 +169,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [Fact]
     public async Task The_key_of_one_project_does_not_open_another_or_an_unknown_one()
     {
-        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(Fresh().Batch)), IngestHost.Key, projectId: 2);
+        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(WithFreshIds().Batch)), IngestHost.Key, projectId: 2);
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain("unknown project 2");
@@ -188,7 +188,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData("%D9%A1")]
     public async Task A_project_id_that_is_not_a_positive_integer_is_404(string projectId)
     {
-        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(Fresh().Batch)), IngestHost.Key, projectId);
+        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(WithFreshIds().Batch)), IngestHost.Key, projectId);
 
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain("positive integer");
@@ -197,7 +197,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [Fact]
     public async Task A_project_id_with_leading_zeros_is_that_project()
     {
-        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(Fresh().Batch)), IngestHost.Key, "0001");
+        using var response = await Host.PostAsync(IngestHost.MessagePack(Encode(WithFreshIds().Batch)), IngestHost.Key, "0001");
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
     }
@@ -211,7 +211,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData("multipart/form-data; boundary=x")]
     public async Task A_body_that_is_not_declared_messagepack_is_415(string? contentType)
     {
-        var content = new ByteArrayContent(Encode(Fresh().Batch));
+        var content = new ByteArrayContent(Encode(WithFreshIds().Batch));
         if (contentType is not null)
         {
             content.Headers.TryAddWithoutValidation("Content-Type", contentType);
@@ -232,7 +232,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [InlineData("gzip, br")]
     public async Task A_content_encoding_other_than_gzip_or_identity_is_415(string encoding)
     {
-        var content = IngestHost.MessagePack(IngestHost.Gzip(Encode(Fresh().Batch)));
+        var content = IngestHost.MessagePack(IngestHost.Gzip(Encode(WithFreshIds().Batch)));
         content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
 
         using var response = await Host.PostAsync(content);
@@ -296,7 +296,7 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
     [Fact]
     public async Task A_batch_with_one_bad_event_stores_none_of_its_events()
     {
-        var (batch, ids) = Fresh();
+        var (batch, ids) = WithFreshIds();
         var events = (object?[])batch["events"]!;
         var broken = batch.With("events", Array(events[0], events[1], ((WireMap)events[2]!).With("timestamp", "not a time")));
 
@@ -314,23 +314,5 @@ public sealed class IngestEndpointTests(IngestHostFixture fixture) : IClassFixtu
         using var response = await Host.Client.GetAsync($"/api/{IngestHost.ProjectId}/events");
 
         response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
-    }
-
-    /// <summary>The sample batch with new event ids, so tests sharing one store do not see each other's events.</summary>
-    internal static (WireMap Batch, Guid[] Ids) Fresh(int copies = 1)
-    {
-        var events = new List<object?>();
-        var ids = new List<Guid>();
-        for (var i = 0; i < copies; i++)
-        {
-            foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
-            {
-                var id = Guid.NewGuid();
-                ids.Add(id);
-                events.Add(e.With("event_id", id.ToString("N")));
-            }
-        }
-
-        return (Batch().With("events", events.ToArray()), [.. ids]);
     }
 }

@@ -251,7 +251,7 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
 
     private async Task ShouldServeAGoodRequest()
     {
-        using var response = await Host.PostAsync(Encode(IngestEndpointTests.Fresh().Batch));
+        using var response = await Host.PostAsync(Encode(SampleBatch.WithFreshIds().Batch));
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
     }
 }

@@ -44,7 +44,7 @@ public sealed class IngestMemoryTests
         allocated.Should().BeLessThan(pushed / 20, "rejected bodies must not be buffered whole (allocated {0:N0} bytes for {1:N0} pushed)", allocated, pushed);
         retainedGrowth.Should().BeLessThan(32L * 1024 * 1024, "nothing of a rejected request may stay alive");
 
-        var (batch, _) = IngestEndpointTests.Fresh();
+        var (batch, _) = SampleBatch.WithFreshIds();
         using var good = await host.PostAsync(Wire.Encode(batch));
         good.StatusCode.Should().Be(HttpStatusCode.Accepted);
     }

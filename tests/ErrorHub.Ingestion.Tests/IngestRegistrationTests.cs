@@ -37,7 +37,7 @@ public sealed class IngestRegistrationTests
             {
                 ["ErrorHub:Project:PublicKey"] = IngestHost.Key,
             }).Build()));
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
 
         using var response = await host.PostAsync(Wire.Encode(batch));
 

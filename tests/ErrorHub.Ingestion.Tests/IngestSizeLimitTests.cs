@@ -47,7 +47,7 @@ public sealed class IngestSizeLimitTests(IngestHostFixture fixture) : IClassFixt
         });
 
         using var tooLarge = await host.PostAsync(Wire.Encode(Wire.Map(("events", Wire.Array(Wire.Map(("message", new string('a', 6000))))))));
-        using var tooMany = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+        using var tooMany = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch));
 
         tooLarge.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
         (await IngestHost.JsonAsync(tooLarge)).GetProperty("error").GetString().Should().Contain("4096");
@@ -144,7 +144,7 @@ public sealed class IngestSizeLimitTests(IngestHostFixture fixture) : IClassFixt
 
     private async Task ShouldServeAGoodRequest()
     {
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         using var response = await Host.PostAsync(Wire.Encode(batch));
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await Host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull();

@@ -121,7 +121,7 @@ public sealed class NegativeCacheTests
 
     private static async Task<HttpStatusCode> StatusAsync(IngestHost host, string key, int projectId)
     {
-        using var response = await host.PostAsync(IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh().Batch)), key, projectId);
+        using var response = await host.PostAsync(IngestHost.MessagePack(Wire.Encode(SampleBatch.WithFreshIds().Batch)), key, projectId);
         return response.StatusCode;
     }
 }

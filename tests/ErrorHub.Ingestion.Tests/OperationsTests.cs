@@ -26,7 +26,7 @@ public sealed partial class OperationsTests
         // The other host's instruments are gone now; before the fix, their disposal retired this host's series of the same names.
         (await MetricsAsync(host)).Should().NotContain("errorhub_ingest_batches_total{");
         using (await host.PostAsync(IngestHost.MessagePack([0xc1]))) { }
-        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch))) { }
+        using (await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch))) { }
         var text = await MetricsAsync(host);
         Value(text, "errorhub_ingest_batches_total", "outcome=\"invalid\"").Should().Be(1);
         Value(text, "errorhub_ingest_batches_total", "outcome=\"accepted\"").Should().Be(1);
@@ -67,9 +67,9 @@ public sealed partial class OperationsTests
         await using var host = await IngestHost.StartAsync();
         var before = await MetricsAsync(host);
 
-        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch))) { }
-        using (await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch))) { }
-        using (await host.PostAsync(IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh().Batch)), key: "wrong-key-0123456789")) { }
+        using (await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch))) { }
+        using (await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch))) { }
+        using (await host.PostAsync(IngestHost.MessagePack(Wire.Encode(SampleBatch.WithFreshIds().Batch)), key: "wrong-key-0123456789")) { }
         using (await host.PostAsync(Wire.Encode(Wire.Map(("events", Wire.Array(Wire.Map(("level", "error")))))))) { }
 
         var text = await MetricsAsync(host);

@@ -107,7 +107,7 @@ public sealed partial class ProjectBootstrapTests : IDisposable
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
 
-    private static byte[] Batch() => Wire.Encode(IngestEndpointTests.Fresh().Batch);
+    private static byte[] Batch() => Wire.Encode(SampleBatch.WithFreshIds().Batch);
 
     /// <summary>The DSN the host logged once it listened (logged right after start-up, from a background task).</summary>
     private static async Task<string> LoggedDsnAsync(IngestHost host)

@@ -98,5 +98,5 @@ public sealed class ProjectKeyTests
         }
     }
 
-    private static byte[] Batch() => Wire.Encode(IngestEndpointTests.Fresh().Batch);
+    private static byte[] Batch() => Wire.Encode(SampleBatch.WithFreshIds().Batch);
 }

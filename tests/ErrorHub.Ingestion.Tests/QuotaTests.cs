@@ -145,7 +145,7 @@ public sealed class QuotaTests
         (await PostAsync(host, copies: 10)).Status.Should().Be(HttpStatusCode.Accepted); // none left
         (await PostAsync(host, copies: 10)).Status.Should().Be(HttpStatusCode.TooManyRequests, "refused before its body is read");
 
-        using (var unknown = await host.PostAsync(IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh().Batch)), IngestHost.Key, projectId: 999))
+        using (var unknown = await host.PostAsync(IngestHost.MessagePack(Wire.Encode(SampleBatch.WithFreshIds().Batch)), IngestHost.Key, projectId: 999))
         {
             unknown.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "not counted: no such project");
         }
@@ -210,7 +210,7 @@ public sealed class QuotaTests
 
     private static async Task<(HttpStatusCode Status, string? RetryAfter, string? Error)> PostAsync(IngestHost host, int copies, string key = IngestHost.Key, int projectId = IngestHost.ProjectId)
     {
-        using var response = await host.PostAsync(IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh(copies).Batch)), key, projectId);
+        using var response = await host.PostAsync(IngestHost.MessagePack(Wire.Encode(SampleBatch.WithFreshIds(copies).Batch)), key, projectId);
         var retryAfter = response.Headers.TryGetValues("Retry-After", out var values) ? values.Single() : null;
         var error = response.StatusCode == HttpStatusCode.Accepted ? null : (await IngestHost.JsonAsync(response)).GetProperty("error").GetString();
         return (response.StatusCode, retryAfter, error);

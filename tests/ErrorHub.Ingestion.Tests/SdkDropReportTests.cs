@@ -66,7 +66,7 @@ public sealed class SdkDropReportTests
 
     private static async Task<HttpStatusCode> PostAsync(IngestHost host, WireMap? dropped)
     {
-        var batch = IngestEndpointTests.Fresh().Batch;
+        var batch = SampleBatch.WithFreshIds().Batch;
         if (dropped is not null)
         {
             batch = batch.With("dropped", dropped);

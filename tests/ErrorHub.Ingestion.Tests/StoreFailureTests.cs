@@ -15,13 +15,13 @@ public sealed class StoreFailureTests
     public async Task When_the_database_file_cannot_be_opened_a_batch_is_503_with_retry_after_and_is_accepted_once_it_can()
     {
         await using var host = await IngestHost.StartAsync();
-        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var first = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
         }
 
         BreakDatabase(host);
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         using (var failed = await host.PostAsync(Wire.Encode(batch)))
         {
             failed.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
@@ -44,7 +44,7 @@ public sealed class StoreFailureTests
     public async Task When_the_database_file_is_deleted_under_the_running_server_batches_are_503_and_never_202_into_the_deleted_file()
     {
         await using var host = await IngestHost.StartAsync();
-        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var first = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached, and the writer's connection pooled, while the store works");
         }
@@ -56,7 +56,7 @@ public sealed class StoreFailureTests
             File.Delete(host.DatabasePath + suffix);
         }
 
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         for (var attempt = 0; attempt < 2; attempt++)
         {
             using var refused = await host.PostAsync(Wire.Encode(batch));
@@ -84,7 +84,7 @@ public sealed class StoreFailureTests
         await using var host = await IngestHost.StartAsync();
         BreakDatabase(host);
 
-        using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+        using var response = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch));
 
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         response.Headers.RetryAfter!.Delta.Should().BePositive();
@@ -107,7 +107,7 @@ public sealed class StoreFailureTests
 
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+            using var response = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch));
 
             response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
             response.Headers.RetryAfter!.Delta.Should().BePositive();
@@ -120,7 +120,7 @@ public sealed class StoreFailureTests
     public async Task A_store_that_stalls_on_a_commit_gets_503_within_the_wait_and_the_batch_is_stored_once_after_its_retry()
     {
         await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:Ingest:MaxStoreWait"] = "00:00:01" });
-        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var first = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
         }
@@ -128,7 +128,7 @@ public sealed class StoreFailureTests
         // Another process holds the write lock: SQLite waits (its busy timeout is 30 s) instead of failing.
         await using var blocker = await HoldWriteLockAsync(host);
 
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         using (var stalled = await host.PostAsync(Wire.Encode(batch)))
         {
             stalled.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a stalled store must not hold the client until its timeout");
@@ -166,7 +166,7 @@ public sealed class StoreFailureTests
             ["ErrorHub:Ingest:MaxStoreWait"] = "00:00:01",
         });
 
-        using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+        using var response = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch));
 
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the key check must not wait on a stalled store either");
         response.Headers.RetryAfter!.Delta.Should().BePositive();
@@ -236,7 +236,7 @@ public sealed class StoreFailureTests
             ["ErrorHub:Ingest:MaxStoreWait"] = "00:10:00",
             ["ErrorHub:Ingest:MaxRequestTime"] = "00:00:01",
         });
-        using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var first = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
         }
@@ -245,7 +245,7 @@ public sealed class StoreFailureTests
 
         // A client that gives up long before the ten minutes the store wait alone would allow.
         using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/{IngestHost.ProjectId}/events") { Content = IngestHost.MessagePack(Wire.Encode(IngestEndpointTests.Fresh().Batch)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/{IngestHost.ProjectId}/events") { Content = IngestHost.MessagePack(Wire.Encode(SampleBatch.WithFreshIds().Batch)) };
         request.Headers.TryAddWithoutValidation("X-ErrorHub-Key", IngestHost.Key);
         using var stalled = await client.SendAsync(request);
 

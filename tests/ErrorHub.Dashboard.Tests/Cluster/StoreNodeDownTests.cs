@@ -35,17 +35,28 @@ public sealed class StoreNodeDownTests(ClickHouseClusterFixture cluster) : IAsyn
         }
     }
 
-    [Fact]
-    public async Task With_its_node_stopped_every_page_answers_a_clear_503_at_once_and_works_again_when_the_node_is_back()
+    private DashboardServer DashboardOn(ClickHouseClusterNode node, string? pageTimeout = null)
     {
-        var node = cluster.Nodes[0];
-        using var dashboard = DashboardServer.Start(new()
+        var settings = new Dictionary<string, string?>
         {
             ["ErrorHub:Store:Kind"] = "clickhouse",
             ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
             ["ErrorHub:Store:ClickHouse:Database"] = _database,
             ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
-        });
+        };
+        if (pageTimeout is not null)
+        {
+            settings["ErrorHub:Store:ClickHouse:PageTimeout"] = pageTimeout;
+        }
+
+        return DashboardServer.Start(settings);
+    }
+
+    [Fact]
+    public async Task With_its_node_stopped_every_page_answers_a_clear_503_at_once_and_works_again_when_the_node_is_back()
+    {
+        var node = cluster.Nodes[0];
+        using var dashboard = DashboardOn(node);
         using var client = await dashboard.SignedInClientAsync();
         string[] pages = ["projects/1/issues", "projects/1/issues/0123456789abcdef", "projects/1/releases", "/"];
         string[] api = ["api/projects/1/issues", "api/projects/1/issues/0123456789abcdef/activity"];
@@ -94,15 +105,8 @@ public sealed class StoreNodeDownTests(ClickHouseClusterFixture cluster) : IAsyn
     public async Task With_its_node_hung_every_page_answers_a_clear_503_within_the_page_timeout_not_the_request_timeout()
     {
         var node = cluster.Nodes[0];
-        using var dashboard = DashboardServer.Start(new()
-        {
-            ["ErrorHub:Store:Kind"] = "clickhouse",
-            ["ErrorHub:Store:ClickHouse:Url"] = node.Url.ToString(),
-            ["ErrorHub:Store:ClickHouse:Database"] = _database,
-            ["ErrorHub:Store:ClickHouse:Cluster"] = ClickHouseClusterFixture.ClusterName,
-            // Short, so that the node is stopped for seconds only; RequestTimeout stays at its two minutes.
-            ["ErrorHub:Store:ClickHouse:PageTimeout"] = "00:00:02",
-        });
+        // Short, so that the node is stopped for seconds only; RequestTimeout stays at its two minutes.
+        using var dashboard = DashboardOn(node, pageTimeout: "00:00:02");
         using var client = await dashboard.SignedInClientAsync();
         string[] pages = ["projects/1/issues", "projects/1/issues/0123456789abcdef", "/"];
         const string api = "api/projects/1/issues";

@@ -40,7 +40,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             host.Journal().IsActive.Should().BeTrue();
             var posts = Enumerable.Range(0, 20).Select(async _ =>
             {
-                var (batch, batchIds) = IngestEndpointTests.Fresh(copies: 5);
+                var (batch, batchIds) = SampleBatch.WithFreshIds(copies: 5);
                 using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
                 response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
                 (await IngestHost.JsonAsync(response)).GetProperty("accepted").GetInt32().Should().Be(15);
@@ -66,7 +66,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             read.Should().NotBeNull("the dashboard reads what the journal flushed");
 
             // More that may still be in memory when the stop begins.
-            var (last, lastIds) = IngestEndpointTests.Fresh(copies: 3);
+            var (last, lastIds) = SampleBatch.WithFreshIds(copies: 3);
             using var lastResponse = await host.PostAsync(Wire.Encode(last));
             lastResponse.StatusCode.Should().Be(HttpStatusCode.Accepted);
             ids.AddRange(lastIds);
@@ -91,7 +91,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         var posts = new List<Task>();
         for (var i = 0; i < 30; i++)
         {
-            var (batch, batchIds) = IngestEndpointTests.Fresh();
+            var (batch, batchIds) = SampleBatch.WithFreshIds();
             ids.AddRange(batchIds);
             var body = Wire.Encode(batch);
             // The client's retry (same ids) right behind the first try: the two land in consecutive inserts.
@@ -188,7 +188,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     /// <summary>Posts a batch of three fresh events, gzip'd; it is answered 202 once journaled, however long its insert waits.</summary>
     private static async Task<Guid[]> PostFreshAsync(IngestHost host)
     {
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         using var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
         response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         return ids;
@@ -240,7 +240,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             {
                 for (var i = 0; i < 40; i++)
                 {
-                    var (batch, batchIds) = IngestEndpointTests.Fresh(copies: 5);
+                    var (batch, batchIds) = SampleBatch.WithFreshIds(copies: 5);
                     using var response = await host.PostAsync(Wire.Encode(batch), gzip: i % 2 == 0);
                     response.StatusCode.Should().Be(HttpStatusCode.Accepted);
                     ids.AddRange(batchIds);
@@ -280,17 +280,17 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             IReadOnlyCollection<Guid> afterIds;
             await using (var host = await StartAsync(more))
             {
-                using (var first = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh(copies: 2).Batch)))
+                using (var first = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds(copies: 2).Batch)))
                 {
                     first.StatusCode.Should().Be(HttpStatusCode.Accepted);
                 }
 
                 File.Delete(Segments(_journal).Single()); // by hand, or a cleanup job, while ingest has it open
 
-                var (lost, _) = IngestEndpointTests.Fresh(copies: 2);
+                var (lost, _) = SampleBatch.WithFreshIds(copies: 2);
                 using var refused = await host.PostAsync(Wire.Encode(lost));
                 refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a write into a file no name leads to is not durable: the client keeps the batch and retries");
-                var (after, ids) = IngestEndpointTests.Fresh(copies: 2);
+                var (after, ids) = SampleBatch.WithFreshIds(copies: 2);
                 afterIds = ids;
                 using var accepted = await host.PostAsync(Wire.Encode(after));
                 accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -334,7 +334,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         host.Journal().SkippedRecords.Should().Be(0);
         host.Logs.Entries.Should().Contain(e => e.Message.Contains("cut off", StringComparison.Ordinal));
 
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         using (var response = await host.PostAsync(Wire.Encode(batch)))
         {
             response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -380,7 +380,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         (await CountStoredAsync(clickHouse.Url, _database, damagedIds)).Rows.Should().Be(0);
         host.Journal().SkippedRecords.Should().Be(1);
         host.Logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains("damaged", StringComparison.Ordinal));
-        using var response = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch));
+        using var response = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch));
         response.StatusCode.Should().Be(HttpStatusCode.Accepted, "damage in the files never stops ingest from starting and serving");
     }
 
@@ -460,7 +460,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
     public async Task Records_an_earlier_version_journaled_before_batch_ids_are_stored_after_an_upgrade()
     {
         // Version 1 of the payload, as ingest wrote it before batch ids: version, flags (gzip), project, received-at ticks, body.
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
         var body = IngestHost.Gzip(Wire.Encode(batch));
         var payload = new byte[14 + body.Length];
         payload[0] = 1;
@@ -541,7 +541,7 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
             ["ErrorHub:Ingest:Journal:Enabled"] = "true",
             ["ErrorHub:Ingest:Journal:Directory"] = _journal,
         });
-        var (batch, ids) = IngestEndpointTests.Fresh();
+        var (batch, ids) = SampleBatch.WithFreshIds();
 
         using var response = await host.PostAsync(Wire.Encode(batch));
 

@@ -39,7 +39,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
             ["ErrorHub:Ingest:Journal:SegmentBytes"] = "65536",
             ["ErrorHub:Ingest:Journal:MaxBytes"] = "262144",
         }));
-        var (warm, warmIds) = IngestEndpointTests.Fresh();
+        var (warm, warmIds) = SampleBatch.WithFreshIds();
         using (var response = await host.PostAsync(Wire.Encode(warm)))
         {
             response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -52,7 +52,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
         HttpResponseMessage? refused = null;
         for (var i = 0; i < 400 && refused is null; i++)
         {
-            var (batch, ids) = IngestEndpointTests.Fresh(copies: 5);
+            var (batch, ids) = SampleBatch.WithFreshIds(copies: 5);
             var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
@@ -86,7 +86,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
             await Task.Delay(50);
         }
 
-        using (var after = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh().Batch)))
+        using (var after = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
         {
             after.StatusCode.Should().Be(HttpStatusCode.Accepted, $"the journal has room again once its segments are flushed (answer: {await after.Content.ReadAsStringAsync()}; journal bytes {host.Journal().Bytes}, pending {host.Journal().PendingEvents})");
         }
@@ -105,7 +105,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
         var accepted = new List<Guid>();
         await using (var host = await IngestHost.StartAsync(settings))
         {
-            var (warm, warmIds) = IngestEndpointTests.Fresh();
+            var (warm, warmIds) = SampleBatch.WithFreshIds();
             using (var response = await host.PostAsync(Wire.Encode(warm)))
             {
                 response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -117,13 +117,13 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
             Signal("STOP");
             for (var i = 0; i < 2; i++)
             {
-                var (batch, ids) = IngestEndpointTests.Fresh(copies: 5);
+                var (batch, ids) = SampleBatch.WithFreshIds(copies: 5);
                 using var response = await host.PostAsync(Wire.Encode(batch));
                 response.StatusCode.Should().Be(HttpStatusCode.Accepted, "30 events fit in memory while the store is stalled");
                 accepted.AddRange(ids);
             }
 
-            using (var refused = await host.PostAsync(Wire.Encode(IngestEndpointTests.Fresh(copies: 5).Batch)))
+            using (var refused = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds(copies: 5).Batch)))
             {
                 refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a 31st event in memory is past the bound");
                 refused.Headers.RetryAfter!.Delta.Should().BePositive();
@@ -156,7 +156,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
                 ["ErrorHub:Ingest:Journal:SegmentBytes"] = "262144",
                 ["ErrorHub:Ingest:Journal:MaxBytes"] = "67108864",
             }));
-            var (warm, warmIds) = IngestEndpointTests.Fresh();
+            var (warm, warmIds) = SampleBatch.WithFreshIds();
             using (var response = await host.PostAsync(Wire.Encode(warm)))
             {
                 response.StatusCode.Should().Be(HttpStatusCode.Accepted);
@@ -169,7 +169,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
             HttpResponseMessage? refused = null;
             for (var i = 0; i < 400 && refused is null; i++)
             {
-                var (batch, ids) = IngestEndpointTests.Fresh(copies: 20);
+                var (batch, ids) = SampleBatch.WithFreshIds(copies: 20);
                 var response = await host.PostAsync(Wire.Encode(batch));
                 if (response.StatusCode == HttpStatusCode.Accepted)
                 {
@@ -194,7 +194,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
             var stored = await WaitUntilStoredAsync(_clickHouse.Url, _database, accepted, TimeSpan.FromSeconds(120));
             stored.Should().Be(((long)accepted.Count, (long)accepted.Count), "every batch answered 202 arrives once the store answers again, each event once");
 
-            var (after, afterIds) = IngestEndpointTests.Fresh();
+            var (after, afterIds) = SampleBatch.WithFreshIds();
             var status = HttpStatusCode.ServiceUnavailable;
             var deadline = Stopwatch.StartNew();
             while (status != HttpStatusCode.Accepted && deadline.Elapsed < TimeSpan.FromSeconds(30))

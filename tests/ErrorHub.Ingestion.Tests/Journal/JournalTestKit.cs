@@ -93,7 +93,7 @@ internal static class JournalTestKit
     /// </summary>
     public static (byte[] Payload, Guid[] Ids) FreshRecord(int copies = 1, bool withoutIds = false)
     {
-        var (batch, ids) = IngestEndpointTests.Fresh(copies);
+        var (batch, ids) = SampleBatch.WithFreshIds(copies);
         if (withoutIds)
         {
             batch = batch.With("events", ((object?[])batch["events"]!).Select(e => (object?)((WireMap)e!).Without("event_id")).ToArray());

@@ -134,7 +134,7 @@ public sealed class ClusterFailoverTests(ClickHouseClusterFixture cluster) : IAs
 
     private Dictionary<string, string?> Settings(ClickHouseClusterNode node) => ClusterIngest.Settings(node, _database);
 
-    private static (WireMap Batch, Guid[] Ids) FreshBatch() => ClusterIngest.FreshBatch(CopiesPerBatch);
+    private static (WireMap Batch, Guid[] Ids) FreshBatch() => SampleBatch.WithFreshIds(CopiesPerBatch);
 
     private static Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because) => ClusterIngest.ShouldReadAllAsync(reader, acknowledged, because);
 

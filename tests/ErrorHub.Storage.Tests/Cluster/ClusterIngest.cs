@@ -23,24 +23,6 @@ internal static class ClusterIngest
         ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:30",
     };
 
-    /// <summary>A batch of <paramref name="copies"/> times three events (two issues and a message), each with a new id.</summary>
-    public static (WireMap Batch, Guid[] Ids) FreshBatch(int copies = 1)
-    {
-        var events = new List<object?>();
-        var ids = new List<Guid>();
-        for (var i = 0; i < copies; i++)
-        {
-            foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
-            {
-                var id = Guid.NewGuid();
-                ids.Add(id);
-                events.Add(e.With("event_id", id.ToString("N")));
-            }
-        }
-
-        return (Batch().With("events", events.ToArray()), [.. ids]);
-    }
-
     /// <summary>
     /// Every acknowledged event by id, and the issues' counts add up to exactly them (none lost, none twice): at once, or,
     /// for events inserted behind the answer (the journal), once they are all there <paramref name="within"/>.

@@ -216,7 +216,7 @@ public sealed class ClusterOutageTests(ClickHouseClusterFixture cluster) : IAsyn
         ingest.Logs.Entries.Should().Contain(e => e.Category.EndsWith(".StoreReadinessCheck", StringComparison.Ordinal) && e.Message.Contains(reason));
     }
 
-    private static (WireMap Batch, Guid[] Ids) FreshBatch() => ClusterIngest.FreshBatch();
+    private static (WireMap Batch, Guid[] Ids) FreshBatch() => SampleBatch.WithFreshIds();
 
     /// <summary>Journaled events are inserted behind the answer (the journal's back-off after the outage): they get until the recovery bound.</summary>
     private static Task ShouldReadAllAsync(IngestHost reader, List<Guid> acknowledged, string because) =>

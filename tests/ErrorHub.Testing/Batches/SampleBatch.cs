@@ -84,4 +84,25 @@ public static class SampleBatch
 
     /// <summary>A batch of one event: the checkout event changed by <paramref name="change"/>.</summary>
     public static WireMap OneEvent(Func<WireMap, WireMap> change) => Batch(change(CheckoutEvent()));
+
+    /// <summary>
+    /// <paramref name="copies"/> times the sample's three events (two issues and a message), each with a new id, and the
+    /// ids: tests sharing one store, or checking that every acknowledged event arrived, do not see each other's events.
+    /// </summary>
+    public static (WireMap Batch, Guid[] Ids) WithFreshIds(int copies = 1)
+    {
+        var events = new List<object?>();
+        var ids = new List<Guid>();
+        for (var i = 0; i < copies; i++)
+        {
+            foreach (var e in new[] { CheckoutEvent(), TimeoutEvent(), MessageEvent() })
+            {
+                var id = Guid.NewGuid();
+                ids.Add(id);
+                events.Add(e.With("event_id", id.ToString("N")));
+            }
+        }
+
+        return (Batch().With("events", events.ToArray()), [.. ids]);
+    }
 }
