@@ -143,6 +143,21 @@ public sealed class DotNetTraceParserTests
     }
 
     [Fact]
+    public void Czech_frame_lines_are_read_and_a_message_line_starting_with_v_is_not_a_frame()
+    {
+        var czech = DotNetTraceParser.Parse("""
+            System.OverflowException: Chyba přetečení
+            v aplikaci došlo k chybě
+               v System.Drawing.Graphics.CheckErrorStatus(Int32 status)
+               v Shop.Program.Main(String[] args) v C:\src\Shop\Program.cs:řádek 12
+            """);
+
+        czech.Exceptions[0].Value.Should().Be("Chyba přetečení\nv aplikaci došlo k chybě");
+        czech.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("System.Drawing.Graphics", "CheckErrorStatus", null), ("Shop.Program", "Main", 12));
+    }
+
+    [Fact]
     public void Traditional_Chinese_and_Arabic_frame_lines_are_read()
     {
         var chinese = DotNetTraceParser.Parse("""
