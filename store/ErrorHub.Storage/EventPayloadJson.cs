@@ -38,17 +38,13 @@ internal static class EventPayloadJson
     /// <summary>
     /// The same JSON as <see cref="Serialize(Utf8JsonWriter, ErrorEvent)"/>, with <paramref name="exceptionsJson"/> (what
     /// <see cref="SerializeExceptions"/> wrote for a chain equal to the event's) copied in place of its <c>exceptions</c>.
-    /// Returns where the copy ends in what the writer wrote since it was reset (it starts <paramref name="exceptionsJson"/>'s
-    /// length before), or -1 if it was not written.
     /// </summary>
-    public static long Serialize(Utf8JsonWriter writer, ErrorEvent errorEvent, byte[] exceptionsJson)
+    public static void Serialize(Utf8JsonWriter writer, ErrorEvent errorEvent, byte[] exceptionsJson)
     {
         RawExceptionsConverter.Current = (errorEvent.Exceptions, exceptionsJson);
-        RawExceptionsConverter.WrittenEnd = -1;
         try
         {
             JsonSerializer.Serialize(writer, errorEvent, EventWithRawExceptionsTypeInfo);
-            return RawExceptionsConverter.WrittenEnd;
         }
         finally
         {
@@ -82,9 +78,6 @@ internal static class EventPayloadJson
     {
         [ThreadStatic] internal static (IReadOnlyList<ExceptionRecord> For, byte[] Json)? Current;
 
-        /// <summary>Where the bytes of <see cref="Current"/> ended in the writer's output, -1 before they are written.</summary>
-        [ThreadStatic] internal static long WrittenEnd;
-
         public override IReadOnlyList<ExceptionRecord>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             JsonSerializer.Deserialize(ref reader, ExceptionsTypeInfo);
 
@@ -93,7 +86,6 @@ internal static class EventPayloadJson
             if (Current is { } raw && ReferenceEquals(raw.For, value))
             {
                 writer.WriteRawValue(raw.Json, skipInputValidation: true);
-                WrittenEnd = writer.BytesCommitted + writer.BytesPending;
             }
             else
             {

@@ -50,57 +50,6 @@ public sealed class ClickHousePayloadTests
     }
 
     [Fact]
-    public void An_event_whose_chain_an_insert_compressed_before_is_stored_as_one_block_of_its_whole_json()
-    {
-        var complete = TestEvents.CreateComplete(3, "fp", TestEvents.BaseTime);
-        List<FrameRecord> frames =
-        [
-            new("Checkout", "Shop.Cart", "Shop", "/src/Shop/Cart.cs", 41, 9, InApp: true),
-            new("<Pay>b__12_0", "Shop.Payments+<>c", "Shop", "/src/Shop/Payments.cs", 7, 3, InApp: true),
-            new("MoveNext", "Shop.Payments+<PayAsync>d__4", "Shop", null, null, null, InApp: true),
-            new("ThrowIfNull", "System.ArgumentNullException", "System.Private.CoreLib", null, null, null, InApp: false),
-        ];
-        var chain = new List<ExceptionRecord>
-        {
-            new("System.InvalidOperationException", "The cart 'grüße' is closed.\n\t\"quoted\"", "System.Private.CoreLib", frames),
-            new("System.ArgumentNullException", "Value cannot be null. (Parameter 'card')", null, [.. frames.Take(2)]),
-        };
-        var events = new[]
-        {
-            complete with { Exceptions = chain },
-            complete with { Exceptions = chain, Title = "", Message = null, Request = null, User = null, Tags = new Dictionary<string, string>() },
-            complete with { Exceptions = chain, Message = new string('m', 5000), Tags = new Dictionary<string, string> { ["k"] = "\u0001\ud83d\ude00" } },
-            complete with { Exceptions = [chain[1]] },
-        };
-
-        foreach (var e in events)
-        {
-            var chainJson = ClickHousePayload.SerializeChain(e.Exceptions);
-            var compressed = ClickHousePayload.CompressChain(chainJson);
-            compressed.Should().NotBeNull("a chain of {0} bytes is worth compressing apart", chainJson.Length);
-            var row = new System.Buffers.ArrayBufferWriter<byte>();
-            ClickHousePayload.Write(row, e, chainJson, compressed);
-
-            var stored = WithoutLength(row.WrittenSpan);
-            stored[0].Should().Be(ClickHousePayload.Lz4Marker);
-            ClickHousePayload.DecodeJson(stored).Should().Equal(EventPayloadJson.SerializeToUtf8Bytes(e));
-            ClickHousePayload.Decode(stored).Should().BeEquivalentTo(e, o => o.RespectingRuntimeTypes());
-        }
-    }
-
-    /// <summary>A RowBinary String's bytes, after its LEB128 length.</summary>
-    private static byte[] WithoutLength(ReadOnlySpan<byte> column)
-    {
-        var i = 0;
-        while ((column[i] & 0x80) != 0)
-        {
-            i++;
-        }
-
-        return column[(i + 1)..].ToArray();
-    }
-
-    [Fact]
     public void A_plain_json_payload_of_an_earlier_release_decodes()
     {
         var e = TestEvents.CreateComplete(3, "fp", TestEvents.BaseTime);

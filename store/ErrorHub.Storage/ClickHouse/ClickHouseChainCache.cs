@@ -26,45 +26,21 @@ internal sealed class ClickHouseChainCache
     public EncodedChain? Find(IReadOnlyList<ExceptionRecord> chain) =>
         chain.Count > 0 && _chains.TryGetValue(chain, out var encoded) ? encoded : null;
 
-    /// <summary>
-    /// Keeps the bytes encoded for <paramref name="chain"/> (copied), unless the cache is full; counted with the most its
-    /// compressed block may take (<see cref="EncodedChain.CompressedOnce"/>, LZ4's bound for the JSON).
-    /// </summary>
+    /// <summary>Keeps the bytes encoded for <paramref name="chain"/> (copied), unless the cache is full.</summary>
     public void Keep(IReadOnlyList<ExceptionRecord> chain, ReadOnlySpan<byte> columns, ReadOnlySpan<byte> json)
     {
-        var bytes = (long)columns.Length + json.Length + K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(json.Length);
-        if (chain.Count == 0 || _chains.Count >= MaxChains || _bytes + bytes > MaxBytes)
+        if (chain.Count == 0 || _chains.Count >= MaxChains || _bytes + columns.Length + json.Length > MaxBytes)
         {
             return;
         }
 
         // A copy of the list: the key must not change if whoever owns the event's list changes it afterwards.
         _chains.TryAdd([.. chain], new EncodedChain(columns.ToArray(), json.ToArray()));
-        _bytes += bytes;
+        _bytes += columns.Length + json.Length;
     }
 
-    /// <summary>
-    /// A chain's RowBinary columns (<c>exceptions.type</c> to <c>exceptions.module</c>) and its JSON array; once a second
-    /// event repeats it, its JSON compressed apart (<see cref="ClickHousePayload.CompressChain"/>), which the payloads of
-    /// that event and every later one splice in instead of compressing the chain again. A chain seen once costs nothing more.
-    /// </summary>
-    internal sealed record EncodedChain(byte[] Columns, byte[] Json)
-    {
-        private bool _compressed;
-
-        public ClickHousePayload.CompressedChain? Compressed { get; private set; }
-
-        public ClickHousePayload.CompressedChain? CompressedOnce()
-        {
-            if (!_compressed)
-            {
-                _compressed = true;
-                Compressed = ClickHousePayload.CompressChain(Json);
-            }
-
-            return Compressed;
-        }
-    }
+    /// <summary>A chain's RowBinary columns (<c>exceptions.type</c> to <c>exceptions.module</c>) and its JSON array.</summary>
+    internal sealed record EncodedChain(byte[] Columns, byte[] Json);
 
     /// <summary>
     /// Chains equal in every field the encodings write. <see cref="FrameRecord"/>'s own equality compares all its fields;

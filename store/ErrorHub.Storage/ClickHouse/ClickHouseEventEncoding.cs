@@ -76,13 +76,9 @@ internal static class ClickHouseEventEncoding
         WriteStrings(row, e.Tags, static tag => tag.Key);
         WriteStrings(row, e.Tags, static tag => tag.Value);
 
-        if (chains is null)
+        if (chains is null || cached is not null)
         {
-            ClickHousePayload.Write(row, e);
-        }
-        else if (cached is not null)
-        {
-            ClickHousePayload.Write(row, e, cached.Json, cached.CompressedOnce());
+            ClickHousePayload.Write(row, e, cached?.Json);
         }
         else
         {

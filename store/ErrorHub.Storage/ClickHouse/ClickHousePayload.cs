@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using ErrorHub.Storage.Events;
 using K4os.Compression.LZ4;
@@ -32,8 +31,6 @@ internal static class ClickHousePayload
     [ThreadStatic] private static byte[]? t_compressed;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_chainJson;
     [ThreadStatic] private static Utf8JsonWriter? t_chainWriter;
-    [ThreadStatic] private static ArrayBufferWriter<byte>? t_spliced;
-    [ThreadStatic] private static ArrayBufferWriter<byte>? t_pending;
 
     /// <summary>The column's bytes for one event.</summary>
     public static byte[] Encode(ErrorEvent errorEvent)
@@ -51,17 +48,13 @@ internal static class ClickHousePayload
     /// <summary>
     /// The column as a RowBinary <c>String</c> (its length, then its bytes), appended to an encoded row; with
     /// <paramref name="exceptionsJson"/> (<see cref="SerializeChain"/> of a chain equal to the event's) copied in place of
-    /// serializing the event's chain again: the same JSON. With <paramref name="compressedChain"/> too (<see cref="CompressChain"/>
-    /// of that JSON), only the JSON before and after the chain is compressed, and the chain's block is spliced between them
-    /// (<see cref="Lz4Splice"/>): the same JSON once decoded, in one LZ4 block as before.
+    /// serializing the event's chain again: the same bytes.
     /// </summary>
-    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent errorEvent, byte[]? exceptionsJson = null, CompressedChain? compressedChain = null)
+    public static void Write(ArrayBufferWriter<byte> row, ErrorEvent errorEvent, byte[]? exceptionsJson = null)
     {
         try
         {
-            var column = exceptionsJson is not null && compressedChain is not null
-                ? EncodeSplicedInScratch(errorEvent, exceptionsJson, compressedChain)
-                : EncodeInScratch(errorEvent, exceptionsJson);
+            var column = EncodeInScratch(errorEvent, exceptionsJson);
             ClickHouseEventEncoding.WriteLength(row, column.Length);
             column.CopyTo(row.GetSpan(column.Length));
             row.Advance(column.Length);
@@ -91,12 +84,8 @@ internal static class ClickHousePayload
         }
 
         writer.Flush();
-        return CompressInScratch(json.WrittenSpan);
-    }
+        var source = json.WrittenSpan;
 
-    /// <summary>The column's bytes for the JSON <paramref name="source"/>: one LZ4 block of it, or the JSON itself where that is not smaller.</summary>
-    private static ReadOnlySpan<byte> CompressInScratch(ReadOnlySpan<byte> source)
-    {
         var needed = HeaderLength + LZ4Codec.MaximumOutputSize(source.Length);
         var compressedBuffer = t_compressed is { } existing && existing.Length >= needed ? existing : t_compressed = new byte[Math.Max(needed, 16 * 1024)];
         var compressed = LZ4Codec.Encode(source, compressedBuffer.AsSpan(HeaderLength), LZ4Level.L00_FAST);
@@ -109,95 +98,6 @@ internal static class ClickHousePayload
         BinaryPrimitives.WriteUInt32LittleEndian(compressedBuffer.AsSpan(1), (uint)source.Length);
         return compressedBuffer.AsSpan(0, HeaderLength + compressed);
     }
-
-    /// <summary>
-    /// The column's bytes in this thread's buffers when the event's chain is <paramref name="exceptionsJson"/>, already
-    /// compressed as <paramref name="chain"/>: the JSON is serialized whole as always (its length goes in the header), but LZ4
-    /// compresses only what comes before and after the chain, and the three blocks are spliced into one.
-    /// </summary>
-    private static ReadOnlySpan<byte> EncodeSplicedInScratch(ErrorEvent errorEvent, byte[] exceptionsJson, CompressedChain chain)
-    {
-        var json = t_json ??= new ArrayBufferWriter<byte>(16 * 1024);
-        json.ResetWrittenCount();
-        var writer = t_writer ??= new Utf8JsonWriter(json);
-        writer.Reset(json);
-        var chainEnd = EventPayloadJson.Serialize(writer, errorEvent, exceptionsJson);
-        writer.Flush();
-        var source = json.WrittenSpan;
-        if (chainEnd < exceptionsJson.Length || chainEnd > source.Length)
-        {
-            return CompressInScratch(source);
-        }
-
-        var spliced = t_spliced ??= new ArrayBufferWriter<byte>(16 * 1024);
-        var pending = t_pending ??= new ArrayBufferWriter<byte>(1024);
-        spliced.ResetWrittenCount();
-        pending.ResetWrittenCount();
-        spliced.GetSpan(HeaderLength)[..HeaderLength].Clear();
-        spliced.Advance(HeaderLength);
-        var chainStart = (int)chainEnd - exceptionsJson.Length;
-        if (!Lz4Splice.TryAppend(CompressPart(source[..chainStart]), spliced, pending))
-        {
-            return CompressInScratch(source);
-        }
-
-        Lz4Splice.Append(chain.Block, chain.Layout, spliced, pending);
-        if (!Lz4Splice.TryAppend(CompressPart(source[(int)chainEnd..]), spliced, pending))
-        {
-            return CompressInScratch(source);
-        }
-
-        Lz4Splice.Finish(spliced, pending);
-        if (spliced.WrittenCount >= source.Length)
-        {
-            return source;
-        }
-
-        var column = MemoryMarshal.AsMemory(spliced.WrittenMemory).Span;
-        column[0] = Lz4Marker;
-        BinaryPrimitives.WriteUInt32LittleEndian(column[1..], (uint)source.Length);
-        return column;
-    }
-
-    /// <summary>One part of the JSON as an LZ4 block of its own, in this thread's buffer (valid until the next call).</summary>
-    private static ReadOnlySpan<byte> CompressPart(ReadOnlySpan<byte> part)
-    {
-        var needed = LZ4Codec.MaximumOutputSize(part.Length);
-        var buffer = t_compressed is { } existing && existing.Length >= needed ? existing : t_compressed = new byte[Math.Max(needed, 16 * 1024)];
-        var length = LZ4Codec.Encode(part, buffer, LZ4Level.L00_FAST);
-        return length > 0 ? buffer.AsSpan(0, length) : [];
-    }
-
-    /// <summary>
-    /// A chain's JSON (<see cref="SerializeChain"/>) compressed once, to be spliced into the payload of every event of an
-    /// insert that repeats it; null for a chain too short to be worth it. Compressed harder than an event's JSON (LZ4's
-    /// high-compression level): it is done once per chain and insert, and what it saves is saved on every event that repeats it.
-    /// </summary>
-    public static CompressedChain? CompressChain(byte[] exceptionsJson, LZ4Level level = ChainLevel)
-    {
-        if (exceptionsJson.Length < MinChainToSplice)
-        {
-            return null;
-        }
-
-        var buffer = new byte[LZ4Codec.MaximumOutputSize(exceptionsJson.Length)];
-        var length = LZ4Codec.Encode(exceptionsJson, buffer, level);
-        if (length <= 0)
-        {
-            return null;
-        }
-
-        var block = buffer.AsSpan(0, length).ToArray();
-        return Lz4Splice.TryParse(block, out var layout) ? new CompressedChain(block, layout) : null;
-    }
-
-    /// <summary>A chain's JSON as one LZ4 block of its own, and where its sequences lie.</summary>
-    internal sealed record CompressedChain(byte[] Block, Lz4Splice.Layout Layout);
-
-    /// <summary>Below this, a chain's JSON is compressed with its event's as before: splicing would save less than it costs.</summary>
-    internal const int MinChainToSplice = 256;
-
-    internal const LZ4Level ChainLevel = LZ4Level.L09_HC;
 
     /// <summary>The JSON of an exception chain as the payload holds it (its <c>exceptions</c> property's value), to copy into equal chains' payloads.</summary>
     public static byte[] SerializeChain(IReadOnlyList<ExceptionRecord> exceptions)
@@ -220,22 +120,17 @@ internal static class ClickHousePayload
 
     private static void TrimScratch()
     {
-        if (t_json is { Capacity: > 1024 * 1024 } || t_compressed is { Length: > 1024 * 1024 } || t_spliced is { Capacity: > 1024 * 1024 } || t_pending is { Capacity: > 1024 * 1024 })
+        if (t_json is { Capacity: > 1024 * 1024 } || t_compressed is { Length: > 1024 * 1024 })
         {
             // One huge event should not keep a megabyte per encoding thread for the life of the process.
             t_json = null;
             t_writer = null;
             t_compressed = null;
-            t_spliced = null;
-            t_pending = null;
         }
     }
 
     /// <summary>The event stored as <paramref name="stored"/>; throws <see cref="InvalidDataException"/> (or <see cref="JsonException"/>) for bytes no release wrote.</summary>
-    public static ErrorEvent Decode(ReadOnlySpan<byte> stored) => EventPayloadJson.Deserialize(DecodeJson(stored));
-
-    /// <summary>The JSON stored as <paramref name="stored"/>; throws <see cref="InvalidDataException"/> for bytes no release wrote.</summary>
-    public static byte[] DecodeJson(ReadOnlySpan<byte> stored)
+    public static ErrorEvent Decode(ReadOnlySpan<byte> stored)
     {
         if (stored.IsEmpty)
         {
@@ -244,7 +139,7 @@ internal static class ClickHousePayload
 
         if (stored[0] != Lz4Marker)
         {
-            return stored.ToArray();
+            return EventPayloadJson.Deserialize(stored);
         }
 
         if (stored.Length < HeaderLength)
@@ -259,14 +154,21 @@ internal static class ClickHousePayload
             throw new InvalidDataException($"The stored LZ4 payload claims {length} bytes of JSON from a block of {block.Length}.");
         }
 
-        var json = new byte[length];
-        var decoded = LZ4Codec.Decode(block, json);
-        if (decoded != length)
+        var json = ArrayPool<byte>.Shared.Rent((int)length);
+        try
         {
-            throw new InvalidDataException($"The stored LZ4 payload is damaged: its block of {block.Length} bytes decodes to {(decoded < 0 ? "nothing" : decoded.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes")}, not the {length} its header claims.");
-        }
+            var decoded = LZ4Codec.Decode(block, json.AsSpan(0, (int)length));
+            if (decoded != length)
+            {
+                throw new InvalidDataException($"The stored LZ4 payload is damaged: its block of {block.Length} bytes decodes to {(decoded < 0 ? "nothing" : decoded.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes")}, not the {length} its header claims.");
+            }
 
-        return json;
+            return EventPayloadJson.Deserialize(json.AsSpan(0, (int)length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(json);
+        }
     }
 
     private const string HexAlias = "payload_hex";
