@@ -31,7 +31,13 @@ internal sealed class DecodedChains
 
     private static readonly long Seed = Random.Shared.NextInt64();
 
+    /// <summary>Bytes of a chain's start that name its candidates in <see cref="_byStart"/>; shorter chains are found by their whole bytes only.</summary>
+    internal const int StartLength = 64;
+
     private readonly Dictionary<ulong, Entry> _entries = [];
+
+    /// <summary>The chains kept, by a hash of their first <see cref="StartLength"/> bytes (several chains may start alike).</summary>
+    private readonly Dictionary<ulong, List<Entry>> _byStart = [];
 
     /// <summary>The one body every array kept comes from, which then need not be copied; none when arrays of several bodies are kept.</summary>
     private readonly ReadOnlyMemory<byte>? _body;
@@ -60,6 +66,37 @@ internal sealed class DecodedChains
 
     /// <summary>Whether looking arrays up still pays: false once <see cref="GiveUpAfter"/> arrays missed and fewer hit.</summary>
     public bool Worthwhile => _misses < GiveUpAfter || Hits >= _misses;
+
+    /// <summary>
+    /// What the array at the start of <paramref name="rest"/> (the bytes still to read) was read to, when it is a chain kept
+    /// and <paramref name="materialized"/> says the same about both; <paramref name="length"/> is its length in bytes. Found
+    /// without skipping the array first: a chain kept is the bytes of exactly one whole value, and MessagePack is read from a
+    /// value's first byte to its last without looking beyond, so bytes that begin with a kept chain's bytes hold that very
+    /// array, whatever follows it. Looked up by a hash of their first <see cref="StartLength"/> bytes, then compared with each
+    /// candidate's bytes.
+    /// </summary>
+    public bool TryGetByStart(ReadOnlySpan<byte> rest, bool materialized, out IReadOnlyList<ExceptionRecord>? chain, out int kept, out int length)
+    {
+        if (rest.Length >= StartLength && _byStart.TryGetValue(XxHash3.HashToUInt64(rest[..StartLength], Seed), out var candidates))
+        {
+            foreach (var entry in candidates)
+            {
+                if ((entry.Chain is not null) == materialized && rest.StartsWith(entry.Bytes.Span))
+                {
+                    Hits++;
+                    chain = entry.Chain;
+                    kept = entry.Kept;
+                    length = entry.Bytes.Length;
+                    return true;
+                }
+            }
+        }
+
+        chain = null;
+        kept = 0;
+        length = 0;
+        return false;
+    }
 
     /// <summary>What an array of exactly these bytes was read to, when <paramref name="materialized"/> says the same about both.</summary>
     public bool TryGet(ReadOnlySpan<byte> encoded, bool materialized, out ulong hash, out IReadOnlyList<ExceptionRecord>? chain, out int kept)
@@ -94,9 +131,22 @@ internal sealed class DecodedChains
         }
 
         var bytes = _body is { } body ? body.Slice(offset, encoded.Length) : encoded.ToArray();
-        if (_entries.TryAdd(hash, new Entry(bytes, chain, kept)))
+        var entry = new Entry(bytes, chain, kept);
+        if (_entries.TryAdd(hash, entry))
         {
             _bytes += encoded.Length;
+            if (encoded.Length >= StartLength)
+            {
+                var start = XxHash3.HashToUInt64(encoded[..StartLength], Seed);
+                if (_byStart.TryGetValue(start, out var alike))
+                {
+                    alike.Add(entry);
+                }
+                else
+                {
+                    _byStart[start] = [entry];
+                }
+            }
         }
     }
 

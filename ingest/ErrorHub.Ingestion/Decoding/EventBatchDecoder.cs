@@ -315,6 +315,12 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             return ReadExceptions<TMode>(ref reader, path, out kept);
         }
 
+        if (chains.TryGetByStart(reader.Rest, TMode.Materializes, out var found, out kept, out var length))
+        {
+            reader.Advance(length);
+            return found;
+        }
+
         var start = reader;
         var offset = (int)reader.Position;
         if (!reader.TrySkip(out var encoded))

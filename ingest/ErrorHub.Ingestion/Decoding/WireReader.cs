@@ -298,6 +298,16 @@ internal ref struct WireReader
         return DateTimeOffset.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100));
     }
 
+    /// <summary>The bytes not read yet.</summary>
+    public readonly ReadOnlySpan<byte> Rest => _data[_position..];
+
+    /// <summary>Moves past the next value, whose length in bytes the caller knows (the bytes of a value read before, found at <see cref="Rest"/>'s start).</summary>
+    public void Advance(int length)
+    {
+        _valueStart = _position;
+        _position += length;
+    }
+
     /// <summary>
     /// The bytes of the next value, and the reader past it, when <see cref="Skip"/> takes it; otherwise false, with the reader
     /// where it was (the caller then reads the value field by field, and refuses it as those reads do).

@@ -34,6 +34,12 @@ if (args is ["insert-cost", .. var stepArgs])
     return;
 }
 
+if (args is ["merge-cost", .. var mergeCostArgs])
+{
+    await MergeCost.RunAsync(mergeCostArgs);
+    return;
+}
+
 if (args is ["merge-amplification", .. var mergeArgs])
 {
     await MergeAmplification.RunAsync(mergeArgs);

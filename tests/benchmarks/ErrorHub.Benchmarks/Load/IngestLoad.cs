@@ -58,6 +58,7 @@ internal static class IngestLoad
         double? sustainRawRate = null;
         var sustainFor = TimeSpan.FromSeconds(30);
         var clickHouseEnvironment = new Dictionary<string, string>();
+        var tableSettings = new List<(string Table, string Setting)>();
         var positional = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -75,6 +76,10 @@ internal static class IngestLoad
                 case "--clickhouse-env":
                     var (variable, setting) = args[++i].Split('=', 2) is [var cn, var cv] ? (cn, cv) : throw new ArgumentException("--clickhouse-env NAME=VALUE");
                     clickHouseEnvironment[variable] = setting;
+                    break;
+                case "--table-setting":
+                    var (settingTable, tableSetting) = args[++i].Split(':', 2) is [var st, var ss] ? (st, ss) : throw new ArgumentException("--table-setting TABLE:NAME=VALUE");
+                    tableSettings.Add((settingTable, tableSetting));
                     break;
                 case "--visible-poll":
                     pollStore = args[++i] switch
@@ -127,7 +132,7 @@ internal static class IngestLoad
 
         // What a previous run (ours or anyone's) may have left on the machine, read before this run starts anything.
         var hygiene = MachineState.Read();
-        await using var target = await Target.StartAsync(store, journal, clickHouseEnvironment);
+        await using var target = await Target.StartAsync(store, journal, clickHouseEnvironment, tableSettings);
         if (pinGenerator is not null)
         {
             // Measurement hygiene, not isolation: after ingest and ClickHouse started (they keep every core), this process's
@@ -728,7 +733,9 @@ internal static class IngestLoad
             ? "the all-in-one dashboard process on SQLite, a separate process"
             : "the stand-alone ingest process, ClickHouse another process on the same machine";
 
-        public static async Task<Target> StartAsync(string kind, IReadOnlyDictionary<string, string?> extraEnvironment, IReadOnlyDictionary<string, string> clickHouseEnvironment)
+        public static async Task<Target> StartAsync(
+            string kind, IReadOnlyDictionary<string, string?> extraEnvironment, IReadOnlyDictionary<string, string> clickHouseEnvironment,
+            IReadOnlyList<(string Table, string Setting)> tableSettings)
         {
             var directory = Directory.CreateTempSubdirectory("errorhub-load-").FullName;
             var url = FreePort.NextHttpUrl();
@@ -759,6 +766,10 @@ internal static class IngestLoad
                 // request, so it is replaced as the request leaves).
                 http = new HttpClient(new UserAgentHandler(BenchmarkAgent) { InnerHandler = ClickHouseClient.CreateHandler() }) { Timeout = TimeSpan.FromMinutes(5) };
                 store = ClickHouseDatabase.Open(new ClickHouseClient(http, new ClickHouseConnection(clickHouse.Url)), database);
+                if (tableSettings.Count > 0)
+                {
+                    await CreateTablesWithSettingsAsync(new ClickHouseClient(http, new ClickHouseConnection(clickHouse.Url)), database, tableSettings);
+                }
             }
             else
             {
@@ -781,6 +792,32 @@ internal static class IngestLoad
                 environment);
             await process.WaitForHttpAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(90));
             return new Target(process, url, clickHouse, database, directory, store, http);
+        }
+
+        /// <summary>
+        /// <c>--table-setting TABLE:NAME=VALUE</c>: the schema's database and tables made before ingest starts, the named tables
+        /// with MergeTree settings added to their DDL, so that ingest's schema step finds them made (<c>IF NOT EXISTS</c>) and
+        /// adds the views: what a table setting would change, measured with the same build.
+        /// </summary>
+        private static async Task CreateTablesWithSettingsAsync(ClickHouseClient client, string database, IReadOnlyList<(string Table, string Setting)> settings)
+        {
+            var schema = new ClickHouseSchema(database);
+            await client.ExecuteAsync(schema.CreateDatabase, CancellationToken.None);
+            foreach (var statement in schema.Tables)
+            {
+                var ddl = statement;
+                foreach (var (table, setting) in settings)
+                {
+                    if (!ddl.Contains($"EXISTS {schema.Table(table)}\n", StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    ddl = ddl.Contains("SETTINGS ", StringComparison.Ordinal) ? ddl.TrimEnd() + ", " + setting : ddl.TrimEnd() + "\nSETTINGS " + setting;
+                }
+
+                await client.ExecuteAsync(ddl, CancellationToken.None);
+            }
         }
 
         /// <summary>
