@@ -71,8 +71,12 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
         foreach (var state in waiting)
         {
-            var quiet = !lastSeen.TryGetValue(state.Fingerprint, out var seen) || seen <= state.ChangedAt;
-            views[state.Fingerprint] = await EvaluateAsync(state, quiet, cancellationToken);
+            // An issue without events (retention removed its last ones, or it was merged away) is listed nowhere: its state
+            // is kept for when it comes back, but naming it to the store would only bring the tabs nearer their limit.
+            if (lastSeen.TryGetValue(state.Fingerprint, out var seen))
+            {
+                views[state.Fingerprint] = await EvaluateAsync(state, seen <= state.ChangedAt, cancellationToken);
+            }
         }
 
         return views;

@@ -406,6 +406,23 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task States_of_issues_whose_events_are_all_gone_do_not_count_towards_the_tabs_limit()
+    {
+        // A long-lived project: more resolved issues than a tab may name, all of them since removed by retention.
+        await _store.Store.Schema.EnsureSchemaAsync();
+        for (var i = 0; i <= IssueFilter.MaxFingerprints; i++)
+        {
+            await _store.Store.Notifications.States.SetStateAsync(new IssueState(Shop.Id, Fingerprint("expired" + i), IssueStatus.Resolved, Now.AddDays(-100)));
+        }
+
+        var cut = await RenderListAsync(Shop.Id, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
+
+        Titles(cut).Should().Equal(CheckoutTitle);
+        cut.Find("a.status-tab[data-status=resolved]").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+    }
+
+    [Fact]
     public async Task Resolving_issues_in_bulk_moves_them_from_the_unresolved_tab_to_the_resolved_tab()
     {
         var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
