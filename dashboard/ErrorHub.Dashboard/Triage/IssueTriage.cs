@@ -30,6 +30,17 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it.
 internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock)
 {
+    // A state is read, changed and written whole (status, ignore conditions and assignee in one row), so two people
+    // changing one issue at once, say one assigning while the other resolves, would each write what they read and the
+    // later write would undo the earlier change. One gate per issue, taken from a fixed set (bounded memory; two issues
+    // sharing a gate only wait for each other), makes each change read what the previous one wrote. It serializes the
+    // changes made through this process, which is the dashboard's (pages and API) alone.
+    private const int GateCount = 64;
+    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, GateCount).Select(_ => new SemaphoreSlim(1, 1))];
+
+    private SemaphoreSlim GateOf(int projectId, string fingerprint) =>
+        _gates[(int)((uint)HashCode.Combine(projectId, StringComparer.Ordinal.GetHashCode(fingerprint)) % GateCount)];
+
     /// <summary>Who an issue may be assigned to, in the page and the API: active admins (they see every project) and the project's active members.</summary>
     public static bool CanBeAssigned(UserAccount account, IReadOnlySet<Guid> projectMembers) =>
         account.DisabledAt is null && (account.Role == UserRole.Admin || projectMembers.Contains(account.Id));
@@ -60,8 +71,12 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
         foreach (var state in waiting)
         {
-            var quiet = !lastSeen.TryGetValue(state.Fingerprint, out var seen) || seen <= state.ChangedAt;
-            views[state.Fingerprint] = await EvaluateAsync(state, quiet, cancellationToken);
+            // An issue without events (retention removed its last ones, or it was merged away) is listed nowhere: its state
+            // is kept for when it comes back, but naming it to the store would only bring the tabs nearer their limit.
+            if (lastSeen.TryGetValue(state.Fingerprint, out var seen))
+            {
+                views[state.Fingerprint] = await EvaluateAsync(state, seen <= state.ChangedAt, cancellationToken);
+            }
         }
 
         return views;
@@ -123,14 +138,25 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     /// <summary>Assigns the issue to an account (null: nobody), keeping its status.</summary>
     public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by = null, CancellationToken cancellationToken = default)
     {
-        var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken)
-            ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
-        if (current.AssigneeId == assignee)
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var gate = GateOf(projectId, fingerprint);
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            return;
+            var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken)
+                ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
+            if (current.AssigneeId == assignee)
+            {
+                return;
+            }
+
+            await states.SetStateAsync(current with { AssigneeId = assignee }, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
         }
 
-        await states.SetStateAsync(current with { AssigneeId = assignee }, cancellationToken);
         var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
         await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
     }
@@ -201,12 +227,23 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     private async Task ChangeAsync(int projectId, string fingerprint, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
-        var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
+        IssueState next;
+        var gate = GateOf(projectId, fingerprint);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
 
-        // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
-        var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
-        var next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now });
-        await states.SetStateAsync(next, cancellationToken);
+            // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
+            var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+            next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now });
+            await states.SetStateAsync(next, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
         await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), cancellationToken);
     }
 

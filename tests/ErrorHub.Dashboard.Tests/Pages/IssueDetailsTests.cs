@@ -424,6 +424,25 @@ public sealed class IssueDetailsTests : DashboardTestContext
         [.. cut.FindAll(".timeline-entry").Select(entry => string.Join(" ", entry.QuerySelectorAll(".timeline-actor, .timeline-meta > span, .timeline-meta > time, p").Select(part => part.TextContent.Trim())))];
 
     [Fact]
+    public async Task On_the_page_of_a_project_deleted_meanwhile_resolving_and_commenting_change_nothing()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        cut.WaitForAssertion(() => cut.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."));
+
+        // Another admin deletes the project while this page is open.
+        await _store.Store.Projects.DeleteProjectAsync(1, Now);
+        cut.Find("button.action-resolve").Click();
+        cut.WaitForState(() => _notFound);
+        _notFound = false;
+        cut.Find("textarea.comment-text").Input("still here?");
+        cut.Find("form.comment-form").Submit();
+        cut.WaitForState(() => _notFound);
+
+        (await _store.Store.Notifications.States.GetStateAsync(1, CheckoutFingerprint)).Should().BeNull("the issue of a deleted project is not triaged");
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(1, CheckoutFingerprint))).Items.Should().BeEmpty("nor commented");
+    }
+
+    [Fact]
     public async Task Triage_actions_and_comments_appear_in_the_activity_timeline_with_who_and_when()
     {
         var cut = await RenderIssueAsync(CheckoutFingerprint);

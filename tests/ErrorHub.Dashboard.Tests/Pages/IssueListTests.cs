@@ -364,6 +364,65 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_member_removed_from_the_project_while_the_list_is_open_can_no_longer_triage_it()
+    {
+        var member = new UserAccount(Guid.NewGuid(), "dev@example.com", "Dev", "hash", UserRole.Member, "stamp", Now);
+        await _store.Store.Schema.EnsureSchemaAsync();
+        await _store.Store.Access.CreateUserAsync(member);
+        await _store.Store.Access.AddMemberAsync(Shop.Id, member.Id);
+        SignIn(member);
+        var notFound = false;
+        Services.GetRequiredService<NavigationManager>().OnNotFound += (_, _) => notFound = true;
+        var cut = await RenderListAsync(Shop.Id, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
+        cut.FindAll("input.select-issue")[0].Change(true);
+
+        // An admin takes the member off the project; the member's tab is still open and presses Resolve.
+        await _store.Store.Access.RemoveMemberAsync(Shop.Id, member.Id);
+        cut.Find("button.bulk-resolve").Click();
+
+        cut.WaitForState(() => notFound);
+        (await _store.Store.Notifications.States.GetStateAsync(Shop.Id, CheckoutFingerprint)).Should().BeNull("someone who may no longer read the project changed nothing");
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Shop.Id, CheckoutFingerprint))).Items.Should().BeEmpty();
+        cut.Markup.Should().NotContain(CheckoutTitle, "the page is not found, as it would be when opened now");
+    }
+
+    [Fact]
+    public async Task A_project_deleted_while_its_list_is_open_stops_showing_its_new_issues()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now);
+        Services.AddSingleton<TimeProvider>(clock);
+        var notFound = false;
+        Services.GetRequiredService<NavigationManager>().OnNotFound += (_, _) => notFound = true;
+        var cut = await RenderListAsync(Shop.Id, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
+        Titles(cut).Should().Equal(CheckoutTitle);
+
+        // Its events stay stored until retention removes them, and a client may still send some: the open tab must not show them.
+        await _store.Store.Projects.DeleteProjectAsync(Shop.Id, Now);
+        await _store.Store.Events.InsertEventsAsync([Event(ProfileFingerprint, ProfileTitle, Now.AddSeconds(-1))]);
+        clock.Advance(IssueList.LiveInterval);
+
+        cut.WaitForState(() => notFound);
+        cut.Markup.Should().NotContain(ProfileTitle).And.NotContain(CheckoutTitle);
+    }
+
+    [Fact]
+    public async Task States_of_issues_whose_events_are_all_gone_do_not_count_towards_the_tabs_limit()
+    {
+        // A long-lived project: more resolved issues than a tab may name, all of them since removed by retention.
+        await _store.Store.Schema.EnsureSchemaAsync();
+        for (var i = 0; i <= IssueFilter.MaxFingerprints; i++)
+        {
+            await _store.Store.Notifications.States.SetStateAsync(new IssueState(Shop.Id, Fingerprint("expired" + i), IssueStatus.Resolved, Now.AddDays(-100)));
+        }
+
+        var cut = await RenderListAsync(Shop.Id, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
+
+        Titles(cut).Should().Equal(CheckoutTitle);
+        cut.Find("a.status-tab[data-status=resolved]").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+    }
+
+    [Fact]
     public async Task Resolving_issues_in_bulk_moves_them_from_the_unresolved_tab_to_the_resolved_tab()
     {
         var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);

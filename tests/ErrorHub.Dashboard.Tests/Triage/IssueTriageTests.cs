@@ -211,6 +211,79 @@ public sealed class IssueTriageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_maintainers_changing_one_issue_at_once_keep_both_changes()
+    {
+        var bo = Guid.NewGuid();
+        var states = new PausingIssueStates(_store.Store.Notifications.States);
+        var triage = new IssueTriage(states, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock);
+
+        // Ada assigns Bo; her read of the state is held until Cy's resolve has had every chance to pass it.
+        var assigning = states.PauseNextRead();
+        var assign = Task.Run(() => triage.AssignAsync(Project, Checkout, bo));
+        await assigning.Reached;
+        var resolve = Task.Run(() => triage.ResolveAsync(Project, Checkout));
+        await Task.WhenAny(resolve, Task.Delay(TimeSpan.FromSeconds(1)));
+        assigning.Continue();
+        await Task.WhenAll(assign, resolve);
+
+        var afterAssignAndResolve = await ViewAsync();
+        afterAssignAndResolve.Status.Should().Be(TriageStatus.Resolved, "the resolve made while the assignment was under way stays");
+        afterAssignAndResolve.State!.AssigneeId.Should().Be(bo, "the assignment made while the resolve was under way stays");
+
+        // And the other way round: Cy ignores while Ada unassigns.
+        var ignoring = states.PauseNextRead();
+        var ignore = Task.Run(() => triage.IgnoreAsync(Project, Checkout, events: 10));
+        await ignoring.Reached;
+        var unassign = Task.Run(() => triage.AssignAsync(Project, Checkout, null));
+        await Task.WhenAny(unassign, Task.Delay(TimeSpan.FromSeconds(1)));
+        ignoring.Continue();
+        await Task.WhenAll(ignore, unassign);
+
+        var afterIgnoreAndUnassign = await ViewAsync();
+        afterIgnoreAndUnassign.Status.Should().Be(TriageStatus.Ignored);
+        afterIgnoreAndUnassign.State!.AssigneeId.Should().BeNull("the unassignment made while the ignore was under way stays");
+    }
+
+    /// <summary>The real store's issue states, with one read held where the test says, as a slow store would hold it.</summary>
+    private sealed class PausingIssueStates(IIssueStates inner) : IIssueStates
+    {
+        private Pause? _next;
+
+        public Pause PauseNextRead() => _next = new Pause();
+
+        public Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default) => inner.SetStateAsync(state, cancellationToken);
+
+        public async Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
+        {
+            var state = await inner.GetStateAsync(projectId, fingerprint, cancellationToken);
+            if (Interlocked.Exchange(ref _next, null) is { } pause)
+            {
+                pause.Arrived();
+                await pause.Released;
+            }
+
+            return state;
+        }
+
+        public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
+            inner.GetStatesAsync(projectId, status, cancellationToken);
+    }
+
+    private sealed class Pause
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Reached => _reached.Task;
+
+        public Task Released => _released.Task;
+
+        public void Arrived() => _reached.TrySetResult();
+
+        public void Continue() => _released.TrySetResult();
+    }
+
+    [Fact]
     public async Task Impossible_ignore_conditions_are_refused()
     {
         Func<Task> zeroEvents = () => _triage.IgnoreAsync(Project, Checkout, events: 0);
