@@ -714,6 +714,17 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             new EventCursor(seconds * 1000, eventId));
     }
 
+    /// <summary>Each user's identity and URL are those of their latest event in the issue.</summary>
+    private const string AffectedUserIdentity = """
+        argMax(user_id, timestamp) AS latest_id,
+        argMax(user_email, timestamp) AS latest_email,
+        argMax(user_username, timestamp) AS latest_username,
+        argMax(user_ip, timestamp) AS latest_ip,
+        argMax(url, timestamp) AS latest_url
+        """;
+
+    private const string AffectedUserCounts = "count() AS events, min(toUnixTimestamp(timestamp)) AS first_seen, max(toUnixTimestamp(timestamp)) AS last_seen";
+
     public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -727,15 +738,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var issueUsers = $"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0";
         var page = $"ORDER BY last_seen DESC, user_hash LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}";
 
-        // Each user's identity and URL are those of their latest event in the issue.
-        const string Identity = """
-            argMax(user_id, timestamp) AS latest_id,
-            argMax(user_email, timestamp) AS latest_email,
-            argMax(user_username, timestamp) AS latest_username,
-            argMax(user_ip, timestamp) AS latest_ip,
-            argMax(url, timestamp) AS latest_url
-            """;
-        const string Counts = "count() AS events, min(toUnixTimestamp(timestamp)) AS first_seen, max(toUnixTimestamp(timestamp)) AS last_seen";
+        const string Identity = AffectedUserIdentity;
+        const string Counts = AffectedUserCounts;
 
         if (!string.IsNullOrEmpty(query.Search))
         {
@@ -789,6 +793,42 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             .Select(c => ReadAffectedUser(identities[c.Hash], c.Row))
             .ToList();
         return new AffectedUserPage(items, total ?? items.Count);
+    }
+
+    public async IAsyncEnumerable<AffectedUser> ReadAllAffectedUsersAsync(
+        int projectId, string fingerprint, string? search, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var query = new AffectedUserQuery(projectId, fingerprint) { Search = search };
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            yield break;
+        }
+
+        // Every user's counts and identity in one pass (a page's two steps would read the issue once per page); ClickHouse
+        // sorts the groups and then streams them, and the rows are handed on as they arrive.
+        var keys = await KeysAsync(projectId, cancellationToken);
+        var matching = string.IsNullOrEmpty(search)
+            ? ""
+            : $"""
+                HAVING positionCaseInsensitiveUTF8(latest_id, {ClickHouseSql.Quote(search)}) > 0 OR positionCaseInsensitiveUTF8(latest_email, {ClickHouseSql.Quote(search)}) > 0
+                    OR positionCaseInsensitiveUTF8(latest_username, {ClickHouseSql.Quote(search)}) > 0
+                """;
+        var users = client.QueryRowsAsStreamedAsync(
+            $"""
+            SELECT user_hash, {AffectedUserCounts}, {AffectedUserIdentity}
+            FROM {schema.IssueEvents}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])}) AND user_hash != 0
+            GROUP BY user_hash
+            {matching}
+            ORDER BY last_seen DESC, user_hash
+            """,
+            row => ReadAffectedUser(row, row),
+            cancellationToken);
+        await foreach (var user in users)
+        {
+            yield return user;
+        }
     }
 
     private static ulong UserHashOf(JsonElement row) =>
