@@ -738,16 +738,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var issueUsers = $"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0";
         var page = $"ORDER BY last_seen DESC, user_hash LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}";
 
-        const string Identity = AffectedUserIdentity;
-        const string Counts = AffectedUserCounts;
-
         if (!string.IsNullOrEmpty(query.Search))
         {
             // A search matches the identity, so every user's identity is needed to choose the page.
             var (found, foundTotal) = await client.QueryPageAsync(
                 $"""
                 WITH {ClickHouseSql.Quote(query.Search)} AS search_text
-                SELECT user_hash, {Counts}, {Identity}
+                SELECT user_hash, {AffectedUserCounts}, {AffectedUserIdentity}
                 FROM {schema.IssueEvents}
                 WHERE {issueUsers}
                 GROUP BY user_hash
@@ -764,7 +761,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         // users' identities are then read: five argMax of strings over every user of a large issue cost several times more.
         var (counts, total) = await client.QueryPageAsync(
             $"""
-            SELECT user_hash, {Counts}
+            SELECT user_hash, {AffectedUserCounts}
             FROM {schema.IssueEvents}
             WHERE {issueUsers}
             GROUP BY user_hash
@@ -781,7 +778,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         // to a half for an issue of any size).
         var identities = (await client.QueryAsync(
             $"""
-            SELECT user_hash, {Identity}
+            SELECT user_hash, {AffectedUserIdentity}
             FROM {schema.IssueEvents}
             PREWHERE {issueUsers} AND user_hash IN ({string.Join(", ", counts.Select(c => c.Hash.ToString(System.Globalization.CultureInfo.InvariantCulture)))})
             GROUP BY user_hash
