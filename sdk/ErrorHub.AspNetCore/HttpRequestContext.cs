@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 
@@ -24,6 +25,32 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
     public bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request) =>
         HoldRefused(client, hint, source, request);
+
+    public bool IsPostOfOwnEvents(object? request, string eventsPath, string publicKey) => PostsOwnEvents(request, eventsPath, publicKey);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool PostsOwnEvents(object? request, string eventsPath, string publicKey)
+    {
+        if ((request as HttpContext ?? requests.Current) is not { } context || !HttpMethods.IsPost(context.Request.Method))
+        {
+            return false;
+        }
+
+        // UseExceptionHandler("/error") re-executes the request as its error page: the feature keeps the path that failed.
+        // The DSN's path may have a prefix that a reverse proxy takes off before the request reaches the app.
+        var path = context.Features.Get<IExceptionHandlerFeature>()?.Path ?? context.Request.Path.Value;
+        return path is { Length: > 0 }
+            && eventsPath.EndsWith(path, StringComparison.OrdinalIgnoreCase)
+            && path.AsSpan().EndsWith(EventsPathTail(eventsPath), StringComparison.OrdinalIgnoreCase)
+            && context.Request.Headers[Transport.BackgroundSender.KeyHeader] == publicKey;
+    }
+
+    /// <summary><c>/api/&lt;project&gt;/events</c>, the part of the DSN's events path that no proxy takes off.</summary>
+    private static ReadOnlySpan<char> EventsPathTail(string eventsPath)
+    {
+        var project = eventsPath.LastIndexOf("/api/", StringComparison.Ordinal);
+        return project < 0 ? eventsPath : eventsPath.AsSpan(project);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ErrorHubScope? ScopeOfCurrent(ErrorHubClient client) =>

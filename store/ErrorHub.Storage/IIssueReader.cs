@@ -36,6 +36,14 @@ public interface IIssueReader
     /// <summary>An issue's affected users with their events, first and last time and latest URL, most recent first.</summary>
     Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Every affected user of an issue (whose id, e-mail or username contains <paramref name="search"/>, if given), in the
+    /// order of <see cref="GetAffectedUsersAsync"/>'s pages, from one query whose rows are handed out as the store reads them:
+    /// an export of any size holds one row in memory, sees one snapshot (no user moves between pages while it runs), and
+    /// stopping the enumeration or cancelling it ends the query.
+    /// </summary>
+    IAsyncEnumerable<AffectedUser> ReadAllAffectedUsersAsync(int projectId, string fingerprint, string? search, CancellationToken cancellationToken = default);
+
     /// <summary>An issue's events by release, environment, browser, OS and server: the top values of each with their counts.</summary>
     Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default);
 }

@@ -90,6 +90,46 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     }
 
     [Fact]
+    public async Task An_export_hands_out_rows_while_clickhouse_still_answers_and_a_stopped_export_ends_the_query()
+    {
+        // 20,000 users with 1 KB URLs: an answer of about 20 MB, more than the connection's buffers hold, so ClickHouse is
+        // still writing it when the first row has been read.
+        var url = new RequestRecord("GET", "https://shop.example/" + new string('x', 1000), null, new Dictionary<string, string>());
+        for (var batch = 0; batch < 4; batch++)
+        {
+            await Store.Events.InsertEventsAsync([.. Enumerable.Range(batch * 5000, 5000).Select(i =>
+                TestEvents.Create(5, "fp", TestEvents.BaseTime.AddSeconds(-i), new UserRecord($"id-{i}", null, null, null)) with { Request = url })]);
+        }
+
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        async Task<long> RunningExportsAsync() => (await client.QueryAsync(
+            $"SELECT count() AS n FROM system.processes WHERE query LIKE '%latest_url%' AND query LIKE {ClickHouseSql.Quote($"%{_database}%")} AND query NOT LIKE '%system.processes%'",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+            CancellationToken.None))[0];
+
+        var users = Store.Issues.ReadAllAffectedUsersAsync(5, "fp", search: null).GetAsyncEnumerator();
+        try
+        {
+            (await users.MoveNextAsync()).Should().BeTrue();
+            users.Current.Id.Should().Be("id-0");
+            (await RunningExportsAsync()).Should().Be(1, "the first rows arrive while the query still runs: nothing waits for the whole answer");
+        }
+        finally
+        {
+            await users.DisposeAsync();
+        }
+
+        var stopped = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (await RunningExportsAsync() > 0 && DateTime.UtcNow < stopped)
+        {
+            await Task.Delay(100);
+        }
+
+        (await RunningExportsAsync()).Should().Be(0, "an export stopped early closes its connection, and ClickHouse ends the query");
+    }
+
+    [Fact]
     public async Task Issue_counts_come_from_the_hourly_aggregate_table()
     {
         await Store.Events.InsertEventsAsync(

@@ -301,6 +301,69 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task An_export_reads_every_affected_user_once_in_the_order_of_the_pages()
+    {
+        // More users than a page of 1,000, two of them in each second (the order's tie-break), one with an older event too.
+        var events = Enumerable.Range(0, 2500)
+            .Select(i => TestEvents.Create(Project, "fp", T0.AddSeconds(-(i / 2)), new UserRecord($"id-{i}", $"name {i}", $"user{i}@example.com", null)))
+            .Append(TestEvents.Create(Project, "fp", T0.AddDays(-3), new UserRecord("id-7", "old name", "old@example.com", null)))
+            .Append(TestEvents.Create(Project, "other", T0, new UserRecord("elsewhere", null, null, null)))
+            .ToList();
+        await Store.Events.InsertEventsAsync(events);
+
+        async Task<List<AffectedUser>> ExportAsync(string? search)
+        {
+            var users = new List<AffectedUser>();
+            await foreach (var user in Store.Issues.ReadAllAffectedUsersAsync(Project, "fp", search))
+            {
+                users.Add(user);
+            }
+
+            return users;
+        }
+
+        var paged = new List<AffectedUser>();
+        for (var offset = 0; offset < 3000; offset += AffectedUserQuery.MaxLimit)
+        {
+            paged.AddRange((await Store.Issues.GetAffectedUsersAsync(new AffectedUserQuery(Project, "fp") { Offset = offset, Limit = AffectedUserQuery.MaxLimit })).Items);
+        }
+
+        var exported = await ExportAsync(search: null);
+
+        exported.Should().HaveCount(2500);
+        exported.Select(u => u.Id).Should().OnlyHaveUniqueItems();
+        exported.Select(u => u.LastSeen).Should().BeInDescendingOrder();
+        exported.Should().Equal(paged, "the export lists what the pages list, in their order");
+        exported.Single(u => u.Id == "id-7").Should().BeEquivalentTo(new AffectedUser("id-7", "user7@example.com", "name 7", null, 2, T0.AddDays(-3), T0.AddSeconds(-3), null));
+        (await ExportAsync("USER12")).Should().Equal(paged.Where(u => u.Email!.Contains("user12", StringComparison.Ordinal)), "user12, user120-129 and user1200-1299");
+        (await ExportAsync(new string('x', IssueFilter.MaxSearchLength + 1))).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_cancelled_export_stops_with_the_rows_read_so_far()
+    {
+        await Store.Events.InsertEventsAsync(
+            [.. Enumerable.Range(0, 2500).Select(i => TestEvents.Create(Project, "fp", T0.AddSeconds(-i), new UserRecord($"id-{i}", null, null, null)))]);
+        using var cancellation = new CancellationTokenSource();
+        var read = new List<string?>();
+
+        var export = async () =>
+        {
+            await foreach (var user in Store.Issues.ReadAllAffectedUsersAsync(Project, "fp", search: null, cancellation.Token))
+            {
+                read.Add(user.Id);
+                if (read.Count == 10)
+                {
+                    await cancellation.CancelAsync();
+                }
+            }
+        };
+
+        await export.Should().ThrowAsync<OperationCanceledException>();
+        read.Should().Equal(Enumerable.Range(0, 10).Select(i => $"id-{i}"));
+    }
+
+    [Fact]
     public async Task From_any_event_its_newer_and_older_neighbours_are_one_step_away()
     {
         var oldest = TestEvents.Create(Project, "fp", T0.AddMilliseconds(900));

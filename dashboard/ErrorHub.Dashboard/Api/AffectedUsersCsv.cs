@@ -6,8 +6,8 @@ using ErrorHub.Storage;
 namespace ErrorHub.Dashboard.Api;
 
 /// <summary>
-/// An issue's affected users as CSV (RFC 4180, UTF-8), for a mail merge or a spreadsheet: every user,
-/// read from the store a thousand at a time and written as it is read. Needs a sign-in like every page;
+/// An issue's affected users as CSV (RFC 4180, UTF-8), for a mail merge or a spreadsheet: every user, from one query
+/// of the store whose rows are written as they arrive (a client that goes away cancels it). Needs a sign-in like every page;
 /// a project the caller may not read answers 404.
 /// </summary>
 internal static class AffectedUsersCsv
@@ -26,22 +26,18 @@ internal static class AffectedUsersCsv
             return Results.Stream(
                 async body =>
                 {
+                    var search = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
+                    await using var users = issues.ReadAllAffectedUsersAsync(projectId, fingerprint, search, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                    // The first row is awaited before a byte is written: a store that cannot answer still gets its 503 page
+                    // (StoreOutagePages), not a download cut short.
+                    var any = await users.MoveNextAsync();
                     await using var writer = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
                     await writer.WriteAsync("email,name,id,ip_address,events,first_seen,last_seen,latest_url\r\n");
-                    var search = string.IsNullOrWhiteSpace(q) ? null : q.Trim();
-                    for (var offset = 0; ; offset += AffectedUserQuery.MaxLimit)
+                    for (; any; any = await users.MoveNextAsync())
                     {
-                        var page = await issues.GetAffectedUsersAsync(
-                            new AffectedUserQuery(projectId, fingerprint) { Search = search, Offset = offset, Limit = AffectedUserQuery.MaxLimit }, cancellationToken);
-                        foreach (var affected in page.Items)
-                        {
-                            await writer.WriteAsync(Row(affected));
-                        }
-
-                        if (page.Items.Count < AffectedUserQuery.MaxLimit)
-                        {
-                            break;
-                        }
+                        // The writer hands its buffer to the response every few KB, and the response waits for a client that
+                        // reads slowly: memory stays bounded however many users there are.
+                        await writer.WriteAsync(Row(users.Current));
                     }
                 },
                 contentType: "text/csv; charset=utf-8",

@@ -26,6 +26,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ThrottledWarning _beforeSendFailures;
     private readonly ThrottledWarning _userProviderFailures;
+    private readonly ThrottledWarning _ownEventsPostFailures;
     private readonly ILogger _logger;
     private readonly ExceptionConverter _exceptions;
     private readonly BackgroundSender? _sender;
@@ -37,6 +38,11 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     private readonly string _serverName;
     private readonly ErrorHubScope _processScope;
     private readonly AsyncLocal<ErrorHubScope?> _pushedScope = new();
+
+    // Where this SDK posts its batches and with which key: a request of this app that is such a post is ErrorHub's ingest
+    // hosted in the app itself, receiving the SDK's own events (see IsPostOfOwnEvents).
+    private readonly string? _ownEventsPath;
+    private readonly string? _ownKey;
 
     // Remembers exceptions already reported, without keeping them alive or touching Exception.Data.
     private readonly SeenExceptions _captured = new();
@@ -54,6 +60,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         _timeProvider = timeProvider;
         _beforeSendFailures = new ThrottledWarning(timeProvider);
         _userProviderFailures = new ThrottledWarning(timeProvider);
+        _ownEventsPostFailures = new ThrottledWarning(timeProvider);
         _logger = loggerFactory.CreateLogger(OwnLogCategory + ".Client");
         _exceptions = new ExceptionConverter(_options);
         _requestContext = requestContext;
@@ -75,6 +82,8 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             return;
         }
 
+        _ownEventsPath = dsn.EventsUri.AbsolutePath;
+        _ownKey = dsn.PublicKey;
         _sender = new BackgroundSender(dsn, _options, BackgroundSender.CreateHttpClient(), timeProvider, loggerFactory.CreateLogger(OwnLogCategory + ".Transport"));
         _sender.StartWarmUp(WarmUpEvent, [.. CapturePathTypes, .. _requestContext?.CapturePathTypes ?? []]);
     }
@@ -140,6 +149,19 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                 return null; // the same exception already reached us through another path
             }
 
+            if (source != CaptureSource.Manual && IsPostOfOwnEvents(request))
+            {
+                // The app hosts the ingest its DSN points at, and that ingest failed on one of this SDK's own batches:
+                // reporting the failure would post it to the endpoint that just failed, whose failure would be reported
+                // again, without end. A warning in the app's log instead.
+                if (_ownEventsPostFailures.TryTake(out var notWritten))
+                {
+                    LogOwnEventsPostFailed(_logger, _ownEventsPath!, exception.GetType().FullName, exception.Message, notWritten);
+                }
+
+                return null;
+            }
+
             if (_sender.WouldRefuse)
             {
                 // A storm against a slow or dead ingest keeps the queue full: the event would be refused anyway, so
@@ -168,6 +190,11 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             t_inside--;
         }
     }
+
+    /// <summary>Whether the request the report is made in (the given one, else the current one) posts this SDK's own batches.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool IsPostOfOwnEvents(object? request) =>
+        _requestContext is { } context && _ownEventsPath is not null && context.IsPostOfOwnEvents(request, _ownEventsPath, _ownKey!);
 
     public Guid? CaptureMessage(string message, ErrorHubLevel level = ErrorHubLevel.Info, Action<ErrorHubEvent>? configure = null) =>
         CaptureMessage(message, level, CaptureSource.Manual, configure);
@@ -439,4 +466,10 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
     [LoggerMessage(13, LogLevel.Warning, "ErrorHub's user provider threw; the event keeps the user it had: {Reason} (at most one such line a minute; {NotWritten} more since the last one)")]
     private static partial void LogUserProviderFailed(ILogger logger, string reason, long notWritten);
+
+    [LoggerMessage(14, LogLevel.Warning,
+        "ErrorHub did not report a failure of a request that posted its own events to {EventsPath} (the ingest in this app that its DSN points at): " +
+        "the report would go to the endpoint that just failed, and its failure would be reported again. {Type}: {Reason} " +
+        "(at most one such line a minute; {NotWritten} more since the last one)")]
+    private static partial void LogOwnEventsPostFailed(ILogger logger, string eventsPath, string? type, string reason, long notWritten);
 }

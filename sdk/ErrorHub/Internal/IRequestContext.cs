@@ -52,6 +52,13 @@ internal interface IRequestContext
     bool TryHoldRefused(ErrorHubClient client, ErrorHubHint hint, CaptureSource source, object? request);
 
     /// <summary>
+    /// Whether the request (<paramref name="request"/> when the caller knows it, else the current one) is a POST to
+    /// <paramref name="eventsPath"/> carrying <paramref name="publicKey"/>: a batch of this SDK's own events, arriving at an
+    /// ingest hosted in this same app. False outside requests.
+    /// </summary>
+    bool IsPostOfOwnEvents(object? request, string eventsPath, string publicKey) => false;
+
+    /// <summary>
     /// The integration's types whose methods marked AggressiveOptimization a report inside a request runs through: the
     /// SDK's warm-up compiles them at start, off the app's threads (see Transport.EventPathWarmUp.PrepareCapturePath).
     /// </summary>

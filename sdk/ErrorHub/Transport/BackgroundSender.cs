@@ -23,6 +23,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 {
     private const int MaxAttempts = 6;
 
+    /// <summary>The header that carries the DSN's public key with every batch.</summary>
+    internal const string KeyHeader = "X-ErrorHub-Key";
+
     /// <summary>Room left in a batch for its envelope (version, SDK name, drop counts, array header).</summary>
     private const int EnvelopeBytes = 512;
 
@@ -929,7 +932,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             using var sendTimeout = new CancellationTokenSource(_options.SendTimeout, _timeProvider);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
             using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
-            request.Headers.Add("X-ErrorHub-Key", _dsn.PublicKey);
+            request.Headers.Add(KeyHeader, _dsn.PublicKey);
             // The loop's own buffer: the next batch is compressed into it only after this exchange is over.
             request.Content = new ByteArrayContent(_compressed.GetBuffer(), 0, (int)_compressed.Length);
             request.Content.Headers.ContentType = MessagePackMediaType;

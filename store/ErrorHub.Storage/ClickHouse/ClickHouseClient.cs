@@ -338,6 +338,65 @@ internal sealed class ClickHouseClient
             return await ReadJsonEachRowAsync(stream, sql, readRow, cancellationToken);
         }, cancellationToken);
 
+    /// <summary>
+    /// Runs a SELECT and hands out each row of its JSONEachRow answer as it arrives: one row in memory whatever the answer's
+    /// size. The wait for the answer to start is bounded as for every query (RequestTimeout, and PageTimeout where the caller
+    /// set it); the rows then come as fast as the caller takes them. Stopping early or cancelling closes the connection, and
+    /// ClickHouse ends a query whose client is gone at its next write.
+    /// </summary>
+    public async IAsyncEnumerable<T> QueryRowsAsStreamedAsync<T>(
+        string sql, Func<JsonElement, T> readRow, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(sql, async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, Url) { Content = new StringContent(WithJsonEachRow(sql), Encoding.UTF8) };
+            request.Headers.Authorization = BasicAuthorization();
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }, cancellationToken);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+        while (true)
+        {
+            // The reader answers buffered lines without looking at the token.
+            cancellationToken.ThrowIfCancellationRequested();
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                throw new ClickHouseException(
+                    $"The connection to ClickHouse at {Url} broke while it was answering: {ex.Message} Query: {ClickHouseException.Abbreviate(sql)}",
+                    errorCode: null,
+                    statusCode: null,
+                    ex);
+            }
+
+            if (line is null)
+            {
+                yield break;
+            }
+
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            T row;
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                row = readRow(document.RootElement);
+            }
+            catch (JsonException ex)
+            {
+                throw await FailedWhileAnsweringAsync(line, reader, sql, ex, cancellationToken);
+            }
+
+            yield return row;
+        }
+    }
+
     private static string WithJsonEachRow(string sql) => sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSONEachRow";
 
     private static async Task<IReadOnlyList<T>> ReadJsonEachRowAsync<T>(Stream stream, string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken)

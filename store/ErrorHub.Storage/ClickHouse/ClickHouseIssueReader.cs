@@ -714,6 +714,17 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             new EventCursor(seconds * 1000, eventId));
     }
 
+    /// <summary>Each user's identity and URL are those of their latest event in the issue.</summary>
+    private const string AffectedUserIdentity = """
+        argMax(user_id, timestamp) AS latest_id,
+        argMax(user_email, timestamp) AS latest_email,
+        argMax(user_username, timestamp) AS latest_username,
+        argMax(user_ip, timestamp) AS latest_ip,
+        argMax(url, timestamp) AS latest_url
+        """;
+
+    private const string AffectedUserCounts = "count() AS events, min(toUnixTimestamp(timestamp)) AS first_seen, max(toUnixTimestamp(timestamp)) AS last_seen";
+
     public async Task<AffectedUserPage> GetAffectedUsersAsync(AffectedUserQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -727,23 +738,13 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var issueUsers = $"project_id = {ClickHouseSql.Literal(query.ProjectId)} AND fingerprint IN ({keys.Members([query.Fingerprint])}) AND user_hash != 0";
         var page = $"ORDER BY last_seen DESC, user_hash LIMIT {ClickHouseSql.Literal(query.Offset)}, {ClickHouseSql.Literal(query.Limit)}";
 
-        // Each user's identity and URL are those of their latest event in the issue.
-        const string Identity = """
-            argMax(user_id, timestamp) AS latest_id,
-            argMax(user_email, timestamp) AS latest_email,
-            argMax(user_username, timestamp) AS latest_username,
-            argMax(user_ip, timestamp) AS latest_ip,
-            argMax(url, timestamp) AS latest_url
-            """;
-        const string Counts = "count() AS events, min(toUnixTimestamp(timestamp)) AS first_seen, max(toUnixTimestamp(timestamp)) AS last_seen";
-
         if (!string.IsNullOrEmpty(query.Search))
         {
             // A search matches the identity, so every user's identity is needed to choose the page.
             var (found, foundTotal) = await client.QueryPageAsync(
                 $"""
                 WITH {ClickHouseSql.Quote(query.Search)} AS search_text
-                SELECT user_hash, {Counts}, {Identity}
+                SELECT user_hash, {AffectedUserCounts}, {AffectedUserIdentity}
                 FROM {schema.IssueEvents}
                 WHERE {issueUsers}
                 GROUP BY user_hash
@@ -760,7 +761,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         // users' identities are then read: five argMax of strings over every user of a large issue cost several times more.
         var (counts, total) = await client.QueryPageAsync(
             $"""
-            SELECT user_hash, {Counts}
+            SELECT user_hash, {AffectedUserCounts}
             FROM {schema.IssueEvents}
             WHERE {issueUsers}
             GROUP BY user_hash
@@ -777,7 +778,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         // to a half for an issue of any size).
         var identities = (await client.QueryAsync(
             $"""
-            SELECT user_hash, {Identity}
+            SELECT user_hash, {AffectedUserIdentity}
             FROM {schema.IssueEvents}
             PREWHERE {issueUsers} AND user_hash IN ({string.Join(", ", counts.Select(c => c.Hash.ToString(System.Globalization.CultureInfo.InvariantCulture)))})
             GROUP BY user_hash
@@ -789,6 +790,42 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             .Select(c => ReadAffectedUser(identities[c.Hash], c.Row))
             .ToList();
         return new AffectedUserPage(items, total ?? items.Count);
+    }
+
+    public async IAsyncEnumerable<AffectedUser> ReadAllAffectedUsersAsync(
+        int projectId, string fingerprint, string? search, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var query = new AffectedUserQuery(projectId, fingerprint) { Search = search };
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            yield break;
+        }
+
+        // Every user's counts and identity in one pass (a page's two steps would read the issue once per page); ClickHouse
+        // sorts the groups and then streams them, and the rows are handed on as they arrive.
+        var keys = await KeysAsync(projectId, cancellationToken);
+        var matching = string.IsNullOrEmpty(search)
+            ? ""
+            : $"""
+                HAVING positionCaseInsensitiveUTF8(latest_id, {ClickHouseSql.Quote(search)}) > 0 OR positionCaseInsensitiveUTF8(latest_email, {ClickHouseSql.Quote(search)}) > 0
+                    OR positionCaseInsensitiveUTF8(latest_username, {ClickHouseSql.Quote(search)}) > 0
+                """;
+        var users = client.QueryRowsAsStreamedAsync(
+            $"""
+            SELECT user_hash, {AffectedUserCounts}, {AffectedUserIdentity}
+            FROM {schema.IssueEvents}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])}) AND user_hash != 0
+            GROUP BY user_hash
+            {matching}
+            ORDER BY last_seen DESC, user_hash
+            """,
+            row => ReadAffectedUser(row, row),
+            cancellationToken);
+        await foreach (var user in users)
+        {
+            yield return user;
+        }
     }
 
     private static ulong UserHashOf(JsonElement row) =>

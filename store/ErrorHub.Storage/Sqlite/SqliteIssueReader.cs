@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using ErrorHub.Storage.Events;
 using Microsoft.Data.Sqlite;
 
@@ -536,25 +537,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             return new AffectedUserPage([], 0);
         }
 
-        // Each user's latest event in the issue (by window, one pass over the issue's rows) gives the identity and URL.
-        const string contains = SqliteDatabase.ContainsFunction;
-        var search = string.IsNullOrEmpty(query.Search)
-            ? ""
-            : $" AND ({contains}(u.user_id, $search) OR {contains}(u.user_email, $search) OR {contains}(u.user_username, $search))";
-        var latest = $"""
-            SELECT u.*
-            FROM (
-                SELECT user_hash, user_id, user_email, user_username, user_ip, url,
-                       count(*) OVER per_user AS events,
-                       min(timestamp) OVER per_user AS first_seen,
-                       max(timestamp) OVER per_user AS last_seen,
-                       row_number() OVER (PARTITION BY user_hash ORDER BY timestamp DESC, event_id) AS position
-                FROM issue_events
-                WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} AND user_hash != 0
-                WINDOW per_user AS (PARTITION BY user_hash)
-            ) AS u
-            WHERE u.position = 1 {search}
-            """;
+        var latest = LatestEventOfEachUser(query.Search);
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction(deferred: true);
@@ -575,15 +558,7 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                users.Add(new AffectedUser(
-                    Text(reader, 0),
-                    Text(reader, 1),
-                    Text(reader, 2),
-                    Text(reader, 3),
-                    reader.GetInt64(4),
-                    StoreTime.ToWholeSeconds(reader.GetInt64(5)),
-                    StoreTime.ToWholeSeconds(reader.GetInt64(6)),
-                    Text(reader, 7)));
+                users.Add(ReadAffectedUser(reader));
                 total = reader.GetInt64(8);
             }
         }
@@ -600,6 +575,68 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
 
         return new AffectedUserPage(users, total.Value);
     }
+
+    public async IAsyncEnumerable<AffectedUser> ReadAllAffectedUsersAsync(
+        int projectId, string fingerprint, string? search, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var query = new AffectedUserQuery(projectId, fingerprint) { Search = search };
+        query.Validate();
+        if (query.MatchesNothing)
+        {
+            yield break;
+        }
+
+        // One statement, stepped row by row: SQLite hands out each row as it comes, and the read transaction keeps one snapshot
+        // however long the reader takes.
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            SELECT user_id, user_email, user_username, user_ip, events, first_seen, last_seen, url
+            FROM ({LatestEventOfEachUser(search)})
+            ORDER BY last_seen DESC, user_hash
+            """;
+        AddUserParameters(command, query);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return ReadAffectedUser(reader);
+        }
+    }
+
+    /// <summary>Each user's latest event in the issue (by window, one pass over the issue's rows): it gives the identity and URL.</summary>
+    private static string LatestEventOfEachUser(string? search)
+    {
+        const string contains = SqliteDatabase.ContainsFunction;
+        var matching = string.IsNullOrEmpty(search)
+            ? ""
+            : $" AND ({contains}(u.user_id, $search) OR {contains}(u.user_email, $search) OR {contains}(u.user_username, $search))";
+        return $"""
+            SELECT u.*
+            FROM (
+                SELECT user_hash, user_id, user_email, user_username, user_ip, url,
+                       count(*) OVER per_user AS events,
+                       min(timestamp) OVER per_user AS first_seen,
+                       max(timestamp) OVER per_user AS last_seen,
+                       row_number() OVER (PARTITION BY user_hash ORDER BY timestamp DESC, event_id) AS position
+                FROM issue_events
+                WHERE project_id = $project AND fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} AND user_hash != 0
+                WINDOW per_user AS (PARTITION BY user_hash)
+            ) AS u
+            WHERE u.position = 1 {matching}
+            """;
+    }
+
+    private static AffectedUser ReadAffectedUser(SqliteDataReader reader) => new(
+        Text(reader, 0),
+        Text(reader, 1),
+        Text(reader, 2),
+        Text(reader, 3),
+        reader.GetInt64(4),
+        StoreTime.ToWholeSeconds(reader.GetInt64(5)),
+        StoreTime.ToWholeSeconds(reader.GetInt64(6)),
+        Text(reader, 7));
 
     public async Task<IssueBreakdowns> GetBreakdownsAsync(BreakdownQuery query, CancellationToken cancellationToken = default)
     {
