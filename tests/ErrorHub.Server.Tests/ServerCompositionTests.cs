@@ -264,6 +264,10 @@ public sealed class ServerCompositionTests : IDisposable
             refused.Headers.RetryAfter!.Delta.Should().BePositive("the SDK keeps the batch and sends it again later");
         }
 
+        ingest.Logs.Entries.Should().NotContain(
+            e => e.Category.EndsWith(".IngestEndpoint", StringComparison.Ordinal),
+            "the key is not looked up before the store is ready, and refused batches are not logged one by one");
+
         server.Start();
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)

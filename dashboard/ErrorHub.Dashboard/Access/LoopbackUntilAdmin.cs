@@ -13,7 +13,9 @@ namespace ErrorHub.Dashboard.Access;
 /// (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c> as container images set it, Kestrel
 /// endpoints), and says so in the log. Once an admin exists the configured addresses are used, from the
 /// next start on. Runs as a hosted service after the store's schema and the configured admin, before the
-/// web server starts: addresses placed in <see cref="IServerAddressesFeature"/> then win over configuration.
+/// web server starts: addresses placed in <see cref="IServerAddressesFeature"/> then win over configuration. A store that
+/// could not make its tables at start is waited for up to <see cref="StoreWait"/>; if it is still not ready, whether an
+/// admin exists cannot be read, and the safe side (loopback) is taken for this start.
 /// </summary>
 internal sealed partial class LoopbackUntilAdmin(
     IServer server,

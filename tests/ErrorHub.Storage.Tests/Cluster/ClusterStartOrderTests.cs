@@ -81,6 +81,9 @@ public sealed class ClusterStartOrderTests(ClickHouseClusterFixture cluster) : I
                 "the operator reads why in the log");
             var retryAfter = await SendAsync(ingest, acknowledged, HttpStatusCode.ServiceUnavailable, "no key can be checked before the tables exist");
             retryAfter.Should().BePositive("the SDK keeps the batch and sends it again later");
+            ingest.Logs.Entries.Should().NotContain(
+                e => e.Category.EndsWith(".IngestEndpoint", StringComparison.Ordinal),
+                "the key is not looked up before the store is ready (a lookup would fail, or find no project and be cached as a refusal), and refused batches are not logged one by one");
         }
 
         (await first.QueryAsync($"SELECT count() FROM system.databases WHERE name = {ClickHouseSql.Quote(_database)}")).Trim()
