@@ -24,8 +24,17 @@ internal static partial class StoreOutagePages
             app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
             app.ApplicationServices.GetRequiredService<TimeProvider>());
         var pageTimeout = app.ApplicationServices.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.PageTimeout;
+        var schema = app.ApplicationServices.GetRequiredService<StoreSchemaState>();
         return app.Use(async (context, next) =>
         {
+            if (!schema.IsReady && NeedsTables(context))
+            {
+                // Started before the store could make its tables (it keeps trying, and its log says so once): every read
+                // would fail, some with "Table ... doesn't exist", and the sign-in pages would offer what cannot be done.
+                await WriteUnavailableAsync(context);
+                return;
+            }
+
             // A hung node answers nothing: each query of this request (and of the interactive page's circuit it may open)
             // waits at most this long for ClickHouse to start answering, then fails into the 503 below or the page's
             // own "not answering" state, instead of holding the visitor for the whole RequestTimeout.
@@ -42,18 +51,39 @@ internal static partial class StoreOutagePages
             {
                 outage.Failed(context.Request.Path, exception);
                 context.Response.Clear();
-                context.Response.Headers.RetryAfter = RetryAfterSeconds;
-                if (AccessProblems.IsApiOrHub(context.Request))
-                {
-                    await AccessProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the store cannot be read right now; retry later");
-                    return;
-                }
-
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.ContentType = "text/html; charset=utf-8";
-                await context.Response.WriteAsync(Page);
+                await WriteUnavailableAsync(context);
             }
         });
+    }
+
+    private static async Task WriteUnavailableAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds;
+        if (AccessProblems.IsApiOrHub(context.Request))
+        {
+            await AccessProblems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the store cannot be read right now; retry later");
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "text/html; charset=utf-8";
+        await context.Response.WriteAsync(Page);
+    }
+
+    /// <summary>
+    /// Everything but the probes and metrics, the static files and the ingest endpoint (which answers its own 503 in the
+    /// protocol's words).
+    /// </summary>
+    private static bool NeedsTables(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics")
+            || Path.HasExtension(path.Value))
+        {
+            return false;
+        }
+
+        return context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName != "ErrorHubIngest";
     }
 
     /// <summary>
@@ -80,7 +110,7 @@ internal static partial class StoreOutagePages
         <h1>The store is not answering</h1>
         <p>ErrorHub cannot read its event store right now, so this page cannot be shown. Reload in a few seconds.</p>
         <p>If it persists: the server's log names the cause (the ClickHouse node this dashboard reads is stopped or
-        unreachable, or has lost its database), and the deployment guide says what to do.</p>
+        unreachable, has lost its database, or could not yet create its tables), and the deployment guide says what to do.</p>
         </body>
         </html>
         """;

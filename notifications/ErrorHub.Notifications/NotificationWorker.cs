@@ -31,6 +31,19 @@ internal sealed class NotificationWorker(
         }
 
         await Task.Yield(); // let the host finish starting; the first round runs right after
+        if (services.GetService<global::ErrorHub.Storage.StoreSchemaState>() is { IsReady: false } schema)
+        {
+            try
+            {
+                // Started before the store could make its tables: a round each poll interval would only log its failure.
+                await schema.Ready.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         var cycle = services.GetRequiredService<NotificationCycle>();
         var lease = new Storage.LeaseHolder(services.GetRequiredService<Storage.INotificationStore>(), LeaseName, Holder, options.Value.LeaseDuration);
         while (!stoppingToken.IsCancellationRequested)

@@ -12,10 +12,12 @@ namespace ErrorHub.Server;
 /// random one the first time, kept from then on), and once the server
 /// listens, prints each project's DSN so the first event is one copy-paste away. With
 /// <c>ErrorHub:Project:Create</c> off it does not touch the store at start-up, so ingest can start while
-/// its store is still unreachable (requests then get 503 until it is back).
+/// its store is still unreachable (requests then get 503 until it is back). With it on and a store that cannot make its
+/// tables yet, the project is saved once it has (<see cref="StoreSchemaState"/>), before ingest takes a batch.
 /// </summary>
 internal sealed partial class ProjectBootstrap(
     IProjectStore store,
+    StoreSchemaState schema,
     IOptions<ProjectBootstrapOptions> options,
     IHostApplicationLifetime lifetime,
     ServerUrls urls,
@@ -24,41 +26,46 @@ internal sealed partial class ProjectBootstrap(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        if (settings.Create)
+        if (options.Value.Create && !schema.DeferUntilCreated("saving the configured project", SaveConfiguredProjectAsync))
         {
-            var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
-            if (existing is null)
-            {
-                var name = settings.Name ?? "Default";
-                await store.UpsertProjectAsync(new Project(settings.Id, name, settings.PublicKey ?? NewKey(), timeProvider.GetUtcNow()), cancellationToken);
-                if (await store.GetProjectAsync(settings.Id, cancellationToken) is null)
-                {
-                    // Deleted in the dashboard: deleting wins over the configuration.
-                    LogProjectDeleted(logger, settings.Id);
-                }
-                else
-                {
-                    LogProjectSaved(logger, settings.Id, name);
-                }
-            }
-            else
-            {
-                if (settings.Name is { } name && name != existing.Name)
-                {
-                    await store.RenameProjectAsync(settings.Id, name, cancellationToken);
-                    LogProjectSaved(logger, settings.Id, name);
-                }
-
-                // A configured key is added once; revoking it in the dashboard is final. Other keys stay.
-                if (settings.PublicKey is { } key && await store.AddKeyAsync(settings.Id, key, "Configured", timeProvider.GetUtcNow(), cancellationToken))
-                {
-                    LogKeyAdded(logger, settings.Id);
-                }
-            }
+            await SaveConfiguredProjectAsync(cancellationToken);
         }
 
         lifetime.ApplicationStarted.Register(() => _ = PrintDsnsAsync());
+    }
+
+    private async Task SaveConfiguredProjectAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var existing = await store.GetProjectAsync(settings.Id, cancellationToken);
+        if (existing is null)
+        {
+            var name = settings.Name ?? "Default";
+            await store.UpsertProjectAsync(new Project(settings.Id, name, settings.PublicKey ?? NewKey(), timeProvider.GetUtcNow()), cancellationToken);
+            if (await store.GetProjectAsync(settings.Id, cancellationToken) is null)
+            {
+                // Deleted in the dashboard: deleting wins over the configuration.
+                LogProjectDeleted(logger, settings.Id);
+            }
+            else
+            {
+                LogProjectSaved(logger, settings.Id, name);
+            }
+        }
+        else
+        {
+            if (settings.Name is { } name && name != existing.Name)
+            {
+                await store.RenameProjectAsync(settings.Id, name, cancellationToken);
+                LogProjectSaved(logger, settings.Id, name);
+            }
+
+            // A configured key is added once; revoking it in the dashboard is final. Other keys stay.
+            if (settings.PublicKey is { } key && await store.AddKeyAsync(settings.Id, key, "Configured", timeProvider.GetUtcNow(), cancellationToken))
+            {
+                LogKeyAdded(logger, settings.Id);
+            }
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -69,10 +76,16 @@ internal sealed partial class ProjectBootstrap(
     {
         try
         {
+            // Started before the store could make its tables: the DSNs once it has, and the configured project is saved.
+            await schema.Ready.WaitAsync(lifetime.ApplicationStopping);
             foreach (var project in await store.GetProjectsAsync(lifetime.ApplicationStopping))
             {
                 LogDsn(logger, project.Id, project.Name, urls.Dsn(project));
             }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // stopped before the store was ready
         }
         catch (Exception exception)
         {

@@ -6,13 +6,13 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Server;
 
 /// <summary>
-/// Ready means the store answers a read of its tables within the time ingest waits for it. <c>/readyz</c> needs no
+/// Ready means the store's tables exist (<see cref="StoreSchemaState"/>) and it answers a read of them within the time ingest waits for it. <c>/readyz</c> needs no
 /// login, so every probe that arrives while a read is under way shares that read: however many ask at once, the store
 /// runs one check at a time, and a stalled store holds one connection for it, not one per probe. The check writes a line
 /// when readiness changes (not ready, with the reason; ready again), not one per probe.
 /// </summary>
 internal sealed partial class StoreReadinessCheck(
-    IStoreSchema store, IOptions<ErrorHubServerOptions> options, TimeProvider timeProvider, ILogger<StoreReadinessCheck> logger) : IHealthCheck
+    IStoreSchema store, StoreSchemaState schema, IOptions<ErrorHubServerOptions> options, TimeProvider timeProvider, ILogger<StoreReadinessCheck> logger) : IHealthCheck
 {
     private readonly Lock _lock = new();
     private Task<HealthCheckResult>? _underWay;
@@ -38,6 +38,12 @@ internal sealed partial class StoreReadinessCheck(
         using var giveUp = new CancellationTokenSource(wait, timeProvider);
         try
         {
+            if (schema.NotReadyReason is { } notReady)
+            {
+                // Its tables are still being made in the background: the read below would fail, and say less.
+                throw new InvalidOperationException(notReady);
+            }
+
             // Cancelled at the wait so the store can drop the read; awaited no longer than the wait in case it does not.
             await store.CheckAsync(giveUp.Token).WaitAsync(wait, timeProvider);
             result = HealthCheckResult.Healthy($"the {store.Kind} store answers");

@@ -54,6 +54,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().History);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Merges);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Releases);
+        services.TryAddSingleton<StoreSchemaState>();
         services.AddHostedService<StoreSchemaInitializer>();
         services.AddOptions<RetentionOptions>();
         services.TryAddSingleton<RetentionWorker>();

@@ -10,9 +10,6 @@ internal static partial class StoreLog
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "ErrorHub store ready ({Kind})")]
     public static partial void StoreReady(ILogger logger, string kind);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "ClickHouse is not reachable yet, trying again in {Delay}: {Reason}")]
-    public static partial void ClickHouseNotReachableYet(ILogger logger, TimeSpan delay, string reason);
-
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "The stored payload of event {EventId} in project {ProjectId} cannot be read, and the event is left out of what was asked: {Reason}")]
     public static partial void UnreadablePayload(ILogger logger, string eventId, int projectId, string reason);
 

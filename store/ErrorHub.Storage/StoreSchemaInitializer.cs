@@ -1,3 +1,4 @@
+using System.Net;
 using ErrorHub.Storage.ClickHouse;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -6,41 +7,181 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Storage;
 
 /// <summary>
-/// Creates missing tables before the host serves anything. A ClickHouse server that is still
-/// starting (containers started together), or a cluster node still without its ZooKeeper session, gets a few tries;
-/// a refused schema fails the start-up.
+/// Creates missing tables before the host serves anything. When the store cannot be reached to do so (a ClickHouse server
+/// still starting, containers started together, a cluster whose ZooKeeper is down or restarting while the tables do not
+/// exist yet), the process starts all the same, not ready, and keeps trying in the background with back-off: start order
+/// does not matter, and a store that comes up later makes it ready by itself (<see cref="StoreSchemaState"/>). A store
+/// that answers and refuses the schema (a wrong password, an account that may not create tables) fails the start-up: no
+/// retry would change that. The log: the first failure with its exception, then at most one line a minute
+/// (<see cref="StoreOutageTracker"/>), one line when the tables exist and one when the store is ready.
 /// </summary>
-internal sealed class StoreSchemaInitializer(
+internal sealed partial class StoreSchemaInitializer(
     IStoreSchema store,
+    StoreSchemaState state,
     IOptions<StoreOptions> options,
     TimeProvider timeProvider,
-    ILogger<StoreSchemaInitializer> logger) : IHostedService
+    ILogger<StoreSchemaInitializer> logger) : IHostedService, IDisposable
 {
-    private static readonly TimeSpan[] RetryDelays =
-        [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8)];
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LastRetryDelay = TimeSpan.FromSeconds(10);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _background = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.EnsureSchemaOnStartup)
         {
+            state.Created();
+            state.MarkReady();
             return;
         }
 
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            try
+            await store.EnsureSchemaAsync(cancellationToken);
+        }
+        catch (Exception exception) when (IsUnreachable(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            var tracker = new StoreOutageTracker(timeProvider);
+            tracker.Failed();
+            state.NotReadyBecause(Reason(exception));
+            LogWaiting(logger, store.Kind, exception);
+            _background = Task.Run(() => KeepTryingAsync(tracker, _stopping.Token), CancellationToken.None);
+            return;
+        }
+
+        StoreLog.StoreReady(logger, store.Kind);
+        state.Created();
+        state.MarkReady();
+    }
+
+    /// <summary>
+    /// The store could not be asked, or could not take the schema for now: no connection, a timeout, no ZooKeeper session.
+    /// A store that answered with a refusal of its own is not retried.
+    /// </summary>
+    private static bool IsUnreachable(Exception exception) => exception switch
+    {
+        ClickHouseException clickHouse => clickHouse.StatusCode is null || clickHouse.NoZooKeeperSession
+            || clickHouse.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout,
+        HttpRequestException or TimeoutException => true,
+        OperationCanceledException => true, // the HTTP client's own timeout
+        _ => false,
+    };
+
+    private string Reason(Exception exception) =>
+        $"its tables do not exist yet and the {store.Kind} store cannot create them now (retrying in the background): {exception.Message}";
+
+    private async Task KeepTryingAsync(StoreOutageTracker tracker, CancellationToken stopping)
+    {
+        try
+        {
+            var delay = FirstRetryDelay;
+            while (true)
             {
-                await store.EnsureSchemaAsync(cancellationToken);
-                StoreLog.StoreReady(logger, store.Kind);
-                return;
+                await Task.Delay(delay, timeProvider, stopping);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+                try
+                {
+                    await store.EnsureSchemaAsync(stopping);
+                    break;
+                }
+                catch (Exception exception) when (!stopping.IsCancellationRequested)
+                {
+                    // Once it was unreachable, every failure is retried: after ZooKeeper comes back, the first statements may
+                    // still fail in ways of their own (a node's DDL queue catching up) that the next try does not meet.
+                    state.NotReadyBecause(Reason(exception));
+                    var report = tracker.Failed();
+                    if (report.Moment == StoreOutageMoment.StillFailing)
+                    {
+                        LogStillWaiting(logger, report.Duration, report.FailuresSinceSummary, exception.Message);
+                    }
+                }
             }
-            catch (ClickHouseException ex) when ((ex.StatusCode is null || ex.NoZooKeeperSession) && attempt < RetryDelays.Length)
+
+            var created = tracker.Succeeded();
+            LogCreated(logger, store.Kind, created.Duration, created.Failures);
+            StoreLog.StoreReady(logger, store.Kind);
+            foreach (var step in state.Created())
             {
-                StoreLog.ClickHouseNotReachableYet(logger, RetryDelays[attempt], ex.Message);
-                await Task.Delay(RetryDelays[attempt], timeProvider, cancellationToken);
+                state.NotReadyBecause($"its tables exist; {step.What} is under way");
+                await RunUntilDoneAsync(step, stopping);
             }
+
+            state.MarkReady();
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping before the store came: nothing was deferred that the next start does not do again.
+        }
+        catch (Exception exception)
+        {
+            // A bug: say so, rather than leave the process not ready without a word.
+            LogFailed(logger, exception);
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private async Task RunUntilDoneAsync(StoreSchemaState.DeferredStep step, CancellationToken stopping)
+    {
+        var tracker = new StoreOutageTracker(timeProvider);
+        var delay = FirstRetryDelay;
+        while (true)
+        {
+            try
+            {
+                await step.Run(stopping);
+                return;
+            }
+            catch (Exception exception) when (!stopping.IsCancellationRequested)
+            {
+                switch (tracker.Failed().Moment)
+                {
+                    case StoreOutageMoment.Began:
+                        LogStepFailed(logger, step.What, exception);
+                        break;
+                    case StoreOutageMoment.StillFailing:
+                        LogStepStillFailing(logger, step.What, exception.Message);
+                        break;
+                }
+            }
+
+            await Task.Delay(delay, timeProvider, stopping);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _background.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host stops without waiting longer: a try under way ends with the process.
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    [LoggerMessage(1, LogLevel.Error,
+        "The {Kind} store cannot create its tables now (not reachable yet, or a cluster without ZooKeeper): serving anyway, not ready " +
+        "(/readyz and ingest answer 503) until it can; trying again in the background, with one line a minute until then")]
+    private static partial void LogWaiting(ILogger logger, string kind, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Warning, "Still waiting for the store to create its tables, since {Duration} ({Failures} tries in the last minute): {Reason}")]
+    private static partial void LogStillWaiting(ILogger logger, TimeSpan duration, long failures, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "The {Kind} store's tables exist now, after {Duration} and {Tries} failed tries")]
+    private static partial void LogCreated(ILogger logger, string kind, TimeSpan duration, long tries);
+
+    [LoggerMessage(4, LogLevel.Warning, "At start-up, {What} failed; trying again with back-off (the store is not ready until it is done)")]
+    private static partial void LogStepFailed(ILogger logger, string what, Exception exception);
+
+    [LoggerMessage(5, LogLevel.Warning, "At start-up, {What} still fails: {Reason}")]
+    private static partial void LogStepStillFailing(ILogger logger, string what, string reason);
+
+    [LoggerMessage(6, LogLevel.Critical, "Creating the store's tables in the background stopped; the process stays not ready until restarted")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using ErrorHub.Server;
+using ErrorHub.Storage;
 using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Dashboard.Access;
@@ -18,10 +19,12 @@ internal sealed class SetupLink
 
 /// <summary>
 /// At start-up, after the store's schema: creates the configured admin and API token (<c>ErrorHub:Admin</c>),
-/// and, while no account exists, prints where to create the first admin once the server listens.
+/// and, while no account exists, prints where to create the first admin once the server listens. With a store that
+/// cannot make its tables yet, both happen once it has (<see cref="StoreSchemaState"/>).
 /// </summary>
 internal sealed partial class AccessBootstrap(
     Accounts accounts,
+    StoreSchemaState schema,
     IOptions<ErrorHubServerOptions> options,
     SetupLink setupLink,
     ServerUrls urls,
@@ -29,6 +32,14 @@ internal sealed partial class AccessBootstrap(
     ILogger<AccessBootstrap> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!schema.DeferUntilCreated("creating the configured admin and checking for the first one", EnsureAdminAsync))
+        {
+            await EnsureAdminAsync(cancellationToken);
+        }
+    }
+
+    private async Task EnsureAdminAsync(CancellationToken cancellationToken)
     {
         var admin = options.Value.Admin;
         if (await accounts.EnsureConfiguredAdminAsync(admin, cancellationToken) is { } configured)
@@ -45,6 +56,7 @@ internal sealed partial class AccessBootstrap(
 
         if (!await accounts.AnyUserAsync(cancellationToken))
         {
+            // At start-up, once the server listens; deferred until the store made its tables, now (it listens already).
             lifetime.ApplicationStarted.Register(() => LogSetup(logger, urls.Link(setupLink.RelativeUrl)));
         }
     }

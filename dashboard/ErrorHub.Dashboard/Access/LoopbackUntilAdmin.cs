@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using ErrorHub.Server;
+using ErrorHub.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -12,14 +13,22 @@ namespace ErrorHub.Dashboard.Access;
 /// (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>ASPNETCORE_HTTP_PORTS</c> as container images set it, Kestrel
 /// endpoints), and says so in the log. Once an admin exists the configured addresses are used, from the
 /// next start on. Runs as a hosted service after the store's schema and the configured admin, before the
-/// web server starts: addresses placed in <see cref="IServerAddressesFeature"/> then win over configuration.
+/// web server starts: addresses placed in <see cref="IServerAddressesFeature"/> then win over configuration. A store that
+/// could not make its tables at start is waited for up to <see cref="StoreWait"/>; if it is still not ready, whether an
+/// admin exists cannot be read, and the safe side (loopback) is taken for this start.
 /// </summary>
 internal sealed partial class LoopbackUntilAdmin(
     IServer server,
     IConfiguration configuration,
     Accounts accounts,
+    StoreSchemaState schema,
+    IHostApplicationLifetime lifetime,
+    TimeProvider timeProvider,
     ILogger<LoopbackUntilAdmin> logger) : IHostedService
 {
+    /// <summary>How long the start waits for a store that could not make its tables at once, before it decides without it.</summary>
+    internal static readonly TimeSpan StoreWait = TimeSpan.FromSeconds(15);
+
     /// <summary>Where the dashboard listens when nothing else is configured.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
@@ -37,6 +46,19 @@ internal sealed partial class LoopbackUntilAdmin(
         }
 
         Configured = ConfiguredUrls(configuration);
+        if (!await StoreReadyAsync(cancellationToken))
+        {
+            // Whether an admin exists cannot be read: the safe side, as though none did, said in its own words. Once the
+            // store is ready and has one, the log says a restart brings the configured addresses.
+            if (Restrict(addresses))
+            {
+                LogRestrictedUntilStoreReady(logger, string.Join(", ", addresses.Addresses), string.Join(", ", Configured), StoreWait);
+                _ = SayRestartOnceAdminKnownAsync();
+            }
+
+            return;
+        }
+
         if (await accounts.AnyActiveAdminAsync(cancellationToken))
         {
             if (Configured.Any(url => !IsLoopback(url)) && string.IsNullOrEmpty(configuration["AllowedHosts"])
@@ -48,6 +70,48 @@ internal sealed partial class LoopbackUntilAdmin(
             return;
         }
 
+        if (Restrict(addresses))
+        {
+            LogRestricted(logger, string.Join(", ", addresses.Addresses), string.Join(", ", Configured));
+        }
+    }
+
+    /// <summary>
+    /// Whether the store's tables exist, waiting up to <see cref="StoreWait"/> for a store that could not make them at once
+    /// (one started at the same time, still coming up): its answer decides the addresses, which cannot change later.
+    /// </summary>
+    private async Task<bool> StoreReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await schema.Ready.WaitAsync(StoreWait, timeProvider, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task SayRestartOnceAdminKnownAsync()
+    {
+        try
+        {
+            await schema.Ready.WaitAsync(lifetime.ApplicationStopping);
+            if (await accounts.AnyActiveAdminAsync(lifetime.ApplicationStopping))
+            {
+                LogRestartNeeded(logger, string.Join(", ", Configured));
+            }
+        }
+        catch (Exception)
+        {
+            // stopping, or the store failed again: the restart note is a courtesy, the next start decides anyway
+        }
+    }
+
+    /// <summary>Listens on loopback only, on the configured ports; true when that leaves out a configured address.</summary>
+    private bool Restrict(IServerAddressesFeature addresses)
+    {
         var loopback = Configured.Select(ToLoopback).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         addresses.Addresses.Clear();
         foreach (var url in loopback)
@@ -58,10 +122,7 @@ internal sealed partial class LoopbackUntilAdmin(
         // Over Kestrel endpoints from configuration or code too.
         addresses.PreferHostingUrls = true;
         Restricted = Configured.Any(url => !IsLoopback(url));
-        if (Restricted)
-        {
-            LogRestricted(logger, string.Join(", ", loopback), string.Join(", ", Configured));
-        }
+        return Restricted;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -143,6 +204,11 @@ internal sealed partial class LoopbackUntilAdmin(
 
     [LoggerMessage(2, LogLevel.Warning, "An admin exists now: restart ErrorHub to listen on {Configured}")]
     private static partial void LogRestartNeeded(ILogger logger, string configured);
+
+    [LoggerMessage(4, LogLevel.Warning,
+        "The store has not made its tables within {Wait}, so whether an admin exists cannot be read: the dashboard listens on {Loopback} only, " +
+        "not on {Configured}. Restart it once the store is ready (/readyz answers 200) to listen on the configured addresses")]
+    private static partial void LogRestrictedUntilStoreReady(ILogger logger, string loopback, string configured, TimeSpan wait);
 
     [LoggerMessage(3, LogLevel.Warning,
         "Listening on {Configured}, but requests are answered only when they name localhost, 127.0.0.1 or [::1] as their host: " +

@@ -20,6 +20,7 @@ namespace ErrorHub.Ingestion.Http;
 /// </summary>
 internal sealed partial class IngestEndpoint(
     ProjectKeys projectKeys,
+    StoreSchemaState schema,
     IngestPipeline pipeline,
     IngestAdmission admission,
     ProjectQuotas quotas,
@@ -68,6 +69,13 @@ internal sealed partial class IngestEndpoint(
         if (!request.Headers.TryGetValue(KeyHeader, out var keyValues) || string.IsNullOrWhiteSpace(keyValues.ToString()))
         {
             return new(Problem(StatusCodes.Status401Unauthorized, $"missing the {KeyHeader} header (the public key from the project's DSN)"), IngestOutcome.Unauthorized);
+        }
+
+        if (!schema.IsReady)
+        {
+            // Started before the store could make its tables: no key can be checked, and a key looked up before the configured
+            // project is saved would be cached as unknown and refused for a while after. The start-up log says why, once.
+            return new(Unavailable(context, "the store is not ready yet; retry later"), IngestOutcome.StoreUnavailable);
         }
 
         ProjectSettings? settings;

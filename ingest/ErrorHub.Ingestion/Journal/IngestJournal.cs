@@ -31,6 +31,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private readonly IngestJournalOptions _options;
     private readonly IngestLimits _limits;
     private readonly IEventWriter _store;
+    private readonly StoreSchemaState _schema;
     private readonly BatchPreparer _preparer;
     private readonly TimeProvider _time;
     private readonly ILogger<IngestJournal> _logger;
@@ -61,8 +62,9 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private long _failedInserts;
     private long _inserts;
 
-    public IngestJournal(IOptions<IngestLimits> limits, IOptions<StoreOptions> store, IEventWriter eventWriter, BatchPreparer preparer, TimeProvider time, ILogger<IngestJournal> logger)
+    public IngestJournal(IOptions<IngestLimits> limits, IOptions<StoreOptions> store, IEventWriter eventWriter, StoreSchemaState schema, BatchPreparer preparer, TimeProvider time, ILogger<IngestJournal> logger)
     {
+        _schema = schema;
         _limits = limits.Value;
         _options = _limits.Journal;
         _store = eventWriter;
@@ -255,6 +257,21 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     {
         try
         {
+            if (!_schema.IsReady)
+            {
+                // Started before the store could make its tables: what the journal holds waits for them (inserting sooner
+                // only fails), and a stop meanwhile leaves it all for the next start.
+                LogWaitingForSchema(_logger, _backlog.Count);
+                try
+                {
+                    await _schema.Ready.WaitAsync(_stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
             await ReplayAsync();
 
             // Up to MaxConcurrentInserts inserts at once, never two carrying the same event id; the checkpoint moves past an
@@ -720,6 +737,9 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
 
     [LoggerMessage(10, LogLevel.Information, "ErrorHub:Ingest:Journal:Enabled is ignored for the '{Kind}' store: its own commit is a local fsync, so ingest answers once it is stored")]
     private static partial void LogIgnored(ILogger logger, string kind);
+
+    [LoggerMessage(12, LogLevel.Information, "Ingest journal: {Records} batches to replay wait until the store has made its tables")]
+    private static partial void LogWaitingForSchema(ILogger logger, int records);
 
     private sealed record PendingAppend(JournalPayload Payload, int EventCount, TaskCompletionSource Completion);
 

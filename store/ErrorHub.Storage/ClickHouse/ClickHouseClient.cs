@@ -45,6 +45,7 @@ internal sealed class ClickHouseClient
     private readonly Dictionary<string, object> _insertSettings = [];
     private string? _serverVersion;
     private bool _hasZooKeeperSession;
+    private bool _hadNoZooKeeperSession;
     private bool? _hasOneShard;
 
     // REPLICA_IS_ALREADY_EXIST: ZooKeeper has a replica of this name for the table being created.
@@ -223,6 +224,8 @@ internal sealed class ClickHouseClient
             row => (Name: row.GetProperty("name").GetString() ?? "", Engine: row.GetProperty("engine_full").GetString() ?? ""),
             cancellationToken)).ToDictionary(table => table.Name, table => table.Engine, StringComparer.Ordinal);
 
+    private static readonly TimeSpan DdlWorkerSessionDelay = TimeSpan.FromSeconds(3);
+
     /// <summary>
     /// ON CLUSTER goes through the node's ZooKeeper session. ClickHouse 18.x dereferences its DDL worker's session
     /// without checking it, so an ON CLUSTER statement sent to a node that has not connected to ZooKeeper kills the
@@ -241,6 +244,7 @@ internal sealed class ClickHouseClient
         }
         catch (ClickHouseException ex) when (ex.ErrorCode is not null)
         {
+            _hadNoZooKeeperSession = true;
             throw new ClickHouseException(
                 $"ClickHouse at {Url} has no ZooKeeper session, which the ON CLUSTER statements of cluster mode (ErrorHub:Store:ClickHouse:Cluster) need: " +
                 $"check the node's <zookeeper> configuration and that ZooKeeper answers. {ex.Message}",
@@ -250,6 +254,19 @@ internal sealed class ClickHouseClient
             {
                 NoZooKeeperSession = true,
             };
+        }
+        catch (ClickHouseException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _hadNoZooKeeperSession = true; // not reached either: the node may still be starting without its session
+            throw;
+        }
+
+        if (_hadNoZooKeeperSession)
+        {
+            // The node answers for ZooKeeper again, but its DDL worker takes its own session in a thread of its own, about a
+            // second later: an ON CLUSTER statement before that kills the node (above). Tried again in the background after
+            // ZooKeeper was down, the schema would be the first statement to come.
+            await Task.Delay(DdlWorkerSessionDelay, cancellationToken);
         }
 
         _hasZooKeeperSession = true;

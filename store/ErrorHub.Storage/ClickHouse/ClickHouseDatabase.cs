@@ -21,6 +21,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
     private readonly ClickHouseAccessSchema _accessSchema;
     private readonly ClickHouseClient _client;
     private readonly ILogger _logger;
+    private bool _announced;
 
     public ClickHouseDatabase(ClickHouseClient client, string database, ILogger? logger = null)
     {
@@ -58,7 +59,13 @@ internal sealed class ClickHouseDatabase : IStoreSchema
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
         var version = await _client.GetServerVersionAsync(cancellationToken);
-        StoreLog.UsingClickHouse(_logger, version, _client.Url, _schema.Database);
+        if (!_announced)
+        {
+            // Once: a start that waits for ZooKeeper tries again every few seconds.
+            StoreLog.UsingClickHouse(_logger, version, _client.Url, _schema.Database);
+            _announced = true;
+        }
+
         // A database made by an administrator may be used by an account that may not create databases.
         var databases = await _client.QueryAsync(
             $"SELECT name FROM system.databases WHERE name = {ClickHouseSql.Quote(_schema.Database)}",

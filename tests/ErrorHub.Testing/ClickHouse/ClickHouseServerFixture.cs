@@ -29,7 +29,7 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
 
     /// <summary>Configured by the environment: what xunit calls.</summary>
     public ClickHouseServerFixture()
-        : this(Environment.GetEnvironmentVariable(UrlVariable), Environment.GetEnvironmentVariable(BinaryVariable) ?? DefaultBinary)
+        : this(Environment.GetEnvironmentVariable(UrlVariable), ConfiguredBinary)
     {
     }
 
@@ -38,6 +38,9 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
         _externalUrl = externalUrl;
         _binary = binary;
     }
+
+    /// <summary>The clickhouse-server binary the environment names (or the Debian package's), for a test that starts a server of its own.</summary>
+    public static string ConfiguredBinary => Environment.GetEnvironmentVariable(BinaryVariable) ?? DefaultBinary;
 
     /// <summary>A fixture that ignores the environment, for testing the fixture itself.</summary>
     public static ClickHouseServerFixture Create(string? externalUrl, string binary, IReadOnlyDictionary<string, string>? serverEnvironment = null) =>
