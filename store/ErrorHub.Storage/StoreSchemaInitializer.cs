@@ -32,7 +32,7 @@ internal sealed partial class StoreSchemaInitializer(
     {
         if (!options.Value.EnsureSchemaOnStartup)
         {
-            state.Created();
+            await RunDeferredNowAsync(cancellationToken);
             state.MarkReady();
             return;
         }
@@ -52,8 +52,20 @@ internal sealed partial class StoreSchemaInitializer(
         }
 
         StoreLog.StoreReady(logger, store.Kind);
-        state.Created();
+        await RunDeferredNowAsync(cancellationToken);
         state.MarkReady();
+    }
+
+    /// <summary>
+    /// The tables exist at start: work deferred until then (by a hosted service that started before this one) runs now,
+    /// and fails the start-up as it would have without waiting.
+    /// </summary>
+    private async Task RunDeferredNowAsync(CancellationToken cancellationToken)
+    {
+        foreach (var step in state.Created())
+        {
+            await step.Run(cancellationToken);
+        }
     }
 
     /// <summary>
