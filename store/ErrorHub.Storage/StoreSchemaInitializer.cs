@@ -27,6 +27,7 @@ internal sealed partial class StoreSchemaInitializer(
 
     private readonly CancellationTokenSource _stopping = new();
     private Task _background = Task.CompletedTask;
+    private bool _disposed;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -164,6 +165,12 @@ internal sealed partial class StoreSchemaInitializer(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed))
+        {
+            // Stopped after the services were disposed: Dispose already ended the background work, and the source is gone.
+            return;
+        }
+
         await _stopping.CancelAsync();
         try
         {
@@ -175,7 +182,14 @@ internal sealed partial class StoreSchemaInitializer(
         }
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        if (!Interlocked.Exchange(ref _disposed, true))
+        {
+            _stopping.Cancel();
+            _stopping.Dispose();
+        }
+    }
 
     [LoggerMessage(1, LogLevel.Error,
         "The {Kind} store cannot create its tables now (not reachable yet, or a cluster without ZooKeeper): serving anyway, not ready " +

@@ -45,6 +45,24 @@ public sealed class StoreSchemaInitializerTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Stopping_after_the_services_were_disposed_does_not_throw()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddErrorHubStore();
+        builder.Services.Configure<StoreOptions>(options => options.Sqlite.Path = Path.Combine(_directory, "errorhub.db"));
+        using var host = builder.Build();
+        await host.StartAsync();
+        var initializer = host.Services.GetServices<IHostedService>().OfType<StoreSchemaInitializer>().Single();
+
+        // A test server disposed before its host is stopped does this; it failed the disposal with ObjectDisposedException.
+        initializer.Dispose();
+        var stop = () => initializer.StopAsync(CancellationToken.None);
+
+        await stop.Should().NotThrowAsync();
+        await host.StopAsync();
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private sealed class DeferringService(StoreSchemaState schema) : IHostedService
