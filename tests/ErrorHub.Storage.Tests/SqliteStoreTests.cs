@@ -1,8 +1,13 @@
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
+using ErrorHub.Storage.Retention;
 using ErrorHub.Storage.Sqlite;
+using ErrorHub.Testing.Events;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace ErrorHub.Storage.Tests;
@@ -280,5 +285,40 @@ public sealed class SqliteStoreTests : StoreContractTests
         }
 
         return problems;
+    }
+
+    private const int RetentionProject = 7;
+
+    // The worker's wait does not depend on the store; SQLite's quick runs make a run made too early show within the bound.
+    [Fact]
+    public async Task The_retention_worker_waits_for_the_stores_tables_instead_of_failing_each_interval()
+    {
+        var now = new DateTimeOffset(2025, 3, 20, 15, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(now);
+        await Store.Projects.UpsertProjectAsync(new Project(RetentionProject, "Short", "short-key", now.AddYears(-1)));
+        await Store.Projects.SaveSettingsAsync(RetentionProject, new ProjectSettings(null, 7));
+        await Store.Events.InsertEventsAsync([TestEvents.Create(RetentionProject, "fp-a", now.AddDays(-8))]);
+        var schema = new StoreSchemaState();
+        using var worker = new RetentionWorker(
+            Store.Retention, Store.Projects, Options.Create(new RetentionOptions()), clock, NullLogger<RetentionWorker>.Instance, schema);
+        var runs = System.Threading.Channels.Channel.CreateUnbounded<long>();
+        worker.RunCompleted += deleted => runs.Writer.TryWrite(deleted);
+        await worker.StartAsync(CancellationToken.None);
+        try
+        {
+            clock.Advance(RetentionWorker.FirstRunAfter + TimeSpan.FromHours(3));
+            // A run, if one were made, would report from a pool thread within moments; a second bounds the wait, not a timing.
+            var ranEarly = await Task.WhenAny(runs.Reader.WaitToReadAsync().AsTask(), Task.Delay(TimeSpan.FromSeconds(1))) is Task<bool>;
+            ranEarly.Should().BeFalse("no run is made while the store's tables are still being created");
+
+            schema.Created();
+            schema.MarkReady();
+            (await NextRunAsync(runs)).Should().Be(1, "the first run is made as soon as the tables exist");
+            (await Store.Issues.GetIssueAsync(RetentionProject, "fp-a")).Should().BeNull();
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+        }
     }
 }

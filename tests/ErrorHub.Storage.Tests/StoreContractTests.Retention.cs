@@ -175,6 +175,6 @@ public abstract partial class StoreContractTests
         }
     }
 
-    private static async Task<long> NextRunAsync(System.Threading.Channels.Channel<long> runs) =>
+    private protected static async Task<long> NextRunAsync(System.Threading.Channels.Channel<long> runs) =>
         await runs.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(2)); // a bound on a hang, not a timing
 }

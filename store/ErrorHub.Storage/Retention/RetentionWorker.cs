@@ -8,13 +8,16 @@ namespace ErrorHub.Storage.Retention;
 /// Deletes expired events on a schedule: a minute after the start, then every <see cref="RetentionOptions.Interval"/>.
 /// Each project's cutoff is the start of today (UTC) minus its retention in days, so cutoffs move by whole days
 /// (on ClickHouse, at most one delete mutation per project a day). A failed run is logged and the next one tries again.
+/// While the store's tables do not exist yet (the store started before ClickHouse or ZooKeeper could make them), the runs
+/// wait for them rather than log a failure each interval.
 /// </summary>
 internal sealed partial class RetentionWorker(
     IEventRetention retention,
     IProjectStore projects,
     IOptions<RetentionOptions> options,
     TimeProvider timeProvider,
-    ILogger<RetentionWorker> logger) : BackgroundService
+    ILogger<RetentionWorker> logger,
+    StoreSchemaState? schema = null) : BackgroundService
 {
     internal static readonly TimeSpan FirstRunAfter = TimeSpan.FromMinutes(1);
     private readonly RetentionOptions _options = options.Value;
@@ -100,6 +103,11 @@ internal sealed partial class RetentionWorker(
         try
         {
             await _firstRun;
+            if (schema is { IsReady: false })
+            {
+                await schema.Ready.WaitAsync(stopping.Token);
+            }
+
             do
             {
                 long deleted;
