@@ -73,7 +73,7 @@ internal static class TabsAtScale
             }
             else
             {
-                hub = SqliteDatabase.Open(Path.Combine(directory, StoreOptions.DefaultFileName));
+                hub = SqliteDatabase.Open(Path.Combine(directory, SqliteStoreOptions.DefaultFileName));
             }
 
             var fill = Stopwatch.StartNew();
