@@ -10,6 +10,16 @@ public interface IIssueStates
     /// <summary>Records an issue's state; the latest call for an issue wins.</summary>
     Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default);
 
+    /// <summary>Records several issues' states in one write (an import, a bulk change); as <see cref="SetStateAsync"/> for each.</summary>
+    async Task SetStatesAsync(IReadOnlyCollection<IssueState> states, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        foreach (var state in states)
+        {
+            await SetStateAsync(state, cancellationToken);
+        }
+    }
+
     /// <summary>The issue's state, or null when none was ever stored (unresolved).</summary>
     Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default);
 

@@ -45,9 +45,21 @@ public sealed record IssueFilter
 
     public const int MaxFingerprints = 5000;
 
+    /// <summary>
+    /// Only issues whose stored triage status (<see cref="IIssueStates"/>; none stored: unresolved) is one of these, or
+    /// that <see cref="StatusExceptions"/> names; null: any. The store reads the states itself, so a tab holds any number of issues.
+    /// </summary>
+    public IReadOnlyCollection<IssueStatus>? Statuses { get; init; }
+
+    /// <summary>
+    /// With <see cref="Statuses"/>: issues listed whatever their stored status (those whose events moved them to another
+    /// tab: regressed, an ignore that ended). At most <see cref="MaxFingerprints"/>.
+    /// </summary>
+    public IReadOnlyCollection<string>? StatusExceptions { get; init; }
+
     /// <summary>True when nothing is filtered: the store may read its per-issue aggregates.</summary>
     public bool IsEmpty => this == None || (Environment is null && Release is null && Level is null && Since is null && Until is null && string.IsNullOrEmpty(Search)
-        && Fingerprints is null && ExcludedFingerprints is not { Count: > 0 });
+        && Fingerprints is null && ExcludedFingerprints is not { Count: > 0 } && Statuses is null);
 
     /// <summary>True when only fingerprint sets are given: the per-issue aggregates still answer.</summary>
     internal bool OnlyFingerprints => !NarrowsEvents && Since is null && Until is null;
@@ -55,12 +67,13 @@ public sealed record IssueFilter
     /// <summary>Throws for sets no store may take.</summary>
     internal void ValidateFingerprints()
     {
-        if (Fingerprints?.Count > MaxFingerprints || ExcludedFingerprints?.Count > MaxFingerprints)
+        if (Fingerprints?.Count > MaxFingerprints || ExcludedFingerprints?.Count > MaxFingerprints || StatusExceptions?.Count > MaxFingerprints)
         {
             throw new ArgumentOutOfRangeException(nameof(Fingerprints), $"At most {MaxFingerprints} fingerprints may be named.");
         }
 
-        if (Fingerprints?.Any(fingerprint => fingerprint is null) == true || ExcludedFingerprints?.Any(fingerprint => fingerprint is null) == true)
+        if (Fingerprints?.Any(fingerprint => fingerprint is null) == true || ExcludedFingerprints?.Any(fingerprint => fingerprint is null) == true
+            || StatusExceptions?.Any(fingerprint => fingerprint is null) == true)
         {
             throw new ArgumentException("A fingerprint is null.", nameof(Fingerprints));
         }
@@ -71,7 +84,12 @@ public sealed record IssueFilter
 
     /// <summary>True when no event can match, so a store need not run the query.</summary>
     internal bool MatchesNothing =>
-        Search is { Length: > MaxSearchLength } || (RangeStart is { } start && RangeEnd is { } end && end <= start) || Fingerprints is { Count: 0 };
+        Search is { Length: > MaxSearchLength } || (RangeStart is { } start && RangeEnd is { } end && end <= start) || Fingerprints is { Count: 0 }
+        || (Statuses is { Count: 0 } && StatusExceptions is not { Count: > 0 });
+
+    /// <summary>The stored status names <see cref="Statuses"/> leaves out (an issue without a stored state is unresolved).</summary>
+    internal IReadOnlyList<string> ExcludedStatusNames =>
+        [.. Enum.GetValues<IssueStatus>().Where(status => Statuses?.Contains(status) == false).Select(StoredNames.Of)];
 
     /// <summary><see cref="Since"/> at the start of its hour.</summary>
     internal DateTimeOffset? RangeStart => Since is { } since ? HourRange.Floor(since) : null;

@@ -56,8 +56,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             return views;
         }
 
-        // Only issues with an event after their change can have changed: one query finds them.
-        var lastSeen = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        // Only issues with an event after their change can have changed: one query per thousand states finds them.
+        var lastSeen = new Dictionary<string, IssueSummary>(StringComparer.Ordinal);
         foreach (var chunk in waiting.Chunk(IssueOrderingLimit))
         {
             var page = await issues.GetIssuesAsync(
@@ -65,21 +65,51 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
                 cancellationToken);
             foreach (var issue in page.Items)
             {
-                lastSeen[issue.Fingerprint] = issue.LastSeen;
+                lastSeen[issue.Fingerprint] = issue;
             }
         }
 
         foreach (var state in waiting)
         {
             // An issue without events (retention removed its last ones, or it was merged away) is listed nowhere: its state
-            // is kept for when it comes back, but naming it to the store would only bring the tabs nearer their limit.
-            if (lastSeen.TryGetValue(state.Fingerprint, out var seen))
+            // is kept for when it comes back.
+            if (lastSeen.TryGetValue(state.Fingerprint, out var issue))
             {
-                views[state.Fingerprint] = await EvaluateAsync(state, seen <= state.ChangedAt, cancellationToken);
+                views[state.Fingerprint] = await EvaluateRememberedAsync(state, issue, cancellationToken);
             }
         }
 
         return views;
+    }
+
+    // What an issue's events since its change made of it, for as long as the state and the issue's events stay as they
+    // were: the list refreshes every 10 s, and without this each refresh asked the store again about every resolved issue
+    // with events since its resolution. Bounded: emptied when full.
+    private const int RememberedLimit = 50_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(IssueState State, DateTimeOffset LastSeen, long Events), IssueTriageView> _remembered = new();
+
+    private async Task<IssueTriageView> EvaluateRememberedAsync(IssueState state, IssueSummary issue, CancellationToken cancellationToken)
+    {
+        var quietSince = issue.LastSeen <= state.ChangedAt;
+        if (quietSince || state.IgnoreExpiredAt(clock.GetUtcNow()))
+        {
+            return await EvaluateAsync(state, quietSince, cancellationToken);
+        }
+
+        var key = (state, issue.LastSeen, issue.EventCount);
+        if (_remembered.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var view = await EvaluateAsync(state, quietSince, cancellationToken);
+        if (_remembered.Count >= RememberedLimit)
+        {
+            _remembered.Clear();
+        }
+
+        _remembered[key] = view;
+        return view;
     }
 
     public async Task<IssueTriageView> EvaluateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
@@ -195,32 +225,38 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     public async Task<IssueFilter> FilterForTabAsync(
         int projectId, string tab, IssueFilter filter, IReadOnlyDictionary<string, IssueTriageView> views, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        string[] With(params TriageStatus[] statuses) => [.. views.Where(pair => statuses.Contains(pair.Value.Status)).Select(pair => pair.Key)];
+        // The store filters by stored status itself (a tab holds any number of issues); only the issues whose events moved
+        // them to another tab (a resolved issue that regressed, an ignore that ended) are named, and these are few.
+        string[] Moved(IssueStatus stored, TriageStatus now) =>
+            [.. views.Where(pair => pair.Value.State?.Status == stored && pair.Value.Status == now).Select(pair => pair.Key)];
+        var regressed = Moved(IssueStatus.Resolved, TriageStatus.Regressed);
+        var backFromIgnore = Moved(IssueStatus.Ignored, TriageStatus.Unresolved);
+        var unresolved = filter with { Statuses = [IssueStatus.Unresolved], StatusExceptions = [.. regressed, .. backFromIgnore] };
         switch (tab)
         {
             case "resolved":
-                return filter with { Fingerprints = With(TriageStatus.Resolved) };
+                return filter with { Statuses = [IssueStatus.Resolved], ExcludedFingerprints = regressed };
             case "ignored":
-                return filter with { Fingerprints = With(TriageStatus.Ignored) };
+                return filter with { Statuses = [IssueStatus.Ignored], ExcludedFingerprints = backFromIgnore };
             case "regressed":
-                return filter with { Fingerprints = With(TriageStatus.Regressed) };
+                return filter with { Fingerprints = regressed };
             case "new":
                 var recent = await issues.GetIssuesAsync(
                     new IssueQuery(projectId)
                     {
                         Sort = IssueSort.FirstSeen,
                         Limit = IssueOrderingLimit,
-                        Filter = new IssueFilter { ExcludedFingerprints = With(TriageStatus.Resolved, TriageStatus.Ignored) },
+                        Filter = IssueFilter.None with { Statuses = unresolved.Statuses, StatusExceptions = unresolved.StatusExceptions },
                     },
                     cancellationToken);
                 return filter with
                 {
-                    Fingerprints = [.. recent.Items.Where(issue => issue.FirstSeen >= now - NewIssueAge).Select(issue => issue.Fingerprint).Union(With(TriageStatus.Regressed))],
+                    Fingerprints = [.. recent.Items.Where(issue => issue.FirstSeen >= now - NewIssueAge).Select(issue => issue.Fingerprint).Union(regressed)],
                 };
             case "all":
                 return filter;
             default:
-                return filter with { ExcludedFingerprints = With(TriageStatus.Resolved, TriageStatus.Ignored) };
+                return unresolved;
         }
     }
 

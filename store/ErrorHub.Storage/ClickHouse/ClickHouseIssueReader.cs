@@ -10,6 +10,8 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseSchema schema, ClickHouseMergeCache merges, ILogger logger) : IIssueReader
 {
+    private readonly string _issueStates = new ClickHouseNotificationSchema(schema).IssueStates;
+
     private readonly ClickHouseIssueExtents _extents = new();
 
     public async Task<IssuePage> GetIssuesAsync(IssueQuery query, CancellationToken cancellationToken = default)
@@ -246,7 +248,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         var project = ClickHouseSql.Literal(projectId);
         var key = keys.Key();
         var facets = FacetConditions(filter);
-        var fingerprints = FingerprintConditions(filter, key);
+        var fingerprints = FingerprintConditions(projectId, filter, key);
         var (start, end) = (filter.RangeStart, filter.RangeEnd);
         if (start is not null || end is not null)
         {
@@ -350,7 +352,7 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
             WITH {ClickHouseSql.Quote(search)} AS searched
             SELECT {keys.Key()} AS issue_key, user_hash, timestamp
             FROM {table}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)} {EventConditions(filter)}{condition} {FingerprintConditions(filter, keys.Key())}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} {EventConditions(filter)}{condition} {FingerprintConditions(projectId, filter, keys.Key())}
             """;
     }
 
@@ -505,8 +507,8 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         return conditions.Append(FacetConditions(filter)).ToString();
     }
 
-    /// <summary>The filter's issues (in or out) by <paramref name="key"/>, the issue a row belongs to.</summary>
-    private static string FingerprintConditions(IssueFilter filter, string key)
+    /// <summary>The filter's issues (in or out, and by their stored triage status) by <paramref name="key"/>, the issue a row belongs to.</summary>
+    private string FingerprintConditions(int projectId, IssueFilter filter, string key)
     {
         var conditions = new System.Text.StringBuilder();
         if (filter.Fingerprints is { Count: > 0 } only)
@@ -517,6 +519,20 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
         if (filter.ExcludedFingerprints is { Count: > 0 } excluded)
         {
             conditions.Append($" AND {key} NOT IN (").AppendJoin(", ", excluded.Select(ClickHouseSql.Quote)).Append(')');
+        }
+
+        if (filter.Statuses is { } statuses)
+        {
+            // A set ClickHouse builds once per query from the states' latest rows, whatever their number.
+            string StatesNamed(IEnumerable<string> names) =>
+                $"SELECT fingerprint FROM {_issueStates} WHERE project_id = {ClickHouseSql.Literal(projectId)} GROUP BY fingerprint " +
+                $"HAVING argMax(status, version) IN ({string.Join(", ", names.Select(ClickHouseSql.Quote))})";
+            var byStatus = statuses.Contains(IssueStatus.Unresolved)
+                ? filter.ExcludedStatusNames is { Count: > 0 } excludedNames ? $"{key} NOT IN ({StatesNamed(excludedNames)})" : "1"
+                : statuses.Count > 0 ? $"{key} IN ({StatesNamed(statuses.Distinct().Select(StoredNames.Of))})" : "0";
+            conditions.Append(filter.StatusExceptions is { Count: > 0 } also
+                ? $" AND ({byStatus} OR {key} IN ({string.Join(", ", also.Select(ClickHouseSql.Quote))}))"
+                : $" AND {byStatus}");
         }
 
         return conditions.ToString();

@@ -12,6 +12,14 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
         return client.InsertAsync(schema.IssueStates, [new ClickHouseIssueStateRow(state, RowVersion.Next())], cancellationToken);
     }
 
+    public Task SetStatesAsync(IReadOnlyCollection<IssueState> states, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        return states.Count == 0
+            ? Task.CompletedTask
+            : client.InsertAsync(schema.IssueStates, [.. states.Select(state => new ClickHouseIssueStateRow(state ?? throw new ArgumentException("A state is null.", nameof(states)), RowVersion.Next()))], cancellationToken);
+    }
+
     public async Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);

@@ -276,8 +276,29 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
 
         Add(filter.Fingerprints, "$only", "IN");
         Add(filter.ExcludedFingerprints, "$not", "NOT IN");
+        if (filter.Statuses is { } statuses)
+        {
+            // The states table is read as a set (SQLite builds it once per statement), whatever its size.
+            var byStatus = statuses.Contains(IssueStatus.Unresolved)
+                ? filter.ExcludedStatusNames is { Count: > 0 } excluded ? $"{column} NOT IN ({StatesNamed(excluded)})" : "1"
+                : statuses.Count > 0 ? $"{column} IN ({StatesNamed([.. statuses.Distinct().Select(StoredNames.Of)])})" : "0";
+            var exceptions = new List<string>();
+            foreach (var fingerprint in filter.StatusExceptions ?? [])
+            {
+                var name = "$also" + exceptions.Count.ToString(CultureInfo.InvariantCulture);
+                command.Parameters.AddWithValue(name, fingerprint);
+                exceptions.Add(name);
+            }
+
+            conditions.Append(exceptions.Count == 0 ? $" AND {byStatus}" : $" AND ({byStatus} OR {column} IN ({string.Join(", ", exceptions)}))");
+        }
+
         return conditions.ToString();
     }
+
+    /// <summary>The fingerprints of the project's stored states with one of these statuses (fixed names, never user input).</summary>
+    private static string StatesNamed(IReadOnlyList<string> statuses) =>
+        $"SELECT s.fingerprint FROM issue_states AS s WHERE s.project_id = $project AND s.status IN ({string.Join(", ", statuses.Select(status => $"'{status}'"))})";
 
     /// <summary>
     /// The filter's conditions on <c>issue_events AS e</c>, each with a parameter. A missing environment or

@@ -8,10 +8,24 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
     public Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
+        return SetStatesAsync([state], cancellationToken);
+    }
+
+    public Task SetStatesAsync(IReadOnlyCollection<IssueState> states, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(states);
+        if (states.Any(state => state is null))
+        {
+            throw new ArgumentException("A state is null.", nameof(states));
+        }
+
         return database.WriteAsync(
             async (connection, cancellationToken) =>
             {
+                // One transaction: all the states or none, and one sync to disk rather than one per state.
+                await using var transaction = connection.BeginTransaction();
                 await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
                 command.CommandText = """
                     INSERT INTO issue_states (project_id, fingerprint, status, changed_at, resolved_in_release, triage)
                     VALUES ($project, $fingerprint, $status, $changed, $release, $triage)
@@ -19,13 +33,24 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
                         status = excluded.status, changed_at = excluded.changed_at, resolved_in_release = excluded.resolved_in_release,
                         triage = excluded.triage
                     """;
-                command.Parameters.AddWithValue("$project", state.ProjectId);
-                command.Parameters.AddWithValue("$fingerprint", state.Fingerprint);
-                command.Parameters.AddWithValue("$status", StoredNames.Of(state.Status));
-                command.Parameters.AddWithValue("$changed", state.ChangedAt.ToUnixTimeSeconds());
-                command.Parameters.AddWithValue("$release", (object?)NullIfEmpty(state.ResolvedInRelease) ?? DBNull.Value);
-                command.Parameters.AddWithValue("$triage", IssueTriageJson.Serialize(state));
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                var project = command.Parameters.Add("$project", SqliteType.Integer);
+                var fingerprint = command.Parameters.Add("$fingerprint", SqliteType.Text);
+                var status = command.Parameters.Add("$status", SqliteType.Text);
+                var changed = command.Parameters.Add("$changed", SqliteType.Integer);
+                var release = command.Parameters.Add("$release", SqliteType.Text);
+                var triage = command.Parameters.Add("$triage", SqliteType.Text);
+                foreach (var state in states)
+                {
+                    project.Value = state.ProjectId;
+                    fingerprint.Value = state.Fingerprint;
+                    status.Value = StoredNames.Of(state.Status);
+                    changed.Value = state.ChangedAt.ToUnixTimeSeconds();
+                    release.Value = (object?)NullIfEmpty(state.ResolvedInRelease) ?? DBNull.Value;
+                    triage.Value = IssueTriageJson.Serialize(state);
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
             },
             cancellationToken);
     }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
+using Microsoft.Extensions.DependencyInjection;
 using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Api;
@@ -52,6 +53,71 @@ public sealed class IssuesApiTests : IAsyncLifetime
         var page2 = await JsonAsync(client, $"/api/projects/1/issues?limit=1&cursor={cursor}");
         page2.GetProperty("items")[0].GetProperty("fingerprint").GetString().Should().Be(Profile);
         page2.GetProperty("nextCursor").ValueKind.Should().Be(JsonValueKind.Null);
+    }
+
+    [Fact]
+    public async Task Every_tab_answers_with_more_resolved_and_ignored_issues_than_a_list_may_name()
+    {
+        const int Resolved = IssueFilter.MaxFingerprints + 1;
+        const int Ignored = IssueFilter.MaxFingerprints + 2;
+        var now = DateTimeOffset.UtcNow;
+        var changed = DateTimeOffset.FromUnixTimeSeconds(now.AddHours(-1).ToUnixTimeSeconds());
+        ErrorEvent At(string fingerprint, DateTimeOffset at) => Create(1, fingerprint, at, User("u-" + at.ToUnixTimeMilliseconds()));
+        await _api.InsertAsync(
+        [
+            .. Enumerable.Range(0, Resolved).Select(i => At($"r-{i}", changed.AddHours(-1).AddSeconds(-i))),
+            .. Enumerable.Range(0, Ignored).Select(i => At($"g-{i}", changed.AddHours(-1).AddSeconds(-i))),
+            At("regressed", changed.AddHours(-1)), At("regressed", now.AddMinutes(-5)),
+            At("ignore-ended-by-events", changed.AddHours(-1)), At("ignore-ended-by-events", now.AddMinutes(-4)), At("ignore-ended-by-events", now.AddMinutes(-3)),
+            At("ignore-ended-by-time", changed.AddHours(-1)),
+            At("ignore-holding", changed.AddHours(-1)), At("ignore-holding", now.AddMinutes(-2)),
+        ]);
+        await _api.Server.Services.GetRequiredService<IIssueStates>().SetStatesAsync(
+        [
+            .. Enumerable.Range(0, Resolved).Select(i => new IssueState(1, $"r-{i}", IssueStatus.Resolved, changed)),
+            .. Enumerable.Range(0, Ignored).Select(i => new IssueState(1, $"g-{i}", IssueStatus.Ignored, changed) { IgnoredUntilEvents = 100 }),
+            new IssueState(1, "regressed", IssueStatus.Resolved, changed),
+            new IssueState(1, "ignore-ended-by-events", IssueStatus.Ignored, changed) { IgnoredUntilEvents = 2 },
+            new IssueState(1, "ignore-ended-by-time", IssueStatus.Ignored, changed) { IgnoredUntil = now.AddMinutes(-10) },
+            new IssueState(1, "ignore-holding", IssueStatus.Ignored, changed) { IgnoredUntilEvents = 2 },
+        ]);
+
+        async Task<(long Total, List<(string Fingerprint, string Status)> Items)> TabAsync(string query, int limit = 1000)
+        {
+            var items = new List<(string, string)>();
+            long total = -1;
+            string? cursor = null;
+            do
+            {
+                var page = await JsonAsync(_api.Admin, $"/api/projects/1/issues?limit={limit}{query}" + (cursor is null ? "" : "&cursor=" + cursor));
+                total = total < 0 ? page.GetProperty("totalCount").GetInt64() : total;
+                page.GetProperty("totalCount").GetInt64().Should().Be(total, "every page of a tab counts the same");
+                items.AddRange(page.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("fingerprint").GetString()!, i.GetProperty("status").GetString()!)));
+                cursor = page.GetProperty("nextCursor").GetString();
+            }
+            while (cursor is not null);
+            return (total, items);
+        }
+
+        string[] back = [Checkout, "ignore-ended-by-events", "regressed", Profile, "ignore-ended-by-time"];
+        var unresolved = await TabAsync("", limit: 2);
+        unresolved.Total.Should().Be(5, "the default tab works, without the resolved and ignored thousands");
+        unresolved.Items.Select(i => i.Fingerprint).Should().Equal(back, "newest first, paged");
+        unresolved.Items.Should().Contain(("regressed", "regressed")).And.Contain(("ignore-ended-by-events", "unresolved")).And.Contain(("ignore-ended-by-time", "unresolved"));
+        (await TabAsync("&status=unresolved")).Items.Select(i => i.Fingerprint).Should().Equal(back);
+        (await TabAsync("&status=new")).Items.Select(i => i.Fingerprint).Should().BeEquivalentTo(back, "for review: new and regressed");
+        (await TabAsync("&status=regressed")).Items.Should().Equal(("regressed", "regressed"));
+
+        var resolved = await TabAsync("&status=resolved");
+        resolved.Total.Should().Be(Resolved);
+        resolved.Items.Select(i => i.Fingerprint).Should().Equal(Enumerable.Range(0, Resolved).Select(i => $"r-{i}"), "every resolved issue, newest first, the regressed one not among them");
+        resolved.Items.Should().OnlyContain(i => i.Status == "resolved");
+
+        var ignored = await TabAsync("&status=ignored");
+        ignored.Total.Should().Be(Ignored + 1);
+        ignored.Items.Select(i => i.Fingerprint).Should().Equal(["ignore-holding", .. Enumerable.Range(0, Ignored).Select(i => $"g-{i}")], "ignores that ended are not among them");
+
+        (await TabAsync("&status=all&sort=events")).Total.Should().Be(Resolved + Ignored + 1 + back.Length);
     }
 
     [Fact]

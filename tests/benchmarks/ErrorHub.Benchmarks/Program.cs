@@ -22,6 +22,12 @@ if (args is ["dashboard-queries", .. var queryArgs])
     return;
 }
 
+if (args is ["tabs-at-scale", .. var tabsArgs])
+{
+    await TabsAtScale.RunAsync(tabsArgs);
+    return;
+}
+
 if (args is ["row-bytes"])
 {
     RowBytes.Run();

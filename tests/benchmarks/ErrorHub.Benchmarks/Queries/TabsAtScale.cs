@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Sqlite;
+using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Events;
+using ErrorHub.Testing.Processes;
+
+namespace ErrorHub.Benchmarks.Queries;
+
+/// <summary>
+/// The issue list API's default tab (Unresolved) on a project with many resolved and ignored issues: fills a store
+/// through its own writers (N issues, one event each, some resolved, some ignored, a few regressed), then starts each
+/// given dashboard build on it in turn and times the first and the last page of <c>/api/projects/1/issues</c> (what the
+/// list page renders, and what its 10 s refresh repeats). On ClickHouse also the statements per render, from
+/// <c>system.query_log</c> (every statement the server finished while the renders ran, the dashboard's background work included).
+/// <code>dotnet run -c Release -- tabs-at-scale --store sqlite --dashboard main=PATH/ErrorHub.Dashboard.dll --dashboard branch=PATH2/ErrorHub.Dashboard.dll</code>
+/// </summary>
+internal static class TabsAtScale
+{
+    private const string Token = "tabs-at-scale-token-0123456789abcdef0123";
+    private const int PageSize = 50;
+
+    public static async Task RunAsync(string[] args)
+    {
+        var store = "sqlite";
+        var issues = 100_000;
+        var resolved = 20_000;
+        var ignored = 10_000;
+        var runs = 5;
+        var dashboards = new List<(string Label, string Path)>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--store": store = args[++i]; break;
+                case "--issues": issues = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--resolved": resolved = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--ignored": ignored = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--dashboard":
+                    var parts = args[++i].Split('=', 2);
+                    dashboards.Add((parts[0], Path.GetFullPath(parts[1])));
+                    break;
+                default: throw new ArgumentException($"Unknown argument {args[i]}");
+            }
+        }
+
+        if (dashboards.Count == 0)
+        {
+            dashboards.Add(("this build", RepositoryPaths.BuiltAssembly("dashboard/ErrorHub.Dashboard")));
+        }
+
+        var directory = Directory.CreateTempSubdirectory("errorhub-tabs-").FullName;
+        ClickHouseServerFixture? clickHouse = null;
+        HttpClient? clickHouseHttp = null;
+        ClickHouseClient? clickHouseClient = null;
+        string? database = null;
+        try
+        {
+            ErrorHubStore hub;
+            if (store == "clickhouse")
+            {
+                clickHouse = new ClickHouseServerFixture { SystemLogs = true };
+                await clickHouse.InitializeAsync();
+                database = ClickHouseServerFixture.NewDatabaseName("tabs");
+                clickHouseHttp = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+                clickHouseClient = new ClickHouseClient(clickHouseHttp, new ClickHouseConnection(clickHouse.Url));
+                hub = ClickHouseDatabase.Open(clickHouseClient, database);
+            }
+            else
+            {
+                hub = SqliteDatabase.Open(Path.Combine(directory, SqliteStoreOptions.DefaultFileName));
+            }
+
+            var fill = Stopwatch.StartNew();
+            await hub.Schema.EnsureSchemaAsync();
+            var regressed = await FillAsync(hub, issues, resolved, ignored);
+            Console.WriteLine($"// {store}: {issues:N0} issues ({resolved:N0} resolved, {regressed} of them regressed; {ignored:N0} ignored) filled in {fill.Elapsed.TotalSeconds:0} s; " +
+                $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+
+            Console.WriteLine("| build | Unresolved, first page | Unresolved, last page | total | statements per render |");
+            Console.WriteLine("|---|---|---|---|---|");
+            foreach (var (label, path) in dashboards)
+            {
+                await MeasureAsync(label, path, store, directory, clickHouse, database, clickHouseClient, runs);
+            }
+        }
+        finally
+        {
+            clickHouseHttp?.Dispose();
+            if (clickHouse is not null)
+            {
+                await clickHouse.DisposeAsync();
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Issue i has one event, i × 20 s after the first; the first <paramref name="resolved"/> are resolved an hour after it, the next <paramref name="ignored"/> ignored.</summary>
+    private static async Task<int> FillAsync(ErrorHubStore hub, int issues, int resolved, int ignored)
+    {
+        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(-30).ToUnixTimeSeconds());
+        DateTimeOffset At(int i) => start.AddSeconds(i * 20L % (29L * 86_400));
+        const int Batch = 10_000;
+        for (var from = 0; from < issues; from += Batch)
+        {
+            await hub.Events.InsertEventsAsync([.. Enumerable.Range(from, Math.Min(Batch, issues - from)).Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i)))]);
+        }
+
+        // Every thousandth resolved issue came back: an event after its resolution.
+        var comeBack = Enumerable.Range(0, resolved).Where(i => i % 1000 == 0).ToList();
+        await hub.Events.InsertEventsAsync([.. comeBack.Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i).AddHours(2)))]);
+        var states = Enumerable.Range(0, resolved).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Resolved, At(i).AddHours(1)))
+            .Concat(Enumerable.Range(resolved, ignored).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Ignored, At(i).AddHours(1))
+            {
+                IgnoredUntilEvents = i % 2 == 0 ? 100 : null,
+            }))
+            .ToList();
+        foreach (var chunk in states.Chunk(5_000))
+        {
+            await hub.Notifications.States.SetStatesAsync(chunk);
+        }
+
+        return comeBack.Count;
+    }
+
+    private static async Task MeasureAsync(
+        string label, string path, string store, string directory, ClickHouseServerFixture? clickHouse, string? database, ClickHouseClient? clickHouseClient, int runs)
+    {
+        var url = FreePort.NextHttpUrl();
+        var environment = new Dictionary<string, string?>
+        {
+            ["ErrorHub__DataDirectory"] = directory,
+            ["ErrorHub__Admin__Email"] = "tabs@example.com",
+            ["ErrorHub__Admin__Password"] = "tabs at scale password 1",
+            ["ErrorHub__Admin__ApiToken"] = Token,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = null,
+            ["ASPNETCORE_HTTP_PORTS"] = null,
+        };
+        if (clickHouse is not null)
+        {
+            environment["ErrorHub__Store__Kind"] = "clickhouse";
+            environment["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString();
+            environment["ErrorHub__Store__ClickHouse__Database"] = database;
+        }
+
+        await using var process = TestProcess.StartDotnet("dashboard " + label, path, ["--urls", url.GetLeftPart(UriPartial.Authority)], environment);
+        await process.WaitForHttpAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(120));
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+
+        async Task<(double Milliseconds, int Status, long Total)> GetAsync(string query)
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await http.GetAsync("/api/projects/1/issues?limit=" + PageSize + query);
+            var body = await response.Content.ReadAsStringAsync();
+            watch.Stop();
+            var total = response.IsSuccessStatusCode ? JsonDocument.Parse(body).RootElement.GetProperty("totalCount").GetInt64() : -1;
+            return (watch.Elapsed.TotalMilliseconds, (int)response.StatusCode, total);
+        }
+
+        var warm = await GetAsync("");
+        var last = warm.Total > PageSize ? "&cursor=o" + (warm.Total - PageSize).ToString(CultureInfo.InvariantCulture) : "";
+        await GetAsync(last);
+        var before = clickHouseClient is null ? 0 : await FinishedStatementsAsync(clickHouseClient);
+        var first = new List<double>();
+        var lastPage = new List<double>();
+        var statuses = new HashSet<int>();
+        for (var run = 0; run < runs; run++)
+        {
+            var a = await GetAsync("");
+            var b = await GetAsync(last);
+            first.Add(a.Milliseconds);
+            lastPage.Add(b.Milliseconds);
+            statuses.Add(a.Status);
+            statuses.Add(b.Status);
+        }
+
+        var statements = clickHouseClient is null ? "(SQLite: not counted)" : ((await FinishedStatementsAsync(clickHouseClient) - before) / (2.0 * runs)).ToString("0.0", CultureInfo.InvariantCulture);
+        string Median(List<double> values) => values.Order().ElementAt(values.Count / 2).ToString("N0", CultureInfo.InvariantCulture) + " ms";
+        var answer = statuses.Count == 1 && statuses.Contains(200) ? "" : $" (HTTP {string.Join(", ", statuses)})";
+        Console.WriteLine($"| {label} | {Median(first)}{answer} | {Median(lastPage)}{answer} | {(warm.Total < 0 ? "-" : warm.Total.ToString("N0", CultureInfo.InvariantCulture))} | {statements} |");
+    }
+
+    private static async Task<long> FinishedStatementsAsync(ClickHouseClient client)
+    {
+        await client.ExecuteAsync("SYSTEM FLUSH LOGS", CancellationToken.None);
+        var rows = await client.QueryAsync("SELECT count() AS n FROM system.query_log WHERE type = 2", row => ClickHouseClient.ReadInt64(row.GetProperty("n")), CancellationToken.None);
+        return rows[0];
+    }
+}
