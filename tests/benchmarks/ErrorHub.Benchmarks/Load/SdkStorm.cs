@@ -296,6 +296,9 @@ internal static partial class SdkStorm
         // "+pool": the thread pool's queue and work items (docs/benchmarks.md, section "storm13"); GET /pool reports since
         // the last POST /pool/reset.
         using var pool = mode.Contains("+pool", StringComparison.Ordinal) ? new PoolSampler() : null;
+        // "+tiering": when tiered compilation holds back and resumes, and which methods are first called meanwhile
+        // (docs/benchmarks.md, section "storm13"); GET /tiering reports since the start.
+        using var tiering = mode.Contains("+tiering", StringComparison.Ordinal) ? new TieringLog() : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // no console logging in any mode: it would dominate what is measured
         if (args.Length > 3 && args[3] == "template")
@@ -379,6 +382,11 @@ internal static partial class SdkStorm
         {
             app.MapGet("/timers", () => timers.Report());
             app.MapPost("/timers/reset", () => timers.Reset());
+        }
+
+        if (tiering is not null)
+        {
+            app.MapGet("/tiering", () => tiering.Report());
         }
 
         if (pool is not null)
