@@ -88,15 +88,21 @@ if (args is ["wrk-plain", .. var wrkPlainArgs])
     return;
 }
 
+if (args is ["wrk-storm-ok", .. var wrkStormOkArgs])
+{
+    await WrkBenchmarks.RunStormOkAsync(wrkStormOkArgs);
+    return;
+}
+
 if (args is ["wrk-storm", .. var wrkStormArgs])
 {
     await WrkBenchmarks.RunStormAsync(wrkStormArgs);
     return;
 }
 
-if (args is ["sdk-storm-sink"])
+if (args is ["sdk-storm-sink"] or ["sdk-storm-sink", "light"])
 {
-    await SdkStorm.RunSinkAsync();
+    await SdkStorm.RunSinkAsync(light: args.Length > 1);
     return;
 }
 

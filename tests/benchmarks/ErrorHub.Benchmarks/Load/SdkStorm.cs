@@ -109,10 +109,14 @@ internal static partial class SdkStorm
         Console.WriteLine($"// load after: {File.ReadAllText("/proc/loadavg").Trim()}");
     }
 
-    /// <summary><c>sdk-storm-sink</c>: the storm's fast sink alone, for profiling an app by hand; prints its DSN, counts until stopped.</summary>
-    public static async Task RunSinkAsync()
+    /// <summary>
+    /// <c>sdk-storm-sink [light]</c>: the storm's fast sink alone, for profiling an app by hand; prints its DSN, counts until
+    /// stopped. <c>light</c>: it reads each batch's bytes and answers 202 without gunzipping or decoding them (it counts no
+    /// events), to tell what the sink's own CPU takes from the core it shares with wrk.
+    /// </summary>
+    public static async Task RunSinkAsync(bool light = false)
     {
-        await using var sink = await StormSink.StartAsync();
+        await using var sink = await StormSink.StartAsync(light);
         Console.WriteLine(sink.Dsn);
         try
         {
@@ -289,6 +293,12 @@ internal static partial class SdkStorm
         // "+timers": which timers the app schedules and which wake the runtime's timer thread (docs/benchmarks.md,
         // section "storm12"); GET /timers reports since the last POST /timers/reset. Slows the app: counts, not CPU.
         using var timers = mode.Contains("+timers", StringComparison.Ordinal) ? new TimerCensus() : null;
+        // "+pool": the thread pool's queue and work items (docs/benchmarks.md, section "storm13"); GET /pool reports since
+        // the last POST /pool/reset.
+        using var pool = mode.Contains("+pool", StringComparison.Ordinal) ? new PoolSampler() : null;
+        // "+tiering": when tiered compilation holds back and resumes, and which methods are first called meanwhile
+        // (docs/benchmarks.md, section "storm13"); GET /tiering reports since the start.
+        using var tiering = mode.Contains("+tiering", StringComparison.Ordinal) ? new TieringLog() : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // no console logging in any mode: it would dominate what is measured
         if (args.Length > 3 && args[3] == "template")
@@ -372,6 +382,17 @@ internal static partial class SdkStorm
         {
             app.MapGet("/timers", () => timers.Report());
             app.MapPost("/timers/reset", () => timers.Reset());
+        }
+
+        if (tiering is not null)
+        {
+            app.MapGet("/tiering", () => tiering.Report());
+        }
+
+        if (pool is not null)
+        {
+            app.MapGet("/pool", () => pool.Report());
+            app.MapPost("/pool/reset", () => pool.Reset());
         }
 
         app.MapPost("/finish", async (HttpContext context) =>

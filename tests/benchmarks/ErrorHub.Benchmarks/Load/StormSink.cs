@@ -44,7 +44,7 @@ internal sealed class StormSink : IAsyncDisposable
         Interlocked.Exchange(ref _bytes, 0);
     }
 
-    public static async Task<StormSink> StartAsync()
+    public static async Task<StormSink> StartAsync(bool light = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -54,6 +54,16 @@ internal sealed class StormSink : IAsyncDisposable
         app.MapPost("/api/{project}/events", async (HttpContext context) =>
         {
             using var counted = new CountingStream(context.Request.Body);
+            if (light)
+            {
+                // Read as sent, not gunzipped nor decoded: the batch is taken off the socket, and no more.
+                await counted.CopyToAsync(Stream.Null);
+                Interlocked.Increment(ref sink._batches);
+                Interlocked.Add(ref sink._bytes, counted.BytesRead);
+                context.Response.StatusCode = 202;
+                return;
+            }
+
             using var body = new MemoryStream();
             await using (var gzip = new GZipStream(counted, CompressionMode.Decompress))
             {
@@ -76,12 +86,13 @@ internal sealed class StormSink : IAsyncDisposable
     /// The sink as a child process (<c>sdk-storm-sink</c>), so that its CPU time is its own; with <paramref name="cpu"/>,
     /// pinned to that CPU (off the core of the app under test).
     /// </summary>
-    public static async Task<Child> StartProcessAsync(int? cpu = null)
+    public static async Task<Child> StartProcessAsync(int? cpu = null, bool light = false)
     {
         var self = typeof(StormSink).Assembly.Location;
+        string[] sinkArgs = light ? [self, "sdk-storm-sink", "light"] : [self, "sdk-storm-sink"];
         var start = cpu is { } core
-            ? new System.Diagnostics.ProcessStartInfo("taskset", ["-c", core.ToString(CultureInfo.InvariantCulture), "dotnet", self, "sdk-storm-sink"])
-            : new System.Diagnostics.ProcessStartInfo("dotnet", [self, "sdk-storm-sink"]);
+            ? new System.Diagnostics.ProcessStartInfo("taskset", ["-c", core.ToString(CultureInfo.InvariantCulture), "dotnet", .. sinkArgs])
+            : new System.Diagnostics.ProcessStartInfo("dotnet", sinkArgs);
         start.RedirectStandardOutput = true;
         var process = System.Diagnostics.Process.Start(start)!;
         return new Child(process, await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the sink did not start"));
@@ -126,6 +137,8 @@ internal sealed class StormSink : IAsyncDisposable
         }
 
         public string Dsn { get; }
+
+        public int Pid => _process.Id;
 
         /// <summary>User + system CPU seconds the sink used so far.</summary>
         public double CpuSeconds => CpuWatch.Seconds(_process.Id);

@@ -162,6 +162,99 @@ internal static class WrkBenchmarks
         Console.WriteLine($"// {Load}");
     }
 
+    /// <summary>
+    /// <c>wrk-storm-ok [seconds] [rounds] [apps] [pool]</c>: where <c>/ok</c> loses during a storm (docs/benchmarks.md,
+    /// section "storm13"). <c>wrk-storm</c>'s last phase (<c>/throw</c> and <c>/ok</c> together, each from its own
+    /// <c>wrk -t1 -c16</c> on CPU 0, the app on CPU 1) for each app in turn, the order rotating every round, with what
+    /// shares the two cores meanwhile: the app's cores and its CPU by thread name, each CPU's busy share, the sink's CPU,
+    /// and with <c>pool</c> the app's thread-pool queue (<see cref="PoolSampler"/>). Apps (default all four):
+    /// <c>handler</c> (UseExceptionHandler alone), <c>errorhub</c> (live sink, which gunzips and decodes on CPU 0),
+    /// <c>errorhub-light</c> (a live sink that only reads the bytes: the same app, less CPU on CPU 0),
+    /// <c>errorhub-dead</c> (a closed port). Each app is warmed up as in <c>wrk-storm</c> and stormed alone for the given
+    /// seconds first (its CPU per throwing request).
+    /// </summary>
+    public static async Task RunStormOkAsync(string[] args)
+    {
+        var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        string[] kinds = args.Length > 2 ? args[2].Split(',') : ["handler", "errorhub", "errorhub-light", "errorhub-dead"];
+        var pool = args.Length > 3 && args[3] == "pool";
+        Console.WriteLine($"// wrk-storm-ok: apps {string.Join(", ", kinds)}; 2 s of warm-up, {seconds} s of /throw alone, then {seconds} s of /throw and /ok together; {rounds} rounds; pool sampler {(pool ? "on" : "off")}; app on CPU 1, wrk -t1 -c16 (each) and the sinks on CPU 0; {Load}");
+        await using var sink = await StormSink.StartProcessAsync(cpu: 0);
+        await using var light = await StormSink.StartProcessAsync(cpu: 0, light: true);
+        var dead = SdkStorm.FreePort();
+        Console.WriteLine();
+        Console.WriteLine("| round | app | alone: throwing req/s, CPU per throwing request | together: /ok req/s, p50 / p99 | /throw req/s, p50 / p99 | app cores | app CPU per request (either kind) | CPU 0 busy (sink's) | CPU 1 busy | app's CPU by thread (cores) | pool: queued mean (max), completed/s, threads | load |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var turn = 0; turn < kinds.Length; turn++)
+            {
+                var kind = kinds[(round + turn) % kinds.Length];
+                var (mode, dsn, sinkPid) = kind switch
+                {
+                    "handler" => ("handler", (string?)null, (int?)null),
+                    "errorhub" => ("errorhub", sink.Dsn, sink.Pid),
+                    "errorhub-light" => ("errorhub", light.Dsn, light.Pid),
+                    "errorhub-dead" => ("errorhub", $"http://{StormSink.Key}@127.0.0.1:{dead}/1", null),
+                    _ => throw new ArgumentException($"unknown app {kind}"),
+                };
+                await using var app = await SdkStorm.App.StartAsync(pool ? mode + "+pool" : mode, dsn, "none");
+                await Wrk.RunAsync(app.Url + "throw", 2);
+                await Wrk.RunAsync(app.Url + "ok", 1);
+                var cpuBefore = CpuWatch.Seconds(app.Pid);
+                var storm = await Wrk.RunAsync(app.Url + "throw", seconds);
+                var cpuAlone = (CpuWatch.Seconds(app.Pid) - cpuBefore) * 1e6 / Math.Max(1, storm.Requests);
+
+                if (pool)
+                {
+                    await PostAsync(app.Url + "pool/reset");
+                }
+
+                var threads = ThreadCpu.Start(app.Pid);
+                var appBefore = CpuWatch.Seconds(app.Pid);
+                var sinkBefore = sinkPid is { } s0 ? CpuWatch.Seconds(s0) : 0;
+                var (cpu0Before, cpu1Before) = (CpuBusySeconds(0), CpuBusySeconds(1));
+                var wall = System.Diagnostics.Stopwatch.StartNew();
+                var both = await Task.WhenAll(Wrk.RunAsync(app.Url + "throw", seconds), Wrk.RunAsync(app.Url + "ok", seconds));
+                var elapsed = wall.Elapsed.TotalSeconds;
+                var appCores = (CpuWatch.Seconds(app.Pid) - appBefore) / elapsed;
+                var sinkCores = sinkPid is { } s1 ? (CpuWatch.Seconds(s1) - sinkBefore) / elapsed : 0;
+                var (cpu0, cpu1) = ((CpuBusySeconds(0) - cpu0Before) / elapsed, (CpuBusySeconds(1) - cpu1Before) / elapsed);
+                var byThread = string.Join(", ", threads.Stop().Where(t => t.UserSeconds + t.SystemSeconds >= 0.05 * elapsed)
+                    .Select(t => FormattableString.Invariant($"{t.Name} ×{t.Threads} {(t.UserSeconds + t.SystemSeconds) / elapsed:F2}")));
+                var poolText = "—";
+                if (pool)
+                {
+                    var report = await GetJsonAsync<PoolReport>(app.Url + "pool");
+                    poolText = FormattableString.Invariant($"{report.PendingMean:F1} ({report.PendingMax}), {report.CompletedPerSecond:N0}, {report.ThreadsMean:F1}; {report.PendingShares}");
+                }
+
+                var served = both[0].Requests + both[1].Requests;
+                Console.WriteLine(FormattableString.Invariant(
+                    $"| {round + 1} | {kind} | {storm.RequestsPerSecond:N0}, {cpuAlone:F1} µs | {both[1].RequestsPerSecond:N0}, {both[1].P50Microseconds:N0} / {both[1].P99Microseconds:N0} µs | {both[0].RequestsPerSecond:N0}, {both[0].P50Microseconds:N0} / {both[0].P99Microseconds:N0} µs | {appCores:F2} | {appCores * elapsed * 1e6 / Math.Max(1, served):F1} µs | {cpu0:F2} ({sinkCores:F2}) | {cpu1:F2} | {byThread} | {poolText} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
+                await app.FinishAsync();
+            }
+        }
+
+        Console.WriteLine($"// {Load}");
+    }
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    private static async Task PostAsync(string url) => (await Http.PostAsync(url, null)).EnsureSuccessStatusCode();
+
+    private static async Task<T> GetJsonAsync<T>(string url) =>
+        System.Text.Json.JsonSerializer.Deserialize<T>(await Http.GetStringAsync(url), System.Text.Json.JsonSerializerOptions.Web)!;
+
+    /// <summary>CPU seconds one CPU spent busy so far (its <c>/proc/stat</c> line: everything but idle and I/O wait).</summary>
+    private static double CpuBusySeconds(int cpu)
+    {
+        var line = File.ReadLines("/proc/stat").First(l => l.StartsWith($"cpu{cpu} ", StringComparison.Ordinal));
+        var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        return (fields.Take(8).Sum() - fields[3] - fields[4]) / 100.0;
+    }
+
     private static async Task<StormRun> MeasureStormAsync(string mode, string? dsn, string levels, int seconds, int warmUp, StormSink.Child sink)
     {
         await using var app = await SdkStorm.App.StartAsync(mode, dsn, levels);

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Issue 6 benchmark 4: when the runtime's tiered compilation holds back during a storm, and which methods are first
+# called meanwhile (docs/benchmarks.md, section "storm13"). One app of this tool's output folder with "+tiering" on
+# CPU 1, driven through wrk-storm's phases (2 s of /throw, 1 s of /ok, 10 s of /throw, then 10 s of /throw and /ok
+# together, wrk -t1 -c16 each from CPU 0, the sink on CPU 0); then the runtime's TieredCompilationPause/Resume events
+# (a pause: call counting, and so every promotion to optimized code, waits until no method has been called for the first
+# time for a while; 1 s on a one-core app), the background JIT's pending and compiled methods by second, and the first
+# calls (R2RGetEntryPoint) of the window. Only 127.0.0.1 is contacted; every phase is bounded in time.
+# Usage: storm-tiering.sh <output folder> [mode, default errorhub] [log file, default: tiering-<mode>.txt here]
+set -e
+OUT=$1; MODE=${2:-errorhub}; LOG=${3:-$PWD/tiering-$MODE.txt}
+DIR=$(mktemp -d); cd "$DIR"
+taskset -c 0 dotnet "$OUT/ErrorHub.Benchmarks.dll" sdk-storm-sink > sink.out & SINK=$!
+until grep -q http sink.out; do sleep 0.1; done; DSN=$(grep -m1 http sink.out)
+P=$((6100 + RANDOM % 300))
+taskset -c 1 dotnet "$OUT/ErrorHub.Benchmarks.dll" sdk-storm-app "$MODE+tiering" $P "$DSN" none > /dev/null & APP=$!
+until curl -s -o /dev/null http://127.0.0.1:$P/ok; do sleep 0.05; done
+taskset -c 0 wrk -t1 -c16 -d2s http://127.0.0.1:$P/throw > /dev/null
+taskset -c 0 wrk -t1 -c16 -d1s http://127.0.0.1:$P/ok > /dev/null
+taskset -c 0 wrk -t1 -c16 -d10s http://127.0.0.1:$P/throw > throw.out
+taskset -c 0 wrk -t1 -c16 -d10s http://127.0.0.1:$P/throw > /dev/null & W=$!
+taskset -c 0 wrk -t1 -c16 -d10s http://127.0.0.1:$P/ok > ok.out; wait $W
+curl -s http://127.0.0.1:$P/tiering > "$LOG"
+kill $APP $SINK; wait $APP $SINK 2>/dev/null || true
+echo "// $(date -u +%H:%M:%S) $MODE: /throw alone $(grep -o '[0-9.]*$' <(grep Requests/sec throw.out)) req/s, /ok beside the storm $(grep -o '[0-9.]*$' <(grep Requests/sec ok.out)) req/s; seconds since the app's start:"
+echo "// pauses (P) and resumes (R) of tiered compilation:"
+grep -E 'TieredCompilation(Pause|Resume)' "$LOG" | awk '{printf "%s%s ", ($2 ~ /Pause/ ? "P" : "R"), $1} END {print ""}'
+echo "// background JIT by second: pending at the end of the second / methods compiled in it:"
+awk '/BackgroundJitStop/ {t = int($1); split($4, a, "="); split($5, b, "="); p[t] = a[2]; j[t] += b[2]} END {for (t in p) print t ": " p[t] " / " j[t]}' "$LOG" | sort -n | tr '\n' ' '; echo
+echo "// first calls of precompiled methods after 9 s, by second:"
+awk '$1 > 9 && $2 == "R2RGetEntryPoint" {print int($1)}' "$LOG" | sort -n | uniq -c | awk '{printf "%s: %s  ", $2, $1} END {print ""}'
+cd /; rm -rf "$DIR"
