@@ -225,6 +225,21 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         Segments(_journal).Should().BeEmpty("the checkpoint moved past every record, also those an insert handed back");
     }
 
+    [Fact]
+    public async Task A_replay_at_start_goes_in_inserts_bounded_by_their_bytes_and_stores_every_record_once()
+    {
+        var records = Enumerable.Range(0, 40).Select(_ => FreshRecord(copies: 5)).ToList();
+        WriteJournal(_journal, [.. records.Select(r => r.Payload)]);
+
+        await using var host = await StartAsync(new() { ["ErrorHub:Ingest:Journal:MaxBytesPerInsert"] = "65536" });
+
+        var ids = records.SelectMany(r => r.Ids).ToList();
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids)).Should().Be((600L, 600L));
+        await WaitForAsync(() => host.Journal().ReplayedRecords >= 40);
+        host.Journal().Inserts.Should().BeGreaterThanOrEqualTo(3, "600 replayed events of some 1 KB each exceed 64 KB several times");
+        host.Logs.Errors.Should().BeEmpty();
+    }
+
     /// <summary>Posts a batch of three fresh events, gzip'd; it is answered 202 once journaled, however long its insert waits.</summary>
     private static async Task<Guid[]> PostFreshAsync(IngestHost host)
     {
