@@ -35,13 +35,15 @@ public sealed class IngestJournalOptions
 
     /// <summary>
     /// The most bytes of encoded rows one insert carries on ClickHouse (whole batches; the batch that crosses it is the
-    /// insert's last, and one larger batch goes alone), beside <see cref="MaxEventsPerInsert"/>: an insert ends at whichever
-    /// comes first. Default 16 MiB. ClickHouse parses an insert into one buffer per column that doubles as it fills, each
-    /// doubling freshly allocated and faulted in, and copies the parsed block again before writing it; an insert whose
-    /// largest column (the payload) stays within 16 MiB never takes the step to 32 MiB, whatever the events' size
-    /// (benchmarks.md, "intake27"). It also bounds what ingest holds in memory per insert when events are large.
+    /// insert's last, the rest start the next insert, in order; one larger batch goes alone), beside
+    /// <see cref="MaxEventsPerInsert"/>: an insert ends at whichever comes first. Default 64 MiB: an insert's rows are in
+    /// ingest's memory until it ends (two inserts run at once), and ClickHouse parses each into buffers of about the same
+    /// size, so large events (tens of KB each) no longer make inserts of hundreds of MB; events of a few KB, as usual,
+    /// reach <see cref="MaxEventsPerInsert"/> first. A lower bound is not a way to speed intake up: at 16 MiB (about 5,900
+    /// events of 2.9 KB) ClickHouse spent more CPU per event on the extra parts' merges than it saved in the insert
+    /// (benchmarks.md, "intake27").
     /// </summary>
-    public long MaxBytesPerInsert { get; set; } = 16L * 1024 * 1024;
+    public long MaxBytesPerInsert { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// Inserts the flusher runs at once. Default 2: ClickHouse 18.16 runs one insert (the events table and each of its views)
