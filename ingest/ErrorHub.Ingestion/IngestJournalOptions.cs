@@ -34,6 +34,18 @@ public sealed class IngestJournalOptions
     public int MaxEventsPerInsert { get; set; } = 10_000;
 
     /// <summary>
+    /// The most bytes of encoded rows one insert carries on ClickHouse (whole batches; the batch that crosses it is the
+    /// insert's last, the rest start the next insert, in order; one larger batch goes alone), beside
+    /// <see cref="MaxEventsPerInsert"/>: an insert ends at whichever comes first. Default 64 MiB: an insert's rows are in
+    /// ingest's memory until it ends (two inserts run at once), and ClickHouse parses each into buffers of about the same
+    /// size, so large events (tens of KB each) no longer make inserts of hundreds of MB; events of a few KB, as usual,
+    /// reach <see cref="MaxEventsPerInsert"/> first. A lower bound is not a way to speed intake up: at 16 MiB (about 5,900
+    /// events of 2.9 KB) ClickHouse spent more CPU per event on the extra parts' merges than it saved in the insert
+    /// (benchmarks.md, "intake27").
+    /// </summary>
+    public long MaxBytesPerInsert { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Inserts the flusher runs at once. Default 2: ClickHouse 18.16 runs one insert (the events table and each of its views)
     /// on about one core, so with one insert at a time a 2-core server stays half idle while a backlog waits. A second insert
     /// starts only while the journal holds a backlog (at least half of <see cref="MaxEventsPerInsert"/> waiting), so a light
@@ -82,6 +94,7 @@ public sealed class IngestJournalOptions
         Check(MaxBytes >= 4 * SegmentBytes, nameof(MaxBytes), "at least 4 times SegmentBytes", MaxBytes);
         Check(MaxPendingEvents is >= 1 and <= 10_000_000, nameof(MaxPendingEvents), "between 1 and 10000000", MaxPendingEvents);
         Check(MaxEventsPerInsert is >= 1 and <= 1_000_000, nameof(MaxEventsPerInsert), "between 1 and 1000000", MaxEventsPerInsert);
+        Check(MaxBytesPerInsert is >= 64 * 1024 and <= 1024 * MiB, nameof(MaxBytesPerInsert), "between 65536 and 1073741824 bytes", MaxBytesPerInsert);
         Check(MaxConcurrentInserts is >= 1 and <= 4, nameof(MaxConcurrentInserts), "between 1 and 4", MaxConcurrentInserts);
         Check(MinTimeBetweenInserts >= TimeSpan.Zero && MinTimeBetweenInserts <= TimeSpan.FromMinutes(1), nameof(MinTimeBetweenInserts), "between 00:00:00 and 00:01:00", MinTimeBetweenInserts);
         Check(InsertLinger >= TimeSpan.Zero && InsertLinger <= TimeSpan.FromMinutes(1), nameof(InsertLinger), "between 00:00:00 and 00:01:00", InsertLinger);

@@ -13,6 +13,9 @@ public abstract class EventBatch : IDisposable
     /// <summary>Events added (an event id added twice counts twice here and is stored once).</summary>
     public abstract int Count { get; }
 
+    /// <summary>Bytes of the events in the store's encoded form, what their insert sends (0 for a store without one).</summary>
+    public virtual long EncodedBytes => 0;
+
     /// <summary>The project and id of the <paramref name="index"/>th event added.</summary>
     public abstract (int ProjectId, Guid EventId) IdAt(int index);
 

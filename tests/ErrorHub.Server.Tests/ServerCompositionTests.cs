@@ -131,6 +131,7 @@ public sealed class ServerCompositionTests : IDisposable
     [InlineData("ErrorHub:Ingest:Journal:SegmentBytes", "100", "ErrorHub:Ingest:Journal:SegmentBytes must be between 65536 and 1073741824 bytes, not 100.")]
     [InlineData("ErrorHub:Ingest:Journal:MaxConcurrentInserts", "5", "ErrorHub:Ingest:Journal:MaxConcurrentInserts must be between 1 and 4, not 5.")]
     [InlineData("ErrorHub:Ingest:Journal:MaxEventsPerInsert", "0", "ErrorHub:Ingest:Journal:MaxEventsPerInsert must be between 1 and 1000000, not 0.")]
+    [InlineData("ErrorHub:Ingest:Journal:MaxBytesPerInsert", "1000", "ErrorHub:Ingest:Journal:MaxBytesPerInsert must be between 65536 and 1073741824 bytes, not 1000.")]
     [InlineData("ErrorHub:Ingest:Journal:InsertLinger", "00:02:00", "ErrorHub:Ingest:Journal:InsertLinger must be between 00:00:00 and 00:01:00, not 00:02:00.")]
     [InlineData("ErrorHub:Retention:DefaultDays", "-1", "ErrorHub:Retention:DefaultDays must be between 0 (keep) and 36500, not -1.")]
     [InlineData("ErrorHub:Retention:Interval", "00:00:10", "ErrorHub:Retention:Interval must be between 00:01:00 and 7.00:00:00, not 00:00:10.")]

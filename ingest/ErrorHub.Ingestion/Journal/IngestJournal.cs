@@ -44,6 +44,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
     private readonly Lock _flushLock = new();
     private readonly Queue<Accepted> _accepted = new();
     private long _acceptedEvents; // the events of _accepted, under _flushLock
+    private long _encodedBytesPerEvent; // of the latest insert prepared (0 before one, or for a store without encoded rows); the flusher's own
     private readonly SemaphoreSlim _flushSignal = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _stopDeadline = new(); // cancelled when a stop's flush runs out of time
@@ -285,7 +286,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                 // would only wait beside the running insert's (every collection meanwhile copies both: the half-load accept
                 // tail, docs/benchmarks.md "journalgc") for an insert that starts when this one ends anyway. Taken then, it
                 // also carries what came meanwhile.
-                while (running.Count > 0 && (running.Peek().Stored.IsCompleted || WaitingEvents() < _options.MaxEventsPerInsert / 2))
+                while (running.Count > 0 && (running.Peek().Stored.IsCompleted || !IsHalfAnInsert(WaitingEvents())))
                 {
                     if (!await SettleOldestAsync(running))
                     {
@@ -335,14 +336,39 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
                 // On a thread of its own, not the pool's: preparing thousands of events is tens of milliseconds of CPU in one go,
                 // and on a 2-core server a pool thread busy with it is one fewer to continue the requests whose fsync has just
                 // ended (their 202s would wait in the pool's queue behind it).
-                var events = await Task.Factory.StartNew(() => PrepareAllAsync(taken, takenEvents), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+                var (events, preparedRecords) = await Task.Factory.StartNew(() => PrepareAllAsync(taken, takenEvents), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+                if (preparedRecords < taken.Count)
+                {
+                    // The insert reached MaxBytesPerInsert: the records not prepared go back to the head of the queue, in
+                    // their order, and start the next insert.
+                    var returned = taken.GetRange(preparedRecords, taken.Count - preparedRecords);
+                    taken.RemoveRange(preparedRecords, returned.Count);
+                    var returnedEvents = returned.Sum(r => r.EventCount);
+                    takenEvents -= returnedEvents;
+                    lock (_flushLock)
+                    {
+                        var behind = _accepted.ToArray();
+                        _accepted.Clear();
+                        foreach (var record in returned.Concat(behind))
+                        {
+                            _accepted.Enqueue(record);
+                        }
+
+                        _acceptedEvents += returnedEvents;
+                    }
+                }
+
+                if (events.Count > 0 && events.EncodedBytes > 0)
+                {
+                    _encodedBytesPerEvent = Math.Max(1, events.EncodedBytes / events.Count);
+                }
 
                 // Settled first: what has ended, then the oldest while every slot is taken, while this insert is small (a light
                 // flow goes one insert at a time, each carrying all that gathered), or while it carries an id under way.
                 while (running.Count > 0
                     && (running.Peek().Stored.IsCompleted
                         || running.Count >= _options.MaxConcurrentInserts
-                        || takenEvents < _options.MaxEventsPerInsert / 2
+                        || (takenEvents < _options.MaxEventsPerInsert / 2 && events.EncodedBytes < _options.MaxBytesPerInsert / 2)
                         || Overlaps(events)))
                 {
                     if (!await SettleOldestAsync(running))
@@ -381,7 +407,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             TimeSpan left;
             lock (_flushLock)
             {
-                if (!_accepted.TryPeek(out var oldest) || _acceptedEvents >= enough)
+                if (!_accepted.TryPeek(out var oldest) || _acceptedEvents >= enough || IsHalfAnInsert(_acceptedEvents))
                 {
                     return;
                 }
@@ -399,6 +425,14 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether this many events make at least half an insert: half of <see cref="IngestJournalOptions.MaxEventsPerInsert"/>,
+    /// or half of <see cref="IngestJournalOptions.MaxBytesPerInsert"/> at the bytes an event took in the latest insert.
+    /// </summary>
+    private bool IsHalfAnInsert(long events) =>
+        events >= _options.MaxEventsPerInsert / 2
+        || (_encodedBytesPerEvent > 0 && events * _encodedBytesPerEvent >= _options.MaxBytesPerInsert / 2);
+
     private long WaitingEvents()
     {
         lock (_flushLock)
@@ -407,18 +441,24 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
         }
     }
 
-    private async Task<EventBatch> PrepareAllAsync(List<Accepted> taken, int takenEvents)
+    /// <summary>
+    /// The taken records' events in one batch, up to <see cref="IngestJournalOptions.MaxBytesPerInsert"/> of encoded rows: the
+    /// record that reaches it is the last prepared. Returns the batch and how many of the records (from the first) it holds.
+    /// </summary>
+    private async Task<(EventBatch Batch, int Records)> PrepareAllAsync(List<Accepted> taken, int takenEvents)
     {
         var batch = _store.CreateBatch(takenEvents);
 
         // One grouping cache for the insert: the same failure in many of its batches is grouped once.
         var grouping = new GroupingCache();
-        foreach (var accepted in taken)
+        var records = 0;
+        while (records < taken.Count && (records == 0 || batch.EncodedBytes < _options.MaxBytesPerInsert))
         {
+            var accepted = taken[records++];
             await AddPreparedAsync(batch, accepted.Sequence, accepted.Payload.Bytes, grouping);
         }
 
-        return batch;
+        return (batch, records);
     }
 
     /// <summary>A record's events, prepared and added to the insert's batch; skipped (counted, logged) when they no longer validate.</summary>
@@ -547,7 +587,7 @@ internal sealed partial class IngestJournal : IHostedService, IDisposable
             foreach (var location in _backlog)
             {
                 var prepared = PrepareAgain(location, grouping);
-                if (prepared is not null && events.Count > 0 && events.Count + prepared.Count > _options.MaxEventsPerInsert)
+                if (prepared is not null && events.Count > 0 && (events.Count + prepared.Count > _options.MaxEventsPerInsert || events.EncodedBytes >= _options.MaxBytesPerInsert))
                 {
                     if (!await InsertAsync(events))
                     {

@@ -60,7 +60,7 @@ internal sealed class ClickHouseEventBatch : EventBatch
     internal int CachedChains => _chains.Count;
 
     /// <summary>Bytes of the encoded rows.</summary>
-    public long EncodedBytes => _length;
+    public override long EncodedBytes => _length;
 
     public override (int ProjectId, Guid EventId) IdAt(int index) => index < _rowCount
         ? (_rows[index].Key.ProjectId, _rows[index].Key.EventId)

@@ -185,6 +185,61 @@ public sealed class IngestJournalTests(ClickHouseServerFixture clickHouse) : IAs
         host.Logs.Errors.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Inserts_end_at_their_byte_bound_and_the_batches_left_over_go_in_the_next_inserts_in_order_each_stored_once()
+    {
+        // Far more events than MaxEventsPerInsert's default would ever split, and far more bytes than the bound (64 KB): a
+        // stop flushes the lingering 600 events in inserts of about 64 KB each, not in one.
+        var more = new Dictionary<string, string?>
+        {
+            ["ErrorHub:Ingest:Journal:MaxBytesPerInsert"] = "65536",
+            ["ErrorHub:Ingest:Journal:InsertLinger"] = "00:01:00",
+            ["ErrorHub:Ingest:Journal:StopFlushTimeout"] = "00:00:30",
+        };
+        var ids = new List<Guid>();
+        var bodies = new List<byte[]>();
+        await using (var host = await StartAsync(more))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var (batch, batchIds) = SampleBatch.WithFreshIds(copies: 5);
+                bodies.Add(Wire.Encode(batch));
+                using var response = await host.PostAsync(bodies[^1], gzip: true);
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+                ids.AddRange(batchIds);
+            }
+
+            // A retry of the first batch behind them: it lands in a later insert than its original and is still stored once.
+            using (var retry = await host.PostAsync(bodies[0], gzip: true))
+            {
+                retry.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            }
+
+            await host.StopAsync();
+            host.Journal().Inserts.Should().BeGreaterThanOrEqualTo(3, "600 events of some 1 KB each exceed 64 KB several times");
+            host.Journal().PendingEvents.Should().Be(0);
+            host.Logs.Errors.Should().BeEmpty();
+        }
+
+        (await CountStoredAsync(clickHouse.Url, _database, ids)).Should().Be((600L, 600L), "every batch left over by a full insert goes in a later one, once");
+        Segments(_journal).Should().BeEmpty("the checkpoint moved past every record, also those an insert handed back");
+    }
+
+    [Fact]
+    public async Task A_replay_at_start_goes_in_inserts_bounded_by_their_bytes_and_stores_every_record_once()
+    {
+        var records = Enumerable.Range(0, 40).Select(_ => FreshRecord(copies: 5)).ToList();
+        WriteJournal(_journal, [.. records.Select(r => r.Payload)]);
+
+        await using var host = await StartAsync(new() { ["ErrorHub:Ingest:Journal:MaxBytesPerInsert"] = "65536" });
+
+        var ids = records.SelectMany(r => r.Ids).ToList();
+        (await WaitUntilStoredAsync(clickHouse.Url, _database, ids)).Should().Be((600L, 600L));
+        await WaitForAsync(() => host.Journal().ReplayedRecords >= 40);
+        host.Journal().Inserts.Should().BeGreaterThanOrEqualTo(3, "600 replayed events of some 1 KB each exceed 64 KB several times");
+        host.Logs.Errors.Should().BeEmpty();
+    }
+
     /// <summary>Posts a batch of three fresh events, gzip'd; it is answered 202 once journaled, however long its insert waits.</summary>
     private static async Task<Guid[]> PostFreshAsync(IngestHost host)
     {

@@ -46,6 +46,12 @@ if (args is ["merge-cost", .. var mergeCostArgs])
     return;
 }
 
+if (args is ["view-cost", .. var viewCostArgs])
+{
+    await ViewCost.RunAsync(viewCostArgs);
+    return;
+}
+
 if (args is ["merge-amplification", .. var mergeArgs])
 {
     await MergeAmplification.RunAsync(mergeArgs);

@@ -25,11 +25,11 @@ namespace ErrorHub.Benchmarks.Load;
 /// under ten times the senders; and the ceiling, the same events inserted straight into the same store
 /// without HTTP. Everything is bounded in time and count, and only 127.0.0.1 is ever contacted.
 /// Run: <c>dotnet run -c Release -- ingest-load [sqlite|clickhouse] [seconds per phase] [senders] [--journal]
-/// [--insert-events N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]
+/// [--insert-events N] [--insert-bytes N] [--pending-events N] [--insert-interval MS] [--insert-linger MS] [--concurrent-inserts N] [--workstation-gc] [--env NAME=VALUE] [--pin-generator CPUS]
 /// [--sustain EVENTS_PER_SECOND] [--sustain-seconds N] [--sustain-raw ROWS_PER_SECOND]</c>: <c>--sustain</c> adds a phase offering that rate for N seconds (default 30) and
 /// reports what is visible end to end over it and where ClickHouse's CPU went, then the driver's raw insert offered at <c>--sustain-raw</c> (default the
 /// same rate) for as long, split the same way; <c>--journal</c> turns on the
-/// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>,
+/// durable ingest journal (ClickHouse only; 202 once fsynced, large inserts behind), the others set its bounds (<c>MaxEventsPerInsert</c>, <c>MaxBytesPerInsert</c>,
 /// <c>MaxPendingEvents</c>, <c>MinTimeBetweenInserts</c>, <c>InsertLinger</c>, <c>MaxConcurrentInserts</c>); <c>--env</c> sets a variable of the ingest process (e.g. a GC setting);
 /// <c>--pin-generator</c> keeps this load generator's threads on the CPUs given (<c>taskset</c> list, e.g. <c>1</c>) once the
 /// server and ClickHouse have started on every CPU.
@@ -69,6 +69,9 @@ internal static class IngestLoad
                     break;
                 case "--insert-events":
                     journal["ErrorHub__Ingest__Journal__MaxEventsPerInsert"] = args[++i];
+                    break;
+                case "--insert-bytes":
+                    journal["ErrorHub__Ingest__Journal__MaxBytesPerInsert"] = args[++i];
                     break;
                 case "--pin-generator":
                     pinGenerator = args[++i];
