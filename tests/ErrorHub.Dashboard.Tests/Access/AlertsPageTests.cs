@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,6 +43,19 @@ public sealed class AlertsPageTests : IDisposable
         });
         await _server.CreateMemberAsync("dev@example.com", MemberPassword, worker.Id);
         return worker;
+    }
+
+    [Fact]
+    public async Task An_admin_picks_a_new_rule_by_the_words_the_rules_table_uses()
+    {
+        using var admin = await _server.SignedInClientAsync();
+
+        var page = await admin.GetStringAsync("/projects/1/alerts");
+
+        var form = Regex.Match(page, "add-rule-form.*?</form>", RegexOptions.Singleline).Value;
+        // What the list shows: its chosen label and its options (Radzen's hidden input keeps the value's own name).
+        form.Should().Contain(">Many events</span>").And.Contain(">Many users</span>").And.Contain(">Daily digest</span>")
+            .And.NotContain(">EventFrequency</span>").And.NotContain(">DailyDigest</span>");
     }
 
     [Fact]
