@@ -38,6 +38,9 @@ public static class ErrorHubStoreServiceCollectionExtensions
             .ConfigureHttpClient((provider, client) =>
                 client.Timeout = provider.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.RequestTimeout)
             .ConfigurePrimaryHttpMessageHandler(ClickHouseClient.CreateHandler)
+            // IHttpClientFactory logs four Information lines per request: on ClickHouse, every page view, ingest batch and
+            // notification round would fill the server's log with them. Failures reach the log through the store's own errors.
+            .RemoveAllLoggers()
             // The store is a singleton that keeps its client; the handler renews its own connections.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 

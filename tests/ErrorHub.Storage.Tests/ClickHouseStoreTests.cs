@@ -73,6 +73,16 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     }
 
     [Fact]
+    public async Task Queries_to_clickhouse_write_nothing_into_the_servers_log()
+    {
+        await Store.Events.InsertEventsAsync([TestEvents.Create(5, "fp", TestEvents.BaseTime)]);
+        await Store.Issues.GetIssueAsync(5, "fp");
+
+        _logs.Entries.Where(e => e.Category.StartsWith("System.Net.Http.HttpClient", StringComparison.Ordinal)).Select(e => e.ToString())
+            .Should().BeEmpty("every page view and batch queries ClickHouse: four lines of HttpClient logging each would bury the log");
+    }
+
+    [Fact]
     public async Task The_tables_read_one_event_or_issue_at_a_time_index_every_1024_rows_so_one_event_does_not_read_megabytes()
     {
         await Store.Events.InsertEventsAsync([TestEvents.Create(5, "fp", TestEvents.BaseTime)]);

@@ -64,6 +64,24 @@ internal static class RelativeTime
         return Plural((int)Math.Round(elapsed.TotalDays / 365.25), "year");
     }
 
+    /// <summary>
+    /// "in 7 days" for a deadline (an invitation's expiry): <see cref="Describe"/> reads every future time as "just now",
+    /// right for a reporting machine's clock that runs ahead, wrong for a time that is meant to lie ahead. A deadline
+    /// already passed reads as <see cref="Describe"/> says ("3 minutes ago").
+    /// </summary>
+    public static string DescribeAhead(DateTimeOffset value, DateTimeOffset now)
+    {
+        var ahead = value - now;
+        if (ahead <= TimeSpan.Zero)
+        {
+            return Describe(value, now);
+        }
+
+        // The same words and thresholds as for the past, mirrored: "2 days ago" becomes "in 2 days".
+        var mirrored = Describe(now - ahead, now);
+        return mirrored == "just now" ? "in under a minute" : "in " + mirrored[..^" ago".Length];
+    }
+
     public static string ExactUtc(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 

@@ -60,6 +60,19 @@ public sealed partial class AccountFormTests : IDisposable
     }
 
     [Fact]
+    public async Task An_open_invitation_on_the_users_page_expires_in_seven_days_not_just_now()
+    {
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        await _server.Accounts.InviteAsync(admin!.Id, "mia@example.com", UserRole.Member, []);
+        using var client = await _server.SignedInClientAsync();
+
+        var page = await client.GetStringAsync("/users");
+
+        var row = Regex.Match(page, "<tr>(?:(?!</tr>).)*mia@example.com(?:(?!</tr>).)*</tr>", RegexOptions.Singleline).Value;
+        row.Should().Contain(">in 7 days</time>", "the link works for a week (ErrorHub:Access:InvitationLifetime)").And.NotContain("just now");
+    }
+
+    [Fact]
     public async Task An_invitation_link_makes_a_member_of_the_chosen_projects_and_works_once()
     {
         var worker = await _server.Projects.CreateProjectAsync("Billing worker", "worker-key-0123456789abcdef", DateTimeOffset.UtcNow);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,6 +43,34 @@ public sealed class AlertsPageTests : IDisposable
         });
         await _server.CreateMemberAsync("dev@example.com", MemberPassword, worker.Id);
         return worker;
+    }
+
+    [Fact]
+    public async Task The_page_says_whether_you_get_the_projects_mail_as_the_worker_sends_it()
+    {
+        var worker = await SeedAsync();
+        using var admin = await _server.SignedInClientAsync();
+        using var member = await _server.SignedInClientAsync("dev@example.com", MemberPassword);
+
+        // The worker mails a project's members, or its admins while it has none (docs/notifications.md, "Recipients").
+        (await admin.GetStringAsync("/projects/1/alerts")).Should().Contain("has no members, so its mail goes to the admins")
+            .And.Contain("you get the mail of every rule below");
+        (await admin.GetStringAsync($"/projects/{worker.Id}/alerts")).Should().Contain("you are not one of them, so you get none of it")
+            .And.NotContain("you get the mail of every rule below", "the admin of a project with members gets none of its mail");
+        (await member.GetStringAsync($"/projects/{worker.Id}/alerts")).Should().Contain("As a member of Billing worker you get the mail of every rule below");
+    }
+
+    [Fact]
+    public async Task An_admin_picks_a_new_rule_by_the_words_the_rules_table_uses()
+    {
+        using var admin = await _server.SignedInClientAsync();
+
+        var page = await admin.GetStringAsync("/projects/1/alerts");
+
+        var form = Regex.Match(page, "add-rule-form.*?</form>", RegexOptions.Singleline).Value;
+        // What the list shows: its chosen label and its options (Radzen's hidden input keeps the value's own name).
+        form.Should().Contain(">Many events</span>").And.Contain(">Many users</span>").And.Contain(">Daily digest</span>")
+            .And.NotContain(">EventFrequency</span>").And.NotContain(">DailyDigest</span>");
     }
 
     [Fact]

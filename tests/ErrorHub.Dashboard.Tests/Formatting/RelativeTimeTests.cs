@@ -43,6 +43,18 @@ public sealed class RelativeTimeTests
         RelativeTime.Describe(Now.AddMinutes(5), Now).Should().Be("just now");
     }
 
+    [Theory]
+    [InlineData(7 * 86400, "in 7 days")]
+    [InlineData(7 * 86400 - 5, "in 7 days")]
+    [InlineData(30 * 3600, "in a day")]
+    [InlineData(3 * 60, "in 3 minutes")]
+    [InlineData(10, "in under a minute")]
+    [InlineData(-3 * 60, "3 minutes ago")]
+    public void A_deadline_ahead_reads_in_so_long(int secondsAhead, string expected)
+    {
+        RelativeTime.DescribeAhead(Now.AddSeconds(secondsAhead), Now).Should().Be(expected);
+    }
+
     [Fact]
     public void Never_says_one_in_the_plural()
     {
