@@ -179,6 +179,67 @@ internal static class ViewCost
         }
     }
 
+    /// <summary>
+    /// What each form of the search text costs to compute, apart from the inserts' and merges' spread: the same rows in an
+    /// <c>events</c> table, then each form summed over them by one thread (<c>max_threads = 1</c>), the forms taking turns;
+    /// ClickHouse's statement threads' CPU less a baseline that reads the same columns (their lengths). Run:
+    /// <c>dotnet run -c Release -- search-text-cost [rows] [rounds]</c> (default 60,000 rows, 10 rounds).
+    /// </summary>
+    public static async Task SearchTextCostAsync(string[] args)
+    {
+        var rows = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 60_000;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+        await using var server = new ClickHouseServerFixture();
+        await server.InitializeAsync();
+        var pid = server.ProcessId!.Value;
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var database = ClickHouseServerFixture.NewDatabaseName("searchtext");
+        var schema = new ClickHouseSchema(database);
+        await client.ExecuteAsync(schema.CreateDatabase, CancellationToken.None);
+        await client.ExecuteAsync(schema.Tables[0], CancellationToken.None);
+        var buffer = new ArrayBufferWriter<byte>();
+        EventWireWriter.WriteBatch(buffer, [RealisticEvent.Create()]);
+        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(buffer.WrittenMemory);
+        var template = EventNormalizer.Normalize(decoded.Events[0], Grouper.Group(decoded.Events[0]), new BatchContext(1, DateTimeOffset.UtcNow, decoded.Sdk));
+        var events = Enumerable.Range(0, rows).Select(i => template with { EventId = Guid.NewGuid(), User = template.User! with { Id = "user-" + (i % 5000) } }).ToList();
+        await new RawClickHouseInsert(server.Url, database).InsertAsync(events, compress: false, schema.Events, RowVariant.EmptyGrouping);
+        await client.ExecuteAsync($"OPTIMIZE TABLE {schema.Events} FINAL", CancellationToken.None);
+
+        var separator = ClickHouseSql.Quote(ClickHouseSchema.SearchSeparator.ToString());
+        var forms = new Dictionary<string, string>
+        {
+            ["baseline: the columns' lengths"] = "length(title) + length(culprit) + length(message) + length(user_id) + length(user_email) + length(user_username) + length(exceptions.type) + length(exceptions.value)",
+            ["schema (this branch)"] = "length(" + ClickHouseSchema.SearchTextExpression + ")",
+        };
+        foreach (var (name, form) in SearchForms.Where(f => f.Key != IssueEventsFromIngest))
+        {
+            forms[name] = "length(" + string.Format(CultureInfo.InvariantCulture, form, separator) + ")";
+        }
+
+        var cpu = forms.Keys.ToDictionary(f => f, _ => new List<double>());
+        Console.WriteLine($"// search-text-cost: {rows:N0} rows, {rounds} rounds, forms taking turns; load average {File.ReadAllText("/proc/loadavg").Trim()}, {DateTime.UtcNow:HH:mm:ss} UTC");
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (name, form) in forms)
+            {
+                var measuring = ThreadCpu.Start(pid);
+                await client.QueryAsync($"SELECT sum({form}) AS n FROM {schema.Events} SETTINGS max_threads = 1", row => row.GetProperty("n").ToString(), CancellationToken.None);
+                var threads = measuring.Stop().Where(t => t.Name.StartsWith("HTTPHandler", StringComparison.Ordinal));
+                cpu[name].Add(threads.Sum(t => t.UserSeconds + t.SystemSeconds) * 1e6 / rows);
+            }
+        }
+
+        var baseline = Median([.. cpu[forms.Keys.First()].Order()]);
+        Console.WriteLine("| form | µs a row, each round | median | **median less the baseline** |");
+        Console.WriteLine("|---|---|---:|---:|");
+        foreach (var name in forms.Keys)
+        {
+            var median = Median([.. cpu[name].Order()]);
+            Console.WriteLine($"| {name} | {Join(cpu[name], "F2")} | {median:F2} | {median - baseline:F2} |");
+        }
+    }
+
     /// <summary>The statements that make <paramref name="view"/>'s table and view, as the schema makes them.</summary>
     private static IEnumerable<string> Ddl(ClickHouseSchema schema, ClickHouseNotificationSchema notifications, string view) => view switch
     {
