@@ -251,7 +251,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
         var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
         var database = ClickHouseSql.QuoteIdentifier(_database);
-        await client.ExecuteAsync($"DROP TABLE {database}.issue_events_v2_mv", CancellationToken.None);
+        await client.ExecuteAsync($"DROP TABLE {database}.issue_events_mv", CancellationToken.None);
         await client.ExecuteAsync($"DROP TABLE {database}.issue_events", CancellationToken.None);
 
         await Store.Schema.EnsureSchemaAsync();
@@ -327,7 +327,7 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         // The previous release's schema: issue_events without the search text, and issue_search with it, each fed by a view
         // and filled with the stored events.
         await ExecuteAsync(
-            "DROP TABLE {0}.issue_events_v2_mv",
+            "DROP TABLE {0}.issue_events_mv",
             "DROP TABLE {0}.issue_events",
             "CREATE TABLE {0}.issue_events (project_id UInt32, fingerprint String, timestamp DateTime('UTC'), event_id UUID, level String, release String, " +
             "environment String, server_name String, browser String, client_os String, user_hash UInt64, user_id String, user_email String, user_username String, " +
@@ -369,58 +369,6 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         await Store.Events.InsertEventsAsync([fresh]);
         (await Store.Issues.GetIssuesAsync(new IssueQuery(5) { Filter = new() { Search = "after the upgrade" } })).Items.Select(i => i.Fingerprint)
             .Should().Equal("fp-new");
-    }
-
-    [Fact]
-    public async Task A_store_whose_view_made_the_search_text_as_an_array_searches_and_counts_as_before_after_the_upgrade_and_writes_each_event_once()
-    {
-        // The previous release's view: issue_events fed by issue_events_mv, the text made as one array per row, made distinct
-        // and filtered; the stored events' rows written by it.
-        await ExecuteAsync(
-            "DROP TABLE {0}.issue_events_v2_mv",
-            "CREATE MATERIALIZED VIEW {0}.issue_events_mv TO {0}.issue_events AS SELECT project_id, fingerprint, timestamp, event_id, level, release, environment, " +
-            "server_name, tags.value[indexOf(tags.key, 'browser')] AS browser, tags.value[indexOf(tags.key, 'client_os')] AS client_os, user_hash, user_id, user_email, " +
-            "user_username, user_ip, url, arrayStringConcat(arrayFilter(field -> field != '', arrayDistinct(arrayConcat([title, culprit, message, user_id, user_email, " +
-            "user_username], exceptions.type, exceptions.value))), '\u001F') AS search_text FROM {0}.events");
-        await SeedFilteredEventsAsync();
-        var old = TestEvents.Create(6, "fp-old", TestEvents.BaseTime.AddHours(-3), title: "Stored before the upgrade", message: "Basket total was negative");
-        await Store.Events.InsertEventsAsync([old]);
-        var (before, issue, values) = await ListsAsync();
-
-        await Store.Schema.EnsureSchemaAsync();
-        await Store.Schema.EnsureSchemaAsync();
-
-        using var http = new HttpClient(ClickHouseClient.CreateHandler());
-        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
-        var views = await client.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_database)} AND engine = 'MaterializedView' AND name LIKE 'issue_events%'",
-            row => row.GetProperty("name").GetString(),
-            CancellationToken.None);
-        views.Should().Equal(["issue_events_v2_mv"], "one view feeds issue_events, the one that joins the text without an array");
-        var after = await ListsAsync();
-        after.Lists.Should().BeEquivalentTo(before, o => o.WithStrictOrdering(), "the rows the old view wrote are searched as before");
-        after.Issue.Should().BeEquivalentTo(issue);
-        after.Values.Should().BeEquivalentTo(values, o => o.WithStrictOrdering());
-
-        // Written after the upgrade: its message is its exception's, kept once; an empty culprit stays an empty field.
-        var fresh = TestEvents.Create(6, "fp-new", TestEvents.BaseTime.AddHours(-2), new UserRecord("u-ada", "ada", "ada@example.com", null), title: "Written after the upgrade", culprit: "",
-            message: "Coupon XMAS expired") with { Message = "Coupon XMAS expired" };
-        await Store.Events.InsertEventsAsync([fresh]);
-        var rows = await client.QueryAsync(
-            $"SELECT search_text FROM {ClickHouseSql.QuoteIdentifier(_database)}.issue_events WHERE event_id = toUUID({ClickHouseSql.Quote(fresh.EventId.ToString())})",
-            row => row.GetProperty("search_text").GetString(),
-            CancellationToken.None);
-        rows.Should().Equal(["Written after the upgrade\u001F\u001F\u001Fu-ada\u001Fada@example.com\u001Fada\u001FSystem.InvalidOperationException\u001FCoupon XMAS expired"],
-            "one row per event, its text joined by the new view alone");
-        foreach (var (search, expected) in new[] { ("after the UPGRADE", "fp-new"), ("coupon xmas", "fp-new"), ("ADA@EXAMPLE", "fp-new"), ("basket total", "fp-old"), ("before the upgrade", "fp-old") })
-        {
-            (await Store.Issues.GetIssuesAsync(new IssueQuery(6) { Filter = new() { Search = search } })).Items.Select(i => i.Fingerprint)
-                .Should().Equal([expected], $"'{search}' is in one field of that issue's event");
-        }
-
-        (await Store.Issues.GetIssuesAsync(new IssueQuery(6) { Filter = new() { Search = "upgrade\u001F" } })).Items.Select(i => i.Fingerprint)
-            .Should().BeEmpty("a search cannot span two fields");
-        (await Store.Issues.GetIssueAsync(6, "fp-new"))!.EventCount.Should().Be(1);
     }
 
     private async Task<List<ErrorEvent>> SeedFilteredEventsAsync()

@@ -95,34 +95,19 @@ internal sealed class ClickHouseSchema(string database)
 
     /// <summary>
     /// An issue_events row of each event (an absent tag is index 0, which reads as an empty string), with the search's
-    /// fields joined by the separator. Joined with <c>concat</c>, not as one array made distinct and filtered: no array is
-    /// built per row (docs/benchmarks.md §84). The event's message is left out when it is the title or an exception's
-    /// message (where it usually is), and empty fields stay in; neither changes what a search without the separator
-    /// matches, which cannot span a separator.
+    /// fields joined once (an exception's message is usually the event's message: equal fields are kept once, empty ones
+    /// left out, which cannot change what a search without the separator matches).
     /// </summary>
     private string IssueEventsSelect => $"""
         SELECT project_id, fingerprint, timestamp, event_id, level, release, environment, server_name,
                tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.BrowserTag)})] AS browser,
                tags.value[indexOf(tags.key, {ClickHouseSql.Quote(BreakdownQuery.OperatingSystemTag)})] AS client_os,
                user_hash, user_id, user_email, user_username, user_ip, url,
-               {SearchTextExpression} AS search_text
+               arrayStringConcat(
+                   arrayFilter(field -> field != '', arrayDistinct(arrayConcat([title, culprit, message, user_id, user_email, user_username], exceptions.type, exceptions.value))),
+                   {ClickHouseSql.Quote(SearchSeparator.ToString())}) AS search_text
         FROM {Events}
         """;
-
-    /// <summary>The search text of an <c>events</c> row (<see cref="IssueEventsSelect"/>).</summary>
-    public static string SearchTextExpression { get; } = string.Format(
-        System.Globalization.CultureInfo.InvariantCulture,
-        "concat(title, {0}, culprit, {0}, if(message = title OR has(exceptions.value, message), '', message), {0}, user_id, {0}, user_email, {0}, user_username, {0}, " +
-        "arrayStringConcat(exceptions.type, {0}), {0}, arrayStringConcat(exceptions.value, {0}))",
-        ClickHouseSql.Quote(SearchSeparator.ToString()));
-
-    /// <summary>
-    /// The view that feeds <c>issue_events</c>. A name of its own for each form of the search text: an upgrade makes the
-    /// new view before it drops the old one (<see cref="Retired"/>), so no event is inserted while neither runs (one
-    /// inserted while both run gets two equal rows, which the table's engine collapses), and a view's query cannot be
-    /// changed in place on 18.16.
-    /// </summary>
-    public string IssueEventsView => Table("issue_events_v2_mv");
 
     /// <summary>
     /// Rows per index mark of the tables read one event or one issue at a time (<c>events</c>, <c>issue_events</c>):
@@ -311,8 +296,7 @@ internal sealed class ClickHouseSchema(string database)
     /// insert a part of its own; <c>issue_events</c>, which every event also reaches, answers the same look-ups
     /// (docs/storage.md, "Finding an event by its id"). <c>issue_search</c> held per event the same key and filter columns
     /// as <c>issue_events</c> plus the joined search text: a second part per insert and a second table's merges for one
-    /// column, which <c>issue_events</c> now holds (docs/storage.md, <c>issue_events</c>). <c>issue_events_mv</c> fed
-    /// <c>issue_events</c> with the search text made as an array, made distinct and filtered, per row (<see cref="IssueEventsView"/>).
+    /// column, which <c>issue_events</c> now holds (docs/storage.md, <c>issue_events</c>).
     /// </summary>
     public IReadOnlyList<string> Retired =>
     [
@@ -320,7 +304,6 @@ internal sealed class ClickHouseSchema(string database)
         $"DROP TABLE IF EXISTS {Table("events_by_id")}",
         $"DROP TABLE IF EXISTS {Table("issue_search_mv")}",
         $"DROP TABLE IF EXISTS {Table("issue_search")}",
-        $"DROP TABLE IF EXISTS {Table("issue_events_mv")}",
     ];
 
     /// <summary>
@@ -331,7 +314,6 @@ internal sealed class ClickHouseSchema(string database)
     public IReadOnlyList<string> RebuildIssueEvents =>
     [
         $"DROP TABLE IF EXISTS {Table("issue_events_mv")}",
-        $"DROP TABLE IF EXISTS {IssueEventsView}",
         $"DROP TABLE IF EXISTS {IssueEvents}",
     ];
 
@@ -367,7 +349,7 @@ internal sealed class ClickHouseSchema(string database)
         """,
 
         $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {IssueEventsView} TO {IssueEvents}
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_events_mv")} TO {IssueEvents}
         AS {IssueEventsSelect}
         """,
 

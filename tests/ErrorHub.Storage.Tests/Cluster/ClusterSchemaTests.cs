@@ -145,7 +145,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         // issue_events without the search text, issue_search with it, each fed by a view and holding the stored events.
         foreach (var statement in new[]
         {
-            $"DROP TABLE IF EXISTS {database}.issue_events_v2_mv",
+            $"DROP TABLE IF EXISTS {database}.issue_events_mv",
             $"DROP TABLE IF EXISTS {database}.issue_events",
             $"""
             CREATE TABLE IF NOT EXISTS {database}.issue_events (project_id UInt32, fingerprint String, timestamp DateTime('UTC'), event_id UUID, level String,
@@ -189,7 +189,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         {
             var tables = await TablesAsync(node);
             tables.Select(t => t.Name).Should().NotContain(name => name.StartsWith("issue_search", StringComparison.Ordinal), $"{node.Name} no longer writes a second copy per event");
-            tables.Should().Contain([("issue_events", "Distributed"), ("issue_events_local", "ReplicatedReplacingMergeTree"), ("issue_events_v2_mv", "MaterializedView")]);
+            tables.Should().Contain([("issue_events", "Distributed"), ("issue_events_local", "ReplicatedReplacingMergeTree"), ("issue_events_mv", "MaterializedView")]);
             var columns = await node.QueryAsync($"SELECT name FROM system.columns WHERE database = {ClickHouseSql.Quote(_database)} AND table = 'issue_events_local'");
             columns.Split('\n').Should().Contain("search_text", $"{node.Name}'s local issue_events has the text");
         }
@@ -207,57 +207,6 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
         await SyncAsync(); // written through the other node: read through this one once its replica has the parts
         (await store.Issues.GetIssueAsync(7, "fp-old"))!.EventCount.Should().Be(2, "the duplicate check reads the rebuilt issue_events");
         (await store.Issues.GetIssuesAsync(new IssueQuery(7) { Filter = new() { Search = "after the upgrade" } })).Items.Select(i => i.Fingerprint).Should().Equal("fp-new");
-    }
-
-    [Fact]
-    public async Task Upgrading_a_store_whose_view_made_the_search_text_as_an_array_replaces_the_view_on_every_node_and_keeps_each_event_once()
-    {
-        var client = ClusterClients.Create(cluster.Nodes[0], _clients);
-        var store = ClickHouseDatabase.Open(client, _database);
-        await store.Schema.EnsureSchemaAsync();
-        var database = ClickHouseSql.QuoteIdentifier(_database);
-
-        // The previous release's view, made as its schema made it (cluster form: on every node, reading and writing the local
-        // tables), with the stored events' rows written by it.
-        await client.ExecuteAsync($"DROP TABLE IF EXISTS {database}.issue_events_v2_mv", CancellationToken.None);
-        await client.ExecuteAsync(
-            $"""
-            CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.issue_events_mv TO {database}.issue_events AS SELECT project_id, fingerprint, timestamp, event_id, level,
-                release, environment, server_name, tags.value[indexOf(tags.key, 'browser')] AS browser, tags.value[indexOf(tags.key, 'client_os')] AS client_os,
-                user_hash, user_id, user_email, user_username, user_ip, url,
-                arrayStringConcat(arrayFilter(field -> field != '', arrayDistinct(arrayConcat([title, culprit, message, user_id, user_email, user_username],
-                    exceptions.type, exceptions.value))), '{ClickHouseSchema.SearchSeparator}') AS search_text
-            FROM {database}.events
-            """, CancellationToken.None);
-        await store.Events.InsertEventsAsync(
-        [
-            TestEvents.Create(7, "fp-old", TestEvents.BaseTime.AddHours(-3), TestEvents.User("ada"), title: "Stored before the upgrade"),
-            TestEvents.Create(7, "fp-old", TestEvents.BaseTime.AddHours(-2), TestEvents.User("bob"), title: "Stored before the upgrade"),
-        ]);
-
-        // Upgraded by a process on the other node, twice (the second finds nothing to do).
-        var upgraded = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[1], _clients), _database);
-        await upgraded.Schema.EnsureSchemaAsync();
-        await upgraded.Schema.EnsureSchemaAsync();
-        var fresh = TestEvents.Create(7, "fp-new", TestEvents.BaseTime.AddHours(-1), title: "Written after the upgrade", message: "Coupon XMAS expired");
-        await upgraded.Events.InsertEventsAsync([fresh]);
-        await SyncAsync();
-
-        foreach (var node in cluster.Nodes)
-        {
-            (await TablesAsync(node)).Where(t => t.Engine == "MaterializedView" && t.Name.StartsWith("issue_events", StringComparison.Ordinal)).Select(t => t.Name)
-                .Should().Equal(["issue_events_v2_mv"], $"one view feeds {node.Name}'s issue_events, the one that joins the text without an array");
-        }
-
-        foreach (var reader in new[] { store, upgraded })
-        {
-            (await reader.Issues.GetIssuesAsync(new IssueQuery(7) { Filter = new() { Search = "before the upgrade" } })).Items.Select(i => i.Fingerprint)
-                .Should().Equal(["fp-old"], "rows the old view wrote are searched as before, through either node");
-            (await reader.Issues.GetIssuesAsync(new IssueQuery(7) { Filter = new() { Search = "COUPON xmas" } })).Items.Select(i => i.Fingerprint)
-                .Should().Equal(["fp-new"], "an event written after the upgrade is found by its exception's message");
-            (await reader.Issues.GetIssueAsync(7, "fp-new"))!.EventCount.Should().Be(1, "the event written after the upgrade has one row in issue_events");
-            (await reader.Issues.GetIssueAsync(7, "fp-old"))!.EventCount.Should().Be(2);
-        }
     }
 
     [Fact]
