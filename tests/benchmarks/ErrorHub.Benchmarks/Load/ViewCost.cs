@@ -210,7 +210,6 @@ internal static class ViewCost
         var forms = new Dictionary<string, string>
         {
             ["baseline: the columns' lengths"] = "length(title) + length(culprit) + length(message) + length(user_id) + length(user_email) + length(user_username) + length(exceptions.type) + length(exceptions.value)",
-            ["schema (this branch)"] = "length(" + ClickHouseSchema.SearchTextExpression + ")",
         };
         foreach (var (name, form) in SearchForms.Where(f => f.Key != IssueEventsFromIngest))
         {
