@@ -46,6 +46,12 @@ if (args is ["merge-cost", .. var mergeCostArgs])
     return;
 }
 
+if (args is ["search-text-cost", .. var searchTextArgs])
+{
+    await ViewCost.SearchTextCostAsync(searchTextArgs);
+    return;
+}
+
 if (args is ["view-cost", .. var viewCostArgs])
 {
     await ViewCost.RunAsync(viewCostArgs);

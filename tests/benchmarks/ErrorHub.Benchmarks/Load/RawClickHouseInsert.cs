@@ -54,21 +54,30 @@ internal sealed class RawClickHouseInsert
     /// </summary>
     public async Task<TimeSpan> InsertAsync(List<ErrorEvent> events, bool compress, string table, RowVariant variant)
     {
+        var searchText = variant == RowVariant.EmptyGroupingWithSearchText;
         var rows = events.ConvertAll(e =>
         {
             var row = new ClickHouseEventRow(e);
             var values = Columns.Select(c => c.Property.GetValue(row)).ToArray();
             Change(values, e, variant);
-            return values;
+            return searchText ? [.. values, SearchText(e)] : values;
         });
+        var types = Columns.ToDictionary(c => c.Name, c => c.Type);
+        var names = Columns.Select(c => c.Name).ToList();
+        if (searchText)
+        {
+            types["search_text"] = "String";
+            names.Add("search_text");
+        }
+
         var options = new InsertOptions
         {
             Compressor = compress ? GZipCompressor.Default : null,
             BatchSize = rows.Count,
-            ColumnTypes = Columns.ToDictionary(c => c.Name, c => c.Type),
+            ColumnTypes = types,
         };
         var clock = Stopwatch.StartNew();
-        await (compress ? _gzip : _uncompressed).InsertBinaryAsync(table, Columns.Select(c => c.Name).ToArray(), rows, options);
+        await (compress ? _gzip : _uncompressed).InsertBinaryAsync(table, [.. names], rows, options);
         return clock.Elapsed;
     }
 
@@ -90,10 +99,20 @@ internal sealed class RawClickHouseInsert
             case RowVariant.NoFrames:
                 SetFrames(values, []);
                 break;
-            case RowVariant.EmptyGrouping:
+            case RowVariant.EmptyGrouping or RowVariant.EmptyGroupingWithSearchText:
                 values[GroupingColumn] = "";
                 break;
         }
+    }
+
+    /// <summary>
+    /// The search text as ingest would write it into an <c>events</c> column: the fields that differ from every earlier
+    /// one and are not empty, joined as the array form of <c>issue_events</c>' view joined them.
+    /// </summary>
+    private static string SearchText(ErrorEvent e)
+    {
+        string?[] fields = [e.Title, e.Culprit, e.Message, e.User?.Id, e.User?.Email, e.User?.Username, .. e.Exceptions.Select(x => x.Type), .. e.Exceptions.Select(x => x.Value)];
+        return string.Join(ClickHouseSchema.SearchSeparator, fields.Where(f => !string.IsNullOrEmpty(f)).Distinct(StringComparer.Ordinal));
     }
 
     /// <summary>The <c>frames.*</c> columns holding <paramref name="frames"/>, valued as releases before intake20 wrote them.</summary>
@@ -135,4 +154,7 @@ internal enum RowVariant
 
     /// <summary>The <c>grouping</c> column empty, as an insert sends all but each issue's earliest rows since intake24.</summary>
     EmptyGrouping,
+
+    /// <summary>As <see cref="EmptyGrouping"/>, with the search text as ingest would write it in a <c>search_text</c> column.</summary>
+    EmptyGroupingWithSearchText,
 }
