@@ -411,7 +411,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             ExpectMap(ref reader, path);
             string? function = null, type = null, module = null, file = null;
             int? line = null, column = null;
-            bool inApp = false, wrapper = false;
+            bool inApp = false, wrapper = false, package = false;
             for (var fields = reader.ReadMapHeader(); fields > 0; fields--)
             {
                 var key = EnterKey(ref reader, path);
@@ -427,6 +427,7 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
                         case WireKey.Column: column = NonNegative(reader.ReadInt64()); break;
                         case WireKey.InApp: inApp = reader.ReadBoolean(); break;
                         case WireKey.Wrapper: wrapper = reader.ReadBoolean(); break;
+                        case WireKey.Package: package = reader.ReadBoolean(); break;
                         default: reader.Skip(); break;
                     }
                 }
@@ -435,8 +436,10 @@ internal sealed class EventBatchDecoder(IngestLimits limits)
             }
 
             // A wrapper (a catch-all middleware, the capture point) only passed the failure on: grouping and the culprit
-            // look at in-app frames, and where an exception was caught must not change its issue.
-            result?.Add(new FrameRecord(function ?? "?", type, module, file, line, column, inApp && !wrapper));
+            // look at in-app frames, and where an exception was caught must not change its issue. A NuGet package's frame the
+            // client marked in-app by its namespace is a library's (grouping version 9); versions before read it as marked.
+            var marked = inApp && !wrapper;
+            result?.Add(new FrameRecord(function ?? "?", type, module, file, line, column, marked && !package, Package: marked && package));
             kept++;
             path.Pop();
         }

@@ -11,7 +11,7 @@ internal enum WireKey : byte
     EventId, Timestamp, Level, Platform, Message, Logger, Release, Environment, ServerName, Fingerprint,
     Exceptions, Request, User, Tags, Runtime, Os, Extra, Breadcrumbs, Category,
     Type, Value, Module, Frames,
-    Function, File, Line, Column, InApp, Wrapper,
+    Function, File, Line, Column, InApp, Wrapper, Package,
     Method, Url, QueryString, Headers, Form,
     Id, Username, Email, IpAddress,
     Name, NameVersion,
@@ -61,6 +61,7 @@ internal static class WireKeys
             : key.SequenceEqual("logger"u8) ? WireKey.Logger
             : WireKey.Unknown,
         7 => key.SequenceEqual("wrapper"u8) ? WireKey.Wrapper
+            : key.SequenceEqual("package"u8) ? WireKey.Package
             : key.SequenceEqual("version"u8) ? WireKey.NameVersion
             : key.SequenceEqual("message"u8) ? WireKey.Message
             : key.SequenceEqual("release"u8) ? WireKey.Release
@@ -125,6 +126,7 @@ internal static class WireKeys
         names[(int)WireKey.Column] = WireFields.Column;
         names[(int)WireKey.InApp] = WireFields.InApp;
         names[(int)WireKey.Wrapper] = WireFields.Wrapper;
+        names[(int)WireKey.Package] = WireFields.Package;
         names[(int)WireKey.Method] = WireFields.Method;
         names[(int)WireKey.Url] = WireFields.Url;
         names[(int)WireKey.QueryString] = WireFields.QueryString;

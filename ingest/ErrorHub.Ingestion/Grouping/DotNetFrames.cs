@@ -122,8 +122,9 @@ internal static class DotNetFrames
     /// under <c>Microsoft</c> whatever the product: the SDK marks none of Microsoft's products in-app unless the app's InAppInclude names
     /// it (PowerShell's own code in PowerShell), where for other libraries it marks every namespace it does not know.
     /// </summary>
+    /// <remarks>Since version 9 a NuGet package's frame is not marked so (<see cref="FrameRecord.Package"/>); the versions before read the client's mark alone.</remarks>
     public static bool IsApp(FrameRecord frame, GroupingRules rules) =>
-        frame.InApp && !IsGenerated(frame)
+        (frame.InApp || (frame.Package && !rules.PackagesAreLibraries)) && !IsGenerated(frame)
         && ((rules.MicrosoftProductsOnly && MicrosoftProducts.Classify(frame.Type).IsMicrosoft) || !IsFrameworkName(frame.Type, rules));
 
     /// <summary>Frames that say nothing about where a failure is: rethrow and async plumbing, generated code, helpers that only throw.</summary>

@@ -9,7 +9,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// HTTP status an HTTP client's exception reports (docs/grouping.md, "Version 5"); version 6 is version 5 reading what a cut
 /// or frameless report still says (docs/grouping.md, "Version 6"); version 7 is version 6 keying a library's null dereference by its
 /// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"); version 8
-/// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"). Version 4 is version 3 with
+/// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"); version 9 is version 8 reading a
+/// NuGet package's frame as a library's, where the client says its assembly is a package's (docs/grouping.md, "Version 9"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -21,7 +22,8 @@ internal sealed class GroupingRules
     /// <summary>A version on top of <paramref name="previous"/>; internal so that tests can check the chain of versions with one not released.</summary>
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
-        bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false)
+        bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
+        bool packagesAreLibraries = false)
     {
         Version = version;
         Previous = previous;
@@ -36,6 +38,7 @@ internal sealed class GroupingRules
         NullDereferenceMethod = nullDereferenceMethod;
         SettersPassTheirValue = settersPassTheirValue;
         MicrosoftProductsOnly = microsoftProductsOnly;
+        PackagesAreLibraries = packagesAreLibraries;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -95,8 +98,18 @@ internal sealed class GroupingRules
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
         microsoftProductsOnly: true);
 
+    /// <summary>
+    /// Version 8 and: a frame the client marked in-app by its namespace but whose assembly the client found among the app's NuGet
+    /// packages (the frame's <c>package</c> field) is a library's, so the app's own frame below it is the app frame: two places of
+    /// the app reaching one client library's failure are two issues (docs/grouping.md, "Version 9"). An event without the field
+    /// (every SDK before it, any other client) groups as version 8.
+    /// </summary>
+    public static GroupingRules V9 { get; } = new(9, V8, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V8;
+    public static GroupingRules Current => V9;
 
     public int Version { get; }
 
@@ -139,6 +152,9 @@ internal sealed class GroupingRules
     /// <summary>Under Microsoft only Microsoft's products are framework code, and the client's in-app mark is trusted there.</summary>
     public bool MicrosoftProductsOnly { get; }
 
+    /// <summary>A frame from a NuGet package (<see cref="FrameRecord.Package"/>) is not the app's code; before, the client's in-app mark alone decided.</summary>
+    public bool PackagesAreLibraries { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -162,7 +178,8 @@ internal sealed class GroupingRules
         var addsNullDereferenceMethod = NullDereferenceMethod && !Previous.NullDereferenceMethod;
         var addsSetters = SettersPassTheirValue && !Previous.SettersPassTheirValue;
         var addsMicrosoftApps = MicrosoftProductsOnly && !Previous.MicrosoftProductsOnly;
-        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps;
+        var addsPackages = PackagesAreLibraries && !Previous.PackagesAreLibraries;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -185,7 +202,8 @@ internal sealed class GroupingRules
                 if (HasAddedNamespace(frame.Type)
                     || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
                     || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
-                    || (addsMicrosoftApps && MayBeMicrosoftApp(frame)))
+                    || (addsMicrosoftApps && MayBeMicrosoftApp(frame))
+                    || (addsPackages && frame.Package))
                 {
                     return true;
                 }
@@ -227,7 +245,7 @@ internal sealed class GroupingRules
     /// method under a Microsoft namespace that is no product (version 6's entry point rule reads message loops as framework code only).
     /// Names only, and the mark first: most events' Microsoft frames are unmarked products, and then only a loop's method name is compared.
     /// </summary>
-    private static bool MayBeMicrosoftApp(FrameRecord frame) => frame.InApp
+    private static bool MayBeMicrosoftApp(FrameRecord frame) => frame.InApp || frame.Package
         ? MicrosoftProducts.Classify(frame.Type).IsMicrosoft
         : DotNetFrames.MayBeMessageLoopMethod(frame.Function) && MicrosoftProducts.IsUnlistedMicrosoft(frame.Type);
 

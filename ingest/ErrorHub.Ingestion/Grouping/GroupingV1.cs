@@ -67,7 +67,8 @@ internal static partial class GroupingV1
             components.Add("type:" + NormalizedNames.NormalizeTypeName(exception.Type));
             foreach (var frame in exception.Frames)
             {
-                if (frame.InApp)
+                // Version 1 reads the client's mark as sent: a NuGet package's frame is marked (FrameRecord.Package).
+                if (frame.InApp || frame.Package)
                 {
                     components.Add("frame:" + FrameKey(frame));
                     inAppFrames++;

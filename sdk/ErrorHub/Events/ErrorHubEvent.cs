@@ -139,8 +139,17 @@ public sealed class StackFrameEntry
     /// <summary>Column in <see cref="File"/>.</summary>
     public int? Column { get; set; }
 
-    /// <summary>True for the app's own code, false for framework and library code.</summary>
+    /// <summary>
+    /// True for the app's own code, false for framework and library code (a NuGet package's code included, unless the
+    /// options' InAppInclude names its namespace).
+    /// </summary>
     public bool InApp { get; set; }
+
+    /// <summary>
+    /// The SDK found the frame's assembly among the app's NuGet packages and so did not mark it in-app, where its namespace
+    /// alone would have. Sent as the frame's <c>package</c> field (docs/protocol.md) while <see cref="InApp"/> stays false.
+    /// </summary>
+    internal bool FromPackage { get; set; }
 
     /// <summary>
     /// True for a frame that only passed the failure on (a catch-all middleware, the place it was captured):

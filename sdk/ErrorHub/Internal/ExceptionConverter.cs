@@ -17,8 +17,13 @@ namespace ErrorHub.Internal;
 /// background sender as it encodes the event, or earlier by a BeforeSend that looks at them. What each method
 /// resolves to is kept in bounded caches, so an app that fails in the same places pays for each place once.
 /// </summary>
-internal sealed class ExceptionConverter(ErrorHubOptions options)
+internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAssemblies> packages)
 {
+    public ExceptionConverter(ErrorHubOptions options)
+        : this(options, static () => PackageAssemblies.Current)
+    {
+    }
+
     /// <summary>Chains longer than this are cut: a cycle or a pathological AggregateException must not blow up an event.</summary>
     internal const int MaxExceptions = 32;
 
@@ -42,6 +47,9 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     private readonly string[] _excluded = [.. AlwaysExcluded, .. options.InAppExclude];
     private readonly string[] _included = [.. options.InAppInclude];
     private readonly ConcurrentDictionary<MethodBase, MethodFacts> _methods = new();
+
+    // Read at the first frame that needs it (normally the sender's warm-up): the deps file is read once per process.
+    private readonly Lazy<PackageAssemblies> _packages = new(packages, LazyThreadSafetyMode.ExecutionAndPublication);
 
     // What the wire writer gets for a frame (its whole map) and for an exception type, made once each.
     private readonly ConcurrentDictionary<(MethodBase Method, int ILOffset, bool ThrowSite), byte[]> _encodedFrames = new();
@@ -276,8 +284,10 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
             Line = location.Line > 0 ? location.Line : null,
             Column = location.Column > 0 ? location.Column : null,
             InApp = facts.InApp,
-            // Where the failure happened is never a wrapper, even in a middleware.
-            Wrapper = facts.InApp && !isThrowSite && facts.IsMiddleware,
+            FromPackage = facts.FromPackage,
+            // Where the failure happened is never a wrapper, even in a middleware. A package's middleware is marked as the
+            // SDK marked it before it knew packages, so that servers grouping by the old rules see the same frame.
+            Wrapper = (facts.InApp || facts.FromPackage) && !isThrowSite && facts.IsMiddleware,
         };
     }
 
@@ -308,8 +318,14 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
 
         var (type, function) = DotNetNames.Normalize(method.DeclaringType?.FullName, method.Name);
         var module = AssemblyName(method.Module.Assembly);
-        var inApp = !SdkAssemblies.Contains(module ?? "") && IsInApp(type);
-        return new MethodFacts(Hidden: false, type, function, module, inApp, IsMiddleware: inApp && IsMiddleware(ResolveStateMachine(method)));
+        var included = false;
+        var byNamespace = !SdkAssemblies.Contains(module ?? "") && IsInApp(type, out included);
+
+        // A NuGet package's code is a library's whatever its namespace, unless InAppInclude names it (a company shipping its
+        // own code as packages). Only frames the namespaces would mark in-app are looked up: a package under System stays as it was.
+        var fromPackage = byNamespace && !included && PackagesOrNone().Contains(module);
+        return new MethodFacts(Hidden: false, type, function, module, InApp: byNamespace && !fromPackage, fromPackage,
+            IsMiddleware: byNamespace && IsMiddleware(ResolveStateMachine(method)));
     }
 
     private static string? AssemblyName(Assembly assembly)
@@ -380,8 +396,25 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         return method;
     }
 
-    internal bool IsInApp(string? typeName)
+    /// <summary>The packages, or none when they cannot be read: reporting never fails over them.</summary>
+    private PackageAssemblies PackagesOrNone()
     {
+        try
+        {
+            return _packages.Value;
+        }
+        catch (Exception)
+        {
+            return PackageAssemblies.None;
+        }
+    }
+
+    /// <summary>Whether the namespaces say a type is the app's code (packages aside).</summary>
+    internal bool IsInApp(string? typeName) => IsInApp(typeName, out _);
+
+    private bool IsInApp(string? typeName, out bool included)
+    {
+        included = false;
         if (string.IsNullOrEmpty(typeName))
         {
             return false;
@@ -392,6 +425,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
         {
             if (HasNamespacePrefix(typeName, prefix))
             {
+                included = true;
                 return true;
             }
         }
@@ -425,9 +459,10 @@ internal sealed class ExceptionConverter(ErrorHubOptions options)
     }
 
     /// <summary>What a method contributes to every frame of it, whatever the offset.</summary>
-    private sealed record MethodFacts(bool Hidden, string? Type, string Function, string? Module, bool InApp, bool IsMiddleware)
+    /// <remarks><c>FromPackage</c>: the namespaces say in-app, but the assembly came from a NuGet package (and no InAppInclude names it).</remarks>
+    private sealed record MethodFacts(bool Hidden, string? Type, string Function, string? Module, bool InApp, bool FromPackage, bool IsMiddleware)
     {
-        public static readonly MethodFacts HiddenFrame = new(Hidden: true, null, "", null, InApp: false, IsMiddleware: false);
+        public static readonly MethodFacts HiddenFrame = new(Hidden: true, null, "", null, InApp: false, FromPackage: false, IsMiddleware: false);
     }
 }
 

@@ -51,6 +51,9 @@ internal static class WireFields
     public const string InApp = "in_app";
     public const string Wrapper = "wrapper";
 
+    /// <summary>The frame's assembly is a NuGet package's: not the app's code since grouping version 9, though <see cref="InApp"/> says so.</summary>
+    public const string Package = "package";
+
     // Request
     public const string Method = "method";
     public const string Url = "url";

@@ -176,6 +176,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         // Each part on its own: one that fails leaves the other's gain.
         WarmUpPart(() => EventPathWarmUp.Run(makeEvent, _eventArrays));
         WarmUpPart(() => EventPathWarmUp.PrepareCapturePath(capturePathTypes, stopping));
+
+        // The app's deps file, read here once rather than by the first frame made on a thread of the app (a BeforeSend that reads the frames).
+        WarmUpPart(() => _ = PackageAssemblies.Current);
     }
 
     private void WarmUpPart(Action warmUp)

@@ -435,8 +435,11 @@ internal static class EventWireWriter
 
     private static void WriteFrame(ref MessagePackWriter writer, StackFrameEntry frame)
     {
+        // A package's frame keeps in_app as the SDK sent it before it knew packages (true), and says "package": servers before
+        // grouping version 9 skip the field and group it as before, so upgrading the SDK alone splits no issue (docs/protocol.md).
+        var package = frame.FromPackage && !frame.InApp;
         writer.WriteMapHeader(2 + Present(frame.Type) + Present(frame.Module) + Present(frame.File)
-            + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0));
+            + (frame.Line is null ? 0 : 1) + (frame.Column is null ? 0 : 1) + (frame.Wrapper ? 1 : 0) + (package ? 1 : 0));
         writer.WriteRaw(Keys.Function);
         WriteValue(ref writer, frame.Function);
         WriteOptional(ref writer, Keys.Type, frame.Type);
@@ -455,10 +458,16 @@ internal static class EventWireWriter
         }
 
         writer.WriteRaw(Keys.InApp);
-        writer.Write(frame.InApp);
+        writer.Write(frame.InApp || package);
         if (frame.Wrapper)
         {
             writer.WriteRaw(Keys.Wrapper);
+            writer.Write(true);
+        }
+
+        if (package)
+        {
+            writer.WriteRaw(Keys.Package);
             writer.Write(true);
         }
     }
@@ -688,6 +697,7 @@ internal static class EventWireWriter
         public static readonly byte[] Headers = StringBytes(WireFields.Headers);
         public static readonly byte[] Id = StringBytes(WireFields.Id);
         public static readonly byte[] InApp = StringBytes(WireFields.InApp);
+        public static readonly byte[] Package = StringBytes(WireFields.Package);
         public static readonly byte[] IpAddress = StringBytes(WireFields.IpAddress);
         public static readonly byte[] Level = StringBytes(WireFields.Level);
         public static readonly byte[] Line = StringBytes(WireFields.Line);

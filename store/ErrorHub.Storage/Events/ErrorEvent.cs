@@ -144,6 +144,11 @@ public sealed record GroupingComponent(string Kind, string Value, bool Counts = 
 public sealed record ExceptionRecord(string Type, string Value, string? Module, IReadOnlyList<FrameRecord> Frames);
 
 /// <summary>One stack frame, in .NET order: the frame that threw comes first.</summary>
+/// <remarks>
+/// <c>InApp</c>: the app's own code, as the client marked it, less wrappers and NuGet packages' frames. <c>Package</c>: the client
+/// marked the frame in-app by its namespace, but its assembly is a NuGet package's: not the app's code since grouping version 9,
+/// in-app for the versions before it (which the client's mark alone decided). Not stored: grouping reads it at ingest.
+/// </remarks>
 public sealed record FrameRecord(
     string Function,
     string? Type,
@@ -151,7 +156,8 @@ public sealed record FrameRecord(
     string? File,
     int? Line,
     int? Column,
-    bool InApp);
+    bool InApp,
+    bool Package = false);
 
 public sealed record RequestRecord(
     string? Method,

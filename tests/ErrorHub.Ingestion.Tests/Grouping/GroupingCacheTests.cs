@@ -31,6 +31,8 @@ public sealed class GroupingCacheTests
         ["an app frame's method"] = (Checkout(), WithFrame(Checkout(), 2, f => f with { Function = "ReserveStock" })),
         ["an app frame's type"] = (Checkout(), WithFrame(Checkout(), 2, f => f with { Type = "Shop.Inventory.WarehouseService" })),
         ["a frame's in-app flag"] = (Checkout(), WithFrame(Checkout(), 2, f => f with { InApp = false })),
+        ["a frame's package flag (what version 8, the legacy fingerprint, reads)"] =
+            (WithFrame(Checkout(), 2, f => f with { InApp = false }), WithFrame(Checkout(), 2, f => f with { InApp = false, Package = true })),
         ["a frame's module when it has no type"] = (Typeless("Shop"), Typeless("Billing")),
         ["one more frame"] = (Checkout(), Event(Exception("System.InvalidOperationException", "Sequence contains no elements", [InApp("Shop.Orders.OrderService", "Place"), .. Checkout().Exceptions[0].Frames]))),
         ["an inner exception"] = (Checkout(), Checkout() with { Exceptions = [.. Checkout().Exceptions, Exception("System.TimeoutException", "The operation has timed out.")] }),

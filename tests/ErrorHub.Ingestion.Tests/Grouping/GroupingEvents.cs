@@ -12,6 +12,10 @@ internal static class GroupingEvents
     public static FrameRecord InApp(string type, string function, int? line = 10, string? file = "/src/Shop/File.cs", int? column = 5) =>
         new(function, type, "Shop", file, line, column, InApp: true);
 
+    /// <summary>A NuGet package's frame, as decoded from the SDK's <c>in_app: true, package: true</c> (docs/protocol.md).</summary>
+    public static FrameRecord FromPackage(string type, string function, string module) =>
+        new(function, type, module, null, null, null, InApp: false, Package: true);
+
     public static FrameRecord Framework(string type, string function) =>
         new(function, type, "System.Private.CoreLib", null, null, null, InApp: false);
 

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Text;
+using ErrorHub.Ingestion;
+using ErrorHub.Ingestion.Decoding;
 using ErrorHub.Testing;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Transport;
@@ -53,6 +55,34 @@ public sealed class WireSnapshotTests
         EventWireWriter.WriteBatch(buffer, [encodedEvent.WrittenSpan.ToArray()], [], new NameAndVersion("errorhub.dotnet", "1.0.0"));
 
         buffer.WrittenSpan.ToArray().Should().Equal(Encode(FullEvent()));
+    }
+
+    [Fact]
+    public void A_packages_frame_keeps_in_app_as_before_and_says_package_so_servers_before_version_9_group_it_as_they_did()
+    {
+        // Protocol 1, extended deliberately: "package" comes last in the frame's map, only when true; servers that predate it skip it.
+        var e = new ErrorHubEvent
+        {
+            EventId = Guid.Parse("00000000-0000-0000-0000-000000000003"),
+            Timestamp = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
+        };
+        var refused = new ExceptionEntry { Type = "RDNET.RealDebridException", Value = "infringing_file" };
+        refused.Frames.Add(new StackFrameEntry { Function = "Send", Type = "RDNET.Requests.Request", Module = "RDNET", InApp = false, FromPackage = true });
+        refused.Frames.Add(new StackFrameEntry { Function = "AddMagnet", Type = "RdtClient.TorrentClient", Module = "RdtClient", InApp = true });
+        refused.Frames.Add(new StackFrameEntry { Function = "Charge", Type = "Acme.Payments.Client", Module = "Acme.Payments", InApp = true, FromPackage = true });
+        e.Exceptions.Add(refused);
+
+        var frames = Wire.Read(Encode(e)).AsMap()["events"].AsList()[0].AsMap()["exceptions"].AsList()[0].AsMap()["frames"].AsList();
+
+        frames[0].AsMap().Keys.Should().Equal("function", "type", "module", "in_app", "package");
+        frames[0].AsMap()["in_app"].Should().Be(true);
+        frames[0].AsMap()["package"].Should().Be(true);
+        frames[1].AsMap().Keys.Should().Equal("function", "type", "module", "in_app");
+        frames[2].AsMap().Keys.Should().Equal(["function", "type", "module", "in_app"], "the app's BeforeSend marked it in-app: no package field");
+
+        // Ingest reads the package's frame as no app frame, and keeps what versions before 9 read (docs/grouping.md, "Version 9").
+        var decoded = new EventBatchDecoder(new IngestLimits()).Decode(Encode(e)).Events[0].Exceptions[0].Frames;
+        decoded.Select(f => (f.InApp, f.Package)).Should().Equal((false, true), (true, false), (true, false));
     }
 
     [Fact]

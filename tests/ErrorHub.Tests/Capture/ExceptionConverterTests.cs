@@ -283,6 +283,61 @@ public sealed class ExceptionConverterTests
         }
     }
 
+    [Fact]
+    public void A_nuget_packages_frames_are_not_in_app_whatever_their_namespace_and_the_apps_frame_below_them_is()
+    {
+        // MessagePack is a NuGet package of this test host (its deps file says so); its namespace is one the SDK does not know.
+        var frames = Convert(ThrownInAPackage()).Exceptions[0].Frames;
+
+        var package = frames.Where(f => f.Module == "MessagePack").ToList();
+        package.Should().NotBeEmpty();
+        package.Should().AllSatisfy(f => f.InApp.Should().BeFalse());
+        package.Should().AllSatisfy(f => f.FromPackage.Should().BeTrue());
+        frames.Should().Contain(f => f.Type == typeof(ExceptionConverterTests).FullName && f.InApp && !f.FromPackage, "the app's own frame");
+    }
+
+    [Fact]
+    public void InAppInclude_naming_a_packages_namespace_makes_its_frames_the_apps()
+    {
+        var converter = new ExceptionConverter(new ErrorHubOptions { InAppInclude = { "MessagePack" } });
+
+        var frames = Convert(converter, ThrownInAPackage()).Exceptions[0].Frames.Where(f => f.Module == "MessagePack").ToList();
+
+        frames.Should().NotBeEmpty();
+        frames.Should().AllSatisfy(f => (f.InApp, f.FromPackage).Should().Be((true, false)));
+    }
+
+    [Fact]
+    public void Without_a_deps_file_a_packages_frames_are_marked_by_their_namespace_as_before()
+    {
+        var converter = new ExceptionConverter(new ErrorHubOptions(), () => PackageAssemblies.None);
+
+        var frames = Convert(converter, ThrownInAPackage()).Exceptions[0].Frames.Where(f => f.Module == "MessagePack").ToList();
+
+        frames.Should().NotBeEmpty();
+        frames.Should().AllSatisfy(f => (f.InApp, f.FromPackage).Should().Be((true, false)));
+    }
+
+    [Fact]
+    public void Packages_that_cannot_be_read_never_fail_the_report()
+    {
+        var converter = new ExceptionConverter(new ErrorHubOptions(), () => throw new IOException("the deps file went away"));
+
+        var frames = Convert(converter, ThrownInAPackage()).Exceptions[0].Frames;
+
+        frames.Where(f => f.Module == "MessagePack").Should().NotBeEmpty().And.AllSatisfy(f => f.InApp.Should().BeTrue());
+    }
+
+    private static Exception ThrownInAPackage() =>
+        Catch(() => MessagePack.MessagePackSerializer.Deserialize<int>(new byte[] { 0xc1 }));
+
+    private static ErrorHubEvent Convert(ExceptionConverter converter, Exception exception)
+    {
+        var e = new ErrorHubEvent();
+        converter.AddExceptions(e, exception);
+        return e;
+    }
+
     private static List<string> FunctionNames(StackTrace trace) =>
         trace.GetFrames().Select(f => f.GetMethod()?.Name ?? "").ToList();
 
