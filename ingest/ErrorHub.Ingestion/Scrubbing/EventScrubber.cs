@@ -334,8 +334,17 @@ internal sealed partial class EventScrubber
         return CardCandidate().Replace(value, match => PassesLuhn(match.Value) ? Filtered : match.Value);
     }
 
+    /// <summary>
+    /// A card number passes the Luhn check and does not start with 0: no payment card's issuer number does (ISO/IEC 7812),
+    /// while zero-led runs are common ids (a root span's parent id is sixteen zeros, which passes Luhn).
+    /// </summary>
     private static bool PassesLuhn(string candidate)
     {
+        if (candidate[0] == '0')
+        {
+            return false;
+        }
+
         var digits = 0;
         var sum = 0;
         for (var i = candidate.Length - 1; i >= 0; i--)
