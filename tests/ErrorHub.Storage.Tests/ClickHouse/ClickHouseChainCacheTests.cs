@@ -41,7 +41,7 @@ public sealed class ClickHouseChainCacheTests
         // The cache compares an exception's fields one by one (its record equality would compare the frames' list by
         // reference) and a frame by its record equality: a field added to either must be added to the comparison.
         typeof(ExceptionRecord).GetProperties().Select(p => p.Name).Should().BeEquivalentTo("Type", "Value", "Module", "Frames");
-        typeof(FrameRecord).GetProperties().Select(p => p.Name).Should().BeEquivalentTo("Function", "Type", "Module", "File", "Line", "Column", "InApp");
+        typeof(FrameRecord).GetProperties().Select(p => p.Name).Should().BeEquivalentTo("Function", "Type", "Module", "File", "Line", "Column", "InApp", "Package");
     }
 
     private static byte[] Encode(ErrorEvent e, ClickHouseChainCache? chains)
