@@ -10,7 +10,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// or frameless report still says (docs/grouping.md, "Version 6"); version 7 is version 6 keying a library's null dereference by its
 /// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"); version 8
 /// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"); version 9 is version 8 reading a
-/// NuGet package's frame as a library's, where the client says its assembly is a package's (docs/grouping.md, "Version 9"). Version 4 is version 3 with
+/// NuGet package's frame as a library's, where the client says its assembly is a package's, and counting the request's route beside a minimal API
+/// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
