@@ -185,6 +185,21 @@ internal static class DotNetFrames
     /// <summary>The program's entry point, as the compiler names it (Main) or for top-level statements (&lt;Main&gt;$).</summary>
     public static bool IsEntryPoint(FrameRecord frame) => frame.Function is "Main" or "<Main>$";
 
+    /// <summary>
+    /// A lambda or local function the compiler generated inside the entry point, whatever the client sent: the compiler's names
+    /// (<c>Program+&lt;&gt;c.&lt;&lt;Main&gt;$&gt;b__0_3</c> of top-level statements, <c>&lt;Main&gt;b__0_1</c>, <c>&lt;&lt;Main&gt;$&gt;g__Handle|0_2</c>, an async
+    /// one's <c>Program+&lt;&gt;c+&lt;&lt;&lt;Main&gt;$&gt;b__0_4&gt;d.MoveNext</c>) or the .NET SDK's normalized ones (<c>Main.&lt;lambda&gt;</c>, <c>Main.Handle</c>).
+    /// Both normalize to a function under <c>Main</c>: a method's own name holds a dot only for an explicit interface implementation, which
+    /// starts with the interface's namespace, and the entry point itself (also async, <c>&lt;&lt;Main&gt;$&gt;d__0</c>) normalizes to <c>Main</c>.
+    /// </summary>
+    public static bool IsEntryPointLambda(FrameRecord frame) =>
+        NormalizedNames.Normalize(frame.Type, frame.Function).Function is { Length: > 5 } function && function.StartsWith("Main.", StringComparison.Ordinal);
+
+    /// <summary>Whether a frame may be <see cref="IsEntryPointLambda"/>'s: names only, nothing normalized or allocated; errs on the side of yes.</summary>
+    public static bool MayBeEntryPointLambda(FrameRecord frame) =>
+        frame.Function.StartsWith("Main.", StringComparison.Ordinal) || frame.Function.Contains("<Main>", StringComparison.Ordinal)
+        || (frame.Type is { } type && type.Contains("<Main>", StringComparison.Ordinal));
+
     /// <summary>A framework frame of a UI framework's message loop (<see cref="MessageLoops"/>), which dispatches every event of the app.</summary>
     public static bool IsMessageLoop(FrameRecord frame, GroupingRules rules) =>
         !string.IsNullOrEmpty(frame.Type) && IsFrameworkName(frame.Type, rules) && MessageLoops.Contains(ShortFrame(frame));

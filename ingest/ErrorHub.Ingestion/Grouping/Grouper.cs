@@ -193,10 +193,11 @@ internal static partial class Grouper
         }
 
         var nodes = ExceptionTree.Build(incoming.Exceptions).RootCauses(rules);
+        var endpoint = rules.EntryPointHandlersByEndpoint ? EndpointName(incoming) : null;
         var roots = new List<RootCause>(nodes.Count);
         foreach (var node in nodes)
         {
-            roots.Add(RootCause.Of(node, rules));
+            roots.Add(RootCause.Of(node, rules, endpoint));
         }
 
         return roots;
@@ -320,6 +321,20 @@ internal static partial class Grouper
 
         var frames = incoming.Exceptions.Select(e => e.Frames).FirstOrDefault(list => list.Any(f => ReferenceEquals(f, frame)));
         if (frames is null || frames.SkipWhile(f => !ReferenceEquals(f, frame)).Skip(1).Any(f => DotNetFrames.IsApp(f, rules) && !DotNetFrames.IsNoise(f, rules)))
+        {
+            return null;
+        }
+
+        return EndpointName(incoming);
+    }
+
+    /// <summary>
+    /// The request's endpoint as the ASP.NET Core SDK tags it: the route with the method (<c>POST /checkout/{bundle}</c>), else the
+    /// endpoint's display name; null when neither was sent (not a request, another client) or the scrubber filtered it.
+    /// </summary>
+    internal static string? EndpointName(IncomingEvent incoming)
+    {
+        if (incoming.Tags.Count == 0)
         {
             return null;
         }
@@ -499,9 +514,10 @@ internal static partial class Grouper
         /// The exception's type; where it was thrown: the first frame that is not a throw helper or
         /// plumbing, framework frames included, counted by component (a framework guard's place does
         /// not count, only where the app called it; a cancellation's does not either); and the first
-        /// frame of the app's own code. Without either, the parameterized message.
+        /// frame of the app's own code, and (version 9) the request's <paramref name="endpoint"/> when that frame is a lambda or local
+        /// function of the entry point. Without either, the parameterized message.
         /// </summary>
-        public static RootCause Of(ExceptionTree node, GroupingRules rules)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
@@ -563,6 +579,13 @@ internal static partial class Grouper
             if (appFrame is not null)
             {
                 components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
+                if (endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame))
+                {
+                    // Version 9: a minimal API's handlers are lambdas of the entry point, and their ordinals (dropped: they shift
+                    // between builds) were all that told them apart, so every endpoint's crash was one issue. The route tells them
+                    // apart and stays put across builds; a service method the handlers call is its own app frame and counts no route.
+                    components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint));
+                }
             }
             else if ((throwSite is not null || rules.FramelessNames) && MessageNames(exception.Value, rules, frameless: throwSite is null) is { Names.Length: > 0 } named)
             {

@@ -8,8 +8,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// failure reported again (a storm is mostly that) is grouped once: grouping is a third of what preparing an event costs
 /// (docs/benchmarks.md, "intake14"). Two events share a result only when everything grouping reads is equal in both:
 /// every exception of the chain whole (type, message, module, and each frame with every field, the ones grouping ignores
-/// too), the SDK's fingerprint, the logger, the endpoint tags the culprit may name, and the event's message when it has
-/// no exception. Not thread-safe: one per preparing thread, kept no longer than the batch or insert it serves.
+/// too), the SDK's fingerprint, the logger, the endpoint tags the culprit may name (and version 9 counts for a minimal API
+/// handler), and the event's message when it has no exception. Not thread-safe: one per preparing thread, kept no longer than the batch or insert it serves.
 /// </summary>
 /// <remarks>
 /// Bounded: past <see cref="MaxEntries"/> distinct inputs the rest are grouped each time and not kept, so a batch of all

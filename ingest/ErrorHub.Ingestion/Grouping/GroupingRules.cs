@@ -10,7 +10,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// or frameless report still says (docs/grouping.md, "Version 6"); version 7 is version 6 keying a library's null dereference by its
 /// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"); version 8
 /// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"); version 9 is version 8 reading a
-/// NuGet package's frame as a library's, where the client says its assembly is a package's (docs/grouping.md, "Version 9"). Version 4 is version 3 with
+/// NuGet package's frame as a library's, where the client says its assembly is a package's, and counting the request's route beside a minimal API
+/// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -23,7 +24,7 @@ internal sealed class GroupingRules
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
-        bool packagesAreLibraries = false)
+        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false)
     {
         Version = version;
         Previous = previous;
@@ -39,6 +40,7 @@ internal sealed class GroupingRules
         SettersPassTheirValue = settersPassTheirValue;
         MicrosoftProductsOnly = microsoftProductsOnly;
         PackagesAreLibraries = packagesAreLibraries;
+        EntryPointHandlersByEndpoint = entryPointHandlersByEndpoint;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -102,11 +104,13 @@ internal sealed class GroupingRules
     /// Version 8 and: a frame the client marked in-app by its namespace but whose assembly the client found among the app's NuGet
     /// packages (the frame's <c>package</c> field) is a library's, so the app's own frame below it is the app frame: two places of
     /// the app reaching one client library's failure are two issues (docs/grouping.md, "Version 9"). An event without the field
-    /// (every SDK before it, any other client) groups as version 8.
+    /// (every SDK before it, any other client) groups as version 8. And: when the app frame is a lambda or local function of the entry
+    /// point (a minimal API's handler in top-level statements, <c>Program.Main.&lt;lambda&gt;</c> for every endpoint), the request's
+    /// endpoint (the <c>route</c> tag, else the <c>endpoint</c> tag) counts beside it, so each endpoint's crash is its own issue.
     /// </summary>
     public static GroupingRules V9 { get; } = new(9, V8, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
-        microsoftProductsOnly: true, packagesAreLibraries: true);
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true);
 
     /// <summary>The rules ingest groups by.</summary>
     public static GroupingRules Current => V9;
@@ -156,6 +160,12 @@ internal sealed class GroupingRules
     public bool PackagesAreLibraries { get; }
 
     /// <summary>
+    /// An app frame that is a lambda or local function of the entry point (<see cref="DotNetFrames.IsEntryPointLambda"/>) counts the request's
+    /// endpoint beside it (<see cref="Grouper.EndpointName"/>): its name, ordinals dropped, is the same for every minimal API handler.
+    /// </summary>
+    public bool EntryPointHandlersByEndpoint { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -179,7 +189,10 @@ internal sealed class GroupingRules
         var addsSetters = SettersPassTheirValue && !Previous.SettersPassTheirValue;
         var addsMicrosoftApps = MicrosoftProductsOnly && !Previous.MicrosoftProductsOnly;
         var addsPackages = PackagesAreLibraries && !Previous.PackagesAreLibraries;
-        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages;
+
+        // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
+        var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -203,7 +216,8 @@ internal sealed class GroupingRules
                     || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
                     || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
                     || (addsMicrosoftApps && MayBeMicrosoftApp(frame))
-                    || (addsPackages && frame.Package))
+                    || (addsPackages && frame.Package)
+                    || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame)))
                 {
                     return true;
                 }

@@ -118,6 +118,12 @@ public sealed record GroupingComponent(string Kind, string Value, bool Counts = 
     /// <summary>The first frame of the app's own code, nearest the throw.</summary>
     public const string AppFrame = "app";
 
+    /// <summary>
+    /// The request's endpoint (its route with the method, else its display name) when the app frame is a lambda or local function
+    /// of the entry point, as a minimal API's handlers are (grouping version 9): the frame's name is the same for every handler.
+    /// </summary>
+    public const string Endpoint = "endpoint";
+
     /// <summary>The .NET names the message quotes: only when no frame of the app's code says where the failure is.</summary>
     public const string Subject = "subject";
 

@@ -76,6 +76,19 @@ public sealed class WhyGroupedTests : DashboardTestContext
     }
 
     [Fact]
+    public void The_route_grouping_version_9_counts_for_a_minimal_api_handler_is_shown_as_its_endpoint()
+    {
+        var cut = RenderFor(new IssueGrouping(9, null,
+        [
+            new GroupingComponent(GroupingComponent.Type, "NullReferenceException"),
+            new GroupingComponent(GroupingComponent.AppFrame, "Program.Main.<lambda>"),
+            new GroupingComponent(GroupingComponent.Endpoint, "GET /orders/{id}"),
+        ]));
+
+        Rows(cut).Should().EndWith(["First app frame=Program.Main.<lambda>", "Endpoint=GET /orders/{id}"]);
+    }
+
+    [Fact]
     public void Values_are_shown_as_text()
     {
         const string hostile = "<script>alert('x')</script>";
