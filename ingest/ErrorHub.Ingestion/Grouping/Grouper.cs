@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 8 (version 2's rules with more
+/// an issue can explain itself) and how the issue is titled. Version 9 (version 2's rules with more
 /// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
 /// (docs/grouping.md); every event also carries the fingerprints of the versions before, so that issues
 /// made before keep their events. Changing anything here that changes a fingerprint is a new version:
