@@ -11,6 +11,8 @@ internal sealed class LogScopes
 {
     internal const int MaxTags = 20;
 
+    private const string RequestIdKey = "RequestId";
+
     // The walk's state for one event: reused on each thread (a capture allocates no closure, no delegate per event).
     [ThreadStatic]
     private static TagWalk? t_walk;
@@ -58,10 +60,14 @@ internal sealed class LogScopes
             // read by index, without an enumerator per scope.
             if (scope is IReadOnlyList<KeyValuePair<string, object?>> list)
             {
+                var framework = IsFrameworkScope(scope);
                 for (var i = 0; i < list.Count; i++)
                 {
                     var (key, value) = list[i];
-                    walk.Add(key, value);
+                    if (!framework || key == RequestIdKey)
+                    {
+                        walk.Add(key, value);
+                    }
                 }
             }
             else if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
@@ -71,6 +77,18 @@ internal sealed class LogScopes
                     walk.Add(key, value);
                 }
             }
+        }
+
+        // The scopes hosting, Kestrel and the logger factory open for every request in any app that logs. Of their
+        // values only the request id is news to an event (it is what the app's own log lines carry): the path is the
+        // URL's, the connection id is the request id's prefix, and the trace, span and parent ids are the trace_id and
+        // span_id tags already. Kept, they would take six of the 20 tags from the app's own scopes. Matched by the type's
+        // name, which is the same on every supported ASP.NET Core, not its full name, which moved between releases.
+        private static bool IsFrameworkScope(object scope)
+        {
+            var type = scope.GetType();
+            return type.Name is "HostingLogScope" or "ConnectionLogScope" or "ActivityLogScope"
+                && type.Namespace is { } space && space.StartsWith("Microsoft.", StringComparison.Ordinal);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -3,6 +3,8 @@ using ErrorHub.AspNetCore.Tests.Infrastructure;
 using ErrorHub.AspNetCore.Tests.Reporting;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -46,6 +48,47 @@ public sealed class TraceTests
         traceId.Should().MatchRegex("^[0-9a-f]{32}$");
         e.Tags["trace_id"].Should().Be(traceId);
         e.Tags["span_id"].Should().Be(spanId);
+    }
+
+    [Fact]
+    public async Task Of_the_scopes_every_logging_app_gets_per_request_only_the_request_id_becomes_a_tag_and_the_apps_own_keys_stay()
+    {
+        string? requestId = null;
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
+            {
+                pipeline.UseErrorHub();
+                pipeline.MapGet("/cart/{id}/checkout", (string id, HttpContext context, ILoggerFactory logs) =>
+                {
+                    requestId = context.TraceIdentifier;
+                    var logger = logs.CreateLogger("Shop.Checkout");
+
+                    // An app's own key may share a name with the framework's: it is the app's, and kept.
+                    using var order = logger.BeginScope(new Dictionary<string, object?> { ["TenantId"] = "acme", ["ParentId"] = "order-7" });
+                    try
+                    {
+                        return Shop.Checkout(id);
+                    }
+                    catch (InvalidOperationException exception)
+                    {
+                        logger.LogError(exception, "Checkout of {Cart} failed", id);
+                        throw;
+                    }
+                });
+            },
+            // What every app with logging has: a provider that hosting's entries reach, so hosting opens its request
+            // scope and an Activity, Kestrel its connection scope and the logger factory the Activity's.
+            services: services => services.AddSingleton<ILoggerProvider, SilentLoggerProvider>());
+
+        (await app.GetAsync("/cart/42/checkout")).Should().Be(500);
+
+        var e = app.Events.Should().ContainSingle().Subject;
+        requestId.Should().NotBeNullOrEmpty();
+        e.Tags.Should().Contain("RequestId", requestId!, "the id the app's own log lines carry finds them");
+        e.Tags.Should().Contain("TenantId", "acme").And.Contain("ParentId", "order-7");
+        e.Tags.Keys.Should().NotContain(["RequestPath", "ConnectionId", "TraceId", "SpanId"], "the URL and the trace tags carry them already");
+        e.Tags.Should().ContainKey("trace_id");
+        e.Request!.Url.Should().EndWith("/cart/42/checkout");
     }
 
     [Fact]
