@@ -40,6 +40,21 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             dsn.Should().MatchRegex($"^http://[0-9a-f]{{32}}@127\\.0\\.0\\.1:{dashboard.BaseUrl.Port}/{projectId}$");
             await Expect(admin.Locator(".keys-table code.dsn").First).ToHaveTextAsync(dsn);
 
+            // Rotating asks first, since the DSN in use stops working: cancelled, nothing changes; confirmed, a new DSN.
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Rotate key Default" }).ClickAsync();
+            var confirm = admin.Locator("[role=alertdialog], [role=dialog]");
+            var dialog = confirm.First;
+            await Expect(dialog).ToContainTextAsync("its current DSN is refused from now on");
+            await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+            await Expect(confirm).ToHaveCountAsync(0);
+            await Expect(admin.Locator(".keys-table code.dsn")).ToHaveTextAsync([dsn]);
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Rotate key Default" }).ClickAsync();
+            await dialog.GetByRole(AriaRole.Button, new() { Name = "Rotate", Exact = true }).ClickAsync();
+            await Expect(admin.Locator(".keys-table .revoked-key")).ToHaveCountAsync(1);
+            var rotated = admin.Locator(".keys-table .active-key code.dsn");
+            await Expect(rotated).ToHaveCountAsync(1);
+            (await rotated.InnerTextAsync()).Should().MatchRegex($"^http://[0-9a-f]{{32}}@127\\.0\\.0\\.1:{dashboard.BaseUrl.Port}/{projectId}$").And.NotBe(dsn);
+
             // Invite a member of that project.
             await admin.GotoAsync(dashboard.Url("users").ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(admin);
