@@ -15,13 +15,9 @@ namespace ErrorHub.SystemTests.EndToEnd;
 /// </summary>
 public sealed class FreshAppInstallTests : IAsyncLifetime
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(6);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
-    // One feed for the test class, packed once, with a version of its own per run: the NuGet cache never serves an
-    // older build under the same number.
-    private static readonly string Version = $"0.1.0-fresh.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-    private static readonly Lazy<Task<string>> Feed = new(PackAsync);
+    private static readonly string Version = SdkFeed.Version;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-fresh-app-").FullName;
     private IngestHost _ingest = null!;
@@ -29,7 +25,7 @@ public sealed class FreshAppInstallTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _ingest = await IngestHost.StartAsync();
-        var feed = await Feed.Value;
+        var feed = await SdkFeed.FolderAsync();
 
         // The user's feeds stay; the folder feed comes on top, as "dotnet nuget add source" would put it.
         await File.WriteAllTextAsync(Path.Combine(_directory, "nuget.config"), $"""
@@ -46,17 +42,6 @@ public sealed class FreshAppInstallTests : IAsyncLifetime
     {
         await _ingest.DisposeAsync();
         IngestHost.DeleteDirectory(_directory);
-    }
-
-    private static async Task<string> PackAsync()
-    {
-        var feed = Directory.CreateTempSubdirectory("errorhub-feed-").FullName;
-        foreach (var project in new[] { "sdk/ErrorHub", "sdk/ErrorHub.AspNetCore" })
-        {
-            await RunAsync(feed, "pack", Path.Combine(RepositoryPaths.Root, project), "-o", feed, $"-p:Version={Version}", "-nologo", "-v:q");
-        }
-
-        return feed;
     }
 
     [Theory]
@@ -131,40 +116,5 @@ public sealed class FreshAppInstallTests : IAsyncLifetime
         throw new TimeoutException("The fresh app's crash did not reach ingest within 30 s.");
     }
 
-    private static async Task RunAsync(string workingDirectory, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} took longer than {CommandTimeout}.");
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"dotnet {string.Join(' ', arguments)} failed ({process.ExitCode}):\n{await output}\n{await errors}");
-        }
-    }
+    private static Task RunAsync(string workingDirectory, params string[] arguments) => DotnetCli.RunAsync(workingDirectory, arguments);
 }

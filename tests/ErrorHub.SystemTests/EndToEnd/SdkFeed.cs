@@ -1,0 +1,29 @@
+using ErrorHub.Testing.Processes;
+
+namespace ErrorHub.SystemTests.EndToEnd;
+
+/// <summary>
+/// The SDK's two packages packed into a folder feed, once per test run for every class that installs them as a user
+/// would (packing is the slow part), with a version of its own per run: the NuGet cache never serves an older build
+/// under the same number.
+/// </summary>
+internal static class SdkFeed
+{
+    public static readonly string Version = $"0.1.0-fresh.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+
+    private static readonly Lazy<Task<string>> Packed = new(PackAsync);
+
+    /// <summary>The feed's folder, packed on first use.</summary>
+    public static Task<string> FolderAsync() => Packed.Value;
+
+    private static async Task<string> PackAsync()
+    {
+        var feed = Directory.CreateTempSubdirectory("errorhub-feed-").FullName;
+        foreach (var project in new[] { "sdk/ErrorHub", "sdk/ErrorHub.AspNetCore" })
+        {
+            await DotnetCli.RunAsync(feed, "pack", Path.Combine(RepositoryPaths.Root, project), "-o", feed, $"-p:Version={Version}", "-nologo", "-v:q");
+        }
+
+        return feed;
+    }
+}
