@@ -39,7 +39,34 @@ public interface IIssueActivity
     /// upper bound: also events stamped ahead of this server's clock): whether an issue ignored until N more events or users is back.
     /// </summary>
     Task<IssueActivity> GetIssueActivityAfterAsync(int projectId, string fingerprint, DateTimeOffset after, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The project's issues whose stored state (<see cref="IIssueStates"/>) can end by their events (resolved, or ignored until
+    /// N more events or users) and that have events after that state's change (strictly, by whole seconds), each with its
+    /// latest event's time and its number of events (all of them, with those of issues merged into it): one query whatever
+    /// the number of states, read from the per-issue aggregates, not from the events. Ignored for good or until a time: never
+    /// in the answer, however many events they have (their tab follows from the state and the clock alone).
+    /// </summary>
+    Task<IReadOnlyList<IssueSeenAfterChange>> GetIssuesSeenAfterChangesAsync(int projectId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The events after their state's change (strictly, by the event's own whole second, with no upper bound) of the named
+    /// issues whose stored state is resolved or ignored, each with what <see cref="GetReleasesAfterAsync"/> (no filter) and
+    /// <see cref="GetIssueActivityAfterAsync"/> answer for it after its change: in one query, whatever the number of names, so
+    /// that triage need not ask once per issue. Issues without such events (or named but neither resolved nor ignored) are not
+    /// in the answer.
+    /// </summary>
+    Task<IReadOnlyList<ActivityAfterChange>> GetActivityAfterChangesAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default);
 }
+
+/// <summary>An issue with events after its stored state's change: its latest event's time (whole seconds) and its number of events.</summary>
+public sealed record IssueSeenAfterChange(string Fingerprint, DateTimeOffset LastSeen, long Events);
+
+/// <summary>
+/// A resolved or ignored issue's events after its state's change (<see cref="IssueState.ChangedAt"/>): per release (oldest first
+/// time first, then by release) and in all (events, distinct users).
+/// </summary>
+public sealed record ActivityAfterChange(string Fingerprint, IReadOnlyList<ReleaseActivity> Releases, IssueActivity Activity);
 
 /// <summary>Which events count: those of one environment (when set) at or above a level (when set).</summary>
 public sealed record EventFilter(string? Environment = null, string? MinimumLevel = null)
@@ -99,3 +126,10 @@ public sealed record ActivityTotals(long Events, long Users, long Issues);
 
 /// <summary>Events of one release (empty: none) in a window, and the first one's time (whole seconds).</summary>
 public sealed record ReleaseActivity(string Release, long Events, DateTimeOffset FirstSeen);
+
+internal static class ActivityAfterChanges
+{
+    /// <summary>Releases as <see cref="IIssueActivity.GetReleasesAfterAsync"/> orders them: first time, then release (ordinal).</summary>
+    public static IReadOnlyList<ReleaseActivity> InOrder(IEnumerable<ReleaseActivity> releases) =>
+        [.. releases.OrderBy(release => release.FirstSeen).ThenBy(release => release.Release, StringComparer.Ordinal)];
+}

@@ -37,13 +37,11 @@ public sealed record IssueFilter
     /// </summary>
     public string? Search { get; init; }
 
-    /// <summary>Only these issues (a triage tab: the resolved ones, say); null: any. At most <see cref="MaxFingerprints"/>.</summary>
+    /// <summary>Only these issues (a triage tab: the regressed ones, say); null: any. Any number: the stores take them as a set.</summary>
     public IReadOnlyCollection<string>? Fingerprints { get; init; }
 
-    /// <summary>Not these issues (the unresolved tab leaves out the resolved and ignored ones). At most <see cref="MaxFingerprints"/>.</summary>
+    /// <summary>Not these issues (the resolved tab leaves out the regressed ones); any number.</summary>
     public IReadOnlyCollection<string>? ExcludedFingerprints { get; init; }
-
-    public const int MaxFingerprints = 5000;
 
     /// <summary>
     /// Only issues whose stored triage status (<see cref="IIssueStates"/>; none stored: unresolved) is one of these, or
@@ -53,7 +51,7 @@ public sealed record IssueFilter
 
     /// <summary>
     /// With <see cref="Statuses"/>: issues listed whatever their stored status (those whose events moved them to another
-    /// tab: regressed, an ignore that ended). At most <see cref="MaxFingerprints"/>.
+    /// tab: regressed, an ignore that ended); any number.
     /// </summary>
     public IReadOnlyCollection<string>? StatusExceptions { get; init; }
 
@@ -67,11 +65,7 @@ public sealed record IssueFilter
     /// <summary>Throws for sets no store may take.</summary>
     internal void ValidateFingerprints()
     {
-        if (Fingerprints?.Count > MaxFingerprints || ExcludedFingerprints?.Count > MaxFingerprints || StatusExceptions?.Count > MaxFingerprints)
-        {
-            throw new ArgumentOutOfRangeException(nameof(Fingerprints), $"At most {MaxFingerprints} fingerprints may be named.");
-        }
-
+        // Any number of names (until December 2026 at most 5,000, which a project with more regressed issues at once exceeded).
         if (Fingerprints?.Any(fingerprint => fingerprint is null) == true || ExcludedFingerprints?.Any(fingerprint => fingerprint is null) == true
             || StatusExceptions?.Any(fingerprint => fingerprint is null) == true)
         {

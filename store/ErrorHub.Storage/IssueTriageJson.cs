@@ -5,10 +5,15 @@ namespace ErrorHub.Storage;
 
 /// <summary>
 /// The triage details of an <see cref="IssueState"/> beyond its status (ignore conditions, "next release",
-/// assignee) as one JSON column in both stores: they are read and written whole, never queried by value.
+/// assignee) as one JSON column in both stores: they are read and written whole. The one look inside: whether an ignore
+/// ends with events or users (<see cref="IgnoredUntilEventsField"/>, <see cref="IgnoredUntilUsersField"/> present), which
+/// triage asks the stores to find without reading the events of issues ignored for good.
 /// </summary>
 internal static class IssueTriageJson
 {
+    public const string IgnoredUntilEventsField = "ignoredUntilEvents";
+    public const string IgnoredUntilUsersField = "ignoredUntilUsers";
+
     public static string Serialize(IssueState state)
     {
         var details = new IssueTriageDetails(
@@ -49,7 +54,12 @@ internal static class IssueTriageJson
     }
 }
 
-internal sealed record IssueTriageDetails(string? ResolvedAfterRelease, long? IgnoredUntil, long? IgnoredUntilEvents, long? IgnoredUntilUsers, Guid? AssigneeId)
+internal sealed record IssueTriageDetails(
+    string? ResolvedAfterRelease,
+    long? IgnoredUntil,
+    [property: JsonPropertyName(IssueTriageJson.IgnoredUntilEventsField)] long? IgnoredUntilEvents,
+    [property: JsonPropertyName(IssueTriageJson.IgnoredUntilUsersField)] long? IgnoredUntilUsers,
+    Guid? AssigneeId)
 {
     public static readonly IssueTriageDetails None = new(null, null, null, null, null);
 }

@@ -52,19 +52,107 @@ public abstract partial class StoreContractTests
         (await ListAsync(new IssueFilter { Fingerprints = ["a", "b"], Since = T0 })).Should().Equal("b", "a");
         (await Store.Issues.GetIssuesAsync(new IssueQuery(Project) { Filter = new IssueFilter { ExcludedFingerprints = ["a"] } })).TotalCount.Should().Be(3);
 
-        Func<Task> tooMany = () => Store.Issues.GetIssuesAsync(new IssueQuery(Project)
-        {
-            Filter = new IssueFilter { Fingerprints = [.. Enumerable.Range(0, IssueFilter.MaxFingerprints + 1).Select(i => $"fp-{i}")] },
-        });
-        await tooMany.Should().ThrowAsync<ArgumentOutOfRangeException>();
+        // Any number of names: a project with thousands of regressed issues at once names them all (until December 2026 a
+        // list of more than 5,000 was refused).
+        string[] many = [.. Enumerable.Range(0, 6_000).Select(i => $"fp-{i}"), "c"];
+        (await ListAsync(new IssueFilter { Fingerprints = many })).Should().Equal("c");
+        (await ListAsync(new IssueFilter { ExcludedFingerprints = many })).Should().Equal("it's \\ odd", "b", "a");
+        (await ListAsync(new IssueFilter { Statuses = [], StatusExceptions = many })).Should().Equal("c");
+        (await ListAsync(new IssueFilter { Statuses = [], StatusExceptions = many, Environment = "production" })).Should().Equal(["c"], "with a filter that reads events");
+    }
+
+    [Fact]
+    public async Task Issues_whose_events_can_end_their_state_are_found_from_the_aggregates_and_their_events_since_the_change_read_in_one_answer()
+    {
+        var changed = T0.AddHours(1);
+        var ann = TestEvents.User("ann");
+        var bob = TestEvents.User("bob");
+        const string Ignored = "it's \\ ignored";
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "resolved", T0) with { Release = "shop@0.9" },
+            TestEvents.Create(Project, "resolved", changed.AddMilliseconds(500)) with { Release = "shop@0.9" },
+            TestEvents.Create(Project, "resolved", changed.AddSeconds(1), ann) with { Release = "shop@1.0" },
+            TestEvents.Create(Project, "resolved", changed.AddHours(1), bob) with { Release = "shop@2.0" },
+            TestEvents.Create(Project, "resolved", changed.AddHours(2), ann) with { Release = "shop@1.0" },
+            TestEvents.Create(Project, "resolved", changed.AddHours(3)) with { Release = null },
+            TestEvents.Create(Project, "quiet", T0),
+            TestEvents.Create(Project, "quiet", changed.AddMilliseconds(999)),
+            TestEvents.Create(Project, Ignored, changed.AddMinutes(1), ann),
+            TestEvents.Create(Project, Ignored, changed.AddMinutes(2)),
+            TestEvents.Create(Project, "merged", T0),
+            TestEvents.Create(Project, "merged", changed.AddMinutes(3), bob),
+            TestEvents.Create(Project, "for-good", changed.AddMinutes(1)),
+            TestEvents.Create(Project, "for-good", changed.AddMinutes(2)),
+            TestEvents.Create(Project, "for-a-day", changed.AddMinutes(1)),
+            TestEvents.Create(Project, "reopened", changed.AddMinutes(1)),
+            TestEvents.Create(Project, "never-triaged", changed.AddMinutes(1)),
+            TestEvents.Create(Project + 1, "resolved", changed.AddMinutes(1)),
+        ]);
+        await Store.Notifications.States.SetStatesAsync(
+        [
+            new IssueState(Project, "resolved", IssueStatus.Resolved, changed) { ResolvedInRelease = "shop@1.0" },
+            new IssueState(Project, "quiet", IssueStatus.Resolved, changed),
+            new IssueState(Project, Ignored, IssueStatus.Ignored, changed) { IgnoredUntilUsers = 5 },
+            new IssueState(Project, "merged", IssueStatus.Resolved, changed),
+            new IssueState(Project, "for-good", IssueStatus.Ignored, changed) { AssigneeId = Guid.NewGuid() },
+            new IssueState(Project, "for-a-day", IssueStatus.Ignored, changed) { IgnoredUntil = changed.AddDays(1) },
+            new IssueState(Project, "reopened", IssueStatus.Unresolved, changed),
+            new IssueState(Project, "state-without-events", IssueStatus.Resolved, changed),
+            new IssueState(Project + 1, "resolved", IssueStatus.Resolved, changed.AddHours(10)),
+        ]);
+        await Store.Merges.MergeAsync(Project, Ignored, ["merged"], changed);
+        var activity = Store.Notifications.Activity;
+
+        var seen = (await activity.GetIssuesSeenAfterChangesAsync(Project)).OrderBy(issue => issue.Fingerprint, StringComparer.Ordinal).ToList();
+
+        seen.Should().Equal(
+            [new IssueSeenAfterChange(Ignored, changed.AddMinutes(3), 4), new IssueSeenAfterChange("resolved", changed.AddHours(3), 6)],
+            "only resolved issues and ignores until N more events or users, with events after their change's second (with those of " +
+            "the issues merged into them; every event counted): not quiet, ignored for good or until a time, unresolved, merged-away or never triaged issues");
+
+        string[] named = [Ignored, "resolved", "quiet", "for-good", "reopened", "merged", "not-there"];
+        var answer = (await activity.GetActivityAfterChangesAsync(Project, named)).OrderBy(issue => issue.Fingerprint, StringComparer.Ordinal).ToList();
+
+        answer.Select(issue => issue.Fingerprint).Should().Equal(["for-good", Ignored, "resolved"], "the named resolved and ignored issues with events since their change, whatever their conditions");
+        answer[0].Activity.Should().Be(new IssueActivity("for-good", 2, 0));
+        answer[2].Releases.Should().Equal(
+            [new ReleaseActivity("shop@1.0", 2, changed.AddSeconds(1)), new ReleaseActivity("shop@2.0", 1, changed.AddHours(1)), new ReleaseActivity("", 1, changed.AddHours(3))],
+            "after the change's second only, per release, oldest first");
+        answer[2].Activity.Should().Be(new IssueActivity("resolved", 4, 2));
+        answer[1].Activity.Should().Be(new IssueActivity(Ignored, 3, 2), "with the events of the issue merged into it");
+        answer[1].Releases.Should().Equal(new ReleaseActivity("shop@2.4.1", 3, changed.AddMinutes(1)));
+        (await activity.GetActivityAfterChangesAsync(Project, [])).Should().BeEmpty();
+
+        // The same as the questions asked one issue at a time.
+        (await activity.GetReleasesAfterAsync(Project, "resolved", EventFilter.All, changed)).Should().Equal(answer[2].Releases);
+        (await activity.GetIssueActivityAfterAsync(Project, Ignored, changed)).Should().Be(answer[1].Activity);
+    }
+
+    [Fact]
+    public async Task Six_thousand_regressed_issues_are_found_and_read_in_one_answer_each()
+    {
+        // More than a list could name until December 2026 (5,000).
+        const int Regressed = 6_000;
+        var changed = T0.AddHours(1);
+        string[] fingerprints = [.. Enumerable.Range(0, Regressed).Select(i => $"regressed-{i:D4}-{new string('x', 24)}")];
+        await Store.Events.InsertEventsAsync([.. fingerprints.SelectMany((fingerprint, i) => new[] { TestEvents.Create(Project, fingerprint, T0), TestEvents.Create(Project, fingerprint, changed.AddSeconds(i + 1)) })]);
+        await Store.Notifications.States.SetStatesAsync([.. fingerprints.Select(fingerprint => new IssueState(Project, fingerprint, IssueStatus.Resolved, changed))]);
+
+        var seen = await Store.Notifications.Activity.GetIssuesSeenAfterChangesAsync(Project);
+        seen.Select(issue => issue.Fingerprint).Should().BeEquivalentTo(fingerprints);
+
+        var answer = (await Store.Notifications.Activity.GetActivityAfterChangesAsync(Project, fingerprints)).OrderBy(issue => issue.Fingerprint, StringComparer.Ordinal).ToList();
+        answer.Select(issue => issue.Fingerprint).Should().Equal(fingerprints);
+        answer.Select(issue => issue.Releases.Single().FirstSeen).Should().Equal(fingerprints.Select((_, i) => changed.AddSeconds(i + 1)));
     }
 
     [Fact]
     public async Task Lists_filter_by_stored_triage_status_with_thousands_of_resolved_and_ignored_issues()
     {
-        // More resolved and more ignored issues than a list may name: the store reads the states itself.
-        const int Resolved = IssueFilter.MaxFingerprints + 1;
-        const int Ignored = IssueFilter.MaxFingerprints + 2;
+        // More resolved and more ignored issues than a list could name until December 2026 (5,000): the store reads the states itself.
+        const int Resolved = 5_001;
+        const int Ignored = 5_002;
         string[] untriaged = ["u-0", "u-1", "u-2"];
         var events = Enumerable.Range(0, Resolved).Select(i => TestEvents.Create(Project, $"r-{i}", T0.AddSeconds(i)))
             .Concat(Enumerable.Range(0, Ignored).Select(i => TestEvents.Create(Project, $"g-{i}", T0.AddSeconds(i)) with { Environment = "staging" }))

@@ -45,7 +45,12 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     public static bool CanBeAssigned(UserAccount account, IReadOnlySet<Guid> projectMembers) =>
         account.DisabledAt is null && (account.Role == UserRole.Admin || projectMembers.Contains(account.Id));
 
-    /// <summary>The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved).</summary>
+    /// <summary>
+    /// The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved). Two store queries
+    /// whatever the number of states (the states; the issues whose events could have moved them, from the per-issue
+    /// aggregates), and a third, for all of them at once, only when some of those issues have had events since the last
+    /// render: what their events since their change are.
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
     {
         var stored = await states.GetStatesAsync(projectId, cancellationToken: cancellationToken);
@@ -56,61 +61,57 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             return views;
         }
 
-        // Only issues with an event after their change can have changed: one query per thousand states finds them.
-        var lastSeen = new Dictionary<string, IssueSummary>(StringComparer.Ordinal);
-        foreach (var chunk in waiting.Chunk(IssueOrderingLimit))
+        // Only a resolved issue or an ignore until N more events or users, with events after its change, can have been moved
+        // by them; the store finds those without reading events. An issue ignored for good or until a time is judged by its
+        // state and the clock alone: however noisy, its events are never read here.
+        var seen = (await activity.GetIssuesSeenAfterChangesAsync(projectId, cancellationToken)).ToDictionary(issue => issue.Fingerprint, StringComparer.Ordinal);
+        var now = clock.GetUtcNow();
+        var unknown = new List<(IssueState State, IssueSeenAfterChange Seen)>();
+        foreach (var state in waiting)
         {
-            var page = await issues.GetIssuesAsync(
-                new IssueQuery(projectId) { Limit = IssueOrderingLimit, Filter = new IssueFilter { Fingerprints = [.. chunk.Select(state => state.Fingerprint)] } },
-                cancellationToken);
-            foreach (var issue in page.Items)
+            if (!seen.TryGetValue(state.Fingerprint, out var issue) || state.IgnoreExpiredAt(now) || !EndsWithEvents(state))
             {
-                lastSeen[issue.Fingerprint] = issue;
+                views[state.Fingerprint] = Evaluate(state, null, now);
+            }
+            else if (_remembered.TryGetValue((state, issue.LastSeen, issue.Events), out var known))
+            {
+                views[state.Fingerprint] = known;
+            }
+            else
+            {
+                unknown.Add((state, issue));
             }
         }
 
-        foreach (var state in waiting)
+        if (unknown.Count == 0)
         {
-            // An issue without events (retention removed its last ones, or it was merged away) is listed nowhere: its state
-            // is kept for when it comes back.
-            if (lastSeen.TryGetValue(state.Fingerprint, out var issue))
-            {
-                views[state.Fingerprint] = await EvaluateRememberedAsync(state, issue, cancellationToken);
-            }
+            return views;
+        }
+
+        var after = (await activity.GetActivityAfterChangesAsync(projectId, [.. unknown.Select(pair => pair.State.Fingerprint)], cancellationToken))
+            .ToDictionary(issue => issue.Fingerprint, StringComparer.Ordinal);
+        if (_remembered.Count + unknown.Count > RememberedLimit)
+        {
+            _remembered.Clear();
+        }
+
+        foreach (var (state, issue) in unknown)
+        {
+            var view = Evaluate(state, after.GetValueOrDefault(state.Fingerprint), now);
+            _remembered[(state, issue.LastSeen, issue.Events)] = view;
+            views[state.Fingerprint] = view;
         }
 
         return views;
     }
 
-    // What an issue's events since its change made of it, for as long as the state and the issue's events stay as they
-    // were: the list refreshes every 10 s, and without this each refresh asked the store again about every resolved issue
-    // with events since its resolution. Bounded: emptied when full.
+    private static bool EndsWithEvents(IssueState state) => state.Status == IssueStatus.Resolved || state.IgnoreEndsWithActivity;
+
+    // What an issue's events since its change made of it, for as long as the state and the issue's events (its latest
+    // event's time and its number of events) stay as they were: the list refreshes every 10 s, and an unchanged project then
+    // reads no events at all. Bounded: emptied when full.
     private const int RememberedLimit = 50_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(IssueState State, DateTimeOffset LastSeen, long Events), IssueTriageView> _remembered = new();
-
-    private async Task<IssueTriageView> EvaluateRememberedAsync(IssueState state, IssueSummary issue, CancellationToken cancellationToken)
-    {
-        var quietSince = issue.LastSeen <= state.ChangedAt;
-        if (quietSince || state.IgnoreExpiredAt(clock.GetUtcNow()))
-        {
-            return await EvaluateAsync(state, quietSince, cancellationToken);
-        }
-
-        var key = (state, issue.LastSeen, issue.EventCount);
-        if (_remembered.TryGetValue(key, out var known))
-        {
-            return known;
-        }
-
-        var view = await EvaluateAsync(state, quietSince, cancellationToken);
-        if (_remembered.Count >= RememberedLimit)
-        {
-            _remembered.Clear();
-        }
-
-        _remembered[key] = view;
-        return view;
-    }
 
     public async Task<IssueTriageView> EvaluateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
     {
@@ -292,42 +293,41 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
     private async Task<IssueTriageView> EvaluateAsync(IssueState state, bool quietSince, CancellationToken cancellationToken)
     {
+        if (quietSince || state.IgnoreExpiredAt(clock.GetUtcNow()) || state.Status == IssueStatus.Ignored && !state.IgnoreEndsWithActivity)
+        {
+            return Evaluate(state, null, clock.GetUtcNow());
+        }
+
+        // The store counts the events of issues merged into this one as its own.
+        var after = state.Status == IssueStatus.Resolved
+            ? new ActivityAfterChange(state.Fingerprint, await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken), new IssueActivity(state.Fingerprint, 0, 0))
+            : new ActivityAfterChange(state.Fingerprint, [], await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken));
+        return Evaluate(state, after, clock.GetUtcNow());
+    }
+
+    /// <summary>
+    /// A stored state judged against its issue's events since the change (null: none). Resolved: regressed by the first
+    /// event after the resolution whose release reopens it (any release, or one in or after the release rule). Ignored:
+    /// back when its time is up, or when it has had the events or users it was ignored for (exactly the events after the
+    /// change, with those of merged issues, each user once).
+    /// </summary>
+    private static IssueTriageView Evaluate(IssueState state, ActivityAfterChange? after, DateTimeOffset now)
+    {
         if (state.Status == IssueStatus.Resolved)
         {
-            if (quietSince)
-            {
-                return new IssueTriageView(TriageStatus.Resolved, state);
-            }
-
-            // The store counts the events of issues merged into this one as its own.
-            var releases = await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken);
-            var regression = releases.Where(release => state.IsReopenedBy(release.Release)).MinBy(release => release.FirstSeen);
+            var regression = after?.Releases.Where(release => state.IsReopenedBy(release.Release)).MinBy(release => release.FirstSeen);
             return regression is null
                 ? new IssueTriageView(TriageStatus.Resolved, state)
                 : new IssueTriageView(TriageStatus.Regressed, state, regression.Release.Length == 0 ? null : regression.Release, regression.FirstSeen);
         }
 
-        if (state.Status != IssueStatus.Ignored)
+        if (state.Status != IssueStatus.Ignored || state.IgnoreExpiredAt(now))
         {
             return new IssueTriageView(TriageStatus.Unresolved, state);
         }
 
-        if (state.IgnoreExpiredAt(clock.GetUtcNow()))
-        {
-            return new IssueTriageView(TriageStatus.Unresolved, state);
-        }
-
-        if (!quietSince && state.IgnoreEndsWithActivity)
-        {
-            // Exactly the events after the change (to the second, whatever their minute; also those stamped a little
-            // ahead of this server's clock), with those of merged issues, each user once.
-            var since = await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken);
-            if (state.IgnoreEndedBy(since))
-            {
-                return new IssueTriageView(TriageStatus.Unresolved, state);
-            }
-        }
-
-        return new IssueTriageView(TriageStatus.Ignored, state);
+        return after is not null && state.IgnoreEndedBy(after.Activity)
+            ? new IssueTriageView(TriageStatus.Unresolved, state)
+            : new IssueTriageView(TriageStatus.Ignored, state);
     }
 }

@@ -305,7 +305,7 @@ internal sealed class ClickHouseClient
 
     /// <summary>Runs a SELECT and maps each row of its JSONEachRow answer (UInt64 and Int64 arrive as strings).</summary>
     public Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
-        QueryAsync(sql, readRow, options: null, cancellationToken);
+        QueryAsync(sql, readRow, LongQueryFor(sql), cancellationToken);
 
     /// <summary>
     /// A SELECT whose text may be up to <paramref name="maxQueryBytes"/> long, such as a list of thousands of keys (18.x parses
@@ -313,7 +313,30 @@ internal sealed class ClickHouseClient
     /// clause is read only after parsing).
     /// </summary>
     public Task<IReadOnlyList<T>> QueryLongAsync<T>(string sql, int maxQueryBytes, Func<JsonElement, T> readRow, CancellationToken cancellationToken) =>
-        QueryAsync(sql, readRow, new QueryOptions
+        QueryAsync(sql, readRow, LongQuery(maxQueryBytes), cancellationToken);
+
+    // 18.x's default max_query_size; from LongQueryBytes on, a query is sent with limits of its own (a list of literals is
+    // also a syntax tree of a node or more each, 50,000 by default).
+    private const int DefaultMaxQueryBytes = 256 * 1024;
+    private const int LongQueryBytes = 64 * 1024;
+
+    /// <summary>
+    /// The limits a query of a few thousand literals needs (a list of issues that triage names, say), or null for a short one:
+    /// twice its length, so that no number of names is refused; the defaults hold for every other query.
+    /// </summary>
+    private static QueryOptions? LongQueryFor(string sql)
+    {
+        if (sql.Length < LongQueryBytes / 3)
+        {
+            return null;
+        }
+
+        var bytes = Encoding.UTF8.GetByteCount(sql);
+        return bytes < LongQueryBytes ? null : LongQuery((int)Math.Min(int.MaxValue, Math.Max(DefaultMaxQueryBytes, 2L * bytes)));
+    }
+
+    private static QueryOptions LongQuery(int maxQueryBytes) =>
+        new()
         {
             CustomSettings = new Dictionary<string, object>
             {
@@ -322,7 +345,7 @@ internal sealed class ClickHouseClient
                 ["max_ast_elements"] = maxQueryBytes / 4,
                 ["max_expanded_ast_elements"] = maxQueryBytes / 4,
             },
-        }, cancellationToken);
+        };
 
     private Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Func<JsonElement, T> readRow, QueryOptions? options, CancellationToken cancellationToken) =>
         SendAsync(sql, async () =>
@@ -455,7 +478,7 @@ internal sealed class ClickHouseClient
         SendAsync<(IReadOnlyList<T>, long?)>(sql, async () =>
         {
             var query = sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSON";
-            using var result = await _driver.ExecuteRawResultAsync(query, cancellationToken: cancellationToken);
+            using var result = await _driver.ExecuteRawResultAsync(query, options: LongQueryFor(query), cancellationToken: cancellationToken);
             await using var stream = await result.ReadDecompressedStreamAsync();
             using var reader = new StreamReader(stream, Encoding.UTF8);
             var text = await reader.ReadToEndAsync(cancellationToken);

@@ -7,7 +7,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// <summary>
 /// Activity on ClickHouse: windows are counted from the per-minute aggregate (<c>issue_minutely</c>),
 /// issues' first times and titles from the hourly one (<c>issue_hourly</c>); only an issue's first event
-/// and the releases after a resolution read events, for one issue each. Events of a merged issue count for the
+/// and the events after a triage change (of one issue, or of the issues triage names) read events. Events of a merged issue count for the
 /// issue it was merged into (<see cref="IIssueMerges"/>), as every reader counts them.
 /// </summary>
 internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHouseNotificationSchema schema, ClickHouseMergeCache merges, ILogger logger) : IIssueActivity
@@ -153,6 +153,118 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
             row => new IssueActivity(fingerprint, ClickHouseClient.ReadInt64(row.GetProperty("issue_events")), ClickHouseClient.ReadInt64(row.GetProperty("issue_users"))),
             cancellationToken);
         return rows.Count == 0 ? new IssueActivity(fingerprint, 0, 0) : rows[0];
+    }
+
+    public async Task<IReadOnlyList<IssueSeenAfterChange>> GetIssuesSeenAfterChangesAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        var keys = await KeysAsync(projectId, cancellationToken);
+        var project = ClickHouseSql.Literal(projectId);
+        var resolved = ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Resolved));
+        var ignored = ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Ignored));
+
+        // The states that can end by events: resolved, or ignored with a count of events or users in their triage (an
+        // unreadable triage reads as ignored for good, as the state does). Ignored for good or until a time: left out here,
+        // so their events, however many, are never read.
+        var states = $"""
+            SELECT fingerprint AS fp, toUnixTimestamp(argMax(changed_at, version)) AS state_changed
+            FROM {schema.IssueStates}
+            WHERE project_id = {project}
+            GROUP BY fingerprint
+            HAVING argMax(status, version) = {resolved}
+                OR (argMax(status, version) = {ignored}
+                    AND (visitParamHas(argMax(triage, version), {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilEventsField)})
+                         OR visitParamHas(argMax(triage, version), {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilUsersField)})))
+            """;
+        var merged = keys.IsEmpty ? "" : $" OR fingerprint IN ({keys.Sources()})";
+
+        // From the per-day aggregates, never the events: the latest second and the number of events of each such issue (with
+        // those merged into it). The states' IN runs where the aggregates are (on a cluster each node holds every state).
+        return await client.QueryAsync(
+            $"""
+            SELECT fp AS fingerprint, max(seen) AS issue_last_seen, sum(events) AS issue_events, any(state_changed) AS changed
+            FROM
+            (
+                SELECT {keys.Key()} AS fp, maxMerge(last_seen) AS seen, countMerge(event_count) AS events
+                FROM {schema.IssueDays}
+                WHERE project_id = {project} AND (fingerprint IN (SELECT fp FROM ({states})){merged})
+                GROUP BY fingerprint
+            )
+            ANY INNER JOIN ({states}) USING fp
+            GROUP BY fp
+            HAVING issue_last_seen > changed
+            """,
+            row => new IssueSeenAfterChange(
+                row.GetProperty("fingerprint").GetString() ?? "",
+                StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("issue_last_seen"))),
+                ClickHouseClient.ReadInt64(row.GetProperty("issue_events"))),
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ActivityAfterChange>> GetActivityAfterChangesAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        if (fingerprints.Count == 0)
+        {
+            return [];
+        }
+
+        var keys = await KeysAsync(projectId, cancellationToken);
+        var project = ClickHouseSql.Literal(projectId);
+        var key = keys.Key();
+        var names = string.Join(", ", fingerprints.Distinct(StringComparer.Ordinal).Select(ClickHouseSql.Quote));
+        var states = $"""
+            SELECT fingerprint AS fp, toUnixTimestamp(argMax(changed_at, version)) AS state_changed
+            FROM {schema.IssueStates}
+            WHERE project_id = {project} AND fingerprint IN ({names})
+            GROUP BY fingerprint
+            HAVING argMax(status, version) IN ({ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Resolved))}, {ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Ignored))})
+            """;
+
+        // Only the named issues' rows of the table of events in issue order (their own and those merged into them), from the
+        // earliest of their changes on; each row is then held against its issue's own change where the rows meet (after each
+        // shard's part on a cluster; every node holds every state). LIMIT 1 BY: a duplicate not merged away yet counts once.
+        // A merged issue's events carry the key of the issue they were merged into, so a merged-away issue's state never matches.
+        // Any number of names: a long query is sent with limits of its own (ClickHouseClient).
+        return await client.QueryAsync(
+            $"""
+            SELECT fp AS fingerprint,
+                   groupArray(release) AS releases, groupArray(release_first) AS firsts, groupArray(release_events) AS counts,
+                   sum(release_events) AS issue_events, uniqExactIfMerge(release_users) AS issue_users
+            FROM
+            (
+                SELECT fp, release, min(ts) AS release_first, count() AS release_events, uniqExactIfState(user_hash, user_hash != 0) AS release_users
+                FROM
+                (
+                    SELECT {key} AS fp, release, toUnixTimestamp(timestamp) AS ts, user_hash
+                    FROM
+                    (
+                        SELECT fingerprint, event_id, release, timestamp, user_hash
+                        FROM {schema.IssueEvents}
+                        WHERE project_id = {project} AND fingerprint IN ({keys.Members(fingerprints)})
+                          AND timestamp > (SELECT toDateTime(min(state_changed), 'UTC') FROM ({states}))
+                        LIMIT 1 BY event_id
+                    )
+                )
+                ANY INNER JOIN ({states}) USING fp
+                WHERE ts > state_changed
+                GROUP BY fp, release
+            )
+            GROUP BY fp
+            """,
+            ReadActivityAfterChange,
+            cancellationToken);
+    }
+
+    private static ActivityAfterChange ReadActivityAfterChange(JsonElement row)
+    {
+        var fingerprint = row.GetProperty("fingerprint").GetString() ?? "";
+        var releases = row.GetProperty("releases").EnumerateArray().Select(value => value.GetString() ?? "").ToList();
+        var firsts = row.GetProperty("firsts").EnumerateArray().Select(ClickHouseClient.ReadInt64).ToList();
+        var counts = row.GetProperty("counts").EnumerateArray().Select(ClickHouseClient.ReadInt64).ToList();
+        return new ActivityAfterChange(
+            fingerprint,
+            ActivityAfterChanges.InOrder(releases.Select((release, i) => new ReleaseActivity(release, counts[i], StoreTime.FromUnixSeconds(firsts[i])))),
+            new IssueActivity(fingerprint, ClickHouseClient.ReadInt64(row.GetProperty("issue_events")), ClickHouseClient.ReadInt64(row.GetProperty("issue_users"))));
     }
 
     private Task<ClickHouseIssueKeys> KeysAsync(int projectId, CancellationToken cancellationToken) =>

@@ -11,6 +11,10 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string IssueHourly => schema.IssueHourly;
 
+    public string IssueDays => schema.IssueDays;
+
+    public string IssueEvents => schema.IssueEvents;
+
     public string IssueMinutely => Table("issue_minutely");
 
     public string IssueStates => Table("issue_states");

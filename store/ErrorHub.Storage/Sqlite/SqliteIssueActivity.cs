@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using ErrorHub.Storage.Events;
 using Microsoft.Data.Sqlite;
 
@@ -153,6 +154,113 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         await reader.ReadAsync(cancellationToken);
         return new IssueActivity(fingerprint, reader.GetInt64(0), reader.GetInt64(1));
     }
+
+    public async Task<IReadOnlyList<IssueSeenAfterChange>> GetIssuesSeenAfterChangesAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+
+        // The per-issue aggregates (a look-up by key per fingerprint), never the events. An ignore ends with events when its
+        // triage names a count of events or users; an unreadable triage reads as ignored for good, as the state does.
+        var endsWithEvents = $"""
+            (s.status = '{StoredNames.Of(IssueStatus.Resolved)}'
+             OR s.status = '{StoredNames.Of(IssueStatus.Ignored)}' AND json_valid(s.triage)
+                AND (json_extract(s.triage, '$.{IssueTriageJson.IgnoredUntilEventsField}') IS NOT NULL
+                     OR json_extract(s.triage, '$.{IssueTriageJson.IgnoredUntilUsersField}') IS NOT NULL))
+            """;
+        command.CommandText = $"""
+            {Members(endsWithEvents)}
+            SELECT k.issue, max(i.last_seen) AS seen, sum(i.event_count), max(k.after) AS after
+            FROM members AS k JOIN issues AS i ON i.project_id = $project AND i.fingerprint = k.member
+            GROUP BY k.issue
+            HAVING seen >= after
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        var answer = new List<IssueSeenAfterChange>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            answer.Add(new IssueSeenAfterChange(reader.GetString(0), StoreTime.ToWholeSeconds(reader.GetInt64(1)), reader.GetInt64(2)));
+        }
+
+        return answer;
+    }
+
+    public async Task<IReadOnlyList<ActivityAfterChange>> GetActivityAfterChangesAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        if (fingerprints.Count == 0)
+        {
+            return [];
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(deferred: true);
+
+        // Each named issue's events from the second after its change on: one range of the index on issue and time per
+        // fingerprint (its own and those merged into it), not the issue's history. The names are one parameter, a JSON array.
+        var names = JsonSerializer.Serialize(fingerprints, FingerprintJson.Default.IReadOnlyCollectionString);
+        var members = Members($"s.status IN ('{StoredNames.Of(IssueStatus.Resolved)}', '{StoredNames.Of(IssueStatus.Ignored)}') AND s.fingerprint IN (SELECT value FROM json_each($names))");
+        const string After = "FROM members AS k JOIN events AS e ON e.project_id = $project AND e.fingerprint = k.member AND e.timestamp >= k.after";
+
+        var releases = new Dictionary<string, List<ReleaseActivity>>(StringComparer.Ordinal);
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"{members} SELECT k.issue, coalesce(e.release, '') AS event_release, count(*), min(e.timestamp) {After} GROUP BY k.issue, event_release";
+            command.Parameters.AddWithValue("$project", projectId);
+            command.Parameters.AddWithValue("$names", names);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var issue = reader.GetString(0);
+                if (!releases.TryGetValue(issue, out var list))
+                {
+                    releases[issue] = list = [];
+                }
+
+                list.Add(new ReleaseActivity(reader.GetString(1), reader.GetInt64(2), StoreTime.ToWholeSeconds(reader.GetInt64(3))));
+            }
+        }
+
+        var answer = new List<ActivityAfterChange>(releases.Count);
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"{members} SELECT k.issue, count(*), {DistinctUsers} {After} GROUP BY k.issue";
+            command.Parameters.AddWithValue("$project", projectId);
+            command.Parameters.AddWithValue("$names", names);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var issue = reader.GetString(0);
+                answer.Add(new ActivityAfterChange(
+                    issue,
+                    ActivityAfterChanges.InOrder(releases.GetValueOrDefault(issue) ?? []),
+                    new IssueActivity(issue, reader.GetInt64(1), reader.GetInt64(2))));
+            }
+        }
+
+        return answer;
+    }
+
+    /// <summary>
+    /// <c>members</c>: the project's stored states (aliased <c>s</c>) that pass <paramref name="states"/>, not merged away, each
+    /// with the fingerprints whose events are its own (its own, those merged into it) and the first millisecond after its change.
+    /// </summary>
+    private static string Members(string states) => $"""
+        WITH triaged AS (
+            SELECT s.fingerprint, (s.changed_at + 1) * 1000 AS after
+            FROM issue_states AS s
+            WHERE s.project_id = $project AND {states}
+              AND NOT EXISTS (SELECT 1 FROM issue_merges AS m WHERE m.project_id = $project AND m.fingerprint = s.fingerprint)
+        ),
+        members AS (
+            SELECT t.fingerprint AS issue, t.fingerprint AS member, t.after FROM triaged AS t
+            UNION ALL
+            SELECT t.fingerprint, m.fingerprint, t.after FROM triaged AS t JOIN issue_merges AS m ON m.project_id = $project AND m.target = t.fingerprint
+        )
+        """;
 
     /// <summary>The issue of an event aliased <c>e</c>: a look-up per event only where the project has merged issues.</summary>
     private static async Task<string> IssueKeyAsync(SqliteConnection connection, int projectId, CancellationToken cancellationToken) =>

@@ -252,45 +252,41 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         return new IssuePage(page, Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture));
     }
 
-    /// <summary>IN and NOT IN conditions on <paramref name="column"/> (the issue an event belongs to), a parameter per fingerprint.</summary>
+    /// <summary>
+    /// IN and NOT IN conditions on <paramref name="column"/> (the issue an event belongs to). Each list of names is one parameter,
+    /// a JSON array read as a set (any number of names: a parameter per name stopped at SQLite's limit on parameters).
+    /// </summary>
     private static string FingerprintConditions(SqliteCommand command, IssueFilter filter, string column = "e.fingerprint")
     {
         var conditions = new System.Text.StringBuilder();
-        void Add(IReadOnlyCollection<string>? fingerprints, string prefix, string keyword)
+        string? Named(IReadOnlyCollection<string>? fingerprints, string name)
         {
             if (fingerprints is not { Count: > 0 })
             {
-                return;
+                return null;
             }
 
-            var names = new List<string>(fingerprints.Count);
-            foreach (var fingerprint in fingerprints)
-            {
-                var name = prefix + names.Count.ToString(CultureInfo.InvariantCulture);
-                command.Parameters.AddWithValue(name, fingerprint);
-                names.Add(name);
-            }
-
-            conditions.Append($" AND {column} {keyword} ({string.Join(", ", names)})");
+            command.Parameters.AddWithValue(name, System.Text.Json.JsonSerializer.Serialize(fingerprints, FingerprintJson.Default.IReadOnlyCollectionString));
+            return $"(SELECT value FROM json_each({name}))";
         }
 
-        Add(filter.Fingerprints, "$only", "IN");
-        Add(filter.ExcludedFingerprints, "$not", "NOT IN");
+        if (Named(filter.Fingerprints, "$only") is { } only)
+        {
+            conditions.Append($" AND {column} IN {only}");
+        }
+
+        if (Named(filter.ExcludedFingerprints, "$not") is { } excludedNames)
+        {
+            conditions.Append($" AND {column} NOT IN {excludedNames}");
+        }
+
         if (filter.Statuses is { } statuses)
         {
             // The states table is read as a set (SQLite builds it once per statement), whatever its size.
             var byStatus = statuses.Contains(IssueStatus.Unresolved)
                 ? filter.ExcludedStatusNames is { Count: > 0 } excluded ? $"{column} NOT IN ({StatesNamed(excluded)})" : "1"
                 : statuses.Count > 0 ? $"{column} IN ({StatesNamed([.. statuses.Distinct().Select(StoredNames.Of)])})" : "0";
-            var exceptions = new List<string>();
-            foreach (var fingerprint in filter.StatusExceptions ?? [])
-            {
-                var name = "$also" + exceptions.Count.ToString(CultureInfo.InvariantCulture);
-                command.Parameters.AddWithValue(name, fingerprint);
-                exceptions.Add(name);
-            }
-
-            conditions.Append(exceptions.Count == 0 ? $" AND {byStatus}" : $" AND ({byStatus} OR {column} IN ({string.Join(", ", exceptions)}))");
+            conditions.Append(Named(filter.StatusExceptions, "$also") is { } also ? $" AND ({byStatus} OR {column} IN {also})" : $" AND {byStatus}");
         }
 
         return conditions.ToString();
@@ -770,3 +766,6 @@ internal sealed class SqliteIssueReader(SqliteDatabase database) : IIssueReader
         Grouping = EventPayloadJson.DeserializeGrouping(reader.GetString(8)),
     };
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyCollection<string>))]
+internal sealed partial class FingerprintJson : System.Text.Json.Serialization.JsonSerializerContext;

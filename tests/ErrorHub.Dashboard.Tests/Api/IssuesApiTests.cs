@@ -58,8 +58,9 @@ public sealed class IssuesApiTests : IAsyncLifetime
     [Fact]
     public async Task Every_tab_answers_with_more_resolved_and_ignored_issues_than_a_list_may_name()
     {
-        const int Resolved = IssueFilter.MaxFingerprints + 1;
-        const int Ignored = IssueFilter.MaxFingerprints + 2;
+        // More than a list could name until December 2026 (5,000).
+        const int Resolved = 5_001;
+        const int Ignored = 5_002;
         var now = DateTimeOffset.UtcNow;
         var changed = DateTimeOffset.FromUnixTimeSeconds(now.AddHours(-1).ToUnixTimeSeconds());
         ErrorEvent At(string fingerprint, DateTimeOffset at) => Create(1, fingerprint, at, User("u-" + at.ToUnixTimeMilliseconds()));
@@ -118,6 +119,54 @@ public sealed class IssuesApiTests : IAsyncLifetime
         ignored.Items.Select(i => i.Fingerprint).Should().Equal(["ignore-holding", .. Enumerable.Range(0, Ignored).Select(i => $"g-{i}")], "ignores that ended are not among them");
 
         (await TabAsync("&status=all&sort=events")).Total.Should().Be(Resolved + Ignored + 1 + back.Length);
+    }
+
+    [Fact]
+    public async Task Six_thousand_regressed_issues_are_all_listed_in_the_unresolved_regressed_and_for_review_tabs_and_not_as_resolved()
+    {
+        // Regressed issues are named to the store: until December 2026 at most 5,000, and more failed every tab but All.
+        const int Regressed = 6_000;
+        const int Quiet = 3;
+        var now = DateTimeOffset.UtcNow;
+        var changed = DateTimeOffset.FromUnixTimeSeconds(now.AddHours(-4).ToUnixTimeSeconds());
+        await _api.InsertAsync(
+        [
+            .. Enumerable.Range(0, Regressed).SelectMany(i => new[] { Create(1, $"x-{i:D4}", changed.AddDays(-8)), Create(1, $"x-{i:D4}", changed.AddSeconds(Regressed - i)) }),
+            .. Enumerable.Range(0, Quiet).Select(i => Create(1, $"q-{i}", changed.AddMinutes(-i - 1))),
+        ]);
+        await _api.Server.Services.GetRequiredService<IIssueStates>().SetStatesAsync(
+            [.. Enumerable.Range(0, Regressed).Select(i => $"x-{i:D4}").Concat(Enumerable.Range(0, Quiet).Select(i => $"q-{i}")).Select(fingerprint => new IssueState(1, fingerprint, IssueStatus.Resolved, changed))]);
+        string[] regressed = [.. Enumerable.Range(0, Regressed).Select(i => $"x-{i:D4}")];
+
+        var unresolved = await ListTabAsync("");
+        unresolved.Total.Should().Be(Regressed + 2);
+        unresolved.Items.Select(i => i.Fingerprint).Should().Equal([Checkout, Profile, .. regressed], "newest first: every regressed issue among the unresolved ones");
+        unresolved.Items.Where(i => i.Fingerprint.StartsWith("x-", StringComparison.Ordinal)).Should().OnlyContain(i => i.Status == "regressed");
+
+        var regressedTab = await ListTabAsync("&status=regressed");
+        regressedTab.Items.Select(i => i.Fingerprint).Should().Equal(regressed);
+        regressedTab.Total.Should().Be(Regressed);
+        (await ListTabAsync("&status=new")).Total.Should().Be(Regressed + 2, "for review: the new issues and every regressed one");
+
+        var resolved = await ListTabAsync("&status=resolved");
+        resolved.Items.Should().Equal(Enumerable.Range(0, Quiet).Select(i => ($"q-{i}", "resolved")), "only the resolved issues without events since");
+        resolved.Total.Should().Be(Quiet);
+    }
+
+    private async Task<(long Total, List<(string Fingerprint, string Status)> Items)> ListTabAsync(string query)
+    {
+        var items = new List<(string, string)>();
+        long total = -1;
+        string? cursor = null;
+        do
+        {
+            var page = await JsonAsync(_api.Admin, "/api/projects/1/issues?limit=1000" + query + (cursor is null ? "" : "&cursor=" + cursor));
+            total = total < 0 ? page.GetProperty("totalCount").GetInt64() : total;
+            items.AddRange(page.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("fingerprint").GetString()!, i.GetProperty("status").GetString()!)));
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+        return (total, items);
     }
 
     [Fact]

@@ -414,7 +414,7 @@ public sealed class IssueListTests : DashboardTestContext
         // A long-lived project: thousands of resolved issues, all of them since removed by retention; their states are kept.
         await _store.Store.Schema.EnsureSchemaAsync();
         await _store.Store.Notifications.States.SetStatesAsync(
-            [.. Enumerable.Range(0, IssueFilter.MaxFingerprints + 1).Select(i => new IssueState(Shop.Id, Fingerprint("expired" + i), IssueStatus.Resolved, Now.AddDays(-100)))]);
+            [.. Enumerable.Range(0, 5_001).Select(i => new IssueState(Shop.Id, Fingerprint("expired" + i), IssueStatus.Resolved, Now.AddDays(-100)))]);
 
         var cut = await RenderListAsync(Shop.Id, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);
 

@@ -149,6 +149,103 @@ public sealed class IssueTriageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_noisy_issue_ignored_for_good_stays_ignored_without_its_events_being_read_and_an_unchanged_project_reads_no_events()
+    {
+        var activity = new RecordingActivity(_store.Store.Notifications.Activity);
+        var triage = new IssueTriage(_store.Store.Notifications.States, activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock);
+        var forGood = Fingerprint("ignored-for-good");
+        var forADay = Fingerprint("ignored-for-a-day");
+        var counted = Fingerprint("ignored-until-100-events");
+        await AddAsync(Create(Project, forGood, Start.AddHours(-1)), Create(Project, forADay, Start.AddHours(-1)), Create(Project, counted, Start.AddHours(-1)), Release(Start.AddHours(-1), "shop@2.4.1"));
+        await triage.IgnoreAsync(Project, forGood);
+        await triage.IgnoreAsync(Project, forADay, duration: TimeSpan.FromDays(1));
+        await triage.IgnoreAsync(Project, counted, events: 100);
+        await triage.ResolveAsync(Project, Checkout);
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await AddAsync(
+        [
+            .. Enumerable.Range(1, 200).Select(i => Create(Project, forGood, Start.AddSeconds(i), User("u" + i))),
+            .. Enumerable.Range(1, 200).Select(i => Create(Project, forADay, Start.AddSeconds(i), User("u" + i))),
+            Create(Project, counted, Start.AddMinutes(1)),
+            Release(Start.AddMinutes(2), "shop@2.4.2"),
+        ]);
+
+        var views = await triage.EvaluateAsync(Project);
+
+        views.ToDictionary(pair => pair.Key, pair => pair.Value.Status).Should().BeEquivalentTo(new Dictionary<string, TriageStatus>
+        {
+            [forGood] = TriageStatus.Ignored,
+            [forADay] = TriageStatus.Ignored,
+            [counted] = TriageStatus.Ignored,
+            [Checkout] = TriageStatus.Regressed,
+        });
+        activity.Seen.Should().BeEquivalentTo([counted, Checkout], "an ignore for good or until a time cannot end by events: the store does not even look at them");
+        activity.Read.Should().BeEquivalentTo([counted, Checkout], "only the events of issues whose events can move them are read");
+
+        // The 10 s refresh of an unchanged project: no events read.
+        activity.Clear();
+        (await triage.EvaluateAsync(Project)).Should().BeEquivalentTo(views);
+        activity.Read.Should().BeEmpty("nothing changed since the last render");
+
+        // New events of one issue: only that issue is read again.
+        await AddAsync(Create(Project, counted, Start.AddMinutes(3)), Create(Project, forGood, Start.AddMinutes(3)));
+        activity.Clear();
+        (await triage.EvaluateAsync(Project))[counted].Status.Should().Be(TriageStatus.Ignored);
+        activity.Read.Should().Equal(counted);
+    }
+
+    /// <summary>The real store's activity, with the issues triage asked about written down.</summary>
+    private sealed class RecordingActivity(IIssueActivity inner) : IIssueActivity
+    {
+        public List<string> Seen { get; } = [];
+
+        public List<string> Read { get; } = [];
+
+        public void Clear()
+        {
+            Seen.Clear();
+            Read.Clear();
+        }
+
+        public async Task<IReadOnlyList<IssueSeenAfterChange>> GetIssuesSeenAfterChangesAsync(int projectId, CancellationToken cancellationToken = default)
+        {
+            var seen = await inner.GetIssuesSeenAfterChangesAsync(projectId, cancellationToken);
+            Seen.AddRange(seen.Select(issue => issue.Fingerprint));
+            return seen;
+        }
+
+        public Task<IReadOnlyList<ActivityAfterChange>> GetActivityAfterChangesAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+        {
+            Read.AddRange(fingerprints);
+            return inner.GetActivityAfterChangesAsync(projectId, fingerprints, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<NewIssue>> GetNewIssuesAsync(int projectId, EventFilter filter, DateTimeOffset since, int limit, CancellationToken cancellationToken = default) =>
+            inner.GetNewIssuesAsync(projectId, filter, since, limit, cancellationToken);
+
+        public Task<IReadOnlyList<IssueActivity>> GetActivityAsync(ActivityQuery query, CancellationToken cancellationToken = default) =>
+            inner.GetActivityAsync(query, cancellationToken);
+
+        public Task<ActivityTotals> GetTotalsAsync(int projectId, EventFilter filter, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+            inner.GetTotalsAsync(projectId, filter, from, to, cancellationToken);
+
+        public Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default) =>
+            inner.GetFirstEventAsync(projectId, fingerprint, filter, cancellationToken);
+
+        public Task<IReadOnlyList<ReleaseActivity>> GetReleasesAfterAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset after, CancellationToken cancellationToken = default)
+        {
+            Read.Add(fingerprint);
+            return inner.GetReleasesAfterAsync(projectId, fingerprint, filter, after, cancellationToken);
+        }
+
+        public Task<IssueActivity> GetIssueActivityAfterAsync(int projectId, string fingerprint, DateTimeOffset after, CancellationToken cancellationToken = default)
+        {
+            Read.Add(fingerprint);
+            return inner.GetIssueActivityAfterAsync(projectId, fingerprint, after, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Reopening_makes_it_unresolved_and_an_assignment_keeps_the_status()
     {
         var someone = Guid.NewGuid();

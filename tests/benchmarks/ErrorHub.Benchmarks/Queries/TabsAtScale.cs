@@ -15,7 +15,10 @@ namespace ErrorHub.Benchmarks.Queries;
 /// The issue list API's default tab (Unresolved) on a project with many resolved and ignored issues: fills a store
 /// through its own writers (N issues, one event each, some resolved, some ignored, a few regressed), then starts each
 /// given dashboard build on it in turn and times the first and the last page of <c>/api/projects/1/issues</c> (what the
-/// list page renders, and what its 10 s refresh repeats). On ClickHouse also the statements per render, from
+/// list page renders, and what its 10 s refresh repeats), the Regressed tab's first page, the first render of a freshly started
+/// dashboard (what a render costs before anything is remembered), and the first render after one new event of every regressed
+/// and every noisy ignored issue (<c>--ignored-events</c>: every fifth ignored issue has that many events since its ignore, half of
+/// them ignored until 100 more events, half for good). On ClickHouse also the statements per render, from
 /// <c>system.query_log</c> (every statement the server finished while the renders ran, the dashboard's background work included).
 /// <code>dotnet run -c Release -- tabs-at-scale --store sqlite --dashboard main=PATH/ErrorHub.Dashboard.dll --dashboard branch=PATH2/ErrorHub.Dashboard.dll</code>
 /// </summary>
@@ -30,6 +33,8 @@ internal static class TabsAtScale
         var issues = 100_000;
         var resolved = 20_000;
         var ignored = 10_000;
+        int? regressed = null;
+        var ignoredEvents = 20;
         var runs = 5;
         var dashboards = new List<(string Label, string Path)>();
         for (var i = 0; i < args.Length; i++)
@@ -40,6 +45,8 @@ internal static class TabsAtScale
                 case "--issues": issues = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--resolved": resolved = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--ignored": ignored = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--regressed": regressed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--ignored-events": ignoredEvents = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--dashboard":
                     var parts = args[++i].Split('=', 2);
@@ -78,15 +85,19 @@ internal static class TabsAtScale
 
             var fill = Stopwatch.StartNew();
             await hub.Schema.EnsureSchemaAsync();
-            var regressed = await FillAsync(hub, issues, resolved, ignored);
-            Console.WriteLine($"// {store}: {issues:N0} issues ({resolved:N0} resolved, {regressed} of them regressed; {ignored:N0} ignored) filled in {fill.Elapsed.TotalSeconds:0} s; " +
+            var (cameBack, noisy) = await FillAsync(hub, issues, resolved, ignored, regressed ?? resolved / 1000, ignoredEvents);
+            Console.WriteLine($"// {store}: {issues:N0} issues ({resolved:N0} resolved, {cameBack.Count:N0} of them regressed; {ignored:N0} ignored, {noisy.Count:N0} of them " +
+                $"with {ignoredEvents} events since, half until 100 more events, half for good) filled in {fill.Elapsed.TotalSeconds:0} s; " +
                 $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 
-            Console.WriteLine("| build | Unresolved, first page | Unresolved, last page | total | statements per render |");
-            Console.WriteLine("|---|---|---|---|---|");
+            // One more event now for every regressed and every noisy ignored issue: what the first refresh after new events costs.
+            Task NewEventsAsync() => hub.Events.InsertEventsAsync(
+                [.. cameBack.Concat(noisy).Select(i => TestEvents.Create(1, $"issue-{i:D6}", DateTimeOffset.UtcNow.AddSeconds(-1)))]);
+            Console.WriteLine("| build | first render | Unresolved, first page | Unresolved, last page | Regressed, first page | after new events | total | regressed | statements per render |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var (label, path) in dashboards)
             {
-                await MeasureAsync(label, path, store, directory, clickHouse, database, clickHouseClient, runs);
+                await MeasureAsync(label, path, store, directory, clickHouse, database, clickHouseClient, runs, NewEventsAsync);
             }
         }
         finally
@@ -101,8 +112,13 @@ internal static class TabsAtScale
         }
     }
 
-    /// <summary>Issue i has one event, i × 20 s after the first; the first <paramref name="resolved"/> are resolved an hour after it, the next <paramref name="ignored"/> ignored.</summary>
-    private static async Task<int> FillAsync(ErrorHubStore hub, int issues, int resolved, int ignored)
+    /// <summary>
+    /// Issue i has one event, i × 20 s after the first; the first <paramref name="resolved"/> are resolved an hour after it, the
+    /// next <paramref name="ignored"/> ignored; <paramref name="regressed"/> of the resolved ones, spread evenly, came back; every
+    /// fifth ignored one had <paramref name="ignoredEvents"/> events since (noisy: the even ones are ignored until 100 more
+    /// events, the odd ones for good). Answers the regressed and the noisy ignored issues.
+    /// </summary>
+    private static async Task<(List<int> Regressed, List<int> Noisy)> FillAsync(ErrorHubStore hub, int issues, int resolved, int ignored, int regressed, int ignoredEvents)
     {
         var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(-30).ToUnixTimeSeconds());
         DateTimeOffset At(int i) => start.AddSeconds(i * 20L % (29L * 86_400));
@@ -112,9 +128,18 @@ internal static class TabsAtScale
             await hub.Events.InsertEventsAsync([.. Enumerable.Range(from, Math.Min(Batch, issues - from)).Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i)))]);
         }
 
-        // Every thousandth resolved issue came back: an event after its resolution.
-        var comeBack = Enumerable.Range(0, resolved).Where(i => i % 1000 == 0).ToList();
-        await hub.Events.InsertEventsAsync([.. comeBack.Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i).AddHours(2)))]);
+        // Came back: an event after its resolution (by default every thousandth resolved issue).
+        var comeBack = Enumerable.Range(0, Math.Min(regressed, resolved)).Select(k => (int)((long)k * resolved / regressed)).ToList();
+        foreach (var chunk in comeBack.Chunk(10_000))
+        {
+            await hub.Events.InsertEventsAsync([.. chunk.Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i).AddHours(2)))]);
+        }
+
+        var noisy = Enumerable.Range(resolved, ignored).Where(i => (i - resolved) % 5 == 0).ToList();
+        foreach (var chunk in noisy.Chunk(500))
+        {
+            await hub.Events.InsertEventsAsync([.. chunk.SelectMany(i => Enumerable.Range(0, ignoredEvents).Select(k => TestEvents.Create(1, $"issue-{i:D6}", At(i).AddHours(2).AddSeconds(k))))]);
+        }
         var states = Enumerable.Range(0, resolved).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Resolved, At(i).AddHours(1)))
             .Concat(Enumerable.Range(resolved, ignored).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Ignored, At(i).AddHours(1))
             {
@@ -126,11 +151,12 @@ internal static class TabsAtScale
             await hub.Notifications.States.SetStatesAsync(chunk);
         }
 
-        return comeBack.Count;
+        return (comeBack, noisy);
     }
 
     private static async Task MeasureAsync(
-        string label, string path, string store, string directory, ClickHouseServerFixture? clickHouse, string? database, ClickHouseClient? clickHouseClient, int runs)
+        string label, string path, string store, string directory, ClickHouseServerFixture? clickHouse, string? database, ClickHouseClient? clickHouseClient, int runs,
+        Func<Task> newEvents)
     {
         var url = FreePort.NextHttpUrl();
         var environment = new Dictionary<string, string?>
@@ -168,24 +194,33 @@ internal static class TabsAtScale
         var warm = await GetAsync("");
         var last = warm.Total > PageSize ? "&cursor=o" + (warm.Total - PageSize).ToString(CultureInfo.InvariantCulture) : "";
         await GetAsync(last);
+        var regressedTab = await GetAsync("&status=regressed");
         var before = clickHouseClient is null ? 0 : await FinishedStatementsAsync(clickHouseClient);
         var first = new List<double>();
         var lastPage = new List<double>();
+        var regressedPage = new List<double>();
         var statuses = new HashSet<int>();
         for (var run = 0; run < runs; run++)
         {
             var a = await GetAsync("");
             var b = await GetAsync(last);
+            var c = await GetAsync("&status=regressed");
             first.Add(a.Milliseconds);
             lastPage.Add(b.Milliseconds);
+            regressedPage.Add(c.Milliseconds);
             statuses.Add(a.Status);
             statuses.Add(b.Status);
+            statuses.Add(c.Status);
         }
 
-        var statements = clickHouseClient is null ? "(SQLite: not counted)" : ((await FinishedStatementsAsync(clickHouseClient) - before) / (2.0 * runs)).ToString("0.0", CultureInfo.InvariantCulture);
+        var statements = clickHouseClient is null ? "(SQLite: not counted)" : ((await FinishedStatementsAsync(clickHouseClient) - before) / (3.0 * runs)).ToString("0.0", CultureInfo.InvariantCulture);
+        await newEvents();
+        var refreshed = await GetAsync("");
         string Median(List<double> values) => values.Order().ElementAt(values.Count / 2).ToString("N0", CultureInfo.InvariantCulture) + " ms";
         var answer = statuses.Count == 1 && statuses.Contains(200) ? "" : $" (HTTP {string.Join(", ", statuses)})";
-        Console.WriteLine($"| {label} | {Median(first)}{answer} | {Median(lastPage)}{answer} | {(warm.Total < 0 ? "-" : warm.Total.ToString("N0", CultureInfo.InvariantCulture))} | {statements} |");
+        string Count(long total) => total < 0 ? "-" : total.ToString("N0", CultureInfo.InvariantCulture);
+        Console.WriteLine($"| {label} | {warm.Milliseconds:N0} ms{(warm.Status == 200 ? "" : $" (HTTP {warm.Status})")} | {Median(first)}{answer} | {Median(lastPage)}{answer} | {Median(regressedPage)}{answer} | {refreshed.Milliseconds:N0} ms{(refreshed.Status == 200 ? "" : $" (HTTP {refreshed.Status})")} | " +
+            $"{Count(warm.Total)} | {Count(regressedTab.Total)} | {statements} |");
     }
 
     private static async Task<long> FinishedStatementsAsync(ClickHouseClient client)
