@@ -196,7 +196,7 @@ internal sealed class NotificationCycle(
         if (counts.Since >= _options.MaxPerProjectPerHour)
         {
             // Recorded, so it is counted in the next mail and not found again as new.
-            await outbox.AddNotificationAsync(notification with { State = NotificationState.HeldBack, Subject = $"Held back: {rule.Trigger} {fingerprint}" }, cancellationToken);
+            await outbox.AddNotificationAsync(notification with { State = NotificationState.HeldBack, Subject = $"{IssueMails.Kind(rule.Trigger)}: not mailed, the project's hourly limit was reached" }, cancellationToken);
             return;
         }
 
