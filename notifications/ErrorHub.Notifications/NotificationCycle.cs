@@ -196,7 +196,7 @@ internal sealed class NotificationCycle(
         if (counts.Since >= _options.MaxPerProjectPerHour)
         {
             // Recorded, so it is counted in the next mail and not found again as new.
-            await outbox.AddNotificationAsync(notification with { State = NotificationState.HeldBack, Subject = $"Held back: {rule.Trigger} {fingerprint}" }, cancellationToken);
+            await outbox.AddNotificationAsync(notification with { State = NotificationState.HeldBack, Subject = $"{IssueMails.Kind(rule.Trigger)}: not mailed, the project's hourly limit was reached" }, cancellationToken);
             return;
         }
 
@@ -394,7 +394,7 @@ internal sealed class NotificationCycle(
                 var updated = Apply(due[i], results[i], time.GetUtcNow());
                 await outbox.UpdateNotificationAsync(updated, cancellationToken);
                 anySent |= updated.State == NotificationState.Sent;
-                NotificationLog.Delivered(logger, updated.ProjectId, updated.Key, updated.State, updated.LastError);
+                LogDelivery(updated);
             }
 
             // The first mail of every batch is tried (sent, failed or put off), so going on after a broken connection ends.
@@ -403,6 +403,24 @@ internal sealed class NotificationCycle(
                 return; // a failing server is tried again next round, after the back-off
             }
         }
+    }
+
+    private void LogDelivery(Notification notification)
+    {
+        if (notification.State == NotificationState.Sent && notification.LastError is null)
+        {
+            NotificationLog.Delivered(logger, notification.ProjectId, notification.Key);
+            return;
+        }
+
+        var outcome = notification.State switch
+        {
+            NotificationState.Sent => "was sent, but not to every recipient",
+            NotificationState.Failed => "was given up",
+            _ when notification.DeliverTo is not null => "was sent to some recipients and will be tried again for the others",
+            _ => $"will be tried again at {notification.NextAttemptAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC",
+        };
+        NotificationLog.NotDelivered(logger, notification.ProjectId, notification.Key, outcome, notification.LastError);
     }
 
     internal Notification Apply(Notification notification, DeliveryResult result, DateTimeOffset now)

@@ -14,8 +14,13 @@ internal static partial class NotificationLog
     [LoggerMessage(EventId = 9003, Level = LogLevel.Information, Message = "Recorded a {Trigger} notification for project {ProjectId} ({Key})")]
     public static partial void Recorded(ILogger logger, int projectId, string trigger, string key);
 
-    [LoggerMessage(EventId = 9004, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId}: {State} {Error}")]
-    public static partial void Delivered(ILogger logger, int projectId, string key, NotificationState state, string? error);
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId} sent")]
+    public static partial void Delivered(ILogger logger, int projectId, string key);
+
+    // A warning, not information: a mail that failed is one somebody did not get, and an operator who keeps only
+    // warnings must still see the SMTP server refusing mail.
+    [LoggerMessage(EventId = 9008, Level = LogLevel.Warning, Message = "Notification {Key} of project {ProjectId} {Outcome}: {Error}")]
+    public static partial void NotDelivered(ILogger logger, int projectId, string key, string outcome, string? error);
 
     [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "A notification round failed; trying again next round")]
     public static partial void RoundFailed(ILogger logger, Exception exception);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Smtp;
 using FluentAssertions;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.Notifications.Tests;
@@ -94,6 +95,8 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
         permanent.State.Should().Be(NotificationState.Failed);
         permanent.Attempts.Should().Be(1, "a 5xx answer would be the same next time");
         permanent.LastError.Should().StartWith("550");
+        _harness.Log.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.Contains($"new-issue:new:fp-checkout of project {shop.Id} was given up: 550", StringComparison.Ordinal),
+            "an operator who keeps only warnings must see that a mail was not delivered");
 
         var transient = (await _harness.HistoryAsync(other)).Single();
         transient.State.Should().Be(NotificationState.Failed);

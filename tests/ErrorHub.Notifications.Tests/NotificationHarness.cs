@@ -1,9 +1,11 @@
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
+using ErrorHub.Testing.Ingest;
 using ErrorHub.Testing.Smtp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ErrorHub.Notifications.Tests;
@@ -31,11 +33,15 @@ internal sealed class NotificationHarness : IAsyncDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = contentRoot });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddSingleton<TimeProvider>(time);
+        builder.Logging.AddProvider(Log);
         builder.Services.AddErrorHubNotifications(builder.Configuration);
         Host = builder.Build();
     }
 
     public IHost Host { get; }
+
+    /// <summary>What the worker logged, as an operator's log would show it.</summary>
+    public CapturingLoggerProvider Log { get; } = new();
 
     public FakeTimeProvider Time { get; }
 

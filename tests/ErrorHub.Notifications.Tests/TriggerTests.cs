@@ -285,6 +285,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         var history = await _harness.HistoryAsync(shop);
         history.Should().HaveCount(1_000, "every new issue is recorded once, sent or held back");
         history.Count(n => n.State == NotificationState.HeldBack).Should().Be(980);
+        history.Where(n => n.State == NotificationState.HeldBack).Select(n => n.Subject).Distinct().Should()
+            .Equal(["New issue: not mailed, the project's hourly limit was reached"], "the Alerts page lists them in words, not as an enum and a hash");
 
         _harness.Time.Advance(TimeSpan.FromHours(1));
         await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow(), "fp-after"));

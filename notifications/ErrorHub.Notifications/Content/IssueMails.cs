@@ -33,14 +33,7 @@ internal static class IssueMails
         var sample = alert.FirstEvent ?? alert.LatestEvent;
         var environment = alert.Environment ?? sample?.Environment;
         var what = Headline(issue, sample);
-        var kind = alert.Trigger switch
-        {
-            AlertTrigger.NewIssue => "New issue",
-            AlertTrigger.Regression => "Regression",
-            AlertTrigger.EventFrequency => "Frequent issue",
-            AlertTrigger.UserFrequency => "Issue affecting many users",
-            _ => "Issue",
-        };
+        var kind = Kind(alert.Trigger);
         var subject = $"[{Bounded.Text(alert.ProjectName, 60)}{(string.IsNullOrWhiteSpace(environment) ? "" : "/" + Bounded.Text(environment, 40))}] {kind}: {what}";
 
         var mail = new MailWriter().Heading($"{kind}: {what}");
@@ -77,6 +70,16 @@ internal static class IssueMails
         mail.Footer($"You get this because you watch {Bounded.Text(alert.ProjectName, 60)} on ErrorHub. Alert rules and who gets them: {alert.SettingsLink.AbsoluteUri}");
         return mail.Build(subject);
     }
+
+    /// <summary>What the alert is about, in the words of its subject: "New issue", "Frequent issue".</summary>
+    public static string Kind(AlertTrigger trigger) => trigger switch
+    {
+        AlertTrigger.NewIssue => "New issue",
+        AlertTrigger.Regression => "Regression",
+        AlertTrigger.EventFrequency => "Frequent issue",
+        AlertTrigger.UserFrequency => "Issue affecting many users",
+        _ => "Issue",
+    };
 
     /// <summary>"NullReferenceException in CheckoutService.Complete", else the issue's title.</summary>
     public static string Headline(IssueSummary issue, ErrorEvent? sample)

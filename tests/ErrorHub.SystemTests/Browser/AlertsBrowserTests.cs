@@ -44,6 +44,8 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
             await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = $"Sent to {address}" })).ToBeVisibleAsync();
             dashboard.Smtp.Messages().SelectMany(SmtpServerFixture.EnvelopeRecipients).Should().Contain(address, "the SMTP server accepted the test e-mail");
             await Expect(page.Locator(".notification-history")).ToContainTextAsync(address);
+            await Expect(page.Locator(".notification-history tbody tr").Filter(new() { HasText = address }).Locator("td").Nth(1))
+                .ToHaveTextAsync("Test e-mail"); // the history says why in words, not the outbox's key ("test", "event-frequency")
         }
         finally
         {
