@@ -69,7 +69,7 @@ internal static class StormRate
 
         var runs = kinds.Select(_ => new List<RateRun>()).ToArray();
         Console.WriteLine();
-        Console.WriteLine("| round | app | /ok alone: p50 / p99, CPU per /ok | storm: /ok p50 / p99 / p99.9 (service p99) | /ok answered /s | /throw answered /s, p50 / p99 | app cores | app CPU per exception | peak RSS | thrown = delivered + counted as dropped | CPU 0 busy (client's CPU per request) | pacer lag p99 / max, waited > 1 ms | load |");
+        Console.WriteLine("| round | app | /ok alone: p50 / p99, CPU per /ok | storm: /ok p50 / p99 / p99.9 (service p99) | /ok answered /s | /throw answered /s, p50 / p99 | app cores | app CPU per exception | peak RSS | thrown = delivered + counted as dropped | CPU 0 busy (client's CPU per request; sink's cores) | pacer lag p99 / max, waited > 1 ms | load |");
         Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
         for (var round = 0; round < rounds; round++)
         {
@@ -97,7 +97,7 @@ internal static class StormRate
                     : $"{run.Thrown:N0} = {(child is null ? 0 : run.Delivered):N0} + {run.Dropped.Values.Sum():N0}{(run.Dropped.Values.Sum() > 0 ? $" ({string.Join(", ", run.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))})" : "")}{(run.Accounted(child is not null) ? "" : kind == "errorhub-light" ? " (the light sink counts no events)" : " **MISMATCH**")}";
                 var (ok, storm) = (run.Storm[1], run.Storm[0]);
                 Console.WriteLine(FormattableString.Invariant(
-                    $"| {round + 1} | {kind} | {Us(run.Alone.Quantile(0.5))} / {Us(run.Alone.Quantile(0.99))}, {run.CpuPerOk:F1} µs | {Us(ok.Quantile(0.5))} / {Us(ok.Quantile(0.99))} / {Us(ok.Quantile(0.999))} ({Us(ok.ServiceP99)}) | {ok.Rate:N0}{Missing(ok)} | {storm.Rate:N0}{Missing(storm)}, {Us(storm.Quantile(0.5))} / {Us(storm.Quantile(0.99))} | {run.Cores:F2} | {run.CpuPerException:F1} µs | {run.PeakMegabytes:N0} MB | {accounting} | {run.Cpu0:F2} ({run.ClientCpu:F1} µs) | {Us(Math.Max(ok.PacerLagP99, storm.PacerLagP99))} / {Us(Math.Max(ok.PacerLagMax, storm.PacerLagMax))}, {ok.WaitedForConnection + storm.WaitedForConnection:N0} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
+                    $"| {round + 1} | {kind} | {Us(run.Alone.Quantile(0.5))} / {Us(run.Alone.Quantile(0.99))}, {run.CpuPerOk:F1} µs | {Us(ok.Quantile(0.5))} / {Us(ok.Quantile(0.99))} / {Us(ok.Quantile(0.999))} ({Us(ok.ServiceP99)}) | {ok.Rate:N0}{Missing(ok)} | {storm.Rate:N0}{Missing(storm)}, {Us(storm.Quantile(0.5))} / {Us(storm.Quantile(0.99))} | {run.Cores:F2} | {run.CpuPerException:F1} µs | {run.PeakMegabytes:N0} MB | {accounting} | {run.Cpu0:F2} ({run.ClientCpu:F1} µs; {run.SinkCores:F2}) | {Us(Math.Max(ok.PacerLagP99, storm.PacerLagP99))} / {Us(Math.Max(ok.PacerLagMax, storm.PacerLagMax))}, {ok.WaitedForConnection + storm.WaitedForConnection:N0} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
             }
         }
 
@@ -140,15 +140,17 @@ internal static class StormRate
         var cpuBefore = CpuWatch.Seconds(app.Pid);
         var cpu0Before = CpuBusySeconds(0);
         var clientBefore = ProcessCpu.Now();
+        var sinkBefore = sink?.CpuSeconds ?? 0;
         var wall = Stopwatch.StartNew();
         var storm = await PacedClient.RunAsync(port, [new PacedStream("/throw", throwRate, ThrowConnections), okStream], seconds);
         var elapsed = wall.Elapsed.TotalSeconds;
         var cpu = CpuWatch.Seconds(app.Pid) - cpuBefore;
         var cpu0 = (CpuBusySeconds(0) - cpu0Before) / elapsed;
         var client = (ProcessCpu.Now() - clientBefore).TotalMicroseconds / Math.Max(1, storm[0].Completed + storm[1].Completed);
+        var sinkCores = ((sink?.CpuSeconds ?? 0) - sinkBefore) / elapsed;
         var stats = await app.FinishAsync();
         var delivered = sink is null ? 0 : (await sink.StatsAsync()).Events;
-        return new RateRun(aloneResult, cpuPerOk, storm, cpu / elapsed, cpu * 1e6 / Math.Max(1, storm[0].Completed), cpu0, client,
+        return new RateRun(aloneResult, cpuPerOk, storm, cpu / elapsed, cpu * 1e6 / Math.Max(1, storm[0].Completed), cpu0, client, sinkCores,
             stats.PeakMegabytes, stats.Thrown, delivered, stats.Dropped);
     }
 
@@ -173,7 +175,7 @@ internal static class StormRate
     private static double Median(IEnumerable<double> values) => RequestCostBenchmarks.Quantile(values.ToList(), 0.5);
 
     private sealed record RateRun(
-        PacedResult Alone, double CpuPerOk, PacedResult[] Storm, double Cores, double CpuPerException, double Cpu0, double ClientCpu, double PeakMegabytes,
+        PacedResult Alone, double CpuPerOk, PacedResult[] Storm, double Cores, double CpuPerException, double Cpu0, double ClientCpu, double SinkCores, double PeakMegabytes,
         long Thrown, long Delivered, Dictionary<string, long> Dropped)
     {
         /// <summary>Thrown = delivered + dropped; for an app whose sink counts nothing (dead ingest), every exception must be a drop.</summary>
