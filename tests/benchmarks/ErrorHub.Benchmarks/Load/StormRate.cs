@@ -4,7 +4,7 @@ using System.Globalization;
 namespace ErrorHub.Benchmarks.Load;
 
 /// <summary>
-/// <c>wrk-storm-rate [seconds] [rounds] [throw rate|auto] [ok rate] [late seconds] [apps]</c>: issue 6 benchmark 4's
+/// <c>wrk-storm-rate [seconds] [rounds] [throw rate|auto] [ok rate] [late seconds] [apps] [storm warm-up seconds]</c>: issue 6 benchmark 4's
 /// "non-throwing requests not slowed" as a user means it (docs/benchmarks.md, section 84): the latency of requests that do
 /// not throw while the app still has CPU to spare, not their throughput on a saturated core (<c>wrk-storm</c>, where
 /// <c>/ok</c> is served at the storm's rate and its ratio is a ratio of CPU per request). The app on CPU 1 as in
@@ -13,7 +13,8 @@ namespace ErrorHub.Benchmarks.Load;
 /// a second on its core under wrk, measured first) and <c>/ok</c> at a fixed moderate rate beside it, each on a schedule
 /// that does not wait for the app, latencies timed from each request's slot in the schedule. Each app first serves
 /// <c>/ok</c> alone at its rate (for the late seconds when given, a late storm, else 2 s: its latency with no storm), then
-/// both for the given seconds. Apps (default <c>handler,errorhub,errorhub-dead,handler</c>; the first is the baseline of
+/// both for the given seconds (with storm warm-up seconds, both that long first, unmeasured: a storm's steady state once
+/// its own code is compiled). Apps (default <c>handler,errorhub,errorhub-dead,handler</c>; the first is the baseline of
 /// every ratio, a second <c>handler</c> measures the run-to-run noise): <c>handler</c> (UseExceptionHandler alone),
 /// <c>errorhub</c> (live sink, which gunzips and decodes on CPU 0), <c>errorhub-light</c> (a sink that only reads the
 /// bytes), <c>errorhub-dead</c> (a closed port). The order rotates every round. Only 127.0.0.1 is contacted; every phase
@@ -44,7 +45,8 @@ internal static class StormRate
         var okRate = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1000;
         var late = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 0;
         string[] kinds = args.Length > 5 ? args[5].Split(',') : ["handler", "errorhub", "errorhub-dead", "handler"];
-        Console.WriteLine($"// wrk-storm-rate: {(late > 0 ? $"{late} s of /ok alone first (a late storm)" : "2 s of /ok alone")}, then {seconds} s of /throw and /ok at fixed rates; {rounds} rounds; apps {string.Join(", ", kinds)}; app on CPU 1, the paced client ({ThrowConnections} + {OkConnections} connections) and the sinks on CPU 0; {Load}");
+        var stormWarmUp = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 0;
+        Console.WriteLine($"// wrk-storm-rate: {(late > 0 ? $"{late} s of /ok alone first (a late storm)" : "2 s of /ok alone")}, then {(stormWarmUp > 0 ? $"{stormWarmUp} s of the storm unmeasured and " : "")}{seconds} s of /throw and /ok at fixed rates; {rounds} rounds; apps {string.Join(", ", kinds)}; app on CPU 1, the paced client ({ThrowConnections} + {OkConnections} connections) and the sinks on CPU 0; {Load}");
 
         await using var sink = await StormSink.StartProcessAsync(cpu: 0);
         await using var light = await StormSink.StartProcessAsync(cpu: 0, light: true);
@@ -69,8 +71,8 @@ internal static class StormRate
 
         var runs = kinds.Select(_ => new List<RateRun>()).ToArray();
         Console.WriteLine();
-        Console.WriteLine("| round | app | /ok alone: p50 / p99, CPU per /ok | storm: /ok p50 / p99 / p99.9 (service p99) | /ok answered /s | /throw answered /s, p50 / p99 | app cores | app CPU per exception | peak RSS | thrown = delivered + counted as dropped | CPU 0 busy (client's CPU per request; sink's cores) | pacer lag p99 / max, waited > 1 ms | load |");
-        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
+        Console.WriteLine("| round | app | /ok alone: p50 / p99, CPU per /ok | storm: /ok p50 / p99 / p99.9 (service p99) | /ok answered /s | /throw answered /s, p50 / p99 | app cores | app CPU per exception | app during the storm: GC pauses; JIT; lock contentions; pool threads | peak RSS | thrown = delivered + counted as dropped | CPU 0 busy (client's CPU per request; sink's cores) | pacer lag p99 / max, waited > 1 ms | load |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---:|---|");
         for (var round = 0; round < rounds; round++)
         {
             for (var turn = 0; turn < kinds.Length; turn++)
@@ -90,14 +92,14 @@ internal static class StormRate
                     await child.ResetAsync();
                 }
 
-                var run = await MeasureAsync(mode, dsn, child, seconds, throwRate, okRate, late);
+                var run = await MeasureAsync(mode, dsn, child, seconds, throwRate, okRate, late, stormWarmUp);
                 runs[i].Add(run);
                 var accounting = mode == "handler"
                     ? "—"
                     : $"{run.Thrown:N0} = {(child is null ? 0 : run.Delivered):N0} + {run.Dropped.Values.Sum():N0}{(run.Dropped.Values.Sum() > 0 ? $" ({string.Join(", ", run.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))})" : "")}{(run.Accounted(child is not null) ? "" : kind == "errorhub-light" ? " (the light sink counts no events)" : " **MISMATCH**")}";
                 var (ok, storm) = (run.Storm[1], run.Storm[0]);
                 Console.WriteLine(FormattableString.Invariant(
-                    $"| {round + 1} | {kind} | {Us(run.Alone.Quantile(0.5))} / {Us(run.Alone.Quantile(0.99))}, {run.CpuPerOk:F1} µs | {Us(ok.Quantile(0.5))} / {Us(ok.Quantile(0.99))} / {Us(ok.Quantile(0.999))} ({Us(ok.ServiceP99)}) | {ok.Rate:N0}{Missing(ok)} | {storm.Rate:N0}{Missing(storm)}, {Us(storm.Quantile(0.5))} / {Us(storm.Quantile(0.99))} | {run.Cores:F2} | {run.CpuPerException:F1} µs | {run.PeakMegabytes:N0} MB | {accounting} | {run.Cpu0:F2} ({run.ClientCpu:F1} µs; {run.SinkCores:F2}) | {Us(Math.Max(ok.PacerLagP99, storm.PacerLagP99))} / {Us(Math.Max(ok.PacerLagMax, storm.PacerLagMax))}, {ok.WaitedForConnection + storm.WaitedForConnection:N0} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
+                    $"| {round + 1} | {kind} | {Us(run.Alone.Quantile(0.5))} / {Us(run.Alone.Quantile(0.99))}, {run.CpuPerOk:F1} µs | {Us(ok.Quantile(0.5))} / {Us(ok.Quantile(0.99))} / {Us(ok.Quantile(0.999))} ({Us(ok.ServiceP99)}) | {ok.Rate:N0}{Missing(ok)} | {storm.Rate:N0}{Missing(storm)}, {Us(storm.Quantile(0.5))} / {Us(storm.Quantile(0.99))} | {run.Cores:F2} | {run.CpuPerException:F1} µs | {run.Runtime} | {run.PeakMegabytes:N0} MB | {accounting} | {run.Cpu0:F2} ({run.ClientCpu:F1} µs; {run.SinkCores:F2}) | {Us(Math.Max(ok.PacerLagP99, storm.PacerLagP99))} / {Us(Math.Max(ok.PacerLagMax, storm.PacerLagMax))}, {ok.WaitedForConnection + storm.WaitedForConnection:N0} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
             }
         }
 
@@ -114,13 +116,13 @@ internal static class StormRate
 
             var above = runs[i].Select((r, round) => r.CpuPerException - runs[0][round].CpuPerException).ToList();
             Console.WriteLine(FormattableString.Invariant(
-                $"| {kinds[i]}{(i == 0 ? " (baseline)" : "")} | {Column(0.5)} | {Column(0.99)} | {Column(0.999)} | {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.5))))} / {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.99))))} | {(i == 0 ? $"({Median(runs[0].Select(r => r.CpuPerException)):F1} µs)" : $"{Median(above):+0.0;-0.0} µs ({above.Min():+0.0;-0.0} to {above.Max():+0.0;-0.0})")} | {Median(runs[i].Select(r => r.Cores)):F2} | {(i == 0 ? $"({runs[0].Max(r => r.PeakMegabytes):N0} MB)" : $"{runs[i].Select((r, round) => r.PeakMegabytes - runs[0][round].PeakMegabytes).Max():+0;-0} MB")} | {(kinds[i] is "handler" ? "—" : kinds[i] is "errorhub-light" ? "(not counted)" : runs[i].All(r => r.Accounted(kinds[i] == "errorhub")) ? "yes, every run" : "**no**")} |"));
+                $"| {kinds[i]}{(i == 0 ? " (baseline)" : "")} | {Column(0.5)} | {Column(0.99)} | {Column(0.999)} | {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.5))))} / {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.99))))} | {(i == 0 ? $"({Median(runs[0].Select(r => r.CpuPerException)):F1} µs)" : $"{Median(above):+0.0;-0.0} µs ({above.Min():+0.0;-0.0} to {above.Max():+0.0;-0.0})")} | {Median(runs[i].Select(r => r.Cores)):F2} | {(i == 0 ? $"({runs[0].Max(r => r.PeakMegabytes):N0} MB)" : $"{runs[i].Select((r, round) => r.PeakMegabytes - runs[0][round].PeakMegabytes).Max():+0;-0;0} MB")} | {(kinds[i] is "handler" ? "—" : kinds[i] is "errorhub-light" ? "(not counted)" : runs[i].All(r => r.Accounted(kinds[i] == "errorhub")) ? "yes, every run" : "**no**")} |"));
         }
 
         Console.WriteLine($"// {Load}");
     }
 
-    private static async Task<RateRun> MeasureAsync(string mode, string? dsn, StormSink.Child? sink, int seconds, double throwRate, double okRate, int late)
+    private static async Task<RateRun> MeasureAsync(string mode, string? dsn, StormSink.Child? sink, int seconds, double throwRate, double okRate, int late, int stormWarmUp)
     {
         await using var app = await SdkStorm.App.StartAsync(mode, dsn, "none");
         var port = new Uri(app.Url).Port;
@@ -137,20 +139,30 @@ internal static class StormRate
         var aloneResult = (await PacedClient.RunAsync(port, [okStream], aloneSeconds))[0];
         var cpuPerOk = (CpuWatch.Seconds(app.Pid) - cpuAloneBefore) * 1e6 / Math.Max(1, aloneResult.Completed);
 
+        PacedStream throwStream = new("/throw", throwRate, ThrowConnections);
+        if (stormWarmUp > 0)
+        {
+            await PacedClient.RunAsync(port, [throwStream, okStream], stormWarmUp);
+        }
+
+        var probeBefore = await app.ProbeAsync();
         var cpuBefore = CpuWatch.Seconds(app.Pid);
         var cpu0Before = CpuBusySeconds(0);
         var clientBefore = ProcessCpu.Now();
         var sinkBefore = sink?.CpuSeconds ?? 0;
         var wall = Stopwatch.StartNew();
-        var storm = await PacedClient.RunAsync(port, [new PacedStream("/throw", throwRate, ThrowConnections), okStream], seconds);
+        var storm = await PacedClient.RunAsync(port, [throwStream, okStream], seconds);
         var elapsed = wall.Elapsed.TotalSeconds;
         var cpu = CpuWatch.Seconds(app.Pid) - cpuBefore;
         var cpu0 = (CpuBusySeconds(0) - cpu0Before) / elapsed;
         var client = (ProcessCpu.Now() - clientBefore).TotalMicroseconds / Math.Max(1, storm[0].Completed + storm[1].Completed);
         var sinkCores = ((sink?.CpuSeconds ?? 0) - sinkBefore) / elapsed;
+        var probeAfter = await app.ProbeAsync();
+        var runtime = FormattableString.Invariant(
+            $"{probeAfter.GcPauseMilliseconds - probeBefore.GcPauseMilliseconds:N0} ms ({probeAfter.Gen1 - probeBefore.Gen1} gen1, {probeAfter.Gen2 - probeBefore.Gen2} gen2); {probeAfter.JitMilliseconds - probeBefore.JitMilliseconds:N0} ms, {probeAfter.JitMethods - probeBefore.JitMethods:N0} methods; {probeAfter.LockContentions - probeBefore.LockContentions:N0} lock contentions; pool threads {probeBefore.PoolThreads} → {probeAfter.PoolThreads}");
         var stats = await app.FinishAsync();
         var delivered = sink is null ? 0 : (await sink.StatsAsync()).Events;
-        return new RateRun(aloneResult, cpuPerOk, storm, cpu / elapsed, cpu * 1e6 / Math.Max(1, storm[0].Completed), cpu0, client, sinkCores,
+        return new RateRun(aloneResult, cpuPerOk, storm, cpu / elapsed, cpu * 1e6 / Math.Max(1, storm[0].Completed), cpu0, client, sinkCores, runtime,
             stats.PeakMegabytes, stats.Thrown, delivered, stats.Dropped);
     }
 
@@ -175,7 +187,7 @@ internal static class StormRate
     private static double Median(IEnumerable<double> values) => RequestCostBenchmarks.Quantile(values.ToList(), 0.5);
 
     private sealed record RateRun(
-        PacedResult Alone, double CpuPerOk, PacedResult[] Storm, double Cores, double CpuPerException, double Cpu0, double ClientCpu, double SinkCores, double PeakMegabytes,
+        PacedResult Alone, double CpuPerOk, PacedResult[] Storm, double Cores, double CpuPerException, double Cpu0, double ClientCpu, double SinkCores, string Runtime, double PeakMegabytes,
         long Thrown, long Delivered, Dictionary<string, long> Dropped)
     {
         /// <summary>Thrown = delivered + dropped; for an app whose sink counts nothing (dead ingest), every exception must be a drop.</summary>
