@@ -106,6 +106,12 @@ if (args is ["wrk-storm-ok", .. var wrkStormOkArgs])
     return;
 }
 
+if (args is ["wrk-storm-rate", .. var wrkStormRateArgs])
+{
+    await StormRate.RunAsync(wrkStormRateArgs);
+    return;
+}
+
 if (args is ["wrk-storm", .. var wrkStormArgs])
 {
     await WrkBenchmarks.RunStormAsync(wrkStormArgs);

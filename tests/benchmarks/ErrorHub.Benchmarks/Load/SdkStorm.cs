@@ -274,7 +274,14 @@ internal static partial class SdkStorm
 
     internal sealed record AppStats(long Thrown, Dictionary<string, long> Dropped, double PeakMegabytes);
 
-    internal sealed record AppProbe(bool Activity, long Allocated);
+    /// <summary>
+    /// What the app reports of itself: hosting's Activity, bytes allocated so far, and (for <c>wrk-storm-rate</c>) the GC's
+    /// pauses and collections, the JIT's time and methods, and lock contentions so far, all threads, and the thread pool's
+    /// threads now (it adds threads when its work items wait behind blocked ones).
+    /// </summary>
+    internal sealed record AppProbe(
+        bool Activity, long Allocated, double GcPauseMilliseconds = 0, int Gen1 = 0, int Gen2 = 0, double JitMilliseconds = 0, long JitMethods = 0,
+        long LockContentions = 0, int PoolThreads = 0);
 
     /// <summary>
     /// The app: <c>/ok</c> answers, <c>/throw</c> throws 20 frames deep; UseExceptionHandler answers 500. Its mode is
@@ -377,7 +384,10 @@ internal static partial class SdkStorm
         });
         // Whether hosting started its Activity for this request (ErrorHub then keys the request by it, 0 B; without it an
         // AsyncLocal, 96 B), and what the process allocated so far.
-        app.MapGet("/probe", () => new AppProbe(Activity.Current is not null, GC.GetTotalAllocatedBytes(precise: true)));
+        app.MapGet("/probe", () => new AppProbe(
+            Activity.Current is not null, GC.GetTotalAllocatedBytes(precise: true), GC.GetTotalPauseDuration().TotalMilliseconds, GC.CollectionCount(1), GC.CollectionCount(2),
+            System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds, System.Runtime.JitInfo.GetCompiledMethodCount(),
+            Monitor.LockContentionCount, ThreadPool.ThreadCount));
         if (timers is not null)
         {
             app.MapGet("/timers", () => timers.Report());

@@ -22,6 +22,7 @@ internal sealed class TieringLog : EventListener
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentDictionary<string, byte> _names = new();
 
     public string Report()
     {
@@ -45,6 +46,11 @@ internal sealed class TieringLog : EventListener
     protected override void OnEventWritten(EventWrittenEventArgs e)
     {
         var at = _clock.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture);
+        if (e.EventName is { } eventName && _names.TryAdd(eventName, 0))
+        {
+            _lines.Enqueue($"{at} event-name {eventName}");
+        }
+
         switch (e.EventName)
         {
             case "TieredCompilationPause":
@@ -53,11 +59,13 @@ internal sealed class TieringLog : EventListener
             case "TieredCompilationBackgroundJitStop":
                 _lines.Enqueue($"{at} {e.EventName} {string.Join(" ", e.PayloadNames?.Select((n, i) => $"{n}={e.Payload?[i]}") ?? [])}");
                 break;
-            case "MethodLoadVerbose":
-            case "R2RGetEntryPoint":
+            case "MethodLoadVerbose" or "MethodLoadVerbose_V1" or "MethodLoadVerbose_V2" or "R2RGetEntryPoint":
                 var payload = e.PayloadNames?.Select((n, i) => (n, e.Payload?[i])).ToDictionary(p => p.n, p => p.Item2) ?? [];
                 var name = $"{payload.GetValueOrDefault("MethodNamespace")}::{payload.GetValueOrDefault("MethodName")}";
-                var tier = payload.GetValueOrDefault("OptimizationTier")?.ToString() ?? (e.EventName == "R2RGetEntryPoint" ? "R2R" : "?");
+                // A compile's tier is in its MethodFlags (bits 7-9: 1 MinOptJitted, 2 Optimized, 3 QuickJitted, 4 OptimizedTier1, ...).
+                var tier = payload.GetValueOrDefault("OptimizationTier")?.ToString()
+                    ?? (payload.GetValueOrDefault("MethodFlags") is { } flags ? "tier" + ((Convert.ToUInt32(flags, CultureInfo.InvariantCulture) >> 7) & 7) : null)
+                    ?? (e.EventName == "R2RGetEntryPoint" ? "R2R" : "?");
                 _lines.Enqueue($"{at} {e.EventName} {tier} {name}");
                 break;
         }
