@@ -117,7 +117,7 @@ internal sealed class NotificationCycle(
         var found = await activity.GetNewIssuesAsync(context.Project.Id, rule.Filter, since, MaxNewIssuesPerRound, cancellationToken);
         foreach (var issue in found)
         {
-            await RecordIssueAlertAsync(context, rule, issue.Fingerprint, $"new-issue:{rule.Id}:{issue.Fingerprint}", reason: null, cancellationToken);
+            await RecordIssueAlertAsync(context, rule, issue.Fingerprint, $"new-issue:{rule.Id}:{issue.Fingerprint}", reason: null, sampleSince: null, cancellationToken);
         }
     }
 
@@ -140,7 +140,7 @@ internal sealed class NotificationCycle(
             };
             var again = back.Release.Length > 0 ? $" and happened again in release {back.Release} on {MailWriter.Time(back.FirstSeen)}." : $" and happened again on {MailWriter.Time(back.FirstSeen)}.";
             var key = $"regression:{rule.Id}:{state.Fingerprint}:{state.ChangedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
-            await RecordIssueAlertAsync(context, rule, state.Fingerprint, key, resolved + again, cancellationToken);
+            await RecordIssueAlertAsync(context, rule, state.Fingerprint, key, resolved + again, back.FirstSeen, cancellationToken);
         }
     }
 
@@ -175,7 +175,7 @@ internal sealed class NotificationCycle(
                 ? $"{MailWriter.Number(hot.Users)} users had it in the last {rule.WindowMinutes} minutes (the rule says more than {MailWriter.Number(rule.Threshold)})."
                 : $"{MailWriter.Number(hot.Events)} events in the last {rule.WindowMinutes} minutes (the rule says more than {MailWriter.Number(rule.Threshold)}).";
             var key = $"{group}:{context.Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
-            await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, cancellationToken, group);
+            await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, query.From, cancellationToken, group);
         }
     }
 
@@ -184,7 +184,13 @@ internal sealed class NotificationCycle(
         !state.IgnoreExpiredAt(now)
         && !(state.IgnoreEndsWithActivity && state.IgnoreEndedBy(await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken)));
 
-    private async Task RecordIssueAlertAsync(ProjectContext context, AlertRule rule, string fingerprint, string key, string? reason, CancellationToken cancellationToken, string? group = null)
+    /// <param name="sampleSince">
+    /// Where the event the mail tells of starts: null for a new issue (its first event), the reopening for a regression,
+    /// the window for a spike. A regression's mail that told the issue's first-ever event said "alice had this at 18:37"
+    /// of an issue resolved at 18:39 and back at 18:40.
+    /// </param>
+    private async Task RecordIssueAlertAsync(
+        ProjectContext context, AlertRule rule, string fingerprint, string key, string? reason, DateTimeOffset? sampleSince, CancellationToken cancellationToken, string? group = null)
     {
         group ??= key;
         var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
@@ -214,8 +220,9 @@ internal sealed class NotificationCycle(
         }
 
         var first = await activity.GetFirstEventAsync(context.Project.Id, fingerprint, rule.Filter, cancellationToken);
+        var sample = sampleSince is { } since ? await activity.GetFirstEventSinceAsync(context.Project.Id, fingerprint, rule.Filter, since, cancellationToken) : first;
         var latest = await issues.GetEventsAsync(context.Project.Id, fingerprint, 1, cancellationToken) is [var newest, ..] ? newest : null;
-        var mail = IssueMails.Compose(new IssueAlert(context.Project.Name, rule.Trigger, issue, first, latest, IssueLink(context.Project.Id, fingerprint), SettingsLink(context.Project.Id))
+        var mail = IssueMails.Compose(new IssueAlert(context.Project.Name, rule.Trigger, issue, first, sample, latest, IssueLink(context.Project.Id, fingerprint), SettingsLink(context.Project.Id))
         {
             Reason = reason,
             Environment = rule.Filter.Environment,

@@ -29,6 +29,12 @@ public interface IIssueActivity
     Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The first event from <paramref name="since"/> on (by the event's own time, to the second) that passes
+    /// <paramref name="filter"/>, or null: the event that made a regression or a spike, for its mail.
+    /// </summary>
+    Task<ErrorEvent?> GetFirstEventSinceAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset since, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The releases of the events after <paramref name="after"/> (strictly, by the event's own time) that pass
     /// <paramref name="filter"/>: events and the first time per release (events without a release under the empty string).
     /// </summary>

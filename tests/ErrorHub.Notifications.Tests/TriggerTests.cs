@@ -136,7 +136,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.RoundAsync();
         smtp.Messages().Should().BeEmpty("an older release does not reopen an issue resolved in 2.10.0");
 
-        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(3), release: "shop@2.10.1"));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(3), release: "shop@2.10.1", userId: "maria"));
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
         await _harness.RoundAsync();
         await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(5), release: "shop@2.11.0"));
@@ -146,6 +146,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         var mail = smtp.Messages().Should().ContainSingle().Subject;
         mail.Subject.Should().Be("[shop/production] Regression: NullReferenceException in CheckoutService.Complete");
         mail.TextBody.Should().Contain("resolved in release shop@2.10.0").And.Contain("happened again in release shop@2.10.1");
+        mail.TextBody.Should().Contain("maria had this", "the mail tells the event that brought the issue back")
+            .And.NotContain("Joe Smith", "not the issue's first event, from before its resolution");
     }
 
     [Fact]
@@ -215,6 +217,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.InsertAsync([.. Enumerable.Range(0, 8).Select(i => Crashes.Checkout(shop.Id, later.AddSeconds(-i), userId: "w" + i))]);
         await _harness.RoundAsync();
         smtp.Messages().Should().HaveCount(4, "after the cooldown, a still hot issue mails again");
+        smtp.Messages().Skip(2).Select(m => m.TextBody).Should().AllSatisfy(body => body.Should()
+            .Contain("w7 had this", "a spike's mail tells the first event of its window").And.NotContain("Joe Smith", "not the issue's first-ever event"));
     }
 
     [Fact]

@@ -128,6 +128,11 @@ public abstract partial class StoreContractTests
         (await activity.GetFirstEventAsync(Project, "fp-a", EventFilter.All)).Should().BeEquivalentTo(first);
         (await activity.GetFirstEventAsync(Project, "fp-a", new EventFilter("staging")))!.Release.Should().Be("3.0");
         (await activity.GetFirstEventAsync(Project, "fp-none", EventFilter.All)).Should().BeNull();
+        (await activity.GetFirstEventSinceAsync(Project, "fp-a", EventFilter.All, T0.AddMinutes(35)))!.Timestamp.Should().Be(T0.AddMinutes(40));
+        (await activity.GetFirstEventSinceAsync(Project, "fp-a", EventFilter.All, T0.AddMinutes(40).AddMilliseconds(700)))!.Timestamp
+            .Should().Be(T0.AddMinutes(40), "from the start of its second, as the releases after a time are counted");
+        (await activity.GetFirstEventSinceAsync(Project, "fp-a", new EventFilter("production"), T0.AddMinutes(42)))!.Release.Should().BeNull("the event at 50 minutes");
+        (await activity.GetFirstEventSinceAsync(Project, "fp-a", new EventFilter("production"), T0.AddMinutes(51))).Should().BeNull("the later one is staging's");
 
         (await activity.GetReleasesAfterAsync(Project, "fp-a", new EventFilter("production"), T0.AddMinutes(30))).Should().Equal(
             new ReleaseActivity("2.0", 2, T0.AddMinutes(40)),

@@ -3,12 +3,17 @@ using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Notifications.Content;
 
-/// <summary>What an issue alert says, whatever triggered it.</summary>
+/// <summary>
+/// What an issue alert says, whatever triggered it. The issue is named after its <paramref name="FirstEvent"/> (what the
+/// issue is, as its title stays); what happened is told from <paramref name="SampleEvent"/>, the event that made the
+/// alert (a new issue's first, a regression's first of the reopening, a spike's first of its window), else the latest.
+/// </summary>
 internal sealed record IssueAlert(
     string ProjectName,
     AlertTrigger Trigger,
     IssueSummary Issue,
     ErrorEvent? FirstEvent,
+    ErrorEvent? SampleEvent,
     ErrorEvent? LatestEvent,
     Uri IssueLink,
     Uri SettingsLink)
@@ -30,9 +35,10 @@ internal static class IssueMails
     public static MailContent Compose(IssueAlert alert)
     {
         var issue = alert.Issue;
-        var sample = alert.FirstEvent ?? alert.LatestEvent;
+        var sample = alert.SampleEvent ?? alert.FirstEvent ?? alert.LatestEvent;
+        var identity = alert.FirstEvent ?? sample;
         var environment = alert.Environment ?? sample?.Environment;
-        var what = Headline(issue, sample);
+        var what = Headline(issue, identity);
         var kind = Kind(alert.Trigger);
         var subject = $"[{Bounded.Text(alert.ProjectName, 60)}{(string.IsNullOrWhiteSpace(environment) ? "" : "/" + Bounded.Text(environment, 40))}] {kind}: {what}";
 
@@ -42,7 +48,7 @@ internal static class IssueMails
             mail.Paragraph(reason);
         }
 
-        mail.Paragraph(Title(issue, sample));
+        mail.Paragraph(Title(issue, identity));
         if (sample is not null)
         {
             mail.Paragraph(Story(sample));

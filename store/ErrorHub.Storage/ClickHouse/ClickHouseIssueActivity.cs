@@ -85,7 +85,13 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         return rows.Count == 0 ? new ActivityTotals(0, 0, 0) : rows[0];
     }
 
-    public async Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default)
+    public Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default) =>
+        FirstEventAsync(projectId, fingerprint, filter, since: null, cancellationToken);
+
+    public Task<ErrorEvent?> GetFirstEventSinceAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        FirstEventAsync(projectId, fingerprint, filter, since, cancellationToken);
+
+    private async Task<ErrorEvent?> FirstEventAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         ArgumentNullException.ThrowIfNull(filter);
@@ -94,7 +100,8 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
             $"""
             SELECT {ClickHousePayload.Columns}
             FROM {schema.Events}
-            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])}) {Filter(filter)}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({keys.Members([fingerprint])})
+              {(since is { } from ? $"AND timestamp >= {Time(from.ToUnixTimeSeconds())}" : "")} {Filter(filter)}
             ORDER BY timestamp, received_at, event_id
             LIMIT 1
             """,

@@ -91,7 +91,13 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         return new ActivityTotals(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    public async Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default)
+    public Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default) =>
+        FirstEventAsync(projectId, fingerprint, filter, since: null, cancellationToken);
+
+    public Task<ErrorEvent?> GetFirstEventSinceAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+        FirstEventAsync(projectId, fingerprint, filter, since, cancellationToken);
+
+    private async Task<ErrorEvent?> FirstEventAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         ArgumentNullException.ThrowIfNull(filter);
@@ -100,12 +106,18 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         command.CommandText = $"""
             SELECT e.payload
             FROM events e
-            WHERE e.project_id = $project AND e.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {Filter(command, filter)}
+            WHERE e.project_id = $project AND e.fingerprint IN {SqliteIssueMerges.Members("$fingerprint")} {(since is null ? "" : "AND e.timestamp >= $since")} {Filter(command, filter)}
             ORDER BY e.timestamp, e.received_at, e.event_id
             LIMIT 1
             """;
         command.Parameters.AddWithValue("$project", projectId);
         command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        if (since is { } from)
+        {
+            // From the start of its second, as ClickHouse compares its seconds.
+            command.Parameters.AddWithValue("$since", from.ToUnixTimeSeconds() * 1000);
+        }
+
         return await command.ExecuteScalarAsync(cancellationToken) is string json ? EventPayloadJson.Deserialize(json) : null;
     }
 

@@ -232,6 +232,9 @@ public sealed class IssueTriageTests : IAsyncLifetime
         public Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default) =>
             inner.GetFirstEventAsync(projectId, fingerprint, filter, cancellationToken);
 
+        public Task<ErrorEvent?> GetFirstEventSinceAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset since, CancellationToken cancellationToken = default) =>
+            inner.GetFirstEventSinceAsync(projectId, fingerprint, filter, since, cancellationToken);
+
         public Task<IReadOnlyList<ReleaseActivity>> GetReleasesAfterAsync(int projectId, string fingerprint, EventFilter filter, DateTimeOffset after, CancellationToken cancellationToken = default)
         {
             Read.Add(fingerprint);
