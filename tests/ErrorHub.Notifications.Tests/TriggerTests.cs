@@ -55,6 +55,9 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
 
         mail.TextBody.Should().NotContain("EndpointMiddleware", "only in-app frames are shown");
         mail.HtmlBody.Should().NotContain("<img", "no remote images");
+        var alerts = $"{NotificationHarness.PublicUrl}projects/{shop.Id}/alerts";
+        mail.TextBody.Should().Contain($"Alert rules and who gets them: {alerts}");
+        mail.HtmlBody.Should().Contain($"<a href=\"{alerts}\"", "the settings address is a link in the HTML part");
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.State.Should().Be(NotificationState.Sent);
     }
 

@@ -47,7 +47,7 @@ internal static class DigestMails
 
         return mail
             .Link("Open the issues", digest.ProjectLink)
-            .Footer($"You get this because you watch {Bounded.Text(digest.ProjectName, 60)} on ErrorHub. Alert rules and who gets them: {digest.SettingsLink.AbsoluteUri}")
+            .Footer($"You get this because you watch {Bounded.Text(digest.ProjectName, 60)} on ErrorHub. Alert rules and who gets them", digest.SettingsLink)
             .Build(subject);
     }
 

@@ -73,7 +73,7 @@ internal static class IssueMails
             mail.Paragraph($"And {MailWriter.Number(alert.HeldBack)} more alerts of this project were held back by its hourly limit since the last mail; the issue list has them all.");
         }
 
-        mail.Footer($"You get this because you watch {Bounded.Text(alert.ProjectName, 60)} on ErrorHub. Alert rules and who gets them: {alert.SettingsLink.AbsoluteUri}");
+        mail.Footer($"You get this because you watch {Bounded.Text(alert.ProjectName, 60)} on ErrorHub. Alert rules and who gets them", alert.SettingsLink);
         return mail.Build(subject);
     }
 

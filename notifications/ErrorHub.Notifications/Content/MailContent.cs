@@ -128,11 +128,13 @@ internal sealed class MailWriter
         return this;
     }
 
-    public MailWriter Footer(string text)
+    /// <summary>The closing line, then where to change what one gets: written out in the text part, a link in the HTML one.</summary>
+    public MailWriter Footer(string text, Uri settings)
     {
         var line = Bounded.Text(text, MaxLine);
-        _text.Append("-- \n").Append(line).Append('\n');
-        _html.Append("<hr style=\"border:none;border-top:1px solid #ddd;margin:16px 0 8px\"><p style=\"font-size:12px;color:#666;margin:0\">").Append(Encode(line)).Append("</p>");
+        _text.Append("-- \n").Append(line).Append(": ").Append(settings.AbsoluteUri).Append('\n');
+        _html.Append("<hr style=\"border:none;border-top:1px solid #ddd;margin:16px 0 8px\"><p style=\"font-size:12px;color:#666;margin:0\">").Append(Encode(line))
+            .Append(": <a href=\"").Append(Encode(settings.AbsoluteUri)).Append("\" style=\"color:#0b5cad\">").Append(Encode(settings.AbsoluteUri)).Append("</a></p>");
         return this;
     }
 
