@@ -1,4 +1,5 @@
 using ErrorHub.Storage;
+using ErrorHub.Storage.Events;
 using ErrorHub.Testing.Smtp;
 using FluentAssertions;
 using MimeKit;
@@ -59,6 +60,57 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         mail.TextBody.Should().Contain($"Alert rules and who gets them: {alerts}");
         mail.HtmlBody.Should().Contain($"<a href=\"{alerts}\"", "the settings address is a link in the HTML part");
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.State.Should().Be(NotificationState.Sent);
+    }
+
+    [Fact]
+    public async Task A_crash_that_ended_a_console_app_says_so_and_names_its_root_cause_with_the_app_frames_of_its_wrapper()
+    {
+        var jobs = await _harness.CreateProjectAsync("jobs");
+        await _harness.AddMemberAsync(jobs, "ana@example.com", "Ana");
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        var crash = Crashes.Checkout(jobs.Id, _harness.Time.GetUtcNow(), "fp-import") with
+        {
+            Level = "fatal",
+            Release = "jobs@3.1.0",
+            Title = "SqliteException: SQLite Error 19: 'FOREIGN KEY constraint failed'.",
+            TitleWrapper = "DbUpdateException",
+            Culprit = "Jobs.Import.OrderImporter.SaveAsync",
+            Request = null,
+            User = null,
+            Tags = new Dictionary<string, string> { ["mechanism"] = "AppDomain.UnhandledException" },
+            Exceptions =
+            [
+                new ExceptionRecord(
+                    "Microsoft.EntityFrameworkCore.DbUpdateException",
+                    "An error occurred while saving the entity changes. See the inner exception for details.",
+                    "Microsoft.EntityFrameworkCore.Relational",
+                    [
+                        new FrameRecord("ExecuteAsync", "Microsoft.EntityFrameworkCore.Update.ReaderModificationCommandBatch", "Microsoft.EntityFrameworkCore.Relational", null, null, null, InApp: false),
+                        new FrameRecord("SaveAsync", "Jobs.Import.OrderImporter", "Jobs", "OrderImporter.cs", 58, 9, InApp: true),
+                        new FrameRecord("Main", "Jobs.Program", "Jobs", "Program.cs", 12, 5, InApp: true),
+                    ]),
+                new ExceptionRecord(
+                    "Microsoft.Data.Sqlite.SqliteException",
+                    "SQLite Error 19: 'FOREIGN KEY constraint failed'.",
+                    "Microsoft.Data.Sqlite",
+                    [new FrameRecord("ThrowExceptionForRC", "Microsoft.Data.Sqlite.SqliteException", "Microsoft.Data.Sqlite", null, null, null, InApp: false)]),
+            ],
+        };
+        await _harness.InsertAsync(crash);
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.Subject.Should().Be("[jobs/production] New issue: SqliteException in OrderImporter.SaveAsync");
+        foreach (var body in new[] { mail.TextBody, mail.HtmlBody })
+        {
+            body.Should().Contain("SqliteException: SQLite Error 19:", "the root cause is what went wrong, not the wrapper's 'see the inner exception'")
+                .And.Contain("constraint failed", "the root cause's message")
+                .And.Contain(". (wrapped in DbUpdateException)", "and beside it the exception the app saw")
+                .And.Contain("Nothing caught this exception: the process ended")
+                .And.Contain("OrderImporter.cs:58", "the app's frames are in the wrapper: the root cause was thrown inside the library")
+                .And.NotContain("See the inner exception for details");
+        }
     }
 
     [Fact]

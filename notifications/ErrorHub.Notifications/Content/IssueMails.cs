@@ -52,6 +52,10 @@ internal static class IssueMails
         if (sample is not null)
         {
             mail.Paragraph(Story(sample));
+            if (Outcome(sample) is { } outcome)
+            {
+                mail.Paragraph(outcome);
+            }
         }
 
         mail.Facts(
@@ -98,8 +102,24 @@ internal static class IssueMails
         return Bounded.Text(headline, 120);
     }
 
-    private static string Title(IssueSummary issue, ErrorEvent? sample) =>
-        sample?.Exceptions is [var outer, ..] ? $"{outer.Type}: {outer.Value}" : sample?.Message ?? issue.Title;
+    /// <summary>
+    /// The root cause, as the issue's title names it, with the exception it came wrapped in: a wrapper's own message
+    /// ("An error occurred while saving the entity changes. See the inner exception for details.") tells nothing.
+    /// </summary>
+    private static string Title(IssueSummary issue, ErrorEvent? sample)
+    {
+        var title = sample is null || string.IsNullOrWhiteSpace(sample.Title) ? issue.Title : sample.Title;
+        return sample?.TitleWrapper is { Length: > 0 } wrapper ? $"{title} (wrapped in {wrapper})" : title;
+    }
+
+    /// <summary>What the exception did to the app when the SDK says so: a crash that ended the process is more than an error of one request.</summary>
+    private static string? Outcome(ErrorEvent sample) =>
+        sample.Tags.TryGetValue("mechanism", out var mechanism) ? mechanism switch
+        {
+            "AppDomain.UnhandledException" => "Nothing caught this exception: the process ended (AppDomain.UnhandledException).",
+            "TaskScheduler.UnobservedTaskException" => "A task failed and nothing awaited it (TaskScheduler.UnobservedTaskException); the process went on.",
+            _ => null,
+        } : null;
 
     /// <summary>"Joe Smith (joe@example.com) had this on Tuesday 1 December 2026, 14:03 UTC, at POST /checkout, on Windows 10 with Firefox 120".</summary>
     private static string Story(ErrorEvent sample)
@@ -155,18 +175,42 @@ internal static class IssueMails
     private static string? Header(ErrorEvent? sample, string name) =>
         sample?.Request?.Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
+    /// <summary>
+    /// The app's frames nearest the root cause: the root's own, else those of the exceptions it came wrapped in, outward
+    /// (an exception thrown inside a library carries only the library's frames; the app's call is in its wrapper's).
+    /// </summary>
     private static IEnumerable<string> Frames(ErrorEvent? sample)
     {
-        if (sample?.Exceptions is not [var outer, ..])
+        if (sample?.Exceptions is not { Count: > 0 } exceptions)
         {
             return [];
         }
 
-        return outer.Frames.Where(f => f.InApp).Take(MaxFrames).Select(f =>
+        var frames = Enumerable.Range(0, RootIndex(sample) + 1).Reverse()
+            .Select(i => exceptions[i].Frames.Where(f => f.InApp).ToList())
+            .FirstOrDefault(f => f.Count > 0) ?? [];
+        return frames.Take(MaxFrames).Select(f =>
         {
             var function = f.Type is { Length: > 0 } type && !f.Function.StartsWith(type, StringComparison.Ordinal) ? $"{type}.{f.Function}" : f.Function;
             var place = f.File is null ? "" : f.Line is { } line ? $" ({f.File}:{line})" : $" ({f.File})";
             return "at " + function + place;
         });
+    }
+
+    /// <summary>Which exception of the chain the title names (outermost first on the wire): the innermost of its type, else the innermost.</summary>
+    private static int RootIndex(ErrorEvent sample)
+    {
+        var exceptions = sample.Exceptions;
+        var colon = sample.Title.IndexOf(':', StringComparison.Ordinal);
+        var titleType = colon > 0 ? sample.Title[..colon] : sample.Title;
+        for (var i = exceptions.Count - 1; i >= 0; i--)
+        {
+            if (Bounded.ShortName(exceptions[i].Type, 1) == titleType)
+            {
+                return i;
+            }
+        }
+
+        return exceptions.Count - 1;
     }
 }
