@@ -250,45 +250,8 @@ internal sealed class NotificationCycle(
         var key = $"digest:{rule.Id}:{today:yyyy-MM-dd}";
         if (recipients.Count > 0)
         {
-            var from = due.AddDays(-1);
             var project = context.Project.Id;
-            var filter = rule.Filter;
-            var totals = await activity.GetTotalsAsync(project, filter, from, due, cancellationToken);
-            var before = await activity.GetTotalsAsync(project, filter, from.AddDays(-1), from, cancellationToken);
-            var newIssues = (await activity.GetNewIssuesAsync(project, filter, from, 10_000, cancellationToken)).Where(n => n.FirstSeen < due).ToList();
-            var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
-            var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
-            var history = await outbox.GetNotificationsAsync(project, 1_000, cancellationToken);
-            var resolvedStates = await ResolvedIssuesAsync(project, cancellationToken);
-
-            // Regressions of the day whether or not a regression rule mailed them: resolved issues whose first
-            // reopening event came that day, plus those mailed that day (they may have been resolved again since).
-            var regressed = history.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.CreatedAt >= from && n.CreatedAt < due && n.Fingerprint is not null)
-                .Select(n => n.Fingerprint!).ToList();
-            foreach (var state in resolvedStates.Where(s => s.ChangedAt < due))
-            {
-                var releases = await activity.GetReleasesAfterAsync(project, state.Fingerprint, filter, state.ChangedAt, cancellationToken);
-                if (releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen) is { } back && back.FirstSeen >= from && back.FirstSeen < due)
-                {
-                    regressed.Add(state.Fingerprint);
-                }
-            }
-
-            regressed = [.. regressed.Distinct(StringComparer.Ordinal)];
-            var resolved = resolvedStates.Where(s => s.ChangedAt >= from && s.ChangedAt < due).Select(s => s.Fingerprint).ToList();
-            var counts = await outbox.CountNotificationsAsync(project, context.Now, key, cancellationToken);
-
-            var digest = new Digest(context.Project.Name, from, due, totals, before, urls.Link($"projects/{project}/issues"), SettingsLink(project))
-            {
-                NewIssueCount = newIssues.Count,
-                NewIssues = await LinkedAsync(project, newIssues.Take(10).Select(n => n.Fingerprint), cancellationToken),
-                TopByEvents = await WithActivityAsync(project, top, cancellationToken),
-                TopByUsers = await WithActivityAsync(project, topUsers, cancellationToken),
-                Regressions = await LinkedAsync(project, regressed.Take(20), cancellationToken),
-                Resolved = await LinkedAsync(project, resolved.Take(20), cancellationToken),
-                HeldBack = counts.HeldBack,
-            };
-            var mail = DigestMails.Compose(digest);
+            var mail = await ComposeDigestAsync(context.Project, rule.Filter, due, context.Now, key, onRequest: false, cancellationToken);
 
             // Not subject to the hourly cap: it is the one mail that sums up what the cap held back.
             await outbox.AddNotificationAsync(
@@ -304,6 +267,54 @@ internal sealed class NotificationCycle(
         }
 
         return progress with { LastDigestDay = today };
+    }
+
+    /// <summary>
+    /// The digest of the 24 hours before <paramref name="to"/>: the daily one at its hour, or one an admin or member asked
+    /// for on the Alerts page (<paramref name="onRequest"/>, recorded under its own key, never as the day's).
+    /// </summary>
+    internal async Task<MailContent> ComposeDigestAsync(Project projectInfo, EventFilter filter, DateTimeOffset to, DateTimeOffset now, string key, bool onRequest, CancellationToken cancellationToken)
+    {
+        var due = to;
+        var project = projectInfo.Id;
+        var from = due.AddDays(-1);
+        var totals = await activity.GetTotalsAsync(project, filter, from, due, cancellationToken);
+        var before = await activity.GetTotalsAsync(project, filter, from.AddDays(-1), from, cancellationToken);
+        var newIssues = (await activity.GetNewIssuesAsync(project, filter, from, 10_000, cancellationToken)).Where(n => n.FirstSeen < due).ToList();
+        var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
+        var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
+        var history = await outbox.GetNotificationsAsync(project, 1_000, cancellationToken);
+        var resolvedStates = await ResolvedIssuesAsync(project, cancellationToken);
+
+        // Regressions of the day whether or not a regression rule mailed them: resolved issues whose first
+        // reopening event came that day, plus those mailed that day (they may have been resolved again since).
+        var regressed = history.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.CreatedAt >= from && n.CreatedAt < due && n.Fingerprint is not null)
+            .Select(n => n.Fingerprint!).ToList();
+        foreach (var state in resolvedStates.Where(s => s.ChangedAt < due))
+        {
+            var releases = await activity.GetReleasesAfterAsync(project, state.Fingerprint, filter, state.ChangedAt, cancellationToken);
+            if (releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen) is { } back && back.FirstSeen >= from && back.FirstSeen < due)
+            {
+                regressed.Add(state.Fingerprint);
+            }
+        }
+
+        regressed = [.. regressed.Distinct(StringComparer.Ordinal)];
+        var resolved = resolvedStates.Where(s => s.ChangedAt >= from && s.ChangedAt < due).Select(s => s.Fingerprint).ToList();
+        var counts = await outbox.CountNotificationsAsync(project, now, key, cancellationToken);
+
+        var digest = new Digest(projectInfo.Name, from, due, totals, before, urls.Link($"projects/{project}/issues"), SettingsLink(project))
+        {
+            NewIssueCount = newIssues.Count,
+            NewIssues = await LinkedAsync(project, newIssues.Take(10).Select(n => n.Fingerprint), cancellationToken),
+            TopByEvents = await WithActivityAsync(project, top, cancellationToken),
+            TopByUsers = await WithActivityAsync(project, topUsers, cancellationToken),
+            Regressions = await LinkedAsync(project, regressed.Take(20), cancellationToken),
+            Resolved = await LinkedAsync(project, resolved.Take(20), cancellationToken),
+            HeldBack = counts.HeldBack,
+            OnRequest = onRequest,
+        };
+        return DigestMails.Compose(digest);
     }
 
     /// <summary>The resolved issues' states, without those of issues merged into another (their events are the other's).</summary>

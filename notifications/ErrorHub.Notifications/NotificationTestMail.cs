@@ -6,7 +6,10 @@ using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Notifications;
 
-/// <summary>"Send a test e-mail": sends at once (so the page can say what the SMTP server answered) and records it in the project's history.</summary>
+/// <summary>
+/// "Send a test e-mail" and "Send the digest now": each sends at once (so the page can say what the SMTP server answered)
+/// to one address, and records it in the project's history; neither is ever retried by the worker.
+/// </summary>
 public sealed class NotificationTestMail
 {
     private readonly SmtpMailSender _sender;
@@ -15,9 +18,13 @@ public sealed class NotificationTestMail
     private readonly ServerUrls _urls;
     private readonly NotificationOptions _options;
     private readonly TimeProvider _time;
+    private readonly NotificationCycle _cycle;
+    private readonly AlertSettingsStore _settings;
 
-    internal NotificationTestMail(SmtpMailSender sender, INotificationStore outbox, IProjectStore projects, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time)
+    internal NotificationTestMail(SmtpMailSender sender, INotificationStore outbox, IProjectStore projects, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, NotificationCycle cycle, AlertSettingsStore settings)
     {
+        _cycle = cycle;
+        _settings = settings;
         _sender = sender;
         _outbox = outbox;
         _projects = projects;
@@ -32,31 +39,65 @@ public sealed class NotificationTestMail
     /// <summary>Sends a test mail for <paramref name="projectId"/> to <paramref name="address"/>; returns null when it was accepted, else what went wrong.</summary>
     public async Task<string?> SendAsync(int projectId, string address, CancellationToken cancellationToken = default)
     {
-        if (!CanSend)
+        var (project, mailbox, problem) = await CheckAsync(projectId, address, cancellationToken);
+        if (problem is not null)
         {
-            return "SMTP is not configured: set ErrorHub:Notifications:Smtp:Host and :From.";
-        }
-
-        if (!MimeKit.MailboxAddress.TryParse(address, out var mailbox) || mailbox.Address.IndexOf('@', StringComparison.Ordinal) <= 0)
-        {
-            return "That is not an e-mail address.";
-        }
-
-        var project = await _projects.GetProjectAsync(projectId, cancellationToken);
-        if (project is null)
-        {
-            return "The project does not exist.";
+            return problem;
         }
 
         var now = _time.GetUtcNow();
         var mail = new MailWriter()
             .Heading("ErrorHub can send you mail")
-            .Paragraph($"This is a test e-mail for the project {project.Name}, sent on {MailWriter.Time(now)}. Alerts of this project will look like they come from the same sender.")
+            .Paragraph($"This is a test e-mail for the project {project!.Name}, sent on {MailWriter.Time(now)}. Alerts of this project will look like they come from the same sender.")
             .Link("Open the project's alert rules", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
             .Build($"[{Bounded.Text(project.Name, 60)}] Test e-mail from ErrorHub");
-        var notification = new Notification(Guid.NewGuid(), projectId, "test:" + Guid.NewGuid().ToString("N"), "test", "test", now)
+        return await SendNowAsync(projectId, "test", mail, mailbox!.Address, now, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="address"/> the project's digest of the last 24 hours, as the daily digest rule would (its
+    /// environment and level filter, when the project has one), marked as sent on request; the day's digest is unaffected.
+    /// Returns null when the SMTP server accepted it, else what went wrong.
+    /// </summary>
+    public async Task<string?> SendDigestAsync(int projectId, string address, CancellationToken cancellationToken = default)
+    {
+        var (project, mailbox, problem) = await CheckAsync(projectId, address, cancellationToken);
+        if (problem is not null)
         {
-            Recipients = [mailbox.Address],
+            return problem;
+        }
+
+        var settings = await _settings.GetAsync(projectId, cancellationToken);
+        var rule = settings.Rules.FirstOrDefault(r => r.Trigger == AlertTrigger.DailyDigest && r.Enabled)
+            ?? settings.Rules.FirstOrDefault(r => r.Trigger == AlertTrigger.DailyDigest);
+        var now = _time.GetUtcNow();
+        var key = "digest-on-request:" + Guid.NewGuid().ToString("N");
+        var mail = await _cycle.ComposeDigestAsync(project!, rule?.Filter ?? new EventFilter(null, null), now, now, key, onRequest: true, cancellationToken);
+        return await SendNowAsync(projectId, "digest-on-request", mail, mailbox!.Address, now, cancellationToken, key);
+    }
+
+    private async Task<(Project? Project, MimeKit.MailboxAddress? Mailbox, string? Problem)> CheckAsync(int projectId, string address, CancellationToken cancellationToken)
+    {
+        if (!CanSend)
+        {
+            return (null, null, "SMTP is not configured: set ErrorHub:Notifications:Smtp:Host and :From.");
+        }
+
+        if (!MimeKit.MailboxAddress.TryParse(address, out var mailbox) || mailbox.Address.IndexOf('@', StringComparison.Ordinal) <= 0)
+        {
+            return (null, null, "That is not an e-mail address.");
+        }
+
+        var project = await _projects.GetProjectAsync(projectId, cancellationToken);
+        return project is null ? (null, null, "The project does not exist.") : (project, mailbox, null);
+    }
+
+    private async Task<string?> SendNowAsync(int projectId, string trigger, MailContent mail, string address, DateTimeOffset now, CancellationToken cancellationToken, string? key = null)
+    {
+        key ??= trigger + ":" + Guid.NewGuid().ToString("N");
+        var notification = new Notification(Guid.NewGuid(), projectId, key, trigger, trigger, now)
+        {
+            Recipients = [address],
             Subject = mail.Subject,
             TextBody = mail.Text,
             HtmlBody = mail.Html,

@@ -34,7 +34,9 @@ public static class NotificationsServiceCollectionExtensions
             provider.GetRequiredService<ErrorHub.Storage.IProjectStore>(),
             provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
             provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
-            provider.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<NotificationCycle>(),
+            provider.GetRequiredService<AlertSettingsStore>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationWorker>());
         return services;
     }

@@ -395,4 +395,35 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.RoundAsync();
         smtp.Messages().Should().HaveCount(2, "one digest a day");
     }
+
+    [Fact]
+    public async Task A_digest_sent_on_request_tells_the_last_24_hours_to_one_address_with_the_rules_filter_and_the_daily_one_still_comes()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("digest", AlertTrigger.DailyDigest) { Environment = "production" }] });
+        await _harness.RoundAsync(); // Monday 10:00
+        var now = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 3).Select(i => Crashes.Checkout(shop.Id, now.AddHours(-2).AddMinutes(i), "fp-today", userId: "u" + i)),
+            Crashes.Checkout(shop.Id, now.AddHours(-30), "fp-yesterday"),
+            Crashes.Checkout(shop.Id, now.AddHours(-1), "fp-staging", environment: "staging")]);
+
+        var mailer = (NotificationTestMail)_harness.Services.GetService(typeof(NotificationTestMail))!;
+        (await mailer.SendDigestAsync(shop.Id, "not an address")).Should().Be("That is not an e-mail address.");
+        (await mailer.SendDigestAsync(shop.Id, "lead@example.com")).Should().BeNull();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal(["lead@example.com"], "only the one who asked, never the team");
+        mail.Subject.Should().Be("[shop] Digest on request 2026-03-02: 1 new issues, 3 events", "the last 24 hours, without the staging crash the rule filters out or the one of the day before");
+        mail.TextBody.Should().Contain("sent on request").And.Contain("Users: 3").And.Contain($"/projects/{shop.Id}/issues/fp-today")
+            .And.NotContain("fp-staging").And.NotContain("fp-yesterday");
+        (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.Trigger.Should().Be("digest-on-request");
+
+        _harness.Time.Advance(new DateTimeOffset(2026, 3, 3, 8, 0, 0, TimeSpan.Zero) - _harness.Time.GetUtcNow());
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        smtp.Messages().Should().HaveCount(2).And.Subject.Last().Subject.Should().StartWith("[shop] Daily digest 2026-03-03:", "a digest on request is not the day's");
+    }
 }

@@ -12,6 +12,9 @@ internal sealed record Digest(string ProjectName, DateTimeOffset From, DateTimeO
     public IReadOnlyList<(IssueSummary Issue, Uri Link)> Regressions { get; init; } = [];
     public IReadOnlyList<(IssueSummary Issue, Uri Link)> Resolved { get; init; } = [];
     public int HeldBack { get; init; }
+
+    /// <summary>Sent from the Alerts page on request, not at the digest's hour: it says so, so nobody takes it for the day's.</summary>
+    public bool OnRequest { get; init; }
 }
 
 internal static class DigestMails
@@ -19,10 +22,13 @@ internal static class DigestMails
     public static MailContent Compose(Digest digest)
     {
         var day = digest.To.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var subject = $"[{Bounded.Text(digest.ProjectName, 60)}] Daily digest {day}: {MailWriter.Number(digest.NewIssueCount)} new issues, {MailWriter.Number(digest.Totals.Events)} events";
+        var kind = digest.OnRequest ? "Digest on request" : "Daily digest";
+        var subject = $"[{Bounded.Text(digest.ProjectName, 60)}] {kind} {day}: {MailWriter.Number(digest.NewIssueCount)} new issues, {MailWriter.Number(digest.Totals.Events)} events";
         var mail = new MailWriter()
             .Heading($"{Bounded.Text(digest.ProjectName, 60)}: the last 24 hours")
-            .Paragraph($"From {MailWriter.Time(digest.From)} to {MailWriter.Time(digest.To)}.")
+            .Paragraph(digest.OnRequest
+                ? $"From {MailWriter.Time(digest.From)} to {MailWriter.Time(digest.To)}: sent on request from the project's Alerts page; the daily digest still comes at its hour."
+                : $"From {MailWriter.Time(digest.From)} to {MailWriter.Time(digest.To)}.")
             .Facts(
                 ("Events", $"{MailWriter.Number(digest.Totals.Events)} (day before: {MailWriter.Number(digest.DayBefore.Events)}, {Change(digest.Totals.Events, digest.DayBefore.Events)})"),
                 ("Users", $"{MailWriter.Number(digest.Totals.Users)} (day before: {MailWriter.Number(digest.DayBefore.Users)}, {Change(digest.Totals.Users, digest.DayBefore.Users)})"),

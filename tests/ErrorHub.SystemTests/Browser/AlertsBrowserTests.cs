@@ -6,7 +6,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace ErrorHub.SystemTests.Browser;
 
-/// <summary>A project's alerts page in a real browser: an admin adds a rule and a team address, sends a test e-mail that reaches a real SMTP server; a member turns off one kind of mail.</summary>
+/// <summary>A project's alerts page in a real browser: an admin adds a rule and a team address, sends a test e-mail and the digest on request, which reach a real SMTP server; a member turns off one kind of mail.</summary>
 [Collection(DashboardTestGroup.Name)]
 public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixture browser)
 {
@@ -46,6 +46,12 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
             await Expect(page.Locator(".notification-history")).ToContainTextAsync(address);
             await Expect(page.Locator(".notification-history tbody tr").Filter(new() { HasText = address }).Locator("td").Nth(1))
                 .ToHaveTextAsync("Test e-mail"); // the history says why in words, not the outbox's key ("test", "event-frequency")
+
+            await page.GetByRole(AriaRole.Button, new() { Name = "Send the digest now" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = $"The digest of the last 24 hours went to {address}" })).ToBeVisibleAsync();
+            dashboard.Smtp.Messages().Where(m => SmtpServerFixture.EnvelopeRecipients(m).Contains(address)).Select(m => m.Subject).Should()
+                .Contain(subject => subject.StartsWith($"[{DashboardSeed.Worker.Name}] Digest on request ", StringComparison.Ordinal), "a new installation can see its digest without waiting a day");
+            await Expect(page.Locator(".notification-history tbody tr").Filter(new() { HasText = "Digest on request" })).ToHaveCountAsync(1);
         }
         finally
         {
