@@ -54,7 +54,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
                 .And.Contain(link);
         }
 
-        mail.TextBody.Should().NotContain("EndpointMiddleware", "only in-app frames are shown");
+        mail.TextBody.Should().NotContain("EndpointMiddleware", "only in-app frames are shown")
+            .And.Contain("Firefox 120 on Windows 10").And.NotContain("Gecko/20100101", "the browser as the SDK read it, not the raw User-Agent again");
         mail.HtmlBody.Should().NotContain("<img", "no remote images");
         var alerts = $"{NotificationHarness.PublicUrl}projects/{shop.Id}/alerts";
         mail.TextBody.Should().Contain($"Alert rules and who gets them: {alerts}");

@@ -61,7 +61,7 @@ internal static class IssueMails
         mail.Facts(
             ("Where", issue.Culprit),
             ("URL", FullUrl(sample)),
-            ("Browser", Header(sample, "User-Agent")),
+            ("Browser", BrowserLine(sample)),
             ("User", UserLine(sample?.User)),
             ("Release", sample?.Release),
             ("Environment", sample?.Environment),
@@ -141,6 +141,19 @@ internal static class IssueMails
             (null, not null) => $", on {os}",
             _ => Header(sample, "User-Agent") is { } agent ? $", with {Bounded.Text(agent, 200)}" : "",
         };
+    }
+
+    /// <summary>"Firefox 120 on Windows 10" as the SDK read the User-Agent, else the header as sent (a client the parser does not know).</summary>
+    private static string? BrowserLine(ErrorEvent? sample)
+    {
+        if (sample is null)
+        {
+            return null;
+        }
+
+        var browser = sample.Tags.TryGetValue("browser", out var b) && !string.IsNullOrWhiteSpace(b) ? b : null;
+        var os = sample.Tags.TryGetValue("client_os", out var o) && !string.IsNullOrWhiteSpace(o) ? o : null;
+        return browser is not null ? (os is not null ? $"{browser} on {os}" : browser) : Header(sample, "User-Agent");
     }
 
     private static string? UserLine(UserRecord? user)
