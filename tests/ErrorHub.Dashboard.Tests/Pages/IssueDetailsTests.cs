@@ -100,6 +100,18 @@ public sealed class IssueDetailsTests : DashboardTestContext
         Facts(cut, "user").Should().Be("ID=u-a; Username=alice; Email=alice@example.com; IP address=203.0.113.24");
         Facts(cut, "context").Should().StartWith("Release=shop@2.4.1; Environment=production; Runtime=.NET 10.0.12;");
         Facts(cut, "tags").Should().Be("feature=bundles; region=eu-west");
+        cut.FindAll(".event-outcome").Should().BeEmpty("a request's exception did not end the process");
+    }
+
+    [Fact]
+    public async Task An_event_that_ended_the_process_says_so_beside_its_time()
+    {
+        var crash = CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com");
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [crash with { Level = "fatal", Tags = new Dictionary<string, string> { ["mechanism"] = "AppDomain.UnhandledException" } }]);
+
+        var badge = cut.Find(".event-heading .event-outcome");
+        badge.TextContent.Should().Be("Ended the process");
+        badge.GetAttribute("title").Should().Contain("Nothing caught this exception");
     }
 
     private static string Href(Guid eventId) => $"projects/1/issues/{CheckoutFingerprint}?event={eventId:N}";
