@@ -46,6 +46,12 @@ public enum AlertTrigger
 
     /// <summary>Once a day: new issues, top issues, regressions, resolved, totals against the day before.</summary>
     DailyDigest,
+
+    /// <summary>
+    /// Not a rule: an issue was assigned to the member, or someone else commented on an issue assigned to them
+    /// (<see cref="WorkflowMail"/>). Each member turns it off for themselves.
+    /// </summary>
+    Assignment,
 }
 
 /// <summary>One alert rule of a project. <see cref="Id"/> names it in notification keys: keep it stable.</summary>
@@ -106,6 +112,11 @@ public sealed class AlertSettingsStore
             if (string.IsNullOrWhiteSpace(rule.Id) || rule.Id.Length > 64)
             {
                 throw new ArgumentException("A rule needs an id of 1 to 64 characters.", nameof(settings));
+            }
+
+            if (!Enum.IsDefined(rule.Trigger) || rule.Trigger == AlertTrigger.Assignment)
+            {
+                throw new ArgumentException($"Rule '{rule.Id}': no rule has that trigger (assignment mail goes to the assignee and is not a rule).", nameof(settings));
             }
 
             _ = rule.Filter.Levels; // an unknown level throws, naming the known ones

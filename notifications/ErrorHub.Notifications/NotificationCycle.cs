@@ -488,6 +488,7 @@ internal sealed class NotificationCycle(
         AlertTrigger.EventFrequency => "event-frequency",
         AlertTrigger.UserFrequency => "user-frequency",
         AlertTrigger.DailyDigest => "daily-digest",
+        AlertTrigger.Assignment => WorkflowMail.TriggerKey,
         _ => "other",
     };
 

@@ -30,4 +30,7 @@ internal static partial class NotificationLog
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Warning, Message = "A notification round ran out of its share of the lease; the rest waits for the next round")]
     public static partial void RoundCutShort(ILogger logger);
+
+    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "The mail about an issue's assignment or comment in project {ProjectId} could not be recorded; the change itself is made")]
+    public static partial void WorkflowFailed(ILogger logger, int projectId, Exception exception);
 }

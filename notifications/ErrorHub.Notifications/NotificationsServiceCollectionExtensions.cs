@@ -37,6 +37,17 @@ public static class NotificationsServiceCollectionExtensions
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<NotificationCycle>(),
             provider.GetRequiredService<AlertSettingsStore>()));
+        services.TryAddSingleton(provider => new WorkflowMail(
+            provider.GetRequiredService<ErrorHub.Storage.INotificationStore>(),
+            provider.GetRequiredService<ErrorHub.Storage.IIssueReader>(),
+            provider.GetRequiredService<ErrorHub.Storage.IIssueStates>(),
+            provider.GetRequiredService<ErrorHub.Storage.IProjectStore>(),
+            provider.GetRequiredService<ErrorHub.Storage.IAccessStore>(),
+            provider.GetRequiredService<AlertSettingsStore>(),
+            provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
+            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowMail>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationWorker>());
         return services;
     }

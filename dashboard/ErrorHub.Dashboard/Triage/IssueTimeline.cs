@@ -1,3 +1,4 @@
+using ErrorHub.Notifications;
 using ErrorHub.Storage;
 
 namespace ErrorHub.Dashboard.Triage;
@@ -5,9 +6,10 @@ namespace ErrorHub.Dashboard.Triage;
 /// <summary>
 /// An issue's activity as people see it: the history of its triage (written by <see cref="IssueTriage"/>) and
 /// comments. Comments are plain text (shown as typed, never as markup), at most <see cref="MaxCommentLength"/>
-/// characters; their author deletes them, and so may an admin.
+/// characters; their author deletes them, and so may an admin. A comment on an issue assigned to someone else is
+/// mailed to them (<see cref="WorkflowMail"/>, when the host has notifications).
 /// </summary>
-internal sealed class IssueTimeline(IIssueHistory history, TimeProvider clock)
+internal sealed class IssueTimeline(IIssueHistory history, TimeProvider clock, WorkflowMail? workflow = null)
 {
     public const int MaxCommentLength = 5_000;
 
@@ -31,6 +33,11 @@ internal sealed class IssueTimeline(IIssueHistory history, TimeProvider clock)
 
         var comment = new IssueChange(projectId, fingerprint, Guid.NewGuid(), clock.GetUtcNow(), IssueChangeKind.Comment, by.Id, by.Name) { Text = trimmed };
         await history.AddAsync(comment, cancellationToken);
+        if (workflow is not null)
+        {
+            await workflow.CommentedAsync(projectId, fingerprint, by.Id, by.Name.Length > 0 ? by.Name : "Someone", trimmed, comment.Id, cancellationToken);
+        }
+
         return new CommentResult(comment, null);
     }
 

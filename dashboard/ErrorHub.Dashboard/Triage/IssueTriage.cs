@@ -1,3 +1,4 @@
+using ErrorHub.Notifications;
 using ErrorHub.Storage;
 
 namespace ErrorHub.Dashboard.Triage;
@@ -26,9 +27,10 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// when it has a qualifying event newer than its resolution (for "resolved in a release", one from that
 /// release or a later one; for "in the next release", one from a release after the one current then),
 /// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
+/// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it; an
+/// assignment to someone else is mailed to them (<see cref="WorkflowMail"/>, when the host has notifications).
 /// </summary>
-/// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it.
-internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock)
+internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null)
 {
     // A state is read, changed and written whole (status, ignore conditions and assignee in one row), so two people
     // changing one issue at once, say one assigning while the other resolves, would each write what they read and the
@@ -189,7 +191,12 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
 
         var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
-        await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
+        var change = await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
+        if (assignee is { } to && workflow is not null)
+        {
+            var actor = by ?? IssueActor.Unknown;
+            await workflow.AssignedAsync(projectId, fingerprint, to, actor.Id, actor.Name.Length > 0 ? actor.Name : "Someone", change.Id, cancellationToken);
+        }
     }
 
     /// <summary>What a status change reads as in the timeline.</summary>
@@ -206,12 +213,12 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         _ => "Reopened",
     };
 
-    private Task RecordAsync(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, CancellationToken cancellationToken)
+    private async Task<IssueChange> RecordAsync(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, CancellationToken cancellationToken)
     {
         var actor = by ?? IssueActor.Unknown;
-        return history.AddAsync(
-            new IssueChange(projectId, fingerprint, Guid.NewGuid(), clock.GetUtcNow(), kind, actor.Id, actor.Name) { Text = text, Value = value },
-            cancellationToken);
+        var change = new IssueChange(projectId, fingerprint, Guid.NewGuid(), clock.GetUtcNow(), kind, actor.Id, actor.Name) { Text = text, Value = value };
+        await history.AddAsync(change, cancellationToken);
+        return change;
     }
 
     private const int IssueOrderingLimit = 1000;

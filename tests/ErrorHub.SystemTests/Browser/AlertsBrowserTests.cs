@@ -1,4 +1,7 @@
+using ErrorHub.Storage;
+using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Smtp;
+using Microsoft.Extensions.DependencyInjection;
 using FluentAssertions;
 using Microsoft.Playwright;
 using Xunit;
@@ -90,5 +93,51 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
         }
 
         problems.All.Should().BeEmpty("the alerts page works for a member without console errors or server errors");
+    }
+
+    [Fact]
+    public async Task An_issue_assigned_to_a_member_and_commented_on_mails_them_but_not_the_admin_who_did_it()
+    {
+        var fingerprint = TestEvents.Fingerprint("assigned-" + Guid.NewGuid().ToString("N"));
+        var title = $"InvalidOperationException: Invoice {Guid.NewGuid().ToString("N")[..8]} was already paid";
+        await dashboard.WriteAsync(services => services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+            [TestEvents.Create(DashboardSeed.Worker.Id, fingerprint, DateTimeOffset.UtcNow.AddMinutes(-5), title: title, culprit: "Billing.Invoices.InvoiceJob.RunAsync")]));
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard, $"projects/{DashboardSeed.Worker.Id}/issues/{fingerprint}");
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await page.Locator("select.action-assign").SelectOptionAsync(new SelectOptionValue { Label = "Dana Developer" });
+            await Expect(page.Locator(".timeline-entry").First).ToContainTextAsync("Assigned to Dana Developer");
+            await page.Locator("textarea.comment-text").FillAsync("Paid twice by the retry; look at the idempotency key");
+            await page.Locator("button.action-comment").ClickAsync();
+            await Expect(page.Locator(".timeline-comment").First).ToContainTextAsync("idempotency key");
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        // The worker sends them with its next round (every 2 s in this fixture).
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        List<MimeKit.MimeMessage> about;
+        while (true)
+        {
+            about = [.. dashboard.Smtp.Messages().Where(m => (m.TextBody ?? "").Contains(title, StringComparison.Ordinal) && !(m.Subject ?? "").Contains("New issue", StringComparison.Ordinal))];
+            if (about.Count >= 2 || DateTimeOffset.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        about.Should().HaveCount(2, string.Join(" | ", about.Select(m => m.Subject)));
+        about.Select(m => m.Subject).Should().ContainSingle(subject => subject.StartsWith($"[{DashboardSeed.Worker.Name}] ", StringComparison.Ordinal) && subject.EndsWith($" assigned you: {title}", StringComparison.Ordinal))
+            .And.ContainSingle(subject => subject.EndsWith($" commented: {title}", StringComparison.Ordinal));
+        about.SelectMany(SmtpServerFixture.EnvelopeRecipients).Should().OnlyContain(address => address == DashboardSeed.MemberEmail, "the assignee hears it; the admin who did it does not");
+        about.Single(m => (m.Subject ?? "").Contains("commented", StringComparison.Ordinal)).TextBody!.Should().Contain("look at the idempotency key");
+        problems.All.Should().BeEmpty();
     }
 }

@@ -76,6 +76,7 @@ public sealed class DashboardFixture : IAsyncLifetime
                 ["ErrorHub__Notifications__Smtp__Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["ErrorHub__Notifications__Smtp__Security"] = "None",
                 ["ErrorHub__Notifications__Smtp__From"] = "ErrorHub <errors@example.com>",
+                ["ErrorHub__Notifications__PollInterval"] = "00:00:02", // mails of what a test does arrive within seconds
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 // Our --urls must win over anything the developer's shell says.
                 ["ASPNETCORE_URLS"] = null,

@@ -1,0 +1,157 @@
+using ErrorHub.Notifications.Content;
+using ErrorHub.Server;
+using ErrorHub.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ErrorHub.Notifications;
+
+/// <summary>
+/// Mail about what people do to an issue, to the one it concerns: its assignee hears that an issue was assigned to
+/// them, and what others comment on an issue assigned to them. Recorded in the outbox at once, as pending, and sent by
+/// the worker's next round with its retries; never the person who did it, never an account that cannot read the
+/// project, and not for an assignee who turned "Issues assigned to me" off for the project. Outside the hourly cap: it
+/// goes to one person, about something another person did.
+/// </summary>
+public sealed class WorkflowMail
+{
+    /// <summary>The trigger's key in the outbox and the history.</summary>
+    internal const string TriggerKey = "assignment";
+
+    private const int MaxCommentChars = 2_000;
+    private const int MaxCommentLines = 40;
+
+    private readonly INotificationStore _outbox;
+    private readonly IIssueReader _issues;
+    private readonly IIssueStates _states;
+    private readonly IProjectStore _projects;
+    private readonly IAccessStore _access;
+    private readonly AlertSettingsStore _settings;
+    private readonly ServerUrls _urls;
+    private readonly NotificationOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WorkflowMail> _logger;
+
+    internal WorkflowMail(INotificationStore outbox, IIssueReader issues, IIssueStates states, IProjectStore projects, IAccessStore access, AlertSettingsStore settings, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, ILogger<WorkflowMail> logger)
+    {
+        _outbox = outbox;
+        _issues = issues;
+        _states = states;
+        _projects = projects;
+        _access = access;
+        _settings = settings;
+        _urls = urls;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// <paramref name="assignee"/> was given the issue by <paramref name="actorName"/> (<paramref name="actorId"/>: null
+    /// for an API token without an account). <paramref name="changeId"/> is the timeline entry: one mail per assignment.
+    /// Never throws: the assignment is made whatever happens to its mail.
+    /// </summary>
+    public Task AssignedAsync(int projectId, string fingerprint, Guid assignee, Guid? actorId, string actorName, Guid changeId, CancellationToken cancellationToken = default) =>
+        RecordAsync(projectId, fingerprint, assignee, actorId, $"assigned:{changeId:N}", (issue, what) =>
+        {
+            var mail = new MailWriter()
+                .Heading($"{Bounded.Text(actorName, 80)} assigned you an issue")
+                .Paragraph(what);
+            return (mail, $"{Bounded.Text(actorName, 60)} assigned you: {what}");
+        }, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="actorName"/> commented on the issue: its assignee hears it, unless they wrote it. Never throws.
+    /// </summary>
+    public async Task CommentedAsync(int projectId, string fingerprint, Guid? actorId, string actorName, string text, Guid commentId, CancellationToken cancellationToken = default)
+    {
+        IssueState? state;
+        try
+        {
+            state = await _states.GetStateAsync(projectId, fingerprint, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+            return;
+        }
+
+        if (state?.AssigneeId is not { } assignee)
+        {
+            return;
+        }
+
+        await RecordAsync(projectId, fingerprint, assignee, actorId, $"comment:{commentId:N}", (issue, what) =>
+        {
+            var mail = new MailWriter()
+                .Heading($"{Bounded.Text(actorName, 80)} commented on an issue assigned to you")
+                .Paragraph(what)
+                .Code("Comment", Lines(text));
+            return (mail, $"{Bounded.Text(actorName, 60)} commented: {what}");
+        }, cancellationToken);
+    }
+
+    private async Task RecordAsync(int projectId, string fingerprint, Guid recipientId, Guid? actorId, string key, Func<IssueSummary, string, (MailWriter Mail, string Subject)> compose, CancellationToken cancellationToken)
+    {
+        if (!_options.CanSend || recipientId == actorId)
+        {
+            return;
+        }
+
+        try
+        {
+            var project = await _projects.GetProjectAsync(projectId, cancellationToken);
+            var recipient = await _access.GetUserAsync(recipientId, cancellationToken);
+            var issue = await _issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
+            if (project is null || recipient is null || recipient.IsDisabled || issue is null)
+            {
+                return;
+            }
+
+            var mayRead = recipient.Role == UserRole.Admin || (await _access.GetMembersAsync(projectId, cancellationToken)).Contains(recipient.Id);
+            var settings = await _settings.GetAsync(projectId, cancellationToken);
+            if (!mayRead || !settings.Wants(recipient.Id, AlertTrigger.Assignment))
+            {
+                return;
+            }
+
+            var (mail, subject) = compose(issue, Bounded.Text(issue.Title, 120));
+            var content = mail
+                .Facts(
+                    ("Where", issue.Culprit),
+                    ("Events", MailWriter.Number(issue.EventCount)),
+                    ("Users", MailWriter.Number(issue.UserCount)),
+                    ("First seen", MailWriter.Time(issue.FirstSeen)),
+                    ("Last seen", MailWriter.Time(issue.LastSeen)))
+                .Link("Open the issue", _urls.Link($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}"))
+                .Footer($"You get this because the issue is assigned to you in {Bounded.Text(project.Name, 60)} on ErrorHub. Turn off \"Issues assigned to me\" here", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
+                .Build($"[{Bounded.Text(project.Name, 60)}] {subject}");
+            var now = _time.GetUtcNow();
+            var recorded = await _outbox.AddNotificationAsync(
+                new Notification(Guid.NewGuid(), projectId, key, key, TriggerKey, now)
+                {
+                    Fingerprint = fingerprint,
+                    Recipients = [recipient.Email],
+                    Subject = content.Subject,
+                    TextBody = content.Text,
+                    HtmlBody = content.Html,
+                    NextAttemptAt = now,
+                },
+                cancellationToken);
+            if (recorded)
+            {
+                NotificationLog.Recorded(_logger, projectId, TriggerKey, key);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
+    private static IEnumerable<string> Lines(string text)
+    {
+        var bounded = text.Length > MaxCommentChars ? text[..(MaxCommentChars - 1)] + "…" : text;
+        return bounded.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').Take(MaxCommentLines);
+    }
+}
