@@ -23,14 +23,14 @@ public sealed class NotificationTestMail
 
     internal NotificationTestMail(SmtpMailSender sender, INotificationStore outbox, IProjectStore projects, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, NotificationCycle cycle, AlertSettingsStore settings)
     {
-        _cycle = cycle;
-        _settings = settings;
         _sender = sender;
         _outbox = outbox;
         _projects = projects;
         _urls = urls;
         _options = options.Value;
         _time = time;
+        _cycle = cycle;
+        _settings = settings;
     }
 
     /// <summary>Whether SMTP is configured at all.</summary>
