@@ -55,7 +55,7 @@ public sealed class AlertsPageTests : IDisposable
         // The worker mails a project's members, or its admins while it has none (docs/notifications.md, "Recipients").
         (await admin.GetStringAsync("/projects/1/alerts")).Should().Contain("has no members, so its mail goes to the admins")
             .And.Contain("you get the mail of every rule below");
-        (await admin.GetStringAsync($"/projects/{worker.Id}/alerts")).Should().Contain("you are not one of them, so you get none of it")
+        (await admin.GetStringAsync($"/projects/{worker.Id}/alerts")).Should().Contain("you are not one of them, so you get none of its alerts")
             .And.NotContain("you get the mail of every rule below", "the admin of a project with members gets none of its mail");
         (await member.GetStringAsync($"/projects/{worker.Id}/alerts")).Should().Contain("As a member of Billing worker you get the mail of every rule below");
     }
