@@ -222,9 +222,13 @@ internal sealed class NotificationCycle(
         var first = await activity.GetFirstEventAsync(context.Project.Id, fingerprint, rule.Filter, cancellationToken);
         var sample = sampleSince is { } since ? await activity.GetFirstEventSinceAsync(context.Project.Id, fingerprint, rule.Filter, since, cancellationToken) : first;
         var latest = await issues.GetEventsAsync(context.Project.Id, fingerprint, 1, cancellationToken) is [var newest, ..] ? newest : null;
+        var assignee = (await states.GetStateAsync(context.Project.Id, fingerprint, cancellationToken))?.AssigneeId is { } assigneeId
+            ? (await access.GetUserAsync(assigneeId, cancellationToken))?.Name
+            : null;
         var mail = IssueMails.Compose(new IssueAlert(context.Project.Name, rule.Trigger, issue, first, sample, latest, IssueLink(context.Project.Id, fingerprint), SettingsLink(context.Project.Id))
         {
             Reason = reason,
+            Assignee = assignee,
             Environment = rule.Filter.Environment,
             HeldBack = counts.HeldBack,
         });

@@ -179,11 +179,11 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     public async Task A_resolved_issue_that_happens_again_from_its_release_or_later_mails_once_and_an_older_release_does_not()
     {
         var shop = await _harness.CreateProjectAsync("shop");
-        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
         await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("regression", AlertTrigger.Regression)] });
         var start = _harness.Time.GetUtcNow();
         await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddHours(-2), release: "shop@2.9.0"));
-        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, start.AddHours(-1)) { ResolvedInRelease = "shop@2.10.0" });
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, start.AddHours(-1)) { ResolvedInRelease = "shop@2.10.0", AssigneeId = ana.Id });
         await _harness.RoundAsync();
         smtp.Messages().Should().BeEmpty("nothing happened since the resolution");
 
@@ -204,6 +204,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         mail.TextBody.Should().Contain("resolved in release shop@2.10.0").And.Contain("happened again in release shop@2.10.1");
         mail.TextBody.Should().Contain("maria had this", "the mail tells the event that brought the issue back")
             .And.NotContain("Joe Smith", "not the issue's first event, from before its resolution");
+        mail.TextBody.Should().Contain("Assigned to: Ana", "who fixed it last time, or is on it");
     }
 
     [Fact]

@@ -25,6 +25,9 @@ internal sealed record IssueAlert(
     public string? Environment { get; init; }
 
     public int HeldBack { get; init; }
+
+    /// <summary>The name of whoever the issue is assigned to, if anyone: who fixed it last time, or is on it.</summary>
+    public string? Assignee { get; init; }
 }
 
 /// <summary>The mails of issue alerts: subject like <c>[shop/production] New issue: NullReferenceException in CheckoutService.Complete</c>.</summary>
@@ -60,6 +63,7 @@ internal static class IssueMails
 
         mail.Facts(
             ("Where", issue.Culprit),
+            ("Assigned to", alert.Assignee),
             ("URL", FullUrl(sample)),
             ("Browser", BrowserLine(sample)),
             ("User", UserLine(sample?.User)),
