@@ -65,4 +65,56 @@ public sealed class IssueListStateTests
         byEvents.SortedBy(IssueSort.Events).Descending.Should().BeFalse();
         state.SortedBy(IssueSort.LastSeen).Descending.Should().BeFalse("the list is sorted by last seen, newest first, already");
     }
+
+    private static IssueListState Searched(string q, string? status = null, string? release = null) =>
+        IssueListState.From(q, null, release, null, null, null, null, null, status);
+
+    [Fact]
+    public void Sentrys_search_terms_become_the_tab_and_filters_and_the_rest_is_searched_as_typed()
+    {
+        var state = Searched("is:resolved release:shop@2.4.1 timeout   in sync env:production level:Error");
+
+        state.Status.Should().Be("resolved");
+        state.Release.Should().Be("shop@2.4.1");
+        state.Environment.Should().Be("production");
+        state.Level.Should().Be("error");
+        state.Search.Should().Be("timeout   in sync", "the text between the terms is searched as written");
+
+        Searched("is:for_review").Status.Should().Be("new");
+        Searched("is:archived").Status.Should().Be("ignored");
+        Searched("user.email:ada@example.com").Search.Should().Be("ada@example.com", "the search covers the user's id, e-mail and name");
+        Searched("release:\"shop 2.4\" crash").Should().Match<IssueListState>(s => s.Release == "shop 2.4" && s.Search == "crash");
+        Searched("is:resolved", status: "ignored").Status.Should().Be("resolved", "the term typed last wins over the tab the form was on");
+        Searched("release:b", release: "a").Release.Should().Be("b");
+    }
+
+    [Theory]
+    [InlineData("https://shop.example/checkout?bundle=x")]
+    [InlineData("InvalidOperationException: Sequence contains no elements")]
+    [InlineData(@"C:\src\Shop\Cart.cs:line 12")]
+    [InlineData("is:sleeping")]
+    [InlineData("!is:resolved")]
+    [InlineData("level:loud")]
+    [InlineData("assigned:me")]
+    [InlineData("release:")]
+    [InlineData("key: value")]
+    public void Anything_else_with_a_colon_is_searched_as_typed(string q)
+    {
+        var state = Searched(q);
+
+        state.Search.Should().Be(q);
+        state.Should().Match<IssueListState>(s => s.Status == "unresolved" && s.Release == null && s.Environment == null && s.Level == null);
+    }
+
+    [Fact]
+    public void A_search_with_terms_reads_back_the_same_from_the_address_it_makes()
+    {
+        var state = Searched("is:regressed environment:staging NullReference");
+
+        var query = QueryHelpers.ParseQuery(new Uri("http://localhost/" + state.ToUrl(5)).Query);
+        query["q"].ToString().Should().Be("NullReference");
+        string? Get(string key) => query.TryGetValue(key, out var value) ? value.ToString() : null;
+        IssueListState.From(Get("q"), Get("environment"), Get("release"), Get("level"), Get("range"), Get("sort"), Get("order"), Get("page"), Get("status"))
+            .Should().Be(state);
+    }
 }

@@ -77,18 +77,33 @@ internal sealed record IssueListState
 
     public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Range.Span is not null;
 
-    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null) => new()
+    /// <summary>
+    /// The state a URL asks for. The search may hold terms in the syntax of Sentry's search box (<c>is:resolved</c>,
+    /// <c>release:shop@2.4.1</c>, <c>environment:production</c>, <c>level:error</c>, <c>user.email:ada@example.com</c>):
+    /// each one understood becomes its tab or filter (over the tab and filters the form sent beside it: the words typed
+    /// last say what is wanted), a user's term searches for its value, and what is left is searched as text
+    /// (<see cref="IssueSearchTerms"/>).
+    /// </summary>
+    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null)
     {
-        Status = Tabs.Any(tab => tab.Key == status) ? status! : "unresolved",
-        Search = search?.Trim() ?? "",
-        Environment = NullIfEmpty(environment),
-        Release = NullIfEmpty(release),
-        Level = Levels.Contains(level ?? "") ? level : null,
-        Range = IssueTimeRange.From(range),
-        Sort = sort is not null && SortKeys.TryGetValue(sort, out var value) ? value : IssueSort.LastSeen,
-        Descending = order != "asc",
-        Page = int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number is >= 1 and <= MaxPage ? number : 1,
-    };
+        var terms = IssueSearchTerms.Parse(search);
+        environment = terms.Environment ?? NullIfEmpty(environment);
+        release = terms.Release ?? NullIfEmpty(release);
+        level = terms.Level ?? NullIfEmpty(level);
+        status = terms.Status ?? status;
+        return new IssueListState
+        {
+            Status = Tabs.Any(tab => tab.Key == status) ? status! : "unresolved",
+            Search = terms.Text,
+            Environment = environment,
+            Release = release,
+            Level = Levels.Contains(level ?? "") ? level : null,
+            Range = IssueTimeRange.From(range),
+            Sort = sort is not null && SortKeys.TryGetValue(sort, out var value) ? value : IssueSort.LastSeen,
+            Descending = order != "asc",
+            Page = int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number is >= 1 and <= MaxPage ? number : 1,
+        };
+    }
 
     public IssueQuery ToQuery(int projectId, DateTimeOffset now) => new(projectId)
     {
