@@ -16,6 +16,7 @@ public sealed class ReleaseListTests : DashboardTestContext
     private static readonly string Checkout = Fingerprint("checkout");
     private static readonly string Profile = Fingerprint("profile");
     private static readonly string Search = Fingerprint("search");
+    private static readonly string Cart = Fingerprint("cart");
 
     private readonly TemporaryStore _store = new();
     private bool _notFound;
@@ -71,6 +72,32 @@ public sealed class ReleaseListTests : DashboardTestContext
         first.QuerySelector(".release-name a")!.GetAttribute("href").Should().Be("projects/1/issues?status=all&release=shop@2.5.0");
         first.QuerySelector(".release-new a")!.GetAttribute("href").Should().Be("projects/1/issues?status=all&release=shop@2.5.0&sort=first_seen");
         first.QuerySelector(".release-regressed a")!.GetAttribute("href").Should().Be("projects/1/issues?status=regressed&release=shop@2.5.0");
+    }
+
+    [Fact]
+    public async Task The_resolved_count_leaves_out_what_the_resolved_tab_it_links_to_does_not_list_an_issue_merged_away_or_whose_events_retention_removed()
+    {
+        await _store.SeedAsync([Shop],
+        [
+            Event(Search, "Search failed", Now.AddDays(-10)) with { Release = "shop@2.4.1" },
+            Event(Checkout, "Checkout failed", Now.AddDays(-3)) with { Release = "shop@2.4.1" },
+            Event(Profile, "Profile failed", Now.AddDays(-2)) with { Release = "shop@2.4.1" },
+            Event(Cart, "Cart failed", Now.AddDays(-1)) with { Release = "shop@2.4.1" },
+        ]);
+        var triage = Services.GetRequiredService<IssueTriage>();
+        foreach (var issue in new[] { Search, Checkout, Cart })
+        {
+            await triage.ResolveAsync(1, issue, inRelease: "shop@2.4.1");
+        }
+
+        await _store.Store.Merges.MergeAsync(1, Profile, [Checkout], Now);
+        await _store.Store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [1] = Now.AddDays(-5) }, null));
+
+        var tab = await triage.FilterForTabAsync(1, "resolved", IssueFilter.None, await triage.EvaluateAsync(1), Now);
+        (await _store.Store.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = tab })).Items.Select(issue => issue.Fingerprint).Should().Equal(Cart);
+        var cut = RenderReleases();
+        Rows(cut).Should().Equal("shop@2.4.1 | 3 days ago | a day ago | 3 | 2 | 0 | 1");
+        cut.Find(".release-resolved a").GetAttribute("href").Should().Be("projects/1/issues?status=resolved");
     }
 
     [Fact]
