@@ -502,6 +502,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
         var other = Fingerprint("other");
         var cut = await RenderIssueAsync(other);
         cut.WaitForAssertion(() => cut.Find("select.merge-target").QuerySelectorAll("option").Length.Should().Be(2));
+        cut.Find("select.merge-target").QuerySelectorAll("option")[1].TextContent.Should().EndWith("(3 events)");
         cut.Find(".merged-none").TextContent.Should().Be("No other issue is merged into this one.");
 
         cut.Find("select.merge-target").Change(CheckoutFingerprint);
@@ -519,6 +520,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
 
         target.Find("button.action-unmerge").Click();
         target.WaitForAssertion(() => target.FindAll(".merged-issue").Should().BeEmpty());
+        target.WaitForAssertion(() => target.Find("select.merge-target").QuerySelectorAll("option")[1].TextContent.Should().Be("Another issue (1 event)"));
         target.WaitForAssertion(() => Timeline(target).Should().HaveCount(2).And.Contain(entry => entry.StartsWith("Ada Admin unmerged just now Unmerged “Another issue”", StringComparison.Ordinal)));
         (await _store.Store.Issues.GetIssueAsync(1, other)).Should().NotBeNull("it stands on its own again");
         (await _store.Store.Issues.GetIssueAsync(1, CheckoutFingerprint))!.EventCount.Should().Be(3);
