@@ -559,8 +559,13 @@ public sealed class IssueDetailsTests : DashboardTestContext
         cut.Find("button.action-reopen").Click();
         cut.WaitForAssertion(() => Status(cut).Should().Be("Unresolved"));
 
+        // Choosing how long changes nothing yet (a keyboard user's arrow keys move through the choices); the button ignores.
         cut.Find("select.action-ignore").Change("events:100");
+        Status(cut).Should().Be("Unresolved");
+        cut.Find("button.action-ignore-apply").HasAttribute("disabled").Should().BeFalse();
+        cut.Find("form.ignore-choice").Submit();
         cut.WaitForAssertion(() => Status(cut).Should().Be("Ignored until 100 more events"));
+        (await _store.Store.Notifications.States.GetStateAsync(1, CheckoutFingerprint))!.IgnoredUntilEvents.Should().Be(100);
 
         cut.Find("button.action-reopen").Click();
         cut.WaitForAssertion(() => Status(cut).Should().Be("Unresolved"));
