@@ -514,6 +514,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
         var other = Fingerprint("other");
         var cut = await RenderIssueAsync(other);
         cut.WaitForAssertion(() => cut.Find("select.merge-target").QuerySelectorAll("option").Length.Should().Be(2));
+        cut.Find("select.merge-target").QuerySelectorAll("option")[1].TextContent.Should().EndWith("(3 events)");
         cut.Find(".merged-none").TextContent.Should().Be("No other issue is merged into this one.");
 
         cut.Find("select.merge-target").Change(CheckoutFingerprint);
@@ -531,6 +532,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
 
         target.Find("button.action-unmerge").Click();
         target.WaitForAssertion(() => target.FindAll(".merged-issue").Should().BeEmpty());
+        target.WaitForAssertion(() => target.Find("select.merge-target").QuerySelectorAll("option")[1].TextContent.Should().Be("Another issue (1 event)"));
         target.WaitForAssertion(() => Timeline(target).Should().HaveCount(2).And.Contain(entry => entry.StartsWith("Ada Admin unmerged just now Unmerged “Another issue”", StringComparison.Ordinal)));
         (await _store.Store.Issues.GetIssueAsync(1, other)).Should().NotBeNull("it stands on its own again");
         (await _store.Store.Issues.GetIssueAsync(1, CheckoutFingerprint))!.EventCount.Should().Be(3);
@@ -569,8 +571,13 @@ public sealed class IssueDetailsTests : DashboardTestContext
         cut.Find("button.action-reopen").Click();
         cut.WaitForAssertion(() => Status(cut).Should().Be("Unresolved"));
 
+        // Choosing how long changes nothing yet (a keyboard user's arrow keys move through the choices); the button ignores.
         cut.Find("select.action-ignore").Change("events:100");
+        Status(cut).Should().Be("Unresolved");
+        cut.Find("button.action-ignore-apply").HasAttribute("disabled").Should().BeFalse();
+        cut.Find("form.ignore-choice").Submit();
         cut.WaitForAssertion(() => Status(cut).Should().Be("Ignored until 100 more events"));
+        (await _store.Store.Notifications.States.GetStateAsync(1, CheckoutFingerprint))!.IgnoredUntilEvents.Should().Be(100);
 
         cut.Find("button.action-reopen").Click();
         cut.WaitForAssertion(() => Status(cut).Should().Be("Unresolved"));

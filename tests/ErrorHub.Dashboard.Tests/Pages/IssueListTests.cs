@@ -268,6 +268,40 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Sentrys_search_terms_find_the_issue_and_one_the_list_does_not_read_says_the_search_is_plain_text()
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Create(1, CheckoutFingerprint, Now.AddMinutes(-2), new UserRecord("42", "joe", "joe@example.com", null), CheckoutTitle),
+        ]);
+
+        // The terms it reads become the tab and filters, and find the issue.
+        cut.Find("input[type=search]").Input("is:unresolved user.email:joe@example.com");
+        cut.Find("form.issue-filters").Submit();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        cut.FindAll(".search-terms-hint").Should().BeEmpty();
+
+        // One it does not read is searched for as text: the empty list says so.
+        cut.Find("input[type=search]").Input("assigned:me user.email:joe@example.com");
+        cut.Find("form.issue-filters").Submit();
+        cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("0 issues"));
+        cut.Find(".search-terms-hint").TextContent.Should()
+            .Contain("The search is plain text").And.Contain("“assigned:me joe@example.com”").And.Contain("Release");
+
+        // The e-mail alone finds the issue; a search without terms that finds nothing, or an address, gets no such word.
+        cut.Find("input[type=search]").Input("joe@example.com");
+        cut.Find("form.issue-filters").Submit();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        foreach (var plain in new[] { "no such crash", "https://shop.example.com/cart", @"C:\shop\cart.cs", "Timeout: 30 s" })
+        {
+            cut.Find("input[type=search]").Input(plain);
+            cut.Find("form.issue-filters").Submit();
+            cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("0 issues"));
+            cut.FindAll(".search-terms-hint").Should().BeEmpty(plain);
+        }
+    }
+
+    [Fact]
     public async Task A_ten_thousand_character_search_finds_nothing_without_an_error()
     {
         var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))]);

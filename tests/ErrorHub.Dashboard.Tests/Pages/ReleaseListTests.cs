@@ -1,8 +1,11 @@
 using ErrorHub.Dashboard.Components.Pages;
 using ErrorHub.Dashboard.Formatting;
+using ErrorHub.Dashboard.Tests.Api;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Dashboard.Triage;
 using ErrorHub.Storage;
+using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Testing.ClickHouse;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using static ErrorHub.Dashboard.Tests.Infrastructure.TestProjects;
@@ -16,6 +19,7 @@ public sealed class ReleaseListTests : DashboardTestContext
     private static readonly string Checkout = Fingerprint("checkout");
     private static readonly string Profile = Fingerprint("profile");
     private static readonly string Search = Fingerprint("search");
+    private static readonly string Cart = Fingerprint("cart");
 
     private readonly TemporaryStore _store = new();
     private bool _notFound;
@@ -44,7 +48,7 @@ public sealed class ReleaseListTests : DashboardTestContext
         return cut;
     }
 
-    private static List<string> Rows(IRenderedComponent<ReleaseList> cut) =>
+    internal static List<string> Rows(IRenderedComponent<ReleaseList> cut) =>
         [.. cut.FindAll("tr.release-row").Select(row => string.Join(" | ", row.QuerySelectorAll("td").Select(cell => cell.TextContent.Trim())))];
 
     [Fact]
@@ -71,6 +75,42 @@ public sealed class ReleaseListTests : DashboardTestContext
         first.QuerySelector(".release-name a")!.GetAttribute("href").Should().Be("projects/1/issues?status=all&release=shop@2.5.0");
         first.QuerySelector(".release-new a")!.GetAttribute("href").Should().Be("projects/1/issues?status=all&release=shop@2.5.0&sort=first_seen");
         first.QuerySelector(".release-regressed a")!.GetAttribute("href").Should().Be("projects/1/issues?status=regressed&release=shop@2.5.0");
+    }
+
+    [Fact]
+    public async Task The_resolved_count_leaves_out_what_the_resolved_tab_it_links_to_does_not_list_an_issue_merged_away_or_whose_events_retention_removed()
+    {
+        await _store.SeedAsync([Shop], []);
+        await ResolvedCountAgreesWithTheResolvedTabAsync(_store.Store, Services, () => RenderReleases());
+    }
+
+    /// <summary>
+    /// Three issues resolved in shop@2.4.1: one is then merged into another issue, the events of one are removed by retention;
+    /// the Resolved tab lists the third only, and the release's count says 1, as the tab it links to. Run on both stores.
+    /// </summary>
+    internal static async Task ResolvedCountAgreesWithTheResolvedTabAsync(ErrorHubStore store, IServiceProvider services, Func<IRenderedComponent<ReleaseList>> render)
+    {
+        await store.Events.InsertEventsAsync(
+        [
+            Event(Search, "Search failed", Now.AddDays(-10)) with { Release = "shop@2.4.1" },
+            Event(Checkout, "Checkout failed", Now.AddDays(-3)) with { Release = "shop@2.4.1" },
+            Event(Profile, "Profile failed", Now.AddDays(-2)) with { Release = "shop@2.4.1" },
+            Event(Cart, "Cart failed", Now.AddDays(-1)) with { Release = "shop@2.4.1" },
+        ]);
+        var triage = services.GetRequiredService<IssueTriage>();
+        foreach (var issue in new[] { Search, Checkout, Cart })
+        {
+            await triage.ResolveAsync(1, issue, inRelease: "shop@2.4.1");
+        }
+
+        await store.Merges.MergeAsync(1, Profile, [Checkout], Now);
+        await store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [1] = Now.AddDays(-5) }, null));
+
+        var tab = await triage.FilterForTabAsync(1, "resolved", IssueFilter.None, await triage.EvaluateAsync(1), Now);
+        (await store.Issues.GetIssuesAsync(new IssueQuery(1) { Filter = tab })).Items.Select(issue => issue.Fingerprint).Should().Equal(Cart);
+        var cut = render();
+        Rows(cut).Should().Equal("shop@2.4.1 | 3 days ago | a day ago | 3 | 2 | 0 | 1");
+        cut.Find(".release-resolved a").GetAttribute("href").Should().Be("projects/1/issues?status=resolved");
     }
 
     [Fact]
@@ -106,5 +146,46 @@ public sealed class ReleaseListTests : DashboardTestContext
         var cut = RenderReleases();
         _notFound.Should().BeTrue();
         cut.FindAll("tr.release-row").Should().BeEmpty();
+    }
+}
+
+/// <summary>The releases page's resolved count on a real ClickHouse server, where merges and retention are the store's own code.</summary>
+[Collection(ClickHouseServerCollectionDefinition.Name)]
+public sealed class ClickHouseReleaseListTests : DashboardTestContext, IAsyncLifetime
+{
+    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly ErrorHubStore _store;
+
+    public ClickHouseReleaseListTests(ClickHouseServerFixture clickHouse)
+    {
+        _store = ClickHouseDatabase.Open(
+            new ClickHouseClient(_http, new ClickHouseConnection(clickHouse.Url)), ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseReleaseListTests)));
+        TemporaryStore.AddStore(Services, _store);
+    }
+
+    async Task IAsyncLifetime.InitializeAsync()
+    {
+        await _store.Schema.EnsureSchemaAsync();
+        await _store.Access.CreateUserAsync(TemporaryStore.Admin);
+        await _store.Projects.UpsertProjectAsync(Shop);
+    }
+
+    Task IAsyncLifetime.DisposeAsync()
+    {
+        _store.Dispose();
+        _http.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task The_resolved_count_leaves_out_what_the_resolved_tab_it_links_to_does_not_list_an_issue_merged_away_or_whose_events_retention_removed()
+    {
+        await ReleaseListTests.ResolvedCountAgreesWithTheResolvedTabAsync(_store, Services, () =>
+        {
+            Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Releases(1));
+            var cut = Render<ReleaseList>(parameters => parameters.Add(p => p.ProjectId, 1));
+            cut.WaitForState(() => cut.FindAll(".release-count").Count > 0, TimeSpan.FromSeconds(10));
+            return cut;
+        });
     }
 }

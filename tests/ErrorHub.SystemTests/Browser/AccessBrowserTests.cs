@@ -55,6 +55,20 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             await Expect(rotated).ToHaveCountAsync(1);
             (await rotated.InnerTextAsync()).Should().MatchRegex($"^http://[0-9a-f]{{32}}@127\\.0\\.0\\.1:{dashboard.BaseUrl.Port}/{projectId}$").And.NotBe(dsn);
 
+            // The limits' boxes are found by their visible labels, as a screen reader announces them, and keep what is typed.
+            var perMinute = admin.GetByLabel("Events per minute", new() { Exact = true });
+            var keepDays = admin.GetByLabel("Keep events for (days)", new() { Exact = true });
+            await perMinute.FillAsync("600");
+            await perMinute.PressAsync("Tab");
+            await keepDays.FillAsync("30");
+            await keepDays.PressAsync("Tab");
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Save limits" }).ClickAsync();
+            await Expect(admin.GetByRole(AriaRole.Status).Filter(new() { HasText = "Limits saved." })).ToBeVisibleAsync();
+            await admin.ReloadAsync();
+            await BrowserSignIn.WaitUntilInteractiveAsync(admin);
+            await Expect(perMinute).ToHaveValueAsync("600");
+            await Expect(keepDays).ToHaveValueAsync("30");
+
             // Invite a member of that project.
             await admin.GotoAsync(dashboard.Url("users").ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(admin);

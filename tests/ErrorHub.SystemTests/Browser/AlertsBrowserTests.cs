@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Smtp;
@@ -55,6 +56,50 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
             dashboard.Smtp.Messages().Where(m => SmtpServerFixture.EnvelopeRecipients(m).Contains(address)).Select(m => m.Subject).Should()
                 .Contain(subject => subject.StartsWith($"[{DashboardSeed.Worker.Name}] Digest on request ", StringComparison.Ordinal), "a new installation can see its digest without waiting a day");
             await Expect(page.Locator(".notification-history tbody tr").Filter(new() { HasText = "Digest on request" })).ToHaveCountAsync(1);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty("the alerts page works without console errors or server errors");
+    }
+
+    [Fact]
+    public async Task A_frequency_rules_number_boxes_are_found_by_their_names_and_what_is_typed_in_them_stays_saved()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard, AlertsPath);
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Add rule" }).ClickAsync();
+            await Expect(page.Locator(".rules-table tbody tr").Last).ToContainTextAsync("Many events");
+
+            // A screen reader announces a box by its accessible name: it must be the input's, not a wrapper's.
+            var threshold = page.GetByLabel(new Regex("^Threshold of rule ")).Last;
+            var window = page.GetByLabel(new Regex("^Window of rule ")).Last;
+            var cooldown = page.GetByLabel(new Regex("^Cooldown of rule ")).Last;
+            await threshold.FillAsync("250");
+            await threshold.PressAsync("Tab");
+            await window.FillAsync("15");
+            await window.PressAsync("Tab");
+            await cooldown.FillAsync("30");
+            await cooldown.PressAsync("Tab");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Save rules and addresses" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Rules saved." })).ToBeVisibleAsync();
+
+            await page.ReloadAsync();
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await Expect(threshold).ToHaveValueAsync("250");
+            await Expect(window).ToHaveValueAsync("15");
+            await Expect(cooldown).ToHaveValueAsync("30");
+            var unnamed = await page.EvaluateAsync<string[]>(
+                "() => [...document.querySelectorAll('.rules-table input:not([type=hidden])')]" +
+                ".filter(input => !input.getAttribute('aria-label') && !input.getAttribute('aria-labelledby') && !input.labels?.length)" +
+                ".map(input => input.outerHTML)");
+            unnamed.Should().BeEmpty("every box of the rules has an accessible name of its own");
         }
         finally
         {

@@ -117,8 +117,15 @@ public sealed class TriageScenarioTests(DashboardFixture dashboard, BrowserFixtu
             // the clock so that they are after the resolution's second; the ignore comes once the clock has passed them)
             // do not count, though they are likely in the same minute; these too carry a clock a few seconds ahead, as clients' clocks may.
             await WaitUntilPastAsync(regressedAt);
+            // Moving through the choices with the keyboard ignores nothing (a closed select changes its value on arrow
+            // keys); the button does, with the choice made.
+            await page.Locator("select.action-ignore").FocusAsync();
+            await page.Keyboard.PressAsync("ArrowDown");
+            await page.Keyboard.PressAsync("ArrowDown");
             await page.Locator("select.action-ignore").SelectOptionAsync("events:10");
+            await page.Locator("button.action-ignore-apply").ClickAsync();
             await Expect(status).ToHaveTextAsync("Ignored until 10 more events");
+            await Expect(page.Locator(".timeline-entry").Filter(new() { HasText = "Ignored" })).ToHaveCountAsync(1);
             await AddEventsAsync([.. Enumerable.Range(0, 9).Select(i => LabEvent(Coupon, CouponTitle, DateTimeOffset.UtcNow.AddSeconds(4), "lab@2.5.0"))]);
             await ReloadAsync(page);
             await Expect(status).ToHaveTextAsync("Ignored until 10 more events");
