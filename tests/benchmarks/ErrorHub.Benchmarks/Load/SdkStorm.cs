@@ -220,6 +220,16 @@ internal static partial class SdkStorm
         {
             var port = FreePort();
             var self = typeof(SdkStorm).Assembly.Location;
+            // "<mode>@alt": the same app from another build of this tool (ERRORHUB_STORM_ALT, its output folder), so that
+            // two builds of the SDK are measured in one run against the same baseline (docs/benchmarks.md, section 86).
+            if (mode.EndsWith("@alt", StringComparison.Ordinal))
+            {
+                var alt = Environment.GetEnvironmentVariable("ERRORHUB_STORM_ALT")
+                    ?? throw new ArgumentException("an @alt app needs ERRORHUB_STORM_ALT, another output folder of this tool");
+                self = Path.Combine(alt, Path.GetFileName(self));
+                mode = mode[..^"@alt".Length];
+            }
+
             var process = Process.Start(new ProcessStartInfo(
                 "taskset", ["-c", cpu.ToString(CultureInfo.InvariantCulture), "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-", levels])
             {
