@@ -220,14 +220,17 @@ internal static partial class SdkStorm
         {
             var port = FreePort();
             var self = typeof(SdkStorm).Assembly.Location;
-            // "<mode>@alt": the same app from another build of this tool (ERRORHUB_STORM_ALT, its output folder), so that
-            // two builds of the SDK are measured in one run against the same baseline (docs/benchmarks.md, section 86).
-            if (mode.EndsWith("@alt", StringComparison.Ordinal))
+            // "<mode>@alt" ("@alt2"): the same app from another build of this tool (ERRORHUB_STORM_ALT, ERRORHUB_STORM_ALT2:
+            // its output folder), so that builds of the SDK are measured in one run against the same baseline; an
+            // identical copy as the other tells the pairing's own noise (docs/benchmarks.md, section 86).
+            var at = mode.IndexOf('@', StringComparison.Ordinal);
+            if (at >= 0)
             {
-                var alt = Environment.GetEnvironmentVariable("ERRORHUB_STORM_ALT")
-                    ?? throw new ArgumentException("an @alt app needs ERRORHUB_STORM_ALT, another output folder of this tool");
+                var variable = "ERRORHUB_STORM_" + mode[(at + 1)..].ToUpperInvariant();
+                var alt = Environment.GetEnvironmentVariable(variable)
+                    ?? throw new ArgumentException($"the app {mode} needs {variable}, another output folder of this tool");
                 self = Path.Combine(alt, Path.GetFileName(self));
-                mode = mode[..^"@alt".Length];
+                mode = mode[..at];
             }
 
             var process = Process.Start(new ProcessStartInfo(

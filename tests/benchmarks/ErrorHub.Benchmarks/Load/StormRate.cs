@@ -79,7 +79,7 @@ internal static class StormRate
             {
                 var i = (round + turn) % kinds.Length;
                 var kind = kinds[i];
-                var alt = kind.EndsWith("@alt", StringComparison.Ordinal) ? "@alt" : "";
+                var alt = kind.Contains('@', StringComparison.Ordinal) ? kind[kind.IndexOf('@', StringComparison.Ordinal)..] : "";
                 var (mode, dsn, child) = kind[..^alt.Length] switch
                 {
                     "handler" => ("handler", (string?)null, (StormSink.Child?)null),

@@ -130,6 +130,7 @@ internal static class WrkBenchmarks
             // Another build of the SDK in the same run, against the same (i) (docs/benchmarks.md, section 86).
             ("(iv) + ErrorHub (alt build), live sink", "errorhub@alt", sink.Dsn),
             ("(v) + ErrorHub (alt build), dead ingest", "errorhub@alt", $"http://{StormSink.Key}@127.0.0.1:{dead}/1"),
+            ("(vi) + ErrorHub (alt2 build), live sink", "errorhub@alt2", sink.Dsn),
         ];
         // Which of them run: the first three, and the alt build's when ERRORHUB_STORM_ALT names one; or a list such as
         // "i,ii,iv" (sixth argument). (i) stays first: it is the baseline of every difference.
