@@ -220,6 +220,19 @@ internal static partial class SdkStorm
         {
             var port = FreePort();
             var self = typeof(SdkStorm).Assembly.Location;
+            // "<mode>@alt" ("@alt2"): the same app from another build of this tool (ERRORHUB_STORM_ALT, ERRORHUB_STORM_ALT2:
+            // its output folder), so that builds of the SDK are measured in one run against the same baseline; an
+            // identical copy as the other tells the pairing's own noise (docs/benchmarks.md, section 86).
+            var at = mode.IndexOf('@', StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                var variable = "ERRORHUB_STORM_" + mode[(at + 1)..].ToUpperInvariant();
+                var alt = Environment.GetEnvironmentVariable(variable)
+                    ?? throw new ArgumentException($"the app {mode} needs {variable}, another output folder of this tool");
+                self = Path.Combine(alt, Path.GetFileName(self));
+                mode = mode[..at];
+            }
+
             var process = Process.Start(new ProcessStartInfo(
                 "taskset", ["-c", cpu.ToString(CultureInfo.InvariantCulture), "dotnet", self, "sdk-storm-app", mode, port.ToString(CultureInfo.InvariantCulture), dsn ?? "-", levels])
             {

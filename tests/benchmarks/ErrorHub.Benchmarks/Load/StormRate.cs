@@ -79,7 +79,8 @@ internal static class StormRate
             {
                 var i = (round + turn) % kinds.Length;
                 var kind = kinds[i];
-                var (mode, dsn, child) = kind switch
+                var alt = kind.Contains('@', StringComparison.Ordinal) ? kind[kind.IndexOf('@', StringComparison.Ordinal)..] : "";
+                var (mode, dsn, child) = kind[..^alt.Length] switch
                 {
                     "handler" => ("handler", (string?)null, (StormSink.Child?)null),
                     "errorhub" => ("errorhub", sink.Dsn, sink),
@@ -92,11 +93,11 @@ internal static class StormRate
                     await child.ResetAsync();
                 }
 
-                var run = await MeasureAsync(mode, dsn, child, seconds, throwRate, okRate, late, stormWarmUp);
+                var run = await MeasureAsync(mode + alt, dsn, child, seconds, throwRate, okRate, late, stormWarmUp);
                 runs[i].Add(run);
                 var accounting = mode == "handler"
                     ? "—"
-                    : $"{run.Thrown:N0} = {(child is null ? 0 : run.Delivered):N0} + {run.Dropped.Values.Sum():N0}{(run.Dropped.Values.Sum() > 0 ? $" ({string.Join(", ", run.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))})" : "")}{(run.Accounted(child is not null) ? "" : kind == "errorhub-light" ? " (the light sink counts no events)" : " **MISMATCH**")}";
+                    : $"{run.Thrown:N0} = {(child is null ? 0 : run.Delivered):N0} + {run.Dropped.Values.Sum():N0}{(run.Dropped.Values.Sum() > 0 ? $" ({string.Join(", ", run.Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key} {d.Value:N0}"))})" : "")}{(run.Accounted(child is not null) ? "" : kind.StartsWith("errorhub-light", StringComparison.Ordinal) ? " (the light sink counts no events)" : " **MISMATCH**")}";
                 var (ok, storm) = (run.Storm[1], run.Storm[0]);
                 Console.WriteLine(FormattableString.Invariant(
                     $"| {round + 1} | {kind} | {Us(run.Alone.Quantile(0.5))} / {Us(run.Alone.Quantile(0.99))}, {run.CpuPerOk:F1} µs | {Us(ok.Quantile(0.5))} / {Us(ok.Quantile(0.99))} / {Us(ok.Quantile(0.999))} ({Us(ok.ServiceP99)}) | {ok.Rate:N0}{Missing(ok)} | {storm.Rate:N0}{Missing(storm)}, {Us(storm.Quantile(0.5))} / {Us(storm.Quantile(0.99))} | {run.Cores:F2} | {run.CpuPerException:F1} µs | {run.Runtime} | {run.PeakMegabytes:N0} MB | {accounting} | {run.Cpu0:F2} ({run.ClientCpu:F1} µs; {run.SinkCores:F2}) | {Us(Math.Max(ok.PacerLagP99, storm.PacerLagP99))} / {Us(Math.Max(ok.PacerLagMax, storm.PacerLagMax))}, {ok.WaitedForConnection + storm.WaitedForConnection:N0} | {File.ReadAllText("/proc/loadavg").Split(' ')[0]} |"));
@@ -116,7 +117,7 @@ internal static class StormRate
 
             var above = runs[i].Select((r, round) => r.CpuPerException - runs[0][round].CpuPerException).ToList();
             Console.WriteLine(FormattableString.Invariant(
-                $"| {kinds[i]}{(i == 0 ? " (baseline)" : "")} | {Column(0.5)} | {Column(0.99)} | {Column(0.999)} | {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.5))))} / {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.99))))} | {(i == 0 ? $"({Median(runs[0].Select(r => r.CpuPerException)):F1} µs)" : $"{Median(above):+0.0;-0.0} µs ({above.Min():+0.0;-0.0} to {above.Max():+0.0;-0.0})")} | {Median(runs[i].Select(r => r.Cores)):F2} | {(i == 0 ? $"({runs[0].Max(r => r.PeakMegabytes):N0} MB)" : $"{runs[i].Select((r, round) => r.PeakMegabytes - runs[0][round].PeakMegabytes).Max():+0;-0;0} MB")} | {(kinds[i] is "handler" ? "—" : kinds[i] is "errorhub-light" ? "(not counted)" : runs[i].All(r => r.Accounted(kinds[i] == "errorhub")) ? "yes, every run" : "**no**")} |"));
+                $"| {kinds[i]}{(i == 0 ? " (baseline)" : "")} | {Column(0.5)} | {Column(0.99)} | {Column(0.999)} | {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.5))))} / {Us(Median(runs[i].Select(r => r.Alone.Quantile(0.99))))} | {(i == 0 ? $"({Median(runs[0].Select(r => r.CpuPerException)):F1} µs)" : $"{Median(above):+0.0;-0.0} µs ({above.Min():+0.0;-0.0} to {above.Max():+0.0;-0.0})")} | {Median(runs[i].Select(r => r.Cores)):F2} | {(i == 0 ? $"({runs[0].Max(r => r.PeakMegabytes):N0} MB)" : $"{runs[i].Select((r, round) => r.PeakMegabytes - runs[0][round].PeakMegabytes).Max():+0;-0;0} MB")} | {(kinds[i].Split('@')[0] is "handler" ? "—" : kinds[i].Split('@')[0] is "errorhub-light" ? "(not counted)" : runs[i].All(r => r.Accounted(kinds[i].Split('@')[0] == "errorhub")) ? "yes, every run" : "**no**")} |"));
         }
 
         Console.WriteLine($"// {Load}");

@@ -24,6 +24,10 @@ internal sealed class TieringLog : EventListener
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly ConcurrentDictionary<string, byte> _names = new();
 
+    // A compile's start (MethodJittingStarted) by method and thread, so that its MethodLoadVerbose can tell how long the
+    // JIT took: what a first call costs the thread that makes it (docs/benchmarks.md, section 86).
+    private readonly ConcurrentDictionary<(object?, long), DateTime> _jitStarts = new();
+
     public string Report()
     {
         var text = new StringBuilder();
@@ -59,14 +63,21 @@ internal sealed class TieringLog : EventListener
             case "TieredCompilationBackgroundJitStop":
                 _lines.Enqueue($"{at} {e.EventName} {string.Join(" ", e.PayloadNames?.Select((n, i) => $"{n}={e.Payload?[i]}") ?? [])}");
                 break;
+            case "MethodJittingStarted" or "MethodJittingStarted_V1":
+                _jitStarts[(e.PayloadNames is { } startNames ? e.Payload?[startNames.IndexOf("MethodID")] : null, e.OSThreadId)] = e.TimeStamp;
+                break;
             case "MethodLoadVerbose" or "MethodLoadVerbose_V1" or "MethodLoadVerbose_V2" or "R2RGetEntryPoint":
                 var payload = e.PayloadNames?.Select((n, i) => (n, e.Payload?[i])).ToDictionary(p => p.n, p => p.Item2) ?? [];
+                var jitMs = e.EventName != "R2RGetEntryPoint" && _jitStarts.TryRemove((payload.GetValueOrDefault("MethodID"), e.OSThreadId), out var started)
+                    ? (e.TimeStamp - started).TotalMilliseconds.ToString("F3", CultureInfo.InvariantCulture)
+                    : "-";
                 var name = $"{payload.GetValueOrDefault("MethodNamespace")}::{payload.GetValueOrDefault("MethodName")}";
                 // A compile's tier is in its MethodFlags (bits 7-9: 1 MinOptJitted, 2 Optimized, 3 QuickJitted, 4 OptimizedTier1, ...).
                 var tier = payload.GetValueOrDefault("OptimizationTier")?.ToString()
                     ?? (payload.GetValueOrDefault("MethodFlags") is { } flags ? "tier" + ((Convert.ToUInt32(flags, CultureInfo.InvariantCulture) >> 7) & 7) : null)
                     ?? (e.EventName == "R2RGetEntryPoint" ? "R2R" : "?");
-                _lines.Enqueue($"{at} {e.EventName} {tier} {name}");
+                // The method's signature tells generic instantiations apart; the thread, a request's compile from the background JIT's.
+                _lines.Enqueue($"{at} {e.EventName} {tier} {name} jit-ms={jitMs} thread={e.OSThreadId} sig={payload.GetValueOrDefault("MethodSignature")}");
                 break;
         }
     }

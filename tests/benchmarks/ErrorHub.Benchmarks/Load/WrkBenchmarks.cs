@@ -102,7 +102,7 @@ internal static class WrkBenchmarks
     private sealed record PlainRun(WrkResult Wrk, double CpuMicroseconds, double Cores, double Bytes);
 
     /// <summary>
-    /// <c>wrk-storm [seconds] [rounds] [levels] [warm-up seconds] [late seconds]</c>: benchmark 4. Each round, three apps one after the other (the order
+    /// <c>wrk-storm [seconds] [rounds] [levels] [warm-up seconds] [late seconds] [phases]</c>: benchmark 4. Each round, three apps one after the other (the order
     /// rotating every round): (i) <c>UseExceptionHandler</c> alone, (ii) the same with ErrorHub sending to the live sink,
     /// (iii) with ErrorHub sending to a closed port. Each is warmed up, then every request throws (<c>/throw</c>, 20 frames
     /// deep, answered 500 by the handler) for the given seconds: the app's CPU and bytes per throwing request. Then the
@@ -127,7 +127,17 @@ internal static class WrkBenchmarks
             ("(i) UseExceptionHandler alone", "handler", null),
             ("(ii) + ErrorHub, live sink", "errorhub", sink.Dsn),
             ("(iii) + ErrorHub, dead ingest", "errorhub", $"http://{StormSink.Key}@127.0.0.1:{dead}/1"),
+            // Another build of the SDK in the same run, against the same (i) (docs/benchmarks.md, section 86).
+            ("(iv) + ErrorHub (alt build), live sink", "errorhub@alt", sink.Dsn),
+            ("(v) + ErrorHub (alt build), dead ingest", "errorhub@alt", $"http://{StormSink.Key}@127.0.0.1:{dead}/1"),
+            ("(vi) + ErrorHub (alt2 build), live sink", "errorhub@alt2", sink.Dsn),
         ];
+        // Which of them run: the first three, and the alt build's when ERRORHUB_STORM_ALT names one; or a list such as
+        // "i,ii,iv" (sixth argument). (i) stays first: it is the baseline of every difference.
+        var picked = args.Length > 5
+            ? args[5].Split(',')
+            : Environment.GetEnvironmentVariable("ERRORHUB_STORM_ALT") is null ? ["i", "ii", "iii"] : ["i", "ii", "iii", "iv", "v"];
+        phases = [.. phases.Where(p => picked.Contains(p.Label[1..p.Label.IndexOf(')', StringComparison.Ordinal)], StringComparer.Ordinal))];
         var runs = phases.Select(_ => new List<StormRun>()).ToArray();
         Console.WriteLine();
         // "beside": the phase where /throw and /ok run together, each wrk with its own 16 connections: the /throw rate
