@@ -472,6 +472,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
         cut.Find("textarea.comment-text").GetAttribute("value").Should().BeEmpty("the box is cleared for the next comment");
 
         cut.Find("select.action-assign").Change(TemporaryStore.Admin.Id.ToString("D"));
+        cut.Find("form.assign-choice").Submit();
         // The test's clock stands still, so entries of the same instant may come in either order.
         cut.WaitForAssertion(() => Timeline(cut).Should().HaveCount(3).And.Contain("Ada Admin changed the assignee just now Assigned to Ada Admin"));
 
@@ -586,12 +587,33 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Resolve_in_next_release_means_after_the_newest_release_of_the_app_not_after_the_issues_own_latest()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events:
+        [
+            CheckoutEvent(LatestId, Now.AddMinutes(-30), "alice@example.com") with { Release = "shop@2.4.0" },
+            Event(Fingerprint("other"), "Another issue", Now.AddMinutes(-1)) with { Release = "shop@2.10.0" },
+            Event(Fingerprint("third"), "A third issue", Now.AddMinutes(-2)) with { Release = "shop@2.9.1" },
+            Event(Fingerprint("worker"), "The worker's issue", Now.AddMinutes(-3)) with { Release = "worker@7.0.0" },
+        ]);
+
+        cut.Find("button.action-resolve-next").GetAttribute("title").Should().Be("Events of shop@2.10.0 or older releases will not reopen it",
+            "shop@2.10.0 runs now: a shop@2.4.1 or 2.9.1 still out there does not have the fix; another app's release is not the shop's");
+        cut.Find("button.action-resolve-next").Click();
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Resolved in the release after shop@2.10.0"));
+    }
+
+    [Fact]
     public async Task An_issue_is_assigned_to_someone_who_may_read_its_project()
     {
         var cut = await RenderIssueAsync(CheckoutFingerprint);
         cut.FindAll("select.action-assign option").Select(option => option.TextContent).Should().Equal("Nobody", TemporaryStore.Admin.Name);
 
+        cut.Find("button.action-assign-apply").HasAttribute("disabled").Should().BeTrue("nothing chosen yet");
         cut.Find("select.action-assign").Change(TemporaryStore.Admin.Id.ToString("D"));
+        (await _store.Store.Notifications.States.GetStateAsync(1, CheckoutFingerprint))?.AssigneeId.Should().BeNull("choosing in the list assigns nobody yet");
+        cut.Find("button.action-assign-apply").HasAttribute("disabled").Should().BeFalse();
+        cut.Find("form.assign-choice").Submit();
 
         cut.WaitForState(() => _store.Store.Notifications.States.GetStateAsync(1, CheckoutFingerprint).GetAwaiter().GetResult()?.AssigneeId == TemporaryStore.Admin.Id);
         Status(cut).Should().Be("Unresolved", "an assignment keeps the status");

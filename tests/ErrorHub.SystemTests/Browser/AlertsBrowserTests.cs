@@ -154,6 +154,7 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
             await BrowserSignIn.SignInAsAdminAsync(page, dashboard, $"projects/{DashboardSeed.Worker.Id}/issues/{fingerprint}");
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await page.Locator("select.action-assign").SelectOptionAsync(new SelectOptionValue { Label = "Dana Developer" });
+            await page.Locator("button.action-assign-apply").ClickAsync();
             await Expect(page.Locator(".timeline-entry").First).ToContainTextAsync("Assigned to Dana Developer");
             await page.Locator("textarea.comment-text").FillAsync("Paid twice by the retry; look at the idempotency key");
             await page.Locator("button.action-comment").ClickAsync();

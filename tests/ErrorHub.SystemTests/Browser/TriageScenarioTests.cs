@@ -136,8 +136,14 @@ public sealed class TriageScenarioTests(DashboardFixture dashboard, BrowserFixtu
             // Assign, and comment; both in the activity with who did it.
             var assignee = page.Locator("select.action-assign");
             var someone = await assignee.Locator("option").Nth(1).GetAttributeAsync("value");
+            var entries = await page.Locator(".timeline-entry").CountAsync();
+            await assignee.FocusAsync();
+            await page.Keyboard.PressAsync("ArrowDown"); // moving through the list assigns nobody yet
             await assignee.SelectOptionAsync(someone!);
+            await Expect(page.Locator(".timeline-entry")).ToHaveCountAsync(entries);
+            await page.Locator("button.action-assign-apply").ClickAsync();
             await Expect(page.Locator(".timeline-entry").First).ToContainTextAsync("Assigned to");
+            await Expect(page.Locator(".timeline-entry")).ToHaveCountAsync(entries + 1);
             await page.Locator("textarea.comment-text").FillAsync("Joe Smith wrote in: <b>it's the coupon</b>");
             await page.Locator("button.action-comment").ClickAsync();
             await Expect(page.Locator(".timeline-comment").First).ToHaveTextAsync("Joe Smith wrote in: <b>it's the coupon</b>");
