@@ -3,8 +3,10 @@ using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
+using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
+using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -39,6 +41,9 @@ public enum AppKind
     /// IExceptionHandler for 400 and 404, and <c>UseExceptionHandler(_ =&gt; { })</c> as that template has it.
     /// </summary>
     Layered,
+
+    /// <summary>An API that hands work to Hangfire background jobs (in-memory storage, a server in the app's process).</summary>
+    BackgroundJobs,
 }
 
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
@@ -75,6 +80,7 @@ public static class RealApp
             AppKind.Operations => Operations(builder),
             AppKind.BlazorStatic => BlazorStatic(builder),
             AppKind.Layered => Layered(builder),
+            AppKind.BackgroundJobs => BackgroundJobs(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -226,6 +232,20 @@ public static class RealApp
             await sender.Send(new DeleteTodoList(id));
             return TypedResults.NoContent();
         });
+        return app;
+    }
+
+    private static WebApplication BackgroundJobs(WebApplicationBuilder builder)
+    {
+        builder.Services.AddHangfire(configuration => configuration.UseInMemoryStorage());
+        builder.Services.AddHangfireServer(options => options.WorkerCount = 1);
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapPost("/invoices/{id:int}/send", (int id, IBackgroundJobClient jobs) =>
+            TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Send(id))}"));
         return app;
     }
 

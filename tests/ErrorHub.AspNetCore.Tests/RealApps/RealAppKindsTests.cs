@@ -144,6 +144,27 @@ public sealed class RealAppKindsTests
         run.SdkLogNoise.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Background_jobs_report_a_failed_hangfire_job_at_once_not_a_day_later_after_its_retries()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.BackgroundJobs);
+
+        (await run.SendAsync(HttpMethod.Post, "/invoices/2/send", "gus")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await run.SendAsync(HttpMethod.Post, "/invoices/7/send", "gus")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        // Hangfire logs the failure as a Warning and retries the job in about half a minute, nine more times, and logs
+        // an Error only after the last one: the event must not wait for that.
+        var events = await run.EventsUpToAsync("Invoice 7 has no billing address");
+
+        var reported = events.Should().ContainSingle(Describe(events)).Subject;
+        reported.Level.Should().Be("error");
+        reported.Tags.Should().Contain("mechanism", "Hangfire");
+        reported.Logger.Should().Be("Hangfire.AutomaticRetryAttribute");
+        reported.Culprit.Should().Contain("InvoiceMailer.Send");
+        reported.Request.Should().BeNull("the job ran on a Hangfire worker, not in the request that enqueued it");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
     internal static ErrorEvent Single(List<ErrorEvent> events, string message) =>
         events.Should().ContainSingle(e => e.Exceptions.Any(x => x.Value.Contains(message, StringComparison.Ordinal)), message).Subject;
 
