@@ -27,7 +27,8 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// <summary>
     /// Hangfire logs a background job that threw as a Warning with the exception ("Failed to process the job '12': an
     /// exception occurred. Retry attempt 1 of 10 will be performed in 00:00:41."), and only the last of its 10 automatic
-    /// retries, about a day later, at Error: the job failed each time, and each failure is reported, as an error, at once.
+    /// retries, hours later (about four and a half by default), at Error: the job failed each time, and each failure is
+    /// reported, as an error, at once.
     /// </summary>
     internal const string HangfireRetryCategory = "Hangfire.AutomaticRetryAttribute";
 
