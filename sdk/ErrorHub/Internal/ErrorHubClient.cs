@@ -325,17 +325,25 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// its way out. UseExceptionHandler wraps the exception it could not handle in an InvalidOperationException ("The
     /// exception handler ... produced a 404 status response") that the server or the developer page then logs; an app's
     /// catch block wraps and throws on. The failure's own event says it all, with its request (Sentry drops these too).
+    /// An AggregateException of several failures is not a wrapper: the others may not have been reported.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool WrapsCaptured(Exception exception)
     {
-        var depth = 0;
-        for (var inner = exception.InnerException; inner is not null && depth < MaxWrappedDepth; inner = inner.InnerException, depth++)
+        var current = exception;
+        for (var depth = 0; depth < MaxWrappedDepth; depth++)
         {
+            if (current is AggregateException { InnerExceptions.Count: > 1 } || current.InnerException is not { } inner)
+            {
+                return false;
+            }
+
             if (_captured.Contains(inner))
             {
                 return true;
             }
+
+            current = inner;
         }
 
         return false;
