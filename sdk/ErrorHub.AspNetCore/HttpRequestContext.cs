@@ -28,6 +28,14 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
     public bool IsPostOfOwnEvents(object? request, string eventsPath, string publicKey) => PostsOwnEvents(request, eventsPath, publicKey);
 
+    public void SeenAgain(ErrorHubClient client, Exception exception, object? request)
+    {
+        if ((request as HttpContext ?? requests.Current)?.Features.Get<RequestState>() is { } state)
+        {
+            state.Recapture(exception);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool PostsOwnEvents(object? request, string eventsPath, string publicKey)
     {
@@ -181,6 +189,24 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             }
 
             Hold(errorEvent, hint);
+        }
+
+        /// <summary>
+        /// A log entry reported <paramref name="exception"/> from a catch block that threw it on: its frames then ended
+        /// there (in EF Core, say). Having escaped the pipeline, it has the app's frames too: the held event takes them.
+        /// </summary>
+        public void Recapture(Exception exception)
+        {
+            lock (_gate)
+            {
+                foreach (var (errorEvent, hint) in _held ?? [])
+                {
+                    if (errorEvent is not null && ReferenceEquals(hint.Exception, exception))
+                    {
+                        _client.RecaptureExceptions(errorEvent, exception);
+                    }
+                }
+            }
         }
 
         /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>

@@ -3,7 +3,10 @@ using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
+using ErrorHub.RealApps.Jobs;
+using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
+using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -32,6 +35,15 @@ public enum AppKind
 
     /// <summary>An API as operations want it: health checks, output caching and response compression.</summary>
     Operations,
+
+    /// <summary>
+    /// A layered ("clean architecture") API: a mediator pipeline that logs failures and throws them on, EF Core, an
+    /// IExceptionHandler for 400 and 404, and <c>UseExceptionHandler(_ =&gt; { })</c> as that template has it.
+    /// </summary>
+    Layered,
+
+    /// <summary>An API that hands work to Hangfire background jobs (in-memory storage, a server in the app's process).</summary>
+    BackgroundJobs,
 }
 
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
@@ -67,6 +79,8 @@ public static class RealApp
             AppKind.Grpc => Grpc(builder),
             AppKind.Operations => Operations(builder),
             AppKind.BlazorStatic => BlazorStatic(builder),
+            AppKind.Layered => Layered(builder),
+            AppKind.BackgroundJobs => BackgroundJobs(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -197,6 +211,41 @@ public static class RealApp
                 ? TypedResults.Text(string.Concat(Enumerable.Repeat($"report {id};", 500)))
                 : throw new InvalidOperationException($"Report {id} has no template"))
             .CacheOutput();
+        return app;
+    }
+
+    private static WebApplication Layered(WebApplicationBuilder builder)
+    {
+        builder.Services.AddTodoLists();
+        var app = builder.Build();
+
+        // The template's empty error pipeline: only the IExceptionHandler answers. An exception it leaves alone ends in
+        // that pipeline's 404, which UseExceptionHandler refuses by throwing an InvalidOperationException wrapping it to
+        // the server (a 500, logged by Kestrel as an unhandled exception).
+        app.UseExceptionHandler(_ => { });
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        var lists = app.MapGroup("/api/TodoLists");
+        lists.MapPost("/", async (Sender sender, CreateTodoList command) => TypedResults.Created($"/api/TodoLists/{await sender.Send(command)}"));
+        lists.MapDelete("/{id:int}", async (Sender sender, int id) =>
+        {
+            await sender.Send(new DeleteTodoList(id));
+            return TypedResults.NoContent();
+        });
+        return app;
+    }
+
+    private static WebApplication BackgroundJobs(WebApplicationBuilder builder)
+    {
+        builder.Services.AddHangfire(configuration => configuration.UseInMemoryStorage());
+        builder.Services.AddHangfireServer(options => options.WorkerCount = 1);
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapPost("/invoices/{id:int}/send", (int id, IBackgroundJobClient jobs) =>
+            TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Send(id))}"));
         return app;
     }
 

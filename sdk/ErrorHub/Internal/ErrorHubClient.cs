@@ -146,7 +146,16 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         {
             if (!TryMarkCaptured(exception))
             {
-                return null; // the same exception already reached us through another path
+                // The same exception (or one it wraps) already reached us through another path. A library that logged it
+                // before throwing it on (EF Core logs a failed SaveChanges, then rethrows) had it reported with the frames
+                // it had then, none of the app's: now that it escaped the pipeline, the request's held event takes the
+                // frames it unwound through since, as if the middleware had seen it first.
+                if (source == CaptureSource.Middleware)
+                {
+                    _requestContext?.SeenAgain(this, exception, request);
+                }
+
+                return null;
             }
 
             if (source != CaptureSource.Manual && IsPostOfOwnEvents(request))
@@ -301,11 +310,50 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     internal ErrorHubScope CurrentScope() =>
         _pushedScope.Value ?? _requestContext?.CurrentRequestScope(this) ?? _processScope;
 
-    /// <summary>True the first time an exception is seen; false for every later report of the same instance.</summary>
-    internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception);
+    /// <summary>
+    /// True the first time an exception is seen; false for every later report of the same instance, and for a wrapper of
+    /// one already reported (see <see cref="WrapsCaptured"/>), which is remembered too.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal bool TryMarkCaptured(Exception exception) => _captured.TryAdd(exception) && !WrapsCaptured(exception);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every logged exception asks, in a storm each failing request
-    internal bool WasCaptured(Exception exception) => _captured.Contains(exception);
+    internal bool WasCaptured(Exception exception) => _captured.Contains(exception) || WrapsCaptured(exception);
+
+    /// <summary>
+    /// Whether an exception this one wraps (its InnerException, theirs, ...) was reported: the same failure, wrapped on
+    /// its way out. UseExceptionHandler wraps the exception it could not handle in an InvalidOperationException ("The
+    /// exception handler ... produced a 404 status response") that the server or the developer page then logs; an app's
+    /// catch block wraps and throws on. The failure's own event says it all, with its request (Sentry drops these too).
+    /// An AggregateException of several failures is not a wrapper: the others may not have been reported.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool WrapsCaptured(Exception exception)
+    {
+        var current = exception;
+        for (var depth = 0; depth < MaxWrappedDepth; depth++)
+        {
+            if (current is AggregateException { InnerExceptions.Count: > 1 } || current.InnerException is not { } inner)
+            {
+                return false;
+            }
+
+            if (_captured.Contains(inner))
+            {
+                return true;
+            }
+
+            current = inner;
+        }
+
+        return false;
+    }
+
+    /// <summary>How deep a chain of wrappers is searched for a reported exception (a chain may be long, never endless).</summary>
+    private const int MaxWrappedDepth = 16;
+
+    /// <summary>An event not sent yet takes the frames <paramref name="exception"/> has now (see <see cref="Capture"/>).</summary>
+    internal void RecaptureExceptions(ErrorHubEvent errorEvent, Exception exception) => _exceptions.AddExceptions(errorEvent, exception);
 
     public ValueTask DisposeAsync() => _sender?.DisposeAsync() ?? ValueTask.CompletedTask;
 

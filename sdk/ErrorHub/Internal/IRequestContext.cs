@@ -59,6 +59,14 @@ internal interface IRequestContext
     bool IsPostOfOwnEvents(object? request, string eventsPath, string publicKey) => false;
 
     /// <summary>
+    /// <paramref name="exception"/>, already reported inside the request (by a log entry, held until the response
+    /// completes), escaped the pipeline: the held event takes the frames the exception has now. Nothing outside requests.
+    /// </summary>
+    void SeenAgain(ErrorHubClient client, Exception exception, object? request)
+    {
+    }
+
+    /// <summary>
     /// The integration's types whose methods marked AggressiveOptimization a report inside a request runs through: the
     /// SDK's warm-up compiles them at start, off the app's threads (see Transport.EventPathWarmUp.PrepareCapturePath).
     /// </summary>

@@ -24,10 +24,24 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// </summary>
     internal const string ErrorBoundaryCategory = "Microsoft.AspNetCore.Components.Web.ErrorBoundary";
 
+    /// <summary>
+    /// Hangfire logs a background job that threw as a Warning with the exception ("Failed to process the job '12': an
+    /// exception occurred. Retry attempt 1 of 10 will be performed in 00:00:41."), and only the last of its 10 automatic
+    /// retries, hours later (about four and a half by default), at Error: the job failed each time, and each failure is
+    /// reported, as an error, at once.
+    /// </summary>
+    internal const string HangfireRetryCategory = "Hangfire.AutomaticRetryAttribute";
+
     public ILogger CreateLogger(string categoryName) =>
         categoryName.StartsWith(ErrorHubClient.OwnLogCategory, StringComparison.Ordinal)
             ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
-            : new ErrorHubLogger(this, categoryName, contained: string.Equals(categoryName, ErrorBoundaryCategory, StringComparison.Ordinal));
+            : new ErrorHubLogger(this, categoryName, ContainedMechanism(categoryName));
+
+    /// <summary>The mechanism tag of a category that logs contained failures below Error, else null.</summary>
+    private static string? ContainedMechanism(string categoryName) =>
+        string.Equals(categoryName, ErrorBoundaryCategory, StringComparison.Ordinal) ? "ErrorBoundary"
+        : string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) ? "Hangfire"
+        : null;
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes.Provider = scopeProvider;
 
@@ -59,14 +73,14 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     }
 
     /// <summary>
-    /// One category's logger. A <c>contained</c> category logs failures the framework contained below Error (see
-    /// <see cref="ErrorBoundaryCategory"/>): from Warning up, its entries with an exception are reported, as errors,
-    /// and not held for the response's status.
+    /// One category's logger. A category with a <c>mechanism</c> logs failures the framework contained below Error (see
+    /// <see cref="ErrorBoundaryCategory"/>, <see cref="HangfireRetryCategory"/>): from Warning up, its entries with an
+    /// exception are reported, as errors, tagged with the mechanism, and not held for the response's status.
     /// </summary>
-    private sealed class ErrorHubLogger(ErrorHubLoggerProvider provider, string category, bool contained) : ILogger
+    private sealed class ErrorHubLogger(ErrorHubLoggerProvider provider, string category, string? mechanism) : ILogger
     {
-        private readonly bool _contained = contained;
-        private readonly LogLevel _failureLevel = contained ? LogLevel.Warning : LogLevel.Error;
+        private readonly bool _contained = mechanism is not null;
+        private readonly LogLevel _failureLevel = mechanism is not null ? LogLevel.Warning : LogLevel.Error;
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => provider.Scopes.Provider?.Push(state);
@@ -102,9 +116,9 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                     {
                         e.Logger = category;
                         e.Message = FormatOrNull(state, exception, formatter);
-                        if (_contained)
+                        if (mechanism is not null)
                         {
-                            e.Tags["mechanism"] = "ErrorBoundary"; // the user saw the boundary's fallback; the app lived on
+                            e.Tags["mechanism"] = mechanism; // the framework contained it: a fallback shown, a job to retry
                         }
                     });
                     return;

@@ -117,6 +117,54 @@ public sealed class RealAppKindsTests
         run.SdkLogNoise.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Layered_api_reports_a_failed_save_once_with_the_apps_frames_and_not_its_400s_and_404s()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Layered);
+
+        var invalid = await run.SendAsync(HttpMethod.Post, "/api/TodoLists", "erin", JsonContent.Create(new { title = "", colourCode = "#5B8DEF" }));
+        invalid.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await run.SendAsync(HttpMethod.Delete, "/api/TodoLists/99", "erin")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        var created = await run.SendAsync(HttpMethod.Post, "/api/TodoLists", "erin", JsonContent.Create(new { title = "Groceries", colourCode = "#5B8DEF" }));
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+
+        // An unknown colour leaves the required column empty: EF Core logs the failed save at Error and throws it on, the
+        // mediator logs it again, UseExceptionHandler's empty pipeline wraps it and the server logs the wrapper. One
+        // failure, one event, with the frames of the app's handler and endpoint, not only EF Core's.
+        var failed = await run.SendAsync(HttpMethod.Post, "/api/TodoLists", "erin", JsonContent.Create(new { title = "Chores", colourCode = "#123456" }));
+        failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsUpToAsync("Required properties");
+
+        var reported = events.Should().ContainSingle(Describe(events)).Subject;
+        AssertRequestAndUser(reported, "POST /api/TodoLists/", "erin", "/api/TodoLists");
+        reported.Exceptions[0].Type.Should().Be("Microsoft.EntityFrameworkCore.DbUpdateException", "the failure, not the wrapper UseExceptionHandler threw");
+        reported.Exceptions[0].Frames.Select(f => f.Function).Should().Contain(
+            f => f.Contains("CreateAsync", StringComparison.Ordinal), "the handler that saved, which EF Core's log entry had not reached yet");
+        reported.Culprit.Should().Contain("Sender");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Background_jobs_report_a_failed_hangfire_job_at_once_not_hours_later_after_its_retries()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.BackgroundJobs);
+
+        (await run.SendAsync(HttpMethod.Post, "/invoices/2/send", "gus")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await run.SendAsync(HttpMethod.Post, "/invoices/7/send", "gus")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        // Hangfire logs the failure as a Warning and retries the job in about half a minute, nine more times, and logs
+        // an Error only after the last one, hours later: the event must not wait for that.
+        var events = await run.EventsUpToAsync("Invoice 7 has no billing address");
+
+        var reported = events.Should().ContainSingle(Describe(events)).Subject;
+        reported.Level.Should().Be("error");
+        reported.Tags.Should().Contain("mechanism", "Hangfire");
+        reported.Logger.Should().Be("Hangfire.AutomaticRetryAttribute");
+        reported.Culprit.Should().Contain("InvoiceMailer.Send");
+        reported.Request.Should().BeNull("the job ran on a Hangfire worker, not in the request that enqueued it");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
     internal static ErrorEvent Single(List<ErrorEvent> events, string message) =>
         events.Should().ContainSingle(e => e.Exceptions.Any(x => x.Value.Contains(message, StringComparison.Ordinal)), message).Subject;
 

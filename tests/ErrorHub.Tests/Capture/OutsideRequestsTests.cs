@@ -144,6 +144,31 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
         Events("reported, then its task was forgotten").Should().ContainSingle();
     }
 
+    [Fact]
+    public async Task A_logged_failure_logged_again_wrapped_is_reported_once_but_an_aggregate_of_several_failures_is_reported()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Imports");
+
+        // A step logs its failure and throws it on; the caller wraps it, and its caller logs the wrapper: one failure.
+        var timedOut = SdkUnderTest.Thrown(new InvalidOperationException("the feed timed out"));
+        logger.LogError(timedOut, "Fetching the feed failed");
+        logger.LogError(SdkUnderTest.Thrown(new ApplicationException("the import failed", timedOut)), "Import aborted");
+
+        // Task.WhenAll's failures together: the second one was never reported, so the aggregate is not a mere wrapper.
+        var full = SdkUnderTest.Thrown(new InvalidOperationException("the archive is full"));
+        logger.LogError(new AggregateException(timedOut, full), "The nightly jobs failed");
+        await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
+        await host.StopAsync();
+
+        var reported = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList())
+            .Select(e => (string)e.AsMap()["exceptions"].AsList()[0].AsMap()["type"]!).ToList();
+        reported.Should().BeEquivalentTo(["System.InvalidOperationException", "System.AggregateException"]);
+    }
+
     /// <summary>Collects (the runtime finds forgotten faulted tasks in their finalizers) until the event arrives, five times at most.</summary>
     private async Task CollectUntilReportedAsync(IErrorHubClient client, string value)
     {
