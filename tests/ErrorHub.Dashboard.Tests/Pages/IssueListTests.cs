@@ -240,6 +240,10 @@ public sealed class IssueListTests : DashboardTestContext
         cut.Find(".empty-filtered").TextContent.Should().Be("No issue matches these filters.");
         cut.FindAll(".empty-state").Should().BeEmpty("the project has events; only the filters hide them");
         Address.Should().EndWith("projects/1/issues?environment=staging&level=warning");
+
+        Services.GetRequiredService<NavigationManager>().NavigateTo("projects/1/issues?status=ignored");
+        var ignored = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, 1));
+        ignored.WaitForAssertion(() => ignored.Find(".empty-filtered").TextContent.Should().Be("No ignored issues.", "no filter is set: the tab is empty, no filter hides anything"));
     }
 
     [Theory]
