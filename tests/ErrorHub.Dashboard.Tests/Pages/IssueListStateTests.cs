@@ -117,4 +117,15 @@ public sealed class IssueListStateTests
         IssueListState.From(Get("q"), Get("environment"), Get("release"), Get("level"), Get("range"), Get("sort"), Get("order"), Get("page"), Get("status"))
             .Should().Be(state);
     }
+
+    [Theory]
+    [InlineData("assigned:me", true)]
+    [InlineData("!is:resolved", true)]
+    [InlineData("is:sleeping crash", true)]
+    [InlineData("is:resolved crash", false)]
+    [InlineData("https://shop.example/cart", false)]
+    [InlineData(@"C:\shop\cart.cs", false)]
+    [InlineData("Timeout: 30 s", false)]
+    public void What_is_left_of_a_search_holds_a_term_only_when_it_is_shaped_like_one_the_list_does_not_read(string q, bool hasTerm) =>
+        Searched(q).SearchHasTerms.Should().Be(hasTerm);
 }

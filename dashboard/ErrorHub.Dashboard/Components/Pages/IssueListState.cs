@@ -34,7 +34,7 @@ internal sealed record IssueTimeRange(string Key, string Label, TimeSpan? Span, 
 /// What the issue list shows (filters, sort, page), read from and written to its URL, so Back and a
 /// shared link show the same list. Unknown or malformed values fall back to the defaults.
 /// </summary>
-internal sealed partial record IssueListState
+internal sealed record IssueListState
 {
     public const int PageSize = 25;
 
@@ -80,10 +80,7 @@ internal sealed partial record IssueListState
     /// Sentry and Exceptionless, which this list takes as plain text (so it finds nothing): an empty list then says so.
     /// A scheme (<c>https://</c>) or a drive (<c>C:\</c>) is not such a term.
     /// </summary>
-    public bool SearchHasTerms => SearchTerm().IsMatch(Search);
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"(?:^|\s)!?[A-Za-z_][A-Za-z0-9_.]*:[^\s/\\]")]
-    private static partial System.Text.RegularExpressions.Regex SearchTerm();
+    public bool SearchHasTerms => IssueSearchTerms.HasTerm(Search);
 
     public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Range.Span is not null;
 

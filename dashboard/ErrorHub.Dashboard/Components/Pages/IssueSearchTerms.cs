@@ -71,6 +71,14 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
         return new IssueSearchTerms(text.ToString().Trim(), status, environment, release, level);
     }
 
+    /// <summary>
+    /// Whether the search still holds something shaped like a term (<c>assigned:me</c>, <c>!is:resolved</c>) once the
+    /// understood ones were read out: a list it finds empty then says the search is plain text. A scheme
+    /// (<c>https://</c>), a drive (<c>C:\</c>) or a word ending in a colon (<c>Timeout: 30 s</c>) is not one.
+    /// </summary>
+    public static bool HasTerm(string search) =>
+        Tokens(search).Any(token => token.Value is { Length: > 0 } value && value[0] is not ('/' or '\\'));
+
     private static bool Set(ref string? field, string value)
     {
         field = value;
@@ -126,6 +134,10 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
         }
     }
 
-    private static bool IsKey(string key) =>
-        char.IsAsciiLetter(key[0]) && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_');
+    // A negated key (!is) is read as a key too: never understood, but a term all the same.
+    private static bool IsKey(string key)
+    {
+        var name = key.StartsWith('!') ? key[1..] : key;
+        return name.Length > 0 && char.IsAsciiLetter(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_');
+    }
 }
