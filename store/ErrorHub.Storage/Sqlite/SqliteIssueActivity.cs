@@ -215,13 +215,19 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         var members = Members($"s.status IN ('{StoredNames.Of(IssueStatus.Resolved)}', '{StoredNames.Of(IssueStatus.Ignored)}') AND s.fingerprint IN (SELECT value FROM json_each($names))");
         const string After = "FROM members AS k JOIN events AS e ON e.project_id = $project AND e.fingerprint = k.member AND e.timestamp >= k.after";
 
-        var releases = new Dictionary<string, List<ReleaseActivity>>(StringComparer.Ordinal);
-        await using (var command = connection.CreateCommand())
+        SqliteCommand Command(string select)
         {
+            var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = $"{members} SELECT k.issue, coalesce(e.release, '') AS event_release, count(*), min(e.timestamp) {After} GROUP BY k.issue, event_release";
+            command.CommandText = $"{members} {select}";
             command.Parameters.AddWithValue("$project", projectId);
             command.Parameters.AddWithValue("$names", names);
+            return command;
+        }
+
+        var releases = new Dictionary<string, List<ReleaseActivity>>(StringComparer.Ordinal);
+        await using (var command = Command($"SELECT k.issue, coalesce(e.release, '') AS event_release, count(*), min(e.timestamp) {After} GROUP BY k.issue, event_release"))
+        {
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -236,12 +242,8 @@ internal sealed class SqliteIssueActivity(SqliteDatabase database) : IIssueActiv
         }
 
         var answer = new List<ActivityAfterChange>(releases.Count);
-        await using (var command = connection.CreateCommand())
+        await using (var command = Command($"SELECT k.issue, count(*), {DistinctUsers} {After} GROUP BY k.issue"))
         {
-            command.Transaction = transaction;
-            command.CommandText = $"{members} SELECT k.issue, count(*), {DistinctUsers} {After} GROUP BY k.issue";
-            command.Parameters.AddWithValue("$project", projectId);
-            command.Parameters.AddWithValue("$names", names);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
