@@ -115,6 +115,40 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_task_nobody_awaited_says_the_process_went_on_and_a_request_crash_says_neither()
+    {
+        var jobs = await _harness.CreateProjectAsync("jobs");
+        await _harness.AddMemberAsync(jobs, "ana@example.com", "Ana");
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.InsertAsync(Crashes.Checkout(jobs.Id, _harness.Time.GetUtcNow(), "fp-unobserved") with
+        {
+            Tags = new Dictionary<string, string> { ["mechanism"] = "TaskScheduler.UnobservedTaskException" },
+        });
+        await _harness.InsertAsync(Crashes.Checkout(jobs.Id, _harness.Time.GetUtcNow(), "fp-request") with
+        {
+            Culprit = "Shop.Orders.OrderController.Cancel",
+            Tags = new Dictionary<string, string> { ["mechanism"] = "middleware" },
+        });
+        await _harness.RoundAsync();
+
+        var mails = smtp.Messages();
+        mails.Should().HaveCount(2);
+        var unobserved = mails.Should().ContainSingle(m => !m.Subject!.Contains("OrderController.Cancel", StringComparison.Ordinal)).Subject;
+        var request = mails.Should().ContainSingle(m => m.Subject!.Contains("OrderController.Cancel", StringComparison.Ordinal)).Subject;
+        foreach (var body in new[] { unobserved.TextBody, unobserved.HtmlBody })
+        {
+            body.Should().Contain("A task failed and nothing awaited it", "a team reads that the app lost work, not a request's error")
+                .And.Contain("the process went on").And.NotContain("the process ended");
+        }
+
+        foreach (var body in new[] { request.TextBody, request.HtmlBody })
+        {
+            body.Should().NotContain("nothing awaited it").And.NotContain("the process ended", "a request's error ended nothing");
+        }
+    }
+
+    [Fact]
     public async Task A_round_that_runs_out_of_its_lease_starts_nothing_more_and_the_next_round_sends_the_mail()
     {
         var shop = await _harness.CreateProjectAsync("shop");
