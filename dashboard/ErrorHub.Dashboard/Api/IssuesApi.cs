@@ -27,7 +27,7 @@ internal static class IssuesApi
     {
         var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues");
 
-        api.MapGet("", async (int projectId, HttpRequest request, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, TimeProvider clock, CancellationToken cancellationToken) =>
+        api.MapGet("", async (int projectId, HttpRequest request, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, IAccessStore accounts, TimeProvider clock, CancellationToken cancellationToken) =>
         {
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null)
             {
@@ -40,11 +40,13 @@ internal static class IssuesApi
                 return BadRequest("limit is 1 to 1000 and cursor is a value a previous page returned");
             }
 
-            var state = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], null, query["status"]);
+            var state = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], null, query["status"], query["assigned"]);
             var now = clock.GetUtcNow();
             var views = await triage.EvaluateAsync(projectId, cancellationToken);
             var listQuery = state.ToQuery(projectId, now) with { Offset = offset, Limit = limit };
-            var page = await issues.GetIssuesAsync(listQuery with { Filter = await triage.FilterForTabAsync(projectId, state.Status, listQuery.Filter, views, now, cancellationToken) }, cancellationToken);
+            var filter = await triage.FilterForTabAsync(projectId, state.Status, listQuery.Filter, views, now, cancellationToken);
+            filter = await IssueAssigneeFilter.ApplyAsync(filter, state.Assigned, user, accounts, views, cancellationToken);
+            var page = await issues.GetIssuesAsync(listQuery with { Filter = filter }, cancellationToken);
             var next = offset + page.Items.Count < page.TotalCount && page.Items.Count > 0 ? OffsetCursor(offset + page.Items.Count) : null;
             return Results.Json(
                 new ApiIssueList([.. page.Items.Select(issue => ApiIssue.From(issue, views.GetValueOrDefault(issue.Fingerprint) ?? IssueTriageView.Untriaged))], page.TotalCount, next),

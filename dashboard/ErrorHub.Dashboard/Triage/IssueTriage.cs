@@ -48,7 +48,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         account.DisabledAt is null && (account.Role == UserRole.Admin || projectMembers.Contains(account.Id));
 
     /// <summary>
-    /// The project's triaged issues as they stand now, by fingerprint (issues not in it are unresolved). Two store queries
+    /// The project's triaged or assigned issues as they stand now, by fingerprint (issues not in it are unresolved and
+    /// assigned to nobody). Two store queries
     /// whatever the number of states (the states; the issues whose events could have moved them, from the per-issue
     /// aggregates), and a third, for all of them at once, only when some of those issues have had events since the last
     /// render: what their events since their change are.
@@ -57,6 +58,13 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     {
         var stored = await states.GetStatesAsync(projectId, cancellationToken: cancellationToken);
         var views = new Dictionary<string, IssueTriageView>(StringComparer.Ordinal);
+
+        // An unresolved issue is in it only when it is assigned to someone: the list shows and filters by whom.
+        foreach (var state in stored.Where(state => state.Status == IssueStatus.Unresolved && state.AssigneeId is not null))
+        {
+            views[state.Fingerprint] = new IssueTriageView(TriageStatus.Unresolved, state);
+        }
+
         var waiting = stored.Where(state => state.Status != IssueStatus.Unresolved).ToList();
         if (waiting.Count == 0)
         {

@@ -222,6 +222,40 @@ public sealed class IssuesApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task The_list_says_whom_each_issue_is_assigned_to_and_filters_by_assignee()
+    {
+        var client = _api.Admin;
+        var admin = await _api.AdminAccountAsync();
+        using (var assigned = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/assignee", new { assigneeId = admin.Id }))
+        {
+            assigned.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        async Task<List<string?>> ListedAsync(string query) =>
+            [.. (await JsonAsync(client, "/api/projects/1/issues" + query)).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("fingerprint").GetString())];
+
+        var all = await JsonAsync(client, "/api/projects/1/issues");
+        all.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("fingerprint").GetString() == Checkout)
+            .GetProperty("assigneeId").GetGuid().Should().Be(admin.Id, "an unresolved issue's assignee is listed, not only a resolved one's");
+        (await ListedAsync("?assigned=me")).Should().Equal(Checkout);
+        (await ListedAsync("?assigned=none")).Should().Equal(Profile);
+        (await ListedAsync("?q=" + Uri.EscapeDataString("is:unassigned"))).Should().Equal(Profile);
+        (await ListedAsync("?q=" + Uri.EscapeDataString("assigned:" + admin.Email.ToUpperInvariant()))).Should().Equal(Checkout);
+        (await ListedAsync($"?assigned={admin.Id}")).Should().Equal(Checkout);
+        (await ListedAsync("?assigned=nobody@example.com")).Should().BeEmpty("no account has that address");
+        (await ListedAsync("?assigned=" + Uri.EscapeDataString("' OR 1=1 --"))).Should().BeEmpty();
+        (await ListedAsync("?assigned=any&status=resolved")).Should().BeEmpty("the filter narrows the tab");
+
+        using (var resolved = await client.PostAsJsonAsync($"/api/projects/1/issues/{Checkout}/state", new { status = "resolved" }))
+        {
+            resolved.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        (await ListedAsync("?assigned=me")).Should().BeEmpty("a resolved issue is not on the Unresolved tab");
+        (await ListedAsync("?assigned=me&status=resolved")).Should().Equal([Checkout], "resolving an issue keeps its assignee");
+    }
+
     [Theory]
     [InlineData("/api/projects/1/issues?limit=0")]
     [InlineData("/api/projects/1/issues?limit=1001")]

@@ -25,10 +25,11 @@ public sealed class IssueListStateTests
             Descending = false,
             Page = 3,
             Status = "resolved",
+            Assigned = "ana@example.com",
         };
 
         var query = QueryHelpers.ParseQuery(new Uri("http://localhost/" + state.ToUrl(5)).Query);
-        var back = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], query["page"], query["status"]);
+        var back = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], query["page"], query["status"], query["assigned"]);
 
         back.Should().Be(state);
     }
@@ -89,13 +90,39 @@ public sealed class IssueListStateTests
     }
 
     [Theory]
+    [InlineData("assigned:me", "me")]
+    [InlineData("assigned:none", "none")]
+    [InlineData("is:unassigned", "none")]
+    [InlineData("is:assigned", "any")]
+    [InlineData("assigned:Ana@Example.com", "ana@example.com")]
+    [InlineData("assigned:\"ana@example.com\"", "ana@example.com")]
+    [InlineData("assigned:0F8FAD5B-D9CB-469F-A165-70867728950E", "0f8fad5b-d9cb-469f-a165-70867728950e")]
+    public void Sentrys_assignee_terms_become_the_assigned_filter_over_any_tab(string q, string assigned)
+    {
+        var state = Searched(q + " checkout", status: "resolved");
+
+        state.Assigned.Should().Be(assigned);
+        state.Status.Should().Be("resolved", "is:assigned names whose issues, not a tab");
+        state.Search.Should().Be("checkout");
+        QueryHelpers.ParseQuery(new Uri("http://localhost/" + state.ToUrl(5)).Query)["assigned"].ToString().Should().Be(assigned);
+    }
+
+    [Fact]
+    public void An_assignee_too_long_to_be_an_address_is_no_filter()
+    {
+        IssueListState.From(null, null, null, null, null, null, null, null, null, new string('a', 300) + "@example.com").Assigned.Should().BeNull();
+        IssueListState.From(null, null, null, null, null, null, null, null, null, "  ").Assigned.Should().BeNull();
+    }
+
+    [Theory]
     [InlineData("https://shop.example/checkout?bundle=x")]
     [InlineData("InvalidOperationException: Sequence contains no elements")]
     [InlineData(@"C:\src\Shop\Cart.cs:line 12")]
     [InlineData("is:sleeping")]
     [InlineData("!is:resolved")]
     [InlineData("level:loud")]
-    [InlineData("assigned:me")]
+    [InlineData("bookmarks:me")]
+    [InlineData("assigned:")]
     [InlineData("release:")]
     [InlineData("key: value")]
     public void Anything_else_with_a_colon_is_searched_as_typed(string q)
@@ -103,7 +130,7 @@ public sealed class IssueListStateTests
         var state = Searched(q);
 
         state.Search.Should().Be(q);
-        state.Should().Match<IssueListState>(s => s.Status == "unresolved" && s.Release == null && s.Environment == null && s.Level == null);
+        state.Should().Match<IssueListState>(s => s.Status == "unresolved" && s.Release == null && s.Environment == null && s.Level == null && s.Assigned == null);
     }
 
     [Fact]
@@ -119,7 +146,8 @@ public sealed class IssueListStateTests
     }
 
     [Theory]
-    [InlineData("assigned:me", true)]
+    [InlineData("bookmarks:me", true)]
+    [InlineData("assigned:me", false)]
     [InlineData("!is:resolved", true)]
     [InlineData("is:sleeping crash", true)]
     [InlineData("is:resolved crash", false)]

@@ -286,11 +286,11 @@ public sealed class IssueListTests : DashboardTestContext
         cut.FindAll(".search-terms-hint").Should().BeEmpty();
 
         // One it does not read is searched for as text: the empty list says so.
-        cut.Find("input[type=search]").Input("assigned:me user.email:joe@example.com");
+        cut.Find("input[type=search]").Input("bookmarks:me user.email:joe@example.com");
         cut.Find("form.issue-filters").Submit();
         cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("0 issues"));
         cut.Find(".search-terms-hint").TextContent.Should()
-            .Contain("The search is plain text").And.Contain("“assigned:me joe@example.com”").And.Contain("Release");
+            .Contain("The search is plain text").And.Contain("“bookmarks:me joe@example.com”").And.Contain("Release");
 
         // The e-mail alone finds the issue; a search without terms that finds nothing, or an address, gets no such word.
         cut.Find("input[type=search]").Input("joe@example.com");
@@ -379,6 +379,49 @@ public sealed class IssueListTests : DashboardTestContext
 
         cut.WaitForState(() => notFound);
         cut.FindAll(".issue-grid, h1").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Each_issue_says_whom_it_is_assigned_to_and_the_list_shows_my_issues_nobodys_or_one_persons()
+    {
+        var me = await SignInMemberOfAsync(Shop.Id);
+        var ana = new UserAccount(Guid.NewGuid(), "ana@example.com", "Ana", "hash", UserRole.Member, "stamp", Now);
+        await _store.Store.Access.CreateUserAsync(ana);
+        await _store.Store.Access.AddMemberAsync(Shop.Id, ana.Id);
+        const string CartTitle = "KeyNotFoundException: cart";
+        var cart = Fingerprint("cart");
+        await _store.SeedAsync([Shop, Worker],
+        [
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)),
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3)),
+            Event(cart, CartTitle, Now.AddMinutes(-4)),
+        ]);
+
+        // Mine is unresolved (a state stored only for its assignee); Ana's was resolved and is still hers.
+        var states = _store.Store.Notifications.States;
+        await states.SetStateAsync(new IssueState(Shop.Id, CheckoutFingerprint, IssueStatus.Unresolved, Now.AddMinutes(-1)) { AssigneeId = me.Id });
+        await states.SetStateAsync(new IssueState(Shop.Id, cart, IssueStatus.Resolved, Now.AddMinutes(-1)) { AssigneeId = ana.Id });
+
+        var cut = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, Shop.Id));
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle, ProfileTitle));
+        Rows(cut)[0].QuerySelector(".issue-assignee")!.TextContent.Should().Be("Assigned to Dev");
+        Rows(cut)[1].QuerySelector(".issue-assignee").Should().BeNull("nobody has the profile issue");
+
+        cut.Find("select[name=assigned]").Change("me");
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CheckoutTitle));
+        Address.Should().EndWith("projects/1/issues?assigned=me");
+
+        cut.Find("select[name=assigned]").Change("none");
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle));
+
+        // Someone else's, on another tab, from the filter's list of the project's people.
+        cut.FindAll("select[name=assigned] option").Select(option => option.TextContent).Should().Contain(["Ana", "Dev"]);
+        cut.Find("select[name=assigned]").Change(ana.Id.ToString("D"));
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty("Ana's issue is resolved"));
+        cut.FindAll(".status-tab")[3].Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(CartTitle));
+        Rows(cut)[0].QuerySelector(".issue-assignee")!.TextContent.Should().Be("Assigned to Ana");
+        Address.Should().Contain("status=resolved").And.Contain("assigned=" + ana.Id.ToString("D"));
     }
 
     /// <summary>Signs in a new member of <paramref name="projectId"/> only.</summary>

@@ -68,6 +68,10 @@ internal sealed record IssueListState
     public string? Environment { get; init; }
     public string? Release { get; init; }
     public string? Level { get; init; }
+
+    /// <summary>Whose issues (<see cref="Triage.IssueAssigneeFilter"/>: <c>me</c>, <c>none</c>, <c>any</c>, an account's id or e-mail); null: anyone's or nobody's.</summary>
+    public string? Assigned { get; init; }
+
     public IssueTimeRange Range { get; init; } = IssueTimeRange.All[0];
     public IssueSort Sort { get; init; } = IssueSort.LastSeen;
     public bool Descending { get; init; } = true;
@@ -82,18 +86,19 @@ internal sealed record IssueListState
     /// </summary>
     public bool SearchHasTerms => IssueSearchTerms.HasTerm(Search);
 
-    public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Range.Span is not null;
+    public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Assigned is not null || Range.Span is not null;
 
     /// <summary>
     /// The state a URL asks for. The search may hold terms in the syntax of Sentry's search box (<c>is:resolved</c>,
-    /// <c>release:shop@2.4.1</c>, <c>environment:production</c>, <c>level:error</c>, <c>user.email:ada@example.com</c>):
+    /// <c>release:shop@2.4.1</c>, <c>environment:production</c>, <c>level:error</c>, <c>user.email:ada@example.com</c>, <c>assigned:me</c>):
     /// each one understood becomes its tab or filter (over the tab and filters the form sent beside it: the words typed
     /// last say what is wanted), a user's term searches for its value, and what is left is searched as text
     /// (<see cref="IssueSearchTerms"/>).
     /// </summary>
-    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null)
+    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null, string? assigned = null)
     {
         var terms = IssueSearchTerms.Parse(search);
+        assigned = terms.Assigned ?? Triage.IssueAssigneeFilter.Normalize(assigned);
         environment = terms.Environment ?? NullIfEmpty(environment);
         release = terms.Release ?? NullIfEmpty(release);
         level = terms.Level ?? NullIfEmpty(level);
@@ -105,6 +110,7 @@ internal sealed record IssueListState
             Environment = environment,
             Release = release,
             Level = Levels.Contains(level ?? "") ? level : null,
+            Assigned = assigned,
             Range = IssueTimeRange.From(range),
             Sort = sort is not null && SortKeys.TryGetValue(sort, out var value) ? value : IssueSort.LastSeen,
             Descending = order != "asc",
@@ -155,6 +161,11 @@ internal sealed record IssueListState
         if (Level is not null)
         {
             query.Add(new("level", Level));
+        }
+
+        if (Assigned is not null)
+        {
+            query.Add(new("assigned", Assigned));
         }
 
         if (Range.Key.Length > 0)

@@ -6,11 +6,13 @@ namespace ErrorHub.Dashboard.Components.Pages;
 /// The terms of Sentry's search syntax a maintainer who moves to ErrorHub types first, read out of the issue list's search:
 /// <c>is:</c> (a tab: <c>unresolved</c>, <c>resolved</c>, <c>ignored</c>, <c>regressed</c>, <c>for_review</c>, <c>all</c>),
 /// <c>release:</c>, <c>environment:</c> (or <c>env:</c>), <c>level:</c>, and <c>user:</c>, <c>user.email:</c>,
-/// <c>user.id:</c>, <c>user.username:</c> (whose value is searched for: the search covers the user's id, e-mail and name).
+/// <c>user.id:</c>, <c>user.username:</c> (whose value is searched for: the search covers the user's id, e-mail and name), and
+/// <c>assigned:</c> (<c>me</c>, <c>none</c>, an account's e-mail or id), <c>is:assigned</c> and <c>is:unassigned</c>
+/// (<see cref="Triage.IssueAssigneeFilter"/>).
 /// A value may be quoted (<c>release:"shop 2.4"</c>). Anything else, a term with an unknown key or value, a negated
 /// term (<c>!is:resolved</c>), a URL or a message with a colon, stays in the text searched for as written.
 /// </summary>
-internal sealed record IssueSearchTerms(string Text, string? Status, string? Environment, string? Release, string? Level)
+internal sealed record IssueSearchTerms(string Text, string? Status, string? Environment, string? Release, string? Level, string? Assigned = null)
 {
     private static readonly Dictionary<string, string> StatusValues = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -29,7 +31,7 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
     public static IssueSearchTerms Parse(string? search)
     {
         search = search?.Trim() ?? "";
-        string? status = null, environment = null, release = null, level = null;
+        string? status = null, environment = null, release = null, level = null, assigned = null;
         var text = new StringBuilder(search.Length);
         var kept = 0; // search[..kept] is settled: copied to text, or a term's span left out
         foreach (var (start, end, key, value) in Tokens(search))
@@ -37,6 +39,9 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
             var understood = key?.ToLowerInvariant() switch
             {
                 "is" when StatusValues.TryGetValue(value!, out var tab) => Set(ref status, tab),
+                "is" when value!.Equals("assigned", StringComparison.OrdinalIgnoreCase) => Set(ref assigned, Triage.IssueAssigneeFilter.Anyone),
+                "is" when value!.Equals("unassigned", StringComparison.OrdinalIgnoreCase) => Set(ref assigned, Triage.IssueAssigneeFilter.Nobody),
+                "assigned" when Triage.IssueAssigneeFilter.Normalize(value) is { } who => Set(ref assigned, who),
                 "release" when value!.Length > 0 => Set(ref release, value),
                 "environment" or "env" when value!.Length > 0 => Set(ref environment, value),
                 "level" when IssueListState.Levels.Contains(value!.ToLowerInvariant()) => Set(ref level, value.ToLowerInvariant()),
@@ -68,7 +73,7 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
         }
 
         text.Append(search, kept, search.Length - kept);
-        return new IssueSearchTerms(text.ToString().Trim(), status, environment, release, level);
+        return new IssueSearchTerms(text.ToString().Trim(), status, environment, release, level, assigned);
     }
 
     /// <summary>
