@@ -1,6 +1,9 @@
+using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
 using ErrorHub.Server;
 using ErrorHub.Storage;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
@@ -49,8 +52,12 @@ internal sealed partial class Accounts(
     IProjectStore projects,
     IOptions<ErrorHubServerOptions> options,
     TimeProvider clock,
+    IDataProtectionProvider dataProtection,
     ILogger<Accounts> logger) : IDisposable
 {
+    /// <summary>How long a password reset link works (once: the new password changes the account's security stamp it names).</summary>
+    public static readonly TimeSpan PasswordResetLifetime = TimeSpan.FromDays(1);
+
     public const string TokenPrefix = "eh_";
     public const int MaxTokenNameLength = 100;
     private const int LockStripes = 64;
@@ -330,6 +337,85 @@ internal sealed partial class Accounts(
         return AccountResult<UserAccount>.Ok(changed);
     }
 
+    /// <summary>
+    /// A link an admin hands to someone who forgot their password (the Users page; nothing is mailed). It names the account and
+    /// its current security stamp, signed and encrypted with the Data Protection keys of the sign-in cookies (a dashboard that
+    /// takes another's cookies takes its links), and works for <see cref="PasswordResetLifetime"/>. No state is stored: a new password, a
+    /// sign-out or a disable changes the stamp, and the link stops working.
+    /// </summary>
+    public async Task<AccountResult<string>> CreatePasswordResetAsync(Guid adminId, Guid userId, CancellationToken cancellationToken = default)
+    {
+        if (await AdminAsync(adminId, cancellationToken) is null)
+        {
+            return AccountResult<string>.Refused("Only an admin can make a password reset link.");
+        }
+
+        if (await ActiveUserAsync(userId, cancellationToken) is not { } user)
+        {
+            return AccountResult<string>.Refused("This account is disabled or gone: enable it first.");
+        }
+
+        var expires = (clock.GetUtcNow() + PasswordResetLifetime).ToUnixTimeSeconds();
+        var secret = ResetProtector.Protect(string.Create(CultureInfo.InvariantCulture, $"{user.Id:N}|{user.SecurityStamp}|{expires}"));
+        LogPasswordResetLink(logger, user.Email, adminId);
+        return AccountResult<string>.Ok(secret);
+    }
+
+    /// <summary>The account a password reset link is for, while the link works; null for a forged, used or expired link.</summary>
+    public async Task<UserAccount?> OpenPasswordResetAsync(string? secret, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(secret) || secret.Length > MaxResetSecretLength)
+        {
+            return null;
+        }
+
+        string payload;
+        try
+        {
+            payload = ResetProtector.Unprotect(secret);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+
+        var parts = payload.Split('|');
+        if (parts.Length != 3 || !Guid.TryParseExact(parts[0], "N", out var userId)
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || clock.GetUtcNow().ToUnixTimeSeconds() >= expires)
+        {
+            return null;
+        }
+
+        return await ActiveUserAsync(userId, cancellationToken) is { } user && user.SecurityStamp == parts[1] ? user : null;
+    }
+
+    /// <summary>Sets the password a reset link's holder chose; every sign-in of the account ends, the lockout too.</summary>
+    public async Task<AccountResult<UserAccount>> ResetPasswordAsync(string? secret, string? newPassword, CancellationToken cancellationToken = default)
+    {
+        if (await OpenPasswordResetAsync(secret, cancellationToken) is not { } user)
+        {
+            return AccountResult<UserAccount>.Refused(PasswordResetGone);
+        }
+
+        if (AccessRules.PasswordProblem(newPassword) is { } problem)
+        {
+            return AccountResult<UserAccount>.Refused($"The new password {problem}.");
+        }
+
+        var changed = user with { PasswordHash = _hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
+        await store.UpdateUserAsync(changed, cancellationToken);
+        LogPasswordReset(logger, user.Email);
+        return AccountResult<UserAccount>.Ok(changed);
+    }
+
+    public const string PasswordResetGone = "This password reset link does not work any more: it was used, or it expired, or the account changed since. Ask an admin for a new one.";
+
+    // Data Protection's payloads for this one purpose; far longer input is not one of ours and is not worth decrypting.
+    private const int MaxResetSecretLength = 1024;
+
+    private IDataProtector ResetProtector => dataProtection.CreateProtector("ErrorHub.Dashboard.PasswordReset");
+
     /// <summary>Signing out: a new security stamp, so no cookie of the account (a copied one included) and no open circuit works afterwards.</summary>
     public async Task EndSignInsAsync(Guid? userId, CancellationToken cancellationToken = default)
     {
@@ -543,4 +629,10 @@ internal sealed partial class Accounts(
 
     [LoggerMessage(3, LogLevel.Information, "Invited {Email} ({Role})")]
     private static partial void LogInvited(ILogger logger, string email, UserRole role);
+
+    [LoggerMessage(5, LogLevel.Information, "A password reset link was made for {Email} by admin {AdminId}")]
+    private static partial void LogPasswordResetLink(ILogger logger, string email, Guid adminId);
+
+    [LoggerMessage(6, LogLevel.Information, "The password of {Email} was reset with a link")]
+    private static partial void LogPasswordReset(ILogger logger, string email);
 }

@@ -16,6 +16,8 @@ internal static class DashboardPaths
 
     public static string Invitation(string secret) => "invitations/" + Uri.EscapeDataString(secret);
 
+    public static string PasswordReset(string secret) => "password-reset/" + Uri.EscapeDataString(secret);
+
     /// <summary>The issue's affected users as CSV (only those matching <paramref name="search"/>, when given).</summary>
     public static string AffectedUsersCsv(int projectId, string fingerprint, string? search = null) =>
         Issue(projectId, fingerprint) + "/users.csv" + (string.IsNullOrEmpty(search) ? "" : "?q=" + Uri.EscapeDataString(search));

@@ -3,7 +3,9 @@ using System.Text.RegularExpressions;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Dashboard;
+using ErrorHub.Dashboard.Access;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ErrorHub.Dashboard.Tests.Access;
 
@@ -135,6 +137,90 @@ public sealed partial class AccountFormTests : IDisposable
         DashboardForms.Problem(refused).Should().Contain("at least 8 characters");
         refused.Should().NotContain("Hunter7");
     }
+
+    [Fact]
+    public async Task A_password_reset_link_sets_a_new_password_once_ends_every_sign_in_and_never_echoes_a_password()
+    {
+        var dev = await _server.CreateMemberAsync("dev@example.com", "the old password");
+        using var devBrowser = await _server.SignedInClientAsync("dev@example.com", "the old password");
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        (await _server.Accounts.CreatePasswordResetAsync(dev.Id, admin!.Id)).Problem.Should().Be("Only an admin can make a password reset link.");
+        var link = "/password-reset/" + (await _server.Accounts.CreatePasswordResetAsync(admin.Id, dev.Id)).Value;
+        using var client = _server.NewClient();
+
+        (await client.GetStringAsync(link)).Should().Contain("dev@example.com");
+        using var mismatch = await DashboardForms.PostAsync(client, link, "reset-password", NewPassword("typed-secret-Hunter2", "typed-other-Hunter3"));
+        var differ = await mismatch.Content.ReadAsStringAsync();
+        DashboardForms.Problem(differ).Should().Be("The two passwords differ.");
+        differ.Should().NotContain("typed-secret-Hunter2").And.NotContain("typed-other-Hunter3");
+        using var tooShort = await DashboardForms.PostAsync(client, link, "reset-password", NewPassword("Hunter7", "Hunter7"));
+        DashboardForms.Problem(await tooShort.Content.ReadAsStringAsync()).Should().Contain("at least 8 characters");
+
+        using var reset = await DashboardForms.PostAsync(client, link, "reset-password", NewPassword("the new password", "the new password"));
+
+        reset.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "the link's holder is signed in with the new password");
+        (await devBrowser.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "every other sign-in of the account ended");
+        using var reused = await _server.NewClient().GetAsync(link);
+        reused.StatusCode.Should().Be(HttpStatusCode.Gone, "a link works once");
+        (await reused.Content.ReadAsStringAsync()).Should().Contain("does not work any more");
+        using var fresh = _server.NewClient();
+        using var old = await DashboardForms.PostLoginAsync(fresh, "dev@example.com", "the old password");
+        DashboardForms.Problem(await old.Content.ReadAsStringAsync()).Should().Be("Wrong email or password.");
+        await DashboardForms.SignInAsync(fresh, "dev@example.com", "the new password");
+    }
+
+    [Fact]
+    public async Task A_forged_altered_expired_or_outdated_password_reset_link_is_gone_and_changes_nothing()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var server = DashboardServer.Start(clock: clock);
+        var dev = await server.CreateMemberAsync("dev@example.com", "the old password");
+        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var secret = (await server.Accounts.CreatePasswordResetAsync(admin!.Id, dev.Id)).Value!;
+        var altered = secret[..^2] + (secret[^2] == 'A' ? 'B' : 'A') + secret[^1];
+        using var client = server.NewClient();
+
+        foreach (var bad in new[] { "x", altered, new string('A', 5000), "%00", "' OR 1=1 --" })
+        {
+            using var gone = await client.GetAsync("/password-reset/" + Uri.EscapeDataString(bad));
+            gone.StatusCode.Should().Be(HttpStatusCode.Gone, bad[..Math.Min(20, bad.Length)]);
+            (await gone.Content.ReadAsStringAsync()).Should().Contain("does not work any more").And.NotContain("reset-password\"");
+            (await server.Accounts.ResetPasswordAsync(bad, "the new password")).Problem.Should().Be(Accounts.PasswordResetGone);
+        }
+
+        // A sign-out of the account (a new security stamp) outdates the link; so does a day.
+        var outdated = (await server.Accounts.CreatePasswordResetAsync(admin.Id, dev.Id)).Value!;
+        await server.Accounts.EndSignInsAsync(dev.Id);
+        (await server.Accounts.OpenPasswordResetAsync(outdated)).Should().BeNull();
+        var expiring = (await server.Accounts.CreatePasswordResetAsync(admin.Id, dev.Id)).Value!;
+        (await server.Accounts.OpenPasswordResetAsync(expiring)).Should().NotBeNull();
+        clock.Advance(Accounts.PasswordResetLifetime);
+        using var expired = await client.GetAsync("/password-reset/" + expiring);
+        expired.StatusCode.Should().Be(HttpStatusCode.Gone);
+        (await server.Accounts.ResetPasswordAsync(expiring, "the new password")).Problem.Should().Be(Accounts.PasswordResetGone);
+
+        await DashboardForms.SignInAsync(server.NewClient(), "dev@example.com", "the old password");
+        (await server.Accounts.CreatePasswordResetAsync(admin.Id, Guid.NewGuid())).Problem.Should().Contain("disabled or gone");
+    }
+
+    [Fact]
+    public async Task The_users_page_offers_a_reset_link_for_each_other_active_account_and_sign_in_says_whom_to_ask()
+    {
+        await _server.CreateMemberAsync("dev@example.com", "the old password");
+        using var client = await _server.SignedInClientAsync();
+
+        var page = await client.GetStringAsync("/users");
+
+        page.Should().Contain("Make a password reset link for dev@example.com").And.NotContain($"Make a password reset link for {DashboardServer.AdminEmail}");
+        (await _server.NewClient().GetStringAsync("/login")).Should().Contain("Forgot your password?");
+    }
+
+    private static Dictionary<string, string> NewPassword(string password, string confirm) => new()
+    {
+        ["Input.Password"] = password,
+        ["Input.ConfirmPassword"] = confirm,
+    };
 
     private static Dictionary<string, string> Account(string password, string confirm) => new()
     {

@@ -46,3 +46,10 @@ internal sealed class TokenInput
 
     public string? TokenId { get; set; }
 }
+
+internal sealed class NewPasswordInput
+{
+    public string? Password { get; set; }
+
+    public string? ConfirmPassword { get; set; }
+}
