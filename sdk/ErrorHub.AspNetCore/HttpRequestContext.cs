@@ -94,7 +94,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
         private readonly ErrorHubClient _client;
         private readonly object _gate = new(); // not Lock: the package also targets net8.0
         private ErrorHubScope? _scope;
-        private List<(ErrorHubEvent? Event, ErrorHubHint Hint)>? _held;
+        private List<(ErrorHubEvent? Event, ErrorHubHint Hint, Endpoint? Endpoint)>? _held;
 
         private RequestState(HttpContext context, ErrorHubClient client)
         {
@@ -199,7 +199,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
         {
             lock (_gate)
             {
-                foreach (var (errorEvent, hint) in _held ?? [])
+                foreach (var (errorEvent, hint, _) in _held ?? [])
                 {
                     if (errorEvent is not null && ReferenceEquals(hint.Exception, exception))
                     {
@@ -209,7 +209,10 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             }
         }
 
-        /// <summary>Keeps an event until the response completes; a null event stands for one the full queue refused.</summary>
+        /// <summary>
+        /// Keeps an event until the response completes, with the endpoint that failed (see RequestCapture.Enrich); a null
+        /// event stands for one the full queue refused.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Hold(ErrorHubEvent? errorEvent, ErrorHubHint hint)
         {
@@ -217,7 +220,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             lock (_gate)
             {
                 first = _held is null;
-                (_held ??= []).Add((errorEvent, hint));
+                (_held ??= []).Add((errorEvent, hint, _context.GetEndpoint()));
             }
 
             if (first)
@@ -229,7 +232,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Task CompleteAsync()
         {
-            List<(ErrorHubEvent? Event, ErrorHubHint Hint)> held;
+            List<(ErrorHubEvent? Event, ErrorHubHint Hint, Endpoint? Endpoint)> held;
             lock (_gate)
             {
                 held = _held ?? [];
@@ -241,7 +244,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
                 var status = GrpcOutcome.StatusOf(_context, out var grpcStatus);
                 var answered = _context.Response.HasStarted;
                 var options = _client.Options;
-                foreach (var (errorEvent, hint) in held)
+                foreach (var (errorEvent, hint, endpoint) in held)
                 {
                     if (hint.Exception is { } exception && ErrorHubMiddleware.IsClientAbort(_context, exception))
                     {
@@ -267,7 +270,7 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
                         errorEvent.Tags["grpc.status"] = grpcStatus;
                     }
 
-                    RequestCapture.Enrich(errorEvent, _context, options);
+                    RequestCapture.Enrich(errorEvent, _context, options, endpoint);
                     _client.Send(errorEvent, hint);
                 }
             }

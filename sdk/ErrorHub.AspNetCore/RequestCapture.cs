@@ -49,8 +49,13 @@ internal static class RequestCapture
     /// by the background sender, or by a BeforeSend that looks. What BeforeSend and the user hook need at once (the tags,
     /// the user) is made now.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="failedEndpoint"/> is the endpoint that ran when an event held until the response completed was
+    /// captured: by then <c>UseStatusCodePagesWithReExecute("/Error/{0}")</c> may have run the status page (after an
+    /// exception filter answered a bare 500, say), which restores the path but leaves its own endpoint on the request.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options)
+    public static void Enrich(ErrorHubEvent errorEvent, HttpContext context, ErrorHubOptions options, Endpoint? failedEndpoint = null)
     {
         var request = context.Request;
 
@@ -61,7 +66,7 @@ internal static class RequestCapture
         var failedPath = failed is { Path: { Length: > 0 } path } ? path : null;
         errorEvent.Request = new RequestInfo(new Snapshot(request, ReadForm(context), options, failedPath));
         errorEvent.Tags.TryAdd("http.method", request.Method);
-        var endpoint = failed?.Endpoint ?? context.GetEndpoint();
+        var endpoint = failed?.Endpoint ?? failedEndpoint ?? context.GetEndpoint();
         if (endpoint?.DisplayName is { } displayName)
         {
             errorEvent.Tags.TryAdd("endpoint", Truncate(displayName));

@@ -89,7 +89,7 @@ public static class RealApp
 
     private static WebApplication Mvc(WebApplicationBuilder builder)
     {
-        builder.Services.AddControllersWithViews();
+        builder.Services.AddControllersWithViews(options => options.Filters.Add<ProductNotFoundFilter>());
         var app = builder.Build();
         if (app.Environment.IsDevelopment())
         {
@@ -100,6 +100,7 @@ public static class RealApp
             app.UseExceptionHandler("/Home/Error");
         }
 
+        app.UseStatusCodePagesWithReExecute("/Error/{0}");
         app.UseErrorHub();
         app.UseRouting();
         app.Use(SignInFromHeader);

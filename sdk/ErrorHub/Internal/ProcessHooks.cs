@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 
 namespace ErrorHub.Internal;
@@ -9,11 +10,29 @@ namespace ErrorHub.Internal;
 /// </summary>
 internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDisposable
 {
+    /// <summary>
+    /// What a hook of any client in this process reported. A worker that calls <c>ErrorHubSdk.Init</c> at the top of
+    /// <c>Main</c> (to report what fails before its host runs) and <c>AddErrorHub()</c> has two clients, each with these
+    /// hooks: the runtime hands both the same exception, and each client reported it, so every crash and forgotten task
+    /// arrived twice. One hook reports it, the others only flush: a host's, while one is hooked (its client knows the
+    /// environment and has the breadcrumbs of the host's log), else the first.
+    /// </summary>
+    private static readonly ConditionalWeakTable<Exception, object> s_reported = new();
+
+    /// <summary>How many hosts' hooks are hooked: <c>Init</c>'s leave the reports to them.</summary>
+    private static int s_hostHooks;
+
     private int _hooked;
+    private bool _hostHooked;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Hook();
+        if (Hook())
+        {
+            _hostHooked = true;
+            Interlocked.Increment(ref s_hostHooks);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -23,15 +42,17 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
         return Task.CompletedTask;
     }
 
-    public void Hook()
+    /// <summary>Hooks this client's handlers; false when they already were, or the client is disabled.</summary>
+    public bool Hook()
     {
         if (!client.IsEnabled || Interlocked.Exchange(ref _hooked, 1) == 1)
         {
-            return;
+            return false;
         }
 
         AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
         TaskScheduler.UnobservedTaskException += OnUnobservedTaskException;
+        return true;
     }
 
     public void Dispose()
@@ -40,8 +61,17 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
         {
             AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
             TaskScheduler.UnobservedTaskException -= OnUnobservedTaskException;
+            if (_hostHooked)
+            {
+                _hostHooked = false;
+                Interlocked.Decrement(ref s_hostHooks);
+            }
         }
     }
+
+    /// <summary>Whether this hook reports <paramref name="exception"/>: no other hook did, and no host's hook will.</summary>
+    private bool Reports(Exception exception) =>
+        (_hostHooked || Volatile.Read(ref s_hostHooks) == 0) && s_reported.TryAdd(exception, s_reported);
 
     private void OnUnhandledException(object sender, UnhandledExceptionEventArgs args)
     {
@@ -50,11 +80,15 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
             return;
         }
 
-        client.Capture(exception, ErrorHubLevel.Fatal, CaptureSource.Process, e => e.Tags["mechanism"] = "AppDomain.UnhandledException");
+        if (Reports(exception))
+        {
+            client.Capture(exception, ErrorHubLevel.Fatal, CaptureSource.Process, e => e.Tags["mechanism"] = "AppDomain.UnhandledException");
+        }
+
         if (args.IsTerminating)
         {
             // The process ends when this handler returns: the one place where the SDK blocks a thread on purpose,
-            // bounded by ShutdownTimeout.
+            // bounded by ShutdownTimeout. Every client sends what it has queued, whichever reported this exception.
             try
             {
                 client.ShutdownAsync().Wait();
@@ -68,6 +102,11 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
     private void OnUnobservedTaskException(object? sender, UnobservedTaskExceptionEventArgs args)
     {
         var exception = args.Exception.InnerExceptions.Count == 1 ? args.Exception.InnerExceptions[0] : args.Exception;
+        if (!Reports(exception))
+        {
+            return;
+        }
+
         client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Process, e => e.Tags["mechanism"] = "TaskScheduler.UnobservedTaskException");
     }
 }

@@ -40,6 +40,33 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Mvc_exception_filters_that_answer_500_are_reported_once_under_the_action_and_those_that_answer_below_500_are_not()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc);
+
+        (await run.SendAsync(HttpMethod.Get, "/Products/Details/1", "ada")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await run.SendAsync(HttpMethod.Get, "/Products/Buy/2", "ada")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // The filter logs, answers a bare 500, and the status code page re-executes the request as /Error/500.
+        var report = await run.SendAsync(HttpMethod.Get, "/Products/Report/4", "ada");
+        report.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await report.Content.ReadAsStringAsync()).Should().Contain("Error 500", "the status code page answered");
+
+        // The filter answers 500 itself and logs nothing: no log entry, and no exception ever reaches UseErrorHub().
+        (await run.SendAsync(HttpMethod.Get, "/Products/Export/5", "ada")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsUpToAsync("Export of product 5");
+
+        events.Should().HaveCount(2, Describe(events));
+        var logged = Single(events, "Sales report 4 is unavailable");
+        AssertRequestAndUser(logged, "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Products/Report/4");
+        logged.Tags.Should().Contain("endpoint", "ErrorHub.RealApps.Controllers.ProductsController.Report (ErrorHub.RealApps)", "not the status page's");
+        var silent = Single(events, "Export of product 5 has a bad column");
+        AssertRequestAndUser(silent, "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Products/Export/5");
+        silent.Culprit.Should().Contain("ProductsController.Export");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Mvc_in_development_reports_behind_the_developer_exception_page()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.Mvc, environment: "Development");

@@ -94,6 +94,26 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_worker_that_also_calls_Init_reports_a_faulted_task_nobody_awaited_once_not_once_per_client()
+    {
+        // Init at the top of Main, for what fails before the host runs, and AddErrorHub() for the host: two clients.
+        using var errorHub = ErrorHubSdk.Init(o => o.Dsn = _ingest.Dsn());
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        ForgetAFaultedTask("forgotten in a worker that also called Init");
+        await CollectUntilReportedAsync(host.Services.GetRequiredService<IErrorHubClient>(), "forgotten in a worker that also called Init");
+        await ErrorHubSdk.Client.FlushAsync(TimeSpan.FromSeconds(10));
+        await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
+        await host.StopAsync();
+
+        Events("forgotten in a worker that also called Init").Should().ContainSingle()
+            .Which["environment"].Should().Be("production", "the host's client reports it: it knows the environment, Init's does not");
+    }
+
+    [Fact]
     public async Task A_console_app_starts_ErrorHub_with_Init_and_disposing_the_handle_sends_what_is_queued()
     {
         using (ErrorHubSdk.Init(o => o.Dsn = _ingest.Dsn()))
@@ -200,8 +220,8 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ForgetAFaultedTask() =>
-        _ = Task.FromException(new InvalidOperationException("fire and forget went wrong")).IsCompleted;
+    private static void ForgetAFaultedTask(string message = "fire and forget went wrong") =>
+        _ = Task.FromException(new InvalidOperationException(message)).IsCompleted;
 
     private sealed class WorkerFailingAtStart : BackgroundService
     {
