@@ -540,6 +540,40 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Merge_into_finds_an_issue_beyond_the_hundred_most_recent_by_search_or_by_its_address()
+    {
+        var target = Fingerprint("card-refused");
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events:
+        [
+            CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com"),
+            Event(target, "PaymentDeclinedException: card refused by the issuer", Now.AddDays(-20)),
+            .. Enumerable.Range(0, 120).Select(i => Event(Fingerprint($"noise-{i}"), $"TimeoutException: job {i} timed out", Now.AddMinutes(-10 - i))),
+        ]);
+        IEnumerable<string> Offered() => cut.Find("select.merge-target").QuerySelectorAll("option").Skip(1).Select(option => option.GetAttribute("value")!);
+        cut.WaitForAssertion(() => Offered().Should().HaveCount(100));
+        Offered().Should().NotContain(target, "it is older than the hundred most recent issues");
+
+        cut.Find("input.merge-search").Input("timed out");
+        cut.Find("form.merge-search-form").Submit();
+        cut.WaitForAssertion(() => cut.Find(".merge-search-summary").TextContent.Should().Be("The 20 most recent of 120 matching issues: refine the search for others."));
+        Offered().Should().HaveCount(20);
+
+        cut.Find("input.merge-search").Input($"https://errors.example.com/projects/1/issues/{target}?event=abc");
+        cut.Find("form.merge-search-form").Submit();
+        cut.WaitForAssertion(() => Offered().Should().Equal(target));
+
+        cut.Find("input.merge-search").Input("CARD REFUSED");
+        cut.Find("form.merge-search-form").Submit();
+        cut.WaitForAssertion(() => cut.Find(".merge-search-summary").TextContent.Should().Be("1 issue matches."));
+        Offered().Should().Equal(target);
+        cut.Find("form.merge-form").Submit();
+
+        var navigation = Services.GetRequiredService<NavigationManager>();
+        cut.WaitForAssertion(() => navigation.Uri.Should().EndWith(DashboardPaths.Issue(1, target)));
+        (await _store.Store.Merges.GetMergesAsync(1)).Should().Equal(new Dictionary<string, string> { [CheckoutFingerprint] = target });
+    }
+
+    [Fact]
     public async Task A_link_to_a_merged_issue_leads_to_the_issue_it_was_merged_into_and_its_events_open_there()
     {
         var other = Fingerprint("other");
