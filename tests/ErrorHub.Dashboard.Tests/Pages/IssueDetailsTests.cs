@@ -594,6 +594,39 @@ public sealed class IssueDetailsTests : DashboardTestContext
     private static string Status(IRenderedComponent<IssueDetails> cut) => cut.Find(".triage-actions .status-badge").TextContent;
 
     [Fact]
+    public async Task An_open_issue_page_follows_another_maintainers_changes_within_the_lists_interval_and_keeps_a_half_typed_comment()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now);
+        Services.AddSingleton<TimeProvider>(clock);
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        Status(cut).Should().Be("Unresolved");
+        cut.Find("textarea.comment-text").Input("Half a thought about the bundles");
+
+        // Ben, in another tab, ignores the issue and assigns it; this page is not told.
+        var triage = Services.GetRequiredService<ErrorHub.Dashboard.Triage.IssueTriage>();
+        var ben = new ErrorHub.Dashboard.Triage.IssueActor(Guid.NewGuid(), "Ben");
+        await triage.IgnoreAsync(1, CheckoutFingerprint, events: 100, by: ben);
+        await triage.AssignAsync(1, CheckoutFingerprint, TemporaryStore.Admin.Id, ben);
+        Status(cut).Should().Be("Unresolved", "nothing is read again before the interval");
+        clock.Advance(IssueList.LiveInterval);
+
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Ignored until 100 more events"));
+        cut.WaitForAssertion(() => Timeline(cut).Should().HaveCount(2).And.Contain("Ben changed the assignee just now Assigned to Ada Admin"));
+        cut.Find("select.action-assign").GetAttribute("value").Should().Be(TemporaryStore.Admin.Id.ToString("D"));
+        cut.Find("textarea.comment-text").GetAttribute("value").Should().Be("Half a thought about the bundles", "a refresh must not lose what is being typed");
+
+        await triage.ResolveAsync(1, CheckoutFingerprint, by: ben);
+        clock.Advance(IssueList.LiveInterval);
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Resolved"));
+
+        // Merged into another issue by another dashboard process (nothing in this process hears of it).
+        await _store.Store.Merges.MergeAsync(1, Fingerprint("other"), [CheckoutFingerprint], Now);
+        clock.Advance(IssueList.LiveInterval);
+        cut.WaitForAssertion(() => cut.Find(".merged-away a").GetAttribute("href").Should().Be(DashboardPaths.Issue(1, Fingerprint("other"))));
+        cut.Find("textarea.comment-text").GetAttribute("value").Should().Be("Half a thought about the bundles");
+    }
+
+    [Fact]
     public async Task Resolve_reopen_and_ignore_from_the_issue_page()
     {
         var cut = await RenderIssueAsync(CheckoutFingerprint);
