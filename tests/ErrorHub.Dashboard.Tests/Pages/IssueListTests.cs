@@ -222,6 +222,21 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task The_release_filter_offers_the_newest_version_first_not_the_last_seen()
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-1)) with { Release = "shop@2.9.1" },
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)) with { Release = "shop@2.4.1" },
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-3)) with { Release = "shop@2.10.0" },
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-4)) with { Release = "shop@2.10.0-beta.2" },
+        ]);
+
+        cut.Find("select[name=release]").QuerySelectorAll("option").Select(option => option.TextContent).Should().Equal(
+            "All", "shop@2.10.0", "shop@2.10.0-beta.2", "shop@2.9.1", "shop@2.4.1");
+    }
+
+    [Fact]
     public async Task Choosing_a_level_and_an_environment_narrows_the_list_and_records_it_in_the_address()
     {
         var cut = await RenderListAsync(1,
