@@ -60,6 +60,58 @@ public sealed class WorkflowMail
             return (mail, $"{Bounded.Text(actorName, 60)} assigned you: {what}");
         }, cancellationToken);
 
+    /// <summary>The most issues a summary of a bulk assignment names; the rest are counted.</summary>
+    public const int SummaryIssues = 10;
+
+    /// <summary>
+    /// <paramref name="assignee"/> was given <paramref name="total"/> issues at once (a bulk assign on the issue list) by
+    /// <paramref name="actorName"/>: one mail that names the first of them (<paramref name="fingerprints"/>, at most
+    /// <see cref="SummaryIssues"/>, each linked) and counts the rest, instead of one mail per issue, so a bulk assign of
+    /// hundreds of issues does not flood one inbox. <paramref name="batchId"/>: one mail per bulk assignment. Same
+    /// recipients as <see cref="AssignedAsync"/>. Never throws.
+    /// </summary>
+    public async Task AssignedManyAsync(int projectId, IReadOnlyList<string> fingerprints, int total, Guid assignee, Guid? actorId, string actorName, Guid batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        if (!_options.CanSend || assignee == actorId || total <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var project = await _projects.GetProjectAsync(projectId, cancellationToken);
+            var recipient = await _access.GetUserAsync(assignee, cancellationToken);
+            if (project is null || recipient is null || recipient.IsDisabled || !await MayHearAsync(projectId, recipient, cancellationToken))
+            {
+                return;
+            }
+
+            var named = new List<(string Text, Uri? Link)>();
+            foreach (var fingerprint in fingerprints.Take(SummaryIssues))
+            {
+                if (await _issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is { } issue)
+                {
+                    named.Add((Bounded.Text(issue.Title, 120), IssueLink(projectId, fingerprint)));
+                }
+            }
+
+            var count = total == 1 ? "an issue" : $"{MailWriter.Number(total)} issues";
+            var mail = new MailWriter()
+                .Heading($"{Bounded.Text(actorName, 80)} assigned you {count}")
+                .List(total > named.Count ? $"The first {named.Count} of them" : "The issues", named);
+            var content = mail
+                .Link("Open the project's issues", _urls.Link(FormattableString.Invariant($"projects/{projectId}/issues")))
+                .Footer($"You get this because issues were assigned to you in {Bounded.Text(project.Name, 60)} on ErrorHub. Turn off \"Issues assigned to me\" here", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
+                .Build($"[{Bounded.Text(project.Name, 60)}] {Bounded.Text(actorName, 60)} assigned you {count}");
+            await AddAsync(projectId, null, recipient, $"assigned-many:{batchId:N}", content, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
     /// <summary>
     /// <paramref name="actorName"/> commented on the issue: its assignee hears it, unless they wrote it. Never throws.
     /// </summary>
@@ -103,14 +155,7 @@ public sealed class WorkflowMail
             var project = await _projects.GetProjectAsync(projectId, cancellationToken);
             var recipient = await _access.GetUserAsync(recipientId, cancellationToken);
             var issue = await _issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
-            if (project is null || recipient is null || recipient.IsDisabled || issue is null)
-            {
-                return;
-            }
-
-            var mayRead = recipient.Role == UserRole.Admin || (await _access.GetMembersAsync(projectId, cancellationToken)).Contains(recipient.Id);
-            var settings = await _settings.GetAsync(projectId, cancellationToken);
-            if (!mayRead || !settings.Wants(recipient.Id, AlertTrigger.Assignment))
+            if (project is null || recipient is null || recipient.IsDisabled || issue is null || !await MayHearAsync(projectId, recipient, cancellationToken))
             {
                 return;
             }
@@ -123,29 +168,43 @@ public sealed class WorkflowMail
                     ("Users", MailWriter.Number(issue.UserCount)),
                     ("First seen", MailWriter.Time(issue.FirstSeen)),
                     ("Last seen", MailWriter.Time(issue.LastSeen)))
-                .Link("Open the issue", _urls.Link($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}"))
+                .Link("Open the issue", IssueLink(projectId, fingerprint))
                 .Footer($"You get this because the issue is assigned to you in {Bounded.Text(project.Name, 60)} on ErrorHub. Turn off \"Issues assigned to me\" here", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
                 .Build($"[{Bounded.Text(project.Name, 60)}] {subject}");
-            var now = _time.GetUtcNow();
-            var recorded = await _outbox.AddNotificationAsync(
-                new Notification(Guid.NewGuid(), projectId, key, key, TriggerKey, now)
-                {
-                    Fingerprint = fingerprint,
-                    Recipients = [recipient.Email],
-                    Subject = content.Subject,
-                    TextBody = content.Text,
-                    HtmlBody = content.Html,
-                    NextAttemptAt = now,
-                },
-                cancellationToken);
-            if (recorded)
-            {
-                NotificationLog.Recorded(_logger, projectId, TriggerKey, key);
-            }
+            await AddAsync(projectId, fingerprint, recipient, key, content, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
+    private Uri IssueLink(int projectId, string fingerprint) => _urls.Link($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}");
+
+    /// <summary>Whether <paramref name="recipient"/> may read the project and wants assignment mail for it.</summary>
+    private async Task<bool> MayHearAsync(int projectId, UserAccount recipient, CancellationToken cancellationToken)
+    {
+        var mayRead = recipient.Role == UserRole.Admin || (await _access.GetMembersAsync(projectId, cancellationToken)).Contains(recipient.Id);
+        return mayRead && (await _settings.GetAsync(projectId, cancellationToken)).Wants(recipient.Id, AlertTrigger.Assignment);
+    }
+
+    private async Task AddAsync(int projectId, string? fingerprint, UserAccount recipient, string key, MailContent content, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var recorded = await _outbox.AddNotificationAsync(
+            new Notification(Guid.NewGuid(), projectId, key, key, TriggerKey, now)
+            {
+                Fingerprint = fingerprint,
+                Recipients = [recipient.Email],
+                Subject = content.Subject,
+                TextBody = content.Text,
+                HtmlBody = content.Html,
+                NextAttemptAt = now,
+            },
+            cancellationToken);
+        if (recorded)
+        {
+            NotificationLog.Recorded(_logger, projectId, TriggerKey, key);
         }
     }
 

@@ -89,6 +89,36 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bulk_assignment_is_one_mail_that_names_the_first_issues_and_counts_the_rest()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var ben = await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        var fingerprints = Enumerable.Range(0, 12).Select(i => $"fp-bulk-{i:D2}").ToList();
+        foreach (var fingerprint in fingerprints)
+        {
+            await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddMinutes(-5), fingerprint));
+        }
+
+        await _harness.RoundAsync();
+
+        await Workflow.AssignedManyAsync(shop.Id, fingerprints, 240, ben.Id, ana.Id, "Ana", Guid.NewGuid());
+        await Workflow.AssignedManyAsync(shop.Id, fingerprints, 240, ana.Id, ana.Id, "Ana", Guid.NewGuid());
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle("one mail for the whole bulk assignment, and none to Ana, who assigned herself").Subject;
+        SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal("ben@example.com");
+        mail.Subject.Should().Be("[shop] Ana assigned you 240 issues");
+        foreach (var body in new[] { mail.TextBody, mail.HtmlBody })
+        {
+            body.Should().Contain("The first 10 of them")
+                .And.Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues/fp-bulk-09")
+                .And.NotContain("fp-bulk-10", "at most ten issues are named")
+                .And.Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues");
+        }
+    }
+
+    [Fact]
     public async Task Assignment_mail_is_no_rule()
     {
         var shop = await _harness.CreateProjectAsync("shop");

@@ -176,8 +176,72 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             IgnoredUntilUsers = null,
         }, cancellationToken);
 
+    /// <summary>Ignores the issue as <paramref name="condition"/> says (<see cref="IgnoreChoices"/>).</summary>
+    public Task IgnoreAsync(int projectId, string fingerprint, IgnoreCondition condition, IssueActor? by = null, CancellationToken cancellationToken = default) =>
+        IgnoreAsync(projectId, fingerprint, condition.Duration, condition.Events, condition.Users, by, cancellationToken);
+
     /// <summary>Assigns the issue to an account (null: nobody), keeping its status.</summary>
     public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by = null, CancellationToken cancellationToken = default)
+    {
+        var change = await SetAssigneeAsync(projectId, fingerprint, assignee, by, cancellationToken);
+        if (change is not null && assignee is { } to && workflow is not null)
+        {
+            var actor = by ?? IssueActor.Unknown;
+            await workflow.AssignedAsync(projectId, fingerprint, to, actor.Id, ActorName(actor), change.Id, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A bulk assignment mails the assignee one mail per issue, as single assignments do, up to this many issues; a larger
+    /// one sends a single summary mail (<see cref="WorkflowMail.AssignedManyAsync"/>) that names the first issues and counts
+    /// the rest: assigning 300 issues from the list must not put 300 mails in one inbox.
+    /// </summary>
+    public const int BulkMailLimit = 10;
+
+    /// <summary>
+    /// Assigns each issue as <see cref="AssignAsync"/> does (its state and timeline entry, one issue at a time), then mails
+    /// the assignee once per changed issue up to <see cref="BulkMailLimit"/>, or once in all beyond. Issues already assigned
+    /// so are left alone and not mailed. <paramref name="progress"/> hears how many issues are done. Answers how many changed.
+    /// </summary>
+    public async Task<int> AssignManyAsync(int projectId, IReadOnlyList<string> fingerprints, Guid? assignee, IssueActor? by = null, Action<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var changed = new List<(string Fingerprint, IssueChange Change)>();
+        var done = 0;
+        foreach (var fingerprint in fingerprints)
+        {
+            if (await SetAssigneeAsync(projectId, fingerprint, assignee, by, cancellationToken) is { } change)
+            {
+                changed.Add((fingerprint, change));
+            }
+
+            progress?.Invoke(++done);
+        }
+
+        if (assignee is { } to && workflow is not null && changed.Count > 0)
+        {
+            var actor = by ?? IssueActor.Unknown;
+            if (changed.Count <= BulkMailLimit)
+            {
+                foreach (var (fingerprint, change) in changed)
+                {
+                    await workflow.AssignedAsync(projectId, fingerprint, to, actor.Id, ActorName(actor), change.Id, cancellationToken);
+                }
+            }
+            else
+            {
+                await workflow.AssignedManyAsync(
+                    projectId, [.. changed.Take(WorkflowMail.SummaryIssues).Select(pair => pair.Fingerprint)], changed.Count, to, actor.Id, ActorName(actor), changed[0].Change.Id, cancellationToken);
+            }
+        }
+
+        return changed.Count;
+    }
+
+    private static string ActorName(IssueActor actor) => actor.Name.Length > 0 ? actor.Name : "Someone";
+
+    /// <summary>Sets the assignee and writes the timeline entry; null when it already was that assignee.</summary>
+    private async Task<IssueChange?> SetAssigneeAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         var gate = GateOf(projectId, fingerprint);
@@ -188,7 +252,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
                 ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
             if (current.AssigneeId == assignee)
             {
-                return;
+                return null;
             }
 
             await states.SetStateAsync(current with { AssigneeId = assignee }, cancellationToken);
@@ -199,12 +263,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
 
         var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
-        var change = await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
-        if (assignee is { } to && workflow is not null)
-        {
-            var actor = by ?? IssueActor.Unknown;
-            await workflow.AssignedAsync(projectId, fingerprint, to, actor.Id, actor.Name.Length > 0 ? actor.Name : "Someone", change.Id, cancellationToken);
-        }
+        return await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
     }
 
     /// <summary>What a status change reads as in the timeline.</summary>

@@ -540,6 +540,40 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Merge_into_finds_an_issue_beyond_the_hundred_most_recent_by_search_or_by_its_address()
+    {
+        var target = Fingerprint("card-refused");
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events:
+        [
+            CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com"),
+            Event(target, "PaymentDeclinedException: card refused by the issuer", Now.AddDays(-20)),
+            .. Enumerable.Range(0, 120).Select(i => Event(Fingerprint($"noise-{i}"), $"TimeoutException: job {i} timed out", Now.AddMinutes(-10 - i))),
+        ]);
+        IEnumerable<string> Offered() => cut.Find("select.merge-target").QuerySelectorAll("option").Skip(1).Select(option => option.GetAttribute("value")!);
+        cut.WaitForAssertion(() => Offered().Should().HaveCount(100));
+        Offered().Should().NotContain(target, "it is older than the hundred most recent issues");
+
+        cut.Find("input.merge-search").Input("timed out");
+        cut.Find("form.merge-search-form").Submit();
+        cut.WaitForAssertion(() => cut.Find(".merge-search-summary").TextContent.Should().Be("The 20 most recent of 120 matching issues: refine the search for others."));
+        Offered().Should().HaveCount(20);
+
+        cut.Find("input.merge-search").Input($"https://errors.example.com/projects/1/issues/{target}?event=abc");
+        cut.Find("form.merge-search-form").Submit();
+        cut.WaitForAssertion(() => Offered().Should().Equal(target));
+
+        cut.Find("input.merge-search").Input("CARD REFUSED");
+        cut.Find("form.merge-search-form").Submit();
+        cut.WaitForAssertion(() => cut.Find(".merge-search-summary").TextContent.Should().Be("1 issue matches."));
+        Offered().Should().Equal(target);
+        cut.Find("form.merge-form").Submit();
+
+        var navigation = Services.GetRequiredService<NavigationManager>();
+        cut.WaitForAssertion(() => navigation.Uri.Should().EndWith(DashboardPaths.Issue(1, target)));
+        (await _store.Store.Merges.GetMergesAsync(1)).Should().Equal(new Dictionary<string, string> { [CheckoutFingerprint] = target });
+    }
+
+    [Fact]
     public async Task A_link_to_a_merged_issue_leads_to_the_issue_it_was_merged_into_and_its_events_open_there()
     {
         var other = Fingerprint("other");
@@ -558,6 +592,39 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     private static string Status(IRenderedComponent<IssueDetails> cut) => cut.Find(".triage-actions .status-badge").TextContent;
+
+    [Fact]
+    public async Task An_open_issue_page_follows_another_maintainers_changes_within_the_lists_interval_and_keeps_a_half_typed_comment()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now);
+        Services.AddSingleton<TimeProvider>(clock);
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        Status(cut).Should().Be("Unresolved");
+        cut.Find("textarea.comment-text").Input("Half a thought about the bundles");
+
+        // Ben, in another tab, ignores the issue and assigns it; this page is not told.
+        var triage = Services.GetRequiredService<ErrorHub.Dashboard.Triage.IssueTriage>();
+        var ben = new ErrorHub.Dashboard.Triage.IssueActor(Guid.NewGuid(), "Ben");
+        await triage.IgnoreAsync(1, CheckoutFingerprint, events: 100, by: ben);
+        await triage.AssignAsync(1, CheckoutFingerprint, TemporaryStore.Admin.Id, ben);
+        Status(cut).Should().Be("Unresolved", "nothing is read again before the interval");
+        clock.Advance(IssueList.LiveInterval);
+
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Ignored until 100 more events"));
+        cut.WaitForAssertion(() => Timeline(cut).Should().HaveCount(2).And.Contain("Ben changed the assignee just now Assigned to Ada Admin"));
+        cut.Find("select.action-assign").GetAttribute("value").Should().Be(TemporaryStore.Admin.Id.ToString("D"));
+        cut.Find("textarea.comment-text").GetAttribute("value").Should().Be("Half a thought about the bundles", "a refresh must not lose what is being typed");
+
+        await triage.ResolveAsync(1, CheckoutFingerprint, by: ben);
+        clock.Advance(IssueList.LiveInterval);
+        cut.WaitForAssertion(() => Status(cut).Should().Be("Resolved"));
+
+        // Merged into another issue by another dashboard process (nothing in this process hears of it).
+        await _store.Store.Merges.MergeAsync(1, Fingerprint("other"), [CheckoutFingerprint], Now);
+        clock.Advance(IssueList.LiveInterval);
+        cut.WaitForAssertion(() => cut.Find(".merged-away a").GetAttribute("href").Should().Be(DashboardPaths.Issue(1, Fingerprint("other"))));
+        cut.Find("textarea.comment-text").GetAttribute("value").Should().Be("Half a thought about the bundles");
+    }
 
     [Fact]
     public async Task Resolve_reopen_and_ignore_from_the_issue_page()

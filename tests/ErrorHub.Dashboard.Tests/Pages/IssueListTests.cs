@@ -222,6 +222,21 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task The_release_filter_offers_the_newest_version_first_not_the_last_seen()
+    {
+        var cut = await RenderListAsync(1,
+        [
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-1)) with { Release = "shop@2.9.1" },
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)) with { Release = "shop@2.4.1" },
+            Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-3)) with { Release = "shop@2.10.0" },
+            Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-4)) with { Release = "shop@2.10.0-beta.2" },
+        ]);
+
+        cut.Find("select[name=release]").QuerySelectorAll("option").Select(option => option.TextContent).Should().Equal(
+            "All", "shop@2.10.0", "shop@2.10.0-beta.2", "shop@2.9.1", "shop@2.4.1");
+    }
+
+    [Fact]
     public async Task Choosing_a_level_and_an_environment_narrows_the_list_and_records_it_in_the_address()
     {
         var cut = await RenderListAsync(1,
@@ -524,6 +539,69 @@ public sealed class IssueListTests : DashboardTestContext
         cut.Find("button.bulk-reopen").Click();
         cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
         cut.FindAll(".empty-state").Should().BeEmpty("the project has issues; none is resolved");
+    }
+
+    [Fact]
+    public async Task Checked_issues_are_assigned_and_unassigned_in_bulk_and_ignored_with_the_issue_pages_durations()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
+        Task<IssueState?> StateOf(string fingerprint) => _store.Store.Notifications.States.GetStateAsync(1, fingerprint);
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.bulk-assign").HasAttribute("disabled").Should().BeTrue("nobody is chosen yet");
+        cut.Find("select.bulk-assignee").Change(TemporaryStore.Admin.Id.ToString("D"));
+        cut.Find("button.bulk-assign").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Assigned 2 issues to Ada Admin."));
+        (await StateOf(CheckoutFingerprint))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id);
+        (await StateOf(ProfileFingerprint))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id);
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(1, ProfileFingerprint))).Items.Should().ContainSingle()
+            .Which.Text.Should().Be("Assigned to Ada Admin", "the timeline says it as for a single assignment");
+        Titles(cut).Should().Equal([CheckoutTitle, ProfileTitle], "assigning keeps the status");
+
+        cut.FindAll("input.select-issue")[1].Change(true);
+        cut.Find("select.bulk-assignee").Change("nobody");
+        cut.Find("button.bulk-assign").Click();
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Unassigned 1 issue."));
+        (await StateOf(ProfileFingerprint))!.AssigneeId.Should().BeNull();
+        (await StateOf(CheckoutFingerprint))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id);
+
+        cut.Find("select.bulk-ignore-choice").QuerySelectorAll("option").Select(option => option.TextContent).Should().Equal(
+            "Ignore…", "Forever", "For an hour", "For 24 hours", "For a week", "Until 10 more events", "Until 100 more events", "Until 1,000 more events",
+            "Until 10 more users", "Until 100 more users");
+        cut.FindAll("input.select-issue")[0].Change(true);
+        cut.Find("select.bulk-ignore-choice").Change("events:100");
+        cut.Find("button.bulk-ignore").Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle));
+        (await StateOf(CheckoutFingerprint)).Should().BeEquivalentTo(new { Status = IssueStatus.Ignored, IgnoredUntilEvents = (long?)100, AssigneeId = (Guid?)TemporaryStore.Admin.Id });
+    }
+
+    [Fact]
+    public async Task Every_issue_matching_the_search_is_resolved_after_a_confirmation_not_only_the_checked_page()
+    {
+        var bulk = Enumerable.Range(0, 120).Select(i => Event(Fingerprint($"bulk-{i:D3}"), $"TimeoutException: bulk job {i:D3} timed out", Now.AddMinutes(-10 - i))).ToList();
+        var cut = await RenderListAsync(1, [.. bulk, Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2))], address: "projects/1/issues?q=bulk%20job");
+        cut.Find(".issue-count").TextContent.Should().Be("120 issues");
+        cut.FindAll(".select-matching").Should().BeEmpty("nothing is selected yet");
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find(".select-matching-bar").TextContent.Should().Contain("All 25 issues on this page are selected.");
+        cut.Find("button.select-matching").TextContent.Should().Be("Select all 120 issues matching this search");
+        cut.Find("button.select-matching").Click();
+        cut.Find(".selected-count").TextContent.Should().Be("All 120 selected");
+        cut.Find("button.bulk-merge").HasAttribute("disabled").Should().BeTrue("merging is for issues one has looked at, on the page");
+
+        cut.Find("button.bulk-resolve").Click();
+        cut.Find(".bulk-confirm").TextContent.Should().Contain("Resolve 120 issues matching this search?");
+        (await _store.Store.Notifications.States.GetStatesAsync(1)).Should().BeEmpty("nothing changes before the confirmation");
+        cut.Find("button.bulk-confirm-apply").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Resolved 120 issues."));
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+        var states = await _store.Store.Notifications.States.GetStatesAsync(1);
+        states.Should().HaveCount(120).And.OnlyContain(state => state.Status == IssueStatus.Resolved);
+        states.Select(state => state.Fingerprint).Should().NotContain(CheckoutFingerprint, "an issue the search does not find is left alone");
+        cut.Find(".selected-count").TextContent.Should().Be("0 selected");
     }
 
     [Fact]

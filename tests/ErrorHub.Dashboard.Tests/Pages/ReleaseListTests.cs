@@ -114,6 +114,29 @@ public sealed class ReleaseListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Resolved_in_the_next_release_counts_for_the_apps_next_version_even_on_another_page_not_for_another_apps_release()
+    {
+        await _store.SeedAsync([Shop],
+        [
+            Event(Checkout, "Checkout failed", Now.AddDays(-60)) with { Release = "shop@2.4.1" },
+            Event(Profile, "Profile failed", Now.AddDays(-50)) with { Release = "shop@2.4.2" },
+            Event(Search, "Search failed", Now.AddHours(-30)) with { Release = "shop@3.0.0" },
+            .. Enumerable.Range(1, 24).Select(i => Event(Cart, "Cart failed", Now.AddHours(-i)) with { Release = $"api@2.{i}" }),
+        ]);
+        await Services.GetRequiredService<IssueTriage>().ResolveAsync(1, Checkout, afterRelease: "shop@2.4.1");
+        static string Resolved(IRenderedComponent<ReleaseList> page, string release) =>
+            Rows(page).Single(row => row.StartsWith(release + " |", StringComparison.Ordinal)).Split(" | ")[6];
+
+        var first = RenderReleases();
+        Rows(first).Should().HaveCount(ReleaseList.PageSize).And.OnlyContain(row => row.EndsWith(" | 0", StringComparison.Ordinal),
+            "the next release after shop@2.4.1 is shop@2.4.2, on the second page; neither shop@3.0.0 nor an api release here is it");
+
+        var second = RenderReleases(page: "2");
+        Resolved(second, "shop@2.4.2").Should().Be("1");
+        Resolved(second, "shop@2.4.1").Should().Be("0");
+    }
+
+    [Fact]
     public async Task Many_releases_are_paged_and_a_malformed_page_falls_back_to_the_first()
     {
         await _store.SeedAsync([Shop], [.. Enumerable.Range(1, 30).Select(i => Event(Checkout, "Checkout failed", Now.AddHours(-i)) with { Release = $"shop@1.{i}" })]);

@@ -1,0 +1,102 @@
+using ErrorHub.Dashboard.Triage;
+using ErrorHub.Notifications;
+using ErrorHub.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Triage;
+
+/// <summary>
+/// A bulk assignment from the issue list, with notifications on (the dashboard's own services over a real SQLite file):
+/// the same state and timeline entry per issue as a single assignment, and mail to the assignee that does not flood them.
+/// </summary>
+public sealed class BulkAssignMailTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2025, 6, 2, 12, 0, 0, TimeSpan.Zero);
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("errorhub-bulk-assign-");
+    private readonly FakeTimeProvider _clock = new(Start);
+    private ServiceProvider _services = null!;
+    private IssueTriage _triage = null!;
+    private Project _shop = null!;
+    private UserAccount _ana = null!;
+    private UserAccount _ben = null!;
+
+    public async Task InitializeAsync()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ErrorHub:PublicUrl"] = "https://errors.example.com/",
+            ["ErrorHub:Store:Sqlite:Path"] = Path.Combine(_directory.FullName, "errorhub.db"),
+            ["ErrorHub:Notifications:Smtp:Host"] = "127.0.0.1",
+            ["ErrorHub:Notifications:Smtp:From"] = "errors@example.com",
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<TimeProvider>(_clock);
+        services.AddErrorHubNotifications(configuration);
+        _services = services.BuildServiceProvider();
+        await _services.GetRequiredService<IStoreSchema>().EnsureSchemaAsync();
+
+        var access = _services.GetRequiredService<IAccessStore>();
+        _shop = await _services.GetRequiredService<IProjectStore>().CreateProjectAsync("shop", Guid.NewGuid().ToString("N"), Start.AddDays(-30));
+        _ana = new UserAccount(Guid.NewGuid(), "ana@example.com", "Ana", "hash", UserRole.Member, "stamp-a", Start.AddDays(-30));
+        _ben = new UserAccount(Guid.NewGuid(), "ben@example.com", "Ben", "hash", UserRole.Member, "stamp-b", Start.AddDays(-30));
+        foreach (var user in new[] { _ana, _ben })
+        {
+            await access.CreateUserAsync(user);
+            await access.AddMemberAsync(_shop.Id, user.Id);
+        }
+
+        await _services.GetRequiredService<IEventWriter>().InsertEventsAsync([.. Issues.Select(fingerprint => Create(_shop.Id, fingerprint, Start.AddMinutes(-5)))]);
+        _triage = new IssueTriage(
+            _services.GetRequiredService<IIssueStates>(), _services.GetRequiredService<IIssueActivity>(), _services.GetRequiredService<IIssueReader>(),
+            _services.GetRequiredService<IIssueHistory>(), access, _clock, _services.GetRequiredService<WorkflowMail>());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            _directory.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // A pooled connection may still hold the file for a moment.
+        }
+    }
+
+    private static readonly IReadOnlyList<string> Issues = [.. Enumerable.Range(0, 14).Select(i => Fingerprint($"bulk-{i:D2}"))];
+
+    private async Task<IReadOnlyList<Notification>> OutboxAsync() =>
+        await _services.GetRequiredService<INotificationStore>().GetNotificationsAsync(_shop.Id, 1000);
+
+    [Fact]
+    public async Task A_few_issues_are_mailed_one_by_one_and_many_in_one_summary_and_each_gets_its_timeline_entry()
+    {
+        var by = new IssueActor(_ana.Id, "Ana");
+
+        (await _triage.AssignManyAsync(_shop.Id, [.. Issues.Take(3)], _ben.Id, by)).Should().Be(3);
+        (await OutboxAsync()).Select(mail => mail.Subject).Should().HaveCount(3).And.OnlyContain(subject => subject.StartsWith("[shop] Ana assigned you: ", StringComparison.Ordinal),
+            "up to ten issues, each is mailed as a single assignment is");
+
+        (await _triage.AssignManyAsync(_shop.Id, Issues, _ben.Id, by)).Should().Be(11, "the three already Ben's are left alone");
+        var outbox = await OutboxAsync();
+        outbox.Should().HaveCount(4, "eleven more issues are one summary mail, not eleven");
+        var summary = outbox.Single(mail => mail.Fingerprint is null);
+        summary.Subject.Should().Be("[shop] Ana assigned you 11 issues");
+        summary.Recipients.Should().Equal("ben@example.com");
+        summary.TextBody.Should().Contain("The first 10 of them").And.Contain($"projects/{_shop.Id}/issues/{Issues[3]}").And.NotContain(Issues[13]);
+
+        foreach (var fingerprint in Issues)
+        {
+            (await _services.GetRequiredService<IIssueStates>().GetStateAsync(_shop.Id, fingerprint))!.AssigneeId.Should().Be(_ben.Id);
+            var changes = (await _services.GetRequiredService<IIssueHistory>().GetChangesAsync(new IssueChangeQuery(_shop.Id, fingerprint))).Items;
+            changes.Should().ContainSingle().Which.Should().BeEquivalentTo(new { Kind = IssueChangeKind.Assignment, Text = "Assigned to Ben", ActorName = "Ana" });
+        }
+
+        (await _triage.AssignManyAsync(_shop.Id, Issues, null, by)).Should().Be(14);
+        (await OutboxAsync()).Should().HaveCount(4, "unassigning mails nobody");
+    }
+}
