@@ -2,6 +2,7 @@ using ErrorHub.Storage.Events;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Sqlite;
 using ErrorHub.Server;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using ErrorHub.Dashboard.Access;
 using Microsoft.Extensions.Options;
@@ -46,6 +47,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(options);
         services.AddSingleton(new ServerUrls(options));
         services.AddLogging();
+        services.AddDataProtection(); // Accounts signs password reset links with it, as the dashboard does
         services.AddSingleton<Accounts>();
         services.AddSingleton<ProjectAccess>();
         services.AddSingleton<ProjectAdmin>();
