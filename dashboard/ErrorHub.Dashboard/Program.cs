@@ -59,7 +59,8 @@ app.UseSessionAntiforgery(); // a session's POST/DELETE under /api needs the ant
 app.UseAntiforgery();
 
 // Everything needs a signed-in user or an API token (the fallback policy) except what says otherwise:
-// the static files, the ingest endpoint (it checks the project key), the operations endpoints and the sign-in pages.
+// the static files, the ingest endpoint (it checks the project key), the operations endpoints, the sign-in pages and
+// the unsubscribe links of alert mails.
 app.MapStaticAssets().AllowAnonymous();
 if (allInOne)
 {
@@ -69,6 +70,7 @@ if (allInOne)
 app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for probes and scrapers
 
 app.MapAccessEndpoints();
+app.MapUnsubscribe(); // one-click unsubscribe from alert mails: anonymous, its signed token says whose switch
 app.MapProjectsApi();
 app.MapApiTokensApi();
 app.MapAffectedUsersCsv();

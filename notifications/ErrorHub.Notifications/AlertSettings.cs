@@ -100,6 +100,22 @@ public sealed class AlertSettingsStore
         return _store.SaveDocumentAsync(projectId, DocumentKind, JsonSerializer.Serialize(settings, NotificationsJsonContext.Default.AlertSettings), cancellationToken);
     }
 
+    /// <summary>
+    /// Turns <paramref name="trigger"/> off for <paramref name="userId"/> on the project, as their switch on the Alerts page
+    /// does (an unsubscribe link); the rest of the settings stay as they are. True when it was on.
+    /// </summary>
+    public async Task<bool> TurnOffAsync(int projectId, Guid userId, AlertTrigger trigger, CancellationToken cancellationToken = default)
+    {
+        var settings = await GetAsync(projectId, cancellationToken);
+        if (!settings.Wants(userId, trigger))
+        {
+            return false;
+        }
+
+        await SaveAsync(projectId, settings with { OptOuts = [.. settings.OptOuts, new AlertOptOut(userId, trigger)] }, cancellationToken);
+        return true;
+    }
+
     internal static void Validate(AlertSettings settings)
     {
         if (settings.Rules.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != settings.Rules.Count)

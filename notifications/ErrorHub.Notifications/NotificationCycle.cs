@@ -28,6 +28,8 @@ internal sealed class NotificationCycle(
     AlertSettingsStore settingsStore,
     ServerUrls urls,
     SmtpMailSender sender,
+    NotificationMessages messages,
+    MailThreading threading,
     IOptions<NotificationOptions> options,
     TimeProvider time,
     ILogger<NotificationCycle> logger)
@@ -232,8 +234,9 @@ internal sealed class NotificationCycle(
             Environment = rule.Filter.Environment,
             HeldBack = counts.HeldBack,
         });
-        var recorded = await outbox.AddNotificationAsync(
-            notification with { Recipients = recipients, Subject = mail.Subject, TextBody = mail.Text, HtmlBody = mail.Html },
+        var recorded = await threading.RecordAsync(
+            notification with { Recipients = recipients, TextBody = mail.Text, HtmlBody = mail.Html },
+            mail.Subject,
             cancellationToken);
         if (recorded)
         {
@@ -400,7 +403,13 @@ internal sealed class NotificationCycle(
             }
 
             var from = sender.From;
-            var results = await sender.SendAsync(due.Select(n => NotificationMessages.Create(n, from)).ToList(), cancellationToken);
+            var outgoing = new List<OutgoingMail>(due.Count);
+            foreach (var notification in due)
+            {
+                outgoing.Add(await messages.CreateAsync(notification, from, cancellationToken));
+            }
+
+            var results = await sender.SendAsync(outgoing, cancellationToken);
             var anySent = false;
             var anyNotTried = false;
             for (var i = 0; i < due.Count; i++)
@@ -495,6 +504,10 @@ internal sealed class NotificationCycle(
         AlertTrigger.Assignment => WorkflowMail.TriggerKey,
         _ => "other",
     };
+
+    /// <summary>The trigger a notification's <see cref="Notification.Trigger"/> names; null for mails of no trigger (a test, a digest on request).</summary>
+    internal static AlertTrigger? TriggerOf(string name) =>
+        Enum.GetValues<AlertTrigger>().Where(t => TriggerName(t) == name).Select(t => (AlertTrigger?)t).FirstOrDefault();
 
     private async Task<WorkerProgress> ReadProgressAsync(int projectId, CancellationToken cancellationToken) =>
         await outbox.GetDocumentAsync(projectId, WorkerProgress.DocumentKind, cancellationToken) is { } json

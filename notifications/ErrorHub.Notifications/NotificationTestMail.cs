@@ -20,9 +20,11 @@ public sealed class NotificationTestMail
     private readonly TimeProvider _time;
     private readonly NotificationCycle _cycle;
     private readonly AlertSettingsStore _settings;
+    private readonly NotificationMessages _messages;
 
-    internal NotificationTestMail(SmtpMailSender sender, INotificationStore outbox, IProjectStore projects, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, NotificationCycle cycle, AlertSettingsStore settings)
+    internal NotificationTestMail(SmtpMailSender sender, INotificationStore outbox, IProjectStore projects, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, NotificationCycle cycle, AlertSettingsStore settings, NotificationMessages messages)
     {
+        _messages = messages;
         _sender = sender;
         _outbox = outbox;
         _projects = projects;
@@ -104,7 +106,7 @@ public sealed class NotificationTestMail
             NextAttemptAt = now,
         };
 
-        var result = (await _sender.SendAsync([NotificationMessages.Create(notification, _sender.From)], cancellationToken))[0];
+        var result = (await _sender.SendAsync([await _messages.CreateAsync(notification, _sender.From, cancellationToken)], cancellationToken))[0];
         var sent = result.Outcome == DeliveryOutcome.Sent;
 
         // Recorded after the attempt, as sent or failed: a test is never retried by the worker.

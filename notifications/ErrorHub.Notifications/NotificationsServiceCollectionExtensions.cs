@@ -26,6 +26,16 @@ public static class NotificationsServiceCollectionExtensions
             .Validate(o => o.Smtp.From is null || MimeKit.MailboxAddress.TryParse(o.Smtp.From, out _), "ErrorHub:Notifications:Smtp:From is not an e-mail address.")
             .ValidateOnStart();
         services.TryAddSingleton<SmtpMailSender>();
+
+        // Unsubscribe links are signed with the keys of the process's Data Protection (the dashboard keeps them in
+        // its data directory, beside those of its sign-in cookies).
+        services.AddDataProtection();
+        services.TryAddSingleton(provider => new UnsubscribeLinks(
+            provider.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(),
+            provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
+            provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<NotificationMessages>();
+        services.TryAddSingleton<MailThreading>();
         services.TryAddSingleton<AlertSettingsStore>();
         services.TryAddSingleton<NotificationCycle>();
         services.TryAddSingleton(provider => new NotificationTestMail(
@@ -36,14 +46,16 @@ public static class NotificationsServiceCollectionExtensions
             provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<NotificationCycle>(),
-            provider.GetRequiredService<AlertSettingsStore>()));
+            provider.GetRequiredService<AlertSettingsStore>(),
+            provider.GetRequiredService<NotificationMessages>()));
         services.TryAddSingleton(provider => new WorkflowMail(
-            provider.GetRequiredService<ErrorHub.Storage.INotificationStore>(),
             provider.GetRequiredService<ErrorHub.Storage.IIssueReader>(),
+            provider.GetRequiredService<ErrorHub.Storage.IIssueActivity>(),
             provider.GetRequiredService<ErrorHub.Storage.IIssueStates>(),
             provider.GetRequiredService<ErrorHub.Storage.IProjectStore>(),
             provider.GetRequiredService<ErrorHub.Storage.IAccessStore>(),
             provider.GetRequiredService<AlertSettingsStore>(),
+            provider.GetRequiredService<MailThreading>(),
             provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
             provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
             provider.GetRequiredService<TimeProvider>(),

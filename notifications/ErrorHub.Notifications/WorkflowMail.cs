@@ -21,21 +21,23 @@ public sealed class WorkflowMail
     private const int MaxCommentChars = 2_000;
     private const int MaxCommentLines = 40;
 
-    private readonly INotificationStore _outbox;
     private readonly IIssueReader _issues;
+    private readonly IIssueActivity _activity;
     private readonly IIssueStates _states;
     private readonly IProjectStore _projects;
     private readonly IAccessStore _access;
     private readonly AlertSettingsStore _settings;
+    private readonly MailThreading _threading;
     private readonly ServerUrls _urls;
     private readonly NotificationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<WorkflowMail> _logger;
 
-    internal WorkflowMail(INotificationStore outbox, IIssueReader issues, IIssueStates states, IProjectStore projects, IAccessStore access, AlertSettingsStore settings, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, ILogger<WorkflowMail> logger)
+    internal WorkflowMail(IIssueReader issues, IIssueActivity activity, IIssueStates states, IProjectStore projects, IAccessStore access, AlertSettingsStore settings, MailThreading threading, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, ILogger<WorkflowMail> logger)
     {
-        _outbox = outbox;
         _issues = issues;
+        _activity = activity;
+        _threading = threading;
         _states = states;
         _projects = projects;
         _access = access;
@@ -54,10 +56,9 @@ public sealed class WorkflowMail
     public Task AssignedAsync(int projectId, string fingerprint, Guid assignee, Guid? actorId, string actorName, Guid changeId, CancellationToken cancellationToken = default) =>
         RecordAsync(projectId, fingerprint, assignee, actorId, $"assigned:{changeId:N}", (issue, what) =>
         {
-            var mail = new MailWriter()
+            return new MailWriter()
                 .Heading($"{Bounded.Text(actorName, 80)} assigned you an issue")
                 .Paragraph(what);
-            return (mail, $"{Bounded.Text(actorName, 60)} assigned you: {what}");
         }, cancellationToken);
 
     /// <summary>The most issues a summary of a bulk assignment names; the rest are counted.</summary>
@@ -102,7 +103,7 @@ public sealed class WorkflowMail
                 .List(total > named.Count ? $"The first {named.Count} of them" : "The issues", named);
             var content = mail
                 .Link("Open the project's issues", _urls.Link(FormattableString.Invariant($"projects/{projectId}/issues")))
-                .Footer($"You get this because issues were assigned to you in {Bounded.Text(project.Name, 60)} on ErrorHub. Turn off \"Issues assigned to me\" here", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
+                .Footer($"Your alert settings of {Bounded.Text(project.Name, 60)}, \"Issues assigned to me\" among them", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
                 .Build($"[{Bounded.Text(project.Name, 60)}] {Bounded.Text(actorName, 60)} assigned you {count}");
             await AddAsync(projectId, null, recipient, $"assigned-many:{batchId:N}", content, cancellationToken);
         }
@@ -135,15 +136,14 @@ public sealed class WorkflowMail
 
         await RecordAsync(projectId, fingerprint, assignee, actorId, $"comment:{commentId:N}", (issue, what) =>
         {
-            var mail = new MailWriter()
+            return new MailWriter()
                 .Heading($"{Bounded.Text(actorName, 80)} commented on an issue assigned to you")
                 .Paragraph(what)
                 .Code("Comment", Lines(text));
-            return (mail, $"{Bounded.Text(actorName, 60)} commented: {what}");
         }, cancellationToken);
     }
 
-    private async Task RecordAsync(int projectId, string fingerprint, Guid recipientId, Guid? actorId, string key, Func<IssueSummary, string, (MailWriter Mail, string Subject)> compose, CancellationToken cancellationToken)
+    private async Task RecordAsync(int projectId, string fingerprint, Guid recipientId, Guid? actorId, string key, Func<IssueSummary, string, MailWriter> compose, CancellationToken cancellationToken)
     {
         if (!_options.CanSend || recipientId == actorId)
         {
@@ -160,8 +160,8 @@ public sealed class WorkflowMail
                 return;
             }
 
-            var (mail, subject) = compose(issue, Bounded.Text(issue.Title, 120));
-            var content = mail
+            var first = await _activity.GetFirstEventAsync(projectId, fingerprint, EventFilter.All, cancellationToken);
+            var content = compose(issue, Bounded.Text(issue.Title, 120))
                 .Facts(
                     ("Where", issue.Culprit),
                     ("Events", MailWriter.Number(issue.EventCount)),
@@ -169,8 +169,8 @@ public sealed class WorkflowMail
                     ("First seen", MailWriter.Time(issue.FirstSeen)),
                     ("Last seen", MailWriter.Time(issue.LastSeen)))
                 .Link("Open the issue", IssueLink(projectId, fingerprint))
-                .Footer($"You get this because the issue is assigned to you in {Bounded.Text(project.Name, 60)} on ErrorHub. Turn off \"Issues assigned to me\" here", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
-                .Build($"[{Bounded.Text(project.Name, 60)}] {subject}");
+                .Footer($"Your alert settings of {Bounded.Text(project.Name, 60)}, \"Issues assigned to me\" among them", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
+                .Build(IssueMails.Subject(project.Name, issue, first));
             await AddAsync(projectId, fingerprint, recipient, key, content, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -188,19 +188,20 @@ public sealed class WorkflowMail
         return mayRead && (await _settings.GetAsync(projectId, cancellationToken)).Wants(recipient.Id, AlertTrigger.Assignment);
     }
 
+    /// <summary>Records the mail: about an issue (<paramref name="fingerprint"/>), in the issue's thread; else (a bulk assignment's summary) in none.</summary>
     private async Task AddAsync(int projectId, string? fingerprint, UserAccount recipient, string key, MailContent content, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var recorded = await _outbox.AddNotificationAsync(
+        var recorded = await _threading.RecordAsync(
             new Notification(Guid.NewGuid(), projectId, key, key, TriggerKey, now)
             {
                 Fingerprint = fingerprint,
                 Recipients = [recipient.Email],
-                Subject = content.Subject,
                 TextBody = content.Text,
                 HtmlBody = content.Html,
                 NextAttemptAt = now,
             },
+            content.Subject,
             cancellationToken);
         if (recorded)
         {

@@ -38,7 +38,23 @@ public interface INotificationStore
     /// <paramref name="duration"/>, unless another holder has it past <paramref name="now"/>; true when <paramref name="holder"/> holds it.
     /// </summary>
     Task<bool> TryAcquireLeaseAsync(string name, string holder, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken = default);
+
+    /// <summary>The mail thread of an issue (the first mail about it), or null before its first mail.</summary>
+    Task<MailThread?> GetMailThreadAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes <paramref name="thread"/> the issue's mail thread unless it has one; returns the one it has after this
+    /// (the first stays: two servers starting a thread at once both get the same answer).
+    /// </summary>
+    Task<MailThread> StartMailThreadAsync(int projectId, string fingerprint, MailThread thread, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// The first mail about an issue: later mails about it answer it (<c>In-Reply-To</c>, <c>References</c>) and carry
+/// its <see cref="Subject"/>, so mail clients, Gmail included, show them as one conversation.
+/// </summary>
+/// <param name="MessageId">The first mail's <c>Message-ID</c>, without angle brackets.</param>
+public sealed record MailThread(string MessageId, string Subject, DateTimeOffset StartedAt);
 
 [JsonConverter(typeof(JsonStringEnumConverter<NotificationState>))]
 public enum NotificationState
@@ -64,6 +80,10 @@ public enum NotificationState
 public sealed record Notification(Guid Id, int ProjectId, string Key, string Group, string Trigger, DateTimeOffset CreatedAt)
 {
     public string? Fingerprint { get; init; }
+
+    /// <summary>The <c>Message-ID</c> (without angle brackets) of the first mail of the issue's thread this one answers; null for a thread's first mail and mails of no issue.</summary>
+    public string? InReplyTo { get; init; }
+
     public IReadOnlyList<string> Recipients { get; init; } = [];
 
     /// <summary>

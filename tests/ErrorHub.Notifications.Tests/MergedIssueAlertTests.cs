@@ -70,15 +70,17 @@ public abstract class MergedIssueAlertTests(SmtpServerFixture smtp) : IAsyncLife
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
         await _harness.RoundAsync();
         var regression = smtp.Messages().Should().ContainSingle().Subject;
-        regression.Subject.Should().Be("[shop/production] Regression: NullReferenceException in CheckoutService.Complete");
+        regression.Subject.Should().Be("[shop] NullReferenceException in CheckoutService.Complete");
+        regression.TextBody.Should().StartWith("Regression in production: NullReferenceException in CheckoutService.Complete");
         regression.TextBody.Should().Contain(IssueLink(shop, Checkout)).And.Contain("happened again in release shop@2.5.0").And.NotContain(Payment);
 
         // Three more: four payment crashes in ten minutes are a spike of the checkout issue.
         await _harness.InsertAsync([.. Enumerable.Range(0, 3).Select(i => PaymentCrash(shop.Id, start.AddMinutes(2).AddSeconds(i)))]);
         _harness.Time.Advance(TimeSpan.FromMinutes(1));
         await _harness.RoundAsync();
-        var spike = smtp.Messages().Should().HaveCount(2).And.ContainSingle(m => m.Subject!.Contains("Frequent issue", StringComparison.Ordinal)).Subject;
-        spike.Subject.Should().Be("[shop/production] Frequent issue: NullReferenceException in CheckoutService.Complete");
+        var spike = smtp.Messages().Should().HaveCount(2).And.ContainSingle(m => m.TextBody!.StartsWith("Frequent issue", StringComparison.Ordinal)).Subject;
+        spike.Subject.Should().Be("[shop] NullReferenceException in CheckoutService.Complete");
+        spike.InReplyTo.Should().Be(regression.MessageId, "the checkout issue's thread");
         spike.TextBody.Should().Contain("4 events in the last 10 minutes").And.Contain(IssueLink(shop, Checkout)).And.NotContain(Payment);
 
         // Undone: the payment issue stands on its own again, with its own resolution and its own spikes.
@@ -87,11 +89,12 @@ public abstract class MergedIssueAlertTests(SmtpServerFixture smtp) : IAsyncLife
         _harness.Time.Advance(TimeSpan.FromMinutes(2));
         await _harness.RoundAsync();
         var own = smtp.Messages().Skip(2).ToList();
-        own.Select(m => m.Subject).Should().BeEquivalentTo(
-            "[shop/production] Regression: TimeoutException in PaymentGateway.Charge",
-            "[shop/production] Frequent issue: TimeoutException in PaymentGateway.Charge");
+        own.Select(m => m.TextBody!.Split('\n')[0]).Should().BeEquivalentTo(
+            "Regression in production: TimeoutException in PaymentGateway.Charge",
+            "Frequent issue in production: TimeoutException in PaymentGateway.Charge");
+        own.Should().OnlyContain(m => m.Subject == "[shop] TimeoutException in PaymentGateway.Charge" && m.InReplyTo != regression.MessageId, "unmerged, the issue has a thread of its own");
         own.Should().OnlyContain(m => m.TextBody!.Contains(IssueLink(shop, Payment), StringComparison.Ordinal) && !m.TextBody!.Contains(IssueLink(shop, Checkout), StringComparison.Ordinal));
-        own.Single(m => m.Subject!.Contains("Frequent", StringComparison.Ordinal)).TextBody.Should().Contain("5 events in the last 10 minutes");
+        own.Single(m => m.TextBody!.StartsWith("Frequent", StringComparison.Ordinal)).TextBody.Should().Contain("5 events in the last 10 minutes");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 using ErrorHub.Testing.Ingest;
 using ErrorHub.Testing.Smtp;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -35,6 +36,9 @@ internal sealed class NotificationHarness : IAsyncDisposable
         builder.Services.AddSingleton<TimeProvider>(time);
         builder.Logging.AddProvider(Log);
         builder.Services.AddErrorHubNotifications(builder.Configuration);
+
+        // Unsubscribe links are signed; the keys live as long as this "process" (a restart makes new ones).
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         Host = builder.Build();
     }
 

@@ -38,9 +38,13 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         _harness.Time.Advance(TimeSpan.FromMinutes(1));
         await _harness.RoundAsync();
 
-        var mail = smtp.Messages().Should().ContainSingle().Subject;
-        mail.Subject.Should().Be("[shop/production] New issue: NullReferenceException in CheckoutService.Complete");
-        SmtpServerFixture.EnvelopeRecipients(mail).Should().BeEquivalentTo("ana@example.com", "ben@example.com", "oncall@example.com");
+        var mails = smtp.Messages();
+        mails.Select(SmtpServerFixture.EnvelopeRecipients).Should().BeEquivalentTo<IReadOnlyList<string>>(
+            [["ana@example.com"], ["ben@example.com"], ["oncall@example.com"]],
+            "a copy per member, whose unsubscribe link is theirs, and one for the extra addresses");
+        var mail = mails.Single(m => SmtpServerFixture.EnvelopeRecipients(m).Contains("ana@example.com"));
+        mail.Subject.Should().Be("[shop] NullReferenceException in CheckoutService.Complete", "every mail about the issue has its subject, so that they thread");
+        mail.TextBody.Should().StartWith("New issue in production: NullReferenceException in CheckoutService.Complete");
         mail.From.Mailboxes.Single().Address.Should().Be("errors@example.com");
         var link = $"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues/fp-checkout";
         foreach (var body in new[] { mail.TextBody, mail.HtmlBody })
@@ -58,7 +62,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
             .And.Contain("Firefox 120 on Windows 10").And.NotContain("Gecko/20100101", "the browser as the SDK read it, not the raw User-Agent again");
         mail.HtmlBody.Should().NotContain("<img", "no remote images");
         var alerts = $"{NotificationHarness.PublicUrl}projects/{shop.Id}/alerts";
-        mail.TextBody.Should().Contain($"Alert rules and who gets them: {alerts}");
+        mail.TextBody.Should().Contain($"Alert rules of shop and who gets them: {alerts}");
         mail.HtmlBody.Should().Contain($"<a href=\"{alerts}\"", "the settings address is a link in the HTML part");
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.State.Should().Be(NotificationState.Sent);
     }
@@ -102,7 +106,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.RoundAsync();
 
         var mail = smtp.Messages().Should().ContainSingle().Subject;
-        mail.Subject.Should().Be("[jobs/production] New issue: SqliteException in OrderImporter.SaveAsync");
+        mail.Subject.Should().Be("[jobs] SqliteException in OrderImporter.SaveAsync");
+        mail.TextBody.Should().StartWith("New issue in production: SqliteException in OrderImporter.SaveAsync");
         foreach (var body in new[] { mail.TextBody, mail.HtmlBody })
         {
             body.Should().Contain("SqliteException: SQLite Error 19:", "the root cause is what went wrong, not the wrapper's 'see the inner exception'")
@@ -163,7 +168,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
 
         _harness.Time.Advance(TimeSpan.FromMinutes(1));
         await _harness.Cycle.RunAsync(CancellationToken.None, workUntil: _harness.Time.GetUtcNow().AddMinutes(1));
-        smtp.Messages().Should().ContainSingle().Which.Subject.Should().StartWith("[shop/production] New issue:");
+        smtp.Messages().Should().ContainSingle().Which.TextBody.Should().StartWith("New issue in production:");
     }
 
     [Fact]
@@ -234,7 +239,8 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.RoundAsync();
 
         var mail = smtp.Messages().Should().ContainSingle().Subject;
-        mail.Subject.Should().Be("[shop/production] Regression: NullReferenceException in CheckoutService.Complete");
+        mail.Subject.Should().Be("[shop] NullReferenceException in CheckoutService.Complete");
+        mail.TextBody.Should().StartWith("Regression in production: NullReferenceException in CheckoutService.Complete");
         mail.TextBody.Should().Contain("resolved in release shop@2.10.0").And.Contain("happened again in release shop@2.10.1");
         mail.TextBody.Should().Contain("maria had this", "the mail tells the event that brought the issue back")
             .And.NotContain("Joe Smith", "not the issue's first event, from before its resolution");
@@ -262,7 +268,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.RoundAsync();
 
         var mail = smtp.Messages().Should().ContainSingle().Subject;
-        mail.Subject.Should().StartWith("[shop/production] Regression:");
+        mail.TextBody.Should().StartWith("Regression in production:");
         mail.TextBody.Should().Contain("for the release after shop@2.4.1").And.Contain("happened again in release shop@2.10.0");
     }
 
@@ -287,9 +293,9 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddSeconds(10), userId: "u2"), Crashes.Checkout(shop.Id, start.AddSeconds(11), userId: "u3"));
         _harness.Time.Advance(TimeSpan.FromMinutes(1));
         await _harness.RoundAsync();
-        smtp.Messages().Select(m => m.Subject).Should().BeEquivalentTo(
-            "[shop/production] Frequent issue: NullReferenceException in CheckoutService.Complete",
-            "[shop/production] Issue affecting many users: NullReferenceException in CheckoutService.Complete");
+        smtp.Messages().Select(m => m.TextBody!.Split('\n')[0]).Should().BeEquivalentTo(
+            "Frequent issue in production: NullReferenceException in CheckoutService.Complete",
+            "Issue affecting many users in production: NullReferenceException in CheckoutService.Complete");
         smtp.Messages().Select(m => m.TextBody).Should().Contain(b => b.Contains("7 events in the last 10 minutes", StringComparison.Ordinal))
             .And.Contain(b => b.Contains("3 users had it in the last 10 minutes", StringComparison.Ordinal));
 

@@ -233,6 +233,28 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task An_issue_s_mail_thread_is_its_first_mail_and_a_later_start_keeps_it()
+    {
+        var outbox = Store.Notifications.Outbox;
+        var first = new MailThread("a1@errorhub", "[shop] NullReferenceException in 'Cart'; --", T0);
+        (await outbox.GetMailThreadAsync(Project, "fp-a")).Should().BeNull("no mail about the issue yet");
+
+        (await outbox.StartMailThreadAsync(Project, "fp-a", first)).Should().Be(first);
+        (await outbox.StartMailThreadAsync(Project, "fp-a", new MailThread("b2@errorhub", "[shop] Other", T0.AddMinutes(1))))
+            .Should().Be(first, "later mails answer the first one");
+        (await outbox.GetMailThreadAsync(Project, "fp-a")).Should().Be(first);
+
+        var elsewhere = new MailThread("c3@errorhub", "[jobs] Other", T0.AddMinutes(2));
+        (await outbox.StartMailThreadAsync(Project + 1, "fp-a", elsewhere)).Should().Be(elsewhere, "threads are per project");
+        (await outbox.GetMailThreadAsync(Project, "fp-b")).Should().BeNull("and per issue");
+        foreach (var (hostile, i) in TestEvents.HostileStrings.Where(h => h.Length > 0).Select((h, i) => (h, i)))
+        {
+            var thread = new MailThread($"h{i}@errorhub", hostile, T0);
+            (await outbox.StartMailThreadAsync(Project, hostile, thread)).Should().Be(thread, $"string #{i} must round-trip");
+        }
+    }
+
+    [Fact]
     public async Task A_lease_has_one_holder_until_it_expires()
     {
         var outbox = Store.Notifications.Outbox;

@@ -53,7 +53,7 @@ internal static class DigestMails
 
         return mail
             .Link("Open the issues", digest.ProjectLink)
-            .Footer($"You get this because you watch {Bounded.Text(digest.ProjectName, 60)} on ErrorHub. Alert rules and who gets them", digest.SettingsLink)
+            .Footer($"Alert rules of {Bounded.Text(digest.ProjectName, 60)} and who gets them", digest.SettingsLink)
             .Build(subject);
     }
 

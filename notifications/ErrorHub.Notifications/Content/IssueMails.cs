@@ -30,7 +30,11 @@ internal sealed record IssueAlert(
     public string? Assignee { get; init; }
 }
 
-/// <summary>The mails of issue alerts: subject like <c>[shop/production] New issue: NullReferenceException in CheckoutService.Complete</c>.</summary>
+/// <summary>
+/// The mails of issue alerts. The subject is the issue's, the same for every mail about it, so that mail clients
+/// (Gmail compares subjects too) keep them in one thread: <c>[shop] NullReferenceException in CheckoutService.Complete</c>;
+/// what happened (new issue, regression, spike) heads the body.
+/// </summary>
 internal static class IssueMails
 {
     private const int MaxFrames = 8;
@@ -43,9 +47,7 @@ internal static class IssueMails
         var environment = alert.Environment ?? sample?.Environment;
         var what = Headline(issue, identity);
         var kind = Kind(alert.Trigger);
-        var subject = $"[{Bounded.Text(alert.ProjectName, 60)}{(string.IsNullOrWhiteSpace(environment) ? "" : "/" + Bounded.Text(environment, 40))}] {kind}: {what}";
-
-        var mail = new MailWriter().Heading($"{kind}: {what}");
+        var mail = new MailWriter().Heading($"{kind}{(string.IsNullOrWhiteSpace(environment) ? "" : " in " + Bounded.Text(environment, 40))}: {what}");
         if (alert.Reason is { } reason)
         {
             mail.Paragraph(reason);
@@ -81,9 +83,13 @@ internal static class IssueMails
             mail.Paragraph($"And {MailWriter.Number(alert.HeldBack)} more alerts of this project were held back by its hourly limit since the last mail; the issue list has them all.");
         }
 
-        mail.Footer($"You get this because you watch {Bounded.Text(alert.ProjectName, 60)} on ErrorHub. Alert rules and who gets them", alert.SettingsLink);
-        return mail.Build(subject);
+        mail.Footer($"Alert rules of {Bounded.Text(alert.ProjectName, 60)} and who gets them", alert.SettingsLink);
+        return mail.Build(Subject(alert.ProjectName, issue, identity));
     }
+
+    /// <summary>An issue's thread subject: <c>[shop] NullReferenceException in CheckoutService.Complete</c>, from its first event.</summary>
+    public static string Subject(string projectName, IssueSummary issue, ErrorEvent? firstEvent) =>
+        $"[{Bounded.Text(projectName, 60)}] {Headline(issue, firstEvent)}";
 
     /// <summary>What the alert is about, in the words of its subject: "New issue", "Frequent issue".</summary>
     public static string Kind(AlertTrigger trigger) => trigger switch

@@ -32,9 +32,6 @@ internal enum DeliveryOutcome
 /// </param>
 internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null, IReadOnlyList<string>? TryAgainFor = null);
 
-/// <summary>A mail and whom the SMTP envelope delivers it to, which its headers need not show.</summary>
-internal sealed record OutgoingMail(MimeMessage Message, IReadOnlyList<MailboxAddress> Recipients);
-
 /// <summary>Sends mails over one SMTP connection with MailKit, and sorts failures into transient and permanent.</summary>
 internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
 {
@@ -71,53 +68,15 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             }
         }
 
-        foreach (var (message, recipients) in messages)
+        foreach (var mail in messages)
         {
-            if (!client.IsConnected)
+            var copies = new List<(MailCopy Copy, DeliveryResult Result)>(mail.Copies.Count);
+            foreach (var copy in mail.Copies)
             {
-                results.Add(new DeliveryResult(DeliveryOutcome.NotTried, "The SMTP connection closed on an earlier mail."));
-                continue;
+                copies.Add((copy, await SendCopyAsync(client, copy, timeout, cancellationToken)));
             }
 
-            using var deadline = Deadline(timeout, cancellationToken);
-            try
-            {
-                client.Refused.Clear();
-                // One transaction for all recipients: the server takes the mail for every address it accepts at once,
-                // so the outbox's one state per notification stays exact (nobody gets it twice because another
-                // address failed), and a large team costs one message, not one per member.
-                await client.SendAsync(message, From, recipients, deadline.Token);
-                var later = client.Refused.Where(r => r.Status < 500).Select(r => r.Address).ToList();
-                results.Add(new DeliveryResult(
-                    DeliveryOutcome.Sent,
-                    client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text)),
-                    later.Count == 0 ? null : later));
-            }
-            catch (SmtpCommandException) when (client.Refused.Count > 0)
-            {
-                // No recipient was accepted: a 4xx refusal of any of them may pass later, 5xx ones will not.
-                var outcome = client.Refused.Any(r => r.Status < 500) ? DeliveryOutcome.Transient : DeliveryOutcome.Permanent;
-                results.Add(new DeliveryResult(outcome, string.Join("; ", client.Refused.Select(r => r.Text))));
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                if (!deadline.IsCancellationRequested)
-                {
-                    results.Add(Classify(ex));
-                    if (ex is not SmtpCommandException { StatusCode: not SmtpStatusCode.ServiceNotAvailable })
-                    {
-                        // The connection broke (or the server said 421, closing it): whatever state it is in, the next
-                        // mails must not be blamed for it; they go on a new connection.
-                        await DropAsync(client);
-                    }
-
-                    continue;
-                }
-
-                // The conversation is cut mid-command: this mail and the rest wait for the next attempt.
-                results.Add(TookTooLong("sending", timeout));
-                await DropAsync(client);
-            }
+            results.Add(Combine(copies));
         }
 
         if (client.IsConnected)
@@ -135,6 +94,86 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         }
 
         return results;
+    }
+
+    private async Task<DeliveryResult> SendCopyAsync(TolerantSmtpClient client, MailCopy copy, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!client.IsConnected)
+        {
+            return new DeliveryResult(DeliveryOutcome.NotTried, "The SMTP connection closed on an earlier mail.");
+        }
+
+        using var deadline = Deadline(timeout, cancellationToken);
+        try
+        {
+            client.Refused.Clear();
+            // One transaction for all recipients of a copy: the server takes the mail for every address it accepts at
+            // once, so nobody gets it twice because another address failed, and a team's shared copy costs one message.
+            await client.SendAsync(copy.Message, From, copy.Recipients, deadline.Token);
+            var later = client.Refused.Where(r => r.Status < 500).Select(r => r.Address).ToList();
+            return new DeliveryResult(
+                DeliveryOutcome.Sent,
+                client.Refused.Count == 0 ? null : "Refused: " + string.Join("; ", client.Refused.Select(r => r.Text)),
+                later.Count == 0 ? null : later);
+        }
+        catch (SmtpCommandException) when (client.Refused.Count > 0)
+        {
+            // No recipient was accepted: a 4xx refusal of any of them may pass later, 5xx ones will not.
+            var outcome = client.Refused.Any(r => r.Status < 500) ? DeliveryOutcome.Transient : DeliveryOutcome.Permanent;
+            return new DeliveryResult(outcome, string.Join("; ", client.Refused.Select(r => r.Text)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (!deadline.IsCancellationRequested)
+            {
+                if (ex is not SmtpCommandException { StatusCode: not SmtpStatusCode.ServiceNotAvailable })
+                {
+                    // The connection broke (or the server said 421, closing it): whatever state it is in, the next
+                    // mails must not be blamed for it; they go on a new connection.
+                    await DropAsync(client);
+                }
+
+                return Classify(ex);
+            }
+
+            // The conversation is cut mid-command: this mail and the rest wait for the next attempt.
+            await DropAsync(client);
+            return TookTooLong("sending", timeout);
+        }
+    }
+
+    /// <summary>
+    /// One notification's outcome from those of its copies: sent once any copy was, and then still owed to the
+    /// recipients of copies refused for now or never tried (a broken connection), so nobody gets it twice; otherwise
+    /// as its copies went (never tried, worth another try, or refused for good).
+    /// </summary>
+    internal static DeliveryResult Combine(IReadOnlyList<(MailCopy Copy, DeliveryResult Result)> copies)
+    {
+        if (copies.Count == 1)
+        {
+            return copies[0].Result;
+        }
+
+        var errors = copies.Select(c => c.Result.Error).Where(e => e is not null).Distinct().ToList();
+        var error = errors.Count == 0 ? null : string.Join("; ", errors);
+        if (copies.All(c => c.Result.Outcome == DeliveryOutcome.NotTried))
+        {
+            return new DeliveryResult(DeliveryOutcome.NotTried, error);
+        }
+
+        if (!copies.Any(c => c.Result.Outcome == DeliveryOutcome.Sent))
+        {
+            var permanent = copies.All(c => c.Result.Outcome == DeliveryOutcome.Permanent);
+            return new DeliveryResult(permanent ? DeliveryOutcome.Permanent : DeliveryOutcome.Transient, error);
+        }
+
+        var later = copies.SelectMany(IEnumerable<string> (c) => c.Result.Outcome switch
+        {
+            DeliveryOutcome.Sent => c.Result.TryAgainFor ?? [],
+            DeliveryOutcome.Transient or DeliveryOutcome.NotTried => c.Copy.Recipients.Select(r => r.Address),
+            _ => [],
+        }).ToList();
+        return new DeliveryResult(DeliveryOutcome.Sent, error, later.Count == 0 ? null : later);
     }
 
     public MailboxAddress From => MailboxAddress.Parse(_options.Smtp.From ?? throw new InvalidOperationException("ErrorHub:Notifications:Smtp:From is not set."));
@@ -198,43 +237,5 @@ internal sealed class TolerantSmtpClient : SmtpClient
     protected override void OnRecipientNotAccepted(MimeMessage message, MailboxAddress mailbox, SmtpResponse response)
     {
         Refused.Add(((int)response.StatusCode, mailbox.Address, $"{(int)response.StatusCode} {response.Response} ({mailbox.Address})"));
-    }
-}
-
-/// <summary>
-/// A recorded notification as a MIME message: plain text and HTML, and a Message-ID from its id, so a resend is
-/// recognisably the same mail. Its recipients are on the envelope only: the To: header names a lone recipient, and
-/// otherwise the empty group "undisclosed-recipients", so members' addresses are not shown to the project's extra
-/// (possibly outside) addresses, nor theirs to the members. After an attempt that reached only some recipients, it goes
-/// to the rest (<see cref="Notification.DeliverTo"/>) only, so nobody gets it twice.
-/// </summary>
-internal static class NotificationMessages
-{
-    private const string UndisclosedRecipients = "undisclosed-recipients";
-
-    public static OutgoingMail Create(Notification notification, MailboxAddress from)
-    {
-        var message = new MimeMessage
-        {
-            Subject = notification.Subject,
-            MessageId = notification.Id.ToString("N") + "@errorhub",
-            Date = notification.CreatedAt,
-        };
-        message.From.Add(from);
-        var owed = notification.DeliverTo ?? notification.Recipients;
-        var recipients = new List<MailboxAddress>(owed.Count);
-        foreach (var recipient in owed)
-        {
-            if (MailboxAddress.TryParse(recipient, out var address))
-            {
-                recipients.Add(address);
-            }
-        }
-
-        message.To.Add(recipients.Count == 1 ? recipients[0] : new GroupAddress(UndisclosedRecipients));
-        message.Headers.Add("Auto-Submitted", "auto-generated");
-        message.Headers.Add("X-ErrorHub-Trigger", notification.Trigger);
-        message.Body = new BodyBuilder { TextBody = notification.TextBody, HtmlBody = notification.HtmlBody }.ToMessageBody();
-        return new OutgoingMail(message, recipients);
     }
 }

@@ -29,6 +29,8 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string Leases => Table("leases");
 
+    public string MailThreads => Table("mail_threads");
+
     public IReadOnlyList<string> Statements =>
     [
         // Events and users per issue, environment, level and minute: alert windows and the daily digest
@@ -143,6 +145,21 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY (project_id, kind)
+        """,
+
+        // The first mail about each issue, which later mails answer. Rows are never changed: of two servers that
+        // started a thread at once, the earliest row (then the smallest message id) is the thread, for every reader.
+        $"""
+        CREATE TABLE IF NOT EXISTS {MailThreads}
+        (
+            project_id UInt32,
+            fingerprint String,
+            message_id String,
+            subject String,
+            started_at Int64
+        )
+        ENGINE = ReplacingMergeTree
+        ORDER BY (project_id, fingerprint, started_at, message_id)
         """,
 
         $"""

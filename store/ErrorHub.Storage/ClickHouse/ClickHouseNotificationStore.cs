@@ -114,6 +114,39 @@ internal sealed class ClickHouseNotificationStore(ClickHouseClient client, Click
         return (await ReadLeaseAsync(name, cancellationToken))?.Holder == holder;
     }
 
+    public async Task<MailThread?> GetMailThreadAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT message_id, subject, started_at
+            FROM {schema.MailThreads}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
+            ORDER BY started_at, message_id
+            LIMIT 1
+            """,
+            row => new MailThread(
+                row.GetProperty("message_id").GetString() ?? "",
+                row.GetProperty("subject").GetString() ?? "",
+                DateTimeOffset.FromUnixTimeMilliseconds(ClickHouseClient.ReadInt64(row.GetProperty("started_at")))),
+            cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<MailThread> StartMailThreadAsync(int projectId, string fingerprint, MailThread thread, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        ArgumentNullException.ThrowIfNull(thread);
+        if (await GetMailThreadAsync(projectId, fingerprint, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+
+        // No conditional write: both racers write, then read back the same earliest row.
+        await client.InsertAsync(schema.MailThreads, [new ClickHouseMailThreadRow(projectId, fingerprint, thread)], cancellationToken);
+        return await GetMailThreadAsync(projectId, fingerprint, cancellationToken) ?? thread;
+    }
+
     public void Dispose() => _writeLock.Dispose();
 
     private async Task<(string Holder, long ExpiresAt)?> ReadLeaseAsync(string name, CancellationToken cancellationToken)
@@ -169,6 +202,15 @@ internal sealed class ClickHouseDocumentRow(int projectId, string kind, string j
     [ClickHouseColumn(Name = "kind", Type = "String")] public string Kind => kind;
     [ClickHouseColumn(Name = "json", Type = "String")] public string Json => json;
     [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
+}
+
+internal sealed class ClickHouseMailThreadRow(int projectId, string fingerprint, MailThread thread)
+{
+    [ClickHouseColumn(Name = "project_id", Type = "UInt32")] public uint ProjectId => checked((uint)projectId);
+    [ClickHouseColumn(Name = "fingerprint", Type = "String")] public string Fingerprint => fingerprint;
+    [ClickHouseColumn(Name = "message_id", Type = "String")] public string MessageId => thread.MessageId;
+    [ClickHouseColumn(Name = "subject", Type = "String")] public string Subject => thread.Subject;
+    [ClickHouseColumn(Name = "started_at", Type = "Int64")] public long StartedAt => thread.StartedAt.ToUnixTimeMilliseconds();
 }
 
 internal sealed class ClickHouseLeaseRow(string name, string holder, long expiresAt, ulong version)

@@ -68,6 +68,16 @@ internal static class SqliteNotificationSchema
             PRIMARY KEY (project_id, kind)
         ) WITHOUT ROWID;
 
+        -- The first mail about each issue, which later mails answer (one thread per issue in mail clients); written once.
+        CREATE TABLE IF NOT EXISTS mail_threads (
+            project_id   INTEGER NOT NULL,
+            fingerprint  TEXT    NOT NULL,
+            message_id   TEXT    NOT NULL,
+            subject      TEXT    NOT NULL,
+            started_at   INTEGER NOT NULL, -- unix milliseconds
+            PRIMARY KEY (project_id, fingerprint)
+        ) WITHOUT ROWID;
+
         CREATE TABLE IF NOT EXISTS leases (
             name       TEXT    NOT NULL PRIMARY KEY,
             holder     TEXT    NOT NULL,

@@ -138,6 +138,51 @@ internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotifi
         return acquired;
     }
 
+    public async Task<MailThread?> GetMailThreadAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await ReadThreadAsync(connection, projectId, fingerprint, cancellationToken);
+    }
+
+    public async Task<MailThread> StartMailThreadAsync(int projectId, string fingerprint, MailThread thread, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        ArgumentNullException.ThrowIfNull(thread);
+        MailThread? current = null;
+        await database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    INSERT INTO mail_threads (project_id, fingerprint, message_id, subject, started_at)
+                    VALUES ($project, $fingerprint, $message, $subject, $started)
+                    ON CONFLICT DO NOTHING
+                    """;
+                command.Parameters.AddWithValue("$project", projectId);
+                command.Parameters.AddWithValue("$fingerprint", fingerprint);
+                command.Parameters.AddWithValue("$message", thread.MessageId);
+                command.Parameters.AddWithValue("$subject", thread.Subject);
+                command.Parameters.AddWithValue("$started", thread.StartedAt.ToUnixTimeMilliseconds());
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                current = await ReadThreadAsync(connection, projectId, fingerprint, cancellationToken);
+            },
+            cancellationToken);
+        return current ?? thread;
+    }
+
+    private static async Task<MailThread?> ReadThreadAsync(SqliteConnection connection, int projectId, string fingerprint, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message_id, subject, started_at FROM mail_threads WHERE project_id = $project AND fingerprint = $fingerprint";
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new MailThread(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)))
+            : null;
+    }
+
     private async Task<IReadOnlyList<Notification>> ReadAsync(string where, Action<SqliteCommand> bind, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -95,7 +95,8 @@ public sealed class CrashMailArrivesTests : IAsyncLifetime
 
         var mail = _smtp.Messages().Should().ContainSingle($"the new issue's mail arrives.\nerrorhub output:\n{_server!.Output}").Subject;
         SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal(AdminEmail);
-        mail.Subject.Should().StartWith("[shop").And.Contain("New issue: InvalidOperationException in");
+        mail.Subject.Should().StartWith("[shop").And.Contain("] InvalidOperationException in");
+        (mail.TextBody ?? "").Should().StartWith("New issue").And.Contain(": InvalidOperationException in");
         var text = mail.TextBody ?? "";
         text.Should().Contain("alice@shop.example", "who had the crash, so the maintainer can write to them")
             .And.Contain($"{Authority(_shopUrl)}/checkout?bundle=holiday-bundle")
