@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 9 (version 2's rules with more
+/// an issue can explain itself) and how the issue is titled. Version 10 (version 2's rules with more
 /// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
 /// (docs/grouping.md); every event also carries the fingerprints of the versions before, so that issues
 /// made before keep their events. Changing anything here that changes a fingerprint is a new version:
@@ -194,10 +194,11 @@ internal static partial class Grouper
 
         var nodes = ExceptionTree.Build(incoming.Exceptions).RootCauses(rules);
         var endpoint = rules.EntryPointHandlersByEndpoint ? EndpointName(incoming) : null;
+        var handlerName = rules.EndpointStandsForHandler && endpoint is not null ? HandlerMethodName(incoming) : null;
         var roots = new List<RootCause>(nodes.Count);
         foreach (var node in nodes)
         {
-            roots.Add(RootCause.Of(node, rules, endpoint));
+            roots.Add(RootCause.Of(node, rules, endpoint, handlerName));
         }
 
         return roots;
@@ -286,6 +287,12 @@ internal static partial class Grouper
     /// <summary>Where it happened: the root cause's first app frame; else its throw site; else any frame; else the logger.</summary>
     private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots, GroupingRules rules)
     {
+        if (roots.Count > 0 && roots[0].AppFrame is null && roots[0].HandlerInlined && EndpointName(incoming) is { } endpoint)
+        {
+            // Version 10: the handler's code ran inlined in the endpoint's request delegate; the route says which handler it was.
+            return endpoint;
+        }
+
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
         {
             var key = FrameKey(frame);
@@ -301,6 +308,9 @@ internal static partial class Grouper
     /// name. The only tags grouping reads (<see cref="GroupingCache"/> keys on them).
     /// </summary>
     internal static readonly string[] EndpointTags = [RouteTag, EndpointTag];
+
+    /// <summary>How the throw site is shown (not counted) when an inlined handler's code threw in the request delegate (version 10).</summary>
+    internal const string InlinedHandlerSite = "lambda_method (the endpoint's request delegate, the handler inlined)";
 
     internal const string RouteTag = "route";
     internal const string EndpointTag = "endpoint";
@@ -348,6 +358,22 @@ internal static partial class Grouper
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The method a minimal API endpoint was mapped to, as ASP.NET Core names the endpoint after it (<c>HTTP: GET /orders/{id} =&gt; GetOrder</c>;
+    /// a lambda's endpoint has no such part); null when the <c>endpoint</c> tag does not say.
+    /// </summary>
+    internal static string? HandlerMethodName(IncomingEvent incoming)
+    {
+        if (!incoming.Tags.TryGetValue(EndpointTag, out var name))
+        {
+            return null;
+        }
+
+        var arrow = name.LastIndexOf(" => ", StringComparison.Ordinal);
+        var method = arrow < 0 ? "" : name.AsSpan(arrow + 4).Trim();
+        return method.Length == 0 || method.ContainsAny(' ', '/', '{') ? null : method.ToString();
     }
 
     private static string FirstLine(string text)
@@ -508,7 +534,8 @@ internal static partial class Grouper
     private static partial Regex KeyPattern();
 
     /// <summary>One root cause and where it was thrown.</summary>
-    private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components)
+    private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components,
+        bool HandlerInlined = false)
     {
         /// <summary>
         /// The exception's type; where it was thrown: the first frame that is not a throw helper or
@@ -517,7 +544,7 @@ internal static partial class Grouper
         /// frame of the app's own code, and (version 9) the request's <paramref name="endpoint"/> when that frame is a lambda or local
         /// function of the entry point. Without either, the parameterized message.
         /// </summary>
-        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint, string? handlerName)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
@@ -543,6 +570,15 @@ internal static partial class Grouper
             var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
             var appFrame = FirstAppFrame(sources, rules);
 
+            // Version 10: no frame of the app's code, but the request delegate ASP.NET Core compiled for the endpoint is in the stack: the
+            // handler it calls was inlined into it (a Release build's small handler). The endpoint stands for the handler, and the frames
+            // beyond the delegate (the middleware that called it, which changes when the endpoint middleware is promoted to optimized code
+            // and stops tail-calling it) are only how the request got there.
+            var delegateIndex = endpoint is not null && rules.EndpointStandsForHandler && appFrame is null && throwIndex >= 0
+                ? DotNetFrames.RequestDelegateIndex(throwFrames, rules)
+                : -1;
+            var handlerInlined = delegateIndex >= 0;
+
             // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
             var threadCheck = ThreadCheckUpTo(throwFrames, throwIndex, rules);
             var refusedThread = threadCheck >= 0;
@@ -560,7 +596,9 @@ internal static partial class Grouper
                     var caller = appFrame is null ? FirstCaller(throwFrames, guardIndex + 1, rules) : null;
                     if (caller is not null)
                     {
-                        components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller)));
+                        // Version 10: a guard the inlined handler called directly: its caller is beyond the request delegate.
+                        var beyondDelegate = handlerInlined && IndexOf(throwFrames, caller) > delegateIndex;
+                        components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller), Counts: !beyondDelegate));
                     }
                 }
                 else
@@ -571,21 +609,38 @@ internal static partial class Grouper
                     var site = rules.NullDereferenceMethod && appFrame is null && DotNetFrames.IsNullDereference(exception.Type)
                         ? DotNetFrames.ShortFrame(throwSite)
                         : DotNetFrames.ComponentName(throwSite);
-                    components.Add(new GroupingComponent(GroupingComponent.ThrowSite, site));
+
+                    // Version 10: the request delegate threw itself (the inlined handler's own dereference or throw): what is beyond it is
+                    // shown as the generated frame it was, not counted.
+                    components.Add(handlerInlined && throwIndex > delegateIndex
+                        ? new GroupingComponent(GroupingComponent.ThrowSite, InlinedHandlerSite, Counts: false)
+                        : new GroupingComponent(GroupingComponent.ThrowSite, site));
                 }
             }
 
             GroupingComponent? unquotedOnly = null;
             if (appFrame is not null)
             {
-                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
-                if (endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame))
+                var entryPointHandler = endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame);
+
+                // Version 10: the route stands for the handler's frame, which the JIT may inline away (then no app frame is left, below):
+                // counted, the frame would make the same handler two issues, one per build or runtime setting. The handler is an entry
+                // point's lambda (version 9's), or the method the endpoint is named after when no frame of the app's code called it.
+                var namedHandler = handlerName is not null && rules.EndpointStandsForHandler && !entryPointHandler
+                    && NormalizedNames.Normalize(appFrame.Type, appFrame.Function).Function == handlerName && IsOutermostApp(sources, appFrame, rules);
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame),
+                    Counts: !((entryPointHandler || namedHandler) && rules.EndpointStandsForHandler)));
+                if (entryPointHandler || namedHandler)
                 {
                     // Version 9: a minimal API's handlers are lambdas of the entry point, and their ordinals (dropped: they shift
                     // between builds) were all that told them apart, so every endpoint's crash was one issue. The route tells them
                     // apart and stays put across builds; a service method the handlers call is its own app frame and counts no route.
-                    components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint));
+                    components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
                 }
+            }
+            else if (handlerInlined)
+            {
+                components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
             }
             else if ((throwSite is not null || rules.FramelessNames) && MessageNames(exception.Value, rules, frameless: throwSite is null) is { Names.Length: > 0 } named)
             {
@@ -617,7 +672,46 @@ internal static partial class Grouper
                 components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
             }
 
-            return new RootCause(exception, throwSite, appFrame, components);
+            return new RootCause(exception, throwSite, appFrame, components, handlerInlined);
+        }
+
+        /// <summary>Whether no frame of the app's code is further from the throw than <paramref name="appFrame"/>: nothing of the app called it.</summary>
+        private static bool IsOutermostApp(List<IReadOnlyList<FrameRecord>> sources, FrameRecord appFrame, GroupingRules rules)
+        {
+            foreach (var frames in sources)
+            {
+                var index = IndexOf(frames, appFrame);
+                if (index < 0)
+                {
+                    continue;
+                }
+
+                for (var i = index + 1; i < frames.Count; i++)
+                {
+                    if (DotNetFrames.IsApp(frames[i], rules) && !DotNetFrames.IsNoise(frames[i], rules))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+
+            return false;
+        }
+
+        private static int IndexOf(IReadOnlyList<FrameRecord> frames, FrameRecord frame)
+        {
+            // By reference: frames are records, and two equal frames of one stack (recursion) are still two places.
+            for (var i = 0; i < frames.Count; i++)
+            {
+                if (ReferenceEquals(frames[i], frame))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
 
         private static int FirstNotNoise(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)
