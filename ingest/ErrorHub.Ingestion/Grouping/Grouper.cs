@@ -194,11 +194,10 @@ internal static partial class Grouper
 
         var nodes = ExceptionTree.Build(incoming.Exceptions).RootCauses(rules);
         var endpoint = rules.EntryPointHandlersByEndpoint ? EndpointName(incoming) : null;
-        var handlerName = rules.EndpointStandsForHandler && endpoint is not null ? HandlerMethodName(incoming) : null;
         var roots = new List<RootCause>(nodes.Count);
         foreach (var node in nodes)
         {
-            roots.Add(RootCause.Of(node, rules, endpoint, handlerName));
+            roots.Add(RootCause.Of(node, rules, endpoint));
         }
 
         return roots;
@@ -358,22 +357,6 @@ internal static partial class Grouper
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// The method a minimal API endpoint was mapped to, as ASP.NET Core names the endpoint after it (<c>HTTP: GET /orders/{id} =&gt; GetOrder</c>;
-    /// a lambda's endpoint has no such part); null when the <c>endpoint</c> tag does not say.
-    /// </summary>
-    internal static string? HandlerMethodName(IncomingEvent incoming)
-    {
-        if (!incoming.Tags.TryGetValue(EndpointTag, out var name))
-        {
-            return null;
-        }
-
-        var arrow = name.LastIndexOf(" => ", StringComparison.Ordinal);
-        var method = arrow < 0 ? "" : name.AsSpan(arrow + 4).Trim();
-        return method.Length == 0 || method.ContainsAny(' ', '/', '{') ? null : method.ToString();
     }
 
     private static string FirstLine(string text)
@@ -544,7 +527,7 @@ internal static partial class Grouper
         /// frame of the app's own code, and (version 9) the request's <paramref name="endpoint"/> when that frame is a lambda or local
         /// function of the entry point. Without either, the parameterized message.
         /// </summary>
-        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint, string? handlerName)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
@@ -623,14 +606,11 @@ internal static partial class Grouper
             {
                 var entryPointHandler = endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame);
 
-                // Version 10: the route stands for the handler's frame, which the JIT may inline away (then no app frame is left, below):
-                // counted, the frame would make the same handler two issues, one per build or runtime setting. The handler is an entry
-                // point's lambda (version 9's), or the method the endpoint is named after when no frame of the app's code called it.
-                var namedHandler = handlerName is not null && rules.EndpointStandsForHandler && !entryPointHandler
-                    && NormalizedNames.Normalize(appFrame.Type, appFrame.Function).Function == handlerName && IsOutermostApp(sources, appFrame, rules);
-                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame),
-                    Counts: !((entryPointHandler || namedHandler) && rules.EndpointStandsForHandler)));
-                if (entryPointHandler || namedHandler)
+                // Version 10: the route stands for the entry point's lambda, which the JIT may inline away (then no app frame is left,
+                // below): counted, the frame would make the same handler two issues, one per build or runtime setting. A named method's
+                // frame still counts: the same method may fail called by another handler, and is one issue whoever called it.
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame), Counts: !(entryPointHandler && rules.EndpointStandsForHandler)));
+                if (entryPointHandler)
                 {
                     // Version 9: a minimal API's handlers are lambdas of the entry point, and their ordinals (dropped: they shift
                     // between builds) were all that told them apart, so every endpoint's crash was one issue. The route tells them
@@ -673,31 +653,6 @@ internal static partial class Grouper
             }
 
             return new RootCause(exception, throwSite, appFrame, components, handlerInlined);
-        }
-
-        /// <summary>Whether no frame of the app's code is further from the throw than <paramref name="appFrame"/>: nothing of the app called it.</summary>
-        private static bool IsOutermostApp(List<IReadOnlyList<FrameRecord>> sources, FrameRecord appFrame, GroupingRules rules)
-        {
-            foreach (var frames in sources)
-            {
-                var index = IndexOf(frames, appFrame);
-                if (index < 0)
-                {
-                    continue;
-                }
-
-                for (var i = index + 1; i < frames.Count; i++)
-                {
-                    if (DotNetFrames.IsApp(frames[i], rules) && !DotNetFrames.IsNoise(frames[i], rules))
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            }
-
-            return false;
         }
 
         private static int IndexOf(IReadOnlyList<FrameRecord> frames, FrameRecord frame)

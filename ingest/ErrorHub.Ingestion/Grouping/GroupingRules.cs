@@ -119,7 +119,8 @@ internal sealed class GroupingRules
     /// build's small handler: no frame of the app's code is left, the generated <c>lambda_method</c> frame throws) counts the request's
     /// endpoint in the handler's place, where version 9 keyed it by the middleware that called the endpoint, one issue for every handler;
     /// and a handler's own frame (a lambda or local function of the entry point, which version 9 counted beside the endpoint) is shown, not
-    /// counted, so the same handler with and without its frame (Debug and Release builds) is one issue (docs/grouping.md, "Version 10").
+    /// counted, so the same lambda handler with and without its frame (Debug and Release builds, runtime settings) is one issue (docs/grouping.md,
+    /// "Version 10").
     /// </summary>
     public static GroupingRules V10 { get; } = new(10, V9, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
@@ -181,7 +182,7 @@ internal sealed class GroupingRules
     /// <summary>
     /// The request's endpoint stands for a minimal API's handler: counted in its place when the handler was inlined into the endpoint's
     /// request delegate (<see cref="DotNetFrames.RequestDelegateIndex"/>: no app frame, the generated frame threw or called the framework),
-    /// and counted instead of the handler's frame when that frame is a lambda or local function of the entry point.
+    /// and counted instead of the handler's frame when that frame is a lambda or local function of the entry point (a named method's frame still counts).
     /// </summary>
     public bool EndpointStandsForHandler { get; }
 
@@ -213,7 +214,6 @@ internal sealed class GroupingRules
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
         var addsHandlerStandIn = EndpointStandsForHandler && !Previous.EndpointStandsForHandler && Grouper.EndpointName(incoming) is not null;
-        var handlerName = addsHandlerStandIn ? Grouper.HandlerMethodName(incoming) : null;
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
             || addsHandlerStandIn;
         var exceptions = incoming.Exceptions;
@@ -241,8 +241,7 @@ internal sealed class GroupingRules
                     || (addsMicrosoftApps && MayBeMicrosoftApp(frame))
                     || (addsPackages && frame.Package)
                     || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
-                    || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame)))
-                    || (handlerName is not null && (Contains(frame.Function, handlerName) || Contains(frame.Type, handlerName))))
+                    || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame))))
                 {
                     return true;
                 }
