@@ -200,6 +200,46 @@ internal static class DotNetFrames
         frame.Function.StartsWith("Main.", StringComparison.Ordinal) || frame.Function.Contains("<Main>", StringComparison.Ordinal)
         || (frame.Type is { } type && type.Contains("<Main>", StringComparison.Ordinal));
 
+    /// <summary>
+    /// A method compiled at run time from an expression tree (<c>lambda_method12</c>, no declaring type): ASP.NET Core's request delegate for
+    /// a minimal API endpoint (and MVC's action executor) is one, and calls the handler directly, so the JIT may inline a small handler into it.
+    /// </summary>
+    public static bool IsCompiledLambda(FrameRecord frame) =>
+        string.IsNullOrEmpty(frame.Type) && frame.Function.StartsWith("lambda_method", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Where the request delegate of an endpoint is in these frames: a compiled lambda (<see cref="IsCompiledLambda"/>) whose next frame that is
+    /// not noise is ASP.NET Core's (the endpoint middleware, or the middleware before it when the endpoint middleware tail-called the
+    /// delegate); -1 when there is none. A compiled lambda under a library's frames (EF Core's materializer) is not one.
+    /// </summary>
+    public static int RequestDelegateIndex(IReadOnlyList<FrameRecord> frames, GroupingRules rules)
+    {
+        for (var i = 0; i < frames.Count; i++)
+        {
+            if (!IsCompiledLambda(frames[i]))
+            {
+                continue;
+            }
+
+            for (var j = i + 1; j < frames.Count; j++)
+            {
+                if (!IsNoise(frames[j], rules))
+                {
+                    // ErrorHub's own middleware too: placed last before the endpoint, it is what called the tail-called delegate.
+                    if (frames[j].Type is { } type
+                        && (type.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal) || type.StartsWith("ErrorHub.AspNetCore.", StringComparison.Ordinal)))
+                    {
+                        return i;
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>A framework frame of a UI framework's message loop (<see cref="MessageLoops"/>), which dispatches every event of the app.</summary>
     public static bool IsMessageLoop(FrameRecord frame, GroupingRules rules) =>
         !string.IsNullOrEmpty(frame.Type) && IsFrameworkName(frame.Type, rules) && MessageLoops.Contains(ShortFrame(frame));

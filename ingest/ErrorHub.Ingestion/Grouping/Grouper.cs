@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Grouping;
 
 /// <summary>
 /// Decides which issue an event belongs to (its fingerprint), what the fingerprint is made of (so
-/// an issue can explain itself) and how the issue is titled. Version 9 (version 2's rules with more
+/// an issue can explain itself) and how the issue is titled. Version 10 (version 2's rules with more
 /// general .NET knowledge, <see cref="GroupingRules"/>) groups by the root cause and where it was thrown
 /// (docs/grouping.md); every event also carries the fingerprints of the versions before, so that issues
 /// made before keep their events. Changing anything here that changes a fingerprint is a new version:
@@ -286,6 +286,12 @@ internal static partial class Grouper
     /// <summary>Where it happened: the root cause's first app frame; else its throw site; else any frame; else the logger.</summary>
     private static string Culprit(IncomingEvent incoming, IReadOnlyList<RootCause> roots, GroupingRules rules)
     {
+        if (roots.Count > 0 && roots[0].AppFrame is null && roots[0].HandlerInlined && EndpointName(incoming) is { } endpoint)
+        {
+            // Version 10: the handler's code ran inlined in the endpoint's request delegate; the route says which handler it was.
+            return endpoint;
+        }
+
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
         {
             var key = FrameKey(frame);
@@ -301,6 +307,9 @@ internal static partial class Grouper
     /// name. The only tags grouping reads (<see cref="GroupingCache"/> keys on them).
     /// </summary>
     internal static readonly string[] EndpointTags = [RouteTag, EndpointTag];
+
+    /// <summary>How the throw site is shown (not counted) when an inlined handler's code threw in the request delegate (version 10).</summary>
+    internal const string InlinedHandlerSite = "lambda_method (the endpoint's request delegate, the handler inlined)";
 
     internal const string RouteTag = "route";
     internal const string EndpointTag = "endpoint";
@@ -508,7 +517,8 @@ internal static partial class Grouper
     private static partial Regex KeyPattern();
 
     /// <summary>One root cause and where it was thrown.</summary>
-    private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components)
+    private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components,
+        bool HandlerInlined = false)
     {
         /// <summary>
         /// The exception's type; where it was thrown: the first frame that is not a throw helper or
@@ -543,6 +553,15 @@ internal static partial class Grouper
             var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
             var appFrame = FirstAppFrame(sources, rules);
 
+            // Version 10: no frame of the app's code, but the request delegate ASP.NET Core compiled for the endpoint is in the stack: the
+            // handler it calls was inlined into it (a Release build's small handler). The endpoint stands for the handler, and the frames
+            // beyond the delegate (the middleware that called it, which changes when the endpoint middleware is promoted to optimized code
+            // and stops tail-calling it) are only how the request got there.
+            var delegateIndex = endpoint is not null && rules.EndpointStandsForHandler && appFrame is null && throwIndex >= 0
+                ? DotNetFrames.RequestDelegateIndex(throwFrames, rules)
+                : -1;
+            var handlerInlined = delegateIndex >= 0;
+
             // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
             var threadCheck = ThreadCheckUpTo(throwFrames, throwIndex, rules);
             var refusedThread = threadCheck >= 0;
@@ -560,7 +579,9 @@ internal static partial class Grouper
                     var caller = appFrame is null ? FirstCaller(throwFrames, guardIndex + 1, rules) : null;
                     if (caller is not null)
                     {
-                        components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller)));
+                        // Version 10: a guard the inlined handler called directly: its caller is beyond the request delegate.
+                        var beyondDelegate = handlerInlined && IndexOf(throwFrames, caller) > delegateIndex;
+                        components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(caller), Counts: !beyondDelegate));
                     }
                 }
                 else
@@ -571,21 +592,35 @@ internal static partial class Grouper
                     var site = rules.NullDereferenceMethod && appFrame is null && DotNetFrames.IsNullDereference(exception.Type)
                         ? DotNetFrames.ShortFrame(throwSite)
                         : DotNetFrames.ComponentName(throwSite);
-                    components.Add(new GroupingComponent(GroupingComponent.ThrowSite, site));
+
+                    // Version 10: the request delegate threw itself (the inlined handler's own dereference or throw): what is beyond it is
+                    // shown as the generated frame it was, not counted.
+                    components.Add(handlerInlined && throwIndex > delegateIndex
+                        ? new GroupingComponent(GroupingComponent.ThrowSite, InlinedHandlerSite, Counts: false)
+                        : new GroupingComponent(GroupingComponent.ThrowSite, site));
                 }
             }
 
             GroupingComponent? unquotedOnly = null;
             if (appFrame is not null)
             {
-                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame)));
-                if (endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame))
+                var entryPointHandler = endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame);
+
+                // Version 10: the route stands for the entry point's lambda, which the JIT may inline away (then no app frame is left,
+                // below): counted, the frame would make the same handler two issues, one per build or runtime setting. A named method's
+                // frame still counts: the same method may fail called by another handler, and is one issue whoever called it.
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame), Counts: !(entryPointHandler && rules.EndpointStandsForHandler)));
+                if (entryPointHandler)
                 {
                     // Version 9: a minimal API's handlers are lambdas of the entry point, and their ordinals (dropped: they shift
                     // between builds) were all that told them apart, so every endpoint's crash was one issue. The route tells them
                     // apart and stays put across builds; a service method the handlers call is its own app frame and counts no route.
-                    components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint));
+                    components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
                 }
+            }
+            else if (handlerInlined)
+            {
+                components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
             }
             else if ((throwSite is not null || rules.FramelessNames) && MessageNames(exception.Value, rules, frameless: throwSite is null) is { Names.Length: > 0 } named)
             {
@@ -617,7 +652,21 @@ internal static partial class Grouper
                 components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
             }
 
-            return new RootCause(exception, throwSite, appFrame, components);
+            return new RootCause(exception, throwSite, appFrame, components, handlerInlined);
+        }
+
+        private static int IndexOf(IReadOnlyList<FrameRecord> frames, FrameRecord frame)
+        {
+            // By reference: frames are records, and two equal frames of one stack (recursion) are still two places.
+            for (var i = 0; i < frames.Count; i++)
+            {
+                if (ReferenceEquals(frames[i], frame))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
 
         private static int FirstNotNoise(IReadOnlyList<FrameRecord> frames, int from, GroupingRules rules)

@@ -11,7 +11,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// method where no app frame is, and passing over a property setter between a guard and its caller (docs/grouping.md, "Version 7"); version 8
 /// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"); version 9 is version 8 reading a
 /// NuGet package's frame as a library's, where the client says its assembly is a package's, and counting the request's route beside a minimal API
-/// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"). Version 4 is version 3 with
+/// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"); version 10 is version 9 counting the route in the place of a
+/// minimal API handler the JIT inlined away, and instead of an entry point lambda's frame (docs/grouping.md, "Version 10"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -24,7 +25,7 @@ internal sealed class GroupingRules
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
-        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false)
+        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false)
     {
         Version = version;
         Previous = previous;
@@ -41,6 +42,7 @@ internal sealed class GroupingRules
         MicrosoftProductsOnly = microsoftProductsOnly;
         PackagesAreLibraries = packagesAreLibraries;
         EntryPointHandlersByEndpoint = entryPointHandlersByEndpoint;
+        EndpointStandsForHandler = endpointStandsForHandler;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -112,8 +114,20 @@ internal sealed class GroupingRules
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true);
 
+    /// <summary>
+    /// Version 9 and: a minimal API handler the JIT inlined into the request delegate ASP.NET Core compiled for its endpoint (a Release
+    /// build's small handler: no frame of the app's code is left, the generated <c>lambda_method</c> frame throws) counts the request's
+    /// endpoint in the handler's place, where version 9 keyed it by the middleware that called the endpoint, one issue for every handler;
+    /// and a handler's own frame (a lambda or local function of the entry point, which version 9 counted beside the endpoint) is shown, not
+    /// counted, so the same lambda handler with and without its frame (Debug and Release builds, runtime settings) is one issue (docs/grouping.md,
+    /// "Version 10").
+    /// </summary>
+    public static GroupingRules V10 { get; } = new(10, V9, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V9;
+    public static GroupingRules Current => V10;
 
     public int Version { get; }
 
@@ -166,6 +180,13 @@ internal sealed class GroupingRules
     public bool EntryPointHandlersByEndpoint { get; }
 
     /// <summary>
+    /// The request's endpoint stands for a minimal API's handler: counted in its place when the handler was inlined into the endpoint's
+    /// request delegate (<see cref="DotNetFrames.RequestDelegateIndex"/>: no app frame, the generated frame threw or called the framework),
+    /// and counted instead of the handler's frame when that frame is a lambda or local function of the entry point (a named method's frame still counts).
+    /// </summary>
+    public bool EndpointStandsForHandler { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -192,7 +213,9 @@ internal sealed class GroupingRules
 
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
-        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints;
+        var addsHandlerStandIn = EndpointStandsForHandler && !Previous.EndpointStandsForHandler && Grouper.EndpointName(incoming) is not null;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
+            || addsHandlerStandIn;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -217,7 +240,8 @@ internal sealed class GroupingRules
                     || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
                     || (addsMicrosoftApps && MayBeMicrosoftApp(frame))
                     || (addsPackages && frame.Package)
-                    || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame)))
+                    || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
+                    || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame))))
                 {
                     return true;
                 }

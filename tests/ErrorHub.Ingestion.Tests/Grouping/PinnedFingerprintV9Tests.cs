@@ -8,24 +8,23 @@ using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
 namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
-/// Exact fingerprints of grouping version 9, the current one, and what its events carry as legacy fingerprints. Issues are
+/// Exact fingerprints of grouping version 9 and what its events carry as legacy fingerprints. Issues are
 /// keyed by these values: if one of these tests fails, a rule changed and existing issues would silently split or merge
 /// (docs/grouping.md, "Changing the rules").
 /// </summary>
 public sealed class PinnedFingerprintV9Tests
 {
     [Fact]
-    public void Grouping_version_is_9_and_follows_version_8()
+    public void Grouping_version_9_follows_version_8()
     {
-        Grouper.Version.Should().Be(9);
-        GroupingRules.Current.Should().BeSameAs(GroupingRules.V9);
+        GroupingRules.V9.Version.Should().Be(9);
         GroupingRules.V9.Previous.Should().BeSameAs(GroupingRules.V8);
     }
 
     [Fact]
     public void A_packages_frame_above_the_apps_own_is_passed_over_and_the_apps_frame_is_the_key_and_the_culprit()
     {
-        var grouped = Grouper.Group(Refused("RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient", "AddMagnet"));
+        var grouped = Grouper.Group(Refused("RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient", "AddMagnet"), GroupingRules.V9);
 
         Grouper.Counted(grouped.Components).Should().Equal(
             "type:RDNET.RealDebridException", "throw:Request", "app:RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient.AddMagnet");
@@ -41,7 +40,7 @@ public sealed class PinnedFingerprintV9Tests
         var magnet = Refused("RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient", "AddMagnet");
         var file = Refused("RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient", "AddFile");
 
-        Grouper.Group(magnet).Fingerprint.Should().NotBe(Grouper.Group(file).Fingerprint);
+        Grouper.Group(magnet, GroupingRules.V9).Fingerprint.Should().NotBe(Grouper.Group(file, GroupingRules.V9).Fingerprint);
         Grouper.Group(magnet, GroupingRules.V8).Fingerprint.Should().Be(Grouper.Group(file, GroupingRules.V8).Fingerprint,
             "version 8 read the library's frame, which the client marked in-app, as the app's first frame");
     }
@@ -50,7 +49,7 @@ public sealed class PinnedFingerprintV9Tests
     public void An_event_version_9_groups_otherwise_carries_version_8s_fingerprint_then_the_older_ones()
     {
         var changed = Refused("RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient", "AddMagnet");
-        var grouped = Grouper.Group(changed);
+        var grouped = Grouper.Group(changed, GroupingRules.V9);
         var versionEight = Grouper.Group(changed, GroupingRules.V8).Fingerprint;
 
         GroupingRules.V9.MayDifferFromPrevious(changed).Should().BeTrue();
@@ -65,7 +64,7 @@ public sealed class PinnedFingerprintV9Tests
     {
         // What every SDK before this one sends: the library's frame marked in-app, no package field.
         var oldSdk = AsOldSdkSent(Refused("RdtClient.Service.Services.TorrentClients.RealDebridTorrentClient", "AddMagnet"));
-        var grouped = Grouper.Group(oldSdk);
+        var grouped = Grouper.Group(oldSdk, GroupingRules.V9);
         var versionEight = Grouper.Group(oldSdk, GroupingRules.V8);
 
         GroupingRules.V9.MayDifferFromPrevious(oldSdk).Should().BeFalse();
@@ -84,7 +83,7 @@ public sealed class PinnedFingerprintV9Tests
             FromPackage("NvAPIWrapper.GPU.GPUCooler", "get_CurrentLevel", "NvAPIWrapper")));
 
         // The exception type is named by its namespace as before (grouping knows no package of a type), the throw site by its component.
-        Grouper.Counted(Grouper.Group(alone).Components).Should().Equal("type:NvAPIWrapper.Native.Exceptions.NVIDIAApiException", "throw:GPUApi");
+        Grouper.Counted(Grouper.Group(alone, GroupingRules.V9).Components).Should().Equal("type:NvAPIWrapper.Native.Exceptions.NVIDIAApiException", "throw:GPUApi");
         Grouper.Counted(Grouper.Group(alone, GroupingRules.V8).Components).Should().Equal(
             "type:NvAPIWrapper.Native.Exceptions.NVIDIAApiException", "app:NvAPIWrapper.Native.GPU.GPUApi.GetClientFanCoolersStatus");
     }
@@ -92,8 +91,8 @@ public sealed class PinnedFingerprintV9Tests
     [Fact]
     public void Two_minimal_api_handlers_of_top_level_statements_are_two_issues_each_keyed_by_its_route()
     {
-        var profile = Grouper.Group(HandlerCrash("GET /account/profile", InApp("Program+<>c", "<<Main>$>b__0_3", 41, "/src/Shop/Program.cs", 9)));
-        var order = Grouper.Group(HandlerCrash("GET /orders/{id}", InApp("Program+<>c", "<<Main>$>b__0_5", 52, "/src/Shop/Program.cs", 9)));
+        var profile = Grouper.Group(HandlerCrash("GET /account/profile", InApp("Program+<>c", "<<Main>$>b__0_3", 41, "/src/Shop/Program.cs", 9)), GroupingRules.V9);
+        var order = Grouper.Group(HandlerCrash("GET /orders/{id}", InApp("Program+<>c", "<<Main>$>b__0_5", 52, "/src/Shop/Program.cs", 9)), GroupingRules.V9);
 
         Grouper.Counted(profile.Components).Should().Equal("type:NullReferenceException", "app:Program.Main.<lambda>", "endpoint:GET /account/profile");
         profile.Fingerprint.Should().Be("c588a38077535e771a35ebce27ef9101");
@@ -108,7 +107,7 @@ public sealed class PinnedFingerprintV9Tests
         var before = HandlerCrash("GET /account/profile", InApp("Program+<>c", "<<Main>$>b__0_3", 41, "/src/Shop/Program.cs", 9));
         var after = HandlerCrash("GET /account/profile", InApp("Program+<>c__DisplayClass0_0", "<<Main>$>b__7", 44, "/src/Shop/Program.cs", 9));
 
-        Grouper.Group(after).Fingerprint.Should().Be(Grouper.Group(before).Fingerprint, "a lambda added above the handler renumbers it; the route does not move");
+        Grouper.Group(after, GroupingRules.V9).Fingerprint.Should().Be(Grouper.Group(before, GroupingRules.V9).Fingerprint, "a lambda added above the handler renumbers it; the route does not move");
     }
 
     [Theory]
@@ -120,7 +119,7 @@ public sealed class PinnedFingerprintV9Tests
     [InlineData("Program", "Main.GetProfile", "the .NET SDK's normalized local function")]
     public void Every_form_of_an_entry_points_lambda_or_local_function_counts_the_route(string type, string function, string form)
     {
-        var grouped = Grouper.Group(HandlerCrash("GET /account/profile", InApp(type, function)));
+        var grouped = Grouper.Group(HandlerCrash("GET /account/profile", InApp(type, function)), GroupingRules.V9);
 
         grouped.Components.Should().ContainSingle(c => c.Kind == GroupingComponent.Endpoint, form)
             .Which.Should().Be(new GroupingComponent(GroupingComponent.Endpoint, "GET /account/profile"));
@@ -135,16 +134,16 @@ public sealed class PinnedFingerprintV9Tests
     {
         var crash = HandlerCrash("GET /account/profile", InApp(type, function));
 
-        Grouper.Group(crash).Components.Should().NotContain(c => c.Kind == GroupingComponent.Endpoint, form);
-        Grouper.Group(crash).Fingerprint.Should().Be(Grouper.Group(crash, GroupingRules.V8).Fingerprint, form);
+        Grouper.Group(crash, GroupingRules.V9).Components.Should().NotContain(c => c.Kind == GroupingComponent.Endpoint, form);
+        Grouper.Group(crash, GroupingRules.V9).Fingerprint.Should().Be(Grouper.Group(crash, GroupingRules.V8).Fingerprint, form);
     }
 
     [Fact]
     public void A_service_method_two_handlers_call_is_one_issue_the_route_not_counted()
     {
         var service = InApp("Shop.Orders.OrderService", "Load", 30, "/src/Shop/Orders/OrderService.cs");
-        var profile = Grouper.Group(HandlerCrash("GET /account/profile", service, InApp("Program+<>c", "<<Main>$>b__0_3", 41, "/src/Shop/Program.cs", 9)));
-        var order = Grouper.Group(HandlerCrash("GET /orders/{id}", service, InApp("Program+<>c", "<<Main>$>b__0_5", 52, "/src/Shop/Program.cs", 9)));
+        var profile = Grouper.Group(HandlerCrash("GET /account/profile", service, InApp("Program+<>c", "<<Main>$>b__0_3", 41, "/src/Shop/Program.cs", 9)), GroupingRules.V9);
+        var order = Grouper.Group(HandlerCrash("GET /orders/{id}", service, InApp("Program+<>c", "<<Main>$>b__0_5", 52, "/src/Shop/Program.cs", 9)), GroupingRules.V9);
 
         order.Fingerprint.Should().Be(profile.Fingerprint, "the failure is the service's, whichever endpoint reached it");
         Grouper.Counted(profile.Components).Should().Equal("type:NullReferenceException", "app:Shop.Orders.OrderService.Load");
@@ -155,7 +154,7 @@ public sealed class PinnedFingerprintV9Tests
     {
         // A background job started from top-level statements: no request, no route tag.
         var job = HandlerCrash(route: null, InApp("Program+<>c", "<<Main>$>b__0_7", 60, "/src/Shop/Program.cs", 9));
-        var grouped = Grouper.Group(job);
+        var grouped = Grouper.Group(job, GroupingRules.V9);
         var versionEight = Grouper.Group(job, GroupingRules.V8);
 
         GroupingRules.V9.MayDifferFromPrevious(job).Should().BeFalse();
@@ -173,7 +172,7 @@ public sealed class PinnedFingerprintV9Tests
             Tags = new Dictionary<string, string> { ["endpoint"] = "HTTP: GET /account/profile" },
         };
 
-        Grouper.Counted(Grouper.Group(crash).Components).Should().Contain("endpoint:HTTP: GET /account/profile");
+        Grouper.Counted(Grouper.Group(crash, GroupingRules.V9).Components).Should().Contain("endpoint:HTTP: GET /account/profile");
     }
 
     [Fact]
@@ -185,9 +184,9 @@ public sealed class PinnedFingerprintV9Tests
 
         GroupingRules.V9.MayDifferFromPrevious(profile).Should().BeTrue();
         Grouper.Group(order, GroupingRules.V8).Fingerprint.Should().Be(versionEight, "version 8 made one issue of every handler");
-        Grouper.Group(profile).LegacyFingerprint.Should().Be(versionEight);
-        Grouper.Group(order).LegacyFingerprint.Should().Be(versionEight);
-        Grouper.Group(profile).EarlierLegacyFingerprints.Should().Equal([GroupingV1.Fingerprint(profile)]);
+        Grouper.Group(profile, GroupingRules.V9).LegacyFingerprint.Should().Be(versionEight);
+        Grouper.Group(order, GroupingRules.V9).LegacyFingerprint.Should().Be(versionEight);
+        Grouper.Group(profile, GroupingRules.V9).EarlierLegacyFingerprints.Should().Equal([GroupingV1.Fingerprint(profile)]);
     }
 
     /// <summary>

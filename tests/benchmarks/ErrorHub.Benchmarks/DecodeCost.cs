@@ -33,7 +33,9 @@ namespace ErrorHub.Benchmarks;
 /// <c>group-v7</c> (the web-shop event grouped by version 7's rules: the baseline of <c>group</c> under version 8, whose Microsoft
 /// frames it reads by their in-app mark), <c>group-msapp</c> and <c>group-msapp-v7</c> (the web-shop event with the shop's own code
 /// under <c>Microsoft.Contoso</c>, marked in-app, grouped by version 8, which keys it by that frame and also computes version 7's
-/// fingerprint to carry as the legacy one, and by version 7),
+/// fingerprint to carry as the legacy one, and by version 7), <c>group-v9</c> (the web-shop event grouped by version 9: the baseline of
+/// <c>group</c> under version 10), <c>group-inlined</c> and <c>group-inlined-v9</c> (a minimal API handler's failure as a Release build sends it,
+/// the handler inlined away, grouped by version 10, which keys it by the route and also computes version 9's fingerprint, and by version 9),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
 /// journal on: inflate and validate), <c>validate-decode</c> (the same with the whole batch decoded into events to validate it, as
@@ -92,6 +94,7 @@ internal static class DecodeCost
         EventWireWriter.WriteBatch(loopBuffer, loopEvents);
         var loopBody = loopBuffer.WrittenSpan.ToArray();
         var nullBody = FrameworkOnlyBatch("System.NullReferenceException", "Object reference not set to an instance of an object.", NullDereferenceFrames);
+        var inlinedBody = InlinedHandlerBatch();
         var setterBody = FrameworkOnlyBatch("System.ArgumentOutOfRangeException",
             "The value must be greater than or equal to zero and less than the console's buffer size in that dimension.", SetterFrames);
 
@@ -136,13 +139,16 @@ internal static class DecodeCost
                 "group-null-v6" => () => ScrubGroup(decoder, scrubber, nullBody, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
                 "group-setter" => () => ScrubGroup(decoder, scrubber, setterBody),
                 "group-setter-v6" => () => ScrubGroup(decoder, scrubber, setterBody, ErrorHub.Ingestion.Grouping.GroupingRules.V6),
+                "group-v9" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V9),
+                "group-inlined" => () => ScrubGroup(decoder, scrubber, inlinedBody),
+                "group-inlined-v9" => () => ScrubGroup(decoder, scrubber, inlinedBody, ErrorHub.Ingestion.Grouping.GroupingRules.V9),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
                 "validate" => () => Validate(preparer, loadGzipped, limits),
                 "validate-decode" => () => ValidateByDecoding(decoder, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-v9, group-inlined, group-inlined-v9, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -260,6 +266,35 @@ internal static class DecodeCost
             {
                 root.Frames.Add(new StackFrameEntry { Type = frameType, Function = function, Module = frameType[..frameType.IndexOf('.', StringComparison.Ordinal)], InApp = false });
             }
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(1 << 20);
+        EventWireWriter.WriteBatch(buffer, events);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// A minimal API handler's NullReferenceException as a Release build sends it when the JIT inlined the handler into the endpoint's
+    /// request delegate (tests/ErrorHub.Ingestion.Tests/Grouping/MinimalApi): the delegate's generated frame, ASP.NET Core's middleware and
+    /// the SDK's, no frame of the app's code, the route tag. Grouping version 10 keys it by the route and computes version 9's fingerprint too.
+    /// </summary>
+    private static byte[] InlinedHandlerBatch()
+    {
+        var events = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
+        foreach (var e in events)
+        {
+            var root = e.Exceptions[e.Exceptions.Count - 1];
+            e.Exceptions.Clear();
+            e.Exceptions.Add(root);
+            root.Type = "System.NullReferenceException";
+            root.Value = "Object reference not set to an instance of an object.";
+            root.Frames.Clear();
+            root.Frames.Add(new StackFrameEntry { Function = "lambda_method9", Module = "Anonymously Hosted DynamicMethods Assembly", InApp = false });
+            root.Frames.Add(new StackFrameEntry { Type = "Microsoft.AspNetCore.Routing.EndpointMiddleware", Function = "Invoke", Module = "Microsoft.AspNetCore.Routing", InApp = false });
+            root.Frames.Add(new StackFrameEntry { Type = "Microsoft.AspNetCore.Authorization.AuthorizationMiddleware", Function = "Invoke", Module = "Microsoft.AspNetCore.Authorization.Policy", InApp = false });
+            root.Frames.Add(new StackFrameEntry { Type = "ErrorHub.AspNetCore.ErrorHubMiddleware", Function = "AwaitAsync", Module = "ErrorHub.AspNetCore", InApp = false });
+            e.Tags["route"] = "GET /lambda/profile";
+            e.Tags["endpoint"] = "HTTP: GET /lambda/profile";
         }
 
         var buffer = new ArrayBufferWriter<byte>(1 << 20);
