@@ -29,6 +29,21 @@ public sealed record AlertSettings
     public bool Wants(Guid userId, AlertTrigger trigger) => !OptOuts.Any(o => o.UserId == userId && o.Trigger == trigger);
 }
 
+/// <summary>A trigger in the words the Alerts page's rules table uses ("Many events"), for that page, the mails' footers and the unsubscribe page.</summary>
+public static class AlertTriggerNames
+{
+    public static string Label(AlertTrigger trigger) => trigger switch
+    {
+        AlertTrigger.NewIssue => "New issue",
+        AlertTrigger.Regression => "Regression",
+        AlertTrigger.EventFrequency => "Many events",
+        AlertTrigger.UserFrequency => "Many users",
+        AlertTrigger.DailyDigest => "Daily digest",
+        AlertTrigger.Assignment => "Issues assigned to me",
+        _ => trigger.ToString(),
+    };
+}
+
 [JsonConverter(typeof(JsonStringEnumConverter<AlertTrigger>))]
 public enum AlertTrigger
 {

@@ -65,18 +65,7 @@ internal static class UnsubscribeEndpoints
     }
 
     private static async Task<(string Project, string Label)> DescribeAsync(UnsubscribeRequest request, IProjectStore projects, CancellationToken cancellationToken) =>
-        ((await projects.GetProjectAsync(request.ProjectId, cancellationToken))?.Name ?? "", TriggerLabel(request.Trigger));
-
-    private static string TriggerLabel(AlertTrigger trigger) => trigger switch
-    {
-        AlertTrigger.NewIssue => "New issue",
-        AlertTrigger.Regression => "Regression",
-        AlertTrigger.EventFrequency => "Many events",
-        AlertTrigger.UserFrequency => "Many users",
-        AlertTrigger.DailyDigest => "Daily digest",
-        AlertTrigger.Assignment => "Issues assigned to me",
-        _ => trigger.ToString(),
-    };
+        ((await projects.GetProjectAsync(request.ProjectId, cancellationToken))?.Name ?? "", AlertTriggerNames.Label(request.Trigger));
 
     /// <summary>A small page of its own, not a Blazor one: it needs no sign-in, no script and no circuit.</summary>
     private static IResult Page(int status, string title, string text, string extraHtml) =>

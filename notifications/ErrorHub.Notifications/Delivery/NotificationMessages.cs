@@ -88,7 +88,7 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
         var members = await access.GetMembersAsync(projectId, cancellationToken);
         var users = await access.GetUsersAsync(cancellationToken);
         var name = Bounded.Text(project?.Name ?? "", 60);
-        var label = Label(trigger);
+        var label = AlertTriggerNames.Label(trigger);
         foreach (var address in owed)
         {
             if (extras.Contains(address.Address)
@@ -188,16 +188,4 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
         var newHtml = at < 0 ? html + htmlLine : html[..at] + htmlLine + html[at..];
         return (text.TrimEnd('\n') + "\n" + line + "\n", newHtml);
     }
-
-    /// <summary>The trigger as the Alerts page's switch names it.</summary>
-    internal static string Label(AlertTrigger trigger) => trigger switch
-    {
-        AlertTrigger.NewIssue => "New issue",
-        AlertTrigger.Regression => "Regression",
-        AlertTrigger.EventFrequency => "Many events",
-        AlertTrigger.UserFrequency => "Many users",
-        AlertTrigger.DailyDigest => "Daily digest",
-        AlertTrigger.Assignment => "Issues assigned to me",
-        _ => trigger.ToString(),
-    };
 }
