@@ -605,6 +605,28 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Every_issue_matching_the_assigned_filter_is_resolved_and_no_other()
+    {
+        var me = await SignInMemberOfAsync(Shop.Id);
+        var mine = Enumerable.Range(0, 27).Select(i => Event(Fingerprint($"mine-{i:D2}"), $"TimeoutException: job {i:D2} timed out", Now.AddMinutes(-10 - i))).ToList();
+        var others = Enumerable.Range(0, 3).Select(i => Event(Fingerprint($"other-{i}"), $"TimeoutException: other job {i} timed out", Now.AddMinutes(-5 - i))).ToList();
+        await _store.SeedAsync([Shop, Worker], [.. mine, .. others]);
+        var states = _store.Store.Notifications.States;
+        await states.SetStatesAsync([.. mine.Select(e => new IssueState(Shop.Id, e.Fingerprint, IssueStatus.Unresolved, Now.AddMinutes(-1)) { AssigneeId = me.Id })]);
+        Services.GetRequiredService<NavigationManager>().NavigateTo($"projects/{Shop.Id}/issues?assigned=me");
+        var cut = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, Shop.Id));
+        cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("27 issues"));
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.select-matching").Click();
+        cut.Find("button.bulk-resolve").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Resolved 27 issues."));
+        var resolved = (await states.GetStatesAsync(Shop.Id, IssueStatus.Resolved)).Select(state => state.Fingerprint);
+        resolved.Should().BeEquivalentTo(mine.Select(e => e.Fingerprint), "select all acts on what the Assigned filter lists, not the whole tab");
+    }
+
+    [Fact]
     public async Task A_resolved_issue_that_happens_again_is_listed_as_regressed_and_unresolved()
     {
         await _store.SeedAsync([Shop, Worker], [Event(CheckoutFingerprint, CheckoutTitle, Now.AddHours(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddHours(-3))]);
