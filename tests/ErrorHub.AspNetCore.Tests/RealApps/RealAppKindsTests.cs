@@ -79,10 +79,7 @@ public sealed class RealAppKindsTests
         var failed = await run.SendAsync(HttpMethod.Get, "/Statements/Monthly/9", "ada");
         failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await failed.Content.ReadAsStringAsync()).Should().Contain("We could not show this page", "the filter still answers");
-        var events = await run.EventsUpToAsync("Statement 9 has an unbalanced ledger");
-
-        var reported = events.Should().ContainSingle(Describe(events)).Subject;
-        AssertRequestAndUser(reported, "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Statements/Monthly/9");
+        var reported = await SingleReportAsync(run, "Statement 9 has an unbalanced ledger", "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Statements/Monthly/9");
         reported.Culprit.Should().Contain("StatementsController.Monthly");
         reported.Exceptions.Should().ContainSingle().Which.Type.Should().Be("System.IO.InvalidDataException");
         run.SdkLogNoise.Should().BeEmpty();
@@ -161,10 +158,7 @@ public sealed class RealAppKindsTests
         var failed = await run.SendAsync(HttpMethod.Get, "/profile/dave?handler=Avatar", "dave");
         failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await failed.Content.ReadAsStringAsync()).Should().Contain("Try again");
-        var events = await run.EventsUpToAsync("Avatar store timed out for dave");
-
-        var reported = events.Should().ContainSingle(Describe(events)).Subject;
-        AssertRequestAndUser(reported, "GET /profile/{handle}", "dave", "/profile/dave");
+        var reported = await SingleReportAsync(run, "Avatar store timed out for dave", "GET /profile/{handle}", "dave", "/profile/dave");
         reported.Culprit.Should().Contain("ProfileModel.OnGetAvatar");
         run.SdkLogNoise.Should().BeEmpty();
     }
@@ -240,6 +234,15 @@ public sealed class RealAppKindsTests
     /// <summary>What a failed count names: each event's first exception, logger and URL, not the whole record.</summary>
     internal static string Describe(List<ErrorEvent> events) =>
         string.Join(" | ", events.Select(e => $"{(e.Exceptions.Count > 0 ? e.Exceptions[0].Value : e.Message)} [{e.Logger}] {e.Request?.Url} {e.Tags.GetValueOrDefault("mechanism")}"));
+
+    /// <summary>The one event of the run up to the one whose message holds <paramref name="sentinel"/>: the failed request's, with its user.</summary>
+    private static async Task<ErrorEvent> SingleReportAsync(RealAppRun run, string sentinel, string route, string user, string path)
+    {
+        var events = await run.EventsUpToAsync(sentinel);
+        var reported = events.Should().ContainSingle(Describe(events)).Subject;
+        AssertRequestAndUser(reported, route, user, path);
+        return reported;
+    }
 
     internal static void AssertRequestAndUser(ErrorEvent reported, string route, string user, string path)
     {
