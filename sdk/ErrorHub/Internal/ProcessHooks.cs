@@ -6,7 +6,8 @@ namespace ErrorHub.Internal;
 /// <summary>
 /// Reports what fails outside requests: an exception nobody caught (sent before the process dies, within
 /// ShutdownTimeout) and a faulted task nobody awaited. Failures of a <c>BackgroundService</c> reach ErrorHub through
-/// the host's log. Hooked while the host runs, or while the handle of <c>ErrorHubSdk.Init</c> lives.
+/// the host's log. Hooked from the moment the app's logging or <c>UseErrorHub()</c> first reaches the host's client
+/// until the host stops (see <see cref="HookForHost"/>), or while the handle of <c>ErrorHubSdk.Init</c> lives.
 /// </summary>
 internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDisposable
 {
