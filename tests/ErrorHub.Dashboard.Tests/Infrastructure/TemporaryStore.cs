@@ -16,10 +16,13 @@ internal sealed class TemporaryStore : IDisposable
 
     public TemporaryStore()
     {
-        Store = SqliteDatabase.Open(Path.Combine(_directory, "errorhub.db"));
+        Store = SqliteDatabase.Open(DatabasePath);
     }
 
     public ErrorHubStore Store { get; }
+
+    /// <summary>The SQLite file, for a test that makes the real store fail (a trigger that aborts one write).</summary>
+    public string DatabasePath => Path.Combine(_directory, "errorhub.db");
 
     /// <summary>The admin every seeded store has; the tests' pages are rendered for them unless a test signs in someone else.</summary>
     public static readonly UserAccount Admin = new(

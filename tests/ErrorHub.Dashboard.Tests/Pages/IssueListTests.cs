@@ -605,6 +605,47 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_bulk_change_the_store_stops_partway_says_how_far_it_got_and_a_retry_changes_only_the_rest()
+    {
+        var bulk = Enumerable.Range(0, 120).Select(i => Event(Fingerprint($"bulk-{i:D3}"), $"TimeoutException: bulk job {i:D3} timed out", Now.AddMinutes(-10 - i))).ToList();
+        var cut = await RenderListAsync(1, bulk, address: "projects/1/issues?q=bulk%20job");
+
+        // The real store refuses the write of the 41st issue in the list's order (newest first), as a full disk would.
+        await ExecuteSqlAsync($"""
+            CREATE TRIGGER refuse_one BEFORE INSERT ON issue_states WHEN NEW.fingerprint = '{Fingerprint("bulk-040")}'
+            BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+            """);
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.select-matching").Click();
+        cut.Find("button.bulk-resolve").Click();
+        cut.Find("button.bulk-confirm-apply").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-failed").TextContent.Should().Contain("Resolved 40 of 120; the rest failed: the store did not answer."));
+        cut.Find(".bulk-failed").GetAttribute("role").Should().Be("alert");
+        (await _store.Store.Notifications.States.GetStatesAsync(1, IssueStatus.Resolved)).Should().HaveCount(40);
+        cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("80 issues", "what was resolved left the list"));
+
+        await ExecuteSqlAsync("DROP TRIGGER refuse_one");
+        cut.Find("button.bulk-retry").TextContent.Should().Be("Try again");
+        cut.Find("button.bulk-retry").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Resolved 80 issues."));
+        cut.FindAll(".bulk-failed").Should().BeEmpty();
+        (await _store.Store.Notifications.States.GetStatesAsync(1, IssueStatus.Resolved)).Should().HaveCount(120);
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(1, Fingerprint("bulk-000")))).Items.Should()
+            .ContainSingle("the retry acts on the issues the first try did not reach, not again on those it did");
+    }
+
+    private async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task Every_issue_matching_the_assigned_filter_is_resolved_and_no_other()
     {
         var me = await SignInMemberOfAsync(Shop.Id);
