@@ -40,6 +40,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(store.Notifications.Activity);
         services.AddSingleton(store.History);
         services.AddSingleton(store.Merges);
+        services.AddSingleton(store.Bookmarks);
         services.AddSingleton(store.Releases);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();

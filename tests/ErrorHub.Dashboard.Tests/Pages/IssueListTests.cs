@@ -605,6 +605,56 @@ public sealed class IssueListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_star_bookmarks_an_issue_for_me_alone_and_the_bookmarked_filter_and_terms_list_only_mine()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
+        IElement Star(string title) => cut.Find($"button.bookmark-star[aria-label='Bookmark {title.Replace("'", "\\'", StringComparison.Ordinal)}']");
+        Star(ProfileTitle).GetAttribute("aria-pressed").Should().Be("false");
+
+        Star(ProfileTitle).Click();
+        cut.WaitForAssertion(() => Star(ProfileTitle).GetAttribute("aria-pressed").Should().Be("true"));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([ProfileFingerprint]);
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, Guid.NewGuid())).Should().BeEmpty("a bookmark is its owner's alone");
+
+        cut.Find("select.filter-bookmarked").Change("me");
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle));
+        Address.Should().EndWith("projects/1/issues?bookmarked=me");
+
+        // Un-starring with the filter on takes the issue off the list.
+        Star(ProfileTitle).Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+        cut.Find(".empty-filtered").TextContent.Should().Be("No issue matches these filters.");
+
+        // Sentry's terms do the same as the filter; a new page reads the stars from the store.
+        await _store.Store.Bookmarks.SetBookmarksAsync(1, TemporaryStore.Admin.Id, [CheckoutFingerprint], true, Now);
+        foreach (var term in new[] { "is:bookmarked", "bookmarks:me", "IS:BOOKMARKED" })
+        {
+            Services.GetRequiredService<NavigationManager>().NavigateTo("projects/1/issues?q=" + Uri.EscapeDataString(term));
+            var list = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, 1));
+            list.WaitForAssertion(() => Titles(list).Should().Equal([CheckoutTitle], term));
+            list.Find(".filter-search input").GetAttribute("value").Should().BeEmpty("the term became the filter");
+            list.Find("select.filter-bookmarked option[value=me]").HasAttribute("selected").Should().BeTrue();
+        }
+    }
+
+    [Fact]
+    public async Task Checked_issues_are_bookmarked_and_unbookmarked_in_bulk()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.bulk-bookmark").Click();
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Bookmarked 2 issues."));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([CheckoutFingerprint, ProfileFingerprint]);
+        cut.FindAll("button.bookmark-star[aria-pressed=true]").Should().HaveCount(2);
+
+        cut.FindAll("input.select-issue")[0].Change(true);
+        cut.Find("button.bulk-unbookmark").Click();
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Removed the bookmarks of 1 issue."));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([ProfileFingerprint]);
+    }
+
+    [Fact]
     public async Task A_bulk_change_the_store_stops_partway_says_how_far_it_got_and_a_retry_changes_only_the_rest()
     {
         var bulk = Enumerable.Range(0, 120).Select(i => Event(Fingerprint($"bulk-{i:D3}"), $"TimeoutException: bulk job {i:D3} timed out", Now.AddMinutes(-10 - i))).ToList();
