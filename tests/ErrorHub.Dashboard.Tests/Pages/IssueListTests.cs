@@ -301,11 +301,11 @@ public sealed class IssueListTests : DashboardTestContext
         cut.FindAll(".search-terms-hint").Should().BeEmpty();
 
         // One it does not read is searched for as text: the empty list says so.
-        cut.Find("input[type=search]").Input("bookmarks:me user.email:joe@example.com");
+        cut.Find("input[type=search]").Input("bookmarks:ana@example.com user.email:joe@example.com");
         cut.Find("form.issue-filters").Submit();
         cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("0 issues"));
         cut.Find(".search-terms-hint").TextContent.Should()
-            .Contain("The search is plain text").And.Contain("“bookmarks:me joe@example.com”").And.Contain("Release");
+            .Contain("The search is plain text").And.Contain("“bookmarks:ana@example.com joe@example.com”").And.Contain("Release");
 
         // The e-mail alone finds the issue; a search without terms that finds nothing, or an address, gets no such word.
         cut.Find("input[type=search]").Input("joe@example.com");
