@@ -143,6 +143,20 @@ public sealed class DotNetTraceParserTests
     }
 
     [Fact]
+    public void Danish_frame_lines_are_read()
+    {
+        var danish = DotNetTraceParser.Parse("""
+            System.IndexOutOfRangeException: Indekset lå uden for arrayets grænser.
+               ved Terraria.NetMessage.SendData(Int32 msgType, Int32 remoteClient)
+               ved Shop.Commands.Spawn(CommandArgs args) i C:\src\Shop\Commands.cs:linje 12
+            """);
+
+        danish.Exceptions[0].Value.Should().Be("Indekset lå uden for arrayets grænser.");
+        danish.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("Terraria.NetMessage", "SendData", null), ("Shop.Commands", "Spawn", 12));
+    }
+
+    [Fact]
     public void Czech_frame_lines_are_read_and_a_message_line_starting_with_v_is_not_a_frame()
     {
         var czech = DotNetTraceParser.Parse("""
