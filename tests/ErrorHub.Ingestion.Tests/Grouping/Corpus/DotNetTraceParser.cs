@@ -108,6 +108,14 @@ internal static partial class DotNetTraceParser
             {
                 messageOwner = StartChain(trimmed, stack, ref root);
             }
+            else if (messageOwner is not null && trimmed.IndexOf(" ---> ", StringComparison.Ordinal) is var arrow and > 0
+                && Header().Match(trimmed[(arrow + 6)..]) is { Success: true } inner && inner.Groups["type"].Value.Contains('.', StringComparison.Ordinal))
+            {
+                // .NET Framework's one-line chain after a message of several lines: "A: x\ny ---> B: z" (ToString appends the
+                // inner exception right after the outer message's last line).
+                messageOwner.Message += "\n" + trimmed[..arrow];
+                messageOwner = StartChain(trimmed[(arrow + 6)..], stack, ref root);
+            }
             else if (messageOwner is not null)
             {
                 // A message of several lines.

@@ -48,8 +48,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     /// </summary>
     private static readonly string[] PlainSamples = ["held-out-5", "held-out-6", "held-out-7"];
 
-    /// <summary>Every plain sample, the five collected after version 7 (held-out-8 to held-out-12) included: printed, not asserted.</summary>
-    private static readonly string[] AllPlainSamples = [.. PlainSamples, "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12"];
+    /// <summary>Every plain sample, the six collected after version 7 (held-out-8 to held-out-13) included: printed, not asserted.</summary>
+    private static readonly string[] AllPlainSamples = [.. PlainSamples, "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-13"];
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
