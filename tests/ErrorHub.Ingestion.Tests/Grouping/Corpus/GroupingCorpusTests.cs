@@ -70,6 +70,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v8 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V8).Fingerprint).ToList();
         var v9 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V9).Fingerprint).ToList();
         var v10 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V10).Fingerprint).ToList();
+        var v11 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V11).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
@@ -92,6 +93,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine($"version 9 groups {Enumerable.Range(0, traces.Count).Count(i => v9[i] != v8[i])} traces otherwise than version 8");
         output.WriteLine(Line("version 10", ClusteringScore.Of(labels, v10)));
         output.WriteLine($"version 10 groups {Enumerable.Range(0, traces.Count).Count(i => v10[i] != v9[i])} traces otherwise than version 9");
+        output.WriteLine(Line("version 11", ClusteringScore.Of(labels, v11)));
+        output.WriteLine($"version 11 groups {Enumerable.Range(0, traces.Count).Count(i => v11[i] != v10[i])} traces otherwise than version 10");
         var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
         var pooledPrevious = ClusteringScore.Of(pooled.Select(i => labels[i]).ToList(), pooled.Select(i => v6[i]).ToList());
@@ -133,6 +136,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         // The corpus's traces are text: no report says which assembly came from a NuGet package, so version 9 reads them as version 8.
         v9.Should().Equal(v8, "version 9 reads only the package fact an SDK sends, which no trace of the corpus carries");
         v10.Should().Equal(v9, "version 10 reads only a request's route tag, which no trace of the corpus carries");
+        v11.Should().Equal(v10, "version 11 reads only a request's handler tag, which no trace of the corpus carries");
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
         labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
         scoreV8.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal).And.BeGreaterThanOrEqualTo(PairwiseFloor);
@@ -172,7 +176,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         {
             var current = Grouper.Group(trace.Event);
             var expected = new List<string>();
-            foreach (var older in new[] { GroupingRules.V8, GroupingRules.V7, GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
+            foreach (var older in new[] { GroupingRules.V10, GroupingRules.V9, GroupingRules.V8, GroupingRules.V7, GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
             {
                 var fingerprint = Grouper.Group(trace.Event, older).Fingerprint;
                 if (fingerprint != current.Fingerprint && !expected.Contains(fingerprint))
