@@ -44,7 +44,7 @@ public sealed class RequestContextTests
         await app.GetAsync("/stock/summer-kit");
         await app.GetAsync("/stock/summer-kit/nested");
 
-        app.Events.Select(e => e.Tags.GetValueOrDefault("handler")).Should().Equal(
+        app.Events.Select(e => e.Tags.TryGetValue("handler", out var handler) ? handler : null).Should().Equal(
             "ErrorHub.AspNetCore.Tests.Context.StockHandlers.Reserve", "ErrorHub.AspNetCore.Tests.Context.StockHandlers.Nested.Count");
     }
 
