@@ -1,14 +1,17 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using ErrorHub.Internal;
+using ErrorHub.Protocol;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Features.Authentication;
+using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -76,6 +79,13 @@ internal static class RequestCapture
         if (endpoint is RouteEndpoint { RoutePattern.RawText: { } template })
         {
             errorEvent.Tags.TryAdd("route", RouteTag(request.Method, template));
+        }
+
+        // The handler method names the failing code where the JIT inlined it into the endpoint's generated delegate and no frame of
+        // it is left (a Release build's small handler): grouping counts it in its frame's place (docs/grouping.md, "Version 11").
+        if (endpoint is not null && HandlerName(endpoint) is { } handler)
+        {
+            errorEvent.Tags.TryAdd("handler", handler);
         }
 
         var (browser, clientOs) = ParseUserAgent(request.Headers.UserAgent.ToString());
@@ -437,4 +447,21 @@ internal static class RequestCapture
     }
 
     private static string Truncate(string value) => value.Length <= MaxValueLength ? value : value[..MaxValueLength];
+
+    /// <summary>
+    /// The endpoint's handler as its frame names it (<c>Shop.Api.OrdersController.Get</c>): a minimal API's method group (ASP.NET Core keeps
+    /// the method in the endpoint's metadata) or an MVC action; null for a lambda or local function, whose compiler name
+    /// (<c>Program.&lt;&gt;c.&lt;&lt;Main&gt;$&gt;b__0_3</c>) is the same for every handler of the app and is not sent.
+    /// </summary>
+    internal static string? HandlerName(Endpoint endpoint)
+    {
+        var method = endpoint.Metadata.GetMetadata<MethodInfo>() ?? endpoint.Metadata.GetMetadata<ControllerActionDescriptor>()?.MethodInfo;
+        if (method?.DeclaringType?.FullName is not { } typeName || method.Name.Contains('<') || typeName.Contains('<'))
+        {
+            return null;
+        }
+
+        var (type, function) = DotNetNames.Normalize(typeName, method.Name);
+        return type is null ? null : Truncate($"{type}.{function}");
+    }
 }

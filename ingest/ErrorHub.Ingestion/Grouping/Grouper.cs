@@ -194,10 +194,12 @@ internal static partial class Grouper
 
         var nodes = ExceptionTree.Build(incoming.Exceptions).RootCauses(rules);
         var endpoint = rules.EntryPointHandlersByEndpoint ? EndpointName(incoming) : null;
+        // Version 11 reads the handler tag only for a root cause whose handler was inlined: most events (a handler's own frame kept) do not pay for it.
+        var handlerSource = rules.HandlerMethodStandsIn && endpoint is not null ? incoming : null;
         var roots = new List<RootCause>(nodes.Count);
         foreach (var node in nodes)
         {
-            roots.Add(RootCause.Of(node, rules, endpoint));
+            roots.Add(RootCause.Of(node, rules, endpoint, handlerSource));
         }
 
         return roots;
@@ -289,7 +291,8 @@ internal static partial class Grouper
         if (roots.Count > 0 && roots[0].AppFrame is null && roots[0].HandlerInlined && EndpointName(incoming) is { } endpoint)
         {
             // Version 10: the handler's code ran inlined in the endpoint's request delegate; the route says which handler it was.
-            return endpoint;
+            // Version 11: a named handler method, as its frame would have said.
+            return roots[0].InlinedHandler ?? endpoint;
         }
 
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
@@ -308,11 +311,38 @@ internal static partial class Grouper
     /// </summary>
     internal static readonly string[] EndpointTags = [RouteTag, EndpointTag];
 
+    /// <summary>
+    /// The handler method the ASP.NET Core SDK read from the endpoint's metadata (<c>Shop.Api.OrdersController.Get</c>, a minimal API's
+    /// method group), as the app frame its own frame would make (normalized as frames are); null when the tag was not sent (older SDKs, a
+    /// lambda handler, not a request), was filtered, or names no method of a type. Read by version 11 only where the handler was inlined.
+    /// </summary>
+    internal static string? HandlerMethod(IncomingEvent incoming)
+    {
+        if (incoming.Tags.Count == 0 || !incoming.Tags.TryGetValue(HandlerTag, out var tag) || tag == Scrubbing.EventScrubber.Filtered)
+        {
+            return null;
+        }
+
+        var name = tag.AsSpan().Trim();
+        var dot = name.LastIndexOf('.');
+
+        // A compiler-generated name (a lambda, a local function) is not a handler a frame would name apart from the others.
+        if (dot <= 0 || dot == name.Length - 1 || name.Contains('<') || name.ContainsAny(" \t\r\n"))
+        {
+            return null;
+        }
+
+        var type = name[..dot].ToString();
+        var method = name[(dot + 1)..].ToString();
+        return NormalizedNames.TypeAndFunction(type, method) ?? $"{type}.{method}";
+    }
+
     /// <summary>How the throw site is shown (not counted) when an inlined handler's code threw in the request delegate (version 10).</summary>
     internal const string InlinedHandlerSite = "lambda_method (the endpoint's request delegate, the handler inlined)";
 
     internal const string RouteTag = "route";
     internal const string EndpointTag = "endpoint";
+    internal const string HandlerTag = "handler";
 
     /// <summary>
     /// A minimal API's handler is a lambda the compiler names after the method that mapped it, so every
@@ -518,16 +548,17 @@ internal static partial class Grouper
 
     /// <summary>One root cause and where it was thrown.</summary>
     private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components,
-        bool HandlerInlined = false)
+        bool HandlerInlined = false, string? InlinedHandler = null)
     {
         /// <summary>
         /// The exception's type; where it was thrown: the first frame that is not a throw helper or
         /// plumbing, framework frames included, counted by component (a framework guard's place does
         /// not count, only where the app called it; a cancellation's does not either); and the first
         /// frame of the app's own code, and (version 9) the request's <paramref name="endpoint"/> when that frame is a lambda or local
-        /// function of the entry point. Without either, the parameterized message.
+        /// function of the entry point. Without either, the parameterized message. (Version 11) the handler method the endpoint's metadata
+        /// names (the <paramref name="handlerSource"/> event's tag) counts as the app frame where the JIT inlined it into the endpoint's request delegate.
         /// </summary>
-        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint, IncomingEvent? handlerSource)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
@@ -561,6 +592,7 @@ internal static partial class Grouper
                 ? DotNetFrames.RequestDelegateIndex(throwFrames, rules)
                 : -1;
             var handlerInlined = delegateIndex >= 0;
+            var handler = handlerInlined && handlerSource is not null ? HandlerMethod(handlerSource) : null;
 
             // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
             var threadCheck = ThreadCheckUpTo(throwFrames, throwIndex, rules);
@@ -618,6 +650,13 @@ internal static partial class Grouper
                     components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
                 }
             }
+            else if (handlerInlined && handler is not null)
+            {
+                // Version 11: a named method's frame, when the JIT keeps it, is the key (the method may also fail called by another
+                // endpoint's handler, one issue whoever called it); inlined, the endpoint's metadata still names it, and it keys alike.
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, handler));
+                components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!, Counts: false));
+            }
             else if (handlerInlined)
             {
                 components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
@@ -652,7 +691,7 @@ internal static partial class Grouper
                 components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
             }
 
-            return new RootCause(exception, throwSite, appFrame, components, handlerInlined);
+            return new RootCause(exception, throwSite, appFrame, components, handlerInlined, handlerInlined ? handler : null);
         }
 
         private static int IndexOf(IReadOnlyList<FrameRecord> frames, FrameRecord frame)

@@ -9,7 +9,7 @@ namespace ErrorHub.Ingestion.Grouping;
 /// (docs/benchmarks.md, "intake14"). Two events share a result only when everything grouping reads is equal in both:
 /// every exception of the chain whole (type, message, module, and each frame with every field, the ones grouping ignores
 /// too), the SDK's fingerprint, the logger, the endpoint tags the culprit may name (and version 9 counts for a minimal API
-/// handler), and the event's message when it has no exception. Not thread-safe: one per preparing thread, kept no longer than the batch or insert it serves.
+/// handler), the handler tag version 11 counts for an inlined handler method, and the event's message when it has no exception. Not thread-safe: one per preparing thread, kept no longer than the batch or insert it serves.
 /// </summary>
 /// <remarks>
 /// Bounded: past <see cref="MaxEntries"/> distinct inputs the rest are grouped each time and not kept, so a batch of all
@@ -76,6 +76,7 @@ internal sealed class GroupingCache
         private readonly string? _message;
         private readonly string? _route;
         private readonly string? _endpoint;
+        private readonly string? _handler;
         private readonly int _hash;
 
         /// <summary>The hash of a chain's names that tell failures apart (types, messages, methods, lines); equality reads everything.</summary>
@@ -109,6 +110,7 @@ internal sealed class GroupingCache
             _message = incoming.Exceptions.Count == 0 ? incoming.Message : null;
             _route = incoming.Tags.GetValueOrDefault(Grouper.RouteTag);
             _endpoint = incoming.Tags.GetValueOrDefault(Grouper.EndpointTag);
+            _handler = incoming.Tags.GetValueOrDefault(Grouper.HandlerTag);
 
             var hash = new HashCode();
             hash.Add(chainHash);
@@ -125,6 +127,7 @@ internal sealed class GroupingCache
                 || !string.Equals(_message, other._message, StringComparison.Ordinal)
                 || !string.Equals(_route, other._route, StringComparison.Ordinal)
                 || !string.Equals(_endpoint, other._endpoint, StringComparison.Ordinal)
+                || !string.Equals(_handler, other._handler, StringComparison.Ordinal)
                 || !SameStrings(_fingerprint, other._fingerprint)
                 || _exceptions.Count != other._exceptions.Count)
             {

@@ -12,7 +12,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// is version 7 reading only Microsoft's products as framework code under Microsoft (docs/grouping.md, "Version 8"); version 9 is version 8 reading a
 /// NuGet package's frame as a library's, where the client says its assembly is a package's, and counting the request's route beside a minimal API
 /// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"); version 10 is version 9 counting the route in the place of a
-/// minimal API handler the JIT inlined away, and instead of an entry point lambda's frame (docs/grouping.md, "Version 10"). Version 4 is version 3 with
+/// minimal API handler the JIT inlined away, and instead of an entry point lambda's frame (docs/grouping.md, "Version 10"); version 11 is version 10 counting
+/// a named handler method, as the endpoint's metadata names it, in the place of its frame where the JIT inlined it away (docs/grouping.md, "Version 11"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -25,7 +26,7 @@ internal sealed class GroupingRules
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
-        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false)
+        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false)
     {
         Version = version;
         Previous = previous;
@@ -43,6 +44,7 @@ internal sealed class GroupingRules
         PackagesAreLibraries = packagesAreLibraries;
         EntryPointHandlersByEndpoint = entryPointHandlersByEndpoint;
         EndpointStandsForHandler = endpointStandsForHandler;
+        HandlerMethodStandsIn = handlerMethodStandsIn;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -126,8 +128,18 @@ internal sealed class GroupingRules
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true);
 
+    /// <summary>
+    /// Version 10 and: a named method that is an endpoint's handler (a minimal API's method group, an MVC action), as the SDK reads it from the
+    /// endpoint's metadata (the <c>handler</c> tag), counts as the app frame in its own frame's place where the JIT inlined it into the endpoint's
+    /// request delegate, where version 10 counted the route: the same method is one issue with and without its frame (Debug and Release builds,
+    /// runtime settings), and whichever endpoint's handler called it (docs/grouping.md, "Version 11"). An event without the tag groups as version 10.
+    /// </summary>
+    public static GroupingRules V11 { get; } = new(11, V10, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V10;
+    public static GroupingRules Current => V11;
 
     public int Version { get; }
 
@@ -187,6 +199,12 @@ internal sealed class GroupingRules
     public bool EndpointStandsForHandler { get; }
 
     /// <summary>
+    /// Where the handler was inlined into the endpoint's request delegate, the handler method the client names (<see cref="Grouper.HandlerMethod"/>,
+    /// a named method, never a lambda) counts as the app frame its frame would have been, not the route.
+    /// </summary>
+    public bool HandlerMethodStandsIn { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -214,8 +232,12 @@ internal sealed class GroupingRules
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
         var addsHandlerStandIn = EndpointStandsForHandler && !Previous.EndpointStandsForHandler && Grouper.EndpointName(incoming) is not null;
+
+        // Version 11 reads the handler tag only where version 10 read the route in an inlined handler's place: a compiled lambda in the stack.
+        var addsHandlerMethod = HandlerMethodStandsIn && !Previous.HandlerMethodStandsIn && Grouper.EndpointName(incoming) is not null
+            && Grouper.HandlerMethod(incoming) is not null;
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
-            || addsHandlerStandIn;
+            || addsHandlerStandIn || addsHandlerMethod;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -241,7 +263,8 @@ internal sealed class GroupingRules
                     || (addsMicrosoftApps && MayBeMicrosoftApp(frame))
                     || (addsPackages && frame.Package)
                     || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
-                    || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame))))
+                    || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame)))
+                    || (addsHandlerMethod && DotNetFrames.IsCompiledLambda(frame)))
                 {
                     return true;
                 }

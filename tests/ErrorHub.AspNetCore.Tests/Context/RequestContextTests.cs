@@ -28,6 +28,24 @@ public sealed class RequestContextTests
         e.Tags["browser"].Should().Be("Safari 17.2");
         e.Tags["client_os"].Should().Be("macOS 10.15.7");
         e.Extra["process.uptime"].Should().MatchRegex(@"^\d+ s$");
+        e.Tags.Should().NotContainKey("handler", "a lambda's compiler name is the same for every handler of an app");
+    }
+
+    [Fact]
+    public async Task A_method_handler_is_named_as_its_frame_names_it_so_that_grouping_can_stand_it_in_where_it_was_inlined()
+    {
+        await using var app = await ReportingApp.StartAsync(pipeline =>
+        {
+            pipeline.UseErrorHub();
+            pipeline.MapGet("/stock/{sku}", StockHandlers.Reserve);
+            pipeline.MapGet("/stock/{sku}/nested", StockHandlers.Nested.Count);
+        });
+
+        await app.GetAsync("/stock/summer-kit");
+        await app.GetAsync("/stock/summer-kit/nested");
+
+        app.Events.Select(e => e.Tags.TryGetValue("handler", out var handler) ? handler : null).Should().Equal(
+            "ErrorHub.AspNetCore.Tests.Context.StockHandlers.Reserve", "ErrorHub.AspNetCore.Tests.Context.StockHandlers.Nested.Count");
     }
 
     [Fact]
@@ -86,5 +104,15 @@ public sealed class RequestContextTests
     {
         public UserInfo? GetUser(UserInfo? fromContext) =>
             fromContext is null ? null : new UserInfo { Id = fromContext.Id, Username = fromContext.Username, Email = $"{fromContext.Username}.customer@shop.example" };
+    }
+}
+
+internal static class StockHandlers
+{
+    public static string Reserve(string sku) => Shop.Checkout(sku);
+
+    internal static class Nested
+    {
+        public static string Count(string sku) => Shop.Checkout(sku + "-nested");
     }
 }

@@ -33,6 +33,8 @@ public sealed class RealAppKindsTests
         events.Should().HaveCount(3, "one per failure, none for the 400");
         AssertRequestAndUser(Single(events, "Cart 7 has no items"), "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Home/Checkout/7");
         Single(events, "Cart 7 has no items").Tags.Should().Contain("endpoint", "ErrorHub.RealApps.Controllers.HomeController.Checkout (ErrorHub.RealApps)");
+        Single(events, "Cart 7 has no items").Tags.Should().Contain("handler", "ErrorHub.RealApps.Controllers.HomeController.Checkout",
+            "the action as its frame names it, which grouping counts where the JIT inlined the action away");
         Single(events, "Legacy client check failed").Culprit.Should().Contain("RejectLegacyClientsAttribute");
         Single(events, "Price list is corrupt").Culprit.Should().Contain("BrokenModel");
         AssertRequestAndUser(Single(events, "Price list is corrupt"), "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Home/Broken");

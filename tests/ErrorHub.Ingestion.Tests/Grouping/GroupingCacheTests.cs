@@ -44,6 +44,7 @@ public sealed class GroupingCacheTests
         ["the message of an exception without frames"] = (Event(Exception("System.Exception", "Billing.Api did not answer")), Event(Exception("System.Exception", "Shipping.Api did not answer"))),
         ["the route a handler lambda's culprit names"] = (MinimalApiCrash() with { Tags = RouteA }, MinimalApiCrash() with { Tags = RouteB }),
         ["the endpoint a handler lambda's culprit names"] = (MinimalApiCrash() with { Tags = EndpointA }, MinimalApiCrash() with { Tags = EndpointB }),
+        ["the handler method version 11 counts for an inlined handler"] = (InlinedHandlerCrash("Shop.Api.CheckoutHandlers.Place"), InlinedHandlerCrash("Shop.Api.CheckoutHandlers.Refund")),
     };
 
     public static TheoryData<string> GroupedInputs() => [.. Cases.Keys];
@@ -119,6 +120,15 @@ public sealed class GroupingCacheTests
     /// <summary>A client that sends no declaring types (not the .NET SDK): methods are told apart by their module.</summary>
     private static IncomingEvent Typeless(string module) =>
         Event(Exception("Error", "boom", new FrameRecord("charge", null, module, null, null, null, InApp: true)));
+
+    /// <summary>A minimal API method handler the JIT inlined into its endpoint's request delegate: version 11 keys it by the handler tag.</summary>
+    private static IncomingEvent InlinedHandlerCrash(string handler) => Event(
+        Exception("System.InvalidOperationException", "Bundle 'summer-kit' cannot be checked out",
+            new FrameRecord("lambda_method9", null, "Anonymously Hosted DynamicMethods Assembly", null, null, null, InApp: false),
+            Framework("Microsoft.AspNetCore.Routing.EndpointMiddleware", "Invoke"))) with
+    {
+        Tags = new Dictionary<string, string> { ["route"] = "POST /checkout/{bundle}", ["handler"] = handler },
+    };
 
     /// <summary>A minimal API handler's lambda: its culprit is the route or endpoint the SDK tagged.</summary>
     private static IncomingEvent MinimalApiCrash() => Event(

@@ -10,11 +10,13 @@ using static ErrorHub.Ingestion.Tests.Grouping.GroupingEvents;
 namespace ErrorHub.Ingestion.Tests.Grouping;
 
 /// <summary>
-/// Grouping version 10 on the frames a real minimal API app built in Release sent (MinimalApi/release-handlers.json, its README says how
-/// they were recorded): a handler the JIT inlined into its endpoint's request delegate leaves no frame of the app's code, and the frames
+/// Grouping versions 10 and 11 on the frames a real minimal API app built in Release sent (MinimalApi/release-handlers.json, its README says
+/// how they were recorded): a handler the JIT inlined into its endpoint's request delegate leaves no frame of the app's code, and the frames
 /// beyond the delegate change when the runtime promotes the endpoint middleware, so version 9 made one issue of every inlined handler's
-/// failure of one type, and two of one handler's (docs/grouping.md, "Version 10"). Recorded frames, not a Release app in the test: whether
-/// a handler is inlined depends on the JIT and its settings, as the recording shows.
+/// failure of one type, and two of one handler's (docs/grouping.md, "Version 10"); version 10 keyed a method handler by its route where it was
+/// inlined and by its frame where the frame was kept, two issues across runtime settings, which version 11 makes one by the method the
+/// endpoint's metadata names (docs/grouping.md, "Version 11"). Recorded frames, not a Release app in the test: whether a handler is inlined
+/// depends on the JIT and its settings, as the recording shows.
 /// </summary>
 public sealed class MinimalApiReleaseHandlerTests
 {
@@ -36,19 +38,29 @@ public sealed class MinimalApiReleaseHandlerTests
     }
 
     [Fact]
-    public void A_method_handler_is_one_issue_under_one_runtime_setting_and_keyed_by_its_frame_where_the_frame_is_kept()
+    public void A_method_handler_is_one_issue_with_and_without_its_frame_keyed_by_the_method()
     {
-        foreach (var handler in Stacks.Where(s => s.Route.StartsWith("GET /static/", StringComparison.Ordinal)).GroupBy(s => (s.Route, s.Run)))
+        foreach (var handler in Stacks.Where(s => s.Route.StartsWith("GET /static/", StringComparison.Ordinal)).GroupBy(s => s.Route))
         {
             handler.Select(s => Grouper.Group(s.Event).Fingerprint).Distinct().Should().ContainSingle(
-                $"{handler.Key.Route} ({handler.Key.Run}): before and after the endpoint middleware shows");
+                $"{handler.Key}: with and without the method's frame, before and after the endpoint middleware shows, under every runtime setting");
         }
 
-        // Where the frame is kept, the method is the key as in version 9: the same method may be called by another handler too.
+        // The method is the key, kept or inlined: the same method may be called by another handler too, and is one issue whoever called it.
         var kept = Stacks.First(s => s.Route == "GET /static/stock" && s.Event.Exceptions[0].Frames[0].InApp);
         var inlined = Stacks.First(s => s.Route == "GET /static/stock" && !s.Event.Exceptions[0].Frames[0].InApp);
         Grouper.Counted(Grouper.Group(kept.Event).Components).Should().Equal("type:InvalidOperationException", "app:Handlers.Stock");
-        Grouper.Counted(Grouper.Group(inlined.Event).Components).Should().Equal("type:InvalidOperationException", "endpoint:GET /static/stock");
+        Grouper.Counted(Grouper.Group(inlined.Event).Components).Should().Equal("type:InvalidOperationException", "app:Handlers.Stock");
+        Grouper.Group(inlined.Event).Culprit.Should().Be("Handlers.Stock");
+    }
+
+    [Fact]
+    public void Version_10_made_a_method_handler_two_issues_across_runtime_settings_and_an_older_sdks_events_still_group_so()
+    {
+        var stock = Stacks.Where(s => s.Route == "GET /static/stock").ToList();
+
+        stock.Select(s => Grouper.Group(s.Event, GroupingRules.V10).Fingerprint).Distinct().Should().HaveCount(2, "the frame where it was kept, the route where it was inlined");
+        stock.Select(s => Grouper.Group(WithoutHandlerTag(s.Event)).Fingerprint).Distinct().Should().HaveCount(2, "an SDK that sends no handler tag");
     }
 
     [Fact]
@@ -72,7 +84,7 @@ public sealed class MinimalApiReleaseHandlerTests
 
         var grouped = Grouper.Group(stack.Event);
 
-        grouped.Version.Should().Be(10);
+        grouped.Version.Should().Be(11);
         grouped.Components.Should().Equal(
             new GroupingComponent(GroupingComponent.Type, "NullReferenceException"),
             new GroupingComponent(GroupingComponent.ThrowSite, Grouper.InlinedHandlerSite, Counts: false),
@@ -96,7 +108,7 @@ public sealed class MinimalApiReleaseHandlerTests
         var methodFrameKept = 0;
         foreach (var stack in Stacks)
         {
-            var current = Grouper.Group(stack.Event);
+            var current = Grouper.Group(stack.Event, GroupingRules.V10);
             var versionNine = Grouper.Group(stack.Event, GroupingRules.V9).Fingerprint;
             if (current.Fingerprint != versionNine)
             {
@@ -114,6 +126,27 @@ public sealed class MinimalApiReleaseHandlerTests
 
         changed.Should().Be(24, "every lambda handler's stack and every inlined method's: version 10 keys each by its route");
         methodFrameKept.Should().Be(16);
+    }
+
+    [Fact]
+    public void Every_recorded_stack_version_11_groups_otherwise_is_an_inlined_method_and_carries_version_10s_fingerprint()
+    {
+        var changed = 0;
+        foreach (var stack in Stacks)
+        {
+            var current = Grouper.Group(stack.Event);
+            var versionTen = Grouper.Group(stack.Event, GroupingRules.V10).Fingerprint;
+            if (current.Fingerprint != versionTen)
+            {
+                changed++;
+                stack.Route.Should().StartWith("GET /static/");
+                stack.Event.Exceptions[0].Frames[0].InApp.Should().BeFalse("only an inlined method handler is keyed otherwise");
+                GroupingRules.V11.MayDifferFromPrevious(stack.Event).Should().BeTrue();
+                current.LegacyFingerprint.Should().Be(versionTen, $"{stack.Route}, calls {stack.FirstCall}-{stack.LastCall}, {stack.Run}");
+            }
+        }
+
+        changed.Should().Be(4, "the method handlers' stacks without their frame (the static profile and stock under the runtime's defaults, before and after the endpoint middleware shows)");
     }
 
     [Fact]
@@ -155,6 +188,8 @@ public sealed class MinimalApiReleaseHandlerTests
             Tags = new Dictionary<string, string> { ["route"] = route, ["endpoint"] = endpoint },
         };
 
+    private static IncomingEvent WithoutHandlerTag(IncomingEvent e) => e with { Tags = e.Tags.Where(t => t.Key != "handler").ToDictionary() };
+
     private sealed record Recorded(string Run, string Route, int FirstCall, int LastCall, IncomingEvent Event);
 
     private static List<Recorded> Load()
@@ -168,10 +203,18 @@ public sealed class MinimalApiReleaseHandlerTests
                 f.GetProperty("function").GetString()!, f.GetProperty("type").GetString(), f.GetProperty("module").GetString(), null, null, null,
                 InApp: f.GetProperty("in_app").GetBoolean())).ToArray();
             var route = entry.GetProperty("route").GetString()!;
-            var e = Event(Exception(entry.GetProperty("type").GetString()!, entry.GetProperty("value").GetString()!, frames)) with
+            var endpoint = entry.GetProperty("endpoint").GetString()!;
+            var tags = new Dictionary<string, string> { ["route"] = route, ["endpoint"] = endpoint, ["http.method"] = "GET" };
+
+            // The recording predates the SDK's handler tag: ReproApp maps the static endpoints to Handlers' methods, which the display name ends
+            // with ("=> Stock"), and the SDK sends them as it names their frames (RequestCapture.HandlerName); the lambdas get none.
+            var arrow = endpoint.IndexOf(" => ", StringComparison.Ordinal);
+            if (arrow > 0)
             {
-                Tags = new Dictionary<string, string> { ["route"] = route, ["endpoint"] = entry.GetProperty("endpoint").GetString()!, ["http.method"] = "GET" },
-            };
+                tags["handler"] = "Handlers." + endpoint[(arrow + 4)..];
+            }
+
+            var e = Event(Exception(entry.GetProperty("type").GetString()!, entry.GetProperty("value").GetString()!, frames)) with { Tags = tags };
             stacks.Add(new Recorded(entry.GetProperty("run").GetString()!, route, entry.GetProperty("first_call").GetInt32(), entry.GetProperty("last_call").GetInt32(), e));
         }
 

@@ -36,6 +36,9 @@ namespace ErrorHub.Benchmarks;
 /// fingerprint to carry as the legacy one, and by version 7), <c>group-v9</c> (the web-shop event grouped by version 9: the baseline of
 /// <c>group</c> under version 10), <c>group-inlined</c> and <c>group-inlined-v9</c> (a minimal API handler's failure as a Release build sends it,
 /// the handler inlined away, grouped by version 10, which keys it by the route and also computes version 9's fingerprint, and by version 9),
+/// <c>group-v10</c> (the web-shop event grouped by version 10: the baseline of <c>group</c> under version 11), <c>group-inlined-method</c> and
+/// <c>group-inlined-method-v10</c> (a minimal API method handler's failure inlined away, with the SDK's handler tag, grouped by version 11, which keys
+/// it by the method and also computes version 10's fingerprint, and by version 10),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
 /// journal on: inflate and validate), <c>validate-decode</c> (the same with the whole batch decoded into events to validate it, as
@@ -94,7 +97,8 @@ internal static class DecodeCost
         EventWireWriter.WriteBatch(loopBuffer, loopEvents);
         var loopBody = loopBuffer.WrittenSpan.ToArray();
         var nullBody = FrameworkOnlyBatch("System.NullReferenceException", "Object reference not set to an instance of an object.", NullDereferenceFrames);
-        var inlinedBody = InlinedHandlerBatch();
+        var inlinedBody = InlinedHandlerBatch("GET /lambda/profile", "HTTP: GET /lambda/profile", handler: null);
+        var inlinedMethodBody = InlinedHandlerBatch("GET /static/profile", "HTTP: GET /static/profile => Profile", handler: "Handlers.Profile");
         var setterBody = FrameworkOnlyBatch("System.ArgumentOutOfRangeException",
             "The value must be greater than or equal to zero and less than the console's buffer size in that dimension.", SetterFrames);
 
@@ -142,13 +146,16 @@ internal static class DecodeCost
                 "group-v9" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V9),
                 "group-inlined" => () => ScrubGroup(decoder, scrubber, inlinedBody),
                 "group-inlined-v9" => () => ScrubGroup(decoder, scrubber, inlinedBody, ErrorHub.Ingestion.Grouping.GroupingRules.V9),
+                "group-v10" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V10),
+                "group-inlined-method" => () => ScrubGroup(decoder, scrubber, inlinedMethodBody),
+                "group-inlined-method-v10" => () => ScrubGroup(decoder, scrubber, inlinedMethodBody, ErrorHub.Ingestion.Grouping.GroupingRules.V10),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
                 "validate" => () => Validate(preparer, loadGzipped, limits),
                 "validate-decode" => () => ValidateByDecoding(decoder, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-v9, group-inlined, group-inlined-v9, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-v9, group-inlined, group-inlined-v9, group-v10, group-inlined-method, group-inlined-method-v10, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -276,9 +283,10 @@ internal static class DecodeCost
     /// <summary>
     /// A minimal API handler's NullReferenceException as a Release build sends it when the JIT inlined the handler into the endpoint's
     /// request delegate (tests/ErrorHub.Ingestion.Tests/Grouping/MinimalApi): the delegate's generated frame, ASP.NET Core's middleware and
-    /// the SDK's, no frame of the app's code, the route tag. Grouping version 10 keys it by the route and computes version 9's fingerprint too.
+    /// the SDK's, no frame of the app's code, the route tag. Grouping version 10 keys it by the route and computes version 9's fingerprint too;
+    /// with a <paramref name="handler"/> tag (a method handler), version 11 keys it by the method and computes version 10's fingerprint too.
     /// </summary>
-    private static byte[] InlinedHandlerBatch()
+    private static byte[] InlinedHandlerBatch(string route, string endpoint, string? handler)
     {
         var events = Enumerable.Range(0, CodecBenchmarks.BatchSize).Select(_ => RealisticEvent.Create()).ToArray();
         foreach (var e in events)
@@ -293,8 +301,12 @@ internal static class DecodeCost
             root.Frames.Add(new StackFrameEntry { Type = "Microsoft.AspNetCore.Routing.EndpointMiddleware", Function = "Invoke", Module = "Microsoft.AspNetCore.Routing", InApp = false });
             root.Frames.Add(new StackFrameEntry { Type = "Microsoft.AspNetCore.Authorization.AuthorizationMiddleware", Function = "Invoke", Module = "Microsoft.AspNetCore.Authorization.Policy", InApp = false });
             root.Frames.Add(new StackFrameEntry { Type = "ErrorHub.AspNetCore.ErrorHubMiddleware", Function = "AwaitAsync", Module = "ErrorHub.AspNetCore", InApp = false });
-            e.Tags["route"] = "GET /lambda/profile";
-            e.Tags["endpoint"] = "HTTP: GET /lambda/profile";
+            e.Tags["route"] = route;
+            e.Tags["endpoint"] = endpoint;
+            if (handler is not null)
+            {
+                e.Tags["handler"] = handler;
+            }
         }
 
         var buffer = new ArrayBufferWriter<byte>(1 << 20);

@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 /// exception after its parent, an AggregateException's further inner exceptions after the first one's
 /// chain; frames nearest the throw first. Understands inner exceptions (" ---> ", "--- End of inner
 /// exception stack trace ---", "(Inner Exception #1) ... &lt;---"), async separators, Mono's and the
-/// localized runtimes' frame lines (at, bei, à, 在, 於, в, en, w, em, عند, 場所, Italian's in, Czech v), HRESULTs after the type, line numbers.
+/// localized runtimes' frame lines (at, bei, à, 在, 於, в, en, w, em, Swedish vid, Danish and Norwegian ved, عند, 場所, Italian's in, Czech v), HRESULTs after the type, line numbers.
 /// </summary>
 internal static partial class DotNetTraceParser
 {
@@ -107,6 +107,14 @@ internal static partial class DotNetTraceParser
             else if (root is null)
             {
                 messageOwner = StartChain(trimmed, stack, ref root);
+            }
+            else if (messageOwner is not null && trimmed.IndexOf(" ---> ", StringComparison.Ordinal) is var arrow and > 0
+                && Header().Match(trimmed[(arrow + 6)..]) is { Success: true } inner && inner.Groups["type"].Value.Contains('.', StringComparison.Ordinal))
+            {
+                // .NET Framework's one-line chain after a message of several lines: "A: x\ny ---> B: z" (ToString appends the
+                // inner exception right after the outer message's last line).
+                messageOwner.Message += "\n" + trimmed[..arrow];
+                messageOwner = StartChain(trimmed[(arrow + 6)..], stack, ref root);
             }
             else if (messageOwner is not null)
             {
@@ -329,11 +337,11 @@ internal static partial class DotNetTraceParser
     /// "at", and the word localized runtimes print instead (Japanese "場所", Traditional Chinese "於", Arabic "عند"); Italian prints "in", also the word
     /// before the file, and Czech "v", a word its messages use too, so only a line with an argument list is an Italian or Czech frame, never a message's line.
     /// </summary>
-    [GeneratedRegex(@"^(?:(?:at|bei|à|在|於|в|en|w|em|vid|場所|عند)\s+(?<rest>[\w<>.`+\[\],$|]+(?:\s*\(.*)?)|(?:in|v)\s+(?<rest>[\w<>.`+\[\],$|]+\s*\(.*))$")]
+    [GeneratedRegex(@"^(?:(?:at|bei|à|在|於|в|en|w|em|vid|ved|場所|عند)\s+(?<rest>[\w<>.`+\[\],$|]+(?:\s*\(.*)?)|(?:in|v)\s+(?<rest>[\w<>.`+\[\],$|]+\s*\(.*))$")]
     private static partial Regex FrameLine();
 
-    /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号"; German .NET Framework ends it with a period).</summary>
-    [GeneratedRegex(@"\s(?:in|dans|位置|в|en|w|na|i|v|場所)\s+(?<file>.+):(?:line|Zeile|ligne|строка|行号|línea|riga|wiersz|linha|rad|řádek|行)\s*(?<line>\d+)\.?\s*$")]
+    /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号", Danish "linje"; German .NET Framework ends it with a period).</summary>
+    [GeneratedRegex(@"\s(?:in|dans|位置|в|en|w|na|i|v|場所)\s+(?<file>.+):(?:line|Zeile|ligne|строка|行号|línea|riga|wiersz|linha|rad|linje|řádek|行)\s*(?<line>\d+)\.?\s*$")]
     private static partial Regex Location();
 
     /// <summary>"Ns.Type: message", "Ns.Type (0x80004005): message", "Ns.Type (10061): message", or just "Ns.Type".</summary>

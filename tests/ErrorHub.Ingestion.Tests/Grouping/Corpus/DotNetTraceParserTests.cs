@@ -143,6 +143,52 @@ public sealed class DotNetTraceParserTests
     }
 
     [Fact]
+    public void An_inner_exception_after_a_message_of_several_lines_is_read_as_the_inner_exception()
+    {
+        var chain = DotNetTraceParser.Parse("""
+            Shop.Data.StoreException: database is locked
+            database is locked ---> System.Data.SQLite.SQLiteException: database is locked
+            database is locked
+               at System.Data.SQLite.SQLite3.Step(SQLiteStatement stmt)
+               at Shop.Data.Store.Read() in C:\src\Shop\Data\Store.cs:line 12
+               --- End of inner exception stack trace ---
+               at Shop.Data.Store.Wait()
+            """);
+
+        chain.Exceptions.Select(e => (e.Type, e.Value)).Should().Equal(
+            ("Shop.Data.StoreException", "database is locked\ndatabase is locked"),
+            ("System.Data.SQLite.SQLiteException", "database is locked\ndatabase is locked"));
+        chain.Exceptions[1].Frames.Select(f => f.Function).Should().Equal("Step", "Read");
+        chain.Exceptions[0].Frames.Select(f => f.Function).Should().Equal("Wait");
+    }
+
+    [Fact]
+    public void A_message_line_with_an_arrow_that_names_no_exception_stays_in_the_message()
+    {
+        var single = DotNetTraceParser.Parse("""
+            System.InvalidOperationException: The step failed
+            retry ---> give up
+               at Shop.Jobs.Run()
+            """);
+
+        single.Exceptions.Should().ContainSingle().Which.Value.Should().Be("The step failed\nretry ---> give up");
+    }
+
+    [Fact]
+    public void Danish_frame_lines_are_read()
+    {
+        var danish = DotNetTraceParser.Parse("""
+            System.IndexOutOfRangeException: Indekset lå uden for arrayets grænser.
+               ved Terraria.NetMessage.SendData(Int32 msgType, Int32 remoteClient)
+               ved Shop.Commands.Spawn(CommandArgs args) i C:\src\Shop\Commands.cs:linje 12
+            """);
+
+        danish.Exceptions[0].Value.Should().Be("Indekset lå uden for arrayets grænser.");
+        danish.Exceptions[0].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("Terraria.NetMessage", "SendData", null), ("Shop.Commands", "Spawn", 12));
+    }
+
+    [Fact]
     public void Czech_frame_lines_are_read_and_a_message_line_starting_with_v_is_not_a_frame()
     {
         var czech = DotNetTraceParser.Parse("""
