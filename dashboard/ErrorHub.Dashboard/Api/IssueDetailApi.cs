@@ -9,7 +9,7 @@ namespace ErrorHub.Dashboard.Api;
 
 /// <summary>
 /// What the issue page shows beyond the lists, in the JSON API (docs/api.md): one event whole (exceptions, frames,
-/// breadcrumbs, request, user, tags), and assigning the issue as the page's assignee choice does.
+/// breadcrumbs, request, user, tags), assigning the issue as the page's assignee choice does, and its star (bookmark).
 /// </summary>
 internal static class IssueDetailApi
 {
@@ -55,6 +55,29 @@ internal static class IssueDetailApi
             var issue = await issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
             return Results.Json(ApiIssue.From(issue!, view), IssuesJsonContext.Default.ApiIssue);
         });
+
+        // The issue page's star for the caller's account (Sentry's isBookmarked): PUT stars the issue, DELETE takes the star
+        // off (and the caller's stars of issues merged into it). Both answer 204 whether or not it was starred before.
+        api.MapPut("/bookmark", (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueBookmarks bookmarks, TimeProvider clock, CancellationToken cancellationToken) =>
+            SetBookmarkAsync(projectId, fingerprint, bookmarked: true, user, access, issues, bookmarks, clock, cancellationToken));
+        api.MapDelete("/bookmark", (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueBookmarks bookmarks, TimeProvider clock, CancellationToken cancellationToken) =>
+            SetBookmarkAsync(projectId, fingerprint, bookmarked: false, user, access, issues, bookmarks, clock, cancellationToken));
+    }
+
+    private static async Task<IResult> SetBookmarkAsync(int projectId, string fingerprint, bool bookmarked, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueBookmarks bookmarks, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
+        {
+            return NotFound($"there is no such issue in a project {projectId} that you may read");
+        }
+
+        if (AccessClaims.UserId(user) is not { } me)
+        {
+            return Results.Json(new AccessProblem("a bookmark is a person's: this caller has no account"), IssueDetailJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        await bookmarks.SetBookmarksAsync(projectId, me, [fingerprint], bookmarked, clock.GetUtcNow(), cancellationToken);
+        return Results.NoContent();
     }
 
     /// <summary>Who the page offers: admins (they see every project) and the project's members, not disabled.</summary>

@@ -12,7 +12,7 @@ using static ErrorHub.Testing.Events.TestEvents;
 namespace ErrorHub.Dashboard.Tests.Api;
 
 /// <summary>
-/// One event whole, and assigning an issue, through the JSON API over real HTTP with an API token, hostile input
+/// One event whole, assigning an issue and starring it, through the JSON API over real HTTP with an API token, hostile input
 /// included; on each store.
 /// </summary>
 public abstract class IssueDetailApiTests : IAsyncLifetime
@@ -128,6 +128,49 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
         using var foreignEvent = await outsiderClient.GetAsync(EventPath(Checkout, _complete.EventId.ToString("N")));
         foreignEvent.StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await foreignEvent.Content.ReadAsStringAsync()).Should().NotContain("jdoe");
+    }
+
+    [Fact]
+    public async Task An_issue_is_starred_and_unstarred_through_the_API_for_the_callers_account_only()
+    {
+        var bookmark = $"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}/bookmark";
+        var issue = $"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}";
+        var (_, _, outsiderClient) = await _api.OutsiderAsync();
+        using var outsiderHttp = outsiderClient;
+
+        using (var starred = await _api.Admin.PutAsync(bookmark, content: null))
+        {
+            starred.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        using (var read = await _api.Admin.GetAsync(issue))
+        {
+            (await JsonAsync(read)).GetProperty("isBookmarked").GetBoolean().Should().BeTrue();
+        }
+
+        using (var list = await _api.Admin.GetAsync("/api/projects/1/issues?bookmarked=me"))
+        {
+            (await JsonAsync(list)).GetProperty("items").EnumerateArray().Select(item => item.GetProperty("fingerprint").GetString())
+                .Should().Equal(Checkout);
+        }
+
+        using (var foreign = await outsiderClient.PutAsync(bookmark, content: null))
+        {
+            foreign.StatusCode.Should().Be(HttpStatusCode.NotFound, "an issue of a project the caller may not read is not theirs to star");
+        }
+
+        using (var unknown = await _api.Admin.PutAsync($"/api/projects/1/issues/{Uri.EscapeDataString(new string('x', 3000))}/bookmark", content: null))
+        {
+            unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        }
+
+        using (var unstarred = await _api.Admin.DeleteAsync(bookmark))
+        {
+            unstarred.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        using var after = await _api.Admin.GetAsync(issue);
+        (await JsonAsync(after)).GetProperty("isBookmarked").GetBoolean().Should().BeFalse();
     }
 }
 
