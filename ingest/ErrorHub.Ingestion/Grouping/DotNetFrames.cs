@@ -216,28 +216,80 @@ internal static class DotNetFrames
     {
         for (var i = 0; i < frames.Count; i++)
         {
-            if (!IsCompiledLambda(frames[i]))
+            if (IsRequestDelegate(frames, i, rules))
             {
-                continue;
-            }
-
-            for (var j = i + 1; j < frames.Count; j++)
-            {
-                if (!IsNoise(frames[j], rules))
-                {
-                    // ErrorHub's own middleware too: placed last before the endpoint, it is what called the tail-called delegate.
-                    if (frames[j].Type is { } type
-                        && (type.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal) || type.StartsWith("ErrorHub.AspNetCore.", StringComparison.Ordinal)))
-                    {
-                        return i;
-                    }
-
-                    break;
-                }
+                return i;
             }
         }
 
         return -1;
+    }
+
+    private static bool IsRequestDelegate(IReadOnlyList<FrameRecord> frames, int index, GroupingRules rules)
+    {
+        if (!IsCompiledLambda(frames[index]))
+        {
+            return false;
+        }
+
+        for (var j = index + 1; j < frames.Count; j++)
+        {
+            if (!IsNoise(frames[j], rules))
+            {
+                // ErrorHub's own middleware too: placed last before the endpoint, it is what called the tail-called delegate.
+                return frames[j].Type is { } type
+                    && (type.StartsWith("Microsoft.AspNetCore.", StringComparison.Ordinal) || type.StartsWith("ErrorHub.AspNetCore.", StringComparison.Ordinal));
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// ASP.NET Core's code that awaits what a minimal API handler returned (<c>RequestDelegateFactory</c>'s, or what the request delegate
+    /// generator wrote, <c>Microsoft.AspNetCore.Http.Generated</c>): after an await, the handler's caller in its trace.
+    /// </summary>
+    public static bool IsRequestDelegateAwaiting(FrameRecord frame) =>
+        frame.Type is { } type
+        && (type.StartsWith("Microsoft.AspNetCore.Http.RequestDelegateFactory", StringComparison.Ordinal)
+            || type.StartsWith("Microsoft.AspNetCore.Http.Generated.", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Whether the frame at <paramref name="index"/> is a lambda or local function (its normalized function names the method it is written in,
+    /// <c>MapTodos.&lt;lambda&gt;</c>) that an endpoint called as its handler: a minimal API handler written in a method that maps a route group's
+    /// endpoints. Its caller, past the async machinery and its own synchronous stub, is the endpoint's compiled request delegate
+    /// (<see cref="RequestDelegateIndex"/>'s) or, where the handler awaited, ASP.NET Core's <c>RequestDelegateFactory</c> or the code the request
+    /// delegate generator wrote (<c>Microsoft.AspNetCore.Http.Generated</c>). A lambda that the app's own code calls (a LINQ selector in a
+    /// service) is not one: the service's frame comes first.
+    /// </summary>
+    public static bool IsEndpointLambda(IReadOnlyList<FrameRecord> frames, int index, GroupingRules rules)
+    {
+        var name = NormalizedNames.Normalize(frames[index].Type, frames[index].Function);
+        if (!name.Function.Contains('.', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        for (var j = index + 1; j < frames.Count; j++)
+        {
+            var frame = frames[j];
+            if (IsCompiledLambda(frame))
+            {
+                return IsRequestDelegate(frames, j, rules);
+            }
+
+            if (IsRequestDelegateAwaiting(frame))
+            {
+                return true;
+            }
+
+            if (!IsNoise(frame, rules) && NormalizedNames.Normalize(frame.Type, frame.Function) != name)
+            {
+                return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A framework frame of a UI framework's message loop (<see cref="MessageLoops"/>), which dispatches every event of the app.</summary>

@@ -636,13 +636,16 @@ internal static partial class Grouper
             GroupingComponent? unquotedOnly = null;
             if (appFrame is not null)
             {
-                var entryPointHandler = endpoint is not null && DotNetFrames.IsEntryPointLambda(appFrame);
+                // Version 11: a lambda of any other method that the endpoint called as its handler (a route group's MapTodos maps
+                // every endpoint of the group with lambdas, which all read MapTodos.<lambda>) is its endpoint's, as the entry point's are.
+                var lambdaHandler = endpoint is not null
+                    && (DotNetFrames.IsEntryPointLambda(appFrame) || (rules.HandlerMethodStandsIn && IsEndpointLambda(sources, appFrame, rules)));
 
                 // Version 10: the route stands for the entry point's lambda, which the JIT may inline away (then no app frame is left,
                 // below): counted, the frame would make the same handler two issues, one per build or runtime setting. A named method's
                 // frame still counts: the same method may fail called by another handler, and is one issue whoever called it.
-                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame), Counts: !(entryPointHandler && rules.EndpointStandsForHandler)));
-                if (entryPointHandler)
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, FrameKey(appFrame), Counts: !(lambdaHandler && rules.EndpointStandsForHandler)));
+                if (lambdaHandler)
                 {
                     // Version 9: a minimal API's handlers are lambdas of the entry point, and their ordinals (dropped: they shift
                     // between builds) were all that told them apart, so every endpoint's crash was one issue. The route tells them
@@ -692,6 +695,19 @@ internal static partial class Grouper
             }
 
             return new RootCause(exception, throwSite, appFrame, components, handlerInlined, handlerInlined ? handler : null);
+        }
+
+        private static bool IsEndpointLambda(List<IReadOnlyList<FrameRecord>> sources, FrameRecord appFrame, GroupingRules rules)
+        {
+            foreach (var frames in sources)
+            {
+                if (IndexOf(frames, appFrame) is var index and >= 0)
+                {
+                    return DotNetFrames.IsEndpointLambda(frames, index, rules);
+                }
+            }
+
+            return false;
         }
 
         private static int IndexOf(IReadOnlyList<FrameRecord> frames, FrameRecord frame)

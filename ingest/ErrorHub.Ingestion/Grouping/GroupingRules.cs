@@ -133,6 +133,8 @@ internal sealed class GroupingRules
     /// endpoint's metadata (the <c>handler</c> tag), counts as the app frame in its own frame's place where the JIT inlined it into the endpoint's
     /// request delegate, where version 10 counted the route: the same method is one issue with and without its frame (Debug and Release builds,
     /// runtime settings), and whichever endpoint's handler called it (docs/grouping.md, "Version 11"). An event without the tag groups as version 10.
+    /// And: a lambda of any method (a route group's <c>MapTodos</c>, not only the entry point) that the endpoint's request delegate called as its
+    /// handler is keyed by the endpoint, as the entry point's lambdas are since version 9 (<see cref="DotNetFrames.IsEndpointLambda"/>).
     /// </summary>
     public static GroupingRules V11 { get; } = new(11, V10, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
@@ -200,7 +202,8 @@ internal sealed class GroupingRules
 
     /// <summary>
     /// Where the handler was inlined into the endpoint's request delegate, the handler method the client names (<see cref="Grouper.HandlerMethod"/>,
-    /// a named method, never a lambda) counts as the app frame its frame would have been, not the route.
+    /// a named method, never a lambda) counts as the app frame its frame would have been, not the route; and a lambda of any method that the
+    /// endpoint called as its handler (<see cref="DotNetFrames.IsEndpointLambda"/>) is keyed by the endpoint, as the entry point's lambdas are.
     /// </summary>
     public bool HandlerMethodStandsIn { get; }
 
@@ -236,8 +239,12 @@ internal sealed class GroupingRules
         // Version 11 reads the handler tag only where version 10 read the route in an inlined handler's place: a compiled lambda in the stack.
         var addsHandlerMethod = HandlerMethodStandsIn && !Previous.HandlerMethodStandsIn && Grouper.EndpointName(incoming) is not null
             && Grouper.HandlerMethod(incoming) is not null;
+
+        // And a lambda of another method than the entry point keyed by its endpoint: its caller is the compiled request delegate, or
+        // ASP.NET Core's RequestDelegateFactory (or the generator's code) where it awaited.
+        var addsEndpointLambdas = HandlerMethodStandsIn && !Previous.HandlerMethodStandsIn && Grouper.EndpointName(incoming) is not null;
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
-            || addsHandlerStandIn || addsHandlerMethod;
+            || addsHandlerStandIn || addsHandlerMethod || addsEndpointLambdas;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -254,9 +261,11 @@ internal sealed class GroupingRules
 
             // A version that adds nothing about frames (version 5) need not read them: most events have dozens.
             var frames = exceptions[e].Frames;
+            var sawLambda = false;
             for (var f = 0; readsFrames && f < frames.Count; f++)
             {
                 var frame = frames[f];
+                sawLambda |= addsEndpointLambdas && MayBeLambda(frame);
                 if (HasAddedNamespace(frame.Type)
                     || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
                     || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
@@ -264,7 +273,8 @@ internal sealed class GroupingRules
                     || (addsPackages && frame.Package)
                     || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
                     || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame)))
-                    || (addsHandlerMethod && DotNetFrames.IsCompiledLambda(frame)))
+                    || (addsHandlerMethod && DotNetFrames.IsCompiledLambda(frame))
+                    || (addsEndpointLambdas && sawLambda && (DotNetFrames.IsCompiledLambda(frame) || DotNetFrames.IsRequestDelegateAwaiting(frame))))
                 {
                     return true;
                 }
@@ -385,6 +395,11 @@ internal sealed class GroupingRules
 
         return false;
     }
+
+    /// <summary>A lambda or local function by the compiler's names (<c>&lt;M&gt;b__0_1</c>, <c>&lt;M&gt;g__Local|0_2</c>, an async one's state machine) or the .NET SDK's (<c>M.&lt;lambda&gt;</c>, <c>M.Local</c>): errs on the side of yes.</summary>
+    private static bool MayBeLambda(FrameRecord frame) =>
+        Contains(frame.Function, "b__") || Contains(frame.Function, "g__") || Contains(frame.Type, "b__") || Contains(frame.Type, "g__")
+        || (!DotNetFrames.IsCompiledLambda(frame) && frame.Function.Contains('.', StringComparison.Ordinal));
 
     private static bool Contains(string? text, string part) => text is not null && text.Contains(part, StringComparison.Ordinal);
 }

@@ -127,6 +127,67 @@ public sealed class PinnedFingerprintV11Tests
         Grouper.Group(kept).Fingerprint.Should().Be(Grouper.Group(Stock(handlerFrame: true)).Fingerprint);
     }
 
+    [Fact]
+    public void Lambdas_of_a_route_groups_mapping_method_are_each_their_endpoints_issue_and_carry_version_10s_fingerprint()
+    {
+        // A route group mapped in a method of its own (TodoApi's MapTodos): every endpoint's lambda reads TodoApi.TodoApi.MapTodos.<lambda>,
+        // so version 10 made one issue of a null in GET /todos/{id} and one in POST /todos/.
+        var get = GroupLambda("GET /todos/{id}", "<MapTodos>b__0_1");
+        var post = GroupLambda("POST /todos/", "<MapTodos>b__0_3");
+
+        var grouped = Grouper.Group(get);
+
+        Grouper.Counted(grouped.Components).Should().Equal("type:NullReferenceException", "endpoint:GET /todos/{id}");
+        grouped.Fingerprint.Should().Be("687a31a74be89431fa5e26b600c68e9e");
+        Grouper.Group(post).Fingerprint.Should().NotBe(grouped.Fingerprint, "two endpoints' handlers are two bugs");
+        Grouper.Group(GroupLambda("GET /todos/{id}", "<MapTodos>b__0_2")).Fingerprint.Should().Be(grouped.Fingerprint, "a lambda added above shifts the ordinal");
+        Grouper.Group(GroupLambda("GET /todos/{id}", "<MapTodos>b__0_1", inlined: true)).Fingerprint.Should().Be(grouped.Fingerprint, "inlined into the request delegate");
+
+        Grouper.Group(get, GroupingRules.V10).Fingerprint.Should().Be(Grouper.Group(post, GroupingRules.V10).Fingerprint, "version 10's one issue");
+        GroupingRules.V11.MayDifferFromPrevious(get).Should().BeTrue();
+        grouped.LegacyFingerprint.Should().Be(Grouper.Group(get, GroupingRules.V10).Fingerprint, "version 10's issue keeps receiving its events");
+    }
+
+    [Fact]
+    public void An_async_lambda_handler_after_its_await_is_its_endpoints_as_before_it()
+    {
+        var before = GroupLambda("POST /todos/", "<MapTodos>b__0_3");
+        var after = Event(Exception("System.NullReferenceException", "Object reference not set to an instance of an object.",
+            InApp("TodoApi.TodoApi+<>c+<<MapTodos>b__0_3>d", "MoveNext"),
+            Framework("Microsoft.AspNetCore.Http.RequestDelegateFactory+<ExecuteTaskResult>d__150`1", "MoveNext"),
+            Framework("Microsoft.AspNetCore.Routing.EndpointMiddleware+<<Invoke>g__AwaitRequestTask|7_0>d", "MoveNext"))) with
+        {
+            Tags = new Dictionary<string, string> { ["route"] = "POST /todos/", ["endpoint"] = "HTTP: POST /todos/" },
+        };
+
+        Grouper.Group(after).Fingerprint.Should().Be(Grouper.Group(before).Fingerprint);
+    }
+
+    [Fact]
+    public void A_lambda_the_apps_own_code_calls_counts_as_itself_whichever_endpoint_reached_it()
+    {
+        // A LINQ selector in a service that two endpoints' handlers call: the selector is the app frame, and its caller is LINQ, not an endpoint.
+        IncomingEvent Through(string route, string handler) => Event(Exception("System.NullReferenceException", "Object reference not set to an instance of an object.",
+            InApp("TodoApi.TodoService+<>c", "<Total>b__2_0"), Framework("System.Linq.Enumerable", "Sum"), InApp("TodoApi.TodoService", "Total"),
+            InApp("TodoApi.TodoApi+<>c", handler), Delegate(), Framework("Microsoft.AspNetCore.Routing.EndpointMiddleware", "Invoke"))) with
+        {
+            Tags = new Dictionary<string, string> { ["route"] = route, ["endpoint"] = $"HTTP: {route}" },
+        };
+
+        var fromGet = Grouper.Group(Through("GET /todos/", "<MapTodos>b__0_0"));
+
+        fromGet.Fingerprint.Should().Be(Grouper.Group(Through("GET /todos/{id}", "<MapTodos>b__0_1")).Fingerprint);
+        Grouper.Counted(fromGet.Components).Should().NotContain(component => component.StartsWith("endpoint:", StringComparison.Ordinal));
+    }
+
+    /// <summary>A null dereference in a lambda of TodoApi's <c>MapTodos</c> that the endpoint's request delegate called (or, inlined, into which it was).</summary>
+    private static IncomingEvent GroupLambda(string route, string lambda, bool inlined = false) =>
+        Event(Exception("System.NullReferenceException", "Object reference not set to an instance of an object.",
+            [.. inlined ? Array.Empty<FrameRecord>() : [InApp("TodoApi.TodoApi+<>c", lambda)], Delegate(), Framework("Microsoft.AspNetCore.Routing.EndpointMiddleware", "Invoke")])) with
+        {
+            Tags = new Dictionary<string, string> { ["route"] = route, ["endpoint"] = $"HTTP: {route}" },
+        };
+
     private static FrameRecord Delegate() => new("lambda_method9", null, "Anonymously Hosted DynamicMethods Assembly", null, null, null, InApp: false);
 
     /// <summary>GET /static/stock's <c>Handlers.Stock</c> refusing a closed stock, as a Release build sends it: inlined (the delegate threw) or its frame kept.</summary>
