@@ -63,6 +63,11 @@ public static class NotificationsServiceCollectionExtensions
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowMail>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationWorker>());
+        services.TryAddSingleton(provider => new PasswordResetMail(
+            provider.GetRequiredService<SmtpMailSender>(),
+            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PasswordResetMail>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PasswordResetMail>(provider => provider.GetRequiredService<PasswordResetMail>()));
         return services;
     }
 }
