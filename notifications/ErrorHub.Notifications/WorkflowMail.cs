@@ -333,6 +333,18 @@ public sealed partial class WorkflowMail
             return;
         }
 
+        // Each person's issues in the order given (a summary names the first ones the caller chose).
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var fingerprint in fingerprints)
+        {
+            order.TryAdd(fingerprint, order.Count);
+        }
+
+        foreach (var issues in followed.Values)
+        {
+            issues.Sort((a, b) => order[a.Fingerprint].CompareTo(order[b.Fingerprint]));
+        }
+
         var readers = (await ReadersAsync(projectId, cancellationToken)).ToDictionary(user => user.Id);
         var settings = await _settings.GetAsync(projectId, cancellationToken);
         foreach (var (userId, issues) in followed)
