@@ -63,12 +63,7 @@ public sealed class UnsubscribeLinks
     /// <summary>Reads a token from a link; never throws, whatever it is given.</summary>
     public UnsubscribeRequest Read(string? token)
     {
-        string payload;
-        try
-        {
-            payload = string.IsNullOrEmpty(token) || token.Length > 2_000 ? "" : _protector.Unprotect(token);
-        }
-        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        if (Open(_protector, token, 2_000) is not { } payload)
         {
             return new UnsubscribeRequest(UnsubscribeStatus.Invalid);
         }
@@ -103,15 +98,23 @@ public sealed class UnsubscribeLinks
             expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
             fingerprint));
 
+    /// <summary>A token's payload: empty for none or one far too long to be ours, null for one this server did not make.</summary>
+    private static string? Open(IDataProtector protector, string? token, int maxLength)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(token) || token.Length > maxLength ? "" : protector.Unprotect(token);
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Reads a token of <see cref="ForIssue"/>; never throws, whatever it is given.</summary>
     public IssueUnsubscribeRequest ReadIssue(string? token)
     {
-        string payload;
-        try
-        {
-            payload = string.IsNullOrEmpty(token) || token.Length > 4_000 ? "" : _issueProtector.Unprotect(token);
-        }
-        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        if (Open(_issueProtector, token, 4_000) is not { } payload)
         {
             return new IssueUnsubscribeRequest(UnsubscribeStatus.Invalid);
         }

@@ -8,7 +8,6 @@ using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Smtp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using MimeKit;
 
 namespace ErrorHub.Dashboard.Tests.Access;
 
@@ -98,20 +97,6 @@ public sealed partial class IssueSubscriptionAndForgotPasswordTests(SmtpServerFi
         (await workflow.GetSubscriptionAsync(Shop, Crash, ana.Id))!.IsSubscribed.Should().BeTrue("no forged or expired link unsubscribed anyone");
     }
 
-    private async Task<IReadOnlyList<MimeMessage>> MailsToAsync(string address, int count, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var mails = smtp.Messages().Where(m => SmtpServerFixture.EnvelopeRecipients(m).Contains(address)).ToList();
-            if (mails.Count >= count)
-            {
-                return mails;
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
-    }
-
     private static Task<HttpResponseMessage> ForgotAsync(HttpClient client, string email) =>
         DashboardForms.PostAsync(client, "forgot-password", "forgot-password", new() { ["Input.Email"] = email });
 
@@ -139,7 +124,7 @@ public sealed partial class IssueSubscriptionAndForgotPasswordTests(SmtpServerFi
         knownAnswer.Replace("Ana@Example.com", "X", StringComparison.Ordinal).Should()
             .Be(Answer(await unknown.Content.ReadAsStringAsync(bound.Token)).Replace("nobody@example.com", "X", StringComparison.Ordinal), "the page tells nothing about which addresses have accounts");
 
-        var mail = (await MailsToAsync("ana@example.com", 1, bound.Token)).Single();
+        var mail = (await smtp.MessagesToAsync("ana@example.com", 1, bound.Token)).Single();
         mail.Subject.Should().Be("Reset your ErrorHub password");
         var link = LinkIn().Match(mail.TextBody!).Value;
         link.Should().StartWith(server.BaseAddress + "password-reset/");
@@ -183,7 +168,7 @@ public sealed partial class IssueSubscriptionAndForgotPasswordTests(SmtpServerFi
                 DashboardForms.Problem(await tooMany.Content.ReadAsStringAsync(bound.Token)).Should().StartWith("Too many password reset requests from your network");
             }
 
-            await MailsToAsync("ben@example.com", ErrorHub.Dashboard.Access.Accounts.ResetMailsPerEmail, bound.Token);
+            await smtp.MessagesToAsync("ben@example.com", ErrorHub.Dashboard.Access.Accounts.ResetMailsPerEmail, bound.Token);
             await Task.Delay(TimeSpan.FromSeconds(1), bound.Token);
             smtp.Messages().Should().HaveCount(ErrorHub.Dashboard.Access.Accounts.ResetMailsPerEmail, "ten requests for one address mail it only a few times");
         }
