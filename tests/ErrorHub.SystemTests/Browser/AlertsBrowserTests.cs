@@ -159,6 +159,15 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
             await page.Locator("textarea.comment-text").FillAsync("Paid twice by the retry; look at the idempotency key");
             await page.Locator("button.action-comment").ClickAsync();
             await Expect(page.Locator(".timeline-comment").First).ToContainTextAsync("idempotency key");
+
+            // Commenting subscribed the admin, which the line under the triage buttons says at once; the button unsubscribes
+            // (a choice that wins over the comment) and subscribes again.
+            await Expect(page.Locator(".subscription-reason")).ToHaveTextAsync("You're subscribed because you commented on this issue.");
+            await page.Locator("button.action-subscribe").ClickAsync();
+            await Expect(page.Locator(".subscription-reason")).ToHaveTextAsync("You're not subscribed to this issue: you unsubscribed.");
+            await Expect(page.Locator("button.action-subscribe")).ToHaveTextAsync("Subscribe");
+            await page.Locator("button.action-subscribe").ClickAsync();
+            await Expect(page.Locator(".subscription-reason")).ToHaveTextAsync("You're subscribed to this issue.");
         }
         finally
         {
