@@ -202,6 +202,25 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public void Mentions_name_accounts_by_e_mail_or_by_name_without_spaces_and_hostile_text_mentions_nobody()
+    {
+        UserAccount Account(string email, string name) => new(Guid.NewGuid(), email, name, "hash", UserRole.Member, "stamp", NotificationHarness.Start);
+        var ana = Account("ana@example.com", "Ana Silva");
+        var bo = Account("bo.z+dev@example.co.uk", "Bo");
+
+        WorkflowMail.FindMentions("Hi @anasilva, ask @BO.Z+DEV@EXAMPLE.CO.UK. Mail ana@example.com, @nobody or @@ana; @AnaSilva again.", [ana, bo])
+            .Should().Equal([ana, bo], "each once, in the order mentioned; an address without @ before it and unknown names are no mentions");
+        foreach (var hostile in new[] { new string('@', 100_000), "@" + new string('a', 100_000), string.Concat(Enumerable.Repeat("@x.y", 30_000)), "@\u0000ana@example.com", "@ana@example.com\r\nBcc: x@example.com" }
+            .Concat(ErrorHub.Testing.Events.TestEvents.HostileStrings))
+        {
+            WorkflowMail.FindMentions(hostile, [ana]).Where(user => user != ana).Should().BeEmpty("hostile text is read without error, and mentions no one else");
+        }
+
+        var many = Enumerable.Range(0, 30).Select(i => Account($"user{i}@example.com", $"User {i}")).ToList();
+        WorkflowMail.FindMentions(string.Join(' ', many.Select(user => "@" + user.Email)), many).Should().HaveCount(20, "at most 20 people are mentioned by one comment");
+    }
+
+    [Fact]
     public async Task Assignment_mail_is_no_rule()
     {
         var shop = await _harness.CreateProjectAsync("shop");
