@@ -23,6 +23,7 @@ internal sealed class NotificationCycle(
     IIssueActivity activity,
     IIssueReader issues,
     IIssueMerges merges,
+    IReleaseReader releaseReader,
     IProjectStore projects,
     IAccessStore access,
     AlertSettingsStore settingsStore,
@@ -127,10 +128,12 @@ internal sealed class NotificationCycle(
 
     private async Task RegressionsAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
     {
+        IReadOnlyDictionary<string, DateTimeOffset>? releaseTimes = null;
         foreach (var state in await ResolvedIssuesAsync(context.Project.Id, cancellationToken))
         {
             var releases = await activity.GetReleasesAfterAsync(context.Project.Id, state.Fingerprint, rule.Filter, state.ChangedAt, cancellationToken);
-            var back = releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen);
+            releaseTimes ??= releases.Any(r => state.NeedsReleaseTimes(r.Release)) ? await releaseReader.GetFirstSeenByReleaseAsync(context.Project.Id, cancellationToken) : null;
+            var back = releases.Where(r => state.IsReopenedBy(r.Release, releaseTimes)).MinBy(r => r.FirstSeen);
             if (back is null)
             {
                 continue;
@@ -335,10 +338,12 @@ internal sealed class NotificationCycle(
         // reopening event came that day, plus those mailed that day (they may have been resolved again since).
         var regressed = history.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.CreatedAt >= from && n.CreatedAt < due && n.Fingerprint is not null)
             .Select(n => n.Fingerprint!).ToList();
+        IReadOnlyDictionary<string, DateTimeOffset>? releaseTimes = null;
         foreach (var state in resolvedStates.Where(s => s.ChangedAt < due))
         {
             var releases = await activity.GetReleasesAfterAsync(project, state.Fingerprint, filter, state.ChangedAt, cancellationToken);
-            if (releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen) is { } back && back.FirstSeen >= from && back.FirstSeen < due)
+            releaseTimes ??= releases.Any(r => state.NeedsReleaseTimes(r.Release)) ? await releaseReader.GetFirstSeenByReleaseAsync(project, cancellationToken) : null;
+            if (releases.Where(r => state.IsReopenedBy(r.Release, releaseTimes)).MinBy(r => r.FirstSeen) is { } back && back.FirstSeen >= from && back.FirstSeen < due)
             {
                 regressed.Add(state.Fingerprint);
             }

@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Filters;
 
 namespace ErrorHub.AspNetCore;
@@ -19,6 +20,8 @@ namespace ErrorHub.AspNetCore;
 /// </remarks>
 internal sealed class MvcReporting(ErrorHubClient client) : IFilterProvider, IExceptionFilter
 {
+    private readonly HandledByAppFilters _handledByAppFilters = new(client);
+
     /// <summary>After MVC's own provider, which makes the filters of attributes and factories.</summary>
     public int Order => 0;
 
@@ -32,21 +35,30 @@ internal sealed class MvcReporting(ErrorHubClient client) : IFilterProvider, IEx
         // An action with filters MVC makes per request (TypeFilterAttribute) asks again each time, with the filters it
         // could keep, this one among them.
         var results = context.Results;
-        var appHasOne = false;
+        var appHasExceptionFilter = false;
+        var appHasActionOrPageFilter = false;
         foreach (var item in results)
         {
-            if (ReferenceEquals(item.Filter, this))
+            if (ReferenceEquals(item.Filter, this) || ReferenceEquals(item.Filter, _handledByAppFilters))
             {
                 return;
             }
 
-            appHasOne |= item.Filter is IExceptionFilter or IAsyncExceptionFilter;
+            appHasExceptionFilter |= item.Filter is IExceptionFilter or IAsyncExceptionFilter;
+            appHasActionOrPageFilter |= item.Filter is IActionFilter or IAsyncActionFilter or IPageFilter or IAsyncPageFilter;
         }
 
-        if (appHasOne)
+        if (appHasExceptionFilter)
         {
             // Exception filters run innermost first, and the last one is innermost: this one sees the exception first.
             results.Add(new FilterItem(new FilterDescriptor(this, FilterScope.Last), this) { IsReusable = true });
+        }
+
+        if (appHasActionOrPageFilter)
+        {
+            // MVC keeps the providers' order (it sorted the descriptors before): the first is the outermost, which sees
+            // what every action or page filter of the app made of the exception.
+            results.Insert(0, new FilterItem(new FilterDescriptor(_handledByAppFilters, FilterScope.First), _handledByAppFilters) { IsReusable = true });
         }
     }
 
@@ -62,6 +74,54 @@ internal sealed class MvcReporting(ErrorHubClient client) : IFilterProvider, IEx
                 && !ErrorHubMiddleware.IsClientAbort(context.HttpContext, exception))
             {
                 client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, context.HttpContext);
+            }
+        }
+        catch (Exception)
+        {
+            // Nothing may reach MVC's invoker from here: Capture logs its own failures.
+        }
+    }
+}
+
+/// <summary>
+/// The outermost action and page filter: sees an exception that an action filter or page filter of the app (or the
+/// controller's or page model's own <c>OnActionExecuted</c>/<c>OnPageHandlerExecuted</c>) marked
+/// <c>ExceptionHandled</c>. No exception filter and no middleware ever sees such an exception, and the filter that
+/// handled it often logs nothing. It is held like the middleware's, until the response completes: an answer of 500 or
+/// more (the filter's error page) did not handle the failure and it is reported, once; a redirect or a 404 did.
+/// </summary>
+/// <remarks>
+/// Sentry reports what an MVC filter handled when the final status is 5xx, and so does ErrorHub. A synchronous filter:
+/// it costs an action no state machine. An exception nobody handled goes on to the exception filters and the
+/// middleware, which report it: this filter leaves it alone.
+/// </remarks>
+internal sealed class HandledByAppFilters(ErrorHubClient client) : IActionFilter, IPageFilter
+{
+    public void OnActionExecuting(ActionExecutingContext context)
+    {
+    }
+
+    public void OnActionExecuted(ActionExecutedContext context) =>
+        CaptureIfHandled(context.HttpContext, context.Exception, context.ExceptionHandled);
+
+    public void OnPageHandlerSelected(PageHandlerSelectedContext context)
+    {
+    }
+
+    public void OnPageHandlerExecuting(PageHandlerExecutingContext context)
+    {
+    }
+
+    public void OnPageHandlerExecuted(PageHandlerExecutedContext context) =>
+        CaptureIfHandled(context.HttpContext, context.Exception, context.ExceptionHandled);
+
+    private void CaptureIfHandled(HttpContext httpContext, Exception? exception, bool handled)
+    {
+        try
+        {
+            if (exception is not null && handled && !ErrorHubMiddleware.IsClientAbort(httpContext, exception))
+            {
+                client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Middleware, configure: null, httpContext);
             }
         }
         catch (Exception)

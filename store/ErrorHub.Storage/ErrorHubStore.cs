@@ -19,6 +19,9 @@ internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, I
     /// <summary>Which issues were merged into which.</summary>
     public required IIssueMerges Merges { get; init; }
 
+    /// <summary>Who bookmarked which issue.</summary>
+    public required IIssueBookmarks Bookmarks { get; init; }
+
     /// <summary>The projects' releases.</summary>
     public required IReleaseReader Releases { get; init; }
 

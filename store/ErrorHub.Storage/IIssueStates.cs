@@ -79,21 +79,50 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
 
     /// <summary>
     /// Whether an event of <paramref name="release"/> ("" when it named none), newer than <see cref="ChangedAt"/>,
-    /// reopens this resolved issue. The one rule for the dashboard's "regressed" and the regression e-mail.
+    /// reopens this resolved issue. The one rule for the dashboard's "regressed" and the regression e-mail. Two versions of
+    /// one app compare by version (<see cref="ReleaseVersion"/>); a release of another app, or one that is not a version,
+    /// compares by when the project first saw each release (<paramref name="releasesFirstSeen"/>, Sentry does the same):
+    /// without those times, or when the resolution's release has not been seen, it does not reopen the issue.
     /// </summary>
-    public bool IsReopenedBy(string release)
+    public bool IsReopenedBy(string release, IReadOnlyDictionary<string, DateTimeOffset>? releasesFirstSeen = null)
     {
         ArgumentNullException.ThrowIfNull(release);
         if (ResolvedInRelease is { Length: > 0 } fixedIn)
         {
-            return release.Length > 0 && ReleaseVersion.Compare(release, fixedIn) >= 0;
+            return release.Length > 0 && Order(release, fixedIn, releasesFirstSeen) >= 0;
         }
 
         if (ResolvedAfterRelease is { Length: > 0 } current)
         {
-            return release.Length > 0 && ReleaseVersion.Compare(release, current) > 0;
+            return release.Length > 0 && Order(release, current, releasesFirstSeen) > 0;
         }
 
         return true;
+    }
+
+    /// <summary>Whether judging an event of <paramref name="release"/> needs the releases' first-seen times: it is not a version of the resolution release's app.</summary>
+    public bool NeedsReleaseTimes(string release)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        var rule = ResolvedInRelease is { Length: > 0 } fixedIn ? fixedIn : ResolvedAfterRelease;
+        return Status == IssueStatus.Resolved && release.Length > 0 && rule is { Length: > 0 } && release != rule && !ReleaseVersion.AreComparable(release, rule);
+    }
+
+    /// <summary>Later (positive), the same (0) or earlier or not known to be later (negative): <paramref name="release"/> against the resolution's.</summary>
+    private static int Order(string release, string rule, IReadOnlyDictionary<string, DateTimeOffset>? releasesFirstSeen)
+    {
+        if (release == rule)
+        {
+            return 0;
+        }
+
+        if (ReleaseVersion.AreComparable(release, rule))
+        {
+            return ReleaseVersion.Compare(release, rule);
+        }
+
+        return releasesFirstSeen is not null && releasesFirstSeen.TryGetValue(release, out var seen) && releasesFirstSeen.TryGetValue(rule, out var ruleSeen)
+            ? seen.CompareTo(ruleSeen)
+            : -1;
     }
 }

@@ -30,3 +30,17 @@ public sealed record ReleaseQuery(int ProjectId)
 public sealed record ReleaseSummary(string Release, DateTimeOffset FirstSeen, DateTimeOffset LastSeen, long Events, long NewIssues);
 
 public sealed record ReleasePage(IReadOnlyList<ReleaseSummary> Items, long TotalCount);
+
+public static class ReleaseReaderExtensions
+{
+    /// <summary>
+    /// When the project first saw each of its newest <see cref="ReleaseQuery.MaxLimit"/> releases (by first event): what
+    /// triage orders releases of different apps by (<see cref="IssueState.IsReopenedBy"/>). One page, so it stays bounded.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, DateTimeOffset>> GetFirstSeenByReleaseAsync(this IReleaseReader releases, int projectId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(releases);
+        var page = await releases.GetReleasesAsync(new ReleaseQuery(projectId) { Limit = ReleaseQuery.MaxLimit }, cancellationToken);
+        return page.Items.ToDictionary(release => release.Release, release => release.FirstSeen, StringComparer.Ordinal);
+    }
+}

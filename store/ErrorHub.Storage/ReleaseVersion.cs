@@ -6,10 +6,22 @@ namespace ErrorHub.Storage;
 /// Orders releases the way people read them: "shop@2.10.0" after "shop@2.9.1", "2.4.1" after
 /// "2.4.1-beta.2". The part after the last '@' is the version; dotted numbers compare as numbers, a
 /// pre-release sorts before its release, build metadata ("+sha") is ignored. Releases that are not
-/// versions compare as text (ordinal), so a comparison always has an answer.
+/// versions compare as text (ordinal), so a comparison always has an answer. Only two versions of one app (the package
+/// before the '@': "shop@2.4.1" and "shop@2.10.0", or two releases without one) are ordered by version in triage
+/// (<see cref="AreComparable"/>); releases of different apps are ordered by when the project first saw them.
 /// </summary>
 public static class ReleaseVersion
 {
+    /// <summary>Whether both are versions of the same app (the same package before the last '@'), so their versions say which is later.</summary>
+    public static bool AreComparable(string left, string right)
+    {
+        ArgumentNullException.ThrowIfNull(left);
+        ArgumentNullException.ThrowIfNull(right);
+        return Package(left).SequenceEqual(Package(right)) && TryParse(left, out _) && TryParse(right, out _);
+    }
+
+    private static ReadOnlySpan<char> Package(string release) => release.AsSpan(0, Math.Max(release.LastIndexOf('@'), 0));
+
     public static int Compare(string left, string right)
     {
         ArgumentNullException.ThrowIfNull(left);

@@ -6,6 +6,7 @@ using ErrorHub.RealApps.Hubs;
 using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
+using ErrorHub.RealApps.Pages;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -126,7 +127,7 @@ public static class RealApp
 
     private static WebApplication RazorPages(WebApplicationBuilder builder)
     {
-        builder.Services.AddRazorPages();
+        builder.Services.AddRazorPages().AddMvcOptions(options => options.Filters.Add<TryAgainOnTimeoutFilter>());
         var app = builder.Build();
         app.UseExceptionHandler("/Error");
         app.UseErrorHub();

@@ -27,7 +27,7 @@ internal static class IssuesApi
     {
         var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues");
 
-        api.MapGet("", async (int projectId, HttpRequest request, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, IAccessStore accounts, TimeProvider clock, CancellationToken cancellationToken) =>
+        api.MapGet("", async (int projectId, HttpRequest request, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, IAccessStore accounts, IIssueBookmarks bookmarks, TimeProvider clock, CancellationToken cancellationToken) =>
         {
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null)
             {
@@ -40,20 +40,22 @@ internal static class IssuesApi
                 return BadRequest("limit is 1 to 1000 and cursor is a value a previous page returned");
             }
 
-            var state = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], null, query["status"], query["assigned"]);
+            var state = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], null, query["status"], query["assigned"], query["bookmarked"]);
             var now = clock.GetUtcNow();
             var views = await triage.EvaluateAsync(projectId, cancellationToken);
             var listQuery = state.ToQuery(projectId, now) with { Offset = offset, Limit = limit };
             var filter = await triage.FilterForTabAsync(projectId, state.Status, listQuery.Filter, views, now, cancellationToken);
             filter = await IssueAssigneeFilter.ApplyAsync(filter, state.Assigned, user, accounts, views, cancellationToken);
+            var mine = await IssueBookmarkFilter.MineAsync(bookmarks, projectId, user, cancellationToken);
+            filter = IssueBookmarkFilter.Apply(filter, state.Bookmarked, mine);
             var page = await issues.GetIssuesAsync(listQuery with { Filter = filter }, cancellationToken);
             var next = offset + page.Items.Count < page.TotalCount && page.Items.Count > 0 ? OffsetCursor(offset + page.Items.Count) : null;
             return Results.Json(
-                new ApiIssueList([.. page.Items.Select(issue => ApiIssue.From(issue, views.GetValueOrDefault(issue.Fingerprint) ?? IssueTriageView.Untriaged))], page.TotalCount, next),
+                new ApiIssueList([.. page.Items.Select(issue => ApiIssue.From(issue, views.GetValueOrDefault(issue.Fingerprint) ?? IssueTriageView.Untriaged) with { IsBookmarked = mine.Contains(issue.Fingerprint) })], page.TotalCount, next),
                 IssuesJsonContext.Default.ApiIssueList);
         });
 
-        api.MapGet("/{fingerprint}", async (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, CancellationToken cancellationToken) =>
+        api.MapGet("/{fingerprint}", async (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, IIssueBookmarks bookmarks, CancellationToken cancellationToken) =>
         {
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is not { } issue)
             {
@@ -63,7 +65,8 @@ internal static class IssuesApi
             var first = (await issues.GetEventPageAsync(new EventQuery(projectId, fingerprint) { OldestFirst = true, Limit = 1 }, cancellationToken)).Items is [var oldest, ..] ? oldest : null;
             var latest = (await issues.GetEventPageAsync(new EventQuery(projectId, fingerprint) { Limit = 1 }, cancellationToken)).Items is [var newest, ..] ? newest : null;
             var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);
-            return Results.Json(ApiIssue.From(issue, view) with { FirstRelease = first?.Release, LastRelease = latest?.Release }, IssuesJsonContext.Default.ApiIssue);
+            var bookmarked = (await IssueBookmarkFilter.MineAsync(bookmarks, projectId, user, cancellationToken)).Contains(fingerprint);
+            return Results.Json(ApiIssue.From(issue, view) with { FirstRelease = first?.Release, LastRelease = latest?.Release, IsBookmarked = bookmarked }, IssuesJsonContext.Default.ApiIssue);
         });
 
         api.MapGet("/{fingerprint}/events", async (int projectId, string fingerprint, HttpRequest request, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, CancellationToken cancellationToken) =>
@@ -198,6 +201,9 @@ internal sealed record ApiIssue(
     public string? FirstRelease { get; init; }
 
     public string? LastRelease { get; init; }
+
+    /// <summary>Whether the signed-in person (or the API token's account) bookmarked the issue.</summary>
+    public bool IsBookmarked { get; init; }
 
     public static ApiIssue From(IssueSummary issue, IssueTriageView view) => new(
         issue.Fingerprint,

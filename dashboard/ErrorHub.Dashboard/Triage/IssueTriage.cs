@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using ErrorHub.Notifications;
 using ErrorHub.Storage;
 
@@ -30,7 +31,7 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it, and mailed to
 /// the issue's participants (<see cref="WorkflowMail"/>, when the host has notifications).
 /// </summary>
-internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null)
+internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null, IReleaseReader? releases = null)
 {
     // A state is read, changed and written whole (status, ignore conditions and assignee in one row), so two people
     // changing one issue at once, say one assigning while the other resolves, would each write what they read and the
@@ -105,9 +106,10 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             _remembered.Clear();
         }
 
+        var releaseTimes = await ReleaseTimesIfNeededAsync(projectId, [.. unknown.Select(pair => (pair.State, after.GetValueOrDefault(pair.State.Fingerprint)))], cancellationToken);
         foreach (var (state, issue) in unknown)
         {
-            var view = Evaluate(state, after.GetValueOrDefault(state.Fingerprint), now);
+            var view = Evaluate(state, after.GetValueOrDefault(state.Fingerprint), now, releaseTimes);
             _remembered[(state, issue.LastSeen, issue.Events)] = view;
             views[state.Fingerprint] = view;
         }
@@ -255,14 +257,23 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         ArgumentNullException.ThrowIfNull(fingerprints);
         var changed = new List<(string Fingerprint, IssueChange Change)>();
         var done = 0;
-        foreach (var fingerprint in fingerprints)
+        ExceptionDispatchInfo? stopped = null;
+        try
         {
-            if (await SetAssigneeAsync(projectId, fingerprint, assignee, by, cancellationToken) is { } change)
+            foreach (var fingerprint in fingerprints)
             {
-                changed.Add((fingerprint, change));
-            }
+                if (await SetAssigneeAsync(projectId, fingerprint, assignee, by, cancellationToken) is { } change)
+                {
+                    changed.Add((fingerprint, change));
+                }
 
-            progress?.Invoke(++done);
+                progress?.Invoke(++done);
+            }
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException && changed.Count > 0)
+        {
+            // Those assigned before the failure are assigned: they are told so, then the caller hears of the failure.
+            stopped = ExceptionDispatchInfo.Capture(failure);
         }
 
         if (assignee is { } to && workflow is not null && changed.Count > 0)
@@ -281,6 +292,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             }
         }
 
+        stopped?.Throw();
         return changed.Count;
     }
 
@@ -423,8 +435,15 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         var after = state.Status == IssueStatus.Resolved
             ? new ActivityAfterChange(state.Fingerprint, await activity.GetReleasesAfterAsync(state.ProjectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken), new IssueActivity(state.Fingerprint, 0, 0))
             : new ActivityAfterChange(state.Fingerprint, [], await activity.GetIssueActivityAfterAsync(state.ProjectId, state.Fingerprint, state.ChangedAt, cancellationToken));
-        return Evaluate(state, after, clock.GetUtcNow());
+        return Evaluate(state, after, clock.GetUtcNow(), await ReleaseTimesIfNeededAsync(state.ProjectId, [(state, after)], cancellationToken));
     }
+
+    /// <summary>The project's releases' first-seen times, read only when a release of another app (or not a version) is to be judged.</summary>
+    private async Task<IReadOnlyDictionary<string, DateTimeOffset>?> ReleaseTimesIfNeededAsync(
+        int projectId, IReadOnlyList<(IssueState State, ActivityAfterChange? After)> judged, CancellationToken cancellationToken) =>
+        releases is not null && judged.Any(pair => pair.After?.Releases.Any(release => pair.State.NeedsReleaseTimes(release.Release)) == true)
+            ? await releases.GetFirstSeenByReleaseAsync(projectId, cancellationToken)
+            : null;
 
     /// <summary>
     /// A stored state judged against its issue's events since the change (null: none). Resolved: regressed by the first
@@ -432,11 +451,11 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     /// back when its time is up, or when it has had the events or users it was ignored for (exactly the events after the
     /// change, with those of merged issues, each user once).
     /// </summary>
-    private static IssueTriageView Evaluate(IssueState state, ActivityAfterChange? after, DateTimeOffset now)
+    private static IssueTriageView Evaluate(IssueState state, ActivityAfterChange? after, DateTimeOffset now, IReadOnlyDictionary<string, DateTimeOffset>? releaseTimes = null)
     {
         if (state.Status == IssueStatus.Resolved)
         {
-            var regression = after?.Releases.Where(release => state.IsReopenedBy(release.Release)).MinBy(release => release.FirstSeen);
+            var regression = after?.Releases.Where(release => state.IsReopenedBy(release.Release, releaseTimes)).MinBy(release => release.FirstSeen);
             return regression is null
                 ? new IssueTriageView(TriageStatus.Resolved, state)
                 : new IssueTriageView(TriageStatus.Regressed, state, regression.Release.Length == 0 ? null : regression.Release, regression.FirstSeen);

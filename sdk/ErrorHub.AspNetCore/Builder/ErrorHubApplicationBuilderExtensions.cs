@@ -20,6 +20,7 @@ public static class ErrorHubApplicationBuilderExtensions
         var client = app.ApplicationServices.GetService<ErrorHubClient>()
             ?? throw new InvalidOperationException(
                 "ErrorHub services are missing: call builder.Services.AddErrorHub() before app.UseErrorHub().");
+        app.ApplicationServices.GetService<ProcessHooks>()?.HookForHost();
         return client.IsEnabled ? app.UseMiddleware<ErrorHubMiddleware>(client) : app;
     }
 }

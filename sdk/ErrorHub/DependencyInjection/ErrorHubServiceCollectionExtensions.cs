@@ -37,7 +37,8 @@ public static class ErrorHubServiceCollectionExtensions
         services.TryAddSingleton<IErrorHubClient>(sp => sp.GetRequiredService<ErrorHubClient>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ErrorHubFlushOnStop>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, ErrorHubLoggerProvider>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessHooks>());
+        services.TryAddSingleton<ProcessHooks>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessHooks>(sp => sp.GetRequiredService<ProcessHooks>()));
         AddAspNetCoreServices(services);
         return services;
     }

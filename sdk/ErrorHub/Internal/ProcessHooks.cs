@@ -6,7 +6,8 @@ namespace ErrorHub.Internal;
 /// <summary>
 /// Reports what fails outside requests: an exception nobody caught (sent before the process dies, within
 /// ShutdownTimeout) and a faulted task nobody awaited. Failures of a <c>BackgroundService</c> reach ErrorHub through
-/// the host's log. Hooked while the host runs, or while the handle of <c>ErrorHubSdk.Init</c> lives.
+/// the host's log. Hooked from the moment the app's logging or <c>UseErrorHub()</c> first reaches the host's client
+/// until the host stops (see <see cref="HookForHost"/>), or while the handle of <c>ErrorHubSdk.Init</c> lives.
 /// </summary>
 internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDisposable
 {
@@ -27,13 +28,25 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        HookForHost();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Hooks this client's handlers as a host's. Called when the host starts, and before: when the app's logging first
+    /// reaches the client and when <c>UseErrorHub()</c> adds it to the pipeline. An app that fails between
+    /// <c>Build()</c> and <c>Run()</c> (a database migration at start-up, a service it resolves there) dies of an
+    /// exception nobody catches before any hosted service started: without this, that crash, and what the app's log
+    /// had reported just before it, never left the process. The container's disposal unhooks them (a host that is
+    /// built and never run, as design-time tools and test factories do).
+    /// </summary>
+    public void HookForHost()
+    {
         if (Hook())
         {
             _hostHooked = true;
             Interlocked.Increment(ref s_hostHooks);
         }
-
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)

@@ -62,7 +62,9 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
 
             try
             {
-                return _client = services.GetRequiredService<ErrorHubClient>();
+                client = services.GetRequiredService<ErrorHubClient>();
+                services.GetService<ProcessHooks>()?.HookForHost();
+                return _client = client;
             }
             catch (Exception)
             {

@@ -41,6 +41,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         var store = new ClickHouseDatabase(client, database, logger);
         var notifications = new ClickHouseNotificationSchema(store._schema);
         var merges = new ClickHouseMergeCache(client, notifications.IssueMerges);
+        var issueMerges = new ClickHouseIssueMerges(client, notifications, merges);
         return new ErrorHubStore(
             store,
             new ClickHouseEventWriter(client, store._schema),
@@ -51,7 +52,8 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         {
             Notifications = new NotificationStores(new ClickHouseIssueStates(client, notifications), new ClickHouseIssueActivity(client, notifications, merges, store._logger), new ClickHouseNotificationStore(client, notifications)),
             History = new ClickHouseIssueHistory(client, notifications),
-            Merges = new ClickHouseIssueMerges(client, notifications, merges),
+            Merges = issueMerges,
+            Bookmarks = new ClickHouseIssueBookmarks(client, notifications, issueMerges),
             Releases = new ClickHouseReleaseReader(client, store._schema, merges),
         };
     }

@@ -23,6 +23,8 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string IssueMerges => Table("issue_merges");
 
+    public string IssueBookmarks => Table("issue_bookmarks");
+
     public string Notifications => Table("notifications");
 
     public string Documents => Table("notification_documents");
@@ -116,6 +118,21 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY (project_id, fingerprint)
+        """,
+
+        // Bookmarks (IIssueBookmarks): the latest row of a person's fingerprint says whether it is bookmarked.
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueBookmarks}
+        (
+            project_id UInt32,
+            user_id String,
+            fingerprint String,
+            bookmarked UInt8,
+            changed_at DateTime('UTC'),
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, user_id, fingerprint)
         """,
 
         // The outbox: every change of a notification is a new row; the latest version is its state.

@@ -43,11 +43,13 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     public static ErrorHubStore Open(string databasePath)
     {
         var database = new SqliteDatabase(databasePath);
+        var merges = new SqliteIssueMerges(database);
         return new ErrorHubStore(database, new SqliteEventWriter(database), new SqliteIssueReader(database), new SqliteProjectStore(database), new SqliteAccessStore(database), new SqliteRetention(database), database)
         {
             Notifications = new NotificationStores(new SqliteIssueStates(database), new SqliteIssueActivity(database), new SqliteNotificationStore(database)),
             History = new SqliteIssueHistory(database),
-            Merges = new SqliteIssueMerges(database),
+            Merges = merges,
+            Bookmarks = new SqliteIssueBookmarks(database, merges),
             Releases = new SqliteReleaseReader(database),
         };
     }

@@ -45,6 +45,15 @@ internal static class SqliteNotificationSchema
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS issue_merges_by_target ON issue_merges (project_id, target);
 
+        -- Bookmarks (IIssueBookmarks): one row per person and bookmarked fingerprint.
+        CREATE TABLE IF NOT EXISTS issue_bookmarks (
+            project_id   INTEGER NOT NULL,
+            user_id      TEXT    NOT NULL, -- the account's id, 'D' format
+            fingerprint  TEXT    NOT NULL,
+            created_at   INTEGER NOT NULL, -- unix milliseconds
+            PRIMARY KEY (project_id, user_id, fingerprint)
+        ) WITHOUT ROWID;
+
         -- The outbox: the record is the payload; the columns are what the worker looks up.
         CREATE TABLE IF NOT EXISTS notifications (
             id              TEXT    NOT NULL PRIMARY KEY,

@@ -67,6 +67,25 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Mvc_action_filters_that_handle_an_exception_with_a_500_are_reported_once_and_those_that_redirect_are_not()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc);
+
+        // The controller's own OnActionExecuted sends the user to sign in again: handled.
+        (await run.SendAsync(HttpMethod.Get, "/Statements/Archived/3", "ada")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // The action filter answers its own error page with a 500 and logs nothing: no exception filter, no middleware
+        // and no log entry ever sees this exception.
+        var failed = await run.SendAsync(HttpMethod.Get, "/Statements/Monthly/9", "ada");
+        failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await failed.Content.ReadAsStringAsync()).Should().Contain("We could not show this page", "the filter still answers");
+        var reported = await SingleReportAsync(run, "Statement 9 has an unbalanced ledger", "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Statements/Monthly/9");
+        reported.Culprit.Should().Contain("StatementsController.Monthly");
+        reported.Exceptions.Should().ContainSingle().Which.Type.Should().Be("System.IO.InvalidDataException");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Mvc_in_development_reports_behind_the_developer_exception_page()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.Mvc, environment: "Development");
@@ -124,6 +143,23 @@ public sealed class RealAppKindsTests
         var reported = events.Should().ContainSingle().Subject;
         AssertRequestAndUser(reported, "GET /profile/{handle}", "carol", "/profile/carol");
         reported.Culprit.Should().Contain("ProfileModel");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Razor_pages_report_what_a_page_filter_handles_with_a_500_once_and_not_what_it_redirects()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.RazorPages);
+
+        // The page model's own OnPageHandlerExecuted redirects to sign in: handled.
+        (await run.SendAsync(HttpMethod.Get, "/profile/dave?handler=Followers", "dave")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // A global page filter answers a timeout with a "try again" page and a 500, and logs nothing.
+        var failed = await run.SendAsync(HttpMethod.Get, "/profile/dave?handler=Avatar", "dave");
+        failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await failed.Content.ReadAsStringAsync()).Should().Contain("Try again");
+        var reported = await SingleReportAsync(run, "Avatar store timed out for dave", "GET /profile/{handle}", "dave", "/profile/dave");
+        reported.Culprit.Should().Contain("ProfileModel.OnGetAvatar");
         run.SdkLogNoise.Should().BeEmpty();
     }
 
@@ -198,6 +234,15 @@ public sealed class RealAppKindsTests
     /// <summary>What a failed count names: each event's first exception, logger and URL, not the whole record.</summary>
     internal static string Describe(List<ErrorEvent> events) =>
         string.Join(" | ", events.Select(e => $"{(e.Exceptions.Count > 0 ? e.Exceptions[0].Value : e.Message)} [{e.Logger}] {e.Request?.Url} {e.Tags.GetValueOrDefault("mechanism")}"));
+
+    /// <summary>The one event of the run up to the one whose message holds <paramref name="sentinel"/>: the failed request's, with its user.</summary>
+    private static async Task<ErrorEvent> SingleReportAsync(RealAppRun run, string sentinel, string route, string user, string path)
+    {
+        var events = await run.EventsUpToAsync(sentinel);
+        var reported = events.Should().ContainSingle(Describe(events)).Subject;
+        AssertRequestAndUser(reported, route, user, path);
+        return reported;
+    }
 
     internal static void AssertRequestAndUser(ErrorEvent reported, string route, string user, string path)
     {

@@ -256,6 +256,31 @@ public sealed class IssuesApiTests : IAsyncLifetime
         (await ListedAsync("?assigned=me&status=resolved")).Should().Equal([Checkout], "resolving an issue keeps its assignee");
     }
 
+    [Fact]
+    public async Task Each_issue_says_whether_the_tokens_account_bookmarked_it_and_the_list_filters_by_bookmarks()
+    {
+        var admin = await _api.AdminAccountAsync();
+        var member = await _api.Server.CreateMemberAsync("dev@example.com", "member password 1", 1);
+        using var memberClient = await _api.TokenClientAsync(member.Id);
+        var bookmarks = _api.Server.Services.GetRequiredService<IIssueBookmarks>();
+        await bookmarks.SetBookmarksAsync(1, admin.Id, [Checkout], bookmarked: true, DateTimeOffset.UtcNow);
+
+        async Task<Dictionary<string, bool>> BookmarkedAsync(HttpClient client, string query = "") =>
+            (await JsonAsync(client, "/api/projects/1/issues" + query)).GetProperty("items").EnumerateArray()
+                .ToDictionary(i => i.GetProperty("fingerprint").GetString()!, i => i.GetProperty("isBookmarked").GetBoolean());
+
+        (await BookmarkedAsync(_api.Admin)).Should().Equal(new Dictionary<string, bool> { [Checkout] = true, [Profile] = false });
+        (await BookmarkedAsync(memberClient)).Should().Equal(new Dictionary<string, bool> { [Checkout] = false, [Profile] = false }, "a bookmark is its owner's alone");
+        (await JsonAsync(_api.Admin, $"/api/projects/1/issues/{Checkout}")).GetProperty("isBookmarked").GetBoolean().Should().BeTrue();
+        (await JsonAsync(memberClient, $"/api/projects/1/issues/{Checkout}")).GetProperty("isBookmarked").GetBoolean().Should().BeFalse();
+
+        (await BookmarkedAsync(_api.Admin, "?bookmarked=me")).Keys.Should().Equal(Checkout);
+        (await BookmarkedAsync(_api.Admin, "?q=" + Uri.EscapeDataString("is:bookmarked"))).Keys.Should().Equal(Checkout);
+        (await BookmarkedAsync(_api.Admin, "?q=" + Uri.EscapeDataString("bookmarks:me level:warning"))).Should().BeEmpty("the terms narrow each other");
+        (await BookmarkedAsync(memberClient, "?bookmarked=me")).Should().BeEmpty();
+        (await BookmarkedAsync(_api.Admin, "?bookmarked=" + Uri.EscapeDataString("<script>' OR 1=1"))).Should().HaveCount(2, "an unknown value is no filter");
+    }
+
     [Theory]
     [InlineData("/api/projects/1/issues?limit=0")]
     [InlineData("/api/projects/1/issues?limit=1001")]

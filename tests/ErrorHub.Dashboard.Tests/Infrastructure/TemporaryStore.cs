@@ -16,10 +16,13 @@ internal sealed class TemporaryStore : IDisposable
 
     public TemporaryStore()
     {
-        Store = SqliteDatabase.Open(Path.Combine(_directory, "errorhub.db"));
+        Store = SqliteDatabase.Open(DatabasePath);
     }
 
     public ErrorHubStore Store { get; }
+
+    /// <summary>The SQLite file, for a test that makes the real store fail (a trigger that aborts one write).</summary>
+    public string DatabasePath => Path.Combine(_directory, "errorhub.db");
 
     /// <summary>The admin every seeded store has; the tests' pages are rendered for them unless a test signs in someone else.</summary>
     public static readonly UserAccount Admin = new(
@@ -37,6 +40,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(store.Notifications.Activity);
         services.AddSingleton(store.History);
         services.AddSingleton(store.Merges);
+        services.AddSingleton(store.Bookmarks);
         services.AddSingleton(store.Releases);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();

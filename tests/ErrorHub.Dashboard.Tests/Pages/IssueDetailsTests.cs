@@ -59,6 +59,25 @@ public sealed class IssueDetailsTests : DashboardTestContext
         return cut;
     }
 
+    [Fact]
+    public async Task The_star_on_the_issue_page_bookmarks_the_issue_for_me_and_shows_my_bookmark_on_a_new_page()
+    {
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        var star = cut.Find(".issue-heading button.bookmark-star");
+        star.GetAttribute("aria-pressed").Should().Be("false");
+        star.GetAttribute("aria-label").Should().Be("Bookmark " + CheckoutTitle);
+
+        star.Click();
+        cut.WaitForAssertion(() => cut.Find(".issue-heading button.bookmark-star").GetAttribute("aria-pressed").Should().Be("true"));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([CheckoutFingerprint]);
+
+        var again = Render<IssueDetails>(parameters => parameters.Add(page => page.ProjectId, 1).Add(page => page.Fingerprint, CheckoutFingerprint));
+        again.WaitForAssertion(() => again.Find(".issue-heading button.bookmark-star").GetAttribute("aria-pressed").Should().Be("true"));
+        again.Find(".issue-heading button.bookmark-star").Click();
+        again.WaitForAssertion(() => again.Find(".issue-heading button.bookmark-star").GetAttribute("aria-pressed").Should().Be("false"));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEmpty();
+    }
+
     private static ErrorEvent CheckoutEvent(Guid eventId, DateTimeOffset timestamp, string email) =>
         Event(CheckoutFingerprint, CheckoutTitle, timestamp, userId: email[..email.IndexOf('@', StringComparison.Ordinal)], eventId: eventId) with
         {

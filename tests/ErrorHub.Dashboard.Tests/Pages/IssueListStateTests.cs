@@ -121,7 +121,8 @@ public sealed class IssueListStateTests
     [InlineData("is:sleeping")]
     [InlineData("!is:resolved")]
     [InlineData("level:loud")]
-    [InlineData("bookmarks:me")]
+    [InlineData("bookmarks:ana@example.com")]
+    [InlineData("is:bookmarked:")]
     [InlineData("assigned:")]
     [InlineData("release:")]
     [InlineData("key: value")]
@@ -130,7 +131,7 @@ public sealed class IssueListStateTests
         var state = Searched(q);
 
         state.Search.Should().Be(q);
-        state.Should().Match<IssueListState>(s => s.Status == "unresolved" && s.Release == null && s.Environment == null && s.Level == null && s.Assigned == null);
+        state.Should().Match<IssueListState>(s => s.Status == "unresolved" && s.Release == null && s.Environment == null && s.Level == null && s.Assigned == null && !s.Bookmarked);
     }
 
     [Fact]
@@ -146,7 +147,25 @@ public sealed class IssueListStateTests
     }
 
     [Theory]
-    [InlineData("bookmarks:me", true)]
+    [InlineData("is:bookmarked crash")]
+    [InlineData("crash bookmarks:ME")]
+    public void My_bookmarks_terms_become_the_bookmarked_filter_and_read_back_from_the_address(string q)
+    {
+        var state = Searched(q);
+        state.Should().Match<IssueListState>(s => s.Bookmarked && s.Search == "crash");
+
+        var url = state.ToUrl(5);
+        url.Should().Contain("bookmarked=me");
+        var query = QueryHelpers.ParseQuery(new Uri("http://localhost/" + url).Query);
+        string? Get(string key) => query.TryGetValue(key, out var value) ? value.ToString() : null;
+        IssueListState.From(Get("q"), Get("environment"), Get("release"), Get("level"), Get("range"), Get("sort"), Get("order"), Get("page"), Get("status"), Get("assigned"), Get("bookmarked"))
+            .Should().Be(state);
+        IssueListState.From(null, null, null, null, null, null, null, null, bookmarked: "<script>").Bookmarked.Should().BeFalse("an unknown value is no filter");
+    }
+
+    [Theory]
+    [InlineData("bookmarks:ana@example.com", true)]
+    [InlineData("bookmarks:me", false)]
     [InlineData("assigned:me", false)]
     [InlineData("!is:resolved", true)]
     [InlineData("is:sleeping crash", true)]

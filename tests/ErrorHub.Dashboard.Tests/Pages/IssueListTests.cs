@@ -301,11 +301,11 @@ public sealed class IssueListTests : DashboardTestContext
         cut.FindAll(".search-terms-hint").Should().BeEmpty();
 
         // One it does not read is searched for as text: the empty list says so.
-        cut.Find("input[type=search]").Input("bookmarks:me user.email:joe@example.com");
+        cut.Find("input[type=search]").Input("bookmarks:ana@example.com user.email:joe@example.com");
         cut.Find("form.issue-filters").Submit();
         cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("0 issues"));
         cut.Find(".search-terms-hint").TextContent.Should()
-            .Contain("The search is plain text").And.Contain("“bookmarks:me joe@example.com”").And.Contain("Release");
+            .Contain("The search is plain text").And.Contain("“bookmarks:ana@example.com joe@example.com”").And.Contain("Release");
 
         // The e-mail alone finds the issue; a search without terms that finds nothing, or an address, gets no such word.
         cut.Find("input[type=search]").Input("joe@example.com");
@@ -602,6 +602,97 @@ public sealed class IssueListTests : DashboardTestContext
         states.Should().HaveCount(120).And.OnlyContain(state => state.Status == IssueStatus.Resolved);
         states.Select(state => state.Fingerprint).Should().NotContain(CheckoutFingerprint, "an issue the search does not find is left alone");
         cut.Find(".selected-count").TextContent.Should().Be("0 selected");
+    }
+
+    [Fact]
+    public async Task A_star_bookmarks_an_issue_for_me_alone_and_the_bookmarked_filter_and_terms_list_only_mine()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
+        IElement Star(string title) => cut.Find($"button.bookmark-star[aria-label='Bookmark {title.Replace("'", "\\'", StringComparison.Ordinal)}']");
+        Star(ProfileTitle).GetAttribute("aria-pressed").Should().Be("false");
+
+        Star(ProfileTitle).Click();
+        cut.WaitForAssertion(() => Star(ProfileTitle).GetAttribute("aria-pressed").Should().Be("true"));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([ProfileFingerprint]);
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, Guid.NewGuid())).Should().BeEmpty("a bookmark is its owner's alone");
+
+        cut.Find("select.filter-bookmarked").Change("me");
+        cut.WaitForAssertion(() => Titles(cut).Should().Equal(ProfileTitle));
+        Address.Should().EndWith("projects/1/issues?bookmarked=me");
+
+        // Un-starring with the filter on takes the issue off the list.
+        Star(ProfileTitle).Click();
+        cut.WaitForAssertion(() => Titles(cut).Should().BeEmpty());
+        cut.Find(".empty-filtered").TextContent.Should().Be("No issue matches these filters.");
+
+        // Sentry's terms do the same as the filter; a new page reads the stars from the store.
+        await _store.Store.Bookmarks.SetBookmarksAsync(1, TemporaryStore.Admin.Id, [CheckoutFingerprint], true, Now);
+        foreach (var term in new[] { "is:bookmarked", "bookmarks:me", "IS:BOOKMARKED" })
+        {
+            Services.GetRequiredService<NavigationManager>().NavigateTo("projects/1/issues?q=" + Uri.EscapeDataString(term));
+            var list = Render<IssueList>(parameters => parameters.Add(page => page.ProjectId, 1));
+            list.WaitForAssertion(() => Titles(list).Should().Equal([CheckoutTitle], term));
+            list.Find(".filter-search input").GetAttribute("value").Should().BeEmpty("the term became the filter");
+            list.Find("select.filter-bookmarked option[value=me]").HasAttribute("selected").Should().BeTrue();
+        }
+    }
+
+    [Fact]
+    public async Task Checked_issues_are_bookmarked_and_unbookmarked_in_bulk()
+    {
+        var cut = await RenderListAsync(1, [Event(CheckoutFingerprint, CheckoutTitle, Now.AddMinutes(-2)), Event(ProfileFingerprint, ProfileTitle, Now.AddMinutes(-3))]);
+
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.bulk-bookmark").Click();
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Bookmarked 2 issues."));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([CheckoutFingerprint, ProfileFingerprint]);
+        cut.FindAll("button.bookmark-star[aria-pressed=true]").Should().HaveCount(2);
+
+        cut.FindAll("input.select-issue")[0].Change(true);
+        cut.Find("button.bulk-unbookmark").Click();
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Removed the bookmarks of 1 issue."));
+        (await _store.Store.Bookmarks.GetBookmarksAsync(1, TemporaryStore.Admin.Id)).Should().BeEquivalentTo([ProfileFingerprint]);
+    }
+
+    [Fact]
+    public async Task A_bulk_change_the_store_stops_partway_says_how_far_it_got_and_a_retry_changes_only_the_rest()
+    {
+        var bulk = Enumerable.Range(0, 120).Select(i => Event(Fingerprint($"bulk-{i:D3}"), $"TimeoutException: bulk job {i:D3} timed out", Now.AddMinutes(-10 - i))).ToList();
+        var cut = await RenderListAsync(1, bulk, address: "projects/1/issues?q=bulk%20job");
+
+        // The real store refuses the write of the 41st issue in the list's order (newest first), as a full disk would.
+        await ExecuteSqlAsync($"""
+            CREATE TRIGGER refuse_one BEFORE INSERT ON issue_states WHEN NEW.fingerprint = '{Fingerprint("bulk-040")}'
+            BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+            """);
+        cut.Find("input.select-all").Change(true);
+        cut.Find("button.select-matching").Click();
+        cut.Find("button.bulk-resolve").Click();
+        cut.Find("button.bulk-confirm-apply").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-failed").TextContent.Should().Contain("Resolved 40 of 120; the rest failed: the store did not answer."));
+        cut.Find(".bulk-failed").GetAttribute("role").Should().Be("alert");
+        (await _store.Store.Notifications.States.GetStatesAsync(1, IssueStatus.Resolved)).Should().HaveCount(40);
+        cut.WaitForAssertion(() => cut.Find(".issue-count").TextContent.Should().Be("80 issues", "what was resolved left the list"));
+
+        await ExecuteSqlAsync("DROP TRIGGER refuse_one");
+        cut.Find("button.bulk-retry").TextContent.Should().Be("Try again");
+        cut.Find("button.bulk-retry").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().Be("Resolved 80 issues."));
+        cut.FindAll(".bulk-failed").Should().BeEmpty();
+        (await _store.Store.Notifications.States.GetStatesAsync(1, IssueStatus.Resolved)).Should().HaveCount(120);
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(1, Fingerprint("bulk-000")))).Items.Should()
+            .ContainSingle("the retry acts on the issues the first try did not reach, not again on those it did");
+    }
+
+    private async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]

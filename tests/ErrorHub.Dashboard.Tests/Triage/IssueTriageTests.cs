@@ -21,7 +21,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _store.SeedAsync([TestProjects.Shop], [Release(Start.AddHours(-2), "shop@2.4.1")]);
-        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock);
+        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock, releases: _store.Store.Releases);
     }
 
     public Task DisposeAsync()
@@ -392,6 +392,36 @@ public sealed class IssueTriageTests : IAsyncLifetime
         await zeroEvents.Should().ThrowAsync<ArgumentOutOfRangeException>();
         await pastDuration.Should().ThrowAsync<ArgumentOutOfRangeException>();
         (await _store.Store.Notifications.States.GetStateAsync(Project, Checkout)).Should().BeNull("nothing was stored");
+    }
+
+    [Fact]
+    public async Task A_release_of_another_app_reopens_by_when_the_project_first_saw_it_not_by_its_version_number()
+    {
+        // The project runs two apps: api@3.0 went out before shop@2.4.1 (seeded two hours ago), api@1.0-hotfix after.
+        await AddAsync(Create(Project, Fingerprint("api-timeout"), Start.AddHours(-3), User("ops")) with { Release = "api@3.0" });
+        await _triage.ResolveAsync(Project, Checkout, afterRelease: "shop@2.4.1");
+        _clock.Advance(TimeSpan.FromMinutes(30));
+
+        await AddAsync(Release(Start.AddMinutes(1), "api@3.0", "a"));
+        (await ViewAsync()).Status.Should().Be(TriageStatus.Resolved, "api 3.0 is higher than shop 2.4.1 only as a number; it is an older deploy");
+        (await _triage.EvaluateAsync(Project))[Checkout].Status.Should().Be(TriageStatus.Resolved, "the list judges as the page does");
+
+        await AddAsync(Release(Start.AddMinutes(2), "api@1.0.1", "b"));
+        (await ViewAsync()).Should().BeEquivalentTo(new { Status = TriageStatus.Regressed, RegressedInRelease = "api@1.0.1" }, "api 1.0.1 first came after shop 2.4.1");
+        (await _triage.EvaluateAsync(Project))[Checkout].Status.Should().Be(TriageStatus.Regressed);
+    }
+
+    [Theory]
+    [InlineData("shop@2.4.1", "shop@2.10.0", true)]
+    [InlineData("2.4.1", "2.5", true)]
+    [InlineData("api@3.0", "shop@2.4.1", false)]
+    [InlineData("2.4.1", "shop@2.4.1", false)]
+    [InlineData("shop@9f3c2ab", "shop@2.4.1", false)]
+    [InlineData("@acme/web@1.2.0", "@acme/web@1.3.0", true)]
+    public void Only_versions_of_the_same_app_compare_by_version(string left, string right, bool comparable)
+    {
+        ReleaseVersion.AreComparable(left, right).Should().Be(comparable);
+        ReleaseVersion.AreComparable(right, left).Should().Be(comparable);
     }
 
     [Theory]

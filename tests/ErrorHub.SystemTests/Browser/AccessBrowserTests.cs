@@ -72,6 +72,11 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             // Invite a member of that project.
             await admin.GotoAsync(dashboard.Url("users").ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(admin);
+
+            // The forgotten-password account choice looks like the invite form's fields: same height, border and font.
+            const string look = "e => { const s = getComputedStyle(e); return [s.height, s.borderTopWidth, s.borderBottomStyle, s.borderRadius, s.fontSize, s.fontFamily].join('|'); }";
+            var fieldLook = await admin.GetByLabel("Email of the person to invite").EvaluateAsync<string>(look);
+            (await admin.GetByLabel("Account to make a password reset link for").EvaluateAsync<string>(look)).Should().Be(fieldLook);
             await admin.GetByLabel("Email of the person to invite").FillAsync(inviteeEmail);
             await admin.Locator(".invite-projects").GetByText(projectName).ClickAsync();
             await admin.GetByRole(AriaRole.Button, new() { Name = "Create invitation link" }).ClickAsync();

@@ -72,6 +72,9 @@ internal sealed record IssueListState
     /// <summary>Whose issues (<see cref="Triage.IssueAssigneeFilter"/>: <c>me</c>, <c>none</c>, <c>any</c>, an account's id or e-mail); null: anyone's or nobody's.</summary>
     public string? Assigned { get; init; }
 
+    /// <summary>Only the signed-in person's bookmarked issues (<c>is:bookmarked</c>, Sentry's <c>bookmarks:me</c>).</summary>
+    public bool Bookmarked { get; init; }
+
     public IssueTimeRange Range { get; init; } = IssueTimeRange.All[0];
     public IssueSort Sort { get; init; } = IssueSort.LastSeen;
     public bool Descending { get; init; } = true;
@@ -86,7 +89,7 @@ internal sealed record IssueListState
     /// </summary>
     public bool SearchHasTerms => IssueSearchTerms.HasTerm(Search);
 
-    public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Assigned is not null || Range.Span is not null;
+    public bool IsFiltered => Search.Length > 0 || Environment is not null || Release is not null || Level is not null || Assigned is not null || Bookmarked || Range.Span is not null;
 
     /// <summary>
     /// The state a URL asks for. The search may hold terms in the syntax of Sentry's search box (<c>is:resolved</c>,
@@ -95,7 +98,7 @@ internal sealed record IssueListState
     /// last say what is wanted), a user's term searches for its value, and what is left is searched as text
     /// (<see cref="IssueSearchTerms"/>).
     /// </summary>
-    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null, string? assigned = null)
+    public static IssueListState From(string? search, string? environment, string? release, string? level, string? range, string? sort, string? order, string? page, string? status = null, string? assigned = null, string? bookmarked = null)
     {
         var terms = IssueSearchTerms.Parse(search);
         assigned = terms.Assigned ?? Triage.IssueAssigneeFilter.Normalize(assigned);
@@ -111,6 +114,7 @@ internal sealed record IssueListState
             Release = release,
             Level = Levels.Contains(level ?? "") ? level : null,
             Assigned = assigned,
+            Bookmarked = terms.Bookmarked || bookmarked is "me" or "1" or "true",
             Range = IssueTimeRange.From(range),
             Sort = sort is not null && SortKeys.TryGetValue(sort, out var value) ? value : IssueSort.LastSeen,
             Descending = order != "asc",
@@ -166,6 +170,11 @@ internal sealed record IssueListState
         if (Assigned is not null)
         {
             query.Add(new("assigned", Assigned));
+        }
+
+        if (Bookmarked)
+        {
+            query.Add(new("bookmarked", "me"));
         }
 
         if (Range.Key.Length > 0)

@@ -8,11 +8,11 @@ namespace ErrorHub.Dashboard.Components.Pages;
 /// <c>release:</c>, <c>environment:</c> (or <c>env:</c>), <c>level:</c>, and <c>user:</c>, <c>user.email:</c>,
 /// <c>user.id:</c>, <c>user.username:</c> (whose value is searched for: the search covers the user's id, e-mail and name), and
 /// <c>assigned:</c> (<c>me</c>, <c>none</c>, an account's e-mail or id), <c>is:assigned</c> and <c>is:unassigned</c>
-/// (<see cref="Triage.IssueAssigneeFilter"/>).
+/// (<see cref="Triage.IssueAssigneeFilter"/>), and <c>is:bookmarked</c> or <c>bookmarks:me</c> (the signed-in person's bookmarks).
 /// A value may be quoted (<c>release:"shop 2.4"</c>). Anything else, a term with an unknown key or value, a negated
 /// term (<c>!is:resolved</c>), a URL or a message with a colon, stays in the text searched for as written.
 /// </summary>
-internal sealed record IssueSearchTerms(string Text, string? Status, string? Environment, string? Release, string? Level, string? Assigned = null)
+internal sealed record IssueSearchTerms(string Text, string? Status, string? Environment, string? Release, string? Level, string? Assigned = null, bool Bookmarked = false)
 {
     private static readonly Dictionary<string, string> StatusValues = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -31,7 +31,7 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
     public static IssueSearchTerms Parse(string? search)
     {
         search = search?.Trim() ?? "";
-        string? status = null, environment = null, release = null, level = null, assigned = null;
+        string? status = null, environment = null, release = null, level = null, assigned = null, bookmarked = null;
         var text = new StringBuilder(search.Length);
         var kept = 0; // search[..kept] is settled: copied to text, or a term's span left out
         foreach (var (start, end, key, value) in Tokens(search))
@@ -42,6 +42,8 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
                 "is" when value!.Equals("assigned", StringComparison.OrdinalIgnoreCase) => Set(ref assigned, Triage.IssueAssigneeFilter.Anyone),
                 "is" when value!.Equals("unassigned", StringComparison.OrdinalIgnoreCase) => Set(ref assigned, Triage.IssueAssigneeFilter.Nobody),
                 "assigned" when Triage.IssueAssigneeFilter.Normalize(value) is { } who => Set(ref assigned, who),
+                "is" when value!.Equals("bookmarked", StringComparison.OrdinalIgnoreCase) => Set(ref bookmarked, "me"),
+                "bookmarks" when value!.Equals("me", StringComparison.OrdinalIgnoreCase) => Set(ref bookmarked, "me"),
                 "release" when value!.Length > 0 => Set(ref release, value),
                 "environment" or "env" when value!.Length > 0 => Set(ref environment, value),
                 "level" when IssueListState.Levels.Contains(value!.ToLowerInvariant()) => Set(ref level, value.ToLowerInvariant()),
@@ -73,7 +75,7 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
         }
 
         text.Append(search, kept, search.Length - kept);
-        return new IssueSearchTerms(text.ToString().Trim(), status, environment, release, level, assigned);
+        return new IssueSearchTerms(text.ToString().Trim(), status, environment, release, level, assigned, bookmarked is not null);
     }
 
     /// <summary>
