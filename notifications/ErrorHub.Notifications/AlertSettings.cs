@@ -39,7 +39,7 @@ public static class AlertTriggerNames
         AlertTrigger.EventFrequency => "Many events",
         AlertTrigger.UserFrequency => "Many users",
         AlertTrigger.DailyDigest => "Daily digest",
-        AlertTrigger.Assignment => "Issues assigned to me",
+        AlertTrigger.Assignment => "Issues I take part in (assigned, commented, subscribed)",
         _ => trigger.ToString(),
     };
 }
@@ -63,8 +63,9 @@ public enum AlertTrigger
     DailyDigest,
 
     /// <summary>
-    /// Not a rule: an issue was assigned to the member, or someone else commented on an issue assigned to them
-    /// (<see cref="WorkflowMail"/>). Each member turns it off for themselves.
+    /// Not a rule: workflow mail about the issues the member takes part in (assigned, commented, changed, mentioned in,
+    /// subscribed to): assignments, comments, status changes, regressions (<see cref="WorkflowMail"/>). Each member turns
+    /// it off for themselves, for all issues of the project. (The name stays for the stored settings.)
     /// </summary>
     Assignment,
 }

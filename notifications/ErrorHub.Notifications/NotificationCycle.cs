@@ -31,6 +31,7 @@ internal sealed class NotificationCycle(
     SmtpMailSender sender,
     NotificationMessages messages,
     MailThreading threading,
+    WorkflowMail workflow,
     IOptions<NotificationOptions> options,
     TimeProvider time,
     ILogger<NotificationCycle> logger)
@@ -110,6 +111,7 @@ internal sealed class NotificationCycle(
             }
         }
 
+        await ParticipantRegressionsAsync(project.Id, cancellationToken);
         var cursor = now - NewIssueOverlap;
         progress = progress with { NewIssuesSince = progress.NewIssuesSince is { } since && since > cursor ? since : progress.NewIssuesSince is null ? now : cursor };
         await outbox.SaveDocumentAsync(project.Id, WorkerProgress.DocumentKind, JsonSerializer.Serialize(progress, NotificationsJsonContext.Default.WorkerProgress), cancellationToken);
@@ -137,15 +139,51 @@ internal sealed class NotificationCycle(
                 continue;
             }
 
-            var resolved = (state.ResolvedInRelease, state.ResolvedAfterRelease) switch
-            {
-                ({ Length: > 0 } release, _) => $"It was resolved in release {release} on {MailWriter.Time(state.ChangedAt)}",
-                (_, { Length: > 0 } current) => $"It was resolved on {MailWriter.Time(state.ChangedAt)} for the release after {current}",
-                _ => $"It was resolved on {MailWriter.Time(state.ChangedAt)}",
-            };
-            var again = back.Release.Length > 0 ? $" and happened again in release {back.Release} on {MailWriter.Time(back.FirstSeen)}." : $" and happened again on {MailWriter.Time(back.FirstSeen)}.";
             var key = $"regression:{rule.Id}:{state.Fingerprint}:{state.ChangedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
-            await RecordIssueAlertAsync(context, rule, state.Fingerprint, key, resolved + again, back.FirstSeen, cancellationToken);
+            await RecordIssueAlertAsync(context, rule, state.Fingerprint, key, RegressionText(state, back), back.FirstSeen, cancellationToken);
+        }
+    }
+
+    private static string RegressionText(IssueState state, ReleaseActivity back)
+    {
+        var resolved = (state.ResolvedInRelease, state.ResolvedAfterRelease) switch
+        {
+            ({ Length: > 0 } release, _) => $"It was resolved in release {release} on {MailWriter.Time(state.ChangedAt)}",
+            (_, { Length: > 0 } current) => $"It was resolved on {MailWriter.Time(state.ChangedAt)} for the release after {current}",
+            _ => $"It was resolved on {MailWriter.Time(state.ChangedAt)}",
+        };
+        var again = back.Release.Length > 0 ? $" and happened again in release {back.Release} on {MailWriter.Time(back.FirstSeen)}." : $" and happened again on {MailWriter.Time(back.FirstSeen)}.";
+        return resolved + again;
+    }
+
+    /// <summary>
+    /// The participants of a resolved issue hear that it happened again, whatever the project's regression rule (off,
+    /// filtered, or switched off for them), once per regression; those the rule's mail about it reached are not told twice.
+    /// Only issues someone follows are looked at.
+    /// </summary>
+    private async Task ParticipantRegressionsAsync(int projectId, CancellationToken cancellationToken)
+    {
+        if (!_options.CanSend)
+        {
+            return;
+        }
+
+        var resolved = await ResolvedIssuesAsync(projectId, cancellationToken);
+        var followed = resolved.Count == 0 ? new HashSet<string>() : await workflow.FollowedAsync(projectId, resolved, cancellationToken);
+        IReadOnlyList<Notification>? recent = null;
+        foreach (var state in resolved.Where(state => followed.Contains(state.Fingerprint)))
+        {
+            var releases = await activity.GetReleasesAfterAsync(projectId, state.Fingerprint, EventFilter.All, state.ChangedAt, cancellationToken);
+            if (releases.Where(r => state.IsReopenedBy(r.Release)).MinBy(r => r.FirstSeen) is not { } back)
+            {
+                continue;
+            }
+
+            recent ??= await outbox.GetNotificationsAsync(projectId, 1_000, cancellationToken);
+            var suffix = ":" + state.Fingerprint + ":" + state.ChangedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            var told = recent.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.Key.EndsWith(suffix, StringComparison.Ordinal))
+                .SelectMany(n => n.Recipients).Select(address => address.Trim()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            await workflow.RegressedAsync(projectId, state.Fingerprint, state.ChangedAt, RegressionText(state, back), told, cancellationToken);
         }
     }
 

@@ -31,6 +31,12 @@ internal static partial class NotificationLog
     [LoggerMessage(EventId = 9007, Level = LogLevel.Warning, Message = "A notification round ran out of its share of the lease; the rest waits for the next round")]
     public static partial void RoundCutShort(ILogger logger);
 
-    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "The mail about an issue's assignment or comment in project {ProjectId} could not be recorded; the change itself is made")]
+    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "The workflow mail (participants, assignment, comment, status change) of an issue in project {ProjectId} could not be recorded; the change itself is made")]
     public static partial void WorkflowFailed(ILogger logger, int projectId, Exception exception);
+
+    [LoggerMessage(EventId = 9010, Level = LogLevel.Warning, Message = "A password reset mail was not queued: SMTP is not configured, or too many are waiting")]
+    public static partial void PasswordResetMailDropped(ILogger logger);
+
+    [LoggerMessage(EventId = 9011, Level = LogLevel.Warning, Message = "A password reset mail could not be sent: {Error}")]
+    public static partial void PasswordResetMailFailed(ILogger logger, string error, Exception? exception);
 }

@@ -54,13 +54,20 @@ public static class NotificationsServiceCollectionExtensions
             provider.GetRequiredService<ErrorHub.Storage.IIssueStates>(),
             provider.GetRequiredService<ErrorHub.Storage.IProjectStore>(),
             provider.GetRequiredService<ErrorHub.Storage.IAccessStore>(),
+            provider.GetRequiredService<ErrorHub.Storage.INotificationStore>(),
             provider.GetRequiredService<AlertSettingsStore>(),
             provider.GetRequiredService<MailThreading>(),
+            provider.GetRequiredService<UnsubscribeLinks>(),
             provider.GetRequiredService<ErrorHub.Server.ServerUrls>(),
             provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowMail>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, NotificationWorker>());
+        services.TryAddSingleton(provider => new PasswordResetMail(
+            provider.GetRequiredService<SmtpMailSender>(),
+            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PasswordResetMail>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PasswordResetMail>(provider => provider.GetRequiredService<PasswordResetMail>()));
         return services;
     }
 }

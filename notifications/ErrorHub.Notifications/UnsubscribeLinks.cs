@@ -36,12 +36,14 @@ public sealed class UnsubscribeLinks
     private const string Purpose = "ErrorHub.Notifications.Unsubscribe.v1";
 
     private readonly IDataProtector _protector;
+    private readonly IDataProtector _issueProtector;
     private readonly ServerUrls _urls;
     private readonly TimeProvider _time;
 
     internal UnsubscribeLinks(IDataProtectionProvider protection, ServerUrls urls, TimeProvider time)
     {
         _protector = protection.CreateProtector(Purpose);
+        _issueProtector = protection.CreateProtector(IssuePurpose);
         _urls = urls;
         _time = time;
     }
@@ -61,12 +63,7 @@ public sealed class UnsubscribeLinks
     /// <summary>Reads a token from a link; never throws, whatever it is given.</summary>
     public UnsubscribeRequest Read(string? token)
     {
-        string payload;
-        try
-        {
-            payload = string.IsNullOrEmpty(token) || token.Length > 2_000 ? "" : _protector.Unprotect(token);
-        }
-        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        if (Open(_protector, token, 2_000) is not { } payload)
         {
             return new UnsubscribeRequest(UnsubscribeStatus.Invalid);
         }
@@ -85,4 +82,58 @@ public sealed class UnsubscribeLinks
         var status = _time.GetUtcNow().ToUnixTimeSeconds() >= expires ? UnsubscribeStatus.Expired : UnsubscribeStatus.Valid;
         return new UnsubscribeRequest(status, userId, projectId, (AlertTrigger)trigger);
     }
+
+    private const string IssuePurpose = "ErrorHub.Notifications.IssueUnsubscribe.v1";
+    internal const string IssuePath = "unsubscribe/issue";
+
+    /// <summary>The link that unsubscribes <paramref name="userId"/> from the workflow mail of one issue (a footer of those mails).</summary>
+    public Uri ForIssue(Guid userId, int projectId, string fingerprint) =>
+        _urls.Link(IssuePath + "?token=" + Uri.EscapeDataString(IssueToken(userId, projectId, fingerprint, _time.GetUtcNow() + Lifetime)));
+
+    internal string IssueToken(Guid userId, int projectId, string fingerprint, DateTimeOffset expires) =>
+        _issueProtector.Protect(string.Join(
+            '|',
+            userId.ToString("N"),
+            projectId.ToString(CultureInfo.InvariantCulture),
+            expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            fingerprint));
+
+    /// <summary>A token's payload: empty for none or one far too long to be ours, null for one this server did not make.</summary>
+    private static string? Open(IDataProtector protector, string? token, int maxLength)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(token) || token.Length > maxLength ? "" : protector.Unprotect(token);
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads a token of <see cref="ForIssue"/>; never throws, whatever it is given.</summary>
+    public IssueUnsubscribeRequest ReadIssue(string? token)
+    {
+        if (Open(_issueProtector, token, 4_000) is not { } payload)
+        {
+            return new IssueUnsubscribeRequest(UnsubscribeStatus.Invalid);
+        }
+
+        // The fingerprint comes last and may hold '|' itself.
+        var parts = payload.Split('|', 4);
+        if (parts.Length != 4
+            || !Guid.TryParseExact(parts[0], "N", out var userId)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var projectId)
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || parts[3].Length == 0)
+        {
+            return new IssueUnsubscribeRequest(UnsubscribeStatus.Invalid);
+        }
+
+        var status = _time.GetUtcNow().ToUnixTimeSeconds() >= expires ? UnsubscribeStatus.Expired : UnsubscribeStatus.Valid;
+        return new IssueUnsubscribeRequest(status, userId, projectId, parts[3]);
+    }
 }
+
+/// <summary>An issue's unsubscribe link read back: on <see cref="UnsubscribeStatus.Valid"/>, who leaves which issue.</summary>
+public sealed record IssueUnsubscribeRequest(UnsubscribeStatus Status, Guid UserId = default, int ProjectId = 0, string Fingerprint = "");

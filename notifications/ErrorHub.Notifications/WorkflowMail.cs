@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using ErrorHub.Notifications.Content;
 using ErrorHub.Server;
 using ErrorHub.Storage;
@@ -7,41 +8,53 @@ using Microsoft.Extensions.Options;
 namespace ErrorHub.Notifications;
 
 /// <summary>
-/// Mail about what people do to an issue, to the one it concerns: its assignee hears that an issue was assigned to
-/// them, and what others comment on an issue assigned to them. Recorded in the outbox at once, as pending, and sent by
-/// the worker's next round with its retries; never the person who did it, never an account that cannot read the
-/// project, and not for an assignee who turned "Issues assigned to me" off for the project. Outside the hourly cap: it
-/// goes to one person, about something another person did.
+/// Mail about what people do to an issue, to its participants (Sentry's workflow notifications): its assignee, those
+/// who commented on it, changed its status or were @mentioned in a comment on it, and those who subscribed by hand
+/// (<see cref="IssueSubscription"/>); an unsubscribe by hand wins over all of these for that issue. They hear of
+/// comments, assignments, resolutions, ignores, reopenings and regressions, each in the issue's mail thread, with a
+/// footer that says why and a link that unsubscribes them from the issue. Recorded in the outbox at once, as pending,
+/// and sent by the worker's next round with its retries; never to the person who did it, never to an account that
+/// cannot read the project, and not to a member who turned the project's workflow switch
+/// (<see cref="AlertTrigger.Assignment"/>) off. A bulk change mails each person once: about the issue, when they follow
+/// only one of those changed, else a summary. Outside the hourly cap: it goes to people about what other people did.
 /// </summary>
-public sealed class WorkflowMail
+public sealed partial class WorkflowMail
 {
     /// <summary>The trigger's key in the outbox and the history.</summary>
     internal const string TriggerKey = "assignment";
 
+    /// <summary>The most issues a summary of a bulk change names; the rest are counted.</summary>
+    public const int SummaryIssues = 10;
+
     private const int MaxCommentChars = 2_000;
     private const int MaxCommentLines = 40;
+    private const int MaxMentions = 20;
 
     private readonly IIssueReader _issues;
     private readonly IIssueActivity _activity;
     private readonly IIssueStates _states;
     private readonly IProjectStore _projects;
     private readonly IAccessStore _access;
+    private readonly INotificationStore _outbox;
     private readonly AlertSettingsStore _settings;
     private readonly MailThreading _threading;
+    private readonly UnsubscribeLinks _unsubscribe;
     private readonly ServerUrls _urls;
     private readonly NotificationOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<WorkflowMail> _logger;
 
-    internal WorkflowMail(IIssueReader issues, IIssueActivity activity, IIssueStates states, IProjectStore projects, IAccessStore access, AlertSettingsStore settings, MailThreading threading, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, ILogger<WorkflowMail> logger)
+    internal WorkflowMail(IIssueReader issues, IIssueActivity activity, IIssueStates states, IProjectStore projects, IAccessStore access, INotificationStore outbox, AlertSettingsStore settings, MailThreading threading, UnsubscribeLinks unsubscribe, ServerUrls urls, IOptions<NotificationOptions> options, TimeProvider time, ILogger<WorkflowMail> logger)
     {
         _issues = issues;
         _activity = activity;
-        _threading = threading;
         _states = states;
         _projects = projects;
         _access = access;
+        _outbox = outbox;
         _settings = settings;
+        _threading = threading;
+        _unsubscribe = unsubscribe;
         _urls = urls;
         _options = options.Value;
         _time = time;
@@ -49,47 +62,324 @@ public sealed class WorkflowMail
     }
 
     /// <summary>
-    /// <paramref name="assignee"/> was given the issue by <paramref name="actorName"/> (<paramref name="actorId"/>: null
-    /// for an API token without an account). <paramref name="changeId"/> is the timeline entry: one mail per assignment.
-    /// Never throws: the assignment is made whatever happens to its mail.
+    /// Whether <paramref name="userId"/> hears about the issue and why: their subscription (subscribed or unsubscribed),
+    /// else, as its assignee, an implied one; null when they do not.
     /// </summary>
-    public Task AssignedAsync(int projectId, string fingerprint, Guid assignee, Guid? actorId, string actorName, Guid changeId, CancellationToken cancellationToken = default) =>
-        RecordAsync(projectId, fingerprint, assignee, actorId, $"assigned:{changeId:N}", (issue, what) =>
+    public async Task<IssueSubscription?> GetSubscriptionAsync(int projectId, string fingerprint, Guid userId, CancellationToken cancellationToken = default)
+    {
+        if ((await _outbox.GetSubscriptionsAsync(projectId, [fingerprint], cancellationToken)).FirstOrDefault(s => s.UserId == userId) is { } own)
         {
-            return new MailWriter()
-                .Heading($"{Bounded.Text(actorName, 80)} assigned you an issue")
-                .Paragraph(what);
-        }, cancellationToken);
+            return own;
+        }
 
-    /// <summary>The most issues a summary of a bulk assignment names; the rest are counted.</summary>
-    public const int SummaryIssues = 10;
+        var state = await _states.GetStateAsync(projectId, fingerprint, cancellationToken);
+        return state?.AssigneeId == userId ? new IssueSubscription(projectId, fingerprint, userId, true, SubscriptionReason.Assigned, state.ChangedAt) : null;
+    }
+
+    /// <summary>Subscribes or unsubscribes <paramref name="userId"/> by hand: this wins over any participation, earlier or later.</summary>
+    public Task SetSubscribedAsync(int projectId, string fingerprint, Guid userId, bool subscribed, CancellationToken cancellationToken = default) =>
+        _outbox.SetSubscriptionAsync(new IssueSubscription(projectId, fingerprint, userId, subscribed, SubscriptionReason.Manual, _time.GetUtcNow()), cancellationToken);
+
+    /// <summary>What the issue page says about a subscription ("You're subscribed because you commented on this issue.").</summary>
+    public static string Describe(IssueSubscription? subscription) => subscription switch
+    {
+        null => "You're not subscribed to this issue.",
+        { IsSubscribed: false } => "You're not subscribed to this issue: you unsubscribed.",
+        { Reason: SubscriptionReason.Manual } => "You're subscribed to this issue.",
+        { Reason: var reason } => $"You're subscribed because {Because(reason)}.",
+    };
+
+    private static string Because(SubscriptionReason reason) => reason switch
+    {
+        SubscriptionReason.Commented => "you commented on this issue",
+        SubscriptionReason.Assigned => "you were assigned this issue",
+        SubscriptionReason.StatusChanged => "you changed this issue's status",
+        SubscriptionReason.Mentioned => "you were mentioned in a comment on this issue",
+        _ => "you subscribed to this issue",
+    };
+
+    /// <summary>Records that <paramref name="actorId"/> changed the status of the issues (a merge, say), without mail. Never throws.</summary>
+    public async Task ParticipatedAsync(int projectId, IReadOnlyList<string> fingerprints, Guid? actorId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await AddParticipantsAsync(projectId, fingerprints, actorId, SubscriptionReason.StatusChanged, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
 
     /// <summary>
-    /// <paramref name="assignee"/> was given <paramref name="total"/> issues at once (a bulk assign on the issue list) by
-    /// <paramref name="actorName"/>: one mail that names the first of them (<paramref name="fingerprints"/>, at most
-    /// <see cref="SummaryIssues"/>, each linked) and counts the rest, instead of one mail per issue, so a bulk assign of
-    /// hundreds of issues does not flood one inbox. <paramref name="batchId"/>: one mail per bulk assignment. Same
-    /// recipients as <see cref="AssignedAsync"/>. Never throws.
+    /// <paramref name="assignee"/> was given the issue by <paramref name="actorName"/> (<paramref name="actorId"/>: null
+    /// for an API token without an account): the assignee hears "assigned you", the other participants "assigned this to".
+    /// <paramref name="changeId"/> is the timeline entry: one mail per person per assignment. Never throws: the
+    /// assignment is made whatever happens to its mail.
     /// </summary>
-    public async Task AssignedManyAsync(int projectId, IReadOnlyList<string> fingerprints, int total, Guid assignee, Guid? actorId, string actorName, Guid batchId, CancellationToken cancellationToken = default)
+    public Task AssignedAsync(int projectId, string fingerprint, Guid assignee, Guid? actorId, string actorName, Guid changeId, CancellationToken cancellationToken = default) =>
+        AssignedManyAsync(projectId, [fingerprint], assignee, actorId, actorName, changeId, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="assignee"/> was given the <paramref name="fingerprints"/> at once (a bulk assign on the issue list)
+    /// by <paramref name="actorName"/>: each person (the assignee, the issues' participants) gets one mail, a summary when
+    /// more than one of the issues concerns them, which names the first <see cref="SummaryIssues"/> and counts the rest,
+    /// so a bulk assign of hundreds of issues does not flood an inbox. <paramref name="batchId"/>: one mail per person per
+    /// bulk assignment. Never throws.
+    /// </summary>
+    public async Task AssignedManyAsync(int projectId, IReadOnlyList<string> fingerprints, Guid assignee, Guid? actorId, string actorName, Guid batchId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fingerprints);
-        if (!_options.CanSend || assignee == actorId || total <= 0)
+        try
+        {
+            await AddParticipantsAsync(projectId, fingerprints, assignee, SubscriptionReason.Assigned, cancellationToken);
+            var assigneeName = Bounded.Text((await _access.GetUserAsync(assignee, cancellationToken))?.Name is { Length: > 0 } name ? name : "someone", 80);
+            var actor = Bounded.Text(actorName, 80);
+            await NotifyAsync(
+                projectId,
+                fingerprints,
+                actorId,
+                $"assigned:{batchId:N}",
+                (recipient, issue) => new MailWriter()
+                    .Heading(recipient == assignee ? $"{actor} assigned you an issue" : $"{actor} assigned an issue to {assigneeName}")
+                    .Paragraph(Bounded.Text(issue.Title, 120)),
+                (recipient, count) => recipient == assignee ? $"{actor} assigned you {count}" : $"{actor} assigned {count} you follow to {assigneeName}",
+                cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="actorName"/> commented on the issue: the writer becomes a participant, so do the accounts the
+    /// comment @mentions (<see cref="FindMentions"/>) that may read the project, and every other participant hears it.
+    /// Never throws.
+    /// </summary>
+    public async Task CommentedAsync(int projectId, string fingerprint, Guid? actorId, string actorName, string text, Guid commentId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        try
+        {
+            await AddParticipantsAsync(projectId, [fingerprint], actorId, SubscriptionReason.Commented, cancellationToken);
+            var readers = await ReadersAsync(projectId, cancellationToken);
+            var mentioned = FindMentions(text, readers).Where(user => user.Id != actorId).ToList();
+            var now = _time.GetUtcNow();
+            await _outbox.AddParticipantsAsync([.. mentioned.Select(user => new IssueSubscription(projectId, fingerprint, user.Id, true, SubscriptionReason.Mentioned, now))], cancellationToken);
+            var mentionedIds = mentioned.Select(user => user.Id).ToHashSet();
+            var actor = Bounded.Text(actorName, 80);
+            await NotifyAsync(
+                projectId,
+                [fingerprint],
+                actorId,
+                $"comment:{commentId:N}",
+                (recipient, issue) => new MailWriter()
+                    .Heading(mentionedIds.Contains(recipient) ? $"{actor} mentioned you in a comment" : $"{actor} commented on an issue")
+                    .Paragraph(Bounded.Text(issue.Title, 120))
+                    .Code("Comment", Lines(text)),
+                (_, count) => $"{actor} commented on {count}",
+                cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="actorName"/> resolved, ignored or reopened the <paramref name="fingerprints"/> (one issue, or a bulk
+    /// change of the issue list), as <paramref name="description"/> says ("Resolved in 2.5.0"): the actor becomes a
+    /// participant of each, and every other participant gets one mail per change (<paramref name="batchId"/>), a summary
+    /// when more than one of the issues concerns them. Never throws.
+    /// </summary>
+    public async Task StatusChangedAsync(int projectId, IReadOnlyList<string> fingerprints, IssueStatus status, string description, Guid? actorId, string actorName, Guid batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        ArgumentNullException.ThrowIfNull(description);
+        try
+        {
+            await AddParticipantsAsync(projectId, fingerprints, actorId, SubscriptionReason.StatusChanged, cancellationToken);
+            var verb = status switch
+            {
+                IssueStatus.Resolved => "resolved",
+                IssueStatus.Ignored => "ignored",
+                _ => "reopened",
+            };
+            var actor = Bounded.Text(actorName, 80);
+            await NotifyAsync(
+                projectId,
+                fingerprints,
+                actorId,
+                $"status:{batchId:N}",
+                (_, issue) => new MailWriter()
+                    .Heading($"{actor} {verb} an issue")
+                    .Paragraph(Bounded.Text(issue.Title, 120))
+                    .Paragraph(Bounded.Text(description, 200)),
+                (_, count) => $"{actor} {verb} {count} you follow",
+                cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
+    /// <summary>
+    /// A resolved issue was seen again (<paramref name="what"/> says when and in which release): its participants hear it
+    /// whether or not a regression rule mails them, once per regression (<paramref name="resolvedAt"/> names it). Those in
+    /// <paramref name="alreadyTold"/> (recipients of the rule's mail about it) are left out. Never throws.
+    /// </summary>
+    internal async Task RegressedAsync(int projectId, string fingerprint, DateTimeOffset resolvedAt, string what, IReadOnlySet<string> alreadyTold, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await NotifyAsync(
+                projectId,
+                [fingerprint],
+                null,
+                FormattableString.Invariant($"regressed:{fingerprint}:{resolvedAt.ToUnixTimeSeconds()}"),
+                (_, issue) => new MailWriter()
+                    .Heading("A resolved issue happened again")
+                    .Paragraph(Bounded.Text(issue.Title, 120))
+                    .Paragraph(what),
+                (_, count) => $"{count} happened again",
+                cancellationToken,
+                alreadyTold);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
+    /// <summary>Of the project's <paramref name="resolved"/> issues, those that have a subscribed participant or an assignee.</summary>
+    internal async Task<IReadOnlySet<string>> FollowedAsync(int projectId, IReadOnlyList<IssueState> resolved, CancellationToken cancellationToken)
+    {
+        var subscriptions = await _outbox.GetSubscriptionsAsync(projectId, [.. resolved.Select(state => state.Fingerprint)], cancellationToken);
+        return subscriptions.Where(s => s.IsSubscribed).Select(s => s.Fingerprint)
+            .Concat(resolved.Where(state => state.AssigneeId is not null).Select(state => state.Fingerprint))
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The accounts a comment @mentions among <paramref name="readers"/>: <c>@ana@example.com</c> (an account's e-mail) or
+    /// <c>@AnaSilva</c> (an account's name without its spaces), either in any case; at most <see cref="MaxMentions"/>.
+    /// </summary>
+    internal static IReadOnlyList<UserAccount> FindMentions(string text, IReadOnlyList<UserAccount> readers)
+    {
+        var found = new List<UserAccount>();
+        foreach (Match match in Mention().Matches(text.Length > IssueChange.MaxTextLength ? text[..IssueChange.MaxTextLength] : text))
+        {
+            var who = match.Groups["who"].Value.TrimEnd('.', '-', '_');
+            var user = readers.FirstOrDefault(u => string.Equals(u.Email.Trim(), who, StringComparison.OrdinalIgnoreCase))
+                ?? readers.FirstOrDefault(u => string.Equals(string.Concat(u.Name.Where(c => !char.IsWhiteSpace(c))), who, StringComparison.OrdinalIgnoreCase));
+            if (user is not null && !found.Contains(user))
+            {
+                found.Add(user);
+                if (found.Count == MaxMentions)
+                {
+                    break;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    [GeneratedRegex(@"(?<![\w@])@(?<who>[\w.+\-']{1,100}(?:@[\w\-]+(?:\.[\w\-]+)+)?)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex Mention();
+
+    private async Task AddParticipantsAsync(int projectId, IReadOnlyList<string> fingerprints, Guid? userId, SubscriptionReason reason, CancellationToken cancellationToken)
+    {
+        if (userId is { } id)
+        {
+            var now = _time.GetUtcNow();
+            await _outbox.AddParticipantsAsync([.. fingerprints.Select(fingerprint => new IssueSubscription(projectId, fingerprint, id, true, reason, now))], cancellationToken);
+        }
+    }
+
+    /// <summary>Active accounts that may read the project: its members, and every admin.</summary>
+    private async Task<IReadOnlyList<UserAccount>> ReadersAsync(int projectId, CancellationToken cancellationToken)
+    {
+        var members = (await _access.GetMembersAsync(projectId, cancellationToken)).ToHashSet();
+        return [.. (await _access.GetUsersAsync(cancellationToken)).Where(user => !user.IsDisabled && (user.Role == UserRole.Admin || members.Contains(user.Id)))];
+    }
+
+    /// <summary>
+    /// Mails each participant of the <paramref name="fingerprints"/> but the actor once: about the issue in its thread
+    /// when only one of them concerns the person (<paramref name="single"/>), else a summary headed by
+    /// <paramref name="summary"/> ("Ana resolved 240 issues you follow").
+    /// </summary>
+    private async Task NotifyAsync(
+        int projectId,
+        IReadOnlyList<string> fingerprints,
+        Guid? actorId,
+        string key,
+        Func<Guid, IssueSummary, MailWriter> single,
+        Func<Guid, string, string> summary,
+        CancellationToken cancellationToken,
+        IReadOnlySet<string>? alreadyTold = null)
+    {
+        if (!_options.CanSend || fingerprints.Count == 0 || await _projects.GetProjectAsync(projectId, cancellationToken) is not { } project)
         {
             return;
         }
 
-        try
+        var followed = await FollowersAsync(projectId, fingerprints, cancellationToken);
+        followed.Remove(actorId ?? Guid.Empty);
+        if (followed.Count == 0)
         {
-            var project = await _projects.GetProjectAsync(projectId, cancellationToken);
-            var recipient = await _access.GetUserAsync(assignee, cancellationToken);
-            if (project is null || recipient is null || recipient.IsDisabled || !await MayHearAsync(projectId, recipient, cancellationToken))
+            return;
+        }
+
+        // Each person's issues in the order given (a summary names the first ones the caller chose).
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var fingerprint in fingerprints)
+        {
+            order.TryAdd(fingerprint, order.Count);
+        }
+
+        foreach (var issues in followed.Values)
+        {
+            issues.Sort((a, b) => order[a.Fingerprint].CompareTo(order[b.Fingerprint]));
+        }
+
+        var readers = (await ReadersAsync(projectId, cancellationToken)).ToDictionary(user => user.Id);
+        var settings = await _settings.GetAsync(projectId, cancellationToken);
+        foreach (var (userId, issues) in followed)
+        {
+            if (!readers.TryGetValue(userId, out var recipient) || !settings.Wants(userId, AlertTrigger.Assignment) || alreadyTold?.Contains(recipient.Email.Trim()) == true)
             {
-                return;
+                continue;
+            }
+
+            var personalKey = $"{key}:{userId:N}";
+            if (issues.Count == 1)
+            {
+                var (fingerprint, reason) = issues[0];
+                if (await _issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is not { } issue)
+                {
+                    continue;
+                }
+
+                var first = await _activity.GetFirstEventAsync(projectId, fingerprint, EventFilter.All, cancellationToken);
+                var content = single(userId, issue)
+                    .Facts(
+                        ("Where", issue.Culprit),
+                        ("Events", MailWriter.Number(issue.EventCount)),
+                        ("Users", MailWriter.Number(issue.UserCount)),
+                        ("First seen", MailWriter.Time(issue.FirstSeen)),
+                        ("Last seen", MailWriter.Time(issue.LastSeen)))
+                    .Link("Open the issue", IssueLink(projectId, fingerprint))
+                    .Footer($"You get this because {Because(reason)}. Unsubscribe from this issue", _unsubscribe.ForIssue(userId, projectId, fingerprint))
+                    .Build(IssueMails.Subject(project.Name, issue, first));
+                await AddAsync(projectId, fingerprint, recipient, personalKey, content, cancellationToken);
+                continue;
             }
 
             var named = new List<(string Text, Uri? Link)>();
-            foreach (var fingerprint in fingerprints.Take(SummaryIssues))
+            foreach (var (fingerprint, _) in issues.Take(SummaryIssues))
             {
                 if (await _issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is { } issue)
                 {
@@ -97,98 +387,53 @@ public sealed class WorkflowMail
                 }
             }
 
-            var count = total == 1 ? "an issue" : $"{MailWriter.Number(total)} issues";
+            var heading = summary(userId, $"{MailWriter.Number(issues.Count)} issues");
             var mail = new MailWriter()
-                .Heading($"{Bounded.Text(actorName, 80)} assigned you {count}")
-                .List(total > named.Count ? $"The first {named.Count} of them" : "The issues", named);
-            var content = mail
+                .Heading(heading)
+                .List(issues.Count > named.Count ? $"The first {named.Count} of them" : "The issues", named)
                 .Link("Open the project's issues", _urls.Link(FormattableString.Invariant($"projects/{projectId}/issues")))
-                .Footer($"Your alert settings of {Bounded.Text(project.Name, 60)}, \"Issues assigned to me\" among them", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
-                .Build($"[{Bounded.Text(project.Name, 60)}] {Bounded.Text(actorName, 60)} assigned you {count}");
-            await AddAsync(projectId, null, recipient, $"assigned-many:{batchId:N}", content, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+                .Footer($"You get this because you take part in these issues. Your alert settings of {Bounded.Text(project.Name, 60)}", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
+                .Build($"[{Bounded.Text(project.Name, 60)}] {heading}");
+            await AddAsync(projectId, null, recipient, personalKey, mail, cancellationToken);
         }
     }
 
-    /// <summary>
-    /// <paramref name="actorName"/> commented on the issue: its assignee hears it, unless they wrote it. Never throws.
-    /// </summary>
-    public async Task CommentedAsync(int projectId, string fingerprint, Guid? actorId, string actorName, string text, Guid commentId, CancellationToken cancellationToken = default)
+    /// <summary>Per person, the issues among <paramref name="fingerprints"/> they follow and why: subscribed participants, and each issue's assignee unless they unsubscribed by hand.</summary>
+    private async Task<Dictionary<Guid, List<(string Fingerprint, SubscriptionReason Reason)>>> FollowersAsync(int projectId, IReadOnlyList<string> fingerprints, CancellationToken cancellationToken)
     {
-        IssueState? state;
-        try
+        var subscriptions = await _outbox.GetSubscriptionsAsync(projectId, fingerprints, cancellationToken);
+        var known = subscriptions.Select(s => (s.Fingerprint, s.UserId)).ToHashSet();
+        var followed = new Dictionary<Guid, List<(string, SubscriptionReason)>>();
+        void Add(Guid userId, string fingerprint, SubscriptionReason reason)
         {
-            state = await _states.GetStateAsync(projectId, fingerprint, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            NotificationLog.WorkflowFailed(_logger, projectId, ex);
-            return;
-        }
-
-        if (state?.AssigneeId is not { } assignee)
-        {
-            return;
-        }
-
-        await RecordAsync(projectId, fingerprint, assignee, actorId, $"comment:{commentId:N}", (issue, what) =>
-        {
-            return new MailWriter()
-                .Heading($"{Bounded.Text(actorName, 80)} commented on an issue assigned to you")
-                .Paragraph(what)
-                .Code("Comment", Lines(text));
-        }, cancellationToken);
-    }
-
-    private async Task RecordAsync(int projectId, string fingerprint, Guid recipientId, Guid? actorId, string key, Func<IssueSummary, string, MailWriter> compose, CancellationToken cancellationToken)
-    {
-        if (!_options.CanSend || recipientId == actorId)
-        {
-            return;
-        }
-
-        try
-        {
-            var project = await _projects.GetProjectAsync(projectId, cancellationToken);
-            var recipient = await _access.GetUserAsync(recipientId, cancellationToken);
-            var issue = await _issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
-            if (project is null || recipient is null || recipient.IsDisabled || issue is null || !await MayHearAsync(projectId, recipient, cancellationToken))
+            if (!followed.TryGetValue(userId, out var issues))
             {
-                return;
+                followed[userId] = issues = [];
             }
 
-            var first = await _activity.GetFirstEventAsync(projectId, fingerprint, EventFilter.All, cancellationToken);
-            var content = compose(issue, Bounded.Text(issue.Title, 120))
-                .Facts(
-                    ("Where", issue.Culprit),
-                    ("Events", MailWriter.Number(issue.EventCount)),
-                    ("Users", MailWriter.Number(issue.UserCount)),
-                    ("First seen", MailWriter.Time(issue.FirstSeen)),
-                    ("Last seen", MailWriter.Time(issue.LastSeen)))
-                .Link("Open the issue", IssueLink(projectId, fingerprint))
-                .Footer($"Your alert settings of {Bounded.Text(project.Name, 60)}, \"Issues assigned to me\" among them", _urls.Link(FormattableString.Invariant($"projects/{projectId}/alerts")))
-                .Build(IssueMails.Subject(project.Name, issue, first));
-            await AddAsync(projectId, fingerprint, recipient, key, content, cancellationToken);
+            issues.Add((fingerprint, reason));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+
+        foreach (var subscription in subscriptions.Where(s => s.IsSubscribed))
         {
-            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+            Add(subscription.UserId, subscription.Fingerprint, subscription.Reason);
         }
+
+        IReadOnlyList<IssueState> assigned = fingerprints.Count > 1
+            ? await _states.GetStatesAsync(projectId, cancellationToken: cancellationToken)
+            : await _states.GetStateAsync(projectId, fingerprints[0], cancellationToken) is { } one ? [one] : [];
+        var wanted = fingerprints.ToHashSet(StringComparer.Ordinal);
+        foreach (var state in assigned.Where(state => state.AssigneeId is not null && wanted.Contains(state.Fingerprint) && !known.Contains((state.Fingerprint, state.AssigneeId!.Value))))
+        {
+            Add(state.AssigneeId!.Value, state.Fingerprint, SubscriptionReason.Assigned);
+        }
+
+        return followed;
     }
 
     private Uri IssueLink(int projectId, string fingerprint) => _urls.Link($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}");
 
-    /// <summary>Whether <paramref name="recipient"/> may read the project and wants assignment mail for it.</summary>
-    private async Task<bool> MayHearAsync(int projectId, UserAccount recipient, CancellationToken cancellationToken)
-    {
-        var mayRead = recipient.Role == UserRole.Admin || (await _access.GetMembersAsync(projectId, cancellationToken)).Contains(recipient.Id);
-        return mayRead && (await _settings.GetAsync(projectId, cancellationToken)).Wants(recipient.Id, AlertTrigger.Assignment);
-    }
-
-    /// <summary>Records the mail: about an issue (<paramref name="fingerprint"/>), in the issue's thread; else (a bulk assignment's summary) in none.</summary>
+    /// <summary>Records the mail: about an issue (<paramref name="fingerprint"/>), in the issue's thread; else (a summary of a bulk change) in none.</summary>
     private async Task AddAsync(int projectId, string? fingerprint, UserAccount recipient, string key, MailContent content, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();

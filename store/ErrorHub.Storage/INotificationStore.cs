@@ -47,6 +47,18 @@ public interface INotificationStore
     /// (the first stays: two servers starting a thread at once both get the same answer).
     /// </summary>
     Task<MailThread> StartMailThreadAsync(int projectId, string fingerprint, MailThread thread, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records implied participation (a comment, an assignment, a status change, a mention): each one is kept unless its
+    /// member already has a subscription to that issue (the first reason stays; an unsubscribe by hand stays).
+    /// </summary>
+    Task AddParticipantsAsync(IReadOnlyList<IssueSubscription> participants, CancellationToken cancellationToken = default);
+
+    /// <summary>A choice made by hand (<see cref="SubscriptionReason.Manual"/>): replaces the member's subscription to the issue, whatever it was.</summary>
+    Task SetSubscriptionAsync(IssueSubscription subscription, CancellationToken cancellationToken = default);
+
+    /// <summary>The subscriptions (subscribed or not) of the project's issues <paramref name="fingerprints"/>, in no particular order.</summary>
+    Task<IReadOnlyList<IssueSubscription>> GetSubscriptionsAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -103,3 +115,32 @@ public sealed record Notification(Guid Id, int ProjectId, string Key, string Gro
 
 /// <summary>Notifications of a project since a time, those held back since its latest mail, and when a group last got one.</summary>
 public sealed record NotificationCounts(int Since, int HeldBack, DateTimeOffset? LastOfGroup);
+
+/// <summary>
+/// Why a member participates in an issue (Sentry's "You're subscribed because..."). <see cref="Manual"/> is a choice made
+/// by hand, subscribed or not; the others are implied by what the member did to the issue.
+/// </summary>
+public enum SubscriptionReason
+{
+    /// <summary>Subscribed or unsubscribed by hand on the issue's page (or the unsubscribe link of a workflow mail).</summary>
+    Manual,
+
+    /// <summary>Commented on the issue.</summary>
+    Commented,
+
+    /// <summary>Was assigned the issue.</summary>
+    Assigned,
+
+    /// <summary>Resolved, ignored, reopened or merged it.</summary>
+    StatusChanged,
+
+    /// <summary>Was @mentioned in a comment on it.</summary>
+    Mentioned,
+}
+
+/// <summary>
+/// Whether a member hears about an issue's workflow (comments, assignment, status changes, regressions), and why. One
+/// per member and issue: the first implied reason stays, and a choice made by hand (<see cref="SubscriptionReason.Manual"/>)
+/// replaces any other and is never replaced by an implied one, so an explicit unsubscribe wins over later participation.
+/// </summary>
+public sealed record IssueSubscription(int ProjectId, string Fingerprint, Guid UserId, bool IsSubscribed, SubscriptionReason Reason, DateTimeOffset At);

@@ -29,4 +29,23 @@ internal static class StoredNames
         NotificationState.HeldBack => "held",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "Unknown notification state."),
     };
+
+    public static string Of(SubscriptionReason reason) => reason switch
+    {
+        SubscriptionReason.Manual => "manual",
+        SubscriptionReason.Commented => "commented",
+        SubscriptionReason.Assigned => "assigned",
+        SubscriptionReason.StatusChanged => "status",
+        SubscriptionReason.Mentioned => "mentioned",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown subscription reason."),
+    };
+
+    public static SubscriptionReason ParseSubscriptionReason(string value) => value switch
+    {
+        "commented" => SubscriptionReason.Commented,
+        "assigned" => SubscriptionReason.Assigned,
+        "status" => SubscriptionReason.StatusChanged,
+        "mentioned" => SubscriptionReason.Mentioned,
+        _ => SubscriptionReason.Manual,
+    };
 }

@@ -7,8 +7,8 @@ using Xunit;
 namespace ErrorHub.Notifications.Tests;
 
 /// <summary>
-/// Mail to an issue's assignee, against a real SMTP server and the real store: who gets it and who never does. The
-/// dashboard's assign and comment actions call it (AlertsBrowserTests drive that in a browser).
+/// Workflow mail to an issue's participants, against a real SMTP server and the real store: who gets it, why, and who
+/// never does. The dashboard's assign, comment and triage actions call it (AlertsBrowserTests drive that in a browser).
 /// </summary>
 [Collection(SmtpServerCollectionDefinition.Name)]
 public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
@@ -26,39 +26,116 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
 
     private WorkflowMail Workflow => _harness.Services.GetRequiredService<WorkflowMail>();
 
+    private static string FirstLine(MimeKit.MimeMessage mail) => mail.TextBody!.Split('\n')[0];
+
+    private IReadOnlyList<(string To, string What)> Received() =>
+        [.. smtp.Messages().SelectMany(m => SmtpServerFixture.EnvelopeRecipients(m).Select(to => (to, FirstLine(m))))];
+
     [Fact]
-    public async Task The_assignee_hears_of_the_assignment_and_of_others_comments_and_nobody_else_does()
+    public async Task Participants_hear_of_assignments_comments_mentions_and_status_changes_and_an_unsubscribe_by_hand_wins()
     {
         var shop = await _harness.CreateProjectAsync("shop");
-        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var other = await _harness.CreateProjectAsync("other");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana Silva");
         var ben = await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        var cy = await _harness.AddMemberAsync(shop, "cy@example.com", "Cy Young");
+        await _harness.AddMemberAsync(other, "dan@example.com", "Dan");
         await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddMinutes(-5)));
         await _harness.RoundAsync(); // the crash is from before: no new-issue mail
 
         await Workflow.AssignedAsync(shop.Id, "fp-checkout", ben.Id, ana.Id, "Ana", Guid.NewGuid());
         await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Unresolved, _harness.Time.GetUtcNow()) { AssigneeId = ben.Id });
-        await Workflow.CommentedAsync(shop.Id, "fp-checkout", ana.Id, "Ana", "Seen on production too.\nJoe's cart had 3 bundles.", Guid.NewGuid());
-        await Workflow.CommentedAsync(shop.Id, "fp-checkout", ben.Id, "Ben", "On it.", Guid.NewGuid());
-        await Workflow.AssignedAsync(shop.Id, "fp-checkout", ana.Id, ana.Id, "Ana", Guid.NewGuid());
+        await Workflow.CommentedAsync(shop.Id, "fp-checkout", ana.Id, "Ana", "Seen on production too, @CyYoung and @dan@example.com.\nJoe's cart had 3 bundles.", Guid.NewGuid());
+        await Workflow.StatusChangedAsync(shop.Id, ["fp-checkout"], IssueStatus.Resolved, "Resolved in shop@2.4.2", ben.Id, "Ben", Guid.NewGuid());
         await _harness.RoundAsync();
 
+        Received().Should().BeEquivalentTo(
+            [
+                ("ben@example.com", "Ana assigned you an issue"),
+                ("ben@example.com", "Ana commented on an issue"),
+                ("cy@example.com", "Ana mentioned you in a comment"),
+                ("ana@example.com", "Ben resolved an issue"),
+                ("cy@example.com", "Ben resolved an issue"),
+            ],
+            "never the one who did it, and Dan, who may not read the project, was mentioned in vain");
         var mails = smtp.Messages();
-        mails.Select(m => m.Subject).Should().Equal(
-            ["[shop] NullReferenceException in CheckoutService.Complete", "[shop] NullReferenceException in CheckoutService.Complete"],
-            "the issue's subject, the same in every mail about it");
-        mails.Select(m => m.TextBody!.Split('\n')[0]).Should().BeEquivalentTo(["Ana assigned you an issue", "Ana commented on an issue assigned to you"]);
-        mails.SelectMany(SmtpServerFixture.EnvelopeRecipients).Should().OnlyContain(address => address == "ben@example.com",
-            "the assignee alone: not the one who commented, not someone who assigned the issue to themselves");
-        var assigned = mails.Single(m => m.TextBody!.StartsWith("Ana assigned you", StringComparison.Ordinal));
-        mails.Single(m => m.TextBody!.StartsWith("Ana commented", StringComparison.Ordinal)).TextBody.Should().Contain("Seen on production too.").And.Contain("Joe's cart had 3 bundles.");
-        foreach (var body in new[] { assigned.TextBody, assigned.HtmlBody })
+        mails.Select(m => m.Subject).Distinct().Should().Equal(["[shop] NullReferenceException in CheckoutService.Complete"], "one thread for the issue");
+        var mention = mails.Single(m => FirstLine(m) == "Ana mentioned you in a comment");
+        mention.TextBody.Should().Contain("Joe's cart had 3 bundles.")
+            .And.Contain("You get this because you were mentioned in a comment on this issue. Unsubscribe from this issue: " + NotificationHarness.PublicUrl + "unsubscribe/issue?token=");
+        mails.Single(m => FirstLine(m) == "Ben resolved an issue" && SmtpServerFixture.EnvelopeRecipients(m).Contains("ana@example.com")).TextBody
+            .Should().Contain("Resolved in shop@2.4.2").And.Contain("You get this because you commented on this issue.");
+        (await Workflow.GetSubscriptionAsync(shop.Id, "fp-checkout", ben.Id))!.Reason.Should().Be(SubscriptionReason.Assigned);
+        (await _harness.Outbox.GetSubscriptionsAsync(shop.Id, ["fp-checkout"])).Select(s => s.UserId).Should().BeEquivalentTo([ana.Id, ben.Id, cy.Id], "Dan is not subscribed either");
+
+        // Cy unsubscribes by hand, then comments: the choice wins, and Cy hears nothing more of the issue.
+        smtp.Clear();
+        await Workflow.SetSubscribedAsync(shop.Id, "fp-checkout", cy.Id, false);
+        await Workflow.CommentedAsync(shop.Id, "fp-checkout", cy.Id, "Cy", "Leaving this to you.", Guid.NewGuid());
+        await Workflow.StatusChangedAsync(shop.Id, ["fp-checkout"], IssueStatus.Unresolved, "Reopened", ana.Id, "Ana", Guid.NewGuid());
+        await _harness.RoundAsync();
+
+        Received().Should().BeEquivalentTo(
+            [
+                ("ana@example.com", "Cy commented on an issue"),
+                ("ben@example.com", "Cy commented on an issue"),
+                ("ben@example.com", "Ana reopened an issue"),
+            ]);
+        WorkflowMail.Describe(await Workflow.GetSubscriptionAsync(shop.Id, "fp-checkout", cy.Id)).Should().Be("You're not subscribed to this issue: you unsubscribed.");
+        WorkflowMail.Describe(await Workflow.GetSubscriptionAsync(shop.Id, "fp-checkout", ana.Id)).Should().Be("You're subscribed because you commented on this issue.");
+    }
+
+    [Fact]
+    public async Task A_bulk_status_change_mails_each_participant_once_a_summary_when_several_issues_concern_them()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var ben = await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        var cy = await _harness.AddMemberAsync(shop, "cy@example.com", "Cy");
+        var fingerprints = Enumerable.Range(0, 240).Select(i => $"fp-bulk-{i:D3}").ToList();
+        foreach (var fingerprint in fingerprints)
         {
-            body.Should().Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues/fp-checkout")
-                .And.Contain("Shop.Checkout.CheckoutService.Complete")
-                .And.Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/alerts");
+            await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddMinutes(-5), fingerprint));
         }
 
-        (await _harness.HistoryAsync(shop)).Should().HaveCount(2).And.OnlyContain(n => n.Trigger == "assignment" && n.State == NotificationState.Sent);
+        await _harness.RoundAsync();
+        foreach (var fingerprint in fingerprints.Take(30))
+        {
+            await Workflow.SetSubscribedAsync(shop.Id, fingerprint, ana.Id, true);
+        }
+
+        await Workflow.SetSubscribedAsync(shop.Id, fingerprints[100], ben.Id, true);
+
+        await Workflow.StatusChangedAsync(shop.Id, fingerprints, IssueStatus.Resolved, "Resolved", cy.Id, "Cy", Guid.NewGuid());
+        await _harness.RoundAsync();
+
+        Received().Should().BeEquivalentTo([("ana@example.com", "Cy resolved 30 issues you follow"), ("ben@example.com", "Cy resolved an issue")],
+            "one mail per person for the whole bulk change, not 240, and none to Cy");
+        var summary = smtp.Messages().Single(m => SmtpServerFixture.EnvelopeRecipients(m).Contains("ana@example.com"));
+        summary.Subject.Should().Be("[shop] Cy resolved 30 issues you follow");
+        summary.TextBody.Should().Contain("The first 10 of them").And.Contain($"projects/{shop.Id}/issues/fp-bulk-009").And.NotContain("fp-bulk-010");
+        (await _harness.Outbox.GetSubscriptionsAsync(shop.Id, fingerprints)).Count(s => s.UserId == cy.Id && s.Reason == SubscriptionReason.StatusChanged)
+            .Should().Be(240, "who changed the issues takes part in each of them");
+    }
+
+    [Fact]
+    public async Task Participants_hear_of_a_regression_once_even_with_the_regression_rule_off()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        await _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { Rules = [] });
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddMinutes(-5)));
+        await _harness.RoundAsync();
+        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, _harness.Time.GetUtcNow().AddMinutes(-1)));
+        await Workflow.SetSubscribedAsync(shop.Id, "fp-checkout", ana.Id, true);
+
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(-10), release: "shop@2.4.2"));
+        await _harness.RoundAsync();
+        await _harness.RoundAsync();
+
+        Received().Should().Equal([("ana@example.com", "A resolved issue happened again")], "once per regression, to the participant only (the project has no rules)");
+        smtp.Messages()[0].TextBody.Should().Contain("happened again in release shop@2.4.2").And.Contain("You get this because you subscribed to this issue.");
     }
 
     [Fact]
@@ -90,7 +167,7 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_bulk_assignment_is_one_mail_that_names_the_first_issues_and_counts_the_rest()
+    public async Task A_bulk_assignment_is_one_mail_per_person_that_names_the_first_issues_and_counts_the_rest()
     {
         var shop = await _harness.CreateProjectAsync("shop");
         var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
@@ -103,13 +180,12 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
 
         await _harness.RoundAsync();
 
-        await Workflow.AssignedManyAsync(shop.Id, fingerprints, 240, ben.Id, ana.Id, "Ana", Guid.NewGuid());
-        await Workflow.AssignedManyAsync(shop.Id, fingerprints, 240, ana.Id, ana.Id, "Ana", Guid.NewGuid());
+        await Workflow.AssignedManyAsync(shop.Id, fingerprints, ben.Id, ana.Id, "Ana", Guid.NewGuid());
         await _harness.RoundAsync();
 
-        var mail = smtp.Messages().Should().ContainSingle("one mail for the whole bulk assignment, and none to Ana, who assigned herself").Subject;
+        var mail = smtp.Messages().Should().ContainSingle("one mail for the whole bulk assignment").Subject;
         SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal("ben@example.com");
-        mail.Subject.Should().Be("[shop] Ana assigned you 240 issues");
+        mail.Subject.Should().Be("[shop] Ana assigned you 12 issues");
         foreach (var body in new[] { mail.TextBody, mail.HtmlBody })
         {
             body.Should().Contain("The first 10 of them")
@@ -117,6 +193,31 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
                 .And.NotContain("fp-bulk-10", "at most ten issues are named")
                 .And.Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues");
         }
+
+        // Ana takes them herself: she is not mailed about her own change; Ben, who took part as their assignee, hears it once.
+        smtp.Clear();
+        await Workflow.AssignedManyAsync(shop.Id, fingerprints, ana.Id, ana.Id, "Ana", Guid.NewGuid());
+        await _harness.RoundAsync();
+        Received().Should().Equal([("ben@example.com", "Ana assigned 12 issues you follow to Ana")]);
+    }
+
+    [Fact]
+    public void Mentions_name_accounts_by_e_mail_or_by_name_without_spaces_and_hostile_text_mentions_nobody()
+    {
+        UserAccount Account(string email, string name) => new(Guid.NewGuid(), email, name, "hash", UserRole.Member, "stamp", NotificationHarness.Start);
+        var ana = Account("ana@example.com", "Ana Silva");
+        var bo = Account("bo.z+dev@example.co.uk", "Bo");
+
+        WorkflowMail.FindMentions("Hi @anasilva, ask @BO.Z+DEV@EXAMPLE.CO.UK. Mail ana@example.com, @nobody or @@ana; @AnaSilva again.", [ana, bo])
+            .Should().Equal([ana, bo], "each once, in the order mentioned; an address without @ before it and unknown names are no mentions");
+        foreach (var hostile in new[] { new string('@', 100_000), "@" + new string('a', 100_000), string.Concat(Enumerable.Repeat("@x.y", 30_000)), "@\u0000ana@example.com", "@ana@example.com\r\nBcc: x@example.com" }
+            .Concat(ErrorHub.Testing.Events.TestEvents.HostileStrings))
+        {
+            WorkflowMail.FindMentions(hostile, [ana]).Where(user => user != ana).Should().BeEmpty("hostile text is read without error, and mentions no one else");
+        }
+
+        var many = Enumerable.Range(0, 30).Select(i => Account($"user{i}@example.com", $"User {i}")).ToList();
+        WorkflowMail.FindMentions(string.Join(' ', many.Select(user => "@" + user.Email)), many).Should().HaveCount(20, "at most 20 people are mentioned by one comment");
     }
 
     [Fact]

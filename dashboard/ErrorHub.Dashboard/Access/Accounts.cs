@@ -68,6 +68,8 @@ internal sealed partial class Accounts(
     private readonly SemaphoreSlim _createLock = new(1, 1);
     private readonly UnknownEmailFailures _unknownEmails = new();
     private readonly SignInFailuresByAddress _addresses = new();
+    private readonly UnknownEmailFailures _resetMails = new();
+    private readonly SignInFailuresByAddress _resetRequests = new();
     private readonly Lazy<string> _nobodysHash = new(() => new PasswordHasher<UserAccount>().HashPassword(Nobody, Secrets.New("")));
 
     private AccessOptions Settings => options.Value.Access;
@@ -355,8 +357,7 @@ internal sealed partial class Accounts(
             return AccountResult<string>.Refused("This account is disabled or gone: enable it first.");
         }
 
-        var expires = (clock.GetUtcNow() + PasswordResetLifetime).ToUnixTimeSeconds();
-        var secret = ResetProtector.Protect(string.Create(CultureInfo.InvariantCulture, $"{user.Id:N}|{user.SecurityStamp}|{expires}"));
+        var secret = ResetSecret(user);
         LogPasswordResetLink(logger, user.Email, adminId);
         return AccountResult<string>.Ok(secret);
     }
@@ -409,7 +410,63 @@ internal sealed partial class Accounts(
         return AccountResult<UserAccount>.Ok(changed);
     }
 
-    public const string PasswordResetGone = "This password reset link does not work any more: it was used, or it expired, or the account changed since. Ask an admin for a new one.";
+    /// <summary>Reset mails one e-mail address gets before it gets none for <see cref="ResetMailWindow"/>.</summary>
+    public const int ResetMailsPerEmail = 3;
+
+    /// <summary>"Forgot password?" requests one client address may make per <see cref="ResetMailWindow"/>, whatever the e-mails.</summary>
+    public const int ResetRequestsPerAddress = 10;
+
+    public static readonly TimeSpan ResetMailWindow = TimeSpan.FromHours(1);
+
+    // Longer than any real address (RFC 5321 allows 254): not worth a store query.
+    private const int MaxEmailLength = 320;
+
+    /// <summary>
+    /// The sign-in page's "Forgot password?": when an active account has <paramref name="email"/>, makes it a reset link
+    /// (the one <see cref="CreatePasswordResetAsync"/> makes) and hands it to <paramref name="mail"/>. The answer is the same
+    /// whatever the address (no account enumeration): null, or, when the client address asked too often, the time it may
+    /// ask again. An e-mail address that was sent <see cref="ResetMailsPerEmail"/> mails gets none for a while, silently.
+    /// </summary>
+    public async Task<DateTimeOffset?> RequestPasswordResetAsync(string? email, IPAddress? clientAddress, Action<UserAccount, string> mail, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
+        var now = clock.GetUtcNow();
+        var address = ClientAddress.Of(clientAddress);
+        if (!_resetRequests.TryBegin(address, now, ResetRequestsPerAddress, ResetMailWindow, out var attempt, out var retryAt))
+        {
+            return retryAt;
+        }
+
+        // Every request counts against its client address, whichever e-mail it names.
+        _resetRequests.End(attempt, failed: true, now, ResetRequestsPerAddress, ResetMailWindow);
+        if (string.IsNullOrWhiteSpace(email) || email.Length > MaxEmailLength)
+        {
+            return null;
+        }
+
+        var normalized = AccessRules.NormalizeEmail(email);
+        if (_resetMails.LockedUntil(normalized, now) is not null)
+        {
+            return null;
+        }
+
+        _resetMails.Fail(normalized, now, ResetMailsPerEmail, ResetMailWindow);
+        if (await store.FindUserByEmailAsync(normalized, cancellationToken) is { IsDisabled: false } user)
+        {
+            LogPasswordResetRequested(logger, user.Email);
+            mail(user, ResetSecret(user));
+        }
+
+        return null;
+    }
+
+    private string ResetSecret(UserAccount user)
+    {
+        var expires = (clock.GetUtcNow() + PasswordResetLifetime).ToUnixTimeSeconds();
+        return ResetProtector.Protect(string.Create(CultureInfo.InvariantCulture, $"{user.Id:N}|{user.SecurityStamp}|{expires}"));
+    }
+
+    public const string PasswordResetGone = "This password reset link does not work any more: it was used, or it expired, or the account changed since. Ask for a new one, or ask an admin.";
 
     // Data Protection's payloads for this one purpose; far longer input is not one of ours and is not worth decrypting.
     private const int MaxResetSecretLength = 1024;
@@ -635,4 +692,7 @@ internal sealed partial class Accounts(
 
     [LoggerMessage(6, LogLevel.Information, "The password of {Email} was reset with a link")]
     private static partial void LogPasswordReset(ILogger logger, string email);
+
+    [LoggerMessage(7, LogLevel.Information, "A password reset link was mailed to {Email}, who asked for it on the sign-in page")]
+    private static partial void LogPasswordResetRequested(ILogger logger, string email);
 }

@@ -50,7 +50,50 @@ internal static class UnsubscribeEndpoints
                 $"You will get no more \"{label}\" mails of {project}. To have them again, turn the switch back on on the project's Alerts page.",
                 $"""<p><a href="{HtmlEncoder.Default.Encode(alerts)}" style="color:#0b5cad">Alerts of {HtmlEncoder.Default.Encode(project)}</a></p>""");
         }).AllowAnonymous().DisableAntiforgery();
+
+        // One issue's workflow mail (the footer of those mails): the same GET-shows, POST-acts rule.
+        endpoints.MapGet("/unsubscribe/issue", async (HttpContext context, UnsubscribeLinks links, IProjectStore projects, IIssueReader issues, ServerUrls urls) =>
+        {
+            var request = links.ReadIssue(context.Request.Query["token"]);
+            if (await IssueProblemAsync(request, projects, urls, context.RequestAborted) is { } problem)
+            {
+                return problem;
+            }
+
+            var title = await IssueTitleAsync(request, issues, context.RequestAborted);
+            return Page(
+                StatusCodes.Status200OK,
+                "Unsubscribe from this issue?",
+                $"You get ErrorHub's mails about the issue \"{title}\": comments, assignments, status changes and regressions. The button stops them for this issue only, even when you take part in it later; subscribe again on the issue's page.",
+                """<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit" style="background:#0b5cad;color:#fff;border:none;border-radius:4px;padding:8px 14px;font-size:14px">Unsubscribe from this issue</button></form>""");
+        }).AllowAnonymous();
+
+        endpoints.MapPost("/unsubscribe/issue", async (HttpContext context, UnsubscribeLinks links, IProjectStore projects, IIssueReader issues, WorkflowMail workflow, ServerUrls urls) =>
+        {
+            var request = links.ReadIssue(context.Request.Query["token"]);
+            if (await IssueProblemAsync(request, projects, urls, context.RequestAborted) is { } problem)
+            {
+                return problem;
+            }
+
+            await workflow.SetSubscribedAsync(request.ProjectId, request.Fingerprint, request.UserId, false, context.RequestAborted);
+            var title = await IssueTitleAsync(request, issues, context.RequestAborted);
+            var issue = urls.Link(string.Create(CultureInfo.InvariantCulture, $"projects/{request.ProjectId}/issues/{Uri.EscapeDataString(request.Fingerprint)}")).AbsoluteUri;
+            return Page(
+                StatusCodes.Status200OK,
+                "Unsubscribed from the issue",
+                $"You will get no more mails about \"{title}\". To have them again, use Subscribe on the issue's page.",
+                $"""<p><a href="{HtmlEncoder.Default.Encode(issue)}" style="color:#0b5cad">Open the issue</a></p>""");
+        }).AllowAnonymous().DisableAntiforgery();
     }
+
+    private static Task<IResult?> IssueProblemAsync(IssueUnsubscribeRequest request, IProjectStore projects, ServerUrls urls, CancellationToken cancellationToken) =>
+        ProblemAsync(new UnsubscribeRequest(request.Status, request.UserId, request.ProjectId), projects, urls, cancellationToken);
+
+    private static async Task<string> IssueTitleAsync(IssueUnsubscribeRequest request, IIssueReader issues, CancellationToken cancellationToken) =>
+        (await issues.GetIssueAsync(request.ProjectId, request.Fingerprint, cancellationToken))?.Title is { Length: > 0 } title
+            ? title.Length > 120 ? title[..119] + "…" : title
+            : "an issue";
 
     private static async Task<IResult?> ProblemAsync(UnsubscribeRequest request, IProjectStore projects, ServerUrls urls, CancellationToken cancellationToken)
     {

@@ -4,9 +4,9 @@ namespace ErrorHub.Dashboard.Triage;
 
 /// <summary>
 /// Merging issues into one and undoing it, as people do it: only issues of the project that stand on their own
-/// merge, and both sides' timelines say who did it. What a merge means for the reads: <see cref="IIssueMerges"/>.
+/// merge, both sides' timelines say who did it, and who did it takes part in the issue merged into. What a merge means for the reads: <see cref="IIssueMerges"/>.
 /// </summary>
-internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueMergeFeed feed, TimeProvider clock)
+internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueMergeFeed feed, TimeProvider clock, ErrorHub.Notifications.WorkflowMail? workflow = null)
 {
     /// <summary>Merges <paramref name="sources"/> into <paramref name="target"/>; answers why not (and changes nothing) when it cannot.</summary>
     public async Task<string?> MergeAsync(int projectId, string target, IReadOnlyCollection<string> sources, IssueActor by, CancellationToken cancellationToken = default)
@@ -46,6 +46,12 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
         {
             await history.AddAsync(Entry(projectId, target, now, IssueChangeKind.Merge, by, $"Merged “{source.Title}” into this issue ({source.EventCount:N0} events)", source.Fingerprint), cancellationToken);
             await history.AddAsync(Entry(projectId, source.Fingerprint, now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target), cancellationToken);
+        }
+
+        if (workflow is not null)
+        {
+            // Who merged takes part in the issue the others became (a merged issue is no issue of its own).
+            await workflow.ParticipatedAsync(projectId, [target], by.Id, cancellationToken);
         }
 
         feed.Publish(new IssueMergeChange(projectId, target, moving));

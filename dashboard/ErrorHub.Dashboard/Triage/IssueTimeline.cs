@@ -6,8 +6,8 @@ namespace ErrorHub.Dashboard.Triage;
 /// <summary>
 /// An issue's activity as people see it: the history of its triage (written by <see cref="IssueTriage"/>) and
 /// comments. Comments are plain text (shown as typed, never as markup), at most <see cref="MaxCommentLength"/>
-/// characters; their author deletes them, and so may an admin. A comment on an issue assigned to someone else is
-/// mailed to them (<see cref="WorkflowMail"/>, when the host has notifications).
+/// characters; their author deletes them, and so may an admin. A comment is mailed to the issue's other participants
+/// and to the accounts it @mentions (<see cref="WorkflowMail"/>, when the host has notifications).
 /// </summary>
 internal sealed class IssueTimeline(IIssueHistory history, TimeProvider clock, WorkflowMail? workflow = null)
 {

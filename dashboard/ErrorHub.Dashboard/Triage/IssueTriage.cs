@@ -28,8 +28,8 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// when it has a qualifying event newer than its resolution (for "resolved in a release", one from that
 /// release or a later one; for "in the next release", one from a release after the one current then),
 /// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
-/// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it; an
-/// assignment to someone else is mailed to them (<see cref="WorkflowMail"/>, when the host has notifications).
+/// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it, and mailed to
+/// the issue's participants (<see cref="WorkflowMail"/>, when the host has notifications).
 /// </summary>
 internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null, IReleaseReader? releases = null)
 {
@@ -138,7 +138,10 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     }
 
     public Task ResolveAsync(int projectId, string fingerprint, string? inRelease = null, string? afterRelease = null, IssueActor? by = null, CancellationToken cancellationToken = default) =>
-        ChangeAsync(projectId, fingerprint, by, state => state with
+        ChangeAndMailAsync(projectId, [fingerprint], by, Resolution(inRelease, afterRelease), cancellationToken);
+
+    private static Func<IssueState, IssueState> Resolution(string? inRelease, string? afterRelease) =>
+        state => state with
         {
             Status = IssueStatus.Resolved,
             ResolvedInRelease = inRelease,
@@ -146,17 +149,20 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             IgnoredUntil = null,
             IgnoredUntilEvents = null,
             IgnoredUntilUsers = null,
-        }, cancellationToken);
+        };
 
     /// <summary>Ignores the issue until a time, until it has had <paramref name="events"/> more events or <paramref name="users"/> more users (whichever comes first), or for good when none is given.</summary>
-    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, IssueActor? by = null, CancellationToken cancellationToken = default)
+    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, IssueActor? by = null, CancellationToken cancellationToken = default) =>
+        ChangeAndMailAsync(projectId, [fingerprint], by, Ignoring(duration, events, users), cancellationToken);
+
+    private static Func<IssueState, IssueState> Ignoring(TimeSpan? duration, long? events, long? users)
     {
         if (duration is { } span && span <= TimeSpan.Zero || events is <= 0 || users is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(duration), "An ignore condition must lie ahead: a positive duration, events or users.");
         }
 
-        return ChangeAsync(projectId, fingerprint, by, state => state with
+        return state => state with
         {
             Status = IssueStatus.Ignored,
             ResolvedInRelease = null,
@@ -164,11 +170,14 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             IgnoredUntil = duration is { } d ? state.ChangedAt + d : null,
             IgnoredUntilEvents = events,
             IgnoredUntilUsers = users,
-        }, cancellationToken);
+        };
     }
 
     public Task ReopenAsync(int projectId, string fingerprint, IssueActor? by = null, CancellationToken cancellationToken = default) =>
-        ChangeAsync(projectId, fingerprint, by, state => state with
+        ChangeAndMailAsync(projectId, [fingerprint], by, Reopening, cancellationToken);
+
+    private static readonly Func<IssueState, IssueState> Reopening =
+        state => state with
         {
             Status = IssueStatus.Unresolved,
             ResolvedInRelease = null,
@@ -176,7 +185,45 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             IgnoredUntil = null,
             IgnoredUntilEvents = null,
             IgnoredUntilUsers = null,
-        }, cancellationToken);
+        };
+
+    /// <summary>
+    /// Resolves, ignores (as <paramref name="ignore"/> says) or reopens each issue (<paramref name="status"/>) as the single
+    /// changes do, one issue at a time, then mails the issues' participants once per person for the whole change (a
+    /// summary when several of the issues concern them): resolving 300 issues from the list must not put 300 mails in one
+    /// inbox. <paramref name="progress"/> hears how many issues are done.
+    /// </summary>
+    public Task ChangeManyAsync(int projectId, IReadOnlyList<string> fingerprints, IssueStatus status, IgnoreCondition? ignore = null, IssueActor? by = null, Action<int>? progress = null, CancellationToken cancellationToken = default) =>
+        ChangeAndMailAsync(
+            projectId,
+            fingerprints,
+            by,
+            status switch
+            {
+                IssueStatus.Resolved => Resolution(null, null),
+                IssueStatus.Ignored => Ignoring(ignore?.Duration, ignore?.Events, ignore?.Users),
+                _ => Reopening,
+            },
+            cancellationToken,
+            progress);
+
+    private async Task ChangeAndMailAsync(int projectId, IReadOnlyList<string> fingerprints, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken, Action<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        IssueState? last = null;
+        var done = 0;
+        foreach (var fingerprint in fingerprints)
+        {
+            last = await ChangeAsync(projectId, fingerprint, by, change, cancellationToken);
+            progress?.Invoke(++done);
+        }
+
+        if (last is not null && workflow is not null)
+        {
+            var actor = by ?? IssueActor.Unknown;
+            await workflow.StatusChangedAsync(projectId, fingerprints, last.Status, Describe(last), actor.Id, ActorName(actor), Guid.NewGuid(), cancellationToken);
+        }
+    }
 
     /// <summary>Ignores the issue as <paramref name="condition"/> says (<see cref="IgnoreChoices"/>).</summary>
     public Task IgnoreAsync(int projectId, string fingerprint, IgnoreCondition condition, IssueActor? by = null, CancellationToken cancellationToken = default) =>
@@ -241,8 +288,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             }
             else
             {
-                await workflow.AssignedManyAsync(
-                    projectId, [.. changed.Take(WorkflowMail.SummaryIssues).Select(pair => pair.Fingerprint)], changed.Count, to, actor.Id, ActorName(actor), changed[0].Change.Id, cancellationToken);
+                await workflow.AssignedManyAsync(projectId, [.. changed.Select(pair => pair.Fingerprint)], to, actor.Id, ActorName(actor), changed[0].Change.Id, cancellationToken);
             }
         }
 
@@ -347,7 +393,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
     }
 
-    private async Task ChangeAsync(int projectId, string fingerprint, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
+    private async Task<IssueState> ChangeAsync(int projectId, string fingerprint, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         IssueState next;
@@ -368,6 +414,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
 
         await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), cancellationToken);
+        return next;
     }
 
     private static string StoredStatus(IssueStatus status) => status switch

@@ -98,7 +98,7 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
             }
 
             var why = trigger == AlertTrigger.Assignment && (members.Contains(user.Id) || user.Role == UserRole.Admin)
-                ? $"You get \"{label}\" mails of {name} on ErrorHub about the issues assigned to you. Turn them off for this project with one click"
+                ? $"You get \"{label}\" mails of {name} on ErrorHub. Turn them all off for this project with one click"
                 : members.Contains(user.Id)
                     ? $"You get \"{label}\" mails of {name} on ErrorHub as a member of the project. Turn them off for this project with one click"
                     : user.Role == UserRole.Admin && members.Count == 0

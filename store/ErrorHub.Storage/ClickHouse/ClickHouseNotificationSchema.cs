@@ -33,6 +33,8 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string MailThreads => Table("mail_threads");
 
+    public string IssueSubscriptions => Table("issue_subscriptions");
+
     public IReadOnlyList<string> Statements =>
     [
         // Events and users per issue, environment, level and minute: alert windows and the daily digest
@@ -177,6 +179,24 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree
         ORDER BY (project_id, fingerprint, started_at, message_id)
+        """,
+
+        // Who hears about each issue's workflow and why: the row of the highest version is a member's subscription. Versions
+        // make the rules without reading first: a choice by hand is above every implied row (the latest choice wins), and of
+        // implied rows the earliest is highest (the first reason stays).
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueSubscriptions}
+        (
+            project_id UInt32,
+            fingerprint String,
+            user_id String,
+            subscribed UInt8,
+            reason String,
+            at_ms Int64,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, fingerprint, user_id)
         """,
 
         $"""

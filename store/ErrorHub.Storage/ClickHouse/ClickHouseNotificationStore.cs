@@ -147,6 +147,54 @@ internal sealed class ClickHouseNotificationStore(ClickHouseClient client, Click
         return await GetMailThreadAsync(projectId, fingerprint, cancellationToken) ?? thread;
     }
 
+    // A choice by hand is above every implied row; of implied rows the earliest written is the highest.
+    private const ulong ManualVersions = 1UL << 62;
+
+    public Task AddParticipantsAsync(IReadOnlyList<IssueSubscription> participants, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(participants);
+        return participants.Count == 0
+            ? Task.CompletedTask
+            : client.InsertAsync(schema.IssueSubscriptions, [.. participants.Select(participant => new ClickHouseSubscriptionRow(participant, ManualVersions - RowVersion.Next()))], cancellationToken);
+    }
+
+    public Task SetSubscriptionAsync(IssueSubscription subscription, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        return client.InsertAsync(schema.IssueSubscriptions, [new ClickHouseSubscriptionRow(subscription, ManualVersions + RowVersion.Next())], cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<IssueSubscription>> GetSubscriptionsAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var found = new List<IssueSubscription>();
+        foreach (var chunk in fingerprints.Distinct(StringComparer.Ordinal).Chunk(500))
+        {
+            found.AddRange(await client.QueryAsync(
+                $"""
+                SELECT
+                    fingerprint,
+                    user_id,
+                    argMax(subscribed, version) AS latest_subscribed,
+                    argMax(reason, version) AS latest_reason,
+                    argMax(at_ms, version) AS latest_at
+                FROM {schema.IssueSubscriptions}
+                WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint IN ({string.Join(", ", chunk.Select(ClickHouseSql.Quote))})
+                GROUP BY fingerprint, user_id
+                """,
+                row => new IssueSubscription(
+                    projectId,
+                    row.GetProperty("fingerprint").GetString() ?? "",
+                    Guid.ParseExact(row.GetProperty("user_id").GetString() ?? "", "N"),
+                    ClickHouseClient.ReadInt64(row.GetProperty("latest_subscribed")) == 1,
+                    StoredNames.ParseSubscriptionReason(row.GetProperty("latest_reason").GetString() ?? ""),
+                    DateTimeOffset.FromUnixTimeMilliseconds(ClickHouseClient.ReadInt64(row.GetProperty("latest_at")))),
+                cancellationToken));
+        }
+
+        return found;
+    }
+
     public void Dispose() => _writeLock.Dispose();
 
     private async Task<(string Holder, long ExpiresAt)?> ReadLeaseAsync(string name, CancellationToken cancellationToken)
@@ -218,5 +266,16 @@ internal sealed class ClickHouseLeaseRow(string name, string holder, long expire
     [ClickHouseColumn(Name = "name", Type = "String")] public string Name => name;
     [ClickHouseColumn(Name = "holder", Type = "String")] public string Holder => holder;
     [ClickHouseColumn(Name = "expires_at", Type = "Int64")] public long ExpiresAt => expiresAt;
+    [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
+}
+
+internal sealed class ClickHouseSubscriptionRow(IssueSubscription subscription, ulong version)
+{
+    [ClickHouseColumn(Name = "project_id", Type = "UInt32")] public uint ProjectId => checked((uint)subscription.ProjectId);
+    [ClickHouseColumn(Name = "fingerprint", Type = "String")] public string Fingerprint => subscription.Fingerprint;
+    [ClickHouseColumn(Name = "user_id", Type = "String")] public string UserId => subscription.UserId.ToString("N");
+    [ClickHouseColumn(Name = "subscribed", Type = "UInt8")] public byte Subscribed => subscription.IsSubscribed ? (byte)1 : (byte)0;
+    [ClickHouseColumn(Name = "reason", Type = "String")] public string Reason => StoredNames.Of(subscription.Reason);
+    [ClickHouseColumn(Name = "at_ms", Type = "Int64")] public long At => subscription.At.ToUnixTimeMilliseconds();
     [ClickHouseColumn(Name = "version", Type = "UInt64")] public ulong Version => version;
 }

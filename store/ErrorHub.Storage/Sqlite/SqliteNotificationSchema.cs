@@ -87,6 +87,17 @@ internal static class SqliteNotificationSchema
             PRIMARY KEY (project_id, fingerprint)
         ) WITHOUT ROWID;
 
+        -- Who hears about each issue's workflow and why (IssueSubscription): one row per member and issue.
+        CREATE TABLE IF NOT EXISTS issue_subscriptions (
+            project_id   INTEGER NOT NULL,
+            fingerprint  TEXT    NOT NULL,
+            user_id      TEXT    NOT NULL, -- 32 hex digits
+            subscribed   INTEGER NOT NULL, -- 1 subscribed, 0 unsubscribed (by hand)
+            reason       TEXT    NOT NULL, -- manual, commented, assigned, status, mentioned
+            at           INTEGER NOT NULL, -- unix milliseconds
+            PRIMARY KEY (project_id, fingerprint, user_id)
+        ) WITHOUT ROWID;
+
         CREATE TABLE IF NOT EXISTS leases (
             name       TEXT    NOT NULL PRIMARY KEY,
             holder     TEXT    NOT NULL,

@@ -171,6 +171,86 @@ internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotifi
         return current ?? thread;
     }
 
+    public Task AddParticipantsAsync(IReadOnlyList<IssueSubscription> participants, CancellationToken cancellationToken = default) =>
+        WriteSubscriptionsAsync(participants, "ON CONFLICT DO NOTHING", cancellationToken);
+
+    public Task SetSubscriptionAsync(IssueSubscription subscription, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        return WriteSubscriptionsAsync(
+            [subscription],
+            "ON CONFLICT (project_id, fingerprint, user_id) DO UPDATE SET subscribed = excluded.subscribed, reason = excluded.reason, at = excluded.at",
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<IssueSubscription>> GetSubscriptionsAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var found = new List<IssueSubscription>();
+        if (fingerprints.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        foreach (var chunk in fingerprints.Distinct(StringComparer.Ordinal).Chunk(500))
+        {
+            await using var command = connection.CreateCommand();
+            var names = chunk.Select((_, i) => "$f" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            command.CommandText = $"SELECT fingerprint, user_id, subscribed, reason, at FROM issue_subscriptions WHERE project_id = $project AND fingerprint IN ({string.Join(", ", names)})";
+            command.Parameters.AddWithValue("$project", projectId);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                command.Parameters.AddWithValue(names[i], chunk[i]);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found.Add(new IssueSubscription(
+                    projectId,
+                    reader.GetString(0),
+                    Guid.ParseExact(reader.GetString(1), "N"),
+                    reader.GetInt64(2) == 1,
+                    StoredNames.ParseSubscriptionReason(reader.GetString(3)),
+                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
+            }
+        }
+
+        return found;
+    }
+
+    private Task WriteSubscriptionsAsync(IReadOnlyList<IssueSubscription> subscriptions, string onConflict, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subscriptions);
+        if (subscriptions.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return database.WriteAsync(
+            async (connection, cancellationToken) =>
+            {
+                foreach (var subscription in subscriptions)
+                {
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = $"""
+                        INSERT INTO issue_subscriptions (project_id, fingerprint, user_id, subscribed, reason, at)
+                        VALUES ($project, $fingerprint, $user, $subscribed, $reason, $at)
+                        {onConflict}
+                        """;
+                    command.Parameters.AddWithValue("$project", subscription.ProjectId);
+                    command.Parameters.AddWithValue("$fingerprint", subscription.Fingerprint);
+                    command.Parameters.AddWithValue("$user", subscription.UserId.ToString("N"));
+                    command.Parameters.AddWithValue("$subscribed", subscription.IsSubscribed ? 1 : 0);
+                    command.Parameters.AddWithValue("$reason", StoredNames.Of(subscription.Reason));
+                    command.Parameters.AddWithValue("$at", subscription.At.ToUnixTimeMilliseconds());
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+            },
+            cancellationToken);
+    }
+
     private static async Task<MailThread?> ReadThreadAsync(SqliteConnection connection, int projectId, string fingerprint, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();

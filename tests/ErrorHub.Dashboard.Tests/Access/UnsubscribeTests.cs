@@ -6,7 +6,6 @@ using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Smtp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using MimeKit;
 
 namespace ErrorHub.Dashboard.Tests.Access;
 
@@ -31,20 +30,6 @@ public sealed class UnsubscribeTests(SmtpServerFixture smtp) : IClassFixture<Smt
 
     private static FormUrlEncodedContent OneClick() => new([new("List-Unsubscribe", "One-Click")]);
 
-    private async Task<IReadOnlyList<MimeMessage>> MailsToAsync(string address, int count, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var mails = smtp.Messages().Where(m => SmtpServerFixture.EnvelopeRecipients(m).Contains(address)).ToList();
-            if (mails.Count >= count)
-            {
-                return mails;
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
-    }
-
     [Fact]
     public async Task A_post_to_the_mail_s_link_stops_that_trigger_for_that_member_only_and_a_get_changes_nothing()
     {
@@ -61,7 +46,7 @@ public sealed class UnsubscribeTests(SmtpServerFixture smtp) : IClassFixture<Smt
 
         var events = server.Services.GetRequiredService<IEventWriter>();
         await events.InsertEventsAsync([TestEvents.Create(Shop, "fp-first", DateTimeOffset.UtcNow)], bound.Token);
-        var anaMail = (await MailsToAsync("ana@example.com", 1, bound.Token)).Single();
+        var anaMail = (await smtp.MessagesToAsync("ana@example.com", 1, bound.Token)).Single();
         var link = (anaMail.Headers["List-Unsubscribe"] ?? "").Trim().Trim('<', '>');
         link.Should().StartWith(server.BaseAddress + "unsubscribe?token=");
         anaMail.Headers["List-Unsubscribe-Post"].Should().Be("List-Unsubscribe=One-Click");
@@ -91,9 +76,9 @@ public sealed class UnsubscribeTests(SmtpServerFixture smtp) : IClassFixture<Smt
 
         // The next new issue reaches Ben and not Ana; an issue assigned to Ana still reaches her.
         await events.InsertEventsAsync([TestEvents.Create(Shop, "fp-second", DateTimeOffset.UtcNow)], bound.Token);
-        (await MailsToAsync("ben@example.com", 2, bound.Token))[^1].TextBody.Should().Contain("fp-second");
+        (await smtp.MessagesToAsync("ben@example.com", 2, bound.Token))[^1].TextBody.Should().Contain("fp-second");
         await server.Services.GetRequiredService<WorkflowMail>().AssignedAsync(Shop, "fp-second", ana.Id, ben.Id, "Ben", Guid.NewGuid(), bound.Token);
-        var toAna = await MailsToAsync("ana@example.com", 2, bound.Token);
+        var toAna = await smtp.MessagesToAsync("ana@example.com", 2, bound.Token);
         toAna.Select(m => m.Headers["X-ErrorHub-Trigger"]).Should().Equal(["new-issue", "assignment"], "no second new-issue mail, but the assignment");
     }
 

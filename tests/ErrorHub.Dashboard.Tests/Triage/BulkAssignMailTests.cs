@@ -99,4 +99,29 @@ public sealed class BulkAssignMailTests : IAsyncLifetime
         (await _triage.AssignManyAsync(_shop.Id, Issues, null, by)).Should().Be(14);
         (await OutboxAsync()).Should().HaveCount(4, "unassigning mails nobody");
     }
+
+    [Fact]
+    public async Task A_bulk_resolve_mails_each_participant_once_and_a_single_resolve_mails_about_the_issue()
+    {
+        var by = new IssueActor(_ana.Id, "Ana");
+        var workflow = _services.GetRequiredService<WorkflowMail>();
+        foreach (var fingerprint in Issues)
+        {
+            await workflow.SetSubscribedAsync(_shop.Id, fingerprint, _ben.Id, true);
+        }
+
+        await _triage.ChangeManyAsync(_shop.Id, Issues, IssueStatus.Resolved, by: by);
+        var summary = (await OutboxAsync()).Should().ContainSingle("one mail for the bulk resolve of 14 issues Ben follows").Subject;
+        summary.Subject.Should().Be("[shop] Ana resolved 14 issues you follow");
+        summary.Recipients.Should().Equal("ben@example.com");
+
+        await _triage.ReopenAsync(_shop.Id, Issues[0], by);
+        var reopened = (await OutboxAsync()).Where(mail => mail.Id != summary.Id).Should().ContainSingle().Subject;
+        reopened.Fingerprint.Should().Be(Issues[0], "a single change is mailed about its issue, in its thread");
+        reopened.TextBody.Should().StartWith("Ana reopened an issue");
+        foreach (var fingerprint in Issues)
+        {
+            (await workflow.GetSubscriptionAsync(_shop.Id, fingerprint, _ana.Id))!.Reason.Should().Be(SubscriptionReason.StatusChanged, "who changed an issue takes part in it");
+        }
+    }
 }

@@ -159,6 +159,15 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
             await page.Locator("textarea.comment-text").FillAsync("Paid twice by the retry; look at the idempotency key");
             await page.Locator("button.action-comment").ClickAsync();
             await Expect(page.Locator(".timeline-comment").First).ToContainTextAsync("idempotency key");
+
+            // Commenting subscribed the admin, which the line under the triage buttons says at once; the button unsubscribes
+            // (a choice that wins over the comment) and subscribes again.
+            await Expect(page.Locator(".subscription-reason")).ToHaveTextAsync("You're subscribed because you commented on this issue.");
+            await page.Locator("button.action-subscribe").ClickAsync();
+            await Expect(page.Locator(".subscription-reason")).ToHaveTextAsync("You're not subscribed to this issue: you unsubscribed.");
+            await Expect(page.Locator("button.action-subscribe")).ToHaveTextAsync("Subscribe");
+            await page.Locator("button.action-subscribe").ClickAsync();
+            await Expect(page.Locator(".subscription-reason")).ToHaveTextAsync("You're subscribed to this issue.");
         }
         finally
         {
@@ -182,9 +191,9 @@ public sealed class AlertsBrowserTests(DashboardFixture dashboard, BrowserFixtur
         about.Should().HaveCount(2, string.Join(" | ", about.Select(m => m.Subject)));
         about.Select(m => m.Subject).Should().OnlyContain(subject => subject.StartsWith($"[{DashboardSeed.Worker.Name}] ", StringComparison.Ordinal), "the issue's subject, the same in every mail about it");
         about.Select(m => m.TextBody!.Split('\n')[0]).Should().ContainSingle(line => line.EndsWith(" assigned you an issue", StringComparison.Ordinal))
-            .And.ContainSingle(line => line.EndsWith(" commented on an issue assigned to you", StringComparison.Ordinal));
+            .And.ContainSingle(line => line.EndsWith(" commented on an issue", StringComparison.Ordinal));
         about.SelectMany(SmtpServerFixture.EnvelopeRecipients).Should().OnlyContain(address => address == DashboardSeed.MemberEmail, "the assignee hears it; the admin who did it does not");
-        about.Single(m => m.TextBody!.Split('\n')[0].EndsWith(" commented on an issue assigned to you", StringComparison.Ordinal)).TextBody!.Should().Contain("look at the idempotency key");
+        about.Single(m => m.TextBody!.Split('\n')[0].EndsWith(" commented on an issue", StringComparison.Ordinal)).TextBody!.Should().Contain("look at the idempotency key");
         problems.All.Should().BeEmpty();
     }
 }

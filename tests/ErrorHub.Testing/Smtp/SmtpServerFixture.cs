@@ -145,6 +145,21 @@ public sealed class SmtpServerFixture : IAsyncLifetime
         return files.Select(f => MimeMessage.Load(f)).ToList();
     }
 
+    /// <summary>The mails to <paramref name="address"/> once there are at least <paramref name="count"/> (polling; the token bounds the wait).</summary>
+    public async Task<IReadOnlyList<MimeMessage>> MessagesToAsync(string address, int count, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var mails = Messages().Where(m => EnvelopeRecipients(m).Contains(address)).ToList();
+            if (mails.Count >= count)
+            {
+                return mails;
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
     /// <summary>Forgets the mail received so far.</summary>
     public void Clear()
     {

@@ -53,3 +53,8 @@ internal sealed class NewPasswordInput
 
     public string? ConfirmPassword { get; set; }
 }
+
+internal sealed class ForgotPasswordInput
+{
+    public string? Email { get; set; }
+}
