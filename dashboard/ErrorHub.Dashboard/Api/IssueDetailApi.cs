@@ -1,7 +1,9 @@
 using System.Security.Claims;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Dashboard.Triage;
+using ErrorHub.Notifications;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 
@@ -9,7 +11,7 @@ namespace ErrorHub.Dashboard.Api;
 
 /// <summary>
 /// What the issue page shows beyond the lists, in the JSON API (docs/api.md): one event whole (exceptions, frames,
-/// breadcrumbs, request, user, tags), assigning the issue as the page's assignee choice does, and its star (bookmark).
+/// breadcrumbs, request, user, tags), assigning the issue as the page's assignee choice does, its star (bookmark), and the caller's subscription to its workflow mail.
 /// </summary>
 internal static class IssueDetailApi
 {
@@ -62,6 +64,43 @@ internal static class IssueDetailApi
             SetBookmarkAsync(projectId, fingerprint, bookmarked: true, user, access, issues, bookmarks, clock, cancellationToken));
         api.MapDelete("/bookmark", (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueBookmarks bookmarks, TimeProvider clock, CancellationToken cancellationToken) =>
             SetBookmarkAsync(projectId, fingerprint, bookmarked: false, user, access, issues, bookmarks, clock, cancellationToken));
+
+        // Workflow mail about the issue for the caller's account, as the issue page's Subscribe/Unsubscribe line: GET says whether and why,
+        // PUT subscribes and DELETE unsubscribes by hand (which wins over any participation, earlier or later).
+        api.MapGet("/subscription", (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IServiceProvider services, CancellationToken cancellationToken) =>
+            SubscriptionAsync(projectId, fingerprint, subscribe: null, user, access, issues, services, cancellationToken));
+        api.MapPut("/subscription", (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IServiceProvider services, CancellationToken cancellationToken) =>
+            SubscriptionAsync(projectId, fingerprint, subscribe: true, user, access, issues, services, cancellationToken));
+        api.MapDelete("/subscription", (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IServiceProvider services, CancellationToken cancellationToken) =>
+            SubscriptionAsync(projectId, fingerprint, subscribe: false, user, access, issues, services, cancellationToken));
+    }
+
+    private static async Task<IResult> SubscriptionAsync(int projectId, string fingerprint, bool? subscribe, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
+        {
+            return NotFound($"there is no such issue in a project {projectId} that you may read");
+        }
+
+        if (services.GetService<WorkflowMail>() is not { } workflow)
+        {
+            return NotFound("this server sends no workflow mail");
+        }
+
+        if (AccessClaims.UserId(user) is not { } me)
+        {
+            return Results.Json(new AccessProblem("a subscription is a person's: this caller has no account"), IssueDetailJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (subscribe is { } subscribed)
+        {
+            await workflow.SetSubscribedAsync(projectId, fingerprint, me, subscribed, cancellationToken);
+        }
+
+        var subscription = await workflow.GetSubscriptionAsync(projectId, fingerprint, me, cancellationToken);
+        return Results.Json(
+            new ApiSubscription(subscription?.IsSubscribed == true, subscription is { IsSubscribed: true } ? JsonNamingPolicy.CamelCase.ConvertName(subscription.Reason.ToString()) : null),
+            IssueDetailJsonContext.Default.ApiSubscription);
     }
 
     private static async Task<IResult> SetBookmarkAsync(int projectId, string fingerprint, bool bookmarked, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueBookmarks bookmarks, TimeProvider clock, CancellationToken cancellationToken)
@@ -89,11 +128,15 @@ internal static class IssueDetailApi
         Results.Json(new AccessProblem(message), IssueDetailJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);
 }
 
+/// <summary>Whether the caller gets the issue's workflow mail, and why (<c>manual</c>, <c>commented</c>, <c>assigned</c>, <c>statusChanged</c>, <c>mentioned</c>).</summary>
+internal sealed record ApiSubscription(bool IsSubscribed, string? Reason);
+
 /// <summary>An assignment: the account to assign, or null for nobody.</summary>
 internal sealed record ApiAssignment(Guid? AssigneeId);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ErrorEvent))]
 [JsonSerializable(typeof(ApiAssignment))]
+[JsonSerializable(typeof(ApiSubscription))]
 [JsonSerializable(typeof(AccessProblem))]
 internal sealed partial class IssueDetailJsonContext : JsonSerializerContext;

@@ -12,7 +12,7 @@ using static ErrorHub.Testing.Events.TestEvents;
 namespace ErrorHub.Dashboard.Tests.Api;
 
 /// <summary>
-/// One event whole, assigning an issue and starring it, through the JSON API over real HTTP with an API token, hostile input
+/// One event whole, assigning an issue, starring it and subscribing to it, through the JSON API over real HTTP with an API token, hostile input
 /// included; on each store.
 /// </summary>
 public abstract class IssueDetailApiTests : IAsyncLifetime
@@ -171,6 +171,60 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
 
         using var after = await _api.Admin.GetAsync(issue);
         (await JsonAsync(after)).GetProperty("isBookmarked").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task The_callers_subscription_to_an_issue_reads_why_and_an_unsubscribe_by_hand_outlasts_a_later_comment()
+    {
+        var issue = $"/api/projects/1/issues/{Uri.EscapeDataString(Search)}";
+        var subscription = issue + "/subscription";
+        var (_, _, outsiderClient) = await _api.OutsiderAsync();
+        using var outsiderHttp = outsiderClient;
+
+        async Task<(bool Subscribed, string? Reason)> ReadAsync(HttpResponseMessage response)
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.OK);
+            var json = await JsonAsync(response);
+            return (json.GetProperty("isSubscribed").GetBoolean(), json.TryGetProperty("reason", out var reason) ? reason.GetString() : null);
+        }
+
+        using (var before = await _api.Admin.GetAsync(subscription))
+        {
+            (await ReadAsync(before)).Should().Be((false, (string?)null));
+        }
+
+        using (var commented = await _api.Admin.PostAsJsonAsync(issue + "/comments", new { text = "Looking into it." }))
+        {
+            commented.IsSuccessStatusCode.Should().BeTrue();
+        }
+
+        using (var participant = await _api.Admin.GetAsync(subscription))
+        {
+            (await ReadAsync(participant)).Should().Be((true, "commented"));
+        }
+
+        using (var unsubscribed = await _api.Admin.DeleteAsync(subscription))
+        {
+            (await ReadAsync(unsubscribed)).Should().Be((false, (string?)null));
+        }
+
+        using (var again = await _api.Admin.PostAsJsonAsync(issue + "/comments", new { text = "Still on it." }))
+        {
+            again.IsSuccessStatusCode.Should().BeTrue();
+        }
+
+        using (var stillOff = await _api.Admin.GetAsync(subscription))
+        {
+            (await ReadAsync(stillOff)).Should().Be((false, (string?)null), "an unsubscribe by hand wins over a later comment");
+        }
+
+        using (var subscribed = await _api.Admin.PutAsync(subscription, content: null))
+        {
+            (await ReadAsync(subscribed)).Should().Be((true, "manual"));
+        }
+
+        using var foreign = await outsiderClient.PutAsync(subscription, content: null);
+        foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 }
 
