@@ -261,11 +261,9 @@ internal sealed class GroupingRules
 
             // A version that adds nothing about frames (version 5) need not read them: most events have dozens.
             var frames = exceptions[e].Frames;
-            var sawLambda = false;
             for (var f = 0; readsFrames && f < frames.Count; f++)
             {
                 var frame = frames[f];
-                sawLambda |= addsEndpointLambdas && MayBeLambda(frame);
                 if (HasAddedNamespace(frame.Type)
                     || (addsLocalThrowHelpers && (Contains(frame.Function, "g__Throw") || Contains(frame.Function, ".Throw") || Contains(frame.Type, "g__Throw")))
                     || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
@@ -274,7 +272,7 @@ internal sealed class GroupingRules
                     || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
                     || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame)))
                     || (addsHandlerMethod && DotNetFrames.IsCompiledLambda(frame))
-                    || (addsEndpointLambdas && sawLambda && (DotNetFrames.IsCompiledLambda(frame) || DotNetFrames.IsRequestDelegateAwaiting(frame))))
+                    || (addsEndpointLambdas && (DotNetFrames.IsCompiledLambda(frame) || DotNetFrames.IsRequestDelegateAwaiting(frame)) && AnyMayBeLambda(frames, f)))
                 {
                     return true;
                 }
@@ -397,6 +395,20 @@ internal sealed class GroupingRules
     }
 
     /// <summary>A lambda or local function by the compiler's names (<c>&lt;M&gt;b__0_1</c>, <c>&lt;M&gt;g__Local|0_2</c>, an async one's state machine) or the .NET SDK's (<c>M.&lt;lambda&gt;</c>, <c>M.Local</c>): errs on the side of yes.</summary>
+    /// <summary>Whether a frame before <paramref name="end"/> (the request delegate's or ASP.NET Core's awaiting frame, rare) may be a lambda: looked for only then, as most events have neither.</summary>
+    private static bool AnyMayBeLambda(IReadOnlyList<FrameRecord> frames, int end)
+    {
+        for (var f = 0; f < end; f++)
+        {
+            if (MayBeLambda(frames[f]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool MayBeLambda(FrameRecord frame) =>
         Contains(frame.Function, "b__") || Contains(frame.Function, "g__") || Contains(frame.Type, "b__") || Contains(frame.Type, "g__")
         || (!DotNetFrames.IsCompiledLambda(frame) && frame.Function.Contains('.', StringComparison.Ordinal));
