@@ -44,6 +44,7 @@ builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
 builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
+builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.SavedSearchCatalog>();
 
 var app = builder.Build();
 
@@ -79,6 +80,7 @@ app.MapIssueBreakdownsApi();
 app.MapIssueDetailApi();
 app.MapIssueActivityApi();
 app.MapIssueMergeApi();
+app.MapSavedSearchesApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

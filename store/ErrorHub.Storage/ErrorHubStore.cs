@@ -22,6 +22,9 @@ internal sealed record ErrorHubStore(IStoreSchema Schema, IEventWriter Events, I
     /// <summary>Who bookmarked which issue.</summary>
     public required IIssueBookmarks Bookmarks { get; init; }
 
+    /// <summary>The issue list's saved searches and pinned defaults.</summary>
+    public required ISavedSearches SavedSearches { get; init; }
+
     /// <summary>The projects' releases.</summary>
     public required IReleaseReader Releases { get; init; }
 

@@ -57,6 +57,7 @@ public static class ErrorHubStoreServiceCollectionExtensions
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().History);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Merges);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Bookmarks);
+        services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().SavedSearches);
         services.TryAddSingleton(provider => provider.GetRequiredService<ErrorHubStore>().Releases);
         services.TryAddSingleton<StoreSchemaState>();
         services.AddHostedService<StoreSchemaInitializer>();

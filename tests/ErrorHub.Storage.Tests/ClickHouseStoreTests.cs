@@ -437,6 +437,8 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
     [InlineData(typeof(ClickHouseIssueChangeRow), "issue_history")]
     [InlineData(typeof(ClickHouseIssueMergeRow), "issue_merges")]
     [InlineData(typeof(ClickHouseIssueBookmarkRow), "issue_bookmarks")]
+    [InlineData(typeof(ClickHouseSavedSearchRow), "saved_searches")]
+    [InlineData(typeof(ClickHousePinnedSearchRow), "pinned_searches")]
     public async Task The_row_classes_declare_every_column_of_their_table_with_the_servers_type(Type rowType, string table)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());

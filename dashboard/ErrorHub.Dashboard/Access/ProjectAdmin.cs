@@ -14,6 +14,7 @@ internal sealed partial class ProjectAdmin(
     IProjectStore projects,
     IAccessStore access,
     IEnumerable<IProjectKeyCache> keyCaches,
+    ISavedSearches savedSearches,
     TimeProvider clock,
     ILogger<ProjectAdmin> logger)
 {
@@ -56,6 +57,8 @@ internal sealed partial class ProjectAdmin(
         }
 
         Forget(projectId);
+        // Its events may stay stored, but nobody opens its list again: its saved searches and pins go now.
+        await savedSearches.ForgetProjectAsync(projectId, clock.GetUtcNow(), cancellationToken);
         LogDeleted(logger, projectId);
         return null;
     }

@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Security.Claims;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Storage;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace ErrorHub.Dashboard.Api;
 
@@ -75,7 +73,7 @@ internal static class ApiTokensApi
                 return Problem(StatusCodes.Status403Forbidden, "tokens are created from a signed-in session (the account page, or this endpoint with the session's antiforgery token), not with a token");
             }
 
-            var (body, problem) = await ReadAsync(context, cancellationToken);
+            var (body, problem) = await ApiJsonBody.ReadAsync(context, ApiTokensJsonContext.Default.ApiNewToken, MaxBodyBytes, "{\"name\": \"...\"}", "name is required", cancellationToken);
             if (problem is not null)
             {
                 return problem;
@@ -100,43 +98,6 @@ internal static class ApiTokensApi
                     : NotFound();
         });
     }
-
-    /// <summary>The body, read here rather than bound, so that every refusal is a JSON answer that says what is wrong.</summary>
-    private static async Task<(ApiNewToken? Body, IResult? Problem)> ReadAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        var request = context.Request;
-        if (!request.HasJsonContentType())
-        {
-            return (null, Problem(StatusCodes.Status415UnsupportedMediaType, "send a JSON body (Content-Type: application/json): {\"name\": \"...\"}"));
-        }
-
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return (null, TooLarge());
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxBodyBytes;
-        }
-
-        try
-        {
-            var body = await JsonSerializer.DeserializeAsync(request.Body, ApiTokensJsonContext.Default.ApiNewToken, cancellationToken);
-            return body is null ? (null, Problem(StatusCodes.Status400BadRequest, "name is required: {\"name\": \"...\"}")) : (body, null);
-        }
-        catch (Exception malformed) when (malformed is JsonException or InvalidOperationException)
-        {
-            // InvalidOperationException: text the reader cannot turn into a string, such as a lone UTF-16 surrogate.
-            return (null, Problem(StatusCodes.Status400BadRequest, "the body is not JSON of the form {\"name\": \"...\"}"));
-        }
-        catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return (null, TooLarge());
-        }
-    }
-
-    private static IResult TooLarge() => Problem(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBodyBytes} bytes");
 
     private static IResult NotFound() => Problem(StatusCodes.Status404NotFound, "you have no API token with this id");
 

@@ -54,6 +54,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             History = new ClickHouseIssueHistory(client, notifications),
             Merges = issueMerges,
             Bookmarks = new ClickHouseIssueBookmarks(client, notifications, issueMerges),
+            SavedSearches = new ClickHouseSavedSearches(client, notifications),
             Releases = new ClickHouseReleaseReader(client, store._schema, merges),
         };
     }

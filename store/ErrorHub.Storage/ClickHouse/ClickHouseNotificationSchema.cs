@@ -25,6 +25,10 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 
     public string IssueBookmarks => Table("issue_bookmarks");
 
+    public string SavedSearches => Table("saved_searches");
+
+    public string PinnedSearches => Table("pinned_searches");
+
     public string Notifications => Table("notifications");
 
     public string Documents => Table("notification_documents");
@@ -133,6 +137,38 @@ internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
         )
         ENGINE = ReplacingMergeTree(version)
         ORDER BY (project_id, user_id, fingerprint)
+        """,
+
+        // Saved searches (ISavedSearches): the latest row of an id is the search; deleted 1 when it was deleted.
+        $"""
+        CREATE TABLE IF NOT EXISTS {SavedSearches}
+        (
+            project_id UInt32,
+            id String,
+            owner_id String,
+            name String,
+            query String,
+            created_by String,
+            created_at DateTime('UTC'),
+            deleted UInt8,
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, id)
+        """,
+
+        // Pinned default searches: the latest row of a person's project is the pin; an empty pinned is none.
+        $"""
+        CREATE TABLE IF NOT EXISTS {PinnedSearches}
+        (
+            project_id UInt32,
+            user_id String,
+            pinned String,
+            pinned_at DateTime('UTC'),
+            version UInt64
+        )
+        ENGINE = ReplacingMergeTree(version)
+        ORDER BY (project_id, user_id)
         """,
 
         // The outbox: every change of a notification is a new row; the latest version is its state.

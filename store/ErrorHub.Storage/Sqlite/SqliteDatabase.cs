@@ -50,6 +50,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
             History = new SqliteIssueHistory(database),
             Merges = merges,
             Bookmarks = new SqliteIssueBookmarks(database, merges),
+            SavedSearches = new SqliteSavedSearches(database),
             Releases = new SqliteReleaseReader(database),
         };
     }

@@ -54,6 +54,27 @@ internal static class SqliteNotificationSchema
             PRIMARY KEY (project_id, user_id, fingerprint)
         ) WITHOUT ROWID;
 
+        -- Saved searches of the issue list (ISavedSearches): owner_id is the account's id ('D' format), '' when shared.
+        CREATE TABLE IF NOT EXISTS saved_searches (
+            id          TEXT    NOT NULL PRIMARY KEY, -- 'D' format
+            project_id  INTEGER NOT NULL,
+            owner_id    TEXT    NOT NULL,
+            name        TEXT    NOT NULL,
+            query       TEXT    NOT NULL, -- the list's address query
+            created_by  TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL  -- unix milliseconds
+        );
+        CREATE INDEX IF NOT EXISTS saved_searches_by_owner ON saved_searches (project_id, owner_id);
+
+        -- Each person's pinned default search per project: a saved search's id or a recommended search's key.
+        CREATE TABLE IF NOT EXISTS pinned_searches (
+            project_id  INTEGER NOT NULL,
+            user_id     TEXT    NOT NULL,
+            pinned      TEXT    NOT NULL,
+            pinned_at   INTEGER NOT NULL, -- unix milliseconds
+            PRIMARY KEY (project_id, user_id)
+        ) WITHOUT ROWID;
+
         -- The outbox: the record is the payload; the columns are what the worker looks up.
         CREATE TABLE IF NOT EXISTS notifications (
             id              TEXT    NOT NULL PRIMARY KEY,

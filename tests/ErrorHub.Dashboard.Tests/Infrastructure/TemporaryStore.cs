@@ -41,6 +41,8 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(store.History);
         services.AddSingleton(store.Merges);
         services.AddSingleton(store.Bookmarks);
+        services.AddSingleton(store.SavedSearches);
+        services.AddSingleton<ErrorHub.Dashboard.Triage.SavedSearchCatalog>();
         services.AddSingleton(store.Releases);
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
         services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
