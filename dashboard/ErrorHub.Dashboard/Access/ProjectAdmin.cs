@@ -7,12 +7,15 @@ namespace ErrorHub.Dashboard.Access;
 /// <summary>
 /// Project management for admins: create, rename, delete, keys, members, limits. Each action checks that
 /// the acting user is an active admin (as the store says now). Revoking a key or deleting a project makes
-/// this process's ingest refuse it at once; stand-alone ingest services follow within seconds.
+/// this process's ingest refuse it at once; stand-alone ingest services follow within seconds. Deleting a project
+/// also removes its issues' subscriptions and bookmarks.
 /// </summary>
 internal sealed partial class ProjectAdmin(
     Accounts accounts,
     IProjectStore projects,
     IAccessStore access,
+    INotificationStore notifications,
+    IIssueBookmarks bookmarks,
     IEnumerable<IProjectKeyCache> keyCaches,
     TimeProvider clock,
     ILogger<ProjectAdmin> logger)
@@ -56,6 +59,10 @@ internal sealed partial class ProjectAdmin(
         }
 
         Forget(projectId);
+
+        // Nobody can read a deleted project or be mailed about it; who followed or starred its issues leaves nothing behind.
+        await notifications.DeleteSubscriptionsAsync(projectId, cancellationToken);
+        await bookmarks.DeleteBookmarksAsync(projectId, cancellationToken);
         LogDeleted(logger, projectId);
         return null;
     }
