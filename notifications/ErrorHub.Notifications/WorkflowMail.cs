@@ -11,7 +11,7 @@ namespace ErrorHub.Notifications;
 /// Mail about what people do to an issue, to its participants (Sentry's workflow notifications): its assignee, those
 /// who commented on it, changed its status or were @mentioned in a comment on it, and those who subscribed by hand
 /// (<see cref="IssueSubscription"/>); an unsubscribe by hand wins over all of these for that issue. They hear of
-/// comments, assignments, resolutions, ignores, reopenings and regressions, each in the issue's mail thread, with a
+/// comments, assignments, resolutions, ignores, reopenings, merges and regressions, each in the issue's mail thread, with a
 /// footer that says why and a link that unsubscribes them from the issue. Recorded in the outbox at once, as pending,
 /// and sent by the worker's next round with its retries; never to the person who did it, never to an account that
 /// cannot read the project, and not to a member who turned the project's workflow switch
@@ -97,19 +97,6 @@ public sealed partial class WorkflowMail
         SubscriptionReason.Mentioned => "you were mentioned in a comment on this issue",
         _ => "you subscribed to this issue",
     };
-
-    /// <summary>Records that <paramref name="actorId"/> changed the status of the issues (a merge, say), without mail. Never throws.</summary>
-    public async Task ParticipatedAsync(int projectId, IReadOnlyList<string> fingerprints, Guid? actorId, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await AddParticipantsAsync(projectId, fingerprints, actorId, SubscriptionReason.StatusChanged, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            NotificationLog.WorkflowFailed(_logger, projectId, ex);
-        }
-    }
 
     /// <summary>
     /// <paramref name="assignee"/> was given the issue by <paramref name="actorName"/> (<paramref name="actorId"/>: null
@@ -253,6 +240,76 @@ public sealed partial class WorkflowMail
         }
     }
 
+    /// <summary>
+    /// <paramref name="actorName"/> merged the <paramref name="merged"/> issues (their summaries as they were before the
+    /// merge) into <paramref name="target"/>: the participants of the merged issues become participants of the target
+    /// (the first reason stays, a choice made by hand on the target wins), and every participant of any of them gets one
+    /// mail in the target's thread that names the merged issues (the first <see cref="SummaryIssues"/>, the rest counted).
+    /// An unsubscribe from the target wins; who unsubscribed from a merged issue does not hear of it through that issue.
+    /// <paramref name="mergeId"/>: one mail per person per merge. Never throws: the merge is made whatever happens to its mail.
+    /// </summary>
+    public async Task MergedAsync(int projectId, string target, IReadOnlyList<IssueSummary> merged, Guid? actorId, string actorName, Guid mergeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(merged);
+        try
+        {
+            if (merged.Count == 0)
+            {
+                return;
+            }
+
+            // Read before anything is carried over, so each reason says where it came from: the target, or a merged issue.
+            var followers = await FollowersAsync(projectId, [target, .. merged.Select(issue => issue.Fingerprint)], cancellationToken);
+            var leftTarget = (await _outbox.GetSubscriptionsAsync(projectId, [target], cancellationToken)).Where(s => !s.IsSubscribed).Select(s => s.UserId).ToHashSet();
+            var now = _time.GetUtcNow();
+            var carried = followers
+                .Where(pair => !leftTarget.Contains(pair.Key) && pair.Value.All(issue => issue.Fingerprint != target))
+                .Select(pair => new IssueSubscription(projectId, target, pair.Key, true, pair.Value[0].Reason, now))
+                .ToList();
+            await _outbox.AddParticipantsAsync(carried, cancellationToken);
+            await AddParticipantsAsync(projectId, [target], actorId, SubscriptionReason.StatusChanged, cancellationToken);
+
+            if (!_options.CanSend || await _projects.GetProjectAsync(projectId, cancellationToken) is not { } project
+                || await _issues.GetIssueAsync(projectId, target, cancellationToken) is not { } issue)
+            {
+                return;
+            }
+
+            var actor = Bounded.Text(actorName, 80);
+            var count = merged.Count == 1 ? "an issue" : $"{MailWriter.Number(merged.Count)} issues";
+            var named = merged.Take(SummaryIssues).Select(m => (Bounded.Text(m.Title, 120), (Uri?)null)).ToList();
+            var first = await _activity.GetFirstEventAsync(projectId, target, EventFilter.All, cancellationToken);
+            var readers = (await ReadersAsync(projectId, cancellationToken)).ToDictionary(user => user.Id);
+            var settings = await _settings.GetAsync(projectId, cancellationToken);
+            foreach (var (userId, issues) in followers)
+            {
+                if (userId == actorId || leftTarget.Contains(userId) || !readers.TryGetValue(userId, out var recipient) || !settings.Wants(userId, AlertTrigger.Assignment))
+                {
+                    continue;
+                }
+
+                var because = issues.FirstOrDefault(i => i.Fingerprint == target) is { Fingerprint: not null } own
+                    ? Because(own.Reason)
+                    : "you take part in an issue merged into this one";
+                var content = IssueMail(
+                    project,
+                    issue,
+                    first,
+                    userId,
+                    because,
+                    new MailWriter()
+                        .Heading($"{actor} merged {count} into {Bounded.Text(issue.Title, 120)}")
+                        .List(merged.Count > named.Count ? $"The first {named.Count} of the {MailWriter.Number(merged.Count)} merged issues" : "Merged into this issue", named));
+                await AddAsync(projectId, target, recipient, $"merged:{mergeId:N}:{userId:N}", content, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            NotificationLog.WorkflowFailed(_logger, projectId, ex);
+        }
+    }
+
     /// <summary>Of the project's <paramref name="resolved"/> issues, those that have a subscribed participant or an assignee.</summary>
     internal async Task<IReadOnlySet<string>> FollowedAsync(int projectId, IReadOnlyList<IssueState> resolved, CancellationToken cancellationToken)
     {
@@ -364,16 +421,7 @@ public sealed partial class WorkflowMail
                 }
 
                 var first = await _activity.GetFirstEventAsync(projectId, fingerprint, EventFilter.All, cancellationToken);
-                var content = single(userId, issue)
-                    .Facts(
-                        ("Where", issue.Culprit),
-                        ("Events", MailWriter.Number(issue.EventCount)),
-                        ("Users", MailWriter.Number(issue.UserCount)),
-                        ("First seen", MailWriter.Time(issue.FirstSeen)),
-                        ("Last seen", MailWriter.Time(issue.LastSeen)))
-                    .Link("Open the issue", IssueLink(projectId, fingerprint))
-                    .Footer($"You get this because {Because(reason)}. Unsubscribe from this issue", _unsubscribe.ForIssue(userId, projectId, fingerprint))
-                    .Build(IssueMails.Subject(project.Name, issue, first));
+                var content = IssueMail(project, issue, first, userId, Because(reason), single(userId, issue));
                 await AddAsync(projectId, fingerprint, recipient, personalKey, content, cancellationToken);
                 continue;
             }
@@ -397,6 +445,19 @@ public sealed partial class WorkflowMail
             await AddAsync(projectId, null, recipient, personalKey, mail, cancellationToken);
         }
     }
+
+    /// <summary>A mail about one issue, in its thread: what <paramref name="start"/> says, the issue's facts and link, and a footer that says why (<paramref name="because"/>) and unsubscribes from the issue.</summary>
+    private MailContent IssueMail(Project project, IssueSummary issue, ErrorHub.Storage.Events.ErrorEvent? first, Guid userId, string because, MailWriter start) =>
+        start
+            .Facts(
+                ("Where", issue.Culprit),
+                ("Events", MailWriter.Number(issue.EventCount)),
+                ("Users", MailWriter.Number(issue.UserCount)),
+                ("First seen", MailWriter.Time(issue.FirstSeen)),
+                ("Last seen", MailWriter.Time(issue.LastSeen)))
+            .Link("Open the issue", IssueLink(project.Id, issue.Fingerprint))
+            .Footer($"You get this because {because}. Unsubscribe from this issue", _unsubscribe.ForIssue(userId, project.Id, issue.Fingerprint))
+            .Build(IssueMails.Subject(project.Name, issue, first));
 
     /// <summary>Per person, the issues among <paramref name="fingerprints"/> they follow and why: subscribed participants, and each issue's assignee unless they unsubscribed by hand.</summary>
     private async Task<Dictionary<Guid, List<(string Fingerprint, SubscriptionReason Reason)>>> FollowersAsync(int projectId, IReadOnlyList<string> fingerprints, CancellationToken cancellationToken)

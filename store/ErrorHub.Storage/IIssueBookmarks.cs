@@ -18,6 +18,9 @@ public interface IIssueBookmarks
 
     /// <summary>The issues <paramref name="userId"/> bookmarked in the project, a merged issue's bookmark as the issue it is merged into's.</summary>
     Task<IReadOnlySet<string>> GetBookmarksAsync(int projectId, Guid userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes everyone's bookmarks of the project's issues (the project was deleted); answers once they are gone.</summary>
+    Task DeleteBookmarksAsync(int projectId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What both stores share: argument checks and how merges apply to bookmarks.</summary>

@@ -59,6 +59,9 @@ public interface INotificationStore
 
     /// <summary>The subscriptions (subscribed or not) of the project's issues <paramref name="fingerprints"/>, in no particular order.</summary>
     Task<IReadOnlyList<IssueSubscription>> GetSubscriptionsAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes every subscription of the project's issues (the project was deleted); answers once they are gone.</summary>
+    Task DeleteSubscriptionsAsync(int projectId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>

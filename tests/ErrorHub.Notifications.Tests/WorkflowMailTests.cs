@@ -202,6 +202,78 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merge_mails_the_participants_of_every_merged_issue_and_the_target_once_in_the_target_s_thread_and_they_follow_the_target_after()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var ben = await _harness.AddMemberAsync(shop, "ben@example.com", "Ben");
+        var cy = await _harness.AddMemberAsync(shop, "cy@example.com", "Cy");
+        var dan = await _harness.AddMemberAsync(shop, "dan@example.com", "Dan");
+        var eve = await _harness.AddMemberAsync(shop, "eve@example.com", "Eve");
+        var gil = await _harness.AddMemberAsync(shop, "gil@example.com", "Gil");
+        var quiet = await _harness.AddMemberAsync(shop, "quiet@example.com", "Quinn");
+        var other = await _harness.CreateProjectAsync("other");
+        var carl = await _harness.AddMemberAsync(other, "carl@example.com", "Carl");
+        var sources = Enumerable.Range(0, 12).Select(i => $"fp-merged-{i:D2}").ToList();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddMinutes(-5), "fp-target"));
+        foreach (var (source, i) in sources.Select((source, i) => (source, i)))
+        {
+            await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddMinutes(-5), source) with { Title = $"TimeoutException: job {i:D2} timed out" });
+        }
+
+        await _harness.RoundAsync();
+        await Workflow.CommentedAsync(shop.Id, sources[0], ben.Id, "Ben", "Seen it.", Guid.NewGuid());    // a merged issue's participant
+        await Workflow.SetSubscribedAsync(shop.Id, "fp-target", cy.Id, true);                            // the target's
+        await Workflow.SetSubscribedAsync(shop.Id, sources[1], dan.Id, true);
+        await Workflow.SetSubscribedAsync(shop.Id, "fp-target", dan.Id, false);                          // unsubscribed from the target: that wins
+        await Workflow.CommentedAsync(shop.Id, sources[2], eve.Id, "Eve", "Hm.", Guid.NewGuid());
+        await Workflow.SetSubscribedAsync(shop.Id, sources[2], eve.Id, false);                           // left the merged issue
+        await Workflow.SetSubscribedAsync(shop.Id, sources[3], gil.Id, true);
+        await _harness.Access.UpdateUserAsync(gil with { DisabledAt = _harness.Time.GetUtcNow() });      // a disabled account
+        await Workflow.SetSubscribedAsync(shop.Id, sources[4], quiet.Id, true);
+        await _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { OptOuts = [new AlertOptOut(quiet.Id, AlertTrigger.Assignment)] });
+        await Workflow.SetSubscribedAsync(shop.Id, sources[5], carl.Id, true);                           // may not read the project
+        await Workflow.SetSubscribedAsync(shop.Id, sources[6], ana.Id, true);                            // who merges
+        await _harness.RoundAsync();
+        smtp.Clear();
+
+        var reader = _harness.Services.GetRequiredService<IIssueReader>();
+        var merged = new List<IssueSummary>();
+        foreach (var source in sources)
+        {
+            merged.Add((await reader.GetIssueAsync(shop.Id, source))!);
+        }
+
+        await _harness.Merges.MergeAsync(shop.Id, "fp-target", sources, _harness.Time.GetUtcNow());
+        await Workflow.MergedAsync(shop.Id, "fp-target", merged, ana.Id, "Ana", Guid.NewGuid());
+        await _harness.RoundAsync();
+
+        Received().Should().BeEquivalentTo(
+            [("ben@example.com", "Ana merged 12 issues into NullReferenceException: Object reference not set to an instance of an object."), ("cy@example.com", "Ana merged 12 issues into NullReferenceException: Object reference not set to an instance of an object.")],
+            "not Ana who merged, Dan who left the target, Eve who left her merged issue, Gil who is disabled, Quinn whose switch is off, nor Carl");
+        var mail = smtp.Messages().Single(m => SmtpServerFixture.EnvelopeRecipients(m).Contains("ben@example.com"));
+        mail.Subject.Should().Be("[shop] NullReferenceException in CheckoutService.Complete", "the target's thread");
+        mail.TextBody.Should().Contain("The first 10 of the 12 merged issues").And.Contain("TimeoutException: job 09 timed out").And.NotContain("job 10")
+            .And.Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues/fp-target")
+            .And.Contain("You get this because you take part in an issue merged into this one. Unsubscribe from this issue: " + NotificationHarness.PublicUrl + "unsubscribe/issue?token=");
+        smtp.Messages().Single(m => SmtpServerFixture.EnvelopeRecipients(m).Contains("cy@example.com")).TextBody.Should().Contain("You get this because you subscribed to this issue.");
+
+        var target = (await _harness.Outbox.GetSubscriptionsAsync(shop.Id, ["fp-target"])).ToDictionary(s => s.UserId);
+        target[ben.Id].Should().BeEquivalentTo(new { IsSubscribed = true, Reason = SubscriptionReason.Commented }, "a merged issue's participant takes part in the target, for the same reason");
+        target[ana.Id].Reason.Should().Be(SubscriptionReason.Manual, "Ana's own subscription to a merged issue carries over");
+        target[dan.Id].IsSubscribed.Should().BeFalse("a choice by hand on the target wins");
+        target.Should().NotContainKey(eve.Id);
+
+        // Later mail about the target reaches the merged issues' participants; Gil again once his account is enabled.
+        smtp.Clear();
+        await _harness.Access.UpdateUserAsync(gil with { DisabledAt = null });
+        await Workflow.CommentedAsync(shop.Id, "fp-target", cy.Id, "Cy", "Fixed in 2.5.", Guid.NewGuid());
+        await _harness.RoundAsync();
+        Received().Should().BeEquivalentTo(
+            [("ana@example.com", "Cy commented on an issue"), ("ben@example.com", "Cy commented on an issue"), ("gil@example.com", "Cy commented on an issue")]);
+    }
+
+    [Fact]
     public void Mentions_name_accounts_by_e_mail_or_by_name_without_spaces_and_hostile_text_mentions_nobody()
     {
         UserAccount Account(string email, string name) => new(Guid.NewGuid(), email, name, "hash", UserRole.Member, "stamp", NotificationHarness.Start);

@@ -53,4 +53,30 @@ public abstract partial class StoreContractTests
         (await outbox.GetSubscriptionsAsync(Project + 1, ["fp-1", "fp-2"])).Should().ContainSingle().Which.IsSubscribed.Should().BeFalse("subscriptions are per project");
         (await outbox.GetSubscriptionsAsync(Project, [])).Should().BeEmpty();
     }
+
+    [Fact]
+    public async Task A_deleted_project_s_subscriptions_and_bookmarks_are_removed_and_other_projects_keep_theirs()
+    {
+        var outbox = Store.Notifications.Outbox;
+        var ana = Guid.NewGuid();
+        foreach (var project in new[] { Project, Project + 1 })
+        {
+            await outbox.AddParticipantsAsync([new IssueSubscription(project, "fp-a", ana, true, SubscriptionReason.Commented, T0)]);
+            await outbox.SetSubscriptionAsync(new IssueSubscription(project, "it's \\ 'quoted'", ana, false, SubscriptionReason.Manual, T0));
+            await Store.Bookmarks.SetBookmarksAsync(project, ana, ["fp-a", "fp-b"], bookmarked: true, T0);
+        }
+
+        await outbox.DeleteSubscriptionsAsync(Project);
+        await Store.Bookmarks.DeleteBookmarksAsync(Project);
+
+        (await outbox.GetSubscriptionsAsync(Project, ["fp-a", "it's \\ 'quoted'"])).Should().BeEmpty("gone once the call answers");
+        (await Store.Bookmarks.GetBookmarksAsync(Project, ana)).Should().BeEmpty();
+        (await outbox.GetSubscriptionsAsync(Project + 1, ["fp-a", "it's \\ 'quoted'"])).Should().HaveCount(2, "another project keeps its own");
+        (await Store.Bookmarks.GetBookmarksAsync(Project + 1, ana)).Should().BeEquivalentTo(["fp-a", "fp-b"]);
+
+        await outbox.AddParticipantsAsync([new IssueSubscription(Project, "fp-a", ana, true, SubscriptionReason.Assigned, T0.AddMinutes(1))]);
+        (await outbox.GetSubscriptionsAsync(Project, ["fp-a"])).Should().ContainSingle().Which.Reason.Should().Be(SubscriptionReason.Assigned, "nothing of the old rows is left to win over a new one");
+        await outbox.DeleteSubscriptionsAsync(Project + 7); // a project with none: nothing to do, no error
+    }
 }
+

@@ -7,12 +7,15 @@ namespace ErrorHub.Dashboard.Access;
 /// <summary>
 /// Project management for admins: create, rename, delete, keys, members, limits. Each action checks that
 /// the acting user is an active admin (as the store says now). Revoking a key or deleting a project makes
-/// this process's ingest refuse it at once; stand-alone ingest services follow within seconds.
+/// this process's ingest refuse it at once; stand-alone ingest services follow within seconds. Deleting a project
+/// also removes its issues' subscriptions and bookmarks.
 /// </summary>
 internal sealed partial class ProjectAdmin(
     Accounts accounts,
     IProjectStore projects,
     IAccessStore access,
+    INotificationStore notifications,
+    IIssueBookmarks bookmarks,
     IEnumerable<IProjectKeyCache> keyCaches,
     ISavedSearches savedSearches,
     TimeProvider clock,
@@ -57,8 +60,12 @@ internal sealed partial class ProjectAdmin(
         }
 
         Forget(projectId);
-        // Its events may stay stored, but nobody opens its list again: its saved searches and pins go now.
+
+        // Nobody opens a deleted project's list again or can read it: its saved searches and pins, who followed or starred
+        // its issues, leave nothing behind (its events may stay stored).
         await savedSearches.ForgetProjectAsync(projectId, clock.GetUtcNow(), cancellationToken);
+        await notifications.DeleteSubscriptionsAsync(projectId, cancellationToken);
+        await bookmarks.DeleteBookmarksAsync(projectId, cancellationToken);
         LogDeleted(logger, projectId);
         return null;
     }

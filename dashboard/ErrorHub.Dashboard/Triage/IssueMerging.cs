@@ -4,7 +4,7 @@ namespace ErrorHub.Dashboard.Triage;
 
 /// <summary>
 /// Merging issues into one and undoing it, as people do it: only issues of the project that stand on their own
-/// merge, both sides' timelines say who did it, and who did it takes part in the issue merged into. What a merge means for the reads: <see cref="IIssueMerges"/>.
+/// merge, both sides' timelines say who did it, who did it and the merged issues' participants take part in the issue merged into, and they hear of it by mail. What a merge means for the reads: <see cref="IIssueMerges"/>.
 /// </summary>
 internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueMergeFeed feed, TimeProvider clock, ErrorHub.Notifications.WorkflowMail? workflow = null)
 {
@@ -50,8 +50,9 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
 
         if (workflow is not null)
         {
-            // Who merged takes part in the issue the others became (a merged issue is no issue of its own).
-            await workflow.ParticipatedAsync(projectId, [target], by.Id, cancellationToken);
+            // Who merged takes part in the issue the others became (a merged issue is no issue of its own), so do the merged
+            // issues' participants, and all of them but who merged hear of it in the target's thread.
+            await workflow.MergedAsync(projectId, target, named, by.Id, by.Name.Length > 0 ? by.Name : "Someone", Guid.NewGuid(), cancellationToken);
         }
 
         feed.Publish(new IssueMergeChange(projectId, target, moving));

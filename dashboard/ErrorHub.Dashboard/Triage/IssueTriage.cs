@@ -211,18 +211,31 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     {
         ArgumentNullException.ThrowIfNull(fingerprints);
         IssueState? last = null;
-        var done = 0;
-        foreach (var fingerprint in fingerprints)
+        var changed = new List<string>(fingerprints.Count);
+        ExceptionDispatchInfo? stopped = null;
+        try
         {
-            last = await ChangeAsync(projectId, fingerprint, by, change, cancellationToken);
-            progress?.Invoke(++done);
+            foreach (var fingerprint in fingerprints)
+            {
+                last = await ChangeAsync(projectId, fingerprint, by, change, cancellationToken);
+                changed.Add(fingerprint);
+                progress?.Invoke(changed.Count);
+            }
+        }
+        catch (Exception failure) when (failure is not OperationCanceledException && changed.Count > 0)
+        {
+            // Those changed before the failure are changed: their participants are told, by the same rules as for a whole
+            // change, then the caller hears of the failure (and a retry of the rest mails only what it changes).
+            stopped = ExceptionDispatchInfo.Capture(failure);
         }
 
         if (last is not null && workflow is not null)
         {
             var actor = by ?? IssueActor.Unknown;
-            await workflow.StatusChangedAsync(projectId, fingerprints, last.Status, Describe(last), actor.Id, ActorName(actor), Guid.NewGuid(), cancellationToken);
+            await workflow.StatusChangedAsync(projectId, changed, last.Status, Describe(last), actor.Id, ActorName(actor), Guid.NewGuid(), cancellationToken);
         }
+
+        stopped?.Throw();
     }
 
     /// <summary>Ignores the issue as <paramref name="condition"/> says (<see cref="IgnoreChoices"/>).</summary>

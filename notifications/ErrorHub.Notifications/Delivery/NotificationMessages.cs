@@ -22,7 +22,7 @@ internal sealed record OutgoingMail(IReadOnlyList<MailCopy> Copies);
 /// <c>Date</c>; <c>Auto-Submitted</c> and <c>Precedence</c> so auto-responders and out-of-office replies stay quiet
 /// (RFC 3834); a <c>List-Id</c> per project to filter on (RFC 2919); <c>In-Reply-To</c> and <c>References</c> to the
 /// first mail about the issue, so its mails are one conversation; and, in a member's copy, one-click unsubscribe
-/// (RFC 8058) from that trigger of that project. Recipients are on the envelope only: the To: header names a lone
+/// (RFC 8058) from that trigger of that project, or, for workflow mail about one issue, from that issue. Recipients are on the envelope only: the To: header names a lone
 /// recipient, otherwise the empty group "undisclosed-recipients", so nobody sees the others' addresses. After an attempt
 /// that reached only some recipients, it goes to the rest (<see cref="Notification.DeliverTo"/>) only.
 /// </summary>
@@ -56,15 +56,21 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
             var why = project is null || trigger is null
                 ? null
                 : $"This address gets these mails because it is on the alert list of {Bounded.Text(project.Name, 60)} on ErrorHub; an admin of the project can take it off";
-            copies.Add(new MailCopy(Build(notification, from, project, shared, why, null), shared));
+            copies.Add(new MailCopy(Build(notification, from, project, shared, why, null, null), shared));
         }
 
         foreach (var address in owed.Where(a => switches.ContainsKey(a.Address)))
         {
             var (userId, why) = switches[address.Address];
             var link = unsubscribe.For(userId, notification.ProjectId, trigger!.Value);
+
+            // Workflow mail about one issue: the mail client's Unsubscribe leaves that issue (as the footer's link does),
+            // not every workflow mail of the project; the line under the mail still offers the project-wide switch.
+            var oneClick = notification.Trigger == WorkflowMail.TriggerKey && notification.Fingerprint is { Length: > 0 } fingerprint
+                ? unsubscribe.ForIssue(userId, notification.ProjectId, fingerprint)
+                : link;
             List<MailboxAddress> one = [address];
-            copies.Add(new MailCopy(Build(notification, from, project, one, why, link), one));
+            copies.Add(new MailCopy(Build(notification, from, project, one, why, link, oneClick), one));
         }
 
         return new OutgoingMail(copies);
@@ -113,7 +119,7 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
         return switches;
     }
 
-    private MimeMessage Build(Notification notification, MailboxAddress from, Project? project, List<MailboxAddress> recipients, string? why, Uri? unsubscribeLink)
+    private MimeMessage Build(Notification notification, MailboxAddress from, Project? project, List<MailboxAddress> recipients, string? why, Uri? unsubscribeLink, Uri? oneClickLink)
     {
         var message = new MimeMessage
         {
@@ -139,9 +145,9 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
             message.Headers.Add("List-Id", ListId(project));
         }
 
-        if (unsubscribeLink is not null)
+        if (oneClickLink is not null)
         {
-            message.Headers.Add("List-Unsubscribe", "<" + unsubscribeLink.AbsoluteUri + ">");
+            message.Headers.Add("List-Unsubscribe", "<" + oneClickLink.AbsoluteUri + ">");
             message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
 

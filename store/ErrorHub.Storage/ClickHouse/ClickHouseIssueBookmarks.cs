@@ -32,6 +32,12 @@ internal sealed class ClickHouseIssueBookmarks(ClickHouseClient client, ClickHou
             cancellationToken);
         return stored.Count == 0 ? new HashSet<string>() : IssueBookmarkRules.AsIssues(stored, await merges.GetMergesAsync(projectId, cancellationToken));
     }
+
+    public async Task DeleteBookmarksAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        await client.ExecuteAsync($"ALTER TABLE {schema.IssueBookmarks} DELETE WHERE project_id = {ClickHouseSql.Literal(projectId)}", cancellationToken);
+        await ClickHouseMutations.WaitAsync(client, schema.Database, cancellationToken);
+    }
 }
 
 /// <summary>One row of <c>issue_bookmarks</c>.</summary>

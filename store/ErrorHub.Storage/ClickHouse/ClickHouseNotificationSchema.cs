@@ -7,6 +7,8 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseNotificationSchema(ClickHouseSchema schema)
 {
+    public string Database => schema.Database;
+
     public string Events => schema.Events;
 
     public string IssueHourly => schema.IssueHourly;

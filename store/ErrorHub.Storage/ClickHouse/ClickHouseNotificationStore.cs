@@ -195,6 +195,12 @@ internal sealed class ClickHouseNotificationStore(ClickHouseClient client, Click
         return found;
     }
 
+    public async Task DeleteSubscriptionsAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        await client.ExecuteAsync($"ALTER TABLE {schema.IssueSubscriptions} DELETE WHERE project_id = {ClickHouseSql.Literal(projectId)}", cancellationToken);
+        await ClickHouseMutations.WaitAsync(client, schema.Database, cancellationToken);
+    }
+
     public void Dispose() => _writeLock.Dispose();
 
     private async Task<(string Holder, long ExpiresAt)?> ReadLeaseAsync(string name, CancellationToken cancellationToken)

@@ -13,8 +13,6 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSchema schema) : IEventRetention
 {
-    private static readonly TimeSpan MutationWait = TimeSpan.FromMinutes(10);
-
     private string IssueMinutely => new ClickHouseNotificationSchema(schema).IssueMinutely;
 
     public async Task<long> DeleteExpiredAsync(RetentionPlan plan, CancellationToken cancellationToken = default)
@@ -76,7 +74,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
 
         if (mutated)
         {
-            await WaitForMutationsAsync(cancellationToken);
+            await ClickHouseMutations.WaitAsync(client, schema.Database, cancellationToken);
         }
 
         return deleted;
@@ -120,30 +118,6 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             {
                 await client.ExecuteAsync($"ALTER TABLE {table} DROP PARTITION {ClickHouseSql.Quote(monday.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))}", cancellationToken);
             }
-        }
-    }
-
-    private async Task WaitForMutationsAsync(CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + MutationWait;
-        while (true)
-        {
-            var pending = await client.QueryAsync(
-                $"SELECT count() AS n FROM system.mutations WHERE database = {ClickHouseSql.Quote(schema.Database)} AND is_done = 0",
-                row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
-                cancellationToken);
-            if (pending.Count == 0 || pending[0] == 0)
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"ClickHouse did not finish deleting expired events within {MutationWait}; the next run continues.");
-            }
-
-            // Waiting on the server's background work, not on business time: the real clock is the right one.
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
     }
 

@@ -54,4 +54,9 @@ internal sealed class SqliteIssueBookmarks(SqliteDatabase database, IIssueMerges
 
         return stored.Count == 0 ? new HashSet<string>() : IssueBookmarkRules.AsIssues(stored, await merges.GetMergesAsync(projectId, cancellationToken));
     }
+
+    public Task DeleteBookmarksAsync(int projectId, CancellationToken cancellationToken = default) =>
+        database.WriteAsync(
+            (connection, cancellationToken) => SqliteDatabase.ExecuteAsync(connection, null, $"DELETE FROM issue_bookmarks WHERE project_id = {projectId.ToString(System.Globalization.CultureInfo.InvariantCulture)}", cancellationToken),
+            cancellationToken);
 }

@@ -220,6 +220,11 @@ internal sealed class SqliteNotificationStore(SqliteDatabase database) : INotifi
         return found;
     }
 
+    public Task DeleteSubscriptionsAsync(int projectId, CancellationToken cancellationToken = default) =>
+        database.WriteAsync(
+            (connection, cancellationToken) => SqliteDatabase.ExecuteAsync(connection, null, $"DELETE FROM issue_subscriptions WHERE project_id = {projectId.ToString(System.Globalization.CultureInfo.InvariantCulture)}", cancellationToken),
+            cancellationToken);
+
     private Task WriteSubscriptionsAsync(IReadOnlyList<IssueSubscription> subscriptions, string onConflict, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscriptions);

@@ -30,8 +30,11 @@ public sealed partial class IssueSubscriptionAndForgotPasswordTests(SmtpServerFi
             ["ErrorHub:Notifications:Smtp:Port"] = smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ErrorHub:Notifications:Smtp:Security"] = "None",
             ["ErrorHub:Notifications:Smtp:From"] = "errors@example.com",
+            ["ErrorHub:Notifications:PollInterval"] = "00:00:01",
         },
         clock: clock);
+
+    private static string Token(string link) => Uri.UnescapeDataString(new Uri(link).Query["?token=".Length..]);
 
     private static FormUrlEncodedContent OneClick() => new([new("List-Unsubscribe", "One-Click")]);
 
@@ -95,6 +98,88 @@ public sealed partial class IssueSubscriptionAndForgotPasswordTests(SmtpServerFi
         }
 
         (await workflow.GetSubscriptionAsync(Shop, Crash, ana.Id))!.IsSubscribed.Should().BeTrue("no forged or expired link unsubscribed anyone");
+    }
+
+    [Fact]
+    public async Task A_workflow_mail_s_list_unsubscribe_header_leaves_that_issue_on_a_mail_client_s_post_and_keeps_the_project_s_switch()
+    {
+        smtp.Clear();
+        using var server = StartWithMail();
+        using var bound = new CancellationTokenSource(Bound);
+        var other = TestEvents.Fingerprint("subscription-other");
+        await server.Services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+            [TestEvents.Create(Shop, Crash, DateTimeOffset.UtcNow.AddMinutes(-5), title: "Checkout crash"), TestEvents.Create(Shop, other, DateTimeOffset.UtcNow.AddMinutes(-5), title: "Profile crash")],
+            bound.Token);
+        var ana = await server.CreateMemberAsync("ana@example.com", "ana's long password", Shop);
+        var ben = await server.CreateMemberAsync("ben@example.com", "ben's long password", Shop);
+        var workflow = server.Services.GetRequiredService<WorkflowMail>();
+        await workflow.CommentedAsync(Shop, Crash, ben.Id, "Ben", "Mine.", Guid.NewGuid(), bound.Token);
+        await workflow.CommentedAsync(Shop, other, ben.Id, "Ben", "Mine too.", Guid.NewGuid(), bound.Token);
+        await workflow.CommentedAsync(Shop, Crash, ana.Id, "Ana", "Looking into it.", Guid.NewGuid(), bound.Token);
+
+        MimeKit.MimeMessage? mail;
+        while ((mail = smtp.Messages().SingleOrDefault(m => m.Headers["X-ErrorHub-Trigger"] == "assignment" && SmtpServerFixture.EnvelopeRecipients(m).Contains("ben@example.com"))) is null)
+        {
+            await Task.Delay(100, bound.Token); // the worker's next round sends it
+        }
+
+        var header = (mail.Headers["List-Unsubscribe"] ?? "").Trim().Trim('<', '>');
+        header.Should().StartWith(server.BaseAddress + "unsubscribe/issue?token=", "a workflow mail's Unsubscribe button leaves its issue");
+        mail.Headers["List-Unsubscribe-Post"].Should().Be("List-Unsubscribe=One-Click");
+        var links = server.Services.GetRequiredService<UnsubscribeLinks>();
+        var bodyLink = Regex.Match(mail.TextBody!, @"Unsubscribe from this issue: (?<link>\S+)").Groups["link"].Value;
+        links.ReadIssue(Token(header)).Should().BeEquivalentTo(links.ReadIssue(Token(bodyLink)), "the header's token says what the footer's link says");
+        links.ReadIssue(Token(header)).Should().BeEquivalentTo(new { Status = UnsubscribeStatus.Valid, UserId = ben.Id, ProjectId = Shop, Fingerprint = Crash });
+        mail.TextBody.Should().Contain(server.BaseAddress + "unsubscribe?token=", "the line under it still offers the project-wide switch");
+
+        // A mail client's one-click POST: a fresh client (no cookies), the RFC 8058 form body, no antiforgery token.
+        using var mailClient = server.NewClient();
+        using (var scan = await mailClient.GetAsync(new Uri(header), bound.Token))
+        {
+            scan.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        (await workflow.GetSubscriptionAsync(Shop, Crash, ben.Id, bound.Token))!.IsSubscribed.Should().BeTrue("a GET changes nothing");
+        using (var post = await mailClient.PostAsync(new Uri(header), OneClick(), bound.Token))
+        {
+            post.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        (await workflow.GetSubscriptionAsync(Shop, Crash, ben.Id, bound.Token)).Should().BeEquivalentTo(new { IsSubscribed = false, Reason = SubscriptionReason.Manual });
+        (await workflow.GetSubscriptionAsync(Shop, other, ben.Id, bound.Token))!.IsSubscribed.Should().BeTrue("only that issue");
+        (await server.Services.GetRequiredService<AlertSettingsStore>().GetAsync(Shop, bound.Token)).Wants(ben.Id, AlertTrigger.Assignment).Should().BeTrue("the project's workflow switch stays on");
+
+        // Hostile posts to the header's address: an oversized body, the header's token on the project-wide path.
+        await workflow.SetSubscribedAsync(Shop, Crash, ben.Id, true, bound.Token);
+        using (var huge = await mailClient.PostAsync(new Uri(header), new StringContent("List-Unsubscribe=One-Click&x=" + new string('A', 5_000_000), System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"), bound.Token))
+        {
+            ((int)huge.StatusCode).Should().BeLessThan(500, "the endpoint reads no body: a huge one is harmless");
+        }
+
+        using (var wrongKind = await mailClient.PostAsync(server.BaseAddress + "unsubscribe" + new Uri(header).Query, OneClick(), bound.Token))
+        {
+            wrongKind.StatusCode.Should().Be(HttpStatusCode.BadRequest, "an issue's token turns off no project switch");
+        }
+
+        (await server.Services.GetRequiredService<AlertSettingsStore>().GetAsync(Shop, bound.Token)).Wants(ben.Id, AlertTrigger.Assignment).Should().BeTrue();
+        (await mailClient.GetAsync("login", bound.Token)).StatusCode.Should().Be(HttpStatusCode.OK, "the server is alive");
+    }
+
+    [Fact]
+    public async Task Deleting_a_project_removes_its_issues_subscriptions_and_bookmarks()
+    {
+        using var server = DashboardServer.Start();
+        var ana = await server.CreateMemberAsync("ana@example.com", "ana's long password", Shop);
+        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var outbox = server.Services.GetRequiredService<INotificationStore>();
+        var bookmarks = server.Services.GetRequiredService<IIssueBookmarks>();
+        await server.Services.GetRequiredService<WorkflowMail>().SetSubscribedAsync(Shop, Crash, ana.Id, true);
+        await bookmarks.SetBookmarksAsync(Shop, ana.Id, [Crash], bookmarked: true, DateTimeOffset.UtcNow);
+
+        (await server.Services.GetRequiredService<ErrorHub.Dashboard.Access.ProjectAdmin>().DeleteAsync(admin!.Id, Shop)).Should().BeNull();
+
+        (await outbox.GetSubscriptionsAsync(Shop, [Crash])).Should().BeEmpty();
+        (await bookmarks.GetBookmarksAsync(Shop, ana.Id)).Should().BeEmpty();
     }
 
     private static Task<HttpResponseMessage> ForgotAsync(HttpClient client, string email) =>

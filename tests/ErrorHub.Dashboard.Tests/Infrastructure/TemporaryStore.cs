@@ -38,6 +38,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(store.Issues);
         services.AddSingleton(store.Notifications.States);
         services.AddSingleton(store.Notifications.Activity);
+        services.AddSingleton(store.Notifications.Outbox);
         services.AddSingleton(store.History);
         services.AddSingleton(store.Merges);
         services.AddSingleton(store.Bookmarks);

@@ -9,8 +9,9 @@ using static ErrorHub.Testing.Events.TestEvents;
 namespace ErrorHub.Dashboard.Tests.Triage;
 
 /// <summary>
-/// A bulk assignment from the issue list, with notifications on (the dashboard's own services over a real SQLite file):
-/// the same state and timeline entry per issue as a single assignment, and mail to the assignee that does not flood them.
+/// Bulk changes and merges from the issue list, with notifications on (the dashboard's own services over a real SQLite
+/// file): the same state and timeline entry per issue as a single change, mail that does not flood anyone, mail for what a
+/// change that failed partway did change, and a merge's mail to the merged issues' participants.
 /// </summary>
 public sealed class BulkAssignMailTests : IAsyncLifetime
 {
@@ -123,5 +124,72 @@ public sealed class BulkAssignMailTests : IAsyncLifetime
         {
             (await workflow.GetSubscriptionAsync(_shop.Id, fingerprint, _ana.Id))!.Reason.Should().Be(SubscriptionReason.StatusChanged, "who changed an issue takes part in it");
         }
+    }
+
+    [Fact]
+    public async Task A_bulk_resolve_the_store_stops_partway_mails_what_it_changed_and_the_retry_mails_only_the_rest()
+    {
+        var by = new IssueActor(_ana.Id, "Ana");
+        var workflow = _services.GetRequiredService<WorkflowMail>();
+        foreach (var fingerprint in Issues)
+        {
+            await workflow.SetSubscribedAsync(_shop.Id, fingerprint, _ben.Id, true);
+        }
+
+        // The real store refuses the sixth issue's state, as a full disk would.
+        await ExecuteSqlAsync($"""
+            CREATE TRIGGER refuse_one BEFORE INSERT ON issue_states WHEN NEW.fingerprint = '{Issues[5]}'
+            BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+            """);
+        var reached = 0;
+        await FluentActions.Awaiting(() => _triage.ChangeManyAsync(_shop.Id, Issues, IssueStatus.Resolved, by: by, progress: done => reached = done))
+            .Should().ThrowAsync<Exception>();
+        reached.Should().Be(5);
+        var first = (await OutboxAsync()).Should().ContainSingle("what was resolved is mailed, once per person, as a whole change is").Subject;
+        first.Subject.Should().Be("[shop] Ana resolved 5 issues you follow");
+        first.TextBody.Should().Contain($"projects/{_shop.Id}/issues/{Issues[4]}").And.NotContain(Issues[5]);
+
+        await ExecuteSqlAsync("DROP TRIGGER refuse_one");
+        await _triage.ChangeManyAsync(_shop.Id, [.. Issues.Skip(reached)], IssueStatus.Resolved, by: by);
+        var retry = (await OutboxAsync()).Where(mail => mail.Id != first.Id).Should().ContainSingle().Subject;
+        retry.Subject.Should().Be("[shop] Ana resolved 9 issues you follow", "the retry mails what it changed, not the first five again");
+        retry.TextBody.Should().Contain(Issues[5]).And.NotContain(Issues[4]);
+
+        // A single change that fails mails nobody: nothing changed.
+        await ExecuteSqlAsync($"""
+            CREATE TRIGGER refuse_all BEFORE INSERT ON issue_states
+            BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+            """);
+        await FluentActions.Awaiting(() => _triage.ReopenAsync(_shop.Id, Issues[0], by)).Should().ThrowAsync<Exception>();
+        (await OutboxAsync()).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task A_merge_mails_the_merged_issues_participants_in_the_target_s_thread_and_not_who_merged()
+    {
+        var workflow = _services.GetRequiredService<WorkflowMail>();
+        await workflow.SetSubscribedAsync(_shop.Id, Issues[1], _ben.Id, true);
+        await workflow.SetSubscribedAsync(_shop.Id, Issues[2], _ana.Id, true);
+        var merging = new IssueMerging(
+            _services.GetRequiredService<IIssueMerges>(), _services.GetRequiredService<IIssueReader>(), _services.GetRequiredService<IIssueHistory>(),
+            new IssueMergeFeed(), _clock, workflow);
+
+        (await merging.MergeAsync(_shop.Id, Issues[0], [Issues[1], Issues[2]], new IssueActor(_ana.Id, "Ana"))).Should().BeNull();
+
+        var mail = (await OutboxAsync()).Should().ContainSingle("Ben hears of it; Ana merged").Subject;
+        mail.Recipients.Should().Equal("ben@example.com");
+        mail.Fingerprint.Should().Be(Issues[0], "in the target's thread");
+        mail.TextBody.Should().StartWith("Ana merged 2 issues into ");
+        (await workflow.GetSubscriptionAsync(_shop.Id, Issues[0], _ben.Id))!.IsSubscribed.Should().BeTrue("Ben now follows the target");
+        (await workflow.GetSubscriptionAsync(_shop.Id, Issues[0], _ana.Id))!.IsSubscribed.Should().BeTrue();
+    }
+
+    private async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory.FullName, "errorhub.db")}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 }
