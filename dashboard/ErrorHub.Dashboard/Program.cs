@@ -53,6 +53,7 @@ var app = builder.Build();
 app.UseErrorHubForwardedHeaders();
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseApiErrorBodies(); // the JSON API answers its refusals in JSON, never with the HTML pages above
+app.UseExpiredFormPage(); // a page's form sent without a valid antiforgery token gets a page saying so, not a blank 400
 app.UseStoreOutagePages(); // a store that cannot be read answers 503 with a page saying so, not an empty 500
 app.UseAuthentication();
 app.UseAuthorization();

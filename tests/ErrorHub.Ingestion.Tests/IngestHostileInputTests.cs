@@ -153,6 +153,61 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
         Host.Logs.Errors.Should().BeEmpty("a client going away is not a server error");
     }
 
+    [Theory]
+    [InlineData("chunked")]
+    [InlineData("with a content length")]
+    public async Task A_body_trickled_in_just_above_the_minimum_data_rate_is_answered_503_when_the_request_time_is_up(string framing)
+    {
+        // Kestrel ends a client sending under 240 bytes/s; this one sends about 800 bytes/s, which would take a 2 MiB body
+        // most of an hour, holding its connection and its buffer all that time.
+        await using var host = await IngestHost.StartAsync(new() { ["ErrorHub:Ingest:MaxRequestTime"] = "00:00:01" });
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, host.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        var length = framing == "chunked" ? "Transfer-Encoding: chunked" : $"Content-Length: {2 * 1024 * 1024}";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /api/{IngestHost.ProjectId}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-ErrorHub-Key: {IngestHost.Key}\r\n" +
+            $"Content-Type: application/vnd.msgpack\r\n{length}\r\n\r\n"));
+        using var trickling = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // far past the request time: the answer comes first, or never
+        var trickle = Task.Run(async () =>
+        {
+            var piece = Encoding.ASCII.GetBytes(framing == "chunked" ? "10\r\n0123456789abcdef\r\n" : "0123456789abcdef");
+            while (!trickling.IsCancellationRequested)
+            {
+                await stream.WriteAsync(piece, trickling.Token);
+                await Task.Delay(20, trickling.Token);
+            }
+        });
+
+        var answer = await ReadAnswerAsync(stream, trickling.Token);
+        await trickling.CancelAsync();
+        await trickle.ContinueWith(_ => { }, TaskScheduler.Default); // the writer ends by cancellation or a closed connection
+
+        answer.Should().StartWith("HTTP/1.1 503", "the read stops when MaxRequestTime is up, not when the body is done");
+        answer.Should().Contain("Retry-After:").And.Contain("did not arrive within 1 s");
+        host.Logs.Errors.Should().BeEmpty();
+        using var next = await host.PostAsync(Encode(SampleBatch.WithFreshIds().Batch));
+        next.StatusCode.Should().Be(HttpStatusCode.Accepted, "the server carries on");
+    }
+
+    [Fact]
+    public async Task A_body_that_stops_arriving_is_the_documented_408_json()
+    {
+        // Kestrel's minimum data rate ends it (after its 5 s grace), before the request time of 10 s is up.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, Host.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /api/{IngestHost.ProjectId}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-ErrorHub-Key: {IngestHost.Key}\r\n" +
+            "Content-Type: application/vnd.msgpack\r\nContent-Length: 1000\r\n\r\n"));
+        await stream.WriteAsync(Bytes().AsMemory(0, 10));
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var answer = await ReadAnswerAsync(stream, patience.Token);
+
+        answer.Should().StartWith("HTTP/1.1 408").And.Contain("application/json").And.Contain("too slowly");
+        Host.Logs.Errors.Should().BeEmpty();
+        await ShouldServeAGoodRequest();
+    }
+
     private static IEnumerable<(string Name, byte[] Body, bool Gzip)> HostileBodies()
     {
         var valid = Bytes();
@@ -229,14 +284,14 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
         return request;
     }
 
-    private static async Task<string> ReadAnswerAsync(NetworkStream stream)
+    private static async Task<string> ReadAnswerAsync(NetworkStream stream, CancellationToken cancellationToken = default)
     {
         var buffer = new byte[4096];
         var answer = new StringBuilder();
         try
         {
             int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 answer.Append(Encoding.Latin1.GetString(buffer, 0, read));
             }
@@ -244,6 +299,10 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
         catch (IOException)
         {
             // A reset after the answer is fine; the answer so far is what counts.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // No end of the answer in time: what came so far is what counts.
         }
 
         return answer.ToString();

@@ -110,8 +110,8 @@ internal static class UnsubscribeEndpoints
     private static async Task<(string Project, string Label)> DescribeAsync(UnsubscribeRequest request, IProjectStore projects, CancellationToken cancellationToken) =>
         ((await projects.GetProjectAsync(request.ProjectId, cancellationToken))?.Name ?? "", AlertTriggerNames.Label(request.Trigger));
 
-    /// <summary>A small page of its own, not a Blazor one: it needs no sign-in, no script and no circuit.</summary>
-    private static IResult Page(int status, string title, string text, string extraHtml) =>
+    /// <summary>A small page of its own, not a Blazor one: it needs no sign-in, no script and no circuit (also the expired form page).</summary>
+    internal static IResult Page(int status, string title, string text, string extraHtml) =>
         Results.Content(
             $"""
             <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -53,9 +53,8 @@ internal sealed partial class IngestEndpoint(
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
 
-        // The whole request's bound: each wait for the store gets what is left of it, and a batch that took it all to read
-        // and decode is not queued. Reading itself is not cancelled by it: Kestrel cannot drain a body whose read was
-        // cancelled, and its minimum data rate already ends a client that sends too slowly.
+        // The whole request's bound: reading the body and each wait for the store get what is left of it, and a batch that
+        // took it all to read and decode is not queued.
         TimeSpan Left() => _limits.MaxRequestTime - timeProvider.GetElapsedTime(started);
         TimeSpan StoreWait() => Left() < _limits.MaxStoreWait ? (Left() > TimeSpan.Zero ? Left() : TimeSpan.Zero) : _limits.MaxStoreWait;
 
@@ -139,6 +138,10 @@ internal sealed partial class IngestEndpoint(
             return new(Problem(StatusCodes.Status413PayloadTooLarge, $"the body exceeds the limit of {_limits.MaxBodyBytes} bytes"), IngestOutcome.TooLarge);
         }
 
+        // Kestrel's minimum data rate (240 bytes/s) ends a client that stops sending, not one that trickles just above it:
+        // such a client would hold its connection and a buffer of up to the body limit for hours, for a batch refused anyway
+        // once read (it is out of time). So reading stops when the request's time is up.
+        using var readingTimeUp = new CancellationTokenSource(Left() > TimeSpan.Zero ? Left() : TimeSpan.Zero, timeProvider);
         long admitted = 0;
         try
         {
@@ -148,7 +151,7 @@ internal sealed partial class IngestEndpoint(
             JournalPayload? sent = null;
             try
             {
-                using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken);
+                using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken, readingTimeUp.Token);
                 using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
                 if (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
                 {
@@ -220,6 +223,11 @@ internal sealed partial class IngestEndpoint(
             catch (Exception exception) when (exception is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
             {
                 return new(Results.Empty, IngestOutcome.ClientGone); // the client went away while sending: nobody is left to answer
+            }
+            catch (BodyTooSlowException)
+            {
+                LogReadOutOfTime(logger, id, _limits.MaxRequestTime);
+                return new(Unavailable(context, $"the body did not arrive within {_limits.MaxRequestTime.TotalSeconds:0.#} s (MaxRequestTime); retry later"), IngestOutcome.Busy);
             }
 
             if (eventCount == 0)
@@ -342,6 +350,9 @@ internal sealed partial class IngestEndpoint(
 
     [LoggerMessage(5, LogLevel.Warning, "A batch for project {ProjectId} was not ready for the store within {Limit} (MaxRequestTime); answered 503 so the client retries")]
     private static partial void LogOutOfTime(ILogger logger, int projectId, TimeSpan limit);
+
+    [LoggerMessage(6, LogLevel.Warning, "The body of a batch for project {ProjectId} did not arrive within {Limit} (MaxRequestTime); answered 503")]
+    private static partial void LogReadOutOfTime(ILogger logger, int projectId, TimeSpan limit);
 
     [LoggerMessage(2, LogLevel.Warning, "Could not check the key of project {ProjectId}; answering 503 so the client retries")]
     private static partial void LogKeyCheckFailed(ILogger logger, int projectId, Exception exception);

@@ -8,6 +8,9 @@ namespace ErrorHub.Ingestion.Http;
 /// <summary>A body too large to accept, before or after decompression.</summary>
 internal sealed class BodyTooLargeException(string message) : Exception(message);
 
+/// <summary>A body still arriving when the time for reading it was up.</summary>
+internal sealed class BodyTooSlowException() : Exception("the body did not arrive in time");
+
 /// <summary>
 /// Reads a request body into a pooled buffer, never past a limit, and decompresses gzip into a second
 /// pooled buffer that stops growing at its own limit: a small compressed bomb costs at most the limit.
@@ -34,9 +37,12 @@ internal sealed class RequestBody : IDisposable
     /// <summary>
     /// Reads <paramref name="source"/> to its end into a pooled buffer of at most <paramref name="maxBytes"/>
     /// bytes; one byte more throws <see cref="BodyTooLargeException"/>. A declared length only sizes the
-    /// first buffer: what is actually read decides.
+    /// first buffer: what is actually read decides. Once <paramref name="timeUp"/> is signalled, the first read that
+    /// returns data throws <see cref="BodyTooSlowException"/>: a read in progress is never cancelled by it (Kestrel cannot
+    /// drain the rest of a body whose read was cancelled, and the client would not get to read the answer).
     /// </summary>
-    public static async Task<RequestBody> ReadAsync(Stream source, long? declaredLength, int maxBytes, string limitDescription, CancellationToken cancellationToken)
+    public static async Task<RequestBody> ReadAsync(
+        Stream source, long? declaredLength, int maxBytes, string limitDescription, CancellationToken cancellationToken, CancellationToken timeUp = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         var initial = (int)Math.Min(Math.Max(declaredLength ?? 16 * 1024, 1024), maxBytes);
@@ -73,6 +79,10 @@ internal sealed class RequestBody : IDisposable
                 }
 
                 body._length += read;
+                if (timeUp.IsCancellationRequested)
+                {
+                    throw new BodyTooSlowException();
+                }
             }
         }
         catch

@@ -103,6 +103,39 @@ public sealed class SignInTests
         (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "still signed in");
     }
 
+    [Theory]
+    [InlineData("login", "no token")]
+    [InlineData("login", "a forged token")]
+    [InlineData("login", "another browser's token")]
+    [InlineData("account", "no token")]
+    public async Task A_form_sent_without_its_antiforgery_token_gets_a_page_saying_so_and_changes_nothing(string page, string token)
+    {
+        using var server = DashboardServer.Start();
+        using var client = page == "account" ? await server.SignedInClientAsync() : server.NewClient();
+        using var other = server.NewClient();
+        var fields = new Dictionary<string, string> { ["_handler"] = page == "account" ? "change-password" : page, ["Input.Email"] = DashboardServer.AdminEmail, ["Input.Password"] = DashboardServer.AdminPassword };
+        switch (token)
+        {
+            case "a forged token":
+                fields["__RequestVerificationToken"] = "CfDJ8" + new string('A', 150);
+                break;
+            case "another browser's token":
+                fields["__RequestVerificationToken"] = await DashboardForms.AntiforgeryTokenAsync(other, page);
+                break;
+        }
+
+        using var refused = await client.PostAsync(page, new FormUrlEncodedContent(fields));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        refused.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
+        var html = await refused.Content.ReadAsStringAsync();
+        html.Should().Contain("This form has expired", "not a blank page").And.Contain("Nothing was changed").And.Contain($"href=\"/{page}\"");
+        if (page == "login")
+        {
+            (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "not signed in");
+        }
+    }
+
     [Fact]
     public async Task A_wrong_password_is_refused_and_five_in_a_row_lock_the_account_even_for_the_right_password_until_the_lockout_ends()
     {
