@@ -135,6 +135,7 @@ public static class RealApp
         app.Use(SignInFromHeader);
         app.UseAuthorization();
         app.MapRazorPages();
+        // GET only, as a Blazor Web App's Error page is: UseExceptionHandler re-executes a failed POST as a POST, which it refuses with a 405.
         app.MapGet("/Error", () => Results.Content("<h1>Error.</h1>", "text/html"));
         return app;
     }
