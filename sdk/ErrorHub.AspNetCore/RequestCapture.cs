@@ -258,7 +258,20 @@ internal static class RequestCapture
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Dictionary<string, string>? ReadForm(HttpContext context)
     {
-        if (context.Features.Get<IFormFeature>()?.Form is not { } form)
+        IFormCollection? form;
+        try
+        {
+            form = context.Features.Get<IFormFeature>()?.Form;
+        }
+        catch (InvalidOperationException)
+        {
+            // A request whose antiforgery validation failed (UseAntiforgery, an endpoint that requires a token: a Blazor Web App's pages,
+            // the Error page that re-executes a failed POST among them) throws on reading its form. The event goes without the form:
+            // before, the whole event was lost (BlazingPizza's failed POST /orders, docs/sdk.md).
+            return null;
+        }
+
+        if (form is null)
         {
             return null;
         }

@@ -227,6 +227,20 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Minimal_apis_report_a_failure_of_a_request_whose_antiforgery_validation_failed()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.MinimalApi);
+
+        // No token: UseAntiforgery marks the request invalid, and reading its form throws from then on.
+        (await run.SendAsync(HttpMethod.Post, "/todos/4/share", "dan", JsonContent.Create(new { to = "eve" }))).StatusCode
+            .Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsUpToAsync("Share service refused todo 4");
+
+        AssertRequestAndUser(events.Should().ContainSingle(Describe(events)).Subject, "POST /todos/{id:int}/share", "dan", "/todos/4/share");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Layered_api_reports_a_failed_save_once_with_the_apps_frames_and_not_its_400s_and_404s()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.Layered);

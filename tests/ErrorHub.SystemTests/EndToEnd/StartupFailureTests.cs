@@ -28,21 +28,7 @@ public sealed class StartupFailureTests : IAsyncLifetime
     [InlineData("--pipeline-first")] // it had called UseErrorHub(), and logged nothing
     public async Task A_web_app_that_dies_before_Run_reports_its_crash_once_before_the_process_is_gone(string order)
     {
-        var missing = Path.Combine(Path.GetTempPath(), $"errorhub-no-such-directory-{Guid.NewGuid():N}", "app.db");
-        await using var app = TestProcess.StartDotnet(
-            "startup-failure",
-            RepositoryPaths.BuiltAssembly("tests/ErrorHub.RealApps.StartupFailure"),
-            [order],
-            new Dictionary<string, string?>
-            {
-                ["ErrorHub__Dsn"] = _ingest.Dsn,
-                ["ErrorHub__Release"] = "orders@3.1.0",
-                ["Database"] = $"Data Source={missing}",
-                ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-                ["ASPNETCORE_HTTP_PORTS"] = null,
-                ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["DOTNET_ENVIRONMENT"] = "Production",
-            });
+        await using var app = StartFailingApp("startup-failure", order, new() { ["ErrorHub__Dsn"] = _ingest.Dsn, ["ErrorHub__Release"] = "orders@3.1.0" });
 
         var exitCode = await app.WaitForExitAsync(ExitTimeout);
 
@@ -65,21 +51,8 @@ public sealed class StartupFailureTests : IAsyncLifetime
         using var stalled = new TcpListener(IPAddress.Loopback, 0);
         stalled.Start();
         var dsn = new UriBuilder(_ingest.Dsn) { Port = ((IPEndPoint)stalled.LocalEndpoint).Port }.Uri.ToString();
-        var missing = Path.Combine(Path.GetTempPath(), $"errorhub-no-such-directory-{Guid.NewGuid():N}", "app.db");
-        await using var app = TestProcess.StartDotnet(
-            "startup-failure-stalled-ingest",
-            RepositoryPaths.BuiltAssembly("tests/ErrorHub.RealApps.StartupFailure"),
-            ["--schema-first"],
-            new Dictionary<string, string?>
-            {
-                ["ErrorHub__Dsn"] = dsn,
-                ["ErrorHub__ShutdownTimeout"] = "00:00:02",
-                ["Database"] = $"Data Source={missing}",
-                ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-                ["ASPNETCORE_HTTP_PORTS"] = null,
-                ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["DOTNET_ENVIRONMENT"] = "Production",
-            });
+        await using var app = StartFailingApp(
+            "startup-failure-stalled-ingest", "--schema-first", new() { ["ErrorHub__Dsn"] = dsn, ["ErrorHub__ShutdownTimeout"] = "00:00:02" });
 
         var exitCode = await app.WaitForExitAsync(ExitTimeout);
 
@@ -90,5 +63,20 @@ public sealed class StartupFailureTests : IAsyncLifetime
             line => line.StartsWith("err: ErrorHub gave up 1 events at the crash: ingest did not take them within ShutdownTimeout (00:00:02)", StringComparison.Ordinal),
             app.Output.ToString());
         app.Output.Lines.Should().Contain(line => line.StartsWith("err: Unhandled exception. Microsoft.Data.Sqlite.SqliteException", StringComparison.Ordinal));
+    }
+
+    /// <summary>The app as its own process, in Production, preparing its database in a directory that does not exist.</summary>
+    private static TestProcess StartFailingApp(string name, string order, Dictionary<string, string?> errorHub)
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"errorhub-no-such-directory-{Guid.NewGuid():N}", "app.db");
+        var environment = new Dictionary<string, string?>(errorHub)
+        {
+            ["Database"] = $"Data Source={missing}",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["ASPNETCORE_HTTP_PORTS"] = null,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        };
+        return TestProcess.StartDotnet(name, RepositoryPaths.BuiltAssembly("tests/ErrorHub.RealApps.StartupFailure"), [order], environment);
     }
 }
