@@ -231,9 +231,9 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
         /// <summary>
         /// Whether the 405 that ends the request is the error page's, not the app's answer to the failure: UseExceptionHandler("/Error")
-        /// runs the failed request again as the error page with the request's own method, and an error page that answers only GET (the
-        /// Blazor Web App template's Error component, a <c>MapGet("/Error", ...)</c>) refuses a failed PUT, DELETE or PATCH (or POST) with
-        /// 405 Method Not Allowed. Nothing handled the failure then: the error page did not even run.
+        /// runs the failed request again as the error page with the request's own method, and an error page that does not answer that
+        /// method refuses it with 405 Method Not Allowed: the Blazor Web App template's Error component (GET and POST) a failed PUT, DELETE
+        /// or PATCH, a <c>MapGet("/Error", ...)</c> a failed POST too. Nothing handled the failure then: the error page did not even run.
         /// </summary>
         private bool ErrorPageRefusedMethod(int status, Exception? exception) =>
             status == StatusCodes.Status405MethodNotAllowed && exception is not null
