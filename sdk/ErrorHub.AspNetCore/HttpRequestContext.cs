@@ -229,6 +229,16 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             }
         }
 
+        /// <summary>
+        /// Whether the 405 that ends the request is the error page's, not the app's answer to the failure: UseExceptionHandler("/Error")
+        /// runs the failed request again as the error page with the request's own method, and an error page that does not answer that
+        /// method refuses it with 405 Method Not Allowed: the Blazor Web App template's Error component (GET and POST) a failed PUT, DELETE
+        /// or PATCH, a <c>MapGet("/Error", ...)</c> a failed POST too. Nothing handled the failure then: the error page did not even run.
+        /// </summary>
+        private bool ErrorPageRefusedMethod(int status, Exception? exception) =>
+            status == StatusCodes.Status405MethodNotAllowed && exception is not null
+            && ReferenceEquals(_context.Features.Get<IExceptionHandlerFeature>()?.Error, exception);
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Task CompleteAsync()
         {
@@ -253,7 +263,8 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
                     // The app handled it when it answered below 500 (a 404, a 400, a redirect). A request that never
                     // answered was ended by the failure (the client left and the server wrote nothing): not handled.
-                    if (status < StatusCodes.Status500InternalServerError && answered && !options.ReportHandledExceptions)
+                    if (status < StatusCodes.Status500InternalServerError && answered && !options.ReportHandledExceptions
+                        && !ErrorPageRefusedMethod(status, hint.Exception))
                     {
                         continue;
                     }

@@ -21,6 +21,7 @@ namespace ErrorHub.AspNetCore;
 internal sealed class MvcReporting(ErrorHubClient client) : IFilterProvider, IExceptionFilter
 {
     private readonly HandledByAppFilters _handledByAppFilters = new(client);
+    private readonly HandledByAppResultFilters _handledByAppResultFilters = new(client);
 
     /// <summary>After MVC's own provider, which makes the filters of attributes and factories.</summary>
     public int Order => 0;
@@ -37,15 +38,18 @@ internal sealed class MvcReporting(ErrorHubClient client) : IFilterProvider, IEx
         var results = context.Results;
         var appHasExceptionFilter = false;
         var appHasActionOrPageFilter = false;
+        var appHasResultFilter = false;
         foreach (var item in results)
         {
-            if (ReferenceEquals(item.Filter, this) || ReferenceEquals(item.Filter, _handledByAppFilters))
+            if (ReferenceEquals(item.Filter, this) || ReferenceEquals(item.Filter, _handledByAppFilters)
+                || ReferenceEquals(item.Filter, _handledByAppResultFilters))
             {
                 return;
             }
 
             appHasExceptionFilter |= item.Filter is IExceptionFilter or IAsyncExceptionFilter;
             appHasActionOrPageFilter |= item.Filter is IActionFilter or IAsyncActionFilter or IPageFilter or IAsyncPageFilter;
+            appHasResultFilter |= item.Filter is IResultFilter or IAsyncResultFilter;
         }
 
         if (appHasExceptionFilter)
@@ -59,6 +63,13 @@ internal sealed class MvcReporting(ErrorHubClient client) : IFilterProvider, IEx
             // MVC keeps the providers' order (it sorted the descriptors before): the first is the outermost, which sees
             // what every action or page filter of the app made of the exception.
             results.Insert(0, new FilterItem(new FilterDescriptor(_handledByAppFilters, FilterScope.First), _handledByAppFilters) { IsReusable = true });
+        }
+
+        if (appHasResultFilter)
+        {
+            // A filter of its own, not a result filter on every action: an action without result filters executes its result
+            // directly, and one filter would make MVC run the result filter pipeline (two contexts) for every request of it.
+            results.Insert(0, new FilterItem(new FilterDescriptor(_handledByAppResultFilters, FilterScope.First), _handledByAppResultFilters) { IsReusable = true });
         }
     }
 
@@ -102,7 +113,7 @@ internal sealed class HandledByAppFilters(ErrorHubClient client) : IActionFilter
     }
 
     public void OnActionExecuted(ActionExecutedContext context) =>
-        CaptureIfHandled(context.HttpContext, context.Exception, context.ExceptionHandled);
+        CaptureIfHandled(client, context.HttpContext, context.Exception, context.ExceptionHandled);
 
     public void OnPageHandlerSelected(PageHandlerSelectedContext context)
     {
@@ -113,9 +124,9 @@ internal sealed class HandledByAppFilters(ErrorHubClient client) : IActionFilter
     }
 
     public void OnPageHandlerExecuted(PageHandlerExecutedContext context) =>
-        CaptureIfHandled(context.HttpContext, context.Exception, context.ExceptionHandled);
+        CaptureIfHandled(client, context.HttpContext, context.Exception, context.ExceptionHandled);
 
-    private void CaptureIfHandled(HttpContext httpContext, Exception? exception, bool handled)
+    internal static void CaptureIfHandled(ErrorHubClient client, HttpContext httpContext, Exception? exception, bool handled)
     {
         try
         {
@@ -129,4 +140,21 @@ internal sealed class HandledByAppFilters(ErrorHubClient client) : IActionFilter
             // Nothing may reach MVC's invoker from here: Capture logs its own failures.
         }
     }
+}
+
+/// <summary>
+/// The outermost result filter, on the actions and pages that have result filters of the app's: sees an exception of the
+/// result's execution (a view that fails while rendering) that a result filter of the app marked <c>ExceptionHandled</c>
+/// in <c>OnResultExecuted</c>, writing its own error page. Neither exception filters nor the middleware ever see it. Held
+/// as <see cref="HandledByAppFilters"/> holds what action and page filters handled: a 500 is reported, once; a redirect or
+/// a 404 handled it.
+/// </summary>
+internal sealed class HandledByAppResultFilters(ErrorHubClient client) : IResultFilter
+{
+    public void OnResultExecuting(ResultExecutingContext context)
+    {
+    }
+
+    public void OnResultExecuted(ResultExecutedContext context) =>
+        HandledByAppFilters.CaptureIfHandled(client, context.HttpContext, context.Exception, context.ExceptionHandled);
 }

@@ -11,7 +11,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Features.Authentication;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Controllers;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.Mvc.RazorPages.Infrastructure;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -83,7 +86,7 @@ internal static class RequestCapture
 
         // The handler method names the failing code where the JIT inlined it into the endpoint's generated delegate and no frame of
         // it is left (a Release build's small handler): grouping counts it in its frame's place (docs/grouping.md, "Version 11").
-        if (endpoint is not null && HandlerName(endpoint) is { } handler)
+        if (endpoint is not null && HandlerName(endpoint, context, failed?.RouteValues) is { } handler)
         {
             errorEvent.Tags.TryAdd("handler", handler);
         }
@@ -255,7 +258,20 @@ internal static class RequestCapture
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Dictionary<string, string>? ReadForm(HttpContext context)
     {
-        if (context.Features.Get<IFormFeature>()?.Form is not { } form)
+        IFormCollection? form;
+        try
+        {
+            form = context.Features.Get<IFormFeature>()?.Form;
+        }
+        catch (InvalidOperationException)
+        {
+            // A request whose antiforgery validation failed (UseAntiforgery, an endpoint that requires a token: a Blazor Web App's pages,
+            // the Error page that re-executes a failed POST among them) throws on reading its form. The event goes without the form:
+            // before, the whole event was lost (BlazingPizza's failed POST /orders, docs/sdk.md).
+            return null;
+        }
+
+        if (form is null)
         {
             return null;
         }
@@ -450,12 +466,16 @@ internal static class RequestCapture
 
     /// <summary>
     /// The endpoint's handler as its frame names it (<c>Shop.Api.OrdersController.Get</c>): a minimal API's method group (ASP.NET Core keeps
-    /// the method in the endpoint's metadata) or an MVC action; null for a lambda or local function, whose compiler name
-    /// (<c>Program.&lt;&gt;c.&lt;&lt;Main&gt;$&gt;b__0_3</c>) is the same for every handler of the app and is not sent.
+    /// the method in the endpoint's metadata), an MVC action, or the Razor page handler the request ran (<c>Shop.Pages.CartModel.OnPostDelete</c>);
+    /// null for a lambda or local function, whose compiler name (<c>Program.&lt;&gt;c.&lt;&lt;Main&gt;$&gt;b__0_3</c>) is the same for every
+    /// handler of the app and is not sent. <paramref name="failedRouteValues"/> are the failed request's route values where an error page ran
+    /// it again.
     /// </summary>
-    internal static string? HandlerName(Endpoint endpoint)
+    internal static string? HandlerName(Endpoint endpoint, HttpContext context, RouteValueDictionary? failedRouteValues = null)
     {
-        var method = endpoint.Metadata.GetMetadata<MethodInfo>() ?? endpoint.Metadata.GetMetadata<ControllerActionDescriptor>()?.MethodInfo;
+        var method = endpoint.Metadata.GetMetadata<MethodInfo>()
+            ?? endpoint.Metadata.GetMetadata<ControllerActionDescriptor>()?.MethodInfo
+            ?? PageHandler(endpoint, context, failedRouteValues);
         if (method?.DeclaringType?.FullName is not { } typeName || method.Name.Contains('<') || typeName.Contains('<'))
         {
             return null;
@@ -463,5 +483,51 @@ internal static class RequestCapture
 
         var (type, function) = DotNetNames.Normalize(typeName, method.Name);
         return type is null ? null : Truncate($"{type}.{function}");
+    }
+
+    /// <summary>
+    /// The handler method of a Razor page that this request selects (<c>OnGet</c>, <c>OnPostAsync</c>, a named <c>OnPostDelete</c>). A page's
+    /// endpoint holds all of its handlers; which one ran depends on the request's method and its <c>handler</c> route value or query
+    /// parameter, so the app's own <see cref="IPageHandlerMethodSelector"/> is asked again, with the same request: the same rules, a custom
+    /// selector's included. Only when an event is made: nothing is kept per request.
+    /// </summary>
+    private static MethodInfo? PageHandler(Endpoint endpoint, HttpContext context, RouteValueDictionary? failedRouteValues)
+    {
+        if (endpoint.Metadata.GetMetadata<PageActionDescriptor>() is not { } descriptor)
+        {
+            return null;
+        }
+
+        try
+        {
+            if (context.RequestServices?.GetService(typeof(IPageHandlerMethodSelector)) is not IPageHandlerMethodSelector selector)
+            {
+                return null;
+            }
+
+            // The endpoint routing matched holds the page as discovered; Razor Pages loads its compiled form (with the handlers) at the
+            // page's first request and keeps it: asked again, the loader answers from what it keeps, without waiting.
+            var page = descriptor as CompiledPageActionDescriptor;
+            if (page is null && context.RequestServices.GetService(typeof(PageLoader)) is PageLoader loader)
+            {
+                var loading = loader.LoadAsync(descriptor, endpoint.Metadata);
+                page = loading.IsCompletedSuccessfully ? loading.Result : null;
+            }
+
+            if (page is not { HandlerMethods.Count: > 0 })
+            {
+                return null;
+            }
+
+            var routeData = new RouteData(failedRouteValues ?? context.Request.RouteValues);
+            // PageContext keeps its own descriptor, apart from the one the ActionContext it copies holds: set it.
+            return selector.Select(new PageContext(new ActionContext(context, routeData, page)) { ActionDescriptor = page })?.MethodInfo;
+        }
+        catch (Exception)
+        {
+            // An ambiguous match (two handlers for one name), a selector of the app's that fails, the request's services already
+            // disposed: the event goes without the tag.
+            return null;
+        }
     }
 }

@@ -8,6 +8,7 @@ using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
 using ErrorHub.RealApps.Pages;
 using Hangfire;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -135,6 +136,7 @@ public static class RealApp
         app.Use(SignInFromHeader);
         app.UseAuthorization();
         app.MapRazorPages();
+        // GET only, as a Blazor Web App's Error page is: UseExceptionHandler re-executes a failed POST as a POST, which it refuses with a 405.
         app.MapGet("/Error", () => Results.Content("<h1>Error.</h1>", "text/html"));
         return app;
     }
@@ -164,11 +166,13 @@ public static class RealApp
     private static WebApplication MinimalApi(WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
+        builder.Services.AddAntiforgery();
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseErrorHub();
         app.Use(SignInFromHeader);
+        app.UseAntiforgery();
         var todos = app.MapGroup("/todos").WithTags("Todos");
         todos.MapGet("/{id:int}", (int id) => id > 0 ? TypedResults.Ok(id) : throw new ArgumentOutOfRangeException(nameof(id), "Todo ids start at 1"))
             .WithName("GetTodo");
@@ -177,6 +181,12 @@ public static class RealApp
         todos.MapDelete("/{id:int}", (int id) => TypedResults.NoContent())
             .AddEndpointFilter((context, next) => throw new InvalidOperationException("Audit log is unavailable"))
             .WithName("DeleteTodo");
+
+        // An endpoint that requires an antiforgery token (as every page of a Blazor Web App does), called by a script without one: the
+        // failed validation makes reading the request's form throw.
+        todos.MapPost("/{id:int}/share", (int id) => TypedResults.Ok(id > 0 ? throw new IOException($"Share service refused todo {id}") : id))
+            .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            .WithName("ShareTodo");
         return app;
     }
 

@@ -364,7 +364,10 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// Stops the SDK at the app's shutdown: waits for queued events until <see cref="ErrorHubOptions.ShutdownTimeout"/>
     /// after the first call, whichever of host stop, disposal or the process exit comes first.
     /// </summary>
-    internal Task ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.CompletedTask;
+    internal Task<bool> ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.FromResult(true);
+
+    /// <summary>At a crash, what <see cref="ShutdownAsync"/> could not send: logged, and written to <paramref name="standardError"/>.</summary>
+    internal void ReportGivenUpAtCrash(TextWriter standardError) => _sender?.ReportGivenUpAtCrash(standardError);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ErrorHubEvent NewEvent(ErrorHubLevel level)

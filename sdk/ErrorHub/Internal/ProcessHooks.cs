@@ -102,9 +102,13 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
         {
             // The process ends when this handler returns: the one place where the SDK blocks a thread on purpose,
             // bounded by ShutdownTimeout. Every client sends what it has queued, whichever reported this exception.
+            // What it could not send is said on standard error too: the app's console logger dies with the process.
             try
             {
-                client.ShutdownAsync().Wait();
+                if (!client.ShutdownAsync().Result)
+                {
+                    client.ReportGivenUpAtCrash(Console.Error);
+                }
             }
             catch (AggregateException)
             {

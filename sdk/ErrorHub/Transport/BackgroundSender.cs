@@ -362,6 +362,37 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         return remaining > TimeSpan.Zero ? FlushAsync(remaining) : Task.FromResult(IsDrained());
     }
 
+    /// <summary>
+    /// At a crash, after <see cref="ShutdownAsync"/> gave up waiting: the process ends when the unhandled-exception handler
+    /// returns, so nothing disposes this sender and the events still queued or in flight are lost. Their count is logged as
+    /// at a stop, and also written as one line to standard error, because the app's console logger writes from a queue of
+    /// its own that dies with the process before the line gets out. Standard error is where the runtime prints the
+    /// unhandled exception itself, right after this, so the line lands beside the crash it belongs to; a write that blocks
+    /// there (a full pipe nobody reads) would block the runtime's own message as well. Never throws.
+    /// </summary>
+    public void ReportGivenUpAtCrash(TextWriter standardError)
+    {
+        try
+        {
+            var left = Interlocked.Read(ref _enqueued) - Interlocked.Read(ref _completed);
+            if (left <= 0)
+            {
+                return;
+            }
+
+            Drops.Add(SdkDropReason.Shutdown, left);
+            var lastFailure = _lastFailure is null ? "" : "; the last attempt failed: " + _lastFailure;
+            LogGaveUpAtShutdown(_logger, left, _options.ShutdownTimeout, lastFailure);
+            standardError.WriteLine(
+                $"ErrorHub gave up {left} events at the crash: ingest did not take them within ShutdownTimeout ({_options.ShutdownTimeout}){lastFailure}");
+            standardError.Flush();
+        }
+        catch (Exception)
+        {
+            // A dying process: a logger or a stream that fails changes nothing about the crash, and must not add to it.
+        }
+    }
+
     private TimeSpan RemainingShutdownTime()
     {
         var deadline = Interlocked.Read(ref _shutdownDeadlineTicks);

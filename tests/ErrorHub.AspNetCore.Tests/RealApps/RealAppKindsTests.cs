@@ -88,6 +88,25 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Mvc_result_filters_that_handle_a_view_failure_with_a_500_are_reported_once_and_those_that_redirect_are_not()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Mvc);
+
+        // The result filter sends the user home: handled.
+        (await run.SendAsync(HttpMethod.Get, "/Receipts/Print/13", "ada")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // The view fails while rendering; the result filter writes its own page with a 500 and logs nothing: no exception filter,
+        // no middleware and no log entry ever sees this exception.
+        var failed = await run.SendAsync(HttpMethod.Get, "/Receipts/Print/21", "ada");
+        failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await failed.Content.ReadAsStringAsync()).Should().Contain("This receipt is unavailable", "the filter still answers");
+        var reported = await SingleReportAsync(run, "Tax rate for receipt 21 is missing", "GET /{controller=Home}/{action=Index}/{id?}", "ada", "/Receipts/Print/21");
+        reported.Culprit.Should().Contain("ReceiptModel.TaxLine");
+        reported.Exceptions.Should().ContainSingle().Which.Type.Should().Be("System.Collections.Generic.KeyNotFoundException");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Mvc_in_development_reports_behind_the_developer_exception_page()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.Mvc, environment: "Development");
@@ -149,6 +168,31 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Razor_pages_name_the_handler_method_the_request_ran()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.RazorPages);
+
+        (await run.SendAsync(HttpMethod.Get, "/profile/erin", "erin")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Get, "/profile/erin?handler=Avatar", "erin")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Post, "/profile/erin?handler=Delete", "erin")).StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed,
+            "UseExceptionHandler runs the failed POST again as a POST of the error page, which answers GET only: the app did not handle it");
+        var events = await run.EventsUpToAsync("Profile erin could not be deleted");
+
+        events.Should().HaveCount(3, Describe(events));
+        // A page's endpoint holds all its handlers: the tag names the one this request ran, as its frame names it, which grouping
+        // counts where the JIT inlined the handler away (docs/grouping.md, "Version 11"); the error page that re-executed the
+        // request (a GET of /Error) does not change which.
+        Single(events, "Profile erin could not be loaded").Tags.Should().Contain("handler", "ErrorHub.RealApps.Pages.ProfileModel.OnGet");
+        Single(events, "Avatar store timed out for erin").Tags.Should().Contain("handler", "ErrorHub.RealApps.Pages.ProfileModel.OnGetAvatar",
+            "the named handler of ?handler=Avatar, reported by the page filter's 500");
+        var deleted = Single(events, "Profile erin could not be deleted");
+        deleted.Tags.Should().Contain("handler", "ErrorHub.RealApps.Pages.ProfileModel.OnPostDeleteAsync");
+        deleted.Culprit.Should().Contain("ProfileModel.OnPostDeleteAsync", "the tag names the method as its frame does");
+        AssertRequestAndUser(deleted, "POST /profile/{handle}", "erin", "/profile/erin");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Razor_pages_report_what_a_page_filter_handles_with_a_500_once_and_not_what_it_redirects()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.RazorPages);
@@ -179,6 +223,20 @@ public sealed class RealAppKindsTests
         events.Should().HaveCount(2);
         AssertRequestAndUser(Single(events, "Todo ids start at 1"), "GET /todos/{id:int}", "dan", "/todos/0");
         AssertRequestAndUser(Single(events, "Audit log is unavailable"), "DELETE /todos/{id:int}", "dan", "/todos/5");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Minimal_apis_report_a_failure_of_a_request_whose_antiforgery_validation_failed()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.MinimalApi);
+
+        // No token: UseAntiforgery marks the request invalid, and reading its form throws from then on.
+        (await run.SendAsync(HttpMethod.Post, "/todos/4/share", "dan", JsonContent.Create(new { to = "eve" }))).StatusCode
+            .Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsUpToAsync("Share service refused todo 4");
+
+        AssertRequestAndUser(events.Should().ContainSingle(Describe(events)).Subject, "POST /todos/{id:int}/share", "dan", "/todos/4/share");
         run.SdkLogNoise.Should().BeEmpty();
     }
 

@@ -47,6 +47,25 @@ public sealed class PinnedFingerprintV11Tests
     }
 
     [Fact]
+    public void An_inlined_razor_page_handler_is_keyed_by_the_handler_the_request_ran_as_its_kept_frame_is()
+    {
+        // MVC's page executor calls a page's handler through a compiled lambda, as it calls an action: the JIT may inline a small handler
+        // into it. A page's endpoint holds all its handlers; the SDK sends the one the request ran.
+        var inlined = PageHandler("OnGet", handlerFrame: false);
+        var kept = PageHandler("OnGet", handlerFrame: true);
+
+        var grouped = Grouper.Group(inlined);
+
+        Grouper.Counted(grouped.Components).Should().Equal("type:InvalidOperationException", "app:Shop.Pages.ProfileModel.OnGet");
+        Grouper.Group(kept).Fingerprint.Should().Be(grouped.Fingerprint, "one handler with and without its frame");
+        grouped.Culprit.Should().Be("Shop.Pages.ProfileModel.OnGet");
+        Grouper.Group(PageHandler("OnPostDelete", handlerFrame: false)).Fingerprint.Should().NotBe(grouped.Fingerprint,
+            "another handler of the same page (its route is the same) is another issue");
+        Grouper.Group(PageHandler("OnGet", handlerFrame: false, tagged: false)).Fingerprint.Should().NotBe(grouped.Fingerprint,
+            "without the tag (an SDK before it) the inlined handler is keyed by the page's route, as version 10 keyed it");
+    }
+
+    [Fact]
     public void The_handler_method_called_by_another_endpoints_handler_is_the_same_issue()
     {
         // Another endpoint's lambda calls the same method: its frame is kept (the lambda was not inlined away around it) and is the key.
@@ -189,6 +208,25 @@ public sealed class PinnedFingerprintV11Tests
         };
 
     private static FrameRecord Delegate() => new("lambda_method9", null, "Anonymously Hosted DynamicMethods Assembly", null, null, null, InApp: false);
+
+    /// <summary>A Razor page's handler refusing a profile, as a Release build sends it: inlined into MVC's compiled executor or its frame kept.</summary>
+    private static IncomingEvent PageHandler(string handler, bool handlerFrame, bool tagged = true)
+    {
+        const string route = "GET /profile/{handle}";
+        var tags = new Dictionary<string, string> { ["route"] = route, ["endpoint"] = "/Profile", ["http.method"] = "GET" };
+        if (tagged)
+        {
+            tags["handler"] = "Shop.Pages.ProfileModel." + handler;
+        }
+
+        return Event(Exception("System.InvalidOperationException", "Profile carol could not be loaded",
+            [.. handlerFrame ? [InApp("Shop.Pages.ProfileModel", handler)] : Array.Empty<FrameRecord>(), Delegate(),
+                Framework("Microsoft.AspNetCore.Mvc.RazorPages.Infrastructure.ExecutorFactory+VoidHandlerMethod", "Execute"),
+                Framework("Microsoft.AspNetCore.Mvc.RazorPages.Infrastructure.PageActionInvoker", "InvokeHandlerMethodAsync")])) with
+        {
+            Tags = tags,
+        };
+    }
 
     /// <summary>GET /static/stock's <c>Handlers.Stock</c> refusing a closed stock, as a Release build sends it: inlined (the delegate threw) or its frame kept.</summary>
     private static IncomingEvent Stock(bool handlerFrame, string? handlerTag = "Handlers.Stock") =>

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace ErrorHub.RealApps.Pages;
 
+/// <remarks>Its forms' antiforgery token is not checked: the tests post as a script would, without one.</remarks>
+[IgnoreAntiforgeryToken]
 public sealed class ProfileModel : PageModel
 {
     public string Handle { get; private set; } = "";
@@ -12,6 +14,13 @@ public sealed class ProfileModel : PageModel
     public void OnGet(string handle) => throw new InvalidOperationException($"Profile {handle} could not be loaded");
 
     public IActionResult OnPost(string handle) => throw new UnauthorizedAccessException($"Profile {handle} is read-only");
+
+    /// <summary>A named, asynchronous handler, as a form's <c>asp-page-handler="Delete"</c> posts to it (<c>?handler=Delete</c>).</summary>
+    public async Task<IActionResult> OnPostDeleteAsync(string handle)
+    {
+        await Task.Yield();
+        throw new IOException($"Profile {handle} could not be deleted: the media store is offline");
+    }
 
     public IActionResult OnGetAvatar(string handle) => throw new TimeoutException($"Avatar store timed out for {handle}");
 
