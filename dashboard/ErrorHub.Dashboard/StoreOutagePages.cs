@@ -1,6 +1,7 @@
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Sqlite;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.Extensions.Options;
 
@@ -8,8 +9,8 @@ namespace ErrorHub.Dashboard;
 
 /// <summary>
 /// A request that meets a ClickHouse store it cannot read (its node stopped, a timeout, a database missing on a node
-/// restarted empty) answers 503 with <c>Retry-After</c> and a page (JSON under <c>/api/</c>) that says so, instead of an
-/// empty 500: every page reads the store, the sign-in cookie's check included, so without this an outage of the node the
+/// restarted empty), or a SQLite file it cannot use (locked by another process, read-only, its disk full), answers 503
+/// with <c>Retry-After</c> and a page (JSON under <c>/api/</c>) that says so, instead of an empty 500: every page reads the store, the sign-in cookie's check included, so without this an outage of the node the
 /// dashboard points at shows nothing but a blank error. The cause goes to the server's log, not to the visitor (who may
 /// not be signed in): the first failure with its exception, then at most one line a minute, and one when reads work again.
 /// </summary>
@@ -47,7 +48,7 @@ internal static partial class StoreOutagePages
                     outage.Answered();
                 }
             }
-            catch (ClickHouseException exception) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            catch (Exception exception) when (IsStoreOutage(exception) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
             {
                 outage.Failed(context.Request.Path, exception);
                 context.Response.Clear();
@@ -55,6 +56,12 @@ internal static partial class StoreOutagePages
             }
         });
     }
+
+    /// <summary>
+    /// A ClickHouse node that cannot be read, or a SQLite file that cannot be used: above all one that another process holds
+    /// a write lock on (a backup, a sqlite3 shell left in a transaction) past SQLite's busy timeout.
+    /// </summary>
+    private static bool IsStoreOutage(Exception exception) => exception is ClickHouseException || SqliteDatabase.IsUnavailable(exception);
 
     private static async Task WriteUnavailableAsync(HttpContext context)
     {
@@ -120,7 +127,7 @@ internal static partial class StoreOutagePages
     {
         private readonly StoreOutageTracker _tracker = new(timeProvider);
 
-        public void Failed(PathString path, ClickHouseException exception)
+        public void Failed(PathString path, Exception exception)
         {
             var report = _tracker.Failed();
             switch (report.Moment)

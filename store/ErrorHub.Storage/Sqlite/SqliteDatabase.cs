@@ -75,15 +75,30 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     }
 
     /// <summary>What an operator must know about a database file SQLite cannot work with; null for other failures.</summary>
-    private string? UnusableFile(SqliteException ex) => ex.SqliteErrorCode switch
+    private string? UnusableFile(SqliteException ex) => UnusableFileReason(ex, Path.GetFileName(DatabasePath));
+
+    private static string? UnusableFileReason(SqliteException ex, string fileName) => ex.SqliteErrorCode switch
     {
         SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB =>
             "is damaged or is no SQLite database: restore it from a backup (or recover what it holds with sqlite3's .recover), or move it away to start with an empty one",
         SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_PERM =>
-            $"cannot be opened for writing: the file and its directory must be writable by this process (SQLite keeps {Path.GetFileName(DatabasePath)}-wal and -shm beside it), not on a read-only file system",
+            $"cannot be opened for writing: the file and its directory must be writable by this process (SQLite keeps {fileName}-wal and -shm beside it), not on a read-only file system",
         SQLitePCL.raw.SQLITE_FULL => "cannot grow: its disk is full",
         SQLitePCL.raw.SQLITE_IOERR => "cannot be read or written: the disk failed",
         _ => null,
+    };
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> says the file cannot be used right now (locked by another process's write past the
+    /// busy timeout, read-only, damaged, on a full or failing disk, deleted): what a request should answer with 503 and
+    /// <c>Retry-After</c>, as for a ClickHouse node that is down, not as a bug.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        DatabaseFileMissingException or DatabaseFileUnusableException => true,
+        SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED } => true,
+        SqliteException sqlite => UnusableFileReason(sqlite, "") is not null,
+        _ => false,
     };
 
     private async Task CreateSchemaAsync(CancellationToken cancellationToken)

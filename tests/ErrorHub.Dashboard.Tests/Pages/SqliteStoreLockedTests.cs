@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Http.Json;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Testing.Dashboard;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace ErrorHub.Dashboard.Tests.Pages;
+
+/// <summary>
+/// The dashboard on a SQLite file that another process holds a write transaction on (a backup tool, a sqlite3 shell left
+/// in BEGIN): reads and sign-in go on, writes answer 503 with Retry-After once SQLite's busy timeout runs out (not an
+/// empty 500), and work again by themselves once the lock is let go.
+/// </summary>
+public sealed class SqliteStoreLockedTests
+{
+    private const string Searches = "/api/projects/1/saved-searches";
+
+    [Fact]
+    public async Task Writes_answer_a_clear_503_while_another_process_holds_the_file_and_work_again_once_it_lets_go()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "errorhub-locked-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            await using var api = await ApiHost.StartAsync(settings: new() { ["ErrorHub:Store:Sqlite:Path"] = path });
+            using var session = await api.Server.SignedInClientAsync();
+            using var signingIn = api.Server.NewClient();
+
+            var holder = new SqliteConnection($"Data Source={path};Pooling=False");
+            await holder.OpenAsync();
+            await using (var begin = holder.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE;";
+                await begin.ExecuteNonQueryAsync();
+            }
+
+            try
+            {
+                using var list = await session.GetAsync("projects/1/issues");
+                list.StatusCode.Should().Be(HttpStatusCode.OK, "reads go on beside another process's write (WAL)");
+
+                // One after the other: this process queues its writes, and each waits out SQLite's busy timeout (30 s).
+                Func<Task<HttpResponseMessage>>[] apiCalls =
+                [
+                    () => api.Admin.GetAsync("/api/projects/1/issues"), // an API token's use is written down
+                    () => api.Admin.PostAsJsonAsync(Searches, new { name = "During the lock", query = "q=is:regressed" }),
+                ];
+                foreach (var call in apiCalls)
+                {
+                    using var locked = await call();
+                    var body = await locked.Content.ReadAsStringAsync();
+                    locked.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, $"{locked.RequestMessage!.RequestUri} meets a locked file: {body}");
+                    locked.Headers.RetryAfter!.Delta.Should().BePositive();
+                    locked.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+                    body.Should().Contain("retry later");
+                }
+
+                using var lockedSignIn = await DashboardForms.PostLoginAsync(signingIn, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+                lockedSignIn.StatusCode.Should().Be(HttpStatusCode.Redirect, "signing in only reads");
+            }
+            finally
+            {
+                await holder.DisposeAsync(); // its transaction ends unwritten
+            }
+
+            var outage = api.Server.Logs.Entries.Where(e => e.Category.EndsWith("StoreOutagePages", StringComparison.Ordinal)).ToList();
+            outage.Should().Contain(e => e.Level == LogLevel.Error).Which.Exception!.Message.Should().Contain("locked", "the log says why");
+
+            using (var created = await api.Admin.PostAsJsonAsync(Searches, new { name = "After the lock", query = "q=is:regressed" }))
+            {
+                created.StatusCode.Should().Be(HttpStatusCode.Created, "the dashboard writes again by itself");
+            }
+
+            var names = (await api.GetJsonAsync(Searches)).GetProperty("items").EnumerateArray().Select(item => item.GetProperty("name").GetString()).ToList();
+            names.Should().Contain("After the lock").And.NotContain("During the lock", "what was answered 503 was not half done");
+            ((int)(await api.Admin.GetAsync("/api/projects/1/issues")).StatusCode).Should().Be(200);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+}
