@@ -117,10 +117,5 @@ public sealed class ClickHouseDeliveryRecheckTests(SmtpServerFixture smtp, Click
 {
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseDeliveryRecheckTests));
 
-    private protected override Dictionary<string, string?> StoreSettings => new()
-    {
-        ["ErrorHub:Store:Kind"] = "clickhouse",
-        ["ErrorHub:Store:ClickHouse:Url"] = clickHouse.Url.ToString(),
-        ["ErrorHub:Store:ClickHouse:Database"] = _database,
-    };
+    private protected override Dictionary<string, string?> StoreSettings => NotificationHarness.ClickHouseStore(clickHouse, _database);
 }
