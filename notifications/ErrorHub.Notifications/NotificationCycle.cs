@@ -436,6 +436,7 @@ internal sealed class NotificationCycle(
 
     internal async Task DeliverAsync(CancellationToken cancellationToken, DateTimeOffset? workUntil = null)
     {
+        var recheck = new RecipientRecheck(access, outbox, settingsStore);
         while (!OutOfTime(workUntil))
         {
             var now = time.GetUtcNow();
@@ -446,16 +447,33 @@ internal sealed class NotificationCycle(
             }
 
             var from = sender.From;
+            var anySent = false;
+            var sending = new List<(Notification Notification, string? NotSentTo)>(due.Count);
             var outgoing = new List<OutgoingMail>(due.Count);
+            await recheck.PrepareAsync(due, cancellationToken);
             foreach (var notification in due)
             {
-                outgoing.Add(await messages.CreateAsync(notification, from, cancellationToken));
+                // Who was owed the mail when it was recorded may have been disabled, removed or unsubscribed since.
+                var owed = notification.DeliverTo ?? notification.Recipients;
+                var notOwed = await recheck.NotOwedAsync(notification, owed, cancellationToken);
+                var notSentTo = notOwed.Count == 0 ? null : RecipientRecheck.Describe(notOwed);
+                if (notOwed.Count == owed.Count && owed.Count > 0)
+                {
+                    var skipped = notification with { State = GivenUp(notification), DeliverTo = null, LastError = notSentTo };
+                    await outbox.UpdateNotificationAsync(skipped, cancellationToken);
+                    NotificationLog.NotOwed(logger, notification.ProjectId, notification.Key, notSentTo!);
+                    anySent = true; // done with, as a sent one: the batch after it may hold more
+                    continue;
+                }
+
+                var stillOwed = notOwed.Count == 0 ? notification : notification with { DeliverTo = [.. owed.Except(notOwed.Select(n => n.Address), StringComparer.Ordinal)] };
+                sending.Add((notification, notSentTo));
+                outgoing.Add(await messages.CreateAsync(stillOwed, from, cancellationToken));
             }
 
             var results = await sender.SendAsync(outgoing, cancellationToken);
-            var anySent = false;
             var anyNotTried = false;
-            for (var i = 0; i < due.Count; i++)
+            for (var i = 0; i < sending.Count; i++)
             {
                 if (results[i].Outcome == DeliveryOutcome.NotTried)
                 {
@@ -465,7 +483,13 @@ internal sealed class NotificationCycle(
                     continue;
                 }
 
-                var updated = Apply(due[i], results[i], time.GetUtcNow());
+                var (notification, notSentTo) = sending[i];
+                var updated = Apply(notification, results[i], time.GetUtcNow());
+                if (notSentTo is not null)
+                {
+                    updated = updated with { LastError = updated.LastError is null ? notSentTo : notSentTo + ". " + updated.LastError };
+                }
+
                 await outbox.UpdateNotificationAsync(updated, cancellationToken);
                 anySent |= updated.State == NotificationState.Sent;
                 LogDelivery(updated);

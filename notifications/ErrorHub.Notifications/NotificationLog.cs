@@ -39,4 +39,7 @@ internal static partial class NotificationLog
 
     [LoggerMessage(EventId = 9011, Level = LogLevel.Warning, Message = "A password reset mail could not be sent: {Error}")]
     public static partial void PasswordResetMailFailed(ILogger logger, string error, Exception? exception);
+
+    [LoggerMessage(EventId = 9012, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId} was not sent: nobody is owed it any more ({Why})")]
+    public static partial void NotOwed(ILogger logger, int projectId, string key, string why);
 }

@@ -134,12 +134,7 @@ public sealed class ClickHouseMergedIssueAlertTests(SmtpServerFixture smtp, Clic
 {
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseMergedIssueAlertTests));
 
-    private protected override Dictionary<string, string?> StoreSettings => new()
-    {
-        ["ErrorHub:Store:Kind"] = "clickhouse",
-        ["ErrorHub:Store:ClickHouse:Url"] = clickHouse.Url.ToString(),
-        ["ErrorHub:Store:ClickHouse:Database"] = _database,
-    };
+    private protected override Dictionary<string, string?> StoreSettings => NotificationHarness.ClickHouseStore(clickHouse, _database);
 }
 
 /// <summary>Notification tests on ClickHouse: a mailbox and a ClickHouse server, shared by the classes in it.</summary>

@@ -84,6 +84,14 @@ internal sealed class NotificationHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>The settings that put the harness's store on <paramref name="clickHouse"/>, in its own <paramref name="database"/>.</summary>
+    public static Dictionary<string, string?> ClickHouseStore(ErrorHub.Testing.ClickHouse.ClickHouseServerFixture clickHouse, string database) => new()
+    {
+        ["ErrorHub:Store:Kind"] = "clickhouse",
+        ["ErrorHub:Store:ClickHouse:Url"] = clickHouse.Url.ToString(),
+        ["ErrorHub:Store:ClickHouse:Database"] = database,
+    };
+
     /// <summary>Another process on the same data directory and clock, with some settings changed.</summary>
     public async Task<NotificationHarness> RestartAsync(Dictionary<string, string?>? overrides = null)
     {
