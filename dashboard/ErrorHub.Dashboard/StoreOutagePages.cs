@@ -10,8 +10,9 @@ namespace ErrorHub.Dashboard;
 /// <summary>
 /// A request that meets a ClickHouse store it cannot read (its node stopped, a timeout, a database missing on a node
 /// restarted empty), or a SQLite file it cannot use (locked by another process, read-only, its disk full), answers 503
-/// with <c>Retry-After</c> and a page (JSON under <c>/api/</c>) that says so, instead of an empty 500: every page reads the store, the sign-in cookie's check included, so without this an outage of the node the
-/// dashboard points at shows nothing but a blank error. The cause goes to the server's log, not to the visitor (who may
+/// with <c>Retry-After</c> and a page (JSON under <c>/api/</c>) that says so, instead of an empty 500: every page reads
+/// the store, the sign-in cookie's check included, so without this an outage of the node the dashboard points at shows
+/// nothing but a blank error. The cause goes to the server's log, not to the visitor (who may
 /// not be signed in): the first failure with its exception, then at most one line a minute, and one when reads work again.
 /// </summary>
 internal static partial class StoreOutagePages
