@@ -118,6 +118,11 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
 
     private void OnUnobservedTaskException(object? sender, UnobservedTaskExceptionEventArgs args)
     {
+        if (args.Exception.InnerExceptions.Count > 0 && args.Exception.InnerExceptions.All(IsBlazorRedirect))
+        {
+            return;
+        }
+
         var exception = args.Exception.InnerExceptions.Count == 1 ? args.Exception.InnerExceptions[0] : args.Exception;
         if (!Reports(exception))
         {
@@ -126,4 +131,13 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
 
         client.Capture(exception, ErrorHubLevel.Error, CaptureSource.Process, e => e.Tags["mechanism"] = "TaskScheduler.UnobservedTaskException");
     }
+
+    /// <summary>
+    /// Blazor's static rendering on .NET 8 and 9 redirects by throwing a <c>NavigationException</c>, which the framework
+    /// catches; a task of it that the framework left unobserved (every sign-in and registration of the Identity template's
+    /// <c>IdentityRedirectManager</c>, dotnet/aspnetcore#62554) reaches the finalizer at the next collection. It is a redirect
+    /// that happened, not a failure. Known by name: this package does not reference ASP.NET Core.
+    /// </summary>
+    private static bool IsBlazorRedirect(Exception exception) =>
+        exception.GetType().FullName == "Microsoft.AspNetCore.Components.NavigationException";
 }

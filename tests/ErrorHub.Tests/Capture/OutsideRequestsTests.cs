@@ -165,6 +165,28 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_Blazor_redirect_whose_task_the_framework_left_unobserved_is_not_reported()
+    {
+        // BlazingPizza (the Identity template on .NET 8): each sign-in redirects by throwing NavigationException, and the
+        // static renderer leaves a task of it unobserved; at the next collection the runtime hands it to the hook.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IErrorHubClient>();
+
+        ForgetARedirect();
+        ForgetAFaultedTask("forgotten after the sign-in's redirect");
+        await CollectUntilReportedAsync(client, "forgotten after the sign-in's redirect");
+
+        await host.StopAsync();
+        FindEvent("forgotten after the sign-in's redirect").Should().NotBeNull("the hook saw the forgotten tasks");
+        _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList())
+            .Select(e => (string)e.AsMap()["exceptions"].AsList()[0].AsMap()["type"]!)
+            .Should().NotContain(typeof(Microsoft.AspNetCore.Components.NavigationException).FullName);
+    }
+
+    [Fact]
     public async Task A_logged_failure_logged_again_wrapped_is_reported_once_but_an_aggregate_of_several_failures_is_reported()
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -218,6 +240,10 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
         _ = Task.FromException(reported).IsCompleted;
         _ = Task.FromException(new InvalidOperationException("never reported, then forgotten")).IsCompleted;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForgetARedirect() =>
+        _ = Task.FromException(SdkUnderTest.Thrown(new Microsoft.AspNetCore.Components.NavigationException("/"))).IsCompleted;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ForgetAFaultedTask(string message = "fire and forget went wrong") =>
