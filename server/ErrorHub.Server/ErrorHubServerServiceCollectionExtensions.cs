@@ -44,6 +44,7 @@ public static class ErrorHubServerServiceCollectionExtensions
         services.AddSingleton(provider => Microsoft.Extensions.Options.Options.Create(ServerOptions(provider).Retention));
 
         services.AddErrorHubStore();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>>(new KestrelLimitsSetup(configuration)));
         services.TryAddSingleton<ServerUrls>();
         services.TryAddSingleton<StoreReadinessCheck>(); // one instance, so concurrent probes share one read of the store
         services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [Microsoft.AspNetCore.Builder.OperationsEndpointRouteBuilderExtensions.ReadyTag]);

@@ -186,6 +186,40 @@ public sealed class ScrubbingTests
         stored.Breadcrumbs!.Select(b => b.Message).Should().Equal("Charging card [Filtered]", "Bundle summer-kit has 2 items");
     }
 
+    [Fact]
+    public async Task A_key_given_twice_is_read_as_its_last_value_checked_and_scrubbed_like_any_other()
+    {
+        // MessagePack allows a map to hold a key twice. Each value is decoded within the field's limits, the last one is the
+        // field's (as the SDK's own reader and most others take it), and scrubbing runs on the decoded event: a clean first
+        // value cannot walk a second one past the limits or the scrubber, whichever of them a proxy or a log looked at.
+        await using var host = await IngestHost.StartAsync();
+        var id = Guid.NewGuid();
+        var twice = new WireMap(CheckoutEvent().With("event_id", id.ToString("N")).Entries.Concat(
+        [
+            ("message", "all fine"),
+            ("message", "charged 4111 1111 1111 1111"),
+            ("release", new string('r', 5_000)),
+            ("request", Map(("url", "https://shop.example/checkout"), ("headers", Map(("Accept", "text/html"))))),
+            ("request", Map(
+                ("url", "https://shop.example/checkout"),
+                ("query_string", "access_token=eyJhbGci"),
+                ("headers", Map(("X-Api-Key", "public"), ("X-Api-Key", "sk_live_123"), ("Authorization", "Bearer eyJhbGci"))))),
+            ("tags", Map(("api_key", "none"), ("api_key", "sk_live_456"), ("region", "eu"))),
+        ]));
+        var other = CheckoutEvent().With("event_id", Guid.NewGuid().ToString("N"));
+
+        using var response = await host.PostAsync(Encode(Map(("v", 1), ("events", Array(other)), ("events", Array(twice)))));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await IngestHost.JsonAsync(response)).GetProperty("accepted").GetInt32().Should().Be(1, "a batch's second 'events' replaces its first");
+        var stored = (await host.Issues.GetEventAsync(IngestHost.ProjectId, id))!;
+        stored.Message.Should().Be("charged [Filtered]");
+        stored.Release!.Length.Should().BeLessThanOrEqualTo(new IngestLimits().MaxShortChars, "the second value is cut like any other");
+        stored.Request!.QueryString.Should().Be("access_token=[Filtered]");
+        stored.Request.Headers.Should().Equal(new Dictionary<string, string> { ["X-Api-Key"] = "[Filtered]", ["Authorization"] = "[Filtered]" });
+        stored.Tags.Should().Contain(new KeyValuePair<string, string>("api_key", "[Filtered]")).And.Contain(new KeyValuePair<string, string>("region", "eu"));
+    }
+
     [Theory]
     [InlineData("session=abc", "session=[Filtered]")]
     [InlineData(" a=1;b=2 ;; c=3 ", "a=[Filtered]; b=[Filtered]; c=[Filtered]")]

@@ -151,7 +151,8 @@ internal readonly record struct TokenCursor(long CreatedSeconds, string Id)
 
 internal sealed record ApiNewToken(string? Name);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+// A field given twice in a body is refused (ApiJsonBody), not taken as its last value.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ApiTokenList))]
 [JsonSerializable(typeof(ApiTokenInfo))]
 [JsonSerializable(typeof(ApiCreatedToken))]

@@ -46,14 +46,20 @@ internal static class IssueActivityApi
             return Results.Json(new ApiActivityList([.. page.Items.Select(ApiActivity.From)], page.Next?.ToString()), IssueActivityJsonContext.Default.ApiActivityList);
         });
 
-        api.MapPost("/comments", async (int projectId, string fingerprint, ApiComment comment, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTimeline timeline, CancellationToken cancellationToken) =>
+        api.MapPost("/comments", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTimeline timeline, CancellationToken cancellationToken) =>
         {
+            var (comment, problem) = await ApiJsonBody.ReadAsync(context, ApiBodiesJsonContext.Default.ApiComment, ApiJsonBody.IssueBodyBytes, "{\"text\": \"...\"}", "text is required", cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
             if (!await VisibleAsync(projectId, fingerprint, user, access, issues, cancellationToken))
             {
                 return NotFound(projectId);
             }
 
-            var result = await timeline.CommentAsync(projectId, fingerprint, IssueActor.Of(user), comment.Text, cancellationToken);
+            var result = await timeline.CommentAsync(projectId, fingerprint, IssueActor.Of(user), comment!.Text, cancellationToken);
             return result.Comment is { } stored
                 ? Results.Json(ApiActivity.From(stored), IssueActivityJsonContext.Default.ApiActivity, statusCode: StatusCodes.Status201Created)
                 : BadRequest($"text: {result.Problem}");
@@ -80,22 +86,28 @@ internal static class IssueActivityApi
     {
         var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues/{fingerprint}");
 
-        api.MapPost("/merge", async (int projectId, string fingerprint, ApiMerge merge, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, CancellationToken cancellationToken) =>
+        api.MapPost("/merge", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, CancellationToken cancellationToken) =>
         {
+            var (merge, problem) = await ApiJsonBody.ReadAsync(context, ApiBodiesJsonContext.Default.ApiMerge, ApiJsonBody.IssueBodyBytes, "{\"sources\": [\"<fingerprint>\", ...]}", "sources is required", cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
             if (!await VisibleAsync(projectId, fingerprint, user, access, issues, cancellationToken))
             {
                 return NotFound(projectId);
             }
 
-            if (merge.Sources is not { Count: > 0 } sources || sources.Any(source => string.IsNullOrEmpty(source)))
+            if (merge!.Sources is not { Count: > 0 } sources || sources.Any(source => string.IsNullOrEmpty(source)))
             {
                 return BadRequest("sources: the fingerprints of the issues to merge into this one (1 to 100)");
             }
 
-            var problem = await merging.MergeAsync(projectId, fingerprint, sources, IssueActor.Of(user), cancellationToken);
-            return problem is null
+            var refused = await merging.MergeAsync(projectId, fingerprint, sources, IssueActor.Of(user), cancellationToken);
+            return refused is null
                 ? Results.Json(new ApiMerged(fingerprint, [.. (await merging.GetMergedIntoAsync(projectId, fingerprint, cancellationToken)).Select(issue => issue.Fingerprint)]), IssueActivityJsonContext.Default.ApiMerged)
-                : BadRequest(problem);
+                : BadRequest(refused);
         });
 
         api.MapPost("/unmerge", async (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IssueMerging merging, CancellationToken cancellationToken) =>
@@ -140,8 +152,6 @@ internal sealed record ApiMerged(string Fingerprint, IReadOnlyList<string> Merge
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(ApiActivityList))]
 [JsonSerializable(typeof(ApiActivity))]
-[JsonSerializable(typeof(ApiComment))]
-[JsonSerializable(typeof(ApiMerge))]
 [JsonSerializable(typeof(ApiMerged))]
 [JsonSerializable(typeof(AccessProblem))]
 internal sealed partial class IssueActivityJsonContext : JsonSerializerContext;

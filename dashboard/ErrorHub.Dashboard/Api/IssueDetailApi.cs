@@ -37,14 +37,21 @@ internal static class IssueDetailApi
                 : NotFound("this issue has no such event");
         });
 
-        api.MapPost("/assignee", async (int projectId, string fingerprint, ApiAssignment assignment, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IAccessStore accounts, IssueTriage triage, CancellationToken cancellationToken) =>
+        api.MapPost("/assignee", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IAccessStore accounts, IssueTriage triage, CancellationToken cancellationToken) =>
         {
+            var (assignment, problem) = await ApiJsonBody.ReadAsync(
+                context, ApiBodiesJsonContext.Default.ApiAssignment, ApiJsonBody.IssueBodyBytes, "{\"assigneeId\": \"<user id>\" or null}", "assigneeId is required", cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
             {
                 return NotFound($"there is no such issue in a project {projectId} that you may read");
             }
 
-            if (assignment.AssigneeId is { } assigneeId && !await AssignableAsync(accounts, projectId, assigneeId, cancellationToken))
+            if (assignment!.AssigneeId is { } assigneeId && !await AssignableAsync(accounts, projectId, assigneeId, cancellationToken))
             {
                 return Results.Json(
                     new AccessProblem("assigneeId is the id of an active admin or member of this project, or null for nobody"),
@@ -136,7 +143,6 @@ internal sealed record ApiAssignment(Guid? AssigneeId);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ErrorEvent))]
-[JsonSerializable(typeof(ApiAssignment))]
 [JsonSerializable(typeof(ApiSubscription))]
 [JsonSerializable(typeof(AccessProblem))]
 internal sealed partial class IssueDetailJsonContext : JsonSerializerContext;

@@ -120,14 +120,20 @@ internal static class IssuesApi
             return Results.Json(new ApiUserList([.. page.Items], page.TotalCount, next), IssuesJsonContext.Default.ApiUserList);
         });
 
-        api.MapPost("/{fingerprint}/state", async (int projectId, string fingerprint, ApiStateChange change, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, CancellationToken cancellationToken) =>
+        api.MapPost("/{fingerprint}/state", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, CancellationToken cancellationToken) =>
         {
+            var (change, problem) = await ApiJsonBody.ReadAsync(context, ApiBodiesJsonContext.Default.ApiStateChange, ApiJsonBody.IssueBodyBytes, "{\"status\": \"resolved\" or \"ignored\" or \"unresolved\"}", "status is required", cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
             if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null || await issues.GetIssueAsync(projectId, fingerprint, cancellationToken) is null)
             {
                 return NotFound(projectId);
             }
 
-            if (change.InRelease?.Length > MaxReleaseChars || change.AfterRelease?.Length > MaxReleaseChars)
+            if (change!.InRelease?.Length > MaxReleaseChars || change.AfterRelease?.Length > MaxReleaseChars)
             {
                 return BadRequest($"inRelease and afterRelease are release names of at most {MaxReleaseChars} characters");
             }
@@ -243,6 +249,5 @@ internal sealed record ApiStateChange(string? Status, string? InRelease, string?
 [JsonSerializable(typeof(ApiIssue))]
 [JsonSerializable(typeof(ApiEventList))]
 [JsonSerializable(typeof(ApiUserList))]
-[JsonSerializable(typeof(ApiStateChange))]
 [JsonSerializable(typeof(AccessProblem))]
 internal sealed partial class IssuesJsonContext : JsonSerializerContext;

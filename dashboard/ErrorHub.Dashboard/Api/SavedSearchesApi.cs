@@ -152,7 +152,8 @@ internal sealed record ApiSavedSearchChange(string? Name, string? Query, string?
 
 internal sealed record ApiPin(string? Id);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+// A field given twice in a body is refused (ApiJsonBody), not taken as its last value.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ApiSavedSearchList))]
 [JsonSerializable(typeof(ApiSavedSearch))]
 [JsonSerializable(typeof(ApiSavedSearchChange))]

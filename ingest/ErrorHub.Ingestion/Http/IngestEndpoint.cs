@@ -141,7 +141,7 @@ internal sealed partial class IngestEndpoint(
         // Kestrel's minimum data rate (240 bytes/s) ends a client that stops sending, not one that trickles just above it:
         // such a client would hold its connection and a buffer of up to the body limit for hours, for a batch refused anyway
         // once read (it is out of time). So reading stops when the request's time is up.
-        using var readingTimeUp = new CancellationTokenSource(Left() > TimeSpan.Zero ? Left() : TimeSpan.Zero, timeProvider);
+        var readingTimeUp = new ReadDeadline(timeProvider, started, _limits.MaxRequestTime);
         long admitted = 0;
         try
         {
@@ -151,7 +151,7 @@ internal sealed partial class IngestEndpoint(
             JournalPayload? sent = null;
             try
             {
-                using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken, readingTimeUp.Token);
+                using var raw = await RequestBody.ReadAsync(request.Body, request.ContentLength, _limits.MaxBodyBytes, "the body", cancellationToken, readingTimeUp);
                 using var body = gzip ? await raw.GunzipAsync(_limits.MaxDecompressedBytes, cancellationToken) : null;
                 if (body is not null && raw.Length > 0 && !raw.EndsWithGzipTrailerFor(body.Length))
                 {

@@ -12,6 +12,17 @@ internal sealed class BodyTooLargeException(string message) : Exception(message)
 internal sealed class BodyTooSlowException() : Exception("the body did not arrive in time");
 
 /// <summary>
+/// When reading a body must stop: a timestamp of <paramref name="Clock"/> compared after each read. A comparison, not a timer:
+/// a cancellation source with a timeout per request would put a timer on the clock's queue for every batch, only to remove
+/// it again when the body (almost always in time) has arrived.
+/// </summary>
+internal readonly record struct ReadDeadline(TimeProvider Clock, long Started, TimeSpan Limit)
+{
+    /// <summary>Whether the time is up; never for <c>default</c>, which is no deadline.</summary>
+    public bool IsPast => Clock is not null && Clock.GetElapsedTime(Started) >= Limit;
+}
+
+/// <summary>
 /// Reads a request body into a pooled buffer, never past a limit, and decompresses gzip into a second
 /// pooled buffer that stops growing at its own limit: a small compressed bomb costs at most the limit.
 /// </summary>
@@ -37,12 +48,12 @@ internal sealed class RequestBody : IDisposable
     /// <summary>
     /// Reads <paramref name="source"/> to its end into a pooled buffer of at most <paramref name="maxBytes"/>
     /// bytes; one byte more throws <see cref="BodyTooLargeException"/>. A declared length only sizes the
-    /// first buffer: what is actually read decides. Once <paramref name="timeUp"/> is signalled, the first read that
+    /// first buffer: what is actually read decides. Once <paramref name="deadline"/> is past, the first read that
     /// returns data throws <see cref="BodyTooSlowException"/>: a read in progress is never cancelled by it (Kestrel cannot
     /// drain the rest of a body whose read was cancelled, and the client would not get to read the answer).
     /// </summary>
     public static async Task<RequestBody> ReadAsync(
-        Stream source, long? declaredLength, int maxBytes, string limitDescription, CancellationToken cancellationToken, CancellationToken timeUp = default)
+        Stream source, long? declaredLength, int maxBytes, string limitDescription, CancellationToken cancellationToken, ReadDeadline deadline = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         var initial = (int)Math.Min(Math.Max(declaredLength ?? 16 * 1024, 1024), maxBytes);
@@ -79,7 +90,7 @@ internal sealed class RequestBody : IDisposable
                 }
 
                 body._length += read;
-                if (timeUp.IsCancellationRequested)
+                if (deadline.IsPast)
                 {
                     throw new BodyTooSlowException();
                 }

@@ -96,7 +96,20 @@ public sealed class UnsubscribeTests(SmtpServerFixture smtp) : IClassFixture<Smt
         var anaLink = links.For(ana.Id, Shop, AlertTrigger.NewIssue).AbsoluteUri;
         var token = anaLink[(anaLink.IndexOf("token=", StringComparison.Ordinal) + "token=".Length)..];
         var changed = token[..20] + (token[20] == 'A' ? 'B' : 'A') + token[21..];
-        foreach (var forged in new[] { "unsubscribe?token=" + changed, "unsubscribe?token=" + token[..^4], "unsubscribe?token=not-a-token", "unsubscribe" })
+        var benLink = links.For(ben.Id, Shop, AlertTrigger.NewIssue).AbsoluteUri;
+        var benToken = benLink[(benLink.IndexOf("token=", StringComparison.Ordinal) + "token=".Length)..];
+        var issueLink = links.ForIssue(ana.Id, Shop, "fp").AbsoluteUri;
+        var issueToken = issueLink[(issueLink.IndexOf("token=", StringComparison.Ordinal) + "token=".Length)..];
+        var hostile = new[]
+        {
+            "unsubscribe?token=" + token + "&token=" + benToken, // two members' links at once: neither is taken
+            "unsubscribe?token=" + new string('A', 7_000), // huge, still within the request line the server reads
+            "unsubscribe?token=" + token[..(token.Length / 2)], // cut in the middle
+            "unsubscribe?token=%FF%FE%01%1B%5B31m%E2%80%AE", // invalid UTF-8, control characters, an escape sequence, right-to-left override
+            "unsubscribe?token=" + issueToken, // the token of an issue's link, signed for another purpose
+            "unsubscribe?token=",
+        };
+        foreach (var forged in new[] { "unsubscribe?token=" + changed, "unsubscribe?token=" + token[..^4], "unsubscribe?token=not-a-token", "unsubscribe" }.Concat(hostile))
         {
             foreach (var method in new[] { HttpMethod.Get, HttpMethod.Post })
             {

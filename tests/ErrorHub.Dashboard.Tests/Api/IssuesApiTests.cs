@@ -322,7 +322,7 @@ public sealed class IssuesApiTests : IAsyncLifetime
         using (var malformed = await client.PostAsync(path, new StringContent("{\"status\": \"resolved\"", Encoding.UTF8, "application/json")))
         {
             malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-            (await ApiHost.ErrorAsync(malformed)).Should().Contain("must be JSON", "a refusal of the API is JSON, not the HTML not-found page");
+            (await ApiHost.ErrorAsync(malformed)).Should().Contain("not JSON of the form", "a refusal of the API is JSON, not the HTML not-found page");
         }
 
         using (var notJson = await client.PostAsync(path, new StringContent("status=resolved", Encoding.UTF8, "application/x-www-form-urlencoded")))
