@@ -110,14 +110,18 @@ internal static class UnsubscribeEndpoints
     private static async Task<(string Project, string Label)> DescribeAsync(UnsubscribeRequest request, IProjectStore projects, CancellationToken cancellationToken) =>
         ((await projects.GetProjectAsync(request.ProjectId, cancellationToken))?.Name ?? "", AlertTriggerNames.Label(request.Trigger));
 
+    // Light and dark like the dashboard, without its stylesheet: a reader in dark mode is not dazzled by this one page.
+    private const string PageStyle = "body{font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:15px;color:#1b1b1b;background:#fff;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}h1{font-size:22px}@media (prefers-color-scheme: dark){body{color:#e6e6e6;background:#161616}a{color:#8ab4f8 !important}}";
+
     /// <summary>A small page of its own, not a Blazor one: it needs no sign-in, no script and no circuit (also the expired form page).</summary>
     internal static IResult Page(int status, string title, string text, string extraHtml) =>
         Results.Content(
             $"""
             <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="robots" content="noindex"><title>{HtmlEncoder.Default.Encode(title)} - ErrorHub</title></head>
-            <body style="font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:15px;color:#1b1b1b;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5">
-            <h1 style="font-size:22px">{HtmlEncoder.Default.Encode(title)}</h1><p>{HtmlEncoder.Default.Encode(text)}</p>{extraHtml}</body></html>
+            <meta name="robots" content="noindex"><meta name="color-scheme" content="light dark"><title>{HtmlEncoder.Default.Encode(title)} · ErrorHub</title>
+            <style>{PageStyle}</style></head>
+            <body>
+            <h1>{HtmlEncoder.Default.Encode(title)}</h1><p>{HtmlEncoder.Default.Encode(text)}</p>{extraHtml}</body></html>
             """,
             "text/html; charset=utf-8",
             statusCode: status);

@@ -139,7 +139,8 @@ internal static class IssueDetailApi
 internal sealed record ApiSubscription(bool IsSubscribed, string? Reason);
 
 /// <summary>An assignment: the account to assign, or null for nobody.</summary>
-internal sealed record ApiAssignment(Guid? AssigneeId);
+/// <remarks>The key is required, null allowed: a misspelt key (<c>{"assignee": ...}</c>) would otherwise unassign the issue.</remarks>
+internal sealed record ApiAssignment([property: JsonRequired] Guid? AssigneeId);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ErrorEvent))]

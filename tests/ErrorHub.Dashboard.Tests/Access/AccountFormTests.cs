@@ -62,6 +62,18 @@ public sealed partial class AccountFormTests : IDisposable
     }
 
     [Fact]
+    public async Task The_account_page_shows_the_account_id_a_script_assigns_issues_with()
+    {
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        using var client = await _server.SignedInClientAsync();
+
+        var page = await client.GetStringAsync("/account");
+
+        Regex.Match(page, "class=\"muted small account-id\">[^<]*<code>assigneeId</code>: <code>(?<id>[^<]+)</code>").Groups["id"].Value
+            .Should().Be(admin!.Id.ToString(), "the API's assigneeId takes an account id, and nothing else shows it");
+    }
+
+    [Fact]
     public async Task An_open_invitation_on_the_users_page_expires_in_seven_days_not_just_now()
     {
         var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);

@@ -58,6 +58,8 @@ public sealed class UnsubscribeTests(SmtpServerFixture smtp) : IClassFixture<Smt
             page.StatusCode.Should().Be(HttpStatusCode.OK);
             var html = await page.Content.ReadAsStringAsync(bound.Token);
             html.Should().Contain("Stop these mails?").And.Contain("&quot;New issue&quot; mails of Web shop").And.Contain("<form method=\"post\">");
+            html.Should().Contain("<title>Stop these mails? · ErrorHub</title>", "titled like every other page")
+                .And.Contain("@media (prefers-color-scheme: dark)", "a reader in dark mode is not dazzled by the one light page");
         }
 
         (await settings.GetAsync(Shop, bound.Token)).Wants(ana.Id, AlertTrigger.NewIssue).Should().BeTrue("a GET (a mail scanner fetching every link) changes nothing");

@@ -112,10 +112,17 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
             refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, JsonSerializer.Serialize(body));
         }
 
-        foreach (var malformed in new[] { "{\"assigneeId\": \"' OR 1=1 --\"}", "{\"assigneeId\": ", "[]", new string('[', 5000) })
+        // A body without assigneeId (a misspelt key, an empty object) is refused, not read as "nobody".
+        var misspelt = $"{{\"assignee\": \"{admin.Id}\"}}";
+        foreach (var malformed in new[] { "{\"assigneeId\": \"' OR 1=1 --\"}", "{\"assigneeId\": ", "[]", new string('[', 5000), "{}", misspelt })
         {
             using var refused = await _api.Admin.PostAsync(path, new StringContent(malformed, Encoding.UTF8, "application/json"));
             refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, malformed[..Math.Min(40, malformed.Length)]);
+        }
+
+        using (var unchanged = await _api.Admin.GetAsync($"/api/projects/1/issues/{Uri.EscapeDataString(Checkout)}"))
+        {
+            (await JsonAsync(unchanged)).GetProperty("assigneeId").GetGuid().Should().Be(admin.Id, "a refused body changes nothing");
         }
 
         using (var unassigned = await _api.Admin.PostAsJsonAsync(path, new { assigneeId = (Guid?)null }))

@@ -125,7 +125,9 @@ public sealed class IssueListTests : DashboardTestContext
         var empty = cut.Find(".empty-state");
         empty.QuerySelector("h2")!.TextContent.Should().Be("No events yet");
         empty.QuerySelector(".dsn-block")!.TextContent.Should().Be("http://worker-public-key@localhost/2");
-        empty.QuerySelector(".code-block")!.TextContent.Should().Contain("options.Dsn = \"http://worker-public-key@localhost/2\"").And.Contain("app.UseErrorHub();");
+        empty.TextContent.Should().Contain("add the package ErrorHub.AspNetCore", "the package is the first thing a newcomer cannot guess");
+        empty.QuerySelector(".code-block")!.TextContent.Should().Contain("options.Dsn = \"http://worker-public-key@localhost/2\"")
+            .And.Contain("var app = builder.Build();\napp.UseErrorHub(); // first, or right after app.UseExceptionHandler(...)");
     }
 
     [Fact]
