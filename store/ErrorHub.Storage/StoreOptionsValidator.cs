@@ -13,6 +13,11 @@ internal static partial class StoreOptionsValidator
             {
                 failures.Add($"ErrorHub:Store:Sqlite:Path '{path}' is not a usable file path.");
             }
+
+            if (options.Sqlite.PageWriteTimeout <= TimeSpan.Zero || options.Sqlite.PageWriteTimeout > SqliteStoreOptions.MaxPageWriteTimeout)
+            {
+                failures.Add($"ErrorHub:Store:Sqlite:PageWriteTimeout must be positive and at most SQLite's busy timeout of {SqliteStoreOptions.MaxPageWriteTimeout} (e.g. 00:00:10), not {options.Sqlite.PageWriteTimeout}.");
+            }
         }
         else if (IsKind(options.Kind, StoreOptions.ClickHouseKind))
         {
