@@ -84,22 +84,23 @@ public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetim
         Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Issue(1, Fingerprint("checkout")));
         var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Fingerprint("checkout"))));
         cut.WaitForAssertion(() => cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Unresolved"));
+        cut.WaitForAssertion(() => cut.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."));
 
         await node.KillAsync();
-        await cut.Find("button.action-resolve").ClickAsync(new());
+        await cut.InvokeAsync(() => cut.Find("button.action-resolve").Click());
         cut.WaitForAssertion(() => cut.Find(".triage-problem").TextContent.Should().Be(StoreErrorBoundary.ChangeNotSaved));
-        cut.Find("textarea.comment-text").Input("Typed while the store was down");
-        await cut.Find("form.comment-form").SubmitAsync();
+        await cut.InvokeAsync(() => cut.Find("textarea.comment-text").Input("Typed while the store was down"));
+        await cut.InvokeAsync(() => cut.Find("form.comment-form").Submit());
         cut.WaitForAssertion(() => cut.Find(".comment-actions .form-problem").TextContent.Should().Be(StoreErrorBoundary.ChangeNotSaved));
         cut.FindAll(".store-error").Should().BeEmpty("the page stays, in the same circuit");
         cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Unresolved", "nothing is shown as done");
         cut.Find("textarea.comment-text").GetAttribute("value").Should().Be("Typed while the store was down", "kept, to be sent again");
 
         await node.StartAsync();
-        await cut.Find("button.action-resolve").ClickAsync(new());
+        await cut.InvokeAsync(() => cut.Find("button.action-resolve").Click());
         cut.WaitForAssertion(() => cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Resolved"));
         cut.FindAll(".triage-problem").Should().BeEmpty();
-        await cut.Find("form.comment-form").SubmitAsync();
+        await cut.InvokeAsync(() => cut.Find("form.comment-form").Submit());
         cut.WaitForAssertion(() => cut.Find(".timeline-comment").TextContent.Should().Be("Typed while the store was down"));
         cut.FindAll(".comment-actions .form-problem").Should().BeEmpty();
         (await _store.History.GetChangesAsync(new IssueChangeQuery(1, Fingerprint("checkout")))).Items.Should().HaveCount(2, "each change stored once");
