@@ -25,7 +25,7 @@ internal static partial class StoreOutagePages
         var outage = new OutageLog(
             app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
             app.ApplicationServices.GetRequiredService<TimeProvider>());
-        var pageTimeout = app.ApplicationServices.GetRequiredService<IOptions<StoreOptions>>().Value.ClickHouse.PageTimeout;
+        var storeOptions = app.ApplicationServices.GetRequiredService<IOptions<StoreOptions>>().Value;
         var schema = app.ApplicationServices.GetRequiredService<StoreSchemaState>();
         return app.Use(async (context, next) =>
         {
@@ -37,10 +37,10 @@ internal static partial class StoreOutagePages
                 return;
             }
 
-            // A hung node answers nothing: each query of this request (and of the interactive page's circuit it may open)
-            // waits at most this long for ClickHouse to start answering, then fails into the 503 below or the page's
+            // A hung node answers nothing, a locked file lets no one write: each query of this request (and of the
+            // interactive page's circuit it may open) waits at most this long, then fails into the 503 below or the page's
             // own "not answering" state, instead of holding the visitor for the whole RequestTimeout.
-            ClickHouseAnswerHandler.AnswerWithin.Value = pageTimeout;
+            BoundStoreWaits(storeOptions, forIngest: IsIngest(context));
             try
             {
                 await next(context);
@@ -91,7 +91,21 @@ internal static partial class StoreOutagePages
             return false;
         }
 
-        return context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName != "ErrorHubIngest";
+        return !IsIngest(context);
+    }
+
+    private static bool IsIngest(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "ErrorHubIngest";
+
+    /// <summary>
+    /// How long a page's (or an API request's) store calls may wait: ClickHouse to start answering each query
+    /// (PageTimeout), and SQLite's write lock for each change (PageWriteTimeout). Ingest's commits keep SQLite's busy
+    /// timeout of 30 seconds: under ordinary contention they wait rather than refuse a batch.
+    /// </summary>
+    private static void BoundStoreWaits(StoreOptions options, bool forIngest)
+    {
+        ClickHouseAnswerHandler.AnswerWithin.Value = options.ClickHouse.PageTimeout;
+        SqliteDatabase.WriteWithin.Value = forIngest ? null : options.Sqlite.PageWriteTimeout;
     }
 
     /// <summary>
@@ -100,12 +114,12 @@ internal static partial class StoreOutagePages
     /// </summary>
     internal sealed class PageTimeoutCircuitHandler(IOptions<StoreOptions> options) : CircuitHandler
     {
-        private readonly TimeSpan _pageTimeout = options.Value.ClickHouse.PageTimeout;
+        private readonly StoreOptions _options = options.Value;
 
         public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
             async context =>
             {
-                ClickHouseAnswerHandler.AnswerWithin.Value = _pageTimeout;
+                BoundStoreWaits(_options, forIngest: false);
                 await next(context);
             };
     }

@@ -34,6 +34,16 @@ public sealed class SqliteStoreOptions
     /// directory (<c>ErrorHub:DataDirectory</c>, default <c>.errorhub</c> under the content root).
     /// </summary>
     public string? Path { get; set; }
+
+    /// <summary>
+    /// How long, in all, a change made from a dashboard page or API request waits for the file's write lock (behind this
+    /// process's other writes, and another process's transaction, e.g. a backup) before it answers 503 with
+    /// <c>Retry-After</c>. Default 10 seconds, at most 30. Ingest and background work wait SQLite's busy timeout of 30
+    /// seconds for each write.
+    /// </summary>
+    public TimeSpan PageWriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    internal static readonly TimeSpan MaxPageWriteTimeout = TimeSpan.FromSeconds(30);
 }
 
 public sealed class ClickHouseStoreOptions

@@ -23,6 +23,12 @@ internal static partial class StoreOptionsValidator
             failures.Add($"ErrorHub:Store:Kind '{options.Kind}' is unknown: use '{StoreOptions.SqliteKind}' (embedded, the default) or '{StoreOptions.ClickHouseKind}'.");
         }
 
+        // Checked whatever the kind: the dashboard reads it either way.
+        if (options.Sqlite.PageWriteTimeout <= TimeSpan.Zero || options.Sqlite.PageWriteTimeout > SqliteStoreOptions.MaxPageWriteTimeout)
+        {
+            failures.Add($"ErrorHub:Store:Sqlite:PageWriteTimeout must be positive and at most SQLite's busy timeout of {SqliteStoreOptions.MaxPageWriteTimeout} (e.g. 00:00:10), not {options.Sqlite.PageWriteTimeout}.");
+        }
+
         return failures;
     }
 

@@ -118,6 +118,8 @@ public sealed class ServerCompositionTests : IDisposable
     [InlineData("ErrorHub:Store:ClickHouse:Url", "http://admin:secret@127.0.0.1:8123/", "must not carry credentials")]
     [InlineData("ErrorHub:Store:ClickHouse:Database", "errors; DROP", "is not a plain identifier")]
     [InlineData("ErrorHub:Store:ClickHouse:RequestTimeout", "00:00:00", "RequestTimeout must be positive")]
+    [InlineData("ErrorHub:Store:Sqlite:PageWriteTimeout", "00:00:00", "ErrorHub:Store:Sqlite:PageWriteTimeout must be positive and at most SQLite's busy timeout of 00:00:30 (e.g. 00:00:10), not 00:00:00.")]
+    [InlineData("ErrorHub:Store:Sqlite:PageWriteTimeout", "00:05:00", "ErrorHub:Store:Sqlite:PageWriteTimeout must be positive and at most SQLite's busy timeout of 00:00:30 (e.g. 00:00:10), not 00:05:00.")]
     [InlineData("ErrorHub:Store:ClickHouse:Cluster", "prod cluster`", "ErrorHub:Store:ClickHouse:Cluster 'prod cluster`' is not a plain identifier")]
     [InlineData("ErrorHub:Store:ClickHouse:InsertQuorum", "2", "ErrorHub:Store:ClickHouse:InsertQuorum counts replicas: it needs ErrorHub:Store:ClickHouse:Cluster")]
     [InlineData("ErrorHub:Store:ClickHouse:InsertQuorum", "-1", "ErrorHub:Store:ClickHouse:InsertQuorum must be between 0 (off) and 16 replicas, not -1.")]

@@ -97,6 +97,89 @@ public sealed class SqliteStoreTests : StoreContractTests
         (await command.ExecuteScalarAsync()).Should().Be("wal");
     }
 
+    /// <summary>
+    /// Another process's write transaction (a backup, a sqlite3 shell left in BEGIN) held for long: changes made under a
+    /// WriteWithin bound (the dashboard's pages) all give up within it, those queued behind each other here included,
+    /// instead of each waiting out the busy timeout of 30 seconds in turn.
+    /// </summary>
+    [Fact]
+    public async Task Bounded_writes_queued_behind_another_processs_lock_all_give_up_within_their_bound()
+    {
+        await using var holder = await HoldWriteLockAsync();
+        var started = TimeProvider.System.GetTimestamp();
+        SqliteDatabase.WriteWithin.Value = TimeSpan.FromSeconds(1);
+        try
+        {
+            // Each on its own thread, as concurrent requests are: SQLite's waits block the calling one.
+            var writes = Enumerable.Range(0, 4)
+                .Select(i => Task.Run(() => Store.Projects.CreateProjectAsync("Locked " + i, "locked-project-key-" + i + "-0123456789", TestEvents.BaseTime)))
+                .ToList();
+            foreach (var write in writes)
+            {
+                // Unbounded, the first alone would wait 30 s and the fourth two minutes.
+                var refused = await FluentActions.Awaiting(() => write.WaitAsync(TimeSpan.FromSeconds(25))).Should().ThrowAsync<SqliteException>();
+                refused.Which.SqliteErrorCode.Should().Be(SQLitePCL.raw.SQLITE_BUSY);
+                SqliteDatabase.IsUnavailable(refused.Which).Should().BeTrue("a request answers it 503 with Retry-After");
+            }
+        }
+        finally
+        {
+            SqliteDatabase.WriteWithin.Value = null;
+        }
+
+        TimeProvider.System.GetElapsedTime(started).Should().BeLessThan(TimeSpan.FromSeconds(25));
+        (await Store.Projects.GetProjectsAsync()).Should().NotContain(project => project.Name.StartsWith("Locked", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Ingest's commits (no WriteWithin) keep waiting SQLite's busy timeout: a lock held longer than the dashboard's bound,
+    /// and let go well within 30 seconds, delays them but refuses nothing.
+    /// </summary>
+    [Fact]
+    public async Task Unbounded_writes_wait_out_another_processs_lock_that_bounded_writes_give_up_on()
+    {
+        var holder = await HoldWriteLockAsync();
+        try
+        {
+            SqliteDatabase.WriteWithin.Value = TimeSpan.FromMilliseconds(500);
+            try
+            {
+                await FluentActions.Awaiting(() => Store.Events.InsertEventsAsync([TestEvents.Create(1, "bounded", TestEvents.BaseTime)]))
+                    .Should().ThrowAsync<SqliteException>();
+            }
+            finally
+            {
+                SqliteDatabase.WriteWithin.Value = null;
+            }
+
+            // Its own thread: SQLite's waits block the calling one (the driver's async methods run synchronously).
+            var unbounded = Task.Run(() => Store.Events.InsertEventsAsync([TestEvents.Create(1, "unbounded", TestEvents.BaseTime)]));
+            // Longer than the bound above: were it applied to this write too, the write would have failed by now.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            unbounded.IsCompleted.Should().BeFalse("it waits for the lock: {0}", unbounded.Exception?.Message);
+            await holder.DisposeAsync();
+            await unbounded.WaitAsync(TimeSpan.FromSeconds(25));
+        }
+        finally
+        {
+            await holder.DisposeAsync();
+        }
+
+        (await Store.Issues.GetIssueAsync(1, "unbounded")).Should().NotBeNull();
+        (await Store.Issues.GetIssueAsync(1, "bounded")).Should().BeNull();
+    }
+
+    /// <summary>A connection of "another process" (unpooled, its own lock) holding a write transaction until disposed.</summary>
+    private async Task<SqliteConnection> HoldWriteLockAsync()
+    {
+        var holder = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await holder.OpenAsync();
+        await using var begin = holder.CreateCommand();
+        begin.CommandText = "BEGIN IMMEDIATE;";
+        await begin.ExecuteNonQueryAsync();
+        return holder;
+    }
+
     [Fact]
     public async Task A_second_store_on_the_same_file_sees_the_data()
     {

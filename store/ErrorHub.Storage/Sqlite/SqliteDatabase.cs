@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -17,6 +18,15 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     private readonly string _connectionString;
     private readonly string _createConnectionString;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    /// <summary>
+    /// How long, in all, a write started in this async flow waits for the file's write lock: behind this process's earlier
+    /// writes, then for another process's transaction (SQLite's busy timeout). Null: each write waits the busy timeout of 30
+    /// seconds, which ingest's commits need under ordinary contention. The dashboard sets it around its users' requests and
+    /// clicks (<c>ErrorHub:Store:Sqlite:PageWriteTimeout</c>): during another process's long lock, several changes at once
+    /// would otherwise queue here and each wait out the whole busy timeout, the last for minutes.
+    /// </summary>
+    public static readonly AsyncLocal<TimeSpan?> WriteWithin = new();
 
     public SqliteDatabase(string databasePath)
     {
@@ -139,10 +149,28 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
 
     private async Task WriteAsync(bool create, Func<SqliteConnection, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        var busyTimeout = TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds);
+        if (WriteWithin.Value is { } bound && !create)
+        {
+            var waiting = Stopwatch.GetTimestamp();
+            if (!await _writeLock.WaitAsync(bound, cancellationToken))
+            {
+                // The same error as SQLite's own when another process holds the lock, so that callers answer it alike (503).
+                throw new SqliteException(
+                    $"SQLite Error 5: 'database is locked': this process's earlier writes to {Path.GetFileName(DatabasePath)} still wait for its write lock after {bound} (ErrorHub:Store:Sqlite:PageWriteTimeout); does another process hold a write transaction on it?",
+                    SQLitePCL.raw.SQLITE_BUSY);
+            }
+
+            busyTimeout = bound - Stopwatch.GetElapsedTime(waiting);
+        }
+        else
+        {
+            await _writeLock.WaitAsync(cancellationToken);
+        }
+
         try
         {
-            await using (var connection = await OpenAsync(create, cancellationToken))
+            await using (var connection = await OpenAsync(create, busyTimeout, cancellationToken))
             {
                 await write(connection, cancellationToken);
             }
@@ -161,16 +189,23 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     /// for them while they are open: ingest would acknowledge events that no restart finds, and a new connection would make
     /// an empty database in its place.
     /// </summary>
-    public Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(create: false, cancellationToken);
+    public Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) =>
+        OpenAsync(create: false, TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds), cancellationToken);
 
-    private async Task<SqliteConnection> OpenAsync(bool create, CancellationToken cancellationToken)
+    /// <param name="busyTimeout">How long each statement waits for another process's lock (SQLite's busy timeout and the driver's own retries).</param>
+    private async Task<SqliteConnection> OpenAsync(bool create, TimeSpan busyTimeout, CancellationToken cancellationToken)
     {
         if (!create)
         {
             EnsureFileExists();
         }
 
-        var connection = new SqliteConnection(create ? _createConnectionString : _connectionString);
+        var busyMilliseconds = Math.Clamp((int)Math.Ceiling(busyTimeout.TotalMilliseconds), 1, BusyTimeoutMilliseconds);
+        var connection = new SqliteConnection(create ? _createConnectionString : _connectionString)
+        {
+            // The driver retries a busy statement for this long on top of SQLite's wait (whole seconds; 0 would be forever).
+            DefaultTimeout = Math.Max(1, busyMilliseconds / 1000),
+        };
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -179,7 +214,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
             await ExecuteAsync(
                 connection,
                 null,
-                $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = FULL;",
+                $"PRAGMA busy_timeout = {busyMilliseconds.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = FULL;",
                 cancellationToken);
             return connection;
         }

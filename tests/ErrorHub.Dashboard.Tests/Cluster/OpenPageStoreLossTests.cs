@@ -1,10 +1,13 @@
 using ErrorHub.Dashboard.Components.Layout;
 using ErrorHub.Dashboard.Components.Pages;
+using ErrorHub.Dashboard.Formatting;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
 using FluentAssertions;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 using static ErrorHub.Testing.Events.TestEvents;
 
@@ -72,5 +75,34 @@ public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetim
         await cut.Find(".store-error-retry").ClickAsync(new());
         cut.WaitForAssertion(() => cut.FindAll(".issue-count").Should().ContainSingle("the retry shows the page again, in the same circuit"));
         cut.FindAll(".store-error").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_change_on_the_issue_page_says_it_was_not_saved_keeps_the_page_and_the_typed_comment_and_works_when_clicked_again()
+    {
+        var node = _cluster.Nodes[0];
+        Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Issue(1, Fingerprint("checkout")));
+        var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Fingerprint("checkout"))));
+        cut.WaitForAssertion(() => cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Unresolved"));
+        cut.WaitForAssertion(() => cut.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."));
+
+        await node.KillAsync();
+        await cut.InvokeAsync(() => cut.Find("button.action-resolve").Click());
+        cut.WaitForAssertion(() => cut.Find(".triage-problem").TextContent.Should().Be(StoreErrorBoundary.ChangeNotSaved));
+        await cut.InvokeAsync(() => cut.Find("textarea.comment-text").Input("Typed while the store was down"));
+        await cut.InvokeAsync(() => cut.Find("form.comment-form").Submit());
+        cut.WaitForAssertion(() => cut.Find(".comment-actions .form-problem").TextContent.Should().Be(StoreErrorBoundary.ChangeNotSaved));
+        cut.FindAll(".store-error").Should().BeEmpty("the page stays, in the same circuit");
+        cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Unresolved", "nothing is shown as done");
+        cut.Find("textarea.comment-text").GetAttribute("value").Should().Be("Typed while the store was down", "kept, to be sent again");
+
+        await node.StartAsync();
+        await cut.InvokeAsync(() => cut.Find("button.action-resolve").Click());
+        cut.WaitForAssertion(() => cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Resolved"));
+        cut.FindAll(".triage-problem").Should().BeEmpty();
+        await cut.InvokeAsync(() => cut.Find("form.comment-form").Submit());
+        cut.WaitForAssertion(() => cut.Find(".timeline-comment").TextContent.Should().Be("Typed while the store was down"));
+        cut.FindAll(".comment-actions .form-problem").Should().BeEmpty();
+        (await _store.History.GetChangesAsync(new IssueChangeQuery(1, Fingerprint("checkout")))).Items.Should().HaveCount(2, "each change stored once");
     }
 }

@@ -425,15 +425,7 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
     /// Hangs the server (SIGSTOP) or lets it go on (SIGCONT): a hung node, stuck on a disk or a lock, whose kernel still
     /// accepts connections while the server answers nothing. A test that hangs a node resumes it in a <c>finally</c>.
     /// </summary>
-    public void Hang(bool hung = true)
-    {
-        using var kill = Process.Start("kill", [hung ? "-STOP" : "-CONT", ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"kill {(hung ? "-STOP" : "-CONT")} {ProcessId} failed with exit code {kill.ExitCode}.");
-        }
-    }
+    public void Hang(bool hung = true) => ClickHouseServerProcess.Hang(ProcessId, hung);
 
     /// <summary>Kills the server (SIGKILL, no shutdown): what a crashed machine does.</summary>
     public async Task KillAsync()

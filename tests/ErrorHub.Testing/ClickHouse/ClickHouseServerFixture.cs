@@ -61,6 +61,12 @@ public sealed class ClickHouseServerFixture : IAsyncLifetime
     /// <summary>The server process this fixture started (null for an external server): for measuring its CPU and memory.</summary>
     public int? ProcessId => IsExternal ? null : _process?.Id;
 
+    /// <summary>
+    /// Hangs this fixture's own server (SIGSTOP) or lets it go on (SIGCONT); see <see cref="ClickHouseServerProcess.Hang"/>.
+    /// </summary>
+    public void Hang(bool hung = true) =>
+        ClickHouseServerProcess.Hang(ProcessId ?? throw new InvalidOperationException("Only a ClickHouse server this fixture started can be hung."), hung);
+
     /// <summary>What <c>SELECT version()</c> answered.</summary>
     public string ServerVersion { get; private set; } = "";
 

@@ -106,6 +106,20 @@ internal static class ClickHouseServerProcess
           <part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>
         """;
 
+    /// <summary>
+    /// Hangs a server (SIGSTOP) or lets it go on (SIGCONT): a hung node, stuck on a disk or a lock, whose kernel still
+    /// accepts connections while the server answers nothing. A test that hangs a server resumes it in a <c>finally</c>.
+    /// </summary>
+    public static void Hang(int processId, bool hung)
+    {
+        using var kill = Process.Start("kill", [hung ? "-STOP" : "-CONT", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {(hung ? "-STOP" : "-CONT")} {processId} failed with exit code {kill.ExitCode}.");
+        }
+    }
+
     public static ChildProcess Start(string name, string binary, string directory, string configPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(binary)
