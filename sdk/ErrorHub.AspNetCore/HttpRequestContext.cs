@@ -154,13 +154,14 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
                 // A capture on a SignalR connection (a Blazor circuit's component, a hub) found the connection's request
                 // (an app's IHttpContextAccessor flows it into every call). That request is not the failure's: it is the
                 // WebSocket the page opened long ago, and completes only when the user leaves. Sent at once, with the
-                // connection's user and without the request.
+                // connection's user and without the request. A log entry whose exception has not reached the app's code
+                // yet (EF Core's failed query) waits for it to unwind into the component, as outside any request.
                 if (errorEvent.User is null && RequestCapture.CaptureUser(_context, _client.Options) is { } user)
                 {
                     errorEvent.User = user;
                 }
 
-                _client.Send(errorEvent, hint);
+                _client.SendOrHoldUnwinding(errorEvent, hint, source);
                 return;
             }
 

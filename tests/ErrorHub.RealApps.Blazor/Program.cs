@@ -1,4 +1,6 @@
 using ErrorHub.RealApps.Blazor.Components;
+using ErrorHub.RealApps.Blazor.Data;
+using Microsoft.EntityFrameworkCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,6 +14,13 @@ builder.Services.AddRazorComponents()
 // component call, which ErrorHub must not take for the failure's request.
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddErrorHub();
+
+// The orders, in an in-memory SQLite database of the previous release's schema (see PizzaStore), kept for as long as the app
+// runs by the connection that made it: the order page's query fails on the circuit.
+const string orders = "Data Source=errorhub-blazor-orders;Mode=Memory;Cache=Shared";
+builder.Services.AddSingleton(PizzaStore.CreatePreviousRelease(orders));
+builder.Services.AddDbContextFactory<PizzaStore>(o => o.UseSqlite(orders));
+builder.Services.AddScoped<OrderRepository>();
 
 var app = builder.Build();
 

@@ -30,6 +30,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ExceptionConverter _exceptions;
     private readonly BackgroundSender? _sender;
+    private readonly UnwindingEvents? _unwinding;
     private readonly IRequestContext? _requestContext;
     private readonly IErrorHubUserProvider? _userProvider;
     private readonly LogScopes? _logScopes;
@@ -85,6 +86,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         _ownEventsPath = dsn.EventsUri.AbsolutePath;
         _ownKey = dsn.PublicKey;
         _sender = new BackgroundSender(dsn, _options, BackgroundSender.CreateHttpClient(), timeProvider, loggerFactory.CreateLogger(OwnLogCategory + ".Transport"));
+        _unwinding = new UnwindingEvents(this, timeProvider);
         _sender.StartWarmUp(WarmUpEvent, [.. CapturePathTypes, .. _requestContext?.CapturePathTypes ?? []]);
     }
 
@@ -155,6 +157,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
                     _requestContext?.SeenAgain(this, exception, request);
                 }
 
+                SeenAgain(exception);
                 return null;
             }
 
@@ -303,7 +306,11 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         return new ScopeRestorer(this, previous);
     }
 
-    public Task<bool> FlushAsync(TimeSpan timeout) => _sender?.FlushAsync(timeout) ?? Task.FromResult(true);
+    public Task<bool> FlushAsync(TimeSpan timeout)
+    {
+        _unwinding?.SendAll(); // a flush promises what was captured before it: held events go now, with the frames they have
+        return _sender?.FlushAsync(timeout) ?? Task.FromResult(true);
+    }
 
     /// <summary>The scope events of this flow get: one pushed here, else the request's, else the process's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -352,19 +359,57 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     /// <summary>How deep a chain of wrappers is searched for a reported exception (a chain may be long, never endless).</summary>
     private const int MaxWrappedDepth = 16;
 
+    /// <summary>
+    /// <paramref name="exception"/> (or one it wraps) was already reported, and is seen again: an event of it held outside
+    /// a request until it unwound into the app's code (see <see cref="UnwindingEvents"/>) takes the frames it has now and is sent.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void SeenAgain(Exception exception) => _unwinding?.SeenAgain(exception);
+
+    /// <summary>
+    /// The last steps of an event outside a request: a log entry whose exception none of the app's code has seen yet (a
+    /// library logged it in its catch block and throws it on) waits for it to unwind (see <see cref="UnwindingEvents"/>);
+    /// everything else is sent now.
+    /// </summary>
+    internal Guid? SendOrHoldUnwinding(ErrorHubEvent errorEvent, ErrorHubHint hint, CaptureSource source)
+    {
+        if (source == CaptureSource.Logger && _unwinding is { } unwinding && hint.Exception is { } exception
+            && NotYetInApp(exception) && unwinding.TryHold(errorEvent, hint))
+        {
+            return errorEvent.EventId;
+        }
+
+        return Send(errorEvent, hint);
+    }
+
+    /// <summary>Whether <paramref name="exception"/> was thrown and none of its frames is the app's yet (see <see cref="UnwindingEvents"/>).</summary>
+    internal bool NotYetInApp(Exception exception) => _exceptions.NotYetInApp(exception);
+
     /// <summary>An event not sent yet takes the frames <paramref name="exception"/> has now (see <see cref="Capture"/>).</summary>
     internal void RecaptureExceptions(ErrorHubEvent errorEvent, Exception exception) => _exceptions.AddExceptions(errorEvent, exception);
 
-    public ValueTask DisposeAsync() => _sender?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _unwinding?.Dispose();
+        return _sender?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
 
     /// <summary>For containers disposed synchronously: the same bounded flush, waited for on this thread.</summary>
-    public void Dispose() => _sender?.Dispose();
+    public void Dispose()
+    {
+        _unwinding?.Dispose();
+        _sender?.Dispose();
+    }
 
     /// <summary>
     /// Stops the SDK at the app's shutdown: waits for queued events until <see cref="ErrorHubOptions.ShutdownTimeout"/>
     /// after the first call, whichever of host stop, disposal or the process exit comes first.
     /// </summary>
-    internal Task<bool> ShutdownAsync() => _sender?.ShutdownAsync() ?? Task.FromResult(true);
+    internal Task<bool> ShutdownAsync()
+    {
+        _unwinding?.Stop(); // nothing waits for a timer at shutdown: held events are queued with the frames they have
+        return _sender?.ShutdownAsync() ?? Task.FromResult(true);
+    }
 
     /// <summary>At a crash, what <see cref="ShutdownAsync"/> could not send: logged, and written to <paramref name="standardError"/>.</summary>
     internal void ReportGivenUpAtCrash(TextWriter standardError) => _sender?.ReportGivenUpAtCrash(standardError);
@@ -446,7 +491,7 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
             return errorEvent.EventId; // the request adds itself and the user, and decides when, and whether, to send
         }
 
-        return Send(errorEvent, hint);
+        return SendOrHoldUnwinding(errorEvent, hint, source);
     }
 
     /// <summary>The last steps of every event: the user provider, BeforeSend, the queue.</summary>

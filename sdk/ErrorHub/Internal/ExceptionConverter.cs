@@ -230,6 +230,41 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
         return fields;
     }
 
+    /// <summary>
+    /// Whether <paramref name="exception"/> was thrown (it has frames) and none of its frames is the app's yet: a library
+    /// that logs a failure in its catch block before throwing it on (EF Core's failed query) reports it before it has
+    /// unwound into the app's code. Reads only each frame's method facts (remembered per method), never symbol files.
+    /// </summary>
+    internal bool NotYetInApp(Exception exception)
+    {
+        try
+        {
+            var trace = new StackTrace(exception, fNeedFileInfo: false);
+            var count = Math.Min(trace.FrameCount, MaxFramesPerException);
+            var thrown = false;
+            for (var i = 0; i < count; i++)
+            {
+                if (trace.GetFrame(i)?.GetMethod() is not { } method || Facts(method) is not { Hidden: false } facts)
+                {
+                    continue;
+                }
+
+                if (facts.InApp)
+                {
+                    return false;
+                }
+
+                thrown = true;
+            }
+
+            return thrown;
+        }
+        catch (Exception)
+        {
+            return false; // unreadable frames: sent as they are, as before
+        }
+    }
+
     private ExceptionEntry Convert(CapturedException captured)
     {
         var type = captured.Exception.GetType();

@@ -106,7 +106,10 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                 {
                     if (client.WasCaptured(exception))
                     {
-                        return; // the middleware (or the app) reported it already: not even worth formatting the message
+                        // The middleware (or the app, or a library's earlier entry) reported it already: not even worth
+                        // formatting the message. An event of it still waiting to unwind takes the frames it has now.
+                        client.SeenAgain(exception);
+                        return;
                     }
 
                     var (eventLevel, source) = _contained

@@ -129,6 +129,39 @@ public sealed class BlazorCircuitTests : IClassFixture<BrowserFixture>, IAsyncLi
         app.Output.ToString().Should().NotContain("ErrorHub.Sdk", "the SDK writes nothing into the app's log");
     }
 
+    /// <summary>
+    /// BlazingPizza's order page on a circuit, whose EF Core query fails in SQLite: EF Core logs the failure at Error in its
+    /// own catch block, before the exception unwinds into the app's repository and component. The event must still carry
+    /// the app's frames and a culprit in the app, once: it waits for the exception to reach the app's code (the circuit's
+    /// own entry of it) instead of going out with the driver's frames alone.
+    /// </summary>
+    [Fact]
+    public async Task A_database_failure_on_a_circuit_is_reported_once_with_the_components_frames()
+    {
+        var url = FreePort.NextHttpUrl();
+        await using var app = await StartAppAsync(url);
+        var page = await _browser.NewPageAsync();
+        await page.Context.AddCookiesAsync([new Cookie { Name = "demo-user", Value = "kim", Url = url.ToString() }]);
+
+        (await page.GotoAsync(new Uri(url, "/myorders/1").ToString()))!.Status.Should().Be(200, "the page is not prerendered: the circuit loads the order");
+
+        List<ErrorEvent> events = [];
+        await WaitUntilAsync(async () => (events = await _ingest.AllEventsAsync()).Count >= 1, "the order query's failure at ingest", app);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a second report of the same exception would come right after the first
+
+        events = await _ingest.AllEventsAsync();
+        var reported = events.Should().ContainSingle(string.Join(" | ", events.Select(e => $"{e.Title} [{e.Logger}] {e.Culprit}"))).Subject;
+        reported.Exceptions[0].Type.Should().Be("Microsoft.Data.Sqlite.SqliteException");
+        reported.Exceptions[0].Value.Should().Contain("no such column");
+        reported.Logger.Should().StartWith("Microsoft.EntityFrameworkCore", "EF Core's entry came first and made the event");
+        reported.Culprit.Should().Contain("OrderRepository", "the culprit is the app's code that ran the query, not SqliteDataReader");
+        var appFrames = reported.Exceptions[0].Frames.Where(f => f.InApp).Select(f => f.Type).ToList();
+        appFrames.Should().Contain(t => t!.Contains("OrderRepository")).And.Contain(t => t!.Contains("OrderDetails"));
+        reported.Request.Should().BeNull("the HTTP request that served the page is long gone");
+        reported.User!.Id.Should().Be("id-kim");
+        app.Output.ToString().Should().NotContain("ErrorHub.Sdk", "the SDK writes nothing into the app's log");
+    }
+
     private static ErrorEvent Single(List<ErrorEvent> events, string message) =>
         events.Should().ContainSingle(e => e.Exceptions.Any(x => x.Value.StartsWith(message, StringComparison.Ordinal)), message).Subject;
 

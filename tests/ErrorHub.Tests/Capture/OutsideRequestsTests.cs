@@ -211,6 +211,84 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
         reported.Should().BeEquivalentTo(["System.InvalidOperationException", "System.AggregateException"]);
     }
 
+    /// <summary>
+    /// A data library that logs a failed query before throwing it on (EF Core does) in a background service: the event waits
+    /// for the exception to reach the app's code, and the host's own entry of it ("BackgroundService failed") sends it with
+    /// the worker's frames, once, instead of the library's frames alone.
+    /// </summary>
+    [Fact]
+    public async Task A_library_logged_failure_escaping_a_BackgroundService_is_reported_once_with_the_workers_frames()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        builder.Services.AddHostedService<WorkerQueryingOrders>();
+        builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        await WaitForEventAsync("the orders table has no column DeliveredAt");
+        await Task.Delay(UnwindingEventsDelayAndMore); // a second report would follow the first
+        await host.StopAsync();
+
+        var e = Events("the orders table has no column DeliveredAt").Should().ContainSingle().Subject;
+        e["logger"].Should().Be("Microsoft.Data.Orders", "the library's entry made the event");
+        InAppTypes(e).Should().Contain(t => t.EndsWith("WorkerQueryingOrders", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The same failure caught by the worker, which goes on: nothing sees the exception again, so the event is sent after
+    /// the short wait, with the frames it unwound through until the worker caught it. A flush sends it at once.
+    /// </summary>
+    [Fact]
+    public async Task A_library_logged_failure_the_app_catches_is_sent_after_a_short_wait_with_the_apps_frames()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.Data.Orders");
+
+        var caught = await CountCatchingAsync(logger, "the orders table has no column DeliveredAt");
+        await WaitForEventAsync("the orders table has no column DeliveredAt");
+        var e = Events("the orders table has no column DeliveredAt").Should().ContainSingle().Subject;
+        InAppTypes(e).Should().Contain(t => t.EndsWith(nameof(OutsideRequestsTests), StringComparison.Ordinal), "the app caught it there");
+
+        // A flush does not wait for the delay: what was captured before it is sent.
+        await CountCatchingAsync(logger, "the orders table is locked");
+        await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
+        Events("the orders table is locked").Should().ContainSingle();
+        await host.StopAsync();
+        caught.Should().Be(-1);
+    }
+
+    /// <summary>Waits for this failure's event: other tests' forgotten tasks may reach the ingest too (see <see cref="FindEvent"/>).</summary>
+    private async Task WaitForEventAsync(string value)
+    {
+        for (var waited = 0; waited < 100 && FindEvent(value) is null; waited++)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    private static readonly TimeSpan UnwindingEventsDelayAndMore = ErrorHub.Internal.UnwindingEvents.Delay * 3;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<int> CountCatchingAsync(ILogger logger, string message)
+    {
+        try
+        {
+            return await Microsoft.Data.Orders.OrderQuery.CountAsync(logger, message);
+        }
+        catch (InvalidOperationException)
+        {
+            return -1; // the worker shows "no count" and goes on
+        }
+    }
+
+    private static List<string> InAppTypes(WireMap e) =>
+        [.. e["exceptions"].AsList()[0].AsMap()["frames"].AsList().Select(f => f.AsMap())
+            .Where(f => Equals(f["in_app"], true)).Select(f => (string)f["type"]!)];
+
     /// <summary>Collects (the runtime finds forgotten faulted tasks in their finalizers) until the event arrives, five times at most.</summary>
     private async Task CollectUntilReportedAsync(IErrorHubClient client, string value)
     {
@@ -261,6 +339,12 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
             throw new InvalidOperationException("the cache server refused the connection");
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private sealed class WorkerQueryingOrders(ILoggerFactory loggers) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken) =>
+            await Microsoft.Data.Orders.OrderQuery.CountAsync(loggers.CreateLogger("Microsoft.Data.Orders"), "the orders table has no column DeliveredAt");
     }
 
     private sealed class FailingWorker : BackgroundService
