@@ -15,6 +15,10 @@ public sealed class ConfigurationDocsTests
     // Read by ASP.NET Core itself, not by ErrorHub's options.
     private static readonly string[] HostKeys = ["Urls", "AllowedHosts"];
 
+    // Kestrel's own limits, which the server binds from this section over its defaults (KestrelLimitsSetup).
+    private static readonly IEnumerable<string> KestrelLimitKeys =
+        typeof(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits).GetProperties().Select(p => $"{KestrelLimitsSetup.SectionName}:{p.Name}");
+
     private static readonly IReadOnlyList<ConfigurationDocs.DocumentedKey> Documented =
         ConfigurationDocs.Keys("Server (").Where(k => !k.Key.Contains('*')).ToList();
 
@@ -28,7 +32,7 @@ public sealed class ConfigurationDocsTests
     public void Every_documented_server_key_exists()
     {
         Documented.Should().HaveCountGreaterThan(50, "the page's tables were read");
-        var existing = Options.Select(o => o.Key).Concat(HostKeys).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var existing = Options.Select(o => o.Key).Concat(HostKeys).Concat(KestrelLimitKeys).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         Documented.Where(k => !existing.Contains(k.Key)).Select(k => $"{k.Key} ({k.Section})")
             .Should().BeEmpty("every key docs/configuration.md names is read by the server");
