@@ -25,7 +25,7 @@ internal sealed class UnwindingEvents : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly object _gate = new(); // not Lock: the package also targets net8.0
     private readonly List<HeldEvent> _held = [];
-    private readonly ITimer _timer;
+    private ITimer? _timer; // made at the first hold: most clients never hold an event
     private int _count; // read without the lock: a second sighting with nothing held costs one read
     private bool _stopped;
 
@@ -33,12 +33,6 @@ internal sealed class UnwindingEvents : IDisposable
     {
         _client = client;
         _timeProvider = timeProvider;
-
-        // The timer must not carry the flow that first armed it (a circuit's, a request's) into the sends it makes.
-        using (ExecutionContext.SuppressFlow())
-        {
-            _timer = timeProvider.CreateTimer(static state => ((UnwindingEvents)state!).SendDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
     }
 
     /// <summary>Holds the event until its exception is seen again or <see cref="Delay"/> passed; false when full or stopped (the caller sends it).</summary>
@@ -55,7 +49,7 @@ internal sealed class UnwindingEvents : IDisposable
             Volatile.Write(ref _count, _held.Count);
             if (_held.Count == 1)
             {
-                _timer.Change(Delay, Timeout.InfiniteTimeSpan);
+                Arm(Delay);
             }
         }
 
@@ -101,8 +95,39 @@ internal sealed class UnwindingEvents : IDisposable
     public void Dispose()
     {
         Stop();
-        _timer.Dispose();
+        lock (_gate)
+        {
+            _timer?.Dispose();
+        }
     }
+
+    /// <summary>Under the lock: the timer fires once after <paramref name="wait"/>.</summary>
+    private void Arm(TimeSpan wait)
+    {
+        if (_timer is null)
+        {
+            // The timer must not carry the flow that first armed it (a circuit's, a request's) into the sends it makes. The
+            // app's thread may already suppress it (SuppressFlow would then throw into the app's log call).
+            if (ExecutionContext.IsFlowSuppressed())
+            {
+                _timer = CreateTimer(wait);
+            }
+            else
+            {
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _timer = CreateTimer(wait);
+                }
+            }
+
+            return;
+        }
+
+        _timer.Change(wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private ITimer CreateTimer(TimeSpan wait) =>
+        _timeProvider.CreateTimer(static state => ((UnwindingEvents)state!).SendDue(), this, wait, Timeout.InfiniteTimeSpan);
 
     private void SendDue()
     {
@@ -140,7 +165,7 @@ internal sealed class UnwindingEvents : IDisposable
             if (_held.Count > 0 && !_stopped)
             {
                 var wait = _held[0].Due - _timeProvider.GetUtcNow();
-                _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                Arm(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
             }
         }
 
