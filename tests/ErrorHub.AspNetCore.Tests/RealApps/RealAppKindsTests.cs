@@ -306,7 +306,7 @@ public sealed class RealAppKindsTests
     }
 
     /// <summary>
-    /// MVC opens a log scope for every action and page it runs, with the action's id and name. The id is a GUID MVC makes
+    /// MVC opens a log scope for every action it runs, with the action's id and name. The id is a GUID MVC makes
     /// anew at each start (the same action has another after every deploy) and the name repeats the endpoint tag: as
     /// tags they would say nothing and take two of the 20 (found on davidfowl/AspNetCoreDiagnosticScenarios).
     /// </summary>
