@@ -79,15 +79,17 @@ internal sealed class LogScopes
             }
         }
 
-        // The scopes hosting, Kestrel and the logger factory open for every request in any app that logs. Of their
+        // The scopes hosting, Kestrel, the logger factory and MVC open for every request in any app that logs. Of their
         // values only the request id is news to an event (it is what the app's own log lines carry): the path is the
-        // URL's, the connection id is the request id's prefix, and the trace, span and parent ids are the trace_id and
-        // span_id tags already. Kept, they would take six of the 20 tags from the app's own scopes. Matched by the type's
-        // name, which is the same on every supported ASP.NET Core, not its full name, which moved between releases.
+        // URL's, the connection id is the request id's prefix, the trace, span and parent ids are the trace_id and
+        // span_id tags already, and MVC's action name is the endpoint tag; MVC's action id is a GUID made anew at each
+        // start, so the same action has another after every deploy. Kept, they would take eight of the 20 tags from the
+        // app's own scopes. Matched by the type's name, which is the same on every supported ASP.NET Core, not its full
+        // name, which moved between releases.
         private static bool IsFrameworkScope(object scope)
         {
             var type = scope.GetType();
-            return type.Name is "HostingLogScope" or "ConnectionLogScope" or "ActivityLogScope"
+            return type.Name is "HostingLogScope" or "ConnectionLogScope" or "ActivityLogScope" or "ActionLogScope"
                 && type.Namespace is { } space && space.StartsWith("Microsoft.", StringComparison.Ordinal);
         }
 
