@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
 using Xunit;
 using static Microsoft.Playwright.Assertions;
 
@@ -29,7 +32,9 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-openhang-" + Guid.NewGuid().ToString("N"));
     private readonly Uri _baseUrl = FreePort.NextHttpUrl();
     private TestProcess? _dashboard;
+    private IConfiguration? _store;
     private bool _hung;
+    private const string NotSaved = "Not saved: the store is not answering. Try again in a few seconds.";
 
     public async Task InitializeAsync()
     {
@@ -43,6 +48,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
                 ["ErrorHub:Store:ClickHouse:Database"] = _database,
             })
             .Build();
+        _store = configuration;
         await using (var services = new ServiceCollection().AddLogging().AddErrorHubServer(configuration).BuildServiceProvider())
         {
             await new DashboardSeed().WriteAsync(services);
@@ -133,7 +139,6 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
     {
         var page = await browser.NewPageAsync();
         var problems = PageProblems.Watch(page);
-        const string NotSaved = "Not saved: the store is not answering. Try again in a few seconds.";
         const string Comment = "Typed while the store hung";
         try
         {
@@ -187,6 +192,149 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await page.Locator("button.bulk-retry").ClickAsync();
             await Expect(page.Locator(".bulk-status")).ToHaveTextAsync("Resolved 1 issue.");
             await Expect(page.Locator(".bulk-failed")).ToHaveCountAsync(0);
+            problems.All.Should().BeEmpty();
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>
+    /// The issue page's other changes (the bookmark's star, Subscribe, Merge) and a saved search on the list while the
+    /// node hangs: each says "Not saved" beside its button instead of the whole page giving way to the store error, shows
+    /// the stored state (the star empty, the same button word, the same page), keeps the circuit and what was typed, and
+    /// the same click works once the node runs again, stored once.
+    /// </summary>
+    [Fact]
+    public async Task Bookmark_subscribe_merge_and_saved_search_on_a_hung_node_say_not_saved_and_work_when_clicked_again()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        const string SearchName = "Saved while the store hung";
+        try
+        {
+            var issue = "projects/1/issues/" + DashboardSeed.CheckoutFingerprint;
+            await SignInAsync(page, issue);
+            var star = page.Locator(".bookmark-star");
+            await Expect(star).ToHaveAttributeAsync("aria-pressed", "false");
+            var subscribe = page.Locator("button.action-subscribe");
+            await Expect(subscribe).ToHaveTextAsync("Subscribe");
+            await page.Locator("select.merge-target").SelectOptionAsync(DashboardSeed.ProfileFingerprint);
+
+            Hang(true);
+            await star.ClickAsync();
+            await Expect(page.Locator(".bookmark-problem")).ToHaveTextAsync(NotSaved, new() { Timeout = 30_000 });
+            await Expect(star).ToHaveAttributeAsync("aria-pressed", "false", new() { Timeout = 1 });
+            await subscribe.ClickAsync();
+            await Expect(page.Locator(".subscribe-problem")).ToHaveTextAsync(NotSaved, new() { Timeout = 30_000 });
+            await Expect(subscribe).ToHaveTextAsync("Subscribe", new() { Timeout = 1 });
+            await page.Locator("button.action-merge").ClickAsync();
+            await Expect(page.Locator(".merge-form .form-problem")).ToHaveTextAsync(NotSaved, new() { Timeout = 30_000 });
+            await Expect(page).ToHaveURLAsync(new Uri(_baseUrl, issue).ToString());
+            await ExpectPageAndCircuitKeptAsync(page);
+
+            Hang(false);
+            await star.ClickAsync();
+            await Expect(star).ToHaveAttributeAsync("aria-pressed", "true");
+            await Expect(page.Locator(".bookmark-problem")).ToHaveCountAsync(0);
+            await subscribe.ClickAsync();
+            await Expect(subscribe).ToHaveTextAsync("Unsubscribe");
+            await Expect(page.Locator(".subscribe-problem")).ToHaveCountAsync(0);
+
+            // Reloaded from the store: what the page showed is what was stored, none of the hung clicks came in late.
+            await page.ReloadAsync();
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await Expect(star).ToHaveAttributeAsync("aria-pressed", "true");
+            await Expect(subscribe).ToHaveTextAsync("Unsubscribe");
+            await Expect(page.Locator(".merged-none")).ToBeVisibleAsync();
+
+            // The saved search: its form and typed name stay, and the same Save works afterwards.
+            await page.GotoAsync(new Uri(_baseUrl, "projects/1/issues").ToString());
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await page.Locator(".saved-searches-summary").ClickAsync();
+            await page.Locator("button.save-search").ClickAsync();
+            await page.Locator(".saved-search-name").FillAsync(SearchName);
+            Hang(true);
+            await page.Locator(".saved-search-save").ClickAsync();
+            await Expect(page.Locator(".saved-searches .form-problem")).ToHaveTextAsync(NotSaved, new() { Timeout = 30_000 });
+            await Expect(page.Locator(".saved-search-name")).ToHaveValueAsync(SearchName, new() { Timeout = 1 });
+            await Expect(page.Locator(".saved-search-link", new() { HasText = SearchName })).ToHaveCountAsync(0);
+            await ExpectPageAndCircuitKeptAsync(page);
+            Hang(false);
+            await page.Locator(".saved-search-save").ClickAsync();
+            await Expect(page.Locator(".saved-search-status")).ToHaveTextAsync($"Saved “{SearchName}”.");
+            await Expect(page.Locator(".saved-search-link", new() { HasText = SearchName })).ToHaveCountAsync(1);
+
+            // And the merge, the same click on the issue page: it goes to the issue it merged into.
+            await page.GotoAsync(new Uri(_baseUrl, issue).ToString());
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            await page.Locator("select.merge-target").SelectOptionAsync(DashboardSeed.ProfileFingerprint);
+            await page.Locator("button.action-merge").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Uri(_baseUrl, "projects/1/issues/" + DashboardSeed.ProfileFingerprint).ToString());
+            problems.All.Should().BeEmpty();
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>
+    /// The issue list and an issue page refresh by themselves (new issues, someone else's triage): while the node hangs
+    /// each says the store is not answering and keeps what it showed, with its circuit (no reconnect bar, no error page),
+    /// and once the node runs again each refreshes by itself: the banner goes, and an issue new meanwhile appears
+    /// without a reload. Until December 2026 the first failed refresh ended the refreshing for good, silently.
+    /// </summary>
+    [Fact]
+    public async Task Open_pages_that_refresh_themselves_say_the_store_is_not_answering_while_it_hangs_and_recover_by_themselves()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        const string LiveReadFailed = "The store is not answering: this page shows what it last read, and refreshes by itself once the store answers again.";
+        const string NewTitle = "TimeoutException: stored once the store answered again";
+        // A refresh comes every 10 seconds; a hung one gives up after the PageTimeout's 2.
+        var aFewRefreshes = new LocatorAssertionsToHaveTextOptions { Timeout = 45_000 };
+        try
+        {
+            await SignInAsync(page, "projects/1/issues");
+            var count = page.Locator(".issue-count");
+            await Expect(count).ToHaveTextAsync($"{DashboardSeed.ShopIssueCount} issues");
+
+            Hang(true);
+            await Expect(page.Locator(".live-problem")).ToHaveTextAsync(LiveReadFailed, aFewRefreshes);
+            await ExpectPageAndCircuitKeptAsync(page);
+            await Expect(count).ToHaveTextAsync($"{DashboardSeed.ShopIssueCount} issues", new() { Timeout = 1 });
+
+            Hang(false);
+            await using (var services = new ServiceCollection().AddLogging().AddErrorHubServer(_store!).BuildServiceProvider())
+            {
+                await services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+                    [TestEvents.Event(TestEvents.Fingerprint("after-the-hang"), NewTitle, DateTimeOffset.UtcNow)]);
+            }
+
+            await Expect(page.Locator(".issue-link").First).ToHaveTextAsync(NewTitle, aFewRefreshes);
+            await Expect(count).ToHaveTextAsync($"{DashboardSeed.ShopIssueCount + 1} issues");
+            await Expect(page.Locator(".live-problem")).ToHaveCountAsync(0);
+
+            await page.GotoAsync(new Uri(_baseUrl, "projects/1/issues/" + DashboardSeed.CheckoutFingerprint).ToString());
+            await BrowserSignIn.WaitUntilInteractiveAsync(page);
+            // Loaded by the live page (its parts read the store after the circuit starts), not only prerendered.
+            await Expect(page.Locator(".issue-subscription")).ToBeVisibleAsync();
+            await Expect(page.Locator(".merged-none")).ToBeVisibleAsync();
+            Hang(true);
+            await Expect(page.Locator(".live-problem")).ToHaveTextAsync(LiveReadFailed, aFewRefreshes);
+            await ExpectPageAndCircuitKeptAsync(page);
+            // Longer than the open tab's sign-in check (every 30 seconds), which meets the hung store too: the tab stays
+            // signed in (until December 2026 it was signed out, and its page went blank).
+            await Task.Delay(TimeSpan.FromSeconds(35));
+            await ExpectPageAndCircuitKeptAsync(page);
+            await Expect(page.Locator(".header-user")).ToBeVisibleAsync();
+            await Expect(page.Locator(".live-problem")).ToHaveTextAsync(LiveReadFailed, new() { Timeout = 1 });
+            Hang(false);
+            await Expect(page.Locator(".live-problem")).ToHaveCountAsync(0, new() { Timeout = 45_000 });
+            await Expect(page.Locator(".header-user")).ToBeVisibleAsync();
+            await Expect(page.Locator(".triage-actions .status-badge")).ToHaveTextAsync("Unresolved");
             problems.All.Should().BeEmpty();
         }
         finally
