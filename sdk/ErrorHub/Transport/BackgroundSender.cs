@@ -31,6 +31,10 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MinSpoolRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>A shorter Retry-After is taken as no Retry-After (see <see cref="RetryWait"/>).</summary>
+    private static readonly TimeSpan MinRetryAfter = TimeSpan.FromSeconds(1);
+
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
     /// <summary>How long a batch that follows the last one closely waits for more events (unless it is full or a flush asks).</summary>
@@ -831,7 +835,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
             // The disk refused it (a directory that cannot be made or written, a full disk): the batch is retried in
             // memory as without a CacheDirectory, rather than given up after one attempt.
-            await Task.Delay(retryAfter ?? Backoff(1), _timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(RetryWait(retryAfter, 1), _timeProvider, cancellationToken).ConfigureAwait(false);
             await RetryInMemoryAsync(retry!, firstAttempt: 2, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -857,7 +861,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 return;
             }
 
-            await Task.Delay(retryAfter ?? Backoff(attempt), _timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(RetryWait(retryAfter, attempt), _timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -1099,6 +1103,15 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         var delay = header?.Delta ?? (header?.Date is { } date ? date - now : null);
         return delay is { } value ? TimeSpan.FromTicks(Math.Clamp(value.Ticks, 0, MaxBackoff.Ticks)) : null;
     }
+
+    /// <summary>
+    /// The wait before attempt <paramref name="attempt"/> + 1: the server's Retry-After, unless it is under a second (0, or
+    /// a date already past, which a server whose clock is behind sends with every 503): then the back-off. Taken as it
+    /// came, the six attempts followed each other within milliseconds and the batch was given up before the server had a
+    /// moment to recover.
+    /// </summary>
+    private static TimeSpan RetryWait(TimeSpan? retryAfter, int attempt) =>
+        retryAfter is { } asked && asked >= MinRetryAfter ? asked : Backoff(attempt);
 
     private static TimeSpan Backoff(int attempt)
     {
