@@ -32,9 +32,6 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MinSpoolRetry = TimeSpan.FromSeconds(1);
 
-    /// <summary>A shorter Retry-After is taken as no Retry-After (see <see cref="RetryWait"/>).</summary>
-    private static readonly TimeSpan MinRetryAfter = TimeSpan.FromSeconds(1);
-
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
     /// <summary>How long a batch that follows the last one closely waits for more events (unless it is full or a flush asks).</summary>
@@ -835,7 +832,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
             // The disk refused it (a directory that cannot be made or written, a full disk): the batch is retried in
             // memory as without a CacheDirectory, rather than given up after one attempt.
-            await Task.Delay(RetryWait(retryAfter, 1), _timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(retryAfter ?? Backoff(1), _timeProvider, cancellationToken).ConfigureAwait(false);
             await RetryInMemoryAsync(retry!, firstAttempt: 2, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -861,7 +858,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 return;
             }
 
-            await Task.Delay(RetryWait(retryAfter, attempt), _timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(retryAfter ?? Backoff(attempt), _timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -1099,19 +1096,13 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
+        // A date already past is no Retry-After: a server whose clock is behind sends one with every 503, and taken as
+        // "now" it made the six attempts follow each other within milliseconds, giving the batch up before the server had
+        // a moment to recover. "Retry-After: 0" is the server asking for the retry at once, and is taken as it comes.
         var header = response.Headers.RetryAfter;
-        var delay = header?.Delta ?? (header?.Date is { } date ? date - now : null);
+        var delay = header?.Delta ?? (header?.Date is { } date && date > now ? date - now : null);
         return delay is { } value ? TimeSpan.FromTicks(Math.Clamp(value.Ticks, 0, MaxBackoff.Ticks)) : null;
     }
-
-    /// <summary>
-    /// The wait before attempt <paramref name="attempt"/> + 1: the server's Retry-After, unless it is under a second (0, or
-    /// a date already past, which a server whose clock is behind sends with every 503): then the back-off. Taken as it
-    /// came, the six attempts followed each other within milliseconds and the batch was given up before the server had a
-    /// moment to recover.
-    /// </summary>
-    private static TimeSpan RetryWait(TimeSpan? retryAfter, int attempt) =>
-        retryAfter is { } asked && asked >= MinRetryAfter ? asked : Backoff(attempt);
 
     private static TimeSpan Backoff(int attempt)
     {
