@@ -55,6 +55,7 @@ app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages:
 app.UseApiErrorBodies(); // the JSON API answers its refusals in JSON, never with the HTML pages above
 app.UseExpiredFormPage(); // a page's form sent without a valid antiforgery token gets a page saying so, not a blank 400
 app.UseStoreOutagePages(); // a store that cannot be read answers 503 with a page saying so, not an empty 500
+app.UseMethodNotAllowedWithoutSignIn(); // a wrong method is a 405 for everyone: HEAD of the sign-in page redirected to itself without end
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseSessionAntiforgery(); // a session's POST/DELETE under /api needs the antiforgery token; API tokens do not
@@ -82,7 +83,7 @@ app.MapIssueDetailApi();
 app.MapIssueActivityApi();
 app.MapIssueMergeApi();
 app.MapSavedSearchesApi();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode().WithHeadLikeGet(); // link checkers and monitors send HEAD
 
 await app.RunAsync();
 

@@ -82,6 +82,40 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
     }
 
     [Theory]
+    [InlineData("gzip, gzip", true)] // a gzip inside a gzip, announced: one layer is all ingest undoes
+    [InlineData("gzip,gzip", false)]
+    [InlineData("gzip, identity", true)]
+    [InlineData("br", false)]
+    [InlineData("deflate", false)]
+    [InlineData("zstd", false)]
+    [InlineData("x-made-up", false)]
+    public async Task A_content_encoding_other_than_gzip_or_none_is_the_documented_415_json_naming_it(string encoding, bool gzipTwice)
+    {
+        var body = gzipTwice ? IngestHost.Gzip(IngestHost.Gzip(Encode(Batch()))) : Encode(Batch());
+
+        using var response = await Host.Client.SendAsync(Request(body, encoding: encoding));
+
+        response.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType, encoding);
+        (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain($"'{encoding}' is not supported");
+        Host.Logs.Errors.Should().BeEmpty();
+        await ShouldServeAGoodRequest();
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/json")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData("application/x-www-form-urlencoded")]
+    public async Task A_body_that_says_it_is_not_MessagePack_is_the_documented_415_json(string contentType)
+    {
+        using var response = await Host.Client.SendAsync(Request(Encode(Batch()), contentType: contentType));
+
+        response.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType, contentType);
+        (await IngestHost.JsonAsync(response)).GetProperty("error").GetString().Should().Contain("application/vnd.msgpack");
+        Host.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Theory]
     [InlineData("1%20")]
     [InlineData("-1")]
     [InlineData("0")]

@@ -340,8 +340,11 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         var current = exception;
         for (var depth = 0; depth < MaxWrappedDepth; depth++)
         {
-            if (current is AggregateException { InnerExceptions.Count: > 1 } || current.InnerException is not { } inner)
+            if (current is AggregateException { InnerExceptions.Count: > 1 } || current.InnerException is not { } inner
+                || ReferenceEquals(inner, exception))
             {
+                // The end of the chain, or a chain that leads back to this exception (a cycle, which only reflection or a
+                // broken serializer makes): it was just marked, and does not wrap itself.
                 return false;
             }
 

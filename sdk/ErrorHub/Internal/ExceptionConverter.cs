@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Text;
 using ErrorHub.Protocol;
 using ErrorHub.Transport;
 using MessagePack;
@@ -28,6 +30,13 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
     internal const int MaxExceptions = 32;
 
     internal const int MaxFramesPerException = 200;
+
+    /// <summary>
+    /// Longest value (message) of each exception after the first in a chain: what ingest keeps of one (docs/protocol.md).
+    /// Each at <see cref="EventWireWriter.MaxStringChars"/>, a chain of 32 long messages (nested aggregates, wrappers that
+    /// repeat their inner message) made an event of 2 MB, larger than any batch: the whole report was dropped.
+    /// </summary>
+    internal const int MaxInnerValueChars = 8192;
 
     /// <summary>Most methods whose names and flags are remembered; beyond it they are worked out each time.</summary>
     internal const int MaxCachedMethods = 10_000;
@@ -118,7 +127,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
         var entries = new List<ExceptionEntry>(chain.Count);
         foreach (var captured in chain)
         {
-            entries.Add(Convert(captured));
+            entries.Add(Convert(captured, isFirst: entries.Count == 0));
         }
 
         return entries;
@@ -134,10 +143,11 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
     internal void Write(ref MessagePackWriter writer, List<CapturedException> chain)
     {
         writer.WriteArrayHeader(chain.Count);
-        foreach (var captured in chain)
+        for (var i = 0; i < chain.Count; i++)
         {
+            var captured = chain[i];
             var fields = TypeFields(captured.Exception.GetType());
-            EventWireWriter.WriteException(ref writer, fields.Type, SafeMessage(captured.Exception), fields.Module, EncodedTrace(captured.Trace));
+            EventWireWriter.WriteException(ref writer, fields.Type, Value(captured.Exception, isFirst: i == 0), fields.Module, EncodedTrace(captured.Trace));
         }
     }
 
@@ -265,13 +275,13 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
         }
     }
 
-    private ExceptionEntry Convert(CapturedException captured)
+    private ExceptionEntry Convert(CapturedException captured, bool isFirst)
     {
         var type = captured.Exception.GetType();
         var result = new ExceptionEntry
         {
             Type = type.FullName ?? type.Name,
-            Value = SafeMessage(captured.Exception),
+            Value = Value(captured.Exception, isFirst),
             Module = AssemblyName(type.Assembly),
         };
 
@@ -479,12 +489,17 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
     private static bool HasNamespacePrefix(string typeName, string prefix) =>
         typeName.StartsWith(prefix, StringComparison.Ordinal) && (typeName.Length == prefix.Length || typeName[prefix.Length] == '.');
 
+    /// <summary>An exception's entry value: its message, cut to <see cref="MaxInnerValueChars"/> after the first of the chain.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static string Value(Exception exception, bool isFirst) =>
+        isFirst ? SafeMessage(exception) : EventWireWriter.Cut(SafeMessage(exception), MaxInnerValueChars)!;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string SafeMessage(Exception exception)
     {
         try
         {
-            return exception.Message;
+            return IsJoiningAggregate(exception) ? AggregateMessage((AggregateException)exception) : exception.Message;
         }
         catch (Exception)
         {
@@ -492,6 +507,71 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
             return "";
         }
     }
+
+    /// <summary>An AggregateException whose Message joins its inner exceptions' (a subclass may say what its Message is).</summary>
+    private static bool IsJoiningAggregate(Exception exception) =>
+        exception.GetType() == typeof(AggregateException) && ((AggregateException)exception).InnerExceptions.Count > 0;
+
+    /// <summary>
+    /// The text AggregateException.Message makes, <c>own (inner 1) (inner 2)</c> with each inner aggregate's text inside
+    /// its brackets, but only as far as the wire writer keeps it: one character more than
+    /// <see cref="EventWireWriter.MaxStringChars"/>, so the writer cuts it as it cut the whole. The runtime makes the whole
+    /// text at every read, by recursion: an aggregate of 10,000 exceptions of 20,000 characters made 400 MB of text for
+    /// each read (1.5 GB allocated for one event), and aggregates nested deeply enough overflow the stack, which ends the
+    /// app. Here it is made by a loop, with one small entry per open aggregate. An inner exception whose Message throws
+    /// throws here too, as the runtime's does: the event's value is then empty, as before.
+    /// </summary>
+    private static string AggregateMessage(AggregateException aggregate)
+    {
+        const int Limit = EventWireWriter.MaxStringChars + 1;
+        var text = new StringBuilder();
+        var open = new Stack<(ReadOnlyCollection<Exception> Inners, int Next)>();
+        Open(aggregate);
+        while (open.Count > 0 && text.Length < Limit)
+        {
+            var (inners, next) = open.Pop();
+            if (next == inners.Count)
+            {
+                if (open.Count > 0)
+                {
+                    text.Append(')'); // the end of an inner aggregate's brackets
+                }
+
+                continue;
+            }
+
+            open.Push((inners, next + 1));
+            text.Append(next == 0 ? "(" : " (");
+            var inner = inners[next];
+            if (IsJoiningAggregate(inner))
+            {
+                Open((AggregateException)inner);
+            }
+            else
+            {
+                Append(inner.Message);
+                text.Append(')');
+            }
+        }
+
+        return text.Length > Limit ? text.ToString(0, Limit) : text.ToString();
+
+        void Open(AggregateException opened)
+        {
+            Append(OwnMessage(opened));
+            text.Append(' ');
+            open.Push((opened.InnerExceptions, 0));
+        }
+
+        void Append(string piece) => text.Append(piece, 0, Math.Clamp(Limit - text.Length, 0, piece.Length));
+    }
+
+    /// <summary>The message an aggregate was made with, without its inner exceptions' (Exception.Message, which AggregateException overrides).</summary>
+    private static string OwnMessage(AggregateException aggregate) =>
+        MessageField(aggregate) ?? $"Exception of type '{aggregate.GetType()}' was thrown.";
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_message")]
+    private static extern ref string? MessageField(Exception exception);
 
     /// <summary>What a method contributes to every frame of it, whatever the offset.</summary>
     /// <remarks><c>FromPackage</c>: the namespaces say in-app, but the assembly came from a NuGet package (and no InAppInclude names it).</remarks>

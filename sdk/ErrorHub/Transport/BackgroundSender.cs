@@ -31,6 +31,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MinSpoolRetry = TimeSpan.FromSeconds(1);
+
     private static readonly MediaTypeHeaderValue MessagePackMediaType = new("application/vnd.msgpack");
 
     /// <summary>How long a batch that follows the last one closely waits for more events (unless it is full or a flush asks).</summary>
@@ -1095,8 +1096,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
+        // A date already past is no Retry-After: a server whose clock is behind sends one with every 503, and taken as
+        // "now" it made the six attempts follow each other within milliseconds, giving the batch up before the server had
+        // a moment to recover. "Retry-After: 0" is the server asking for the retry at once, and is taken as it comes.
         var header = response.Headers.RetryAfter;
-        var delay = header?.Delta ?? (header?.Date is { } date ? date - now : null);
+        var delay = header?.Delta ?? (header?.Date is { } date && date > now ? date - now : null);
         return delay is { } value ? TimeSpan.FromTicks(Math.Clamp(value.Ticks, 0, MaxBackoff.Ticks)) : null;
     }
 

@@ -641,9 +641,10 @@ internal static class EventWireWriter
     /// </summary>
     internal const int MaxEntries = 1000;
 
-    private static string? Cut(string? value) =>
-        value is null || value.Length <= MaxStringChars ? value
-            : value[..(char.IsHighSurrogate(value[MaxStringChars - 1]) ? MaxStringChars - 1 : MaxStringChars)];
+    /// <summary><paramref name="value"/> cut to at most <paramref name="maxChars"/> characters, never between the halves of a surrogate pair.</summary>
+    internal static string? Cut(string? value, int maxChars = MaxStringChars) =>
+        value is null || value.Length <= maxChars ? value
+            : value[..(char.IsHighSurrogate(value[maxChars - 1]) ? maxChars - 1 : maxChars)];
 
     private static byte[] LevelBytes(ErrorHubLevel level) => level switch
     {

@@ -49,6 +49,62 @@ public sealed class SignInTests
     }
 
     [Fact]
+    public async Task A_HEAD_of_a_page_is_answered_as_its_GET_without_a_body_so_the_login_pages_HEAD_is_not_redirected_to_itself()
+    {
+        // Link checkers and uptime monitors send HEAD: the login page's HEAD was redirected to the login page, whose HEAD
+        // was redirected again, with an ever longer return address, without end.
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var login = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/login"));
+        using var page = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/projects/1/issues"));
+
+        login.StatusCode.Should().Be(HttpStatusCode.OK);
+        login.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
+        (await login.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+        page.StatusCode.Should().Be(HttpStatusCode.Redirect, "as its GET: a page of project data needs a sign-in");
+        page.Headers.Location!.PathAndQuery.Should().Be("/login?returnUrl=%2Fprojects%2F1%2Fissues");
+        server.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("TRACE", "/login")]
+    [InlineData("OPTIONS", "/login")]
+    [InlineData("PUT", "/projects/1/issues")]
+    [InlineData("DELETE", "/")]
+    public async Task A_method_a_page_does_not_take_is_answered_405_without_a_sign_in_not_sent_to_the_login_page(string method, string path)
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        response.Content.Headers.Allow.Should().Contain("GET");
+        server.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("OPTIONS")]
+    [InlineData("TRACE")]
+    [InlineData("PUT")]
+    [InlineData("DELETE")]
+    public async Task A_method_ingest_does_not_take_is_the_405_json_that_names_POST_not_a_request_for_an_api_token(string method)
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), "/api/1/events"));
+
+        // The static files' catch-all route takes GET and HEAD on every path: for those two this path is one the API does
+        // not have (401 without a sign-in or token, 404 with one), and the Allow header names them beside POST.
+        response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        response.Content.Headers.Allow.Should().Contain("POST");
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        (await response.Content.ReadAsStringAsync()).Should().Contain($"does not take {method}; it takes").And.Contain("POST");
+    }
+
+    [Fact]
     public async Task Signing_in_opens_the_pages_the_hub_and_the_api_and_signing_out_closes_them()
     {
         using var server = DashboardServer.Start();

@@ -129,6 +129,24 @@ public sealed class ExceptionConverterTests
     }
 
     [Fact]
+    public void An_aggregates_value_is_the_text_of_its_Message_nested_aggregates_and_a_message_given_as_null_included()
+    {
+        var aggregates = new[]
+        {
+            new AggregateException("outer", new InvalidOperationException("first"),
+                new AggregateException("middle", new FormatException("second"), new AggregateException("empty")),
+                new AggregateException(new TimeoutException("default message around it"))),
+            new AggregateException((string)null!, new InvalidOperationException("own message null")),
+            new AggregateException("no inner exceptions"),
+        };
+
+        foreach (var aggregate in aggregates)
+        {
+            Convert(aggregate).Exceptions[0].Value.Should().Be(aggregate.Message);
+        }
+    }
+
+    [Fact]
     public void An_exception_whose_Message_throws_is_still_reported()
     {
         var e = Convert(Catch(() => throw new HostileException()));

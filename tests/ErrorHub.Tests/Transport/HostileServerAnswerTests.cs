@@ -1,0 +1,122 @@
+using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Ingest;
+using ErrorHub.Tests.Infrastructure;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using static ErrorHub.Tests.Infrastructure.SdkUnderTest;
+
+namespace ErrorHub.Tests.Transport;
+
+/// <summary>
+/// Whatever answers at the DSN's address, however hostile (an endless body, a Retry-After of ten years or below zero, a
+/// redirect to itself), the app sees no exception, the SDK's memory and waits stay bounded, its log gets at most a line
+/// per batch, and the next batch goes out. A real server on loopback; waits on a fake clock.
+/// </summary>
+public sealed class HostileServerAnswerTests : IAsyncLifetime
+{
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly TestClock _clock = new();
+    private readonly CapturingLoggerProvider _logs = new();
+    private RecordingIngest _ingest = null!;
+
+    public async Task InitializeAsync() => _ingest = await RecordingIngest.StartAsync();
+
+    public async Task DisposeAsync() => await _ingest.DisposeAsync();
+
+    [Fact]
+    public async Task A_202_with_a_body_of_a_gigabyte_is_a_delivery_taken_on_its_status_and_the_next_batch_goes_out()
+    {
+        _ingest.Answer(async response =>
+        {
+            response.StatusCode = 202;
+            var chunk = new byte[1024 * 1024];
+            try
+            {
+                for (var i = 0; i < 1024 && !response.HttpContext.RequestAborted.IsCancellationRequested; i++)
+                {
+                    await response.Body.WriteAsync(chunk, response.HttpContext.RequestAborted);
+                }
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or IOException)
+            {
+                // the client closed the connection
+            }
+        });
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        sdk.Client.CaptureMessage("accepted with a huge answer");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        sdk.Client.CaptureMessage("next");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Should().HaveCount(2, "a 202 is a delivery: the batch is not sent again");
+        sdk.Client.Sender!.Drops.Total().Should().Be(0);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("315360000")] // ten years in seconds
+    [InlineData("date ten years ahead")]
+    public async Task A_Retry_After_of_ten_years_is_waited_for_one_minute(string retryAfter)
+    {
+        var value = retryAfter == "315360000" ? retryAfter : _clock.GetUtcNow().AddYears(10).ToString("R");
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: value));
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        sdk.Client.CaptureMessage("not in ten years");
+
+        await _clock.WaitStartedAsync(TimeSpan.FromMinutes(1));
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        _ingest.Requests.Should().HaveCount(2);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty("a retry that succeeds is not worth a warning");
+    }
+
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("-99999999999999999999")]
+    [InlineData("99999999999999999999")]
+    [InlineData("soon")]
+    [InlineData("Sun, 06 Nov 1994 08:49:37 GMT")] // long past: a server whose clock is behind
+    [InlineData("Sat, 01 Jan 2000 00:00:00 GMT")] // the test clock's own start, a moment ago
+    public async Task A_Retry_After_below_zero_malformed_or_a_date_past_is_waited_as_the_back_off(string retryAfter)
+    {
+        _ingest.Answer(Enumerable.Repeat(RecordingIngest.Status(503, retryAfter: retryAfter), 5).ToArray());
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        sdk.Client.CaptureMessage("eventually");
+
+        // The back-off of about 1, 2, 4, 8 and 16 s: a header that cannot be read is ignored, and a date past (as a server
+        // whose clock is behind sends) was taken as "now": the six attempts followed each other within milliseconds, and
+        // the batch was given up before the server had a moment to recover.
+        foreach (var seconds in new[] { 1, 2, 4, 8, 16 })
+        {
+            var wait = await _clock.WaitStartedAsync(w => w != SendTimeout, "a back-off");
+            wait.Should().BeCloseTo(TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(seconds * 0.2));
+            _clock.Advance(wait);
+        }
+
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        _ingest.Requests.Should().HaveCount(6, "five 503s, then the 202");
+        _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList().Count).Should().OnlyContain(count => count == 1);
+    }
+
+    [Fact]
+    public async Task A_redirect_to_itself_is_followed_a_bounded_number_of_times_and_the_batch_is_dropped_with_one_log_line()
+    {
+        // 307 keeps the POST and its body: a server that answers 307 to its own address would take the body again and again.
+        var eventsUri = new Uri(_ingest.BaseAddress, "/api/7/events");
+        _ingest.Answer(Enumerable.Repeat(RecordingIngest.Redirect(307, eventsUri), 200).ToArray());
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        sdk.Client.CaptureMessage("in a loop");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(30)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Count.Should().BeInRange(2, 60, "HttpClient follows at most 50 redirects, and the batch is not sent again");
+        sdk.Client.Sender!.Drops.Total().Should().Be(1);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().Contain("307");
+    }
+}
