@@ -84,6 +84,6 @@ app.MapIssueMergeApi();
 app.MapSavedSearchesApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-await app.RunAsync();
+return await app.RunErrorHubAsync(); // a misconfiguration ends the start with exit code 1 and one line saying what to change
 
 public partial class Program;
