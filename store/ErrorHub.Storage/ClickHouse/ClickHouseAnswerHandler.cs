@@ -55,11 +55,11 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
         // UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, IP_ADDRESS_NOT_ALLOWED; current servers: AUTHENTICATION_FAILED.
         192 or 193 or 194 or 195 or 516 =>
             "; check ErrorHub:Store:ClickHouse:User and ErrorHub:Store:ClickHouse:Password: the user must exist on the server (users.xml, or CREATE USER on " +
-            "current servers), with that password, and be allowed from this machine's address (its <networks>).",
+            "current servers), with that password, and be allowed from this machine's address (its <networks>)",
         // "Requested cluster '...' not found": BAD_GET on 18.x, CLUSTER_DOESNT_EXIST on current servers.
         170 or 701 =>
             "; check ErrorHub:Store:ClickHouse:Cluster: it must name a cluster in the <remote_servers> section of every node's configuration " +
-            "(SELECT DISTINCT cluster FROM system.clusters lists the names the node knows).",
+            "(SELECT DISTINCT cluster FROM system.clusters lists the names the node knows)",
         _ => "",
     };
 
