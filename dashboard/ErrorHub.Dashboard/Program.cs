@@ -85,6 +85,6 @@ app.MapIssueMergeApi();
 app.MapSavedSearchesApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().WithHeadLikeGet(); // link checkers and monitors send HEAD
 
-await app.RunAsync();
+return await app.RunErrorHubAsync(); // a misconfiguration ends the start with exit code 1 and one line saying what to change
 
 public partial class Program;

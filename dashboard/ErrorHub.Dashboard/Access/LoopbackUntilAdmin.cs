@@ -137,22 +137,8 @@ internal sealed partial class LoopbackUntilAdmin(
     }
 
     /// <summary>What the host would listen on: urls, else http_ports/https_ports, plus Kestrel endpoints; else the default.</summary>
-    internal static IReadOnlyList<string> ConfiguredUrls(IConfiguration configuration)
-    {
-        var urls = new List<string>();
-        if (configuration["urls"] is { Length: > 0 } configuredUrls)
-        {
-            urls.AddRange(Split(configuredUrls));
-        }
-        else
-        {
-            urls.AddRange(Split(configuration["http_ports"]).Select(port => "http://*:" + port));
-            urls.AddRange(Split(configuration["https_ports"]).Select(port => "https://*:" + port));
-        }
-
-        urls.AddRange(configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(endpoint => endpoint["Url"]).OfType<string>());
-        return urls.Count == 0 ? [DefaultUrl] : urls;
-    }
+    internal static IReadOnlyList<string> ConfiguredUrls(IConfiguration configuration) =>
+        ListenAddresses.Configured(configuration) is { Count: > 0 } urls ? urls : [DefaultUrl];
 
     internal static bool IsLoopback(string url)
     {
@@ -190,9 +176,6 @@ internal sealed partial class LoopbackUntilAdmin(
         var port = match.Groups["port"].Success ? match.Groups["port"].Value : scheme == "https" ? "443" : "80";
         return $"{scheme}://127.0.0.1:{port}";
     }
-
-    private static string[] Split(string? value) =>
-        (value ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     [GeneratedRegex(@"^(?<scheme>https?)://(?<host>\[[^\]]*\]|[^:/]+)(:(?<port>\d+))?(/.*)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex UrlPattern();

@@ -41,10 +41,27 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
             var code = ClickHouseException.ParseErrorCode(text);
             var message = code is null
                 ? $"ClickHouse at {request.RequestUri?.GetLeftPart(UriPartial.Path)} answered {(int)response.StatusCode} {response.ReasonPhrase}: {text} (is this ClickHouse's HTTP interface?)"
-                : $"ClickHouse refused the query: {text} Query: {ClickHouseException.Abbreviate(Statement.Value ?? "")}";
+                : $"ClickHouse refused the query: {text}{SettingToCheck(code.Value)}. Query: {ClickHouseException.Abbreviate(Statement.Value ?? "")}";
             throw new ClickHouseException(message, code, response.StatusCode);
         }
     }
+
+    /// <summary>
+    /// For the refusals that come from ErrorHub's own configuration rather than from a statement (the first thing an operator
+    /// meets after a typo), which setting to check, so the message says what to change and not only what the server thought.
+    /// </summary>
+    internal static string SettingToCheck(int code) => code switch
+    {
+        // UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, IP_ADDRESS_NOT_ALLOWED; current servers: AUTHENTICATION_FAILED.
+        192 or 193 or 194 or 195 or 516 =>
+            "; check ErrorHub:Store:ClickHouse:User and ErrorHub:Store:ClickHouse:Password: the user must exist on the server (users.xml, or CREATE USER on " +
+            "current servers), with that password, and be allowed from this machine's address (its <networks>)",
+        // "Requested cluster '...' not found": BAD_GET on 18.x, CLUSTER_DOESNT_EXIST on current servers.
+        170 or 701 =>
+            "; check ErrorHub:Store:ClickHouse:Cluster: it must name a cluster in the <remote_servers> section of every node's configuration " +
+            "(SELECT DISTINCT cluster FROM system.clusters lists the names the node knows)",
+        _ => "",
+    };
 
     private async Task<HttpResponseMessage> SendWithinAsync(HttpRequestMessage request, TimeSpan bound, CancellationToken cancellationToken)
     {

@@ -21,6 +21,21 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
     }
 
     [Fact]
+    public async Task A_cluster_name_the_nodes_do_not_know_is_refused_with_a_message_naming_the_setting_to_check()
+    {
+        // The node has its ZooKeeper session and a cluster of its own, only not the one configured: a typo in
+        // ErrorHub:Store:ClickHouse:Cluster, which no retry mends.
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(cluster.Nodes[0].Url, Cluster: "no_such_cluster"));
+        var store = ClickHouseDatabase.Open(client, _database);
+
+        var refusal = (await store.Schema.Invoking(s => s.EnsureSchemaAsync(CancellationToken.None)).Should().ThrowAsync<ClickHouseException>()).Which;
+
+        refusal.StatusCode.Should().NotBeNull("the node answered: a refusal, not an outage to wait out");
+        refusal.Message.Should().Contain("no_such_cluster").And.Contain("check ErrorHub:Store:ClickHouse:Cluster").And.Contain("<remote_servers>");
+    }
+
+    [Fact]
     public async Task Every_table_of_the_schema_is_replicated_or_distributed_over_replicated_local_tables_on_every_node()
     {
         var store = ClickHouseDatabase.Open(ClusterClients.Create(cluster.Nodes[0], _clients), _database);

@@ -1,0 +1,41 @@
+using ErrorHub.Storage.ClickHouse;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>How both server hosts run: docs/deployment.md.</summary>
+public static class ErrorHubHostRunExtensions
+{
+    /// <summary>
+    /// Runs the host until it stops and returns the process's exit code. A start refused for a reason the operator must fix
+    /// (a setting out of range, a ClickHouse that refused the user, its password or the cluster's name) ends the process
+    /// with exit code 1 and one line on standard error saying what to change, instead of an unhandled exception (the
+    /// runtime's abort, SIGABRT and a core dump under a service manager, with the stack trace printed once more). Any
+    /// other failure is thrown as before: a bug keeps its stack trace.
+    /// </summary>
+    public static async Task<int> RunErrorHubAsync(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception exception) when (IsMisconfiguration(exception))
+        {
+            // The host's loggers are disposed by now (RunAsync disposes the host): standard error is what is left, and
+            // what a service manager's journal keeps.
+            await Console.Error.WriteLineAsync($"ErrorHub did not start: {exception.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>A wrong setting (validated at start), or a ClickHouse that answered with a refusal rather than not at all.</summary>
+    private static bool IsMisconfiguration(Exception exception) => exception switch
+    {
+        OptionsValidationException => true,
+        ClickHouseException clickHouse => clickHouse.StatusCode is not null,
+        _ => false,
+    };
+}
