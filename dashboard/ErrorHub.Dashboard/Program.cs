@@ -68,6 +68,11 @@ app.MapStaticAssets().AllowAnonymous();
 if (allInOne)
 {
     app.MapErrorHubIngest().AllowAnonymous();
+    app.MapIngestOtherMethods(); // GET and HEAD of it are the 405 naming POST, as on the stand-alone ingest, not "send an API token"
+}
+else
+{
+    app.MapIngestElsewhere(); // an SDK pointed here gets a 404 saying where events go, not a 401 it takes for a revoked key
 }
 
 app.MapErrorHubOperations(); // /healthz, /readyz, /metrics: anonymous, for probes and scrapers

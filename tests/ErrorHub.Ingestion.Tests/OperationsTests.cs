@@ -61,6 +61,23 @@ public sealed partial class OperationsTests
         }
     }
 
+    [Theory]
+    [InlineData("POST", "/healthz")]
+    [InlineData("PUT", "/readyz")]
+    [InlineData("DELETE", "/metrics")]
+    [InlineData("TRACE", "/healthz")]
+    public async Task The_operations_endpoints_take_GET_and_HEAD_and_answer_any_other_method_405_with_an_Allow_header(string method, string path)
+    {
+        await using var host = await IngestHost.StartAsync();
+
+        using var refused = await host.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        using var head = await host.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed, "a 200 would tell the client its {0} did something", method);
+        refused.Content.Headers.Allow.Should().BeEquivalentTo("GET", "HEAD");
+        head.StatusCode.Should().Be(HttpStatusCode.OK, "load balancers' health checks may send HEAD");
+    }
+
     [Fact]
     public async Task Metrics_count_accepted_events_and_each_kind_of_refusal_in_prometheus_text()
     {

@@ -85,6 +85,25 @@ public sealed class SignInTests
     }
 
     [Theory]
+    [InlineData("POST", "/healthz")]
+    [InlineData("PUT", "/readyz")]
+    [InlineData("DELETE", "/metrics")]
+    [InlineData("TRACE", "/healthz")]
+    public async Task A_method_the_operations_endpoints_do_not_take_is_answered_405_naming_GET_and_HEAD_not_200(string method, string path)
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+
+        using var refused = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        refused.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        refused.Content.Headers.Allow.Should().Contain(["GET", "HEAD"]).And.NotContain("POST");
+        head.StatusCode.Should().Be(HttpStatusCode.OK, "load balancers' health checks may send HEAD");
+        server.Logs.Errors.Should().BeEmpty();
+    }
+
+    [Theory]
     [InlineData("OPTIONS")]
     [InlineData("TRACE")]
     [InlineData("PUT")]
@@ -96,8 +115,7 @@ public sealed class SignInTests
 
         using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), "/api/1/events"));
 
-        // The static files' catch-all route takes GET and HEAD on every path: for those two this path is one the API does
-        // not have (401 without a sign-in or token, 404 with one), and the Allow header names them beside POST.
+        // GET and HEAD: IngestPathTests.
         response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
         response.Content.Headers.Allow.Should().Contain("POST");
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
