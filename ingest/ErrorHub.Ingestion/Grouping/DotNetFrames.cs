@@ -147,6 +147,26 @@ internal static class DotNetFrames
     }
 
     /// <summary>
+    /// Version 12: a framework type's own throw helper (<c>FeatureReferences.ThrowContextDisposed</c>,
+    /// <c>CancellationTokenSource.ThrowIfDisposed</c>, <c>AwaitableSocketAsyncEventArgs.ThrowException</c>): a method named
+    /// <c>Throw*</c> of a type that is neither a helper type (<c>ThrowHelper</c>, <c>Guard</c>, ...), whose methods throw for every caller,
+    /// nor an exception type (<c>SqliteException.ThrowExceptionForRC</c>, which the whole library calls), nor plumbing that rethrows what an awaited
+    /// task or a dispatch info held (<c>TaskAwaiter.ThrowForNonSuccess</c>, <c>ExceptionDispatchInfo.Throw</c>). Such a helper is kept out of line so
+    /// that its type's small methods can be inlined, and the JIT never inlines it: its frame and its type stay put where the throw site's
+    /// frame is inlined into a caller of another type, or into the app's code.
+    /// </summary>
+    public static bool IsOwnTypesThrowHelper(FrameRecord frame, GroupingRules rules)
+    {
+        if (string.IsNullOrEmpty(frame.Type) || IsApp(frame, rules) || IsPlumbing(frame) || !IsThrowHelper(frame, rules))
+        {
+            return false;
+        }
+
+        var owner = LastSegment(NormalizedNames.NormalizeTypeName(frame.Type));
+        return !ThrowHelperTypeNames.Contains(owner) && !owner.EndsWith("Exception", StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// A UI framework's check that it is called on its own thread (WPF's and Avalonia's
     /// Dispatcher.VerifyAccess, also as the method around a local throw helper): it refuses the caller's
     /// thread, so the caller is the bug.

@@ -584,6 +584,9 @@ internal static partial class Grouper
             var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
             var appFrame = FirstAppFrame(sources, rules);
 
+            // Version 12: a framework type's own throw helper stays a frame whatever the JIT inlined after it; its type threw.
+            var helperOwner = rules.ThrowHelperOwnerThrew && throwIndex > 0 ? OwnTypesThrowHelper(throwFrames, throwIndex, rules) : null;
+
             // Version 10: no frame of the app's code, but the request delegate ASP.NET Core compiled for the endpoint is in the stack: the
             // handler it calls was inlined into it (a Release build's small handler). The endpoint stands for the handler, and the frames
             // beyond the delegate (the middleware that called it, which changes when the endpoint middleware is promoted to optimized code
@@ -623,7 +626,7 @@ internal static partial class Grouper
                     // made one issue of every null dereference anywhere in the type (Dapper's SqlMapper: thousands of lines).
                     var site = rules.NullDereferenceMethod && appFrame is null && DotNetFrames.IsNullDereference(exception.Type)
                         ? DotNetFrames.ShortFrame(throwSite)
-                        : DotNetFrames.ComponentName(throwSite);
+                        : DotNetFrames.ComponentName(helperOwner ?? throwSite);
 
                     // Version 10: the request delegate threw itself (the inlined handler's own dereference or throw): what is beyond it is
                     // shown as the generated frame it was, not counted.
@@ -631,6 +634,13 @@ internal static partial class Grouper
                         ? new GroupingComponent(GroupingComponent.ThrowSite, InlinedHandlerSite, Counts: false)
                         : new GroupingComponent(GroupingComponent.ThrowSite, site));
                 }
+            }
+            else if (throwSite is not null && helperOwner is not null && !DotNetFrames.IsCancellation(exception.Type) && !refusedThread
+                && !DotNetFrames.IsGuard(helperOwner, exception.Type))
+            {
+                // Version 12: the framework's method that called its type's throw helper was inlined into the app's code (the helper's
+                // frame is followed by the app's): it is the component that threw, as where its frame was kept.
+                components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(helperOwner)));
             }
 
             GroupingComponent? unquotedOnly = null;
@@ -695,6 +705,24 @@ internal static partial class Grouper
             }
 
             return new RootCause(exception, throwSite, appFrame, components, handlerInlined, handlerInlined ? handler : null);
+        }
+
+        /// <summary>
+        /// The framework type's own throw helper that threw (<see cref="DotNetFrames.IsOwnTypesThrowHelper"/>): the first before the throw site,
+        /// nearest the throw, as the helpers after it only rethrew what came back (a <c>ValueTask.ThrowIfCompletedUnsuccessfully</c> that
+        /// handed on a socket's failure); null when none threw.
+        /// </summary>
+        private static FrameRecord? OwnTypesThrowHelper(IReadOnlyList<FrameRecord> frames, int throwIndex, GroupingRules rules)
+        {
+            for (var i = 0; i < throwIndex; i++)
+            {
+                if (DotNetFrames.IsOwnTypesThrowHelper(frames[i], rules))
+                {
+                    return frames[i];
+                }
+            }
+
+            return null;
         }
 
         private static bool IsEndpointLambda(List<IReadOnlyList<FrameRecord>> sources, FrameRecord appFrame, GroupingRules rules)

@@ -13,7 +13,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// NuGet package's frame as a library's, where the client says its assembly is a package's, and counting the request's route beside a minimal API
 /// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"); version 10 is version 9 counting the route in the place of a
 /// minimal API handler the JIT inlined away, and instead of an entry point lambda's frame (docs/grouping.md, "Version 10"); version 11 is version 10 counting
-/// a named handler method, as the endpoint's metadata names it, in the place of its frame where the JIT inlined it away (docs/grouping.md, "Version 11"). Version 4 is version 3 with
+/// a named handler method, as the endpoint's metadata names it, in the place of its frame where the JIT inlined it away (docs/grouping.md, "Version 11"); version 12 is version 11 reading the component that threw from a framework type's own throw
+/// helper, which stays a frame whatever the JIT inlined after it (docs/grouping.md, "Version 12"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -26,7 +27,8 @@ internal sealed class GroupingRules
     internal GroupingRules(int version, GroupingRules? previous, string[] addedFrameworkNamespaces, bool localThrowHelpers, bool threadChecksAreGuards,
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
-        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false)
+        bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false,
+        bool throwHelperOwnerThrew = false)
     {
         Version = version;
         Previous = previous;
@@ -45,6 +47,7 @@ internal sealed class GroupingRules
         EntryPointHandlersByEndpoint = entryPointHandlersByEndpoint;
         EndpointStandsForHandler = endpointStandsForHandler;
         HandlerMethodStandsIn = handlerMethodStandsIn;
+        ThrowHelperOwnerThrew = throwHelperOwnerThrew;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -140,8 +143,19 @@ internal sealed class GroupingRules
         messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true);
 
+    /// <summary>
+    /// Version 11 and: where a framework type's own throw helper threw (<see cref="DotNetFrames.IsOwnTypesThrowHelper"/>), that type is the
+    /// component that threw, not the first frame after the helper, and it counts also where that frame is the app's: the JIT inlines a small
+    /// framework method into its caller (another type's, or the app's) in optimized code and keeps it in tier-0, ReadyToRun and Debug code, so
+    /// version 11 made one crash two or three issues, one per runtime setting and per warm-up (docs/grouping.md, "Version 12").
+    /// </summary>
+    public static GroupingRules V12 { get; } = new(12, V11, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
+        throwHelperOwnerThrew: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V11;
+    public static GroupingRules Current => V12;
 
     public int Version { get; }
 
@@ -208,6 +222,12 @@ internal sealed class GroupingRules
     public bool HandlerMethodStandsIn { get; }
 
     /// <summary>
+    /// A framework type's own throw helper (<see cref="DotNetFrames.IsOwnTypesThrowHelper"/>) names the component that threw, whichever frame
+    /// follows it: the throw site's own frame, a caller of another type it was inlined into, or the app's code.
+    /// </summary>
+    public bool ThrowHelperOwnerThrew { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -231,6 +251,7 @@ internal sealed class GroupingRules
         var addsSetters = SettersPassTheirValue && !Previous.SettersPassTheirValue;
         var addsMicrosoftApps = MicrosoftProductsOnly && !Previous.MicrosoftProductsOnly;
         var addsPackages = PackagesAreLibraries && !Previous.PackagesAreLibraries;
+        var addsHelperOwner = ThrowHelperOwnerThrew && !Previous.ThrowHelperOwnerThrew;
 
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
@@ -244,7 +265,7 @@ internal sealed class GroupingRules
         // ASP.NET Core's RequestDelegateFactory (or the generator's code) where it awaited.
         var addsEndpointLambdas = HandlerMethodStandsIn && !Previous.HandlerMethodStandsIn && Grouper.EndpointName(incoming) is not null;
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
-            || addsHandlerStandIn || addsHandlerMethod || addsEndpointLambdas;
+            || addsHandlerStandIn || addsHandlerMethod || addsEndpointLambdas || addsHelperOwner;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
         {
@@ -269,6 +290,7 @@ internal sealed class GroupingRules
                     || (addsThreadChecks && Contains(frame.Function, "VerifyAccess"))
                     || (addsMicrosoftApps && MayBeMicrosoftApp(frame))
                     || (addsPackages && frame.Package)
+                    || (addsHelperOwner && MayBeOwnTypesThrowHelper(frame))
                     || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
                     || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame)))
                     || (addsHandlerMethod && DotNetFrames.IsCompiledLambda(frame))
@@ -412,6 +434,14 @@ internal sealed class GroupingRules
     private static bool MayBeLambda(FrameRecord frame) =>
         Contains(frame.Function, "b__") || Contains(frame.Function, "g__") || Contains(frame.Type, "b__") || Contains(frame.Type, "g__")
         || (!DotNetFrames.IsCompiledLambda(frame) && frame.Function.Contains('.', StringComparison.Ordinal));
+
+    /// <summary>
+    /// Version 12: a method named Throw* of a type not named as a helper or an exception (<see cref="DotNetFrames.IsOwnTypesThrowHelper"/>), by
+    /// its names only: most events' throw helpers are the runtime's <c>ThrowHelper</c>'s, whose frames the runtime hides, or an exception's.
+    /// </summary>
+    private static bool MayBeOwnTypesThrowHelper(FrameRecord frame) =>
+        Contains(frame.Function, "Throw") && frame.Type is { } type
+        && !type.EndsWith("ThrowHelper", StringComparison.Ordinal) && !type.EndsWith("Exception", StringComparison.Ordinal);
 
     private static bool Contains(string? text, string part) => text is not null && text.Contains(part, StringComparison.Ordinal);
 }

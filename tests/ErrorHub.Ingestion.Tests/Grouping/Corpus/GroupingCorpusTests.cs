@@ -71,6 +71,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v9 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V9).Fingerprint).ToList();
         var v10 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V10).Fingerprint).ToList();
         var v11 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V11).Fingerprint).ToList();
+        var v12 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V12).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
@@ -95,6 +96,9 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine($"version 10 groups {Enumerable.Range(0, traces.Count).Count(i => v10[i] != v9[i])} traces otherwise than version 9");
         output.WriteLine(Line("version 11", ClusteringScore.Of(labels, v11)));
         output.WriteLine($"version 11 groups {Enumerable.Range(0, traces.Count).Count(i => v11[i] != v10[i])} traces otherwise than version 10");
+        output.WriteLine(Line("version 12", ClusteringScore.Of(labels, v12)));
+        output.WriteLine($"version 12 groups {Enumerable.Range(0, traces.Count).Count(i => v12[i] != v11[i])} traces otherwise than version 11");
+        output.WriteLine(InlinedThrowSiteSplits(traces, v11));
         var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
         var pooledPrevious = ClusteringScore.Of(pooled.Select(i => labels[i]).ToList(), pooled.Select(i => v6[i]).ToList());
@@ -107,6 +111,9 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine(Line("    version 6", ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v6[i]).ToList())));
         output.WriteLine(Line("    version 7", ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v7[i]).ToList())));
         output.WriteLine(Line("    version 8", ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v8[i]).ToList())));
+        output.WriteLine(Line("    version 11", ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v11[i]).ToList())));
+        output.WriteLine(Line("    version 12", ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v12[i]).ToList())));
+        var versionTwelve = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         var heldOut = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         foreach (var set in traces.Select(t => t.Set).Distinct().OrderBy(s => s, StringComparer.Ordinal))
         {
@@ -124,6 +131,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
             output.WriteLine(Line("    version 6", ClusteringScore.Of(setLabels, members.Select(i => v6[i]).ToList())));
             output.WriteLine(Line("    version 7", previous));
             output.WriteLine(Line("    version 8", current));
+            var beforeTwelve = ClusteringScore.Of(setLabels, members.Select(i => v11[i]).ToList());
+            var twelve = ClusteringScore.Of(setLabels, members.Select(i => v12[i]).ToList());
+            output.WriteLine(Line("    version 11", beforeTwelve));
+            output.WriteLine(Line("    version 12", twelve));
+            versionTwelve.Add((set.Length == 0 ? "(the rules' own)" : set, beforeTwelve, twelve));
             if (set.Length > 0)
             {
                 heldOut.Add((set, previous, current));
@@ -132,11 +144,17 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
 
         output.WriteLine(Mistakes(traces, v8));
         output.WriteLine(Changes(traces, v7, v8, GroupingRules.V7, GroupingRules.V8));
+        output.WriteLine(Changes(traces, v11, v12, GroupingRules.V11, GroupingRules.V12));
 
         // The corpus's traces are text: no report says which assembly came from a NuGet package, so version 9 reads them as version 8.
         v9.Should().Equal(v8, "version 9 reads only the package fact an SDK sends, which no trace of the corpus carries");
         v10.Should().Equal(v9, "version 10 reads only a request's route tag, which no trace of the corpus carries");
         v11.Should().Equal(v10, "version 11 reads only a request's handler tag, which no trace of the corpus carries");
+        versionTwelve.Should().AllSatisfy(s =>
+        {
+            s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 12 loses nothing on any set ({s.Set})");
+            s.Current.BCubedF1.Should().BeGreaterThanOrEqualTo(s.Previous.BCubedF1, $"version 12 loses nothing on any set ({s.Set})");
+        });
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
         labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
         scoreV8.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseGoal).And.BeGreaterThanOrEqualTo(PairwiseFloor);
@@ -200,6 +218,48 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         $"{name}: pairwise F1 {s.PairwiseF1:0.000} (P {s.PairwisePrecision:0.000}, R {s.PairwiseRecall:0.000}), B-cubed F1 {s.BCubedF1:0.000} (P {s.BCubedPrecision:0.000}, R {s.BCubedRecall:0.000})");
 
     /// <summary>Bugs split over several fingerprints, and fingerprints shared by several bugs: where to look when a figure drops.</summary>
+    /// <summary>
+    /// How many pairs of one bug's traces <paramref name="fingerprints"/> split by the throw site alone (their counted components differ only in
+    /// the <c>throw</c> component) where one trace's throw-site frame is missing from the other's stack: the kind of split inlining makes
+    /// (docs/grouping.md, "Version 12"). A trace is one process's report, so the corpus shows it only across reports.
+    /// </summary>
+    private static string InlinedThrowSiteSplits(IReadOnlyList<LabelledTrace> traces, IReadOnlyList<string> fingerprints)
+    {
+        var split = 0;
+        var byThrowSite = 0;
+        var frameMissing = 0;
+        for (var a = 0; a < traces.Count; a++)
+        {
+            for (var b = a + 1; b < traces.Count; b++)
+            {
+                if (traces[a].Cluster != traces[b].Cluster || fingerprints[a] == fingerprints[b])
+                {
+                    continue;
+                }
+
+                split++;
+                var first = Grouper.Counted(Grouper.Group(traces[a].Event, GroupingRules.V11).Components);
+                var second = Grouper.Counted(Grouper.Group(traces[b].Event, GroupingRules.V11).Components);
+                if (!first.Where(c => !c.StartsWith("throw:", StringComparison.Ordinal)).SequenceEqual(second.Where(c => !c.StartsWith("throw:", StringComparison.Ordinal))))
+                {
+                    continue;
+                }
+
+                byThrowSite++;
+                var framesA = traces[a].Event.Exceptions.SelectMany(e => e.Frames).Select(f => Grouper.ShortTypeName(f.Type ?? "")).ToHashSet(StringComparer.Ordinal);
+                var framesB = traces[b].Event.Exceptions.SelectMany(e => e.Frames).Select(f => Grouper.ShortTypeName(f.Type ?? "")).ToHashSet(StringComparer.Ordinal);
+                var sitesA = first.Where(c => c.StartsWith("throw:", StringComparison.Ordinal)).Select(c => c["throw:".Length..]);
+                var sitesB = second.Where(c => c.StartsWith("throw:", StringComparison.Ordinal)).Select(c => c["throw:".Length..]);
+                if (sitesA.Any(site => !framesB.Contains(site)) || sitesB.Any(site => !framesA.Contains(site)))
+                {
+                    frameMissing++;
+                }
+            }
+        }
+
+        return $"version 11 split pairs: {split}; by the throw site alone: {byThrowSite}; of them with one throw site's frame missing from the other's stack: {frameMissing}";
+    }
+
     private static string Mistakes(IReadOnlyList<LabelledTrace> traces, IReadOnlyList<string> fingerprints)
     {
         var text = new StringBuilder();
