@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
+using ErrorHub.RealApps.Gateway;
 using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
 using ErrorHub.RealApps.Jobs;
@@ -19,6 +20,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
 
 namespace ErrorHub.RealApps;
 
@@ -46,6 +49,12 @@ public enum AppKind
 
     /// <summary>An API that hands work to Hangfire background jobs (in-memory storage, a server in the app's process).</summary>
     BackgroundJobs,
+
+    /// <summary>
+    /// An API gateway on YARP: <c>/orders/...</c> forwarded to an orders service that is down, through a request transform
+    /// of the gateway's own.
+    /// </summary>
+    Gateway,
 }
 
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
@@ -83,6 +92,7 @@ public static class RealApp
             AppKind.BlazorStatic => BlazorStatic(builder),
             AppKind.Layered => Layered(builder),
             AppKind.BackgroundJobs => BackgroundJobs(builder),
+            AppKind.Gateway => Gateway(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -258,6 +268,26 @@ public static class RealApp
         app.Use(SignInFromHeader);
         app.MapPost("/invoices/{id:int}/send", (int id, IBackgroundJobClient jobs) =>
             TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Send(id))}"));
+        return app;
+    }
+
+    private static WebApplication Gateway(WebApplicationBuilder builder)
+    {
+        // The orders service is down: nothing listens on its port.
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var ordersService = $"http://127.0.0.1:{((System.Net.IPEndPoint)closed.LocalEndpoint).Port}";
+        closed.Stop();
+
+        builder.Services.AddReverseProxy()
+            .LoadFromMemory(
+                [new RouteConfig { RouteId = "orders", ClusterId = "orders", Match = new RouteMatch { Path = "/orders/{**rest}" } }],
+                [new ClusterConfig { ClusterId = "orders", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = ordersService } } }])
+            .AddTransforms(context => context.AddRequestTransform(TenantRegions.AddRegionHeader));
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapReverseProxy();
         return app;
     }
 
