@@ -52,7 +52,7 @@ public enum AppKind
 
     /// <summary>
     /// An API gateway on YARP: <c>/orders/...</c> forwarded to an orders service that is down, through a request transform
-    /// of the gateway's own.
+    /// of the gateway's own; <c>/catalog/{sku}</c> to a stock service, through a response transform of its own.
     /// </summary>
     Gateway,
 }
@@ -279,17 +279,43 @@ public static class RealApp
         var ordersService = $"http://127.0.0.1:{((System.Net.IPEndPoint)closed.LocalEndpoint).Port}";
         closed.Stop();
 
+        // The stock service is this app's own /stock endpoint, whose address is known once the app has started.
         builder.Services.AddReverseProxy()
-            .LoadFromMemory(
-                [new RouteConfig { RouteId = "orders", ClusterId = "orders", Match = new RouteMatch { Path = "/orders/{**rest}" } }],
-                [new ClusterConfig { ClusterId = "orders", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = ordersService } } }])
-            .AddTransforms(context => context.AddRequestTransform(TenantRegions.AddRegionHeader));
+            .LoadFromMemory(GatewayRoutes, GatewayClusters(ordersService, stockService: ordersService))
+            .AddTransforms(context =>
+            {
+                context.AddRequestTransform(TenantRegions.AddRegionHeader);
+                if (context.Route.RouteId == "catalog")
+                {
+                    context.AddPathRouteValues("/stock/{sku}");
+                    context.AddResponseTransform(StockLevels.AddInStockHeader);
+                }
+            });
         var app = builder.Build();
         app.UseErrorHub();
         app.Use(SignInFromHeader);
         app.MapReverseProxy();
+        app.MapGet("/stock/{sku}", (string sku, HttpResponse response) =>
+        {
+            response.Headers["X-Stock"] = sku == "SKU-9" ? "unknown" : "3";
+            return sku;
+        });
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<InMemoryConfigProvider>()
+            .Update(GatewayRoutes, GatewayClusters(ordersService, stockService: app.Urls.First())));
         return app;
     }
+
+    private static readonly RouteConfig[] GatewayRoutes =
+    [
+        new() { RouteId = "orders", ClusterId = "orders", Match = new RouteMatch { Path = "/orders/{**rest}" } },
+        new() { RouteId = "catalog", ClusterId = "stock", Match = new RouteMatch { Path = "/catalog/{sku}" } },
+    ];
+
+    private static ClusterConfig[] GatewayClusters(string ordersService, string stockService) =>
+    [
+        new() { ClusterId = "orders", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = ordersService } } },
+        new() { ClusterId = "stock", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = stockService } } },
+    ];
 
     /// <summary>Signs in whoever the X-User header names (id, name, email claims), as an app's authentication would.</summary>
     private static Task SignInFromHeader(HttpContext context, RequestDelegate next)

@@ -34,6 +34,27 @@ public sealed class RealAppGatewayTests
         run.SdkLogNoise.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Gateway_reports_its_own_response_transform_failure_once_and_not_the_answers_it_forwards()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Gateway);
+
+        var forwarded = await run.SendAsync(HttpMethod.Get, "/catalog/SKU-1", "gus");
+        forwarded.StatusCode.Should().Be(HttpStatusCode.OK);
+        forwarded.Headers.GetValues("X-In-Stock").Should().Equal("yes");
+        (await run.SendAsync(HttpMethod.Get, "/catalog/SKU-9", "gus")).StatusCode.Should().Be(HttpStatusCode.BadGateway);
+
+        var events = await run.EventsUpToAsync("'unknown'");
+
+        var reported = events.Should().ContainSingle(RealAppKindsTests.Describe(events)).Subject;
+        reported.Exceptions[0].Type.Should().Be("System.FormatException");
+        reported.Tags.Should().Contain("mechanism", "YARP");
+        reported.Culprit.Should().Contain("StockLevels.AddInStockHeader");
+        new Uri(reported.Request!.Url!).AbsolutePath.Should().Be("/catalog/SKU-9");
+        reported.User!.Id.Should().Be("id-gus");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
     private static async Task<HttpResponseMessage> SendAsTenantAsync(RealAppRun run, string path, string tenant)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
