@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
+using ErrorHub.RealApps.Gateway;
 using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
 using ErrorHub.RealApps.Jobs;
@@ -19,6 +20,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
 
 namespace ErrorHub.RealApps;
 
@@ -46,6 +49,12 @@ public enum AppKind
 
     /// <summary>An API that hands work to Hangfire background jobs (in-memory storage, a server in the app's process).</summary>
     BackgroundJobs,
+
+    /// <summary>
+    /// An API gateway on YARP: <c>/orders/...</c> forwarded to an orders service that is down, through a request transform
+    /// of the gateway's own; <c>/catalog/{sku}</c> to a stock service, through a response transform of its own.
+    /// </summary>
+    Gateway,
 }
 
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
@@ -83,6 +92,7 @@ public static class RealApp
             AppKind.BlazorStatic => BlazorStatic(builder),
             AppKind.Layered => Layered(builder),
             AppKind.BackgroundJobs => BackgroundJobs(builder),
+            AppKind.Gateway => Gateway(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -260,6 +270,52 @@ public static class RealApp
             TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Send(id))}"));
         return app;
     }
+
+    private static WebApplication Gateway(WebApplicationBuilder builder)
+    {
+        // The orders service is down: nothing listens on its port.
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var ordersService = $"http://127.0.0.1:{((System.Net.IPEndPoint)closed.LocalEndpoint).Port}";
+        closed.Stop();
+
+        // The stock service is this app's own /stock endpoint, whose address is known once the app has started.
+        builder.Services.AddReverseProxy()
+            .LoadFromMemory(GatewayRoutes, GatewayClusters(ordersService, stockService: ordersService))
+            .AddTransforms(context =>
+            {
+                context.AddRequestTransform(TenantRegions.AddRegionHeader);
+                if (context.Route.RouteId == "catalog")
+                {
+                    context.AddPathRouteValues("/stock/{sku}");
+                    context.AddResponseTransform(StockLevels.AddInStockHeader);
+                }
+            });
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapReverseProxy();
+        app.MapGet("/stock/{sku}", (string sku, HttpResponse response) =>
+        {
+            response.Headers["X-Stock"] = sku == "SKU-9" ? "unknown" : "3";
+            return sku;
+        });
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<InMemoryConfigProvider>()
+            .Update(GatewayRoutes, GatewayClusters(ordersService, stockService: app.Urls.First())));
+        return app;
+    }
+
+    private static readonly RouteConfig[] GatewayRoutes =
+    [
+        new() { RouteId = "orders", ClusterId = "orders", Match = new RouteMatch { Path = "/orders/{**rest}" } },
+        new() { RouteId = "catalog", ClusterId = "stock", Match = new RouteMatch { Path = "/catalog/{sku}" } },
+    ];
+
+    private static ClusterConfig[] GatewayClusters(string ordersService, string stockService) =>
+    [
+        new() { ClusterId = "orders", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = ordersService } } },
+        new() { ClusterId = "stock", Destinations = new Dictionary<string, DestinationConfig> { ["primary"] = new() { Address = stockService } } },
+    ];
 
     /// <summary>Signs in whoever the X-User header names (id, name, email claims), as an app's authentication would.</summary>
     private static Task SignInFromHeader(HttpContext context, RequestDelegate next)

@@ -32,6 +32,16 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// </summary>
     internal const string HangfireRetryCategory = "Hangfire.AutomaticRetryAttribute";
 
+    /// <summary>
+    /// YARP catches what fails while it forwards a request, answers 502 itself (no middleware sees the exception) and
+    /// logs it as a Warning with the exception, its <c>error</c> saying at which stage. A destination that refused, timed
+    /// out or broke off is the destination's failure, not the gateway's bug, and stays a breadcrumb, as YARP means it by
+    /// logging it as a Warning. The stages <c>RequestCreation</c> (building the request to the destination) and
+    /// <c>ResponseHeaders</c> (copying its status and headers back) run the gateway's own code, its request and response
+    /// transforms: a failure there is the gateway's, reported as an error, once.
+    /// </summary>
+    internal const string YarpForwarderCategory = "Yarp.ReverseProxy.Forwarder.HttpForwarder";
+
     public ILogger CreateLogger(string categoryName) =>
         categoryName.StartsWith(ErrorHubClient.OwnLogCategory, StringComparison.Ordinal)
             ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
@@ -41,7 +51,17 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     private static string? ContainedMechanism(string categoryName) =>
         string.Equals(categoryName, ErrorBoundaryCategory, StringComparison.Ordinal) ? "ErrorBoundary"
         : string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) ? "Hangfire"
+        : string.Equals(categoryName, YarpForwarderCategory, StringComparison.Ordinal) ? "YARP"
         : null;
+
+    /// <summary>
+    /// Whether a contained entry below Error is a failure to report: every one of ErrorBoundary and Hangfire; of YARP's
+    /// forwarder only those of the gateway's own stages (its message is "{error}: {message}").
+    /// </summary>
+    private static bool IsContainedFailure<TState>(string categoryName, TState state) =>
+        !string.Equals(categoryName, YarpForwarderCategory, StringComparison.Ordinal)
+        || (state is IReadOnlyList<KeyValuePair<string, object?>> values
+            && values.Any(value => value.Key == "error" && value.Value?.ToString() is "RequestCreation" or "ResponseHeaders"));
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes.Provider = scopeProvider;
 
@@ -76,8 +96,9 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
 
     /// <summary>
     /// One category's logger. A category with a <c>mechanism</c> logs failures the framework contained below Error (see
-    /// <see cref="ErrorBoundaryCategory"/>, <see cref="HangfireRetryCategory"/>): from Warning up, its entries with an
-    /// exception are reported, as errors, tagged with the mechanism, and not held for the response's status.
+    /// <see cref="ErrorBoundaryCategory"/>, <see cref="HangfireRetryCategory"/>, <see cref="YarpForwarderCategory"/>): from
+    /// Warning up, its entries with an exception (of YARP's, those of the gateway's own stages) are reported, as errors,
+    /// tagged with the mechanism, and not held for the response's status.
     /// </summary>
     private sealed class ErrorHubLogger(ErrorHubLoggerProvider provider, string category, string? mechanism) : ILogger
     {
@@ -102,7 +123,8 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
             {
                 var options = client.Options;
                 var level = ToLevel(logLevel);
-                if (exception is not null && logLevel >= _failureLevel)
+                if (exception is not null && logLevel >= _failureLevel
+                    && (logLevel >= LogLevel.Error || IsContainedFailure(category, state)))
                 {
                     if (client.WasCaptured(exception))
                     {
