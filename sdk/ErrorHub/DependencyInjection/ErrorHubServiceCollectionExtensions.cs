@@ -36,25 +36,32 @@ public static class ErrorHubServiceCollectionExtensions
         services.TryAddSingleton<ErrorHubClient>();
         services.TryAddSingleton<IErrorHubClient>(sp => sp.GetRequiredService<ErrorHubClient>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ErrorHubFlushOnStop>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, ErrorHubLoggerProvider>());
+        // One instance, also reachable as itself: a logging library's sink (ErrorHub.Serilog) feeds the same provider.
+        services.TryAddSingleton<ErrorHubLoggerProvider>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider, ErrorHubLoggerProvider>(sp => sp.GetRequiredService<ErrorHubLoggerProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LoggingConnectionCheck>());
         services.TryAddSingleton<ProcessHooks>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessHooks>(sp => sp.GetRequiredService<ProcessHooks>()));
-        AddAspNetCoreServices(services);
+        AddIntegration(services, "ErrorHub.AspNetCore.AspNetCoreServices, ErrorHub.AspNetCore");
+        AddIntegration(services, "ErrorHub.Serilog.SerilogServices, ErrorHub.Serilog");
         return services;
     }
 
     /// <summary>
-    /// An ASP.NET Core app references ErrorHub.AspNetCore: its services (the request and user for events captured
-    /// anywhere in a request, by the logger or by hand) join here, so one <c>AddErrorHub()</c> is all an app writes.
+    /// An app that references an integration package has its services join here, so one <c>AddErrorHub()</c> is all
+    /// an app writes: ErrorHub.AspNetCore's (the request and user for events captured anywhere in a request, by the
+    /// logger or by hand), ErrorHub.Serilog's (its sink, for Serilog's <c>ReadFrom.Services(services)</c>).
     /// </summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The type is kept by DynamicDependency.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The types are kept by DynamicDependency.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "The types are kept by DynamicDependency.")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicMethods, "ErrorHub.AspNetCore.AspNetCoreServices", "ErrorHub.AspNetCore")]
-    private static void AddAspNetCoreServices(IServiceCollection services)
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicMethods, "ErrorHub.Serilog.SerilogServices", "ErrorHub.Serilog")]
+    private static void AddIntegration(IServiceCollection services, string typeName)
     {
         Type? integration;
         try
         {
-            integration = Type.GetType("ErrorHub.AspNetCore.AspNetCoreServices, ErrorHub.AspNetCore", throwOnError: false);
+            integration = Type.GetType(typeName, throwOnError: false);
         }
         catch (Exception exception) when (exception is IOException or BadImageFormatException)
         {

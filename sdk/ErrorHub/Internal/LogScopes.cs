@@ -17,12 +17,30 @@ internal sealed class LogScopes
     [ThreadStatic]
     private static TagWalk? t_walk;
 
+    // The properties of the log event being fed in right now by a logging library's sink (ErrorHub.Serilog): Serilog
+    // turns BeginScope values and LogContext properties into properties of each event, and never calls a provider's
+    // BeginScope. The sink runs on the logging thread, where the capture reads them.
+    [ThreadStatic]
+    private static IEnumerable<KeyValuePair<string, object?>>? t_loggedProperties;
+
     public IExternalScopeProvider? Provider { get; set; }
+
+    /// <summary>Makes <paramref name="properties"/> the innermost scope of this thread's captures until <see cref="ExitLoggedProperties"/>.</summary>
+    internal static IEnumerable<KeyValuePair<string, object?>>? EnterLoggedProperties(IEnumerable<KeyValuePair<string, object?>> properties)
+    {
+        var previous = t_loggedProperties;
+        t_loggedProperties = properties;
+        return previous;
+    }
+
+    internal static void ExitLoggedProperties(IEnumerable<KeyValuePair<string, object?>>? previous) => t_loggedProperties = previous;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddTagsTo(ErrorHubEvent errorEvent)
     {
-        if (Provider is not { } provider)
+        var provider = Provider;
+        var logged = t_loggedProperties;
+        if (provider is null && logged is null)
         {
             return;
         }
@@ -33,7 +51,11 @@ internal sealed class LogScopes
         walk.Added = 0;
         try
         {
-            provider.ForEachScope(TagWalk.Visit, walk);
+            provider?.ForEachScope(TagWalk.Visit, walk);
+            if (logged is not null)
+            {
+                TagWalk.Visit(logged, walk); // innermost: the entry's own properties
+            }
         }
         finally
         {

@@ -42,10 +42,25 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// </summary>
     internal const string YarpForwarderCategory = "Yarp.ReverseProxy.Forwarder.HttpForwarder";
 
-    public ILogger CreateLogger(string categoryName) =>
-        categoryName.StartsWith(ErrorHubClient.OwnLogCategory, StringComparison.Ordinal)
+    private volatile bool _askedForLogger;
+
+    /// <summary>
+    /// Whether a logger factory (or a logging library's sink) ever asked this provider for a logger: a factory that
+    /// replaced Microsoft.Extensions.Logging's (Serilog's, without <c>writeToProviders</c>) never does, and then
+    /// nothing the app logs reaches ErrorHub (see <see cref="LoggingConnectionCheck"/>).
+    /// </summary>
+    internal bool WasAskedForLogger => _askedForLogger;
+
+    /// <summary>Set when a logging library's sink (ErrorHub.Serilog's) feeds its events into this provider.</summary>
+    internal bool IsFedBySink { get; set; }
+
+    public ILogger CreateLogger(string categoryName)
+    {
+        _askedForLogger = true;
+        return categoryName.StartsWith(ErrorHubClient.OwnLogCategory, StringComparison.Ordinal)
             ? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance
             : new ErrorHubLogger(this, categoryName, ContainedMechanism(categoryName));
+    }
 
     /// <summary>The mechanism tag of a category that logs contained failures below Error, else null.</summary>
     private static string? ContainedMechanism(string categoryName) =>

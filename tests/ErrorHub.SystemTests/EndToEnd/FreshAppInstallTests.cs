@@ -70,10 +70,72 @@ public sealed class FreshAppInstallTests : IAsyncLifetime
             """);
         await RunAsync(app, "build", "-c", "Release", "-nologo", "-v:q");
 
+        await using var process = await StartAndFailCheckoutAsync("fresh-" + targetFramework, Path.Combine(app, "bin", "Release", targetFramework, "FreshShop.dll"));
+
+        var stored = await WaitForEventAsync();
+        stored.Exceptions[0].Type.Should().Be("System.InvalidOperationException");
+        stored.Exceptions[0].Value.Should().Be("the fresh app could not check out");
+        stored.Request!.Url.Should().EndWith("/checkout");
+        stored.Sdk!.Name.Should().Be("errorhub.dotnet");
+        stored.Sdk.Version.Should().StartWith(Version);
+    }
+
+    /// <summary>
+    /// A new web app set up as Serilog.AspNetCore's README teaches (a bootstrap logger, then <c>UseSerilog</c> with the
+    /// app's services), with a catch-all middleware of its own that logs and answers 500: Serilog replaces the logger
+    /// factory, and only ErrorHub.Serilog's sink, installed from the same feed, brings the logged failure to ingest.
+    /// </summary>
+    [Fact]
+    public async Task A_new_web_app_that_logs_through_Serilog_installs_ErrorHub_Serilog_and_its_logged_failure_reaches_ingest()
+    {
+        var app = Path.Combine(_directory, "app-serilog");
+        await RunAsync(_directory, "new", "web", "-o", app, "-n", "FreshShop");
+        await RunAsync(app, "add", "package", "Serilog.AspNetCore", "--version", "10.0.0");
+        await RunAsync(app, "add", "package", "ErrorHub.AspNetCore", "--version", Version);
+        await RunAsync(app, "add", "package", "ErrorHub.Serilog", "--version", Version);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
+            using Serilog;
+
+            Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddErrorHub();
+            builder.Host.UseSerilog((context, services, configuration) => configuration
+                .ReadFrom.Configuration(context.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext()
+                .WriteTo.Console()
+                .WriteTo.ErrorHub(services));
+            var app = builder.Build();
+            app.UseErrorHub();
+            app.Use(async (context, next) =>
+            {
+                try { await next(context); }
+                catch (Exception exception)
+                {
+                    context.RequestServices.GetRequiredService<ILogger<Program>>().LogError(exception, "Unhandled exception");
+                    context.Response.StatusCode = 500;
+                }
+            });
+            app.MapGet("/checkout", () => { throw new InvalidOperationException("the Serilog app could not check out"); });
+            app.Run();
+            """);
+        await RunAsync(app, "build", "-c", "Release", "-nologo", "-v:q");
+
+        await using var process = await StartAndFailCheckoutAsync("fresh-serilog", Path.Combine(app, "bin", "Release", "net10.0", "FreshShop.dll"));
+
+        var stored = await WaitForEventAsync();
+        stored.Exceptions[0].Value.Should().Be("the Serilog app could not check out");
+        stored.Logger.Should().Be("Program");
+        stored.Request!.Url.Should().EndWith("/checkout");
+    }
+
+    /// <summary>Starts the built app in Production, reporting to the test's ingest, and has its <c>/checkout</c> fail with a 500.</summary>
+    private async Task<TestProcess> StartAndFailCheckoutAsync(string name, string dll)
+    {
         var url = FreePort.NextHttpUrl();
-        await using var process = TestProcess.StartDotnet(
-            "fresh-" + targetFramework,
-            Path.Combine(app, "bin", "Release", targetFramework, "FreshShop.dll"),
+        var process = TestProcess.StartDotnet(
+            name,
+            dll,
             ["--urls", url.ToString().TrimEnd('/')],
             new Dictionary<string, string?>
             {
@@ -83,20 +145,19 @@ public sealed class FreshAppInstallTests : IAsyncLifetime
                 ["ASPNETCORE_HTTP_PORTS"] = null,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
             });
-        await process.WaitForHttpAsync(url, StartTimeout);
-
-        using var http = new HttpClient { BaseAddress = url };
-        using (var response = await http.GetAsync("/checkout"))
+        try
         {
+            await process.WaitForHttpAsync(url, StartTimeout);
+            using var http = new HttpClient { BaseAddress = url };
+            using var response = await http.GetAsync("/checkout");
             ((int)response.StatusCode).Should().Be(500);
+            return process;
         }
-
-        var stored = await WaitForEventAsync();
-        stored.Exceptions[0].Type.Should().Be("System.InvalidOperationException");
-        stored.Exceptions[0].Value.Should().Be("the fresh app could not check out");
-        stored.Request!.Url.Should().EndWith("/checkout");
-        stored.Sdk!.Name.Should().Be("errorhub.dotnet");
-        stored.Sdk.Version.Should().StartWith(Version);
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
     }
 
     private async Task<Storage.Events.ErrorEvent> WaitForEventAsync()

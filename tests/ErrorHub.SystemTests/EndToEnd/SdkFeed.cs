@@ -3,7 +3,7 @@ using ErrorHub.Testing.Processes;
 namespace ErrorHub.SystemTests.EndToEnd;
 
 /// <summary>
-/// The SDK's two packages packed into a folder feed, once per test run for every class that installs them as a user
+/// The SDK's packages packed into a folder feed, once per test run for every class that installs them as a user
 /// would (packing is the slow part), with a version of its own per run: the NuGet cache never serves an older build
 /// under the same number.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class SdkFeed
     private static async Task<string> PackAsync()
     {
         var feed = Directory.CreateTempSubdirectory("errorhub-feed-").FullName;
-        foreach (var project in new[] { "sdk/ErrorHub", "sdk/ErrorHub.AspNetCore" })
+        foreach (var project in new[] { "sdk/ErrorHub", "sdk/ErrorHub.AspNetCore", "sdk/ErrorHub.Serilog" })
         {
             await DotnetCli.RunAsync(feed, "pack", Path.Combine(RepositoryPaths.Root, project), "-o", feed, $"-p:Version={Version}", "-nologo", "-v:q");
         }
