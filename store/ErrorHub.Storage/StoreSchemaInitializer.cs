@@ -100,11 +100,12 @@ internal sealed partial class StoreSchemaInitializer(
     {
         try
         {
-            var delay = FirstRetryDelay;
+            var backOff = FirstRetryDelay;
+            var delay = Shorter(backOff, giveUpAt - timeProvider.GetUtcNow());
             for (var attempt = 2; ; attempt++)
             {
                 await Task.Delay(delay, timeProvider, stopping);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, LastRetryDelay.Ticks));
                 try
                 {
                     await store.EnsureSchemaAsync(stopping);
@@ -118,7 +119,9 @@ internal sealed partial class StoreSchemaInitializer(
                         return;
                     }
 
-                    if (timeProvider.GetUtcNow() + delay > giveUpAt)
+                    // The last try is made at the limit, not one back-off before it.
+                    var left = giveUpAt - timeProvider.GetUtcNow();
+                    if (left <= TimeSpan.Zero)
                     {
                         GiveUp(new TimeoutException(
                             $"the {store.Kind} store could not create its tables within {options.Value.SchemaWaitLimit} (ErrorHub:Store:SchemaWaitLimit), " +
@@ -129,6 +132,7 @@ internal sealed partial class StoreSchemaInitializer(
 
                     // Once it was unreachable, every other failure is retried: after ZooKeeper comes back, the first statements
                     // may still fail in ways of their own (a node's DDL queue catching up) that the next try does not meet.
+                    delay = Shorter(backOff, left);
                     state.NotReadyBecause(Reason(exception));
                     LogTryFailed(logger, attempt, delay, giveUpAt, exception.Message);
                     var report = tracker.Failed();
@@ -160,6 +164,9 @@ internal sealed partial class StoreSchemaInitializer(
             LogFailed(logger, exception);
         }
     }
+
+    private static TimeSpan Shorter(TimeSpan first, TimeSpan second) =>
+        first < second ? first : second < TimeSpan.Zero ? TimeSpan.Zero : second;
 
     /// <summary>Stops the process: the host's run reports <paramref name="reason"/> and exits with code 1.</summary>
     private void GiveUp(Exception reason)
