@@ -1,7 +1,6 @@
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
-using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace ErrorHub.SystemTests.EndToEnd;
@@ -33,11 +32,8 @@ public sealed class ConcurrentFirstStartTests(ClickHouseServerFixture clickHouse
     {
         await StartTogetherUntilReadyAsync([]);
 
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, "errorhub.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA user_version";
-        ((long)(await command.ExecuteScalarAsync())!).Should().BePositive("the schema's version is recorded");
+        ((long)(await ServerHostEnvironment.SqliteScalarAsync(Path.Combine(_directory, "errorhub.db"), "PRAGMA user_version"))!)
+            .Should().BePositive("the schema's version is recorded");
     }
 
     [Fact]
@@ -66,14 +62,7 @@ public sealed class ConcurrentFirstStartTests(ClickHouseServerFixture clickHouse
     /// <summary>The dashboard and two ingest processes, started without waiting for each other; waits until each answers <c>/readyz</c> 200.</summary>
     private async Task StartTogetherUntilReadyAsync(Dictionary<string, string?> settings)
     {
-        var environment = new Dictionary<string, string?>(settings)
-        {
-            ["ErrorHub__DataDirectory"] = _directory,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = null,
-            ["DOTNET_URLS"] = null,
-            ["ASPNETCORE_HTTP_PORTS"] = null,
-        };
+        var environment = ServerHostEnvironment.Production(_directory, settings);
         var processes = new List<(TestProcess Process, Uri Url)>();
         try
         {

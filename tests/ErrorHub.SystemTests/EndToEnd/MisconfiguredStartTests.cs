@@ -1,7 +1,6 @@
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
-using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace ErrorHub.SystemTests.EndToEnd;
@@ -67,7 +66,7 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
     public async Task An_older_build_on_a_sqlite_store_a_newer_build_migrated_ends_with_exit_code_1_and_leaves_the_store_alone()
     {
         var file = Path.Combine(_directory, "errorhub.db");
-        await SqlitePragmaAsync(file, "PRAGMA user_version = 99");
+        await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA user_version = 99");
 
         var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", []);
 
@@ -76,7 +75,7 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
             line => line.StartsWith("err: ErrorHub did not start: the store's schema is version 99, this build knows up to ", StringComparison.Ordinal)
                 && line.Contains(": upgrade this process", StringComparison.Ordinal),
             exit.Output.ToString());
-        (await SqlitePragmaAsync(file, "PRAGMA user_version")).Should().Be(99L, "the older build must not record its version over the newer one's");
+        (await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA user_version")).Should().Be(99L, "the older build must not record its version over the newer one's");
         exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
     }
 
@@ -132,15 +131,6 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
         exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
     }
 
-    private static async Task<object?> SqlitePragmaAsync(string file, string statement)
-    {
-        await using var connection = new SqliteConnection($"Data Source={file};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = statement;
-        return await command.ExecuteScalarAsync();
-    }
-
     private async Task<string> ClickHouseAsync(HttpClient http, string sql)
     {
         using var response = await http.PostAsync(clickHouse.Url, new StringContent(sql));
@@ -151,14 +141,7 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
 
     private async Task<(int Code, OutputBuffer Output)> RunUntilExitAsync(string host, Dictionary<string, string?> settings)
     {
-        var environment = new Dictionary<string, string?>(settings)
-        {
-            ["ErrorHub__DataDirectory"] = _directory,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = null,
-            ["DOTNET_URLS"] = null,
-            ["ASPNETCORE_HTTP_PORTS"] = null,
-        };
+        var environment = ServerHostEnvironment.Production(_directory, settings);
         await using var process = TestProcess.StartDotnet(
             Path.GetFileName(host), RepositoryPaths.BuiltAssembly(host), ["--urls", FreePort.NextHttpUrl().GetLeftPart(UriPartial.Authority)], environment);
         var code = await process.WaitForExitAsync(ExitTimeout);
