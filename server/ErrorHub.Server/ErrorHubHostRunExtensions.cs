@@ -1,4 +1,6 @@
+using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -12,14 +14,25 @@ public static class ErrorHubHostRunExtensions
     /// (a setting out of range, a ClickHouse that refused the user, its password or the cluster's name) ends the process
     /// with exit code 1 and one line on standard error saying what to change, instead of an unhandled exception (the
     /// runtime's abort, SIGABRT and a core dump under a service manager, with the stack trace printed once more). Any
-    /// other failure is thrown as before: a bug keeps its stack trace.
+    /// other failure is thrown as before: a bug keeps its stack trace. So does a store the process gave up creating tables on
+    /// in the background (a schema newer than this build, a cluster node without ZooKeeper, ErrorHub:Store:SchemaWaitLimit).
     /// </summary>
     public static async Task<int> RunErrorHubAsync(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // Taken before the run: the host disposes its services when it stops.
+        var schema = app.Services.GetService<StoreSchemaState>();
         try
         {
             await app.RunAsync();
+            if (schema?.StartFailure is { } failure)
+            {
+                // Gave up creating the store's tables in the background, and stopped the host: a failed start all the same.
+                await Console.Error.WriteLineAsync($"ErrorHub did not start: {failure.Message}");
+                return 1;
+            }
+
             return 0;
         }
         catch (Exception exception) when (IsMisconfiguration(exception))
@@ -35,6 +48,7 @@ public static class ErrorHubHostRunExtensions
     private static bool IsMisconfiguration(Exception exception) => exception switch
     {
         OptionsValidationException => true,
+        StoreSchemaTooNewException => true,
         ClickHouseException clickHouse => clickHouse.StatusCode is not null,
         _ => false,
     };

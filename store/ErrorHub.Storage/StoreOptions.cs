@@ -17,6 +17,15 @@ public sealed class StoreOptions
     /// <summary>Create missing tables when the host starts (default true).</summary>
     public bool EnsureSchemaOnStartup { get; set; } = true;
 
+    /// <summary>
+    /// How long a process that cannot create the store's tables at start (ClickHouse not reachable yet, a cluster's ZooKeeper
+    /// still starting) keeps trying, not ready, before it gives up and exits with code 1. Default 10 minutes; between 1
+    /// second and 7 days. docs/deployment.md.
+    /// </summary>
+    public TimeSpan SchemaWaitLimit { get; set; } = TimeSpan.FromMinutes(10);
+
+    internal static readonly TimeSpan MaxSchemaWaitLimit = TimeSpan.FromDays(7);
+
     public SqliteStoreOptions Sqlite { get; set; } = new();
 
     public ClickHouseStoreOptions ClickHouse { get; set; } = new();

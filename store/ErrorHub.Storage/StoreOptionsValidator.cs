@@ -23,6 +23,11 @@ internal static partial class StoreOptionsValidator
             failures.Add($"ErrorHub:Store:Kind '{options.Kind}' is unknown: use '{StoreOptions.SqliteKind}' (embedded, the default) or '{StoreOptions.ClickHouseKind}'.");
         }
 
+        if (options.SchemaWaitLimit < TimeSpan.FromSeconds(1) || options.SchemaWaitLimit > StoreOptions.MaxSchemaWaitLimit)
+        {
+            failures.Add($"ErrorHub:Store:SchemaWaitLimit must be between 00:00:01 and {StoreOptions.MaxSchemaWaitLimit} (e.g. 00:10:00), not {options.SchemaWaitLimit}.");
+        }
+
         // Checked whatever the kind: the dashboard reads it either way.
         if (options.Sqlite.PageWriteTimeout <= TimeSpan.Zero || options.Sqlite.PageWriteTimeout > SqliteStoreOptions.MaxPageWriteTimeout)
         {

@@ -12,14 +12,20 @@ namespace ErrorHub.Storage;
 /// exist yet), the process starts all the same, not ready, and keeps trying in the background with back-off: start order
 /// does not matter, and a store that comes up later makes it ready by itself (<see cref="StoreSchemaState"/>). A store
 /// that answers and refuses the schema (a wrong password, an account that may not create tables) fails the start-up: no
-/// retry would change that. The log: the first failure with its exception, then at most one line a minute
-/// (<see cref="StoreOutageTracker"/>), one line when the tables exist and one when the store is ready.
+/// retry would change that, and neither would it for a store migrated by a newer build or a cluster node without ZooKeeper
+/// configured: met in the background, these stop the process too. Nor does it try for ever: after
+/// <c>ErrorHub:Store:SchemaWaitLimit</c> it gives up and stops, and the host's run exits with code 1 and the reason
+/// (<see cref="StoreSchemaState.StartFailure"/>), so a service manager shows a failed unit rather than one that waits
+/// unseen. The log: the first failure with its exception, a line for each try saying when the next one comes and when the
+/// process gives up, at most one warning a minute (<see cref="StoreOutageTracker"/>), one line when the tables exist and
+/// one when the store is ready.
 /// </summary>
 internal sealed partial class StoreSchemaInitializer(
     IStoreSchema store,
     StoreSchemaState state,
     IOptions<StoreOptions> options,
     TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
     ILogger<StoreSchemaInitializer> logger) : IHostedService, IDisposable
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
@@ -47,8 +53,9 @@ internal sealed partial class StoreSchemaInitializer(
             var tracker = new StoreOutageTracker(timeProvider);
             tracker.Failed();
             state.NotReadyBecause(Reason(exception));
-            LogWaiting(logger, store.Kind, exception);
-            _background = Task.Run(() => KeepTryingAsync(tracker, _stopping.Token), CancellationToken.None);
+            LogWaiting(logger, store.Kind, options.Value.SchemaWaitLimit, exception);
+            var giveUpAt = timeProvider.GetUtcNow() + options.Value.SchemaWaitLimit;
+            _background = Task.Run(() => KeepTryingAsync(tracker, giveUpAt, _stopping.Token), CancellationToken.None);
             return;
         }
 
@@ -85,15 +92,20 @@ internal sealed partial class StoreSchemaInitializer(
     private string Reason(Exception exception) =>
         $"its tables do not exist yet and the {store.Kind} store cannot create them now (retrying in the background): {exception.Message}";
 
-    private async Task KeepTryingAsync(StoreOutageTracker tracker, CancellationToken stopping)
+    /// <summary>What no further try would change: the process stops (exit code 1) instead of waiting.</summary>
+    private static bool NeedsOperator(Exception exception) =>
+        exception is StoreSchemaTooNewException || exception is ClickHouseException { NoZooKeeperConfigured: true };
+
+    private async Task KeepTryingAsync(StoreOutageTracker tracker, DateTimeOffset giveUpAt, CancellationToken stopping)
     {
         try
         {
-            var delay = FirstRetryDelay;
-            while (true)
+            var backOff = FirstRetryDelay;
+            var delay = Shorter(backOff, giveUpAt - timeProvider.GetUtcNow());
+            for (var attempt = 2; ; attempt++)
             {
                 await Task.Delay(delay, timeProvider, stopping);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LastRetryDelay.Ticks));
+                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, LastRetryDelay.Ticks));
                 try
                 {
                     await store.EnsureSchemaAsync(stopping);
@@ -101,9 +113,28 @@ internal sealed partial class StoreSchemaInitializer(
                 }
                 catch (Exception exception) when (!stopping.IsCancellationRequested)
                 {
-                    // Once it was unreachable, every failure is retried: after ZooKeeper comes back, the first statements may
-                    // still fail in ways of their own (a node's DDL queue catching up) that the next try does not meet.
+                    if (NeedsOperator(exception))
+                    {
+                        GiveUp(exception);
+                        return;
+                    }
+
+                    // The last try is made at the limit, not one back-off before it.
+                    var left = giveUpAt - timeProvider.GetUtcNow();
+                    if (left <= TimeSpan.Zero)
+                    {
+                        GiveUp(new TimeoutException(
+                            $"the {store.Kind} store could not create its tables within {options.Value.SchemaWaitLimit} (ErrorHub:Store:SchemaWaitLimit), " +
+                            $"{attempt} tries: {exception.Message}",
+                            exception));
+                        return;
+                    }
+
+                    // Once it was unreachable, every other failure is retried: after ZooKeeper comes back, the first statements
+                    // may still fail in ways of their own (a node's DDL queue catching up) that the next try does not meet.
+                    delay = Shorter(backOff, left);
                     state.NotReadyBecause(Reason(exception));
+                    LogTryFailed(logger, attempt, delay, giveUpAt, exception.Message);
                     var report = tracker.Failed();
                     if (report.Moment == StoreOutageMoment.StillFailing)
                     {
@@ -132,6 +163,17 @@ internal sealed partial class StoreSchemaInitializer(
             // A bug: say so, rather than leave the process not ready without a word.
             LogFailed(logger, exception);
         }
+    }
+
+    private static TimeSpan Shorter(TimeSpan first, TimeSpan second) =>
+        first < second ? first : second < TimeSpan.Zero ? TimeSpan.Zero : second;
+
+    /// <summary>Stops the process: the host's run reports <paramref name="reason"/> and exits with code 1.</summary>
+    private void GiveUp(Exception reason)
+    {
+        state.GaveUp(reason);
+        LogGaveUp(logger, reason.Message);
+        lifetime.StopApplication();
     }
 
     private async Task RunUntilDoneAsync(StoreSchemaState.DeferredStep step, CancellationToken stopping)
@@ -193,8 +235,14 @@ internal sealed partial class StoreSchemaInitializer(
 
     [LoggerMessage(1, LogLevel.Error,
         "The {Kind} store cannot create its tables now (not reachable yet, or a cluster without ZooKeeper): serving anyway, not ready " +
-        "(/readyz and ingest answer 503) until it can; trying again in the background, with one line a minute until then")]
-    private static partial void LogWaiting(ILogger logger, string kind, Exception exception);
+        "(/readyz and ingest answer 503) until it can; trying again in the background for up to {Limit} (ErrorHub:Store:SchemaWaitLimit), then stopping")]
+    private static partial void LogWaiting(ILogger logger, string kind, TimeSpan limit, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Information, "Try {Attempt} to create the store's tables failed; next try in {Delay}, giving up at {GiveUpAt:u}: {Reason}")]
+    private static partial void LogTryFailed(ILogger logger, int attempt, TimeSpan delay, DateTimeOffset giveUpAt, string reason);
+
+    [LoggerMessage(8, LogLevel.Critical, "Giving up creating the store's tables; the process stops: {Reason}")]
+    private static partial void LogGaveUp(ILogger logger, string reason);
 
     [LoggerMessage(2, LogLevel.Warning, "Still waiting for the store to create its tables, since {Duration} ({Failures} tries in the last minute): {Reason}")]
     private static partial void LogStillWaiting(ILogger logger, TimeSpan duration, long failures, string reason);

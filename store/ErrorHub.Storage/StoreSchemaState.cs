@@ -45,6 +45,19 @@ internal sealed class StoreSchemaState
 
     internal void NotReadyBecause(string reason) => _notReadyReason = reason;
 
+    /// <summary>
+    /// Why the process gave up creating the schema and stops (a store migrated by a newer build, a cluster node without
+    /// ZooKeeper, a store still unreachable after <c>ErrorHub:Store:SchemaWaitLimit</c>); null while it has not.
+    /// The host's run reports it and exits with code 1.
+    /// </summary>
+    public Exception? StartFailure { get; private set; }
+
+    internal void GaveUp(Exception reason)
+    {
+        StartFailure = reason;
+        _notReadyReason = $"the process gave up creating its tables and stops: {reason.Message}";
+    }
+
     /// <summary>The schema exists: from now on nothing is deferred. Returns what was, in the order it was deferred.</summary>
     internal IReadOnlyList<DeferredStep> Created()
     {

@@ -56,6 +56,20 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         return Task.FromResult<IReadOnlyList<ErrorHubStore>>(stores);
     }
 
+    private protected override int KnownSchemaVersion => ClickHouseSchema.Version;
+
+    private protected override async Task RecordSchemaVersionAsync(ErrorHubStore store, long version)
+    {
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        await ClickHouseSchemaVersions.RecordAsync(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), store, version);
+    }
+
+    private protected override async Task<long> ReadSchemaVersionAsync(ErrorHubStore store)
+    {
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        return await ClickHouseSchemaVersions.ReadAsync(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), store);
+    }
+
     private protected override async Task DestroyStoreAsync(ErrorHubStore store)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
@@ -481,4 +495,16 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         await upgraded.Schema.EnsureSchemaAsync();
         (await upgraded.Projects.GetKeysAsync(1)).Single().IsActive.Should().BeFalse("a later start does not bring a revoked key back");
     }
+}
+
+/// <summary>The schema version a ClickHouse store (one server or a cluster) records, read and written as a build does.</summary>
+internal static class ClickHouseSchemaVersions
+{
+    public static Task RecordAsync(ClickHouseClient client, ErrorHubStore store, long version) =>
+        client.InsertSelectAsync($"INSERT INTO {Table(store)} (version, migrated_at) SELECT {version}, now()", CancellationToken.None);
+
+    public static async Task<long> ReadAsync(ClickHouseClient client, ErrorHubStore store) =>
+        (await client.QueryAsync($"SELECT max(version) AS version FROM {Table(store)}", row => ClickHouseClient.ReadInt64(row.GetProperty("version")), CancellationToken.None)).Single();
+
+    private static string Table(ErrorHubStore store) => new ClickHouseSchema(((ClickHouseDatabase)store.Schema).Database).SchemaVersions;
 }

@@ -32,6 +32,26 @@ public sealed class SqliteStoreTests : StoreContractTests
         return Task.FromResult<IReadOnlyList<ErrorHubStore>>(stores);
     }
 
+    private protected override int KnownSchemaVersion => SqliteSchema.Version;
+
+    private protected override async Task RecordSchemaVersionAsync(ErrorHubStore store, long version)
+    {
+        await using var connection = new SqliteConnection($"Data Source={((SqliteDatabase)store.Schema).DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"PRAGMA user_version = {version}";
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private protected override async Task<long> ReadSchemaVersionAsync(ErrorHubStore store)
+    {
+        await using var connection = new SqliteConnection($"Data Source={((SqliteDatabase)store.Schema).DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private protected override Task DestroyStoreAsync(ErrorHubStore store)
     {
         store.Dispose();

@@ -224,6 +224,9 @@ internal sealed class ClickHouseClient
             row => (Name: row.GetProperty("name").GetString() ?? "", Engine: row.GetProperty("engine_full").GetString() ?? ""),
             cancellationToken)).ToDictionary(table => table.Name, table => table.Engine, StringComparer.Ordinal);
 
+    // UNKNOWN_TABLE: on a cluster node, system.zookeeper is missing when the node has no <zookeeper> configuration.
+    private const int UnknownTable = 60;
+
     private static readonly TimeSpan DdlWorkerSessionDelay = TimeSpan.FromSeconds(3);
 
     /// <summary>
@@ -241,6 +244,21 @@ internal sealed class ClickHouseClient
         try
         {
             await QueryAsync("SELECT count() AS n FROM system.zookeeper WHERE path = '/'", _ => 0, cancellationToken);
+        }
+        catch (ClickHouseException ex) when (ex.ErrorCode == UnknownTable)
+        {
+            // Without a <zookeeper> section the server has no system.zookeeper table (18.16: "Table system.zookeeper doesn't
+            // exist", code 60), and no replicated table can be made on it: no wait would mend that, the node's configuration must.
+            throw new ClickHouseException(
+                $"ClickHouse at {Url} has no <zookeeper> section in its configuration, which the replicated tables and ON CLUSTER statements of " +
+                $"cluster mode (ErrorHub:Store:ClickHouse:Cluster) need: add one naming the ZooKeeper hosts to every node's configuration and restart " +
+                $"the node, or unset ErrorHub:Store:ClickHouse:Cluster for a single server. {ex.Message}",
+                ex.ErrorCode,
+                ex.StatusCode,
+                ex)
+            {
+                NoZooKeeperConfigured = true,
+            };
         }
         catch (ClickHouseException ex) when (ex.ErrorCode is not null)
         {

@@ -81,9 +81,13 @@ internal sealed class ClickHouseDatabase : IStoreSchema
 
         // A store made before one of the tables fed by a view existed has events to fill it from.
         var existingTables = databases.Count == 0 ? [] : (await _client.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days')",
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days', 'schema_versions')",
             row => row.GetProperty("name").GetString(),
             cancellationToken)).ToList();
+
+        // Before any change: a database a newer build migrated is not touched (nor its version recorded over) by this one.
+        var storedVersion = existingTables.Contains("schema_versions") ? await StoredVersionAsync(cancellationToken) : 0;
+        StoreSchemaTooNewException.ThrowIfNewer(Kind, storedVersion, ClickHouseSchema.Version);
         if (existingTables.Contains("issue_events") && !await HasColumnAsync("issue_events", "search_text", cancellationToken))
         {
             // Made by a release before issue_search was folded into it: made again below and filled from the events.
@@ -125,6 +129,12 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         }
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);
+        if (storedVersion < ClickHouseSchema.Version)
+        {
+            // Last, once every migration of this version is done: an interrupted start is migrated again by the next.
+            await _client.InsertSelectAsync(_schema.RecordVersion, cancellationToken);
+        }
+
         if (_client.Cluster is not null)
         {
             await WaitForFullCopiesAsync(cancellationToken);
@@ -229,6 +239,13 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             $"SELECT count() AS n FROM system.zookeeper WHERE path = {ClickHouseSql.Quote(path)}{(fetchesOnly ? " AND position(value, '\\nget\\n') > 0" : "")}",
             row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
             cancellationToken)).Single();
+
+    /// <summary>The highest version recorded in <c>schema_versions</c>; 0 when none is (a database made before they were).</summary>
+    private async Task<long> StoredVersionAsync(CancellationToken cancellationToken) =>
+        (await _client.QueryAsync(
+            $"SELECT max(version) AS version FROM {_schema.SchemaVersions}",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("version")),
+            cancellationToken)).SingleOrDefault();
 
     private async Task<bool> HasColumnAsync(string table, string column, CancellationToken cancellationToken) =>
         (await _client.QueryAsync(

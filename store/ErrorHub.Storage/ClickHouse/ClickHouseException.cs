@@ -42,6 +42,9 @@ public sealed partial class ClickHouseException : Exception
     /// </summary>
     internal bool NoZooKeeperSession { get; init; }
 
+    /// <summary>The node has no ZooKeeper configured at all, which cluster mode needs: no wait mends it, its configuration must.</summary>
+    internal bool NoZooKeeperConfigured { get; init; }
+
     internal static int? ParseErrorCode(string serverText)
     {
         var match = CodePrefix().Match(serverText);

@@ -31,6 +31,19 @@ internal sealed class ClickHouseSchema(string database)
     public string Projects => Table("projects");
 
     /// <summary>
+    /// The versions this database's schema was migrated to, one row each; the highest is the schema's version. An earlier
+    /// build refuses a database of a version it does not know (<see cref="StoreSchemaTooNewException"/>). Raise
+    /// <see cref="Version"/> with every change an earlier build could not work with.
+    /// </summary>
+    public string SchemaVersions => Table("schema_versions");
+
+    /// <summary>The schema's version as this build makes it. 1: the first release that records it.</summary>
+    public const int Version = 1;
+
+    /// <summary>Records <see cref="Version"/>; a second process doing the same adds a row the table's engine folds into this one.</summary>
+    public string RecordVersion => $"INSERT INTO {SchemaVersions} (version, migrated_at) SELECT {Version}, now()";
+
+    /// <summary>
     /// The database first, then tables, then the views that feed them, so no insert ever meets a
     /// half-made schema.
     /// </summary>
@@ -119,6 +132,15 @@ internal sealed class ClickHouseSchema(string database)
 
     public IReadOnlyList<string> Tables =>
     [
+        $"""
+        CREATE TABLE IF NOT EXISTS {SchemaVersions}
+        (
+            version UInt32,
+            migrated_at DateTime('UTC')
+        )
+        ENGINE = ReplacingMergeTree
+        ORDER BY version
+        """,
 
         // One row per event. ReplacingMergeTree: rows with an equal sorting key (the same event
         // stored twice) collapse when parts merge; reads also take one row per event id.

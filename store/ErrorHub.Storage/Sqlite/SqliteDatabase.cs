@@ -120,10 +120,14 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
                 // WAL is a property of the file: set once, every later connection uses it.
                 await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
 
+                // Immediate: a second process creating the schema at the same time waits here, then finds it made and
+                // its version recorded, so the version read below is never one another process is about to change.
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                var storedVersion = await SqliteSchema.StoredVersionAsync(connection, transaction, cancellationToken);
+                StoreSchemaTooNewException.ThrowIfNewer(Kind, storedVersion, SqliteSchema.Version);
                 await ExecuteAsync(connection, transaction, SqliteSchema.CreateStatements, cancellationToken);
                 await SqliteSchema.UpgradeAsync(connection, transaction, cancellationToken);
-                await SqliteIssueEvents.EnsureAsync(connection, transaction, cancellationToken);
+                await SqliteIssueEvents.EnsureAsync(connection, transaction, storedVersion, cancellationToken);
                 await SqliteAccessSchema.EnsureAsync(connection, transaction, cancellationToken);
                 await ExecuteAsync(connection, transaction, SqliteNotificationSchema.CreateStatements, cancellationToken);
                 await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};", cancellationToken);

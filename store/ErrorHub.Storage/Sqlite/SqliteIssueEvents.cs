@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using ErrorHub.Storage.Events;
 using Microsoft.Data.Sqlite;
@@ -155,15 +154,10 @@ internal static class SqliteIssueEvents
     }
 
     /// <summary>Creates the table and, for a database whose schema version predates it, fills it from the stored events.</summary>
-    public static async Task EnsureAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    public static async Task EnsureAsync(SqliteConnection connection, SqliteTransaction transaction, long storedVersion, CancellationToken cancellationToken)
     {
-        await using var version = connection.CreateCommand();
-        version.Transaction = transaction;
-        version.CommandText = "PRAGMA user_version";
-        var stored = Convert.ToInt64(await version.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-
         await SqliteDatabase.ExecuteAsync(connection, transaction, CreateStatements, cancellationToken);
-        if (stored < SqliteSchema.IssueEventsVersion)
+        if (storedVersion < SqliteSchema.IssueEventsVersion)
         {
             await SqliteDatabase.ExecuteAsync(connection, transaction, Backfill, cancellationToken);
         }

@@ -25,8 +25,20 @@ internal static class SqliteSchema
         }
     }
 
-    /// <summary>Recorded in <c>PRAGMA user_version</c> so a later release can migrate.</summary>
+    /// <summary>
+    /// Recorded in <c>PRAGMA user_version</c> so a later release can migrate, and an earlier one refuses a file it does not
+    /// know (<see cref="StoreSchemaTooNewException"/>). Raise it with every change an earlier build could not work with.
+    /// </summary>
     public const int Version = 2;
+
+    /// <summary>The version the file's schema was last migrated to; 0 for a new file (or one made before versions were recorded).</summary>
+    public static async Task<long> StoredVersionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var version = connection.CreateCommand();
+        version.Transaction = transaction;
+        version.CommandText = "PRAGMA user_version";
+        return Convert.ToInt64(await version.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The version that added <c>issue_events</c>: an older database has its events copied there once.</summary>
     public const int IssueEventsVersion = 2;

@@ -1,7 +1,11 @@
 using System.Diagnostics;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Ingest;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.Storage.Tests.Cluster;
@@ -33,6 +37,65 @@ public sealed class ClusterFaultTests(ClickHouseClusterFixture cluster) : IAsync
         // ClickHouse 18.16 dies (SIGSEGV) on an ON CLUSTER statement sent before its DDL worker has a ZooKeeper session.
         (await lonely.QueryAsync("SELECT 1")).Trim().Should().Be("1", "the node is still up");
         lonely.HasDied.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_node_without_zookeeper_in_its_configuration_fails_the_start_at_once_naming_the_section_to_add()
+    {
+        await using var lonely = await cluster.StartNodeWithoutZooKeeperAsync(zooKeeperConfigured: false);
+        using var host = StoreHost(lonely, ClickHouseServerFixture.NewDatabaseName("nozkconfig"), TimeSpan.FromMinutes(10));
+
+        // No background retry: no wait gives a node a ZooKeeper its configuration does not name.
+        var start = () => host.StartAsync();
+
+        var refused = (await start.Should().ThrowAsync<ClickHouseException>()).Which;
+        refused.Message.Should().Contain("has no <zookeeper> section in its configuration").And.Contain(lonely.Url.ToString());
+        refused.StatusCode.Should().NotBeNull("the server's host reads an answered refusal as a misconfiguration: exit code 1 and this line");
+        lonely.HasDied.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_node_whose_zookeeper_stays_unreachable_is_tried_each_time_with_a_line_then_the_process_stops_after_the_wait_limit()
+    {
+        await using var lonely = await cluster.StartNodeWithoutZooKeeperAsync();
+        var logs = new CapturingLoggerProvider();
+        using var host = StoreHost(lonely, ClickHouseServerFixture.NewDatabaseName("nozkwait"), TimeSpan.FromSeconds(5), logs);
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStopping.Register(stopping.SetResult);
+
+        await host.StartAsync();
+        host.Services.GetRequiredService<StoreSchemaState>().IsReady.Should().BeFalse("ZooKeeper may still be starting: the process waits, not ready");
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(120));
+
+        var failure = host.Services.GetRequiredService<StoreSchemaState>().StartFailure;
+        failure.Should().BeOfType<TimeoutException>().Which.Message.Should()
+            .Contain("within 00:00:05 (ErrorHub:Store:SchemaWaitLimit)").And.Contain("no ZooKeeper session");
+        logs.Entries.Where(e => e.Message.StartsWith("Try ", StringComparison.Ordinal)).Should().NotBeEmpty("a line for each try");
+        logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Critical && e.Message.Contains("Giving up"));
+        await host.StopAsync();
+    }
+
+    /// <summary>A host with the store on <paramref name="node"/> in cluster mode, as a server process has it.</summary>
+    private static IHost StoreHost(ClickHouseClusterNode node, string database, TimeSpan schemaWaitLimit, CapturingLoggerProvider? logs = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
+        builder.Services.AddErrorHubStore();
+        builder.Services.Configure<StoreOptions>(options =>
+        {
+            options.Kind = StoreOptions.ClickHouseKind;
+            options.ClickHouse.Url = node.Url.ToString();
+            options.ClickHouse.Database = database;
+            options.ClickHouse.Cluster = ClickHouseClusterFixture.ClusterName;
+            options.SchemaWaitLimit = schemaWaitLimit;
+        });
+        return builder.Build();
     }
 
     [Fact]

@@ -149,6 +149,14 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
         return Task.FromResult<IReadOnlyList<ErrorHubStore>>(stores);
     }
 
+    private protected override int KnownSchemaVersion => ClickHouseSchema.Version;
+
+    private protected override Task RecordSchemaVersionAsync(ErrorHubStore store, long version) =>
+        ClickHouseSchemaVersions.RecordAsync(ClusterClients.Create(cluster.Nodes[0], _clients), store, version);
+
+    private protected override Task<long> ReadSchemaVersionAsync(ErrorHubStore store) =>
+        ClickHouseSchemaVersions.ReadAsync(ClusterClients.Create(cluster.Nodes[0], _clients), store);
+
     private protected override async Task DestroyStoreAsync(ErrorHubStore store)
     {
         foreach (var database in _extraDatabases)

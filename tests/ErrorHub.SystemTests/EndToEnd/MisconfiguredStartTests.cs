@@ -62,16 +62,86 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
         exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
     }
 
+    [Fact]
+    public async Task An_older_build_on_a_sqlite_store_a_newer_build_migrated_ends_with_exit_code_1_and_leaves_the_store_alone()
+    {
+        var file = Path.Combine(_directory, "errorhub.db");
+        await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA user_version = 99");
+
+        var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", []);
+
+        exit.Code.Should().Be(1, exit.Output.ToString());
+        exit.Output.Lines.Should().Contain(
+            line => line.StartsWith("err: ErrorHub did not start: the store's schema is version 99, this build knows up to ", StringComparison.Ordinal)
+                && line.Contains(": upgrade this process", StringComparison.Ordinal),
+            exit.Output.ToString());
+        (await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA user_version")).Should().Be(99L, "the older build must not record its version over the newer one's");
+        exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
+    }
+
+    [Theory]
+    [InlineData("dashboard/ErrorHub.Dashboard")]
+    [InlineData("ingest/ErrorHub.Ingest")]
+    public async Task An_older_build_on_a_clickhouse_store_a_newer_build_migrated_ends_with_exit_code_1(string host)
+    {
+        var database = ClickHouseServerFixture.NewDatabaseName("newerschema");
+        using var http = new HttpClient();
+        await ClickHouseAsync(http, $"CREATE DATABASE {database}");
+        try
+        {
+            await ClickHouseAsync(http, $"CREATE TABLE {database}.schema_versions (version UInt32, migrated_at DateTime('UTC')) ENGINE = ReplacingMergeTree ORDER BY version");
+            await ClickHouseAsync(http, $"INSERT INTO {database}.schema_versions VALUES (99, now())");
+
+            var exit = await RunUntilExitAsync(host, new()
+            {
+                ["ErrorHub__Store__Kind"] = "clickhouse",
+                ["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString(),
+                ["ErrorHub__Store__ClickHouse__Database"] = database,
+            });
+
+            exit.Code.Should().Be(1, exit.Output.ToString());
+            exit.Output.Lines.Should().Contain(
+                line => line.StartsWith("err: ErrorHub did not start: the store's schema is version 99, this build knows up to ", StringComparison.Ordinal),
+                exit.Output.ToString());
+            (await ClickHouseAsync(http, $"SELECT count() FROM system.tables WHERE database = '{database}'")).Trim()
+                .Should().Be("1", "the older build made no table in a database of a newer schema");
+        }
+        finally
+        {
+            await ClickHouseAsync(http, $"DROP DATABASE IF EXISTS {database}");
+        }
+    }
+
+    [Fact]
+    public async Task A_store_still_unreachable_after_the_schema_wait_limit_ends_the_start_with_exit_code_1()
+    {
+        // A loopback port nobody listens on: a ClickHouse that never comes up.
+        var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", new()
+        {
+            ["ErrorHub__Store__Kind"] = "clickhouse",
+            ["ErrorHub__Store__ClickHouse__Url"] = FreePort.NextHttpUrl().ToString(),
+            ["ErrorHub__Store__SchemaWaitLimit"] = "00:00:03",
+        });
+
+        exit.Code.Should().Be(1, exit.Output.ToString());
+        exit.Output.Lines.Should().Contain(
+            line => line.StartsWith("err: ErrorHub did not start: the clickhouse store could not create its tables within 00:00:03 (ErrorHub:Store:SchemaWaitLimit)", StringComparison.Ordinal),
+            exit.Output.ToString());
+        exit.Output.Contains("Try 2 to create the store's tables failed").Should().BeTrue("each try is logged: " + exit.Output);
+        exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
+    }
+
+    private async Task<string> ClickHouseAsync(HttpClient http, string sql)
+    {
+        using var response = await http.PostAsync(clickHouse.Url, new StringContent(sql));
+        var body = await response.Content.ReadAsStringAsync();
+        response.IsSuccessStatusCode.Should().BeTrue(body);
+        return body;
+    }
+
     private async Task<(int Code, OutputBuffer Output)> RunUntilExitAsync(string host, Dictionary<string, string?> settings)
     {
-        var environment = new Dictionary<string, string?>(settings)
-        {
-            ["ErrorHub__DataDirectory"] = _directory,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = null,
-            ["DOTNET_URLS"] = null,
-            ["ASPNETCORE_HTTP_PORTS"] = null,
-        };
+        var environment = ServerHostEnvironment.Production(_directory, settings);
         await using var process = TestProcess.StartDotnet(
             Path.GetFileName(host), RepositoryPaths.BuiltAssembly(host), ["--urls", FreePort.NextHttpUrl().GetLeftPart(UriPartial.Authority)], environment);
         var code = await process.WaitForExitAsync(ExitTimeout);

@@ -181,15 +181,17 @@ public sealed class ClickHouseClusterFixture : IAsyncLifetime
 
     /// <summary>
     /// A third node configured like the others but pointed at a ZooKeeper port where nothing listens: a cluster member
-    /// that never gets a ZooKeeper session, as when ZooKeeper is unreachable from it. The caller disposes it.
+    /// that never gets a ZooKeeper session, as when ZooKeeper is unreachable from it. With <paramref name="zooKeeperConfigured"/>
+    /// false its configuration has no <c>&lt;zookeeper&gt;</c> section at all (a node set up as a single server, then named in a
+    /// cluster). The caller disposes it.
     /// </summary>
-    public async Task<ClickHouseClusterNode> StartNodeWithoutZooKeeperAsync()
+    public async Task<ClickHouseClusterNode> StartNodeWithoutZooKeeperAsync(bool zooKeeperConfigured = true)
     {
         var directory = _directory ?? throw new InvalidOperationException("The cluster has not started.");
         var ports = ClickHouseServerProcess.FreePorts(4);
         var node = new ClickHouseClusterNode(
-            "lonely" + Guid.NewGuid().ToString("N")[..8], _binary, Path.Combine(directory, "lonely-" + Guid.NewGuid().ToString("N")), ports[0], ports[1], ports[2], ports[3],
-            ShardsXml([[ports[1]]]), "01");
+            "lonely" + Guid.NewGuid().ToString("N")[..8], _binary, Path.Combine(directory, "lonely-" + Guid.NewGuid().ToString("N")), ports[0], ports[1], ports[2],
+            zooKeeperConfigured ? ports[3] : null, ShardsXml([[ports[1]]]), "01");
         if (await node.TryStartAsync(StartTimeout, requireZooKeeper: false) is { } why)
         {
             await node.DisposeAsync();
@@ -378,7 +380,7 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
     private ChildProcess? _process;
 
     internal ClickHouseClusterNode(
-        string name, string binary, string directory, int httpPort, int tcpPort, int interserverPort, int zooKeeperPort, string shardsXml, string shard)
+        string name, string binary, string directory, int httpPort, int tcpPort, int interserverPort, int? zooKeeperPort, string shardsXml, string shard)
     {
         Name = name;
         _binary = binary;
@@ -389,11 +391,16 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
         // What a production node needs beyond a single server: zookeeper, remote_servers (the cluster
         // ErrorHub:Store:ClickHouse:Cluster names), macros, distributed_ddl (ON CLUSTER) and an
         // interserver address the other replica can fetch parts from. docs/deployment.md shows the same.
-        _configPath = ClickHouseServerProcess.WriteConfig(directory, _displayName, httpPort, tcpPort, interserverPort, cacheBytes: 134217728, $"""
+        var zooKeeperXml = zooKeeperPort is { } port
+            ? $"""
               <zookeeper>
-                <node><host>127.0.0.1</host><port>{zooKeeperPort}</port></node>
+                <node><host>127.0.0.1</host><port>{port}</port></node>
                 <session_timeout_ms>30000</session_timeout_ms>
               </zookeeper>
+            """
+            : "";
+        _configPath = ClickHouseServerProcess.WriteConfig(directory, _displayName, httpPort, tcpPort, interserverPort, cacheBytes: 134217728, $"""
+            {zooKeeperXml}
               <remote_servers>
                 <{ClickHouseClusterFixture.ClusterName}>{shardsXml}</{ClickHouseClusterFixture.ClusterName}>
               </remote_servers>
