@@ -129,6 +129,28 @@ public sealed class HungStoreDashboard : IAsyncLifetime
         await BrowserSignIn.WaitUntilInteractiveAsync(page);
     }
 
+    /// <summary>
+    /// What shows that an issue page's parts have read the store: each reads it on its own after the circuit starts, so a
+    /// node hung before one has read fails that read, which shows the page-wide store error instead of a change's line.
+    /// </summary>
+    public static ILocator[] IssueParts(IPage page) =>
+    [
+        page.Locator(".issue-subscription"),
+        page.Locator(".merge-target"),
+        page.Locator(".events-table tbody tr").First,
+        page.Locator(".affected-users .user-total"),
+        page.Locator(".breakdowns .breakdown, .breakdowns p.muted").First,
+        page.Locator(".timeline-entry, .timeline-empty").First,
+    ];
+
+    public static async Task WaitForIssuePartsAsync(IPage page)
+    {
+        foreach (var part in IssueParts(page))
+        {
+            await Expect(part).ToBeVisibleAsync();
+        }
+    }
+
     /// <summary>The page is still there and live: no store-error page in its place, no Blazor error or reconnect bar.</summary>
     public static async Task ExpectPageAndCircuitKeptAsync(IPage page)
     {

@@ -71,6 +71,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await SignInAsync(page, issue);
             var status = page.Locator(".triage-actions .status-badge");
             await Expect(status).ToHaveTextAsync("Unresolved");
+            await HungStoreDashboard.WaitForIssuePartsAsync(page);
             var entries = page.Locator(".timeline-entry");
             var entriesBefore = await entries.CountAsync();
 
@@ -143,6 +144,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await SignInAsync(page, issue);
             var star = page.Locator(".bookmark-star");
             await Expect(star).ToHaveAttributeAsync("aria-pressed", "false");
+            await HungStoreDashboard.WaitForIssuePartsAsync(page);
             var subscribe = page.Locator("button.action-subscribe");
             await Expect(subscribe).ToHaveTextAsync("Subscribe");
             await page.Locator("select.merge-target").SelectOptionAsync(DashboardSeed.ProfileFingerprint);

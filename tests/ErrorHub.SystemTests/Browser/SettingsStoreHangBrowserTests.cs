@@ -175,7 +175,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
     /// <summary>The issue page, read: its merges and its timeline, which its parts read on their own.</summary>
     private static readonly ChangePage Issue = new(
         _ => $"projects/{DashboardSeed.Shop.Id}/issues/{DashboardSeed.CheckoutFingerprint}",
-        (page, _) => [page.Locator(".issue-subscription"), page.Locator(".merge-target")]);
+        (page, _) => HungStoreDashboard.IssueParts(page));
 
     private static readonly Dictionary<string, SettingsChange> Changes = new()
     {
@@ -355,7 +355,9 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
                 // Merged first (the store answering): the issue page of the issue merged into lists it, with its Unmerge.
                 await page.Locator("select.merge-target").SelectOptionAsync(DashboardSeed.ProfileFingerprint);
                 await page.Locator("button.action-merge").ClickAsync();
+                await Expect(page).ToHaveURLAsync(new Regex($"/issues/{DashboardSeed.ProfileFingerprint}$"));
                 await Expect(page.Locator(".merged-issue")).ToHaveCountAsync(1);
+                await HungStoreDashboard.WaitForIssuePartsAsync(page);
             },
             Make: (page, _) => page.Locator("button.action-unmerge").ClickAsync(),
             Problem: page => page.Locator(".unmerge-problem"),
