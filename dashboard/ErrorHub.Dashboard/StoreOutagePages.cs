@@ -17,7 +17,7 @@ namespace ErrorHub.Dashboard;
 /// </summary>
 internal static partial class StoreOutagePages
 {
-    private const string RetryAfterSeconds = "5";
+    internal const string RetryAfterSeconds = "5";
 
     /// <summary>Goes before authentication, whose cookie check reads the store.</summary>
     public static IApplicationBuilder UseStoreOutagePages(this IApplicationBuilder app)

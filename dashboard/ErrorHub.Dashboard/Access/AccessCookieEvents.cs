@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using ErrorHub.Dashboard.Components.Layout;
+using ErrorHub.Storage;
 
 namespace ErrorHub.Dashboard.Access;
 
@@ -12,7 +14,18 @@ internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticati
 {
     public override async Task ValidatePrincipal(CookieValidatePrincipalContext context)
     {
-        var user = await accounts.ActiveUserAsync(AccessClaims.UserId(context.Principal), context.HttpContext.RequestAborted);
+        UserAccount? user;
+        try
+        {
+            user = await accounts.ActiveUserAsync(AccessClaims.UserId(context.Principal), context.HttpContext.RequestAborted);
+        }
+        catch (Exception failure) when (StoreErrorBoundary.IsStoreFailure(failure) && AccessEndpoints.IsSignOut(context.Request))
+        {
+            // Signing out only takes away: while the store cannot be read, the cookie's own principal is enough to delete
+            // the cookie, so that someone leaving a shared computer is signed out even then.
+            return;
+        }
+
         if (user is null || !Secrets.FixedTimeEquals(user.SecurityStamp, context.Principal?.FindFirst(AccessClaims.SecurityStampType)?.Value))
         {
             context.RejectPrincipal();

@@ -50,7 +50,7 @@ public sealed class ClickHouseStoreHungWritesTests : IAsyncLifetime
             });
         using var signingIn = api.Server.NewClient();
         (await api.GetJsonAsync($"{Issue}/activity")).GetProperty("items").GetArrayLength().Should().Be(0);
-        // The sign-in form was open before the node hung (opening it now answers 503 too: the page reads the store).
+        // The sign-in form was open before the node hung (opening it now answers 503 too, the form saying the store is not answering).
         var loginToken = await DashboardForms.AntiforgeryTokenAsync(signingIn, "login");
 
         Func<Task<HttpResponseMessage>>[] changes =

@@ -1,12 +1,8 @@
 using System.Diagnostics;
 using ErrorHub.Storage;
-using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Storage.Events;
-using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Events;
-using ErrorHub.Testing.Processes;
 using FluentAssertions;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit;
@@ -23,83 +19,12 @@ namespace ErrorHub.SystemTests.Browser;
 [Collection(DashboardTestGroup.Name)]
 public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsyncLifetime
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private readonly HungStoreDashboard _dashboard = new();
+    private const string NotSaved = HungStoreDashboard.NotSaved;
 
-    private readonly ClickHouseServerFixture _clickHouse = ClickHouseServerFixture.Create(
-        externalUrl: null, Environment.GetEnvironmentVariable(ClickHouseServerFixture.BinaryVariable) ?? "/usr/sbin/clickhouse-server");
+    public Task InitializeAsync() => _dashboard.InitializeAsync();
 
-    private readonly string _database = ClickHouseServerFixture.NewDatabaseName("openhang");
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-openhang-" + Guid.NewGuid().ToString("N"));
-    private readonly Uri _baseUrl = FreePort.NextHttpUrl();
-    private TestProcess? _dashboard;
-    private IConfiguration? _store;
-    private bool _hung;
-    private const string NotSaved = "Not saved: the store is not answering. Try again in a few seconds.";
-
-    public async Task InitializeAsync()
-    {
-        await _clickHouse.InitializeAsync();
-        Directory.CreateDirectory(_directory);
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ErrorHub:Store:Kind"] = "clickhouse",
-                ["ErrorHub:Store:ClickHouse:Url"] = _clickHouse.Url.ToString(),
-                ["ErrorHub:Store:ClickHouse:Database"] = _database,
-            })
-            .Build();
-        _store = configuration;
-        await using (var services = new ServiceCollection().AddLogging().AddErrorHubServer(configuration).BuildServiceProvider())
-        {
-            await new DashboardSeed().WriteAsync(services);
-        }
-
-        _dashboard = TestProcess.StartDotnet(
-            "dashboard",
-            RepositoryPaths.BuiltAssembly("dashboard/ErrorHub.Dashboard"),
-            ["--urls", _baseUrl.ToString().TrimEnd('/')],
-            new Dictionary<string, string?>
-            {
-                ["ErrorHub__Store__Kind"] = "clickhouse",
-                ["ErrorHub__Store__ClickHouse__Url"] = _clickHouse.Url.ToString(),
-                ["ErrorHub__Store__ClickHouse__Database"] = _database,
-                // Short, so that the node hangs for seconds only; RequestTimeout stays at its two minutes.
-                ["ErrorHub__Store__ClickHouse__PageTimeout"] = "00:00:02",
-                ["ErrorHub__DataDirectory"] = _directory,
-                ["ErrorHub__Retention__Enabled"] = "false",
-                ["ErrorHub__Admin__Email"] = DashboardSeed.AdminEmail,
-                ["ErrorHub__Admin__Password"] = DashboardSeed.AdminPassword,
-                ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["ASPNETCORE_URLS"] = null,
-                ["DOTNET_URLS"] = null,
-                ["ASPNETCORE_HTTP_PORTS"] = null,
-                ["ASPNETCORE_HTTPS_PORTS"] = null,
-            });
-        await _dashboard.WaitForHttpAsync(_baseUrl, StartTimeout);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_hung)
-        {
-            Hang(false);
-        }
-
-        if (_dashboard is not null)
-        {
-            await _dashboard.DisposeAsync();
-        }
-
-        await _clickHouse.DisposeAsync();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open by a process that is being reaped: the temp folder is cleaned eventually.
-        }
-    }
+    public Task DisposeAsync() => _dashboard.DisposeAsync();
 
     [Fact]
     public async Task A_click_on_an_open_page_of_a_hung_node_shows_the_store_error_within_the_page_timeout_and_the_next_page_shows_itself()
@@ -121,7 +46,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await page.Locator("nav[aria-label='Projects'] a", new() { HasText = "All projects" }).ClickAsync();
             await Expect(page.Locator(".store-error")).ToHaveCountAsync(0);
             await Expect(page.Locator("main.dashboard-main")).ToContainTextAsync(DashboardSeed.Shop.Name);
-            await Expect(page).ToHaveURLAsync(_baseUrl.ToString());
+            await Expect(page).ToHaveURLAsync(_dashboard.BaseUrl.ToString());
         }
         finally
         {
@@ -146,6 +71,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await SignInAsync(page, issue);
             var status = page.Locator(".triage-actions .status-badge");
             await Expect(status).ToHaveTextAsync("Unresolved");
+            await HungStoreDashboard.WaitForIssuePartsAsync(page);
             var entries = page.Locator(".timeline-entry");
             var entriesBefore = await entries.CountAsync();
 
@@ -181,7 +107,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await Expect(status).ToHaveTextAsync("Resolved");
 
             // A bulk change on the issue list: the same, with its own "Try again".
-            await page.GotoAsync(new Uri(_baseUrl, "projects/1/issues").ToString());
+            await page.GotoAsync(_dashboard.Url("projects/1/issues").ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await page.Locator("input.select-issue").First.CheckAsync();
             Hang(true);
@@ -218,6 +144,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await SignInAsync(page, issue);
             var star = page.Locator(".bookmark-star");
             await Expect(star).ToHaveAttributeAsync("aria-pressed", "false");
+            await HungStoreDashboard.WaitForIssuePartsAsync(page);
             var subscribe = page.Locator("button.action-subscribe");
             await Expect(subscribe).ToHaveTextAsync("Subscribe");
             await page.Locator("select.merge-target").SelectOptionAsync(DashboardSeed.ProfileFingerprint);
@@ -231,7 +158,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await Expect(subscribe).ToHaveTextAsync("Subscribe", new() { Timeout = 1 });
             await page.Locator("button.action-merge").ClickAsync();
             await Expect(page.Locator(".merge-form .form-problem")).ToHaveTextAsync(NotSaved, new() { Timeout = 30_000 });
-            await Expect(page).ToHaveURLAsync(new Uri(_baseUrl, issue).ToString());
+            await Expect(page).ToHaveURLAsync(_dashboard.Url(issue).ToString());
             await ExpectPageAndCircuitKeptAsync(page);
 
             Hang(false);
@@ -250,7 +177,7 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await Expect(page.Locator(".merged-none")).ToBeVisibleAsync();
 
             // The saved search: its form and typed name stay, and the same Save works afterwards.
-            await page.GotoAsync(new Uri(_baseUrl, "projects/1/issues").ToString());
+            await page.GotoAsync(_dashboard.Url("projects/1/issues").ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await page.Locator(".saved-searches-summary").ClickAsync();
             await page.Locator("button.save-search").ClickAsync();
@@ -267,11 +194,11 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await Expect(page.Locator(".saved-search-link", new() { HasText = SearchName })).ToHaveCountAsync(1);
 
             // And the merge, the same click on the issue page: it goes to the issue it merged into.
-            await page.GotoAsync(new Uri(_baseUrl, issue).ToString());
+            await page.GotoAsync(_dashboard.Url(issue).ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await page.Locator("select.merge-target").SelectOptionAsync(DashboardSeed.ProfileFingerprint);
             await page.Locator("button.action-merge").ClickAsync();
-            await Expect(page).ToHaveURLAsync(new Uri(_baseUrl, "projects/1/issues/" + DashboardSeed.ProfileFingerprint).ToString());
+            await Expect(page).ToHaveURLAsync(_dashboard.Url("projects/1/issues/" + DashboardSeed.ProfileFingerprint).ToString());
             problems.All.Should().BeEmpty();
         }
         finally
@@ -307,17 +234,14 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
             await Expect(count).ToHaveTextAsync($"{DashboardSeed.ShopIssueCount} issues", new() { Timeout = 1 });
 
             Hang(false);
-            await using (var services = new ServiceCollection().AddLogging().AddErrorHubServer(_store!).BuildServiceProvider())
-            {
-                await services.GetRequiredService<IEventWriter>().InsertEventsAsync(
-                    [TestEvents.Event(TestEvents.Fingerprint("after-the-hang"), NewTitle, DateTimeOffset.UtcNow)]);
-            }
+            await _dashboard.WriteAsync(services => services.GetRequiredService<IEventWriter>().InsertEventsAsync(
+                [TestEvents.Event(TestEvents.Fingerprint("after-the-hang"), NewTitle, DateTimeOffset.UtcNow)]));
 
             await Expect(page.Locator(".issue-link").First).ToHaveTextAsync(NewTitle, aFewRefreshes);
             await Expect(count).ToHaveTextAsync($"{DashboardSeed.ShopIssueCount + 1} issues");
             await Expect(page.Locator(".live-problem")).ToHaveCountAsync(0);
 
-            await page.GotoAsync(new Uri(_baseUrl, "projects/1/issues/" + DashboardSeed.CheckoutFingerprint).ToString());
+            await page.GotoAsync(_dashboard.Url("projects/1/issues/" + DashboardSeed.CheckoutFingerprint).ToString());
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             // Loaded by the live page (its parts read the store after the circuit starts), not only prerendered.
             await Expect(page.Locator(".issue-subscription")).ToBeVisibleAsync();
@@ -343,27 +267,9 @@ public sealed class OpenPageStoreHangBrowserTests(BrowserFixture browser) : IAsy
         }
     }
 
-    private async Task SignInAsync(Microsoft.Playwright.IPage page, string then)
-    {
-        await page.GotoAsync(new Uri(_baseUrl, "login?returnUrl=" + Uri.EscapeDataString("/" + then)).ToString());
-        await page.GetByLabel("Email").FillAsync(DashboardSeed.AdminEmail);
-        await page.GetByLabel("Password").FillAsync(DashboardSeed.AdminPassword);
-        await page.GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page).ToHaveURLAsync(new Uri(_baseUrl, then).ToString());
-        await BrowserSignIn.WaitUntilInteractiveAsync(page);
-    }
+    private Task SignInAsync(IPage page, string then) => _dashboard.SignInAsync(page, then);
 
-    /// <summary>The page is still there and live: no store-error page in its place, no Blazor error or reconnect bar.</summary>
-    private static async Task ExpectPageAndCircuitKeptAsync(Microsoft.Playwright.IPage page)
-    {
-        await Expect(page.Locator(".store-error")).ToHaveCountAsync(0);
-        await Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
-        await Expect(page.Locator("#components-reconnect-modal")).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("components-reconnect-(show|failed|rejected)"));
-    }
+    private static Task ExpectPageAndCircuitKeptAsync(IPage page) => HungStoreDashboard.ExpectPageAndCircuitKeptAsync(page);
 
-    private void Hang(bool hung)
-    {
-        _clickHouse.Hang(hung);
-        _hung = hung;
-    }
+    private void Hang(bool hung) => _dashboard.Hang(hung);
 }

@@ -7,4 +7,7 @@ public sealed partial class StoreErrorBoundary
 
     [LoggerMessage(2, LogLevel.Error, "An open page failed; it shows a retry instead of ending its circuit")]
     private static partial void LogPageFailure(ILogger logger, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Warning, "Signing in or out could not use the store; the page says so: {Reason}")]
+    internal static partial void LogSignInStoreFailure(ILogger logger, string reason);
 }
