@@ -11,7 +11,8 @@ namespace ErrorHub.Serilog;
 /// Feeds Serilog's events into ErrorHub's logger provider, the path every Microsoft.Extensions.Logging entry takes in an
 /// app without Serilog: an Error or Fatal event with an exception becomes an event (once per exception, held until the
 /// response inside a request), events from <see cref="ErrorHubOptions.MinimumBreadcrumbLevel"/> up become breadcrumbs,
-/// the event's own properties (LogContext, BeginScope, enrichers; not the message's) become tags. The
+/// the event's own properties (LogContext, BeginScope, enrichers; not the message's) become tags, and the message's are
+/// the entry's values, as Microsoft.Extensions.Logging gives them (<see cref="LoggedValues"/>). The
 /// <c>Logging:ErrorHub</c> levels apply as they would to the provider, through a Microsoft.Extensions.Logging factory
 /// that holds only it; the SDK's own categories never come back.
 /// </summary>
@@ -60,7 +61,7 @@ internal sealed class ErrorHubSink : ILogEventSink, IDisposable
             var previous = LogScopes.EnterLoggedProperties(new ScopeProperties(logEvent));
             try
             {
-                logger.Log(level, default, logEvent, logEvent.Exception, static (e, _) => e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture));
+                logger.Log(level, default, new LoggedValues(logEvent), logEvent.Exception, static (values, _) => values.ToString());
             }
             finally
             {

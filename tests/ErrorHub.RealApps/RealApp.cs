@@ -20,6 +20,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Serilog;
+using Serilog.Extensions.Logging;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Transforms;
 
@@ -57,10 +59,23 @@ public enum AppKind
     Gateway,
 }
 
+/// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
+public enum AppLogging
+{
+    MicrosoftExtensions,
+
+    /// <summary>
+    /// <c>builder.Host.UseSerilog((context, services, configuration) =&gt; ...)</c> as Serilog.AspNetCore's README has it,
+    /// with ErrorHub.Serilog's <c>.WriteTo.ErrorHub(services)</c>: Serilog replaces the app's logger factory.
+    /// </summary>
+    Serilog,
+}
+
 /// <summary>Builds and starts one kind of app on 127.0.0.1, reporting to <c>dsn</c>, logging to the given provider.</summary>
 public static class RealApp
 {
-    public static async Task<WebApplication> StartAsync(AppKind kind, string dsn, ILoggerProvider logs, string environment = "Production")
+    public static async Task<WebApplication> StartAsync(
+        AppKind kind, string dsn, ILoggerProvider logs, string environment = "Production", AppLogging logging = AppLogging.MicrosoftExtensions)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -79,6 +94,20 @@ public static class RealApp
         // The template's logging (console aside): Information and up, which is what an app's log shows.
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
         builder.Services.AddErrorHub();
+        if (logging == AppLogging.Serilog)
+        {
+            // The app's log (the given provider) is one of Serilog's sinks now. The static Log.Logger stays untouched: other
+            // apps of the same test process set their own.
+            var appLog = new LoggerProviderCollection();
+            appLog.AddProvider(logs);
+            builder.Host.UseSerilog(
+                (context, services, configuration) => configuration
+                    .MinimumLevel.Information()
+                    .Enrich.FromLogContext()
+                    .WriteTo.Providers(appLog)
+                    .WriteTo.ErrorHub(services),
+                preserveStaticLogger: true);
+        }
 
         var app = kind switch
         {

@@ -39,11 +39,11 @@ internal sealed class RealAppRun : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<RealAppRun> StartAsync(AppKind kind, string environment = "Production")
+    public static async Task<RealAppRun> StartAsync(AppKind kind, string environment = "Production", AppLogging logging = AppLogging.MicrosoftExtensions)
     {
         var ingest = await IngestHost.StartAsync();
         var logs = new CapturingLoggerProvider();
-        var app = await RealApp.StartAsync(kind, ingest.Dsn, logs, environment);
+        var app = await RealApp.StartAsync(kind, ingest.Dsn, logs, environment, logging);
         return new RealAppRun(ingest, app, logs);
     }
 

@@ -61,6 +61,28 @@ public sealed class RealAppSerilogTests
         run.Log.Warnings.Should().NotContain(m => m.Contains(Bypassed));
     }
 
+    /// <summary>
+    /// <c>UseSerilogRequestLogging()</c> logs each request's completion line again: "responded 500" at Error without the
+    /// exception after the app's catch-all answered, and with the exception when it escapes the request. Neither is a
+    /// second report: the first is a breadcrumb, the second the same exception.
+    /// </summary>
+    [Fact]
+    public async Task UseSerilogRequestLogging_adds_no_second_report_of_a_failed_request()
+    {
+        await using var run = await SerilogAppRun.StartAsync(LoggingSetup.UseSerilogWriteToErrorHub, requestLogging: true);
+
+        (await run.Http.GetAsync("/checkout/b-22")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.Http.GetAsync("/api/orders/7")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var events = await run.EventsWithAsync("Checkout of basket b-22 failed", "Order 7 has no customer");
+
+        events.Should().HaveCount(2, string.Join(" | ", events.Select(e => e.Title)));
+        Single(events, "Checkout of basket b-22 failed").Logger.Should().Be("Shop.ErrorHandling");
+        var order = Single(events, "Order 7 has no customer");
+        order.Request!.Url.Should().EndWith("/api/orders/7");
+        order.Logger.Should().Be("Serilog.AspNetCore.RequestLoggingMiddleware", "its completion line carried the exception first");
+        order.Tags.Should().NotContainKey("Tenant", "the exception left the request's LogContext before anything captured it, as it leaves a BeginScope");
+    }
+
     [Fact]
     public async Task Bootstrap_logger_and_AddSerilog_with_ReadFrom_Services_reports_without_naming_the_sink()
     {
@@ -244,7 +266,8 @@ internal sealed class SerilogAppRun : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<SerilogAppRun> StartAsync(LoggingSetup setup)
+    /// <param name="requestLogging">Serilog's <c>UseSerilogRequestLogging()</c> right after <c>UseErrorHub()</c>, as its README places it.</param>
+    public static async Task<SerilogAppRun> StartAsync(LoggingSetup setup, bool requestLogging = false)
     {
         var ingest = await IngestHost.StartAsync();
         var log = new AppLog();
@@ -309,6 +332,11 @@ internal sealed class SerilogAppRun : IAsyncDisposable
 
         var app = builder.Build();
         app.UseErrorHub();
+        if (requestLogging)
+        {
+            app.UseSerilogRequestLogging();
+        }
+
         app.Use(async (context, next) =>
         {
             using (LogContext.PushProperty("Tenant", "acme"))
@@ -316,9 +344,10 @@ internal sealed class SerilogAppRun : IAsyncDisposable
                 await next(context);
             }
         });
-        app.Use(async (context, next) =>
+        // The app's own catch-all for its pages, as many apps have one: it logs and answers, and nothing reaches
+        // UseErrorHub(). Its API's failures go on to the server.
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), pages => pages.Use(async (context, next) =>
         {
-            // The app's own catch-all, as many apps have one: it logs and answers, and nothing reaches UseErrorHub().
             try
             {
                 await next(context);
@@ -330,7 +359,8 @@ internal sealed class SerilogAppRun : IAsyncDisposable
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
                 await context.Response.WriteAsync("Sorry, something went wrong.");
             }
-        });
+        }));
+        app.MapGet("/api/orders/{id:int}", (int id) => Results.Ok(id > 0 ? throw new InvalidOperationException($"Order {id} has no customer") : id));
         app.MapGet("/checkout/{basket}", (string basket, ILoggerFactory loggers) =>
         {
             loggers.CreateLogger("Shop.Checkout").LogInformation("Loading basket {Basket}", basket);

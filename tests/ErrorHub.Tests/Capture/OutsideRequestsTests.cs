@@ -237,35 +237,53 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
 
     /// <summary>
     /// The same failure caught by the worker, which goes on: nothing sees the exception again, so the event is sent after
-    /// the short wait, with the frames it unwound through until the worker caught it. A flush sends it at once.
+    /// the short wait, with the frames it unwound through until the worker caught it. A flush sends it at once. The wait
+    /// is on the test's clock, which moves only once the worker has caught the exception: on the real clock a loaded
+    /// machine (a full test run) could stall the logging thread past the wait before the exception reached the worker.
     /// </summary>
     [Fact]
     public async Task A_library_logged_failure_the_app_catches_is_sent_after_a_short_wait_with_the_apps_frames()
     {
+        var clock = new TestClock();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<TimeProvider>(clock);
         builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
         using var host = builder.Build();
         await host.StartAsync();
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.Data.Orders");
 
         var caught = await CountCatchingAsync(logger, "the orders table has no column DeliveredAt");
+        await clock.WaitStartedAsync(ErrorHub.Internal.UnwindingEvents.Delay);
+        FindEvent("the orders table has no column DeliveredAt").Should().BeNull("the event waits for its exception to unwind");
+        clock.Advance(ErrorHub.Internal.UnwindingEvents.Delay);
         await WaitForEventAsync("the orders table has no column DeliveredAt");
         var e = Events("the orders table has no column DeliveredAt").Should().ContainSingle().Subject;
         InAppTypes(e).Should().Contain(t => t.EndsWith(nameof(OutsideRequestsTests), StringComparison.Ordinal), "the app caught it there");
 
-        // A flush does not wait for the delay: what was captured before it is sent.
+        // A flush does not wait for the delay (the clock stands still): what was captured before it is sent.
         await CountCatchingAsync(logger, "the orders table is locked");
-        await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
+        (await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
         Events("the orders table is locked").Should().ContainSingle();
         await host.StopAsync();
         caught.Should().Be(-1);
     }
 
-    /// <summary>Waits for this failure's event: other tests' forgotten tasks may reach the ingest too (see <see cref="FindEvent"/>).</summary>
+    /// <summary>
+    /// Waits for this failure's event (other tests' forgotten tasks may reach the ingest too, see <see cref="FindEvent"/>),
+    /// and fails naming what did arrive when it does not within the ingest's guard.
+    /// </summary>
     private async Task WaitForEventAsync(string value)
     {
-        for (var waited = 0; waited < 100 && FindEvent(value) is null; waited++)
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (FindEvent(value) is null)
         {
+            if (waited.Elapsed > RecordingIngest.Guard)
+            {
+                var arrived = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => e.AsMap())
+                    .Select(e => e.Keys.Contains("exceptions") ? e["exceptions"].AsList()[0].AsMap()["value"] : "(no exception)");
+                throw new TimeoutException($"No event \"{value}\" within {RecordingIngest.Guard}; arrived: [{string.Join(", ", arrived)}].");
+            }
+
             await Task.Delay(100);
         }
     }
