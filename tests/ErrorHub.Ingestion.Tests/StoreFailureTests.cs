@@ -2,8 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Disks;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.Ingestion.Tests;
@@ -76,6 +78,64 @@ public sealed class StoreFailureTests
 
         SqliteConnection.ClearAllPools();
         (await host.Issues.GetEventAsync(IngestHost.ProjectId, ids[0])).Should().NotBeNull("the event answered 202 is in the file on disk");
+    }
+
+    [Fact]
+    public async Task When_the_databases_disk_is_full_batches_are_503_never_202_and_accepted_again_once_there_is_room()
+    {
+        using var disk = SmallDisk.Mount("16m");
+        await using var host = await IngestHost.StartAsync(directory: Path.Combine(disk.Path, "data"));
+        var accepted = new List<Guid>();
+        using (var first = await host.PostAsync(Wire.Encode(SampleBatch.WithFreshIds().Batch)))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the disk has room");
+        }
+
+        var filler = disk.Fill();
+
+        // The database and its write-ahead log may still have free pages: batches fit there until they are used up.
+        (WireMap Batch, Guid[] Ids)? refusedBatch = null;
+        for (var i = 0; i < 200 && refusedBatch is null; i++)
+        {
+            var (batch, ids) = SampleBatch.WithFreshIds(copies: 20);
+            using var response = await host.PostAsync(Wire.Encode(batch));
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                accepted.AddRange(ids);
+                continue;
+            }
+
+            response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a full disk is the server's problem: the client keeps the batch and retries");
+            response.Headers.RetryAfter!.Delta.Should().BePositive();
+            refusedBatch = (batch, ids);
+        }
+
+        refusedBatch.Should().NotBeNull("the disk fills up");
+        host.Logs.Entries.Should().Contain(e => e.Level >= LogLevel.Warning && e.ToString().Contains("disk is full", StringComparison.Ordinal), "the log names the cause");
+
+        File.Delete(filler);
+        var status = HttpStatusCode.ServiceUnavailable;
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (status != HttpStatusCode.Accepted && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            using var retried = await host.PostAsync(Wire.Encode(refusedBatch!.Value.Batch));
+            status = retried.StatusCode;
+            if (status != HttpStatusCode.Accepted)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        status.Should().Be(HttpStatusCode.Accepted, "ingest takes batches again once the disk has room, without a restart");
+        accepted.AddRange(refusedBatch!.Value.Ids);
+
+        SqliteConnection.ClearAllPools();
+        var issues = await host.Issues.GetIssuesAsync(new IssueQuery(IngestHost.ProjectId) { Limit = 100 });
+        issues.Items.Sum(i => i.EventCount).Should().Be(accepted.Count + 3, "every batch answered 202 is stored, each event once, and the refused one once after its retry");
+        foreach (var id in accepted.Where((_, index) => index % 60 == 0))
+        {
+            (await host.Issues.GetEventAsync(IngestHost.ProjectId, id)).Should().NotBeNull();
+        }
     }
 
     [Fact]

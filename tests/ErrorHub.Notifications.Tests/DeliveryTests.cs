@@ -281,6 +281,46 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_hangs_after_a_mails_data_is_given_up_at_the_timeout_the_mail_goes_out_once_later_and_the_ones_behind_it_at_once()
+    {
+        await using var harness = await _harness.RestartAsync(new() { ["ErrorHub:Notifications:Smtp:Timeout"] = "00:00:02" });
+        var first = await harness.CreateProjectAsync("first");
+        await harness.Settings.SaveAsync(first.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["hang-once-pager@example.com"] });
+        var second = await harness.CreateProjectAsync("second");
+        await harness.Settings.SaveAsync(second.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
+        await harness.RoundAsync();
+
+        // Both recorded before either is sent, the one the server hangs on first: they share one connection.
+        await harness.InsertAsync(Crashes.Checkout(first.Id, harness.Time.GetUtcNow().AddSeconds(1)));
+        harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await harness.Cycle.EvaluateAsync(first, CancellationToken.None);
+        await harness.InsertAsync(Crashes.Checkout(second.Id, harness.Time.GetUtcNow().AddSeconds(1)));
+        harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await harness.Cycle.EvaluateAsync(second, CancellationToken.None);
+
+        await harness.Cycle.DeliverAsync(CancellationToken.None);
+
+        SmtpServerFixture.EnvelopeRecipients(smtp.Messages().Should().ContainSingle("the mail behind the hung one goes out on a new connection").Subject)
+            .Should().Equal("team@example.com");
+        (await harness.HistoryAsync(second)).Single().State.Should().Be(NotificationState.Sent);
+        var hung = (await harness.HistoryAsync(first)).Single();
+        hung.State.Should().Be(NotificationState.Pending, "a server that took the data and never answered may take it next time");
+        hung.Attempts.Should().Be(1);
+        hung.LastError.Should().Contain("took longer than 2 s", "the history says why");
+
+        harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await harness.RoundAsync();
+        harness.Time.Advance(TimeSpan.FromMinutes(5));
+        await harness.RoundAsync();
+
+        smtp.Messages().Select(m => SmtpServerFixture.EnvelopeRecipients(m).Single()).Should()
+            .BeEquivalentTo(["team@example.com", "hang-once-pager@example.com"], "each mail arrives once: the hung one at its next attempt, the other not again");
+        var sent = (await harness.HistoryAsync(first)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.Attempts.Should().Be(2);
+    }
+
+    [Fact]
     public async Task A_server_that_answers_a_line_at_a_time_for_ever_is_given_up_at_the_timeout_and_the_mail_goes_out_later()
     {
         var shop = await ShopWithANewIssueAsync("team@example.com");

@@ -4,6 +4,7 @@ using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Disks;
 using ErrorHub.Testing.Ingest;
 using FluentAssertions;
 using Microsoft.Extensions.Configuration;
@@ -236,6 +237,30 @@ public sealed class ServerCompositionTests : IDisposable
 
         var failure = (await start.Should().ThrowAsync<IOException>()).Which;
         failure.Message.Should().Contain(path).And.Contain("damaged").And.Contain("backup");
+    }
+
+    [Theory]
+    [InlineData("an existing database")]
+    [InlineData("no data directory yet")]
+    public async Task A_data_directory_on_a_read_only_file_system_stops_the_start_naming_the_path_and_what_to_do(string state)
+    {
+        using var disk = SmallDisk.Mount("8m");
+        var dataDirectory = Path.Combine(disk.Path, "data");
+        var settings = new Dictionary<string, string?> { ["ErrorHub:DataDirectory"] = dataDirectory };
+        if (state == "an existing database")
+        {
+            using var first = Build(settings);
+            await first.StartAsync();
+            await first.StopAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+
+        disk.SetReadOnly(true);
+        using var host = Build(settings);
+        var start = () => host.StartAsync();
+
+        var failure = (await start.Should().ThrowAsync<IOException>()).Which;
+        failure.Message.Should().Contain(dataDirectory).And.Contain("writable").And.Contain("read-only file system");
     }
 
     [Fact]

@@ -533,6 +533,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     return;
                 }
 
+                _spool?.DeleteSentFiles(); // sent batches whose files a read-only disk kept, now that there is work again
+
                 if ((_spoolMayHoldBatches && SpoolRetryIsDue()) || (_carried is null && _batch.Count == 0 && !_queue.Reader.TryPeek(out _)))
                 {
                     continue; // the spool's turn: older batches go first

@@ -36,6 +36,14 @@ internal sealed partial class DiskSpool
     private long _sequence;
     private bool _newerFormatLogged;
 
+    /// <summary>
+    /// Files of batches that were sent but that the disk would not delete (a file system remounted read-only): passed
+    /// over, so a batch is not sent again and again, and deleted as soon as the disk lets them. Only this process knows:
+    /// another one, or the next start, sends such a batch once more, and ingest counts its events once by their ids.
+    /// </summary>
+    private readonly HashSet<string> _sentNotDeleted = new(StringComparer.Ordinal);
+    private volatile bool _anySentNotDeleted;
+
     public DiskSpool(string directory, long maxBytes, SdkDrops drops, TimeProvider timeProvider, ILogger logger)
     {
         _directory = Path.GetFullPath(directory);
@@ -130,7 +138,7 @@ internal sealed partial class DiskSpool
                 continue;
             }
 
-            return new SpooledBatch(path, file, events);
+            return new SpooledBatch(this, path, file, events);
         }
 
         return null;
@@ -348,6 +356,7 @@ internal sealed partial class DiskSpool
 
     private List<string> BatchFilesOldestFirst()
     {
+        DeleteSentFiles();
         try
         {
             if (!System.IO.Directory.Exists(_directory))
@@ -355,7 +364,10 @@ internal sealed partial class DiskSpool
                 return [];
             }
 
-            return System.IO.Directory.EnumerateFiles(_directory, "*" + Extension).Order(StringComparer.Ordinal).ToList();
+            return System.IO.Directory.EnumerateFiles(_directory, "*" + Extension)
+                .Where(path => !IsSentNotDeleted(path))
+                .Order(StringComparer.Ordinal)
+                .ToList();
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
@@ -487,6 +499,61 @@ internal sealed partial class DiskSpool
         return file.Read(header) == 12 && header[..8].SequenceEqual(Magic) ? Math.Max(0, BinaryPrimitives.ReadInt32LittleEndian(header[8..])) : 0;
     }
 
+    /// <summary>A sent batch's file the disk would not delete: remembered, passed over and deleted later (<see cref="_sentNotDeleted"/>).</summary>
+    internal void RememberSentNotDeleted(string path, Exception exception)
+    {
+        lock (_sentNotDeleted)
+        {
+            if (!_sentNotDeleted.Add(path))
+            {
+                return;
+            }
+
+            _anySentNotDeleted = true;
+        }
+
+        LogSentNotDeleted(_logger, Path.GetFileName(path), _directory, exception.Message);
+    }
+
+    /// <summary>Deletes the files of sent batches the disk refused to delete before, where it lets them now; nothing to do (the usual case) costs a field read.</summary>
+    public void DeleteSentFiles()
+    {
+        if (!_anySentNotDeleted)
+        {
+            return;
+        }
+
+        lock (_sentNotDeleted)
+        {
+            _sentNotDeleted.RemoveWhere(static path =>
+            {
+                try
+                {
+                    File.Delete(path); // no error when it is gone already (another process deleted it)
+                    return true;
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    return false; // still refused: tried again later
+                }
+            });
+            _anySentNotDeleted = _sentNotDeleted.Count > 0;
+        }
+    }
+
+    private bool IsSentNotDeleted(string path)
+    {
+        if (!_anySentNotDeleted)
+        {
+            return false;
+        }
+
+        lock (_sentNotDeleted)
+        {
+            return _sentNotDeleted.Contains(path);
+        }
+    }
+
     private static void TryDelete(string path)
     {
         try
@@ -510,16 +577,19 @@ internal sealed partial class DiskSpool
     [LoggerMessage(23, LogLevel.Warning, "ErrorHub runs without its disk spool: CacheDirectory is not a valid path ({Reason}); batches are retried in memory")]
     private static partial void LogInvalidDirectory(ILogger logger, string reason);
 
+    [LoggerMessage(28, LogLevel.Warning, "ErrorHub sent the cached batch {File} but could not delete it from {Directory} ({Reason}); it is not sent again by this process and is deleted once the disk lets it")]
+    private static partial void LogSentNotDeleted(ILogger logger, string file, string directory, string reason);
+
     [LoggerMessage(24, LogLevel.Information, "ErrorHub left the cached batch {File} in {Directory} alone, and any others like it: a newer ErrorHub SDK wrote it, and sends it once it runs again")]
     private static partial void LogNewerFormat(ILogger logger, string file, string directory);
 }
 
 /// <summary>A batch read from the spool and locked against other senders until it is completed or released.</summary>
-internal sealed class SpooledBatch(string path, FileStream lockedFile, List<byte[]> events) : IDisposable
+internal sealed class SpooledBatch(DiskSpool spool, string path, FileStream lockedFile, List<byte[]> events) : IDisposable
 {
     public List<byte[]> Events => events;
 
-    /// <summary>Sent or given up for good: the file goes, deleted before its lock is let go.</summary>
+    /// <summary>Sent or given up for good: the file goes, deleted before its lock is let go (or, when the disk refuses, remembered as sent).</summary>
     public void Complete()
     {
         try
@@ -528,6 +598,7 @@ internal sealed class SpooledBatch(string path, FileStream lockedFile, List<byte
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
+            spool.RememberSentNotDeleted(path, exception);
         }
 
         lockedFile.Dispose();

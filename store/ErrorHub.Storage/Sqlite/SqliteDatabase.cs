@@ -70,7 +70,17 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         var directory = Path.GetDirectoryName(DatabasePath);
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            try
+            {
+                Directory.CreateDirectory(directory);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // .NET's own words ("Read-only file system : '<path>'") say what failed, not what the database needs.
+                throw new IOException(
+                    $"the database directory {directory} cannot be created ({ex.Message}): it, or the directory it is made in, must be writable by this process (SQLite keeps its -wal and -shm files beside the database), not on a read-only file system or a full disk",
+                    ex);
+            }
         }
 
         try

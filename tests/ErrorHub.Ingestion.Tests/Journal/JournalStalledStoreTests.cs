@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Disks;
 using FluentAssertions;
 using Xunit;
 using static ErrorHub.Ingestion.Tests.Journal.JournalTestKit;
@@ -146,11 +147,10 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
     public async Task When_the_journals_disk_is_full_the_answer_is_503_and_once_the_store_answers_every_accepted_batch_arrives_and_batches_are_accepted_again()
     {
         // A 1 MiB disk of its own for the journal, far below its MaxBytes: the disk fills first, as when other files take it.
-        var disk = NewDirectory();
-        Mount(disk, "1m");
+        using var disk = SmallDisk.Mount("1m");
         try
         {
-            await using var host = await IngestHost.StartAsync(Settings(_clickHouse.Url, _database, Path.Combine(disk, "journal"), new()
+            await using var host = await IngestHost.StartAsync(Settings(_clickHouse.Url, _database, Path.Combine(disk.Path, "journal"), new()
             {
                 ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03",
                 ["ErrorHub:Ingest:Journal:SegmentBytes"] = "262144",
@@ -213,24 +213,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
         finally
         {
             Signal("CONT");
-            Unmount(disk);
-            IngestHost.DeleteDirectory(disk);
         }
-    }
-
-    /// <summary>A tmpfs of <paramref name="size"/> on <paramref name="directory"/> (the test command runs as root, which mounting needs).</summary>
-    private static void Mount(string directory, string size)
-    {
-        using var mount = Process.Start(new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", $"size={size}", "tmpfs", directory]) { RedirectStandardError = true })!;
-        var error = mount.StandardError.ReadToEnd();
-        mount.WaitForExit();
-        mount.ExitCode.Should().Be(0, $"a small disk is mounted for the journal (this test needs root): {error}");
-    }
-
-    private static void Unmount(string directory)
-    {
-        using var umount = Process.Start("umount", ["-l", directory]);
-        umount.WaitForExit();
     }
 
     private void Signal(string signal)

@@ -183,7 +183,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: (page, _) => page.GetByLabel("Project name").FillAsync("Renamed after the hang"),
             Make: (page, _) => page.GetByRole(AriaRole.Button, new() { Name = "Rename" }).ClickAsync(),
-            Problem: FormError,
+            Problem: SettingsProblem("name-heading"),
             ExpectNotDone: async (page, s) =>
             {
                 await Expect(page.Locator("h1")).ToHaveTextAsync($"{s.ProjectName} settings");
@@ -196,7 +196,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: (page, _) => page.GetByLabel("Name of the new key").FillAsync("Mobile app"),
             Make: (page, _) => page.GetByRole(AriaRole.Button, new() { Name = "Add key" }).ClickAsync(),
-            Problem: FormError,
+            Problem: SettingsProblem("keys-heading"),
             ExpectNotDone: async (page, _) =>
             {
                 await Expect(page.Locator(".keys-table .active-key")).ToHaveCountAsync(1);
@@ -208,7 +208,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: NoPreparation,
             Make: (page, _) => ConfirmAsync(page, "Rotate key Default", "Rotate"),
-            Problem: FormError,
+            Problem: SettingsProblem("keys-heading"),
             ExpectNotDone: (page, _) => Expect(page.Locator(".keys-table .revoked-key")).ToHaveCountAsync(0),
             ExpectDone: (page, _) => Expect(page.Locator(".keys-table .revoked-key")).ToHaveCountAsync(1),
             Stored: (page, _) => Expect(page.Locator(".keys-table .revoked-key")).ToHaveCountAsync(1)),
@@ -216,7 +216,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: NoPreparation,
             Make: (page, _) => ConfirmAsync(page, "Revoke key Default", "Revoke"),
-            Problem: FormError,
+            Problem: SettingsProblem("keys-heading"),
             ExpectNotDone: (page, _) => Expect(page.Locator(".keys-table .active-key")).ToHaveCountAsync(1),
             ExpectDone: (page, _) => Expect(page.Locator(".keys-table .active-key")).ToHaveCountAsync(0),
             Stored: (page, _) => Expect(page.Locator(".keys-table .revoked-key")).ToHaveCountAsync(1)),
@@ -224,7 +224,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: (page, s) => ChooseAsync(page, page.Locator(".add-member-form .rz-dropdown"), s.Email),
             Make: (page, _) => page.Locator(".add-member-form").GetByRole(AriaRole.Button, new() { Name = "Add" }).ClickAsync(),
-            Problem: FormError,
+            Problem: SettingsProblem("members-heading"),
             ExpectNotDone: async (page, s) =>
             {
                 await Expect(page.Locator(".member-list")).ToHaveCountAsync(0);
@@ -236,7 +236,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: NoPreparation,
             Make: (page, s) => page.GetByRole(AriaRole.Button, new() { Name = $"Remove {s.Email} from {s.ProjectName}" }).ClickAsync(),
-            Problem: FormError,
+            Problem: SettingsProblem("members-heading"),
             ExpectNotDone: (page, s) => Expect(page.Locator(".member-list")).ToContainTextAsync(s.Email),
             ExpectDone: (page, _) => Expect(page.Locator(".member-list")).ToHaveCountAsync(0),
             Stored: (page, _) => Expect(page.Locator(".member-list")).ToHaveCountAsync(0),
@@ -250,7 +250,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
                 await perMinute.PressAsync("Tab");
             },
             Make: (page, _) => page.GetByRole(AriaRole.Button, new() { Name = "Save limits" }).ClickAsync(),
-            Problem: FormError,
+            Problem: SettingsProblem("limits-heading"),
             ExpectNotDone: async (page, _) =>
             {
                 await Expect(page.Locator(".form-note")).ToHaveCountAsync(0);
@@ -262,7 +262,7 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
             Settings,
             Prepare: NoPreparation,
             Make: (page, _) => ConfirmAsync(page, "Delete project", "Delete"),
-            Problem: FormError,
+            Problem: SettingsProblem("delete-heading"),
             ExpectNotDone: (page, s) => Expect(page.Locator("h1")).ToHaveTextAsync($"{s.ProjectName} settings"),
             ExpectDone: async (page, s) =>
             {
@@ -373,6 +373,10 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
     private static Task NoPreparation(IPage page, Subject subject) => Task.CompletedTask;
 
     private static ILocator FormError(IPage page) => page.Locator(".form-error");
+
+    /// <summary>The settings page's problem line in the section of the control that failed (beside it, not at the top of the page).</summary>
+    private static Func<IPage, ILocator> SettingsProblem(string sectionHeading) =>
+        page => page.Locator($"section[aria-labelledby='{sectionHeading}'] .form-error");
 
     private static ILocator RoleBox(IPage page, Subject subject) =>
         page.Locator(".users-table tr", new() { HasText = subject.Email }).Locator(".rz-dropdown");

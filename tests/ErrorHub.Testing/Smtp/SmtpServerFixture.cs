@@ -11,7 +11,9 @@ namespace ErrorHub.Testing.Smtp;
 /// it accepts into a Maildir that the tests read back with MimeKit. Recipients named <c>transient-…@</c> are
 /// refused with 451 and <c>permanent-…@</c> with 550, so both kinds of refusal can be tested, and <c>full-once-…@</c>
 /// with 452 the first time only (a full mailbox that is emptied); a mail to a <c>drop-…@</c>
-/// recipient has its connection cut after its data came in, with no answer (and is not kept). It can be
+/// recipient has its connection cut after its data came in, with no answer (and is not kept); a mail to a
+/// <c>hang-once-…@</c> recipient is, the first time, taken in whole and then never answered (nor kept): the server hangs
+/// mid-DATA. It can be
 /// stopped and started again on the same port (SMTP down, then up). A missing aiosmtpd fails the tests
 /// (test.sh installs it): nothing is skipped silently.
 /// </summary>
@@ -20,10 +22,12 @@ public sealed class SmtpServerFixture : IAsyncLifetime
     private const string Python = "/usr/bin/python3";
 
     private const string HandlerSource = """
+        import asyncio
         from aiosmtpd.handlers import Mailbox
 
         class Handler(Mailbox):
             refused_once = set()
+            hung_once = set()
 
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 if address.startswith("permanent-"):
@@ -41,6 +45,12 @@ public sealed class SmtpServerFixture : IAsyncLifetime
                     # The whole mail came in; the connection goes down before any answer, and the mail is not kept.
                     server.transport.abort()
                     return "421 4.4.2 Connection dropped"
+                hanging = [a for a in envelope.rcpt_tos if a.startswith("hang-once-") and a not in Handler.hung_once]
+                if hanging:
+                    # The whole mail came in; no answer comes for longer than any client waits, and the mail is not kept.
+                    Handler.hung_once.update(hanging)
+                    await asyncio.sleep(120)
+                    return "451 4.3.0 Too late"
                 return await super().handle_DATA(server, session, envelope)
         """;
 

@@ -1,4 +1,5 @@
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Disks;
 using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
 using ErrorHub.Transport;
@@ -102,6 +103,71 @@ public sealed class DiskSpoolTests : IAsyncLifetime
         Messages().Should().Equal("kept in memory", "kept in memory", "kept in memory");
         client.Sender!.Drops.Total().Should().Be(0);
         _logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.StartsWith("ErrorHub could not keep 1 events in the cache directory", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task On_a_full_disk_captures_never_throw_batches_are_retried_in_memory_and_given_up_ones_are_counted()
+    {
+        using var disk = SmallDisk.Mount("1m");
+        var spool = Path.Combine(disk.Path, "spool");
+        Directory.CreateDirectory(spool);
+        disk.Fill();
+        for (var i = 0; i < 6; i++)
+        {
+            _ingest.Answer(RecordingIngest.Status(503, retryAfter: "2"));
+        }
+
+        await using var sdk = Start(_clock, SpoolingIn(spool), _logs);
+        var client = sdk.Client;
+
+        client.CaptureMessage("on a full disk").Should().NotBeNull("the app never sees the disk's problem");
+        for (var i = 0; i < 5; i++)
+        {
+            await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+            _clock.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        await _ingest.WaitForRequestsAsync(6).Within();
+        await TestGuard.WaitUntilAsync(() => client.Sender!.Drops.Total() > 0, "the batch to be given up");
+        client.Sender!.Drops.Total().Should().Be(1, "the batch the disk could not keep got its attempts in memory, then was counted as given up");
+        Directory.GetFiles(spool).Should().BeEmpty("a batch file the disk ran out of room for is not left half written");
+        _logs.Entries.Should().Contain(e => e.Level == LogLevel.Warning && e.Message.StartsWith("ErrorHub could not keep 1 events in the cache directory", StringComparison.Ordinal));
+
+        client.CaptureMessage("ingest is back");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Messages().Should().EndWith("ingest is back");
+    }
+
+    [Fact]
+    public async Task A_spooled_batch_sent_while_its_directory_is_read_only_is_sent_once_not_in_a_loop_and_deleted_once_it_can_be()
+    {
+        using var disk = SmallDisk.Mount("1m");
+        var spool = Path.Combine(disk.Path, "spool");
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "5"));
+        await using var sdk = Start(_clock, SpoolingIn(spool), _logs);
+        var client = sdk.Client;
+        client.CaptureMessage("spooled");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Directory.GetFiles(spool, "*" + DiskSpool.Extension).Should().ContainSingle();
+
+        // The disk turns read-only (ext4 does so by itself on an I/O error): the file can be read and sent, not deleted.
+        disk.SetReadOnly(true);
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(5));
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        client.CaptureMessage("while read-only");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        await Task.Delay(500); // a loop resending the file would show in the requests by now
+
+        Messages().Should().Equal(["spooled", "spooled", "while read-only"], "the spooled batch goes out once more, not again and again because its file cannot be deleted");
+        _logs.Entries.Should().ContainSingle(e => e.Message.StartsWith("ErrorHub sent the cached batch", StringComparison.Ordinal))
+            .Which.Level.Should().Be(LogLevel.Warning);
+
+        disk.SetReadOnly(false);
+        client.CaptureMessage("writable again");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Messages().Should().Equal(["spooled", "spooled", "while read-only", "writable again"], "what was sent is not sent again");
+        Directory.GetFiles(spool, "*" + DiskSpool.Extension).Should().BeEmpty("the sent batch's file goes once the disk lets it");
     }
 
     [Fact]
@@ -447,11 +513,13 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     /// </summary>
     private static Task StopWithoutMovingTheClockAsync(SdkUnderTest sdk) => sdk.Services.DisposeAsync().AsTask().Within();
 
-    private void Spooling(ErrorHubOptions options)
+    private void Spooling(ErrorHubOptions options) => SpoolingIn(_directory)(options);
+
+    private Action<ErrorHubOptions> SpoolingIn(string directory) => options =>
     {
         options.Dsn = _ingest.Dsn();
-        options.CacheDirectory = _directory;
-    }
+        options.CacheDirectory = directory;
+    };
 
     private List<string> SpoolFiles() =>
         Directory.Exists(_directory) ? Directory.GetFiles(_directory, "*" + DiskSpool.Extension).Order(StringComparer.Ordinal).ToList() : [];
