@@ -275,11 +275,21 @@ internal static class DotNetFrames
             || type.StartsWith("Microsoft.AspNetCore.Http.Generated.", StringComparison.Ordinal));
 
     /// <summary>
+    /// ASP.NET Core's routing middleware, which runs the endpoint's request delegate and awaits the task it returns. A handler that returns a
+    /// plain <c>Task</c> (an <c>async</c> lambda that writes the response itself, as Carter's modules' handlers do, or a <c>RequestDelegate</c>)
+    /// is given no wrapper of <c>RequestDelegateFactory</c>'s: its task is the request delegate's, and after its await (or where it threw before
+    /// its first one, into its task) its caller in the trace is this middleware's <c>AwaitRequestTask</c>.
+    /// </summary>
+    public static bool IsEndpointMiddleware(FrameRecord frame) =>
+        frame.Type is { } type && type.StartsWith("Microsoft.AspNetCore.Routing.EndpointMiddleware", StringComparison.Ordinal);
+
+    /// <summary>
     /// Whether the frame at <paramref name="index"/> is a lambda or local function (its normalized function names the method it is written in,
     /// <c>MapTodos.&lt;lambda&gt;</c>) that an endpoint called as its handler: a minimal API handler written in a method that maps a route group's
     /// endpoints. Its caller, past the async machinery and its own synchronous stub, is the endpoint's compiled request delegate
     /// (<see cref="RequestDelegateIndex"/>'s) or, where the handler awaited, ASP.NET Core's <c>RequestDelegateFactory</c> or the code the request
-    /// delegate generator wrote (<c>Microsoft.AspNetCore.Http.Generated</c>). A lambda that the app's own code calls (a LINQ selector in a
+    /// delegate generator wrote (<c>Microsoft.AspNetCore.Http.Generated</c>), and since version 13 the routing middleware that awaits a plain
+    /// <c>Task</c> handler (<see cref="IsEndpointMiddleware"/>). A lambda that the app's own code calls (a LINQ selector in a
     /// service) is not one: the service's frame comes first.
     /// </summary>
     public static bool IsEndpointLambda(IReadOnlyList<FrameRecord> frames, int index, GroupingRules rules)
@@ -298,7 +308,7 @@ internal static class DotNetFrames
                 return IsRequestDelegate(frames, j, rules);
             }
 
-            if (IsRequestDelegateAwaiting(frame))
+            if (IsRequestDelegateAwaiting(frame) || (rules.EndpointMiddlewareCallsHandler && IsEndpointMiddleware(frame)))
             {
                 return true;
             }

@@ -14,7 +14,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// handler's frame (a lambda of the entry point) (docs/grouping.md, "Version 9"); version 10 is version 9 counting the route in the place of a
 /// minimal API handler the JIT inlined away, and instead of an entry point lambda's frame (docs/grouping.md, "Version 10"); version 11 is version 10 counting
 /// a named handler method, as the endpoint's metadata names it, in the place of its frame where the JIT inlined it away (docs/grouping.md, "Version 11"); version 12 is version 11 reading the component that threw from a framework type's own throw
-/// helper, which stays a frame whatever the JIT inlined after it (docs/grouping.md, "Version 12"). Version 4 is version 3 with
+/// helper, which stays a frame whatever the JIT inlined after it (docs/grouping.md, "Version 12"); version 13 is version 12 keying by its endpoint
+/// a lambda that the routing middleware awaited directly, a handler that returns a plain Task (docs/grouping.md, "Version 13"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -28,7 +29,7 @@ internal sealed class GroupingRules
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
         bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false,
-        bool throwHelperOwnerThrew = false)
+        bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false)
     {
         Version = version;
         Previous = previous;
@@ -48,6 +49,7 @@ internal sealed class GroupingRules
         EndpointStandsForHandler = endpointStandsForHandler;
         HandlerMethodStandsIn = handlerMethodStandsIn;
         ThrowHelperOwnerThrew = throwHelperOwnerThrew;
+        EndpointMiddlewareCallsHandler = endpointMiddlewareCallsHandler;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -154,8 +156,19 @@ internal sealed class GroupingRules
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
         throwHelperOwnerThrew: true);
 
+    /// <summary>
+    /// Version 12 and: a lambda whose caller is ASP.NET Core's routing middleware (<see cref="DotNetFrames.IsEndpointMiddleware"/>) is an
+    /// endpoint's handler too, keyed by its endpoint: an <c>async</c> lambda that returns a plain <c>Task</c> (a Carter module's handler, which
+    /// writes its response itself) gets no wrapper of <c>RequestDelegateFactory</c>'s, so version 12 keyed every such handler of one module by
+    /// the module's <c>AddRoutes.&lt;lambda&gt;</c>, one issue for all of them (docs/grouping.md, "Version 13").
+    /// </summary>
+    public static GroupingRules V13 { get; } = new(13, V12, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
+        throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V12;
+    public static GroupingRules Current => V13;
 
     public int Version { get; }
 
@@ -228,6 +241,12 @@ internal sealed class GroupingRules
     public bool ThrowHelperOwnerThrew { get; }
 
     /// <summary>
+    /// A lambda that ASP.NET Core's routing middleware called or awaited directly (<see cref="DotNetFrames.IsEndpointMiddleware"/>: a handler that
+    /// returns a plain <c>Task</c>) is an endpoint's handler, keyed by its endpoint like one the request delegate called.
+    /// </summary>
+    public bool EndpointMiddlewareCallsHandler { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -264,7 +283,9 @@ internal sealed class GroupingRules
         // And a lambda of another method than the entry point keyed by its endpoint: its caller is the compiled request delegate, or
         // ASP.NET Core's RequestDelegateFactory (or the generator's code) where it awaited.
         var addsEndpointLambdas = HandlerMethodStandsIn && !Previous.HandlerMethodStandsIn && Grouper.EndpointName(incoming) is not null;
-        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
+        // And a lambda the routing middleware awaited directly (a plain Task handler) keyed by its endpoint.
+        var addsMiddlewareLambdas = EndpointMiddlewareCallsHandler && !Previous.EndpointMiddlewareCallsHandler && Grouper.EndpointName(incoming) is not null;
+        var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsMiddlewareLambdas || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
             || addsHandlerStandIn || addsHandlerMethod || addsEndpointLambdas || addsHelperOwner;
         var exceptions = incoming.Exceptions;
         for (var e = 0; e < exceptions.Count; e++)
@@ -294,7 +315,8 @@ internal sealed class GroupingRules
                     || (addsEndpoints && DotNetFrames.MayBeEntryPointLambda(frame))
                     || (addsHandlerStandIn && (DotNetFrames.MayBeEntryPointLambda(frame) || DotNetFrames.IsCompiledLambda(frame)))
                     || (addsHandlerMethod && DotNetFrames.IsCompiledLambda(frame))
-                    || (addsEndpointLambdas && (DotNetFrames.IsCompiledLambda(frame) || DotNetFrames.IsRequestDelegateAwaiting(frame)) && AnyMayBeLambda(frames, f)))
+                    || (addsEndpointLambdas && (DotNetFrames.IsCompiledLambda(frame) || DotNetFrames.IsRequestDelegateAwaiting(frame)) && AnyMayBeLambda(frames, f))
+                    || (addsMiddlewareLambdas && DotNetFrames.IsEndpointMiddleware(frame) && AnyMayBeLambda(frames, f)))
                 {
                     return true;
                 }

@@ -228,6 +228,28 @@ public sealed class RealAppKindsTests
     }
 
     [Fact]
+    public async Task Minimal_api_handlers_that_return_a_plain_task_are_each_their_endpoints_issue()
+    {
+        // Carter's modules map every endpoint as a lambda of one method; one that returns a plain Task is awaited by the routing middleware itself.
+        await using var run = await RealAppRun.StartAsync(AppKind.MinimalApi);
+
+        (await run.SendAsync(HttpMethod.Get, "/exports/orders", "dan")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Get, "/exports/invoices", "dan")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Get, "/exports/orders", "dan")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+
+        var events = await run.EventsUpToAsync("invoices.csv");
+
+        events.Should().HaveCount(3);
+        var orders = events.Where(e => e.Exceptions.Any(x => x.Value.Contains("orders.csv", StringComparison.Ordinal))).ToList();
+        var invoices = Single(events, "invoices.csv");
+        orders.Should().HaveCount(2);
+        orders.Select(e => e.Fingerprint).Distinct().Should().ContainSingle("one endpoint's failure twice is one issue");
+        invoices.Fingerprint.Should().NotBe(orders[0].Fingerprint, "two endpoints' handlers are two bugs, although both lambdas are MapExports.<lambda>");
+        AssertRequestAndUser(invoices, "GET /exports/invoices", "dan", "/exports/invoices");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Minimal_apis_report_a_failure_of_a_request_whose_antiforgery_validation_failed()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.MinimalApi);

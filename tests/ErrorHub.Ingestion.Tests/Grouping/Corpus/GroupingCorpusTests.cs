@@ -72,6 +72,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v10 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V10).Fingerprint).ToList();
         var v11 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V11).Fingerprint).ToList();
         var v12 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V12).Fingerprint).ToList();
+        var v13 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V13).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
@@ -98,6 +99,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine($"version 11 groups {Enumerable.Range(0, traces.Count).Count(i => v11[i] != v10[i])} traces otherwise than version 10");
         output.WriteLine(Line("version 12", ClusteringScore.Of(labels, v12)));
         output.WriteLine($"version 12 groups {Enumerable.Range(0, traces.Count).Count(i => v12[i] != v11[i])} traces otherwise than version 11");
+        output.WriteLine($"version 13 groups {Enumerable.Range(0, traces.Count).Count(i => v13[i] != v12[i])} traces otherwise than version 12");
         output.WriteLine(InlinedThrowSiteSplits(traces, v11));
         var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
@@ -150,6 +152,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         v9.Should().Equal(v8, "version 9 reads only the package fact an SDK sends, which no trace of the corpus carries");
         v10.Should().Equal(v9, "version 10 reads only a request's route tag, which no trace of the corpus carries");
         v11.Should().Equal(v10, "version 11 reads only a request's handler tag, which no trace of the corpus carries");
+        v13.Should().Equal(v12, "version 13 reads only a request's route tag, which no trace of the corpus carries");
         versionTwelve.Should().AllSatisfy(s =>
         {
             s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 12 loses nothing on any set ({s.Set})");
