@@ -144,6 +144,9 @@ internal sealed class NotificationCycle(
         }
     }
 
+    /// <summary>"the last minute", "the last 5 minutes": a frequency rule's window as its mail says it.</summary>
+    private static string WindowText(int minutes) => minutes == 1 ? "minute" : $"{minutes.ToString(CultureInfo.InvariantCulture)} minutes";
+
     private static string RegressionText(IssueState state, ReleaseActivity back)
     {
         var resolved = (state.ResolvedInRelease, state.ResolvedAfterRelease) switch
@@ -215,8 +218,8 @@ internal sealed class NotificationCycle(
             }
 
             var reason = byUsers
-                ? $"{MailWriter.Number(hot.Users)} users had it in the last {rule.WindowMinutes} minutes (the rule says more than {MailWriter.Number(rule.Threshold)})."
-                : $"{MailWriter.Number(hot.Events)} events in the last {rule.WindowMinutes} minutes (the rule says more than {MailWriter.Number(rule.Threshold)}).";
+                ? $"{MailWriter.Count(hot.Users, "user")} had it in the last {WindowText(rule.WindowMinutes)} (the rule says more than {MailWriter.Number(rule.Threshold)})."
+                : $"{MailWriter.Count(hot.Events, "event")} in the last {WindowText(rule.WindowMinutes)} (the rule says more than {MailWriter.Number(rule.Threshold)}).";
             var key = $"{group}:{context.Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
             await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, query.From, cancellationToken, group);
         }

@@ -273,6 +273,23 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_frequency_rule_of_one_minute_says_its_count_and_window_in_words_that_read()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings
+        {
+            Rules = [new AlertRule("any", AlertTrigger.EventFrequency) { Threshold = 0, WindowMinutes = 1 }],
+        });
+        var start = _harness.Time.GetUtcNow();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromSeconds(30));
+        await _harness.RoundAsync();
+
+        smtp.Messages().Should().ContainSingle().Which.TextBody.Should().Contain("1 event in the last minute (the rule says more than 0).");
+    }
+
+    [Fact]
     public async Task A_frequency_rule_mails_when_an_issue_passes_its_threshold_then_keeps_quiet_for_the_cooldown()
     {
         var shop = await _harness.CreateProjectAsync("shop");
@@ -424,10 +441,11 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.RoundAsync();
 
         var digest = smtp.Messages().Should().ContainSingle().Subject;
-        digest.Subject.Should().Be("[shop] Daily digest 2026-03-03: 1 new issues, 6 events");
+        digest.Subject.Should().Be("[shop] Daily digest 2026-03-03: 1 new issue, 6 events");
         digest.TextBody.Should().Contain("Events: 6 (day before: 2, +200%)")
             .And.Contain("Users: 6 (day before: 1, +500%)")
             .And.Contain("Top issues by events:\n- NullReferenceException: Object reference not set to an instance of an object. — 5 events")
+            .And.Contain("— 1 event\n", "the fresh issue's one event, counted in words that read")
             .And.Contain($"/projects/{shop.Id}/issues/fp-fresh");
         digest.TextBody.Should().MatchRegex(@"Regressions:\s+1\b", "the regression counts though no regression rule mailed it")
             .And.MatchRegex(@"Resolved:\s+1\b");
@@ -457,7 +475,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
 
         var mail = smtp.Messages().Should().ContainSingle().Subject;
         SmtpServerFixture.EnvelopeRecipients(mail).Should().Equal(["lead@example.com"], "only the one who asked, never the team");
-        mail.Subject.Should().Be("[shop] Digest on request 2026-03-02: 1 new issues, 3 events", "the last 24 hours, without the staging crash the rule filters out or the one of the day before");
+        mail.Subject.Should().Be("[shop] Digest on request 2026-03-02: 1 new issue, 3 events", "the last 24 hours, without the staging crash the rule filters out or the one of the day before");
         mail.TextBody.Should().Contain("sent on request").And.Contain("Users: 3").And.Contain($"/projects/{shop.Id}/issues/fp-today")
             .And.NotContain("fp-staging").And.NotContain("fp-yesterday");
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.Trigger.Should().Be("digest-on-request");

@@ -44,7 +44,7 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
         await merges.MergeAsync(projectId, target, moving, now, cancellationToken);
         foreach (var source in named)
         {
-            await history.AddAsync(Entry(projectId, target, now, IssueChangeKind.Merge, by, $"Merged “{source.Title}” into this issue ({source.EventCount:N0} events)", source.Fingerprint), cancellationToken);
+            await history.AddAsync(Entry(projectId, target, now, IssueChangeKind.Merge, by, $"Merged “{source.Title}” into this issue ({source.EventCount:N0} {(source.EventCount == 1 ? "event" : "events")})", source.Fingerprint), cancellationToken);
             await history.AddAsync(Entry(projectId, source.Fingerprint, now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target), cancellationToken);
         }
 

@@ -23,7 +23,7 @@ internal static class DigestMails
     {
         var day = digest.To.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var kind = digest.OnRequest ? "Digest on request" : "Daily digest";
-        var subject = $"[{Bounded.Text(digest.ProjectName, 60)}] {kind} {day}: {MailWriter.Number(digest.NewIssueCount)} new issues, {MailWriter.Number(digest.Totals.Events)} events";
+        var subject = $"[{Bounded.Text(digest.ProjectName, 60)}] {kind} {day}: {MailWriter.Count(digest.NewIssueCount, "new issue")}, {MailWriter.Count(digest.Totals.Events, "event")}";
         var mail = new MailWriter()
             .Heading($"{Bounded.Text(digest.ProjectName, 60)}: the last 24 hours")
             .Paragraph(digest.OnRequest
@@ -37,18 +37,18 @@ internal static class DigestMails
                 ("Regressions", MailWriter.Number(digest.Regressions.Count)),
                 ("Resolved", MailWriter.Number(digest.Resolved.Count)))
             .List("New issues", digest.NewIssues.Select(n => (n.Issue.Title, (Uri?)n.Link)))
-            .List("Top issues by events", digest.TopByEvents.Select(t => ($"{t.Issue.Title} — {MailWriter.Number(t.Activity.Events)} events", (Uri?)t.Link)))
-            .List("Top issues by users", digest.TopByUsers.Select(t => ($"{t.Issue.Title} — {MailWriter.Number(t.Activity.Users)} users", (Uri?)t.Link)))
+            .List("Top issues by events", digest.TopByEvents.Select(t => ($"{t.Issue.Title} — {MailWriter.Count(t.Activity.Events, "event")}", (Uri?)t.Link)))
+            .List("Top issues by users", digest.TopByUsers.Select(t => ($"{t.Issue.Title} — {MailWriter.Count(t.Activity.Users, "user")}", (Uri?)t.Link)))
             .List("Regressions", digest.Regressions.Select(r => (r.Issue.Title, (Uri?)r.Link)))
             .List("Resolved", digest.Resolved.Select(r => (r.Issue.Title, (Uri?)r.Link)));
         if (digest.NewIssueCount > digest.NewIssues.Count)
         {
-            mail.Paragraph($"And {MailWriter.Number(digest.NewIssueCount - digest.NewIssues.Count)} more new issues.");
+            mail.Paragraph($"And {MailWriter.Count(digest.NewIssueCount - digest.NewIssues.Count, "more new issue")}.");
         }
 
         if (digest.HeldBack > 0)
         {
-            mail.Paragraph($"{MailWriter.Number(digest.HeldBack)} alerts were held back by the project's hourly limit since its last mail.");
+            mail.Paragraph($"{MailWriter.Count(digest.HeldBack, "alert")} {(digest.HeldBack == 1 ? "was" : "were")} held back by the project's hourly limit since its last mail.");
         }
 
         return mail

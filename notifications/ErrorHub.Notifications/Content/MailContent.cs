@@ -146,6 +146,9 @@ internal sealed class MailWriter
 
     public static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>"1 event", "1,204 events": a count with its noun (a regular one, plural with an s) in the number it takes.</summary>
+    public static string Count(long value, string noun) => $"{Number(value)} {noun}{(value == 1 ? "" : "s")}";
+
     /// <summary>"Tuesday 1 December 2026, 14:03 UTC": the day of the week helps people place a crash.</summary>
     public static string Time(DateTimeOffset time) =>
         time.UtcDateTime.ToString("dddd d MMMM yyyy, HH:mm 'UTC'", CultureInfo.InvariantCulture);

@@ -548,7 +548,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
         var target = Render<IssueDetails>(parameters => parameters.Add(page => page.ProjectId, 1).Add(page => page.Fingerprint, CheckoutFingerprint));
         target.WaitForAssertion(() => target.Find(".merged-issue .merged-title").TextContent.Should().Be("Another issue"));
         target.Find(".issue-stats").TextContent.Should().Contain("4");
-        target.WaitForAssertion(() => Timeline(target)[0].Should().StartWith("Ada Admin merged just now Merged “Another issue” into this issue"));
+        target.WaitForAssertion(() => Timeline(target)[0].Should().StartWith("Ada Admin merged just now Merged “Another issue” into this issue (1 event)"));
 
         target.Find("button.action-unmerge").Click();
         target.WaitForAssertion(() => target.FindAll(".merged-issue").Should().BeEmpty());

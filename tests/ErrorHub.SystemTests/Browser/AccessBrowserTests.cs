@@ -77,6 +77,8 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             const string look = "e => { const s = getComputedStyle(e); return [s.height, s.borderTopWidth, s.borderBottomStyle, s.borderRadius, s.fontSize, s.fontFamily].join('|'); }";
             var fieldLook = await admin.GetByLabel("Email of the person to invite").EvaluateAsync<string>(look);
             (await admin.GetByLabel("Account to make a password reset link for").EvaluateAsync<string>(look)).Should().Be(fieldLook);
+            // The admin passes the link on: the form says so before it makes one, so nobody waits for a mail.
+            await Expect(admin.Locator(".invite-intro")).ToContainTextAsync("You get a link to send them yourself (nothing is mailed)");
             await admin.GetByLabel("Email of the person to invite").FillAsync(inviteeEmail);
             await admin.Locator(".invite-projects").GetByText(projectName).ClickAsync();
             await admin.GetByRole(AriaRole.Button, new() { Name = "Create invitation link" }).ClickAsync();
