@@ -65,7 +65,8 @@ public sealed class SerilogHostileEventTests
             SelfLog.Disable();
         }
 
-        selfLog.Should().BeEmpty("the sink never fails the app's logging");
+        // Serilog's own note on the object that holds itself is all: the sink never fails the app's logging.
+        selfLog.Should().OnlyContain(line => line.EndsWith("Maximum destructuring depth reached.", StringComparison.Ordinal));
     }
 
     [Fact]
