@@ -1,5 +1,6 @@
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -39,16 +40,33 @@ public static class ErrorHubHostRunExtensions
         {
             // The host's loggers are disposed by now (RunAsync disposes the host): standard error is what is left, and
             // what a service manager's journal keeps.
-            await Console.Error.WriteLineAsync($"ErrorHub did not start: {exception.Message}");
+            await Console.Error.WriteLineAsync($"ErrorHub did not start: {Explained(exception)}");
             return 1;
         }
     }
 
-    /// <summary>A wrong setting (validated at start), or a ClickHouse that answered with a refusal rather than not at all.</summary>
+    /// <summary>
+    /// A value the configuration binder could not convert names the key, the value and the type; why it could not (the
+    /// format it expects, a number too large) is in the exception it wraps, the only one worth adding to that line.
+    /// </summary>
+    private static string Explained(Exception exception) =>
+        IsUnconvertibleSetting(exception) && exception.GetBaseException() is { } why && why != exception
+            ? $"{exception.Message} {why.Message}"
+            : exception.Message;
+
+    /// <summary>
+    /// A setting the configuration binder could not convert to its option's type ('garbage' for a time span, a number past
+    /// the type's range, 'yes' for true or false). The binder throws it from its own code, wrapping the converter's failure.
+    /// </summary>
+    private static bool IsUnconvertibleSetting(Exception exception) =>
+        exception is InvalidOperationException { InnerException: not null } && exception.TargetSite?.DeclaringType == typeof(ConfigurationBinder);
+
+    /// <summary>A wrong setting (validated at start, or one that is not a value of its type), or a ClickHouse that answered with a refusal rather than not at all.</summary>
     private static bool IsMisconfiguration(Exception exception) => exception switch
     {
         OptionsValidationException => true,
-        StoreSchemaTooNewException => true,
+        StoreSchemaRefusedException => true,
+        InvalidOperationException when IsUnconvertibleSetting(exception) => true,
         ClickHouseException clickHouse => clickHouse.StatusCode is not null,
         _ => false,
     };

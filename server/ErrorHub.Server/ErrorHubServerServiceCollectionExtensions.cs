@@ -33,6 +33,7 @@ public static class ErrorHubServerServiceCollectionExtensions
             .Bind(configuration.GetSection(ErrorHubServerOptions.SectionName))
             .Configure(options => options.ForwardedHeaders.AddSingleValues(configuration.GetSection(ErrorHubServerOptions.SectionName).GetSection(nameof(ErrorHubServerOptions.ForwardedHeaders))))
             .PostConfigure<IServiceProvider>(Complete)
+            .PostConfigure(_ => KestrelLimitsSetup.ThrowIfUnconvertible(configuration))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ErrorHubServerOptions>, ErrorHubServerOptionsValidator>());
 

@@ -34,6 +34,24 @@ internal sealed class KestrelLimitsSetup(IConfiguration configuration) : IConfig
     {
         options.Limits.MaxConcurrentConnections = MaxConcurrentConnections;
         options.Limits.MaxConcurrentUpgradedConnections = MaxConcurrentUpgradedConnections;
-        configuration.GetSection(SectionName).Bind(options.Limits);
+        try
+        {
+            configuration.GetSection(SectionName).Bind(options.Limits);
+        }
+        catch (InvalidOperationException)
+        {
+            // A value that is not one of its type ('abc' for a size). Kestrel reads its options while the app is built, before
+            // the host's run can end a failed start with exit code 1 and one line (an abort with a stack trace, it was):
+            // ThrowIfUnconvertible fails the start on it instead, and these limits are never served.
+        }
     }
+
+    /// <summary>
+    /// Fails the start (with the configuration binder's exception, naming the key, the value and the type) when a value of
+    /// the <c>Kestrel:Limits</c> section cannot be converted to its limit's type. Called while the server's options are
+    /// validated at start, where <see cref="Microsoft.AspNetCore.Builder.ErrorHubHostRunExtensions.RunErrorHubAsync"/>
+    /// turns it into exit code 1.
+    /// </summary>
+    public static void ThrowIfUnconvertible(IConfiguration configuration) =>
+        configuration.GetSection(SectionName).Bind(new KestrelServerOptions().Limits);
 }

@@ -94,7 +94,7 @@ internal sealed partial class StoreSchemaInitializer(
 
     /// <summary>What no further try would change: the process stops (exit code 1) instead of waiting.</summary>
     private static bool NeedsOperator(Exception exception) =>
-        exception is StoreSchemaTooNewException || exception is ClickHouseException { NoZooKeeperConfigured: true };
+        exception is StoreSchemaRefusedException || exception is ClickHouseException { NoZooKeeperConfigured: true };
 
     private async Task KeepTryingAsync(StoreOutageTracker tracker, DateTimeOffset giveUpAt, CancellationToken stopping)
     {

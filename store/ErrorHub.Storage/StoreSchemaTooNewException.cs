@@ -6,7 +6,7 @@ namespace ErrorHub.Storage;
 /// older version over the newer one (which would make the next newer process run its migrations again). docs/deployment.md.
 /// </summary>
 internal sealed class StoreSchemaTooNewException(string kind, long storedVersion, int knownVersion)
-    : InvalidOperationException(
+    : StoreSchemaRefusedException(
         $"the store's schema is version {storedVersion}, this build knows up to {knownVersion}: upgrade this process " +
         $"(a newer build of ErrorHub migrated the {kind} store; run that build, or a later one, in every process that uses it)")
 {

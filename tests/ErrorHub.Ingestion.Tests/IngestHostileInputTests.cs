@@ -66,6 +66,8 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
             ("encoded slash in the project id", () => Request(body, projectId: "1%2F..%2F2")),
             ("unicode project id", () => Request(body, projectId: "%E2%91%A0")),
             ("query string", () => Request(body, projectId: "1?x=" + new string('y', 2000))),
+            ("10,000 query parameters", () => Request(body, projectId: "1?" + string.Join('&', Enumerable.Range(0, 10_000).Select(i => $"p{i}={i}")))),
+            ("a Host of 64 KB", () => Request(body, extra: r => r.Headers.TryAddWithoutValidation("Host", new string('h', 64 * 1024)))),
         };
 
         // A client that sends header values as raw UTF-8, as hostile clients do.
@@ -148,6 +150,12 @@ public sealed class IngestHostileInputTests(IngestHostFixture fixture) : IClassF
     [InlineData("malformed chunk size", "Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n")]
     [InlineData("chunk longer than announced", "Transfer-Encoding: chunked\r\n\r\n2\r\nabcdef\r\n0\r\n\r\n")]
     [InlineData("body shorter than its content length", "Content-Length: 100\r\n\r\n\u0081\u00a6events\u0090")]
+    [InlineData("both Content-Length and Transfer-Encoding (a smuggling shape)", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")]
+    [InlineData("two different Content-Lengths", "Content-Length: 3\r\nContent-Length: 40\r\n\r\nabc")]
+    [InlineData("Transfer-Encoding that is not chunked last", "Transfer-Encoding: chunked, identity\r\n\r\n3\r\nabc\r\n0\r\n\r\n")]
+    [InlineData("chunk extensions", "Transfer-Encoding: chunked\r\n\r\n3;name=value;x=\"y\"\r\nabc\r\n0;last\r\n\r\n")]
+    [InlineData("an obs-fold header", "X-Folded: first\r\n second\r\nContent-Length: 3\r\n\r\nabc")]
+    [InlineData("a second Host", "Host: other.example\r\nContent-Length: 3\r\n\r\nabc")]
     public async Task A_malformed_http_body_is_a_4xx_or_a_closed_connection_and_never_a_5xx(string what, string headersAndBody)
     {
         using var tcp = new TcpClient();

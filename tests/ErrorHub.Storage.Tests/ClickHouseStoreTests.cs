@@ -495,6 +495,70 @@ public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : Store
         await upgraded.Schema.EnsureSchemaAsync();
         (await upgraded.Projects.GetKeysAsync(1)).Single().IsActive.Should().BeFalse("a later start does not bring a revoked key back");
     }
+
+    [Theory]
+    [InlineData("2147483648", "2147483648")] // 2^31: past a signed 32-bit integer, still a UInt32
+    [InlineData("4294967295", "4294967295")]
+    public async Task A_schema_versions_row_past_this_build_is_refused_naming_it_and_nothing_is_changed(string written, string refusedVersion)
+    {
+        var (client, database) = await DatabaseWithSchemaVersionsAsync("version UInt32, migrated_at DateTime('UTC')", $"({written}, now())");
+        var store = ClickHouseDatabase.Open(client, database);
+
+        var refused = await FluentActions.Awaiting(() => store.Schema.EnsureSchemaAsync()).Should().ThrowAsync<StoreSchemaTooNewException>();
+
+        refused.Which.Message.Should().StartWith($"the store's schema is version {refusedVersion}, this build knows up to {ClickHouseSchema.Version}");
+        (await TablesAsync(client, database)).Should().Equal(["schema_versions"], "a database of an unknown version is left as it is");
+    }
+
+    [Fact]
+    public async Task Duplicate_schema_versions_rows_are_read_as_their_highest_version_and_the_store_starts()
+    {
+        var (client, database) = await DatabaseWithSchemaVersionsAsync(
+            "version UInt32, migrated_at DateTime('UTC')", $"({ClickHouseSchema.Version}, now()), ({ClickHouseSchema.Version}, now()), (0, now()), (0, now())");
+        var store = ClickHouseDatabase.Open(client, database);
+
+        await store.Schema.EnsureSchemaAsync();
+
+        (await ClickHouseSchemaVersions.ReadAsync(client, store)).Should().Be(ClickHouseSchema.Version);
+    }
+
+    [Theory]
+    [InlineData("v UInt32", "(1)")] // no version column
+    [InlineData("version String", "('one')")]
+    [InlineData("version String", "('99999999999999999999999')")]
+    [InlineData("version Int64", "(-5)")]
+    [InlineData("version Float64", "(1.5)")]
+    public async Task A_schema_versions_table_this_build_did_not_make_is_refused_naming_it_and_nothing_is_changed(string columns, string rows)
+    {
+        var (client, database) = await DatabaseWithSchemaVersionsAsync(columns, rows);
+        var store = ClickHouseDatabase.Open(client, database);
+
+        var refused = await FluentActions.Awaiting(() => store.Schema.EnsureSchemaAsync()).Should().ThrowAsync<StoreSchemaVersionUnknownException>();
+
+        refused.Which.Message.Should().Contain(database).And.Contain("schema_versions").And.Contain("no build of ErrorHub makes").And.Contain("nothing was changed");
+        (await TablesAsync(client, database)).Should().Equal(["schema_versions"], "a database of an unknown version is left as it is");
+    }
+
+    /// <summary>A database holding only a <c>schema_versions</c> table of <paramref name="columns"/> with <paramref name="rows"/>, as another program or a hand could leave it.</summary>
+    private async Task<(ClickHouseClient Client, string Database)> DatabaseWithSchemaVersionsAsync(string columns, string rows)
+    {
+        var database = ClickHouseServerFixture.NewDatabaseName("hostileversion");
+        _extraDatabases.Add(database);
+        var http = new HttpClient(ClickHouseClient.CreateHandler());
+        _extraClients.Add(http);
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        var table = $"{ClickHouseSql.QuoteIdentifier(database)}.schema_versions";
+        await client.ExecuteAsync($"CREATE DATABASE {ClickHouseSql.QuoteIdentifier(database)}", CancellationToken.None);
+        await client.ExecuteAsync($"CREATE TABLE {table} ({columns}) ENGINE = MergeTree ORDER BY tuple()", CancellationToken.None);
+        await client.ExecuteAsync($"INSERT INTO {table} VALUES {rows}", CancellationToken.None);
+        return (client, database);
+    }
+
+    private static async Task<IReadOnlyList<string>> TablesAsync(ClickHouseClient client, string database) =>
+        await client.QueryAsync(
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(database)} ORDER BY name",
+            row => row.GetProperty("name").GetString() ?? "",
+            CancellationToken.None);
 }
 
 /// <summary>The schema version a ClickHouse store (one server or a cluster) records, read and written as a build does.</summary>

@@ -424,4 +424,39 @@ public sealed class SqliteStoreTests : StoreContractTests
             await worker.StopAsync(CancellationToken.None);
         }
     }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    public async Task A_negative_user_version_another_program_set_is_refused_and_the_file_is_left_as_it_is(int version)
+    {
+        // SQLite's user_version is the application's to use: a file another program versioned, or one an operator set by hand.
+        var store = Store;
+        await store.Events.InsertEventsAsync([TestEvents.Create(1, "kept", DateTimeOffset.UtcNow)]);
+        await RecordSchemaVersionAsync(store, version);
+        var tables = await TablesAsync();
+
+        var refused = await FluentActions.Awaiting(() => store.Schema.EnsureSchemaAsync()).Should().ThrowAsync<StoreSchemaVersionUnknownException>();
+
+        refused.Which.Message.Should().StartWith($"the store's schema version is {version}, which no build of ErrorHub makes")
+            .And.Contain("PRAGMA user_version").And.Contain("nothing was changed");
+        (await ReadSchemaVersionAsync(store)).Should().Be(version, "the other program's version is not recorded over");
+        (await TablesAsync()).Should().Equal(tables);
+    }
+
+    private async Task<IReadOnlyList<string>> TablesAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master ORDER BY name";
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
 }

@@ -53,4 +53,18 @@ public abstract partial class StoreContractTests
             $"the store's schema is version {newer}, this build knows up to {KnownSchemaVersion}: upgrade this process");
         (await ReadSchemaVersionAsync(store)).Should().Be(newer, "an older build must not record its version over the newer one's");
     }
+
+    [Fact]
+    public async Task A_schema_version_far_past_any_build_is_refused_as_newer_and_left_as_it_is()
+    {
+        // The largest version every store can hold (SQLite's user_version is a signed 32-bit integer).
+        var store = (await StoresSharingOneDatabaseAsync(1))[0];
+        await store.Schema.EnsureSchemaAsync();
+        await RecordSchemaVersionAsync(store, int.MaxValue);
+
+        var refused = await FluentActions.Awaiting(() => store.Schema.EnsureSchemaAsync()).Should().ThrowAsync<StoreSchemaTooNewException>();
+
+        refused.Which.Message.Should().StartWith($"the store's schema is version {int.MaxValue}, this build knows up to {KnownSchemaVersion}");
+        (await ReadSchemaVersionAsync(store)).Should().Be(int.MaxValue);
+    }
 }

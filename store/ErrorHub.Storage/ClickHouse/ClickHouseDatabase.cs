@@ -240,12 +240,30 @@ internal sealed class ClickHouseDatabase : IStoreSchema
             row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
             cancellationToken)).Single();
 
-    /// <summary>The highest version recorded in <c>schema_versions</c>; 0 when none is (a database made before they were).</summary>
-    private async Task<long> StoredVersionAsync(CancellationToken cancellationToken) =>
-        (await _client.QueryAsync(
+    /// <summary>
+    /// The highest version recorded in <c>schema_versions</c>; 0 when none is (a database made before they were). A table of
+    /// that name whose <c>version</c> is not the UInt32 every build makes (another program's, one made by hand) is refused
+    /// before anything is changed: its rows say nothing this build could trust.
+    /// </summary>
+    private async Task<long> StoredVersionAsync(CancellationToken cancellationToken)
+    {
+        var columns = await _client.QueryAsync(
+            $"SELECT name, type FROM system.columns WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND table = 'schema_versions'",
+            row => $"{row.GetProperty("name").GetString()} {row.GetProperty("type").GetString()}",
+            cancellationToken);
+        if (!columns.Contains("version UInt32"))
+        {
+            throw new StoreSchemaVersionUnknownException(
+                $"the table {_schema.SchemaVersions} has columns no build of ErrorHub makes ({string.Join(", ", columns)}; ErrorHub's are version UInt32, " +
+                "migrated_at DateTime('UTC')), so the store's schema version cannot be read: another program or a hand made it; nothing was changed. " +
+                "Point ErrorHub:Store:ClickHouse:Database at ErrorHub's own database (a new one is made where none is), or rename that table");
+        }
+
+        return (await _client.QueryAsync(
             $"SELECT max(version) AS version FROM {_schema.SchemaVersions}",
             row => ClickHouseClient.ReadInt64(row.GetProperty("version")),
             cancellationToken)).SingleOrDefault();
+    }
 
     private async Task<bool> HasColumnAsync(string table, string column, CancellationToken cancellationToken) =>
         (await _client.QueryAsync(

@@ -134,6 +134,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
                 // its version recorded, so the version read below is never one another process is about to change.
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
                 var storedVersion = await SqliteSchema.StoredVersionAsync(connection, transaction, cancellationToken);
+                StoreSchemaVersionUnknownException.ThrowIfNegative(storedVersion, DatabasePath);
                 StoreSchemaTooNewException.ThrowIfNewer(Kind, storedVersion, SqliteSchema.Version);
                 await ExecuteAsync(connection, transaction, SqliteSchema.CreateStatements, cancellationToken);
                 await SqliteSchema.UpgradeAsync(connection, transaction, cancellationToken);

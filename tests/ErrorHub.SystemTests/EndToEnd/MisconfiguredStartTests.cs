@@ -62,6 +62,57 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
         exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
     }
 
+    [Theory]
+    [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Store__SchemaWaitLimit", "garbage", "Failed to convert configuration value 'garbage' at 'ErrorHub:Store:SchemaWaitLimit' to type 'System.TimeSpan'.")]
+    [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Store__SchemaWaitLimit", "99999999.00:00:00", "at 'ErrorHub:Store:SchemaWaitLimit' to type 'System.TimeSpan'.")]
+    [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Ingest__MaxBodyBytes", "99999999999999999999", "at 'ErrorHub:Ingest:MaxBodyBytes' to type 'System.Int32'. Value was either too large or too small for an Int32.")]
+    [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Store__EnsureSchemaOnStartup", "yes", "at 'ErrorHub:Store:EnsureSchemaOnStartup' to type 'System.Boolean'.")]
+    [InlineData("ingest/ErrorHub.Ingest", "Kestrel__Limits__MaxRequestBodySize", "abc", "at 'Kestrel:Limits:MaxRequestBodySize' to type 'System.Int64'.")]
+    public async Task A_setting_that_is_not_a_value_of_its_type_ends_the_start_with_exit_code_1_naming_the_key(string host, string key, string value, string expected)
+    {
+        // The configuration binder's refusal was an unhandled exception: the runtime's abort (exit code 134) and a stack trace. Kestrel's
+        // limits are read while the app is built, before the host runs. The stand-alone ingest host only: the dashboard reads its options
+        // while its pipeline is made, before the host runs, and still aborts (docs/architecture.md, "Hostile input").
+        var exit = await RunUntilExitAsync(host, new() { [key] = value });
+
+        exit.Code.Should().Be(1, exit.Output.ToString());
+        exit.Output.Lines.Should().Contain(
+            line => line.StartsWith("err: ErrorHub did not start: Failed to convert configuration value ", StringComparison.Ordinal) && line.Contains(expected, StringComparison.Ordinal),
+            exit.Output.ToString());
+        exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:05")]
+    [InlineData("8.00:00:00")]
+    public async Task A_schema_wait_limit_out_of_range_ends_the_start_with_exit_code_1_and_the_range(string value)
+    {
+        var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", new() { ["ErrorHub__Store__SchemaWaitLimit"] = value });
+
+        exit.Code.Should().Be(1, exit.Output.ToString());
+        exit.Output.Lines.Should().Contain(
+            line => line.StartsWith("err: ErrorHub did not start: ", StringComparison.Ordinal)
+                && line.Contains("ErrorHub:Store:SchemaWaitLimit must be between 00:00:01 and 7.00:00:00", StringComparison.Ordinal),
+            exit.Output.ToString());
+    }
+
+    [Fact]
+    public async Task A_sqlite_file_whose_user_version_another_program_set_below_zero_ends_with_exit_code_1_and_is_left_alone()
+    {
+        var file = Path.Combine(_directory, "errorhub.db");
+        await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA user_version = -7");
+
+        var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", []);
+
+        exit.Code.Should().Be(1, exit.Output.ToString());
+        exit.Output.Lines.Should().Contain(
+            line => line.StartsWith("err: ErrorHub did not start: the store's schema version is -7, which no build of ErrorHub makes", StringComparison.Ordinal),
+            exit.Output.ToString());
+        (await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA user_version")).Should().Be(-7L);
+        (await ServerHostEnvironment.SqliteScalarAsync(file, "SELECT count(*) FROM sqlite_master")).Should().Be(0L, "no table was made in another program's file");
+    }
+
     [Fact]
     public async Task An_older_build_on_a_sqlite_store_a_newer_build_migrated_ends_with_exit_code_1_and_leaves_the_store_alone()
     {
