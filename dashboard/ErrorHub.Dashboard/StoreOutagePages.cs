@@ -20,42 +20,48 @@ internal static partial class StoreOutagePages
     internal const string RetryAfterSeconds = "5";
 
     /// <summary>Goes before authentication, whose cookie check reads the store.</summary>
-    public static IApplicationBuilder UseStoreOutagePages(this IApplicationBuilder app)
-    {
-        var outage = new OutageLog(
-            app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
-            app.ApplicationServices.GetRequiredService<TimeProvider>());
-        var storeOptions = app.ApplicationServices.GetRequiredService<IOptions<StoreOptions>>().Value;
-        var schema = app.ApplicationServices.GetRequiredService<StoreSchemaState>();
-        return app.Use(async (context, next) =>
+    public static IApplicationBuilder UseStoreOutagePages(this IApplicationBuilder app) =>
+        // Read when the pipeline is built, at host start, not here: a wrong store setting then ends the start with exit code 1
+        // and the validator's line (RunErrorHubAsync), not with an abort before the host runs.
+        app.Use(next =>
         {
-            if (!schema.IsReady && NeedsTables(context))
-            {
-                // Started before the store could make its tables (it keeps trying, and its log says so once): every read
-                // would fail, some with "Table ... doesn't exist", and the sign-in pages would offer what cannot be done.
-                await WriteUnavailableAsync(context);
-                return;
-            }
-
-            // A hung node answers nothing, a locked file lets no one write: each query of this request (and of the
-            // interactive page's circuit it may open) waits at most this long, then fails into the 503 below or the page's
-            // own "not answering" state, instead of holding the visitor for the whole RequestTimeout.
-            BoundStoreWaits(storeOptions, forIngest: IsIngest(context));
-            try
-            {
-                await next(context);
-                if (context.Response.StatusCode < 500)
-                {
-                    outage.Answered();
-                }
-            }
-            catch (Exception exception) when (IsStoreOutage(exception) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
-            {
-                outage.Failed(context.Request.Path, exception);
-                context.Response.Clear();
-                await WriteUnavailableAsync(context);
-            }
+            var services = app.ApplicationServices;
+            var outage = new OutageLog(
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StoreOutagePages).FullName!),
+                services.GetRequiredService<TimeProvider>());
+            var storeOptions = services.GetRequiredService<IOptions<StoreOptions>>().Value;
+            var schema = services.GetRequiredService<StoreSchemaState>();
+            return context => OutagePageAsync(context, next, outage, storeOptions, schema);
         });
+
+    private static async Task OutagePageAsync(HttpContext context, RequestDelegate next, OutageLog outage, StoreOptions storeOptions, StoreSchemaState schema)
+    {
+        if (!schema.IsReady && NeedsTables(context))
+        {
+            // Started before the store could make its tables (it keeps trying, and its log says so once): every read
+            // would fail, some with "Table ... doesn't exist", and the sign-in pages would offer what cannot be done.
+            await WriteUnavailableAsync(context);
+            return;
+        }
+
+        // A hung node answers nothing, a locked file lets no one write: each query of this request (and of the
+        // interactive page's circuit it may open) waits at most this long, then fails into the 503 below or the page's
+        // own "not answering" state, instead of holding the visitor for the whole RequestTimeout.
+        BoundStoreWaits(storeOptions, forIngest: IsIngest(context));
+        try
+        {
+            await next(context);
+            if (context.Response.StatusCode < 500)
+            {
+                outage.Answered();
+            }
+        }
+        catch (Exception exception) when (IsStoreOutage(exception) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            outage.Failed(context.Request.Path, exception);
+            context.Response.Clear();
+            await WriteUnavailableAsync(context);
+        }
     }
 
     /// <summary>

@@ -46,6 +46,30 @@ public static class ErrorHubHostRunExtensions
     }
 
     /// <summary>
+    /// Builds the host with <paramref name="build"/> (its services and its pipeline) and runs it as
+    /// <see cref="RunErrorHubAsync(WebApplication)"/> does. Building reads settings too (whether this process is all-in-one, the
+    /// data protection keys' directory, the store's options for its outage pages): a wrong one there ends the process the same
+    /// way, exit code 1 and one line on standard error, not with the runtime's abort before the host runs.
+    /// </summary>
+    public static async Task<int> BuildAndRunErrorHubAsync(Func<WebApplication> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+
+        WebApplication app;
+        try
+        {
+            app = build();
+        }
+        catch (Exception exception) when (IsMisconfiguration(exception))
+        {
+            await Console.Error.WriteLineAsync($"ErrorHub did not start: {Explained(exception)}");
+            return 1;
+        }
+
+        return await app.RunErrorHubAsync();
+    }
+
+    /// <summary>
     /// A value the configuration binder could not convert names the key, the value and the type; why it could not (the
     /// format it expects, a number too large) is in the exception it wraps, the only one worth adding to that line.
     /// </summary>

@@ -49,15 +49,21 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
         exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
     }
 
-    [Fact]
-    public async Task A_setting_out_of_range_ends_the_start_with_exit_code_1_and_the_validation_message()
+    [Theory]
+    [InlineData("dashboard/ErrorHub.Dashboard", "ErrorHub__Ingest__MaxBodyBytes", "0", "ErrorHub:Ingest:MaxBodyBytes must be between 1024 and 268435456 bytes, not 0.")]
+    [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Ingest__MaxBodyBytes", "0", "ErrorHub:Ingest:MaxBodyBytes must be between 1024 and 268435456 bytes, not 0.")]
+    [InlineData("dashboard/ErrorHub.Dashboard", "ErrorHub__ForwardedHeaders__KnownProxies", "proxy.internal", "ErrorHub:ForwardedHeaders:KnownProxies 'proxy.internal' is not an IP address")]
+    [InlineData("dashboard/ErrorHub.Dashboard", "ErrorHub__ForwardedHeaders__KnownNetworks", "10.0.0.0/40", "ErrorHub:ForwardedHeaders:KnownNetworks '10.0.0.0/40' is not a network in CIDR notation")]
+    [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__ForwardedHeaders__KnownNetworks", "10.0.0.0/40", "ErrorHub:ForwardedHeaders:KnownNetworks '10.0.0.0/40' is not a network in CIDR notation")]
+    public async Task A_setting_out_of_range_ends_the_start_with_exit_code_1_and_the_validation_message(string host, string key, string value, string expected)
     {
-        var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", new() { ["ErrorHub__Ingest__MaxBodyBytes"] = "0" });
+        // The dashboard reads its options while it builds its services and pipeline (its data protection keys, through UseAntiforgery),
+        // before the host runs: that was the runtime's abort (exit code 134).
+        var exit = await RunUntilExitAsync(host, new() { [key] = value });
 
         exit.Code.Should().Be(1, exit.Output.ToString());
         exit.Output.Lines.Should().Contain(
-            line => line.StartsWith("err: ErrorHub did not start: ", StringComparison.Ordinal)
-                && line.Contains("ErrorHub:Ingest:MaxBodyBytes must be between 1024 and 268435456 bytes, not 0.", StringComparison.Ordinal),
+            line => line.StartsWith("err: ErrorHub did not start: ", StringComparison.Ordinal) && line.Contains(expected, StringComparison.Ordinal),
             exit.Output.ToString());
         exit.Output.Contains("Unhandled exception").Should().BeFalse(exit.Output.ToString());
     }
@@ -68,11 +74,14 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
     [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Ingest__MaxBodyBytes", "99999999999999999999", "at 'ErrorHub:Ingest:MaxBodyBytes' to type 'System.Int32'. Value was either too large or too small for an Int32.")]
     [InlineData("ingest/ErrorHub.Ingest", "ErrorHub__Store__EnsureSchemaOnStartup", "yes", "at 'ErrorHub:Store:EnsureSchemaOnStartup' to type 'System.Boolean'.")]
     [InlineData("ingest/ErrorHub.Ingest", "Kestrel__Limits__MaxRequestBodySize", "abc", "at 'Kestrel:Limits:MaxRequestBodySize' to type 'System.Int64'.")]
+    [InlineData("dashboard/ErrorHub.Dashboard", "ErrorHub__AllInOne", "yes", "at 'ErrorHub:AllInOne' to type 'System.Boolean'.")]
+    [InlineData("dashboard/ErrorHub.Dashboard", "ErrorHub__Store__SchemaWaitLimit", "garbage", "at 'ErrorHub:Store:SchemaWaitLimit' to type 'System.TimeSpan'.")]
+    [InlineData("dashboard/ErrorHub.Dashboard", "Kestrel__Limits__MaxRequestBodySize", "abc", "at 'Kestrel:Limits:MaxRequestBodySize' to type 'System.Int64'.")]
     public async Task A_setting_that_is_not_a_value_of_its_type_ends_the_start_with_exit_code_1_naming_the_key(string host, string key, string value, string expected)
     {
         // The configuration binder's refusal was an unhandled exception: the runtime's abort (exit code 134) and a stack trace. Kestrel's
-        // limits are read while the app is built, before the host runs. The stand-alone ingest host only: the dashboard reads its options
-        // while its pipeline is made, before the host runs, and still aborts (docs/architecture.md, "Hostile input").
+        // limits are read while the app is built, and the dashboard reads whether it is all-in-one and its other options while it builds
+        // its services and pipeline, before the host runs.
         var exit = await RunUntilExitAsync(host, new() { [key] = value });
 
         exit.Code.Should().Be(1, exit.Output.ToString());
@@ -83,12 +92,13 @@ public sealed class MisconfiguredStartTests(ClickHouseServerFixture clickHouse) 
     }
 
     [Theory]
-    [InlineData("00:00:00")]
-    [InlineData("-00:00:05")]
-    [InlineData("8.00:00:00")]
-    public async Task A_schema_wait_limit_out_of_range_ends_the_start_with_exit_code_1_and_the_range(string value)
+    [InlineData("ingest/ErrorHub.Ingest", "00:00:00")]
+    [InlineData("ingest/ErrorHub.Ingest", "-00:00:05")]
+    [InlineData("ingest/ErrorHub.Ingest", "8.00:00:00")]
+    [InlineData("dashboard/ErrorHub.Dashboard", "-00:00:05")]
+    public async Task A_schema_wait_limit_out_of_range_ends_the_start_with_exit_code_1_and_the_range(string host, string value)
     {
-        var exit = await RunUntilExitAsync("ingest/ErrorHub.Ingest", new() { ["ErrorHub__Store__SchemaWaitLimit"] = value });
+        var exit = await RunUntilExitAsync(host, new() { ["ErrorHub__Store__SchemaWaitLimit"] = value });
 
         exit.Code.Should().Be(1, exit.Output.ToString());
         exit.Output.Lines.Should().Contain(
