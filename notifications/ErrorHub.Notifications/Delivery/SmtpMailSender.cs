@@ -63,7 +63,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                var failure = deadline.IsCancellationRequested ? TookTooLong("connecting", timeout) : Classify(ex);
+                var failure = deadline.IsCancellationRequested || ex is TimeoutException ? TookTooLong("connecting", timeout) : Classify(ex);
                 return messages.Select(_ => failure).ToList();
             }
         }
@@ -124,7 +124,9 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            if (!deadline.IsCancellationRequested)
+            // MailKit's own timeout (the same setting, for each read) and the step's deadline race when the server goes
+            // silent: either way it took too long, and the history says so in the same words.
+            if (!deadline.IsCancellationRequested && ex is not TimeoutException)
             {
                 if (ex is not SmtpCommandException { StatusCode: not SmtpStatusCode.ServiceNotAvailable })
                 {
