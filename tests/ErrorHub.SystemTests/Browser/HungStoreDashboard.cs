@@ -105,6 +105,10 @@ public sealed class HungStoreDashboard : IAsyncLifetime
         }
     }
 
+    /// <summary>The dashboard process's latest log lines, for a failure's message: what the page could not show.</summary>
+    public string LogTail(int lines = 40) =>
+        _dashboard is null ? "(not started)" : string.Join(Environment.NewLine, _dashboard.Output.Lines.TakeLast(lines));
+
     /// <summary>Stops the node answering (true) or lets it run again (false).</summary>
     public void Hang(bool hung)
     {

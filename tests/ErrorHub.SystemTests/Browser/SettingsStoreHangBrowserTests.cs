@@ -67,9 +67,31 @@ public sealed class SettingsStoreHangBrowserTests(BrowserFixture browser, HungSt
 
             problems.All.Should().BeEmpty();
         }
+        catch (PlaywrightException failure)
+        {
+            // A wait that ran out says only what it did not find; what the page showed instead and what the dashboard
+            // logged meanwhile are what explain a failure seen only in full runs on a busy machine.
+            throw new PlaywrightException(
+                $"{failure.Message}{Environment.NewLine}The page showed:{Environment.NewLine}{await VisibleTextAsync(page)}{Environment.NewLine}" +
+                $"The dashboard logged last:{Environment.NewLine}{dashboard.LogTail()}",
+                failure);
+        }
         finally
         {
             await page.Context.CloseAsync();
+        }
+    }
+
+    private static async Task<string> VisibleTextAsync(IPage page)
+    {
+        try
+        {
+            var text = await page.Locator("body").InnerTextAsync(new() { Timeout = 5_000 });
+            return text.Length <= 4_000 ? text : text[..4_000] + "…";
+        }
+        catch (PlaywrightException unreadable)
+        {
+            return "(unreadable: " + unreadable.Message + ")";
         }
     }
 
