@@ -295,6 +295,12 @@ internal static partial class Grouper
             return roots[0].InlinedHandler ?? endpoint;
         }
 
+        if (roots.Count > 0 && roots[0].AppFrame is null && roots[0].LibraryHandler is { } libraryHandler)
+        {
+            // Version 14: the library's handler the request ran, not the library's method that threw under it.
+            return libraryHandler;
+        }
+
         if (roots.Count > 0 && (roots[0].AppFrame ?? roots[0].ThrowSite) is { } frame)
         {
             var key = FrameKey(frame);
@@ -335,6 +341,33 @@ internal static partial class Grouper
         var type = name[..dot].ToString();
         var method = name[(dot + 1)..].ToString();
         return NormalizedNames.TypeAndFunction(type, method) ?? $"{type}.{method}";
+    }
+
+    /// <summary>
+    /// The frame of the request's handler method (<paramref name="handler"/>, as <see cref="HandlerMethod"/> reads it) where it is a library's,
+    /// not the app's: a Razor page the Identity UI package brings (<c>...Identity.UI.V5.Pages.Account.Internal.LoginModel.OnPostAsync</c>), a
+    /// controller of a package. Null when the handler is not in the stack (it never ran: a failure in middleware before it) or is the app's.
+    /// Read only for an event with a route and a handler tag.
+    /// </summary>
+    internal static FrameRecord? LibraryHandlerFrame(IReadOnlyList<IReadOnlyList<FrameRecord>> sources, string handler, GroupingRules rules)
+    {
+        var dot = handler.LastIndexOf('.');
+        var method = handler[(dot + 1)..];
+        foreach (var frames in sources)
+        {
+            foreach (var frame in frames)
+            {
+                // The method's name first (an async method in the compiler's names is its state machine's MoveNext): FrameKey normalizes,
+                // which allocates, and most frames are not the handler.
+                if ((frame.Function.EndsWith(method, StringComparison.Ordinal) || frame.Function == "MoveNext")
+                    && !DotNetFrames.IsApp(frame, rules) && string.Equals(FrameKey(frame), handler, StringComparison.Ordinal))
+                {
+                    return frame;
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>How the throw site is shown (not counted) when an inlined handler's code threw in the request delegate (version 10).</summary>
@@ -548,7 +581,7 @@ internal static partial class Grouper
 
     /// <summary>One root cause and where it was thrown.</summary>
     private sealed record RootCause(ExceptionRecord Exception, FrameRecord? ThrowSite, FrameRecord? AppFrame, List<GroupingComponent> Components,
-        bool HandlerInlined = false, string? InlinedHandler = null)
+        bool HandlerInlined = false, string? InlinedHandler = null, string? LibraryHandler = null)
     {
         /// <summary>
         /// The exception's type; where it was thrown: the first frame that is not a throw helper or
@@ -596,6 +629,13 @@ internal static partial class Grouper
                 : -1;
             var handlerInlined = delegateIndex >= 0;
             var handler = handlerInlined && handlerSource is not null ? HandlerMethod(handlerSource) : null;
+
+            // Version 14: no frame of the app's code, but the request's handler ran and is in the stack: a library's method (the Identity UI's
+            // page models, a package's controller) that the app mounted as its endpoint. It says which of the app's endpoints failed.
+            var libraryHandler = rules.LibraryHandlerStandsIn && appFrame is null && !handlerInlined && handlerSource is not null
+                && HandlerMethod(handlerSource) is { } handlerName && LibraryHandlerFrame(sources, handlerName, rules) is not null
+                ? handlerName
+                : null;
 
             // Version 3: a UI framework's thread check at or above the throw site (its local throw helper is skipped as noise) is the guard.
             var threadCheck = ThreadCheckUpTo(throwFrames, throwIndex, rules);
@@ -674,6 +714,13 @@ internal static partial class Grouper
             {
                 components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!));
             }
+            else if (libraryHandler is not null)
+            {
+                // Version 14: keyed like an app frame of the handler (the same library page failing from two routes is one issue, as a method
+                // of the app's is), the endpoint shown; the message's names are not read, as with an app frame.
+                components.Add(new GroupingComponent(GroupingComponent.AppFrame, libraryHandler));
+                components.Add(new GroupingComponent(GroupingComponent.Endpoint, endpoint!, Counts: false));
+            }
             else if ((throwSite is not null || rules.FramelessNames) && MessageNames(exception.Value, rules, frameless: throwSite is null) is { Names.Length: > 0 } named)
             {
                 // Without the app's code in the stack, what the framework failed on is named in the
@@ -704,7 +751,7 @@ internal static partial class Grouper
                 components.Add(new GroupingComponent(GroupingComponent.Message, Parameterize(exception.Value)));
             }
 
-            return new RootCause(exception, throwSite, appFrame, components, handlerInlined, handlerInlined ? handler : null);
+            return new RootCause(exception, throwSite, appFrame, components, handlerInlined, handlerInlined ? handler : null, libraryHandler);
         }
 
         /// <summary>

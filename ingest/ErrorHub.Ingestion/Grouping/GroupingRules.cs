@@ -15,7 +15,9 @@ namespace ErrorHub.Ingestion.Grouping;
 /// minimal API handler the JIT inlined away, and instead of an entry point lambda's frame (docs/grouping.md, "Version 10"); version 11 is version 10 counting
 /// a named handler method, as the endpoint's metadata names it, in the place of its frame where the JIT inlined it away (docs/grouping.md, "Version 11"); version 12 is version 11 reading the component that threw from a framework type's own throw
 /// helper, which stays a frame whatever the JIT inlined after it (docs/grouping.md, "Version 12"); version 13 is version 12 keying by its endpoint
-/// a lambda that the routing middleware awaited directly, a handler that returns a plain Task (docs/grouping.md, "Version 13"). Version 4 is version 3 with
+/// a lambda that the routing middleware awaited directly, a handler that returns a plain Task (docs/grouping.md, "Version 13"); version 14 is version 13 keying
+/// a failure with no frame of the app's code by the request's handler where that handler is a library's method in the stack (the Identity UI's
+/// Razor Pages: docs/grouping.md, "Version 14"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -29,7 +31,7 @@ internal sealed class GroupingRules
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
         bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false,
-        bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false)
+        bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false, bool libraryHandlerStandsIn = false)
     {
         Version = version;
         Previous = previous;
@@ -50,6 +52,7 @@ internal sealed class GroupingRules
         HandlerMethodStandsIn = handlerMethodStandsIn;
         ThrowHelperOwnerThrew = throwHelperOwnerThrew;
         EndpointMiddlewareCallsHandler = endpointMiddlewareCallsHandler;
+        LibraryHandlerStandsIn = libraryHandlerStandsIn;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -167,8 +170,19 @@ internal sealed class GroupingRules
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
         throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true);
 
+    /// <summary>
+    /// Version 13 and: a root cause with no frame of the app's code, in a request whose handler (the SDK's <c>handler</c> tag) is a library's
+    /// method that is in its stack (the Razor Pages the Identity UI package brings, a controller of a package), is keyed by that handler, as an
+    /// app frame would be, with the endpoint shown: version 13 keyed it by the library's throw site alone, so one database failure of the sign-in
+    /// page and of the registration page was one issue named after <c>SqliteCommand</c> (docs/grouping.md, "Version 14").
+    /// </summary>
+    public static GroupingRules V14 { get; } = new(14, V13, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
+        throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V13;
+    public static GroupingRules Current => V14;
 
     public int Version { get; }
 
@@ -247,6 +261,12 @@ internal sealed class GroupingRules
     public bool EndpointMiddlewareCallsHandler { get; }
 
     /// <summary>
+    /// A root cause with no frame of the app's code whose stack holds the request's handler method (a library's: the app's own would be an app
+    /// frame) is keyed by that handler, the endpoint shown (<see cref="Grouper.LibraryHandlerFrame"/>).
+    /// </summary>
+    public bool LibraryHandlerStandsIn { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -285,6 +305,14 @@ internal sealed class GroupingRules
         var addsEndpointLambdas = HandlerMethodStandsIn && !Previous.HandlerMethodStandsIn && Grouper.EndpointName(incoming) is not null;
         // And a lambda the routing middleware awaited directly (a plain Task handler) keyed by its endpoint.
         var addsMiddlewareLambdas = EndpointMiddlewareCallsHandler && !Previous.EndpointMiddlewareCallsHandler && Grouper.EndpointName(incoming) is not null;
+        // And a library's handler method in the stack keyed by its name: only an event with a route and a handler tag, and a frame of that method.
+        var addsLibraryHandler = LibraryHandlerStandsIn && !Previous.LibraryHandlerStandsIn && Grouper.EndpointName(incoming) is not null
+            && Grouper.HandlerMethod(incoming) is not null;
+        if (addsLibraryHandler && Grouper.LibraryHandlerFrame(incoming.Exceptions.Select(e => e.Frames).ToList(), Grouper.HandlerMethod(incoming)!, this) is not null)
+        {
+            return true;
+        }
+
         var readsFrames = AddedFrameworkNamespaces.Length > 0 || addsMiddlewareLambdas || addsLocalThrowHelpers || addsThreadChecks || addsMicrosoftApps || addsPackages || addsEndpoints
             || addsHandlerStandIn || addsHandlerMethod || addsEndpointLambdas || addsHelperOwner;
         var exceptions = incoming.Exceptions;

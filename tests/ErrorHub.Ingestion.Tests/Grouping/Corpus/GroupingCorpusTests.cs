@@ -73,6 +73,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v11 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V11).Fingerprint).ToList();
         var v12 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V12).Fingerprint).ToList();
         var v13 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V13).Fingerprint).ToList();
+        var v14 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V14).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
@@ -100,6 +101,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine(Line("version 12", ClusteringScore.Of(labels, v12)));
         output.WriteLine($"version 12 groups {Enumerable.Range(0, traces.Count).Count(i => v12[i] != v11[i])} traces otherwise than version 11");
         output.WriteLine($"version 13 groups {Enumerable.Range(0, traces.Count).Count(i => v13[i] != v12[i])} traces otherwise than version 12");
+        output.WriteLine($"version 14 groups {Enumerable.Range(0, traces.Count).Count(i => v14[i] != v13[i])} traces otherwise than version 13");
         output.WriteLine(InlinedThrowSiteSplits(traces, v11));
         var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
@@ -153,6 +155,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         v10.Should().Equal(v9, "version 10 reads only a request's route tag, which no trace of the corpus carries");
         v11.Should().Equal(v10, "version 11 reads only a request's handler tag, which no trace of the corpus carries");
         v13.Should().Equal(v12, "version 13 reads only a request's route tag, which no trace of the corpus carries");
+        v14.Should().Equal(v13, "version 14 reads only a request's route and handler tags, which no trace of the corpus carries");
         versionTwelve.Should().AllSatisfy(s =>
         {
             s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 12 loses nothing on any set ({s.Set})");
