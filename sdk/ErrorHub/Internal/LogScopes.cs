@@ -80,8 +80,6 @@ internal sealed class LogScopes
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void VisitScope(object? scope, TagWalk walk)
         {
-            // ASP.NET Core's own scopes (the request's, the connection's, the Activity's) and LoggerMessage's are lists:
-            // read by index, without an enumerator per scope.
             // A full walk stops reading: a scope (or a logged event, ErrorHub.Serilog's) of 100,000 values was read to its end
             // on the app's logging thread after its first 20 had made the tags.
             if (walk.IsFull)
@@ -89,6 +87,8 @@ internal sealed class LogScopes
                 return;
             }
 
+            // ASP.NET Core's own scopes (the request's, the connection's, the Activity's) and LoggerMessage's are lists:
+            // read by index, without an enumerator per scope.
             if (scope is IReadOnlyList<KeyValuePair<string, object?>> list)
             {
                 var framework = IsFrameworkScope(scope);
