@@ -27,7 +27,7 @@ static WebApplication BuildDashboard(string[] args)
     // carries them in its own wwwroot/ and ignores this.
     builder.WebHost.UseStaticWebAssets();
 
-    builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+    builder.Services.AddDashboardCircuits(); // Blazor Server with its limits written out, and tabs per account bounded
     builder.Services.AddScoped<CircuitHandler, StoreOutagePages.PageTimeoutCircuitHandler>();
     builder.Services.AddRadzenComponents();
     builder.Services.AddErrorHubServer(builder.Configuration);

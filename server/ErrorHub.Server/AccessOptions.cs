@@ -39,6 +39,12 @@ public sealed class AccessOptions
     /// <summary>The window the failures of one address are counted in, and how long an address that reached the limit waits (default 15 minutes).</summary>
     public TimeSpan SignInFailureWindow { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Dashboard tabs (Blazor circuits) one account may have open at once (default 100): each holds its pages' state in the
+    /// server's memory, so one account's script opening circuits without end would take the server's memory.
+    /// </summary>
+    public int OpenTabsPerAccount { get; set; } = 100;
+
     /// <summary>How long an invitation link works (default 7 days).</summary>
     public TimeSpan InvitationLifetime { get; set; } = TimeSpan.FromDays(7);
 

@@ -13,11 +13,11 @@ public static class AccessRules
         return email.Trim().ToLowerInvariant();
     }
 
-    /// <summary>Something, '@', something with a dot; no spaces. The invitation link is the real check.</summary>
+    /// <summary>Something, '@', something with a dot; no spaces, no control characters (NUL, escapes). The invitation link is the real check.</summary>
     public static bool IsEmail(string? email)
     {
         var value = email?.Trim();
-        if (string.IsNullOrEmpty(value) || value.Length > 254 || value.Any(char.IsWhiteSpace))
+        if (string.IsNullOrEmpty(value) || value.Length > 254 || value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
         {
             return false;
         }

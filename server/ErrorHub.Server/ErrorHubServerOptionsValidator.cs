@@ -95,6 +95,11 @@ internal sealed partial class ErrorHubServerOptionsValidator : IValidateOptions<
         {
             failures.Add($"ErrorHub:Access:SignInFailureWindow must be between 00:00:01 and 7.00:00:00, not {access.SignInFailureWindow}.");
         }
+        if (access.OpenTabsPerAccount is < 1 or > 10_000)
+        {
+            failures.Add($"ErrorHub:Access:OpenTabsPerAccount must be between 1 and 10000, not {access.OpenTabsPerAccount}.");
+        }
+
         CheckPositive(access.InvitationLifetime, "ErrorHub:Access:InvitationLifetime", failures);
         CheckPositive(access.SessionLifetime, "ErrorHub:Access:SessionLifetime", failures);
     }

@@ -53,6 +53,7 @@ internal sealed partial class Accounts(
     IOptions<ErrorHubServerOptions> options,
     TimeProvider clock,
     IDataProtectionProvider dataProtection,
+    IPasswordHasher<UserAccount> hasher,
     ILogger<Accounts> logger) : IDisposable
 {
     /// <summary>How long a password reset link works (once: the new password changes the account's security stamp it names).</summary>
@@ -63,14 +64,13 @@ internal sealed partial class Accounts(
     private const int LockStripes = 64;
 
     private static readonly UserAccount Nobody = new(Guid.Empty, "", "", "", UserRole.Member, "", DateTimeOffset.UnixEpoch);
-    private readonly PasswordHasher<UserAccount> _hasher = new();
     private readonly SemaphoreSlim[] _signInLocks = [.. Enumerable.Range(0, LockStripes).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly SemaphoreSlim _createLock = new(1, 1);
     private readonly UnknownEmailFailures _unknownEmails = new();
     private readonly SignInFailuresByAddress _addresses = new();
     private readonly UnknownEmailFailures _resetMails = new();
     private readonly SignInFailuresByAddress _resetRequests = new();
-    private readonly Lazy<string> _nobodysHash = new(() => new PasswordHasher<UserAccount>().HashPassword(Nobody, Secrets.New("")));
+    private readonly Lazy<string> _nobodysHash = new(() => hasher.HashPassword(Nobody, Secrets.New("")));
 
     private AccessOptions Settings => options.Value.Access;
 
@@ -119,6 +119,14 @@ internal sealed partial class Accounts(
     {
         var normalized = AccessRules.NormalizeEmail(email ?? "");
         password ??= "";
+        if (!AccessRules.IsEmail(normalized))
+        {
+            // No account has such an email (every way of making one checks it): a wrong sign-in, without asking the store a
+            // question of a megabyte (past a ClickHouse server's query size, which answered "the store is not answering")
+            // or hashing anything. Whether an email is well formed is no secret, so the quicker answer tells no one anything.
+            return new SignInOutcome(SignInStatus.Failed);
+        }
+
         var gate = _signInLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(normalized) % LockStripes)];
         await gate.WaitAsync(cancellationToken);
         try
@@ -134,7 +142,7 @@ internal sealed partial class Accounts(
                     return new SignInOutcome(SignInStatus.LockedOut, LockedUntil: unknownLockedUntil);
                 }
 
-                _hasher.VerifyHashedPassword(Nobody, _nobodysHash.Value, password);
+                Verify(Nobody, _nobodysHash.Value, password);
                 return _unknownEmails.Fail(normalized, now, Settings.MaxFailedLogins, Settings.LockoutDuration) is { } until
                     ? new SignInOutcome(SignInStatus.LockedOut, LockedUntil: until)
                     : new SignInOutcome(SignInStatus.Failed);
@@ -145,7 +153,7 @@ internal sealed partial class Accounts(
                 return new SignInOutcome(SignInStatus.LockedOut, LockedUntil: lockedUntil);
             }
 
-            var verified = _hasher.VerifyHashedPassword(user, user.PasswordHash, password);
+            var verified = Verify(user, user.PasswordHash, password);
             if (verified == PasswordVerificationResult.Failed)
             {
                 var failures = user.FailedLogins + 1;
@@ -169,7 +177,7 @@ internal sealed partial class Accounts(
             var rehash = verified == PasswordVerificationResult.SuccessRehashNeeded;
             if (user.FailedLogins != 0 || user.LockedUntil is not null || rehash)
             {
-                user = user with { FailedLogins = 0, LockedUntil = null, PasswordHash = rehash ? _hasher.HashPassword(user, password) : user.PasswordHash };
+                user = user with { FailedLogins = 0, LockedUntil = null, PasswordHash = rehash ? hasher.HashPassword(user, password) : user.PasswordHash };
                 await store.UpdateUserAsync(user, cancellationToken);
             }
 
@@ -180,6 +188,16 @@ internal sealed partial class Accounts(
             gate.Release();
         }
     }
+
+    /// <summary>
+    /// A password longer than any account may have is wrong without hashing it: PBKDF2 reads the whole of it (a megabyte, or
+    /// the form's 4 MB), on every sign-in attempt. It still counts as a wrong password, lockout included, for accounts and
+    /// unknown emails alike, so the answer tells nothing more.
+    /// </summary>
+    private PasswordVerificationResult Verify(UserAccount user, string hash, string password) =>
+        password.Length > AccessRules.MaxPasswordLength
+            ? PasswordVerificationResult.Failed
+            : hasher.VerifyHashedPassword(user, hash, password);
 
     /// <summary>The setup page's admin: only while no user exists at all.</summary>
     public async Task<AccountResult<UserAccount>> CreateFirstAdminAsync(string? email, string? name, string? password, CancellationToken cancellationToken = default)
@@ -324,7 +342,7 @@ internal sealed partial class Accounts(
             return AccountResult<UserAccount>.Refused("Your account is not active.");
         }
 
-        if (_hasher.VerifyHashedPassword(user, user.PasswordHash, currentPassword ?? "") == PasswordVerificationResult.Failed)
+        if (Verify(user, user.PasswordHash, currentPassword ?? "") == PasswordVerificationResult.Failed)
         {
             return AccountResult<UserAccount>.Refused("The current password is not right.");
         }
@@ -334,7 +352,7 @@ internal sealed partial class Accounts(
             return AccountResult<UserAccount>.Refused($"The new password {problem}.");
         }
 
-        var changed = user with { PasswordHash = _hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
+        var changed = user with { PasswordHash = hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
         await store.UpdateUserAsync(changed, cancellationToken);
         return AccountResult<UserAccount>.Ok(changed);
     }
@@ -404,7 +422,7 @@ internal sealed partial class Accounts(
             return AccountResult<UserAccount>.Refused($"The new password {problem}.");
         }
 
-        var changed = user with { PasswordHash = _hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
+        var changed = user with { PasswordHash = hasher.HashPassword(user, newPassword!), SecurityStamp = NewStamp(), FailedLogins = 0, LockedUntil = null };
         await store.UpdateUserAsync(changed, cancellationToken);
         LogPasswordReset(logger, user.Email);
         return AccountResult<UserAccount>.Ok(changed);
@@ -662,7 +680,7 @@ internal sealed partial class Accounts(
         }
 
         var user = new UserAccount(Guid.NewGuid(), AccessRules.NormalizeEmail(email!), name.Trim(), "", role, NewStamp(), clock.GetUtcNow());
-        user = user with { PasswordHash = _hasher.HashPassword(user, password!) };
+        user = user with { PasswordHash = hasher.HashPassword(user, password!) };
         if (!await store.CreateUserAsync(user, cancellationToken))
         {
             return AccountResult<UserAccount>.Refused($"{user.Email} has an account already.");

@@ -1,5 +1,6 @@
 using ErrorHub.Dashboard.Access;
 using ErrorHub.Server;
+using ErrorHub.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -25,6 +27,7 @@ internal static class DashboardAccessServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddDashboardAccess(this IServiceCollection services, IConfiguration configuration)
     {
+        services.TryAddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.TryAddSingleton<Accounts>();
         services.TryAddSingleton<ProjectAccess>();
         services.TryAddSingleton<ProjectAdmin>();

@@ -75,15 +75,24 @@ internal sealed class LogScopes
         public ErrorHubEvent? Target;
         public int Added;
 
+        public bool IsFull => Added >= MaxTags;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void VisitScope(object? scope, TagWalk walk)
         {
+            // A full walk stops reading: a scope (or a logged event, ErrorHub.Serilog's) of 100,000 values was read to its end
+            // on the app's logging thread after its first 20 had made the tags.
+            if (walk.IsFull)
+            {
+                return;
+            }
+
             // ASP.NET Core's own scopes (the request's, the connection's, the Activity's) and LoggerMessage's are lists:
             // read by index, without an enumerator per scope.
             if (scope is IReadOnlyList<KeyValuePair<string, object?>> list)
             {
                 var framework = IsFrameworkScope(scope);
-                for (var i = 0; i < list.Count; i++)
+                for (var i = 0; i < list.Count && !walk.IsFull; i++)
                 {
                     var (key, value) = list[i];
                     if (!framework || key == RequestIdKey)
@@ -97,6 +106,10 @@ internal sealed class LogScopes
                 foreach (var (key, value) in pairs)
                 {
                     walk.Add(key, value);
+                    if (walk.IsFull)
+                    {
+                        break;
+                    }
                 }
             }
         }
@@ -118,7 +131,7 @@ internal sealed class LogScopes
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Add(string key, object? value)
         {
-            if (Added >= MaxTags || Target is not { } target || string.IsNullOrEmpty(key) || key == "{OriginalFormat}" || !IsScalar(value))
+            if (IsFull || Target is not { } target || string.IsNullOrEmpty(key) || key == "{OriginalFormat}" || !IsScalar(value))
             {
                 return;
             }

@@ -26,12 +26,14 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
+    private readonly Action<IServiceCollection>? _testServices;
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-dashboard-http-" + Guid.NewGuid().ToString("N"));
 
-    private DashboardServer(Dictionary<string, string?> settings, TimeProvider? clock)
+    private DashboardServer(Dictionary<string, string?> settings, TimeProvider? clock, Action<IServiceCollection>? testServices)
     {
         _settings = settings;
         _clock = clock;
+        _testServices = testServices;
     }
 
     public CapturingLoggerProvider Logs { get; } = new();
@@ -45,7 +47,8 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
     public Accounts Accounts => Services.GetRequiredService<Accounts>();
 
     /// <param name="clock">The server's clock (a FakeTimeProvider for tests that wait); the real one when null.</param>
-    public static DashboardServer Start(Dictionary<string, string?>? settings = null, bool withAdmin = true, TimeProvider? clock = null)
+    /// <param name="testServices">Services put in after the app's own (a recording wrapper around a real one).</param>
+    public static DashboardServer Start(Dictionary<string, string?>? settings = null, bool withAdmin = true, TimeProvider? clock = null, Action<IServiceCollection>? testServices = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -59,7 +62,7 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
             all[key] = value;
         }
 
-        var server = new DashboardServer(all, clock);
+        var server = new DashboardServer(all, clock, testServices);
         server.UseKestrel(0);
         server.StartServer();
         var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -104,6 +107,11 @@ internal sealed class DashboardServer : WebApplicationFactory<Program>
         if (_clock is { } clock)
         {
             builder.ConfigureTestServices(services => services.AddSingleton(clock));
+        }
+
+        if (_testServices is { } testServices)
+        {
+            builder.ConfigureTestServices(testServices);
         }
     }
 

@@ -55,6 +55,7 @@ internal sealed class TemporaryStore : IDisposable
         services.AddSingleton(new ServerUrls(options));
         services.AddLogging();
         services.AddDataProtection(); // Accounts signs password reset links with it, as the dashboard does
+        services.AddSingleton<Microsoft.AspNetCore.Identity.IPasswordHasher<UserAccount>, Microsoft.AspNetCore.Identity.PasswordHasher<UserAccount>>();
         services.AddSingleton<Accounts>();
         services.AddSingleton<ProjectAccess>();
         services.AddSingleton<ProjectAdmin>();

@@ -2,6 +2,7 @@ using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
 using FluentAssertions;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Xunit;
 using static ErrorHub.Tests.Infrastructure.SdkUnderTest;
@@ -118,5 +119,38 @@ public sealed class HostileServerAnswerTests : IAsyncLifetime
         sdk.Client.Sender!.Drops.Total().Should().Be(1);
         _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
             .Which.Message.Should().Contain("307");
+    }
+    [Fact]
+    public async Task An_answer_whose_header_list_passes_64_KB_is_a_network_failure_retried_after_the_back_off_and_never_a_delivery()
+    {
+        // 100 headers of 1 KB each: past HttpClient's 64 KB for an answer's headers, which it refuses without reading on. The
+        // status line said 202, but nothing was read that says the batch was taken: it is sent again, not dropped.
+        static Task HugeHeaders(HttpResponse response)
+        {
+            response.StatusCode = 202;
+            for (var i = 0; i < 100; i++)
+            {
+                response.Headers[$"X-Padding-{i}"] = new string('p', 1024);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        _ingest.Answer(HugeHeaders, HugeHeaders);
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        sdk.Client.CaptureMessage("behind huge headers");
+        foreach (var seconds in new[] { 1, 2 })
+        {
+            var wait = await _clock.WaitStartedAsync(w => w != SendTimeout, "a back-off");
+            wait.Should().BeCloseTo(TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(seconds * 0.2));
+            _clock.Advance(wait);
+        }
+
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        _ingest.Requests.Should().HaveCount(3, "two answers past the limit, then the 202");
+        _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList().Count).Should().OnlyContain(count => count == 1, "the same batch each time");
+        sdk.Client.Sender!.Drops.Total().Should().Be(0);
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty("a retry that succeeds is not worth a warning");
     }
 }
