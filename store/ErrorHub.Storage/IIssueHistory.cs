@@ -29,12 +29,19 @@ public enum IssueChangeKind
     Comment,
     Merge,
     Unmerge,
+
+    /// <summary>
+    /// A resolved issue had a new event that reopens it. No one did it: the entry has no actor; <see cref="IssueChange.Value"/>
+    /// is the release of that event (empty: none). Added once per resolution, at that event's time.
+    /// </summary>
+    Regression,
 }
 
 /// <summary>
 /// One entry of an issue's timeline. <see cref="Text"/> says what happened in words (for a comment: its text);
 /// <see cref="Value"/> is the machine-readable part: the new status (<c>resolved</c>, <c>ignored</c>,
-/// <c>unresolved</c>), the assignee's account id (empty: nobody), or the other issue's fingerprint of a merge.
+/// <c>unresolved</c>), the assignee's account id (empty: nobody), the other issue's fingerprint of a merge, or the release
+/// of a regression's event.
 /// <see cref="At"/> keeps milliseconds.
 /// </summary>
 public sealed record IssueChange(int ProjectId, string Fingerprint, Guid Id, DateTimeOffset At, IssueChangeKind Kind, Guid? ActorId, string ActorName)
@@ -114,6 +121,7 @@ internal static class IssueChangeKinds
         IssueChangeKind.Comment => "comment",
         IssueChangeKind.Merge => "merge",
         IssueChangeKind.Unmerge => "unmerge",
+        IssueChangeKind.Regression => "regression",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown kind of issue change."),
     };
 
@@ -123,6 +131,7 @@ internal static class IssueChangeKinds
         "comment" => IssueChangeKind.Comment,
         "merge" => IssueChangeKind.Merge,
         "unmerge" => IssueChangeKind.Unmerge,
+        "regression" => IssueChangeKind.Regression,
         _ => IssueChangeKind.Status,
     };
 }

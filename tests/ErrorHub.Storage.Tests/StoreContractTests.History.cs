@@ -74,4 +74,23 @@ public abstract partial class StoreContractTests
         var badLimit = () => history.GetChangesAsync(new IssueChangeQuery(Project, "fp") { Limit = 0 });
         await badLimit.Should().ThrowAsync<ArgumentOutOfRangeException>();
     }
+
+    [Fact]
+    public async Task A_regression_entry_reads_back_without_an_actor_and_once_however_often_it_is_added()
+    {
+        var history = Store.History;
+        var regression = new IssueChange(Project, "fp", Guid.NewGuid(), T0.AddSeconds(5), IssueChangeKind.Regression, null, "")
+        {
+            Text = "Regressed in shop@2.5.0: a new event after it was resolved in shop@2.4.2",
+            Value = "shop@2.5.0",
+        };
+        await history.AddAsync(regression);
+        await history.AddAsync(regression);
+        await history.AddAsync(Change("fp", T0, IssueChangeKind.Status, "Resolved") with { Value = "resolved" });
+
+        var read = await history.GetChangesAsync(new IssueChangeQuery(Project, "fp"));
+        read.Items.Should().HaveCount(2);
+        read.Items[0].Should().Be(regression, "its kind, text, release and the missing actor read back");
+        (await history.GetChangeAsync(Project, regression.Id)).Should().Be(regression);
+    }
 }

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using ErrorHub.Dashboard.Components.Account;
 using ErrorHub.Dashboard.Components.Layout;
+using Microsoft.AspNetCore.WebUtilities;
 using ErrorHub.Storage;
 
 namespace ErrorHub.Dashboard.Access;
@@ -8,7 +10,9 @@ namespace ErrorHub.Dashboard.Access;
 /// <summary>
 /// The sign-in cookie's checks: on every request the user is read from the store again, so a disabled
 /// account or a changed password (a new security stamp) ends the session at once and a changed role counts
-/// at once. The JSON API and the Blazor hub answer 401/403 instead of redirecting to the login page.
+/// at once. The JSON API and the Blazor hub answer 401/403 instead of redirecting to the login page. A page asked
+/// with a sign-in cookie that no longer counts (expired, or ended: signed out elsewhere, password changed, account
+/// disabled) goes to the login page with <see cref="Login.SessionEnded"/>, so that it says why.
 /// </summary>
 internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticationEvents
 {
@@ -36,10 +40,20 @@ internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticati
         context.ReplacePrincipal(AccessClaims.Principal(user, AccessClaims.CookieScheme));
     }
 
-    public override Task RedirectToLogin(RedirectContext<CookieAuthenticationOptions> context) =>
-        AccessProblems.IsApiOrHub(context.Request)
-            ? AccessProblems.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "sign in, or send an API token: Authorization: Bearer <token>")
-            : base.RedirectToLogin(context);
+    public override Task RedirectToLogin(RedirectContext<CookieAuthenticationOptions> context)
+    {
+        if (AccessProblems.IsApiOrHub(context.Request))
+        {
+            return AccessProblems.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "sign in, or send an API token: Authorization: Bearer <token>");
+        }
+
+        if (context.Options.Cookie.Name is { } cookie && context.Request.Cookies.ContainsKey(cookie))
+        {
+            context.RedirectUri = QueryHelpers.AddQueryString(context.RedirectUri, Login.SessionParameter, Login.SessionEnded);
+        }
+
+        return base.RedirectToLogin(context);
+    }
 
     public override Task RedirectToAccessDenied(RedirectContext<CookieAuthenticationOptions> context) =>
         AccessProblems.IsApiOrHub(context.Request)

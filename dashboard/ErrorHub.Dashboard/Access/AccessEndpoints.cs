@@ -42,7 +42,7 @@ internal static class AccessEndpoints
             }
 
             await context.SignOutAsync(AccessClaims.CookieScheme);
-            return Results.LocalRedirect(endedEverywhere ? "~/login" : "~/login?signedOut=" + Login.SignedOutHereOnly);
+            return Results.LocalRedirect("~/login?signedOut=" + (endedEverywhere ? Login.SignedOutEverywhere : Login.SignedOutHereOnly));
         }).DisableAntiforgery();
 
     }

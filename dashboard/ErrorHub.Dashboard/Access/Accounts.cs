@@ -279,10 +279,14 @@ internal sealed partial class Accounts(
 
     /// <summary>The invitation a link carries, while it can still be accepted.</summary>
     public async Task<Invitation?> OpenInvitationAsync(string? secret, CancellationToken cancellationToken = default) =>
-        string.IsNullOrEmpty(secret) || await store.FindInvitationAsync(Secrets.Hash(secret), cancellationToken) is not { } invitation
-            || !invitation.IsOpenAt(clock.GetUtcNow())
-            ? null
-            : invitation;
+        await FindInvitationAsync(secret, cancellationToken) is { } invitation && invitation.IsOpenAt(clock.GetUtcNow()) ? invitation : null;
+
+    /// <summary>
+    /// The invitation a link carries, also once used, revoked or expired (so that its page says which), or null when no
+    /// invitation has that link. Only the link's holder learns this: the link itself is the secret.
+    /// </summary>
+    public async Task<Invitation?> FindInvitationAsync(string? secret, CancellationToken cancellationToken = default) =>
+        string.IsNullOrEmpty(secret) ? null : await store.FindInvitationAsync(Secrets.Hash(secret), cancellationToken);
 
     public async Task<AccountResult<UserAccount>> AcceptInvitationAsync(string? secret, string? name, string? password, CancellationToken cancellationToken = default)
     {

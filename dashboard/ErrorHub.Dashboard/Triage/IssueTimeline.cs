@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using ErrorHub.Notifications;
 using ErrorHub.Storage;
 
@@ -8,13 +10,63 @@ namespace ErrorHub.Dashboard.Triage;
 /// comments. Comments are plain text (shown as typed, never as markup), at most <see cref="MaxCommentLength"/>
 /// characters; their author deletes them, and so may an admin. A comment is mailed to the issue's other participants
 /// and to the accounts it @mentions (<see cref="WorkflowMail"/>, when the host has notifications).
+/// A regression (a resolved issue's new event that reopens it) is an entry too: ingest never reads before it writes, so
+/// nothing notices a regression as its event arrives; the timeline records it when it is next read, at the time of the
+/// event that brought the issue back, once per resolution.
 /// </summary>
-internal sealed class IssueTimeline(IIssueHistory history, TimeProvider clock, WorkflowMail? workflow = null)
+internal sealed class IssueTimeline(IIssueHistory history, IssueTriage triage, TimeProvider clock, WorkflowMail? workflow = null)
 {
     public const int MaxCommentLength = 5_000;
 
-    public Task<IssueChangePage> GetAsync(int projectId, string fingerprint, IssueChangeCursor? after = null, int limit = 25, CancellationToken cancellationToken = default) =>
-        history.GetChangesAsync(new IssueChangeQuery(projectId, fingerprint) { After = after, Limit = limit }, cancellationToken);
+    public async Task<IssueChangePage> GetAsync(int projectId, string fingerprint, IssueChangeCursor? after = null, int limit = 25, CancellationToken cancellationToken = default)
+    {
+        if (after is null)
+        {
+            await RecordRegressionAsync(projectId, fingerprint, cancellationToken);
+        }
+
+        return await history.GetChangesAsync(new IssueChangeQuery(projectId, fingerprint) { After = after, Limit = limit }, cancellationToken);
+    }
+
+    /// <summary>Adds the entry of the issue's regression, if it has regressed since its resolution and the entry is not there yet.</summary>
+    private async Task RecordRegressionAsync(int projectId, string fingerprint, CancellationToken cancellationToken)
+    {
+        var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);
+        if (view is not { Status: TriageStatus.Regressed, State: { } resolution, RegressedAt: { } at })
+        {
+            return;
+        }
+
+        // One id per resolution: a page read twice, or two servers reading at once, store the entry once; the issue
+        // resolved again and back again is a new entry.
+        var id = RegressionEntryId(projectId, fingerprint, resolution.ChangedAt);
+        if (await history.GetChangeAsync(projectId, id, cancellationToken) is null)
+        {
+            var release = view.RegressedInRelease ?? "";
+            await history.AddAsync(new IssueChange(projectId, fingerprint, id, at, IssueChangeKind.Regression, null, "") { Text = RegressionText(release, resolution), Value = release }, cancellationToken);
+        }
+    }
+
+    /// <summary>"Regressed in shop@2.5.0: a new event after it was resolved in shop@2.4.2".</summary>
+    internal static string RegressionText(string release, IssueState resolution)
+    {
+        var regressed = release.Length > 0 ? $"Regressed in {release}" : "Regressed";
+        var resolved = (resolution.ResolvedInRelease, resolution.ResolvedAfterRelease) switch
+        {
+            ({ Length: > 0 } fixedIn, _) => $" in {fixedIn}",
+            (_, { Length: > 0 } current) => $" for the release after {current}",
+            _ => "",
+        };
+        return Bounded($"{regressed}: a new event after it was resolved{resolved}");
+    }
+
+    private static string Bounded(string text) => text.Length <= IssueChange.MaxTextLength ? text : text[..IssueChange.MaxTextLength];
+
+    internal static Guid RegressionEntryId(int projectId, string fingerprint, DateTimeOffset resolvedAt)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"regression\n{projectId}\n{fingerprint}\n{resolvedAt.ToUnixTimeMilliseconds()}"));
+        return new Guid(hash.AsSpan(0, 16));
+    }
 
     /// <summary>Adds a comment, or answers why not (empty, or too long) with nothing stored.</summary>
     public async Task<CommentResult> CommentAsync(int projectId, string fingerprint, IssueActor by, string? text, CancellationToken cancellationToken = default)

@@ -26,7 +26,7 @@ internal static class SqliteNotificationSchema
             fingerprint  TEXT    NOT NULL,
             id           TEXT    NOT NULL, -- 32 hex digits
             at           INTEGER NOT NULL, -- unix milliseconds
-            kind         TEXT    NOT NULL, -- status, assignment, comment, merge, unmerge
+            kind         TEXT    NOT NULL, -- status, assignment, comment, merge, unmerge, regression
             actor_id     TEXT    NOT NULL, -- 32 hex digits; '' when no account did it
             actor_name   TEXT    NOT NULL,
             text         TEXT    NOT NULL,

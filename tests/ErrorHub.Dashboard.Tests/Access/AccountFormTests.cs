@@ -4,6 +4,7 @@ using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Dashboard;
 using ErrorHub.Dashboard.Access;
+using ErrorHub.Dashboard.Formatting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -105,8 +106,37 @@ public sealed partial class AccountFormTests : IDisposable
         home.Should().Contain("Billing worker").And.NotContain("Web shop");
         using var reused = await _server.NewClient().GetAsync(link);
         reused.StatusCode.Should().Be(HttpStatusCode.Gone);
-        (await reused.Content.ReadAsStringAsync()).Should().Contain("does not work any more");
+        (await reused.Content.ReadAsStringAsync()).Should().MatchRegex("does not work any more: it was used on [0-9-]+ [0-9:]+ UTC to create the account new.dev@example.com. Sign in with that account.");
         (await _server.Access.FindUserByEmailAsync("new.dev@example.com")).Should().BeEquivalentTo(new { Name = "Nia Newcomer", Role = UserRole.Member });
+    }
+
+    [Fact]
+    public async Task A_revoked_expired_or_unknown_invitation_link_says_which_and_offers_no_form()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var server = DashboardServer.Start(clock: clock);
+        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var revoked = (await server.Accounts.InviteAsync(admin!.Id, "revoked@example.com", UserRole.Member, [])).Value;
+        var expiring = (await server.Accounts.InviteAsync(admin.Id, "late@example.com", UserRole.Member, [])).Value;
+        (await server.Accounts.RevokeInvitationAsync(admin.Id, revoked.Invitation.Id)).Should().BeTrue();
+        clock.Advance(server.Accounts.InvitationLifetime);
+        using var client = server.NewClient();
+
+        var answers = new Dictionary<string, string>
+        {
+            [revoked.Secret] = "does not work any more: an admin revoked it on ",
+            [expiring.Secret] = "does not work any more: it expired on " + RelativeTime.ExactUtc(expiring.Invitation.ExpiresAt),
+            [expiring.Secret[..^1]] = "does not work: ErrorHub made no invitation with it. Check that the whole link was copied",
+            [new string('A', 5000)] = "does not work: ErrorHub made no invitation with it.",
+        };
+        foreach (var (secret, says) in answers)
+        {
+            using var page = await client.GetAsync("/invitations/" + Uri.EscapeDataString(secret));
+            page.StatusCode.Should().Be(HttpStatusCode.Gone);
+            var text = await page.Content.ReadAsStringAsync();
+            text.Should().Contain(says).And.NotContain("accept-invitation", "no form for a link that cannot be accepted");
+            text.Should().NotContain("revoked@example.com").And.NotContain("late@example.com", "only a used link names its account, whose holder made it");
+        }
     }
 
     [Fact]

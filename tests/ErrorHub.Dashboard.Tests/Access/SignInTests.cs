@@ -159,10 +159,37 @@ public sealed class SignInTests
         using var logout = await PostLogoutAsync(client);
 
         logout.StatusCode.Should().Be(HttpStatusCode.Redirect);
-        (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect, "signing out ends the session, not only this browser's cookie");
+        logout.Headers.Location!.ToString().Should().Be("/login?signedOut=everywhere");
+        (await client.GetStringAsync("/login?signedOut=everywhere")).Should().Contain("You are signed out.").And.NotContain("Your session ended");
+        using var ended = await thief.GetAsync("/projects/1/issues?status=resolved");
+        ended.StatusCode.Should().Be(HttpStatusCode.Redirect, "signing out ends the session, not only this browser's cookie");
+        ended.Headers.Location!.PathAndQuery.Should().Be("/login?returnUrl=%2Fprojects%2F1%2Fissues%3Fstatus%3Dresolved&session=ended", "the login page says why, and returns to the page");
+        (await thief.GetStringAsync(ended.Headers.Location)).Should().Contain("Your session ended; sign in again.").And.NotContain("You are signed out.");
+        (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.Redirect);
         (await thief.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
         (await client.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "signing in again works");
+    }
+
+    [Fact]
+    public async Task An_expired_session_sends_to_the_login_page_saying_it_ended_and_a_first_visit_says_nothing()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var server = DashboardServer.Start(new() { ["ErrorHub:Access:SessionLifetime"] = "01:00:00" }, clock: clock);
+        using var client = server.NewClient();
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        (await client.GetAsync("/users")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        clock.Advance(TimeSpan.FromHours(2));
+
+        using var expired = await client.GetAsync("/users");
+        expired.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        expired.Headers.Location!.PathAndQuery.Should().Be("/login?returnUrl=%2Fusers&session=ended");
+        using var stranger = server.NewClient();
+        var firstVisit = await stranger.GetAsync("/users");
+        firstVisit.Headers.Location!.PathAndQuery.Should().Be("/login?returnUrl=%2Fusers", "without a sign-in cookie nothing ended");
+        var login = await stranger.GetStringAsync("/login?returnUrl=%2Fusers");
+        login.Should().NotContain("Your session ended").And.NotContain("You are signed out.");
     }
 
     [Fact]

@@ -501,6 +501,25 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_regression_shows_in_the_activity_timeline_at_the_time_of_the_event_that_brought_the_issue_back()
+    {
+        await _store.Store.Schema.EnsureSchemaAsync();
+        await _store.Store.Notifications.States.SetStateAsync(new IssueState(1, CheckoutFingerprint, IssueStatus.Resolved, Now.AddMinutes(-30)) { ResolvedInRelease = "shop@2.4.2" });
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events:
+        [
+            CheckoutEvent(LatestId, Now.AddMinutes(-2), "alice@example.com") with { Release = "shop@2.5.0" },
+            CheckoutEvent(MiddleId, Now.AddMinutes(-50), "bob@example.com"),
+        ]);
+
+        cut.WaitForAssertion(() => Timeline(cut).Should().ContainSingle().Which.Should()
+            .StartWith("ErrorHub saw the issue come back")
+            .And.Contain("2 minutes ago")
+            .And.EndWith("Regressed in shop@2.5.0: a new event after it was resolved in shop@2.4.2"));
+        cut.FindAll(".timeline-entry.timeline-kind-regression .action-delete-comment").Should().BeEmpty("no one deletes a regression");
+    }
+
+    [Fact]
     public async Task An_empty_or_too_long_comment_is_refused_with_a_reason_and_a_member_cannot_delete_someone_elses()
     {
         var member = new UserAccount(Guid.NewGuid(), "dev@example.com", "Dev", "hash", UserRole.Member, "stamp", Now);

@@ -7,7 +7,7 @@ using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Triage;
 
-/// <summary>Resolving, ignoring and what later events make of it, over the real SQLite store and a fake clock.</summary>
+/// <summary>Resolving, ignoring and what later events make of it (its status, and a regression in its activity), over the real SQLite store and a fake clock.</summary>
 public sealed class IssueTriageTests : IAsyncLifetime
 {
     private const int Project = 1;
@@ -436,5 +436,67 @@ public sealed class IssueTriageTests : IAsyncLifetime
     {
         Math.Sign(ReleaseVersion.Compare(left, right)).Should().Be(expected);
         Math.Sign(ReleaseVersion.Compare(right, left)).Should().Be(-expected);
+    }
+
+    // A regression in the issue's activity: the timeline records it when it is read (IssueTimeline).
+    private IssueTimeline Timeline => new(_store.Store.History, _triage, _clock);
+
+    private async Task<List<IssueChange>> RegressionsAsync() =>
+        [.. (await Timeline.GetAsync(Project, Checkout, limit: 100)).Items.Where(entry => entry.Kind == IssueChangeKind.Regression)];
+
+    [Fact]
+    public async Task A_regression_is_one_entry_per_resolution_at_the_time_of_the_event_that_brought_the_issue_back()
+    {
+        await _triage.ResolveAsync(Project, Checkout, inRelease: "shop@2.4.2");
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await AddAsync(Release(Start.AddMinutes(2), "shop@2.4.1", "old"));
+        (await RegressionsAsync()).Should().BeEmpty("an event of an older release does not reopen an issue resolved in a newer one");
+
+        await AddAsync(Release(Start.AddMinutes(5), "shop@2.5.0"), Release(Start.AddMinutes(7), "shop@2.5.0", "other"));
+        var first = await RegressionsAsync();
+        first.Should().ContainSingle().Which.Should().BeEquivalentTo(new
+        {
+            At = Start.AddMinutes(5),
+            ActorId = (Guid?)null,
+            ActorName = "",
+            Text = "Regressed in shop@2.5.0: a new event after it was resolved in shop@2.4.2",
+            Value = "shop@2.5.0",
+        });
+        (await RegressionsAsync()).Should().Equal(first, "read again, the timeline does not add the regression twice");
+
+        // Resolved again, and back again: a second entry; the first one stays.
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await _triage.ResolveAsync(Project, Checkout);
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await AddAsync(Release(Start.AddMinutes(25), null));
+        var second = await RegressionsAsync();
+        second.Should().HaveCount(2);
+        second[0].Text.Should().Be("Regressed: a new event after it was resolved", "an event without a release after a resolution without one");
+        second[1].Should().Be(first[0]);
+
+        (await Timeline.GetAsync(Project, Checkout, limit: 100)).Items.Should().Contain(entry => entry.Kind == IssueChangeKind.Status, "the people's changes stay beside it");
+    }
+
+    [Fact]
+    public async Task Resolved_for_the_next_release_the_entry_names_the_release_it_was_resolved_after()
+    {
+        await _triage.ResolveAsync(Project, Checkout, afterRelease: "shop@2.4.1");
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await AddAsync(Release(Start.AddMinutes(3), "shop@2.4.1"), Release(Start.AddMinutes(4), "shop@2.4.2"));
+
+        (await RegressionsAsync()).Should().ContainSingle().Which.Text.Should().Be("Regressed in shop@2.4.2: a new event after it was resolved for the release after shop@2.4.1");
+    }
+
+    [Fact]
+    public async Task An_issue_that_is_resolved_and_quiet_or_reopened_by_hand_gets_no_regression_entry()
+    {
+        await _triage.ResolveAsync(Project, Checkout);
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        (await RegressionsAsync()).Should().BeEmpty();
+
+        await _triage.ReopenAsync(Project, Checkout);
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await AddAsync(Release(Start.AddMinutes(15), "shop@2.4.2"));
+        (await RegressionsAsync()).Should().BeEmpty("an unresolved issue's new events are no regression");
     }
 }

@@ -146,11 +146,44 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             // As a person does, once the page has settled: a click while the circuit starts can land on a header being re-rendered.
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-            await Expect(page).ToHaveURLAsync(dashboard.Url("login").ToString());
+            await Expect(page).ToHaveURLAsync(dashboard.Url("login?signedOut=everywhere").ToString());
+            await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("You are signed out.");
         }
         finally
         {
             await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_session_ended_elsewhere_sends_to_the_login_page_saying_so_and_signing_in_returns_to_the_page()
+    {
+        var here = await browser.NewPageAsync();
+        var there = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(there);
+        try
+        {
+            await BrowserSignIn.SignInAsMemberAsync(here, dashboard, "projects/2/issues");
+            await BrowserSignIn.SignInAsMemberAsync(there, dashboard, "projects/2/issues");
+            await BrowserSignIn.WaitUntilInteractiveAsync(here);
+            await here.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+            await Expect(here).ToHaveURLAsync(dashboard.Url("login?signedOut=everywhere").ToString());
+
+            // The other browser's next page: its sign-in ended with the sign-out.
+            await there.GotoAsync(dashboard.Url("account").ToString());
+            await Expect(there).ToHaveURLAsync(new Regex("/login\\?returnUrl=%2Faccount&session=ended$"));
+            await Expect(there.GetByRole(AriaRole.Status)).ToHaveTextAsync("Your session ended; sign in again.");
+            await there.GetByLabel("Email").FillAsync(DashboardSeed.MemberEmail);
+            await there.GetByLabel("Password").FillAsync(DashboardSeed.MemberPassword);
+            await there.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Expect(there).ToHaveURLAsync(dashboard.Url("account").ToString());
+        }
+        finally
+        {
+            await here.Context.CloseAsync();
+            await there.Context.CloseAsync();
         }
 
         problems.All.Should().BeEmpty();

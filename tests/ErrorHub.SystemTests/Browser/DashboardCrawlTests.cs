@@ -65,7 +65,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
     }
 
     [Fact]
-    public async Task Every_page_is_readable_in_light_and_dark_mode_and_fits_a_390_px_phone()
+    public async Task Every_page_is_readable_in_light_and_dark_mode_names_its_controls_and_fits_a_390_px_phone()
     {
         // One page of each kind: the look of an issue page does not change with the issue.
         var pages = (await CrawlAsync(admin: true)).OrderBy(url => ScreenshotNames.ContainsKey(url.PathAndQuery) ? 0 : 1).DistinctBy(PageKind).ToList();
@@ -84,6 +84,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
                 await OpenAsync(page, url);
 
                 unreadable.AddRange((await PageReadability.LowContrastTextAsync(page)).Select(problem => $"{url.PathAndQuery} light: {problem}"));
+                unreadable.AddRange((await PageReadability.UnnamedControlsAsync(page)).Select(control => $"{url.PathAndQuery}: {control} has no accessible name"));
                 var screenshot = ScreenshotNames.GetValueOrDefault(url.PathAndQuery);
                 if (screenshot is not null)
                 {
@@ -112,7 +113,7 @@ public sealed partial class DashboardCrawlTests(DashboardFixture dashboard, Brow
             await page.Context.CloseAsync();
         }
 
-        unreadable.Should().BeEmpty("every page's text should stand out from its background in both colour schemes, and on a phone no page should scroll sideways or squeeze its text");
+        unreadable.Should().BeEmpty("every page's text should stand out from its background in both colour schemes, every box and choice should have a name a screen reader announces, and on a phone no page should scroll sideways or squeeze its text");
         problems.All.Should().BeEmpty();
     }
 

@@ -190,4 +190,66 @@ internal static class PageReadability
             await Task.Delay(100);
         }
     }
+
+    /// <summary>The roles of controls a person types into or chooses with: each needs a name a screen reader announces.</summary>
+    private static readonly HashSet<string> FormControlRoles = ["combobox", "textbox", "searchbox", "spinbutton", "checkbox", "radio", "listbox", "switch", "slider"];
+
+    /// <summary>
+    /// Form controls without an accessible name, as the browser's own accessibility tree computes it (what a screen reader
+    /// announces, "Empty" or nothing), each as "role &lt;tag class&gt;"; and inputs whose own name is missing, blank or
+    /// "Empty", also those a widget hides from the tree.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> UnnamedControlsAsync(IPage page)
+    {
+        // Inputs inside a widget (a Radzen drop-down's hidden inner input) are out of the tree but still carry a name that
+        // some readers announce: until December 2026 Radzen's own "Empty".
+        var unnamed = (await page.EvaluateAsync<string[]>(
+            """
+            () => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+              .filter(input => {
+                const label = input.getAttribute('aria-label');
+                return label !== null ? label.trim() === '' || label.trim() === 'Empty' : !input.getAttribute('aria-labelledby') && !input.labels?.length && !input.closest('label');
+              })
+              .map(input => 'an input ' + input.outerHTML.slice(0, 200))
+            """)).ToList();
+        var session = await page.Context.NewCDPSessionAsync(page);
+        try
+        {
+            var tree = await session.SendAsync("Accessibility.getFullAXTree");
+            foreach (var node in tree!.Value.GetProperty("nodes").EnumerateArray())
+            {
+                if (node.TryGetProperty("ignored", out var ignored) && ignored.GetBoolean()
+                    || !node.TryGetProperty("role", out var role) || role.GetProperty("value").GetString() is not { } roleName || !FormControlRoles.Contains(roleName)
+                    || node.TryGetProperty("name", out var name) && name.TryGetProperty("value", out var nameValue) && nameValue.GetString() is { Length: > 0 } text && text.Trim().Length > 0)
+                {
+                    continue;
+                }
+
+                var element = node.TryGetProperty("backendDOMNodeId", out var domId)
+                    ? (await session.SendAsync("DOM.describeNode", new Dictionary<string, object> { ["backendNodeId"] = domId.GetInt32() }))!.Value.GetProperty("node")
+                    : default;
+                unnamed.Add($"a {roleName} {Describe(element)}");
+            }
+
+            return unnamed;
+        }
+        finally
+        {
+            await session.DetachAsync();
+        }
+    }
+
+    private static string Describe(System.Text.Json.JsonElement element)
+    {
+        if (element.ValueKind != System.Text.Json.JsonValueKind.Object)
+        {
+            return "(no element)";
+        }
+
+        var attributes = element.TryGetProperty("attributes", out var list) ? list.EnumerateArray().Select(value => value.GetString() ?? "").ToList() : [];
+        var described = string.Join(" ", Enumerable.Range(0, attributes.Count / 2)
+            .Where(i => attributes[2 * i] is "id" or "class" or "name" or "type")
+            .Select(i => $"{attributes[2 * i]}=\"{attributes[2 * i + 1]}\""));
+        return $"<{element.GetProperty("localName").GetString()} {described}>";
+    }
 }
