@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using ErrorHub.Dashboard.Components.Layout;
 using ErrorHub.Notifications;
 using ErrorHub.Storage;
 
@@ -14,7 +15,7 @@ namespace ErrorHub.Dashboard.Triage;
 /// nothing notices a regression as its event arrives; the timeline records it when it is next read, at the time of the
 /// event that brought the issue back, once per resolution.
 /// </summary>
-internal sealed class IssueTimeline(IIssueHistory history, IssueTriage triage, TimeProvider clock, WorkflowMail? workflow = null)
+internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage triage, TimeProvider clock, ILogger<IssueTimeline> logger, WorkflowMail? workflow = null)
 {
     public const int MaxCommentLength = 5_000;
 
@@ -43,9 +44,21 @@ internal sealed class IssueTimeline(IIssueHistory history, IssueTriage triage, T
         if (await history.GetChangeAsync(projectId, id, cancellationToken) is null)
         {
             var release = view.RegressedInRelease ?? "";
-            await history.AddAsync(new IssueChange(projectId, fingerprint, id, at, IssueChangeKind.Regression, null, "") { Text = RegressionText(release, resolution), Value = release }, cancellationToken);
+            try
+            {
+                await history.AddAsync(new IssueChange(projectId, fingerprint, id, at, IssueChangeKind.Regression, null, "") { Text = RegressionText(release, resolution), Value = release }, cancellationToken);
+            }
+            catch (Exception failure) when (StoreErrorBoundary.IsStoreFailure(failure))
+            {
+                // Someone wants to read the activity: a store that takes reads but not this write (locked, a read-only
+                // replica) shows it without the entry, which the next read adds.
+                LogRegressionNotRecorded(logger, fingerprint, failure.Message);
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The regression of issue {Fingerprint} was not added to its activity (the store did not take the write: {Reason}); the next read of the activity adds it.")]
+    private static partial void LogRegressionNotRecorded(ILogger logger, string fingerprint, string reason);
 
     /// <summary>"Regressed in shop@2.5.0: a new event after it was resolved in shop@2.4.2".</summary>
     internal static string RegressionText(string release, IssueState resolution)
