@@ -21,10 +21,11 @@ namespace ErrorHub.SystemTests.EndToEnd;
 public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
     /// <summary>
-    /// Unfinished: served this way the app does not start in the page (its button never appears within 15 s), while the same
-    /// app under the Blazor dev server reports to ingest. Skipped until the static site serves what the runtime asks for.
+    /// Unfinished: on this static site the app runs and its renderer logs the failure, but no event reaches ingest within 60 s
+    /// (the same SDK under the Blazor dev server, with the DSN in code, sends). Not yet known whether the DSN from the served
+    /// appsettings.json reaches the SDK.
     /// </summary>
-    private const string NotLoadingYet = "the test site does not start the WebAssembly app yet (button never appears)";
+    private const string NotArrivingYet = "the app runs but its event does not reach ingest yet on the test's static site";
 
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(60);
     private const string AppProject = "tests/ErrorHub.RealApps.BlazorWasm";
@@ -38,7 +39,7 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
 
     public async Task DisposeAsync() => await _ingest.DisposeAsync();
 
-    [Fact(Skip = NotLoadingYet)]
+    [Fact(Skip = NotArrivingYet)]
     public async Task An_event_handler_failure_and_a_render_failure_in_the_browser_each_arrive_once_with_the_apps_frames()
     {
         await using var site = await StartSiteAsync(_ingest.Dsn);
@@ -75,7 +76,7 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
             "the SDK writes nothing into the page's console");
     }
 
-    [Fact(Skip = NotLoadingYet)]
+    [Fact]
     public async Task With_ingest_down_the_page_gets_nothing_thrown_into_it_and_keeps_working()
     {
         var deadIngest = $"http://{IngestHost.Key}@127.0.0.1:{FreePort.Next()}/{IngestHost.ProjectId}";
