@@ -68,7 +68,8 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         _userProvider = userProvider;
         _logScopes = logScopes;
         _processScope = new ErrorHubScope(null, _options.MaxBreadcrumbs);
-        _environment = _options.Environment ?? hostEnvironment?.EnvironmentName?.ToLowerInvariant();
+        // A Blazor WebAssembly host registers no IHostEnvironment: its events say where they come from unless configured.
+        _environment = _options.Environment ?? hostEnvironment?.EnvironmentName?.ToLowerInvariant() ?? (OperatingSystem.IsBrowser() ? "browser" : null);
         _release = _options.Release ?? EnvironmentInfo.EntryRelease();
         _serverName = _options.ServerName ?? EnvironmentInfo.MachineName();
 

@@ -219,10 +219,12 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// The SDK's own client: app-wide <c>ConfigureHttpClientDefaults</c> (resilience handlers that would multiply our
     /// retries, logging handlers that would write lines per batch into the app's log) never reach it. Pooled
     /// connections are renewed so DNS changes are seen. HttpClient's own timeout (100 s on the real clock) is off:
-    /// SendTimeout, on the injected TimeProvider, is the one limit.
+    /// SendTimeout, on the injected TimeProvider, is the one limit. In a browser (Blazor WebAssembly) sockets are not the
+    /// SDK's to own: the runtime's handler sends with the page's fetch, which pools connections itself (and sends no cookies
+    /// to another origin).
     /// </summary>
     internal static HttpClient CreateHttpClient() =>
-        new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }, disposeHandler: true)
+        new(OperatingSystem.IsBrowser() ? new HttpClientHandler() : new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }, disposeHandler: true)
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };

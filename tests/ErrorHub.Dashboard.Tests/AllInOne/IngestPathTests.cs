@@ -51,4 +51,22 @@ public sealed class IngestPathTests
         head.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
         head.Content.Headers.Allow.Should().Equal("POST");
     }
+
+    [Fact]
+    public async Task The_all_in_one_server_answers_a_browsers_preflight_of_the_ingest_path_without_sign_in()
+    {
+        using var server = DashboardServer.Start();
+        using var client = server.NewClient();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/1/events");
+        preflight.Headers.TryAddWithoutValidation("Origin", "https://shop.example.com");
+        preflight.Headers.TryAddWithoutValidation("Access-Control-Request-Method", "POST");
+        preflight.Headers.TryAddWithoutValidation("Access-Control-Request-Headers", "content-type, x-errorhub-key");
+
+        using var response = await client.SendAsync(preflight);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NoContent, "a Blazor WebAssembly app on another origin sends its events here");
+        response.Headers.GetValues("Access-Control-Allow-Origin").Should().Equal("*");
+        response.Headers.GetValues("Access-Control-Allow-Headers").Single().Should().Contain("X-ErrorHub-Key");
+        response.Headers.Contains("Set-Cookie").Should().BeFalse();
+    }
 }
