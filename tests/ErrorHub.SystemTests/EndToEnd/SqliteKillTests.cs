@@ -124,7 +124,10 @@ public sealed class SqliteKillTests : IAsyncLifetime
             using var issues = await maintainer.GetAsync("/projects/1/issues");
             var html = WebUtility.HtmlDecode(await issues.Content.ReadAsStringAsync());
             issues.StatusCode.Should().Be(HttpStatusCode.OK, html);
-            html.Should().Contain("/projects/1/issues/", "the issue the killed process stored is listed after the restart");
+            var link = System.Text.RegularExpressions.Regex.Match(html, "href=\"/?(projects/1/issues/[0-9a-f]{32})\"");
+            link.Success.Should().BeTrue("the issue the killed process stored is listed after the restart");
+            using var issue = await maintainer.GetAsync(link.Groups[1].Value);
+            issue.StatusCode.Should().Be(HttpStatusCode.OK, "and its page opens");
         }
 
         _server.Output.Contains("Unhandled exception").Should().BeFalse(_server.Output.ToString());
