@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
-using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Dashboard;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
@@ -55,53 +52,19 @@ public sealed class SqliteKillTests : IAsyncLifetime
         var url = FreePort.NextHttpUrl();
         _server = await StartAsync(host, url);
         using var client = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
-        var acknowledged = new ConcurrentBag<Guid>();
-        using var stopSending = new CancellationTokenSource();
         var server = _server;
-        var senders = Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
-        {
-            while (!stopSending.IsCancellationRequested)
-            {
-                var (body, ids) = FreshBatch(10);
-                try
-                {
-                    using var response = await PostAsync(client, body, stopSending.Token);
-                    if (response.StatusCode == HttpStatusCode.Accepted)
-                    {
-                        foreach (var id in ids)
-                        {
-                            acknowledged.Add(id);
-                        }
-                    }
-                }
-                catch (Exception) when (stopSending.IsCancellationRequested || server.HasExited)
-                {
-                    // the process is gone: nothing was acknowledged for this batch
-                }
-                catch (HttpRequestException)
-                {
-                    // the kill cut this request: not acknowledged
-                }
-            }
-        })).ToList();
-
-        var sending = Stopwatch.StartNew();
-        while (acknowledged.Count < 2_000 && sending.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(20);
-        }
+        var senders = AcknowledgingSenders.Start(client, ProjectKey, Senders, () => server.HasExited);
+        await senders.WaitForAsync(2_000, TimeSpan.FromSeconds(60));
 
         Process.GetProcessById(_server.Id).Kill(); // SIGKILL while the senders keep posting: no graceful stop
         await _server.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        await stopSending.CancelAsync();
-        await Task.WhenAll(senders);
+        var ids = await senders.StopAsync();
         _server = null;
         await server.DisposeAsync();
-        acknowledged.Should().NotBeEmpty();
+        ids.Should().NotBeEmpty();
 
         // Restarted on the same file: whatever SQLite rolls back or forward at open, nothing answered 202 is missing.
         _server = await StartAsync(host, url);
-        var ids = acknowledged.ToHashSet();
         var file = Path.Combine(_directory, "errorhub.db");
         var (stored, counted) = await StoredAsync(file, ids);
         stored.Distinct().Count().Should().Be(ids.Count, $"every event answered 202 before the kill is stored after the restart\n{_server.Output}");
@@ -110,8 +73,8 @@ public sealed class SqliteKillTests : IAsyncLifetime
         (await ServerHostEnvironment.SqliteScalarAsync(file, "PRAGMA integrity_check")).Should().Be("ok", "the kill damaged nothing");
 
         // The restarted process takes batches again.
-        var (after, afterIds) = FreshBatch(3);
-        using (var response = await PostAsync(client, after, CancellationToken.None))
+        var (after, afterIds) = AcknowledgingSenders.FreshBatch(3);
+        using (var response = await AcknowledgingSenders.PostAsync(client, ProjectKey, after, CancellationToken.None))
         {
             response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         }
@@ -194,26 +157,4 @@ public sealed class SqliteKillTests : IAsyncLifetime
 
     private static async Task<long> EventRowsAsync(string file) =>
         (long)(await ServerHostEnvironment.SqliteScalarAsync(file, "SELECT COUNT(*) FROM events"))!;
-
-    private static (byte[] Body, Guid[] Ids) FreshBatch(int events)
-    {
-        var list = new List<object?>();
-        var ids = new Guid[events];
-        for (var i = 0; i < events; i++)
-        {
-            ids[i] = Guid.NewGuid();
-            list.Add(SampleBatch.CheckoutEvent().With("event_id", ids[i].ToString("N")));
-        }
-
-        return (Wire.Encode(SampleBatch.Batch().With("events", list.ToArray())), ids);
-    }
-
-    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, byte[] body, CancellationToken cancellationToken)
-    {
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/vnd.msgpack");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/1/events") { Content = content };
-        request.Headers.Add("X-ErrorHub-Key", ProjectKey);
-        return await client.SendAsync(request, cancellationToken);
-    }
 }
