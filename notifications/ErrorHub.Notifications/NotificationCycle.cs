@@ -91,13 +91,23 @@ internal sealed class NotificationCycle(
             progress = progress with { LastDigestDay = DateOnly.FromDateTime(now.UtcDateTime) };
         }
 
+        var newIssuesSince = progress.NewIssuesSince ?? now;
+        if (newIssuesSince > now)
+        {
+            // The clock went back (an NTP step, a VM restored from a snapshot): issues first seen from now on carry times
+            // before the cursor and would never be news. The cursor goes back with the clock; an issue seen again in the
+            // overlap is not mailed twice (its notification's key is taken).
+            newIssuesSince = now - NewIssueOverlap;
+            progress = progress with { NewIssuesSince = newIssuesSince };
+        }
+
         var context = new ProjectContext(project, settings, now);
         foreach (var rule in settings.Rules.Where(r => r.Enabled))
         {
             switch (rule.Trigger)
             {
                 case AlertTrigger.NewIssue:
-                    await NewIssuesAsync(context, rule, progress.NewIssuesSince ?? now, cancellationToken);
+                    await NewIssuesAsync(context, rule, newIssuesSince, cancellationToken);
                     break;
                 case AlertTrigger.Regression:
                     await RegressionsAsync(context, rule, cancellationToken);

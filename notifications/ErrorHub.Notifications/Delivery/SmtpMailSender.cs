@@ -189,7 +189,29 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             SmtpSecurity.Implicit => SecureSocketOptions.SslOnConnect,
             _ => SecureSocketOptions.StartTls,
         };
-        await client.ConnectAsync(smtp.Host ?? "", smtp.Port, security, cancellationToken);
+        // The socket is ours so that its stream can be bounded (BoundedReplyStream); MailKit still does TLS on it.
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        Stream stream;
+        try
+        {
+            await socket.ConnectAsync(smtp.Host ?? "", smtp.Port, cancellationToken);
+            stream = new BoundedReplyStream(new NetworkStream(socket, ownsSocket: true));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        try
+        {
+            await client.ConnectAsync(stream, smtp.Host ?? "", smtp.Port, security, cancellationToken);
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
         if (!string.IsNullOrEmpty(smtp.UserName))
         {
             await client.AuthenticateAsync(smtp.UserName, smtp.Password ?? "", cancellationToken);

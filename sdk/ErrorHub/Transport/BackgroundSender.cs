@@ -535,7 +535,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                     return;
                 }
 
-                _spool?.DeleteSentFiles(); // sent batches whose files a read-only disk kept, now that there is work again
+                _spool?.DeleteSentFiles(); // sent batches whose files a read-only disk kept: tried again with any work, or on their own timer
 
                 if ((_spoolMayHoldBatches && SpoolRetryIsDue()) || (_carried is null && _batch.Count == 0 && !_queue.Reader.TryPeek(out _)))
                 {
@@ -597,7 +597,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     private bool SpoolRetryIsDue() => Volatile.Read(ref _unauthorized) == 0 && _timeProvider.GetUtcNow() >= _spoolRetryAt;
 
-    /// <summary>True when events are queued or the spool's next try is due; false when the queue is completed and empty.</summary>
+    /// <summary>True when events are queued, the spool's next try is due or sent batches' files are to be deleted again; false when the queue is completed and empty.</summary>
     private async Task<bool> WaitForWorkAsync(CancellationToken cancellationToken)
     {
         if (_carried is not null || _batch.Count > 0)
@@ -605,12 +605,12 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             return true;
         }
 
-        if (!_spoolMayHoldBatches || Volatile.Read(ref _unauthorized) == 1)
+        if (NextTimedWork() is not { } dueAt)
         {
             return await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var due = _spoolRetryAt - _timeProvider.GetUtcNow();
+        var due = dueAt - _timeProvider.GetUtcNow();
         if (due <= TimeSpan.Zero)
         {
             return true;
@@ -623,6 +623,18 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         await waiting.CancelAsync().ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return first != read || await read.ConfigureAwait(false);
+    }
+
+    /// <summary>The earliest of the spool's next try and the next try at deleting sent batches' files; null when neither waits.</summary>
+    private DateTimeOffset? NextTimedWork()
+    {
+        DateTimeOffset? due = _spoolMayHoldBatches && Volatile.Read(ref _unauthorized) == 0 ? _spoolRetryAt : null;
+        if (_spool?.SentFilesDeleteDueAt is { } deleteAt && (due is null || deleteAt < due))
+        {
+            due = deleteAt;
+        }
+
+        return due;
     }
 
     /// <summary>

@@ -43,6 +43,10 @@ internal sealed partial class DiskSpool
     /// </summary>
     private readonly HashSet<string> _sentNotDeleted = new(StringComparer.Ordinal);
     private volatile bool _anySentNotDeleted;
+    private DateTimeOffset _nextDeleteOfSentFiles;
+
+    /// <summary>How often the files of sent batches the disk would not delete are tried again while the app sends nothing.</summary>
+    internal static readonly TimeSpan SentFilesDeleteRetry = TimeSpan.FromSeconds(10);
 
     public DiskSpool(string directory, long maxBytes, SdkDrops drops, TimeProvider timeProvider, ILogger logger)
     {
@@ -510,6 +514,7 @@ internal sealed partial class DiskSpool
             }
 
             _anySentNotDeleted = true;
+            _nextDeleteOfSentFiles = _timeProvider.GetUtcNow() + SentFilesDeleteRetry;
         }
 
         LogSentNotDeleted(_logger, Path.GetFileName(path), _directory, exception.Message);
@@ -538,6 +543,28 @@ internal sealed partial class DiskSpool
                 }
             });
             _anySentNotDeleted = _sentNotDeleted.Count > 0;
+            _nextDeleteOfSentFiles = _timeProvider.GetUtcNow() + SentFilesDeleteRetry;
+        }
+    }
+
+    /// <summary>
+    /// When the files of sent batches the disk would not delete are next tried (<see cref="DeleteSentFiles"/>), or null
+    /// when there are none. The sender wakes for it even when the app sends nothing: a quiet app would otherwise keep
+    /// such a file until its next event, or send it once more at its next start.
+    /// </summary>
+    public DateTimeOffset? SentFilesDeleteDueAt
+    {
+        get
+        {
+            if (!_anySentNotDeleted)
+            {
+                return null;
+            }
+
+            lock (_sentNotDeleted)
+            {
+                return _anySentNotDeleted ? _nextDeleteOfSentFiles : null;
+            }
         }
     }
 

@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
-using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Processes;
 using FluentAssertions;
@@ -59,53 +56,19 @@ public sealed class JournalKillTests : IClassFixture<ClickHouseServerFixture>, I
         _segmentBytes = segmentBytes;
         _ingest = await StartIngestAsync(url);
         using var client = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
-        var acknowledged = new ConcurrentBag<Guid>();
-        using var stopSending = new CancellationTokenSource();
-        var senders = Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
-        {
-            while (!stopSending.IsCancellationRequested)
-            {
-                var (body, ids) = FreshBatch(10);
-                try
-                {
-                    using var response = await PostAsync(client, body, stopSending.Token);
-                    if (response.StatusCode == HttpStatusCode.Accepted)
-                    {
-                        foreach (var id in ids)
-                        {
-                            acknowledged.Add(id);
-                        }
-                    }
-                }
-                catch (Exception) when (stopSending.IsCancellationRequested || _ingest.HasExited)
-                {
-                    // the process is gone: nothing was acknowledged for this batch
-                }
-                catch (HttpRequestException)
-                {
-                    // the kill cut this request: not acknowledged
-                }
-            }
-        })).ToList();
-
-        var deadline = Stopwatch.StartNew();
-        while (acknowledged.Count < 2_000 && deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            await Task.Delay(20);
-        }
+        var ingest = _ingest;
+        var senders = AcknowledgingSenders.Start(client, ProjectKey, Senders, () => ingest.HasExited);
+        await senders.WaitForAsync(2_000, TimeSpan.FromSeconds(60));
 
         Process.GetProcessById(_ingest.Id).Kill(); // SIGKILL: no graceful stop, no flush
         await _ingest.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        await stopSending.CancelAsync();
-        await Task.WhenAll(senders);
-        var killed = _ingest;
+        var ids = await senders.StopAsync();
         _ingest = null;
-        await killed.DisposeAsync();
-        acknowledged.Should().NotBeEmpty();
+        await ingest.DisposeAsync();
+        ids.Should().NotBeEmpty();
 
         _ingest = await StartIngestAsync(url);
 
-        var ids = acknowledged.ToHashSet();
         var (rows, distinct) = await WaitUntilStoredAsync(ids);
         distinct.Should().Be(ids.Count, $"every event answered 202 before the kill is stored after the restart\n{_ingest.Output}");
         rows.Should().Be(ids.Count, "and each exactly once");
@@ -162,27 +125,5 @@ public sealed class JournalKillTests : IClassFixture<ClickHouseServerFixture>, I
 
             await Task.Delay(200);
         }
-    }
-
-    private static (byte[] Body, Guid[] Ids) FreshBatch(int events)
-    {
-        var list = new List<object?>();
-        var ids = new Guid[events];
-        for (var i = 0; i < events; i++)
-        {
-            ids[i] = Guid.NewGuid();
-            list.Add(SampleBatch.CheckoutEvent().With("event_id", ids[i].ToString("N")));
-        }
-
-        return (Wire.Encode(SampleBatch.Batch().With("events", list.ToArray())), ids);
-    }
-
-    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, byte[] body, CancellationToken cancellationToken)
-    {
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/vnd.msgpack");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/1/events") { Content = content };
-        request.Headers.Add("X-ErrorHub-Key", ProjectKey);
-        return await client.SendAsync(request, cancellationToken);
     }
 }

@@ -171,6 +171,41 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sent_batchs_file_the_read_only_disk_kept_is_deleted_once_it_can_be_while_the_app_sends_nothing_and_the_next_start_does_not_resend_it()
+    {
+        using var disk = SmallDisk.Mount("1m");
+        var spool = Path.Combine(disk.Path, "spool");
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "5"));
+        await using (var sdk = Start(_clock, SpoolingIn(spool), _logs))
+        {
+            sdk.Client.CaptureMessage("spooled");
+            (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+            disk.SetReadOnly(true);
+            await _clock.WaitStartedAsync(TimeSpan.FromSeconds(5));
+            _clock.Advance(TimeSpan.FromSeconds(5)); // the spool's retry: sent and acknowledged, but its file cannot go
+            await TestGuard.WaitUntilAsync(() => _logs.Entries.Any(e => e.Message.StartsWith("ErrorHub sent the cached batch", StringComparison.Ordinal)), "the send of the spooled batch");
+
+            // The app captures nothing more: the file still goes once the disk lets it, on the sender's own timer.
+            disk.SetReadOnly(false);
+            await TestGuard.WaitUntilAsync(
+                () =>
+                {
+                    _clock.Advance(DiskSpool.SentFilesDeleteRetry);
+                    return Directory.GetFiles(spool, "*" + DiskSpool.Extension).Length == 0;
+                },
+                "deleting the sent batch's file");
+            Messages().Should().Equal(["spooled", "spooled"], "the acknowledged batch was sent once and its file deleted without another send");
+            await StopWithoutMovingTheClockAsync(sdk);
+        }
+
+        await using var next = Start(_clock, SpoolingIn(spool));
+        next.Client.CaptureMessage("next start");
+        (await next.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Messages().Should().Equal(["spooled", "spooled", "next start"], "the next start finds no acknowledged batch left to send again");
+    }
+
+    [Fact]
     public async Task A_cache_directory_that_is_no_path_at_all_starts_the_SDK_without_a_spool_and_retries_in_memory()
     {
         // A NUL character (from a mangled environment variable, say) is no path: the app must start all the same.

@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using ErrorHub.Storage;
+using ErrorHub.Testing.Smtp;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Notifications.Tests;
+
+/// <summary>
+/// The worker against a listener on loopback that answers what no SMTP server should (an HTTP server's answer, binary
+/// lines, a 250 to DATA before any data, a multi-line reply cut off, a line that never ends): the mail waits with a
+/// readable reason, the round ends within the timeout, memory stays bounded, and the real SMTP server gets the mail once
+/// at the next attempt.
+/// </summary>
+[Collection(SmtpServerCollectionDefinition.Name)]
+public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifetime
+{
+    private static readonly TimeSpan RoundBound = TimeSpan.FromSeconds(60);
+
+    private NotificationHarness _harness = null!;
+
+    public async Task InitializeAsync()
+    {
+        smtp.Clear();
+        await smtp.StartAsync();
+        _harness = await NotificationHarness.CreateAsync(smtp);
+    }
+
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    public static TheoryData<string> Answers => ["not smtp", "binary lines", "250 to DATA", "multi-line cut off"];
+
+    [Theory]
+    [MemberData(nameof(Answers))]
+    public async Task A_server_answering_garbage_leaves_the_mail_waiting_with_a_readable_reason_and_the_real_server_gets_it_once(string answer)
+    {
+        var shop = await ShopWithANewIssueAsync();
+        await using var garbage = GarbageServer.Start(answer);
+
+        await RoundAgainstAsync(garbage.Port);
+
+        var waiting = (await _harness.HistoryAsync(shop)).Should().ContainSingle().Subject;
+        waiting.State.Should().Be(NotificationState.Pending, "an answer that makes no sense is no refusal: the mail is tried again");
+        waiting.Attempts.Should().Be(1);
+        waiting.LastError.Should().NotBeNullOrWhiteSpace("the history says why it has not gone out");
+        waiting.LastError!.Should().MatchRegex(@"^[\x20-\x7E]{1,600}$", "the reason is one readable line, whatever bytes the server sent");
+        garbage.Received.Should().NotContain("Subject:", "no mail went to the garbage server");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync().WaitAsync(RoundBound);
+        _harness.Time.Advance(TimeSpan.FromMinutes(5));
+        await _harness.RoundAsync().WaitAsync(RoundBound);
+
+        smtp.Messages().Should().ContainSingle("the real server gets the mail at the next attempt, once");
+        var sent = (await _harness.HistoryAsync(shop)).Single();
+        sent.State.Should().Be(NotificationState.Sent);
+        sent.Attempts.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_server_sending_a_line_that_never_ends_is_cut_off_after_a_bounded_read_not_read_until_the_timeout()
+    {
+        var shop = await ShopWithANewIssueAsync();
+        await using var endless = GarbageServer.Start("endless line");
+
+        // Over loopback, the timeout would let the server pour gigabytes into the worker's reply buffer.
+        await RoundAgainstAsync(endless.Port, timeout: "00:00:20");
+
+        var waiting = (await _harness.HistoryAsync(shop)).Single();
+        waiting.State.Should().Be(NotificationState.Pending);
+        waiting.LastError.Should().Contain("more than", "the history says the server sent too much");
+        endless.BytesSent.Should().BeLessThan(32L << 20, "the worker stops reading after a bounded amount, what the kernel's buffers take aside");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync().WaitAsync(RoundBound);
+        smtp.Messages().Should().ContainSingle();
+    }
+
+    private async Task<Project> ShopWithANewIssueAsync()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
+        await _harness.RoundAsync();
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        return shop;
+    }
+
+    /// <summary>One round of another worker process on the same store that reaches the garbage server instead of the real one.</summary>
+    private async Task RoundAgainstAsync(int port, string timeout = "00:00:05")
+    {
+        await using var misled = await _harness.RestartAsync(new()
+        {
+            ["ErrorHub:Notifications:Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ErrorHub:Notifications:Smtp:Timeout"] = timeout,
+        });
+        await misled.RoundAsync().WaitAsync(RoundBound);
+    }
+
+    /// <summary>A loopback listener that answers each connection with one kind of garbage and keeps what the client sent.</summary>
+    private sealed class GarbageServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+        private readonly StringBuilder _received = new();
+        private readonly string _answer;
+        private Task _serving = Task.CompletedTask;
+        private long _bytesSent;
+
+        private GarbageServer(string answer) => _answer = answer;
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+        public string Received
+        {
+            get
+            {
+                lock (_received)
+                {
+                    return _received.ToString();
+                }
+            }
+        }
+
+        public static GarbageServer Start(string answer)
+        {
+            var server = new GarbageServer(answer);
+            server._listener.Start();
+            server._serving = server.ServeAsync();
+            return server;
+        }
+
+        private async Task ServeAsync()
+        {
+            var connections = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    var connection = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    connections.Add(AnswerAsync(connection));
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                // The test is over.
+            }
+
+            await Task.WhenAll(connections);
+        }
+
+        private async Task AnswerAsync(TcpClient connection)
+        {
+            using var _ = connection;
+            var stream = connection.GetStream();
+            var reader = new StreamReader(stream, Encoding.Latin1);
+            try
+            {
+                switch (_answer)
+                {
+                    case "not smtp":
+                        await WriteAsync(stream, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n");
+                        await DrainAsync(reader);
+                        break;
+                    case "binary lines":
+                        await WriteAsync(stream, "\0\u0001\u00fe\u00ff\u001b[31m garbage \u0007\r\n\u00ff\u00fe\r\n");
+                        await DrainAsync(reader);
+                        break;
+                    case "multi-line cut off":
+                        await WriteAsync(stream, "220-mail.example.com hello\r\n220-still hello\r\n");
+                        break; // and the connection closes mid-reply
+                    case "250 to DATA":
+                        await WriteAsync(stream, "220 mail.example.com ESMTP\r\n");
+                        while (await ReadLineAsync(reader) is { } line)
+                        {
+                            // Agrees to everything, and says 250 to DATA where 354 (go ahead) belongs: no data is taken.
+                            await WriteAsync(stream, line.StartsWith("QUIT", StringComparison.OrdinalIgnoreCase) ? "221 bye\r\n" : "250 OK\r\n");
+                        }
+
+                        break;
+                    case "endless line":
+                        var chunk = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
+                        await WriteAsync(stream, "220 ");
+                        while (true)
+                        {
+                            await stream.WriteAsync(chunk, _stop.Token);
+                            Interlocked.Add(ref _bytesSent, chunk.Length);
+                        }
+
+                    default:
+                        throw new InvalidOperationException("No such answer: " + _answer);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+            {
+                // The worker hung up, or the test is over.
+            }
+        }
+
+        private async Task WriteAsync(NetworkStream stream, string text)
+        {
+            var bytes = Encoding.Latin1.GetBytes(text);
+            await stream.WriteAsync(bytes, _stop.Token);
+            Interlocked.Add(ref _bytesSent, bytes.Length);
+        }
+
+        private async Task<string?> ReadLineAsync(StreamReader reader)
+        {
+            var line = await reader.ReadLineAsync(_stop.Token);
+            if (line is not null)
+            {
+                lock (_received)
+                {
+                    _received.AppendLine(line);
+                }
+            }
+
+            return line;
+        }
+
+        private async Task DrainAsync(StreamReader reader)
+        {
+            while (await ReadLineAsync(reader) is not null)
+            {
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _serving;
+            _stop.Dispose();
+        }
+    }
+}
