@@ -439,7 +439,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
     }
 
     // A regression in the issue's activity: the timeline records it when it is read (IssueTimeline).
-    private IssueTimeline Timeline => new(_store.Store.History, _triage, _clock);
+    private IssueTimeline Timeline => new(_store.Store.History, _triage, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<IssueTimeline>.Instance);
 
     private async Task<List<IssueChange>> RegressionsAsync() =>
         [.. (await Timeline.GetAsync(Project, Checkout, limit: 100)).Items.Where(entry => entry.Kind == IssueChangeKind.Regression)];
