@@ -1,4 +1,6 @@
 using ErrorHub.Storage.ClickHouse;
+using ErrorHub.Storage.Events;
+using FluentAssertions;
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Ingest;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,6 +65,44 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
     [Fact]
     public async Task A_row_of_an_earlier_release_with_its_frames_in_columns_still_reads_the_same() =>
         await ClickHousePayloadChecks.A_row_of_an_earlier_release_with_its_frames_in_columns_still_reads_the_same(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!);
+
+    [Fact]
+    public async Task A_deletion_answers_once_every_replica_has_removed_the_rows()
+    {
+        // A dashboard on the other node reads its own replica: rows deleted through the first node must be gone there
+        // too when the call answers. The other replica is held back from carrying out the deletion until the call has
+        // been seen waiting for it.
+        const int project = 41;
+        var ana = Guid.NewGuid();
+        var other = cluster.Nodes[1];
+        var table = $"{ClickHouseSql.QuoteIdentifier(_database!)}.{ClickHouseSql.QuoteIdentifier("issue_bookmarks")}";
+        var countOnOther = $"SELECT count() FROM {table} WHERE project_id = {project} FORMAT TabSeparated";
+        await Store.Bookmarks.SetBookmarksAsync(project, ana, ["fp-a", "fp-b"], bookmarked: true, TestEvents.BaseTime);
+        using (var replicated = new CancellationTokenSource(CleanupBound))
+        {
+            while ((await other.QueryAsync(countOnOther, replicated.Token)).Trim() != "2")
+            {
+                await Task.Delay(100, replicated.Token);
+            }
+        }
+
+        await other.QueryAsync($"SYSTEM STOP MERGES {table}");
+        Task deletion;
+        try
+        {
+            deletion = Store.Bookmarks.DeleteBookmarksAsync(project);
+            var first = await Task.WhenAny(deletion, Task.Delay(TimeSpan.FromSeconds(3)));
+            first.Should().NotBeSameAs(deletion, "the other replica still has the rows, and a reader there would see them");
+        }
+        finally
+        {
+            await other.QueryAsync($"SYSTEM START MERGES {table}");
+        }
+
+        await deletion.WaitAsync(CleanupBound);
+        (await other.QueryAsync(countOnOther)).Trim().Should().Be("0", "the call answered once the other replica had removed them too");
+        (await Store.Bookmarks.GetBookmarksAsync(project, ana)).Should().BeEmpty();
+    }
 
     private async Task<string> EmptySharedDatabaseAsync()
     {
