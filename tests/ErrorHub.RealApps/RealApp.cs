@@ -317,6 +317,8 @@ public static class RealApp
         app.Use(SignInFromHeader);
         app.MapPost("/invoices/{id:int}/send", (int id, IBackgroundJobClient jobs) =>
             TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Send(id))}"));
+        app.MapPost("/invoices/{id:int}/remind", (int id, IBackgroundJobClient jobs) =>
+            TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Remind(id))}"));
         return app;
     }
 

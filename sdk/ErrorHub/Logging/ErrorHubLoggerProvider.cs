@@ -27,8 +27,9 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// <summary>
     /// Hangfire logs a background job that threw as a Warning with the exception ("Failed to process the job '12': an
     /// exception occurred. Retry attempt 1 of 10 will be performed in 00:00:41."), and only the last of its 10 automatic
-    /// retries, hours later (about four and a half by default), at Error: the job failed each time, and each failure is
-    /// reported, as an error, at once.
+    /// retries, hours later (about four and a half by default), at Error. The first failure is reported, as an error, at
+    /// once (not hours later), and the job's end (that Error, or the Warning that it was deleted); the retries between
+    /// them fail alike and stay breadcrumbs, or every failing job would be eleven reports of one failure.
     /// </summary>
     internal const string HangfireRetryCategory = "Hangfire.AutomaticRetryAttribute";
 
@@ -70,13 +71,39 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
         : null;
 
     /// <summary>
-    /// Whether a contained entry below Error is a failure to report: every one of ErrorBoundary and Hangfire; of YARP's
-    /// forwarder only those of the gateway's own stages (its message is "{error}: {message}").
+    /// Whether a contained entry below Error is a failure to report: every one of ErrorBoundary; of Hangfire's all but
+    /// its second and later retry attempts; of YARP's forwarder only those of the gateway's own stages (its message is
+    /// "{error}: {message}").
     /// </summary>
     private static bool IsContainedFailure<TState>(string categoryName, TState state) =>
-        !string.Equals(categoryName, YarpForwarderCategory, StringComparison.Ordinal)
-        || (state is IReadOnlyList<KeyValuePair<string, object?>> values
-            && values.Any(value => value.Key == "error" && value.Value?.ToString() is "RequestCreation" or "ResponseHeaders"));
+        string.Equals(categoryName, YarpForwarderCategory, StringComparison.Ordinal)
+            ? state is IReadOnlyList<KeyValuePair<string, object?>> values
+              && values.Any(value => value.Key == "error" && value.Value?.ToString() is "RequestCreation" or "ResponseHeaders")
+            : !string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) || !IsLaterRetry(state?.ToString());
+
+    /// <summary>
+    /// Whether Hangfire's entry is of a retry after the first ("... Retry attempt 2 of 10 will be performed in ..."):
+    /// Hangfire hands its logger a message it formatted itself, so the attempt is read from the text.
+    /// </summary>
+    private static bool IsLaterRetry(string? message)
+    {
+        const string retryAttempt = "Retry attempt ";
+        var at = message?.IndexOf(retryAttempt, StringComparison.Ordinal) ?? -1;
+        if (at < 0)
+        {
+            return false;
+        }
+
+        var digits = message.AsSpan(at + retryAttempt.Length);
+        var length = 0;
+        while (length < digits.Length && char.IsAsciiDigit(digits[length]))
+        {
+            length++;
+        }
+
+        return int.TryParse(digits[..length], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var attempt)
+            && attempt > 1;
+    }
 
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => scopes.Provider = scopeProvider;
 

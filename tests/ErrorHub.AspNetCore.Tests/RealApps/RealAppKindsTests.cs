@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using ErrorHub.RealApps;
 using ErrorHub.Storage.Events;
 using FluentAssertions;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.AspNetCore.Tests.RealApps;
@@ -308,6 +309,32 @@ public sealed class RealAppKindsTests
         reported.Logger.Should().Be("Hangfire.AutomaticRetryAttribute");
         reported.Culprit.Should().Contain("InvoiceMailer.Send");
         reported.Request.Should().BeNull("the job ran on a Hangfire worker, not in the request that enqueued it");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Background_jobs_report_a_failing_hangfire_job_at_its_first_failure_and_its_end_not_at_each_retry()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.BackgroundJobs);
+
+        (await run.SendAsync(HttpMethod.Post, "/invoices/9/remind", "gus")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        // Three attempts: Hangfire logs the first two as Warnings ("Retry attempt 1 of 2", "Retry attempt 2 of 2") and
+        // the third, after which it gives up, as an Error.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (!run.Logs.Entries.Any(e => e.Category == "Hangfire.AutomaticRetryAttribute" && e.Level == LogLevel.Error))
+        {
+            stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "Hangfire gives up after its third attempt; log: " + string.Join("\n", run.Logs.Entries));
+            await Task.Delay(100);
+        }
+
+        var events = await run.EventsUpToAsync("Reminder for invoice 9 has no recipient");
+
+        events.Should().HaveCount(2, "the first failure at once and the job's end, not the retry between them; " + Describe(events));
+        events.Should().OnlyContain(e => e.Level == "error" && e.Logger == "Hangfire.AutomaticRetryAttribute" && e.Culprit!.Contains("InvoiceMailer.Remind"));
+        events.Select(e => e.Message).Should().ContainSingle(m => m!.Contains("Retry attempt 1 of 2", StringComparison.Ordinal));
+        events.Select(e => e.Message).Should().NotContain(m => m!.Contains("Retry attempt 2", StringComparison.Ordinal));
+        run.Logs.Entries.Should().Contain(e => e.Message.Contains("Retry attempt 2 of 2", StringComparison.Ordinal), "the retry happened, and failed");
         run.SdkLogNoise.Should().BeEmpty();
     }
 

@@ -212,6 +212,43 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Hangfire logs each failed attempt of a job as a Warning with a message it formatted itself (its logger state is
+    /// that string): the first attempt and the job's end are reported, the retries between them only when their text
+    /// says no later attempt (a number that does not parse, none at all).
+    /// </summary>
+    [Fact]
+    public async Task Hangfire_retries_after_the_first_attempt_are_breadcrumbs_and_odd_retry_texts_are_still_reported()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hangfire.AutomaticRetryAttribute");
+        string[] messages =
+        [
+            "Failed to process the job '12': an exception occurred. Retry attempt 1 of 10 will be performed in 00:00:41.",
+            "Failed to process the job '12': an exception occurred. Retry attempt 2 of 10 will be performed in 00:00:36.",
+            "Failed to process the job '12': an exception occurred. Retry attempt 10 of 10 will be performed in 00:40:12.",
+            "Failed to process the job '13': an exception occurred. Retry attempt 99999999999999999999 of 10 will be performed in 00:00:41.",
+            "Failed to process the job '14': an exception occurred. Retry attempt ",
+            "Failed to process the job '15': an exception occurred. Retry attempt two of 10 will be performed in 00:00:41.",
+            "Failed to process the job '16': an exception occurred. Job was automatically deleted because the retry attempt count exceeded 10.",
+        ];
+        foreach (var message in messages)
+        {
+            logger.Log(LogLevel.Warning, default, (object)message, SdkUnderTest.Thrown(new InvalidOperationException(message)), (state, _) => state.ToString()!);
+        }
+
+        logger.LogWarning(SdkUnderTest.Thrown(new InvalidOperationException("templated")), "Retry attempt {Attempt} of {Attempts}", 3, 10);
+        await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
+        await host.StopAsync();
+
+        var reported = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList())
+            .Select(e => (string)e.AsMap()["exceptions"].AsList()[0].AsMap()["value"]!).ToList();
+        reported.Should().BeEquivalentTo([messages[0], messages[3], messages[4], messages[5], messages[6]]);
+    }
+
+    /// <summary>
     /// A data library that logs a failed query before throwing it on (EF Core does) in a background service: the event waits
     /// for the exception to reach the app's code, and the host's own entry of it ("BackgroundService failed") sends it with
     /// the worker's frames, once, instead of the library's frames alone.
