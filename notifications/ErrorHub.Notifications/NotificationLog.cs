@@ -42,4 +42,10 @@ internal static partial class NotificationLog
 
     [LoggerMessage(EventId = 9012, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId} was not sent: nobody is owed it any more ({Why})")]
     public static partial void NotOwed(ILogger logger, int projectId, string key, string why);
+
+    [LoggerMessage(EventId = 9013, Level = LogLevel.Warning, Message = "An invitation mail was not queued: too many are waiting")]
+    public static partial void InvitationMailDropped(ILogger logger);
+
+    [LoggerMessage(EventId = 9014, Level = LogLevel.Warning, Message = "An invitation mail could not be sent: {Error}")]
+    public static partial void InvitationMailFailed(ILogger logger, string error, Exception? exception);
 }

@@ -68,6 +68,12 @@ public static class NotificationsServiceCollectionExtensions
             provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
             provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PasswordResetMail>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PasswordResetMail>(provider => provider.GetRequiredService<PasswordResetMail>()));
+        services.TryAddSingleton(provider => new InvitationMail(
+            provider.GetRequiredService<SmtpMailSender>(),
+            provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>(),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<InvitationMail>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, InvitationMail>(provider => provider.GetRequiredService<InvitationMail>()));
         return services;
     }
 }

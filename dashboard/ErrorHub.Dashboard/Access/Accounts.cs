@@ -338,6 +338,48 @@ internal sealed partial class Accounts(
         return true;
     }
 
+    /// <summary>
+    /// A fresh link for an open invitation (to mail it again): the invitation is revoked and an equal one made with a new
+    /// link, at the same moment, so the old link stops working and its page can say it was replaced (<see cref="ReplacementOfAsync"/>).
+    /// </summary>
+    public async Task<AccountResult<(Invitation Invitation, string Secret)>> ReplaceInvitationAsync(Guid adminId, Guid invitationId, CancellationToken cancellationToken = default)
+    {
+        if (await AdminAsync(adminId, cancellationToken) is null)
+        {
+            return AccountResult<(Invitation, string)>.Refused("Only an admin can resend an invitation.");
+        }
+
+        var now = clock.GetUtcNow();
+        var invitation = (await store.GetInvitationsAsync(cancellationToken)).SingleOrDefault(i => i.Id == invitationId);
+        if (invitation is null || !invitation.IsOpenAt(now))
+        {
+            return AccountResult<(Invitation, string)>.Refused("This invitation is not open any more: it was used, revoked or has expired.");
+        }
+
+        if (await store.FindUserByEmailAsync(invitation.Email, cancellationToken) is not null)
+        {
+            return AccountResult<(Invitation, string)>.Refused($"{invitation.Email} has an account already.");
+        }
+
+        var secret = Secrets.New("");
+        var fresh = new Invitation(Guid.NewGuid(), Secrets.Hash(secret), invitation.Email, invitation.Role, invitation.ProjectIds, adminId, now, now + Settings.InvitationLifetime);
+        await store.CreateInvitationAsync(fresh, cancellationToken);
+        await store.UpdateInvitationAsync(invitation with { RevokedAt = now }, cancellationToken);
+        LogInvitationReplaced(logger, invitation.Email);
+        return AccountResult<(Invitation, string)>.Ok((fresh, secret));
+    }
+
+    /// <summary>
+    /// For a revoked invitation: the newer one for the same address made when (or after) it was revoked, which took its
+    /// place; null when it was revoked for good.
+    /// </summary>
+    public async Task<Invitation?> ReplacementOfAsync(Invitation revoked, CancellationToken cancellationToken = default) =>
+        revoked.RevokedAt is not { } revokedAt
+            ? null
+            : (await store.GetInvitationsAsync(cancellationToken))
+                .Where(i => i.Id != revoked.Id && i.Email == revoked.Email && i.CreatedAt >= revokedAt)
+                .MaxBy(i => i.CreatedAt);
+
     /// <summary>A new password ends every other sign-in of the account (a new security stamp): the caller signs in again with the returned account.</summary>
     public async Task<AccountResult<UserAccount>> ChangePasswordAsync(Guid userId, string? currentPassword, string? newPassword, CancellationToken cancellationToken = default)
     {
@@ -708,6 +750,9 @@ internal sealed partial class Accounts(
 
     [LoggerMessage(3, LogLevel.Information, "Invited {Email} ({Role})")]
     private static partial void LogInvited(ILogger logger, string email, UserRole role);
+
+    [LoggerMessage(8, LogLevel.Information, "The invitation of {Email} was replaced by one with a fresh link")]
+    private static partial void LogInvitationReplaced(ILogger logger, string email);
 
     [LoggerMessage(5, LogLevel.Information, "A password reset link was made for {Email} by admin {AdminId}")]
     private static partial void LogPasswordResetLink(ILogger logger, string email, Guid adminId);

@@ -29,6 +29,7 @@ internal static class DashboardAccessServiceCollectionExtensions
     {
         services.TryAddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.TryAddSingleton<Accounts>();
+        services.TryAddSingleton<InvitationMailing>();
         services.TryAddSingleton<ProjectAccess>();
         services.TryAddSingleton<ProjectAdmin>();
         services.TryAddSingleton<SetupLink>();

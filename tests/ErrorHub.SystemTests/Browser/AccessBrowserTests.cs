@@ -77,15 +77,22 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             const string look = "e => { const s = getComputedStyle(e); return [s.height, s.borderTopWidth, s.borderBottomStyle, s.borderRadius, s.fontSize, s.fontFamily].join('|'); }";
             var fieldLook = await admin.GetByLabel("Email of the person to invite").EvaluateAsync<string>(look);
             (await admin.GetByLabel("Account to make a password reset link for").EvaluateAsync<string>(look)).Should().Be(fieldLook);
-            // The admin passes the link on: the form says so before it makes one, so nobody waits for a mail.
-            await Expect(admin.Locator(".invite-intro")).ToContainTextAsync("You get a link to send them yourself (nothing is mailed)");
+            // This dashboard has SMTP: the link is mailed, and the form says so before it makes one.
+            await Expect(admin.Locator(".invite-intro")).ToContainTextAsync("We mail them a link");
             await admin.GetByLabel("Email of the person to invite").FillAsync(inviteeEmail);
             await admin.Locator(".invite-projects").GetByText(projectName).ClickAsync();
             await admin.GetByRole(AriaRole.Button, new() { Name = "Create invitation link" }).ClickAsync();
+            await Expect(admin.Locator(".invite-note")).ToContainTextAsync($"An e-mail with the link is on its way to {inviteeEmail}");
             var link = admin.Locator(".form-note code.dsn");
             await Expect(link).ToContainTextAsync("/invitations/");
-            invitationLink = await link.InnerTextAsync();
-            await Expect(admin.Locator(".invitations-table")).ToContainTextAsync(inviteeEmail);
+            var shownLink = await link.InnerTextAsync();
+
+            // The open invitation's mail turns to "sent" on the live page, without a reload, and the invitee uses the mailed link.
+            await Expect(admin.Locator(".invitations-table tr", new() { HasText = inviteeEmail }).Locator(".mail-sent")).ToContainTextAsync("sent");
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var mail = (await dashboard.Smtp.MessagesToAsync(inviteeEmail, 1, bound.Token)).Single();
+            invitationLink = InvitationLinkIn().Match(mail.TextBody!).Value;
+            invitationLink.Should().Be(shownLink, "the mail carries the link the admin sees");
         }
         finally
         {
@@ -191,4 +198,7 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
 
     [GeneratedRegex(@"/projects/(\d+)/settings$")]
     private static partial Regex ProjectIdInUrl();
+
+    [GeneratedRegex(@"https?://\S+/invitations/[^\s<>""]+")]
+    private static partial Regex InvitationLinkIn();
 }
