@@ -7,9 +7,10 @@
 using System.Globalization;
 using ErrorHub;
 
-// One line at the top of Main: the DSN from the ErrorHub__Dsn environment variable (or set it here). Disposing the
-// handle at the end sends what is still queued.
-using var errorHub = ErrorHubSdk.Init(options => options.Environment = "batch");
+// One line at the top of Main: the DSN from the ErrorHub__Dsn environment variable and the environment from
+// DOTNET_ENVIRONMENT (or set them here: options => options.Environment = "batch"). Disposing the handle at the end
+// sends what is still queued.
+using var errorHub = ErrorHubSdk.Init();
 
 string[] lines = args.Length > 0 ? File.ReadAllLines(args[0]) : ["sku,price", "A-100,12.50", "A-101,twelve", "A-102,3.10"];
 var total = 0m;

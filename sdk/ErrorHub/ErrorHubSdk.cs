@@ -19,7 +19,8 @@ public static class ErrorHubSdk
     public static IErrorHubClient Client => Volatile.Read(ref s_current);
 
     /// <summary>
-    /// Starts the SDK: the DSN from <paramref name="configure"/> or the <c>ErrorHub__Dsn</c> environment variable;
+    /// Starts the SDK: the DSN from <paramref name="configure"/> or the <c>ErrorHub__Dsn</c> environment variable, the
+    /// environment from <paramref name="configure"/> or <c>DOTNET_ENVIRONMENT</c> (lower-cased, as a host's);
     /// reports exceptions nobody caught (sent before the process dies) and faulted tasks nobody awaited. Disposing
     /// the handle sends what is queued, waiting at most <see cref="ErrorHubOptions.ShutdownTimeout"/>.
     /// </summary>
@@ -53,6 +54,8 @@ public static class ErrorHubSdk
         services.AddErrorHub(options =>
         {
             options.Dsn ??= Environment.GetEnvironmentVariable("ErrorHub__Dsn");
+            // What a host would have read: without one, events would say no environment at all.
+            options.Environment ??= Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") is { Length: > 0 } name ? name.ToLowerInvariant() : null;
             configure?.Invoke(options);
         });
         var provider = services.BuildServiceProvider();

@@ -32,14 +32,14 @@ public sealed class SampleAppsTests : IAsyncLifetime
     [Fact]
     public async Task The_console_tools_unhandled_exception_arrives_with_its_breadcrumbs_before_the_process_dies()
     {
-        await using var tool = Start("samples/ErrorHub.Samples.Console", [], _ingest.Dsn);
+        await using var tool = Start("samples/ErrorHub.Samples.Console", [], _ingest.Dsn, new() { ["DOTNET_ENVIRONMENT"] = "Staging" });
 
         var exitCode = await tool.WaitForExitAsync(StartTimeout);
 
         exitCode.Should().NotBe(0, "the exception was not caught");
         var stored = (await WaitForEventsAsync(1)).Single();
         stored.Exceptions[0].Type.Should().Be("System.FormatException");
-        stored.Environment.Should().Be("batch");
+        stored.Environment.Should().Be("staging", "a tool without a host takes DOTNET_ENVIRONMENT, lower-cased as a host does");
         stored.Breadcrumbs!.Select(b => b.Message).Should().Equal("importing A-100", "importing A-101");
     }
 
