@@ -44,6 +44,12 @@ public static class ErrorHubServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessHooks>(sp => sp.GetRequiredService<ProcessHooks>()));
         AddIntegration(services, "ErrorHub.AspNetCore.AspNetCoreServices, ErrorHub.AspNetCore");
         AddIntegration(services, "ErrorHub.Serilog.SerilogServices, ErrorHub.Serilog");
+        if (OperatingSystem.IsBrowser())
+        {
+            // Blazor WebAssembly: the page an event happened on stands in for a server's request.
+            services.TryAddSingleton<IRequestContext, BrowserPage>();
+        }
+
         return services;
     }
 
