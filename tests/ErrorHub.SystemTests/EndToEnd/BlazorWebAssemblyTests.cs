@@ -23,6 +23,9 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(60);
     private const string AppProject = "tests/ErrorHub.RealApps.BlazorWasm";
 
+    /// <summary>A published (trimmed) build of the app to test instead of its build output: the path of its <c>wwwroot</c>.</summary>
+    private const string PublishedSiteVariable = "ERRORHUB_BLAZORWASM_PUBLISHED";
+
     private readonly BrowserFixture _browser;
     private IngestHost _ingest = null!;
 
@@ -129,14 +132,18 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
 
     /// <summary>
     /// Serves the app's build output as a static site: its <c>wwwroot</c> (index.html), the built <c>_framework</c>, and an
-    /// <c>appsettings.json</c> holding the DSN, which the app reads at start as a deployed app would.
+    /// <c>appsettings.json</c> holding the DSN, which the app reads at start as a deployed app would. With
+    /// <see cref="PublishedSiteVariable"/> set to a published app's <c>wwwroot</c> (a trimmed Release publish; docs/sdk.md
+    /// gives the command), that is served instead: publishing takes minutes, too long for every run.
     /// </summary>
     private static async Task<StaticSite> StartSiteAsync(string dsn)
     {
-        var built = Path.Combine(Path.GetDirectoryName(RepositoryPaths.BuiltAssembly(AppProject))!, "wwwroot");
-        var files = new CompositeFileProvider(
-            new PhysicalFileProvider(Path.Combine(RepositoryPaths.Root, AppProject, "wwwroot")),
-            new PhysicalFileProvider(built));
+        var published = Environment.GetEnvironmentVariable(PublishedSiteVariable);
+        IFileProvider files = string.IsNullOrEmpty(published)
+            ? new CompositeFileProvider(
+                new PhysicalFileProvider(Path.Combine(RepositoryPaths.Root, AppProject, "wwwroot")),
+                new PhysicalFileProvider(Path.Combine(Path.GetDirectoryName(RepositoryPaths.BuiltAssembly(AppProject))!, "wwwroot")))
+            : new PhysicalFileProvider(Path.GetFullPath(published));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(FreePort.NextHttpUrl().ToString());
         builder.Logging.ClearProviders();
