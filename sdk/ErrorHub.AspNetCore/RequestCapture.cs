@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using ErrorHub.Internal;
 using ErrorHub.Protocol;
 using Microsoft.AspNetCore.Diagnostics;
@@ -24,16 +23,12 @@ namespace ErrorHub.AspNetCore;
 /// <summary>Copies what an event needs out of the request, scrubbing secrets before they leave the process.</summary>
 internal static class RequestCapture
 {
-    internal const string Filtered = "[Filtered]";
+    internal const string Filtered = QueryStrings.Filtered;
     private const int MaxHeaders = 100;
-    private const int MaxValueLength = 4096;
+    private const int MaxValueLength = QueryStrings.MaxLength;
 
     /// <summary>Always filtered, whatever the options say: these carry credentials in every app.</summary>
     private static readonly string[] AlwaysScrubbedHeaders = ["Authorization", "Cookie", "Set-Cookie"];
-
-    /// <summary>Query parameter names whose values are credentials often enough to never send them.</summary>
-    private static readonly string[] SensitiveQueryKeys =
-        ["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_token", "refresh_token", "auth", "key", "signature", "sig", "code", "session"];
 
     /// <summary>
     /// A form field with one of these words in its name is filtered (<c>newPassword</c>, <c>card_number</c>,
@@ -389,7 +384,7 @@ internal static class RequestCapture
             UriHelper.BuildAbsolute(parts.Scheme, parts.Host is null ? default : new HostString(parts.Host), new PathString(parts.PathBase), new PathString(parts.Path)));
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private string? Query() => _query is null ? null : ScrubQuery(_query);
+        private string? Query() => _query is null ? null : QueryStrings.Scrub(_query);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private string Value(string name, StringValues values) =>
@@ -433,33 +428,6 @@ internal static class RequestCapture
         }
 
         return options.ScrubbedHeaders.Contains(header);
-    }
-
-    internal static string ScrubQuery(string query)
-    {
-        var text = query.StartsWith('?') ? query[1..] : query;
-        var result = new StringBuilder(text.Length);
-        foreach (var pair in text.Split('&'))
-        {
-            if (result.Length > 0)
-            {
-                result.Append('&');
-            }
-
-            var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            var key = equals < 0 ? pair : pair[..equals];
-            var decodedKey = Uri.UnescapeDataString(key.Replace('+', ' ')).Trim();
-            if (equals >= 0 && SensitiveQueryKeys.Any(s => decodedKey.Equals(s, StringComparison.OrdinalIgnoreCase)))
-            {
-                result.Append(key).Append('=').Append(Filtered);
-            }
-            else
-            {
-                result.Append(pair);
-            }
-        }
-
-        return Truncate(result.ToString());
     }
 
     private static string Truncate(string value) => value.Length <= MaxValueLength ? value : value[..MaxValueLength];

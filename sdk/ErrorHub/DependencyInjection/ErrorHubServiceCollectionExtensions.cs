@@ -44,6 +44,12 @@ public static class ErrorHubServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProcessHooks>(sp => sp.GetRequiredService<ProcessHooks>()));
         AddIntegration(services, "ErrorHub.AspNetCore.AspNetCoreServices, ErrorHub.AspNetCore");
         AddIntegration(services, "ErrorHub.Serilog.SerilogServices, ErrorHub.Serilog");
+        if (OperatingSystem.IsBrowser())
+        {
+            // Blazor WebAssembly: the page an event happened on stands in for a server's request.
+            services.TryAddSingleton<IRequestContext, BrowserPage>();
+        }
+
         return services;
     }
 
@@ -54,6 +60,7 @@ public static class ErrorHubServiceCollectionExtensions
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The types are kept by DynamicDependency.")]
     [UnconditionalSuppressMessage("Trimming", "IL2057", Justification = "The types are kept by DynamicDependency.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2035", Justification = "The integration packages are optional: a trimmed app without them (a Blazor WebAssembly app) has nothing to keep.")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicMethods, "ErrorHub.AspNetCore.AspNetCoreServices", "ErrorHub.AspNetCore")]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicMethods, "ErrorHub.Serilog.SerilogServices", "ErrorHub.Serilog")]
     private static void AddIntegration(IServiceCollection services, string typeName)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -10,6 +11,10 @@ namespace ErrorHub.Internal;
 /// </summary>
 internal sealed class ErrorHubOptionsFromConfiguration(IServiceProvider services) : IConfigureOptions<ErrorHubOptions>
 {
+    // A trimmed app (a published Blazor WebAssembly app) would otherwise lose the setters the app never calls itself, the
+    // DSN's among them, and run with ErrorHub disabled. The options are strings, numbers, booleans, TimeSpans and an enum.
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(ErrorHubOptions))]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "ErrorHubOptions' properties are kept by the DynamicDependency above.")]
     public void Configure(ErrorHubOptions options) =>
         services.GetService<IConfiguration>()?.GetSection(ErrorHubOptions.SectionName).Bind(options);
 }

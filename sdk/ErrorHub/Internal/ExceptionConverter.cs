@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -189,7 +190,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
             var count = Math.Min(trace.FrameCount, MaxFramesPerException);
             for (var i = 0; i < count; i++)
             {
-                if (trace.GetFrame(i) is not { } frame || frame.GetMethod() is not { } method)
+                if (trace.GetFrame(i) is not { } frame || MethodOf(frame) is not { } method)
                 {
                     continue;
                 }
@@ -254,7 +255,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
             var thrown = false;
             for (var i = 0; i < count; i++)
             {
-                if (trace.GetFrame(i)?.GetMethod() is not { } method || Facts(method) is not { Hidden: false } facts)
+                if (MethodOf(trace.GetFrame(i)) is not { } method || Facts(method) is not { Hidden: false } facts)
                 {
                     continue;
                 }
@@ -308,7 +309,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
 
     private StackFrameEntry? ToEventFrame(StackFrame frame, bool isThrowSite)
     {
-        if (frame.GetMethod() is not { } method)
+        if (MethodOf(frame) is not { } method)
         {
             return null;
         }
@@ -421,7 +422,18 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
             && (parameters[1].ParameterType.FullName == "Microsoft.AspNetCore.Http.RequestDelegate" || parameters[1].ParameterType == typeof(Func<Task>));
     }
 
+    /// <summary>
+    /// The method a frame ran. In a trimmed app (a published Blazor WebAssembly app) that method was kept, since it ran; what
+    /// trimming may have removed is metadata nothing used, and then the frame has no method and is left out, as a frame
+    /// without one always is.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "A method on the stack ran, so the trimmer kept it; a frame without one is skipped.")]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static MethodBase? MethodOf(StackFrame? frame) => frame?.GetMethod();
+
     /// <summary>An async method's frame is its state machine's MoveNext; the method written in the code is what counts.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification =
+        "The async method whose state machine is on the stack was called, so the trimmer kept it; not found, the frame keeps MoveNext's name.")]
     private static MethodBase ResolveStateMachine(MethodBase method)
     {
         if (method.Name != "MoveNext" || method.DeclaringType is not { } machine || machine.DeclaringType is not { } owner
@@ -634,7 +646,7 @@ internal sealed class TraceKey
             for (var i = 0; i < count; i++)
             {
                 var frame = trace.GetFrame(i);
-                var method = frame?.GetMethod();
+                var method = ExceptionConverter.MethodOf(frame);
                 var offset = frame?.GetILOffset() ?? -1;
                 frames[i] = new Frame(method, offset);
                 // By identity: the runtime hands out one MethodBase per method for a trace's frames, and a second

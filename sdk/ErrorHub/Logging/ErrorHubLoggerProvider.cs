@@ -187,6 +187,13 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                         e.Message = FormatOrNull(state, exception, formatter);
                         if (mechanism is not null)
                         {
+                            // Blazor WebAssembly's ErrorBoundary logs the exception's whole text (type, message, stack) as
+                            // the entry's message: the event shows all of that already, from the exception itself.
+                            if (e.Message == exception.ToString())
+                            {
+                                e.Message = null;
+                            }
+
                             e.Tags["mechanism"] = mechanism; // the framework contained it: a fallback shown, a job to retry
                         }
                     });

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using ErrorHub.Internal;
 using Microsoft.Extensions.DependencyInjection;
@@ -77,6 +78,8 @@ internal sealed partial class LoggingConnectionCheck(IServiceProvider services) 
     /// logger only when an entry comes: it feeds ErrorHub, later. A version whose insides differ is taken as feeding
     /// (no warning rather than a wrong one).
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification =
+        "A field of Serilog's factory trimmed away reads as null, which is taken as feeding: no warning rather than a wrong one.")]
     private static bool FeedsProviders(ILoggerFactory factory)
     {
         if (factory.GetType().FullName != SerilogFactory)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using ErrorHub.Internal;
@@ -65,6 +66,7 @@ internal static class EventPathWarmUp
     }
 
     /// <summary>The type's methods and those of the types nested in it, at any depth (a nested class's lambdas).</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "What the trimmer removed is never run, so it needs no compiling ahead.")]
     private static int Prepare(Type type)
     {
         var prepared = PrepareDeclared(type);
@@ -76,6 +78,7 @@ internal static class EventPathWarmUp
         return prepared;
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "What the trimmer removed is never run, so it needs no compiling ahead.")]
     private static int PrepareDeclared(Type type)
     {
         const BindingFlags Declared = BindingFlags.DeclaredOnly | BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;

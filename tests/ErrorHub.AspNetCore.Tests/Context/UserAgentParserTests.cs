@@ -1,3 +1,4 @@
+using ErrorHub.Internal;
 using FluentAssertions;
 using Xunit;
 

@@ -23,6 +23,9 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(60);
     private const string AppProject = "tests/ErrorHub.RealApps.BlazorWasm";
 
+    /// <summary>A published (trimmed) build of the app to test instead of its build output: the path of its <c>wwwroot</c>.</summary>
+    private const string PublishedSiteVariable = "ERRORHUB_BLAZORWASM_PUBLISHED";
+
     private readonly BrowserFixture _browser;
     private IngestHost _ingest = null!;
 
@@ -40,7 +43,8 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         var console = new List<string>();
         page.Console += (_, message) => console.Add(message.Text);
 
-        await page.GotoAsync(new Uri(site.Url, "/checkout").ToString());
+        await page.GotoAsync(new Uri(site.Url, "/checkout?coupon=SPRING&token=s3cret#step-2").ToString());
+        var userAgent = await page.EvaluateAsync<string>("navigator.userAgent");
         var add = page.GetByRole(AriaRole.Button, new() { Name = "Add item" });
         await add.ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Items: 1");
@@ -61,12 +65,47 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         handler.Logger.Should().Be("Microsoft.AspNetCore.Components.WebAssembly.Rendering.WebAssemblyRenderer");
         handler.Environment.Should().Be("browser", "a WebAssembly host has no IHostEnvironment; nothing was configured");
         handler.Release.Should().StartWith("ErrorHub.RealApps.BlazorWasm@");
+        handler.Request.Should().NotBeNull("the page stands in for a server's request");
+        handler.Request!.Url.Should().Be(new Uri(site.Url, "/checkout").ToString(), "no query, no fragment");
+        handler.Request.QueryString.Should().Be("coupon=SPRING&token=[Filtered]", "the query is scrubbed as a server's");
+        handler.Request.Method.Should().BeNull();
+        handler.Request.Headers.Should().Contain("User-Agent", userAgent);
+        handler.Tags.Should().Contain("client_os", "Linux");
+        handler.Tags["browser"].Should().MatchRegex("^Chrome [0-9]+$", "the dashboard and the e-mails show it as for a server's event");
 
         var render = events.Should().ContainSingle(e => e.Exceptions[0].Value == "Receipt total is malformed").Subject;
         render.Exceptions[0].Type.Should().Be("System.FormatException");
         render.Culprit.Should().Contain("ErrorHub.RealApps.BlazorWasm.Pages.Receipt");
+        render.Request!.Url.Should().Be(new Uri(site.Url, "/receipt").ToString(), "each event has the page it happened on");
+        render.Request.QueryString.Should().BeNull();
         console.Should().NotContain(line => line.Contains("ErrorHub", StringComparison.Ordinal) && !line.Contains("RealApps", StringComparison.Ordinal),
             "the SDK writes nothing into the page's console");
+    }
+
+    [Fact]
+    public async Task A_failure_an_ErrorBoundary_contained_arrives_once_as_an_error_and_the_page_shows_its_fallback()
+    {
+        await using var site = await StartSiteAsync(_ingest.Dsn);
+        var page = await _browser.NewPageAsync();
+        var console = new List<string>();
+        page.Console += (_, message) => console.Add(message.Text);
+
+        await page.GotoAsync(new Uri(site.Url, "/gallery").ToString());
+        await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("This photo cannot be shown.");
+        List<ErrorEvent> events = [];
+        await WaitUntilAsync(async () => (events = await _ingest.AllEventsAsync()).Count >= 1, "the contained failure at ingest", console);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a second report (the renderer's) would come right after the first
+
+        events = await _ingest.AllEventsAsync();
+        var contained = events.Should().ContainSingle(string.Join(" | ", events.Select(e => $"{e.Title} [{e.Logger}]"))).Subject;
+        contained.Exceptions[0].Type.Should().Be("System.ArgumentOutOfRangeException");
+        contained.Level.Should().Be("error");
+        contained.Logger.Should().Be("Microsoft.AspNetCore.Components.Web.ErrorBoundary");
+        contained.Tags.Should().Contain("mechanism", "ErrorBoundary");
+        contained.Culprit.Should().Contain("ErrorHub.RealApps.BlazorWasm.Components.PhotoCaption");
+        contained.Message.Should().BeNull("the boundary logs the exception's whole text as its message: the exception says it already");
+        contained.Request!.Url.Should().Be(new Uri(site.Url, "/gallery").ToString());
+        await Assertions.Expect(page.Locator("#blazor-error-ui")).ToBeHiddenAsync();
     }
 
     [Fact]
@@ -93,14 +132,18 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
 
     /// <summary>
     /// Serves the app's build output as a static site: its <c>wwwroot</c> (index.html), the built <c>_framework</c>, and an
-    /// <c>appsettings.json</c> holding the DSN, which the app reads at start as a deployed app would.
+    /// <c>appsettings.json</c> holding the DSN, which the app reads at start as a deployed app would. With
+    /// <see cref="PublishedSiteVariable"/> set to a published app's <c>wwwroot</c> (a trimmed Release publish; docs/sdk.md
+    /// gives the command), that is served instead: publishing takes minutes, too long for every run.
     /// </summary>
     private static async Task<StaticSite> StartSiteAsync(string dsn)
     {
-        var built = Path.Combine(Path.GetDirectoryName(RepositoryPaths.BuiltAssembly(AppProject))!, "wwwroot");
-        var files = new CompositeFileProvider(
-            new PhysicalFileProvider(Path.Combine(RepositoryPaths.Root, AppProject, "wwwroot")),
-            new PhysicalFileProvider(built));
+        var published = Environment.GetEnvironmentVariable(PublishedSiteVariable);
+        IFileProvider files = string.IsNullOrEmpty(published)
+            ? new CompositeFileProvider(
+                new PhysicalFileProvider(Path.Combine(RepositoryPaths.Root, AppProject, "wwwroot")),
+                new PhysicalFileProvider(Path.Combine(Path.GetDirectoryName(RepositoryPaths.BuiltAssembly(AppProject))!, "wwwroot")))
+            : new PhysicalFileProvider(Path.GetFullPath(published));
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(FreePort.NextHttpUrl().ToString());
         builder.Logging.ClearProviders();

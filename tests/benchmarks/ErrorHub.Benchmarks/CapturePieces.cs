@@ -62,7 +62,7 @@ internal static class CapturePieces
             ("new ErrorHubEvent()", _ => GC.KeepAlive(new ErrorHubEvent())),
             ("  its part: Guid.NewGuid() (the event id)", _ => GC.KeepAlive(Guid.NewGuid())),
             ("  its parts: UserAgentParser.Parse", i => GC.KeepAlive(UserAgentParser.Parse(contexts[i].Request.Headers.UserAgent.ToString()))),
-            ("  its parts: RequestCapture.ScrubQuery", i => GC.KeepAlive(RequestCapture.ScrubQuery(contexts[i].Request.QueryString.Value!))),
+            ("  its parts: QueryStrings.Scrub", i => GC.KeepAlive(QueryStrings.Scrub(contexts[i].Request.QueryString.Value!))),
             ("  its parts: UriHelper.BuildAbsolute", i => GC.KeepAlive(Microsoft.AspNetCore.Http.Extensions.UriHelper.BuildAbsolute(contexts[i].Request.Scheme, contexts[i].Request.Host, contexts[i].Request.PathBase, contexts[i].Request.Path))),
             ("  its parts: request.Cookies parsed", i => GC.KeepAlive(contexts[i].Request.Cookies.Count)),
             ("  its parts: the user's claims (FindFirstValue x3, Identity.Name)", i => GC.KeepAlive(contexts[i].User.FindFirstValue(ClaimTypes.NameIdentifier) + contexts[i].User.Identity!.Name + contexts[i].User.FindFirstValue(ClaimTypes.Email))),

@@ -1,4 +1,4 @@
-namespace ErrorHub.AspNetCore;
+namespace ErrorHub.Internal;
 
 /// <summary>
 /// Browser and operating system from a User-Agent header, for the tags "browser" and "client_os". No parser package
