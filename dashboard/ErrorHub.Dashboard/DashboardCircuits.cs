@@ -1,6 +1,7 @@
 using ErrorHub.Dashboard.Access;
 using Microsoft.AspNetCore.Components.Server;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ErrorHub.Dashboard;
 
@@ -14,9 +15,13 @@ internal static class DashboardCircuits
     /// <summary>The largest message a tab may send (SignalR's default): a larger one ends that tab's connection.</summary>
     public const long MaximumReceiveMessageSize = 32 * 1024;
 
+    /// <summary>How long a tab may stay silent (browsers ping every 15 seconds), and how long a new connection may take to ask for its circuit.</summary>
+    public static readonly TimeSpan ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+
     public static void AddDashboardCircuits(this IServiceCollection services)
     {
         services.AddSingleton<OpenTabsPerAccount>();
+        services.TryAddSingleton<CircuitStartDeadline>();
         services.AddRazorComponents()
             .AddInteractiveServerComponents(circuits =>
             {
@@ -34,7 +39,8 @@ internal static class DashboardCircuits
                 hub.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
                 hub.MaximumParallelInvocationsPerClient = 1;
                 hub.HandshakeTimeout = TimeSpan.FromSeconds(15); // a connection that never says its protocol is closed
-                hub.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+                hub.ClientTimeoutInterval = ClientTimeoutInterval; // counts only from a connection's first whole message:
+                hub.AddFilter<CircuitStartDeadline>();             // until then, this bounds it
                 hub.AddFilter<OpenTabsPerAccount>();
             });
     }

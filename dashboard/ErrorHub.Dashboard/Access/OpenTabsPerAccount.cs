@@ -9,8 +9,9 @@ namespace ErrorHub.Dashboard.Access;
 /// Blazor itself bounds only the circuits whose connection is gone (<c>DisconnectedCircuitMaxRetained</c>); a signed-in
 /// script could start circuits on connection after connection (long polling needs no WebSocket, so Kestrel's bound on
 /// upgraded connections does not hold it), each keeping its pages' state in memory until the connection ends. A connection
-/// counts from the moment its circuit starts (or is taken over after a reconnect) until the connection ends; past the
-/// bound the hub answers the start as a failed one (blazor.web.js shows its error bar) and logs it once per account.
+/// counts from the moment its circuit starts (or is taken over after a reconnect, or resumed from the state of a paused or
+/// evicted circuit: .NET 10's circuit persistence) until the connection ends; past the bound the hub answers the start as a
+/// failed one (blazor.web.js shows its error bar) and logs it once per account.
 /// </summary>
 internal sealed partial class OpenTabsPerAccount(IOptions<ErrorHubServerOptions> options, ILogger<OpenTabsPerAccount> logger) : IHubFilter
 {
@@ -24,7 +25,8 @@ internal sealed partial class OpenTabsPerAccount(IOptions<ErrorHubServerOptions>
     {
         var context = invocationContext.Context;
         var method = invocationContext.HubMethodName;
-        if (method is not ("StartCircuit" or "ConnectCircuit") || context.Items.ContainsKey(CountedKey))
+        // Each of the three gives the connection a circuit; a resume was not counted before, a way around the bound.
+        if (method is not ("StartCircuit" or "ConnectCircuit" or "ResumeCircuit") || context.Items.ContainsKey(CountedKey))
         {
             return await next(invocationContext);
         }
@@ -43,14 +45,14 @@ internal sealed partial class OpenTabsPerAccount(IOptions<ErrorHubServerOptions>
                 LogTooManyTabs(logger, user, limit);
             }
 
-            return method == "StartCircuit" ? null : false;
+            return method == "ConnectCircuit" ? false : null; // StartCircuit and ResumeCircuit answer the circuit's id, null when none
         }
 
         var started = false;
         try
         {
             var result = await next(invocationContext);
-            started = result is string or true; // the circuit's id, or true for a circuit taken over
+            started = result is string or true; // the circuit's id (started or resumed), or true for a circuit taken over
             return result;
         }
         finally

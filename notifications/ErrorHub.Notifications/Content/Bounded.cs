@@ -17,7 +17,7 @@ internal static class Bounded
         var lastWasSpace = false;
         foreach (var c in value)
         {
-            var space = char.IsControl(c) || char.IsWhiteSpace(c) || c is '\u2028' or '\u2029' or '\u200E' or '\u200F' or '\u202A' or '\u202B' or '\u202C' or '\u202D' or '\u202E';
+            var space = char.IsControl(c) || char.IsWhiteSpace(c) || c is '\u2028' or '\u2029' || ReordersOrHides(c);
             if (space && lastWasSpace)
             {
                 continue;
@@ -46,6 +46,16 @@ internal static class Bounded
 
         return text[..cut] + "…";
     }
+
+    /// <summary>
+    /// Characters that change the order text is shown in or show nothing at all: the bidirectional marks, embeddings,
+    /// overrides and isolates (U+202E shows <c>exe.png</c> for <c>gnp.exe</c>; the isolates U+2066-U+2069 and the Arabic
+    /// letter mark were let through before), and the zero-width space, word joiner and BOM, which hide inside a word. Shown
+    /// as a space, they can neither disguise a name nor hide. Zero-width (non-)joiners stay: scripts and emoji need them.
+    /// </summary>
+    private static bool ReordersOrHides(char c) =>
+        c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069')
+            or '\u200B' or '\u2060' or '\uFEFF';
 
     /// <summary>The last <paramref name="segments"/> dot-separated parts of a .NET name: <c>Shop.Checkout.CheckoutService.Complete</c> → <c>CheckoutService.Complete</c>.</summary>
     public static string ShortName(string? name, int segments)

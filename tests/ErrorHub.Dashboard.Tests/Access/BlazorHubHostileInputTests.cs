@@ -263,6 +263,77 @@ public sealed class BlazorHubHostileInputTests
         server.Logs.Errors.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("nothing")]
+    [InlineData("the start of a message it never finishes")]
+    public async Task A_connection_that_asks_for_no_circuit_after_its_handshake_is_closed_at_the_deadline_and_a_tab_that_did_is_not(string sent)
+    {
+        // SignalR's client timeout counts only from a first whole message: both connections were held open for minutes.
+        var deadline = TimeSpan.FromSeconds(1);
+        using var server = DashboardServer.Start(testServices: services => services.AddSingleton(new CircuitStartDeadline(TimeProvider.System) { Deadline = deadline }));
+        var cookies = new CookieContainer();
+        using var client = server.NewClient(cookies);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        await using var tab = await BlazorHubClient.ConnectAsync(server, client, cookies);
+        tab.BaseUri = server.BaseAddress.ToString();
+        (await tab.StartCircuitAsync()).Should().NotBeNullOrEmpty();
+
+        await using (var silent = await BlazorHubClient.ConnectAsync(server, client, cookies))
+        {
+            if (sent != "nothing")
+            {
+                await silent.SendBinaryAsync([0xe8, 0x07, 1, 2, 3]); // declares a message of 1,000 bytes, sends 3 of them
+            }
+
+            (await silent.ClosedWithinAsync(CloseTimeout)).Should().BeTrue($"a connection that asks for no circuit is closed {deadline} after its handshake, well within {CloseTimeout}");
+        }
+
+        (await tab.InvokeAsync("NoSuchMethod")).Error.Should().Contain("Method does not exist", "a tab that asked for its circuit is not held to the deadline");
+        await ShouldServeAsync(server, client, cookies);
+    }
+
+    [Fact]
+    public async Task A_resumed_circuit_counts_as_a_tab_and_past_the_bound_is_refused_like_a_new_one()
+    {
+        using var server = DashboardServer.Start(new() { ["ErrorHub:Access:OpenTabsPerAccount"] = "1" });
+        var cookies = new CookieContainer();
+        using var client = server.NewClient(cookies);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        var admin = await server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var tabs = server.Services.GetRequiredService<OpenTabsPerAccount>();
+        var baseUri = server.BaseAddress.ToString();
+
+        // A tab pauses its circuit (.NET 10 keeps its state on the server) and goes: the account has no tab open.
+        string paused;
+        await using (var first = await BlazorHubClient.ConnectAsync(server, client, cookies))
+        {
+            first.BaseUri = baseUri;
+            paused = (await first.StartCircuitAsync())!;
+            (await first.InvokeAsync("PauseCircuit")).Value.Should().Be(true);
+        }
+
+        await WaitUntilAsync(() => tabs.OpenTabs(admin!.Id) == 0);
+        var open = await BlazorHubClient.ConnectAsync(server, client, cookies);
+        open.BaseUri = baseUri;
+        (await open.StartCircuitAsync()).Should().NotBeNullOrEmpty();
+
+        await using (var resuming = await BlazorHubClient.ConnectAsync(server, client, cookies))
+        {
+            (await resuming.InvokeAsync("ResumeCircuit", paused, baseUri, baseUri, "[]", "")).Value.Should().BeNull("the account has its one tab open: a resume is a tab too");
+        }
+
+        tabs.OpenTabs(admin!.Id).Should().Be(1);
+        server.Logs.Entries.Where(e => e.Level == LogLevel.Warning && e.Message.Contains("OpenTabsPerAccount", StringComparison.Ordinal))
+            .Should().ContainSingle("the refused resume is logged like a refused start");
+
+        await open.DisposeAsync();
+        await WaitUntilAsync(() => tabs.OpenTabs(admin.Id) == 0);
+        await using var again = await BlazorHubClient.ConnectAsync(server, client, cookies);
+        (await again.InvokeAsync("ResumeCircuit", paused, baseUri, baseUri, "[]", "")).Value.Should().BeOfType<string>("a closed tab made room for the paused one");
+        tabs.OpenTabs(admin.Id).Should().Be(1, "the resumed circuit counts");
+        server.Logs.Errors.Should().BeEmpty();
+    }
+
     /// <summary>The dashboard still serves: its health, its pages, and a new tab's circuit; nothing logged as an error.</summary>
     private static async Task ShouldServeAsync(DashboardServer server, HttpClient client, CookieContainer cookies)
     {

@@ -53,4 +53,17 @@ public sealed class RequestViewTests : DashboardTestContext
         cut.Find(".headers-table td").TextContent.Should().Be(hostile);
         cut.FindAll("img").Should().BeEmpty();
     }
+
+    [Fact]
+    public void A_javascript_url_in_the_request_or_its_headers_is_text_and_never_a_link()
+    {
+        const string script = "javascript:alert(document.cookie)";
+        var request = new RequestRecord("GET", script, "next=" + script, new Dictionary<string, string> { ["Referer"] = script, ["Location"] = "JaVaScRiPt:alert(2)" });
+
+        var cut = Render<RequestView>(parameters => parameters.Add(component => component.Request, request));
+
+        cut.Find(".request-url").TextContent.Should().Be(script);
+        cut.FindAll("a").Should().BeEmpty("an address an event gives is shown, never followed from the page");
+        cut.FindAll("[href], [src], [action], [formaction]").Should().BeEmpty();
+    }
 }
