@@ -18,11 +18,7 @@ namespace ErrorHub.Ingestion.Tests;
 [Collection(ClickHouseServerCollectionDefinition.Name)]
 public sealed class ClickHouseAnswerFaultTests(ClickHouseServerFixture clickHouse)
 {
-    public static TheoryData<ClickHouseFault> Faults =>
-    [
-        ClickHouseFault.ErrorAnswer, ClickHouseFault.GarbageBody, ClickHouseFault.TruncatedBody, ClickHouseFault.ResetMidAnswer,
-        ClickHouseFault.SlowDrip,
-    ];
+    public static TheoryData<ClickHouseFault> Faults => new(ClickHouseFaultProxy.Faults);
 
     [Theory]
     [MemberData(nameof(Faults))]
@@ -64,6 +60,12 @@ public sealed class ClickHouseAnswerFaultTests(ClickHouseServerFixture clickHous
         }
 
         proxy.FaultedRequests.Should().BePositive("the fault was met");
+        if (fault != ClickHouseFault.GarbageBody)
+        {
+            // Only a garbage body behind a 200 can pass for a commit: the insert's answer has no body to read.
+            owed.Should().NotBeEmpty("ingest cannot know the batch was stored: the client must send it again");
+        }
+
         host.Logs.Errors.Where(e => e.Exception is not null && e.Message.Contains("Unhandled", StringComparison.OrdinalIgnoreCase))
             .Should().BeEmpty("a sick ClickHouse is no crash of ingest");
 

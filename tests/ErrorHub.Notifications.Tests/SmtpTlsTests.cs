@@ -40,7 +40,7 @@ public sealed class SmtpTlsTests : IAsyncLifetime
         var certificate = TestCertificate.Create(_directory, "relay");
         var relay = await StartRelayAsync(new SmtpServerTls(certificate, Implicit: security == "Implicit"));
         var harness = await HarnessAsync(relay, security, certificate.CertificatePath);
-        var shop = await ShopWithANewIssueAsync(harness);
+        var shop = await harness.ShopWithANewIssueAsync();
 
         await harness.RoundAsync().WaitAsync(RoundBound);
 
@@ -60,7 +60,7 @@ public sealed class SmtpTlsTests : IAsyncLifetime
         var relay = await StartRelayAsync(new SmtpServerTls(certificate, Implicit: security == "Implicit"));
         var trusted = trustAnotherCertificate ? TestCertificate.Create(_directory, "someone-else").CertificatePath : null;
         var harness = await HarnessAsync(relay, security, trusted);
-        var shop = await ShopWithANewIssueAsync(harness);
+        var shop = await harness.ShopWithANewIssueAsync();
 
         await harness.RoundAsync().WaitAsync(RoundBound);
 
@@ -85,7 +85,7 @@ public sealed class SmtpTlsTests : IAsyncLifetime
     {
         var plain = await StartRelayAsync(tls: null);
         var harness = await HarnessAsync(plain, "StartTls", trustedCertificatePath: null);
-        var shop = await ShopWithANewIssueAsync(harness);
+        var shop = await harness.ShopWithANewIssueAsync();
 
         await harness.RoundAsync().WaitAsync(RoundBound);
 
@@ -134,16 +134,6 @@ public sealed class SmtpTlsTests : IAsyncLifetime
         });
         _owned.Add(harness);
         return harness;
-    }
-
-    private static async Task<Project> ShopWithANewIssueAsync(NotificationHarness harness)
-    {
-        var shop = await harness.CreateProjectAsync("shop");
-        await harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
-        await harness.RoundAsync();
-        await harness.InsertAsync(Crashes.Checkout(shop.Id, harness.Time.GetUtcNow().AddSeconds(1)));
-        harness.Time.Advance(TimeSpan.FromMinutes(1));
-        return shop;
     }
 
     private sealed class Disposal(Func<Task> dispose) : IAsyncDisposable

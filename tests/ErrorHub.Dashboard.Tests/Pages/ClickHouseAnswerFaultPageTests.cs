@@ -21,11 +21,7 @@ public sealed class ClickHouseAnswerFaultPageTests : IAsyncLifetime
 
     public Task DisposeAsync() => _clickHouse.DisposeAsync();
 
-    public static TheoryData<ClickHouseFault> Faults =>
-    [
-        ClickHouseFault.ErrorAnswer, ClickHouseFault.GarbageBody, ClickHouseFault.TruncatedBody, ClickHouseFault.ResetMidAnswer,
-        ClickHouseFault.SlowDrip,
-    ];
+    public static TheoryData<ClickHouseFault> Faults => new(ClickHouseFaultProxy.Faults);
 
     [Theory]
     [MemberData(nameof(Faults))]

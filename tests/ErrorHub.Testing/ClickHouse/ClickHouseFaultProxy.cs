@@ -47,6 +47,9 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
 
     private ClickHouseFaultProxy(Uri upstream) => _upstream = upstream;
 
+    /// <summary>Every fault, for the tests that meet each of them.</summary>
+    public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f != ClickHouseFault.None)];
+
     public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
 
     /// <summary>How many requests were answered with a fault so far.</summary>
