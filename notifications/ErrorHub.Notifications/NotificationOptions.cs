@@ -60,6 +60,12 @@ public sealed class SmtpOptions
     /// <summary>The sender, e.g. <c>ErrorHub &lt;errors@example.com&gt;</c>.</summary>
     public string? From { get; set; }
 
+    /// <summary>
+    /// A PEM file with certificates to trust for the SMTP server's TLS besides the system's: a private relay's
+    /// self-signed certificate, or the private CA that issued its certificate. Empty: only the system's.
+    /// </summary>
+    public string? TrustedCertificatePath { get; set; }
+
     /// <summary>How long one SMTP conversation may take before it counts as a transient failure.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -25,6 +25,7 @@ public static class NotificationsServiceCollectionExtensions
             .Validate(o => o.PollInterval > TimeSpan.Zero && o.LeaseDuration > 2 * o.PollInterval, "ErrorHub:Notifications: PollInterval must be positive and LeaseDuration more than twice as long (a round may work for half the lease, then the holder must renew it).")
             .Validate(o => o.Smtp.From is null || MimeKit.MailboxAddress.TryParse(o.Smtp.From, out _), "ErrorHub:Notifications:Smtp:From is not an e-mail address.")
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<NotificationOptions>, TrustedCertificateValidator>());
         services.TryAddSingleton<SmtpMailSender>();
 
         // Unsubscribe links are signed with the keys of the process's Data Protection (the dashboard keeps them in

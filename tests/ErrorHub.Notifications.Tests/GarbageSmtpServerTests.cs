@@ -78,15 +78,7 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
         smtp.Messages().Should().ContainSingle();
     }
 
-    private async Task<Project> ShopWithANewIssueAsync()
-    {
-        var shop = await _harness.CreateProjectAsync("shop");
-        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
-        await _harness.RoundAsync();
-        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow().AddSeconds(1)));
-        _harness.Time.Advance(TimeSpan.FromMinutes(1));
-        return shop;
-    }
+    private Task<Project> ShopWithANewIssueAsync() => _harness.ShopWithANewIssueAsync();
 
     /// <summary>One round of another worker process on the same store that reaches the garbage server instead of the real one.</summary>
     private async Task RoundAgainstAsync(int port, string timeout = "00:00:05")

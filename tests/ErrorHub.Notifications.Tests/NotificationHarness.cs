@@ -117,6 +117,17 @@ internal sealed class NotificationHarness : IAsyncDisposable
         return user;
     }
 
+    /// <summary>A project whose new-issue rule mails team@example.com, with one new issue the next round mails about.</summary>
+    public async Task<Project> ShopWithANewIssueAsync()
+    {
+        var shop = await CreateProjectAsync("shop");
+        await Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
+        await RoundAsync();
+        await InsertAsync(Crashes.Checkout(shop.Id, Time.GetUtcNow().AddSeconds(1)));
+        Time.Advance(TimeSpan.FromMinutes(1));
+        return shop;
+    }
+
     public Task InsertAsync(params ErrorEvent[] events) => Services.GetRequiredService<IEventWriter>().InsertEventsAsync(events);
 
     /// <summary>One worker round at the fake clock's time: evaluate every project, then deliver what is due.</summary>

@@ -52,6 +52,15 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
 
         var timeout = TimeSpan.FromMilliseconds(Math.Clamp(_options.Smtp.Timeout.TotalMilliseconds, 1_000, int.MaxValue));
         using var client = new TolerantSmtpClient { Timeout = (int)timeout.TotalMilliseconds };
+        var (trustedCertificates, unreadable) = SmtpCertificateTrust.Load(_options.Smtp.TrustedCertificatePath);
+        if (unreadable is not null)
+        {
+            // Checked at start-up; the file may have been removed or broken since. Nothing goes out until it is back.
+            return messages.Select(_ => new DeliveryResult(DeliveryOutcome.Transient, unreadable)).ToList();
+        }
+
+        var trust = new SmtpCertificateTrust(trustedCertificates);
+        client.ServerCertificateValidationCallback = trust.Validate;
 
         // MailKit's timeout bounds each read and write, so a server that answers a few bytes at a time would hold
         // the worker (and every project's mail) for ever: each step of the conversation also gets a deadline.
@@ -63,7 +72,9 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                var failure = deadline.IsCancellationRequested || ex is TimeoutException ? TookTooLong("connecting", timeout) : Classify(ex);
+                var failure = deadline.IsCancellationRequested || ex is TimeoutException ? TookTooLong("connecting", timeout)
+                    : ex is SslHandshakeException && trust.Refusal is not null ? new DeliveryResult(DeliveryOutcome.Transient, trust.Refusal)
+                    : Classify(ex);
                 return messages.Select(_ => failure).ToList();
             }
         }
@@ -207,6 +218,11 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         {
             await client.ConnectAsync(stream, smtp.Host ?? "", smtp.Port, security, cancellationToken);
         }
+        catch (NotSupportedException) when (security == SecureSocketOptions.StartTls && !client.Capabilities.HasFlag(SmtpCapabilities.StartTLS))
+        {
+            await stream.DisposeAsync();
+            throw new SmtpTlsNotOfferedException();
+        }
         catch
         {
             await stream.DisposeAsync();
@@ -245,6 +261,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         SmtpCommandException command when (int)command.StatusCode >= 500 =>
             new(DeliveryOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}"),
         SmtpCommandException command => new(DeliveryOutcome.Transient, $"{(int)command.StatusCode} {command.Message}"),
+        SmtpTlsNotOfferedException notOffered => new(DeliveryOutcome.Transient, notOffered.Message),
         AuthenticationException auth => new(DeliveryOutcome.Permanent, "SMTP authentication failed: " + auth.Message),
         _ => new(DeliveryOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}"),
     };
@@ -263,3 +280,7 @@ internal sealed class TolerantSmtpClient : SmtpClient
         Refused.Add(((int)response.StatusCode, mailbox.Address, $"{(int)response.StatusCode} {response.Response} ({mailbox.Address})"));
     }
 }
+
+/// <summary>The server offers no STARTTLS while <see cref="SmtpSecurity.StartTls"/> is required: nothing is sent in clear.</summary>
+internal sealed class SmtpTlsNotOfferedException() : Exception(
+    "The SMTP server does not offer STARTTLS and ErrorHub:Notifications:Smtp:Security is StartTls: no mail is sent in clear (Security=Implicit for a port-465 server; None only for a relay you trust on the same machine or network).");

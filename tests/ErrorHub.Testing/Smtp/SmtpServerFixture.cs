@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Security;
 using System.Net.Sockets;
 using ErrorHub.Testing.Processes;
 using MimeKit;
@@ -59,6 +60,9 @@ public sealed class SmtpServerFixture : IAsyncLifetime
 
     public int Port { get; } = FreePort.Next();
 
+    /// <summary>Null: plain SMTP. Otherwise TLS with this certificate: required by STARTTLS before any mail, or from the first byte.</summary>
+    public SmtpServerTls? Tls { get; init; }
+
     public string Maildir => Path.Combine(_directory, "maildir");
 
     public bool IsRunning => _process is { HasExited: false };
@@ -84,7 +88,14 @@ public sealed class SmtpServerFixture : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{Port}", "-c", "errorhub_smtp.Handler", Maildir })
+        string[] tls = Tls switch
+        {
+            null => [],
+            { Implicit: true } => ["--smtpscert", Tls.Certificate.CertificatePath, "--smtpskey", Tls.Certificate.KeyPath],
+            _ => ["--tlscert", Tls.Certificate.CertificatePath, "--tlskey", Tls.Certificate.KeyPath],
+        };
+        string[] arguments = ["-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{Port}", .. tls, "-c", "errorhub_smtp.Handler", Maildir];
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
@@ -108,14 +119,25 @@ public sealed class SmtpServerFixture : IAsyncLifetime
             {
                 using var client = new TcpClient();
                 await client.ConnectAsync("127.0.0.1", Port);
-                using var reader = new StreamReader(client.GetStream());
+                Stream stream = client.GetStream();
+                if (Tls is { Implicit: true })
+                {
+                    // Only "is it up?": the certificate must be the one the test made, whoever it is issued by.
+                    var expected = Tls.Certificate.Sha256Thumbprint;
+                    var tlsStream = new SslStream(stream, leaveInnerStreamOpen: false, (_, presented, _, _) =>
+                        presented?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256) == expected);
+                    await tlsStream.AuthenticateAsClientAsync("localhost");
+                    stream = tlsStream;
+                }
+
+                using var reader = new StreamReader(stream);
                 var greeting = await reader.ReadLineAsync();
                 if (greeting?.StartsWith("220", StringComparison.Ordinal) == true)
                 {
                     return;
                 }
             }
-            catch (SocketException)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
             }
 
@@ -202,3 +224,6 @@ public sealed class SmtpServerFixture : IAsyncLifetime
         }
     }
 }
+
+/// <param name="Implicit">TLS from the first byte (SMTPS, port 465 style); otherwise STARTTLS, required before any mail.</param>
+public sealed record SmtpServerTls(TestCertificate Certificate, bool Implicit);

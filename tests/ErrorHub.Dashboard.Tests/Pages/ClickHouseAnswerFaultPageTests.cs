@@ -1,0 +1,73 @@
+using System.Net;
+using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Testing.ClickHouse;
+using static ErrorHub.Testing.Events.TestEvents;
+
+namespace ErrorHub.Dashboard.Tests.Pages;
+
+/// <summary>
+/// The dashboard's pages and read API in front of a ClickHouse that answers errors or garbage
+/// (<see cref="ClickHouseFaultProxy"/> before this test's own server): each answers within a bound with a page or JSON
+/// saying the store is not answering (503), never a 500 and never a hang, and serves the same data again once
+/// ClickHouse answers properly.
+/// </summary>
+public sealed class ClickHouseAnswerFaultPageTests : IAsyncLifetime
+{
+    private static readonly string Checkout = Fingerprint("checkout");
+
+    private readonly ClickHouseServerFixture _clickHouse = ClickHouseServerFixture.Create(externalUrl: null, ClickHouseServerFixture.ConfiguredBinary);
+
+    public Task InitializeAsync() => _clickHouse.InitializeAsync();
+
+    public Task DisposeAsync() => _clickHouse.DisposeAsync();
+
+    public static TheoryData<ClickHouseFault> Faults => new(ClickHouseFaultProxy.Faults);
+
+    [Theory]
+    [MemberData(nameof(Faults))]
+    public async Task Pages_and_the_read_api_answer_a_clear_503_not_a_500_or_a_hang_and_recover_by_themselves(ClickHouseFault fault)
+    {
+        await using var proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
+        await using var api = await ApiHost.StartAsync(
+            [Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-1), title: "InvalidOperationException: checkout")],
+            new()
+            {
+                ["ErrorHub:Store:Kind"] = "clickhouse",
+                ["ErrorHub:Store:ClickHouse:Url"] = proxy.Url.ToString(),
+                ["ErrorHub:Store:ClickHouse:Database"] = ClickHouseServerFixture.NewDatabaseName("answerfault"),
+                ["ErrorHub:Store:ClickHouse:PageTimeout"] = "00:00:02",
+                ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:05",
+            });
+        using var session = await api.Server.SignedInClientAsync();
+        Func<Task<HttpResponseMessage>>[] reads =
+        [
+            () => session.GetAsync("projects/1/issues"),
+            () => session.GetAsync($"projects/1/issues/{Checkout}"),
+            () => api.Admin.GetAsync("/api/projects/1/issues"),
+            () => api.Admin.GetAsync($"/api/projects/1/issues/{Checkout}"),
+        ];
+        foreach (var read in reads)
+        {
+            using var healthy = await read();
+            healthy.StatusCode.Should().Be(HttpStatusCode.OK, await healthy.Content.ReadAsStringAsync());
+        }
+
+        proxy.Fault = fault;
+        foreach (var read in reads)
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var answer = await read().WaitAsync(bound.Token);
+            var body = await answer.Content.ReadAsStringAsync();
+            answer.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, $"{answer.RequestMessage!.RequestUri} meets a ClickHouse answering {fault}: {body}");
+            body.Should().ContainAny(["retry later", "The store is not answering"], "the page or JSON says the store is not answering");
+        }
+
+        proxy.FaultedRequests.Should().BePositive();
+        proxy.Fault = ClickHouseFault.None;
+        foreach (var read in reads)
+        {
+            using var healed = await read();
+            healed.StatusCode.Should().Be(HttpStatusCode.OK, "the dashboard reads again by itself");
+        }
+    }
+}

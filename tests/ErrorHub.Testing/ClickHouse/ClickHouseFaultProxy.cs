@@ -1,0 +1,252 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ErrorHub.Testing.ClickHouse;
+
+/// <summary>What <see cref="ClickHouseFaultProxy"/> does to each request.</summary>
+public enum ClickHouseFault
+{
+    /// <summary>Passes everything through: a healthy ClickHouse.</summary>
+    None,
+
+    /// <summary>Answers 500 with a ClickHouse exception body, without passing the request on (it refused the query).</summary>
+    ErrorAnswer,
+
+    /// <summary>Passes the request on, then answers 200 with the real headers' status and random bytes for a body.</summary>
+    GarbageBody,
+
+    /// <summary>Passes the request on, then sends half of the real answer and closes the connection cleanly.</summary>
+    TruncatedBody,
+
+    /// <summary>Passes the request on, then sends half of the real answer and resets the connection.</summary>
+    ResetMidAnswer,
+
+    /// <summary>Passes the request on, then sends the real answer a few bytes a second.</summary>
+    SlowDrip,
+}
+
+/// <summary>
+/// A loopback TCP proxy in front of a real ClickHouse HTTP port that breaks answers the way a sick server or a middlebox
+/// does (<see cref="ClickHouseFault"/>). Changing <see cref="Fault"/> closes every open connection, so pooled
+/// connections pick up the new behaviour. Requests sent on are sent with <c>Connection: close</c> under a fault, so the
+/// whole answer is known before it is broken. Everything stops by itself after <see cref="MaxLifetime"/>.
+/// </summary>
+public sealed class ClickHouseFaultProxy : IAsyncDisposable
+{
+    private static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(5);
+    private const int MaxRequestBytes = 64 << 20;
+
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new(MaxLifetime);
+    private readonly Uri _upstream;
+    private readonly List<TcpClient> _open = [];
+    private Task _accepting = Task.CompletedTask;
+    private volatile ClickHouseFault _fault;
+    private int _faulted;
+
+    private ClickHouseFaultProxy(Uri upstream) => _upstream = upstream;
+
+    /// <summary>Every fault, for the tests that meet each of them.</summary>
+    public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f != ClickHouseFault.None)];
+
+    public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+
+    /// <summary>How many requests were answered with a fault so far.</summary>
+    public int FaultedRequests => Volatile.Read(ref _faulted);
+
+    public ClickHouseFault Fault
+    {
+        get => _fault;
+        set
+        {
+            _fault = value;
+            lock (_open)
+            {
+                foreach (var connection in _open)
+                {
+                    connection.Dispose();
+                }
+
+                _open.Clear();
+            }
+        }
+    }
+
+    public static ClickHouseFaultProxy Start(Uri upstream)
+    {
+        var proxy = new ClickHouseFaultProxy(upstream);
+        proxy._listener.Start();
+        proxy._accepting = proxy.AcceptAsync();
+        return proxy;
+    }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                lock (_open)
+                {
+                    _open.Add(client);
+                }
+
+                _ = ServeAsync(client);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using var _ = client;
+        using var upstream = new TcpClient();
+        try
+        {
+            await upstream.ConnectAsync(_upstream.Host, _upstream.Port, _stop.Token);
+            var fault = _fault;
+            if (fault == ClickHouseFault.None)
+            {
+                var up = client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token);
+                var down = upstream.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
+                await Task.WhenAny(up, down);
+                return;
+            }
+
+            var request = await ReadRequestAsync(client.GetStream());
+            if (request is null)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _faulted);
+            if (fault == ClickHouseFault.ErrorAnswer)
+            {
+                var body = "Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded: would use 9.31 GiB (attempt to allocate chunk of 1048576 bytes), maximum: 9.31 GiB, e.what() = DB::Exception\n";
+                await WriteAsync(client, $"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain; charset=UTF-8\r\nX-ClickHouse-Exception-Code: 241\r\nConnection: close\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}");
+                return;
+            }
+
+            await upstream.GetStream().WriteAsync(request, _stop.Token);
+            var answer = await ReadToEndAsync(upstream.GetStream());
+            var headerEnd = HeaderEnd(answer);
+            switch (fault)
+            {
+                case ClickHouseFault.GarbageBody:
+                    var status = headerEnd < 0 ? "HTTP/1.1 200 OK" : Encoding.Latin1.GetString(answer, 0, answer.AsSpan().IndexOf("\r\n"u8));
+                    var garbage = new byte[4096];
+                    new Random(answer.Length).NextBytes(garbage);
+                    await WriteAsync(client, $"{status}\r\nContent-Type: text/tab-separated-values; charset=UTF-8\r\nConnection: close\r\nContent-Length: {garbage.Length}\r\n\r\n");
+                    await client.GetStream().WriteAsync(garbage, _stop.Token);
+                    break;
+                case ClickHouseFault.TruncatedBody or ClickHouseFault.ResetMidAnswer:
+                    var bodyLength = headerEnd < 0 ? 0 : answer.Length - headerEnd;
+                    var cut = bodyLength > 1 ? headerEnd + (bodyLength / 2) : answer.Length / 2;
+                    await client.GetStream().WriteAsync(answer.AsMemory(0, cut), _stop.Token);
+                    if (fault == ClickHouseFault.ResetMidAnswer)
+                    {
+                        client.Client.LingerState = new LingerOption(true, 0); // closing now sends a reset
+                    }
+                    else
+                    {
+                        client.Client.Shutdown(SocketShutdown.Send);
+                    }
+
+                    break;
+                case ClickHouseFault.SlowDrip:
+                    for (var i = 0; i < answer.Length; i += 4)
+                    {
+                        await client.GetStream().WriteAsync(answer.AsMemory(i, Math.Min(4, answer.Length - i)), _stop.Token);
+                        await Task.Delay(1000, _stop.Token);
+                    }
+
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Either side went away: the connection ends.
+        }
+        finally
+        {
+            lock (_open)
+            {
+                _open.Remove(client);
+            }
+        }
+    }
+
+    private async Task WriteAsync(TcpClient client, string text) =>
+        await client.GetStream().WriteAsync(Encoding.Latin1.GetBytes(text), _stop.Token);
+
+    /// <summary>One whole HTTP request (by Content-Length or chunked), with <c>Connection: close</c> put in; null when the client went away.</summary>
+    private async Task<byte[]?> ReadRequestAsync(NetworkStream stream)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int headerEnd;
+        while ((headerEnd = HeaderEnd(received.GetBuffer().AsSpan(0, (int)received.Length))) < 0)
+        {
+            var read = await stream.ReadAsync(buffer, _stop.Token);
+            if (read == 0 || received.Length > MaxRequestBytes)
+            {
+                return null;
+            }
+
+            received.Write(buffer, 0, read);
+        }
+
+        var head = Encoding.Latin1.GetString(received.GetBuffer(), 0, headerEnd);
+        var lines = head.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var contentLength = lines.Select(l => l.Split(':', 2)).Where(p => p.Length == 2 && p[0].Trim().Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Select(p => (long?)long.Parse(p[1].Trim(), System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault();
+        var chunked = lines.Any(l => l.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase) && l.Contains("chunked", StringComparison.OrdinalIgnoreCase));
+        while (received.Length <= MaxRequestBytes)
+        {
+            var body = received.GetBuffer().AsSpan(headerEnd, (int)received.Length - headerEnd);
+            if (chunked ? body.EndsWith("0\r\n\r\n"u8) : body.Length >= (contentLength ?? 0))
+            {
+                break;
+            }
+
+            var read = await stream.ReadAsync(buffer, _stop.Token);
+            if (read == 0)
+            {
+                return null;
+            }
+
+            received.Write(buffer, 0, read);
+        }
+
+        var kept = lines.Where(l => !l.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase));
+        var rewritten = Encoding.Latin1.GetBytes(string.Join("\r\n", kept) + "\r\nConnection: close\r\n\r\n");
+        return [.. rewritten, .. received.GetBuffer().AsSpan(headerEnd, (int)received.Length - headerEnd)];
+    }
+
+    private async Task<byte[]> ReadToEndAsync(NetworkStream stream)
+    {
+        using var answer = new MemoryStream();
+        await stream.CopyToAsync(answer, _stop.Token);
+        return answer.ToArray();
+    }
+
+    /// <summary>Where the body starts (after the blank line), or -1 while the headers are not complete.</summary>
+    private static int HeaderEnd(ReadOnlySpan<byte> data)
+    {
+        var end = data.IndexOf("\r\n\r\n"u8);
+        return end < 0 ? -1 : end + 4;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        Fault = ClickHouseFault.None;
+        await _accepting;
+        _stop.Dispose();
+    }
+}
