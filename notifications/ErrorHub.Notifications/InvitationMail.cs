@@ -109,7 +109,7 @@ public sealed class InvitationMail : BackgroundService
             try
             {
                 var message = Compose(invitation, details, link, _sender.From);
-                var result = (await _sender.SendAsync([new OutgoingMail([new MailCopy(message, message.To.Mailboxes.ToList())])], stoppingToken))[0];
+                var result = await AccountMail.SendAsync(_sender, message, stoppingToken);
                 if (result.Outcome == DeliveryOutcome.Sent)
                 {
                     Record(invitation.Id, InvitationMailState.Sent, null);
@@ -168,12 +168,6 @@ public sealed class InvitationMail : BackgroundService
             .Facts(("Role", role), ("Projects", projects), ("Link works until", expires))
             .Link("Create your account", link)
             .Build($"{inviter} invited you to ErrorHub");
-        var message = new MimeMessage { Subject = content.Subject };
-        message.From.Add(from);
-        message.To.Add(new MailboxAddress("", invitation.Email));
-        message.Headers.Add("Auto-Submitted", "auto-generated");
-        message.Headers.Add("X-Auto-Response-Suppress", "All");
-        message.Body = new BodyBuilder { TextBody = content.Text, HtmlBody = content.Html }.ToMessageBody();
-        return message;
+        return AccountMail.Message(content, from, new MailboxAddress("", invitation.Email));
     }
 }

@@ -56,7 +56,7 @@ public sealed class PasswordResetMail : BackgroundService
             try
             {
                 var message = Compose(email, name, link, _sender.From);
-                var result = (await _sender.SendAsync([new OutgoingMail([new MailCopy(message, message.To.Mailboxes.ToList())])], stoppingToken))[0];
+                var result = await AccountMail.SendAsync(_sender, message, stoppingToken);
                 if (result.Outcome != DeliveryOutcome.Sent)
                 {
                     NotificationLog.PasswordResetMailFailed(_logger, result.Error ?? result.Outcome.ToString(), null);
@@ -76,12 +76,6 @@ public sealed class PasswordResetMail : BackgroundService
             .Paragraph($"Someone, hopefully you, asked for a new password for the ErrorHub account {Bounded.Text(email, 200)}. The link works once, for a day. If it was not you, ignore this mail: your password stays as it is.")
             .Link("Choose a new password", link)
             .Build("Reset your ErrorHub password");
-        var message = new MimeMessage { Subject = content.Subject };
-        message.From.Add(from);
-        message.To.Add(new MailboxAddress(Bounded.Text(name, 80), email));
-        message.Headers.Add("Auto-Submitted", "auto-generated");
-        message.Headers.Add("X-Auto-Response-Suppress", "All");
-        message.Body = new BodyBuilder { TextBody = content.Text, HtmlBody = content.Html }.ToMessageBody();
-        return message;
+        return AccountMail.Message(content, from, new MailboxAddress(Bounded.Text(name, 80), email));
     }
 }
