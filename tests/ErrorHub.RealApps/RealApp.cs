@@ -8,6 +8,8 @@ using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
 using ErrorHub.RealApps.Pages;
+using ErrorHub.RealApps.Shipping;
+using FastEndpoints;
 using Hangfire;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
@@ -58,6 +60,13 @@ public enum AppKind
     /// of the gateway's own; <c>/catalog/{sku}</c> to a stock service, through a response transform of its own.
     /// </summary>
     Gateway,
+
+    /// <summary>
+    /// An API on FastEndpoints as its documentation sets one up: <c>UseDefaultExceptionHandler()</c>, then
+    /// <c>UseFastEndpoints()</c> with a pre-processor every endpoint runs and a post-processor that answers the app's
+    /// own stale-shipment exception with a 409; validators, <c>ThrowError</c> for a 410.
+    /// </summary>
+    FastEndpoints,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -123,6 +132,7 @@ public static class RealApp
             AppKind.Layered => Layered(builder),
             AppKind.BackgroundJobs => BackgroundJobs(builder),
             AppKind.Gateway => Gateway(builder),
+            AppKind.FastEndpoints => Shipping(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -228,7 +238,22 @@ public static class RealApp
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .WithName("ShareTodo");
         MapExports(app.MapGroup("/exports"));
+
+        // A change feed streamed as a JSON array: its entries go out as they come, so the 200 and the first ones have
+        // reached the client when the fourth fails.
+        todos.MapGet("/changes", TodoChanges).WithName("TodoChanges");
         return app;
+    }
+
+    private static async IAsyncEnumerable<string> TodoChanges()
+    {
+        for (var change = 1; change <= 3; change++)
+        {
+            await Task.Yield();
+            yield return $"todo {change} changed: " + new string('.', 20_000); // more than the serializer buffers before it writes
+        }
+
+        throw new InvalidDataException("Change 4 of the todo feed is corrupt");
     }
 
     /// <summary>
@@ -353,6 +378,21 @@ public static class RealApp
         });
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<InMemoryConfigProvider>()
             .Update(GatewayRoutes, GatewayClusters(ordersService, stockService: app.Urls.First())));
+        return app;
+    }
+
+    private static WebApplication Shipping(WebApplicationBuilder builder)
+    {
+        builder.Services.AddShippingApi();
+        var app = builder.Build();
+        app.UseDefaultExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.UseFastEndpoints(config => config.Endpoints.Configurator = endpoint =>
+        {
+            endpoint.PreProcessor<DepotLookup>(Order.Before);
+            endpoint.PostProcessor<StaleShipmentAnswer>(Order.After);
+        });
         return app;
     }
 
