@@ -8,6 +8,7 @@ using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
 using ErrorHub.RealApps.Pages;
+using ErrorHub.RealApps.Scheduling;
 using ErrorHub.RealApps.Shipping;
 using FastEndpoints;
 using Hangfire;
@@ -23,6 +24,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Quartz;
 using Serilog;
 using Serilog.Extensions.Logging;
 using Yarp.ReverseProxy.Configuration;
@@ -67,6 +69,9 @@ public enum AppKind
     /// own stale-shipment exception with a 409; validators, <c>ThrowError</c> for a 410.
     /// </summary>
     FastEndpoints,
+
+    /// <summary>An API that runs a job on a Quartz.NET scheduler in its process (<c>AddQuartz()</c>, <c>AddQuartzHostedService()</c>).</summary>
+    ScheduledJobs,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -133,6 +138,7 @@ public static class RealApp
             AppKind.BackgroundJobs => BackgroundJobs(builder),
             AppKind.Gateway => Gateway(builder),
             AppKind.FastEndpoints => Shipping(builder),
+            AppKind.ScheduledJobs => ScheduledJobs(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -392,6 +398,24 @@ public static class RealApp
         {
             endpoint.PreProcessor<DepotLookup>(Order.Before);
             endpoint.PostProcessor<StaleShipmentAnswer>(Order.After);
+        });
+        return app;
+    }
+
+    private static WebApplication ScheduledJobs(WebApplicationBuilder builder)
+    {
+        builder.Services.AddQuartz(quartz => quartz.AddJob<StatementJob>(job => job.WithIdentity(StatementJob.Key).StoreDurably()));
+        builder.Services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapPost("/statements/{account:int}/send", async (int account, ISchedulerFactory schedulers) =>
+        {
+            var scheduler = await schedulers.GetScheduler();
+            await scheduler.TriggerJob(StatementJob.Key, new JobDataMap { ["account"] = account });
+            return TypedResults.Accepted($"/statements/{account}");
         });
         return app;
     }

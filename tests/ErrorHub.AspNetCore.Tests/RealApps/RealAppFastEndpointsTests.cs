@@ -33,6 +33,7 @@ public sealed class RealAppFastEndpointsTests
             .StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await run.SendAsync(HttpMethod.Post, "/shipments", "olga", JsonContent.Create(new { destination = "Atlantis", parcels = 3 })))
             .StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await run.SendAsync(HttpMethod.Get, "/shipments/99", "olga")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         var failed = await run.SendAsync(HttpMethod.Get, "/shipments/0", "olga");
         failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await failed.Content.ReadAsStringAsync()).Should().Contain("See application log for stack trace", "FastEndpoints' handler still answers");
@@ -45,7 +46,10 @@ public sealed class RealAppFastEndpointsTests
 
         var events = await run.EventsUpToAsync("'east' was not present");
 
-        events.Should().HaveCount(4, "one per failure, none for the 400s, the 409 and the 410: {0}", RealAppKindsTests.Describe(events));
+        events.Should().HaveCount(5, "one per failure, none for the 400s, the 409 and the 410: {0}", RealAppKindsTests.Describe(events));
+        var printer = RealAppKindsTests.Single(events, "Label printer jammed on shipment 99");
+        RealAppKindsTests.AssertRequestAndUser(printer, "GET /shipments/{id}", "olga", "/shipments/99");
+        printer.Culprit.Should().Contain("GetShipment.HandleAsync", "the post-processor that answered it reported it with the hookup");
         var carrier = RealAppKindsTests.Single(events, "Shipment 0 has no carrier");
         RealAppKindsTests.AssertRequestAndUser(carrier, "GET /shipments/{id}", "olga", "/shipments/0");
         carrier.Culprit.Should().Contain("GetShipment.HandleAsync");

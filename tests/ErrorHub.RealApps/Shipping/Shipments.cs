@@ -49,6 +49,11 @@ public sealed class GetShipment : Endpoint<ShipmentRequest, string>
             throw new StaleShipmentException(request.Id);
         }
 
+        if (request.Id == 99)
+        {
+            throw new LabelPrinterException($"Label printer jammed on shipment {request.Id}");
+        }
+
         await Send.OkAsync($"shipment {request.Id}", ct);
     }
 }
@@ -80,6 +85,9 @@ public sealed class BookShipmentValidator : Validator<BookShipment>
 /// <summary>The app's own "somebody changed it meanwhile": answered 409 by <see cref="StaleShipmentAnswer"/>.</summary>
 public sealed class StaleShipmentException(int id) : Exception($"Shipment {id} was changed by someone else");
 
+/// <summary>The label printer failed: answered by <see cref="StaleShipmentAnswer"/> with a 500 of the app's own, and reported there.</summary>
+public sealed class LabelPrinterException(string message) : Exception(message);
+
 /// <summary>Every endpoint's pre-processor: the caller's depot, from a header; a depot the app does not know fails the lookup.</summary>
 public sealed class DepotLookup : IGlobalPreProcessor
 {
@@ -99,17 +107,27 @@ public sealed class DepotLookup : IGlobalPreProcessor
 
 /// <summary>
 /// The post-processor FastEndpoints' documentation teaches for exceptions: it answers the app's own stale-shipment
-/// exception with a 409 and marks it handled; anything else it leaves alone, and FastEndpoints throws it on.
+/// exception with a 409 and marks it handled, and a label printer's failure with a 500 of its own, which it reports
+/// (docs/sdk.md's hookup: a handled exception reaches no middleware and no log); anything else it leaves alone, and
+/// FastEndpoints throws it on.
 /// </summary>
 public sealed class StaleShipmentAnswer : IGlobalPostProcessor
 {
     public async Task PostProcessAsync(IPostProcessorContext context, CancellationToken ct)
     {
-        if (context.ExceptionDispatchInfo?.SourceException is StaleShipmentException stale)
+        switch (context.ExceptionDispatchInfo?.SourceException)
         {
-            context.MarkExceptionAsHandled();
-            context.HttpContext.Response.StatusCode = StatusCodes.Status409Conflict;
-            await context.HttpContext.Response.WriteAsJsonAsync(new { error = stale.Message }, ct);
+            case StaleShipmentException stale:
+                context.MarkExceptionAsHandled();
+                context.HttpContext.Response.StatusCode = StatusCodes.Status409Conflict;
+                await context.HttpContext.Response.WriteAsJsonAsync(new { error = stale.Message }, ct);
+                break;
+            case LabelPrinterException printer:
+                context.MarkExceptionAsHandled();
+                context.HttpContext.RequestServices.GetRequiredService<IErrorHubClient>().CaptureException(printer);
+                context.HttpContext.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                await context.HttpContext.Response.WriteAsJsonAsync(new { error = "Labels cannot be printed now; try again shortly" }, ct);
+                break;
         }
     }
 }
