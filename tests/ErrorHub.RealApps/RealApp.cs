@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
@@ -248,7 +249,27 @@ public static class RealApp
         // A change feed streamed as a JSON array: its entries go out as they come, so the 200 and the first ones have
         // reached the client when the fourth fails.
         todos.MapGet("/changes", TodoChanges).WithName("TodoChanges");
+
+        // The same feed live: it streams until the client leaves, and logs that it closed.
+        todos.MapGet("/live", (ILoggerFactory loggers, CancellationToken aborted) => LiveTodoChanges(loggers.CreateLogger("TodoLiveFeed"), aborted))
+            .WithName("LiveTodoChanges");
         return app;
+    }
+
+    private static async IAsyncEnumerable<string> LiveTodoChanges(Microsoft.Extensions.Logging.ILogger log, [EnumeratorCancellation] CancellationToken aborted)
+    {
+        try
+        {
+            for (var change = 1; ; change++)
+            {
+                yield return $"todo {change} changed: " + new string('.', 20_000);
+                await Task.Delay(TimeSpan.FromMilliseconds(20), aborted);
+            }
+        }
+        finally
+        {
+            log.LogInformation("Live feed closed");
+        }
     }
 
     private static async IAsyncEnumerable<string> TodoChanges()
