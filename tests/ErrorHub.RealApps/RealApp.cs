@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
@@ -8,6 +9,9 @@ using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
 using ErrorHub.RealApps.Pages;
+using ErrorHub.RealApps.Scheduling;
+using ErrorHub.RealApps.Shipping;
+using FastEndpoints;
 using Hangfire;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
@@ -21,6 +25,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Quartz;
 using Serilog;
 using Serilog.Extensions.Logging;
 using Yarp.ReverseProxy.Configuration;
@@ -58,6 +63,16 @@ public enum AppKind
     /// of the gateway's own; <c>/catalog/{sku}</c> to a stock service, through a response transform of its own.
     /// </summary>
     Gateway,
+
+    /// <summary>
+    /// An API on FastEndpoints as its documentation sets one up: <c>UseDefaultExceptionHandler()</c>, then
+    /// <c>UseFastEndpoints()</c> with a pre-processor every endpoint runs and a post-processor that answers the app's
+    /// own stale-shipment exception with a 409; validators, <c>ThrowError</c> for a 410.
+    /// </summary>
+    FastEndpoints,
+
+    /// <summary>An API that runs a job on a Quartz.NET scheduler in its process (<c>AddQuartz()</c>, <c>AddQuartzHostedService()</c>).</summary>
+    ScheduledJobs,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -123,6 +138,8 @@ public static class RealApp
             AppKind.Layered => Layered(builder),
             AppKind.BackgroundJobs => BackgroundJobs(builder),
             AppKind.Gateway => Gateway(builder),
+            AppKind.FastEndpoints => Shipping(builder),
+            AppKind.ScheduledJobs => ScheduledJobs(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -228,7 +245,42 @@ public static class RealApp
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .WithName("ShareTodo");
         MapExports(app.MapGroup("/exports"));
+
+        // A change feed streamed as a JSON array: its entries go out as they come, so the 200 and the first ones have
+        // reached the client when the fourth fails.
+        todos.MapGet("/changes", TodoChanges).WithName("TodoChanges");
+
+        // The same feed live: it streams until the client leaves, and logs that it closed.
+        todos.MapGet("/live", (ILoggerFactory loggers, CancellationToken aborted) => LiveTodoChanges(loggers.CreateLogger("TodoLiveFeed"), aborted))
+            .WithName("LiveTodoChanges");
         return app;
+    }
+
+    private static async IAsyncEnumerable<string> LiveTodoChanges(Microsoft.Extensions.Logging.ILogger log, [EnumeratorCancellation] CancellationToken aborted)
+    {
+        try
+        {
+            for (var change = 1; ; change++)
+            {
+                yield return $"todo {change} changed: " + new string('.', 20_000);
+                await Task.Delay(TimeSpan.FromMilliseconds(20), aborted);
+            }
+        }
+        finally
+        {
+            log.LogInformation("Live feed closed");
+        }
+    }
+
+    private static async IAsyncEnumerable<string> TodoChanges()
+    {
+        for (var change = 1; change <= 3; change++)
+        {
+            await Task.Yield();
+            yield return $"todo {change} changed: " + new string('.', 20_000); // more than the serializer buffers before it writes
+        }
+
+        throw new InvalidDataException("Change 4 of the todo feed is corrupt");
     }
 
     /// <summary>
@@ -353,6 +405,39 @@ public static class RealApp
         });
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<InMemoryConfigProvider>()
             .Update(GatewayRoutes, GatewayClusters(ordersService, stockService: app.Urls.First())));
+        return app;
+    }
+
+    private static WebApplication Shipping(WebApplicationBuilder builder)
+    {
+        builder.Services.AddShippingApi();
+        var app = builder.Build();
+        app.UseDefaultExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.UseFastEndpoints(config => config.Endpoints.Configurator = endpoint =>
+        {
+            endpoint.PreProcessor<DepotLookup>(Order.Before);
+            endpoint.PostProcessor<StaleShipmentAnswer>(Order.After);
+        });
+        return app;
+    }
+
+    private static WebApplication ScheduledJobs(WebApplicationBuilder builder)
+    {
+        builder.Services.AddQuartz(quartz => quartz.AddJob<StatementJob>(job => job.WithIdentity(StatementJob.Key).StoreDurably()));
+        builder.Services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapPost("/statements/{account:int}/send", async (int account, ISchedulerFactory schedulers) =>
+        {
+            var scheduler = await schedulers.GetScheduler();
+            await scheduler.TriggerJob(StatementJob.Key, new JobDataMap { ["account"] = account });
+            return TypedResults.Accepted($"/statements/{account}");
+        });
         return app;
     }
 
