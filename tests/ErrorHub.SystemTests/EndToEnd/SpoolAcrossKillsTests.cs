@@ -168,6 +168,42 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
         answered.Should().BePositive();
     }
 
+    [Fact]
+    public async Task Batches_stored_whose_answer_never_reached_the_app_are_sent_again_and_stored_once()
+    {
+        const int Orders = 300;
+        const int AnswersToLose = 3;
+        _server = await StartServerAsync();
+
+        // Between the app and the server: a proxy that forwards every batch and, for the first three the server
+        // stored (202), closes the app's connection instead of answering, as a kill between the commit and the
+        // answer does. The SDK cannot know those were stored and sends them again.
+        var proxyUrl = FreePort.NextHttpUrl();
+        var answers = new AnswerCounts();
+        using var forward = new HttpClient { BaseAddress = _serverUrl, Timeout = TimeSpan.FromSeconds(60) };
+        await using var proxy = await StartAnswerLosingProxyAsync(proxyUrl, forward, AnswersToLose, answers);
+        _app = await StartAppAsync(proxyUrl);
+        using var app = AppClient();
+
+        for (var wave = 0; wave < AnswersToLose + 1; wave++)
+        {
+            var first = 1 + (wave * Orders / (AnswersToLose + 1));
+            (await OrderDriver.Start(app, first, Orders / (AnswersToLose + 1), senders: 2, pause: TimeSpan.Zero).CompletionAsync())
+                .Should().Be(Orders / (AnswersToLose + 1));
+        }
+
+        // Settled: every answer the proxy cut came, and the spool the resends went through is empty again.
+        await WaitUntilAsync(() => answers.Lost == AnswersToLose && answers.DeliveredAfterLosses > 0 && BatchFiles().Count == 0, "the resent batches answered", _app);
+        var (stored, dropped) = await WaitForAccountAsync(Orders);
+        await proxy.StopAsync();
+
+        answers.Lost.Should().Be(AnswersToLose, "the proxy cut the answers of stored batches");
+        answers.Forwarded.Should().BeGreaterThan(answers.Lost, "the SDK sent the batches whose answer it never got again");
+        AssertEachOrderStoredOnce(stored, Orders, dropped);
+        dropped.Should().BeEmpty();
+        (await IssueEventCountAsync()).Should().Be(stored.Count, "the issue counts each stored event once, the resent ones too");
+    }
+
     private static void AssertEachOrderStoredOnce(Dictionary<int, int> stored, int orders, Dictionary<string, long> dropped)
     {
         stored.Where(o => o.Value > 1).Select(o => o.Key).Should().BeEmpty("an event resent after a lost answer is stored once");
@@ -199,7 +235,7 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
         return process;
     }
 
-    private async Task<TestProcess> StartAppAsync()
+    private async Task<TestProcess> StartAppAsync(Uri? ingest = null)
     {
         var process = TestProcess.StartDotnet(
             "spool app",
@@ -207,7 +243,7 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
             ["--urls", _appUrl.GetLeftPart(UriPartial.Authority)],
             new Dictionary<string, string?>
             {
-                ["ErrorHub__Dsn"] = $"http://{ProjectKey}@{_serverUrl.Authority}/1",
+                ["ErrorHub__Dsn"] = $"http://{ProjectKey}@{(ingest ?? _serverUrl).Authority}/1",
                 ["ErrorHub__CacheDirectory"] = CacheDirectory,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ASPNETCORE_URLS"] = null,
@@ -254,6 +290,61 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
         });
         await unavailable.StartAsync();
         return unavailable;
+    }
+
+    /// <summary>
+    /// A proxy on <paramref name="url"/> forwarding batches to the server; the first <paramref name="answersToLose"/>
+    /// it stored (202) get no answer: the app's connection is closed instead.
+    /// </summary>
+    private static async Task<WebApplication> StartAnswerLosingProxyAsync(Uri url, HttpClient forward, int answersToLose, AnswerCounts answers)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(url.GetLeftPart(UriPartial.Authority));
+        builder.Logging.ClearProviders();
+        var proxy = builder.Build();
+        proxy.Run(async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), context.Request.Path + context.Request.QueryString)
+            {
+                Content = new ByteArrayContent(body.ToArray()),
+            };
+            foreach (var (name, values) in context.Request.Headers)
+            {
+                if (name.Equals("X-ErrorHub-Key", StringComparison.OrdinalIgnoreCase))
+                {
+                    request.Headers.TryAddWithoutValidation(name, values.ToArray());
+                }
+                else if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase))
+                {
+                    request.Content.Headers.TryAddWithoutValidation(name, values.ToArray());
+                }
+            }
+
+            using var response = await forward.SendAsync(request);
+            answers.CountForwarded();
+            if (response.StatusCode == HttpStatusCode.Accepted && answers.LoseThisAnswer(answersToLose))
+            {
+                context.Abort();
+                return;
+            }
+
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                answers.CountDelivered(answersToLose);
+            }
+
+            context.Response.StatusCode = (int)response.StatusCode;
+            if (response.Headers.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = retryAfter.ToString();
+            }
+
+            await response.Content.CopyToAsync(context.Response.Body);
+        });
+        await proxy.StartAsync();
+        return proxy;
     }
 
     private List<string> BatchFiles() =>
@@ -357,6 +448,44 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
 
     [GeneratedRegex(@"Order (\d+) could not be charged")]
     private static partial Regex OrderNumber();
+
+    /// <summary>What the answer-losing proxy did.</summary>
+    private sealed class AnswerCounts
+    {
+        private int _forwarded;
+        private int _accepted;
+        private int _lost;
+        private int _deliveredAfterLosses;
+
+        public int Forwarded => Volatile.Read(ref _forwarded);
+
+        /// <summary>202s the app got after the last lost one: the SDK had spooled that batch by then (it sends one batch at a time).</summary>
+        public int DeliveredAfterLosses => Volatile.Read(ref _deliveredAfterLosses);
+
+        public int Lost => Volatile.Read(ref _lost);
+
+        public void CountForwarded() => Interlocked.Increment(ref _forwarded);
+
+        public void CountDelivered(int answersToLose)
+        {
+            if (Lost >= answersToLose)
+            {
+                Interlocked.Increment(ref _deliveredAfterLosses);
+            }
+        }
+
+        /// <summary>Whether this 202 is one of the first <paramref name="answersToLose"/>, whose answer the app never gets.</summary>
+        public bool LoseThisAnswer(int answersToLose)
+        {
+            if (Interlocked.Increment(ref _accepted) > answersToLose)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _lost);
+            return true;
+        }
+    }
 
     /// <summary>Senders asking the app to charge numbered orders, each of which fails; counts the failures answered 500.</summary>
     private sealed class OrderDriver
