@@ -346,7 +346,7 @@ internal sealed class GroupingRules
                 || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames))
                 || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
                 || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
-                || (addsOwnExceptionMethod && ThrownByOwnLibrary(exceptions[e])))
+                || (addsOwnExceptionMethod && ThrownByOwnLibrary(exceptions[e]) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
             {
                 return true;
             }
@@ -418,9 +418,17 @@ internal sealed class GroupingRules
     /// <summary>A frame of the exception's own library among its frames (<see cref="DotNetFrames.IsOwnException"/>): a cheap over-estimate of version 15's case.</summary>
     private static bool ThrownByOwnLibrary(ExceptionRecord exception)
     {
+        // Most exception types are the runtime's: they are ruled out before any frame is read.
+        var root = exception.Type.IndexOf('.', StringComparison.Ordinal);
+        if (root <= 0 || exception.Type.StartsWith("System.", StringComparison.Ordinal) || exception.Type.StartsWith("Microsoft.", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
         foreach (var frame in exception.Frames)
         {
-            if (DotNetFrames.IsOwnException(exception.Type, frame))
+            if (frame.Type is { } type && type.AsSpan().StartsWith(exception.Type.AsSpan(0, root + 1), StringComparison.Ordinal)
+                && DotNetFrames.IsOwnException(exception.Type, frame))
             {
                 return true;
             }

@@ -79,6 +79,11 @@ public sealed class PinnedFingerprintV15Tests
         GroupingRules.V15.MayDifferFromPrevious(runtimeType).Should().BeFalse("the runtime's types are thrown everywhere: not a library's own");
         GroupingRules.V15.MayDifferFromPrevious(microsoftType).Should().BeFalse("Microsoft's one root holds many products");
         GroupingRules.V15.MayDifferFromPrevious(Checkout()).Should().BeFalse();
+        var appsOwn = Event(Exception("Shop.Orders.OrderRejectedException", "The order was rejected.",
+            InApp("Shop.Orders.OrderService", "Place"),
+            InApp("Shop.Cart.CartService", "Checkout")));
+        Grouper.Group(appsOwn).Fingerprint.Should().Be(Grouper.Group(appsOwn, GroupingRules.V14).Fingerprint);
+        GroupingRules.V15.MayDifferFromPrevious(appsOwn).Should().BeFalse("an app's own exception thrown in its code has the app frame that keys it, and costs no second fingerprint");
     }
 
     private static IncomingEvent LockFailure(string resource, string what, string method) =>
