@@ -370,6 +370,23 @@ internal static class DotNetFrames
     public static bool IsCancellation(string exceptionType) => CancellationTypes.Contains(NormalizedNames.NormalizeTypeName(exceptionType));
 
     /// <summary>A NullReferenceException: never thrown on purpose, a dereference in the method that threw it.</summary>
+    /// <summary>
+    /// Whether a library threw its own exception type: the type and the throwing frame's type share their first namespace segment, which
+    /// is not the runtime's or Microsoft's (there one root holds many products, and their exceptions are thrown everywhere).
+    /// </summary>
+    public static bool IsOwnException(string exceptionType, FrameRecord throwSite)
+    {
+        var type = NormalizedNames.NormalizeTypeName(exceptionType);
+        var thrower = throwSite.Type is null ? "" : NormalizedNames.NormalizeTypeName(throwSite.Type);
+        var root = type.IndexOf('.', StringComparison.Ordinal);
+        if (root <= 0 || thrower.Length <= root || thrower[root] != '.' || !thrower.AsSpan().StartsWith(type.AsSpan(0, root), StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return !type.StartsWith("System.", StringComparison.Ordinal) && !type.StartsWith("Microsoft.", StringComparison.Ordinal);
+    }
+
     public static bool IsNullDereference(string exceptionType) => NormalizedNames.NormalizeTypeName(exceptionType) == "System.NullReferenceException";
 
     /// <summary>A property's setter (set_X), as the compiler names it.</summary>

@@ -642,6 +642,8 @@ internal static partial class Grouper
             var refusedThread = threadCheck >= 0;
             var guardIndex = refusedThread ? threadCheck : throwIndex;
 
+            // Version 15: where the exception's own library threw it and nothing else will tell the failure, the component that holds the throw site.
+            var ownExceptionAt = -1;
             if (throwSite is not null && !DotNetFrames.IsApp(throwSite, rules))
             {
                 if (DotNetFrames.IsCancellation(exception.Type))
@@ -667,6 +669,10 @@ internal static partial class Grouper
                     var site = rules.NullDereferenceMethod && appFrame is null && DotNetFrames.IsNullDereference(exception.Type)
                         ? DotNetFrames.ShortFrame(throwSite)
                         : DotNetFrames.ComponentName(helperOwner ?? throwSite);
+                    ownExceptionAt = rules.OwnExceptionMethod && appFrame is null && helperOwner is null && site != DotNetFrames.ShortFrame(throwSite)
+                        && !(handlerInlined && throwIndex > delegateIndex) && DotNetFrames.IsOwnException(exception.Type, throwSite)
+                        ? components.Count
+                        : -1;
 
                     // Version 10: the request delegate threw itself (the inlined handler's own dereference or throw): what is beyond it is
                     // shown as the generated frame it was, not counted.
@@ -744,6 +750,14 @@ internal static partial class Grouper
                 // Version 6: names read only without quotes count where nothing else tells the failure: where the message counts
                 // (only the type did), they are in it already, and counting them instead would merge what its text told apart.
                 components.Remove(unquotedOnly);
+            }
+
+            if (ownExceptionAt >= 0 && libraryHandler is null && !components.Exists(c => c.Counts && c.Kind is GroupingComponent.Subject or GroupingComponent.Status))
+            {
+                // Version 15: a library's own exception type says which library failed, not where: one lock type's failure to take a lock and to
+                // release one were one issue. Its method says where; only where no name or status from the message tells the failure already,
+                // as a library's methods are renamed and split between its releases more often than its types.
+                components[ownExceptionAt] = components[ownExceptionAt] with { Value = DotNetFrames.ShortFrame(throwSite!) };
             }
 
             if (components.Count(c => c.Counts) == 1 || (throwSite is null && rules.FramelessNames))

@@ -17,7 +17,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// helper, which stays a frame whatever the JIT inlined after it (docs/grouping.md, "Version 12"); version 13 is version 12 keying by its endpoint
 /// a lambda that the routing middleware awaited directly, a handler that returns a plain Task (docs/grouping.md, "Version 13"); version 14 is version 13 keying
 /// a failure with no frame of the app's code by the request's handler where that handler is a library's method in the stack (the Identity UI's
-/// Razor Pages: docs/grouping.md, "Version 14"). Version 4 is version 3 with
+/// Razor Pages: docs/grouping.md, "Version 14"); version 15 is version 14 keying a library's own exception type without an app frame by the method
+/// that threw it (docs/grouping.md, "Version 15"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -31,7 +32,8 @@ internal sealed class GroupingRules
         bool framelessNames = false, bool httpStatus = false, bool messageLoopEntryIsNotApp = false, bool unquotedTypeNames = false,
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
         bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false,
-        bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false, bool libraryHandlerStandsIn = false)
+        bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false, bool libraryHandlerStandsIn = false,
+        bool ownExceptionMethod = false)
     {
         Version = version;
         Previous = previous;
@@ -53,6 +55,7 @@ internal sealed class GroupingRules
         ThrowHelperOwnerThrew = throwHelperOwnerThrew;
         EndpointMiddlewareCallsHandler = endpointMiddlewareCallsHandler;
         LibraryHandlerStandsIn = libraryHandlerStandsIn;
+        OwnExceptionMethod = ownExceptionMethod;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -181,8 +184,19 @@ internal sealed class GroupingRules
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
         throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true);
 
+    /// <summary>
+    /// Version 14 and: a root cause with no frame of the app's code whose exception type is its thrower's library's own (the type and the
+    /// throwing frame share their root namespace, neither the runtime's nor Microsoft's) counts the method that threw it, where no name or
+    /// status from the message counts: version 14 counted the thrower's type alone, so a storage's lock that could not be taken and one that
+    /// could not be released were one issue (docs/grouping.md, "Version 15").
+    /// </summary>
+    public static GroupingRules V15 { get; } = new(15, V14, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
+        throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true, ownExceptionMethod: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V14;
+    public static GroupingRules Current => V15;
 
     public int Version { get; }
 
@@ -267,6 +281,12 @@ internal sealed class GroupingRules
     public bool LibraryHandlerStandsIn { get; }
 
     /// <summary>
+    /// Without an app frame, a library's own exception type thrown in that library's code (<see cref="DotNetFrames.IsOwnException"/>) counts
+    /// the method that threw it, not only its type, as a null dereference does since version 7.
+    /// </summary>
+    public bool OwnExceptionMethod { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -291,6 +311,7 @@ internal sealed class GroupingRules
         var addsMicrosoftApps = MicrosoftProductsOnly && !Previous.MicrosoftProductsOnly;
         var addsPackages = PackagesAreLibraries && !Previous.PackagesAreLibraries;
         var addsHelperOwner = ThrowHelperOwnerThrew && !Previous.ThrowHelperOwnerThrew;
+        var addsOwnExceptionMethod = OwnExceptionMethod && !Previous.OwnExceptionMethod;
 
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
@@ -324,7 +345,8 @@ internal sealed class GroupingRules
                 || (addsTypeNames && Grouper.MayQuoteTypeName(exceptions[e].Value) && HasOnlyNoise(exceptions[e]))
                 || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames))
                 || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
-                || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
+                || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
+                || (addsOwnExceptionMethod && ThrownByOwnLibrary(exceptions[e]) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
             {
                 return true;
             }
@@ -393,6 +415,28 @@ internal sealed class GroupingRules
     private static bool IsUnlistedMicrosoft(string? typeName) => MicrosoftProducts.IsUnlistedMicrosoft(typeName.AsSpan().TrimStart());
 
     /// <summary>Whether a property setter is among these frames (names only: most stacks have none, and then no frame is read further).</summary>
+    /// <summary>A frame of the exception's own library among its frames (<see cref="DotNetFrames.IsOwnException"/>): a cheap over-estimate of version 15's case.</summary>
+    private static bool ThrownByOwnLibrary(ExceptionRecord exception)
+    {
+        // Most exception types are the runtime's: they are ruled out before any frame is read.
+        var root = exception.Type.IndexOf('.', StringComparison.Ordinal);
+        if (root <= 0 || exception.Type.StartsWith("System.", StringComparison.Ordinal) || exception.Type.StartsWith("Microsoft.", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var frame in exception.Frames)
+        {
+            if (frame.Type is { } type && type.AsSpan().StartsWith(exception.Type.AsSpan(0, root + 1), StringComparison.Ordinal)
+                && DotNetFrames.IsOwnException(exception.Type, frame))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool HasPropertySetter(IReadOnlyList<FrameRecord> frames)
     {
         for (var f = 0; f < frames.Count; f++)
