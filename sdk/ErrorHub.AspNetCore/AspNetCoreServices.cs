@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,5 +21,38 @@ internal static class AspNetCoreServices
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LoggerFilterOptions>, FrameworkLogDefaults>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HubOptions>, HubReporting>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFilterProvider, MvcReporting>());
+        AddFirstExceptionHandler(services);
+    }
+
+    /// <summary>
+    /// <c>UseExceptionHandler</c> asks the app's <see cref="IExceptionHandler"/>s in the order they were registered and stops at
+    /// the first that handles the exception: ErrorHub's goes before any the app registered before <c>AddErrorHub()</c>.
+    /// </summary>
+    private static void AddFirstExceptionHandler(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(IExceptionHandler) && d.ImplementationType == typeof(ExceptionHandlerReporting)))
+        {
+            return;
+        }
+
+        var descriptor = ServiceDescriptor.Singleton<IExceptionHandler, ExceptionHandlerReporting>();
+        var firstOfApp = -1;
+        for (var i = 0; i < services.Count; i++)
+        {
+            if (services[i].ServiceType == typeof(IExceptionHandler))
+            {
+                firstOfApp = i;
+                break;
+            }
+        }
+
+        if (firstOfApp < 0)
+        {
+            services.Add(descriptor);
+        }
+        else
+        {
+            services.Insert(firstOfApp, descriptor);
+        }
     }
 }

@@ -44,7 +44,8 @@ internal sealed class ReportingApp : IAsyncDisposable
         Action<WebApplication> pipeline,
         Action<ErrorHubOptions>? configure = null,
         Action<IServiceCollection>? services = null,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? servicesBeforeErrorHub = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -60,6 +61,7 @@ internal sealed class ReportingApp : IAsyncDisposable
         }
 
         var sent = new ConcurrentQueue<(ErrorHubEvent, ErrorHubHint)>();
+        servicesBeforeErrorHub?.Invoke(builder.Services);
         builder.Services.AddErrorHub(o =>
         {
             configure?.Invoke(o);

@@ -1,7 +1,9 @@
 using ErrorHub.AspNetCore.Tests.Infrastructure;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -92,16 +94,19 @@ public sealed class LoggingTests
     [Fact]
     public async Task The_exception_handlers_error_entry_still_reaches_ErrorHub_under_the_default_levels()
     {
-        // UseErrorHub() is not in the pipeline: only the exception handler's log entry can report the failure.
-        await using var app = await ReportingApp.StartAsync(pipeline =>
-        {
-            pipeline.UseExceptionHandler(error => error.Run(context =>
+        // UseErrorHub() is not in the pipeline, and the IExceptionHandler AddErrorHub() adds is taken out: only the exception
+        // handler's log entry can report the failure.
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
             {
-                context.Response.StatusCode = 500;
-                return Task.CompletedTask;
-            }));
-            pipeline.MapGet("/checkout", () => Shop.Checkout("holiday"));
-        });
+                pipeline.UseExceptionHandler(error => error.Run(context =>
+                {
+                    context.Response.StatusCode = 500;
+                    return Task.CompletedTask;
+                }));
+                pipeline.MapGet("/checkout", () => Shop.Checkout("holiday"));
+            },
+            services: services => services.RemoveAll<IExceptionHandler>());
 
         (await app.GetAsync("/checkout")).Should().Be(500);
 

@@ -1,8 +1,10 @@
 using ErrorHub.AspNetCore.Tests.Infrastructure;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace ErrorHub.AspNetCore.Tests.Reporting;
@@ -95,6 +97,70 @@ public sealed class ReportingDecisionTests
         frames[0].Function.Should().Be("Checkout");
         frames[0].Wrapper.Should().BeFalse("where it failed is never a wrapper");
         frames.Should().Contain(f => f.Type == typeof(CatchAllMiddleware).FullName && f.Wrapper, "the catch-all only passed it on");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_IExceptionHandler_that_answers_500_itself_is_reported_once_with_UseErrorHub_placed_before_UseExceptionHandler(
+        bool handlerRegisteredBeforeAddErrorHub)
+    {
+        // Since .NET 10 the exception handler middleware logs nothing for an exception a handler handled: UseErrorHub()
+        // placed first sees no exception and no log entry carries it; until December 2026 nothing was reported.
+        Action<IServiceCollection> addHandler = services => services.AddExceptionHandler<ProblemFor500Handler>().AddProblemDetails();
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
+            {
+                pipeline.UseErrorHub();
+                pipeline.Use(ReportingApp.SignInFromHeader);
+                pipeline.UseExceptionHandler();
+                pipeline.MapGet("/orders/{id:int}", (int id) => Shop.FindOrder(id));
+                pipeline.MapGet("/checkout", (string bundle) => Shop.Checkout(bundle));
+            },
+            services: handlerRegisteredBeforeAddErrorHub ? null : addHandler,
+            servicesBeforeErrorHub: handlerRegisteredBeforeAddErrorHub ? addHandler : null);
+
+        (await app.GetAsync("/orders/7", user: "alice")).Should().Be(404);
+        app.Sent.Should().BeEmpty("the handler answered 404: handled");
+
+        (await app.GetAsync("/checkout?bundle=holiday", user: "alice")).Should().Be(500);
+        var (e, hint) = app.Sent.Should().ContainSingle().Subject;
+        e.Exceptions[0].Type.Should().Be("System.InvalidOperationException");
+        e.Exceptions[0].Frames[0].Function.Should().Be("Checkout");
+        e.Request!.Url.Should().EndWith("/checkout");
+        e.Tags.Should().Contain("route", "GET /checkout");
+        e.User!.Username.Should().Be("alice");
+        hint.StatusCode.Should().Be(500);
+    }
+
+    [Fact]
+    public async Task An_error_pipeline_whose_diagnostics_are_suppressed_is_reported_with_UseErrorHub_placed_before_it()
+    {
+        // .NET 10's SuppressDiagnosticsCallback turns the exception handler middleware's log entry off; the app's error
+        // pipeline logs only a message, without the exception object (as FastEndpoints' UseDefaultExceptionHandler does).
+        await using var app = await ReportingApp.StartAsync(pipeline =>
+        {
+            pipeline.UseErrorHub();
+            pipeline.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                SuppressDiagnosticsCallback = _ => true,
+                ExceptionHandler = async context =>
+                {
+                    var failure = context.Features.Get<IExceptionHandlerFeature>()!.Error;
+                    context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("App.Errors")
+                        .LogError("{Type}: {Reason}", failure.GetType().Name, failure.Message);
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    await context.Response.WriteAsync("Internal server error");
+                },
+            });
+            pipeline.MapGet("/checkout", (string bundle) => Shop.Checkout(bundle));
+        });
+
+        (await app.GetAsync("/checkout?bundle=holiday")).Should().Be(500);
+
+        var e = app.Events.Should().ContainSingle().Subject;
+        e.Exceptions[0].Type.Should().Be("System.InvalidOperationException");
+        e.Request!.Url.Should().EndWith("/checkout");
     }
 
     [Fact]

@@ -55,3 +55,17 @@ internal sealed class CatchAllMiddleware(RequestDelegate next, ILogger<CatchAllM
         }
     }
 }
+
+/// <summary>
+/// The usual "GlobalExceptionHandler" of .NET 8+ apps: every exception becomes a 500 problem, handled, and logged nowhere
+/// (since .NET 10 the exception handler middleware writes no log entry for an exception a handler handled).
+/// </summary>
+internal sealed class ProblemFor500Handler : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        httpContext.Response.StatusCode = exception is NotFoundException ? StatusCodes.Status404NotFound : StatusCodes.Status500InternalServerError;
+        await httpContext.Response.WriteAsJsonAsync(new { title = "Something went wrong" }, cancellationToken);
+        return true;
+    }
+}
