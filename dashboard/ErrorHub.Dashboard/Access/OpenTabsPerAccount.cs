@@ -10,8 +10,8 @@ namespace ErrorHub.Dashboard.Access;
 /// script could start circuits on connection after connection (long polling needs no WebSocket, so Kestrel's bound on
 /// upgraded connections does not hold it), each keeping its pages' state in memory until the connection ends. A connection
 /// counts from the moment its circuit starts (or is taken over after a reconnect, or resumed from the state of a paused or
-/// evicted circuit: .NET 10's circuit persistence) until the connection ends; past the bound the hub answers the start as a
-/// failed one (blazor.web.js shows its error bar) and logs it once per account.
+/// evicted circuit: .NET 10's circuit persistence) until the connection ends; past the bound the hub refuses the start
+/// (blazor.web.js shows its error bar), closes that connection and logs it once per account.
 /// </summary>
 internal sealed partial class OpenTabsPerAccount(IOptions<ErrorHubServerOptions> options, ILogger<OpenTabsPerAccount> logger) : IHubFilter
 {
@@ -45,6 +45,10 @@ internal sealed partial class OpenTabsPerAccount(IOptions<ErrorHubServerOptions>
                 LogTooManyTabs(logger, user, limit);
             }
 
+            // A refused connection has no circuit and asked for one (so the start deadline no longer holds it): left open,
+            // a script could hold connection after connection past the bound. The answer below may be lost with it;
+            // blazor.web.js then reports the start as failed, as it does the answer.
+            context.Abort();
             return method == "ConnectCircuit" ? false : null; // StartCircuit and ResumeCircuit answer the circuit's id, null when none
         }
 

@@ -32,6 +32,15 @@ public sealed class ApiHostileParametersTests : IAsyncLifetime
         "🙂", "%", "%00", "%C0%AF", "..%2F..%2F", "'\";--", "{\"$ne\":1}", "sideways", new string('x', 7 * 1024),
     ];
 
+    /// <summary>
+    /// Already escaped, sent as they stand (a hand-made or forged link): invalid UTF-8, an overlong slash, a lone surrogate,
+    /// NUL, CR/LF, encoded slashes and dot segments, bidi controls, a broken escape.
+    /// </summary>
+    private static readonly string[] RawValues =
+    [
+        "%FF%FE", "%C0%AF", "%ED%A0%80", "%00", "a%00b", "%0D%0AX-Injected:%201", "%2F", "..%2F..%2Fprojects", "%2E%2E", "%E2%80%AE", "%G0",
+    ];
+
     private ApiHost _api = null!;
 
     public async Task InitializeAsync()
@@ -56,6 +65,11 @@ public sealed class ApiHostileParametersTests : IAsyncLifetime
             {
                 foreach (var value in HostileValues.Append(new string('y', 100 * 1024)))
                 {
+                    requests.Add((method, Path(pattern, parameters, parameter, Uri.EscapeDataString(value)), null));
+                }
+
+                foreach (var value in RawValues)
+                {
                     requests.Add((method, Path(pattern, parameters, parameter, value), null));
                 }
             }
@@ -66,6 +80,11 @@ public sealed class ApiHostileParametersTests : IAsyncLifetime
                 foreach (var value in HostileValues)
                 {
                     requests.Add((method, $"{path}?{name}={Uri.EscapeDataString(value)}", null));
+                }
+
+                foreach (var value in RawValues)
+                {
+                    requests.Add((method, $"{path}?{name}={value}", null));
                 }
 
                 requests.Add((method, $"{path}?{name}=1&{name}=2&{name}=", null));
@@ -93,7 +112,7 @@ public sealed class ApiHostileParametersTests : IAsyncLifetime
             {
                 failures.Enqueue(what);
             }
-            else if (status >= 400 && status is not (414 or 431) && !IsJsonError(response, text))
+            else if (status >= 400 && status is not (414 or 431) && !RefusedByTheHttpServer(request.Path, status, text) && !LeavesTheApi(request.Path) && !IsJsonError(response, text))
             {
                 // 414 and 431 come from the HTTP server itself, before any route (a request line or headers past its limits).
                 failures.Enqueue("not the API's JSON error: " + what);
@@ -124,12 +143,13 @@ public sealed class ApiHostileParametersTests : IAsyncLifetime
             _ => "",
         }));
 
+    /// <param name="value">The hostile value of <paramref name="hostile"/>, escaped (or not) as the test means to send it.</param>
     private static string Path(string pattern, string[] parameters, string? hostile, string? value)
     {
         var path = pattern;
         foreach (var parameter in parameters)
         {
-            var replacement = parameter == hostile ? Uri.EscapeDataString(value!) : parameter switch
+            var replacement = parameter == hostile ? value! : parameter switch
             {
                 "projectId" => "1",
                 "fingerprint" => Checkout,
@@ -151,6 +171,13 @@ public sealed class ApiHostileParametersTests : IAsyncLifetime
         yield return new StringContent("{\"status\":" + new string('9', 100_000) + ",\"limit\":-1e308,\"until\":\"+275760-09-13T00:00:00Z\"}", Encoding.UTF8, "application/json");
         yield return new ByteArrayContent([]);
     }
+
+    /// <summary>Kestrel refuses a path with an encoded NUL itself, before any route: 400 without a body (docs/api.md).</summary>
+    private static bool RefusedByTheHttpServer(string path, int status, string text) =>
+        status == 400 && text.Length == 0 && path.Split('?')[0].Contains("%00", StringComparison.Ordinal);
+
+    /// <summary>Encoded dot segments are resolved before routing: <c>/api/%2E%2E/events</c> is <c>/events</c>, a page's path, no API request.</summary>
+    private static bool LeavesTheApi(string path) => path.Split('?')[0].Contains("%2E%2E", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsJsonError(HttpResponseMessage response, string text)
     {

@@ -571,7 +571,7 @@ public sealed class IssueDetailsTests : DashboardTestContext
 
         target.Find("button.action-unmerge").Click();
         target.WaitForAssertion(() => target.FindAll(".merged-issue").Should().BeEmpty());
-        target.WaitForAssertion(() => target.Find("select.merge-target").QuerySelectorAll("option")[1].TextContent.Should().Be("Another issue (1 event)"));
+        target.WaitForAssertion(() => target.Find("select.merge-target").QuerySelectorAll("option")[1].TextContent.Should().Be("\u2068Another issue\u2069 (1 event)", "the title isolated: its bidi controls reorder only itself"));
         target.WaitForAssertion(() => Timeline(target).Should().HaveCount(2).And.Contain(entry => entry.StartsWith("Ada Admin unmerged just now Unmerged “Another issue”", StringComparison.Ordinal)));
         (await _store.Store.Issues.GetIssueAsync(1, other)).Should().NotBeNull("it stands on its own again");
         (await _store.Store.Issues.GetIssueAsync(1, CheckoutFingerprint))!.EventCount.Should().Be(3);
