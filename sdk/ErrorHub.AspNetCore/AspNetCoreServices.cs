@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,5 +21,6 @@ internal static class AspNetCoreServices
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LoggerFilterOptions>, FrameworkLogDefaults>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HubOptions>, HubReporting>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFilterProvider, MvcReporting>());
+        services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, CircuitPages>());
     }
 }
