@@ -9,13 +9,17 @@ namespace ErrorHub.AspNetCore;
 /// (<c>/_blazor</c>), which says nothing about the page; the circuit's <see cref="NavigationManager"/> knows the page the
 /// user is on, including after in-app navigation. Added to every app by <c>AddErrorHub()</c>; only a circuit makes it.
 /// </summary>
-internal sealed class CircuitPages(NavigationManager navigation, CurrentRequests requests) : CircuitHandler
+/// <remarks>
+/// The navigation manager is asked of the circuit's scope, not taken in the constructor: an app without Blazor has none,
+/// and a host that validates its services at start (every app in Development) would refuse a handler that needs one.
+/// </remarks>
+internal sealed class CircuitPages(IServiceProvider circuitServices, CurrentRequests requests) : CircuitHandler
 {
     public override Task OnCircuitOpenedAsync(Circuit circuit, CancellationToken cancellationToken)
     {
         // The circuit opens inside its connection's request, which a capture on the circuit later finds (see
         // HttpRequestContext): the page goes with that request. One circuit per connection.
-        if (requests.Current is { } connection)
+        if (requests.Current is { } connection && circuitServices.GetService(typeof(NavigationManager)) is NavigationManager navigation)
         {
             connection.Features.Set(new CircuitPage(navigation));
         }
