@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.SignalR;
@@ -21,6 +22,7 @@ internal static class AspNetCoreServices
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LoggerFilterOptions>, FrameworkLogDefaults>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HubOptions>, HubReporting>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFilterProvider, MvcReporting>());
+        services.TryAddEnumerable(ServiceDescriptor.Scoped<CircuitHandler, CircuitPages>());
         AddFirstExceptionHandler(services);
     }
 

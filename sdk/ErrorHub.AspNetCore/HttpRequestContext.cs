@@ -161,6 +161,12 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
                     errorEvent.User = user;
                 }
 
+                // A Blazor circuit's page stands in for the request, as a WebAssembly page's does in the browser.
+                if (_context.Features.Get<CircuitPage>() is { } page)
+                {
+                    RequestCapture.EnrichWithPage(errorEvent, _context, page.Url);
+                }
+
                 _client.SendOrHoldUnwinding(errorEvent, hint, source);
                 return;
             }

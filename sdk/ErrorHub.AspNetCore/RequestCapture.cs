@@ -111,6 +111,27 @@ internal static class RequestCapture
         }
     }
 
+    /// <summary>
+    /// A Blazor circuit's failure: the page the user is on goes as its request (URL, scrubbed query, User-Agent), with
+    /// the browser tags, as a WebAssembly page's in the browser; the connection's own request (<c>/_blazor</c>) is not
+    /// the failure's.
+    /// </summary>
+    public static void EnrichWithPage(ErrorHubEvent errorEvent, HttpContext connection, string? pageUrl)
+    {
+        var userAgent = connection.Request.Headers.UserAgent.ToString();
+        errorEvent.Request ??= BrowserPage.Describe(pageUrl, userAgent);
+        var (browser, clientOs) = ParseUserAgent(userAgent);
+        if (browser is not null)
+        {
+            errorEvent.Tags.TryAdd("browser", browser);
+        }
+
+        if (clientOs is not null)
+        {
+            errorEvent.Tags.TryAdd("client_os", clientOs);
+        }
+    }
+
     // A storm repeats the same request parts event after event: the last of each is remembered with what was made of
     // it (one entry each, swapped whole, so any thread may read and replace it), and made again only when it changes.
     // Parts that carry secrets are not kept: the query string is scrubbed each time, and the Cookie header is

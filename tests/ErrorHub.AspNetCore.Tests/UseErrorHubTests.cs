@@ -11,6 +11,27 @@ namespace ErrorHub.AspNetCore.Tests;
 /// <summary>What UseErrorHub() puts in the pipeline, and what the pipeline then costs a request that does not fail.</summary>
 public sealed class UseErrorHubTests
 {
+    /// <summary>
+    /// A host in Development validates every registered service when it is built: what AddErrorHub() adds for Blazor
+    /// circuits must not need Blazor's services in an app that has none (a Web API), nor break an app that has them.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_Development_host_that_validates_its_services_builds_with_AddErrorHub_with_and_without_Blazor(bool blazor)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        builder.Services.AddErrorHub(o => o.Dsn = "http://0123456789abcdef0123456789abcdef@127.0.0.1:9/1");
+        if (blazor)
+        {
+            builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        }
+
+        var build = () => builder.Build();
+
+        build.Should().NotThrow();
+    }
+
     [Fact]
     public void Without_a_DSN_UseErrorHub_adds_nothing_to_the_pipeline()
     {

@@ -9,7 +9,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddRazorComponents()
-    .AddInteractiveServerComponents();
+    .AddInteractiveServerComponents()
+    .AddInteractiveWebAssemblyComponents();
 // Many Blazor apps register the accessor (for cookies, tenants): it also flows the circuit's WebSocket request into every
 // component call, which ErrorHub must not take for the failure's request.
 builder.Services.AddHttpContextAccessor();
@@ -31,6 +32,32 @@ if (!app.Environment.IsDevelopment())
 
 app.UseErrorHub();
 
+// The client project's ErrorHub settings, which the browser reads at start: the server's own DSN, environment and release,
+// so that a component's failure in the browser goes to the same project, environment and release as on the circuit.
+app.Use(async (context, next) =>
+{
+    if (context.Request.Path == "/appsettings.json")
+    {
+        var settings = app.Configuration.GetSection("ErrorHub");
+        var client = new Dictionary<string, string>
+        {
+            ["Environment"] = settings["Environment"] ?? app.Environment.EnvironmentName.ToLowerInvariant(),
+        };
+        foreach (var name in new[] { "Dsn", "Release" })
+        {
+            if (settings[name] is { Length: > 0 } value)
+            {
+                client[name] = value;
+            }
+        }
+
+        await context.Response.WriteAsJsonAsync(new { ErrorHub = client });
+        return;
+    }
+
+    await next(context);
+});
+
 // The app's sign-in, reduced to a cookie naming the user (as an app's authentication cookie would): it signs in every
 // request, the prerendering one and the circuit's WebSocket alike.
 app.Use((context, next) =>
@@ -50,8 +77,19 @@ app.Use((context, next) =>
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseAntiforgery();
 
+// For the tests: a task the framework left unobserved reaches TaskScheduler.UnobservedTaskException only when a collection
+// finalises it, which an idle app may not run for minutes; the tests ask for one where a report of it would come.
+app.MapPost("/test/collect", () =>
+{
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    return Results.NoContent();
+});
+
 app.MapStaticAssets();
 app.MapRazorComponents<App>()
-    .AddInteractiveServerRenderMode();
+    .AddInteractiveServerRenderMode()
+    .AddInteractiveWebAssemblyRenderMode()
+    .AddAdditionalAssemblies(typeof(ErrorHub.RealApps.Blazor.Client._Imports).Assembly);
 
 app.Run();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 
@@ -124,7 +125,7 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
         }
 
         var exception = args.Exception.InnerExceptions.Count == 1 ? args.Exception.InnerExceptions[0] : args.Exception;
-        if (!Reports(exception))
+        if (IsReplyToEndedCircuit(exception) || !Reports(exception))
         {
             return;
         }
@@ -140,4 +141,39 @@ internal sealed class ProcessHooks(ErrorHubClient client) : IHostedService, IDis
     /// </summary>
     private static bool IsBlazorRedirect(Exception exception) =>
         exception.GetType().FullName == "Microsoft.AspNetCore.Components.NavigationException";
+
+    /// <summary>
+    /// When a component's unhandled exception ends a Blazor Server circuit, a JS interop call still in flight completes
+    /// afterwards and Blazor answers it through the circuit's client, which is gone: a <see cref="NullReferenceException"/>
+    /// in SignalR's <c>SendAsync</c> under <c>RemoteJSRuntime.EndInvokeDotNet</c>, in a task nobody observes
+    /// (dotnet/aspnetcore#45980). It is the echo of the failure already reported, not a failure of its own. Known by its
+    /// frames: this package does not reference ASP.NET Core.
+    /// </summary>
+    internal static bool IsReplyToEndedCircuit(Exception exception)
+    {
+        if (exception is not NullReferenceException)
+        {
+            return false;
+        }
+
+        var frames = new StackTrace(exception, fNeedFileInfo: false).GetFrames();
+        if (frames.Length < 2 || !Is(frames[0], "Microsoft.AspNetCore.SignalR.ClientProxyExtensions", "SendAsync"))
+        {
+            return false;
+        }
+
+        // SendAsync is an extension method that only forwards: the next frames are Blazor's.
+        for (var i = 1; i < Math.Min(frames.Length, 4); i++)
+        {
+            if (Is(frames[i], "Microsoft.AspNetCore.Components.Server.Circuits.RemoteJSRuntime", "EndInvokeDotNet"))
+            {
+                return true;
+            }
+        }
+
+        return false;
+
+        static bool Is(StackFrame frame, string type, string method) =>
+            ExceptionConverter.MethodOf(frame) is { } found && found.Name == method && found.DeclaringType?.FullName == type;
+    }
 }

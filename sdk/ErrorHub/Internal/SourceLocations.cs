@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
@@ -23,10 +24,14 @@ internal static class SourceLocations
     /// A single-file app's assemblies have no file of their own to find symbols beside: there the runtime, which
     /// reads them from memory, resolves files and lines when the exception is captured, as before this split.
     /// </summary>
-    private static readonly bool RuntimeReadsSymbols = string.IsNullOrEmpty(typeof(SourceLocations).Assembly.Location);
+    private static readonly bool RuntimeReadsSymbols = IsSingleFile();
 
     private static readonly ConditionalWeakTable<Assembly, Symbols> SymbolsByAssembly = [];
     private static readonly ConcurrentDictionary<(MethodBase Method, int Offset), SourceLocation> Locations = new();
+
+    // The empty Location the analyzer warns of is what this asks about (NativeAOT apps answer it the same way).
+    [UnconditionalSuppressMessage("SingleFile", "IL3000:Avoid accessing Assembly file path when publishing as a single file", Justification = "An empty Location is the answer looked for.")]
+    private static bool IsSingleFile() => string.IsNullOrEmpty(typeof(SourceLocations).Assembly.Location);
 
     /// <summary>The exception's frames as they are now: methods and IL offsets, no symbol reading.</summary>
     public static StackTrace Capture(Exception exception) => new(exception, fNeedFileInfo: RuntimeReadsSymbols);
@@ -92,6 +97,7 @@ internal static class SourceLocations
             _reader = reader;
         }
 
+        [UnconditionalSuppressMessage("SingleFile", "IL3000:Avoid accessing Assembly file path when publishing as a single file", Justification = "An assembly without a file (single-file, NativeAOT) has no symbols beside it: none are read.")]
         public static Symbols Open(Assembly assembly)
         {
             var path = assembly.Location;
