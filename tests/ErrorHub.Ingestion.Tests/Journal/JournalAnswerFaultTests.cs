@@ -86,6 +86,65 @@ public sealed class JournalAnswerFaultTests(ClickHouseServerFixture clickHouse) 
         second.Logs.Errors.Where(e => e.Message.Contains("Unhandled", StringComparison.OrdinalIgnoreCase)).Should().BeEmpty();
     }
 
+    /// <summary>
+    /// ClickHouse answering every insert with an error for long: the journal takes batches up to its bound on disk, then
+    /// answers 503 with Retry-After (never more on disk than <c>MaxBytes</c>), and once ClickHouse answers properly every
+    /// batch answered 202 arrives once and the journal takes batches again.
+    /// </summary>
+    [Fact]
+    public async Task While_clickhouse_answers_errors_the_journal_fills_to_its_bound_then_answers_503_and_all_it_took_arrives_once_after()
+    {
+        const long MaxBytes = 262_144;
+        await using var proxy = ClickHouseFaultProxy.Start(clickHouse.Url);
+        var database = ClickHouseServerFixture.NewDatabaseName("journal_full");
+        await using var host = await IngestHost.StartAsync(Settings(proxy.Url, database, _journal, new()
+        {
+            ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03",
+            ["ErrorHub:Ingest:MaxStoreWait"] = "00:00:02",
+            ["ErrorHub:Ingest:Journal:SegmentBytes"] = "65536",
+            ["ErrorHub:Ingest:Journal:MaxBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }));
+        var (warm, warmIds) = SampleBatch.WithFreshIds();
+        using (var response = await host.PostAsync(Wire.Encode(warm)))
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        }
+
+        (await WaitUntilStoredAsync(clickHouse.Url, database, warmIds)).Distinct.Should().Be(warmIds.Length);
+        var accepted = new List<Guid>(warmIds);
+        proxy.Fault = ClickHouseFault.ErrorAnswer;
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 400 && refused is null; i++)
+        {
+            var (batch, ids) = SampleBatch.WithFreshIds(copies: 5);
+            var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                accepted.AddRange(ids);
+                response.Dispose();
+                continue;
+            }
+
+            refused = response;
+        }
+
+        refused.Should().NotBeNull("the journal's bound is reached while every insert is refused");
+        using (refused)
+        {
+            refused!.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, await refused.Content.ReadAsStringAsync());
+            refused.Headers.RetryAfter!.Delta.Should().BePositive();
+        }
+
+        host.Journal().Bytes.Should().BeLessThanOrEqualTo(MaxBytes, "the journal's disk use stays within its bound");
+        proxy.FaultedRequests.Should().BePositive();
+
+        proxy.Fault = ClickHouseFault.None;
+        var stored = await WaitUntilStoredAsync(clickHouse.Url, database, accepted, TimeSpan.FromSeconds(120));
+        stored.Should().Be(((long)accepted.Count, (long)accepted.Count), "every batch answered 202 arrives once ClickHouse answers properly, each event once");
+        await WaitForAsync(() => host.Journal().PendingEvents == 0 && host.Journal().Bytes <= MaxBytes - 65536, TimeSpan.FromSeconds(60));
+        (await RetryUntilAcceptedAsync(host, Wire.Encode(SampleBatch.WithFreshIds().Batch))).Should().Be(HttpStatusCode.Accepted, "the journal has room again");
+    }
+
     private static async Task<HttpStatusCode> RetryUntilAcceptedAsync(IngestHost host, byte[] body)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
