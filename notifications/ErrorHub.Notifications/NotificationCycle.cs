@@ -44,6 +44,13 @@ internal sealed class NotificationCycle(
     private readonly NotificationOptions _options = options.Value;
 
     /// <summary>
+    /// Mails the SMTP server took whose new state the store did not record (it failed, or stalled past its timeout, right
+    /// after the send): recorded before anything else is delivered, so that a store failing mid-way does not have them
+    /// sent again. At most one batch: nothing new is sent while any is left. A crash still loses them (docs/notifications.md).
+    /// </summary>
+    private readonly Dictionary<Guid, Notification> _sentNotRecorded = [];
+
+    /// <summary>
     /// One round: evaluate every project's rules, then deliver what is due. With <paramref name="workUntil"/>,
     /// nothing new is started after that time (the lease is only safe until then); the rest waits for the next round.
     /// </summary>
@@ -449,6 +456,7 @@ internal sealed class NotificationCycle(
 
     internal async Task DeliverAsync(CancellationToken cancellationToken, DateTimeOffset? workUntil = null)
     {
+        await RecordSentAsync(cancellationToken);
         var recheck = new RecipientRecheck(access, outbox, settingsStore);
         while (!OutOfTime(workUntil))
         {
@@ -486,6 +494,7 @@ internal sealed class NotificationCycle(
 
             var results = await sender.SendAsync(outgoing, cancellationToken);
             var anyNotTried = false;
+            var outcomes = new List<Notification>(sending.Count);
             for (var i = 0; i < sending.Count; i++)
             {
                 if (results[i].Outcome == DeliveryOutcome.NotTried)
@@ -503,7 +512,20 @@ internal sealed class NotificationCycle(
                     updated = updated with { LastError = updated.LastError is null ? notSentTo : notSentTo + ". " + updated.LastError };
                 }
 
+                if (results[i].Outcome == DeliveryOutcome.Sent)
+                {
+                    // Taken by the server: from here on, only its record may be owed, never the mail.
+                    _sentNotRecorded[updated.Id] = updated;
+                }
+
+                outcomes.Add(updated);
+            }
+
+            foreach (var updated in outcomes)
+            {
+                // A failure here ends the round; what the server took and the store did not record waits in _sentNotRecorded.
                 await outbox.UpdateNotificationAsync(updated, cancellationToken);
+                _sentNotRecorded.Remove(updated.Id);
                 anySent |= updated.State == NotificationState.Sent;
                 LogDelivery(updated);
             }
@@ -513,6 +535,20 @@ internal sealed class NotificationCycle(
             {
                 return; // a failing server is tried again next round, after the back-off
             }
+        }
+    }
+
+    /// <summary>
+    /// Records the mails an earlier round sent while the store failed, each once; throws (sending nothing) while the store
+    /// still fails. A failed attempt the store missed is not kept: the mail is simply tried again, its attempt uncounted.
+    /// </summary>
+    private async Task RecordSentAsync(CancellationToken cancellationToken)
+    {
+        foreach (var sent in _sentNotRecorded.Values.ToList())
+        {
+            await outbox.UpdateNotificationAsync(sent, cancellationToken);
+            _sentNotRecorded.Remove(sent.Id);
+            NotificationLog.RecordedLate(logger, sent.ProjectId, sent.Key);
         }
     }
 

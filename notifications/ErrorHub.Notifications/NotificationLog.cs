@@ -48,4 +48,7 @@ internal static partial class NotificationLog
 
     [LoggerMessage(EventId = 9014, Level = LogLevel.Warning, Message = "An invitation mail could not be sent: {Error}")]
     public static partial void InvitationMailFailed(ILogger logger, string error, Exception? exception);
+
+    [LoggerMessage(EventId = 9015, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId} was sent while the store failed; recorded as sent now, not sent again")]
+    public static partial void RecordedLate(ILogger logger, int projectId, string key);
 }

@@ -31,6 +31,13 @@ internal sealed partial class StoreSchemaInitializer(
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LastRetryDelay = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// ClickHouse's errors of a busy or briefly sick server, which its HTTP interface answers with a plain 500: timeouts
+    /// (159, 209), a network error between nodes (210), too many queries or connections (202, 203), the memory limit
+    /// (241), a replica read-only while it has no ZooKeeper session (242), too many parts (252).
+    /// </summary>
+    private static readonly HashSet<int> PassingErrorCodes = [159, 202, 203, 209, 210, 241, 242, 252];
+
     private readonly CancellationTokenSource _stopping = new();
     private Task _background = Task.CompletedTask;
     private bool _disposed;
@@ -77,13 +84,17 @@ internal sealed partial class StoreSchemaInitializer(
     }
 
     /// <summary>
-    /// The store could not be asked, or could not take the schema for now: no connection, a timeout, no ZooKeeper session.
-    /// A store that answered with a refusal of its own is not retried.
+    /// The store could not be asked, or could not take the schema for now: no connection, a timeout, no ZooKeeper session,
+    /// an answer that broke or made no sense after its 200 (a sick server, a middlebox), a proxy's own error without
+    /// ClickHouse's code, or one of ClickHouse's errors of the moment (<see cref="PassingErrorCodes"/>). A store that
+    /// answered with a refusal of its own (a wrong password, no right to create tables, an unknown cluster) is not retried.
     /// </summary>
     private static bool IsUnreachable(Exception exception) => exception switch
     {
         ClickHouseException clickHouse => clickHouse.StatusCode is null || clickHouse.NoZooKeeperSession
-            || clickHouse.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout,
+            || clickHouse.StatusCode is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout or HttpStatusCode.TooManyRequests
+            || (clickHouse.ErrorCode is null && clickHouse.StatusCode is { } status && (int)status >= 500)
+            || (clickHouse.ErrorCode is { } code && PassingErrorCodes.Contains(code)),
         HttpRequestException or TimeoutException => true,
         OperationCanceledException => true, // the HTTP client's own timeout
         _ => false,

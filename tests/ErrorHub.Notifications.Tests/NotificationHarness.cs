@@ -63,13 +63,13 @@ internal sealed class NotificationHarness : IAsyncDisposable
 
     internal NotificationCycle Cycle => Services.GetRequiredService<NotificationCycle>();
 
-    public static async Task<NotificationHarness> CreateAsync(SmtpServerFixture smtp, Dictionary<string, string?>? overrides = null, int? smtpPort = null)
+    public static async Task<NotificationHarness> CreateAsync(SmtpServerFixture? smtp, Dictionary<string, string?>? overrides = null, int? smtpPort = null)
     {
         var settings = new Dictionary<string, string?>
         {
             ["ErrorHub:PublicUrl"] = PublicUrl,
             ["ErrorHub:Notifications:Smtp:Host"] = "127.0.0.1",
-            ["ErrorHub:Notifications:Smtp:Port"] = (smtpPort ?? smtp.Port).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ErrorHub:Notifications:Smtp:Port"] = (smtpPort ?? (smtp ?? throw new ArgumentNullException(nameof(smtp), "Name an SMTP server or its port.")).Port).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ErrorHub:Notifications:Smtp:Security"] = "None",
             ["ErrorHub:Notifications:Smtp:From"] = "ErrorHub <errors@example.com>",
             ["ErrorHub:Notifications:Smtp:Timeout"] = "00:00:05",

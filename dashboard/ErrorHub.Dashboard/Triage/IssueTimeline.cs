@@ -82,7 +82,14 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
     }
 
     /// <summary>Adds a comment, or answers why not (empty, or too long) with nothing stored.</summary>
-    public async Task<CommentResult> CommentAsync(int projectId, string fingerprint, IssueActor by, string? text, CancellationToken cancellationToken = default)
+    public Task<CommentResult> CommentAsync(int projectId, string fingerprint, IssueActor by, string? text, CancellationToken cancellationToken = default) =>
+        CommentAsync(projectId, fingerprint, by, text, Guid.NewGuid(), cancellationToken);
+
+    /// <summary>
+    /// Adds the comment <paramref name="id"/>: the same id again (a retry after an answer that broke after the store took
+    /// the comment) stores it once, and mails it once.
+    /// </summary>
+    public async Task<CommentResult> CommentAsync(int projectId, string fingerprint, IssueActor by, string? text, Guid id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(by);
         var trimmed = text?.Trim() ?? "";
@@ -96,7 +103,7 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
             return new CommentResult(null, $"A comment is at most {MaxCommentLength:N0} characters; this one has {trimmed.Length:N0}.");
         }
 
-        var comment = new IssueChange(projectId, fingerprint, Guid.NewGuid(), clock.GetUtcNow(), IssueChangeKind.Comment, by.Id, by.Name) { Text = trimmed };
+        var comment = new IssueChange(projectId, fingerprint, id, clock.GetUtcNow(), IssueChangeKind.Comment, by.Id, by.Name) { Text = trimmed };
         await history.AddAsync(comment, cancellationToken);
         if (workflow is not null)
         {

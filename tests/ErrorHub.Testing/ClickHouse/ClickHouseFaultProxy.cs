@@ -55,6 +55,13 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     /// <summary>How many requests were answered with a fault so far.</summary>
     public int FaultedRequests => Volatile.Read(ref _faulted);
 
+    /// <summary>
+    /// Which requests meet <see cref="Fault"/>, by their head (request line and headers, URL-decoded) and the first KB of
+    /// their body, where a statement may be; null: every one. The others are passed on and answered unchanged, so that, say, an
+    /// insert's answer breaks while the reads before it work.
+    /// </summary>
+    public Func<string, bool>? FaultOnly { get; set; }
+
     public ClickHouseFault Fault
     {
         get => _fault;
@@ -121,6 +128,13 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
             var request = await ReadRequestAsync(client.GetStream());
             if (request is null)
             {
+                return;
+            }
+
+            if (FaultOnly is { } only && !only(RequestHead(request)))
+            {
+                await upstream.GetStream().WriteAsync(request, _stop.Token);
+                await client.GetStream().WriteAsync(await ReadToEndAsync(upstream.GetStream()), _stop.Token);
                 return;
             }
 
@@ -226,6 +240,10 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
         var rewritten = Encoding.Latin1.GetBytes(string.Join("\r\n", kept) + "\r\nConnection: close\r\n\r\n");
         return [.. rewritten, .. received.GetBuffer().AsSpan(headerEnd, (int)received.Length - headerEnd)];
     }
+
+    /// <summary>The head and the start of the body (where an insert may name its table instead of the query string).</summary>
+    private static string RequestHead(byte[] request) =>
+        WebUtility.UrlDecode(Encoding.Latin1.GetString(request, 0, Math.Min(request.Length, Math.Max(0, HeaderEnd(request)) + 1024)));
 
     private async Task<byte[]> ReadToEndAsync(NetworkStream stream)
     {

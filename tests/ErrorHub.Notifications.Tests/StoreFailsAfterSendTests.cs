@@ -1,0 +1,200 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using ErrorHub.Storage;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace ErrorHub.Notifications.Tests;
+
+/// <summary>
+/// The store fails right after the SMTP server took a round's mails, before their delivery was recorded (here another
+/// process takes SQLite's write lock the moment the first mail is accepted and holds it past the busy timeout): the round
+/// fails, and once the store answers again each mail is recorded as sent without going out a second time. Until December
+/// 2026 every mail of that batch was sent again at the next round.
+/// </summary>
+public sealed class StoreFailsAfterSendTests : IAsyncLifetime
+{
+    private static readonly TimeSpan RoundBound = TimeSpan.FromSeconds(120);
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-sentnotrecorded-").FullName;
+    private SqliteConnection? _holder;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Mails_the_smtp_server_took_while_the_store_failed_are_recorded_once_it_answers_and_not_sent_again()
+    {
+        var database = Path.Combine(_directory, "errorhub.db");
+        await using var server = RecordingSmtpServer.Start(onAccepted: async () =>
+        {
+            if (_holder is not null)
+            {
+                return;
+            }
+
+            // Another process's write transaction (a backup, a sqlite3 shell left in BEGIN), from the first accepted mail on.
+            _holder = new SqliteConnection($"Data Source={database};Pooling=False");
+            await _holder.OpenAsync();
+            await using var begin = _holder.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE;";
+            await begin.ExecuteNonQueryAsync();
+        });
+        await using var harness = await NotificationHarness.CreateAsync(smtp: null, new()
+        {
+            ["ErrorHub:Store:Sqlite:Path"] = database,
+        }, smtpPort: server.Port);
+        var shop = await harness.CreateProjectAsync("shop");
+        await harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("new", AlertTrigger.NewIssue)], ExtraAddresses = ["team@example.com"] });
+        await harness.RoundAsync();
+        var at = harness.Time.GetUtcNow().AddSeconds(1);
+        await harness.InsertAsync(Crashes.Checkout(shop.Id, at), Crashes.Checkout(shop.Id, at, fingerprint: "fp-payment"));
+        harness.Time.Advance(TimeSpan.FromMinutes(1));
+
+        await FluentActions.Awaiting(() => harness.RoundAsync().WaitAsync(RoundBound)).Should().ThrowAsync<SqliteException>("the store is locked when the deliveries are to be recorded");
+        server.Messages.Should().HaveCount(2, "both mails of the batch went out before the store failed");
+
+        await _holder!.DisposeAsync();
+        harness.Time.Advance(TimeSpan.FromMinutes(10));
+        await harness.RoundAsync().WaitAsync(RoundBound);
+        harness.Time.Advance(TimeSpan.FromHours(2));
+        await harness.RoundAsync().WaitAsync(RoundBound);
+
+        server.Messages.Should().HaveCount(2, "a mail the server took is not sent again because its record came late");
+        var history = await harness.HistoryAsync(shop);
+        history.Should().HaveCount(2);
+        history.Should().OnlyContain(n => n.State == NotificationState.Sent && n.Attempts == 1 && n.SentAt != null);
+        harness.Log.Entries.Should().Contain(e => e.Message.Contains("recorded as sent now, not sent again", StringComparison.Ordinal));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_holder is not null)
+        {
+            await _holder.DisposeAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held: the temp folder is cleaned eventually.
+        }
+    }
+
+    /// <summary>
+    /// A loopback SMTP server that takes every mail and keeps it, and runs <c>onAccepted</c> after a mail's data and before
+    /// its 250: the moment the mail counts as delivered for the client.
+    /// </summary>
+    private sealed class RecordingSmtpServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(5));
+        private readonly List<string> _messages = [];
+        private readonly Func<Task> _onAccepted;
+        private Task _serving = Task.CompletedTask;
+
+        private RecordingSmtpServer(Func<Task> onAccepted) => _onAccepted = onAccepted;
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public IReadOnlyList<string> Messages
+        {
+            get
+            {
+                lock (_messages)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public static RecordingSmtpServer Start(Func<Task> onAccepted)
+        {
+            var server = new RecordingSmtpServer(onAccepted);
+            server._listener.Start();
+            server._serving = server.ServeAsync();
+            return server;
+        }
+
+        private async Task ServeAsync()
+        {
+            var connections = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    connections.Add(AnswerAsync(await _listener.AcceptTcpClientAsync(_stop.Token)));
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                // The test is over.
+            }
+
+            await Task.WhenAll(connections);
+        }
+
+        private async Task AnswerAsync(TcpClient connection)
+        {
+            using var _ = connection;
+            var stream = connection.GetStream();
+            using var reader = new StreamReader(stream, Encoding.Latin1);
+            try
+            {
+                await WriteAsync(stream, "220 mail.example.com ESMTP\r\n");
+                while (await reader.ReadLineAsync(_stop.Token) is { } line)
+                {
+                    var command = line.Length >= 4 ? line[..4].ToUpperInvariant() : line.ToUpperInvariant();
+                    switch (command)
+                    {
+                        case "EHLO":
+                            await WriteAsync(stream, "250-mail.example.com\r\n250 8BITMIME\r\n");
+                            break;
+                        case "DATA":
+                            await WriteAsync(stream, "354 go ahead\r\n");
+                            var message = new StringBuilder();
+                            while (await reader.ReadLineAsync(_stop.Token) is { } data && data != ".")
+                            {
+                                message.AppendLine(data);
+                            }
+
+                            lock (_messages)
+                            {
+                                _messages.Add(message.ToString());
+                            }
+
+                            await _onAccepted();
+                            await WriteAsync(stream, "250 queued\r\n");
+                            break;
+                        case "QUIT":
+                            await WriteAsync(stream, "221 bye\r\n");
+                            return;
+                        default:
+                            await WriteAsync(stream, "250 OK\r\n");
+                            break;
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+            {
+                // The worker hung up, or the test is over.
+            }
+        }
+
+        private async Task WriteAsync(NetworkStream stream, string text) =>
+            await stream.WriteAsync(Encoding.Latin1.GetBytes(text), _stop.Token);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _serving;
+            _stop.Dispose();
+        }
+    }
+}
