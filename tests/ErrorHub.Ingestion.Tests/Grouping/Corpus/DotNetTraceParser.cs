@@ -336,8 +336,9 @@ internal static partial class DotNetTraceParser
     /// <summary>
     /// "at", and the word localized runtimes print instead (Japanese "場所", Traditional Chinese "於", Arabic "عند"); Italian prints "in", also the word
     /// before the file, and Czech "v", a word its messages use too, so only a line with an argument list is an Italian or Czech frame, never a message's line.
+    /// A name may hold a hyphen: Visual Basic names its closures and lambdas so (<c>_Closure$__12-0._Lambda$__0</c>).
     /// </summary>
-    [GeneratedRegex(@"^(?:(?:at|bei|à|在|於|в|en|w|em|vid|ved|場所|عند)\s+(?<rest>[\w<>.`+\[\],$|]+(?:\s*\(.*)?)|(?:in|v)\s+(?<rest>[\w<>.`+\[\],$|]+\s*\(.*))$")]
+    [GeneratedRegex(@"^(?:(?:at|bei|à|在|於|в|en|w|em|vid|ved|場所|عند)\s+(?<rest>[\w<>.`+\[\],$|-]+(?:\s*\(.*)?)|(?:in|v)\s+(?<rest>[\w<>.`+\[\],$|-]+\s*\(.*))$")]
     private static partial Regex FrameLine();
 
     /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号", Danish "linje"; German .NET Framework ends it with a period).</summary>

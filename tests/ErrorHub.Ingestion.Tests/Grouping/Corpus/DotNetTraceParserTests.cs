@@ -66,6 +66,21 @@ public sealed class DotNetTraceParserTests
     }
 
     [Fact]
+    public void Visual_Basic_closures_and_lambdas_are_frames_not_the_message()
+    {
+        // Visual Basic names a closure and its lambdas with a hyphen; read as a message line, every frame of such a report joined the message.
+        var parsed = DotNetTraceParser.Parse("""
+            NAudio.MmException: NoDriver calling waveOutRestart
+               在 PCL.ModMusic._Closure$__._Lambda$__14-0()
+               在 PCL.ModBase._Closure$__111-0._Lambda$__0()
+            """);
+
+        parsed.Exceptions[0].Value.Should().Be("NoDriver calling waveOutRestart");
+        parsed.Exceptions[0].Frames.Select(f => (f.Type, f.Function)).Should().Equal(
+            ("PCL.ModMusic._Closure$__", "_Lambda$__14-0"), ("PCL.ModBase._Closure$__111-0", "_Lambda$__0"));
+    }
+
+    [Fact]
     public void An_explicit_interface_implementation_is_a_method_of_its_declaring_type()
     {
         // The SDK sends the declaring type and the method's own name, which for an explicit implementation is the interface's
