@@ -170,4 +170,40 @@ public abstract partial class StoreContractTests
         await merging.Merges.UnmergeAsync(Project, "source");
         (await merging.Issues.GetIssueAsync(Project, "source")).Should().NotBeNull("the unmerging process reads its own change at once");
     }
+
+    /// <summary>
+    /// The issue merged into stands the whole time, whatever a read meets of the merge's rows: merged, unmerged, or the
+    /// moment between. A maintainer's issue page reads it right after each merge and unmerge.
+    /// </summary>
+    [Fact]
+    public async Task The_issue_merged_into_is_read_whole_at_every_moment_while_another_merges_into_it_and_unmerges_again()
+    {
+        await SeedMergeableAsync();
+        const int Rounds = 15;
+        var targetEvents = new List<long>();
+        using var done = new CancellationTokenSource();
+        var reading = Task.Run(async () =>
+        {
+            do
+            {
+                var target = await Store.Issues.GetIssueAsync(Project, "target");
+                target.Should().NotBeNull("the issue merged into never vanishes");
+                targetEvents.Add(target!.EventCount);
+            }
+            while (!done.IsCancellationRequested);
+        });
+
+        for (var round = 0; round < Rounds; round++)
+        {
+            await Store.Merges.MergeAsync(Project, "target", ["it's \\ source"], T0.AddDays(1));
+            (await Store.Issues.GetIssueAsync(Project, "target"))!.EventCount.Should().Be(4);
+            await Store.Merges.UnmergeAsync(Project, "it's \\ source");
+            (await Store.Issues.GetIssueAsync(Project, "target"))!.EventCount.Should().Be(2);
+            (await Store.Issues.GetIssueAsync(Project, "it's \\ source")).Should().NotBeNull("an unmerged issue stands on its own at once");
+        }
+
+        await done.CancelAsync();
+        await reading;
+        targetEvents.Should().OnlyContain(events => events == 2 || events == 4, "the target has its own events, with or without the merged issue's");
+    }
 }

@@ -577,6 +577,41 @@ public sealed class IssueDetailsTests : DashboardTestContext
         (await _store.Store.Issues.GetIssueAsync(1, CheckoutFingerprint))!.EventCount.Should().Be(3);
     }
 
+    /// <summary>
+    /// After a merge the page reads the merged issue again (gone) while the browser already takes it to the issue it went
+    /// into; on a busy store that read answered last, and the target's page said "Not found".
+    /// </summary>
+    [Fact]
+    public async Task Merge_into_another_issue_shows_that_issue_even_when_the_read_of_the_merged_one_answers_after_the_page_moved_there()
+    {
+        var other = Fingerprint("other");
+        var reads = new LateGoneIssueReads(_store.Store.Issues, other);
+        Services.AddSingleton<IIssueReader>(reads);
+        var cut = await RenderIssueAsync(other);
+        cut.WaitForAssertion(() => cut.Find("select.merge-target").QuerySelectorAll("option").Length.Should().Be(2));
+
+        cut.Find("select.merge-target").Change(CheckoutFingerprint);
+        cut.Find("form.merge-form").Submit();
+        var navigation = Services.GetRequiredService<NavigationManager>();
+        cut.WaitForAssertion(() => navigation.Uri.Should().EndWith(DashboardPaths.Issue(1, CheckoutFingerprint)));
+        await reads.Held.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The router gives the page the target's fingerprint, and the page shows the target ...
+        cut.Render(parameters => parameters.Add(page => page.Fingerprint, CheckoutFingerprint));
+        cut.WaitForAssertion(() => cut.Find(".merged-issue .merged-title").TextContent.Should().Be("Another issue"));
+        cut.Find("h1.issue-title").TextContent.Should().Be(CheckoutTitle);
+
+        // ... and still does once the late answer arrives (the page's reload after it ends by drawing the merge part anew,
+        // which lists the issues again).
+        var listReads = reads.IssueListReads;
+        reads.LetGo();
+        cut.WaitForState(() => _notFound || reads.IssueListReads > listReads);
+        _notFound.Should().BeFalse("the target of a merge never vanishes, not even for a moment");
+        navigation.Uri.Should().EndWith(DashboardPaths.Issue(1, CheckoutFingerprint));
+        cut.WaitForAssertion(() => cut.Find("h1.issue-title").TextContent.Should().Be(CheckoutTitle));
+        cut.Find(".issue-stats").TextContent.Should().Contain("4");
+    }
+
     [Fact]
     public async Task Merge_into_finds_an_issue_beyond_the_hundred_most_recent_by_search_or_by_its_address()
     {

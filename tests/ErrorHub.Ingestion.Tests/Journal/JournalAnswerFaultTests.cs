@@ -113,20 +113,8 @@ public sealed class JournalAnswerFaultTests(ClickHouseServerFixture clickHouse) 
         (await WaitUntilStoredAsync(clickHouse.Url, database, warmIds)).Distinct.Should().Be(warmIds.Length);
         var accepted = new List<Guid>(warmIds);
         proxy.Fault = ClickHouseFault.ErrorAnswer;
-        HttpResponseMessage? refused = null;
-        for (var i = 0; i < 400 && refused is null; i++)
-        {
-            var (batch, ids) = SampleBatch.WithFreshIds(copies: 5);
-            var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
-            if (response.StatusCode == HttpStatusCode.Accepted)
-            {
-                accepted.AddRange(ids);
-                response.Dispose();
-                continue;
-            }
-
-            refused = response;
-        }
+        var (posted, refused) = await host.PostUntilRefusedAsync(copies: 5, gzip: true);
+        accepted.AddRange(posted);
 
         refused.Should().NotBeNull("the journal's bound is reached while every insert is refused");
         using (refused)

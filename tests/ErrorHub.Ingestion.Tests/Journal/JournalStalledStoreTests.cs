@@ -49,21 +49,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
         (await WaitUntilStoredAsync(_clickHouse.Url, _database, warmIds)).Distinct.Should().Be(3);
 
         Signal("STOP");
-        var accepted = new List<Guid>();
-        HttpResponseMessage? refused = null;
-        for (var i = 0; i < 400 && refused is null; i++)
-        {
-            var (batch, ids) = SampleBatch.WithFreshIds(copies: 5);
-            var response = await host.PostAsync(Wire.Encode(batch), gzip: true);
-            if (response.StatusCode == HttpStatusCode.Accepted)
-            {
-                accepted.AddRange(ids);
-                response.Dispose();
-                continue;
-            }
-
-            refused = response;
-        }
+        var (accepted, refused) = await host.PostUntilRefusedAsync(copies: 5, gzip: true);
 
         accepted.Should().HaveCountGreaterThan(15 * 10, "batches are accepted without the store while the journal has room");
         refused.Should().NotBeNull("the journal's bound is reached");
@@ -165,21 +151,7 @@ public sealed class JournalStalledStoreTests : IAsyncLifetime
             (await WaitUntilStoredAsync(_clickHouse.Url, _database, warmIds)).Distinct.Should().Be(3);
 
             Signal("STOP");
-            var accepted = new List<Guid>();
-            HttpResponseMessage? refused = null;
-            for (var i = 0; i < 400 && refused is null; i++)
-            {
-                var (batch, ids) = SampleBatch.WithFreshIds(copies: 20);
-                var response = await host.PostAsync(Wire.Encode(batch));
-                if (response.StatusCode == HttpStatusCode.Accepted)
-                {
-                    accepted.AddRange(ids);
-                    response.Dispose();
-                    continue;
-                }
-
-                refused = response;
-            }
+            var (accepted, refused) = await host.PostUntilRefusedAsync(copies: 20);
 
             accepted.Should().NotBeEmpty("batches are journaled while the disk has room");
             refused.Should().NotBeNull("the disk fills up");

@@ -23,8 +23,6 @@ namespace ErrorHub.SystemTests.EndToEnd;
 public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
 {
     private const string ProjectKey = "spoolkill-5a2c3b4d6e7f8091";
-    private const string AdminEmail = "maintainer@example.com";
-    private const string AdminPassword = "maintainer password 1";
     private const string SpoolExtension = ".ehbatch";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
@@ -47,24 +45,9 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
+        await TestProcess.EndAllAsync(_app, _server);
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        TestDirectory.DeleteQuietly(_data);
     }
 
     [Fact]
@@ -213,26 +196,10 @@ public sealed partial class SpoolAcrossKillsTests : IAsyncLifetime
 
     private HttpClient AppClient() => new() { BaseAddress = _appUrl, Timeout = TimeSpan.FromSeconds(60) };
 
-    private async Task<TestProcess> StartServerAsync()
+    private Task<TestProcess> StartServerAsync()
     {
         Directory.CreateDirectory(ServerDirectory);
-        var process = TestProcess.StartDotnet(
-            "dashboard",
-            RepositoryPaths.BuiltAssembly("dashboard/ErrorHub.Dashboard"),
-            ["--urls", _serverUrl.GetLeftPart(UriPartial.Authority)],
-            ServerHostEnvironment.Production(ServerDirectory, new Dictionary<string, string?>
-            {
-                ["ErrorHub__Project__Id"] = "1",
-                ["ErrorHub__Project__PublicKey"] = ProjectKey,
-                ["ErrorHub__Admin__Email"] = AdminEmail,
-                ["ErrorHub__Admin__Password"] = AdminPassword,
-                ["ErrorHub__Ingest__SpikeEventsPerSecond"] = "0",
-                ["ErrorHub__Retention__Enabled"] = "false",
-                ["Logging__LogLevel__Default"] = null,
-                ["Logging__LogLevel__Microsoft.AspNetCore"] = null,
-            }));
-        await process.WaitForHttpAsync(new Uri(_serverUrl, "/readyz"), StartTimeout);
-        return process;
+        return ServerHostEnvironment.StartSqliteServerAsync("dashboard/ErrorHub.Dashboard", ServerDirectory, _serverUrl, ProjectKey);
     }
 
     private async Task<TestProcess> StartAppAsync(Uri? ingest = null)

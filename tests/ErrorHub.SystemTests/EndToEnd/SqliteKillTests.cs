@@ -17,10 +17,7 @@ namespace ErrorHub.SystemTests.EndToEnd;
 public sealed class SqliteKillTests : IAsyncLifetime
 {
     private const string ProjectKey = "sqlitekill-4f1c2b3a4d5e6f70";
-    private const string AdminEmail = "maintainer@example.com";
-    private const string AdminPassword = "maintainer password 1";
     private const int Senders = 4;
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-sqlitekill-").FullName;
     private TestProcess? _server;
@@ -29,19 +26,9 @@ public sealed class SqliteKillTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
+        await TestProcess.EndAllAsync(_server);
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        TestDirectory.DeleteQuietly(_directory);
     }
 
     [Theory]
@@ -83,7 +70,7 @@ public sealed class SqliteKillTests : IAsyncLifetime
         if (host.StartsWith("dashboard", StringComparison.Ordinal))
         {
             using var maintainer = DashboardForms.NewClient(url);
-            await DashboardForms.SignInAsync(maintainer, AdminEmail, AdminPassword);
+            await DashboardForms.SignInAsync(maintainer, ServerHostEnvironment.AdminEmail, ServerHostEnvironment.AdminPassword);
             using var issues = await maintainer.GetAsync("/projects/1/issues");
             var html = WebUtility.HtmlDecode(await issues.Content.ReadAsStringAsync());
             issues.StatusCode.Should().Be(HttpStatusCode.OK, html);
@@ -96,26 +83,7 @@ public sealed class SqliteKillTests : IAsyncLifetime
         _server.Output.Contains("Unhandled exception").Should().BeFalse(_server.Output.ToString());
     }
 
-    private async Task<TestProcess> StartAsync(string host, Uri url)
-    {
-        var process = TestProcess.StartDotnet(
-            Path.GetFileName(host),
-            RepositoryPaths.BuiltAssembly(host),
-            ["--urls", url.GetLeftPart(UriPartial.Authority)],
-            ServerHostEnvironment.Production(_directory, new Dictionary<string, string?>
-            {
-                ["ErrorHub__Project__Id"] = "1",
-                ["ErrorHub__Project__PublicKey"] = ProjectKey,
-                ["ErrorHub__Admin__Email"] = AdminEmail,
-                ["ErrorHub__Admin__Password"] = AdminPassword,
-                ["ErrorHub__Ingest__SpikeEventsPerSecond"] = "0",
-                ["ErrorHub__Retention__Enabled"] = "false",
-                ["Logging__LogLevel__Default"] = null,
-                ["Logging__LogLevel__Microsoft.AspNetCore"] = null,
-            }));
-        await process.WaitForHttpAsync(new Uri(url, "/readyz"), StartTimeout);
-        return process;
-    }
+    private Task<TestProcess> StartAsync(string host, Uri url) => ServerHostEnvironment.StartSqliteServerAsync(host, _directory, url, ProjectKey);
 
     /// <summary>
     /// Reads, outside the server, which of <paramref name="ids"/> the events table holds (one entry per row) and how many

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
+using ErrorHub.Testing.Batches;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -173,6 +174,30 @@ public sealed class IngestHost : IAsyncDisposable
     }
 
     public Task<HttpResponseMessage> PostAsync(byte[] body, bool gzip = false) => PostAsync(MessagePack(body, gzip));
+
+    /// <summary>
+    /// Posts fresh sample batches (<paramref name="copies"/> times the sample's three events) until one is answered other
+    /// than 202, at most <paramref name="maxBatches"/> of them: the ids of the accepted events, and the first answer that
+    /// was not 202 (null when none came), which the caller reads and disposes.
+    /// </summary>
+    public async Task<(List<Guid> Accepted, HttpResponseMessage? Refused)> PostUntilRefusedAsync(int copies, bool gzip = false, int maxBatches = 400)
+    {
+        var accepted = new List<Guid>();
+        for (var i = 0; i < maxBatches; i++)
+        {
+            var (batch, ids) = SampleBatch.WithFreshIds(copies);
+            var response = await PostAsync(Wire.Encode(batch), gzip);
+            if (response.StatusCode != HttpStatusCode.Accepted)
+            {
+                return (accepted, response);
+            }
+
+            accepted.AddRange(ids);
+            response.Dispose();
+        }
+
+        return (accepted, null);
+    }
 
     public static byte[] Gzip(byte[] data)
     {

@@ -184,6 +184,18 @@ public sealed class TestProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends each of a test's processes that is still set, one after the other (a test's disposal, after a failure too).</summary>
+    public static async Task EndAllAsync(params TestProcess?[] processes)
+    {
+        foreach (var process in processes)
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
     public override string ToString() => $"{Name} (pid {Id})";
 
     /// <summary>The dotnet host running these tests (set by the SDK), else the one on PATH.</summary>
