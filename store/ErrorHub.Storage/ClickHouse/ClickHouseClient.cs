@@ -105,12 +105,15 @@ internal sealed class ClickHouseClient
     /// <summary>
     /// The handler every ClickHouse <see cref="HttpClient"/> must use: refusals become
     /// <see cref="ClickHouseException"/> with the HTTP status (the driver's own exception drops it),
-    /// answers may be gzipped, and pooled connections are renewed so DNS changes are seen.
+    /// answers may be gzipped, and pooled connections are renewed so DNS changes are seen. ClickHouse never redirects: a
+    /// redirect (a proxy's, something else at the URL) is a refusal like any answer that is not 2xx, not followed. Followed, the
+    /// statement went to whatever address it named, and that address's answer (an empty 200) was read as an empty result.
     /// </summary>
     public static HttpMessageHandler CreateHandler() => new ClickHouseAnswerHandler
     {
         InnerHandler = new SocketsHttpHandler
         {
+            AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.GZip,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(10),
