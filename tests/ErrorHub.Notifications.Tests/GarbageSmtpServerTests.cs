@@ -30,7 +30,7 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 
-    public static TheoryData<string> Answers => ["not smtp", "binary lines", "250 to DATA", "multi-line cut off"];
+    public static TheoryData<string> Answers => ["not smtp", "binary lines", "250 to DATA", "multi-line cut off", "554 greeting", "STARTTLS refused with 502"];
 
     [Theory]
     [MemberData(nameof(Answers))]
@@ -39,10 +39,12 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
         var shop = await ShopWithANewIssueAsync();
         await using var garbage = GarbageServer.Start(answer);
 
-        await RoundAgainstAsync(garbage.Port);
+        // A 5xx before any mail was offered (a greeting, a STARTTLS it advertised then refused) is about the server, not
+        // the mail: it failed every due mail for good at once before.
+        await RoundAgainstAsync(garbage.Port, security: answer.StartsWith("STARTTLS", StringComparison.Ordinal) ? "StartTls" : "None");
 
         var waiting = (await _harness.HistoryAsync(shop)).Should().ContainSingle().Subject;
-        waiting.State.Should().Be(NotificationState.Pending, "an answer that makes no sense is no refusal: the mail is tried again");
+        waiting.State.Should().Be(NotificationState.Pending, "an answer that makes no sense, or refuses the server's service rather than the mail, is tried again");
         waiting.Attempts.Should().Be(1);
         waiting.LastError.Should().NotBeNullOrWhiteSpace("the history says why it has not gone out");
         waiting.LastError!.Should().MatchRegex(@"^[\x20-\x7E]{1,600}$", "the reason is one readable line, whatever bytes the server sent");
@@ -78,15 +80,41 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
         smtp.Messages().Should().ContainSingle();
     }
 
+    [Theory]
+    [InlineData("451 after the data", NotificationState.Pending)]
+    [InlineData("closed after the data", NotificationState.Pending)]
+    [InlineData("554 after the data", NotificationState.Failed)]
+    public async Task A_server_that_took_the_data_then_refused_or_hung_up_retries_the_mail_later_once_or_fails_it_for_good(string answer, NotificationState expected)
+    {
+        // A server that takes the data and hangs up before its final reply may have kept the mail: SMTP cannot tell. It is
+        // retried after the back-off (a second copy at worst), never in a loop; a 554 there refuses the mail itself.
+        var shop = await ShopWithANewIssueAsync();
+        await using var garbage = GarbageServer.Start(answer);
+
+        await RoundAgainstAsync(garbage.Port);
+        await RoundAgainstAsync(garbage.Port);
+
+        var tried = (await _harness.HistoryAsync(shop)).Should().ContainSingle().Subject;
+        tried.State.Should().Be(expected);
+        tried.Attempts.Should().Be(1, "the second round, at once, is within the back-off: the mail is not sent again");
+        tried.LastError.Should().MatchRegex(@"^[\x20-\x7E]{1,600}$");
+        garbage.Received.Split("Subject:").Length.Should().Be(2, "the garbage server got the mail's data once");
+
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync().WaitAsync(RoundBound);
+        smtp.Messages().Should().HaveCount(expected == NotificationState.Pending ? 1 : 0);
+    }
+
     private Task<Project> ShopWithANewIssueAsync() => _harness.ShopWithANewIssueAsync();
 
     /// <summary>One round of another worker process on the same store that reaches the garbage server instead of the real one.</summary>
-    private async Task RoundAgainstAsync(int port, string timeout = "00:00:05")
+    private async Task RoundAgainstAsync(int port, string timeout = "00:00:05", string security = "None")
     {
         await using var misled = await _harness.RestartAsync(new()
         {
             ["ErrorHub:Notifications:Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ErrorHub:Notifications:Smtp:Timeout"] = timeout,
+            ["ErrorHub:Notifications:Smtp:Security"] = security,
         });
         await misled.RoundAsync().WaitAsync(RoundBound);
     }
@@ -174,6 +202,58 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
                         }
 
                         break;
+                    case "554 greeting":
+                        await WriteAsync(stream, "554 5.3.2 mail.example.com no SMTP service here\r\n");
+                        await DrainAsync(reader);
+                        break;
+                    case "STARTTLS refused with 502":
+                        await WriteAsync(stream, "220 mail.example.com ESMTP\r\n");
+                        while (await ReadLineAsync(reader) is { } line)
+                        {
+                            // Offers STARTTLS, then refuses it for good: a relay whose certificate expired and was taken away, say.
+                            await WriteAsync(stream, Verb(line) switch
+                            {
+                                "EHLO" => "250-mail.example.com\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+                                "STARTTLS" => "502 5.5.1 STARTTLS is not available\r\n",
+                                "QUIT" => "221 bye\r\n",
+                                _ => "503 5.5.1 STARTTLS first\r\n",
+                            });
+                        }
+
+                        break;
+                    case "451 after the data" or "554 after the data" or "closed after the data":
+                        await WriteAsync(stream, "220 mail.example.com ESMTP\r\n");
+                        var inData = false;
+                        while (await ReadLineAsync(reader) is { } line)
+                        {
+                            if (inData)
+                            {
+                                if (line != ".")
+                                {
+                                    continue;
+                                }
+
+                                if (_answer == "closed after the data")
+                                {
+                                    return; // took the data, and hangs up before its final reply
+                                }
+
+                                inData = false;
+                                await WriteAsync(stream, _answer[..3] + (_answer[0] == '4' ? " 4.3.0 try again later\r\n" : " 5.7.1 message refused\r\n"));
+                                continue;
+                            }
+
+                            inData = Verb(line) == "DATA";
+                            await WriteAsync(stream, Verb(line) switch
+                            {
+                                "EHLO" => "250-mail.example.com\r\n250 8BITMIME\r\n",
+                                "DATA" => "354 go ahead\r\n",
+                                "QUIT" => "221 bye\r\n",
+                                _ => "250 OK\r\n",
+                            });
+                        }
+
+                        break;
                     case "endless line":
                         var chunk = Encoding.ASCII.GetBytes(new string('x', 64 * 1024));
                         await WriteAsync(stream, "220 ");
@@ -192,6 +272,8 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
                 // The worker hung up, or the test is over.
             }
         }
+
+        private static string Verb(string line) => line.Split(' ', 2)[0].ToUpperInvariant();
 
         private async Task WriteAsync(NetworkStream stream, string text)
         {

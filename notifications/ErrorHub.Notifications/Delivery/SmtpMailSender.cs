@@ -72,8 +72,12 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                // A 5xx before any mail was offered (a greeting of 554, a STARTTLS it advertised and then refused with 502,
+                // an EHLO or AUTH it refused) is the server's state or ours, not the mails': they wait, with the back-off,
+                // instead of failing for good all at once.
                 var failure = deadline.IsCancellationRequested || ex is TimeoutException ? TookTooLong("connecting", timeout)
                     : ex is SslHandshakeException && trust.Refusal is not null ? new DeliveryResult(DeliveryOutcome.Transient, trust.Refusal)
+                    : ex is SmtpCommandException command ? new DeliveryResult(DeliveryOutcome.Transient, $"{(int)command.StatusCode} {command.Message}")
                     : Classify(ex);
                 return messages.Select(_ => failure).ToList();
             }

@@ -23,6 +23,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 {
     private const int MaxAttempts = 6;
 
+    /// <summary>Redirects followed for one batch (307 or 308 within the DSN's scheme, host and port); HttpClient's own limit is 50.</summary>
+    private const int MaxRedirects = 5;
+
     /// <summary>The header that carries the DSN's public key with every batch.</summary>
     internal const string KeyHeader = "X-ErrorHub-Key";
 
@@ -70,6 +73,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private int _unauthorized;
     private int _queueFullLogged;
     private int _tooLargeLogged;
+    private readonly ThrottledWarning _redirectWarnings;
 
     // Owned by the loop.
     private byte[]? _carried;
@@ -121,6 +125,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _http = http;
         _timeProvider = timeProvider;
         _logger = logger;
+        _redirectWarnings = new ThrottledWarning(timeProvider);
         if (!string.IsNullOrWhiteSpace(options.CacheDirectory))
         {
             _spool = DiskSpool.TryCreate(options.CacheDirectory, options.MaxCacheBytes, Drops, timeProvider, logger);
@@ -221,10 +226,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// connections are renewed so DNS changes are seen. HttpClient's own timeout (100 s on the real clock) is off:
     /// SendTimeout, on the injected TimeProvider, is the one limit. In a browser (Blazor WebAssembly) sockets are not the
     /// SDK's to own: the runtime's handler sends with the page's fetch, which pools connections itself (and sends no cookies
-    /// to another origin).
+    /// to another origin). Redirects are the SDK's to follow (see <see cref="SendFollowingAsync"/>): HttpClient's own
+    /// follow-up keeps every header but Authorization, so it sent the project key to whatever address a redirect named.
     /// </summary>
     internal static HttpClient CreateHttpClient() =>
-        new(OperatingSystem.IsBrowser() ? new HttpClientHandler() : new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }, disposeHandler: true)
+        new(OperatingSystem.IsBrowser() ? new HttpClientHandler() : new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), AllowAutoRedirect = false }, disposeHandler: true)
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
@@ -982,24 +988,34 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             // knows the real one.
             using var sendTimeout = new CancellationTokenSource(_options.SendTimeout, _timeProvider);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sendTimeout.Token);
-            using var request = new HttpRequestMessage(HttpMethod.Post, _dsn.EventsUri);
-            request.Headers.Add(KeyHeader, _dsn.PublicKey);
-            // The loop's own buffer: the next batch is compressed into it only after this exchange is over.
-            request.Content = new ByteArrayContent(_compressed.GetBuffer(), 0, (int)_compressed.Length);
-            request.Content.Headers.ContentType = MessagePackMediaType;
-            request.Content.Headers.ContentEncoding.Add("gzip");
-            using var response = await _http
-                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var (answer, redirectRefused, location) = await SendFollowingAsync(timeout.Token).ConfigureAwait(false);
+            using var response = answer;
             var status = (int)response.StatusCode;
+            if (redirectRefused is not null)
+            {
+                // Retrying would be redirected the same way.
+                Drops.Add(SdkDropReason.Rejected, batch.Count);
+                if (_redirectWarnings.TryTake(out var notWritten))
+                {
+                    LogRedirectRefused(_logger, batch.Count, status, location, redirectRefused, notWritten);
+                }
+
+                return (SendOutcome.Dropped, null);
+            }
+
             if (response.IsSuccessStatusCode)
             {
-                if ((response.RequestMessage ?? request).Method != HttpMethod.Post)
+                if (response.RequestMessage is { } answered && answered.Method != HttpMethod.Post)
                 {
-                    // A 301, 302 or 303 on the way: HttpClient followed it with a GET, which carries no events, so whatever
-                    // answered 2xx there (a login page, a proxy's landing page) did not take them. A 307 or 308 keeps the
-                    // POST and its body, and is a delivery. Retrying would be redirected the same way.
+                    // In a browser, where the page's fetch follows redirects itself: a 301, 302 or 303 on the way was followed
+                    // with a GET, which carries no events, so whatever answered 2xx there (a login page, a proxy's landing
+                    // page) did not take them.
                     Drops.Add(SdkDropReason.Rejected, batch.Count);
-                    LogRedirectedAway(_logger, batch.Count, status, (response.RequestMessage ?? request).RequestUri);
+                    if (_redirectWarnings.TryTake(out var notWritten))
+                    {
+                        LogRedirectRefused(_logger, batch.Count, status, answered.RequestUri ?? location, "which the browser asked with a GET (no events)", notWritten);
+                    }
+
                     return (SendOutcome.Dropped, null);
                 }
 
@@ -1043,6 +1059,46 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             LogRetrying(_logger, 0);
             _lastFailure = Describe(exception);
             return (SendOutcome.Retry, null);
+        }
+    }
+
+    /// <summary>
+    /// Posts the compressed batch to the DSN's address, following a 307 or 308 that keeps the address's scheme, host and port
+    /// (a path moved) at most <see cref="MaxRedirects"/> times. Any other redirect is not followed, and the reason is
+    /// returned with its answer: a 301, 302 or 303 would be asked with a GET, which carries no events, and another
+    /// scheme, host or port is not the address the app was given, so the project key is not sent there.
+    /// </summary>
+    private async Task<(HttpResponseMessage Response, string? RedirectRefused, Uri Location)> SendFollowingAsync(CancellationToken cancellationToken)
+    {
+        var target = _dsn.EventsUri;
+        for (var redirects = 0; ; redirects++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, target);
+            request.Headers.Add(KeyHeader, _dsn.PublicKey);
+            // The loop's own buffer: the next batch is compressed into it only after this exchange is over.
+            request.Content = new ByteArrayContent(_compressed.GetBuffer(), 0, (int)_compressed.Length);
+            request.Content.Headers.ContentType = MessagePackMediaType;
+            request.Content.Headers.ContentEncoding.Add("gzip");
+            var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            if (status is < 300 or > 399 || response.Headers.Location is not { } location)
+            {
+                return (response, null, target);
+            }
+
+            var next = location.IsAbsoluteUri ? location : new Uri(target, location);
+            string? refused = status is not (307 or 308) ? "which would be asked with a GET (no events)"
+                : Uri.Compare(next, _dsn.EventsUri, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0
+                    ? "another scheme, host or port than the DSN's, where the SDK does not send the project key"
+                : redirects >= MaxRedirects ? $"redirected more than {MaxRedirects} times"
+                : null;
+            if (refused is not null)
+            {
+                return (response, refused, next);
+            }
+
+            response.Dispose();
+            target = next;
         }
     }
 
@@ -1162,8 +1218,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     [LoggerMessage(2, LogLevel.Warning, "ErrorHub refused {Count} events with status {Status}: {Reason}")]
     private static partial void LogRejected(ILogger logger, int count, int status, string reason);
 
-    [LoggerMessage(17, LogLevel.Warning, "ErrorHub could not deliver {Count} events: the DSN's address redirected them to {Location}, which HttpClient asks with a GET (no events) and which answered {Status}. Set the DSN to the ingest's own address")]
-    private static partial void LogRedirectedAway(ILogger logger, int count, int status, Uri? location);
+    [LoggerMessage(17, LogLevel.Warning, "ErrorHub could not deliver {Count} events: the DSN's address redirected them to {Location} (status {Status}), {Why}. Set the DSN to the ingest's own address (at most one such line a minute; {NotWritten} more since the last one)")]
+    private static partial void LogRedirectRefused(ILogger logger, int count, int status, Uri location, string why, long notWritten);
 
     [LoggerMessage(3, LogLevel.Debug, "ErrorHub send failed (status {Status}); retrying")]
     private static partial void LogRetrying(ILogger logger, int status);

@@ -105,12 +105,15 @@ internal sealed class ClickHouseClient
     /// <summary>
     /// The handler every ClickHouse <see cref="HttpClient"/> must use: refusals become
     /// <see cref="ClickHouseException"/> with the HTTP status (the driver's own exception drops it),
-    /// answers may be gzipped, and pooled connections are renewed so DNS changes are seen.
+    /// answers may be gzipped, and pooled connections are renewed so DNS changes are seen. ClickHouse never redirects: a
+    /// redirect (a proxy's, something else at the URL) is a refusal like any answer that is not 2xx, not followed. Followed, the
+    /// statement went to whatever address it named, and that address's answer (an empty 200) was read as an empty result.
     /// </summary>
     public static HttpMessageHandler CreateHandler() => new ClickHouseAnswerHandler
     {
         InnerHandler = new SocketsHttpHandler
         {
+            AllowAutoRedirect = false,
             AutomaticDecompression = DecompressionMethods.GZip,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = TimeSpan.FromSeconds(10),
@@ -499,7 +502,7 @@ internal sealed class ClickHouseClient
             using var result = await _driver.ExecuteRawResultAsync(query, options: LongQueryFor(query), cancellationToken: cancellationToken);
             await using var stream = await result.ReadDecompressedStreamAsync();
             using var reader = new StreamReader(stream, Encoding.UTF8);
-            var text = await reader.ReadToEndAsync(cancellationToken);
+            var text = await ReadPageAnswerAsync(reader, sql, cancellationToken);
             JsonDocument document;
             try
             {
@@ -523,6 +526,36 @@ internal sealed class ClickHouseClient
                 return (rows, before);
             }
         }, cancellationToken);
+
+    /// <summary>
+    /// A page's answer is a page of rows (their LIMIT is a few hundred at most) and its header: a few hundred KB. This bound
+    /// is far above that and far below what threatens the dashboard's memory, which held the whole answer as text and then as
+    /// a JSON document: a server (or something in its place) answering millions of rows to a page's query filled it for as
+    /// long as the page's timeout let it, gigabytes over a fast link.
+    /// </summary>
+    internal const int MaxPageAnswerChars = 16 * 1024 * 1024;
+
+    private async Task<string> ReadPageAnswerAsync(StreamReader reader, string sql, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        var buffer = new char[64 * 1024];
+        int read;
+        while ((read = await reader.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            if (text.Length + read > MaxPageAnswerChars)
+            {
+                // The rest is left unread: the connection is closed, and ClickHouse ends a query whose client is gone.
+                throw new ClickHouseException(
+                    $"ClickHouse at {Url} answered more than {MaxPageAnswerChars / (1024 * 1024)} M characters to a page's query, which asks for one page of rows; the rest was not read. Query: {ClickHouseException.Abbreviate(sql)}",
+                    errorCode: null,
+                    statusCode: HttpStatusCode.OK);
+            }
+
+            text.Append(buffer, 0, read);
+        }
+
+        return text.ToString();
+    }
 
     /// <summary>
     /// Inserts rows in one gzip-compressed RowBinary request. Columns and their types come from the

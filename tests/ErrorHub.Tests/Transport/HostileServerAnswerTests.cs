@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
@@ -115,11 +118,40 @@ public sealed class HostileServerAnswerTests : IAsyncLifetime
         sdk.Client.CaptureMessage("in a loop");
         (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(30)).Within()).Should().BeTrue();
 
-        _ingest.Requests.Count.Should().BeInRange(2, 60, "HttpClient follows at most 50 redirects, and the batch is not sent again");
+        _ingest.Requests.Should().HaveCount(6, "the SDK follows at most 5 redirects for a batch, and does not send it again");
         sdk.Client.Sender!.Drops.Total().Should().Be(1);
         _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
             .Which.Message.Should().Contain("307");
     }
+    [Fact]
+    public async Task An_answer_whose_headers_drip_a_byte_at_a_time_is_abandoned_at_ShutdownTimeout_when_the_app_stops_and_counted_once()
+    {
+        // Each byte keeps a read timeout from firing (a socket's, a proxy's idle timer): only a deadline for the whole
+        // exchange ends it. The app's stop waits ShutdownTimeout on the clock, whatever the server still sends.
+        var shutdownTimeout = TimeSpan.FromSeconds(3);
+        await using var drip = DripServer.Start();
+        var sdk = Start(_clock, o =>
+        {
+            o.Dsn = $"http://0123456789abcdef0123456789abcdef@127.0.0.1:{drip.Port}/7";
+            o.ShutdownTimeout = shutdownTimeout;
+        }, _logs);
+        await using (sdk)
+        {
+            sdk.Client.CaptureMessage("answered a byte at a time");
+            await drip.WaitForBytesSentAsync(3);
+
+            var disposal = sdk.Services.DisposeAsync().AsTask();
+            await _clock.WaitStartedAsync(shutdownTimeout);
+            _clock.Advance(shutdownTimeout);
+            await disposal.Within();
+        }
+
+        await drip.Closed.Within();
+        sdk.Client.Sender!.Drops.Total().Should().Be(1, "the event is given up once, at shutdown");
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith("ErrorHub gave up 1 events at shutdown");
+    }
+
     [Fact]
     public async Task An_answer_whose_header_list_passes_64_KB_is_a_network_failure_retried_after_the_back_off_and_never_a_delivery()
     {
@@ -152,5 +184,83 @@ public sealed class HostileServerAnswerTests : IAsyncLifetime
         _ingest.Requests.Select(r => Wire.Read(r.Body).AsMap()["events"].AsList().Count).Should().OnlyContain(count => count == 1, "the same batch each time");
         sdk.Client.Sender!.Drops.Total().Should().Be(0);
         _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().BeEmpty("a retry that succeeds is not worth a warning");
+    }
+
+    /// <summary>
+    /// A loopback listener that answers its first request's head with a status line and headers a byte every 100 ms, never
+    /// ending them, for at most two minutes. <see cref="Closed"/> completes when the client hung up.
+    /// </summary>
+    private sealed class DripServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+        private long _bytesSent;
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public Task Closed { get; private set; } = Task.CompletedTask;
+
+        public static DripServer Start()
+        {
+            var server = new DripServer();
+            server._listener.Start();
+            server.Closed = server.DripAsync();
+            return server;
+        }
+
+        public async Task WaitForBytesSentAsync(long count)
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (Interlocked.Read(ref _bytesSent) < count)
+            {
+                await Task.Delay(50, bound.Token);
+            }
+        }
+
+        private async Task DripAsync()
+        {
+            try
+            {
+                using var connection = await _listener.AcceptTcpClientAsync(_stop.Token);
+                var stream = connection.GetStream();
+                var received = new StringBuilder();
+                var buffer = new byte[64 * 1024];
+                while (!received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    var read = await stream.ReadAsync(buffer, _stop.Token);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    received.Append(Encoding.Latin1.GetString(buffer, 0, read));
+                }
+
+                var answer = Encoding.ASCII.GetBytes("HTTP/1.1 202 Accepted\r\nX-Drip: ");
+                for (var i = 0; ; i++)
+                {
+                    await stream.WriteAsync(answer.AsMemory(Math.Min(i, answer.Length - 1), 1), _stop.Token);
+                    if (i >= answer.Length)
+                    {
+                        answer[^1] = (byte)'a';
+                    }
+
+                    Interlocked.Increment(ref _bytesSent);
+                    await Task.Delay(100, _stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client hung up, or the test is over.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await Closed;
+            _stop.Dispose();
+        }
     }
 }

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using ErrorHub.Storage.ClickHouse;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Storage.Tests.ClickHouse;
+
+/// <summary>
+/// The store's ClickHouse client against something in ClickHouse's place that answers a page's query with rows without
+/// end (a server ignoring the query's LIMIT, a proxy pouring another answer): the dashboard held the whole answer as text,
+/// then as a JSON document, for as long as the page's timeout let it. No real ClickHouse answers so; a loopback listener does.
+/// </summary>
+public sealed class HostileClickHouseAnswerTests
+{
+    [Fact]
+    public async Task A_page_query_answered_with_millions_of_rows_is_refused_after_a_bounded_read_with_a_clear_error()
+    {
+        await using var server = EndlessRowsServer.Start();
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+
+        var page = () => client.QueryPageAsync(
+            "SELECT issue_key AS fingerprint FROM issues ORDER BY fingerprint LIMIT 0, 50",
+            row => row.GetProperty("fingerprint").GetString(),
+            CancellationToken.None);
+
+        (await page.Should().ThrowAsync<ClickHouseException>()).Which.Message.Should()
+            .Contain($"answered more than {ClickHouseClient.MaxPageAnswerChars / (1024 * 1024)} M characters to a page's query");
+        await server.Answered.WaitAsync(TimeSpan.FromSeconds(60));
+        server.BytesSent.Should().BeLessThan(ClickHouseClient.MaxPageAnswerChars + (32L << 20),
+            "the client stops reading at its bound (what the kernel's buffers take aside), not at the server's end or the timeout");
+    }
+
+    [Theory]
+    [InlineData(302)]
+    [InlineData(307)]
+    public async Task A_redirect_to_another_address_is_not_followed_the_statement_stays_home_and_the_read_fails_naming_the_status(int status)
+    {
+        await using var elsewhere = HeadRecorder.Start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        await using var redirecting = HeadRecorder.Start(
+            answer: $"HTTP/1.1 {status} Moved\r\nLocation: http://127.0.0.1:{elsewhere.Port}/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(1) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(redirecting.Url, "default", "secret-password"));
+
+        Exception? thrown = null;
+        try
+        {
+            await client.QueryAsync("SELECT 'private' AS words", row => row.GetProperty("words").GetString(), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            thrown = ex;
+        }
+
+        elsewhere.Heads.Should().BeEmpty("a redirect names an address the configuration did not: the statement does not go there (the password did not either: HttpClient drops Authorization on a redirect)");
+        redirecting.Heads.Should().ContainSingle();
+        var refused = thrown.Should().BeOfType<ClickHouseException>("an answer from elsewhere is no answer of ClickHouse's (it was read as an empty result before)").Subject;
+        refused.StatusCode.Should().Be((HttpStatusCode)status);
+        refused.Message.Should().Contain(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A loopback listener that records the head of each request and answers it with <c>answer</c>.</summary>
+    private sealed class HeadRecorder : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+        private readonly string _answer;
+        private Task _accepting = Task.CompletedTask;
+
+        private HeadRecorder(string answer) => _answer = answer;
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Heads { get; } = new();
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public Uri Url => new($"http://127.0.0.1:{Port}/");
+
+        public static HeadRecorder Start(string answer)
+        {
+            var recorder = new HeadRecorder(answer);
+            recorder._listener.Start();
+            recorder._accepting = recorder.AcceptAsync();
+            return recorder;
+        }
+
+        private async Task AcceptAsync()
+        {
+            var connections = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    connections.Add(AnswerAsync(await _listener.AcceptTcpClientAsync(_stop.Token)));
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The test is over.
+            }
+
+            await Task.WhenAll(connections);
+        }
+
+        private async Task AnswerAsync(TcpClient connection)
+        {
+            using var _ = connection;
+            try
+            {
+                var stream = connection.GetStream();
+                var head = new StringBuilder();
+                var buffer = new byte[4096];
+                while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && head.Length < 64 * 1024)
+                {
+                    var read = await stream.ReadAsync(buffer, _stop.Token);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    head.Append(Encoding.Latin1.GetString(buffer, 0, read));
+                }
+
+                Heads.Enqueue(head.ToString());
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(_answer), _stop.Token);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client hung up, or the test is over.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _accepting;
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A loopback listener that answers its first request 200 with a JSON answer whose rows go on until the client hangs up,
+    /// or <see cref="MaxBytes"/>, so that a client without a bound ends too.
+    /// </summary>
+    private sealed class EndlessRowsServer : IAsyncDisposable
+    {
+        private const long MaxBytes = 128L << 20;
+
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+        private long _bytesSent;
+
+        private EndlessRowsServer()
+        {
+        }
+
+        public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+
+        public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+        /// <summary>Completes when the answer ended: the client hung up, or the server sent all it would.</summary>
+        public Task Answered { get; private set; } = Task.CompletedTask;
+
+        public static EndlessRowsServer Start()
+        {
+            var server = new EndlessRowsServer();
+            server._listener.Start();
+            server.Answered = server.AnswerAsync();
+            return server;
+        }
+
+        private async Task AnswerAsync()
+        {
+            try
+            {
+                using var connection = await _listener.AcceptTcpClientAsync(_stop.Token);
+                var stream = connection.GetStream();
+                var head = new StringBuilder();
+                var buffer = new byte[4096];
+                while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && head.Length < 64 * 1024)
+                {
+                    var read = await stream.ReadAsync(buffer, _stop.Token);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    head.Append(Encoding.Latin1.GetString(buffer, 0, read));
+                }
+
+                await WriteAsync(stream, Encoding.ASCII.GetBytes(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nX-ClickHouse-Format: JSON\r\nConnection: close\r\n\r\n" +
+                    "{\"meta\":[{\"name\":\"fingerprint\",\"type\":\"String\"}],\"data\":["));
+                var rows = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("{\"fingerprint\":\"0123456789abcdef\"},", 2048)));
+                while (BytesSent < MaxBytes)
+                {
+                    await WriteAsync(stream, rows);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client hung up, or the test is over.
+            }
+        }
+
+        private async Task WriteAsync(NetworkStream stream, byte[] bytes)
+        {
+            await stream.WriteAsync(bytes, _stop.Token);
+            Interlocked.Add(ref _bytesSent, bytes.Length);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await Answered;
+            _stop.Dispose();
+        }
+    }
+}
