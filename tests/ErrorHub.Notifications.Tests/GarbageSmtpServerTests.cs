@@ -30,7 +30,7 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 
-    public static TheoryData<string> Answers => ["not smtp", "binary lines", "250 to DATA", "multi-line cut off", "554 greeting", "STARTTLS refused with 502"];
+    public static TheoryData<string> Answers => ["not smtp", "binary lines", "250 to DATA", "multi-line cut off", "554 greeting", "STARTTLS refused with 502", "535 to AUTH"];
 
     [Theory]
     [MemberData(nameof(Answers))]
@@ -41,7 +41,11 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
 
         // A 5xx before any mail was offered (a greeting, a STARTTLS it advertised then refused) is about the server, not
         // the mail: it failed every due mail for good at once before.
-        await RoundAgainstAsync(garbage.Port, security: answer.StartsWith("STARTTLS", StringComparison.Ordinal) ? "StartTls" : "None");
+        // A refused password (535) is the operator's to fix: the mails wait for it rather than being lost.
+        await RoundAgainstAsync(
+            garbage.Port,
+            security: answer.StartsWith("STARTTLS", StringComparison.Ordinal) ? "StartTls" : "None",
+            userName: answer.StartsWith("535", StringComparison.Ordinal) ? "alerts@example.com" : null);
 
         var waiting = (await _harness.HistoryAsync(shop)).Should().ContainSingle().Subject;
         waiting.State.Should().Be(NotificationState.Pending, "an answer that makes no sense, or refuses the server's service rather than the mail, is tried again");
@@ -108,14 +112,21 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
     private Task<Project> ShopWithANewIssueAsync() => _harness.ShopWithANewIssueAsync();
 
     /// <summary>One round of another worker process on the same store that reaches the garbage server instead of the real one.</summary>
-    private async Task RoundAgainstAsync(int port, string timeout = "00:00:05", string security = "None")
+    private async Task RoundAgainstAsync(int port, string timeout = "00:00:05", string security = "None", string? userName = null)
     {
-        await using var misled = await _harness.RestartAsync(new()
+        var settings = new Dictionary<string, string?>
         {
             ["ErrorHub:Notifications:Smtp:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ErrorHub:Notifications:Smtp:Timeout"] = timeout,
             ["ErrorHub:Notifications:Smtp:Security"] = security,
-        });
+        };
+        if (userName is not null)
+        {
+            settings["ErrorHub:Notifications:Smtp:UserName"] = userName;
+            settings["ErrorHub:Notifications:Smtp:Password"] = "a password the server no longer takes";
+        }
+
+        await using var misled = await _harness.RestartAsync(settings);
         await misled.RoundAsync().WaitAsync(RoundBound);
     }
 
@@ -217,6 +228,21 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
                                 "STARTTLS" => "502 5.5.1 STARTTLS is not available\r\n",
                                 "QUIT" => "221 bye\r\n",
                                 _ => "503 5.5.1 STARTTLS first\r\n",
+                            });
+                        }
+
+                        break;
+                    case "535 to AUTH":
+                        await WriteAsync(stream, "220 mail.example.com ESMTP\r\n");
+                        while (await ReadLineAsync(reader) is { } line)
+                        {
+                            // The relay's password was changed and ErrorHub's configuration not yet.
+                            await WriteAsync(stream, Verb(line) switch
+                            {
+                                "EHLO" => "250-mail.example.com\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n",
+                                "AUTH" => "535 5.7.8 Authentication credentials invalid\r\n",
+                                "QUIT" => "221 bye\r\n",
+                                _ => "530 5.7.0 Authentication required\r\n",
                             });
                         }
 

@@ -73,11 +73,12 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // A 5xx before any mail was offered (a greeting of 554, a STARTTLS it advertised and then refused with 502,
-                // an EHLO or AUTH it refused) is the server's state or ours, not the mails': they wait, with the back-off,
-                // instead of failing for good all at once.
+                // an EHLO or AUTH it refused, a password it no longer takes) is the server's state or ours, not the mails':
+                // they wait, with the back-off, for it to be put right instead of failing for good all at once.
                 var failure = deadline.IsCancellationRequested || ex is TimeoutException ? TookTooLong("connecting", timeout)
                     : ex is SslHandshakeException && trust.Refusal is not null ? new DeliveryResult(DeliveryOutcome.Transient, trust.Refusal)
                     : ex is SmtpCommandException command ? new DeliveryResult(DeliveryOutcome.Transient, $"{(int)command.StatusCode} {command.Message}")
+                    : ex is AuthenticationException auth ? new DeliveryResult(DeliveryOutcome.Transient, AuthenticationFailed(auth))
                     : Classify(ex);
                 return messages.Select(_ => failure).ToList();
             }
@@ -257,6 +258,9 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         return deadline;
     }
 
+    private static string AuthenticationFailed(AuthenticationException auth) =>
+        $"SMTP authentication failed (ErrorHub:Notifications:Smtp:UserName and Password): {auth.Message}";
+
     private static DeliveryResult TookTooLong(string step, TimeSpan timeout) =>
         new(DeliveryOutcome.Transient, FormattableString.Invariant($"The SMTP server took longer than {timeout.TotalSeconds:0.#} s {step} (ErrorHub:Notifications:Smtp:Timeout)."));
 
@@ -266,7 +270,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
             new(DeliveryOutcome.Permanent, $"{(int)command.StatusCode} {command.Message}"),
         SmtpCommandException command => new(DeliveryOutcome.Transient, $"{(int)command.StatusCode} {command.Message}"),
         SmtpTlsNotOfferedException notOffered => new(DeliveryOutcome.Transient, notOffered.Message),
-        AuthenticationException auth => new(DeliveryOutcome.Permanent, "SMTP authentication failed: " + auth.Message),
+        AuthenticationException auth => new(DeliveryOutcome.Transient, AuthenticationFailed(auth)),
         _ => new(DeliveryOutcome.Transient, $"{ex.GetType().Name}: {ex.Message}"),
     };
 }
