@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -9,12 +8,12 @@ namespace ErrorHub.Internal;
 /// Binds the <c>ErrorHub</c> configuration section when the app has configuration (every host does);
 /// a bare service collection without <see cref="IConfiguration"/> simply gets the defaults.
 /// </summary>
+/// <remarks>
+/// The binding is written at build time by the configuration binder's source generator, so it needs no reflection: a
+/// trimmed app (a published Blazor WebAssembly app) keeps every setter it binds, a NativeAOT app binds as a JIT app does.
+/// </remarks>
 internal sealed class ErrorHubOptionsFromConfiguration(IServiceProvider services) : IConfigureOptions<ErrorHubOptions>
 {
-    // A trimmed app (a published Blazor WebAssembly app) would otherwise lose the setters the app never calls itself, the
-    // DSN's among them, and run with ErrorHub disabled. The options are strings, numbers, booleans, TimeSpans and an enum.
-    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(ErrorHubOptions))]
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "ErrorHubOptions' properties are kept by the DynamicDependency above.")]
     public void Configure(ErrorHubOptions options) =>
         services.GetService<IConfiguration>()?.GetSection(ErrorHubOptions.SectionName).Bind(options);
 }

@@ -57,6 +57,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
     private readonly string[] _excluded = [.. AlwaysExcluded, .. options.InAppExclude];
     private readonly string[] _included = [.. options.InAppInclude];
     private readonly ConcurrentDictionary<MethodBase, MethodFacts> _methods = new();
+    private readonly ConcurrentDictionary<(string? Type, string Method, string? Assembly), MethodFacts> _namedMethods = new();
 
     // Read at the first frame that needs it (normally the sender's warm-up): the deps file is read once per process.
     private readonly Lazy<PackageAssemblies> _packages = new(packages, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -190,8 +191,19 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
             var count = Math.Min(trace.FrameCount, MaxFramesPerException);
             for (var i = 0; i < count; i++)
             {
-                if (trace.GetFrame(i) is not { } frame || MethodOf(frame) is not { } method)
+                if (trace.GetFrame(i) is not { } frame)
                 {
+                    continue;
+                }
+
+                if (MethodOf(frame) is not { } method)
+                {
+                    // Nothing to key the bytes by: a frame known by its name only (NativeAOT) is encoded each time.
+                    if (ToNamedFrame(frame) is { } named)
+                    {
+                        frames.Add(EventWireWriter.EncodeFrame(named));
+                    }
+
                     continue;
                 }
 
@@ -255,7 +267,8 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
             var thrown = false;
             for (var i = 0; i < count; i++)
             {
-                if (MethodOf(trace.GetFrame(i)) is not { } method || Facts(method) is not { Hidden: false } facts)
+                var frame = trace.GetFrame(i);
+                if ((MethodOf(frame) is { } method ? Facts(method) : NamedFacts(frame)) is not { Hidden: false } facts)
                 {
                     continue;
                 }
@@ -311,7 +324,7 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
     {
         if (MethodOf(frame) is not { } method)
         {
-            return null;
+            return ToNamedFrame(frame);
         }
 
         var facts = Facts(method);
@@ -364,14 +377,95 @@ internal sealed class ExceptionConverter(ErrorHubOptions options, Func<PackageAs
 
         var (type, function) = DotNetNames.Normalize(method.DeclaringType?.FullName, method.Name);
         var module = AssemblyName(method.Module.Assembly);
+        var (inApp, fromPackage) = Ownership(type, module);
+        return new MethodFacts(Hidden: false, type, function, module, inApp, fromPackage,
+            IsMiddleware: (inApp || fromPackage) && IsMiddleware(ResolveStateMachine(method)));
+    }
+
+    private (bool InApp, bool FromPackage) Ownership(string? type, string? module)
+    {
         var included = false;
         var byNamespace = !SdkAssemblies.Contains(module ?? "") && IsInApp(type, out included);
 
         // A NuGet package's code is a library's whatever its namespace, unless InAppInclude names it (a company shipping its
         // own code as packages). Only frames the namespaces would mark in-app are looked up: a package under System stays as it was.
         var fromPackage = byNamespace && !included && PackagesOrNone().Contains(module);
-        return new MethodFacts(Hidden: false, type, function, module, InApp: byNamespace && !fromPackage, fromPackage,
-            IsMiddleware: byNamespace && IsMiddleware(ResolveStateMachine(method)));
+        return (byNamespace && !fromPackage, fromPackage);
+    }
+
+    /// <summary>
+    /// A frame whose method has no reflection metadata, named from the stack trace data instead. NativeAOT keeps metadata
+    /// only for methods that reflection is known to ask for, so there most of the app's own frames have no method at all;
+    /// their names are still in the data the compiler writes for <see cref="Exception.StackTrace"/>, which
+    /// <c>DiagnosticMethodInfo</c> reads (.NET 9 on). Such a frame is named and marked the app's or a package's as any
+    /// other; it has no file or line (a native executable has no portable PDB) and is never taken for a middleware (its
+    /// parameters are unknown). Until December 2026 these frames were left out, and a NativeAOT app's events had hardly
+    /// any frame of the app.
+    /// </summary>
+    private StackFrameEntry? ToNamedFrame(StackFrame frame)
+    {
+        if (NamedFacts(frame) is not { Hidden: false } facts)
+        {
+            return null;
+        }
+
+        return new StackFrameEntry
+        {
+            Function = facts.Function,
+            Type = facts.Type,
+            Module = facts.Module,
+            InApp = facts.InApp,
+            FromPackage = facts.FromPackage,
+        };
+    }
+
+    /// <summary>Whether a frame without a method can still be named (see <see cref="ToNamedFrame"/>).</summary>
+    internal static bool HasName(StackFrame? frame) => NameOf(frame) is not null;
+
+    private MethodFacts? NamedFacts(StackFrame? frame)
+    {
+        if (NameOf(frame) is not { } name)
+        {
+            return null;
+        }
+
+        if (_namedMethods.TryGetValue(name, out var facts))
+        {
+            return facts;
+        }
+
+        var (type, function) = DotNetNames.Normalize(name.Type, name.Method);
+        var module = name.Assembly is { } assembly && assembly.IndexOf(',', StringComparison.Ordinal) is var comma and >= 0
+            ? assembly[..comma].Trim()
+            : name.Assembly;
+        var (inApp, fromPackage) = Ownership(type, module);
+        facts = new MethodFacts(Hidden: false, type, function, module, inApp, fromPackage, IsMiddleware: false);
+        if (_namedMethods.Count < MaxCachedMethods)
+        {
+            _namedMethods.TryAdd(name, facts);
+        }
+
+        return facts;
+    }
+
+    private static (string? Type, string Method, string? Assembly)? NameOf(StackFrame? frame)
+    {
+#if NET9_0_OR_GREATER
+        try
+        {
+            return frame is not null && DiagnosticMethodInfo.Create(frame) is { } info && !string.IsNullOrEmpty(info.Name)
+                ? (info.DeclaringTypeName, info.Name, info.DeclaringAssemblyName)
+                : null;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+#else
+        // .NET 8 has no DiagnosticMethodInfo: a frame without a method is left out.
+        _ = frame;
+        return null;
+#endif
     }
 
     private static string? AssemblyName(Assembly assembly)
@@ -647,6 +741,12 @@ internal sealed class TraceKey
             {
                 var frame = trace.GetFrame(i);
                 var method = ExceptionConverter.MethodOf(frame);
+                if (method is null && ExceptionConverter.HasName(frame))
+                {
+                    // Known by name only (NativeAOT): frames of different methods would look alike here.
+                    return false;
+                }
+
                 var offset = frame?.GetILOffset() ?? -1;
                 frames[i] = new Frame(method, offset);
                 // By identity: the runtime hands out one MethodBase per method for a trace's frames, and a second

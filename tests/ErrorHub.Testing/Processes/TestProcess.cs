@@ -39,16 +39,35 @@ public sealed class TestProcess : IAsyncDisposable
         string assemblyPath,
         IEnumerable<string> arguments,
         IReadOnlyDictionary<string, string?> environment,
-        string? workingDirectory = null)
+        string? workingDirectory = null) =>
+        Start(name, DotnetHost(), [assemblyPath, .. arguments], environment, workingDirectory ?? Path.GetDirectoryName(assemblyPath)!);
+
+    /// <summary>
+    /// Starts an executable of its own (a NativeAOT app, which has no <c>dotnet</c> host), in its own folder unless told
+    /// otherwise; environment entries with a null value are removed as for <see cref="StartDotnet"/>.
+    /// </summary>
+    public static TestProcess StartExecutable(
+        string name,
+        string executablePath,
+        IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?> environment,
+        string? workingDirectory = null) =>
+        Start(name, executablePath, arguments, environment, workingDirectory ?? Path.GetDirectoryName(executablePath)!);
+
+    private static TestProcess Start(
+        string name,
+        string fileName,
+        IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?> environment,
+        string workingDirectory)
     {
-        var startInfo = new ProcessStartInfo(DotnetHost())
+        var startInfo = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(assemblyPath)!,
+            WorkingDirectory = workingDirectory,
         };
-        startInfo.ArgumentList.Add(assemblyPath);
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
@@ -85,7 +104,7 @@ public sealed class TestProcess : IAsyncDisposable
 
         if (!process.Start())
         {
-            throw new InvalidOperationException($"{name}: 'dotnet {assemblyPath}' did not start.");
+            throw new InvalidOperationException($"{name}: '{fileName}' did not start.");
         }
 
         process.BeginOutputReadLine();
