@@ -14,6 +14,9 @@ packages=()
 { [ -f /usr/share/java/zookeeper.jar ] && [ -x /usr/bin/java ]; } || packages+=(zookeeper)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || packages+=(python3-aiosmtpd)
+# The NativeAOT publish test links with the platform's C toolchain and zlib.
+{ command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1; } || packages+=(clang)
+[ -f /usr/include/zlib.h ] || packages+=(zlib1g-dev)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ]; then
