@@ -270,7 +270,7 @@ internal sealed class NotificationCycle(
     }
 
     /// <summary>At most this many windows are looked at again after rounds were missed: a long outage costs a bounded number of reads.</summary>
-    internal const int MaxMissedWindows = 288;
+    internal const int MaxMissedWindows = 96;
 
     /// <summary>How far back missed windows are looked at: a spike older than a day is old news.</summary>
     internal static readonly TimeSpan MaxMissedSpan = TimeSpan.FromDays(1);
