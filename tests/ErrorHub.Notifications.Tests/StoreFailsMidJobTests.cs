@@ -75,6 +75,43 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
     }
 
     /// <summary>
+    /// Two spikes seen while the store refused their records, mailed once it answers, their batch meeting an SMTP server
+    /// that refuses one recipient of the first mail for now (452, once) while it takes the rest: each address gets each
+    /// spike's mail once, the refused one on the retry.
+    /// </summary>
+    [Fact]
+    public async Task Spikes_recorded_late_whose_batch_meets_an_smtp_refusal_mid_way_reach_every_address_once()
+    {
+        var pager = $"full-once-{Guid.NewGuid():N}@example.com";
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings
+        {
+            Rules = [new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 3, WindowMinutes = 5, CooldownMinutes = 60 }],
+            ExtraAddresses = ["team@example.com", pager],
+        });
+        await _harness.RoundAsync();
+        var spikeAt = _harness.Time.GetUtcNow().AddSeconds(1);
+        await _harness.InsertAsync([
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, spikeAt.AddSeconds(i))),
+            .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, spikeAt.AddSeconds(i), fingerprint: "fp-payment"))]);
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+
+        await HoldWriteLockAsync();
+        await _harness.RoundAsync().WaitAsync(RoundBound);
+        _harness.Time.Advance(TimeSpan.FromMinutes(20));
+        await ReleaseWriteLockAsync();
+        for (var round = 0; round < 4; round++)
+        {
+            await _harness.RoundAsync().WaitAsync(RoundBound);
+            _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        }
+
+        var received = smtp.Messages().SelectMany(m => SmtpServerFixture.EnvelopeRecipients(m).Select(to => (To: to, Issue: m.TextBody!.Contains("/issues/fp-payment", StringComparison.Ordinal)))).ToList();
+        received.Should().BeEquivalentTo([("team@example.com", false), ("team@example.com", true), (pager, false), (pager, true)], "each address gets each spike's mail once");
+        (await _harness.HistoryAsync(shop)).Should().HaveCount(2).And.OnlyContain(n => n.State == NotificationState.Sent);
+    }
+
+    /// <summary>
     /// The daily digest composed (the day's issues read) while the store refuses to record it and the SMTP server is out:
     /// the round records nothing; the SMTP server back first changes nothing; the store back, the digest is recorded and
     /// mailed once, and the later rounds of the day do not mail it again.
