@@ -70,7 +70,7 @@ static WebApplication BuildDashboard(string[] args)
     // Everything needs a signed-in user or an API token (the fallback policy) except what says otherwise:
     // the static files, the ingest endpoint (it checks the project key), the operations endpoints, the sign-in pages and
     // the unsubscribe links of alert mails.
-    app.MapStaticAssets().AllowAnonymous();
+    app.MapStaticAssets().AllowAnonymous().WithMetadata(StaticFileEndpoint.Metadata);
     if (allInOne)
     {
         app.MapErrorHubIngest().AllowAnonymous();

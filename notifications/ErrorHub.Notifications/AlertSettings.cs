@@ -174,7 +174,7 @@ public sealed class AlertSettingsStore
 [JsonSerializable(typeof(WorkerProgress))]
 internal sealed partial class NotificationsJsonContext : JsonSerializerContext;
 
-/// <summary>Where the worker is, per project: the new-issue cursor and the last digest's day.</summary>
+/// <summary>Where the worker is, per project: the new-issue cursor, the last digest's day and the frequency rules' last check.</summary>
 internal sealed record WorkerProgress
 {
     internal const string DocumentKind = "worker";
@@ -182,4 +182,7 @@ internal sealed record WorkerProgress
     public DateTimeOffset? NewIssuesSince { get; init; }
 
     public DateOnly? LastDigestDay { get; init; }
+
+    /// <summary>The time of the last round that recorded every spike it found: the frequency rules look back to it.</summary>
+    public DateTimeOffset? FrequencyCheckedUntil { get; init; }
 }

@@ -120,7 +120,7 @@ internal sealed class NotificationCycle(
                     await RegressionsAsync(context, rule, cancellationToken);
                     break;
                 case AlertTrigger.EventFrequency or AlertTrigger.UserFrequency:
-                    await FrequencyAsync(context, rule, cancellationToken);
+                    await FrequencyAsync(context, rule, progress.FrequencyCheckedUntil, cancellationToken);
                     break;
                 case AlertTrigger.DailyDigest:
                     progress = await DigestAsync(context, rule, progress, cancellationToken);
@@ -130,7 +130,11 @@ internal sealed class NotificationCycle(
 
         await ParticipantRegressionsAsync(project.Id, cancellationToken);
         var cursor = now - NewIssueOverlap;
-        progress = progress with { NewIssuesSince = progress.NewIssuesSince is { } since && since > cursor ? since : progress.NewIssuesSince is null ? now : cursor };
+        progress = progress with
+        {
+            NewIssuesSince = progress.NewIssuesSince is { } since && since > cursor ? since : progress.NewIssuesSince is null ? now : cursor,
+            FrequencyCheckedUntil = now,
+        };
         await outbox.SaveDocumentAsync(project.Id, WorkerProgress.DocumentKind, JsonSerializer.Serialize(progress, NotificationsJsonContext.Default.WorkerProgress), cancellationToken);
     }
 
@@ -207,39 +211,89 @@ internal sealed class NotificationCycle(
         }
     }
 
-    private async Task FrequencyAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
+    /// <summary>
+    /// A frequency rule's window ending now, and before it the windows that rounds which failed or did not run would have
+    /// looked at since <paramref name="checkedUntil"/> (the last round that recorded all it found): a spike the worker saw
+    /// but could not record because the store failed, or one that came while no round ran, is still mailed, once.
+    /// </summary>
+    private async Task FrequencyAsync(ProjectContext context, AlertRule rule, DateTimeOffset? checkedUntil, CancellationToken cancellationToken)
     {
         var byUsers = rule.Trigger == AlertTrigger.UserFrequency;
-        var query = new ActivityQuery(context.Project.Id, context.Now - TimeSpan.FromMinutes(rule.WindowMinutes), context.Now + TimeSpan.FromMinutes(1))
-        {
-            Filter = rule.Filter,
-            MinEvents = byUsers ? 1 : rule.Threshold + 1,
-            MinUsers = byUsers ? rule.Threshold + 1 : 0,
-            Sort = byUsers ? ActivitySort.Users : ActivitySort.Events,
-            Limit = 100,
-        };
+        var window = TimeSpan.FromMinutes(rule.WindowMinutes);
         var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
         var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).ToDictionary(s => s.Fingerprint, StringComparer.Ordinal);
-        foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
+        var mailed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var end in FrequencyWindowEnds(checkedUntil, context.Now, window))
         {
-            if (ignored.TryGetValue(hot.Fingerprint, out var ignore) && await IsStillIgnoredAsync(ignore, context.Now, cancellationToken))
+            var missed = end < context.Now;
+            var query = new ActivityQuery(context.Project.Id, end - window, missed ? end : end + TimeSpan.FromMinutes(1))
             {
-                continue; // someone decided this issue is not worth attention: its spikes are not either
-            }
-
-            var group = $"rule:{rule.Id}:{hot.Fingerprint}";
-            var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
-            if (counts.LastOfGroup is { } last && last + cooldown > context.Now)
+                Filter = rule.Filter,
+                MinEvents = byUsers ? 1 : rule.Threshold + 1,
+                MinUsers = byUsers ? rule.Threshold + 1 : 0,
+                Sort = byUsers ? ActivitySort.Users : ActivitySort.Events,
+                Limit = 100,
+            };
+            foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
             {
-                continue; // told recently; the cooldown keeps a hot issue from mailing every round
-            }
+                if (mailed.Contains(hot.Fingerprint))
+                {
+                    continue; // one mail per round, however many missed windows held the spike
+                }
 
-            var reason = byUsers
-                ? $"{MailWriter.Count(hot.Users, "user")} had it in the last {WindowText(rule.WindowMinutes)} (the rule says more than {MailWriter.Number(rule.Threshold)})."
-                : $"{MailWriter.Count(hot.Events, "event")} in the last {WindowText(rule.WindowMinutes)} (the rule says more than {MailWriter.Number(rule.Threshold)}).";
-            var key = $"{group}:{context.Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
-            await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, query.From, cancellationToken, group);
+                if (ignored.TryGetValue(hot.Fingerprint, out var ignore) && await IsStillIgnoredAsync(ignore, context.Now, cancellationToken))
+                {
+                    continue; // someone decided this issue is not worth attention: its spikes are not either
+                }
+
+                var group = $"rule:{rule.Id}:{hot.Fingerprint}";
+                var counts = await outbox.CountNotificationsAsync(context.Project.Id, context.Now - TimeSpan.FromHours(1), group, cancellationToken);
+                if (counts.LastOfGroup is { } last && last + cooldown > end)
+                {
+                    continue; // told recently; the cooldown keeps a hot issue from mailing every round
+                }
+
+                var during = missed ? $"the {WindowText(rule.WindowMinutes)} to {MailWriter.Time(end)}" : $"the last {WindowText(rule.WindowMinutes)}";
+                var reason = byUsers
+                    ? $"{MailWriter.Count(hot.Users, "user")} had it in {during} (the rule says more than {MailWriter.Number(rule.Threshold)})."
+                    : $"{MailWriter.Count(hot.Events, "event")} in {during} (the rule says more than {MailWriter.Number(rule.Threshold)}).";
+                if (missed)
+                {
+                    reason += " Mailed late: ErrorHub could not check or record it then (its store was not answering, or it was not running).";
+                }
+
+                var key = $"{group}:{end.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
+                await RecordIssueAlertAsync(context, rule, hot.Fingerprint, key, reason, query.From, cancellationToken, group);
+                mailed.Add(hot.Fingerprint);
+            }
         }
+    }
+
+    /// <summary>At most this many windows are looked at again after rounds were missed: a long outage costs a bounded number of reads.</summary>
+    internal const int MaxMissedWindows = 96;
+
+    /// <summary>How far back missed windows are looked at: a spike older than a day is old news.</summary>
+    internal static readonly TimeSpan MaxMissedSpan = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Where the windows of a frequency rule end: at <paramref name="now"/>, and, when more than a window passed since the
+    /// last round that completed (its windows no longer meet this one's), every half window since then, so that a burst
+    /// of up to half a window lies wholly in one of them; at most <see cref="MaxMissedWindows"/> over the last
+    /// <see cref="MaxMissedSpan"/>, spread evenly when there would be more.
+    /// </summary>
+    internal static IEnumerable<DateTimeOffset> FrequencyWindowEnds(DateTimeOffset? checkedUntil, DateTimeOffset now, TimeSpan window)
+    {
+        if (checkedUntil is { } from && now - from > window)
+        {
+            var start = from > now - MaxMissedSpan ? from : now - MaxMissedSpan;
+            var step = TimeSpan.FromTicks(Math.Max(window.Ticks / 2, (now - start).Ticks / MaxMissedWindows));
+            for (var end = start + step; end < now; end += step)
+            {
+                yield return end;
+            }
+        }
+
+        yield return now;
     }
 
     /// <summary>An ignore ends as the dashboard ends it: at its time limit, or after its number of events or users.</summary>

@@ -18,6 +18,13 @@ internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticati
 {
     public override async Task ValidatePrincipal(CookieValidatePrincipalContext context)
     {
+        if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<StaticFileEndpoint>() is not null)
+        {
+            // A script, a style or the icon needs no user. Read from the store anyway, each answered 503 while the store
+            // did not answer: an open tab's icon, asked for again at each page it went to, broke with every outage.
+            return;
+        }
+
         UserAccount? user;
         try
         {
@@ -59,4 +66,14 @@ internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticati
         AccessProblems.IsApiOrHub(context.Request)
             ? AccessProblems.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden, "your account may not do this")
             : base.RedirectToAccessDenied(context);
+}
+
+/// <summary>Marks the static files' endpoints (scripts, styles, the icon), which the sign-in cookie's store check skips.</summary>
+internal sealed class StaticFileEndpoint
+{
+    public static readonly StaticFileEndpoint Metadata = new();
+
+    private StaticFileEndpoint()
+    {
+    }
 }

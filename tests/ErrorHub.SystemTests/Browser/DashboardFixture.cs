@@ -58,6 +58,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     private string _databasePath = "";
 
+    /// <summary>The dashboard's SQLite file, for a test that holds it as another process would.</summary>
+    public string DatabasePath => _databasePath;
+
     private async Task StartProcessAsync()
     {
         var databasePath = _databasePath;

@@ -32,11 +32,28 @@ public sealed class HungStoreDashboard : IAsyncLifetime
     private readonly ClickHouseServerFixture _clickHouse = ClickHouseServerFixture.Create(
         externalUrl: null, Environment.GetEnvironmentVariable(ClickHouseServerFixture.BinaryVariable) ?? "/usr/sbin/clickhouse-server");
 
+    private readonly bool _throughFaultProxy;
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName("openhang");
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-openhang-" + Guid.NewGuid().ToString("N"));
     private TestProcess? _dashboard;
     private IConfiguration? _store;
     private bool _hung;
+    private ClickHouseFaultProxy? _proxy;
+
+    public HungStoreDashboard()
+        : this(throughFaultProxy: false)
+    {
+    }
+
+    private HungStoreDashboard(bool throughFaultProxy) => _throughFaultProxy = throughFaultProxy;
+
+    /// <summary>
+    /// The same dashboard reaching its ClickHouse through a <see cref="ClickHouseFaultProxy"/> (<see cref="Proxy"/>), which a
+    /// test makes answer errors, garbage, half answers or drips; the seed and <see cref="WriteAsync"/> go to ClickHouse itself.
+    /// </summary>
+    public static HungStoreDashboard ThroughFaultProxy() => new(throughFaultProxy: true);
+
+    public ClickHouseFaultProxy Proxy => _proxy ?? throw new InvalidOperationException("Made without a fault proxy: use ThroughFaultProxy().");
 
     public Uri BaseUrl { get; } = FreePort.NextHttpUrl();
 
@@ -55,6 +72,12 @@ public sealed class HungStoreDashboard : IAsyncLifetime
             })
             .Build();
         await WriteAsync(services => new DashboardSeed().WriteAsync(services));
+        if (_throughFaultProxy)
+        {
+            _proxy = ClickHouseFaultProxy.Start(_clickHouse.Url, lifetime: TimeSpan.FromMinutes(30));
+        }
+
+        var storeUrl = (_proxy?.Url ?? _clickHouse.Url).ToString();
 
         _dashboard = TestProcess.StartDotnet(
             "dashboard",
@@ -63,7 +86,7 @@ public sealed class HungStoreDashboard : IAsyncLifetime
             new Dictionary<string, string?>
             {
                 ["ErrorHub__Store__Kind"] = "clickhouse",
-                ["ErrorHub__Store__ClickHouse__Url"] = _clickHouse.Url.ToString(),
+                ["ErrorHub__Store__ClickHouse__Url"] = storeUrl,
                 ["ErrorHub__Store__ClickHouse__Database"] = _database,
                 // Short, so that the node hangs for seconds only; RequestTimeout stays at its two minutes.
                 ["ErrorHub__Store__ClickHouse__PageTimeout"] = "00:00:02",
@@ -92,6 +115,11 @@ public sealed class HungStoreDashboard : IAsyncLifetime
         if (_dashboard is not null)
         {
             await _dashboard.DisposeAsync();
+        }
+
+        if (_proxy is not null)
+        {
+            await _proxy.DisposeAsync();
         }
 
         await _clickHouse.DisposeAsync();

@@ -30,7 +30,7 @@ public enum ClickHouseFault
 /// A loopback TCP proxy in front of a real ClickHouse HTTP port that breaks answers the way a sick server or a middlebox
 /// does (<see cref="ClickHouseFault"/>). Changing <see cref="Fault"/> closes every open connection, so pooled
 /// connections pick up the new behaviour. Requests sent on are sent with <c>Connection: close</c> under a fault, so the
-/// whole answer is known before it is broken. Everything stops by itself after <see cref="MaxLifetime"/>.
+/// whole answer is known before it is broken. Everything stops by itself after <see cref="MaxLifetime"/> (or the lifetime given).
 /// </summary>
 public sealed class ClickHouseFaultProxy : IAsyncDisposable
 {
@@ -38,14 +38,18 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     private const int MaxRequestBytes = 64 << 20;
 
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new(MaxLifetime);
+    private readonly CancellationTokenSource _stop;
     private readonly Uri _upstream;
     private readonly List<TcpClient> _open = [];
     private Task _accepting = Task.CompletedTask;
     private volatile ClickHouseFault _fault;
     private int _faulted;
 
-    private ClickHouseFaultProxy(Uri upstream) => _upstream = upstream;
+    private ClickHouseFaultProxy(Uri upstream, TimeSpan lifetime)
+    {
+        _upstream = upstream;
+        _stop = new CancellationTokenSource(lifetime);
+    }
 
     /// <summary>Every fault, for the tests that meet each of them.</summary>
     public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f != ClickHouseFault.None)];
@@ -80,9 +84,10 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
         }
     }
 
-    public static ClickHouseFaultProxy Start(Uri upstream)
+    /// <param name="lifetime">When it stops by itself: <see cref="MaxLifetime"/> unless a test needs longer (a fixture that serves several tests).</param>
+    public static ClickHouseFaultProxy Start(Uri upstream, TimeSpan? lifetime = null)
     {
-        var proxy = new ClickHouseFaultProxy(upstream);
+        var proxy = new ClickHouseFaultProxy(upstream, lifetime ?? MaxLifetime);
         proxy._listener.Start();
         proxy._accepting = proxy.AcceptAsync();
         return proxy;
