@@ -447,7 +447,7 @@ internal sealed class ClickHouseClient
             try
             {
                 using var document = JsonDocument.Parse(line);
-                row = readRow(document.RootElement);
+                row = ReadRow(readRow, document.RootElement, sql);
             }
             catch (JsonException ex)
             {
@@ -483,7 +483,7 @@ internal sealed class ClickHouseClient
 
             using (document)
             {
-                rows.Add(readRow(document.RootElement));
+                rows.Add(ReadRow(readRow, document.RootElement, sql));
             }
         }
 
@@ -516,14 +516,7 @@ internal sealed class ClickHouseClient
 
             using (document)
             {
-                var rows = new List<T>();
-                foreach (var row in document.RootElement.GetProperty("data").EnumerateArray())
-                {
-                    rows.Add(readRow(row));
-                }
-
-                long? before = document.RootElement.TryGetProperty("rows_before_limit_at_least", out var count) ? ReadInt64(count) : null;
-                return (rows, before);
+                return ReadPage(document.RootElement, readRow, sql);
             }
         }, cancellationToken);
 
@@ -647,6 +640,53 @@ internal sealed class ClickHouseClient
             : $"ClickHouse failed while answering: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}";
         return new ClickHouseException(message, code, HttpStatusCode.OK, cause);
     }
+
+    private static (IReadOnlyList<T> Rows, long? RowsBeforeLimit) ReadPage<T>(JsonElement answer, Func<JsonElement, T> readRow, string sql)
+    {
+        try
+        {
+            var rows = new List<T>();
+            foreach (var row in answer.GetProperty("data").EnumerateArray())
+            {
+                rows.Add(readRow(row));
+            }
+
+            long? before = answer.TryGetProperty("rows_before_limit_at_least", out var count) ? ReadInt64(count) : null;
+            return (rows, before);
+        }
+        catch (Exception ex) when (IsNotTheQuerysShape(ex))
+        {
+            throw NotTheQuerysRows(answer, sql, ex);
+        }
+    }
+
+    private static T ReadRow<T>(Func<JsonElement, T> readRow, JsonElement row, string sql)
+    {
+        try
+        {
+            return readRow(row);
+        }
+        catch (Exception ex) when (IsNotTheQuerysShape(ex))
+        {
+            throw NotTheQuerysRows(row, sql, ex);
+        }
+    }
+
+    /// <summary>
+    /// What reading a row throws when the answer is JSON but not the query's rows (a lone number, an object without the
+    /// columns, a column of another type): something in ClickHouse's place answered, or the server broke mid-way. It is the
+    /// store's failure, as a row that is not JSON is: an open page says the store is not answering and its refresh goes on,
+    /// where an exception of its own ended the refresh for good.
+    /// </summary>
+    private static bool IsNotTheQuerysShape(Exception exception) =>
+        exception is InvalidOperationException or KeyNotFoundException or FormatException or OverflowException or ArgumentException or IndexOutOfRangeException;
+
+    private static ClickHouseException NotTheQuerysRows(JsonElement answer, string sql, Exception cause) =>
+        new(
+            $"ClickHouse answered JSON that is not the query's rows ({cause.Message}): {ClickHouseException.Abbreviate(answer.GetRawText())} Query: {ClickHouseException.Abbreviate(sql)}",
+            errorCode: null,
+            HttpStatusCode.OK,
+            cause);
 
     /// <summary>ClickHouse quotes 64-bit integers in JSON (they exceed JavaScript's precision); smaller ones come as numbers.</summary>
     internal static long ReadInt64(JsonElement value) => value.ValueKind == JsonValueKind.String

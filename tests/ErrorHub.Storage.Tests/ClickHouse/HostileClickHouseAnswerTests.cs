@@ -61,6 +61,44 @@ public sealed class HostileClickHouseAnswerTests
         refused.Message.Should().Contain(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    public static TheoryData<string, string> JsonNotTheRows => new()
+    {
+        { "rows", "1\n" },
+        { "rows", "{\"other\":\"column\"}\n" },
+        { "rows", "{\"words\":42}\n" },
+        { "page", "1" },
+        { "page", "{\"data\":{\"not\":\"rows\"}}" },
+        { "page", "{\"data\":[{\"words\":[1]}]}" },
+        { "streamed", "[\"words\"]\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(JsonNotTheRows))]
+    public async Task Json_that_is_not_the_querys_rows_is_a_clickhouse_failure_not_an_exception_of_the_reader(string read, string body)
+    {
+        // An open page rides out a store failure and refreshes again; any other exception ended its refresh for good.
+        await using var server = HeadRecorder.Start(
+            answer: $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(1) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        const string sql = "SELECT 'private' AS words";
+        static string Words(System.Text.Json.JsonElement row) => row.GetProperty("words").GetString() ?? "";
+
+        Func<Task> reading = read switch
+        {
+            "rows" => () => client.QueryAsync(sql, Words, CancellationToken.None),
+            "page" => () => client.QueryPageAsync(sql + " LIMIT 10", Words, CancellationToken.None),
+            _ => async () =>
+            {
+                await foreach (var _ in client.QueryRowsAsStreamedAsync(sql, Words, CancellationToken.None))
+                {
+                }
+            },
+        };
+
+        (await reading.Should().ThrowExactlyAsync<ClickHouseException>()).Which.Message.Should().Contain("not the query's rows");
+    }
+
     /// <summary>A loopback listener that records the head of each request and answers it with <c>answer</c>.</summary>
     private sealed class HeadRecorder : IAsyncDisposable
     {
