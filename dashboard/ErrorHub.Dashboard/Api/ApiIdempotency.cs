@@ -11,7 +11,7 @@ namespace ErrorHub.Dashboard.Api;
 /// it: a client whose answer was lost sends the same request with the same key, and nothing is written twice. The key names
 /// the change itself (<see cref="ActionId"/>: the triage action's id, the comment's id), so the store never holds it twice
 /// whatever this server remembers; this server also remembers, per account, each key's request for
-/// <see cref="Lifetime"/> (at most <see cref="MaxRemembered"/> keys, the oldest dropped first): the same key with another
+/// <see cref="Lifetime"/> (at most <see cref="MaxRemembered"/> keys, the least recently used dropped when full): the same key with another
 /// request is refused (422), and the same request once answered is answered again without being made again.
 /// </summary>
 internal sealed class ApiIdempotency : IDisposable
@@ -76,6 +76,9 @@ internal sealed class ApiIdempotency : IDisposable
             entry.Answered = true;
         }
     }
+
+    /// <summary>How many keys this server remembers now.</summary>
+    internal long Remembered => _requests.Count;
 
     public static IResult Reused() => ApiJsonBody.Problem(
         StatusCodes.Status422UnprocessableEntity,

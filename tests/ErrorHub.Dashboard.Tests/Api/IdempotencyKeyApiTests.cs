@@ -103,6 +103,34 @@ public sealed class IdempotencyKeyApiTests : IAsyncLifetime
         [.. (await _api.GetJsonAsync($"/api/projects/1/issues/{Checkout}/activity")).GetProperty("items").EnumerateArray().Select(item => item.GetProperty("kind").GetString())];
 }
 
+/// <summary>What this server remembers of keys stays bounded however many a client sends, and a key stays its caller's.</summary>
+public sealed class ApiIdempotencyMemoryTests
+{
+    [Fact]
+    public void A_flood_of_keys_keeps_at_most_the_limit_and_a_key_is_its_callers_own()
+    {
+        using var keys = new ApiIdempotency();
+        var ada = Caller(Guid.NewGuid());
+        var bo = Caller(Guid.NewGuid());
+        keys.Use(ada, "shared", "state\n1\nabc\nresolved").Should().Be(KeyUse.New);
+        keys.Answered(ada, "shared");
+        keys.Use(ada, "shared", "state\n1\nabc\nresolved").Should().Be(KeyUse.Answered);
+        keys.Use(ada, "shared", "state\n1\nabc\nignored").Should().Be(KeyUse.Reused);
+        keys.Use(bo, "shared", "state\n1\nabc\nignored").Should().Be(KeyUse.New, "another account's key of the same name is another key");
+
+        for (var i = 0; i < ApiIdempotency.MaxRemembered + 20_000; i++)
+        {
+            keys.Use(ada, "flood-" + i, "comments\n1\nabc\nx");
+        }
+
+        keys.Remembered.Should().BeLessThanOrEqualTo(ApiIdempotency.MaxRemembered);
+        keys.Use(ada, "after-the-flood", "comments\n1\nabc\nx").Should().Be(KeyUse.New, "a new key is still taken");
+    }
+
+    private static System.Security.Claims.ClaimsPrincipal Caller(Guid id) =>
+        new(new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, id.ToString())], "test"));
+}
+
 /// <summary>
 /// The same keys in front of a ClickHouse that took the write and lost its answer (<see cref="ClickHouseFaultProxy"/> on the
 /// timeline's inserts only): the request fails, and the same request with the same key once ClickHouse answers is stored once.
