@@ -48,6 +48,7 @@ static WebApplication BuildDashboard(string[] args)
     builder.Services.AddDashboardAccess(builder.Configuration);
     builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTriage>();
     builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueTimeline>();
+    builder.Services.AddSingleton<ErrorHub.Dashboard.Api.ApiIdempotency>();
     builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMerging>();
     builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.IssueMergeFeed>();
     builder.Services.AddSingleton<ErrorHub.Dashboard.Triage.SavedSearchCatalog>();

@@ -61,6 +61,28 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
     /// <summary>The account the issue is assigned to, if any.</summary>
     public Guid? AssigneeId { get; init; }
 
+    /// <summary>At most this many action ids in <see cref="Actions"/>.</summary>
+    public const int RememberedActions = 8;
+
+    /// <summary>
+    /// The ids of the latest triage actions that wrote this state (32 hexadecimal digits each, comma-separated, oldest first,
+    /// at most <see cref="RememberedActions"/>; null: none named). A retry of an action whose answer was lost finds its own id
+    /// here, also after other changes since, and knows its write is stored: it neither writes it again nor loses its timeline
+    /// entry. A string, so that states compare by value.
+    /// </summary>
+    public string? Actions { get; init; }
+
+    /// <summary>Whether the action <paramref name="actionId"/> is one of the latest that wrote this state.</summary>
+    public bool IsWrittenBy(Guid actionId) => Actions is { } actions && actions.Contains(actionId.ToString("N"), StringComparison.Ordinal);
+
+    /// <summary>This state, as written by <paramref name="actionId"/> (the oldest remembered action forgotten when there are too many).</summary>
+    public IssueState WrittenBy(Guid actionId)
+    {
+        var id = actionId.ToString("N");
+        var ids = (Actions?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? []).Where(other => other != id).Append(id).TakeLast(RememberedActions);
+        return this with { Actions = string.Join(',', ids) };
+    }
+
     /// <summary>An ignored issue's time limit has passed by <paramref name="now"/>.</summary>
     public bool IgnoreExpiredAt(DateTimeOffset now) => Status == IssueStatus.Ignored && IgnoredUntil is { } until && until <= now;
 

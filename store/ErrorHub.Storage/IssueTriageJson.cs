@@ -21,7 +21,8 @@ internal static class IssueTriageJson
             state.IgnoredUntil?.ToUnixTimeSeconds(),
             state.IgnoredUntilEvents,
             state.IgnoredUntilUsers,
-            state.AssigneeId);
+            state.AssigneeId,
+            state.Actions);
         return details == IssueTriageDetails.None ? "" : JsonSerializer.Serialize(details, IssueTriageJsonContext.Default.IssueTriageDetails);
     }
 
@@ -50,6 +51,7 @@ internal static class IssueTriageJson
             IgnoredUntilEvents = details.IgnoredUntilEvents,
             IgnoredUntilUsers = details.IgnoredUntilUsers,
             AssigneeId = details.AssigneeId,
+            Actions = details.Actions,
         };
     }
 }
@@ -59,9 +61,10 @@ internal sealed record IssueTriageDetails(
     long? IgnoredUntil,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilEventsField)] long? IgnoredUntilEvents,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilUsersField)] long? IgnoredUntilUsers,
-    Guid? AssigneeId)
+    Guid? AssigneeId,
+    string? Actions)
 {
-    public static readonly IssueTriageDetails None = new(null, null, null, null, null);
+    public static readonly IssueTriageDetails None = new(null, null, null, null, null, null);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

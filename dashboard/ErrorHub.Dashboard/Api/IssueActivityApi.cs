@@ -46,8 +46,14 @@ internal static class IssueActivityApi
             return Results.Json(new ApiActivityList([.. page.Items.Select(ApiActivity.From)], page.Next?.ToString()), IssueActivityJsonContext.Default.ApiActivityList);
         });
 
-        api.MapPost("/comments", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTimeline timeline, CancellationToken cancellationToken) =>
+        api.MapPost("/comments", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueHistory history, IssueTimeline timeline, ApiIdempotency idempotency, CancellationToken cancellationToken) =>
         {
+            var (key, keyProblem) = ApiIdempotency.Read(context);
+            if (keyProblem is not null)
+            {
+                return keyProblem;
+            }
+
             var (comment, problem) = await ApiJsonBody.ReadAsync(context, ApiBodiesJsonContext.Default.ApiComment, ApiJsonBody.IssueBodyBytes, "{\"text\": \"...\"}", "text is required", cancellationToken);
             if (problem is not null)
             {
@@ -59,10 +65,48 @@ internal static class IssueActivityApi
                 return NotFound(projectId);
             }
 
-            var result = await timeline.CommentAsync(projectId, fingerprint, IssueActor.Of(user), comment!.Text, cancellationToken);
-            return result.Comment is { } stored
-                ? Results.Json(ApiActivity.From(stored), IssueActivityJsonContext.Default.ApiActivity, statusCode: StatusCodes.Status201Created)
-                : BadRequest($"text: {result.Problem}");
+            if (key is null)
+            {
+                var result = await timeline.CommentAsync(projectId, fingerprint, IssueActor.Of(user), comment!.Text, cancellationToken);
+                return result.Comment is { } added
+                    ? Results.Json(ApiActivity.From(added), IssueActivityJsonContext.Default.ApiActivity, statusCode: StatusCodes.Status201Created)
+                    : BadRequest($"text: {result.Problem}");
+            }
+
+            // The key names the comment: sent again, the same comment is stored once and answered as stored.
+            var id = ApiIdempotency.ActionId(user, "comments", projectId, fingerprint, key);
+            var use = idempotency.Use(user, key, $"comments\n{projectId}\n{fingerprint}\n{comment!.Text?.Trim()}");
+            if (use == KeyUse.Reused)
+            {
+                return ApiIdempotency.Reused();
+            }
+
+            IssueChange? stored;
+            if (use == KeyUse.New)
+            {
+                // Remembered no more (another server, a restart, a day later), the stored comment still tells another request.
+                var made = await timeline.CommentAsync(projectId, fingerprint, IssueActor.Of(user), comment.Text, id, cancellationToken);
+                if (made.IdTaken)
+                {
+                    return ApiIdempotency.Reused();
+                }
+
+                if (made.Comment is null)
+                {
+                    return BadRequest($"text: {made.Problem}");
+                }
+
+                idempotency.Answered(user, key);
+                stored = made.Comment;
+            }
+            else
+            {
+                stored = await history.GetChangeAsync(projectId, id, cancellationToken);
+            }
+
+            return stored is null
+                ? NotFound(projectId)
+                : Results.Json(ApiActivity.From(stored), IssueActivityJsonContext.Default.ApiActivity, statusCode: StatusCodes.Status201Created);
         });
 
         api.MapDelete("/comments/{id}", async (int projectId, string fingerprint, string id, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IIssueHistory history, IssueTimeline timeline, CancellationToken cancellationToken) =>

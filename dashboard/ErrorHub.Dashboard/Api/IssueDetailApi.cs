@@ -37,8 +37,14 @@ internal static class IssueDetailApi
                 : NotFound("this issue has no such event");
         });
 
-        api.MapPost("/assignee", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IAccessStore accounts, IssueTriage triage, CancellationToken cancellationToken) =>
+        api.MapPost("/assignee", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IAccessStore accounts, IssueTriage triage, ApiIdempotency idempotency, CancellationToken cancellationToken) =>
         {
+            var (key, keyProblem) = ApiIdempotency.Read(context);
+            if (keyProblem is not null)
+            {
+                return keyProblem;
+            }
+
             var (assignment, problem) = await ApiJsonBody.ReadAsync(
                 context, ApiBodiesJsonContext.Default.ApiAssignment, ApiJsonBody.IssueBodyBytes, "{\"assigneeId\": \"<user id>\" or null}", "assigneeId is required", cancellationToken);
             if (problem is not null)
@@ -59,7 +65,22 @@ internal static class IssueDetailApi
                     statusCode: StatusCodes.Status400BadRequest);
             }
 
-            await triage.AssignAsync(projectId, fingerprint, assignment.AssigneeId, IssueActor.Of(user), cancellationToken);
+            var use = key is null ? KeyUse.New : idempotency.Use(user, key, $"assignee\n{projectId}\n{fingerprint}\n{assignment.AssigneeId:N}");
+            if (use == KeyUse.Reused)
+            {
+                return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.New)
+            {
+                var actionId = key is null ? (Guid?)null : ApiIdempotency.ActionId(user, "assignee", projectId, fingerprint, key);
+                await triage.AssignAsync(projectId, fingerprint, assignment.AssigneeId, IssueActor.Of(user), actionId, cancellationToken);
+                if (key is not null)
+                {
+                    idempotency.Answered(user, key);
+                }
+            }
+
             var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);
             var issue = await issues.GetIssueAsync(projectId, fingerprint, cancellationToken);
             return Results.Json(ApiIssue.From(issue!, view), IssuesJsonContext.Default.ApiIssue);

@@ -120,8 +120,14 @@ internal static class IssuesApi
             return Results.Json(new ApiUserList([.. page.Items], page.TotalCount, next), IssuesJsonContext.Default.ApiUserList);
         });
 
-        api.MapPost("/{fingerprint}/state", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, CancellationToken cancellationToken) =>
+        api.MapPost("/{fingerprint}/state", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueTriage triage, ApiIdempotency idempotency, CancellationToken cancellationToken) =>
         {
+            var (key, keyProblem) = ApiIdempotency.Read(context);
+            if (keyProblem is not null)
+            {
+                return keyProblem;
+            }
+
             var (change, problem) = await ApiJsonBody.ReadAsync(context, ApiBodiesJsonContext.Default.ApiStateChange, ApiJsonBody.IssueBodyBytes, "{\"status\": \"resolved\" or \"ignored\" or \"unresolved\"}", "status is required", cancellationToken);
             if (problem is not null)
             {
@@ -138,20 +144,45 @@ internal static class IssuesApi
                 return BadRequest($"inRelease and afterRelease are release names of at most {MaxReleaseChars} characters");
             }
 
-            switch (change.Status)
+            var valid = change.Status switch
             {
-                case "resolved":
-                    await triage.ResolveAsync(projectId, fingerprint, NullIfEmpty(change.InRelease), NullIfEmpty(change.AfterRelease), IssueActor.Of(user), cancellationToken);
-                    break;
-                case "ignored" when change.IgnoreMinutes is null or (> 0 and <= 5_256_000) && change.IgnoreEvents is null or > 0 && change.IgnoreUsers is null or > 0:
-                    await triage.IgnoreAsync(
-                        projectId, fingerprint, change.IgnoreMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null, change.IgnoreEvents, change.IgnoreUsers, IssueActor.Of(user), cancellationToken);
-                    break;
-                case "unresolved":
-                    await triage.ReopenAsync(projectId, fingerprint, IssueActor.Of(user), cancellationToken);
-                    break;
-                default:
-                    return BadRequest("status is resolved, ignored or unresolved; ignoreMinutes (up to ten years), ignoreEvents and ignoreUsers are positive");
+                "resolved" or "unresolved" => true,
+                "ignored" => change.IgnoreMinutes is null or (> 0 and <= 5_256_000) && change.IgnoreEvents is null or > 0 && change.IgnoreUsers is null or > 0,
+                _ => false,
+            };
+            if (!valid)
+            {
+                return BadRequest("status is resolved, ignored or unresolved; ignoreMinutes (up to ten years), ignoreEvents and ignoreUsers are positive");
+            }
+
+            // With a key: the same request again makes nothing twice; answered already, it is answered again as the issue stands.
+            var use = key is null ? KeyUse.New : idempotency.Use(user, key, $"state\n{projectId}\n{fingerprint}\n{change}");
+            if (use == KeyUse.Reused)
+            {
+                return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.New)
+            {
+                var actionId = key is null ? (Guid?)null : ApiIdempotency.ActionId(user, "state", projectId, fingerprint, key);
+                switch (change.Status)
+                {
+                    case "resolved":
+                        await triage.ResolveAsync(projectId, fingerprint, NullIfEmpty(change.InRelease), NullIfEmpty(change.AfterRelease), IssueActor.Of(user), actionId, cancellationToken);
+                        break;
+                    case "ignored":
+                        await triage.IgnoreAsync(
+                            projectId, fingerprint, change.IgnoreMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null, change.IgnoreEvents, change.IgnoreUsers, IssueActor.Of(user), actionId, cancellationToken);
+                        break;
+                    default:
+                        await triage.ReopenAsync(projectId, fingerprint, IssueActor.Of(user), actionId, cancellationToken);
+                        break;
+                }
+
+                if (key is not null)
+                {
+                    idempotency.Answered(user, key);
+                }
             }
 
             var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);

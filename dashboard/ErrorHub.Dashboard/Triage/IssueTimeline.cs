@@ -87,7 +87,8 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
 
     /// <summary>
     /// Adds the comment <paramref name="id"/>: the same id again (a retry after an answer that broke after the store took
-    /// the comment) stores it once, and mails it once.
+    /// the comment) stores it once, answers it as stored (its time unmoved), and mails it once. The id of a stored comment
+    /// with another text (or of another issue) stores nothing and answers <see cref="CommentResult.IdTaken"/>.
     /// </summary>
     public async Task<CommentResult> CommentAsync(int projectId, string fingerprint, IssueActor by, string? text, Guid id, CancellationToken cancellationToken = default)
     {
@@ -103,8 +104,20 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
             return new CommentResult(null, $"A comment is at most {MaxCommentLength:N0} characters; this one has {trimmed.Length:N0}.");
         }
 
-        var comment = new IssueChange(projectId, fingerprint, id, clock.GetUtcNow(), IssueChangeKind.Comment, by.Id, by.Name) { Text = trimmed };
-        await history.AddAsync(comment, cancellationToken);
+        var comment = await history.GetChangeAsync(projectId, id, cancellationToken);
+        if (comment is not null && (comment.Kind != IssueChangeKind.Comment || comment.Fingerprint != fingerprint || comment.Text != trimmed || comment.ActorId != by.Id))
+        {
+            return new CommentResult(null, "This comment's id names another comment already.") { IdTaken = true };
+        }
+
+        if (comment is null)
+        {
+            // Milliseconds, as the stores keep it: the comment answered now is the one read back later.
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
+            comment = new IssueChange(projectId, fingerprint, id, at, IssueChangeKind.Comment, by.Id, by.Name) { Text = trimmed };
+            await history.AddAsync(comment, cancellationToken);
+        }
+
         if (workflow is not null)
         {
             await workflow.CommentedAsync(projectId, fingerprint, by.Id, by.Name.Length > 0 ? by.Name : "Someone", trimmed, comment.Id, cancellationToken);
@@ -132,4 +145,8 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
 }
 
 /// <summary>The stored comment, or why none was stored.</summary>
-internal sealed record CommentResult(IssueChange? Comment, string? Problem);
+internal sealed record CommentResult(IssueChange? Comment, string? Problem)
+{
+    /// <summary>The id given names a stored entry that is not this comment: nothing was stored.</summary>
+    public bool IdTaken { get; init; }
+}

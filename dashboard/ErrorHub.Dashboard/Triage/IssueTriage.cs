@@ -1,4 +1,6 @@
 using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using System.Text;
 using ErrorHub.Notifications;
 using ErrorHub.Storage;
 
@@ -30,6 +32,9 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// and an ignored issue is back when its time is up or it has had the events or users it was ignored for.
 /// Every change is also written to the issue's timeline (<see cref="IIssueHistory"/>) with who made it, and mailed to
 /// the issue's participants (<see cref="WorkflowMail"/>, when the host has notifications).
+/// Every change carries an action id, kept by its caller until the change is answered: a store can take a write and lose its
+/// answer, and the same action sent again (the same id) then finds its own id on the stored state (<see cref="IssueState.Actions"/>), writes neither the state
+/// nor its timeline entry a second time, adds the entry if only it is missing, and answers as if the first had been heard.
 /// </summary>
 internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null, IReleaseReader? releases = null)
 {
@@ -137,8 +142,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         return await EvaluateAsync(state, issue is null || issue.LastSeen <= state.ChangedAt, cancellationToken);
     }
 
-    public Task ResolveAsync(int projectId, string fingerprint, string? inRelease = null, string? afterRelease = null, IssueActor? by = null, CancellationToken cancellationToken = default) =>
-        ChangeAndMailAsync(projectId, [fingerprint], by, Resolution(inRelease, afterRelease), cancellationToken);
+    public Task ResolveAsync(int projectId, string fingerprint, string? inRelease = null, string? afterRelease = null, IssueActor? by = null, Guid? actionId = null, CancellationToken cancellationToken = default) =>
+        ChangeAndMailAsync(projectId, [fingerprint], by, Resolution(inRelease, afterRelease), actionId ?? Guid.NewGuid(), cancellationToken);
 
     private static Func<IssueState, IssueState> Resolution(string? inRelease, string? afterRelease) =>
         state => state with
@@ -152,8 +157,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         };
 
     /// <summary>Ignores the issue until a time, until it has had <paramref name="events"/> more events or <paramref name="users"/> more users (whichever comes first), or for good when none is given.</summary>
-    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, IssueActor? by = null, CancellationToken cancellationToken = default) =>
-        ChangeAndMailAsync(projectId, [fingerprint], by, Ignoring(duration, events, users), cancellationToken);
+    public Task IgnoreAsync(int projectId, string fingerprint, TimeSpan? duration = null, long? events = null, long? users = null, IssueActor? by = null, Guid? actionId = null, CancellationToken cancellationToken = default) =>
+        ChangeAndMailAsync(projectId, [fingerprint], by, Ignoring(duration, events, users), actionId ?? Guid.NewGuid(), cancellationToken);
 
     private static Func<IssueState, IssueState> Ignoring(TimeSpan? duration, long? events, long? users)
     {
@@ -173,8 +178,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         };
     }
 
-    public Task ReopenAsync(int projectId, string fingerprint, IssueActor? by = null, CancellationToken cancellationToken = default) =>
-        ChangeAndMailAsync(projectId, [fingerprint], by, Reopening, cancellationToken);
+    public Task ReopenAsync(int projectId, string fingerprint, IssueActor? by = null, Guid? actionId = null, CancellationToken cancellationToken = default) =>
+        ChangeAndMailAsync(projectId, [fingerprint], by, Reopening, actionId ?? Guid.NewGuid(), cancellationToken);
 
     private static readonly Func<IssueState, IssueState> Reopening =
         state => state with
@@ -191,9 +196,11 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     /// Resolves, ignores (as <paramref name="ignore"/> says) or reopens each issue (<paramref name="status"/>) as the single
     /// changes do, one issue at a time, then mails the issues' participants once per person for the whole change (a
     /// summary when several of the issues concern them): resolving 300 issues from the list must not put 300 mails in one
-    /// inbox. <paramref name="progress"/> hears how many issues are done.
+    /// inbox. <paramref name="progress"/> hears how many issues are done. A change that stops partway is finished by the
+    /// same call for the issues not done, with the same <paramref name="actionId"/>: the issue it stopped at, stored but not
+    /// answered, is then neither changed nor entered in its timeline twice.
     /// </summary>
-    public Task ChangeManyAsync(int projectId, IReadOnlyList<string> fingerprints, IssueStatus status, IgnoreCondition? ignore = null, IssueActor? by = null, Action<int>? progress = null, CancellationToken cancellationToken = default) =>
+    public Task ChangeManyAsync(int projectId, IReadOnlyList<string> fingerprints, IssueStatus status, IgnoreCondition? ignore = null, IssueActor? by = null, Action<int>? progress = null, Guid? actionId = null, CancellationToken cancellationToken = default) =>
         ChangeAndMailAsync(
             projectId,
             fingerprints,
@@ -204,10 +211,11 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
                 IssueStatus.Ignored => Ignoring(ignore?.Duration, ignore?.Events, ignore?.Users),
                 _ => Reopening,
             },
+            actionId ?? Guid.NewGuid(),
             cancellationToken,
             progress);
 
-    private async Task ChangeAndMailAsync(int projectId, IReadOnlyList<string> fingerprints, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken, Action<int>? progress = null)
+    private async Task ChangeAndMailAsync(int projectId, IReadOnlyList<string> fingerprints, IssueActor? by, Func<IssueState, IssueState> change, Guid actionId, CancellationToken cancellationToken, Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(fingerprints);
         IssueState? last = null;
@@ -217,7 +225,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         {
             foreach (var fingerprint in fingerprints)
             {
-                last = await ChangeAsync(projectId, fingerprint, by, change, cancellationToken);
+                last = await ChangeAsync(projectId, fingerprint, by, change, actionId, cancellationToken);
                 changed.Add(fingerprint);
                 progress?.Invoke(changed.Count);
             }
@@ -232,20 +240,21 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         if (last is not null && workflow is not null)
         {
             var actor = by ?? IssueActor.Unknown;
-            await workflow.StatusChangedAsync(projectId, changed, last.Status, Describe(last), actor.Id, ActorName(actor), Guid.NewGuid(), cancellationToken);
+            // One mail per person for these issues of this action: the same action sent again for the same issues mails no one twice.
+            await workflow.StatusChangedAsync(projectId, changed, last.Status, Describe(last), actor.Id, ActorName(actor), DerivedId("status-mail", actionId, projectId, [.. changed]), cancellationToken);
         }
 
         stopped?.Throw();
     }
 
     /// <summary>Ignores the issue as <paramref name="condition"/> says (<see cref="IgnoreChoices"/>).</summary>
-    public Task IgnoreAsync(int projectId, string fingerprint, IgnoreCondition condition, IssueActor? by = null, CancellationToken cancellationToken = default) =>
-        IgnoreAsync(projectId, fingerprint, condition.Duration, condition.Events, condition.Users, by, cancellationToken);
+    public Task IgnoreAsync(int projectId, string fingerprint, IgnoreCondition condition, IssueActor? by = null, Guid? actionId = null, CancellationToken cancellationToken = default) =>
+        IgnoreAsync(projectId, fingerprint, condition.Duration, condition.Events, condition.Users, by, actionId, cancellationToken);
 
     /// <summary>Assigns the issue to an account (null: nobody), keeping its status.</summary>
-    public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by = null, CancellationToken cancellationToken = default)
+    public async Task AssignAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by = null, Guid? actionId = null, CancellationToken cancellationToken = default)
     {
-        var change = await SetAssigneeAsync(projectId, fingerprint, assignee, by, cancellationToken);
+        var change = await SetAssigneeAsync(projectId, fingerprint, assignee, by, actionId ?? Guid.NewGuid(), cancellationToken);
         if (change is not null && assignee is { } to && workflow is not null)
         {
             var actor = by ?? IssueActor.Unknown;
@@ -264,10 +273,13 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     /// Assigns each issue as <see cref="AssignAsync"/> does (its state and timeline entry, one issue at a time), then mails
     /// the assignee once per changed issue up to <see cref="BulkMailLimit"/>, or once in all beyond. Issues already assigned
     /// so are left alone and not mailed. <paramref name="progress"/> hears how many issues are done. Answers how many changed.
+    /// Sent again with the same <paramref name="actionId"/> after it stopped partway, an issue whose assignment was stored but
+    /// not answered counts as changed by it (its entry added if missing), not as already assigned.
     /// </summary>
-    public async Task<int> AssignManyAsync(int projectId, IReadOnlyList<string> fingerprints, Guid? assignee, IssueActor? by = null, Action<int>? progress = null, CancellationToken cancellationToken = default)
+    public async Task<int> AssignManyAsync(int projectId, IReadOnlyList<string> fingerprints, Guid? assignee, IssueActor? by = null, Action<int>? progress = null, Guid? actionId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(fingerprints);
+        var action = actionId ?? Guid.NewGuid();
         var changed = new List<(string Fingerprint, IssueChange Change)>();
         var done = 0;
         ExceptionDispatchInfo? stopped = null;
@@ -275,7 +287,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         {
             foreach (var fingerprint in fingerprints)
             {
-                if (await SetAssigneeAsync(projectId, fingerprint, assignee, by, cancellationToken) is { } change)
+                if (await SetAssigneeAsync(projectId, fingerprint, assignee, by, action, cancellationToken) is { } change)
                 {
                     changed.Add((fingerprint, change));
                 }
@@ -301,7 +313,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             }
             else
             {
-                await workflow.AssignedManyAsync(projectId, [.. changed.Select(pair => pair.Fingerprint)], to, actor.Id, ActorName(actor), changed[0].Change.Id, cancellationToken);
+                await workflow.AssignedManyAsync(projectId, [.. changed.Select(pair => pair.Fingerprint)], to, actor.Id, ActorName(actor), DerivedId("assign-mail", action, projectId, [.. changed.Select(pair => pair.Fingerprint)]), cancellationToken);
             }
         }
 
@@ -311,30 +323,39 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
     private static string ActorName(IssueActor actor) => actor.Name.Length > 0 ? actor.Name : "Someone";
 
-    /// <summary>Sets the assignee and writes the timeline entry; null when it already was that assignee.</summary>
-    private async Task<IssueChange?> SetAssigneeAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the assignee and writes the timeline entry; null when it already was that assignee, unless this action stored it
+    /// (a retry after a lost answer: the entry is added if it is missing, and the change counts as this action's).
+    /// </summary>
+    private async Task<IssueChange?> SetAssigneeAsync(int projectId, string fingerprint, Guid? assignee, IssueActor? by, Guid actionId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         var gate = GateOf(projectId, fingerprint);
+        bool stored;
         await gate.WaitAsync(cancellationToken);
         try
         {
             var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken)
                 ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
-            if (current.AssigneeId == assignee)
+            stored = current.AssigneeId == assignee && current.IsWrittenBy(actionId);
+            if (current.AssigneeId == assignee && !stored)
             {
                 return null;
             }
 
-            await states.SetStateAsync(current with { AssigneeId = assignee }, cancellationToken);
+            if (!stored)
+            {
+                await states.SetStateAsync((current with { AssigneeId = assignee }).WrittenBy(actionId), cancellationToken);
+            }
         }
         finally
         {
             gate.Release();
         }
 
+        var value = assignee?.ToString("D") ?? "";
         var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
-        return await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", assignee?.ToString("D") ?? "", cancellationToken);
+        return await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", value, actionId, stored, cancellationToken);
     }
 
     /// <summary>What a status change reads as in the timeline.</summary>
@@ -351,12 +372,36 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         _ => "Reopened",
     };
 
-    private async Task<IssueChange> RecordAsync(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the timeline entry of <paramref name="actionId"/>'s change to the issue, under an id derived from the action, the
+    /// issue and what changed: sent again, it is the same entry. <paramref name="maybeStored"/> (the state was already this
+    /// action's): the entry is read first and answered as stored when there, so that a retry neither moves it nor writes it again.
+    /// </summary>
+    private async Task<IssueChange> RecordAsync(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, Guid actionId, bool maybeStored, CancellationToken cancellationToken)
     {
+        var id = DerivedId("entry", actionId, projectId, [fingerprint, kind.ToString(), value]);
+        if (maybeStored && await history.GetChangeAsync(projectId, id, cancellationToken) is { } stored && stored.Fingerprint == fingerprint)
+        {
+            return stored;
+        }
+
         var actor = by ?? IssueActor.Unknown;
-        var change = new IssueChange(projectId, fingerprint, Guid.NewGuid(), clock.GetUtcNow(), kind, actor.Id, actor.Name) { Text = text, Value = value };
+        var change = new IssueChange(projectId, fingerprint, id, clock.GetUtcNow(), kind, actor.Id, actor.Name) { Text = text, Value = value };
         await history.AddAsync(change, cancellationToken);
         return change;
+    }
+
+    /// <summary>A stable id from an action and what it concerns (the same parts: the same id), for its entries and its mail.</summary>
+    internal static Guid DerivedId(string purpose, Guid actionId, int projectId, IEnumerable<string> parts)
+    {
+        var text = new StringBuilder(purpose).Append('\n').Append(actionId.ToString("N")).Append('\n').Append(projectId);
+        foreach (var part in parts)
+        {
+            // Length-prefixed: no two lists of parts read as the same text.
+            text.Append('\n').Append(part.Length).Append(':').Append(part);
+        }
+
+        return new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 16));
     }
 
     private const int IssueOrderingLimit = 1000;
@@ -406,27 +451,39 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
     }
 
-    private async Task<IssueState> ChangeAsync(int projectId, string fingerprint, IssueActor? by, Func<IssueState, IssueState> change, CancellationToken cancellationToken)
+    private async Task<IssueState> ChangeAsync(int projectId, string fingerprint, IssueActor? by, Func<IssueState, IssueState> change, Guid actionId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         IssueState next;
+        bool stored;
         var gate = GateOf(projectId, fingerprint);
         await gate.WaitAsync(cancellationToken);
         try
         {
             var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
 
-            // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
-            var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
-            next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now });
-            await states.SetStateAsync(next, cancellationToken);
+            // This action's state is stored already when the state names it and the change would change nothing in it (the
+            // same id sent with another change is that other change): the state stays as stored, its time included, so the
+            // retry does not move the moment the issue was resolved.
+            stored = current is not null && current.IsWrittenBy(actionId) && change(current) with { ChangedAt = current.ChangedAt } == current;
+            if (stored)
+            {
+                next = current!;
+            }
+            else
+            {
+                // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
+                var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+                next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now }).WrittenBy(actionId);
+                await states.SetStateAsync(next, cancellationToken);
+            }
         }
         finally
         {
             gate.Release();
         }
 
-        await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), cancellationToken);
+        await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), actionId, stored, cancellationToken);
         return next;
     }
 

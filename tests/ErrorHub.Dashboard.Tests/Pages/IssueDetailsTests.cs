@@ -455,6 +455,32 @@ public sealed class IssueDetailsTests : DashboardTestContext
         [.. cut.FindAll(".timeline-entry").Select(entry => string.Join(" ", entry.QuerySelectorAll(".timeline-actor, .timeline-meta > span, .timeline-meta > time, p").Select(part => part.TextContent.Trim())))];
 
     [Fact]
+    public async Task An_assignment_whose_entry_the_store_refused_says_not_saved_and_made_again_is_entered_once_with_who()
+    {
+        // The store takes the assignment and refuses its timeline entry (a full disk at that moment), as a lost answer
+        // leaves it. Until December 2026 the same choice made again found the issue assigned and wrote no entry.
+        var cut = await RenderIssueAsync(CheckoutFingerprint);
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
+            await command.ExecuteNonQueryAsync();
+            cut.Find("select.action-assign").Change(TemporaryStore.Admin.Id.ToString("D"));
+            cut.Find("form.assign-choice").Submit();
+            cut.WaitForAssertion(() => cut.Find(".triage-problem").TextContent.Should().Be(ErrorHub.Dashboard.Components.Layout.StoreErrorBoundary.ChangeNotSaved));
+            command.CommandText = "DROP TRIGGER refuse_entries";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        cut.Find("select.action-assign").Change(TemporaryStore.Admin.Id.ToString("D"));
+        cut.Find("form.assign-choice").Submit();
+
+        cut.WaitForAssertion(() => Timeline(cut).Should().Equal(["Ada Admin changed the assignee just now Assigned to Ada Admin"]));
+        cut.FindAll(".triage-problem").Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task On_the_page_of_a_project_deleted_meanwhile_resolving_and_commenting_change_nothing()
     {
         var cut = await RenderIssueAsync(CheckoutFingerprint);

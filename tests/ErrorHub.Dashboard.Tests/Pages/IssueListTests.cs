@@ -688,6 +688,36 @@ public sealed class IssueListTests : DashboardTestContext
             .ContainSingle("the retry acts on the issues the first try did not reach, not again on those it did");
     }
 
+    [Fact]
+    public async Task A_bulk_assignment_whose_entry_the_store_refused_is_finished_by_try_again_with_each_issue_entered_once()
+    {
+        // The store takes the second issue's assignment and refuses its timeline entry (a full disk at that moment), as a
+        // lost answer leaves it: "Try again" is the same action, so that issue gets its entry once rather than being skipped
+        // as assigned already (until December 2026 its activity never said who assigned it).
+        string[] issues = [Fingerprint("assign-a"), Fingerprint("assign-b"), Fingerprint("assign-c")];
+        var cut = await RenderListAsync(1, [.. issues.Select((issue, i) => Event(issue, $"TimeoutException: assign job {i}", Now.AddMinutes(-2 - i)))]);
+        await ExecuteSqlAsync($"""
+            CREATE TRIGGER refuse_entry BEFORE INSERT ON issue_history WHEN NEW.fingerprint = '{issues[1]}'
+            BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+            """);
+        cut.Find("input.select-all").Change(true);
+        cut.Find("select.bulk-assignee").Change(TemporaryStore.Admin.Id.ToString("D"));
+        cut.Find("button.bulk-assign").Click();
+        cut.WaitForAssertion(() => cut.Find(".bulk-failed").TextContent.Should().Contain("of 3 to Ada Admin; the rest failed: the store did not answer."));
+        (await _store.Store.Notifications.States.GetStateAsync(1, issues[1]))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id, "the store took the state");
+
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entry");
+        cut.Find("button.bulk-retry").Click();
+
+        cut.WaitForAssertion(() => cut.Find(".bulk-status").TextContent.Should().StartWith("Assigned ").And.EndWith(" to Ada Admin."));
+        cut.FindAll(".bulk-failed").Should().BeEmpty();
+        foreach (var issue in issues)
+        {
+            (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(change => change.Text).Should()
+                .Equal(["Assigned to Ada Admin"], $"{issue} is entered once");
+        }
+    }
+
     private async Task ExecuteSqlAsync(string sql)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath}");

@@ -295,6 +295,68 @@ public sealed class IssueTriageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_change_whose_timeline_entry_the_store_refused_is_stored_and_entered_once_when_made_again()
+    {
+        // SQLite cannot take a write and lose its answer; it can take the state and refuse the entry written after it (a disk
+        // full at that moment), which leaves the same half-made change. Until December 2026 the assignment made again found
+        // the issue assigned already and wrote no entry, and the resolution made again moved its time to the retry's.
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        var assign = Guid.NewGuid();
+        var resolve = Guid.NewGuid();
+        await ExecuteSqlAsync("CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(() => _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada, assign)).Should().ThrowAsync<Exception>();
+        await FluentActions.Awaiting(() => _triage.ResolveAsync(Project, Checkout, by: ada, actionId: resolve)).Should().ThrowAsync<Exception>();
+        (await ViewAsync()).State.Should().BeEquivalentTo(new { Status = IssueStatus.Resolved, AssigneeId = TemporaryStore.Admin.Id, ChangedAt = Start }, "the states were stored");
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+
+        // Made again, each in the order of its retry and twice (an answer lost once more), then a new change.
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        for (var i = 0; i < 2; i++)
+        {
+            await _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada, assign);
+            await _triage.ResolveAsync(Project, Checkout, by: ada, actionId: resolve);
+        }
+
+        (await ViewAsync()).State!.ChangedAt.Should().Be(Start, "resolved when the store took it, not when it was made again");
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Project, Checkout))).Items.Select(change => (change.Kind, change.ActorName, change.Text))
+            .Should().BeEquivalentTo(new[] { (IssueChangeKind.Status, "Ada Admin", "Resolved"), (IssueChangeKind.Assignment, "Ada Admin", "Assigned to Ada Admin") }, "each change is entered once, with who made it");
+
+        // A new action (another id) to the same end changes nothing and enters nothing, as before.
+        await _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada);
+        (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Project, Checkout))).Items.Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task A_bulk_change_that_stopped_partway_is_finished_by_its_retry_with_every_issue_changed_and_entered_once()
+    {
+        var issues = new[] { Checkout, Fingerprint("cart"), Fingerprint("login") };
+        await AddAsync([.. issues.Skip(1).Select(issue => Create(Project, issue, Start.AddMinutes(-5)))]);
+        var action = Guid.NewGuid();
+        var reached = 0;
+
+        // The second issue's state is taken, its entry refused.
+        await ExecuteSqlAsync($"CREATE TRIGGER refuse_one BEFORE INSERT ON issue_history WHEN NEW.fingerprint = '{issues[1]}' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(() => _triage.AssignManyAsync(Project, issues, TemporaryStore.Admin.Id, progress: done => reached = done, actionId: action)).Should().ThrowAsync<Exception>();
+        reached.Should().Be(1);
+        await ExecuteSqlAsync("DROP TRIGGER refuse_one");
+
+        (await _triage.AssignManyAsync(Project, [.. issues.Skip(reached)], TemporaryStore.Admin.Id, actionId: action)).Should().Be(2, "the retry reports the issue it stopped at as changed by it");
+        foreach (var issue in issues)
+        {
+            (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Project, issue))).Items.Select(change => change.Kind).Should().Equal([IssueChangeKind.Assignment], $"{issue} is entered once");
+        }
+    }
+
+    private async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task An_event_of_an_issue_merged_into_a_resolved_one_regresses_it()
     {
         var merged = Fingerprint("merged");
