@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
+using ErrorHub.RealApps.Billing;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Gateway;
@@ -73,6 +74,12 @@ public enum AppKind
 
     /// <summary>An API that runs a job on a Quartz.NET scheduler in its process (<c>AddQuartz()</c>, <c>AddQuartzHostedService()</c>).</summary>
     ScheduledJobs,
+
+    /// <summary>
+    /// A versioned API (Asp.Versioning, <c>[ApiController]</c>) behind authentication, role-based authorization, a rate
+    /// limiter on exports, and an MVC form that validates its antiforgery token.
+    /// </summary>
+    GuardedApi,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -140,6 +147,7 @@ public static class RealApp
             AppKind.Gateway => Gateway(builder),
             AppKind.FastEndpoints => Shipping(builder),
             AppKind.ScheduledJobs => ScheduledJobs(builder),
+            AppKind.GuardedApi => GuardedApi(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         await app.StartAsync();
@@ -438,6 +446,21 @@ public static class RealApp
             await scheduler.TriggerJob(StatementJob.Key, new JobDataMap { ["account"] = account });
             return TypedResults.Accepted($"/statements/{account}");
         });
+        return app;
+    }
+
+    private static WebApplication GuardedApi(WebApplicationBuilder builder)
+    {
+        builder.Services.AddBillingApi();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseErrorHub();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapControllers();
         return app;
     }
 
