@@ -80,6 +80,12 @@ public enum AppKind
     /// limiter on exports, and an MVC form that validates its antiforgery token.
     /// </summary>
     GuardedApi,
+
+    /// <summary>
+    /// The <see cref="GuardedApi"/> with a hosted service that loads exchange rates at start-up and fails: the app never
+    /// starts (its <c>StartAsync</c> throws, after the app is disposed, as <c>Run()</c> would end).
+    /// </summary>
+    FailingWarmup,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -148,9 +154,19 @@ public static class RealApp
             AppKind.FastEndpoints => Shipping(builder),
             AppKind.ScheduledJobs => ScheduledJobs(builder),
             AppKind.GuardedApi => GuardedApi(builder),
+            AppKind.FailingWarmup => FailingWarmup(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync(); // as Run() ends a host that failed to start
+            throw;
+        }
+
         return app;
     }
 
@@ -462,6 +478,12 @@ public static class RealApp
         app.UseRateLimiter();
         app.MapControllers();
         return app;
+    }
+
+    private static WebApplication FailingWarmup(WebApplicationBuilder builder)
+    {
+        builder.Services.AddHostedService<ExchangeRateWarmup>();
+        return GuardedApi(builder);
     }
 
     private static readonly RouteConfig[] GatewayRoutes =
