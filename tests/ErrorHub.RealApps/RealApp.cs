@@ -9,6 +9,7 @@ using ErrorHub.RealApps.Hubs;
 using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
+using ErrorHub.RealApps.Parcels;
 using ErrorHub.RealApps.Pages;
 using ErrorHub.RealApps.Scheduling;
 using ErrorHub.RealApps.Shipping;
@@ -86,6 +87,9 @@ public enum AppKind
     /// starts (its <c>StartAsync</c> throws, after the app is disposed, as <c>Run()</c> would end).
     /// </summary>
     FailingWarmup,
+
+    /// <summary>An OData service (Microsoft.AspNetCore.OData): an entity set under <c>odata</c> with query options.</summary>
+    OData,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -155,6 +159,7 @@ public static class RealApp
             AppKind.ScheduledJobs => ScheduledJobs(builder),
             AppKind.GuardedApi => GuardedApi(builder),
             AppKind.FailingWarmup => FailingWarmup(builder),
+            AppKind.OData => OData(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         try
@@ -484,6 +489,17 @@ public static class RealApp
     {
         builder.Services.AddHostedService<ExchangeRateWarmup>();
         return GuardedApi(builder);
+    }
+
+    private static WebApplication OData(WebApplicationBuilder builder)
+    {
+        builder.Services.AddParcelService();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapControllers();
+        return app;
     }
 
     private static readonly RouteConfig[] GatewayRoutes =

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Reflection;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using System.Threading.RateLimiting;
@@ -9,6 +10,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ApplicationParts;
+using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -26,7 +29,7 @@ public static class BillingApi
 
     public static IServiceCollection AddBillingApi(this IServiceCollection services)
     {
-        services.AddControllersWithViews();
+        services.AddControllersWithViews().ConfigureApplicationPartManager(parts => parts.FeatureProviders.Add(new BillingControllers()));
         services.AddProblemDetails();
         services.AddApiVersioning(options => options.ReportApiVersions = true).AddMvc();
         services.AddAuthentication(HeaderAuthentication.SchemeName)
@@ -43,6 +46,19 @@ public static class BillingApi
             });
         });
         return services;
+    }
+}
+
+/// <summary>
+/// This app's controllers are internal, so that the other apps of this library, which map every public controller,
+/// do not map them too (their <c>apiVersion</c> route constraint exists only where API versioning is added).
+/// </summary>
+internal sealed class BillingControllers : IApplicationFeatureProvider<ControllerFeature>
+{
+    public void PopulateFeature(IEnumerable<ApplicationPart> parts, ControllerFeature feature)
+    {
+        feature.Controllers.Add(typeof(InvoicesController).GetTypeInfo());
+        feature.Controllers.Add(typeof(BillingAddressController).GetTypeInfo());
     }
 }
 
@@ -79,7 +95,7 @@ public sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOpt
 [ApiVersion("2.0")]
 [Route("api/v{version:apiVersion}/invoices")]
 [Authorize]
-public sealed class InvoicesController : ControllerBase
+internal sealed class InvoicesController : ControllerBase
 {
     [HttpGet("{id:int}")]
     [MapToApiVersion("1.0")]
@@ -115,7 +131,7 @@ public sealed class NewInvoice
 /// <summary>An MVC form post, as a page's form sends it: its antiforgery token is validated before the action runs.</summary>
 [Route("billing")]
 [Authorize]
-public sealed class BillingAddressController(IAntiforgery antiforgery) : Controller
+internal sealed class BillingAddressController(IAntiforgery antiforgery) : Controller
 {
     /// <summary>The form's page, reduced to its hidden token field (the token's cookie goes with the answer).</summary>
     [HttpGet("address")]
