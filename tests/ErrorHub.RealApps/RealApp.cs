@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
+using ErrorHub.RealApps.Billing;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Gateway;
@@ -8,6 +9,7 @@ using ErrorHub.RealApps.Hubs;
 using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
 using ErrorHub.RealApps.Operations;
+using ErrorHub.RealApps.Parcels;
 using ErrorHub.RealApps.Pages;
 using ErrorHub.RealApps.Scheduling;
 using ErrorHub.RealApps.Shipping;
@@ -73,6 +75,21 @@ public enum AppKind
 
     /// <summary>An API that runs a job on a Quartz.NET scheduler in its process (<c>AddQuartz()</c>, <c>AddQuartzHostedService()</c>).</summary>
     ScheduledJobs,
+
+    /// <summary>
+    /// A versioned API (Asp.Versioning, <c>[ApiController]</c>) behind authentication, role-based authorization, a rate
+    /// limiter on exports, and an MVC form that validates its antiforgery token.
+    /// </summary>
+    GuardedApi,
+
+    /// <summary>
+    /// The <see cref="GuardedApi"/> with a hosted service that loads exchange rates at start-up and fails: the app never
+    /// starts (its <c>StartAsync</c> throws, after the app is disposed, as <c>Run()</c> would end).
+    /// </summary>
+    FailingWarmup,
+
+    /// <summary>An OData service (Microsoft.AspNetCore.OData): an entity set under <c>odata</c> with query options.</summary>
+    OData,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -140,9 +157,21 @@ public static class RealApp
             AppKind.Gateway => Gateway(builder),
             AppKind.FastEndpoints => Shipping(builder),
             AppKind.ScheduledJobs => ScheduledJobs(builder),
+            AppKind.GuardedApi => GuardedApi(builder),
+            AppKind.FailingWarmup => FailingWarmup(builder),
+            AppKind.OData => OData(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync(); // as Run() ends a host that failed to start
+            throw;
+        }
+
         return app;
     }
 
@@ -438,6 +467,38 @@ public static class RealApp
             await scheduler.TriggerJob(StatementJob.Key, new JobDataMap { ["account"] = account });
             return TypedResults.Accepted($"/statements/{account}");
         });
+        return app;
+    }
+
+    private static WebApplication GuardedApi(WebApplicationBuilder builder)
+    {
+        builder.Services.AddBillingApi();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseErrorHub();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.MapControllers();
+        return app;
+    }
+
+    private static WebApplication FailingWarmup(WebApplicationBuilder builder)
+    {
+        builder.Services.AddHostedService<ExchangeRateWarmup>();
+        return GuardedApi(builder);
+    }
+
+    private static WebApplication OData(WebApplicationBuilder builder)
+    {
+        builder.Services.AddParcelService();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapControllers();
         return app;
     }
 

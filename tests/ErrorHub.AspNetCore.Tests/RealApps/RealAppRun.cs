@@ -89,7 +89,9 @@ internal sealed class RealAppRun : IAsyncDisposable
 
     /// <summary>What the SDK itself wrote into the app's log: nothing at Information or above when all went well.</summary>
     public IEnumerable<LogEntry> SdkLogNoise =>
-        Logs.Entries.Where(e => e.Category.StartsWith("ErrorHub", StringComparison.Ordinal) && e.Level >= LogLevel.Information);
+        Logs.Entries.Where(e => e.Category.StartsWith("ErrorHub", StringComparison.Ordinal)
+            && !e.Category.StartsWith("ErrorHub.RealApps.", StringComparison.Ordinal) // the app's own classes (its authentication handler logs its 401s)
+            && e.Level >= LogLevel.Information);
 
     public async ValueTask DisposeAsync()
     {
