@@ -25,17 +25,7 @@ public sealed class FreshAppInstallTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _ingest = await IngestHost.StartAsync();
-        var feed = await SdkFeed.FolderAsync();
-
-        // The user's feeds stay; the folder feed comes on top, as "dotnet nuget add source" would put it.
-        await File.WriteAllTextAsync(Path.Combine(_directory, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="errorhub-local" value="{feed}" />
-              </packageSources>
-            </configuration>
-            """);
+        await SdkFeed.UseInAsync(_directory);
     }
 
     public async Task DisposeAsync()

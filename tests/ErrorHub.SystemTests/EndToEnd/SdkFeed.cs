@@ -16,6 +16,23 @@ internal static class SdkFeed
     /// <summary>The feed's folder, packed on first use.</summary>
     public static Task<string> FolderAsync() => Packed.Value;
 
+    /// <summary>
+    /// A <c>nuget.config</c> in <paramref name="directory"/> that puts the feed on top of the user's feeds, as
+    /// <c>dotnet nuget add source</c> would: an app made there installs the packages exactly as a user's would.
+    /// </summary>
+    public static async Task UseInAsync(string directory)
+    {
+        var feed = await FolderAsync();
+        await File.WriteAllTextAsync(Path.Combine(directory, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="errorhub-local" value="{feed}" />
+              </packageSources>
+            </configuration>
+            """);
+    }
+
     private static async Task<string> PackAsync()
     {
         var feed = Directory.CreateTempSubdirectory("errorhub-feed-").FullName;

@@ -123,6 +123,7 @@ public sealed class HostileServerAnswerTests : IAsyncLifetime
         _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
             .Which.Message.Should().Contain("307");
     }
+
     [Fact]
     public async Task An_answer_whose_headers_drip_a_byte_at_a_time_is_abandoned_at_ShutdownTimeout_when_the_app_stops_and_counted_once()
     {
