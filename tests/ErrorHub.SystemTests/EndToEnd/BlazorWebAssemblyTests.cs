@@ -21,6 +21,11 @@ namespace ErrorHub.SystemTests.EndToEnd;
 public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long the app may take to boot in a fresh browser context: downloading and starting the .NET runtime in WebAssembly
+    /// took over the browser fixture's 15 s on a loaded machine, leaving the page at "Loading".
+    /// </summary>
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(90);
     private const string AppProject = "tests/ErrorHub.RealApps.BlazorWasm";
 
     /// <summary>A published (trimmed) build of the app to test instead of its build output: the path of its <c>wwwroot</c>.</summary>
@@ -43,7 +48,7 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         var console = new List<string>();
         page.Console += (_, message) => console.Add(message.Text);
 
-        await page.GotoAsync(new Uri(site.Url, "/checkout?coupon=SPRING&token=s3cret#step-2").ToString());
+        await OpenAsync(page, new Uri(site.Url, "/checkout?coupon=SPRING&token=s3cret#step-2"));
         var userAgent = await page.EvaluateAsync<string>("navigator.userAgent");
         var add = page.GetByRole(AriaRole.Button, new() { Name = "Add item" });
         await add.ClickAsync();
@@ -90,7 +95,7 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         var console = new List<string>();
         page.Console += (_, message) => console.Add(message.Text);
 
-        await page.GotoAsync(new Uri(site.Url, "/gallery").ToString());
+        await OpenAsync(page, new Uri(site.Url, "/gallery"));
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("This photo cannot be shown.");
         List<ErrorEvent> events = [];
         await WaitUntilAsync(async () => (events = await _ingest.AllEventsAsync()).Count >= 1, "the contained failure at ingest", console);
@@ -117,7 +122,7 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         var errors = new List<string>();
         page.PageError += (_, error) => errors.Add(error);
 
-        await page.GotoAsync(new Uri(site.Url, "/checkout").ToString());
+        await OpenAsync(page, new Uri(site.Url, "/checkout"));
         var add = page.GetByRole(AriaRole.Button, new() { Name = "Add item" });
         await add.ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Items: 1");
@@ -125,7 +130,7 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         await Task.Delay(TimeSpan.FromSeconds(3)); // the sender tries and fails meanwhile
 
         errors.Should().BeEmpty("a failed send stays inside the SDK");
-        await page.GotoAsync(new Uri(site.Url, "/checkout").ToString());
+        await OpenAsync(page, new Uri(site.Url, "/checkout"));
         await add.ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Items: 1");
     }
@@ -157,6 +162,13 @@ public sealed class BlazorWebAssemblyTests : IClassFixture<BrowserFixture>, IAsy
         });
         await app.StartAsync();
         return new StaticSite(app);
+    }
+
+    /// <summary>Opens a page of the app and waits, within <see cref="BootTimeout"/>, until the app has rendered it.</summary>
+    private static async Task OpenAsync(IPage page, Uri url)
+    {
+        await page.GotoAsync(url.ToString());
+        await Assertions.Expect(page.Locator("#app")).Not.ToHaveTextAsync("Loading", new() { Timeout = (float)BootTimeout.TotalMilliseconds });
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> done, string what, List<string> console)
