@@ -185,6 +185,23 @@ internal static partial class Grouper
         return shortName.Length > 0 ? shortName : typeName.Trim();
     }
 
+    /// <summary>Whether any frame of the event says which assembly it is from, or that it is a package's: a client that reads assemblies tells libraries apart itself.</summary>
+    internal static bool CarriesAssemblies(IncomingEvent incoming)
+    {
+        foreach (var exception in incoming.Exceptions)
+        {
+            foreach (var frame in exception.Frames)
+            {
+                if (frame.Package || !string.IsNullOrEmpty(frame.Module))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     private static List<RootCause> RootCauses(IncomingEvent incoming, GroupingRules rules)
     {
         if (incoming.Exceptions.Count == 0)
@@ -196,10 +213,11 @@ internal static partial class Grouper
         var endpoint = rules.EntryPointHandlersByEndpoint ? EndpointName(incoming) : null;
         // Version 11 reads the handler tag only for a root cause whose handler was inlined: most events (a handler's own frame kept) do not pay for it.
         var handlerSource = rules.HandlerMethodStandsIn && endpoint is not null ? incoming : null;
+        var ownLibrary = rules.OwnLibraryPassedOver && !CarriesAssemblies(incoming);
         var roots = new List<RootCause>(nodes.Count);
         foreach (var node in nodes)
         {
-            roots.Add(RootCause.Of(node, rules, endpoint, handlerSource));
+            roots.Add(RootCause.Of(node, rules, endpoint, handlerSource, ownLibrary));
         }
 
         return roots;
@@ -591,7 +609,7 @@ internal static partial class Grouper
         /// function of the entry point. Without either, the parameterized message. (Version 11) the handler method the endpoint's metadata
         /// names (the <paramref name="handlerSource"/> event's tag) counts as the app frame where the JIT inlined it into the endpoint's request delegate.
         /// </summary>
-        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint, IncomingEvent? handlerSource)
+        public static RootCause Of(ExceptionTree node, GroupingRules rules, string? endpoint, IncomingEvent? handlerSource, bool ownLibrary = false)
         {
             var exception = node.Exception;
             var components = node.Wrappers.Reverse()
@@ -616,6 +634,16 @@ internal static partial class Grouper
 
             var throwSite = throwIndex >= 0 ? throwFrames[throwIndex] : null;
             var appFrame = FirstAppFrame(sources, rules);
+
+            // Version 16: without assemblies, a text trace cannot tell a library's frames from the app's by any mark; the frames of the library
+            // whose own exception this is are its, and the app frame is the first of other code below them, where the stack shows one.
+            FrameRecord? libraryFrame = null;
+            if (ownLibrary && appFrame is not null && DotNetFrames.IsOwnException(exception.Type, appFrame)
+                && AppFrameBeyondLibrary(sources, appFrame, exception.Type, rules) is { } beyond)
+            {
+                libraryFrame = appFrame;
+                appFrame = beyond;
+            }
 
             // Version 12: a framework type's own throw helper stays a frame whatever the JIT inlined after it; its type threw.
             var helperOwner = rules.ThrowHelperOwnerThrew && throwIndex > 0 ? OwnTypesThrowHelper(throwFrames, throwIndex, rules) : null;
@@ -680,6 +708,11 @@ internal static partial class Grouper
                         ? new GroupingComponent(GroupingComponent.ThrowSite, InlinedHandlerSite, Counts: false)
                         : new GroupingComponent(GroupingComponent.ThrowSite, site));
                 }
+            }
+            else if (libraryFrame is not null && throwSite is not null && !DotNetFrames.IsCancellation(exception.Type))
+            {
+                // Version 16: the library's frame that threw counts as a package's does, by its type.
+                components.Add(new GroupingComponent(GroupingComponent.ThrowSite, DotNetFrames.ComponentName(throwSite)));
             }
             else if (throwSite is not null && helperOwner is not null && !DotNetFrames.IsCancellation(exception.Type) && !refusedThread
                 && !DotNetFrames.IsGuard(helperOwner, exception.Type))
@@ -824,6 +857,71 @@ internal static partial class Grouper
             }
 
             return -1;
+        }
+
+        /// <summary>The first app frame past the exception's own library's frames (and an adapter right under them), or null where the report shows none.</summary>
+        private static FrameRecord? AppFrameBeyondLibrary(List<IReadOnlyList<FrameRecord>> sources, FrameRecord libraryFrame, string exceptionType, GroupingRules rules)
+        {
+            foreach (var frames in sources)
+            {
+                var start = -1;
+                for (var i = 0; i < frames.Count; i++)
+                {
+                    if (ReferenceEquals(frames[i], libraryFrame))
+                    {
+                        start = i;
+                        break;
+                    }
+                }
+
+                if (start < 0)
+                {
+                    continue;
+                }
+
+                for (var i = start + 1; i < frames.Count; i++)
+                {
+                    var frame = frames[i];
+                    if (!DotNetFrames.IsApp(frame, rules) || DotNetFrames.IsNoise(frame, rules) || StartedMessageLoop(frames, i, rules))
+                    {
+                        continue;
+                    }
+
+                    if (DotNetFrames.IsOwnException(exceptionType, frame))
+                    {
+                        continue;
+                    }
+
+                    // The app's one adapter of the library's calls (a static *Extensions class) is below every place that reaches it.
+                    if (DotNetFrames.ComponentName(frame).EndsWith("Extensions", StringComparison.Ordinal) && HasAppFrameAfter(frames, i, frame, rules))
+                    {
+                        continue;
+                    }
+
+                    return frame;
+                }
+
+                return null;
+            }
+
+            return null;
+        }
+
+        /// <summary>Whether an app frame of another type than the adapter's, and no adapter itself, follows it: only then is the adapter passed over.</summary>
+        private static bool HasAppFrameAfter(IReadOnlyList<FrameRecord> frames, int index, FrameRecord adapter, GroupingRules rules)
+        {
+            var adapterType = adapter.Type;
+            for (var i = index + 1; i < frames.Count; i++)
+            {
+                if (DotNetFrames.IsApp(frames[i], rules) && !DotNetFrames.IsNoise(frames[i], rules) && !StartedMessageLoop(frames, i, rules)
+                    && !string.Equals(frames[i].Type, adapterType, StringComparison.Ordinal)
+                    && !DotNetFrames.ComponentName(frames[i]).EndsWith("Extensions", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static FrameRecord? FirstAppFrame(List<IReadOnlyList<FrameRecord>> sources, GroupingRules rules)

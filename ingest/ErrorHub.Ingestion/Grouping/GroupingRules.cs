@@ -18,7 +18,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// a lambda that the routing middleware awaited directly, a handler that returns a plain Task (docs/grouping.md, "Version 13"); version 14 is version 13 keying
 /// a failure with no frame of the app's code by the request's handler where that handler is a library's method in the stack (the Identity UI's
 /// Razor Pages: docs/grouping.md, "Version 14"); version 15 is version 14 keying a library's own exception type without an app frame by the method
-/// that threw it (docs/grouping.md, "Version 15"). Version 4 is version 3 with
+/// that threw it (docs/grouping.md, "Version 15"); version 16 is version 15 passing over, on an event whose frames carry no assembly (a text trace),
+/// the frames of the library whose own exception it is, for the app's frame below them (docs/grouping.md, "Version 16"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -33,7 +34,7 @@ internal sealed class GroupingRules
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
         bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false,
         bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false, bool libraryHandlerStandsIn = false,
-        bool ownExceptionMethod = false)
+        bool ownExceptionMethod = false, bool ownLibraryPassedOver = false)
     {
         Version = version;
         Previous = previous;
@@ -56,6 +57,7 @@ internal sealed class GroupingRules
         EndpointMiddlewareCallsHandler = endpointMiddlewareCallsHandler;
         LibraryHandlerStandsIn = libraryHandlerStandsIn;
         OwnExceptionMethod = ownExceptionMethod;
+        OwnLibraryPassedOver = ownLibraryPassedOver;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -195,8 +197,22 @@ internal sealed class GroupingRules
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
         throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true, ownExceptionMethod: true);
 
+    /// <summary>
+    /// Version 15 and: on an event whose frames carry neither their assembly nor a package mark (a text trace, a client that reads no assemblies),
+    /// the first app frame is passed over where it shares its root namespace with the root cause's exception type (neither the runtime's nor
+    /// Microsoft's) and an app frame of other code follows: those frames are the library's that threw its own exception, the frame after them
+    /// (and after an extension class right under them, the app's adapter of the library's calls) is the app's, and the library's throw site
+    /// counts by its type. Version 15 keyed such a failure by the library's method, one issue for every application and every place of an
+    /// application reaching it (docs/grouping.md, "Version 16"). An event whose frames carry their assembly (the .NET SDK's) groups as version 15:
+    /// there the package fact tells a library's frames from the app's (version 9).
+    /// </summary>
+    public static GroupingRules V16 { get; } = new(16, V15, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
+        throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true, ownExceptionMethod: true, ownLibraryPassedOver: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V15;
+    public static GroupingRules Current => V16;
 
     public int Version { get; }
 
@@ -287,6 +303,13 @@ internal sealed class GroupingRules
     public bool OwnExceptionMethod { get; }
 
     /// <summary>
+    /// On an event whose frames carry neither their assembly nor a package mark (<see cref="Grouper.CarriesAssemblies"/>), an app frame that
+    /// shares its root namespace with the root cause's exception type is that library's: passed over, with an extension class right under it,
+    /// for the next app frame of other code where the stack shows one, and the library's throw site counts by its type.
+    /// </summary>
+    public bool OwnLibraryPassedOver { get; }
+
+    /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
     /// both the compiler's names (<c>&lt;M&gt;g__ThrowX|3_0</c>) and the .NET SDK's normalized ones (<c>M.ThrowX</c>).
@@ -312,6 +335,7 @@ internal sealed class GroupingRules
         var addsPackages = PackagesAreLibraries && !Previous.PackagesAreLibraries;
         var addsHelperOwner = ThrowHelperOwnerThrew && !Previous.ThrowHelperOwnerThrew;
         var addsOwnExceptionMethod = OwnExceptionMethod && !Previous.OwnExceptionMethod;
+        var addsOwnLibrary = OwnLibraryPassedOver && !Previous.OwnLibraryPassedOver && !Grouper.CarriesAssemblies(incoming);
 
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
@@ -346,7 +370,8 @@ internal sealed class GroupingRules
                 || (addsMessageLoopEntry && FirstAppFrameIsEntryPoint(exceptions[e].Frames))
                 || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
                 || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
-                || (addsOwnExceptionMethod && ThrownByOwnLibrary(exceptions[e]) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames)))
+                || (addsOwnExceptionMethod && ThrownByOwnLibrary(exceptions[e]) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
+                || (addsOwnLibrary && ThrownByOwnLibrary(exceptions[e])))
             {
                 return true;
             }

@@ -15,8 +15,9 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 15 reaches on the whole corpus today (0.8401 and 0.9669 with held-out-19, a sample of libraries' own exceptions thrown
-    /// above the app's frames that version 15 groups worst of all samples; 0.8475 and 0.9694 before it, when the floors were 0.847 and 0.969, where
+    /// Just under what version 16 reaches on the whole corpus today (0.844 and 0.968, raised with it); version 15 reached 0.8267 and 0.964 with held-out-20, a sample of FTP and MQTT clients' failures
+    /// and one app's FTP uploader on two FTP clients, which version 15 groups worst of all samples, when the floors were 0.826 and 0.963; 0.8401 and 0.9669 with
+    /// held-out-19, a sample of libraries' own exceptions thrown above the app's frames, when the floors were 0.840 and 0.966; 0.8475 and 0.9694 before it, when the floors were 0.847 and 0.969, where
     /// version 14 reaches 0.8455 and 0.9689 and would have needed lower floors), and versions 8 to 14 reached before (0.848 and 0.970 with held-out-17, 0.856 and 0.972 with held-out-16, 0.8663 and 0.975 with held-out-15, 0.869 and 0.975 with held-out-14, 0.879 and 0.976 with held-out-13, 0.8766 and 0.977 with held-out-12, 0.879 and 0.977 with held-out-11, 0.892 and 0.979 before it and 0.902 and 0.981 before held-out-10; version 7 0.893 and 0.980 with held-out-9, 0.918 and 0.984 before it and 0.921
     /// and 0.985 before held-out-8, where version 6 reaches 0.892 and 0.981 with held-out-7, 0.896 and 0.981 before it; version 5 reached
     /// 0.908 and 0.982 before held-out-6, version 4 0.901 and 0.981 before held-out-5, version 3 0.844 and 0.971 with held-out-4); raise
@@ -25,8 +26,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     /// apart (the same WinForms paint failure in ShareX and in Greenshot, Avalonia's X11 regression in Avalonia's and in an app's
     /// tracker) share a fingerprint, and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.840;
-    private const double BCubedFloor = 0.966;
+    private const double PairwiseFloor = 0.843;
+    private const double BCubedFloor = 0.967;
 
     /// <summary>
     /// Held-out sets collected to test given candidate rules rather than as a sample of what apps send: held-out-4 is weighted
@@ -37,11 +38,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
 
     /// <summary>
     /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-7, held-out-9,
-    /// held-out-10, held-out-11, held-out-12, held-out-14, held-out-16, held-out-17, held-out-18 and held-out-19, labelled before any rule change (docs/grouping.md; held-out-9 to held-out-12, held-out-14, held-out-17 and held-out-18 reach the B-cubed goal, not the pairwise one; held-out-16 and held-out-19 reach neither). A version must
+    /// held-out-10, held-out-11, held-out-12, held-out-14, held-out-16, held-out-17, held-out-18, held-out-19 and held-out-20, labelled before any rule change (docs/grouping.md; held-out-9 to held-out-12, held-out-14, held-out-17 and held-out-18 reach the B-cubed goal, not the pairwise one; held-out-16, held-out-19 and held-out-20 reach neither). A version must
     /// still lose nothing on them; the goal is asserted again once a version reaches it, as it is on held-out-5 since version 6 and on
     /// held-out-6 since version 7 (both judged with those sets: not unseen any more).
     /// </summary>
-    private static readonly string[] SampleSetsBelowGoal = ["held-out-7", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-14", "held-out-16", "held-out-17", "held-out-18", "held-out-19"];
+    private static readonly string[] SampleSetsBelowGoal = ["held-out-7", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-14", "held-out-16", "held-out-17", "held-out-18", "held-out-19", "held-out-20"];
 
     /// <summary>
     /// The held-out sets collected as plain samples of public trackers and labelled before any rule saw them: the best estimate of the
@@ -50,8 +51,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     /// </summary>
     private static readonly string[] PlainSamples = ["held-out-5", "held-out-6", "held-out-7"];
 
-    /// <summary>Every plain sample, the twelve collected after version 7 (held-out-8 to held-out-19) included: printed, not asserted.</summary>
-    private static readonly string[] AllPlainSamples = [.. PlainSamples, "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17", "held-out-18", "held-out-19"];
+    /// <summary>Every plain sample, the thirteen collected after version 7 (held-out-8 to held-out-20) included: printed, not asserted.</summary>
+    private static readonly string[] AllPlainSamples = [.. PlainSamples, "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17", "held-out-18", "held-out-19", "held-out-20"];
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
@@ -77,6 +78,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v13 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V13).Fingerprint).ToList();
         var v14 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V14).Fingerprint).ToList();
         var v15 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V15).Fingerprint).ToList();
+        var v16 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V16).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
@@ -107,6 +109,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine($"version 14 groups {Enumerable.Range(0, traces.Count).Count(i => v14[i] != v13[i])} traces otherwise than version 13");
         var scoreV15 = ClusteringScore.Of(labels, v15);
         output.WriteLine(Line("version 15", scoreV15));
+        var scoreV16 = ClusteringScore.Of(labels, v16);
+        output.WriteLine(Line("version 16", scoreV16));
         output.WriteLine(InlinedThrowSiteSplits(traces, v11));
         var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
@@ -125,8 +129,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var allPooledV14 = ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v14[i]).ToList());
         var allPooledV15 = ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v15[i]).ToList());
         output.WriteLine(Line("    version 15", allPooledV15));
+        var allPooledV16 = ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v16[i]).ToList());
+        output.WriteLine(Line("    version 16", allPooledV16));
         var versionTwelve = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         var versionFifteen = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
+        var versionSixteen = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         var heldOut = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         foreach (var set in traces.Select(t => t.Set).Distinct().OrderBy(s => s, StringComparer.Ordinal))
         {
@@ -154,16 +161,20 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
             output.WriteLine(Line("    version 14", fourteen));
             output.WriteLine(Line("    version 15", fifteen));
             versionFifteen.Add((set.Length == 0 ? "(the rules' own)" : set, fourteen, fifteen));
+            var sixteen = ClusteringScore.Of(setLabels, members.Select(i => v16[i]).ToList());
+            output.WriteLine(Line("    version 16", sixteen));
+            versionSixteen.Add((set.Length == 0 ? "(the rules' own)" : set, fifteen, sixteen));
             if (set.Length > 0)
             {
                 heldOut.Add((set, previous, current));
             }
         }
 
-        output.WriteLine(Mistakes(traces, v15));
+        output.WriteLine(Mistakes(traces, v16));
         output.WriteLine(Changes(traces, v7, v8, GroupingRules.V7, GroupingRules.V8));
         output.WriteLine(Changes(traces, v11, v12, GroupingRules.V11, GroupingRules.V12));
         output.WriteLine(Changes(traces, v14, v15, GroupingRules.V14, GroupingRules.V15));
+        output.WriteLine(Changes(traces, v15, v16, GroupingRules.V15, GroupingRules.V16));
 
         // The corpus's traces are text: no report says which assembly came from a NuGet package, so version 9 reads them as version 8.
         v9.Should().Equal(v8, "version 9 reads only the package fact an SDK sends, which no trace of the corpus carries");
@@ -178,6 +189,13 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         });
         allPooledV15.PairwiseF1.Should().BeGreaterThan(allPooledV14.PairwiseF1, "version 15 was accepted for its gain on every plain sample pooled");
         allPooledV15.BCubedF1.Should().BeGreaterThanOrEqualTo(allPooledV14.BCubedF1, "version 15 was accepted for its gain on every plain sample pooled");
+        versionSixteen.Should().AllSatisfy(s =>
+        {
+            s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 16 loses nothing on any set ({s.Set})");
+            s.Current.BCubedF1.Should().BeGreaterThanOrEqualTo(s.Previous.BCubedF1, $"version 16 loses nothing on any set ({s.Set})");
+        });
+        allPooledV16.PairwiseF1.Should().BeGreaterThan(allPooledV15.PairwiseF1, "version 16 was accepted for its gain on every plain sample pooled");
+        allPooledV16.BCubedF1.Should().BeGreaterThan(allPooledV15.BCubedF1, "version 16 was accepted for its gain on every plain sample pooled");
         versionTwelve.Should().AllSatisfy(s =>
         {
             s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 12 loses nothing on any set ({s.Set})");
@@ -185,9 +203,10 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         });
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
         labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
-        // The whole corpus fell below the pairwise goal with held-out-17 (0.848; 0.840 with held-out-19): its floor is asserted, the goal on the sets that reach it.
-        scoreV15.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseFloor);
-        scoreV15.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
+        // The whole corpus fell below the pairwise goal with held-out-17 (0.848; 0.840 with held-out-19, 0.827 with held-out-20, 0.844 with version 16): its floor is asserted, the goal on the sets that reach it.
+        scoreV16.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseFloor);
+        scoreV16.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
+        scoreV16.PairwiseF1.Should().BeGreaterThan(scoreV15.PairwiseF1, "version 16 exists to group better than version 15");
         scoreV2.PairwiseF1.Should().BeGreaterThan(scoreV1.PairwiseF1, "version 2 exists to group better than version 1");
         scoreV3.PairwiseF1.Should().BeGreaterThan(scoreV2.PairwiseF1, "version 3 exists to group better than version 2");
         scoreV3.BCubedF1.Should().BeGreaterThan(scoreV2.BCubedF1, "version 3 exists to group better than version 2");
@@ -223,7 +242,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         {
             var current = Grouper.Group(trace.Event);
             var expected = new List<string>();
-            foreach (var older in new[] { GroupingRules.V14, GroupingRules.V13, GroupingRules.V12, GroupingRules.V11, GroupingRules.V10, GroupingRules.V9, GroupingRules.V8, GroupingRules.V7, GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
+            foreach (var older in new[] { GroupingRules.V15, GroupingRules.V14, GroupingRules.V13, GroupingRules.V12, GroupingRules.V11, GroupingRules.V10, GroupingRules.V9, GroupingRules.V8, GroupingRules.V7, GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
             {
                 var fingerprint = Grouper.Group(trace.Event, older).Fingerprint;
                 if (fingerprint != current.Fingerprint && !expected.Contains(fingerprint))
