@@ -218,7 +218,9 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
 
         /// <summary>
         /// Keeps an event until the response completes, with the endpoint that failed (see RequestCapture.Enrich); a null
-        /// event stands for one the full queue refused.
+        /// event stands for one the full queue refused. The same failure logged again in the request (a messaging library's
+        /// inline retries log every attempt: Wolverine's <c>InvokeAsync</c>) takes the place of the one held, so the request
+        /// reports it once, as its last attempt failed: the exception that then escapes to the middleware is that one.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Hold(ErrorHubEvent? errorEvent, ErrorHubHint hint)
@@ -227,13 +229,35 @@ internal sealed class HttpRequestContext(CurrentRequests requests) : IRequestCon
             lock (_gate)
             {
                 first = _held is null;
-                (_held ??= []).Add((errorEvent, hint, _context.GetEndpoint()));
+                _held ??= [];
+                var again = errorEvent is null || hint.Exception is not { } exception ? -1 : IndexOfSameFailure(_held, exception);
+                if (again >= 0)
+                {
+                    _held[again] = (errorEvent, hint, _context.GetEndpoint());
+                }
+                else
+                {
+                    _held.Add((errorEvent, hint, _context.GetEndpoint()));
+                }
             }
 
             if (first)
             {
                 _context.Response.OnCompleted([MethodImpl(MethodImplOptions.AggressiveOptimization)] static (state) => ((RequestState)state).CompleteAsync(), this);
             }
+        }
+
+        private static int IndexOfSameFailure(List<(ErrorHubEvent? Event, ErrorHubHint Hint, Endpoint? Endpoint)> held, Exception exception)
+        {
+            for (var i = 0; i < held.Count; i++)
+            {
+                if (held[i].Event is not null && held[i].Hint.Exception is { } earlier && RepeatedFailures.AreSame(earlier, exception))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
 
         /// <summary>

@@ -8,6 +8,7 @@ using ErrorHub.RealApps.Grpc;
 using ErrorHub.RealApps.Hubs;
 using ErrorHub.RealApps.Jobs;
 using ErrorHub.RealApps.Layered;
+using ErrorHub.RealApps.Messaging;
 using ErrorHub.RealApps.Operations;
 using ErrorHub.RealApps.Parcels;
 using ErrorHub.RealApps.Pages;
@@ -30,6 +31,8 @@ using Microsoft.Extensions.Logging;
 using Quartz;
 using Serilog;
 using Serilog.Extensions.Logging;
+using Wolverine;
+using Wolverine.ErrorHandling;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Transforms;
 
@@ -90,6 +93,12 @@ public enum AppKind
 
     /// <summary>An OData service (Microsoft.AspNetCore.OData): an entity set under <c>odata</c> with query options.</summary>
     OData,
+
+    /// <summary>
+    /// An API that hands payments to Wolverine (an in-process local queue, <c>PublishAsync</c>) and runs refunds inline in
+    /// the request (<c>InvokeAsync</c>), with the retry rule teams set: a declined card is tried three more times.
+    /// </summary>
+    Messaging,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -160,6 +169,7 @@ public static class RealApp
             AppKind.GuardedApi => GuardedApi(builder),
             AppKind.FailingWarmup => FailingWarmup(builder),
             AppKind.OData => OData(builder),
+            AppKind.Messaging => Messaging(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         try
@@ -400,6 +410,33 @@ public static class RealApp
             TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Send(id))}"));
         app.MapPost("/invoices/{id:int}/remind", (int id, IBackgroundJobClient jobs) =>
             TypedResults.Accepted($"/jobs/{jobs.Enqueue<InvoiceMailer>(mailer => mailer.Remind(id))}"));
+        return app;
+    }
+
+    private static WebApplication Messaging(WebApplicationBuilder builder)
+    {
+        builder.Host.UseWolverine(options =>
+        {
+            options.ApplicationAssembly = typeof(RealApp).Assembly;
+            options.Discovery.DisableConventionalDiscovery().IncludeType<PaymentHandler>();
+            options.UseRuntimeCompilation();
+            options.OnException<CardDeclinedException>().RetryTimes(3);
+        });
+        builder.Services.AddProblemDetails();
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapPost("/payments/{id:int}/charge", async (int id, IMessageBus bus) =>
+        {
+            await bus.PublishAsync(new ChargeCard(id));
+            return TypedResults.Accepted($"/payments/{id}");
+        });
+        app.MapPost("/payments/{id:int}/refund", async (int id, IMessageBus bus) =>
+        {
+            await bus.InvokeAsync(new RefundCard(id));
+            return TypedResults.Ok();
+        });
         return app;
     }
 

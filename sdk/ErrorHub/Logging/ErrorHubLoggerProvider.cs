@@ -7,7 +7,7 @@ namespace ErrorHub.Logging;
 /// <summary>
 /// Turns the app's log into ErrorHub reports: an entry of level Error or above with an exception becomes an event
 /// (with the request and user inside a request; once per exception, whichever of logger, middleware or the app's
-/// own capture sees it first); entries from <see cref="ErrorHubOptions.MinimumBreadcrumbLevel"/> up become
+/// own capture sees it first; once per failing message, whose retries a messaging library logs alike); entries from <see cref="ErrorHubOptions.MinimumBreadcrumbLevel"/> up become
 /// breadcrumbs; <c>BeginScope</c> values become tags. Its levels come from the <c>Logging:ErrorHub</c> section.
 /// The SDK's own categories never come back here.
 /// </summary>
@@ -42,6 +42,8 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// transforms: a failure there is the gateway's, reported as an error, once.
     /// </summary>
     internal const string YarpForwarderCategory = "Yarp.ReverseProxy.Forwarder.HttpForwarder";
+
+    private readonly ReportedMessageFailures _reportedMessages = new(ReportedMessageFailures.DefaultCapacity);
 
     private volatile bool _askedForLogger;
 
@@ -173,6 +175,19 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                         // The middleware (or the app, or a library's earlier entry) reported it already: not even worth
                         // formatting the message. An event of it still waiting to unwind takes the frames it has now.
                         client.SeenAgain(exception);
+                        return;
+                    }
+
+                    if (RepeatedFailures.MessageIdOf(state) is { } messageId && !provider._reportedMessages.TryAdd(messageId, exception))
+                    {
+                        // A retry of a message whose failure was reported, failing alike (Wolverine logs every attempt, and
+                        // the move to its dead-letter queue, at Error): a breadcrumb, and the instance counts as reported.
+                        client.TryMarkCaptured(exception);
+                        if (logLevel >= options.MinimumBreadcrumbLevel)
+                        {
+                            client.AddBreadcrumb(new Breadcrumb(client.Now, FormatOrNull(state, exception, formatter) ?? exception.Message, category, level));
+                        }
+
                         return;
                     }
 
