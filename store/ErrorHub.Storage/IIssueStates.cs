@@ -72,6 +72,13 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
     /// </summary>
     public string? Actions { get; init; }
 
+    /// <summary>
+    /// The timeline entry of the change that wrote this state (null: none kept), stored with the state in the same write. A
+    /// store can take the state and lose or refuse the entry written after it: the next read of the issue's timeline, or the
+    /// next change of the issue, finds the entry missing and adds it from here, so a change is never left without its entry.
+    /// </summary>
+    public IssueChange? Entry { get; init; }
+
     /// <summary>Whether the action <paramref name="actionId"/> is one of the latest that wrote this state.</summary>
     public bool IsWrittenBy(Guid actionId) => Actions is { } actions && actions.Contains(actionId.ToString("N"), StringComparison.Ordinal);
 

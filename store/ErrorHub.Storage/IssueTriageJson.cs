@@ -22,7 +22,8 @@ internal static class IssueTriageJson
             state.IgnoredUntilEvents,
             state.IgnoredUntilUsers,
             state.AssigneeId,
-            state.Actions);
+            state.Actions,
+            state.Entry is { } entry ? new IssueTriageEntry(entry.Id, entry.At.ToUnixTimeMilliseconds(), entry.Kind, entry.ActorId, entry.ActorName, entry.Text, entry.Value) : null);
         return details == IssueTriageDetails.None ? "" : JsonSerializer.Serialize(details, IssueTriageJsonContext.Default.IssueTriageDetails);
     }
 
@@ -52,6 +53,9 @@ internal static class IssueTriageJson
             IgnoredUntilUsers = details.IgnoredUntilUsers,
             AssigneeId = details.AssigneeId,
             Actions = details.Actions,
+            Entry = details.Entry is { } entry
+                ? new IssueChange(state.ProjectId, state.Fingerprint, entry.Id, DateTimeOffset.FromUnixTimeMilliseconds(entry.At), entry.Kind, entry.ActorId, entry.ActorName ?? "") { Text = entry.Text ?? "", Value = entry.Value ?? "" }
+                : null,
         };
     }
 }
@@ -62,10 +66,14 @@ internal sealed record IssueTriageDetails(
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilEventsField)] long? IgnoredUntilEvents,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilUsersField)] long? IgnoredUntilUsers,
     Guid? AssigneeId,
-    string? Actions)
+    string? Actions,
+    IssueTriageEntry? Entry = null)
 {
     public static readonly IssueTriageDetails None = new(null, null, null, null, null, null);
 }
+
+/// <summary>The timeline entry kept with a state (<see cref="IssueState.Entry"/>); its time in Unix milliseconds.</summary>
+internal sealed record IssueTriageEntry(Guid Id, long At, IssueChangeKind Kind, Guid? ActorId, string? ActorName, string? Text, string? Value);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(IssueTriageDetails))]

@@ -59,6 +59,26 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task A_state_keeps_the_timeline_entry_written_with_it_whole()
+    {
+        // Triage stores each change's entry with its state, so that an entry the store refused or lost is added later from it.
+        var states = Store.Notifications.States;
+        var hostile = TestEvents.HostileStrings.Where(s => s.Length > 0).ToList();
+        var entry = new IssueChange(Project, "fp-a", Guid.NewGuid(), T0.AddMilliseconds(512), IssueChangeKind.Assignment, Guid.NewGuid(), hostile[0])
+        {
+            Text = string.Concat(hostile),
+            Value = Guid.NewGuid().ToString("D"),
+        };
+        var assigned = new IssueState(Project, "fp-a", IssueStatus.Unresolved, T0) { AssigneeId = Guid.NewGuid(), Actions = Guid.NewGuid().ToString("N"), Entry = entry };
+        await states.SetStateAsync(assigned);
+        (await states.GetStateAsync(Project, "fp-a")).Should().Be(assigned);
+
+        var byNobody = new IssueState(Project, "fp-b", IssueStatus.Resolved, T0) { Entry = new IssueChange(Project, "fp-b", Guid.NewGuid(), T0, IssueChangeKind.Status, null, "") { Text = "Resolved", Value = "resolved" } };
+        await states.SetStateAsync(byNobody);
+        (await states.GetStatesAsync(Project, IssueStatus.Resolved)).Should().Equal(byNobody);
+    }
+
+    [Fact]
     public async Task New_issues_are_those_first_seen_since_a_time_with_an_event_passing_the_filter()
     {
         await Store.Events.InsertEventsAsync(

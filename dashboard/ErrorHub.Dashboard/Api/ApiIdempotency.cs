@@ -56,6 +56,11 @@ internal sealed class ApiIdempotency : IDisposable
     /// when the same request was answered already, <see cref="KeyUse.New"/> otherwise (the request is made; a retry of one
     /// whose answer failed makes nothing twice, the action id sees to it).
     /// </summary>
+    /// <remarks>
+    /// <see cref="KeyUse.InFlight"/>: the same request with the key is being made now (a client that retried before its first
+    /// attempt was answered); nothing is made, and the client hears 409 (<see cref="InFlight"/>) and tries again later. A
+    /// <see cref="KeyUse.New"/> request holds the key until <see cref="Finished"/>.
+    /// </remarks>
     public KeyUse Use(ClaimsPrincipal user, string key, string request)
     {
         var sent = Hash(request);
@@ -65,8 +70,51 @@ internal sealed class ApiIdempotency : IDisposable
             item.AbsoluteExpirationRelativeToNow = Lifetime;
             return new RememberedRequest(sent);
         });
-        return entry is null ? KeyUse.New : entry.Request != sent ? KeyUse.Reused : entry.Answered ? KeyUse.Answered : KeyUse.New;
+        if (entry is null)
+        {
+            return KeyUse.New;
+        }
+
+        if (entry.Request != sent)
+        {
+            return KeyUse.Reused;
+        }
+
+        if (entry.Answered)
+        {
+            return KeyUse.Answered;
+        }
+
+        return entry.TryStart() ? KeyUse.New : KeyUse.InFlight;
     }
+
+    /// <summary>
+    /// As <see cref="Use(ClaimsPrincipal, string, string)"/> for the request of <paramref name="context"/>: a new request holds
+    /// the key until it ends, answered or failed (a failed one may be sent again).
+    /// </summary>
+    public KeyUse Use(HttpContext context, string key, string request)
+    {
+        var use = Use(context.User, key, request);
+        if (use == KeyUse.New)
+        {
+            context.Response.RegisterForDispose(new Holding(this, context.User, key));
+        }
+
+        return use;
+    }
+
+    /// <summary>The new request with <paramref name="key"/> has ended, answered or not: the same request may be made again.</summary>
+    public void Finished(ClaimsPrincipal user, string key)
+    {
+        if (_requests.TryGetValue(CacheKey(user, key), out RememberedRequest? entry) && entry is not null)
+        {
+            entry.Stop();
+        }
+    }
+
+    public static IResult InFlight() => ApiJsonBody.Problem(
+        StatusCodes.Status409Conflict,
+        $"a request with this {Header} is being made now; wait for its answer, or send it again in a moment to hear how it ended");
 
     /// <summary>The request with <paramref name="key"/> was made and answered: the same again is answered without making it.</summary>
     public void Answered(ClaimsPrincipal user, string key)
@@ -95,9 +143,20 @@ internal sealed class ApiIdempotency : IDisposable
 
     private sealed class RememberedRequest(Guid request)
     {
+        private int _running;
+
         public Guid Request { get; } = request;
 
         public bool Answered { get; set; }
+
+        public bool TryStart() => Interlocked.CompareExchange(ref _running, 1, 0) == 0;
+
+        public void Stop() => Volatile.Write(ref _running, 0);
+    }
+
+    private sealed class Holding(ApiIdempotency keys, ClaimsPrincipal user, string key) : IDisposable
+    {
+        public void Dispose() => keys.Finished(user, key);
     }
 }
 
@@ -106,4 +165,5 @@ internal enum KeyUse
     New,
     Answered,
     Reused,
+    InFlight,
 }

@@ -75,10 +75,15 @@ internal static class IssueActivityApi
 
             // The key names the comment: sent again, the same comment is stored once and answered as stored.
             var id = ApiIdempotency.ActionId(user, "comments", projectId, fingerprint, key);
-            var use = idempotency.Use(user, key, $"comments\n{projectId}\n{fingerprint}\n{comment!.Text?.Trim()}");
+            var use = idempotency.Use(context, key, $"comments\n{projectId}\n{fingerprint}\n{comment!.Text?.Trim()}");
             if (use == KeyUse.Reused)
             {
                 return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.InFlight)
+            {
+                return ApiIdempotency.InFlight();
             }
 
             IssueChange? stored;
@@ -130,8 +135,14 @@ internal static class IssueActivityApi
     {
         var api = endpoints.MapGroup("/api/projects/{projectId:int}/issues/{fingerprint}");
 
-        api.MapPost("/merge", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, CancellationToken cancellationToken) =>
+        api.MapPost("/merge", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IIssueReader issues, IssueMerging merging, ApiIdempotency idempotency, CancellationToken cancellationToken) =>
         {
+            var (key, keyProblem) = ApiIdempotency.Read(context);
+            if (keyProblem is not null)
+            {
+                return keyProblem;
+            }
+
             var (merge, problem) = await ApiJsonBody.ReadAsync(context, ApiBodiesJsonContext.Default.ApiMerge, ApiJsonBody.IssueBodyBytes, "{\"sources\": [\"<fingerprint>\", ...]}", "sources is required", cancellationToken);
             if (problem is not null)
             {
@@ -148,18 +159,73 @@ internal static class IssueActivityApi
                 return BadRequest("sources: the fingerprints of the issues to merge into this one (1 to 100)");
             }
 
-            var refused = await merging.MergeAsync(projectId, fingerprint, sources, IssueActor.Of(user), cancellationToken);
-            return refused is null
-                ? Results.Json(new ApiMerged(fingerprint, [.. (await merging.GetMergedIntoAsync(projectId, fingerprint, cancellationToken)).Select(issue => issue.Fingerprint)]), IssueActivityJsonContext.Default.ApiMerged)
-                : BadRequest(refused);
+            // With a key: sent again after a lost answer, the merge is made, entered and mailed once and answered as merged.
+            var use = key is null ? KeyUse.New : idempotency.Use(context, key, $"merge\n{projectId}\n{fingerprint}\n{string.Join('\n', sources.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))}");
+            if (use == KeyUse.Reused)
+            {
+                return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.InFlight)
+            {
+                return ApiIdempotency.InFlight();
+            }
+
+            if (use == KeyUse.New)
+            {
+                var actionId = key is null ? (Guid?)null : ApiIdempotency.ActionId(user, "merge", projectId, fingerprint, key);
+                if (await merging.MergeAsync(projectId, fingerprint, sources, IssueActor.Of(user), actionId, cancellationToken) is { } refused)
+                {
+                    return BadRequest(refused);
+                }
+
+                if (key is not null)
+                {
+                    idempotency.Answered(user, key);
+                }
+            }
+
+            return Results.Json(new ApiMerged(fingerprint, [.. (await merging.GetMergedIntoAsync(projectId, fingerprint, cancellationToken)).Select(issue => issue.Fingerprint)]), IssueActivityJsonContext.Default.ApiMerged);
         });
 
-        api.MapPost("/unmerge", async (int projectId, string fingerprint, ClaimsPrincipal user, ProjectAccess access, IssueMerging merging, CancellationToken cancellationToken) =>
+        api.MapPost("/unmerge", async (int projectId, string fingerprint, HttpContext context, ClaimsPrincipal user, ProjectAccess access, IssueMerging merging, ApiIdempotency idempotency, CancellationToken cancellationToken) =>
         {
-            if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null
-                || !await merging.UnmergeAsync(projectId, fingerprint, IssueActor.Of(user), cancellationToken))
+            var (key, keyProblem) = ApiIdempotency.Read(context);
+            if (keyProblem is not null)
             {
-                return Results.Json(new AccessProblem($"there is no merged issue {fingerprint} in a project {projectId} that you may read"), IssueActivityJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);
+                return keyProblem;
+            }
+
+            IResult NoMergedIssue() => Results.Json(new AccessProblem($"there is no merged issue {fingerprint} in a project {projectId} that you may read"), IssueActivityJsonContext.Default.AccessProblem, statusCode: StatusCodes.Status404NotFound);
+            if (await access.VisibleProjectAsync(user, projectId, cancellationToken) is null)
+            {
+                return NoMergedIssue();
+            }
+
+            var use = key is null ? KeyUse.New : idempotency.Use(context, key, $"unmerge\n{projectId}\n{fingerprint}");
+            if (use == KeyUse.Reused)
+            {
+                return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.InFlight)
+            {
+                return ApiIdempotency.InFlight();
+            }
+
+            if (use == KeyUse.New)
+            {
+                // With a key, an unmerge made again after a lost answer finds its own entries and answers 204, not 404.
+                var actionId = key is null ? (Guid?)null : ApiIdempotency.ActionId(user, "unmerge", projectId, fingerprint, key);
+                if (!await merging.UnmergeAsync(projectId, fingerprint, IssueActor.Of(user), actionId, cancellationToken))
+                {
+                    return NoMergedIssue();
+                }
+
+                if (key is not null)
+                {
+                    idempotency.Answered(user, key);
+                }
             }
 
             return Results.NoContent();

@@ -65,10 +65,15 @@ internal static class IssueDetailApi
                     statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var use = key is null ? KeyUse.New : idempotency.Use(user, key, $"assignee\n{projectId}\n{fingerprint}\n{assignment.AssigneeId:N}");
+            var use = key is null ? KeyUse.New : idempotency.Use(context, key, $"assignee\n{projectId}\n{fingerprint}\n{assignment.AssigneeId:N}");
             if (use == KeyUse.Reused)
             {
                 return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.InFlight)
+            {
+                return ApiIdempotency.InFlight();
             }
 
             if (use == KeyUse.New)

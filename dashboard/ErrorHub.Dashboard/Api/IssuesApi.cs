@@ -156,10 +156,15 @@ internal static class IssuesApi
             }
 
             // With a key: the same request again makes nothing twice; answered already, it is answered again as the issue stands.
-            var use = key is null ? KeyUse.New : idempotency.Use(user, key, $"state\n{projectId}\n{fingerprint}\n{change}");
+            var use = key is null ? KeyUse.New : idempotency.Use(context, key, $"state\n{projectId}\n{fingerprint}\n{change}");
             if (use == KeyUse.Reused)
             {
                 return ApiIdempotency.Reused();
+            }
+
+            if (use == KeyUse.InFlight)
+            {
+                return ApiIdempotency.InFlight();
             }
 
             if (use == KeyUse.New)

@@ -8,8 +8,14 @@ namespace ErrorHub.Dashboard.Triage;
 /// </summary>
 internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueMergeFeed feed, TimeProvider clock, ErrorHub.Notifications.WorkflowMail? workflow = null)
 {
-    /// <summary>Merges <paramref name="sources"/> into <paramref name="target"/>; answers why not (and changes nothing) when it cannot.</summary>
-    public async Task<string?> MergeAsync(int projectId, string target, IReadOnlyCollection<string> sources, IssueActor by, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Merges <paramref name="sources"/> into <paramref name="target"/>; answers why not (and changes nothing) when it cannot.
+    /// <paramref name="actionId"/>, kept by the caller until the merge is answered, makes it safe to send again after a lost
+    /// answer: the timeline entries (ids derived from the action) are written before the merge, so a source found merged into
+    /// the target with this action's entry was merged by this action, and the merge made again answers as the first would
+    /// have, with each entry and mail once. Without it, each call is a merge of its own (a source merged already is refused).
+    /// </summary>
+    public async Task<string?> MergeAsync(int projectId, string target, IReadOnlyCollection<string> sources, IssueActor by, Guid? actionId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sources);
         var moving = sources.Where(source => source != target).Distinct(StringComparer.Ordinal).ToList();
@@ -29,53 +35,107 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
             return "The issue to merge into does not exist (any more).";
         }
 
+        var action = actionId ?? Guid.NewGuid();
+        var current = actionId is null ? null : await merges.GetMergesAsync(projectId, cancellationToken);
         var named = new List<IssueSummary>();
+        var mergedBefore = new List<IssueSummary>();
         foreach (var source in moving)
         {
-            if (await issues.GetIssueAsync(projectId, source, cancellationToken) is not { } issue)
+            if (await issues.GetIssueAsync(projectId, source, cancellationToken) is { } issue)
+            {
+                named.Add(issue);
+            }
+            else if (current is not null && current.GetValueOrDefault(source) == target
+                && await history.GetChangeAsync(projectId, MergeEntryId(action, projectId, target, source), cancellationToken) is not null)
+            {
+                // This action merged it and its answer was lost: made again, it is merged, entered and mailed once.
+                var latest = await issues.GetEventsAsync(projectId, source, 1, cancellationToken);
+                var title = latest is [var e, ..] ? e.Title : source;
+                mergedBefore.Add(new IssueSummary(projectId, source, title, "", "", 0, 0, targetIssue.FirstSeen, targetIssue.LastSeen));
+            }
+            else
             {
                 return "One of the issues does not exist (any more) or was merged already.";
             }
-
-            named.Add(issue);
         }
 
         var now = clock.GetUtcNow();
-        await merges.MergeAsync(projectId, target, moving, now, cancellationToken);
-        foreach (var source in named)
+        var entries = named.SelectMany(source => new[]
         {
-            await history.AddAsync(Entry(projectId, target, now, IssueChangeKind.Merge, by, $"Merged “{source.Title}” into this issue ({source.EventCount:N0} {(source.EventCount == 1 ? "event" : "events")})", source.Fingerprint), cancellationToken);
-            await history.AddAsync(Entry(projectId, source.Fingerprint, now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target), cancellationToken);
+            Entry(projectId, target, MergeEntryId(action, projectId, target, source.Fingerprint), now, IssueChangeKind.Merge, by, $"Merged “{source.Title}” into this issue ({source.EventCount:N0} {(source.EventCount == 1 ? "event" : "events")})", source.Fingerprint),
+            Entry(projectId, source.Fingerprint, DerivedId("merged-entry", action, projectId, [source.Fingerprint, target]), now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target),
+        }).ToList();
+
+        // The entries first, then the merge: a merge stored is always entered in both timelines, and its entries tell a retry
+        // of this action that the merge is its own.
+        await AddEntriesAsync(projectId, entries, maybeStored: actionId is not null, cancellationToken);
+        if (named.Count > 0)
+        {
+            await merges.MergeAsync(projectId, target, [.. named.Select(issue => issue.Fingerprint)], now, cancellationToken);
         }
 
         if (workflow is not null)
         {
             // Who merged takes part in the issue the others became (a merged issue is no issue of its own), so do the merged
-            // issues' participants, and all of them but who merged hear of it in the target's thread.
-            await workflow.MergedAsync(projectId, target, named, by.Id, by.Name.Length > 0 ? by.Name : "Someone", Guid.NewGuid(), cancellationToken);
+            // issues' participants, and all of them but who merged hear of it in the target's thread, once per merge.
+            await workflow.MergedAsync(projectId, target, [.. named, .. mergedBefore], by.Id, by.Name.Length > 0 ? by.Name : "Someone", DerivedId("merge-mail", action, projectId, [target, .. moving.Order(StringComparer.Ordinal)]), cancellationToken);
         }
 
         feed.Publish(new IssueMergeChange(projectId, target, moving));
         return null;
     }
 
-    /// <summary>Lets a merged issue stand on its own again with all its events; false when it is not merged.</summary>
-    public async Task<bool> UnmergeAsync(int projectId, string source, IssueActor by, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Lets a merged issue stand on its own again with all its events; false when it is not merged. With
+    /// <paramref name="actionId"/> (kept by the caller until answered), made again after a lost answer it answers true, with
+    /// each entry once: the entries are written before the unmerge, and the merged issue's entry tells a retry that this action
+    /// unmerged it.
+    /// </summary>
+    public async Task<bool> UnmergeAsync(int projectId, string source, IssueActor by, Guid? actionId = null, CancellationToken cancellationToken = default)
     {
+        var action = actionId ?? Guid.NewGuid();
+        var sourceEntryId = DerivedId("unmerged-entry", action, projectId, [source]);
         if (!(await merges.GetMergesAsync(projectId, cancellationToken)).TryGetValue(source, out var target))
         {
-            return false;
+            return actionId is not null && await history.GetChangeAsync(projectId, sourceEntryId, cancellationToken) is { Kind: IssueChangeKind.Unmerge } entry && entry.Fingerprint == source;
         }
 
-        await merges.UnmergeAsync(projectId, source, cancellationToken);
         var now = clock.GetUtcNow();
-        var title = (await issues.GetIssueAsync(projectId, source, cancellationToken))?.Title ?? source;
+        var latest = await issues.GetEventsAsync(projectId, source, 1, cancellationToken);
+        var title = latest is [var e, ..] ? e.Title : source;
         var targetTitle = (await issues.GetIssueAsync(projectId, target, cancellationToken))?.Title ?? target;
-        await history.AddAsync(Entry(projectId, target, now, IssueChangeKind.Unmerge, by, $"Unmerged “{title}”: it is an issue of its own again", source), cancellationToken);
-        await history.AddAsync(Entry(projectId, source, now, IssueChangeKind.Unmerge, by, $"Unmerged from “{targetTitle}”", target), cancellationToken);
+        await AddEntriesAsync(
+            projectId,
+            [
+                Entry(projectId, target, DerivedId("unmerge-entry", action, projectId, [source, target]), now, IssueChangeKind.Unmerge, by, $"Unmerged “{title}”: it is an issue of its own again", source),
+                Entry(projectId, source, sourceEntryId, now, IssueChangeKind.Unmerge, by, $"Unmerged from “{targetTitle}”", target),
+            ],
+            maybeStored: actionId is not null,
+            cancellationToken);
+        await merges.UnmergeAsync(projectId, source, cancellationToken);
         feed.Publish(new IssueMergeChange(projectId, target, [source]));
         return true;
     }
+
+    /// <summary>
+    /// Writes <paramref name="entries"/> in order. <paramref name="maybeStored"/> (the action may have been made before): when
+    /// the first is stored, each is read first and left as stored (the first not stored means none after it was written).
+    /// </summary>
+    private async Task AddEntriesAsync(int projectId, List<IssueChange> entries, bool maybeStored, CancellationToken cancellationToken)
+    {
+        var check = maybeStored && entries.Count > 0 && await history.GetChangeAsync(projectId, entries[0].Id, cancellationToken) is not null;
+        foreach (var entry in entries)
+        {
+            if (!check || await history.GetChangeAsync(projectId, entry.Id, cancellationToken) is null)
+            {
+                await history.AddAsync(entry, cancellationToken);
+            }
+        }
+    }
+
+    private static Guid MergeEntryId(Guid action, int projectId, string target, string source) => DerivedId("merge-entry", action, projectId, [target, source]);
+
+    private static Guid DerivedId(string purpose, Guid action, int projectId, IEnumerable<string> parts) => IssueTriage.DerivedId(purpose, action, projectId, parts);
 
     /// <summary>The issues merged into <paramref name="target"/>, each with the title of its latest event.</summary>
     public async Task<IReadOnlyList<MergedIssue>> GetMergedIntoAsync(int projectId, string target, CancellationToken cancellationToken = default)
@@ -94,8 +154,8 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
     public async Task<string?> TargetOfAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default) =>
         (await merges.GetMergesAsync(projectId, cancellationToken)).GetValueOrDefault(fingerprint);
 
-    private static IssueChange Entry(int projectId, string fingerprint, DateTimeOffset at, IssueChangeKind kind, IssueActor by, string text, string value) =>
-        new(projectId, fingerprint, Guid.NewGuid(), at, kind, by.Id, by.Name)
+    private static IssueChange Entry(int projectId, string fingerprint, Guid id, DateTimeOffset at, IssueChangeKind kind, IssueActor by, string text, string value) =>
+        new(projectId, fingerprint, id, at, kind, by.Id, by.Name)
         {
             Text = text.Length > IssueChange.MaxTextLength ? text[..IssueChange.MaxTextLength] : text,
             Value = value,

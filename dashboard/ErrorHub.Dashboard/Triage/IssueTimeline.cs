@@ -21,18 +21,50 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
 
     public async Task<IssueChangePage> GetAsync(int projectId, string fingerprint, IssueChangeCursor? after = null, int limit = 25, CancellationToken cancellationToken = default)
     {
-        if (after is null)
+        var query = new IssueChangeQuery(projectId, fingerprint) { After = after, Limit = limit };
+        if (after is not null)
         {
-            await RecordRegressionAsync(projectId, fingerprint, cancellationToken);
+            return await history.GetChangesAsync(query, cancellationToken);
         }
 
-        return await history.GetChangesAsync(new IssueChangeQuery(projectId, fingerprint) { After = after, Limit = limit }, cancellationToken);
+        var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);
+        await RecordRegressionAsync(projectId, fingerprint, view, cancellationToken);
+        var page = await history.GetChangesAsync(query, cancellationToken);
+        return await AddMissingEntryAsync(view.State, query, page, cancellationToken) ?? page;
     }
 
-    /// <summary>Adds the entry of the issue's regression, if it has regressed since its resolution and the entry is not there yet.</summary>
-    private async Task RecordRegressionAsync(int projectId, string fingerprint, CancellationToken cancellationToken)
+    /// <summary>
+    /// The first page again, when the entry kept with the issue's state (<see cref="IssueState.Entry"/>) was not in the
+    /// timeline and has been added now: the store took the state and lost or refused the entry written after it, and the
+    /// change was not made again. Null when nothing was missing (or the store did not take the entry now).
+    /// </summary>
+    private async Task<IssueChangePage?> AddMissingEntryAsync(IssueState? state, IssueChangeQuery query, IssueChangePage page, CancellationToken cancellationToken)
     {
-        var view = await triage.EvaluateAsync(projectId, fingerprint, cancellationToken);
+        if (state?.Entry is not { } entry || page.Items.Any(item => item.Id == entry.Id)
+            || await history.GetChangeAsync(query.ProjectId, entry.Id, cancellationToken) is not null)
+        {
+            return null;
+        }
+
+        try
+        {
+            await history.AddAsync(entry, cancellationToken);
+        }
+        catch (Exception failure) when (StoreErrorBoundary.IsStoreFailure(failure))
+        {
+            LogEntryNotRecorded(logger, query.Fingerprint, failure.Message);
+            return null;
+        }
+
+        return await history.GetChangesAsync(query, cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The latest change of issue {Fingerprint} is not in its activity and could not be added (the store did not take the write: {Reason}); the next read of the activity adds it.")]
+    private static partial void LogEntryNotRecorded(ILogger logger, string fingerprint, string reason);
+
+    /// <summary>Adds the entry of the issue's regression, if it has regressed since its resolution and the entry is not there yet.</summary>
+    private async Task RecordRegressionAsync(int projectId, string fingerprint, IssueTriageView view, CancellationToken cancellationToken)
+    {
         if (view is not { Status: TriageStatus.Regressed, State: { } resolution, RegressedAt: { } at })
         {
             return;

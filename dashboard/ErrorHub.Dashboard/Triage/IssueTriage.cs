@@ -331,12 +331,15 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     {
         ArgumentNullException.ThrowIfNull(fingerprint);
         var gate = GateOf(projectId, fingerprint);
+        var value = assignee?.ToString("D") ?? "";
+        IssueState current;
         bool stored;
         await gate.WaitAsync(cancellationToken);
         try
         {
-            var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken)
-                ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
+            var stateBefore = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
+            await EnsureEntryOfAsync(stateBefore, actionId, cancellationToken);
+            current = stateBefore ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
             stored = current.AssigneeId == assignee && current.IsWrittenBy(actionId);
             if (current.AssigneeId == assignee && !stored)
             {
@@ -345,7 +348,10 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
 
             if (!stored)
             {
-                await states.SetStateAsync((current with { AssigneeId = assignee }).WrittenBy(actionId), cancellationToken);
+                var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
+                current = (current with { AssigneeId = assignee }).WrittenBy(actionId);
+                current = current with { Entry = NewEntry(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", value, actionId) };
+                await states.SetStateAsync(current, cancellationToken);
             }
         }
         finally
@@ -353,10 +359,49 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             gate.Release();
         }
 
-        var value = assignee?.ToString("D") ?? "";
-        var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
-        return await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", value, actionId, stored, cancellationToken);
+        var text = current.Entry is { Kind: IssueChangeKind.Assignment } entry && entry.Value == value
+            ? entry.Text
+            : assignee is { } assigned ? $"Assigned to {(await accounts.GetUserAsync(assigned, cancellationToken))?.Name ?? "someone"}" : "Unassigned";
+        return await RecordAsync(current, by, IssueChangeKind.Assignment, text, value, actionId, stored, cancellationToken);
     }
+
+    /// <summary>
+    /// Adds the timeline entry kept with <paramref name="state"/> when the store has not got it (its own write was lost or
+    /// refused, and the change was not made again), before another change replaces the state and the entry with it.
+    /// </summary>
+    private async Task EnsureEntryOfAsync(IssueState? state, Guid actionId, CancellationToken cancellationToken)
+    {
+        if (state?.Entry is not { } entry || entry.Id == EntryId(actionId, state.ProjectId, state.Fingerprint, entry.Kind, entry.Value))
+        {
+            return;
+        }
+
+        try
+        {
+            if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is null)
+            {
+                await history.AddAsync(entry, cancellationToken);
+            }
+        }
+        catch (Exception failure) when (ErrorHub.Dashboard.Components.Layout.StoreErrorBoundary.IsStoreFailure(failure))
+        {
+            // Best effort: a store that refuses the timeline now does not stop this change, whose own entry it keeps.
+        }
+    }
+
+    private IssueChange NewEntry(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, Guid actionId)
+    {
+        var actor = by ?? IssueActor.Unknown;
+
+        // Milliseconds, as the stores keep them: the entry kept with the state is the one stored in the timeline.
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(clock.GetUtcNow().ToUnixTimeMilliseconds());
+        return new IssueChange(projectId, fingerprint, EntryId(actionId, projectId, fingerprint, kind, value), at, kind, actor.Id, actor.Name) { Text = Bounded(text), Value = value };
+    }
+
+    private static string Bounded(string text) => text.Length <= IssueChange.MaxTextLength ? text : text[..IssueChange.MaxTextLength];
+
+    private static Guid EntryId(Guid actionId, int projectId, string fingerprint, IssueChangeKind kind, string value) =>
+        DerivedId("entry", actionId, projectId, [fingerprint, kind.ToString(), value]);
 
     /// <summary>What a status change reads as in the timeline.</summary>
     internal static string Describe(IssueState state) => state.Status switch
@@ -377,16 +422,17 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
     /// issue and what changed: sent again, it is the same entry. <paramref name="maybeStored"/> (the state was already this
     /// action's): the entry is read first and answered as stored when there, so that a retry neither moves it nor writes it again.
     /// </summary>
-    private async Task<IssueChange> RecordAsync(int projectId, string fingerprint, IssueActor? by, IssueChangeKind kind, string text, string value, Guid actionId, bool maybeStored, CancellationToken cancellationToken)
+    private async Task<IssueChange> RecordAsync(IssueState state, IssueActor? by, IssueChangeKind kind, string text, string value, Guid actionId, bool maybeStored, CancellationToken cancellationToken)
     {
-        var id = DerivedId("entry", actionId, projectId, [fingerprint, kind.ToString(), value]);
+        var (projectId, fingerprint) = (state.ProjectId, state.Fingerprint);
+        var id = EntryId(actionId, projectId, fingerprint, kind, value);
         if (maybeStored && await history.GetChangeAsync(projectId, id, cancellationToken) is { } stored && stored.Fingerprint == fingerprint)
         {
             return stored;
         }
 
-        var actor = by ?? IssueActor.Unknown;
-        var change = new IssueChange(projectId, fingerprint, id, clock.GetUtcNow(), kind, actor.Id, actor.Name) { Text = text, Value = value };
+        // The entry kept with the state, when it is this one: its time is when the change was stored, not when it was made again.
+        var change = state.Entry is { } kept && kept.Id == id ? kept : NewEntry(projectId, fingerprint, by, kind, text, value, actionId);
         await history.AddAsync(change, cancellationToken);
         return change;
     }
@@ -461,6 +507,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         try
         {
             var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
+            await EnsureEntryOfAsync(current, actionId, cancellationToken);
 
             // This action's state is stored already when the state names it and the change would change nothing in it (the
             // same id sent with another change is that other change): the state stays as stored, its time included, so the
@@ -475,6 +522,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
                 // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
                 var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
                 next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now }).WrittenBy(actionId);
+                next = next with { Entry = NewEntry(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), actionId) };
                 await states.SetStateAsync(next, cancellationToken);
             }
         }
@@ -483,7 +531,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             gate.Release();
         }
 
-        await RecordAsync(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), actionId, stored, cancellationToken);
+        await RecordAsync(next, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), actionId, stored, cancellationToken);
         return next;
     }
 

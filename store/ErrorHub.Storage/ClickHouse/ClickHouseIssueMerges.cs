@@ -22,11 +22,12 @@ internal sealed class ClickHouseIssueMerges(ClickHouseClient client, ClickHouseN
             if (pointing.Count > 0)
             {
                 await client.InsertAsync(schema.IssueMerges, [.. pointing.Select(source => new ClickHouseIssueMergeRow(projectId, source, effective, at, RowVersion.Next()))], cancellationToken);
-                readers.Forget(projectId);
             }
         }
         finally
         {
+            // Also when the insert failed: ClickHouse may have taken it and lost its answer.
+            readers.Forget(projectId);
             _writeLock.Release();
         }
     }
@@ -38,10 +39,10 @@ internal sealed class ClickHouseIssueMerges(ClickHouseClient client, ClickHouseN
         try
         {
             await client.InsertAsync(schema.IssueMerges, [new ClickHouseIssueMergeRow(projectId, source, "", DateTimeOffset.UnixEpoch, RowVersion.Next())], cancellationToken);
-            readers.Forget(projectId);
         }
         finally
         {
+            readers.Forget(projectId);
             _writeLock.Release();
         }
     }

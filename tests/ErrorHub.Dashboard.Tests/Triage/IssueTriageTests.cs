@@ -347,6 +347,73 @@ public sealed class IssueTriageTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_change_whose_entry_the_store_refused_and_that_no_one_made_again_is_in_the_timeline()
+    {
+        // The state is kept with its entry: the next change, or the next read of the timeline, adds the entry the store
+        // refused. Until December 2026 such a change kept its state without an entry for good.
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        var timeline = new IssueTimeline(_store.Store.History, _triage, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<IssueTimeline>.Instance);
+        const string RefuseEntries = "CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
+        await ExecuteSqlAsync(RefuseEntries);
+        await FluentActions.Awaiting(() => _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada)).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _triage.ResolveAsync(Project, Checkout, by: ada);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await ExecuteSqlAsync(RefuseEntries);
+        await FluentActions.Awaiting(() => _triage.ReopenAsync(Project, Checkout, by: ada)).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        (await timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text, entry.ActorName, entry.At)).Should().Equal(
+            [
+                (IssueChangeKind.Status, "Reopened", "Ada Admin", Start.AddMinutes(2)),
+                (IssueChangeKind.Status, "Resolved", "Ada Admin", Start.AddMinutes(1)),
+                (IssueChangeKind.Assignment, "Assigned to Ada Admin", "Ada Admin", Start),
+            ],
+            "each change is entered once, with who made it and when the store took it");
+        (await timeline.GetAsync(Project, Checkout)).Items.Should().HaveCount(3, "read again, nothing is added twice");
+    }
+
+    [Fact]
+    public async Task A_merge_and_an_unmerge_made_again_with_their_action_id_are_made_and_entered_once()
+    {
+        // SQLite cannot lose an answer; it can refuse the merge written after its entries, and a merge made again after a lost
+        // answer finds itself made. Until December 2026 the latter was refused ("merged already") and its entries were missing.
+        var cart = Fingerprint("cart");
+        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
+        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, new IssueMergeFeed(), _clock);
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        var merge = Guid.NewGuid();
+        await ExecuteSqlAsync("CREATE TRIGGER refuse_merges BEFORE INSERT ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], ada, merge)).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_merges");
+
+        (await merging.MergeAsync(Project, Checkout, [cart], ada, merge)).Should().BeNull();
+        (await merging.MergeAsync(Project, Checkout, [cart], ada, merge)).Should().BeNull("made again as after a lost answer, it is answered as merged");
+        (await merging.MergeAsync(Project, Checkout, [cart], ada)).Should().NotBeNull("another merge of an issue merged already is refused, as before");
+        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Merge]);
+        (await KindsAsync(cart)).Should().Equal([IssueChangeKind.Merge]);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var unmerge = Guid.NewGuid();
+        await ExecuteSqlAsync("CREATE TRIGGER refuse_unmerges BEFORE DELETE ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(() => merging.UnmergeAsync(Project, cart, ada, unmerge)).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_unmerges");
+
+        (await merging.UnmergeAsync(Project, cart, ada, unmerge)).Should().BeTrue();
+        (await merging.UnmergeAsync(Project, cart, ada, unmerge)).Should().BeTrue("made again as after a lost answer, it is answered as unmerged");
+        (await merging.UnmergeAsync(Project, cart, ada)).Should().BeFalse("another unmerge of an issue of its own finds nothing to unmerge, as before");
+        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge]);
+        (await KindsAsync(cart)).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge]);
+    }
+
+    private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
+        [.. (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Project, issue))).Items.Select(entry => entry.Kind)];
+
     private async Task ExecuteSqlAsync(string sql)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath}");

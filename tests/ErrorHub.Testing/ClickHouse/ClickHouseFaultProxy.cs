@@ -66,6 +66,22 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     /// </summary>
     public Func<string, bool>? FaultOnly { get; set; }
 
+    /// <summary>
+    /// Which requests wait, before they are passed on, until <see cref="ReleaseHeld"/> (null: none): a request under way for as
+    /// long as a test needs, say to send another meanwhile. Like <see cref="FaultOnly"/>, only under a <see cref="Fault"/> other
+    /// than <see cref="ClickHouseFault.None"/> (the requests <see cref="FaultOnly"/> does not pick are passed on unchanged).
+    /// </summary>
+    public Func<string, bool>? HoldOnly { get; set; }
+
+    /// <summary>Completes when the first request <see cref="HoldOnly"/> picked has arrived and is held.</summary>
+    public Task FirstHeld => _held.Task;
+
+    private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Passes on the held requests, and those <see cref="HoldOnly"/> picks from now on, without holding them.</summary>
+    public void ReleaseHeld() => _released.TrySetResult();
+
     public ClickHouseFault Fault
     {
         get => _fault;
@@ -134,6 +150,12 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
             if (request is null)
             {
                 return;
+            }
+
+            if (HoldOnly is { } hold && hold(RequestHead(request)))
+            {
+                _held.TrySetResult();
+                await _released.Task.WaitAsync(_stop.Token);
             }
 
             if (FaultOnly is { } only && !only(RequestHead(request)))
