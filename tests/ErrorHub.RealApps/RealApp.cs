@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using ErrorHub.RealApps.Billing;
+using ErrorHub.RealApps.Bookings;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Gateway;
@@ -90,6 +91,12 @@ public enum AppKind
 
     /// <summary>An OData service (Microsoft.AspNetCore.OData): an entity set under <c>odata</c> with query options.</summary>
     OData,
+
+    /// <summary>
+    /// A booking API on what .NET 9 and 10 added: a <c>StatusCodeSelector</c>, <c>IExceptionHandler</c>s writing problem
+    /// details, Server-Sent Events, a WebSocket, status code pages re-executed into a failing status page, a typed HTTP client.
+    /// </summary>
+    Bookings,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -160,6 +167,7 @@ public static class RealApp
             AppKind.GuardedApi => GuardedApi(builder),
             AppKind.FailingWarmup => FailingWarmup(builder),
             AppKind.OData => OData(builder),
+            AppKind.Bookings => BookingApi.Build(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         try
@@ -515,7 +523,7 @@ public static class RealApp
     ];
 
     /// <summary>Signs in whoever the X-User header names (id, name, email claims), as an app's authentication would.</summary>
-    private static Task SignInFromHeader(HttpContext context, RequestDelegate next)
+    internal static Task SignInFromHeader(HttpContext context, RequestDelegate next)
     {
         var name = context.Request.Headers["X-User"].ToString();
         if (name.Length == 0)
