@@ -68,6 +68,24 @@ public sealed class RealAppBookingsTests
     }
 
     [Fact]
+    public async Task A_MediatR_behavior_that_logs_and_rethrows_reports_a_failure_once_named_by_the_handler_and_a_mapped_404_not_at_all()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Bookings);
+
+        (await run.SendAsync(HttpMethod.Get, "/rooms/7", "kim")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await run.SendAsync(HttpMethod.Get, "/rooms/150", "kim")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await run.SendAsync(HttpMethod.Post, "/rooms/7/clean", "kim")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+
+        var events = await run.EventsUpToAsync("Housekeeping roster for room 7 is empty");
+
+        run.Logs.Entries.Should().Contain(e => e.Message.StartsWith("Request: Unhandled Exception for Request GetRoom", StringComparison.Ordinal), "the behavior logged the 404's exception too");
+        var reported = events.Should().ContainSingle("the 500 once, although the behavior and the exception handler both logged it; not the 404: {0}", RealAppKindsTests.Describe(events)).Subject;
+        RealAppKindsTests.AssertRequestAndUser(reported, "POST /rooms/{id:int}/clean", "kim", "/rooms/7/clean");
+        reported.Culprit.Should().Contain("CleanRoomHandler.Handle");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task A_status_page_that_fails_when_status_code_pages_re_execute_into_it_is_reported_once()
     {
         await using var run = await RealAppRun.StartAsync(AppKind.Bookings);

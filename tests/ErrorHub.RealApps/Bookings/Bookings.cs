@@ -96,6 +96,7 @@ public static class BookingApi
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddValidation();
+        builder.Services.AddRooms();
         builder.Services.AddCarter(configurator: carter => carter.WithModule<GuestsModule>());
         builder.Services.AddExceptionHandler<PaymentDeclinedHandler>();
         builder.Services.AddExceptionHandler<ChannelManagerBusyHandler>();
@@ -107,7 +108,7 @@ public static class BookingApi
         {
             StatusCodeSelector = exception => exception switch
             {
-                BookingNotFoundException => StatusCodes.Status404NotFound,
+                BookingNotFoundException or RoomNotFoundException => StatusCodes.Status404NotFound,
                 BookingConflictException => StatusCodes.Status409Conflict,
                 BookingRuleException => StatusCodes.Status422UnprocessableEntity,
                 _ => StatusCodes.Status500InternalServerError,
@@ -119,6 +120,7 @@ public static class BookingApi
         app.Use(RealApp.SignInFromHeader);
 
         app.MapCarter();
+        app.MapRooms();
         var bookings = app.MapGroup("/bookings");
         bookings.MapPost("/", (NewBooking booking) => booking.Nights == 13
             ? throw new ArgumentException($"No rate plan covers {booking.Nights} nights")
