@@ -137,6 +137,13 @@ public sealed class RealAppBookingsTests
             }
         } // the client leaves mid-stream
 
+        var waited = Stopwatch.StartNew();
+        while (!run.Logs.Entries.Any(e => e.Message == "Booking feed closed"))
+        {
+            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "the feed sees the client leave: {0}", string.Join("\n", run.Logs.Entries));
+            await Task.Delay(100);
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Get, "/bookings/events");
         request.Headers.Add("X-User", "kim");
         using (var response = await run.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ErrorHub.RealApps.Bookings;
 
@@ -135,7 +136,8 @@ public static class BookingApi
         bookings.MapGet("/{id:int}/quote", async (int id, ExchangeRatesClient rates, CancellationToken aborted) =>
             TypedResults.Ok(100m * await rates.GetRateAsync("EUR", aborted)));
         bookings.MapGet("/events", (CancellationToken aborted) => TypedResults.ServerSentEvents(BookingEvents(aborted), eventType: "booking"));
-        bookings.MapGet("/live", (CancellationToken aborted) => TypedResults.ServerSentEvents(LiveBookingEvents(aborted), eventType: "booking"));
+        bookings.MapGet("/live", (ILoggerFactory loggers, CancellationToken aborted) =>
+            TypedResults.ServerSentEvents(LiveBookingEvents(loggers.CreateLogger("BookingFeed"), aborted), eventType: "booking"));
         bookings.Map("/desk", FrontDeskAsync);
 
         // The status page: its 410 template is missing, so re-executing into it fails.
@@ -165,12 +167,19 @@ public static class BookingApi
         throw new InvalidDataException("Booking event 4 has no room number");
     }
 
-    private static async IAsyncEnumerable<string> LiveBookingEvents([EnumeratorCancellation] CancellationToken aborted)
+    private static async IAsyncEnumerable<string> LiveBookingEvents(ILogger log, [EnumeratorCancellation] CancellationToken aborted)
     {
-        for (var booking = 1; ; booking++)
+        try
         {
-            yield return $"booking {booking} confirmed";
-            await Task.Delay(TimeSpan.FromMilliseconds(20), aborted);
+            for (var booking = 1; ; booking++)
+            {
+                yield return $"booking {booking} confirmed";
+                await Task.Delay(TimeSpan.FromMilliseconds(20), aborted);
+            }
+        }
+        finally
+        {
+            log.LogInformation("Booking feed closed");
         }
     }
 
