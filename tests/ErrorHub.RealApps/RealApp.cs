@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using ErrorHub.RealApps.Billing;
+using ErrorHub.RealApps.Bookings;
 using ErrorHub.RealApps.Components;
 using ErrorHub.RealApps.Controllers;
 using ErrorHub.RealApps.Gateway;
@@ -99,6 +100,12 @@ public enum AppKind
     /// the request (<c>InvokeAsync</c>), with the retry rule teams set: a declined card is tried three more times.
     /// </summary>
     Messaging,
+
+    /// <summary>
+    /// A booking API on what .NET 9 and 10 added: a <c>StatusCodeSelector</c>, <c>IExceptionHandler</c>s writing problem
+    /// details, Server-Sent Events, a WebSocket, status code pages re-executed into a failing status page, a typed HTTP client.
+    /// </summary>
+    Bookings,
 }
 
 /// <summary>How the app logs: the template's Microsoft.Extensions.Logging, or Serilog in its place.</summary>
@@ -170,6 +177,7 @@ public static class RealApp
             AppKind.FailingWarmup => FailingWarmup(builder),
             AppKind.OData => OData(builder),
             AppKind.Messaging => Messaging(builder),
+            AppKind.Bookings => BookingApi.Build(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         try
@@ -552,7 +560,7 @@ public static class RealApp
     ];
 
     /// <summary>Signs in whoever the X-User header names (id, name, email claims), as an app's authentication would.</summary>
-    private static Task SignInFromHeader(HttpContext context, RequestDelegate next)
+    internal static Task SignInFromHeader(HttpContext context, RequestDelegate next)
     {
         var name = context.Request.Headers["X-User"].ToString();
         if (name.Length == 0)

@@ -48,4 +48,42 @@ public sealed class RealAppBlazorStaticTests
         RealAppKindsTests.AssertRequestAndUser(boundary, "GET /ledger/{Year:int}", "lee", "/ledger/1995");
         run.SdkLogNoise.Should().BeEmpty();
     }
+
+    [Fact]
+    public async Task A_static_form_whose_submit_handler_throws_is_reported_once_its_validation_and_antiforgery_failures_are_not()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.BlazorStatic);
+
+        var page = await run.SendAsync(HttpMethod.Get, "/checkin", "lee");
+        page.StatusCode.Should().Be(HttpStatusCode.OK);
+        var token = System.Text.RegularExpressions.Regex.Match(
+            await page.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\"[^>]*?value=\"([^\"]+)\"").Groups[1].Value;
+        token.Should().NotBeEmpty("the form carries its antiforgery token");
+        FormUrlEncodedContent Form(string room, bool withToken = true) => new(new Dictionary<string, string>
+        {
+            ["_handler"] = "checkin",
+            ["__RequestVerificationToken"] = withToken ? token : "",
+            ["Guest.Name"] = "Lee",
+            ["Guest.Room"] = room,
+        });
+
+        var checkedIn = await run.SendAsync(HttpMethod.Post, "/checkin", "lee", Form("12"));
+        checkedIn.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await checkedIn.Content.ReadAsStringAsync()).Should().Contain("Lee checked into room 12");
+        var invalid = await run.SendAsync(HttpMethod.Post, "/checkin", "lee", Form("0"));
+        invalid.StatusCode.Should().Be(HttpStatusCode.OK, "the form shows its validation messages");
+        (await invalid.Content.ReadAsStringAsync()).Should().Contain("validation-message").And.NotContain("checked into");
+        (await run.SendAsync(HttpMethod.Post, "/checkin", "lee", Form("13", withToken: false))).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        // UseExceptionHandler("/Error") runs the failed POST again as a POST, which this app's GET-only error page refuses.
+        (await run.SendAsync(HttpMethod.Post, "/checkin", "lee", Form("13"))).StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var events = await run.EventsUpToAsync("Room 13 has no key card encoder");
+
+        var reported = events.Should().ContainSingle(RealAppKindsTests.Describe(events)).Subject;
+        reported.Culprit.Should().Contain("CheckIn");
+        RealAppKindsTests.AssertRequestAndUser(reported, "POST /checkin", "lee", "/checkin");
+        run.SdkLogNoise.Should().BeEmpty();
+    }
 }
