@@ -69,6 +69,22 @@ public sealed class HostileClickHouseAnswerTests
     }
 
     [Fact]
+    public async Task An_insert_answered_without_end_is_refused_after_a_bounded_read_not_held_whole()
+    {
+        // HttpClient held an insert's whole answer (up to 2 GB) before the insert counted as done.
+        await using var server = EndlessRowsServer.StartEachRow("", "Ok.\n");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+
+        var inserting = () => client.InsertRowBinaryAsync("events", "id", new ByteArrayContent([1, 2, 3]), CancellationToken.None);
+
+        (await inserting.Should().ThrowExactlyAsync<ClickHouseException>()).Which.Message.Should()
+            .Contain($"answered more than {ClickHouseClient.MaxInsertAnswerBytes / 1024} KB to an insert").And.Contain("INSERT INTO events");
+        await server.Answered.WaitAsync(TimeSpan.FromSeconds(60));
+        server.BytesSent.Should().BeLessThan(ClickHouseClient.MaxInsertAnswerBytes + (32L << 20));
+    }
+
+    [Fact]
     public async Task An_error_after_rows_is_still_read_whole_from_the_lines_that_follow()
     {
         const string body = "{\"words\":\"a\"}\nCode: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded\n";
