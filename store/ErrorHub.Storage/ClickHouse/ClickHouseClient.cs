@@ -606,41 +606,14 @@ internal sealed class ClickHouseClient
 
             using var request = new HttpRequestMessage(HttpMethod.Post, new UriBuilder(Url) { Query = query.ToString() }.Uri) { Content = rows };
             request.Headers.Authorization = BasicAuthorization();
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            await ReadInsertAnswerAsync(response, sql, cancellationToken);
+            // Read whole, so that one cut off is a failure; ClickHouseAnswerHandler bounds it (MaxInsertAnswerBytes).
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
             return true;
         }, cancellationToken);
     }
 
     /// <summary>What an insert's answer may be: ClickHouse answers one with nothing, or a line of its summary.</summary>
     internal const int MaxInsertAnswerBytes = 1024 * 1024;
-
-    /// <summary>
-    /// Reads an insert's answer to its end, so that one cut off is a failure (the insert is sent again, and its rows'
-    /// ids make that harmless), but never holds it: HttpClient held a whole answer, up to 2 GB, and one without end was
-    /// read until RequestTimeout.
-    /// </summary>
-    private async Task ReadInsertAnswerAsync(HttpResponseMessage response, string sql, CancellationToken cancellationToken)
-    {
-        // HttpClient's timeout ends with the headers: the body gets RequestTimeout of its own, so one that drips ends too.
-        using var within = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        within.CancelAfter(_timeout);
-        await using var answer = await response.Content.ReadAsStreamAsync(within.Token);
-        var buffer = new byte[16 * 1024];
-        long total = 0;
-        int read;
-        while ((read = await answer.ReadAsync(buffer, within.Token)) > 0)
-        {
-            total += read;
-            if (total > MaxInsertAnswerBytes)
-            {
-                throw new ClickHouseException(
-                    $"ClickHouse at {Url} answered more than {MaxInsertAnswerBytes / 1024} KB to an insert, which it answers with a line at most; the rest was not read. Query: {ClickHouseException.Abbreviate(sql)}",
-                    errorCode: null,
-                    statusCode: response.StatusCode);
-            }
-        }
-    }
 
     private AuthenticationHeaderValue BasicAuthorization() => new(
         "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_connection.User ?? "default"}:{_connection.Password ?? ""}")));

@@ -84,6 +84,31 @@ public sealed class HostileClickHouseAnswerTests
         server.BytesSent.Should().BeLessThan(ClickHouseClient.MaxInsertAnswerBytes + (32L << 20));
     }
 
+    [Theory]
+    [InlineData("statement")]
+    [InlineData("rows")]
+    public async Task A_statement_or_an_insert_through_the_driver_answered_without_end_ends_without_holding_the_answer(string sent)
+    {
+        await using var server = EndlessRowsServer.StartEachRow("", "Ok.\n");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+
+        Func<Task> sending = sent == "statement"
+            ? () => client.ExecuteAsync("OPTIMIZE TABLE events", CancellationToken.None)
+            : () => client.InsertAsync("issue_merges", [new ClickHouseIssueMergeRow(1, "a", "b", DateTimeOffset.UnixEpoch, 1)], CancellationToken.None);
+        try
+        {
+            await sending();
+        }
+        catch (ClickHouseException)
+        {
+            // Refused is as good as done: what matters is how much was read.
+        }
+
+        await server.Answered.WaitAsync(TimeSpan.FromSeconds(60));
+        server.BytesSent.Should().BeLessThan(32L << 20, "the answer to a statement is not read whole");
+    }
+
     [Fact]
     public async Task An_error_after_rows_is_still_read_whole_from_the_lines_that_follow()
     {
