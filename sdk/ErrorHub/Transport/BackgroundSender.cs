@@ -161,27 +161,34 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     /// Encodes events made by <paramref name="makeEvent"/> on a background task of the SDK's own (see
     /// <see cref="EventPathWarmUp"/>), so the encoding's code is compiled before the app's first failure needs it, then
     /// compiles the report path's optimized methods of <paramref name="capturePathTypes"/> without running them.
-    /// Nothing of it is queued or sent; a failure is logged at Debug and changes nothing else.
+    /// Nothing of it is queued or sent; a failure is logged at Debug and changes nothing else. Where nothing is compiled at
+    /// run time (<paramref name="compilesCode"/>: <see cref="RuntimeFeature.IsDynamicCodeCompiled"/>, false under NativeAOT,
+    /// where every method is compiled ahead), both parts are skipped: they would gain nothing and cost an event's encoding
+    /// and a reflection walk over the report path's types at every start.
     /// </summary>
-    internal void StartWarmUp(Func<ErrorHubEvent> makeEvent, IReadOnlyList<Type>? capturePathTypes = null)
+    internal void StartWarmUp(Func<ErrorHubEvent> makeEvent, IReadOnlyList<Type>? capturePathTypes = null, bool? compilesCode = null)
     {
+        var compiles = compilesCode ?? RuntimeFeature.IsDynamicCodeCompiled;
         using (ExecutionContext.SuppressFlow())
         {
             var stopping = _stopping.Token; // read while the source is alive: disposal may come during the warm-up
-            WarmUp = Task.Run(() => WarmUpOnce(makeEvent, capturePathTypes ?? [], stopping));
+            WarmUp = Task.Run(() => WarmUpOnce(makeEvent, capturePathTypes ?? [], compiles, stopping));
         }
     }
 
-    private void WarmUpOnce(Func<ErrorHubEvent> makeEvent, IReadOnlyList<Type> capturePathTypes, CancellationToken stopping)
+    private void WarmUpOnce(Func<ErrorHubEvent> makeEvent, IReadOnlyList<Type> capturePathTypes, bool compilesCode, CancellationToken stopping)
     {
         if (stopping.IsCancellationRequested)
         {
             return;
         }
 
-        // Each part on its own: one that fails leaves the other's gain.
-        WarmUpPart(() => EventPathWarmUp.Run(makeEvent, _eventArrays));
-        WarmUpPart(() => EventPathWarmUp.PrepareCapturePath(capturePathTypes, stopping));
+        if (compilesCode)
+        {
+            // Each part on its own: one that fails leaves the other's gain.
+            WarmUpPart(() => EventPathWarmUp.Run(makeEvent, _eventArrays));
+            WarmUpPart(() => EventPathWarmUp.PrepareCapturePath(capturePathTypes, stopping));
+        }
 
         // The app's deps file, read here once rather than by the first frame made on a thread of the app (a BeforeSend that reads the frames).
         WarmUpPart(() => _ = PackageAssemblies.Current);
@@ -997,7 +1004,14 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
                 Drops.Add(SdkDropReason.Rejected, batch.Count);
                 if (_redirectWarnings.TryTake(out var notWritten))
                 {
-                    LogRedirectRefused(_logger, batch.Count, status, location, redirectRefused, notWritten);
+                    if (ReferenceEquals(redirectRefused, NoLocation))
+                    {
+                        LogRedirectWithoutLocation(_logger, batch.Count, location, status, notWritten);
+                    }
+                    else
+                    {
+                        LogRedirectRefused(_logger, batch.Count, status, location, redirectRefused, notWritten);
+                    }
                 }
 
                 return (SendOutcome.Dropped, null);
@@ -1062,11 +1076,15 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>The reason for a 3xx that names no address: its line is a throttled one like any refused redirect's.</summary>
+    private const string NoLocation = "no Location";
+
     /// <summary>
     /// Posts the compressed batch to the DSN's address, following a 307 or 308 that keeps the address's scheme, host and port
     /// (a path moved) at most <see cref="MaxRedirects"/> times. Any other redirect is not followed, and the reason is
     /// returned with its answer: a 301, 302 or 303 would be asked with a GET, which carries no events, and another
-    /// scheme, host or port is not the address the app was given, so the project key is not sent there.
+    /// scheme, host or port is not the address the app was given, so the project key is not sent there. A redirect without
+    /// a Location is refused as <see cref="NoLocation"/>.
     /// </summary>
     private async Task<(HttpResponseMessage Response, string? RedirectRefused, Uri Location)> SendFollowingAsync(CancellationToken cancellationToken)
     {
@@ -1081,9 +1099,15 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             request.Content.Headers.ContentEncoding.Add("gzip");
             var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
-            if (status is < 300 or > 399 || response.Headers.Location is not { } location)
+            if (status is < 300 or > 399)
             {
                 return (response, null, target);
+            }
+
+            if (response.Headers.Location is not { } location)
+            {
+                // Nowhere to go, and asked again it answers the same: a misconfigured proxy or a 304 for a POST.
+                return (response, NoLocation, target);
             }
 
             var next = location.IsAbsoluteUri ? location : new Uri(target, location);
@@ -1220,6 +1244,9 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
 
     [LoggerMessage(17, LogLevel.Warning, "ErrorHub could not deliver {Count} events: the DSN's address redirected them to {Location} (status {Status}), {Why}. Set the DSN to the ingest's own address (at most one such line a minute; {NotWritten} more since the last one)")]
     private static partial void LogRedirectRefused(ILogger logger, int count, int status, Uri location, string why, long notWritten);
+
+    [LoggerMessage(29, LogLevel.Warning, "ErrorHub could not deliver {Count} events: the DSN's address {Address} answered status {Status}, a redirect without a Location header, so there is nowhere to send them. Set the DSN to the ingest's own address (at most one such line a minute; {NotWritten} more since the last one)")]
+    private static partial void LogRedirectWithoutLocation(ILogger logger, int count, Uri address, int status, long notWritten);
 
     [LoggerMessage(3, LogLevel.Debug, "ErrorHub send failed (status {Status}); retrying")]
     private static partial void LogRetrying(ILogger logger, int status);

@@ -32,6 +32,17 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
             : await base.SendAsync(request, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
+            if (Statement.Value is { } statement && statement.StartsWith("INSERT INTO", StringComparison.OrdinalIgnoreCase))
+            {
+                // An insert's answer is read whole (by the driver, and by the client so that one cut off is a failure): whatever
+                // answered, it is not held past a bound. HttpClient held it all, up to 2 GB.
+                var url = request.RequestUri?.GetLeftPart(UriPartial.Path);
+                response.Content = await BoundedAnswer.WrapAsync(response.Content, ClickHouseClient.MaxInsertAnswerBytes, () => new ClickHouseException(
+                    $"ClickHouse at {url} answered more than {ClickHouseClient.MaxInsertAnswerBytes / 1024} KB to an insert, which it answers with a line at most; the rest was not read. Query: {ClickHouseException.Abbreviate(statement)}",
+                    errorCode: null,
+                    response.StatusCode), cancellationToken);
+            }
+
             return response;
         }
 
@@ -89,5 +100,80 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var read = await reader.ReadBlockAsync(buffer, cancellationToken);
         return new string(buffer, 0, read).Trim();
+    }
+}
+
+/// <summary>An answer's body that throws once more than a bound of it is read, whoever reads it.</summary>
+internal sealed class BoundedAnswer : Stream
+{
+    private readonly Stream _inner;
+    private readonly long _maxBytes;
+    private readonly Func<Exception> _tooLong;
+    private long _read;
+
+    private BoundedAnswer(Stream inner, long maxBytes, Func<Exception> tooLong)
+    {
+        _inner = inner;
+        _maxBytes = maxBytes;
+        _tooLong = tooLong;
+    }
+
+    public static async Task<HttpContent> WrapAsync(HttpContent content, long maxBytes, Func<Exception> tooLong, CancellationToken cancellationToken)
+    {
+        var bounded = new StreamContent(new BoundedAnswer(await content.ReadAsStreamAsync(cancellationToken), maxBytes, tooLong));
+        foreach (var (name, values) in content.Headers)
+        {
+            bounded.Headers.TryAddWithoutValidation(name, values);
+        }
+
+        return bounded;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => _read;
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Counted(_inner.Read(buffer, offset, count));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Counted(await _inner.ReadAsync(buffer, cancellationToken));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    private int Counted(int read)
+    {
+        _read += read;
+        return _read > _maxBytes ? throw _tooLong() : read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

@@ -415,6 +415,7 @@ internal sealed class ClickHouseClient
             return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }, cancellationToken);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);
+        var lines = new ClickHouseAnswerLines(reader, MaxStreamedRowChars, eachLine: true, () => AnswerTooLong(sql, MaxStreamedRowChars, "a row of a streamed query"));
         while (true)
         {
             // The reader answers buffered lines without looking at the token.
@@ -422,7 +423,7 @@ internal sealed class ClickHouseClient
             string? line;
             try
             {
-                line = await reader.ReadLineAsync(cancellationToken);
+                line = await lines.ReadLineAsync(cancellationToken);
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException)
             {
@@ -451,7 +452,7 @@ internal sealed class ClickHouseClient
             }
             catch (JsonException ex)
             {
-                throw await FailedWhileAnsweringAsync(line, reader, sql, ex, cancellationToken);
+                throw FailedWhileAnswering(line, await lines.ReadRestAsync(ClickHouseAnswerHandler.MaxErrorTextLength, cancellationToken), sql, ex);
             }
 
             yield return row;
@@ -460,11 +461,24 @@ internal sealed class ClickHouseClient
 
     private static string WithJsonEachRow(string sql) => sql.TrimEnd().TrimEnd(';') + "\nFORMAT JSONEachRow";
 
-    private static async Task<IReadOnlyList<T>> ReadJsonEachRowAsync<T>(Stream stream, string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken)
+    /// <summary>
+    /// What a read that is not a page nor streamed may answer: its rows are held until the answer ends, and such reads are of
+    /// a few rows (an issue, an event, counts) or of a project's whole triage state (its issues' states and merges: about
+    /// 250 characters an issue). This bound is far above either and keeps the answer's text, and the rows made of it, to
+    /// a few hundred MB: a server (or something in its place) answering rows without end filled the process's memory for
+    /// as long as RequestTimeout let it.
+    /// </summary>
+    internal const int MaxRowsAnswerChars = 64 * 1024 * 1024;
+
+    /// <summary>What one row of a streamed read may be (its rows are handed on one by one, each a few hundred characters).</summary>
+    internal const int MaxStreamedRowChars = 16 * 1024 * 1024;
+
+    private async Task<IReadOnlyList<T>> ReadJsonEachRowAsync<T>(Stream stream, string sql, Func<JsonElement, T> readRow, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(stream, Encoding.UTF8);
+        var lines = new ClickHouseAnswerLines(reader, MaxRowsAnswerChars, eachLine: false, () => AnswerTooLong(sql, MaxRowsAnswerChars, "a query"));
         var rows = new List<T>();
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        while (await lines.ReadLineAsync(cancellationToken) is { } line)
         {
             if (line.Length == 0)
             {
@@ -478,7 +492,7 @@ internal sealed class ClickHouseClient
             }
             catch (JsonException ex)
             {
-                throw await FailedWhileAnsweringAsync(line, reader, sql, ex, cancellationToken);
+                throw FailedWhileAnswering(line, await lines.ReadRestAsync(ClickHouseAnswerHandler.MaxErrorTextLength, cancellationToken), sql, ex);
             }
 
             using (document)
@@ -489,6 +503,11 @@ internal sealed class ClickHouseClient
 
         return rows;
     }
+
+    private ClickHouseException AnswerTooLong(string sql, int maxChars, string what) => new(
+        $"ClickHouse at {Url} answered more than {maxChars / (1024 * 1024)} M characters to {what}; the rest was not read. Query: {ClickHouseException.Abbreviate(sql)}",
+        errorCode: null,
+        statusCode: HttpStatusCode.OK);
 
     /// <summary>
     /// Runs a SELECT that ends in <c>LIMIT</c> and maps each row, with the number of rows the query had before its
@@ -511,7 +530,9 @@ internal sealed class ClickHouseClient
             catch (JsonException ex)
             {
                 // An error in the middle of the answer (after the 200 went out) ends the text.
-                throw await FailedWhileAnsweringAsync(text[Math.Max(0, text.Length - ClickHouseAnswerHandler.MaxErrorTextLength)..], reader, sql, ex, cancellationToken);
+                var rest = new char[ClickHouseAnswerHandler.MaxErrorTextLength];
+                var restRead = await reader.ReadBlockAsync(rest, cancellationToken);
+                throw FailedWhileAnswering(text[Math.Max(0, text.Length - ClickHouseAnswerHandler.MaxErrorTextLength)..], new string(rest, 0, restRead), sql, ex);
             }
 
             using (document)
@@ -538,10 +559,7 @@ internal sealed class ClickHouseClient
             if (text.Length + read > MaxPageAnswerChars)
             {
                 // The rest is left unread: the connection is closed, and ClickHouse ends a query whose client is gone.
-                throw new ClickHouseException(
-                    $"ClickHouse at {Url} answered more than {MaxPageAnswerChars / (1024 * 1024)} M characters to a page's query, which asks for one page of rows; the rest was not read. Query: {ClickHouseException.Abbreviate(sql)}",
-                    errorCode: null,
-                    statusCode: HttpStatusCode.OK);
+                throw AnswerTooLong(sql, MaxPageAnswerChars, "a page's query, which asks for one page of rows");
             }
 
             text.Append(buffer, 0, read);
@@ -588,10 +606,14 @@ internal sealed class ClickHouseClient
 
             using var request = new HttpRequestMessage(HttpMethod.Post, new UriBuilder(Url) { Query = query.ToString() }.Uri) { Content = rows };
             request.Headers.Authorization = BasicAuthorization();
+            // Read whole, so that one cut off is a failure; ClickHouseAnswerHandler bounds it (MaxInsertAnswerBytes).
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
             return true;
         }, cancellationToken);
     }
+
+    /// <summary>What an insert's answer may be: ClickHouse answers one with nothing, or a line of its summary.</summary>
+    internal const int MaxInsertAnswerBytes = 1024 * 1024;
 
     private AuthenticationHeaderValue BasicAuthorization() => new(
         "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_connection.User ?? "default"}:{_connection.Password ?? ""}")));
@@ -628,12 +650,9 @@ internal sealed class ClickHouseClient
     /// An error that happens after the answer started streaming arrives as text in the body: the
     /// <c>Code: N</c> line itself on 18.x, framed by <c>__exception__</c> lines on current servers.
     /// </summary>
-    private static async Task<ClickHouseException> FailedWhileAnsweringAsync(
-        string firstLine, StreamReader rest, string sql, JsonException cause, CancellationToken cancellationToken)
+    private static ClickHouseException FailedWhileAnswering(string firstLine, string rest, string sql, JsonException cause)
     {
-        var buffer = new char[ClickHouseAnswerHandler.MaxErrorTextLength];
-        var read = await rest.ReadBlockAsync(buffer, cancellationToken);
-        var text = (firstLine + "\n" + new string(buffer, 0, read)).Trim();
+        var text = (firstLine + "\n" + rest).Trim();
         var code = ClickHouseException.ParseErrorCode(text);
         var message = code is null
             ? $"ClickHouse answered a row that is not JSON: {ClickHouseException.Abbreviate(text)} Query: {ClickHouseException.Abbreviate(sql)}"

@@ -33,6 +33,98 @@ public sealed class HostileClickHouseAnswerTests
             "the client stops reading at its bound (what the kernel's buffers take aside), not at the server's end or the timeout");
     }
 
+    public static TheoryData<string, string, string> EndlessAnswers => new()
+    {
+        // A read whose rows are held until the answer ends (an issue's events, a project's issue states, notification rules).
+        { "rows", "", "{\"fingerprint\":\"0123456789abcdef\"}\n" },
+        // One row that never ends: the reader held the whole line before it could look at it.
+        { "rows", "{\"fingerprint\":\"", "0123456789abcdef" },
+        { "streamed", "{\"fingerprint\":\"", "0123456789abcdef" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EndlessAnswers))]
+    public async Task A_query_answered_without_end_is_refused_after_a_bounded_read_with_a_clear_error(string read, string start, string repeated)
+    {
+        await using var server = EndlessRowsServer.StartEachRow(start, repeated);
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+        const string sql = "SELECT fingerprint FROM issue_states";
+        var (reading, bound) = read switch
+        {
+            "rows" => ((Func<Task>)(() => client.QueryAsync(sql, _ => 0, CancellationToken.None)), ClickHouseClient.MaxRowsAnswerChars),
+            _ => (async () =>
+            {
+                await foreach (var _ in client.QueryRowsAsStreamedAsync(sql, _ => 0, CancellationToken.None))
+                {
+                }
+            }, ClickHouseClient.MaxStreamedRowChars),
+        };
+
+        var refused = (await reading.Should().ThrowExactlyAsync<ClickHouseException>()).Which;
+        refused.Message.Should().Contain($"answered more than {bound / (1024 * 1024)} M characters").And.Contain("the rest was not read").And.Contain(sql);
+        await server.Answered.WaitAsync(TimeSpan.FromSeconds(60));
+        server.BytesSent.Should().BeLessThan(bound + (32L << 20),
+            "the client stops reading at its bound (what the kernel's buffers take aside), not at the server's end or the timeout");
+    }
+
+    [Fact]
+    public async Task An_insert_answered_without_end_is_refused_after_a_bounded_read_not_held_whole()
+    {
+        // HttpClient held an insert's whole answer (up to 2 GB) before the insert counted as done.
+        await using var server = EndlessRowsServer.StartEachRow("", "Ok.\n");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+
+        var inserting = () => client.InsertRowBinaryAsync("events", "id", new ByteArrayContent([1, 2, 3]), CancellationToken.None);
+
+        (await inserting.Should().ThrowExactlyAsync<ClickHouseException>()).Which.Message.Should()
+            .Contain($"answered more than {ClickHouseClient.MaxInsertAnswerBytes / 1024} KB to an insert").And.Contain("INSERT INTO events");
+        await server.Answered.WaitAsync(TimeSpan.FromSeconds(60));
+        server.BytesSent.Should().BeLessThan(ClickHouseClient.MaxInsertAnswerBytes + (32L << 20));
+    }
+
+    [Theory]
+    [InlineData("statement")]
+    [InlineData("rows")]
+    public async Task A_statement_or_an_insert_through_the_driver_answered_without_end_ends_without_holding_the_answer(string sent)
+    {
+        await using var server = EndlessRowsServer.StartEachRow("", "Ok.\n");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+
+        Func<Task> sending = sent == "statement"
+            ? () => client.ExecuteAsync("OPTIMIZE TABLE events", CancellationToken.None)
+            : () => client.InsertAsync("issue_merges", [new ClickHouseIssueMergeRow(1, "a", "b", DateTimeOffset.UnixEpoch, 1)], CancellationToken.None);
+        try
+        {
+            await sending();
+        }
+        catch (ClickHouseException)
+        {
+            // Refused is as good as done: what matters is how much was read.
+        }
+
+        await server.Answered.WaitAsync(TimeSpan.FromSeconds(60));
+        server.BytesSent.Should().BeLessThan(32L << 20, "the answer to a statement is not read whole");
+    }
+
+    [Fact]
+    public async Task An_error_after_rows_is_still_read_whole_from_the_lines_that_follow()
+    {
+        const string body = "{\"words\":\"a\"}\nCode: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded\n";
+        await using var server = HeadRecorder.Start(
+            answer: $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+        using var http = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(1) };
+        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+
+        var reading = () => client.QueryAsync("SELECT 'a' AS words", row => row.GetProperty("words").GetString(), CancellationToken.None);
+
+        var failed = (await reading.Should().ThrowExactlyAsync<ClickHouseException>()).Which;
+        failed.ErrorCode.Should().Be(241);
+        failed.Message.Should().Contain("failed while answering").And.Contain("Memory limit");
+    }
+
     [Theory]
     [InlineData(302)]
     [InlineData(307)]
@@ -188,10 +280,14 @@ public sealed class HostileClickHouseAnswerTests
 
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
+        private readonly string _start;
+        private readonly byte[] _repeated;
         private long _bytesSent;
 
-        private EndlessRowsServer()
+        private EndlessRowsServer(string start, string repeated)
         {
+            _start = start;
+            _repeated = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(repeated, Math.Max(1, (64 * 1024) / repeated.Length))));
         }
 
         public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
@@ -201,9 +297,17 @@ public sealed class HostileClickHouseAnswerTests
         /// <summary>Completes when the answer ended: the client hung up, or the server sent all it would.</summary>
         public Task Answered { get; private set; } = Task.CompletedTask;
 
-        public static EndlessRowsServer Start()
+        /// <summary>A FORMAT JSON answer: one object whose data array has no end.</summary>
+        public static EndlessRowsServer Start() => Start(
+            "X-ClickHouse-Format: JSON", "{\"meta\":[{\"name\":\"fingerprint\",\"type\":\"String\"}],\"data\":[", "{\"fingerprint\":\"0123456789abcdef\"},");
+
+        /// <summary>A JSONEachRow answer: <paramref name="repeated"/> without end after <paramref name="start"/>.</summary>
+        public static EndlessRowsServer StartEachRow(string start, string repeated) => Start("X-ClickHouse-Format: JSONEachRow", start, repeated);
+
+        private static EndlessRowsServer Start(string formatHeader, string start, string repeated)
         {
-            var server = new EndlessRowsServer();
+            var server = new EndlessRowsServer(
+                $"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n{formatHeader}\r\nConnection: close\r\n\r\n{start}", repeated);
             server._listener.Start();
             server.Answered = server.AnswerAsync();
             return server;
@@ -228,13 +332,10 @@ public sealed class HostileClickHouseAnswerTests
                     head.Append(Encoding.Latin1.GetString(buffer, 0, read));
                 }
 
-                await WriteAsync(stream, Encoding.ASCII.GetBytes(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nX-ClickHouse-Format: JSON\r\nConnection: close\r\n\r\n" +
-                    "{\"meta\":[{\"name\":\"fingerprint\",\"type\":\"String\"}],\"data\":["));
-                var rows = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("{\"fingerprint\":\"0123456789abcdef\"},", 2048)));
+                await WriteAsync(stream, Encoding.ASCII.GetBytes(_start));
                 while (BytesSent < MaxBytes)
                 {
-                    await WriteAsync(stream, rows);
+                    await WriteAsync(stream, _repeated);
                 }
             }
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)

@@ -24,6 +24,13 @@ public enum ClickHouseFault
 
     /// <summary>Passes the request on, then sends the real answer a few bytes a second.</summary>
     SlowDrip,
+
+    /// <summary>
+    /// Answers 200 with rows that do not end (until the client hangs up, or 512 MB), without passing the request on: a
+    /// server ignoring a query's <c>LIMIT</c>, a proxy pouring another answer. Not in <see cref="ClickHouseFaultProxy.Faults"/>:
+    /// an insert it answers is taken, and not stored, which no ClickHouse does.
+    /// </summary>
+    EndlessRows,
 }
 
 /// <summary>
@@ -52,7 +59,14 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     }
 
     /// <summary>Every fault, for the tests that meet each of them.</summary>
-    public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f != ClickHouseFault.None)];
+    public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f is not (ClickHouseFault.None or ClickHouseFault.EndlessRows))];
+
+    private const long MaxEndlessBytes = 512L << 20;
+
+    private long _largestEndlessAnswer;
+
+    /// <summary>The most bytes of rows sent on one connection under <see cref="ClickHouseFault.EndlessRows"/>: how far a client read.</summary>
+    public long LargestEndlessAnswer => Interlocked.Read(ref _largestEndlessAnswer);
 
     public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
 
@@ -173,6 +187,12 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
                 return;
             }
 
+            if (fault == ClickHouseFault.EndlessRows)
+            {
+                await PourRowsAsync(client);
+                return;
+            }
+
             await upstream.GetStream().WriteAsync(request, _stop.Token);
             var answer = await ReadToEndAsync(upstream.GetStream());
             var headerEnd = HeaderEnd(answer);
@@ -218,6 +238,28 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
             lock (_open)
             {
                 _open.Remove(client);
+            }
+        }
+    }
+
+    private async Task PourRowsAsync(TcpClient client)
+    {
+        await WriteAsync(client, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nConnection: close\r\n\r\n");
+        var rows = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("{\"fingerprint\":\"0123456789abcdef\",\"n\":\"1\"}\n", 1024)));
+        long sent = 0;
+        try
+        {
+            while (sent < MaxEndlessBytes)
+            {
+                await client.GetStream().WriteAsync(rows, _stop.Token);
+                sent += rows.Length;
+            }
+        }
+        finally
+        {
+            long largest;
+            while ((largest = Interlocked.Read(ref _largestEndlessAnswer)) < sent && Interlocked.CompareExchange(ref _largestEndlessAnswer, sent, largest) != largest)
+            {
             }
         }
     }

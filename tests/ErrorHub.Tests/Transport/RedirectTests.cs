@@ -104,6 +104,36 @@ public sealed class RedirectTests : IAsyncLifetime
             .And.Subject.Last().Message.Should().Contain("4 more since the last one");
     }
 
+    [Theory]
+    [InlineData(302)]
+    [InlineData(307)]
+    [InlineData(304)]
+    public async Task A_redirect_without_a_location_drops_each_batch_once_and_logs_one_line_a_minute_not_one_per_batch(int status)
+    {
+        // A proxy that answers a redirect naming nowhere: every batch meets it, and each wrote a warning of its own.
+        _ingest.Answer(Enumerable.Repeat(RecordingIngest.Status(status), 5).ToArray());
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        for (var i = 0; i < 5; i++)
+        {
+            sdk.Client.CaptureMessage($"nowhere {i}");
+            (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        }
+
+        _ingest.Requests.Should().HaveCount(5, "a batch answered so is not sent again: it would be answered the same way");
+        sdk.Client.Sender!.Drops.Total().Should().Be(5, "each event is counted once, as rejected");
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().Contain($"answered status {status}, a redirect without a Location header");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        _ingest.Answer(RecordingIngest.Status(status));
+        sdk.Client.CaptureMessage("a minute later");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().HaveCount(2)
+            .And.Subject.Last().Message.Should().Contain("4 more since the last one");
+    }
+
     private static Dictionary<string, long> Dropped(RecordedRequest request)
     {
         var batch = Wire.Read(request.Body).AsMap();

@@ -116,6 +116,32 @@ public sealed class WarmUpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Where_nothing_is_compiled_at_run_time_the_warm_up_encodes_nothing_and_reads_no_types()
+    {
+        // NativeAOT: every method is compiled ahead, so encoding an event and walking the report path's types gain nothing.
+        var logs = new CapturingLoggerProvider();
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), logs, LogLevel.Debug);
+        var sender = sdk.Client.Sender!;
+        await sender.WarmUp.Within();
+
+        var encoded = 0;
+        sender.StartWarmUp(() => { encoded++; return sdk.Client.WarmUpEvent(); }, new UnreadableTypes(), compilesCode: false);
+        await sender.WarmUp.Within();
+
+        encoded.Should().Be(0, "no event is made or encoded");
+        logs.Entries.Where(e => e.Message.Contains("warm-up", StringComparison.Ordinal)).Should().BeEmpty("the report path's types are not read either (reading these throws)");
+
+        sender.StartWarmUp(() => { encoded++; return sdk.Client.WarmUpEvent(); }, compilesCode: true);
+        await sender.WarmUp.Within();
+        encoded.Should().Be(1, "where the JIT compiles, the warm-up runs as before");
+
+        var id = sdk.Client.CaptureException(Thrown(new InvalidOperationException("after a skipped warm-up")));
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        var errorEvent = Wire.Read(_ingest.Requests.Should().ContainSingle().Subject.Body).AsMap()["events"].AsList().Should().ContainSingle().Subject.AsMap();
+        errorEvent["event_id"].Should().Be(id!.Value.ToString("N"));
+    }
+
+    [Fact]
     public void The_report_path_is_compiled_without_running_any_of_it()
     {
         // What keeps the warm-up invisible to the app: no exception is captured, no scope read, nothing queued.
