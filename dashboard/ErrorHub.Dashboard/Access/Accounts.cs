@@ -560,7 +560,9 @@ internal sealed partial class Accounts(
         }
 
         var secret = Secrets.New(TokenPrefix);
-        var token = new ApiToken(Guid.NewGuid(), userId, name!.Trim(), Secrets.Hash(secret), clock.GetUtcNow());
+        // Whole seconds, as every store keeps it: the answer that tells the secret shows the time the lists show.
+        var createdAt = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+        var token = new ApiToken(Guid.NewGuid(), userId, name!.Trim(), Secrets.Hash(secret), createdAt);
         await store.CreateApiTokenAsync(token, cancellationToken);
         return AccountResult<(ApiToken, string)>.Ok((token, secret));
     }

@@ -90,7 +90,9 @@ internal sealed class SavedSearchCatalog(ISavedSearches store, TimeProvider cloc
             return SavedSearchResult.Fail(SavedSearchOutcome.Invalid, problem);
         }
 
-        var search = new SavedSearch(Guid.NewGuid(), projectId, shared ? null : me, name!.Trim(), QueryOf(StateOf(query)), me, clock.GetUtcNow());
+        // Whole seconds, as ClickHouse keeps it (SQLite keeps milliseconds): the answer to the save and every later list agree on every store.
+        var createdAt = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+        var search = new SavedSearch(Guid.NewGuid(), projectId, shared ? null : me, name!.Trim(), QueryOf(StateOf(query)), me, createdAt);
         return Outcome(await store.CreateAsync(search, cancellationToken), search, user);
     }
 

@@ -44,6 +44,8 @@ public sealed class ApiTokensApiTests : IAsyncLifetime
         mine.GetProperty("name").GetString().Should().Be("nightly export 📈");
         mine.GetProperty("lastUsedAt").ValueKind.Should().Be(JsonValueKind.String, "its use was recorded");
         mine.GetProperty("revokedAt").ValueKind.Should().Be(JsonValueKind.Null);
+        mine.GetProperty("createdAt").GetString().Should().Be(answer.GetProperty("createdAt").GetString(),
+            "the answer that tells the secret and the list show the same creation time (whole seconds, as stored)");
         (await _api.GetJsonAsync($"/api/tokens/{id}", bearer)).GetProperty("name").GetString().Should().Be("nightly export 📈");
         WebUtility.HtmlDecode(await session.GetStringAsync("/account")).Should().Contain("nightly export 📈", "the account page lists the same tokens").And.NotContain(secret);
 

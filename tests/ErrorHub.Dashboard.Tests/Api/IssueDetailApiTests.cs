@@ -6,6 +6,7 @@ using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
 using ErrorHub.Storage.Events;
 using ErrorHub.Testing.ClickHouse;
+using ErrorHub.Testing.Processes;
 using Microsoft.Extensions.DependencyInjection;
 using static ErrorHub.Testing.Events.TestEvents;
 
@@ -69,6 +70,26 @@ public abstract class IssueDetailApiTests : IAsyncLifetime
         otherIssue.StatusCode.Should().Be(HttpStatusCode.NotFound, "that event is another issue's");
         using var unknown = await _api.Admin.GetAsync(EventPath(Checkout, Guid.NewGuid().ToString("N")));
         unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Every_field_of_an_event_is_named_where_docs_api_md_describes_the_endpoint()
+    {
+        using var response = await _api.Admin.GetAsync(EventPath(Checkout, _complete.EventId.ToString("N")));
+        var json = await JsonAsync(response);
+        var docs = await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "docs", "api.md"));
+        var start = docs.IndexOf("/events/{eventId}` — one event whole", StringComparison.Ordinal);
+        start.Should().BePositive("docs/api.md describes the endpoint");
+        var paragraph = docs[start..docs.IndexOf("\n\n", start, StringComparison.Ordinal)];
+
+        // A script reads these by name: each one the endpoint answers must be on the page, or the reader cannot know it.
+        var exception = json.GetProperty("exceptions")[0];
+        var fields = new[] { json, json.GetProperty("user"), json.GetProperty("request"), exception, exception.GetProperty("frames")[0] }
+            .SelectMany(element => element.EnumerateObject().Select(property => property.Name))
+            .Distinct();
+
+        fields.Where(name => !paragraph.Contains($"`{name}`", StringComparison.Ordinal))
+            .Should().BeEmpty("docs/api.md names every field the event endpoint answers");
     }
 
     [Theory]

@@ -72,6 +72,11 @@ public abstract class SavedSearchesApiTests : IAsyncLifetime
         mine.GetProperty("query").GetString().Should().Be("bookmarked=me&sort=events&order=asc", "a page is no part of a search");
         await CreateAsync(_otherMemberClient, "Otto's", "assigned=me");
 
+        var listed = (await _api.GetJsonAsync(Searches, _memberClient)).GetProperty("items").EnumerateArray()
+            .Single(item => item.GetProperty("id").GetString() == mine.GetProperty("id").GetString());
+        listed.GetProperty("createdAt").GetString().Should().Be(mine.GetProperty("createdAt").GetString(),
+            "the answer to the save and the list show the same creation time");
+
         var list = await ListAsync(_memberClient);
         list.Select(item => item.Visibility).Distinct().Should().Equal("recommended", "shared", "personal");
         list.Where(item => item.Visibility == "recommended").Select(item => item.Name).Should().StartWith(["Unresolved issues", "For review", "Regressed", "Assigned to me"]);
