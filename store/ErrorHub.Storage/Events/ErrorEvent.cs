@@ -153,7 +153,8 @@ public sealed record ExceptionRecord(string Type, string Value, string? Module, 
 /// <remarks>
 /// <c>InApp</c>: the app's own code, as the client marked it, less wrappers and NuGet packages' frames. <c>Package</c>: the client
 /// marked the frame in-app by its namespace, but its assembly is a NuGet package's: not the app's code since grouping version 9,
-/// in-app for the versions before it (which the client's mark alone decided). Not stored: grouping reads it at ingest.
+/// in-app for the versions before it (which the client's mark alone decided). Grouping reads it at ingest; it is kept in the
+/// event's payload, so the API's event answer carries it.
 /// </remarks>
 public sealed record FrameRecord(
     string Function,
