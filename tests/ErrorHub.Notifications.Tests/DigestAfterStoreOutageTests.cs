@@ -124,6 +124,29 @@ public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsy
         onTime.Subject.Should().Be("[shop] Daily digest 2026-03-04: 1 new issue, 1 event");
         onTime.TextBody.Should().NotContain("Sent late").And.Contain("fp-tuesday");
     }
+
+    /// <summary>
+    /// A round that recorded the day's digest and whose store then failed to save its progress (as a crash between the two
+    /// leaves it): the next day's digest covers that day only, not again the day already sent.
+    /// </summary>
+    [Fact]
+    public async Task A_digest_recorded_by_a_round_whose_progress_was_not_saved_is_not_covered_again_the_next_day()
+    {
+        var shop = await Harness.CreateProjectAsync("shop");
+        await Harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("digest", AlertTrigger.DailyDigest)], ExtraAddresses = ["team@example.com"] });
+        await Harness.RoundAsync();
+        var progressBefore = await Harness.Outbox.GetDocumentAsync(shop.Id, "worker");
+        await Harness.InsertAsync(Crashes.Checkout(shop.Id, Tuesday8.AddHours(-2), "fp-monday"), Crashes.Checkout(shop.Id, Tuesday8.AddHours(2), "fp-tuesday"));
+
+        MoveTo(Tuesday8.AddMinutes(1));
+        await Harness.RoundAsync();
+        smtp.Messages().Should().ContainSingle().Which.Subject.Should().Be("[shop] Daily digest 2026-03-03: 1 new issue, 1 event");
+        await Harness.Outbox.SaveDocumentAsync(shop.Id, "worker", progressBefore!);
+
+        MoveTo(Tuesday8.AddDays(1).AddMinutes(1));
+        await Harness.RoundAsync();
+        smtp.Messages().Should().HaveCount(2).And.Subject.Last().Subject.Should().Be("[shop] Daily digest 2026-03-04: 1 new issue, 1 event", "Tuesday's digest is in the outbox: it is not told again");
+    }
 }
 
 [Collection(SmtpServerCollectionDefinition.Name)]
