@@ -188,6 +188,9 @@ internal sealed record WorkerProgress
 
     /// <summary>What the last round counted of the day before it: events that reach the store later with times in it are found.</summary>
     public LateWatch? LateWatch { get; init; }
+
+    /// <summary>The project's first round: issues first seen before it are not news, however late their events come.</summary>
+    public DateTimeOffset? WatchingSince { get; init; }
 }
 
 /// <summary>

@@ -95,7 +95,7 @@ internal sealed class NotificationCycle(
         if (progress.NewIssuesSince is null)
         {
             // The first round for this project: alerts start now, and the digest with the next whole day watched.
-            progress = progress with { LastDigestDay = DateOnly.FromDateTime(now.UtcDateTime) };
+            progress = progress with { LastDigestDay = DateOnly.FromDateTime(now.UtcDateTime), WatchingSince = now };
         }
 
         var newIssuesSince = progress.NewIssuesSince ?? now;
@@ -111,8 +111,19 @@ internal sealed class NotificationCycle(
         var context = new ProjectContext(project, settings, now);
         var digestDay = LatestDigestDay(now);
         var watches = settings.Rules.Any(r => r.Enabled && r.Trigger is AlertTrigger.NewIssue or AlertTrigger.EventFrequency or AlertTrigger.UserFrequency);
-        var watch = watches ? await WatchAsync(project.Id, now, cancellationToken) : null;
-        var late = watch is not null && progress.LateWatch is { } before ? await LateRangesAsync(project.Id, before, watch, cancellationToken) : [];
+        var before = progress.LateWatch;
+        var count = watches && (before is null || now - LateAfter - before.Until >= WatchEvery || before.Until > now - LateAfter);
+        var watch = !watches ? null : count ? await WatchAsync(project.Id, now, cancellationToken) : before;
+        var late = count && before is not null ? await LateRangesAsync(project.Id, before, watch!, cancellationToken) : [];
+
+        // Issues first seen after the count the next round compares with are looked for as usual, however late they came.
+        // Never from before the project's first round, though: what came before it is not news.
+        var lookFrom = newIssuesSince;
+        if (watch is not null && watch.Until < lookFrom)
+        {
+            lookFrom = progress.WatchingSince is { } watchingSince && watchingSince > watch.Until ? (watchingSince < lookFrom ? watchingSince : lookFrom) : watch.Until;
+        }
+
         if (late.Count > 0)
         {
             var ranges = string.Join(", ", late.Select(r => $"{MailWriter.Time(r.From)} to {MailWriter.Time(r.To)}"));
@@ -124,8 +135,8 @@ internal sealed class NotificationCycle(
             switch (rule.Trigger)
             {
                 case AlertTrigger.NewIssue:
-                    await NewIssuesAsync(context, rule, newIssuesSince, cancellationToken);
-                    await LateNewIssuesAsync(context, rule, late, newIssuesSince, cancellationToken);
+                    await NewIssuesAsync(context, rule, lookFrom, cancellationToken);
+                    await LateNewIssuesAsync(context, rule, late, progress.WatchingSince, lookFrom, cancellationToken);
                     break;
                 case AlertTrigger.Regression:
                     await RegressionsAsync(context, rule, cancellationToken);
@@ -169,6 +180,12 @@ internal sealed class NotificationCycle(
     /// overlap, the window ending at each round).
     /// </summary>
     internal static readonly TimeSpan LateAfter = NewIssueOverlap;
+
+    /// <summary>
+    /// How often the events of the day are counted again (a count reads every event of the day on SQLite): late events are
+    /// found within this of arriving. Between counts, new issues are looked for from the last count on.
+    /// </summary>
+    internal static readonly TimeSpan WatchEvery = TimeSpan.FromMinutes(5);
 
     /// <summary>How many hours the late watch counts: the last day and the unfinished hour.</summary>
     private const int WatchedHours = 25;
@@ -235,7 +252,8 @@ internal sealed class NotificationCycle(
     }
 
     /// <summary>Issues first seen in hours where late events came, not mailed yet: the new-issue cursor had passed them.</summary>
-    private async Task LateNewIssuesAsync(ProjectContext context, AlertRule rule, IReadOnlyList<LateRange> late, DateTimeOffset since, CancellationToken cancellationToken)
+    private async Task LateNewIssuesAsync(
+        ProjectContext context, AlertRule rule, IReadOnlyList<LateRange> late, DateTimeOffset? watchingSince, DateTimeOffset since, CancellationToken cancellationToken)
     {
         if (late.Count == 0 || late[0].From >= since)
         {
@@ -243,7 +261,7 @@ internal sealed class NotificationCycle(
         }
 
         var found = await activity.GetNewIssuesAsync(context.Project.Id, rule.Filter, late[0].From, MaxNewIssuesPerRound, cancellationToken);
-        foreach (var issue in found.Where(i => i.FirstSeen < since && late.Any(r => i.FirstSeen >= r.From && i.FirstSeen < r.To)))
+        foreach (var issue in found.Where(i => i.FirstSeen < since && i.FirstSeen >= (watchingSince ?? DateTimeOffset.MinValue) && late.Any(r => i.FirstSeen >= r.From && i.FirstSeen < r.To)))
         {
             var key = $"new-issue:{rule.Id}:{issue.Fingerprint}";
             if ((await outbox.CountNotificationsAsync(context.Project.Id, context.Now, key, cancellationToken)).LastOfGroup is not null)
