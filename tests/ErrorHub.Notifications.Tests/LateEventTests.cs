@@ -17,20 +17,23 @@ namespace ErrorHub.Notifications.Tests;
 /// the dashboard's charts do: the round after they arrive mails the new issue and the spike they made, once, saying they
 /// came late. Until December 2026 neither was ever mailed (the new-issue cursor and the spike windows had passed them).
 /// </summary>
-[Collection(SmtpServerCollectionDefinition.Name)]
-public sealed class LateEventTests(SmtpServerFixture smtp) : IAsyncLifetime
+public abstract class LateEventTests(SmtpServerFixture smtp) : IAsyncLifetime
 {
     private const int Project = IngestHost.ProjectId;
     private IngestHost _ingest = null!;
     private NotificationHarness _harness = null!;
+
+    /// <summary>The store both hosts use (none: the ingest host's SQLite file).</summary>
+    private protected abstract Dictionary<string, string?> StoreSettings { get; }
 
     public async Task InitializeAsync()
     {
         smtp.Clear();
         await smtp.StartAsync();
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(NotificationHarness.Start);
-        _ingest = await IngestHost.StartAsync(configureServices: services => services.AddSingleton<TimeProvider>(clock));
-        _harness = await NotificationHarness.CreateAsync(smtp, new() { ["ErrorHub:Store:Sqlite:Path"] = _ingest.DatabasePath }, clock: clock);
+        _ingest = await IngestHost.StartAsync(StoreSettings, configureServices: services => services.AddSingleton<TimeProvider>(clock));
+        var store = StoreSettings.Count > 0 ? StoreSettings : new() { ["ErrorHub:Store:Sqlite:Path"] = _ingest.DatabasePath };
+        _harness = await NotificationHarness.CreateAsync(smtp, store, clock: clock);
         await _harness.Settings.SaveAsync(Project, new AlertSettings
         {
             Rules =
@@ -69,13 +72,13 @@ public sealed class LateEventTests(SmtpServerFixture smtp) : IAsyncLifetime
 
     private async Task<int> StoredAsync() => (await _ingest.AllEventsAsync()).Count;
 
-    /// <summary>Rounds every 10 minutes, as the worker runs them (every 30 s), up to <paramref name="until"/>.</summary>
+    /// <summary>Rounds every 2 minutes (the worker runs one every 30 s; the events of the day are counted every 5 minutes), up to <paramref name="until"/>.</summary>
     private async Task RoundsUntilAsync(DateTimeOffset until)
     {
         while (_harness.Time.GetUtcNow() < until)
         {
             await _harness.RoundAsync();
-            _harness.Time.Advance(TimeSpan.FromMinutes(10));
+            _harness.Time.Advance(TimeSpan.FromMinutes(2));
         }
     }
 
@@ -128,4 +131,18 @@ public sealed class LateEventTests(SmtpServerFixture smtp) : IAsyncLifetime
         spike.Headers["X-ErrorHub-Trigger"].Should().Be("event-frequency");
         spike.TextBody.Should().Contain("5 events in the 5 minutes to Monday 2 March 2026, 11:0").And.Contain("Mailed late");
     }
+}
+
+[Collection(SmtpServerCollectionDefinition.Name)]
+public sealed class SqliteLateEventTests(SmtpServerFixture smtp) : LateEventTests(smtp)
+{
+    private protected override Dictionary<string, string?> StoreSettings => [];
+}
+
+[Collection(SmtpAndClickHouseCollectionDefinition.Name)]
+public sealed class ClickHouseLateEventTests(SmtpServerFixture smtp, ErrorHub.Testing.ClickHouse.ClickHouseServerFixture clickHouse) : LateEventTests(smtp)
+{
+    private readonly string _database = ErrorHub.Testing.ClickHouse.ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseLateEventTests));
+
+    private protected override Dictionary<string, string?> StoreSettings => NotificationHarness.ClickHouseStore(clickHouse, _database);
 }
