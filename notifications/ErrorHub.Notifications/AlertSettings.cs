@@ -185,4 +185,25 @@ internal sealed record WorkerProgress
 
     /// <summary>The time of the last round that recorded every spike it found: the frequency rules look back to it.</summary>
     public DateTimeOffset? FrequencyCheckedUntil { get; init; }
+
+    /// <summary>What the last round counted of the day before it: events that reach the store later with times in it are found.</summary>
+    public LateWatch? LateWatch { get; init; }
+
+    /// <summary>The project's first round: issues first seen before it are not news, however late their events come.</summary>
+    public DateTimeOffset? WatchingSince { get; init; }
+}
+
+/// <summary>
+/// The events a round counted with times before <see cref="Until"/>: per hour from <see cref="Since"/> (whole hours, of the issues
+/// with events that day), and in the last, unfinished hour (all issues). A later count that is higher found late events there.
+/// </summary>
+internal sealed record LateWatch
+{
+    public DateTimeOffset Since { get; init; }
+
+    public DateTimeOffset Until { get; init; }
+
+    public long[] Hours { get; init; } = [];
+
+    public long LastHour { get; init; }
 }

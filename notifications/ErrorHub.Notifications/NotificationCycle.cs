@@ -95,7 +95,7 @@ internal sealed class NotificationCycle(
         if (progress.NewIssuesSince is null)
         {
             // The first round for this project: alerts start now, and the digest with the next whole day watched.
-            progress = progress with { LastDigestDay = DateOnly.FromDateTime(now.UtcDateTime) };
+            progress = progress with { LastDigestDay = DateOnly.FromDateTime(now.UtcDateTime), WatchingSince = now };
         }
 
         var newIssuesSince = progress.NewIssuesSince ?? now;
@@ -109,21 +109,43 @@ internal sealed class NotificationCycle(
         }
 
         var context = new ProjectContext(project, settings, now);
+        var digestDay = LatestDigestDay(now);
+        var watches = settings.Rules.Any(r => r.Enabled && r.Trigger is AlertTrigger.NewIssue or AlertTrigger.EventFrequency or AlertTrigger.UserFrequency);
+        var before = progress.LateWatch;
+        var count = watches && (before is null || now - LateAfter - before.Until >= WatchEvery || before.Until > now - LateAfter);
+        var watch = !watches ? null : count ? await WatchAsync(project.Id, now, cancellationToken) : before;
+        var late = count && before is not null ? await LateRangesAsync(project.Id, before, watch!, cancellationToken) : [];
+
+        // Issues first seen after the count the next round compares with are looked for as usual, however late they came.
+        // Never from before the project's first round, though: what came before it is not news.
+        var lookFrom = newIssuesSince;
+        if (watch is not null && watch.Until < lookFrom)
+        {
+            lookFrom = progress.WatchingSince is { } watchingSince && watchingSince > watch.Until ? (watchingSince < lookFrom ? watchingSince : lookFrom) : watch.Until;
+        }
+
+        if (late.Count > 0)
+        {
+            var ranges = string.Join(", ", late.Select(r => $"{MailWriter.Time(r.From)} to {MailWriter.Time(r.To)}"));
+            NotificationLog.LateEvents(logger, project.Id, ranges);
+        }
+
         foreach (var rule in settings.Rules.Where(r => r.Enabled))
         {
             switch (rule.Trigger)
             {
                 case AlertTrigger.NewIssue:
-                    await NewIssuesAsync(context, rule, newIssuesSince, cancellationToken);
+                    await NewIssuesAsync(context, rule, lookFrom, cancellationToken);
+                    await LateNewIssuesAsync(context, rule, late, progress.WatchingSince, lookFrom, cancellationToken);
                     break;
                 case AlertTrigger.Regression:
                     await RegressionsAsync(context, rule, cancellationToken);
                     break;
                 case AlertTrigger.EventFrequency or AlertTrigger.UserFrequency:
-                    await FrequencyAsync(context, rule, progress.FrequencyCheckedUntil, cancellationToken);
+                    await FrequencyAsync(context, rule, progress.FrequencyCheckedUntil, late, cancellationToken);
                     break;
                 case AlertTrigger.DailyDigest:
-                    progress = await DigestAsync(context, rule, progress, cancellationToken);
+                    await DigestAsync(context, rule, progress.LastDigestDay, digestDay, cancellationToken);
                     break;
             }
         }
@@ -134,6 +156,10 @@ internal sealed class NotificationCycle(
         {
             NewIssuesSince = progress.NewIssuesSince is { } since && since > cursor ? since : progress.NewIssuesSince is null ? now : cursor,
             FrequencyCheckedUntil = now,
+            LateWatch = watch,
+
+            // Also without a digest rule: one turned on later starts with the next day, not with a digest of the days it was off.
+            LastDigestDay = progress.LastDigestDay > digestDay ? progress.LastDigestDay : digestDay,
         };
         await outbox.SaveDocumentAsync(project.Id, WorkerProgress.DocumentKind, JsonSerializer.Serialize(progress, NotificationsJsonContext.Default.WorkerProgress), cancellationToken);
     }
@@ -146,6 +172,109 @@ internal sealed class NotificationCycle(
             await RecordIssueAlertAsync(context, rule, issue.Fingerprint, $"new-issue:{rule.Id}:{issue.Fingerprint}", reason: null, sampleSince: null, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Events that reach the store more than this after their own time (an SDK resending its disk spool hours later, the
+    /// ingest journal replayed after a restart or a store outage) are late: the round after they arrive looks again at the
+    /// new issues and the spike windows of the hours they fell in. Less late ones count as they come (the new-issue cursor's
+    /// overlap, the window ending at each round).
+    /// </summary>
+    internal static readonly TimeSpan LateAfter = NewIssueOverlap;
+
+    /// <summary>
+    /// How often the events of the day are counted again (a count reads every event of the day on SQLite): late events are
+    /// found within this of arriving. Between counts, new issues are looked for from the last count on.
+    /// </summary>
+    internal static readonly TimeSpan WatchEvery = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many hours the late watch counts: the last day and the unfinished hour.</summary>
+    private const int WatchedHours = 25;
+
+    /// <summary>An hour (or less) of event time in which events arrived late.</summary>
+    internal readonly record struct LateRange(DateTimeOffset From, DateTimeOffset To);
+
+    /// <summary>
+    /// What this round sees of the day before <see cref="LateAfter"/> ago: per whole hour, the events of the issues with
+    /// events that day (at most 1,000, the busiest: one read of the hourly counts), and in the unfinished hour all events.
+    /// </summary>
+    private async Task<LateWatch> WatchAsync(int projectId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var until = now - LateAfter;
+        var lastHour = new DateTimeOffset(until.Year, until.Month, until.Day, until.Hour, 0, 0, TimeSpan.Zero);
+        var since = lastHour.AddHours(1 - WatchedHours);
+        var active = await activity.GetActivityAsync(new ActivityQuery(projectId, since, lastHour) { Limit = EventCountQuery.MaxFingerprints }, cancellationToken);
+        var hours = new long[WatchedHours - 1];
+        if (active.Count > 0)
+        {
+            var counts = await issues.GetEventCountsAsync(new EventCountQuery(projectId, [.. active.Select(a => a.Fingerprint)], since, TimeSpan.FromHours(1), WatchedHours - 1), cancellationToken);
+            foreach (var perIssue in counts.Values)
+            {
+                for (var i = 0; i < hours.Length; i++)
+                {
+                    hours[i] += perIssue[i];
+                }
+            }
+        }
+
+        var unfinished = until > lastHour ? (await activity.GetTotalsAsync(projectId, EventFilter.All, lastHour, until, cancellationToken)).Events : 0;
+        return new LateWatch { Since = since, Until = until, Hours = hours, LastHour = unfinished };
+    }
+
+    /// <summary>
+    /// The hours the last round counted that now hold more events (late ones came in between), oldest first; the last round's
+    /// unfinished hour is counted again as it counted it. A clock set back compares nothing.
+    /// </summary>
+    private async Task<IReadOnlyList<LateRange>> LateRangesAsync(int projectId, LateWatch before, LateWatch now, CancellationToken cancellationToken)
+    {
+        var late = new List<LateRange>();
+        if (before.Until > now.Until)
+        {
+            return late;
+        }
+
+        for (var i = 0; i < before.Hours.Length; i++)
+        {
+            var hour = before.Since.AddHours(i);
+            var j = (int)Math.Round((hour - now.Since).TotalHours);
+            if (j >= 0 && j < now.Hours.Length && now.Hours[j] > before.Hours[i])
+            {
+                late.Add(new LateRange(hour, hour.AddHours(1)));
+            }
+        }
+
+        var lastHour = before.Since.AddHours(before.Hours.Length);
+        if (before.Until > lastHour && (await activity.GetTotalsAsync(projectId, EventFilter.All, lastHour, before.Until, cancellationToken)).Events > before.LastHour)
+        {
+            late.Add(new LateRange(lastHour, before.Until));
+        }
+
+        return late;
+    }
+
+    /// <summary>Issues first seen in hours where late events came, not mailed yet: the new-issue cursor had passed them.</summary>
+    private async Task LateNewIssuesAsync(
+        ProjectContext context, AlertRule rule, IReadOnlyList<LateRange> late, DateTimeOffset? watchingSince, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        if (late.Count == 0 || late[0].From >= since)
+        {
+            return;
+        }
+
+        var found = await activity.GetNewIssuesAsync(context.Project.Id, rule.Filter, late[0].From, MaxNewIssuesPerRound, cancellationToken);
+        foreach (var issue in found.Where(i => i.FirstSeen < since && i.FirstSeen >= (watchingSince ?? DateTimeOffset.MinValue) && late.Any(r => i.FirstSeen >= r.From && i.FirstSeen < r.To)))
+        {
+            var key = $"new-issue:{rule.Id}:{issue.Fingerprint}";
+            if ((await outbox.CountNotificationsAsync(context.Project.Id, context.Now, key, cancellationToken)).LastOfGroup is not null)
+            {
+                continue; // mailed when it was news
+            }
+
+            await RecordIssueAlertAsync(context, rule, issue.Fingerprint, key, LateReason($"its first event, from {MailWriter.Time(issue.FirstSeen)},"), sampleSince: null, cancellationToken);
+        }
+    }
+
+    private static string LateReason(string what) =>
+        $"Mailed late: {what} reached ErrorHub only now (an app that could not reach it sent them later, or they were replayed after a restart).";
 
     private async Task RegressionsAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
     {
@@ -216,14 +345,15 @@ internal sealed class NotificationCycle(
     /// looked at since <paramref name="checkedUntil"/> (the last round that recorded all it found): a spike the worker saw
     /// but could not record because the store failed, or one that came while no round ran, is still mailed, once.
     /// </summary>
-    private async Task FrequencyAsync(ProjectContext context, AlertRule rule, DateTimeOffset? checkedUntil, CancellationToken cancellationToken)
+    private async Task FrequencyAsync(ProjectContext context, AlertRule rule, DateTimeOffset? checkedUntil, IReadOnlyList<LateRange> late, CancellationToken cancellationToken)
     {
         var byUsers = rule.Trigger == AlertTrigger.UserFrequency;
         var window = TimeSpan.FromMinutes(rule.WindowMinutes);
         var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
         var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).ToDictionary(s => s.Fingerprint, StringComparer.Ordinal);
         var mailed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var end in FrequencyWindowEnds(checkedUntil, context.Now, window))
+        var lateEnds = LateWindowEnds(late, context.Now, window).ToHashSet();
+        foreach (var end in FrequencyWindowEnds(checkedUntil, context.Now, window).Concat(lateEnds).Distinct().Order())
         {
             var missed = end < context.Now;
             var query = new ActivityQuery(context.Project.Id, end - window, missed ? end : end + TimeSpan.FromMinutes(1))
@@ -257,7 +387,11 @@ internal sealed class NotificationCycle(
                 var reason = byUsers
                     ? $"{MailWriter.Count(hot.Users, "user")} had it in {during} (the rule says more than {MailWriter.Number(rule.Threshold)})."
                     : $"{MailWriter.Count(hot.Events, "event")} in {during} (the rule says more than {MailWriter.Number(rule.Threshold)}).";
-                if (missed)
+                if (lateEnds.Contains(end))
+                {
+                    reason += " " + LateReason("these events");
+                }
+                else if (missed)
                 {
                     reason += " Mailed late: ErrorHub could not check or record it then (its store was not answering, or it was not running).";
                 }
@@ -294,6 +428,26 @@ internal sealed class NotificationCycle(
         }
 
         yield return now;
+    }
+
+    /// <summary>
+    /// Where the windows end that hold a part of an hour with late events: every half window from its start to a window past
+    /// its end, before <paramref name="now"/> (the window ending now is looked at anyway); at most <see cref="MaxMissedWindows"/>,
+    /// spread evenly when there would be more.
+    /// </summary>
+    internal static IEnumerable<DateTimeOffset> LateWindowEnds(IReadOnlyList<LateRange> late, DateTimeOffset now, TimeSpan window)
+    {
+        var step = TimeSpan.FromTicks(Math.Max(window.Ticks / 2, TimeSpan.TicksPerMinute));
+        var ends = new SortedSet<DateTimeOffset>();
+        foreach (var range in late)
+        {
+            for (var end = range.From + step; end < range.To + window + step && end < now; end += step)
+            {
+                ends.Add(end);
+            }
+        }
+
+        return ends.Count <= MaxMissedWindows ? ends : ends.Where((_, i) => i % ((ends.Count + MaxMissedWindows - 1) / MaxMissedWindows) == 0);
     }
 
     /// <summary>An ignore ends as the dashboard ends it: at its time limit, or after its number of events or users.</summary>
@@ -359,49 +513,82 @@ internal sealed class NotificationCycle(
         }
     }
 
-    private async Task<WorkerProgress> DigestAsync(ProjectContext context, AlertRule rule, WorkerProgress progress, CancellationToken cancellationToken)
+    /// <summary>After digests were missed, one digest sums up at most this many days: older ones are old news.</summary>
+    internal const int MaxDigestDays = 7;
+
+    /// <summary>The latest day whose digest was due at <paramref name="at"/> (its hour passed).</summary>
+    private DateOnly LatestDigestDay(DateTimeOffset at)
     {
-        var today = DateOnly.FromDateTime(context.Now.UtcDateTime);
-        var due = new DateTimeOffset(today.ToDateTime(new TimeOnly(_options.DigestHourUtc, 0)), TimeSpan.Zero);
-        if (context.Now < due || progress.LastDigestDay >= today)
+        var today = DateOnly.FromDateTime(at.UtcDateTime);
+        return at >= DigestTime(today) ? today : today.AddDays(-1);
+    }
+
+    private DateTimeOffset DigestTime(DateOnly day) => new(day.ToDateTime(new TimeOnly(_options.DigestHourUtc, 0)), TimeSpan.Zero);
+
+    /// <summary>
+    /// The digest due at <paramref name="digestDay"/>'s hour, covering every day since the last one sent
+    /// (<paramref name="lastDay"/>): when rounds failed or did not run across one or more digest hours, one late digest
+    /// says what happened since, never one per missed day, and never a day twice.
+    /// </summary>
+    private async Task DigestAsync(ProjectContext context, AlertRule rule, DateOnly? lastDay, DateOnly digestDay, CancellationToken cancellationToken)
+    {
+        if (lastDay >= digestDay)
         {
-            return progress;
+            return;
+        }
+
+        var project = context.Project.Id;
+        var group = $"digest:{rule.Id}";
+
+        // A digest recorded by a round whose progress the store then refused to save: what it covered is not covered again.
+        if ((await outbox.CountNotificationsAsync(project, context.Now, group, cancellationToken)).LastOfGroup is { } recordedAt
+            && LatestDigestDay(recordedAt) is var recordedDay && (lastDay is null || recordedDay > lastDay))
+        {
+            lastDay = recordedDay;
+            if (lastDay >= digestDay)
+            {
+                return;
+            }
         }
 
         var recipients = await RecipientsAsync(context, AlertTrigger.DailyDigest, cancellationToken);
-        var key = $"digest:{rule.Id}:{today:yyyy-MM-dd}";
-        if (recipients.Count > 0)
+        if (recipients.Count == 0)
         {
-            var project = context.Project.Id;
-            var mail = await ComposeDigestAsync(context.Project, rule.Filter, due, context.Now, key, onRequest: false, cancellationToken);
-
-            // Not subject to the hourly cap: it is the one mail that sums up what the cap held back.
-            await outbox.AddNotificationAsync(
-                new Notification(Guid.NewGuid(), project, key, key, TriggerName(AlertTrigger.DailyDigest), context.Now)
-                {
-                    Recipients = recipients,
-                    Subject = mail.Subject,
-                    TextBody = mail.Text,
-                    HtmlBody = mail.Html,
-                    NextAttemptAt = context.Now,
-                },
-                cancellationToken);
+            return;
         }
 
-        return progress with { LastDigestDay = today };
+        var firstDay = lastDay is not { } last ? digestDay : last.AddDays(MaxDigestDays) >= digestDay ? last.AddDays(1) : digestDay.AddDays(1 - MaxDigestDays);
+        var to = DigestTime(digestDay);
+        var from = DigestTime(firstDay).AddDays(-1);
+        var late = firstDay < digestDay || context.Now - to > TimeSpan.FromHours(1);
+        var key = $"digest:{rule.Id}:{digestDay:yyyy-MM-dd}";
+        var mail = await ComposeDigestAsync(context.Project, rule.Filter, from, to, context.Now, key, onRequest: false, late, cancellationToken);
+
+        // Not subject to the hourly cap: it is the one mail that sums up what the cap held back.
+        await outbox.AddNotificationAsync(
+            new Notification(Guid.NewGuid(), project, key, group, TriggerName(AlertTrigger.DailyDigest), context.Now)
+            {
+                Recipients = recipients,
+                Subject = mail.Subject,
+                TextBody = mail.Text,
+                HtmlBody = mail.Html,
+                NextAttemptAt = context.Now,
+            },
+            cancellationToken);
     }
 
     /// <summary>
-    /// The digest of the 24 hours before <paramref name="to"/>: the daily one at its hour, or one an admin or member asked
-    /// for on the Alerts page (<paramref name="onRequest"/>, recorded under its own key, never as the day's).
+    /// The digest of [<paramref name="from"/>, <paramref name="to"/>) (24 hours, or whole days after missed ones): the daily
+    /// one at its hour, or one an admin or member asked for on the Alerts page (<paramref name="onRequest"/>, recorded under
+    /// its own key, never as the day's). Its totals are compared with those of as long a stretch before it.
     /// </summary>
-    internal async Task<MailContent> ComposeDigestAsync(Project projectInfo, EventFilter filter, DateTimeOffset to, DateTimeOffset now, string key, bool onRequest, CancellationToken cancellationToken)
+    internal async Task<MailContent> ComposeDigestAsync(
+        Project projectInfo, EventFilter filter, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, string key, bool onRequest, bool late, CancellationToken cancellationToken)
     {
         var due = to;
         var project = projectInfo.Id;
-        var from = due.AddDays(-1);
         var totals = await activity.GetTotalsAsync(project, filter, from, due, cancellationToken);
-        var before = await activity.GetTotalsAsync(project, filter, from.AddDays(-1), from, cancellationToken);
+        var before = await activity.GetTotalsAsync(project, filter, from - (due - from), from, cancellationToken);
         var newIssues = (await activity.GetNewIssuesAsync(project, filter, from, 10_000, cancellationToken)).Where(n => n.FirstSeen < due).ToList();
         var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
         var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
@@ -437,6 +624,7 @@ internal sealed class NotificationCycle(
             Resolved = await LinkedAsync(project, resolved.Take(20), cancellationToken),
             HeldBack = counts.HeldBack,
             OnRequest = onRequest,
+            Late = late,
         };
         return DigestMails.Compose(digest);
     }

@@ -51,4 +51,7 @@ internal static partial class NotificationLog
 
     [LoggerMessage(EventId = 9015, Level = LogLevel.Information, Message = "Notification {Key} of project {ProjectId} was sent while the store failed; recorded as sent now, not sent again")]
     public static partial void RecordedLate(ILogger logger, int projectId, string key);
+
+    [LoggerMessage(EventId = 9016, Level = LogLevel.Information, Message = "Events of project {ProjectId} arrived late, with times in {Ranges}: their new issues and spikes are looked for again")]
+    public static partial void LateEvents(ILogger logger, int projectId, string ranges);
 }

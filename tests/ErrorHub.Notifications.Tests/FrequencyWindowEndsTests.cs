@@ -36,4 +36,16 @@ public sealed class FrequencyWindowEndsTests
         ends[0].Should().BeAfter(Now - NotificationCycle.MaxMissedSpan);
         ends[^1].Should().Be(Now);
     }
+
+    [Fact]
+    public void Late_events_in_an_hour_look_at_every_half_window_that_holds_a_part_of_it_and_a_whole_day_of_them_at_a_bounded_number()
+    {
+        var hour = Now - TimeSpan.FromHours(3);
+        NotificationCycle.LateWindowEnds([new(hour, hour.AddHours(1))], Now, Window).Should().Equal(
+            Enumerable.Range(1, 26).Select(i => hour + (i * Window / 2)), "from the first window that ends in the hour to the last that starts in it");
+
+        var day = Enumerable.Range(0, 24).Select(h => new NotificationCycle.LateRange(Now.AddHours(h - 24), Now.AddHours(h - 23))).ToList();
+        NotificationCycle.LateWindowEnds(day, Now, TimeSpan.FromMinutes(1)).Should().HaveCountLessThanOrEqualTo(NotificationCycle.MaxMissedWindows)
+            .And.BeInAscendingOrder().And.OnlyContain(end => end < Now, "the window ending now is looked at anyway");
+    }
 }

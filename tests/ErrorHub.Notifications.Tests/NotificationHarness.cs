@@ -63,7 +63,8 @@ internal sealed class NotificationHarness : IAsyncDisposable
 
     internal NotificationCycle Cycle => Services.GetRequiredService<NotificationCycle>();
 
-    public static async Task<NotificationHarness> CreateAsync(SmtpServerFixture? smtp, Dictionary<string, string?>? overrides = null, int? smtpPort = null)
+    /// <param name="clock">The clock, when another host (an ingest endpoint) keeps the same time.</param>
+    public static async Task<NotificationHarness> CreateAsync(SmtpServerFixture? smtp, Dictionary<string, string?>? overrides = null, int? smtpPort = null, FakeTimeProvider? clock = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -79,7 +80,7 @@ internal sealed class NotificationHarness : IAsyncDisposable
             settings[key] = value;
         }
 
-        var harness = new NotificationHarness(Directory.CreateTempSubdirectory("errorhub-notify-").FullName, settings, new FakeTimeProvider(Start), ownsDirectory: true);
+        var harness = new NotificationHarness(Directory.CreateTempSubdirectory("errorhub-notify-").FullName, settings, clock ?? new FakeTimeProvider(Start), ownsDirectory: true);
         await harness.Services.GetRequiredService<IStoreSchema>().EnsureSchemaAsync();
         return harness;
     }

@@ -456,6 +456,37 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
         smtp.Messages().Should().HaveCount(2, "one digest a day");
     }
 
+    /// <summary>Until December 2026 only the first of a project's digest rules was ever sent: the second found the day done.</summary>
+    [Fact]
+    public async Task Two_digest_rules_of_a_project_each_send_their_digest_once_a_day()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings
+        {
+            Rules =
+            [
+                new AlertRule("digest-production", AlertTrigger.DailyDigest) { Environment = "production" },
+                new AlertRule("digest-staging", AlertTrigger.DailyDigest) { Environment = "staging" },
+            ],
+            ExtraAddresses = ["team@example.com"],
+        });
+        await _harness.RoundAsync();
+        var digestTime = new DateTimeOffset(2026, 3, 3, 8, 0, 0, TimeSpan.Zero);
+        await _harness.InsertAsync(
+            Crashes.Checkout(shop.Id, digestTime.AddHours(-3), "fp-production"),
+            Crashes.Checkout(shop.Id, digestTime.AddHours(-2), "fp-staging", environment: "staging"),
+            Crashes.Checkout(shop.Id, digestTime.AddHours(-1), "fp-staging", environment: "staging"));
+
+        _harness.Time.Advance(digestTime - _harness.Time.GetUtcNow() + TimeSpan.FromMinutes(1));
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromHours(1));
+        await _harness.RoundAsync();
+
+        smtp.Messages().Select(m => m.Subject).Should().BeEquivalentTo(
+            ["[shop] Daily digest 2026-03-03: 1 new issue, 1 event", "[shop] Daily digest 2026-03-03: 1 new issue, 2 events"],
+            "each rule's digest, with its environment's events, once");
+    }
+
     [Fact]
     public async Task A_digest_sent_on_request_tells_the_last_24_hours_to_one_address_with_the_rules_filter_and_the_daily_one_still_comes()
     {
