@@ -74,6 +74,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     private int _queueFullLogged;
     private int _tooLargeLogged;
     private readonly ThrottledWarning _redirectWarnings;
+    private readonly ThrottledWarning _rejectedWarnings;
 
     // Owned by the loop.
     private byte[]? _carried;
@@ -126,6 +127,7 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _redirectWarnings = new ThrottledWarning(timeProvider);
+        _rejectedWarnings = new ThrottledWarning(timeProvider);
         if (!string.IsNullOrWhiteSpace(options.CacheDirectory))
         {
             _spool = DiskSpool.TryCreate(options.CacheDirectory, options.MaxCacheBytes, Drops, timeProvider, logger);
@@ -1058,8 +1060,14 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
             if (!IsRetryable(response.StatusCode))
             {
                 // The server refused this batch for good (bad data): retrying cannot help.
+                // A proxy or another service at the DSN's address refuses every batch alike: one line a minute says so
+                // without writing a line into the app's log per batch.
                 Drops.Add(SdkDropReason.Rejected, batch.Count);
-                LogRejected(_logger, batch.Count, status, await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false));
+                if (_rejectedWarnings.TryTake(out var notWritten))
+                {
+                    LogRejected(_logger, batch.Count, status, await ReadReasonAsync(response, timeout.Token).ConfigureAwait(false), notWritten);
+                }
+
                 return (SendOutcome.Dropped, null);
             }
 
@@ -1239,8 +1247,8 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
     [LoggerMessage(1, LogLevel.Warning, "ErrorHub queue is full ({Capacity} events): new events are dropped and counted until it drains")]
     private static partial void LogQueueFull(ILogger logger, int capacity);
 
-    [LoggerMessage(2, LogLevel.Warning, "ErrorHub refused {Count} events with status {Status}: {Reason}")]
-    private static partial void LogRejected(ILogger logger, int count, int status, string reason);
+    [LoggerMessage(2, LogLevel.Warning, "ErrorHub refused {Count} events with status {Status}: {Reason} (at most one such line a minute; {NotWritten} more refusals since the last one)")]
+    private static partial void LogRejected(ILogger logger, int count, int status, string reason, long notWritten);
 
     [LoggerMessage(17, LogLevel.Warning, "ErrorHub could not deliver {Count} events: the DSN's address redirected them to {Location} (status {Status}), {Why}. Set the DSN to the ingest's own address (at most one such line a minute; {NotWritten} more since the last one)")]
     private static partial void LogRedirectRefused(ILogger logger, int count, int status, Uri location, string why, long notWritten);

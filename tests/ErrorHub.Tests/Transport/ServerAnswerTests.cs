@@ -133,6 +133,33 @@ public sealed class ServerAnswerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_refusing_every_batch_with_a_4xx_writes_one_line_a_minute_not_one_per_batch()
+    {
+        // Another service or a proxy at the DSN's address answering 404 to every batch: each wrote a warning into the app's log.
+        _ingest.Answer(Enumerable.Repeat(RecordingIngest.Status(404), 5).ToArray());
+        await using var sdk = Start(_clock, o => o.Dsn = _ingest.Dsn(), _logs);
+
+        for (var i = 0; i < 5; i++)
+        {
+            sdk.Client.CaptureMessage($"refused {i}");
+            (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        }
+
+        _ingest.Requests.Should().HaveCount(5, "a refused batch is not sent again");
+        sdk.Client.Sender!.Drops.Total(SdkDropReason.Rejected).Should().Be(5, "each event is counted once, as rejected");
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().ContainSingle()
+            .Which.Message.Should().StartWith("ErrorHub refused 1 events with status 404");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        _ingest.Answer(RecordingIngest.Status(404));
+        sdk.Client.CaptureMessage("a minute later");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _logs.Entries.Where(e => e.Level >= LogLevel.Warning).Should().HaveCount(2)
+            .And.Subject.Last().Message.Should().Contain("4 more refusals since the last one");
+    }
+
+    [Fact]
     public async Task A_redirect_that_turns_the_post_into_a_get_is_no_delivery_the_batch_is_dropped_with_one_log_line_and_reported()
     {
         // A DSN whose address answers 302 to a sign-in page: HttpClient follows it with a GET, without the events, and the
