@@ -84,9 +84,10 @@ internal sealed class AcknowledgingSenders
             {
                 // the process is gone: nothing was acknowledged for this batch
             }
-            catch (HttpRequestException)
+            catch (Exception exception) when (exception is HttpRequestException or System.Net.Sockets.SocketException or IOException)
             {
-                // the kill cut this request: not acknowledged
+                // The kill cut this request: not acknowledged. A connection the kill reset just as it opened surfaces as the
+                // socket's own error (HttpClient reads its remote end point), not wrapped in an HttpRequestException.
             }
         }
     }
