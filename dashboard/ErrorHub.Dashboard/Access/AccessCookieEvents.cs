@@ -39,8 +39,10 @@ internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticati
 
         if (user is null || !Secrets.FixedTimeEquals(user.SecurityStamp, context.Principal?.FindFirst(AccessClaims.SecurityStampType)?.Value))
         {
+            // The cookie is not deleted here but where a page sends to the login page (RedirectToLogin): an open tab's
+            // background request (its circuit reconnecting, app.js asking healthz) deleted it first, and the next page could
+            // not say that the session had ended.
             context.RejectPrincipal();
-            await context.HttpContext.SignOutAsync(AccessClaims.CookieScheme);
             return;
         }
 
@@ -57,6 +59,7 @@ internal sealed class AccessCookieEvents(Accounts accounts) : CookieAuthenticati
         if (context.Options.Cookie.Name is { } cookie && context.Request.Cookies.ContainsKey(cookie))
         {
             context.RedirectUri = QueryHelpers.AddQueryString(context.RedirectUri, Login.SessionParameter, Login.SessionEnded);
+            context.Options.CookieManager.DeleteCookie(context.HttpContext, cookie, context.Options.Cookie.Build(context.HttpContext));
         }
 
         return base.RedirectToLogin(context);

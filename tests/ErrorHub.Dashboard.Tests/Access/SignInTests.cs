@@ -171,6 +171,36 @@ public sealed class SignInTests
     }
 
     [Fact]
+    public async Task An_ended_sessions_background_requests_leave_the_next_page_saying_the_session_ended()
+    {
+        // An open tab signed out elsewhere: its circuit reconnecting and app.js asking healthz carry the cookie before the
+        // next page does. They deleted it, and the page then sent to a login page that did not say why.
+        using var server = DashboardServer.Start();
+        var cookies = new CookieContainer();
+        using var client = server.NewClient(cookies);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        var copied = new CookieContainer();
+        copied.Add(cookies.GetCookies(server.BaseAddress));
+        using var otherTab = server.NewClient(copied);
+        using var logout = await PostLogoutAsync(client);
+        logout.Headers.Location!.ToString().Should().Be("/login?signedOut=everywhere");
+
+        using (await otherTab.PostAsync("/_blazor/negotiate?negotiateVersion=1", null))
+        {
+        }
+
+        (await otherTab.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await otherTab.GetAsync("/api/projects")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+
+        using var page = await otherTab.GetAsync("/account");
+        page.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        page.Headers.Location!.PathAndQuery.Should().Be("/login?returnUrl=%2Faccount&session=ended", "the login page says why");
+        copied.GetCookies(server.BaseAddress).Should().NotContain(c => c.Name == "ErrorHub.Session", "the page's redirect deletes the ended cookie");
+        using var next = await otherTab.GetAsync("/account");
+        next.Headers.Location!.PathAndQuery.Should().Be("/login?returnUrl=%2Faccount", "once the login page said it, nothing ended again");
+    }
+
+    [Fact]
     public async Task An_expired_session_sends_to_the_login_page_saying_it_ended_and_a_first_visit_says_nothing()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
