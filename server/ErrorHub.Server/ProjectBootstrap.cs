@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using ErrorHub.Ingestion;
 using ErrorHub.Storage;
 using Microsoft.Extensions.Hosting;
@@ -41,7 +40,7 @@ internal sealed partial class ProjectBootstrap(
         if (existing is null)
         {
             var name = settings.Name ?? "Default";
-            await store.UpsertProjectAsync(new Project(settings.Id, name, settings.PublicKey ?? NewKey(), timeProvider.GetUtcNow()), cancellationToken);
+            await store.UpsertProjectAsync(new Project(settings.Id, name, settings.PublicKey ?? ProjectKey.NewPublicKey(), timeProvider.GetUtcNow()), cancellationToken);
             if (await store.GetProjectAsync(settings.Id, cancellationToken) is null)
             {
                 // Deleted in the dashboard: deleting wins over the configuration.
@@ -69,8 +68,6 @@ internal sealed partial class ProjectBootstrap(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    internal static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     private async Task PrintDsnsAsync()
     {

@@ -71,6 +71,9 @@ public sealed record Project(int Id, string Name, string PublicKey, DateTimeOffs
 public sealed record ProjectKey(int ProjectId, string PublicKey, string Label, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
 {
     public bool IsActive => RevokedAt is null;
+
+    /// <summary>A new key: 128 random bits as 32 lowercase hex digits, for a project made or a key added in the dashboard or by configuration.</summary>
+    internal static string NewPublicKey() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 }
 
 /// <summary>

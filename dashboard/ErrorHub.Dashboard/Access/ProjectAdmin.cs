@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using ErrorHub.Ingestion;
 using ErrorHub.Storage;
 
@@ -23,8 +22,6 @@ internal sealed partial class ProjectAdmin(
 {
     public const int MaxNameLength = 100;
 
-    public static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-
     public async Task<AccountResult<Project>> CreateAsync(Guid adminId, string? name, CancellationToken cancellationToken = default)
     {
         if (await Refuse(adminId, cancellationToken) is { } refused)
@@ -37,7 +34,7 @@ internal sealed partial class ProjectAdmin(
             return AccountResult<Project>.Refused(problem);
         }
 
-        var project = await projects.CreateProjectAsync(name!.Trim(), NewKey(), clock.GetUtcNow(), cancellationToken);
+        var project = await projects.CreateProjectAsync(name!.Trim(), ProjectKey.NewPublicKey(), clock.GetUtcNow(), cancellationToken);
         Forget(project.Id); // its id may have been refused (and the refusal cached) before it existed
         LogCreated(logger, project.Id, project.Name);
         return AccountResult<Project>.Ok(project);
@@ -73,7 +70,7 @@ internal sealed partial class ProjectAdmin(
     public async Task<string?> AddKeyAsync(Guid adminId, int projectId, string? label, CancellationToken cancellationToken = default) =>
         await Refuse(adminId, cancellationToken)
         ?? (string.IsNullOrWhiteSpace(label) || label.Trim().Length > MaxNameLength ? $"Name the key (up to {MaxNameLength} characters), e.g. after the app that uses it." : null)
-        ?? (await projects.AddKeyAsync(projectId, NewKey(), label!.Trim(), clock.GetUtcNow(), cancellationToken) ? null : "There is no such project.");
+        ?? (await projects.AddKeyAsync(projectId, ProjectKey.NewPublicKey(), label!.Trim(), clock.GetUtcNow(), cancellationToken) ? null : "There is no such project.");
 
     /// <summary>A new key with the old one's label, then the old one revoked: apps must switch to the new DSN.</summary>
     public async Task<string?> RotateKeyAsync(Guid adminId, int projectId, string publicKey, CancellationToken cancellationToken = default)
@@ -89,7 +86,7 @@ internal sealed partial class ProjectAdmin(
             return "That key is not active.";
         }
 
-        await projects.AddKeyAsync(projectId, NewKey(), key.Label, clock.GetUtcNow(), cancellationToken);
+        await projects.AddKeyAsync(projectId, ProjectKey.NewPublicKey(), key.Label, clock.GetUtcNow(), cancellationToken);
         await projects.RevokeKeyAsync(projectId, publicKey, clock.GetUtcNow(), cancellationToken);
         Forget(projectId);
         return null;

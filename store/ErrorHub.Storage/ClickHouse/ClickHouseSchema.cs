@@ -58,6 +58,10 @@ internal sealed class ClickHouseSchema(string database)
     /// </summary>
     public string BackfillIssueFirsts => $"""
         INSERT INTO {IssueFirsts} (project_id, fingerprint, first_title, first_culprit, first_grouping)
+        {IssueFirstsSelect}
+        """;
+
+    private string IssueFirstsSelect => $"""
         SELECT
             project_id,
             fingerprint,
@@ -360,14 +364,7 @@ internal sealed class ClickHouseSchema(string database)
 
         $"""
         CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_firsts_mv")} TO {IssueFirsts}
-        AS SELECT
-            project_id,
-            fingerprint,
-            argMinState(title, toUnixTimestamp(timestamp)) AS first_title,
-            argMinState(culprit, toUnixTimestamp(timestamp)) AS first_culprit,
-            argMinState(grouping, toUnixTimestamp(timestamp)) AS first_grouping
-        FROM {Events}
-        GROUP BY project_id, fingerprint
+        AS {IssueFirstsSelect}
         """,
 
         $"""

@@ -149,8 +149,7 @@ public sealed class ClickHouseIdempotencyKeyApiTests : IAsyncLifetime
     public async Task A_state_change_and_a_comment_whose_answers_broke_are_stored_once_when_sent_again_with_their_key()
     {
         await using var proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-        proxy.FaultOnly = _ => false;
-        proxy.Fault = ClickHouseFault.ResetMidAnswer;
+        proxy.Arm(ClickHouseFault.ResetMidAnswer);
         await using var api = await ApiHost.StartAsync(
             [Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-1), title: "InvalidOperationException: checkout")],
             new()
@@ -163,13 +162,13 @@ public sealed class ClickHouseIdempotencyKeyApiTests : IAsyncLifetime
 
         foreach (var (path, body, key) in new (string, object, string)[] { ("state", new { status = "resolved" }, "resolve-1"), ("comments", new { text = "the coupon field" }, "comment-1") })
         {
-            proxy.FaultOnly = head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains("issue_history", StringComparison.Ordinal);
+            proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
             using (var lost = await api.Admin.SendAsync(Request(path, body, key)))
             {
                 lost.IsSuccessStatusCode.Should().BeFalse($"the {path} entry's answer broke: {await lost.Content.ReadAsStringAsync()}");
             }
 
-            proxy.FaultOnly = _ => false;
+            proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
             using var retried = await api.Admin.SendAsync(Request(path, body, key));
             retried.IsSuccessStatusCode.Should().BeTrue(await retried.Content.ReadAsStringAsync());
         }

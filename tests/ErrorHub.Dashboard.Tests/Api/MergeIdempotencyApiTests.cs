@@ -33,10 +33,7 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
     private async Task StartAsync(ClickHouseFault fault)
     {
         _proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-
-        // Set before any connection is open: a change resets the proxy's connections, which would fail a request under way.
-        _proxy.FaultOnly = _ => false;
-        _proxy.Fault = fault;
+        _proxy.Arm(fault);
         var now = DateTimeOffset.UtcNow;
         _api = await ApiHost.StartAsync(
             [
@@ -75,13 +72,13 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
     public async Task A_merge_and_an_unmerge_whose_answers_broke_are_made_once_when_sent_again_with_their_key()
     {
         await StartAsync(ClickHouseFault.ResetMidAnswer);
-        _proxy.FaultOnly = InsertsInto("issue_merges");
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
         using (var lost = await _api.Admin.SendAsync(Request($"{Checkout}/merge", new { sources = new[] { Cart } }, "merge-1")))
         {
             lost.IsSuccessStatusCode.Should().BeFalse($"the merge's answer broke: {await lost.Content.ReadAsStringAsync()}");
         }
 
-        _proxy.FaultOnly = _ => false;
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
         using (var merged = await _api.Admin.SendAsync(Request($"{Checkout}/merge", new { sources = new[] { Cart } }, "merge-1")))
         {
             merged.StatusCode.Should().Be(HttpStatusCode.OK, await merged.Content.ReadAsStringAsync());
@@ -91,13 +88,13 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Merge], "the merge is entered once in the issue merged into");
         (await KindsAsync(Cart)).Should().Equal([IssueChangeKind.Merge], "and once in the merged issue");
 
-        _proxy.FaultOnly = InsertsInto("issue_merges");
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
         using (var lost = await _api.Admin.SendAsync(Request($"{Cart}/unmerge", new { }, "unmerge-1")))
         {
             lost.IsSuccessStatusCode.Should().BeFalse($"the unmerge's answer broke: {await lost.Content.ReadAsStringAsync()}");
         }
 
-        _proxy.FaultOnly = _ => false;
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
         using (var unmerged = await _api.Admin.SendAsync(Request($"{Cart}/unmerge", new { }, "unmerge-1")))
         {
             unmerged.StatusCode.Should().Be(HttpStatusCode.NoContent, await unmerged.Content.ReadAsStringAsync());
@@ -123,7 +120,7 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         await StartAsync(ClickHouseFault.ResetMidAnswer);
         // The first comment's insert is held on its way to ClickHouse: that request is under way for as long as the test says.
         var held = 0;
-        _proxy.HoldOnly = head => InsertsInto("issue_history")(head) && Interlocked.Increment(ref held) == 1;
+        _proxy.HoldOnly = head => ClickHouseFaultProxy.InsertsInto("issue_history")(head) && Interlocked.Increment(ref held) == 1;
         var first = _api.Admin.SendAsync(Request($"{Checkout}/comments", new { text = "the coupon field" }, "comment-1"));
         await _proxy.FirstHeld.WaitAsync(TimeSpan.FromMinutes(2));
 
@@ -152,14 +149,14 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
     {
         // ClickHouse takes the states and refuses the entries written after them; no one makes the changes again.
         await StartAsync(ClickHouseFault.ErrorAnswer);
-        _proxy.FaultOnly = InsertsInto("issue_history");
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
         var admin = await _api.AdminAccountAsync();
         using (var assigned = await _api.Admin.SendAsync(Request($"{Checkout}/assignee", new { assigneeId = admin.Id }, key: null)))
         {
             assigned.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
         }
 
-        _proxy.FaultOnly = _ => false;
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
 
         // The next change finds the assignment's entry missing and adds it; the read of the activity adds the last one's.
         using (var resolved = await _api.Admin.SendAsync(Request($"{Checkout}/state", new { status = "resolved" }, key: null)))
@@ -167,13 +164,13 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
             resolved.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
-        _proxy.FaultOnly = InsertsInto("issue_history");
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
         using (var reopened = await _api.Admin.SendAsync(Request($"{Checkout}/state", new { status = "unresolved" }, key: null)))
         {
             reopened.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
         }
 
-        _proxy.FaultOnly = _ => false;
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
         var items = (await _api.GetJsonAsync($"/api/projects/1/issues/{Checkout}/activity")).GetProperty("items").EnumerateArray()
             .Select(item => (item.GetProperty("kind").GetString(), item.GetProperty("text").GetString(), item.GetProperty("actorId").GetGuid()))
             .ToList();
@@ -182,9 +179,6 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
             "each change is in the activity once, with who made it");
         (await KindsAsync(Checkout)).Should().HaveCount(3, "read again, nothing is added twice");
     }
-
-    private static Func<string, bool> InsertsInto(string table) =>
-        head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains(table, StringComparison.Ordinal);
 
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
         [.. (await _api.Server.Services.GetRequiredService<IIssueHistory>().GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using ErrorHub.Dashboard.Access;
+using ErrorHub.Dashboard.Components.Layout;
 using ErrorHub.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Radzen;
@@ -38,6 +39,17 @@ public abstract class DashboardTestContext : BunitContext
             new Claim(ClaimTypes.NameIdentifier, user.Id.ToString("D")),
             new Claim(ClaimTypes.Email, user.Email),
             new Claim(AccessClaims.SecurityStampType, user.SecurityStamp));
+    }
+
+    /// <summary>
+    /// Waits until each part of an issue page showing one event has read the store. The parts read on their own: a store that
+    /// fails before one of them has read fails that first read, which shows the whole page's store error, not what a test checks.
+    /// </summary>
+    protected static void WaitUntilIssuePageRead(IRenderedComponent<StoreErrorBoundary> page)
+    {
+        page.WaitForAssertion(() => page.FindAll(".events-table tbody tr").Should().ContainSingle());
+        page.WaitForAssertion(() => page.FindAll(".users-table").Should().ContainSingle());
+        page.WaitForAssertion(() => page.FindAll(".breakdowns .breakdown").Should().NotBeEmpty());
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

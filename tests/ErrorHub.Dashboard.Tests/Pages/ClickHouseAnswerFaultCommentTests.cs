@@ -3,12 +3,9 @@ using ErrorHub.Dashboard.Components.Pages;
 using ErrorHub.Dashboard.Formatting;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
-using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
-using FluentAssertions;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Pages;
@@ -24,32 +21,21 @@ public sealed class ClickHouseAnswerFaultCommentTests : DashboardTestContext, IA
     private const string Typed = "Sent while the answer broke";
     private static readonly string Checkout = Fingerprint("checkout");
 
-    private readonly ClickHouseServerFixture _clickHouse = ClickHouseServerFixture.Create(externalUrl: null, ClickHouseServerFixture.ConfiguredBinary);
-    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
-    private ClickHouseFaultProxy _proxy = null!;
-    private ErrorHubStore _store = null!;
+    private readonly FaultedClickHouseStore _clickHouse = new();
 
     public static TheoryData<ClickHouseFault> AnswerBreaksAfterTheInsert => [ClickHouseFault.TruncatedBody, ClickHouseFault.ResetMidAnswer];
 
+    private ClickHouseFaultProxy Proxy => _clickHouse.Proxy;
+
+    private ErrorHubStore Store => _clickHouse.Store;
+
     async Task IAsyncLifetime.InitializeAsync()
     {
-        await _clickHouse.InitializeAsync();
-        _proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-        _store = ClickHouseDatabase.Open(new ClickHouseClient(_http, new ClickHouseConnection(_proxy.Url)), ClickHouseServerFixture.NewDatabaseName("commentfault"));
-        TemporaryStore.AddStore(Services, _store);
-        await _store.Schema.EnsureSchemaAsync();
-        await _store.Access.CreateUserAsync(TemporaryStore.Admin);
-        await _store.Projects.UpsertProjectAsync(TestProjects.Shop);
-        await _store.Events.InsertEventsAsync([Event(Checkout, "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-5))]);
+        await _clickHouse.StartAsync("commentfault", [Event(Checkout, "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-5))]);
+        TemporaryStore.AddStore(Services, Store);
     }
 
-    async Task IAsyncLifetime.DisposeAsync()
-    {
-        await _proxy.DisposeAsync();
-        _store.Dispose();
-        _http.Dispose();
-        await _clickHouse.DisposeAsync();
-    }
+    async Task IAsyncLifetime.DisposeAsync() => await _clickHouse.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(AnswerBreaksAfterTheInsert))]
@@ -57,28 +43,26 @@ public sealed class ClickHouseAnswerFaultCommentTests : DashboardTestContext, IA
     {
         // Set before the page opens, as changing the fault resets the proxy's open connections (a read under way would fail
         // the whole page); only the timeline's inserts meet it, everything else passes through.
-        _proxy.FaultOnly = head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains("issue_history", StringComparison.Ordinal);
-        _proxy.Fault = fault;
+        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
+        Proxy.Fault = fault;
         Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Issue(1, Checkout));
         var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Checkout)));
         cut.WaitForAssertion(() => cut.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."));
-        cut.WaitForAssertion(() => cut.FindAll(".events-table tbody tr").Should().ContainSingle());
-        cut.WaitForAssertion(() => cut.FindAll(".users-table").Should().ContainSingle());
-        cut.WaitForAssertion(() => cut.FindAll(".breakdowns .breakdown").Should().NotBeEmpty());
+        WaitUntilIssuePageRead(cut);
 
         await cut.InvokeAsync(() => cut.Find("textarea.comment-text").Input(Typed));
         await cut.InvokeAsync(() => cut.Find("form.comment-form").Submit());
         cut.WaitForAssertion(
             () => cut.FindAll(".comment-actions .form-problem").Select(p => p.TextContent).Should().Equal(
                 [StoreErrorBoundary.ChangeNotSaved],
-                $"the insert's answer broke ({_proxy.FaultedRequests} faulted; page: {string.Join(" | ", cut.FindAll(".store-error, .timeline-comment").Select(e => e.TextContent.Trim()))})"),
+                $"the insert's answer broke ({Proxy.FaultedRequests} faulted; page: {string.Join(" | ", cut.FindAll(".store-error, .timeline-comment").Select(e => e.TextContent.Trim()))})"),
             TimeSpan.FromSeconds(60));
         cut.FindAll(".store-error").Should().BeEmpty("the page stays, in the same circuit");
         cut.Find("textarea.comment-text").GetAttribute("value").Should().Be(Typed, "kept, to be sent again");
-        _proxy.FaultedRequests.Should().BePositive();
+        Proxy.FaultedRequests.Should().BePositive();
         (await CommentsAsync()).Should().ContainSingle("ClickHouse took the insert before its answer broke");
 
-        _proxy.FaultOnly = _ => false; // healed, without resetting the page's connections
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest; // healed, without resetting the page's connections
         await cut.InvokeAsync(() => cut.Find("form.comment-form").Submit());
         cut.WaitForAssertion(() => cut.FindAll(".timeline-comment").Select(c => c.TextContent).Should().Equal([Typed]), TimeSpan.FromSeconds(60));
         cut.FindAll(".comment-actions .form-problem").Should().BeEmpty();
@@ -86,5 +70,5 @@ public sealed class ClickHouseAnswerFaultCommentTests : DashboardTestContext, IA
     }
 
     private async Task<IReadOnlyList<IssueChange>> CommentsAsync() =>
-        [.. (await _store.History.GetChangesAsync(new IssueChangeQuery(1, Checkout))).Items.Where(c => c.Kind == IssueChangeKind.Comment)];
+        [.. (await Store.History.GetChangesAsync(new IssueChangeQuery(1, Checkout))).Items.Where(c => c.Kind == IssueChangeKind.Comment)];
 }

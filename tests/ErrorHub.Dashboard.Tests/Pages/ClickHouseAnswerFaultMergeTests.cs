@@ -3,12 +3,9 @@ using ErrorHub.Dashboard.Components.Pages;
 using ErrorHub.Dashboard.Formatting;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Storage;
-using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
-using FluentAssertions;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Pages;
@@ -25,43 +22,33 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
     private static readonly string Checkout = Fingerprint("checkout");
     private static readonly string Cart = Fingerprint("cart");
 
-    private readonly ClickHouseServerFixture _clickHouse = ClickHouseServerFixture.Create(externalUrl: null, ClickHouseServerFixture.ConfiguredBinary);
-    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
-    private ClickHouseFaultProxy _proxy = null!;
-    private ErrorHubStore _store = null!;
+    private readonly FaultedClickHouseStore _clickHouse = new();
+
+    private ClickHouseFaultProxy Proxy => _clickHouse.Proxy;
+
+    private ErrorHubStore Store => _clickHouse.Store;
 
     async Task IAsyncLifetime.InitializeAsync()
     {
-        await _clickHouse.InitializeAsync();
-        _proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-        _store = ClickHouseDatabase.Open(new ClickHouseClient(_http, new ClickHouseConnection(_proxy.Url)), ClickHouseServerFixture.NewDatabaseName("mergefault"));
-        TemporaryStore.AddStore(Services, _store);
-        await _store.Schema.EnsureSchemaAsync();
-        await _store.Access.CreateUserAsync(TemporaryStore.Admin);
-        await _store.Projects.UpsertProjectAsync(TestProjects.Shop);
-        await _store.Events.InsertEventsAsync(
-        [
-            Event(Checkout, "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-6)),
-            Event(Checkout, "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-5)),
-            Event(Cart, "NullReferenceException: cart", Now.AddMinutes(-4)),
-        ]);
+        await _clickHouse.StartAsync(
+            "mergefault",
+            [
+                Event(Checkout, "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-6)),
+                Event(Checkout, "InvalidOperationException: Sequence contains no elements", Now.AddMinutes(-5)),
+                Event(Cart, "NullReferenceException: cart", Now.AddMinutes(-4)),
+            ]);
+        TemporaryStore.AddStore(Services, Store);
     }
 
-    async Task IAsyncLifetime.DisposeAsync()
-    {
-        await _proxy.DisposeAsync();
-        _store.Dispose();
-        _http.Dispose();
-        await _clickHouse.DisposeAsync();
-    }
+    async Task IAsyncLifetime.DisposeAsync() => await _clickHouse.DisposeAsync();
 
     [Fact]
     public async Task A_merge_whose_answer_broke_after_the_store_took_it_says_not_saved_and_the_same_click_finishes_it_entered_once()
     {
         // Set before the page opens, as changing the fault resets the proxy's open connections (a read under way would fail
         // the whole page); only the merges' inserts meet it, everything else passes through.
-        _proxy.FaultOnly = head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains("issue_merges", StringComparison.Ordinal);
-        _proxy.Fault = ClickHouseFault.TruncatedBody;
+        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
+        Proxy.Fault = ClickHouseFault.TruncatedBody;
         var navigation = Services.GetRequiredService<NavigationManager>();
         navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
         var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
@@ -70,20 +57,20 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
         await cut.InvokeAsync(() => cut.Find("select.merge-target").Change(Checkout));
         await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
         cut.WaitForAssertion(
-            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"the merge's answer broke ({_proxy.FaultedRequests} faulted)"),
+            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"the merge's answer broke ({Proxy.FaultedRequests} faulted)"),
             TimeSpan.FromSeconds(60));
         cut.FindAll(".store-error").Should().BeEmpty("the page stays, in the same circuit");
-        (await _store.Merges.GetMergesAsync(1)).Should().ContainKey(Cart, "ClickHouse took the merge before its answer broke");
+        (await Store.Merges.GetMergesAsync(1)).Should().ContainKey(Cart, "ClickHouse took the merge before its answer broke");
 
-        _proxy.FaultOnly = _ => false; // healed, without resetting the page's connections
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest; // healed, without resetting the page's connections
         await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
         cut.WaitForAssertion(() => navigation.Uri.Should().EndWith(DashboardPaths.Issue(1, Checkout), "merged: the page shows the issue merged into"), TimeSpan.FromSeconds(60));
         cut.FindAll("form.merge-form .form-problem").Should().BeEmpty();
         (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Merge], "entered once in the issue merged into");
         (await KindsAsync(Cart)).Should().Equal([IssueChangeKind.Merge], "and once in the merged issue");
-        (await _store.Issues.GetIssueAsync(1, Checkout))!.EventCount.Should().Be(3);
+        (await Store.Issues.GetIssueAsync(1, Checkout))!.EventCount.Should().Be(3);
     }
 
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
-        [.. (await _store.History.GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];
+        [.. (await Store.History.GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];
 }

@@ -28,16 +28,7 @@ public sealed class ClickHouseAnswerFaultPageTests : IAsyncLifetime
     public async Task Pages_and_the_read_api_answer_a_clear_503_not_a_500_or_a_hang_and_recover_by_themselves(ClickHouseFault fault)
     {
         await using var proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-        await using var api = await ApiHost.StartAsync(
-            [Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-1), title: "InvalidOperationException: checkout")],
-            new()
-            {
-                ["ErrorHub:Store:Kind"] = "clickhouse",
-                ["ErrorHub:Store:ClickHouse:Url"] = proxy.Url.ToString(),
-                ["ErrorHub:Store:ClickHouse:Database"] = ClickHouseServerFixture.NewDatabaseName("answerfault"),
-                ["ErrorHub:Store:ClickHouse:PageTimeout"] = "00:00:02",
-                ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:05",
-            });
+        await using var api = await StartAsync(proxy, "answerfault", pageTimeout: "00:00:02", requestTimeout: "00:00:05");
         using var session = await api.Server.SignedInClientAsync();
         Func<Task<HttpResponseMessage>>[] reads =
         [
@@ -46,29 +37,14 @@ public sealed class ClickHouseAnswerFaultPageTests : IAsyncLifetime
             () => api.Admin.GetAsync("/api/projects/1/issues"),
             () => api.Admin.GetAsync($"/api/projects/1/issues/{Checkout}"),
         ];
-        foreach (var read in reads)
-        {
-            using var healthy = await read();
-            healthy.StatusCode.Should().Be(HttpStatusCode.OK, await healthy.Content.ReadAsStringAsync());
-        }
+        await EachAnswersOkAsync(reads, "ClickHouse is healthy");
 
         proxy.Fault = fault;
-        foreach (var read in reads)
-        {
-            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            using var answer = await read().WaitAsync(bound.Token);
-            var body = await answer.Content.ReadAsStringAsync();
-            answer.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, $"{answer.RequestMessage!.RequestUri} meets a ClickHouse answering {fault}: {body}");
-            body.Should().ContainAny(["retry later", "The store is not answering"], "the page or JSON says the store is not answering");
-        }
+        await EachAnswersUnavailableAsync(reads, TimeSpan.FromSeconds(60), $"a ClickHouse answering {fault}");
 
         proxy.FaultedRequests.Should().BePositive();
         proxy.Fault = ClickHouseFault.None;
-        foreach (var read in reads)
-        {
-            using var healed = await read();
-            healed.StatusCode.Should().Be(HttpStatusCode.OK, "the dashboard reads again by itself");
-        }
+        await EachAnswersOkAsync(reads, "the dashboard reads again by itself");
     }
 
     [Fact]
@@ -77,16 +53,7 @@ public sealed class ClickHouseAnswerFaultPageTests : IAsyncLifetime
         // Every read kept its rows until the answer ended: the dashboard's memory grew with whatever ClickHouse (or a proxy in
         // its place) poured, for as long as RequestTimeout let it. RequestTimeout here is far longer than the bounded reads take.
         await using var proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-        await using var api = await ApiHost.StartAsync(
-            [Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-1), title: "InvalidOperationException: checkout")],
-            new()
-            {
-                ["ErrorHub:Store:Kind"] = "clickhouse",
-                ["ErrorHub:Store:ClickHouse:Url"] = proxy.Url.ToString(),
-                ["ErrorHub:Store:ClickHouse:Database"] = ClickHouseServerFixture.NewDatabaseName("endlessrows"),
-                ["ErrorHub:Store:ClickHouse:PageTimeout"] = "00:05:00",
-                ["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:05:00",
-            });
+        await using var api = await StartAsync(proxy, "endlessrows", pageTimeout: "00:05:00", requestTimeout: "00:05:00");
         using var session = await api.Server.SignedInClientAsync();
         Func<Task<HttpResponseMessage>>[] reads =
         [
@@ -98,31 +65,51 @@ public sealed class ClickHouseAnswerFaultPageTests : IAsyncLifetime
             () => api.Admin.GetAsync($"/api/projects/1/issues/{Checkout}/events"),
             () => api.Admin.GetAsync($"/api/projects/1/issues/{Checkout}/breakdowns"),
         ];
-        foreach (var read in reads)
-        {
-            using var healthy = await read();
-            healthy.StatusCode.Should().Be(HttpStatusCode.OK, await healthy.Content.ReadAsStringAsync());
-        }
+        await EachAnswersOkAsync(reads, "ClickHouse is healthy");
 
         proxy.Fault = ClickHouseFault.EndlessRows;
-        foreach (var read in reads)
-        {
-            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            using var answer = await read().WaitAsync(bound.Token);
-            var body = await answer.Content.ReadAsStringAsync();
-            answer.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, $"{answer.RequestMessage!.RequestUri} meets rows without end: {body[..Math.Min(body.Length, 300)]}");
-            body.Should().ContainAny(["retry later", "The store is not answering"], "the page or JSON says the store is not answering");
-        }
+        await EachAnswersUnavailableAsync(reads, TimeSpan.FromMinutes(3), "rows without end");
 
         proxy.FaultedRequests.Should().BePositive();
         proxy.LargestEndlessAnswer.Should().BeLessThan(
             ErrorHub.Storage.ClickHouse.ClickHouseClient.MaxRowsAnswerChars + (32L << 20),
             "each read stops at its bound (what the kernel's buffers take aside), not at the proxy's 512 MB");
         proxy.Fault = ClickHouseFault.None;
+        await EachAnswersOkAsync(reads, "the dashboard reads again by itself");
+    }
+
+    /// <summary>The dashboard and its API on the ClickHouse behind <paramref name="proxy"/>, with one issue.</summary>
+    private static Task<ApiHost> StartAsync(ClickHouseFaultProxy proxy, string purpose, string pageTimeout, string requestTimeout) =>
+        ApiHost.StartAsync(
+            [Create(1, Checkout, DateTimeOffset.UtcNow.AddMinutes(-1), title: "InvalidOperationException: checkout")],
+            new()
+            {
+                ["ErrorHub:Store:Kind"] = "clickhouse",
+                ["ErrorHub:Store:ClickHouse:Url"] = proxy.Url.ToString(),
+                ["ErrorHub:Store:ClickHouse:Database"] = ClickHouseServerFixture.NewDatabaseName(purpose),
+                ["ErrorHub:Store:ClickHouse:PageTimeout"] = pageTimeout,
+                ["ErrorHub:Store:ClickHouse:RequestTimeout"] = requestTimeout,
+            });
+
+    private static async Task EachAnswersOkAsync(IEnumerable<Func<Task<HttpResponseMessage>>> reads, string because)
+    {
         foreach (var read in reads)
         {
-            using var healed = await read();
-            healed.StatusCode.Should().Be(HttpStatusCode.OK, "the dashboard reads again by itself");
+            using var answer = await read();
+            answer.StatusCode.Should().Be(HttpStatusCode.OK, $"{because}: {await answer.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>Each read answers within <paramref name="bound"/> with a page or JSON saying the store is not answering.</summary>
+    private static async Task EachAnswersUnavailableAsync(IEnumerable<Func<Task<HttpResponseMessage>>> reads, TimeSpan bound, string meets)
+    {
+        foreach (var read in reads)
+        {
+            using var bounded = new CancellationTokenSource(bound);
+            using var answer = await read().WaitAsync(bounded.Token);
+            var body = await answer.Content.ReadAsStringAsync();
+            answer.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, $"{answer.RequestMessage!.RequestUri} meets {meets}: {body[..Math.Min(body.Length, 300)]}");
+            body.Should().ContainAny(["retry later", "The store is not answering"], "the page or JSON says the store is not answering");
         }
     }
 }

@@ -1,7 +1,6 @@
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Dashboard.Triage;
 using ErrorHub.Storage;
-using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
 using Microsoft.Extensions.Time.Testing;
 using static ErrorHub.Testing.Events.TestEvents;
@@ -23,44 +22,26 @@ public sealed class ClickHouseAnswerFaultTriageTests : IAsyncLifetime
     private static readonly string[] Issues = [Fingerprint("checkout"), Fingerprint("cart"), Fingerprint("login")];
     private static readonly IssueActor Ada = new(TemporaryStore.Admin.Id, "Ada Admin");
 
-    private readonly ClickHouseServerFixture _clickHouse = ClickHouseServerFixture.Create(externalUrl: null, ClickHouseServerFixture.ConfiguredBinary);
-    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly FaultedClickHouseStore _clickHouse = new();
     private readonly FakeTimeProvider _clock = new(Start);
-    private ClickHouseFaultProxy _proxy = null!;
-    private ErrorHubStore _store = null!;
     private IssueTriage _triage = null!;
 
     public static TheoryData<ClickHouseFault> AnswerBreaksAfterTheInsert => [ClickHouseFault.TruncatedBody, ClickHouseFault.ResetMidAnswer];
 
-    public Task InitializeAsync() => _clickHouse.InitializeAsync();
+    private ClickHouseFaultProxy Proxy => _clickHouse.Proxy;
+
+    private ErrorHubStore Store => _clickHouse.Store;
+
+    public Task InitializeAsync() => Task.CompletedTask;
 
     /// <summary>The store behind a proxy answering <paramref name="fault"/> to the requests <see cref="ClickHouseFaultProxy.FaultOnly"/> picks (none yet).</summary>
     private async Task StartAsync(ClickHouseFault fault)
     {
-        _proxy = ClickHouseFaultProxy.Start(_clickHouse.Url);
-
-        // Set before any connection is open: a change resets the proxy's connections, which would fail a request under way.
-        _proxy.FaultOnly = _ => false;
-        _proxy.Fault = fault;
-        _store = ClickHouseDatabase.Open(new ClickHouseClient(_http, new ClickHouseConnection(_proxy.Url)), ClickHouseServerFixture.NewDatabaseName("triagefault"));
-        await _store.Schema.EnsureSchemaAsync();
-        await _store.Access.CreateUserAsync(TemporaryStore.Admin);
-        await _store.Projects.UpsertProjectAsync(TestProjects.Shop);
-        await _store.Events.InsertEventsAsync([.. Issues.Select(issue => Create(Project, issue, Start.AddMinutes(-5)))]);
-        _triage = new IssueTriage(_store.Notifications.States, _store.Notifications.Activity, _store.Issues, _store.History, _store.Access, _clock, releases: _store.Releases);
+        await _clickHouse.StartAsync("triagefault", [.. Issues.Select(issue => Create(Project, issue, Start.AddMinutes(-5)))], armed: fault);
+        _triage = new IssueTriage(Store.Notifications.States, Store.Notifications.Activity, Store.Issues, Store.History, Store.Access, _clock, releases: Store.Releases);
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_proxy is not null)
-        {
-            await _proxy.DisposeAsync();
-        }
-
-        _store?.Dispose();
-        _http.Dispose();
-        await _clickHouse.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _clickHouse.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(AnswerBreaksAfterTheInsert))]
@@ -68,9 +49,9 @@ public sealed class ClickHouseAnswerFaultTriageTests : IAsyncLifetime
     {
         await StartAsync(fault);
         var action = Guid.NewGuid();
-        _proxy.FaultOnly = InsertsInto("issue_history");
+        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
         await FluentActions.Awaiting(() => _triage.ResolveAsync(Project, Issues[0], by: Ada, actionId: action)).Should().ThrowAsync<Exception>("the answer broke");
-        _proxy.FaultOnly = _ => false;
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
         (await EntriesAsync(Issues[0])).Should().ContainSingle("ClickHouse took the entry before its answer broke");
 
         await _triage.ResolveAsync(Project, Issues[0], by: Ada, actionId: action);
@@ -85,16 +66,16 @@ public sealed class ClickHouseAnswerFaultTriageTests : IAsyncLifetime
     {
         await StartAsync(fault);
         var action = Guid.NewGuid();
-        _proxy.FaultOnly = InsertsInto("issue_states");
+        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_states");
         await FluentActions.Awaiting(() => _triage.ResolveAsync(Project, Issues[0], by: Ada, actionId: action)).Should().ThrowAsync<Exception>();
-        _proxy.FaultOnly = _ => false;
-        (await _store.Notifications.States.GetStateAsync(Project, Issues[0]))!.Status.Should().Be(IssueStatus.Resolved, "ClickHouse took the state");
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+        (await Store.Notifications.States.GetStateAsync(Project, Issues[0]))!.Status.Should().Be(IssueStatus.Resolved, "ClickHouse took the state");
         (await EntriesAsync(Issues[0])).Should().BeEmpty("the entry is written after the state's answer");
 
         _clock.Advance(TimeSpan.FromMinutes(3));
         await _triage.ResolveAsync(Project, Issues[0], by: Ada, actionId: action);
 
-        (await _store.Notifications.States.GetStateAsync(Project, Issues[0]))!.ChangedAt.Should().Be(Start, "the issue was resolved when the store took it; an event since then regresses it");
+        (await Store.Notifications.States.GetStateAsync(Project, Issues[0]))!.ChangedAt.Should().Be(Start, "the issue was resolved when the store took it; an event since then regresses it");
         (await EntriesAsync(Issues[0])).Select(entry => (entry.Kind, entry.ActorName)).Should().Equal([(IssueChangeKind.Status, "Ada Admin")]);
     }
 
@@ -104,10 +85,10 @@ public sealed class ClickHouseAnswerFaultTriageTests : IAsyncLifetime
     {
         await StartAsync(fault);
         var action = Guid.NewGuid();
-        _proxy.FaultOnly = InsertsInto("issue_states");
+        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_states");
         await FluentActions.Awaiting(() => _triage.AssignAsync(Project, Issues[0], TemporaryStore.Admin.Id, Ada, action)).Should().ThrowAsync<Exception>();
-        _proxy.FaultOnly = _ => false;
-        (await _store.Notifications.States.GetStateAsync(Project, Issues[0]))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id, "ClickHouse took the state");
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+        (await Store.Notifications.States.GetStateAsync(Project, Issues[0]))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id, "ClickHouse took the state");
 
         await _triage.AssignAsync(Project, Issues[0], TemporaryStore.Admin.Id, Ada, action);
 
@@ -125,23 +106,20 @@ public sealed class ClickHouseAnswerFaultTriageTests : IAsyncLifetime
         var reached = 0;
 
         // The second issue's state insert is taken and its answer lost.
-        _proxy.FaultOnly = head => InsertsInto("issue_states")(head) && Interlocked.Increment(ref stateInserts) == 2;
+        Proxy.FaultOnly = head => ClickHouseFaultProxy.InsertsInto("issue_states")(head) && Interlocked.Increment(ref stateInserts) == 2;
         await FluentActions.Awaiting(() => _triage.AssignManyAsync(Project, Issues, TemporaryStore.Admin.Id, Ada, done => reached = done, action)).Should().ThrowAsync<Exception>();
-        _proxy.FaultOnly = _ => false;
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
         reached.Should().Be(1, "the first issue was assigned and answered");
 
         (await _triage.AssignManyAsync(Project, [.. Issues.Skip(reached)], TemporaryStore.Admin.Id, Ada, actionId: action)).Should().Be(2, "the retry changed the issue whose answer was lost and the last one");
 
         foreach (var issue in Issues)
         {
-            (await _store.Notifications.States.GetStateAsync(Project, issue))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id);
+            (await Store.Notifications.States.GetStateAsync(Project, issue))!.AssigneeId.Should().Be(TemporaryStore.Admin.Id);
             (await EntriesAsync(issue)).Select(entry => (entry.Kind, entry.ActorName)).Should().Equal([(IssueChangeKind.Assignment, "Ada Admin")], $"{issue} is entered once");
         }
     }
 
-    private static Func<string, bool> InsertsInto(string table) =>
-        head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains(table, StringComparison.Ordinal);
-
     private async Task<IReadOnlyList<IssueChange>> EntriesAsync(string issue) =>
-        (await _store.History.GetChangesAsync(new IssueChangeQuery(Project, issue))).Items;
+        (await Store.History.GetChangesAsync(new IssueChangeQuery(Project, issue))).Items;
 }

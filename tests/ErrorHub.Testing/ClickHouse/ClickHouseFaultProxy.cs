@@ -80,6 +80,24 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     /// </summary>
     public Func<string, bool>? FaultOnly { get; set; }
 
+    /// <summary>A <see cref="FaultOnly"/> that picks no request: the fault stays set, and every request passes through.</summary>
+    public static Func<string, bool> NoRequest { get; } = _ => false;
+
+    /// <summary>A <see cref="FaultOnly"/> that picks the inserts into <paramref name="table"/>, everything else passing through.</summary>
+    public static Func<string, bool> InsertsInto(string table) =>
+        head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains(table, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Sets <paramref name="fault"/> for no request yet: a test then picks the requests that meet it with <see cref="FaultOnly"/>,
+    /// and heals the proxy with <see cref="NoRequest"/>. Call it before a connection is open: setting <see cref="Fault"/> resets
+    /// the open connections, which fails a request under way; setting <see cref="FaultOnly"/> does not.
+    /// </summary>
+    public void Arm(ClickHouseFault fault)
+    {
+        FaultOnly = NoRequest;
+        Fault = fault;
+    }
+
     /// <summary>
     /// Which requests wait, before they are passed on, until <see cref="ReleaseHeld"/> (null: none): a request under way for as
     /// long as a test needs, say to send another meanwhile. Like <see cref="FaultOnly"/>, only under a <see cref="Fault"/> other
