@@ -30,6 +30,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quartz;
+using Rebus.Bus;
+using Rebus.Config;
+using Rebus.Transport.InMem;
 using Serilog;
 using Serilog.Extensions.Logging;
 using Wolverine;
@@ -97,9 +100,16 @@ public enum AppKind
 
     /// <summary>
     /// An API that hands payments to Wolverine (an in-process local queue, <c>PublishAsync</c>) and runs refunds inline in
-    /// the request (<c>InvokeAsync</c>), with the retry rule teams set: a declined card is tried three more times.
+    /// the request (<c>InvokeAsync</c>) or, accepted for later, in a <c>BackgroundService</c> (<c>InvokeAsync</c> outside
+    /// any request), with the retry rule teams set: a declined card is tried three more times.
     /// </summary>
     Messaging,
+
+    /// <summary>
+    /// An API that hands payouts to Rebus (<c>AddRebus</c>, the in-memory transport, <c>SendLocal</c>) with Rebus's default
+    /// retries: five deliveries, then the error queue.
+    /// </summary>
+    RebusMessaging,
 
     /// <summary>
     /// A booking API on what .NET 9 and 10 added: a <c>StatusCodeSelector</c>, <c>IExceptionHandler</c>s writing problem
@@ -177,6 +187,7 @@ public static class RealApp
             AppKind.FailingWarmup => FailingWarmup(builder),
             AppKind.OData => OData(builder),
             AppKind.Messaging => Messaging(builder),
+            AppKind.RebusMessaging => RebusMessaging(builder),
             AppKind.Bookings => BookingApi.Build(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -431,10 +442,13 @@ public static class RealApp
             options.OnException<CardDeclinedException>().RetryTimes(3);
         });
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton<PendingRefunds>().AddHostedService<RefundWorker>();
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseErrorHub();
         app.Use(SignInFromHeader);
+        app.MapPost("/payments/{id:int}/refund-later", (int id, PendingRefunds refunds) =>
+            refunds.TryEnqueue(id) ? Results.Accepted($"/payments/{id}") : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
         app.MapPost("/payments/{id:int}/charge", async (int id, IMessageBus bus) =>
         {
             await bus.PublishAsync(new ChargeCard(id));
@@ -443,6 +457,26 @@ public static class RealApp
         app.MapPost("/payments/{id:int}/refund", async (int id, IMessageBus bus) =>
         {
             await bus.InvokeAsync(new RefundCard(id));
+            return TypedResults.Ok();
+        });
+        return app;
+    }
+
+    private static WebApplication RebusMessaging(WebApplicationBuilder builder)
+    {
+        builder.Services.AddRebus(configure => configure.Transport(t => t.UseInMemoryTransport(new InMemNetwork(), "payouts")));
+        builder.Services.AddRebusHandler<PayoutHandler>();
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapPost("/payouts/{id:int}", async (int id, IBus bus) =>
+        {
+            await bus.SendLocal(new SendPayout(id));
+            return TypedResults.Accepted($"/payouts/{id}");
+        });
+        app.MapPost("/payouts/{id:int}/now", (int id) =>
+        {
+            PayoutHandler.Pay(id);
             return TypedResults.Ok();
         });
         return app;

@@ -318,6 +318,9 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
     internal ErrorHubScope CurrentScope() =>
         _pushedScope.Value ?? _requestContext?.CurrentRequestScope(this) ?? _processScope;
 
+    /// <summary>Whether this flow runs inside a request of the app (the integration knows; none: never).</summary>
+    internal bool IsInsideRequest => _requestContext?.FindRequest(this, null) is not null;
+
     /// <summary>
     /// True the first time an exception is seen; false for every later report of the same instance, and for a wrapper of
     /// one already reported (see <see cref="WrapsCaptured"/>), which is remembered too.

@@ -74,6 +74,31 @@ internal static class RepeatedFailures
         return null;
     }
 
+    /// <summary>
+    /// The message object an entry names under <c>Message</c>, when it is one (not text, not a number): Wolverine logs each
+    /// inline attempt of <c>InvokeAsync</c> as "Invocation of {Message} failed!" with the invoked message itself, the
+    /// same instance at every attempt, and no id. Text and values are never keys: equal text is no proof of one message.
+    /// </summary>
+    public static object? MessageObjectOf<TState>(TState state)
+    {
+        if (state is not IReadOnlyList<KeyValuePair<string, object?>> values)
+        {
+            return null;
+        }
+
+        var count = Math.Min(values.Count, 32);
+        for (var i = 0; i < count; i++)
+        {
+            var (key, value) = values[i];
+            if (value is not null and not string && !value.GetType().IsValueType && key.Equals("Message", StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>An app's type whose ToString throws keys nothing: its failure is still reported.</summary>
     private static string? TextOf(object value)
     {
@@ -140,6 +165,41 @@ internal sealed class ReportedMessageFailures(int capacity)
             if (_oldestFirst.Count > capacity)
             {
                 _reported.Remove(_oldestFirst.Dequeue());
+            }
+
+            return true;
+        }
+    }
+}
+
+/// <summary>
+/// The message objects (by reference, not by equality: two invocations of equal commands are two failures) whose failure
+/// was reported, with the types of exception they failed with, so that the inline retries of one invocation, logged
+/// without an id, are not reported again. Held weakly: an entry lives as long as its message, and the app's messages are
+/// never kept alive by it.
+/// </summary>
+internal sealed class ReportedInvocationFailures
+{
+    /// <summary>A message failing with more types of exception than this has each further one reported: never lost.</summary>
+    private const int TypesPerMessage = 8;
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, List<Type>> _reported = new();
+
+    /// <summary>True the first time this message object fails with this type of exception; false for its retries that fail alike.</summary>
+    public bool TryAdd(object message, Exception exception)
+    {
+        var types = _reported.GetValue(message, static _ => new List<Type>(1));
+        var type = exception.GetType();
+        lock (types)
+        {
+            if (types.Contains(type))
+            {
+                return false;
+            }
+
+            if (types.Count < TypesPerMessage)
+            {
+                types.Add(type);
             }
 
             return true;

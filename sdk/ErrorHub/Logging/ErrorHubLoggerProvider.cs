@@ -43,7 +43,20 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
     /// </summary>
     internal const string YarpForwarderCategory = "Yarp.ReverseProxy.Forwarder.HttpForwarder";
 
+    /// <summary>
+    /// Rebus logs each failed delivery of a message as a Warning with the exception, then moves the message it gives up
+    /// to its error queue with an Error that carries the exceptions only as text (see <see cref="RebusDeliveries"/>): the
+    /// message given up is reported with its last delivery's exception, once, as MassTransit's fault is; the deliveries
+    /// stay breadcrumbs. Rebus 8 logs them under <c>Rebus.Retry.Simple.DefaultExceptionLogger</c> and
+    /// <c>Rebus.Retry.PoisonQueues.DeadletterQueueErrorHandler</c>: any category of Rebus's retries.
+    /// </summary>
+    internal const string RebusRetryCategoryPrefix = "Rebus.Retry.";
+
+    private readonly RebusDeliveries _rebusDeliveries = new(RebusDeliveries.DefaultCapacity);
+
     private readonly ReportedMessageFailures _reportedMessages = new(ReportedMessageFailures.DefaultCapacity);
+
+    private readonly ReportedInvocationFailures _reportedInvocations = new();
 
     private volatile bool _askedForLogger;
 
@@ -70,18 +83,20 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
         string.Equals(categoryName, ErrorBoundaryCategory, StringComparison.Ordinal) ? "ErrorBoundary"
         : string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) ? "Hangfire"
         : string.Equals(categoryName, YarpForwarderCategory, StringComparison.Ordinal) ? "YARP"
+        : categoryName.StartsWith(RebusRetryCategoryPrefix, StringComparison.Ordinal) ? "Rebus"
         : null;
 
     /// <summary>
     /// Whether a contained entry below Error is a failure to report: every one of ErrorBoundary; of Hangfire's all but
     /// its second and later retry attempts; of YARP's forwarder only those of the gateway's own stages (its message is
-    /// "{error}: {message}").
+    /// "{error}: {message}"); none of Rebus's (the message it gives up is reported from its move to the error queue).
     /// </summary>
     private static bool IsContainedFailure<TState>(string categoryName, TState state) =>
         string.Equals(categoryName, YarpForwarderCategory, StringComparison.Ordinal)
             ? state is IReadOnlyList<KeyValuePair<string, object?>> values
               && values.Any(value => value.Key == "error" && value.Value?.ToString() is "RequestCreation" or "ResponseHeaders")
-            : !string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) || !IsLaterRetry(state?.ToString());
+            : !categoryName.StartsWith(RebusRetryCategoryPrefix, StringComparison.Ordinal)
+            && (!string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) || !IsLaterRetry(state?.ToString()));
 
     /// <summary>
     /// Whether Hangfire's entry is of a retry after the first ("... Retry attempt 2 of 10 will be performed in ..."):
@@ -140,13 +155,15 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
 
     /// <summary>
     /// One category's logger. A category with a <c>mechanism</c> logs failures the framework contained below Error (see
-    /// <see cref="ErrorBoundaryCategory"/>, <see cref="HangfireRetryCategory"/>, <see cref="YarpForwarderCategory"/>): from
+    /// <see cref="ErrorBoundaryCategory"/>, <see cref="HangfireRetryCategory"/>, <see cref="YarpForwarderCategory"/>,
+    /// <see cref="RebusRetryCategoryPrefix"/>): from
     /// Warning up, its entries with an exception (of YARP's, those of the gateway's own stages) are reported, as errors,
     /// tagged with the mechanism, and not held for the response's status.
     /// </summary>
     private sealed class ErrorHubLogger(ErrorHubLoggerProvider provider, string category, string? mechanism) : ILogger
     {
         private readonly bool _contained = mechanism is not null;
+        private readonly bool _rebusRetries = category.StartsWith(RebusRetryCategoryPrefix, StringComparison.Ordinal);
         private readonly LogLevel _failureLevel = mechanism is not null ? LogLevel.Warning : LogLevel.Error;
 
         public IDisposable? BeginScope<TState>(TState state)
@@ -167,6 +184,11 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
             {
                 var options = client.Options;
                 var level = ToLevel(logLevel);
+                if (_rebusRetries && RebusGaveUp(client, logLevel, state, exception))
+                {
+                    return;
+                }
+
                 if (exception is not null && logLevel >= _failureLevel
                     && (logLevel >= LogLevel.Error || IsContainedFailure(category, state)))
                 {
@@ -178,7 +200,8 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                         return;
                     }
 
-                    if (RepeatedFailures.MessageIdOf(state) is { } messageId && !provider._reportedMessages.TryAdd(messageId, exception))
+                    if ((RepeatedFailures.MessageIdOf(state) is { } messageId && !provider._reportedMessages.TryAdd(messageId, exception))
+                        || IsInvocationRetry(client, state, exception))
                     {
                         // A retry of a message whose failure was reported, failing alike (Wolverine logs every attempt, and
                         // the move to its dead-letter queue, at Error): a breadcrumb, and the instance counts as reported.
@@ -231,6 +254,46 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
             {
                 // A formatter of the app that throws must not turn logging into a crash.
             }
+        }
+
+        /// <summary>
+        /// Whether the entry is a retry, failing alike, of a message invoked outside a request whose failure was reported:
+        /// Wolverine's <c>InvokeAsync</c> from a <c>BackgroundService</c> logs every inline attempt with the message and
+        /// no id. Inside a request the request holds its failures and keeps the last attempt's (see HttpRequestContext).
+        /// </summary>
+        private bool IsInvocationRetry<TState>(ErrorHubClient client, TState state, Exception exception) =>
+            RepeatedFailures.MessageObjectOf(state) is { } message && !client.IsInsideRequest
+            && !provider._reportedInvocations.TryAdd(message, exception);
+
+        /// <summary>
+        /// Keeps a failed delivery's exception (the entry then goes on as a breadcrumb), and reports it when Rebus's entry
+        /// says the message was moved to the error queue: true then, the entry has become the event. Rebus renders its
+        /// messages itself: they are read from the text.
+        /// </summary>
+        private bool RebusGaveUp<TState>(ErrorHubClient client, LogLevel logLevel, TState state, Exception? exception)
+        {
+            if (exception is not null)
+            {
+                if (logLevel == LogLevel.Warning && state?.ToString() is { } delivery)
+                {
+                    provider._rebusDeliveries.FailedDelivery(delivery, exception);
+                }
+
+                return false;
+            }
+
+            if (logLevel < LogLevel.Error || state?.ToString() is not { } text || provider._rebusDeliveries.GivenUp(text) is not { } lastFailure)
+            {
+                return false;
+            }
+
+            client.Capture(lastFailure, ErrorHubLevel.Error, CaptureSource.Contained, e =>
+            {
+                e.Logger = category;
+                e.Message = RebusDeliveries.WithoutErrorDetails(text);
+                e.Tags["mechanism"] = mechanism!;
+            });
+            return true;
         }
 
         /// <summary>A formatter of the app that throws costs the event its message, not the event.</summary>

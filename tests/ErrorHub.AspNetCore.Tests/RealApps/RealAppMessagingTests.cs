@@ -60,6 +60,35 @@ public sealed class RealAppMessagingTests
         run.SdkLogNoise.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Messaging_reports_a_message_invoked_in_a_background_service_that_fails_every_retry_once_and_each_invocation_apart()
+    {
+        await using var run = await RealAppRun.StartAsync(AppKind.Messaging);
+
+        (await run.SendAsync(HttpMethod.Post, "/payments/9/refund-later", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await run.SendAsync(HttpMethod.Post, "/payments/13/refund-later", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await WaitForAsync(run, () => WorkerGaveUp(run, 9) && WorkerGaveUp(run, 13), "the worker's entries of the refunds it gave up");
+        PaymentHandler.AttemptsOf(-9).Should().Be(4, "Wolverine retried the handler inline three times");
+        FailedAttemptsLogged(run, "Refund of payment 9").Should().BeGreaterThanOrEqualTo(5, "Wolverine logged every attempt at Error, and the worker the last");
+
+        // A failure in a request after them: once it arrived, whatever the worker's refunds made had arrived before it.
+        (await run.SendAsync(HttpMethod.Post, "/payments/15/refund", "ivy")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        var events = (await run.EventsUpToAsync("Refund of payment 15")).Where(e => e.Request is null).ToList();
+
+        events.Should().HaveCount(2, "one per failing invocation, not one per attempt nor one more for the worker's entry; " + Describe(events));
+        foreach (var paymentId in new[] { 9, 13 })
+        {
+            var reported = Single(events, $"Refund of payment {paymentId} was declined");
+            reported.Culprit.Should().Contain("PaymentHandler", "the handler that threw");
+            reported.Logger.Should().Be("ErrorHub.RealApps.Messaging.RefundCard", "Wolverine logs a handler's failures under its message type");
+        }
+
+        run.SdkLogNoise.Should().BeEmpty();
+    }
+
+    private static bool WorkerGaveUp(RealAppRun run, int paymentId) =>
+        run.Logs.Entries.Any(e => e.Message == $"Refund of payment {paymentId} failed");
+
     private static int FailedAttemptsLogged(RealAppRun run, string message) =>
         run.Logs.Entries.Count(e => e.Level >= LogLevel.Error && e.Exception?.Message.Contains(message, StringComparison.Ordinal) == true);
 

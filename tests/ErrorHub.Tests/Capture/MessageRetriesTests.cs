@@ -1,4 +1,5 @@
 using ErrorHub.Internal;
+using ErrorHub.Logging;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Ingest;
 using ErrorHub.Tests.Infrastructure;
@@ -72,6 +73,41 @@ public sealed class MessageRetriesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Inline_attempts_of_an_invoked_message_are_one_event_and_each_invocation_and_other_exception_is_reported()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
+        using var host = builder.Build();
+        await host.StartAsync();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Payments.RefundCard");
+        var refund = new RefundCard(9);
+        var equalRefund = new RefundCard(9);
+
+        // Wolverine's InvokeAsync outside a request: every inline attempt logged with the message, no id.
+        Exception lastAttempt = null!;
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            lastAttempt = SdkUnderTest.Thrown(new InvalidOperationException("refund 9 declined"));
+            logger.LogError(lastAttempt, "Invocation of {Message} failed!", refund);
+        }
+
+        logger.LogError(lastAttempt, "Refund {Id} failed", 9); // the worker logs what escaped InvokeAsync
+        logger.LogError(SdkUnderTest.Thrown(new TimeoutException("refund 9 timed out")), "Invocation of {Message} failed!", refund);
+        logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("refund 9 declined")), "Invocation of {Message} failed!", equalRefund);
+        logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("text")), "Invocation of {Message} failed!", "RefundCard 9");
+        logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("text")), "Invocation of {Message} failed!", "RefundCard 9");
+        await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
+        await host.StopAsync();
+
+        var reported = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList())
+            .Select(e => (string)e.AsMap()["exceptions"].AsList()[0].AsMap()["value"]!).ToList();
+        reported.Should().BeEquivalentTo(
+            ["refund 9 declined", "refund 9 timed out", "refund 9 declined", "text", "text"],
+            "one event per invocation and type of failure, the escaped exception not again; an equal command invoked again is "
+            + "another invocation; text under Message keys nothing");
+    }
+
+    [Fact]
     public void The_failed_messages_remembered_are_bounded_and_the_oldest_forgotten_is_reported_again()
     {
         var remembered = new ReportedMessageFailures(capacity: 2);
@@ -84,6 +120,30 @@ public sealed class MessageRetriesTests : IAsyncLifetime
         remembered.TryAdd(third, failure).Should().BeTrue();
         remembered.TryAdd(first, failure).Should().BeTrue("forgotten after two others: reported again rather than lost");
         remembered.TryAdd(third, failure).Should().BeFalse();
+    }
+
+    private sealed record RefundCard(int PaymentId);
+
+    [Fact]
+    public void Rebus_deliveries_are_remembered_bounded_and_only_a_move_to_the_error_queue_gives_a_message_up()
+    {
+        var deliveries = new RebusDeliveries(capacity: 2);
+        var first = new InvalidOperationException("first delivery");
+        var last = new InvalidOperationException("last delivery");
+
+        deliveries.FailedDelivery("Unhandled exception 1 while handling message with ID \"a\"", first);
+        deliveries.FailedDelivery("Unhandled exception 2 while handling message with ID \"a\"", last);
+        deliveries.GivenUp("Unhandled exception 2 while handling message with ID \"a\"").Should().BeNull("a delivery is not the move");
+        deliveries.GivenUp("Moving message with ID \"a\" to error queue \"error\" - error details: \"2 unhandled exceptions\"")
+            .Should().BeSameAs(last, "the message given up is reported with its last delivery's exception");
+        deliveries.GivenUp("Moving message with ID b to error queue error").Should().BeNull("it never failed here");
+
+        deliveries.FailedDelivery("Unhandled exception 1 while handling message with ID b", first);
+        deliveries.FailedDelivery("Unhandled exception 1 while handling message with ID c", first);
+        deliveries.GivenUp("Moving message with ID \"a\" to error queue \"error\"").Should().BeNull("forgotten after two others");
+        deliveries.GivenUp("Moving message with ID b to error queue error").Should().BeSameAs(first);
+        RebusDeliveries.WithoutErrorDetails("Moving message with ID \"a\" to error queue \"error\" - error details: \"x\"")
+            .Should().Be("Moving message with ID \"a\" to error queue \"error\"");
     }
 
     /// <summary>An app's envelope type whose ToString throws: the entry must still be reported.</summary>
