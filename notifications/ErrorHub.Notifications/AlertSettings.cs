@@ -194,8 +194,8 @@ internal sealed record WorkerProgress
 }
 
 /// <summary>
-/// The events a round counted with times before <see cref="Until"/>: per hour from <see cref="Since"/> (whole hours, of the issues
-/// with events that day), and in the last, unfinished hour (all issues). A later count that is higher found late events there.
+/// The events a round counted with times before <see cref="Until"/>: per hour from <see cref="Since"/> (whole hours), and in the
+/// last, unfinished hour; of every issue. A later count that is higher found late events there.
 /// </summary>
 internal sealed record LateWatch
 {
@@ -206,4 +206,7 @@ internal sealed record LateWatch
     public long[] Hours { get; init; } = [];
 
     public long LastHour { get; init; }
+
+    /// <summary>False in a count saved before December 2026, which counted the whole hours of the day's 1,000 busiest issues only.</summary>
+    public bool EveryIssue { get; init; }
 }

@@ -113,8 +113,8 @@ internal sealed class NotificationCycle(
         var watches = settings.Rules.Any(r => r.Enabled && r.Trigger is AlertTrigger.NewIssue or AlertTrigger.EventFrequency or AlertTrigger.UserFrequency);
         var before = progress.LateWatch;
         var count = watches && (before is null || now - LateAfter - before.Until >= WatchEvery || before.Until > now - LateAfter);
-        var watch = !watches ? null : count ? await WatchAsync(project.Id, now, cancellationToken) : before;
-        var late = count && before is not null ? await LateRangesAsync(project.Id, before, watch!, cancellationToken) : [];
+        var watch = !watches ? null : count ? await WatchAsync(activity, project.Id, now, cancellationToken) : before;
+        var late = count && before is not null ? await LateRangesAsync(activity, project.Id, before, watch!, cancellationToken) : [];
 
         // Issues first seen after the count the next round compares with are looked for as usual, however late they came.
         // Never from before the project's first round, though: what came before it is not news.
@@ -182,8 +182,9 @@ internal sealed class NotificationCycle(
     internal static readonly TimeSpan LateAfter = NewIssueOverlap;
 
     /// <summary>
-    /// How often the events of the day are counted again (a count reads every event of the day on SQLite): late events are
-    /// found within this of arriving. Between counts, new issues are looked for from the last count on.
+    /// How often the events of the day are counted again: late events are found within this of arriving. Between counts, new
+    /// issues are looked for from the last count on. A count reads one index entry per event of the day on SQLite
+    /// (docs/benchmarks.md §97), so not every round.
     /// </summary>
     internal static readonly TimeSpan WatchEvery = TimeSpan.FromMinutes(5);
 
@@ -194,40 +195,35 @@ internal sealed class NotificationCycle(
     internal readonly record struct LateRange(DateTimeOffset From, DateTimeOffset To);
 
     /// <summary>
-    /// What this round sees of the day before <see cref="LateAfter"/> ago: per whole hour, the events of the issues with
-    /// events that day (at most 1,000, the busiest: one read of the hourly counts), and in the unfinished hour all events.
+    /// What this round sees of the day before <see cref="LateAfter"/> ago: the project's events per whole hour (every issue)
+    /// and in the unfinished hour, in one read of the store's hourly counts (an index on SQLite, the per-minute aggregate
+    /// on ClickHouse; never the events' rows).
     /// </summary>
-    private async Task<LateWatch> WatchAsync(int projectId, DateTimeOffset now, CancellationToken cancellationToken)
+    internal static async Task<LateWatch> WatchAsync(IIssueActivity activity, int projectId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var until = now - LateAfter;
         var lastHour = new DateTimeOffset(until.Year, until.Month, until.Day, until.Hour, 0, 0, TimeSpan.Zero);
         var since = lastHour.AddHours(1 - WatchedHours);
-        var active = await activity.GetActivityAsync(new ActivityQuery(projectId, since, lastHour) { Limit = EventCountQuery.MaxFingerprints }, cancellationToken);
-        var hours = new long[WatchedHours - 1];
-        if (active.Count > 0)
+        var counted = await activity.GetEventsPerHourAsync(projectId, since, until, cancellationToken);
+        return new LateWatch
         {
-            var counts = await issues.GetEventCountsAsync(new EventCountQuery(projectId, [.. active.Select(a => a.Fingerprint)], since, TimeSpan.FromHours(1), WatchedHours - 1), cancellationToken);
-            foreach (var perIssue in counts.Values)
-            {
-                for (var i = 0; i < hours.Length; i++)
-                {
-                    hours[i] += perIssue[i];
-                }
-            }
-        }
-
-        var unfinished = until > lastHour ? (await activity.GetTotalsAsync(projectId, EventFilter.All, lastHour, until, cancellationToken)).Events : 0;
-        return new LateWatch { Since = since, Until = until, Hours = hours, LastHour = unfinished };
+            Since = since,
+            Until = until,
+            Hours = counted[..(WatchedHours - 1)],
+            LastHour = counted.Length >= WatchedHours ? counted[WatchedHours - 1] : 0,
+            EveryIssue = true,
+        };
     }
 
     /// <summary>
     /// The hours the last round counted that now hold more events (late ones came in between), oldest first; the last round's
-    /// unfinished hour is counted again as it counted it. A clock set back compares nothing.
+    /// unfinished hour is counted again as it counted it. A clock set back compares nothing, nor does a count made before
+    /// December 2026 (of the 1,000 busiest issues only: every hour of the first count of all issues would read as late).
     /// </summary>
-    private async Task<IReadOnlyList<LateRange>> LateRangesAsync(int projectId, LateWatch before, LateWatch now, CancellationToken cancellationToken)
+    internal static async Task<IReadOnlyList<LateRange>> LateRangesAsync(IIssueActivity activity, int projectId, LateWatch before, LateWatch now, CancellationToken cancellationToken)
     {
         var late = new List<LateRange>();
-        if (before.Until > now.Until)
+        if (before.Until > now.Until || !before.EveryIssue)
         {
             return late;
         }
@@ -243,7 +239,7 @@ internal sealed class NotificationCycle(
         }
 
         var lastHour = before.Since.AddHours(before.Hours.Length);
-        if (before.Until > lastHour && (await activity.GetTotalsAsync(projectId, EventFilter.All, lastHour, before.Until, cancellationToken)).Events > before.LastHour)
+        if (before.Until > lastHour && (await activity.GetEventsPerHourAsync(projectId, lastHour, before.Until, cancellationToken))[0] > before.LastHour)
         {
             late.Add(new LateRange(lastHour, before.Until));
         }

@@ -25,6 +25,15 @@ public interface IIssueActivity
     /// <summary>Events, distinct users and issues with events in [<paramref name="from"/>, <paramref name="to"/>) passing <paramref name="filter"/>.</summary>
     Task<ActivityTotals> GetTotalsAsync(int projectId, EventFilter filter, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The project's events by their own time per hour, of every issue (merged or not) and without a filter: hour i is
+    /// [<paramref name="from"/> + i hours, + 1 hour), the last one ending at <paramref name="to"/> (minutes, as every
+    /// window). <paramref name="from"/> is a whole hour, at most 48 hours are asked. Read from an
+    /// index (SQLite) or the per-minute aggregate (ClickHouse), never from the events' rows: what the notifications' late
+    /// watch compares from count to count.
+    /// </summary>
+    Task<long[]> GetEventsPerHourAsync(int projectId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
     /// <summary>The issue's first event that passes <paramref name="filter"/> (by the event's own time), or null.</summary>
     Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default);
 

@@ -131,6 +131,41 @@ public abstract class LateEventTests(SmtpServerFixture smtp) : IAsyncLifetime
         spike.Headers["X-ErrorHub-Trigger"].Should().Be("event-frequency");
         spike.TextBody.Should().Contain("5 events in the 5 minutes to Monday 2 March 2026, 11:0").And.Contain("Mailed late");
     }
+
+    [Fact]
+    public async Task Late_events_of_a_quiet_issue_on_a_day_with_more_than_a_thousand_busier_issues_make_their_spike_mail()
+    {
+        var start = _harness.Time.GetUtcNow();
+        await PostAsync("Shop.Checkout.CheckoutService.Complete", start.AddMinutes(-5)); // a quiet issue known before: no new-issue mail
+        var known = (await _ingest.AllEventsAsync()).Single();
+
+        // A busy day before the first round: 1,001 other issues with 10 events each, never more than one in an hour.
+        await _ingest.Events.InsertEventsAsync([.. Enumerable.Range(0, 1_001).SelectMany(issue => Enumerable.Range(0, 10).Select(k => known with
+        {
+            EventId = Guid.NewGuid(),
+            Fingerprint = $"busy-{issue:D4}",
+            Timestamp = start.AddHours(-19 + (1.5 * k)).AddSeconds(issue),
+            ReceivedAt = start.AddHours(-19 + (1.5 * k)).AddSeconds(issue),
+        }))]);
+        await _harness.RoundAsync();
+        await RoundsUntilAsync(start.AddHours(3));
+        smtp.Messages().Should().BeEmpty("nothing happened after the first round");
+
+        // The quiet issue's five crashes at 11:00, replayed by the journal at 13:00: fewer events that day than any busy issue.
+        var happened = start.AddHours(1);
+        await _ingest.Events.InsertEventsAsync([.. Enumerable.Range(0, 5).Select(i => known with
+        {
+            EventId = Guid.NewGuid(),
+            Timestamp = happened.AddSeconds(i),
+            ReceivedAt = happened.AddSeconds(i),
+        })]);
+        await RoundsUntilAsync(start.AddHours(5));
+
+        // Until December 2026 the count compared only the day's 1,000 busiest issues: these late events changed none of them.
+        var spike = smtp.Messages().Should().ContainSingle("the spike, once; the issue was not new").Subject;
+        spike.Headers["X-ErrorHub-Trigger"].Should().Be("event-frequency");
+        spike.TextBody.Should().Contain("5 events in the 5 minutes to Monday 2 March 2026, 11:0").And.Contain("Mailed late");
+    }
 }
 
 [Collection(SmtpServerCollectionDefinition.Name)]

@@ -130,6 +130,29 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task The_projects_events_per_hour_count_every_issue_by_the_events_own_time_the_last_hour_cut_at_the_windows_end()
+    {
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "fp-a", T0.AddMinutes(1)),
+            TestEvents.Create(Project, "fp-a", T0.AddMinutes(59)),
+            TestEvents.Create(Project, "fp-b", T0.AddMinutes(30), level: "debug"),
+            TestEvents.Create(Project, "fp-c", T0.AddHours(2).AddMinutes(5)),
+            TestEvents.Create(Project, "fp-a", T0.AddHours(3).AddMinutes(10)),
+            TestEvents.Create(Project, "fp-a", T0.AddHours(3).AddMinutes(40)),
+            TestEvents.Create(Project, "fp-a", T0.AddMinutes(-1)),
+            TestEvents.Create(Project + 1, "fp-a", T0.AddMinutes(2)),
+        ]);
+        var activity = Store.Notifications.Activity;
+
+        (await activity.GetEventsPerHourAsync(Project, T0, T0.AddHours(3).AddMinutes(30))).Should().Equal(3, 0, 1, 1);
+        (await activity.GetEventsPerHourAsync(Project, T0, T0.AddHours(4))).Should().Equal(3, 0, 1, 2);
+        (await activity.GetEventsPerHourAsync(Project, T0, T0)).Should().BeEmpty();
+        await FluentActions.Awaiting(() => activity.GetEventsPerHourAsync(Project, T0.AddMinutes(1), T0.AddHours(1))).Should().ThrowAsync<ArgumentException>();
+        await FluentActions.Awaiting(() => activity.GetEventsPerHourAsync(Project, T0, T0.AddHours(49))).Should().ThrowAsync<ArgumentException>();
+    }
+
+    [Fact]
     public async Task An_issues_first_event_and_its_releases_after_a_time_are_read_from_its_events()
     {
         var first = TestEvents.Create(Project, "fp-a", T0, TestEvents.User("joe")) with { Release = "1.0" };

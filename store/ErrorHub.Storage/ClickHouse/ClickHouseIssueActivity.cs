@@ -85,6 +85,35 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         return rows.Count == 0 ? new ActivityTotals(0, 0, 0) : rows[0];
     }
 
+    public async Task<long[]> GetEventsPerHourAsync(int projectId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        var hours = new long[ActivityWindow.Hours(from, to)];
+        if (hours.Length == 0)
+        {
+            return hours;
+        }
+
+        var start = from.ToUnixTimeSeconds();
+        var rows = await client.QueryAsync(
+            $"""
+            SELECT intDiv(toUnixTimestamp(minute) - {ClickHouseSql.Literal(start)}, 3600) AS hour, countMerge(event_count) AS events
+            FROM {schema.IssueMinutely}
+            WHERE {Window(projectId, from, to)}
+            GROUP BY hour
+            """,
+            row => (Hour: ClickHouseClient.ReadInt64(row.GetProperty("hour")), Events: ClickHouseClient.ReadInt64(row.GetProperty("events"))),
+            cancellationToken);
+        foreach (var (hour, events) in rows)
+        {
+            if (hour >= 0 && hour < hours.Length)
+            {
+                hours[hour] = events;
+            }
+        }
+
+        return hours;
+    }
+
     public Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default) =>
         FirstEventAsync(projectId, fingerprint, filter, since: null, cancellationToken);
 

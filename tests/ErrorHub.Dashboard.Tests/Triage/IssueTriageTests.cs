@@ -229,6 +229,9 @@ public sealed class IssueTriageTests : IAsyncLifetime
         public Task<ActivityTotals> GetTotalsAsync(int projectId, EventFilter filter, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
             inner.GetTotalsAsync(projectId, filter, from, to, cancellationToken);
 
+        public Task<long[]> GetEventsPerHourAsync(int projectId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+            inner.GetEventsPerHourAsync(projectId, from, to, cancellationToken);
+
         public Task<ErrorEvent?> GetFirstEventAsync(int projectId, string fingerprint, EventFilter filter, CancellationToken cancellationToken = default) =>
             inner.GetFirstEventAsync(projectId, fingerprint, filter, cancellationToken);
 

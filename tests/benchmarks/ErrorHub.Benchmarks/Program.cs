@@ -22,6 +22,12 @@ if (args is ["dashboard-queries", .. var queryArgs])
     return;
 }
 
+if (args is ["late-recount", .. var lateArgs])
+{
+    await LateRecountBenchmark.RunAsync(lateArgs);
+    return;
+}
+
 if (args is ["tabs-at-scale", .. var tabsArgs])
 {
     await TabsAtScale.RunAsync(tabsArgs);

@@ -242,7 +242,7 @@ internal static class DashboardQueryBenchmark
 
 /// <summary>
 /// Events as a real shop sends them, deterministic for a seed: a few issues get most events (Zipf), each issue
-/// starts on its own day within the 90 days, releases follow time, and users, browsers, OSes, servers and
+/// starts on its own day within the 90 days (or the history asked for), releases follow time, and users, browsers, OSes, servers and
 /// environments vary as traffic does.
 /// </summary>
 internal sealed class EventGenerator
@@ -254,16 +254,17 @@ internal sealed class EventGenerator
     private static readonly string[] Areas = ["Checkout", "Cart", "Profile", "Orders", "Search", "Payments", "Catalog", "Shipping"];
     private static readonly string[] Types = ["System.InvalidOperationException", "System.NullReferenceException", "System.ArgumentException", "System.TimeoutException", "System.Collections.Generic.KeyNotFoundException"];
     private static readonly string[] FirstNames = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"];
-    private static readonly TimeSpan History = TimeSpan.FromDays(90);
 
     private readonly Random _random;
     private readonly DateTimeOffset _now;
     private readonly double[] _cumulative;
     private readonly double[] _startOffsetDays;
     private readonly int _issues;
+    private readonly double _historyDays;
 
-    public EventGenerator(int issues, DateTimeOffset now, int seed)
+    public EventGenerator(int issues, DateTimeOffset now, int seed, double historyDays = 90)
     {
+        _historyDays = historyDays;
         _issues = issues;
         _now = now;
         _random = new Random(seed);
@@ -275,7 +276,7 @@ internal sealed class EventGenerator
             sum += 1.0 / (i + 1);
             _cumulative[i] = sum;
             // The big issues are old; newer ones started any day since.
-            _startOffsetDays[i] = i < 20 ? 90 : _random.NextDouble() * 90;
+            _startOffsetDays[i] = i < 20 ? historyDays : _random.NextDouble() * historyDays;
         }
 
         for (var i = 0; i < issues; i++)
@@ -295,7 +296,7 @@ internal sealed class EventGenerator
             issue = issue < 0 ? Math.Min(~issue, _issues - 1) : issue;
             var age = _random.NextDouble() * _startOffsetDays[issue];
             var timestamp = _now - TimeSpan.FromDays(age);
-            var release = Releases[Math.Clamp((int)((History.TotalDays - age) / History.TotalDays * Releases.Length), 0, Releases.Length - 1)];
+            var release = Releases[Math.Clamp((int)((_historyDays - age) / _historyDays * Releases.Length), 0, Releases.Length - 1)];
             var area = Areas[issue % Areas.Length];
             var type = Types[issue % Types.Length];
             var userNumber = _random.Next(20_000);

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Globalization;
+using ErrorHub.Notifications;
+using ErrorHub.Storage;
+using ErrorHub.Testing.ClickHouse;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ErrorHub.Benchmarks.Queries;
+
+/// <summary>
+/// What the notifications' late-event watch costs the store, against the read every round makes anyway: fills SQLite or
+/// ClickHouse with N events over the last day (through the store's own writer; the sizes are filled one after another
+/// into the same store), then times, alternating, (1) the baseline, a frequency rule's count of the 5-minute window
+/// ending now (<c>NotificationCycle.FrequencyAsync</c>'s query), (2) the watch as it was until December 2026 (the day's
+/// 1,000 busiest issues, their hourly counts, all events of the unfinished hour, and that hour again at the next count)
+/// and (3) the watch as <c>NotificationCycle</c> counts now (<c>WatchAsync</c> and <c>LateRangesAsync</c>). Median and
+/// slowest of the timed runs in ms, bytes this process allocated per run. With <c>--copy-from N</c> (SQLite), events beyond
+/// the first N are copies of the written ones made in SQL (the rows of <c>events</c> and <c>issue_events</c> with new ids,
+/// stamped up to 10 minutes earlier within the day): the writer takes about 2 ms per event on a busy 2-core machine, too
+/// long for a million.
+/// <code>dotnet run -c Release --no-build -- late-recount --store sqlite --per-day 10000,100000,1000000 --copy-from 100000</code>
+/// </summary>
+internal static class LateRecountBenchmark
+{
+    private const int ProjectId = 1;
+    private const int Runs = 7;
+    private static readonly TimeSpan LateAfter = TimeSpan.FromMinutes(10);
+
+    public static async Task RunAsync(string[] args)
+    {
+        var store = Option(args, "--store") ?? "sqlite";
+        var sizes = (Option(args, "--per-day") ?? "10000,100000,1000000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Order().ToList();
+        var issues = int.Parse(Option(args, "--issues") ?? "2000", CultureInfo.InvariantCulture);
+        var copyFrom = Option(args, "--copy-from") is { } copy ? int.Parse(copy, CultureInfo.InvariantCulture) : int.MaxValue;
+        var now = DateTimeOffset.UtcNow;
+
+        ClickHouseServerFixture? server = null;
+        var directory = Path.Combine(Path.GetTempPath(), "errorhub-laterecount-" + Guid.NewGuid().ToString("N"));
+        var services = new ServiceCollection().AddLogging();
+        if (store == "clickhouse")
+        {
+            server = new ClickHouseServerFixture();
+            await server.InitializeAsync();
+            Console.WriteLine($"ClickHouse {server.ServerVersion} at {server.Url}");
+            services.Configure<StoreOptions>(o =>
+            {
+                o.Kind = StoreOptions.ClickHouseKind;
+                o.ClickHouse.Url = server.Url.ToString();
+                o.ClickHouse.Database = ClickHouseServerFixture.NewDatabaseName("laterecount");
+            });
+        }
+        else
+        {
+            Directory.CreateDirectory(directory);
+            services.Configure<StoreOptions>(o => o.Sqlite.Path = Path.Combine(directory, "errorhub.db"));
+        }
+
+        await using var provider = services.AddErrorHubStore().BuildServiceProvider();
+        var hub = provider.GetRequiredService<ErrorHubStore>();
+        try
+        {
+            await hub.Schema.EnsureSchemaAsync();
+            var generator = new EventGenerator(issues, now, seed: 97, historyDays: 1);
+            var batchSize = store == "clickhouse" ? 50_000 : 10_000;
+            var filled = 0;
+            Console.WriteLine($"| {store}, events in the day | spike count (baseline) ms | watch until Dec 2026 ms | / baseline | allocated | watch now ms | / baseline | allocated | now / before |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var size in sizes)
+            {
+                var fill = Stopwatch.StartNew();
+                for (; filled < Math.Min(size, copyFrom); filled += batchSize)
+                {
+                    await hub.Events.InsertEventsAsync(generator.Next(Math.Min(batchSize, Math.Min(size, copyFrom) - filled)));
+                }
+
+                if (size > filled && store != "clickhouse")
+                {
+                    await CopyEventsAsync(Path.Combine(directory, "errorhub.db"), size - filled, now - TimeSpan.FromDays(1));
+                }
+
+                filled = size;
+                Console.Error.WriteLine($"filled {size:N0} events in {fill.Elapsed.TotalSeconds:0} s");
+                await MeasureAsync(hub.Notifications.Activity, hub.Issues, now, store, size);
+            }
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    private static async Task MeasureAsync(IIssueActivity activity, IIssueReader reader, DateTimeOffset now, string store, int size)
+    {
+        var previous = now - TimeSpan.FromMinutes(5);
+        var before = await NotificationCycle.WatchAsync(activity, ProjectId, previous, CancellationToken.None);
+        Func<Task<long>>[] measured =
+        [
+            async () => (await activity.GetActivityAsync(new ActivityQuery(ProjectId, now - TimeSpan.FromMinutes(5), now + TimeSpan.FromMinutes(1))
+            {
+                MinEvents = 11,
+                Sort = ActivitySort.Events,
+                Limit = 100,
+            })).Count,
+            () => WatchUntilDecember2026Async(activity, reader, now),
+            async () =>
+            {
+                var watch = await NotificationCycle.WatchAsync(activity, ProjectId, now, CancellationToken.None);
+                return (await NotificationCycle.LateRangesAsync(activity, ProjectId, before, watch, CancellationToken.None)).Count + watch.Hours.Sum();
+            },
+        ];
+        var times = measured.Select(_ => new List<double>()).ToArray();
+        var allocated = new long[measured.Length];
+        foreach (var step in measured)
+        {
+            await step(); // warm: the first read of a filled store fills the page cache
+        }
+
+        for (var run = 0; run < Runs; run++)
+        {
+            for (var i = 0; i < measured.Length; i++)
+            {
+                var bytes = GC.GetTotalAllocatedBytes(precise: true);
+                var clock = Stopwatch.StartNew();
+                await measured[i]();
+                times[i].Add(clock.Elapsed.TotalMilliseconds);
+                allocated[i] += GC.GetTotalAllocatedBytes(precise: true) - bytes;
+            }
+        }
+
+        var median = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+        var slowest = times.Select(t => t.Max()).ToArray();
+        string Time(int i) => $"{median[i].ToString("0.0", CultureInfo.InvariantCulture)} ({slowest[i].ToString("0.0", CultureInfo.InvariantCulture)})";
+        string Bytes(int i) => $"{allocated[i] / Runs / 1024.0:N0} KB";
+        Console.WriteLine(
+            $"| {size:N0} | {Time(0)} | {Time(1)} | {median[1] / median[0]:0.0} | {Bytes(1)} | {Time(2)} | {median[2] / median[0]:0.0} | {Bytes(2)} | {median[2] / median[1]:0.000} |");
+    }
+
+    /// <summary>The reads of a count and its comparison as NotificationCycle made them until December 2026 (commit 6f9be5f).</summary>
+    private static async Task<long> WatchUntilDecember2026Async(IIssueActivity activity, IIssueReader reader, DateTimeOffset now)
+    {
+        const int watchedHours = 25;
+        var until = now - LateAfter;
+        var lastHour = new DateTimeOffset(until.Year, until.Month, until.Day, until.Hour, 0, 0, TimeSpan.Zero);
+        var since = lastHour.AddHours(1 - watchedHours);
+        var active = await activity.GetActivityAsync(new ActivityQuery(ProjectId, since, lastHour) { Limit = EventCountQuery.MaxFingerprints });
+        long total = 0;
+        if (active.Count > 0)
+        {
+            var counts = await reader.GetEventCountsAsync(new EventCountQuery(ProjectId, [.. active.Select(a => a.Fingerprint)], since, TimeSpan.FromHours(1), watchedHours - 1));
+            total += counts.Values.Sum(c => c.Sum());
+        }
+
+        total += (await activity.GetTotalsAsync(ProjectId, EventFilter.All, lastHour, until)).Events;
+
+        // The last count's unfinished hour, counted again as it counted it.
+        var previousUntil = until - TimeSpan.FromMinutes(5);
+        var previousHour = new DateTimeOffset(previousUntil.Year, previousUntil.Month, previousUntil.Day, previousUntil.Hour, 0, 0, TimeSpan.Zero);
+        total += (await activity.GetTotalsAsync(ProjectId, EventFilter.All, previousHour, previousUntil)).Events;
+        return total;
+    }
+
+    /// <summary>Adds <paramref name="count"/> copies of stored events (both tables), each with a new id and up to 10 minutes earlier.</summary>
+    private static async Task CopyEventsAsync(string path, int count, DateTimeOffset dayStart)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        foreach (var table in new[] { "events", "issue_events" })
+        {
+            var columns = new List<string>();
+            await using (var info = connection.CreateCommand())
+            {
+                info.CommandText = $"SELECT name FROM pragma_table_info('{table}')";
+                await using var reader = await info.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    columns.Add(reader.GetString(0));
+                }
+            }
+
+            var values = columns.Select(c => c switch
+            {
+                "event_id" => "randomblob(16)",
+                "timestamp" => "max($day, timestamp - abs(random() % 600000))",
+                _ => c,
+            });
+            for (var copied = 0; copied < count;)
+            {
+                await using var transaction = (Microsoft.Data.Sqlite.SqliteTransaction)await connection.BeginTransactionAsync();
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = $"INSERT INTO {table} ({string.Join(", ", columns)}) SELECT {string.Join(", ", values)} FROM {table} LIMIT $n";
+                command.Parameters.AddWithValue("$day", dayStart.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$n", Math.Min(100_000, count - copied));
+                copied += await command.ExecuteNonQueryAsync();
+                await transaction.CommitAsync();
+            }
+        }
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+}
