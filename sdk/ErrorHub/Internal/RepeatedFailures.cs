@@ -78,16 +78,18 @@ internal static class RepeatedFailures
     /// The message object an entry names under <c>Message</c>, when it is one (not text, not a number): Wolverine logs each
     /// inline attempt of <c>InvokeAsync</c> as "Invocation of {Message} failed!" with the invoked message itself, the
     /// same instance at every attempt, and no id. Text and values are never keys: equal text is no proof of one message.
+    /// Only that entry counts (by its template): an app's own "{Message}" entry naming one long-lived object (a job, a
+    /// settings object) failing again and again is a failure each time, as its issue's counts and spike alerts expect.
     /// </summary>
     public static object? MessageObjectOf<TState>(TState state)
     {
-        if (state is not IReadOnlyList<KeyValuePair<string, object?>> values)
+        if (state is not IReadOnlyList<KeyValuePair<string, object?>> values || values.Count is 0 or > 32
+            || values[^1] is not { Key: "{OriginalFormat}", Value: WolverineInvocationFailed })
         {
             return null;
         }
 
-        var count = Math.Min(values.Count, 32);
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < values.Count; i++)
         {
             var (key, value) = values[i];
             if (value is not null and not string && !value.GetType().IsValueType && key.Equals("Message", StringComparison.OrdinalIgnoreCase))
@@ -98,6 +100,9 @@ internal static class RepeatedFailures
 
         return null;
     }
+
+    /// <summary>The template of Wolverine's entry for each failed inline attempt of <c>InvokeAsync</c>.</summary>
+    private const string WolverineInvocationFailed = "Invocation of {Message} failed!";
 
     /// <summary>An app's type whose ToString throws keys nothing: its failure is still reported.</summary>
     private static string? TextOf(object value)

@@ -96,15 +96,19 @@ public sealed class MessageRetriesTests : IAsyncLifetime
         logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("refund 9 declined")), "Invocation of {Message} failed!", equalRefund);
         logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("text")), "Invocation of {Message} failed!", "RefundCard 9");
         logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("text")), "Invocation of {Message} failed!", "RefundCard 9");
+
+        // The app's own entry naming one long-lived object (a nightly job failing each night) is a failure each time.
+        logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("night 1")), "Job {Message} failed", refund);
+        logger.LogError(SdkUnderTest.Thrown(new InvalidOperationException("night 2")), "Job {Message} failed", refund);
         await host.Services.GetRequiredService<IErrorHubClient>().FlushAsync(TimeSpan.FromSeconds(10));
         await host.StopAsync();
 
         var reported = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList())
             .Select(e => (string)e.AsMap()["exceptions"].AsList()[0].AsMap()["value"]!).ToList();
         reported.Should().BeEquivalentTo(
-            ["refund 9 declined", "refund 9 timed out", "refund 9 declined", "text", "text"],
+            ["refund 9 declined", "refund 9 timed out", "refund 9 declined", "text", "text", "night 1", "night 2"],
             "one event per invocation and type of failure, the escaped exception not again; an equal command invoked again is "
-            + "another invocation; text under Message keys nothing");
+            + "another invocation; text under Message keys nothing; only Wolverine's entry keys by its message object");
     }
 
     [Fact]
