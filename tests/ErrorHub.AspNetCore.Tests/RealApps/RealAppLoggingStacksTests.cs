@@ -14,6 +14,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Trace;
 using Polly;
+using Serilog;
 using Xunit;
 
 namespace ErrorHub.AspNetCore.Tests.RealApps;
@@ -168,6 +169,48 @@ public sealed partial class RealAppLoggingStacksTests
         FirstAppFrame(e).Should().Contain("Shop.Checkout");
     }
 
+    /// <summary>
+    /// Serilog as the app's only logger (<c>AddSerilog</c> replaces the logger factory), its request logging, and the
+    /// app's own <c>UseExceptionHandler</c> around both: the handler's "An unhandled exception has occurred" and Serilog's
+    /// "HTTP GET ... responded 500" both carry the exception that <c>UseErrorHub()</c> saw first.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Serilog_request_logging_under_the_apps_UseExceptionHandler_is_one_event_with_the_request_and_user(bool writeToProviders)
+    {
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
+            {
+                pipeline.Use(ReportingApp.SignInFromHeader);
+                pipeline.UseExceptionHandler(new ExceptionHandlerOptions
+                {
+                    ExceptionHandler = context => context.Response.WriteAsync("Sorry, something went wrong."),
+                });
+                pipeline.UseSerilogRequestLogging();
+                pipeline.UseErrorHub();
+                pipeline.MapGet("/cart/{id}/checkout", (string id) => Shop.Checkout(id));
+            },
+            services: services => services.AddSerilog(
+                (provider, configuration) =>
+                {
+                    configuration.MinimumLevel.Information().Enrich.FromLogContext();
+                    if (!writeToProviders)
+                    {
+                        configuration.WriteTo.ErrorHub(provider);
+                    }
+                },
+                writeToProviders: writeToProviders));
+
+        (await app.GetAsync("/cart/42/checkout", user: "kim")).Should().Be(500);
+        (await app.GetAsync("/cart/43/checkout", user: "ann")).Should().Be(500);
+
+        var events = app.Events.ToList();
+        events.Select(e => new Uri(e.Request!.Url!).AbsolutePath).Should().Equal(["/cart/42/checkout", "/cart/43/checkout"], Describe(events));
+        events.Select(e => e.User!.Id).Should().Equal("id-kim", "id-ann");
+        events.Should().AllSatisfy(e => FirstAppFrame(e).Should().Contain("Shop.Checkout"));
+    }
+
     internal static string Describe(IEnumerable<ErrorHubEvent> events) =>
         string.Join(" | ", events.Select(e =>
             $"{e.Logger}: {string.Join(" <- ", e.Exceptions.Select(x => x.Type))} at {FirstAppFrame(e)} ({e.Request?.Url})"));
@@ -180,7 +223,7 @@ public sealed partial class RealAppLoggingStacksTests
         e.Exceptions.Reverse().SelectMany(x => x.Frames).FirstOrDefault(f => f.InApp) is { } frame ? $"{frame.Type}.{frame.Function}" : "(none)";
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Path}")]
-    private static partial void UnhandledOnPath(ILogger logger, string? path, Exception exception);
+    private static partial void UnhandledOnPath(Microsoft.Extensions.Logging.ILogger logger, string? path, Exception exception);
 }
 
 /// <summary>
