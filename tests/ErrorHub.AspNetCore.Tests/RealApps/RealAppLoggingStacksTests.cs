@@ -8,6 +8,8 @@ using ErrorHub.AspNetCore.Tests.Reporting;
 using FluentAssertions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
@@ -211,6 +213,51 @@ public sealed partial class RealAppLoggingStacksTests
         events.Should().AllSatisfy(e => FirstAppFrame(e).Should().Contain("Shop.Checkout"));
     }
 
+    /// <summary>
+    /// EF Core on a real SQLite database logs a failed save ("An exception occurred in the database while saving
+    /// changes", <c>Microsoft.EntityFrameworkCore.Update</c>) and a failed query ("An exception occurred while iterating
+    /// over the results of a query", <c>Microsoft.EntityFrameworkCore.Query</c>) at Error from its own catch blocks, then
+    /// throws them on into the app's code and the middleware.
+    /// </summary>
+    [Fact]
+    public async Task EF_Core_on_SQLite_reports_a_failed_save_and_a_failed_query_once_each_with_the_apps_frames()
+    {
+        using var database = new SqliteConnection("Data Source=:memory:");
+        database.Open();
+        await using var app = await ReportingApp.StartAsync(
+            pipeline =>
+            {
+                pipeline.Use(ReportingApp.SignInFromHeader);
+                pipeline.UseErrorHub();
+                pipeline.MapGet("/orders/{number}/place", (string number, OrdersDb db) => Orders.PlaceAsync(db, number));
+                pipeline.MapGet("/orders/count", (OrdersDb db) => Orders.CountAsync(db));
+            },
+            services: services => services.AddDbContext<OrdersDb>(options => options.UseSqlite(database)));
+        using (var scope = app.Services.CreateScope())
+        {
+            scope.ServiceProvider.GetRequiredService<OrdersDb>().Database.EnsureCreated();
+        }
+
+        (await app.GetAsync("/orders/A-1/place", user: "kim")).Should().Be(200);
+        (await app.GetAsync("/orders/A-1/place", user: "kim")).Should().Be(500, "the order number is unique");
+        using (var scope = app.Services.CreateScope())
+        {
+            scope.ServiceProvider.GetRequiredService<OrdersDb>().Database.ExecuteSqlRaw("DROP TABLE Orders");
+        }
+
+        (await app.GetAsync("/orders/count", user: "ann")).Should().Be(500);
+
+        var events = app.Events.ToList();
+        events.Select(e => new Uri(e.Request!.Url!).AbsolutePath).Should().Equal(["/orders/A-1/place", "/orders/count"], Describe(events));
+        events.Select(e => e.User!.Id).Should().Equal("id-kim", "id-ann");
+        events[0].Exceptions[0].Type.Should().Be("Microsoft.EntityFrameworkCore.DbUpdateException");
+        events[0].Logger.Should().Be("Microsoft.EntityFrameworkCore.Update");
+        FirstAppFrame(events[0]).Should().Contain("Orders.PlaceAsync", "the app's code that saved, which EF Core's entry had not reached");
+        events[1].Exceptions[0].Type.Should().Be("Microsoft.Data.Sqlite.SqliteException");
+        events[1].Logger.Should().Be("Microsoft.EntityFrameworkCore.Query");
+        FirstAppFrame(events[1]).Should().Contain("Orders.CountAsync");
+    }
+
     internal static string Describe(IEnumerable<ErrorHubEvent> events) =>
         string.Join(" | ", events.Select(e =>
             $"{e.Logger}: {string.Join(" <- ", e.Exceptions.Select(x => x.Type))} at {FirstAppFrame(e)} ({e.Request?.Url})"));
@@ -292,6 +339,35 @@ public sealed class RealAppOpenTelemetryTests
             }
         }
     }
+}
+
+/// <summary>The app's orders, on SQLite.</summary>
+public sealed class OrdersDb(DbContextOptions<OrdersDb> options) : DbContext(options)
+{
+    public DbSet<PlacedOrder> Orders => Set<PlacedOrder>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        modelBuilder.Entity<PlacedOrder>().HasIndex(order => order.Number).IsUnique();
+}
+
+public sealed class PlacedOrder
+{
+    public int Id { get; set; }
+
+    public required string Number { get; set; }
+}
+
+internal static class Orders
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static async Task<int> PlaceAsync(OrdersDb db, string number)
+    {
+        db.Orders.Add(new PlacedOrder { Number = number });
+        return await db.SaveChangesAsync();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static async Task<int> CountAsync(OrdersDb db) => (await db.Orders.ToListAsync()).Count;
 }
 
 /// <summary>The app's typed client for a rates service.</summary>
