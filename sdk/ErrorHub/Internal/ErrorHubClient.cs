@@ -345,10 +345,11 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
         for (var depth = 0; depth < MaxWrappedDepth; depth++)
         {
             if (current is AggregateException { InnerExceptions.Count: > 1 } || current.InnerException is not { } inner
-                || ReferenceEquals(inner, exception))
+                || ReferenceEquals(inner, exception) || IsOpenCircuitRejection(current))
             {
                 // The end of the chain, or a chain that leads back to this exception (a cycle, which only reflection or a
-                // broken serializer makes): it was just marked, and does not wrap itself.
+                // broken serializer makes): it was just marked, and does not wrap itself. Or an open circuit's refusal,
+                // whose inner exception is an earlier call's failure, not this one's.
                 return false;
             }
 
@@ -362,6 +363,15 @@ internal sealed partial class ErrorHubClient : IErrorHubClient, IAsyncDisposable
 
         return false;
     }
+
+    /// <summary>
+    /// Polly's <c>BrokenCircuitException</c> (an open circuit breaker refusing a call) carries the failure that opened the
+    /// circuit as its inner exception, the same instance in every call it refuses, in every request, for as long as the
+    /// circuit stays open: each is a failure of its own call, not that failure wrapped on its way out. Read by name: the
+    /// SDK does not reference Polly (its versions 7 and 8 both name it so, version 7 also with a result type).
+    /// </summary>
+    private static bool IsOpenCircuitRejection(Exception exception) =>
+        exception.GetType() is { Name: "BrokenCircuitException" or "BrokenCircuitException`1", Namespace: "Polly.CircuitBreaker" };
 
     /// <summary>How deep a chain of wrappers is searched for a reported exception (a chain may be long, never endless).</summary>
     private const int MaxWrappedDepth = 16;

@@ -54,6 +54,16 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
 
     private readonly RebusDeliveries _rebusDeliveries = new(RebusDeliveries.DefaultCapacity);
 
+    /// <summary>
+    /// Polly's telemetry (every resilience pipeline of Microsoft.Extensions.Http.Resilience and Microsoft.Extensions.Resilience)
+    /// logs under this category. A circuit breaker that opens logs it at Error ("Resilience event occurred. EventName:
+    /// 'OnCircuitOpened'") with the exception of the call that opened it: a change of the circuit's state, not a failure
+    /// of its own. That call's failure is reported where it fails the app (the exception it throws, or the
+    /// <c>BrokenCircuitException</c> a retry around the breaker then gets), once, with the app's frames; the entry is a
+    /// breadcrumb. Reporting it too made two events of one failed request, the first without any frame of the app.
+    /// </summary>
+    internal const string ResilienceCategory = "Polly";
+
     private readonly ReportedMessageFailures _reportedMessages = new(ReportedMessageFailures.DefaultCapacity);
 
     private readonly ReportedInvocationFailures _reportedInvocations = new();
@@ -97,6 +107,11 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
               && values.Any(value => value.Key == "error" && value.Value?.ToString() is "RequestCreation" or "ResponseHeaders")
             : !categoryName.StartsWith(RebusRetryCategoryPrefix, StringComparison.Ordinal)
             && (!string.Equals(categoryName, HangfireRetryCategory, StringComparison.Ordinal) || !IsLaterRetry(state?.ToString()));
+
+    /// <summary>Whether Polly's entry is of a circuit breaker that opened (see <see cref="ResilienceCategory"/>).</summary>
+    private static bool IsCircuitOpened<TState>(TState state) =>
+        state is IReadOnlyList<KeyValuePair<string, object?>> values
+        && values.Any(value => value.Key == "EventName" && value.Value?.ToString() is "OnCircuitOpened");
 
     /// <summary>
     /// Whether Hangfire's entry is of a retry after the first ("... Retry attempt 2 of 10 will be performed in ..."):
@@ -165,6 +180,7 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
         private readonly bool _contained = mechanism is not null;
         private readonly bool _rebusRetries = category.StartsWith(RebusRetryCategoryPrefix, StringComparison.Ordinal);
         private readonly LogLevel _failureLevel = mechanism is not null ? LogLevel.Warning : LogLevel.Error;
+        private readonly bool _resilience = string.Equals(category, ResilienceCategory, StringComparison.Ordinal);
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => provider.Scopes.Provider?.Push(state);
@@ -190,7 +206,8 @@ internal sealed class ErrorHubLoggerProvider(IServiceProvider services, LogScope
                 }
 
                 if (exception is not null && logLevel >= _failureLevel
-                    && (logLevel >= LogLevel.Error || IsContainedFailure(category, state)))
+                    && (logLevel >= LogLevel.Error || IsContainedFailure(category, state))
+                    && !(_resilience && IsCircuitOpened(state)))
                 {
                     if (client.WasCaptured(exception))
                     {
