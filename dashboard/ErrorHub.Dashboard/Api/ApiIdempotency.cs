@@ -22,6 +22,7 @@ internal sealed class ApiIdempotency : IDisposable
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
 
     private readonly MemoryCache _requests = new(new MemoryCacheOptions { SizeLimit = MaxRemembered, CompactionPercentage = 0.10 });
+    private readonly Lock _creating = new();
 
     /// <summary>
     /// The key of <paramref name="context"/>'s request (null: none sent), or the 400 that says why it cannot be one: empty,
@@ -64,12 +65,20 @@ internal sealed class ApiIdempotency : IDisposable
     public KeyUse Use(ClaimsPrincipal user, string key, string request)
     {
         var sent = Hash(request);
-        var entry = _requests.GetOrCreate(CacheKey(user, key), item =>
+
+        // MemoryCache.GetOrCreate is not atomic: two requests racing with one key would each create an entry of their own,
+        // and both be made (another body included, which is 422 when it comes a moment later).
+        RememberedRequest? entry;
+        lock (_creating)
         {
-            item.Size = 1;
-            item.AbsoluteExpirationRelativeToNow = Lifetime;
-            return new RememberedRequest(sent);
-        });
+            entry = _requests.GetOrCreate(CacheKey(user, key), item =>
+            {
+                item.Size = 1;
+                item.AbsoluteExpirationRelativeToNow = Lifetime;
+                return new RememberedRequest(sent);
+            });
+        }
+
         if (entry is null)
         {
             return KeyUse.New;

@@ -520,11 +520,11 @@ internal sealed partial class BackgroundSender : IAsyncDisposable, IDisposable
         if (_spool is not null && _spool.TryStoreDrops(unreported))
         {
             Drops.Reported(unreported);
-            LogKeptDropsAtShutdown(_logger, unreported.Sum(d => d.Value), _spool.Directory);
+            LogKeptDropsAtShutdown(_logger, SdkDrops.Sum(unreported), _spool.Directory);
             return;
         }
 
-        LogDropsUnreportedAtShutdown(_logger, unreported.Sum(d => d.Value), string.Join(", ", unreported.Select(d => $"{d.Key} {d.Value}")));
+        LogDropsUnreportedAtShutdown(_logger, SdkDrops.Sum(unreported), string.Join(", ", unreported.Select(d => $"{d.Key} {d.Value}")));
     }
 
     private async Task RunAsync()

@@ -124,6 +124,18 @@ internal sealed partial class DiskSpool
                 continue; // another sender holds it, or it was sent and deleted meanwhile
             }
 
+            if (IsPastTheLimit(file))
+            {
+                // Not read: reading it would hold the whole file in memory, and no spool within the limit wrote it.
+                var claimed = TryReadEventCount(file);
+                var count = claimed is > 0 and <= MostEventsInAFile ? claimed : 1;
+                LogPastTheLimit(_logger, Path.GetFileName(path), file.Length, _maxBytes, count);
+                TryDelete(path);
+                file.Dispose();
+                _drops.Add(SdkDropReason.SpoolFull, count);
+                continue;
+            }
+
             var events = TryRead(file, out var problem, out var lostEvents);
             if (events is null)
             {
@@ -181,7 +193,7 @@ internal sealed partial class DiskSpool
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
         {
-            WarnStoreFailed((int)Math.Min(int.MaxValue, drops.Sum(d => d.Value)), exception.Message);
+            WarnStoreFailed((int)Math.Min(int.MaxValue, SdkDrops.Sum(drops)), exception.Message);
             TryDelete(temporary);
             return false;
         }
@@ -479,6 +491,27 @@ internal sealed partial class DiskSpool
         }
     }
 
+    /// <summary>Whether the locked <paramref name="file"/> alone is larger than MaxCacheBytes and not a newer SDK's (which keeps its own limit).</summary>
+    private bool IsPastTheLimit(FileStream file)
+    {
+        try
+        {
+            if (file.Length <= _maxBytes)
+            {
+                return false;
+            }
+
+            Span<byte> start = stackalloc byte[8];
+            var newer = file.ReadAtLeast(start, 8, throwOnEndOfStream: false) == 8 && IsNewerMagic(start);
+            file.Position = 0;
+            return !newer;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     private static bool IsNewerFormat(string path)
     {
         try
@@ -606,6 +639,9 @@ internal sealed partial class DiskSpool
 
     [LoggerMessage(28, LogLevel.Warning, "ErrorHub sent the cached batch {File} but could not delete it from {Directory} ({Reason}); it is not sent again by this process and is deleted once the disk lets it")]
     private static partial void LogSentNotDeleted(ILogger logger, string file, string directory, string reason);
+
+    [LoggerMessage(30, LogLevel.Warning, "ErrorHub deleted the cached batch {File} without reading it: its {Length} bytes are more than MaxCacheBytes ({MaxBytes}); its {Count} events are counted as spool_full")]
+    private static partial void LogPastTheLimit(ILogger logger, string file, long length, long maxBytes, int count);
 
     [LoggerMessage(24, LogLevel.Information, "ErrorHub left the cached batch {File} in {Directory} alone, and any others like it: a newer ErrorHub SDK wrote it, and sends it once it runs again")]
     private static partial void LogNewerFormat(ILogger logger, string file, string directory);

@@ -57,7 +57,7 @@ internal sealed class SdkDrops
         var index = Array.IndexOf(Names, name);
         if (index >= 0 && events > 0)
         {
-            Interlocked.Add(ref _unreported[index], events);
+            AddSaturating(ref _unreported[index], events);
         }
     }
 
@@ -68,8 +68,8 @@ internal sealed class SdkDrops
             return;
         }
 
-        Interlocked.Add(ref _total[(int)reason], events);
-        Interlocked.Add(ref _unreported[(int)reason], events);
+        AddSaturating(ref _total[(int)reason], events);
+        AddSaturating(ref _unreported[(int)reason], events);
     }
 
     /// <summary>All events dropped for <paramref name="reason"/> since the SDK started.</summary>
@@ -109,6 +109,36 @@ internal sealed class SdkDrops
         foreach (var (name, count) in report)
         {
             Interlocked.Add(ref _unreported[Array.IndexOf(Names, name)], -count);
+        }
+    }
+
+    /// <summary>All the events of <paramref name="report"/>, at most <see cref="long.MaxValue"/> (a checked sum would throw).</summary>
+    public static long Sum(IEnumerable<KeyValuePair<string, long>> report)
+    {
+        long sum = 0;
+        foreach (var (_, count) in report)
+        {
+            sum = count > 0 && sum > long.MaxValue - count ? long.MaxValue : sum + Math.Max(0, count);
+        }
+
+        return sum;
+    }
+
+    // Counts read back from a CacheDirectory anyone may have written to can be as large as a long: a wrapped sum would be
+    // negative, and a negative count is never reported, so that reason's drops would go unreported for the rest of the run.
+    private static void AddSaturating(ref long count, long events)
+    {
+        var seen = Interlocked.Read(ref count);
+        while (true)
+        {
+            var sum = seen > long.MaxValue - events ? long.MaxValue : seen + events;
+            var before = Interlocked.CompareExchange(ref count, sum, seen);
+            if (before == seen)
+            {
+                return;
+            }
+
+            seen = before;
         }
     }
 }

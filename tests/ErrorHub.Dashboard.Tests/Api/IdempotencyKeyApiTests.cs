@@ -127,6 +127,29 @@ public sealed class ApiIdempotencyMemoryTests
         keys.Use(ada, "after-the-flood", "comments\n1\nabc\nx").Should().Be(KeyUse.New, "a new key is still taken");
     }
 
+    [Fact]
+    public void Two_requests_racing_with_one_key_are_made_once_whatever_their_bodies()
+    {
+        using var keys = new ApiIdempotency();
+        var ada = Caller(Guid.NewGuid());
+        const int Rounds = 3000;
+        var uses = new KeyUse[Rounds, 2];
+        using var together = new Barrier(2);
+        var racers = Enumerable.Range(0, 2).Select(racer => new Thread(() =>
+        {
+            for (var round = 0; round < Rounds; round++)
+            {
+                together.SignalAndWait();
+                uses[round, racer] = keys.Use(ada, "race-" + round, racer == 0 || round % 2 == 0 ? "state\n1\nabc\nresolved" : "state\n1\nabc\nignored");
+            }
+        })).ToList();
+        racers.ForEach(racer => racer.Start());
+        racers.ForEach(racer => racer.Join());
+
+        var bothMade = Enumerable.Range(0, Rounds).Count(round => uses[round, 0] == KeyUse.New && uses[round, 1] == KeyUse.New);
+        bothMade.Should().Be(0, "of two requests sent at once with one key, one is made and the other hears 409 (the same body) or 422 (another)");
+    }
+
     private static System.Security.Claims.ClaimsPrincipal Caller(Guid id) =>
         new(new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, id.ToString())], "test"));
 }

@@ -349,6 +349,57 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Drop_counts_as_large_as_a_long_in_several_files_are_reported_capped_never_wrapped_or_lost()
+    {
+        Directory.CreateDirectory(_directory);
+        var huge = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllLines(Path.Combine(_directory, "1" + DiskSpool.DropsExtension), ["queue_full " + huge, "before_send " + huge]);
+        File.WriteAllLines(Path.Combine(_directory, "2" + DiskSpool.DropsExtension), ["queue_full " + huge, "shutdown 4"]);
+
+        void DroppingSecrets(ErrorHubOptions o)
+        {
+            Spooling(o);
+            o.BeforeSend = (e, _) => e.Message!.StartsWith("secret", StringComparison.Ordinal) ? null : e;
+        }
+
+        await using var sdk = Start(_clock, DroppingSecrets);
+        sdk.Client.CaptureMessage("secret");
+        sdk.Client.CaptureMessage("first");
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        Dropped(_ingest.Requests.Single()).Should().Equal(new Dictionary<string, long>
+        {
+            ["queue_full"] = long.MaxValue,
+            ["shutdown"] = 4,
+            ["before_send"] = long.MaxValue,
+        }, "two huge counts of one reason, or a huge one and this run's drop, stay the largest count, not a negative one nobody reports");
+    }
+
+    [Fact]
+    public async Task Drop_counts_whose_sum_is_past_a_long_are_kept_at_stop_without_throwing_into_the_app()
+    {
+        Directory.CreateDirectory(_directory);
+        var huge = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllLines(Path.Combine(_directory, "1" + DiskSpool.DropsExtension), ["queue_full " + huge, "before_send " + huge]);
+        _ingest.Answer(RecordingIngest.Status(503));
+
+        var first = Start(_clock, Spooling, _logs);
+        first.Client.CaptureMessage("kept on disk");
+        (await first.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        await FluentActions.Awaiting(() => StopWithoutMovingTheClockAsync(first)).Should().NotThrowAsync("stopping the SDK never throws into the app");
+        await first.DisposeAsync();
+
+        _logs.Entries.Should().Contain(e => e.Message.StartsWith($"ErrorHub kept the count of {huge} dropped events in", StringComparison.Ordinal));
+        await using var second = Start(_clock, Spooling);
+        second.Client.CaptureMessage("after the restart");
+        (await second.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        _ingest.Requests.Skip(1).Select(Dropped).Should().ContainSingle(d => d.Count > 0, "the counts the 503 did not take are reported once, after the restart")
+            .Which.Should().Equal(new Dictionary<string, long> { ["queue_full"] = long.MaxValue, ["before_send"] = long.MaxValue });
+        Messages().Should().Contain(["kept on disk", "after the restart"]);
+    }
+
+    [Fact]
     public async Task Corrupt_or_cut_short_files_are_deleted_without_harm_and_the_good_ones_are_sent()
     {
         _ingest.Answer(RecordingIngest.Status(503));
@@ -395,6 +446,37 @@ public sealed class DiskSpoolTests : IAsyncLifetime
 
         drops.Total(SdkDropReason.SendFailed).Should().Be(7);
         SpoolFiles().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_file_larger_than_MaxCacheBytes_is_deleted_unread_so_memory_stays_bounded_and_the_good_ones_are_sent()
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([.. Enumerable.Range(0, 3).Select(i => System.Text.Encoding.UTF8.GetBytes($"event {i}"))]).Should().BeTrue();
+        var good = SpoolFiles().Single();
+
+        // A well-formed header naming a 256 MB payload (sparse on disk), older than the good file: a stray copy or a hostile file.
+        const int HugeLength = 256 * 1024 * 1024;
+        var header = (await File.ReadAllBytesAsync(good))[..48];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), HugeLength - 48);
+        var huge = Path.Combine(_directory, "0000000000000000000-huge" + DiskSpool.Extension);
+        await using (var file = new FileStream(huge, FileMode.CreateNew))
+        {
+            await file.WriteAsync(header);
+            file.SetLength(HugeLength);
+        }
+
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, 64L * 1024 * 1024, drops, _clock, _logs.CreateLogger("spool"));
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        using var batch = reader.TryTakeOldest();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+
+        allocated.Should().BeLessThan(16 * 1024 * 1024, "a file past MaxCacheBytes is not read into memory");
+        batch!.Events.Select(e => System.Text.Encoding.UTF8.GetString(e)).Should().Equal("event 0", "event 1", "event 2");
+        File.Exists(huge).Should().BeFalse();
+        drops.Total(SdkDropReason.SpoolFull).Should().Be(3, "the header's count of events, as when the limit deletes a file");
+        _logs.Entries.Should().ContainSingle(e => e.Message.StartsWith("ErrorHub deleted the cached batch 0000000000000000000-huge.ehbatch without reading it", StringComparison.Ordinal));
     }
 
     [Fact]
