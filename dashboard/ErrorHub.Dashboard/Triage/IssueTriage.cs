@@ -390,14 +390,15 @@ internal sealed class IssueTriage(
 
             try
             {
-                if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
-                {
-                    continue;
-                }
-
+                // A merge's entries first by the merges (one read for all): those of a merge not made are kept unread.
                 if (IsMergeEntry(entry) && !IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken)))
                 {
                     missing.Add(entry);
+                    continue;
+                }
+
+                if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
+                {
                     continue;
                 }
 
@@ -440,8 +441,9 @@ internal sealed class IssueTriage(
         IReadOnlyDictionary<string, string>? merged = null;
         foreach (var entry in state.Entries.Where(entry => !shown.Contains(entry.Id)))
         {
-            if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null
-                || IsMergeEntry(entry) && !IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken)))
+            // A refused merge's entries stay kept until another merge of the same issues: one read of the merges, not one per entry.
+            if (IsMergeEntry(entry) && !IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken))
+                || await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
             {
                 continue;
             }
