@@ -72,12 +72,27 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
     /// </summary>
     public string? Actions { get; init; }
 
+    /// <summary>At most this many entries in <see cref="Entries"/>: the latest changes' and one merge's of the most issues at once.</summary>
+    public const int MaxKeptEntries = RememberedActions + (2 * IIssueMerges.MaxSources);
+
     /// <summary>
-    /// The timeline entry of the change that wrote this state (null: none kept), stored with the state in the same write. A
-    /// store can take the state and lose or refuse the entry written after it: the next read of the issue's timeline, or the
-    /// next change of the issue, finds the entry missing and adds it from here, so a change is never left without its entry.
+    /// The timeline entries written with this state and not known to be in the timeline yet (oldest first, at most
+    /// <see cref="MaxKeptEntries"/>): the entry of the change that wrote it, those of earlier changes whose own writes the
+    /// store lost or refused, and a merge's or an unmerge's entries until the merge is stored and they are written. A store
+    /// can take the state and lose or refuse the entries written after it: the next read of the issue's timeline, or the
+    /// next change of the issue, finds them missing and adds them from here (a merge's only once the merge is stored), so a
+    /// change is never left without its entry, and an entry never tells of a merge that was not made.
     /// </summary>
-    public IssueChange? Entry { get; init; }
+    public IssueEntries Entries { get; init; } = IssueEntries.Empty;
+
+    /// <summary>This state, also keeping <paramref name="entries"/> (an entry of a kept id replaced, the oldest forgotten beyond <see cref="MaxKeptEntries"/>).</summary>
+    public IssueState Keeping(IEnumerable<IssueChange> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var added = entries.ToList();
+        var ids = added.Select(entry => entry.Id).ToHashSet();
+        return this with { Entries = new IssueEntries([.. Entries.Where(entry => !ids.Contains(entry.Id)).Concat(added).TakeLast(MaxKeptEntries)]) };
+    }
 
     /// <summary>Whether the action <paramref name="actionId"/> is one of the latest that wrote this state.</summary>
     public bool IsWrittenBy(Guid actionId) => Actions is { } actions && actions.Contains(actionId.ToString("N"), StringComparison.Ordinal);
@@ -153,5 +168,45 @@ public sealed record IssueState(int ProjectId, string Fingerprint, IssueStatus S
         return releasesFirstSeen is not null && releasesFirstSeen.TryGetValue(release, out var seen) && releasesFirstSeen.TryGetValue(rule, out var ruleSeen)
             ? seen.CompareTo(ruleSeen)
             : -1;
+    }
+}
+
+/// <summary>The timeline entries kept with an <see cref="IssueState"/>, oldest first; two lists of the same entries are equal.</summary>
+public sealed class IssueEntries : IReadOnlyList<IssueChange>, IEquatable<IssueEntries>
+{
+    private readonly IssueChange[] _entries;
+
+    public IssueEntries(IEnumerable<IssueChange> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        _entries = [.. entries];
+    }
+
+    public static IssueEntries Empty { get; } = new([]);
+
+    public int Count => _entries.Length;
+
+    public IssueChange this[int index] => _entries[index];
+
+    /// <summary>The kept entry <paramref name="id"/>, or null.</summary>
+    public IssueChange? Find(Guid id) => Array.Find(_entries, entry => entry.Id == id);
+
+    public IEnumerator<IssueChange> GetEnumerator() => ((IEnumerable<IssueChange>)_entries).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public bool Equals(IssueEntries? other) => other is not null && _entries.AsSpan().SequenceEqual(other._entries);
+
+    public override bool Equals(object? obj) => Equals(obj as IssueEntries);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var entry in _entries)
+        {
+            hash.Add(entry);
+        }
+
+        return hash.ToHashCode();
     }
 }

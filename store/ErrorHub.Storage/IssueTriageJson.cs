@@ -23,7 +23,11 @@ internal static class IssueTriageJson
             state.IgnoredUntilUsers,
             state.AssigneeId,
             state.Actions,
-            state.Entry is { } entry ? new IssueTriageEntry(entry.Id, entry.At.ToUnixTimeMilliseconds(), entry.Kind, entry.ActorId, entry.ActorName, entry.Text, entry.Value) : null);
+            Entry: null,
+            Entries: state.Entries.Count == 0 ? null : [.. state.Entries.Select(entry => new IssueTriageEntry(entry.Id, entry.At.ToUnixTimeMilliseconds(), entry.Kind, entry.ActorId, entry.ActorName, entry.Text, entry.Value)
+            {
+                Fingerprint = entry.Fingerprint == state.Fingerprint ? null : entry.Fingerprint,
+            })]);
         return details == IssueTriageDetails.None ? "" : JsonSerializer.Serialize(details, IssueTriageJsonContext.Default.IssueTriageDetails);
     }
 
@@ -53,9 +57,13 @@ internal static class IssueTriageJson
             IgnoredUntilUsers = details.IgnoredUntilUsers,
             AssigneeId = details.AssigneeId,
             Actions = details.Actions,
-            Entry = details.Entry is { } entry
-                ? new IssueChange(state.ProjectId, state.Fingerprint, entry.Id, DateTimeOffset.FromUnixTimeMilliseconds(entry.At), entry.Kind, entry.ActorId, entry.ActorName ?? "") { Text = entry.Text ?? "", Value = entry.Value ?? "" }
-                : null,
+            // "entry": the one entry a state kept until December 2026.
+            Entries = new IssueEntries((details.Entries ?? (details.Entry is { } single ? [single] : [])).Select(entry =>
+                new IssueChange(state.ProjectId, entry.Fingerprint ?? state.Fingerprint, entry.Id, DateTimeOffset.FromUnixTimeMilliseconds(entry.At), entry.Kind, entry.ActorId, entry.ActorName ?? "")
+                {
+                    Text = entry.Text ?? "",
+                    Value = entry.Value ?? "",
+                })),
         };
     }
 }
@@ -67,13 +75,17 @@ internal sealed record IssueTriageDetails(
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilUsersField)] long? IgnoredUntilUsers,
     Guid? AssigneeId,
     string? Actions,
-    IssueTriageEntry? Entry = null)
+    IssueTriageEntry? Entry = null,
+    IReadOnlyList<IssueTriageEntry>? Entries = null)
 {
     public static readonly IssueTriageDetails None = new(null, null, null, null, null, null);
 }
 
-/// <summary>The timeline entry kept with a state (<see cref="IssueState.Entry"/>); its time in Unix milliseconds.</summary>
-internal sealed record IssueTriageEntry(Guid Id, long At, IssueChangeKind Kind, Guid? ActorId, string? ActorName, string? Text, string? Value);
+/// <summary>A timeline entry kept with a state (<see cref="IssueState.Entries"/>); its time in Unix milliseconds, its issue when not the state's (a merge's other side).</summary>
+internal sealed record IssueTriageEntry(Guid Id, long At, IssueChangeKind Kind, Guid? ActorId, string? ActorName, string? Text, string? Value)
+{
+    public string? Fingerprint { get; init; }
+}
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(IssueTriageDetails))]

@@ -69,11 +69,13 @@ public abstract partial class StoreContractTests
             Text = string.Concat(hostile),
             Value = Guid.NewGuid().ToString("D"),
         };
-        var assigned = new IssueState(Project, "fp-a", IssueStatus.Unresolved, T0) { AssigneeId = Guid.NewGuid(), Actions = Guid.NewGuid().ToString("N"), Entry = entry };
+        // A merge's entry of the other issue is kept too (the target's state keeps the merged issue's entry until the merge is stored).
+        var otherSide = new IssueChange(Project, "fp-merged", Guid.NewGuid(), T0, IssueChangeKind.Merge, null, "") { Text = "Merged into “a”", Value = "fp-a" };
+        var assigned = new IssueState(Project, "fp-a", IssueStatus.Unresolved, T0) { AssigneeId = Guid.NewGuid(), Actions = Guid.NewGuid().ToString("N"), Entries = new IssueEntries([otherSide, entry]) };
         await states.SetStateAsync(assigned);
         (await states.GetStateAsync(Project, "fp-a")).Should().Be(assigned);
 
-        var byNobody = new IssueState(Project, "fp-b", IssueStatus.Resolved, T0) { Entry = new IssueChange(Project, "fp-b", Guid.NewGuid(), T0, IssueChangeKind.Status, null, "") { Text = "Resolved", Value = "resolved" } };
+        var byNobody = new IssueState(Project, "fp-b", IssueStatus.Resolved, T0) { Entries = new IssueEntries([new IssueChange(Project, "fp-b", Guid.NewGuid(), T0, IssueChangeKind.Status, null, "") { Text = "Resolved", Value = "resolved" }]) };
         await states.SetStateAsync(byNobody);
         (await states.GetStatesAsync(Project, IssueStatus.Resolved)).Should().Equal(byNobody);
     }

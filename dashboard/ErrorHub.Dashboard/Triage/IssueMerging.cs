@@ -6,14 +6,17 @@ namespace ErrorHub.Dashboard.Triage;
 /// Merging issues into one and undoing it, as people do it: only issues of the project that stand on their own
 /// merge, both sides' timelines say who did it, who did it and the merged issues' participants take part in the issue merged into, and they hear of it by mail. What a merge means for the reads: <see cref="IIssueMerges"/>.
 /// </summary>
-internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueMergeFeed feed, TimeProvider clock, ErrorHub.Notifications.WorkflowMail? workflow = null)
+internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIssueHistory history, IssueTriage triage, IssueMergeFeed feed, TimeProvider clock, ErrorHub.Notifications.WorkflowMail? workflow = null)
 {
     /// <summary>
     /// Merges <paramref name="sources"/> into <paramref name="target"/>; answers why not (and changes nothing) when it cannot.
     /// <paramref name="actionId"/>, kept by the caller until the merge is answered, makes it safe to send again after a lost
-    /// answer: the timeline entries (ids derived from the action) are written before the merge, so a source found merged into
-    /// the target with this action's entry was merged by this action, and the merge made again answers as the first would
-    /// have, with each entry and mail once. Without it, each call is a merge of its own (a source merged already is refused).
+    /// answer: before the merge, the target's state is stored as written by the action, with the timeline entries the merge is
+    /// about to write (ids derived from the action); the entries are written once the merge is stored. A source found merged
+    /// into the target whose state this action wrote was merged by this action, and the merge made again answers as the first
+    /// would have, with each entry and mail once. A merge the store did not take is in no timeline; one it took whose entries
+    /// it lost has them added from the target's state (<see cref="IssueTriage.AddMissingEntriesAsync"/>). Without an action
+    /// id, each call is a merge of its own (a source merged already is refused).
     /// </summary>
     public async Task<string?> MergeAsync(int projectId, string target, IReadOnlyCollection<string> sources, IssueActor by, Guid? actionId = null, CancellationToken cancellationToken = default)
     {
@@ -37,6 +40,7 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
 
         var action = actionId ?? Guid.NewGuid();
         var current = actionId is null ? null : await merges.GetMergesAsync(projectId, cancellationToken);
+        IssueState? targetState = null;
         var named = new List<IssueSummary>();
         var mergedBefore = new List<IssueSummary>();
         foreach (var source in moving)
@@ -46,7 +50,7 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
                 named.Add(issue);
             }
             else if (current is not null && current.GetValueOrDefault(source) == target
-                && await history.GetChangeAsync(projectId, MergeEntryId(action, projectId, target, source), cancellationToken) is not null)
+                && (targetState ??= await triage.GetStateAsync(projectId, target, cancellationToken))?.IsWrittenBy(action) == true)
             {
                 // This action merged it and its answer was lost: made again, it is merged, entered and mailed once.
                 var latest = await issues.GetEventsAsync(projectId, source, 1, cancellationToken);
@@ -63,17 +67,24 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
         var entries = named.SelectMany(source => new[]
         {
             Entry(projectId, target, MergeEntryId(action, projectId, target, source.Fingerprint), now, IssueChangeKind.Merge, by, $"Merged “{source.Title}” into this issue ({source.EventCount:N0} {(source.EventCount == 1 ? "event" : "events")})", source.Fingerprint),
-            Entry(projectId, source.Fingerprint, DerivedId("merged-entry", action, projectId, [source.Fingerprint, target]), now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target),
+            Entry(projectId, source.Fingerprint, MergedEntryId(action, projectId, source.Fingerprint, target), now, IssueChangeKind.Merge, by, $"Merged into “{targetIssue.Title}”", target),
         }).ToList();
 
-        // The entries first, then the merge: a merge stored is always entered in both timelines, and its entries tell a retry
-        // of this action that the merge is its own.
-        await AddEntriesAsync(projectId, entries, maybeStored: actionId is not null, cancellationToken);
+        // The entries of the sources this action merged before, as kept with the target's state when the merge was made
+        // (those no longer kept were written then).
+        entries.InsertRange(0, mergedBefore
+            .SelectMany(source => new[] { MergeEntryId(action, projectId, target, source.Fingerprint), MergedEntryId(action, projectId, source.Fingerprint, target) })
+            .Select(id => targetState?.Entries.Find(id))
+            .OfType<IssueChange>());
+
         if (named.Count > 0)
         {
+            // Pending: kept with the target's state, entered in the timelines once the merge is stored.
+            await triage.KeepEntriesAsync(projectId, target, action, entries, cancellationToken);
             await merges.MergeAsync(projectId, target, [.. named.Select(issue => issue.Fingerprint)], now, cancellationToken);
         }
 
+        await AddEntriesAsync(projectId, target, entries, cancellationToken);
         if (workflow is not null)
         {
             // Who merged takes part in the issue the others became (a merged issue is no issue of its own), so do the merged
@@ -88,8 +99,9 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
     /// <summary>
     /// Lets a merged issue stand on its own again with all its events; false when it is not merged. With
     /// <paramref name="actionId"/> (kept by the caller until answered), made again after a lost answer it answers true, with
-    /// each entry once: the entries are written before the unmerge, and the merged issue's entry tells a retry that this action
-    /// unmerged it.
+    /// each entry once: before the unmerge, the merged issue's state is stored as written by the action, with the entries the
+    /// unmerge is about to write, which are written once the unmerge is stored. An unmerge the store did not take is in no
+    /// timeline.
     /// </summary>
     public async Task<bool> UnmergeAsync(int projectId, string source, IssueActor by, Guid? actionId = null, CancellationToken cancellationToken = default)
     {
@@ -97,43 +109,77 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
         var sourceEntryId = DerivedId("unmerged-entry", action, projectId, [source]);
         if (!(await merges.GetMergesAsync(projectId, cancellationToken)).TryGetValue(source, out var target))
         {
-            return actionId is not null && await history.GetChangeAsync(projectId, sourceEntryId, cancellationToken) is { Kind: IssueChangeKind.Unmerge } entry && entry.Fingerprint == source;
+            if (actionId is null || await triage.GetStateAsync(projectId, source, cancellationToken) is not { } state || !state.IsWrittenBy(action))
+            {
+                return false;
+            }
+
+            // This action unmerged it and its answer was lost: its entries still kept with the state are written now.
+            if (state.Entries.Find(sourceEntryId) is { } kept)
+            {
+                await AddEntriesAsync(projectId, source, [.. new[] { state.Entries.Find(UnmergeEntryId(action, projectId, source, kept.Value)), kept }.OfType<IssueChange>()], cancellationToken);
+            }
+
+            return true;
         }
 
         var now = clock.GetUtcNow();
         var latest = await issues.GetEventsAsync(projectId, source, 1, cancellationToken);
         var title = latest is [var e, ..] ? e.Title : source;
         var targetTitle = (await issues.GetIssueAsync(projectId, target, cancellationToken))?.Title ?? target;
-        await AddEntriesAsync(
-            projectId,
-            [
-                Entry(projectId, target, DerivedId("unmerge-entry", action, projectId, [source, target]), now, IssueChangeKind.Unmerge, by, $"Unmerged “{title}”: it is an issue of its own again", source),
-                Entry(projectId, source, sourceEntryId, now, IssueChangeKind.Unmerge, by, $"Unmerged from “{targetTitle}”", target),
-            ],
-            maybeStored: actionId is not null,
-            cancellationToken);
+        List<IssueChange> entries =
+        [
+            Entry(projectId, target, UnmergeEntryId(action, projectId, source, target), now, IssueChangeKind.Unmerge, by, $"Unmerged “{title}”: it is an issue of its own again", source),
+            Entry(projectId, source, sourceEntryId, now, IssueChangeKind.Unmerge, by, $"Unmerged from “{targetTitle}”", target),
+        ];
+
+        // Pending, as a merge's: kept with the merged issue's state, entered in the timelines once the unmerge is stored.
+        await triage.KeepEntriesAsync(projectId, source, action, entries, cancellationToken);
         await merges.UnmergeAsync(projectId, source, cancellationToken);
+        await AddEntriesAsync(projectId, source, entries, cancellationToken);
         feed.Publish(new IssueMergeChange(projectId, target, [source]));
         return true;
     }
 
     /// <summary>
-    /// Writes <paramref name="entries"/> in order. <paramref name="maybeStored"/> (the action may have been made before): when
-    /// the first is stored, each is read first and left as stored (the first not stored means none after it was written).
+    /// Writes the entries of a merge or unmerge the store took (an entry stored already is not added twice), then stops keeping
+    /// them with the state of <paramref name="keeper"/>.
     /// </summary>
-    private async Task AddEntriesAsync(int projectId, List<IssueChange> entries, bool maybeStored, CancellationToken cancellationToken)
+    private async Task AddEntriesAsync(int projectId, string keeper, List<IssueChange> entries, CancellationToken cancellationToken)
     {
-        var check = maybeStored && entries.Count > 0 && await history.GetChangeAsync(projectId, entries[0].Id, cancellationToken) is not null;
         foreach (var entry in entries)
         {
-            if (!check || await history.GetChangeAsync(projectId, entry.Id, cancellationToken) is null)
-            {
-                await history.AddAsync(entry, cancellationToken);
-            }
+            await history.AddAsync(entry, cancellationToken);
+        }
+
+        if (entries.Count > 0)
+        {
+            await triage.ForgetEntriesAsync(projectId, keeper, [.. entries.Select(entry => entry.Id)], cancellationToken);
         }
     }
 
+    /// <summary>
+    /// Whether the merge or unmerge <paramref name="entry"/> tells of stands in <paramref name="merged"/> (the project's merges;
+    /// null: not known): a kept entry of one is added to a timeline only then, so that no timeline tells of a merge the store did
+    /// not take.
+    /// </summary>
+    internal static bool HasHappened(IssueChange entry, IReadOnlyDictionary<string, string>? merged)
+    {
+        if (merged is null)
+        {
+            return false;
+        }
+
+        // Either side: the issue merged into (its entry's value is the merged issue) or the merged issue (its value is the target).
+        var joined = merged.GetValueOrDefault(entry.Value) == entry.Fingerprint || merged.GetValueOrDefault(entry.Fingerprint) == entry.Value;
+        return entry.Kind == IssueChangeKind.Merge ? joined : !joined;
+    }
+
     private static Guid MergeEntryId(Guid action, int projectId, string target, string source) => DerivedId("merge-entry", action, projectId, [target, source]);
+
+    private static Guid MergedEntryId(Guid action, int projectId, string source, string target) => DerivedId("merged-entry", action, projectId, [source, target]);
+
+    private static Guid UnmergeEntryId(Guid action, int projectId, string source, string target) => DerivedId("unmerge-entry", action, projectId, [source, target]);
 
     private static Guid DerivedId(string purpose, Guid action, int projectId, IEnumerable<string> parts) => IssueTriage.DerivedId(purpose, action, projectId, parts);
 

@@ -34,21 +34,24 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
     }
 
     /// <summary>
-    /// The first page again, when the entry kept with the issue's state (<see cref="IssueState.Entry"/>) was not in the
-    /// timeline and has been added now: the store took the state and lost or refused the entry written after it, and the
-    /// change was not made again. Null when nothing was missing (or the store did not take the entry now).
+    /// The first page again, when entries kept with the issue's state (<see cref="IssueState.Entries"/>) were not in the
+    /// timeline and have been added now: the store took the state and lost or refused the entries written after it, and the
+    /// changes were not made again (a merge's entries only once the merge is stored). Null when nothing was missing (or the
+    /// store did not take the entries now).
     /// </summary>
     private async Task<IssueChangePage?> AddMissingEntryAsync(IssueState? state, IssueChangeQuery query, IssueChangePage page, CancellationToken cancellationToken)
     {
-        if (state?.Entry is not { } entry || page.Items.Any(item => item.Id == entry.Id)
-            || await history.GetChangeAsync(query.ProjectId, entry.Id, cancellationToken) is not null)
+        if (state is null || state.Entries.Count == 0)
         {
             return null;
         }
 
         try
         {
-            await history.AddAsync(entry, cancellationToken);
+            if (!await triage.AddMissingEntriesAsync(state, page.Items.Select(item => item.Id).ToHashSet(), cancellationToken))
+            {
+                return null;
+            }
         }
         catch (Exception failure) when (StoreErrorBoundary.IsStoreFailure(failure))
         {
@@ -59,7 +62,7 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
         return await history.GetChangesAsync(query, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The latest change of issue {Fingerprint} is not in its activity and could not be added (the store did not take the write: {Reason}); the next read of the activity adds it.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A change of issue {Fingerprint} is not in its activity and could not be added (the store did not take the write: {Reason}); the next read of the activity adds it.")]
     private static partial void LogEntryNotRecorded(ILogger logger, string fingerprint, string reason);
 
     /// <summary>Adds the entry of the issue's regression, if it has regressed since its resolution and the entry is not there yet.</summary>

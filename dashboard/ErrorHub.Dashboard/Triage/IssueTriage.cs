@@ -36,7 +36,8 @@ public sealed record IssueTriageView(TriageStatus Status, IssueState? State, str
 /// answer, and the same action sent again (the same id) then finds its own id on the stored state (<see cref="IssueState.Actions"/>), writes neither the state
 /// nor its timeline entry a second time, adds the entry if only it is missing, and answers as if the first had been heard.
 /// </summary>
-internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null, IReleaseReader? releases = null)
+internal sealed class IssueTriage(
+    IIssueStates states, IIssueActivity activity, IIssueReader issues, IIssueHistory history, IAccessStore accounts, TimeProvider clock, WorkflowMail? workflow = null, IReleaseReader? releases = null, IIssueMerges? merges = null)
 {
     // A state is read, changed and written whole (status, ignore conditions and assignee in one row), so two people
     // changing one issue at once, say one assigning while the other resolves, would each write what they read and the
@@ -338,7 +339,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         try
         {
             var stateBefore = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
-            await EnsureEntryOfAsync(stateBefore, actionId, cancellationToken);
+            var missing = await EnsureEntriesOfAsync(stateBefore, actionId, cancellationToken);
             current = stateBefore ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, clock.GetUtcNow());
             stored = current.AssigneeId == assignee && current.IsWrittenBy(actionId);
             if (current.AssigneeId == assignee && !stored)
@@ -349,8 +350,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             if (!stored)
             {
                 var name = assignee is { } id ? (await accounts.GetUserAsync(id, cancellationToken))?.Name ?? "someone" : null;
-                current = (current with { AssigneeId = assignee }).WrittenBy(actionId);
-                current = current with { Entry = NewEntry(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", value, actionId) };
+                current = (current with { AssigneeId = assignee, Entries = missing }).WrittenBy(actionId);
+                current = current.Keeping([NewEntry(projectId, fingerprint, by, IssueChangeKind.Assignment, name is null ? "Unassigned" : $"Assigned to {name}", value, actionId)]);
                 await states.SetStateAsync(current, cancellationToken);
             }
         }
@@ -359,33 +360,158 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             gate.Release();
         }
 
-        var text = current.Entry is { Kind: IssueChangeKind.Assignment } entry && entry.Value == value
+        var text = current.Entries.Find(EntryId(actionId, projectId, fingerprint, IssueChangeKind.Assignment, value)) is { } entry
             ? entry.Text
             : assignee is { } assigned ? $"Assigned to {(await accounts.GetUserAsync(assigned, cancellationToken))?.Name ?? "someone"}" : "Unassigned";
         return await RecordAsync(current, by, IssueChangeKind.Assignment, text, value, actionId, stored, cancellationToken);
     }
 
     /// <summary>
-    /// Adds the timeline entry kept with <paramref name="state"/> when the store has not got it (its own write was lost or
-    /// refused, and the change was not made again), before another change replaces the state and the entry with it.
+    /// Adds the timeline entries kept with <paramref name="state"/> that the store has not got (their own writes were lost or
+    /// refused, and the changes were not made again), before another change replaces the state. Answers the entries to keep
+    /// with the next state: those the store did not take now, those of a merge or unmerge not stored (yet), and this action's.
     /// </summary>
-    private async Task EnsureEntryOfAsync(IssueState? state, Guid actionId, CancellationToken cancellationToken)
+    private async Task<IssueEntries> EnsureEntriesOfAsync(IssueState? state, Guid actionId, CancellationToken cancellationToken)
     {
-        if (state?.Entry is not { } entry || entry.Id == EntryId(actionId, state.ProjectId, state.Fingerprint, entry.Kind, entry.Value))
+        if (state is null || state.Entries.Count == 0)
         {
-            return;
+            return IssueEntries.Empty;
         }
 
+        var missing = new List<IssueChange>();
+        IReadOnlyDictionary<string, string>? merged = null;
+        foreach (var entry in state.Entries)
+        {
+            if (entry.Fingerprint == state.Fingerprint && entry.Id == EntryId(actionId, state.ProjectId, state.Fingerprint, entry.Kind, entry.Value))
+            {
+                missing.Add(entry);
+                continue;
+            }
+
+            try
+            {
+                // A merge's entries first by the merges (one read for all): those of a merge not made are kept unread.
+                if (IsMergeEntry(entry) && !IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken)))
+                {
+                    missing.Add(entry);
+                    continue;
+                }
+
+                if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
+                {
+                    continue;
+                }
+
+                await history.AddAsync(entry, cancellationToken);
+            }
+            catch (Exception failure) when (ErrorHub.Dashboard.Components.Layout.StoreErrorBoundary.IsStoreFailure(failure))
+            {
+                // Best effort: a store that refuses the timeline now does not stop this change; the entry stays kept for the next.
+                missing.Add(entry);
+            }
+        }
+
+        return missing.Count == state.Entries.Count ? state.Entries : new IssueEntries(missing);
+    }
+
+    private static bool IsMergeEntry(IssueChange entry) => entry.Kind is IssueChangeKind.Merge or IssueChangeKind.Unmerge;
+
+    /// <summary>The two issues of a merge's or unmerge's entry, in either side's timeline.</summary>
+    private static (string, string) PairOf(IssueChange entry) =>
+        string.CompareOrdinal(entry.Fingerprint, entry.Value) <= 0 ? (entry.Fingerprint, entry.Value) : (entry.Value, entry.Fingerprint);
+
+    /// <summary>The project's merges, or none known (a host without them never confirms a kept merge entry).</summary>
+    private async Task<IReadOnlyDictionary<string, string>?> MergesAsync(int projectId, CancellationToken cancellationToken) =>
+        merges is null ? null : await merges.GetMergesAsync(projectId, cancellationToken);
+
+    /// <summary>
+    /// Adds to the timeline the entries kept with <paramref name="state"/> that it lacks (<paramref name="shown"/>: ids known to be
+    /// in it), a merge's or unmerge's only when the merge stands as the entry says. True when one was added. A store that
+    /// refuses the write now leaves them for the next read.
+    /// </summary>
+    public async Task<bool> AddMissingEntriesAsync(IssueState? state, IReadOnlySet<Guid> shown, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(shown);
+        if (state is null)
+        {
+            return false;
+        }
+
+        var added = false;
+        IReadOnlyDictionary<string, string>? merged = null;
+        foreach (var entry in state.Entries.Where(entry => !shown.Contains(entry.Id)))
+        {
+            // A refused merge's entries stay kept until another merge of the same issues: one read of the merges, not one per entry.
+            if (IsMergeEntry(entry) && !IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken))
+                || await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
+            {
+                continue;
+            }
+
+            await history.AddAsync(entry, cancellationToken);
+            added = true;
+        }
+
+        return added;
+    }
+
+    /// <summary>The issue's stored state, or null.</summary>
+    public Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default) =>
+        states.GetStateAsync(projectId, fingerprint, cancellationToken);
+
+    /// <summary>
+    /// Stores on the issue's state, its status and time unchanged, that <paramref name="actionId"/> wrote it and the
+    /// <paramref name="entries"/> it is about to write (a merge's, before the merge): a retry of the action after a lost answer
+    /// knows the merge its own, and entries the store loses once the merge is stored are added later from here. Answers the state.
+    /// </summary>
+    public async Task<IssueState> KeepEntriesAsync(int projectId, string fingerprint, Guid actionId, IReadOnlyList<IssueChange> entries, CancellationToken cancellationToken = default)
+    {
+        var gate = GateOf(projectId, fingerprint);
+        await gate.WaitAsync(cancellationToken);
         try
         {
-            if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is null)
+            var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
+            if (current is not null && current.IsWrittenBy(actionId) && entries.All(entry => current.Entries.Find(entry.Id) == entry))
             {
-                await history.AddAsync(entry, cancellationToken);
+                return current;
+            }
+
+            // The kept entries of an earlier merge or unmerge of the same issues are of one the store did not take (the issues
+            // would not stand as they do now otherwise) or lost and undid since: kept on, the merge made now would confirm them.
+            var pairs = entries.Where(IsMergeEntry).Select(PairOf).ToHashSet();
+            var ids = entries.Select(entry => entry.Id).ToHashSet();
+            var next = current is null
+                ? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds()))
+                : current with { Entries = new IssueEntries(current.Entries.Where(entry => !IsMergeEntry(entry) || ids.Contains(entry.Id) || !pairs.Contains(PairOf(entry)))) };
+            next = next.WrittenBy(actionId).Keeping(entries);
+            await states.SetStateAsync(next, cancellationToken);
+            return next;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Stops keeping the entries <paramref name="ids"/> with the issue's state (they are in the timeline); best effort.</summary>
+    public async Task ForgetEntriesAsync(int projectId, string fingerprint, IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        var gate = GateOf(projectId, fingerprint);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (await states.GetStateAsync(projectId, fingerprint, cancellationToken) is { } current && current.Entries.Any(entry => ids.Contains(entry.Id)))
+            {
+                await states.SetStateAsync(current with { Entries = new IssueEntries(current.Entries.Where(entry => !ids.Contains(entry.Id))) }, cancellationToken);
             }
         }
         catch (Exception failure) when (ErrorHub.Dashboard.Components.Layout.StoreErrorBoundary.IsStoreFailure(failure))
         {
-            // Best effort: a store that refuses the timeline now does not stop this change, whose own entry it keeps.
+            // Kept entries that are in the timeline already are only read again and found there.
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -432,7 +558,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         }
 
         // The entry kept with the state, when it is this one: its time is when the change was stored, not when it was made again.
-        var change = state.Entry is { } kept && kept.Id == id ? kept : NewEntry(projectId, fingerprint, by, kind, text, value, actionId);
+        var change = state.Entries.Find(id) ?? NewEntry(projectId, fingerprint, by, kind, text, value, actionId);
         await history.AddAsync(change, cancellationToken);
         return change;
     }
@@ -507,7 +633,7 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
         try
         {
             var current = await states.GetStateAsync(projectId, fingerprint, cancellationToken);
-            await EnsureEntryOfAsync(current, actionId, cancellationToken);
+            var missing = await EnsureEntriesOfAsync(current, actionId, cancellationToken);
 
             // This action's state is stored already when the state names it and the change would change nothing in it (the
             // same id sent with another change is that other change): the state stays as stored, its time included, so the
@@ -521,8 +647,8 @@ internal sealed class IssueTriage(IIssueStates states, IIssueActivity activity, 
             {
                 // Whole seconds: the stores keep no more, and an event in the same second as the change is not "after" it.
                 var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
-                next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now }).WrittenBy(actionId);
-                next = next with { Entry = NewEntry(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), actionId) };
+                next = change((current ?? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, now)) with { ChangedAt = now, Entries = missing }).WrittenBy(actionId);
+                next = next.Keeping([NewEntry(projectId, fingerprint, by, IssueChangeKind.Status, Describe(next), StoredStatus(next.Status), actionId)]);
                 await states.SetStateAsync(next, cancellationToken);
             }
         }

@@ -180,6 +180,40 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         (await KindsAsync(Checkout)).Should().HaveCount(3, "read again, nothing is added twice");
     }
 
+    [Fact]
+    public async Task Two_changes_whose_entries_ClickHouse_refused_are_in_the_activity_and_a_merge_it_refused_is_not()
+    {
+        // ClickHouse refuses the timeline for a while and takes the states: two changes in a row lose their entries, then it
+        // refuses a merge, which no one makes again. Until December 2026 a state kept only the latest change's entry (the
+        // assignment was missing for good) and a merge's entries were written before it (both activities said "Merged").
+        await StartAsync(ClickHouseFault.ErrorAnswer);
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
+        var admin = await _api.AdminAccountAsync();
+        using (var assigned = await _api.Admin.SendAsync(Request($"{Checkout}/assignee", new { assigneeId = admin.Id }, key: null)))
+        {
+            assigned.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
+        }
+
+        using (var resolved = await _api.Admin.SendAsync(Request($"{Checkout}/state", new { status = "resolved" }, key: null)))
+        {
+            resolved.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
+        }
+
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
+        using (var refused = await _api.Admin.SendAsync(Request($"{Checkout}/merge", new { sources = new[] { Cart } }, "merge-refused")))
+        {
+            refused.IsSuccessStatusCode.Should().BeFalse($"ClickHouse refused the merge: {await refused.Content.ReadAsStringAsync()}");
+        }
+
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+        var items = (await _api.GetJsonAsync($"/api/projects/1/issues/{Checkout}/activity")).GetProperty("items").EnumerateArray()
+            .Select(item => (item.GetProperty("kind").GetString(), item.GetProperty("text").GetString()))
+            .ToList();
+        items.Should().Equal([("status", "Resolved"), ("assignment", $"Assigned to {admin.Name}")], "each change once, and no merge");
+        (await _api.GetJsonAsync($"/api/projects/1/issues/{Cart}/activity")).GetProperty("items").GetArrayLength().Should().Be(0, "the merge was not made");
+        (await KindsAsync(Checkout)).Should().HaveCount(2, "read again, nothing is added twice");
+    }
+
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
         [.. (await _api.Server.Services.GetRequiredService<IIssueHistory>().GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];
 

@@ -71,6 +71,39 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
         (await Store.Issues.GetIssueAsync(1, Checkout))!.EventCount.Should().Be(3);
     }
 
+    [Fact]
+    public async Task A_merge_ClickHouse_refused_says_not_saved_and_no_page_tells_of_it()
+    {
+        // Until December 2026 the merge's entries were written before it: the page said "Not saved", and both issues'
+        // activity said "Merged" for good, though ClickHouse had refused the merge and no one made it again.
+        await Services.GetRequiredService<ErrorHub.Dashboard.Triage.IssueTriage>().ResolveAsync(1, Checkout);
+        _proxy.FaultOnly = head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains("issue_merges", StringComparison.Ordinal);
+        _proxy.Fault = ClickHouseFault.ErrorAnswer;
+        var navigation = Services.GetRequiredService<NavigationManager>();
+        navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
+        var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
+        cut.WaitForAssertion(() => cut.Find("select.merge-target").QuerySelectorAll("option").Length.Should().Be(2), TimeSpan.FromSeconds(60));
+
+        await cut.InvokeAsync(() => cut.Find("select.merge-target").Change(Checkout));
+        await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
+        cut.WaitForAssertion(
+            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"ClickHouse refused the merge ({_proxy.FaultedRequests} refused)"),
+            TimeSpan.FromSeconds(60));
+        (await _store.Merges.GetMergesAsync(1)).Should().BeEmpty("ClickHouse refused the merge");
+        _proxy.FaultOnly = _ => false;
+
+        // No one makes it again: each issue's page, opened now, tells what happened and nothing else.
+        navigation.NavigateTo(DashboardPaths.Issue(1, Checkout));
+        var target = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Checkout)));
+        target.WaitForAssertion(() => target.FindAll(".timeline-entry.timeline-kind-status").Should().ContainSingle(), TimeSpan.FromSeconds(60));
+        target.FindAll(".timeline-entry").Should().ContainSingle("the resolve, and no merge");
+        navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
+        var source = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
+        source.WaitForAssertion(() => source.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."), TimeSpan.FromSeconds(60));
+        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Status]);
+        (await KindsAsync(Cart)).Should().BeEmpty();
+    }
+
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
         [.. (await Store.History.GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];
 }

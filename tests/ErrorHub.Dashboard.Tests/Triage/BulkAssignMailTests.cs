@@ -172,7 +172,7 @@ public sealed class BulkAssignMailTests : IAsyncLifetime
         await workflow.SetSubscribedAsync(_shop.Id, Issues[2], _ana.Id, true);
         var merging = new IssueMerging(
             _services.GetRequiredService<IIssueMerges>(), _services.GetRequiredService<IIssueReader>(), _services.GetRequiredService<IIssueHistory>(),
-            new IssueMergeFeed(), _clock, workflow);
+            _triage, new IssueMergeFeed(), _clock, workflow);
 
         (await merging.MergeAsync(_shop.Id, Issues[0], [Issues[1], Issues[2]], new IssueActor(_ana.Id, "Ana"))).Should().BeNull();
 

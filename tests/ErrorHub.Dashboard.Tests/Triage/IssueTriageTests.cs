@@ -21,7 +21,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _store.SeedAsync([TestProjects.Shop], [Release(Start.AddHours(-2), "shop@2.4.1")]);
-        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock, releases: _store.Store.Releases);
+        _triage = new IssueTriage(_store.Store.Notifications.States, _store.Store.Notifications.Activity, _store.Store.Issues, _store.Store.History, _store.Store.Access, _clock, releases: _store.Store.Releases, merges: _store.Store.Merges);
     }
 
     public Task DisposeAsync()
@@ -388,7 +388,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
         // answer finds itself made. Until December 2026 the latter was refused ("merged already") and its entries were missing.
         var cart = Fingerprint("cart");
         await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
-        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, new IssueMergeFeed(), _clock);
+        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
         var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
         var merge = Guid.NewGuid();
         await ExecuteSqlAsync("CREATE TRIGGER refuse_merges BEFORE INSERT ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
@@ -413,6 +413,79 @@ public sealed class IssueTriageTests : IAsyncLifetime
         (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge]);
         (await KindsAsync(cart)).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge]);
     }
+
+    [Fact]
+    public async Task Two_changes_in_a_row_whose_entries_the_store_refused_are_both_in_the_timeline()
+    {
+        // The store refuses the timeline for a while (a full disk) and takes the states: the second change cannot add the
+        // first one's entry either. Until December 2026 a state kept only its own change's entry, and the first was lost.
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        await ExecuteSqlAsync(RefuseEntries);
+        await FluentActions.Awaiting(() => _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada)).Should().ThrowAsync<Exception>();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await FluentActions.Awaiting(() => _triage.ResolveAsync(Project, Checkout, by: ada)).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text, entry.At)).Should().Equal(
+            [(IssueChangeKind.Status, "Resolved", Start.AddMinutes(1)), (IssueChangeKind.Assignment, "Assigned to Ada Admin", Start)],
+            "each change is entered once, when the store took it");
+        (await Timeline.GetAsync(Project, Checkout)).Items.Should().HaveCount(2, "read again, nothing is added twice");
+
+        await _triage.ReopenAsync(Project, Checkout, by: ada);
+        (await _store.Store.Notifications.States.GetStateAsync(Project, Checkout))!.Entries.Select(entry => entry.Text).Should().Equal(
+            ["Reopened"], "a state keeps only the entries not known to be in the timeline");
+    }
+
+    [Fact]
+    public async Task A_merge_and_an_unmerge_the_store_refused_and_no_one_made_again_are_in_no_timeline()
+    {
+        // Until December 2026 their entries were written before them, so the timelines told of a merge and an unmerge that
+        // were never made while the page said "Not saved".
+        var cart = Fingerprint("cart");
+        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
+        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        await ExecuteSqlAsync("CREATE TRIGGER refuse_merges BEFORE INSERT ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_merges");
+
+        (await Timeline.GetAsync(Project, Checkout)).Items.Should().BeEmpty("the merge was not made");
+        (await Timeline.GetAsync(Project, cart)).Items.Should().BeEmpty();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _triage.ResolveAsync(Project, Checkout, by: ada);
+        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Status], "the next change adds no entry of the merge either");
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        (await merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().BeNull("merged by another click, it is entered once");
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await ExecuteSqlAsync("CREATE TRIGGER refuse_unmerges BEFORE DELETE ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(() => merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_unmerges");
+
+        (await Timeline.GetAsync(Project, cart)).Items.Select(entry => entry.Kind).Should().Equal([IssueChangeKind.Merge], "the unmerge was not made");
+        (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => entry.Kind).Should().Equal([IssueChangeKind.Merge, IssueChangeKind.Status]);
+        (await _store.Store.Merges.GetMergesAsync(Project)).Should().ContainKey(cart);
+    }
+
+    [Fact]
+    public async Task A_merge_whose_entries_the_store_refused_and_that_no_one_made_again_is_in_both_timelines()
+    {
+        var cart = Fingerprint("cart");
+        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
+        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        await ExecuteSqlAsync(RefuseEntries);
+        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], new IssueActor(TemporaryStore.Admin.Id, "Ada Admin"), Guid.NewGuid())).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        (await _store.Store.Merges.GetMergesAsync(Project)).Should().ContainKey(cart, "the store took the merge");
+
+        // The issue merged into is the one people read: its timeline adds the entries of both sides.
+        (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text)).Should().Equal([(IssueChangeKind.Merge, "Merged “NullReferenceException: cart” into this issue (1 event)")]);
+        (await KindsAsync(cart)).Should().Equal([IssueChangeKind.Merge]);
+        (await Timeline.GetAsync(Project, Checkout)).Items.Should().HaveCount(1, "read again, nothing is added twice");
+    }
+
+    private const string RefuseEntries = "CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
 
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
         [.. (await _store.Store.History.GetChangesAsync(new IssueChangeQuery(Project, issue))).Items.Select(entry => entry.Kind)];
