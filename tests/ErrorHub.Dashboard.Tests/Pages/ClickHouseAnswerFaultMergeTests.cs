@@ -77,8 +77,8 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
         // Until December 2026 the merge's entries were written before it: the page said "Not saved", and both issues'
         // activity said "Merged" for good, though ClickHouse had refused the merge and no one made it again.
         await Services.GetRequiredService<ErrorHub.Dashboard.Triage.IssueTriage>().ResolveAsync(1, Checkout);
-        _proxy.FaultOnly = head => head.Contains("INSERT INTO", StringComparison.OrdinalIgnoreCase) && head.Contains("issue_merges", StringComparison.Ordinal);
-        _proxy.Fault = ClickHouseFault.ErrorAnswer;
+        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
+        Proxy.Fault = ClickHouseFault.ErrorAnswer;
         var navigation = Services.GetRequiredService<NavigationManager>();
         navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
         var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
@@ -87,10 +87,10 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
         await cut.InvokeAsync(() => cut.Find("select.merge-target").Change(Checkout));
         await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
         cut.WaitForAssertion(
-            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"ClickHouse refused the merge ({_proxy.FaultedRequests} refused)"),
+            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"ClickHouse refused the merge ({Proxy.FaultedRequests} refused)"),
             TimeSpan.FromSeconds(60));
-        (await _store.Merges.GetMergesAsync(1)).Should().BeEmpty("ClickHouse refused the merge");
-        _proxy.FaultOnly = _ => false;
+        (await Store.Merges.GetMergesAsync(1)).Should().BeEmpty("ClickHouse refused the merge");
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
 
         // No one makes it again: each issue's page, opened now, tells what happened and nothing else.
         navigation.NavigateTo(DashboardPaths.Issue(1, Checkout));
