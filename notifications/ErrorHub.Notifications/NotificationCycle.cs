@@ -346,7 +346,8 @@ internal sealed class NotificationCycle(
         var byUsers = rule.Trigger == AlertTrigger.UserFrequency;
         var window = TimeSpan.FromMinutes(rule.WindowMinutes);
         var cooldown = rule.CooldownMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : _options.DefaultCooldown;
-        var ignored = (await states.GetStatesAsync(context.Project.Id, IssueStatus.Ignored, cancellationToken)).ToDictionary(s => s.Fingerprint, StringComparer.Ordinal);
+        // The hot issues' states only (null: not ignored), read as they come up, however many issues the project ignored.
+        var ignored = new Dictionary<string, IssueState?>(StringComparer.Ordinal);
         var mailed = new HashSet<string>(StringComparer.Ordinal);
         var lateEnds = LateWindowEnds(late, context.Now, window).ToHashSet();
         foreach (var end in FrequencyWindowEnds(checkedUntil, context.Now, window).Concat(lateEnds).Distinct().Order())
@@ -360,14 +361,21 @@ internal sealed class NotificationCycle(
                 Sort = byUsers ? ActivitySort.Users : ActivitySort.Events,
                 Limit = 100,
             };
-            foreach (var hot in await activity.GetActivityAsync(query, cancellationToken))
+            var hotIssues = await activity.GetActivityAsync(query, cancellationToken);
+            var unread = hotIssues.Select(hot => hot.Fingerprint).Where(fingerprint => ignored.TryAdd(fingerprint, null)).ToList();
+            foreach (var state in await states.GetStatesOfAsync(context.Project.Id, unread, cancellationToken))
+            {
+                ignored[state.Fingerprint] = state.Status == IssueStatus.Ignored ? state : null;
+            }
+
+            foreach (var hot in hotIssues)
             {
                 if (mailed.Contains(hot.Fingerprint))
                 {
                     continue; // one mail per round, however many missed windows held the spike
                 }
 
-                if (ignored.TryGetValue(hot.Fingerprint, out var ignore) && await IsStillIgnoredAsync(ignore, context.Now, cancellationToken))
+                if (ignored.GetValueOrDefault(hot.Fingerprint) is { } ignore && await IsStillIgnoredAsync(ignore, context.Now, cancellationToken))
                 {
                     continue; // someone decided this issue is not worth attention: its spikes are not either
                 }

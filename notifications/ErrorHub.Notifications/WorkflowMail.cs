@@ -480,8 +480,9 @@ public sealed partial class WorkflowMail
             Add(subscription.UserId, subscription.Fingerprint, subscription.Reason);
         }
 
+        // The changed issues' states only, however many the project has.
         IReadOnlyList<IssueState> assigned = fingerprints.Count > 1
-            ? await _states.GetStatesAsync(projectId, cancellationToken: cancellationToken)
+            ? await _states.GetStatesOfAsync(projectId, fingerprints, cancellationToken)
             : await _states.GetStateAsync(projectId, fingerprints[0], cancellationToken) is { } one ? [one] : [];
         var wanted = fingerprints.ToHashSet(StringComparer.Ordinal);
         foreach (var state in assigned.Where(state => state.AssigneeId is not null && wanted.Contains(state.Fingerprint) && !known.Contains((state.Fingerprint, state.AssigneeId!.Value))))

@@ -25,6 +25,24 @@ public interface IIssueStates
 
     /// <summary>The project's stored states (with <paramref name="status"/> only, when given), by fingerprint.</summary>
     Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The stored states of the named issues (an issue without one is left out), by fingerprint: what a page of the issue
+    /// list shows, read without reading the project's other states.
+    /// </summary>
+    async Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var wanted = fingerprints.ToHashSet(StringComparer.Ordinal);
+        return wanted.Count == 0 ? [] : [.. (await GetStatesAsync(projectId, cancellationToken: cancellationToken)).Where(state => wanted.Contains(state.Fingerprint))];
+    }
+
+    /// <summary>
+    /// The stored states that name an assignee or are ignored until a time, by fingerprint: with those whose events could
+    /// have moved them, the few the issue list's tabs and its assignee filter depend on, however many issues were triaged.
+    /// </summary>
+    async Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
+        [.. (await GetStatesAsync(projectId, cancellationToken: cancellationToken)).Where(state => state.AssigneeId is not null || state.Status == IssueStatus.Ignored && state.IgnoredUntil is not null)];
 }
 
 public enum IssueStatus

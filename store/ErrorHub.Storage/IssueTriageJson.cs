@@ -13,6 +13,8 @@ internal static class IssueTriageJson
 {
     public const string IgnoredUntilEventsField = "ignoredUntilEvents";
     public const string IgnoredUntilUsersField = "ignoredUntilUsers";
+    public const string IgnoredUntilField = "ignoredUntil";
+    public const string AssigneeIdField = "assigneeId";
 
     public static string Serialize(IssueState state)
     {
@@ -70,10 +72,10 @@ internal static class IssueTriageJson
 
 internal sealed record IssueTriageDetails(
     string? ResolvedAfterRelease,
-    long? IgnoredUntil,
+    [property: JsonPropertyName(IssueTriageJson.IgnoredUntilField)] long? IgnoredUntil,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilEventsField)] long? IgnoredUntilEvents,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilUsersField)] long? IgnoredUntilUsers,
-    Guid? AssigneeId,
+    [property: JsonPropertyName(IssueTriageJson.AssigneeIdField)] Guid? AssigneeId,
     string? Actions,
     IssueTriageEntry? Entry = null,
     IReadOnlyList<IssueTriageEntry>? Entries = null)

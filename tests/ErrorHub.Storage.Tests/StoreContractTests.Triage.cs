@@ -30,6 +30,28 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task States_are_read_by_name_and_the_assigned_or_timed_ones_alone_without_the_others()
+    {
+        var assignee = Guid.NewGuid();
+        var states = Store.Notifications.States;
+        var assigned = new IssueState(Project, "assigned", IssueStatus.Unresolved, T0) { AssigneeId = assignee };
+        var timed = new IssueState(Project, "it's \\ timed", IssueStatus.Ignored, T0) { IgnoredUntil = T0.AddHours(1) };
+        var counted = new IssueState(Project, "counted", IssueStatus.Ignored, T0) { IgnoredUntilEvents = 10 };
+        var resolvedAssigned = new IssueState(Project, "resolved-assigned", IssueStatus.Resolved, T0) { AssigneeId = assignee, Actions = "0123456789abcdef0123456789abcdef" };
+        var resolved = Enumerable.Range(0, 50).Select(i => new IssueState(Project, $"resolved-{i:D2}", IssueStatus.Resolved, T0) { ResolvedInRelease = "shop@2.4.1" }).ToList();
+        await states.SetStatesAsync([assigned, timed, counted, resolvedAssigned, .. resolved, new IssueState(Project + 1, "assigned", IssueStatus.Unresolved, T0) { AssigneeId = assignee }]);
+        // Reassigned to nobody later: the latest state counts.
+        await states.SetStateAsync(resolved[7] with { AssigneeId = assignee });
+        await states.SetStateAsync(resolved[7]);
+
+        (await states.GetStatesOfAsync(Project, ["resolved-03", "counted", "unknown", "counted", "it's \\ timed"]))
+            .Should().Equal(counted, timed, resolved[3]);
+        (await states.GetStatesOfAsync(Project, [])).Should().BeEmpty();
+        (await states.GetStatesOfAsync(Project + 2, ["assigned"])).Should().BeEmpty();
+        (await states.GetAssignedOrTimedStatesAsync(Project)).Should().Equal(assigned, timed, resolvedAssigned);
+    }
+
+    [Fact]
     public async Task Lists_narrow_to_named_issues_or_leave_them_out_with_and_without_other_filters()
     {
         await Store.Events.InsertEventsAsync(

@@ -42,13 +42,14 @@ internal static class IssuesApi
 
             var state = IssueListState.From(query["q"], query["environment"], query["release"], query["level"], query["range"], query["sort"], query["order"], null, query["status"], query["assigned"], query["bookmarked"]);
             var now = clock.GetUtcNow();
-            var views = await triage.EvaluateAsync(projectId, cancellationToken);
+            var views = await triage.EvaluateForListAsync(projectId, cancellationToken);
             var listQuery = state.ToQuery(projectId, now) with { Offset = offset, Limit = limit };
             var filter = await triage.FilterForTabAsync(projectId, state.Status, listQuery.Filter, views, now, cancellationToken);
             filter = await IssueAssigneeFilter.ApplyAsync(filter, state.Assigned, user, accounts, views, cancellationToken);
             var mine = await IssueBookmarkFilter.MineAsync(bookmarks, projectId, user, cancellationToken);
             filter = IssueBookmarkFilter.Apply(filter, state.Bookmarked, mine);
             var page = await issues.GetIssuesAsync(listQuery with { Filter = filter }, cancellationToken);
+            views = await triage.WithIssuesAsync(projectId, views, page.Items.Select(issue => issue.Fingerprint), cancellationToken);
             var next = offset + page.Items.Count < page.TotalCount && page.Items.Count > 0 ? OffsetCursor(offset + page.Items.Count) : null;
             return Results.Json(
                 new ApiIssueList([.. page.Items.Select(issue => ApiIssue.From(issue, views.GetValueOrDefault(issue.Fingerprint) ?? IssueTriageView.Untriaged) with { IsBookmarked = mine.Contains(issue.Fingerprint) })], page.TotalCount, next),

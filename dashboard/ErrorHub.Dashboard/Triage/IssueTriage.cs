@@ -61,9 +61,60 @@ internal sealed class IssueTriage(
     /// aggregates), and a third, for all of them at once, only when some of those issues have had events since the last
     /// render: what their events since their change are.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(int projectId, CancellationToken cancellationToken = default) =>
+        await EvaluateAsync(projectId, await states.GetStatesAsync(projectId, cancellationToken: cancellationToken), null, cancellationToken);
+
+    /// <summary>
+    /// What the issue list's tabs and assignee filter depend on, as <see cref="EvaluateAsync(int, CancellationToken)"/> finds it,
+    /// without reading the project's other states: the assigned issues, those ignored until a time, and the resolved or ignored
+    /// ones whose events could have moved them. Every other triaged issue stands as stored; <see cref="WithIssuesAsync"/> adds
+    /// a page's. A project with hundreds of thousands of resolved issues then reads what one with a few does.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateForListAsync(int projectId, CancellationToken cancellationToken = default)
     {
-        var stored = await states.GetStatesAsync(projectId, cancellationToken: cancellationToken);
+        var seen = await SeenAfterChangesAsync(projectId, cancellationToken);
+        var stored = (await states.GetStatesOfAsync(projectId, seen.Keys, cancellationToken))
+            .Concat(await states.GetAssignedOrTimedStatesAsync(projectId, cancellationToken))
+            .DistinctBy(state => state.Fingerprint, StringComparer.Ordinal)
+            .ToList();
+        return await EvaluateAsync(projectId, stored, seen, cancellationToken);
+    }
+
+    /// <summary>
+    /// <paramref name="views"/> (from <see cref="EvaluateForListAsync"/>) with the triage of <paramref name="fingerprints"/>, a
+    /// page of the list, where it is missing: their states read by name. No event since its change could have moved such an
+    /// issue, so it stands as stored.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, IssueTriageView>> WithIssuesAsync(
+        int projectId, IReadOnlyDictionary<string, IssueTriageView> views, IEnumerable<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(views);
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var missing = fingerprints.Where(fingerprint => !views.ContainsKey(fingerprint)).Distinct(StringComparer.Ordinal).ToList();
+        if (missing.Count == 0)
+        {
+            return views;
+        }
+
+        var now = clock.GetUtcNow();
+        Dictionary<string, IssueTriageView>? added = null;
+
+        // An unresolved issue assigned to nobody is untriaged in the list, as in the whole project's evaluation.
+        foreach (var state in (await states.GetStatesOfAsync(projectId, missing, cancellationToken)).Where(state => state.Status != IssueStatus.Unresolved || state.AssigneeId is not null))
+        {
+            added ??= new Dictionary<string, IssueTriageView>(views, StringComparer.Ordinal);
+            added[state.Fingerprint] = state.Status == IssueStatus.Unresolved ? new IssueTriageView(TriageStatus.Unresolved, state) : Evaluate(state, null, now);
+        }
+
+        return added ?? views;
+    }
+
+    private async Task<Dictionary<string, IssueSeenAfterChange>> SeenAfterChangesAsync(int projectId, CancellationToken cancellationToken) =>
+        (await activity.GetIssuesSeenAfterChangesAsync(projectId, cancellationToken)).ToDictionary(issue => issue.Fingerprint, StringComparer.Ordinal);
+
+    private async Task<IReadOnlyDictionary<string, IssueTriageView>> EvaluateAsync(
+        int projectId, IReadOnlyList<IssueState> stored, Dictionary<string, IssueSeenAfterChange>? seenAfterChanges, CancellationToken cancellationToken)
+    {
         var views = new Dictionary<string, IssueTriageView>(StringComparer.Ordinal);
 
         // An unresolved issue is in it only when it is assigned to someone: the list shows and filters by whom.
@@ -81,7 +132,7 @@ internal sealed class IssueTriage(
         // Only a resolved issue or an ignore until N more events or users, with events after its change, can have been moved
         // by them; the store finds those without reading events. An issue ignored for good or until a time is judged by its
         // state and the clock alone: however noisy, its events are never read here.
-        var seen = (await activity.GetIssuesSeenAfterChangesAsync(projectId, cancellationToken)).ToDictionary(issue => issue.Fingerprint, StringComparer.Ordinal);
+        var seen = seenAfterChanges ?? await SeenAfterChangesAsync(projectId, cancellationToken);
         var now = clock.GetUtcNow();
         var unknown = new List<(IssueState State, IssueSeenAfterChange Seen)>();
         foreach (var state in waiting)

@@ -30,6 +30,32 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
     public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
         ReadAsync(projectId, "", status is { } wanted ? $"HAVING state_status = {ClickHouseSql.Quote(StoredNames.Of(wanted))}" : "", cancellationToken);
 
+    // Fingerprints of a page at a time: each read names at most this many, so no statement outgrows the server's limits.
+    private const int FingerprintsPerRead = 1_000;
+
+    public async Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var found = new List<IssueState>();
+        foreach (var chunk in fingerprints.Distinct(StringComparer.Ordinal).Chunk(FingerprintsPerRead))
+        {
+            found.AddRange(await ReadAsync(projectId, $"AND fingerprint IN ({string.Join(", ", chunk.Select(ClickHouseSql.Quote))})", "", cancellationToken));
+        }
+
+        return [.. found.OrderBy(state => state.Fingerprint, StringComparer.Ordinal)];
+    }
+
+    // The latest row's triage names an assignee, or an ignore's end time; a false match only reads a state more.
+    public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            projectId,
+            "",
+            $"""
+            HAVING visitParamHas(state_triage, {ClickHouseSql.Quote(IssueTriageJson.AssigneeIdField)})
+                OR (state_status = {ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Ignored))} AND visitParamHas(state_triage, {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilField)}))
+            """,
+            cancellationToken);
+
     private Task<IReadOnlyList<IssueState>> ReadAsync(int projectId, string where, string having, CancellationToken cancellationToken) =>
         client.QueryAsync(
             $"""

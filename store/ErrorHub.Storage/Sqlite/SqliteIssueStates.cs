@@ -65,7 +65,28 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
     public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
         ReadAsync(projectId, null, status, cancellationToken);
 
-    private async Task<IReadOnlyList<IssueState>> ReadAsync(int projectId, string? fingerprint, IssueStatus? status, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        return fingerprints.Count == 0
+            ? Task.FromResult<IReadOnlyList<IssueState>>([])
+            : ReadAsync(projectId, null, null, cancellationToken, fingerprints: System.Text.Json.JsonSerializer.Serialize<IReadOnlyCollection<string>>([.. fingerprints.Distinct(StringComparer.Ordinal)], FingerprintJson.Default.IReadOnlyCollectionString));
+    }
+
+    // An unreadable triage names nothing, as the state read from it does.
+    public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            projectId,
+            null,
+            null,
+            cancellationToken,
+            condition: $"""
+                AND json_valid(triage)
+                AND (json_extract(triage, '$.{IssueTriageJson.AssigneeIdField}') IS NOT NULL
+                     OR status = '{StoredNames.Of(IssueStatus.Ignored)}' AND json_extract(triage, '$.{IssueTriageJson.IgnoredUntilField}') IS NOT NULL)
+                """);
+
+    private async Task<IReadOnlyList<IssueState>> ReadAsync(int projectId, string? fingerprint, IssueStatus? status, CancellationToken cancellationToken, string? fingerprints = null, string condition = "")
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -74,13 +95,20 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
             FROM issue_states
             WHERE project_id = $project
             {(fingerprint is null ? "" : "AND fingerprint = $fingerprint")}
+            {(fingerprints is null ? "" : "AND fingerprint IN (SELECT value FROM json_each($fingerprints))")}
             {(status is null ? "" : "AND status = $status")}
+            {condition}
             ORDER BY fingerprint
             """;
         command.Parameters.AddWithValue("$project", projectId);
         if (fingerprint is not null)
         {
             command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        }
+
+        if (fingerprints is not null)
+        {
+            command.Parameters.AddWithValue("$fingerprints", fingerprints);
         }
 
         if (status is { } wanted)

@@ -34,6 +34,12 @@ if (args is ["tabs-at-scale", .. var tabsArgs])
     return;
 }
 
+if (args is ["states-at-scale", .. var statesArgs])
+{
+    await StatesAtScale.RunAsync(statesArgs);
+    return;
+}
+
 if (args is ["row-bytes"])
 {
     RowBytes.Run();
