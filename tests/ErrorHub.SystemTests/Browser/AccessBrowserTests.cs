@@ -174,6 +174,9 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
         {
             await BrowserSignIn.SignInAsMemberAsync(here, dashboard, "projects/2/issues");
             await BrowserSignIn.SignInAsMemberAsync(there, dashboard, "projects/2/issues");
+            // Both pages settled: a page still starting its circuit when the sign-out lands has its negotiation refused (401),
+            // which its console rightly reports; here the other browser's page is one already open.
+            await BrowserSignIn.WaitUntilInteractiveAsync(there);
             await BrowserSignIn.WaitUntilInteractiveAsync(here);
             await here.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
             await Expect(here).ToHaveURLAsync(dashboard.Url("login?signedOut=everywhere").ToString());
