@@ -3,6 +3,7 @@ using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Smtp;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace ErrorHub.Notifications.Tests;
@@ -30,8 +31,8 @@ public abstract class RoundEndsAtStoreFailureTests(SmtpServerFixture smtp) : IAs
     /// <summary>The store stops answering (true) or answers again (false).</summary>
     private protected abstract Task FailStoreAsync(bool failing);
 
-    /// <summary>How many projects the failing round asked the store about (the calls that waited out its timeout).</summary>
-    private protected abstract int ProjectsAskedWhileFailing { get; }
+    /// <summary>How many store calls of the failing round waited out the timeout (each a read or a write the store did not answer).</summary>
+    private protected abstract int StoreCallsThatWaitedOut { get; }
 
     public virtual async Task InitializeAsync()
     {
@@ -64,7 +65,7 @@ public abstract class RoundEndsAtStoreFailureTests(SmtpServerFixture smtp) : IAs
         var failures = Harness.Log.Entries.Where(e => e.Message.Contains("could not be evaluated", StringComparison.Ordinal)).ToList();
         failures.Should().ContainSingle("the round ends at the store's first failure, not after one per project")
             .Which.Message.Should().Contain(GivenUp);
-        ProjectsAskedWhileFailing.Should().Be(1, "the other projects are not asked: each would wait out the same timeout");
+        StoreCallsThatWaitedOut.Should().Be(1, "the other projects are not asked: each would wait out the same timeout");
         Smtp.Messages().Should().BeEmpty();
 
         Harness.Time.Advance(TimeSpan.FromMinutes(1));
@@ -114,7 +115,7 @@ public sealed class ClickHouseRoundEndsAtStoreFailureTests(SmtpServerFixture smt
         return Task.CompletedTask;
     }
 
-    private protected override int ProjectsAskedWhileFailing => _proxy.HeldRequests;
+    private protected override int StoreCallsThatWaitedOut => _proxy.HeldRequests;
 
     public override async Task DisposeAsync()
     {
@@ -156,7 +157,45 @@ public sealed class SqliteRoundEndsAtStoreFailureTests(SmtpServerFixture smtp) :
         }
     }
 
-    private protected override int ProjectsAskedWhileFailing => _busy;
+    private protected override int StoreCallsThatWaitedOut => _busy;
+
+    /// <summary>
+    /// The participants' mail of issues that happened again after they were resolved, with the write lock held: the round
+    /// ends at the first mail the store cannot record. Until December 2026 the worker waited out the busy timeout for each
+    /// such issue in turn (its failure was logged and the next issue tried), then once more for the project's progress.
+    /// </summary>
+    [Fact]
+    public async Task A_round_that_cannot_record_a_regressions_participant_mail_ends_there_and_every_one_arrives_once_the_store_answers()
+    {
+        string[] fingerprints = ["fp-cart", "fp-pay", "fp-ship"];
+        var shop = await Harness.CreateProjectAsync("shop");
+        var ana = await Harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await Harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { Rules = [] });
+        await Harness.InsertAsync([.. fingerprints.Select(fp => Crashes.Checkout(shop.Id, Harness.Time.GetUtcNow().AddMinutes(-5), fp))]);
+        await Harness.RoundAsync();
+        var workflow = Harness.Services.GetRequiredService<WorkflowMail>();
+        foreach (var fingerprint in fingerprints)
+        {
+            await Harness.States.SetStateAsync(new IssueState(shop.Id, fingerprint, IssueStatus.Resolved, Harness.Time.GetUtcNow().AddMinutes(-1)));
+            await workflow.SetSubscribedAsync(shop.Id, fingerprint, ana.Id, true);
+        }
+
+        await Harness.InsertAsync([.. fingerprints.Select(fp => Crashes.Checkout(shop.Id, Harness.Time.GetUtcNow().AddSeconds(-10), fp, release: "shop@2.4.2"))]);
+        await FailStoreAsync(true);
+        await Harness.RoundAsync().WaitAsync(TimeSpan.FromMinutes(4));
+        await FailStoreAsync(false);
+
+        StoreCallsThatWaitedOut.Should().Be(1, "the round ends at the first mail the store cannot record, not after one wait per issue");
+        Harness.Log.Entries.Should().ContainSingle(e => e.Exception is SqliteException).Which.Message.Should().Contain("the store is not answering. The round ends here");
+        Smtp.Messages().Should().BeEmpty();
+
+        Harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await Harness.RoundAsync();
+        Harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await Harness.RoundAsync();
+        Smtp.Messages().Select(m => m.TextBody ?? "").Should().HaveCount(3, "one mail per regression, none lost, none twice")
+            .And.OnlyContain(text => text.StartsWith("A resolved issue happened again", StringComparison.Ordinal));
+    }
 
     public override async Task DisposeAsync()
     {
