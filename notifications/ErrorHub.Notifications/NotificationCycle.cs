@@ -53,6 +53,10 @@ internal sealed class NotificationCycle(
     /// <summary>
     /// One round: evaluate every project's rules, then deliver what is due. With <paramref name="workUntil"/>,
     /// nothing new is started after that time (the lease is only safe until then); the rest waits for the next round.
+    /// A store that stops answering ends the round at its first failure (<see cref="StoreNotAnswering"/>): the other
+    /// projects and the delivery would each wait out the same timeout, holding the worker for minutes. What they owe waits
+    /// for the next round, which finds the same occasions again (a project's progress is saved only once all it found is
+    /// recorded, each occasion once by its key). A project that fails for another reason is skipped, the others evaluated.
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken, DateTimeOffset? workUntil = null)
     {
@@ -66,6 +70,11 @@ internal sealed class NotificationCycle(
             try
             {
                 await EvaluateAsync(project, cancellationToken);
+            }
+            catch (Exception ex) when (StoreNotAnswering.Is(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                NotificationLog.StoreNotAnswering(logger, project.Id, ex);
+                return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

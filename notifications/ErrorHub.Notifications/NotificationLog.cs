@@ -8,6 +8,10 @@ internal static partial class NotificationLog
     [LoggerMessage(EventId = 9001, Level = LogLevel.Warning, Message = "Alerts of project {ProjectId} could not be evaluated; trying again next round")]
     public static partial void EvaluationFailed(ILogger logger, int projectId, Exception exception);
 
+    // One warning per round, not one per project: a round ends at the store's first failure to answer.
+    [LoggerMessage(EventId = 9017, Level = LogLevel.Warning, Message = "Alerts of project {ProjectId} could not be evaluated: the store is not answering. The round ends here; the other projects and the mail due wait for the next round")]
+    public static partial void StoreNotAnswering(ILogger logger, int projectId, Exception exception);
+
     [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Rule {RuleId} of project {ProjectId} fired, but nobody gets its mail (no members who want it, no extra addresses)")]
     public static partial void NoRecipients(ILogger logger, int projectId, string ruleId);
 

@@ -215,7 +215,9 @@ public sealed partial class WorkflowMail
     /// <summary>
     /// A resolved issue was seen again (<paramref name="what"/> says when and in which release): its participants hear it
     /// whether or not a regression rule mails them, once per regression (<paramref name="resolvedAt"/> names it). Those in
-    /// <paramref name="alreadyTold"/> (recipients of the rule's mail about it) are left out. Never throws.
+    /// <paramref name="alreadyTold"/> (recipients of the rule's mail about it) are left out. Throws only when the store is
+    /// not answering (<see cref="StoreNotAnswering"/>): the notification round then ends rather than waiting out the same
+    /// timeout for each regressed issue; it is asked again next round (its key keeps it single).
     /// </summary>
     internal async Task RegressedAsync(int projectId, string fingerprint, DateTimeOffset resolvedAt, string what, IReadOnlySet<string> alreadyTold, CancellationToken cancellationToken = default)
     {
@@ -234,7 +236,7 @@ public sealed partial class WorkflowMail
                 cancellationToken,
                 alreadyTold);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !StoreNotAnswering.Is(ex))
         {
             NotificationLog.WorkflowFailed(_logger, projectId, ex);
         }

@@ -105,6 +105,11 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     /// </summary>
     public Func<string, bool>? HoldOnly { get; set; }
 
+    /// <summary>How many requests <see cref="HoldOnly"/> picked and held so far: how many a client sent to a store that did not answer.</summary>
+    public int HeldRequests => Volatile.Read(ref _heldCount);
+
+    private int _heldCount;
+
     /// <summary>Completes when the first request <see cref="HoldOnly"/> picked has arrived and is held.</summary>
     public Task FirstHeld => _held.Task;
 
@@ -186,6 +191,7 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
 
             if (HoldOnly is { } hold && hold(RequestHead(request)))
             {
+                Interlocked.Increment(ref _heldCount);
                 _held.TrySetResult();
                 await _released.Task.WaitAsync(_stop.Token);
             }
