@@ -70,6 +70,7 @@ internal sealed partial class ProjectAdmin(
     public async Task<string?> AddKeyAsync(Guid adminId, int projectId, string? label, CancellationToken cancellationToken = default) =>
         await Refuse(adminId, cancellationToken)
         ?? (string.IsNullOrWhiteSpace(label) || label.Trim().Length > MaxNameLength ? $"Name the key (up to {MaxNameLength} characters), e.g. after the app that uses it." : null)
+        ?? OneLineProblem(label!, "A key's name")
         ?? (await projects.AddKeyAsync(projectId, ProjectKey.NewPublicKey(), label!.Trim(), clock.GetUtcNow(), cancellationToken) ? null : "There is no such project.");
 
     /// <summary>A new key with the old one's label, then the old one revoked: apps must switch to the new DSN.</summary>
@@ -159,7 +160,34 @@ internal sealed partial class ProjectAdmin(
     }
 
     private static string? NameProblem(string? name) =>
-        string.IsNullOrWhiteSpace(name) || name.Trim().Length > MaxNameLength ? $"Enter a name of up to {MaxNameLength} characters." : null;
+        string.IsNullOrWhiteSpace(name) || name.Trim().Length > MaxNameLength ? $"Enter a name of up to {MaxNameLength} characters." : OneLineProblem(name, "A project's name");
+
+    /// <summary>
+    /// Names are shown in lists, page titles and the subjects of alert e-mails: a line break, NUL or other control
+    /// character would garble them, and broken UTF-16 cannot be stored faithfully (the rule of API token names).
+    /// </summary>
+    private static string? OneLineProblem(string name, string what)
+    {
+        var trimmed = name.AsSpan().Trim();
+        for (var i = 0; i < trimmed.Length; i++)
+        {
+            if (char.IsControl(trimmed[i]))
+            {
+                return $"{what} is one line of text, without control characters.";
+            }
+
+            if (char.IsHighSurrogate(trimmed[i]) && i + 1 < trimmed.Length && char.IsLowSurrogate(trimmed[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(trimmed[i]))
+            {
+                return $"{what} must be valid Unicode text.";
+            }
+        }
+
+        return null;
+    }
 
     private async Task<string?> Refuse(Guid adminId, CancellationToken cancellationToken) =>
         await accounts.AdminAsync(adminId, cancellationToken) is null ? "Only an admin can manage projects." : null;

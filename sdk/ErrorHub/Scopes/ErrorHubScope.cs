@@ -22,10 +22,17 @@ public sealed class ErrorHubScope
     private UserInfo? _user;
     private IReadOnlyList<string>? _fingerprint;
 
+    /// <summary>
+    /// The most breadcrumbs a scope keeps and an event carries, whatever MaxBreadcrumbs says: ingest keeps the newest 100
+    /// of an event, and more would hold memory for as long as the app runs (the process's scope) and could make the
+    /// event larger than MaxBatchBytes, so that it is dropped.
+    /// </summary>
+    internal const int MostBreadcrumbs = 100;
+
     internal ErrorHubScope(ErrorHubScope? parent, int maxBreadcrumbs)
     {
         Parent = parent;
-        _maxBreadcrumbs = Math.Max(0, maxBreadcrumbs);
+        _maxBreadcrumbs = Math.Clamp(maxBreadcrumbs, 0, MostBreadcrumbs);
     }
 
     internal ErrorHubScope? Parent { get; }
@@ -124,7 +131,7 @@ public sealed class ErrorHubScope
             breadcrumbs = breadcrumbs.OrderBy(b => b.Timestamp).ToList();
         }
 
-        for (var i = Math.Max(0, breadcrumbs.Count - maxBreadcrumbs); i < breadcrumbs.Count; i++)
+        for (var i = Math.Max(0, breadcrumbs.Count - Math.Clamp(maxBreadcrumbs, 0, MostBreadcrumbs)); i < breadcrumbs.Count; i++)
         {
             errorEvent.Breadcrumbs.Add(breadcrumbs[i]);
         }

@@ -119,6 +119,15 @@ internal sealed partial class DiskSpool
     {
         foreach (var path in BatchFilesOldestFirst())
         {
+            if (NotAFileTheSdkWrote(path) is { } notAFile)
+            {
+                // Never opened: a FIFO would block the sender's loop, a link to a device would be read without end.
+                LogCorrupt(_logger, Path.GetFileName(path), notAFile, 1);
+                TryDelete(path);
+                _drops.Add(SdkDropReason.SendFailed, 1);
+                continue;
+            }
+
             if (TryLock(path) is not { } file)
             {
                 continue; // another sender holds it, or it was sent and deleted meanwhile
@@ -232,9 +241,9 @@ internal sealed partial class DiskSpool
 
             try
             {
-                if (new FileInfo(taken).Length <= MaxDropsFileBytes)
+                if (NotAFileTheSdkWrote(taken) is null && ReadAtMost(taken, MaxDropsFileBytes) is { } text)
                 {
-                    foreach (var line in File.ReadLines(taken))
+                    foreach (var line in text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                     {
                         var parts = line.Split(' ');
                         if (parts.Length == 2 && knownReasons.Contains(parts[0])
@@ -317,8 +326,9 @@ internal sealed partial class DiskSpool
             return;
         }
 
-        // A newer SDK's files are neither this SDK's to delete nor to count: that SDK keeps its own limit.
-        files.RemoveAll(f => IsNewerFormat(f.FullName));
+        // A newer SDK's files are neither this SDK's to delete nor to count: that SDK keeps its own limit. Nor are links
+        // and FIFOs (never opened here; the next read deletes them): a link's length is its target's.
+        files.RemoveAll(f => NotAFileTheSdkWrote(f.FullName) is not null || IsNewerFormat(f.FullName));
         total = files.Sum(f => f.Length);
         for (var i = 0; i < files.Count && total > _maxBytes; i++)
         {
@@ -341,6 +351,39 @@ internal sealed partial class DiskSpool
             {
             }
         }
+    }
+
+    /// <summary>
+    /// Why the entry at <paramref name="path"/> is not a file this SDK wrote, or null when it may be one. The SDK writes
+    /// regular files of one byte at least; a symbolic link (to a device, a FIFO or a file anywhere on the disk) is
+    /// never followed, and an empty entry is never opened: FIFOs, sockets and devices all report a length of zero, and
+    /// opening a FIFO blocks until something writes to it.
+    /// </summary>
+    private static string? NotAFileTheSdkWrote(string path)
+    {
+        try
+        {
+            var entry = new FileInfo(path);
+            if (entry.LinkTarget is not null)
+            {
+                return "a symbolic link, not a file the SDK wrote";
+            }
+
+            return entry.Length == 0 ? "empty, or a FIFO or device rather than a file" : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null; // gone meanwhile, or not ours to look at: opening it answers the same way
+        }
+    }
+
+    /// <summary>The UTF-8 text of a file of at most <paramref name="maxBytes"/>, or null when it is longer, however long it grows while read.</summary>
+    private static string? ReadAtMost(string path, int maxBytes)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var buffer = new byte[maxBytes + 1];
+        var read = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        return read > maxBytes ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, read);
     }
 
     /// <summary>

@@ -47,6 +47,8 @@ public sealed class IssuesApiTests : IAsyncLifetime
         (await JsonAsync(client, "/api/projects/1/issues?environment=staging")).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("fingerprint").GetString()).Should().Equal(Profile);
         (await JsonAsync(client, "/api/projects/1/issues?q=" + Uri.EscapeDataString("user7@EXAMPLE"))).GetProperty("totalCount").GetInt64().Should().Be(1);
         (await JsonAsync(client, "/api/projects/1/issues?q=" + Uri.EscapeDataString("'; DROP TABLE events; --"))).GetProperty("totalCount").GetInt64().Should().Be(0);
+        (await JsonAsync(client, "/api/projects/1/issues?q=" + Uri.EscapeDataString("release:\"shop@2.4.1 profile"))).GetProperty("items").EnumerateArray()
+            .Select(i => i.GetProperty("fingerprint").GetString()).Should().Equal([Profile], "a quote never closed ends at the next space: release shop@2.4.1, then the text profile");
 
         var page1 = await JsonAsync(client, "/api/projects/1/issues?limit=1");
         var cursor = page1.GetProperty("nextCursor").GetString();

@@ -90,6 +90,20 @@ public sealed class IssueListStateTests
     }
 
     [Theory]
+    [InlineData("release:\"shop 2.4 crash", "shop", null, "2.4 crash")]
+    [InlineData("timeout release:\"shop", "shop", null, "timeout")]
+    [InlineData("env:\"prod eu crash", null, "prod", "eu crash")]
+    [InlineData("release:\" crash", null, null, "release:\" crash")]
+    public void A_quote_never_closed_ends_at_the_next_space_instead_of_swallowing_the_rest_of_the_search(string q, string? release, string? environment, string text)
+    {
+        var state = Searched(q);
+
+        state.Release.Should().Be(release);
+        state.Environment.Should().Be(environment);
+        state.Search.Should().Be(text, "what follows the unclosed value is searched as text");
+    }
+
+    [Theory]
     [InlineData("assigned:me", "me")]
     [InlineData("assigned:none", "none")]
     [InlineData("is:unassigned", "none")]

@@ -84,4 +84,29 @@ public sealed class ScopeTests : IAsyncLifetime
         e["tags"].AsMap().Entries.Should().OnlyContain(t => ((string)t.Value!).Length <= 200);
         e["breadcrumbs"].AsList().Select(c => c.AsMap()["message"]).Should().Equal("step 995", "step 996", "step 997", "step 998", "step 999");
     }
+
+    [Fact]
+    public async Task A_huge_MaxBreadcrumbs_keeps_the_newest_100_the_most_ingest_keeps_so_memory_stays_bounded_and_the_event_is_not_too_large()
+    {
+        await using var sdk = Start(_clock, o =>
+        {
+            o.Dsn = _ingest.Dsn();
+            o.MaxBreadcrumbs = int.MaxValue;
+        });
+        var client = sdk.Client;
+        for (var i = 0; i < 3000; i++)
+        {
+            // Outside any request: the process's own scope, which lives as long as the app.
+            client.AddBreadcrumb(new Breadcrumb(_clock.GetUtcNow().AddMilliseconds(i), $"step {i} " + new string('x', 1000), "loop", ErrorHubLevel.Info));
+        }
+
+        client.CaptureMessage("after the loop");
+        (await client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+
+        var events = _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).ToList();
+        var breadcrumbs = events.Should().ContainSingle("3000 breadcrumbs of 1 KB would make the event larger than MaxBatchBytes: dropped as too_large").Subject
+            .AsMap()["breadcrumbs"].AsList().Select(c => ((string)c.AsMap()["message"]!).Split(' ')[1]).ToList();
+        breadcrumbs.Should().HaveCount(100).And.EndWith("2999");
+        breadcrumbs[0].Should().Be("2900");
+    }
 }

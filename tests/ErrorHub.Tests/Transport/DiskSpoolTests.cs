@@ -20,6 +20,7 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     private readonly TestClock _clock = new();
     private readonly CapturingLoggerProvider _logs = new();
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "errorhub-spool-" + Guid.NewGuid().ToString("N"));
+    private readonly string _outsideDirectory = Path.Combine(Path.GetTempPath(), "errorhub-outside-" + Guid.NewGuid().ToString("N"));
     private RecordingIngest _ingest = null!;
 
     public async Task InitializeAsync() => _ingest = await RecordingIngest.StartAsync();
@@ -28,6 +29,7 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     {
         await _ingest.DisposeAsync();
         IngestHost.DeleteDirectory(_directory);
+        IngestHost.DeleteDirectory(_outsideDirectory);
     }
 
     [Fact]
@@ -432,6 +434,85 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FIFOs_links_and_directories_named_like_batches_are_never_opened_and_the_good_batch_is_sent()
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
+        var good = SpoolFiles().Single();
+
+        // Older than the good batch, so each is met first. The outside file is a valid batch: following the link would send it.
+        var outside = Path.Combine(_outsideDirectory, "outside" + DiskSpool.Extension);
+        Directory.CreateDirectory(_outsideDirectory);
+        File.Copy(good, outside);
+        MakeFifo(Path.Combine(_directory, "0000000000000000001-fifo" + DiskSpool.Extension));
+        File.CreateSymbolicLink(Path.Combine(_directory, "0000000000000000002-zero" + DiskSpool.Extension), "/dev/zero");
+        File.CreateSymbolicLink(Path.Combine(_directory, "0000000000000000003-urandom" + DiskSpool.Extension), "/dev/urandom");
+        File.CreateSymbolicLink(Path.Combine(_directory, "0000000000000000004-outside" + DiskSpool.Extension), outside);
+        Directory.CreateDirectory(Path.Combine(_directory, "0000000000000000005-directory" + DiskSpool.Extension));
+
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
+        using var batch = await Task.Run(reader.TryTakeOldest).Within();
+
+        batch.Should().NotBeNull();
+        batch!.Events.Select(e => System.Text.Encoding.UTF8.GetString(e)).Should().Equal("good");
+        batch.Complete();
+        SpoolFiles().Should().BeEmpty("the FIFO and the links are deleted (the links only, not what they point to)");
+        File.Exists(outside).Should().BeTrue("deleting a link never deletes its target");
+        Directory.Exists(Path.Combine(_directory, "0000000000000000005-directory" + DiskSpool.Extension)).Should().BeTrue("a directory is not the spool's to delete");
+        drops.Total(SdkDropReason.SendFailed).Should().Be(4, "each entry that is no batch is counted as a batch of one event lost");
+        _logs.Entries.Count(e => e.Message.StartsWith("ErrorHub deleted the unreadable cached batch", StringComparison.Ordinal)).Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Storing_past_MaxCacheBytes_never_opens_a_FIFO_or_follows_a_link_and_deletes_the_oldest_real_batch()
+    {
+        Directory.CreateDirectory(_outsideDirectory);
+        var outside = Path.Combine(_outsideDirectory, "outside");
+        await File.WriteAllBytesAsync(outside, new byte[100]);
+        Directory.CreateDirectory(_directory);
+
+        // Older than every batch: the first entries the limit would delete.
+        MakeFifo(Path.Combine(_directory, "0000000000000000001-fifo" + DiskSpool.Extension));
+        File.CreateSymbolicLink(Path.Combine(_directory, "0000000000000000002-outside" + DiskSpool.Extension), outside);
+
+        var drops = new SdkDrops();
+        var spool = new DiskSpool(_directory, 1024 * 1024, drops, _clock, _logs.CreateLogger("spool"));
+        for (var i = 0; i < 3; i++)
+        {
+            var large = new byte[400_000];
+            large[0] = (byte)i;
+            (await Task.Run(() => spool.TryStore([large])).Within()).Should().BeTrue("storing never waits on a FIFO");
+        }
+
+        drops.Total(SdkDropReason.SpoolFull).Should().Be(1, "three batches of 400 KB are past 1 MB: the oldest batch goes");
+        var batches = SpoolFiles().Where(path => !path.Contains("-fifo", StringComparison.Ordinal) && !path.Contains("-outside", StringComparison.Ordinal)).ToList();
+        batches.Should().HaveCount(2);
+        (await File.ReadAllBytesAsync(outside)).Should().HaveCount(100, "the link's target is never touched");
+    }
+
+    [Fact]
+    public async Task Drop_count_files_that_are_a_FIFO_or_links_to_endless_devices_neither_block_the_SDK_nor_grow_its_memory()
+    {
+        Directory.CreateDirectory(_directory);
+        Directory.CreateDirectory(_outsideDirectory);
+        var outside = Path.Combine(_outsideDirectory, "counts");
+        File.WriteAllLines(outside, ["shutdown 9"]);
+        MakeFifo(Path.Combine(_directory, "1" + DiskSpool.DropsExtension));
+        File.CreateSymbolicLink(Path.Combine(_directory, "2" + DiskSpool.DropsExtension), "/dev/urandom");
+        File.CreateSymbolicLink(Path.Combine(_directory, "3" + DiskSpool.DropsExtension), "/dev/zero");
+        File.CreateSymbolicLink(Path.Combine(_directory, "4" + DiskSpool.DropsExtension), outside);
+        File.WriteAllLines(Path.Combine(_directory, "5" + DiskSpool.DropsExtension), ["queue_full 5"]);
+
+        var spool = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        var drops = await Task.Run(() => spool.TakeStoredDrops(SdkDrops.KnownNames)).Within();
+
+        drops.Should().Equal(new Dictionary<string, long> { ["queue_full"] = 5 });
+        Directory.GetFileSystemEntries(_directory).Should().BeEmpty("the FIFO and the links are deleted, unread");
+        File.Exists(outside).Should().BeTrue("deleting a link never deletes its target");
+    }
+
+    [Fact]
     public async Task A_corrupt_file_counts_the_events_its_header_says_it_held()
     {
         var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
@@ -651,6 +732,13 @@ public sealed class DiskSpoolTests : IAsyncLifetime
 
     private List<string> Messages() =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => (string)e.AsMap()["message"]!).ToList();
+
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        mkfifo.ExitCode.Should().Be(0);
+    }
 
     private static int FreeTcpPort()
     {

@@ -9,7 +9,7 @@ namespace ErrorHub.Dashboard.Components.Pages;
 /// <c>user.id:</c>, <c>user.username:</c> (whose value is searched for: the search covers the user's id, e-mail and name), and
 /// <c>assigned:</c> (<c>me</c>, <c>none</c>, an account's e-mail or id), <c>is:assigned</c> and <c>is:unassigned</c>
 /// (<see cref="Triage.IssueAssigneeFilter"/>), and <c>is:bookmarked</c> or <c>bookmarks:me</c> (the signed-in person's bookmarks).
-/// A value may be quoted (<c>release:"shop 2.4"</c>). Anything else, a term with an unknown key or value, a negated
+/// A value may be quoted (<c>release:"shop 2.4"</c>); a quote never closed ends at the next space. Anything else, a term with an unknown key or value, a negated
 /// term (<c>!is:resolved</c>), a URL or a message with a colon, stays in the text searched for as written.
 /// </summary>
 internal sealed record IssueSearchTerms(string Text, string? Status, string? Environment, string? Release, string? Level, string? Assigned = null, bool Bookmarked = false)
@@ -122,6 +122,17 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
                 i++;
             }
 
+            if (quoted)
+            {
+                // A quote never closed ends at the next space, as if it were closed there: it does not swallow the rest
+                // of the search into one value (release:"shop 2.4 crash is release shop, then the text "2.4 crash").
+                i = start;
+                while (i < search.Length && !char.IsWhiteSpace(search[i]))
+                {
+                    i++;
+                }
+            }
+
             var raw = search[start..i];
             var colon = raw.IndexOf(':', StringComparison.Ordinal);
             var key = colon > 0 ? raw[..colon] : null;
@@ -135,6 +146,10 @@ internal sealed record IssueSearchTerms(string Text, string? Status, string? Env
             if (quotedValue && value.Length >= 2 && value[0] == '"' && value[^1] == '"')
             {
                 value = value[1..^1];
+            }
+            else if (quoted && value.StartsWith('"'))
+            {
+                value = value[1..];
             }
 
             yield return (start, i, key, value);
