@@ -11,14 +11,7 @@ public interface IIssueStates
     Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default);
 
     /// <summary>Records several issues' states in one write (an import, a bulk change); as <see cref="SetStateAsync"/> for each.</summary>
-    async Task SetStatesAsync(IReadOnlyCollection<IssueState> states, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(states);
-        foreach (var state in states)
-        {
-            await SetStateAsync(state, cancellationToken);
-        }
-    }
+    Task SetStatesAsync(IReadOnlyCollection<IssueState> states, CancellationToken cancellationToken = default);
 
     /// <summary>The issue's state, or null when none was ever stored (unresolved).</summary>
     Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default);
@@ -30,19 +23,13 @@ public interface IIssueStates
     /// The stored states of the named issues (an issue without one is left out), by fingerprint: what a page of the issue
     /// list shows, read without reading the project's other states.
     /// </summary>
-    async Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(fingerprints);
-        var wanted = fingerprints.ToHashSet(StringComparer.Ordinal);
-        return wanted.Count == 0 ? [] : [.. (await GetStatesAsync(projectId, cancellationToken: cancellationToken)).Where(state => wanted.Contains(state.Fingerprint))];
-    }
+    Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The stored states that name an assignee or are ignored until a time, by fingerprint: with those whose events could
     /// have moved them, the few the issue list's tabs and its assignee filter depend on, however many issues were triaged.
     /// </summary>
-    async Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
-        [.. (await GetStatesAsync(projectId, cancellationToken: cancellationToken)).Where(state => state.AssigneeId is not null || state.Status == IssueStatus.Ignored && state.IgnoredUntil is not null)];
+    Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default);
 }
 
 public enum IssueStatus

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
@@ -137,12 +136,7 @@ public sealed class RealAppBookingsTests
             }
         } // the client leaves mid-stream
 
-        var waited = Stopwatch.StartNew();
-        while (!run.Logs.Entries.Any(e => e.Message == "Booking feed closed"))
-        {
-            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "the feed sees the client leave: {0}", string.Join("\n", run.Logs.Entries));
-            await Task.Delay(100);
-        }
+        await run.WaitUntilAsync(() => run.Logs.Entries.Any(e => e.Message == "Booking feed closed"), "the feed sees the client leave");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/bookings/events");
         request.Headers.Add("X-User", "kim");
@@ -173,12 +167,8 @@ public sealed class RealAppBookingsTests
             dropped.Abort(); // the tab closed: no close handshake
         }
 
-        var waited = Stopwatch.StartNew();
-        while (!run.Logs.Entries.Any(e => e.Exception is WebSocketException or OperationCanceledException or IOException))
-        {
-            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "the server sees the socket dropped: {0}", string.Join("\n", run.Logs.Entries));
-            await Task.Delay(100);
-        }
+        await run.WaitUntilAsync(
+            () => run.Logs.Entries.Any(e => e.Exception is WebSocketException or OperationCanceledException or IOException), "the server sees the socket dropped");
 
         using (var failing = new ClientWebSocket())
         {

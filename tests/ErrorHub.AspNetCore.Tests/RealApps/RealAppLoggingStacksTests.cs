@@ -33,20 +33,12 @@ public sealed partial class RealAppLoggingStacksTests
     public async Task The_standard_resilience_handler_whose_service_is_down_is_one_event_with_the_request_and_the_retries_as_breadcrumbs()
     {
         using var down = new RefusingPort();
-        await using var app = await ReportingApp.StartAsync(
-            pipeline =>
-            {
-                pipeline.Use(ReportingApp.SignInFromHeader);
-                pipeline.UseErrorHub();
-                pipeline.MapGet("/quotes/{currency}", (string currency, RatesClient rates) => rates.GetRateAsync(currency));
-            },
-            services: services => services.AddHttpClient<RatesClient>(http => http.BaseAddress = down.Address)
-                .AddStandardResilienceHandler(o =>
-                {
-                    o.Retry.Delay = TimeSpan.Zero;
-                    o.Retry.BackoffType = DelayBackoffType.Constant;
-                    o.Retry.UseJitter = false;
-                }));
+        await using var app = await StartRatesAppAsync(down, rates => rates.AddStandardResilienceHandler(o =>
+        {
+            o.Retry.Delay = TimeSpan.Zero;
+            o.Retry.BackoffType = DelayBackoffType.Constant;
+            o.Retry.UseJitter = false;
+        }));
 
         (await app.GetAsync("/quotes/EUR", user: "kim")).Should().Be(500);
 
@@ -68,23 +60,9 @@ public sealed partial class RealAppLoggingStacksTests
     public async Task A_circuit_breaker_that_opens_is_one_event_for_its_request_and_one_for_each_request_the_open_circuit_fails()
     {
         using var down = new RefusingPort();
-        await using var app = await ReportingApp.StartAsync(
-            pipeline =>
-            {
-                pipeline.Use(ReportingApp.SignInFromHeader);
-                pipeline.UseErrorHub();
-                pipeline.MapGet("/quotes/{currency}", (string currency, RatesClient rates) => rates.GetRateAsync(currency));
-            },
-            services: services => services.AddHttpClient<RatesClient>(http => http.BaseAddress = down.Address)
-                .AddResilienceHandler("rates", pipeline => pipeline
-                    .AddRetry(new HttpRetryStrategyOptions { MaxRetryAttempts = 3, Delay = TimeSpan.Zero, BackoffType = DelayBackoffType.Constant, UseJitter = false })
-                    .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
-                    {
-                        MinimumThroughput = 2,
-                        FailureRatio = 0.5,
-                        SamplingDuration = TimeSpan.FromMinutes(1),
-                        BreakDuration = TimeSpan.FromMinutes(5), // stays open for the rest of the test
-                    })));
+        await using var app = await StartRatesAppAsync(down, rates => rates.AddResilienceHandler("rates", pipeline => pipeline
+            .AddRetry(new HttpRetryStrategyOptions { MaxRetryAttempts = 3, Delay = TimeSpan.Zero, BackoffType = DelayBackoffType.Constant, UseJitter = false })
+            .AddCircuitBreaker(OpenAfterTwoFailures())));
 
         (await app.GetAsync("/quotes/EUR", user: "kim")).Should().Be(500);
         (await app.GetAsync("/quotes/USD", user: "ann")).Should().Be(500);
@@ -106,21 +84,8 @@ public sealed partial class RealAppLoggingStacksTests
     public async Task Each_request_an_open_circuit_refuses_is_reported_although_the_failure_that_opened_it_was()
     {
         using var down = new RefusingPort();
-        await using var app = await ReportingApp.StartAsync(
-            pipeline =>
-            {
-                pipeline.UseErrorHub();
-                pipeline.MapGet("/quotes/{currency}", (string currency, RatesClient rates) => rates.GetRateAsync(currency));
-            },
-            services: services => services.AddHttpClient<RatesClient>(http => http.BaseAddress = down.Address)
-                .AddResilienceHandler("rates", pipeline => pipeline
-                    .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
-                    {
-                        MinimumThroughput = 2,
-                        FailureRatio = 0.5,
-                        SamplingDuration = TimeSpan.FromMinutes(1),
-                        BreakDuration = TimeSpan.FromMinutes(5),
-                    })));
+        await using var app = await StartRatesAppAsync(
+            down, rates => rates.AddResilienceHandler("rates", pipeline => pipeline.AddCircuitBreaker(OpenAfterTwoFailures())), signsIn: false);
 
         foreach (var currency in new[] { "EUR", "USD", "GBP", "CHF" })
         {
@@ -257,6 +222,33 @@ public sealed partial class RealAppLoggingStacksTests
         events[1].Logger.Should().Be("Microsoft.EntityFrameworkCore.Query");
         FirstAppFrame(events[1]).Should().Contain("Orders.CountAsync");
     }
+
+    /// <summary>
+    /// An app whose <c>/quotes/{currency}</c> asks the rates service at <paramref name="down"/> through its typed
+    /// <see cref="RatesClient"/>, with the resilience <paramref name="resilience"/> adds; users sign in by header unless not <paramref name="signsIn"/>.
+    /// </summary>
+    private static Task<ReportingApp> StartRatesAppAsync(RefusingPort down, Action<IHttpClientBuilder> resilience, bool signsIn = true) =>
+        ReportingApp.StartAsync(
+            pipeline =>
+            {
+                if (signsIn)
+                {
+                    pipeline.Use(ReportingApp.SignInFromHeader);
+                }
+
+                pipeline.UseErrorHub();
+                pipeline.MapGet("/quotes/{currency}", (string currency, RatesClient rates) => rates.GetRateAsync(currency));
+            },
+            services: services => resilience(services.AddHttpClient<RatesClient>(http => http.BaseAddress = down.Address)));
+
+    /// <summary>A circuit that opens once two calls of the last minute failed, half of them or more, and stays open for the rest of the test.</summary>
+    private static HttpCircuitBreakerStrategyOptions OpenAfterTwoFailures() => new()
+    {
+        MinimumThroughput = 2,
+        FailureRatio = 0.5,
+        SamplingDuration = TimeSpan.FromMinutes(1),
+        BreakDuration = TimeSpan.FromMinutes(5),
+    };
 
     internal static string Describe(IEnumerable<ErrorHubEvent> events) =>
         string.Join(" | ", events.Select(e =>

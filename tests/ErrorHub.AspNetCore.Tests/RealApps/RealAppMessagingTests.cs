@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using ErrorHub.RealApps;
 using ErrorHub.RealApps.Messaging;
@@ -25,7 +24,7 @@ public sealed class RealAppMessagingTests
         (await run.SendAsync(HttpMethod.Post, "/payments/3/charge", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await run.SendAsync(HttpMethod.Post, "/payments/5/charge", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await run.SendAsync(HttpMethod.Post, "/payments/4/charge", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        await WaitForAsync(run, () => PaymentHandler.AttemptsOf(3) == 4 && PaymentHandler.AttemptsOf(5) == 4 && PaymentHandler.AttemptsOf(4) == 2
+        await run.WaitUntilAsync(() => PaymentHandler.AttemptsOf(3) == 4 && PaymentHandler.AttemptsOf(5) == 4 && PaymentHandler.AttemptsOf(4) == 2
             && MovedToErrorQueue(run, "payment 3") && MovedToErrorQueue(run, "payment 5"), "each message's attempts and its move to the error queue");
         FailedAttemptsLogged(run, "Card of payment 5").Should().BeGreaterThanOrEqualTo(4, "Wolverine logged every attempt at Error");
 
@@ -67,7 +66,7 @@ public sealed class RealAppMessagingTests
 
         (await run.SendAsync(HttpMethod.Post, "/payments/9/refund-later", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await run.SendAsync(HttpMethod.Post, "/payments/13/refund-later", "ivy")).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        await WaitForAsync(run, () => WorkerGaveUp(run, 9) && WorkerGaveUp(run, 13), "the worker's entries of the refunds it gave up");
+        await run.WaitUntilAsync(() => WorkerGaveUp(run, 9) && WorkerGaveUp(run, 13), "the worker's entries of the refunds it gave up");
         PaymentHandler.AttemptsOf(-9).Should().Be(4, "Wolverine retried the handler inline three times");
         FailedAttemptsLogged(run, "Refund of payment 9").Should().BeGreaterThanOrEqualTo(5, "Wolverine logged every attempt at Error, and the worker the last");
 
@@ -96,14 +95,4 @@ public sealed class RealAppMessagingTests
     private static bool MovedToErrorQueue(RealAppRun run, string message) =>
         run.Logs.Entries.Any(e => e.Message.Contains("moved to the error queue", StringComparison.Ordinal)
             && e.Exception?.Message.Contains(message, StringComparison.Ordinal) == true);
-
-    private static async Task WaitForAsync(RealAppRun run, Func<bool> condition, string what)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), what + "; log: " + string.Join("\n", run.Logs.Entries));
-            await Task.Delay(50);
-        }
-    }
 }

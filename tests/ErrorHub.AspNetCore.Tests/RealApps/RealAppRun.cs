@@ -87,6 +87,24 @@ internal sealed class RealAppRun : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Returns once <paramref name="condition"/> (on the app's log or its handlers) holds; after a minute without, fails
+    /// naming <paramref name="what"/> was awaited, with the app's log.
+    /// </summary>
+    public async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (waited.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                throw new TimeoutException($"Not within a minute: {what}; log:\n" + string.Join("\n", Logs.Entries));
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>What the SDK itself wrote into the app's log: nothing at Information or above when all went well.</summary>
     public IEnumerable<LogEntry> SdkLogNoise =>
         Logs.Entries.Where(e => e.Category.StartsWith("ErrorHub", StringComparison.Ordinal)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using ErrorHub.RealApps;
 using FluentAssertions;
@@ -38,13 +37,6 @@ public sealed class RealAppScheduledJobsTests
         run.SdkLogNoise.Should().BeEmpty();
     }
 
-    private static async Task WaitForLogAsync(RealAppRun run, string text, int count)
-    {
-        var waited = Stopwatch.StartNew();
-        while (run.Logs.Entries.Count(e => e.Message.Contains(text, StringComparison.Ordinal)) < count)
-        {
-            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "Quartz logs {0} such entries: {1}", count, string.Join("\n", run.Logs.Entries));
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitForLogAsync(RealAppRun run, string text, int count) =>
+        run.WaitUntilAsync(() => run.Logs.Entries.Count(e => e.Message.Contains(text, StringComparison.Ordinal)) >= count, $"Quartz logs {count} entries \"{text}\"");
 }

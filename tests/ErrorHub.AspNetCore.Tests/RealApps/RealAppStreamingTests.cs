@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using ErrorHub.RealApps;
 using FluentAssertions;
@@ -48,12 +47,7 @@ public sealed class RealAppStreamingTests
             await body.ReadExactlyAsync(new byte[50_000]); // two entries and more: the feed is live
         } // the client leaves mid-stream
 
-        var waited = Stopwatch.StartNew();
-        while (!run.Logs.Entries.Any(e => e.Message == "Live feed closed"))
-        {
-            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), "the feed sees the client leave: {0}", string.Join("\n", run.Logs.Entries));
-            await Task.Delay(100);
-        }
+        await run.WaitUntilAsync(() => run.Logs.Entries.Any(e => e.Message == "Live feed closed"), "the feed sees the client leave");
 
         (await run.SendAsync(HttpMethod.Get, "/todos/0", "dan")).StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         var events = await run.EventsUpToAsync("Todo ids start at 1");

@@ -147,12 +147,8 @@ public sealed class SignInTests
     public async Task After_signing_out_a_copy_of_the_session_cookie_no_longer_signs_anyone_in()
     {
         using var server = DashboardServer.Start();
-        var cookies = new CookieContainer();
-        using var client = server.NewClient(cookies);
-        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
-        var copied = new CookieContainer();
-        copied.Add(cookies.GetCookies(server.BaseAddress));
-        using var thief = server.NewClient(copied);
+        using var signedIn = await SignInAndCopyTheCookiesAsync(server);
+        var (client, thief, _) = signedIn;
         (await thief.GetAsync("/")).StatusCode.Should().Be(HttpStatusCode.OK, "the copy works while the session lasts");
 
         using var logout = await PostLogoutAsync(client);
@@ -176,12 +172,8 @@ public sealed class SignInTests
         // An open tab signed out elsewhere: its circuit reconnecting and app.js asking healthz carry the cookie before the
         // next page does. They deleted it, and the page then sent to a login page that did not say why.
         using var server = DashboardServer.Start();
-        var cookies = new CookieContainer();
-        using var client = server.NewClient(cookies);
-        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
-        var copied = new CookieContainer();
-        copied.Add(cookies.GetCookies(server.BaseAddress));
-        using var otherTab = server.NewClient(copied);
+        using var signedIn = await SignInAndCopyTheCookiesAsync(server);
+        var (client, otherTab, copied) = signedIn;
         using var logout = await PostLogoutAsync(client);
         logout.Headers.Location!.ToString().Should().Be("/login?signedOut=everywhere");
 
@@ -367,6 +359,26 @@ public sealed class SignInTests
         var location = new Uri(server.BaseAddress, response.Headers.Location!);
         location.Authority.Should().Be(server.BaseAddress.Authority);
         location.AbsolutePath.Should().Be("/");
+    }
+
+    /// <summary>The admin signed in with a client of its own, and a second client with a copy of its cookies: another tab, or a stolen cookie.</summary>
+    private static async Task<SignedInTwice> SignInAndCopyTheCookiesAsync(DashboardServer server)
+    {
+        var cookies = new CookieContainer();
+        var client = server.NewClient(cookies);
+        await DashboardForms.SignInAsync(client, DashboardServer.AdminEmail, DashboardServer.AdminPassword);
+        var copied = new CookieContainer();
+        copied.Add(cookies.GetCookies(server.BaseAddress));
+        return new SignedInTwice(client, server.NewClient(copied), copied);
+    }
+
+    private sealed record SignedInTwice(HttpClient Client, HttpClient Copy, CookieContainer CopyCookies) : IDisposable
+    {
+        public void Dispose()
+        {
+            Client.Dispose();
+            Copy.Dispose();
+        }
     }
 
     private static async Task<HttpResponseMessage> PostLogoutAsync(HttpClient client)

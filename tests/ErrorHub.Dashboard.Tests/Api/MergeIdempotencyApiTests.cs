@@ -151,10 +151,7 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         await StartAsync(ClickHouseFault.ErrorAnswer);
         _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
         var admin = await _api.AdminAccountAsync();
-        using (var assigned = await _api.Admin.SendAsync(Request($"{Checkout}/assignee", new { assigneeId = admin.Id }, key: null)))
-        {
-            assigned.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
-        }
+        await ChangeRefusedAsync($"{Checkout}/assignee", new { assigneeId = admin.Id });
 
         _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
 
@@ -165,10 +162,7 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         }
 
         _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
-        using (var reopened = await _api.Admin.SendAsync(Request($"{Checkout}/state", new { status = "unresolved" }, key: null)))
-        {
-            reopened.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
-        }
+        await ChangeRefusedAsync($"{Checkout}/state", new { status = "unresolved" });
 
         _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
         var items = (await _api.GetJsonAsync($"/api/projects/1/issues/{Checkout}/activity")).GetProperty("items").EnumerateArray()
@@ -189,15 +183,8 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         await StartAsync(ClickHouseFault.ErrorAnswer);
         _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
         var admin = await _api.AdminAccountAsync();
-        using (var assigned = await _api.Admin.SendAsync(Request($"{Checkout}/assignee", new { assigneeId = admin.Id }, key: null)))
-        {
-            assigned.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
-        }
-
-        using (var resolved = await _api.Admin.SendAsync(Request($"{Checkout}/state", new { status = "resolved" }, key: null)))
-        {
-            resolved.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
-        }
+        await ChangeRefusedAsync($"{Checkout}/assignee", new { assigneeId = admin.Id });
+        await ChangeRefusedAsync($"{Checkout}/state", new { status = "resolved" });
 
         _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
         using (var refused = await _api.Admin.SendAsync(Request($"{Checkout}/merge", new { sources = new[] { Cart } }, "merge-refused")))
@@ -216,6 +203,13 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
 
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
         [.. (await _api.Server.Services.GetRequiredService<IIssueHistory>().GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];
+
+    /// <summary>Sends a change once, without an idempotency key, and sees it fail: ClickHouse refused its timeline entry.</summary>
+    private async Task ChangeRefusedAsync(string path, object body)
+    {
+        using var response = await _api.Admin.SendAsync(Request(path, body, key: null));
+        response.IsSuccessStatusCode.Should().BeFalse("the entry was refused");
+    }
 
     private static HttpRequestMessage Request(string path, object body, string? key)
     {

@@ -45,24 +45,12 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
     [Fact]
     public async Task A_merge_whose_answer_broke_after_the_store_took_it_says_not_saved_and_the_same_click_finishes_it_entered_once()
     {
-        // Set before the page opens, as changing the fault resets the proxy's open connections (a read under way would fail
-        // the whole page); only the merges' inserts meet it, everything else passes through.
-        Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
-        Proxy.Fault = ClickHouseFault.TruncatedBody;
-        var navigation = Services.GetRequiredService<NavigationManager>();
-        navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
-        var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
-        cut.WaitForAssertion(() => cut.Find("select.merge-target").QuerySelectorAll("option").Length.Should().Be(2), TimeSpan.FromSeconds(60));
-
-        await cut.InvokeAsync(() => cut.Find("select.merge-target").Change(Checkout));
-        await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
-        cut.WaitForAssertion(
-            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"the merge's answer broke ({Proxy.FaultedRequests} faulted)"),
-            TimeSpan.FromSeconds(60));
+        var cut = await MergeCartIntoCheckoutMeetingAsync(ClickHouseFault.TruncatedBody, "the merge's answer broke");
         cut.FindAll(".store-error").Should().BeEmpty("the page stays, in the same circuit");
         (await Store.Merges.GetMergesAsync(1)).Should().ContainKey(Cart, "ClickHouse took the merge before its answer broke");
 
         Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest; // healed, without resetting the page's connections
+        var navigation = Services.GetRequiredService<NavigationManager>();
         await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
         cut.WaitForAssertion(() => navigation.Uri.Should().EndWith(DashboardPaths.Issue(1, Checkout), "merged: the page shows the issue merged into"), TimeSpan.FromSeconds(60));
         cut.FindAll("form.merge-form .form-problem").Should().BeEmpty();
@@ -77,31 +65,45 @@ public sealed class ClickHouseAnswerFaultMergeTests : DashboardTestContext, IAsy
         // Until December 2026 the merge's entries were written before it: the page said "Not saved", and both issues'
         // activity said "Merged" for good, though ClickHouse had refused the merge and no one made it again.
         await Services.GetRequiredService<ErrorHub.Dashboard.Triage.IssueTriage>().ResolveAsync(1, Checkout);
+        await MergeCartIntoCheckoutMeetingAsync(ClickHouseFault.ErrorAnswer, "ClickHouse refused the merge");
+        (await Store.Merges.GetMergesAsync(1)).Should().BeEmpty("ClickHouse refused the merge");
+        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+
+        // No one makes it again: each issue's page, opened now, tells what happened and nothing else.
+        var target = OpenIssuePage(Checkout);
+        target.WaitForAssertion(() => target.FindAll(".timeline-entry.timeline-kind-status").Should().ContainSingle(), TimeSpan.FromSeconds(60));
+        target.FindAll(".timeline-entry").Should().ContainSingle("the resolve, and no merge");
+        var source = OpenIssuePage(Cart);
+        source.WaitForAssertion(() => source.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."), TimeSpan.FromSeconds(60));
+        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Status]);
+        (await KindsAsync(Cart)).Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// Cart's issue page, its *Merge into…* Checkout submitted while the merges' inserts meet <paramref name="fault"/>: the page,
+    /// once it says the change was not saved.
+    /// </summary>
+    private async Task<IRenderedComponent<StoreErrorBoundary>> MergeCartIntoCheckoutMeetingAsync(ClickHouseFault fault, string because)
+    {
+        // Set before the page opens, as changing the fault resets the proxy's open connections (a read under way would fail
+        // the whole page); only the merges' inserts meet it, everything else passes through.
         Proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_merges");
-        Proxy.Fault = ClickHouseFault.ErrorAnswer;
-        var navigation = Services.GetRequiredService<NavigationManager>();
-        navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
-        var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
+        Proxy.Fault = fault;
+        var cut = OpenIssuePage(Cart);
         cut.WaitForAssertion(() => cut.Find("select.merge-target").QuerySelectorAll("option").Length.Should().Be(2), TimeSpan.FromSeconds(60));
 
         await cut.InvokeAsync(() => cut.Find("select.merge-target").Change(Checkout));
         await cut.InvokeAsync(() => cut.Find("form.merge-form").Submit());
         cut.WaitForAssertion(
-            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"ClickHouse refused the merge ({Proxy.FaultedRequests} refused)"),
+            () => cut.FindAll("form.merge-form .form-problem").Select(p => p.TextContent).Should().Equal([StoreErrorBoundary.ChangeNotSaved], $"{because} ({Proxy.FaultedRequests} faulted)"),
             TimeSpan.FromSeconds(60));
-        (await Store.Merges.GetMergesAsync(1)).Should().BeEmpty("ClickHouse refused the merge");
-        Proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+        return cut;
+    }
 
-        // No one makes it again: each issue's page, opened now, tells what happened and nothing else.
-        navigation.NavigateTo(DashboardPaths.Issue(1, Checkout));
-        var target = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Checkout)));
-        target.WaitForAssertion(() => target.FindAll(".timeline-entry.timeline-kind-status").Should().ContainSingle(), TimeSpan.FromSeconds(60));
-        target.FindAll(".timeline-entry").Should().ContainSingle("the resolve, and no merge");
-        navigation.NavigateTo(DashboardPaths.Issue(1, Cart));
-        var source = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Cart)));
-        source.WaitForAssertion(() => source.Find(".timeline-empty").TextContent.Should().Be("Nothing happened to this issue yet."), TimeSpan.FromSeconds(60));
-        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Status]);
-        (await KindsAsync(Cart)).Should().BeEmpty();
+    private IRenderedComponent<StoreErrorBoundary> OpenIssuePage(string issue)
+    {
+        Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Issue(1, issue));
+        return Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, issue)));
     }
 
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>

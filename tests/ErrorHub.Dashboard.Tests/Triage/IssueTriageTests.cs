@@ -357,18 +357,13 @@ public sealed class IssueTriageTests : IAsyncLifetime
         // refused. Until December 2026 such a change kept its state without an entry for good.
         var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
         var timeline = new IssueTimeline(_store.Store.History, _triage, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<IssueTimeline>.Instance);
-        const string RefuseEntries = "CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
-        await ExecuteSqlAsync(RefuseEntries);
-        await FluentActions.Awaiting(() => _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada)).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_history", () => _triage.AssignAsync(Project, Checkout, TemporaryStore.Admin.Id, ada));
 
         _clock.Advance(TimeSpan.FromMinutes(1));
         await _triage.ResolveAsync(Project, Checkout, by: ada);
 
         _clock.Advance(TimeSpan.FromMinutes(1));
-        await ExecuteSqlAsync(RefuseEntries);
-        await FluentActions.Awaiting(() => _triage.ReopenAsync(Project, Checkout, by: ada)).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_history", () => _triage.ReopenAsync(Project, Checkout, by: ada));
 
         _clock.Advance(TimeSpan.FromMinutes(1));
         (await timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text, entry.ActorName, entry.At)).Should().Equal(
@@ -386,14 +381,10 @@ public sealed class IssueTriageTests : IAsyncLifetime
     {
         // SQLite cannot lose an answer; it can refuse the merge written after its entries, and a merge made again after a lost
         // answer finds itself made. Until December 2026 the latter was refused ("merged already") and its entries were missing.
-        var cart = Fingerprint("cart");
-        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
-        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var (cart, merging) = await AddCartAndMergingAsync();
         var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
         var merge = Guid.NewGuid();
-        await ExecuteSqlAsync("CREATE TRIGGER refuse_merges BEFORE INSERT ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
-        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], ada, merge)).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_merges");
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_merges", () => merging.MergeAsync(Project, Checkout, [cart], ada, merge));
 
         (await merging.MergeAsync(Project, Checkout, [cart], ada, merge)).Should().BeNull();
         (await merging.MergeAsync(Project, Checkout, [cart], ada, merge)).Should().BeNull("made again as after a lost answer, it is answered as merged");
@@ -403,9 +394,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         _clock.Advance(TimeSpan.FromMinutes(1));
         var unmerge = Guid.NewGuid();
-        await ExecuteSqlAsync("CREATE TRIGGER refuse_unmerges BEFORE DELETE ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
-        await FluentActions.Awaiting(() => merging.UnmergeAsync(Project, cart, ada, unmerge)).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_unmerges");
+        await FailsWhileTheStoreRefusesAsync("DELETE ON issue_merges", () => merging.UnmergeAsync(Project, cart, ada, unmerge));
 
         (await merging.UnmergeAsync(Project, cart, ada, unmerge)).Should().BeTrue();
         (await merging.UnmergeAsync(Project, cart, ada, unmerge)).Should().BeTrue("made again as after a lost answer, it is answered as unmerged");
@@ -442,13 +431,9 @@ public sealed class IssueTriageTests : IAsyncLifetime
     {
         // Until December 2026 their entries were written before them, so the timelines told of a merge and an unmerge that
         // were never made while the page said "Not saved".
-        var cart = Fingerprint("cart");
-        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
-        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var (cart, merging) = await AddCartAndMergingAsync();
         var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
-        await ExecuteSqlAsync("CREATE TRIGGER refuse_merges BEFORE INSERT ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
-        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_merges");
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_merges", () => merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid()));
 
         (await Timeline.GetAsync(Project, Checkout)).Items.Should().BeEmpty("the merge was not made");
         (await Timeline.GetAsync(Project, cart)).Items.Should().BeEmpty();
@@ -459,9 +444,7 @@ public sealed class IssueTriageTests : IAsyncLifetime
         _clock.Advance(TimeSpan.FromMinutes(1));
         (await merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().BeNull("merged by another click, it is entered once");
         _clock.Advance(TimeSpan.FromMinutes(1));
-        await ExecuteSqlAsync("CREATE TRIGGER refuse_unmerges BEFORE DELETE ON issue_merges BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
-        await FluentActions.Awaiting(() => merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_unmerges");
+        await FailsWhileTheStoreRefusesAsync("DELETE ON issue_merges", () => merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid()));
 
         (await Timeline.GetAsync(Project, cart)).Items.Select(entry => entry.Kind).Should().Equal([IssueChangeKind.Merge], "the unmerge was not made");
         (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => entry.Kind).Should().Equal([IssueChangeKind.Merge, IssueChangeKind.Status]);
@@ -471,18 +454,30 @@ public sealed class IssueTriageTests : IAsyncLifetime
     [Fact]
     public async Task A_merge_whose_entries_the_store_refused_and_that_no_one_made_again_is_in_both_timelines()
     {
-        var cart = Fingerprint("cart");
-        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
-        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
-        await ExecuteSqlAsync(RefuseEntries);
-        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], new IssueActor(TemporaryStore.Admin.Id, "Ada Admin"), Guid.NewGuid())).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        var (cart, merging) = await AddCartAndMergingAsync();
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_history", () => merging.MergeAsync(Project, Checkout, [cart], new IssueActor(TemporaryStore.Admin.Id, "Ada Admin"), Guid.NewGuid()));
         (await _store.Store.Merges.GetMergesAsync(Project)).Should().ContainKey(cart, "the store took the merge");
 
         // The issue merged into is the one people read: its timeline adds the entries of both sides.
         (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text)).Should().Equal([(IssueChangeKind.Merge, "Merged “NullReferenceException: cart” into this issue (1 event)")]);
         (await KindsAsync(cart)).Should().Equal([IssueChangeKind.Merge]);
         (await Timeline.GetAsync(Project, Checkout)).Items.Should().HaveCount(1, "read again, nothing is added twice");
+    }
+
+    /// <summary>A second issue, "cart" (one event), to merge into Checkout as the issue page merges.</summary>
+    private async Task<(string Cart, IssueMerging Merging)> AddCartAndMergingAsync()
+    {
+        var cart = Fingerprint("cart");
+        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
+        return (cart, new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock));
+    }
+
+    /// <summary>Makes <paramref name="change"/> while SQLite refuses every <paramref name="writes"/> (as a full disk would), and sees it fail.</summary>
+    private async Task FailsWhileTheStoreRefusesAsync(string writes, Func<Task> change)
+    {
+        await ExecuteSqlAsync($"CREATE TRIGGER refuse_writes BEFORE {writes} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+        await FluentActions.Awaiting(change).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_writes");
     }
 
     private const string RefuseEntries = "CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
@@ -558,6 +553,8 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         public Task SetStateAsync(IssueState state, CancellationToken cancellationToken = default) => inner.SetStateAsync(state, cancellationToken);
 
+        public Task SetStatesAsync(IReadOnlyCollection<IssueState> states, CancellationToken cancellationToken = default) => inner.SetStatesAsync(states, cancellationToken);
+
         public async Task<IssueState?> GetStateAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)
         {
             var state = await inner.GetStateAsync(projectId, fingerprint, cancellationToken);
@@ -572,6 +569,12 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
             inner.GetStatesAsync(projectId, status, cancellationToken);
+
+        public Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default) =>
+            inner.GetStatesOfAsync(projectId, fingerprints, cancellationToken);
+
+        public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
+            inner.GetAssignedOrTimedStatesAsync(projectId, cancellationToken);
     }
 
     private sealed class Pause

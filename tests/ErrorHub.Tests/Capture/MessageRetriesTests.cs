@@ -37,10 +37,7 @@ public sealed class MessageRetriesTests : IAsyncLifetime
     [Fact]
     public async Task Retries_of_a_message_are_one_event_and_other_messages_other_exceptions_and_unkeyable_ids_are_each_reported()
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Payments.ChargeCard");
         var declined = Guid.NewGuid();
         var other = Guid.NewGuid();
@@ -75,10 +72,7 @@ public sealed class MessageRetriesTests : IAsyncLifetime
     [Fact]
     public async Task Inline_attempts_of_an_invoked_message_are_one_event_and_each_invocation_and_other_exception_is_reported()
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Payments.RefundCard");
         var refund = new RefundCard(9);
         var equalRefund = new RefundCard(9);

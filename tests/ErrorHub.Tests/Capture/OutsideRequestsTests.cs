@@ -79,10 +79,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     [Fact]
     public async Task A_faulted_task_nobody_awaited_is_reported_when_the_runtime_finds_it()
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
 
         ForgetAFaultedTask();
         await CollectUntilReportedAsync(host.Services.GetRequiredService<IErrorHubClient>(), "fire and forget went wrong");
@@ -98,10 +95,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     {
         // Init at the top of Main, for what fails before the host runs, and AddErrorHub() for the host: two clients.
         using var errorHub = ErrorHubSdk.Init(o => o.Dsn = _ingest.Dsn());
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
 
         ForgetAFaultedTask("forgotten in a worker that also called Init");
         await CollectUntilReportedAsync(host.Services.GetRequiredService<IErrorHubClient>(), "forgotten in a worker that also called Init");
@@ -150,10 +144,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     {
         // Blazor's static rendering does this: the failed page's exception is reported by UseErrorHub(), and its faulted
         // task, never awaited, reaches the runtime's finalizer at the next collection.
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
         var client = host.Services.GetRequiredService<IErrorHubClient>();
 
         ReportThenForgetItsTask(client);
@@ -169,10 +160,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     {
         // BlazingPizza (the Identity template on .NET 8): each sign-in redirects by throwing NavigationException, and the
         // static renderer leaves a task of it unobserved; at the next collection the runtime hands it to the hook.
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
         var client = host.Services.GetRequiredService<IErrorHubClient>();
 
         ForgetARedirect();
@@ -189,10 +177,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     [Fact]
     public async Task A_logged_failure_logged_again_wrapped_is_reported_once_but_an_aggregate_of_several_failures_is_reported()
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Imports");
 
         // A step logs its failure and throws it on; the caller wraps it, and its caller logs the wrapper: one failure.
@@ -219,10 +204,7 @@ public sealed class OutsideRequestsTests : IAsyncLifetime
     [Fact]
     public async Task Hangfire_retries_after_the_first_attempt_are_breadcrumbs_and_odd_retry_texts_are_still_reported()
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddLogging().AddErrorHub(o => o.Dsn = _ingest.Dsn());
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await ReportingHost.StartAsync(_ingest.Dsn());
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hangfire.AutomaticRetryAttribute");
         string[] messages =
         [

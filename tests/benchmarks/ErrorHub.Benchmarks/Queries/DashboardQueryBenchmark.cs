@@ -3,8 +3,6 @@ using System.Globalization;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Storage.Events;
-using ErrorHub.Testing.ClickHouse;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ErrorHub.Benchmarks.Queries;
 
@@ -34,89 +32,45 @@ internal static class DashboardQueryBenchmark
         s_only = Option(args, "--only");
         var now = DateTimeOffset.UtcNow;
 
-        ClickHouseServerFixture? server = null;
-        var directory = Path.Combine(Path.GetTempPath(), "errorhub-querybench-" + Guid.NewGuid().ToString("N"));
-        var services = new ServiceCollection().AddLogging();
-        if (store == "clickhouse")
+        await using var opened = await GeneratedEventStore.OpenAsync(store, "querybench", database);
+        var hub = opened.Hub;
+        var schema = Stopwatch.StartNew();
+        await hub.Schema.EnsureSchemaAsync();
+        Console.WriteLine($"schema ready in {schema.Elapsed.TotalSeconds:0.0} s");
+        var filled = (await hub.Issues.GetIssuesAsync(new IssueQuery(ProjectId) { Sort = IssueSort.LastSeen, Limit = 1 })).Items;
+        if (database is not null && filled.Count > 0)
         {
-            server = new ClickHouseServerFixture();
-            await server.InitializeAsync();
-            Console.WriteLine($"ClickHouse {server.ServerVersion} at {server.Url}");
-            services.Configure<StoreOptions>(o =>
-            {
-                o.Kind = StoreOptions.ClickHouseKind;
-                o.ClickHouse.Url = server.Url.ToString();
-                o.ClickHouse.Database = database ?? ClickHouseServerFixture.NewDatabaseName("querybench");
-            });
+            // The events were made relative to the first run's clock: its "now" is the newest event's time.
+            now = filled[0].LastSeen.AddSeconds(1);
+            Console.WriteLine($"measuring the filled database {database} (newest event {filled[0].LastSeen:u})");
         }
         else
         {
-            Directory.CreateDirectory(directory);
-            services.Configure<StoreOptions>(o => o.Sqlite.Path = Path.Combine(directory, "errorhub.db"));
+            var fill = Stopwatch.StartNew();
+            await opened.FillAsync(new EventGenerator(issues, now, seed: 8), events, written => Console.Write($"\rfilled {written:N0} of {events:N0} events ({fill.Elapsed.TotalSeconds:0} s)"));
+            Console.WriteLine();
         }
 
-        await using var provider = services.AddErrorHubStore().BuildServiceProvider();
-        var hub = provider.GetRequiredService<ErrorHubStore>();
-        try
+        if (opened.Server is { } server)
         {
-            var schema = Stopwatch.StartNew();
-            await hub.Schema.EnsureSchemaAsync();
-            Console.WriteLine($"schema ready in {schema.Elapsed.TotalSeconds:0.0} s");
-            var filled = (await hub.Issues.GetIssuesAsync(new IssueQuery(ProjectId) { Sort = IssueSort.LastSeen, Limit = 1 })).Items;
-            if (database is not null && filled.Count > 0)
-            {
-                // The events were made relative to the first run's clock: its "now" is the newest event's time.
-                now = filled[0].LastSeen.AddSeconds(1);
-                Console.WriteLine($"measuring the filled database {database} (newest event {filled[0].LastSeen:u})");
-            }
-            else
-            {
-                var generator = new EventGenerator(issues, now, seed: 8);
-                var fill = Stopwatch.StartNew();
-                var batchSize = store == "clickhouse" ? 50_000 : 10_000;
-                for (var written = 0; written < events; written += batchSize)
-                {
-                    var batch = generator.Next(Math.Min(batchSize, events - written));
-                    await hub.Events.InsertEventsAsync(batch);
-                    Console.Write($"\rfilled {written + batch.Count:N0} of {events:N0} events ({fill.Elapsed.TotalSeconds:0} s)");
-                }
-
-                Console.WriteLine();
-            }
-
-            if (server is not null)
-            {
-                // What the events' columns take, the payload's beside the rest (docs/benchmarks.md, chpayload).
-                using var http = new HttpClient(ClickHouseClient.CreateHandler());
-                var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
-                var name = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<StoreOptions>>().Value.ClickHouse.Database;
-                await client.ExecuteAsync($"OPTIMIZE TABLE {ClickHouseSql.QuoteIdentifier(name)}.events FINAL", CancellationToken.None);
-                var sizes = await client.QueryAsync(
-                    $"""
-                    SELECT name = 'payload' AS is_payload, sum(data_compressed_bytes) AS on_disk, sum(data_uncompressed_bytes) AS uncompressed
-                    FROM system.columns WHERE database = {ClickHouseSql.Quote(name)} AND table = 'events'
-                    GROUP BY is_payload ORDER BY is_payload
-                    """,
-                    row => (OnDisk: ClickHouseClient.ReadInt64(row.GetProperty("on_disk")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed"))),
-                    CancellationToken.None);
-                Console.WriteLine($"events per row: payload {(double)sizes[1].Uncompressed / events:N0} B uncompressed, {(double)sizes[1].OnDisk / events:N0} B on disk; " +
-                    $"other columns {(double)sizes[0].Uncompressed / events:N0} B uncompressed, {(double)sizes[0].OnDisk / events:N0} B on disk");
-            }
-
-            await MeasureAsync(hub.Issues, new EventGenerator(issues, now, seed: 8), now, store, events, issues);
+            // What the events' columns take, the payload's beside the rest (docs/benchmarks.md, chpayload).
+            using var http = new HttpClient(ClickHouseClient.CreateHandler());
+            var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
+            var name = opened.Database!;
+            await client.ExecuteAsync($"OPTIMIZE TABLE {ClickHouseSql.QuoteIdentifier(name)}.events FINAL", CancellationToken.None);
+            var sizes = await client.QueryAsync(
+                $"""
+                SELECT name = 'payload' AS is_payload, sum(data_compressed_bytes) AS on_disk, sum(data_uncompressed_bytes) AS uncompressed
+                FROM system.columns WHERE database = {ClickHouseSql.Quote(name)} AND table = 'events'
+                GROUP BY is_payload ORDER BY is_payload
+                """,
+                row => (OnDisk: ClickHouseClient.ReadInt64(row.GetProperty("on_disk")), Uncompressed: ClickHouseClient.ReadInt64(row.GetProperty("uncompressed"))),
+                CancellationToken.None);
+            Console.WriteLine($"events per row: payload {(double)sizes[1].Uncompressed / events:N0} B uncompressed, {(double)sizes[1].OnDisk / events:N0} B on disk; " +
+                $"other columns {(double)sizes[0].Uncompressed / events:N0} B uncompressed, {(double)sizes[0].OnDisk / events:N0} B on disk");
         }
-        finally
-        {
-            if (server is not null)
-            {
-                await server.DisposeAsync();
-            }
 
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
+        await MeasureAsync(hub.Issues, new EventGenerator(issues, now, seed: 8), now, store, events, issues);
     }
 
     private static async Task MeasureAsync(IIssueReader reader, EventGenerator generator, DateTimeOffset now, string store, int events, int issues)

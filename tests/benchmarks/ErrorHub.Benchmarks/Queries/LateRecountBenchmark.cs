@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using ErrorHub.Notifications;
 using ErrorHub.Storage;
-using ErrorHub.Testing.ClickHouse;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ErrorHub.Benchmarks.Queries;
 
@@ -34,66 +32,27 @@ internal static class LateRecountBenchmark
         var copyFrom = Option(args, "--copy-from") is { } copy ? int.Parse(copy, CultureInfo.InvariantCulture) : int.MaxValue;
         var now = DateTimeOffset.UtcNow;
 
-        ClickHouseServerFixture? server = null;
-        var directory = Path.Combine(Path.GetTempPath(), "errorhub-laterecount-" + Guid.NewGuid().ToString("N"));
-        var services = new ServiceCollection().AddLogging();
-        if (store == "clickhouse")
+        await using var opened = await GeneratedEventStore.OpenAsync(store, "laterecount");
+        var hub = opened.Hub;
+        await hub.Schema.EnsureSchemaAsync();
+        var generator = new EventGenerator(issues, now, seed: 97, historyDays: 1);
+        var filled = 0;
+        Console.WriteLine($"| {store}, events in the day | spike count (baseline) ms | watch until Dec 2026 ms | / baseline | allocated | watch now ms | / baseline | allocated | now / before |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var size in sizes)
         {
-            server = new ClickHouseServerFixture();
-            await server.InitializeAsync();
-            Console.WriteLine($"ClickHouse {server.ServerVersion} at {server.Url}");
-            services.Configure<StoreOptions>(o =>
+            var fill = Stopwatch.StartNew();
+            var written = Math.Max(filled, Math.Min(size, copyFrom));
+            await opened.FillAsync(generator, written - filled);
+            filled = written;
+            if (size > filled && store != "clickhouse")
             {
-                o.Kind = StoreOptions.ClickHouseKind;
-                o.ClickHouse.Url = server.Url.ToString();
-                o.ClickHouse.Database = ClickHouseServerFixture.NewDatabaseName("laterecount");
-            });
-        }
-        else
-        {
-            Directory.CreateDirectory(directory);
-            services.Configure<StoreOptions>(o => o.Sqlite.Path = Path.Combine(directory, "errorhub.db"));
-        }
-
-        await using var provider = services.AddErrorHubStore().BuildServiceProvider();
-        var hub = provider.GetRequiredService<ErrorHubStore>();
-        try
-        {
-            await hub.Schema.EnsureSchemaAsync();
-            var generator = new EventGenerator(issues, now, seed: 97, historyDays: 1);
-            var batchSize = store == "clickhouse" ? 50_000 : 10_000;
-            var filled = 0;
-            Console.WriteLine($"| {store}, events in the day | spike count (baseline) ms | watch until Dec 2026 ms | / baseline | allocated | watch now ms | / baseline | allocated | now / before |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-            foreach (var size in sizes)
-            {
-                var fill = Stopwatch.StartNew();
-                for (; filled < Math.Min(size, copyFrom); filled += batchSize)
-                {
-                    await hub.Events.InsertEventsAsync(generator.Next(Math.Min(batchSize, Math.Min(size, copyFrom) - filled)));
-                }
-
-                if (size > filled && store != "clickhouse")
-                {
-                    await CopyEventsAsync(Path.Combine(directory, "errorhub.db"), size - filled, now - TimeSpan.FromDays(1));
-                }
-
-                filled = size;
-                Console.Error.WriteLine($"filled {size:N0} events in {fill.Elapsed.TotalSeconds:0} s");
-                await MeasureAsync(hub.Notifications.Activity, hub.Issues, now, store, size);
-            }
-        }
-        finally
-        {
-            if (server is not null)
-            {
-                await server.DisposeAsync();
+                await CopyEventsAsync(opened.SqlitePath, size - filled, now - TimeSpan.FromDays(1));
             }
 
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
+            filled = size;
+            Console.Error.WriteLine($"filled {size:N0} events in {fill.Elapsed.TotalSeconds:0} s");
+            await MeasureAsync(hub.Notifications.Activity, hub.Issues, now, store, size);
         }
     }
 

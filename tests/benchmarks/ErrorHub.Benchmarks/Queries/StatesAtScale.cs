@@ -1,11 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
-using ErrorHub.Storage.Sqlite;
 using ErrorHub.Testing.ClickHouse;
-using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Processes;
 
 namespace ErrorHub.Benchmarks.Queries;
@@ -100,18 +97,13 @@ internal static class StatesAtScale
         var notes = new List<string>();
         try
         {
-            ErrorHubStore hub;
             if (clickHouse is not null)
             {
                 database = ClickHouseServerFixture.NewDatabaseName("states");
                 clickHouseClient = new ClickHouseClient(clickHouseHttp, new ClickHouseConnection(clickHouse.Url));
-                hub = ClickHouseDatabase.Open(clickHouseClient, database);
-            }
-            else
-            {
-                hub = SqliteDatabase.Open(Path.Combine(directory, SqliteStoreOptions.DefaultFileName));
             }
 
+            var hub = IssuesAtScale.Open(directory, clickHouseClient, database);
             var fill = Stopwatch.StartNew();
             await hub.Schema.EnsureSchemaAsync();
             await FillAsync(hub, size);
@@ -144,7 +136,7 @@ internal static class StatesAtScale
 
             if (notifier.Count > 0)
             {
-                values["notifier reads"] = Median(notifier);
+                values["notifier reads"] = IssuesAtScale.Median(notifier);
                 values["notifier allocated MB"] = allocated / 1e6;
             }
 
@@ -163,17 +155,10 @@ internal static class StatesAtScale
         return (size, values, notes);
     }
 
-    /// <summary>Issue i has one event, i × 20 s after the first; of every ten issues five are resolved, two ignored and one assigned, after their event.</summary>
+    /// <summary>Issue i has one event (<see cref="IssuesAtScale.InsertOneEventPerIssueAsync"/>); of every ten issues five are resolved, two ignored and one assigned, after their event.</summary>
     private static async Task FillAsync(ErrorHubStore hub, int size)
     {
-        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(-30).ToUnixTimeSeconds());
-        DateTimeOffset At(int i) => start.AddSeconds(i * 20L % (29L * 86_400));
-        const int Batch = 10_000;
-        for (var from = 0; from < size; from += Batch)
-        {
-            await hub.Events.InsertEventsAsync([.. Enumerable.Range(from, Math.Min(Batch, size - from)).Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i)))]);
-        }
-
+        var eventAt = await IssuesAtScale.InsertOneEventPerIssueAsync(hub, size);
         var assignee = Guid.Parse("6f1c1f8e-2b44-4a55-9d1a-3f6f0c9e8a01");
         // As the dashboard writes them: with the action that wrote the state and its timeline entry.
         IssueState Written(IssueState state, string text, string value) => state with
@@ -183,9 +168,9 @@ internal static class StatesAtScale
         };
         IssueState? StateOf(int i) => (i % 10) switch
         {
-            < 5 => Written(new IssueState(1, $"issue-{i:D6}", IssueStatus.Resolved, At(i).AddHours(1)), "Resolved", "resolved"),
-            < 7 => Written(new IssueState(1, $"issue-{i:D6}", IssueStatus.Ignored, At(i).AddHours(1)) { IgnoredUntilEvents = i % 2 == 0 ? 100 : null }, "Ignored", "ignored"),
-            7 => Written(new IssueState(1, $"issue-{i:D6}", IssueStatus.Unresolved, At(i).AddHours(1)) { AssigneeId = assignee }, "Assigned to Ada Admin", assignee.ToString()),
+            < 5 => Written(new IssueState(1, $"issue-{i:D6}", IssueStatus.Resolved, eventAt(i).AddHours(1)), "Resolved", "resolved"),
+            < 7 => Written(new IssueState(1, $"issue-{i:D6}", IssueStatus.Ignored, eventAt(i).AddHours(1)) { IgnoredUntilEvents = i % 2 == 0 ? 100 : null }, "Ignored", "ignored"),
+            7 => Written(new IssueState(1, $"issue-{i:D6}", IssueStatus.Unresolved, eventAt(i).AddHours(1)) { AssigneeId = assignee }, "Assigned to Ada Admin", assignee.ToString()),
             _ => null,
         };
         foreach (var chunk in Enumerable.Range(0, size).Select(StateOf).OfType<IssueState>().Chunk(5_000))
@@ -198,28 +183,8 @@ internal static class StatesAtScale
         string path, string directory, ClickHouseServerFixture? clickHouse, string? database, ClickHouseClient? clickHouseClient, int runs,
         Dictionary<string, double> values, List<string> notes)
     {
-        var url = FreePort.NextHttpUrl();
-        var environment = new Dictionary<string, string?>
-        {
-            ["ErrorHub__DataDirectory"] = directory,
-            ["ErrorHub__Admin__Email"] = "states@example.com",
-            ["ErrorHub__Admin__Password"] = "states at scale password 1",
-            ["ErrorHub__Admin__ApiToken"] = Token,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = null,
-            ["ASPNETCORE_HTTP_PORTS"] = null,
-        };
-        if (clickHouse is not null)
-        {
-            environment["ErrorHub__Store__Kind"] = "clickhouse";
-            environment["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString();
-            environment["ErrorHub__Store__ClickHouse__Database"] = database;
-        }
-
-        await using var process = TestProcess.StartDotnet("dashboard", path, ["--urls", url.GetLeftPart(UriPartial.Authority)], environment);
-        await process.WaitForHttpAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(180));
-        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(3) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        await using var dashboard = await IssuesAtScale.StartDashboardAsync("dashboard", path, directory, clickHouse, database, Token, TimeSpan.FromMinutes(3));
+        var http = dashboard.Http;
 
         async Task<double> GetAsync(string label, string address)
         {
@@ -250,7 +215,7 @@ internal static class StatesAtScale
                 values["list bytes from ClickHouse MB"] = (await SentBytesAsync(clickHouseClient, database!) - bytesBefore) / (double)runs / 1e6;
             }
 
-            values[label] = Median(times);
+            values[label] = IssuesAtScale.Median(times);
         }
 
         // A resolved issue's detail (issue-000000 is resolved).
@@ -261,7 +226,7 @@ internal static class StatesAtScale
             detail.Add(await GetAsync("detail", "/api/projects/1/issues/issue-000000"));
         }
 
-        values["detail"] = Median(detail);
+        values["detail"] = IssuesAtScale.Median(detail);
     }
 
     /// <summary>What the server has sent in answers to the queries naming the database so far (the dashboard's background work included; 18.16's log has no list of databases).</summary>
@@ -274,6 +239,4 @@ internal static class StatesAtScale
             CancellationToken.None);
         return rows[0];
     }
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 }

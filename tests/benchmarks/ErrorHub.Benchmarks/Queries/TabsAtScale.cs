@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
-using ErrorHub.Storage.Sqlite;
 using ErrorHub.Testing.ClickHouse;
 using ErrorHub.Testing.Events;
 using ErrorHub.Testing.Processes;
@@ -68,7 +66,6 @@ internal static class TabsAtScale
         string? database = null;
         try
         {
-            ErrorHubStore hub;
             if (store == "clickhouse")
             {
                 clickHouse = new ClickHouseServerFixture { SystemLogs = true };
@@ -76,13 +73,9 @@ internal static class TabsAtScale
                 database = ClickHouseServerFixture.NewDatabaseName("tabs");
                 clickHouseHttp = new HttpClient(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(5) };
                 clickHouseClient = new ClickHouseClient(clickHouseHttp, new ClickHouseConnection(clickHouse.Url));
-                hub = ClickHouseDatabase.Open(clickHouseClient, database);
-            }
-            else
-            {
-                hub = SqliteDatabase.Open(Path.Combine(directory, SqliteStoreOptions.DefaultFileName));
             }
 
+            var hub = IssuesAtScale.Open(directory, clickHouseClient, database);
             var fill = Stopwatch.StartNew();
             await hub.Schema.EnsureSchemaAsync();
             var (cameBack, noisy) = await FillAsync(hub, issues, resolved, ignored, regressed ?? resolved / 1000, ignoredEvents);
@@ -97,7 +90,7 @@ internal static class TabsAtScale
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var (label, path) in dashboards)
             {
-                await MeasureAsync(label, path, store, directory, clickHouse, database, clickHouseClient, runs, NewEventsAsync);
+                await MeasureAsync(label, path, directory, clickHouse, database, clickHouseClient, runs, NewEventsAsync);
             }
         }
         finally
@@ -113,35 +106,29 @@ internal static class TabsAtScale
     }
 
     /// <summary>
-    /// Issue i has one event, i × 20 s after the first; the first <paramref name="resolved"/> are resolved an hour after it, the
+    /// Issue i has one event (<see cref="IssuesAtScale.InsertOneEventPerIssueAsync"/>); the first <paramref name="resolved"/> are resolved an hour after it, the
     /// next <paramref name="ignored"/> ignored; <paramref name="regressed"/> of the resolved ones, spread evenly, came back; every
     /// fifth ignored one had <paramref name="ignoredEvents"/> events since (noisy: the even ones are ignored until 100 more
     /// events, the odd ones for good). Answers the regressed and the noisy ignored issues.
     /// </summary>
     private static async Task<(List<int> Regressed, List<int> Noisy)> FillAsync(ErrorHubStore hub, int issues, int resolved, int ignored, int regressed, int ignoredEvents)
     {
-        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.AddDays(-30).ToUnixTimeSeconds());
-        DateTimeOffset At(int i) => start.AddSeconds(i * 20L % (29L * 86_400));
-        const int Batch = 10_000;
-        for (var from = 0; from < issues; from += Batch)
-        {
-            await hub.Events.InsertEventsAsync([.. Enumerable.Range(from, Math.Min(Batch, issues - from)).Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i)))]);
-        }
+        var eventAt = await IssuesAtScale.InsertOneEventPerIssueAsync(hub, issues);
 
         // Came back: an event after its resolution (by default every thousandth resolved issue).
         var comeBack = Enumerable.Range(0, Math.Min(regressed, resolved)).Select(k => (int)((long)k * resolved / regressed)).ToList();
         foreach (var chunk in comeBack.Chunk(10_000))
         {
-            await hub.Events.InsertEventsAsync([.. chunk.Select(i => TestEvents.Create(1, $"issue-{i:D6}", At(i).AddHours(2)))]);
+            await hub.Events.InsertEventsAsync([.. chunk.Select(i => TestEvents.Create(1, $"issue-{i:D6}", eventAt(i).AddHours(2)))]);
         }
 
         var noisy = Enumerable.Range(resolved, ignored).Where(i => (i - resolved) % 5 == 0).ToList();
         foreach (var chunk in noisy.Chunk(500))
         {
-            await hub.Events.InsertEventsAsync([.. chunk.SelectMany(i => Enumerable.Range(0, ignoredEvents).Select(k => TestEvents.Create(1, $"issue-{i:D6}", At(i).AddHours(2).AddSeconds(k))))]);
+            await hub.Events.InsertEventsAsync([.. chunk.SelectMany(i => Enumerable.Range(0, ignoredEvents).Select(k => TestEvents.Create(1, $"issue-{i:D6}", eventAt(i).AddHours(2).AddSeconds(k))))]);
         }
-        var states = Enumerable.Range(0, resolved).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Resolved, At(i).AddHours(1)))
-            .Concat(Enumerable.Range(resolved, ignored).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Ignored, At(i).AddHours(1))
+        var states = Enumerable.Range(0, resolved).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Resolved, eventAt(i).AddHours(1)))
+            .Concat(Enumerable.Range(resolved, ignored).Select(i => new IssueState(1, $"issue-{i:D6}", IssueStatus.Ignored, eventAt(i).AddHours(1))
             {
                 IgnoredUntilEvents = i % 2 == 0 ? 100 : null,
             }))
@@ -155,31 +142,11 @@ internal static class TabsAtScale
     }
 
     private static async Task MeasureAsync(
-        string label, string path, string store, string directory, ClickHouseServerFixture? clickHouse, string? database, ClickHouseClient? clickHouseClient, int runs,
+        string label, string path, string directory, ClickHouseServerFixture? clickHouse, string? database, ClickHouseClient? clickHouseClient, int runs,
         Func<Task> newEvents)
     {
-        var url = FreePort.NextHttpUrl();
-        var environment = new Dictionary<string, string?>
-        {
-            ["ErrorHub__DataDirectory"] = directory,
-            ["ErrorHub__Admin__Email"] = "tabs@example.com",
-            ["ErrorHub__Admin__Password"] = "tabs at scale password 1",
-            ["ErrorHub__Admin__ApiToken"] = Token,
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = null,
-            ["ASPNETCORE_HTTP_PORTS"] = null,
-        };
-        if (clickHouse is not null)
-        {
-            environment["ErrorHub__Store__Kind"] = "clickhouse";
-            environment["ErrorHub__Store__ClickHouse__Url"] = clickHouse.Url.ToString();
-            environment["ErrorHub__Store__ClickHouse__Database"] = database;
-        }
-
-        await using var process = TestProcess.StartDotnet("dashboard " + label, path, ["--urls", url.GetLeftPart(UriPartial.Authority)], environment);
-        await process.WaitForHttpAsync(new Uri(url, "/readyz"), TimeSpan.FromSeconds(120));
-        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        await using var dashboard = await IssuesAtScale.StartDashboardAsync("dashboard " + label, path, directory, clickHouse, database, Token, TimeSpan.FromMinutes(2));
+        var http = dashboard.Http;
 
         async Task<(double Milliseconds, int Status, long Total)> GetAsync(string query)
         {
@@ -216,7 +183,7 @@ internal static class TabsAtScale
         var statements = clickHouseClient is null ? "(SQLite: not counted)" : ((await FinishedStatementsAsync(clickHouseClient) - before) / (3.0 * runs)).ToString("0.0", CultureInfo.InvariantCulture);
         await newEvents();
         var refreshed = await GetAsync("");
-        string Median(List<double> values) => values.Order().ElementAt(values.Count / 2).ToString("N0", CultureInfo.InvariantCulture) + " ms";
+        string Median(List<double> values) => IssuesAtScale.Median(values).ToString("N0", CultureInfo.InvariantCulture) + " ms";
         var answer = statuses.Count == 1 && statuses.Contains(200) ? "" : $" (HTTP {string.Join(", ", statuses)})";
         string Count(long total) => total < 0 ? "-" : total.ToString("N0", CultureInfo.InvariantCulture);
         Console.WriteLine($"| {label} | {warm.Milliseconds:N0} ms{(warm.Status == 200 ? "" : $" (HTTP {warm.Status})")} | {Median(first)}{answer} | {Median(lastPage)}{answer} | {Median(regressedPage)}{answer} | {refreshed.Milliseconds:N0} ms{(refreshed.Status == 200 ? "" : $" (HTTP {refreshed.Status})")} | " +
