@@ -202,14 +202,13 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         // unreadable triage reads as ignored for good, as the state does). Ignored for good or until a time: left out here,
         // so their events, however many, are never read.
         var states = $"""
-            SELECT fingerprint AS fp, toUnixTimestamp(argMax(changed_at, version)) AS state_changed
-            FROM {schema.IssueStates}
+            SELECT fingerprint AS fp, toUnixTimestamp(changed_at) AS state_changed
+            FROM {ClickHouseIssueStates.LatestRows(schema.IssueStates)}
             WHERE project_id = {project}
-            GROUP BY fingerprint
-            HAVING argMax(status, version) = {resolved}
-                OR (argMax(status, version) = {ignored}
-                    AND (visitParamHas(argMax(triage, version), {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilEventsField)})
-                         OR visitParamHas(argMax(triage, version), {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilUsersField)})))
+              AND (status = {resolved}
+                   OR (status = {ignored}
+                       AND (visitParamHas(triage, {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilEventsField)})
+                            OR visitParamHas(triage, {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilUsersField)}))))
             """;
         var merged = keys.IsEmpty ? "" : $" OR fingerprint IN ({keys.Sources()})";
 

@@ -523,10 +523,10 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
 
         if (filter.Statuses is { } statuses)
         {
-            // A set ClickHouse builds once per query from the states' latest rows, whatever their number.
+            // A set ClickHouse builds once per query from the states' latest rows (ClickHouseIssueStates.LatestRows).
             string StatesNamed(IEnumerable<string> names) =>
-                $"SELECT fingerprint FROM {_issueStates} WHERE project_id = {ClickHouseSql.Literal(projectId)} GROUP BY fingerprint " +
-                $"HAVING argMax(status, version) IN ({string.Join(", ", names.Select(ClickHouseSql.Quote))})";
+                $"SELECT fingerprint FROM {ClickHouseIssueStates.LatestRows(_issueStates)} " +
+                $"WHERE project_id = {ClickHouseSql.Literal(projectId)} AND status IN ({string.Join(", ", names.Select(ClickHouseSql.Quote))})";
             var byStatus = statuses.Contains(IssueStatus.Unresolved)
                 ? filter.ExcludedStatusNames is { Count: > 0 } excludedNames ? $"{key} NOT IN ({StatesNamed(excludedNames)})" : "1"
                 : statuses.Count > 0 ? $"{key} IN ({StatesNamed(statuses.Distinct().Select(StoredNames.Of))})" : "0";
