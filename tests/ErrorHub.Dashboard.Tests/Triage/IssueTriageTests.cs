@@ -572,6 +572,12 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         public Task<IReadOnlyList<IssueState>> GetStatesAsync(int projectId, IssueStatus? status = null, CancellationToken cancellationToken = default) =>
             inner.GetStatesAsync(projectId, status, cancellationToken);
+
+        public Task<IReadOnlyList<IssueState>> GetStatesChangedAsync(int projectId, IssueStatus status, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+            inner.GetStatesChangedAsync(projectId, status, from, to, cancellationToken);
+
+        public Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
+            inner.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
     }
 
     private sealed class Pause
