@@ -284,7 +284,7 @@ internal sealed class NotificationCycle(
     private async Task RegressionsAsync(ProjectContext context, AlertRule rule, CancellationToken cancellationToken)
     {
         IReadOnlyDictionary<string, DateTimeOffset>? releaseTimes = null;
-        foreach (var state in await ResolvedIssuesAsync(context.Project.Id, cancellationToken))
+        foreach (var state in await ResolvedIssuesSeenSinceAsync(context.Project.Id, cancellationToken))
         {
             var releases = await activity.GetReleasesAfterAsync(context.Project.Id, state.Fingerprint, rule.Filter, state.ChangedAt, cancellationToken);
             releaseTimes ??= releases.Any(r => state.NeedsReleaseTimes(r.Release)) ? await releaseReader.GetFirstSeenByReleaseAsync(context.Project.Id, cancellationToken) : null;
@@ -326,7 +326,7 @@ internal sealed class NotificationCycle(
             return;
         }
 
-        var resolved = await ResolvedIssuesAsync(projectId, cancellationToken);
+        var resolved = await ResolvedIssuesSeenSinceAsync(projectId, cancellationToken);
         var followed = resolved.Count == 0 ? new HashSet<string>() : await workflow.FollowedAsync(projectId, resolved, cancellationToken);
         IReadOnlyList<Notification>? recent = null;
         foreach (var state in resolved.Where(state => followed.Contains(state.Fingerprint)))
@@ -606,14 +606,14 @@ internal sealed class NotificationCycle(
         var top = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Limit = 5 }, cancellationToken);
         var topUsers = await activity.GetActivityAsync(new ActivityQuery(project, from, due) { Filter = filter, Sort = ActivitySort.Users, MinUsers = 1, Limit = 5 }, cancellationToken);
         var history = await outbox.GetNotificationsAsync(project, 1_000, cancellationToken);
-        var resolvedStates = await ResolvedIssuesAsync(project, cancellationToken);
+        var seenSinceResolved = await ResolvedIssuesSeenSinceAsync(project, cancellationToken);
 
         // Regressions of the day whether or not a regression rule mailed them: resolved issues whose first
         // reopening event came that day, plus those mailed that day (they may have been resolved again since).
         var regressed = history.Where(n => n.Trigger == TriggerName(AlertTrigger.Regression) && n.State != NotificationState.HeldBack && n.CreatedAt >= from && n.CreatedAt < due && n.Fingerprint is not null)
             .Select(n => n.Fingerprint!).ToList();
         IReadOnlyDictionary<string, DateTimeOffset>? releaseTimes = null;
-        foreach (var state in resolvedStates.Where(s => s.ChangedAt < due))
+        foreach (var state in seenSinceResolved.Where(s => s.ChangedAt < due))
         {
             var releases = await activity.GetReleasesAfterAsync(project, state.Fingerprint, filter, state.ChangedAt, cancellationToken);
             releaseTimes ??= releases.Any(r => state.NeedsReleaseTimes(r.Release)) ? await releaseReader.GetFirstSeenByReleaseAsync(project, cancellationToken) : null;
@@ -624,7 +624,7 @@ internal sealed class NotificationCycle(
         }
 
         regressed = [.. regressed.Distinct(StringComparer.Ordinal)];
-        var resolved = resolvedStates.Where(s => s.ChangedAt >= from && s.ChangedAt < due).Select(s => s.Fingerprint).ToList();
+        var resolved = (await ResolvedBetweenAsync(project, from, due, cancellationToken)).Select(s => s.Fingerprint).ToList();
         var counts = await outbox.CountNotificationsAsync(project, now, key, cancellationToken);
 
         var digest = new Digest(projectInfo.Name, from, due, totals, before, urls.Link($"projects/{project}/issues"), SettingsLink(project))
@@ -642,10 +642,35 @@ internal sealed class NotificationCycle(
         return DigestMails.Compose(digest);
     }
 
-    /// <summary>The resolved issues' states, without those of issues merged into another (their events are the other's).</summary>
-    private async Task<IReadOnlyList<IssueState>> ResolvedIssuesAsync(int projectId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The states of the resolved issues that can have regressed: those with events after their resolution (their own or those
+    /// of issues merged into them), which the store finds from its per-issue aggregates; only their states are read, so a
+    /// project with hundreds of thousands of resolved issues reads what one with a few does. Without those of issues merged
+    /// into another (their events are the other's).
+    /// </summary>
+    private async Task<IReadOnlyList<IssueState>> ResolvedIssuesSeenSinceAsync(int projectId, CancellationToken cancellationToken)
     {
-        var resolved = await states.GetStatesAsync(projectId, IssueStatus.Resolved, cancellationToken);
+        var seen = await activity.GetIssuesSeenAfterChangesAsync(projectId, cancellationToken);
+        if (seen.Count == 0)
+        {
+            return [];
+        }
+
+        var resolved = (await states.GetStatesOfAsync(projectId, [.. seen.Select(issue => issue.Fingerprint)], cancellationToken)).Where(state => state.Status == IssueStatus.Resolved).ToList();
+        return await WithoutMergedAsync(projectId, resolved, cancellationToken);
+    }
+
+    /// <summary>The issues resolved in [<paramref name="from"/>, <paramref name="to"/>), without those merged into another since.</summary>
+    private async Task<IReadOnlyList<IssueState>> ResolvedBetweenAsync(int projectId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        await WithoutMergedAsync(projectId, await states.GetStatesChangedAsync(projectId, IssueStatus.Resolved, from, to, cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<IssueState>> WithoutMergedAsync(int projectId, IReadOnlyList<IssueState> resolved, CancellationToken cancellationToken)
+    {
+        if (resolved.Count == 0)
+        {
+            return resolved;
+        }
+
         var merged = await merges.GetMergesAsync(projectId, cancellationToken);
         return merged.Count == 0 ? resolved : [.. resolved.Where(state => !merged.ContainsKey(state.Fingerprint))];
     }

@@ -18,6 +18,12 @@ public interface IIssueHistory
     /// <summary>One entry of the project, or null (also once deleted).</summary>
     Task<IssueChange?> GetChangeAsync(int projectId, Guid id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// One entry of the issue <paramref name="fingerprint"/>, or null (also once deleted, or when it is another issue's): looked
+    /// up by issue and entry, so its cost does not grow with the project's timeline (each change of an issue asks for its own).
+    /// </summary>
+    Task<IssueChange?> GetChangeAsync(int projectId, string fingerprint, Guid id, CancellationToken cancellationToken = default);
+
     /// <summary>Removes an entry from the timeline (comments are the only entries people delete).</summary>
     Task DeleteAsync(int projectId, Guid id, CancellationToken cancellationToken = default);
 }

@@ -26,6 +26,18 @@ public interface IIssueStates
     Task<IReadOnlyList<IssueState>> GetStatesOfAsync(int projectId, IReadOnlyCollection<string> fingerprints, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The stored states with <paramref name="status"/> whose change is in [<paramref name="from"/>, <paramref name="to"/>)
+    /// (whole seconds), by fingerprint: what a digest says was resolved in its day, read without reading the project's other states.
+    /// </summary>
+    Task<IReadOnlyList<IssueState>> GetStatesChangedAsync(int projectId, IssueStatus status, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The resolved states that name one of <paramref name="releases"/> (resolved in it, or in the release after it), by
+    /// fingerprint: what the releases page counts for the releases it shows, however many issues the project resolved otherwise.
+    /// </summary>
+    Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The stored states that name an assignee or are ignored until a time, by fingerprint: with those whose events could
     /// have moved them, the few the issue list's tabs and its assignee filter depend on, however many issues were triaged.
     /// </summary>

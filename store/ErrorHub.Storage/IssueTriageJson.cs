@@ -7,7 +7,8 @@ namespace ErrorHub.Storage;
 /// The triage details of an <see cref="IssueState"/> beyond its status (ignore conditions, "next release",
 /// assignee) as one JSON column in both stores: they are read and written whole. The one look inside: whether an ignore
 /// ends with events or users (<see cref="IgnoredUntilEventsField"/>, <see cref="IgnoredUntilUsersField"/> present), which
-/// triage asks the stores to find without reading the events of issues ignored for good.
+/// triage asks the stores to find without reading the events of issues ignored for good, and the "next release"
+/// (<see cref="ResolvedAfterReleaseField"/>), which the releases page asks for by release.
 /// </summary>
 internal static class IssueTriageJson
 {
@@ -15,6 +16,7 @@ internal static class IssueTriageJson
     public const string IgnoredUntilUsersField = "ignoredUntilUsers";
     public const string IgnoredUntilField = "ignoredUntil";
     public const string AssigneeIdField = "assigneeId";
+    public const string ResolvedAfterReleaseField = "resolvedAfterRelease";
 
     public static string Serialize(IssueState state)
     {
@@ -32,6 +34,9 @@ internal static class IssueTriageJson
             })]);
         return details == IssueTriageDetails.None ? "" : JsonSerializer.Serialize(details, IssueTriageJsonContext.Default.IssueTriageDetails);
     }
+
+    /// <summary><paramref name="value"/> as <see cref="Serialize"/> writes a string field's value: quoted and escaped.</summary>
+    public static string StringToken(string value) => JsonSerializer.Serialize(value, IssueTriageJsonContext.Default.String);
 
     /// <summary><paramref name="state"/> with the details in <paramref name="json"/> (empty or unreadable: none).</summary>
     public static IssueState Apply(IssueState state, string? json)
@@ -71,7 +76,7 @@ internal static class IssueTriageJson
 }
 
 internal sealed record IssueTriageDetails(
-    string? ResolvedAfterRelease,
+    [property: JsonPropertyName(IssueTriageJson.ResolvedAfterReleaseField)] string? ResolvedAfterRelease,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilField)] long? IgnoredUntil,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilEventsField)] long? IgnoredUntilEvents,
     [property: JsonPropertyName(IssueTriageJson.IgnoredUntilUsersField)] long? IgnoredUntilUsers,
@@ -91,4 +96,5 @@ internal sealed record IssueTriageEntry(Guid Id, long At, IssueChangeKind Kind, 
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(IssueTriageDetails))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class IssueTriageJsonContext : JsonSerializerContext;

@@ -11,6 +11,16 @@ internal static class StoreTime
 
     public static DateTimeOffset FromUnixSeconds(long unixSeconds) => DateTimeOffset.FromUnixTimeSeconds(unixSeconds);
 
+    /// <summary>
+    /// The first whole second at or after <paramref name="time"/>: a whole-second time is at or after <paramref name="time"/>
+    /// exactly when it is at or after this one, and before it exactly when before this one.
+    /// </summary>
+    public static long ToUnixSecondsCeiling(DateTimeOffset time)
+    {
+        var seconds = time.ToUnixTimeSeconds();
+        return DateTimeOffset.FromUnixTimeSeconds(seconds) < time ? seconds + 1 : seconds;
+    }
+
     /// <summary>The start of the UTC hour <paramref name="time"/> falls in.</summary>
     public static DateTimeOffset StartOfHour(DateTimeOffset time)
     {

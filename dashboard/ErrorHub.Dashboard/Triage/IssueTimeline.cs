@@ -76,7 +76,7 @@ internal sealed partial class IssueTimeline(IIssueHistory history, IssueTriage t
         // One id per resolution: a page read twice, or two servers reading at once, store the entry once; the issue
         // resolved again and back again is a new entry.
         var id = RegressionEntryId(projectId, fingerprint, resolution.ChangedAt);
-        if (await history.GetChangeAsync(projectId, id, cancellationToken) is null)
+        if (await history.GetChangeAsync(projectId, fingerprint, id, cancellationToken) is null)
         {
             var release = view.RegressedInRelease ?? "";
             try

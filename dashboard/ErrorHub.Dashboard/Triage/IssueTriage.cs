@@ -80,6 +80,10 @@ internal sealed class IssueTriage(
         return await EvaluateAsync(projectId, stored, seen, cancellationToken);
     }
 
+    /// <summary>The stored resolved states that name one of <paramref name="releases"/> (resolved in it or in the release after it).</summary>
+    public Task<IReadOnlyList<IssueState>> StatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
+        states.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
+
     /// <summary>
     /// <paramref name="views"/> (from <see cref="EvaluateForListAsync"/>) with the triage of <paramref name="fingerprints"/>, a
     /// page of the list, where it is missing: their states read by name. No event since its change could have moved such an
@@ -448,7 +452,7 @@ internal sealed class IssueTriage(
                     continue;
                 }
 
-                if (await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
+                if (await history.GetChangeAsync(state.ProjectId, entry.Fingerprint, entry.Id, cancellationToken) is not null)
                 {
                     continue;
                 }
@@ -494,7 +498,7 @@ internal sealed class IssueTriage(
         {
             // A refused merge's entries stay kept until another merge of the same issues: one read of the merges, not one per entry.
             if (IsMergeEntry(entry) && !IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken))
-                || await history.GetChangeAsync(state.ProjectId, entry.Id, cancellationToken) is not null)
+                || await history.GetChangeAsync(state.ProjectId, entry.Fingerprint, entry.Id, cancellationToken) is not null)
             {
                 continue;
             }
@@ -603,7 +607,7 @@ internal sealed class IssueTriage(
     {
         var (projectId, fingerprint) = (state.ProjectId, state.Fingerprint);
         var id = EntryId(actionId, projectId, fingerprint, kind, value);
-        if (maybeStored && await history.GetChangeAsync(projectId, id, cancellationToken) is { } stored && stored.Fingerprint == fingerprint)
+        if (maybeStored && await history.GetChangeAsync(projectId, fingerprint, id, cancellationToken) is { } stored)
         {
             return stored;
         }

@@ -36,6 +36,13 @@ internal sealed class ClickHouseIssueHistory(ClickHouseClient client, ClickHouse
     public async Task<IssueChange?> GetChangeAsync(int projectId, Guid id, CancellationToken cancellationToken = default) =>
         (await ReadAsync(projectId, $"AND id = {ClickHouseSql.Quote(id.ToString("N"))}", "", cancellationToken)) is [var change] ? change : null;
 
+    // By the table's sorting key (project, issue, entry): a few granules, not every row of the project's timeline.
+    public async Task<IssueChange?> GetChangeAsync(int projectId, string fingerprint, Guid id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        return (await ReadAsync(projectId, $"AND fingerprint = {ClickHouseSql.Quote(fingerprint)} AND id = {ClickHouseSql.Quote(id.ToString("N"))}", "", cancellationToken)) is [var change] ? change : null;
+    }
+
     public async Task DeleteAsync(int projectId, Guid id, CancellationToken cancellationToken = default)
     {
         if (await GetChangeAsync(projectId, id, cancellationToken) is { } change)

@@ -53,6 +53,41 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
         return [.. found.OrderBy(state => state.Fingerprint, StringComparer.Ordinal)];
     }
 
+    // The project's states are grouped where they are stored; only those changed in the window cross the wire.
+    public Task<IReadOnlyList<IssueState>> GetStatesChangedAsync(int projectId, IssueStatus status, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            projectId,
+            "",
+            $"""
+            HAVING state_status = {ClickHouseSql.Quote(StoredNames.Of(status))}
+                AND state_changed >= {ClickHouseSql.Literal(StoreTime.ToUnixSecondsCeiling(from))} AND state_changed < {ClickHouseSql.Literal(StoreTime.ToUnixSecondsCeiling(to))}
+            """,
+            cancellationToken);
+
+    // Release names of a page at a time, as fingerprints are. The "next release" is compared as the triage's JSON writes it
+    // (quoted, escaped as the writer escapes), so any release name matches without unescaping on the server.
+    public async Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(releases);
+        var found = new List<IssueState>();
+        foreach (var chunk in releases.Where(release => !string.IsNullOrEmpty(release)).Distinct(StringComparer.Ordinal).Chunk(FingerprintsPerRead))
+        {
+            var names = string.Join(", ", chunk.Select(ClickHouseSql.Quote));
+            var written = string.Join(", ", chunk.Select(release => ClickHouseSql.Quote(IssueTriageJson.StringToken(release))));
+            found.AddRange(await ReadAsync(
+                projectId,
+                "",
+                $"""
+                HAVING state_status = {ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Resolved))}
+                    AND (state_release IN ({names})
+                         OR visitParamExtractRaw(state_triage, {ClickHouseSql.Quote(IssueTriageJson.ResolvedAfterReleaseField)}) IN ({written}))
+                """,
+                cancellationToken));
+        }
+
+        return [.. found.DistinctBy(state => state.Fingerprint, StringComparer.Ordinal).OrderBy(state => state.Fingerprint, StringComparer.Ordinal)];
+    }
+
     // The latest row's triage names an assignee, or an ignore's end time; a false match only reads a state more.
     public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
         client.QueryAsync(

@@ -71,6 +71,18 @@ internal sealed class SqliteIssueHistory(SqliteDatabase database) : IIssueHistor
         return (await ReadAsync(command, cancellationToken)) is [var change] ? change : null;
     }
 
+    public async Task<IssueChange?> GetChangeAsync(int projectId, string fingerprint, Guid id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM issue_history WHERE project_id = $project AND fingerprint = $fingerprint AND id = $id";
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        command.Parameters.AddWithValue("$id", id.ToString("N"));
+        return (await ReadAsync(command, cancellationToken)) is [var change] ? change : null;
+    }
+
     public Task DeleteAsync(int projectId, Guid id, CancellationToken cancellationToken = default) =>
         database.WriteAsync(
             async (connection, cancellationToken) =>

@@ -73,6 +73,35 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
             : ReadAsync(projectId, null, null, cancellationToken, fingerprints: System.Text.Json.JsonSerializer.Serialize<IReadOnlyCollection<string>>([.. fingerprints.Distinct(StringComparer.Ordinal)], FingerprintJson.Default.IReadOnlyCollectionString));
     }
 
+    // A scan of the project's states in the store, not in this process: only the few changed in the window are read out.
+    public Task<IReadOnlyList<IssueState>> GetStatesChangedAsync(int projectId, IssueStatus status, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+        ReadAsync(
+            projectId,
+            null,
+            status,
+            cancellationToken,
+            condition: "AND changed_at >= $from AND changed_at < $to",
+            parameters: [("$from", StoreTime.ToUnixSecondsCeiling(from)), ("$to", StoreTime.ToUnixSecondsCeiling(to))]);
+
+    // An unreadable triage names no "next release", as the state read from it does.
+    public Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(releases);
+        var names = releases.Where(release => !string.IsNullOrEmpty(release)).Distinct(StringComparer.Ordinal).ToList();
+        return names.Count == 0
+            ? Task.FromResult<IReadOnlyList<IssueState>>([])
+            : ReadAsync(
+                projectId,
+                null,
+                IssueStatus.Resolved,
+                cancellationToken,
+                condition: $"""
+                    AND (resolved_in_release IN (SELECT value FROM json_each($releases))
+                         OR json_valid(triage) AND json_extract(triage, '$.{IssueTriageJson.ResolvedAfterReleaseField}') IN (SELECT value FROM json_each($releases)))
+                    """,
+                parameters: [("$releases", System.Text.Json.JsonSerializer.Serialize<IReadOnlyCollection<string>>(names, FingerprintJson.Default.IReadOnlyCollectionString))]);
+    }
+
     // An unreadable triage names nothing, as the state read from it does.
     public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
         ReadAsync(
@@ -86,7 +115,8 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
                      OR status = '{StoredNames.Of(IssueStatus.Ignored)}' AND json_extract(triage, '$.{IssueTriageJson.IgnoredUntilField}') IS NOT NULL)
                 """);
 
-    private async Task<IReadOnlyList<IssueState>> ReadAsync(int projectId, string? fingerprint, IssueStatus? status, CancellationToken cancellationToken, string? fingerprints = null, string condition = "")
+    private async Task<IReadOnlyList<IssueState>> ReadAsync(
+        int projectId, string? fingerprint, IssueStatus? status, CancellationToken cancellationToken, string? fingerprints = null, string condition = "", IReadOnlyList<(string Name, object Value)>? parameters = null)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -114,6 +144,11 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
         if (status is { } wanted)
         {
             command.Parameters.AddWithValue("$status", StoredNames.Of(wanted));
+        }
+
+        foreach (var (name, value) in parameters ?? [])
+        {
+            command.Parameters.AddWithValue(name, value);
         }
 
         var states = new List<IssueState>();

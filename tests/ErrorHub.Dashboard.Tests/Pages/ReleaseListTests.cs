@@ -2,6 +2,7 @@ using ErrorHub.Dashboard.Components.Pages;
 using ErrorHub.Dashboard.Formatting;
 using ErrorHub.Dashboard.Tests.Api;
 using ErrorHub.Dashboard.Tests.Infrastructure;
+using ErrorHub.Dashboard.Tests.Triage;
 using ErrorHub.Dashboard.Triage;
 using ErrorHub.Storage;
 using ErrorHub.Storage.ClickHouse;
@@ -16,9 +17,9 @@ namespace ErrorHub.Dashboard.Tests.Pages;
 /// <summary>The releases page over the real SQLite store: per release when it was seen, its events and the issues it brought, regressed and resolved.</summary>
 public sealed class ReleaseListTests : DashboardTestContext
 {
-    private static readonly string Checkout = Fingerprint("checkout");
-    private static readonly string Profile = Fingerprint("profile");
-    private static readonly string Search = Fingerprint("search");
+    internal static readonly string Checkout = Fingerprint("checkout");
+    internal static readonly string Profile = Fingerprint("profile");
+    internal static readonly string Search = Fingerprint("search");
     private static readonly string Cart = Fingerprint("cart");
 
     private readonly TemporaryStore _store = new();
@@ -176,7 +177,7 @@ public sealed class ReleaseListTests : DashboardTestContext
 [Collection(ClickHouseServerCollectionDefinition.Name)]
 public sealed class ClickHouseReleaseListTests : DashboardTestContext, IAsyncLifetime
 {
-    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromMinutes(2) };
     private readonly ErrorHubStore _store;
 
     public ClickHouseReleaseListTests(ClickHouseServerFixture clickHouse)
@@ -198,6 +199,48 @@ public sealed class ClickHouseReleaseListTests : DashboardTestContext, IAsyncLif
         _store.Dispose();
         _http.Dispose();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A project a few years old: 300,000 issues resolved or ignored long ago, past what one read of all the project's states can
+    /// answer (64 M characters). The page counts its releases' regressed and resolved issues as before the old states were added.
+    /// Until December 2026 it read every state of the project, and such a project's releases page failed.
+    /// </summary>
+    [Fact]
+    public async Task A_project_with_300000_old_triaged_issues_counts_its_releases_regressed_and_resolved_issues_as_a_small_one_does()
+    {
+        await _store.Events.InsertEventsAsync(
+        [
+            Event(ReleaseListTests.Checkout, "Checkout failed", Now.AddDays(-3)) with { Release = "shop@2.4.1" },
+            Event(ReleaseListTests.Profile, "Profile failed", Now.AddDays(-2)) with { Release = "shop@2.4.1" },
+            Event(ReleaseListTests.Search, "Search failed", Now.AddHours(-5)) with { Release = "shop@2.5.0" },
+        ]);
+        var triage = Services.GetRequiredService<IssueTriage>();
+        await triage.ResolveAsync(1, ReleaseListTests.Checkout, afterRelease: "shop@2.4.1");
+        await triage.ResolveAsync(1, ReleaseListTests.Profile);
+        await triage.ResolveAsync(1, ReleaseListTests.Search, inRelease: "shop@2.5.0");
+        await _store.Events.InsertEventsAsync([Event(ReleaseListTests.Profile, "Profile failed", Now.AddMinutes(10)) with { Release = "shop@2.5.0" }]);
+        string[] counts = ["shop@2.5.0 | 2 | 1 | 1 | 2", "shop@2.4.1 | 2 | 2 | 0 | 0"];
+        Counts(RenderPage()).Should().Equal(counts);
+
+        foreach (var chunk in Enumerable.Range(0, 300_000).Chunk(10_000))
+        {
+            await _store.Notifications.States.SetStatesAsync([.. chunk.Select(BigProjectTriageTests.OldState)]);
+        }
+
+        Counts(RenderPage()).Should().Equal(counts, "the old states name none of the releases and none has events since");
+
+        IRenderedComponent<ReleaseList> RenderPage()
+        {
+            Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Releases(1));
+            var cut = Render<ReleaseList>(parameters => parameters.Add(p => p.ProjectId, 1));
+            cut.WaitForState(() => cut.FindAll(".release-count").Count > 0, TimeSpan.FromMinutes(2));
+            return cut;
+        }
+
+        // Release, events, new, regressed and resolved issues (not the times, which are the clock's).
+        static List<string> Counts(IRenderedComponent<ReleaseList> cut) =>
+            [.. ReleaseListTests.Rows(cut).Select(row => row.Split(" | ")).Select(cells => string.Join(" | ", cells[0], cells[3], cells[4], cells[5], cells[6]))];
     }
 
     [Fact]

@@ -90,7 +90,8 @@ public sealed class BigProjectTriageTests : IAsyncLifetime
         }
     }
 
-    private static IssueState OldState(int i)
+    /// <summary>An issue resolved or ignored long ago, its events gone: its state as the dashboard writes it (its action and timeline entry).</summary>
+    internal static IssueState OldState(int i)
     {
         var fingerprint = Fingerprint($"old-{i:D6}");
         var at = Start.AddDays(-700).AddSeconds(i * 60L);

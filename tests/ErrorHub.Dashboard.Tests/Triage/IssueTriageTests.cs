@@ -575,6 +575,12 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
             inner.GetAssignedOrTimedStatesAsync(projectId, cancellationToken);
+
+        public Task<IReadOnlyList<IssueState>> GetStatesChangedAsync(int projectId, IssueStatus status, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default) =>
+            inner.GetStatesChangedAsync(projectId, status, from, to, cancellationToken);
+
+        public Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
+            inner.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
     }
 
     private sealed class Pause

@@ -34,6 +34,12 @@ if (args is ["tabs-at-scale", .. var tabsArgs])
     return;
 }
 
+if (args is ["resolved-reads-at-scale", .. var resolvedArgs])
+{
+    await ResolvedReadsAtScale.RunAsync(resolvedArgs);
+    return;
+}
+
 if (args is ["states-at-scale", .. var statesArgs])
 {
     await StatesAtScale.RunAsync(statesArgs);
