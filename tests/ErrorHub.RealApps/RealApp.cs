@@ -74,6 +74,12 @@ public enum AppKind
     PersistentJobs,
 
     /// <summary>
+    /// An API with a Coravel scheduler and queue (<c>AddScheduler()</c>, <c>AddQueue()</c>) in its process: a renewal run
+    /// every second, welcome mails queued from requests.
+    /// </summary>
+    CoravelJobs,
+
+    /// <summary>
     /// An API gateway on YARP: <c>/orders/...</c> forwarded to an orders service that is down, through a request transform
     /// of the gateway's own; <c>/catalog/{sku}</c> to a stock service, through a response transform of its own.
     /// </summary>
@@ -196,6 +202,7 @@ public static class RealApp
             AppKind.Layered => Layered(builder),
             AppKind.BackgroundJobs => BackgroundJobs(builder),
             AppKind.PersistentJobs => PersistentJobsApi.Build(builder),
+            AppKind.CoravelJobs => Memberships.MembershipsApi.Build(builder),
             AppKind.Gateway => Gateway(builder),
             AppKind.FastEndpoints => Shipping(builder),
             AppKind.ScheduledJobs => ScheduledJobs(builder),
