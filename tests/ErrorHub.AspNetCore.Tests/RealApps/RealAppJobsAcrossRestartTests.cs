@@ -38,6 +38,10 @@ public sealed class RealAppJobsAcrossRestartTests
 
         await using var after = await RealAppRun.StartAsync(AppKind.PersistentJobs, ingest, storage.Settings(retriesDue: true, printerInstalled: false));
         await WaitForStateAsync(after, job, "Failed");
+        await WaitUntilAsync(
+            () => Task.FromResult(after.Logs.Entries.Any(e => e.Category == "Hangfire.AutomaticRetryAttribute" && e.Level == LogLevel.Error)),
+            "Hangfire logs that it gave the job up into the restarted app's log", after);
+        await WaitUntilAsync(async () => (await ingest.AllEventsAsync()).Count >= 2, "the job's end arrives", after);
         var events = await after.EventsUpToAsync("Dunning letter for invoice 4 has no printer");
 
         events.Should().HaveCount(2, "the first failure and the job's end, not the retry between them; " + RealAppKindsTests.Describe(events));
@@ -91,6 +95,16 @@ public sealed class RealAppJobsAcrossRestartTests
             waited.Elapsed.Should().BeLessThan(JobTimeout, "job {0} reaches {1}, is {2}; log: {3}", job, state, current, string.Join("\n", run.Logs.Entries));
             await Task.Delay(100);
             current = await run.Http.GetFromJsonAsync<string>($"/jobs/{job}");
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, RealAppRun run)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            waited.Elapsed.Should().BeLessThan(JobTimeout, "{0}; log: {1}", what, string.Join("\n", run.Logs.Entries));
+            await Task.Delay(100);
         }
     }
 
