@@ -68,6 +68,18 @@ public enum AppKind
     BackgroundJobs,
 
     /// <summary>
+    /// The same on storage that outlives the app (a SQLite file, setting <c>Jobs:Storage</c>): a job is retried after a
+    /// restart.
+    /// </summary>
+    PersistentJobs,
+
+    /// <summary>
+    /// An API with a Coravel scheduler and queue (<c>AddScheduler()</c>, <c>AddQueue()</c>) in its process: a renewal run
+    /// every second, welcome mails queued from requests.
+    /// </summary>
+    CoravelJobs,
+
+    /// <summary>
     /// An API gateway on YARP: <c>/orders/...</c> forwarded to an orders service that is down, through a request transform
     /// of the gateway's own; <c>/catalog/{sku}</c> to a stock service, through a response transform of its own.
     /// </summary>
@@ -134,7 +146,12 @@ public enum AppLogging
 public static class RealApp
 {
     public static async Task<WebApplication> StartAsync(
-        AppKind kind, string dsn, ILoggerProvider logs, string environment = "Production", AppLogging logging = AppLogging.MicrosoftExtensions)
+        AppKind kind,
+        string dsn,
+        ILoggerProvider logs,
+        string environment = "Production",
+        AppLogging logging = AppLogging.MicrosoftExtensions,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -149,6 +166,10 @@ public static class RealApp
             ["ErrorHub:Dsn"] = dsn,
             ["ErrorHub:FlushInterval"] = "00:00:00.050",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
 
         // The template's logging (console aside): Information and up, which is what an app's log shows.
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Information);
@@ -180,6 +201,8 @@ public static class RealApp
             AppKind.BlazorStatic => BlazorStatic(builder),
             AppKind.Layered => Layered(builder),
             AppKind.BackgroundJobs => BackgroundJobs(builder),
+            AppKind.PersistentJobs => PersistentJobsApi.Build(builder),
+            AppKind.CoravelJobs => Memberships.MembershipsApi.Build(builder),
             AppKind.Gateway => Gateway(builder),
             AppKind.FastEndpoints => Shipping(builder),
             AppKind.ScheduledJobs => ScheduledJobs(builder),
@@ -418,10 +441,11 @@ public static class RealApp
 
     private static WebApplication BackgroundJobs(WebApplicationBuilder builder)
     {
-        builder.Services.AddHangfire(configuration => configuration.UseInMemoryStorage());
+        builder.Services.AddHangfire(configuration => configuration.UseInMemoryStorage().UseLogProvider(HangfireLogs.Instance));
         builder.Services.AddHangfireServer(options => options.WorkerCount = 1);
         builder.Services.AddProblemDetails();
         var app = builder.Build();
+        HangfireLogs.Instance.Follow(app.Services.GetRequiredService<ILoggerFactory>());
         app.UseExceptionHandler();
         app.UseErrorHub();
         app.Use(SignInFromHeader);

@@ -14,6 +14,7 @@ namespace ErrorHub.AspNetCore.Tests.RealApps;
 /// request and the signed-in user; what the app handled (a 400 of validation, a 409 it mapped, a HubException it meant
 /// for the caller) arrives never; the SDK writes nothing into the app's log.
 /// </summary>
+[Collection(HangfireGlobals.Collection)]
 public sealed class RealAppKindsTests
 {
     [Fact]

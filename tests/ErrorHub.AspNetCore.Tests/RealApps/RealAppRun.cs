@@ -19,8 +19,11 @@ internal sealed class RealAppRun : IAsyncDisposable
 {
     private static readonly TimeSpan ArrivalTimeout = TimeSpan.FromSeconds(30);
 
-    private RealAppRun(IngestHost ingest, WebApplication app, CapturingLoggerProvider logs)
+    private readonly bool _ownsIngest;
+
+    private RealAppRun(IngestHost ingest, WebApplication app, CapturingLoggerProvider logs, bool ownsIngest = true)
     {
+        _ownsIngest = ownsIngest;
         Ingest = ingest;
         App = app;
         Logs = logs;
@@ -45,6 +48,17 @@ internal sealed class RealAppRun : IAsyncDisposable
         var logs = new CapturingLoggerProvider();
         var app = await RealApp.StartAsync(kind, ingest.Dsn, logs, environment, logging);
         return new RealAppRun(ingest, app, logs);
+    }
+
+    /// <summary>
+    /// One run of an app reporting to an ingest that outlives it (the test disposes the ingest): an app stopped and
+    /// started again, as a deployment restarts it.
+    /// </summary>
+    public static async Task<RealAppRun> StartAsync(AppKind kind, IngestHost ingest, IReadOnlyDictionary<string, string?> settings)
+    {
+        var logs = new CapturingLoggerProvider();
+        var app = await RealApp.StartAsync(kind, ingest.Dsn, logs, settings: settings);
+        return new RealAppRun(ingest, app, logs, ownsIngest: false);
     }
 
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? user = null, HttpContent? content = null)
@@ -116,6 +130,9 @@ internal sealed class RealAppRun : IAsyncDisposable
         Http.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        await Ingest.DisposeAsync();
+        if (_ownsIngest)
+        {
+            await Ingest.DisposeAsync();
+        }
     }
 }
