@@ -219,7 +219,7 @@ internal static class ResolvedReadsAtScale
         {
             var hub = ClickHouseDatabase.Open(client, database);
             await hub.Schema.EnsureSchemaAsync();
-            await client.ExecuteAsync(
+            await client.InsertSelectAsync(
                 $"""
                 INSERT INTO {database}.issue_history (project_id, fingerprint, id, at_ms, kind, actor_id, actor_name, text, value, deleted, version)
                 SELECT 1, concat('issue-', toString(intDiv(number, 10))), substring(concat('00000000000000000000000000000000', toString(number)), length(toString(number)) + 1, 32), 1700000000000 + number, 'comment', '', 'Ada', 'looking into it', '', 0, 1
