@@ -81,6 +81,37 @@ public sealed class MailThreadAndListHeaderTests(SmtpServerFixture smtp) : IAsyn
     }
 
     [Fact]
+    public async Task The_subject_names_the_exception_the_issue_s_title_names_not_the_innermost_one()
+    {
+        // The sample shop's shipping crash: a TimeoutException around the TaskCanceledException of the cancelled call.
+        // Grouping takes the TimeoutException for the root cause (the issue's title); until December 2026 the subject
+        // named the innermost exception, so the mail's subject and its body named two different exceptions.
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        var crash = Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow(), fingerprint: "fp-shipping") with
+        {
+            Title = "TimeoutException: Shipping provider did not answer for order 1042 within 200 ms.",
+            Culprit = "Shop.Shipping.ShippingClient.GetStatusAsync",
+            Exceptions =
+            [
+                new ExceptionRecord("System.TimeoutException", "Shipping provider did not answer for order 1042 within 200 ms.", "Shop",
+                    [new FrameRecord("GetStatusAsync", "Shop.Shipping.ShippingClient", "Shop", "ShippingClient.cs", 65, 13, InApp: true)]),
+                new ExceptionRecord("System.Threading.Tasks.TaskCanceledException", "A task was canceled.", "System.Private.CoreLib",
+                    [new FrameRecord("Delay", "System.Threading.Tasks.Task", "System.Private.CoreLib", null, null, null, InApp: false)]),
+            ],
+        };
+        await _harness.InsertAsync(crash);
+        await _harness.RoundAsync();
+
+        var mail = smtp.Messages().Should().ContainSingle().Subject;
+        mail.Subject.Should().Be("[shop] TimeoutException in ShippingClient.GetStatusAsync");
+        mail.TextBody.Should().StartWith("New issue in production: TimeoutException in ShippingClient.GetStatusAsync")
+            .And.Contain("TimeoutException: Shipping provider did not answer").And.NotContain("TaskCanceledException");
+    }
+
+    [Fact]
     public async Task New_issue_regression_and_assignment_of_one_issue_are_one_thread_and_the_digest_is_in_none()
     {
         var shop = await _harness.CreateProjectAsync("shop");

@@ -104,12 +104,37 @@ internal static class IssueMails
     /// <summary>"NullReferenceException in CheckoutService.Complete", else the issue's title.</summary>
     public static string Headline(IssueSummary issue, ErrorEvent? sample)
     {
-        var type = sample?.Exceptions is [.., var root] ? Bounded.ShortName(root.Type, 1) : "";
+        var type = RootCauseType(sample);
         var culprit = Bounded.ShortName(issue.Culprit, 2);
         var headline = type.Length > 0 && culprit.Length > 0 ? $"{type} in {culprit}"
             : type.Length > 0 ? type
             : issue.Title;
         return Bounded.Text(headline, 120);
+    }
+
+    /// <summary>
+    /// The short type of the exception the event's title names: grouping's root cause, which is not always the innermost
+    /// exception (a <c>TimeoutException</c> around the <c>TaskCanceledException</c> it came from), so the subject names
+    /// what the dashboard and the mail's body name. The innermost one when the title names none of them.
+    /// </summary>
+    private static string RootCauseType(ErrorEvent? sample)
+    {
+        if (sample?.Exceptions is not [.., var innermost] exceptions)
+        {
+            return "";
+        }
+
+        var title = sample.Title;
+        for (var i = exceptions.Count - 1; i >= 0; i--)
+        {
+            var type = Bounded.ShortName(exceptions[i].Type, 1);
+            if (type.Length > 0 && (title == type || title.StartsWith(type + ":", StringComparison.Ordinal)))
+            {
+                return type;
+            }
+        }
+
+        return Bounded.ShortName(innermost.Type, 1);
     }
 
     /// <summary>
