@@ -65,7 +65,8 @@ public sealed class GroupingCorpusSplitPairs(ITestOutputHelper output)
 
     /// <summary>
     /// The rules a split cause suggests, each scored as a change of the current version's counted components (not of the rules): every set, the plain
-    /// samples pooled and the whole corpus, beside the current version. A candidate is taken only if it loses on no set.
+    /// samples pooled and the whole corpus, beside the current version, and every pair of traces it joins or parts, right or wrong by the
+    /// labels. A candidate is taken only if it loses on no set.
     /// </summary>
     [Fact]
     public void Scores_the_split_cause_candidates()
@@ -83,9 +84,26 @@ public sealed class GroupingCorpusSplitPairs(ITestOutputHelper output)
             ("throw: not counted beside an app frame", counted => counted.Any(c => c.StartsWith("app:", StringComparison.Ordinal)) ? counted.Where(c => !c.StartsWith("throw:", StringComparison.Ordinal)) : counted),
         };
         var sets = traces.Select(t => t.Set).Distinct().Order(StringComparer.Ordinal).ToList();
+        var current = components.Select(Grouper.Hash).ToList();
         foreach (var (name, change) in candidates)
         {
             var fingerprints = components.Select(counted => Grouper.Hash(change(counted))).ToList();
+            var joined = new List<string>();
+            var parted = new List<string>();
+            for (var x = 0; x < traces.Count; x++)
+            {
+                for (var y = x + 1; y < traces.Count; y++)
+                {
+                    var before = current[x] == current[y];
+                    var after = fingerprints[x] == fingerprints[y];
+                    if (before != after)
+                    {
+                        var verdict = (traces[x].Cluster == traces[y].Cluster) == after ? "right" : "wrong";
+                        (after ? joined : parted).Add($"{verdict}: {traces[x].File} ({traces[x].Set}), {traces[y].File} ({traces[y].Set})");
+                    }
+                }
+            }
+
             var line = new StringBuilder(name).Append(':');
             foreach (var set in sets)
             {
@@ -95,6 +113,15 @@ public sealed class GroupingCorpusSplitPairs(ITestOutputHelper output)
             line.Append(CultureInfo.InvariantCulture, $" plain pooled {Score(traces, labels, fingerprints, i => PlainSamples.Contains(traces[i].Set))};");
             line.Append(CultureInfo.InvariantCulture, $" whole corpus {Score(traces, labels, fingerprints, _ => true)}");
             output.WriteLine(line.ToString());
+            foreach (var pair in joined)
+            {
+                output.WriteLine($"    joins, {pair}");
+            }
+
+            foreach (var pair in parted)
+            {
+                output.WriteLine($"    parts, {pair}");
+            }
         }
     }
 
