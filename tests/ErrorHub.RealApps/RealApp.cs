@@ -124,6 +124,21 @@ public enum AppKind
     RebusMessaging,
 
     /// <summary>
+    /// An API that hands shipments to MassTransit (the in-memory transport, <c>Publish</c>) with the retry teams set:
+    /// <c>UseMessageRetry(r =&gt; r.Immediate(3))</c>, and a fault consumer of the messages it gives up.
+    /// </summary>
+    MassTransitMessaging,
+
+    /// <summary>
+    /// A gRPC service (protoc-generated from a proto with <c>google.api.http</c> routes) served as HTTP/JSON too
+    /// (<c>AddGrpc().AddJsonTranscoding()</c>), on HTTP/1.1 and HTTP/2.
+    /// </summary>
+    GrpcJsonTranscoding,
+
+    /// <summary>A storefront API that calls a billing service through Refit clients (<c>AddRefitGeneratedClient</c>).</summary>
+    Storefront,
+
+    /// <summary>
     /// A booking API on what .NET 9 and 10 added: a <c>StatusCodeSelector</c>, <c>IExceptionHandler</c>s writing problem
     /// details, Server-Sent Events, a WebSocket, status code pages re-executed into a failing status page, a typed HTTP client.
     /// </summary>
@@ -212,6 +227,9 @@ public static class RealApp
             AppKind.Messaging => Messaging(builder),
             AppKind.RebusMessaging => RebusMessaging(builder),
             AppKind.Bookings => BookingApi.Build(builder),
+            AppKind.MassTransitMessaging => ShipmentsApi.Build(builder),
+            AppKind.GrpcJsonTranscoding => GrpcJsonTranscoding(builder),
+            AppKind.Storefront => Storefront.StorefrontApi.Build(builder),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
         try
@@ -503,6 +521,16 @@ public static class RealApp
             PayoutHandler.Pay(id);
             return TypedResults.Ok();
         });
+        return app;
+    }
+
+    private static WebApplication GrpcJsonTranscoding(WebApplicationBuilder builder)
+    {
+        builder.Services.AddGrpc().AddJsonTranscoding();
+        var app = builder.Build();
+        app.UseErrorHub();
+        app.Use(SignInFromHeader);
+        app.MapGrpcService<CatalogService>();
         return app;
     }
 
