@@ -132,6 +132,9 @@ public sealed class AlertSettingsStore
         return true;
     }
 
+    /// <summary>The longest environment a rule filters on, as the Alerts page's box allows.</summary>
+    internal const int MaxEnvironmentLength = 100;
+
     internal static void Validate(AlertSettings settings)
     {
         if (settings.Rules.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != settings.Rules.Count)
@@ -151,6 +154,13 @@ public sealed class AlertSettingsStore
                 throw new ArgumentException($"Rule '{rule.Id}': no rule has that trigger (assignment mail goes to the assignee and is not a rule).", nameof(settings));
             }
 
+            // The Alerts page's box holds 100 characters, but only the browser keeps to it: a circuit can send any string,
+            // and the rule's filter goes into every round's queries and the heading of its mails.
+            if (rule.Environment is { } environment && (environment.Length > MaxEnvironmentLength || environment.Any(char.IsControl)))
+            {
+                throw new ArgumentException($"Rule '{rule.Id}': an environment is at most {MaxEnvironmentLength} characters, without line breaks or other control characters.", nameof(settings));
+            }
+
             _ = rule.Filter.Levels; // an unknown level throws, naming the known ones
             if (rule.Trigger is AlertTrigger.EventFrequency or AlertTrigger.UserFrequency
                 && (rule.Threshold < 0 || rule.WindowMinutes is < 1 or > 24 * 60 || rule.CooldownMinutes is < 0))
@@ -161,7 +171,9 @@ public sealed class AlertSettingsStore
 
         foreach (var address in settings.ExtraAddresses)
         {
-            if (!MimeKit.MailboxAddress.TryParse(address, out var parsed) || parsed.Address.IndexOf('@', StringComparison.Ordinal) <= 0)
+            // MimeKit takes a quoted name with a line break in it ("Team\r\nBcc: ..." <oncall@...>): the name goes into
+            // the To header of the extra addresses' copy, so no control character is taken anywhere in an address.
+            if (address.Any(char.IsControl) || !MimeKit.MailboxAddress.TryParse(address, out var parsed) || parsed.Address.IndexOf('@', StringComparison.Ordinal) <= 0)
             {
                 throw new ArgumentException($"'{Content.Bounded.Text(address, 100)}' is not an e-mail address.", nameof(settings));
             }

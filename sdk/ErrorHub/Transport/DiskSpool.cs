@@ -77,6 +77,9 @@ internal sealed partial class DiskSpool
 
     public string Directory => _directory;
 
+    /// <summary>Called between an entry's check and its open, where a test swaps the entry for something else.</summary>
+    internal Action<string>? AfterEntryCheckedForTests { get; set; }
+
     /// <summary>Writes a batch to disk; false (logged) when the disk refuses it.</summary>
     public bool TryStore(IReadOnlyList<byte[]> events)
     {
@@ -128,8 +131,17 @@ internal sealed partial class DiskSpool
                 continue;
             }
 
-            if (TryLock(path) is not { } file)
+            AfterEntryCheckedForTests?.Invoke(path);
+            if (TryLock(path, out var swappedForNotAFile) is not { } file)
             {
+                if (swappedForNotAFile is not null)
+                {
+                    // A file swapped for a FIFO or socket after the check above: opened without waiting, never read.
+                    LogCorrupt(_logger, Path.GetFileName(path), swappedForNotAFile, 1);
+                    TryDelete(path);
+                    _drops.Add(SdkDropReason.SendFailed, 1);
+                }
+
                 continue; // another sender holds it, or it was sent and deleted meanwhile
             }
 
@@ -335,7 +347,7 @@ internal sealed partial class DiskSpool
             // Only a file nobody is sending can go; its event count is read under the same lock.
             try
             {
-                using var file = TryLock(files[i].FullName);
+                using var file = TryLock(files[i].FullName, out _);
                 if (file is null)
                 {
                     continue;
@@ -380,7 +392,12 @@ internal sealed partial class DiskSpool
     /// <summary>The UTF-8 text of a file of at most <paramref name="maxBytes"/>, or null when it is longer, however long it grows while read.</summary>
     private static string? ReadAtMost(string path, int maxBytes)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var file = SpoolFileOpener.TryOpen(path, exclusive: false, out _);
+        if (file is null)
+        {
+            return null;
+        }
+
         var buffer = new byte[maxBytes + 1];
         var read = file.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         return read > maxBytes ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, read);
@@ -392,14 +409,10 @@ internal sealed partial class DiskSpool
     /// it, deleted it and let go of its lock would get the lock on a deleted file and send that batch a second time. So
     /// the name is looked up again under the lock (names are never reused: if it is still there, nobody completed it).
     /// </summary>
-    private static FileStream? TryLock(string path)
+    private static FileStream? TryLock(string path, out string? notAFile)
     {
-        FileStream file;
-        try
-        {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        // Never a plain open: the entry may have been swapped for a FIFO since it was checked, and that open would wait.
+        if (SpoolFileOpener.TryOpen(path, exclusive: true, out notAFile) is not { } file)
         {
             return null;
         }
@@ -559,7 +572,12 @@ internal sealed partial class DiskSpool
     {
         try
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var file = SpoolFileOpener.TryOpen(path, exclusive: false, out _);
+            if (file is null)
+            {
+                return false;
+            }
+
             Span<byte> start = stackalloc byte[8];
             return file.ReadAtLeast(start, 8, throwOnEndOfStream: false) == 8 && IsNewerMagic(start);
         }

@@ -465,6 +465,91 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_file_swapped_for_a_FIFO_after_its_check_is_opened_without_waiting_deleted_and_the_next_batch_is_sent()
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("swapped")]).Should().BeTrue();
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
+        var swapped = SpoolFiles()[0];
+
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
+        var swappedAlready = false;
+        reader.AfterEntryCheckedForTests = path =>
+        {
+            // The check saw a regular file; by the open it is a FIFO nothing ever writes to.
+            if (path == swapped && !swappedAlready)
+            {
+                swappedAlready = true;
+                File.Delete(path);
+                MakeFifo(path);
+            }
+        };
+        var taking = Task.Run(reader.TryTakeOldest);
+        await ReleaseIfStuckOnFifoAsync(taking, swapped);
+
+        using var batch = await taking;
+        batch.Should().NotBeNull();
+        batch!.Events.Select(e => System.Text.Encoding.UTF8.GetString(e)).Should().Equal("good");
+        batch.Complete();
+        SpoolFiles().Should().BeEmpty("the FIFO is deleted as an entry that is no batch");
+        drops.Total(SdkDropReason.SendFailed).Should().Be(1);
+        _logs.Entries.Should().ContainSingle(e => e.Message.StartsWith("ErrorHub deleted the unreadable cached batch", StringComparison.Ordinal))
+            .Which.Message.Should().Contain("FIFO");
+    }
+
+    [Fact]
+    public async Task A_batch_file_swapped_for_a_directory_after_its_check_is_left_alone_uncounted_and_the_next_batch_is_sent()
+    {
+        // Reading a directory fails even for root, unlike a file's permissions: the spool's way to meet an entry it cannot read.
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("swapped")]).Should().BeTrue();
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
+        var swapped = SpoolFiles()[0];
+
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
+        reader.AfterEntryCheckedForTests = path =>
+        {
+            if (path == swapped && File.Exists(path))
+            {
+                File.Delete(path);
+                Directory.CreateDirectory(path);
+            }
+        };
+
+        using var batch = await Task.Run(reader.TryTakeOldest).Within();
+        batch.Should().NotBeNull();
+        batch!.Events.Select(e => System.Text.Encoding.UTF8.GetString(e)).Should().Equal("good");
+        batch.Complete();
+        Directory.Exists(swapped).Should().BeTrue("a directory is not the spool's to delete");
+        drops.Total().Should().Be(0);
+        (await Task.Run(reader.TryTakeOldest).Within()).Should().BeNull("the directory is passed over, not read again and again");
+    }
+
+    [Fact]
+    public async Task A_cache_directory_that_is_a_file_is_left_as_it_is_and_batches_are_retried_in_memory()
+    {
+        Directory.CreateDirectory(_outsideDirectory);
+        var file = Path.Combine(_outsideDirectory, "spool");
+        await File.WriteAllTextAsync(file, "someone else's file");
+        _ingest.Answer(RecordingIngest.Status(503, retryAfter: "2"));
+        await using var sdk = Start(_clock, SpoolingIn(file), _logs);
+
+        sdk.Client.CaptureMessage("kept in memory");
+        await _clock.WaitStartedAsync(TimeSpan.FromSeconds(2));
+        _clock.Advance(TimeSpan.FromSeconds(2));
+
+        (await sdk.Client.FlushAsync(TimeSpan.FromSeconds(10)).Within()).Should().BeTrue();
+        Messages().Should().Equal("kept in memory", "kept in memory");
+        sdk.Client.Sender!.Drops.Total().Should().Be(0);
+        (await File.ReadAllTextAsync(file)).Should().Be("someone else's file");
+        _logs.Entries.Should().ContainSingle(e => e.Level == LogLevel.Warning && e.Message.StartsWith("ErrorHub could not keep 1 events in the cache directory", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Storing_past_MaxCacheBytes_never_opens_a_FIFO_or_follows_a_link_and_deletes_the_oldest_real_batch()
     {
         Directory.CreateDirectory(_outsideDirectory);
@@ -738,6 +823,24 @@ public sealed class DiskSpoolTests : IAsyncLifetime
         using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
         mkfifo.WaitForExit();
         mkfifo.ExitCode.Should().Be(0);
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="task"/>; when it is still running after the usual bound, it is stuck opening the FIFO
+    /// at <paramref name="fifo"/>: a writer lets it go on (so the test host keeps no stuck thread) and the test fails.
+    /// </summary>
+    private static async Task ReleaseIfStuckOnFifoAsync(Task task, string fifo)
+    {
+        if (await Task.WhenAny(task, Task.Delay(TestGuard.Timeout)) == task)
+        {
+            return;
+        }
+
+        await using (new FileStream(fifo, FileMode.Open, FileAccess.Write))
+        {
+        }
+
+        throw new TimeoutException("The spool waited on a FIFO swapped in after its check; a writer let it go.");
     }
 
     private static int FreeTcpPort()

@@ -1,0 +1,112 @@
+using ErrorHub.Testing.Smtp;
+using FluentAssertions;
+using Xunit;
+
+namespace ErrorHub.Notifications.Tests;
+
+/// <summary>
+/// The Alerts page's rules and extra addresses with hostile values (its boxes' limits are the browser's, so a
+/// circuit can send anything): refused with a reason that names what is wrong, nothing stored, and the worker mails on.
+/// </summary>
+[Collection(SmtpServerCollectionDefinition.Name)]
+public sealed class AlertSettingsHostileInputTests(SmtpServerFixture smtp) : IAsyncLifetime
+{
+    private NotificationHarness _harness = null!;
+
+    public async Task InitializeAsync()
+    {
+        smtp.Clear();
+        await smtp.StartAsync();
+        _harness = await NotificationHarness.CreateAsync(smtp);
+    }
+
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
+
+    public static TheoryData<string, string> HostileEnvironments => new()
+    {
+        { "production\r\nBcc: someone@example.com", "control characters" },
+        { "prod\u0000uction", "control characters" },
+        { "prod\u001Buction", "control characters" },
+        { new string('p', 101), "at most 100 characters" },
+        { new string('p', 1_000_000), "at most 100 characters" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileEnvironments))]
+    public async Task A_rule_whose_environment_has_line_breaks_control_characters_or_no_end_is_refused_saying_why_and_nothing_is_stored(string environment, string reason)
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var kept = new AlertSettings { Rules = [new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 2, WindowMinutes = 10, Environment = "production" }] };
+        await _harness.Settings.SaveAsync(shop.Id, kept);
+
+        var save = () => _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 2, WindowMinutes = 10, Environment = environment }] });
+
+        var refused = (await save.Should().ThrowAsync<ArgumentException>()).Which.Message;
+        refused.Should().Contain("Rule 'spike'").And.Contain(reason);
+        refused.Length.Should().BeLessThan(300, "the reason does not repeat what it refuses");
+        (await _harness.Settings.GetAsync(shop.Id)).Rules.Should().ContainSingle().Which.Environment.Should().Be("production");
+    }
+
+    [Fact]
+    public async Task Extra_addresses_that_would_add_a_header_or_are_no_address_are_refused_and_the_next_new_issue_is_mailed()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        foreach (var hostile in new[]
+        {
+            "oncall@example.com\r\nBcc: thief@example.com",
+            "oncall@example.com\nBcc: thief@example.com",
+            "oncall@example.com, thief@example.com",
+            "\"Team\r\nBcc: thief@example.com\" <oncall@example.com>",
+            "<script>alert(1)</script>",
+            new string('a', 1_000_000) + "@example.com\r\n",
+        })
+        {
+            var save = () => _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { ExtraAddresses = [hostile] });
+            var refused = (await save.Should().ThrowAsync<ArgumentException>($"{hostile[..Math.Min(40, hostile.Length)]} is no one address")).Which.Message;
+            refused.Should().Contain("is not an e-mail address");
+            refused.Length.Should().BeLessThan(300, "the reason does not repeat what it refuses");
+        }
+
+        (await _harness.Settings.GetAsync(shop.Id)).ExtraAddresses.Should().BeEmpty();
+        await _harness.RoundAsync();
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow()));
+        await _harness.RoundAsync();
+
+        smtp.Messages().Should().ContainSingle().Which.To.Mailboxes.Select(m => m.Address).Should().Equal("ana@example.com");
+    }
+
+    [Fact]
+    public async Task Frequency_rules_at_the_ends_of_their_ranges_are_saved_and_the_worker_goes_on()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with
+        {
+            Rules =
+            [
+                new AlertRule("new-issue", AlertTrigger.NewIssue),
+                new AlertRule("never", AlertTrigger.EventFrequency) { Threshold = long.MaxValue, WindowMinutes = 1440, CooldownMinutes = int.MaxValue },
+                new AlertRule("always", AlertTrigger.UserFrequency) { Threshold = 0, WindowMinutes = 1, CooldownMinutes = int.MaxValue },
+            ],
+        });
+        foreach (var (threshold, window, cooldown) in new (long, int, int?)[] { (-1, 60, null), (long.MinValue, 60, null), (5, 0, null), (5, -1, null), (5, 1441, null), (5, int.MaxValue, null), (5, 60, -1), (5, 60, int.MinValue) })
+        {
+            var save = () => _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("bad", AlertTrigger.EventFrequency) { Threshold = threshold, WindowMinutes = window, CooldownMinutes = cooldown }] });
+            (await save.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("Rule 'bad'");
+        }
+
+        await _harness.RoundAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            _harness.Time.Advance(TimeSpan.FromMinutes(1));
+            await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow(), userId: "u" + i));
+            await _harness.RoundAsync();
+        }
+
+        smtp.Messages().Select(m => m.Subject).Should().NotBeEmpty("the new issue is mailed, a cooldown of 4,000 years or a threshold past any count breaks no round")
+            .And.OnlyContain(subject => subject.StartsWith("[shop] ", StringComparison.Ordinal));
+        _harness.Log.Errors.Should().BeEmpty();
+    }
+}
