@@ -17,12 +17,7 @@ public sealed class BigProjectAlertTests(SmtpServerFixture smtp, ClickHouseServe
     private const int OldIssues = 300_000;
     private NotificationHarness _harness = null!;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp, NotificationHarness.ClickHouseStore(clickHouse, ClickHouseServerFixture.NewDatabaseName(nameof(BigProjectAlertTests))));
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp, NotificationHarness.ClickHouseStore(clickHouse, ClickHouseServerFixture.NewDatabaseName(nameof(BigProjectAlertTests))));
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 

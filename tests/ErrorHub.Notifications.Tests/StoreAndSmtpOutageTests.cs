@@ -19,15 +19,8 @@ public sealed class StoreAndSmtpOutageTests(SmtpServerFixture smtp, ClickHouseSe
     private NotificationHarness _harness = null!;
     private bool _hung;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        var settings = NotificationHarness.ClickHouseStore(clickHouse, _database);
-        // A hung node fails a round within seconds, not the default two minutes of background work.
-        settings["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03";
-        _harness = await NotificationHarness.CreateAsync(smtp, settings);
-    }
+    public async Task InitializeAsync() =>
+        _harness = await NotificationHarness.StartAsync(smtp, NotificationHarness.ClickHouseStore(clickHouse, _database, requestTimeout: TimeSpan.FromSeconds(3)));
 
     public async Task DisposeAsync()
     {

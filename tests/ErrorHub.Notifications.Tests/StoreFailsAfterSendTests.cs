@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ErrorHub.Storage;
+using ErrorHub.Testing.Processes;
+using ErrorHub.Testing.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -35,11 +37,7 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
             }
 
             // Another process's write transaction (a backup, a sqlite3 shell left in BEGIN), from the first accepted mail on.
-            _holder = new SqliteConnection($"Data Source={database};Pooling=False");
-            await _holder.OpenAsync();
-            await using var begin = _holder.CreateCommand();
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync();
+            _holder = await SqliteWriteLock.HoldAsync(database);
         });
         await using var harness = await NotificationHarness.CreateAsync(smtp: null, new()
         {
@@ -76,14 +74,7 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
         }
 
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held: the temp folder is cleaned eventually.
-        }
+        TestDirectory.DeleteQuietly(_directory);
     }
 
     /// <summary>
