@@ -1,6 +1,7 @@
 using System.Net;
 using ErrorHub.Ingestion;
 using ErrorHub.Testing.Batches;
+using ErrorHub.Testing.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,9 +28,7 @@ public sealed class IngestAdmissionTests
         }
 
         // Another process holds the database's write lock: the next batch stays in flight, waiting for the store.
-        await using var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
-        await blocker.OpenAsync();
-        await Execute(blocker, "BEGIN IMMEDIATE");
+        await using var blocker = await SqliteWriteLock.HoldAsync(host.DatabasePath);
         var (waitingBatch, waitingIds) = SampleBatch.WithFreshIds();
         var waiting = host.PostAsync(Wire.Encode(waitingBatch));
         await WaitUntil(() => admission.InFlight > 0 || waiting.IsCompleted);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using ErrorHub.Storage;
 using ErrorHub.Testing.Batches;
 using ErrorHub.Testing.Disks;
+using ErrorHub.Testing.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -186,7 +187,7 @@ public sealed class StoreFailureTests
         }
 
         // Another process holds the write lock: SQLite waits (its busy timeout is 30 s) instead of failing.
-        await using var blocker = await HoldWriteLockAsync(host);
+        await using var blocker = await SqliteWriteLock.HoldAsync(host.DatabasePath);
 
         var (batch, ids) = SampleBatch.WithFreshIds();
         using (var stalled = await host.PostAsync(Wire.Encode(batch)))
@@ -301,7 +302,7 @@ public sealed class StoreFailureTests
             first.StatusCode.Should().Be(HttpStatusCode.Accepted, "the key is checked and cached while the store works");
         }
 
-        await using var blocker = await HoldWriteLockAsync(host);
+        await using var blocker = await SqliteWriteLock.HoldAsync(host.DatabasePath);
 
         // A client that gives up long before the ten minutes the store wait alone would allow.
         using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
@@ -338,16 +339,5 @@ public sealed class StoreFailureTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
-    }
-
-    /// <summary>Another process's write transaction on the ingest host's SQLite file, held until the connection is disposed or rolls back.</summary>
-    private static async Task<SqliteConnection> HoldWriteLockAsync(IngestHost host)
-    {
-        var blocker = new SqliteConnection($"Data Source={host.DatabasePath};Pooling=False");
-        await blocker.OpenAsync();
-        await using var begin = blocker.CreateCommand();
-        begin.CommandText = "BEGIN IMMEDIATE";
-        await begin.ExecuteNonQueryAsync();
-        return blocker;
     }
 }

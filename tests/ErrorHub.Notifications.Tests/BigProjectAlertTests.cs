@@ -12,55 +12,48 @@ namespace ErrorHub.Notifications.Tests;
 /// them all, so such a project's regressions were never mailed and its digest never came.
 /// </summary>
 [Collection(SmtpAndClickHouseCollectionDefinition.Name)]
-public sealed class BigProjectAlertTests(SmtpServerFixture smtp, ClickHouseServerFixture clickHouse) : IAsyncLifetime
+public sealed class BigProjectAlertTests(SmtpServerFixture smtp, ClickHouseServerFixture clickHouse) : HarnessTests(smtp)
 {
     private const int OldIssues = 300_000;
-    private NotificationHarness _harness = null!;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp, NotificationHarness.ClickHouseStore(clickHouse, ClickHouseServerFixture.NewDatabaseName(nameof(BigProjectAlertTests))));
-    }
-
-    public async Task DisposeAsync() => await _harness.DisposeAsync();
+    private protected override Dictionary<string, string?> Settings =>
+        NotificationHarness.ClickHouseStore(clickHouse, ClickHouseServerFixture.NewDatabaseName(nameof(BigProjectAlertTests)));
 
     [Fact]
     public async Task A_project_with_300000_old_resolved_issues_mails_its_regression_and_its_digest_as_a_small_one_does()
     {
-        var shop = await _harness.CreateProjectAsync("shop");
-        await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
-        await _harness.Settings.SaveAsync(shop.Id, new AlertSettings
+        var shop = await Harness.CreateProjectAsync("shop");
+        await Harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        await Harness.Settings.SaveAsync(shop.Id, new AlertSettings
         {
             Rules = [new AlertRule("regression", AlertTrigger.Regression), new AlertRule("digest", AlertTrigger.DailyDigest)],
         });
-        await _harness.RoundAsync(); // Monday 10:00: the worker starts watching; Tuesday 08:00 sums up Monday 08:00 to Tuesday 08:00
-        var start = _harness.Time.GetUtcNow();
-        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddHours(-2), release: "shop@2.9.0"));
-        await _harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, start.AddHours(-1)) { ResolvedInRelease = "shop@2.10.0" });
+        await Harness.RoundAsync(); // Monday 10:00: the worker starts watching; Tuesday 08:00 sums up Monday 08:00 to Tuesday 08:00
+        var start = Harness.Time.GetUtcNow();
+        await Harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddHours(-2), release: "shop@2.9.0"));
+        await Harness.States.SetStateAsync(new IssueState(shop.Id, "fp-checkout", IssueStatus.Resolved, start.AddHours(-1)) { ResolvedInRelease = "shop@2.10.0" });
 
         // Years of triage: issues whose events are long gone, each state as the dashboard writes it (its action and timeline entry).
         foreach (var chunk in Enumerable.Range(0, OldIssues).Chunk(25_000))
         {
-            await _harness.States.SetStatesAsync([.. chunk.Select(i => OldState(shop.Id, i, start))]);
+            await Harness.States.SetStatesAsync([.. chunk.Select(i => OldState(shop.Id, i, start))]);
         }
 
-        await _harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(1), release: "shop@2.10.1", userId: "maria"));
-        _harness.Time.Advance(TimeSpan.FromMinutes(2));
-        await _harness.RoundAsync();
+        await Harness.InsertAsync(Crashes.Checkout(shop.Id, start.AddMinutes(1), release: "shop@2.10.1", userId: "maria"));
+        Harness.Time.Advance(TimeSpan.FromMinutes(2));
+        await Harness.RoundAsync();
 
-        var regression = smtp.Messages().Should().ContainSingle().Subject;
+        var regression = Smtp.Messages().Should().ContainSingle().Subject;
         regression.TextBody.Should().StartWith("Regression in production:")
             .And.Contain("resolved in release shop@2.10.0").And.Contain("happened again in release shop@2.10.1");
 
-        _harness.Time.Advance(new DateTimeOffset(2026, 3, 3, 8, 0, 0, TimeSpan.Zero) - _harness.Time.GetUtcNow());
-        await _harness.RoundAsync();
-        _harness.Time.Advance(TimeSpan.FromHours(1));
-        await _harness.RoundAsync();
+        Harness.Time.Advance(new DateTimeOffset(2026, 3, 3, 8, 0, 0, TimeSpan.Zero) - Harness.Time.GetUtcNow());
+        await Harness.RoundAsync();
+        Harness.Time.Advance(TimeSpan.FromHours(1));
+        await Harness.RoundAsync();
 
-        smtp.Messages().Should().HaveCount(2);
-        var digest = smtp.Messages()[1];
+        Smtp.Messages().Should().HaveCount(2);
+        var digest = Smtp.Messages()[1];
         digest.Subject.Should().StartWith("[shop] Daily digest 2026-03-03");
         digest.TextBody.Should().MatchRegex(@"Regressions:\s+1\b", "the issue resolved that day came back that day")
             .And.MatchRegex(@"Resolved:\s+1\b", "of the 300,001 resolved issues, one was resolved that day");

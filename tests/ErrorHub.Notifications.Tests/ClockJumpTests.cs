@@ -15,12 +15,7 @@ public sealed class ClockJumpTests(SmtpServerFixture smtp) : IAsyncLifetime
 {
     private NotificationHarness _harness = null!;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp);
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp);
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 

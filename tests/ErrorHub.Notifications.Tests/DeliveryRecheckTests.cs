@@ -20,12 +20,7 @@ public abstract class DeliveryRecheckTests(SmtpServerFixture smtp) : IAsyncLifet
     /// <summary>The store's settings (none: the harness's SQLite file).</summary>
     private protected abstract Dictionary<string, string?> StoreSettings { get; }
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp, StoreSettings);
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp, StoreSettings);
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 

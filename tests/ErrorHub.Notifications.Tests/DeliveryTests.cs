@@ -14,12 +14,7 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
 {
     private NotificationHarness _harness = null!;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp, new() { ["ErrorHub:Notifications:MaxAttempts"] = "4" });
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp, new() { ["ErrorHub:Notifications:MaxAttempts"] = "4" });
 
     public async Task DisposeAsync()
     {

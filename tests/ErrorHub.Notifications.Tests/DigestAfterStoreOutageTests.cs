@@ -14,28 +14,15 @@ namespace ErrorHub.Notifications.Tests;
 /// day since the last one, is mailed once, and the next day's digest comes as usual. Until December 2026 the digest
 /// of every day whose hour passed while the store failed was never sent.
 /// </summary>
-public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsyncLifetime
+public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : HarnessTests(smtp)
 {
     // A round against a store that does not answer ends at its first call (one RequestTimeout of 3 s on ClickHouse, one busy
     // timeout of 30 s on SQLite); this is for a loaded 2-core machine, and still ends a round that hangs.
     private static readonly TimeSpan RoundBound = TimeSpan.FromMinutes(5);
     private static readonly DateTimeOffset Tuesday8 = new(2026, 3, 3, 8, 0, 0, TimeSpan.Zero);
 
-    private protected NotificationHarness Harness { get; private set; } = null!;
-
-    private protected abstract Dictionary<string, string?> StoreSettings { get; }
-
     /// <summary>The store stops answering (true) or answers again (false).</summary>
     private protected abstract Task FailStoreAsync(bool failing);
-
-    public virtual async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        Harness = await NotificationHarness.CreateAsync(smtp, StoreSettings);
-    }
-
-    public virtual async Task DisposeAsync() => await Harness.DisposeAsync();
 
     /// <summary>
     /// A round while the store fails: it records nothing, whether it throws (nothing read) or logs (nothing recorded), and it
@@ -83,7 +70,7 @@ public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsy
         await FailingRoundAsync();
         MoveTo(Tuesday8.AddDays(1).AddMinutes(1));
         await FailingRoundAsync();
-        smtp.Messages().Should().BeEmpty();
+        Smtp.Messages().Should().BeEmpty();
 
         MoveTo(Tuesday8.AddDays(1).AddHours(1));
         await FailStoreAsync(false);
@@ -93,7 +80,7 @@ public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsy
             Harness.Time.Advance(TimeSpan.FromMinutes(30));
         }
 
-        var late = smtp.Messages().Should().ContainSingle("one digest sums up the two days missed, not one per day, and later rounds do not send it again").Subject;
+        var late = Smtp.Messages().Should().ContainSingle("one digest sums up the two days missed, not one per day, and later rounds do not send it again").Subject;
         late.Subject.Should().Be("[shop] Daily digest 2026-03-03 to 2026-03-04 (late): 3 new issues, 3 events");
         late.TextBody.Should().Contain("Monday 2 March 2026, 08:00 UTC").And.Contain("Wednesday 4 March 2026, 08:00 UTC")
             .And.Contain("Sent late, for the 2 days since the last digest")
@@ -103,7 +90,7 @@ public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsy
         MoveTo(Tuesday8.AddDays(2).AddMinutes(1));
         await Harness.RoundAsync();
         await Harness.RoundAsync();
-        var next = smtp.Messages().Should().HaveCount(2).And.Subject.Last();
+        var next = Smtp.Messages().Should().HaveCount(2).And.Subject.Last();
         next.Subject.Should().Be("[shop] Daily digest 2026-03-05: 1 new issue, 1 event");
         next.TextBody.Should().NotContain("Sent late").And.Contain("fp-wednesday-after-its-hour");
         (await Harness.HistoryAsync(shop)).Should().HaveCount(2).And.OnlyContain(n => n.State == NotificationState.Sent);
@@ -128,13 +115,13 @@ public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsy
         await Harness.RoundAsync().WaitAsync(RoundBound);
         await Harness.RoundAsync().WaitAsync(RoundBound);
 
-        var late = smtp.Messages().Should().ContainSingle().Subject;
+        var late = Smtp.Messages().Should().ContainSingle().Subject;
         late.Subject.Should().Be("[shop] Daily digest 2026-03-03 (late): 1 new issue, 1 event");
         late.TextBody.Should().Contain("Sent late").And.Contain("fp-monday").And.NotContain("fp-tuesday");
 
         MoveTo(Tuesday8.AddDays(1).AddMinutes(1));
         await Harness.RoundAsync();
-        var onTime = smtp.Messages().Should().HaveCount(2).And.Subject.Last();
+        var onTime = Smtp.Messages().Should().HaveCount(2).And.Subject.Last();
         onTime.Subject.Should().Be("[shop] Daily digest 2026-03-04: 1 new issue, 1 event");
         onTime.TextBody.Should().NotContain("Sent late").And.Contain("fp-tuesday");
     }
@@ -154,56 +141,30 @@ public abstract class DigestAfterStoreOutageTests(SmtpServerFixture smtp) : IAsy
 
         MoveTo(Tuesday8.AddMinutes(1));
         await Harness.RoundAsync();
-        smtp.Messages().Should().ContainSingle().Which.Subject.Should().Be("[shop] Daily digest 2026-03-03: 1 new issue, 1 event");
+        Smtp.Messages().Should().ContainSingle().Which.Subject.Should().Be("[shop] Daily digest 2026-03-03: 1 new issue, 1 event");
         await Harness.Outbox.SaveDocumentAsync(shop.Id, "worker", progressBefore!);
 
         MoveTo(Tuesday8.AddDays(1).AddMinutes(1));
         await Harness.RoundAsync();
-        smtp.Messages().Should().HaveCount(2).And.Subject.Last().Subject.Should().Be("[shop] Daily digest 2026-03-04: 1 new issue, 1 event", "Tuesday's digest is in the outbox: it is not told again");
+        Smtp.Messages().Should().HaveCount(2).And.Subject.Last().Subject.Should().Be("[shop] Daily digest 2026-03-04: 1 new issue, 1 event", "Tuesday's digest is in the outbox: it is not told again");
     }
 }
 
 [Collection(SmtpServerCollectionDefinition.Name)]
 public sealed class SqliteDigestAfterStoreOutageTests(SmtpServerFixture smtp) : DigestAfterStoreOutageTests(smtp)
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-digest-outage-").FullName;
-    private SqliteConnection? _holder;
+    private readonly LockableSqliteStore _store = new("errorhub-digest-outage-");
 
-    private string Database => Path.Combine(_directory, "errorhub.db");
+    private protected override Dictionary<string, string?> Settings => _store.Settings;
 
-    private protected override Dictionary<string, string?> StoreSettings => new() { ["ErrorHub:Store:Sqlite:Path"] = Database };
-
-    /// <summary>Another process's write transaction on the store (a backup, a <c>sqlite3</c> shell left in <c>BEGIN</c>).</summary>
-    private protected override async Task FailStoreAsync(bool failing)
-    {
-        if (failing)
-        {
-            _holder = new SqliteConnection($"Data Source={Database};Pooling=False");
-            await _holder.OpenAsync();
-            await using var begin = _holder.CreateCommand();
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync();
-        }
-        else if (_holder is not null)
-        {
-            await _holder.DisposeAsync();
-            _holder = null;
-        }
-    }
+    /// <summary>Another process's write transaction on the store.</summary>
+    private protected override Task FailStoreAsync(bool failing) => failing ? _store.HoldWriteLockAsync() : _store.ReleaseWriteLockAsync();
 
     public override async Task DisposeAsync()
     {
-        await FailStoreAsync(false);
+        await _store.ReleaseWriteLockAsync();
         await base.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held: the temp folder is cleaned eventually.
-        }
+        await _store.DisposeAsync();
     }
 }
 
@@ -213,15 +174,7 @@ public sealed class ClickHouseDigestAfterStoreOutageTests(SmtpServerFixture smtp
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseDigestAfterStoreOutageTests));
     private bool _hung;
 
-    private protected override Dictionary<string, string?> StoreSettings
-    {
-        get
-        {
-            var settings = NotificationHarness.ClickHouseStore(clickHouse, _database);
-            settings["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03"; // a hung node fails a round within seconds
-            return settings;
-        }
-    }
+    private protected override Dictionary<string, string?> Settings => NotificationHarness.ClickHouseStore(clickHouse, _database, TimeSpan.FromSeconds(3));
 
     /// <summary>The server hung (SIGSTOP), as a node stuck in swap or a stopped VM.</summary>
     private protected override Task FailStoreAsync(bool failing)

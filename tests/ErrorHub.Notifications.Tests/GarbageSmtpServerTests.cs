@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ErrorHub.Storage;
@@ -21,12 +20,7 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
 
     private NotificationHarness _harness = null!;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp);
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp);
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 
@@ -131,18 +125,11 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
     }
 
     /// <summary>A loopback listener that answers each connection with one kind of garbage and keeps what the client sent.</summary>
-    private sealed class GarbageServer : IAsyncDisposable
+    private sealed class GarbageServer(string answer) : LoopbackServer(TimeSpan.FromMinutes(2))
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
         private readonly StringBuilder _received = new();
-        private readonly string _answer;
-        private Task _serving = Task.CompletedTask;
+        private readonly string _answer = answer;
         private long _bytesSent;
-
-        private GarbageServer(string answer) => _answer = answer;
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
         public long BytesSent => Interlocked.Read(ref _bytesSent);
 
@@ -160,31 +147,11 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
         public static GarbageServer Start(string answer)
         {
             var server = new GarbageServer(answer);
-            server._listener.Start();
-            server._serving = server.ServeAsync();
+            server.Start();
             return server;
         }
 
-        private async Task ServeAsync()
-        {
-            var connections = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    var connection = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    connections.Add(AnswerAsync(connection));
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                // The test is over.
-            }
-
-            await Task.WhenAll(connections);
-        }
-
-        private async Task AnswerAsync(TcpClient connection)
+        protected override async Task AnswerAsync(TcpClient connection)
         {
             using var _ = connection;
             var stream = connection.GetStream();
@@ -285,7 +252,7 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
                         await WriteAsync(stream, "220 ");
                         while (true)
                         {
-                            await stream.WriteAsync(chunk, _stop.Token);
+                            await stream.WriteAsync(chunk, Stopping);
                             Interlocked.Add(ref _bytesSent, chunk.Length);
                         }
 
@@ -304,13 +271,13 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
         private async Task WriteAsync(NetworkStream stream, string text)
         {
             var bytes = Encoding.Latin1.GetBytes(text);
-            await stream.WriteAsync(bytes, _stop.Token);
+            await stream.WriteAsync(bytes, Stopping);
             Interlocked.Add(ref _bytesSent, bytes.Length);
         }
 
         private async Task<string?> ReadLineAsync(StreamReader reader)
         {
-            var line = await reader.ReadLineAsync(_stop.Token);
+            var line = await reader.ReadLineAsync(Stopping);
             if (line is not null)
             {
                 lock (_received)
@@ -327,14 +294,6 @@ public sealed class GarbageSmtpServerTests(SmtpServerFixture smtp) : IAsyncLifet
             while (await ReadLineAsync(reader) is not null)
             {
             }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _serving;
-            _stop.Dispose();
         }
     }
 }

@@ -17,12 +17,7 @@ public sealed class MailThreadAndListHeaderTests(SmtpServerFixture smtp) : IAsyn
 {
     private NotificationHarness _harness = null!;
 
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp);
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp);
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 

@@ -14,7 +14,7 @@ namespace ErrorHub.Notifications.Tests;
 /// the same timeout for every other project and holding the worker for minutes; once the store answers, every project's
 /// mail arrives once. Until December 2026 a round tried every project in turn, each waiting out the timeout.
 /// </summary>
-public abstract class RoundEndsAtStoreFailureTests(SmtpServerFixture smtp) : IAsyncLifetime
+public abstract class RoundEndsAtStoreFailureTests(SmtpServerFixture smtp) : HarnessTests(smtp)
 {
     private const int Projects = 3;
     private const string GivenUp = "the store is not answering. The round ends here";
@@ -22,26 +22,11 @@ public abstract class RoundEndsAtStoreFailureTests(SmtpServerFixture smtp) : IAs
     // Well above a round that waits out one store timeout (3 s on ClickHouse, 30 s on SQLite), on a loaded 2-core machine.
     private static readonly TimeSpan RoundBound = TimeSpan.FromMinutes(4);
 
-    private protected NotificationHarness Harness { get; private set; } = null!;
-
-    private protected SmtpServerFixture Smtp => smtp;
-
-    private protected abstract Task<Dictionary<string, string?>> StoreSettingsAsync();
-
     /// <summary>The store stops answering (true) or answers again (false).</summary>
     private protected abstract Task FailStoreAsync(bool failing);
 
     /// <summary>How many store calls of the failing round waited out the timeout (each a read or a write the store did not answer).</summary>
     private protected abstract int StoreCallsThatWaitedOut { get; }
-
-    public virtual async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        Harness = await NotificationHarness.CreateAsync(smtp, await StoreSettingsAsync());
-    }
-
-    public virtual async Task DisposeAsync() => await Harness.DisposeAsync();
 
     [Fact]
     public async Task A_round_whose_store_stops_answering_ends_at_the_first_failure_and_every_projects_mail_arrives_once_the_store_answers()
@@ -87,12 +72,14 @@ public sealed class ClickHouseRoundEndsAtStoreFailureTests(SmtpServerFixture smt
 {
     private readonly ClickHouseFaultProxy _proxy = ClickHouseFaultProxy.Start(clickHouse.Url);
 
-    private protected override Task<Dictionary<string, string?>> StoreSettingsAsync()
+    private protected override Dictionary<string, string?> Settings
     {
-        var settings = NotificationHarness.ClickHouseStore(clickHouse, ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseRoundEndsAtStoreFailureTests)));
-        settings["ErrorHub:Store:ClickHouse:Url"] = _proxy.Url.ToString();
-        settings["ErrorHub:Store:ClickHouse:RequestTimeout"] = "00:00:03";
-        return Task.FromResult(settings);
+        get
+        {
+            var settings = NotificationHarness.ClickHouseStore(clickHouse, ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseRoundEndsAtStoreFailureTests)), TimeSpan.FromSeconds(3));
+            settings["ErrorHub:Store:ClickHouse:Url"] = _proxy.Url.ToString();
+            return settings;
+        }
     }
 
     /// <summary>
@@ -128,32 +115,23 @@ public sealed class ClickHouseRoundEndsAtStoreFailureTests(SmtpServerFixture smt
 [Collection(SmtpServerCollectionDefinition.Name)]
 public sealed class SqliteRoundEndsAtStoreFailureTests(SmtpServerFixture smtp) : RoundEndsAtStoreFailureTests(smtp)
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-round-ends-").FullName;
-    private SqliteConnection? _holder;
+    private readonly LockableSqliteStore _store = new("errorhub-round-ends-");
     private int _busy;
 
-    private string Database => Path.Combine(_directory, "errorhub.db");
+    private protected override Dictionary<string, string?> Settings => _store.Settings;
 
-    private protected override Task<Dictionary<string, string?>> StoreSettingsAsync() =>
-        Task.FromResult(new Dictionary<string, string?> { ["ErrorHub:Store:Sqlite:Path"] = Database });
-
-    /// <summary>Another process's write transaction on the store (a backup, a <c>sqlite3</c> shell left in <c>BEGIN</c>): reads go on, writes wait it out.</summary>
+    /// <summary>Another process's write transaction on the store: reads go on, writes wait it out.</summary>
     private protected override async Task FailStoreAsync(bool failing)
     {
         if (failing)
         {
-            _holder = new SqliteConnection($"Data Source={Database};Pooling=False");
-            await _holder.OpenAsync();
-            await using var begin = _holder.CreateCommand();
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync();
+            await _store.HoldWriteLockAsync();
         }
-        else if (_holder is not null)
+        else if (_store.Held)
         {
             // Each project the failing round asked to record its mail waited out the busy timeout and logged it.
             _busy = Harness.Log.Entries.Count(e => e.Exception is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_BUSY });
-            await _holder.DisposeAsync();
-            _holder = null;
+            await _store.ReleaseWriteLockAsync();
         }
     }
 
@@ -201,14 +179,6 @@ public sealed class SqliteRoundEndsAtStoreFailureTests(SmtpServerFixture smtp) :
     {
         await FailStoreAsync(false);
         await base.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held: the temp folder is cleaned eventually.
-        }
+        await _store.DisposeAsync();
     }
 }

@@ -1,7 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ErrorHub.Storage;
+using ErrorHub.Testing.Processes;
+using ErrorHub.Testing.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -35,11 +36,7 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
             }
 
             // Another process's write transaction (a backup, a sqlite3 shell left in BEGIN), from the first accepted mail on.
-            _holder = new SqliteConnection($"Data Source={database};Pooling=False");
-            await _holder.OpenAsync();
-            await using var begin = _holder.CreateCommand();
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync();
+            _holder = await SqliteWriteLock.HoldAsync(database);
         });
         await using var harness = await NotificationHarness.CreateAsync(smtp: null, new()
         {
@@ -76,31 +73,17 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
         }
 
         SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held: the temp folder is cleaned eventually.
-        }
+        TestDirectory.DeleteQuietly(_directory);
     }
 
     /// <summary>
     /// A loopback SMTP server that takes every mail and keeps it, and runs <c>onAccepted</c> after a mail's data and before
     /// its 250: the moment the mail counts as delivered for the client.
     /// </summary>
-    private sealed class RecordingSmtpServer : IAsyncDisposable
+    private sealed class RecordingSmtpServer(Func<Task> onAccepted) : LoopbackServer(TimeSpan.FromMinutes(5))
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(5));
         private readonly List<string> _messages = [];
-        private readonly Func<Task> _onAccepted;
-        private Task _serving = Task.CompletedTask;
-
-        private RecordingSmtpServer(Func<Task> onAccepted) => _onAccepted = onAccepted;
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        private readonly Func<Task> _onAccepted = onAccepted;
 
         public IReadOnlyList<string> Messages
         {
@@ -116,30 +99,11 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
         public static RecordingSmtpServer Start(Func<Task> onAccepted)
         {
             var server = new RecordingSmtpServer(onAccepted);
-            server._listener.Start();
-            server._serving = server.ServeAsync();
+            server.Start();
             return server;
         }
 
-        private async Task ServeAsync()
-        {
-            var connections = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    connections.Add(AnswerAsync(await _listener.AcceptTcpClientAsync(_stop.Token)));
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                // The test is over.
-            }
-
-            await Task.WhenAll(connections);
-        }
-
-        private async Task AnswerAsync(TcpClient connection)
+        protected override async Task AnswerAsync(TcpClient connection)
         {
             using var _ = connection;
             var stream = connection.GetStream();
@@ -147,7 +111,7 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
             try
             {
                 await WriteAsync(stream, "220 mail.example.com ESMTP\r\n");
-                while (await reader.ReadLineAsync(_stop.Token) is { } line)
+                while (await reader.ReadLineAsync(Stopping) is { } line)
                 {
                     var command = line.Length >= 4 ? line[..4].ToUpperInvariant() : line.ToUpperInvariant();
                     switch (command)
@@ -158,7 +122,7 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
                         case "DATA":
                             await WriteAsync(stream, "354 go ahead\r\n");
                             var message = new StringBuilder();
-                            while (await reader.ReadLineAsync(_stop.Token) is { } data && data != ".")
+                            while (await reader.ReadLineAsync(Stopping) is { } data && data != ".")
                             {
                                 message.AppendLine(data);
                             }
@@ -187,14 +151,6 @@ public sealed class StoreFailsAfterSendTests : IAsyncLifetime
         }
 
         private async Task WriteAsync(NetworkStream stream, string text) =>
-            await stream.WriteAsync(Encoding.Latin1.GetBytes(text), _stop.Token);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _serving;
-            _stop.Dispose();
-        }
+            await stream.WriteAsync(Encoding.Latin1.GetBytes(text), Stopping);
     }
 }

@@ -17,18 +17,10 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
 {
     private static readonly TimeSpan RoundBound = TimeSpan.FromSeconds(150);
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-midjob-").FullName;
-    private SqliteConnection? _holder;
+    private readonly LockableSqliteStore _store = new("errorhub-midjob-");
     private NotificationHarness _harness = null!;
 
-    private string Database => Path.Combine(_directory, "errorhub.db");
-
-    public async Task InitializeAsync()
-    {
-        smtp.Clear();
-        await smtp.StartAsync();
-        _harness = await NotificationHarness.CreateAsync(smtp, new() { ["ErrorHub:Store:Sqlite:Path"] = Database });
-    }
+    public async Task InitializeAsync() => _harness = await NotificationHarness.StartAsync(smtp, _store.Settings);
 
     /// <summary>
     /// A spike the worker saw while the store refused its record, the store answering again only after the rule's window
@@ -49,7 +41,7 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
         _harness.Time.Advance(TimeSpan.FromMinutes(1));
 
         await smtp.StopAsync();
-        await HoldWriteLockAsync();
+        await _store.HoldWriteLockAsync();
         await _harness.RoundAsync().WaitAsync(RoundBound);
         (await _harness.HistoryAsync(shop)).Should().BeEmpty("the store refused the spike's record");
         _harness.Log.Entries.Should().Contain(e => e.Message.Contains($"project {shop.Id} could not be evaluated", StringComparison.Ordinal) && e.Exception is SqliteException);
@@ -57,7 +49,7 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
         // The outage outlasts the rule's window (the rounds meanwhile would fail the same way, or not run at all: the
         // store refuses their lease).
         _harness.Time.Advance(TimeSpan.FromMinutes(20));
-        await ReleaseWriteLockAsync();
+        await _store.ReleaseWriteLockAsync();
         await _harness.RoundAsync().WaitAsync(RoundBound);
         (await _harness.HistoryAsync(shop)).Should().ContainSingle("the spike seen before the outage is recorded once the store answers")
             .Which.State.Should().Be(NotificationState.Pending, "the SMTP server is still out");
@@ -96,10 +88,10 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
             .. Enumerable.Range(0, 5).Select(i => Crashes.Checkout(shop.Id, spikeAt.AddSeconds(i), fingerprint: "fp-payment"))]);
         _harness.Time.Advance(TimeSpan.FromMinutes(1));
 
-        await HoldWriteLockAsync();
+        await _store.HoldWriteLockAsync();
         await _harness.RoundAsync().WaitAsync(RoundBound);
         _harness.Time.Advance(TimeSpan.FromMinutes(20));
-        await ReleaseWriteLockAsync();
+        await _store.ReleaseWriteLockAsync();
         for (var round = 0; round < 4; round++)
         {
             await _harness.RoundAsync().WaitAsync(RoundBound);
@@ -134,7 +126,7 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
         var digestHour = new DateTimeOffset(NotificationHarness.Start.UtcDateTime.Date.AddDays(1).AddHours(8).AddMinutes(1), TimeSpan.Zero);
         _harness.Time.Advance(digestHour - _harness.Time.GetUtcNow());
         await smtp.StopAsync();
-        await HoldWriteLockAsync();
+        await _store.HoldWriteLockAsync();
         await _harness.RoundAsync().WaitAsync(RoundBound);
         (await _harness.HistoryAsync(shop)).Should().BeEmpty();
 
@@ -145,7 +137,7 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
         smtp.Messages().Should().BeEmpty();
 
         // The store back: the digest is recorded and sent once, and later rounds of the day leave it at that.
-        await ReleaseWriteLockAsync();
+        await _store.ReleaseWriteLockAsync();
         for (var round = 0; round < 3; round++)
         {
             _harness.Time.Advance(TimeSpan.FromMinutes(1));
@@ -160,39 +152,11 @@ public sealed class StoreFailsMidJobTests(SmtpServerFixture smtp) : IAsyncLifeti
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.Should().Match<Notification>(n => n.State == NotificationState.Sent && n.Attempts == 1);
     }
 
-    /// <summary>Another process's write transaction on the store, held until <see cref="ReleaseWriteLockAsync"/>.</summary>
-    private async Task HoldWriteLockAsync()
-    {
-        _holder = new SqliteConnection($"Data Source={Database};Pooling=False");
-        await _holder.OpenAsync();
-        await using var begin = _holder.CreateCommand();
-        begin.CommandText = "BEGIN IMMEDIATE;";
-        await begin.ExecuteNonQueryAsync();
-    }
-
-    private async Task ReleaseWriteLockAsync()
-    {
-        await _holder!.DisposeAsync();
-        _holder = null;
-    }
-
     public async Task DisposeAsync()
     {
-        if (_holder is not null)
-        {
-            await _holder.DisposeAsync();
-        }
-
+        await _store.ReleaseWriteLockAsync();
         await _harness.DisposeAsync();
         await smtp.StartAsync();
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held: the temp folder is cleaned eventually.
-        }
+        await _store.DisposeAsync();
     }
 }

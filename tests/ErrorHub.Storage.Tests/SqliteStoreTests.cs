@@ -3,6 +3,7 @@ using ErrorHub.Storage.Events;
 using ErrorHub.Storage.Retention;
 using ErrorHub.Storage.Sqlite;
 using ErrorHub.Testing.Events;
+using ErrorHub.Testing.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -125,7 +126,7 @@ public sealed class SqliteStoreTests : StoreContractTests
     [Fact]
     public async Task Bounded_writes_queued_behind_another_processs_lock_all_give_up_within_their_bound()
     {
-        await using var holder = await HoldWriteLockAsync();
+        await using var holder = await SqliteWriteLock.HoldAsync(DatabasePath);
         var started = TimeProvider.System.GetTimestamp();
         SqliteDatabase.WriteWithin.Value = TimeSpan.FromSeconds(1);
         try
@@ -158,7 +159,7 @@ public sealed class SqliteStoreTests : StoreContractTests
     [Fact]
     public async Task Unbounded_writes_wait_out_another_processs_lock_that_bounded_writes_give_up_on()
     {
-        var holder = await HoldWriteLockAsync();
+        var holder = await SqliteWriteLock.HoldAsync(DatabasePath);
         try
         {
             SqliteDatabase.WriteWithin.Value = TimeSpan.FromMilliseconds(500);
@@ -189,16 +190,6 @@ public sealed class SqliteStoreTests : StoreContractTests
         (await Store.Issues.GetIssueAsync(1, "bounded")).Should().BeNull();
     }
 
-    /// <summary>A connection of "another process" (unpooled, its own lock) holding a write transaction until disposed.</summary>
-    private async Task<SqliteConnection> HoldWriteLockAsync()
-    {
-        var holder = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        await holder.OpenAsync();
-        await using var begin = holder.CreateCommand();
-        begin.CommandText = "BEGIN IMMEDIATE;";
-        await begin.ExecuteNonQueryAsync();
-        return holder;
-    }
 
     [Fact]
     public async Task A_second_store_on_the_same_file_sees_the_data()

@@ -10,7 +10,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseAccessStore(ClickHouseClient client, ClickHouseAccessSchema schema) : IAccessStore, IDisposable
 {
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ClickHouseWriteLock _writeLock = new();
 
     public async Task<bool> CreateUserAsync(UserAccount user, CancellationToken cancellationToken = default)
     {
@@ -134,18 +134,7 @@ internal sealed class ClickHouseAccessStore(ClickHouseClient client, ClickHouseA
 
     public void Dispose() => _writeLock.Dispose();
 
-    private async Task WriteAsync(Func<Task> write)
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await write();
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private Task WriteAsync(Func<Task> write) => _writeLock.RunAsync(write);
 
     private static long Int(JsonElement row, string name) => ClickHouseClient.ReadInt64(row.GetProperty(name));
 

@@ -9,7 +9,7 @@ namespace ErrorHub.Storage.ClickHouse;
 /// </summary>
 internal sealed class ClickHouseProjectStore(ClickHouseClient client, ClickHouseSchema schema, ClickHouseAccessSchema accessSchema) : IProjectStore, IDisposable
 {
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ClickHouseWriteLock _writeLock = new();
 
     public Task UpsertProjectAsync(Project project, CancellationToken cancellationToken = default)
     {
@@ -180,18 +180,7 @@ internal sealed class ClickHouseProjectStore(ClickHouseClient client, ClickHouse
         return changed;
     }
 
-    private async Task WriteAsync(Func<Task> write)
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await write();
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private Task WriteAsync(Func<Task> write) => _writeLock.RunAsync(write);
 
     private Task InsertKeyAsync(ProjectKey key, CancellationToken cancellationToken) =>
         client.InsertAsync(accessSchema.ProjectKeys, [new ClickHouseProjectKeyRow(key, RowVersion.Next())], cancellationToken);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using ErrorHub.Dashboard.Tests.Infrastructure;
 using ErrorHub.Testing.Dashboard;
+using ErrorHub.Testing.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
@@ -27,13 +28,7 @@ public sealed class SqliteStoreLockedTests
                 ["ErrorHub:Store:Sqlite:Path"] = path,
                 ["ErrorHub:Store:Sqlite:PageWriteTimeout"] = "00:00:02",
             });
-            await using var holder = new SqliteConnection($"Data Source={path};Pooling=False");
-            await holder.OpenAsync();
-            await using (var begin = holder.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE;";
-                await begin.ExecuteNonQueryAsync();
-            }
+            await using var holder = await SqliteWriteLock.HoldAsync(path);
 
             // Four maintainers at once: this process queues their writes behind each other.
             var started = TimeProvider.System.GetTimestamp();
@@ -75,13 +70,7 @@ public sealed class SqliteStoreLockedTests
             using var session = await api.Server.SignedInClientAsync();
             using var signingIn = api.Server.NewClient();
 
-            var holder = new SqliteConnection($"Data Source={path};Pooling=False");
-            await holder.OpenAsync();
-            await using (var begin = holder.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE;";
-                await begin.ExecuteNonQueryAsync();
-            }
+            var holder = await SqliteWriteLock.HoldAsync(path);
 
             try
             {

@@ -1,3 +1,4 @@
+using ErrorHub.Testing.Sqlite;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Playwright;
@@ -30,13 +31,7 @@ public sealed class SqliteLockedOpenPageBrowserTests(DashboardFixture dashboard,
             await BrowserSignIn.WaitUntilInteractiveAsync(page);
             await Expect(page.Locator(".alerts-link")).ToBeVisibleAsync();
 
-            holder = new SqliteConnection($"Data Source={dashboard.DatabasePath};Pooling=False");
-            await holder.OpenAsync();
-            await using (var begin = holder.CreateCommand())
-            {
-                begin.CommandText = "BEGIN IMMEDIATE;";
-                await begin.ExecuteNonQueryAsync();
-            }
+            holder = await SqliteWriteLock.HoldAsync(dashboard.DatabasePath);
 
             // Longer than the list's refresh (every 10 seconds) and the tab's sign-in check (every 30): both only read.
             await Task.Delay(TimeSpan.FromSeconds(35));
