@@ -206,6 +206,20 @@ public sealed class DeliveryTests(SmtpServerFixture smtp) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_test_mail_to_a_server_that_cannot_be_reached_names_the_host_and_port_it_tried()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var testMail = (NotificationTestMail)_harness.Services.GetService(typeof(NotificationTestMail))!;
+        await smtp.StopAsync();
+
+        var refused = await testMail.SendAsync(shop.Id, "solo@example.com");
+
+        refused.Should().StartWith($"Could not connect to the SMTP server 127.0.0.1:{smtp.Port} (ErrorHub:Notifications:Smtp:Host and Port): ",
+            "the Alerts page should say which server it could not reach and which settings name it, not only \"Connection refused\"");
+        (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.LastError.Should().Be(refused);
+    }
+
+    [Fact]
     public async Task A_server_killed_mid_send_and_restarted_sends_the_mail_once()
     {
         var shop = await ShopWithANewIssueAsync("team@example.com");

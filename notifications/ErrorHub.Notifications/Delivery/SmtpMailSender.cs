@@ -79,6 +79,7 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
                     : ex is SslHandshakeException && trust.Refusal is not null ? new DeliveryResult(DeliveryOutcome.Transient, trust.Refusal)
                     : ex is SmtpCommandException command ? new DeliveryResult(DeliveryOutcome.Transient, $"{(int)command.StatusCode} {command.Message}")
                     : ex is AuthenticationException auth ? new DeliveryResult(DeliveryOutcome.Transient, AuthenticationFailed(auth))
+                    : ex is SocketException socket ? new DeliveryResult(DeliveryOutcome.Transient, CouldNotConnect(socket))
                     : Classify(ex);
                 return messages.Select(_ => failure).ToList();
             }
@@ -257,6 +258,10 @@ internal sealed class SmtpMailSender(IOptions<NotificationOptions> options)
         deadline.CancelAfter(timeout);
         return deadline;
     }
+
+    // "Connection refused" alone does not say which setting to check: the host and port tried do.
+    private string CouldNotConnect(SocketException socket) =>
+        FormattableString.Invariant($"Could not connect to the SMTP server {_options.Smtp.Host}:{_options.Smtp.Port} (ErrorHub:Notifications:Smtp:Host and Port): {socket.Message}.");
 
     private static string AuthenticationFailed(AuthenticationException auth) =>
         $"SMTP authentication failed (ErrorHub:Notifications:Smtp:UserName and Password): {auth.Message}";

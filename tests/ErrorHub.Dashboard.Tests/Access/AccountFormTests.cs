@@ -111,6 +111,20 @@ public sealed partial class AccountFormTests : IDisposable
     }
 
     [Fact]
+    public async Task An_invitation_opened_in_a_browser_signed_in_as_someone_else_says_whose_account_accepting_leaves()
+    {
+        var admin = await _server.Access.FindUserByEmailAsync(DashboardServer.AdminEmail);
+        var invitation = (await _server.Accounts.InviteAsync(admin!.Id, "mia@example.com", UserRole.Member, [])).Value;
+        using var signedIn = await _server.SignedInClientAsync();
+
+        var page = await signedIn.GetStringAsync("/invitations/" + invitation.Secret);
+
+        page.Should().Contain($"You are signed in as <strong>{DashboardServer.AdminEmail}</strong>. Creating this account signs you out of it and in as <strong>mia@example.com</strong>",
+            "an admin opening the link they made should not be switched to the new account without a word");
+        (await _server.NewClient().GetStringAsync("/invitations/" + invitation.Secret)).Should().NotContain("You are signed in as", "the invitee's own browser is signed in as nobody");
+    }
+
+    [Fact]
     public async Task A_revoked_expired_or_unknown_invitation_link_says_which_and_offers_no_form()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

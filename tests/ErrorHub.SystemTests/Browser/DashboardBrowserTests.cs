@@ -51,6 +51,50 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
     }
 
     [Fact]
+    public async Task On_a_390_px_phone_each_release_shows_all_its_counts_without_scrolling_sideways()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard);
+            await page.SetViewportSizeAsync(390, 844);
+            await page.GotoAsync(dashboard.Url("projects/1/releases").ToString());
+            var release = page.Locator("tr.release-row").First;
+            await Expect(release).ToBeVisibleAsync();
+
+            // Until December 2026 the table kept its seven columns and scrolled inside its box: the counts were past the edge.
+            var hidden = await page.EvaluateAsync<string[]>(
+                """
+                () => {
+                  const box = document.querySelector('.table-scroll').getBoundingClientRect();
+                  const right = Math.min(window.innerWidth, box.right) + 1;
+                  return [...document.querySelectorAll('tr.release-row td')]
+                    .filter(cell => cell.getBoundingClientRect().right > right)
+                    .map(cell => `${cell.className} '${cell.textContent.trim()}' reaches ${Math.round(cell.getBoundingClientRect().right)} px`)
+                    .slice(0, 5);
+                }
+                """);
+            hidden.Should().BeEmpty("on a phone every release's counts should be in view, not past the right edge of a table that scrolls sideways");
+
+            // Without the header row in view, each count says what it counts.
+            foreach (var (cell, label) in new[] { (".release-events", "Events"), (".release-new", "New issues"), (".release-regressed", "Regressed"), (".release-resolved", "Resolved") })
+            {
+                await Expect(release.Locator(cell)).ToBeInViewportAsync();
+                (await release.Locator(cell).EvaluateAsync<string>("cell => getComputedStyle(cell, '::before').content")).Should().Be($"\"{label}\"");
+            }
+
+            (await PageReadability.SqueezedTextAfterResizeAsync(page)).Should().BeEmpty();
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Issue_page_shows_the_latest_event_and_steps_to_an_older_one()
     {
         var page = await browser.NewPageAsync();
