@@ -84,6 +84,10 @@ internal sealed class IssueTriage(
     public Task<IReadOnlyList<IssueState>> StatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
         states.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
 
+    /// <summary>The releases that resolved states name as the one they are resolved after ("in the next release"), each once.</summary>
+    public Task<IReadOnlyList<string>> ReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default) =>
+        states.GetReleasesResolvedAfterAsync(projectId, cancellationToken);
+
     /// <summary>
     /// <paramref name="views"/> (from <see cref="EvaluateForListAsync"/>) with the triage of <paramref name="fingerprints"/>, a
     /// page of the list, where it is missing: their states read by name. No event since its change could have moved such an

@@ -581,6 +581,9 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         public Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
             inner.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
+
+        public Task<IReadOnlyList<string>> GetReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default) =>
+            inner.GetReleasesResolvedAfterAsync(projectId, cancellationToken);
     }
 
     private sealed class Pause
