@@ -38,6 +38,13 @@ public interface IIssueStates
     Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The releases that resolved states name as the one they are resolved after ("in the next release"), each once, in ordinal
+    /// order: the releases page finds from them which states count for the releases it shows, also when a named release's events
+    /// are all gone (retention) and the project's releases no longer list it.
+    /// </summary>
+    Task<IReadOnlyList<string>> GetReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// The stored states that name an assignee or are ignored until a time, by fingerprint: with those whose events could
     /// have moved them, the few the issue list's tabs and its assignee filter depend on, however many issues were triaged.
     /// </summary>

@@ -38,6 +38,24 @@ internal static class IssueTriageJson
     /// <summary><paramref name="value"/> as <see cref="Serialize"/> writes a string field's value: quoted and escaped.</summary>
     public static string StringToken(string value) => JsonSerializer.Serialize(value, IssueTriageJsonContext.Default.String);
 
+    /// <summary>The string a <see cref="StringToken"/> holds; null when <paramref name="token"/> is not a JSON string.</summary>
+    public static string? ReadStringToken(string token)
+    {
+        if (!token.StartsWith('"'))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(token, IssueTriageJsonContext.Default.String);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary><paramref name="state"/> with the details in <paramref name="json"/> (empty or unreadable: none).</summary>
     public static IssueState Apply(IssueState state, string? json)
     {

@@ -59,6 +59,35 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task The_releases_resolved_after_are_those_the_resolved_states_name_for_the_next_release_each_once()
+    {
+        var states = Store.Notifications.States;
+        var hostile = TestEvents.HostileStrings.First(s => s.Length > 0 && s.Contains('"', StringComparison.Ordinal));
+        var backslash = TestEvents.HostileStrings.First(s => s.Length > 0 && s.Contains('\\', StringComparison.Ordinal) && s != hostile);
+        await states.SetStatesAsync(
+        [
+            new IssueState(Project, "fp-backslash", IssueStatus.Resolved, T0) { ResolvedAfterRelease = backslash },
+            new IssueState(Project, "fp-a", IssueStatus.Resolved, T0) { ResolvedAfterRelease = "shop@2.4.1" },
+            new IssueState(Project, "fp-b", IssueStatus.Resolved, T0) { ResolvedAfterRelease = "shop@2.4.1", AssigneeId = Guid.NewGuid() },
+            new IssueState(Project, "fp-c", IssueStatus.Resolved, T0) { ResolvedAfterRelease = "api@1.0" },
+            new IssueState(Project, "fp-hostile", IssueStatus.Resolved, T0) { ResolvedAfterRelease = hostile },
+            new IssueState(Project, "fp-in", IssueStatus.Resolved, T0) { ResolvedInRelease = "shop@9.0" },
+            new IssueState(Project, "fp-plain", IssueStatus.Resolved, T0),
+            new IssueState(Project, "fp-ignored", IssueStatus.Ignored, T0),
+            new IssueState(Project + 1, "fp-a", IssueStatus.Resolved, T0) { ResolvedAfterRelease = "other@1.0" },
+        ]);
+
+        // Resolved in the next release, then reopened: the latest state names no release.
+        await states.SetStateAsync(new IssueState(Project, "fp-reopened", IssueStatus.Resolved, T0) { ResolvedAfterRelease = "shop@1.0" });
+        await states.SetStateAsync(new IssueState(Project, "fp-reopened", IssueStatus.Unresolved, T0.AddMinutes(1)));
+
+        (await states.GetReleasesResolvedAfterAsync(Project)).Should().Equal(
+            new[] { "api@1.0", "shop@2.4.1", hostile, backslash }.Order(StringComparer.Ordinal),
+            "each release a resolved state names for the next release, once, read back as written; not a release resolved in, nor a reopened issue's, nor another project's");
+        (await states.GetReleasesResolvedAfterAsync(Project + 2)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task An_entry_is_found_by_its_issue_and_id_and_not_under_another_issue()
     {
         var history = Store.History;

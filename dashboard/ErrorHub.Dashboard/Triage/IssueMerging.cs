@@ -79,12 +79,19 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
 
         if (named.Count > 0)
         {
-            // Pending: kept with the target's state, entered in the timelines once the merge is stored.
+            // Pending: kept with the target's state (all of them, which a retry reads) and each merged issue's (its own), entered
+            // in the timelines once the merge is stored; lost then, each issue's activity adds its own when it is read, whichever
+            // is read first.
             await triage.KeepEntriesAsync(projectId, target, action, entries, cancellationToken);
+            foreach (var source in named)
+            {
+                await triage.KeepEntriesAsync(projectId, source.Fingerprint, action, [.. entries.Where(entry => entry.Fingerprint == source.Fingerprint)], cancellationToken);
+            }
+
             await merges.MergeAsync(projectId, target, [.. named.Select(issue => issue.Fingerprint)], now, cancellationToken);
         }
 
-        await AddEntriesAsync(projectId, target, entries, cancellationToken);
+        await AddEntriesAsync(projectId, entries, cancellationToken);
         if (workflow is not null)
         {
             // Who merged takes part in the issue the others became (a merged issue is no issue of its own), so do the merged
@@ -117,7 +124,7 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
             // This action unmerged it and its answer was lost: its entries still kept with the state are written now.
             if (state.Entries.Find(sourceEntryId) is { } kept)
             {
-                await AddEntriesAsync(projectId, source, [.. new[] { state.Entries.Find(UnmergeEntryId(action, projectId, source, kept.Value)), kept }.OfType<IssueChange>()], cancellationToken);
+                await AddEntriesAsync(projectId, [.. new[] { state.Entries.Find(UnmergeEntryId(action, projectId, source, kept.Value)), kept }.OfType<IssueChange>()], cancellationToken);
             }
 
             return true;
@@ -133,28 +140,32 @@ internal sealed class IssueMerging(IIssueMerges merges, IIssueReader issues, IIs
             Entry(projectId, source, sourceEntryId, now, IssueChangeKind.Unmerge, by, $"Unmerged from “{targetTitle}”", target),
         ];
 
-        // Pending, as a merge's: kept with the merged issue's state, entered in the timelines once the unmerge is stored.
+        // Pending, as a merge's: kept with the merged issue's state (both, which a retry reads) and the target's (its own),
+        // entered in the timelines once the unmerge is stored. Keeping them writes first the entries of the merge undone now if
+        // they were lost: it stands until now, and a timeline that says "Unmerged" says "Merged" before.
         await triage.KeepEntriesAsync(projectId, source, action, entries, cancellationToken);
+        await triage.KeepEntriesAsync(projectId, target, action, [entries[0]], cancellationToken);
         await merges.UnmergeAsync(projectId, source, cancellationToken);
-        await AddEntriesAsync(projectId, source, entries, cancellationToken);
+        await AddEntriesAsync(projectId, entries, cancellationToken);
         feed.Publish(new IssueMergeChange(projectId, target, [source]));
         return true;
     }
 
     /// <summary>
     /// Writes the entries of a merge or unmerge the store took (an entry stored already is not added twice), then stops keeping
-    /// them with the state of <paramref name="keeper"/>.
+    /// them with the states of the issues they are of (the one merged into keeps the other side's too).
     /// </summary>
-    private async Task AddEntriesAsync(int projectId, string keeper, List<IssueChange> entries, CancellationToken cancellationToken)
+    private async Task AddEntriesAsync(int projectId, List<IssueChange> entries, CancellationToken cancellationToken)
     {
         foreach (var entry in entries)
         {
             await history.AddAsync(entry, cancellationToken);
         }
 
-        if (entries.Count > 0)
+        HashSet<Guid> ids = [.. entries.Select(entry => entry.Id)];
+        foreach (var keeper in entries.Select(entry => entry.Fingerprint).Distinct(StringComparer.Ordinal))
         {
-            await triage.ForgetEntriesAsync(projectId, keeper, [.. entries.Select(entry => entry.Id)], cancellationToken);
+            await triage.ForgetEntriesAsync(projectId, keeper, ids, cancellationToken);
         }
     }
 

@@ -84,6 +84,10 @@ internal sealed class IssueTriage(
     public Task<IReadOnlyList<IssueState>> StatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
         states.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
 
+    /// <summary>The releases that resolved states name as the one they are resolved after ("in the next release"), each once.</summary>
+    public Task<IReadOnlyList<string>> ReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default) =>
+        states.GetReleasesResolvedAfterAsync(projectId, cancellationToken);
+
     /// <summary>
     /// <paramref name="views"/> (from <see cref="EvaluateForListAsync"/>) with the triage of <paramref name="fingerprints"/>, a
     /// page of the list, where it is missing: their states read by name. No event since its change could have moved such an
@@ -531,13 +535,9 @@ internal sealed class IssueTriage(
                 return current;
             }
 
-            // The kept entries of an earlier merge or unmerge of the same issues are of one the store did not take (the issues
-            // would not stand as they do now otherwise) or lost and undid since: kept on, the merge made now would confirm them.
-            var pairs = entries.Where(IsMergeEntry).Select(PairOf).ToHashSet();
-            var ids = entries.Select(entry => entry.Id).ToHashSet();
             var next = current is null
                 ? new IssueState(projectId, fingerprint, IssueStatus.Unresolved, DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds()))
-                : current with { Entries = new IssueEntries(current.Entries.Where(entry => !IsMergeEntry(entry) || ids.Contains(entry.Id) || !pairs.Contains(PairOf(entry)))) };
+                : current with { Entries = await WithoutEarlierMergesAsync(current, entries, cancellationToken) };
             next = next.WrittenBy(actionId).Keeping(entries);
             await states.SetStateAsync(next, cancellationToken);
             return next;
@@ -546,6 +546,36 @@ internal sealed class IssueTriage(
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The entries kept with <paramref name="state"/> but those of an earlier merge or unmerge of the issues <paramref name="entries"/>
+    /// (a merge's or unmerge's about to be made) join. Such an entry stands, or stood, for one of two things. The opposite of the
+    /// one made now (an unmerge before this merge, a merge before this unmerge) stands as the store holds the issues now: it was
+    /// made and only its entry was lost, so it is written to the timeline first (a user sees "Merged" before "Unmerged"). One of
+    /// the same kind does not stand (the issues would not be as they are now otherwise): the store did not take it, and kept on,
+    /// the merge made now would confirm it, so it is dropped. A store that refuses the write stops the merge before it is made.
+    /// </summary>
+    private async Task<IssueEntries> WithoutEarlierMergesAsync(IssueState state, IReadOnlyList<IssueChange> entries, CancellationToken cancellationToken)
+    {
+        var pairs = entries.Where(IsMergeEntry).Select(PairOf).ToHashSet();
+        var ids = entries.Select(entry => entry.Id).ToHashSet();
+        var kept = new List<IssueChange>(state.Entries.Count);
+        IReadOnlyDictionary<string, string>? merged = null;
+        foreach (var entry in state.Entries)
+        {
+            if (!IsMergeEntry(entry) || ids.Contains(entry.Id) || !pairs.Contains(PairOf(entry)))
+            {
+                kept.Add(entry);
+            }
+            else if (IssueMerging.HasHappened(entry, merged ??= await MergesAsync(state.ProjectId, cancellationToken))
+                && await history.GetChangeAsync(state.ProjectId, entry.Fingerprint, entry.Id, cancellationToken) is null)
+            {
+                await history.AddAsync(entry, cancellationToken);
+            }
+        }
+
+        return kept.Count == state.Entries.Count ? state.Entries : new IssueEntries(kept);
     }
 
     /// <summary>Stops keeping the entries <paramref name="ids"/> with the issue's state (they are in the timeline); best effort.</summary>

@@ -88,6 +88,22 @@ internal sealed class ClickHouseIssueStates(ClickHouseClient client, ClickHouseN
         return [.. found.DistinctBy(state => state.Fingerprint, StringComparer.Ordinal).OrderBy(state => state.Fingerprint, StringComparer.Ordinal)];
     }
 
+    // The names as the triage's JSON writes them (quoted, escaped), read back here by the same JSON reader that reads the state.
+    public async Task<IReadOnlyList<string>> GetReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        var written = await client.QueryAsync(
+            $"""
+            SELECT DISTINCT visitParamExtractRaw(triage, {ClickHouseSql.Quote(IssueTriageJson.ResolvedAfterReleaseField)}) AS after_release
+            FROM {LatestRows(schema.IssueStates)}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)}
+              AND status = {ClickHouseSql.Quote(StoredNames.Of(IssueStatus.Resolved))}
+              AND visitParamHas(triage, {ClickHouseSql.Quote(IssueTriageJson.ResolvedAfterReleaseField)})
+            """,
+            row => row.GetProperty("after_release").GetString() ?? "",
+            cancellationToken);
+        return [.. written.Select(IssueTriageJson.ReadStringToken).OfType<string>().Where(release => release.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    }
+
     // The latest row's triage names an assignee, or an ignore's end time; a false match only reads a state more.
     public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
         client.QueryAsync(

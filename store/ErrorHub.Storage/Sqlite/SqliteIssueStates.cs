@@ -102,6 +102,33 @@ internal sealed class SqliteIssueStates(SqliteDatabase database) : IIssueStates
                 parameters: [("$releases", System.Text.Json.JsonSerializer.Serialize<IReadOnlyCollection<string>>(names, FingerprintJson.Default.IReadOnlyCollectionString))]);
     }
 
+    // A scan of the project's resolved states in the store; only the distinct names cross to this process.
+    public async Task<IReadOnlyList<string>> GetReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT DISTINCT json_extract(triage, '$.{IssueTriageJson.ResolvedAfterReleaseField}')
+            FROM issue_states
+            WHERE project_id = $project AND status = $status
+              AND json_valid(triage) AND json_type(triage, '$.{IssueTriageJson.ResolvedAfterReleaseField}') = 'text'
+            """;
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$status", StoredNames.Of(IssueStatus.Resolved));
+        var releases = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (reader.GetString(0) is { Length: > 0 } release)
+            {
+                releases.Add(release);
+            }
+        }
+
+        releases.Sort(StringComparer.Ordinal);
+        return releases;
+    }
+
     // An unreadable triage names nothing, as the state read from it does.
     public Task<IReadOnlyList<IssueState>> GetAssignedOrTimedStatesAsync(int projectId, CancellationToken cancellationToken = default) =>
         ReadAsync(

@@ -201,6 +201,50 @@ public sealed class MergeIdempotencyApiTests : IAsyncLifetime
         (await KindsAsync(Checkout)).Should().HaveCount(2, "read again, nothing is added twice");
     }
 
+    [Fact]
+    public async Task A_merge_whose_entries_ClickHouse_refused_is_told_before_its_unmerge_and_a_lost_unmerge_in_the_issue_it_left_read_first()
+    {
+        // Until December 2026 a merge whose entries were lost and that was then unmerged was never told (its kept entries waited
+        // for a merge that no longer stood), and an unmerge whose entries were lost was told in the issue it left only once
+        // someone had read the merged issue's activity.
+        await StartAsync(ClickHouseFault.ErrorAnswer);
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
+        using (var merged = await _api.Admin.SendAsync(Request($"{Checkout}/merge", new { sources = new[] { Cart } }, key: null)))
+        {
+            merged.IsSuccessStatusCode.Should().BeFalse("the merge's entries were refused");
+        }
+
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+        (await _api.Server.Services.GetRequiredService<IIssueMerges>().GetMergesAsync(1)).Should().ContainKey(Cart, "ClickHouse took the merge");
+        using (var unmerged = await _api.Admin.SendAsync(Request($"{Cart}/unmerge", new { }, key: null)))
+        {
+            unmerged.StatusCode.Should().Be(HttpStatusCode.NoContent, await unmerged.Content.ReadAsStringAsync());
+        }
+
+        (await ActivityKindsAsync(Checkout)).Should().Equal(["unmerge", "merge"], "the merge stood until the unmerge");
+        (await ActivityKindsAsync(Cart)).Should().Equal(["unmerge", "merge"]);
+
+        using (var mergedAgain = await _api.Admin.SendAsync(Request($"{Checkout}/merge", new { sources = new[] { Cart } }, key: null)))
+        {
+            mergedAgain.StatusCode.Should().Be(HttpStatusCode.OK, await mergedAgain.Content.ReadAsStringAsync());
+        }
+
+        _proxy.FaultOnly = ClickHouseFaultProxy.InsertsInto("issue_history");
+        using (var lost = await _api.Admin.SendAsync(Request($"{Cart}/unmerge", new { }, key: null)))
+        {
+            lost.IsSuccessStatusCode.Should().BeFalse("the unmerge's entries were refused");
+        }
+
+        _proxy.FaultOnly = ClickHouseFaultProxy.NoRequest;
+        (await _api.Server.Services.GetRequiredService<IIssueMerges>().GetMergesAsync(1)).Should().NotContainKey(Cart, "ClickHouse took the unmerge");
+        (await ActivityKindsAsync(Checkout)).Should().Equal(["unmerge", "merge", "unmerge", "merge"], "the issue it left, read first, tells of it");
+        (await ActivityKindsAsync(Cart)).Should().Equal(["unmerge", "merge", "unmerge", "merge"]);
+        (await KindsAsync(Checkout)).Should().HaveCount(4, "read again, nothing is added twice");
+    }
+
+    private async Task<List<string?>> ActivityKindsAsync(string issue) =>
+        [.. (await _api.GetJsonAsync($"/api/projects/1/issues/{issue}/activity")).GetProperty("items").EnumerateArray().Select(item => item.GetProperty("kind").GetString())];
+
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
         [.. (await _api.Server.Services.GetRequiredService<IIssueHistory>().GetChangesAsync(new IssueChangeQuery(1, issue))).Items.Select(entry => entry.Kind)];
 

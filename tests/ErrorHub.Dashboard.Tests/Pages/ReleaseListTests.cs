@@ -115,6 +115,38 @@ public sealed class ReleaseListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task Resolved_in_the_next_release_counts_for_it_after_retention_removed_every_event_of_the_release_it_names()
+    {
+        await _store.SeedAsync([Shop], []);
+        await NextReleaseCountsWhenTheNamedReleaseIsGoneAsync(_store.Store, Services, () => RenderReleases());
+    }
+
+    /// <summary>
+    /// An issue resolved "in the next release" after shop@2.4.1, then retention removes every event of shop@2.4.1: the page no
+    /// longer lists that release, and shop@2.5.0, the next one, still counts the issue resolved. Until December 2026 it counted
+    /// it only while shop@2.4.1 had events left. Run on both stores.
+    /// </summary>
+    internal static async Task NextReleaseCountsWhenTheNamedReleaseIsGoneAsync(ErrorHubStore store, IServiceProvider services, Func<IRenderedComponent<ReleaseList>> render)
+    {
+        await store.Events.InsertEventsAsync(
+        [
+            Event(Checkout, "Checkout failed", Now.AddDays(-10)) with { Release = "shop@2.4.1" },
+            Event(Checkout, "Checkout failed", Now.AddDays(-3)) with { Release = null },
+            Event(Profile, "Profile failed", Now.AddDays(-2)) with { Release = "shop@2.5.0" },
+        ]);
+        await services.GetRequiredService<IssueTriage>().ResolveAsync(1, Checkout, afterRelease: "shop@2.4.1");
+        ResolvedIn(render(), "shop@2.5.0").Should().Be("1");
+
+        await store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [1] = Now.AddDays(-5) }, null));
+        var cut = render();
+        Rows(cut).Should().NotContain(row => row.StartsWith("shop@2.4.1 |", StringComparison.Ordinal), "retention removed every event of it");
+        ResolvedIn(cut, "shop@2.5.0").Should().Be("1", "the release after shop@2.4.1 is shop@2.5.0 whether or not shop@2.4.1 has events left");
+    }
+
+    private static string ResolvedIn(IRenderedComponent<ReleaseList> page, string release) =>
+        Rows(page).Single(row => row.StartsWith(release + " |", StringComparison.Ordinal)).Split(" | ")[6];
+
+    [Fact]
     public async Task Resolved_in_the_next_release_counts_for_the_apps_next_version_even_on_another_page_not_for_another_apps_release()
     {
         await _store.SeedAsync([Shop],
@@ -241,6 +273,18 @@ public sealed class ClickHouseReleaseListTests : DashboardTestContext, IAsyncLif
         // Release, events, new, regressed and resolved issues (not the times, which are the clock's).
         static List<string> Counts(IRenderedComponent<ReleaseList> cut) =>
             [.. ReleaseListTests.Rows(cut).Select(row => row.Split(" | ")).Select(cells => string.Join(" | ", cells[0], cells[3], cells[4], cells[5], cells[6]))];
+    }
+
+    [Fact]
+    public async Task Resolved_in_the_next_release_counts_for_it_after_retention_removed_every_event_of_the_release_it_names()
+    {
+        await ReleaseListTests.NextReleaseCountsWhenTheNamedReleaseIsGoneAsync(_store, Services, () =>
+        {
+            Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Releases(1));
+            var cut = Render<ReleaseList>(parameters => parameters.Add(p => p.ProjectId, 1));
+            cut.WaitForState(() => cut.FindAll(".release-count").Count > 0, TimeSpan.FromSeconds(30));
+            return cut;
+        });
     }
 
     [Fact]

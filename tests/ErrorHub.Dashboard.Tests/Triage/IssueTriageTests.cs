@@ -480,6 +480,53 @@ public sealed class IssueTriageTests : IAsyncLifetime
         await ExecuteSqlAsync("DROP TRIGGER refuse_writes");
     }
 
+    [Fact]
+    public async Task An_unmerge_whose_entries_the_store_refused_is_in_the_timeline_of_the_issue_it_left_when_that_is_read_first()
+    {
+        // Until December 2026 both entries were kept with the merged issue's state only: the issue it left, the one people
+        // read, had no "Unmerged" until someone read the other's activity.
+        var cart = Fingerprint("cart");
+        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
+        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        (await merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().BeNull();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await ExecuteSqlAsync(RefuseEntries);
+        await FluentActions.Awaiting(() => merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        (await _store.Store.Merges.GetMergesAsync(Project)).Should().NotContainKey(cart, "the store took the unmerge");
+
+        (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text)).Should().Equal(
+            [(IssueChangeKind.Unmerge, "Unmerged “NullReferenceException: cart”: it is an issue of its own again"), (IssueChangeKind.Merge, "Merged “NullReferenceException: cart” into this issue (1 event)")]);
+        (await Timeline.GetAsync(Project, cart)).Items.Select(entry => entry.Kind).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge]);
+        (await Timeline.GetAsync(Project, Checkout)).Items.Should().HaveCount(2, "read again, nothing is added twice");
+    }
+
+    [Fact]
+    public async Task A_merge_whose_entries_the_store_refused_then_unmerged_is_in_both_timelines_before_the_unmerge()
+    {
+        // The merge stands until the unmerge: its entries, lost, are written before the unmerge's. Until December 2026 they stayed
+        // kept with a state, never added (the merge no longer stood), and both timelines said "Unmerged" of a merge they never told.
+        var cart = Fingerprint("cart");
+        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
+        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
+        await ExecuteSqlAsync(RefuseEntries);
+        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
+        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        (await _store.Store.Merges.GetMergesAsync(Project)).Should().ContainKey(cart, "the store took the merge");
+
+        // The merged issue's activity, read first, adds its own entry (until December 2026 only the target's read added it).
+        (await Timeline.GetAsync(Project, cart)).Items.Select(entry => (entry.Kind, entry.Text.StartsWith("Merged into “", StringComparison.Ordinal))).Should().Equal([(IssueChangeKind.Merge, true)]);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        (await merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid())).Should().BeTrue();
+        (await KindsAsync(Checkout)).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge], "the merge is told before its unmerge");
+        (await KindsAsync(cart)).Should().Equal([IssueChangeKind.Unmerge, IssueChangeKind.Merge]);
+        (await Timeline.GetAsync(Project, Checkout)).Items.Should().HaveCount(2, "read, nothing is added twice");
+        (await _store.Store.Notifications.States.GetStateAsync(Project, Checkout))!.Entries.Should().BeEmpty("nothing is left to add");
+    }
+
     private const string RefuseEntries = "CREATE TRIGGER refuse_entries BEFORE INSERT ON issue_history BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
 
     private async Task<IReadOnlyList<IssueChangeKind>> KindsAsync(string issue) =>
@@ -581,6 +628,9 @@ public sealed class IssueTriageTests : IAsyncLifetime
 
         public Task<IReadOnlyList<IssueState>> GetStatesResolvedForReleasesAsync(int projectId, IReadOnlyCollection<string> releases, CancellationToken cancellationToken = default) =>
             inner.GetStatesResolvedForReleasesAsync(projectId, releases, cancellationToken);
+
+        public Task<IReadOnlyList<string>> GetReleasesResolvedAfterAsync(int projectId, CancellationToken cancellationToken = default) =>
+            inner.GetReleasesResolvedAfterAsync(projectId, cancellationToken);
     }
 
     private sealed class Pause
