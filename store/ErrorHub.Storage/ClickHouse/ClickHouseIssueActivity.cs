@@ -217,6 +217,8 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
         // state it meets in the join: the latest second of an issue is past its change exactly when one of its rows' is),
         // with no grouping; then only those issues' rows are merged into their latest second and events. A merged issue's
         // rows carry the key of the issue they were merged into, so they meet that issue's state and count for it.
+        // ALL, though each issue has one state: an issue has many rows, and servers after 18.x join each right row to one left
+        // row only under ANY INNER (any_join_distinct_right_table_keys = 0), which could pick a row from before the change.
         // GLOBAL: on a cluster the first step runs on every shard (each node holds every state), and its few issues are then
         // sent to the shards whose rows the second step merges; on one server it is a plain IN. In issue order, as SQLite answers.
         return await client.QueryAsync(
@@ -227,7 +229,7 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
             (
                 SELECT {key} AS fp
                 FROM {schema.IssueDays}
-                ANY INNER JOIN ({states}) USING fp
+                ALL INNER JOIN ({states}) USING fp
                 WHERE project_id = {project} AND finalizeAggregation(last_seen) > state_changed
             )
             GROUP BY fp
