@@ -37,7 +37,7 @@ ch -q "INSERT INTO $db.issue_days $(days_row 259200 "number % 150 = 0")"
 
 states="SELECT fingerprint AS fp, toUnixTimestamp(changed_at) AS state_changed FROM $db.issue_states FINAL WHERE project_id = 1 AND (status = 'resolved' OR (status = 'ignored' AND (visitParamHas(triage, 'ignoredUntilEvents') OR visitParamHas(triage, 'ignoredUntilUsers'))))"
 old="SELECT fp AS fingerprint, max(seen) AS issue_last_seen, sum(events) AS issue_events FROM (SELECT fingerprint AS fp, maxMerge(last_seen) AS seen, countMerge(event_count) AS events FROM $db.issue_days WHERE project_id = 1 AND (fingerprint IN (SELECT fp FROM ($states))) GROUP BY fingerprint) ANY INNER JOIN ($states) USING fp GROUP BY fp HAVING issue_last_seen > any(state_changed) ORDER BY fingerprint"
-new="SELECT fingerprint AS fp, maxMerge(last_seen) AS issue_last_seen, countMerge(event_count) AS issue_events FROM $db.issue_days WHERE project_id = 1 AND fingerprint GLOBAL IN (SELECT fingerprint AS fp FROM $db.issue_days ANY INNER JOIN ($states) USING fp WHERE project_id = 1 AND finalizeAggregation(last_seen) > state_changed) GROUP BY fp ORDER BY fp"
+new="SELECT fingerprint AS fp, maxMerge(last_seen) AS issue_last_seen, countMerge(event_count) AS issue_events FROM $db.issue_days WHERE project_id = 1 AND fingerprint GLOBAL IN (SELECT fingerprint AS fp FROM $db.issue_days ALL INNER JOIN ($states) USING fp WHERE project_id = 1 AND finalizeAggregation(last_seen) > state_changed) GROUP BY fp ORDER BY fp"
 
 [ "$(ch -q "$old" | md5sum)" = "$(ch -q "$new" | md5sum)" ] || { echo "different answers" >&2; exit 1; }
 found=$(ch -q "$new" | wc -l)
