@@ -1,4 +1,5 @@
 using ErrorHub.Storage;
+using ErrorHub.Storage.Retention;
 using FluentAssertions;
 using Xunit;
 
@@ -149,6 +150,58 @@ public abstract partial class StoreContractTests
         // The same as the questions asked one issue at a time.
         (await activity.GetReleasesAfterAsync(Project, "resolved", EventFilter.All, changed)).Should().Equal(answer[2].Releases);
         (await activity.GetIssueActivityAfterAsync(Project, Ignored, changed)).Should().Be(answer[1].Activity);
+    }
+
+    [Fact]
+    public async Task An_issue_is_seen_after_its_change_by_any_of_its_days_environments_or_releases_and_counts_every_kept_event()
+    {
+        // An issue's events fall into rows per day, environment, level and release; the one row past the change can be any
+        // of them, and the count is of every event of the issue (before the change too), as long as retention kept it.
+        var changed = T0.AddDays(3).AddHours(5);
+        await Store.Events.InsertEventsAsync(
+        [
+            TestEvents.Create(Project, "old-days", T0),
+            TestEvents.Create(Project, "old-days", T0.AddDays(1)),
+            TestEvents.Create(Project, "old-days", T0.AddDays(2)) with { Environment = "staging" },
+            TestEvents.Create(Project, "old-days", changed.AddDays(2)) with { Environment = "staging", Release = "shop@3.0", Level = "warning" },
+            TestEvents.Create(Project, "same-day-before", changed.AddHours(-4)),
+            TestEvents.Create(Project, "same-day-before", changed.AddSeconds(-1)) with { Release = "shop@3.0" },
+            TestEvents.Create(Project, "same-day-after", changed.AddHours(-4)),
+            TestEvents.Create(Project, "same-day-after", changed.AddSeconds(1)),
+            TestEvents.Create(Project, "unmerged", T0),
+            TestEvents.Create(Project, "unmerged", changed.AddHours(1)),
+            TestEvents.Create(Project, "target", T0),
+        ]);
+        await Store.Notifications.States.SetStatesAsync(
+        [
+            new IssueState(Project, "old-days", IssueStatus.Resolved, changed),
+            new IssueState(Project, "same-day-before", IssueStatus.Resolved, changed),
+            new IssueState(Project, "same-day-after", IssueStatus.Ignored, changed) { IgnoredUntilEvents = 10 },
+            new IssueState(Project, "unmerged", IssueStatus.Ignored, changed),
+            new IssueState(Project, "target", IssueStatus.Resolved, changed),
+        ]);
+        var activity = Store.Notifications.Activity;
+        async Task<List<IssueSeenAfterChange>> SeenAsync() =>
+            [.. (await activity.GetIssuesSeenAfterChangesAsync(Project)).OrderBy(issue => issue.Fingerprint, StringComparer.Ordinal)];
+
+        (await SeenAsync()).Should().Equal(
+            [new IssueSeenAfterChange("old-days", changed.AddDays(2), 4), new IssueSeenAfterChange("same-day-after", changed.AddSeconds(1), 2)],
+            "an event after the change in another environment, level and release counts, one earlier the same day does not; ignored for good is never read");
+
+        await Store.Merges.MergeAsync(Project, "target", ["unmerged"], changed);
+        (await SeenAsync()).Select(issue => issue.Fingerprint).Should().Equal(
+            ["old-days", "same-day-after", "target"], "the merged issue's event after the change counts for the issue it was merged into");
+        (await SeenAsync()).Last().Should().Be(new IssueSeenAfterChange("target", changed.AddHours(1), 3));
+
+        await Store.Merges.UnmergeAsync(Project, "unmerged");
+        (await SeenAsync()).Select(issue => issue.Fingerprint).Should().Equal(
+            ["old-days", "same-day-after"], "unmerged, its events are its own again, and its own state is ignored for good");
+
+        // Retention keeps the last two days before the latest event: the old days' events are no longer counted.
+        var cutoff = changed.AddDays(1).Date;
+        (await Store.Retention.DeleteExpiredAsync(new RetentionPlan(new Dictionary<int, DateTimeOffset?> { [Project] = new DateTimeOffset(cutoff, TimeSpan.Zero) }, null))).Should().BePositive();
+        (await SeenAsync()).Should().Equal(
+            [new IssueSeenAfterChange("old-days", changed.AddDays(2), 1)], "only the kept event counts; issues whose events all expired are not seen");
     }
 
     [Fact]

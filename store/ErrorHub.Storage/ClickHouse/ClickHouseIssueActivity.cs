@@ -210,26 +210,33 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
                        AND (visitParamHas(triage, {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilEventsField)})
                             OR visitParamHas(triage, {ClickHouseSql.Quote(IssueTriageJson.IgnoredUntilUsersField)}))))
             """;
-        var merged = keys.IsEmpty ? "" : $" OR fingerprint IN ({keys.Sources()})";
+        var key = keys.Key();
 
-        // From the per-day aggregates, never the events: the latest second and the number of events of each such issue (with
-        // those merged into it). The states' IN runs where the aggregates are (on a cluster each node holds every state).
+        // Two steps, so that neither groups the project's whole issue_days nor reads the states twice. First the issues that
+        // have a per-day row holding an event after their change (a row's own latest second, finalizeAggregation, against the
+        // state it meets in the join: the latest second of an issue is past its change exactly when one of its rows' is),
+        // with no grouping; then only those issues' rows are merged into their latest second and events. A merged issue's
+        // rows carry the key of the issue they were merged into, so they meet that issue's state and count for it.
+        // ALL, though each issue has one state: an issue has many rows, and servers after 18.x join each right row to one left
+        // row only under ANY INNER (any_join_distinct_right_table_keys = 0), which could pick a row from before the change.
+        // GLOBAL: on a cluster the first step runs on every shard (each node holds every state), and its few issues are then
+        // sent to the shards whose rows the second step merges; on one server it is a plain IN. In issue order, as SQLite answers.
         return await client.QueryAsync(
             $"""
-            SELECT fp AS fingerprint, max(seen) AS issue_last_seen, sum(events) AS issue_events, any(state_changed) AS changed
-            FROM
+            SELECT {key} AS fp, maxMerge(last_seen) AS issue_last_seen, countMerge(event_count) AS issue_events
+            FROM {schema.IssueDays}
+            WHERE project_id = {project} AND {key} GLOBAL IN
             (
-                SELECT {keys.Key()} AS fp, maxMerge(last_seen) AS seen, countMerge(event_count) AS events
+                SELECT {key} AS fp
                 FROM {schema.IssueDays}
-                WHERE project_id = {project} AND (fingerprint IN (SELECT fp FROM ({states})){merged})
-                GROUP BY fingerprint
+                ALL INNER JOIN ({states}) USING fp
+                WHERE project_id = {project} AND finalizeAggregation(last_seen) > state_changed
             )
-            ANY INNER JOIN ({states}) USING fp
             GROUP BY fp
-            HAVING issue_last_seen > changed
+            ORDER BY fp
             """,
             row => new IssueSeenAfterChange(
-                row.GetProperty("fingerprint").GetString() ?? "",
+                row.GetProperty("fp").GetString() ?? "",
                 StoreTime.FromUnixSeconds(ClickHouseClient.ReadInt64(row.GetProperty("issue_last_seen"))),
                 ClickHouseClient.ReadInt64(row.GetProperty("issue_events"))),
             cancellationToken);
