@@ -93,7 +93,7 @@ internal static class PageReadability
 
     /// <summary>
     /// The elements that stick out past the right edge of the window and are not inside a box that scrolls or
-    /// clips sideways (so the whole page would scroll), each as "selector 'text' right edge".
+    /// clips sideways (so the whole page would scroll), each as "selector 'text' right edge", after the page's own width when it scrolls sideways.
     /// </summary>
     public static async Task<IReadOnlyList<string>> WiderThanWindowAsync(IPage page) =>
         await page.EvaluateAsync<string[]>(
@@ -109,6 +109,13 @@ internal static class PageReadability
                 return false;
               };
               const sticking = [];
+              // Whatever sticks out, the page itself must not scroll sideways: an absolutely placed element (a hidden
+              // column header, say) belongs to no scroll box between it and the page, however deep it sits.
+              for (const box of pageBoxes) {
+                const overflow = getComputedStyle(box).overflowX;
+                const scrolls = box === document.documentElement || box === document.body ? overflow !== 'hidden' && overflow !== 'clip' : overflow === 'auto' || overflow === 'scroll';
+                if (scrolls && box.scrollWidth > box.clientWidth + 1) sticking.push(`${box.tagName.toLowerCase()}${[...box.classList].slice(0, 1).map(c => '.' + c).join('')} scrolls sideways: ${box.scrollWidth} px wide in ${box.clientWidth} px`);
+              }
               for (const element of document.body.querySelectorAll('*')) {
                 const box = element.getBoundingClientRect();
                 if (box.width === 0 || box.height === 0 || box.right <= width + 1) continue;
