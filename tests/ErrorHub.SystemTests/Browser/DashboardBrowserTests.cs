@@ -60,6 +60,8 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
             await BrowserSignIn.SignInAsAdminAsync(page, dashboard);
             await page.SetViewportSizeAsync(390, 844);
             await page.GotoAsync(dashboard.Url("projects/1/releases").ToString());
+            // The server-rendered rows are replaced once the page turns interactive; a cell measured before then is gone.
+            await WaitUntilInteractiveAsync(page);
             var release = page.Locator("tr.release-row").First;
             await Expect(release).ToBeVisibleAsync();
 
@@ -140,6 +142,5 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
         problems.All.Should().BeEmpty("the dashboard should work without console errors or server errors");
     }
 
-    private static async Task WaitUntilInteractiveAsync(IPage page) =>
-        await Expect(page.Locator("main.dashboard-main")).ToHaveAttributeAsync("data-interactive", "true");
+    private static Task WaitUntilInteractiveAsync(IPage page) => BrowserSignIn.WaitUntilInteractiveAsync(page);
 }
