@@ -11,7 +11,7 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 /// exception after its parent, an AggregateException's further inner exceptions after the first one's
 /// chain; frames nearest the throw first. Understands inner exceptions (" ---> ", "--- End of inner
 /// exception stack trace ---", "(Inner Exception #1) ... &lt;---"), async separators, Mono's and the
-/// localized runtimes' frame lines (at, bei, à, 在, 於, в, en, w, em, Swedish vid, Danish and Norwegian ved, عند, 場所, Italian's in, Czech v), HRESULTs after the type, line numbers.
+/// localized runtimes' frame lines (at, bei, à, 在, 於, в, en, w, em, Swedish vid, Danish and Norwegian ved, Dutch bij, عند, 場所, Korean 위치:, Italian's in, Czech v), HRESULTs after the type, line numbers.
 /// </summary>
 internal static partial class DotNetTraceParser
 {
@@ -322,7 +322,8 @@ internal static partial class DotNetTraceParser
         marker.Contains("inner", StringComparison.OrdinalIgnoreCase)
         || marker.Contains("intern", StringComparison.OrdinalIgnoreCase)
         || marker.Contains("内部", StringComparison.Ordinal)
-        || marker.Contains("внутреннего", StringComparison.OrdinalIgnoreCase);
+        || marker.Contains("внутреннего", StringComparison.OrdinalIgnoreCase)
+        || marker.Contains("내부", StringComparison.Ordinal);
 
     private static void Flatten(ExceptionNode node, List<ExceptionRecord> into)
     {
@@ -334,15 +335,15 @@ internal static partial class DotNetTraceParser
     }
 
     /// <summary>
-    /// "at", and the word localized runtimes print instead (Japanese "場所", Traditional Chinese "於", Arabic "عند"); Italian prints "in", also the word
+    /// "at", and the word localized runtimes print instead (Japanese "場所", Traditional Chinese "於", Arabic "عند", Dutch "bij", Korean "위치:" with its colon); Italian prints "in", also the word
     /// before the file, and Czech "v", a word its messages use too, so only a line with an argument list is an Italian or Czech frame, never a message's line.
     /// A name may hold a hyphen: Visual Basic names its closures and lambdas so (<c>_Closure$__12-0._Lambda$__0</c>).
     /// </summary>
-    [GeneratedRegex(@"^(?:(?:at|bei|à|在|於|в|en|w|em|vid|ved|場所|عند)\s+(?<rest>[\w<>.`+\[\],$|-]+(?:\s*\(.*)?)|(?:in|v)\s+(?<rest>[\w<>.`+\[\],$|-]+\s*\(.*))$")]
+    [GeneratedRegex(@"^(?:(?:at|bei|à|在|於|в|en|w|em|vid|ved|bij|場所|عند|위치:)\s+(?<rest>[\w<>.`+\[\],$|-]+(?:\s*\(.*)?)|(?:in|v)\s+(?<rest>[\w<>.`+\[\],$|-]+\s*\(.*))$")]
     private static partial Regex FrameLine();
 
-    /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号", Danish "linje"; German .NET Framework ends it with a period).</summary>
-    [GeneratedRegex(@"\s(?:in|dans|位置|в|en|w|na|i|v|場所)\s+(?<file>.+):(?:line|Zeile|ligne|строка|行号|línea|riga|wiersz|linha|rad|linje|řádek|行)\s*(?<line>\d+)\.?\s*$")]
+    /// <summary>"in File:line 12" and its translations ("Zeile", "ligne", "строка", "行号", Danish "linje", Dutch "regel", Korean "파일 File:줄 12"; German .NET Framework ends it with a period).</summary>
+    [GeneratedRegex(@"\s(?:in|dans|位置|в|en|w|na|i|v|場所|파일)\s+(?<file>.+):(?:line|Zeile|ligne|строка|行号|línea|riga|wiersz|linha|rad|linje|řádek|行|regel|줄)\s*(?<line>\d+)\.?\s*$")]
     private static partial Regex Location();
 
     /// <summary>"Ns.Type: message", "Ns.Type (0x80004005): message", "Ns.Type (10061): message", or just "Ns.Type".</summary>

@@ -241,4 +241,43 @@ public sealed class DotNetTraceParserTests
         chinese.Exceptions[0].Value.Should().Be("並未將物件參考設定為物件的執行個體。");
         arabic.Exceptions[0].Value.Should().BeEmpty();
     }
+
+    [Fact]
+    public void Korean_frame_lines_and_inner_exception_end_are_read()
+    {
+        // As the Korean .NET Framework prints them: "위치:" with its colon before the frame, "파일 File:줄 N" after it.
+        var korean = DotNetTraceParser.Parse("""
+            System.AggregateException: 하나 이상의 오류가 발생했습니다. ---> System.ArgumentNullException: 값은 null일 수 없습니다.
+            매개 변수 이름: item
+               위치: System.Windows.Forms.ListBox.ObjectCollection.AddInternal(Object item)
+               위치: System.Windows.Forms.ListBox.ObjectCollection.Add(Object item)
+               위치: Mod7.Form1.button6_Click(Object sender, EventArgs e) 파일 c:\csharp\project\day4\Mod7\Form1.cs:줄 102
+               --- 내부 예외 스택 추적의 끝 ---
+               위치: System.Threading.Tasks.Task.WaitAll(Task[] tasks)
+               위치: ConsoleApp1.Program.Main(String[] args)
+            """);
+
+        korean.Exceptions.Select(e => e.Type).Should().Equal("System.AggregateException", "System.ArgumentNullException");
+        korean.Exceptions[1].Value.Should().Be("값은 null일 수 없습니다.\n매개 변수 이름: item");
+        korean.Exceptions[1].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("System.Windows.Forms.ListBox.ObjectCollection", "AddInternal", null),
+            ("System.Windows.Forms.ListBox.ObjectCollection", "Add", null),
+            ("Mod7.Form1", "button6_Click", 102));
+        korean.Exceptions[0].Frames.Select(f => (f.Type, f.Function)).Should().Equal(
+            ("System.Threading.Tasks.Task", "WaitAll"), ("ConsoleApp1.Program", "Main"));
+    }
+
+    [Fact]
+    public void Dutch_frame_lines_are_read()
+    {
+        var dutch = DotNetTraceParser.Parse("""
+            System.Reflection.TargetInvocationException: Het doel van een aanroep heeft een uitzondering veroorzaakt. ---> System.MissingMethodException: Er is geen parameterloze constructor voor dit object opgegeven.
+               bij System.RuntimeType.CreateInstanceSlow(Boolean publicOnly, Boolean skipCheckThis, Boolean fillCache, StackCrawlMark& stackMark)
+               bij Shop.Program.Main(String[] args) in C:\src\Shop\Program.cs:regel 12
+            """);
+
+        dutch.Exceptions[1].Value.Should().Be("Er is geen parameterloze constructor voor dit object opgegeven.");
+        dutch.Exceptions[1].Frames.Select(f => (f.Type, f.Function, f.Line)).Should().Equal(
+            ("System.RuntimeType", "CreateInstanceSlow", null), ("Shop.Program", "Main", 12));
+    }
 }

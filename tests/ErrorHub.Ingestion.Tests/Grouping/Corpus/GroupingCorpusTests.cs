@@ -15,7 +15,8 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 16 reaches on the whole corpus today (0.814 and 0.964 with held-out-21, a sample of ASP.NET Core apps' data, JSON, HTTP, DI and Blazor failures,
+    /// Just under what version 16 reaches on the whole corpus today (0.810 and 0.963 with held-out-22, a sample of one bug reported from runtimes in several languages and
+    /// across an app's releases, and of look-alikes, when the floors were 0.813 and 0.963; 0.814 and 0.964 with held-out-21, a sample of ASP.NET Core apps' data, JSON, HTTP, DI and Blazor failures,
     /// most of its reports cut above the app's frames; 0.844 and 0.968 before it, when the floors were 0.843 and 0.967, raised with version 16); version 15 reached 0.8267 and 0.964 with held-out-20, a sample of FTP and MQTT clients' failures
     /// and one app's FTP uploader on two FTP clients, which version 15 groups worst of all samples, when the floors were 0.826 and 0.963; 0.8401 and 0.9669 with
     /// held-out-19, a sample of libraries' own exceptions thrown above the app's frames, when the floors were 0.840 and 0.966; 0.8475 and 0.9694 before it, when the floors were 0.847 and 0.969, where
@@ -27,8 +28,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     /// apart (the same WinForms paint failure in ShareX and in Greenshot, Avalonia's X11 regression in Avalonia's and in an app's
     /// tracker) share a fingerprint, and held-out-4 was collected where version 3 was weakest (docs/grouping.md).
     /// </summary>
-    private const double PairwiseFloor = 0.813;
-    private const double BCubedFloor = 0.963;
+    private const double PairwiseFloor = 0.809;
+    private const double BCubedFloor = 0.962;
 
     /// <summary>
     /// Held-out sets collected to test given candidate rules rather than as a sample of what apps send: held-out-4 is weighted
@@ -39,11 +40,11 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
 
     /// <summary>
     /// Held-out sets collected as a sample on which the current version does not reach the goal of issue 7: held-out-7, held-out-9,
-    /// held-out-10, held-out-11, held-out-12, held-out-14, held-out-16, held-out-17, held-out-18, held-out-19, held-out-20 and held-out-21, labelled before any rule change (docs/grouping.md; held-out-9 to held-out-12, held-out-14, held-out-17 and held-out-18 reach the B-cubed goal, not the pairwise one; held-out-16, held-out-19, held-out-20 and held-out-21 reach neither). A version must
+    /// held-out-10, held-out-11, held-out-12, held-out-14, held-out-16, held-out-17, held-out-18, held-out-19, held-out-20, held-out-21 and held-out-22, labelled before any rule change (docs/grouping.md; held-out-9 to held-out-12, held-out-14, held-out-17, held-out-18 and held-out-22 reach the B-cubed goal, not the pairwise one; held-out-16, held-out-19, held-out-20 and held-out-21 reach neither). A version must
     /// still lose nothing on them; the goal is asserted again once a version reaches it, as it is on held-out-5 since version 6 and on
     /// held-out-6 since version 7 (both judged with those sets: not unseen any more).
     /// </summary>
-    private static readonly string[] SampleSetsBelowGoal = ["held-out-7", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-14", "held-out-16", "held-out-17", "held-out-18", "held-out-19", "held-out-20", "held-out-21"];
+    private static readonly string[] SampleSetsBelowGoal = ["held-out-7", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-14", "held-out-16", "held-out-17", "held-out-18", "held-out-19", "held-out-20", "held-out-21", "held-out-22"];
 
     /// <summary>
     /// The held-out sets collected as plain samples of public trackers and labelled before any rule saw them: the best estimate of the
@@ -52,8 +53,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
     /// </summary>
     private static readonly string[] PlainSamples = ["held-out-5", "held-out-6", "held-out-7"];
 
-    /// <summary>Every plain sample, the fourteen collected after version 7 (held-out-8 to held-out-21) included: printed, not asserted.</summary>
-    private static readonly string[] AllPlainSamples = [.. PlainSamples, "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17", "held-out-18", "held-out-19", "held-out-20", "held-out-21"];
+    /// <summary>Every plain sample, the fifteen collected after version 7 (held-out-8 to held-out-22) included: printed, not asserted.</summary>
+    private static readonly string[] AllPlainSamples = [.. PlainSamples, "held-out-8", "held-out-9", "held-out-10", "held-out-11", "held-out-12", "held-out-13", "held-out-14", "held-out-15", "held-out-16", "held-out-17", "held-out-18", "held-out-19", "held-out-20", "held-out-21", "held-out-22"];
 
     /// <summary>The goal of issue 7, where the documented algorithms of Sentry and Exceptionless reach 0.71-0.76 and 0.83-0.86 on the team's hidden corpus.</summary>
     private const double PairwiseGoal = 0.85;
@@ -204,7 +205,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         });
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
         labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
-        // The whole corpus fell below the pairwise goal with held-out-17 (0.848; 0.840 with held-out-19, 0.827 with held-out-20, 0.844 with version 16, 0.814 with held-out-21): its floor is asserted, the goal on the sets that reach it.
+        // The whole corpus fell below the pairwise goal with held-out-17 (0.848; 0.840 with held-out-19, 0.827 with held-out-20, 0.844 with version 16, 0.814 with held-out-21, 0.810 with held-out-22): its floor is asserted, the goal on the sets that reach it.
         scoreV16.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseFloor);
         scoreV16.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
         scoreV16.PairwiseF1.Should().BeGreaterThan(scoreV15.PairwiseF1, "version 16 exists to group better than version 15");
