@@ -18,18 +18,38 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
     public static readonly AsyncLocal<string?> Statement = new();
 
     /// <summary>
-    /// How long the requests sent in this async flow wait for ClickHouse to start answering; null: up to the client's
-    /// RequestTimeout. The dashboard sets it around the requests of its users (<c>ErrorHub:Store:ClickHouse:PageTimeout</c>):
-    /// a node that hangs (stopped, a stuck disk) accepts connections and answers nothing, and a page would wait for the
-    /// whole RequestTimeout, which schema changes and retention need to be long.
+    /// How long the requests sent in this async flow wait for ClickHouse to start answering, and then for each further
+    /// piece of its answer; null: up to the client's RequestTimeout for either (<see cref="RequestTimeout"/>). The
+    /// dashboard sets it around the requests of its users (<c>ErrorHub:Store:ClickHouse:PageTimeout</c>): a node that hangs
+    /// (stopped, a stuck disk) accepts connections and answers nothing, and a page would wait for the whole RequestTimeout,
+    /// which schema changes and retention need to be long. A node that hangs after its answer's headers went out (between
+    /// a block and the answer's end) left the page waiting for the rest without any bound.
     /// </summary>
     public static readonly AsyncLocal<TimeSpan?> AnswerWithin = new();
 
+    /// <summary>
+    /// The client's RequestTimeout, set by <see cref="ClickHouseClient"/> around each call: where no <see cref="AnswerWithin"/>
+    /// is set (ingest's writes, notifications, retention), how long a started answer may send nothing more. HttpClient's own
+    /// timeout ends with the headers of an answer read as it streams, and a node hung after them was waited for without end.
+    /// </summary>
+    public static readonly AsyncLocal<TimeSpan?> RequestTimeout = new();
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = AnswerWithin.Value is { } bound
-            ? await SendWithinAsync(request, bound, cancellationToken)
-            : await base.SendAsync(request, cancellationToken);
+        HttpResponseMessage response;
+        if (AnswerWithin.Value is { } bound)
+        {
+            response = await SendWithinAsync(request, bound, cancellationToken);
+        }
+        else
+        {
+            response = await base.SendAsync(request, cancellationToken);
+            if (RequestTimeout.Value is { } timeout && timeout != Timeout.InfiniteTimeSpan)
+            {
+                response.Content = await StallBoundedAnswer.WrapAsync(response.Content, timeout, StalledAnswer(request, timeout, "RequestTimeout"), cancellationToken);
+            }
+        }
+
         if (response.IsSuccessStatusCode)
         {
             if (Statement.Value is { } statement && statement.StartsWith("INSERT INTO", StringComparison.OrdinalIgnoreCase))
@@ -78,9 +98,10 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
     {
         using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         giveUp.CancelAfter(bound);
+        HttpResponseMessage response;
         try
         {
-            return await base.SendAsync(request, giveUp.Token);
+            response = await base.SendAsync(request, giveUp.Token);
         }
         catch (OperationCanceledException ex) when (giveUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -91,6 +112,22 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
                 statusCode: null,
                 ex);
         }
+
+        // The bound above ends with the headers; whoever reads the body (the driver, a streamed read, the error text below)
+        // reads it through this one, whatever token they pass.
+        response.Content = await StallBoundedAnswer.WrapAsync(response.Content, bound, StalledAnswer(request, bound, "PageTimeout"), cancellationToken);
+        return response;
+    }
+
+    private static Func<Exception> StalledAnswer(HttpRequestMessage request, TimeSpan bound, string setting)
+    {
+        var url = request.RequestUri?.GetLeftPart(UriPartial.Path);
+        var statement = Statement.Value ?? "";
+        return () => new ClickHouseException(
+            $"ClickHouse at {url} stopped answering mid-way: nothing more came within {bound} (ErrorHub:Store:ClickHouse:{setting}); " +
+            $"is the node hung? Query: {ClickHouseException.Abbreviate(statement)}",
+            errorCode: null,
+            statusCode: null);
     }
 
     private static async Task<string> ReadErrorTextAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -100,6 +137,91 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var read = await reader.ReadBlockAsync(buffer, cancellationToken);
         return new string(buffer, 0, read).Trim();
+    }
+}
+
+/// <summary>
+/// An answer's body whose every read fails once nothing came for a bound, whoever reads it and whatever token they pass:
+/// a node that hangs mid-answer keeps the connection open and sends nothing more, and a read without this waited for it
+/// as long as the reader's own token let it (a page's, until its visitor gave up).
+/// </summary>
+internal sealed class StallBoundedAnswer : Stream
+{
+    private readonly Stream _inner;
+    private readonly TimeSpan _within;
+    private readonly Func<Exception> _stalled;
+
+    private StallBoundedAnswer(Stream inner, TimeSpan within, Func<Exception> stalled)
+    {
+        _inner = inner;
+        _within = within;
+        _stalled = stalled;
+    }
+
+    public static async Task<HttpContent> WrapAsync(HttpContent content, TimeSpan within, Func<Exception> stalled, CancellationToken cancellationToken)
+    {
+        var bounded = new StreamContent(new StallBoundedAnswer(await content.ReadAsStreamAsync(cancellationToken), within, stalled));
+        foreach (var (name, values) in content.Headers)
+        {
+            bounded.Headers.TryAddWithoutValidation(name, values);
+        }
+
+        return bounded;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    // Nothing here reads synchronously; one that did would get the same bound rather than none.
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        giveUp.CancelAfter(_within);
+        try
+        {
+            return await _inner.ReadAsync(buffer, giveUp.Token);
+        }
+        catch (Exception ex) when (giveUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            // The connection is closed by the cancelled read: the rest of this answer is not read, and ClickHouse ends a query whose client is gone.
+            throw _stalled();
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }
 

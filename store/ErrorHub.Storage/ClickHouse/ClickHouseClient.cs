@@ -623,6 +623,7 @@ internal sealed class ClickHouseClient
     {
         // Flows into the handler's call and ends with this method.
         ClickHouseAnswerHandler.Statement.Value = sql;
+        ClickHouseAnswerHandler.RequestTimeout.Value = _timeout;
         try
         {
             return await send();

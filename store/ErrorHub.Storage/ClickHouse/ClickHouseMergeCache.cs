@@ -29,7 +29,34 @@ internal sealed class ClickHouseMergeCache(ClickHouseClient client, string table
             read = entry.Read;
         }
 
-        return read.WaitAsync(cancellationToken);
+        return JoinAsync(read, projectId, cancellationToken);
+    }
+
+    /// <summary>
+    /// A shared read runs with the bound of whoever started it: one started outside a page (no PageTimeout: up to the whole
+    /// RequestTimeout), or by a page whose node hung after its headers, held every page that joined it past the page's own
+    /// bound. A joiner waits at most its own <see cref="ClickHouseAnswerHandler.AnswerWithin"/>; the read goes on for the others.
+    /// </summary>
+    private async Task<ClickHouseIssueKeys> JoinAsync(Task<ClickHouseIssueKeys> read, int projectId, CancellationToken cancellationToken)
+    {
+        if (read.IsCompleted || ClickHouseAnswerHandler.AnswerWithin.Value is not { } bound)
+        {
+            return await read.WaitAsync(cancellationToken);
+        }
+
+        try
+        {
+            return await read.WaitAsync(bound, cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new ClickHouseException(
+                $"ClickHouse at {client.Url} did not answer within {bound} (ErrorHub:Store:ClickHouse:PageTimeout) the read of project {projectId}'s merged issues " +
+                "that another request started; is the node hung?",
+                errorCode: null,
+                statusCode: null,
+                ex);
+        }
     }
 
     /// <summary>After this process merged or unmerged: the next read asks the store.</summary>

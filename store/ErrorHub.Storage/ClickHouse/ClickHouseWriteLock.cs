@@ -10,7 +10,23 @@ internal sealed class ClickHouseWriteLock : IDisposable
 
     public async Task RunAsync(Func<Task> write)
     {
-        await _gate.WaitAsync();
+        // A page's write (PageTimeout set) waits no longer for the write before it than for ClickHouse itself: that one may
+        // be a background write to a hung node, held up to the whole RequestTimeout.
+        if (ClickHouseAnswerHandler.AnswerWithin.Value is { } bound)
+        {
+            if (!await _gate.WaitAsync(bound))
+            {
+                throw new ClickHouseException(
+                    $"Another write to the store did not end within {bound} (ErrorHub:Store:ClickHouse:PageTimeout); is the ClickHouse node hung?",
+                    errorCode: null,
+                    statusCode: null);
+            }
+        }
+        else
+        {
+            await _gate.WaitAsync();
+        }
+
         try
         {
             await write();

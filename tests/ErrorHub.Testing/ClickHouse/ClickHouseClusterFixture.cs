@@ -456,7 +456,7 @@ public sealed class ClickHouseClusterNode : IAsyncDisposable
     }
 
     /// <summary>After ZooKeeper was back: waits until this node has its session again, every replicated table is writable, and its DDL worker had time to reconnect.</summary>
-    internal async Task WaitForZooKeeperAgainAsync(TimeSpan timeout)
+    public async Task WaitForZooKeeperAgainAsync(TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();
         while (true)

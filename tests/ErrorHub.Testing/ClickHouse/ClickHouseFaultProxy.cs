@@ -26,6 +26,14 @@ public enum ClickHouseFault
     SlowDrip,
 
     /// <summary>
+    /// Passes the request on, then sends the real answer's headers and the first half of its body, and nothing more while
+    /// the connection stays open: a node that hangs (SIGSTOP, a stuck disk) after its answer started. Not in
+    /// <see cref="ClickHouseFaultProxy.Faults"/>: background work (an insert's answer, a notification round) waits for it up
+    /// to the whole RequestTimeout, as for a node that hangs before answering.
+    /// </summary>
+    StallAfterHeaders,
+
+    /// <summary>
     /// Answers 200 with rows that do not end (until the client hangs up, or 512 MB), without passing the request on: a
     /// server ignoring a query's <c>LIMIT</c>, a proxy pouring another answer. Not in <see cref="ClickHouseFaultProxy.Faults"/>:
     /// an insert it answers is taken, and not stored, which no ClickHouse does.
@@ -59,7 +67,7 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
     }
 
     /// <summary>Every fault, for the tests that meet each of them.</summary>
-    public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f is not (ClickHouseFault.None or ClickHouseFault.EndlessRows))];
+    public static IReadOnlyList<ClickHouseFault> Faults { get; } = [.. Enum.GetValues<ClickHouseFault>().Where(f => f is not (ClickHouseFault.None or ClickHouseFault.EndlessRows or ClickHouseFault.StallAfterHeaders))];
 
     private const long MaxEndlessBytes = 512L << 20;
 
@@ -240,6 +248,16 @@ public sealed class ClickHouseFaultProxy : IAsyncDisposable
                     else
                     {
                         client.Client.Shutdown(SocketShutdown.Send);
+                    }
+
+                    break;
+                case ClickHouseFault.StallAfterHeaders:
+                    var sentBody = headerEnd < 0 ? 0 : (answer.Length - headerEnd) / 2;
+                    await client.GetStream().WriteAsync(answer.AsMemory(0, headerEnd < 0 ? answer.Length / 2 : headerEnd + sentBody), _stop.Token);
+                    var ignored = new byte[4096];
+                    while (await client.GetStream().ReadAsync(ignored, _stop.Token) > 0)
+                    {
+                        // Hung: nothing more is sent until the client hangs up, the fault changes or the proxy stops.
                     }
 
                     break;
