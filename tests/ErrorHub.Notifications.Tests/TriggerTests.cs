@@ -57,7 +57,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
             .And.Contain("Firefox 120 on Windows 10").And.NotContain("Gecko/20100101", "the browser as the SDK read it, not the raw User-Agent again");
         mail.HtmlBody.Should().NotContain("<img", "no remote images");
         var alerts = $"{NotificationHarness.PublicUrl}projects/{shop.Id}/alerts";
-        mail.TextBody.Should().Contain($"Alert rules of shop and who gets them: {alerts}");
+        mail.TextBody!.ReplaceLineEndings("\n").Should().Contain($"Alert rules of shop and who gets them:\n{alerts}");
         mail.HtmlBody.Should().Contain($"<a href=\"{alerts}\"", "the settings address is a link in the HTML part");
         (await _harness.HistoryAsync(shop)).Should().ContainSingle().Which.State.Should().Be(NotificationState.Sent);
     }

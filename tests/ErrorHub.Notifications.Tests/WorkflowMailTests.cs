@@ -56,8 +56,8 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
         var mails = smtp.Messages();
         mails.Select(m => m.Subject).Distinct().Should().Equal(["[shop] NullReferenceException in CheckoutService.Complete"], "one thread for the issue");
         var mention = mails.Single(m => FirstLine(m) == "Ana mentioned you in a comment");
-        mention.TextBody.Should().Contain("Joe's cart had 3 bundles.")
-            .And.Contain("You get this because you were mentioned in a comment on this issue. Unsubscribe from this issue: " + NotificationHarness.PublicUrl + "unsubscribe/issue?token=");
+        mention.TextBody!.ReplaceLineEndings("\n").Should().Contain("Joe's cart had 3 bundles.")
+            .And.Contain("You get this because you were mentioned in a comment on this issue. Unsubscribe from this issue:\n" + NotificationHarness.PublicUrl + "unsubscribe/issue?token=");
         mails.Single(m => FirstLine(m) == "Ben resolved an issue" && SmtpServerFixture.EnvelopeRecipients(m).Contains("ana@example.com")).TextBody
             .Should().Contain("Resolved in shop@2.4.2").And.Contain("You get this because you commented on this issue.");
         (await Workflow.GetSubscriptionAsync(shop.Id, "fp-checkout", ben.Id))!.Reason.Should().Be(SubscriptionReason.Assigned);
@@ -248,9 +248,9 @@ public sealed class WorkflowMailTests(SmtpServerFixture smtp) : IAsyncLifetime
             "not Ana who merged, Dan who left the target, Eve who left her merged issue, Gil who is disabled, Quinn whose switch is off, nor Carl");
         var mail = smtp.Messages().Single(m => SmtpServerFixture.EnvelopeRecipients(m).Contains("ben@example.com"));
         mail.Subject.Should().Be("[shop] NullReferenceException in CheckoutService.Complete", "the target's thread");
-        mail.TextBody.Should().Contain("The first 10 of the 12 merged issues").And.Contain("TimeoutException: job 09 timed out").And.NotContain("job 10")
+        mail.TextBody!.ReplaceLineEndings("\n").Should().Contain("The first 10 of the 12 merged issues").And.Contain("TimeoutException: job 09 timed out").And.NotContain("job 10")
             .And.Contain($"{NotificationHarness.PublicUrl}projects/{shop.Id}/issues/fp-target")
-            .And.Contain("You get this because you take part in an issue merged into this one. Unsubscribe from this issue: " + NotificationHarness.PublicUrl + "unsubscribe/issue?token=");
+            .And.Contain("You get this because you take part in an issue merged into this one. Unsubscribe from this issue:\n" + NotificationHarness.PublicUrl + "unsubscribe/issue?token=");
         smtp.Messages().Single(m => SmtpServerFixture.EnvelopeRecipients(m).Contains("cy@example.com")).TextBody.Should().Contain("You get this because you subscribed to this issue.");
 
         var target = (await _harness.Outbox.GetSubscriptionsAsync(shop.Id, ["fp-target"])).ToDictionary(s => s.UserId);

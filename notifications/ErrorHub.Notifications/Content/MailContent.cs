@@ -19,8 +19,12 @@ internal sealed class MailWriter
 
     public MailWriter()
     {
-        _html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head>")
-            .Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1b1b1b;line-height:1.45\">");
+        // The colours are chosen for a light page: the page says so and paints its own background, so a dark-mode
+        // client neither keeps our dark text on its dark canvas nor half-inverts it. Long words (a culprit, a
+        // message without spaces) wrap, so a phone's narrow window never scrolls sideways.
+        _html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<meta name=\"color-scheme\" content=\"light only\"><meta name=\"supported-color-schemes\" content=\"light only\"></head>")
+            .Append("<body style=\"margin:0;padding:16px;background-color:#ffffff;font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1b1b1b;line-height:1.45;overflow-wrap:anywhere;word-break:break-word\">");
     }
 
     public MailWriter Heading(string text)
@@ -121,7 +125,7 @@ internal sealed class MailWriter
 
     public MailWriter Link(string text, Uri link)
     {
-        _text.Append(text).Append(": ").Append(link.AbsoluteUri).Append("\n\n");
+        _text.Append(text).Append(":\n").Append(link.AbsoluteUri).Append("\n\n");
         _html.Append("<p style=\"margin:0 0 12px\"><a href=\"").Append(Encode(link.AbsoluteUri))
             .Append("\" style=\"display:inline-block;background:#0b5cad;color:#ffffff;padding:8px 14px;border-radius:4px;text-decoration:none\">")
             .Append(Encode(text)).Append("</a></p>");
@@ -132,9 +136,14 @@ internal sealed class MailWriter
     public MailWriter Footer(string text, Uri settings)
     {
         var line = Bounded.Text(text, MaxLine);
-        _text.Append("-- \n").Append(line).Append(": ").Append(settings.AbsoluteUri).Append('\n');
-        _html.Append("<hr style=\"border:none;border-top:1px solid #ddd;margin:16px 0 8px\"><p style=\"font-size:12px;color:#666;margin:0\">").Append(Encode(line))
-            .Append(": <a href=\"").Append(Encode(settings.AbsoluteUri)).Append("\" style=\"color:#0b5cad\">").Append(Encode(settings.AbsoluteUri)).Append("</a></p>");
+        _text.Append("-- \n").Append(line).Append(":\n").Append(settings.AbsoluteUri).Append('\n');
+
+        // The HTML links the line's last sentence ("Unsubscribe from this issue") rather than showing the address,
+        // which for a signed link is hundreds of characters no reader needs to see.
+        var cut = line.LastIndexOf(". ", StringComparison.Ordinal);
+        var (lead, action) = cut < 0 ? ("", line) : (line[..(cut + 2)], line[(cut + 2)..]);
+        _html.Append("<hr style=\"border:none;border-top:1px solid #ddd;margin:16px 0 8px\"><p style=\"font-size:12px;color:#666;margin:0\">").Append(Encode(lead))
+            .Append("<a href=\"").Append(Encode(settings.AbsoluteUri)).Append("\" style=\"color:#0b5cad\">").Append(Encode(action)).Append("</a></p>");
         return this;
     }
 

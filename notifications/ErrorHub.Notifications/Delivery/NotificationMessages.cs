@@ -185,7 +185,7 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
 
     private static (string Text, string Html) WithWhy(string text, string html, string why, Uri? link)
     {
-        var line = link is null ? why + "." : why + ": " + link.AbsoluteUri;
+        var line = link is null ? why + "." : why + ":\n" + link.AbsoluteUri;
         var htmlLine = new StringBuilder("<p style=\"font-size:12px;color:#666;margin:8px 0 0\">").Append(HtmlEncoder.Default.Encode(why));
         htmlLine.Append(link is null ? "." : ": <a href=\"" + HtmlEncoder.Default.Encode(link.AbsoluteUri) + "\" style=\"color:#0b5cad\">Unsubscribe</a>");
         htmlLine.Append("</p>");

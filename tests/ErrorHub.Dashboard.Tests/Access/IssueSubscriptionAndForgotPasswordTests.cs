@@ -127,7 +127,7 @@ public sealed partial class IssueSubscriptionAndForgotPasswordTests(SmtpServerFi
         header.Should().StartWith(server.BaseAddress + "unsubscribe/issue?token=", "a workflow mail's Unsubscribe button leaves its issue");
         mail.Headers["List-Unsubscribe-Post"].Should().Be("List-Unsubscribe=One-Click");
         var links = server.Services.GetRequiredService<UnsubscribeLinks>();
-        var bodyLink = Regex.Match(mail.TextBody!, @"Unsubscribe from this issue: (?<link>\S+)").Groups["link"].Value;
+        var bodyLink = Regex.Match(mail.TextBody!, @"Unsubscribe from this issue:\s+(?<link>\S+)").Groups["link"].Value;
         links.ReadIssue(Token(header)).Should().BeEquivalentTo(links.ReadIssue(Token(bodyLink)), "the header's token says what the footer's link says");
         links.ReadIssue(Token(header)).Should().BeEquivalentTo(new { Status = UnsubscribeStatus.Valid, UserId = ben.Id, ProjectId = Shop, Fingerprint = Crash });
         mail.TextBody.Should().Contain(server.BaseAddress + "unsubscribe?token=", "the line under it still offers the project-wide switch");

@@ -80,6 +80,8 @@ public sealed partial class AccessBrowserTests(DashboardFixture dashboard, Brows
             // This dashboard has SMTP: the link is mailed, and the form says so before it makes one.
             await Expect(admin.Locator(".invite-intro")).ToContainTextAsync("We mail them a link");
             await admin.GetByLabel("Email of the person to invite").FillAsync(inviteeEmail);
+            // The visible "Role" label names the role choice (until December 2026 it pointed at nothing a reader could reach).
+            await Expect(admin.GetByLabel("Role", new() { Exact = true })).ToContainTextAsync("Member");
             await admin.Locator(".invite-projects").GetByText(projectName).ClickAsync();
             await admin.GetByRole(AriaRole.Button, new() { Name = "Create invitation link" }).ClickAsync();
             await Expect(admin.Locator(".invite-note")).ToContainTextAsync($"An e-mail with the link is on its way to {inviteeEmail}");

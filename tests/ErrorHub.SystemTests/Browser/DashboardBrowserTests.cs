@@ -97,6 +97,51 @@ public sealed class DashboardBrowserTests(DashboardFixture dashboard, BrowserFix
     }
 
     [Fact]
+    public async Task On_a_390_px_phone_each_account_shows_its_role_status_and_disable_button_without_scrolling_sideways()
+    {
+        var page = await browser.NewPageAsync();
+        var problems = PageProblems.Watch(page);
+        try
+        {
+            await BrowserSignIn.SignInAsAdminAsync(page, dashboard);
+            await page.SetViewportSizeAsync(390, 844);
+            await page.GotoAsync(dashboard.Url("users").ToString());
+            await WaitUntilInteractiveAsync(page);
+            var member = page.Locator(".users-table tbody tr", new() { HasText = DashboardSeed.MemberEmail });
+            await Expect(member).ToBeVisibleAsync();
+
+            // Until December 2026 the accounts table kept its six columns and scrolled inside its box: the role, the
+            // status and the Disable button were past the right edge.
+            var hidden = await page.EvaluateAsync<string[]>(
+                """
+                () => [...document.querySelectorAll('.users-table tbody td')]
+                  .filter(cell => cell.getBoundingClientRect().right > window.innerWidth + 1)
+                  .map(cell => `${cell.className} '${cell.textContent.trim()}' reaches ${Math.round(cell.getBoundingClientRect().right)} px`)
+                  .slice(0, 5)
+                """);
+            hidden.Should().BeEmpty("on a phone every account's role, status and actions should be in view");
+            // The accounts are below the invite form: scrolled down to, the whole card is in view.
+            await member.ScrollIntoViewIfNeededAsync();
+            await Expect(member.GetByRole(AriaRole.Button, new() { Name = $"Disable {DashboardSeed.MemberEmail}" })).ToBeInViewportAsync();
+            await Expect(member.Locator(".user-role .rz-dropdown")).ToBeInViewportAsync();
+
+            // Without the header row, each value says what it is.
+            foreach (var (cell, label) in new[] { (".user-role", "Role"), (".user-projects", "Projects"), (".user-status", "Status") })
+            {
+                (await member.Locator(cell).EvaluateAsync<string>("cell => getComputedStyle(cell, '::before').content")).Should().Be($"\"{label}\"");
+            }
+
+            (await PageReadability.SqueezedTextAfterResizeAsync(page)).Should().BeEmpty();
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+
+        problems.All.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Issue_page_shows_the_latest_event_and_steps_to_an_older_one()
     {
         var page = await browser.NewPageAsync();
