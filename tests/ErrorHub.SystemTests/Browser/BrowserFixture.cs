@@ -10,8 +10,8 @@ namespace ErrorHub.SystemTests.Browser;
 /// <remarks>
 /// A dashboard page is rendered on the server first and replaced when its circuit starts: an element found before then
 /// can be gone when a test reads or clicks it. ERRORHUB_TEST_CIRCUIT_DELAY_MS holds back each circuit's start by that many
-/// milliseconds (off when unset), so that a test which reads the page before it is interactive fails every time instead
-/// of on a busy machine only.
+/// milliseconds (off when unset), so that a test whose clicks or typing need the live page but do not wait for it fails
+/// every time instead of on a busy machine only.
 /// </remarks>
 public sealed class BrowserFixture : IAsyncLifetime
 {
