@@ -70,3 +70,89 @@ window.errorHub = {
     }
   });
 })();
+
+// A page is shown as the server rendered it until its circuit starts, and then replaced by the live one: what was typed,
+// ticked or chosen meanwhile would be lost without a sign. It is remembered here and put into the live page's same field,
+// with the events the live page listens to, so that it counts as typed there (and the caret stays where it was).
+(function () {
+  const isInteractive = function () {
+    return document.querySelector('main.dashboard-main[data-interactive="true"]') !== null;
+  };
+  if (isInteractive() || !document.querySelector("main.dashboard-main")) {
+    return;
+  }
+
+  // Fields of the same kind are told apart by their place among those of that kind.
+  const kindOf = function (field) {
+    const label = field.id || field.getAttribute("name") || field.getAttribute("aria-label") || field.className;
+    return field.tagName + "|" + (field.getAttribute("type") || "") + "|" + label;
+  };
+  const keyOf = function (field) {
+    const kind = kindOf(field);
+    const alike = [...document.querySelectorAll("main.dashboard-main input, main.dashboard-main textarea, main.dashboard-main select")]
+      .filter(other => kindOf(other) === kind);
+    return kind + "|" + alike.indexOf(field);
+  };
+  const isCheck = function (field) {
+    return field.type === "checkbox" || field.type === "radio";
+  };
+
+  const changed = new Map();
+  let focusedKey = null;
+  const remember = function (event) {
+    const field = event.target;
+    if (isInteractive() || !(field instanceof HTMLElement) || !field.matches("main.dashboard-main :is(input, textarea, select)") ||
+        field.type === "hidden" || field.type === "password") {
+      return;
+    }
+    changed.set(keyOf(field), isCheck(field) ? field.checked : field.value);
+    focusedKey = document.activeElement === field ? keyOf(field) : focusedKey;
+  };
+  document.addEventListener("input", remember, true);
+  document.addEventListener("change", remember, true);
+
+  const putBack = function () {
+    for (const [key, value] of [...changed]) {
+      const kind = key.slice(0, key.lastIndexOf("|"));
+      const index = Number(key.slice(key.lastIndexOf("|") + 1));
+      const field = [...document.querySelectorAll("main.dashboard-main input, main.dashboard-main textarea, main.dashboard-main select")]
+        .filter(other => kindOf(other) === kind)[index];
+      if (!field || field.disabled || field.readOnly) {
+        continue; // not rendered yet (the live page may still be reading), or not to be changed by this reader
+      }
+
+      changed.delete(key);
+      if (isCheck(field) ? field.checked === value : field.value === value) {
+        continue;
+      }
+
+      if (isCheck(field)) {
+        field.checked = value;
+      } else {
+        field.value = value;
+      }
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+      if (key === focusedKey) {
+        field.focus();
+      }
+    }
+  };
+
+  // The live page's fields can come a little after it turns interactive (parts that read the store first): give them a while.
+  let givenUpAt = 0;
+  const watcher = new MutationObserver(function () {
+    if (!isInteractive()) {
+      return;
+    }
+
+    givenUpAt = givenUpAt || Date.now() + 10000;
+    putBack();
+    if (changed.size === 0 || Date.now() > givenUpAt) {
+      watcher.disconnect();
+      document.removeEventListener("input", remember, true);
+      document.removeEventListener("change", remember, true);
+    }
+  });
+  watcher.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-interactive"] });
+})();

@@ -15,6 +15,10 @@ namespace ErrorHub.SystemTests.EndToEnd;
 public sealed class LoopbackUntilAdminTests : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    // The lines were written before the dashboard answered; reading them from its output pipe can lag on a busy machine.
+    private static readonly TimeSpan LineTimeout = TimeSpan.FromSeconds(30);
+
     private readonly string _directory = Directory.CreateTempSubdirectory("errorhub-loopback-").FullName;
     private readonly int _port = FreePort.Next();
     private TestProcess? _process;
@@ -44,8 +48,8 @@ public sealed class LoopbackUntilAdminTests : IAsyncLifetime
 
         (await AnswersAsync("127.0.0.1")).Should().BeTrue();
         (await AnswersAsync("127.0.0.2")).Should().BeFalse($"no admin exists yet, so nothing but 127.0.0.1 is listened on:\n{_process!.Output}");
-        _process.Output.Lines.Should().Contain(line => line.Contains($"listens on http://127.0.0.1:{_port} only, not on http://*:{_port}", StringComparison.Ordinal));
-        _process.Output.Lines.Should().Contain(line => line.Contains($"http://127.0.0.1:{_port}/setup?token=", StringComparison.Ordinal));
+        await _process.Output.WaitForLineAsync(line => line.Contains($"listens on http://127.0.0.1:{_port} only, not on http://*:{_port}", StringComparison.Ordinal), LineTimeout);
+        await _process.Output.WaitForLineAsync(line => line.Contains($"http://127.0.0.1:{_port}/setup?token=", StringComparison.Ordinal), LineTimeout);
         await _process.DisposeAsync();
 
         await StartAsync(withAdmin: true);

@@ -65,6 +65,31 @@ public sealed class OutputBuffer
         }
     }
 
+    /// <summary>
+    /// Waits until a line that <paramref name="matches"/> has been read: a child's output comes through a pipe, read a
+    /// moment after it is written, so a line written before the process answered a request may not be here yet when
+    /// the answer is. Fails, with the output, after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> matches, TimeSpan timeout)
+    {
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var line = Lines.FirstOrDefault(matches);
+            if (line is not null)
+            {
+                return line;
+            }
+
+            if (stopwatch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"No such line within {timeout.TotalSeconds:0} s. The output:\n{this}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public override string ToString()
     {
         lock (_lock)
