@@ -17,7 +17,7 @@ namespace ErrorHub.Storage.Tests;
 /// built through <c>AddErrorHubStore</c>, as a host would.
 /// </summary>
 [Collection(ClickHouseServerCollectionDefinition.Name)]
-public sealed class ClickHouseStoreTests(ClickHouseServerFixture server) : StoreContractTests
+public sealed partial class ClickHouseStoreTests(ClickHouseServerFixture server) : StoreContractTests
 {
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName(nameof(ClickHouseStoreTests));
     private readonly CapturingLoggerProvider _logs = new();

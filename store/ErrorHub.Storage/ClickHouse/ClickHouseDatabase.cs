@@ -107,6 +107,12 @@ internal sealed class ClickHouseDatabase : IStoreSchema
                 ("issue_days", _schema.BackfillIssueDays),
             }.Where(backfill => !existingTables.Contains(backfill.Table)).ToList()
             : [];
+        if (existingTables.Contains("events") && storedVersion < 2)
+        {
+            // Filled (from issue_days, so after its own fill) until version 2 is recorded: an interrupted fill is run again
+            // whole at the next start, which changes nothing it had already done (a maximum).
+            backfills.Add(("issue_totals", _schema.BackfillIssueTotals));
+        }
         foreach (var statement in _schema.Tables)
         {
             await CreateAsync(statement, cancellationToken);

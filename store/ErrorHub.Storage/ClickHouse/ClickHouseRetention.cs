@@ -8,7 +8,8 @@ namespace ErrorHub.Storage.ClickHouse;
 /// retention than others still has before its cutoff is deleted with an <c>ALTER TABLE ... DELETE</c> mutation,
 /// only when it has such rows (a mutation rewrites the parts it touches, so a project costs at most one per
 /// run, and the worker's cutoffs move by whole days). The events and every table made from them (the per-issue
-/// rows with their search text, the hourly, daily and per-minute aggregates) are cut the same way, so issue counts,
+/// rows with their search text, the hourly, daily and per-minute aggregates) are cut the same way (the per-issue
+/// last seen by its own rule), so issue counts,
 /// users and the activity that alerts and digests read follow. Waits for its mutations to finish.
 /// </summary>
 internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSchema schema) : IEventRetention
@@ -72,12 +73,38 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             mutated = true;
         }
 
+        foreach (var (projectId, before) in expired)
+        {
+            mutated |= await DeleteExpiredIssueTotalsAsync(projectId, before, cancellationToken);
+        }
+
         if (mutated)
         {
             await ClickHouseMutations.WaitAsync(client, schema.Database, cancellationToken);
         }
 
         return deleted;
+    }
+
+    /// <summary>
+    /// <c>issue_totals</c> holds one maximum per issue (or a few, until its parts merge), not days: a row whose last second
+    /// is before the cutoff stands for events that are all gone now, and one past it for an event that is kept, so deleting
+    /// the former leaves each issue's row exactly as if its expired events had never been stored.
+    /// </summary>
+    private async Task<bool> DeleteExpiredIssueTotalsAsync(int projectId, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var condition = $"project_id = {ClickHouseSql.Literal(projectId)} AND finalizeAggregation(last_seen) < {ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(before).ToUnixTimeSeconds())}";
+        var counts = await client.QueryAsync(
+            $"SELECT count() AS n FROM {schema.IssueTotals} WHERE {condition}",
+            row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
+            cancellationToken);
+        if (counts.Count == 0 || counts[0] == 0)
+        {
+            return false;
+        }
+
+        await client.ExecuteAsync($"ALTER TABLE {schema.IssueTotals} DELETE WHERE {condition}", cancellationToken);
+        return true;
     }
 
     private async Task<long> CountOlderAsync(int projectId, DateTimeOffset before, CancellationToken cancellationToken)

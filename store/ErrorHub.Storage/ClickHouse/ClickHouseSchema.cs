@@ -22,6 +22,8 @@ internal sealed class ClickHouseSchema(string database)
 
     public string IssueDays => Table("issue_days");
 
+    public string IssueTotals => Table("issue_totals");
+
     /// <summary>
     /// Joins the searchable fields in <c>issue_events.search_text</c>. A search without this character matches the
     /// joined text exactly when it matches one of the fields; a search with it reads the events' own columns.
@@ -37,8 +39,11 @@ internal sealed class ClickHouseSchema(string database)
     /// </summary>
     public string SchemaVersions => Table("schema_versions");
 
-    /// <summary>The schema's version as this build makes it. 1: the first release that records it.</summary>
-    public const int Version = 1;
+    /// <summary>
+    /// The schema's version as this build makes it. 1: the first release that records it. 2: <c>issue_totals</c> filled
+    /// (an earlier build would not remove expired issues from it).
+    /// </summary>
+    public const int Version = 2;
 
     /// <summary>Records <see cref="Version"/>; a second process doing the same adds a row the table's engine folds into this one.</summary>
     public string RecordVersion => $"INSERT INTO {SchemaVersions} (version, migrated_at) SELECT {Version}, now()";
@@ -89,6 +94,16 @@ internal sealed class ClickHouseSchema(string database)
     public string BackfillIssueDays => $"""
         INSERT INTO {IssueDays} (project_id, environment, level, release, fingerprint, day, event_count, user_count, first_seen, last_seen)
         {IssueDaysSelect}
+        """;
+
+    /// <summary>
+    /// Fills <c>issue_totals</c> from <c>issue_days</c> (its states as they are: the engine merges them). A maximum is the
+    /// same however often a value is added, so running it again (an interrupted upgrade), from two processes, or while
+    /// events arrive (the view adds them too) changes nothing.
+    /// </summary>
+    public string BackfillIssueTotals => $"""
+        INSERT INTO {IssueTotals} (project_id, fingerprint, last_seen)
+        SELECT project_id, fingerprint, last_seen FROM {IssueDays}
         """;
 
     private string IssueDaysSelect => $"""
@@ -301,6 +316,22 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, environment, level, release, fingerprint, day)
         """,
 
+        // One row per issue with its last second, for the list's default order (last seen, unfiltered) and its count: the
+        // page is chosen here without grouping issue_days, whose rows are per issue and day. Only a maximum, so that it
+        // stays exact whatever is added twice (the upgrade's fill, a view) and under retention, which deletes the rows
+        // whose last second is before the cutoff (an issue has an event left exactly when its maximum is past it).
+        $"""
+        CREATE TABLE IF NOT EXISTS {IssueTotals}
+        (
+            project_id UInt32,
+            fingerprint String,
+            last_seen AggregateFunction(max, UInt32)
+        )
+        -- cluster: sharded by cityHash64(project_id, fingerprint)
+        ENGINE = AggregatingMergeTree
+        ORDER BY (project_id, fingerprint)
+        """,
+
         $"""
         CREATE TABLE IF NOT EXISTS {Projects}
         (
@@ -375,6 +406,13 @@ internal sealed class ClickHouseSchema(string database)
         $"""
         CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_days_mv")} TO {IssueDays}
         AS {IssueDaysSelect}
+        """,
+
+        $"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_totals_mv")} TO {IssueTotals}
+        AS SELECT project_id, fingerprint, maxState(toUnixTimestamp(timestamp)) AS last_seen
+        FROM {Events}
+        GROUP BY project_id, fingerprint
         """,
 
     ];
