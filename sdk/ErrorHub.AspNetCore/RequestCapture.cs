@@ -180,13 +180,16 @@ internal static class RequestCapture
     internal static UserInfo? UserOf(ClaimsPrincipal? signedIn, System.Net.IPAddress? address, ErrorHubOptions options)
     {
         UserInfo? user = null;
-        if (options.CaptureUser && signedIn?.Identity?.IsAuthenticated == true && signedIn is { } principal)
+        if (options.CaptureUser && signedIn is { } principal && IsAuthenticated(principal))
         {
+            // The principal is the app's (its own identity or principal class, a claims transformation's): a getter that
+            // throws costs the event that field only. Thrown out of here, it lost the whole event.
             user = new UserInfo
             {
-                Id = principal.FindFirstValue(ClaimTypes.NameIdentifier) ?? principal.FindFirstValue("sub"),
-                Username = principal.Identity?.Name ?? principal.FindFirstValue("preferred_username") ?? principal.FindFirstValue("name"),
-                Email = principal.FindFirstValue(ClaimTypes.Email) ?? principal.FindFirstValue("email"),
+                Id = ClaimOf(principal, static p => p.FindFirstValue(ClaimTypes.NameIdentifier) ?? p.FindFirstValue("sub")),
+                Username = ClaimOf(principal, static p => p.Identity?.Name)
+                    ?? ClaimOf(principal, static p => p.FindFirstValue("preferred_username") ?? p.FindFirstValue("name")),
+                Email = ClaimOf(principal, static p => p.FindFirstValue(ClaimTypes.Email) ?? p.FindFirstValue("email")),
             };
         }
 
@@ -199,6 +202,30 @@ internal static class RequestCapture
         return user is { Id: null, Username: null, Email: null, IpAddress: null } ? null : user;
     }
 
+    private static bool IsAuthenticated(ClaimsPrincipal principal)
+    {
+        try
+        {
+            return principal.Identity?.IsAuthenticated == true;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+    }
+
+    private static string? ClaimOf(ClaimsPrincipal principal, Func<ClaimsPrincipal, string?> read)
+    {
+        try
+        {
+            return read(principal);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// The request's user when signed in, else null. <see cref="HttpContext.User"/> of the server's own context makes an
     /// empty <see cref="ClaimsPrincipal"/> (with its identity) for a request that no authentication reached, and keeps it
@@ -209,7 +236,7 @@ internal static class RequestCapture
     private static ClaimsPrincipal? SignedIn(HttpContext context)
     {
         var principal = context is DefaultHttpContext ? context.Features.Get<IHttpAuthenticationFeature>()?.User : context.User;
-        return principal?.Identity?.IsAuthenticated == true ? principal : null;
+        return principal is not null && IsAuthenticated(principal) ? principal : null;
     }
 
     /// <summary>The trace id of a W3C <c>traceparent</c> header (<c>00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;</c>), or null.</summary>
@@ -414,13 +441,20 @@ internal static class RequestCapture
             : Truncate(values.ToString());
     }
 
-    /// <summary>True when a word of the name (split at _ - . [ ] spaces and lower-to-upper case changes) is sensitive.</summary>
+    /// <summary>
+    /// True when a word of the name is sensitive. Words end at anything but a letter or digit, where lower case turns
+    /// upper (<c>newPassword</c>), where an acronym meets the next word (<c>APIKey</c>, <c>XSRFToken</c>) and between
+    /// letters and digits (<c>Password2</c>, <c>pin1</c>).
+    /// </summary>
     internal static bool IsSensitiveName(string name)
     {
         var start = 0;
         for (var i = 1; i <= name.Length; i++)
         {
-            var boundary = i == name.Length || !char.IsLetterOrDigit(name[i]) || (char.IsUpper(name[i]) && char.IsLower(name[i - 1]));
+            var boundary = i == name.Length || !char.IsLetterOrDigit(name[i])
+                || (char.IsUpper(name[i]) && char.IsLower(name[i - 1]))
+                || (char.IsUpper(name[i]) && char.IsUpper(name[i - 1]) && i + 1 < name.Length && char.IsLower(name[i + 1]))
+                || (char.IsDigit(name[i]) != char.IsDigit(name[i - 1]) && char.IsLetterOrDigit(name[i - 1]));
             if (!boundary)
             {
                 continue;

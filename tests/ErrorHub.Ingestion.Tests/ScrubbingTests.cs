@@ -33,6 +33,13 @@ public sealed class ScrubbingTests
     [InlineData("pin")]
     [InlineData("private_key")]
     [InlineData("aws_credentials")]
+    [InlineData("pin1")]
+    [InlineData("userPIN2")]
+    [InlineData("PINCode")]
+    [InlineData("OTPCode")]
+    [InlineData("X-OTP2")]
+    [InlineData("card2")]
+    [InlineData("pin\u0000")]
     public void Names_that_carry_credentials_are_sensitive_in_any_spelling(string name) =>
         Scrubber.IsSensitive(name).Should().BeTrue(name);
 
@@ -45,6 +52,11 @@ public sealed class ScrubbingTests
     [InlineData("cardinality")]
     [InlineData("error.code")]
     [InlineData("region")]
+    [InlineData("KEYWORD")]
+    [InlineData("address2")]
+    [InlineData("MD5Sum")]
+    [InlineData("IPAddress")]
+    [InlineData("spin2win")]
     public void Ordinary_names_are_kept(string name) => Scrubber.IsSensitive(name).Should().BeFalse(name);
 
     /// <summary>Names that differ from one another in one character, its case, or where they stand (header, query, form).</summary>

@@ -128,14 +128,18 @@ internal sealed partial class EventScrubber
             return true;
         }
 
-        // The words of the name: split at separators and at lower-to-upper case changes ("userPin" → user, pin).
+        // The words of the name: split at separators, at lower-to-upper case changes ("userPin" → user, pin), where an
+        // acronym meets the next word ("OTPCode" → otp, code) and between letters and digits ("pin1" → pin, 1).
         Span<char> word = name.Length <= StackNameChars ? stackalloc char[StackNameChars] : new char[name.Length];
         var wordLength = 0;
         for (var i = 0; i < name.Length; i++)
         {
             var c = name[i];
             var letterOrDigit = char.IsLetterOrDigit(c);
-            var boundary = !letterOrDigit || (char.IsUpper(c) && i > 0 && char.IsLower(name[i - 1]));
+            var boundary = !letterOrDigit
+                || (i > 0 && char.IsUpper(c) && char.IsLower(name[i - 1]))
+                || (i > 0 && char.IsUpper(c) && char.IsUpper(name[i - 1]) && i + 1 < name.Length && char.IsLower(name[i + 1]))
+                || (i > 0 && char.IsLetterOrDigit(name[i - 1]) && char.IsDigit(c) != char.IsDigit(name[i - 1]));
             if (boundary && wordLength > 0)
             {
                 if (IsSensitiveWord(word[..wordLength], query, form))

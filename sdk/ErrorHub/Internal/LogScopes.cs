@@ -11,6 +11,12 @@ internal sealed class LogScopes
 {
     internal const int MaxTags = 20;
 
+    /// <summary>
+    /// The most key-value pairs one walk reads, tags or not: a scope of values that never become tags (objects, empty
+    /// keys) would otherwise be read to its end on the app's thread, and one without end never returned.
+    /// </summary>
+    internal const int MaxPairsRead = 1_000;
+
     private const string RequestIdKey = "RequestId";
 
     // The walk's state for one event: reused on each thread (a capture allocates no closure, no delegate per event).
@@ -49,6 +55,7 @@ internal sealed class LogScopes
         var walk = t_walk is { Target: null } idle ? idle : (t_walk = new TagWalk());
         walk.Target = errorEvent;
         walk.Added = 0;
+        walk.Read = 0;
         try
         {
             provider?.ForEachScope(TagWalk.Visit, walk);
@@ -75,7 +82,9 @@ internal sealed class LogScopes
         public ErrorHubEvent? Target;
         public int Added;
 
-        public bool IsFull => Added >= MaxTags;
+        public int Read;
+
+        public bool IsFull => Added >= MaxTags || Read >= MaxPairsRead;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void VisitScope(object? scope, TagWalk walk)
@@ -87,6 +96,22 @@ internal sealed class LogScopes
                 return;
             }
 
+            // A scope is the app's object: one that throws while it is read (a dictionary another thread changes, a list
+            // whose indexer fails) keeps the tags it gave so far, and the failure it is reported with goes on without the
+            // rest (the whole event was lost: "ErrorHub could not capture an event").
+            try
+            {
+                ReadScope(scope, walk);
+            }
+            catch (Exception)
+            {
+                // Not the SDK's failure, and not logged: logging it here would run inside the app's logging call.
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ReadScope(object? scope, TagWalk walk)
+        {
             // ASP.NET Core's own scopes (the request's, the connection's, the Activity's) and LoggerMessage's are lists:
             // read by index, without an enumerator per scope.
             if (scope is IReadOnlyList<KeyValuePair<string, object?>> list)
@@ -131,7 +156,8 @@ internal sealed class LogScopes
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Add(string key, object? value)
         {
-            if (IsFull || Target is not { } target || string.IsNullOrEmpty(key) || key == "{OriginalFormat}" || !IsScalar(value))
+            Read++;
+            if (Added >= MaxTags || Target is not { } target || string.IsNullOrEmpty(key) || key == "{OriginalFormat}" || !IsScalar(value))
             {
                 return;
             }

@@ -82,6 +82,47 @@ public sealed class RequestContextTests
     }
 
     [Fact]
+    public async Task Form_field_names_of_acronyms_and_digits_are_split_into_words_and_sensitive_ones_filtered()
+    {
+        await using var app = await ReportingApp.StartAsync(pipeline =>
+        {
+            pipeline.UseErrorHub();
+            pipeline.MapPost("/signup", async (HttpContext context) =>
+            {
+                var form = await context.Request.ReadFormAsync();
+                return Shop.Checkout(form["plan"].ToString());
+            });
+        });
+        var fields = new List<KeyValuePair<string, string>>
+        {
+            new("plan", "pro"),
+            new("APIKey", "acronym-s3cr3t"),
+            new("XSRFToken", "acronym-s3cr3t"),
+            new("OAuthToken", "acronym-s3cr3t"),
+            new("Password2", "digit-s3cr3t"),
+            new("pin1", "digit-s3cr3t"),
+            new("KEYWORD", "SHOES"),
+            new("passport", "P1234"),
+            new("address2", "Flat 4"),
+        };
+
+        using var response = await app.Http.PostAsync("/signup", new FormUrlEncodedContent(fields));
+        await app.GetAsync("/wait-for-the-signup-to-complete");
+
+        var form = app.Events.Should().ContainSingle().Subject.Request!.Form;
+        form.Values.Should().NotContain(v => v.Contains("s3cr3t"));
+        form.Keys.Should().Contain(fields.Select(f => f.Key), "the form's first fields are kept ({0})", string.Join(" | ", form.Keys.Take(15)));
+        foreach (var sensitive in fields.Take(6).Skip(1).Select(f => f.Key))
+        {
+            form[sensitive].Should().Be("[Filtered]", "{0} holds a sensitive word", sensitive);
+        }
+
+        form["KEYWORD"].Should().Be("SHOES", "one word that merely contains 'key' is not a key, in any case");
+        form["passport"].Should().Be("P1234");
+        form["address2"].Should().Be("Flat 4");
+    }
+
+    [Fact]
     public async Task A_user_provider_of_the_app_completes_the_user_from_its_own_store()
     {
         await using var app = await ReportingApp.StartAsync(
