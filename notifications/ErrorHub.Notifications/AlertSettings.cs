@@ -108,12 +108,17 @@ public sealed class AlertSettingsStore
             ? JsonSerializer.Deserialize(json, NotificationsJsonContext.Default.AlertSettings) ?? AlertSettings.Default
             : AlertSettings.Default;
 
-    /// <summary>Saves <paramref name="settings"/> after checking them; a problem is an <see cref="ArgumentException"/> that says what is wrong.</summary>
-    public Task SaveAsync(int projectId, AlertSettings settings, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Saves <paramref name="settings"/> after checking what changed against the stored settings; a problem is an
+    /// <see cref="ArgumentException"/> that says what is wrong. A value stored before its check existed (a rule's environment
+    /// of 200 characters, more extra addresses than the limit) stays savable as it is, so that it blocks no other change
+    /// (a member's own switches, an unsubscribe link); the Alerts page shows it as needing a fix.
+    /// </summary>
+    public async Task SaveAsync(int projectId, AlertSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        Validate(settings);
-        return _store.SaveDocumentAsync(projectId, DocumentKind, JsonSerializer.Serialize(settings, NotificationsJsonContext.Default.AlertSettings), cancellationToken);
+        Validate(settings, await GetAsync(projectId, cancellationToken));
+        await _store.SaveDocumentAsync(projectId, DocumentKind, JsonSerializer.Serialize(settings, NotificationsJsonContext.Default.AlertSettings), cancellationToken);
     }
 
     /// <summary>
@@ -135,7 +140,24 @@ public sealed class AlertSettingsStore
     /// <summary>The longest environment a rule filters on, as the Alerts page's box allows.</summary>
     internal const int MaxEnvironmentLength = 100;
 
-    internal static void Validate(AlertSettings settings)
+    /// <summary>The most extra addresses a project mails besides its members (a team list is one address).</summary>
+    public const int MaxExtraAddresses = 50;
+
+    /// <summary>What is wrong with a rule's environment, or null: for the Alerts page to show beside a stored value that needs a fix.</summary>
+    public static string? EnvironmentProblem(string? environment) =>
+        environment is not null && (environment.Length > MaxEnvironmentLength || environment.Any(char.IsControl))
+            ? $"An environment is at most {MaxEnvironmentLength} characters, without line breaks or other control characters."
+            : null;
+
+    /// <summary>What is wrong with the number of extra addresses, or null.</summary>
+    public static string? ExtraAddressesProblem(int count) =>
+        count > MaxExtraAddresses
+            ? $"At most {MaxExtraAddresses} extra addresses ({count.ToString(System.Globalization.CultureInfo.InvariantCulture)} given): send to a team list instead."
+            : null;
+
+    /// <param name="settings">The settings to save.</param>
+    /// <param name="stored">The settings saved before: a rule's environment and the count of extra addresses are checked only where they changed.</param>
+    internal static void Validate(AlertSettings settings, AlertSettings? stored = null)
     {
         if (settings.Rules.Select(r => r.Id).Distinct(StringComparer.Ordinal).Count() != settings.Rules.Count)
         {
@@ -156,9 +178,11 @@ public sealed class AlertSettingsStore
 
             // The Alerts page's box holds 100 characters, but only the browser keeps to it: a circuit can send any string,
             // and the rule's filter goes into every round's queries and the heading of its mails.
-            if (rule.Environment is { } environment && (environment.Length > MaxEnvironmentLength || environment.Any(char.IsControl)))
+            // A rule stored before this check existed keeps its environment until an admin changes it.
+            var unchanged = stored?.Rules.Any(r => r.Id == rule.Id && string.Equals(r.Environment, rule.Environment, StringComparison.Ordinal)) == true;
+            if (!unchanged && EnvironmentProblem(rule.Environment) is { } environmentProblem)
             {
-                throw new ArgumentException($"Rule '{rule.Id}': an environment is at most {MaxEnvironmentLength} characters, without line breaks or other control characters.", nameof(settings));
+                throw new ArgumentException($"Rule '{rule.Id}': {char.ToLowerInvariant(environmentProblem[0])}{environmentProblem[1..]}", nameof(settings));
             }
 
             _ = rule.Filter.Levels; // an unknown level throws, naming the known ones
@@ -169,7 +193,14 @@ public sealed class AlertSettingsStore
             }
         }
 
-        foreach (var address in settings.ExtraAddresses)
+        // Counted before each is parsed: a million lines are refused at once. More than were stored only, as above.
+        if (settings.ExtraAddresses.Count > (stored?.ExtraAddresses.Count ?? 0) && ExtraAddressesProblem(settings.ExtraAddresses.Count) is { } countProblem)
+        {
+            throw new ArgumentException(countProblem, nameof(settings));
+        }
+
+        var storedAddresses = stored?.ExtraAddresses.ToHashSet(StringComparer.Ordinal) ?? [];
+        foreach (var address in settings.ExtraAddresses.Where(address => !storedAddresses.Contains(address)))
         {
             // MimeKit takes a quoted name with a line break in it ("Team\r\nBcc: ..." <oncall@...>): the name goes into
             // the To header of the extra addresses' copy, so no control character is taken anywhere in an address.

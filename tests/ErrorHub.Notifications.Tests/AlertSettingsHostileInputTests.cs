@@ -78,6 +78,63 @@ public sealed class AlertSettingsHostileInputTests(SmtpServerFixture smtp) : IAs
     }
 
     [Fact]
+    public async Task A_rule_stored_before_its_environment_was_checked_blocks_no_other_save_and_a_member_still_turns_mail_off()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var spike = new AlertRule("spike", AlertTrigger.EventFrequency) { Threshold = 2, WindowMinutes = 10, Environment = new string('p', 200) };
+        var broken = new AlertRule("broken", AlertTrigger.NewIssue) { Environment = "prod\r\nuction" };
+        await StoreAsIsAsync(shop.Id, new AlertSettings { Rules = [spike, broken] });
+
+        (await _harness.Settings.TurnOffAsync(shop.Id, ana.Id, AlertTrigger.DailyDigest)).Should().BeTrue("an unsubscribe is never blocked by a rule someone else stored");
+        var stored = await _harness.Settings.GetAsync(shop.Id);
+        stored.Wants(ana.Id, AlertTrigger.DailyDigest).Should().BeFalse();
+        stored.Rules.Should().Equal([spike, broken], "kept as they were");
+
+        // An admin's other changes save too, the stored values with them, until someone changes those.
+        await _harness.Settings.SaveAsync(shop.Id, stored with { Rules = [spike, broken with { Enabled = false }, new AlertRule("regression", AlertTrigger.Regression)], ExtraAddresses = ["oncall@example.com"] });
+        (await _harness.Settings.GetAsync(shop.Id)).Rules.Should().HaveCount(3);
+
+        var changedToAnotherBadValue = () => _harness.Settings.SaveAsync(shop.Id, stored with { Rules = [spike with { Environment = new string('q', 200) }, broken] });
+        (await changedToAnotherBadValue.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("Rule 'spike'").And.Contain("at most 100 characters");
+        var sameValueUnderANewRule = () => _harness.Settings.SaveAsync(shop.Id, stored with { Rules = [spike, broken, broken with { Id = "copy" }] });
+        (await sameValueUnderANewRule.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("Rule 'copy'").And.Contain("control characters");
+
+        await _harness.Settings.SaveAsync(shop.Id, stored with { Rules = [spike with { Environment = "production" }, broken with { Environment = null }] });
+        (await _harness.Settings.GetAsync(shop.Id)).Rules.Select(rule => AlertSettingsStore.EnvironmentProblem(rule.Environment)).Should().AllSatisfy(problem => problem.Should().BeNull());
+    }
+
+    [Fact]
+    public async Task More_than_fifty_extra_addresses_are_refused_saying_so_and_a_longer_list_stored_before_the_limit_blocks_no_other_save()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        string[] fifty = [.. Enumerable.Range(0, 50).Select(i => $"team{i}@example.com")];
+        await _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { ExtraAddresses = fifty });
+
+        foreach (var count in new[] { 51, 1_000_000 })
+        {
+            var more = () => _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { ExtraAddresses = [.. Enumerable.Range(0, count).Select(i => $"team{i}@example.com")] });
+            var refused = (await more.Should().ThrowAsync<ArgumentException>()).Which.Message;
+            refused.Should().Contain($"At most 50 extra addresses ({count} given): send to a team list instead.");
+        }
+
+        (await _harness.Settings.GetAsync(shop.Id)).ExtraAddresses.Should().Equal(fifty);
+
+        // Sixty, stored before the limit existed: a member's switch and a shorter list save; a longer one does not.
+        string[] sixty = [.. Enumerable.Range(0, 60).Select(i => $"team{i}@example.com")];
+        await StoreAsIsAsync(shop.Id, AlertSettings.Default with { ExtraAddresses = sixty });
+        (await _harness.Settings.TurnOffAsync(shop.Id, ana.Id, AlertTrigger.NewIssue)).Should().BeTrue();
+        await _harness.Settings.SaveAsync(shop.Id, (await _harness.Settings.GetAsync(shop.Id)) with { ExtraAddresses = sixty[..59] });
+        var longer = () => _harness.Settings.SaveAsync(shop.Id, AlertSettings.Default with { ExtraAddresses = [.. sixty, "one-more@example.com"] });
+        (await longer.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("At most 50 extra addresses (61 given)");
+    }
+
+    /// <summary>Writes <paramref name="settings"/> into the store unchecked, as a server before a check existed saved them.</summary>
+    private Task StoreAsIsAsync(int projectId, AlertSettings settings) =>
+        _harness.Outbox.SaveDocumentAsync(projectId, AlertSettingsStore.DocumentKind, System.Text.Json.JsonSerializer.Serialize(settings, NotificationsJsonContext.Default.AlertSettings));
+
+    [Fact]
     public async Task Frequency_rules_at_the_ends_of_their_ranges_are_saved_and_the_worker_goes_on()
     {
         var shop = await _harness.CreateProjectAsync("shop");

@@ -43,6 +43,11 @@ internal sealed partial class DiskSpool
     /// </summary>
     private readonly HashSet<string> _sentNotDeleted = new(StringComparer.Ordinal);
     private volatile bool _anySentNotDeleted;
+
+    /// <summary>Entries given up on that the disk would not delete (<see cref="GiveUp"/>): passed over, never read again.</summary>
+    private readonly HashSet<string> _undeletable = new(StringComparer.Ordinal);
+    private const int MaxUndeletable = 10_000;
+    private bool _undeletableLogged;
     private DateTimeOffset _nextDeleteOfSentFiles;
 
     /// <summary>How often the files of sent batches the disk would not delete are tried again while the app sends nothing.</summary>
@@ -125,21 +130,18 @@ internal sealed partial class DiskSpool
             if (NotAFileTheSdkWrote(path) is { } notAFile)
             {
                 // Never opened: a FIFO would block the sender's loop, a link to a device would be read without end.
-                LogCorrupt(_logger, Path.GetFileName(path), notAFile, 1);
-                TryDelete(path);
-                _drops.Add(SdkDropReason.SendFailed, 1);
+                GiveUp(path, notAFile);
                 continue;
             }
 
             AfterEntryCheckedForTests?.Invoke(path);
-            if (TryLock(path, out var swappedForNotAFile) is not { } file)
+            if (TryLock(path, out var unreadable) is not { } file)
             {
-                if (swappedForNotAFile is not null)
+                if (unreadable is not null)
                 {
-                    // A file swapped for a FIFO or socket after the check above: opened without waiting, never read.
-                    LogCorrupt(_logger, Path.GetFileName(path), swappedForNotAFile, 1);
-                    TryDelete(path);
-                    _drops.Add(SdkDropReason.SendFailed, 1);
+                    // A file swapped for a FIFO or socket after the check above (opened without waiting, never read), or
+                    // one this process may not read.
+                    GiveUp(path, unreadable);
                 }
 
                 continue; // another sender holds it, or it was sent and deleted meanwhile
@@ -409,10 +411,10 @@ internal sealed partial class DiskSpool
     /// it, deleted it and let go of its lock would get the lock on a deleted file and send that batch a second time. So
     /// the name is looked up again under the lock (names are never reused: if it is still there, nobody completed it).
     /// </summary>
-    private static FileStream? TryLock(string path, out string? notAFile)
+    private static FileStream? TryLock(string path, out string? unreadable)
     {
         // Never a plain open: the entry may have been swapped for a FIFO since it was checked, and that open would wait.
-        if (SpoolFileOpener.TryOpen(path, exclusive: true, out notAFile) is not { } file)
+        if (SpoolFileOpener.TryOpen(path, exclusive: true, out unreadable) is not { } file)
         {
             return null;
         }
@@ -437,7 +439,7 @@ internal sealed partial class DiskSpool
             }
 
             return System.IO.Directory.EnumerateFiles(_directory, "*" + Extension)
-                .Where(path => !IsSentNotDeleted(path))
+                .Where(path => !IsSentNotDeleted(path) && !IsUndeletable(path))
                 .Order(StringComparer.Ordinal)
                 .ToList();
         }
@@ -675,14 +677,56 @@ internal sealed partial class DiskSpool
         }
     }
 
-    private static void TryDelete(string path)
+    private static bool TryDelete(string path)
     {
         try
         {
             File.Delete(path);
+            return true;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Gives up on an entry that is no batch or that this process may not read: deleted, logged and counted as a batch
+    /// of one event lost (its count cannot be read). One the disk will not delete either (a directory with the sticky bit,
+    /// another user's file) is passed over from then on, counted once and logged once for them all: met every round, it
+    /// would be counted and logged every round.
+    /// </summary>
+    private void GiveUp(string path, string problem)
+    {
+        if (TryDelete(path))
+        {
+            LogCorrupt(_logger, Path.GetFileName(path), problem, 1);
+            _drops.Add(SdkDropReason.SendFailed, 1);
+            return;
+        }
+
+        lock (_undeletable)
+        {
+            // Bounded: past the cap, such entries are met again (and counted again) rather than held in memory without end.
+            if (_undeletable.Count >= MaxUndeletable || !_undeletable.Add(path))
+            {
+                return;
+            }
+        }
+
+        _drops.Add(SdkDropReason.SendFailed, 1);
+        if (!_undeletableLogged)
+        {
+            _undeletableLogged = true;
+            LogUndeletable(_logger, Path.GetFileName(path), _directory, problem);
+        }
+    }
+
+    private bool IsUndeletable(string path)
+    {
+        lock (_undeletable)
+        {
+            return _undeletable.Count > 0 && _undeletable.Contains(path);
         }
     }
 
@@ -700,6 +744,9 @@ internal sealed partial class DiskSpool
 
     [LoggerMessage(28, LogLevel.Warning, "ErrorHub sent the cached batch {File} but could not delete it from {Directory} ({Reason}); it is not sent again by this process and is deleted once the disk lets it")]
     private static partial void LogSentNotDeleted(ILogger logger, string file, string directory, string reason);
+
+    [LoggerMessage(31, LogLevel.Warning, "ErrorHub gave up on the cached batch {File} in {Directory} ({Problem}) but could not delete it; it is passed over from now on, counted once as send_failed, and so is any other like it, without another line")]
+    private static partial void LogUndeletable(ILogger logger, string file, string directory, string problem);
 
     [LoggerMessage(30, LogLevel.Warning, "ErrorHub deleted the cached batch {File} without reading it: its {Length} bytes are more than MaxCacheBytes ({MaxBytes}); its {Count} events are counted as spool_full")]
     private static partial void LogPastTheLimit(ILogger logger, string file, long length, long maxBytes, int count);

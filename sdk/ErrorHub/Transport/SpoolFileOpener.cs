@@ -16,11 +16,12 @@ internal static class SpoolFileOpener
     /// <summary>
     /// The entry at <paramref name="path"/> opened for reading, exclusively locked against other senders when
     /// <paramref name="exclusive"/>; null when it is gone, another sender holds it, the disk refuses it, or it is no
-    /// regular file (then <paramref name="notAFile"/> says why, when the spool should delete it).
+    /// regular file or one this process may not read (then <paramref name="unreadable"/> says why, when the spool should
+    /// give up on it).
     /// </summary>
-    public static FileStream? TryOpen(string path, bool exclusive, out string? notAFile)
+    public static FileStream? TryOpen(string path, bool exclusive, out string? unreadable)
     {
-        notAFile = null;
+        unreadable = null;
         if (!NonBlockingOpenFlags.TryGet(out var flags))
         {
             try
@@ -39,6 +40,14 @@ internal static class SpoolFileOpener
             var descriptor = NativeMethods.Open(NullTerminatedUtf8(path), flags);
             if (descriptor < 0)
             {
+                // Permission denied stays denied (a batch another user's process wrote, a file made read-only for its
+                // owner alone): said, so the spool gives up on it rather than meeting it again every round. Any other
+                // failure (gone meanwhile, too many open files) may pass: passed over silently, as before.
+                if (Marshal.GetLastPInvokeError() == PermissionDenied)
+                {
+                    unreadable = "this process may not read it (permission denied)";
+                }
+
                 return null;
             }
 
@@ -47,7 +56,7 @@ internal static class SpoolFileOpener
         catch (Exception exception) when (exception is DllNotFoundException or EntryPointNotFoundException)
         {
             NonBlockingOpenFlags.Disable();
-            return TryOpen(path, exclusive, out notAFile);
+            return TryOpen(path, exclusive, out unreadable);
         }
 
         FileStream? stream = null;
@@ -62,7 +71,7 @@ internal static class SpoolFileOpener
             stream = new FileStream(handle, FileAccess.Read);
             if (!stream.CanSeek)
             {
-                notAFile = "a FIFO, socket or device rather than a file";
+                unreadable = "a FIFO, socket or device rather than a file";
                 stream.Dispose();
                 return null;
             }
@@ -86,6 +95,9 @@ internal static class SpoolFileOpener
             return null;
         }
     }
+
+    /// <summary>EACCES, the same number on Linux and macOS.</summary>
+    private const int PermissionDenied = 13;
 
     private const int LockExclusive = 2;
     private const int LockNonBlocking = 4;

@@ -287,7 +287,7 @@ internal sealed class ClickHouseIssueActivity(ClickHouseClient client, ClickHous
                         LIMIT 1 BY event_id
                     )
                 )
-                ANY INNER JOIN ({states}) USING fp
+                ALL INNER JOIN ({states}) USING fp
                 WHERE ts > state_changed
                 GROUP BY fp, release
             )

@@ -108,4 +108,23 @@ public sealed class AlertsPageTests : IDisposable
         redirected.StatusCode.Should().Be(HttpStatusCode.Redirect);
         redirected.Headers.Location!.AbsolutePath.Should().Be("/login");
     }
+
+    [Fact]
+    public async Task A_value_stored_before_it_was_checked_is_shown_as_needing_a_fix()
+    {
+        // Written straight into the store, as a server before December 2026 saved them: an environment with a line break,
+        // and 60 extra addresses.
+        var addresses = string.Join(", ", Enumerable.Range(0, 60).Select(i => $"\"team{i}@example.com\""));
+        await _server.Services.GetRequiredService<INotificationStore>().SaveDocumentAsync(1, "alerts",
+            $$"""{"rules": [{"id": "spike", "trigger": "EventFrequency", "environment": "prod\r\nuction"}, {"id": "new-issue", "trigger": "NewIssue", "environment": "production"}], "extraAddresses": [{{addresses}}], "optOuts": []}""");
+        using var admin = await _server.SignedInClientAsync();
+
+        using var response = await admin.GetAsync("/projects/1/alerts");
+        response.StatusCode.Should().Be(HttpStatusCode.OK, string.Join("\n", _server.Logs.Errors.Select(e => e.ToString())));
+        var page = await response.Content.ReadAsStringAsync();
+
+        Regex.Matches(page, "environment-problem").Should().ContainSingle("only the rule whose stored environment breaks the rules");
+        page.Should().Contain("Needs a fix: An environment is at most 100 characters, without line breaks or other control characters.")
+            .And.Contain("Needs a fix: At most 50 extra addresses (60 given): send to a team list instead.");
+    }
 }

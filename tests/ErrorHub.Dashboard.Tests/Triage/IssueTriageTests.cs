@@ -485,15 +485,11 @@ public sealed class IssueTriageTests : IAsyncLifetime
     {
         // Until December 2026 both entries were kept with the merged issue's state only: the issue it left, the one people
         // read, had no "Unmerged" until someone read the other's activity.
-        var cart = Fingerprint("cart");
-        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
-        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var (cart, merging) = await AddCartAndMergingAsync();
         var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
         (await merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().BeNull();
         _clock.Advance(TimeSpan.FromMinutes(1));
-        await ExecuteSqlAsync(RefuseEntries);
-        await FluentActions.Awaiting(() => merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_history", () => merging.UnmergeAsync(Project, cart, ada, Guid.NewGuid()));
         (await _store.Store.Merges.GetMergesAsync(Project)).Should().NotContainKey(cart, "the store took the unmerge");
 
         (await Timeline.GetAsync(Project, Checkout)).Items.Select(entry => (entry.Kind, entry.Text)).Should().Equal(
@@ -507,13 +503,9 @@ public sealed class IssueTriageTests : IAsyncLifetime
     {
         // The merge stands until the unmerge: its entries, lost, are written before the unmerge's. Until December 2026 they stayed
         // kept with a state, never added (the merge no longer stood), and both timelines said "Unmerged" of a merge they never told.
-        var cart = Fingerprint("cart");
-        await AddAsync(Create(Project, cart, Start.AddMinutes(-5), title: "NullReferenceException: cart"));
-        var merging = new IssueMerging(_store.Store.Merges, _store.Store.Issues, _store.Store.History, _triage, new IssueMergeFeed(), _clock);
+        var (cart, merging) = await AddCartAndMergingAsync();
         var ada = new IssueActor(TemporaryStore.Admin.Id, "Ada Admin");
-        await ExecuteSqlAsync(RefuseEntries);
-        await FluentActions.Awaiting(() => merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid())).Should().ThrowAsync<Exception>();
-        await ExecuteSqlAsync("DROP TRIGGER refuse_entries");
+        await FailsWhileTheStoreRefusesAsync("INSERT ON issue_history", () => merging.MergeAsync(Project, Checkout, [cart], ada, Guid.NewGuid()));
         (await _store.Store.Merges.GetMergesAsync(Project)).Should().ContainKey(cart, "the store took the merge");
 
         // The merged issue's activity, read first, adds its own entry (until December 2026 only the target's read added it).

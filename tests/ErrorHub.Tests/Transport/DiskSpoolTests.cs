@@ -467,25 +467,8 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     [Fact]
     public async Task A_batch_file_swapped_for_a_FIFO_after_its_check_is_opened_without_waiting_deleted_and_the_next_batch_is_sent()
     {
-        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
-        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("swapped")]).Should().BeTrue();
-        _clock.Advance(TimeSpan.FromSeconds(1));
-        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
-        var swapped = SpoolFiles()[0];
-
-        var drops = new SdkDrops();
-        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
-        var swappedAlready = false;
-        reader.AfterEntryCheckedForTests = path =>
-        {
-            // The check saw a regular file; by the open it is a FIFO nothing ever writes to.
-            if (path == swapped && !swappedAlready)
-            {
-                swappedAlready = true;
-                File.Delete(path);
-                MakeFifo(path);
-            }
-        };
+        // The check saw a regular file; by the open it is a FIFO nothing ever writes to.
+        var (reader, drops, swapped) = ABatchSwappedAfterItsCheckThenAGoodOne(MakeFifo);
         var taking = Task.Run(reader.TryTakeOldest);
         await ReleaseIfStuckOnFifoAsync(taking, swapped);
 
@@ -502,23 +485,8 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     [Fact]
     public async Task A_batch_file_swapped_for_a_directory_after_its_check_is_left_alone_uncounted_and_the_next_batch_is_sent()
     {
-        // Reading a directory fails even for root, unlike a file's permissions: the spool's way to meet an entry it cannot read.
-        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
-        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("swapped")]).Should().BeTrue();
-        _clock.Advance(TimeSpan.FromSeconds(1));
-        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
-        var swapped = SpoolFiles()[0];
-
-        var drops = new SdkDrops();
-        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
-        reader.AfterEntryCheckedForTests = path =>
-        {
-            if (path == swapped && File.Exists(path))
-            {
-                File.Delete(path);
-                Directory.CreateDirectory(path);
-            }
-        };
+        // Reading a directory fails even for root: the spool cannot tell it from a file gone meanwhile, and leaves it alone.
+        var (reader, drops, swapped) = ABatchSwappedAfterItsCheckThenAGoodOne(path => Directory.CreateDirectory(path));
 
         using var batch = await Task.Run(reader.TryTakeOldest).Within();
         batch.Should().NotBeNull();
@@ -527,6 +495,50 @@ public sealed class DiskSpoolTests : IAsyncLifetime
         Directory.Exists(swapped).Should().BeTrue("a directory is not the spool's to delete");
         drops.Total().Should().Be(0);
         (await Task.Run(reader.TryTakeOldest).Within()).Should().BeNull("the directory is passed over, not read again and again");
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_batch_file_this_process_may_not_read_is_deleted_logged_and_counted_and_the_next_batch_is_sent()
+    {
+        var (unreadable, reader, drops) = AnUnreadableBatchThenAGoodOne(AnyoneMayAddAndDelete);
+
+        using (var batch = await AsNobodyAsync(reader.TryTakeOldest).Within())
+        {
+            batch.Should().NotBeNull();
+            batch!.Events.Select(e => System.Text.Encoding.UTF8.GetString(e)).Should().Equal("good");
+            batch.Complete();
+        }
+
+        File.Exists(unreadable).Should().BeFalse("a batch this process may never read is given up, not met again every round");
+        SpoolFiles().Should().BeEmpty();
+        drops.Total(SdkDropReason.SendFailed).Should().Be(1, "its header is unreadable: a batch of one event lost at least");
+        _logs.Entries.Should().ContainSingle(e => e.Message.StartsWith("ErrorHub deleted the unreadable cached batch", StringComparison.Ordinal))
+            .Which.Message.Should().Contain(Path.GetFileName(unreadable)).And.Contain("permission denied");
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_batch_file_this_process_may_neither_read_nor_delete_is_passed_over_counted_and_logged_once()
+    {
+        // The sticky bit: only a file's owner deletes it, as in a directory shared by the users of a machine.
+        var (unreadable, reader, drops) = AnUnreadableBatchThenAGoodOne(UnixFileMode.StickyBit | AnyoneMayAddAndDelete);
+
+        using (var batch = await AsNobodyAsync(reader.TryTakeOldest).Within())
+        {
+            batch!.Events.Select(e => System.Text.Encoding.UTF8.GetString(e)).Should().Equal("good");
+            batch.Complete();
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            (await AsNobodyAsync(reader.TryTakeOldest).Within()).Should().BeNull();
+        }
+
+        File.Exists(unreadable).Should().BeTrue("the disk would not delete it");
+        drops.Total(SdkDropReason.SendFailed).Should().Be(1, "counted once, not once a round");
+        _logs.Entries.Should().ContainSingle(e => e.Message.StartsWith("ErrorHub gave up on the cached batch", StringComparison.Ordinal))
+            .Which.Message.Should().Contain("permission denied").And.Contain("could not delete it");
     }
 
     [Fact]
@@ -817,6 +829,95 @@ public sealed class DiskSpoolTests : IAsyncLifetime
 
     private List<string> Messages() =>
         _ingest.Requests.SelectMany(r => Wire.Read(r.Body).AsMap()["events"].AsList()).Select(e => (string)e.AsMap()["message"]!).ToList();
+
+    /// <summary>
+    /// Two stored batches, "swapped" then "good", and a reader that finds the first swapped by <paramref name="swap"/>
+    /// (given the emptied path) between its check and its open, once.
+    /// </summary>
+    private (DiskSpool Reader, SdkDrops Drops, string Swapped) ABatchSwappedAfterItsCheckThenAGoodOne(Action<string> swap)
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("swapped")]).Should().BeTrue();
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
+        var swapped = SpoolFiles()[0];
+
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
+        var swappedAlready = false;
+        reader.AfterEntryCheckedForTests = path =>
+        {
+            if (path == swapped && !swappedAlready)
+            {
+                swappedAlready = true;
+                File.Delete(path);
+                swap(path);
+            }
+        };
+        return (reader, drops, swapped);
+    }
+
+    /// <summary>
+    /// Two stored batches, the first one that nobody but its owner (root) may read, the second one anyone may, in a
+    /// directory of <paramref name="directoryMode"/>; and a reader of them.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private (string Unreadable, DiskSpool Reader, SdkDrops Drops) AnUnreadableBatchThenAGoodOne(UnixFileMode directoryMode)
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("unreadable")]).Should().BeTrue();
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        writer.TryStore([System.Text.Encoding.UTF8.GetBytes("good")]).Should().BeTrue();
+        var unreadable = SpoolFiles()[0];
+        File.SetUnixFileMode(unreadable, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(SpoolFiles()[1], UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.SetUnixFileMode(_directory, directoryMode);
+
+        var drops = new SdkDrops();
+        return (unreadable, new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool")), drops);
+    }
+
+    private const int Nobody = 65534;
+
+    private const UnixFileMode AnyoneMayAddAndDelete = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on a thread of its own whose file-system user is nobody: the tests run as root, who
+    /// reads and deletes any file. setfsuid changes the calling thread only, and with it drops the thread's power to
+    /// override file permissions; the thread ends with <paramref name="read"/>.
+    /// </summary>
+    private static Task<T> AsNobodyAsync<T>(Func<T> read)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                _ = NativeMethods.SetFileSystemUserId(Nobody);
+                NativeMethods.SetFileSystemUserId(-1).Should().Be(Nobody, "the tests run as root on Linux, which may change a thread's file-system user");
+                done.SetResult(read());
+            }
+            catch (Exception exception)
+            {
+                done.SetException(exception);
+            }
+            finally
+            {
+                _ = NativeMethods.SetFileSystemUserId(0);
+            }
+        });
+        thread.Start();
+        return done.Task;
+    }
+
+    private static class NativeMethods
+    {
+        /// <summary>setfsuid(2): returns the thread's file-system user id before the call; -1 changes nothing.</summary>
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setfsuid")]
+        [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+        public static extern int SetFileSystemUserId(int userId);
+    }
 
     private static void MakeFifo(string path)
     {
