@@ -6,9 +6,9 @@ using Xunit;
 namespace ErrorHub.Storage.Tests;
 
 /// <summary>
-/// The list chosen from <c>issue_totals</c> (last seen) and <c>issue_sums</c> (events, users, first seen), about one row per
-/// issue, answers exactly what grouping <c>issue_days</c> answered: every tab, sort, filter and page, after retention (with
-/// issues that lost days) and after the upgrade that fills them.
+/// The list's default order chosen from <c>issue_totals</c> (one row per issue) answers exactly what grouping
+/// <c>issue_days</c> answered: every tab, sort, filter and page, after retention (rows deleted or whole partitions dropped,
+/// with issues that lost their old days) and after the upgrade that fills it.
 /// </summary>
 public sealed partial class ClickHouseStoreTests
 {
@@ -37,7 +37,7 @@ public sealed partial class ClickHouseStoreTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task After_retention_the_list_read_per_issue_counts_issues_that_lost_days_and_leaves_out_those_whose_events_all_expired_as_the_grouped_days_do(bool cutoffOnAMonday)
+    public async Task After_retention_the_list_counts_issues_that_lost_days_by_what_is_left_and_leaves_out_those_whose_events_all_expired_in_every_order(bool cutoffOnAMonday)
     {
         var now = TestEvents.BaseTime;
         var cutoff = new DateTimeOffset(now.UtcDateTime.Date.AddDays(-10), TimeSpan.Zero);
@@ -99,15 +99,12 @@ public sealed partial class ClickHouseStoreTests
 
         // The previous release's schema (version 1, no per-issue table); then an upgrade interrupted after making the table
         // and its view but before recording version 2, and events stored meanwhile: the next start fills it again.
-        await ExecuteAsync("DROP TABLE {0}.issue_totals_mv", "DROP TABLE {0}.issue_totals", "DROP TABLE {0}.issue_sums_mv", "DROP TABLE {0}.issue_sums",
-            "DROP TABLE {0}.schema_versions");
+        await ExecuteAsync("DROP TABLE {0}.issue_totals_mv", "DROP TABLE {0}.issue_totals", "DROP TABLE {0}.schema_versions");
         await Store.Schema.EnsureSchemaAsync();
         await ExecuteAsync("DROP TABLE {0}.schema_versions");
         await Store.Schema.EnsureSchemaAsync();
         await Store.Schema.EnsureSchemaAsync();
         (await ReadSchemaVersionAsync(Store)).Should().Be(ClickHouseSchema.Version);
-        (await QueryNumberAsync("SELECT countMerge(event_count) AS n FROM {0}.issue_sums WHERE project_id = 9"))
-            .Should().Be(await QueryNumberAsync("SELECT count() AS n FROM {0}.events WHERE project_id = 9"), "the fill run again took out what the first one added");
 
         var after = await BothWaysAsync(queries);
         for (var i = 0; i < queries.Count; i++)
@@ -203,17 +200,6 @@ public sealed partial class ClickHouseStoreTests
         }
 
         return pairs;
-    }
-
-    private async Task<long> QueryNumberAsync(string query)
-    {
-        using var http = new HttpClient(ClickHouseClient.CreateHandler());
-        var client = new ClickHouseClient(http, new ClickHouseConnection(server.Url));
-        var rows = await client.QueryAsync(
-            string.Format(System.Globalization.CultureInfo.InvariantCulture, query, ClickHouseSql.QuoteIdentifier(_database)),
-            row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
-            CancellationToken.None);
-        return rows.Single();
     }
 
     private static string Describe(IssueQuery query) =>

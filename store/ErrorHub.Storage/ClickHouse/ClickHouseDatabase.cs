@@ -81,7 +81,7 @@ internal sealed class ClickHouseDatabase : IStoreSchema
 
         // A store made before one of the tables fed by a view existed has events to fill it from.
         var existingTables = databases.Count == 0 ? [] : (await _client.QueryAsync(
-            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days', 'issue_sums', 'schema_versions')",
+            $"SELECT name FROM system.tables WHERE database = {ClickHouseSql.Quote(_schema.Database)} AND name IN ('events', 'issue_firsts', 'issue_events', 'issue_days', 'schema_versions')",
             row => row.GetProperty("name").GetString(),
             cancellationToken)).ToList();
 
@@ -132,19 +132,6 @@ internal sealed class ClickHouseDatabase : IStoreSchema
         foreach (var (_, statement) in backfills)
         {
             await _client.InsertSelectAsync(statement, cancellationToken);
-        }
-
-        if (existingTables.Contains("events") && storedVersion < 3)
-        {
-            // From issue_days (so after its own fill), until version 3 is recorded. A count is not the same when added
-            // twice, so what an interrupted fill left (its rows alone are marked) is taken out first.
-            if (existingTables.Contains("issue_sums"))
-            {
-                await _client.ExecuteAsync(_schema.UndoIssueSumsBackfill, cancellationToken);
-                await ClickHouseMutations.WaitAsync(_client, _schema.Database, cancellationToken);
-            }
-
-            await _client.InsertSelectAsync(_schema.BackfillIssueSums, cancellationToken);
         }
 
         await _accessSchema.UpgradeAsync(_client, cancellationToken);

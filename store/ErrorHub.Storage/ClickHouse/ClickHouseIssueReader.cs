@@ -61,13 +61,9 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 _ => ("last_seen", "maxMerge", IssueOrdering.LastSeenAlias),
             };
             var byIssueTotals = whole && query.Sort == IssueSort.LastSeen && ReadsIssueTotals;
-            var byIssueSums = whole && query.Sort != IssueSort.LastSeen && ReadsIssueTotals;
-            var keptFrom = byIssueSums ? await KeptFromAsync(query.ProjectId, cancellationToken) : default;
             (var pageKeys, total) = await client.QueryPageAsync(
                 byIssueTotals
                     ? IssueTotalsPage(query.ProjectId, filter, keys, alias, orderAndPage)
-                    : byIssueSums
-                    ? IssueSumsPage(query.ProjectId, filter, keys, keptFrom, column, metric, alias, orderAndPage)
                     : $"""
                       SELECT issue_key AS fingerprint, {metric}({column}) AS {alias}
                       FROM ({filterRows("")})
@@ -87,8 +83,6 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
                 cancellationToken);
             count = byIssueTotals
                 ? $"SELECT count() AS total FROM ({IssueTotalsPage(query.ProjectId, filter, keys, alias, "")})"
-                : byIssueSums
-                ? $"SELECT count() AS total FROM ({IssueSumsPage(query.ProjectId, filter, keys, keptFrom, column, metric, alias, "")})"
                 : $"SELECT uniqExact(issue_key) AS total FROM ({filterRows("")})";
         }
 
@@ -107,9 +101,9 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
     }
 
     /// <summary>
-    /// Whether the list without an environment, release, level or range chooses its page from <c>issue_totals</c> (last
-    /// seen) or <c>issue_sums</c> (events, users, first seen), about one row per issue, rather than by grouping
-    /// <c>issue_days</c>' rows per issue and day. Off only in the tests and benchmarks that compare both.
+    /// Whether the list's default order (last seen, no environment, release, level or range) chooses its page from
+    /// <c>issue_totals</c>, one row per issue, rather than by grouping <c>issue_days</c>' rows per issue and day. Off only
+    /// in the tests that compare both.
     /// </summary>
     internal bool ReadsIssueTotals { get; set; } = true;
 
@@ -137,53 +131,6 @@ internal sealed class ClickHouseIssueReader(ClickHouseClient client, ClickHouseS
               GROUP BY fingerprint
               {orderAndPage}
               """;
-    }
-
-    /// <summary>
-    /// The page's issues by events, users or first seen from <c>issue_sums</c>' rows per issue and week, grouped per issue
-    /// (merged issues under their target). Retention cuts days, so the week of the project's oldest day left in
-    /// <c>issue_days</c> (<paramref name="keptFrom"/>) may have lost some, which a count or a users' state cannot give back:
-    /// that week (and any before it whose rows retention has not deleted yet) is read from <c>issue_days</c> instead, whose
-    /// partitions are weeks (one partition is read). The rows of every later week hold all their issue's events of that
-    /// week, none of them expired, so the page and its total (the rows before the LIMIT) are those of <c>issue_days</c>
-    /// grouped.
-    /// </summary>
-    private string IssueSumsPage(int projectId, IssueFilter filter, ClickHouseIssueKeys keys, DateTimeOffset keptFrom, string column, string metric, string alias, string orderAndPage)
-    {
-        var project = ClickHouseSql.Literal(projectId);
-        var key = keys.Key();
-        var fingerprints = FingerprintConditions(projectId, filter, key);
-        var cutWeek = DayFloor(keptFrom).AddDays(-(((int)keptFrom.UtcDateTime.DayOfWeek + 6) % 7));
-        return $"""
-            SELECT issue_key AS fingerprint, {metric}({column}) AS {alias}
-            FROM
-            (
-                SELECT {key} AS issue_key, {column}
-                FROM {schema.IssueSums}
-                WHERE project_id = {project} AND week > toDate({DateTimeLiteral(cutWeek)}) {fingerprints}
-                UNION ALL
-                SELECT {key} AS issue_key, {column}
-                FROM {schema.IssueDays}
-                WHERE project_id = {project} AND day < {DateTimeLiteral(cutWeek.AddDays(7))} {fingerprints}
-            )
-            GROUP BY fingerprint
-            {orderAndPage}
-            """;
-    }
-
-    /// <summary>
-    /// The project's oldest day left in <c>issue_days</c>: retention has deleted every event before it, and none after it.
-    /// Without rows, the largest second (every <c>issue_sums</c> row then stands for deleted events only).
-    /// </summary>
-    private async Task<DateTimeOffset> KeptFromAsync(int projectId, CancellationToken cancellationToken)
-    {
-        var rows = await client.QueryAsync(
-            $"SELECT count() AS n, toUInt32(toUnixTimestamp(min(day))) AS kept FROM {schema.IssueDays} WHERE project_id = {ClickHouseSql.Literal(projectId)}",
-            row => (Rows: ClickHouseClient.ReadInt64(row.GetProperty("n")), Kept: ClickHouseClient.ReadInt64(row.GetProperty("kept"))),
-            cancellationToken);
-        return rows.Count == 0 || rows[0].Rows == 0
-            ? DateTimeOffset.FromUnixTimeSeconds(uint.MaxValue)
-            : DateTimeOffset.FromUnixTimeSeconds(rows[0].Kept);
     }
 
     public async Task<IssueSummary?> GetIssueAsync(int projectId, string fingerprint, CancellationToken cancellationToken = default)

@@ -75,8 +75,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
 
         foreach (var (projectId, before) in expired)
         {
-            mutated |= await DeleteExpiredIssueTotalsAsync(schema.IssueTotals, projectId, before, cancellationToken);
-            mutated |= await DeleteExpiredIssueTotalsAsync(schema.IssueSums, projectId, before, cancellationToken);
+            mutated |= await DeleteExpiredIssueTotalsAsync(projectId, before, cancellationToken);
         }
 
         if (mutated)
@@ -90,15 +89,13 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
     /// <summary>
     /// <c>issue_totals</c> holds one maximum per issue (or a few, until its parts merge), not days: a row whose last second
     /// is before the cutoff stands for events that are all gone now, and one past it for an event that is kept, so deleting
-    /// the former leaves each issue's row exactly as if its expired events had never been stored. The same for
-    /// <c>issue_sums</c>' rows (an issue that keeps events keeps its row there, whose count and users then include
-    /// expired days: the list counts such an issue from <c>issue_days</c>, known by its first second).
+    /// the former leaves each issue's row exactly as if its expired events had never been stored.
     /// </summary>
-    private async Task<bool> DeleteExpiredIssueTotalsAsync(string table, int projectId, DateTimeOffset before, CancellationToken cancellationToken)
+    private async Task<bool> DeleteExpiredIssueTotalsAsync(int projectId, DateTimeOffset before, CancellationToken cancellationToken)
     {
         var condition = $"project_id = {ClickHouseSql.Literal(projectId)} AND finalizeAggregation(last_seen) < {ClickHouseSql.Literal(ClickHouseEventRow.ClampToDateTime(before).ToUnixTimeSeconds())}";
         var counts = await client.QueryAsync(
-            $"SELECT count() AS n FROM {table} WHERE {condition}",
+            $"SELECT count() AS n FROM {schema.IssueTotals} WHERE {condition}",
             row => ClickHouseClient.ReadInt64(row.GetProperty("n")),
             cancellationToken);
         if (counts.Count == 0 || counts[0] == 0)
@@ -106,7 +103,7 @@ internal sealed class ClickHouseRetention(ClickHouseClient client, ClickHouseSch
             return false;
         }
 
-        await client.ExecuteAsync($"ALTER TABLE {table} DELETE WHERE {condition}", cancellationToken);
+        await client.ExecuteAsync($"ALTER TABLE {schema.IssueTotals} DELETE WHERE {condition}", cancellationToken);
         return true;
     }
 

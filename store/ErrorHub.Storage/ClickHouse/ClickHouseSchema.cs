@@ -24,8 +24,6 @@ internal sealed class ClickHouseSchema(string database)
 
     public string IssueTotals => Table("issue_totals");
 
-    public string IssueSums => Table("issue_sums");
-
     /// <summary>
     /// Joins the searchable fields in <c>issue_events.search_text</c>. A search without this character matches the
     /// joined text exactly when it matches one of the fields; a search with it reads the events' own columns.
@@ -43,9 +41,9 @@ internal sealed class ClickHouseSchema(string database)
 
     /// <summary>
     /// The schema's version as this build makes it. 1: the first release that records it. 2: <c>issue_totals</c> filled
-    /// (an earlier build would not remove expired issues from it). 3: <c>issue_sums</c> filled (likewise).
+    /// (an earlier build would not remove expired issues from it).
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 2;
 
     /// <summary>Records <see cref="Version"/>; a second process doing the same adds a row the table's engine folds into this one.</summary>
     public string RecordVersion => $"INSERT INTO {SchemaVersions} (version, migrated_at) SELECT {Version}, now()";
@@ -106,21 +104,6 @@ internal sealed class ClickHouseSchema(string database)
     public string BackfillIssueTotals => $"""
         INSERT INTO {IssueTotals} (project_id, fingerprint, last_seen)
         SELECT project_id, fingerprint, last_seen FROM {IssueDays}
-        """;
-
-    /// <summary>
-    /// Removes what an interrupted fill of <c>issue_sums</c> left (its rows are the only ones marked <c>backfilled</c>), so
-    /// that <see cref="BackfillIssueSums"/> run again counts each day once.
-    /// </summary>
-    public string UndoIssueSumsBackfill => $"ALTER TABLE {IssueSums} DELETE WHERE backfilled = 1";
-
-    /// <summary>
-    /// Fills <c>issue_sums</c> from <c>issue_days</c> at the upgrade to version 3 (the states as they are: the engine merges
-    /// them), marked so that an interrupted fill can be taken out again (<see cref="UndoIssueSumsBackfill"/>).
-    /// </summary>
-    public string BackfillIssueSums => $"""
-        INSERT INTO {IssueSums} (project_id, fingerprint, week, backfilled, event_count, user_count, first_seen, last_seen)
-        SELECT project_id, fingerprint, toMonday(day), 1, event_count, user_count, first_seen, last_seen FROM {IssueDays}
         """;
 
     private string IssueDaysSelect => $"""
@@ -349,28 +332,6 @@ internal sealed class ClickHouseSchema(string database)
         ORDER BY (project_id, fingerprint)
         """,
 
-        // Per issue and week (of its events' time) with its count, users and first and last second, for the list's other
-        // orders. Retention cuts whole days: a row whose last second is before the cutoff stands for expired events only and
-        // is deleted; a row whose first second is before the project's oldest kept day (its week is the one the cutoff cuts)
-        // still counts expired events, so the list counts that issue's week from its issue_days rows instead; every other row
-        // is exact. The fill's rows are marked (backfilled = 1, in the key) so that an interrupted upgrade can take them out.
-        $"""
-        CREATE TABLE IF NOT EXISTS {IssueSums}
-        (
-            project_id UInt32,
-            fingerprint String,
-            week Date,
-            backfilled UInt8,
-            event_count AggregateFunction(count),
-            user_count AggregateFunction(uniq, UInt64),
-            first_seen AggregateFunction(min, UInt32),
-            last_seen AggregateFunction(max, UInt32)
-        )
-        -- cluster: sharded by cityHash64(project_id, fingerprint)
-        ENGINE = AggregatingMergeTree
-        ORDER BY (project_id, fingerprint, week, backfilled)
-        """,
-
         $"""
         CREATE TABLE IF NOT EXISTS {Projects}
         (
@@ -452,17 +413,6 @@ internal sealed class ClickHouseSchema(string database)
         AS SELECT project_id, fingerprint, maxState(toUnixTimestamp(timestamp)) AS last_seen
         FROM {Events}
         GROUP BY project_id, fingerprint
-        """,
-
-        $"""
-        CREATE MATERIALIZED VIEW IF NOT EXISTS {Table("issue_sums_mv")} TO {IssueSums}
-        AS SELECT project_id, fingerprint, toMonday(timestamp) AS week, toUInt8(0) AS backfilled,
-                  countState() AS event_count,
-                  uniqStateIf(user_hash, user_hash != 0) AS user_count,
-                  minState(toUnixTimestamp(timestamp)) AS first_seen,
-                  maxState(toUnixTimestamp(timestamp)) AS last_seen
-        FROM {Events}
-        GROUP BY project_id, fingerprint, week
         """,
 
     ];

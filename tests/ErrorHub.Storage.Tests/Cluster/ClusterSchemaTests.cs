@@ -71,7 +71,6 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture cluster) : IAsyn
             "events Distributed", "events_local ReplicatedReplacingMergeTree", "issue_events Distributed", "issue_hourly Distributed",
             "issue_hourly_local ReplicatedAggregatingMergeTree", "issue_firsts Distributed", "issue_minutely Distributed", "issue_hourly_mv MaterializedView",
             "issue_totals Distributed", "issue_totals_local ReplicatedAggregatingMergeTree", "issue_totals_mv MaterializedView",
-            "issue_sums Distributed", "issue_sums_local ReplicatedAggregatingMergeTree", "issue_sums_mv MaterializedView",
             "users ReplicatedReplacingMergeTree", "issue_states ReplicatedReplacingMergeTree", "projects ReplicatedReplacingMergeTree",
             "issue_bookmarks ReplicatedReplacingMergeTree", "saved_searches ReplicatedReplacingMergeTree", "pinned_searches ReplicatedReplacingMergeTree"]);
         foreach (var view in (await TablesAsync(cluster.Nodes[0])).Where(t => t.Engine == "MaterializedView"))

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The issue list's Unresolved tab on ClickHouse sorted by events, users and first seen (no environment, release, level or
-# range): its page of 50 with its total (rows_before_limit), as the store sent it until December 2026 (every issue of the tab
-# grouped over its issue_days rows, per issue and day) and as it sends it now (issue_sums, about one row per issue, grouped per
-# issue; the issues whose first second is before the project's oldest kept day counted from their issue_days rows instead).
-# One project of N issues, each with 1 to 5 days of rows (3 on average), 80 % with a state (the tab leaves 70 % out), a later
-# day's event for one issue in 150 in parts of their own; issue_sums filled as the upgrade fills it; then retention takes the
-# project's first three days (issue_days rows deleted, issue_sums rows whose last second is before the cutoff deleted), so that
-# the issues of the cut week (printed) are counted from their days. Each form is run RUNS times after one warm-up,
-# old and new in turn; prints the medians as the server took them (system.query_log), the ratios now/until of the same run,
-# and what ClickHouse read. Both forms must answer the same page and total: the script compares them and stops otherwise.
+# range): its page of 50 with its total (rows_before_limit) as the store sends it (every issue of the tab grouped over its
+# issue_days rows, per issue and day), against two exact per-issue forms tried in December 2026 and not taken
+# (docs/benchmarks.md §107): issue_sums, rows per issue and week fed as a view would, grouped per issue, the week that
+# retention cuts read from issue_days instead; and issue_one, one row per issue read FINAL (not grouped), the issues first
+# seen before the project's oldest kept day counted from their issue_days rows. One project of N issues, each with 1 to 5
+# days of rows (3 on average) of 1 to 6 events, 80 % with a state (the tab leaves 70 % out), a later day's events for one
+# issue in 150 in parts of their own; the per-issue tables filled as an upgrade would; then retention takes the days before
+# the day on which the (N/20)-th issue first appeared (issue_days rows deleted, issue_sums rows whose last second is before the cutoff
+# deleted). Each form is run RUNS times after one warm-up, in turn; prints the server's medians (system.query_log), the
+# ratios to the grouped form of the same run, and what ClickHouse read. Every form must answer the same page and total:
+# the script compares them and stops otherwise.
 #
 #   issue-sums-sql.sh PORT [ISSUES] [RUNS]      PORT: a ClickHouse server's native TCP port on 127.0.0.1
 #
@@ -43,8 +45,7 @@ for part in 0 1; do
   ch -q "INSERT INTO $db.issue_days $(days_rows 30 "number % 150 = $part")"
   ch -q "INSERT INTO $db.issue_sums SELECT project_id, fp, toMonday(d), 0, countMergeState(event_count), uniqMergeState(user_count), minMergeState(first_seen), maxMergeState(last_seen) FROM ($(days_rows 30 "number % 150 = $part")) GROUP BY project_id, fp, toMonday(d)"
 done
-# Retention of the project's days before the one on which the twentieth of its issues appeared (a Wednesday or so: its week
-# is cut), as ClickHouseRetention does it.
+# Retention of the days before the day on which the (N/20)-th issue first appeared (that day's week is cut), as ClickHouseRetention does it.
 cutoff="toDateTime(toStartOfDay(toDateTime(1700000000 + $issues, 'UTC')), 'UTC')"
 ch -q "ALTER TABLE $db.issue_days DELETE WHERE project_id = 1 AND day < $cutoff"
 ch -q "ALTER TABLE $db.issue_sums DELETE WHERE project_id = 1 AND finalizeAggregation(last_seen) < toUnixTimestamp($cutoff)"
@@ -56,7 +57,7 @@ cut_week="toMonday(toDateTime($kept, 'UTC'))"
 old_page() { # $1 column, $2 merge, $3 alias
   echo "SELECT issue_key AS fingerprint, $2($1) AS $3 FROM (SELECT fingerprint AS issue_key, event_count, user_count, first_seen, last_seen FROM $db.issue_days WHERE project_id = 1 AND $tab) GROUP BY fingerprint ORDER BY $3 DESC, fingerprint ASC LIMIT 0, 50"
 }
-new_page() { # as the branch's store sends it (the project's oldest kept day read before)
+new_page() { # per-week rows (the project's oldest kept day read before, as a store would)
   echo "SELECT issue_key AS fingerprint, $2($1) AS $3 FROM (SELECT fingerprint AS issue_key, $1 FROM $db.issue_sums WHERE project_id = 1 AND week > $cut_week AND $tab UNION ALL SELECT fingerprint AS issue_key, $1 FROM $db.issue_days WHERE project_id = 1 AND day < toDateTime($cut_week, 'UTC') + 7 * 86400 AND $tab) GROUP BY fingerprint ORDER BY $3 DESC, fingerprint ASC LIMIT 0, 50"
 }
 alt_page() { # one row per issue read FINAL (not grouped), the issues first seen before the oldest kept day counted from issue_days
