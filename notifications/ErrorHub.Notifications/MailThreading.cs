@@ -1,5 +1,6 @@
 using ErrorHub.Notifications.Delivery;
 using ErrorHub.Storage;
+using Microsoft.Extensions.Options;
 
 namespace ErrorHub.Notifications;
 
@@ -10,7 +11,7 @@ namespace ErrorHub.Notifications;
 /// about the other (the store counts the merged issue's events for it, and a merged issue is no issue of its own), so
 /// they answer the other's thread. The digest is about no issue and in no thread.
 /// </summary>
-internal sealed class MailThreading(INotificationStore outbox)
+internal sealed class MailThreading(INotificationStore outbox, IOptions<NotificationOptions> options)
 {
     /// <summary>
     /// Records <paramref name="notification"/> (about its <see cref="Notification.Fingerprint"/>) in the issue's thread:
@@ -33,7 +34,7 @@ internal sealed class MailThreading(INotificationStore outbox)
         var recorded = await outbox.AddNotificationAsync(notification with { Subject = subject }, cancellationToken);
         if (recorded)
         {
-            await outbox.StartMailThreadAsync(notification.ProjectId, fingerprint, new MailThread(NotificationMessages.MessageId(notification.Id), subject, notification.CreatedAt), cancellationToken);
+            await outbox.StartMailThreadAsync(notification.ProjectId, fingerprint, new MailThread(NotificationMessages.MessageId(notification.Id, options.Value.Smtp.From), subject, notification.CreatedAt), cancellationToken);
         }
 
         return recorded;

@@ -575,7 +575,16 @@ internal sealed class NotificationCycle(
         var from = DigestTime(firstDay).AddDays(-1);
         var late = firstDay < digestDay || context.Now - to > TimeSpan.FromHours(1);
         var key = $"digest:{rule.Id}:{digestDay:yyyy-MM-dd}";
-        var mail = await ComposeDigestAsync(context.Project, rule.Filter, from, to, context.Now, key, onRequest: false, late, cancellationToken);
+        var digest = await ComposeDigestAsync(context.Project, rule.Filter, from, to, context.Now, key, onRequest: false, late, cancellationToken);
+
+        // As Sentry sends no report without data: a day without an event, a new issue, a regression, a resolution or an
+        // alert held back is no news, and a daily mail saying so teaches a team to ignore the digest.
+        if (digest.IsEmpty)
+        {
+            return;
+        }
+
+        var mail = DigestMails.Compose(digest);
 
         // Not subject to the hourly cap: it is the one mail that sums up what the cap held back.
         await outbox.AddNotificationAsync(
@@ -595,7 +604,7 @@ internal sealed class NotificationCycle(
     /// one at its hour, or one an admin or member asked for on the Alerts page (<paramref name="onRequest"/>, recorded under
     /// its own key, never as the day's). Its totals are compared with those of as long a stretch before it.
     /// </summary>
-    internal async Task<MailContent> ComposeDigestAsync(
+    internal async Task<Digest> ComposeDigestAsync(
         Project projectInfo, EventFilter filter, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, string key, bool onRequest, bool late, CancellationToken cancellationToken)
     {
         var due = to;
@@ -639,7 +648,7 @@ internal sealed class NotificationCycle(
             OnRequest = onRequest,
             Late = late,
         };
-        return DigestMails.Compose(digest);
+        return digest;
     }
 
     /// <summary>

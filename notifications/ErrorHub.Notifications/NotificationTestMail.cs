@@ -74,7 +74,7 @@ public sealed class NotificationTestMail
             ?? settings.Rules.FirstOrDefault(r => r.Trigger == AlertTrigger.DailyDigest);
         var now = _time.GetUtcNow();
         var key = "digest-on-request:" + Guid.NewGuid().ToString("N");
-        var mail = await _cycle.ComposeDigestAsync(project!, rule?.Filter ?? new EventFilter(null, null), now.AddDays(-1), now, now, key, onRequest: true, late: false, cancellationToken);
+        var mail = DigestMails.Compose(await _cycle.ComposeDigestAsync(project!, rule?.Filter ?? new EventFilter(null, null), now.AddDays(-1), now, now, key, onRequest: true, late: false, cancellationToken));
         return await SendNowAsync(projectId, "digest-on-request", mail, mailbox!.Address, now, cancellationToken, key);
     }
 

@@ -59,6 +59,9 @@ public sealed class ClockJumpTests(SmtpServerFixture smtp) : IAsyncLifetime
         await _harness.Settings.SaveAsync(shop.Id, new AlertSettings { Rules = [new AlertRule("digest", AlertTrigger.DailyDigest)] });
         await _harness.RoundAsync();
         var digestTime = new DateTimeOffset(2026, 3, 3, 8, 0, 0, TimeSpan.Zero);
+
+        // A crash in each digest's day: a day without news sends no digest.
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, digestTime.AddHours(-2)), Crashes.Checkout(shop.Id, digestTime.AddHours(2)));
         _harness.Time.Advance(digestTime - _harness.Time.GetUtcNow() + TimeSpan.FromMinutes(1));
         await RoundsAsync();
         smtp.Messages().Should().ContainSingle();

@@ -64,7 +64,7 @@ public sealed class MailThreadAndListHeaderTests(SmtpServerFixture smtp) : IAsyn
             Header(mail, "List-Unsubscribe-Post").Should().Be("List-Unsubscribe=One-Click");
             links.Read(Token(mail)).Should().Be(new UnsubscribeRequest(UnsubscribeStatus.Valid, member.Id, shop.Id, AlertTrigger.NewIssue), "the link turns off this member's new-issue mail of this project, nothing else");
             mail.TextBody.Should().Contain("You get \"New issue\" mails of Web shop on ErrorHub as a member of the project").And.Contain(Header(mail, "List-Unsubscribe").Trim('<', '>'));
-            mail.HtmlBody.Should().Contain("as a member of the project").And.Contain(">Unsubscribe</a>");
+            mail.HtmlBody.Should().Contain("as a member of the project").And.Contain(">Turn them off for this project with one click</a>");
         }
 
         var shared = byRecipient["oncall@example.com"];

@@ -446,6 +446,7 @@ public sealed class TriggerTests(SmtpServerFixture smtp) : IAsyncLifetime
             .And.MatchRegex(@"Resolved:\s+1\b");
         digest.HtmlBody.Should().Contain("New issues");
 
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, digestTime.AddHours(2), "fp-fresh")); // news for the next day's digest
         _harness.Time.Advance(TimeSpan.FromDays(1));
         await _harness.RoundAsync();
         smtp.Messages().Should().HaveCount(2, "one digest a day");

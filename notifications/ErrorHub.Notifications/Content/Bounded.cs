@@ -48,6 +48,22 @@ internal static class Bounded
     }
 
     /// <summary>
+    /// <see cref="Text"/> for a name or a subject: a value too long is cut after its last whole word (when that keeps at
+    /// least half of it), so an inbox list shows "Payment declined for order…" rather than "Payment declined for ord…".
+    /// </summary>
+    public static string Phrase(string? value, int max)
+    {
+        var line = Text(value, max * 2);
+        if (line.Length <= max)
+        {
+            return line;
+        }
+
+        var space = line.LastIndexOf(' ', max - 1);
+        return space >= max / 2 ? line[..space].TrimEnd() + "…" : Text(line, max);
+    }
+
+    /// <summary>
     /// Characters that change the order text is shown in or show nothing at all: the bidirectional marks, embeddings,
     /// overrides and isolates (U+202E shows <c>exe.png</c> for <c>gnp.exe</c>; the isolates U+2066-U+2069 and the Arabic
     /// letter mark were let through before), and the zero-width space, word joiner and BOM, which hide inside a word. Shown

@@ -18,6 +18,9 @@ internal sealed record Digest(string ProjectName, DateTimeOffset From, DateTimeO
 
     /// <summary>Recorded well after its hour (the store did not answer, or no server ran): it says so, and which days it covers.</summary>
     public bool Late { get; init; }
+
+    /// <summary>Nothing happened in its days: no event, new issue, regression or resolution, and no alert held back.</summary>
+    public bool IsEmpty => Totals.Events == 0 && NewIssueCount == 0 && Regressions.Count == 0 && Resolved.Count == 0 && HeldBack == 0;
 }
 
 internal static class DigestMails
@@ -29,7 +32,7 @@ internal static class DigestMails
         var firstDay = digest.From.UtcDateTime.AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var kind = digest.OnRequest ? "Digest on request" : "Daily digest";
         var covers = days == 1 ? day : $"{firstDay} to {day}";
-        var subject = $"[{Bounded.Text(digest.ProjectName, 60)}] {kind} {covers}{(digest.Late ? " (late)" : "")}: {MailWriter.Count(digest.NewIssueCount, "new issue")}, {MailWriter.Count(digest.Totals.Events, "event")}";
+        var subject = $"[{Bounded.Phrase(digest.ProjectName, 60)}] {kind} {covers}{(digest.Late ? " (late)" : "")}: {MailWriter.Count(digest.NewIssueCount, "new issue")}, {MailWriter.Count(digest.Totals.Events, "event")}";
         var before = days == 1 ? "day before" : $"{days} days before";
         var period = days == 1 ? (digest.Late ? $"the 24 hours to {MailWriter.Time(digest.To)}" : "the last 24 hours") : $"the {days} days to {MailWriter.Time(digest.To)}";
         var mail = new MailWriter()

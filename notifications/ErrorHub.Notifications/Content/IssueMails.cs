@@ -89,7 +89,7 @@ internal static class IssueMails
 
     /// <summary>An issue's thread subject: <c>[shop] NullReferenceException in CheckoutService.Complete</c>, from its first event.</summary>
     public static string Subject(string projectName, IssueSummary issue, ErrorEvent? firstEvent) =>
-        $"[{Bounded.Text(projectName, 60)}] {Headline(issue, firstEvent)}";
+        $"[{Bounded.Phrase(projectName, 60)}] {Headline(issue, firstEvent)}";
 
     /// <summary>What the alert is about, in the words of its subject: "New issue", "Frequent issue".</summary>
     public static string Kind(AlertTrigger trigger) => trigger switch
@@ -109,7 +109,7 @@ internal static class IssueMails
         var headline = type.Length > 0 && culprit.Length > 0 ? $"{type} in {culprit}"
             : type.Length > 0 ? type
             : issue.Title;
-        return Bounded.Text(headline, 120);
+        return Bounded.Phrase(headline, 120);
     }
 
     /// <summary>

@@ -30,7 +30,16 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
 {
     private const string UndisclosedRecipients = "undisclosed-recipients";
 
-    public static string MessageId(Guid notificationId) => notificationId.ToString("N") + "@errorhub";
+    /// <summary>
+    /// <c>&lt;notification id&gt;@&lt;the sender's domain&gt;</c>, as Sentry and most automatic senders make theirs: the same
+    /// for a resend, and the right side a real domain (a bare word looks like a sender that does not know its own host).
+    /// </summary>
+    public static string MessageId(Guid notificationId, string? from) => notificationId.ToString("N") + "@" + MessageIdDomain(from);
+
+    private static string MessageIdDomain(string? from) =>
+        MailboxAddress.TryParse(from ?? "", out var sender) && sender.Domain is { Length: > 0 } domain && !domain.Contains('[', StringComparison.Ordinal)
+            ? domain.Trim().ToLowerInvariant()
+            : "errorhub";
 
     public async Task<OutgoingMail> CreateAsync(Notification notification, MailboxAddress from, CancellationToken cancellationToken)
     {
@@ -124,7 +133,7 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
         var message = new MimeMessage
         {
             Subject = notification.Subject,
-            MessageId = MessageId(notification.Id),
+            MessageId = MessageId(notification.Id, from.Address),
             Date = notification.CreatedAt,
         };
         message.From.Add(from);
@@ -186,8 +195,21 @@ internal sealed class NotificationMessages(IProjectStore projects, IAccessStore 
     private static (string Text, string Html) WithWhy(string text, string html, string why, Uri? link)
     {
         var line = link is null ? why + "." : why + ":\n" + link.AbsoluteUri;
-        var htmlLine = new StringBuilder("<p style=\"font-size:12px;color:#666;margin:8px 0 0\">").Append(HtmlEncoder.Default.Encode(why));
-        htmlLine.Append(link is null ? "." : ": <a href=\"" + HtmlEncoder.Default.Encode(link.AbsoluteUri) + "\" style=\"color:#0b5cad\">Unsubscribe</a>");
+        var htmlLine = new StringBuilder("<p style=\"font-size:12px;color:#666;margin:8px 0 0\">");
+        if (link is null)
+        {
+            htmlLine.Append(HtmlEncoder.Default.Encode(why)).Append('.');
+        }
+        else
+        {
+            // The link is the words that say what it does ("Turn them off for this project with one click"), as in the
+            // footer above it, so the HTML part says what the text part says; until December 2026 it read "Unsubscribe".
+            var cut = why.LastIndexOf(". ", StringComparison.Ordinal);
+            var (lead, action) = cut < 0 ? ("", why) : (why[..(cut + 2)], why[(cut + 2)..]);
+            htmlLine.Append(HtmlEncoder.Default.Encode(lead)).Append("<a href=\"").Append(HtmlEncoder.Default.Encode(link.AbsoluteUri))
+                .Append("\" style=\"color:#0b5cad\">").Append(HtmlEncoder.Default.Encode(action)).Append("</a>");
+        }
+
         htmlLine.Append("</p>");
         const string End = "</body></html>";
         var at = html.LastIndexOf(End, StringComparison.Ordinal);
