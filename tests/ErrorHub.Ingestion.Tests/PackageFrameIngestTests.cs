@@ -77,7 +77,7 @@ public sealed class PackageFrameIngestTests(IngestHostFixture fixture) : IClassF
 
         var stored = (await Host.Issues.GetEventAsync(IngestHost.ProjectId, after.Id))!;
         stored.Fingerprint.Should().Be(versionEight, "the upgraded SDK's event lands in the issue version 8 made");
-        stored.GroupingVersion.Should().Be(16);
+        stored.GroupingVersion.Should().Be(17);
         stored.LegacyFingerprint.Should().Be(versionEight);
         (await Host.Issues.GetEventAsync(IngestHost.ProjectId, before.Id))!.Fingerprint.Should().Be(versionEight);
         (await Host.Issues.GetIssueAsync(IngestHost.ProjectId, versionEight))!.EventCount.Should().Be(3);

@@ -778,6 +778,13 @@ internal static partial class Grouper
                 components.Add(new GroupingComponent(GroupingComponent.Status, status));
             }
 
+            if (rules.ComErrorCode && appFrame is not null && ComErrorCode.Of(exception.Type, exception.Value) is { } errorCode)
+            {
+                // Version 17: one interop call of the app's fails in several ways from the same frames, and beside an app frame the message
+                // does not count; the HRESULT says which failure it was, in any language the message is printed in.
+                components.Add(new GroupingComponent(ComErrorCode.Kind, errorCode));
+            }
+
             if (unquotedOnly is not null && components.Count(c => c.Counts) == 2)
             {
                 // Version 6: names read only without quotes count where nothing else tells the failure: where the message counts

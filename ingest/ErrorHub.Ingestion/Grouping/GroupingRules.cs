@@ -19,7 +19,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// a failure with no frame of the app's code by the request's handler where that handler is a library's method in the stack (the Identity UI's
 /// Razor Pages: docs/grouping.md, "Version 14"); version 15 is version 14 keying a library's own exception type without an app frame by the method
 /// that threw it (docs/grouping.md, "Version 15"); version 16 is version 15 passing over, on an event whose frames carry no assembly (a text trace),
-/// the frames of the library whose own exception it is, for the app's frame below them (docs/grouping.md, "Version 16"). Version 4 is version 3 with
+/// the frames of the library whose own exception it is, for the app's frame below them (docs/grouping.md, "Version 16"); version 17 is version 16
+/// counting, beside an app frame, the HRESULT a COM error's message reports (docs/grouping.md, "Version 17"). Version 4 is version 3 with
 /// more client libraries as framework code and the names a frameless message quotes (docs/grouping.md, "Version 4");
 /// version 3 is version 2 with more general .NET knowledge ("Version 3"): more framework namespaces, throw
 /// helpers written as local functions, and UI frameworks' thread checks as guards. Every older version stays
@@ -34,7 +35,7 @@ internal sealed class GroupingRules
         bool typeNamesWithoutFrames = false, bool nullDereferenceMethod = false, bool settersPassTheirValue = false, bool microsoftProductsOnly = false,
         bool packagesAreLibraries = false, bool entryPointHandlersByEndpoint = false, bool endpointStandsForHandler = false, bool handlerMethodStandsIn = false,
         bool throwHelperOwnerThrew = false, bool endpointMiddlewareCallsHandler = false, bool libraryHandlerStandsIn = false,
-        bool ownExceptionMethod = false, bool ownLibraryPassedOver = false)
+        bool ownExceptionMethod = false, bool ownLibraryPassedOver = false, bool comErrorCode = false)
     {
         Version = version;
         Previous = previous;
@@ -58,6 +59,7 @@ internal sealed class GroupingRules
         LibraryHandlerStandsIn = libraryHandlerStandsIn;
         OwnExceptionMethod = ownExceptionMethod;
         OwnLibraryPassedOver = ownLibraryPassedOver;
+        ComErrorCode = comErrorCode;
     }
 
     public static GroupingRules V2 { get; } = new(2, previous: null, [], localThrowHelpers: false, threadChecksAreGuards: false);
@@ -211,8 +213,19 @@ internal sealed class GroupingRules
         microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
         throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true, ownExceptionMethod: true, ownLibraryPassedOver: true);
 
+    /// <summary>
+    /// Version 16 and: beside a frame of the app's code, a COM error counts the HRESULT its message reports (<see cref="Grouping.ComErrorCode"/>):
+    /// version 16 counted the type, the framework's throw site and the app frame, where the message does not count, so one app method's interop
+    /// call failing with two error codes was one issue (docs/grouping.md, "Version 17").
+    /// </summary>
+    public static GroupingRules V17 { get; } = new(17, V16, [], localThrowHelpers: true, threadChecksAreGuards: true, framelessNames: true, httpStatus: true,
+        messageLoopEntryIsNotApp: true, unquotedTypeNames: true, typeNamesWithoutFrames: true, nullDereferenceMethod: true, settersPassTheirValue: true,
+        microsoftProductsOnly: true, packagesAreLibraries: true, entryPointHandlersByEndpoint: true, endpointStandsForHandler: true, handlerMethodStandsIn: true,
+        throwHelperOwnerThrew: true, endpointMiddlewareCallsHandler: true, libraryHandlerStandsIn: true, ownExceptionMethod: true, ownLibraryPassedOver: true,
+        comErrorCode: true);
+
     /// <summary>The rules ingest groups by.</summary>
-    public static GroupingRules Current => V16;
+    public static GroupingRules Current => V17;
 
     public int Version { get; }
 
@@ -309,6 +322,9 @@ internal sealed class GroupingRules
     /// </summary>
     public bool OwnLibraryPassedOver { get; }
 
+    /// <summary>Beside an app frame, a COM error counts the HRESULT its message reports (<see cref="Grouping.ComErrorCode.Of"/>).</summary>
+    public bool ComErrorCode { get; }
+
     /// <summary>
     /// Whether this version can group the event otherwise than <see cref="Previous"/>: only then is the
     /// previous version's fingerprint computed. Errs on the side of yes (a cheap test of names), and reads
@@ -336,6 +352,7 @@ internal sealed class GroupingRules
         var addsHelperOwner = ThrowHelperOwnerThrew && !Previous.ThrowHelperOwnerThrew;
         var addsOwnExceptionMethod = OwnExceptionMethod && !Previous.OwnExceptionMethod;
         var addsOwnLibrary = OwnLibraryPassedOver && !Previous.OwnLibraryPassedOver && !Grouper.CarriesAssemblies(incoming);
+        var addsComErrorCode = ComErrorCode && !Previous.ComErrorCode;
 
         // An event without an endpoint tag (most: a worker's, a desktop app's) cannot be grouped otherwise by the endpoint rule.
         var addsEndpoints = EntryPointHandlersByEndpoint && !Previous.EntryPointHandlersByEndpoint && Grouper.EndpointName(incoming) is not null;
@@ -371,7 +388,8 @@ internal sealed class GroupingRules
                 || (addsNullDereferenceMethod && DotNetFrames.IsNullDereference(exceptions[e].Type) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
                 || (addsSetters && HasPropertySetter(exceptions[e].Frames) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
                 || (addsOwnExceptionMethod && ThrownByOwnLibrary(exceptions[e]) && !HasAppFrameBesidesEntryPoint(exceptions[e].Frames))
-                || (addsOwnLibrary && ThrownByOwnLibrary(exceptions[e])))
+                || (addsOwnLibrary && ThrownByOwnLibrary(exceptions[e]))
+                || (addsComErrorCode && Grouping.ComErrorCode.Of(exceptions[e].Type, exceptions[e].Value) is not null))
             {
                 return true;
             }

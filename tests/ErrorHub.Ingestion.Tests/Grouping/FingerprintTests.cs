@@ -15,7 +15,7 @@ public sealed class FingerprintTests
         var grouped = Grouper.Group(Checkout());
 
         grouped.Fingerprint.Should().MatchRegex("^[0-9a-f]{32}$");
-        grouped.Version.Should().Be(16);
+        grouped.Version.Should().Be(17);
     }
 
     [Fact]

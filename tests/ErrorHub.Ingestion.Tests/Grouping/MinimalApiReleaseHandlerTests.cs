@@ -84,7 +84,7 @@ public sealed class MinimalApiReleaseHandlerTests
 
         var grouped = Grouper.Group(stack.Event);
 
-        grouped.Version.Should().Be(16);
+        grouped.Version.Should().Be(17);
         grouped.Components.Should().Equal(
             new GroupingComponent(GroupingComponent.Type, "NullReferenceException"),
             new GroupingComponent(GroupingComponent.ThrowSite, Grouper.InlinedHandlerSite, Counts: false),

@@ -41,7 +41,10 @@ namespace ErrorHub.Benchmarks;
 /// it by the method and also computes version 10's fingerprint, and by version 10), <c>group-v11</c> (the web-shop event grouped by version 11: the
 /// baseline of <c>group</c> under version 12), <c>group-helper</c> and <c>group-helper-v11</c> (an <c>async void</c> action's
 /// <c>ObjectDisposedException</c> from the request's features after the response, thrown by <c>FeatureReferences</c>' own throw helper, grouped by
-/// version 12, which keys it by that helper's type and also computes version 11's fingerprint, and by version 11),
+/// version 12, which keys it by that helper's type and also computes version 11's fingerprint, and by version 11), <c>group-v16</c> (the web-shop
+/// event grouped by version 16: the baseline of <c>group</c> under version 17), <c>group-com</c> and <c>group-com-v16</c> (an Excel add-in's
+/// <c>COMException</c> beside its app frame, its HRESULT in the message, grouped by version 17, which counts the code and also computes version 16's
+/// fingerprint, and by version 16),
 /// <c>rows</c> (that, then every column of each event's ClickHouse row computed, as the driver does when it encodes the insert);
 /// on the batches <c>ingest-load</c> sends (20 distinct failures among 100 events): <c>validate</c> (what a request does with the
 /// journal on: inflate and validate), <c>validate-decode</c> (the same with the whole batch decoded into events to validate it, as
@@ -104,6 +107,9 @@ internal static class DecodeCost
         var inlinedMethodBody = InlinedHandlerBatch("GET /static/profile", "HTTP: GET /static/profile => Profile", handler: "Handlers.Profile");
         var helperBody = FrameworkOnlyBatch("System.ObjectDisposedException",
             "IFeatureCollection has been disposed.\nObject name: 'Collection'.", OwnThrowHelperFrames, inApp: type => type.StartsWith("Scenarios.", StringComparison.Ordinal));
+        // Version 17: a COM error beside an app frame whose message reports its HRESULT, the events that also compute version 16's fingerprint.
+        var comBody = FrameworkOnlyBatch("System.Runtime.InteropServices.COMException", "Exception from HRESULT: 0x800A03EC", ComFrames,
+            inApp: type => type.StartsWith("Scenarios.", StringComparison.Ordinal));
         var setterBody = FrameworkOnlyBatch("System.ArgumentOutOfRangeException",
             "The value must be greater than or equal to zero and less than the console's buffer size in that dimension.", SetterFrames);
 
@@ -157,13 +163,16 @@ internal static class DecodeCost
                 "group-v11" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V11),
                 "group-helper" => () => ScrubGroup(decoder, scrubber, helperBody),
                 "group-helper-v11" => () => ScrubGroup(decoder, scrubber, helperBody, ErrorHub.Ingestion.Grouping.GroupingRules.V11),
+                "group-v16" => () => ScrubGroup(decoder, scrubber, body, ErrorHub.Ingestion.Grouping.GroupingRules.V16),
+                "group-com" => () => ScrubGroup(decoder, scrubber, comBody),
+                "group-com-v16" => () => ScrubGroup(decoder, scrubber, comBody, ErrorHub.Ingestion.Grouping.GroupingRules.V16),
                 "prepare" => () => preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _).Count,
                 "rows" => () => EncodeRows(preparer.Prepare(1, body, DateTimeOffset.UtcNow, out _)),
                 "validate" => () => Validate(preparer, loadGzipped, limits),
                 "validate-decode" => () => ValidateByDecoding(decoder, loadGzipped, limits),
                 "prepare-load" => () => preparer.Prepare(1, loadBody, DateTimeOffset.UtcNow, out _).Count,
                 "flush" => () => Flush(preparer, loadGzipped, limits, rows),
-                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-v9, group-inlined, group-inlined-v9, group-v10, group-inlined-method, group-inlined-method-v10, group-v11, group-helper, group-helper-v11, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
+                _ => throw new ArgumentException($"unknown scope '{scope}': decode, normalize, gunzip, scrub, group, group-http, group-v5, group-loop, group-loop-v5, group-v6, group-v7, group-msapp, group-msapp-v7, group-v9, group-inlined, group-inlined-v9, group-v10, group-inlined-method, group-inlined-method-v10, group-v11, group-helper, group-helper-v11, group-v16, group-com, group-com-v16, group-null, group-null-v6, group-setter, group-setter-v6, prepare, rows, validate, validate-decode, prepare-load, flush or all"),
             };
 
             // Warm until tiered compilation has promoted the hot methods.
@@ -333,6 +342,12 @@ internal static class DecodeCost
         ("Microsoft.AspNetCore.Http.DefaultHttpResponse", "get_HasStarted"), ("Microsoft.AspNetCore.Http.HttpResponseWritingExtensions", "WriteAsync"),
         ("Scenarios.Controllers.AsyncVoidController+<Get>d__0", "MoveNext"),
         ("System.Runtime.CompilerServices.AsyncMethodBuilderCore+<>c", "<ThrowAsync>b__7_0"), ("System.Threading.ExecutionContext", "RunInternal"),
+    ];
+
+    private static readonly (string Type, string Function)[] ComFrames =
+    [
+        ("System.RuntimeType", "ForwardCallToInvokeMember"), ("Microsoft.Office.Interop.Excel.Range", "set__Default"),
+        ("Scenarios.Export.Store", "PrepareStoreSheet"), ("Scenarios.Export.Store", "WriteToWorksheet"), ("Scenarios.Export.ExportViewModel", "DoExport"),
     ];
 
     private static readonly (string Type, string Function)[] NullDereferenceFrames =

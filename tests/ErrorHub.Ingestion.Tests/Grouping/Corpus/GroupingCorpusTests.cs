@@ -15,7 +15,7 @@ namespace ErrorHub.Ingestion.Tests.Grouping.Corpus;
 public sealed class GroupingCorpusTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Just under what version 16 reaches on the whole corpus today (0.810 and 0.963 with held-out-22, a sample of one bug reported from runtimes in several languages and
+    /// Just under what version 16 reached on the whole corpus (version 17 reaches 0.816 and 0.964: the floors stay; 0.810 and 0.963 with held-out-22, a sample of one bug reported from runtimes in several languages and
     /// across an app's releases, and of look-alikes, when the floors were 0.813 and 0.963; 0.814 and 0.964 with held-out-21, a sample of ASP.NET Core apps' data, JSON, HTTP, DI and Blazor failures,
     /// most of its reports cut above the app's frames; 0.844 and 0.968 before it, when the floors were 0.843 and 0.967, raised with version 16); version 15 reached 0.8267 and 0.964 with held-out-20, a sample of FTP and MQTT clients' failures
     /// and one app's FTP uploader on two FTP clients, which version 15 groups worst of all samples, when the floors were 0.826 and 0.963; 0.8401 and 0.9669 with
@@ -81,6 +81,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         var v14 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V14).Fingerprint).ToList();
         var v15 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V15).Fingerprint).ToList();
         var v16 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V16).Fingerprint).ToList();
+        var v17 = traces.Select(t => Grouper.Group(t.Event, GroupingRules.V17).Fingerprint).ToList();
         var scoreV1 = ClusteringScore.Of(labels, v1);
         var scoreV2 = ClusteringScore.Of(labels, v2);
         var scoreV3 = ClusteringScore.Of(labels, v3);
@@ -113,6 +114,8 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine(Line("version 15", scoreV15));
         var scoreV16 = ClusteringScore.Of(labels, v16);
         output.WriteLine(Line("version 16", scoreV16));
+        var scoreV17 = ClusteringScore.Of(labels, v17);
+        output.WriteLine(Line("version 17", scoreV17));
         output.WriteLine(InlinedThrowSiteSplits(traces, v11));
         var pooled = Enumerable.Range(0, traces.Count).Where(i => PlainSamples.Contains(traces[i].Set)).ToList();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain samples pooled ({string.Join(", ", PlainSamples)}): {pooled.Count} traces, {pooled.Select(i => labels[i]).Distinct().Count()} bugs"));
@@ -133,9 +136,12 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         output.WriteLine(Line("    version 15", allPooledV15));
         var allPooledV16 = ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v16[i]).ToList());
         output.WriteLine(Line("    version 16", allPooledV16));
+        var allPooledV17 = ClusteringScore.Of(allPooled.Select(i => labels[i]).ToList(), allPooled.Select(i => v17[i]).ToList());
+        output.WriteLine(Line("    version 17", allPooledV17));
         var versionTwelve = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         var versionFifteen = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         var versionSixteen = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
+        var versionSeventeen = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         var heldOut = new List<(string Set, ClusteringScore Previous, ClusteringScore Current)>();
         foreach (var set in traces.Select(t => t.Set).Distinct().OrderBy(s => s, StringComparer.Ordinal))
         {
@@ -166,17 +172,21 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
             var sixteen = ClusteringScore.Of(setLabels, members.Select(i => v16[i]).ToList());
             output.WriteLine(Line("    version 16", sixteen));
             versionSixteen.Add((set.Length == 0 ? "(the rules' own)" : set, fifteen, sixteen));
+            var seventeen = ClusteringScore.Of(setLabels, members.Select(i => v17[i]).ToList());
+            output.WriteLine(Line("    version 17", seventeen));
+            versionSeventeen.Add((set.Length == 0 ? "(the rules' own)" : set, sixteen, seventeen));
             if (set.Length > 0)
             {
                 heldOut.Add((set, previous, current));
             }
         }
 
-        output.WriteLine(Mistakes(traces, v16));
+        output.WriteLine(Mistakes(traces, v17));
         output.WriteLine(Changes(traces, v7, v8, GroupingRules.V7, GroupingRules.V8));
         output.WriteLine(Changes(traces, v11, v12, GroupingRules.V11, GroupingRules.V12));
         output.WriteLine(Changes(traces, v14, v15, GroupingRules.V14, GroupingRules.V15));
         output.WriteLine(Changes(traces, v15, v16, GroupingRules.V15, GroupingRules.V16));
+        output.WriteLine(Changes(traces, v16, v17, GroupingRules.V16, GroupingRules.V17));
 
         // The corpus's traces are text: no report says which assembly came from a NuGet package, so version 9 reads them as version 8.
         v9.Should().Equal(v8, "version 9 reads only the package fact an SDK sends, which no trace of the corpus carries");
@@ -198,6 +208,13 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         });
         allPooledV16.PairwiseF1.Should().BeGreaterThan(allPooledV15.PairwiseF1, "version 16 was accepted for its gain on every plain sample pooled");
         allPooledV16.BCubedF1.Should().BeGreaterThan(allPooledV15.BCubedF1, "version 16 was accepted for its gain on every plain sample pooled");
+        versionSeventeen.Should().AllSatisfy(s =>
+        {
+            s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 17 loses nothing on any set ({s.Set})");
+            s.Current.BCubedF1.Should().BeGreaterThanOrEqualTo(s.Previous.BCubedF1, $"version 17 loses nothing on any set ({s.Set})");
+        });
+        allPooledV17.PairwiseF1.Should().BeGreaterThan(allPooledV16.PairwiseF1, "version 17 was accepted for its gain on every plain sample pooled");
+        allPooledV17.BCubedF1.Should().BeGreaterThan(allPooledV16.BCubedF1, "version 17 was accepted for its gain on every plain sample pooled");
         versionTwelve.Should().AllSatisfy(s =>
         {
             s.Current.PairwiseF1.Should().BeGreaterThanOrEqualTo(s.Previous.PairwiseF1, $"version 12 loses nothing on any set ({s.Set})");
@@ -206,8 +223,9 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         traces.Should().HaveCountGreaterThanOrEqualTo(150);
         labels.Distinct().Should().HaveCountGreaterThanOrEqualTo(50);
         // The whole corpus fell below the pairwise goal with held-out-17 (0.848; 0.840 with held-out-19, 0.827 with held-out-20, 0.844 with version 16, 0.814 with held-out-21, 0.810 with held-out-22): its floor is asserted, the goal on the sets that reach it.
-        scoreV16.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseFloor);
-        scoreV16.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
+        scoreV17.PairwiseF1.Should().BeGreaterThanOrEqualTo(PairwiseFloor);
+        scoreV17.BCubedF1.Should().BeGreaterThanOrEqualTo(BCubedGoal).And.BeGreaterThanOrEqualTo(BCubedFloor);
+        scoreV17.PairwiseF1.Should().BeGreaterThan(scoreV16.PairwiseF1, "version 17 exists to group better than version 16");
         scoreV16.PairwiseF1.Should().BeGreaterThan(scoreV15.PairwiseF1, "version 16 exists to group better than version 15");
         scoreV2.PairwiseF1.Should().BeGreaterThan(scoreV1.PairwiseF1, "version 2 exists to group better than version 1");
         scoreV3.PairwiseF1.Should().BeGreaterThan(scoreV2.PairwiseF1, "version 3 exists to group better than version 2");
@@ -244,7 +262,7 @@ public sealed class GroupingCorpusTests(ITestOutputHelper output)
         {
             var current = Grouper.Group(trace.Event);
             var expected = new List<string>();
-            foreach (var older in new[] { GroupingRules.V15, GroupingRules.V14, GroupingRules.V13, GroupingRules.V12, GroupingRules.V11, GroupingRules.V10, GroupingRules.V9, GroupingRules.V8, GroupingRules.V7, GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
+            foreach (var older in new[] { GroupingRules.V16, GroupingRules.V15, GroupingRules.V14, GroupingRules.V13, GroupingRules.V12, GroupingRules.V11, GroupingRules.V10, GroupingRules.V9, GroupingRules.V8, GroupingRules.V7, GroupingRules.V6, GroupingRules.V5, GroupingRules.V4, GroupingRules.V3, GroupingRules.V2 })
             {
                 var fingerprint = Grouper.Group(trace.Event, older).Fingerprint;
                 if (fingerprint != current.Fingerprint && !expected.Contains(fingerprint))
