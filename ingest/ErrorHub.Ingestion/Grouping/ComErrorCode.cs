@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ErrorHub.Storage.Events;
 
 namespace ErrorHub.Ingestion.Grouping;
 
@@ -12,8 +13,8 @@ namespace ErrorHub.Ingestion.Grouping;
 /// </summary>
 internal static partial class ComErrorCode
 {
-    /// <summary>The component's kind ("Why grouped" shows a kind it has no label for as it is).</summary>
-    public const string Kind = "hresult";
+    /// <summary>The component's kind, shown as "COM error code" under "Why grouped".</summary>
+    public const string Kind = GroupingComponent.ErrorCode;
 
     private const string Fail = "0x80004005";
 

@@ -130,6 +130,9 @@ public sealed record GroupingComponent(string Kind, string Value, bool Counts = 
     /// <summary>The HTTP status an HTTP client's exception reports ("404", "5xx"), beside its frames (grouping version 5).</summary>
     public const string Status = "status";
 
+    /// <summary>The HRESULT a COM error's message reports, beside its app frame (grouping version 17).</summary>
+    public const string ErrorCode = "hresult";
+
     /// <summary>The parameterized message: only when no frame says where the failure is.</summary>
     public const string Message = "message";
 

@@ -165,6 +165,23 @@ public sealed class IssueDetailsTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_com_error_grouped_by_its_error_code_names_the_code_in_words_not_as_the_stored_kind()
+    {
+        var components = new GroupingComponent[]
+        {
+            new(GroupingComponent.Type, "COMException"),
+            new(GroupingComponent.AppFrame, "Shop.Reports.ExcelExport.WriteRange"),
+            new(GroupingComponent.ErrorCode, "0x800A03EC"),
+        };
+        var first = CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com") with { GroupingVersion = 17, GroupingComponents = components };
+
+        var cut = await RenderIssueAsync(CheckoutFingerprint, events: [first]);
+
+        cut.FindAll(".why-grouped dt").Select(term => term.TextContent).Should().Equal("Root cause type", "First app frame", "COM error code");
+        cut.FindAll(".why-grouped dd").Select(value => value.TextContent).Should().Equal("COMException", "Shop.Reports.ExcelExport.WriteRange", "0x800A03EC");
+    }
+
+    [Fact]
     public async Task An_issue_made_by_grouping_version_1_says_so_and_shows_what_version_2_makes_of_the_shown_event()
     {
         var old = CheckoutEvent(OldestId, Now.AddHours(-5), "carol@example.com") with { GroupingVersion = 1 };
