@@ -15,6 +15,13 @@ public sealed record AlertSettings
     /// <summary>Members who do not want a trigger's mail for this project (every member gets every trigger otherwise).</summary>
     public IReadOnlyList<AlertOptOut> OptOuts { get; init; } = [];
 
+    /// <summary>
+    /// What of the stored document could not be read (a value of another type, a rule with an unknown trigger): each took
+    /// its default, for the Alerts page to show. Never stored.
+    /// </summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> ReadProblems { get; init; } = [];
+
     /// <summary>A project that never saved its settings: a mail for every new issue and every regression, and the daily digest.</summary>
     public static AlertSettings Default { get; } = new()
     {
@@ -105,7 +112,7 @@ public sealed class AlertSettingsStore
 
     public async Task<AlertSettings> GetAsync(int projectId, CancellationToken cancellationToken = default) =>
         await _store.GetDocumentAsync(projectId, DocumentKind, cancellationToken) is { } json
-            ? JsonSerializer.Deserialize(json, NotificationsJsonContext.Default.AlertSettings) ?? AlertSettings.Default
+            ? AlertSettingsJson.Read(json)
             : AlertSettings.Default;
 
     /// <summary>
@@ -221,6 +228,66 @@ internal sealed partial class NotificationsJsonContext : JsonSerializerContext;
 internal sealed record WorkerProgress
 {
     internal const string DocumentKind = "worker";
+
+    /// <summary>
+    /// The stored progress, field by field: a value that cannot be read (hand-edited, of another type) starts afresh as in
+    /// the project's first round and is named in <paramref name="unreadable"/>; the others are kept, so one bad value does
+    /// not stop the project's alerts for good.
+    /// </summary>
+    internal static WorkerProgress Read(string json, out IReadOnlyList<string> unreadable)
+    {
+        var problems = new List<string>();
+        unreadable = problems;
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            problems.Add("the whole document");
+            return new WorkerProgress();
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            if (root.ValueKind != JsonValueKind.Null)
+            {
+                problems.Add("the whole document");
+            }
+
+            return new WorkerProgress();
+        }
+
+        var context = NotificationsJsonContext.Default;
+        return new WorkerProgress
+        {
+            NewIssuesSince = Field(root, "newIssuesSince", context.NullableDateTimeOffset, problems),
+            LastDigestDay = Field(root, "lastDigestDay", context.NullableDateOnly, problems),
+            FrequencyCheckedUntil = Field(root, "frequencyCheckedUntil", context.NullableDateTimeOffset, problems),
+            LateWatch = Field(root, "lateWatch", context.LateWatch, problems) is { Hours: not null } watch ? watch : null,
+            WatchingSince = Field(root, "watchingSince", context.NullableDateTimeOffset, problems),
+        };
+    }
+
+    private static T? Field<T>(JsonElement root, string name, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, List<string> problems)
+    {
+        if (!root.TryGetProperty(name, out var element))
+        {
+            return default;
+        }
+
+        try
+        {
+            return element.Deserialize(type);
+        }
+        catch (JsonException)
+        {
+            problems.Add(name);
+            return default;
+        }
+    }
 
     public DateTimeOffset? NewIssuesSince { get; init; }
 

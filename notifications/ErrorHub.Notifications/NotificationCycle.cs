@@ -914,10 +914,21 @@ internal sealed class NotificationCycle(
     internal static AlertTrigger? TriggerOf(string name) =>
         Enum.GetValues<AlertTrigger>().Where(t => TriggerName(t) == name).Select(t => (AlertTrigger?)t).FirstOrDefault();
 
-    private async Task<WorkerProgress> ReadProgressAsync(int projectId, CancellationToken cancellationToken) =>
-        await outbox.GetDocumentAsync(projectId, WorkerProgress.DocumentKind, cancellationToken) is { } json
-            ? JsonSerializer.Deserialize(json, NotificationsJsonContext.Default.WorkerProgress) ?? new WorkerProgress()
-            : new WorkerProgress();
+    private async Task<WorkerProgress> ReadProgressAsync(int projectId, CancellationToken cancellationToken)
+    {
+        if (await outbox.GetDocumentAsync(projectId, WorkerProgress.DocumentKind, cancellationToken) is not { } json)
+        {
+            return new WorkerProgress();
+        }
+
+        var progress = WorkerProgress.Read(json, out var unreadable);
+        if (unreadable.Count > 0)
+        {
+            logger.LogWarning("Project {ProjectId}: the stored notification progress had values that could not be read ({Fields}); they start afresh, as in the project's first round.", projectId, string.Join(", ", unreadable));
+        }
+
+        return progress;
+    }
 
     private Uri IssueLink(int projectId, string fingerprint) =>
         urls.Link(FormattableString.Invariant($"projects/{projectId}/issues/{Uri.EscapeDataString(fingerprint)}"));

@@ -71,7 +71,9 @@ internal static class IssueTriageJson
         }
         catch (JsonException)
         {
-            return state;
+            // A value of another type (a hand edit, an older server): the fields that read stay, so one bad value
+            // does not take the assignee, the ignore and the whole timeline with it.
+            details = ReadFieldByField(json);
         }
 
         return details is null ? state : state with
@@ -83,13 +85,67 @@ internal static class IssueTriageJson
             AssigneeId = details.AssigneeId,
             Actions = details.Actions,
             // "entry": the one entry a state kept until December 2026.
-            Entries = new IssueEntries((details.Entries ?? (details.Entry is { } single ? [single] : [])).Select(entry =>
+            Entries = new IssueEntries((details.Entries ?? (details.Entry is { } single ? [single] : [])).Where(entry => entry is not null).Select(entry =>
                 new IssueChange(state.ProjectId, entry.Fingerprint ?? state.Fingerprint, entry.Id, DateTimeOffset.FromUnixTimeMilliseconds(entry.At), entry.Kind, entry.ActorId, entry.ActorName ?? "")
                 {
                     Text = entry.Text ?? "",
                     Value = entry.Value ?? "",
                 })),
         };
+    }
+
+    private static IssueTriageDetails? ReadFieldByField(string json)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var context = IssueTriageJsonContext.Default;
+            List<IssueTriageEntry>? entries = null;
+            if (root.TryGetProperty("entries", out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                entries = [.. list.EnumerateArray().Select(item => Field(item, context.IssueTriageEntry)).OfType<IssueTriageEntry>()];
+            }
+
+            return new IssueTriageDetails(
+                Field(root, ResolvedAfterReleaseField, context.String),
+                Field(root, IgnoredUntilField, context.NullableInt64),
+                Field(root, IgnoredUntilEventsField, context.NullableInt64),
+                Field(root, IgnoredUntilUsersField, context.NullableInt64),
+                Field(root, AssigneeIdField, context.NullableGuid),
+                Field(root, "actions", context.String),
+                Field(root, "entry", context.IssueTriageEntry),
+                entries);
+        }
+    }
+
+    private static T? Field<T>(JsonElement root, string name, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+        root.TryGetProperty(name, out var element) ? Field(element, type) : default;
+
+    private static T? Field<T>(JsonElement element, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        try
+        {
+            return element.Deserialize(type);
+        }
+        catch (JsonException)
+        {
+            return default;
+        }
     }
 }
 

@@ -130,6 +130,37 @@ public sealed class AlertSettingsHostileInputTests(SmtpServerFixture smtp) : IAs
         (await longer.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("At most 50 extra addresses (61 given)");
     }
 
+    [Fact]
+    public async Task Settings_and_progress_stored_with_nulls_or_values_of_another_type_still_mail_the_next_new_issue_and_a_member_still_turns_mail_off()
+    {
+        var shop = await _harness.CreateProjectAsync("shop");
+        var ana = await _harness.AddMemberAsync(shop, "ana@example.com", "Ana");
+        var bob = await _harness.AddMemberAsync(shop, "bob@example.com", "Bob");
+        await _harness.RoundAsync();
+
+        // Written straight into the store, as an older server or a hand edit left them. Until December 2026 either
+        // document made every round skip the project (a JsonException, or a null list), so none of its mail was sent.
+        await _harness.Outbox.SaveDocumentAsync(shop.Id, AlertSettingsStore.DocumentKind,
+            """{"rules": [{"id": "new", "trigger": "NewIssue", "threshold": "n/a", "environment": 5}, {"id": "pager", "trigger": "PagerDuty"}], "extraAddresses": ["team@example.com", null], "optOuts": null, "theme": "dark"}""");
+        var progress = await _harness.Outbox.GetDocumentAsync(shop.Id, WorkerProgress.DocumentKind);
+        progress.Should().NotBeNull();
+        await _harness.Outbox.SaveDocumentAsync(shop.Id, WorkerProgress.DocumentKind, progress!.Replace("\"lastDigestDay\":", "\"lastDigestDay\":{\"day\":1},\"ignored\":", StringComparison.Ordinal));
+
+        var settings = await _harness.Settings.GetAsync(shop.Id);
+        settings.Rules.Should().ContainSingle().Which.Should().Be(new AlertRule("new", AlertTrigger.NewIssue));
+        settings.ExtraAddresses.Should().Equal("team@example.com");
+        settings.OptOuts.Should().BeEmpty();
+        settings.ReadProblems.Should().HaveCount(4);
+
+        (await _harness.Settings.TurnOffAsync(shop.Id, bob.Id, AlertTrigger.NewIssue)).Should().BeTrue("an unsubscribe link works on a document it cannot fully read");
+        _harness.Time.Advance(TimeSpan.FromMinutes(1));
+        await _harness.InsertAsync(Crashes.Checkout(shop.Id, _harness.Time.GetUtcNow()));
+        await _harness.RoundAsync();
+
+        smtp.Messages().SelectMany(m => m.To.Mailboxes.Select(to => to.Address)).Should().BeEquivalentTo(["ana@example.com", "team@example.com"]);
+        _harness.Log.Entries.Should().Contain(entry => entry.Message.Contains("lastDigestDay", StringComparison.Ordinal), "the worker says which stored value it could not read");
+    }
+
     /// <summary>Writes <paramref name="settings"/> into the store unchecked, as a server before a check existed saved them.</summary>
     private Task StoreAsIsAsync(int projectId, AlertSettings settings) =>
         _harness.Outbox.SaveDocumentAsync(projectId, AlertSettingsStore.DocumentKind, System.Text.Json.JsonSerializer.Serialize(settings, NotificationsJsonContext.Default.AlertSettings));

@@ -70,6 +70,12 @@ public sealed partial class ClickHouseStoreTests(ClickHouseServerFixture server)
         return await ClickHouseSchemaVersions.ReadAsync(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), store);
     }
 
+    private protected override async Task ReplaceStoredTriageAsync(int projectId, string fingerprint, string json)
+    {
+        using var http = new HttpClient(ClickHouseClient.CreateHandler());
+        await ClickHouseStoredTriage.ReplaceAsync(new ClickHouseClient(http, new ClickHouseConnection(server.Url)), ((ClickHouseDatabase)Store.Schema).Database, projectId, fingerprint, json);
+    }
+
     private protected override async Task DestroyStoreAsync(ErrorHubStore store)
     {
         using var http = new HttpClient(ClickHouseClient.CreateHandler());
@@ -571,4 +577,23 @@ internal static class ClickHouseSchemaVersions
         (await client.QueryAsync($"SELECT max(version) AS version FROM {Table(store)}", row => ClickHouseClient.ReadInt64(row.GetProperty("version")), CancellationToken.None)).Single();
 
     private static string Table(ErrorHubStore store) => new ClickHouseSchema(((ClickHouseDatabase)store.Schema).Database).SchemaVersions;
+}
+
+/// <summary>Hand edits of a ClickHouse store's issue states, for tests of what a state stored by someone else reads as.</summary>
+internal static class ClickHouseStoredTriage
+{
+    /// <summary>A newer row of the state with the same values but <paramref name="json"/> as its triage details, as the store writes a change.</summary>
+    public static Task ReplaceAsync(ClickHouseClient client, string database, int projectId, string fingerprint, string json)
+    {
+        var states = new ClickHouseNotificationSchema(new ClickHouseSchema(database)).IssueStates;
+        return client.InsertSelectAsync(
+            $"""
+            INSERT INTO {states} (project_id, fingerprint, status, changed_at, resolved_in_release, triage, version)
+            SELECT project_id, fingerprint, argMax(status, version), argMax(changed_at, version), argMax(resolved_in_release, version), {ClickHouseSql.Quote(json)}, max(version) + 1
+            FROM {states}
+            WHERE project_id = {ClickHouseSql.Literal(projectId)} AND fingerprint = {ClickHouseSql.Quote(fingerprint)}
+            GROUP BY project_id, fingerprint
+            """,
+            CancellationToken.None);
+    }
 }

@@ -53,6 +53,18 @@ public sealed class SqliteStoreTests : StoreContractTests
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    private protected override async Task ReplaceStoredTriageAsync(int projectId, string fingerprint, string json)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE issue_states SET triage = $json WHERE project_id = $project AND fingerprint = $fingerprint";
+        command.Parameters.AddWithValue("$json", json);
+        command.Parameters.AddWithValue("$project", projectId);
+        command.Parameters.AddWithValue("$fingerprint", fingerprint);
+        (await command.ExecuteNonQueryAsync()).Should().Be(1);
+    }
+
     private protected override Task DestroyStoreAsync(ErrorHubStore store)
     {
         store.Dispose();

@@ -127,4 +127,56 @@ public sealed class AlertsPageTests : IDisposable
         page.Should().Contain("Needs a fix: An environment is at most 100 characters, without line breaks or other control characters.")
             .And.Contain("Needs a fix: At most 50 extra addresses (60 given): send to a team list instead.");
     }
+
+    public static TheoryData<string, string[], string[]> OlderOrHandEditedSettings => new()
+    {
+        // Without the members' switches and extra addresses, as an older server or a hand edit stored them.
+        { """{"rules": [{"id": "spike", "trigger": "EventFrequency", "threshold": 5}]}""", ["Rule spike on"], [] },
+        { """{"rules": [{"id": "spike", "trigger": "EventFrequency", "threshold": 5, "cooldownMinutes": null}], "extraAddresses": null, "optOuts": null}""", ["Rule spike on"], [] },
+        { """{"optOuts": [], "theme": "dark"}""", ["Rule new-issue on", "Rule regression on", "Rule digest on"], [] },
+        { """null""", ["Rule new-issue on"], [] },
+        {
+            """{"rules": [{"id": "spike", "trigger": "EventFrequency", "threshold": "many", "windowMinutes": 30}, {"id": "pager", "trigger": "PagerDuty"}, {"trigger": "Regression"}, 42, {"id": "nightly", "trigger": "DailyDigest", "enabled": "yes", "minimumLevel": "critical"}], "extraAddresses": ["oncall@example.com", 7], "optOuts": [{"userId": "not-a-user", "trigger": "NewIssue"}, "off"], "theme": "dark"}""",
+            ["Rule spike on", "Rule nightly on", "oncall@example.com"],
+            ["Rule &#x27;spike&#x27;: its stored threshold (the text &quot;many&quot;) could not be read", "Rule &#x27;pager&#x27; has no trigger this server knows", "Stored rule 3 has no id",
+             "Stored rule 4 is the number 42, not a rule", "Rule &#x27;nightly&#x27;: its stored on-off setting (the text &quot;yes&quot;)", "Rule &#x27;nightly&#x27;: its stored minimum level (the text &quot;critical&quot;)",
+             "Stored extra address 2 is the number 7", "stored switch (1) could not be read", "stored switch (2) could not be read"]
+        },
+        { """{"rules": "all of them", "extraAddresses": {"to": "oncall@example.com"}, "optOuts": 3}""", [], ["The stored rules are the text &quot;all of them&quot;, not a list", "The stored extra addresses are an object, not a list", "switches are the number 3, not a list"] },
+        { """[{"id": "spike"}]""", ["Rule new-issue on"], ["not an object: the default rules apply"] },
+        { """{"rules": [{"id": "spike", """, ["Rule new-issue on"], ["not valid JSON: the default rules apply"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(OlderOrHandEditedSettings))]
+    public async Task Alert_settings_stored_with_fields_missing_null_or_of_another_type_open_with_what_could_be_read_and_say_what_could_not(string stored, string[] shown, string[] problems)
+    {
+        // Written straight into the store, as an older server or a hand edit left them. Until December 2026 a document
+        // without optOuts (or with a null, or a value of another type) made the Alerts page answer 500.
+        await _server.Services.GetRequiredService<INotificationStore>().SaveDocumentAsync(1, "alerts", stored);
+        using var admin = await _server.SignedInClientAsync();
+
+        using var response = await admin.GetAsync("/projects/1/alerts");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, string.Join("\n", _server.Logs.Errors.Select(e => e.ToString())));
+        var page = await response.Content.ReadAsStringAsync();
+        foreach (var text in shown)
+        {
+            page.Should().Contain(text);
+        }
+
+        if (problems.Length == 0)
+        {
+            page.Should().NotContain("stored-settings-problems", "a document that only leaves fields out, or sets them null, has nothing wrong to tell");
+        }
+        else
+        {
+            var note = Regex.Match(page, "stored-settings-problems.*?</div>", RegexOptions.Singleline).Value;
+            note.Should().Contain("could not be read");
+            foreach (var text in problems)
+            {
+                note.Should().Contain(text);
+            }
+        }
+    }
 }

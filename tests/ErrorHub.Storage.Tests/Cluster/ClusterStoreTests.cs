@@ -46,6 +46,9 @@ public sealed class ClusterStoreTests(ClickHouseClusterFixture cluster) : StoreC
         return _services.GetRequiredService<ErrorHubStore>();
     }
 
+    private protected override Task ReplaceStoredTriageAsync(int projectId, string fingerprint, string json) =>
+        ClickHouseStoredTriage.ReplaceAsync(ClusterClients.Create(cluster.Nodes[0], _clients), _database!, projectId, fingerprint, json);
+
     [Fact]
     public async Task Events_are_stored_compressed_and_read_back_whole() =>
         await ClickHousePayloadChecks.Events_are_stored_compressed_and_read_back_whole(Store, ClusterClients.Create(cluster.Nodes[0], _clients), _database!);
