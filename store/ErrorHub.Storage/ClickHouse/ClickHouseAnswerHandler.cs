@@ -37,32 +37,43 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
+        BoundedAnswer.Stall? stall = null;
         if (AnswerWithin.Value is { } bound)
         {
             response = await SendWithinAsync(request, bound, cancellationToken);
+            stall = new(bound, StalledAnswer(request, bound, "PageTimeout"));
         }
         else
         {
             response = await base.SendAsync(request, cancellationToken);
             if (RequestTimeout.Value is { } timeout && timeout != Timeout.InfiniteTimeSpan)
             {
-                response.Content = await StallBoundedAnswer.WrapAsync(response.Content, timeout, StalledAnswer(request, timeout, "RequestTimeout"), cancellationToken);
+                stall = new(timeout, StalledAnswer(request, timeout, "RequestTimeout"));
             }
+        }
+
+        BoundedAnswer.Size? size = null;
+        if (response.IsSuccessStatusCode && Statement.Value is { } statement && statement.StartsWith("INSERT INTO", StringComparison.OrdinalIgnoreCase))
+        {
+            // An insert's answer is read whole (by the driver, and by the client so that one cut off is a failure): whatever
+            // answered, it is not held past a bound. HttpClient held it all, up to 2 GB.
+            var url = request.RequestUri?.GetLeftPart(UriPartial.Path);
+            var status = response.StatusCode;
+            size = new(ClickHouseClient.MaxInsertAnswerBytes, () => new ClickHouseException(
+                $"ClickHouse at {url} answered more than {ClickHouseClient.MaxInsertAnswerBytes / 1024} KB to an insert, which it answers with a line at most; the rest was not read. Query: {ClickHouseException.Abbreviate(statement)}",
+                errorCode: null,
+                status));
+        }
+
+        if (stall is not null || size is not null)
+        {
+            // Whoever reads the body (the driver, a streamed read, HttpClient buffering it, the error text below) reads it
+            // through the bounds, whatever token they pass.
+            response.Content = await BoundedAnswer.WrapAsync(response.Content, stall, size, cancellationToken);
         }
 
         if (response.IsSuccessStatusCode)
         {
-            if (Statement.Value is { } statement && statement.StartsWith("INSERT INTO", StringComparison.OrdinalIgnoreCase))
-            {
-                // An insert's answer is read whole (by the driver, and by the client so that one cut off is a failure): whatever
-                // answered, it is not held past a bound. HttpClient held it all, up to 2 GB.
-                var url = request.RequestUri?.GetLeftPart(UriPartial.Path);
-                response.Content = await BoundedAnswer.WrapAsync(response.Content, ClickHouseClient.MaxInsertAnswerBytes, () => new ClickHouseException(
-                    $"ClickHouse at {url} answered more than {ClickHouseClient.MaxInsertAnswerBytes / 1024} KB to an insert, which it answers with a line at most; the rest was not read. Query: {ClickHouseException.Abbreviate(statement)}",
-                    errorCode: null,
-                    response.StatusCode), cancellationToken);
-            }
-
             return response;
         }
 
@@ -113,9 +124,7 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
                 ex);
         }
 
-        // The bound above ends with the headers; whoever reads the body (the driver, a streamed read, the error text below)
-        // reads it through this one, whatever token they pass.
-        response.Content = await StallBoundedAnswer.WrapAsync(response.Content, bound, StalledAnswer(request, bound, "PageTimeout"), cancellationToken);
+        // The bound above ends with the headers: the caller bounds the body's reads (BoundedAnswer.Stall).
         return response;
     }
 
@@ -140,27 +149,39 @@ internal sealed class ClickHouseAnswerHandler : DelegatingHandler
     }
 }
 
-/// <summary>
-/// An answer's body whose every read fails once nothing came for a bound, whoever reads it and whatever token they pass:
-/// a node that hangs mid-answer keeps the connection open and sends nothing more, and a read without this waited for it
-/// as long as the reader's own token let it (a page's, until its visitor gave up).
-/// </summary>
-internal sealed class StallBoundedAnswer : Stream
-{
-    private readonly Stream _inner;
-    private readonly TimeSpan _within;
-    private readonly Func<Exception> _stalled;
 
-    private StallBoundedAnswer(Stream inner, TimeSpan within, Func<Exception> stalled)
+/// <summary>
+/// An answer's body bounded for whoever reads it, whatever token they pass: by how long one read may wait for more
+/// (<see cref="Stall"/>) and by how much of it may be read (<see cref="Size"/>).
+/// </summary>
+internal sealed class BoundedAnswer : ReadThroughStream
+{
+    private readonly Stall? _stall;
+    private readonly Size? _size;
+    // Not disposed with the stream, which may be let go while a read is under way: a disarmed one holds nothing.
+    private CancellationTokenSource? _giveUp;
+    private long _read;
+
+    private BoundedAnswer(Stream inner, Stall? stall, Size? size)
+        : base(inner)
     {
-        _inner = inner;
-        _within = within;
-        _stalled = stalled;
+        _stall = stall;
+        _size = size;
     }
 
-    public static async Task<HttpContent> WrapAsync(HttpContent content, TimeSpan within, Func<Exception> stalled, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every read fails once nothing came <paramref name="Within"/>: a node that hangs mid-answer keeps the connection open
+    /// and sends nothing more, and a read without this waited for it as long as the reader's own token let it (a page's,
+    /// until its visitor gave up).
+    /// </summary>
+    internal sealed record Stall(TimeSpan Within, Func<Exception> Stalled);
+
+    /// <summary>A read fails once more than <paramref name="MaxBytes"/> of the answer were read.</summary>
+    internal sealed record Size(long MaxBytes, Func<Exception> TooLong);
+
+    public static async Task<HttpContent> WrapAsync(HttpContent content, Stall? stall, Size? size, CancellationToken cancellationToken)
     {
-        var bounded = new StreamContent(new StallBoundedAnswer(await content.ReadAsStreamAsync(cancellationToken), within, stalled));
+        var bounded = new StreamContent(new BoundedAnswer(await content.ReadAsStreamAsync(cancellationToken), stall, size));
         foreach (var (name, values) in content.Headers)
         {
             bounded.Headers.TryAddWithoutValidation(name, values);
@@ -169,133 +190,48 @@ internal sealed class StallBoundedAnswer : Stream
         return bounded;
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     // Nothing here reads synchronously; one that did would get the same bound rather than none.
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override int Read(byte[] buffer, int offset, int count) =>
+        _stall is null ? base.Read(buffer, offset, count) : ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        giveUp.CancelAfter(_within);
+        if (_stall is null)
+        {
+            return await base.ReadAsync(buffer, cancellationToken);
+        }
+
+        // One source for the whole answer, its timer re-armed by each read and disarmed after it: a linked source and a timer
+        // for every read cost a 1 MB answer 150 KB more garbage (docs/benchmarks.md, section 106).
+        var giveUp = _giveUp ??= new CancellationTokenSource();
+        giveUp.CancelAfter(_stall.Within);
         try
         {
-            return await _inner.ReadAsync(buffer, giveUp.Token);
+            // The reader's own token still ends its read.
+            using (cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), giveUp))
+            {
+                return Passed(await Inner.ReadAsync(buffer, giveUp.Token));
+            }
         }
         catch (Exception ex) when (giveUp.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or IOException or HttpRequestException)
         {
             // The connection is closed by the cancelled read: the rest of this answer is not read, and ClickHouse ends a query whose client is gone.
-            throw _stalled();
+            throw _stall.Stalled();
         }
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
+        finally
         {
-            _inner.Dispose();
+            // A source that fired (the bound, the reader's token, or the bound just as the read ended) cannot be re-armed.
+            if (!giveUp.TryReset())
+            {
+                giveUp.Dispose();
+                _giveUp = null;
+            }
         }
-
-        base.Dispose(disposing);
-    }
-}
-
-/// <summary>An answer's body that throws once more than a bound of it is read, whoever reads it.</summary>
-internal sealed class BoundedAnswer : Stream
-{
-    private readonly Stream _inner;
-    private readonly long _maxBytes;
-    private readonly Func<Exception> _tooLong;
-    private long _read;
-
-    private BoundedAnswer(Stream inner, long maxBytes, Func<Exception> tooLong)
-    {
-        _inner = inner;
-        _maxBytes = maxBytes;
-        _tooLong = tooLong;
     }
 
-    public static async Task<HttpContent> WrapAsync(HttpContent content, long maxBytes, Func<Exception> tooLong, CancellationToken cancellationToken)
-    {
-        var bounded = new StreamContent(new BoundedAnswer(await content.ReadAsStreamAsync(cancellationToken), maxBytes, tooLong));
-        foreach (var (name, values) in content.Headers)
-        {
-            bounded.Headers.TryAddWithoutValidation(name, values);
-        }
-
-        return bounded;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => _read;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Counted(_inner.Read(buffer, offset, count));
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Counted(await _inner.ReadAsync(buffer, cancellationToken));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    private int Counted(int read)
+    protected override int Passed(int read)
     {
         _read += read;
-        return _read > _maxBytes ? throw _tooLong() : read;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
+        return _size is not null && _read > _size.MaxBytes ? throw _size.TooLong() : read;
     }
 }

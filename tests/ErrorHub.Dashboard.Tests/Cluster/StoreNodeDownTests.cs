@@ -342,31 +342,9 @@ public sealed class StoreNodeDownTests(ClickHouseClusterFixture cluster) : IAsyn
             }
         }
 
-        private sealed class EndNotingStream(Stream inner, Action ended) : Stream
+        private sealed class EndNotingStream(Stream inner, Action ended) : ReadThroughStream(inner)
         {
-            public override bool CanRead => true;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => false;
-
-            public override long Length => throw new NotSupportedException();
-
-            public override long Position
-            {
-                get => throw new NotSupportedException();
-                set => throw new NotSupportedException();
-            }
-
-            public override int Read(byte[] buffer, int offset, int count) => Noted(inner.Read(buffer, offset, count));
-
-            public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-                Noted(await inner.ReadAsync(buffer, cancellationToken));
-
-            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-                ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-            private int Noted(int read)
+            protected override int Passed(int read)
             {
                 if (read == 0)
                 {
@@ -374,26 +352,6 @@ public sealed class StoreNodeDownTests(ClickHouseClusterFixture cluster) : IAsyn
                 }
 
                 return read;
-            }
-
-            public override void Flush()
-            {
-            }
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-            protected override void Dispose(bool disposing)
-            {
-                if (disposing)
-                {
-                    inner.Dispose();
-                }
-
-                base.Dispose(disposing);
             }
         }
     }

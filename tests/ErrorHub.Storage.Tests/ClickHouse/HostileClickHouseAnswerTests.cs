@@ -191,83 +191,28 @@ public sealed class HostileClickHouseAnswerTests
         (await reading.Should().ThrowExactlyAsync<ClickHouseException>()).Which.Message.Should().Contain("not the query's rows");
     }
 
-    /// <summary>A loopback listener that records the head of each request and answers it with <c>answer</c>.</summary>
+    /// <summary>A loopback node that records the head of each request and answers it with <c>answer</c>.</summary>
     private sealed class HeadRecorder : IAsyncDisposable
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
-        private readonly string _answer;
-        private Task _accepting = Task.CompletedTask;
+        private readonly LoopbackNode _node;
 
-        private HeadRecorder(string answer) => _answer = answer;
+        private HeadRecorder(string answer) => _node = LoopbackNode.Start(
+            async (stream, head, stop) =>
+            {
+                Heads.Enqueue(head);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(answer), stop);
+            },
+            TimeSpan.FromMinutes(2));
 
         public System.Collections.Concurrent.ConcurrentQueue<string> Heads { get; } = new();
 
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        public int Port => _node.Port;
 
-        public Uri Url => new($"http://127.0.0.1:{Port}/");
+        public Uri Url => _node.Url;
 
-        public static HeadRecorder Start(string answer)
-        {
-            var recorder = new HeadRecorder(answer);
-            recorder._listener.Start();
-            recorder._accepting = recorder.AcceptAsync();
-            return recorder;
-        }
+        public static HeadRecorder Start(string answer) => new(answer);
 
-        private async Task AcceptAsync()
-        {
-            var connections = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    connections.Add(AnswerAsync(await _listener.AcceptTcpClientAsync(_stop.Token)));
-                }
-            }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The test is over.
-            }
-
-            await Task.WhenAll(connections);
-        }
-
-        private async Task AnswerAsync(TcpClient connection)
-        {
-            using var _ = connection;
-            try
-            {
-                var stream = connection.GetStream();
-                var head = new StringBuilder();
-                var buffer = new byte[4096];
-                while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && head.Length < 64 * 1024)
-                {
-                    var read = await stream.ReadAsync(buffer, _stop.Token);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    head.Append(Encoding.Latin1.GetString(buffer, 0, read));
-                }
-
-                Heads.Enqueue(head.ToString());
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(_answer), _stop.Token);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The client hung up, or the test is over.
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _accepting;
-            _stop.Dispose();
-        }
+        public ValueTask DisposeAsync() => _node.DisposeAsync();
     }
 
     /// <summary>
@@ -278,24 +223,24 @@ public sealed class HostileClickHouseAnswerTests
     {
         private const long MaxBytes = 128L << 20;
 
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
         private readonly string _start;
         private readonly byte[] _repeated;
+        private readonly LoopbackNode _node;
         private long _bytesSent;
 
         private EndlessRowsServer(string start, string repeated)
         {
             _start = start;
             _repeated = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(repeated, Math.Max(1, (64 * 1024) / repeated.Length))));
+            _node = LoopbackNode.Start((stream, _, stop) => AnswerAsync(stream, stop), TimeSpan.FromMinutes(2), maxConnections: 1);
         }
 
-        public Uri Url => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+        public Uri Url => _node.Url;
 
         public long BytesSent => Interlocked.Read(ref _bytesSent);
 
         /// <summary>Completes when the answer ended: the client hung up, or the server sent all it would.</summary>
-        public Task Answered { get; private set; } = Task.CompletedTask;
+        public Task Answered => _node.Answered;
 
         /// <summary>A FORMAT JSON answer: one object whose data array has no end.</summary>
         public static EndlessRowsServer Start() => Start(
@@ -304,58 +249,24 @@ public sealed class HostileClickHouseAnswerTests
         /// <summary>A JSONEachRow answer: <paramref name="repeated"/> without end after <paramref name="start"/>.</summary>
         public static EndlessRowsServer StartEachRow(string start, string repeated) => Start("X-ClickHouse-Format: JSONEachRow", start, repeated);
 
-        private static EndlessRowsServer Start(string formatHeader, string start, string repeated)
+        private static EndlessRowsServer Start(string formatHeader, string start, string repeated) => new(
+            $"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n{formatHeader}\r\nConnection: close\r\n\r\n{start}", repeated);
+
+        private async Task AnswerAsync(NetworkStream stream, CancellationToken stop)
         {
-            var server = new EndlessRowsServer(
-                $"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\n{formatHeader}\r\nConnection: close\r\n\r\n{start}", repeated);
-            server._listener.Start();
-            server.Answered = server.AnswerAsync();
-            return server;
-        }
-
-        private async Task AnswerAsync()
-        {
-            try
+            await WriteAsync(stream, Encoding.ASCII.GetBytes(_start), stop);
+            while (BytesSent < MaxBytes)
             {
-                using var connection = await _listener.AcceptTcpClientAsync(_stop.Token);
-                var stream = connection.GetStream();
-                var head = new StringBuilder();
-                var buffer = new byte[4096];
-                while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal) && head.Length < 64 * 1024)
-                {
-                    var read = await stream.ReadAsync(buffer, _stop.Token);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-
-                    head.Append(Encoding.Latin1.GetString(buffer, 0, read));
-                }
-
-                await WriteAsync(stream, Encoding.ASCII.GetBytes(_start));
-                while (BytesSent < MaxBytes)
-                {
-                    await WriteAsync(stream, _repeated);
-                }
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The client hung up, or the test is over.
+                await WriteAsync(stream, _repeated, stop);
             }
         }
 
-        private async Task WriteAsync(NetworkStream stream, byte[] bytes)
+        private async Task WriteAsync(NetworkStream stream, byte[] bytes, CancellationToken stop)
         {
-            await stream.WriteAsync(bytes, _stop.Token);
+            await stream.WriteAsync(bytes, stop);
             Interlocked.Add(ref _bytesSent, bytes.Length);
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await Answered;
-            _stop.Dispose();
-        }
+        public ValueTask DisposeAsync() => _node.DisposeAsync();
     }
 }
