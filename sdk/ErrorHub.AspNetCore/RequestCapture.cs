@@ -444,10 +444,12 @@ internal static class RequestCapture
     /// <summary>
     /// True when a word of the name is sensitive. Words end at anything but a letter or digit, where lower case turns
     /// upper (<c>newPassword</c>), where an acronym meets the next word (<c>APIKey</c>, <c>XSRFToken</c>) and between
-    /// letters and digits (<c>Password2</c>, <c>pin1</c>).
+    /// letters and digits (<c>Password2</c>, <c>pin1</c>). Invisible format characters (zero-width space and joiners, the
+    /// word joiner, a byte order mark, a soft hyphen) are left out first: <c>pass\u200Bword</c> is the word a browser shows.
     /// </summary>
     internal static bool IsSensitiveName(string name)
     {
+        name = WithoutFormatCharacters(name);
         var start = 0;
         for (var i = 1; i <= name.Length; i++)
         {
@@ -470,6 +472,35 @@ internal static class RequestCapture
 
         return false;
     }
+
+    /// <summary><paramref name="name"/> without its Unicode format characters (category Cf); the same string when it has none.</summary>
+    private static string WithoutFormatCharacters(string name)
+    {
+        var first = 0;
+        while (first < name.Length && !IsFormatCharacter(name[first]))
+        {
+            first++;
+        }
+
+        if (first == name.Length)
+        {
+            return name;
+        }
+
+        var kept = new System.Text.StringBuilder(name.Length);
+        foreach (var c in name)
+        {
+            if (!IsFormatCharacter(c))
+            {
+                kept.Append(c);
+            }
+        }
+
+        return kept.ToString();
+    }
+
+    // None below U+00AD (the soft hyphen): ASCII names cost one comparison a character.
+    private static bool IsFormatCharacter(char c) => c >= '\u00AD' && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsScrubbed(string header, ErrorHubOptions options)

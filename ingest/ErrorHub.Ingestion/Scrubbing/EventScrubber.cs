@@ -105,6 +105,10 @@ internal sealed partial class EventScrubber
 
     private bool Judge(string name, bool query, bool form)
     {
+        // Invisible format characters (zero-width space and joiners, the word joiner, a byte order mark, a soft hyphen) are
+        // left out before the words are found: "pass\u200Bword" and "ca\u2060rd" are the words a browser shows.
+        name = WithoutFormatCharacters(name);
+
         // Every header, tag, cookie and field name of every event comes through here: squeezed and split into words in
         // buffers on the stack, never as strings.
         Span<char> squeezed = name.Length <= StackNameChars ? stackalloc char[StackNameChars] : new char[name.Length];
@@ -158,6 +162,26 @@ internal sealed partial class EventScrubber
 
         return wordLength > 0 && IsSensitiveWord(word[..wordLength], query, form);
     }
+
+    /// <summary><paramref name="name"/> without its Unicode format characters (category Cf); the same string when it has none.</summary>
+    private static string WithoutFormatCharacters(string name)
+    {
+        var first = 0;
+        while (first < name.Length && !IsFormatCharacter(name[first]))
+        {
+            first++;
+        }
+
+        if (first == name.Length)
+        {
+            return name;
+        }
+
+        return string.Concat(name.Where(c => !IsFormatCharacter(c)));
+    }
+
+    // None below U+00AD (the soft hyphen): an ASCII name costs one comparison a character.
+    private static bool IsFormatCharacter(char c) => c >= '\u00AD' && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format;
 
     /// <summary>Names up to this long are squeezed on the stack; longer ones (rare, bounded by the decoder's limits) in an array.</summary>
     private const int StackNameChars = 256;

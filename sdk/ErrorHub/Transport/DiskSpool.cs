@@ -152,10 +152,10 @@ internal sealed partial class DiskSpool
                 // Not read: reading it would hold the whole file in memory, and no spool within the limit wrote it.
                 var claimed = TryReadEventCount(file);
                 var count = claimed is > 0 and <= MostEventsInAFile ? claimed : 1;
-                LogPastTheLimit(_logger, Path.GetFileName(path), file.Length, _maxBytes, count);
-                TryDelete(path);
+                var length = file.Length;
+                GiveUp(path, $"its {length} bytes are more than MaxCacheBytes ({_maxBytes})", count, SdkDropReason.SpoolFull,
+                    deleted => LogPastTheLimit(_logger, deleted, length, _maxBytes, count));
                 file.Dispose();
-                _drops.Add(SdkDropReason.SpoolFull, count);
                 continue;
             }
 
@@ -170,10 +170,8 @@ internal sealed partial class DiskSpool
                     continue;
                 }
 
-                LogCorrupt(_logger, Path.GetFileName(path), problem, lostEvents);
-                TryDelete(path);
+                GiveUp(path, problem, lostEvents);
                 file.Dispose();
-                _drops.Add(SdkDropReason.SendFailed, lostEvents);
                 continue;
             }
 
@@ -691,17 +689,26 @@ internal sealed partial class DiskSpool
     }
 
     /// <summary>
-    /// Gives up on an entry that is no batch or that this process may not read: deleted, logged and counted as a batch
-    /// of one event lost (its count cannot be read). One the disk will not delete either (a directory with the sticky bit,
-    /// another user's file) is passed over from then on, counted once and logged once for them all: met every round, it
-    /// would be counted and logged every round.
+    /// Gives up on an entry that is no batch, that this process may not read, whose content is damaged or that is past the
+    /// byte limit: deleted, logged and counted (<paramref name="lostEvents"/>, one when its count cannot be read). One the
+    /// disk will not delete (a directory with the sticky bit, another user's file, a read-only directory) is passed over
+    /// from then on, never opened or read again, counted once and logged once for them all: met every round, it would be
+    /// read, counted and logged every round.
     /// </summary>
-    private void GiveUp(string path, string problem)
+    private void GiveUp(string path, string problem, int lostEvents = 1, SdkDropReason reason = SdkDropReason.SendFailed, Action<string>? logDeleted = null)
     {
         if (TryDelete(path))
         {
-            LogCorrupt(_logger, Path.GetFileName(path), problem, 1);
-            _drops.Add(SdkDropReason.SendFailed, 1);
+            if (logDeleted is null)
+            {
+                LogCorrupt(_logger, Path.GetFileName(path), problem, lostEvents);
+            }
+            else
+            {
+                logDeleted(Path.GetFileName(path));
+            }
+
+            _drops.Add(reason, lostEvents);
             return;
         }
 
@@ -714,11 +721,11 @@ internal sealed partial class DiskSpool
             }
         }
 
-        _drops.Add(SdkDropReason.SendFailed, 1);
+        _drops.Add(reason, lostEvents);
         if (!_undeletableLogged)
         {
             _undeletableLogged = true;
-            LogUndeletable(_logger, Path.GetFileName(path), _directory, problem);
+            LogUndeletable(_logger, Path.GetFileName(path), _directory, problem, SdkDrops.Name(reason));
         }
     }
 
@@ -745,8 +752,8 @@ internal sealed partial class DiskSpool
     [LoggerMessage(28, LogLevel.Warning, "ErrorHub sent the cached batch {File} but could not delete it from {Directory} ({Reason}); it is not sent again by this process and is deleted once the disk lets it")]
     private static partial void LogSentNotDeleted(ILogger logger, string file, string directory, string reason);
 
-    [LoggerMessage(31, LogLevel.Warning, "ErrorHub gave up on the cached batch {File} in {Directory} ({Problem}) but could not delete it; it is passed over from now on, counted once as send_failed, and so is any other like it, without another line")]
-    private static partial void LogUndeletable(ILogger logger, string file, string directory, string problem);
+    [LoggerMessage(31, LogLevel.Warning, "ErrorHub gave up on the cached batch {File} in {Directory} ({Problem}) but could not delete it; it is passed over unread from now on, counted once as {Reason}, and so is any other like it, without another line")]
+    private static partial void LogUndeletable(ILogger logger, string file, string directory, string problem, string reason);
 
     [LoggerMessage(30, LogLevel.Warning, "ErrorHub deleted the cached batch {File} without reading it: its {Length} bytes are more than MaxCacheBytes ({MaxBytes}); its {Count} events are counted as spool_full")]
     private static partial void LogPastTheLimit(ILogger logger, string file, long length, long maxBytes, int count);

@@ -141,6 +141,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
                 await SqliteIssueEvents.EnsureAsync(connection, transaction, storedVersion, cancellationToken);
                 await SqliteAccessSchema.EnsureAsync(connection, transaction, cancellationToken);
                 await ExecuteAsync(connection, transaction, SqliteNotificationSchema.CreateStatements, cancellationToken);
+                await SqliteEventHours.EnsureAsync(connection, transaction, cancellationToken);
                 await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SqliteSchema.Version.ToString(CultureInfo.InvariantCulture)};", cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             },
@@ -204,6 +205,9 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
     /// for them while they are open: ingest would acknowledge events that no restart finds, and a new connection would make
     /// an empty database in its place.
     /// </summary>
+    /// <summary>Runs on each connection as it opens: tests count the work a read does with it.</summary>
+    internal Action<SqliteConnection>? ConnectionOpenedForTests { get; set; }
+
     public Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) =>
         OpenAsync(create: false, TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds), cancellationToken);
 
@@ -225,6 +229,7 @@ internal sealed class SqliteDatabase : IStoreSchema, IDisposable
         {
             await connection.OpenAsync(cancellationToken);
             RegisterFunctions(connection);
+            ConnectionOpenedForTests?.Invoke(connection);
             // FULL: a committed batch survives a power cut; ingest answers 202 only after that.
             await ExecuteAsync(
                 connection,

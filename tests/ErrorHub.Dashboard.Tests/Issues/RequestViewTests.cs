@@ -66,4 +66,30 @@ public sealed class RequestViewTests : DashboardTestContext
         cut.FindAll("a").Should().BeEmpty("an address an event gives is shown, never followed from the page");
         cut.FindAll("[href], [src], [action], [formaction]").Should().BeEmpty();
     }
+
+    [Fact]
+    public void A_NUL_control_or_zero_width_character_in_a_form_field_or_header_name_is_written_out()
+    {
+        var request = new RequestRecord("POST", "https://shop.example/signup", null, new Dictionary<string, string> { ["X-Trace\u200B"] = "1" })
+        {
+            Form = new Dictionary<string, string>
+            {
+                ["nick\0name"] = "janey",
+                ["\u200Bplan"] = "pro",
+                ["plan"] = "basic",
+                ["line\nbreak"] = "x",
+            },
+        };
+
+        var cut = Render<RequestView>(parameters => parameters.Add(component => component.Request, request));
+
+        cut.FindAll(".form-table tr").Select(row => (row.QuerySelector("th")!.TextContent, row.QuerySelector("td")!.TextContent)).Should().BeEquivalentTo(
+        [
+            ("nick\\u0000name", "janey"),
+            ("\\u200Bplan", "pro"),
+            ("plan", "basic"),
+            ("line\\u000Abreak", "x"),
+        ], "two names that look alike are told apart, and nothing hides in one");
+        cut.FindAll(".headers-table:not(.form-table) th").Select(th => th.TextContent).Should().Equal("X-Trace\\u200B");
+    }
 }

@@ -542,6 +542,37 @@ public sealed class DiskSpoolTests : IAsyncLifetime
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task A_damaged_batch_file_the_disk_will_not_delete_is_read_once_then_passed_over_counted_and_logged_once()
+    {
+        var writer = new DiskSpool(_directory, long.MaxValue, new SdkDrops(), _clock, _logs.CreateLogger("spool"));
+        writer.TryStore([.. Enumerable.Range(0, 7).Select(i => System.Text.Encoding.UTF8.GetBytes(new string('x', 100 + i)))]).Should().BeTrue();
+        var damaged = SpoolFiles().Should().ContainSingle().Subject;
+        var bytes = await File.ReadAllBytesAsync(damaged);
+        await File.WriteAllBytesAsync(damaged, bytes[..(bytes.Length - 50)]);
+        File.SetUnixFileMode(damaged, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        // The sticky bit: only a file's owner (root here) deletes it; the reader, as nobody, may read it but not delete it.
+        File.SetUnixFileMode(_directory, UnixFileMode.StickyBit | AnyoneMayAddAndDelete);
+        var drops = new SdkDrops();
+        var reader = new DiskSpool(_directory, long.MaxValue, drops, _clock, _logs.CreateLogger("spool"));
+        var opened = 0;
+        reader.AfterEntryCheckedForTests = path => opened += path == damaged ? 1 : 0;
+
+        for (var round = 0; round < 4; round++)
+        {
+            (await AsNobodyAsync(reader.TryTakeOldest).Within()).Should().BeNull();
+        }
+
+        File.Exists(damaged).Should().BeTrue("the disk would not delete it");
+        opened.Should().Be(1, "a batch given up on is not opened and read again every round");
+        drops.Total(SdkDropReason.SendFailed).Should().Be(7, "its events are counted once, not once a round");
+        _logs.Entries.Should().ContainSingle(e => e.Message.StartsWith("ErrorHub gave up on the cached batch", StringComparison.Ordinal))
+            .Which.Message.Should().Contain("cut short").And.Contain("could not delete it");
+        _logs.Entries.Should().NotContain(e => e.Message.StartsWith("ErrorHub deleted", StringComparison.Ordinal), "it was not deleted");
+    }
+
+    [Fact]
     public async Task A_cache_directory_that_is_a_file_is_left_as_it_is_and_batches_are_retried_in_memory()
     {
         Directory.CreateDirectory(_outsideDirectory);
