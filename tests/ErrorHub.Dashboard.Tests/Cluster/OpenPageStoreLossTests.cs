@@ -7,6 +7,7 @@ using ErrorHub.Storage.ClickHouse;
 using ErrorHub.Testing.ClickHouse;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using static ErrorHub.Testing.Events.TestEvents;
 
 namespace ErrorHub.Dashboard.Tests.Cluster;
@@ -14,6 +15,8 @@ namespace ErrorHub.Dashboard.Tests.Cluster;
 /// <summary>
 /// An open (interactive) page whose store stops answering after it loaded: the page says so and offers a retry, instead
 /// of Blazor's generic "reload" bar and a dead circuit; once the store is back, the retry shows the page again.
+/// The pages' timed refreshes tick only when a test moves <see cref="_clock"/>: a refresh at a real-time moment would
+/// read the store at a moment the test does not choose.
 /// </summary>
 [Collection(ClickHouseClusterCollectionDefinition.Name)]
 public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetime
@@ -22,6 +25,7 @@ public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetim
     private readonly string _database = ClickHouseServerFixture.NewDatabaseName("dashopen");
     private readonly HttpClient _http = new(ClickHouseClient.CreateHandler()) { Timeout = TimeSpan.FromSeconds(30) };
     private readonly ErrorHubStore _store;
+    private readonly FakeTimeProvider _clock = new(Now);
 
     public OpenPageStoreLossTests(ClickHouseClusterFixture cluster)
     {
@@ -29,6 +33,7 @@ public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetim
         _store = ClickHouseDatabase.Open(
             new ClickHouseClient(_http, new ClickHouseConnection(cluster.Nodes[0].Url, Cluster: ClickHouseClusterFixture.ClusterName)), _database);
         TemporaryStore.AddStore(Services, _store);
+        Services.AddSingleton<TimeProvider>(_clock);
     }
 
     async Task IAsyncLifetime.InitializeAsync()
@@ -103,5 +108,29 @@ public sealed class OpenPageStoreLossTests : DashboardTestContext, IAsyncLifetim
         cut.WaitForAssertion(() => cut.Find(".timeline-comment").TextContent.Should().Be("Typed while the store was down"));
         cut.FindAll(".comment-actions .form-problem").Should().BeEmpty();
         (await _store.History.GetChangesAsync(new IssueChangeQuery(1, Fingerprint("checkout")))).Items.Should().HaveCount(2, "each change stored once");
+    }
+
+    [Fact]
+    public async Task An_issue_page_whose_refresh_fails_keeps_what_it_shows_and_its_actions_and_says_the_refresh_failed()
+    {
+        var node = _cluster.Nodes[0];
+        Services.GetRequiredService<NavigationManager>().NavigateTo(DashboardPaths.Issue(1, Fingerprint("checkout")));
+        var cut = Render<StoreErrorBoundary>(parameters => parameters.AddChildContent<IssueDetails>(page => page.Add(p => p.ProjectId, 1).Add(p => p.Fingerprint, Fingerprint("checkout"))));
+        cut.WaitForAssertion(() => cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Unresolved"));
+        WaitUntilIssuePageRead(cut);
+
+        await node.KillAsync();
+        _clock.Advance(IssueList.LiveInterval);
+
+        cut.WaitForAssertion(() => cut.Find(".live-problem").TextContent.Should().Be(StoreErrorBoundary.LiveReadFailed));
+        cut.FindAll(".store-error").Should().BeEmpty("a failed refresh keeps the page, in the same circuit");
+        cut.Find(".issue-title").TextContent.Should().Be("InvalidOperationException: Sequence contains no elements");
+        cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Unresolved", "what it last read");
+        cut.FindAll("button.action-resolve").Should().ContainSingle("the actions stay, to be used once the store answers");
+        cut.FindAll(".events-table tbody tr").Should().ContainSingle();
+
+        await node.StartAsync();
+        await cut.InvokeAsync(() => cut.Find("button.action-resolve").Click());
+        cut.WaitForAssertion(() => cut.Find(".triage-actions .status-badge").TextContent.Should().Be("Resolved"));
     }
 }

@@ -44,12 +44,16 @@ public abstract class DashboardTestContext : BunitContext
     /// <summary>
     /// Waits until each part of an issue page showing one event has read the store. The parts read on their own: a store that
     /// fails before one of them has read fails that first read, which shows the whole page's store error, not what a test checks.
+    /// The parts whose first read shows nothing of its own (the triage's assignees, the chart, the merged issues) say
+    /// aria-busy until then: waiting only for the others left their reads running when a test stopped the store.
     /// </summary>
     protected static void WaitUntilIssuePageRead(IRenderedComponent<StoreErrorBoundary> page)
     {
         page.WaitForAssertion(() => page.FindAll(".events-table tbody tr").Should().ContainSingle());
         page.WaitForAssertion(() => page.FindAll(".users-table").Should().ContainSingle());
         page.WaitForAssertion(() => page.FindAll(".breakdowns .breakdown").Should().NotBeEmpty());
+        page.WaitForAssertion(() => page.FindAll(".triage-actions, .events-chart-section, .issue-merges").Should().HaveCount(3));
+        page.WaitForAssertion(() => page.FindAll("[aria-busy='true']").Should().BeEmpty("every part has read the store"));
     }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider

@@ -181,6 +181,9 @@ public sealed class HungStoreDashboard : IAsyncLifetime
         {
             await Expect(part).ToBeVisibleAsync();
         }
+
+        // The parts whose first read shows nothing of its own (the assignee choice, the chart) say aria-busy until then.
+        await Expect(page.Locator("main [aria-busy='true']")).ToHaveCountAsync(0);
     }
 
     /// <summary>The page is still there and live: no store-error page in its place, no Blazor error or reconnect bar.</summary>
